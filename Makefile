@@ -1,0 +1,115 @@
+# Wukong migration pipeline: one non-recursive build.
+#
+#   make                 build libwkcore.a and every binary into $(B)/bin
+#   make test            install missing packages, build, run unit + integration tests
+#   make unit-test       unit tests only (what CI also runs under ASan+UBSan)
+#   make run             install missing packages, build, start the embedded stack
+#   make bench           benchmarks (ratios against a baseline measured in the same run)
+#   make format          clang-format every C file
+#
+# Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined (use with B=build-asan),
+#        B=<dir> (build directory, default build).
+#
+# Every directory producers/*/, consumers/*/, tools/*/ holding a main.c is one binary named
+# wukong-<dir> (a directory already named wukong* keeps its name). Its other .c files also form
+# an archive that unit tests may link, so service logic is testable without its main().
+
+B ?= build
+CC ?= cc
+SANITIZE ?=
+DEVELOPER ?=
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wvla -Wpointer-arith -Wwrite-strings -Wnull-dereference -Wundef \
+	-Wimplicit-fallthrough -fno-common
+ifeq ($(shell $(CC) --version 2>/dev/null | grep -c gcc),1)
+WARN += -Wformat-truncation
+endif
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -Icore -MMD -MP
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 $(WARN)
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=$(SANITIZE)
+else
+CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+LDLIBS := -lrdkafka -lcurl -lcjson -lyaml -lmicrohttpd -lssl -lcrypto -lpthread -lm
+
+CORE_SRC := $(sort $(wildcard core/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+CORE_LIB := $(B)/libwkcore.a
+
+SVC_DIRS := $(patsubst %/main.c,%,$(sort $(wildcard producers/*/main.c consumers/*/main.c tools/*/main.c)))
+binname = $(if $(filter wukong%,$(notdir $(1))),$(notdir $(1)),wukong-$(notdir $(1)))
+BINS := $(foreach d,$(SVC_DIRS),$(B)/bin/$(call binname,$(d)))
+SVC_LIBS := $(foreach d,$(SVC_DIRS),$(B)/obj/$(d)/lib.a)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+
+.SECONDARY:
+.PHONY: all deps test unit-test integration-test run bench format clean
+all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+define SERVICE_RULE
+$(1)_OBJ := $$(patsubst %.c,$(B)/obj/%.o,$$(filter-out $(1)/main.c,$$(sort $$(wildcard $(1)/*.c))))
+$(B)/obj/$(1)/lib.a: $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(B)/bin/$(call binname,$(1)): $(B)/obj/$(1)/main.o $(B)/obj/$(1)/lib.a $(CORE_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach d,$(SVC_DIRS),$(eval $(call SERVICE_RULE,$(d))))
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(SVC_LIBS) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< -Wl,--start-group $(SVC_LIBS) $(CORE_LIB) -Wl,--end-group $(LDLIBS) -lcmocka -o $@
+
+$(B)/tests/%: $(B)/obj/tests/helpers/%.o $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+deps:
+	@tools/deps.sh
+
+test: deps
+	$(MAKE) all
+	B=$(B) tests/run.sh
+
+unit-test: all
+	B=$(B) tests/run.sh --unit
+
+integration-test: all
+	B=$(B) tests/run.sh --integration
+
+run: deps
+	$(MAKE) all
+	B=$(B) tools/run.sh
+
+bench: deps
+	$(MAKE) all
+	B=$(B) tests/bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

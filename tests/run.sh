@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# run.sh - run every unit test binary and every integration script, sum their TAP results.
+# Usage: tests/run.sh [--unit|--integration] [name-filter]
+# Unit binaries are cmocka programs run with TAP output; integration scripts print TAP lines through
+# tests/lib.sh. The last line is always "N passed, N failed"; the exit code is non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+B=${B:-build}
+mode=${1:-all}
+filter=${2:-}
+[ "$mode" = "--unit" ] || [ "$mode" = "--integration" ] || { filter=${1:-}; mode=all; }
+
+passed=0
+failed=0
+failures=()
+logdir="$B/test-logs"
+mkdir -p "$logdir"
+
+# count NAME LOGFILE RC: add the TAP results of one suite; a suite that failed without a
+# "not ok" line (a crash, a timeout) counts as one failure of its own.
+count() {
+	local name=$1 log=$2 rc=$3 ok nok
+	ok=$(grep -cE '^ok ' "$log")
+	nok=$(grep -cE '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		nok=1
+		echo "not ok - $name exited with status $rc" >>"$log"
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + nok))
+	if [ "$nok" -gt 0 ]; then
+		failures+=("$name")
+		printf '%-48s %3d passed, %3d FAILED  (log: %s)\n' "$name" "$ok" "$nok" "$log"
+		grep -E '^not ok |^# ' "$log" | head -20 | sed 's/^/    /'
+	else
+		printf '%-48s %3d passed\n' "$name" "$ok"
+	fi
+}
+
+if [ "$mode" != "--integration" ]; then
+	for t in "$B"/tests/test_*; do
+		[ -x "$t" ] || continue
+		n=$(basename "$t")
+		[ -n "$filter" ] && [[ "$n" != *"$filter"* ]] && continue
+		log="$logdir/$n.log"
+		CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t" >"$log" 2>&1
+		count "unit/$n" "$log" $?
+	done
+fi
+
+if [ "$mode" != "--unit" ]; then
+	for t in tests/integration/[0-9]*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		[ -n "$filter" ] && [[ "$n" != *"$filter"* ]] && continue
+		log="$logdir/$n.log"
+		B="$B" timeout 600 bash "$t" >"$log" 2>&1
+		count "integration/$n" "$log" $?
+	done
+fi
+
+[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

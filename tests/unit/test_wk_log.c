@@ -1,0 +1,166 @@
+/* test_wk_log.c - log lines are JSON, levelled, and never carry a secret. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "wk_log.h"
+#include "wk_buf.h"
+
+static char *capture(void (*fn)(void))
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	wk_log_set_stream(f);
+	fn();
+	wk_log_set_stream(NULL);
+	fclose(f);
+	return out;
+}
+
+static void emit_info(void)
+{
+	wk_logk(WK_LOG_INFO, "c1/default/vm1", "migration \"%s\" started\non node %s", "m1", "n2");
+}
+
+static void line_is_json_with_fields(void **state)
+{
+	char *out;
+	cJSON *j;
+
+	(void)state;
+	wk_log_init("test-svc", WK_LOG_INFO);
+	out = capture(emit_info);
+	assert_non_null(strchr(out, '\n'));
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1); /* exactly one line */
+	j = cJSON_Parse(out);
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(j, "level")->valuestring, "info");
+	assert_string_equal(cJSON_GetObjectItem(j, "svc")->valuestring, "test-svc");
+	assert_string_equal(cJSON_GetObjectItem(j, "key")->valuestring, "c1/default/vm1");
+	assert_string_equal(cJSON_GetObjectItem(j, "msg")->valuestring,
+			    "migration \"m1\" started\non node n2");
+	assert_non_null(cJSON_GetObjectItem(j, "ts"));
+	cJSON_Delete(j);
+	free(out);
+}
+
+static void emit_debug(void)
+{
+	wk_debug("hidden %d", 1);
+}
+
+static void level_filters(void **state)
+{
+	char *out;
+
+	(void)state;
+	wk_log_init(NULL, WK_LOG_INFO);
+	out = capture(emit_debug);
+	assert_string_equal(out, "");
+	free(out);
+}
+
+static void emit_secret(void)
+{
+	wk_info("sending Authorization: Bearer abc.def-ghi to server; sasl pw s3cr3t-pass here");
+}
+
+static void secrets_redacted(void **state)
+{
+	char *out;
+	cJSON *j;
+
+	(void)state;
+	wk_log_init(NULL, WK_LOG_INFO);
+	wk_log_add_secret("s3cr3t-pass");
+	out = capture(emit_secret);
+	assert_null(strstr(out, "abc.def-ghi"));
+	assert_null(strstr(out, "s3cr3t-pass"));
+	assert_non_null(strstr(out, "[REDACTED]"));
+	j = cJSON_Parse(out);
+	assert_non_null(j);
+	cJSON_Delete(j);
+	wk_log_clear_secrets();
+	free(out);
+}
+
+static char *huge;
+static void emit_huge(void)
+{
+	wk_info("%s", huge);
+}
+
+static void oversized_and_control_chars(void **state)
+{
+	char *out;
+	cJSON *j;
+
+	(void)state;
+	huge = malloc(100000);
+	memset(huge, 'x', 99999);
+	huge[99999] = '\0';
+	huge[10] = '\x01';
+	huge[20] = '"';
+	out = capture(emit_huge);
+	j = cJSON_Parse(out);
+	assert_non_null(j);
+	assert_true(strlen(out) < 20000);
+	cJSON_Delete(j);
+	free(out);
+	free(huge);
+}
+
+static void level_names(void **state)
+{
+	enum wk_log_level l;
+
+	(void)state;
+	assert_int_equal(wk_log_level_parse("WARN", &l), 0);
+	assert_int_equal(l, WK_LOG_WARN);
+	assert_int_equal(wk_log_level_parse("debug", &l), 0);
+	assert_int_equal(l, WK_LOG_DEBUG);
+	assert_int_equal(wk_log_level_parse("loud", &l), -1);
+	assert_int_equal(wk_log_level_parse("", &l), -1);
+}
+
+static void buf_cap(void **state)
+{
+	struct wk_buf b;
+	char *p;
+	size_t n;
+
+	(void)state;
+	wk_buf_init(&b, 8);
+	assert_int_equal(wk_buf_adds(&b, "12345678"), 0);
+	assert_int_equal(wk_buf_adds(&b, "9"), -1);
+	assert_string_equal(wk_buf_str(&b), "12345678");
+	wk_buf_consume(&b, 3);
+	assert_string_equal(wk_buf_str(&b), "45678");
+	assert_int_equal(wk_buf_addf(&b, "%d", 123), 0);
+	assert_int_equal(wk_buf_addf(&b, "%d", 4), -1);
+	p = wk_buf_take(&b, &n);
+	assert_int_equal(n, 8);
+	assert_string_equal(p, "45678123");
+	free(p);
+	assert_string_equal(wk_buf_str(&b), "");
+	wk_buf_release(&b);
+	wk_buf_release(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(line_is_json_with_fields),
+		cmocka_unit_test(level_filters),
+		cmocka_unit_test(secrets_redacted),
+		cmocka_unit_test(oversized_and_control_chars),
+		cmocka_unit_test(level_names),
+		cmocka_unit_test(buf_cap),
+	};
+	return cmocka_run_group_tests_name("wk_log", tests, NULL, NULL);
+}
