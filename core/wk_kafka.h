@@ -1,0 +1,94 @@
+/* wk_kafka.h - Kafka producer and at-least-once consumer on librdkafka, plus the dead-letter helper.
+ *
+ * Producer: idempotent (acks=all), partitioner=murmur2_random so keys land where Java clients put
+ * them, delivery reports served by wk_producer_poll() in the caller's thread, flush on destroy.
+ * Consumer: group member with enable.auto.offset.store=false: an offset is stored (and later
+ * auto-committed) only when the caller says its effect is durable (wk_consumer_store). Non-cooperative
+ * assignor (range) because cooperative-sticky aborts in librdkafka 2.0.2 (#4312).
+ * Every key under "kafka." in the config passes to librdkafka; the settings above are enforced.
+ * Messages returned by wk_consumer_poll are owned by the caller: rd_kafka_message_destroy().
+ */
+#ifndef WK_KAFKA_H
+#define WK_KAFKA_H
+
+#include "wk_common.h"
+
+#include <librdkafka/rdkafka.h>
+
+struct wk_config;
+struct wk_producer;
+struct wk_consumer;
+
+/* Documented cap on any message value we produce or accept: 1 MiB. */
+#define WK_KAFKA_MAX_MESSAGE (1024 * 1024)
+
+struct wk_kafka_header {
+	const char *name;
+	const void *value;
+	ssize_t len; /* -1 = strlen(value) */
+};
+
+struct wk_kafka_msg {
+	const char *topic;
+	const void *key;
+	size_t key_len;
+	const void *value; /* NULL = tombstone */
+	size_t value_len;
+	const struct wk_kafka_header *headers;
+	size_t nheaders;
+};
+
+/* Called once per produced message from wk_producer_poll/flush: err 0 = persisted. */
+typedef void wk_delivery_cb(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
+			    int64_t offset, void *opaque);
+
+struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb *cb, void *opaque,
+				    char *errstr, size_t errstr_size);
+/* Copies everything; when the local queue is full it serves delivery reports and retries for up to
+ * 1 s, then fails with -1 ("queue full"). */
+int wk_producer_send(struct wk_producer *p, const struct wk_kafka_msg *m, void *msg_opaque,
+		     char *errstr, size_t errstr_size);
+int wk_producer_poll(struct wk_producer *p, int timeout_ms);
+/* 0 when every message is delivered (or failed with a report), -1 on timeout. */
+int wk_producer_flush(struct wk_producer *p, int timeout_ms);
+int wk_producer_outq_len(struct wk_producer *p);
+/* Flushes for up to 10 s (logging what is left) and frees; NULL is a no-op. */
+void wk_producer_destroy(struct wk_producer *p);
+rd_kafka_t *wk_producer_handle(struct wk_producer *p);
+
+struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *group_id,
+				    const char *const *topics, size_t ntopics, char *errstr,
+				    size_t errstr_size);
+/* A message, or NULL on timeout. Errors that are not messages (partition EOF, transient broker
+ * errors) are logged and swallowed; a message with m->err set is never returned. */
+rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms);
+/* Mark m as done: its offset + 1 is stored and auto-committed. Only greater offsets move forward. */
+int wk_consumer_store(struct wk_consumer *c, const rd_kafka_message_t *m);
+/* Store explicit offset (next to read) for topic/partition. */
+int wk_consumer_store_offset(struct wk_consumer *c, const char *topic, int32_t partition,
+			     int64_t next_offset);
+/* Rewind a partition so that `offset` is delivered again (a retry without storing). */
+int wk_consumer_seek(struct wk_consumer *c, const char *topic, int32_t partition, int64_t offset);
+/* Synchronous commit of what is stored. */
+int wk_consumer_commit(struct wk_consumer *c);
+/* Commits stored offsets, leaves the group, frees; NULL is a no-op. */
+void wk_consumer_destroy(struct wk_consumer *c);
+rd_kafka_t *wk_consumer_handle(struct wk_consumer *c);
+
+/* The last header `name` of m as a pointer into m (not NUL-terminated) and its length, or NULL. */
+const char *wk_kafka_header(const rd_kafka_message_t *m, const char *name, size_t *len);
+/* Same, copied NUL-terminated into out; -1 if absent or too long. */
+int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *out, size_t out_size);
+
+/* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
+void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
+
+/* Dead letter: republish `orig` (same key, value and headers) to the dlq topic, adding
+ * x-dlt-original-topic / -partition / -offset, x-dlt-reason (a machine-readable code such as
+ * "schema", "invalid-name", "forbidden", "not-found", "oversized", "deserialize", "handler"),
+ * x-dlt-error (human text), x-dlt-service and x-dlt-time. */
+int wk_dlq_send(struct wk_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
+		const char *service, const char *reason, const char *detail, char *errstr,
+		size_t errstr_size);
+
+#endif
