@@ -22,6 +22,7 @@ openssl
 kcat
 python3
 python3-kafka
+python3-jsonschema
 jq
 curl
 procps
