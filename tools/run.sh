@@ -16,6 +16,7 @@ pids=()
 names=()
 
 stop_all() {
+	local code=${1:-0}
 	trap - INT TERM EXIT
 	echo
 	echo "stopping ${#pids[@]} processes"
@@ -29,9 +30,10 @@ stop_all() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$DIR/pids"
-	exit 0
+	exit "$code"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM
+trap 'stop_all 1' EXIT
 
 # start NAME COMMAND...: background process with its log; records the pid.
 start() {
@@ -93,7 +95,7 @@ while :; do
 	for i in "${!pids[@]}"; do
 		if ! kill -0 "${pids[$i]}" 2>/dev/null; then
 			echo "run: ${names[$i]} exited; see $DIR/logs/${names[$i]}.log" >&2
-			stop_all
+			stop_all 1
 		fi
 	done
 	sleep 1
