@@ -1,10 +1,11 @@
-/* wk_kafka.h - Kafka producer and at-least-once consumer on librdkafka, plus the dead-letter helper.
+/* wk_kafka.h - Kafka producer and at-least-once consumer on librdkafka, plus the dead-letter
+ * helper.
  *
  * Producer: idempotent (acks=all), partitioner=murmur2_random so keys land where Java clients put
  * them, delivery reports served by wk_producer_poll() in the caller's thread, flush on destroy.
  * Consumer: group member with enable.auto.offset.store=false: an offset is stored (and later
- * auto-committed) only when the caller says its effect is durable (wk_consumer_store). Non-cooperative
- * assignor (range) because cooperative-sticky aborts in librdkafka 2.0.2 (#4312).
+ * auto-committed) only when the caller says its effect is durable (wk_consumer_store).
+ * Non-cooperative assignor (range) because cooperative-sticky aborts in librdkafka 2.0.2 (#4312).
  * Every key under "kafka." in the config passes to librdkafka; the settings above are enforced.
  * Messages returned by wk_consumer_poll are owned by the caller: rd_kafka_message_destroy().
  */
@@ -48,8 +49,10 @@ struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb 
  * 1 s, then fails with -1 ("queue full"). */
 int wk_producer_send(struct wk_producer *p, const struct wk_kafka_msg *m, void *msg_opaque,
 		     char *errstr, size_t errstr_size);
+/* Serves delivery reports: the number served, or -1 once the producer hit a fatal error (the
+ * service should exit and be restarted; wk_kafka_fatal() says why). */
 int wk_producer_poll(struct wk_producer *p, int timeout_ms);
-/* 0 when every message is delivered (or failed with a report), -1 on timeout. */
+/* 0 when every message is delivered (or failed with a report), -1 on timeout or fatal error. */
 int wk_producer_flush(struct wk_producer *p, int timeout_ms);
 int wk_producer_outq_len(struct wk_producer *p);
 /* Flushes for up to 10 s (logging what is left) and frees; NULL is a no-op. */
@@ -60,9 +63,12 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 				    const char *const *topics, size_t ntopics, char *errstr,
 				    size_t errstr_size);
 /* A message, or NULL on timeout. Errors that are not messages (partition EOF, transient broker
- * errors) are logged and swallowed; a message with m->err set is never returned. */
+ * errors) are logged and swallowed; a message with m->err set is never returned. A value over
+ * WK_KAFKA_MAX_MESSAGE is returned as is (logged): the caller dead-letters it as "oversized"
+ * (wk_cloudevent_decode refuses it). */
 rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms);
-/* Mark m as done: its offset + 1 is stored and auto-committed. Only greater offsets move forward. */
+/* Mark m as done: its offset + 1 is stored and auto-committed. Only greater offsets move forward.
+ */
 int wk_consumer_store(struct wk_consumer *c, const rd_kafka_message_t *m);
 /* Store explicit offset (next to read) for topic/partition. */
 int wk_consumer_store_offset(struct wk_consumer *c, const char *topic, int32_t partition,
@@ -83,10 +89,17 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
 
+/* 0, or -1 with the reason when librdkafka raised a fatal error on rk (idempotent producer
+ * fenced/out of sequence, static group member fenced): the instance is unusable, exit. */
+int wk_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errstr_size);
+
 /* Dead letter: republish `orig` (same key, value and headers) to the dlq topic, adding
  * x-dlt-original-topic / -partition / -offset, x-dlt-reason (a machine-readable code such as
  * "schema", "invalid-name", "forbidden", "not-found", "oversized", "deserialize", "handler"),
- * x-dlt-error (human text), x-dlt-service and x-dlt-time. */
+ * x-dlt-error (human text), x-dlt-service and x-dlt-time. A value over WK_KAFKA_MAX_MESSAGE is
+ * left out (header x-dlt-original-size says how big it was). Waits (up to 30 s, serving delivery
+ * reports) until the broker has the dead letter, so the caller may store the original's offset
+ * right after a 0 return. */
 int wk_dlq_send(struct wk_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
 		const char *service, const char *reason, const char *detail, char *errstr,
 		size_t errstr_size);

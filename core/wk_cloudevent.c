@@ -1,0 +1,242 @@
+/* wk_cloudevent.c - CloudEvents 1.0 Kafka binary content mode: ce_* headers plus a JSON value. */
+#include "wk_cloudevent.h"
+
+#include "wk_time.h"
+
+#include <ctype.h>
+#include <openssl/rand.h>
+#include <sys/random.h>
+
+/* The headers we read; each may appear at most once (two ce_id values make the event ambiguous). */
+static const char *const known_headers[] = {
+    "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type",
+};
+
+void wk_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		/* OpenSSL's RNG can fail to seed in odd sandboxes; the kernel's is the same source.
+		 */
+		if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+			abort();
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without the control characters the
+ * CloudEvents String type forbids (U+0000-U+001F, U+007F-U+009F). */
+static bool valid_ce_string(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		uint32_t cp;
+		size_t n;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n >= len)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* RFC 3986 URI-reference characters: unreserved, reserved and '%' (escapes checked too). */
+static bool valid_uri_reference(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '%') {
+			if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]))
+				return false;
+			i += 2;
+			continue;
+		}
+		if (isalnum(c) || strchr("-._~:/?#[]@!$&'()*+,;=", c))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static bool valid_time(const char *s)
+{
+	int64_t ms;
+
+	return wk_time_parse_ms(s, &ms) == 0;
+}
+
+/* application/json, or any type/subtype ending in "+json", with optional parameters. */
+static bool json_content_type(const char *ct)
+{
+	size_t n = strcspn(ct, ";");
+
+	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n == 16 && !strncasecmp(ct, "application/json", 16))
+		return true;
+	return n > 5 && !strncasecmp(ct + n - 5, "+json", 5) && memchr(ct, '/', n);
+}
+
+/* Copy header `name` into out (cap out_size incl. NUL); required headers must be non-empty.
+ * Returns 1 if copied, 0 if absent (optional), -1 on error. */
+static int take(const rd_kafka_message_t *m, const char *name, bool required, char *out,
+		size_t out_size, char *errstr, size_t errstr_size)
+{
+	size_t len;
+	const char *v = wk_kafka_header(m, name, &len);
+
+	out[0] = '\0';
+	if (!v) {
+		if (required)
+			return wk_err(errstr, errstr_size, "missing header '%s'", name);
+		return 0;
+	}
+	if (len == 0)
+		return wk_err(errstr, errstr_size, "empty header '%s'", name);
+	if (len >= out_size)
+		return wk_err(errstr, errstr_size,
+			      "header '%s' is %zu bytes, over the %zu byte cap", name, len,
+			      out_size - 1);
+	if (!valid_ce_string((const unsigned char *)v, len))
+		return wk_err(errstr, errstr_size,
+			      "header '%s' is not UTF-8 text without control characters", name);
+	memcpy(out, v, len);
+	out[len] = '\0';
+	return 1;
+}
+
+int wk_cloudevent_decode(const rd_kafka_message_t *m, struct wk_cloudevent *ev, char *errstr,
+			 size_t errstr_size)
+{
+	rd_kafka_headers_t *hdrs;
+	char specversion[8];
+	int rc;
+
+	memset(ev, 0, sizeof(*ev));
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return wk_err(errstr, errstr_size, "no headers: not a binary-mode cloudevent");
+	for (size_t i = 0; i < WK_ARRAY_SIZE(known_headers); i++) {
+		const void *v;
+		size_t sz;
+
+		if (rd_kafka_header_get(hdrs, 1, known_headers[i], &v, &sz) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR)
+			return wk_err(errstr, errstr_size, "duplicate header '%s'",
+				      known_headers[i]);
+	}
+	if (take(m, "content-type", false, ev->content_type, sizeof(ev->content_type), errstr,
+		 errstr_size) < 0)
+		return -1;
+	if (!strncasecmp(ev->content_type, "application/cloudevents", 23))
+		return wk_err(errstr, errstr_size,
+			      "content-type '%s': structured content mode is not accepted",
+			      ev->content_type);
+	if (!ev->content_type[0])
+		strcpy(ev->content_type, "application/json");
+	else if (!json_content_type(ev->content_type))
+		return wk_err(errstr, errstr_size, "content-type '%s' is not JSON",
+			      ev->content_type);
+	if (take(m, "ce_specversion", true, specversion, sizeof(specversion), errstr, errstr_size) <
+	    0)
+		return -1;
+	if (strcmp(specversion, "1.0"))
+		return wk_err(errstr, errstr_size, "ce_specversion '%s' is not '1.0'", specversion);
+	if (take(m, "ce_id", true, ev->id, sizeof(ev->id), errstr, errstr_size) < 0 ||
+	    take(m, "ce_source", true, ev->source, sizeof(ev->source), errstr, errstr_size) < 0 ||
+	    take(m, "ce_type", true, ev->type, sizeof(ev->type), errstr, errstr_size) < 0 ||
+	    take(m, "ce_subject", false, ev->subject, sizeof(ev->subject), errstr, errstr_size) < 0)
+		return -1;
+	if (!valid_uri_reference(ev->source, strlen(ev->source)))
+		return wk_err(errstr, errstr_size, "ce_source '%s' is not a URI reference",
+			      ev->source);
+	rc = take(m, "ce_time", false, ev->time, sizeof(ev->time), errstr, errstr_size);
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && !valid_time(ev->time))
+		return wk_err(errstr, errstr_size, "ce_time '%s' is not an RFC 3339 timestamp",
+			      ev->time);
+	if (m->len > WK_KAFKA_MAX_MESSAGE)
+		return wk_err(errstr, errstr_size, "data is %zu bytes, over the %d byte cap",
+			      m->len, WK_KAFKA_MAX_MESSAGE);
+	ev->data = m->payload;
+	ev->data_len = m->payload ? m->len : 0;
+	return 0;
+}
+
+int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key,
+		       const struct wk_cloudevent *ev, const char *data, size_t data_len,
+		       void *msg_opaque, char *errstr, size_t errstr_size)
+{
+	struct wk_kafka_header h[8];
+	struct wk_kafka_msg msg = {0};
+	char id[37], ts[WK_CE_TIME_MAX];
+	size_t n = 0;
+
+	if (!ev->source[0] || !ev->type[0])
+		return wk_err(errstr, errstr_size, "cloudevent needs a source and a type");
+	if (!valid_uri_reference(ev->source, strlen(ev->source)))
+		return wk_err(errstr, errstr_size, "ce_source '%s' is not a URI reference",
+			      ev->source);
+	if (ev->time[0] && !valid_time(ev->time))
+		return wk_err(errstr, errstr_size, "ce_time '%s' is not an RFC 3339 timestamp",
+			      ev->time);
+	if (!ev->id[0])
+		wk_uuid(id);
+	if (!ev->time[0])
+		wk_time_format_micro(wk_time_now_ms() * 1000, ts, sizeof(ts));
+	h[n++] = (struct wk_kafka_header){"ce_specversion", "1.0", -1};
+	h[n++] = (struct wk_kafka_header){"ce_id", ev->id[0] ? ev->id : id, -1};
+	h[n++] = (struct wk_kafka_header){"ce_source", ev->source, -1};
+	h[n++] = (struct wk_kafka_header){"ce_type", ev->type, -1};
+	h[n++] = (struct wk_kafka_header){"ce_time", ev->time[0] ? ev->time : ts, -1};
+	if (ev->subject[0])
+		h[n++] = (struct wk_kafka_header){"ce_subject", ev->subject, -1};
+	/* Partitioning extension: the key travels with the event (reference kafka.md §1.3). */
+	if (key && *key)
+		h[n++] = (struct wk_kafka_header){"ce_partitionkey", key, -1};
+	h[n++] = (struct wk_kafka_header){
+	    "content-type", ev->content_type[0] ? ev->content_type : "application/json", -1};
+	msg.topic = topic;
+	msg.key = key;
+	msg.key_len = key ? strlen(key) : 0;
+	msg.value = data;
+	msg.value_len = data ? data_len : 0;
+	msg.headers = h;
+	msg.nheaders = n;
+	return wk_producer_send(p, &msg, msg_opaque, errstr, errstr_size);
+}

@@ -1,0 +1,683 @@
+/* wk_kafka.c - idempotent producer, at-least-once consumer and dead-letter helper on librdkafka. */
+#include "wk_kafka.h"
+
+#include "wk_config.h"
+#include "wk_log.h"
+#include "wk_time.h"
+
+/* How long wk_producer_send keeps serving delivery reports while the local queue is full. */
+#define QUEUE_FULL_WAIT_MS 1000
+/* How long wk_producer_destroy waits for outstanding messages. */
+#define DESTROY_FLUSH_MS 10000
+/* How long wk_dlq_send waits for the broker to acknowledge the dead letter. */
+#define DLQ_WAIT_MS 30000
+/* Headroom over WK_KAFKA_MAX_MESSAGE for key, headers and framing in message.max.bytes. */
+#define MESSAGE_OVERHEAD (64 * 1024)
+/* Synchronous seek timeout. */
+#define SEEK_TIMEOUT_MS 5000
+
+/* A dead letter whose delivery wk_dlq_send waits for; its address is the message opaque, which
+ * lets the delivery callback tell it apart from the caller's messages. */
+struct dlq_wait {
+	struct dlq_wait *next;
+	bool done;
+	bool abandoned; /* wk_dlq_send gave up waiting: the callback frees it */
+	rd_kafka_resp_err_t err;
+};
+
+struct wk_producer {
+	rd_kafka_t *rk;
+	wk_delivery_cb *cb;
+	void *opaque;
+	struct dlq_wait *dlq_waits;
+};
+
+struct wk_consumer {
+	rd_kafka_t *rk;
+	char *group;
+};
+
+/* librdkafka's syslog levels onto ours: 0-3 error, 4 warning, 5-6 info, 7 debug. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	enum wk_log_level l = level <= 3   ? WK_LOG_ERROR
+			      : level == 4 ? WK_LOG_WARN
+			      : level <= 6 ? WK_LOG_INFO
+					   : WK_LOG_DEBUG;
+
+	wk_log(l, "rdkafka %s %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	char fatal[512];
+	rd_kafka_resp_err_t ferr;
+
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		ferr = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+		wk_error("kafka fatal error on '%s': %s: %s", rd_kafka_name(rk),
+			 rd_kafka_err2name(ferr), fatal);
+		return;
+	}
+	/* Everything else librdkafka recovers from by itself (it keeps retrying); say so once. */
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		wk_warn("kafka: all brokers down for '%s' (retrying): %s", rd_kafka_name(rk),
+			reason);
+	else
+		wk_warn("kafka error on '%s' (retrying): %s: %s", rd_kafka_name(rk),
+			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Config keys whose values must never reach a log line. */
+static bool is_secret_key(const char *key)
+{
+	return strstr(key, "password") || strstr(key, "secret") || !strcmp(key, "ssl.key.pem") ||
+	       !strcmp(key, "sasl.oauthbearer.config") || !strcmp(key, "ssl_key.pem");
+}
+
+struct conf_ctx {
+	rd_kafka_conf_t *conf;
+	const struct wk_config *cfg;
+	char *errstr;
+	size_t errstr_size;
+};
+
+static int conf_one(const char *key, const char *value, void *opaque)
+{
+	struct conf_ctx *c = opaque;
+	char err[256];
+	char full[300];
+	const char *origin;
+
+	if (is_secret_key(key))
+		wk_log_add_secret(value);
+	if (rd_kafka_conf_set(c->conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK)
+		return 0;
+	snprintf(full, sizeof(full), "kafka.%s", key);
+	origin = wk_config_origin(c->cfg, full);
+	wk_err(c->errstr, c->errstr_size, "%s: key '%s': %s", origin ? origin : "config", full,
+	       err);
+	return -1;
+}
+
+static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg, const char *key,
+		      const char *value, char *errstr, size_t errstr_size)
+{
+	char err[256];
+	char full[300];
+	const char *user;
+
+	snprintf(full, sizeof(full), "kafka.%s", key);
+	user = cfg ? wk_config_get(cfg, full, NULL) : NULL;
+	if (user && strcmp(user, value))
+		wk_warn("config key '%s' is '%s'; '%s' is required and used instead", full, user,
+			value);
+	if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+		return wk_err(errstr, errstr_size, "kafka setting '%s': %s", key, err);
+	return 0;
+}
+
+static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg, const char *key,
+			const char *value, char *errstr, size_t errstr_size)
+{
+	char full[300];
+
+	snprintf(full, sizeof(full), "kafka.%s", key);
+	if (cfg && wk_config_get(cfg, full, NULL))
+		return 0;
+	return conf_force(conf, NULL, key, value, errstr, errstr_size);
+}
+
+/* A librdkafka configuration from every "kafka." key, with our callbacks; NULL on error. */
+static rd_kafka_conf_t *conf_build(const struct wk_config *cfg, void *opaque, char *errstr,
+				   size_t errstr_size)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	struct conf_ctx c = {conf, cfg, errstr, errstr_size};
+
+	if (!cfg || !wk_config_get(cfg, "kafka.bootstrap.servers", NULL)) {
+		rd_kafka_conf_destroy(conf);
+		wk_err(errstr, errstr_size, "config key 'kafka.bootstrap.servers' is not set");
+		return NULL;
+	}
+	if (wk_config_foreach(cfg, "kafka.", conf_one, &c)) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_opaque(conf, opaque);
+	return conf;
+}
+
+int wk_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errstr_size)
+{
+	char fatal[512];
+	rd_kafka_resp_err_t err;
+
+	if (!rk)
+		return 0;
+	err = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	return wk_err(errstr, errstr_size, "kafka fatal error: %s: %s", rd_kafka_err2name(err),
+		      fatal);
+}
+
+/* ---- producer ---- */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct wk_producer *p = opaque;
+	struct dlq_wait **pp;
+
+	(void)rk;
+	for (pp = &p->dlq_waits; *pp; pp = &(*pp)->next) {
+		struct dlq_wait *w = *pp;
+
+		if ((void *)w != m->_private)
+			continue;
+		*pp = w->next;
+		if (w->abandoned) {
+			if (m->err)
+				wk_error("dead letter to '%s' failed after the wait: %s",
+					 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+			free(w);
+		} else {
+			w->done = true;
+			w->err = m->err;
+		}
+		return;
+	}
+	if (m->err) {
+		/* The key names the object (see DESIGN "Messages"); log it so the loss is
+		 * traceable. */
+		char key[256] = "";
+
+		if (m->key && m->key_len)
+			snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
+		wk_logk(WK_LOG_ERROR, key[0] ? key : NULL, "delivery to '%s' failed: %s",
+			rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+	}
+	if (p->cb)
+		p->cb(m->_private, m->err, m->partition, m->offset, p->opaque);
+}
+
+struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb *cb, void *opaque,
+				    char *errstr, size_t errstr_size)
+{
+	struct wk_producer *p = wk_xcalloc(1, sizeof(*p));
+	rd_kafka_conf_t *conf;
+	char err[512];
+	char mmb[32];
+
+	p->cb = cb;
+	p->opaque = opaque;
+	conf = conf_build(cfg, p, errstr, errstr_size);
+	if (!conf) {
+		free(p);
+		return NULL;
+	}
+	snprintf(mmb, sizeof(mmb), "%d", WK_KAFKA_MAX_MESSAGE + MESSAGE_OVERHEAD);
+	if (conf_force(conf, cfg, "enable.idempotence", "true", errstr, errstr_size) ||
+	    conf_force(conf, cfg, "partitioner", "murmur2_random", errstr, errstr_size) ||
+	    conf_default(conf, cfg, "message.max.bytes", mmb, errstr, errstr_size)) {
+		rd_kafka_conf_destroy(conf);
+		free(p);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	if (!p->rk) {
+		rd_kafka_conf_destroy(conf);
+		free(p);
+		wk_err(errstr, errstr_size, "kafka producer: %s", err);
+		return NULL;
+	}
+	wk_debug("kafka producer '%s' created", rd_kafka_name(p->rk));
+	return p;
+}
+
+int wk_producer_send(struct wk_producer *p, const struct wk_kafka_msg *m, void *msg_opaque,
+		     char *errstr, size_t errstr_size)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	rd_kafka_resp_err_t err;
+	int64_t deadline;
+
+	if (!m->topic || !*m->topic)
+		return wk_err(errstr, errstr_size, "no topic");
+	if (m->value && m->value_len > WK_KAFKA_MAX_MESSAGE)
+		return wk_err(errstr, errstr_size,
+			      "message value of %zu bytes for '%s' exceeds the %d byte cap",
+			      m->value_len, m->topic, WK_KAFKA_MAX_MESSAGE);
+	if (wk_kafka_fatal(p->rk, errstr, errstr_size))
+		return -1;
+	if (m->nheaders) {
+		hdrs = rd_kafka_headers_new(m->nheaders);
+		for (size_t i = 0; i < m->nheaders; i++) {
+			const struct wk_kafka_header *h = &m->headers[i];
+
+			err = rd_kafka_header_add(hdrs, h->name, -1, h->value, h->len);
+			if (err) {
+				rd_kafka_headers_destroy(hdrs);
+				return wk_err(errstr, errstr_size, "header '%s': %s", h->name,
+					      rd_kafka_err2str(err));
+			}
+		}
+	}
+	deadline = wk_time_mono_ms() + QUEUE_FULL_WAIT_MS;
+	for (;;) {
+		/* Headers are owned by librdkafka only when producev succeeds. */
+		err = rd_kafka_producev(
+		    p->rk, RD_KAFKA_V_TOPIC(m->topic),
+		    RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
+		    RD_KAFKA_V_VALUE((void *)m->value, m->value ? m->value_len : 0),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+		    RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || wk_time_mono_ms() >= deadline)
+			break;
+		/* Serving delivery reports is what frees queue space. */
+		rd_kafka_poll(p->rk, 100);
+	}
+	if (!err)
+		return 0;
+	if (hdrs)
+		rd_kafka_headers_destroy(hdrs);
+	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		return wk_err(errstr, errstr_size,
+			      "queue full: %d messages wait for '%s' (broker unreachable?)",
+			      rd_kafka_outq_len(p->rk), m->topic);
+	return wk_err(errstr, errstr_size, "produce to '%s': %s", m->topic, rd_kafka_err2str(err));
+}
+
+int wk_producer_poll(struct wk_producer *p, int timeout_ms)
+{
+	int n = rd_kafka_poll(p->rk, timeout_ms);
+
+	return wk_kafka_fatal(p->rk, NULL, 0) ? -1 : n;
+}
+
+int wk_producer_flush(struct wk_producer *p, int timeout_ms)
+{
+	rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
+
+	if (wk_kafka_fatal(p->rk, NULL, 0))
+		return -1;
+	return err == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_outq_len(p->rk) == 0 ? 0 : -1;
+}
+
+int wk_producer_outq_len(struct wk_producer *p)
+{
+	return rd_kafka_outq_len(p->rk);
+}
+
+void wk_producer_destroy(struct wk_producer *p)
+{
+	int left;
+
+	if (!p)
+		return;
+	rd_kafka_flush(p->rk, DESTROY_FLUSH_MS);
+	left = rd_kafka_outq_len(p->rk);
+	if (left > 0)
+		wk_error("kafka producer: %d messages not delivered after %d ms, dropping them",
+			 left, DESTROY_FLUSH_MS);
+	rd_kafka_destroy(p->rk);
+	while (p->dlq_waits) {
+		struct dlq_wait *w = p->dlq_waits;
+
+		p->dlq_waits = w->next;
+		free(w);
+	}
+	free(p);
+}
+
+rd_kafka_t *wk_producer_handle(struct wk_producer *p)
+{
+	return p->rk;
+}
+
+/* ---- consumer ---- */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct wk_consumer *c = opaque;
+	rd_kafka_resp_err_t cerr;
+
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+		wk_info("kafka group '%s': assigned %d partition(s)", c->group, parts->cnt);
+		cerr = rd_kafka_assign(rk, parts);
+		if (cerr)
+			wk_error("kafka group '%s': assign: %s", c->group, rd_kafka_err2str(cerr));
+		break;
+	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+		wk_info("kafka group '%s': revoking %d partition(s)", c->group, parts->cnt);
+		/* Commit what is stored before another member takes over, so it does not redo the
+		 * work; a lost assignment already belongs to someone else: don't commit. */
+		if (!rd_kafka_assignment_lost(rk)) {
+			cerr = rd_kafka_commit(rk, NULL, 0);
+			if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+				wk_warn("kafka group '%s': commit on revoke: %s", c->group,
+					rd_kafka_err2str(cerr));
+		} else {
+			wk_warn("kafka group '%s': assignment lost, not committing", c->group);
+		}
+		rd_kafka_assign(rk, NULL);
+		break;
+	default:
+		wk_error("kafka group '%s': rebalance error: %s", c->group, rd_kafka_err2str(err));
+		rd_kafka_assign(rk, NULL);
+		break;
+	}
+}
+
+struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *group_id,
+				    const char *const *topics, size_t ntopics, char *errstr,
+				    size_t errstr_size)
+{
+	struct wk_consumer *c = wk_xcalloc(1, sizeof(*c));
+	rd_kafka_topic_partition_list_t *subs;
+	rd_kafka_resp_err_t err;
+	rd_kafka_conf_t *conf;
+	char e[512];
+
+	if (!group_id || !*group_id || !ntopics) {
+		free(c);
+		wk_err(errstr, errstr_size,
+		       "kafka consumer needs a group id and at least one topic");
+		return NULL;
+	}
+	c->group = wk_xstrdup(group_id);
+	conf = conf_build(cfg, c, errstr, errstr_size);
+	if (!conf)
+		goto fail;
+	if (conf_force(conf, NULL, "group.id", group_id, errstr, errstr_size) ||
+	    conf_force(conf, cfg, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+	    conf_force(conf, cfg, "enable.auto.commit", "true", errstr, errstr_size) ||
+	    conf_force(conf, cfg, "partition.assignment.strategy", "range", errstr, errstr_size) ||
+	    conf_default(conf, cfg, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+	    conf_default(conf, cfg, "session.timeout.ms", "6000", errstr, errstr_size)) {
+		rd_kafka_conf_destroy(conf);
+		goto fail;
+	}
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+	if (!c->rk) {
+		rd_kafka_conf_destroy(conf);
+		wk_err(errstr, errstr_size, "kafka consumer: %s", e);
+		goto fail;
+	}
+	rd_kafka_poll_set_consumer(c->rk);
+	subs = rd_kafka_topic_partition_list_new((int)ntopics);
+	for (size_t i = 0; i < ntopics; i++)
+		rd_kafka_topic_partition_list_add(subs, topics[i], RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(c->rk, subs);
+	rd_kafka_topic_partition_list_destroy(subs);
+	if (err) {
+		wk_err(errstr, errstr_size, "kafka subscribe '%s': %s", topics[0],
+		       rd_kafka_err2str(err));
+		rd_kafka_destroy(c->rk);
+		goto fail;
+	}
+	wk_info("kafka consumer in group '%s' subscribed to %zu topic(s)", group_id, ntopics);
+	return c;
+fail:
+	free(c->group);
+	free(c);
+	return NULL;
+}
+
+rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms)
+{
+	int64_t deadline = wk_time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
+	for (;;) {
+		int64_t left = deadline - wk_time_mono_ms();
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, left > 0 ? (int)left : 0);
+
+		if (!m)
+			return NULL;
+		if (!m->err) {
+			if (m->len > WK_KAFKA_MAX_MESSAGE)
+				wk_warn(
+				    "message at '%s' [%d] offset %lld has %zu bytes, over the %d "
+				    "byte cap",
+				    rd_kafka_topic_name(m->rkt), (int)m->partition,
+				    (long long)m->offset, m->len, WK_KAFKA_MAX_MESSAGE);
+			return m;
+		}
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			wk_debug("kafka: end of partition %d", (int)m->partition);
+		else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+			char e[512];
+
+			wk_kafka_fatal(c->rk, e, sizeof(e));
+			wk_error("kafka consumer: %s", e);
+		} else
+			wk_warn("kafka consumer error%s%s: %s", m->rkt ? " on " : "",
+				m->rkt ? rd_kafka_topic_name(m->rkt) : "",
+				rd_kafka_message_errstr(m));
+		rd_kafka_message_destroy(m);
+		if (wk_time_mono_ms() >= deadline)
+			return NULL;
+	}
+}
+
+int wk_consumer_store_offset(struct wk_consumer *c, const char *topic, int32_t partition,
+			     int64_t next_offset)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+	char errstr[256];
+	int rc = 0;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next_offset;
+	err = rd_kafka_offsets_store(c->rk, l);
+	if (!err)
+		err = l->elems[0].err;
+	if (err) {
+		/* __STATE: the partition was revoked meanwhile; its new owner redoes the message.
+		 */
+		wk_err(errstr, sizeof(errstr), "store offset %lld of '%s' [%d]: %s",
+		       (long long)next_offset, topic, (int)partition, rd_kafka_err2str(err));
+		wk_warn("%s", errstr);
+		rc = -1;
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	return rc;
+}
+
+int wk_consumer_store(struct wk_consumer *c, const rd_kafka_message_t *m)
+{
+	return wk_consumer_store_offset(c, rd_kafka_topic_name(m->rkt), m->partition,
+					m->offset + 1);
+}
+
+int wk_consumer_seek(struct wk_consumer *c, const char *topic, int32_t partition, int64_t offset)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_error_t *error;
+	rd_kafka_resp_err_t err;
+	int rc = 0;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+	error = rd_kafka_seek_partitions(c->rk, l, SEEK_TIMEOUT_MS);
+	if (error) {
+		wk_warn("seek '%s' [%d] to %lld: %s", topic, (int)partition, (long long)offset,
+			rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		rc = -1;
+	} else if ((err = l->elems[0].err)) {
+		wk_warn("seek '%s' [%d] to %lld: %s", topic, (int)partition, (long long)offset,
+			rd_kafka_err2str(err));
+		rc = -1;
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	return rc;
+}
+
+int wk_consumer_commit(struct wk_consumer *c)
+{
+	rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
+
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		wk_warn("kafka group '%s': commit: %s", c->group, rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
+void wk_consumer_destroy(struct wk_consumer *c)
+{
+	rd_kafka_resp_err_t err;
+
+	if (!c)
+		return;
+	/* Serves the revoke (which commits) and leaves the group so the others rebalance at once.
+	 */
+	err = rd_kafka_consumer_close(c->rk);
+	if (err)
+		wk_warn("kafka group '%s': close: %s", c->group, rd_kafka_err2str(err));
+	rd_kafka_destroy(c->rk);
+	free(c->group);
+	free(c);
+}
+
+rd_kafka_t *wk_consumer_handle(struct wk_consumer *c)
+{
+	return c->rk;
+}
+
+/* ---- headers, topics, dead letters ---- */
+
+const char *wk_kafka_header(const rd_kafka_message_t *m, const char *name, size_t *len)
+{
+	rd_kafka_headers_t *hdrs;
+	const void *v;
+	size_t sz;
+
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return NULL;
+	if (rd_kafka_header_get_last(hdrs, name, &v, &sz) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return NULL;
+	if (len)
+		*len = v ? sz : 0;
+	return v ? (const char *)v : ""; /* a null-valued header is present but empty */
+}
+
+int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *out, size_t out_size)
+{
+	size_t len;
+	const char *v = wk_kafka_header(m, name, &len);
+
+	if (!v || len >= out_size) {
+		if (out_size)
+			out[0] = '\0';
+		return -1;
+	}
+	memcpy(out, v, len);
+	out[len] = '\0';
+	return 0;
+}
+
+void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size)
+{
+	const char *prefix = cfg ? wk_config_get(cfg, "topics.prefix", "wukong") : "wukong";
+
+	if (*prefix)
+		snprintf(out, out_size, "%s.%s", prefix, shortname);
+	else
+		snprintf(out, out_size, "%s", shortname);
+}
+
+#define DLQ_EXTRA_HEADERS 8
+
+int wk_dlq_send(struct wk_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
+		const char *service, const char *reason, const char *detail, char *errstr,
+		size_t errstr_size)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	struct wk_kafka_header *h;
+	struct wk_kafka_msg msg = {0};
+	struct dlq_wait *w;
+	char part[16], off[24], ts[40], size[24];
+	const char *otopic = orig->rkt ? rd_kafka_topic_name(orig->rkt) : "";
+	size_t n = 0, norig = 0;
+	bool drop_value = orig->payload && orig->len > WK_KAFKA_MAX_MESSAGE;
+	int64_t deadline;
+	int rc;
+
+	if (rd_kafka_message_headers(orig, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		norig = rd_kafka_header_cnt(hdrs);
+	h = wk_xcalloc(norig + DLQ_EXTRA_HEADERS, sizeof(*h));
+	for (size_t i = 0; i < norig; i++) {
+		const char *name;
+		const void *v;
+		size_t sz;
+
+		if (rd_kafka_header_get_all(hdrs, i, &name, &v, &sz))
+			break;
+		/* A message dead-lettered twice keeps only the latest x-dlt-* story. */
+		if (!strncmp(name, "x-dlt-", 6))
+			continue;
+		h[n++] = (struct wk_kafka_header){name, v, v ? (ssize_t)sz : 0};
+	}
+	snprintf(part, sizeof(part), "%d", (int)orig->partition);
+	snprintf(off, sizeof(off), "%lld", (long long)orig->offset);
+	wk_time_format_micro(wk_time_now_ms() * 1000, ts, sizeof(ts));
+	h[n++] = (struct wk_kafka_header){"x-dlt-original-topic", otopic, -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-original-partition", part, -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-original-offset", off, -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-reason", reason ? reason : "handler", -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-error", detail ? detail : "", -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-service", service ? service : "", -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-time", ts, -1};
+	if (drop_value) {
+		/* Over the cap it can't be produced again; the original stays in its topic. */
+		snprintf(size, sizeof(size), "%zu", orig->len);
+		h[n++] = (struct wk_kafka_header){"x-dlt-original-size", size, -1};
+	}
+	msg.topic = dlq_topic;
+	msg.key = orig->key;
+	msg.key_len = orig->key_len;
+	msg.value = drop_value ? NULL : orig->payload;
+	msg.value_len = drop_value ? 0 : orig->len;
+	msg.headers = h;
+	msg.nheaders = n;
+
+	w = wk_xcalloc(1, sizeof(*w));
+	rc = wk_producer_send(p, &msg, w, errstr, errstr_size);
+	free(h);
+	if (rc) {
+		free(w);
+		return -1;
+	}
+	w->next = p->dlq_waits;
+	p->dlq_waits = w;
+	/* The caller stores the original's offset right after this returns: the dead letter must be
+	 * on the broker by then, or a crash would lose the message. */
+	deadline = wk_time_mono_ms() + DLQ_WAIT_MS;
+	while (!w->done && wk_time_mono_ms() < deadline) {
+		rd_kafka_poll(p->rk, 100);
+		if (!w->done && wk_kafka_fatal(p->rk, NULL, 0))
+			break;
+	}
+	if (!w->done) {
+		w->abandoned = true;
+		return wk_err(errstr, errstr_size,
+			      "dead letter to '%s' not acknowledged within %d ms", dlq_topic,
+			      DLQ_WAIT_MS);
+	}
+	rc = w->err ? wk_err(errstr, errstr_size, "dead letter to '%s': %s", dlq_topic,
+			     rd_kafka_err2str(w->err))
+		    : 0;
+	free(w);
+	if (!rc)
+		wk_info("dead-lettered '%s' [%s] offset %s to '%s': %s: %s", otopic, part, off,
+			dlq_topic, reason ? reason : "handler", detail ? detail : "");
+	return rc;
+}
