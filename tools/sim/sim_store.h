@@ -2,9 +2,9 @@
  * history, and change observers for the simulated controllers.
  *
  * One lock guards the whole store. Every function here takes it itself; observers are called after
- * the lock is released (from the thread that made the change), so an observer may call back into the
- * store. Objects handed in are consumed; objects handed out are deep copies owned by the caller.
- * Errors carry the HTTP status code and a message shaped for a Kubernetes Status object.
+ * the lock is released (from the thread that made the change), so an observer may call back into
+ * the store. Objects handed in are consumed; objects handed out are deep copies owned by the
+ * caller. Errors carry the HTTP status code and a message shaped for a Kubernetes Status object.
  */
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
@@ -20,12 +20,12 @@ struct sim_resource {
 	const char *version; /* "v1", "v1beta1", ... */
 	const char *plural;  /* "virtualmachineinstancemigrations" */
 	const char *singular;
-	const char *kind;    /* "VirtualMachineInstanceMigration" */
+	const char *kind;	 /* "VirtualMachineInstanceMigration" */
 	const char *short_names; /* comma-separated, e.g. "vmim,vmims", or NULL */
-	const char *categories;  /* comma-separated, e.g. "all", or NULL */
+	const char *categories;	 /* comma-separated, e.g. "all", or NULL */
 	bool namespaced;
-	bool has_status;     /* has a /status subresource (generation counts spec changes only) */
-	bool read_only;      /* e.g. metrics.k8s.io: no writes through the API */
+	bool has_status; /* has a /status subresource (generation counts spec changes only) */
+	bool read_only;	 /* e.g. metrics.k8s.io: no writes through the API */
 };
 
 /* The table of every served resource, terminated by an entry with plural == NULL. */
@@ -35,8 +35,8 @@ const struct sim_resource *sim_resource_find(const char *group, const char *vers
 const struct sim_resource *sim_resource_by_kind(const char *kind);
 
 struct sim_err {
-	int code;          /* HTTP status: 404, 409, 422, ... */
-	char reason[32];   /* Status reason: "NotFound", "AlreadyExists", "Conflict", "Invalid" */
+	int code;	 /* HTTP status: 404, 409, 422, ... */
+	char reason[32]; /* Status reason: "NotFound", "AlreadyExists", "Conflict", "Invalid" */
 	char message[512];
 };
 
@@ -87,7 +87,7 @@ void sim_store_observe(struct sim_store *st, sim_observer_fn *fn, void *opaque);
  * err 410 Expired when `since` is older than the kept history. */
 struct sim_watch_event {
 	const char *type; /* static string */
-	cJSON *object;    /* copy, caller frees */
+	cJSON *object;	  /* copy, caller frees */
 	uint64_t rv;
 };
 int sim_store_events_since(struct sim_store *st, const struct sim_resource *res, const char *ns,
@@ -95,5 +95,17 @@ int sim_store_events_since(struct sim_store *st, const struct sim_resource *res,
 			   struct sim_err *err);
 /* Block until the store's resourceVersion passes `rv` or timeout_ms elapses; returns the rv now. */
 uint64_t sim_store_wait(struct sim_store *st, uint64_t rv, int timeout_ms);
+
+/* Added for the HTTP layer (paged, filtered LIST): copies of the objects of res (in ns, or all when
+ * NULL) whose key ("<ns>/<name>", "/<name>" for cluster-scoped) sorts after after_key (NULL = from
+ * the start) and that pass match (NULL = all), at most limit (0 = no limit). When more matching
+ * objects remain, *next_key gets the key to continue after (caller frees) and *remaining their
+ * count; *rv (may be NULL) gets the store's resourceVersion. Returns a cJSON array. */
+cJSON *sim_store_list(struct sim_store *st, const struct sim_resource *res, const char *ns,
+		      const char *after_key, bool (*match)(const cJSON *obj, void *opaque),
+		      void *opaque, size_t limit, char **next_key, size_t *remaining, uint64_t *rv);
+/* The newest resourceVersion dropped from the watch history (0 = none yet): a watch from an
+ * older version gets 410 Expired. */
+uint64_t sim_store_oldest_rv(struct sim_store *st);
 
 #endif
