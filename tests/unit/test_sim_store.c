@@ -352,8 +352,10 @@ static void make_many(struct sim_store *st, const char *ns, int n)
 
 static bool odd_only(const cJSON *o, void *opaque)
 {
+	const char *name = mstr(o, "name");
+
 	(void)opaque;
-	return (mstr(o, "name")[3] - '0') % 2 == 1;
+	return name && strlen(name) > 3 && (name[3] - '0') % 2 == 1;
 }
 
 static int count_cb(const cJSON *o, void *opaque)
