@@ -1,0 +1,450 @@
+/* wk_auditlog_record.c - the record line: serialization with strict escaping, the hash rule, the
+ * check of one line, and the metadata the index keeps. */
+#include "wk_auditlog_int.h"
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <math.h>
+#include <openssl/evp.h>
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void to_hex(const uint8_t *in, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hexdig[in[i] >> 4];
+		out[2 * i + 1] = hexdig[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int from_hex(const char *s, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int v = 0;
+
+		for (int k = 0; k < 2; k++) {
+			char c = s[2 * i + k];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else
+				return -1;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static bool is_hex64(const char *s, size_t len)
+{
+	if (len != 64)
+		return false;
+	for (size_t i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+uint64_t aul_hash64(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ? h : 1; /* 0 means "none" in the index */
+}
+
+uint64_t aul_obj_hash(const char *ns, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[3] = {ns, "/", name};
+
+	for (size_t p = 0; p < 3; p++)
+		for (const char *c = parts[p]; *c; c++) {
+			h ^= (unsigned char)*c;
+			h *= 1099511628211ULL;
+		}
+	return h ? h : 1;
+}
+
+static void sha256_2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 32;
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, a, alen) || (blen && !EVP_DigestUpdate(ctx, b, blen)) ||
+	    !EVP_DigestFinal_ex(ctx, out, &n))
+		WK_BUG("openssl sha-256 failed");
+	EVP_MD_CTX_free(ctx);
+}
+
+void aul_sha256_hex(const void *data, size_t len, char out[WK_AUDITLOG_HASH_HEX])
+{
+	uint8_t md[32];
+
+	sha256_2(data, len, NULL, 0, md);
+	to_hex(md, 32, out);
+}
+
+void aul_dedupe_digest(const void *key, size_t len, uint8_t out[16])
+{
+	uint8_t md[32];
+
+	sha256_2(key, len, NULL, 0, md);
+	memcpy(out, md, 16);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int aul_json_str(struct wk_buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+
+	if (wk_buf_add(b, "\"", 1))
+		return -1;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			run++;
+			continue;
+		}
+		/* Flush the plain run before the byte that needs care. */
+		if (run && wk_buf_add(b, s + i - run, run))
+			return -1;
+		run = 0;
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+
+			if (wk_buf_add(b, esc, 2))
+				return -1;
+			i++;
+		} else if (c < 0x20) {
+			const char *e = c == '\n'   ? "\\n"
+					: c == '\t' ? "\\t"
+					: c == '\r' ? "\\r"
+						    : NULL;
+
+			if (e ? wk_buf_adds(b, e) : wk_buf_addf(b, "\\u%04x", c))
+				return -1;
+			i++;
+		} else if ((n = utf8_seq(s + i, len - i)) > 0) {
+			if (wk_buf_add(b, s + i, n))
+				return -1;
+			i += n;
+		} else {
+			if (wk_buf_adds(b, "\xef\xbf\xbd")) /* U+FFFD for one bad byte */
+				return -1;
+			i++;
+		}
+	}
+	if (run && wk_buf_add(b, s + i - run, run))
+		return -1;
+	return wk_buf_add(b, "\"", 1);
+}
+
+static int json_value(struct wk_buf *b, const cJSON *v, int depth)
+{
+	if (depth > WK_AUDITLOG_MAX_DEPTH)
+		return -2;
+	if (cJSON_IsNull(v))
+		return wk_buf_adds(b, "null");
+	if (cJSON_IsFalse(v))
+		return wk_buf_adds(b, "false");
+	if (cJSON_IsTrue(v))
+		return wk_buf_adds(b, "true");
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+
+		if (!isfinite(d))
+			return wk_buf_adds(b, "null");
+		if (d == floor(d) && fabs(d) < 9007199254740992.0)
+			return wk_buf_addf(b, "%lld", (long long)d);
+		return wk_buf_addf(b, "%.17g", d);
+	}
+	if (cJSON_IsString(v))
+		return aul_json_str(b, v->valuestring, strlen(v->valuestring));
+	if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+		bool obj = cJSON_IsObject(v);
+		int rc;
+
+		if (wk_buf_add(b, obj ? "{" : "[", 1))
+			return -1;
+		for (const cJSON *c = v->child; c; c = c->next) {
+			if (c != v->child && wk_buf_add(b, ",", 1))
+				return -1;
+			if (obj && (aul_json_str(b, c->string ? c->string : "",
+						 c->string ? strlen(c->string) : 0) ||
+				    wk_buf_add(b, ":", 1)))
+				return -1;
+			if ((rc = json_value(b, c, depth + 1)))
+				return rc;
+		}
+		return wk_buf_add(b, obj ? "}" : "]", 1);
+	}
+	return wk_buf_adds(b, "null"); /* cJSON_Invalid/Raw: nothing to say */
+}
+
+/* One member `,"name":"value"` with a cap on value's length. */
+static int member_str(struct wk_buf *b, const char *name, const char *v, size_t cap, bool *first,
+		      char *errstr, size_t errstr_size)
+{
+	size_t len;
+
+	if (!v)
+		return 0;
+	len = strlen(v);
+	if (len > cap)
+		return wk_err(errstr, errstr_size, "field '%s' is %zu bytes, over the cap of %zu",
+			      name, len, cap);
+	if (wk_buf_addf(b, "%s\"%s\":", *first ? "" : ",", name) || aul_json_str(b, v, len))
+		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+			      WK_AUDITLOG_MAX_RECORD);
+	*first = false;
+	return 0;
+}
+
+static int member_int(struct wk_buf *b, const char *name, long long v, bool *first, char *errstr,
+		      size_t errstr_size)
+{
+	if (v < 0)
+		return 0;
+	if (wk_buf_addf(b, "%s\"%s\":%lld", *first ? "" : ",", name, v))
+		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+			      WK_AUDITLOG_MAX_RECORD);
+	*first = false;
+	return 0;
+}
+
+/* A nested object of Kafka coordinates / request fields; left out when all are absent. */
+static int coords(struct wk_buf *b, const char *name, const char *id, const char *source,
+		  const char *topic, int32_t partition, int64_t offset, char *errstr,
+		  size_t errstr_size)
+{
+	bool first = true;
+
+	if (!id && !source && !topic && partition < 0 && offset < 0)
+		return 0;
+	if (wk_buf_addf(b, ",\"%s\":{", name))
+		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+			      WK_AUDITLOG_MAX_RECORD);
+	if (member_str(b, "id", id, WK_AUDITLOG_MAX_ID, &first, errstr, errstr_size) ||
+	    member_str(b, "source", source, WK_AUDITLOG_MAX_ID, &first, errstr, errstr_size) ||
+	    member_str(b, "topic", topic, WK_AUDITLOG_MAX_SOURCE, &first, errstr, errstr_size) ||
+	    member_int(b, "partition", partition, &first, errstr, errstr_size) ||
+	    member_int(b, "offset", offset, &first, errstr, errstr_size))
+		return -1;
+	if (wk_buf_add(b, "}", 1))
+		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+			      WK_AUDITLOG_MAX_RECORD);
+	return 0;
+}
+
+int aul_record_body(struct wk_buf *b, const struct wk_audit_entry *e, uint64_t seq, int64_t time_us,
+		    const uint8_t *dedupe, const char *prev, char *errstr, size_t errstr_size)
+{
+	char ts[40], hex[33];
+	bool first = false;
+	const size_t id = WK_AUDITLOG_MAX_ID, src = WK_AUDITLOG_MAX_SOURCE,
+		     text = WK_AUDITLOG_MAX_TEXT;
+
+	wk_time_format_micro(time_us, ts, sizeof(ts));
+	if (wk_buf_addf(b, "{\"v\":1,\"seq\":%llu,\"time\":\"%s\"", (unsigned long long)seq, ts))
+		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+			      WK_AUDITLOG_MAX_RECORD);
+	if (member_str(b, "kind", e->kind ? e->kind : "event", id, &first, errstr, errstr_size) ||
+	    member_str(b, "ceSource", e->ce_source, src, &first, errstr, errstr_size) ||
+	    member_str(b, "ceId", e->ce_id, id, &first, errstr, errstr_size) ||
+	    member_str(b, "ceType", e->ce_type, src, &first, errstr, errstr_size) ||
+	    member_str(b, "eventTime", e->event_time, 64, &first, errstr, errstr_size) ||
+	    coords(b, "request", e->request_id, e->request_source, e->request_topic,
+		   e->request_partition, e->request_offset, errstr, errstr_size) ||
+	    member_str(b, "cluster", e->cluster, id, &first, errstr, errstr_size))
+		return -1;
+	if (e->object_kind || e->object_namespace || e->object_name) {
+		bool f = true;
+
+		if (wk_buf_adds(b, ",\"object\":{"))
+			return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+				      WK_AUDITLOG_MAX_RECORD);
+		if (member_str(b, "kind", e->object_kind, id, &f, errstr, errstr_size) ||
+		    member_str(b, "namespace", e->object_namespace, id, &f, errstr, errstr_size) ||
+		    member_str(b, "name", e->object_name, id, &f, errstr, errstr_size) ||
+		    wk_buf_add(b, "}", 1))
+			return -1;
+	}
+	if (member_str(b, "actor", e->actor, id, &first, errstr, errstr_size) ||
+	    member_str(b, "action", e->action, id, &first, errstr, errstr_size) ||
+	    member_str(b, "outcome", e->outcome, id, &first, errstr, errstr_size) ||
+	    member_str(b, "reason", e->reason, text, &first, errstr, errstr_size) ||
+	    member_str(b, "message", e->message, text, &first, errstr, errstr_size))
+		return -1;
+	if (e->details) {
+		size_t before = b->len;
+		int rc;
+
+		if (wk_buf_adds(b, ",\"details\":"))
+			return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+				      WK_AUDITLOG_MAX_RECORD);
+		rc = json_value(b, e->details, 1);
+		if (rc == -2)
+			return wk_err(errstr, errstr_size, "field 'details' nests deeper than %d",
+				      WK_AUDITLOG_MAX_DEPTH);
+		if (rc || b->len - before - 11 > WK_AUDITLOG_MAX_DETAILS)
+			return wk_err(errstr, errstr_size,
+				      "field 'details' is over the cap of %d bytes serialized",
+				      WK_AUDITLOG_MAX_DETAILS);
+	}
+	if (e->raw) {
+		size_t n = e->raw_len > WK_AUDITLOG_MAX_RAW ? WK_AUDITLOG_MAX_RAW : e->raw_len;
+
+		if (wk_buf_adds(b, ",\"raw\":") || aul_json_str(b, e->raw, n) ||
+		    wk_buf_addf(b, ",\"rawSize\":%zu", e->raw_len))
+			return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+				      WK_AUDITLOG_MAX_RECORD);
+	}
+	if (coords(b, "input", NULL, NULL, e->input_topic, e->input_partition, e->input_offset,
+		   errstr, errstr_size))
+		return -1;
+	if (dedupe) {
+		to_hex(dedupe, 16, hex);
+		if (wk_buf_addf(b, ",\"dedupe\":\"%s\"", hex))
+			return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+				      WK_AUDITLOG_MAX_RECORD);
+	}
+	if (wk_buf_addf(b, ",\"prev\":\"%s\"", prev))
+		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
+			      WK_AUDITLOG_MAX_RECORD);
+	return 0;
+}
+
+int aul_check_line_json(const char *line, size_t len, uint64_t *seq,
+			char hash[WK_AUDITLOG_HASH_HEX], char prev[WK_AUDITLOG_HASH_HEX],
+			cJSON **out, char *errstr, size_t errstr_size)
+{
+	const char *tail;
+	uint8_t md[32];
+	char computed[WK_AUDITLOG_HASH_HEX];
+	cJSON *j, *v;
+
+	if (out)
+		*out = NULL;
+	if (len < AUL_HASH_TAIL + 2 || line[0] != '{')
+		return wk_err(errstr, errstr_size, "not a record: too short or not a JSON object");
+	tail = line + len - AUL_HASH_TAIL;
+	if (memcmp(tail, ",\"hash\":\"", 9) || !is_hex64(tail + 9, 64) || tail[73] != '"' ||
+	    tail[74] != '}')
+		return wk_err(errstr, errstr_size,
+			      "not a record: it does not end with the hash member");
+	j = cJSON_ParseWithLength(line, len);
+	if (!j || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return wk_err(errstr, errstr_size, "not a record: not valid JSON");
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "seq");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble > 9007199254740992.0) {
+		cJSON_Delete(j);
+		return wk_err(errstr, errstr_size, "not a record: missing or invalid seq");
+	}
+	*seq = (uint64_t)v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(j, "prev");
+	if (!cJSON_IsString(v) || !is_hex64(v->valuestring, strlen(v->valuestring))) {
+		cJSON_Delete(j);
+		return wk_err(errstr, errstr_size, "not a record: missing or invalid prev");
+	}
+	if (prev)
+		memcpy(prev, v->valuestring, WK_AUDITLOG_HASH_HEX);
+	memcpy(hash, tail + 9, 64);
+	hash[64] = '\0';
+	sha256_2(line, len - AUL_HASH_TAIL, "}", 1, md);
+	to_hex(md, 32, computed);
+	if (strcmp(computed, hash)) {
+		cJSON_Delete(j);
+		return wk_err(errstr, errstr_size,
+			      "hash mismatch: the record's content was changed (stored %.12s..., "
+			      "computed %.12s...)",
+			      hash, computed);
+	}
+	if (out)
+		*out = j;
+	else
+		cJSON_Delete(j);
+	return 0;
+}
+
+int wk_auditlog_check_line(const char *line, size_t len, uint64_t *seq,
+			   char hash[WK_AUDITLOG_HASH_HEX], char prev[WK_AUDITLOG_HASH_HEX],
+			   char *errstr, size_t errstr_size)
+{
+	return aul_check_line_json(line, len, seq, hash, prev, NULL, errstr, errstr_size);
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	if (b)
+		v = cJSON_GetObjectItemCaseSensitive(v, b);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int aul_record_meta(const cJSON *rec, struct aul_meta *m)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "seq");
+	const char *t = str_at(rec, "time", NULL), *ns, *name, *req, *dd;
+
+	memset(m, 0, sizeof(*m));
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || !t || wk_time_parse_us(t, &m->time_us))
+		return -1;
+	m->seq = (uint64_t)v->valuedouble;
+	ns = str_at(rec, "object", "namespace");
+	name = str_at(rec, "object", "name");
+	if (ns && name)
+		m->obj = aul_obj_hash(ns, name);
+	req = str_at(rec, "request", "id");
+	if (req)
+		m->req = aul_hash64(req, strlen(req));
+	dd = str_at(rec, "dedupe", NULL);
+	if (dd && strlen(dd) == 32 && !from_hex(dd, 16, m->dedupe))
+		m->has_dedupe = true;
+	return 0;
+}
