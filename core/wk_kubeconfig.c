@@ -489,12 +489,12 @@ static int resolve(struct wk_kubeconfig *kc, struct kset *set, const char *conte
 		return yerr(errstr, errstr_size, cf, ctx, "context '%s' names no cluster", context);
 	if (find_named(set, "clusters", "cluster", cname, &cluster, &cl, errstr, errstr_size) < 0)
 		return -1;
-	if (uname && find_named(set, "users", "user", uname, &user, &uf, errstr, errstr_size) < 0)
-		return -1;
 	kc->context = wk_xstrdup(context);
 	kc->origin = wk_xstrdup(cf->name);
 	kc->namespace = wk_xstrdup(ns ? ns : "default");
 	if (apply_cluster(kc, cl, cluster, cname, errstr, errstr_size) < 0)
+		return -1;
+	if (uname && find_named(set, "users", "user", uname, &user, &uf, errstr, errstr_size) < 0)
 		return -1;
 	if (user && apply_user(kc, uf, user, uname, errstr, errstr_size) < 0)
 		return -1;
