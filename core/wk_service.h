@@ -2,9 +2,9 @@
  *
  * A service's main.c fills a struct wk_service and calls wk_service_main(). The core owns: argv
  * (-c FILE, -X key=value, -h, --version), config (file, env, -X), logging, signals (SIGINT/SIGTERM
- * drain and exit, SIGHUP ignored), the Kafka consumer (at-least-once: an offset is stored only after
- * on_message says the effect is done) and producer, the /metrics /healthz /readyz endpoint, the tick,
- * graceful drain (flush the producer, commit stored offsets) and exit codes.
+ * drain and exit, SIGHUP ignored), the Kafka consumer (at-least-once: an offset is stored only
+ * after on_message says the effect is done) and producer, the /metrics /healthz /readyz endpoint,
+ * the tick, graceful drain (flush the producer, commit stored offsets) and exit codes.
  *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.
  */
@@ -15,20 +15,22 @@
 #include "wk_kafka.h"
 
 struct wk_config;
+struct wk_httpd;
 struct wk_service_ctx;
 
 enum wk_msg_result {
 	WK_MSG_DONE = 0, /* effect durable: store the offset */
-	WK_MSG_RETRY,    /* transient failure: redeliver this message after a backoff */
-	WK_MSG_PENDING,  /* accepted; the service calls wk_service_ack() once durable */
-	WK_MSG_REJECT,   /* bad input: dead-letter it with the reason, then store the offset */
+	WK_MSG_RETRY,	 /* transient failure: redeliver this message after a backoff */
+	WK_MSG_PENDING,	 /* accepted; the service calls wk_service_ack() once durable */
+	WK_MSG_REJECT,	 /* bad input: dead-letter it with the reason, then store the offset */
 };
 
 struct wk_service {
-	const char *name;     /* "wukong-audit": log svc, default group id, metrics prefix */
+	const char *name;	   /* "wukong-audit": log svc, default group id, metrics prefix */
 	const char *const *topics; /* short topic names ("audit", "dlq"); NULL = no consumer */
-	int tick_ms;          /* on_tick period; 0 = no tick */
-	/* Called after config, logging, Kafka and the HTTP endpoint are up. -1 aborts with exit 3. */
+	int tick_ms;		   /* on_tick period; 0 = no tick */
+	/* Called after config, logging, Kafka and the HTTP endpoint are up. -1 aborts with exit 3.
+	 */
 	int (*init)(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size);
 	/* One message. For WK_MSG_REJECT fill reason_code ("schema", "invalid-name", ...) and
 	 * detail; the core dead-letters the message and stores its offset. */
@@ -48,11 +50,23 @@ struct wk_producer *wk_service_producer(struct wk_service_ctx *ctx);
 struct wk_consumer *wk_service_consumer(struct wk_service_ctx *ctx);
 void *wk_service_state(struct wk_service_ctx *ctx);
 void wk_service_set_state(struct wk_service_ctx *ctx, void *state);
-/* Store the offset of a message that on_message answered WK_MSG_PENDING (in order per partition). */
-int wk_service_ack(struct wk_service_ctx *ctx, const char *topic, int32_t partition, int64_t offset);
+/* Store the offset of a message that on_message answered WK_MSG_PENDING (in order per partition).
+ */
+int wk_service_ack(struct wk_service_ctx *ctx, const char *topic, int32_t partition,
+		   int64_t offset);
 /* Readiness for /readyz (e.g. false until an initial sync or a lease is held). */
 void wk_service_set_ready(struct wk_service_ctx *ctx, bool ready);
 /* Ask the loop to stop (as SIGTERM does), with an exit code. */
 void wk_service_stop(struct wk_service_ctx *ctx, int exit_code);
+
+/* Additions (h1): the service's name, "cluster.id" (default "local"), and the HTTP endpoint, NULL
+ * when http.listen is empty (register extra GET handlers on it, see wk_httpd.h). */
+const char *wk_service_name(struct wk_service_ctx *ctx);
+const char *wk_service_cluster_id(struct wk_service_ctx *ctx);
+struct wk_httpd *wk_service_httpd(struct wk_service_ctx *ctx);
+
+#ifndef WK_VERSION
+#define WK_VERSION "0.1.0"
+#endif
 
 #endif

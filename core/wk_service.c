@@ -1,0 +1,743 @@
+/* wk_service.c - the main loop every service binary hands control to: argv, config, logging,
+ * signals, Kafka consumer/producer, at-least-once offset bookkeeping, HTTP endpoint, tick, drain.
+ *
+ * Offsets: DONE and REJECT (after the dead letter is acknowledged by the broker) store offset+1
+ * at once unless messages of the same partition are still PENDING; then they queue behind them
+ * and wk_service_ack() stores the highest offset below which everything is finished, so a commit
+ * never skips an unfinished message. RETRY pauses the partition, seeks back to the message and
+ * resumes it after an exponential backoff; other partitions keep flowing.
+ */
+#include "wk_service.h"
+#include "wk_config.h"
+#include "wk_httpd.h"
+#include "wk_log.h"
+#include "wk_metrics.h"
+#include "wk_name.h"
+#include "wk_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 3
+#define POLL_MS 100
+#define PENDING_MAX 10000 /* per partition; past it a message is retried later instead */
+#define TOPICS_MAX 32
+#define TOPIC_MAX 256
+
+struct inflight {
+	int64_t offset;
+	bool done;
+};
+
+struct part {
+	char *topic;
+	int32_t partition;
+	/* RETRY state */
+	bool paused;
+	int64_t retry_offset;
+	int64_t resume_at_ms;
+	int attempts;
+	/* PENDING messages and those finished behind them, in offset order */
+	struct inflight *q;
+	size_t qhead, qlen, qalloc;
+};
+
+struct wk_service_ctx {
+	const struct wk_service *svc;
+	struct wk_config *cfg;
+	struct wk_producer *producer;
+	struct wk_consumer *consumer;
+	struct wk_httpd *httpd;
+	void *state;
+	char dlq_topic[TOPIC_MAX];
+	char metric_prefix[64];
+	bool stop;
+	int exit_code;
+	long long backoff_ms, backoff_max_ms, max_retries;
+	struct part *parts;
+	size_t nparts;
+	struct wk_metric *m_messages, *m_dlq, *m_loops, *m_tick, *m_handle, *m_pending, *m_ready,
+	    *m_retry_paused, *m_start;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* ---- accessors ---- */
+
+const struct wk_config *wk_service_config(struct wk_service_ctx *ctx)
+{
+	return ctx->cfg;
+}
+
+struct wk_producer *wk_service_producer(struct wk_service_ctx *ctx)
+{
+	return ctx->producer;
+}
+
+struct wk_consumer *wk_service_consumer(struct wk_service_ctx *ctx)
+{
+	return ctx->consumer;
+}
+
+void *wk_service_state(struct wk_service_ctx *ctx)
+{
+	return ctx->state;
+}
+
+void wk_service_set_state(struct wk_service_ctx *ctx, void *state)
+{
+	ctx->state = state;
+}
+
+const char *wk_service_name(struct wk_service_ctx *ctx)
+{
+	return ctx->svc->name;
+}
+
+const char *wk_service_cluster_id(struct wk_service_ctx *ctx)
+{
+	return wk_config_get(ctx->cfg, "cluster.id", "local");
+}
+
+struct wk_httpd *wk_service_httpd(struct wk_service_ctx *ctx)
+{
+	return ctx->httpd;
+}
+
+void wk_service_set_ready(struct wk_service_ctx *ctx, bool ready)
+{
+	if (ctx->httpd)
+		wk_httpd_set_ready(ctx->httpd, ready);
+	wk_metric_set(ctx->m_ready, NULL, ready ? 1 : 0);
+}
+
+void wk_service_stop(struct wk_service_ctx *ctx, int exit_code)
+{
+	ctx->stop = true;
+	ctx->exit_code = exit_code;
+}
+
+/* ---- per-partition bookkeeping ---- */
+
+static struct part *part_get(struct wk_service_ctx *ctx, const char *topic, int32_t partition,
+			     bool create)
+{
+	struct part *p;
+	size_t i;
+
+	for (i = 0; i < ctx->nparts; i++) {
+		if (ctx->parts[i].partition == partition && !strcmp(ctx->parts[i].topic, topic))
+			return &ctx->parts[i];
+	}
+	if (!create)
+		return NULL;
+	ctx->parts = wk_xrealloc(ctx->parts, (ctx->nparts + 1) * sizeof(*ctx->parts));
+	p = &ctx->parts[ctx->nparts++];
+	memset(p, 0, sizeof(*p));
+	p->topic = wk_xstrdup(topic);
+	p->partition = partition;
+	return p;
+}
+
+static void pending_gauge(struct wk_service_ctx *ctx)
+{
+	size_t i, n = 0, j;
+
+	for (i = 0; i < ctx->nparts; i++) {
+		for (j = 0; j < ctx->parts[i].qlen; j++)
+			n += !ctx->parts[i].q[ctx->parts[i].qhead + j].done;
+	}
+	wk_metric_set(ctx->m_pending, NULL, (double)n);
+}
+
+static void queue_push(struct part *p, int64_t offset, bool done)
+{
+	if (p->qhead + p->qlen == p->qalloc) {
+		if (p->qhead) { /* reuse the consumed front first */
+			memmove(p->q, p->q + p->qhead, p->qlen * sizeof(*p->q));
+			p->qhead = 0;
+		} else {
+			p->qalloc = p->qalloc ? p->qalloc * 2 : 16;
+			p->q = wk_xrealloc(p->q, p->qalloc * sizeof(*p->q));
+		}
+	}
+	p->q[p->qhead + p->qlen++] = (struct inflight){.offset = offset, .done = done};
+}
+
+/* Store the offset after the longest finished run at the front of the queue. */
+static void queue_drain(struct wk_service_ctx *ctx, struct part *p)
+{
+	int64_t last = -1;
+
+	while (p->qlen && p->q[p->qhead].done) {
+		last = p->q[p->qhead].offset;
+		p->qhead++;
+		p->qlen--;
+	}
+	if (p->qlen == 0)
+		p->qhead = 0;
+	if (last >= 0)
+		wk_consumer_store_offset(ctx->consumer, p->topic, p->partition, last + 1);
+}
+
+/* A message is finished (DONE or dead-lettered). */
+static void finish(struct wk_service_ctx *ctx, const rd_kafka_message_t *m)
+{
+	struct part *p = part_get(ctx, rd_kafka_topic_name(m->rkt), m->partition, false);
+
+	if (p && p->attempts && m->offset >= p->retry_offset)
+		p->attempts = 0;
+	if (p && p->qlen) {
+		queue_push(p, m->offset, true);
+		queue_drain(ctx, p);
+		return;
+	}
+	wk_consumer_store(ctx->consumer, m);
+}
+
+int wk_service_ack(struct wk_service_ctx *ctx, const char *topic, int32_t partition, int64_t offset)
+{
+	struct part *p = part_get(ctx, topic, partition, false);
+	size_t i;
+
+	if (!p)
+		return -1;
+	for (i = 0; i < p->qlen; i++) {
+		struct inflight *f = &p->q[p->qhead + i];
+
+		if (f->offset == offset && !f->done) {
+			f->done = true;
+			queue_drain(ctx, p);
+			pending_gauge(ctx);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int pause_or_resume(struct wk_service_ctx *ctx, struct part *p, bool pause)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_t *rk = wk_consumer_handle(ctx->consumer);
+	rd_kafka_resp_err_t err;
+
+	rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+	err = pause ? rd_kafka_pause_partitions(rk, l) : rd_kafka_resume_partitions(rk, l);
+	if (!err)
+		err = l->elems[0].err;
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err)
+		wk_warn("%s '%s' [%d]: %s", pause ? "pause" : "resume", p->topic, (int)p->partition,
+			rd_kafka_err2str(err));
+	return err ? -1 : 0;
+}
+
+/* RETRY: pause the partition (librdkafka drops what it prefetched), rewind it to the message
+ * and let it go again after the backoff. */
+static void retry_later(struct wk_service_ctx *ctx, const rd_kafka_message_t *m)
+{
+	struct part *p = part_get(ctx, rd_kafka_topic_name(m->rkt), m->partition, true);
+	long long delay = ctx->backoff_ms;
+	int i;
+
+	if (p->attempts && m->offset != p->retry_offset)
+		p->attempts = 0;
+	p->attempts++;
+	for (i = 1; i < p->attempts && delay < ctx->backoff_max_ms; i++)
+		delay *= 2;
+	if (delay > ctx->backoff_max_ms)
+		delay = ctx->backoff_max_ms;
+	p->retry_offset = m->offset;
+	p->resume_at_ms = wk_time_mono_ms() + delay;
+	pause_or_resume(ctx, p, true);
+	p->paused = true;
+	wk_consumer_seek(ctx->consumer, p->topic, p->partition, m->offset);
+	wk_metric_set(ctx->m_retry_paused, NULL, 1);
+	wk_debug("retry '%s' [%d] offset %lld in %lld ms (attempt %d)", p->topic, (int)p->partition,
+		 (long long)m->offset, delay, p->attempts);
+}
+
+/* Resume partitions whose backoff is over; returns ms until the next one is due (or max_ms). */
+static int resume_due(struct wk_service_ctx *ctx, int max_ms)
+{
+	int64_t now = wk_time_mono_ms();
+	size_t i, paused = 0;
+	int wait = max_ms;
+
+	for (i = 0; i < ctx->nparts; i++) {
+		struct part *p = &ctx->parts[i];
+
+		if (!p->paused)
+			continue;
+		if (p->resume_at_ms <= now) {
+			/* Seek again: a rebalance in between may have moved the position. */
+			wk_consumer_seek(ctx->consumer, p->topic, p->partition, p->retry_offset);
+			pause_or_resume(ctx, p, false);
+			p->paused = false;
+			continue;
+		}
+		paused++;
+		if (p->resume_at_ms - now < wait)
+			wait = (int)(p->resume_at_ms - now);
+	}
+	wk_metric_set(ctx->m_retry_paused, NULL, (double)paused);
+	return wait;
+}
+
+/* ---- one message ---- */
+
+static const char *result_name(enum wk_msg_result r)
+{
+	switch (r) {
+	case WK_MSG_DONE:
+		return "done";
+	case WK_MSG_RETRY:
+		return "retry";
+	case WK_MSG_PENDING:
+		return "pending";
+	case WK_MSG_REJECT:
+		return "reject";
+	}
+	return "unknown";
+}
+
+static void handle(struct wk_service_ctx *ctx, rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	char reason[64] = "", detail[512] = "", err[512], key[256];
+	enum wk_msg_result r;
+	struct part *p = part_get(ctx, topic, m->partition, false);
+	int64_t t0;
+
+	if (p && p->paused)
+		return; /* fetched before the pause took effect: it comes again after the seek */
+	snprintf(key, sizeof(key), "%s/%d/%lld", topic, (int)m->partition, (long long)m->offset);
+	if (m->len > WK_KAFKA_MAX_MESSAGE) {
+		r = WK_MSG_REJECT;
+		wk_strlcpy(reason, "oversized", sizeof(reason));
+		snprintf(detail, sizeof(detail), "message of %zu bytes exceeds the %d byte cap",
+			 m->len, WK_KAFKA_MAX_MESSAGE);
+	} else {
+		t0 = wk_time_mono_ms();
+		r = ctx->svc->on_message(ctx, m, reason, sizeof(reason), detail, sizeof(detail));
+		{
+			const char *v[] = {topic};
+
+			wk_metric_observe(ctx->m_handle, v,
+					  (double)(wk_time_mono_ms() - t0) / 1000.0);
+		}
+	}
+	if (r == WK_MSG_PENDING && p && p->qlen >= PENDING_MAX) {
+		wk_logk(WK_LOG_WARN, key,
+			"more than %d pending messages on this partition: retrying", PENDING_MAX);
+		r = WK_MSG_RETRY;
+	}
+	{
+		const char *v[] = {topic, result_name(r)};
+
+		wk_metric_inc(ctx->m_messages, v, 1);
+	}
+	switch (r) {
+	case WK_MSG_DONE:
+		finish(ctx, m);
+		break;
+	case WK_MSG_PENDING:
+		p = part_get(ctx, topic, m->partition, true);
+		queue_push(p, m->offset, false);
+		pending_gauge(ctx);
+		break;
+	case WK_MSG_RETRY:
+		p = part_get(ctx, topic, m->partition, true);
+		if (ctx->max_retries > 0 && p->attempts >= ctx->max_retries &&
+		    p->retry_offset == m->offset) {
+			wk_strlcpy(reason, "retries-exhausted", sizeof(reason));
+			snprintf(detail, sizeof(detail), "still failing after %d attempts",
+				 p->attempts + 1);
+			goto reject;
+		}
+		retry_later(ctx, m);
+		break;
+	case WK_MSG_REJECT:
+	default:
+		goto reject;
+	}
+	return;
+reject:
+	if (!reason[0])
+		wk_strlcpy(reason, "handler", sizeof(reason));
+	wk_logk(WK_LOG_WARN, key, "dead-lettering message: %s: %s", reason, detail);
+	if (wk_dlq_send(ctx->producer, ctx->dlq_topic, m, ctx->svc->name, reason, detail, err,
+			sizeof(err)) < 0) {
+		/* Without the dead letter the message must not be skipped: try it all again. */
+		wk_logk(WK_LOG_ERROR, key, "dead letter to '%s' failed: %s", ctx->dlq_topic, err);
+		retry_later(ctx, m);
+		return;
+	}
+	{
+		const char *v[] = {reason};
+
+		wk_metric_inc(ctx->m_dlq, v, 1);
+	}
+	finish(ctx, m);
+}
+
+/* ---- start-up ---- */
+
+static void usage(const struct wk_service *svc, FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: %s [-c FILE] [-X key=value]... [-h] [--version]\n"
+	    "\n"
+	    "  -c, --config FILE   YAML configuration (default: $WUKONG_CONFIG)\n"
+	    "  -X key=value        set a configuration key (repeatable; wins over file and env)\n"
+	    "  -h, --help          this help\n"
+	    "      --version       print the version\n"
+	    "\n"
+	    "Configuration order: file, then WUKONG_* environment, then -X.\n"
+	    "See docs/configuration.md for the keys.\n"
+	    "Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.\n",
+	    svc->name);
+}
+
+/* Write the bound address where tests (and humans) find it; rename makes it appear whole. */
+static int write_addr_file(const char *path, const char *addr, char *errstr, size_t errstr_size)
+{
+	char *tmp = wk_xasprintf("%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	int rc = 0;
+
+	if (!f || fprintf(f, "%s\n", addr) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		rc = wk_err(errstr, errstr_size, "cannot write http.addr-file '%s': %s", path,
+			    strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static void metrics_init(struct wk_service_ctx *ctx)
+{
+	static const double secs[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30};
+	char n[128];
+	const char *p = ctx->metric_prefix;
+
+#define NAME(suffix) (snprintf(n, sizeof(n), "%s_%s", p, suffix), n)
+	ctx->m_messages = wk_metric_counter(NAME("messages_total"),
+					    "Kafka messages handled, by topic and result "
+					    "(done, retry, pending, reject)",
+					    "topic,result");
+	ctx->m_dlq =
+	    wk_metric_counter(NAME("dead_letters_total"),
+			      "Messages sent to the dead-letter topic, by reason", "reason");
+	ctx->m_loops = wk_metric_counter(NAME("loop_iterations_total"),
+					 "Iterations of the service main loop", NULL);
+	ctx->m_tick = wk_metric_gauge(NAME("last_tick_timestamp_seconds"),
+				      "Wall-clock time of the last loop iteration", NULL);
+	ctx->m_handle = wk_metric_histogram(NAME("message_handle_seconds"),
+					    "Time spent in on_message, by topic", "topic", secs,
+					    WK_ARRAY_SIZE(secs));
+	ctx->m_pending =
+	    wk_metric_gauge(NAME("pending_messages"),
+			    "Messages accepted as PENDING and not yet acknowledged", NULL);
+	ctx->m_retry_paused = wk_metric_gauge(NAME("retry_paused_partitions"),
+					      "Partitions paused while a message waits for its "
+					      "retry",
+					      NULL);
+	ctx->m_ready = wk_metric_gauge(NAME("ready"), "1 when /readyz answers 200", NULL);
+	ctx->m_start = wk_metric_gauge(NAME("start_time_seconds"),
+				       "Wall-clock time the service started", NULL);
+#undef NAME
+	wk_metric_set(ctx->m_start, NULL, (double)wk_time_now_ms() / 1000.0);
+}
+
+static int parse_args(struct wk_service_ctx *ctx, int argc, char **argv, int *exit_code)
+{
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+						 {"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'V'},
+						 {NULL, 0, NULL, 0}};
+	const char *path = getenv("WUKONG_CONFIG");
+	char **xs = wk_xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t nx = 0, i;
+	char err[1024];
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:X:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'X':
+			xs[nx++] = optarg;
+			break;
+		case 'h':
+			usage(ctx->svc, stdout);
+			*exit_code = 0;
+			goto out;
+		case 'V':
+			printf("%s %s\n", ctx->svc->name, WK_VERSION);
+			*exit_code = 0;
+			goto out;
+		default:
+			fprintf(stderr, "%s: unknown or incomplete option '%s'\n", ctx->svc->name,
+				argv[optind - 1]);
+			usage(ctx->svc, stderr);
+			*exit_code = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", ctx->svc->name, argv[optind]);
+		usage(ctx->svc, stderr);
+		*exit_code = EXIT_USAGE;
+		goto out;
+	}
+	*exit_code = EXIT_CONFIG;
+	if (path && *path && wk_config_load_file(ctx->cfg, path, err, sizeof(err)) < 0)
+		goto bad;
+	if (wk_config_load_env(ctx->cfg, NULL, err, sizeof(err)) < 0)
+		goto bad;
+	for (i = 0; i < nx; i++) {
+		if (wk_config_set_arg(ctx->cfg, xs[i], err, sizeof(err)) < 0)
+			goto bad;
+	}
+	free(xs);
+	return 0;
+bad:
+	wk_error("configuration: %s", err);
+out:
+	free(xs);
+	return -1;
+}
+
+/* Everything from config to Kafka; -1 with *exit_code set. */
+static int start(struct wk_service_ctx *ctx, int *exit_code)
+{
+	const struct wk_config *cfg = ctx->cfg;
+	const char *lvl = wk_config_get(cfg, "log.level", "info");
+	const char *listen = wk_config_get(cfg, "http.listen", "127.0.0.1:0");
+	const char *addr_file = wk_config_get(cfg, "http.addr-file", NULL);
+	const char *cluster = wk_config_get(cfg, "cluster.id", NULL);
+	enum wk_log_level level;
+	long long liveness;
+	char err[1024];
+	size_t i, ntopics = 0;
+
+	*exit_code = EXIT_CONFIG;
+	if (wk_log_level_parse(lvl, &level) < 0) {
+		wk_error("%s: key 'log.level': unknown level '%s' (debug, info, warn, error)",
+			 wk_config_origin(cfg, "log.level"), lvl);
+		return -1;
+	}
+	wk_log_init(NULL, level);
+	if (cluster && wk_name_check_label(cluster, err, sizeof(err)) < 0) {
+		wk_error("%s: key 'cluster.id': %s", wk_config_origin(cfg, "cluster.id"), err);
+		return -1;
+	}
+	if (wk_config_get_duration_ms(cfg, "consumer.retry-backoff", 200, &ctx->backoff_ms, err,
+				      sizeof(err)) < 0 ||
+	    wk_config_get_duration_ms(cfg, "consumer.retry-backoff-max", 30000,
+				      &ctx->backoff_max_ms, err, sizeof(err)) < 0 ||
+	    wk_config_get_int(cfg, "consumer.max-retries", 0, &ctx->max_retries, err, sizeof(err)) <
+		0 ||
+	    wk_config_get_duration_ms(cfg, "http.liveness-timeout", 60000, &liveness, err,
+				      sizeof(err)) < 0) {
+		wk_error("%s", err);
+		return -1;
+	}
+	if (ctx->backoff_ms < 1)
+		ctx->backoff_ms = 1;
+	if (ctx->backoff_max_ms < ctx->backoff_ms)
+		ctx->backoff_max_ms = ctx->backoff_ms;
+	metrics_init(ctx);
+	if (*listen) {
+		ctx->httpd = wk_httpd_new(listen, err, sizeof(err));
+		if (!ctx->httpd) {
+			wk_error("http.listen: %s", err);
+			return -1;
+		}
+		wk_httpd_set_liveness_timeout(ctx->httpd, liveness);
+		wk_info("serving /metrics /healthz /readyz on http://%s",
+			wk_httpd_addr(ctx->httpd));
+		if (addr_file && *addr_file &&
+		    write_addr_file(addr_file, wk_httpd_addr(ctx->httpd), err, sizeof(err)) < 0) {
+			wk_error("%s", err);
+			*exit_code = EXIT_RUNTIME;
+			return -1;
+		}
+	}
+	wk_kafka_topic(cfg, "dlq", ctx->dlq_topic, sizeof(ctx->dlq_topic));
+	ctx->producer = wk_producer_new(cfg, NULL, NULL, err, sizeof(err));
+	if (!ctx->producer) {
+		wk_error("%s", err);
+		return -1;
+	}
+	if (ctx->svc->topics) {
+		char names[TOPICS_MAX][TOPIC_MAX];
+		const char *ptrs[TOPICS_MAX];
+
+		for (i = 0; ctx->svc->topics[i]; i++) {
+			if (i >= TOPICS_MAX)
+				WK_BUG("service '%s' subscribes to more than %d topics",
+				       ctx->svc->name, TOPICS_MAX);
+			wk_kafka_topic(cfg, ctx->svc->topics[i], names[i], sizeof(names[i]));
+			ptrs[i] = names[i];
+		}
+		ntopics = i;
+		if (!ctx->svc->on_message)
+			WK_BUG("service '%s' has topics but no on_message", ctx->svc->name);
+		ctx->consumer =
+		    wk_consumer_new(cfg, wk_config_get(cfg, "consumer.group", ctx->svc->name), ptrs,
+				    ntopics, err, sizeof(err));
+		if (!ctx->consumer) {
+			wk_error("%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void run(struct wk_service_ctx *ctx)
+{
+	int64_t next_tick = wk_time_mono_ms() + ctx->svc->tick_ms;
+	char err[512];
+
+	while (!ctx->stop && !got_signal) {
+		int64_t now = wk_time_mono_ms();
+		int wait = POLL_MS;
+		rd_kafka_message_t *m;
+
+		if (ctx->httpd)
+			wk_httpd_heartbeat(ctx->httpd);
+		wk_metric_inc(ctx->m_loops, NULL, 1);
+		wk_metric_set(ctx->m_tick, NULL, (double)wk_time_now_ms() / 1000.0);
+		if (wk_producer_poll(ctx->producer, 0) < 0) {
+			wk_kafka_fatal(wk_producer_handle(ctx->producer), err, sizeof(err));
+			wk_error("producer: fatal error: %s", err);
+			wk_service_stop(ctx, EXIT_RUNTIME);
+			break;
+		}
+		if (ctx->svc->tick_ms > 0 && ctx->svc->on_tick) {
+			if (now >= next_tick) {
+				ctx->svc->on_tick(ctx);
+				next_tick = now + ctx->svc->tick_ms;
+				if (ctx->stop || got_signal)
+					break;
+			}
+			if (next_tick - now < wait)
+				wait = (int)(next_tick - now > 0 ? next_tick - now : 0);
+		}
+		if (!ctx->consumer) {
+			wk_producer_poll(ctx->producer, wait);
+			continue;
+		}
+		wait = resume_due(ctx, wait);
+		if (wk_kafka_fatal(wk_consumer_handle(ctx->consumer), err, sizeof(err)) < 0) {
+			wk_error("consumer: fatal error: %s", err);
+			wk_service_stop(ctx, EXIT_RUNTIME);
+			break;
+		}
+		m = wk_consumer_poll(ctx->consumer, wait);
+		if (!m)
+			continue;
+		handle(ctx, m);
+		rd_kafka_message_destroy(m);
+	}
+}
+
+static void shutdown_all(struct wk_service_ctx *ctx)
+{
+	size_t i;
+
+	if (got_signal)
+		wk_info("signal %d: draining", (int)got_signal);
+	if (ctx->svc->term)
+		ctx->svc->term(ctx);
+	if (ctx->producer && wk_producer_flush(ctx->producer, 10000) < 0)
+		wk_warn("producer: %d message(s) not delivered at shutdown",
+			wk_producer_outq_len(ctx->producer));
+	if (ctx->consumer) {
+		wk_consumer_commit(ctx->consumer);
+		wk_consumer_destroy(ctx->consumer);
+		ctx->consumer = NULL;
+	}
+	wk_producer_destroy(ctx->producer);
+	ctx->producer = NULL;
+	wk_httpd_destroy(ctx->httpd);
+	ctx->httpd = NULL;
+	for (i = 0; i < ctx->nparts; i++) {
+		free(ctx->parts[i].topic);
+		free(ctx->parts[i].q);
+	}
+	free(ctx->parts);
+	ctx->parts = NULL;
+	ctx->nparts = 0;
+}
+
+int wk_service_main(const struct wk_service *svc, int argc, char **argv)
+{
+	struct wk_service_ctx ctx;
+	char err[1024];
+	size_t i;
+	int code = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.svc = svc;
+	ctx.cfg = wk_config_new();
+	got_signal = 0;
+	wk_log_init(svc->name, WK_LOG_INFO);
+	for (i = 0; svc->name[i] && i + 1 < sizeof(ctx.metric_prefix); i++) {
+		char ch = svc->name[i];
+
+		ctx.metric_prefix[i] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+					       (ch >= '0' && ch <= '9' && i > 0)
+					   ? ch
+					   : '_';
+	}
+	if (parse_args(&ctx, argc, argv, &code) < 0)
+		goto out;
+	install_signals();
+	if (start(&ctx, &code) < 0)
+		goto drain;
+	wk_info("%s %s started", svc->name, WK_VERSION);
+	if (svc->init && svc->init(&ctx, err, sizeof(err)) < 0) {
+		wk_error("init: %s", err);
+		code = EXIT_CONFIG;
+		goto drain;
+	}
+	run(&ctx);
+	code = ctx.exit_code;
+drain:
+	shutdown_all(&ctx);
+	wk_info("%s stopped (exit %d)", svc->name, code);
+out:
+	wk_config_destroy(ctx.cfg);
+	return code;
+}

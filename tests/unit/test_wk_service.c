@@ -1,0 +1,207 @@
+/* test_wk_service.c - the service skeleton without a broker: argv, config errors and exit codes,
+ * the tick, wk_service_stop, the HTTP endpoint and its address file, SIGTERM. Message handling
+ * against a real broker is covered by tests/integration/0005-service-loop.sh. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "wk_service.h"
+#include "wk_config.h"
+#include "wk_httpd.h"
+
+static int ticks;
+static int stop_after = 3;
+static int stop_code;
+static bool saw_httpd;
+static bool init_fails;
+static bool termed;
+static bool raise_term;
+
+static int init_cb(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
+{
+	assert_non_null(wk_service_config(ctx));
+	assert_non_null(wk_service_producer(ctx));
+	assert_null(wk_service_consumer(ctx));
+	wk_service_set_state(ctx, &ticks);
+	if (init_fails)
+		return wk_err(errstr, errstr_size, "init refused");
+	return 0;
+}
+
+static void tick_cb(struct wk_service_ctx *ctx)
+{
+	assert_ptr_equal(wk_service_state(ctx), &ticks);
+	saw_httpd = wk_service_httpd(ctx) != NULL;
+	wk_service_set_ready(ctx, true);
+	if (raise_term && ticks == 1)
+		raise(SIGTERM);
+	if (++ticks >= stop_after)
+		wk_service_stop(ctx, stop_code);
+}
+
+static void term_cb(struct wk_service_ctx *ctx)
+{
+	(void)ctx;
+	termed = true;
+}
+
+static const struct wk_service svc = {
+    .name = "wukong-test",
+    .topics = NULL,
+    .tick_ms = 10,
+    .init = init_cb,
+    .on_tick = tick_cb,
+    .term = term_cb,
+};
+
+static int run(int argc, const char **argv)
+{
+	ticks = 0;
+	termed = false;
+	saw_httpd = false;
+	return wk_service_main(&svc, argc, (char **)argv);
+}
+
+static void help_and_version(void **state)
+{
+	const char *h[] = {"svc", "-h", NULL}, *h2[] = {"svc", "--help", NULL};
+	const char *v[] = {"svc", "--version", NULL};
+
+	(void)state;
+	assert_int_equal(run(2, h), 0);
+	assert_int_equal(run(2, h2), 0);
+	assert_int_equal(run(2, v), 0);
+	assert_int_equal(ticks, 0);
+}
+
+static void usage_errors(void **state)
+{
+	const char *a[] = {"svc", "--bogus", NULL}, *b[] = {"svc", "extra", NULL};
+	const char *c[] = {"svc", "-c", NULL}, *d[] = {"svc", "-X", NULL};
+
+	(void)state;
+	assert_int_equal(run(2, a), 2);
+	assert_int_equal(run(2, b), 2);
+	assert_int_equal(run(2, c), 2);
+	assert_int_equal(run(2, d), 2);
+}
+
+static void config_errors(void **state)
+{
+	const char *a[] = {"svc", "-c", "/nonexistent.yaml", NULL};
+	const char *b[] = {"svc", "-X", "novalue", NULL};
+	const char *c[] = {
+	    "svc", "-X", "kafka.bootstrap.servers=127.0.0.1:1", "-X", "log.level=loud", NULL};
+	const char *d[] = {
+	    "svc", "-X", "kafka.bootstrap.servers=127.0.0.1:1", "-X", "cluster.id=Bad_Cluster",
+	    NULL};
+	const char *e[] = {
+	    "svc", "-X", "kafka.bootstrap.servers=127.0.0.1:1", "-X", "http.listen=nohostport",
+	    NULL};
+	const char *f[] = {"svc", "-X", "http.listen=", NULL}; /* no bootstrap.servers */
+	const char *g[] = {
+	    "svc", "-X", "kafka.bootstrap.servers=127.0.0.1:1", "-X", "consumer.retry-backoff=soon",
+	    NULL};
+	const char *h[] = {
+	    "svc", "-X", "kafka.bootstrap.servers=127.0.0.1:1", "-X", "kafka.no.such.property=1",
+	    NULL};
+
+	(void)state;
+	assert_int_equal(run(3, a), 3);
+	assert_int_equal(run(3, b), 3);
+	assert_int_equal(run(5, c), 3);
+	assert_int_equal(run(5, d), 3);
+	assert_int_equal(run(5, e), 3);
+	assert_int_equal(run(3, f), 3);
+	assert_int_equal(run(5, g), 3);
+	assert_int_equal(run(5, h), 3);
+	assert_int_equal(ticks, 0);
+}
+
+static void ticks_and_stop(void **state)
+{
+	char dir[] = "/tmp/wk-svc-test.XXXXXX", path[128], cfgpath[128], addr[128] = "";
+	const char *argv[] = {"svc", "-c", cfgpath, "-X", NULL, NULL};
+	char xarg[200];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/addr", dir);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.yaml", dir);
+	f = fopen(cfgpath, "w");
+	fprintf(f, "kafka:\n  bootstrap.servers: 127.0.0.1:1\nlog:\n  level: warn\n"
+		   "http:\n  listen: 127.0.0.1:0\n");
+	fclose(f);
+	snprintf(xarg, sizeof(xarg), "http.addr-file=%s", path);
+	argv[4] = xarg;
+	stop_after = 3;
+	stop_code = 0;
+	assert_int_equal(run(5, argv), 0);
+	assert_int_equal(ticks, 3);
+	assert_true(termed);
+	assert_true(saw_httpd);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(addr, sizeof(addr), f));
+	fclose(f);
+	assert_int_equal(strncmp(addr, "127.0.0.1:", 10), 0);
+	assert_true(atoi(addr + 10) > 0);
+
+	/* wk_service_stop's code is the exit code. */
+	stop_code = 1;
+	assert_int_equal(run(5, argv), 1);
+	stop_code = 0;
+
+	/* init failing is a configuration error, and term still runs. */
+	init_fails = true;
+	assert_int_equal(run(5, argv), 3);
+	assert_true(termed);
+	assert_int_equal(ticks, 0);
+	init_fails = false;
+
+	/* SIGTERM drains and exits 0 before the tick would stop the loop. */
+	stop_after = 1000;
+	raise_term = true;
+	assert_int_equal(run(5, argv), 0);
+	assert_int_equal(ticks, 2);
+	assert_true(termed);
+	raise_term = false;
+	stop_after = 3;
+
+	/* An unwritable address file is a runtime failure. */
+	snprintf(xarg, sizeof(xarg), "http.addr-file=%s/no/such/dir/addr", dir);
+	assert_int_equal(run(5, argv), 1);
+	unlink(path);
+	unlink(cfgpath);
+	rmdir(dir);
+}
+
+static void http_disabled(void **state)
+{
+	const char *argv[] = {"svc", "-X",	     "kafka.bootstrap.servers=127.0.0.1:1",
+			      "-X",  "http.listen=", NULL};
+
+	(void)state;
+	stop_after = 2;
+	assert_int_equal(run(5, argv), 0);
+	assert_false(saw_httpd);
+	assert_int_equal(ticks, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(help_and_version), cmocka_unit_test(usage_errors),
+	    cmocka_unit_test(config_errors),	cmocka_unit_test(ticks_and_stop),
+	    cmocka_unit_test(http_disabled),
+	};
+
+	/* Keep the environment from leaking into the configuration. */
+	unsetenv("WUKONG_CONFIG");
+	return cmocka_run_group_tests_name("wk_service", tests, NULL, NULL);
+}
