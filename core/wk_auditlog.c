@@ -199,6 +199,11 @@ int wk_auditlog_sync_if_due(struct wk_auditlog *l, char *errstr, size_t errstr_s
 	return wk_auditlog_sync(l, errstr, errstr_size) ? -1 : 1;
 }
 
+bool wk_auditlog_failed(const struct wk_auditlog *l)
+{
+	return l->failed;
+}
+
 uint64_t wk_auditlog_last_seq(const struct wk_auditlog *l)
 {
 	return l->last_seq;
@@ -269,6 +274,12 @@ static int rotate(struct wk_auditlog *l, char *errstr, size_t errstr_size)
 	return 0;
 }
 
+static int refused(char *errstr, size_t errstr_size)
+{
+	wk_err(errstr, errstr_size, "record exceeds %d bytes", WK_AUDITLOG_MAX_RECORD);
+	return WK_AUDITLOG_REFUSED;
+}
+
 int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, uint64_t *seq,
 		       char *errstr, size_t errstr_size)
 {
@@ -295,15 +306,13 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 	wk_buf_reset(&l->line);
 	if (aul_record_body(&l->line, e, l->last_seq + 1, t, keyed ? key : NULL, l->last_hash,
 			    errstr, errstr_size))
-		return -1;
+		return WK_AUDITLOG_REFUSED;
 	if (wk_buf_add(&l->line, "}", 1))
-		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
-			      WK_AUDITLOG_MAX_RECORD);
+		return refused(errstr, errstr_size);
 	aul_sha256_hex(l->line.buf, l->line.len, hash);
 	l->line.len--; /* drop the "}" again: the hash member goes before it */
 	if (wk_buf_addf(&l->line, ",\"hash\":\"%s\"}\n", hash))
-		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
-			      WK_AUDITLOG_MAX_RECORD);
+		return refused(errstr, errstr_size);
 
 	if (!l->segno ||
 	    (l->seg_size && (l->seg_size + l->line.len > (uint64_t)l->o.segment_bytes ||

@@ -87,9 +87,12 @@ struct wk_auditlog *wk_auditlog_new(const struct wk_auditlog_opts *opts, char *e
 /* fsync what is pending and close; NULL is a no-op. */
 void wk_auditlog_destroy(struct wk_auditlog *l);
 
-/* Append one record: 0 with *seq set, 1 if it is a duplicate (dropped; *seq is the last seq, the
- * point after which its original is durable), -1 on error (nothing written: a record over the cap,
- * or an I/O error). The record is durable only once wk_auditlog_durable_seq() >= *seq. */
+/* Append one record: 0 with *seq set; 1 if it is a duplicate (dropped; *seq is the last seq, the
+ * point after which its original is durable); WK_AUDITLOG_REFUSED if the content breaks a cap
+ * (errstr names the field; nothing written); -1 on an I/O error (nothing written, or, when
+ * wk_auditlog_failed() says so, the log must be reopened). The record is durable only once
+ * wk_auditlog_durable_seq() >= *seq. */
+#define WK_AUDITLOG_REFUSED 2
 int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, uint64_t *seq,
 		       char *errstr, size_t errstr_size);
 /* fsync now if anything is pending; -1 on an I/O error (the log must then be reopened). */
@@ -98,6 +101,8 @@ int wk_auditlog_sync(struct wk_auditlog *l, char *errstr, size_t errstr_size);
 int wk_auditlog_sync_if_due(struct wk_auditlog *l, char *errstr, size_t errstr_size);
 /* Milliseconds until the pending batch is due (0 = now), or -1 when nothing is pending. */
 long long wk_auditlog_sync_due_ms(const struct wk_auditlog *l);
+/* True once an fsync or a write failed in a way that needs a reopen (recovery) to go on. */
+bool wk_auditlog_failed(const struct wk_auditlog *l);
 uint64_t wk_auditlog_last_seq(const struct wk_auditlog *l);
 uint64_t wk_auditlog_durable_seq(const struct wk_auditlog *l);
 /* The segment number appended to last (0 before the first record). */

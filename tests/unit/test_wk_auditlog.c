@@ -123,7 +123,7 @@ static int add(struct wk_auditlog *l, int i, uint64_t *seq)
 	e.dedupe_key = id;
 	e.dedupe_key_len = strlen(id);
 	rc = wk_auditlog_append(l, &e, seq, err, sizeof(err));
-	if (rc < 0)
+	if (rc < 0 || rc == WK_AUDITLOG_REFUSED)
 		fail_msg("append %d: %s", i, err);
 	return rc;
 }
@@ -754,7 +754,7 @@ static void hostile_content(void **state)
 	big[WK_AUDITLOG_MAX_TEXT + 1] = '\0';
 	wk_audit_entry_init(&e);
 	e.message = big;
-	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), -1);
+	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), WK_AUDITLOG_REFUSED);
 	assert_non_null(strstr(err, "field 'message'"));
 	big[WK_AUDITLOG_MAX_TEXT] = '\0';
 	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), 0);
@@ -762,7 +762,7 @@ static void hostile_content(void **state)
 	big[WK_AUDITLOG_MAX_ID + 1] = '\0';
 	wk_audit_entry_init(&e);
 	e.ce_id = big;
-	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), -1);
+	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), WK_AUDITLOG_REFUSED);
 	assert_non_null(strstr(err, "field 'ceId'"));
 	/* A raw value longer than its cap is cut, with its size kept. */
 	wk_audit_entry_init(&e);
@@ -784,7 +784,8 @@ static void hostile_content(void **state)
 		e.details = details;
 		assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), 0);
 		cJSON_AddItemToObject(cur, "a", cJSON_CreateArray());
-		assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), -1);
+		assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)),
+				 WK_AUDITLOG_REFUSED);
 		assert_non_null(strstr(err, "nests deeper"));
 	}
 	cJSON_Delete(details);
@@ -860,7 +861,7 @@ static void record_cap(void **state)
 	details = cJSON_CreateObject();
 	cJSON_AddStringToObject(details, "s", fillstr);
 	e.details = details;
-	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), -1);
+	assert_int_equal(wk_auditlog_append(l, &e, &seq, err, sizeof(err)), WK_AUDITLOG_REFUSED);
 	assert_non_null(strstr(err, "exceeds"));
 	assert_int_equal(wk_auditlog_last_seq(l), 0);
 	wk_auditlog_destroy(l);
