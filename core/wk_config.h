@@ -1,8 +1,9 @@
 /* wk_config.h - service configuration: a YAML file, then WUKONG_* environment, then -X key=value.
  *
- * Nested YAML maps flatten to dotted keys (`kafka: {bootstrap.servers: x}` -> "kafka.bootstrap.servers");
- * a sequence of scalars becomes one comma-separated value. Keys under "kafka." pass verbatim to
- * librdkafka. Environment: WUKONG_CLUSTER_ID=x sets "cluster.id" (upper case, '_' for '.', "__" for
+ * Nested YAML maps flatten to dotted keys (`kafka: {bootstrap.servers: x}` ->
+ * "kafka.bootstrap.servers"); a sequence of scalars becomes one comma-separated value. Keys under
+ * "kafka." pass verbatim to librdkafka. Environment: WUKONG_CLUSTER_ID=x sets "cluster.id" (upper
+ * case, '_' for '.', "__" for
  * '-': WUKONG_HTTP_ADDR__FILE sets "http.addr-file"), except WUKONG_CONFIG (the file's path) and
  * WUKONG_DIR. Later sources override earlier ones. Within one file a key may appear only once
  * (also through flattening: `a: {b: 1}` plus `a.b: 2` is a duplicate); YAML aliases are refused
@@ -23,8 +24,8 @@ void wk_config_destroy(struct wk_config *cfg);
 /* Documented caps: file 1 MiB, key 256 bytes, value 64 KiB, 4096 keys, nesting depth 16. */
 int wk_config_load_file(struct wk_config *cfg, const char *path, char *errstr, size_t errstr_size);
 /* Same, from a string; `name` stands in for the file name in errors. */
-int wk_config_load_string(struct wk_config *cfg, const char *name, const char *yaml,
-			  char *errstr, size_t errstr_size);
+int wk_config_load_string(struct wk_config *cfg, const char *name, const char *yaml, char *errstr,
+			  size_t errstr_size);
 /* Apply WUKONG_* variables from envp (NULL = environ). */
 int wk_config_load_env(struct wk_config *cfg, char **envp, char *errstr, size_t errstr_size);
 /* One "key=value" (a -X argument). */
