@@ -3,13 +3,13 @@
  * Nested YAML maps flatten to dotted keys (`kafka: {bootstrap.servers: x}` ->
  * "kafka.bootstrap.servers"); a sequence of scalars becomes one comma-separated value. Keys under
  * "kafka." pass verbatim to librdkafka. Environment: WUKONG_CLUSTER_ID=x sets "cluster.id" (upper
- * case, '_' for '.', "__" for
- * '-': WUKONG_HTTP_ADDR__FILE sets "http.addr-file"), except WUKONG_CONFIG (the file's path) and
- * WUKONG_DIR. Later sources override earlier ones. Within one file a key may appear only once
- * (also through flattening: `a: {b: 1}` plus `a.b: 2` is a duplicate); YAML aliases are refused
- * (no alias expansion, so no "billion laughs"); a null scalar (`key:`, `~`) sets "". Errors read
- * "file:line: message". The config owns every string it returns; they live until the next set of
- * the same key or wk_config_destroy(). Not thread-safe: load before starting threads.
+ * case, '_' for '.', "__" for '-': WUKONG_HTTP_ADDR__FILE sets "http.addr-file"), except
+ * WUKONG_CONFIG (the file's path) and WUKONG_DIR. Later sources override earlier ones. Within one
+ * file a key may appear only once (also through flattening: `a: {b: 1}` plus `a.b: 2` is a
+ * duplicate); YAML aliases are refused (no alias expansion, so no "billion laughs"); a null scalar
+ * (`key:`, `~`) sets "". Errors read "file:line: message". The config owns every string it
+ * returns; they live until the next set of the same key or wk_config_destroy(). Not thread-safe:
+ * load before starting threads.
  */
 #ifndef WK_CONFIG_H
 #define WK_CONFIG_H
