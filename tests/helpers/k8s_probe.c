@@ -1,6 +1,6 @@
 /* k8s_probe.c - a tiny CLI over the core Kubernetes client, driven by tests/integration/0003.
  *
- * k8s_probe -k KUBECONFIG [-x CONTEXT] [-b BACKOFF_MS] [-r MAX_RETRIES] COMMAND ARGS...
+ * k8s_probe -k KUBECONFIG [-x CONTEXT] [-b BACKOFF_MS] [-r MAX_RETRIES] [-m MAX_BODY] COMMAND...
  * k8s_probe -k KUBECONFIG script FILE       (one command a line; '#' starts a comment)
  *
  * RES is "group/version/plural" or "v1/plural" (core), prefixed "cluster:" when cluster-scoped;
@@ -13,13 +13,15 @@
  *   wait-file PATH | sleep MS
  * Output, one line per result: "OK <code> <json>", "ERR <class> <code> <reason> attempts=<n>
  * <message>"; watches print "EV <TYPE> <ns>/<name> rv=<rv>", "RELIST_BEGIN", "RELIST_END rv=<rv>"
- * and a final "WATCH ..." line with the counters. Exit status 1 if any command failed.
+ * and final "WATCH ..." (this watch's counters) and "METRICS ..." (wk_metrics) lines. Exit status
+ * 1 if any command failed.
  */
 #include "wk_common.h"
 #include "wk_k8s.h"
 #include "wk_k8s_watch.h"
 #include "wk_kubeconfig.h"
 #include "wk_log.h"
+#include "wk_metrics.h"
 
 #include <getopt.h>
 #include <time.h>
@@ -174,6 +176,17 @@ static int do_watch(struct wk_k8s *c, const struct wk_k8s_resource *res, const c
 	       (unsigned long long)st.malformed, (unsigned long long)st.oversized,
 	       (unsigned long long)st.bookmarks, (unsigned long long)st.errors,
 	       wk_k8s_watch_resource_version(w) ? wk_k8s_watch_resource_version(w) : "-");
+	{
+		const char *const lv[] = {"wukongs.demo.example.com", NULL};
+		const char *const mv[] = {"wukongs.demo.example.com", "json"};
+
+		printf("METRICS relists=%g malformed_json=%g\n",
+		       wk_metric_value(
+			   wk_metric_counter("wukong_k8s_watch_relists_total", "", "resource"), lv),
+		       wk_metric_value(wk_metric_counter("wukong_k8s_watch_malformed_lines_total",
+							 "", "resource,reason"),
+				       mv));
+	}
 	wk_k8s_watch_destroy(w);
 	return ws.want < 0 || ws.got >= ws.want ? 0 : -1;
 }
@@ -304,7 +317,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	wk_log_init("k8s-probe", getenv("PROBE_DEBUG") ? WK_LOG_DEBUG : WK_LOG_INFO);
-	while ((opt = getopt(argc, argv, "k:x:b:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:x:b:r:m:")) != -1) {
 		switch (opt) {
 		case 'k':
 			kubeconfig = optarg;
@@ -317,6 +330,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			o.max_retries = atoi(optarg);
+			break;
+		case 'm':
+			o.max_body = (size_t)atol(optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: k8s_probe -k KUBECONFIG [-x CONTEXT] COMMAND...\n");

@@ -215,6 +215,13 @@ probe create $WK default '{"apiVersion":"demo.example.com/v1","kind":"Wukong","m
 wait "$W2"
 expect_line "watch counters: malformed lines counted" "$T/watch2.log" '^WATCH .* malformed=2 '
 expect_line "watch counters: events and bookmarks" "$T/watch2.log" '^WATCH events=[0-9]+ relists=1 restarts=[1-9]'
+expect_line "metrics: relists and malformed lines counted" "$T/watch2.log" '^METRICS relists=1 malformed_json=2$'
+
+# --- response body cap ---
+probe -m 2000 list $WK default >"$T/out" || true
+expect_line "a list page past the body cap fails clearly" "$T/out" '^ERR TooBig 0 .*exceeds the 2000-byte cap'
+probe -m 2000 get $WK default wk1 >"$T/out" || true
+expect_line "a small object fits under the same cap" "$T/out" '^OK 200'
 
 # --- TLS ---
 before=$(count_log GET '/wukongs/wk1$')
