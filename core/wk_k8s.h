@@ -53,7 +53,7 @@ extern const struct wk_k8s_resource wk_k8s_res_leases;
 struct wk_k8s_options {
 	long request_timeout_ms; /* whole request, default 30000 */
 	long connect_timeout_ms; /* default 10000 */
-	int max_retries;	 /* 429 / 5xx / transport retries per request, default 5 */
+	int max_retries;	 /* 429 / 5xx / transport retries per request, default 5, -1 none */
 	long backoff_base_ms;	 /* first backoff, doubled each time, default 200 */
 	long backoff_max_ms;	 /* cap of one backoff, default 10000 */
 	long retry_after_max_s;	 /* cap of an honoured Retry-After, default 30 */
@@ -97,7 +97,7 @@ struct wk_k8s_result {
 	long http_code;		     /* 0 when no HTTP response */
 	struct cJSON *body;	     /* parsed JSON body (object, list or Status), or NULL */
 	struct wk_k8s_status status; /* filled on failure when the body is a Status */
-	int attempts;		     /* HTTP attempts made (retries + 1) */
+	int attempts; /* HTTP attempts made (retries + 1); pages for wk_k8s_list_all */
 };
 
 void wk_k8s_result_init(struct wk_k8s_result *r);
