@@ -289,11 +289,9 @@ static void http_failure(struct wk_k8s_watch *w, const char *what)
 			relist_now(w);
 			return;
 		}
+		/* a server answering 410 right after a relist must not get a tight loop */
 		relist_now(w);
-		if (w->state == W_LISTING)
-			backoff(w, "gone");
-		else
-			metric(w->c->m_restarts, w->label, "gone");
+		backoff(w, "gone");
 		return;
 	}
 	if (e == WK_K8S_EUNAUTHORIZED && !w->auth_retried) {
@@ -354,7 +352,7 @@ static void list_done(struct wk_k8s_watch *w)
 		backoff(w, "no-resource-version");
 		return;
 	}
-	w->failures = 0;
+	/* failures are reset by a working stream, not here: list -> watch -> 410 must back off */
 	w->next_at = 0;
 }
 
@@ -373,7 +371,10 @@ static void watch_done(struct wk_k8s_watch *w, CURLcode cc)
 	switch (w->abort) {
 	case AB_GONE:
 		relist_now(w);
-		metric(w->c->m_restarts, w->label, "gone");
+		if (w->stream_events)
+			metric(w->c->m_restarts, w->label, "gone");
+		else
+			backoff(w, "gone"); /* 410 straight after a relist: don't spin */
 		return;
 	case AB_OVERSIZE:
 		w->need_list = true;
@@ -390,6 +391,7 @@ static void watch_done(struct wk_k8s_watch *w, CURLcode cc)
 	} else if (cc == CURLE_OK) {
 		metric(w->c->m_restarts, w->label, "closed");
 		w->auth_retried = false;
+		w->failures = 0;
 		w->next_at = 0;
 	} else {
 		wk_info("watch %s: stream dropped after %lld ms: %s", w->label, (long long)lasted,
