@@ -85,7 +85,7 @@ struct wk_k8s_watch *wk_k8s_watch_new(struct wk_k8s *c, const struct wk_k8s_reso
 				      const char *ns, const struct wk_k8s_watch_opts *opts,
 				      wk_k8s_watch_cb cb, void *opaque, char *errstr,
 				      size_t errstr_size);
-/* Not from inside the watch's own callback. */
+/* Never from inside a watch callback (libcurl forbids removing handles there). */
 void wk_k8s_watch_destroy(struct wk_k8s_watch *w);
 
 /* Drive every watch of the client: wait at most timeout_ms for data (0 = don't wait), run the
