@@ -7,6 +7,7 @@ memory with one global resourceVersion counter and an event log for watches (k8s
 
 Authentication: with --token-file, every request must carry "Authorization: Bearer <t>" where t is
 a line of that file, re-read on every request (so a test can rotate it); otherwise 401 Status.
+With --client-ca, a client certificate signed by that CA authenticates too (logged as cert:<CN>).
 
 Fault injection, POST /_control (no auth) with a JSON object:
   {"faults": [{"method": "GET", "path": "substring", "code": 429, "reason": "TooManyRequests",
@@ -17,7 +18,8 @@ Fault injection, POST /_control (no auth) with a JSON object:
   {"inject": ["line", ...]}  raw lines written into the open watch streams, or the next one
   {"bookmarks": false}       stop sending BOOKMARK events (--bookmark-interval)
   {"clear": true}            forget the remaining faults
-Every request is logged to --log as one JSON object per line: method, path, query, auth, code.
+Every request is logged to --log as one JSON object per line: method, path, query, auth, code and
+the User-Agent, Accept, Expect and Content-Type headers.
 """
 import argparse
 import base64
@@ -169,7 +171,11 @@ class Handler(BaseHTTPRequestHandler):
         with open(ARGS.log, "a") as f:
             f.write(json.dumps({"t": time.time(), "method": self.command, "path": u.path,
                                 "query": {k: v[0] for k, v in parse_qs(u.query).items()},
-                                "auth": auth, "code": code}) + "\n")
+                                "auth": auth, "code": code,
+                                "ua": self.headers.get("User-Agent"),
+                                "accept": self.headers.get("Accept"),
+                                "expect": self.headers.get("Expect"),
+                                "ctype": self.headers.get("Content-Type")}) + "\n")
 
     def send_json(self, code, obj, auth, headers=None):
         body = json.dumps(obj).encode()
@@ -182,7 +188,21 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.log(code, auth)
 
+    def client_cn(self):
+        try:
+            cert = self.connection.getpeercert() if ARGS.client_ca else None
+        except (AttributeError, ValueError):
+            cert = None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
+
     def check_auth(self):
+        cn = self.client_cn()
+        if cn:
+            return "cert:" + cn
         if not ARGS.token_file:
             return "none"
         with open(ARGS.token_file) as f:
@@ -460,11 +480,16 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--token-file")
+    ap.add_argument("--client-ca", help="accept client certificates signed by this CA")
     ap.add_argument("--bookmark-interval", type=float, default=0)
     ARGS = ap.parse_args()
     if ARGS.cert:
         CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         CTX.load_cert_chain(ARGS.cert, ARGS.key)
+        if ARGS.client_ca:
+            # client certificates are optional: tokens keep working
+            CTX.load_verify_locations(ARGS.client_ca)
+            CTX.verify_mode = ssl.CERT_OPTIONAL
     srv = Server(("127.0.0.1", 0), Handler)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:

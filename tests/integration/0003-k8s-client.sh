@@ -21,8 +21,13 @@ check "certificates generated" test -s "$T/server.crt"
 
 echo "tok-1-abcdef" >"$T/server-tokens"
 echo "tok-1-abcdef" >"$T/client-token"
+# a client certificate for the client-certificate-data test
+openssl req -newkey rsa:2048 -nodes -subj "/CN=probe-client" -keyout "$T/client.key" -out "$T/client.csr" 2>/dev/null
+openssl x509 -req -in "$T/client.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 1 \
+	-out "$T/client.crt" 2>/dev/null
 start_bg apiserver /usr/bin/python3 "$SERVER" --port-file "$T/port" --log "$T/requests.log" \
-	--cert "$T/server.crt" --key "$T/server.key" --token-file "$T/server-tokens" --bookmark-interval 0.5
+	--cert "$T/server.crt" --key "$T/server.key" --token-file "$T/server-tokens" --bookmark-interval 0.5 \
+	--client-ca "$T/ca.crt"
 wait_for 20 test -s "$T/port" || { not_ok "fake apiserver started"; finish; exit 1; }
 PORT=$(cat "$T/port")
 URL="https://127.0.0.1:$PORT"
@@ -51,6 +56,17 @@ kubeconfig() { # FILE CLUSTER-LINES...
 kubeconfig "$T/kubeconfig" "certificate-authority-data: $(base64 -w0 "$T/ca.crt")"
 kubeconfig "$T/kubeconfig-wrong" "certificate-authority: wrong-ca.crt"
 kubeconfig "$T/kubeconfig-insecure" "certificate-authority: wrong-ca.crt" "insecure-skip-tls-verify: true"
+{
+	echo "apiVersion: v1"
+	echo "current-context: cert"
+	echo "clusters: [{name: c, cluster: {server: '$URL', certificate-authority: ca.crt}}]"
+	echo "contexts: [{name: cert, context: {cluster: c, user: u}}]"
+	echo "users:"
+	echo "- name: u"
+	echo "  user:"
+	echo "    client-certificate-data: $(base64 -w0 "$T/client.crt")"
+	echo "    client-key-data: $(base64 -w0 "$T/client.key")"
+} >"$T/kubeconfig-cert"
 
 probe() { "$PROBE" -k "$T/kubeconfig" "$@" 2>>"$T/probe.err"; }
 control() { curl -sf --cacert "$T/ca.crt" -X POST -d "$1" "$URL/_control" >/dev/null; }
@@ -75,6 +91,11 @@ probe create $WK default '{"apiVersion":"demo.example.com/v1","kind":"Wukong","m
 expect_line "second create is AlreadyExists 409" "$T/out" '^ERR AlreadyExists 409 AlreadyExists'
 probe get $WK default wk1 >"$T/out" || true
 expect_line "get returns the object" "$T/out" '^OK 200 .*"cpu":1'
+get_headers() { jq -r 'select(.method=="GET") | "\(.accept) \(.ua)"' "$T/requests.log" | sort -u; }
+check "requests carry Accept: application/json and User-Agent wukong/<version>" \
+	test "$(get_headers | grep -cvxE 'application/json wukong/[0-9][^ ]*')" -eq 0 -a "$(get_headers | wc -l)" -ge 1
+check "writes carry no Expect header and a JSON content type" \
+	test "$(jq -r 'select(.method=="POST" and (.path|test("wukongs$"))) | "\(.expect) \(.ctype)"' "$T/requests.log" | sort -u)" = "null application/json"
 probe get $WK default nope >"$T/out" || true
 expect_line "get of a missing object is NotFound 404 with the Status message" "$T/out" \
 	'^ERR NotFound 404 NotFound .*wukongs "nope" not found'
@@ -224,6 +245,11 @@ probe -m 2000 get $WK default wk1 >"$T/out" || true
 expect_line "a small object fits under the same cap" "$T/out" '^OK 200'
 
 # --- TLS ---
+"$PROBE" -k "$T/kubeconfig-cert" get $WK default wk1 >"$T/out" 2>&1 || true
+expect_line "a client certificate from client-certificate-data/client-key-data authenticates" "$T/out" '^OK 200'
+check "the server saw the client certificate's CN" \
+	test "$(jq -r 'select(.auth|startswith("cert:")) | .auth' "$T/requests.log" | sort -u)" = "cert:probe-client"
+check "the client key never appears in the client's output" bash -c "! grep -q 'PRIVATE KEY' '$T/out'"
 before=$(count_log GET '/wukongs/wk1$')
 "$PROBE" -k "$T/kubeconfig-wrong" get $WK default wk1 >"$T/out" 2>&1 || true
 expect_line "a server certificate from another CA is refused" "$T/out" '^ERR Transport 0 .*(certificate|SSL)'
