@@ -574,6 +574,11 @@ int wk_k8s_poll(struct wk_k8s *c, int timeout_ms)
 	return c->delivered;
 }
 
+void wk_k8s_wakeup(struct wk_k8s *c)
+{
+	curl_multi_wakeup(c->multi);
+}
+
 const char *wk_k8s_watch_resource_version(const struct wk_k8s_watch *w)
 {
 	return w->rv;

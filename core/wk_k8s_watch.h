@@ -91,6 +91,9 @@ void wk_k8s_watch_destroy(struct wk_k8s_watch *w);
 /* Drive every watch of the client: wait at most timeout_ms for data (0 = don't wait), run the
  * callbacks, start due reconnects. Returns the number of events delivered. */
 int wk_k8s_poll(struct wk_k8s *c, int timeout_ms);
+/* Make a wk_k8s_poll() that is waiting return now; the one call that may come from another
+ * thread or a signal-free shutdown path. */
+void wk_k8s_wakeup(struct wk_k8s *c);
 
 /* The last resourceVersion seen (NULL before the first list), whether a list has completed, and
  * counters. */

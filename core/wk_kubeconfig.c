@@ -415,6 +415,11 @@ static int apply_cluster(struct wk_kubeconfig *kc, struct kfile *f, const yaml_n
 	if (load_pem(f, c, "certificate-authority", &kc->ca_pem, &kc->ca_pem_len, &kc->ca_file,
 		     errstr, errstr_size) < 0)
 		return -1;
+	if (kc->insecure_skip_tls_verify && (kc->ca_file || kc->ca_pem))
+		return yerr(errstr, errstr_size, f, c,
+			    "cluster '%s': a certificate authority and insecure-skip-tls-verify: "
+			    "true together are not allowed",
+			    name);
 	if (kc->insecure_skip_tls_verify)
 		wk_warn("kubeconfig %s: cluster '%s' sets insecure-skip-tls-verify: the API "
 			"server's certificate will not be verified",

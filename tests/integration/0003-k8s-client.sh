@@ -55,7 +55,7 @@ kubeconfig() { # FILE CLUSTER-LINES...
 }
 kubeconfig "$T/kubeconfig" "certificate-authority-data: $(base64 -w0 "$T/ca.crt")"
 kubeconfig "$T/kubeconfig-wrong" "certificate-authority: wrong-ca.crt"
-kubeconfig "$T/kubeconfig-insecure" "certificate-authority: wrong-ca.crt" "insecure-skip-tls-verify: true"
+kubeconfig "$T/kubeconfig-insecure" "insecure-skip-tls-verify: true"
 {
 	echo "apiVersion: v1"
 	echo "current-context: cert"

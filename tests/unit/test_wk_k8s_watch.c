@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <time.h>
 
 #include "wk_k8s_watch.h"
 
@@ -221,13 +222,64 @@ static void events_deep_nesting(void **state)
 	free(s);
 }
 
+static void wakeup_interrupts_poll(void **state)
+{
+	struct wk_kubeconfig kc;
+	struct wk_k8s *c;
+	struct timespec a, b;
+	char err[256];
+	long ms;
+
+	(void)state;
+	wk_kubeconfig_init(&kc);
+	kc.server = wk_xstrdup("http://127.0.0.1:1");
+	c = wk_k8s_new(&kc, NULL, err, sizeof(err));
+	assert_non_null(c);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(wk_k8s_poll(c, 200), 0); /* no watches: just waits */
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms >= 150);
+	wk_k8s_wakeup(c);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(wk_k8s_poll(c, 5000), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_true(ms < 1000);
+	wk_k8s_destroy(c);
+}
+
+static void watch_refuses_hostile_namespace(void **state)
+{
+	static const struct wk_k8s_resource wk = {"demo.example.com", "v1", "wukongs", true};
+	struct wk_kubeconfig kc;
+	struct wk_k8s *c;
+	char err[256];
+
+	(void)state;
+	wk_kubeconfig_init(&kc);
+	kc.server = wk_xstrdup("http://127.0.0.1:1");
+	c = wk_k8s_new(&kc, NULL, err, sizeof(err));
+	assert_non_null(c);
+	assert_null(wk_k8s_watch_new(c, &wk, "../kube-system", NULL, NULL, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "refused"));
+	assert_null(
+	    wk_k8s_watch_new(c, &wk_k8s_res_nodes, "default", NULL, NULL, NULL, err, sizeof(err)));
+	wk_k8s_destroy(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(lines_split_across_chunks), cmocka_unit_test(lines_at_cap_and_over),
-	    cmocka_unit_test(lines_callback_stops),	 cmocka_unit_test(events_valid),
-	    cmocka_unit_test(events_error_410),		 cmocka_unit_test(events_bad),
+	    cmocka_unit_test(lines_split_across_chunks),
+	    cmocka_unit_test(lines_at_cap_and_over),
+	    cmocka_unit_test(lines_callback_stops),
+	    cmocka_unit_test(events_valid),
+	    cmocka_unit_test(events_error_410),
+	    cmocka_unit_test(events_bad),
 	    cmocka_unit_test(events_deep_nesting),
+	    cmocka_unit_test(wakeup_interrupts_poll),
+	    cmocka_unit_test(watch_refuses_hostile_namespace),
 	};
 	return cmocka_run_group_tests_name("wk_k8s_watch", tests, NULL, NULL);
 }

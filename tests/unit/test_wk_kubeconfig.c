@@ -195,6 +195,9 @@ static void bad_values(void **state)
 	expect_error(HEAD "    server: https://h?x=1\n", NULL, "not a plain base URL");
 	expect_error(HEAD "    server: https://h\n    insecure-skip-tls-verify: yes\n", NULL,
 		     "kube.yaml:9: insecure-skip-tls-verify: expected true or false");
+	expect_error(HEAD "    server: https://h\n    insecure-skip-tls-verify: true\n"
+			  "    certificate-authority-data: " PEM_B64 "\n",
+		     NULL, "kube.yaml:8: cluster 'c': a certificate authority and insecure");
 	expect_error(HEAD "    server: https://h\n    proxy-url: http://p\n", NULL,
 		     "proxy-url is not supported");
 	expect_error(HEAD "    server: https://h\nusers:\n- name: u\n  user:\n    exec:\n"
