@@ -1,0 +1,128 @@
+/* wt_watcher.h - the watcher service: informers per kind, fingerprint diffing, the bounded publish
+ * queue onto wukong.events, synced markers, heartbeats, the Lease, replay mode.
+ *
+ * struct wt is owned by the service (wt_new / wt_destroy). It is single-threaded: everything runs
+ * from wk_service's tick. The sink is a seam for unit tests: by default it produces to Kafka.
+ */
+#ifndef WT_WATCHER_H
+#define WT_WATCHER_H
+
+#include "wk_common.h"
+#include "wk_buf.h"
+#include "wk_k8s_watch.h"
+#include "wt_event.h"
+#include "wt_fpset.h"
+#include "wt_lease.h"
+
+struct wk_config;
+struct wk_producer;
+struct wk_service_ctx;
+struct wk_metric;
+
+/* What travels with a produced message until its delivery report. */
+struct wt_pending {
+	uint32_t term;
+	uint8_t kind; /* WT_NKINDS for markers and heartbeats */
+	uint8_t change;
+	bool marker;
+	int64_t sent_ms;
+	char data[]; /* "<id>\0<uid>\0<rv>\0<vmref>\0" */
+};
+
+struct wt_kstate {
+	const struct wt_kind *k;
+	bool enabled; /* in watcher.kinds */
+	bool served;  /* the API serves it (a 404 on the probe disables it for the term) */
+	struct wk_k8s_watch *w; /* NULL for polled kinds and while stopped */
+	uint32_t epoch;		/* bumped at each RELIST_BEGIN */
+	bool synced;		/* a list completed in this term */
+	bool synced_sent;
+	bool relist_due; /* a delivery failed: list again to republish the current state */
+	struct wk_k8s_watch_stats last; /* for metric deltas */
+	int64_t next_poll_ms;		/* polled kinds */
+};
+
+struct wt;
+typedef int wt_sink_fn(struct wt *w, const struct wt_event *ev, struct wt_pending *p);
+
+struct wt {
+	const struct wk_config *cfg;
+	char cluster[64];
+	char source[96];
+	char topic[256];
+	char identity[256];
+
+	/* settings */
+	long long queue_max;
+	long long stall_relist_ms;
+	long long heartbeat_ms;
+	long long nodemetrics_ms;
+	long long rebuild_timeout_ms;
+	long long tick_wait_ms;
+	long long watch_timeout_s;
+	bool rebuild_enabled;
+	bool lease_enabled;
+	char *replay_path;
+
+	struct wk_producer *prod;
+	struct wk_k8s *k8s;
+	struct wk_k8s *lease_k8s;
+	struct wt_fpset *fps;
+	struct wt_kstate ks[WT_NKINDS];
+	struct wt_lease lease;
+	wt_sink_fn *sink;
+	void *sink_opaque;
+
+	uint32_t term;	 /* bumped when leadership (or replay) starts: stale reports are ignored */
+	bool active;	 /* rebuilt and watching */
+	bool watches_up; /* informers exist */
+	int64_t next_lease_ms;
+	int64_t next_start_ms; /* retry of a failed start (rebuild) */
+	int64_t next_hb_ms;
+	int64_t full_since_ms; /* queue full since (0 = not full) */
+	bool full_logged;
+	long long inflight; /* produced, no delivery report yet */
+	char server_version[64];
+	bool ready;
+
+	/* replay */
+	FILE *replay;
+	struct wk_k8s_lines lines;
+	bool replay_eof;
+	int64_t replay_start_ms;
+	uint64_t replay_lines;
+
+	/* counters kept for the summary line and tests */
+	uint64_t published;
+	uint64_t skipped;
+	uint64_t malformed;
+	uint64_t oversized;
+	uint64_t unknown_kind;
+	uint64_t delivery_failed;
+};
+
+/* Read settings (watcher.*, kube.*, cluster.id, topics.prefix); -1 with a config error. */
+int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char *errstr,
+	    size_t errstr_size);
+/* Connect: producer, API clients (unless replaying). */
+int wt_start(struct wt *w, char *errstr, size_t errstr_size);
+void wt_release(struct wt *w);
+
+/* One loop step: serve delivery reports, lease, informers, polls, heartbeat. Returns the
+ * readiness (/readyz). Sets *done when a replay finished and everything is delivered. */
+bool wt_step(struct wt *w, bool *done);
+/* Shutdown: stop watches, flush (up to timeout_ms), give the lease up. */
+void wt_shutdown(struct wt *w, int timeout_ms);
+
+/* The event path shared by informers and replay. obj may be NULL for RELIST_BEGIN. */
+void wt_handle(struct wt *w, const struct wt_kind *k, enum wk_k8s_event_type type,
+	       const struct cJSON *obj);
+/* Feed replay bytes (watch-format JSON lines). */
+void wt_replay_feed(struct wt *w, const char *data, size_t len);
+
+/* Producer delivery report (also called by tests). */
+void wt_delivered(struct wt *w, struct wt_pending *p, bool ok);
+
+void wt_metrics_init(void);
+
+#endif
