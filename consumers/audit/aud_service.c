@@ -98,7 +98,11 @@ static void ack_durable(struct wk_service_ctx *ctx, struct aud_state *s)
 	while (s->n && s->q[s->head].seq <= durable) {
 		struct aud_pending *p = &s->q[s->head];
 
-		wk_service_ack(ctx, p->topic, p->partition, p->offset);
+		/* -1: the partition was revoked meanwhile; its new owner redelivers, dedupe
+		 * drops the copy. */
+		if (wk_service_ack(ctx, p->topic, p->partition, p->offset))
+			wk_debug("ack %s [%d] offset %lld: not pending any more", p->topic,
+				 (int)p->partition, (long long)p->offset);
 		s->head = (s->head + 1) % s->cap;
 		s->n--;
 	}
@@ -187,8 +191,10 @@ enum wk_msg_result aud_on_message(struct wk_service_ctx *ctx, const rd_kafka_mes
 		wk_metric_set(s->m_seq, NULL, (double)seq);
 	}
 	aud_rec_release(&r);
-	push_pending(s, in.topic, m->partition, m->offset, seq);
+	/* Acks for earlier messages only: the core queues this one after we return, so its own ack
+	 * waits for the next tick (wk_service_ack can't find it yet). */
 	ack_durable(ctx, s);
+	push_pending(s, in.topic, m->partition, m->offset, seq);
 	return WK_MSG_PENDING;
 }
 

@@ -3,9 +3,11 @@
  *
  * usage: audit_emit -b BOOTSTRAP [-t TOPIC] [-n COUNT] [-s START] [-p ID_PREFIX] [-r REPEAT]
  *                   [--vm NS/NAME] [--request ID] [--cluster C] [--action A] [--outcome O]
- *                   [--reason R]
+ *                   [--reason R] [--small]
  * Event i (START <= i < START+COUNT) has ce_id "<prefix>-<i>"; each is sent REPEAT times (the
- * same id: what a producer retrying after a crash does). Prints the number sent.
+ * same id: what a producer retrying after a crash does). --small sends the smallest valid event
+ * (no subject, request or details: ~300 bytes with headers), so that a burst fits the embedded
+ * broker's 5 MiB per partition. Prints the number sent.
  */
 #include "wk_cloudevent.h"
 #include "wk_config.h"
@@ -31,17 +33,16 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"vm", required_argument, NULL, 'V'},
-					     {"request", required_argument, NULL, 'R'},
-					     {"cluster", required_argument, NULL, 'C'},
-					     {"action", required_argument, NULL, 'A'},
-					     {"outcome", required_argument, NULL, 'O'},
-					     {"reason", required_argument, NULL, 'E'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"vm", required_argument, NULL, 'V'},      {"request", required_argument, NULL, 'R'},
+	    {"cluster", required_argument, NULL, 'C'}, {"action", required_argument, NULL, 'A'},
+	    {"outcome", required_argument, NULL, 'O'}, {"reason", required_argument, NULL, 'E'},
+	    {"small", no_argument, NULL, 'S'},	       {NULL, 0, NULL, 0}};
 	const char *bootstrap = NULL, *topic = "wukong.audit", *prefix = "ev", *vm = "default/vm-1";
 	const char *request = NULL, *cluster = "c1", *action = "migration.create-vmim";
 	const char *outcome = "success", *reason = NULL;
 	long count = 1, start = 0, repeat = 1;
+	bool small = false;
 	struct wk_config *cfg = wk_config_new();
 	struct wk_producer *p;
 	char err[512], key[600], ns[256];
@@ -87,6 +88,9 @@ int main(int argc, char **argv)
 		case 'E':
 			reason = optarg;
 			break;
+		case 'S':
+			small = true;
+			break;
 		default:
 			return 2;
 		}
@@ -113,21 +117,32 @@ int main(int argc, char **argv)
 			snprintf(ev.id, sizeof(ev.id), "%s-%ld", prefix, i);
 			snprintf(ev.source, sizeof(ev.source), "/clusters/%s", cluster);
 			snprintf(ev.type, sizeof(ev.type), "dev.novasphere.wukong.audit.v1");
-			snprintf(ev.subject, sizeof(ev.subject), "Wukong/%s", vm);
 			snprintf(req, sizeof(req), "%s", request ? request : ev.id);
-			body = wk_xasprintf(
-			    "{\"requestId\":\"%s\",\"requestSource\":{\"type\":\"kafka\",\"topic\":"
-			    "\"wukong.requests\",\"partition\":0,\"offset\":%ld},\"cluster\":\"%"
-			    "s\","
-			    "\"object\":{\"kind\":\"Wukong\",\"namespace\":\"%s\",\"name\":\"%s\"},"
-			    "\"actor\":\"wukong-migrator\",\"action\":\"%s\",\"outcome\":\"%s\"%s%"
-			    "s%s,"
-			    "\"message\":\"event %ld\",\"details\":{\"i\":%ld}}",
-			    req, i, cluster, ns, slash + 1, action, outcome,
-			    reason ? ",\"reason\":\"" : "", reason ? reason : "",
-			    reason ? "\"" : "", i, i);
-			if (wk_cloudevent_send(p, topic, key, &ev, body, strlen(body), NULL, err,
-					       sizeof(err))) {
+			if (small)
+				body =
+				    wk_xasprintf("{\"actor\":\"m\",\"action\":\"%s\",\"outcome\":"
+						 "\"%s\"}",
+						 action, outcome);
+			else
+				body = wk_xasprintf(
+				    "{\"requestId\":\"%s\",\"requestSource\":{\"type\":\"kafka\","
+				    "\"topic\":"
+				    "\"wukong.requests\",\"partition\":0,\"offset\":%ld},"
+				    "\"cluster\":\"%"
+				    "s\","
+				    "\"object\":{\"kind\":\"Wukong\",\"namespace\":\"%s\",\"name\":"
+				    "\"%s\"},"
+				    "\"actor\":\"wukong-migrator\",\"action\":\"%s\",\"outcome\":"
+				    "\"%s\"%s%"
+				    "s%s,"
+				    "\"message\":\"event %ld\",\"details\":{\"i\":%ld}}",
+				    req, i, cluster, ns, slash + 1, action, outcome,
+				    reason ? ",\"reason\":\"" : "", reason ? reason : "",
+				    reason ? "\"" : "", i, i);
+			if (!small)
+				snprintf(ev.subject, sizeof(ev.subject), "Wukong/%s", vm);
+			if (wk_cloudevent_send(p, topic, small ? NULL : key, &ev, body,
+					       strlen(body), NULL, err, sizeof(err))) {
 				fprintf(stderr, "audit_emit: %s\n", err);
 				free(body);
 				wk_producer_destroy(p);
