@@ -69,6 +69,12 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+void wk_kafka_conf_set_logging(rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+}
+
 /* Config keys whose values must never reach a log line. */
 static bool is_secret_key(const char *key)
 {
@@ -145,8 +151,7 @@ static rd_kafka_conf_t *conf_build(const struct wk_config *cfg, void *opaque, ch
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
-	rd_kafka_conf_set_log_cb(conf, log_cb);
-	rd_kafka_conf_set_error_cb(conf, error_cb);
+	wk_kafka_conf_set_logging(conf);
 	rd_kafka_conf_set_opaque(conf, opaque);
 	return conf;
 }

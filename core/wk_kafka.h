@@ -89,6 +89,10 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
 
+/* Route librdkafka's log lines and error callback into wk_log (what every wk_kafka client does);
+ * for librdkafka handles made outside this module, e.g. the embedded broker's. */
+void wk_kafka_conf_set_logging(rd_kafka_conf_t *conf);
+
 /* 0, or -1 with the reason when librdkafka raised a fatal error on rk (idempotent producer
  * fenced/out of sequence, static group member fenced): the instance is unusable, exit. */
 int wk_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errstr_size);
