@@ -1,0 +1,139 @@
+/* mig_int.h - the migrator service's private state, shared by mig_service.c (Kafka in and out,
+ * acknowledgements, the tick) and mig_exec.c (cluster look-ups, execution, tracking). Everything
+ * here is owned by the one struct mig_state.
+ */
+#ifndef MIG_INT_H
+#define MIG_INT_H
+
+#include "mig_output.h"
+#include "mig_preflight.h"
+#include "mig_queue.h"
+#include "mig_request.h"
+#include "mig_service.h"
+
+#include "wk_k8s.h"
+#include "wk_kafka.h"
+#include "wk_service.h"
+
+struct cJSON;
+struct wk_metric;
+
+/* One consumed Kafka message whose offset waits for effects: outputs in flight to the broker and
+ * a queued request that holds it. The offset is acknowledged when the last reference goes. */
+struct mig_ack {
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	int refs;
+	bool pending;  /* on_message answered WK_MSG_PENDING: wk_service_ack() when refs hit 0 */
+	bool detached; /* RETRY/REJECT: the core owns the offset; deliveries only drop refs */
+};
+
+/* A request being handled: queued or migrating. */
+struct mig_active {
+	struct mig_request req;
+	enum mig_phase phase;
+	char obj_name[96]; /* VMIM and MigrationPolicy name */
+	char source_node[MIG_NAME_MAX];
+	char hostname[MIG_NAME_MAX]; /* addedNodeSelector value */
+	char vmim_phase[32];
+	char mode[16];
+	char uid[64];		/* the Wukong's uid, for Events */
+	int64_t mem, cpu_milli; /* what the VM needs on its target */
+	bool counted;		/* included in st->load */
+	bool cancel_requested;
+	char cancel_id[MIG_ID_MAX];
+	size_t sent_position;
+	int64_t started_ms, queued_mono_ms;
+	struct mig_ack *hold; /* the request's message, held while queued */
+	char topic[256];      /* where the request came from, for audit */
+	int32_t partition;
+	int64_t offset;
+	struct mig_active *next;
+};
+
+/* A small string map (chained hash) for per-Wukong memory. Values are strings. */
+struct mig_map {
+	struct mig_map_ent {
+		char *key, *val;
+		struct mig_map_ent *next;
+	} * *b;
+	size_t nb, n;
+};
+
+struct mig_state {
+	struct wk_service_ctx *ctx;
+	struct wk_k8s *k8s;
+	struct wk_producer *prod;
+	char cluster[64];
+	char t_status[256], t_audit[256], t_events[256], t_req[256], t_req_cluster[256];
+	char instance[128];
+	struct mig_limits limits;
+	bool limits_from_cr;
+	int foreign; /* non-final VMIMs that are not ours, from the last resync */
+	struct mig_load load;
+	struct mig_queue queue;
+	struct mig_active *active;
+	struct mig_map last_spec; /* "<ns>/<name>" -> last spec request id */
+	struct mig_map done;	  /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
+	char **done_ring;
+	size_t done_cap, done_next;
+	int64_t last_seq;
+	int64_t next_kv_ms, next_poll_ms, next_resync_ms;
+	/* config */
+	bool shared_requests, require_tenant, any_tenants, k8s_events;
+	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
+	/* metrics */
+	struct wk_metric *m_requests, *m_queue, *m_active, *m_react, *m_outputs;
+};
+
+/* mig_service.c */
+struct mig_ack *mig_ack_ref(struct mig_ack *a);
+void mig_ack_unref(struct mig_state *st, struct mig_ack *a);
+int64_t mig_next_seq(struct mig_state *st);
+/* Send a status update / audit event; refs ack until the broker has it. */
+void mig_send_status(struct mig_state *st, struct mig_active *a, const struct mig_status *s,
+		     struct mig_ack *ack);
+void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char *disc,
+		    struct mig_ack *ack);
+/* Status + audit + Kubernetes Event for one step of an active request. */
+void mig_report(struct mig_state *st, struct mig_active *a, const char *action, const char *outcome,
+		const char *reason, const char *message, struct mig_ack *ack);
+
+/* mig_exec.c */
+extern const struct wk_k8s_resource mig_res_vmis, mig_res_vmims, mig_res_kubevirts,
+    mig_res_policies, mig_res_wukongs;
+struct mig_active *mig_active_by_id(struct mig_state *st, const char *id);
+struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name);
+struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm);
+/* A new validated request. Returns the message result (DONE/RETRY); ack is the message's. */
+enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *r,
+				      const struct cJSON *wukong, struct mig_ack *ack);
+enum wk_msg_result mig_handle_cancel(struct mig_state *st, const struct mig_cancel *c,
+				     struct mig_ack *ack);
+/* A VMIM (event body or fetched object) of ours changed. */
+enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const char *name,
+				    struct mig_ack *ack);
+void mig_vmi_changed(struct mig_state *st, const struct cJSON *vmi_status, const char *ns,
+		     const char *vm, struct mig_ack *ack);
+void mig_wukong_deleted(struct mig_state *st, const char *ns, const char *name,
+			struct mig_ack *ack);
+/* The tick's work: limits, queue admission, timeouts, polling, resync. */
+void mig_pump(struct mig_state *st);
+void mig_poll(struct mig_state *st);
+void mig_resync(struct mig_state *st);
+int mig_refresh_limits(struct mig_state *st);
+/* Startup: adopt our in-flight VMIMs and finish what a crash interrupted. */
+int mig_rebuild(struct mig_state *st, char *errstr, size_t errstr_size);
+void mig_active_free(struct mig_state *st, struct mig_active *a);
+void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p);
+bool mig_is_done(struct mig_state *st, const struct mig_request *r);
+
+/* mig_map */
+void mig_map_init(struct mig_map *m);
+void mig_map_release(struct mig_map *m);
+const char *mig_map_get(const struct mig_map *m, const char *key);
+void mig_map_set(struct mig_map *m, const char *key, const char *val);
+void mig_map_del(struct mig_map *m, const char *key);
+
+#endif

@@ -1,0 +1,274 @@
+/* mig_output.c - builders for status updates, audit events, Kubernetes Events, VMIMs and
+ * MigrationPolicies. */
+#include "mig_output.h"
+
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+
+const char *mig_phase_name(enum mig_phase p)
+{
+	static const char *const names[] = {"Pending", "Queued",    "Migrating", "Succeeded",
+					    "Failed",  "Cancelled", "Rejected"};
+	return (size_t)p < WK_ARRAY_SIZE(names) ? names[p] : "Unknown";
+}
+
+bool mig_phase_final(enum mig_phase p)
+{
+	return p >= MIG_PH_SUCCEEDED;
+}
+
+const char *mig_condition_status(enum mig_phase p)
+{
+	return mig_phase_final(p) ? "False" : "True";
+}
+
+static void add_str_or_null(cJSON *o, const char *k, const char *v)
+{
+	if (v && *v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static void add_time_or_null(cJSON *o, const char *k, int64_t ms)
+{
+	char t[40];
+
+	if (ms > 0) {
+		wk_time_format(ms, t, sizeof(t));
+		cJSON_AddStringToObject(o, k, t);
+	} else {
+		cJSON_AddNullToObject(o, k);
+	}
+}
+
+static char *print(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	cJSON_Delete(o);
+	if (!s)
+		WK_BUG("cJSON_PrintUnformatted failed");
+	return s;
+}
+
+char *mig_status_json(const struct mig_status *s, int64_t now_ms)
+{
+	const struct mig_request *r = s->req;
+	cJSON *o = cJSON_CreateObject(), *st, *ms, *conds, *c;
+	char t[40];
+
+	cJSON_AddStringToObject(o, "cluster", r->cluster);
+	cJSON_AddStringToObject(o, "namespace", r->ns);
+	cJSON_AddStringToObject(o, "name", r->name);
+	cJSON_AddStringToObject(o, "source", "wukong-migrator");
+	cJSON_AddNumberToObject(o, "seq", (double)s->seq);
+	if (!s->condition_only) {
+		st = cJSON_AddObjectToObject(o, "status");
+		ms = cJSON_AddObjectToObject(st, "migrationStatus");
+		/* The whole object every time, with nulls: the status writer merge-patches, and a
+		 * null removes a field left over from an earlier phase (queuePosition). */
+		cJSON_AddStringToObject(ms, "phase", mig_phase_name(s->phase));
+		cJSON_AddStringToObject(ms, "requestId", r->id);
+		add_str_or_null(ms, "sourceNode", s->source_node);
+		add_str_or_null(ms, "targetNode",
+				s->target_node && *s->target_node ? s->target_node
+								  : r->target_node);
+		if (s->queue_position)
+			cJSON_AddNumberToObject(ms, "queuePosition", (double)s->queue_position);
+		else
+			cJSON_AddNullToObject(ms, "queuePosition");
+		add_time_or_null(ms, "startedAt", s->started_ms);
+		add_time_or_null(ms, "completedAt", s->completed_ms);
+		add_str_or_null(ms, "message", s->message);
+		add_str_or_null(ms, "mode", s->mode);
+		if (s->phase == MIG_PH_SUCCEEDED)
+			cJSON_AddNumberToObject(ms, "progress", 100);
+	}
+	conds = cJSON_AddArrayToObject(o, "conditions");
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "type", s->condition_type ? s->condition_type : "Migrating");
+	cJSON_AddStringToObject(c, "status",
+				s->condition_only ? "True" : mig_condition_status(s->phase));
+	cJSON_AddStringToObject(c, "reason",
+				s->reason && *s->reason ? s->reason : mig_phase_name(s->phase));
+	cJSON_AddStringToObject(c, "message", s->message ? s->message : "");
+	wk_time_format(now_ms, t, sizeof(t));
+	cJSON_AddStringToObject(c, "lastTransitionTime", t);
+	if (r->source == MIG_SRC_SPEC && r->generation > 0)
+		cJSON_AddNumberToObject(c, "observedGeneration", (double)r->generation);
+	cJSON_AddItemToArray(conds, c);
+	return print(o);
+}
+
+void mig_audit_id(const char *cluster, const char *ns, const char *name, const char *request_id,
+		  const char *action, const char *disc, char *out, size_t out_size)
+{
+	char buf[1024], h[41];
+
+	snprintf(buf, sizeof(buf), "%s/%s/%s/%s/%s/%s", cluster ? cluster : "", ns ? ns : "",
+		 name ? name : "", request_id ? request_id : "", action ? action : "",
+		 disc ? disc : "");
+	mig_sha256_hex(buf, strlen(buf), 40, h);
+	snprintf(out, out_size, "mig-%s", h);
+}
+
+char *mig_audit_json(const struct mig_audit *a)
+{
+	const struct mig_request *r = a->req;
+	const char *rid = a->request_id ? a->request_id : r ? r->id : NULL;
+	const char *ns = r ? r->ns : a->ns, *name = r ? r->name : a->name;
+	cJSON *o = cJSON_CreateObject(), *src, *obj;
+
+	if (rid && *rid)
+		cJSON_AddStringToObject(o, "requestId", rid);
+	src = cJSON_AddObjectToObject(o, "requestSource");
+	cJSON_AddStringToObject(src, "type",
+				a->topic ? "kafka"
+				: r	 ? mig_source_name(r->source)
+					 : "kafka");
+	if (a->topic) {
+		cJSON_AddStringToObject(src, "topic", a->topic);
+		cJSON_AddNumberToObject(src, "partition", a->partition);
+		cJSON_AddNumberToObject(src, "offset", (double)a->offset);
+	}
+	if (a->cluster)
+		cJSON_AddStringToObject(o, "cluster", a->cluster);
+	if (name && *name) {
+		obj = cJSON_AddObjectToObject(o, "object");
+		cJSON_AddStringToObject(obj, "kind", "Wukong");
+		if (ns && *ns)
+			cJSON_AddStringToObject(obj, "namespace", ns);
+		cJSON_AddStringToObject(obj, "name", name);
+	}
+	cJSON_AddStringToObject(o, "actor", "wukong-migrator");
+	cJSON_AddStringToObject(o, "action", a->action);
+	cJSON_AddStringToObject(o, "outcome", a->outcome);
+	if (a->reason && *a->reason)
+		cJSON_AddStringToObject(o, "reason", a->reason);
+	if (a->message && *a->message)
+		cJSON_AddStringToObject(o, "message", a->message);
+	if (a->details || r) {
+		cJSON *d = a->details ? cJSON_Duplicate(a->details, true) : cJSON_CreateObject();
+
+		if (r && !cJSON_GetObjectItemCaseSensitive(d, "vm"))
+			cJSON_AddStringToObject(d, "vm", r->vm);
+		if (r && r->target_node[0] && !cJSON_GetObjectItemCaseSensitive(d, "targetNode"))
+			cJSON_AddStringToObject(d, "targetNode", r->target_node);
+		if (r && r->tenant[0] && !cJSON_GetObjectItemCaseSensitive(d, "tenant"))
+			cJSON_AddStringToObject(d, "tenant", r->tenant);
+		cJSON_AddItemToObject(o, "details", d);
+	}
+	return print(o);
+}
+
+struct cJSON *mig_k8s_event(const struct mig_request *r, const char *uid, const char *type,
+			    const char *reason, const char *message, const char *action,
+			    const char *instance, int64_t now_ms)
+{
+	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
+	char buf[600], h[17], name[300], t[40], mt[40];
+
+	snprintf(buf, sizeof(buf), "%s/%s/%s/%s", r->ns, r->name, r->id, action);
+	mig_sha256_hex(buf, strlen(buf), 16, h);
+	snprintf(name, sizeof(name), "%.200s.%s", r->name, h);
+	wk_time_format(now_ms, t, sizeof(t));
+	wk_time_format_micro(now_ms * 1000, mt, sizeof(mt));
+	cJSON_AddStringToObject(ev, "apiVersion", "v1");
+	cJSON_AddStringToObject(ev, "kind", "Event");
+	meta = cJSON_AddObjectToObject(ev, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", r->ns);
+	io = cJSON_AddObjectToObject(ev, "involvedObject");
+	cJSON_AddStringToObject(io, "apiVersion", "vm.novasphere.dev/v1alpha1");
+	cJSON_AddStringToObject(io, "kind", "Wukong");
+	cJSON_AddStringToObject(io, "namespace", r->ns);
+	cJSON_AddStringToObject(io, "name", r->name);
+	if (uid && *uid)
+		cJSON_AddStringToObject(io, "uid", uid);
+	cJSON_AddStringToObject(ev, "reason", reason);
+	cJSON_AddStringToObject(ev, "message", message ? message : "");
+	cJSON_AddStringToObject(ev, "type", type);
+	src = cJSON_AddObjectToObject(ev, "source");
+	cJSON_AddStringToObject(src, "component", "wukong-migrator");
+	cJSON_AddStringToObject(ev, "firstTimestamp", t);
+	cJSON_AddStringToObject(ev, "lastTimestamp", t);
+	cJSON_AddStringToObject(ev, "eventTime", mt);
+	cJSON_AddNumberToObject(ev, "count", 1);
+	cJSON_AddStringToObject(ev, "action", action);
+	cJSON_AddStringToObject(ev, "reportingComponent", "wukong-migrator");
+	cJSON_AddStringToObject(ev, "reportingInstance", instance ? instance : "wukong-migrator");
+	return ev;
+}
+
+static void add_meta(cJSON *meta, const struct mig_request *r, const char *name, bool with_ns)
+{
+	cJSON *labels, *ann;
+	char *req = mig_request_to_json(r);
+
+	cJSON_AddStringToObject(meta, "name", name);
+	if (with_ns)
+		cJSON_AddStringToObject(meta, "namespace", r->ns);
+	labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, MIG_LABEL_MANAGED, MIG_MANAGED_VALUE);
+	cJSON_AddStringToObject(labels, MIG_LABEL_REQUEST, r->id);
+	/* Label values are at most 63 characters; longer names live in the annotation only. */
+	if (strlen(r->name) <= 63)
+		cJSON_AddStringToObject(labels, MIG_LABEL_WUKONG, r->name);
+	if (strlen(r->vm) <= 63)
+		cJSON_AddStringToObject(labels, MIG_LABEL_VM, r->vm);
+	cJSON_AddStringToObject(labels, MIG_LABEL_NAMESPACE, r->ns);
+	ann = cJSON_AddObjectToObject(meta, "annotations");
+	cJSON_AddStringToObject(ann, MIG_ANN_REQUEST, req);
+	free(req);
+}
+
+struct cJSON *mig_vmim_json(const struct mig_request *r, const char *name, const char *hostname)
+{
+	cJSON *o = cJSON_CreateObject(), *spec;
+
+	cJSON_AddStringToObject(o, "apiVersion", "kubevirt.io/v1");
+	cJSON_AddStringToObject(o, "kind", "VirtualMachineInstanceMigration");
+	add_meta(cJSON_AddObjectToObject(o, "metadata"), r, name, true);
+	spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "vmiName", r->vm);
+	if (hostname && *hostname)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(spec, "addedNodeSelector"),
+					"kubernetes.io/hostname", hostname);
+	return o;
+}
+
+struct cJSON *mig_policy_json(const struct mig_request *r, const char *name,
+			      const struct cJSON *vmi_selector, const struct cJSON *ns_selector)
+{
+	cJSON *o = cJSON_CreateObject(), *spec, *sel;
+	const struct mig_options *op = &r->opt;
+
+	cJSON_AddStringToObject(o, "apiVersion", "migrations.kubevirt.io/v1alpha1");
+	cJSON_AddStringToObject(o, "kind", "MigrationPolicy");
+	add_meta(cJSON_AddObjectToObject(o, "metadata"), r, name, false);
+	spec = cJSON_AddObjectToObject(o, "spec");
+	sel = cJSON_AddObjectToObject(spec, "selectors");
+	cJSON_AddItemToObject(sel, "namespaceSelector",
+			      ns_selector ? cJSON_Duplicate(ns_selector, true)
+					  : cJSON_CreateObject());
+	cJSON_AddItemToObject(sel, "virtualMachineInstanceSelector",
+			      vmi_selector ? cJSON_Duplicate(vmi_selector, true)
+					   : cJSON_CreateObject());
+	if (op->allow_auto_converge != MIG_UNSET)
+		cJSON_AddBoolToObject(spec, "allowAutoConverge",
+				      op->allow_auto_converge == MIG_TRUE);
+	if (op->allow_post_copy != MIG_UNSET)
+		cJSON_AddBoolToObject(spec, "allowPostCopy", op->allow_post_copy == MIG_TRUE);
+	if (op->allow_workload_disruption != MIG_UNSET)
+		cJSON_AddBoolToObject(spec, "allowWorkloadDisruption",
+				      op->allow_workload_disruption == MIG_TRUE);
+	if (op->completion_timeout_per_gib > 0)
+		cJSON_AddNumberToObject(spec, "completionTimeoutPerGiB",
+					(double)op->completion_timeout_per_gib);
+	if (op->bandwidth >= 0)
+		cJSON_AddStringToObject(spec, "bandwidthPerMigration", op->bandwidth_text);
+	return o;
+}

@@ -1,0 +1,62 @@
+/* mig_preflight.h - the checks a migration must pass before any KubeVirt object is created, and the
+ * MigrationPolicy selection rules the migrator relies on. Pure functions over cJSON objects the
+ * caller fetched; nothing here does I/O or keeps what it is given.
+ */
+#ifndef MIG_PREFLIGHT_H
+#define MIG_PREFLIGHT_H
+
+#include "wk_common.h"
+
+struct cJSON;
+
+/* A failed check: reason is a CamelCase machine-readable code (KubeVirt's own reason when it
+ * gave one, e.g. "DisksNotLiveMigratable"), message a sentence for a human. */
+struct mig_check {
+	char reason[64];
+	char message[640];
+};
+
+/* What the caller looked up. Objects may be NULL (not found). */
+struct mig_facts {
+	const char *ns;
+	const char *vm;
+	const struct cJSON *vmi;
+	const char *target_name;	 /* NULL/"" = no target requested */
+	const struct cJSON *target_node; /* the Node object, NULL = not found */
+	/* Resources already committed on the target: VMIs running there, migrations heading
+	 * there, and requests of ours admitted towards it. */
+	int64_t target_used_mem;
+	int64_t target_used_cpu_milli;
+	/* A non-final VMIM for this VMI (anyone's), or NULL. */
+	const char *inflight_vmim;
+	const char *inflight_phase;
+};
+
+/* Every check in order; 0 if the migration may go ahead, -1 with the first failure. */
+int mig_preflight(const struct mig_facts *f, struct mig_check *out);
+
+/* Memory (bytes) and CPU (millicores) a VMI holds on its node: guest memory or the memory
+ * request; cores x sockets x threads or the CPU request. */
+void mig_vmi_resources(const struct cJSON *vmi, int64_t *mem, int64_t *cpu_milli);
+/* A node's allocatable memory (bytes) and CPU (millicores); -1 each when absent. */
+void mig_node_allocatable(const struct cJSON *node, int64_t *mem, int64_t *cpu_milli);
+/* Ready condition True. */
+bool mig_node_ready(const struct cJSON *node);
+/* spec.unschedulable or a NoSchedule/NoExecute taint; *why names it. */
+bool mig_node_unschedulable(const struct cJSON *node, char *why, size_t why_size);
+/* Is a VMIM phase final (Succeeded, Failed)? */
+bool mig_vmim_phase_final(const char *phase);
+
+/* ---- MigrationPolicy (migrations.kubevirt.io/v1alpha1) ---- */
+
+/* KubeVirt's matchPolicy: among policies whose every selector label matches (VMI labels and
+ * namespace labels), the one with the most matching labels wins; on a tie more VMI-label
+ * matches; then the smallest name. Returns the winner's name (pointer into policies) or NULL. */
+const char *mig_policy_winner(const struct cJSON *policies, const struct cJSON *vmi_labels,
+			      const struct cJSON *ns_labels);
+/* The VMI labels our per-VM policy selects on: all of them except those KubeVirt itself
+ * changes during a migration (kubevirt.io/nodeName, kubevirt.io/migrationTargetNodeName,
+ * kubevirt.io/outdatedLauncherImage). New object, caller deletes. */
+struct cJSON *mig_policy_vmi_selector(const struct cJSON *vmi_labels);
+
+#endif
