@@ -12,7 +12,8 @@ With --client-ca, a client certificate signed by that CA authenticates too (logg
 Fault injection, POST /_control (no auth) with a JSON object:
   {"faults": [{"method": "GET", "path": "substring", "code": 429, "reason": "TooManyRequests",
                "retry_after": "1", "count": 1}]}       next matching requests fail like that
-  {"watch_drop_after": N}    the next watch stream is cut (no final chunk) after N events
+  {"watch_drop_after": N}    the watch stream that sends the Nth event from now is cut right
+                             after it (no final chunk)
   {"compact": true}          resourceVersions older than the current one are "too old" (410)
   {"expire_continue": true}  the next request carrying continue= gets 410 Expired
   {"inject": ["line", ...]}  raw lines written into the open watch streams, or the next one
@@ -26,6 +27,7 @@ import base64
 import copy
 import json
 import os
+import select
 import socket
 import ssl
 import sys
@@ -369,8 +371,6 @@ class Handler(BaseHTTPRequestHandler):
             return json.dumps({"type": etype, "object": obj}).encode() + b"\n"
 
         with LOCK:
-            drop_after = STATE["watch_drop_after"]
-            STATE["watch_drop_after"] = None
             seen_inject = STATE["inject_delivered"]
             if rv and rv != "0" and int(rv) < STATE["min_rv"]:
                 self.chunk(ev_line("ERROR", status(410, "Expired", "too old resource version: "
@@ -383,7 +383,6 @@ class Handler(BaseHTTPRequestHandler):
                 pending = [("ADDED", o) for (ons, _), o in
                            sorted(STATE["store"].get((gv, plural), {}).items())
                            if ns is None or ons == ns]
-        sent = 0
         deadline = time.time() + timeout
         idle_since = time.time()
         try:
@@ -393,13 +392,18 @@ class Handler(BaseHTTPRequestHandler):
                             not field_match(obj, q.get("fieldSelector", "")):
                         continue
                     self.chunk(ev_line(etype, obj))
-                    sent += 1
                     idle_since = time.time()
-                    if drop_after is not None and sent >= drop_after:
+                    with LOCK:
+                        left = STATE["watch_drop_after"]
+                        if left is not None:
+                            STATE["watch_drop_after"] = left - 1 if left > 1 else None
+                    if left == 1:
                         # cut the connection: no terminating chunk, no close_notify
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return
                 pending = []
+                if self.peer_gone():
+                    return
                 with LOCK:
                     for seq, line in STATE["inject"]:
                         if seq > seen_inject:
@@ -426,6 +430,23 @@ class Handler(BaseHTTPRequestHandler):
             self.chunk(b"")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             pass
+
+    def peer_gone(self):
+        """A watch client never sends anything: a readable socket means it has gone."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            if not r:
+                return False
+            # readable may be a TLS record without data: don't block on it
+            self.connection.settimeout(0.05)
+            try:
+                return not self.connection.recv(1)
+            finally:
+                self.connection.settimeout(None)
+        except socket.timeout:
+            return False
+        except (OSError, ValueError):
+            return True
 
     def control(self, cmd):
         with LOCK:
