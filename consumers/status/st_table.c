@@ -1,0 +1,539 @@
+/* st_table.c - per-Wukong coalescing, seq filtering, condition merging and patch building. */
+#include "st_table.h"
+
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#define NBUCKETS 16384
+
+struct st_table {
+	struct st_wk *buckets[NBUCKETS];
+	struct st_wk *dhead, *dtail;
+	size_t count, ndirty;
+	uint64_t order;
+};
+
+static uint32_t hash2(const char *a, const char *b)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (; *b; b++)
+		h = (h ^ (unsigned char)*b) * 16777619u;
+	return h;
+}
+
+struct st_table *st_table_new(void)
+{
+	return wk_xcalloc(1, sizeof(struct st_table));
+}
+
+static void wk_free(struct st_wk *w)
+{
+	st_wk_clear_pending(w);
+	st_wk_forget_state(w);
+	free(w->pend);
+	free(w->offs);
+	free(w);
+}
+
+void st_table_destroy(struct st_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		struct st_wk *w = t->buckets[i], *n;
+
+		for (; w; w = n) {
+			n = w->hnext;
+			wk_free(w);
+		}
+	}
+	free(t);
+}
+
+size_t st_table_count(const struct st_table *t)
+{
+	return t->count;
+}
+
+size_t st_table_dirty_count(const struct st_table *t)
+{
+	return t->ndirty;
+}
+
+struct st_wk *st_table_get(struct st_table *t, const char *ns, const char *name, bool create)
+{
+	uint32_t b = hash2(ns, name) % NBUCKETS;
+	struct st_wk *w;
+
+	for (w = t->buckets[b]; w; w = w->hnext)
+		if (!strcmp(w->ns, ns) && !strcmp(w->name, name))
+			return w;
+	if (!create)
+		return NULL;
+	w = wk_xcalloc(1, sizeof(*w));
+	wk_strlcpy(w->ns, ns, sizeof(w->ns));
+	wk_strlcpy(w->name, name, sizeof(w->name));
+	w->generation = -1;
+	w->hnext = t->buckets[b];
+	t->buckets[b] = w;
+	t->count++;
+	return w;
+}
+
+static void dirty_unlink(struct st_table *t, struct st_wk *w)
+{
+	if (!w->in_dirty)
+		return;
+	if (w->dprev)
+		w->dprev->dnext = w->dnext;
+	else
+		t->dhead = w->dnext;
+	if (w->dnext)
+		w->dnext->dprev = w->dprev;
+	else
+		t->dtail = w->dprev;
+	w->dprev = w->dnext = NULL;
+	w->in_dirty = false;
+	t->ndirty--;
+}
+
+static void dirty_append(struct st_table *t, struct st_wk *w)
+{
+	w->dprev = t->dtail;
+	w->dnext = NULL;
+	if (t->dtail)
+		t->dtail->dnext = w;
+	else
+		t->dhead = w;
+	t->dtail = w;
+	w->in_dirty = true;
+	t->ndirty++;
+}
+
+void st_table_remove(struct st_table *t, struct st_wk *w)
+{
+	uint32_t b = hash2(w->ns, w->name) % NBUCKETS;
+	struct st_wk **pp;
+
+	dirty_unlink(t, w);
+	for (pp = &t->buckets[b]; *pp && *pp != w; pp = &(*pp)->hnext)
+		;
+	if (*pp)
+		*pp = w->hnext;
+	t->count--;
+	wk_free(w);
+}
+
+struct st_wk *st_table_first_dirty(struct st_table *t)
+{
+	return t->dhead;
+}
+
+struct st_wk *st_table_next_dirty(struct st_wk *w)
+{
+	return w->dnext;
+}
+
+void st_table_requeue(struct st_table *t, struct st_wk *w)
+{
+	dirty_unlink(t, w);
+	if (w->npend || w->noffs)
+		dirty_append(t, w);
+}
+
+size_t st_table_trim(struct st_table *t, size_t max)
+{
+	size_t freed = 0;
+
+	for (size_t i = 0; i < NBUCKETS && t->count > max; i++) {
+		struct st_wk **pp = &t->buckets[i];
+
+		while (*pp && t->count > max) {
+			struct st_wk *w = *pp;
+
+			if (w->in_dirty || w->npend || w->noffs) {
+				pp = &w->hnext;
+				continue;
+			}
+			*pp = w->hnext;
+			t->count--;
+			wk_free(w);
+			freed++;
+		}
+	}
+	return freed;
+}
+
+/* ---- merge-patch composition and conditions ---- */
+
+void st_merge_compose(cJSON *into, const cJSON *patch)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, patch)
+	{
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(into, v->string);
+
+		if (cJSON_IsObject(v) && cJSON_IsObject(cur)) {
+			st_merge_compose(cur, v);
+			continue;
+		}
+		/* a later scalar, array or null replaces; an object over a scalar/null replaces
+		 * too (applying null then {..} leaves just {..}; the composed {..} merges into
+		 * what the target has: the one case composition cannot express, and status
+		 * sub-objects do not rely on it) */
+		if (cur)
+			cJSON_ReplaceItemViaPointer(into, cur, cJSON_Duplicate(v, true));
+		else
+			cJSON_AddItemToObject(into, v->string, cJSON_Duplicate(v, true));
+	}
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool st_conditions_upsert(cJSON *arr, const cJSON *cond, int64_t now_wall_ms)
+{
+	const char *type = str_of(cond, "type"), *status = str_of(cond, "status");
+	cJSON *cur, *next;
+	char t[40];
+
+	if (!type || !status || !cJSON_IsArray(arr))
+		return false;
+	cJSON_ArrayForEach(cur, arr)
+	{
+		const char *ct = str_of(cur, "type");
+
+		if (ct && !strcmp(ct, type))
+			break;
+	}
+	next = cJSON_Duplicate(cond, true);
+	if (cur) {
+		const char *cs = str_of(cur, "status");
+		const cJSON *ltt = cJSON_GetObjectItemCaseSensitive(cur, "lastTransitionTime");
+
+		if (cs && !strcmp(cs, status) && cJSON_IsString(ltt)) {
+			/* same status: the transition happened earlier, keep its time */
+			cJSON_DeleteItemFromObjectCaseSensitive(next, "lastTransitionTime");
+			cJSON_AddItemToObject(next, "lastTransitionTime",
+					      cJSON_Duplicate(ltt, true));
+		}
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(next, "lastTransitionTime")) {
+		wk_time_format(now_wall_ms, t, sizeof(t));
+		cJSON_AddStringToObject(next, "lastTransitionTime", t);
+	}
+	if (cur && cJSON_Compare(cur, next, true)) {
+		cJSON_Delete(next);
+		return false;
+	}
+	if (cur)
+		cJSON_ReplaceItemViaPointer(arr, cur, next);
+	else
+		cJSON_AddItemToArray(arr, next);
+	return true;
+}
+
+/* ---- pending ---- */
+
+static struct st_pend *pend_find(struct st_wk *w, const char *key)
+{
+	for (size_t i = 0; i < w->npend; i++)
+		if (!strcmp(w->pend[i].key, key))
+			return &w->pend[i];
+	return NULL;
+}
+
+static struct st_pend *pend_add(struct st_wk *w, const char *key)
+{
+	struct st_pend *p;
+
+	if (w->npend == w->apend) {
+		w->apend = w->apend ? w->apend * 2 : 4;
+		w->pend = wk_xrealloc(w->pend, w->apend * sizeof(*w->pend));
+	}
+	p = &w->pend[w->npend++];
+	memset(p, 0, sizeof(*p));
+	wk_strlcpy(p->key, key, sizeof(p->key));
+	return p;
+}
+
+/* Count the keys u would add that are not pending yet. */
+static size_t new_keys(struct st_wk *w, const struct st_update *u)
+{
+	char key[ST_KEY_MAX];
+	size_t n = 0;
+	const cJSON *c;
+
+	for (int f = 0; f < ST_F_NFIELDS; f++) {
+		snprintf(key, sizeof(key), "%s/%s", st_field_names[f], u->source);
+		if (u->fields[f] && !pend_find(w, key))
+			n++;
+	}
+	cJSON_ArrayForEach(c, u->conditions)
+	{
+		snprintf(key, sizeof(key), "conditions/%s/%s", str_of(c, "type"), u->source);
+		if (!pend_find(w, key))
+			n++;
+	}
+	snprintf(key, sizeof(key), "observedGeneration/%s", u->source);
+	if (u->observed_generation >= 0 && !pend_find(w, key))
+		n++;
+	return n;
+}
+
+int st_table_add(struct st_table *t, const struct st_update *u, int32_t partition, int64_t offset,
+		 int64_t now_ms, size_t *stale)
+{
+	struct st_wk *w = st_table_get(t, u->ns, u->name, true);
+	char key[ST_KEY_MAX];
+	struct st_pend *p;
+	const cJSON *c;
+	uint64_t order = ++t->order;
+
+	*stale = 0;
+	if (w->npend + new_keys(w, u) > ST_PENDING_MAX)
+		return -1;
+	for (int f = 0; f < ST_F_NFIELDS; f++) {
+		if (!u->fields[f])
+			continue;
+		snprintf(key, sizeof(key), "%s/%s", st_field_names[f], u->source);
+		p = pend_find(w, key);
+		if (p && u->seq <= p->seq) {
+			(*stale)++; /* an older partial object of this sender: superseded */
+			continue;
+		}
+		if (!p) {
+			p = pend_add(w, key);
+			p->kind = ST_K_FIELD;
+			p->field = f;
+			p->value = cJSON_Duplicate(u->fields[f], true);
+		} else {
+			st_merge_compose(p->value, u->fields[f]);
+		}
+		p->seq = u->seq;
+		p->order = order;
+	}
+	cJSON_ArrayForEach(c, u->conditions)
+	{
+		snprintf(key, sizeof(key), "conditions/%s/%s", str_of(c, "type"), u->source);
+		p = pend_find(w, key);
+		if (p && u->seq <= p->seq) {
+			(*stale)++;
+			continue;
+		}
+		if (!p) {
+			p = pend_add(w, key);
+			p->kind = ST_K_COND;
+		}
+		cJSON_Delete(p->value);
+		p->value = cJSON_Duplicate(c, true);
+		p->seq = u->seq;
+		p->order = order;
+	}
+	if (u->observed_generation >= 0) {
+		snprintf(key, sizeof(key), "observedGeneration/%s", u->source);
+		p = pend_find(w, key);
+		if (p && u->seq <= p->seq) {
+			(*stale)++;
+		} else {
+			if (!p) {
+				p = pend_add(w, key);
+				p->kind = ST_K_GEN;
+			}
+			p->gen = u->observed_generation;
+			p->seq = u->seq;
+			p->order = order;
+		}
+	}
+	if (w->noffs == w->aoffs) {
+		w->aoffs = w->aoffs ? w->aoffs * 2 : 4;
+		w->offs = wk_xrealloc(w->offs, w->aoffs * sizeof(*w->offs));
+	}
+	w->offs[w->noffs].partition = partition;
+	w->offs[w->noffs].offset = offset;
+	w->noffs++;
+	w->updates++;
+	if (!w->dirty_ms)
+		w->dirty_ms = now_ms ? now_ms : 1;
+	if (!w->in_dirty)
+		dirty_append(t, w);
+	return 0;
+}
+
+void st_wk_clear_pending(struct st_wk *w)
+{
+	for (size_t i = 0; i < w->npend; i++)
+		cJSON_Delete(w->pend[i].value);
+	w->npend = 0;
+	w->updates = 0;
+	w->dirty_ms = 0;
+	w->attempts = 0;
+	w->next_try_ms = 0;
+}
+
+void st_wk_clear_offsets(struct st_wk *w)
+{
+	w->noffs = 0;
+}
+
+void st_wk_forget_state(struct st_wk *w)
+{
+	cJSON_Delete(w->conditions);
+	cJSON_Delete(w->applied);
+	w->conditions = NULL;
+	w->applied = NULL;
+	w->rv[0] = '\0';
+	w->generation = -1;
+	w->have_state = false;
+}
+
+void st_wk_load(struct st_wk *w, const cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	const cJSON *v;
+
+	st_wk_forget_state(w);
+	wk_strlcpy(w->rv, str_of(md, "resourceVersion") ? str_of(md, "resourceVersion") : "",
+		   sizeof(w->rv));
+	v = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+	w->conditions = cJSON_IsArray(v) ? cJSON_Duplicate(v, true) : cJSON_CreateArray();
+	v = cJSON_GetObjectItemCaseSensitive(st, "appliedSeq");
+	w->applied = cJSON_IsObject(v) ? cJSON_Duplicate(v, true) : cJSON_CreateObject();
+	v = cJSON_GetObjectItemCaseSensitive(st, "observedGeneration");
+	w->generation = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+	w->have_state = true;
+}
+
+static int64_t applied_seq(const struct st_wk *w, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->applied, key);
+
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? (int64_t)v->valuedouble : 0;
+}
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct st_pend *const *x = a, *const *y = b;
+
+	return (*x)->order < (*y)->order ? -1 : (*x)->order > (*y)->order;
+}
+
+char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_build_stats *stats)
+{
+	struct st_pend **live;
+	size_t nlive = 0;
+	cJSON *patch, *status, *seqs, *conds = NULL;
+	cJSON *fields[ST_F_NFIELDS] = {NULL, NULL};
+	int64_t gen = -1;
+	char *out;
+
+	memset(stats, 0, sizeof(*stats));
+	if (!w->have_state)
+		return NULL;
+	live = wk_xcalloc(w->npend + 1, sizeof(*live));
+	for (size_t i = 0; i < w->npend; i++) {
+		if (w->pend[i].seq <= applied_seq(w, w->pend[i].key)) {
+			stats->stale++;
+			continue;
+		}
+		live[nlive++] = &w->pend[i];
+	}
+	qsort(live, nlive, sizeof(*live), cmp_order);
+	patch = cJSON_CreateObject();
+	status = cJSON_CreateObject();
+	seqs = cJSON_CreateObject();
+	for (size_t i = 0; i < nlive; i++) {
+		struct st_pend *p = live[i];
+		bool used = false;
+
+		switch (p->kind) {
+		case ST_K_FIELD:
+			if (!fields[p->field])
+				fields[p->field] = cJSON_CreateObject();
+			st_merge_compose(fields[p->field], p->value);
+			used = true;
+			break;
+		case ST_K_COND:
+			if (!conds)
+				conds = cJSON_Duplicate(w->conditions, true);
+			if (st_conditions_upsert(conds, p->value, now_wall_ms))
+				stats->conditions++;
+			used = true;
+			break;
+		case ST_K_GEN:
+			if (p->gen > w->generation && p->gen > gen)
+				gen = p->gen;
+			used = true; /* never lowered, but the seq is recorded */
+			break;
+		}
+		if (used) {
+			cJSON_AddNumberToObject(seqs, p->key, (double)p->seq);
+			stats->applied++;
+		}
+	}
+	free(live);
+	if (!stats->applied) {
+		cJSON_Delete(patch);
+		cJSON_Delete(status);
+		cJSON_Delete(seqs);
+		cJSON_Delete(conds);
+		return NULL;
+	}
+	for (int f = 0; f < ST_F_NFIELDS; f++)
+		if (fields[f])
+			cJSON_AddItemToObject(status, st_field_names[f], fields[f]);
+	if (conds && stats->conditions)
+		cJSON_AddItemToObject(status, "conditions", conds);
+	else
+		cJSON_Delete(conds);
+	if (gen >= 0)
+		cJSON_AddNumberToObject(status, "observedGeneration", (double)gen);
+	{
+		/* cap status.appliedSeq: drop the oldest keys the patch does not touch */
+		size_t n = (size_t)cJSON_GetArraySize(w->applied);
+		const cJSON *a;
+
+		cJSON_ArrayForEach(a, seqs)
+		{
+			if (!cJSON_GetObjectItemCaseSensitive(w->applied, a->string))
+				n++;
+		}
+		while (n > ST_APPLIED_MAX) {
+			const cJSON *old = NULL;
+
+			cJSON_ArrayForEach(a, w->applied)
+			{
+				if (cJSON_GetObjectItemCaseSensitive(seqs, a->string))
+					continue;
+				if (!old || a->valuedouble < old->valuedouble)
+					old = a;
+			}
+			if (!old)
+				break;
+			cJSON_AddNullToObject(seqs, old->string);
+			n--;
+		}
+	}
+	cJSON_AddItemToObject(status, "appliedSeq", seqs);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(patch, "metadata"), "resourceVersion",
+				w->rv);
+	cJSON_AddItemToObject(patch, "status", status);
+	out = cJSON_PrintUnformatted(patch);
+	cJSON_Delete(patch);
+	if (!out)
+		WK_BUG("cJSON_PrintUnformatted failed");
+	return out;
+}
