@@ -4,9 +4,7 @@
 #include "wk_metrics.h"
 #include "wk_name.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <strings.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,187 +55,6 @@ void k8s_resource_label(const struct wk_k8s_resource *res, char *out, size_t out
 		snprintf(out, out_size, "%s.%s", res->plural, res->group);
 	else
 		snprintf(out, out_size, "%s", res->plural);
-}
-
-const char *wk_k8s_err_name(enum wk_k8s_err e)
-{
-	static const char *const names[] = {
-	    "OK",
-	    "Refused",
-	    "Transport",
-	    "TooBig",
-	    "BadRequest",
-	    "Unauthorized",
-	    "Forbidden",
-	    "NotFound",
-	    "AlreadyExists",
-	    "Conflict",
-	    "Gone",
-	    "UnsupportedMediaType",
-	    "Invalid",
-	    "TooManyRequests",
-	    "ServerError",
-	    "Other",
-	};
-	return (size_t)e < WK_ARRAY_SIZE(names) ? names[e] : "Unknown";
-}
-
-void wk_k8s_result_init(struct wk_k8s_result *r)
-{
-	memset(r, 0, sizeof(*r));
-}
-
-void wk_k8s_result_release(struct wk_k8s_result *r)
-{
-	if (!r)
-		return;
-	cJSON_Delete(r->body);
-	wk_k8s_result_init(r);
-}
-
-cJSON *wk_k8s_result_take(struct wk_k8s_result *r)
-{
-	cJSON *b = r->body;
-
-	r->body = NULL;
-	return b;
-}
-
-/* ---- Status, classification, Retry-After, backoff ---- */
-
-static void copy_str(char *dst, size_t size, const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	dst[0] = '\0';
-	if (cJSON_IsString(v) && v->valuestring)
-		wk_strlcpy(dst, v->valuestring, size);
-}
-
-int wk_k8s_status_from_json(const cJSON *obj, struct wk_k8s_status *st)
-{
-	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
-	const cJSON *details = cJSON_GetObjectItemCaseSensitive(obj, "details");
-	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(details, "retryAfterSeconds");
-
-	memset(st, 0, sizeof(*st));
-	if (!cJSON_IsObject(obj) || !cJSON_IsString(kind) || strcmp(kind->valuestring, "Status"))
-		return -1;
-	if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble < 1000)
-		st->code = (int)code->valuedouble;
-	copy_str(st->status, sizeof(st->status), obj, "status");
-	copy_str(st->reason, sizeof(st->reason), obj, "reason");
-	copy_str(st->message, sizeof(st->message), obj, "message");
-	copy_str(st->name, sizeof(st->name), details, "name");
-	copy_str(st->kind, sizeof(st->kind), details, "kind");
-	if (cJSON_IsNumber(ra) && ra->valuedouble > 0 && ra->valuedouble < 86400)
-		st->retry_after_s = (int)ra->valuedouble;
-	return 0;
-}
-
-int wk_k8s_status_parse(const char *body, size_t len, struct wk_k8s_status *st)
-{
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	int r = wk_k8s_status_from_json(j, st);
-
-	cJSON_Delete(j);
-	return r;
-}
-
-enum wk_k8s_err wk_k8s_classify(long code, const char *reason)
-{
-	if (code >= 200 && code < 300)
-		return WK_K8S_OK;
-	switch (code) {
-	case 400:
-		return WK_K8S_EBADREQUEST;
-	case 401:
-		return WK_K8S_EUNAUTHORIZED;
-	case 403:
-		return WK_K8S_EFORBIDDEN;
-	case 404:
-		return WK_K8S_ENOTFOUND;
-	case 409:
-		return reason && !strcmp(reason, "AlreadyExists") ? WK_K8S_EALREADYEXISTS
-								  : WK_K8S_ECONFLICT;
-	case 410:
-		return WK_K8S_EGONE;
-	case 415:
-		return WK_K8S_EUNSUPPORTED;
-	case 422:
-		return WK_K8S_EINVALID;
-	case 429:
-		return WK_K8S_ETOOMANY;
-	default:
-		return code >= 500 && code < 600 ? WK_K8S_ESERVER : WK_K8S_EOTHER;
-	}
-}
-
-int wk_k8s_retry_after_parse(const char *value, int64_t now, long max_s, long *seconds)
-{
-	const char *p = value;
-	char *end;
-	long long v;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (isdigit((unsigned char)*p)) {
-		errno = 0;
-		v = strtoll(p, &end, 10);
-		while (*end == ' ' || *end == '\t')
-			end++;
-		if (*end)
-			return -1;
-		if (errno == ERANGE || v > max_s)
-			v = max_s;
-	} else {
-		/* An HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"); curl_getdate parses RFC 1123. */
-		time_t t = *p ? curl_getdate(p, NULL) : -1;
-
-		if (t == -1)
-			return -1;
-		v = (long long)t - now;
-		if (v < 0)
-			v = 0;
-		if (v > max_s)
-			v = max_s;
-	}
-	*seconds = (long)v;
-	return 0;
-}
-
-long wk_k8s_backoff_ms(int attempt, long base_ms, long max_ms)
-{
-	long d = base_ms > 0 ? base_ms : 1;
-
-	for (int i = 0; i < attempt && d < max_ms; i++)
-		d *= 2;
-	if (d > max_ms)
-		d = max_ms;
-	/* "equal jitter": never less than half, so retries cannot collapse to zero. */
-	return d / 2 + (long)(random() % (d / 2 + 1));
-}
-
-bool k8s_header_retry_after(const char *line, size_t len, char *out, size_t out_size)
-{
-	static const char name[] = "retry-after:";
-	size_t n = sizeof(name) - 1, vlen;
-
-	if (len <= n || strncasecmp(line, name, n))
-		return false;
-	line += n;
-	len -= n;
-	while (len && (*line == ' ' || *line == '\t')) {
-		line++;
-		len--;
-	}
-	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n' || line[len - 1] == ' '))
-		len--;
-	vlen = len < out_size - 1 ? len : out_size - 1;
-	memcpy(out, line, vlen);
-	out[vlen] = '\0';
-	return true;
 }
 
 /* ---- client ---- */
@@ -535,12 +352,34 @@ static void raw_message(char *dst, size_t size, const char *body, size_t len)
 	dst[n] = '\0';
 }
 
-static void sleep_ms(long ms)
+static bool cancelled(struct wk_k8s *c)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	return c->opt.cancel && c->opt.cancel(c->opt.cancel_opaque);
+}
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+static int on_progress(void *opaque, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return cancelled(opaque) ? 1 : 0;
+}
+
+/* Sleep in slices so a cancel (shutdown) is noticed within 100 ms; false if cancelled. */
+static bool sleep_ms(struct wk_k8s *c, long ms)
+{
+	while (ms > 0) {
+		long slice = ms < 100 ? ms : 100;
+		struct timespec ts = {0, slice * 1000000L};
+
+		if (cancelled(c))
+			return false;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		ms -= slice;
+	}
+	return !cancelled(c);
 }
 
 int wk_k8s_request(struct wk_k8s *c, const char *method, const char *path_query,
@@ -581,6 +420,11 @@ int wk_k8s_request(struct wk_k8s *c, const char *method, const char *path_query,
 			curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
 		else
 			curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
+		if (c->opt.cancel) {
+			curl_easy_setopt(c->easy, CURLOPT_NOPROGRESS, 0L);
+			curl_easy_setopt(c->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+			curl_easy_setopt(c->easy, CURLOPT_XFERINFODATA, c);
+		}
 		if (body) {
 			curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body);
 			curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -631,7 +475,10 @@ int wk_k8s_request(struct wk_k8s *c, const char *method, const char *path_query,
 		}
 		wk_debug("%s %s: %s, retrying in %ld ms", method, path_query,
 			 cc != CURLE_OK ? curl_err : label, wait_ms);
-		sleep_ms(wait_ms);
+		if (!sleep_ms(c, wait_ms)) {
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
 	}
 	out->http_code = code;
 
@@ -639,6 +486,10 @@ int wk_k8s_request(struct wk_k8s *c, const char *method, const char *path_query,
 		out->err = WK_K8S_ETOOBIG;
 		wk_err(errstr, errstr_size, "%s %s: response body exceeds the %zu-byte cap", method,
 		       path_query, c->opt.max_body);
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK && c->opt.cancel) {
+		out->err = WK_K8S_ECANCELLED;
+		out->http_code = 0;
+		wk_err(errstr, errstr_size, "%s %s: cancelled", method, path_query);
 	} else if (cc != CURLE_OK) {
 		out->err = WK_K8S_ETRANSPORT;
 		wk_err(errstr, errstr_size, "%s %s: %s", method, path_query,

@@ -59,6 +59,11 @@ struct wk_k8s_options {
 	long retry_after_max_s;	 /* cap of an honoured Retry-After, default 30 */
 	size_t max_body;	 /* response body cap, default WK_K8S_DEFAULT_MAX_BODY */
 	const char *user_agent;	 /* default "wukong/<version>" */
+	/* Asked every 100 ms of a backoff and at least once a second during a transfer; true
+	 * abandons the request with WK_K8S_ECANCELLED (a service draining on SIGTERM). NULL =
+	 * never. */
+	bool (*cancel)(void *opaque);
+	void *cancel_opaque;
 };
 
 /* Outcome classes; the HTTP code and the Status reason are in the result too. */
@@ -79,6 +84,7 @@ enum wk_k8s_err {
 	WK_K8S_ETOOMANY,       /* 429 after the retries */
 	WK_K8S_ESERVER,	       /* 5xx after the retries */
 	WK_K8S_EOTHER,	       /* any other non-2xx code, or a 2xx body that is not JSON */
+	WK_K8S_ECANCELLED,     /* wk_k8s_options.cancel said so */
 };
 
 /* The parsed Status object (meta/v1 Status) of a failed request; strings may be empty. */

@@ -149,6 +149,44 @@ static void refused_before_any_request(void **state)
 	wk_k8s_destroy(NULL);
 }
 
+static int cancel_calls;
+
+static bool cancel_after_two(void *opaque)
+{
+	(void)opaque;
+	return ++cancel_calls > 2;
+}
+
+/* A GET against a closed port is retried with backoff; a cancel cuts the wait short. */
+static void cancel_stops_retries(void **state)
+{
+	struct wk_kubeconfig kc;
+	struct wk_k8s_result res;
+	struct wk_k8s_options o = {
+	    .backoff_base_ms = 4000, .backoff_max_ms = 4000, .cancel = cancel_after_two};
+	struct timespec a, b;
+	struct wk_k8s *c;
+	char err[512];
+	long ms;
+
+	(void)state;
+	wk_kubeconfig_init(&kc);
+	kc.server = wk_xstrdup("http://127.0.0.1:1");
+	c = wk_k8s_new(&kc, &o, err, sizeof(err));
+	assert_non_null(c);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(wk_k8s_get(c, &wukongs, "default", "wk1", &res, err, sizeof(err)), -1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_int_equal(res.err, WK_K8S_ECANCELLED);
+	assert_int_equal(res.attempts, 1);
+	assert_non_null(strstr(err, "cancelled"));
+	assert_true(ms < 1500); /* not the 2-4 s backoff */
+	assert_string_equal(wk_k8s_err_name(res.err), "Cancelled");
+	wk_k8s_result_release(&res);
+	wk_k8s_destroy(c);
+}
+
 static void query_escaping(void **state)
 {
 	struct wk_buf b;
@@ -274,6 +312,7 @@ int main(void)
 	    cmocka_unit_test(paths),
 	    cmocka_unit_test(hostile_names_refused),
 	    cmocka_unit_test(refused_before_any_request),
+	    cmocka_unit_test(cancel_stops_retries),
 	    cmocka_unit_test(query_escaping),
 	    cmocka_unit_test(status_parsing),
 	    cmocka_unit_test(classification),
