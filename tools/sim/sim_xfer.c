@@ -60,12 +60,6 @@ const char *sim_xfer_mode_name(enum sim_xfer_mode mode)
 	return "PreCopy";
 }
 
-static void fail(struct sim_xfer *x, const char *fmt, long secs)
-{
-	x->state = SIM_XFER_FAILED;
-	snprintf(x->failure, sizeof(x->failure), fmt, secs);
-}
-
 bool sim_xfer_abort(struct sim_xfer *x)
 {
 	if (x->state != SIM_XFER_RUNNING)
@@ -181,8 +175,10 @@ static void check_timeouts(struct sim_xfer *x)
 		return;
 	if (x->p.progress_timeout > 0 &&
 	    x->elapsed - x->watermark_time > (double)x->p.progress_timeout) {
-		fail(x, "Live migration stuck for %ld seconds and has been aborted",
-		     (long)x->p.progress_timeout);
+		x->state = SIM_XFER_FAILED;
+		snprintf(x->failure, sizeof(x->failure),
+			 "Live migration stuck for %ld seconds and has been aborted",
+			 (long)x->p.progress_timeout);
 		return;
 	}
 	double budget = sim_xfer_budget(x);
@@ -191,11 +187,13 @@ static void check_timeouts(struct sim_xfer *x)
 			switch_postcopy(x);
 		else if (x->p.allow_workload_disruption)
 			x->mode = SIM_XFER_PAUSED;
-		else
-			fail(x,
-			     "Live migration is not completed after %ld seconds and has been "
-			     "aborted",
-			     (long)ceil(budget));
+		else {
+			x->state = SIM_XFER_FAILED;
+			snprintf(x->failure, sizeof(x->failure),
+				 "Live migration is not completed after %ld seconds and has been "
+				 "aborted",
+				 (long)ceil(budget));
+		}
 	}
 }
 

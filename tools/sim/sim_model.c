@@ -1,0 +1,1021 @@
+/* sim_model.c - the model's core: lifecycle, the controller thread and its simulated clock, the
+ * change queue fed by store observers, seeding from the scenario, JSON helpers, fault injection
+ * and the /sim control API. The controllers live in sim_model_{node,vm,mig,snap}.c. */
+#include "sim_model_int.h"
+
+#include "wk_log.h"
+#include "wk_quantity.h"
+#include "wk_time.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <time.h>
+
+#define TICK_MS 50
+#define QUEUE_MAX 1000000
+
+/* Set while a thread holds m->lock: the store's observers then ignore the change, since the
+ * model made it itself and already acted on it. */
+static _Thread_local bool tl_self;
+
+/* ---- hash map ---- */
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+void hmap_init(struct hmap *h)
+{
+	h->nb = 256;
+	h->n = 0;
+	h->b = wk_xcalloc(h->nb, sizeof(*h->b));
+}
+
+void hmap_release(struct hmap *h)
+{
+	for (size_t i = 0; i < h->nb; i++)
+		for (struct hent *e = h->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			free(e->key);
+			free(e);
+		}
+	free(h->b);
+	memset(h, 0, sizeof(*h));
+}
+
+void *hmap_get(const struct hmap *h, const char *key)
+{
+	for (struct hent *e = h->b[hash(key) % h->nb]; e; e = e->next)
+		if (!strcmp(e->key, key))
+			return e->val;
+	return NULL;
+}
+
+static void hmap_grow(struct hmap *h)
+{
+	size_t nb = h->nb * 4;
+	struct hent **b = wk_xcalloc(nb, sizeof(*b));
+	for (size_t i = 0; i < h->nb; i++)
+		for (struct hent *e = h->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			size_t j = hash(e->key) % nb;
+			e->next = b[j];
+			b[j] = e;
+		}
+	free(h->b);
+	h->b = b;
+	h->nb = nb;
+}
+
+void hmap_put(struct hmap *h, const char *key, void *val)
+{
+	size_t i = hash(key) % h->nb;
+	for (struct hent *e = h->b[i]; e; e = e->next)
+		if (!strcmp(e->key, key)) {
+			e->val = val;
+			return;
+		}
+	struct hent *e = wk_xmalloc(sizeof(*e));
+	e->key = wk_xstrdup(key);
+	e->val = val;
+	e->next = h->b[i];
+	h->b[i] = e;
+	if (++h->n > h->nb * 2)
+		hmap_grow(h);
+}
+
+void *hmap_del(struct hmap *h, const char *key)
+{
+	for (struct hent **p = &h->b[hash(key) % h->nb]; *p; p = &(*p)->next)
+		if (!strcmp((*p)->key, key)) {
+			struct hent *e = *p;
+			void *v = e->val;
+			*p = e->next;
+			free(e->key);
+			free(e);
+			h->n--;
+			return v;
+		}
+	return NULL;
+}
+
+/* ---- randomness and time ---- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+double sim_rand(struct sim_model *m)
+{
+	return (double)(splitmix(&m->rng) >> 11) / 9007199254740992.0;
+}
+
+void sim_ts(struct sim_model *m, double at, char *out, size_t n)
+{
+	wk_time_format(m->epoch_ms + (int64_t)(at * 1000.0), out, n);
+}
+
+/* ---- JSON helpers ---- */
+
+cJSON *jpath(const cJSON *o, const char *path)
+{
+	char key[128];
+	const char *p = path;
+
+	while (o && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = 0;
+		o = cJSON_GetObjectItemCaseSensitive(o, key);
+		p += n + (dot ? 1 : 0);
+	}
+	return (cJSON *)o;
+}
+
+const char *jstr(const cJSON *o, const char *path)
+{
+	const cJSON *v = jpath(o, path);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+cJSON *jobj(cJSON *parent, const char *key)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+	if (cJSON_IsObject(o))
+		return o;
+	if (o)
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+	return cJSON_AddObjectToObject(parent, key);
+}
+
+void jset(cJSON *parent, const char *key, cJSON *val)
+{
+	if (cJSON_GetObjectItemCaseSensitive(parent, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(parent, key, val);
+	else
+		cJSON_AddItemToObject(parent, key, val);
+}
+
+void jset_str(cJSON *parent, const char *key, const char *val)
+{
+	jset(parent, key, cJSON_CreateString(val));
+}
+
+int64_t jqty(const cJSON *v)
+{
+	int64_t q;
+	if (cJSON_IsNumber(v))
+		return v->valuedouble >= 0 && v->valuedouble < 9e18 ? (int64_t)v->valuedouble : -1;
+	if (!cJSON_IsString(v) || wk_quantity_parse(v->valuestring, &q, NULL, 0) < 0)
+		return -1;
+	return q;
+}
+
+cJSON *cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
+		const char *message)
+{
+	char ts[40];
+	cJSON *c = cJSON_CreateObject();
+
+	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON_AddStringToObject(c, "type", type);
+	cJSON_AddStringToObject(c, "status", status);
+	cJSON_AddNullToObject(c, "lastProbeTime");
+	cJSON_AddStringToObject(c, "lastTransitionTime", ts);
+	if (reason)
+		cJSON_AddStringToObject(c, "reason", reason);
+	if (message)
+		cJSON_AddStringToObject(c, "message", message);
+	return c;
+}
+
+/* Conditions whose type and status did not change keep their lastTransitionTime. */
+static void keep_transition_times(const cJSON *old, cJSON *neu)
+{
+	cJSON *c;
+	cJSON_ArrayForEach(c, neu)
+	{
+		const cJSON *o;
+		cJSON_ArrayForEach(o, old)
+		{
+			const char *ot = jstr(o, "type"), *nt = jstr(c, "type");
+			const char *os = jstr(o, "status"), *ns = jstr(c, "status");
+			const cJSON *ltt =
+			    cJSON_GetObjectItemCaseSensitive(o, "lastTransitionTime");
+			if (ot && nt && os && ns && !strcmp(ot, nt) && !strcmp(os, ns) && ltt)
+				jset(c, "lastTransitionTime", cJSON_Duplicate(ltt, 1));
+		}
+	}
+}
+
+static void merge(cJSON *target, const cJSON *patch)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach(p, patch)
+	{
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+		} else if (cJSON_IsObject(p) && cJSON_IsObject(t)) {
+			merge(t, p);
+		} else {
+			cJSON *d = cJSON_Duplicate(p, 1);
+			if (!strcmp(p->string, "conditions") && cJSON_IsArray(t))
+				keep_transition_times(t, d);
+			jset(target, p->string, d);
+		}
+	}
+}
+
+static int merge_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	(void)err;
+	merge(obj, opaque);
+	return 0;
+}
+
+int sim_merge(struct sim_model *m, const struct sim_resource *res, const char *ns, const char *name,
+	      cJSON *patch)
+{
+	struct sim_err err;
+	int rc = sim_store_mutate(m->st, res, ns, name, merge_fn, patch, NULL, &err);
+	cJSON_Delete(patch);
+	return rc;
+}
+
+int sim_create(struct sim_model *m, const struct sim_resource *res, const char *ns, cJSON *obj)
+{
+	struct sim_err err;
+	if (sim_store_create(m->st, res, ns, obj, NULL, &err) < 0) {
+		if (err.code != 409)
+			wk_warn("sim model: cannot create %s '%s': %s", res->kind, ns ? ns : "",
+				err.message);
+		return -1;
+	}
+	return 0;
+}
+
+int sim_delete(struct sim_model *m, const struct sim_resource *res, const char *ns,
+	       const char *name)
+{
+	struct sim_err err;
+	return sim_store_delete(m->st, res, ns, name, NULL, &err);
+}
+
+static int unfinalize_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	(void)err;
+	cJSON *f = jpath(obj, "metadata.finalizers");
+	int i = 0, found = -1;
+	cJSON *it;
+	cJSON_ArrayForEach(it, f)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, opaque))
+			found = i;
+		i++;
+	}
+	if (found < 0)
+		return 1;
+	cJSON_DeleteItemFromArray(f, found);
+	if (!cJSON_GetArraySize(f))
+		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(obj, "metadata"),
+							"finalizers");
+	return 0;
+}
+
+void sim_remove_finalizer(struct sim_model *m, const struct sim_resource *res, const char *ns,
+			  const char *name, const char *finalizer)
+{
+	struct sim_err err;
+	sim_store_mutate(m->st, res, ns, name, unfinalize_fn, (void *)finalizer, NULL, &err);
+}
+
+void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
+	       const char *name, const char *uid, const char *type, const char *reason,
+	       const char *fmt, ...)
+{
+	char msg[1024], ts[40], ename[320];
+	va_list ap;
+	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
+	const char *evns = ns && *ns ? ns : "default";
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sim_ts(m, m->now, ts, sizeof(ts));
+	/* client-go names events <object>.<hex unix nanos>; the sequence keeps them unique. */
+	snprintf(ename, sizeof(ename), "%.200s.%llx", name,
+		 (unsigned long long)((m->epoch_ms + (int64_t)(m->now * 1000)) * 1000000ULL +
+				      ++m->event_seq));
+	cJSON_AddStringToObject(ev, "apiVersion", "v1");
+	cJSON_AddStringToObject(ev, "kind", "Event");
+	meta = cJSON_AddObjectToObject(ev, "metadata");
+	cJSON_AddStringToObject(meta, "name", ename);
+	cJSON_AddStringToObject(meta, "namespace", evns);
+	io = cJSON_AddObjectToObject(ev, "involvedObject");
+	{
+		char av[128];
+		snprintf(av, sizeof(av), "%s%s%s", res->group, res->group[0] ? "/" : "",
+			 res->version);
+		cJSON_AddStringToObject(io, "apiVersion", av);
+	}
+	cJSON_AddStringToObject(io, "kind", res->kind);
+	if (res->namespaced && ns)
+		cJSON_AddStringToObject(io, "namespace", ns);
+	cJSON_AddStringToObject(io, "name", name);
+	if (uid)
+		cJSON_AddStringToObject(io, "uid", uid);
+	cJSON_AddStringToObject(ev, "reason", reason);
+	cJSON_AddStringToObject(ev, "message", msg);
+	cJSON_AddStringToObject(ev, "type", type);
+	src = cJSON_AddObjectToObject(ev, "source");
+	cJSON_AddStringToObject(src, "component", "virt-controller");
+	cJSON_AddStringToObject(ev, "firstTimestamp", ts);
+	cJSON_AddStringToObject(ev, "lastTimestamp", ts);
+	cJSON_AddNumberToObject(ev, "count", 1);
+	cJSON_AddStringToObject(ev, "reportingComponent", "virt-controller");
+	cJSON_AddStringToObject(ev, "reportingInstance", "");
+	sim_create(m, m->r_event, evns, ev);
+}
+
+/* ---- observer queue ---- */
+
+static void observe(void *opaque, const struct sim_resource *res, const char *type,
+		    const cJSON *obj)
+{
+	struct sim_model *m = opaque;
+	struct qitem *q;
+
+	if (tl_self)
+		return;
+	if (res != m->r_wk && res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
+	    res != m->r_node && res != m->r_kv && res != m->r_mp && res != m->r_snap &&
+	    res != m->r_clone && res != m->r_restore)
+		return;
+	q = wk_xcalloc(1, sizeof(*q));
+	q->res = res;
+	wk_strlcpy(q->type, type, sizeof(q->type));
+	q->ns = wk_xstrdup(jstr(obj, "metadata.namespace") ? jstr(obj, "metadata.namespace") : "");
+	q->name = wk_xstrdup(jstr(obj, "metadata.name") ? jstr(obj, "metadata.name") : "");
+	pthread_mutex_lock(&m->qlock);
+	if (m->qlen >= QUEUE_MAX) {
+		/* The controller thread is stuck; dropping keeps memory bounded. */
+		pthread_mutex_unlock(&m->qlock);
+		wk_warn("sim model: change queue full, dropping %s %s/%s", type, q->ns, q->name);
+		free(q->ns);
+		free(q->name);
+		free(q);
+		return;
+	}
+	if (m->qtail)
+		m->qtail->next = q;
+	else
+		m->qhead = q;
+	m->qtail = q;
+	m->qlen++;
+	pthread_mutex_unlock(&m->qlock);
+}
+
+static void dispatch(struct sim_model *m, struct qitem *q)
+{
+	bool del = !strcmp(q->type, "DELETED");
+
+	if (q->res == m->r_wk)
+		wukong_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_vm)
+		vm_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_vmi) {
+		if (del)
+			vmi_deleted(m, q->ns, q->name);
+	} else if (q->res == m->r_vmim)
+		mig_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_node)
+		node_on_change(m, q->name);
+	else if (q->res == m->r_kv)
+		m->kv_dirty = true;
+	else if (q->res == m->r_mp)
+		m->policies_dirty = true;
+	else if (q->res == m->r_snap)
+		snap_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_clone)
+		clone_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_restore)
+		restore_reconcile(m, q->ns, q->name, del);
+}
+
+static void drain_queue(struct sim_model *m)
+{
+	struct qitem *q;
+
+	pthread_mutex_lock(&m->qlock);
+	q = m->qhead;
+	m->qhead = m->qtail = NULL;
+	m->qlen = 0;
+	pthread_mutex_unlock(&m->qlock);
+	while (q) {
+		struct qitem *nx = q->next;
+		dispatch(m, q);
+		free(q->ns);
+		free(q->name);
+		free(q);
+		q = nx;
+	}
+}
+
+static void model_lock(struct sim_model *m)
+{
+	pthread_mutex_lock(&m->lock);
+	tl_self = true;
+}
+
+static void model_unlock(struct sim_model *m)
+{
+	tl_self = false;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- the controller thread ---- */
+
+static void tick(struct sim_model *m, double dt)
+{
+	m->now += dt;
+	drain_queue(m);
+	if (m->kv_dirty)
+		kv_load(m);
+	if (m->policies_dirty)
+		policies_load(m);
+	nodes_tick(m);
+	vms_tick(m);
+	migs_tick(m, dt);
+	snaps_tick(m);
+	node_write_metrics(m);
+}
+
+static void *run(void *arg)
+{
+	struct sim_model *m = arg;
+	int64_t last = wk_time_mono_ms();
+
+	model_lock(m);
+	while (!m->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		tl_self = false;
+		pthread_cond_timedwait(&m->wake, &m->lock, &ts);
+		tl_self = true;
+		if (m->stop)
+			break;
+		int64_t t = wk_time_mono_ms();
+		double real = (double)(t - last) / 1000.0;
+		last = t;
+		/* A stalled process (debugger, overloaded machine) must not make time leap. */
+		if (real > 1.0)
+			real = 1.0;
+		tick(m, real * m->time_factor);
+	}
+	model_unlock(m);
+	return NULL;
+}
+
+/* ---- lifecycle and seeding ---- */
+
+static const struct sim_resource *res_of(const char *group, const char *version, const char *plural)
+{
+	const struct sim_resource *r = sim_resource_find(group, version, plural);
+	if (!r)
+		WK_BUG("sim model: resource %s.%s missing from sim_resources", plural, group);
+	return r;
+}
+
+struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opts *opts,
+				char *errstr, size_t errstr_size)
+{
+	struct sim_scenario *sc;
+	struct sim_model *m;
+
+	if (opts->scenario_path)
+		sc = sim_scenario_load(opts->scenario_path, errstr, errstr_size);
+	else
+		sc = sim_scenario_parse("default.yaml", sim_scenario_default_yaml,
+					strlen(sim_scenario_default_yaml), errstr, errstr_size);
+	if (!sc)
+		return NULL;
+	m = wk_xcalloc(1, sizeof(*m));
+	m->st = st;
+	m->sc = sc;
+	m->scenario_name = wk_xstrdup(opts->scenario_path ? opts->scenario_path : "(built-in)");
+	/* The command line wins over the scenario; the scenario over the defaults. */
+	m->time_factor = opts->time_factor > 0 ? opts->time_factor
+			 : sc->time_factor > 0 ? sc->time_factor
+					       : 1;
+	m->seed = opts->seed ? opts->seed : sc->has_seed ? sc->seed : 1;
+	m->rng = m->seed;
+	m->frng = m->seed ^ 0x5bd1e995ULL;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->wake, NULL);
+	pthread_mutex_init(&m->qlock, NULL);
+	pthread_mutex_init(&m->flock, NULL);
+	hmap_init(&m->node_idx);
+	hmap_init(&m->vms);
+	hmap_init(&m->migs);
+	m->r_ns = res_of("", "v1", "namespaces");
+	m->r_node = res_of("", "v1", "nodes");
+	m->r_pvc = res_of("", "v1", "persistentvolumeclaims");
+	m->r_event = res_of("", "v1", "events");
+	m->r_nm = res_of("metrics.k8s.io", "v1beta1", "nodes");
+	m->r_vm = res_of("kubevirt.io", "v1", "virtualmachines");
+	m->r_vmi = res_of("kubevirt.io", "v1", "virtualmachineinstances");
+	m->r_vmim = res_of("kubevirt.io", "v1", "virtualmachineinstancemigrations");
+	m->r_kv = res_of("kubevirt.io", "v1", "kubevirts");
+	m->r_mp = res_of("migrations.kubevirt.io", "v1alpha1", "migrationpolicies");
+	m->r_snap = res_of("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots");
+	m->r_snapc = res_of("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents");
+	m->r_restore = res_of("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores");
+	m->r_clone = res_of("clone.kubevirt.io", "v1beta1", "virtualmachineclones");
+	m->r_wk = res_of("vm.novasphere.dev", "v1alpha1", "wukongs");
+	m->r_sc = res_of("storage.k8s.io", "v1", "storageclasses");
+	m->policies = cJSON_CreateArray();
+	return m;
+}
+
+static void seed_namespace(struct sim_model *m, const char *name)
+{
+	cJSON *ns;
+
+	if (sim_store_count(m->st, m->r_ns) < 10000) {
+		cJSON *have = sim_store_get(m->st, m->r_ns, NULL, name);
+		if (have) {
+			cJSON_Delete(have);
+			return;
+		}
+	}
+	ns = cJSON_CreateObject();
+	cJSON_AddStringToObject(ns, "apiVersion", "v1");
+	cJSON_AddStringToObject(ns, "kind", "Namespace");
+	cJSON *meta = cJSON_AddObjectToObject(ns, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"),
+				"kubernetes.io/metadata.name", name);
+	const char *fin[] = {"kubernetes"};
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(ns, "spec"), "finalizers",
+			      cJSON_CreateStringArray(fin, 1));
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "status"), "phase", "Active");
+	sim_create(m, m->r_ns, NULL, ns);
+}
+
+static void seed_classes(struct sim_model *m)
+{
+	for (size_t i = 0; i < m->sc->nclasses; i++) {
+		const struct sim_sc_class *c = &m->sc->classes[i];
+		cJSON *o = cJSON_CreateObject(), *meta, *ann;
+		char rate[64];
+
+		cJSON_AddStringToObject(o, "apiVersion", "storage.k8s.io/v1");
+		cJSON_AddStringToObject(o, "kind", "StorageClass");
+		meta = cJSON_AddObjectToObject(o, "metadata");
+		cJSON_AddStringToObject(meta, "name", c->name);
+		ann = cJSON_AddObjectToObject(meta, "annotations");
+		if (!strcmp(c->name, m->sc->default_class))
+			cJSON_AddStringToObject(ann, "storageclass.kubernetes.io/is-default-class",
+						"true");
+		/* What the model assumes about the class, readable by tests and tools. */
+		cJSON_AddStringToObject(ann, "sim.novasphere.dev/access-mode",
+					c->rwx ? "ReadWriteMany" : "ReadWriteOnce");
+		cJSON_AddStringToObject(ann, "sim.novasphere.dev/snapshot",
+					c->snapshot ? "true" : "false");
+		wk_quantity_format_bytes(c->copy_rate, rate, sizeof(rate));
+		cJSON_AddStringToObject(ann, "sim.novasphere.dev/copy-rate", rate);
+		cJSON_AddStringToObject(o, "provisioner", c->provisioner);
+		cJSON_AddStringToObject(o, "reclaimPolicy", "Delete");
+		cJSON_AddStringToObject(o, "volumeBindingMode", "Immediate");
+		cJSON_AddBoolToObject(o, "allowVolumeExpansion", true);
+		sim_create(m, m->r_sc, NULL, o);
+	}
+}
+
+static void seed_kubevirt(struct sim_model *m)
+{
+	const struct sim_sc_migrations *g = &m->sc->mig;
+	cJSON *kv = cJSON_CreateObject(), *meta, *spec, *cfg, *mig, *st;
+	char bw[64];
+
+	cJSON_AddStringToObject(kv, "apiVersion", "kubevirt.io/v1");
+	cJSON_AddStringToObject(kv, "kind", "KubeVirt");
+	meta = cJSON_AddObjectToObject(kv, "metadata");
+	cJSON_AddStringToObject(meta, "name", "kubevirt");
+	cJSON_AddStringToObject(meta, "namespace", "kubevirt");
+	spec = cJSON_AddObjectToObject(kv, "spec");
+	cJSON_AddStringToObject(spec, "imagePullPolicy", "IfNotPresent");
+	cfg = cJSON_AddObjectToObject(spec, "configuration");
+	cJSON *dev = cJSON_AddObjectToObject(cfg, "developerConfiguration");
+	const char *gates[] = {"Snapshot", "VMExport", "LiveMigration"};
+	cJSON_AddItemToObject(dev, "featureGates", cJSON_CreateStringArray(gates, 3));
+	mig = cJSON_AddObjectToObject(cfg, "migrations");
+	cJSON_AddNumberToObject(mig, "parallelMigrationsPerCluster",
+				(double)g->parallel_per_cluster);
+	cJSON_AddNumberToObject(mig, "parallelOutboundMigrationsPerNode",
+				(double)g->parallel_outbound_node);
+	if (g->bandwidth)
+		wk_quantity_format_bytes(g->bandwidth, bw, sizeof(bw));
+	else
+		snprintf(bw, sizeof(bw), "0Mi");
+	cJSON_AddStringToObject(mig, "bandwidthPerMigration", bw);
+	cJSON_AddNumberToObject(mig, "completionTimeoutPerGiB", (double)g->completion_per_gib);
+	cJSON_AddNumberToObject(mig, "progressTimeout", (double)g->progress_timeout);
+	cJSON_AddBoolToObject(mig, "allowAutoConverge", g->allow_auto_converge);
+	cJSON_AddBoolToObject(mig, "allowPostCopy", g->allow_post_copy);
+	cJSON_AddStringToObject(cfg, "evictionStrategy", "None");
+	st = cJSON_AddObjectToObject(kv, "status");
+	cJSON_AddStringToObject(st, "phase", "Deployed");
+	cJSON_AddStringToObject(st, "observedKubeVirtVersion", "v1.6.0");
+	cJSON_AddStringToObject(st, "targetKubeVirtVersion", "v1.6.0");
+	cJSON_AddStringToObject(st, "observedDeploymentID", "wukong-sim");
+	cJSON_AddItemToObject(st, "conditions", cJSON_CreateArray());
+	cJSON_AddItemToArray(
+	    cJSON_GetObjectItem(st, "conditions"),
+	    cond_new(m, "Available", "True", "AllResourcesCreated", "All resources were created."));
+	sim_create(m, m->r_kv, "kubevirt", kv);
+}
+
+int sim_model_start(struct sim_model *m, char *errstr, size_t errstr_size)
+{
+	static const char *const base_ns[] = {"default", "kube-system", "kube-public",
+					      "kube-node-lease", "kubevirt"};
+
+	model_lock(m);
+	m->epoch_ms = wk_time_now_ms();
+	for (size_t i = 0; i < WK_ARRAY_SIZE(base_ns); i++)
+		seed_namespace(m, base_ns[i]);
+	for (size_t i = 0; i < m->sc->nvms; i++)
+		if (i == 0 || strcmp(m->sc->vms[i].ns, m->sc->vms[i - 1].ns))
+			seed_namespace(m, m->sc->vms[i].ns);
+	seed_classes(m);
+	seed_kubevirt(m);
+	kv_load(m);
+	policies_load(m);
+	nodes_seed(m);
+	for (size_t i = 0; i < m->sc->nvms; i++)
+		vm_seed(m, &m->sc->vms[i]);
+	node_write_metrics(m);
+	model_unlock(m);
+	sim_store_observe(m->st, observe, m);
+	if (pthread_create(&m->thread, NULL, run, m) != 0)
+		return wk_err(errstr, errstr_size, "cannot start the model thread");
+	m->started = true;
+	wk_info("sim model: %zu nodes, %zu vms from %s, time factor %g, seed %llu", m->nnodes,
+		m->sc->nvms, m->scenario_name, m->time_factor, (unsigned long long)m->seed);
+	return 0;
+}
+
+void sim_model_destroy(struct sim_model *m)
+{
+	if (!m)
+		return;
+	if (m->started) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_broadcast(&m->wake);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->thread, NULL);
+	}
+	/* Observers cannot be removed from the store: the store must go first or the model must
+	 * outlive it (main.c destroys the server, then the model, then the store). */
+	for (struct qitem *q = m->qhead, *nx; q; q = nx) {
+		nx = q->next;
+		free(q->ns);
+		free(q->name);
+		free(q);
+	}
+	for (size_t b = 0; b < m->vms.nb; b++)
+		for (struct hent *e = m->vms.b[b]; e; e = e->next) {
+			struct mvm *vm = e->val;
+			free(vm->ns);
+			free(vm->name);
+			free(vm->key);
+			free(vm->wukong);
+			cJSON_Delete(vm->node_selector);
+			free(vm);
+		}
+	for (size_t b = 0; b < m->migs.nb; b++)
+		for (struct hent *e = m->migs.b[b]; e; e = e->next) {
+			struct mmig *g = e->val;
+			free(g->ns);
+			free(g->name);
+			free(g->key);
+			free(g->uid);
+			free(g->vmi);
+			cJSON_Delete(g->added_sel);
+			cJSON_Delete(g->config);
+			free(g);
+		}
+	snaps_release(m);
+	hmap_release(&m->vms);
+	hmap_release(&m->migs);
+	hmap_release(&m->node_idx);
+	for (size_t i = 0; i < m->nnodes; i++) {
+		free(m->nodes[i].name);
+		cJSON_Delete(m->nodes[i].labels);
+		cJSON_Delete(m->nodes[i].taints);
+	}
+	free(m->nodes);
+	cJSON_Delete(m->policies);
+	sim_scenario_destroy(m->sc);
+	free(m->scenario_name);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
+	pthread_mutex_destroy(&m->qlock);
+	pthread_mutex_destroy(&m->flock);
+	free(m);
+}
+
+/* ---- faults ---- */
+
+int sim_model_fault(struct sim_model *m, const char *verb, const char *plural, int *latency_ms)
+{
+	int code = 0;
+
+	if (latency_ms)
+		*latency_ms = 0;
+	pthread_mutex_lock(&m->flock);
+	for (size_t i = 0; i < m->nfaults; i++) {
+		const struct fault *f = &m->faults[i];
+		if (strcmp(f->verb, "*") && (!verb || strcmp(f->verb, verb)))
+			continue;
+		if (strcmp(f->resource, "*") && (!plural || strcmp(f->resource, plural)))
+			continue;
+		if (latency_ms && f->latency_ms > *latency_ms)
+			*latency_ms = f->latency_ms;
+		if (!code && f->error_rate > 0 &&
+		    (double)(splitmix(&m->frng) >> 11) / 9007199254740992.0 < f->error_rate)
+			code = f->code;
+	}
+	pthread_mutex_unlock(&m->flock);
+	return code;
+}
+
+bool sim_model_drop_watches(struct sim_model *m)
+{
+	bool drop;
+	pthread_mutex_lock(&m->flock);
+	drop = wk_time_mono_ms() < m->drop_until_ms;
+	pthread_mutex_unlock(&m->flock);
+	return drop;
+}
+
+/* ---- control API ---- */
+
+static int reply(struct wk_buf *out, int code, cJSON *body)
+{
+	char *s = cJSON_PrintUnformatted(body);
+	wk_buf_reset(out);
+	if (wk_buf_adds(out, s) < 0 || wk_buf_adds(out, "\n") < 0)
+		code = 500;
+	free(s);
+	cJSON_Delete(body);
+	return code;
+}
+
+static int reply_err(struct wk_buf *out, int code, const char *fmt, ...) WK_PRINTF(3, 4);
+static int reply_err(struct wk_buf *out, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	cJSON *b = cJSON_CreateObject();
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(b, "error", msg);
+	return reply(out, code, b);
+}
+
+static cJSON *faults_json(struct sim_model *m)
+{
+	cJSON *a = cJSON_CreateArray();
+	pthread_mutex_lock(&m->flock);
+	for (size_t i = 0; i < m->nfaults; i++) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "verb", m->faults[i].verb);
+		cJSON_AddStringToObject(f, "resource", m->faults[i].resource);
+		cJSON_AddNumberToObject(f, "errorRate", m->faults[i].error_rate);
+		cJSON_AddNumberToObject(f, "code", m->faults[i].code);
+		cJSON_AddNumberToObject(f, "latencyMs", m->faults[i].latency_ms);
+		cJSON_AddItemToArray(a, f);
+	}
+	pthread_mutex_unlock(&m->flock);
+	return a;
+}
+
+static int control_faults(struct sim_model *m, const char *method, const cJSON *body,
+			  struct wk_buf *out)
+{
+	if (!strcmp(method, "GET"))
+		return reply(out, 200, faults_json(m));
+	if (!strcmp(method, "DELETE")) {
+		pthread_mutex_lock(&m->flock);
+		m->nfaults = 0;
+		pthread_mutex_unlock(&m->flock);
+		return reply(out, 200, faults_json(m));
+	}
+	if (strcmp(method, "POST"))
+		return reply_err(out, 405, "use GET, POST or DELETE on /sim/faults");
+	struct fault f = {.code = 503};
+	const char *verb = jstr(body, "verb"), *res = jstr(body, "resource");
+	const cJSON *rate = jpath(body, "errorRate"), *code = jpath(body, "code"),
+		    *lat = jpath(body, "latencyMs");
+	static const char *const verbs[] = {"*",      "get",	"list",	 "watch",
+					    "create", "update", "patch", "delete"};
+	bool ok = false;
+	for (size_t i = 0; i < WK_ARRAY_SIZE(verbs); i++)
+		ok |= !strcmp(verb ? verb : "*", verbs[i]);
+	if (!ok)
+		return reply_err(out, 400, "unknown verb '%s'", verb);
+	if (res && (strlen(res) >= sizeof(f.resource) || !*res))
+		return reply_err(out, 400, "bad resource '%.64s'", res);
+	if (rate && (!cJSON_IsNumber(rate) || rate->valuedouble < 0 || rate->valuedouble > 1))
+		return reply_err(out, 400, "errorRate must be a number in [0, 1]");
+	if (code && (!cJSON_IsNumber(code) || code->valuedouble < 400 || code->valuedouble > 599))
+		return reply_err(out, 400, "code must be an HTTP status in [400, 599]");
+	if (lat && (!cJSON_IsNumber(lat) || lat->valuedouble < 0 || lat->valuedouble > 60000))
+		return reply_err(out, 400, "latencyMs must be in [0, 60000]");
+	wk_strlcpy(f.verb, verb ? verb : "*", sizeof(f.verb));
+	wk_strlcpy(f.resource, res ? res : "*", sizeof(f.resource));
+	f.error_rate = rate ? rate->valuedouble : 0;
+	if (code)
+		f.code = (int)code->valuedouble;
+	f.latency_ms = lat ? (int)lat->valuedouble : 0;
+	pthread_mutex_lock(&m->flock);
+	if (m->nfaults == WK_ARRAY_SIZE(m->faults)) {
+		pthread_mutex_unlock(&m->flock);
+		return reply_err(out, 400, "at most %zu fault rules", WK_ARRAY_SIZE(m->faults));
+	}
+	m->faults[m->nfaults++] = f;
+	pthread_mutex_unlock(&m->flock);
+	return reply(out, 201, faults_json(m));
+}
+
+static cJSON *state_json(struct sim_model *m)
+{
+	cJSON *s = cJSON_CreateObject(), *mig, *nodes;
+	size_t running = 0, phases[MIG_FAILED + 1] = {0};
+
+	cJSON_AddStringToObject(s, "scenario", m->scenario_name);
+	cJSON_AddNumberToObject(s, "time", m->now);
+	cJSON_AddNumberToObject(s, "timeFactor", m->time_factor);
+	cJSON_AddNumberToObject(s, "seed", (double)m->seed);
+	cJSON_AddNumberToObject(s, "vms", (double)m->vms.n);
+	for (size_t b = 0; b < m->vms.nb; b++)
+		for (struct hent *e = m->vms.b[b]; e; e = e->next)
+			running += ((struct mvm *)e->val)->phase == VMI_RUNNING;
+	cJSON_AddNumberToObject(s, "vmisRunning", (double)running);
+	for (struct mmig *g = m->mig_head; g; g = g->next)
+		phases[g->phase]++;
+	mig = cJSON_AddObjectToObject(s, "migrations");
+	cJSON_AddNumberToObject(mig, "pending", (double)(phases[MIG_NEW] + phases[MIG_PENDING]));
+	cJSON_AddNumberToObject(mig, "active", (double)m->mig_active);
+	cJSON_AddNumberToObject(mig, "running", (double)phases[MIG_RUNNING]);
+	cJSON_AddNumberToObject(mig, "succeeded", (double)m->mig_succeeded);
+	cJSON_AddNumberToObject(mig, "failed", (double)m->mig_failed);
+	nodes = cJSON_AddArrayToObject(s, "nodes");
+	for (size_t i = 0; i < m->nnodes && i < 1000; i++) {
+		const struct mnode *n = &m->nodes[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", n->name);
+		cJSON_AddBoolToObject(o, "ready", !n->not_ready);
+		cJSON_AddBoolToObject(o, "failed", n->failed);
+		cJSON_AddBoolToObject(o, "unschedulable", n->unschedulable);
+		cJSON_AddNumberToObject(o, "vmis", n->nvmis);
+		cJSON_AddNumberToObject(o, "cpuRequestedMilli", (double)n->used_cpu);
+		cJSON_AddNumberToObject(o, "memoryRequested", (double)n->used_mem);
+		cJSON_AddNumberToObject(o, "outboundMigrations", n->outbound);
+		cJSON_AddBoolToObject(o, "memoryPressure", n->mem_pressure);
+		cJSON_AddItemToArray(nodes, o);
+	}
+	return s;
+}
+
+static int control_vm(struct sim_model *m, const char *method, const char *rest, const cJSON *body,
+		      struct wk_buf *out)
+{
+	char ns[64], name[256], action[32];
+	struct mvm *vm;
+
+	/* /vms/<ns>/<name>/dirty-rate */
+	if (sscanf(rest, "%63[^/]/%255[^/]/%31s", ns, name, action) != 3 ||
+	    strcmp(action, "dirty-rate"))
+		return reply_err(out, 404, "unknown path; use /sim/vms/<ns>/<name>/dirty-rate");
+	if (strcmp(method, "POST") && strcmp(method, "PUT"))
+		return reply_err(out, 405, "use POST");
+	vm = vm_find(m, ns, name);
+	if (!vm) {
+		char alt[300];
+		snprintf(alt, sizeof(alt), "%s-vm", name);
+		vm = vm_find(m, ns, alt);
+	}
+	if (!vm)
+		return reply_err(out, 404, "no vm '%s' in namespace '%s'", name, ns);
+	int64_t rate = jqty(jpath(body, "dirtyRate"));
+	if (rate < 0)
+		return reply_err(out, 400,
+				 "dirtyRate must be a quantity (bytes/s), like \"512Mi\"");
+	vm->dirty_rate = (double)rate;
+	if (vm->mig && vm->mig->xfer_started)
+		vm->mig->x.p.dirty_rate = (double)rate;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "namespace", vm->ns);
+	cJSON_AddStringToObject(r, "name", vm->name);
+	cJSON_AddNumberToObject(r, "dirtyRate", (double)rate);
+	return reply(out, 200, r);
+}
+
+int sim_model_control(struct sim_model *m, const char *method, const char *path, const char *body,
+		      size_t body_len, struct wk_buf *out)
+{
+	cJSON *b = NULL;
+	int code;
+
+	if (body && body_len) {
+		if (body_len > 65536)
+			return reply_err(out, 413, "control body larger than 64 KiB");
+		b = cJSON_ParseWithLength(body, body_len);
+		if (!b)
+			return reply_err(out, 400, "the body is not JSON");
+	}
+	if (!strncmp(path, "/faults", 7) && (!path[7] || path[7] == '?')) {
+		code = control_faults(m, method, b, out);
+		cJSON_Delete(b);
+		return code;
+	}
+	if (!strcmp(path, "/watches/drop")) {
+		const cJSON *ms = jpath(b, "durationMs");
+		int64_t dur = cJSON_IsNumber(ms) && ms->valuedouble >= 0 && ms->valuedouble <= 60000
+				  ? (int64_t)ms->valuedouble
+				  : 500;
+		pthread_mutex_lock(&m->flock);
+		m->drop_until_ms = wk_time_mono_ms() + dur;
+		pthread_mutex_unlock(&m->flock);
+		cJSON_Delete(b);
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddNumberToObject(r, "durationMs", (double)dur);
+		return reply(out, 200, r);
+	}
+	model_lock(m);
+	if (!strcmp(path, "/state") && !strcmp(method, "GET")) {
+		code = reply(out, 200, state_json(m));
+	} else if (!strcmp(path, "/time")) {
+		const cJSON *f = jpath(b, "timeFactor");
+		if (!strcmp(method, "GET")) {
+			code = 0;
+		} else if (!cJSON_IsNumber(f) ||
+			   !(f->valuedouble > 0 && f->valuedouble <= 100000)) {
+			code = reply_err(out, 400, "timeFactor must be a number in (0, 100000]");
+		} else {
+			m->time_factor = f->valuedouble;
+			code = 0;
+		}
+		if (!code) {
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddNumberToObject(r, "timeFactor", m->time_factor);
+			cJSON_AddNumberToObject(r, "time", m->now);
+			code = reply(out, 200, r);
+		}
+	} else if (!strncmp(path, "/nodes/", 7)) {
+		char name[256], action[32] = "";
+		if (sscanf(path + 7, "%255[^/]/%31s", name, action) < 1)
+			code = reply_err(out, 404, "unknown path");
+		else
+			code = node_control(m, method, name, action, b, out);
+	} else if (!strncmp(path, "/vms/", 5)) {
+		code = control_vm(m, method, path + 5, b, out);
+	} else {
+		code = reply_err(out, 404, "unknown control path '%.128s'", path);
+	}
+	model_unlock(m);
+	cJSON_Delete(b);
+	return code;
+}
+
+int sim_model_metrics(struct sim_model *m, struct wk_buf *out)
+{
+	int rc;
+	model_lock(m);
+	rc = mig_metrics(m, out);
+	model_unlock(m);
+	return rc;
+}

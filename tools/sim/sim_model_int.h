@@ -1,0 +1,252 @@
+/* sim_model_int.h - state shared by the model's files (sim_model*.c): the index of nodes, VMs and
+ * migrations kept beside the store, JSON helpers, placement. Private to tools/sim.
+ *
+ * Locking: m->lock guards everything here; the controller thread and the control/metrics calls
+ * take it. Store observers never take it: they only queue the change (m->qlock), so that a store
+ * write made while holding m->lock cannot deadlock.
+ */
+#ifndef SIM_MODEL_INT_H
+#define SIM_MODEL_INT_H
+
+#include "sim_model.h"
+#include "sim_scenario.h"
+#include "sim_xfer.h"
+
+#include <pthread.h>
+
+#define GIB_D (1024.0 * 1024.0 * 1024.0)
+
+/* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
+struct hent {
+	char *key;
+	void *val;
+	struct hent *next;
+};
+struct hmap {
+	struct hent **b;
+	size_t nb, n;
+};
+void hmap_init(struct hmap *h);
+void hmap_release(struct hmap *h);
+void *hmap_get(const struct hmap *h, const char *key);
+void hmap_put(struct hmap *h, const char *key, void *val); /* replaces */
+void *hmap_del(struct hmap *h, const char *key);
+
+struct mnode {
+	char *name;
+	cJSON *labels;		    /* copy of metadata.labels */
+	cJSON *taints;		    /* copy of spec.taints (array) or NULL */
+	int64_t cpu_milli, memory;  /* allocatable */
+	int64_t used_cpu, used_mem; /* requests of VMIs placed here (and migration targets) */
+	double link;		    /* NIC bytes/s */
+	int nic_users;		    /* running migrations using this NIC (either side) */
+	int outbound; /* active outbound migrations (parallelOutboundMigrationsPerNode) */
+	bool unschedulable;
+	bool failed;	/* the control API stopped it */
+	bool not_ready; /* Ready=Unknown reported */
+	double failed_at, not_ready_at;
+	int mem_pct, cpu_pct; /* pressure override, -1 = computed */
+	bool mem_pressure;
+	bool metrics_dirty;
+	int nvmis; /* VMIs placed here */
+};
+
+enum vmi_phase { VMI_NONE, VMI_PENDING, VMI_SCHEDULING, VMI_SCHEDULED, VMI_RUNNING, VMI_FAILED };
+
+struct mvm {
+	char *ns, *name; /* the VirtualMachine (= the VMI's name) */
+	char *key;
+	char *wukong; /* owning Wukong name, or NULL */
+	int64_t cpu, memory;
+	double dirty_rate;
+	bool running;  /* desired: the VM's run strategy says run */
+	double wk_gen; /* the owning Wukong's generation last applied */
+	bool guest_agent;
+	bool migratable;
+	char reason[48], message[256]; /* LiveMigratable=False reason and message */
+	char sched_msg[600];	       /* why the VMI's pod cannot be scheduled */
+	bool migratable_known;
+	enum vmi_phase phase;
+	double phase_at;  /* sim time of the next VMI phase step */
+	double failed_at; /* VMI failed: when the VM controller restarts it */
+	int node;	  /* index into m->nodes, -1 = none */
+	struct mmig *mig; /* in-flight migration */
+	cJSON *node_selector;
+	struct mvm *tnext, *tprev; /* list of VMs with a pending timer (phase steps) */
+	bool in_timers;
+};
+
+enum mig_phase {
+	MIG_NEW,
+	MIG_PENDING,
+	MIG_SCHEDULING,
+	MIG_SCHEDULED,
+	MIG_PREPARING,
+	MIG_TARGET_READY,
+	MIG_RUNNING,
+	MIG_SUCCEEDED,
+	MIG_FAILED,
+};
+
+struct mmig {
+	char *ns, *name, *key, *uid, *vmi;
+	struct mvm *vm; /* NULL once the VM is gone */
+	enum mig_phase phase;
+	double phase_at;      /* sim time the current phase may advance */
+	double sched_since;   /* when target scheduling started */
+	double sched_timeout; /* unschedulable target pod timeout (300 s) */
+	bool sched_event_sent;
+	uint64_t seq; /* arrival order */
+	cJSON *added_sel;
+	int src, dst;
+	bool abort_requested, abort_done;
+	bool abort_failed; /* abort came too late (post-copy): abortStatus Failed */
+	bool gone;	   /* the VMIM object no longer exists */
+	bool xfer_started;
+	bool mode_written;
+	struct sim_xfer x;
+	char policy[256];
+	cJSON *config; /* effective migrationConfiguration */
+	int64_t bw_cap;
+	char target_pod[64];
+	struct mmig *next, *prev;
+};
+
+struct kvcfg {
+	int64_t parallel_cluster, parallel_node, bandwidth, completion_per_gib, progress_timeout;
+	bool auto_converge, post_copy;
+	bool has_disruption, disruption;
+};
+
+struct fault {
+	char verb[16], resource[64];
+	double error_rate;
+	int code;
+	int latency_ms;
+};
+
+struct qitem {
+	const struct sim_resource *res;
+	char type[12];
+	char *ns, *name;
+	struct qitem *next;
+};
+
+struct sim_model {
+	struct sim_store *st;
+	struct sim_scenario *sc;
+	char *scenario_name;
+	double time_factor;
+	uint64_t seed, rng;
+	pthread_t thread;
+	bool started, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+
+	double now;	  /* simulated seconds since start */
+	int64_t epoch_ms; /* wall clock at start: object timestamps are epoch + now */
+
+	struct mnode *nodes;
+	size_t nnodes;
+	struct hmap node_idx;		  /* name -> index + 1 (as uintptr) */
+	struct hmap vms;		  /* ns/name -> struct mvm */
+	struct hmap migs;		  /* ns/name -> struct mmig */
+	struct mmig *mig_head, *mig_tail; /* non-final migrations, arrival order */
+	size_t mig_active;		  /* Scheduling .. Running (parallelMigrationsPerCluster) */
+	uint64_t mig_seq;
+	size_t mig_succeeded, mig_failed;
+	struct mvm *timers; /* VMs waiting for a phase step */
+	struct kvcfg kv;
+	cJSON *policies; /* array of MigrationPolicy objects */
+	bool policies_dirty, kv_dirty;
+	struct snapjob *snaps; /* snapshots, restores and clones in progress */
+
+	/* observer queue */
+	pthread_mutex_t qlock;
+	struct qitem *qhead, *qtail;
+	size_t qlen;
+
+	/* faults (their own lock: consulted on every request) */
+	pthread_mutex_t flock;
+	struct fault faults[32];
+	size_t nfaults;
+	uint64_t frng;
+	int64_t drop_until_ms;
+
+	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
+	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc;
+	uint64_t event_seq;
+};
+
+/* sim_model.c */
+double sim_rand(struct sim_model *m); /* [0, 1) from the seeded generator */
+void sim_ts(struct sim_model *m, double at, char *out, size_t n); /* sim time -> RFC 3339 */
+void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
+	       const char *name, const char *uid, const char *type, const char *reason,
+	       const char *fmt, ...) WK_PRINTF(8, 9);
+/* Merge patch (RFC 7386) of patch into the stored object; consumes patch. Conditions arrays keep
+ * their lastTransitionTime for entries whose status did not change. 0 or -1 (not found). */
+int sim_merge(struct sim_model *m, const struct sim_resource *res, const char *ns, const char *name,
+	      cJSON *patch);
+int sim_create(struct sim_model *m, const struct sim_resource *res, const char *ns, cJSON *obj);
+int sim_delete(struct sim_model *m, const struct sim_resource *res, const char *ns,
+	       const char *name);
+void sim_remove_finalizer(struct sim_model *m, const struct sim_resource *res, const char *ns,
+			  const char *name, const char *finalizer);
+cJSON *jpath(const cJSON *o, const char *path); /* "a.b.c" */
+const char *jstr(const cJSON *o, const char *path);
+cJSON *jobj(cJSON *parent, const char *key); /* get or add an object member */
+void jset(cJSON *parent, const char *key, cJSON *val);
+void jset_str(cJSON *parent, const char *key, const char *val);
+cJSON *cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
+		const char *message);
+int64_t jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
+
+/* sim_model_node.c */
+struct mnode *node_by_name(struct sim_model *m, const char *name);
+int node_index(struct sim_model *m, const char *name);
+void nodes_seed(struct sim_model *m);
+void node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
+void node_on_change(struct sim_model *m, const char *name);
+void nodes_tick(struct sim_model *m);
+void node_write_metrics(struct sim_model *m);
+bool node_usable(const struct mnode *n);
+/* Pick a node for vm (its nodeSelector + extra, extra losing on collisions), not `exclude`;
+ * -1 and why (a kube-scheduler style message) in msg when none fits. */
+int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude, char *msg,
+	      size_t msg_size);
+bool labels_match(const cJSON *selector, const cJSON *labels);
+int node_control(struct sim_model *m, const char *method, const char *name, const char *action,
+		 const cJSON *body, struct wk_buf *out);
+
+/* sim_model_vm.c */
+void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void vmi_deleted(struct sim_model *m, const char *ns, const char *name);
+void vms_tick(struct sim_model *m);
+struct mvm *vm_find(struct sim_model *m, const char *ns, const char *name);
+void vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
+void vm_timer(struct sim_model *m, struct mvm *vm, double at);
+void vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
+void wukong_sync_status(struct sim_model *m, struct mvm *vm);
+cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
+
+/* sim_model_mig.c */
+void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void migs_tick(struct sim_model *m, double dt);
+void kv_load(struct sim_model *m);
+void policies_load(struct sim_model *m);
+void mig_node_failed(struct sim_model *m, int node);
+int mig_metrics(struct sim_model *m, struct wk_buf *out);
+const char *mig_phase_name(enum mig_phase p);
+
+/* sim_model_snap.c */
+struct snapjob;
+void snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void snaps_tick(struct sim_model *m);
+void snaps_release(struct sim_model *m);
+cJSON *vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
+
+#endif

@@ -1,0 +1,840 @@
+/* sim_model_mig.c - KubeVirt's live migration controller: VMIM phases, parallelism limits,
+ * target selection, MigrationPolicy matching, the transfer (sim_xfer), aborts, VMI
+ * migrationState, and the migration metrics in Prometheus text. */
+#include "sim_model_int.h"
+
+#include "wk_quantity.h"
+
+#define FINALIZER "kubevirt.io/migrationJobFinalize"
+#define VMI_LABEL "kubevirt.io/vmi-name"
+#define ANN_UNSCHED_TIMEOUT "kubevirt.io/migrationUnschedulablePodTimeoutSeconds"
+
+static const char *const phase_names[] = {
+    "",	       "Pending",   "Scheduling", "Scheduled", "PreparingTarget", "TargetReady",
+    "Running", "Succeeded", "Failed",
+};
+
+const char *mig_phase_name(enum mig_phase p)
+{
+	return phase_names[p];
+}
+
+/* ---- configuration ---- */
+
+static int64_t num_or(const cJSON *v, int64_t def)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : def;
+}
+
+void kv_load(struct sim_model *m)
+{
+	cJSON *kv = sim_store_get(m->st, m->r_kv, "kubevirt", "kubevirt");
+	const cJSON *g = jpath(kv, "spec.configuration.migrations");
+	struct kvcfg *c = &m->kv;
+
+	m->kv_dirty = false;
+	/* Absent fields take KubeVirt's defaults (pkg/virt-config). */
+	c->parallel_cluster = num_or(jpath(g, "parallelMigrationsPerCluster"), 5);
+	c->parallel_node = num_or(jpath(g, "parallelOutboundMigrationsPerNode"), 2);
+	int64_t bw = jqty(jpath(g, "bandwidthPerMigration"));
+	c->bandwidth = bw > 0 ? bw : 0;
+	c->completion_per_gib = num_or(jpath(g, "completionTimeoutPerGiB"), 150);
+	c->progress_timeout = num_or(jpath(g, "progressTimeout"), 150);
+	c->auto_converge = cJSON_IsTrue(jpath(g, "allowAutoConverge"));
+	c->post_copy = cJSON_IsTrue(jpath(g, "allowPostCopy"));
+	const cJSON *d = jpath(g, "allowWorkloadDisruption");
+	c->has_disruption = cJSON_IsBool(d);
+	c->disruption = cJSON_IsTrue(d);
+	cJSON_Delete(kv);
+}
+
+static int collect_policy(const cJSON *obj, void *opaque)
+{
+	cJSON_AddItemToArray(opaque, cJSON_Duplicate(obj, 1));
+	return 0;
+}
+
+void policies_load(struct sim_model *m)
+{
+	m->policies_dirty = false;
+	cJSON_Delete(m->policies);
+	m->policies = cJSON_CreateArray();
+	sim_store_foreach(m->st, m->r_mp, NULL, collect_policy, m->policies);
+}
+
+/* Count how many of sel's labels the labels have; false if any is missing or differs. */
+static bool count_match(const cJSON *sel, const cJSON *labels, int *n)
+{
+	const cJSON *s;
+	*n = 0;
+	cJSON_ArrayForEach(s, sel)
+	{
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, s->string);
+		if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
+		    strcmp(s->valuestring, l->valuestring))
+			return false;
+		(*n)++;
+	}
+	return true;
+}
+
+/* KubeVirt's matchPolicy: the most matching labels (VMI + namespace) win; on a tie more VMI
+ * labels; on a further tie the smallest name. */
+static const cJSON *match_policy(struct sim_model *m, const cJSON *vmi_labels,
+				 const cJSON *ns_labels)
+{
+	const cJSON *p, *best = NULL;
+	int best_total = -1, best_vmi = -1;
+
+	cJSON_ArrayForEach(p, m->policies)
+	{
+		int nv, nn;
+		if (!count_match(jpath(p, "spec.selectors.virtualMachineInstanceSelector"),
+				 vmi_labels, &nv) ||
+		    !count_match(jpath(p, "spec.selectors.namespaceSelector"), ns_labels, &nn))
+			continue;
+		const char *name = jstr(p, "metadata.name");
+		int total = nv + nn;
+		if (!best || total > best_total || (total == best_total && nv > best_vmi) ||
+		    (total == best_total && nv == best_vmi && name &&
+		     strcmp(name, jstr(best, "metadata.name")) < 0)) {
+			best = p;
+			best_total = total;
+			best_vmi = nv;
+		}
+	}
+	return best;
+}
+
+/* The effective configuration: the KubeVirt CR with the policy's non-nil fields on top. */
+static void effective_config(struct sim_model *m, struct mmig *g, const cJSON *vmi)
+{
+	struct kvcfg c = m->kv;
+	const cJSON *pol;
+	char bw[64];
+
+	cJSON *ns = sim_store_get(m->st, m->r_ns, NULL, g->ns);
+	pol = match_policy(m, jpath(vmi, "metadata.labels"), jpath(ns, "metadata.labels"));
+	g->policy[0] = 0;
+	if (pol) {
+		const cJSON *s = jpath(pol, "spec"), *v;
+		snprintf(g->policy, sizeof(g->policy), "%s", jstr(pol, "metadata.name"));
+		if (cJSON_IsBool(v = jpath(s, "allowAutoConverge")))
+			c.auto_converge = cJSON_IsTrue(v);
+		if (cJSON_IsBool(v = jpath(s, "allowPostCopy")))
+			c.post_copy = cJSON_IsTrue(v);
+		if (cJSON_IsBool(v = jpath(s, "allowWorkloadDisruption"))) {
+			c.has_disruption = true;
+			c.disruption = cJSON_IsTrue(v);
+		}
+		if ((v = jpath(s, "completionTimeoutPerGiB")) && cJSON_IsNumber(v))
+			c.completion_per_gib = num_or(v, c.completion_per_gib);
+		if ((v = jpath(s, "bandwidthPerMigration"))) {
+			int64_t b = jqty(v);
+			if (b >= 0)
+				c.bandwidth = b;
+		}
+	}
+	cJSON_Delete(ns);
+	if (!c.has_disruption)
+		c.disruption = c.post_copy;
+	cJSON_Delete(g->config);
+	g->config = cJSON_CreateObject();
+	cJSON_AddBoolToObject(g->config, "allowAutoConverge", c.auto_converge);
+	cJSON_AddBoolToObject(g->config, "allowPostCopy", c.post_copy);
+	cJSON_AddBoolToObject(g->config, "allowWorkloadDisruption", c.disruption);
+	if (c.bandwidth)
+		wk_quantity_format_bytes(c.bandwidth, bw, sizeof(bw));
+	else
+		snprintf(bw, sizeof(bw), "0Mi");
+	cJSON_AddStringToObject(g->config, "bandwidthPerMigration", bw);
+	cJSON_AddNumberToObject(g->config, "completionTimeoutPerGiB", (double)c.completion_per_gib);
+	cJSON_AddBoolToObject(g->config, "disableTLS", false);
+	cJSON_AddBoolToObject(g->config, "matchSELinuxLevelOnMigration", false);
+	cJSON_AddNumberToObject(g->config, "maxDowntimeMs", (double)m->sc->max_downtime_ms);
+	cJSON_AddStringToObject(g->config, "nodeDrainTaintKey", "kubevirt.io/drain");
+	cJSON_AddNumberToObject(g->config, "parallelMigrationsPerCluster",
+				(double)m->kv.parallel_cluster);
+	cJSON_AddNumberToObject(g->config, "parallelOutboundMigrationsPerNode",
+				(double)m->kv.parallel_node);
+	cJSON_AddNumberToObject(g->config, "progressTimeout", (double)c.progress_timeout);
+	cJSON_AddBoolToObject(g->config, "unsafeMigrationOverride", false);
+	g->bw_cap = c.bandwidth;
+
+	struct sim_xfer_params p = {
+	    .memory = g->vm ? g->vm->memory : 0,
+	    .dirty_rate = g->vm ? g->vm->dirty_rate : 0,
+	    .max_downtime_s = (double)m->sc->max_downtime_ms / 1000.0,
+	    .completion_per_gib = c.completion_per_gib,
+	    .progress_timeout = c.progress_timeout,
+	    .allow_auto_converge = c.auto_converge,
+	    .allow_post_copy = c.post_copy,
+	    .allow_workload_disruption = c.disruption,
+	    .postcopy_after_first_round = m->sc->postcopy_after_first_round,
+	};
+	sim_xfer_init(&g->x, &p);
+}
+
+/* ---- object writes ---- */
+
+struct vmim_w {
+	struct sim_model *m;
+	struct mmig *g;
+	const char *cond_type; /* a condition to set True, or NULL */
+	const char *cond_reason, *cond_msg;
+	cJSON *state; /* migrationState to copy (final), borrowed */
+	bool add_finalizer;
+};
+
+static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	struct vmim_w *w = opaque;
+	struct mmig *g = w->g;
+	char ts[40];
+	(void)err;
+
+	cJSON *meta = jobj(obj, "metadata");
+	if (w->add_finalizer && !jpath(obj, "metadata.deletionTimestamp")) {
+		cJSON *f = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
+		if (!cJSON_IsArray(f))
+			f = cJSON_AddArrayToObject(meta, "finalizers");
+		bool have = false;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, f) have |=
+		    cJSON_IsString(it) && !strcmp(it->valuestring, FINALIZER);
+		if (!have)
+			cJSON_AddItemToArray(f, cJSON_CreateString(FINALIZER));
+	}
+	if (g->vmi)
+		jset_str(jobj(meta, "labels"), VMI_LABEL, g->vmi);
+	cJSON *st = jobj(obj, "status");
+	const char *cur = jstr(st, "phase");
+	const char *want = phase_names[g->phase];
+	if (!cur || strcmp(cur, want)) {
+		jset_str(st, "phase", want);
+		cJSON *pt = cJSON_GetObjectItemCaseSensitive(st, "phaseTransitionTimestamps");
+		if (!cJSON_IsArray(pt)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(st, "phaseTransitionTimestamps");
+			pt = cJSON_AddArrayToObject(st, "phaseTransitionTimestamps");
+		}
+		cJSON *e = cJSON_CreateObject();
+		sim_ts(w->m, w->m->now, ts, sizeof(ts));
+		cJSON_AddStringToObject(e, "phase", want);
+		cJSON_AddStringToObject(e, "phaseTransitionTimestamp", ts);
+		cJSON_AddItemToArray(pt, e);
+	}
+	if (w->cond_type) {
+		cJSON *cs = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+		if (!cJSON_IsArray(cs)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
+			cs = cJSON_AddArrayToObject(st, "conditions");
+		}
+		cJSON_AddItemToArray(
+		    cs, cond_new(w->m, w->cond_type, "True", w->cond_reason, w->cond_msg));
+	}
+	if (w->state)
+		jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
+	return 0;
+}
+
+static void vmim_write(struct sim_model *m, struct mmig *g, struct vmim_w *extra)
+{
+	struct vmim_w w = {.m = m, .g = g};
+	struct sim_err err;
+	if (extra) {
+		w = *extra;
+		w.m = m;
+		w.g = g;
+	}
+	sim_store_mutate(m->st, m->r_vmim, g->ns, g->name, vmim_fn, &w, NULL, &err);
+}
+
+/* vmi.status.migrationState from the migration's progress; `final` adds the end fields. */
+static cJSON *mig_state(struct sim_model *m, struct mmig *g, bool final, bool ok,
+			const char *failure, const char *abort_status)
+{
+	cJSON *s = cJSON_CreateObject();
+	char ts[40];
+
+	cJSON_AddStringToObject(s, "migrationUid", g->uid ? g->uid : "");
+	if (g->src >= 0) {
+		char pod[80];
+		cJSON_AddStringToObject(s, "sourceNode", m->nodes[g->src].name);
+		snprintf(pod, sizeof(pod), "virt-launcher-%.48s-src", g->vmi);
+		cJSON_AddStringToObject(s, "sourcePod", pod);
+	}
+	if (g->dst >= 0) {
+		cJSON_AddStringToObject(s, "targetNode", m->nodes[g->dst].name);
+		cJSON_AddStringToObject(s, "targetPod", g->target_pod);
+		if (g->phase >= MIG_TARGET_READY) {
+			char addr[32];
+			snprintf(addr, sizeof(addr), "10.0.%d.%d", g->dst / 250, g->dst % 250 + 1);
+			cJSON_AddStringToObject(s, "targetNodeAddress", addr);
+			cJSON_AddBoolToObject(s, "targetNodeDomainDetected", true);
+		}
+	}
+	if (g->xfer_started) {
+		sim_ts(m, g->x.elapsed >= 0 ? m->now - g->x.elapsed : m->now, ts, sizeof(ts));
+		cJSON_AddStringToObject(s, "startTimestamp", ts);
+		cJSON_AddStringToObject(s, "mode", sim_xfer_mode_name(g->x.mode));
+	}
+	if (g->config)
+		cJSON_AddItemToObject(s, "migrationConfiguration", cJSON_Duplicate(g->config, 1));
+	if (g->policy[0])
+		cJSON_AddStringToObject(s, "migrationPolicyName", g->policy);
+	cJSON_AddStringToObject(s, "migrationNetworkType", "Pod");
+	if (g->abort_requested)
+		cJSON_AddBoolToObject(s, "abortRequested", true);
+	if (abort_status)
+		cJSON_AddStringToObject(s, "abortStatus", abort_status);
+	if (final) {
+		sim_ts(m, m->now, ts, sizeof(ts));
+		cJSON_AddStringToObject(s, "endTimestamp", ts);
+		/* An aborted migration also reports completed=true (the job ended). */
+		cJSON_AddBoolToObject(s, "completed",
+				      ok || (abort_status && !strcmp(abort_status, "Succeeded")));
+		cJSON_AddBoolToObject(s, "failed", !ok);
+		if (failure)
+			cJSON_AddStringToObject(s, "failureReason", failure);
+	}
+	return s;
+}
+
+struct vmi_mig_w {
+	cJSON *state;
+	const char *new_node; /* on success */
+	const char *target_label;
+};
+
+static int vmi_mig_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	struct vmi_mig_w *w = opaque;
+	(void)err;
+	cJSON *st = jobj(obj, "status");
+	jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
+	cJSON *labels = jobj(jobj(obj, "metadata"), "labels");
+	if (w->target_label)
+		jset_str(labels, "kubevirt.io/migrationTargetNodeName", w->target_label);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(labels,
+							"kubevirt.io/migrationTargetNodeName");
+	if (w->new_node) {
+		jset_str(st, "nodeName", w->new_node);
+		jset_str(labels, "kubevirt.io/nodeName", w->new_node);
+		cJSON *ap = cJSON_CreateObject();
+		char uid[48];
+		snprintf(uid, sizeof(uid), "%.8s-mig-target",
+			 jstr(w->state, "migrationUid") ? jstr(w->state, "migrationUid")
+							: "00000000");
+		cJSON_AddStringToObject(ap, uid, w->new_node);
+		jset(st, "activePods", ap);
+	}
+	return 0;
+}
+
+static void vmi_mig_write(struct sim_model *m, struct mmig *g, cJSON *state, const char *new_node,
+			  bool migrating)
+{
+	struct vmi_mig_w w = {state, new_node,
+			      migrating && g->dst >= 0 ? m->nodes[g->dst].name : NULL};
+	struct sim_err err;
+	if (g->vm && g->vm->phase == VMI_RUNNING)
+		sim_store_mutate(m->st, m->r_vmi, g->ns, g->vmi, vmi_mig_fn, &w, NULL, &err);
+	cJSON_Delete(state);
+}
+
+/* ---- lifecycle ---- */
+
+static void unlink_mig(struct sim_model *m, struct mmig *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else if (m->mig_head == g)
+		m->mig_head = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else if (m->mig_tail == g)
+		m->mig_tail = g->prev;
+	g->next = g->prev = NULL;
+}
+
+static void free_mig(struct sim_model *m, struct mmig *g)
+{
+	unlink_mig(m, g);
+	hmap_del(&m->migs, g->key);
+	if (g->vm && g->vm->mig == g)
+		g->vm->mig = NULL;
+	free(g->ns);
+	free(g->name);
+	free(g->key);
+	free(g->uid);
+	free(g->vmi);
+	cJSON_Delete(g->added_sel);
+	cJSON_Delete(g->config);
+	free(g);
+}
+
+/* Give back the slot, the outbound count and the target reservation. */
+static void release(struct sim_model *m, struct mmig *g, bool success)
+{
+	if (g->phase >= MIG_SCHEDULING && g->phase <= MIG_RUNNING) {
+		if (m->mig_active)
+			m->mig_active--;
+		if (g->src >= 0 && m->nodes[g->src].outbound > 0)
+			m->nodes[g->src].outbound--;
+	}
+	if (!g->vm)
+		return;
+	if (success) {
+		/* The VMI now lives on the target: its reservation becomes its usage. */
+		node_usage(m, g->src, -g->vm->cpu * 1000, -g->vm->memory);
+		if (g->src >= 0)
+			m->nodes[g->src].nvmis--;
+		m->nodes[g->dst].nvmis++;
+		g->vm->node = g->dst;
+	} else if (g->dst >= 0) {
+		node_usage(m, g->dst, -g->vm->cpu * 1000, -g->vm->memory);
+	}
+}
+
+static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *failure,
+		   const char *abort_status)
+{
+	struct vmim_w w = {0};
+	const char *dst = g->dst >= 0 ? m->nodes[g->dst].name : NULL;
+	cJSON *state = mig_state(m, g, true, ok, failure, abort_status);
+
+	release(m, g, ok);
+	g->phase = ok ? MIG_SUCCEEDED : MIG_FAILED;
+	if (ok)
+		m->mig_succeeded++;
+	else
+		m->mig_failed++;
+	w.state = state;
+	if (g->abort_requested && !ok)
+		w.cond_type = NULL;
+	vmim_write(m, g, &w);
+	if (ok) {
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "SuccessfulMigration",
+			  "Source node reported migration succeeded");
+		sim_event(m, m->r_vmi, g->ns, g->vmi, NULL, "Normal", "Migrated",
+			  "The VirtualMachineInstance migrated to node %s.", dst);
+	} else {
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning", "FailedMigration", "%s",
+			  failure ? failure : "migration failed");
+	}
+	vmi_mig_write(m, g, cJSON_Duplicate(state, 1), ok ? dst : NULL, false);
+	cJSON_Delete(state);
+	sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
+	if (g->vm) {
+		struct mvm *vm = g->vm;
+		g->vm->mig = NULL;
+		g->vm = NULL;
+		wukong_sync_status(m, vm);
+		vm_reconcile(m, vm->ns, vm->name, false);
+	}
+	free_mig(m, g);
+}
+
+/* Reject what KubeVirt's admission webhook would refuse: fail at once with its message. */
+static void fail_fast(struct sim_model *m, struct mmig *g, const char *msg)
+{
+	g->phase = MIG_FAILED;
+	m->mig_failed++;
+	vmim_write(m, g, NULL);
+	sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning", "FailedMigration", "%s", msg);
+	sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
+	free_mig(m, g);
+}
+
+void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+{
+	char key[600];
+	struct mmig *g;
+	cJSON *o;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	g = hmap_get(&m->migs, key);
+	o = deleted ? NULL : sim_store_get(m->st, m->r_vmim, ns, name);
+	if (!o) {
+		/* Gone without our finalizer (deleted before we saw it): stop the work. */
+		if (g) {
+			g->abort_requested = true;
+			g->gone = true;
+		}
+		return;
+	}
+	const char *phase = jstr(o, "status.phase");
+	if (!g && phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
+		/* Final: nothing to do but let a deletion through. */
+		if (jpath(o, "metadata.deletionTimestamp"))
+			sim_remove_finalizer(m, m->r_vmim, ns, name, FINALIZER);
+		cJSON_Delete(o);
+		return;
+	}
+	if (g) {
+		if (jpath(o, "metadata.deletionTimestamp"))
+			g->abort_requested = true;
+		cJSON_Delete(o);
+		return;
+	}
+	g = wk_xcalloc(1, sizeof(*g));
+	g->ns = wk_xstrdup(ns);
+	g->name = wk_xstrdup(name);
+	g->key = wk_xstrdup(key);
+	g->uid = wk_xstrdup(jstr(o, "metadata.uid") ? jstr(o, "metadata.uid") : "");
+	g->vmi = wk_xstrdup(jstr(o, "spec.vmiName") ? jstr(o, "spec.vmiName") : "");
+	const cJSON *sel = jpath(o, "spec.addedNodeSelector");
+	g->added_sel = cJSON_IsObject(sel) ? cJSON_Duplicate(sel, 1) : NULL;
+	g->seq = ++m->mig_seq;
+	g->src = g->dst = -1;
+	g->phase = MIG_PENDING;
+	g->sched_timeout = 300;
+	const cJSON *ann =
+	    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.annotations"), ANN_UNSCHED_TIMEOUT);
+	if (cJSON_IsString(ann) && atoi(ann->valuestring) > 0)
+		g->sched_timeout = atoi(ann->valuestring);
+	bool deleting = jpath(o, "metadata.deletionTimestamp") != NULL;
+	cJSON_Delete(o);
+	hmap_put(&m->migs, g->key, g);
+	if (m->mig_tail) {
+		m->mig_tail->next = g;
+		g->prev = m->mig_tail;
+	} else {
+		m->mig_head = g;
+	}
+	m->mig_tail = g;
+
+	struct mvm *vm = vm_find(m, ns, g->vmi);
+	char msg[700];
+	msg[0] = 0;
+	if (!g->vmi[0])
+		snprintf(msg, sizeof(msg), "vmiName is missing");
+	else if (!vm || vm->phase == VMI_NONE)
+		snprintf(msg, sizeof(msg),
+			 "Cannot migrate VMI: virtualmachineinstances.kubevirt.io \"%s\" not found",
+			 g->vmi);
+	else if (vm->phase != VMI_RUNNING)
+		snprintf(msg, sizeof(msg), "Cannot migrate VMI %s: it is not running", g->vmi);
+	else if (!vm->migratable)
+		snprintf(msg, sizeof(msg), "Cannot migrate VMI, Reason: %s, Message: %s",
+			 vm->reason, vm->message);
+	else if (vm->mig)
+		snprintf(msg, sizeof(msg),
+			 "in-flight migration detected. Active migration job (%s) is currently "
+			 "already in progress for VMI %s.",
+			 vm->mig->name, g->vmi);
+	if (msg[0]) {
+		fail_fast(m, g, msg);
+		return;
+	}
+	g->vm = vm;
+	vm->mig = g;
+	g->abort_requested = deleting;
+	struct vmim_w w = {.add_finalizer = true};
+	vmim_write(m, g, &w);
+}
+
+void mig_node_failed(struct sim_model *m, int node)
+{
+	/* Nothing to do at once: a migration touching a failed node gets no bandwidth (its link
+	 * is gone), so it stalls and progressTimeout ends it, as it would in a cluster. */
+	(void)m;
+	(void)node;
+}
+
+static void try_target(struct sim_model *m, struct mmig *g)
+{
+	char msg[600];
+	int n = node_pick(m, g->vm, g->added_sel, g->src, msg, sizeof(msg));
+
+	if (n < 0) {
+		if (!g->sched_event_sent) {
+			/* What the target pod's scheduling reports, on the migration. */
+			sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
+				  "FailedScheduling", "%s", msg);
+			g->sched_event_sent = true;
+		}
+		g->phase_at = m->now + 2;
+		return;
+	}
+	g->dst = n;
+	node_usage(m, n, g->vm->cpu * 1000, g->vm->memory);
+	snprintf(g->target_pod, sizeof(g->target_pod), "virt-launcher-%.40s-%05x", g->vmi,
+		 (unsigned)(sim_rand(m) * 1048575));
+	g->phase_at = m->now + 1 + sim_rand(m);
+}
+
+static void abort_mig(struct sim_model *m, struct mmig *g)
+{
+	if (!g->vm || g->gone) {
+		/* The VMI or the VMIM is gone: nothing left to report to. */
+		release(m, g, false);
+		m->mig_failed++;
+		if (!g->gone) {
+			g->phase = MIG_FAILED;
+			vmim_write(m, g, NULL);
+			sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
+		}
+		free_mig(m, g);
+		return;
+	}
+	if (g->phase < MIG_RUNNING) {
+		/* Not handed off yet: the target pod is deleted and the migration fails. */
+		struct vmim_w w = {.cond_type = "migrationAbortRequested",
+				   .cond_reason = "MigrationAbortRequested",
+				   .cond_msg = "Migration abort requested"};
+		g->phase = g->phase; /* keep for release() */
+		release(m, g, false);
+		bool had_state = g->phase >= MIG_PREPARING;
+		g->phase = MIG_FAILED;
+		m->mig_failed++;
+		cJSON *state = had_state ? mig_state(m, g, true, false,
+						     "Live migration has been aborted", "Succeeded")
+					 : NULL;
+		w.state = state;
+		vmim_write(m, g, &w);
+		if (state)
+			vmi_mig_write(m, g, state, NULL, false);
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "MigrationAborted",
+			  "Migration was aborted before the target was handed off");
+		sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
+		struct mvm *vm = g->vm;
+		vm->mig = NULL;
+		g->vm = NULL;
+		vm_reconcile(m, vm->ns, vm->name, false);
+		free_mig(m, g);
+		return;
+	}
+	if (!g->abort_done) {
+		g->abort_done = true;
+		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, "Aborting"), NULL, true);
+		return; /* virt-handler acts on the next round */
+	}
+	if (sim_xfer_abort(&g->x)) {
+		finish(m, g, false, g->x.failure, "Succeeded");
+	} else if (!g->mode_written || g->x.mode == SIM_XFER_POSTCOPY) {
+		/* Post-copy cannot be aborted: abortStatus Failed, the migration goes on. */
+		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, "Failed"), NULL, true);
+		g->mode_written = true;
+		g->abort_requested = false;
+		g->abort_failed = true;
+	}
+}
+
+static void step_running(struct sim_model *m, struct mmig *g, double dt)
+{
+	const struct mnode *s = &m->nodes[g->src], *d = &m->nodes[g->dst];
+	double bw = 0;
+
+	if (!s->failed && !d->failed)
+		bw = sim_xfer_bandwidth(s->link, s->nic_users, d->link, d->nic_users,
+					(double)g->bw_cap);
+	g->x.p.dirty_rate = g->vm->dirty_rate;
+	enum sim_xfer_mode before = g->x.mode;
+	sim_xfer_step(&g->x, dt, bw);
+	if (g->x.state == SIM_XFER_COMPLETED) {
+		finish(m, g, true, NULL, g->abort_failed ? "Failed" : NULL);
+		return;
+	}
+	if (g->x.state == SIM_XFER_FAILED) {
+		finish(m, g, false, g->x.failure, NULL);
+		return;
+	}
+	if (g->x.mode != before)
+		vmi_mig_write(
+		    m, g, mig_state(m, g, false, false, NULL, g->abort_failed ? "Failed" : NULL),
+		    NULL, true);
+}
+
+static void advance(struct sim_model *m, struct mmig *g, double dt)
+{
+	switch (g->phase) {
+	case MIG_NEW:
+	case MIG_PENDING:
+		if (m->mig_active >= (size_t)m->kv.parallel_cluster)
+			return;
+		g->src = g->vm->node;
+		if (g->src < 0 || m->nodes[g->src].outbound >= m->kv.parallel_node)
+			return;
+		m->mig_active++;
+		m->nodes[g->src].outbound++;
+		g->phase = MIG_SCHEDULING;
+		g->sched_since = m->now;
+		cJSON *vmi = sim_store_get(m->st, m->r_vmi, g->ns, g->vmi);
+		effective_config(m, g, vmi);
+		cJSON_Delete(vmi);
+		vmim_write(m, g, NULL);
+		try_target(m, g);
+		return;
+	case MIG_SCHEDULING:
+		if (g->dst < 0) {
+			if (m->now - g->sched_since >= g->sched_timeout) {
+				sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
+					  "MigrationTargetPodUnschedulable",
+					  "Migration target pod for VMI [%s/%s] is currently "
+					  "unschedulable.",
+					  g->ns, g->vmi);
+				finish(m, g, false,
+				       "target pod could not be scheduled before the timeout",
+				       NULL);
+				return;
+			}
+			if (m->now >= g->phase_at)
+				try_target(m, g);
+			return;
+		}
+		if (m->now < g->phase_at)
+			return;
+		g->phase = MIG_SCHEDULED;
+		g->phase_at = m->now + 1;
+		vmim_write(m, g, NULL);
+		return;
+	case MIG_SCHEDULED:
+		if (m->now < g->phase_at)
+			return;
+		g->phase = MIG_PREPARING;
+		g->phase_at = m->now + 1;
+		vmim_write(m, g, NULL);
+		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
+		return;
+	case MIG_PREPARING:
+		if (m->now < g->phase_at)
+			return;
+		g->phase = MIG_TARGET_READY;
+		g->phase_at = m->now + 0.5;
+		vmim_write(m, g, NULL);
+		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
+		return;
+	case MIG_TARGET_READY:
+		if (m->now < g->phase_at)
+			return;
+		g->phase = MIG_RUNNING;
+		g->xfer_started = true;
+		g->x.p.dirty_rate = g->vm->dirty_rate;
+		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
+		vmim_write(m, g, NULL);
+		wukong_sync_status(m, g->vm);
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "Migrating",
+			  "VirtualMachineInstance is migrating.");
+		return;
+	case MIG_RUNNING:
+		step_running(m, g, dt);
+		return;
+	case MIG_SUCCEEDED:
+	case MIG_FAILED:
+		return;
+	}
+}
+
+void migs_tick(struct sim_model *m, double dt)
+{
+	struct mmig *g, *nx;
+
+	for (size_t i = 0; i < m->nnodes; i++)
+		m->nodes[i].nic_users = 0;
+	for (g = m->mig_head; g; g = g->next)
+		if (g->phase == MIG_RUNNING && g->src >= 0 && g->dst >= 0) {
+			m->nodes[g->src].nic_users++;
+			m->nodes[g->dst].nic_users++;
+		}
+	for (g = m->mig_head; g; g = nx) {
+		nx = g->next;
+		if (g->abort_requested || !g->vm || g->gone ||
+		    (g->vm && g->vm->phase != VMI_RUNNING)) {
+			if (!g->abort_requested && g->vm && g->vm->phase != VMI_RUNNING)
+				g->abort_requested = true;
+			abort_mig(m, g);
+			/* abort_mig may free g and, through vm_reconcile, nothing else */
+			continue;
+		}
+		advance(m, g, dt);
+	}
+}
+
+/* ---- metrics ---- */
+
+static int metric(struct wk_buf *out, const char *name, const char *type, const char *help)
+{
+	return wk_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int mig_metrics(struct sim_model *m, struct wk_buf *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+		int which;
+	} ms[] = {
+	    {"kubevirt_vmi_migration_data_processed_bytes", "gauge",
+	     "The total Guest OS data processed and migrated to the new VM.", 0},
+	    {"kubevirt_vmi_migration_data_remaining_bytes", "gauge",
+	     "The remaining guest OS data to be migrated to the new VM.", 1},
+	    {"kubevirt_vmi_migration_data_bytes_total", "counter",
+	     "The total Guest OS data to be migrated to the new VM.", 2},
+	    {"kubevirt_vmi_migration_dirty_memory_rate_bytes", "gauge",
+	     "The rate of memory being dirty in the Guest OS.", 3},
+	    {"kubevirt_vmi_migration_memory_transfer_rate_bytes", "gauge",
+	     "The rate at which the memory is being transferred.", 4},
+	};
+	size_t pending = 0, sched = 0, running = 0;
+
+	wk_buf_reset(out);
+	for (size_t i = 0; i < WK_ARRAY_SIZE(ms); i++) {
+		if (metric(out, ms[i].name, ms[i].type, ms[i].help) < 0)
+			return -1;
+		for (struct mmig *g = m->mig_head; g; g = g->next) {
+			if (g->phase != MIG_RUNNING || !g->xfer_started || g->src < 0)
+				continue;
+			double v = 0, rem = sim_xfer_remaining(&g->x);
+			switch (ms[i].which) {
+			case 0:
+				v = g->x.processed;
+				break;
+			case 1:
+				v = rem;
+				break;
+			case 2:
+				v = g->x.processed + rem;
+				break;
+			case 3:
+				v = sim_xfer_dirty_rate(&g->x);
+				break;
+			default:
+				v = g->x.rate;
+				break;
+			}
+			/* Labels as virt-handler's collector sets them; node = the source. */
+			if (wk_buf_addf(out, "%s{name=\"%s\",namespace=\"%s\",node=\"%s\"} %.0f\n",
+					ms[i].name, g->vmi, g->ns, m->nodes[g->src].name, v) < 0)
+				return -1;
+		}
+	}
+	for (struct mmig *g = m->mig_head; g; g = g->next) {
+		if (g->phase <= MIG_PENDING)
+			pending++;
+		else if (g->phase < MIG_RUNNING)
+			sched++;
+		else if (g->phase == MIG_RUNNING)
+			running++;
+	}
+	if (metric(out, "kubevirt_vmi_migrations_in_pending_phase", "gauge",
+		   "Number of current pending migrations.") < 0 ||
+	    wk_buf_addf(out, "kubevirt_vmi_migrations_in_pending_phase %zu\n", pending) < 0 ||
+	    metric(out, "kubevirt_vmi_migrations_in_scheduling_phase", "gauge",
+		   "Number of current scheduling migrations.") < 0 ||
+	    wk_buf_addf(out, "kubevirt_vmi_migrations_in_scheduling_phase %zu\n", sched) < 0 ||
+	    metric(out, "kubevirt_vmi_migrations_in_running_phase", "gauge",
+		   "Number of current running migrations.") < 0 ||
+	    wk_buf_addf(out, "kubevirt_vmi_migrations_in_running_phase %zu\n", running) < 0 ||
+	    metric(out, "wukong_sim_migrations_finished_total", "counter",
+		   "Migrations the simulator finished, by result (simulator only).") < 0 ||
+	    wk_buf_addf(out, "wukong_sim_migrations_finished_total{result=\"succeeded\"} %zu\n",
+			m->mig_succeeded) < 0 ||
+	    wk_buf_addf(out, "wukong_sim_migrations_finished_total{result=\"failed\"} %zu\n",
+			m->mig_failed) < 0 ||
+	    metric(out, "wukong_sim_time_seconds", "gauge",
+		   "Simulated seconds since the simulator started (simulator only).") < 0 ||
+	    wk_buf_addf(out, "wukong_sim_time_seconds %.3f\n", m->now) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,624 @@
+/* sim_model_node.c - nodes: seeding, what the node controller and kubelet would write (conditions,
+ * taints, heartbeat loss), NodeMetrics, pressure, placement of VMIs and migration targets. */
+#include "sim_model_int.h"
+
+#include "wk_quantity.h"
+
+#include <math.h>
+
+#define TAINT_UNSCHED "node.kubernetes.io/unschedulable"
+#define TAINT_UNREACH "node.kubernetes.io/unreachable"
+#define TAINT_MEMPRESS "node.kubernetes.io/memory-pressure"
+#define TAINT_OOS "node.kubernetes.io/out-of-service"
+
+/* What kubelet reserves: allocatable = capacity - this. */
+#define RESERVED_CPU 100
+#define RESERVED_MEM (INT64_C(512) << 20)
+
+int node_index(struct sim_model *m, const char *name)
+{
+	uintptr_t v = (uintptr_t)hmap_get(&m->node_idx, name);
+	return v ? (int)(v - 1) : -1;
+}
+
+struct mnode *node_by_name(struct sim_model *m, const char *name)
+{
+	int i = node_index(m, name);
+	return i < 0 ? NULL : &m->nodes[i];
+}
+
+static bool is_system_taint(const char *key)
+{
+	return !strcmp(key, TAINT_UNSCHED) || !strcmp(key, TAINT_UNREACH) ||
+	       !strcmp(key, "node.kubernetes.io/not-ready") || !strcmp(key, TAINT_MEMPRESS);
+}
+
+static bool has_taint(const struct mnode *n, const char *key)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, n->taints)
+	{
+		const char *k = jstr(t, "key");
+		if (k && !strcmp(k, key))
+			return true;
+	}
+	return false;
+}
+
+/* A taint that keeps new pods away (virt-launcher pods tolerate none of ours). */
+static bool blocking_taint(const struct mnode *n, const char **key)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, n->taints)
+	{
+		const char *e = jstr(t, "effect");
+		if (e && (!strcmp(e, "NoSchedule") || !strcmp(e, "NoExecute"))) {
+			if (key)
+				*key = jstr(t, "key");
+			return true;
+		}
+	}
+	return false;
+}
+
+bool node_usable(const struct mnode *n)
+{
+	return !n->failed && !n->not_ready && !n->unschedulable && !blocking_taint(n, NULL);
+}
+
+bool labels_match(const cJSON *selector, const cJSON *labels)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, selector)
+	{
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, s->string);
+		if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
+		    strcmp(s->valuestring, l->valuestring))
+			return false;
+	}
+	return true;
+}
+
+static cJSON *taint(const char *key, const char *effect, const char *time_added)
+{
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "key", key);
+	cJSON_AddStringToObject(t, "effect", effect);
+	if (time_added)
+		cJSON_AddStringToObject(t, "timeAdded", time_added);
+	return t;
+}
+
+/* The taints the node controller maintains, added to the user's own; existing system taints
+ * keep their timeAdded. */
+static cJSON *node_taints(struct sim_model *m, const struct mnode *n)
+{
+	cJSON *out = cJSON_CreateArray(), *t;
+	char ts[40];
+
+	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON_ArrayForEach(t, n->taints)
+	{
+		const char *k = jstr(t, "key");
+		if (k && !is_system_taint(k))
+			cJSON_AddItemToArray(out, cJSON_Duplicate(t, 1));
+	}
+	struct {
+		bool on;
+		const char *key, *effect;
+	} sys[] = {
+	    {n->unschedulable, TAINT_UNSCHED, "NoSchedule"},
+	    {n->not_ready, TAINT_UNREACH, "NoSchedule"},
+	    {n->not_ready, TAINT_UNREACH, "NoExecute"},
+	    {n->mem_pressure, TAINT_MEMPRESS, "NoSchedule"},
+	};
+	for (size_t i = 0; i < WK_ARRAY_SIZE(sys); i++) {
+		if (!sys[i].on)
+			continue;
+		const char *kept = NULL;
+		cJSON_ArrayForEach(t, n->taints)
+		{
+			const char *k = jstr(t, "key"), *e = jstr(t, "effect");
+			if (k && e && !strcmp(k, sys[i].key) && !strcmp(e, sys[i].effect))
+				kept = jstr(t, "timeAdded");
+		}
+		/* timeAdded is set only for NoExecute taints. */
+		bool ne = !strcmp(sys[i].effect, "NoExecute");
+		cJSON_AddItemToArray(
+		    out, taint(sys[i].key, sys[i].effect, ne ? (kept ? kept : ts) : NULL));
+	}
+	return out;
+}
+
+static cJSON *node_conditions(struct sim_model *m, const struct mnode *n)
+{
+	cJSON *c = cJSON_CreateArray(), *x;
+	char ts[40];
+
+	sim_ts(m, m->now, ts, sizeof(ts));
+	if (n->not_ready)
+		x = cond_new(m, "Ready", "Unknown", "NodeStatusUnknown",
+			     "Kubelet stopped posting node status.");
+	else
+		x = cond_new(m, "Ready", "True", "KubeletReady", "kubelet is posting ready status");
+	cJSON_AddItemToArray(c, x);
+	if (n->not_ready)
+		x = cond_new(m, "MemoryPressure", "Unknown", "NodeStatusUnknown",
+			     "Kubelet stopped posting node status.");
+	else if (n->mem_pressure)
+		x = cond_new(m, "MemoryPressure", "True", "KubeletHasInsufficientMemory",
+			     "kubelet has insufficient memory available");
+	else
+		x = cond_new(m, "MemoryPressure", "False", "KubeletHasSufficientMemory",
+			     "kubelet has sufficient memory available");
+	cJSON_AddItemToArray(c, x);
+	cJSON_AddItemToArray(
+	    c, n->not_ready ? cond_new(m, "DiskPressure", "Unknown", "NodeStatusUnknown",
+				       "Kubelet stopped posting node status.")
+			    : cond_new(m, "DiskPressure", "False", "KubeletHasNoDiskPressure",
+				       "kubelet has no disk pressure"));
+	cJSON_AddItemToArray(c, n->not_ready
+				    ? cond_new(m, "PIDPressure", "Unknown", "NodeStatusUnknown",
+					       "Kubelet stopped posting node status.")
+				    : cond_new(m, "PIDPressure", "False", "KubeletHasSufficientPID",
+					       "kubelet has sufficient PID available"));
+	/* A failed kubelet stops heartbeating: lastHeartbeatTime freezes at the failure. */
+	cJSON_ArrayForEach(x, c)
+	{
+		char hb[40];
+		sim_ts(m, n->failed ? n->failed_at : m->now, hb, sizeof(hb));
+		cJSON_AddStringToObject(x, "lastHeartbeatTime", hb);
+		cJSON_DeleteItemFromObjectCaseSensitive(x, "lastProbeTime");
+	}
+	return c;
+}
+
+/* Write what the node controller and kubelet own: system taints, conditions, the
+ * kubevirt.io/schedulable label that virt-handler maintains. */
+static void node_sync(struct sim_model *m, int idx)
+{
+	struct mnode *n = &m->nodes[idx];
+	cJSON *patch = cJSON_CreateObject();
+	cJSON *taints = node_taints(m, n);
+
+	cJSON_AddStringToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "labels"),
+	    "kubevirt.io/schedulable", n->not_ready || n->failed ? "false" : "true");
+	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
+	cJSON_DeleteItemFromObject(spec, "taints");
+	cJSON_AddItemToObject(spec, "taints",
+			      cJSON_GetArraySize(taints) ? cJSON_Duplicate(taints, 1)
+							 : cJSON_CreateNull());
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(patch, "status"), "conditions",
+			      node_conditions(m, n));
+	cJSON_Delete(n->taints);
+	n->taints = taints;
+	sim_merge(m, m->r_node, NULL, n->name, patch);
+}
+
+void nodes_seed(struct sim_model *m)
+{
+	const struct sim_scenario *sc = m->sc;
+
+	m->nodes = wk_xcalloc(sc->nnodes, sizeof(*m->nodes));
+	m->nnodes = sc->nnodes;
+	for (size_t i = 0; i < sc->nnodes; i++) {
+		const struct sim_sc_node *s = &sc->nodes[i];
+		struct mnode *n = &m->nodes[i];
+		cJSON *o = cJSON_CreateObject(), *meta, *labels, *spec, *st, *cap, *alloc, *addr,
+		      *info;
+		char q[64], ip[32];
+
+		n->name = wk_xstrdup(s->name);
+		n->cpu_milli =
+		    s->cpu_milli > RESERVED_CPU * 2 ? s->cpu_milli - RESERVED_CPU : s->cpu_milli;
+		n->memory = s->memory > RESERVED_MEM * 2 ? s->memory - RESERVED_MEM : s->memory;
+		n->link = (double)s->link_bandwidth;
+		n->unschedulable = s->unschedulable;
+		n->mem_pct = n->cpu_pct = -1;
+		n->metrics_dirty = true;
+		n->labels = cJSON_Duplicate(s->labels, 1);
+		jset_str(n->labels, "kubernetes.io/hostname", s->name);
+		jset_str(n->labels, "kubernetes.io/os", "linux");
+		jset_str(n->labels, "kubernetes.io/arch", "amd64");
+		jset_str(n->labels, "kubevirt.io/schedulable", "true");
+		n->taints = cJSON_CreateArray();
+		for (size_t t = 0; t < s->ntaints; t++) {
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "key", s->taints[t].key);
+			if (s->taints[t].value)
+				cJSON_AddStringToObject(x, "value", s->taints[t].value);
+			cJSON_AddStringToObject(x, "effect", s->taints[t].effect);
+			cJSON_AddItemToArray(n->taints, x);
+		}
+		hmap_put(&m->node_idx, s->name, (void *)(uintptr_t)(i + 1));
+
+		cJSON_AddStringToObject(o, "apiVersion", "v1");
+		cJSON_AddStringToObject(o, "kind", "Node");
+		meta = cJSON_AddObjectToObject(o, "metadata");
+		cJSON_AddStringToObject(meta, "name", s->name);
+		labels = cJSON_Duplicate(n->labels, 1);
+		cJSON_AddItemToObject(meta, "labels", labels);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+					"node.alpha.kubernetes.io/ttl", "0");
+		spec = cJSON_AddObjectToObject(o, "spec");
+		snprintf(ip, sizeof(ip), "10.%zu.%zu.0/24", 244 + i / 65536 % 10, i % 256);
+		cJSON_AddStringToObject(spec, "podCIDR", ip);
+		if (n->unschedulable)
+			cJSON_AddBoolToObject(spec, "unschedulable", true);
+		cJSON *taints = node_taints(m, n);
+		cJSON_Delete(n->taints);
+		n->taints = taints;
+		if (cJSON_GetArraySize(taints))
+			cJSON_AddItemToObject(spec, "taints", cJSON_Duplicate(taints, 1));
+		st = cJSON_AddObjectToObject(o, "status");
+		cap = cJSON_AddObjectToObject(st, "capacity");
+		wk_quantity_format_milli(s->cpu_milli, q, sizeof(q));
+		cJSON_AddStringToObject(cap, "cpu", q);
+		wk_quantity_format_bytes(s->memory, q, sizeof(q));
+		cJSON_AddStringToObject(cap, "memory", q);
+		cJSON_AddStringToObject(cap, "pods", "110");
+		cJSON_AddStringToObject(cap, "ephemeral-storage", "100Gi");
+		cJSON_AddStringToObject(cap, "devices.kubevirt.io/kvm", "1k");
+		alloc = cJSON_AddObjectToObject(st, "allocatable");
+		wk_quantity_format_milli(n->cpu_milli, q, sizeof(q));
+		cJSON_AddStringToObject(alloc, "cpu", q);
+		wk_quantity_format_bytes(n->memory, q, sizeof(q));
+		cJSON_AddStringToObject(alloc, "memory", q);
+		cJSON_AddStringToObject(alloc, "pods", "110");
+		cJSON_AddStringToObject(alloc, "devices.kubevirt.io/kvm", "1k");
+		cJSON_AddItemToObject(st, "conditions", node_conditions(m, n));
+		addr = cJSON_AddArrayToObject(st, "addresses");
+		snprintf(ip, sizeof(ip), "10.0.%zu.%zu", i / 250, i % 250 + 1);
+		cJSON *a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "type", "InternalIP");
+		cJSON_AddStringToObject(a, "address", ip);
+		cJSON_AddItemToArray(addr, a);
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "type", "Hostname");
+		cJSON_AddStringToObject(a, "address", s->name);
+		cJSON_AddItemToArray(addr, a);
+		info = cJSON_AddObjectToObject(st, "nodeInfo");
+		cJSON_AddStringToObject(info, "architecture", "amd64");
+		cJSON_AddStringToObject(info, "operatingSystem", "linux");
+		cJSON_AddStringToObject(info, "osImage", "Simulated Linux");
+		cJSON_AddStringToObject(info, "kernelVersion", "6.1.0-sim");
+		cJSON_AddStringToObject(info, "kubeletVersion", "v1.32.0");
+		cJSON_AddStringToObject(info, "kubeProxyVersion", "v1.32.0");
+		cJSON_AddStringToObject(info, "containerRuntimeVersion", "containerd://1.7.24");
+		sim_create(m, m->r_node, NULL, o);
+	}
+}
+
+void node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem)
+{
+	if (idx < 0 || (size_t)idx >= m->nnodes)
+		return;
+	m->nodes[idx].used_cpu += cpu;
+	m->nodes[idx].used_mem += mem;
+	m->nodes[idx].metrics_dirty = true;
+}
+
+static int64_t usage_mem(const struct sim_model *m, const struct mnode *n)
+{
+	if (n->mem_pct >= 0)
+		return n->memory * n->mem_pct / 100;
+	return m->sc->bg_memory + n->used_mem;
+}
+
+static int64_t usage_cpu(const struct sim_model *m, const struct mnode *n)
+{
+	if (n->cpu_pct >= 0)
+		return n->cpu_milli * n->cpu_pct / 100;
+	/* Guests use about a third of the vCPUs they asked for. */
+	return m->sc->bg_cpu_milli + n->used_cpu / 3;
+}
+
+/* MemoryPressure follows usage against allocatable, like the kubelet's eviction threshold. */
+static void update_pressure(struct sim_model *m, int idx)
+{
+	struct mnode *n = &m->nodes[idx];
+	bool p = n->memory > 0 && usage_mem(m, n) * 100 / n->memory >= m->sc->memory_pressure_pct;
+	if (p != n->mem_pressure && !n->failed) {
+		n->mem_pressure = p;
+		node_sync(m, idx);
+	}
+}
+
+struct nm_arg {
+	const char *ts;
+	char cpu[40], mem[40];
+};
+
+static int nm_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	struct nm_arg *a = opaque;
+	(void)err;
+	jset_str(obj, "timestamp", a->ts);
+	cJSON *u = jobj(obj, "usage");
+	jset_str(u, "cpu", a->cpu);
+	jset_str(u, "memory", a->mem);
+	return 0;
+}
+
+void node_write_metrics(struct sim_model *m)
+{
+	char ts[40];
+	sim_ts(m, m->now, ts, sizeof(ts));
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct mnode *n = &m->nodes[i];
+		if (!n->metrics_dirty || n->failed)
+			continue;
+		n->metrics_dirty = false;
+		update_pressure(m, (int)i);
+		/* metrics-server reports cpu in nanocores and memory in KiB. */
+		struct nm_arg a = {.ts = ts};
+		snprintf(a.cpu, sizeof(a.cpu), "%lldn", (long long)usage_cpu(m, n) * 1000000LL);
+		snprintf(a.mem, sizeof(a.mem), "%lldKi", (long long)usage_mem(m, n) / 1024);
+		struct sim_err err;
+		if (sim_store_mutate(m->st, m->r_nm, NULL, n->name, nm_fn, &a, NULL, &err) == 0)
+			continue;
+		cJSON *o = cJSON_CreateObject(), *meta;
+		cJSON_AddStringToObject(o, "kind", "NodeMetrics");
+		cJSON_AddStringToObject(o, "apiVersion", "metrics.k8s.io/v1beta1");
+		meta = cJSON_AddObjectToObject(o, "metadata");
+		cJSON_AddStringToObject(meta, "name", n->name);
+		cJSON_AddItemToObject(meta, "labels", cJSON_Duplicate(n->labels, 1));
+		cJSON_AddStringToObject(o, "timestamp", ts);
+		cJSON_AddStringToObject(o, "window", "20.052s");
+		cJSON *u = cJSON_AddObjectToObject(o, "usage");
+		cJSON_AddStringToObject(u, "cpu", a.cpu);
+		cJSON_AddStringToObject(u, "memory", a.mem);
+		sim_create(m, m->r_nm, NULL, o);
+	}
+}
+
+/* A user (kubectl cordon, kubectl taint, label edits) changed a Node. */
+void node_on_change(struct sim_model *m, const char *name)
+{
+	int idx = node_index(m, name);
+	cJSON *o;
+
+	if (idx < 0)
+		return;
+	o = sim_store_get(m->st, m->r_node, NULL, name);
+	if (!o)
+		return;
+	struct mnode *n = &m->nodes[idx];
+	bool unsched = cJSON_IsTrue(jpath(o, "spec.unschedulable"));
+	const cJSON *labels = jpath(o, "metadata.labels");
+	const cJSON *taints = jpath(o, "spec.taints");
+	bool had_oos = has_taint(n, TAINT_OOS);
+
+	cJSON_Delete(n->labels);
+	n->labels = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+	cJSON_Delete(n->taints);
+	n->taints = cJSON_IsArray(taints) ? cJSON_Duplicate(taints, 1) : cJSON_CreateArray();
+	n->unschedulable = unsched;
+	/* The node controller adds or removes the unschedulable taint to match the spec. */
+	cJSON *want = node_taints(m, n);
+	char *a = cJSON_PrintUnformatted(want), *b = cJSON_PrintUnformatted(n->taints);
+	if (strcmp(a, b))
+		node_sync(m, idx);
+	free(a);
+	free(b);
+	cJSON_Delete(want);
+	cJSON_Delete(o);
+	/* out-of-service on a node that is down: pods are force-deleted, VMIs fail at once. */
+	if (!had_oos && has_taint(n, TAINT_OOS) && (n->not_ready || n->failed))
+		vmi_fail_on_node(m, idx, "NodeOutOfService",
+				 "node is out of service, the VirtualMachineInstance's pod was "
+				 "force-deleted");
+}
+
+void nodes_tick(struct sim_model *m)
+{
+	for (size_t i = 0; i < m->nnodes; i++) {
+		struct mnode *n = &m->nodes[i];
+		if (!n->failed)
+			continue;
+		if (!n->not_ready && m->now - n->failed_at >= (double)m->sc->node_grace_s) {
+			n->not_ready = true;
+			n->not_ready_at = m->now;
+			node_sync(m, (int)i);
+			sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeNotReady",
+				  "Node %s status is now: NodeNotReady", n->name);
+		}
+		if (n->not_ready && n->nvmis > 0 &&
+		    m->now - n->not_ready_at >= (double)m->sc->eviction_timeout_s)
+			vmi_fail_on_node(m, (int)i, "NodeUnresponsive",
+					 "virt-handler is not responsive, marking "
+					 "VirtualMachineInstance as failed");
+	}
+}
+
+int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude, char *msg,
+	      size_t msg_size)
+{
+	int best = -1, ties = 0;
+	int64_t best_free = -1;
+	size_t n_sel = 0, n_unsched = 0, n_taint = 0, n_mem = 0, n_cpu = 0, n_notready = 0;
+
+	for (size_t i = 0; i < m->nnodes; i++) {
+		const struct mnode *n = &m->nodes[i];
+		if ((int)i == exclude)
+			continue;
+		if (n->not_ready || n->failed) {
+			n_notready++;
+			continue;
+		}
+		if (n->unschedulable) {
+			n_unsched++;
+			continue;
+		}
+		if (blocking_taint(n, NULL)) {
+			n_taint++;
+			continue;
+		}
+		/* The VM's own selector wins over addedNodeSelector on a key collision, so both
+		 * must hold where they agree and the VM's value where they don't. */
+		if (!labels_match(vm->node_selector, n->labels)) {
+			n_sel++;
+			continue;
+		}
+		const cJSON *s;
+		bool ok = true;
+		cJSON_ArrayForEach(s, extra)
+		{
+			if (cJSON_GetObjectItemCaseSensitive(vm->node_selector, s->string))
+				continue;
+			const cJSON *l = cJSON_GetObjectItemCaseSensitive(n->labels, s->string);
+			if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
+			    strcmp(s->valuestring, l->valuestring))
+				ok = false;
+		}
+		if (!ok) {
+			n_sel++;
+			continue;
+		}
+		if (n->memory - n->used_mem < vm->memory) {
+			n_mem++;
+			continue;
+		}
+		if (n->cpu_milli - n->used_cpu < vm->cpu * 1000) {
+			n_cpu++;
+			continue;
+		}
+		/* Least allocated memory first; ties broken by the seeded generator. */
+		int64_t fr = n->memory - n->used_mem;
+		if (fr > best_free) {
+			best = (int)i;
+			best_free = fr;
+			ties = 1;
+		} else if (fr == best_free && sim_rand(m) * ++ties < 1.0) {
+			best = (int)i;
+		}
+	}
+	if (best < 0 && msg) {
+		/* kube-scheduler's wording, reasons sorted as it does (alphabetically). */
+		size_t total = m->nnodes;
+		char parts[512] = "";
+		struct {
+			size_t n;
+			const char *what;
+		} r[] = {
+		    {n_cpu, "Insufficient cpu"},
+		    {n_mem, "Insufficient memory"},
+		    {n_sel, "node(s) didn't match Pod's node affinity/selector"},
+		    {n_unsched, "node(s) were unschedulable"},
+		    {n_taint, "node(s) had untolerated taint(s)"},
+		    {n_notready,
+		     "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"},
+		    {exclude >= 0 ? 1u : 0u, "node(s) didn't match pod anti-affinity rules"},
+		};
+		for (size_t i = 0; i < WK_ARRAY_SIZE(r); i++)
+			if (r[i].n) {
+				size_t l = strlen(parts);
+				snprintf(parts + l, sizeof(parts) - l, "%s%zu %s", l ? ", " : "",
+					 r[i].n, r[i].what);
+			}
+		snprintf(msg, msg_size,
+			 "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
+			 "%zu Preemption is not helpful for scheduling.",
+			 total, parts, total, total);
+	}
+	return best;
+}
+
+static cJSON *node_state(struct sim_model *m, const struct mnode *n)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", n->name);
+	cJSON_AddBoolToObject(o, "failed", n->failed);
+	cJSON_AddBoolToObject(o, "ready", !n->not_ready);
+	cJSON_AddBoolToObject(o, "memoryPressure", n->mem_pressure);
+	cJSON_AddNumberToObject(o, "memoryPercent", n->mem_pct);
+	cJSON_AddNumberToObject(o, "cpuPercent", n->cpu_pct);
+	cJSON_AddNumberToObject(o, "memoryUsage", (double)usage_mem(m, n));
+	cJSON_AddNumberToObject(o, "cpuUsageMilli", (double)usage_cpu(m, n));
+	cJSON_AddNumberToObject(o, "vmis", n->nvmis);
+	return o;
+}
+
+static int node_reply(struct wk_buf *out, int code, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	wk_buf_reset(out);
+	if (wk_buf_adds(out, s) < 0 || wk_buf_adds(out, "\n") < 0)
+		code = 500;
+	free(s);
+	cJSON_Delete(o);
+	return code;
+}
+
+static int node_err(struct wk_buf *out, int code, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", msg);
+	return node_reply(out, code, o);
+}
+
+static int pct(const cJSON *v, int *out)
+{
+	if (!v)
+		return 0;
+	if (cJSON_IsNull(v)) {
+		*out = -1;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < -1 || v->valuedouble > 100)
+		return -1;
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+int node_control(struct sim_model *m, const char *method, const char *name, const char *action,
+		 const cJSON *body, struct wk_buf *out)
+{
+	int idx = node_index(m, name);
+	struct mnode *n;
+
+	if (idx < 0)
+		return node_err(out, 404, "no such node");
+	n = &m->nodes[idx];
+	if (!*action) {
+		if (strcmp(method, "GET"))
+			return node_err(out, 405, "use GET");
+		return node_reply(out, 200, node_state(m, n));
+	}
+	if (strcmp(method, "POST"))
+		return node_err(out, 405, "use POST");
+	if (!strcmp(action, "fail")) {
+		if (!n->failed) {
+			n->failed = true;
+			n->failed_at = m->now;
+			/* Migrations touching it stall at once: the link is gone. */
+			mig_node_failed(m, idx);
+		}
+	} else if (!strcmp(action, "recover")) {
+		if (n->failed) {
+			n->failed = false;
+			bool was = n->not_ready;
+			n->not_ready = false;
+			n->metrics_dirty = true;
+			node_sync(m, idx);
+			if (was)
+				sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeReady",
+					  "Node %s status is now: NodeReady", n->name);
+		}
+	} else if (!strcmp(action, "pressure")) {
+		int mp = n->mem_pct, cp = n->cpu_pct;
+		if (pct(jpath(body, "memoryPercent"), &mp) < 0 ||
+		    pct(jpath(body, "cpuPercent"), &cp) < 0)
+			return node_err(out, 400,
+					"memoryPercent and cpuPercent must be 0..100, or null/-1 "
+					"to clear");
+		n->mem_pct = mp;
+		n->cpu_pct = cp;
+		n->metrics_dirty = true;
+		node_write_metrics(m);
+	} else {
+		return node_err(out, 404, "unknown node action; use fail, recover or pressure");
+	}
+	return node_reply(out, 200, node_state(m, n));
+}

@@ -1,0 +1,1007 @@
+/* sim_model_snap.c - KubeVirt's snapshot, restore and clone controllers: VirtualMachineSnapshot
+ * (+ VirtualMachineSnapshotContent), VirtualMachineRestore and VirtualMachineClone, with copy
+ * times that grow with disk size (each storage class's copyRate). */
+#include "sim_model_int.h"
+
+#include "wk_quantity.h"
+
+enum job_kind { JOB_SNAP, JOB_RESTORE, JOB_CLONE };
+
+struct snapjob {
+	enum job_kind kind;
+	char *ns, *name, *uid;
+	double start, due, deadline; /* deadline 0 = none */
+	double retry_at;
+	int stage;	   /* clone: 0 pending, 1 snapshot, 2 restore, 3 creating */
+	bool blocked;	   /* waiting on something (unsupported volume, missing source) */
+	char *snap;	   /* clone/restore: the snapshot used */
+	char *target;	   /* restore/clone: target VM name */
+	bool own_snapshot; /* clone made the snapshot and deletes it */
+	bool dead;	   /* finished: freed by the next sweep */
+	struct snapjob *next;
+};
+
+#define MSG_NO_CLASS                                                                               \
+	"No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [%s] "  \
+	"[%s]"
+
+static struct snapjob *job_find(struct sim_model *m, enum job_kind k, const char *ns,
+				const char *name)
+{
+	for (struct snapjob *j = m->snaps; j; j = j->next)
+		if (!j->dead && j->kind == k && !strcmp(j->ns, ns) && !strcmp(j->name, name))
+			return j;
+	return NULL;
+}
+
+static struct snapjob *job_add(struct sim_model *m, enum job_kind k, const char *ns,
+			       const char *name, const char *uid)
+{
+	struct snapjob *j = wk_xcalloc(1, sizeof(*j));
+	j->kind = k;
+	j->ns = wk_xstrdup(ns);
+	j->name = wk_xstrdup(name);
+	j->uid = wk_xstrdup(uid ? uid : "");
+	j->start = m->now;
+	j->next = m->snaps;
+	m->snaps = j;
+	return j;
+}
+
+static void job_free(struct snapjob *j)
+{
+	free(j->ns);
+	free(j->name);
+	free(j->uid);
+	free(j->snap);
+	free(j->target);
+	free(j);
+}
+
+/* Jobs are only marked here and freed by sweep(): a step may end a job other than its own
+ * (a clone removing its temporary snapshot) while snaps_tick() walks the list. */
+static void job_del(struct sim_model *m, struct snapjob *j)
+{
+	(void)m;
+	j->dead = true;
+}
+
+static void sweep(struct sim_model *m)
+{
+	for (struct snapjob **p = &m->snaps; *p;) {
+		struct snapjob *j = *p;
+		if (j->dead) {
+			*p = j->next;
+			job_free(j);
+		} else {
+			p = &j->next;
+		}
+	}
+}
+
+void snaps_release(struct sim_model *m)
+{
+	while (m->snaps) {
+		struct snapjob *j = m->snaps;
+		m->snaps = j->next;
+		job_free(j);
+	}
+}
+
+/* ---- volumes ---- */
+
+/* For each PVC volume of a VM: its claim, size, class and whether the class can snapshot.
+ * Returns the total bytes and the copy time; *why gets the first unsupported volume. */
+static double volumes_scan(struct sim_model *m, const char *ns, const cJSON *vm, double *secs,
+			   char *why, size_t why_size, cJSON *included)
+{
+	const cJSON *vol;
+	double total = 0;
+
+	*secs = 0;
+	if (why)
+		why[0] = 0;
+	cJSON_ArrayForEach(vol, jpath(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+		const char *vname = jstr(vol, "name");
+		if (!claim)
+			claim = jstr(vol, "dataVolume.name");
+		if (!claim || !vname)
+			continue;
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns, claim);
+		const char *cls = jstr(pvc, "spec.storageClassName");
+		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
+		int64_t size = jqty(jpath(pvc, "spec.resources.requests.storage"));
+		if (size < 0)
+			size = 0;
+		if (!c || !c->snapshot) {
+			if (why && !why[0])
+				snprintf(why, why_size, MSG_NO_CLASS, cls ? cls : "", vname);
+		} else {
+			total += (double)size;
+			*secs += (double)size / (double)c->copy_rate;
+			if (included)
+				cJSON_AddItemToArray(included, cJSON_CreateString(vname));
+		}
+		cJSON_Delete(pvc);
+	}
+	return total;
+}
+
+cJSON *vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
+{
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *vol;
+	const char *ns = jstr(vm, "metadata.namespace");
+
+	cJSON_ArrayForEach(vol, jpath(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+		const char *vname = jstr(vol, "name");
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", vname ? vname : "");
+		if (!claim) {
+			cJSON_AddBoolToObject(x, "enabled", false);
+			cJSON_AddStringToObject(
+			    x, "reason", "Snapshot is not supported for this volumeSource type");
+			cJSON_AddItemToArray(a, x);
+			continue;
+		}
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns ? ns : "", claim);
+		const char *cls = jstr(pvc, "spec.storageClassName");
+		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
+		cJSON_AddBoolToObject(x, "enabled", c && c->snapshot);
+		if (!(c && c->snapshot)) {
+			char why[300];
+			snprintf(why, sizeof(why), MSG_NO_CLASS, cls ? cls : "",
+				 vname ? vname : "");
+			cJSON_AddStringToObject(x, "reason", why);
+		}
+		cJSON_Delete(pvc);
+		cJSON_AddItemToArray(a, x);
+	}
+	return a;
+}
+
+/* "5m0s", "300s", "1h", "0" -> seconds; -1 if malformed. */
+static double parse_duration(const char *s)
+{
+	double total = 0;
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+		if (end == s || v < 0)
+			return -1;
+		s = end;
+		if (*s == 'h')
+			total += v * 3600, s++;
+		else if (*s == 'm' && s[1] == 's')
+			total += v / 1000, s += 2;
+		else if (*s == 'm')
+			total += v * 60, s++;
+		else if (*s == 's')
+			total += v, s++;
+		else if (!*s && v == 0)
+			return 0;
+		else
+			return -1;
+	}
+	return total;
+}
+
+/* ---- status writes ---- */
+
+struct stw {
+	cJSON *patch_status; /* merged into .status */
+};
+
+static void status_merge(struct sim_model *m, const struct sim_resource *res, const char *ns,
+			 const char *name, cJSON *status)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddItemToObject(p, "status", status);
+	sim_merge(m, res, ns, name, p);
+}
+
+static cJSON *conds2(struct sim_model *m, const char *pst, const char *preason, const char *rst,
+		     const char *rreason)
+{
+	cJSON *c = cJSON_CreateArray();
+	cJSON_AddItemToArray(c, cond_new(m, "Progressing", pst, preason, preason));
+	cJSON_AddItemToArray(c, cond_new(m, "Ready", rst, rreason, rreason));
+	return c;
+}
+
+/* ---- snapshots ---- */
+
+static void snap_fail(struct sim_model *m, struct snapjob *j, const char *msg)
+{
+	char ts[40];
+	cJSON *st = cJSON_CreateObject(), *err;
+	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON_AddStringToObject(st, "phase", "Failed");
+	cJSON_AddBoolToObject(st, "readyToUse", false);
+	cJSON *c = conds2(m, "False", "Operation failed", "False", "Operation failed");
+	cJSON_AddItemToArray(c, cond_new(m, "Failure", "True", "Failed", msg));
+	cJSON_AddItemToObject(st, "conditions", c);
+	err = cJSON_AddObjectToObject(st, "error");
+	cJSON_AddStringToObject(err, "time", ts);
+	cJSON_AddStringToObject(err, "message", msg);
+	status_merge(m, m->r_snap, j->ns, j->name, st);
+	sim_event(m, m->r_snap, j->ns, j->name, j->uid, "Warning", "SnapshotFailed", "%s", msg);
+	job_del(m, j);
+}
+
+/* (Re)examine a snapshot's source: start it, or say why it cannot start. */
+static void snap_check(struct sim_model *m, struct snapjob *j, const cJSON *snap)
+{
+	const char *kind = jstr(snap, "spec.source.kind"),
+		   *group = jstr(snap, "spec.source.apiGroup");
+	const char *src = jstr(snap, "spec.source.name");
+	char why[400];
+	double secs;
+
+	if (!group) {
+		snap_fail(m, j, "missing apiGroup");
+		return;
+	}
+	if (strcmp(group, "kubevirt.io")) {
+		snap_fail(m, j, "invalid apiGroup");
+		return;
+	}
+	if (!kind || strcmp(kind, "VirtualMachine")) {
+		snap_fail(m, j, "invalid kind");
+		return;
+	}
+	cJSON *vm = src ? sim_store_get(m->st, m->r_vm, j->ns, src) : NULL;
+	cJSON *st = cJSON_CreateObject();
+	if (!vm) {
+		j->blocked = true;
+		cJSON_AddStringToObject(st, "phase", "InProgress");
+		cJSON_AddBoolToObject(st, "readyToUse", false);
+		cJSON_AddItemToObject(
+		    st, "conditions",
+		    conds2(m, "False", "Source does not exist", "False", "Not ready"));
+		status_merge(m, m->r_snap, j->ns, j->name, st);
+		j->retry_at = m->now + 2;
+		return;
+	}
+	cJSON *inc = cJSON_CreateArray();
+	volumes_scan(m, j->ns, vm, &secs, why, sizeof(why), inc);
+	cJSON_AddStringToObject(st, "phase", "InProgress");
+	cJSON_AddBoolToObject(st, "readyToUse", false);
+	if (jstr(vm, "metadata.uid"))
+		cJSON_AddStringToObject(st, "sourceUID", jstr(vm, "metadata.uid"));
+	if (why[0]) {
+		/* A volume without a VolumeSnapshotClass: not ready, and it says why. */
+		j->blocked = true;
+		cJSON *c = cJSON_CreateArray();
+		cJSON_AddItemToArray(
+		    c, cond_new(m, "Progressing", "False", "VolumeSnapshotNotSupported", why));
+		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "NotReady", why));
+		cJSON_AddItemToObject(st, "conditions", c);
+		cJSON_Delete(inc);
+		j->retry_at = m->now + 5;
+	} else {
+		j->blocked = false;
+		struct mvm *mv = vm_find(m, j->ns, src);
+		bool online = mv && mv->phase == VMI_RUNNING;
+		cJSON *ind = cJSON_CreateArray(), *sind = cJSON_CreateArray();
+		if (online) {
+			cJSON_AddItemToArray(ind, cJSON_CreateString("Online"));
+			cJSON_AddItemToArray(
+			    ind,
+			    cJSON_CreateString(mv->guest_agent ? "GuestAgent" : "NoGuestAgent"));
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "indication", "Online");
+			cJSON_AddStringToObject(x, "message",
+						"Snapshot was taken while the VM was running");
+			cJSON_AddItemToArray(sind, x);
+			x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "indication",
+						mv->guest_agent ? "GuestAgent" : "NoGuestAgent");
+			cJSON_AddStringToObject(
+			    x, "message",
+			    mv->guest_agent ? "Filesystems were frozen by the guest agent"
+					    : "No guest agent: the snapshot is crash-consistent");
+			cJSON_AddItemToArray(sind, x);
+		}
+		cJSON_AddItemToObject(st, "indications", ind);
+		cJSON_AddItemToObject(st, "sourceIndications", sind);
+		cJSON_AddItemToObject(st, "conditions",
+				      conds2(m, "True", "Source locked and operation in progress",
+					     "False", "Not ready"));
+		cJSON *sv = cJSON_AddObjectToObject(st, "snapshotVolumes");
+		cJSON_AddItemToObject(sv, "includedVolumes", inc);
+		char cname[300];
+		snprintf(cname, sizeof(cname), "vmsnapshot-content-%s", j->uid);
+		cJSON_AddStringToObject(st, "virtualMachineSnapshotContentName", cname);
+		j->due = m->now + 1 + secs;
+	}
+	status_merge(m, m->r_snap, j->ns, j->name, st);
+	cJSON_Delete(vm);
+}
+
+static void snap_complete(struct sim_model *m, struct snapjob *j)
+{
+	cJSON *snap = sim_store_get(m->st, m->r_snap, j->ns, j->name);
+	const char *src = jstr(snap, "spec.source.name");
+	cJSON *vm = src ? sim_store_get(m->st, m->r_vm, j->ns, src) : NULL;
+	char ts[40], cname[300];
+
+	if (!vm) {
+		cJSON_Delete(snap);
+		snap_fail(m, j, "source VirtualMachine disappeared during the snapshot");
+		return;
+	}
+	sim_ts(m, m->now, ts, sizeof(ts));
+	snprintf(cname, sizeof(cname), "vmsnapshot-content-%s", j->uid);
+	cJSON *c = cJSON_CreateObject(), *meta, *spec, *src_vm, *backups, *st;
+	cJSON_AddStringToObject(c, "apiVersion", "snapshot.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(c, "kind", "VirtualMachineSnapshotContent");
+	meta = cJSON_AddObjectToObject(c, "metadata");
+	cJSON_AddStringToObject(meta, "name", cname);
+	cJSON_AddStringToObject(meta, "namespace", j->ns);
+	spec = cJSON_AddObjectToObject(c, "spec");
+	cJSON_AddStringToObject(spec, "virtualMachineSnapshotName", j->name);
+	src_vm = cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "source"), "virtualMachine");
+	cJSON *vmeta = cJSON_AddObjectToObject(src_vm, "metadata");
+	cJSON_AddStringToObject(vmeta, "name", src);
+	cJSON_AddStringToObject(vmeta, "namespace", j->ns);
+	if (jpath(vm, "metadata.labels"))
+		cJSON_AddItemToObject(vmeta, "labels",
+				      cJSON_Duplicate(jpath(vm, "metadata.labels"), 1));
+	if (jpath(vm, "metadata.annotations"))
+		cJSON_AddItemToObject(vmeta, "annotations",
+				      cJSON_Duplicate(jpath(vm, "metadata.annotations"), 1));
+	if (jstr(vm, "metadata.uid"))
+		cJSON_AddStringToObject(vmeta, "uid", jstr(vm, "metadata.uid"));
+	cJSON_AddItemToObject(src_vm, "spec", cJSON_Duplicate(jpath(vm, "spec"), 1));
+	backups = cJSON_AddArrayToObject(spec, "volumeBackups");
+	const cJSON *vol;
+	cJSON_ArrayForEach(vol, jpath(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+		const char *vname = jstr(vol, "name");
+		if (!claim || !vname)
+			continue;
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, claim);
+		cJSON *b = cJSON_CreateObject(), *pc, *pm;
+		char vsn[400];
+		cJSON_AddStringToObject(b, "volumeName", vname);
+		pc = cJSON_AddObjectToObject(b, "persistentVolumeClaim");
+		pm = cJSON_AddObjectToObject(pc, "metadata");
+		cJSON_AddStringToObject(pm, "name", claim);
+		cJSON_AddStringToObject(pm, "namespace", j->ns);
+		if (pvc && jpath(pvc, "spec"))
+			cJSON_AddItemToObject(pc, "spec", cJSON_Duplicate(jpath(pvc, "spec"), 1));
+		snprintf(vsn, sizeof(vsn), "vmsnapshot-%s-volume-%s", j->uid, vname);
+		cJSON_AddStringToObject(b, "volumeSnapshotName", vsn);
+		cJSON_AddItemToArray(backups, b);
+		cJSON_Delete(pvc);
+	}
+	st = cJSON_AddObjectToObject(c, "status");
+	cJSON_AddStringToObject(st, "creationTime", ts);
+	cJSON_AddBoolToObject(st, "readyToUse", true);
+	sim_create(m, m->r_snapc, j->ns, c);
+
+	cJSON *s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "phase", "Succeeded");
+	cJSON_AddBoolToObject(s, "readyToUse", true);
+	cJSON_AddStringToObject(s, "creationTime", ts);
+	cJSON_AddItemToObject(
+	    s, "conditions",
+	    conds2(m, "False", "Operation complete", "True", "Operation complete"));
+	status_merge(m, m->r_snap, j->ns, j->name, s);
+	sim_event(m, m->r_snap, j->ns, j->name, j->uid, "Normal",
+		  "SuccessfulVirtualMachineSnapshot",
+		  "Successfully completed VirtualMachineSnapshot %s", j->name);
+	cJSON_Delete(vm);
+	cJSON_Delete(snap);
+	job_del(m, j);
+}
+
+void snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+{
+	struct snapjob *j = job_find(m, JOB_SNAP, ns, name);
+	cJSON *o = deleted ? NULL : sim_store_get(m->st, m->r_snap, ns, name);
+
+	if (!o || jpath(o, "metadata.deletionTimestamp")) {
+		/* deletionPolicy Delete (the default) removes the content too. */
+		char cname[300];
+		const char *uid = j ? j->uid : jstr(o, "metadata.uid");
+		const char *pol = jstr(o, "spec.deletionPolicy");
+		if (uid && (!pol || strcmp(pol, "Retain"))) {
+			snprintf(cname, sizeof(cname), "vmsnapshot-content-%s", uid);
+			sim_delete(m, m->r_snapc, ns, cname);
+		}
+		if (j)
+			job_del(m, j);
+		cJSON_Delete(o);
+		return;
+	}
+	const char *phase = jstr(o, "status.phase");
+	if (j || (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
+		cJSON_Delete(o);
+		return;
+	}
+	j = job_add(m, JOB_SNAP, ns, name, jstr(o, "metadata.uid"));
+	double dl = 300;
+	const char *fd = jstr(o, "spec.failureDeadline");
+	if (fd && parse_duration(fd) >= 0)
+		dl = parse_duration(fd);
+	j->deadline = dl > 0 ? m->now + dl : 0;
+	snap_check(m, j, o);
+	cJSON_Delete(o);
+}
+
+/* ---- restores and the target VM ---- */
+
+/* Glob filters as KubeVirt's clone spec has them: "*" only last, "!" only first. */
+static bool filter_keep(const cJSON *filters, const char *key)
+{
+	const cJSON *f;
+	bool keep;
+	if (!cJSON_GetArraySize(filters))
+		return true;
+	keep = false;
+	cJSON_ArrayForEach(f, filters)
+	{
+		const char *p = cJSON_GetStringValue(f);
+		bool neg;
+		if (!p)
+			continue;
+		neg = *p == '!';
+		if (neg)
+			p++;
+		size_t n = strlen(p);
+		bool match = n && p[n - 1] == '*' ? !strncmp(key, p, n - 1) : !strcmp(key, p);
+		if (match)
+			keep = !neg;
+	}
+	return keep;
+}
+
+static cJSON *filtered(const cJSON *map, const cJSON *filters)
+{
+	cJSON *out = cJSON_CreateObject();
+	const cJSON *e;
+	cJSON_ArrayForEach(e, map) if (filter_keep(filters, e->string))
+	    cJSON_AddItemToObject(out, e->string, cJSON_Duplicate(e, 1));
+	return out;
+}
+
+static void mac_new(struct sim_model *m, char *out, size_t n)
+{
+	uint64_t r = (uint64_t)(sim_rand(m) * 281474976710656.0);
+	snprintf(out, n, "02:%02x:%02x:%02x:%02x:%02x", (unsigned)(r >> 32) & 0xff,
+		 (unsigned)(r >> 24) & 0xff, (unsigned)(r >> 16) & 0xff, (unsigned)(r >> 8) & 0xff,
+		 (unsigned)r & 0xff);
+}
+
+/* Build the target VM from a snapshot content: new PVCs (restore-<uid>-<volume>), new MACs and
+ * firmware serial (the clone spec may name them), label/annotation filters. */
+static int make_target(struct sim_model *m, const char *ns, const char *content_name,
+		       const char *target, const char *restore_uid, const cJSON *clone_spec)
+{
+	cJSON *c = sim_store_get(m->st, m->r_snapc, ns, content_name);
+	const cJSON *svm = jpath(c, "spec.source.virtualMachine");
+	if (!svm) {
+		cJSON_Delete(c);
+		return -1;
+	}
+	cJSON *have = sim_store_get(m->st, m->r_vm, ns, target);
+	if (have) {
+		cJSON_Delete(have);
+		cJSON_Delete(c);
+		return 0;
+	}
+	cJSON *vm = cJSON_CreateObject(), *meta, *spec;
+	cJSON_AddStringToObject(vm, "apiVersion", "kubevirt.io/v1");
+	cJSON_AddStringToObject(vm, "kind", "VirtualMachine");
+	meta = cJSON_AddObjectToObject(vm, "metadata");
+	cJSON_AddStringToObject(meta, "name", target);
+	cJSON_AddStringToObject(meta, "namespace", ns);
+	cJSON *labels = filtered(jpath(svm, "metadata.labels"), jpath(clone_spec, "labelFilters"));
+	cJSON *anns =
+	    filtered(jpath(svm, "metadata.annotations"), jpath(clone_spec, "annotationFilters"));
+	/* The Wukong label names the Wukong this VM belongs to: <wukong>-vm, if one exists. */
+	cJSON_DeleteItemFromObjectCaseSensitive(labels, "vm.novasphere.dev/wukong");
+	size_t tl = strlen(target);
+	if (tl > 3 && !strcmp(target + tl - 3, "-vm")) {
+		char wkname[300];
+		snprintf(wkname, sizeof(wkname), "%.*s", (int)(tl - 3), target);
+		cJSON *wk = sim_store_get(m->st, m->r_wk, ns, wkname);
+		if (wk)
+			jset_str(labels, "vm.novasphere.dev/wukong", wkname);
+		cJSON_Delete(wk);
+	}
+	cJSON_AddItemToObject(meta, "labels", labels);
+	cJSON_AddItemToObject(meta, "annotations", anns);
+	spec = cJSON_Duplicate(jpath(svm, "spec"), 1);
+	if (!spec)
+		spec = cJSON_CreateObject();
+	cJSON_AddItemToObject(vm, "spec", spec);
+	cJSON *tmeta = jobj(jobj(spec, "template"), "metadata");
+	cJSON *tlab = filtered(cJSON_GetObjectItemCaseSensitive(tmeta, "labels"),
+			       jpath(clone_spec, "template.labelFilters"));
+	cJSON_DeleteItemFromObjectCaseSensitive(tlab, "vm.novasphere.dev/wukong");
+	jset_str(tlab, "kubevirt.io/vm", target);
+	if (cJSON_GetObjectItemCaseSensitive(labels, "vm.novasphere.dev/wukong"))
+		jset(tlab, "vm.novasphere.dev/wukong",
+		     cJSON_Duplicate(
+			 cJSON_GetObjectItemCaseSensitive(labels, "vm.novasphere.dev/wukong"), 1));
+	jset(tmeta, "labels", tlab);
+	jset(tmeta, "annotations",
+	     filtered(cJSON_GetObjectItemCaseSensitive(tmeta, "annotations"),
+		      jpath(clone_spec, "template.annotationFilters")));
+	cJSON *tspec = jobj(jobj(spec, "template"), "spec");
+	cJSON *iface;
+	cJSON_ArrayForEach(iface, jpath(tspec, "domain.devices.interfaces"))
+	{
+		const char *in = jstr(iface, "name");
+		const char *want = in ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+					    jpath(clone_spec, "newMacAddresses"), in))
+				      : NULL;
+		char mac[32];
+		if (!want) {
+			mac_new(m, mac, sizeof(mac));
+			want = mac;
+		}
+		jset_str(iface, "macAddress", want);
+	}
+	const char *serial = jstr(clone_spec, "newSMBiosSerial");
+	char uuid[40];
+	if (!serial) {
+		unsigned v[4];
+		for (int i = 0; i < 4; i++)
+			v[i] = (unsigned)(sim_rand(m) * 65536.0);
+		snprintf(uuid, sizeof(uuid), "%04x%04x-0000-4000-8000-%04x%04x0000", v[0], v[1],
+			 v[2], v[3]);
+		serial = uuid;
+	}
+	jset_str(jobj(jobj(tspec, "domain"), "firmware"), "serial", serial);
+	/* New claims copied from the snapshot's volumes. */
+	cJSON *vol;
+	cJSON_ArrayForEach(vol, jpath(tspec, "volumes"))
+	{
+		cJSON *pvcref = jpath(vol, "persistentVolumeClaim");
+		const char *vname = jstr(vol, "name");
+		if (!pvcref || !vname)
+			continue;
+		char claim[320];
+		snprintf(claim, sizeof(claim), "restore-%.36s-%.200s", restore_uid, vname);
+		const cJSON *b, *pspec = NULL;
+		cJSON_ArrayForEach(b, jpath(c, "spec.volumeBackups"))
+		{
+			const char *bn = jstr(b, "volumeName");
+			if (bn && !strcmp(bn, vname))
+				pspec = jpath(b, "persistentVolumeClaim.spec");
+		}
+		jset_str(pvcref, "claimName", claim);
+		cJSON *p = cJSON_CreateObject(), *pm, *ps;
+		cJSON_AddStringToObject(p, "apiVersion", "v1");
+		cJSON_AddStringToObject(p, "kind", "PersistentVolumeClaim");
+		pm = cJSON_AddObjectToObject(p, "metadata");
+		cJSON_AddStringToObject(pm, "name", claim);
+		cJSON_AddStringToObject(pm, "namespace", ns);
+		cJSON_AddStringToObject(
+		    cJSON_AddObjectToObject(pm, "labels"), "restore.kubevirt.io/source-vm-name",
+		    jstr(svm, "metadata.name") ? jstr(svm, "metadata.name") : "");
+		ps = pspec ? cJSON_Duplicate(pspec, 1) : cJSON_CreateObject();
+		cJSON_DeleteItemFromObjectCaseSensitive(ps, "volumeName");
+		cJSON_AddItemToObject(p, "spec", ps);
+		cJSON *pst = cJSON_AddObjectToObject(p, "status");
+		cJSON_AddStringToObject(pst, "phase", "Bound");
+		if (jpath(ps, "accessModes"))
+			cJSON_AddItemToObject(pst, "accessModes",
+					      cJSON_Duplicate(jpath(ps, "accessModes"), 1));
+		if (jpath(ps, "resources.requests"))
+			cJSON_AddItemToObject(pst, "capacity",
+					      cJSON_Duplicate(jpath(ps, "resources.requests"), 1));
+		sim_create(m, m->r_pvc, ns, p);
+	}
+	cJSON_Delete(c);
+	sim_create(m, m->r_vm, ns, vm);
+	/* Our own writes are not observed: start the VM and its Wukong by hand. */
+	vm_reconcile(m, ns, target, false);
+	if (tl > 3 && !strcmp(target + tl - 3, "-vm")) {
+		char wkname[300];
+		snprintf(wkname, sizeof(wkname), "%.*s", (int)(tl - 3), target);
+		wukong_reconcile(m, ns, wkname, false);
+	}
+	return 0;
+}
+
+static double restore_secs(struct sim_model *m, const char *ns, const char *snapshot)
+{
+	cJSON *s = sim_store_get(m->st, m->r_snap, ns, snapshot);
+	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
+	cJSON *c = cname ? sim_store_get(m->st, m->r_snapc, ns, cname) : NULL;
+	const cJSON *b;
+	double secs = 1;
+	cJSON_ArrayForEach(b, jpath(c, "spec.volumeBackups"))
+	{
+		const char *cls = jstr(b, "persistentVolumeClaim.spec.storageClassName");
+		const struct sim_sc_class *k = cls ? sim_scenario_class(m->sc, cls) : NULL;
+		int64_t size =
+		    jqty(jpath(b, "persistentVolumeClaim.spec.resources.requests.storage"));
+		if (k && size > 0)
+			secs += (double)size / (double)k->copy_rate;
+	}
+	cJSON_Delete(c);
+	cJSON_Delete(s);
+	return secs;
+}
+
+static bool snapshot_ready(struct sim_model *m, const char *ns, const char *name, bool *failed)
+{
+	cJSON *s = sim_store_get(m->st, m->r_snap, ns, name);
+	bool ready = cJSON_IsTrue(jpath(s, "status.readyToUse"));
+	const char *ph = jstr(s, "status.phase");
+	*failed = !s || (ph && !strcmp(ph, "Failed"));
+	cJSON_Delete(s);
+	return ready;
+}
+
+static void restore_finish(struct sim_model *m, const char *ns, const char *name, bool ok,
+			   const char *msg)
+{
+	char ts[40];
+	cJSON *st = cJSON_CreateObject();
+	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON_AddBoolToObject(st, "complete", ok);
+	if (ok)
+		cJSON_AddStringToObject(st, "restoreTime", ts);
+	cJSON_AddItemToObject(
+	    st, "conditions",
+	    ok ? conds2(m, "False", "Operation complete", "True", "Operation complete")
+	       : conds2(m, "False", msg, "False", msg));
+	status_merge(m, m->r_restore, ns, name, st);
+}
+
+void restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+{
+	struct snapjob *j = job_find(m, JOB_RESTORE, ns, name);
+	cJSON *o = deleted ? NULL : sim_store_get(m->st, m->r_restore, ns, name);
+	if (!o) {
+		if (j)
+			job_del(m, j);
+		return;
+	}
+	if (j || cJSON_IsTrue(jpath(o, "status.complete"))) {
+		cJSON_Delete(o);
+		return;
+	}
+	const char *tk = jstr(o, "spec.target.kind"), *tn = jstr(o, "spec.target.name");
+	const char *sn = jstr(o, "spec.virtualMachineSnapshotName");
+	if (!tk || strcmp(tk, "VirtualMachine") || !tn || !sn) {
+		restore_finish(m, ns, name, false, "invalid target or snapshot name");
+		cJSON_Delete(o);
+		return;
+	}
+	j = job_add(m, JOB_RESTORE, ns, name, jstr(o, "metadata.uid"));
+	j->target = wk_xstrdup(tn);
+	j->snap = wk_xstrdup(sn);
+	j->due = 0; /* set once the snapshot is ready */
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddBoolToObject(st, "complete", false);
+	cJSON_AddItemToObject(st, "conditions",
+			      conds2(m, "True", "Initializing VirtualMachineRestore", "False",
+				     "Initializing VirtualMachineRestore"));
+	status_merge(m, m->r_restore, ns, name, st);
+	cJSON_Delete(o);
+}
+
+static void restore_step(struct sim_model *m, struct snapjob *j)
+{
+	bool failed;
+	if (!j->due) {
+		if (!snapshot_ready(m, j->ns, j->snap, &failed)) {
+			if (failed) {
+				restore_finish(m, j->ns, j->name, false, "snapshot is not usable");
+				job_del(m, j);
+			}
+			return;
+		}
+		j->due = m->now + restore_secs(m, j->ns, j->snap);
+		return;
+	}
+	if (m->now < j->due)
+		return;
+	cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
+	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
+	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, NULL) : -1;
+	cJSON_Delete(s);
+	restore_finish(m, j->ns, j->name, rc == 0, "snapshot content is missing");
+	job_del(m, j);
+}
+
+/* ---- clones ---- */
+
+static void clone_status(struct sim_model *m, struct snapjob *j, const char *phase, const char *pst,
+			 const char *preason, const char *rst, const char *rreason)
+{
+	cJSON *st = cJSON_CreateObject();
+	if (phase)
+		cJSON_AddStringToObject(st, "phase", phase);
+	cJSON_AddItemToObject(st, "conditions", conds2(m, pst, preason, rst, rreason));
+	if (j->snap && j->stage >= 1)
+		cJSON_AddStringToObject(st, "snapshotName", j->snap);
+	if (j->stage >= 2) {
+		char rn[300];
+		snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
+		cJSON_AddStringToObject(st, "restoreName", rn);
+	}
+	if (j->target)
+		cJSON_AddStringToObject(st, "targetName", j->target);
+	status_merge(m, m->r_clone, j->ns, j->name, st);
+}
+
+static void clone_fail(struct sim_model *m, struct snapjob *j, const char *msg)
+{
+	clone_status(m, j, "Failed", "False", msg, "False", msg);
+	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Warning", "CloneFailed", "%s", msg);
+	job_del(m, j);
+}
+
+/* Can the clone start? A VirtualMachine source must exist and every volume must be
+ * snapshot-capable; otherwise it stays pending (phase unset, Progressing=False "Pending"). */
+static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON *clone)
+{
+	const char *kind = jstr(clone, "spec.source.kind"), *src = jstr(clone, "spec.source.name");
+	char why[400];
+	double secs;
+
+	if (!strcmp(kind, "VirtualMachineSnapshot")) {
+		free(j->snap);
+		j->snap = wk_xstrdup(src);
+		j->own_snapshot = false;
+		j->stage = 2;
+		j->due = 0;
+		clone_status(m, j, "RestoreInProgress", "True", "Restore in progress", "False",
+			     "Not ready");
+		return;
+	}
+	cJSON *vm = sim_store_get(m->st, m->r_vm, j->ns, src);
+	if (!vm) {
+		if (!j->blocked)
+			sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal",
+				  "SourceDoesNotExist", "Source VM %s does not exist", src);
+		j->blocked = true;
+		j->retry_at = m->now + 2;
+		clone_status(m, j, NULL, "False", "Pending", "False", "Pending");
+		return;
+	}
+	volumes_scan(m, j->ns, vm, &secs, why, sizeof(why), NULL);
+	cJSON_Delete(vm);
+	if (why[0]) {
+		if (!j->blocked)
+			sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Warning",
+				  "VMVolumeSnapshotsInvalid",
+				  "Virtual Machine volume snapshots are not valid: %s", why);
+		j->blocked = true;
+		j->retry_at = m->now + 5;
+		cJSON *st = cJSON_CreateObject();
+		cJSON *c = cJSON_CreateArray();
+		cJSON_AddItemToArray(c, cond_new(m, "Progressing", "False", "Pending", why));
+		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "Pending", why));
+		cJSON_AddItemToObject(st, "conditions", c);
+		status_merge(m, m->r_clone, j->ns, j->name, st);
+		return;
+	}
+	j->blocked = false;
+	/* A temporary online snapshot of the source. */
+	char sn[300];
+	snprintf(sn, sizeof(sn), "tmp-snapshot-%s", j->uid);
+	free(j->snap);
+	j->snap = wk_xstrdup(sn);
+	j->own_snapshot = true;
+	j->stage = 1;
+	cJSON *s = cJSON_CreateObject(), *meta, *spec, *ref;
+	cJSON_AddStringToObject(s, "apiVersion", "snapshot.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(s, "kind", "VirtualMachineSnapshot");
+	meta = cJSON_AddObjectToObject(s, "metadata");
+	cJSON_AddStringToObject(meta, "name", sn);
+	cJSON_AddStringToObject(meta, "namespace", j->ns);
+	ref = cJSON_CreateObject();
+	cJSON_AddStringToObject(ref, "apiVersion", "clone.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(ref, "kind", "VirtualMachineClone");
+	cJSON_AddStringToObject(ref, "name", j->name);
+	cJSON_AddStringToObject(ref, "uid", j->uid);
+	cJSON_AddBoolToObject(ref, "controller", true);
+	cJSON_AddBoolToObject(ref, "blockOwnerDeletion", true);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
+	spec = cJSON_AddObjectToObject(s, "spec");
+	cJSON *src_ref = cJSON_AddObjectToObject(spec, "source");
+	cJSON_AddStringToObject(src_ref, "apiGroup", "kubevirt.io");
+	cJSON_AddStringToObject(src_ref, "kind", "VirtualMachine");
+	cJSON_AddStringToObject(src_ref, "name", src);
+	sim_create(m, m->r_snap, j->ns, s);
+	snap_reconcile(m, j->ns, sn, false);
+	clone_status(m, j, "SnapshotInProgress", "True", "Snapshot in progress", "False",
+		     "Not ready");
+}
+
+void clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+{
+	struct snapjob *j = job_find(m, JOB_CLONE, ns, name);
+	cJSON *o = deleted ? NULL : sim_store_get(m->st, m->r_clone, ns, name);
+	if (!o) {
+		if (j)
+			job_del(m, j);
+		return;
+	}
+	const char *phase = jstr(o, "status.phase");
+	if (j || (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
+		cJSON_Delete(o);
+		return;
+	}
+	j = job_add(m, JOB_CLONE, ns, name, jstr(o, "metadata.uid"));
+	const char *sk = jstr(o, "spec.source.kind"), *sg = jstr(o, "spec.source.apiGroup"),
+		   *sname = jstr(o, "spec.source.name");
+	const char *tk = jstr(o, "spec.target.kind"), *tname = jstr(o, "spec.target.name");
+	if (!sk || !sg || !sname || !*sname) {
+		clone_fail(m, j, "source apiGroup, kind and name are required");
+	} else if (!((!strcmp(sk, "VirtualMachine") && !strcmp(sg, "kubevirt.io")) ||
+		     (!strcmp(sk, "VirtualMachineSnapshot") &&
+		      !strcmp(sg, "snapshot.kubevirt.io")))) {
+		clone_fail(m, j, "source kind must be VirtualMachine or VirtualMachineSnapshot");
+	} else if (tk && strcmp(tk, "VirtualMachine")) {
+		clone_fail(m, j, "target kind must be VirtualMachine");
+	} else if (tname && !strcmp(sk, "VirtualMachine") && !strcmp(tname, sname)) {
+		clone_fail(m, j, "target name cannot be equal to source name");
+	} else {
+		if (tname && *tname) {
+			j->target = wk_xstrdup(tname);
+		} else {
+			/* What the mutating webhook fills in. */
+			static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+			char sfx[6];
+			for (int i = 0; i < 5; i++)
+				sfx[i] = abc[(int)(sim_rand(m) * 36) % 36];
+			sfx[5] = 0;
+			j->target = wk_xasprintf("clone-%.200s-%s", sname, sfx);
+		}
+		clone_try_start(m, j, o);
+	}
+	cJSON_Delete(o);
+}
+
+static void clone_step(struct sim_model *m, struct snapjob *j)
+{
+	bool failed;
+
+	if (j->stage == 0) {
+		if (m->now < j->retry_at)
+			return;
+		cJSON *o = sim_store_get(m->st, m->r_clone, j->ns, j->name);
+		if (!o) {
+			job_del(m, j);
+			return;
+		}
+		clone_try_start(m, j, o);
+		cJSON_Delete(o);
+		return;
+	}
+	if (j->stage == 1) {
+		if (!snapshot_ready(m, j->ns, j->snap, &failed)) {
+			if (failed)
+				clone_fail(m, j, "the source snapshot failed");
+			return;
+		}
+		j->stage = 2;
+		j->due = 0;
+	}
+	if (j->stage == 2) {
+		if (!j->due) {
+			if (!snapshot_ready(m, j->ns, j->snap, &failed)) {
+				if (failed)
+					clone_fail(m, j, "the source snapshot is not usable");
+				return;
+			}
+			/* The temporary restore into the target. */
+			char rn[300];
+			snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
+			cJSON *r = cJSON_CreateObject(), *meta, *spec, *t;
+			cJSON_AddStringToObject(r, "apiVersion", "snapshot.kubevirt.io/v1beta1");
+			cJSON_AddStringToObject(r, "kind", "VirtualMachineRestore");
+			meta = cJSON_AddObjectToObject(r, "metadata");
+			cJSON_AddStringToObject(meta, "name", rn);
+			cJSON_AddStringToObject(meta, "namespace", j->ns);
+			spec = cJSON_AddObjectToObject(r, "spec");
+			t = cJSON_AddObjectToObject(spec, "target");
+			cJSON_AddStringToObject(t, "apiGroup", "kubevirt.io");
+			cJSON_AddStringToObject(t, "kind", "VirtualMachine");
+			cJSON_AddStringToObject(t, "name", j->target);
+			cJSON_AddStringToObject(spec, "virtualMachineSnapshotName", j->snap);
+			cJSON_AddItemToObject(cJSON_AddObjectToObject(r, "status"), "complete",
+					      cJSON_CreateFalse());
+			sim_create(m, m->r_restore, j->ns, r);
+			j->due = m->now + restore_secs(m, j->ns, j->snap);
+			clone_status(m, j, "RestoreInProgress", "True", "Restore in progress",
+				     "False", "Not ready");
+			return;
+		}
+		if (m->now < j->due)
+			return;
+		j->stage = 3;
+		clone_status(m, j, "CreatingTargetVM", "True", "Creating target VM", "False",
+			     "Not ready");
+		return;
+	}
+	/* stage 3: the target VM, then clean up the temporary objects. */
+	cJSON *clone = sim_store_get(m->st, m->r_clone, j->ns, j->name);
+	cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
+	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
+	char rn[300];
+	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
+	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, jpath(clone, "spec")) : -1;
+	cJSON_Delete(s);
+	cJSON_Delete(clone);
+	if (rc < 0) {
+		clone_fail(m, j, "snapshot content is missing");
+		return;
+	}
+	restore_finish(m, j->ns, rn, true, NULL);
+	sim_delete(m, m->r_restore, j->ns, rn);
+	if (j->own_snapshot) {
+		sim_delete(m, m->r_snap, j->ns, j->snap);
+		snap_reconcile(m, j->ns, j->snap, true);
+	}
+	char ts[40];
+	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "phase", "Succeeded");
+	cJSON_AddItemToObject(st, "conditions",
+			      conds2(m, "False", "Clone succeeded", "True", "Clone succeeded"));
+	/* The temporary snapshot and restore are gone: their names go back to null. */
+	if (j->own_snapshot)
+		cJSON_AddNullToObject(st, "snapshotName");
+	else
+		cJSON_AddStringToObject(st, "snapshotName", j->snap);
+	cJSON_AddNullToObject(st, "restoreName");
+	cJSON_AddStringToObject(st, "targetName", j->target);
+	cJSON_AddStringToObject(st, "creationTime", ts);
+	status_merge(m, m->r_clone, j->ns, j->name, st);
+	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", "CloneSucceeded",
+		  "Successfully cloned to %s", j->target);
+	job_del(m, j);
+}
+
+void snaps_tick(struct sim_model *m)
+{
+	for (struct snapjob *j = m->snaps; j; j = j->next) {
+		if (j->dead)
+			continue;
+		switch (j->kind) {
+		case JOB_SNAP:
+			if (j->deadline && m->now >= j->deadline) {
+				snap_fail(m, j, "snapshot deadline exceeded");
+				break;
+			}
+			if (j->blocked) {
+				if (m->now >= j->retry_at) {
+					cJSON *o = sim_store_get(m->st, m->r_snap, j->ns, j->name);
+					if (o)
+						snap_check(m, j, o);
+					cJSON_Delete(o);
+				}
+				break;
+			}
+			if (m->now >= j->due)
+				snap_complete(m, j);
+			break;
+		case JOB_RESTORE:
+			restore_step(m, j);
+			break;
+		case JOB_CLONE:
+			clone_step(m, j);
+			break;
+		}
+	}
+	sweep(m);
+}

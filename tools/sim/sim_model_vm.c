@@ -1,0 +1,1095 @@
+/* sim_model_vm.c - the Wukong operator stand-in (Wukong -> VirtualMachine + PVCs) and KubeVirt's
+ * VM/VMI lifecycle (run strategy, scheduling, VMI status, LiveMigratable, node failure).
+ *
+ * The stand-in simulates the EXISTING Wukong operator of the platform, not the pipeline: it turns
+ * a Wukong without cloneSource into a VirtualMachine and keeps status.phase/nodeName/vmName. */
+#include "sim_model_int.h"
+
+#include "wk_quantity.h"
+
+#define WK_LABEL "vm.novasphere.dev/wukong"
+#define ANN_DIRTY "sim.novasphere.dev/dirty-rate"
+#define ANN_AGENT "sim.novasphere.dev/guest-agent"
+#define ANN_BRIDGE "kubevirt.io/allow-pod-bridge-network-live-migration"
+#define MSG_IFACE                                                                                  \
+	"cannot migrate VMI which does not use masquerade or a migratable plugin to connect to "   \
+	"the pod network"
+
+static uint64_t hash_seq(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static char *vkey(const char *ns, const char *name)
+{
+	return wk_xasprintf("%s/%s", ns, name);
+}
+
+struct mvm *vm_find(struct sim_model *m, const char *ns, const char *name)
+{
+	char key[600];
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	return hmap_get(&m->vms, key);
+}
+
+void vm_timer(struct sim_model *m, struct mvm *vm, double at)
+{
+	vm->phase_at = at;
+	if (vm->in_timers)
+		return;
+	vm->in_timers = true;
+	vm->tprev = NULL;
+	vm->tnext = m->timers;
+	if (m->timers)
+		m->timers->tprev = vm;
+	m->timers = vm;
+}
+
+static void timer_off(struct sim_model *m, struct mvm *vm)
+{
+	if (!vm->in_timers)
+		return;
+	if (vm->tprev)
+		vm->tprev->tnext = vm->tnext;
+	else
+		m->timers = vm->tnext;
+	if (vm->tnext)
+		vm->tnext->tprev = vm->tprev;
+	vm->in_timers = false;
+	vm->tnext = vm->tprev = NULL;
+}
+
+static void mac_for(struct sim_model *m, char *out, size_t n)
+{
+	uint64_t r = (uint64_t)(sim_rand(m) * 281474976710656.0);
+	snprintf(out, n, "02:%02x:%02x:%02x:%02x:%02x", (unsigned)(r >> 32) & 0xff,
+		 (unsigned)(r >> 24) & 0xff, (unsigned)(r >> 16) & 0xff, (unsigned)(r >> 8) & 0xff,
+		 (unsigned)r & 0xff);
+}
+
+static void uuid_for(struct sim_model *m, char *out, size_t n)
+{
+	unsigned v[8];
+	for (int i = 0; i < 8; i++)
+		v[i] = (unsigned)(sim_rand(m) * 65536.0);
+	snprintf(out, n, "%04x%04x-%04x-4%03x-a%03x-%04x%04x%04x", v[0], v[1], v[2], v[3] & 0xfff,
+		 v[4] & 0xfff, v[5], v[6], v[7]);
+}
+
+/* ---- Wukong -> VirtualMachine template ---- */
+
+static cJSON *owner_ref(const char *api, const char *kind, const char *name, const char *uid)
+{
+	cJSON *a = cJSON_CreateArray(), *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "apiVersion", api);
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "uid", uid ? uid : "");
+	cJSON_AddBoolToObject(o, "controller", true);
+	cJSON_AddBoolToObject(o, "blockOwnerDeletion", true);
+	cJSON_AddItemToArray(a, o);
+	return a;
+}
+
+cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
+{
+	const cJSON *spec = jpath(wk, "spec");
+	const char *wkname = jstr(wk, "metadata.name");
+	cJSON *tpl = cJSON_CreateObject(), *meta, *labels, *ann, *ts, *dom, *dev, *disks, *ifaces,
+	      *nets, *vols, *res;
+	char q[64], mac[32], uuid[40];
+	const cJSON *d, *n;
+
+	meta = cJSON_AddObjectToObject(tpl, "metadata");
+	labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, "kubevirt.io/vm", vmname);
+	cJSON_AddStringToObject(labels, WK_LABEL, wkname);
+	ann = cJSON_AddObjectToObject(meta, "annotations");
+	const cJSON *wann;
+	cJSON_ArrayForEach(wann, jpath(wk, "metadata.annotations"))
+	{
+		/* KubeVirt switches and the simulator's own knobs travel to the VMI. */
+		if (cJSON_IsString(wann) && (!strncmp(wann->string, "kubevirt.io/", 12) ||
+					     !strncmp(wann->string, "sim.novasphere.dev/", 19)))
+			cJSON_AddStringToObject(ann, wann->string, wann->valuestring);
+	}
+	ts = cJSON_AddObjectToObject(tpl, "spec");
+	dom = cJSON_AddObjectToObject(ts, "domain");
+	const cJSON *cpu = jpath(spec, "cpu");
+	int64_t cores = cJSON_IsNumber(cpu) ? (int64_t)cpu->valuedouble : 1;
+	if (cores < 1)
+		cores = 1;
+	cJSON *c = cJSON_AddObjectToObject(dom, "cpu");
+	cJSON_AddNumberToObject(c, "cores", (double)cores);
+	cJSON_AddNumberToObject(c, "sockets", 1);
+	cJSON_AddNumberToObject(c, "threads", 1);
+	int64_t mem = jqty(jpath(spec, "memory"));
+	if (mem <= 0)
+		mem = INT64_C(1) << 30;
+	wk_quantity_format_bytes(mem, q, sizeof(q));
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(dom, "memory"), "guest", q);
+	res = cJSON_AddObjectToObject(cJSON_AddObjectToObject(dom, "resources"), "requests");
+	cJSON_AddStringToObject(res, "memory", q);
+	snprintf(q, sizeof(q), "%lld", (long long)cores);
+	cJSON_AddStringToObject(res, "cpu", q);
+	uuid_for(m, uuid, sizeof(uuid));
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(dom, "firmware"), "serial", uuid);
+	dev = cJSON_AddObjectToObject(dom, "devices");
+	disks = cJSON_AddArrayToObject(dev, "disks");
+	ifaces = cJSON_AddArrayToObject(dev, "interfaces");
+	nets = cJSON_AddArrayToObject(ts, "networks");
+	vols = cJSON_AddArrayToObject(ts, "volumes");
+	cJSON_ArrayForEach(d, jpath(spec, "disks"))
+	{
+		const char *dn = jstr(d, "name");
+		char claim[320];
+		if (!dn)
+			continue;
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", dn);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "disk"), "bus", "virtio");
+		cJSON_AddItemToArray(disks, x);
+		snprintf(claim, sizeof(claim), "%s-%s", wkname, dn);
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", dn);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "persistentVolumeClaim"),
+					"claimName", claim);
+		cJSON_AddItemToArray(vols, x);
+	}
+	const cJSON *wnets = jpath(spec, "networks");
+	if (!cJSON_GetArraySize(wnets)) {
+		mac_for(m, mac, sizeof(mac));
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", "default");
+		cJSON_AddObjectToObject(x, "masquerade");
+		cJSON_AddStringToObject(x, "macAddress", mac);
+		cJSON_AddItemToArray(ifaces, x);
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", "default");
+		cJSON_AddObjectToObject(x, "pod");
+		cJSON_AddItemToArray(nets, x);
+	}
+	cJSON_ArrayForEach(n, wnets)
+	{
+		const char *nn = jstr(n, "name") ? jstr(n, "name") : "default";
+		const char *type = jstr(n, "type") ? jstr(n, "type") : "pod";
+		const char *binding = jstr(n, "binding") ? jstr(n, "binding") : "masquerade";
+		mac_for(m, mac, sizeof(mac));
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", nn);
+		cJSON_AddObjectToObject(x, !strcmp(binding, "bridge") ? "bridge" : "masquerade");
+		cJSON_AddStringToObject(x, "macAddress", mac);
+		cJSON_AddItemToArray(ifaces, x);
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", nn);
+		if (!strcmp(type, "multus"))
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "multus"), "networkName",
+						jstr(n, "networkName") ? jstr(n, "networkName")
+								       : nn);
+		else
+			cJSON_AddObjectToObject(x, "pod");
+		cJSON_AddItemToArray(nets, x);
+	}
+	const cJSON *sel = jpath(spec, "nodeSelector");
+	if (cJSON_IsObject(sel) && cJSON_GetArraySize(sel))
+		cJSON_AddItemToObject(ts, "nodeSelector", cJSON_Duplicate(sel, 1));
+	cJSON_AddStringToObject(ts, "evictionStrategy", "LiveMigrateIfPossible");
+	cJSON_AddNumberToObject(ts, "terminationGracePeriodSeconds", 30);
+	return tpl;
+}
+
+static bool wk_running(const cJSON *wk)
+{
+	const cJSON *r = jpath(wk, "spec.running");
+	return !cJSON_IsFalse(r);
+}
+
+static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
+{
+	const char *wkname = jstr(wk, "metadata.name"), *uid = jstr(wk, "metadata.uid");
+	const cJSON *d;
+	cJSON_ArrayForEach(d, jpath(wk, "spec.disks"))
+	{
+		const char *dn = jstr(d, "name"), *cls = jstr(d, "storageClassName"),
+			   *am = jstr(d, "accessMode");
+		const struct sim_sc_class *c;
+		char name[320], size[64];
+		if (!dn)
+			continue;
+		if (!cls)
+			cls = m->sc->default_class;
+		c = sim_scenario_class(m->sc, cls);
+		if (!am)
+			am = !c || c->rwx ? "ReadWriteMany" : "ReadWriteOnce";
+		int64_t sz = jqty(jpath(d, "size"));
+		wk_quantity_format_bytes(sz > 0 ? sz : INT64_C(10) << 30, size, sizeof(size));
+		snprintf(name, sizeof(name), "%s-%s", wkname, dn);
+		cJSON *p = cJSON_CreateObject(), *meta, *spec, *st;
+		cJSON_AddStringToObject(p, "apiVersion", "v1");
+		cJSON_AddStringToObject(p, "kind", "PersistentVolumeClaim");
+		meta = cJSON_AddObjectToObject(p, "metadata");
+		cJSON_AddStringToObject(meta, "name", name);
+		cJSON_AddStringToObject(meta, "namespace", ns);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), WK_LABEL, wkname);
+		cJSON_AddItemToObject(
+		    meta, "ownerReferences",
+		    owner_ref("vm.novasphere.dev/v1alpha1", "Wukong", wkname, uid));
+		spec = cJSON_AddObjectToObject(p, "spec");
+		cJSON_AddItemToObject(spec, "accessModes", cJSON_CreateStringArray(&am, 1));
+		cJSON_AddStringToObject(
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "resources"), "requests"),
+		    "storage", size);
+		cJSON_AddStringToObject(spec, "storageClassName", cls);
+		cJSON_AddStringToObject(spec, "volumeMode", "Block");
+		snprintf(size + 40, 24, "pvc-%04x", (unsigned)(sim_rand(m) * 65536));
+		cJSON_AddStringToObject(spec, "volumeName", size + 40);
+		st = cJSON_AddObjectToObject(p, "status");
+		cJSON_AddStringToObject(st, "phase", "Bound");
+		cJSON_AddItemToObject(st, "accessModes", cJSON_CreateStringArray(&am, 1));
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "capacity"), "storage", size);
+		sim_create(m, m->r_pvc, ns, p);
+	}
+}
+
+static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, const char *vmname)
+{
+	const char *wkname = jstr(wk, "metadata.name");
+	cJSON *vm = cJSON_CreateObject(), *meta, *spec;
+
+	cJSON_AddStringToObject(vm, "apiVersion", "kubevirt.io/v1");
+	cJSON_AddStringToObject(vm, "kind", "VirtualMachine");
+	meta = cJSON_AddObjectToObject(vm, "metadata");
+	cJSON_AddStringToObject(meta, "name", vmname);
+	cJSON_AddStringToObject(meta, "namespace", ns);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), WK_LABEL, wkname);
+	cJSON_AddItemToObject(
+	    meta, "ownerReferences",
+	    owner_ref("vm.novasphere.dev/v1alpha1", "Wukong", wkname, jstr(wk, "metadata.uid")));
+	spec = cJSON_AddObjectToObject(vm, "spec");
+	cJSON_AddStringToObject(spec, "runStrategy", wk_running(wk) ? "Always" : "Halted");
+	cJSON_AddItemToObject(spec, "template", vm_template_from_wukong(m, wk, vmname));
+	sim_create(m, m->r_vm, ns, vm);
+}
+
+struct wkstat {
+	const char *phase, *node, *vm;
+};
+
+static int wkstat_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	struct wkstat *w = opaque;
+	(void)err;
+	cJSON *st = jobj(obj, "status");
+	jset_str(st, "phase", w->phase);
+	if (w->node)
+		jset_str(st, "nodeName", w->node);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "nodeName");
+	if (w->vm)
+		jset_str(st, "vmName", w->vm);
+	return 0;
+}
+
+static void wk_write(struct sim_model *m, const char *ns, const char *wk, const char *phase,
+		     const char *node, const char *vmname)
+{
+	struct wkstat w = {phase, node, vmname};
+	struct sim_err err;
+	sim_store_mutate(m->st, m->r_wk, ns, wk, wkstat_fn, &w, NULL, &err);
+}
+
+void wukong_sync_status(struct sim_model *m, struct mvm *vm)
+{
+	const char *phase;
+	if (!vm->wukong)
+		return;
+	switch (vm->phase) {
+	case VMI_NONE:
+		phase = vm->running ? "Pending" : "Stopped";
+		break;
+	case VMI_PENDING:
+		phase = "Pending";
+		break;
+	case VMI_SCHEDULING:
+	case VMI_SCHEDULED:
+		phase = "Provisioning";
+		break;
+	case VMI_RUNNING:
+		phase = vm->mig && vm->mig->phase == MIG_RUNNING ? "Migrating" : "Running";
+		break;
+	case VMI_FAILED:
+	default:
+		phase = "Failed";
+		break;
+	}
+	wk_write(m, vm->ns, vm->wukong, phase,
+		 vm->node >= 0 && vm->phase >= VMI_SCHEDULED ? m->nodes[vm->node].name : NULL,
+		 vm->name);
+}
+
+void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+{
+	char vmname[300];
+	cJSON *wk;
+
+	snprintf(vmname, sizeof(vmname), "%s-vm", name);
+	if (deleted) {
+		/* ownerReferences: the garbage collector removes the VM and the PVCs. */
+		struct mvm *vm = vm_find(m, ns, vmname);
+		if (vm && vm->wukong && !strcmp(vm->wukong, name)) {
+			sim_delete(m, m->r_vm, ns, vmname);
+			vm_reconcile(m, ns, vmname, true);
+		}
+		return;
+	}
+	wk = sim_store_get(m->st, m->r_wk, ns, name);
+	if (!wk)
+		return;
+	if (jpath(wk, "metadata.deletionTimestamp")) {
+		cJSON_Delete(wk);
+		return;
+	}
+	struct mvm *vm = vm_find(m, ns, vmname);
+	if (jpath(wk, "spec.cloneSource")) {
+		/* A clone: the pipeline's cloner makes the VM; follow it once it exists. */
+		if (vm) {
+			if (!vm->wukong)
+				vm->wukong = wk_xstrdup(name);
+			wukong_sync_status(m, vm);
+		} else if (!jstr(wk, "status.phase")) {
+			wk_write(m, ns, name, "Provisioning", NULL, vmname);
+		}
+		cJSON_Delete(wk);
+		return;
+	}
+	const cJSON *g = jpath(wk, "metadata.generation");
+	double gen = cJSON_IsNumber(g) ? g->valuedouble : 1;
+	if (!vm) {
+		cJSON *have = sim_store_get(m->st, m->r_vm, ns, vmname);
+		if (!have) {
+			create_pvcs(m, wk, ns);
+			create_vm_for(m, wk, ns, vmname);
+		}
+		cJSON_Delete(have);
+		vm_reconcile(m, ns, vmname, false);
+		vm = vm_find(m, ns, vmname);
+		if (vm)
+			vm->wk_gen = gen;
+	} else if (gen != vm->wk_gen) {
+		/* A spec change of the Wukong (a new generation) goes to the VM's run strategy.
+		 * Status writes by the pipeline, and VM run-strategy changes made by the pipeline
+		 * (cold migration, cloning), are left alone so the two never fight. */
+		vm->wk_gen = gen;
+		if (wk_running(wk) != vm->running) {
+			cJSON *patch = cJSON_CreateObject();
+			cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
+			cJSON_AddStringToObject(spec, "runStrategy",
+						wk_running(wk) ? "Always" : "Halted");
+			cJSON_AddNullToObject(spec, "running");
+			sim_merge(m, m->r_vm, ns, vmname, patch);
+			vm_reconcile(m, ns, vmname, false);
+		}
+	}
+	if (vm)
+		wukong_sync_status(m, vm);
+	cJSON_Delete(wk);
+}
+
+/* ---- VirtualMachine -> VMI ---- */
+
+static const cJSON *ann_of(const cJSON *meta, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(meta, "annotations"), key);
+}
+
+/* The VM's run strategy: Always/RerunOnFailure/Once run; Halted stops; Manual keeps the
+ * current state; the deprecated spec.running is honoured when runStrategy is absent. */
+static bool vm_wants_running(const cJSON *vm, bool current)
+{
+	const char *rs = jstr(vm, "spec.runStrategy");
+	const cJSON *r = jpath(vm, "spec.running");
+	if (rs) {
+		if (!strcmp(rs, "Halted"))
+			return false;
+		if (!strcmp(rs, "Manual"))
+			return current;
+		return true;
+	}
+	return cJSON_IsTrue(r);
+}
+
+/* LiveMigratable as virt-handler computes it: the pod-network interface first, then the
+ * storage; the first reason found wins. */
+static void compute_migratable(struct sim_model *m, struct mvm *vm, const cJSON *vmi)
+{
+	const cJSON *net, *iface, *vol;
+	const cJSON *tspec = jpath(vmi, "spec");
+	bool allow_bridge = ann_of(jpath(vmi, "metadata"), ANN_BRIDGE) != NULL;
+
+	vm->migratable = true;
+	vm->reason[0] = vm->message[0] = 0;
+	cJSON_ArrayForEach(net, jpath(tspec, "networks"))
+	{
+		if (!jpath(net, "pod"))
+			continue;
+		cJSON_ArrayForEach(iface, jpath(tspec, "domain.devices.interfaces"))
+		{
+			const char *in = jstr(iface, "name"), *nn = jstr(net, "name");
+			if (!in || !nn || strcmp(in, nn))
+				continue;
+			bool ok = jpath(iface, "masquerade") || jpath(iface, "passt") ||
+				  jpath(iface, "binding") ||
+				  (jpath(iface, "bridge") && allow_bridge);
+			if (!ok) {
+				vm->migratable = false;
+				snprintf(vm->reason, sizeof(vm->reason),
+					 "InterfaceNotLiveMigratable");
+				snprintf(vm->message, sizeof(vm->message), MSG_IFACE);
+				return;
+			}
+		}
+	}
+	cJSON_ArrayForEach(vol, jpath(tspec, "volumes"))
+	{
+		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+		if (!claim)
+			claim = jstr(vol, "dataVolume.name");
+		if (!claim)
+			continue;
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, vm->ns, claim);
+		const cJSON *modes = pvc ? jpath(pvc, "status.accessModes") : NULL;
+		if (!cJSON_GetArraySize(modes) && pvc)
+			modes = jpath(pvc, "spec.accessModes");
+		bool rwx = false;
+		const cJSON *am;
+		cJSON_ArrayForEach(am, modes) rwx |=
+		    cJSON_IsString(am) && !strcmp(am->valuestring, "ReadWriteMany");
+		if (!pvc || !rwx) {
+			vm->migratable = false;
+			snprintf(vm->reason, sizeof(vm->reason), "DisksNotLiveMigratable");
+			if (!pvc)
+				snprintf(
+				    vm->message, sizeof(vm->message),
+				    "Unable to determine if PVC %.64s is shared, live migration "
+				    "requires that all PVCs must be shared (using ReadWriteMany "
+				    "access mode)",
+				    claim);
+			else
+				snprintf(
+				    vm->message, sizeof(vm->message),
+				    "cannot migrate VMI: PVC %.64s is not shared, live migration "
+				    "requires that all PVCs must be shared (using ReadWriteMany "
+				    "access mode)",
+				    claim);
+			cJSON_Delete(pvc);
+			return;
+		}
+		cJSON_Delete(pvc);
+	}
+}
+
+static cJSON *vmi_conditions(struct sim_model *m, const struct mvm *vm, bool ready)
+{
+	cJSON *c = cJSON_CreateArray();
+	if (ready)
+		cJSON_AddItemToArray(c, cond_new(m, "Ready", "True", NULL, NULL));
+	else if (vm->phase == VMI_FAILED)
+		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "PodTerminating",
+						 "virt-launcher pod is terminating"));
+	else
+		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "GuestNotRunning",
+						 "Guest VM is not reported as running"));
+	if (vm->migratable)
+		cJSON_AddItemToArray(c, cond_new(m, "LiveMigratable", "True", NULL, NULL));
+	else
+		cJSON_AddItemToArray(
+		    c, cond_new(m, "LiveMigratable", "False", vm->reason, vm->message));
+	if (!vm->migratable && !strcmp(vm->reason, "DisksNotLiveMigratable"))
+		cJSON_AddItemToArray(
+		    c, cond_new(m, "StorageLiveMigratable", "False", "NotMigratable", vm->message));
+	else
+		cJSON_AddItemToArray(c, cond_new(m, "StorageLiveMigratable", "True", NULL, NULL));
+	if (vm->guest_agent && ready)
+		cJSON_AddItemToArray(c, cond_new(m, "AgentConnected", "True", NULL, NULL));
+	return c;
+}
+
+static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
+{
+	const cJSON *tpl = jpath(vmobj, "spec.template");
+	cJSON *vmi = cJSON_CreateObject(), *meta, *labels, *st;
+	const cJSON *tl = jpath(tpl, "metadata.labels"), *ta = jpath(tpl, "metadata.annotations");
+
+	cJSON_AddStringToObject(vmi, "apiVersion", "kubevirt.io/v1");
+	cJSON_AddStringToObject(vmi, "kind", "VirtualMachineInstance");
+	meta = cJSON_AddObjectToObject(vmi, "metadata");
+	cJSON_AddStringToObject(meta, "name", vm->name);
+	cJSON_AddStringToObject(meta, "namespace", vm->ns);
+	labels = cJSON_IsObject(tl) ? cJSON_Duplicate(tl, 1) : cJSON_CreateObject();
+	jset_str(labels, "vm.kubevirt.io/name", vm->name);
+	cJSON_AddItemToObject(meta, "labels", labels);
+	cJSON *ann = cJSON_IsObject(ta) ? cJSON_Duplicate(ta, 1) : cJSON_CreateObject();
+	jset_str(ann, "kubevirt.io/latest-observed-api-version", "v1");
+	jset_str(ann, "kubevirt.io/storage-observed-api-version", "v1");
+	cJSON_AddItemToObject(meta, "annotations", ann);
+	cJSON_AddItemToObject(
+	    meta, "ownerReferences",
+	    owner_ref("kubevirt.io/v1", "VirtualMachine", vm->name, jstr(vmobj, "metadata.uid")));
+	const char *fin[] = {"kubevirt.io/virtualMachineControllerFinalize"};
+	cJSON_AddItemToObject(meta, "finalizers", cJSON_CreateStringArray(fin, 1));
+	cJSON_AddItemToObject(vmi, "spec",
+			      jpath(tpl, "spec") ? cJSON_Duplicate(jpath(tpl, "spec"), 1)
+						 : cJSON_CreateObject());
+	compute_migratable(m, vm, vmi);
+	st = cJSON_AddObjectToObject(vmi, "status");
+	cJSON_AddStringToObject(st, "phase", "Pending");
+	cJSON_AddItemToObject(st, "conditions", vmi_conditions(m, vm, false));
+	cJSON_AddStringToObject(st, "guestOSInfo", "");
+	cJSON_ReplaceItemInObject(st, "guestOSInfo", cJSON_CreateObject());
+	cJSON_AddStringToObject(st, "qosClass", "Burstable");
+	sim_create(m, m->r_vmi, vm->ns, vmi);
+	vm->phase = VMI_PENDING;
+	vm->node = -1;
+	vm_timer(m, vm, m->now + 0.2);
+}
+
+static void vm_load_spec(struct mvm *vm, const cJSON *o, double default_dirty)
+{
+	const cJSON *tpl = jpath(o, "spec.template");
+	const cJSON *tmeta = jpath(tpl, "metadata");
+	int64_t mem = jqty(jpath(tpl, "spec.domain.memory.guest"));
+	if (mem <= 0)
+		mem = jqty(jpath(tpl, "spec.domain.resources.requests.memory"));
+	vm->memory = mem > 0 ? mem : INT64_C(1) << 30;
+	const cJSON *cores = jpath(tpl, "spec.domain.cpu.cores");
+	int64_t cpu = cJSON_IsNumber(cores) ? (int64_t)cores->valuedouble : 0;
+	if (cpu <= 0) {
+		int64_t milli;
+		const cJSON *r = jpath(tpl, "spec.domain.resources.requests.cpu");
+		if (cJSON_IsString(r) &&
+		    wk_quantity_parse_milli(r->valuestring, &milli, NULL, 0) == 0)
+			cpu = (milli + 999) / 1000;
+	}
+	vm->cpu = cpu > 0 ? cpu : 1;
+	int64_t dr = jqty(ann_of(tmeta, ANN_DIRTY));
+	if (dr < 0)
+		dr = jqty(ann_of(jpath(o, "metadata"), ANN_DIRTY));
+	vm->dirty_rate = dr >= 0 ? (double)dr : default_dirty;
+	const cJSON *ga = ann_of(tmeta, ANN_AGENT);
+	vm->guest_agent = !(cJSON_IsString(ga) && !strcmp(ga->valuestring, "false"));
+	cJSON_Delete(vm->node_selector);
+	const cJSON *sel = jpath(tpl, "spec.nodeSelector");
+	vm->node_selector = cJSON_IsObject(sel) ? cJSON_Duplicate(sel, 1) : NULL;
+}
+
+static void vm_free(struct sim_model *m, struct mvm *vm)
+{
+	timer_off(m, vm);
+	hmap_del(&m->vms, vm->key);
+	free(vm->ns);
+	free(vm->name);
+	free(vm->key);
+	free(vm->wukong);
+	cJSON_Delete(vm->node_selector);
+	free(vm);
+}
+
+static void release_node(struct sim_model *m, struct mvm *vm)
+{
+	if (vm->node >= 0) {
+		node_usage(m, vm->node, -vm->cpu * 1000, -vm->memory);
+		m->nodes[vm->node].nvmis--;
+	}
+	vm->node = -1;
+}
+
+/* Stop the VMI: the guest shuts down and the VMI object goes away. */
+static void vmi_stop(struct sim_model *m, struct mvm *vm)
+{
+	if (vm->phase == VMI_NONE)
+		return;
+	if (vm->mig)
+		vm->mig->abort_requested = true;
+	release_node(m, vm);
+	vm->phase = VMI_NONE;
+	timer_off(m, vm);
+	sim_remove_finalizer(m, m->r_vmi, vm->ns, vm->name,
+			     "kubevirt.io/virtualMachineControllerFinalize");
+	sim_delete(m, m->r_vmi, vm->ns, vm->name);
+}
+
+struct vmstat {
+	struct sim_model *m;
+	struct mvm *vm;
+	cJSON *vss; /* volumeSnapshotStatuses, computed before the store's lock is taken */
+};
+
+static int vmstat_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	struct vmstat *a = opaque;
+	struct mvm *vm = a->vm;
+	const char *ps;
+	(void)err;
+
+	switch (vm->phase) {
+	case VMI_NONE:
+		ps = vm->running ? "Starting" : "Stopped";
+		break;
+	case VMI_PENDING:
+		ps = vm->sched_msg[0] ? "ErrorUnschedulable" : "Starting";
+		break;
+	case VMI_SCHEDULING:
+	case VMI_SCHEDULED:
+		ps = "Starting";
+		break;
+	case VMI_RUNNING:
+		ps = vm->mig && vm->mig->phase >= MIG_SCHEDULING && vm->mig->phase <= MIG_RUNNING
+			 ? "Migrating"
+			 : "Running";
+		break;
+	case VMI_FAILED:
+	default:
+		ps = "CrashLoopBackOff";
+		break;
+	}
+	if (!vm->running && vm->phase != VMI_NONE)
+		ps = "Stopping";
+	cJSON *st = jobj(obj, "status");
+	jset_str(st, "printableStatus", ps);
+	jset(st, "ready", cJSON_CreateBool(vm->phase == VMI_RUNNING));
+	jset(st, "created", cJSON_CreateBool(vm->phase != VMI_NONE));
+	const char *rs = jstr(obj, "spec.runStrategy");
+	jset_str(st, "runStrategy", rs ? rs : vm->running ? "Always" : "Halted");
+	const cJSON *g = jpath(obj, "metadata.generation");
+	if (cJSON_IsNumber(g)) {
+		jset(st, "observedGeneration", cJSON_CreateNumber(g->valuedouble));
+		jset(st, "desiredGeneration", cJSON_CreateNumber(g->valuedouble));
+	}
+	cJSON *conds = cJSON_CreateArray();
+	cJSON_AddItemToArray(
+	    conds, vm->phase == VMI_RUNNING
+		       ? cond_new(a->m, "Ready", "True", NULL, NULL)
+		       : cond_new(a->m, "Ready", "False", "VMINotExists", "VMI does not exist"));
+	const cJSON *old = jpath(st, "conditions");
+	if (old) {
+		/* keep lastTransitionTime when the status did not change */
+		cJSON *c = cJSON_GetArrayItem(conds, 0);
+		const cJSON *o;
+		cJSON_ArrayForEach(o, old)
+		{
+			const char *t = jstr(o, "type"), *s = jstr(o, "status");
+			if (t && s && !strcmp(t, "Ready") && !strcmp(s, jstr(c, "status")) &&
+			    jpath(o, "lastTransitionTime"))
+				jset(c, "lastTransitionTime",
+				     cJSON_Duplicate(jpath(o, "lastTransitionTime"), 1));
+		}
+	}
+	jset(st, "conditions", conds);
+	if (a->vss)
+		jset(st, "volumeSnapshotStatuses", cJSON_Duplicate(a->vss, 1));
+	return 0;
+}
+
+static void vm_write_status(struct sim_model *m, struct mvm *vm)
+{
+	struct vmstat a = {m, vm, NULL};
+	struct sim_err err;
+	/* Mutate callbacks run under the store's lock: read what they need first. */
+	cJSON *o = sim_store_get(m->st, m->r_vm, vm->ns, vm->name);
+	if (o)
+		a.vss = vm_volume_snapshot_statuses(m, o);
+	cJSON_Delete(o);
+	sim_store_mutate(m->st, m->r_vm, vm->ns, vm->name, vmstat_fn, &a, NULL, &err);
+	cJSON_Delete(a.vss);
+	wukong_sync_status(m, vm);
+}
+
+void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+{
+	char *key = vkey(ns, name);
+	struct mvm *vm = hmap_get(&m->vms, key);
+	cJSON *o = NULL;
+
+	if (!deleted) {
+		o = sim_store_get(m->st, m->r_vm, ns, name);
+		deleted = !o || jpath(o, "metadata.deletionTimestamp");
+	}
+	if (deleted) {
+		if (vm) {
+			vmi_stop(m, vm);
+			if (vm->mig) {
+				vm->mig->abort_requested = true;
+				vm->mig->vm = NULL;
+			}
+			vm->mig = NULL;
+			vm_free(m, vm);
+		}
+		cJSON_Delete(o);
+		free(key);
+		return;
+	}
+	if (!vm) {
+		vm = wk_xcalloc(1, sizeof(*vm));
+		vm->ns = wk_xstrdup(ns);
+		vm->name = wk_xstrdup(name);
+		vm->key = key;
+		key = NULL;
+		vm->node = -1;
+		const char *wk = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.labels"), WK_LABEL));
+		if (wk)
+			vm->wukong = wk_xstrdup(wk);
+		hmap_put(&m->vms, vm->key, vm);
+	}
+	free(key);
+	vm_load_spec(vm, o, (double)m->sc->default_dirty_rate);
+	vm->running = vm_wants_running(o, vm->running || vm->phase != VMI_NONE);
+	if (vm->running && vm->phase == VMI_NONE)
+		vmi_create(m, vm, o);
+	else if (!vm->running && vm->phase != VMI_NONE)
+		vmi_stop(m, vm);
+	cJSON_Delete(o);
+	vm_write_status(m, vm);
+}
+
+/* Somebody deleted the VMI (kubectl delete vmi): the VM controller starts a new one when the
+ * run strategy says so. */
+void vmi_deleted(struct sim_model *m, const char *ns, const char *name)
+{
+	struct mvm *vm = vm_find(m, ns, name);
+	if (!vm || vm->phase == VMI_NONE)
+		return;
+	if (vm->mig)
+		vm->mig->abort_requested = true;
+	release_node(m, vm);
+	vm->phase = VMI_NONE;
+	if (vm->running)
+		vm_timer(m, vm, m->now + 1);
+	vm_write_status(m, vm);
+}
+
+/* ---- VMI phases ---- */
+
+static cJSON *vmi_interfaces(struct sim_model *m, const cJSON *vmi, size_t seq)
+{
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *iface;
+	int i = 0;
+	(void)m;
+	cJSON_ArrayForEach(iface, jpath(vmi, "spec.domain.devices.interfaces"))
+	{
+		char ip[32], ifn[16];
+		cJSON *x = cJSON_CreateObject();
+		snprintf(ip, sizeof(ip), "10.%zu.%zu.%zu", 128 + (seq >> 16) % 64, (seq >> 8) & 255,
+			 (seq & 255) + (size_t)i);
+		snprintf(ifn, sizeof(ifn), "eth%d", i++);
+		cJSON_AddStringToObject(x, "name", jstr(iface, "name") ? jstr(iface, "name") : "");
+		cJSON_AddStringToObject(x, "interfaceName", ifn);
+		if (jstr(iface, "macAddress"))
+			cJSON_AddStringToObject(x, "mac", jstr(iface, "macAddress"));
+		cJSON_AddStringToObject(x, "ipAddress", ip);
+		cJSON_AddItemToObject(x, "ipAddresses",
+				      cJSON_CreateStringArray((const char *[]){ip}, 1));
+		cJSON_AddStringToObject(x, "infoSource", "domain, guest-agent");
+		cJSON_AddNumberToObject(x, "queueCount", 1);
+		cJSON_AddItemToArray(a, x);
+	}
+	return a;
+}
+
+struct vmirun {
+	struct sim_model *m;
+	struct mvm *vm;
+	cJSON *pvcs; /* claimName -> PVC, read before the store's lock is taken */
+};
+
+static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
+{
+	struct vmirun *a = opaque;
+	struct sim_model *m = a->m;
+	struct mvm *vm = a->vm;
+	static const char *const names[] = {"",		 "Pending", "Scheduling",
+					    "Scheduled", "Running", "Failed"};
+	char ts[40], q[64];
+	(void)err;
+
+	cJSON *st = jobj(obj, "status");
+	jset_str(st, "phase", names[vm->phase]);
+	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON *labels = jobj(jobj(obj, "metadata"), "labels");
+	if (vm->node >= 0 && vm->phase >= VMI_SCHEDULED && vm->phase != VMI_FAILED) {
+		const char *node = m->nodes[vm->node].name;
+		jset_str(st, "nodeName", node);
+		jset_str(labels, "kubevirt.io/nodeName", node);
+		cJSON *ap = cJSON_CreateObject();
+		char uid[40];
+		snprintf(uid, sizeof(uid), "%08x-0000-4000-8000-%012zx",
+			 (unsigned)(hash_seq(vm->key) & 0xffffffffu), (size_t)vm->node);
+		cJSON_AddStringToObject(ap, uid, node);
+		jset(st, "activePods", ap);
+	}
+	jset(st, "conditions", vmi_conditions(m, vm, vm->phase == VMI_RUNNING));
+	if (vm->phase == VMI_RUNNING) {
+		jset_str(st, "migrationMethod", "LiveMigration");
+		jset_str(st, "migrationTransport", "Unix");
+		jset(st, "interfaces", vmi_interfaces(m, obj, hash_seq(vm->key)));
+		cJSON *gi = cJSON_CreateObject();
+		if (vm->guest_agent) {
+			cJSON_AddStringToObject(gi, "id", "fedora");
+			cJSON_AddStringToObject(gi, "name", "Fedora Linux");
+			cJSON_AddStringToObject(gi, "prettyName",
+						"Fedora Linux 40 (Cloud Edition)");
+			cJSON_AddStringToObject(gi, "version", "40");
+			cJSON_AddStringToObject(gi, "versionId", "40");
+			cJSON_AddStringToObject(gi, "kernelRelease", "6.8.5-301.fc40.x86_64");
+		}
+		jset(st, "guestOSInfo", gi);
+		cJSON *mem = cJSON_CreateObject();
+		wk_quantity_format_bytes(vm->memory, q, sizeof(q));
+		cJSON_AddStringToObject(mem, "guestAtBoot", q);
+		cJSON_AddStringToObject(mem, "guestCurrent", q);
+		cJSON_AddStringToObject(mem, "guestRequested", q);
+		jset(st, "memory", mem);
+		cJSON *topo = cJSON_CreateObject();
+		cJSON_AddNumberToObject(topo, "cores", (double)vm->cpu);
+		cJSON_AddNumberToObject(topo, "sockets", 1);
+		cJSON_AddNumberToObject(topo, "threads", 1);
+		jset(st, "currentCPUTopology", topo);
+		jset_str(st, "launcherContainerImageVersion",
+			 "quay.io/kubevirt/virt-launcher:v1.6.0");
+		/* volumeStatus with the claim's access modes: what LiveMigratable is based on. */
+		cJSON *vs = cJSON_CreateArray();
+		const cJSON *vol;
+		char target[8] = "vda";
+		cJSON_ArrayForEach(vol, jpath(obj, "spec.volumes"))
+		{
+			const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "name",
+						jstr(vol, "name") ? jstr(vol, "name") : "");
+			cJSON_AddStringToObject(x, "target", target);
+			target[2]++;
+			if (claim) {
+				const cJSON *pvc = cJSON_GetObjectItemCaseSensitive(a->pvcs, claim);
+				cJSON *ci = cJSON_AddObjectToObject(x, "persistentVolumeClaimInfo");
+				cJSON_AddStringToObject(ci, "claimName", claim);
+				if (pvc) {
+					const cJSON *am = jpath(pvc, "spec.accessModes");
+					const cJSON *cap = jpath(pvc, "status.capacity");
+					if (am)
+						cJSON_AddItemToObject(ci, "accessModes",
+								      cJSON_Duplicate(am, 1));
+					if (cap)
+						cJSON_AddItemToObject(ci, "capacity",
+								      cJSON_Duplicate(cap, 1));
+					cJSON_AddStringToObject(ci, "volumeMode", "Block");
+				}
+			}
+			cJSON_AddItemToArray(vs, x);
+		}
+		jset(st, "volumeStatus", vs);
+	}
+	if (vm->phase == VMI_PENDING && vm->sched_msg[0]) {
+		/* PodScheduled=False tells why the launcher pod waits. */
+		cJSON *c = jpath(st, "conditions");
+		cJSON_AddItemToArray(c, cond_new(m, "PodScheduled", "False", "Unschedulable",
+						 vm->sched_msg[0] ? vm->sched_msg : "waiting"));
+	}
+	return 0;
+}
+
+static void vmi_write(struct sim_model *m, struct mvm *vm)
+{
+	struct vmirun a = {m, vm, cJSON_CreateObject()};
+	struct sim_err err;
+	if (vm->phase == VMI_RUNNING) {
+		cJSON *o = sim_store_get(m->st, m->r_vmi, vm->ns, vm->name);
+		const cJSON *vol;
+		cJSON_ArrayForEach(vol, jpath(o, "spec.volumes"))
+		{
+			const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+			cJSON *pvc = claim ? sim_store_get(m->st, m->r_pvc, vm->ns, claim) : NULL;
+			if (pvc && !cJSON_GetObjectItemCaseSensitive(a.pvcs, claim))
+				cJSON_AddItemToObject(a.pvcs, claim, pvc);
+			else
+				cJSON_Delete(pvc);
+		}
+		cJSON_Delete(o);
+	}
+	sim_store_mutate(m->st, m->r_vmi, vm->ns, vm->name, vmi_phase_fn, &a, NULL, &err);
+	cJSON_Delete(a.pvcs);
+}
+
+static void vm_step(struct sim_model *m, struct mvm *vm)
+{
+	char msg[600];
+
+	switch (vm->phase) {
+	case VMI_NONE: {
+		/* restart after a failure or a deleted VMI */
+		if (!vm->running)
+			return;
+		cJSON *o = sim_store_get(m->st, m->r_vm, vm->ns, vm->name);
+		if (o) {
+			vmi_create(m, vm, o);
+			cJSON_Delete(o);
+			vm_write_status(m, vm);
+		}
+		return;
+	}
+	case VMI_PENDING: {
+		int n = node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		if (n < 0) {
+			vm_timer(m, vm, m->now + 5);
+			if (strcmp(vm->sched_msg, msg)) {
+				sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Warning",
+					  "FailedScheduling", "%s", msg);
+				snprintf(vm->sched_msg, sizeof(vm->sched_msg), "%s", msg);
+				vmi_write(m, vm);
+				vm_write_status(m, vm);
+			}
+			return;
+		}
+		vm->sched_msg[0] = 0;
+		vm->node = n;
+		node_usage(m, n, vm->cpu * 1000, vm->memory);
+		m->nodes[n].nvmis++;
+		vm->phase = VMI_SCHEDULING;
+		vm_timer(m, vm, m->now + 1 + sim_rand(m));
+		break;
+	}
+	case VMI_SCHEDULING:
+		vm->phase = VMI_SCHEDULED;
+		vm_timer(m, vm, m->now + 2 + 2 * sim_rand(m));
+		break;
+	case VMI_SCHEDULED:
+		vm->phase = VMI_RUNNING;
+		timer_off(m, vm);
+		sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", "Started",
+			  "VirtualMachineInstance started.");
+		break;
+	case VMI_FAILED:
+		/* RerunOnFailure/Always: the VM controller replaces a failed VMI. */
+		vmi_stop(m, vm);
+		if (vm->running)
+			vm_timer(m, vm, m->now + 1);
+		vm_write_status(m, vm);
+		return;
+	case VMI_RUNNING:
+		timer_off(m, vm);
+		return;
+	}
+	vmi_write(m, vm);
+	vm_write_status(m, vm);
+}
+
+void vms_tick(struct sim_model *m)
+{
+	struct mvm *vm = m->timers, *nx;
+	for (; vm; vm = nx) {
+		nx = vm->tnext;
+		if (vm->phase_at <= m->now) {
+			vm_step(m, vm);
+			/* vm_step may have re-armed or removed vm; nx stays valid because only
+			 * vm itself is touched. */
+		}
+	}
+}
+
+/* The node's VMIs are declared failed (node controller / out-of-service). */
+void vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message)
+{
+	for (size_t b = 0; b < m->vms.nb; b++)
+		for (struct hent *e = m->vms.b[b]; e; e = e->next) {
+			struct mvm *vm = e->val;
+			if (vm->node != node || vm->phase == VMI_NONE || vm->phase == VMI_FAILED)
+				continue;
+			if (vm->mig)
+				vm->mig->abort_requested = true;
+			release_node(m, vm);
+			vm->phase = VMI_FAILED;
+			sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Warning", reason, "%s",
+				  message);
+			vmi_write(m, vm);
+			vm_write_status(m, vm);
+			/* the VM controller notices a few seconds later */
+			vm_timer(m, vm, m->now + 3);
+		}
+}
+
+/* ---- seeding ---- */
+
+void vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
+{
+	cJSON *wk = cJSON_CreateObject(), *meta, *spec, *ann;
+	char q[64], vmname[300];
+
+	cJSON_AddStringToObject(wk, "apiVersion", "vm.novasphere.dev/v1alpha1");
+	cJSON_AddStringToObject(wk, "kind", "Wukong");
+	meta = cJSON_AddObjectToObject(wk, "metadata");
+	cJSON_AddStringToObject(meta, "name", v->name);
+	cJSON_AddStringToObject(meta, "namespace", v->ns);
+	if (v->labels)
+		cJSON_AddItemToObject(meta, "labels", cJSON_Duplicate(v->labels, 1));
+	ann = v->annotations ? cJSON_Duplicate(v->annotations, 1) : cJSON_CreateObject();
+	wk_quantity_format_bytes(v->dirty_rate, q, sizeof(q));
+	jset_str(ann, ANN_DIRTY, q);
+	if (!v->guest_agent)
+		jset_str(ann, ANN_AGENT, "false");
+	cJSON_AddItemToObject(meta, "annotations", ann);
+	spec = cJSON_AddObjectToObject(wk, "spec");
+	cJSON_AddNumberToObject(spec, "cpu", (double)v->cpu);
+	wk_quantity_format_bytes(v->memory, q, sizeof(q));
+	cJSON_AddStringToObject(spec, "memory", q);
+	cJSON_AddBoolToObject(spec, "running", v->running);
+	if (v->node_selector)
+		cJSON_AddItemToObject(spec, "nodeSelector", cJSON_Duplicate(v->node_selector, 1));
+	cJSON *disks = cJSON_AddArrayToObject(spec, "disks");
+	for (size_t i = 0; i < v->ndisks; i++) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "name", v->disks[i].name);
+		wk_quantity_format_bytes(v->disks[i].size, q, sizeof(q));
+		cJSON_AddStringToObject(d, "size", q);
+		cJSON_AddStringToObject(d, "storageClassName",
+					v->disks[i].storage_class ? v->disks[i].storage_class
+								  : m->sc->default_class);
+		if (v->disks[i].access_mode)
+			cJSON_AddStringToObject(d, "accessMode", v->disks[i].access_mode);
+		cJSON_AddItemToArray(disks, d);
+	}
+	if (v->nnets) {
+		cJSON *nets = cJSON_AddArrayToObject(spec, "networks");
+		for (size_t i = 0; i < v->nnets; i++) {
+			cJSON *n = cJSON_CreateObject();
+			cJSON_AddStringToObject(n, "name", v->nets[i].name);
+			cJSON_AddStringToObject(n, "type", v->nets[i].type);
+			cJSON_AddStringToObject(n, "binding", v->nets[i].binding);
+			if (v->nets[i].network_name)
+				cJSON_AddStringToObject(n, "networkName", v->nets[i].network_name);
+			cJSON_AddItemToArray(nets, n);
+		}
+	}
+	if (sim_create(m, m->r_wk, v->ns, wk) < 0)
+		return;
+	/* The cluster was already running when the simulation starts: VMIs come up Running. */
+	wukong_reconcile(m, v->ns, v->name, false);
+	snprintf(vmname, sizeof(vmname), "%s-vm", v->name);
+	struct mvm *vm = vm_find(m, v->ns, vmname);
+	if (vm && vm->phase == VMI_PENDING) {
+		char msg[600];
+		int n = node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		if (n >= 0) {
+			vm->node = n;
+			node_usage(m, n, vm->cpu * 1000, vm->memory);
+			m->nodes[n].nvmis++;
+			vm->phase = VMI_RUNNING;
+			timer_off(m, vm);
+			vmi_write(m, vm);
+			vm_write_status(m, vm);
+		}
+	}
+}
