@@ -186,6 +186,11 @@ static cJSON *parse_body(const char *data, size_t len, struct mig_verdict *v)
 		verdict(v, "deserialize", "empty submission");
 		return NULL;
 	}
+	/* cJSON ends a string at an escaped NUL, so "t\u0000x" would silently read as "t". */
+	if (memmem(data, len, "\\u0000", 6) || memchr(data, '\0', len)) {
+		verdict(v, "schema", "submission contains a NUL character");
+		return NULL;
+	}
 	root = cJSON_ParseWithLength(data, len);
 	if (!root) {
 		verdict(v, "deserialize", "submission is not valid JSON");

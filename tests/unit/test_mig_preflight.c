@@ -1,0 +1,320 @@
+/* test_mig_preflight.c - every pre-flight check passing and failing with its reason, resource
+ * accounting, and KubeVirt's MigrationPolicy precedence. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../consumers/migrator/mig_preflight.h"
+
+#include <cjson/cJSON.h>
+
+static const char *VMI =
+    "{\"metadata\":{\"name\":\"web-1-vm\",\"namespace\":\"default\",\"labels\":{"
+    "\"kubevirt.io/vm\":\"web-1-vm\",\"vm.novasphere.dev/wukong\":\"web-1\","
+    "\"kubevirt.io/nodeName\":\"node-1\"}},"
+    "\"spec\":{\"domain\":{\"cpu\":{\"cores\":2},\"memory\":{\"guest\":\"4Gi\"}}},"
+    "\"status\":{\"phase\":\"Running\",\"nodeName\":\"node-1\",\"conditions\":["
+    "{\"type\":\"Ready\",\"status\":\"True\"},{\"type\":\"LiveMigratable\",\"status\":\"True\"}]}}";
+
+static const char *NODE =
+    "{\"metadata\":{\"name\":\"node-2\",\"labels\":{\"kubernetes.io/hostname\":\"node-2\","
+    "\"zone\":\"a\"}},\"spec\":{},\"status\":{\"allocatable\":{\"cpu\":\"16\",\"memory\":\"64Gi\"},"
+    "\"conditions\":[{\"type\":\"MemoryPressure\",\"status\":\"False\"},"
+    "{\"type\":\"Ready\",\"status\":\"True\"}]}}";
+
+struct fx {
+	cJSON *vmi, *node;
+	struct mig_facts f;
+};
+
+static int setup(void **state)
+{
+	struct fx *x = wk_xcalloc(1, sizeof(*x));
+
+	x->vmi = cJSON_Parse(VMI);
+	x->node = cJSON_Parse(NODE);
+	x->f.ns = "default";
+	x->f.vm = "web-1-vm";
+	x->f.vmi = x->vmi;
+	x->f.target_name = "node-2";
+	x->f.target_node = x->node;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	cJSON_Delete(x->vmi);
+	cJSON_Delete(x->node);
+	free(x);
+	return 0;
+}
+
+static void expect_reason(const struct mig_facts *f, const char *reason)
+{
+	struct mig_check c;
+
+	if (!reason) {
+		if (mig_preflight(f, &c) != 0)
+			fail_msg("unexpected failure %s: %s", c.reason, c.message);
+		return;
+	}
+	assert_int_equal(mig_preflight(f, &c), -1);
+	if (strcmp(c.reason, reason))
+		fail_msg("reason %s (%s), expected %s", c.reason, c.message, reason);
+	assert_true(strlen(c.message) > 10);
+}
+
+static void passes(void **state)
+{
+	struct fx *x = *state;
+
+	expect_reason(&x->f, NULL);
+	x->f.target_name = NULL; /* the scheduler picks */
+	x->f.target_node = NULL;
+	expect_reason(&x->f, NULL);
+}
+
+static void vmi_missing_or_not_running(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.vmi = NULL;
+	expect_reason(&x->f, "VMINotFound");
+	x->f.vmi = x->vmi;
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(x->vmi, "status"), "phase",
+				  cJSON_CreateString("Scheduling"));
+	expect_reason(&x->f, "VMINotRunning");
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(x->vmi, "status"), "phase");
+	expect_reason(&x->f, "VMINotRunning");
+}
+
+static void vmi_deleting(void **state)
+{
+	struct fx *x = *state;
+
+	cJSON_AddStringToObject(cJSON_GetObjectItem(x->vmi, "metadata"), "deletionTimestamp",
+				"2026-01-01T00:00:00Z");
+	expect_reason(&x->f, "VMINotRunning");
+}
+
+static void set_migratable(cJSON *vmi, const char *reason, const char *msg)
+{
+	cJSON *conds = cJSON_GetObjectItem(cJSON_GetObjectItem(vmi, "status"), "conditions");
+	cJSON *c = cJSON_GetArrayItem(conds, 1);
+
+	cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("False"));
+	cJSON_AddStringToObject(c, "reason", reason);
+	cJSON_AddStringToObject(c, "message", msg);
+}
+
+static void not_migratable_disks(void **state)
+{
+	struct fx *x = *state;
+	struct mig_check c;
+
+	set_migratable(x->vmi, "DisksNotLiveMigratable",
+		       "cannot migrate VMI: PVC db-local-data is not shared");
+	expect_reason(&x->f, "DisksNotLiveMigratable");
+	mig_preflight(&x->f, &c);
+	assert_non_null(strstr(c.message, "db-local-data"));
+	assert_non_null(strstr(c.message, "ReadWriteMany"));
+}
+
+static void not_migratable_bridge(void **state)
+{
+	struct fx *x = *state;
+	struct mig_check c;
+
+	set_migratable(x->vmi, "InterfaceNotLiveMigratable",
+		       "cannot migrate VMI which does not use masquerade");
+	expect_reason(&x->f, "InterfaceNotLiveMigratable");
+	mig_preflight(&x->f, &c);
+	assert_non_null(strstr(c.message, "kubevirt.io/allow-pod-bridge-network-live-migration"));
+}
+
+static void not_migratable_other(void **state)
+{
+	struct fx *x = *state;
+
+	set_migratable(x->vmi, "HostDeviceNotLiveMigratable", "GPU");
+	expect_reason(&x->f, "HostDeviceNotLiveMigratable");
+}
+
+static void inflight(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.inflight_vmim = "kubevirt-evacuation-abc";
+	x->f.inflight_phase = "Running";
+	expect_reason(&x->f, "MigrationInFlight");
+}
+
+static void target_checks(void **state)
+{
+	struct fx *x = *state;
+	cJSON *spec = cJSON_GetObjectItem(x->node, "spec");
+	cJSON *conds = cJSON_GetObjectItem(cJSON_GetObjectItem(x->node, "status"), "conditions");
+
+	x->f.target_name = "node-1";
+	expect_reason(&x->f, "TargetIsSourceNode");
+	x->f.target_name = "node-9";
+	x->f.target_node = NULL;
+	expect_reason(&x->f, "TargetNodeNotFound");
+	x->f.target_name = "node-2";
+	x->f.target_node = x->node;
+	cJSON_ReplaceItemInObject(cJSON_GetArrayItem(conds, 1), "status",
+				  cJSON_CreateString("Unknown"));
+	expect_reason(&x->f, "TargetNodeNotReady");
+	cJSON_ReplaceItemInObject(cJSON_GetArrayItem(conds, 1), "status",
+				  cJSON_CreateString("True"));
+	cJSON_AddTrueToObject(spec, "unschedulable");
+	expect_reason(&x->f, "TargetNodeUnschedulable");
+	cJSON_DeleteItemFromObject(spec, "unschedulable");
+	cJSON_AddItemToObject(spec, "taints",
+			      cJSON_Parse("[{\"key\":\"x\",\"effect\":\"PreferNoSchedule\"}]"));
+	expect_reason(&x->f, NULL);
+	cJSON_ReplaceItemInObject(
+	    spec, "taints",
+	    cJSON_Parse("[{\"key\":\"kubevirt.io/drain\",\"effect\":\"NoSchedule\"}]"));
+	expect_reason(&x->f, "TargetNodeUnschedulable");
+}
+
+static void target_capacity(void **state)
+{
+	struct fx *x = *state;
+
+	/* 64Gi allocatable, VM needs 4Gi: 60Gi used is exactly enough, one byte more is not. */
+	x->f.target_used_mem = INT64_C(60) << 30;
+	expect_reason(&x->f, NULL);
+	x->f.target_used_mem = (INT64_C(60) << 30) + 1;
+	expect_reason(&x->f, "TargetNodeInsufficientMemory");
+	x->f.target_used_mem = 0;
+	x->f.target_used_cpu_milli = 14000;
+	expect_reason(&x->f, NULL);
+	x->f.target_used_cpu_milli = 14001;
+	expect_reason(&x->f, "TargetNodeInsufficientCPU");
+}
+
+static void selector_mismatch(void **state)
+{
+	struct fx *x = *state;
+
+	cJSON_AddItemToObject(cJSON_GetObjectItem(x->vmi, "spec"), "nodeSelector",
+			      cJSON_Parse("{\"gpu\":\"true\"}"));
+	expect_reason(&x->f, "TargetNodeSelectorMismatch");
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(x->vmi, "spec"), "nodeSelector",
+				  cJSON_Parse("{\"zone\":\"a\"}"));
+	expect_reason(&x->f, NULL);
+}
+
+static void resources(void **state)
+{
+	cJSON *v = cJSON_Parse("{\"spec\":{\"domain\":{\"cpu\":{\"cores\":2,\"sockets\":2,"
+			       "\"threads\":2},\"resources\":{\"requests\":{\"memory\":\"1Gi\","
+			       "\"cpu\":\"500m\"}}}}}");
+	cJSON *w = cJSON_Parse("{\"spec\":{\"domain\":{\"resources\":{\"requests\":{\"memory\":"
+			       "\"1536Mi\",\"cpu\":\"1500m\"}}}}}");
+	cJSON *n = cJSON_Parse("{\"status\":{\"allocatable\":{\"memory\":\"1000000Ki\"}}}");
+	int64_t mem, cpu;
+
+	(void)state;
+	mig_vmi_resources(v, &mem, &cpu);
+	assert_int_equal(mem, INT64_C(1) << 30);
+	assert_int_equal(cpu, 8000);
+	mig_vmi_resources(w, &mem, &cpu);
+	assert_int_equal(mem, INT64_C(1536) << 20);
+	assert_int_equal(cpu, 1500);
+	mig_vmi_resources(NULL, &mem, &cpu);
+	assert_int_equal(mem, 0);
+	assert_int_equal(cpu, 0);
+	mig_node_allocatable(n, &mem, &cpu);
+	assert_int_equal(mem, INT64_C(1024000000));
+	assert_int_equal(cpu, -1);
+	assert_false(mig_node_ready(n));
+	assert_true(mig_vmim_phase_final("Failed"));
+	assert_false(mig_vmim_phase_final("Running"));
+	assert_false(mig_vmim_phase_final(NULL));
+	cJSON_Delete(v);
+	cJSON_Delete(w);
+	cJSON_Delete(n);
+}
+
+static cJSON *pol(const char *name, const char *vmi_sel, const char *ns_sel)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"selectors\":{"
+		 "\"virtualMachineInstanceSelector\":%s,\"namespaceSelector\":%s}}}",
+		 name, vmi_sel, ns_sel);
+	return cJSON_Parse(buf);
+}
+
+static void policy_precedence(void **state)
+{
+	cJSON *vmil = cJSON_Parse("{\"app\":\"web\",\"tier\":\"front\",\"kubevirt.io/nodeName\":"
+				  "\"node-1\"}");
+	cJSON *nsl = cJSON_Parse("{\"kubernetes.io/metadata.name\":\"default\"}");
+	cJSON *ps = cJSON_CreateArray(), *sel;
+
+	(void)state;
+	assert_null(mig_policy_winner(ps, vmil, nsl));
+	cJSON_AddItemToArray(ps, pol("cluster-web", "{\"app\":\"web\"}", "{}"));
+	assert_string_equal(mig_policy_winner(ps, vmil, nsl), "cluster-web");
+	/* Ours: every stable VMI label plus the namespace. */
+	sel = mig_policy_vmi_selector(vmil);
+	assert_null(cJSON_GetObjectItem(sel, "kubevirt.io/nodeName"));
+	assert_int_equal(cJSON_GetArraySize(sel), 2);
+	{
+		char *s = cJSON_PrintUnformatted(sel);
+		char *n = cJSON_PrintUnformatted(nsl);
+		cJSON_AddItemToArray(ps, pol("wk-req-1-abc", s, n));
+		free(s);
+		free(n);
+	}
+	assert_string_equal(mig_policy_winner(ps, vmil, nsl), "wk-req-1-abc");
+	/* A policy that does not match (one label differs) never wins. */
+	cJSON_AddItemToArray(ps, pol("a-other",
+				     "{\"app\":\"web\",\"tier\":\"back\","
+				     "\"x\":\"y\",\"z\":\"w\"}",
+				     "{}"));
+	assert_string_equal(mig_policy_winner(ps, vmil, nsl), "wk-req-1-abc");
+	/* An exact tie: more VMI labels first, then the smaller name. */
+	cJSON_AddItemToArray(ps, pol("aaa-tie", "{\"app\":\"web\",\"tier\":\"front\"}",
+				     "{\"kubernetes.io/metadata.name\":\"default\"}"));
+	assert_string_equal(mig_policy_winner(ps, vmil, nsl), "aaa-tie");
+	cJSON_AddItemToArray(ps, pol("zzz-more-vmi",
+				     "{\"app\":\"web\",\"tier\":\"front\",\"kubevirt.io/nodeName\":"
+				     "\"node-1\"}",
+				     "{}"));
+	/* 3 VMI + 0 ns = 3 = 2 + 1, tie on total, more VMI labels wins. */
+	assert_string_equal(mig_policy_winner(ps, vmil, nsl), "zzz-more-vmi");
+	cJSON_Delete(sel);
+	cJSON_Delete(ps);
+	cJSON_Delete(vmil);
+	cJSON_Delete(nsl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(passes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(vmi_missing_or_not_running, setup, teardown),
+	    cmocka_unit_test_setup_teardown(vmi_deleting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_migratable_disks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_migratable_bridge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_migratable_other, setup, teardown),
+	    cmocka_unit_test_setup_teardown(inflight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(target_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(target_capacity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(selector_mismatch, setup, teardown),
+	    cmocka_unit_test(resources),
+	    cmocka_unit_test(policy_precedence),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
