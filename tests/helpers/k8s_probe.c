@@ -1,6 +1,7 @@
 /* k8s_probe.c - a tiny CLI over the core Kubernetes client, driven by tests/integration/0003.
  *
  * k8s_probe -k KUBECONFIG [-x CONTEXT] [-b BACKOFF_MS] [-r MAX_RETRIES] [-m MAX_BODY] COMMAND...
+ * k8s_probe -i SA_DIR ...                   (in-cluster: $KUBERNETES_SERVICE_HOST/PORT + SA_DIR)
  * k8s_probe -k KUBECONFIG script FILE       (one command a line; '#' starts a comment)
  *
  * RES is "group/version/plural" or "v1/plural" (core), prefixed "cluster:" when cluster-scoped;
@@ -309,7 +310,7 @@ static int run_script(struct wk_k8s *c, const char *path)
 int main(int argc, char **argv)
 {
 	struct wk_k8s_options o = {.backoff_base_ms = 100, .backoff_max_ms = 1000};
-	const char *kubeconfig = NULL, *context = NULL;
+	const char *kubeconfig = NULL, *context = NULL, *sa_dir = NULL;
 	struct wk_kubeconfig kc;
 	struct wk_k8s *c;
 	char err[1024];
@@ -317,7 +318,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	wk_log_init("k8s-probe", getenv("PROBE_DEBUG") ? WK_LOG_DEBUG : WK_LOG_INFO);
-	while ((opt = getopt(argc, argv, "k:x:b:r:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:x:b:r:m:i:")) != -1) {
 		switch (opt) {
 		case 'k':
 			kubeconfig = optarg;
@@ -334,6 +335,9 @@ int main(int argc, char **argv)
 		case 'm':
 			o.max_body = (size_t)atol(optarg);
 			break;
+		case 'i':
+			sa_dir = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: k8s_probe -k KUBECONFIG [-x CONTEXT] COMMAND...\n");
 			return 2;
@@ -343,7 +347,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: k8s_probe -k KUBECONFIG [-x CONTEXT] COMMAND...\n");
 		return 2;
 	}
-	if (wk_kubeconfig_auto(&kc, kubeconfig, context, err, sizeof(err)) < 0) {
+	if ((sa_dir ? wk_kubeconfig_in_cluster(&kc, sa_dir, err, sizeof(err))
+		    : wk_kubeconfig_auto(&kc, kubeconfig, context, err, sizeof(err))) < 0) {
 		fprintf(stderr, "k8s_probe: %s\n", err);
 		return 3;
 	}

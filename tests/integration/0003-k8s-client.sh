@@ -243,6 +243,14 @@ expect_line "a list page past the body cap fails clearly" "$T/out" '^ERR TooBig 
 probe -m 2000 get $WK default wk1 >"$T/out" || true
 expect_line "a small object fits under the same cap" "$T/out" '^OK 200'
 
+# --- in-cluster settings (service-account directory given instead of the default one) ---
+mkdir -p "$T/sa"
+cp "$T/ca.crt" "$T/sa/ca.crt"
+cp "$T/client-token" "$T/sa/token"
+echo default >"$T/sa/namespace"
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$PORT "$PROBE" -i "$T/sa" get $WK default wk1 >"$T/out" 2>&1 || true
+expect_line "in-cluster config (env + token + ca.crt) reaches the server" "$T/out" '^OK 200'
+
 # --- TLS ---
 "$PROBE" -k "$T/kubeconfig-cert" get $WK default wk1 >"$T/out" 2>&1 || true
 expect_line "a client certificate from client-certificate-data/client-key-data authenticates" "$T/out" '^OK 200'
