@@ -37,6 +37,14 @@ printf '%s\n' '{"requestId":"req-bad-1","namespace":"default","name":"../../x"}'
 		-H x-dlt-original-offset=17 -H x-dlt-reason=invalid-name \
 		-H "x-dlt-error=invalid name '../../x'" -H x-dlt-service=wukong-migrator \
 		-H x-dlt-time=2026-01-01T00:00:00.000000Z 2>>"$T/kcat.log"
+# And one dead-lettered for real by a service on the core loop (wk_dlq_send's own headers).
+start_bg echo "$TBIN/echo_service" -X kafka.bootstrap.servers="$BOOTSTRAP" \
+	-X consumer.group="echo-$GROUP" -X echo.out="$T/echo.out" -X http.listen=
+ECHO_PID=$LAST_PID
+printf '%s\n' bad | kcat -b "$BOOTSTRAP" -P -t wukong.echo -k c1/default/vm-3 \
+	-H ce_specversion=1.0 -H ce_id=echo-sub-1 -H ce_source=/clusters/c1 \
+	-H ce_type=dev.novasphere.wukong.request.migrate.v1 -H ce_subject=Wukong/default/vm-3 \
+	2>>"$T/kcat.log"
 # Malformed audit events: bad JSON; no CloudEvents headers at all; a wrong field type.
 printf '%s\n' '{"actor": "x", oops' | kcat -b "$BOOTSTRAP" -P -t wukong.audit -k c1/default/vm-1 \
 	-H ce_specversion=1.0 -H ce_id=broken-1 -H ce_source=/clusters/c1 \
@@ -47,11 +55,12 @@ printf '%s\n' '{"actor":"m","action":"a","outcome":"success","object":{"name":7}
 		-H ce_specversion=1.0 -H ce_id=broken-2 -H ce_source=/clusters/c1 \
 		-H ce_type=dev.novasphere.wukong.audit.v1 2>>"$T/kcat.log"
 
-# 4 + 6 events, 1 rejected submission, 3 invalid events; the duplicate dropped.
+# 4 + 6 events, 2 rejected submissions, 3 invalid events; the duplicate dropped.
+TOTAL=15
 count() { Q query -d "$LOG" | wc -l; }
-wait_for 60 eval 'test "$(count)" -ge 14' || diag "records: $(count)"
+wait_for 60 eval 'test "$(count)" -ge $TOTAL' || diag "records: $(count)"
 Q query -d "$LOG" >"$T/all.jsonl"
-check "14 records: the duplicate was dropped" test "$(wc -l <"$T/all.jsonl")" -eq 14
+check "$TOTAL records: the duplicate was dropped" test "$(wc -l <"$T/all.jsonl")" -eq $TOTAL
 check "every record validates against schemas/audit-record.v1.json" \
 	"$ROOT/tests/schema-validate" "$ROOT/schemas/audit-record.v1.json" "$T/all.jsonl"
 check "the log spans several segments" test "$(ls "$LOG"/audit-*.log | wc -l)" -ge 3
@@ -75,13 +84,16 @@ Q query -d "$LOG" --request req-bad-1 >"$T/bad.jsonl"
 check "the dead-lettered submission is a rejected-submission record" \
 	test "$(jq -r '[.kind,.reason,.actor,.request.topic,.request.partition,.request.offset,.object.name] | join(" ")' "$T/bad.jsonl")" = \
 	"rejected-submission invalid-name wukong-migrator wukong.requests 2 17 ../../x"
+check "a real dead letter (wk_dlq_send via the core loop) is recorded with its origin" \
+	test "$(jq -r 'select(.actor=="wukong-echo") | [.kind,.reason,.request.topic,.request.id,.object.name,.raw] | join(" ")' "$T/all.jsonl")" = \
+	"rejected-submission schema wukong.echo echo-sub-1 vm-3 bad"
 check "invalid audit events are recorded with the reason" \
 	test "$(jq -r 'select(.kind=="invalid-event") | .reason' "$T/all.jsonl" | tr '\n' '|')" = \
 	"value is not valid JSON|header 'ce_specversion' must be \"1.0\"|field 'name' must be a string|"
 check "an invalid event keeps its raw bytes" \
 	test "$(jq -r 'select(.ceId=="broken-1") | .raw' "$T/all.jsonl")" = '{"actor": "x", oops'
 
-check "query --since 1h finds everything" test "$(Q query -d "$LOG" --since 1h | wc -l)" -eq 14
+check "query --since 1h finds everything" test "$(Q query -d "$LOG" --since 1h | wc -l)" -eq $TOTAL
 check "query --until 2000-01-01T00:00:00Z finds nothing" \
 	test "$(Q query -d "$LOG" --until 2000-01-01T00:00:00Z | wc -l)" -eq 0
 check "query with a bad --vm is a usage error" test "$(Q query -d "$LOG" --vm nope 2>/dev/null; echo $?)" -eq 2
@@ -91,9 +103,10 @@ check "/metrics counts records by kind" \
 	sh -c "curl -sf 'http://$ADDR/metrics' | grep -q 'wukong_audit_records_total{kind=\"invalid-event\"} 3'"
 
 Q verify -d "$LOG" >"$T/verify.out"
-check "verify passes on the live log" grep -q '^ok: 14 records' "$T/verify.out"
+check "verify passes on the live log" grep -q "^ok: $TOTAL records" "$T/verify.out"
 
-kill -TERM "$AUDIT_PID"
+kill -TERM "$ECHO_PID" "$AUDIT_PID"
+wait "$ECHO_PID" 2>/dev/null
 wait_for 20 eval "! kill -0 $AUDIT_PID"
 wait "$AUDIT_PID"
 check "SIGTERM drains and exits 0" test $? -eq 0
@@ -131,7 +144,7 @@ tamper
 last=$(ls "$T"/t/audit-*.log | tail -1)
 sed -i '$d' "$last"
 vfail "records cut off the end on a line boundary: HEAD gives it away" \
-	"^BROKEN: $(basename "$last"): the log ends at seq 13 but HEAD says seq 14"
+	"^BROKEN: $(basename "$last"): the log ends at seq $((TOTAL - 1)) but HEAD says seq $TOTAL"
 
 tamper
 rm "$T/t/audit-00000002.log"
