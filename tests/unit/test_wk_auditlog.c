@@ -665,6 +665,62 @@ static void verify_segments(void **state)
 	free(dir);
 }
 
+/* Replace line `n` of segment `seg` in dir a by the same line of dir b. */
+static void transplant(const char *a, const char *b, unsigned seg, size_t n)
+{
+	char *pa = seg_path(a, seg), *pb = seg_path(b, seg), *ba, *bb, *out;
+	size_t la, lb, oa, oba, ob, obb;
+
+	ba = slurp(pa, &la);
+	bb = slurp(pb, &lb);
+	oa = line_at(ba, n, &oba);
+	ob = line_at(bb, n, &obb);
+	out = wk_xmalloc(la - oba + obb);
+	memcpy(out, ba, oa);
+	memcpy(out + oa, bb + ob, obb);
+	memcpy(out + oa + obb, ba + oa + oba, la - oa - oba);
+	spit(pa, out, la - oba + obb);
+	free(out);
+	free(ba);
+	free(bb);
+	free(pa);
+	free(pb);
+}
+
+static void verify_prev_mismatch(void **state)
+{
+	char *a = mkdtemp_dir(), *b = mkdtemp_dir();
+	struct wk_auditlog_verify_result r;
+
+	(void)state;
+	/* Two logs with the same records written at other times: same sizes, same segment
+	 * boundaries, other hashes. A record from b has a valid hash of its own but does not chain
+	 * onto a's records. */
+	fill(a, 0, 40, 2000);
+	usleep(2000);
+	fill(b, 0, 40, 2000);
+	transplant(a, b, 1, 3);
+	r = verify(a);
+	assert_false(r.ok);
+	assert_int_equal(r.line, 3);
+	assert_int_equal(r.seq, 3);
+	assert_non_null(strstr(r.what, "prev mismatch"));
+	rm_rf(a);
+	free(a);
+	a = mkdtemp_dir();
+	fill(a, 0, 40, 2000);
+	transplant(a, b, 2, 1);
+	r = verify(a);
+	assert_false(r.ok);
+	assert_string_equal(r.segment, "audit-00000002.log");
+	assert_int_equal(r.line, 1);
+	assert_non_null(strstr(r.what, "chain broken at the segment boundary"));
+	rm_rf(a);
+	rm_rf(b);
+	free(a);
+	free(b);
+}
+
 static void check_line_garbage(void **state)
 {
 	uint64_t seq;
@@ -877,14 +933,23 @@ static void record_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(append_reopen_chain),    cmocka_unit_test(second_writer_refused),
-	    cmocka_unit_test(rotation_by_size),	      cmocka_unit_test(rotation_by_age),
-	    cmocka_unit_test(torn_tail_recovery),     cmocka_unit_test(dedupe_across_reopen),
-	    cmocka_unit_test(dedupe_eviction_stress), cmocka_unit_test(index_queries),
-	    cmocka_unit_test(verify_edited_byte),     cmocka_unit_test(verify_deleted_record),
-	    cmocka_unit_test(verify_swapped_records), cmocka_unit_test(verify_truncated),
-	    cmocka_unit_test(verify_segments),	      cmocka_unit_test(check_line_garbage),
-	    cmocka_unit_test(hostile_content),	      cmocka_unit_test(record_cap),
+	    cmocka_unit_test(append_reopen_chain),
+	    cmocka_unit_test(second_writer_refused),
+	    cmocka_unit_test(rotation_by_size),
+	    cmocka_unit_test(rotation_by_age),
+	    cmocka_unit_test(torn_tail_recovery),
+	    cmocka_unit_test(dedupe_across_reopen),
+	    cmocka_unit_test(dedupe_eviction_stress),
+	    cmocka_unit_test(index_queries),
+	    cmocka_unit_test(verify_edited_byte),
+	    cmocka_unit_test(verify_deleted_record),
+	    cmocka_unit_test(verify_swapped_records),
+	    cmocka_unit_test(verify_truncated),
+	    cmocka_unit_test(verify_segments),
+	    cmocka_unit_test(verify_prev_mismatch),
+	    cmocka_unit_test(check_line_garbage),
+	    cmocka_unit_test(hostile_content),
+	    cmocka_unit_test(record_cap),
 	};
 
 	wk_log_init("test", WK_LOG_ERROR);
