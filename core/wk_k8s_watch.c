@@ -220,8 +220,8 @@ static void start(struct wk_k8s_watch *w)
 		snprintf(n, sizeof(n), "%ld", t);
 		wk_k8s_query_add(&url, "timeoutSeconds", n);
 		add_query(w, &url);
-		timeout_ms =
-		    (t + 30) * 1000; /* the server ends it at t; this catches a dead peer */
+		/* the server ends the stream at t; curl's limit only catches a dead peer */
+		timeout_ms = (t + 30) * 1000;
 		w->stream_start = k8s_mono_ms();
 		w->stream_events = 0;
 		wk_k8s_lines_reset(&w->lines);
