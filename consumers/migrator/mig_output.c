@@ -64,7 +64,13 @@ char *mig_status_json(const struct mig_status *s, int64_t now_ms)
 	cJSON_AddStringToObject(o, "namespace", r->ns);
 	cJSON_AddStringToObject(o, "name", r->name);
 	cJSON_AddStringToObject(o, "source", "wukong-migrator");
-	cJSON_AddNumberToObject(o, "seq", (double)s->seq);
+	{
+		/* A double would round microseconds away (cJSON prints 15 digits). */
+		char n[32];
+
+		snprintf(n, sizeof(n), "%lld", (long long)s->seq);
+		cJSON_AddRawToObject(o, "seq", n);
+	}
 	if (!s->condition_only) {
 		st = cJSON_AddObjectToObject(o, "status");
 		ms = cJSON_AddObjectToObject(st, "migrationStatus");
@@ -132,7 +138,10 @@ char *mig_audit_json(const struct mig_audit *a)
 	if (a->topic) {
 		cJSON_AddStringToObject(src, "topic", a->topic);
 		cJSON_AddNumberToObject(src, "partition", a->partition);
-		cJSON_AddNumberToObject(src, "offset", (double)a->offset);
+		char n[32];
+
+		snprintf(n, sizeof(n), "%lld", (long long)a->offset);
+		cJSON_AddRawToObject(src, "offset", n);
 	}
 	if (a->cluster)
 		cJSON_AddStringToObject(o, "cluster", a->cluster);

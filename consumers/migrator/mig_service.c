@@ -279,6 +279,14 @@ void mig_report(struct mig_state *st, struct mig_active *a, const char *action, 
 	bool warn = !strcmp(outcome, "failure") || !strcmp(outcome, "rejected");
 	size_t pos = a->phase == MIG_PH_QUEUED ? mig_queue_position(&st->queue, a->req.id) : 0;
 
+	{
+		char key[400];
+
+		snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, a->req.ns, a->req.vm);
+		wk_logk(warn ? WK_LOG_WARN : WK_LOG_INFO, key, "%s '%s' %s: %s: %s", action,
+			a->req.id, mig_phase_name(a->phase), reason ? reason : "",
+			message ? message : "");
+	}
 	memset(&s, 0, sizeof(s));
 	s.req = &a->req;
 	s.phase = a->phase;

@@ -51,7 +51,7 @@ static void status_queued_then_migrating(void **state)
 	o = cJSON_Parse(js);
 	assert_non_null(o);
 	assert_string_equal(get(o, "source", NULL)->valuestring, "wukong-migrator");
-	assert_true(get(o, "seq", NULL)->valuedouble == 1700000000000001.0);
+	assert_non_null(strstr(js, "\"seq\":1700000000000001,"));
 	ms = get(get(o, "status", NULL), "migrationStatus", NULL);
 	assert_string_equal(get(ms, "phase", NULL)->valuestring, "Queued");
 	assert_string_equal(get(ms, "requestId", NULL)->valuestring, "req-1");
