@@ -37,13 +37,19 @@ struct wk_consumer {
 	char *group;
 };
 
-/* librdkafka's syslog levels onto ours: 0-3 error, 4 warning, 5-6 info, 7 debug. */
+/* librdkafka's syslog levels onto ours: 0-2 error, 3-4 warning, 5-6 info, 7 debug. LOG_ERR (3)
+ * is mostly transient connection failures that librdkafka retries by itself; what is fatal
+ * arrives through error_cb and is logged as an error there. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	enum wk_log_level l = level <= 3   ? WK_LOG_ERROR
-			      : level == 4 ? WK_LOG_WARN
-			      : level <= 6 ? WK_LOG_INFO
-					   : WK_LOG_DEBUG;
+	enum wk_log_level l = WK_LOG_DEBUG;
+
+	if (level <= 2)
+		l = WK_LOG_ERROR;
+	else if (level <= 4)
+		l = WK_LOG_WARN;
+	else if (level <= 6)
+		l = WK_LOG_INFO;
 
 	wk_log(l, "rdkafka %s %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
 }
