@@ -221,11 +221,14 @@ static void control_read(struct broker *b, int fd, char *buf, size_t *len, bool 
 		for (ssize_t i = 0; i < n; i++) {
 			if (chunk[i] == '\n') {
 				buf[*len] = '\0';
-				if (*overlong)
+				if (*overlong) {
 					wk_warn("control line over %d bytes ignored",
 						CONTROL_LINE_MAX);
-				else
+					printf("error line over %d bytes\n", CONTROL_LINE_MAX);
+					fflush(stdout);
+				} else {
 					control(b, buf);
+				}
 				*len = 0;
 				*overlong = false;
 			} else if (*len + 1 < CONTROL_LINE_MAX) {
