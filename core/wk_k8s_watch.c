@@ -44,6 +44,7 @@ struct wk_k8s_watch {
 	int failures;	 /* consecutive, drives the backoff */
 	int64_t next_at; /* monotonic ms when W_IDLE may start the next request */
 	bool auth_retried;
+	bool relist_requested; /* wk_k8s_watch_relist(): a fresh list must start after this */
 
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -194,6 +195,11 @@ static void start(struct wk_k8s_watch *w)
 		    wk_buf_add(&url, path.buf, path.len) < 0)
 			WK_BUG("watch path validated at creation failed: %s", err);
 		wk_buf_release(&path);
+	}
+	if (w->relist_requested) {
+		w->relist_requested = false;
+		w->need_list = true;
+		set_str(&w->cont, NULL); /* a list begun before the request does not count */
 	}
 	if (w->need_list || !w->rv) {
 		if (!w->cont) {
@@ -527,6 +533,13 @@ static long start_due(struct wk_k8s *c)
 	long soonest = -1;
 
 	for (struct wk_k8s_watch *w = c->watches; w; w = w->next) {
+		if (w->relist_requested && w->state == W_WATCHING) {
+			/* outside any curl callback here, so the stream may be cut */
+			curl_multi_remove_handle(c->multi, w->easy);
+			w->state = W_IDLE;
+			w->next_at = 0;
+			metric(c->m_restarts, w->label, "relist-requested");
+		}
 		if (w->state != W_IDLE)
 			continue;
 		if (w->next_at <= now) {
@@ -572,6 +585,11 @@ int wk_k8s_poll(struct wk_k8s *c, int timeout_ms)
 		start_due(c);
 	}
 	return c->delivered;
+}
+
+void wk_k8s_watch_relist(struct wk_k8s_watch *w)
+{
+	w->relist_requested = true;
 }
 
 void wk_k8s_wakeup(struct wk_k8s *c)

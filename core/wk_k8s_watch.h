@@ -85,6 +85,10 @@ struct wk_k8s_watch *wk_k8s_watch_new(struct wk_k8s *c, const struct wk_k8s_reso
 				      const char *ns, const struct wk_k8s_watch_opts *opts,
 				      wk_k8s_watch_cb cb, void *opaque, char *errstr,
 				      size_t errstr_size);
+/* Ask for a fresh list (RELIST_BEGIN ... RELIST_END) on the next wk_k8s_poll(), e.g. to re-emit
+ * objects whose processing failed; an open stream is cut, a list in progress is started over.
+ * Safe from inside callbacks. */
+void wk_k8s_watch_relist(struct wk_k8s_watch *w);
 /* Never from inside a watch callback (libcurl forbids removing handles there). */
 void wk_k8s_watch_destroy(struct wk_k8s_watch *w);
 

@@ -10,7 +10,7 @@
  *   patch RES NS NAME merge|json|strategic JSON [status] | delete RES NS NAME [rv=RV]
  *   update RES NS NAME KEY VALUE   (read-modify-write of spec.KEY, retried on 409 Conflict)
  *   list RES NS [limit=N] [label=SEL] [field=SEL]   (every page)
- *   watch RES NS [events=N] [timeout=S] [stream-timeout=S] [label=SEL]
+ *   watch RES NS [events=N] [timeout=S] [stream-timeout=S] [label=SEL] [relist-after=N]
  *   wait-file PATH | sleep MS
  * Output, one line per result: "OK <code> <json>", "ERR <class> <code> <reason> attempts=<n>
  * <message>"; watches print "EV <TYPE> <ns>/<name> rv=<rv>", "RELIST_BEGIN", "RELIST_END rv=<rv>"
@@ -116,6 +116,7 @@ static int set_spec_field(cJSON *obj, void *opaque, char *errstr, size_t errstr_
 struct watch_state {
 	long want;
 	long got;
+	long relist_after; /* ask for a relist (from the callback) after this many events */
 };
 
 static void on_event(struct wk_k8s_watch *w, enum wk_k8s_event_type t, const cJSON *obj,
@@ -128,7 +129,6 @@ static void on_event(struct wk_k8s_watch *w, enum wk_k8s_event_type t, const cJS
 	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion");
 	const char *rvs = cJSON_IsString(rv) ? rv->valuestring : "-";
 
-	(void)w;
 	if (t == WK_K8S_EV_RELIST_BEGIN)
 		printf("RELIST_BEGIN\n");
 	else if (t == WK_K8S_EV_RELIST_END)
@@ -138,6 +138,10 @@ static void on_event(struct wk_k8s_watch *w, enum wk_k8s_event_type t, const cJS
 		       cJSON_IsString(ns) ? ns->valuestring : "-",
 		       cJSON_IsString(name) ? name->valuestring : "-", rvs);
 		ws->got++;
+		if (ws->relist_after > 0 && ws->got == ws->relist_after) {
+			printf("RELIST_REQUESTED\n");
+			wk_k8s_watch_relist(w);
+		}
 	}
 	fflush(stdout);
 }
@@ -160,6 +164,8 @@ static int do_watch(struct wk_k8s *c, const struct wk_k8s_resource *res, const c
 	if ((v = opt_arg(argc, argv, 0, "stream-timeout")))
 		o.timeout_s = atol(v);
 	o.label_selector = opt_arg(argc, argv, 0, "label");
+	if ((v = opt_arg(argc, argv, 0, "relist-after")))
+		ws.relist_after = atol(v);
 	o.backoff_base_ms = 100;
 	o.backoff_max_ms = 1000;
 	w = wk_k8s_watch_new(c, res, ns, &o, on_event, &ws, err, sizeof(err));

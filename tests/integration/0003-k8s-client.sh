@@ -237,6 +237,20 @@ expect_line "watch counters: malformed lines counted" "$T/watch2.log" '^WATCH .*
 expect_line "watch counters: events and bookmarks" "$T/watch2.log" '^WATCH events=[0-9]+ relists=1 restarts=[1-9]'
 expect_line "metrics: relists and malformed lines counted" "$T/watch2.log" '^METRICS relists=1 malformed_json=2$'
 
+# a relist asked for from inside the callback, once during the list and once while streaming
+"$PROBE" -k "$T/kubeconfig" watch $WK default timeout=3 stream-timeout=10 relist-after=1 >"$T/relist1.log" 2>&1 || true
+check "a relist requested during the initial list runs a fresh list after it" \
+	test "$(grep -c '^RELIST_END' "$T/relist1.log")" -eq 2
+N=$(grep -c '^ITEM' <(probe list $WK default))
+start_bg relist2 "$PROBE" -k "$T/kubeconfig" watch $WK default timeout=4 stream-timeout=10 relist-after=$((N + 1))
+R2=$LAST_PID
+wait_for 10 grep -q '^RELIST_END' "$T/relist2.log"
+probe create $WK default '{"apiVersion":"demo.example.com/v1","kind":"Wukong","metadata":{"name":"w-f"}}' >/dev/null
+wait "$R2"
+check "the event that asked for it came from the stream" grep -q '^EV ADDED default/w-f' "$T/relist2.log"
+check "a relist requested while streaming cuts the stream and lists again" \
+	test "$(grep -c '^RELIST_END' "$T/relist2.log")" -eq 2 -a "$(grep -c '^RELIST_REQUESTED' "$T/relist2.log")" -eq 1
+
 # --- response body cap ---
 probe -m 2000 list $WK default >"$T/out" || true
 expect_line "a list page past the body cap fails clearly" "$T/out" '^ERR TooBig 0 .*exceeds the 2000-byte cap'
