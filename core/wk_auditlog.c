@@ -288,6 +288,8 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 	char hash[WK_AUDITLOG_HASH_HEX];
 	int64_t t;
 	struct aul_idx_entry x;
+	struct aul_meta meta;
+	cJSON *j;
 
 	if (l->failed)
 		return wk_err(errstr, errstr_size, "audit log '%s' failed earlier; reopen it",
@@ -307,12 +309,18 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 	if (aul_record_body(&l->line, e, l->last_seq + 1, t, keyed ? key : NULL, l->last_hash,
 			    errstr, errstr_size))
 		return WK_AUDITLOG_REFUSED;
-	if (wk_buf_add(&l->line, "}", 1))
-		return refused(errstr, errstr_size);
-	aul_sha256_hex(l->line.buf, l->line.len, hash);
-	l->line.len--; /* drop the "}" again: the hash member goes before it */
+	aul_record_hash(l->line.buf, l->line.len, hash);
 	if (wk_buf_addf(&l->line, ",\"hash\":\"%s\"}\n", hash))
 		return refused(errstr, errstr_size);
+	/* The index learns what a reader will see: the record as parsed back (escaped names), the
+	 * same path the index rebuild takes. This also proves the line is valid JSON. */
+	j = cJSON_ParseWithLength(l->line.buf, l->line.len - 1);
+	if (!j || aul_record_meta(j, &meta)) {
+		cJSON_Delete(j);
+		WK_BUG("audit record %llu does not parse back",
+		       (unsigned long long)(l->last_seq + 1));
+	}
+	cJSON_Delete(j);
 
 	if (!l->segno ||
 	    (l->seg_size && (l->seg_size + l->line.len > (uint64_t)l->o.segment_bytes ||
@@ -333,11 +341,9 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 	x.seq = l->last_seq + 1;
 	x.off = l->seg_size;
 	x.len = (uint32_t)l->line.len;
-	x.time_us = t;
-	if (e->object_namespace && e->object_name)
-		x.obj = aul_obj_hash(e->object_namespace, e->object_name);
-	if (e->request_id)
-		x.req = aul_hash64(e->request_id, strlen(e->request_id));
+	x.time_us = meta.time_us;
+	x.obj = meta.obj;
+	x.req = meta.req;
 	if (keyed) {
 		x.flags |= AUL_F_DEDUPE;
 		memcpy(x.dedupe, key, 16);

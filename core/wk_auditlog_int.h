@@ -51,6 +51,9 @@ struct aul_meta {
 uint64_t aul_hash64(const char *s, size_t len);
 uint64_t aul_obj_hash(const char *ns, const char *name);
 void aul_sha256_hex(const void *data, size_t len, char out[WK_AUDITLOG_HASH_HEX]);
+/* The hash rule: SHA-256 (hex) of a record body (everything up to and including the prev value)
+ * followed by "}". */
+void aul_record_hash(const char *body, size_t len, char out[WK_AUDITLOG_HASH_HEX]);
 /* The 16-byte dedupe digest of a key: the first half of its SHA-256. */
 void aul_dedupe_digest(const void *key, size_t len, uint8_t out[16]);
 

@@ -93,6 +93,14 @@ void aul_sha256_hex(const void *data, size_t len, char out[WK_AUDITLOG_HASH_HEX]
 	to_hex(md, 32, out);
 }
 
+void aul_record_hash(const char *body, size_t len, char out[WK_AUDITLOG_HASH_HEX])
+{
+	uint8_t md[32];
+
+	sha256_2(body, len, "}", 1, md);
+	to_hex(md, 32, out);
+}
+
 void aul_dedupe_digest(const void *key, size_t len, uint8_t out[16])
 {
 	uint8_t md[32];
