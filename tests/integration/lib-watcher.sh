@@ -129,7 +129,8 @@ metric() { # NAME METRIC-REGEX: the value of the first matching series
 }
 
 # dump: every message of wukong.events into $T/events.json (kcat's JSON envelope, headers too)
-dump() { kcat -b "$BOOTSTRAP" -C -t wukong.events -e -q -J >"$T/events.json" 2>/dev/null; }
+# (bounded: kcat waits forever for a partition whose leader is down)
+dump() { timeout 20 kcat -b "$BOOTSTRAP" -C -t wukong.events -e -q -J >"$T/events.json" 2>/dev/null; }
 types_of() { dump && "$EV" "$T/events.json" types "$1" | tr '\n' ' '; }
 count_of() { dump && "$EV" "$T/events.json" count "$1" "$2"; }
 has_event() { [ "$(count_of "$1" "$2")" -ge "${3:-1}" ]; }
