@@ -105,6 +105,13 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 
 	meta = cJSON_AddObjectToObject(tpl, "metadata");
 	labels = cJSON_AddObjectToObject(meta, "labels");
+	/* The Wukong's labels reach the VMI, where MigrationPolicies select on them. */
+	const cJSON *wl;
+	cJSON_ArrayForEach(wl, jpath(wk, "metadata.labels"))
+	{
+		if (cJSON_IsString(wl))
+			cJSON_AddStringToObject(labels, wl->string, wl->valuestring);
+	}
 	cJSON_AddStringToObject(labels, "kubevirt.io/vm", vmname);
 	cJSON_AddStringToObject(labels, WK_LABEL, wkname);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
