@@ -72,6 +72,7 @@ static int setup(void **state)
 	rd_kafka_mock_topic_create(mk.mc, "dlq", 1, 1);
 	rd_kafka_mock_topic_create(mk.mc, "alo", 1, 1);
 	rd_kafka_mock_topic_create(mk.mc, "dr", 3, 1);
+	rd_kafka_mock_topic_create(mk.mc, "reb", 2, 1);
 	return 0;
 }
 
@@ -459,6 +460,116 @@ static void at_least_once_resume(void **state)
 	wk_config_destroy(cfg);
 }
 
+static void fatal_error_surfaces(void **state)
+{
+	struct wk_config *cfg = mock_kafka_config(&mk);
+	struct wk_producer *p = wk_producer_new(cfg, NULL, NULL, NULL, 0);
+	struct wk_kafka_msg m = {.topic = "dr", .value = "{}", .value_len = 2};
+	char err[256];
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(wk_kafka_fatal(wk_producer_handle(p), err, sizeof(err)), 0);
+	/* librdkafka's test hook raises what an out-of-sequence idempotent producer would. */
+	assert_int_equal(rd_kafka_test_fatal_error(wk_producer_handle(p),
+						   RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+						   "injected by the test"),
+			 0);
+	assert_int_equal(wk_producer_poll(p, 100), -1);
+	assert_int_equal(wk_kafka_fatal(wk_producer_handle(p), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "injected by the test"));
+	assert_int_equal(wk_producer_send(p, &m, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "fatal"));
+	assert_int_equal(wk_producer_flush(p, 100), -1);
+	wk_producer_destroy(p);
+	wk_config_destroy(cfg);
+}
+
+static int assigned(struct wk_consumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+	int n = 0;
+
+	if (!rd_kafka_assignment(wk_consumer_handle(c), &l) && l) {
+		n = l->cnt;
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	return n;
+}
+
+/* Two members split the partitions through the eager rebalance callback, and what is produced
+ * afterwards reaches the member that owns it. The revoke callback's synchronous commit cannot be
+ * checked here: the mock answers OffsetCommit with REBALANCE_IN_PROGRESS while a group is joining,
+ * where Kafka accepts commits of the current generation (docs/kafka.md, "What the mock is not"). */
+static void rebalance_between_members(void **state)
+{
+	struct wk_config *cfg = mock_kafka_config(&mk);
+	const char *topics[] = {"reb"};
+	struct wk_producer *p = wk_producer_new(cfg, NULL, NULL, NULL, 0);
+	struct wk_consumer *a, *b, *c;
+	rd_kafka_message_t *m;
+	char group[64], err[256], x[] = "x";
+	bool seen[2] = {false, false};
+	int got = 0;
+
+	(void)state;
+	unique_group(group, sizeof(group));
+	assert_non_null(p);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(
+		    rd_kafka_producev(wk_producer_handle(p), RD_KAFKA_V_TOPIC("reb"),
+				      RD_KAFKA_V_PARTITION(i % 2), RD_KAFKA_V_VALUE(x, 1),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+		    0);
+	assert_int_equal(wk_producer_flush(p, 10000), 0);
+
+	a = wk_consumer_new(cfg, group, topics, 1, err, sizeof(err));
+	assert_non_null(a);
+	while (got < 8 && (m = poll_one(a, 15000))) {
+		assert_int_equal(wk_consumer_store(a, m), 0);
+		drop(m);
+		got++;
+	}
+	assert_int_equal(got, 8);
+	assert_int_equal(assigned(a), 2);
+
+	/* A second member joins; a keeps polling so it serves its revoke and new assignment. */
+	b = wk_consumer_new(cfg, group, topics, 1, err, sizeof(err));
+	assert_non_null(b);
+	for (int i = 0; i < 200 && (assigned(b) != 1 || assigned(a) != 1); i++) {
+		if ((m = poll_one(a, 50)))
+			drop(m);
+		if ((m = poll_one(b, 50)))
+			drop(m);
+	}
+	assert_int_equal(assigned(a), 1);
+	assert_int_equal(assigned(b), 1);
+
+	/* One new message per partition: each reaches its partition's owner. */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(rd_kafka_producev(wk_producer_handle(p), RD_KAFKA_V_TOPIC("reb"),
+						   RD_KAFKA_V_PARTITION(i), RD_KAFKA_V_VALUE(x, 1),
+						   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+						   RD_KAFKA_V_END),
+				 0);
+	assert_int_equal(wk_producer_flush(p, 10000), 0);
+	for (int i = 0; i < 100 && !(seen[0] && seen[1]); i++) {
+		c = i % 2 ? b : a;
+		if (!(m = poll_one(c, 50)))
+			continue;
+		if (m->offset == 4) /* partitions held offsets 0-3 */
+			seen[m->partition] = true;
+		assert_int_equal(wk_consumer_store(c, m), 0); /* it owns what it got */
+		drop(m);
+	}
+	assert_true(seen[0] && seen[1]);
+	release_held();
+	wk_consumer_destroy(b);
+	wk_consumer_destroy(a);
+	wk_producer_destroy(p);
+	wk_config_destroy(cfg);
+}
+
 /* --- headers and dead letters --- */
 
 /* Send msg (if any), then read back the last message of topic partition 0. */
@@ -654,7 +765,9 @@ int main(void)
 	    cmocka_unit_test_teardown(delivery_reports, test_teardown),
 	    cmocka_unit_test_teardown(oversized_and_topicless_refused, test_teardown),
 	    cmocka_unit_test_teardown(queue_full_and_failed_delivery, test_teardown),
+	    cmocka_unit_test_teardown(fatal_error_surfaces, test_teardown),
 	    cmocka_unit_test_teardown(at_least_once_resume, test_teardown),
+	    cmocka_unit_test_teardown(rebalance_between_members, test_teardown),
 	    cmocka_unit_test_teardown(header_helpers, test_teardown),
 	    cmocka_unit_test_teardown(dead_letters, test_teardown),
 	    cmocka_unit_test_teardown(dead_letter_of_oversized, test_teardown),
