@@ -14,8 +14,9 @@ struct sim_model;
 
 struct sim_model_opts {
 	const char *scenario_path; /* NULL = the built-in small default cluster */
-	double time_factor;        /* simulated seconds per real second (1 = real time) */
-	uint64_t seed;
+	double time_factor;        /* simulated seconds per real second (1 = real time);
+				    * 0 = the scenario's timeFactor (itself 1 when absent) */
+	uint64_t seed;             /* 0 = the scenario's seed (itself 1 when absent) */
 };
 
 struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opts *opts,
