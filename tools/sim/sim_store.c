@@ -367,6 +367,50 @@ static void random_suffix(char *out, size_t len)
 	out[len] = '\0';
 }
 
+bool sim_json_equal(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x, *y;
+
+	if (!a || !b)
+		return a == b;
+	if ((a->type & 0xff) != (b->type & 0xff))
+		return false;
+	switch (a->type & 0xff) {
+	case cJSON_False:
+	case cJSON_True:
+	case cJSON_NULL:
+		return true;
+	case cJSON_Number:
+		return a->valuedouble == b->valuedouble;
+	case cJSON_String:
+	case cJSON_Raw:
+		return a->valuestring && b->valuestring ? !strcmp(a->valuestring, b->valuestring)
+							: a->valuestring == b->valuestring;
+	case cJSON_Array:
+		for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
+			if (!sim_json_equal(x, y))
+				return false;
+		return !x && !y;
+	case cJSON_Object: {
+		size_t na = 0, nb = 0;
+
+		for (y = b->child; y; y = y->next)
+			nb++;
+		for (x = a->child; x; x = x->next) {
+			na++;
+			if (!x->string)
+				return false;
+			y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+			if (!y || !sim_json_equal(x, y))
+				return false;
+		}
+		return na == nb;
+	}
+	default:
+		return false;
+	}
+}
+
 /* Do two objects differ outside metadata (and outside status when the resource splits it)? */
 static bool content_differs(const struct sim_resource *res, const cJSON *a, const cJSON *b)
 {
@@ -379,7 +423,7 @@ static bool content_differs(const struct sim_resource *res, const cJSON *a, cons
 		    (res->has_status && !strcmp(it->string, "status")))
 			continue;
 		na++;
-		if (!cJSON_Compare(it, cJSON_GetObjectItemCaseSensitive(b, it->string), true))
+		if (!sim_json_equal(it, cJSON_GetObjectItemCaseSensitive(b, it->string)))
 			return true;
 	}
 	cJSON_ArrayForEach(it, b)
@@ -735,7 +779,7 @@ static int commit(struct sim_store *st, size_t ri, size_t pos, cJSON *next, cJSO
 	if (!cJSON_GetObjectItemCaseSensitive(next, "kind"))
 		set_item(next, "kind",
 			 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old, "kind"), true));
-	if (cJSON_Compare(old, next, true)) {
+	if (sim_json_equal(old, next)) {
 		cJSON_Delete(next);
 		if (out)
 			*out = cJSON_Duplicate(old, true);

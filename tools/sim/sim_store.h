@@ -104,6 +104,9 @@ uint64_t sim_store_wait(struct sim_store *st, uint64_t rv, int timeout_ms);
 cJSON *sim_store_list(struct sim_store *st, const struct sim_resource *res, const char *ns,
 		      const char *after_key, bool (*match)(const cJSON *obj, void *opaque),
 		      void *opaque, size_t limit, char **next_key, size_t *remaining, uint64_t *rv);
+/* Structural JSON equality in linear time (cJSON_Compare is exponential in the nesting depth of
+ * objects, which a hostile body would exploit). Object key order does not matter. */
+bool sim_json_equal(const cJSON *a, const cJSON *b);
 /* The newest resourceVersion dropped from the watch history (0 = none yet): a watch from an
  * older version gets 410 Expired. */
 uint64_t sim_store_oldest_rv(struct sim_store *st);
