@@ -143,6 +143,10 @@ struct wk_auditlog_verify_result {
 	uint64_t line;
 	uint64_t seq;
 	char what[512];
+	/* ok, but the last segment ends in an incomplete record past HEAD: one being written, or
+	 * torn by a crash and never acknowledged (the writer cuts it on open). segment/line/seq
+	 * say where. */
+	bool tail_incomplete;
 };
 
 /* 0 when the check ran (r->ok says the verdict), -1 when the directory can't be read. */

@@ -271,6 +271,12 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 			printf("ok: %llu records in %u segment(s), chain valid, last seq %llu\n",
 			       (unsigned long long)r.records, r.segments,
 			       (unsigned long long)r.last_seq);
+		if (r.tail_incomplete)
+			printf(
+			    "note: %s line %llu (seq %llu) is incomplete: a record being written, "
+			    "or torn by a crash and never acknowledged (wukong-audit removes it "
+			    "when it opens the log)\n",
+			    r.segment, (unsigned long long)r.line, (unsigned long long)r.seq);
 		return 0;
 	}
 	if (r.line)
