@@ -484,8 +484,9 @@ int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int
 			n_cpu++;
 			continue;
 		}
-		/* Least allocated memory first; ties broken by the seeded generator. */
-		int64_t fr = n->memory - n->used_mem;
+		/* Least allocated (by share of memory) first, like kube-scheduler's
+		 * LeastAllocated score; ties broken by the seeded generator. */
+		int64_t fr = (int64_t)((double)(n->memory - n->used_mem) / (double)n->memory * 1e6);
 		if (fr > best_free) {
 			best = (int)i;
 			best_free = fr;
