@@ -667,13 +667,9 @@ static void openapi(struct sim_resp *resp, int nsegs, char **segs)
 
 		if (strcmp(r->group, group) || strcmp(r->version, version) || r->read_only)
 			continue;
-		snprintf(path, sizeof(path), "/%s%s%s/%s%s/{name}", r->group[0] ? "apis/" : "api/",
-			 r->group, r->group[0] ? "/" : "", r->version,
-			 r->namespaced ? "/namespaces/{namespace}" : "");
-		/* insert the plural before /{name} */
-		snprintf(path + strlen(path) - strlen("/{name}"),
-			 sizeof(path) - (strlen(path) - strlen("/{name}")), "/%s/{name}",
-			 r->plural);
+		snprintf(path, sizeof(path), "/%s%s%s%s%s/%s/{name}",
+			 r->group[0] ? "apis/" : "api/", r->group, r->group[0] ? "/" : "",
+			 r->version, r->namespaced ? "/namespaces/{namespace}" : "", r->plural);
 		p = cJSON_AddObjectToObject(paths, path);
 		op = cJSON_AddObjectToObject(p, "patch");
 		gvk = cJSON_AddObjectToObject(op, "x-kubernetes-group-version-kind");
@@ -744,8 +740,6 @@ static int resolve(const char *group, const char *version, char **segs, int n, s
 		t->name = n >= 2 ? segs[1] : NULL;
 		t->sub = n >= 3 ? segs[2] : NULL;
 	}
-	if (t->sub && (strcmp(t->sub, "status") || !t->res->has_status || t->res->read_only))
-		return 404;
 	if (t->ns && (why = bad_segment(t->ns, 63))) {
 		snprintf(msg, msg_size, "namespace \"%.63s\" %s", t->ns, why);
 		return 400;
@@ -754,6 +748,8 @@ static int resolve(const char *group, const char *version, char **segs, int n, s
 		snprintf(msg, msg_size, "name \"%.63s\" %s", t->name, why);
 		return 400;
 	}
+	if (t->sub && (strcmp(t->sub, "status") || !t->res->has_status || t->res->read_only))
+		return 404;
 	if (t->ns && !t->ns[0])
 		return 404;
 	if (t->name && !t->name[0])
