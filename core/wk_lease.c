@@ -25,13 +25,15 @@ int wk_lease_check(const struct wk_lease *l, char *errstr, size_t errstr_size)
 	if (!l->identity[0])
 		return wk_err(errstr, errstr_size, "lease identity is empty");
 	if (l->duration_s * 1000 <= l->renew_deadline_ms)
-		return wk_err(errstr, errstr_size,
-			      "lease duration (%ld s) must be greater than the renew deadline (%ld ms)",
-			      l->duration_s, l->renew_deadline_ms);
+		return wk_err(
+		    errstr, errstr_size,
+		    "lease duration (%ld s) must be greater than the renew deadline (%ld ms)",
+		    l->duration_s, l->renew_deadline_ms);
 	if (l->retry_ms <= 0 || (double)l->renew_deadline_ms <= 1.2 * (double)l->retry_ms)
-		return wk_err(errstr, errstr_size,
-			      "renew deadline (%ld ms) must be greater than 1.2 * retry period (%ld ms)",
-			      l->renew_deadline_ms, l->retry_ms);
+		return wk_err(
+		    errstr, errstr_size,
+		    "renew deadline (%ld ms) must be greater than 1.2 * retry period (%ld ms)",
+		    l->renew_deadline_ms, l->retry_ms);
 	return 0;
 }
 
@@ -192,8 +194,8 @@ static int write_lease(struct wk_lease *l, struct wk_k8s *c, const struct wk_lea
 	int rc;
 
 	if (rv && *rv)
-		rc = wk_k8s_replace(c, &lease_res, l->ns, l->name, NULL, o, &r, errstr,
-				    errstr_size);
+		rc =
+		    wk_k8s_replace(c, &lease_res, l->ns, l->name, NULL, o, &r, errstr, errstr_size);
 	else
 		rc = wk_k8s_create(c, &lease_res, l->ns, o, &r, errstr, errstr_size);
 	cJSON_Delete(o);

@@ -32,9 +32,9 @@ struct wk_lease {
 	long retry_ms;		/* default 2000: the try / renew period */
 
 	bool leader;
-	int64_t renewed_ms;	   /* monotonic time of the last successful acquire/renew */
-	uint64_t observed_hash;	   /* hash of the last fetched spec */
-	int64_t observed_ms;	   /* monotonic time it was first seen */
+	int64_t renewed_ms;	/* monotonic time of the last successful acquire/renew */
+	uint64_t observed_hash; /* hash of the last fetched spec */
+	int64_t observed_ms;	/* monotonic time it was first seen */
 	bool observed;
 	struct wk_lease_spec held; /* what we last wrote */
 	char rv[64];		   /* its resourceVersion (fast-path renew) */

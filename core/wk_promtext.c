@@ -127,8 +127,9 @@ static int parse_line(struct pctx *c, const char *p, const char *end, struct wk_
 	s->labels = c->labels;
 	rc = take_name(&p, end, &out, c->lim.max_name, true, &s->name);
 	if (rc < 0)
-		return wk_err(why, why_size, rc == -2 ? "metric name longer than %zu bytes"
-						       : "expected a metric name",
+		return wk_err(why, why_size,
+			      rc == -2 ? "metric name longer than %zu bytes"
+				       : "expected a metric name",
 			      c->lim.max_name);
 	p = skip_ws(p, end);
 	if (p < end && *p == '{') {
@@ -143,7 +144,8 @@ static int parse_line(struct pctx *c, const char *p, const char *end, struct wk_
 				break;
 			}
 			if (s->nlabels >= c->lim.max_labels)
-				return wk_err(why, why_size, "more than %zu labels", c->lim.max_labels);
+				return wk_err(why, why_size, "more than %zu labels",
+					      c->lim.max_labels);
 			l = &c->labels[s->nlabels];
 			rc = take_name(&p, end, &out, c->lim.max_name, false, &l->name);
 			if (rc < 0)
@@ -214,7 +216,8 @@ static int parse_line(struct pctx *c, const char *p, const char *end, struct wk_
 		return wk_err(why, why_size, "bad or missing value for '%s'", s->name);
 	p = skip_ws(p, end);
 	if (p < end) {
-		if (take_token(&p, end, tok, sizeof(tok)) < 0 || parse_ts(tok, &s->timestamp_ms) < 0)
+		if (take_token(&p, end, tok, sizeof(tok)) < 0 ||
+		    parse_ts(tok, &s->timestamp_ms) < 0)
 			return wk_err(why, why_size, "bad timestamp for '%s'", s->name);
 		s->has_timestamp = true;
 		p = skip_ws(p, end);
@@ -247,8 +250,9 @@ long wk_promtext_parse(const char *text, size_t len, const struct wk_promtext_li
 	DEF(max_samples, WK_PROMTEXT_MAX_SAMPLES);
 #undef DEF
 	if (len > c.lim.max_body)
-		return wk_err(errstr, errstr_size, "metrics body of %zu bytes is over the cap (%zu)",
-			      len, c.lim.max_body);
+		return wk_err(errstr, errstr_size,
+			      "metrics body of %zu bytes is over the cap (%zu)", len,
+			      c.lim.max_body);
 	if (len && memchr(text, '\0', len))
 		return wk_err(errstr, errstr_size, "metrics body contains a NUL byte");
 	/* every unescaped string of a line is shorter than the line, plus its NUL */

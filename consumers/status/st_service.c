@@ -16,8 +16,7 @@
 #include <cjson/cJSON.h>
 #include <time.h>
 
-static const struct wk_k8s_resource wukong_res = {"vm.novasphere.dev", "v1alpha1", "wukongs",
-						  true};
+static const struct wk_k8s_resource wukong_res = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
 
 #define CE_TYPE "dev.novasphere.wukong.status.v1"
 
@@ -115,14 +114,15 @@ int st_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "status.retry-backoff-max", 30000, &s->backoff_max_ms,
 				      errstr, errstr_size) < 0 ||
-	    wk_config_get_int(cfg, "status.cache-max", 100000, &s->cache_max, errstr,
-			      errstr_size) < 0 ||
+	    wk_config_get_int(cfg, "status.cache-max", 100000, &s->cache_max, errstr, errstr_size) <
+		0 ||
 	    wk_config_get_bool(cfg, "status.warm-cache", true, &s->warm, errstr, errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "status.lease.enabled", true, &s->lease_on, errstr,
 			       errstr_size) < 0)
 		return -1;
 	if (qps < 1 || qps > 100000)
-		return wk_err(errstr, errstr_size, "status.api-qps: %lld is not in [1, 100000]", qps);
+		return wk_err(errstr, errstr_size, "status.api-qps: %lld is not in [1, 100000]",
+			      qps);
 	if (burst == 0)
 		burst = qps * 2;
 	if (burst < 1 || burst > 1000000)
@@ -150,10 +150,10 @@ int st_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	    NULL);
 	s->m_dirty = wk_metric_gauge("wukong_status_dirty_wukongs",
 				     "Wukongs with updates waiting to be written", NULL);
-	s->m_cached = wk_metric_gauge("wukong_status_cached_wukongs",
-				      "Wukongs whose state is cached", NULL);
-	s->m_leader = wk_metric_gauge("wukong_status_leader", "1 while this instance holds the Lease",
-				      NULL);
+	s->m_cached =
+	    wk_metric_gauge("wukong_status_cached_wukongs", "Wukongs whose state is cached", NULL);
+	s->m_leader =
+	    wk_metric_gauge("wukong_status_leader", "1 while this instance holds the Lease", NULL);
 	s->m_throttled = wk_metric_counter("wukong_status_throttled_total",
 					   "Times a request waited for the API rate limit", NULL);
 	{
@@ -171,15 +171,16 @@ int st_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 
 		snprintf(name, sizeof(name), "wukong-status-%.63s", s->cluster);
 		wk_lease_identity(ident, sizeof(ident));
-		wk_lease_init(&s->lease, wk_config_get(cfg, "status.lease.identity", ident),
-			      wk_config_get(cfg, "status.lease.namespace", wk_k8s_namespace(s->k8s)),
-			      wk_config_get(cfg, "status.lease.name", name));
+		wk_lease_init(
+		    &s->lease, wk_config_get(cfg, "status.lease.identity", ident),
+		    wk_config_get(cfg, "status.lease.namespace", wk_k8s_namespace(s->k8s)),
+		    wk_config_get(cfg, "status.lease.name", name));
 		if (wk_config_get_duration_ms(cfg, "status.lease.duration", 15000, &dur, errstr,
 					      errstr_size) < 0 ||
 		    wk_config_get_duration_ms(cfg, "status.lease.renew-deadline", 10000, &renew,
 					      errstr, errstr_size) < 0 ||
-		    wk_config_get_duration_ms(cfg, "status.lease.retry-period", 2000, &retry, errstr,
-					      errstr_size) < 0)
+		    wk_config_get_duration_ms(cfg, "status.lease.retry-period", 2000, &retry,
+					      errstr, errstr_size) < 0)
 			return -1;
 		s->lease.duration_s = (long)((dur + 999) / 1000);
 		s->lease.renew_deadline_ms = (long)renew;

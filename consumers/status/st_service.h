@@ -9,7 +9,8 @@
 
 int st_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size);
 enum wk_msg_result st_on_message(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
-				 char *reason, size_t reason_size, char *detail, size_t detail_size);
+				 char *reason, size_t reason_size, char *detail,
+				 size_t detail_size);
 void st_on_tick(struct wk_service_ctx *ctx);
 void st_term(struct wk_service_ctx *ctx);
 

@@ -28,11 +28,11 @@ enum st_kind { ST_K_FIELD, ST_K_COND, ST_K_GEN };
 struct st_pend {
 	char key[ST_KEY_MAX];
 	enum st_kind kind;
-	int field;	  /* ST_F_* for ST_K_FIELD */
-	int64_t seq;	  /* newest seq coalesced into value */
+	int field;	     /* ST_F_* for ST_K_FIELD */
+	int64_t seq;	     /* newest seq coalesced into value */
 	struct cJSON *value; /* composed merge patch / condition object / NULL for GEN */
-	int64_t gen;	  /* for ST_K_GEN */
-	uint64_t order;	  /* arrival of the newest update: composition order across sources */
+	int64_t gen;	     /* for ST_K_GEN */
+	uint64_t order;	     /* arrival of the newest update: composition order across sources */
 };
 
 struct st_offset {
@@ -88,9 +88,9 @@ int st_table_add(struct st_table *t, const struct st_update *u, int32_t partitio
 void st_wk_load(struct st_wk *w, const struct cJSON *obj);
 
 struct st_build_stats {
-	size_t stale;	    /* pending keys whose seq is not newer than the applied one */
-	size_t applied;	    /* pending keys in the patch */
-	size_t conditions;  /* conditions that changed */
+	size_t stale;	   /* pending keys whose seq is not newer than the applied one */
+	size_t applied;	   /* pending keys in the patch */
+	size_t conditions; /* conditions that changed */
 };
 /* The merge patch (caller frees) for the pending updates against the loaded state, or NULL when
  * nothing is left to write (everything stale or already so). now_wall_ms stamps conditions whose

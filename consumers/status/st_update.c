@@ -40,10 +40,9 @@ static const struct key migration_keys[] = {
 };
 
 static const struct key clone_keys[] = {
-    {"phase", K_STR},	 {"requestId", K_STR},	  {"progress", K_PERCENT},
-    {"source", K_STR},	 {"snapshotName", K_STR}, {"startedAt", K_TIME},
-    {"completedAt", K_TIME}, {"message", K_MSG},	  {"consistency", K_STR},
-    {"etaSeconds", K_SECONDS}, {NULL, K_STR},
+    {"phase", K_STR},	     {"requestId", K_STR},	{"progress", K_PERCENT}, {"source", K_STR},
+    {"snapshotName", K_STR}, {"startedAt", K_TIME},	{"completedAt", K_TIME}, {"message", K_MSG},
+    {"consistency", K_STR},  {"etaSeconds", K_SECONDS}, {NULL, K_STR},
 };
 
 void st_update_init(struct st_update *u)
@@ -104,7 +103,8 @@ static int check_value(const struct key *k, const cJSON *v, const char *path, ch
 		return 0;
 	case K_BYTES:
 		if (!is_int(v, 0, (double)ST_SEQ_MAX))
-			return wk_err(errstr, errstr_size, "%s: not an integer in [0, 2^53-1]", path);
+			return wk_err(errstr, errstr_size, "%s: not an integer in [0, 2^53-1]",
+				      path);
 		return 0;
 	case K_RATE:
 	case K_SECONDS:
@@ -180,18 +180,19 @@ static int check_condition(const cJSON *c, int i, char *errstr, size_t errstr_si
 
 		for (const cJSON *w = v->next; w; w = w->next)
 			if (!strcmp(w->string, k))
-				return wk_err(errstr, errstr_size, "conditions[%d].%.64s: duplicate key",
-					      i, k);
+				return wk_err(errstr, errstr_size,
+					      "conditions[%d].%.64s: duplicate key", i, k);
 		if (!strcmp(k, "type")) {
 			if (!cJSON_IsString(v) || !condition_type_ok(v->valuestring))
 				return wk_err(errstr, errstr_size,
 					      "conditions[%d].type: not a condition type", i);
 		} else if (!strcmp(k, "status")) {
-			if (!cJSON_IsString(v) || (strcmp(v->valuestring, "True") &&
-						    strcmp(v->valuestring, "False") &&
-						    strcmp(v->valuestring, "Unknown")))
+			if (!cJSON_IsString(v) ||
+			    (strcmp(v->valuestring, "True") && strcmp(v->valuestring, "False") &&
+			     strcmp(v->valuestring, "Unknown")))
 				return wk_err(errstr, errstr_size,
-					      "conditions[%d].status: not True, False or Unknown", i);
+					      "conditions[%d].status: not True, False or Unknown",
+					      i);
 		} else if (!strcmp(k, "reason")) {
 			if (!cJSON_IsString(v) || strlen(v->valuestring) > 1024 ||
 			    (*v->valuestring &&
@@ -208,26 +209,30 @@ static int check_condition(const cJSON *c, int i, char *errstr, size_t errstr_si
 			if (!cJSON_IsString(v) || strlen(v->valuestring) > 64 ||
 			    wk_time_parse_ms(v->valuestring, &t) < 0)
 				return wk_err(errstr, errstr_size,
-					      "conditions[%d].lastTransitionTime: not a date-time", i);
+					      "conditions[%d].lastTransitionTime: not a date-time",
+					      i);
 		} else if (!strcmp(k, "observedGeneration")) {
 			if (!is_int(v, 0, (double)ST_SEQ_MAX))
 				return wk_err(errstr, errstr_size,
-					      "conditions[%d].observedGeneration: not an integer", i);
+					      "conditions[%d].observedGeneration: not an integer",
+					      i);
 		} else {
-			return wk_err(errstr, errstr_size, "conditions[%d].%.64s: unknown key", i, k);
+			return wk_err(errstr, errstr_size, "conditions[%d].%.64s: unknown key", i,
+				      k);
 		}
 	}
 	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "type")) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "status")))
-		return wk_err(errstr, errstr_size, "conditions[%d]: type and status are required", i);
+		return wk_err(errstr, errstr_size, "conditions[%d]: type and status are required",
+			      i);
 	/* two entries of one type in one update: which one wins is not defined, refuse it */
 	for (const cJSON *w = c->next; w; w = w->next) {
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "type");
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(w, "type");
 
 		if (cJSON_IsString(b) && !strcmp(a->valuestring, b->valuestring))
-			return wk_err(errstr, errstr_size, "conditions[%d]: type '%.64s' repeated", i,
-				      a->valuestring);
+			return wk_err(errstr, errstr_size, "conditions[%d]: type '%.64s' repeated",
+				      i, a->valuestring);
 	}
 	return 0;
 }
@@ -248,6 +253,20 @@ static int copy_label(const cJSON *o, const char *k, char *out, size_t size, boo
 	return 0;
 }
 
+/* cJSON turns "\u0000" into a C string cut at the NUL: "a\u0000b" would read as "a" and
+ * address another object. Refuse the escape anywhere (no legitimate status carries it). */
+static bool has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && !memcmp(s + i + 2, "0000", 4))
+			return true;
+		i++; /* skip the escaped character (also a second backslash) */
+	}
+	return false;
+}
+
 int st_update_parse(struct st_update *u, const char *body, size_t len, char *errstr,
 		    size_t errstr_size)
 {
@@ -260,6 +279,8 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 	if (len > ST_BODY_MAX)
 		return wk_err(errstr, errstr_size, "body of %zu bytes is over the cap (%d)", len,
 			      ST_BODY_MAX);
+	if (memchr(body, '\0', len) || has_nul_escape(body, len))
+		return wk_err(errstr, errstr_size, "body contains a NUL character");
 	o = cJSON_ParseWithLength(body, len);
 	if (!o)
 		return wk_err(errstr, errstr_size, "body is not JSON");
@@ -269,9 +290,9 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 	}
 	cJSON_ArrayForEach(v, o)
 	{
-		static const char *const known[] = {"cluster",	"namespace",	      "name",
-						    "source",	"seq",		      "observedGeneration",
-						    "status",	"conditions"};
+		static const char *const known[] = {"cluster", "namespace", "name",
+						    "source",  "seq",	    "observedGeneration",
+						    "status",  "conditions"};
 		size_t i;
 
 		for (i = 0; i < WK_ARRAY_SIZE(known) && strcmp(known[i], v->string); i++)
@@ -314,7 +335,8 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 		}
 		cJSON_ArrayForEach(v, st)
 		{
-			if (strcmp(v->string, "migrationStatus") && strcmp(v->string, "cloneStatus")) {
+			if (strcmp(v->string, "migrationStatus") &&
+			    strcmp(v->string, "cloneStatus")) {
 				wk_err(errstr, errstr_size, "status.%.64s: unknown key", v->string);
 				goto out;
 			}
@@ -353,8 +375,9 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 		u->conditions = cJSON_DetachItemViaPointer(o, v);
 	}
 	if (!st && !u->conditions && u->observed_generation < 0) {
-		wk_err(errstr, errstr_size, "nothing to apply: no status, conditions or "
-					    "observedGeneration");
+		wk_err(errstr, errstr_size,
+		       "nothing to apply: no status, conditions or "
+		       "observedGeneration");
 		goto out;
 	}
 	rc = 0;

@@ -21,7 +21,7 @@ struct st_update {
 	char name[254];
 	char source[64];
 	int64_t seq;
-	int64_t observed_generation; /* -1 = absent */
+	int64_t observed_generation;	    /* -1 = absent */
 	struct cJSON *fields[ST_F_NFIELDS]; /* owned partial objects (merge patches), or NULL */
 	struct cJSON *conditions;	    /* owned array, or NULL */
 };
