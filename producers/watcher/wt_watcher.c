@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #define REPLAY_CHUNK (64 * 1024)
@@ -357,6 +358,8 @@ void wt_handle(struct wt *w, const struct wt_kind *k, enum wk_k8s_event_type typ
 		if (!ks->synced)
 			wk_info("%s: initial list complete (%zu objects)", k->name,
 				wt_fpset_count(w->fps, k->id));
+		/* a list's pages were parsed and freed: give the pages back (steady-state RSS) */
+		malloc_trim(0);
 		ks->synced = true;
 		wk_metric_set(m_synced, v, 1);
 		return;
@@ -678,7 +681,7 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 	    get_dur(cfg, "watcher.lease.renew-deadline", 10000, &lease_rd, errstr, errstr_size) <
 		0 ||
 	    get_dur(cfg, "watcher.lease.retry-period", 2000, &lease_rp, errstr, errstr_size) < 0 ||
-	    wk_config_get_int(cfg, "watcher.queue-max", 10000, &w->queue_max, errstr, errstr_size) <
+	    wk_config_get_int(cfg, "watcher.queue-max", 1000, &w->queue_max, errstr, errstr_size) <
 		0 ||
 	    wk_config_get_int(cfg, "watcher.watch-timeout-seconds", 0, &w->watch_timeout_s, errstr,
 			      errstr_size) < 0 ||

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# watcher-bench.sh - wukong-watcher throughput and memory, against the pipeline an operator would
+# otherwise script, over the same objects in the same simulator and broker:
+#
+#   scripted   kubectl get vm --watch -o json | jq -c | kcat -P   (jq: one message per object;
+#              kubectl pretty-prints, and kcat -P splits on newlines)
+#   live       wukong-watcher listing + watching the simulator (VirtualMachines only)
+#   replay     wukong-watcher --replay FILE: the same objects as recorded watch lines
+#
+# Each is timed from start until the broker holds one message per VM (high watermarks). Then the
+# watcher runs with every kind against the whole scenario (Wukongs, VMs, VMIs, nodes, ...) and its
+# resident set is read once it is in sync. Prints results and ratios; asserts nothing about time.
+# Knobs: WATCHER_BENCH_SCENARIO (default tools/sim/scenarios/scale-10k.yaml: 10,000 VMs).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$(pwd)
+B=${B:-build}
+case "$B" in /*) ;; *) B="$ROOT/$B" ;; esac
+BIN="$B/bin"
+SCEN=${WATCHER_BENCH_SCENARIO:-tools/sim/scenarios/scale-10k.yaml}
+T=$(mktemp -d "${TMPDIR:-/tmp}/wukong-watcher-bench.XXXXXX")
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+bg() { # NAME CMD...
+	local n=$1
+	shift
+	"$@" >"$T/$n.log" 2>&1 &
+	PIDS+=($!)
+	LAST=$!
+}
+now_ms() { date +%s%3N; }
+die() {
+	echo "watcher-bench: $*" >&2
+	exit 1
+}
+# messages ever produced to a topic: sum of the high watermarks (the embedded broker trims old
+# segments past 5 MiB a partition, offsets keep counting)
+count_topic() {
+	timeout 20 kcat -b "$BS" -C -t "$1" -o -1 -e -q -f '%o\n' 2>/dev/null |
+		awk '{s += $1 + 1} END {print s + 0}'
+}
+wait_count() { # TOPIC N TIMEOUT-S
+	local end=$(($(date +%s) + $3))
+	while [ "$(count_topic "$1")" -lt "$2" ]; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+# private memory: RSS minus shared library pages (about 10 MiB of the RSS are libcrypto, libc,
+# librdkafka, gnutls... shared with every other process using them)
+anon_kb() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+for x in "$BIN/wukong-kafka" "$BIN/wukong-sim" "$BIN/wukong-watcher"; do
+	[ -x "$x" ] || die "'$x' is not built"
+done
+echo "# watcher benchmark: scenario $SCEN (scratch $T)"
+bg kafka "$BIN/wukong-kafka" --bootstrap-file "$T/bootstrap"
+for _ in $(seq 100); do [ -s "$T/bootstrap" ] && break; sleep 0.1; done
+BS=$(sed 's/^bootstrap=//' "$T/bootstrap")
+[ -n "$BS" ] || die "wukong-kafka did not start"
+mkdir -p "$T/sim"
+bg sim "$BIN/wukong-sim" --dir "$T/sim" --scenario "$SCEN"
+SIM=$LAST
+for _ in $(seq 600); do grep -q '^kubeconfig=' "$T/sim.log" && break; sleep 0.1; done
+KC=$(sed -n 's/^kubeconfig=//p' "$T/sim.log" | head -1)
+[ -n "$KC" ] || die "wukong-sim did not start (see its log: $(tail -3 "$T/sim.log"))"
+K="kubectl --kubeconfig $KC"
+SERVER=$(awk '/server:/ {print $2; exit}' "$KC")
+TOKEN=$(cat "$T/sim/token")
+N=0
+for _ in $(seq 300); do
+	N=$(curl -sf --cacert "$T/sim/ca.crt" -H "Authorization: Bearer $TOKEN" \
+		"$SERVER/apis/kubevirt.io/v1/virtualmachines" | jq '.items | length')
+	[ "${N:-0}" -gt 0 ] && break
+	sleep 0.2
+done
+[ "${N:-0}" -gt 0 ] || die "no VirtualMachines in the simulator"
+echo "# $N VirtualMachines in the simulator"
+WCOMMON=(-X kafka.bootstrap.servers="$BS" -X kube.config="$KC" -X cluster.id=bench
+	-X http.listen= -X watcher.lease.enabled=false -X watcher.heartbeat-interval=0
+	-X log.level=warn)
+
+# --- scripted: kubectl | jq | kcat ---
+t0=$(now_ms)
+( $K get vm --all-namespaces --watch -o json | jq -c --unbuffered . |
+	kcat -P -b "$BS" -t bench-kubectl.vm ) >"$T/kubectl.log" 2>&1 &
+KPIPE=$!
+PIDS+=($KPIPE)
+wait_count bench-kubectl.vm "$N" 600 || die "the scripted pipeline did not deliver $N messages"
+t_kubectl=$(($(now_ms) - t0))
+pkill -P "$KPIPE" 2>/dev/null
+kill "$KPIPE" 2>/dev/null
+
+# --- watcher, live against the simulator ---
+t0=$(now_ms)
+bg live "$BIN/wukong-watcher" "${WCOMMON[@]}" -X topics.prefix=bench-live \
+	-X watcher.kinds=virtualmachine
+LIVE=$LAST
+wait_count bench-live.events "$N" 600 || die "the watcher did not deliver $N events"
+t_live=$(($(now_ms) - t0))
+live_hwm=$(hwm_kb "$LIVE")
+kill -TERM "$LIVE"
+
+# --- watcher, replaying the same objects as watch lines ---
+curl -sf --cacert "$T/sim/ca.crt" -H "Authorization: Bearer $TOKEN" \
+	"$SERVER/apis/kubevirt.io/v1/virtualmachines" |
+	jq -c '.items[] | {type: "ADDED", object: (. + {apiVersion: "kubevirt.io/v1", kind: "VirtualMachine"})}' \
+		>"$T/vms.jsonl"
+lines=$(wc -l <"$T/vms.jsonl")
+t0=$(now_ms)
+/usr/bin/time -f '%M' -o "$T/replay.rss" "$BIN/wukong-watcher" "${WCOMMON[@]}" \
+	-X topics.prefix=bench-replay --replay "$T/vms.jsonl" >"$T/replay.out" 2>"$T/replay.log" ||
+	die "replay failed: $(tail -3 "$T/replay.log")"
+t_replay=$(($(now_ms) - t0))
+replay_rss=$(cat "$T/replay.rss")
+replayed=$(count_topic bench-replay.events)
+
+# --- the whole scenario, every kind: memory while in sync ---
+t0=$(now_ms)
+bg full "$BIN/wukong-watcher" "${WCOMMON[@]}" -X topics.prefix=bench-full \
+	-X http.listen=127.0.0.1:0 -X http.addr-file="$T/full.addr"
+FULL=$LAST
+for _ in $(seq 600); do [ -s "$T/full.addr" ] && break; sleep 0.1; done
+for _ in $(seq 3000); do
+	curl -sf "http://$(cat "$T/full.addr")/readyz" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+t_full=$(($(now_ms) - t0))
+sleep 2
+metrics=$(curl -sf "http://$(cat "$T/full.addr")/metrics")
+tracked=$(echo "$metrics" | awk '/^wukong_watcher_tracked_objects/ {s += $NF} END {print s + 0}')
+fpbytes=$(echo "$metrics" | awk '/^wukong_watcher_fingerprint_bytes/ {print $NF}')
+full_rss=$(rss_kb "$FULL")
+full_hwm=$(hwm_kb "$FULL")
+full_anon=$(anon_kb "$FULL")
+kill -TERM "$FULL"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.0f", n * 1000 / ms; else print "n/a" }'; }
+echo "watcher-bench: objects=$N"
+printf '  %-44s %8s ms  %8s events/s\n' "kubectl --watch -o json | jq -c | kcat -P" \
+	"$t_kubectl" "$(rate "$N" "$t_kubectl")"
+printf '  %-44s %8s ms  %8s events/s  peak RSS %s KiB\n' "wukong-watcher (list+watch, 1 kind)" \
+	"$t_live" "$(rate "$N" "$t_live")" "$live_hwm"
+printf '  %-44s %8s ms  %8s events/s  peak RSS %s KiB  (%s lines, %s published)\n' \
+	"wukong-watcher --replay (same objects)" "$t_replay" "$(rate "$lines" "$t_replay")" \
+	"$replay_rss" "$lines" "$replayed"
+echo "  ratio scripted/watcher: live $(ratio "$t_kubectl" "$t_live")x, replay $(ratio "$t_kubectl" "$t_replay")x"
+echo "  every kind, whole scenario: in sync after $t_full ms, tracking $tracked objects," \
+	"fingerprints $fpbytes bytes, RSS $full_rss KiB (peak $full_hwm KiB; private $full_anon KiB)"
+grep -h '^replay:' "$T/replay.out" | sed 's/^/  /'
