@@ -1,0 +1,531 @@
+/* cl_machine.c - the running-clone state machine and the observers feeding it. */
+#include "cl_machine.h"
+
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+
+const char *cl_phase_name(enum cl_phase p)
+{
+	static const char *const n[] = {"Pending", "Queued",	 "StartingSource", "Snapshotting",
+					"Cloning", "Finalizing", "Succeeded",	   "Failed"};
+	return (size_t)p < WK_ARRAY_SIZE(n) ? n[p] : "Unknown";
+}
+
+bool cl_phase_final(enum cl_phase p)
+{
+	return p == CL_PH_SUCCEEDED || p == CL_PH_FAILED;
+}
+
+const char *cl_action_name(enum cl_action a)
+{
+	static const char *const n[] = {
+	    "wait",	    "start-source", "create-snapshot", "release-source",
+	    "create-clone", "fixup-target", "delete-snapshot", "succeed",
+	    "fail"};
+	return (size_t)a < WK_ARRAY_SIZE(n) ? n[a] : "unknown";
+}
+
+static void set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
+		const char *reason, const char *fmt, ...) WK_PRINTF(6, 7);
+static void set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
+		const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->action = a;
+	d->phase = p;
+	d->progress = progress;
+	wk_strlcpy(d->reason, reason, sizeof(d->reason));
+	va_start(ap, fmt);
+	vsnprintf(d->message, sizeof(d->message), fmt, ap);
+	va_end(ap);
+}
+
+const char *cl_consistency(const struct cl_observed *o, const char **reason)
+{
+	const char *r = NULL, *c = NULL;
+
+	if (o->ind_guest_agent && !o->ind_quiesce_timeout) {
+		r = "GuestAgent";
+		c = "filesystem-consistent";
+	} else if (o->ind_quiesce_timeout) {
+		r = "QuiesceTimeout";
+		c = "crash-consistent";
+	} else if (o->ind_no_guest_agent || o->ind_online) {
+		r = "NoGuestAgent";
+		c = "crash-consistent";
+	} else if (o->snap == CL_READY) {
+		/* Not running when taken: nothing was in flight, the disks are at rest. */
+		r = "Offline";
+		c = "filesystem-consistent";
+	}
+	if (reason)
+		*reason = r;
+	return c;
+}
+
+static bool contains(const char *h, const char *n)
+{
+	return h && strstr(h, n) != NULL;
+}
+
+void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
+	       const struct cl_timeouts *t, struct cl_decision *d)
+{
+	const char *src = j->source_name;
+	const char *vm = j->type == CL_SRC_VMI ? o->vmi_owner : j->source_name;
+
+	memset(d, 0, sizeof(*d));
+	if (j->invalid[0]) {
+		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, j->invalid, "%s", j->invalid_msg);
+		return;
+	}
+	/* The clone exists: follow it to the end. */
+	if (o->clone != CL_ABSENT) {
+		if (o->we_started && o->snap != CL_IN_PROGRESS) {
+			set(d, CL_ACT_RELEASE_SOURCE, CL_PH_CLONING, 50, "SourceReleased",
+			    "snapshot taken: the source VM '%s' goes back to its stopped state",
+			    vm);
+			return;
+		}
+		if (o->clone == CL_FAILED) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneFailed",
+			    "VirtualMachineClone failed: %s",
+			    o->clone_msg[0] ? o->clone_msg : "no reason given");
+			return;
+		}
+		if (o->clone == CL_IN_PROGRESS) {
+			if (o->clone_pending) {
+				if (o->now_ms - o->phase_since_ms >= t->clone_pending_ms) {
+					set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "ClonePending",
+					    "VirtualMachineClone stays pending: %s",
+					    o->clone_msg[0] ? o->clone_msg : "no progress");
+					return;
+				}
+				set(d, CL_ACT_WAIT, CL_PH_CLONING, 55, "ClonePending",
+				    "VirtualMachineClone pending: %s", o->clone_msg);
+				return;
+			}
+			if (!strcmp(o->clone_phase, "CreatingTargetVM"))
+				set(d, CL_ACT_WAIT, CL_PH_CLONING, 85, "CreatingTargetVM",
+				    "creating the target VM '%s'", j->target_vm);
+			else if (!strcmp(o->clone_phase, "RestoreInProgress"))
+				set(d, CL_ACT_WAIT, CL_PH_CLONING, 70, "RestoreInProgress",
+				    "restoring the snapshot's volumes for '%s'", j->target_vm);
+			else
+				set(d, CL_ACT_WAIT, CL_PH_CLONING, 60, "CloneInProgress",
+				    "VirtualMachineClone into '%s' %s", j->target_vm,
+				    o->clone_phase[0] ? o->clone_phase : "started");
+			return;
+		}
+		/* Succeeded. */
+		if (!o->target_exists) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetMissing",
+			    "the clone succeeded but the target VM '%s' is gone", j->target_vm);
+			return;
+		}
+		if (o->target_needs_fixup) {
+			set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
+			    "target VM '%s' created; applying labels, run state%s", j->target_vm,
+			    j->ndisks ? " and the disk selection" : "");
+			return;
+		}
+		if (o->snap != CL_ABSENT && !j->keep_snapshot) {
+			set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
+			    "deleting the temporary snapshot");
+			return;
+		}
+		if (j->want_running && !o->target_running) {
+			if (o->now_ms - o->phase_since_ms >= t->target_start_ms) {
+				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNotRunning",
+				    "target VM '%s' did not start within %llds", j->target_vm,
+				    (long long)(t->target_start_ms / 1000));
+				return;
+			}
+			set(d, CL_ACT_WAIT, CL_PH_FINALIZING, 97, "TargetStarting",
+			    "waiting for the target VM '%s' to run", j->target_vm);
+			return;
+		}
+		set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
+		    "'%s' cloned from %s '%s/%s' without stopping it%s", j->target_vm,
+		    j->type == CL_SRC_VMI ? "VMI" : "VM", j->source_ns, src,
+		    j->keep_snapshot ? " (snapshot kept)" : "");
+		return;
+	}
+	/* No clone yet. The target name must be free before anything is created. */
+	if (o->target_exists && !o->target_ours) {
+		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNameTaken",
+		    "a VirtualMachine named '%s' already exists in '%s' and is not this clone's",
+		    j->target_vm, j->ns);
+		return;
+	}
+	if (o->snap == CL_FAILED) {
+		if (contains(o->snap_msg, "deadline exceeded"))
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+			    "VirtualMachineSnapshot of '%s' failed: %s", vm, o->snap_msg);
+		else
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotFailed",
+			    "VirtualMachineSnapshot of '%s' failed: %s", vm,
+			    o->snap_msg[0] ? o->snap_msg : "no reason given");
+		return;
+	}
+	if (o->snap == CL_IN_PROGRESS) {
+		if (o->snap_unsupported) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
+			    "the source's storage cannot be snapshotted: %s", o->snap_msg);
+			return;
+		}
+		if (o->snap_deadline_ms > 0 &&
+		    o->now_ms > o->snap_deadline_ms + t->deadline_grace_ms) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+			    "VirtualMachineSnapshot of '%s' not ready by its failure deadline", vm);
+			return;
+		}
+		set(d, CL_ACT_WAIT, CL_PH_SNAPSHOTTING, 25, "SnapshotInProgress",
+		    "online snapshot of VM '%s' in progress", vm);
+		return;
+	}
+	if (o->snap == CL_READY) {
+		if (o->we_started) {
+			set(d, CL_ACT_RELEASE_SOURCE, CL_PH_SNAPSHOTTING, 45, "SourceReleased",
+			    "snapshot taken: the source VM '%s' goes back to its stopped state",
+			    vm);
+			return;
+		}
+		set(d, CL_ACT_CREATE_CLONE, CL_PH_CLONING, 50, "SnapshotReady",
+		    "snapshot ready; cloning into '%s'", j->target_vm);
+		return;
+	}
+	/* Nothing created yet: check the source. */
+	if (j->type == CL_SRC_VMI) {
+		if (!o->vmi_exists) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			    "VirtualMachineInstance '%s/%s' does not exist", j->source_ns, src);
+			return;
+		}
+		if (!o->vmi_running) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotRunning",
+			    "VirtualMachineInstance '%s/%s' is not running: a running clone of a "
+			    "VMI needs it running (name its VM with type: vm to have it started)",
+			    j->source_ns, src);
+			return;
+		}
+		if (!o->vmi_owner[0] || !o->vm_exists) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			    "VirtualMachineInstance '%s/%s' has no VirtualMachine: KubeVirt "
+			    "snapshots only VirtualMachines",
+			    j->source_ns, src);
+			return;
+		}
+	} else {
+		if (!o->vm_exists) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			    "VirtualMachine '%s/%s' does not exist", j->source_ns, src);
+			return;
+		}
+		if (!o->vmi_running) {
+			if (o->vm_unstartable) {
+				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
+				    "VirtualMachine '%s/%s' cannot start: %s", j->source_ns, src,
+				    o->vm_status);
+				return;
+			}
+			if (!o->we_started) {
+				set(d, CL_ACT_START_SOURCE, CL_PH_STARTING_SOURCE, 5,
+				    "StartingSource",
+				    "VirtualMachine '%s/%s' is stopped: starting it first",
+				    j->source_ns, src);
+				return;
+			}
+			if (o->now_ms - o->phase_since_ms >= t->source_start_ms) {
+				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
+				    "VirtualMachine '%s/%s' did not start within %llds (%s)",
+				    j->source_ns, src, (long long)(t->source_start_ms / 1000),
+				    o->vm_status[0] ? o->vm_status : "no status");
+				return;
+			}
+			set(d, CL_ACT_WAIT, CL_PH_STARTING_SOURCE, 5, "StartingSource",
+			    "waiting for VirtualMachine '%s/%s' to run (%s)", j->source_ns, src,
+			    o->vm_status[0] ? o->vm_status : "starting");
+			return;
+		}
+	}
+	if (!o->storage_ok) {
+		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
+		    "the source's storage cannot be snapshotted (a VirtualMachineClone would stay "
+		    "pending): %s",
+		    o->storage_why);
+		return;
+	}
+	set(d, CL_ACT_CREATE_SNAPSHOT, CL_PH_SNAPSHOTTING, 10, "SnapshotStarted",
+	    "taking an online snapshot of VM '%s'", vm);
+}
+
+/* ---- observers ---- */
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *s = jget(o, k);
+
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+static const cJSON *jpath2(const cJSON *o, const char *a, const char *b)
+{
+	return jget(jget(o, a), b);
+}
+
+static const cJSON *condition(const cJSON *obj, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, jpath2(obj, "status", "conditions"))
+	{
+		const char *t = jstr(c, "type");
+
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+int64_t cl_duration_ms(const char *s)
+{
+	double total = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+
+		if (end == s || v < 0 || v > 1e9)
+			return -1;
+		s = end;
+		if (*s == 'h')
+			total += v * 3600000, s++;
+		else if (*s == 'm' && s[1] == 's')
+			total += v, s += 2;
+		else if (*s == 'm')
+			total += v * 60000, s++;
+		else if (*s == 's')
+			total += v * 1000, s++;
+		else if (!*s && v == 0 && total == 0)
+			return 0;
+		else
+			return -1;
+	}
+	return (int64_t)total;
+}
+
+static const char *const unstartable[] = {"ErrorUnschedulable",
+					  "ErrorPvcNotFound",
+					  "ErrorDataVolumeNotFound",
+					  "ErrImagePull",
+					  "ImagePullBackOff",
+					  "CrashLoopBackOff",
+					  NULL};
+
+void cl_observe_vm(const cJSON *vm, const char *started_key, struct cl_observed *o)
+{
+	const cJSON *spec = jget(vm, "spec"), *a, *v;
+	const char *rs, *ps;
+	size_t kl = strlen(CL_ANN_STARTED_PREFIX);
+
+	o->vm_exists = vm != NULL;
+	o->storage_ok = true;
+	o->storage_why[0] = 0;
+	o->we_started = false;
+	o->others_started = 0;
+	o->vm_start_requested = false;
+	o->vm_unstartable = false;
+	o->vm_status[0] = 0;
+	if (!vm)
+		return;
+	rs = jstr(spec, "runStrategy");
+	o->vm_start_requested = rs ? (!strcmp(rs, "Always") || !strcmp(rs, "RerunOnFailure"))
+				   : cJSON_IsTrue(jget(spec, "running"));
+	ps = jstr(jget(vm, "status"), "printableStatus");
+	wk_strlcpy(o->vm_status, ps ? ps : "", sizeof(o->vm_status));
+	for (size_t i = 0; ps && unstartable[i]; i++)
+		if (!strcmp(ps, unstartable[i]))
+			o->vm_unstartable = true;
+	cJSON_ArrayForEach(a, jpath2(vm, "metadata", "annotations"))
+	{
+		if (!a->string || strncmp(a->string, CL_ANN_STARTED_PREFIX, kl))
+			continue;
+		if (started_key && !strcmp(a->string, started_key))
+			o->we_started = true;
+		else
+			o->others_started++;
+	}
+	cJSON_ArrayForEach(v, jpath2(vm, "status", "volumeSnapshotStatuses"))
+	{
+		if (cJSON_IsFalse(jget(v, "enabled"))) {
+			const char *n = jstr(v, "name"), *r = jstr(v, "reason");
+
+			o->storage_ok = false;
+			if (!o->storage_why[0])
+				snprintf(o->storage_why, sizeof(o->storage_why), "volume '%s': %s",
+					 n ? n : "?", r ? r : "snapshots not supported");
+		}
+	}
+}
+
+void cl_observe_vmi(const cJSON *vmi, struct cl_observed *o)
+{
+	const cJSON *r;
+	const char *ph = jstr(jget(vmi, "status"), "phase");
+
+	o->vmi_exists = vmi != NULL;
+	o->vmi_running = ph && !strcmp(ph, "Running");
+	o->vmi_owner[0] = 0;
+	cJSON_ArrayForEach(r, jpath2(vmi, "metadata", "ownerReferences"))
+	{
+		const char *k = jstr(r, "kind"), *n = jstr(r, "name");
+
+		if (k && n && !strcmp(k, "VirtualMachine"))
+			wk_strlcpy(o->vmi_owner, n, sizeof(o->vmi_owner));
+	}
+}
+
+void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
+{
+	const cJSON *st = jget(snap, "status"), *x, *prog, *fail;
+	const char *ph = jstr(st, "phase");
+	int64_t ms;
+
+	o->snap_unsupported = false;
+	o->snap_msg[0] = 0;
+	o->snap_created_ms = 0;
+	o->snap_deadline_ms = 0;
+	o->ind_online = o->ind_guest_agent = o->ind_no_guest_agent = o->ind_quiesce_timeout = false;
+	if (!snap) {
+		o->snap = CL_ABSENT;
+		return;
+	}
+	if (jpath2(snap, "metadata", "deletionTimestamp")) {
+		o->snap = CL_ABSENT; /* being deleted (finalizers): gone as far as we care */
+		return;
+	}
+	if (ph && !strcmp(ph, "Failed"))
+		o->snap = CL_FAILED;
+	else if (cJSON_IsTrue(jget(st, "readyToUse")))
+		o->snap = CL_READY;
+	else
+		o->snap = CL_IN_PROGRESS;
+	fail = condition(snap, "Failure");
+	prog = condition(snap, "Progressing");
+	if (jstr(jget(st, "error"), "message"))
+		wk_strlcpy(o->snap_msg, jstr(jget(st, "error"), "message"), sizeof(o->snap_msg));
+	else if (fail && jstr(fail, "message"))
+		wk_strlcpy(o->snap_msg, jstr(fail, "message"), sizeof(o->snap_msg));
+	if (o->snap == CL_IN_PROGRESS && prog && jstr(prog, "status") &&
+	    !strcmp(jstr(prog, "status"), "False")) {
+		const char *r = jstr(prog, "reason"), *m = jstr(prog, "message");
+
+		if ((r && strstr(r, "NotSupported")) || (m && strstr(m, "VolumeSnapshotClass"))) {
+			o->snap_unsupported = true;
+			wk_strlcpy(o->snap_msg, m ? m : r, sizeof(o->snap_msg));
+		}
+	}
+	if (jstr(jget(snap, "metadata"), "creationTimestamp") &&
+	    wk_time_parse_ms(jstr(jget(snap, "metadata"), "creationTimestamp"), &ms) == 0) {
+		int64_t dl = 5 * 60 * 1000; /* KubeVirt's DefaultFailureDeadline */
+		const char *fd = jstr(jget(snap, "spec"), "failureDeadline");
+
+		o->snap_created_ms = ms;
+		if (fd)
+			dl = cl_duration_ms(fd);
+		o->snap_deadline_ms = dl > 0 ? ms + dl : 0;
+	}
+	cJSON_ArrayForEach(x, jget(st, "indications"))
+	{
+		const char *s = cJSON_GetStringValue(x);
+
+		if (!s)
+			continue;
+		o->ind_online |= !strcmp(s, "Online");
+		o->ind_guest_agent |= !strcmp(s, "GuestAgent");
+		o->ind_no_guest_agent |= !strcmp(s, "NoGuestAgent");
+		o->ind_quiesce_timeout |= !strcmp(s, "QuiesceTimeout");
+	}
+	cJSON_ArrayForEach(x, jget(st, "sourceIndications"))
+	{
+		const char *s = jstr(x, "indication");
+
+		if (!s)
+			continue;
+		o->ind_online |= !strcmp(s, "Online");
+		o->ind_guest_agent |= !strcmp(s, "GuestAgent");
+		o->ind_no_guest_agent |= !strcmp(s, "NoGuestAgent");
+		o->ind_quiesce_timeout |= !strcmp(s, "QuiesceTimeout");
+	}
+}
+
+void cl_observe_clone(const cJSON *clone, struct cl_observed *o)
+{
+	const cJSON *st = jget(clone, "status"), *prog, *ready;
+	const char *ph = jstr(st, "phase");
+
+	o->clone_pending = false;
+	o->clone_msg[0] = 0;
+	wk_strlcpy(o->clone_phase, ph ? ph : "", sizeof(o->clone_phase));
+	if (!clone) {
+		o->clone = CL_ABSENT;
+		return;
+	}
+	if (ph && !strcmp(ph, "Succeeded"))
+		o->clone = CL_READY;
+	else if (ph && !strcmp(ph, "Failed"))
+		o->clone = CL_FAILED;
+	else
+		o->clone = CL_IN_PROGRESS;
+	prog = condition(clone, "Progressing");
+	ready = condition(clone, "Ready");
+	if (prog && jstr(prog, "message"))
+		wk_strlcpy(o->clone_msg, jstr(prog, "message"), sizeof(o->clone_msg));
+	else if (ready && jstr(ready, "message"))
+		wk_strlcpy(o->clone_msg, jstr(ready, "message"), sizeof(o->clone_msg));
+	if (o->clone == CL_IN_PROGRESS && (!ph || !*ph) && prog && jstr(prog, "status") &&
+	    !strcmp(jstr(prog, "status"), "False"))
+		o->clone_pending = true;
+}
+
+void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_spec *j,
+		       bool clone_made_it, struct cl_observed *o)
+{
+	const cJSON *labels = jpath2(vm, "metadata", "labels"), *v;
+	const char *req = jstr(labels, CL_LABEL_REQUEST), *rs;
+	const char *ph = jstr(jget(vmi, "status"), "phase");
+	bool running_wanted;
+
+	o->target_exists = vm != NULL;
+	o->target_ours = vm && ((req && !strcmp(req, j->id)) || clone_made_it);
+	o->target_running = ph && !strcmp(ph, "Running");
+	o->target_needs_fixup = false;
+	if (!vm)
+		return;
+	if (!req || strcmp(req, j->id) || !jstr(labels, CL_LABEL_WUKONG))
+		o->target_needs_fixup = true;
+	rs = jstr(jget(vm, "spec"), "runStrategy");
+	running_wanted =
+	    rs ? strcmp(rs, "Halted") != 0 : cJSON_IsTrue(jpath2(vm, "spec", "running"));
+	if (running_wanted != j->want_running)
+		o->target_needs_fixup = true;
+	cJSON_ArrayForEach(v, jget(jget(jget(jget(vm, "spec"), "template"), "spec"), "volumes"))
+	{
+		const char *n = jstr(v, "name");
+
+		if (n && (jget(v, "persistentVolumeClaim") || jget(v, "dataVolume")) &&
+		    !cl_job_wants_disk(j, n))
+			o->target_needs_fixup = true;
+	}
+}

@@ -1,0 +1,112 @@
+/* cl_machine.h - the running-clone state machine: from what the cluster shows about one job (its
+ * source, temporary snapshot, clone and target VM) to the next action, the reported phase,
+ * progress, reason and message. Pure: no I/O, so every transition is unit-tested; the caller
+ * (cl_service.c) observes, acts, and calls it again. Also the observers that read KubeVirt
+ * objects into struct cl_observed. All data is caller-owned.
+ */
+#ifndef CL_MACHINE_H
+#define CL_MACHINE_H
+
+#include "cl_request.h"
+
+struct cJSON;
+
+enum cl_phase {
+	CL_PH_PENDING = 0,
+	CL_PH_QUEUED,	       /* waiting for a slot under the batch's parallelism */
+	CL_PH_STARTING_SOURCE, /* type vm, stopped: started first */
+	CL_PH_SNAPSHOTTING,    /* the online VirtualMachineSnapshot is being taken */
+	CL_PH_CLONING,	       /* the VirtualMachineClone runs */
+	CL_PH_FINALIZING,      /* target VM adjusted and started, temporary snapshot removed */
+	CL_PH_SUCCEEDED,
+	CL_PH_FAILED,
+};
+const char *cl_phase_name(enum cl_phase p);
+bool cl_phase_final(enum cl_phase p);
+
+enum cl_obj { CL_ABSENT = 0, CL_IN_PROGRESS, CL_READY, CL_FAILED };
+
+struct cl_observed {
+	int64_t now_ms;
+	int64_t phase_since_ms; /* when the job entered its current phase (this process) */
+	/* source */
+	bool vm_exists;
+	bool vmi_exists;
+	bool vmi_running;	 /* the VMI's phase is Running */
+	bool vm_start_requested; /* runStrategy Always/RerunOnFailure or running: true */
+	bool vm_unstartable;	 /* printableStatus says it cannot start (ErrorUnschedulable...) */
+	char vm_status[64];	 /* printableStatus */
+	bool we_started;	 /* our started-by annotation is on the source VM */
+	int others_started;	 /* other jobs' started-by annotations */
+	bool storage_ok; /* every volume snapshot-capable (vm.status.volumeSnapshotStatuses) */
+	char storage_why[512];
+	char vmi_owner[CL_NAME_MAX]; /* type vmi: the VM owning the VMI ("" = none) */
+	/* temporary snapshot */
+	enum cl_obj snap;
+	bool snap_unsupported; /* Progressing=False: a volume cannot be snapshotted */
+	char snap_msg[512];
+	int64_t snap_created_ms;
+	int64_t snap_deadline_ms; /* failureDeadline; 0 = none */
+	bool ind_online, ind_guest_agent, ind_no_guest_agent, ind_quiesce_timeout;
+	/* clone */
+	enum cl_obj clone;
+	bool clone_pending; /* phase unset and Progressing=False (KubeVirt's "stays pending") */
+	char clone_phase[32];
+	char clone_msg[512];
+	/* target VM */
+	bool target_exists;
+	bool target_ours; /* carries our request label, or the clone says it made it */
+	bool target_needs_fixup;
+	bool target_running;
+};
+
+struct cl_timeouts {
+	int64_t source_start_ms;   /* a started source must run within this */
+	int64_t clone_pending_ms;  /* a clone pending this long has a reason to be reported */
+	int64_t target_start_ms;   /* the target VMI must run within this (want_running) */
+	int64_t deadline_grace_ms; /* past the snapshot's failureDeadline before we call it */
+};
+
+enum cl_action {
+	CL_ACT_WAIT = 0,
+	CL_ACT_START_SOURCE,	/* runStrategy Always + our started-by annotation */
+	CL_ACT_CREATE_SNAPSHOT, /* the online VirtualMachineSnapshot */
+	CL_ACT_RELEASE_SOURCE,	/* drop our annotation; stop it when no other job holds it */
+	CL_ACT_CREATE_CLONE,	/* VirtualMachineClone from the snapshot into <name>-vm */
+	CL_ACT_FIXUP_TARGET,	/* labels, owner, run strategy, unlisted disks removed */
+	CL_ACT_DELETE_SNAPSHOT, /* the temporary snapshot, once the clone is done */
+	CL_ACT_SUCCEED,
+	CL_ACT_FAIL, /* clean up everything of ours, then report Failed */
+};
+const char *cl_action_name(enum cl_action a);
+
+struct cl_decision {
+	enum cl_action action;
+	enum cl_phase phase;
+	int progress; /* 0..100 */
+	char reason[48];
+	char message[768];
+};
+
+/* The next step for job j given what was observed. */
+void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
+	       const struct cl_timeouts *t, struct cl_decision *d);
+
+/* Consistency from the snapshot's indications: "filesystem-consistent", "crash-consistent" or
+ * NULL (not known yet); reason is the condition reason (GuestAgent, NoGuestAgent,
+ * QuiesceTimeout, Offline). */
+const char *cl_consistency(const struct cl_observed *o, const char **reason);
+
+/* ---- observers (KubeVirt objects -> struct cl_observed) ---- */
+void cl_observe_vm(const struct cJSON *vm, const char *started_key, struct cl_observed *o);
+void cl_observe_vmi(const struct cJSON *vmi, struct cl_observed *o);
+void cl_observe_snapshot(const struct cJSON *snap, struct cl_observed *o);
+void cl_observe_clone(const struct cJSON *clone, struct cl_observed *o);
+/* Target VM: ours when labelled with request_id; needs a fix-up when our labels are missing, the
+ * run strategy differs from want_running, or it still has a volume for an unlisted disk. */
+void cl_observe_target(const struct cJSON *vm, const struct cJSON *vmi, const struct cl_job_spec *j,
+		       bool clone_made_it, struct cl_observed *o);
+/* Parse a Go duration ("5m0s", "90s", "1h30m", "0") to ms; -1 if malformed. */
+int64_t cl_duration_ms(const char *s);
+
+#endif

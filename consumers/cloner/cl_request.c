@@ -1,0 +1,520 @@
+/* cl_request.c - clone requests: from a Wukong's spec.cloneSource and from Kafka submissions,
+ * validation with caps, and derived names. */
+#include "cl_request.h"
+
+#include "wk_emit.h"
+#include "wk_name.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *s = jget(o, k);
+
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+static int verdict(struct cl_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
+static int verdict(struct cl_verdict *v, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	wk_strlcpy(v->code, code, sizeof(v->code));
+	va_start(ap, fmt);
+	vsnprintf(v->message, sizeof(v->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void invalid(struct cl_job_spec *j, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
+static void invalid(struct cl_job_spec *j, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->invalid[0])
+		return; /* the first problem is the one reported */
+	wk_strlcpy(j->invalid, code, sizeof(j->invalid));
+	va_start(ap, fmt);
+	vsnprintf(j->invalid_msg, sizeof(j->invalid_msg), fmt, ap);
+	va_end(ap);
+}
+
+void cl_spec_request_id(const char *uid, char *out, size_t out_size)
+{
+	char h[9];
+	size_t n = 0;
+
+	for (; uid && *uid && n < 8; uid++)
+		if ((*uid >= '0' && *uid <= '9') || (*uid >= 'a' && *uid <= 'z'))
+			h[n++] = *uid;
+	h[n] = 0;
+	snprintf(out, out_size, "spec-%s", n ? h : "nouid");
+}
+
+bool cl_job_wants_disk(const struct cl_job_spec *j, const char *disk)
+{
+	size_t i;
+
+	if (!j->ndisks)
+		return true;
+	for (i = 0; i < j->ndisks; i++)
+		if (!strcmp(j->disks[i], disk))
+			return true;
+	return false;
+}
+
+/* A list of disk names: DNS-1123 labels, unique, at most CL_MAX_DISKS. */
+static int parse_disks(const cJSON *a, char disks[][64], size_t *n, char *why, size_t why_size)
+{
+	const cJSON *d;
+	size_t i;
+
+	*n = 0;
+	if (!a || cJSON_IsNull(a))
+		return 0;
+	if (!cJSON_IsArray(a))
+		return wk_err(why, why_size, "'disks' is not a list");
+	if (cJSON_GetArraySize(a) > CL_MAX_DISKS)
+		return wk_err(why, why_size, "'disks' has more than %d entries", CL_MAX_DISKS);
+	cJSON_ArrayForEach(d, a)
+	{
+		if (!cJSON_IsString(d) || !wk_name_is_dns1123_label(d->valuestring))
+			return wk_err(why, why_size, "'disks': invalid disk name '%.64s'",
+				      cJSON_IsString(d) ? d->valuestring : "(not a string)");
+		for (i = 0; i < *n; i++)
+			if (!strcmp(disks[i], d->valuestring))
+				return wk_err(why, why_size, "'disks': '%s' listed twice",
+					      d->valuestring);
+		wk_strlcpy(disks[(*n)++], d->valuestring, 64);
+	}
+	return 0;
+}
+
+int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec *out)
+{
+	const cJSON *meta = jget(wk, "metadata"), *spec = jget(wk, "spec"), *cs;
+	const cJSON *ann = jget(meta, "annotations");
+	const char *ns = jstr(meta, "namespace"), *name = jstr(meta, "name"),
+		   *uid = jstr(meta, "uid");
+	const char *t, *ct, *sns, *req;
+	char why[256];
+
+	memset(out, 0, sizeof(*out));
+	if (!ns || !name || !wk_name_is_dns1123_label(ns) || !wk_name_is_dns1123_subdomain(name))
+		return -1;
+	cs = jget(spec, "cloneSource");
+	if (!cs || cJSON_IsNull(cs))
+		return 0;
+	wk_strlcpy(out->cluster, cluster, sizeof(out->cluster));
+	wk_strlcpy(out->ns, ns, sizeof(out->ns));
+	wk_strlcpy(out->name, name, sizeof(out->name));
+	wk_strlcpy(out->uid, uid ? uid : "", sizeof(out->uid));
+	if (strlen(name) + 3 >= CL_NAME_MAX || strlen(name) > 250)
+		invalid(out, "InvalidTarget", "wukong name '%.60s...' is too long for '<name>-vm'",
+			name);
+	snprintf(out->target_vm, sizeof(out->target_vm), "%.250s-vm", name);
+	req = jstr(ann, CL_ANN_REQUEST);
+	if (req && wk_name_is_dns1123_label(req)) {
+		wk_strlcpy(out->id, req, sizeof(out->id));
+		out->from_kafka = true;
+		const char *p = jstr(ann, CL_ANN_PARALLELISM);
+		out->parallelism = p ? atoi(p) : 0;
+		if (out->parallelism < 0 || out->parallelism > CL_MAX_PARALLELISM)
+			out->parallelism = 0;
+	} else {
+		cl_spec_request_id(uid, out->id, sizeof(out->id));
+	}
+	out->want_running = !cJSON_IsFalse(jget(spec, "running"));
+	if (!cJSON_IsObject(cs)) {
+		invalid(out, "InvalidCloneSource", "spec.cloneSource is not an object");
+		return 1;
+	}
+	out->keep_snapshot = cJSON_IsTrue(jget(cs, "keepSnapshot"));
+	t = jstr(cs, "type");
+	ct = jstr(cs, "cloneType");
+	if (!ct || strcmp(ct, "running")) {
+		/* Not ours: an offline clone (or another kind) is another component's job. */
+		invalid(out, "NotARunningClone",
+			"cloneType '%s' is not handled by the running-clone "
+			"executor",
+			ct ? ct : "");
+		return 0;
+	}
+	if (t && !strcmp(t, "vmi")) {
+		out->type = CL_SRC_VMI;
+		wk_strlcpy(out->source_name, jstr(cs, "vmiName") ? jstr(cs, "vmiName") : "",
+			   sizeof(out->source_name));
+	} else if (t && !strcmp(t, "vm")) {
+		out->type = CL_SRC_VM;
+		wk_strlcpy(out->source_name, jstr(cs, "vmName") ? jstr(cs, "vmName") : "",
+			   sizeof(out->source_name));
+	} else {
+		invalid(out, "InvalidCloneSource", "spec.cloneSource.type '%.32s' is not vm or vmi",
+			t ? t : "");
+		return 1;
+	}
+	if (!wk_name_is_dns1123_subdomain(out->source_name))
+		invalid(out, "InvalidCloneSource",
+			"spec.cloneSource.%s '%.64s' is not a valid name",
+			out->type == CL_SRC_VMI ? "vmiName" : "vmName", out->source_name);
+	sns = jstr(cs, "namespace");
+	if (sns && *sns && !wk_name_is_dns1123_label(sns))
+		invalid(out, "InvalidCloneSource",
+			"spec.cloneSource.namespace '%.64s' is not valid", sns);
+	wk_strlcpy(out->source_ns, sns && *sns ? sns : ns, sizeof(out->source_ns));
+	if (parse_disks(jget(cs, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0)
+		invalid(out, "InvalidCloneSource", "spec.cloneSource.%s", why);
+	if (strcmp(out->source_ns, out->ns))
+		invalid(
+		    out, "CrossNamespaceNotSupported",
+		    "source namespace '%s' differs from the wukong's namespace '%s': KubeVirt's "
+		    "VirtualMachineSnapshot and VirtualMachineClone reference their source and "
+		    "target by TypedLocalObjectReference (same namespace only); create the "
+		    "Wukong in '%s' and move it, or use a CDI cross-namespace DataVolume clone "
+		    "(offline)",
+		    out->source_ns, out->ns, out->source_ns);
+	if (out->type == CL_SRC_VM && !strcmp(out->source_name, out->target_vm) &&
+	    !strcmp(out->source_ns, out->ns))
+		invalid(out, "InvalidCloneSource", "the source VM is the target VM '%s'",
+			out->target_vm);
+	return 1;
+}
+
+static bool field_known(const char *k, const char *const *known)
+{
+	for (; *known; known++)
+		if (!strcmp(k, *known))
+			return true;
+	return false;
+}
+
+static int get_label(const cJSON *o, const char *k, bool required, char *out, size_t n,
+		     struct cl_verdict *v)
+{
+	const cJSON *s = jget(o, k);
+
+	if (!s || cJSON_IsNull(s)) {
+		if (required)
+			return verdict(v, "schema", "field '%s' is required", k);
+		out[0] = 0;
+		return 0;
+	}
+	if (!cJSON_IsString(s))
+		return verdict(v, "schema", "field '%s' is not a string", k);
+	if (!wk_name_is_dns1123_label(s->valuestring))
+		return verdict(v, "invalid-name", "field '%s': invalid name '%.64s'", k,
+			       s->valuestring);
+	wk_strlcpy(out, s->valuestring, n);
+	return 0;
+}
+
+int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
+			struct cl_verdict *v)
+{
+	static const char *const known[] = {"requestId",   "cluster", "namespace", "tenant",
+					    "source",	   "targets", "disks",	   "keepSnapshot",
+					    "parallelism", "reason",  NULL};
+	static const char *const known_src[] = {"type", "name", "namespace", NULL};
+	static const char *const known_tgt[] = {"name", "running", NULL};
+	cJSON *root;
+	const cJSON *it, *src, *tg, *p;
+	char why[256];
+	size_t i;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(v, 0, sizeof(*v));
+	if (!data || !len)
+		return verdict(v, "deserialize", "empty submission");
+	if (len > CL_SUBMISSION_MAX)
+		return verdict(v, "oversized", "submission of %zu bytes exceeds the %d-byte cap",
+			       len, CL_SUBMISSION_MAX);
+	if (memchr(data, 0, len))
+		return verdict(v, "deserialize", "submission contains a NUL byte");
+	root = cJSON_ParseWithLength(data, len);
+	if (!root)
+		return verdict(v, "deserialize", "submission is not valid JSON");
+	if (!cJSON_IsObject(root)) {
+		verdict(v, "schema", "submission is not a JSON object");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, root) if (!field_known(it->string, known))
+	{
+		verdict(v, "schema", "unknown field '%.64s'", it->string);
+		goto out;
+	}
+	if (get_label(root, "requestId", true, out->id, sizeof(out->id), v) < 0 ||
+	    get_label(root, "cluster", true, out->cluster, sizeof(out->cluster), v) < 0 ||
+	    get_label(root, "namespace", true, out->ns, sizeof(out->ns), v) < 0 ||
+	    get_label(root, "tenant", false, out->tenant, sizeof(out->tenant), v) < 0)
+		goto out;
+	src = jget(root, "source");
+	if (!cJSON_IsObject(src)) {
+		verdict(v, "schema", "field 'source' is required and must be an object");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, src) if (!field_known(it->string, known_src))
+	{
+		verdict(v, "schema", "unknown field 'source.%.64s'", it->string);
+		goto out;
+	}
+	{
+		const char *t = jstr(src, "type"), *n = jstr(src, "name");
+
+		if (!t || (strcmp(t, "vm") && strcmp(t, "vmi"))) {
+			verdict(v, "schema", "field 'source.type' must be 'vm' or 'vmi'");
+			goto out;
+		}
+		out->type = !strcmp(t, "vmi") ? CL_SRC_VMI : CL_SRC_VM;
+		if (!n) {
+			verdict(v, "schema", "field 'source.name' is required");
+			goto out;
+		}
+		if (!wk_name_is_dns1123_subdomain(n)) {
+			verdict(v, "invalid-name", "field 'source.name': invalid name '%.64s'", n);
+			goto out;
+		}
+		wk_strlcpy(out->source_name, n, sizeof(out->source_name));
+		if (get_label(src, "namespace", false, out->source_ns, sizeof(out->source_ns), v) <
+		    0)
+			goto out;
+		if (!out->source_ns[0])
+			wk_strlcpy(out->source_ns, out->ns, sizeof(out->source_ns));
+	}
+	tg = jget(root, "targets");
+	if (!cJSON_IsArray(tg) || cJSON_GetArraySize(tg) < 1) {
+		verdict(v, "schema", "field 'targets' must be a non-empty list");
+		goto out;
+	}
+	if (cJSON_GetArraySize(tg) > CL_MAX_TARGETS) {
+		verdict(v, "schema", "field 'targets' has more than %d entries", CL_MAX_TARGETS);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, tg)
+	{
+		struct cl_target *t = &out->targets[out->ntargets];
+		const cJSON *f, *r;
+		const char *n = jstr(it, "name");
+
+		if (!cJSON_IsObject(it)) {
+			verdict(v, "schema", "every target must be an object");
+			goto out;
+		}
+		cJSON_ArrayForEach(f, it) if (!field_known(f->string, known_tgt))
+		{
+			verdict(v, "schema", "unknown field 'targets[].%.64s'", f->string);
+			goto out;
+		}
+		/* The VM is "<name>-vm" and must stay a valid name. */
+		if (!n || !wk_name_is_dns1123_subdomain(n) || strlen(n) > 250) {
+			verdict(v, n ? "invalid-name" : "schema",
+				"field 'targets[%zu].name': invalid name '%.64s'", out->ntargets,
+				n ? n : "");
+			goto out;
+		}
+		for (i = 0; i < out->ntargets; i++)
+			if (!strcmp(out->targets[i].name, n)) {
+				verdict(v, "schema", "target '%s' listed twice", n);
+				goto out;
+			}
+		wk_strlcpy(t->name, n, sizeof(t->name));
+		r = jget(it, "running");
+		if (r && !cJSON_IsBool(r) && !cJSON_IsNull(r)) {
+			verdict(v, "schema", "field 'targets[].running' is not a boolean");
+			goto out;
+		}
+		t->running = cJSON_IsBool(r) ? cJSON_IsTrue(r) : -1;
+		out->ntargets++;
+	}
+	if (parse_disks(jget(root, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0) {
+		verdict(v, "schema", "%s", why);
+		goto out;
+	}
+	p = jget(root, "keepSnapshot");
+	if (p && !cJSON_IsBool(p)) {
+		verdict(v, "schema", "field 'keepSnapshot' is not a boolean");
+		goto out;
+	}
+	out->keep_snapshot = cJSON_IsTrue(p);
+	p = jget(root, "parallelism");
+	out->parallelism = 2;
+	if (p) {
+		/* Integers only: 2.5, 1e300 and strings are refused, not truncated. */
+		if (!cJSON_IsNumber(p) || p->valuedouble != (double)(int)p->valuedouble ||
+		    p->valuedouble < 1 || p->valuedouble > CL_MAX_PARALLELISM) {
+			verdict(v, "schema", "field 'parallelism' must be an integer in 1..%d",
+				CL_MAX_PARALLELISM);
+			goto out;
+		}
+		out->parallelism = (int)p->valuedouble;
+	}
+	p = jget(root, "reason");
+	if (p) {
+		if (!cJSON_IsString(p) || strlen(p->valuestring) >= CL_NOTE_MAX) {
+			verdict(v, "schema", "field 'reason' must be a string under %d bytes",
+				CL_NOTE_MAX);
+			goto out;
+		}
+		wk_strlcpy(out->note, p->valuestring, sizeof(out->note));
+	}
+	if (out->type == CL_SRC_VM && !strcmp(out->source_ns, out->ns))
+		for (i = 0; i < out->ntargets; i++) {
+			char vm[CL_NAME_MAX + 4];
+
+			snprintf(vm, sizeof(vm), "%s-vm", out->targets[i].name);
+			if (!strcmp(vm, out->source_name)) {
+				verdict(v, "schema", "target '%s' would overwrite the source VM",
+					out->targets[i].name);
+				goto out;
+			}
+		}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static bool ns_in_list(const char *ns, const char *list)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == 1 && *p == '*')
+			return true;
+		if (n && p[n - 1] == '*') {
+			if (!strncmp(ns, p, n - 1))
+				return true;
+		} else if (n && strlen(ns) == n && !strncmp(ns, p, n)) {
+			return true;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+int cl_tenant_check(const char *tenant, const char *ns, const char *list, bool require_tenant,
+		    bool any_tenants, struct cl_verdict *v)
+{
+	if (!tenant || !*tenant) {
+		if (require_tenant)
+			return verdict(v, "forbidden",
+				       "no tenant given and cloner.require-tenant is set");
+		return 0;
+	}
+	if (!list) {
+		if (!any_tenants && !require_tenant)
+			return 0;
+		return verdict(v, "forbidden", "tenant '%s' is not configured", tenant);
+	}
+	if (!ns_in_list(ns, list))
+		return verdict(v, "forbidden", "tenant '%s' may not touch namespace '%s'", tenant,
+			       ns);
+	return 0;
+}
+
+cJSON *cl_wukong_for_target(const struct cl_submission *s, size_t i, const cJSON *base_spec,
+			    const cJSON *source_vm)
+{
+	cJSON *o = cJSON_CreateObject(), *meta, *spec, *cs, *ann, *labels;
+	const struct cl_target *t = &s->targets[i];
+	char par[16];
+	size_t d;
+
+	cJSON_AddStringToObject(o, "apiVersion", "vm.novasphere.dev/v1alpha1");
+	cJSON_AddStringToObject(o, "kind", "Wukong");
+	meta = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(meta, "name", t->name);
+	cJSON_AddStringToObject(meta, "namespace", s->ns);
+	labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, CL_LABEL_REQUEST, s->id);
+	cJSON_AddStringToObject(labels, CL_LABEL_MANAGED, CL_MANAGED_VALUE);
+	ann = cJSON_AddObjectToObject(meta, "annotations");
+	cJSON_AddStringToObject(ann, CL_ANN_REQUEST, s->id);
+	snprintf(par, sizeof(par), "%d", s->parallelism);
+	cJSON_AddStringToObject(ann, CL_ANN_PARALLELISM, par);
+	if (s->note[0])
+		cJSON_AddStringToObject(ann, "vm.novasphere.dev/clone-reason", s->note);
+	spec = cJSON_IsObject(base_spec) ? cJSON_Duplicate(base_spec, true) : cJSON_CreateObject();
+	/* A clone does not inherit the source's pending migration or policy triggers. */
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "migration");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "cloneSource");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "running");
+	if (!jget(spec, "cpu")) {
+		const cJSON *c = jget(
+		    jget(jget(jget(jget(jget(source_vm, "spec"), "template"), "spec"), "domain"),
+			 "cpu"),
+		    "cores");
+
+		cJSON_AddNumberToObject(spec, "cpu", cJSON_IsNumber(c) ? c->valuedouble : 1);
+	}
+	if (!jget(spec, "memory")) {
+		const char *m = jstr(
+		    jget(jget(jget(jget(jget(source_vm, "spec"), "template"), "spec"), "domain"),
+			 "memory"),
+		    "guest");
+
+		cJSON_AddStringToObject(spec, "memory", m ? m : "1Gi");
+	}
+	cJSON_AddBoolToObject(spec, "running", t->running != 0);
+	cs = cJSON_AddObjectToObject(spec, "cloneSource");
+	cJSON_AddStringToObject(cs, "type", s->type == CL_SRC_VMI ? "vmi" : "vm");
+	cJSON_AddStringToObject(cs, s->type == CL_SRC_VMI ? "vmiName" : "vmName", s->source_name);
+	cJSON_AddStringToObject(cs, "namespace", s->source_ns);
+	cJSON_AddStringToObject(cs, "cloneType", "running");
+	if (s->ndisks) {
+		cJSON *a = cJSON_AddArrayToObject(cs, "disks");
+
+		for (d = 0; d < s->ndisks; d++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(s->disks[d]));
+	}
+	cJSON_AddBoolToObject(cs, "keepSnapshot", s->keep_snapshot);
+	cJSON_AddItemToObject(o, "spec", spec);
+	return o;
+}
+
+void cl_object_name(const struct cl_job_spec *j, char *out, size_t out_size)
+{
+	const char *parts[] = {j->cluster, j->ns, j->name, j->id};
+	char id[64];
+	size_t n = strlen(j->name);
+
+	wk_emit_id("x", parts, 4, id, sizeof(id));
+	/* A name cut at 40 may end in '-' or '.': trim so the result stays a DNS name. */
+	if (n > 40)
+		n = 40;
+	while (n && (j->name[n - 1] == '-' || j->name[n - 1] == '.'))
+		n--;
+	snprintf(out, out_size, "%.*s-clone-%.10s", (int)n, j->name, id + 2);
+}
+
+void cl_started_key(const struct cl_job_spec *j, char *out, size_t out_size)
+{
+	char base[80];
+
+	cl_object_name(j, base, sizeof(base));
+	snprintf(out, out_size, "%s%s", CL_ANN_STARTED_PREFIX, base);
+}
+
+void cl_smbios_serial(const struct cl_job_spec *j, char *out, size_t out_size)
+{
+	const char *parts[] = {"smbios", j->cluster, j->ns, j->name, j->id};
+	char id[64];
+	const char *h;
+
+	wk_emit_id("s", parts, 5, id, sizeof(id));
+	h = id + 2;
+	snprintf(out, out_size, "%.8s-%.4s-4%.3s-8%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
+}

@@ -1,0 +1,1390 @@
+/* cl_service.c - wukong-cloner: jobs from Wukongs (events and relists) and Kafka clone
+ * submissions, the reconcile loop (observe -> cl_decide -> act -> report), cleanup, and the
+ * outputs. The cluster is the state: every object carries the request id, names are
+ * deterministic, and a restart relists Wukongs and our snapshots/clones. */
+#include "cl_service.h"
+
+#include "cl_machine.h"
+#include "cl_request.h"
+
+#include "wk_cloudevent.h"
+#include "wk_config.h"
+#include "wk_emit.h"
+#include "wk_k8s.h"
+#include "wk_kubeconfig.h"
+#include "wk_log.h"
+#include "wk_metrics.h"
+#include "wk_name.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <unistd.h>
+
+#define SVC "wukong-cloner"
+
+static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
+						   true};
+static const struct wk_k8s_resource res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
+static const struct wk_k8s_resource res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances",
+						true};
+static const struct wk_k8s_resource res_snaps = {"snapshot.kubevirt.io", "v1beta1",
+						 "virtualmachinesnapshots", true};
+static const struct wk_k8s_resource res_clones = {"clone.kubevirt.io", "v1beta1",
+						  "virtualmachineclones", true};
+static const struct wk_k8s_resource res_pvcs = {"", "v1", "persistentvolumeclaims", true};
+
+struct job {
+	struct cl_job_spec spec;
+	char base[96]; /* snapshot and clone name */
+	enum cl_phase phase;
+	int progress;
+	char reason[48];
+	bool reported;
+	bool admitted;
+	const char *cons, *cons_reason; /* static strings, kept once the snapshot said */
+	int64_t phase_since_ms, started_ms;
+	int64_t generation;
+	struct job *next;
+};
+
+struct cl_state {
+	struct wk_service_ctx *ctx;
+	struct wk_k8s *k8s;
+	struct wk_producer *prod;
+	char cluster[64];
+	char t_status[256], t_audit[256], t_events[256], t_req[256];
+	char instance[128];
+	struct job *jobs;
+	char **done; /* "ns/name/id" of jobs finished by this process (ring) */
+	size_t done_cap, done_next;
+	int64_t last_seq;
+	int64_t next_poll, next_resync;
+	bool dirty;
+	/* config */
+	long long poll_ms, resync_ms;
+	char failure_deadline[32];
+	struct cl_timeouts to;
+	bool require_tenant, any_tenants, k8s_events, restore_source;
+	struct wk_metric *m_jobs, *m_active, *m_actions;
+};
+
+/* ---- small helpers ---- */
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *s = jget(o, k);
+
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+static void job_key(const struct job *j, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s/%s", j->spec.cluster, j->spec.ns, j->spec.target_vm);
+}
+
+static bool is_done(struct cl_state *st, const char *ns, const char *name, const char *id)
+{
+	char k[400];
+	size_t i;
+
+	snprintf(k, sizeof(k), "%s/%s/%s", ns, name, id);
+	for (i = 0; i < st->done_cap; i++)
+		if (st->done[i] && !strcmp(st->done[i], k))
+			return true;
+	return false;
+}
+
+static void remember_done(struct cl_state *st, const struct job *j)
+{
+	char k[400];
+
+	snprintf(k, sizeof(k), "%s/%s/%s", j->spec.ns, j->spec.name, j->spec.id);
+	free(st->done[st->done_next]);
+	st->done[st->done_next] = wk_xstrdup(k);
+	st->done_next = (st->done_next + 1) % st->done_cap;
+}
+
+static struct job *job_find(struct cl_state *st, const char *ns, const char *name)
+{
+	for (struct job *j = st->jobs; j; j = j->next)
+		if (!strcmp(j->spec.ns, ns) && !strcmp(j->spec.name, name))
+			return j;
+	return NULL;
+}
+
+static void job_unlink(struct cl_state *st, struct job *j)
+{
+	for (struct job **p = &st->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			return;
+		}
+}
+
+static void add_meta(cJSON *meta, const struct job *j, const char *name)
+{
+	cJSON *l, *a;
+
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", j->spec.ns);
+	l = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(l, CL_LABEL_MANAGED, CL_MANAGED_VALUE);
+	cJSON_AddStringToObject(l, CL_LABEL_REQUEST, j->spec.id);
+	if (strlen(j->spec.name) <= 63)
+		cJSON_AddStringToObject(l, CL_LABEL_WUKONG, j->spec.name);
+	a = cJSON_AddObjectToObject(meta, "annotations");
+	cJSON_AddStringToObject(a, "vm.novasphere.dev/wukong-name", j->spec.name);
+	cJSON_AddStringToObject(a, "vm.novasphere.dev/clone-target", j->spec.target_vm);
+}
+
+/* ---- outputs ---- */
+
+static void out_send(struct cl_state *st, const char *topic, const struct job *j, const char *type,
+		     const char *id, const char *body)
+{
+	char key[600], subj[400], err[256];
+
+	job_key(j, key, sizeof(key));
+	snprintf(subj, sizeof(subj), "Wukong/%s/%s", j->spec.ns, j->spec.name);
+	if (wk_emit_send(st->prod, topic, key, st->cluster, type, id, subj, body, NULL, err,
+			 sizeof(err)) < 0)
+		wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s", topic, err);
+}
+
+static const char *outcome_of(const struct cl_decision *d)
+{
+	if (d->phase == CL_PH_SUCCEEDED)
+		return "success";
+	if (d->phase == CL_PH_FAILED)
+		return "failure";
+	if (d->phase == CL_PH_QUEUED || d->phase == CL_PH_PENDING)
+		return "pending";
+	return "info";
+}
+
+static void report(struct cl_state *st, struct job *j, const struct cl_decision *d,
+		   const struct cl_observed *o, bool phase_changed)
+{
+	struct wk_emit_condition conds[2];
+	struct wk_emit_status s;
+	struct wk_emit_audit au;
+	cJSON *cs = cJSON_CreateObject(), *details;
+	char src[400], t[40], key[600], id[64], seed[800], action[64], disc[96];
+	const char *cons_reason = NULL, *cons = cl_consistency(o, &cons_reason);
+	size_t nc = 0;
+	char *body;
+	bool final = cl_phase_final(d->phase);
+	bool warn = d->phase == CL_PH_FAILED;
+
+	/* The snapshot is gone at the end: its indications were remembered on the way. */
+	if (cons && o->snap != CL_ABSENT) {
+		j->cons = cons;
+		j->cons_reason = cons_reason;
+	} else {
+		cons = j->cons;
+		cons_reason = j->cons_reason;
+	}
+	job_key(j, key, sizeof(key));
+	wk_logk(warn ? WK_LOG_WARN : WK_LOG_INFO, key, "clone '%s' of '%s/%s': %s %d%% %s: %s",
+		j->spec.id, j->spec.ns, j->spec.name, cl_phase_name(d->phase), d->progress,
+		d->reason, d->message);
+	snprintf(src, sizeof(src), "%s/%s/%s", j->spec.type == CL_SRC_VMI ? "vmi" : "vm",
+		 j->spec.source_ns, j->spec.source_name);
+	cJSON_AddStringToObject(cs, "phase", cl_phase_name(d->phase));
+	cJSON_AddStringToObject(cs, "requestId", j->spec.id);
+	cJSON_AddNumberToObject(cs, "progress", d->progress);
+	cJSON_AddStringToObject(cs, "source", src);
+	/* The snapshot's name while it exists (or is kept); null once it is gone. */
+	if (o->snap != CL_ABSENT || (d->phase == CL_PH_SUCCEEDED && j->spec.keep_snapshot))
+		cJSON_AddStringToObject(cs, "snapshotName", j->base);
+	else
+		cJSON_AddNullToObject(cs, "snapshotName");
+	if (j->started_ms) {
+		wk_time_format(j->started_ms, t, sizeof(t));
+		cJSON_AddStringToObject(cs, "startedAt", t);
+	}
+	if (final) {
+		wk_time_format(wk_time_now_ms(), t, sizeof(t));
+		cJSON_AddStringToObject(cs, "completedAt", t);
+	} else {
+		cJSON_AddNullToObject(cs, "completedAt");
+	}
+	cJSON_AddStringToObject(cs, "message", d->message);
+	if (cons)
+		cJSON_AddStringToObject(cs, "consistency", cons);
+	conds[nc++] = (struct wk_emit_condition){
+	    .type = "Cloning",
+	    .status = final ? "False" : "True",
+	    .reason = d->reason,
+	    .message = d->message,
+	};
+	if (cons) {
+		conds[nc++] = (struct wk_emit_condition){
+		    .type = "FilesystemConsistent",
+		    .status = !strcmp(cons, "filesystem-consistent") ? "True" : "False",
+		    .reason = cons_reason,
+		    .message =
+			!strcmp(cons, "filesystem-consistent")
+			    ? (strcmp(cons_reason, "Offline")
+				   ? "the guest agent froze the filesystems for the snapshot"
+				   : "the source was not running when the snapshot was taken")
+			    : "no filesystem freeze (no guest agent or quiesce timeout): the "
+			      "clone is crash-consistent",
+		};
+	}
+	memset(&s, 0, sizeof(s));
+	s.cluster = st->cluster;
+	s.ns = j->spec.ns;
+	s.name = j->spec.name;
+	s.source = SVC;
+	s.seq = wk_emit_next_seq(&st->last_seq);
+	s.field = "cloneStatus";
+	s.fields = cs;
+	s.conditions = conds;
+	s.nconditions = nc;
+	body = wk_emit_status_json(&s, wk_time_now_ms());
+	out_send(st, st->t_status, j, "dev.novasphere.wukong.status.v1", NULL, body);
+	free(body);
+
+	if (phase_changed || final || strcmp(j->reason, d->reason)) {
+		const char *parts[] = {
+		    st->cluster, j->spec.ns, j->spec.name, j->spec.id, cl_phase_name(d->phase),
+		    d->reason};
+		char lower[32];
+		size_t i;
+
+		wk_strlcpy(lower, cl_phase_name(d->phase), sizeof(lower));
+		for (i = 0; lower[i]; i++)
+			lower[i] =
+			    (char)((lower[i] >= 'A' && lower[i] <= 'Z') ? lower[i] + 32 : lower[i]);
+		snprintf(action, sizeof(action), "clone.%s", lower);
+		wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+		details = cJSON_CreateObject();
+		cJSON_AddStringToObject(details, "source", src);
+		cJSON_AddStringToObject(details, "targetVM", j->spec.target_vm);
+		cJSON_AddStringToObject(details, "snapshot", j->base);
+		cJSON_AddNumberToObject(details, "progress", d->progress);
+		if (cons)
+			cJSON_AddStringToObject(details, "consistency", cons);
+		memset(&au, 0, sizeof(au));
+		au.request_id = j->spec.id;
+		au.source_type = j->spec.from_kafka ? "kafka" : "spec";
+		au.cluster = st->cluster;
+		au.ns = j->spec.ns;
+		au.name = j->spec.name;
+		au.actor = SVC;
+		au.action = action;
+		au.outcome = outcome_of(d);
+		au.reason = d->reason;
+		au.message = d->message;
+		au.details = details;
+		body = wk_emit_audit_json(&au);
+		out_send(st, st->t_audit, j, "dev.novasphere.wukong.audit.v1", id, body);
+		free(body);
+		cJSON_Delete(details);
+		if (st->k8s_events) {
+			struct wk_emit_event ev = {
+			    .ns = j->spec.ns,
+			    .name = j->spec.name,
+			    .uid = j->spec.uid,
+			    .type = warn ? "Warning" : "Normal",
+			    .reason = phase_changed || final ? d->reason : d->reason,
+			    .message = d->message,
+			    .action = action,
+			    .component = SVC,
+			    .instance = st->instance,
+			    .seed = seed,
+			};
+			char err[256];
+
+			snprintf(disc, sizeof(disc), "%s/%s", cl_phase_name(d->phase), d->reason);
+			snprintf(seed, sizeof(seed), "%s/%s/%s/%s", j->spec.ns, j->spec.name,
+				 j->spec.id, disc);
+			if (wk_emit_post_event(st->k8s, &ev, err, sizeof(err)) < 0)
+				wk_logk(WK_LOG_WARN, key, "event: %s", err);
+		}
+	}
+	cJSON_Delete(cs);
+	j->reported = true;
+	j->progress = d->progress;
+	wk_strlcpy(j->reason, d->reason, sizeof(j->reason));
+}
+
+/* ---- Kubernetes helpers ---- */
+
+static cJSON *get_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		      const char *name, bool *ok)
+{
+	struct wk_k8s_result res;
+	char err[512];
+	cJSON *o = NULL;
+
+	if (!name || !*name)
+		return NULL;
+	if (wk_k8s_get(st->k8s, r, ns, name, &res, err, sizeof(err)) == 0)
+		o = wk_k8s_result_take(&res);
+	else if (res.err != WK_K8S_ENOTFOUND && res.err != WK_K8S_EREFUSED) {
+		wk_warn("%s", err);
+		*ok = false;
+	}
+	wk_k8s_result_release(&res);
+	return o;
+}
+
+static int create_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		      cJSON *obj, char *err, size_t n)
+{
+	struct wk_k8s_result res;
+	int rc = wk_k8s_create(st->k8s, r, ns, obj, &res, err, n);
+
+	if (rc < 0 && res.err == WK_K8S_EALREADYEXISTS)
+		rc = 0; /* a replay after a crash: the deterministic name makes it the same one */
+	wk_k8s_result_release(&res);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+static int delete_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		      const char *name)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_delete_opts o = {.propagation_policy = "Background", .grace_period_s = -1};
+	char err[512];
+	int rc = wk_k8s_delete(st->k8s, r, ns, name, &o, &res, err, sizeof(err));
+
+	if (rc < 0 && res.err == WK_K8S_ENOTFOUND)
+		rc = 0;
+	if (rc < 0)
+		wk_warn("%s", err);
+	wk_k8s_result_release(&res);
+	return rc;
+}
+
+static int merge_patch(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		       const char *name, cJSON *patch)
+{
+	struct wk_k8s_result res;
+	char err[512], *p = cJSON_PrintUnformatted(patch);
+	int rc =
+	    wk_k8s_patch(st->k8s, r, ns, name, NULL, WK_K8S_PATCH_MERGE, p, &res, err, sizeof(err));
+
+	if (rc < 0)
+		wk_warn("%s", err);
+	wk_k8s_result_release(&res);
+	free(p);
+	cJSON_Delete(patch);
+	return rc;
+}
+
+/* ---- actions ---- */
+
+static const char *source_vm_name(const struct job *j, const struct cl_observed *o)
+{
+	return j->spec.type == CL_SRC_VMI ? o->vmi_owner : j->spec.source_name;
+}
+
+static int act_start_source(struct cl_state *st, struct job *j, const struct cl_observed *o)
+{
+	cJSON *p = cJSON_CreateObject(), *spec;
+	char key[160];
+
+	cl_started_key(&j->spec, key, sizeof(key));
+	cJSON_AddStringToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"), key,
+	    j->spec.id);
+	spec = cJSON_AddObjectToObject(p, "spec");
+	cJSON_AddStringToObject(spec, "runStrategy", "Always");
+	cJSON_AddNullToObject(spec, "running");
+	return merge_patch(st, &res_vms, j->spec.source_ns, source_vm_name(j, o), p);
+}
+
+static int act_release_source(struct cl_state *st, struct job *j, const struct cl_observed *o)
+{
+	cJSON *p = cJSON_CreateObject();
+	char key[160];
+
+	cl_started_key(&j->spec, key, sizeof(key));
+	cJSON_AddNullToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"), key);
+	/* The last job holding a VM it started puts it back to stopped, as it was found. */
+	if (o->others_started == 0 && st->restore_source) {
+		cJSON *spec = cJSON_AddObjectToObject(p, "spec");
+
+		cJSON_AddStringToObject(spec, "runStrategy", "Halted");
+		cJSON_AddNullToObject(spec, "running");
+	}
+	return merge_patch(st, &res_vms, j->spec.source_ns, source_vm_name(j, o), p);
+}
+
+static int act_create_snapshot(struct cl_state *st, struct job *j, const struct cl_observed *o)
+{
+	cJSON *s = cJSON_CreateObject(), *spec, *src;
+	char err[512];
+	int rc;
+
+	cJSON_AddStringToObject(s, "apiVersion", "snapshot.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(s, "kind", "VirtualMachineSnapshot");
+	add_meta(cJSON_AddObjectToObject(s, "metadata"), j, j->base);
+	spec = cJSON_AddObjectToObject(s, "spec");
+	src = cJSON_AddObjectToObject(spec, "source");
+	cJSON_AddStringToObject(src, "apiGroup", "kubevirt.io");
+	cJSON_AddStringToObject(src, "kind", "VirtualMachine");
+	cJSON_AddStringToObject(src, "name", source_vm_name(j, o));
+	cJSON_AddStringToObject(spec, "deletionPolicy", "Delete");
+	cJSON_AddStringToObject(spec, "failureDeadline", st->failure_deadline);
+	rc = create_obj(st, &res_snaps, j->spec.ns, s, err, sizeof(err));
+	if (rc < 0)
+		wk_warn("create snapshot: %s", err);
+	return rc;
+}
+
+/* JSON patches for the clone that drop the volumes (and their disks) not listed in
+ * cloneSource.disks; highest index first so the earlier indexes stay valid. Each remove is
+ * guarded by a test of the name. */
+static void selective_patches(const struct job *j, const cJSON *vm, cJSON *patches)
+{
+	const cJSON *tspec = jget(jget(jget(vm, "spec"), "template"), "spec");
+	const cJSON *vols = jget(tspec, "volumes");
+	const cJSON *disks = jget(jget(jget(tspec, "domain"), "devices"), "disks");
+	int i;
+	char buf[512];
+
+	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
+		const char *n = jstr(cJSON_GetArrayItem(disks, i), "name");
+
+		if (!n || cl_job_wants_disk(&j->spec, n))
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/domain/devices/disks/%d/"
+			 "name\",\"value\":\"%s\"}",
+			 i, n);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+		snprintf(
+		    buf, sizeof(buf),
+		    "{\"op\":\"remove\",\"path\":\"/spec/template/spec/domain/devices/disks/%d\"}",
+		    i);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+	}
+	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
+		const char *n = jstr(cJSON_GetArrayItem(vols, i), "name");
+
+		if (!n || cl_job_wants_disk(&j->spec, n))
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/volumes/%d/name\","
+			 "\"value\":\"%s\"}",
+			 i, n);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"remove\",\"path\":\"/spec/template/spec/volumes/%d\"}", i);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+	}
+}
+
+static cJSON *str_array(const char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (; *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static int act_create_clone(struct cl_state *st, struct job *j, const cJSON *source_vm)
+{
+	/* Keep the user's labels/annotations; drop what names the source's identity: the
+	 * Wukong and request labels (the fix-up sets the target's own), KubeVirt's bookkeeping,
+	 * and kubectl's last-applied copy of someone else's manifest. */
+	static const char *const lf[] = {"*", "!vm.novasphere.dev/*", "!kubevirt.io/*",
+					 "!app.kubernetes.io/managed-by", NULL};
+	static const char *const af[] = {"*",
+					 "!kubevirt.io/*",
+					 "!kubectl.kubernetes.io/last-applied-configuration",
+					 "!vm.novasphere.dev/*",
+					 "!" CL_ANN_STARTED_PREFIX "*",
+					 NULL};
+	static const char *const tlf[] = {"*", "!vm.novasphere.dev/*", "!kubevirt.io/*", NULL};
+	static const char *const taf[] = {"*", "!kubevirt.io/*", NULL};
+	cJSON *c = cJSON_CreateObject(), *spec, *r, *tmpl, *patches;
+	char serial[64], err[512];
+	int rc;
+
+	cJSON_AddStringToObject(c, "apiVersion", "clone.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(c, "kind", "VirtualMachineClone");
+	add_meta(cJSON_AddObjectToObject(c, "metadata"), j, j->base);
+	spec = cJSON_AddObjectToObject(c, "spec");
+	r = cJSON_AddObjectToObject(spec, "source");
+	cJSON_AddStringToObject(r, "apiGroup", "snapshot.kubevirt.io");
+	cJSON_AddStringToObject(r, "kind", "VirtualMachineSnapshot");
+	cJSON_AddStringToObject(r, "name", j->base);
+	r = cJSON_AddObjectToObject(spec, "target");
+	cJSON_AddStringToObject(r, "apiGroup", "kubevirt.io");
+	cJSON_AddStringToObject(r, "kind", "VirtualMachine");
+	cJSON_AddStringToObject(r, "name", j->spec.target_vm);
+	cJSON_AddItemToObject(spec, "labelFilters", str_array(lf));
+	cJSON_AddItemToObject(spec, "annotationFilters", str_array(af));
+	tmpl = cJSON_AddObjectToObject(spec, "template");
+	cJSON_AddItemToObject(tmpl, "labelFilters", str_array(tlf));
+	cJSON_AddItemToObject(tmpl, "annotationFilters", str_array(taf));
+	/* Empty: every interface gets a newly generated MAC. */
+	cJSON_AddObjectToObject(spec, "newMacAddresses");
+	cl_smbios_serial(&j->spec, serial, sizeof(serial));
+	cJSON_AddStringToObject(spec, "newSMBiosSerial", serial);
+	patches = cJSON_CreateArray();
+	if (j->spec.ndisks)
+		selective_patches(j, source_vm, patches);
+	if (cJSON_GetArraySize(patches))
+		cJSON_AddItemToObject(spec, "patches", patches);
+	else
+		cJSON_Delete(patches);
+	rc = create_obj(st, &res_clones, j->spec.ns, c, err, sizeof(err));
+	if (rc < 0)
+		wk_warn("create clone: %s", err);
+	return rc;
+}
+
+struct fixup {
+	const struct job *j;
+	cJSON *removed_claims;
+};
+
+static int fixup_mutate(cJSON *vm, void *opaque, char *errstr, size_t n)
+{
+	struct fixup *f = opaque;
+	const struct cl_job_spec *s = &f->j->spec;
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(vm, "metadata");
+	cJSON *spec = cJSON_GetObjectItemCaseSensitive(vm, "spec"), *labels, *tspec, *vols, *disks;
+	int i;
+
+	(void)errstr;
+	(void)n;
+	if (!cJSON_IsObject(meta) || !cJSON_IsObject(spec))
+		return 1;
+	labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "labels");
+		labels = cJSON_AddObjectToObject(meta, "labels");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(labels, CL_LABEL_REQUEST);
+	cJSON_AddStringToObject(labels, CL_LABEL_REQUEST, s->id);
+	if (strlen(s->name) <= 63) {
+		cJSON_DeleteItemFromObjectCaseSensitive(labels, CL_LABEL_WUKONG);
+		cJSON_AddStringToObject(labels, CL_LABEL_WUKONG, s->name);
+	}
+	if (s->uid[0] && !cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences")) {
+		cJSON *ref = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(ref, "apiVersion", "vm.novasphere.dev/v1alpha1");
+		cJSON_AddStringToObject(ref, "kind", "Wukong");
+		cJSON_AddStringToObject(ref, "name", s->name);
+		cJSON_AddStringToObject(ref, "uid", s->uid);
+		cJSON_AddBoolToObject(ref, "controller", true);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "running");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "runStrategy");
+	cJSON_AddStringToObject(spec, "runStrategy", s->want_running ? "Always" : "Halted");
+	tspec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"),
+						 "spec");
+	vols = cJSON_GetObjectItemCaseSensitive(tspec, "volumes");
+	disks = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tspec, "domain"),
+					     "devices"),
+	    "disks");
+	/* A KubeVirt without clone patches (before v1.6) restored every volume: drop the ones
+	 * that were not asked for. */
+	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
+		cJSON *v = cJSON_GetArrayItem(vols, i);
+		const char *nm = jstr(v, "name");
+
+		if (!nm || cl_job_wants_disk(s, nm))
+			continue;
+		if (!jget(v, "persistentVolumeClaim") && !jget(v, "dataVolume"))
+			continue;
+		{
+			const char *claim = jstr(jget(v, "persistentVolumeClaim"), "claimName");
+
+			if (claim)
+				cJSON_AddItemToArray(f->removed_claims, cJSON_CreateString(claim));
+		}
+		cJSON_DeleteItemFromArray(vols, i);
+	}
+	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
+		const char *nm = jstr(cJSON_GetArrayItem(disks, i), "name");
+
+		if (nm && !cl_job_wants_disk(s, nm))
+			cJSON_DeleteItemFromArray(disks, i);
+	}
+	return 0;
+}
+
+static int act_fixup_target(struct cl_state *st, struct job *j)
+{
+	struct fixup f = {.j = j, .removed_claims = cJSON_CreateArray()};
+	struct wk_k8s_result res;
+	char err[512];
+	const cJSON *c;
+	int rc = wk_k8s_update(st->k8s, &res_vms, j->spec.ns, j->spec.target_vm, NULL, fixup_mutate,
+			       &f, 0, &res, err, sizeof(err));
+
+	wk_k8s_result_release(&res);
+	if (rc < 0)
+		wk_warn("fix up target VM: %s", err);
+	else
+		cJSON_ArrayForEach(c, f.removed_claims)
+		    delete_obj(st, &res_pvcs, j->spec.ns, c->valuestring);
+	cJSON_Delete(f.removed_claims);
+	return rc;
+}
+
+/* Failure or cancellation: nothing of ours stays behind. */
+static void cleanup(struct cl_state *st, struct job *j, const struct cl_observed *o,
+		    bool delete_target)
+{
+	if (o->clone != CL_ABSENT)
+		delete_obj(st, &res_clones, j->spec.ns, j->base);
+	if (o->snap != CL_ABSENT)
+		delete_obj(st, &res_snaps, j->spec.ns, j->base);
+	if (delete_target && o->target_exists && o->target_ours)
+		delete_obj(st, &res_vms, j->spec.ns, j->spec.target_vm);
+	if (o->we_started && source_vm_name(j, o)[0])
+		act_release_source(st, j, o);
+}
+
+/* ---- one job ---- */
+
+static bool observe(struct cl_state *st, struct job *j, struct cl_observed *o, cJSON **src_vm)
+{
+	bool ok = true;
+	cJSON *vmi = NULL, *vm = NULL, *snap, *clone, *tvm, *tvmi;
+	char key[160];
+	const char *vmname = NULL;
+
+	memset(o, 0, sizeof(*o));
+	o->now_ms = wk_time_mono_ms();
+	o->phase_since_ms = j->phase_since_ms;
+	cl_started_key(&j->spec, key, sizeof(key));
+	if (!j->spec.invalid[0]) {
+		vmi = get_obj(st, &res_vmis, j->spec.source_ns, j->spec.source_name, &ok);
+		cl_observe_vmi(vmi, o);
+		vmname = j->spec.type == CL_SRC_VMI ? o->vmi_owner : j->spec.source_name;
+		if (vmname[0])
+			vm = get_obj(st, &res_vms, j->spec.source_ns, vmname, &ok);
+		cl_observe_vm(vm, key, o);
+		if (j->spec.type == CL_SRC_VMI && !o->vmi_owner[0])
+			o->vm_exists = false;
+	}
+	snap = get_obj(st, &res_snaps, j->spec.ns, j->base, &ok);
+	cl_observe_snapshot(snap, o);
+	clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
+	cl_observe_clone(clone, o);
+	tvm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
+	tvmi = tvm ? get_obj(st, &res_vmis, j->spec.ns, j->spec.target_vm, &ok) : NULL;
+	{
+		const char *tn = jstr(jget(clone, "status"), "targetName");
+		bool made = clone && (o->clone != CL_IN_PROGRESS || (tn && o->clone_phase[0]));
+
+		cl_observe_target(tvm, tvmi, &j->spec, made, o);
+	}
+	cJSON_Delete(vmi);
+	cJSON_Delete(snap);
+	cJSON_Delete(clone);
+	cJSON_Delete(tvm);
+	cJSON_Delete(tvmi);
+	*src_vm = vm;
+	return ok;
+}
+
+static int active_in_batch(struct cl_state *st, const struct job *j)
+{
+	int n = 0;
+
+	for (const struct job *x = st->jobs; x; x = x->next)
+		if (x != j && x->admitted && !strcmp(x->spec.id, j->spec.id) &&
+		    !strcmp(x->spec.ns, j->spec.ns) && !cl_phase_final(x->phase))
+			n++;
+	return n;
+}
+
+static size_t queue_position(struct cl_state *st, const struct job *j)
+{
+	size_t pos = 1;
+
+	for (const struct job *x = st->jobs; x; x = x->next)
+		if (x != j && !x->admitted && !strcmp(x->spec.id, j->spec.id) &&
+		    strcmp(x->spec.name, j->spec.name) < 0)
+			pos++;
+	return pos;
+}
+
+/* Observe, decide, act, report. Returns true when the job is final. */
+static bool reconcile(struct cl_state *st, struct job *j)
+{
+	struct cl_observed o;
+	struct cl_decision d;
+	cJSON *src_vm = NULL;
+	bool changed, final = false;
+	int rc = 0;
+
+	if (!observe(st, j, &o, &src_vm)) {
+		cJSON_Delete(src_vm);
+		return false; /* the API server is unhappy: try again next tick */
+	}
+	if (!j->admitted) {
+		if (o.snap != CL_ABSENT || o.clone != CL_ABSENT || o.we_started ||
+		    j->spec.parallelism <= 0 || active_in_batch(st, j) < j->spec.parallelism ||
+		    j->spec.invalid[0]) {
+			j->admitted = true;
+		} else {
+			memset(&d, 0, sizeof(d));
+			d.phase = CL_PH_QUEUED;
+			wk_strlcpy(d.reason, "Queued", sizeof(d.reason));
+			snprintf(d.message, sizeof(d.message),
+				 "waiting for a slot: batch '%s' runs %d clones at a time "
+				 "(position %zu)",
+				 j->spec.id, j->spec.parallelism, queue_position(st, j));
+			if (j->phase != CL_PH_QUEUED || !j->reported) {
+				j->phase = CL_PH_QUEUED;
+				j->phase_since_ms = o.now_ms;
+				report(st, j, &d, &o, true);
+			}
+			cJSON_Delete(src_vm);
+			return false;
+		}
+	}
+	if (!j->started_ms)
+		j->started_ms = wk_time_now_ms();
+	cl_decide(&j->spec, &o, &st->to, &d);
+	changed = d.phase != j->phase;
+	if (changed) {
+		j->phase = d.phase;
+		j->phase_since_ms = o.now_ms;
+	}
+	{
+		const char *lv[] = {cl_action_name(d.action)};
+
+		if (d.action != CL_ACT_WAIT)
+			wk_metric_inc(st->m_actions, lv, 1);
+	}
+	switch (d.action) {
+	case CL_ACT_WAIT:
+		break;
+	case CL_ACT_START_SOURCE:
+		rc = act_start_source(st, j, &o);
+		break;
+	case CL_ACT_CREATE_SNAPSHOT:
+		rc = act_create_snapshot(st, j, &o);
+		break;
+	case CL_ACT_RELEASE_SOURCE:
+		rc = act_release_source(st, j, &o);
+		break;
+	case CL_ACT_CREATE_CLONE:
+		rc = act_create_clone(st, j, src_vm);
+		break;
+	case CL_ACT_FIXUP_TARGET:
+		rc = act_fixup_target(st, j);
+		break;
+	case CL_ACT_DELETE_SNAPSHOT:
+		rc = delete_obj(st, &res_snaps, j->spec.ns, j->base);
+		break;
+	case CL_ACT_SUCCEED:
+		final = true;
+		break;
+	case CL_ACT_FAIL:
+		cleanup(st, j, &o, true);
+		final = true;
+		break;
+	}
+	cJSON_Delete(src_vm);
+	if (rc < 0)
+		st->dirty = true; /* try again soon; the status keeps the last good step */
+	if (changed || !j->reported || d.progress != j->progress || strcmp(d.reason, j->reason) ||
+	    final)
+		report(st, j, &d, &o, changed || !j->reported);
+	if (d.action != CL_ACT_WAIT)
+		st->dirty = true; /* the next step may be possible at once */
+	return final;
+}
+
+/* ---- job intake ---- */
+
+static void wukong_status_final(const cJSON *wk, const char *id, bool *final)
+{
+	const cJSON *cs = jget(jget(wk, "status"), "cloneStatus");
+	const char *rid = jstr(cs, "requestId"), *ph = jstr(cs, "phase");
+
+	*final =
+	    rid && !strcmp(rid, id) && ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
+}
+
+static void intake(struct cl_state *st, const cJSON *wk)
+{
+	struct cl_job_spec spec;
+	struct job *j;
+	bool final;
+	int rc = cl_job_from_wukong(wk, st->cluster, &spec);
+
+	if (rc <= 0)
+		return;
+	if (jget(jget(wk, "metadata"), "deletionTimestamp"))
+		return;
+	j = job_find(st, spec.ns, spec.name);
+	if (j) {
+		if (!j->spec.uid[0] && spec.uid[0])
+			wk_strlcpy(j->spec.uid, spec.uid, sizeof(j->spec.uid));
+		return;
+	}
+	wukong_status_final(wk, spec.id, &final);
+	if (final || is_done(st, spec.ns, spec.name, spec.id))
+		return;
+	j = wk_xcalloc(1, sizeof(*j));
+	j->spec = spec;
+	cl_object_name(&spec, j->base, sizeof(j->base));
+	j->phase = CL_PH_PENDING;
+	j->phase_since_ms = wk_time_mono_ms();
+	j->next = st->jobs;
+	st->jobs = j;
+	st->dirty = true;
+	wk_metric_inc(st->m_jobs, (const char *const[]){spec.from_kafka ? "kafka" : "spec"}, 1);
+	wk_info("clone job '%s' for wukong '%s/%s' from %s '%s/%s'", spec.id, spec.ns, spec.name,
+		spec.type == CL_SRC_VMI ? "vmi" : "vm", spec.source_ns, spec.source_name);
+}
+
+/* The Wukong went away mid-clone: remove what we made for it, report nothing (there is no
+ * Wukong to report on). */
+static void cancel_job(struct cl_state *st, struct job *j)
+{
+	struct cl_observed o;
+	cJSON *src_vm = NULL;
+
+	if (observe(st, j, &o, &src_vm))
+		cleanup(st, j, &o, true);
+	cJSON_Delete(src_vm);
+	wk_info("clone job '%s' for wukong '%s/%s' cancelled: the wukong was deleted", j->spec.id,
+		j->spec.ns, j->spec.name);
+	job_unlink(st, j);
+	free(j);
+}
+
+/* Every Wukong, and every snapshot/clone of ours whose job is gone (kill -9 between a
+ * Wukong's deletion and our cleanup, or a finished job whose snapshot deletion was lost). */
+static void resync(struct cl_state *st)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo = {0};
+	char err[512], sel[128];
+	const cJSON *it;
+
+	if (wk_k8s_list_all(st->k8s, &res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+		wk_warn("relist wukongs: %s", err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, jget(res.body, "items")) intake(st, it);
+	wk_k8s_result_release(&res);
+	snprintf(sel, sizeof(sel), "%s=%s", CL_LABEL_MANAGED, CL_MANAGED_VALUE);
+	lo.label_selector = sel;
+	if (wk_k8s_list_all(st->k8s, &res_snaps, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_warn("relist snapshots: %s", err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	{
+		const cJSON *meta = jget(it, "metadata");
+		const char *ns = jstr(meta, "namespace"), *name = jstr(meta, "name");
+		const char *wkn = jstr(jget(meta, "annotations"), "vm.novasphere.dev/wukong-name");
+		bool ok = true, keep = false;
+		cJSON *wk;
+
+		if (!ns || !name || !wkn || job_find(st, ns, wkn))
+			continue;
+		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
+		if (!ok) {
+			cJSON_Delete(wk);
+			continue;
+		}
+		if (wk) {
+			const cJSON *cs = jget(jget(wk, "status"), "cloneStatus");
+			const char *ph = jstr(cs, "phase");
+
+			keep = cJSON_IsTrue(
+				   jget(jget(jget(wk, "spec"), "cloneSource"), "keepSnapshot")) &&
+			       ph && !strcmp(ph, "Succeeded");
+			/* A job still to come (the Wukong will be taken in by intake). */
+			if (!ph || (strcmp(ph, "Succeeded") && strcmp(ph, "Failed")))
+				keep = true;
+		}
+		cJSON_Delete(wk);
+		if (!keep) {
+			wk_info("deleting orphaned temporary snapshot '%s/%s'", ns, name);
+			delete_obj(st, &res_snaps, ns, name);
+		}
+	}
+	wk_k8s_result_release(&res);
+}
+
+/* ---- Kafka ---- */
+
+static cJSON *event_object(const cJSON *body)
+{
+	cJSON *o = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(o, "metadata");
+	static const char *const copy_meta[] = {"name",	       "namespace",	    "uid",
+						"generation",  "resourceVersion",   "labels",
+						"annotations", "deletionTimestamp", NULL};
+	size_t i;
+
+	for (i = 0; copy_meta[i]; i++) {
+		const cJSON *v = jget(body, copy_meta[i]);
+
+		if (v && !cJSON_IsNull(v))
+			cJSON_AddItemToObject(meta, copy_meta[i], cJSON_Duplicate(v, true));
+	}
+	if (jget(body, "spec"))
+		cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(jget(body, "spec"), true));
+	if (jget(body, "status"))
+		cJSON_AddItemToObject(o, "status", cJSON_Duplicate(jget(body, "status"), true));
+	return o;
+}
+
+static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudevent *ce)
+{
+	static const char pfx[] = "dev.novasphere.wukong.";
+	const char *t = ce->type;
+	cJSON *body;
+
+	if (strncmp(t, pfx, sizeof(pfx) - 1))
+		return WK_MSG_DONE;
+	t += sizeof(pfx) - 1;
+	body = cJSON_ParseWithLength(ce->data, ce->data_len);
+	if (!cJSON_IsObject(body) ||
+	    (jstr(body, "cluster") && strcmp(jstr(body, "cluster"), st->cluster))) {
+		cJSON_Delete(body);
+		return WK_MSG_DONE;
+	}
+	if (!strncmp(t, "wukong.", 7)) {
+		const char *ns = jstr(body, "namespace"), *name = jstr(body, "name");
+
+		if (!strcmp(t, "wukong.deleted")) {
+			struct job *j = ns && name ? job_find(st, ns, name) : NULL;
+
+			if (j)
+				cancel_job(st, j);
+		} else {
+			cJSON *o = event_object(body);
+
+			intake(st, o);
+			cJSON_Delete(o);
+		}
+	} else if (!strncmp(t, "virtualmachine", 14)) {
+		/* Something about a VM, VMI, snapshot or clone: look again soon rather than
+		 * wait for the poll (the poll is the safety net, events are the fast path). */
+		if (st->jobs)
+			st->dirty = true;
+	}
+	cJSON_Delete(body);
+	return WK_MSG_DONE;
+}
+
+static void audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
+			  const char *rid, const char *code, const char *msg)
+{
+	struct wk_emit_audit au;
+	char id[64], key[400], off[32], part[16];
+	char *body;
+	cJSON *d = cJSON_CreateObject();
+	const char *parts[] = {st->cluster, rd_kafka_topic_name(m->rkt), part, off};
+
+	snprintf(part, sizeof(part), "%d", (int)m->partition);
+	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
+	wk_emit_id("clr", parts, 4, id, sizeof(id));
+	cJSON_AddStringToObject(d, "deadLetterReason", code);
+	memset(&au, 0, sizeof(au));
+	au.request_id = rid;
+	au.topic = rd_kafka_topic_name(m->rkt);
+	au.partition = m->partition;
+	au.offset = m->offset;
+	au.cluster = st->cluster;
+	au.ns = ns;
+	au.actor = SVC;
+	au.action = "clone.request-refused";
+	au.outcome = "rejected";
+	au.reason = code;
+	au.message = msg;
+	au.details = d;
+	body = wk_emit_audit_json(&au);
+	snprintf(key, sizeof(key), "%s/%s/-", st->cluster, ns && *ns ? ns : "-");
+	{
+		struct wk_cloudevent ev;
+		char err[256];
+
+		memset(&ev, 0, sizeof(ev));
+		(void)ev;
+		if (wk_emit_send(st->prod, st->t_audit, key, st->cluster,
+				 "dev.novasphere.wukong.audit.v1", id, NULL, body, NULL, err,
+				 sizeof(err)) < 0)
+			wk_warn("audit: %s", err);
+	}
+	/* The core stores the offset right after the dead letter: make the audit durable
+	 * first. */
+	wk_producer_flush(st->prod, 10000);
+	free(body);
+	cJSON_Delete(d);
+}
+
+static enum wk_msg_result refuse(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
+				 const char *rid, const char *code, const char *msg, char *reason,
+				 size_t rs, char *detail, size_t ds)
+{
+	wk_strlcpy(reason, code, rs);
+	wk_strlcpy(detail, msg, ds);
+	audit_refusal(st, m, ns, rid, code, msg);
+	wk_metric_inc(st->m_jobs, (const char *const[]){"refused"}, 1);
+	return WK_MSG_REJECT;
+}
+
+static void audit_target(struct cl_state *st, const struct cl_submission *s, const char *target,
+			 const char *outcome, const char *reason, const char *msg)
+{
+	struct wk_emit_audit au;
+	const char *parts[] = {st->cluster, s->ns, target, s->id, "target", reason};
+	char id[64], key[600];
+	char *body;
+
+	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+	memset(&au, 0, sizeof(au));
+	au.request_id = s->id;
+	au.source_type = "kafka";
+	au.cluster = st->cluster;
+	au.ns = s->ns;
+	au.name = target;
+	au.actor = SVC;
+	au.action = "clone.target";
+	au.outcome = outcome;
+	au.reason = reason;
+	au.message = msg;
+	body = wk_emit_audit_json(&au);
+	snprintf(key, sizeof(key), "%s/%s/%s-vm", st->cluster, s->ns, target);
+	if (wk_emit_send(st->prod, st->t_audit, key, st->cluster, "dev.novasphere.wukong.audit.v1",
+			 id, NULL, body, NULL, key, sizeof(key)) < 0)
+		wk_warn("audit target '%s': send failed", target);
+	free(body);
+}
+
+static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_message_t *m,
+					char *reason, size_t rs, char *detail, size_t ds)
+{
+	struct wk_cloudevent ce;
+	struct cl_submission *s;
+	struct cl_verdict v;
+	char err[512];
+	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
+	enum wk_msg_result out = WK_MSG_DONE;
+	cJSON *src_vm = NULL, *src_wk = NULL;
+	const cJSON *base = NULL;
+	bool ok = true;
+	size_t i;
+
+	if (m->len > CL_SUBMISSION_MAX) {
+		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
+			 m->len, CL_SUBMISSION_MAX);
+		return refuse(st, m, NULL, NULL, "oversized", err, reason, rs, detail, ds);
+	}
+	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
+		return refuse(st, m, NULL, NULL, "deserialize", err, reason, rs, detail, ds);
+	if (strcmp(ce.type, "dev.novasphere.wukong.request.clone.v1"))
+		return WK_MSG_DONE; /* migrate, cancel, drain: other executors' */
+	s = wk_xmalloc(sizeof(*s));
+	if (cl_parse_submission(ce.data, ce.data_len, s, &v) < 0) {
+		out = refuse(st, m, NULL, NULL, v.code, v.message, reason, rs, detail, ds);
+		goto done;
+	}
+	if (strcmp(s->cluster, st->cluster)) {
+		if (shared)
+			goto done; /* another cluster's cloner */
+		snprintf(err, sizeof(err), "request for cluster '%s' on this cluster's topic",
+			 s->cluster);
+		out = refuse(st, m, s->ns, s->id, "wrong-cluster", err, reason, rs, detail, ds);
+		goto done;
+	}
+	{
+		const struct wk_config *cfg = wk_service_config(st->ctx);
+		char tkey[200];
+
+		snprintf(tkey, sizeof(tkey), "cloner.tenants.%s", s->tenant);
+		if (cl_tenant_check(s->tenant, s->ns,
+				    s->tenant[0] ? wk_config_get(cfg, tkey, NULL) : NULL,
+				    st->require_tenant, st->any_tenants, &v) < 0 ||
+		    (strcmp(s->source_ns, s->ns) &&
+		     cl_tenant_check(s->tenant, s->source_ns,
+				     s->tenant[0] ? wk_config_get(cfg, tkey, NULL) : NULL,
+				     st->require_tenant, st->any_tenants, &v) < 0)) {
+			out =
+			    refuse(st, m, s->ns, s->id, v.code, v.message, reason, rs, detail, ds);
+			goto done;
+		}
+	}
+	/* The targets' spec: the source Wukong's when the source VM belongs to one. */
+	if (s->type == CL_SRC_VM) {
+		src_vm = get_obj(st, &res_vms, s->source_ns, s->source_name, &ok);
+	} else {
+		cJSON *vmi = get_obj(st, &res_vmis, s->source_ns, s->source_name, &ok);
+		const cJSON *r, *refs = jget(jget(vmi, "metadata"), "ownerReferences");
+
+		for (r = refs ? refs->child : NULL; r; r = r->next) {
+			if (jstr(r, "kind") && !strcmp(jstr(r, "kind"), "VirtualMachine"))
+				src_vm = get_obj(st, &res_vms, s->source_ns, jstr(r, "name"), &ok);
+		}
+		cJSON_Delete(vmi);
+	}
+	if (!ok) {
+		out = WK_MSG_RETRY;
+		goto done;
+	}
+	{
+		const char *wkn = jstr(jget(jget(src_vm, "metadata"), "labels"), CL_LABEL_WUKONG);
+
+		if (wkn)
+			src_wk = get_obj(st, &res_wukongs, s->source_ns, wkn, &ok);
+		base = jget(src_wk, "spec");
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		cJSON *wk = cl_wukong_for_target(s, i, base, src_vm), *have;
+		struct wk_k8s_result res;
+
+		have = get_obj(st, &res_wukongs, s->ns, s->targets[i].name, &ok);
+		if (!ok) {
+			cJSON_Delete(wk);
+			out = WK_MSG_RETRY;
+			goto done;
+		}
+		if (have) {
+			const char *r =
+			    jstr(jget(jget(have, "metadata"), "annotations"), CL_ANN_REQUEST);
+
+			if (!r || strcmp(r, s->id)) {
+				snprintf(err, sizeof(err),
+					 "a Wukong named '%s' already exists in '%s' and is not "
+					 "this request's: target skipped",
+					 s->targets[i].name, s->ns);
+				wk_warn("%s", err);
+				audit_target(st, s, s->targets[i].name, "rejected",
+					     "TargetNameTaken", err);
+			}
+			cJSON_Delete(have);
+			cJSON_Delete(wk);
+			continue;
+		}
+		if (wk_k8s_create(st->k8s, &res_wukongs, s->ns, wk, &res, err, sizeof(err)) < 0 &&
+		    res.err != WK_K8S_EALREADYEXISTS) {
+			bool transient = res.err == WK_K8S_ETRANSPORT ||
+					 res.err == WK_K8S_ESERVER || res.err == WK_K8S_ETOOMANY;
+
+			wk_k8s_result_release(&res);
+			cJSON_Delete(wk);
+			if (transient) {
+				out = WK_MSG_RETRY;
+				goto done;
+			}
+			audit_target(st, s, s->targets[i].name, "failure", "TargetNotCreated", err);
+			continue;
+		}
+		if (res.body)
+			intake(st, res.body);
+		wk_k8s_result_release(&res);
+		cJSON_Delete(wk);
+		audit_target(st, s, s->targets[i].name, "pending", "TargetCreated",
+			     "Wukong created for a running clone");
+	}
+	wk_info("clone submission '%s': %zu target(s) in '%s' from %s '%s/%s', parallelism %d",
+		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
+		s->source_name, s->parallelism);
+	/* The Wukongs are the durable record: the audit lines go out before the offset. */
+	wk_producer_flush(st->prod, 10000);
+done:
+	cJSON_Delete(src_vm);
+	cJSON_Delete(src_wk);
+	free(s);
+	return out;
+}
+
+enum wk_msg_result cl_on_message(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
+				 char *reason, size_t reason_size, char *detail, size_t detail_size)
+{
+	struct cl_state *st = wk_service_state(ctx);
+	const char *topic = rd_kafka_topic_name(m->rkt);
+
+	if (!strcmp(topic, st->t_events)) {
+		struct wk_cloudevent ce;
+		char err[256];
+
+		if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
+			return WK_MSG_DONE; /* the watcher's, not ours to dead-letter */
+		return on_event(st, &ce);
+	}
+	return on_submission(st, m, reason, reason_size, detail, detail_size);
+}
+
+/* ---- lifecycle ---- */
+
+void cl_topics(const char *cluster, bool shared, char bufs[3][128], const char *topics[4])
+{
+	size_t n = 0;
+
+	snprintf(bufs[n], sizeof(bufs[n]), "events");
+	topics[n] = bufs[n];
+	n++;
+	snprintf(bufs[n], sizeof(bufs[n]), "requests.%s", cluster && *cluster ? cluster : "local");
+	topics[n] = bufs[n];
+	n++;
+	if (shared) {
+		snprintf(bufs[n], sizeof(bufs[n]), "requests");
+		topics[n] = bufs[n];
+		n++;
+	}
+	topics[n] = NULL;
+}
+
+static int any_tenant_cb(const char *key, const char *value, void *opaque)
+{
+	(void)key;
+	(void)value;
+	*(bool *)opaque = true;
+	return 1;
+}
+
+int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
+{
+	const struct wk_config *cfg = wk_service_config(ctx);
+	struct cl_state *st = wk_xcalloc(1, sizeof(*st));
+	struct wk_kubeconfig kc;
+	char host[64] = "localhost";
+	long long start_ms, pend_ms, tgt_ms, grace_ms;
+	const char *fd;
+
+	st->ctx = ctx;
+	wk_service_set_state(ctx, st);
+	wk_strlcpy(st->cluster, wk_service_cluster_id(ctx), sizeof(st->cluster));
+	gethostname(host, sizeof(host) - 1);
+	snprintf(st->instance, sizeof(st->instance), SVC "-%.60s", host);
+	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
+	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
+	wk_kafka_topic(cfg, "events", st->t_events, sizeof(st->t_events));
+	wk_kafka_topic(cfg, "requests", st->t_req, sizeof(st->t_req));
+	if (wk_config_get_duration_ms(cfg, "cloner.poll-interval", 2000, &st->poll_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.resync-interval", 60000, &st->resync_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.source-start-timeout", 300000, &start_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.clone-pending-timeout", 60000, &pend_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.target-start-timeout", 300000, &tgt_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.deadline-grace", 30000, &grace_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "cloner.require-tenant", false, &st->require_tenant, errstr,
+			       errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "cloner.kubernetes-events", true, &st->k8s_events, errstr,
+			       errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "cloner.restore-source-run-state", true, &st->restore_source,
+			       errstr, errstr_size) < 0)
+		return -1;
+	if (st->poll_ms < 50)
+		st->poll_ms = 50;
+	st->to.source_start_ms = start_ms;
+	st->to.clone_pending_ms = pend_ms;
+	st->to.target_start_ms = tgt_ms;
+	st->to.deadline_grace_ms = grace_ms;
+	fd = wk_config_get(cfg, "cloner.snapshot-failure-deadline", "5m0s");
+	if (cl_duration_ms(fd) < 0 || strlen(fd) >= sizeof(st->failure_deadline))
+		return wk_err(errstr, errstr_size,
+			      "cloner.snapshot-failure-deadline: '%.40s' is not a duration such as "
+			      "5m0s",
+			      fd);
+	wk_strlcpy(st->failure_deadline, fd, sizeof(st->failure_deadline));
+	wk_config_foreach(cfg, "cloner.tenants.", any_tenant_cb, &st->any_tenants);
+	st->done_cap = 4096;
+	st->done = wk_xcalloc(st->done_cap, sizeof(char *));
+
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
+			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
+		return -1;
+	st->k8s = wk_k8s_new(&kc, NULL, errstr, errstr_size);
+	wk_kubeconfig_release(&kc);
+	if (!st->k8s)
+		return -1;
+	st->prod = wk_service_producer(ctx);
+	st->m_jobs =
+	    wk_metric_counter("wukong_cloner_jobs_total",
+			      "Clone jobs taken in, by origin (spec, kafka) or refused", "origin");
+	st->m_active = wk_metric_gauge("wukong_cloner_jobs_active", "Clone jobs not final", NULL);
+	st->m_actions = wk_metric_counter("wukong_cloner_actions_total",
+					  "Steps taken on the cluster, by action", "action");
+	/* Relist on start: jobs a crash interrupted continue from what the cluster shows. */
+	resync(st);
+	st->next_resync = wk_time_mono_ms() + st->resync_ms;
+	st->next_poll = 0;
+	wk_service_set_ready(ctx, true);
+	wk_info("cloner for cluster '%s' ready: %s in flight", st->cluster,
+		st->jobs ? "jobs" : "no jobs");
+	return 0;
+}
+
+void cl_on_tick(struct wk_service_ctx *ctx)
+{
+	struct cl_state *st = wk_service_state(ctx);
+	int64_t now = wk_time_mono_ms();
+	size_t n = 0;
+
+	if (!st)
+		return;
+	if (now >= st->next_resync) {
+		resync(st);
+		st->next_resync = now + st->resync_ms;
+	}
+	if (!st->dirty && now < st->next_poll)
+		return;
+	st->dirty = false;
+	st->next_poll = now + st->poll_ms;
+	for (struct job *j = st->jobs, *next; j; j = next) {
+		next = j->next;
+		if (reconcile(st, j)) {
+			remember_done(st, j);
+			job_unlink(st, j);
+			free(j);
+		}
+	}
+	for (struct job *j = st->jobs; j; j = j->next)
+		n++;
+	wk_metric_set(st->m_active, NULL, (double)n);
+}
+
+void cl_term(struct wk_service_ctx *ctx)
+{
+	struct cl_state *st = wk_service_state(ctx);
+	size_t i;
+
+	if (!st)
+		return;
+	if (st->prod && wk_producer_flush(st->prod, 10000) < 0)
+		wk_warn("%d output(s) not delivered at shutdown", wk_producer_outq_len(st->prod));
+	while (st->jobs) {
+		struct job *j = st->jobs;
+
+		st->jobs = j->next;
+		free(j);
+	}
+	wk_k8s_destroy(st->k8s);
+	for (i = 0; i < st->done_cap; i++)
+		free(st->done[i]);
+	free(st->done);
+	free(st);
+	wk_service_set_state(ctx, NULL);
+}

@@ -1,0 +1,20 @@
+/* cl_service.h - wukong-cloner's service callbacks for wk_service_main(): Kafka in (wukong.events,
+ * wukong.requests[.<cluster>]), the reconcile tick that drives every clone job through
+ * cl_machine.h, and the outputs (status, audit, Kubernetes Events). State is owned by the core's
+ * service state pointer.
+ */
+#ifndef CL_SERVICE_H
+#define CL_SERVICE_H
+
+#include "wk_service.h"
+
+int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size);
+enum wk_msg_result cl_on_message(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
+				 char *reason, size_t reason_size, char *detail,
+				 size_t detail_size);
+void cl_on_tick(struct wk_service_ctx *ctx);
+void cl_term(struct wk_service_ctx *ctx);
+/* The short topic names for a cluster: events, requests.<cluster>, and requests when shared. */
+void cl_topics(const char *cluster, bool shared, char bufs[3][128], const char *topics[4]);
+
+#endif

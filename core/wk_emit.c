@@ -1,0 +1,223 @@
+/* wk_emit.c - status updates, audit events, Kubernetes Events and CloudEvent sends shared by the
+ * executors. */
+#include "wk_emit.h"
+
+#include "wk_cloudevent.h"
+#include "wk_k8s.h"
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/sha.h>
+
+int64_t wk_emit_next_seq(int64_t *last)
+{
+	int64_t now = wk_time_now_ms() * 1000;
+
+	*last = now > *last ? now : *last + 1;
+	return *last;
+}
+
+void wk_emit_sha256_hex(const void *data, size_t len, size_t n, char *out)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (n > 64)
+		n = 64;
+	SHA256(data, len, md);
+	for (i = 0; i < n; i++)
+		out[i] = hex[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[n] = 0;
+}
+
+void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
+		size_t out_size)
+{
+	struct {
+		char *p;
+		size_t n, cap;
+	} b = {NULL, 0, 0};
+	char h[41];
+	size_t i;
+
+	for (i = 0; i < nparts; i++) {
+		const char *s = parts[i] ? parts[i] : "";
+		size_t l = strlen(s) + 1;
+
+		if (b.n + l + 1 > b.cap) {
+			b.cap = (b.n + l + 1) * 2;
+			b.p = wk_xrealloc(b.p, b.cap);
+		}
+		memcpy(b.p + b.n, s, l - 1);
+		b.n += l - 1;
+		b.p[b.n++] = '/';
+	}
+	wk_emit_sha256_hex(b.p ? b.p : "", b.n, 40, h);
+	free(b.p);
+	snprintf(out, out_size, "%s-%s", prefix ? prefix : "id", h);
+}
+
+static char *print(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	cJSON_Delete(o);
+	if (!s)
+		WK_BUG("cJSON_PrintUnformatted failed");
+	return s;
+}
+
+static void add_int(cJSON *o, const char *k, int64_t v)
+{
+	/* A double would round microseconds away (cJSON prints 15 digits). */
+	char n[32];
+
+	snprintf(n, sizeof(n), "%lld", (long long)v);
+	cJSON_AddRawToObject(o, k, n);
+}
+
+char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms)
+{
+	cJSON *o = cJSON_CreateObject();
+	char t[40];
+	size_t i;
+
+	cJSON_AddStringToObject(o, "cluster", s->cluster);
+	cJSON_AddStringToObject(o, "namespace", s->ns);
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "source", s->source);
+	add_int(o, "seq", s->seq);
+	if (s->field && s->fields)
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "status"), s->field,
+				      cJSON_Duplicate(s->fields, true));
+	if (s->nconditions) {
+		cJSON *conds = cJSON_AddArrayToObject(o, "conditions");
+
+		wk_time_format(now_ms, t, sizeof(t));
+		for (i = 0; i < s->nconditions; i++) {
+			const struct wk_emit_condition *c = &s->conditions[i];
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "type", c->type);
+			cJSON_AddStringToObject(x, "status", c->status ? c->status : "Unknown");
+			if (c->reason && *c->reason)
+				cJSON_AddStringToObject(x, "reason", c->reason);
+			cJSON_AddStringToObject(x, "message", c->message ? c->message : "");
+			cJSON_AddStringToObject(x, "lastTransitionTime", t);
+			if (c->observed_generation > 0)
+				add_int(x, "observedGeneration", c->observed_generation);
+			cJSON_AddItemToArray(conds, x);
+		}
+	}
+	return print(o);
+}
+
+char *wk_emit_audit_json(const struct wk_emit_audit *a)
+{
+	cJSON *o = cJSON_CreateObject(), *src;
+
+	if (a->request_id && *a->request_id)
+		cJSON_AddStringToObject(o, "requestId", a->request_id);
+	src = cJSON_AddObjectToObject(o, "requestSource");
+	cJSON_AddStringToObject(src, "type",
+				a->topic	 ? "kafka"
+				: a->source_type ? a->source_type
+						 : "system");
+	if (a->topic) {
+		cJSON_AddStringToObject(src, "topic", a->topic);
+		cJSON_AddNumberToObject(src, "partition", a->partition);
+		add_int(src, "offset", a->offset);
+	}
+	if (a->cluster && *a->cluster)
+		cJSON_AddStringToObject(o, "cluster", a->cluster);
+	if (a->name && *a->name) {
+		cJSON *obj = cJSON_AddObjectToObject(o, "object");
+
+		cJSON_AddStringToObject(obj, "kind", a->kind ? a->kind : "Wukong");
+		if (a->ns && *a->ns)
+			cJSON_AddStringToObject(obj, "namespace", a->ns);
+		cJSON_AddStringToObject(obj, "name", a->name);
+	}
+	cJSON_AddStringToObject(o, "actor", a->actor);
+	cJSON_AddStringToObject(o, "action", a->action);
+	cJSON_AddStringToObject(o, "outcome", a->outcome);
+	if (a->reason && *a->reason)
+		cJSON_AddStringToObject(o, "reason", a->reason);
+	if (a->message && *a->message)
+		cJSON_AddStringToObject(o, "message", a->message);
+	if (a->details)
+		cJSON_AddItemToObject(o, "details", cJSON_Duplicate(a->details, true));
+	return print(o);
+}
+
+struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
+{
+	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
+	char h[17], name[300], t[40], mt[40];
+	const char *seed = e->seed ? e->seed : "";
+
+	wk_emit_sha256_hex(seed, strlen(seed), 16, h);
+	snprintf(name, sizeof(name), "%.200s.%s", e->name, h);
+	wk_time_format(now_ms, t, sizeof(t));
+	wk_time_format_micro(now_ms * 1000, mt, sizeof(mt));
+	cJSON_AddStringToObject(ev, "apiVersion", "v1");
+	cJSON_AddStringToObject(ev, "kind", "Event");
+	meta = cJSON_AddObjectToObject(ev, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", e->ns);
+	io = cJSON_AddObjectToObject(ev, "involvedObject");
+	cJSON_AddStringToObject(io, "apiVersion",
+				e->api_version ? e->api_version : "vm.novasphere.dev/v1alpha1");
+	cJSON_AddStringToObject(io, "kind", e->kind ? e->kind : "Wukong");
+	cJSON_AddStringToObject(io, "namespace", e->ns);
+	cJSON_AddStringToObject(io, "name", e->name);
+	if (e->uid && *e->uid)
+		cJSON_AddStringToObject(io, "uid", e->uid);
+	cJSON_AddStringToObject(ev, "reason", e->reason);
+	cJSON_AddStringToObject(ev, "message", e->message ? e->message : "");
+	cJSON_AddStringToObject(ev, "type", e->type ? e->type : "Normal");
+	src = cJSON_AddObjectToObject(ev, "source");
+	cJSON_AddStringToObject(src, "component", e->component);
+	cJSON_AddStringToObject(ev, "firstTimestamp", t);
+	cJSON_AddStringToObject(ev, "lastTimestamp", t);
+	cJSON_AddStringToObject(ev, "eventTime", mt);
+	cJSON_AddNumberToObject(ev, "count", 1);
+	cJSON_AddStringToObject(ev, "action", e->action ? e->action : e->reason);
+	cJSON_AddStringToObject(ev, "reportingComponent", e->component);
+	cJSON_AddStringToObject(ev, "reportingInstance", e->instance ? e->instance : e->component);
+	return ev;
+}
+
+int wk_emit_post_event(struct wk_k8s *k, const struct wk_emit_event *e, char *errstr,
+		       size_t errstr_size)
+{
+	struct wk_k8s_result res;
+	cJSON *ev = wk_emit_k8s_event(e, wk_time_now_ms());
+	int rc = 0;
+
+	if (wk_k8s_create(k, &wk_k8s_res_events, e->ns, ev, &res, errstr, errstr_size) < 0 &&
+	    res.err != WK_K8S_EALREADYEXISTS)
+		rc = -1;
+	wk_k8s_result_release(&res);
+	cJSON_Delete(ev);
+	return rc;
+}
+
+int wk_emit_send(struct wk_producer *p, const char *topic, const char *key, const char *cluster,
+		 const char *type, const char *id, const char *subject, const char *body,
+		 void *msg_opaque, char *errstr, size_t errstr_size)
+{
+	struct wk_cloudevent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	wk_strlcpy(ev.id, id ? id : "", sizeof(ev.id));
+	snprintf(ev.source, sizeof(ev.source), "/clusters/%s", cluster);
+	wk_strlcpy(ev.type, type, sizeof(ev.type));
+	if (subject)
+		wk_strlcpy(ev.subject, subject, sizeof(ev.subject));
+	wk_strlcpy(ev.content_type, "application/json", sizeof(ev.content_type));
+	return wk_cloudevent_send(p, topic, key, &ev, body, strlen(body), msg_opaque, errstr,
+				  errstr_size);
+}

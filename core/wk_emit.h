@@ -1,0 +1,82 @@
+/* wk_emit.h - what an executor tells the world, built the same way by every executor: partial
+ * status updates (schemas/status-update.v1.json), audit events (schemas/audit-event.v1.json),
+ * Kubernetes core/v1 Events with deterministic names, deterministic CloudEvent ids, and the
+ * CloudEvent send itself. Builders return heap strings / cJSON objects the caller frees.
+ */
+#ifndef WK_EMIT_H
+#define WK_EMIT_H
+
+#include "wk_common.h"
+
+struct cJSON;
+struct wk_k8s;
+struct wk_producer;
+
+/* Next status seq: wall-clock microseconds, bumped past *last (strictly increasing per sender,
+ * also across restarts as long as the clock does not go back). */
+int64_t wk_emit_next_seq(int64_t *last);
+
+/* First n hex digits (n <= 64) of sha256(data) into out (n + 1 bytes). */
+void wk_emit_sha256_hex(const void *data, size_t len, size_t n, char *out);
+
+/* Deterministic id: "<prefix>-" + 40 hex of sha256 over the parts joined by '/' (NULL = "").
+ * A resend after a crash reuses the id, so consumers can dedupe. */
+void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
+		size_t out_size);
+
+struct wk_emit_condition {
+	const char *type;
+	const char *status; /* "True" / "False" / "Unknown" */
+	const char *reason; /* CamelCase */
+	const char *message;
+	int64_t observed_generation; /* 0 = omitted */
+};
+
+/* One status update for one Wukong. field is "cloneStatus" / "migrationStatus"; fields is the
+ * object put under it (borrowed, copied; NULL = a conditions-only update). */
+struct wk_emit_status {
+	const char *cluster, *ns, *name, *source;
+	int64_t seq;
+	const char *field;
+	const struct cJSON *fields;
+	const struct wk_emit_condition *conditions;
+	size_t nconditions;
+};
+char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms);
+
+/* One audit event. source_type: spec, policy, kafka, manual, system; topic NULL = no Kafka
+ * origin. details is copied (may be NULL). */
+struct wk_emit_audit {
+	const char *request_id;
+	const char *source_type;
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const char *cluster;
+	const char *kind, *ns, *name; /* the object (kind default "Wukong"); name NULL = none */
+	const char *actor, *action, *outcome, *reason, *message;
+	const struct cJSON *details;
+};
+char *wk_emit_audit_json(const struct wk_emit_audit *a);
+
+/* A core/v1 Event about an object, named "<name, at most 200>.<16 hex of sha256(seed)>" so a
+ * replay of the same step gets 409 AlreadyExists instead of a second Event. */
+struct wk_emit_event {
+	const char *ns, *api_version, *kind, *name, *uid; /* the involved object */
+	const char *type;				  /* Normal / Warning */
+	const char *reason, *message, *action;
+	const char *component, *instance;
+	const char *seed; /* what makes this Event unique (request id + step) */
+};
+struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms);
+/* Create it; 409 AlreadyExists counts as done. -1 with errstr otherwise. */
+int wk_emit_post_event(struct wk_k8s *k, const struct wk_emit_event *e, char *errstr,
+		       size_t errstr_size);
+
+/* Send body as a CloudEvent (source "/clusters/<cluster>", content-type application/json). id
+ * NULL/"" = a random UUID. msg_opaque goes to the producer's delivery callback. */
+int wk_emit_send(struct wk_producer *p, const char *topic, const char *key, const char *cluster,
+		 const char *type, const char *id, const char *subject, const char *body,
+		 void *msg_opaque, char *errstr, size_t errstr_size);
+
+#endif
