@@ -479,6 +479,31 @@ static void not_migratable_fails_fast(void **state)
 	cJSON_Delete(g);
 	vmim(f, "ghost", "no-such-vm");
 	cJSON_Delete(wait_status(f, VMIM, "default", "ghost", "phase", "Failed", 5));
+	/* The same checks as admission, for the HTTP layer. */
+	char msg[1024];
+	cJSON *o = cJSON_Parse("{\"spec\":{\"vmiName\":\"db-local-vm\"}}");
+	assert_int_equal(sim_model_admit(f->m, VMIM, "default", o, msg, sizeof(msg)), 400);
+	assert_string_equal(msg,
+			    "admission webhook \"migration-create-validator.kubevirt.io\" denied "
+			    "the request: Cannot migrate VMI, Reason: DisksNotLiveMigratable, "
+			    "Message: cannot migrate VMI: PVC db-local-data is not shared, live "
+			    "migration requires that all PVCs must be shared (using ReadWriteMany "
+			    "access mode)");
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"spec\":{\"vmiName\":\"web-1-vm\"}}");
+	assert_int_equal(sim_model_admit(f->m, VMIM, "default", o, msg, sizeof(msg)), 0);
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"spec\":{}}");
+	assert_int_equal(sim_model_admit(f->m, VMIM, "default", o, msg, sizeof(msg)), 400);
+	assert_non_null(strstr(msg, "vmiName is missing"));
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"spec\":{\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":"
+			"\"VirtualMachineInstance\",\"name\":\"x\"}}}");
+	assert_int_equal(sim_model_admit(f->m, SNAP, "default", o, msg, sizeof(msg)), 400);
+	assert_non_null(strstr(msg, "invalid kind"));
+	assert_int_equal(sim_model_admit(f->m, CLONE, "default", o, msg, sizeof(msg)), 400);
+	cJSON_Delete(o);
+	assert_int_equal(sim_model_admit(f->m, WK, "default", NULL, msg, sizeof(msg)), 0);
 	stop(f);
 }
 

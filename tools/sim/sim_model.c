@@ -1019,3 +1019,44 @@ int sim_model_metrics(struct sim_model *m, struct wk_buf *out)
 	model_unlock(m);
 	return rc;
 }
+
+int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const cJSON *obj, char *msg, size_t msg_size)
+{
+	char why[700] = "";
+	const char *hook = NULL;
+
+	if (!res || !obj)
+		return 0;
+	model_lock(m);
+	if (res == m->r_vmim) {
+		hook = "migration-create-validator.kubevirt.io";
+		mig_admit(m, ns ? ns : "", obj, why, sizeof(why));
+	} else if (res == m->r_snap || res == m->r_clone) {
+		const char *g = jstr(obj, "spec.source.apiGroup"),
+			   *k = jstr(obj, "spec.source.kind");
+		if (res == m->r_snap) {
+			hook = "virtualmachinesnapshot-validator.snapshot.kubevirt.io";
+			if (!g)
+				snprintf(why, sizeof(why), "missing apiGroup");
+			else if (strcmp(g, "kubevirt.io"))
+				snprintf(why, sizeof(why), "invalid apiGroup");
+			else if (!k || strcmp(k, "VirtualMachine"))
+				snprintf(why, sizeof(why), "invalid kind");
+		} else {
+			hook = "virtualmachineclone-validator.kubevirt.io";
+			if (!g || !k || !jstr(obj, "spec.source.name"))
+				snprintf(why, sizeof(why),
+					 "source apiGroup, kind and name are required");
+			else if (!((!strcmp(k, "VirtualMachine") && !strcmp(g, "kubevirt.io")) ||
+				   (!strcmp(k, "VirtualMachineSnapshot") &&
+				    !strcmp(g, "snapshot.kubevirt.io"))))
+				snprintf(why, sizeof(why), "Source kind %s is not supported", k);
+		}
+	}
+	model_unlock(m);
+	if (!why[0])
+		return 0;
+	snprintf(msg, msg_size, "admission webhook \"%s\" denied the request: %s", hook, why);
+	return 400;
+}

@@ -1,5 +1,5 @@
-/* sim_model.h - the simulated cluster behind the API: nodes, the Wukong operator stand-in, KubeVirt's
- * migration, snapshot and clone controllers, and the control API for tests.
+/* sim_model.h - the simulated cluster behind the API: nodes, the Wukong operator stand-in,
+ * KubeVirt's migration, snapshot and clone controllers, and the control API for tests.
  *
  * The model reads and writes objects only through sim_store, runs its controllers on its own thread
  * at a simulated clock (time acceleration factor, seeded randomness), and owns what it returns.
@@ -14,9 +14,9 @@ struct sim_model;
 
 struct sim_model_opts {
 	const char *scenario_path; /* NULL = the built-in small default cluster */
-	double time_factor;        /* simulated seconds per real second (1 = real time);
+	double time_factor;	   /* simulated seconds per real second (1 = real time);
 				    * 0 = the scenario's timeFactor (itself 1 when absent) */
-	uint64_t seed;             /* 0 = the scenario's seed (itself 1 when absent) */
+	uint64_t seed;		   /* 0 = the scenario's seed (itself 1 when absent) */
 };
 
 struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opts *opts,
@@ -36,6 +36,13 @@ int sim_model_metrics(struct sim_model *m, struct wk_buf *out);
  * asks an open watch to be cut. verb is the Kubernetes verb (get, list, watch, create, update,
  * patch, delete). */
 int sim_model_fault(struct sim_model *m, const char *verb, const char *plural, int *latency_ms);
+/* Admission as KubeVirt's validating webhooks decide it, for the HTTP layer to call before it
+ * creates obj (of res, in ns): 0 to admit, or the HTTP status (400) of a webhook denial with the
+ * API server's message in msg ("admission webhook \"...\" denied the request: ..."). Checks
+ * VMIMs (vmiName, VMI exists and runs, LiveMigratable, no migration in flight), snapshot and
+ * clone sources. Without this call the model fails such objects after the fact instead. */
+int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const cJSON *obj, char *msg, size_t msg_size);
 bool sim_model_drop_watches(struct sim_model *m);
 
 #endif

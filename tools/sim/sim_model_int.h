@@ -237,6 +237,7 @@ void migs_tick(struct sim_model *m, double dt);
 void kv_load(struct sim_model *m);
 void policies_load(struct sim_model *m);
 void mig_node_failed(struct sim_model *m, int node);
+void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size);
 int mig_metrics(struct sim_model *m, struct wk_buf *out);
 const char *mig_phase_name(enum mig_phase p);
 

@@ -447,6 +447,39 @@ static void fail_fast(struct sim_model *m, struct mmig *g, const char *msg)
 	free_mig(m, g);
 }
 
+/* What KubeVirt's migration-create admitter refuses; -1 with its message. */
+static int admit_check(struct sim_model *m, const char *ns, const char *vmi, struct mvm **out,
+		       char *msg, size_t msg_size)
+{
+	struct mvm *vm = vmi && *vmi ? vm_find(m, ns, vmi) : NULL;
+
+	*out = vm;
+	msg[0] = 0;
+	if (!vmi || !*vmi)
+		snprintf(msg, msg_size, "vmiName is missing");
+	else if (!vm || vm->phase == VMI_NONE)
+		snprintf(msg, msg_size,
+			 "Cannot migrate VMI: virtualmachineinstances.kubevirt.io \"%s\" not found",
+			 vmi);
+	else if (vm->phase != VMI_RUNNING)
+		snprintf(msg, msg_size, "Cannot migrate VMI %s: it is not running", vmi);
+	else if (!vm->migratable)
+		snprintf(msg, msg_size, "Cannot migrate VMI, Reason: %s, Message: %s", vm->reason,
+			 vm->message);
+	else if (vm->mig)
+		snprintf(msg, msg_size,
+			 "in-flight migration detected. Active migration job (%s) is currently "
+			 "already in progress for VMI %s.",
+			 vm->mig->name, vmi);
+	return msg[0] ? -1 : 0;
+}
+
+void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size)
+{
+	struct mvm *vm;
+	admit_check(m, ns, jstr(obj, "spec.vmiName"), &vm, msg, msg_size);
+}
+
 void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	char key[600];
@@ -505,26 +538,9 @@ void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool d
 	}
 	m->mig_tail = g;
 
-	struct mvm *vm = vm_find(m, ns, g->vmi);
 	char msg[700];
-	msg[0] = 0;
-	if (!g->vmi[0])
-		snprintf(msg, sizeof(msg), "vmiName is missing");
-	else if (!vm || vm->phase == VMI_NONE)
-		snprintf(msg, sizeof(msg),
-			 "Cannot migrate VMI: virtualmachineinstances.kubevirt.io \"%s\" not found",
-			 g->vmi);
-	else if (vm->phase != VMI_RUNNING)
-		snprintf(msg, sizeof(msg), "Cannot migrate VMI %s: it is not running", g->vmi);
-	else if (!vm->migratable)
-		snprintf(msg, sizeof(msg), "Cannot migrate VMI, Reason: %s, Message: %s",
-			 vm->reason, vm->message);
-	else if (vm->mig)
-		snprintf(msg, sizeof(msg),
-			 "in-flight migration detected. Active migration job (%s) is currently "
-			 "already in progress for VMI %s.",
-			 vm->mig->name, g->vmi);
-	if (msg[0]) {
+	struct mvm *vm = NULL;
+	if (admit_check(m, ns, g->vmi, &vm, msg, sizeof(msg)) < 0) {
 		fail_fast(m, g, msg);
 		return;
 	}
