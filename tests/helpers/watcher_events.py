@@ -10,6 +10,7 @@ for the watcher's integration tests (tests/integration/003*-watcher-*.sh).
                                              partition key = message key); exit 1 with reasons
   watcher_events.py DUMP dupes CLUSTER       object events whose ce_id appears more than once
   watcher_events.py DUMP ids CLUSTER         ce_ids of CLUSTER's object events, one per line
+  watcher_events.py DUMP total CLUSTER TYPE  how many events of that suffix CLUSTER has
   watcher_events.py DUMP has KEY TYPE PYEXPR an event of KEY with that suffix whose body b makes
                                              PYEXPR true, e.g. 'b["spec"]["unschedulable"]'
 
@@ -107,6 +108,8 @@ def main():
                 print(short(m))
     elif cmd == "count":
         print(sum(1 for m in msgs if m.get("key") == args[0] and short(m) == args[1]))
+    elif cmd == "total":
+        print(sum(1 for m in of_cluster(msgs, args[0]) if short(m) == args[1]))
     elif cmd == "bodies":
         for m in (of_cluster(msgs, args[0]) if args else msgs):
             print(m["payload"])

@@ -111,8 +111,10 @@ check "a heartbeat with the configured labels" wait_for 10 body_has $C/cluster c
 check "every body validates against schemas/event.v1.json" schema_ok $C
 check "CloudEvents headers complete and consistent" headers_ok $C
 check "no ce_id published twice" no_dupes $C
-check "/metrics counts published events by type" \
-	test "$(metric w 'wukong_watcher_events_published_total\{type="wukong.added"\}')" = 1
+dump
+check "/metrics counts published events by type (as many wukong.added as in the topic)" \
+	test "$(metric w 'wukong_watcher_events_published_total\{type="wukong.added"\}')" = \
+	"$("$EV" "$T/events.json" total $C wukong.added)"
 check "/metrics has the queue depth and publish latency" sh -c \
 	"curl -sf http://$(cat "$T/w.addr")/metrics | grep -q '^wukong_watcher_publish_latency_seconds_count'"
 check "the watcher is still running" kill -0 "$W_PID"
