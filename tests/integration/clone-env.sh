@@ -31,6 +31,8 @@ cl_start() {
 			-X consumer.group="st-$CL_GROUP" -X http.addr-file="$T/status.addr"
 		wait_for 20 test -s "$T/status.addr" && HAVE_STATUS=1
 	fi
+	export BOOTSTRAP
+	export -f topic
 	diag "watcher: $HAVE_WATCHER, status writer: $HAVE_STATUS (0 = not built: the cloner's relist and kcat stand in)"
 }
 
