@@ -11,12 +11,14 @@ HAVE_STATUS=0
 # mig_start [SIM-ARGS...]: broker, simulator, watcher, status writer. Sets $K, $KC.
 mig_start() {
 	start_kafka 1
+	export BOOTSTRAP
 	mig_helpers
 	start_bg sim "$BIN/wukong-sim" --dir "$T/sim" --scenario "$T/scenario.yaml" "$@"
 	SIM_PID=$LAST_PID
 	wait_for 30 test -s "$T/sim/kubeconfig" || { not_ok "wukong-sim started"; tail "$T/sim.log"; exit 1; }
 	KC="$T/sim/kubeconfig"
-	K="kubectl --kubeconfig $KC"
+	K="kubectl --kubeconfig $KC --request-timeout=10s"
+	export K KC
 	start_bg watcher "$BIN/wukong-watcher" -X kafka.bootstrap.servers="$BOOTSTRAP" \
 		-X kube.config="$KC" -X watcher.lease.enabled=false -X cluster.id=local \
 		-X http.addr-file="$T/watcher.addr" -X consumer.group="wt-$MIG_GROUP"
@@ -45,7 +47,7 @@ mig_start_migrator() {
 
 # topic TOPIC: every message value on a topic, one per line.
 topic() {
-	kcat -b "$BOOTSTRAP" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null
+	timeout 20 kcat -b "$BOOTSTRAP" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null
 }
 
 # Everything the migrator said about one Wukong, as "phase|reason|queuePosition|message" per
@@ -83,7 +85,7 @@ wait_phase() {
 mig_helpers() {
 	cat >"$T/lastphase.sh" <<SH
 #!/usr/bin/env bash
-kcat -b "$BOOTSTRAP" -C -t wukong.status -o beginning -e -q -f '%s\n' 2>/dev/null | /usr/bin/python3 -c '
+timeout 20 kcat -b "$BOOTSTRAP" -C -t wukong.status -o beginning -e -q -f '%s\n' 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 last = ""
 for line in sys.stdin:
@@ -108,3 +110,6 @@ submit() {
 vmi_node() { $K get vmi -n "${2:-default}" "$1" -o jsonpath='{.status.nodeName}' 2>/dev/null; }
 # our VMIMs (names) in a namespace.
 our_vmims() { $K get vmim -n "${1:-default}" -l app.kubernetes.io/managed-by=wukong-migrator -o name 2>/dev/null; }
+
+# So that `wait_for N bash -c "... statuses x ..."` works in a child shell.
+export -f topic statuses
