@@ -669,8 +669,55 @@ static void node_failure_and_pressure(void **state)
 	assert_string_equal(str_at(cond(n, "MemoryPressure"), "status", NULL, NULL), "False");
 	cJSON_Delete(n);
 
-	/* Cordon (spec.unschedulable) gets the node controller's taint. */
 	struct sim_err err;
+	/* out-of-service on a NotReady node: its VMIs fail at once and restart elsewhere. */
+	snprintf(path, sizeof(path), "/nodes/%s/fail", other);
+	assert_int_equal(control(f, "POST", path, NULL, NULL), 200);
+	for (int i = 0; i < 200; i++) {
+		n = sim_store_get(f->st, NODE, NULL, other);
+		bool unknown = !strcmp(str_at(cond(n, "Ready"), "status", NULL, NULL), "Unknown");
+		cJSON_Delete(n);
+		if (unknown)
+			break;
+		assert_true(i < 199);
+		usleep(20000);
+	}
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":1}", NULL), 200);
+	n = sim_store_get(f->st, NODE, NULL, other);
+	cJSON *taints = cJSON_GetObjectItem(cJSON_GetObjectItem(n, "spec"), "taints");
+	cJSON_AddItemToArray(taints, cJSON_Parse("{\"key\":\"node.kubernetes.io/out-of-service\","
+						 "\"value\":\"nodeshutdown\",\"effect\":"
+						 "\"NoExecute\"}"));
+	assert_int_equal(sim_store_update(f->st, NODE, NULL, other, n, false, NULL, &err), 0);
+	/* Well before evictionTimeout (10 s simulated = 10 s real now) the VMI fails... */
+	for (int i = 0; i < 100; i++) {
+		cJSON *x = sim_store_get(f->st, VMI, "default", "v-vm");
+		const char *ph = str_at(x, "status", "phase", NULL);
+		bool failed = !x || (ph && !strcmp(ph, "Failed"));
+		cJSON_Delete(x);
+		if (failed)
+			break;
+		assert_true(i < 99);
+		usleep(20000);
+	}
+	/* ... and comes back on the healthy node. */
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":10}", NULL), 200);
+	for (int i = 0; i < 150; i++) {
+		cJSON *x = sim_store_get(f->st, VMI, "default", "v-vm");
+		const char *ph = str_at(x, "status", "phase", NULL);
+		const char *nn = str_at(x, "status", "nodeName", NULL);
+		bool moved = ph && nn && !strcmp(ph, "Running") && !strcmp(nn, node);
+		cJSON_Delete(x);
+		if (moved)
+			break;
+		assert_true(i < 149);
+		usleep(20000);
+	}
+	snprintf(path, sizeof(path), "/nodes/%s/recover", other);
+	assert_int_equal(control(f, "POST", path, NULL, NULL), 200);
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":10}", NULL), 200);
+
+	/* Cordon (spec.unschedulable) gets the node controller's taint. */
 	n = sim_store_get(f->st, NODE, NULL, other);
 	cJSON_AddBoolToObject(cJSON_GetObjectItem(n, "spec"), "unschedulable", true);
 	assert_int_equal(sim_store_update(f->st, NODE, NULL, other, n, false, NULL, &err), 0);

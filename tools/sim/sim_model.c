@@ -346,7 +346,17 @@ void sim_event(struct sim_model *m, const struct sim_resource *res, const char *
 	cJSON_AddNumberToObject(ev, "count", 1);
 	cJSON_AddStringToObject(ev, "reportingComponent", "virt-controller");
 	cJSON_AddStringToObject(ev, "reportingInstance", "");
-	sim_create(m, m->r_event, evns, ev);
+	if (sim_create(m, m->r_event, evns, ev) < 0)
+		return;
+	/* Bounded: the oldest of the model's events goes when the ring is full. */
+	char **slot = &m->events[m->event_next++ % SIM_MODEL_EVENTS];
+	if (*slot) {
+		char *sl = strchr(*slot, '/');
+		*sl = 0;
+		sim_delete(m, m->r_event, *slot, sl + 1);
+		free(*slot);
+	}
+	*slot = wk_xasprintf("%s/%s", evns, ename);
 }
 
 /* ---- observer queue ---- */
@@ -735,6 +745,8 @@ void sim_model_destroy(struct sim_model *m)
 	}
 	free(m->nodes);
 	cJSON_Delete(m->policies);
+	for (size_t i = 0; i < SIM_MODEL_EVENTS; i++)
+		free(m->events[i]);
 	sim_scenario_destroy(m->sc);
 	free(m->scenario_name);
 	pthread_mutex_destroy(&m->lock);

@@ -15,6 +15,8 @@
 #include <pthread.h>
 
 #define GIB_D (1024.0 * 1024.0 * 1024.0)
+/* Events the model keeps; older ones are deleted (kube-apiserver's event TTL, by count). */
+#define SIM_MODEL_EVENTS 4096
 
 /* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
 struct hent {
@@ -176,6 +178,8 @@ struct sim_model {
 	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
 	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc;
 	uint64_t event_seq;
+	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
+	size_t event_next;
 };
 
 /* sim_model.c */

@@ -748,8 +748,18 @@ void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool de
 		vm->node = -1;
 		const char *wk = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.labels"), WK_LABEL));
-		if (wk)
+		if (wk) {
 			vm->wukong = wk_xstrdup(wk);
+		} else if (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, "-vm")) {
+			/* A VM made by someone else (the pipeline's cloner) for a Wukong that
+			 * names it <wukong>-vm: the stand-in follows it. */
+			char base[300];
+			snprintf(base, sizeof(base), "%.*s", (int)strlen(name) - 3, name);
+			cJSON *wo = sim_store_get(m->st, m->r_wk, ns, base);
+			if (wo && jpath(wo, "spec.cloneSource"))
+				vm->wukong = wk_xstrdup(base);
+			cJSON_Delete(wo);
+		}
 		hmap_put(&m->vms, vm->key, vm);
 	}
 	free(key);
