@@ -1069,6 +1069,33 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			    a->phase == MIG_PH_MIGRATING)
 				break;
 		if (a) {
+			/* The finalizer is gone: KubeVirt's verdict survives on the VMI, whose
+			 * migrationState describes the last migration. */
+			struct wk_k8s_result vr;
+			const cJSON *ms = NULL;
+
+			if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &vr, err,
+				       sizeof(err)) == 0)
+				ms = jpath(vr.body, "status.migrationState");
+			if (cJSON_IsObject(ms) &&
+			    (cJSON_IsTrue(jpath(ms, "completed")) ||
+			     cJSON_IsTrue(jpath(ms, "failed"))) &&
+			    (!a->req.target_node[0] || !jstr(ms, "targetNode") ||
+			     !strcmp(jstr(ms, "targetNode"), a->req.target_node))) {
+				cJSON *fake = cJSON_CreateObject(), *fst;
+
+				fst = cJSON_AddObjectToObject(fake, "status");
+				cJSON_AddStringToObject(
+				    fst, "phase",
+				    cJSON_IsTrue(jpath(ms, "failed")) ? "Failed" : "Succeeded");
+				cJSON_AddItemToObject(fst, "migrationState",
+						      cJSON_Duplicate(ms, true));
+				finalize(st, a, fake, ack);
+				cJSON_Delete(fake);
+				wk_k8s_result_release(&vr);
+				return WK_MSG_DONE;
+			}
+			wk_k8s_result_release(&vr);
 			snprintf(msg, sizeof(msg),
 				 "migration '%s' was deleted before it reported a final phase",
 				 name);

@@ -54,7 +54,8 @@ topic() {
 # status update, in order.
 statuses() {
 	topic wukong.status | /usr/bin/python3 -c '
-import json, sys
+import json, sys, signal
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 name = sys.argv[1]
 for line in sys.stdin:
     try:
@@ -86,7 +87,8 @@ mig_helpers() {
 	cat >"$T/lastphase.sh" <<SH
 #!/usr/bin/env bash
 timeout 20 kcat -b "$BOOTSTRAP" -C -t wukong.status -o beginning -e -q -f '%s\n' 2>/dev/null | /usr/bin/python3 -c '
-import json, sys
+import json, sys, signal
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 last = ""
 for line in sys.stdin:
     try: d = json.loads(line)
