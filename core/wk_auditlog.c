@@ -10,15 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The dedupe window: a ring of the last `cap` keys (oldest evicted first) and an open-addressing
- * table (linear probing, backward-shift deletion) of ring positions + 1. */
-struct dedupe {
-	uint8_t (*ring)[16];
-	size_t cap, count, head; /* head: next ring slot to write (the oldest once full) */
-	uint32_t *table;
-	size_t mask;
-};
-
 struct wk_auditlog {
 	char *dir;
 	struct wk_auditlog_opts o;
@@ -33,84 +24,9 @@ struct wk_auditlog {
 	int64_t pending_since_ms; /* monotonic */
 	bool idx_broken;	  /* an index write failed: stop writing it, rebuilt on open */
 	bool failed;		  /* an fsync failed: nothing more is accepted */
-	struct dedupe dd;
+	struct aul_dedupe dd;
 	struct wk_buf line;
 };
-
-static size_t dd_slot(const struct dedupe *d, const uint8_t *key)
-{
-	uint64_t h;
-
-	memcpy(&h, key, sizeof(h));
-	return (size_t)h & d->mask;
-}
-
-static void dd_init(struct dedupe *d, size_t cap)
-{
-	size_t size = 16;
-
-	while (size < cap * 2)
-		size *= 2;
-	d->cap = cap;
-	d->count = d->head = 0;
-	d->ring = wk_xcalloc(cap, sizeof(*d->ring));
-	d->table = wk_xcalloc(size, sizeof(*d->table));
-	d->mask = size - 1;
-}
-
-static void dd_release(struct dedupe *d)
-{
-	free(d->ring);
-	free(d->table);
-}
-
-static bool dd_has(const struct dedupe *d, const uint8_t *key)
-{
-	for (size_t i = dd_slot(d, key); d->table[i]; i = (i + 1) & d->mask)
-		if (!memcmp(d->ring[d->table[i] - 1], key, 16))
-			return true;
-	return false;
-}
-
-static void dd_remove(struct dedupe *d, size_t r)
-{
-	size_t i = dd_slot(d, d->ring[r]), j;
-
-	while (d->table[i] && d->table[i] != r + 1)
-		i = (i + 1) & d->mask;
-	if (!d->table[i])
-		return;
-	/* Backward shift: move up any later entry of the cluster whose home slot is not between
-	 * the hole and itself, so that lookups never stop early at the hole. */
-	for (j = i;;) {
-		size_t k;
-
-		j = (j + 1) & d->mask;
-		if (!d->table[j])
-			break;
-		k = dd_slot(d, d->ring[d->table[j] - 1]);
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
-			d->table[i] = d->table[j];
-			i = j;
-		}
-	}
-	d->table[i] = 0;
-}
-
-static void dd_add(struct dedupe *d, const uint8_t *key)
-{
-	size_t i;
-
-	if (d->count == d->cap)
-		dd_remove(d, d->head);
-	memcpy(d->ring[d->head], key, 16);
-	for (i = dd_slot(d, key); d->table[i]; i = (i + 1) & d->mask)
-		;
-	d->table[i] = (uint32_t)(d->head + 1);
-	d->head = (d->head + 1) % d->cap;
-	if (d->count < d->cap)
-		d->count++;
-}
 
 void wk_audit_entry_init(struct wk_audit_entry *e)
 {
@@ -296,7 +212,7 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 			      l->dir);
 	if (keyed) {
 		aul_dedupe_digest(e->dedupe_key, e->dedupe_key_len, key);
-		if (dd_has(&l->dd, key)) {
+		if (aul_dd_has(&l->dd, key)) {
 			*seq = l->last_seq;
 			return 1;
 		}
@@ -360,7 +276,7 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 	memcpy(l->last_hash, hash, sizeof(hash));
 	l->last_time_us = t;
 	if (keyed)
-		dd_add(&l->dd, key);
+		aul_dd_add(&l->dd, key);
 	if (!l->pending++)
 		l->pending_since_ms = wk_time_mono_ms();
 	*seq = l->last_seq;
@@ -591,7 +507,7 @@ static void rebuild_dedupe(struct wk_auditlog *l, const unsigned *segs, size_t n
 				skip--;
 				continue;
 			}
-			dd_add(&l->dd, chunk[i][k].dedupe);
+			aul_dd_add(&l->dd, chunk[i][k].dedupe);
 		}
 		free(chunk[i]);
 	}
@@ -644,7 +560,7 @@ struct wk_auditlog *wk_auditlog_new(const struct wk_auditlog_opts *opts, char *e
 	l->o.dir = l->dir;
 	l->lock_fd = l->seg_fd = l->idx_fd = l->head_fd = -1;
 	wk_buf_init(&l->line, WK_AUDITLOG_MAX_RECORD);
-	dd_init(&l->dd, (size_t)l->o.dedupe_window);
+	aul_dd_init(&l->dd, (size_t)l->o.dedupe_window);
 
 	path = aul_path(l->dir, AUL_LOCK);
 	l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
@@ -713,7 +629,7 @@ void wk_auditlog_destroy(struct wk_auditlog *l)
 		close(l->head_fd);
 	if (l->lock_fd >= 0)
 		close(l->lock_fd);
-	dd_release(&l->dd);
+	aul_dd_release(&l->dd);
 	wk_buf_release(&l->line);
 	free(l->dir);
 	free(l);

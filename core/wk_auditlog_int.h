@@ -48,6 +48,19 @@ struct aul_meta {
 	uint8_t dedupe[16];
 };
 
+/* The dedupe window (wk_auditlog_dedupe.c): the keys of the last `cap` records, oldest evicted
+ * first; ring positions + 1 in an open-addressing table. */
+struct aul_dedupe {
+	uint8_t (*ring)[16];
+	size_t cap, count, head; /* head: next ring slot to write (the oldest once full) */
+	uint32_t *table;
+	size_t mask;
+};
+void aul_dd_init(struct aul_dedupe *d, size_t cap);
+void aul_dd_release(struct aul_dedupe *d);
+bool aul_dd_has(const struct aul_dedupe *d, const uint8_t *key);
+void aul_dd_add(struct aul_dedupe *d, const uint8_t *key);
+
 uint64_t aul_hash64(const char *s, size_t len);
 uint64_t aul_obj_hash(const char *ns, const char *name);
 void aul_sha256_hex(const void *data, size_t len, char out[WK_AUDITLOG_HASH_HEX]);
