@@ -200,6 +200,13 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 	}
 	/* Nothing created yet: check the source. */
 	if (j->type == CL_SRC_VMI) {
+		if (!o->vmi_exists && o->vm_exists) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotRunning",
+			    "VirtualMachineInstance '%s/%s' does not exist: its VirtualMachine is "
+			    "stopped (name the VM with type: vm to have it started first)",
+			    j->source_ns, src);
+			return;
+		}
 		if (!o->vmi_exists) {
 			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
 			    "VirtualMachineInstance '%s/%s' does not exist", j->source_ns, src);

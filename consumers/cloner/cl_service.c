@@ -673,11 +673,12 @@ static bool observe(struct cl_state *st, struct job *j, struct cl_observed *o, c
 		vmi = get_obj(st, &res_vmis, j->spec.source_ns, j->spec.source_name, &ok);
 		cl_observe_vmi(vmi, o);
 		vmname = j->spec.type == CL_SRC_VMI ? o->vmi_owner : j->spec.source_name;
+		/* A VMI that is not there: its VM (same name in KubeVirt) may be stopped. */
+		if (!vmname[0] && j->spec.type == CL_SRC_VMI && !vmi)
+			vmname = j->spec.source_name;
 		if (vmname[0])
 			vm = get_obj(st, &res_vms, j->spec.source_ns, vmname, &ok);
 		cl_observe_vm(vm, key, o);
-		if (j->spec.type == CL_SRC_VMI && !o->vmi_owner[0])
-			o->vm_exists = false;
 	}
 	snap = get_obj(st, &res_snaps, j->spec.ns, j->base, &ok);
 	cl_observe_snapshot(snap, o);
@@ -925,6 +926,35 @@ static void resync(struct cl_state *st)
 			wk_info("deleting orphaned temporary snapshot '%s/%s'", ns, name);
 			delete_obj(st, &res_snaps, ns, name);
 		}
+	}
+	wk_k8s_result_release(&res);
+	/* Clones whose Wukong is gone (deleted while we were down): the clone and the VM it
+	 * made go too. A clone of a live Wukong stays: it records the success. */
+	if (wk_k8s_list_all(st->k8s, &res_clones, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_warn("relist clones: %s", err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	{
+		const cJSON *meta = jget(it, "metadata");
+		const char *ns = jstr(meta, "namespace"), *name = jstr(meta, "name");
+		const char *wkn = jstr(jget(meta, "annotations"), "vm.novasphere.dev/wukong-name");
+		const char *tgt = jstr(jget(meta, "annotations"), "vm.novasphere.dev/clone-target");
+		const char *made = jstr(jget(it, "status"), "targetName");
+		bool ok = true;
+		cJSON *wk;
+
+		if (!ns || !name || !wkn || job_find(st, ns, wkn))
+			continue;
+		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
+		if (ok && !wk) {
+			wk_info("deleting orphaned clone '%s/%s' (wukong '%s' is gone)", ns, name, wkn);
+			delete_obj(st, &res_clones, ns, name);
+			if (tgt && made && !strcmp(tgt, made))
+				delete_obj(st, &res_vms, ns, tgt);
+		}
+		cJSON_Delete(wk);
 	}
 	wk_k8s_result_release(&res);
 }
