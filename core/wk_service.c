@@ -61,6 +61,10 @@ struct wk_service_ctx {
 	long long backoff_ms, backoff_max_ms, max_retries;
 	struct part *parts;
 	size_t nparts;
+	/* The message on_message is handling now, so that acking it from inside on_message works.
+	 */
+	const rd_kafka_message_t *current;
+	bool current_acked;
 	struct wk_metric *m_messages, *m_dlq, *m_loops, *m_tick, *m_handle, *m_pending, *m_ready,
 	    *m_retry_paused, *m_start;
 };
@@ -207,9 +211,16 @@ static void finish(struct wk_service_ctx *ctx, const rd_kafka_message_t *m)
 
 int wk_service_ack(struct wk_service_ctx *ctx, const char *topic, int32_t partition, int64_t offset)
 {
-	struct part *p = part_get(ctx, topic, partition, false);
+	struct part *p;
 	size_t i;
 
+	if (ctx->current && ctx->current->partition == partition &&
+	    ctx->current->offset == offset &&
+	    !strcmp(rd_kafka_topic_name(ctx->current->rkt), topic)) {
+		ctx->current_acked = true; /* durable before on_message even returned PENDING */
+		return 0;
+	}
+	p = part_get(ctx, topic, partition, false);
 	if (!p)
 		return -1;
 	for (i = 0; i < p->qlen; i++) {
@@ -329,7 +340,12 @@ static void handle(struct wk_service_ctx *ctx, rd_kafka_message_t *m)
 			 m->len, WK_KAFKA_MAX_MESSAGE);
 	} else {
 		t0 = wk_time_mono_ms();
+		ctx->current = m;
+		ctx->current_acked = false;
 		r = ctx->svc->on_message(ctx, m, reason, sizeof(reason), detail, sizeof(detail));
+		ctx->current = NULL;
+		if (r == WK_MSG_PENDING && ctx->current_acked)
+			r = WK_MSG_DONE;
 		{
 			const char *v[] = {topic};
 

@@ -51,7 +51,8 @@ struct wk_consumer *wk_service_consumer(struct wk_service_ctx *ctx);
 void *wk_service_state(struct wk_service_ctx *ctx);
 void wk_service_set_state(struct wk_service_ctx *ctx, void *state);
 /* Store the offset of a message that on_message answered WK_MSG_PENDING (in order per partition).
- */
+ * May also be called from inside on_message for the message being handled (its effect became
+ * durable before on_message returned): the PENDING answer then counts as DONE. */
 int wk_service_ack(struct wk_service_ctx *ctx, const char *topic, int32_t partition,
 		   int64_t offset);
 /* Readiness for /readyz (e.g. false until an initial sync or a lease is held). */

@@ -1,7 +1,8 @@
 /* echo_service.c - a minimal service on wk_service_main() for tests/integration/0005: appends each
  * message value from "<prefix>.echo" to the file named by config key "echo.out" and answers DONE;
  * "bad" is rejected (reason "schema"), "flaky" asks for one retry, "pending" is answered PENDING
- * and acknowledged on the next tick, "stop" makes the service stop with exit code 4. */
+ * and acknowledged on the next tick, "ackinline" is acknowledged from inside on_message, "stop"
+ * makes the service stop with exit code 4. */
 #include "wk_common.h"
 #include "wk_config.h"
 #include "wk_log.h"
@@ -69,6 +70,12 @@ static enum wk_msg_result echo_message(struct wk_service_ctx *ctx, const rd_kafk
 		return WK_MSG_DONE;
 	}
 	fprintf(e->out, "%.*s\n", (int)m->len, (const char *)m->payload);
+	if (value_is(m, "ackinline")) {
+		/* durable at once: ack from inside on_message, then answer PENDING */
+		if (wk_service_ack(ctx, rd_kafka_topic_name(m->rkt), m->partition, m->offset) < 0)
+			wk_error("inline ack of offset %lld failed", (long long)m->offset);
+		return WK_MSG_PENDING;
+	}
 	if (value_is(m, "pending") && e->npending < PENDING_MAX) {
 		snprintf(e->pending[e->npending].topic, sizeof(e->pending[0].topic), "%s",
 			 rd_kafka_topic_name(m->rkt));

@@ -32,7 +32,7 @@ wait_exit() {
 start_kafka 1
 
 # One key, so everything lands on one partition and order is observable.
-produce one bad flaky two pending three
+produce one bad flaky two pending ackinline three
 head -c 1200000 /dev/zero | tr '\0' x >"$T/big"
 kcat -b "$BOOTSTRAP" -P -t "$TOPIC" -k k -X message.max.bytes=2000000 "$T/big" 2>>"$T/kcat.log"
 produce last
@@ -46,7 +46,7 @@ check "unknown path is 404" test "$(curl -s -o /dev/null -w '%{http_code}' "http
 
 wait_for 40 grep -qx last "$T/out"
 check "messages handled in order; flaky redelivered after its retry; bad and oversized skipped" \
-	diff <(printf 'one\nflaky\ntwo\npending\nthree\nlast\n') "$T/out"
+	diff <(printf 'one\nflaky\ntwo\npending\nackinline\nthree\nlast\n') "$T/out"
 check "the retry happened exactly once" test "$(grep -c 'flaky message at offset' "$T/echo1.log")" -eq 1
 
 kcat -b "$BOOTSTRAP" -C -t wukong.dlq -o beginning -e -q -f '%k|%S|%h\n' >"$T/dlq" 2>>"$T/kcat.log"
@@ -60,8 +60,8 @@ check "exactly two dead letters" test "$(wc -l <"$T/dlq")" -eq 2
 curl -sf "http://$ADDR/metrics" >"$T/metrics"
 check "/metrics counts the retry" \
 	grep -qx 'wukong_echo_messages_total{topic="wukong.echo",result="retry"} 1' "$T/metrics"
-check "/metrics counts done messages" \
-	grep -qx 'wukong_echo_messages_total{topic="wukong.echo",result="done"} 5' "$T/metrics"
+check "/metrics counts done messages (an inline-acked PENDING counts as done)" \
+	grep -qx 'wukong_echo_messages_total{topic="wukong.echo",result="done"} 6' "$T/metrics"
 check "/metrics counts dead letters by reason" \
 	grep -qx 'wukong_echo_dead_letters_total{reason="schema"} 1' "$T/metrics"
 check "/metrics has HELP and TYPE lines" grep -qx '# TYPE wukong_echo_loop_iterations_total counter' "$T/metrics"
@@ -81,6 +81,6 @@ wait_exit "$ECHO_PID" 60
 rc=$?
 check "wk_service_stop's exit code comes out of main (got $rc)" test "$rc" -eq 4
 check "second run handled only the new message" \
-	diff <(printf 'one\nflaky\ntwo\npending\nthree\nlast\n-- term\nafter\n-- term\n') "$T/out"
+	diff <(printf 'one\nflaky\ntwo\npending\nackinline\nthree\nlast\n-- term\nafter\n-- term\n') "$T/out"
 
 finish
