@@ -64,7 +64,7 @@ static void pick_respects_limits(void **state)
 	struct mig_queue q;
 	struct mig_load l;
 	struct mig_limits lim = {.per_cluster = 5, .per_node = 2};
-	char id[8];
+	char id[16];
 	int i, started = 0, per_node[3] = {0};
 
 	(void)state;
@@ -72,7 +72,7 @@ static void pick_respects_limits(void **state)
 	mig_load_init(&l);
 	/* Ten requests, most from node n0: the per-node limit must not block n1/n2 behind it. */
 	for (i = 0; i < 10; i++) {
-		char node[4];
+		char node[16];
 
 		snprintf(id, sizeof(id), "r%d", i);
 		snprintf(node, sizeof(node), "n%d", i < 6 ? 0 : i - 6 < 2 ? 1 : 2);
