@@ -1,102 +1,133 @@
 #!/usr/bin/env bash
-# run.sh - `make run`: start the product on its embedded defaults and keep it up until Ctrl-C.
+# run.sh - `make run`: start the embedded stack with `wukongctl up` and show the product working:
+# a live migration to a named node, a node-maintenance evacuation (cordon), a rejected migration
+# with its reason, and a running clone, each followed with its progress by wukongctl. Then it
+# prints where to look next and keeps the stack up until Ctrl-C (on a terminal) or ends by itself
+# (not a terminal, or RUN_SECONDS set): either way `wukongctl down` leaves no process behind.
 #
-# Starts the embedded Kafka broker (wukong-kafka), the cluster simulator (wukong-sim) and every
-# service binary that has been built, each in the background with its log under $WUKONG_DIR/logs
-# (default .wukong/). Ctrl-C (or RUN_SECONDS elapsing, for scripted use) stops everything and leaves
-# no process behind.
+# Environment: B (build dir, default build), WUKONG_DIR (runtime dir, default .wukong),
+# SCENARIO (a wukong-sim scenario instead of tools/wukongctl/demo.yaml), RUN_SECONDS (keep the
+# stack up this long after the demo, then stop; default: until Ctrl-C on a terminal, 0 otherwise),
+# DEMO=0 (start the stack only).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
-BIN="$B/bin"
-DIR=${WUKONG_DIR:-.wukong}
-mkdir -p "$DIR/logs"
-DIR=$(cd "$DIR" && pwd)
-pids=()
-names=()
+BIN="$PWD/$B/bin"
+case "$B" in /*) BIN="$B/bin" ;; esac
+CTL="$BIN/wukongctl"
+export WUKONG_DIR=${WUKONG_DIR:-.wukong}
+unset KUBECONFIG WUKONG_KAFKA_BOOTSTRAP_SERVERS # the demo talks to its own stack only
+KC="$WUKONG_DIR/kubeconfig"
+K="kubectl --kubeconfig $KC --request-timeout=10s"
 
+[ -x "$CTL" ] || { echo "run: $CTL is not built; run 'make B=$B'" >&2; exit 1; }
+
+stopping=0
 stop_all() {
 	local code=${1:-0}
+	[ $stopping = 1 ] && return
+	stopping=1
 	trap - INT TERM EXIT
 	echo
-	echo "stopping ${#pids[@]} processes"
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for _ in $(seq 50); do
-		alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive -eq 0 ] && break
-		sleep 0.1
-	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -f "$DIR/pids"
+	"$CTL" down
 	exit "$code"
 }
-trap 'stop_all 0' INT TERM
-trap 'stop_all 1' EXIT
+trap 'stop_all 130' INT TERM
+trap 'stop_all $?' EXIT
 
-# start NAME COMMAND...: background process with its log; records the pid.
-start() {
-	local name=$1
-	shift
-	"$@" >"$DIR/logs/$name.log" 2>&1 &
-	pids+=($!)
-	names+=("$name")
-	echo "$name $!" >>"$DIR/pids"
-}
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; [ -t 1 ] || true; }
+[ -t 1 ] || say() { printf '\n==> %s\n' "$*"; }
 
-wait_file() {
-	for _ in $(seq 200); do
-		[ -s "$1" ] && return 0
-		sleep 0.1
+"$CTL" down >/dev/null 2>&1 # a stack left over from an earlier run
+if ! "$CTL" up ${SCENARIO:+--scenario "$SCENARIO"}; then
+	echo "run: 'wukongctl up' did not bring every component up; 'wukongctl status':" >&2
+	"$CTL" status >&2
+	[ -f "$KC" ] || exit 1
+fi
+"$CTL" status
+
+if [ "${DEMO:-1}" != 0 ]; then
+	# Wait until the simulator has placed the demo VMs.
+	for _ in $(seq 100); do
+		[ "$($K get vmi -A --no-headers 2>/dev/null | grep -c Running)" -ge 8 ] && break
+		sleep 0.2
 	done
-	echo "run: '$1' did not appear; see $DIR/logs/" >&2
-	return 1
-}
+	vmi_node() { $K get vmi -n default "$1" -o jsonpath='{.status.nodeName}' 2>/dev/null; }
+	other_node() {
+		local n
+		for n in node-1 node-2 node-3 node-4; do [ "$n" != "$1" ] && [ "$n" != "${2:-}" ] && { echo "$n"; return; }; done
+	}
+	$K get nodes
+	$K get vmi -A
 
-rm -f "$DIR/pids" "$DIR/bootstrap"
-[ -x "$BIN/wukong-kafka" ] || { echo "run: $BIN/wukong-kafka is not built; run make" >&2; exit 1; }
-start kafka "$BIN/wukong-kafka" --brokers 1 --bootstrap-file "$DIR/bootstrap"
-wait_file "$DIR/bootstrap" || exit 1
-BOOTSTRAP=$(cat "$DIR/bootstrap")
+	# 1. A live migration to a named node.
+	SRC=$(vmi_node web-1)
+	TGT=$(other_node "$SRC")
+	say "1/4 live migration: wukongctl migrate default/web-1 --to $TGT   (web-1 runs on $SRC)"
+	"$CTL" migrate default/web-1 --to "$TGT" --timeout 60s
+	echo "web-1 now runs on: $(vmi_node web-1)"
 
-if [ -x "$BIN/wukong-sim" ]; then
-	rm -f "$DIR/kubeconfig"
-	start sim "$BIN/wukong-sim" --dir "$DIR" ${SCENARIO:+--scenario "$SCENARIO"}
-	wait_file "$DIR/kubeconfig" || exit 1
+	# 2. Node maintenance: cordon the node that runs web-2 and watch for an evacuation.
+	NODE=$(vmi_node web-2)
+	say "2/4 node maintenance: kubectl cordon $NODE   (runs: $($K get vmi -A --no-headers 2>/dev/null | awk -v n="$NODE" '$4 == n || $5 == n {print $2}' | tr '\n' ' '))"
+	$K cordon "$NODE"
+	evac=0
+	for _ in $(seq 40); do
+		if [ -n "$($K get vmim -A -l app.kubernetes.io/managed-by=wukong-migrator --no-headers 2>/dev/null | grep -v "wk-migrate-" )" ] ||
+			[ -n "$("$CTL" get 2>/dev/null | grep -v "^vm=default/web-1 ")" ]; then
+			evac=1
+			break
+		fi
+		sleep 0.25
+	done
+	if [ $evac = 1 ]; then
+		echo "evacuation started by the migrator:"
+		"$CTL" watch --once
+		for _ in $(seq 60); do
+			[ -z "$("$CTL" get 2>/dev/null)" ] && break
+			sleep 0.5
+		done
+		"$CTL" get -A
+	else
+		echo "node $NODE is cordoned (SchedulingDisabled), but nothing evacuated it within 10 s:"
+		echo "automatic evacuation on node maintenance (migrationPolicy.triggerConditions"
+		echo "nodeMaintenance) is not implemented in this build yet."
+	fi
+	$K get nodes
+	$K uncordon "$NODE" >/dev/null
+
+	# 3. A migration the pre-flight checks reject: db-local keeps its data on a local disk.
+	say "3/4 a rejected migration: wukongctl migrate default/db-local   (local RWO disk)"
+	"$CTL" migrate default/db-local --timeout 30s
+	echo "(exit status $? - non-zero: rejected, with the reason above)"
+
+	# 4. A running clone.
+	say "4/4 a running clone: wukongctl clone default/web-2 default/web-2-copy"
+	"$CTL" clone default/web-2 default/web-2-copy --timeout 60s
+	$K get wukongs -n default web-2 web-2-copy 2>/dev/null
+
+	say "audit trail of the demo (wukongctl audit query)"
+	sleep 1
+	"$CTL" audit query --limit 12
 fi
 
-# Every consumer/producer service that exists, pointed at the embedded broker and simulator.
-for svc in "$BIN"/wukong-*; do
-	n=$(basename "$svc")
-	case "$n" in wukong-kafka | wukong-sim | wukong-auditlog | wukongctl) continue ;; esac
-	[ -x "$svc" ] || continue
-	start "${n#wukong-}" "$svc" -X "kafka.bootstrap.servers=$BOOTSTRAP" -X cluster.id=local \
-		-X "kube.config=$DIR/kubeconfig" -X "http.addr-file=$DIR/${n#wukong-}.addr" \
-		-X "audit.dir=$DIR/audit"
-done
-
 cat <<TXT
-Wukong is running (embedded defaults). Runtime files: $DIR
-  Kafka bootstrap:  $BOOTSTRAP           (kcat -b $BOOTSTRAP -L)
+
+Where to look next (the stack keeps running in $WUKONG_DIR):
+  $CTL watch                            operations in flight, live
+  $CTL migrate default/web-3 --to node-4   another migration
+  $CTL status                           health of every component
+  $CTL audit query --vm default/web-1   the audit log ($WUKONG_DIR/audit)
+  kubectl --kubeconfig $KC get wukongs,vmi,vmim -A
+  kubectl --kubeconfig $KC get events -n default
+  PATH=$BIN:\$PATH kubectl wukong get     the kubectl plugin (kubectl-wukong)
+  logs: $WUKONG_DIR/logs/      stop: $CTL down
 TXT
-[ -s "$DIR/kubeconfig" ] && cat <<TXT
-  Cluster:          KUBECONFIG=$DIR/kubeconfig kubectl get nodes,wukongs,vmis
-TXT
-echo "  Logs:             $DIR/logs/   processes: ${names[*]}"
-echo "Press Ctrl-C to stop everything."
 
 if [ -n "${RUN_SECONDS:-}" ]; then
 	sleep "$RUN_SECONDS"
-	stop_all
+elif [ -t 0 ] && [ -t 1 ]; then
+	echo "Press Ctrl-C to stop everything."
+	while :; do sleep 1; done
 fi
-# Exit (and clean up) as soon as any component dies, so a broken stack is never left half-running.
-while :; do
-	for i in "${!pids[@]}"; do
-		if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-			echo "run: ${names[$i]} exited; see $DIR/logs/${names[$i]}.log" >&2
-			stop_all 1
-		fi
-	done
-	sleep 1
-done
+stop_all 0

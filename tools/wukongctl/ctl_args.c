@@ -1,0 +1,448 @@
+/* ctl_args.c - table-driven option parsing for wukongctl: each option names the subcommands that
+ * accept it, so a flag given to the wrong command is an error, not silently ignored. */
+#include "ctl_args.h"
+
+#include "wk_name.h"
+
+#include <errno.h>
+#include <limits.h>
+
+#define M(c) (1u << (c))
+#define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
+#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS))
+#define KUBE (OPS | M(CTL_CMD_GET) | M(CTL_CMD_WATCH) | M(CTL_CMD_STATUS))
+#define ALL 0xffffffffu
+
+enum opt_kind { O_FLAG, O_STR, O_DUR, O_INT };
+
+struct opt {
+	const char *name;
+	char shortname;
+	enum opt_kind kind;
+	size_t off;
+	unsigned cmds;
+};
+
+#define F(field) offsetof(struct ctl_args, field)
+
+static const struct opt opts[] = {
+    {"help", 'h', O_FLAG, F(help), ALL},
+    {"verbose", 'v', O_FLAG, F(verbose), ALL},
+    {"dir", 0, O_STR, F(dir), ALL},
+    {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
+    {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
+    {"cluster", 0, O_STR, F(cluster), OPS},
+    {"tenant", 0, O_STR, F(tenant), OPS},
+    {"request-id", 0, O_STR, F(request_id), OPS},
+    {"output", 'o', O_STR, 0, OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT)},
+    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
+    {"no-wait", 0, O_FLAG, F(no_wait), OPS},
+    {"reason", 0, O_STR, F(reason), OPS},
+    {"to", 0, O_STR, F(to), M(CTL_CMD_MIGRATE)},
+    {"cold", 0, O_FLAG, F(cold), M(CTL_CMD_MIGRATE)},
+    {"auto-converge", 0, O_FLAG, F(auto_converge), M(CTL_CMD_MIGRATE)},
+    {"post-copy", 0, O_FLAG, F(post_copy), M(CTL_CMD_MIGRATE)},
+    {"timeout-per-gib", 0, O_INT, F(timeout_per_gib), M(CTL_CMD_MIGRATE)},
+    {"request", 0, O_STR, F(target_request), M(CTL_CMD_CANCEL)},
+    {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
+    {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
+    {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
+    {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
+    {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
+    {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
+    {"request", 0, O_STR, F(target_request), M(CTL_CMD_AUDIT)},
+    {"since", 0, O_STR, F(since), M(CTL_CMD_AUDIT)},
+    {"until", 0, O_STR, F(until), M(CTL_CMD_AUDIT)},
+    {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
+};
+
+static const struct {
+	const char *name;
+	enum ctl_cmd cmd;
+	int min_pos, max_pos;
+	const char *usage;
+} cmds[] = {
+    {"up", CTL_CMD_UP, 0, 0,
+     "usage: wukongctl up [--dir DIR] [--scenario FILE] [--timeout DUR]\n"
+     "Start the embedded stack in the background: wukong-kafka, wukong-sim (with the demo\n"
+     "scenario unless --scenario) and every service binary next to wukongctl. Writes\n"
+     "DIR/kubeconfig, DIR/bootstrap, DIR/pids/, DIR/logs/ and links bin/kubectl-wukong.\n"},
+    {"down", CTL_CMD_DOWN, 0, 0,
+     "usage: wukongctl down [--dir DIR] [--timeout DUR]\n"
+     "Stop every process 'up' started (SIGTERM, wait, SIGKILL): none is left behind.\n"},
+    {"status", CTL_CMD_STATUS, 0, 0,
+     "usage: wukongctl status [--dir DIR] [-o json]\n"
+     "Each component's process and /healthz. Exit 0 when all are healthy, 1 otherwise,\n"
+     "3 when no stack runs in DIR.\n"},
+    {"migrate", CTL_CMD_MIGRATE, 1, 1,
+     "usage: wukongctl migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy]\n"
+     "                         [--timeout-per-gib N] [--cold] [common options]\n"
+     "Submit a live migration of the Wukong NS/NAME (NAME alone: namespace 'default') to\n"
+     "wukong.requests.<cluster> and follow it with a progress bar until it ends.\n"},
+    {"cancel", CTL_CMD_CANCEL, 1, 1,
+     "usage: wukongctl cancel NS/NAME [--request ID] [common options]\n"
+     "Cancel the migration queued or running for NS/NAME (only request ID with --request).\n"},
+    {"drain", CTL_CMD_DRAIN, 1, 1,
+     "usage: wukongctl drain NODE [--dry-run] [common options]\n"
+     "Submit a node drain (evacuate every VM from NODE).\n"},
+    {"clone", CTL_CMD_CLONE, 2, 2,
+     "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
+     "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"
+     "as the submission), optionally only some disks, and follow it.\n"},
+    {"get", CTL_CMD_GET, 0, 0,
+     "usage: wukongctl get [-A|--all] [-o json|yaml]\n"
+     "Operations in flight (with --all: every Wukong with a migration or clone status).\n"},
+    {"watch", CTL_CMD_WATCH, 0, 0,
+     "usage: wukongctl watch [-A|--all] [--once]\n"
+     "Like get, refreshed in place on a terminal; plain lines when stdout is not one.\n"},
+    {"audit", CTL_CMD_AUDIT, 1, 1,
+     "usage: wukongctl audit query [--vm NS/NAME] [--request ID] [--since T] [--until T]\n"
+     "                             [--limit N] [-o json|text]\n"
+     "       wukongctl audit verify\n"
+     "The audit log in DIR/audit (core/wk_auditlog.h, as wukong-auditlog). T is RFC 3339.\n"},
+    {"help", CTL_CMD_HELP, 0, 1, NULL},
+    {"version", CTL_CMD_VERSION, 0, 0, "usage: wukongctl version\n"},
+};
+
+enum ctl_cmd ctl_cmd_from_name(const char *s)
+{
+	for (size_t i = 0; i < WK_ARRAY_SIZE(cmds); i++)
+		if (!strcmp(cmds[i].name, s))
+			return cmds[i].cmd;
+	return CTL_CMD_NONE;
+}
+
+const char *ctl_cmd_usage(enum ctl_cmd c)
+{
+	for (size_t i = 0; i < WK_ARRAY_SIZE(cmds); i++)
+		if (cmds[i].cmd == c)
+			return cmds[i].usage;
+	return NULL;
+}
+
+void ctl_safe(const char *s, char *out, size_t out_size, size_t max)
+{
+	size_t i, n = 0;
+
+	if (!out_size)
+		return;
+	for (i = 0; s && s[i] && n + 4 < out_size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == max) {
+			memcpy(out + n, "...", 3);
+			n += 3;
+			break;
+		}
+		out[n++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	out[n] = '\0';
+}
+
+int ctl_parse_duration(const char *s, long long *ms)
+{
+	char *end;
+	long long v, unit = 1000;
+
+	if (!s || !*s || *s == '-' || *s == '+' || strlen(s) > 32)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (!strcmp(end, "ms"))
+		unit = 1;
+	else if (!strcmp(end, "s") || !*end)
+		unit = 1000;
+	else if (!strcmp(end, "m"))
+		unit = 60000;
+	else if (!strcmp(end, "h"))
+		unit = 3600000;
+	else
+		return -1;
+	if (v <= 0 || v > 7LL * 86400000 / unit)
+		return -1;
+	*ms = v * unit;
+	return 0;
+}
+
+int ctl_parse_ref(const char *s, const char *def_ns, char ns[CTL_NS_MAX], char name[CTL_NAME_MAX],
+		  char *errstr, size_t errstr_size)
+{
+	const char *slash;
+	char shown[80];
+
+	ctl_safe(s, shown, sizeof(shown), 64);
+	if (!s || !*s)
+		return wk_err(errstr, errstr_size, "empty name: give NS/NAME or NAME");
+	if (strlen(s) >= CTL_NS_MAX + CTL_NAME_MAX)
+		return wk_err(errstr, errstr_size,
+			      "name '%s' is too long (NS/NAME: at most %d bytes)", shown,
+			      CTL_NS_MAX + CTL_NAME_MAX - 1);
+	slash = strchr(s, '/');
+	if (slash) {
+		size_t n = (size_t)(slash - s);
+
+		if (strchr(slash + 1, '/'))
+			return wk_err(errstr, errstr_size,
+				      "invalid name '%s': expected NS/NAME with a single '/'",
+				      shown);
+		if (n == 0 || n >= CTL_NS_MAX)
+			return wk_err(errstr, errstr_size,
+				      "invalid name '%s': namespace must be 1-63 characters",
+				      shown);
+		memcpy(ns, s, n);
+		ns[n] = '\0';
+		s = slash + 1;
+	} else {
+		wk_strlcpy(ns, def_ns ? def_ns : "default", CTL_NS_MAX);
+	}
+	if (!wk_name_is_dns1123_label(ns))
+		return wk_err(errstr, errstr_size,
+			      "invalid name '%s': namespace is not a DNS-1123 label (lowercase "
+			      "letters, digits, '-')",
+			      shown);
+	if (!*s || strlen(s) >= CTL_NAME_MAX || !wk_name_is_dns1123_subdomain(s))
+		return wk_err(errstr, errstr_size,
+			      "invalid name '%s': NAME is not a DNS-1123 subdomain (lowercase "
+			      "letters, digits, '-', '.')",
+			      shown);
+	wk_strlcpy(name, s, CTL_NAME_MAX);
+	return 0;
+}
+
+int ctl_parse_node(const char *s, char *out, size_t out_size, char *errstr, size_t errstr_size)
+{
+	char shown[80];
+
+	ctl_safe(s, shown, sizeof(shown), 64);
+	if (!s || !*s || strlen(s) >= out_size || strlen(s) >= CTL_NAME_MAX ||
+	    !wk_name_is_dns1123_subdomain(s))
+		return wk_err(errstr, errstr_size,
+			      "invalid node name '%s': not a DNS-1123 subdomain", shown);
+	wk_strlcpy(out, s, out_size);
+	return 0;
+}
+
+int ctl_parse_disks(const char *s, char out[][64], size_t max, char *errstr, size_t errstr_size)
+{
+	size_t n = 0;
+	const char *p = s, *comma;
+	char one[256], shown[80];
+
+	if (!s || !*s)
+		return wk_err(errstr, errstr_size, "--disks: empty list");
+	for (;;) {
+		size_t len;
+
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		ctl_safe(one, shown, sizeof(shown), 64);
+		if (!wk_name_is_dns1123_label(one))
+			return wk_err(errstr, errstr_size,
+				      "--disks: '%s' is not a disk name (DNS-1123 label)", shown);
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(out[i], one))
+				return wk_err(errstr, errstr_size, "--disks: '%s' listed twice",
+					      shown);
+		if (n == max)
+			return wk_err(errstr, errstr_size, "--disks: more than %zu disks", max);
+		wk_strlcpy(out[n++], one, 64);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return (int)n;
+}
+
+static int set_opt(struct ctl_args *a, const struct opt *o, const char *val, const char *shown,
+		   char *errstr, size_t errstr_size)
+{
+	char *base = (char *)a, sv[80];
+
+	ctl_safe(val, sv, sizeof(sv), 64);
+	switch (o->kind) {
+	case O_FLAG:
+		*(bool *)(void *)(base + o->off) = true;
+		return 0;
+	case O_STR:
+		if (!strcmp(o->name, "output")) {
+			if (!strcmp(val, "json"))
+				a->output = CTL_OUT_JSON;
+			else if (!strcmp(val, "yaml"))
+				a->output = CTL_OUT_YAML;
+			else if (!strcmp(val, "text") || !strcmp(val, "wide"))
+				a->output = CTL_OUT_TEXT;
+			else
+				return wk_err(errstr, errstr_size,
+					      "%s: unknown output format '%s' (json, yaml, text)",
+					      shown, sv);
+			return 0;
+		}
+		if (!*val)
+			return wk_err(errstr, errstr_size, "%s: empty value", shown);
+		*(const char **)(void *)(base + o->off) = val;
+		return 0;
+	case O_DUR:
+		if (ctl_parse_duration(val, (long long *)(void *)(base + o->off)) < 0)
+			return wk_err(
+			    errstr, errstr_size,
+			    "%s: '%s' is not a duration (500ms, 30s, 5m, 1h; at most 7 days)",
+			    shown, sv);
+		return 0;
+	case O_INT: {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(val, &end, 10);
+		if (errno || end == val || *end || v < 1 || v > 604800)
+			return wk_err(errstr, errstr_size,
+				      "%s: '%s' is not a whole number in 1..604800", shown, sv);
+		*(long long *)(void *)(base + o->off) = v;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size_t errstr_size)
+{
+	int i, ci = -1;
+	bool only_pos = false;
+	char shown[80];
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc; i++)
+		if (strlen(argv[i]) > CTL_ARG_MAX)
+			return wk_err(errstr, errstr_size, "argument %d is longer than %d bytes", i,
+				      CTL_ARG_MAX);
+	/* The subcommand is the first argument that is not an option (global options may come
+	 * first: `wukongctl --dir X status`). */
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (s[0] == '-' && s[1])
+			continue;
+		a->cmd = ctl_cmd_from_name(s);
+		a->cmd_name = s;
+		ci = i;
+		break;
+	}
+	if (ci < 0) {
+		for (i = 1; i < argc; i++)
+			if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+				a->cmd = CTL_CMD_HELP;
+				return 0;
+			}
+		return wk_err(errstr, errstr_size, "no command given; see 'wukongctl --help'");
+	}
+	if (a->cmd == CTL_CMD_NONE) {
+		ctl_safe(argv[ci], shown, sizeof(shown), 40);
+		return wk_err(errstr, errstr_size, "unknown command '%s'; see 'wukongctl --help'",
+			      shown);
+	}
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i], *val = NULL, *eq;
+		const struct opt *o = NULL;
+		char name[64];
+
+		if (i == ci)
+			continue;
+		if (only_pos || s[0] != '-' || !s[1]) {
+			if (a->npos == CTL_MAX_POS)
+				return wk_err(errstr, errstr_size, "too many arguments for '%s'",
+					      a->cmd_name);
+			a->pos[a->npos++] = s;
+			continue;
+		}
+		if (!strcmp(s, "--")) {
+			only_pos = true;
+			continue;
+		}
+		ctl_safe(s, shown, sizeof(shown), 40);
+		if (s[1] == '-') {
+			eq = strchr(s + 2, '=');
+			size_t n = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+
+			if (n >= sizeof(name))
+				n = sizeof(name) - 1;
+			memcpy(name, s + 2, n);
+			name[n] = '\0';
+			for (size_t k = 0; k < WK_ARRAY_SIZE(opts); k++)
+				if (!strcmp(opts[k].name, name) && (opts[k].cmds & M(a->cmd))) {
+					o = &opts[k];
+					break;
+				}
+			if (eq)
+				val = eq + 1;
+		} else if (!s[2]) {
+			for (size_t k = 0; k < WK_ARRAY_SIZE(opts); k++)
+				if (opts[k].shortname == s[1] && (opts[k].cmds & M(a->cmd))) {
+					o = &opts[k];
+					break;
+				}
+		}
+		if (!o)
+			return wk_err(errstr, errstr_size,
+				      "unknown option '%s' for '%s'; see 'wukongctl %s --help'",
+				      shown, a->cmd_name, a->cmd_name);
+		if (o->kind == O_FLAG) {
+			if (val)
+				return wk_err(errstr, errstr_size, "option '--%s' takes no value",
+					      o->name);
+		} else if (!val) {
+			if (i + 1 >= argc)
+				return wk_err(errstr, errstr_size, "option '%s' needs a value",
+					      shown);
+			val = argv[++i];
+		}
+		if (set_opt(a, o, val ? val : "", shown, errstr, errstr_size) < 0)
+			return -1;
+	}
+	if (a->help || a->cmd == CTL_CMD_HELP || a->cmd == CTL_CMD_VERSION)
+		return 0;
+	for (size_t k = 0; k < WK_ARRAY_SIZE(cmds); k++) {
+		if (cmds[k].cmd != a->cmd)
+			continue;
+		if (a->npos < cmds[k].min_pos || a->npos > cmds[k].max_pos)
+			return wk_err(errstr, errstr_size,
+				      "'%s' takes %d argument%s, got %d; see 'wukongctl %s --help'",
+				      cmds[k].name, cmds[k].max_pos,
+				      cmds[k].max_pos == 1 ? "" : "s", a->npos, cmds[k].name);
+	}
+	if (a->cmd == CTL_CMD_AUDIT) {
+		a->audit_sub = a->pos[0];
+		if (strcmp(a->audit_sub, "query") && strcmp(a->audit_sub, "verify")) {
+			ctl_safe(a->audit_sub, shown, sizeof(shown), 40);
+			return wk_err(errstr, errstr_size,
+				      "unknown audit command '%s' (query, verify)", shown);
+		}
+	}
+	if (a->cluster && !wk_name_is_dns1123_label(a->cluster)) {
+		ctl_safe(a->cluster, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size, "--cluster: '%s' is not a DNS-1123 label",
+			      shown);
+	}
+	if (a->tenant && !wk_name_is_dns1123_label(a->tenant)) {
+		ctl_safe(a->tenant, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size, "--tenant: '%s' is not a DNS-1123 label", shown);
+	}
+	if (a->request_id && !wk_name_is_dns1123_label(a->request_id)) {
+		ctl_safe(a->request_id, shown, sizeof(shown), 64);
+		return wk_err(
+		    errstr, errstr_size,
+		    "--request-id: '%s' is not a DNS-1123 label (at most 63 of a-z 0-9 -)", shown);
+	}
+	if (a->target_request && !wk_name_is_dns1123_label(a->target_request)) {
+		ctl_safe(a->target_request, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size, "--request: '%s' is not a request id", shown);
+	}
+	if (a->reason && strlen(a->reason) > 1023)
+		return wk_err(errstr, errstr_size, "--reason: at most 1023 bytes");
+	return 0;
+}

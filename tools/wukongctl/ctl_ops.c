@@ -1,0 +1,708 @@
+/* ctl_ops.c - submit an operation and follow it to its end.
+ *
+ * Before producing, a plain (group-less) consumer is assigned to the current end of wukong.dlq,
+ * wukong.status and wukong.audit, so that nothing said about the request after it is sent can be
+ * missed, without the seconds a consumer-group join costs. The Wukong itself is read through the
+ * API server every half second (status.migrationStatus / cloneStatus / conditions), which is
+ * where the status writer puts what the executors and the progress aggregator report.
+ */
+#include "ctl_ops.h"
+
+#include "wk_cloudevent.h"
+#include "wk_config.h"
+#include "wk_k8s.h"
+#include "wk_kafka.h"
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
+						   true};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* ---- the pure part: what a message or a status says about our request ---- */
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r)
+{
+	memset(f, 0, sizeof(*f));
+	f->req = r;
+	ctl_progress_init(&f->prog);
+	wk_strlcpy(f->phase, "Submitted", sizeof(f->phase));
+	f->prog.phase = f->phase;
+}
+
+static void finish(struct ctl_follow *f, int code, const char *phase, const char *reason,
+		   const char *message)
+{
+	f->done = true;
+	f->seen = true;
+	f->exit_code = code;
+	if (phase)
+		wk_strlcpy(f->phase, phase, sizeof(f->phase));
+	if (reason)
+		wk_strlcpy(f->reason, reason, sizeof(f->reason));
+	if (message)
+		wk_strlcpy(f->message, message, sizeof(f->message));
+}
+
+static double jnum2(const cJSON *o, const char *a, const char *b)
+{
+	double v = jnum(o, a, -1);
+
+	return v >= 0 ? v : b ? jnum(o, b, -1) : -1;
+}
+
+/* Copy the numbers of a migrationStatus / cloneStatus / progress report into the view. The
+ * percentage only grows while one request runs (two sources, one of them lagging). */
+static void take_progress(struct ctl_follow *f, const cJSON *s)
+{
+	struct ctl_progress *p = &f->prog;
+	double v;
+
+	v = jnum2(s, "progress", "percent");
+	if (v >= 0 && v <= 100 && (int)v > p->percent)
+		p->percent = (int)v;
+	v = jnum2(s, "dataProcessedBytes", "processedBytes");
+	if (v >= 0)
+		p->done_bytes = (int64_t)v;
+	v = jnum2(s, "dataTotalBytes", "totalBytes");
+	if (v >= 0)
+		p->total_bytes = (int64_t)v;
+	v = jnum2(s, "transferRateBytesPerSecond", "rateBytesPerSecond");
+	if (v >= 0)
+		p->rate = v;
+	v = jnum(s, "etaSeconds", -1);
+	if (v >= 0)
+		p->eta_s = v;
+	if (p->done_bytes >= 0 && p->total_bytes > 0) {
+		int pct = (int)(100.0 * (double)p->done_bytes / (double)p->total_bytes);
+
+		if (pct > p->percent && pct <= 100)
+			p->percent = pct;
+	}
+}
+
+/* Move to phase ph unless it is one already left behind. */
+static bool set_phase(struct ctl_follow *f, const char *ph)
+{
+	if (!strcmp(ph, f->phase))
+		return false;
+	for (size_t i = 0; i < f->nhistory; i++)
+		if (!strcmp(f->history[i], ph))
+			return false;
+	if (f->nhistory < WK_ARRAY_SIZE(f->history))
+		wk_strlcpy(f->history[f->nhistory++], f->phase, sizeof(f->history[0]));
+	wk_strlcpy(f->phase, ph, sizeof(f->phase));
+	return true;
+}
+
+static bool is_final_fail(const char *ph)
+{
+	return !strcmp(ph, "Failed") || !strcmp(ph, "Rejected") || !strcmp(ph, "Cancelled") ||
+	       !strcmp(ph, "Aborted");
+}
+
+static bool apply_op_status(struct ctl_follow *f, const cJSON *s)
+{
+	const char *rid = jstr(s, "requestId"), *ph = jstr(s, "phase"), *msg = jstr(s, "message");
+	const char *src = jstr(s, "sourceNode"), *dst = jstr(s, "targetNode"),
+		   *mode = jstr(s, "mode");
+	char before[sizeof(f->phase) + 8];
+	int pct = f->prog.percent;
+
+	if (!cJSON_IsObject(s))
+		return false;
+	/* Progress reports may not repeat the request id; take them once ours is known to run. */
+	if (!rid || strcmp(rid, f->req->id)) {
+		if (rid || !f->seen || f->done)
+			return false;
+		take_progress(f, s);
+		return pct != f->prog.percent;
+	}
+	wk_strlcpy(before, f->phase, sizeof(before));
+	f->seen = true;
+	if (ph && !set_phase(f, ph) && strcmp(ph, f->phase))
+		return false; /* an older copy of the status */
+	if (msg)
+		wk_strlcpy(f->message, msg, sizeof(f->message));
+	if (src)
+		wk_strlcpy(f->source_node, src, sizeof(f->source_node));
+	if (dst)
+		wk_strlcpy(f->target_node, dst, sizeof(f->target_node));
+	if (mode && *mode) {
+		wk_strlcpy(f->mode, mode, sizeof(f->mode));
+		f->prog.mode = f->mode;
+	}
+	take_progress(f, s);
+	if (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Completed"))) {
+		f->prog.percent = 100;
+		finish(f, CTL_EXIT_OK, NULL, NULL, NULL);
+	} else if (ph && is_final_fail(ph)) {
+		finish(f, CTL_EXIT_FAILED, NULL, NULL, NULL);
+	}
+	return strcmp(before, f->phase) || pct != f->prog.percent || f->done;
+}
+
+bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *conds)
+{
+	const struct ctl_request *r = f->req;
+	const cJSON *c;
+	char needle[CTL_ID_MAX + 4];
+
+	if (f->done)
+		return false;
+	if (!conds && cJSON_IsObject(status))
+		conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+	/* A request refused because another one is in flight only gets a condition naming it. */
+	snprintf(needle, sizeof(needle), "'%s'", r->id);
+	if (!cJSON_IsArray(conds))
+		conds = NULL;
+	cJSON_ArrayForEach(c, conds)
+	{
+		const char *type = jstr(c, "type"), *msg = jstr(c, "message");
+
+		if (type && msg && strstr(type, "Rejected") && strstr(msg, needle) &&
+		    !strcmp(jstr(c, "status") ? jstr(c, "status") : "", "True")) {
+			finish(f, CTL_EXIT_FAILED, "Rejected", jstr(c, "reason"), msg);
+			return true;
+		}
+	}
+	if (!cJSON_IsObject(status))
+		return false;
+	if (r->verb == CTL_VERB_MIGRATE || r->verb == CTL_VERB_CLONE) {
+		bool ch =
+		    apply_op_status(f, cJSON_GetObjectItemCaseSensitive(
+					   status, r->verb == CTL_VERB_MIGRATE ? "migrationStatus"
+									       : "cloneStatus"));
+
+		/* The machine-readable reason is on the condition that carries the same message. */
+		cJSON_ArrayForEach(c, conds)
+		{
+			const char *msg = jstr(c, "message"), *why = jstr(c, "reason");
+
+			if (ch && f->done && !f->reason[0] && msg && why && f->message[0] &&
+			    !strcmp(msg, f->message))
+				wk_strlcpy(f->reason, why, sizeof(f->reason));
+		}
+		return ch;
+	}
+	if (r->verb == CTL_VERB_CANCEL) {
+		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(status, "migrationStatus");
+		const char *ph = jstr(ms, "phase"), *rid = jstr(ms, "requestId");
+
+		if (!ph || !rid || strcmp(ph, "Cancelled"))
+			return false;
+		if (r->target_request[0] && strcmp(rid, r->target_request))
+			return false;
+		finish(f, CTL_EXIT_OK, "Cancelled", NULL, jstr(ms, "message"));
+		return true;
+	}
+	return false;
+}
+
+bool ctl_follow_status_msg(struct ctl_follow *f, const cJSON *body)
+{
+	const char *ns = jstr(body, "namespace"), *name = jstr(body, "name");
+
+	if (!ns || !name || strcmp(ns, f->req->ns) || strcmp(name, f->req->name))
+		return false;
+	return ctl_follow_status(f, cJSON_GetObjectItemCaseSensitive(body, "status"),
+				 cJSON_GetObjectItemCaseSensitive(body, "conditions"));
+}
+
+bool ctl_follow_progress(struct ctl_follow *f, const cJSON *body)
+{
+	const char *rid = jstr(body, "requestId"), *type = jstr(body, "type");
+	const char *mode = jstr(body, "mode");
+	int pct = f->prog.percent;
+	int64_t done = f->prog.done_bytes;
+
+	if (f->done || !rid || strcmp(rid, f->req->id) || !type)
+		return false;
+	if (strcmp(type, f->req->verb == CTL_VERB_CLONE ? "clone" : "migration") &&
+	    !(f->req->verb == CTL_VERB_DRAIN && !strcmp(type, "evacuation")))
+		return false;
+	f->seen = true;
+	take_progress(f, body);
+	if (mode && *mode) {
+		wk_strlcpy(f->mode, mode, sizeof(f->mode));
+		f->prog.mode = f->mode;
+	}
+	return pct != f->prog.percent || done != f->prog.done_bytes;
+}
+
+bool ctl_follow_audit(struct ctl_follow *f, const cJSON *body)
+{
+	const char *rid = jstr(body, "requestId"), *out = jstr(body, "outcome");
+	bool was = f->seen;
+
+	if (f->done || !rid || strcmp(rid, f->req->id))
+		return false;
+	f->seen = true;
+	/* Operations without a status of their own end with their audit record. */
+	if (f->req->verb == CTL_VERB_CANCEL || f->req->verb == CTL_VERB_DRAIN) {
+		if (out && (!strcmp(out, "rejected") || !strcmp(out, "failure"))) {
+			finish(f, CTL_EXIT_FAILED, "Rejected", jstr(body, "reason"),
+			       jstr(body, "message"));
+			return true;
+		}
+		if (out && f->req->verb == CTL_VERB_DRAIN && !strcmp(out, "success")) {
+			finish(f, CTL_EXIT_OK, "Succeeded", jstr(body, "reason"),
+			       jstr(body, "message"));
+			return true;
+		}
+	}
+	return !was;
+}
+
+bool ctl_follow_dead_letter(struct ctl_follow *f, const cJSON *value, const char *reason,
+			    const char *error)
+{
+	const char *rid = jstr(value, "requestId");
+
+	if (f->done || !rid || strcmp(rid, f->req->id))
+		return false;
+	finish(f, CTL_EXIT_FAILED, "Rejected", reason ? reason : "dead-lettered",
+	       error ? error : "the submission was dead-lettered");
+	return true;
+}
+
+/* ---- Kafka: the tail consumer ---- */
+
+static rd_kafka_t *tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
+			    char *errstr, size_t errstr_size)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_topic_partition_list_t *tp;
+	const struct rd_kafka_metadata *md;
+	rd_kafka_t *rk;
+	char e[256];
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers",
+			      wk_config_get(cfg, "kafka.bootstrap.servers", ""), e,
+			      sizeof(e)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
+	    rd_kafka_conf_set(conf, "group.id", "wukongctl-tail", e, sizeof(e)) ||
+	    rd_kafka_conf_set(conf, "enable.partition.eof", "false", e, sizeof(e))) {
+		rd_kafka_conf_destroy(conf);
+		return wk_err(errstr, errstr_size, "kafka: %s", e), NULL;
+	}
+	wk_kafka_conf_set_logging(conf);
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		return wk_err(errstr, errstr_size, "kafka: %s", e), NULL;
+	}
+	tp = rd_kafka_topic_partition_list_new(64);
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topics[i], NULL);
+		rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, 5000);
+
+		rd_kafka_topic_destroy(t);
+		if (err) {
+			wk_err(errstr, errstr_size, "cannot reach Kafka for topic '%s': %s",
+			       topics[i], rd_kafka_err2str(err));
+			goto fail;
+		}
+		for (int p = 0; md->topic_cnt == 1 && p < md->topics[0].partition_cnt; p++) {
+			int64_t lo, hi;
+
+			if (rd_kafka_query_watermark_offsets(rk, topics[i], p, &lo, &hi, 5000)) {
+				wk_err(errstr, errstr_size, "cannot read offsets of '%s'",
+				       topics[i]);
+				rd_kafka_metadata_destroy(md);
+				goto fail;
+			}
+			rd_kafka_topic_partition_list_add(tp, topics[i], p)->offset = hi;
+		}
+		rd_kafka_metadata_destroy(md);
+	}
+	if (rd_kafka_assign(rk, tp)) {
+		wk_err(errstr, errstr_size, "cannot assign the tail consumer");
+		goto fail;
+	}
+	rd_kafka_topic_partition_list_destroy(tp);
+	return rk;
+fail:
+	rd_kafka_topic_partition_list_destroy(tp);
+	rd_kafka_destroy(rk);
+	return NULL;
+}
+
+/* ---- output ---- */
+
+struct delivery {
+	bool done;
+	rd_kafka_resp_err_t err;
+	int32_t partition;
+	int64_t offset;
+};
+
+static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
+			int64_t offset, void *opaque)
+{
+	struct delivery *d = msg_opaque;
+
+	(void)opaque;
+	d->done = true;
+	d->err = err;
+	d->partition = partition;
+	d->offset = offset;
+}
+
+static void print_yaml(const cJSON *o)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, o)
+	{
+		char *v = cJSON_PrintUnformatted(it);
+
+		/* JSON scalars are YAML flow scalars; strings stay double-quoted. */
+		printf("%s: %s\n", it->string, v ? v : "null");
+		free(v);
+	}
+}
+
+static void print_obj(const struct ctl_env *e, cJSON *o)
+{
+	if (e->args->output == CTL_OUT_YAML) {
+		print_yaml(o);
+	} else {
+		char *s = cJSON_PrintUnformatted(o);
+
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+}
+
+static int term_cols(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+static const char *what(const struct ctl_request *r, char *buf, size_t n)
+{
+	switch (r->verb) {
+	case CTL_VERB_MIGRATE:
+		snprintf(buf, n, "migrate %s/%s%s%s", r->ns, r->name, r->node[0] ? " -> " : "",
+			 r->node);
+		break;
+	case CTL_VERB_CANCEL:
+		snprintf(buf, n, "cancel %s/%s", r->ns, r->name);
+		break;
+	case CTL_VERB_DRAIN:
+		snprintf(buf, n, "drain node %s%s", r->node, r->dry_run ? " (dry run)" : "");
+		break;
+	case CTL_VERB_CLONE:
+		snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns, r->name);
+		break;
+	}
+	return buf;
+}
+
+/* ---- the command ---- */
+
+int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
+{
+	const struct ctl_args *a = e->args;
+	struct ctl_request r;
+	struct ctl_follow f;
+	struct wk_config *cfg = NULL;
+	struct wk_producer *prod = NULL;
+	struct wk_k8s *k8s = NULL;
+	rd_kafka_t *tail = NULL;
+	struct delivery dlv = {false, 0, -1, -1};
+	struct wk_cloudevent ce;
+	char err[512], topic[256], t_dlq[256], t_status[256], t_audit[256], t_prog[256], key[600];
+	char desc[700], *body = NULL;
+	const char *topics[4];
+	bool tty = isatty(STDOUT_FILENO) && a->output == CTL_OUT_TEXT;
+	bool text = a->output == CTL_OUT_TEXT;
+	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0;
+	unsigned tick = 0;
+	int code = CTL_EXIT_OK;
+	char lastline[512] = "";
+
+	if (ctl_request_from_args(a, verb, &r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	if (!r.id[0]) {
+		uint32_t rnd = 0;
+
+		if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
+			rnd = (uint32_t)getpid() ^ (uint32_t)wk_time_mono_ms();
+		ctl_request_new_id(verb, wk_time_now_ms(), rnd, r.id, sizeof(r.id));
+	}
+	cfg = ctl_env_kafka_config(e, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		return CTL_EXIT_ENV;
+	}
+	{
+		char shortname[96];
+
+		snprintf(shortname, sizeof(shortname), "requests.%s", r.cluster);
+		wk_kafka_topic(cfg, shortname, topic, sizeof(topic));
+		wk_kafka_topic(cfg, "dlq", t_dlq, sizeof(t_dlq));
+		wk_kafka_topic(cfg, "status", t_status, sizeof(t_status));
+		wk_kafka_topic(cfg, "audit", t_audit, sizeof(t_audit));
+		wk_kafka_topic(cfg, "progress", t_prog, sizeof(t_prog));
+	}
+	topics[0] = t_dlq;
+	topics[1] = t_status;
+	topics[2] = t_audit;
+	topics[3] = t_prog;
+	if (!a->no_wait) {
+		tail = tail_new(cfg, topics, 4, err, sizeof(err));
+		if (!tail) {
+			fprintf(stderr, "wukongctl: %s; is the stack up? ('wukongctl status')\n",
+				err);
+			code = CTL_EXIT_ENV;
+			goto out;
+		}
+		/* Without the API server, follow through Kafka alone. */
+		if (verb != CTL_VERB_DRAIN) {
+			k8s = ctl_env_k8s(e, err, sizeof(err));
+			if (!k8s && a->verbose)
+				fprintf(stderr,
+					"wukongctl: note: %s; following through Kafka only\n", err);
+		}
+	}
+	prod = wk_producer_new(cfg, on_delivery, NULL, err, sizeof(err));
+	if (!prod) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		code = CTL_EXIT_ENV;
+		goto out;
+	}
+	body = ctl_request_json(&r);
+	memset(&ce, 0, sizeof(ce));
+	wk_uuid(ce.id);
+	if (r.tenant[0])
+		snprintf(ce.source, sizeof(ce.source), "/tenants/%s", r.tenant);
+	else
+		snprintf(ce.source, sizeof(ce.source), "/clusters/%s/clients/wukongctl", r.cluster);
+	wk_strlcpy(ce.type, ctl_request_type(verb), sizeof(ce.type));
+	ctl_request_subject(&r, ce.subject, sizeof(ce.subject));
+	wk_strlcpy(ce.content_type, "application/json", sizeof(ce.content_type));
+	ctl_request_key(&r, key, sizeof(key));
+	if (wk_cloudevent_send(prod, topic, key, &ce, body, strlen(body), &dlv, err, sizeof(err)) <
+		0 ||
+	    wk_producer_flush(prod, 20000) < 0 || !dlv.done || dlv.err) {
+		fprintf(stderr, "wukongctl: cannot send the request to '%s': %s\n", topic,
+			dlv.done && dlv.err ? rd_kafka_err2str(dlv.err)
+			: err[0]	    ? (const char *)err
+					    : "not delivered in time");
+		code = CTL_EXIT_ENV;
+		goto out;
+	}
+	what(&r, desc, sizeof(desc));
+	if (a->no_wait) {
+		if (text) {
+			printf("%s\n", r.id);
+		} else {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "requestId", r.id);
+			cJSON_AddStringToObject(o, "operation", ctl_verb_name(verb));
+			cJSON_AddStringToObject(o, "topic", topic);
+			cJSON_AddNumberToObject(o, "partition", dlv.partition);
+			cJSON_AddNumberToObject(o, "offset", (double)dlv.offset);
+			cJSON_AddStringToObject(o, "key", key);
+			print_obj(e, o);
+			cJSON_Delete(o);
+		}
+		goto out;
+	}
+	if (text)
+		printf("%s: request %s sent to %s\n", desc, r.id, topic);
+	fflush(stdout);
+
+	ctl_follow_init(&f, &r);
+	start = wk_time_mono_ms();
+	end_by = start + (a->timeout_ms					       ? a->timeout_ms
+			  : verb == CTL_VERB_MIGRATE || verb == CTL_VERB_CLONE ? 600000
+									       : 60000);
+	accept_by = start + (a->timeout_ms && a->timeout_ms < 30000 ? a->timeout_ms : 30000);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	while (!f.done && !interrupted) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(tail, 100);
+		bool changed = false;
+
+		now = wk_time_mono_ms();
+		if (m && !m->err && m->payload) {
+			const char *tn = rd_kafka_topic_name(m->rkt);
+			cJSON *v = m->len <= WK_KAFKA_MAX_MESSAGE
+				       ? cJSON_ParseWithLength(m->payload, m->len)
+				       : NULL;
+
+			if (v && !strcmp(tn, t_dlq)) {
+				char rs[64] = "", es[600] = "";
+
+				wk_kafka_header_copy(m, "x-dlt-reason", rs, sizeof(rs));
+				wk_kafka_header_copy(m, "x-dlt-error", es, sizeof(es));
+				changed = ctl_follow_dead_letter(&f, v, rs, es);
+			} else if (v && !strcmp(tn, t_status)) {
+				changed = ctl_follow_status_msg(&f, v);
+			} else if (v && !strcmp(tn, t_audit)) {
+				changed = ctl_follow_audit(&f, v);
+			} else if (v && !strcmp(tn, t_prog)) {
+				changed = ctl_follow_progress(&f, v);
+			}
+			cJSON_Delete(v);
+		}
+		if (m)
+			rd_kafka_message_destroy(m);
+		if (k8s && now >= next_get && !f.done) {
+			struct wk_k8s_result res;
+
+			next_get = now + 500;
+			if (wk_k8s_get(k8s, &res_wukongs, r.ns, r.name, &res, err, sizeof(err)) ==
+			    0)
+				changed |= ctl_follow_status(
+				    &f, cJSON_GetObjectItemCaseSensitive(res.body, "status"), NULL);
+			wk_k8s_result_release(&res);
+		}
+		if (!f.done && !f.seen && now >= accept_by) {
+			snprintf(
+			    f.message, sizeof(f.message),
+			    "nothing processed %s request '%s' within %llds: no running service "
+			    "answered it (is a service that executes '%s' submissions running? "
+			    "see 'wukongctl status')",
+			    ctl_verb_name(verb), r.id, (accept_by - start) / 1000,
+			    ctl_verb_name(verb));
+			f.exit_code = CTL_EXIT_TIMEOUT;
+			wk_strlcpy(f.phase, "NotProcessed", sizeof(f.phase));
+			break;
+		}
+		if (!f.done && now >= end_by) {
+			snprintf(
+			    f.message, sizeof(f.message),
+			    "request '%s' did not end within %llds (last phase %s); it goes on: "
+			    "'wukongctl get', 'wukongctl cancel'",
+			    r.id, (end_by - start) / 1000, f.phase);
+			f.exit_code = CTL_EXIT_TIMEOUT;
+			break;
+		}
+		if (!text)
+			continue;
+		f.prog.phase = f.phase;
+		if (tty && (now >= next_draw || changed || f.done)) {
+			char line[512];
+
+			next_draw = now + 200;
+			ctl_progress_line(&f.prog, term_cols() - 1, tick++, line, sizeof(line));
+			/* A new phase keeps the previous line on screen: the history stays. */
+			if (changed && lastline[0] && strcmp(f.phase, lastline))
+				printf("\n");
+			wk_strlcpy(lastline, f.phase, sizeof(lastline));
+			printf("\r\033[K%s", line);
+			fflush(stdout);
+		} else if (!tty && changed) {
+			char line[512];
+
+			ctl_progress_plain(&f.prog, line, sizeof(line));
+			printf("%s\n", line);
+			fflush(stdout);
+		}
+	}
+	if (tty)
+		printf("\n");
+	if (interrupted && !f.done) {
+		fprintf(stderr,
+			"wukongctl: stopped following; request '%s' goes on ('wukongctl get', "
+			"'wukongctl cancel')\n",
+			r.id);
+		code = CTL_EXIT_INTERRUPT;
+		goto out;
+	}
+	code = f.done ? f.exit_code : f.exit_code ? f.exit_code : CTL_EXIT_TIMEOUT;
+	if (text) {
+		char sanitized[sizeof(f.message)];
+
+		ctl_safe(f.message, sanitized, sizeof(sanitized), sizeof(sanitized) - 8);
+		if (code == CTL_EXIT_OK)
+			printf("%s: %s%s%s\n", desc, f.phase, sanitized[0] ? ": " : "", sanitized);
+		else
+			fprintf(stderr, "wukongctl: %s: %s%s%s%s\n", desc, f.phase,
+				f.reason[0] ? " (" : "", f.reason, f.reason[0] ? ")" : "");
+		if (code != CTL_EXIT_OK && sanitized[0])
+			fprintf(stderr, "  reason: %s\n", sanitized);
+	} else {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "requestId", r.id);
+		cJSON_AddStringToObject(o, "operation", ctl_verb_name(verb));
+		if (verb == CTL_VERB_DRAIN) {
+			cJSON_AddStringToObject(o, "node", r.node);
+		} else {
+			cJSON_AddStringToObject(o, "namespace", r.ns);
+			cJSON_AddStringToObject(o, "name", r.name);
+		}
+		cJSON_AddStringToObject(o, "phase", f.phase);
+		cJSON_AddBoolToObject(o, "succeeded", code == CTL_EXIT_OK);
+		if (f.reason[0])
+			cJSON_AddStringToObject(o, "reason", f.reason);
+		if (f.message[0])
+			cJSON_AddStringToObject(o, "message", f.message);
+		if (f.source_node[0])
+			cJSON_AddStringToObject(o, "sourceNode", f.source_node);
+		if (f.target_node[0])
+			cJSON_AddStringToObject(o, "targetNode", f.target_node);
+		if (f.prog.percent >= 0)
+			cJSON_AddNumberToObject(o, "progress", f.prog.percent);
+		cJSON_AddNumberToObject(o, "exitCode", code);
+		cJSON_AddNumberToObject(o, "elapsedSeconds",
+					(double)(wk_time_mono_ms() - start) / 1000.0);
+		print_obj(e, o);
+		cJSON_Delete(o);
+	}
+out:
+	free(body);
+	wk_producer_destroy(prod);
+	if (tail) {
+		rd_kafka_consumer_close(tail);
+		rd_kafka_destroy(tail);
+	}
+	wk_k8s_destroy(k8s);
+	wk_config_destroy(cfg);
+	return code;
+}

@@ -1,0 +1,60 @@
+/* ctl_ops.h - migrate, cancel, drain, clone: send the submission, then follow the operation (the
+ * Wukong's status through the Kubernetes API, and wukong.status / wukong.audit / wukong.dlq) until
+ * it ends. Also the pure part of following, so it can be tested without a stack.
+ */
+#ifndef CTL_OPS_H
+#define CTL_OPS_H
+
+#include "ctl_bar.h"
+#include "ctl_request.h"
+#include "ctl_stack.h"
+
+struct cJSON;
+
+/* Exit codes of the operation commands. */
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILED = 1,  /* failed, rejected, cancelled */
+	CTL_EXIT_USAGE = 2,   /* bad arguments */
+	CTL_EXIT_ENV = 3,     /* no stack / cannot reach Kafka or the API server */
+	CTL_EXIT_TIMEOUT = 4, /* nothing processed it, or it did not end in time */
+	CTL_EXIT_INTERRUPT = 130,
+};
+
+/* What is known of one operation while following it. */
+struct ctl_follow {
+	const struct ctl_request *req;
+	bool seen; /* an executor answered (status, audit or dead letter naming the request) */
+	bool done;
+	int exit_code;
+	char phase[32];
+	char reason[128];
+	char message[600];
+	char source_node[CTL_NAME_MAX], target_node[CTL_NAME_MAX];
+	struct ctl_progress prog;
+	/* Phases already passed: the API server's copy lags the Kafka messages, so an older phase
+	 * arriving later must not move the view back. */
+	char history[16][32];
+	size_t nhistory;
+	char mode[32];
+};
+
+void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r);
+/* Feed one thing that may be about the request; each returns true when it changed the view.
+ * status_obj: a Wukong's .status (from the API) or the "status" of a wukong.status message
+ * (conds: its "conditions", may be NULL). */
+bool ctl_follow_status(struct ctl_follow *f, const struct cJSON *status, const struct cJSON *conds);
+/* A wukong.status message body (checks namespace/name). */
+bool ctl_follow_status_msg(struct ctl_follow *f, const struct cJSON *body);
+/* A wukong.progress message body (type migration / clone with our requestId): numbers only. */
+bool ctl_follow_progress(struct ctl_follow *f, const struct cJSON *body);
+/* A wukong.audit message body. */
+bool ctl_follow_audit(struct ctl_follow *f, const struct cJSON *body);
+/* A dead letter: its value and x-dlt-reason / x-dlt-error. */
+bool ctl_follow_dead_letter(struct ctl_follow *f, const struct cJSON *value, const char *reason,
+			    const char *error);
+
+/* The command. */
+int ctl_operation(const struct ctl_env *e, enum ctl_verb verb);
+
+#endif

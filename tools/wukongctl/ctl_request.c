@@ -1,0 +1,176 @@
+/* ctl_request.c - submission bodies with exactly the field names of schemas/request-*.v1.json. */
+#include "ctl_request.h"
+
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <time.h>
+
+static const char *const verbs[] = {"migrate", "cancel", "drain", "clone"};
+
+const char *ctl_verb_name(enum ctl_verb verb)
+{
+	return (size_t)verb < WK_ARRAY_SIZE(verbs) ? verbs[verb] : "unknown";
+}
+
+const char *ctl_request_type(enum ctl_verb verb)
+{
+	static const char *const types[] = {
+	    "dev.novasphere.wukong.request.migrate.v1", "dev.novasphere.wukong.request.cancel.v1",
+	    "dev.novasphere.wukong.request.drain.v1", "dev.novasphere.wukong.request.clone.v1"};
+	return (size_t)verb < WK_ARRAY_SIZE(types) ? types[verb] : "";
+}
+
+void ctl_request_new_id(enum ctl_verb verb, int64_t now_ms, uint32_t rnd, char *out,
+			size_t out_size)
+{
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, out_size, "%s-%04d%02d%02d-%02d%02d%02d-%06x", ctl_verb_name(verb),
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 rnd & 0xffffff);
+}
+
+int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct ctl_request *r,
+			  char *errstr, size_t errstr_size)
+{
+	memset(r, 0, sizeof(*r));
+	r->verb = verb;
+	wk_strlcpy(r->cluster, a->cluster ? a->cluster : "local", sizeof(r->cluster));
+	if (a->tenant)
+		wk_strlcpy(r->tenant, a->tenant, sizeof(r->tenant));
+	if (a->request_id)
+		wk_strlcpy(r->id, a->request_id, sizeof(r->id));
+	if (a->reason)
+		wk_strlcpy(r->reason, a->reason, sizeof(r->reason));
+	switch (verb) {
+	case CTL_VERB_MIGRATE:
+		if (a->cold)
+			return wk_err(
+			    errstr, errstr_size,
+			    "--cold: the migrate submission (schemas/request-migrate.v1.json) "
+			    "has no cold option yet; set spec.migration.cold on the Wukong "
+			    "with kubectl instead");
+		if (ctl_parse_ref(a->pos[0], NULL, r->ns, r->name, errstr, errstr_size) < 0)
+			return -1;
+		if (a->to &&
+		    ctl_parse_node(a->to, r->node, sizeof(r->node), errstr, errstr_size) < 0)
+			return -1;
+		r->auto_converge = a->auto_converge;
+		r->post_copy = a->post_copy;
+		r->timeout_per_gib = a->timeout_per_gib;
+		return 0;
+	case CTL_VERB_CANCEL:
+		if (a->target_request)
+			wk_strlcpy(r->target_request, a->target_request, sizeof(r->target_request));
+		return ctl_parse_ref(a->pos[0], NULL, r->ns, r->name, errstr, errstr_size);
+	case CTL_VERB_DRAIN:
+		r->dry_run = a->dry_run;
+		return ctl_parse_node(a->pos[0], r->node, sizeof(r->node), errstr, errstr_size);
+	case CTL_VERB_CLONE: {
+		int n;
+
+		if (ctl_parse_ref(a->pos[0], NULL, r->src_ns, r->src_name, errstr, errstr_size) <
+			0 ||
+		    ctl_parse_ref(a->pos[1], NULL, r->ns, r->name, errstr, errstr_size) < 0)
+			return -1;
+		/* The target Wukong's VM is "<name>-vm": keep that a valid name too. */
+		if (strlen(r->name) > 250)
+			return wk_err(errstr, errstr_size,
+				      "DST name is longer than 250 characters");
+		if (!strcmp(r->src_ns, r->ns) && !strcmp(r->src_name, r->name))
+			return wk_err(errstr, errstr_size, "SRC and DST are the same Wukong");
+		if (a->disks) {
+			n = ctl_parse_disks(a->disks, r->disks, CTL_MAX_DISKS, errstr, errstr_size);
+			if (n < 0)
+				return -1;
+			r->ndisks = (size_t)n;
+		}
+		return 0;
+	}
+	}
+	return wk_err(errstr, errstr_size, "unknown request verb");
+}
+
+char *ctl_request_json(const struct ctl_request *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(o, "requestId", r->id);
+	cJSON_AddStringToObject(o, "cluster", r->cluster);
+	if (r->verb == CTL_VERB_DRAIN) {
+		cJSON_AddStringToObject(o, "node", r->node);
+		if (r->dry_run)
+			cJSON_AddTrueToObject(o, "dryRun");
+	} else {
+		cJSON_AddStringToObject(o, "namespace", r->ns);
+	}
+	if (r->verb == CTL_VERB_MIGRATE || r->verb == CTL_VERB_CANCEL)
+		cJSON_AddStringToObject(o, "name", r->name);
+	if (r->tenant[0])
+		cJSON_AddStringToObject(o, "tenant", r->tenant);
+	if (r->verb == CTL_VERB_MIGRATE) {
+		if (r->node[0])
+			cJSON_AddStringToObject(o, "targetNode", r->node);
+		if (r->auto_converge || r->post_copy || r->timeout_per_gib) {
+			cJSON *op = cJSON_AddObjectToObject(o, "options");
+
+			if (r->auto_converge)
+				cJSON_AddTrueToObject(op, "allowAutoConverge");
+			if (r->post_copy)
+				cJSON_AddTrueToObject(op, "allowPostCopy");
+			if (r->timeout_per_gib)
+				cJSON_AddNumberToObject(op, "completionTimeoutPerGiB",
+							(double)r->timeout_per_gib);
+		}
+	}
+	if (r->verb == CTL_VERB_CANCEL && r->target_request[0])
+		cJSON_AddStringToObject(o, "targetRequestId", r->target_request);
+	if (r->verb == CTL_VERB_CLONE) {
+		cJSON *src = cJSON_AddObjectToObject(o, "source"), *tg, *t;
+
+		/* The source is the Wukong's VirtualMachine: "<name>-vm" (docs/wukongctl.md). */
+		char vm[CTL_NAME_MAX + 4];
+
+		snprintf(vm, sizeof(vm), "%s-vm", r->src_name);
+		cJSON_AddStringToObject(src, "type", "vm");
+		cJSON_AddStringToObject(src, "name", vm);
+		cJSON_AddStringToObject(src, "namespace", r->src_ns);
+		tg = cJSON_AddArrayToObject(o, "targets");
+		t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "name", r->name);
+		cJSON_AddItemToArray(tg, t);
+		if (r->ndisks) {
+			cJSON *d = cJSON_AddArrayToObject(o, "disks");
+
+			for (size_t i = 0; i < r->ndisks; i++)
+				cJSON_AddItemToArray(d, cJSON_CreateString(r->disks[i]));
+		}
+	}
+	if (r->reason[0])
+		cJSON_AddStringToObject(o, "reason", r->reason);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!s)
+		abort();
+	return s;
+}
+
+void ctl_request_key(const struct ctl_request *r, char *out, size_t out_size)
+{
+	if (r->verb == CTL_VERB_DRAIN)
+		snprintf(out, out_size, "%s/node/%s", r->cluster, r->node);
+	else
+		snprintf(out, out_size, "%s/%s/%s-vm", r->cluster, r->ns, r->name);
+}
+
+void ctl_request_subject(const struct ctl_request *r, char *out, size_t out_size)
+{
+	if (r->verb == CTL_VERB_DRAIN)
+		snprintf(out, out_size, "Node/%s", r->node);
+	else
+		snprintf(out, out_size, "Wukong/%s/%s", r->ns, r->name);
+}

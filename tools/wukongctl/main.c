@@ -1,0 +1,211 @@
+/* wukongctl - the operator's front door: start and stop the embedded stack, submit migrations,
+ * cancels, drains and clones through Kafka and follow them with a progress bar, show what is in
+ * flight, query and verify the audit log. Also a kubectl plugin (`kubectl wukong ...` through a
+ * kubectl-wukong link). docs/wukongctl.md describes it; the parts are in ctl_*.c.
+ */
+#include "ctl_args.h"
+#include "ctl_ops.h"
+#include "ctl_stack.h"
+#include "ctl_table.h"
+
+#include "wk_auditlog.h"
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+
+static const char usage_text[] =
+    "usage: wukongctl COMMAND [options]   (also: kubectl wukong COMMAND ...)\n"
+    "\n"
+    "Stack (embedded broker, cluster simulator, every service; files under --dir):\n"
+    "  up          start it in the background            status   health of each part\n"
+    "  down        stop it, leaving no process behind\n"
+    "Operations (a Kafka submission, then a live progress bar until it ends):\n"
+    "  migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy] [--timeout-per-gib N]\n"
+    "  cancel NS/NAME [--request ID]\n"
+    "  drain NODE [--dry-run]\n"
+    "  clone SRC DST [--disks a,b]\n"
+    "Views:\n"
+    "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
+    "  audit query|verify   the audit log (DIR/audit)\n"
+    "\n"
+    "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
+    "(default $KUBECONFIG or DIR/kubeconfig), --bootstrap HOST:PORT|FILE (default\n"
+    "$WUKONG_KAFKA_BOOTSTRAP_SERVERS or DIR/bootstrap), --cluster ID (default local),\n"
+    "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, -o json|yaml.\n"
+    "'wukongctl COMMAND --help' describes each command. Exit status: 0 done, 1 failed or\n"
+    "rejected, 2 usage, 3 no stack / unreachable, 4 nothing processed it in time.\n";
+
+/* ---- audit: the same library as wukong-auditlog ---- */
+
+struct audit_out {
+	bool json;
+	size_t n;
+};
+
+static const char *rs(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	if (b)
+		v = cJSON_GetObjectItemCaseSensitive(v, b);
+	return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static int audit_line(const char *line, size_t len, const cJSON *rec, void *opaque)
+{
+	struct audit_out *o = opaque;
+	char a[80], b[120], c[80], d[80], m[200];
+
+	o->n++;
+	if (o->json) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+		return 0;
+	}
+	ctl_safe(rs(rec, "time", NULL), a, sizeof(a), 32);
+	snprintf(m, sizeof(m), "%s/%s", rs(rec, "object", "namespace"), rs(rec, "object", "name"));
+	ctl_safe(m, b, sizeof(b), 60);
+	ctl_safe(rs(rec, "action", NULL), c, sizeof(c), 40);
+	ctl_safe(rs(rec, "outcome", NULL), d, sizeof(d), 12);
+	ctl_safe(rs(rec, "message", NULL), m, sizeof(m), 100);
+	printf("%-27s %-30s %-28s %-9s %s\n", a, b, c, d, m);
+	return 0;
+}
+
+static int audit(const struct ctl_env *e)
+{
+	const struct ctl_args *a = e->args;
+	char dir[PATH_MAX + 16], err[512], ns[CTL_NS_MAX], name[CTL_NAME_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/audit", e->dir);
+	if (!strcmp(a->audit_sub, "verify")) {
+		struct wk_auditlog_verify_result r;
+
+		if (wk_auditlog_verify(dir, &r, err, sizeof(err)) < 0) {
+			fprintf(stderr, "wukongctl: %s (is there an audit log in '%s/audit'?)\n",
+				err, e->shown);
+			return 3;
+		}
+		if (r.ok) {
+			printf("audit log ok: %llu records in %u segments, last seq %llu%s\n",
+			       (unsigned long long)r.records, r.segments,
+			       (unsigned long long)r.last_seq,
+			       r.tail_incomplete ? " (last record still being written)" : "");
+			return 0;
+		}
+		printf("audit log BROKEN at %s line %llu (seq %llu): %s\n", r.segment,
+		       (unsigned long long)r.line, (unsigned long long)r.seq, r.what);
+		return 1;
+	}
+	{
+		struct wk_auditlog_query q;
+		struct audit_out o = {a->output == CTL_OUT_JSON, 0};
+
+		wk_auditlog_query_init(&q);
+		if (a->vm) {
+			if (ctl_parse_ref(a->vm, NULL, ns, name, err, sizeof(err)) < 0) {
+				fprintf(stderr, "wukongctl: --vm: %s\n", err);
+				return 2;
+			}
+			q.ns = ns;
+			q.name = name;
+		}
+		q.request_id = a->target_request;
+		if ((a->since && wk_time_parse_us(a->since, &q.since_us)) ||
+		    (a->until && wk_time_parse_us(a->until, &q.until_us))) {
+			fprintf(stderr, "wukongctl: --since/--until: not RFC 3339 "
+					"(2026-01-02T03:04:05Z)\n");
+			return 2;
+		}
+		q.limit = (size_t)a->limit;
+		if (!o.json)
+			printf("%-27s %-30s %-28s %-9s %s\n", "TIME", "OBJECT", "ACTION", "OUTCOME",
+			       "MESSAGE");
+		if (wk_auditlog_query_run(dir, &q, audit_line, &o, err, sizeof(err)) < 0) {
+			fprintf(stderr, "wukongctl: %s (is there an audit log in '%s/audit'?)\n",
+				err, e->shown);
+			return 3;
+		}
+		if (!o.json)
+			printf("(%zu records)\n", o.n);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_args a;
+	struct ctl_env e;
+	char err[512];
+	int rc;
+
+	/* The libraries' own log lines are for daemons; the CLI speaks plain sentences. */
+	wk_log_init("wukongctl", WK_LOG_FATAL);
+	if (ctl_args_parse(argc, argv, &a, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		return 2;
+	}
+	if (a.verbose)
+		wk_log_init(NULL, WK_LOG_INFO);
+	if (a.cmd == CTL_CMD_HELP) {
+		enum ctl_cmd c = a.npos ? ctl_cmd_from_name(a.pos[0]) : CTL_CMD_NONE;
+
+		fputs(c != CTL_CMD_NONE && ctl_cmd_usage(c) ? ctl_cmd_usage(c) : usage_text,
+		      stdout);
+		return 0;
+	}
+	if (a.help) {
+		fputs(ctl_cmd_usage(a.cmd) ? ctl_cmd_usage(a.cmd) : usage_text, stdout);
+		if (a.cmd >= CTL_CMD_MIGRATE && a.cmd <= CTL_CMD_CLONE)
+			fputs("Common options: --cluster ID, --tenant T, --request-id ID, --reason "
+			      "TEXT,\n--no-wait, --timeout DUR, -o json|yaml, --dir DIR, "
+			      "--kubeconfig FILE, --bootstrap B.\n",
+			      stdout);
+		return 0;
+	}
+	if (a.cmd == CTL_CMD_VERSION) {
+		printf("wukongctl 0.1\n");
+		return 0;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ctl_env_init(&e, &a, argv[0]);
+	switch (a.cmd) {
+	case CTL_CMD_UP:
+		rc = ctl_up(&e);
+		break;
+	case CTL_CMD_DOWN:
+		rc = ctl_down(&e);
+		break;
+	case CTL_CMD_STATUS:
+		rc = ctl_status(&e);
+		break;
+	case CTL_CMD_MIGRATE:
+		rc = ctl_operation(&e, CTL_VERB_MIGRATE);
+		break;
+	case CTL_CMD_CANCEL:
+		rc = ctl_operation(&e, CTL_VERB_CANCEL);
+		break;
+	case CTL_CMD_DRAIN:
+		rc = ctl_operation(&e, CTL_VERB_DRAIN);
+		break;
+	case CTL_CMD_CLONE:
+		rc = ctl_operation(&e, CTL_VERB_CLONE);
+		break;
+	case CTL_CMD_GET:
+		rc = ctl_get(&e, false);
+		break;
+	case CTL_CMD_WATCH:
+		rc = ctl_get(&e, true);
+		break;
+	case CTL_CMD_AUDIT:
+		rc = audit(&e);
+		break;
+	default:
+		fputs(usage_text, stderr);
+		rc = 2;
+	}
+	curl_global_cleanup();
+	return rc;
+}
