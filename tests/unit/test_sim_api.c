@@ -814,6 +814,70 @@ static void watches(void **state)
 	wk_buf_release(&out);
 }
 
+/* With a selector, objects that stop matching arrive as DELETED and those that start as ADDED. */
+static void watch_selector_transitions(void **state)
+{
+	struct fixture *f = *state;
+	struct kv args[] = {{"watch", "1"}, {"labelSelector", "tier=a"}, {NULL, NULL}};
+	struct sim_watch *w;
+	struct wk_buf out;
+	cJSON *o;
+	int code;
+	const char *types[8];
+	int n = 0;
+
+	wk_buf_init(&out, 0);
+	w = open_watch(f, args, &code);
+	assert_non_null(w);
+	o = call(
+	    f, ADMIN, "POST", WK_PATH, NULL, NULL,
+	    "{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"Wukong\",\"metadata\":{"
+	    "\"name\":\"t1\",\"labels\":{\"tier\":\"a\"}},\"spec\":{\"cpu\":1,\"memory\":\"1\"}}",
+	    &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "POST", WK_PATH, NULL, NULL, WK_BODY("other", 1), &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "PATCH", WK_PATH "/t1", NULL, "application/merge-patch+json",
+		 "{\"metadata\":{\"labels\":{\"tier\":\"b\"}}}", &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "PATCH", WK_PATH "/t1", NULL, "application/merge-patch+json",
+		 "{\"metadata\":{\"labels\":{\"tier\":\"b\",\"x\":\"y\"}}}", &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "PATCH", WK_PATH "/t1", NULL, "application/merge-patch+json",
+		 "{\"metadata\":{\"labels\":{\"tier\":\"a\"}}}", &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "PATCH", WK_PATH "/t1", NULL, "application/merge-patch+json",
+		 "{\"spec\":{\"cpu\":3}}", &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "DELETE", WK_PATH "/t1", NULL, NULL, NULL, &code);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "DELETE", WK_PATH "/other", NULL, NULL, NULL, &code);
+	cJSON_Delete(o);
+	assert_int_equal(sim_watch_next(w, &out, 10), 1);
+	for (char *line = out.buf, *nl; line && *line && n < 8; line = nl + 1) {
+		cJSON *ev;
+
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		ev = cJSON_Parse(line);
+		assert_string_equal(sget(cJSON_GetObjectItem(ev, "object"), "metadata", "name"),
+				    "t1");
+		types[n++] = strcmp(sget(ev, "type", NULL), "ADDED") == 0      ? "A"
+			     : strcmp(sget(ev, "type", NULL), "MODIFIED") == 0 ? "M"
+									       : "D";
+		cJSON_Delete(ev);
+	}
+	assert_int_equal(n, 5);
+	assert_string_equal(types[0], "A"); /* created matching */
+	assert_string_equal(types[1], "D"); /* tier=b: stops matching */
+	assert_string_equal(types[2], "A"); /* back to tier=a */
+	assert_string_equal(types[3], "M"); /* spec change while matching */
+	assert_string_equal(types[4], "D"); /* deleted */
+	sim_watch_free(w);
+	wk_buf_release(&out);
+}
+
 static void auth_file(void **state)
 {
 	struct fixture *f = *state;
@@ -869,6 +933,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(deletes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(watches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(watch_selector_transitions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(auth_file, setup, teardown),
 	};
 

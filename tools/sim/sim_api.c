@@ -52,6 +52,11 @@ struct sim_watch {
 	int64_t deadline_ms, next_bookmark_ms;
 	cJSON *initial; /* synthetic ADDED events still to send */
 	bool done;
+	/* With selectors: the objects the client currently holds, so that an object that stops
+	 * matching arrives as DELETED and one that starts matching as ADDED (sorted keys). */
+	bool filtered;
+	char **held;
+	size_t nheld, aheld;
 };
 
 /* ---- small helpers ---- */
@@ -1063,6 +1068,8 @@ static void do_list(struct sim_api *api, const struct sim_req *req, const struct
 
 /* ---- watch ---- */
 
+static void held_init(struct sim_watch *w, const cJSON *items);
+
 static void watch_start(struct sim_api *api, const struct sim_req *req, const struct target *t,
 			struct sim_resp *resp)
 {
@@ -1105,6 +1112,7 @@ static void watch_start(struct sim_api *api, const struct sim_req *req, const st
 	w->ns = t->ns ? wk_xstrdup(t->ns) : NULL;
 	w->labels = f.labels;
 	w->fields = f.fields;
+	w->filtered = (f.labels && !wk_selector_empty(f.labels)) || f.fields;
 	w->bookmarks = arg_true(req, "allowWatchBookmarks");
 	w->deadline_ms = mono_ms() + timeout * 1000;
 	w->next_bookmark_ms = mono_ms() + (int64_t)api->bookmark_s * 1000;
@@ -1115,8 +1123,21 @@ static void watch_start(struct sim_api *api, const struct sim_req *req, const st
 		w->initial = sim_store_list(api->st, t->res, t->ns, NULL, filter_match, &f, 0,
 					    &next, &rem, &w->rv);
 		free(next);
+		if (w->filtered)
+			held_init(w, w->initial);
 	} else {
 		w->rv = rv;
+		if (w->filtered) {
+			/* what the client holds at N is unknown here: take what matches now */
+			char *next = NULL;
+			size_t rem;
+			cJSON *now = sim_store_list(api->st, t->res, t->ns, NULL, filter_match, &f,
+						    0, &next, &rem, NULL);
+
+			free(next);
+			held_init(w, now);
+			cJSON_Delete(now);
+		}
 	}
 	resp->code = 200;
 	resp->watch = w;
@@ -1142,6 +1163,84 @@ static bool watch_match(struct sim_watch *w, const cJSON *obj)
 	struct filter f = {w->labels, w->fields};
 
 	return filter_match(obj, &f);
+}
+
+static char *obj_key(const cJSON *obj)
+{
+	const char *ns = meta_str(obj, "namespace"), *name = meta_str(obj, "name");
+
+	return wk_xasprintf("%s/%s", ns ? ns : "", name ? name : "");
+}
+
+static size_t held_pos(const struct sim_watch *w, const char *key, bool *found)
+{
+	size_t lo = 0, hi = w->nheld;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(w->held[mid], key);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Record whether the client holds key; returns whether it held it before. Consumes key. */
+static bool held_set(struct sim_watch *w, char *key, bool hold)
+{
+	bool found;
+	size_t pos = held_pos(w, key, &found);
+
+	if (found && !hold) {
+		free(w->held[pos]);
+		memmove(&w->held[pos], &w->held[pos + 1], (w->nheld - pos - 1) * sizeof(char *));
+		w->nheld--;
+	} else if (!found && hold) {
+		if (w->nheld == w->aheld) {
+			w->aheld = w->aheld ? w->aheld * 2 : 16;
+			w->held = wk_xrealloc(w->held, w->aheld * sizeof(char *));
+		}
+		memmove(&w->held[pos + 1], &w->held[pos], (w->nheld - pos) * sizeof(char *));
+		w->held[pos] = key;
+		w->nheld++;
+		return found;
+	}
+	free(key);
+	return found;
+}
+
+static void held_init(struct sim_watch *w, const cJSON *items)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, items)
+	{
+		held_set(w, obj_key(it), true);
+	}
+}
+
+/* The event type the client sees for a stored event, or NULL to skip it. */
+static const char *watch_type(struct sim_watch *w, const char *type, const cJSON *obj)
+{
+	bool now, before;
+
+	if (!w->filtered)
+		return type;
+	now = strcmp(type, "DELETED") && watch_match(w, obj);
+	before = held_set(w, obj_key(obj), now);
+	if (!strcmp(type, "DELETED"))
+		return before ? type : NULL;
+	if (now)
+		return before ? type : "ADDED";
+	return before ? "DELETED" : NULL;
 }
 
 int sim_watch_next(struct sim_watch *w, struct wk_buf *out, int wait_ms)
@@ -1185,12 +1284,12 @@ int sim_watch_next(struct sim_watch *w, struct wk_buf *out, int wait_ms)
 			return 1;
 		}
 		for (int i = 0; i < n; i++) {
-			if (watch_match(w, ev[i].object)) {
-				if (emit(out, ev[i].type, ev[i].object) < 0)
-					cJSON_Delete(ev[i].object);
-			} else {
+			const char *type = watch_type(w, ev[i].type, ev[i].object);
+
+			if (type)
+				(void)emit(out, type, ev[i].object); /* out has no cap */
+			else
 				cJSON_Delete(ev[i].object);
-			}
 			w->rv = ev[i].rv;
 		}
 		if (n < WATCH_BATCH) {
@@ -1244,6 +1343,9 @@ void sim_watch_free(struct sim_watch *w)
 	wk_selector_destroy(w->labels);
 	wk_field_selector_destroy(w->fields);
 	cJSON_Delete(w->initial);
+	for (size_t i = 0; i < w->nheld; i++)
+		free(w->held[i]);
+	free(w->held);
 	free(w);
 }
 
