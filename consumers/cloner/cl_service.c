@@ -949,7 +949,8 @@ static void resync(struct cl_state *st)
 			continue;
 		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
 		if (ok && !wk) {
-			wk_info("deleting orphaned clone '%s/%s' (wukong '%s' is gone)", ns, name, wkn);
+			wk_info("deleting orphaned clone '%s/%s' (wukong '%s' is gone)", ns, name,
+				wkn);
 			delete_obj(st, &res_clones, ns, name);
 			if (tgt && made && !strcmp(tgt, made))
 				delete_obj(st, &res_vms, ns, tgt);
