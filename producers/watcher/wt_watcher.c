@@ -659,7 +659,6 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 					  "virtualmachineinstancemigration,virtualmachinesnapshot,"
 					  "virtualmachineclone,migrationpolicy,node,nodemetrics");
 	const char *replay = wk_config_get(cfg, "watcher.replay", "");
-	char host[128] = "watcher", uuid[37];
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
@@ -706,10 +705,7 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 			      lease_d, lease_rd, lease_rp);
 	if (parse_kinds(w, kinds, errstr, errstr_size) < 0)
 		return -1;
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
-	wk_uuid(uuid);
-	snprintf(w->identity, sizeof(w->identity), "%s_%.8s", host, uuid);
+	wk_lease_identity(w->identity, sizeof(w->identity));
 	wk_strlcpy(w->identity, wk_config_get(cfg, "watcher.lease.identity", w->identity),
 		   sizeof(w->identity));
 	{
@@ -717,10 +713,12 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 		const char *ns = wk_config_get(cfg, "watcher.lease.namespace", "");
 
 		snprintf(name, sizeof(name), "wukong-watcher-%s", cluster);
-		wt_lease_init(&w->lease, w->identity, ns, name);
+		wk_lease_init(&w->lease, w->identity, ns, name);
 		w->lease.duration_s = (long)(lease_d / 1000);
 		w->lease.renew_deadline_ms = (long)lease_rd;
 		w->lease.retry_ms = (long)lease_rp;
+		if (wk_lease_check(&w->lease, errstr, errstr_size) < 0)
+			return -1;
 	}
 	if (*replay)
 		w->replay_path = wk_xstrdup(replay);
@@ -935,7 +933,7 @@ static void lease_tick(struct wt *w, int64_t now)
 
 	if (now < w->next_lease_ms)
 		return;
-	if (wt_lease_step(&w->lease, w->lease_k8s, err, sizeof(err)) == 0) {
+	if (wk_lease_step(&w->lease, w->lease_k8s, err, sizeof(err)) == 0) {
 		if (!was)
 			wk_info("lease '%s/%s' acquired: leading", w->lease.ns, w->lease.name);
 		w->next_lease_ms = wk_time_mono_ms() + w->lease.retry_ms;
@@ -961,7 +959,7 @@ bool wt_step(struct wt *w, bool *done)
 		return replay_step(w, done);
 	if (w->lease_enabled)
 		lease_tick(w, now);
-	leading = !w->lease_enabled || wt_lease_valid(&w->lease, wk_time_mono_ms());
+	leading = !w->lease_enabled || wk_lease_valid(&w->lease, wk_time_mono_ms());
 	wk_metric_set(m_leader, NULL, leading ? 1 : 0);
 	if (!leading) {
 		if (w->active || g_rb)
@@ -1057,7 +1055,7 @@ void wt_shutdown(struct wt *w, int timeout_ms)
 			"read-back does not find them)",
 			wk_producer_outq_len(w->prod));
 	if (w->lease_enabled && w->lease_k8s && w->lease.leader) {
-		if (wt_lease_release(&w->lease, w->lease_k8s, err, sizeof(err)) < 0)
+		if (wk_lease_release(&w->lease, w->lease_k8s, err, sizeof(err)) < 0)
 			wk_warn("lease release: %s", err);
 		else
 			wk_info("lease '%s/%s' released", w->lease.ns, w->lease.name);

@@ -12,7 +12,7 @@
 #include "wk_k8s_watch.h"
 #include "wt_event.h"
 #include "wt_fpset.h"
-#include "wt_lease.h"
+#include "wk_lease.h"
 
 struct wk_config;
 struct wk_producer;
@@ -69,7 +69,7 @@ struct wt {
 	struct wk_k8s *lease_k8s;
 	struct wt_fpset *fps;
 	struct wt_kstate ks[WT_NKINDS];
-	struct wt_lease lease;
+	struct wk_lease lease;
 	wt_sink_fn *sink;
 	void *sink_opaque;
 
