@@ -797,9 +797,15 @@ static bool reconcile(struct cl_state *st, struct job *j)
 		final = true;
 		break;
 	case CL_ACT_FAIL:
+		/* The Failed status is the only durable record once the objects are gone: have
+		 * the broker take it before cleaning up, so a crash in between cannot turn a
+		 * failed request into a fresh attempt. */
+		report(st, j, &d, &o, true);
+		if (wk_producer_flush(st->prod, 10000) < 0)
+			wk_warn("status of failed clone '%s' not yet delivered", j->spec.id);
 		cleanup(st, j, &o, true);
-		final = true;
-		break;
+		cJSON_Delete(src_vm);
+		return true;
 	}
 	cJSON_Delete(src_vm);
 	if (rc < 0)
