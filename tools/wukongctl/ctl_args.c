@@ -326,8 +326,17 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
-		if (s[0] == '-' && s[1])
+		if (s[0] == '-' && s[1]) {
+			/* skip the value of an option that takes one ("--dir X") */
+			for (size_t k = 0; k < WK_ARRAY_SIZE(opts); k++)
+				if (opts[k].kind != O_FLAG &&
+				    ((s[1] == '-' && !strcmp(s + 2, opts[k].name)) ||
+				     (s[1] == opts[k].shortname && !s[2]))) {
+					i++;
+					break;
+				}
 			continue;
+		}
 		a->cmd = ctl_cmd_from_name(s);
 		a->cmd_name = s;
 		ci = i;

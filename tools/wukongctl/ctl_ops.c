@@ -108,10 +108,25 @@ static void take_progress(struct ctl_follow *f, const cJSON *s)
 	}
 }
 
-/* Move to phase ph unless it is one already left behind. */
+/* Where a phase sits in the executors' order (docs/migrator.md, docs/cloner.md); 0 = unknown. */
+static int phase_rank(const char *ph)
+{
+	static const char *const order[] = {
+	    "Submitted",   "Pending",	   "Queued",  "Scheduling", "Scheduled", "PreparingTarget",
+	    "TargetReady", "Snapshotting", "Running", "Migrating",  "Cloning",	 "Finalizing"};
+
+	for (size_t i = 0; i < WK_ARRAY_SIZE(order); i++)
+		if (!strcmp(ph, order[i]))
+			return (int)i + 1;
+	return 0;
+}
+
+/* Move to phase ph unless it is one already left behind (seen before, or earlier in the order). */
 static bool set_phase(struct ctl_follow *f, const char *ph)
 {
-	if (!strcmp(ph, f->phase))
+	int now = phase_rank(f->phase), next = phase_rank(ph);
+
+	if (!strcmp(ph, f->phase) || (now && next && next < now))
 		return false;
 	for (size_t i = 0; i < f->nhistory; i++)
 		if (!strcmp(f->history[i], ph))
@@ -143,6 +158,10 @@ static bool apply_op_status(struct ctl_follow *f, const cJSON *s)
 		if (rid || !f->seen || f->done)
 			return false;
 		take_progress(f, s);
+		if (mode && *mode) {
+			wk_strlcpy(f->mode, mode, sizeof(f->mode));
+			f->prog.mode = f->mode;
+		}
 		return pct != f->prog.percent;
 	}
 	wk_strlcpy(before, f->phase, sizeof(before));

@@ -163,6 +163,8 @@ void ctl_request_key(const struct ctl_request *r, char *out, size_t out_size)
 {
 	if (r->verb == CTL_VERB_DRAIN)
 		snprintf(out, out_size, "%s/node/%s", r->cluster, r->node);
+	else if (r->verb == CTL_VERB_CLONE) /* request-clone.v1.json: the source VM's key */
+		snprintf(out, out_size, "%s/%s/%s-vm", r->cluster, r->src_ns, r->src_name);
 	else
 		snprintf(out, out_size, "%s/%s/%s-vm", r->cluster, r->ns, r->name);
 }

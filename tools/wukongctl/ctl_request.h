@@ -40,7 +40,8 @@ char *ctl_request_json(const struct ctl_request *r);
 /* "dev.novasphere.wukong.request.<verb>.v1" */
 const char *ctl_request_type(enum ctl_verb verb);
 const char *ctl_verb_name(enum ctl_verb verb);
-/* Message key: "<cluster>/<ns>/<vm>" (vm = "<name>-vm", the stand-in's naming), drain
+/* Message key: "<cluster>/<ns>/<vm>" (vm = "<name>-vm", the stand-in's naming; clone: the
+ * source's), drain
  * "<cluster>/node/<node>"; ce_subject "Wukong/<ns>/<name>" or "Node/<node>". */
 void ctl_request_key(const struct ctl_request *r, char *out, size_t out_size);
 void ctl_request_subject(const struct ctl_request *r, char *out, size_t out_size);

@@ -1,0 +1,246 @@
+/* test_ctl_ops.c - following an operation: what status updates, progress reports, audit records
+ * and dead letters about a request do to the view (and what ones about other requests do not),
+ * lagging copies not moving the phase back, and the rows of the get/watch table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../tools/wukongctl/ctl_ops.h"
+#include "../../tools/wukongctl/ctl_table.h"
+
+#include <cjson/cJSON.h>
+
+static void req(struct ctl_request *r, enum ctl_verb v)
+{
+	memset(r, 0, sizeof(*r));
+	r->verb = v;
+	strcpy(r->id, "req-1");
+	strcpy(r->cluster, "local");
+	strcpy(r->ns, "default");
+	strcpy(r->name, "web-1");
+}
+
+static bool status_msg(struct ctl_follow *f, const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+	bool ch;
+
+	assert_non_null(o);
+	ch = ctl_follow_status_msg(f, o);
+	cJSON_Delete(o);
+	return ch;
+}
+
+static void migration_success(void **state)
+{
+	struct ctl_request r;
+	struct ctl_follow f;
+	cJSON *o;
+
+	(void)state;
+	req(&r, CTL_VERB_MIGRATE);
+	ctl_follow_init(&f, &r);
+	/* another Wukong, another request: ignored */
+	assert_false(status_msg(
+	    &f, "{\"namespace\":\"default\",\"name\":\"web-2\",\"status\":"
+		"{\"migrationStatus\":{\"phase\":\"Migrating\",\"requestId\":\"req-1\"}}}"));
+	assert_false(
+	    status_msg(&f, "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":"
+			   "{\"migrationStatus\":{\"phase\":\"Failed\",\"requestId\":\"old\"}}}"));
+	assert_false(f.seen);
+	/* a progress report before ours is known to run: not taken */
+	assert_false(status_msg(&f, "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":"
+				    "{\"migrationStatus\":{\"progress\":50}}}"));
+	assert_true(status_msg(&f,
+			       "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":"
+			       "{\"migrationStatus\":{\"phase\":\"Migrating\",\"requestId\":"
+			       "\"req-1\",\"sourceNode\":\"node-1\",\"targetNode\":\"node-2\"}}}"));
+	assert_true(f.seen);
+	assert_false(f.done);
+	assert_string_equal(f.phase, "Migrating");
+	assert_string_equal(f.source_node, "node-1");
+	/* progress without the id (the aggregator), then with bytes */
+	assert_true(status_msg(&f,
+			       "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":"
+			       "{\"migrationStatus\":{\"progress\":40,\"mode\":\"PreCopy\"}}}"));
+	assert_int_equal(f.prog.percent, 40);
+	assert_string_equal(f.prog.mode, "PreCopy");
+	o = cJSON_Parse("{\"type\":\"migration\",\"requestId\":\"req-1\",\"percent\":30,"
+			"\"dataProcessedBytes\":3000,\"dataTotalBytes\":4000,\"etaSeconds\":5}");
+	ctl_follow_progress(&f, o);
+	cJSON_Delete(o);
+	assert_int_equal(f.prog.percent, 75); /* bytes say more than the older 30 */
+	assert_int_equal(f.prog.total_bytes, 4000);
+	assert_true(f.prog.eta_s == 5);
+	o = cJSON_Parse("{\"type\":\"clone\",\"requestId\":\"req-1\",\"percent\":99}");
+	assert_false(ctl_follow_progress(&f, o));
+	cJSON_Delete(o);
+	/* the API server's lagging copy says Pending again: ignored */
+	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Pending\",\"requestId\":\"req-1\"}}");
+	assert_false(ctl_follow_status(&f, o, NULL));
+	cJSON_Delete(o);
+	assert_string_equal(f.phase, "Migrating");
+	assert_true(status_msg(&f, "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":"
+				   "{\"migrationStatus\":{\"phase\":\"Succeeded\",\"requestId\":"
+				   "\"req-1\",\"message\":\"done\"}}}"));
+	assert_true(f.done);
+	assert_int_equal(f.exit_code, CTL_EXIT_OK);
+	assert_int_equal(f.prog.percent, 100);
+	assert_string_equal(f.message, "done");
+}
+
+static void rejections(void **state)
+{
+	struct ctl_request r;
+	struct ctl_follow f;
+	cJSON *o;
+
+	(void)state;
+	req(&r, CTL_VERB_MIGRATE);
+	/* a dead letter naming another request, then ours */
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"requestId\":\"other\"}");
+	assert_false(ctl_follow_dead_letter(&f, o, "schema", "x"));
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"requestId\":\"req-1\",\"namespace\":\"default\"}");
+	assert_true(
+	    ctl_follow_dead_letter(&f, o, "not-found", "wukong 'default/web-1' does not exist"));
+	cJSON_Delete(o);
+	assert_true(f.done);
+	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
+	assert_string_equal(f.reason, "not-found");
+	assert_string_equal(f.phase, "Rejected");
+	/* a dead letter whose value is not an object or has no id */
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("[1,2]");
+	assert_false(ctl_follow_dead_letter(&f, o, "deserialize", "x"));
+	cJSON_Delete(o);
+	assert_false(ctl_follow_dead_letter(&f, NULL, NULL, NULL));
+	/* pre-flight rejection in the status, reason from the matching condition */
+	ctl_follow_init(&f, &r);
+	assert_true(status_msg(
+	    &f, "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{\"migrationStatus\":"
+		"{\"phase\":\"Rejected\",\"requestId\":\"req-1\",\"message\":\"local disk\"}},"
+		"\"conditions\":[{\"type\":\"Migrating\",\"status\":\"False\",\"reason\":"
+		"\"DisksNotLiveMigratable\",\"message\":\"local disk\"}]}"));
+	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
+	assert_string_equal(f.reason, "DisksNotLiveMigratable");
+	/* refused because another request is in flight: only a condition names us */
+	ctl_follow_init(&f, &r);
+	assert_true(status_msg(&f, "{\"namespace\":\"default\",\"name\":\"web-1\",\"conditions\":"
+				   "[{\"type\":\"MigrationRequestRejected\",\"status\":\"True\","
+				   "\"reason\":\"MigrationInFlight\",\"message\":\"request 'req-1' "
+				   "refused: request 'x' is already migrating\"}]}"));
+	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
+	assert_string_equal(f.reason, "MigrationInFlight");
+	/* ... but not a condition about request 'req-10' */
+	ctl_follow_init(&f, &r);
+	assert_false(status_msg(&f, "{\"namespace\":\"default\",\"name\":\"web-1\",\"conditions\":"
+				    "[{\"type\":\"MigrationRequestRejected\",\"status\":\"True\","
+				    "\"message\":\"request 'req-10' refused\"}]}"));
+}
+
+static void cancel_and_drain(void **state)
+{
+	struct ctl_request r;
+	struct ctl_follow f;
+	cJSON *o;
+
+	(void)state;
+	req(&r, CTL_VERB_CANCEL);
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Migrating\",\"requestId\":\"m-1\"}}");
+	assert_false(ctl_follow_status(&f, o, NULL));
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Cancelled\",\"requestId\":\"m-1\","
+			"\"message\":\"aborted\"}}");
+	assert_true(ctl_follow_status(&f, o, NULL));
+	cJSON_Delete(o);
+	assert_int_equal(f.exit_code, CTL_EXIT_OK);
+	/* --request names another migration: its cancellation is not ours */
+	strcpy(r.target_request, "m-2");
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Cancelled\",\"requestId\":\"m-1\"}}");
+	assert_false(ctl_follow_status(&f, o, NULL));
+	cJSON_Delete(o);
+	/* nothing in flight: the audit record says so */
+	o = cJSON_Parse("{\"requestId\":\"req-1\",\"actor\":\"wukong-migrator\",\"action\":"
+			"\"migration.cancel\",\"outcome\":\"rejected\",\"reason\":"
+			"\"NoMigrationInFlight\",\"message\":\"nothing to cancel\"}");
+	assert_true(ctl_follow_audit(&f, o));
+	cJSON_Delete(o);
+	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
+	assert_string_equal(f.reason, "NoMigrationInFlight");
+	/* drain: an audit record is an answer; no answer leaves seen false (the command times out)
+	 */
+	req(&r, CTL_VERB_DRAIN);
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"requestId\":\"other\",\"outcome\":\"success\"}");
+	assert_false(ctl_follow_audit(&f, o));
+	cJSON_Delete(o);
+	assert_false(f.seen);
+	o = cJSON_Parse("{\"requestId\":\"req-1\",\"outcome\":\"pending\"}");
+	assert_true(ctl_follow_audit(&f, o));
+	cJSON_Delete(o);
+	assert_true(f.seen);
+	assert_false(f.done);
+}
+
+static void table_rows(void **state)
+{
+	struct ctl_row rows[4];
+	char line[512];
+	cJSON *wk = cJSON_Parse(
+	    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\"},\"status\":{"
+	    "\"migrationStatus\":{\"phase\":\"Migrating\",\"requestId\":\"r1\",\"sourceNode\":"
+	    "\"node-1\",\"targetNode\":\"node-2\",\"progress\":40,\"etaSeconds\":12},"
+	    "\"cloneStatus\":{\"phase\":\"Succeeded\",\"requestId\":\"c1\",\"source\":\"vm/x\"}}}");
+
+	(void)state;
+	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 4), 1);
+	assert_string_equal(rows[0].vm, "default/web-1");
+	assert_string_equal(rows[0].kind, "migration");
+	assert_int_equal(rows[0].percent, 40);
+	ctl_row_format(&rows[0], false, 120, 0, line, sizeof(line));
+	assert_non_null(strstr(line, "[########------------]  40%"));
+	assert_non_null(strstr(line, "node-1 -> node-2"));
+	assert_non_null(strstr(line, "0:12"));
+	ctl_row_format(&rows[0], true, 0, 0, line, sizeof(line));
+	assert_string_equal(line, "vm=default/web-1 kind=migration phase=Migrating progress=40% "
+				  "source=node-1 target=node-2 eta=0:12 request=r1");
+	ctl_row_format(&rows[0], false, 30, 0, line, sizeof(line));
+	assert_true(strlen(line) <= 30);
+	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 2);
+	assert_string_equal(rows[1].kind, "clone");
+	assert_int_equal(rows[1].percent, 100);
+	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 1), 1);
+	cJSON_Delete(wk);
+	/* hostile strings in a status cannot drive the terminal */
+	wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"d\",\"name\":\"n\"},\"status\":{"
+			 "\"migrationStatus\":{\"phase\":\"\\u001b[2J\",\"progress\":1e300}}}");
+	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 4), 1);
+	assert_int_equal(rows[0].percent, -1);
+	ctl_row_format(&rows[0], false, 120, 0, line, sizeof(line));
+	assert_null(strchr(line, '\x1b'));
+	cJSON_Delete(wk);
+	/* no status at all */
+	wk = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
+	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 0);
+	cJSON_Delete(wk);
+	ctl_row_header(200, line, sizeof(line));
+	assert_non_null(strstr(line, "PROGRESS"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(migration_success),
+	    cmocka_unit_test(rejections),
+	    cmocka_unit_test(cancel_and_drain),
+	    cmocka_unit_test(table_rows),
+	};
+
+	return cmocka_run_group_tests_name("ctl_ops", tests, NULL, NULL);
+}
