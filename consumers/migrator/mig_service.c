@@ -585,10 +585,8 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 		goto out;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	last = mig_map_get(&st->last_spec, key);
-	/* The newest of what we remember and what the status says was handled last. */
-	if (!last || !mig_spec_is_new(&view, view.status_request) ||
-	    (view.status_request[0] && !mig_spec_is_new(&view, last)))
-		last = last ? last : view.status_request;
+	/* New only if neither what we remember nor what the status says was handled last is
+	 * this spec.migration (or a newer one). */
 	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
 		goto out;
 	if (mig_request_from_spec(obj, st->cluster, &r, &v) < 0) {
