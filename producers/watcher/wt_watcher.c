@@ -283,6 +283,27 @@ static void publish_synced(struct wt *w, const struct wt_kind *k, const cJSON *l
 	w->ks[k->id].synced_sent = true;
 }
 
+/* An object we cannot publish any more (say its status now names an invalid VM) still exists:
+ * mark what we know of it as seen, so that a relist does not report it deleted. */
+static void keep_seen(struct wt *w, const struct wt_kind *k, const cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+	struct wt_fp *e;
+	char id[320];
+
+	if (!cJSON_IsString(name))
+		return;
+	if (k->res.namespaced && cJSON_IsString(ns))
+		snprintf(id, sizeof(id), "%s/%s", ns->valuestring, name->valuestring);
+	else
+		snprintf(id, sizeof(id), "%s", name->valuestring);
+	e = wt_fpset_get(w->fps, k->id, id);
+	if (e)
+		e->seen = w->ks[k->id].epoch;
+}
+
 static void observe(struct wt *w, const struct wt_kind *k, const cJSON *obj, bool deleted)
 {
 	struct wt_kstate *ks = &w->ks[k->id];
@@ -306,6 +327,7 @@ static void observe(struct wt *w, const struct wt_kind *k, const cJSON *obj, boo
 	if (wt_event_build(k, w->cluster, obj, deleted ? WT_DELETED : WT_MODIFIED,
 			   wk_time_now_ms() * 1000, &ev, err, sizeof(err)) < 0) {
 		bad_input(w, "malformed", "watch input skipped", err);
+		keep_seen(w, k, obj);
 		return;
 	}
 	if (ev.truncated)

@@ -167,6 +167,19 @@ static void relist_diffs(void **state)
 	assert_int_equal(wt_fpset_count(w.fps, WT_VM), 1);
 	cap_reset(&w, true);
 
+	/* an object that turns invalid (a uid with a '.') is skipped, not reported deleted */
+	{
+		cJSON *bad = vm("a", "ua", "4", false);
+
+		cJSON_ReplaceItemInObject(cJSON_GetObjectItem(bad, "metadata"), "uid",
+					  cJSON_CreateString("u.a"));
+		relist(&w, (cJSON *[]){bad}, 1);
+		assert_int_equal(cap.n, 0); /* no deletion (and no second synced marker) */
+		assert_int_equal(w.malformed, 1);
+		assert_non_null(wt_fpset_get(w.fps, WT_VM, "ns/a"));
+		cap_reset(&w, true);
+	}
+
 	/* recreated under the same name: the old one's deletion first, then the add */
 	ev(&w, WK_K8S_EV_ADDED, vm("a", "ua2", "20", false));
 	assert_int_equal(cap.n, 2);
