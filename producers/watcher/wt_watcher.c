@@ -497,6 +497,8 @@ static void watch_start(struct wt *w, struct wt_kstate *ks)
 	if (ks->w || ks->k->polled)
 		return;
 	o.timeout_s = w->watch_timeout_s;
+	/* an informer keeps the buffer of its largest list page: small pages, small resident set */
+	o.list_limit = w->list_page;
 	memset(&ks->last, 0, sizeof(ks->last));
 	ks->w = wk_k8s_watch_new(w->k8s, &ks->k->res, NULL, &o, watch_cb, ks, err, sizeof(err));
 	if (!ks->w)
@@ -706,6 +708,8 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 		0 ||
 	    wk_config_get_int(cfg, "watcher.watch-timeout-seconds", 0, &w->watch_timeout_s, errstr,
 			      errstr_size) < 0 ||
+	    wk_config_get_int(cfg, "watcher.list-page-size", 100, &w->list_page, errstr,
+			      errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "watcher.rebuild", true, &w->rebuild_enabled, errstr,
 			       errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "watcher.lease.enabled", true, &w->lease_enabled, errstr,
@@ -715,6 +719,10 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 		return wk_err(errstr, errstr_size,
 			      "%s: key 'watcher.queue-max': %lld is not in 1..10000000",
 			      wk_config_origin(cfg, "watcher.queue-max"), w->queue_max);
+	if (w->list_page < 1 || w->list_page > 5000)
+		return wk_err(errstr, errstr_size,
+			      "%s: key 'watcher.list-page-size': %lld is not in 1..5000",
+			      wk_config_origin(cfg, "watcher.list-page-size"), w->list_page);
 	if (w->tick_wait_ms < 0 || w->tick_wait_ms > 1000)
 		return wk_err(errstr, errstr_size, "key 'watcher.poll-wait': not in 0..1000 ms");
 	/* client-go's constraints: LeaseDuration > RenewDeadline > 1.2 RetryPeriod */

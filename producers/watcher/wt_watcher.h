@@ -60,6 +60,7 @@ struct wt {
 	long long rebuild_timeout_ms;
 	long long tick_wait_ms;
 	long long watch_timeout_s;
+	long long list_page;
 	bool rebuild_enabled;
 	bool lease_enabled;
 	char *replay_path;
