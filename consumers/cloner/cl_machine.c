@@ -520,7 +520,8 @@ void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_sp
 	o->target_needs_fixup = false;
 	if (!vm)
 		return;
-	if (!req || strcmp(req, j->id) || !jstr(labels, CL_LABEL_WUKONG))
+	/* Label values stop at 63 characters: a longer Wukong name is in the annotation only. */
+	if (!req || strcmp(req, j->id) || (strlen(j->name) <= 63 && !jstr(labels, CL_LABEL_WUKONG)))
 		o->target_needs_fixup = true;
 	rs = jstr(jget(vm, "spec"), "runStrategy");
 	running_wanted =

@@ -52,7 +52,7 @@ struct cl_state {
 	struct wk_k8s *k8s;
 	struct wk_producer *prod;
 	char cluster[64];
-	char t_status[256], t_audit[256], t_events[256], t_req[256];
+	char t_status[256], t_audit[256], t_events[256], t_req[256], t_progress[256];
 	char instance[128];
 	struct job *jobs;
 	char **done; /* "ns/name/id" of jobs finished by this process (ring) */
@@ -250,6 +250,25 @@ static void report(struct cl_state *st, struct job *j, const struct cl_decision 
 	body = wk_emit_status_json(&s, wk_time_now_ms());
 	out_send(st, st->t_status, j, "dev.novasphere.wukong.status.v1", NULL, body);
 	free(body);
+	{
+		/* The same step as a report for the progress aggregator (wukong.progress). */
+		cJSON *pr = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(pr, "type", "clone");
+		cJSON_AddStringToObject(pr, "cluster", st->cluster);
+		cJSON_AddStringToObject(pr, "namespace", j->spec.ns);
+		cJSON_AddStringToObject(pr, "name", j->spec.name);
+		cJSON_AddStringToObject(pr, "source", SVC);
+		cJSON_AddStringToObject(pr, "requestId", j->spec.id);
+		cJSON_AddStringToObject(pr, "phase", cl_phase_name(d->phase));
+		cJSON_AddNumberToObject(pr, "percent", d->progress);
+		body = cJSON_PrintUnformatted(pr);
+		cJSON_Delete(pr);
+		if (body)
+			out_send(st, st->t_progress, j, "dev.novasphere.wukong.progress.clone.v1",
+				 NULL, body);
+		free(body);
+	}
 
 	if (phase_changed || final || strcmp(j->reason, d->reason)) {
 		const char *parts[] = {
@@ -1311,6 +1330,7 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	snprintf(st->instance, sizeof(st->instance), SVC "-%.60s", host);
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
+	wk_kafka_topic(cfg, "progress", st->t_progress, sizeof(st->t_progress));
 	wk_kafka_topic(cfg, "events", st->t_events, sizeof(st->t_events));
 	wk_kafka_topic(cfg, "requests", st->t_req, sizeof(st->t_req));
 	if (wk_config_get_duration_ms(cfg, "cloner.poll-interval", 2000, &st->poll_ms, errstr,

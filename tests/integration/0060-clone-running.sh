@@ -78,6 +78,8 @@ check "status updates valid against schemas/status-update.v1.json" "$ROOT/tests/
 topic wukong.audit | grep '"wukong-cloner"' >"$T/audit.jsonl"
 check "audit events valid against schemas/audit-event.v1.json" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "audit has clone.snapshotting and clone.succeeded" bash -c "grep -q clone.snapshotting '$T/audit.jsonl' && grep -q clone.succeeded '$T/audit.jsonl'"
+check "progress reports on wukong.progress up to 100%" bash -c \
+	"topic wukong.progress | grep '\"source\":\"wukong-cloner\"' | grep '\"name\":\"copy\"' | grep -q '\"percent\":100'"
 $K get events -n default -o json >"$T/events.json"
 check "Kubernetes Events on the Wukong: SnapshotStarted, SnapshotReady, Succeeded" /usr/bin/python3 -c '
 import json, sys

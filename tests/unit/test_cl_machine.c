@@ -446,6 +446,17 @@ static void observe_clone_vm_target(void **state)
 	cl_observe_target(vm, vmi, &j, false, &o);
 	assert_true(o.target_needs_fixup);
 	cJSON_Delete(vm);
+	/* a Wukong name over 63 characters cannot be a label value: no endless fix-up */
+	vm =
+	    parse("{\"metadata\":{\"labels\":{\"vm.novasphere.dev/request-id\":\"spec-abcd1234\"}},"
+		  "\"spec\":{\"runStrategy\":\"Always\"}}");
+	cl_observe_target(vm, NULL, &j, false, &o);
+	assert_true(o.target_needs_fixup); /* short name: the wukong label is missing */
+	memset(j.name, 'n', 100);
+	j.name[100] = 0;
+	cl_observe_target(vm, NULL, &j, false, &o);
+	assert_false(o.target_needs_fixup);
+	cJSON_Delete(vm);
 	vm = parse("{\"metadata\":{\"labels\":{\"vm.novasphere.dev/request-id\":\"other\"}}}");
 	cl_observe_target(vm, NULL, &j, false, &o);
 	assert_false(o.target_ours);
