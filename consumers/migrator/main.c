@@ -11,7 +11,8 @@
 /* The topics depend on cluster.id, which the core only knows after loading the configuration:
  * read the same sources (file, environment, -X) once here to name them. Errors are left for
  * wk_service_main() to report. */
-static void preload(int argc, char **argv, char *cluster, size_t n, bool *shared)
+static void preload(int argc, char **argv, char *cluster, size_t n, bool *shared,
+		    bool *fetch_wait_set)
 {
 	struct wk_config *cfg = wk_config_new();
 	const char *path = getenv("WUKONG_CONFIG");
@@ -27,6 +28,7 @@ static void preload(int argc, char **argv, char *cluster, size_t n, bool *shared
 		if (!strcmp(argv[i], "-X"))
 			wk_config_set_arg(cfg, argv[i + 1], NULL, 0);
 	wk_strlcpy(cluster, wk_config_get(cfg, "cluster.id", "local"), n);
+	*fetch_wait_set = wk_config_get(cfg, "kafka.fetch.wait.max.ms", NULL) != NULL;
 	if (wk_config_get_bool(cfg, "migrator.shared-requests", true, shared, NULL, 0) < 0)
 		*shared = true;
 	wk_config_destroy(cfg);
@@ -47,8 +49,24 @@ int main(int argc, char **argv)
 	    .on_tick = mig_on_tick,
 	    .term = mig_term,
 	};
+	bool fetch_wait_set = false;
+	char **args;
+	int n = 0, i, rc;
 
-	preload(argc, argv, cluster, sizeof(cluster), &shared);
+	preload(argc, argv, cluster, sizeof(cluster), &shared, &fetch_wait_set);
 	mig_topics(cluster, shared, bufs, topics);
-	return wk_service_main(&svc, argc, argv);
+	/* Reaction time is the product: librdkafka's default fetch.wait.max.ms (500) lets a broker
+	 * that does not wake parked fetches (the embedded mock broker) hold a new request for up
+	 * to half a second. 10 ms unless configured (docs/migrator.md). */
+	args = wk_xcalloc((size_t)argc + 3, sizeof(*args));
+	args[n++] = argv[0];
+	if (!fetch_wait_set) {
+		args[n++] = (char *)"-X";
+		args[n++] = (char *)"kafka.fetch.wait.max.ms=10";
+	}
+	for (i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	rc = wk_service_main(&svc, n, args);
+	free(args);
+	return rc;
 }

@@ -35,7 +35,8 @@ vms:
   - {name: vm, count: 100, cpu: 2, memory: 4Gi, dirtyRate: 16Mi, disks: [{name: system, size: 20Gi}]}
 YAML
 
-# run NAME SCENARIO: one full stack, N measurements; prints "raw_ms_list|react_ms_list".
+# run NAME SCENARIO: one full stack, N measurements; writes "raw_us_list|react_us_list" to
+# $T/NAME/result (not a command substitution: the background processes would hold its pipe).
 run() {
 	local name=$1 scen=$2 d="$T/$1" i
 	mkdir -p "$d"
@@ -70,7 +71,7 @@ run() {
 	echo "# $name: migrator consumed $cur messages before measuring" >&2
 	# VMIM creations, timestamped as the watch delivers them.
 	(kubectl --kubeconfig "$kc" get vmim -A -w --no-headers -o name 2>/dev/null |
-		while read -r l; do echo "$(date +%s%N) $l"; done >"$d/vmims.txt") &
+		while read -r l; do echo "$(date +%s%N) $l"; done >"$d/vmims.txt") >/dev/null 2>&1 &
 	PIDS+=($!)
 	sleep 1
 	local nodes raw="" react="" seen t0 t1 t2 vm tgt
@@ -79,21 +80,28 @@ run() {
 		vm="vm-$((i * 2))"
 		src=$(kubectl --kubeconfig "$kc" get vmi -n default "$vm-vm" -o jsonpath='{.status.nodeName}')
 		tgt=$(echo "$nodes" | grep -vx "$src" | head -$((i % 4 + 1)) | tail -1)
-		seen=$(wc -l <"$d/vmims.txt")
+		seen=$(first_seen "$d/vmims.txt" | wc -l)
 		t0=$(date +%s%N)
 		curl -s -o /dev/null --cacert "$d/sim/ca.crt" -H "Authorization: Bearer $tok" \
 			-H 'Content-Type: application/merge-patch+json' -X PATCH \
 			--data "{\"spec\":{\"migration\":{\"targetNode\":\"$tgt\"}}}" \
 			"$srv/apis/vm.novasphere.dev/v1alpha1/namespaces/default/wukongs/$vm"
 		t1=$(date +%s%N)
-		for _ in $(seq 5000); do [ "$(wc -l <"$d/vmims.txt")" -gt "$seen" ] && break; sleep 0.002; done
-		t2=$(tail -1 "$d/vmims.txt" | cut -d' ' -f1)
+		for _ in $(seq 5000); do [ "$(first_seen "$d/vmims.txt" | wc -l)" -gt "$seen" ] && break; sleep 0.002; done
+		t2=$(first_seen "$d/vmims.txt" | sed -n "$((seen + 1))p" | cut -d' ' -f1)
 		raw="$raw $(((t1 - t0) / 1000))"
 		react="$react $(((t2 - t0) / 1000))"
 		sleep 0.2
 	done
-	echo "$raw|$react"
+	echo "$raw|$react" >"$d/result"
+	# This size is done: stop its stack before the next one starts.
+	for i in "${PIDS[@]}"; do kill -TERM "$i" 2>/dev/null; done
+	wait 2>/dev/null
+	PIDS=()
 }
+
+# The first line of each VMIM in the watch log (the watch prints every change).
+first_seen() { awk '!seen[$2]++' "$1"; }
 
 pct() { # pct P values... (microseconds) -> milliseconds with 1 decimal
 	local p=$1
@@ -102,8 +110,10 @@ pct() { # pct P values... (microseconds) -> milliseconds with 1 decimal
 }
 
 echo "# migrator reaction latency: spec.migration PATCH -> VMIM created (watch), $N samples each"
-R100=$(run small "$T/small.yaml")
-R10K=$(run big "$ROOT/tools/sim/scenarios/scale-10k.yaml")
+run small "$T/small.yaml"
+run big "$ROOT/tools/sim/scenarios/scale-10k.yaml"
+R100=$(cat "$T/small/result")
+R10K=$(cat "$T/big/result")
 raw100=(${R100%%|*}) re100=(${R100#*|}) raw10k=(${R10K%%|*}) re10k=(${R10K#*|})
 printf '%-28s %10s %10s\n' "" "p50 ms" "p99 ms"
 printf '%-28s %10s %10s\n' "PATCH round trip, 100 VMs" "$(pct 50 "${raw100[@]}")" "$(pct 99 "${raw100[@]}")"
