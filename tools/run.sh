@@ -49,16 +49,19 @@ fi
 if [ "${DEMO:-1}" != 0 ]; then
 	# Wait until the simulator has placed the demo VMs.
 	for _ in $(seq 100); do
-		[ "$($K get vmi -A --no-headers 2>/dev/null | grep -c Running)" -ge 8 ] && break
+		[ "$($K get vmi -A -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' 2>/dev/null | grep -c Running)" -ge 8 ] && break
 		sleep 0.2
 	done
-	vmi_node() { $K get vmi -n default "$1" -o jsonpath='{.status.nodeName}' 2>/dev/null; }
+	# vmi_node WUKONG: the node its VM runs on (the VMI is <wukong>-vm)
+	vmi_node() { $K get vmi -n default "$1-vm" -o jsonpath='{.status.nodeName}' 2>/dev/null; }
+	show_nodes() { $K get nodes -o custom-columns='NODE:.metadata.name,UNSCHEDULABLE:.spec.unschedulable,ZONE:.metadata.labels.topology\.kubernetes\.io/zone'; }
+	show_vmis() { $K get vmi -A -o custom-columns='NAMESPACE:.metadata.namespace,VMI:.metadata.name,PHASE:.status.phase,NODE:.status.nodeName'; }
 	other_node() {
 		local n
 		for n in node-1 node-2 node-3 node-4; do [ "$n" != "$1" ] && [ "$n" != "${2:-}" ] && { echo "$n"; return; }; done
 	}
-	$K get nodes
-	$K get vmi -A
+	show_nodes
+	show_vmis
 
 	# 1. A live migration to a named node.
 	SRC=$(vmi_node web-1)
@@ -69,20 +72,18 @@ if [ "${DEMO:-1}" != 0 ]; then
 
 	# 2. Node maintenance: cordon the node that runs web-2 and watch for an evacuation.
 	NODE=$(vmi_node web-2)
-	say "2/4 node maintenance: kubectl cordon $NODE   (runs: $($K get vmi -A --no-headers 2>/dev/null | awk -v n="$NODE" '$4 == n || $5 == n {print $2}' | tr '\n' ' '))"
+	say "2/4 node maintenance: kubectl cordon $NODE   (runs: $(show_vmis | awk -v n="$NODE" '$4 == n {print $2}' | tr '\n' ' '))"
+	ours() { $K get vmim -A -l app.kubernetes.io/managed-by=wukong-migrator -o name 2>/dev/null | wc -l; }
+	before=$(ours)
 	$K cordon "$NODE"
 	evac=0
 	for _ in $(seq 40); do
-		if [ -n "$($K get vmim -A -l app.kubernetes.io/managed-by=wukong-migrator --no-headers 2>/dev/null | grep -v "wk-migrate-" )" ] ||
-			[ -n "$("$CTL" get 2>/dev/null | grep -v "^vm=default/web-1 ")" ]; then
-			evac=1
-			break
-		fi
+		[ "$(ours)" -gt "$before" ] && { evac=1; break; }
 		sleep 0.25
 	done
 	if [ $evac = 1 ]; then
 		echo "evacuation started by the migrator:"
-		"$CTL" watch --once
+		"$CTL" get
 		for _ in $(seq 60); do
 			[ -z "$("$CTL" get 2>/dev/null)" ] && break
 			sleep 0.5
@@ -93,7 +94,7 @@ if [ "${DEMO:-1}" != 0 ]; then
 		echo "automatic evacuation on node maintenance (migrationPolicy.triggerConditions"
 		echo "nodeMaintenance) is not implemented in this build yet."
 	fi
-	$K get nodes
+	show_nodes
 	$K uncordon "$NODE" >/dev/null
 
 	# 3. A migration the pre-flight checks reject: db-local keeps its data on a local disk.
@@ -108,7 +109,7 @@ if [ "${DEMO:-1}" != 0 ]; then
 
 	say "audit trail of the demo (wukongctl audit query)"
 	sleep 1
-	"$CTL" audit query --limit 12
+	"$CTL" audit query | tail -n 14
 fi
 
 cat <<TXT

@@ -173,6 +173,21 @@ static void cancel_and_drain(void **state)
 	cJSON_Delete(o);
 	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
 	assert_string_equal(f.reason, "NoMigrationInFlight");
+	/* clone: a target skipped because its name is taken is only audited */
+	req(&r, CTL_VERB_CLONE);
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"requestId\":\"req-1\",\"actor\":\"wukong-cloner\",\"action\":"
+			"\"clone.target\",\"outcome\":\"pending\"}");
+	assert_true(ctl_follow_audit(&f, o));
+	assert_false(f.done);
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"requestId\":\"req-1\",\"action\":\"clone.target\",\"outcome\":"
+			"\"rejected\",\"reason\":\"TargetNameTaken\",\"message\":\"taken\"}");
+	assert_true(ctl_follow_audit(&f, o));
+	cJSON_Delete(o);
+	assert_true(f.done);
+	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
+	assert_string_equal(f.reason, "TargetNameTaken");
 	/* drain: an audit record is an answer; no answer leaves seen false (the command times out)
 	 */
 	req(&r, CTL_VERB_DRAIN);

@@ -284,6 +284,12 @@ bool ctl_follow_audit(struct ctl_follow *f, const cJSON *body)
 	if (f->done || !rid || strcmp(rid, f->req->id))
 		return false;
 	f->seen = true;
+	/* A refusal may come only as an audit record (the cloner skipping a target whose name is
+	 * taken leaves that Wukong's cloneStatus to its owner). */
+	if (out && !strcmp(out, "rejected")) {
+		finish(f, CTL_EXIT_FAILED, "Rejected", jstr(body, "reason"), jstr(body, "message"));
+		return true;
+	}
 	/* Operations without a status of their own end with their audit record. */
 	if (f->req->verb == CTL_VERB_CANCEL || f->req->verb == CTL_VERB_DRAIN) {
 		if (out && (!strcmp(out, "rejected") || !strcmp(out, "failure"))) {
