@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "../../tools/sim/sim_store.h"
+#include "wk_buf.h"
 
 static const struct sim_resource *wk(void)
 {
@@ -417,6 +418,53 @@ static void list_paging(void **state)
 	sim_store_destroy(st);
 }
 
+static void list_json(void **state)
+{
+	struct sim_store *st = sim_store_new(64);
+	struct sim_err err;
+	struct wk_buf b;
+	char *next = NULL;
+	size_t rem = 0;
+	cJSON *arr, *o;
+	char *s;
+
+	(void)state;
+	make_many(st, "j", 5);
+	/* a change after create must show in the cached JSON */
+	assert_int_equal(
+	    sim_store_update(st, wk(), "j", "o001",
+			     obj("{\"metadata\":{\"name\":\"o001\"},\"spec\":{\"x\":1}}"), false,
+			     NULL, &err),
+	    0);
+	wk_buf_init(&b, 0);
+	assert_int_equal(
+	    sim_store_list_json(st, wk(), "j", NULL, NULL, NULL, 3, &next, &rem, NULL, &b), 3);
+	assert_int_equal(rem, 2);
+	assert_non_null(next);
+	s = wk_xasprintf("[%s]", wk_buf_str(&b));
+	arr = cJSON_Parse(s);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	o = sim_store_get(st, wk(), "j", "o001");
+	assert_true(sim_json_equal(cJSON_GetArrayItem(arr, 1), o));
+	cJSON_Delete(o);
+	cJSON_Delete(arr);
+	free(s);
+	wk_buf_reset(&b);
+	s = next;
+	assert_int_equal(
+	    sim_store_list_json(st, wk(), "j", s, NULL, NULL, 3, &next, &rem, NULL, &b), 2);
+	assert_null(next);
+	free(s);
+	wk_buf_release(&b);
+	/* a capped buffer: -1 and no continue key */
+	wk_buf_init(&b, 10);
+	assert_int_equal(
+	    sim_store_list_json(st, wk(), "j", NULL, NULL, NULL, 0, &next, &rem, NULL, &b), -1);
+	assert_null(next);
+	wk_buf_release(&b);
+	sim_store_destroy(st);
+}
+
 static void watch_history(void **state)
 {
 	struct sim_store *st = sim_store_new(8);
@@ -524,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(finalizers),
 	    cmocka_unit_test(mutate),
 	    cmocka_unit_test(list_paging),
+	    cmocka_unit_test(list_json),
 	    cmocka_unit_test(watch_history),
 	    cmocka_unit_test(observers),
 	};

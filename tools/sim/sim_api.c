@@ -965,8 +965,10 @@ static void do_list(struct sim_api *api, const struct sim_req *req, const struct
 		   *rvs = arg(req, "resourceVersion"), *rvm = arg(req, "resourceVersionMatch");
 	size_t limit = 0, remaining = 0;
 	uint64_t rv = 0, list_rv, req_rv;
-	char *after = NULL, *next = NULL, av[128], kind[160];
-	cJSON *items, *o, *meta;
+	char *after = NULL, *next = NULL, av[128], kind[160], *head;
+	struct wk_buf items;
+	cJSON *o, *meta;
+	int n;
 
 	if (rvm && *rvm && (!rvs || !*rvs)) {
 		cJSON *causes = cJSON_CreateArray(), *c = cJSON_CreateObject(), *d;
@@ -1036,10 +1038,19 @@ static void do_list(struct sim_api *api, const struct sim_req *req, const struct
 		free(after);
 		return;
 	}
-	items = sim_store_list(api->st, t->res, t->ns, after, filter_match, &f, limit, &next,
-			       &remaining, &list_rv);
+	/* items go straight from the store's cached JSON into the body: no tree copies */
+	wk_buf_init(&items, SIM_API_MAX_RESPONSE);
+	n = sim_store_list_json(api->st, t->res, t->ns, after,
+				f.labels || f.fields ? filter_match : NULL, &f, limit, &next,
+				&remaining, &list_rv, &items);
 	filter_release(&f);
 	free(after);
+	if (n < 0) {
+		wk_buf_release(&items);
+		sim_api_status(resp, 500, "InternalError",
+			       "the list is larger than the response cap; use limit and continue");
+		return;
+	}
 	if (rv)
 		list_rv = rv; /* every page of a paged list reports the first page's version */
 	o = cJSON_CreateObject();
@@ -1062,8 +1073,17 @@ static void do_list(struct sim_api *api, const struct sim_req *req, const struct
 		free(tok);
 		free(next);
 	}
-	cJSON_AddItemToObject(o, "items", items);
-	set_json(resp, 200, o);
+	head = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	head[strlen(head) - 1] = '\0'; /* drop the closing brace: items follow */
+	wk_buf_reset(&resp->body);
+	resp->code = 200;
+	if (wk_buf_adds(&resp->body, head) < 0 || wk_buf_adds(&resp->body, ",\"items\":[") < 0 ||
+	    wk_buf_add(&resp->body, items.buf ? items.buf : "", items.len) < 0 ||
+	    wk_buf_adds(&resp->body, "]}\n") < 0)
+		sim_api_status(resp, 500, "InternalError", "the response is too large");
+	free(head);
+	wk_buf_release(&items);
 }
 
 /* ---- watch ---- */

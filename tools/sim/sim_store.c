@@ -8,6 +8,7 @@
  */
 #include "sim_store.h"
 
+#include "wk_buf.h"
 #include "wk_log.h"
 
 #include <errno.h>
@@ -71,6 +72,7 @@ const struct sim_resource *sim_resource_by_kind(const char *kind)
 struct entry {
 	char *key; /* "<ns>/<name>" ("" namespace for cluster-scoped) */
 	cJSON *obj;
+	char *json; /* obj as compact JSON, kept from its last watch event (NULL = not yet) */
 };
 
 struct table {
@@ -195,12 +197,14 @@ static void table_insert(struct table *t, size_t pos, char *key, cJSON *obj)
 	memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
 	t->v[pos].key = key;
 	t->v[pos].obj = obj;
+	t->v[pos].json = NULL;
 	t->n++;
 }
 
 static void table_remove(struct table *t, size_t pos)
 {
 	free(t->v[pos].key);
+	free(t->v[pos].json);
 	cJSON_Delete(t->v[pos].obj);
 	memmove(&t->v[pos], &t->v[pos + 1], (t->n - pos - 1) * sizeof(*t->v));
 	t->n--;
@@ -234,6 +238,7 @@ void sim_store_destroy(struct sim_store *st)
 
 		for (size_t j = 0; j < t->n; j++) {
 			free(t->v[j].key);
+			free(t->v[j].json);
 			cJSON_Delete(t->v[j].obj);
 		}
 		free(t->v);
@@ -466,8 +471,9 @@ static int64_t meta_int(const cJSON *obj, const char *field)
 
 /* ---- history and notification (lock held) ---- */
 
-static void record(struct sim_store *st, size_t ri, const char *type, const cJSON *obj,
-		   const char *ns, struct pending *p)
+/* Appends a watch event; returns its JSON text (owned by the history). */
+static const char *record(struct sim_store *st, size_t ri, const char *type, const cJSON *obj,
+			  const char *ns, struct pending *p)
 {
 	struct hist_event *e;
 
@@ -493,6 +499,13 @@ static void record(struct sim_store *st, size_t ri, const char *type, const cJSO
 		p->type = type;
 		p->obj = st->nobs ? cJSON_Duplicate(obj, true) : NULL;
 	}
+	return e->json;
+}
+
+static void cache_json(struct entry *e, const char *json)
+{
+	free(e->json);
+	e->json = wk_xstrdup(json);
 }
 
 static void notify(struct sim_store *st, struct pending *p)
@@ -630,6 +643,72 @@ cJSON *sim_store_list(struct sim_store *st, const struct sim_resource *res, cons
 	return items;
 }
 
+int sim_store_list_json(struct sim_store *st, const struct sim_resource *res, const char *ns,
+			const char *after_key, bool (*match)(const cJSON *obj, void *opaque),
+			void *opaque, size_t limit, char **next_key, size_t *remaining,
+			uint64_t *rv, struct wk_buf *out)
+{
+	struct table *t;
+	char *prefix = NULL;
+	size_t i = 0, plen = 0, rem = 0, count = 0;
+	const char *last_key = NULL;
+	int rc = 0;
+
+	*next_key = NULL;
+	pthread_mutex_lock(&st->lock);
+	t = &st->tables[res_index(res)];
+	if (ns && res->namespaced) {
+		prefix = make_key(ns, "");
+		plen = strlen(prefix);
+		i = lower_bound(t, prefix);
+	}
+	if (after_key) {
+		size_t j = lower_bound(t, after_key);
+
+		if (j < t->n && !strcmp(t->v[j].key, after_key))
+			j++;
+		if (j > i)
+			i = j;
+	}
+	for (; i < t->n; i++) {
+		struct entry *e = &t->v[i];
+
+		if (prefix && strncmp(e->key, prefix, plen))
+			break;
+		if (match && !match(e->obj, opaque))
+			continue;
+		if (limit && count == limit) {
+			if (!*next_key)
+				*next_key = wk_xstrdup(last_key);
+			rem++;
+			continue;
+		}
+		if (!e->json) {
+			e->json = cJSON_PrintUnformatted(e->obj);
+			if (!e->json)
+				WK_BUG("sim_store: cannot print an object");
+		}
+		if ((count && wk_buf_add(out, ",", 1) < 0) || wk_buf_adds(out, e->json) < 0) {
+			rc = -1;
+			break;
+		}
+		last_key = e->key;
+		count++;
+	}
+	if (rv)
+		*rv = st->rv;
+	pthread_mutex_unlock(&st->lock);
+	free(prefix);
+	if (remaining)
+		*remaining = rem;
+	if (rc < 0) {
+		free(*next_key);
+		*next_key = NULL;
+		return -1;
+	}
+	return (int)count;
+}
+
 /* ---- writes ---- */
 
 int sim_store_create(struct sim_store *st, const struct sim_resource *res, const char *ns,
@@ -718,7 +797,7 @@ int sim_store_create(struct sim_store *st, const struct sim_resource *res, const
 	if (!cJSON_GetObjectItemCaseSensitive(obj, "kind"))
 		set_str(obj, "kind", res->kind);
 	table_insert(t, pos, key, obj);
-	record(st, ri, "ADDED", obj, ns, &p);
+	cache_json(&t->v[pos], record(st, ri, "ADDED", obj, ns, &p));
 	if (out)
 		*out = cJSON_Duplicate(obj, true);
 	pthread_mutex_unlock(&st->lock);
@@ -801,7 +880,7 @@ static int commit(struct sim_store *st, size_t ri, size_t pos, cJSON *next, cJSO
 	}
 	cJSON_Delete(old);
 	e->obj = next;
-	record(st, ri, "MODIFIED", next, ns, p);
+	cache_json(e, record(st, ri, "MODIFIED", next, ns, p));
 	if (out)
 		*out = cJSON_Duplicate(next, true);
 	return 0;
@@ -949,7 +1028,7 @@ int sim_store_delete(struct sim_store *st, const struct sim_resource *res, const
 			set_num(meta, "deletionGracePeriodSeconds", 0);
 			set_num(meta, "generation", (double)(meta_int(e->obj, "generation") + 1));
 			set_rv(e->obj, st->rv);
-			record(st, ri, "MODIFIED", e->obj, nsn, &p);
+			cache_json(e, record(st, ri, "MODIFIED", e->obj, nsn, &p));
 		}
 		if (out)
 			*out = cJSON_Duplicate(e->obj, true);

@@ -104,6 +104,14 @@ uint64_t sim_store_wait(struct sim_store *st, uint64_t rv, int timeout_ms);
 cJSON *sim_store_list(struct sim_store *st, const struct sim_resource *res, const char *ns,
 		      const char *after_key, bool (*match)(const cJSON *obj, void *opaque),
 		      void *opaque, size_t limit, char **next_key, size_t *remaining, uint64_t *rv);
+/* Same selection as sim_store_list, but the objects' compact JSON (cached per object) is appended
+ * to out, comma-separated, without copying trees: what LIST responses are made of. Returns the
+ * number of objects, or -1 when out's cap was hit (out then holds a partial list). */
+struct wk_buf;
+int sim_store_list_json(struct sim_store *st, const struct sim_resource *res, const char *ns,
+			const char *after_key, bool (*match)(const cJSON *obj, void *opaque),
+			void *opaque, size_t limit, char **next_key, size_t *remaining,
+			uint64_t *rv, struct wk_buf *out);
 /* Structural JSON equality in linear time (cJSON_Compare is exponential in the nesting depth of
  * objects, which a hostile body would exploit). Object key order does not matter. */
 bool sim_json_equal(const cJSON *a, const cJSON *b);
