@@ -352,16 +352,18 @@ static int flush_one(struct st_svc *s, struct st_wk *w, int64_t now)
 		count(s->m_requests, "patch", 1);
 		rc = wk_k8s_patch(s->k8s, &wukong_res, w->ns, w->name, "status", WK_K8S_PATCH_MERGE,
 				  patch, &r, err, sizeof(err));
-		free(patch);
 		if (rc == 0) {
 			count(s->m_patches, "ok", 1);
 			wk_logk(WK_LOG_DEBUG, key, "status written (%zu update(s), %zu key(s))",
 				w->updates, bs.applied);
 			st_wk_load(w, r.body);
+			st_wk_note_applied(w, patch);
+			free(patch);
 			wk_k8s_result_release(&r);
 			finish(s, w, now);
 			return FL_DONE;
 		}
+		free(patch);
 		switch (r.err) {
 		case WK_K8S_ECONFLICT:
 			/* someone else wrote the object (or another writer held the lease in

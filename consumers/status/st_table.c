@@ -37,6 +37,7 @@ static void wk_free(struct st_wk *w)
 {
 	st_wk_clear_pending(w);
 	st_wk_forget_state(w);
+	cJSON_Delete(w->applied);
 	free(w->pend);
 	free(w->offs);
 	free(w);
@@ -390,13 +391,30 @@ void st_wk_clear_offsets(struct st_wk *w)
 
 void st_wk_forget_state(struct st_wk *w)
 {
+	/* the applied seqs are kept: they only grow, and what this process wrote successfully
+	 * stays true (the next read merges them with the object's) */
 	cJSON_Delete(w->conditions);
-	cJSON_Delete(w->applied);
 	w->conditions = NULL;
-	w->applied = NULL;
 	w->rv[0] = '\0';
 	w->generation = -1;
 	w->have_state = false;
+}
+
+static void merge_applied(cJSON *into, const cJSON *from)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, from)
+	{
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(into, a->string);
+
+		if (!cJSON_IsNumber(a))
+			continue;
+		if (!cur)
+			cJSON_AddNumberToObject(into, a->string, a->valuedouble);
+		else if (cJSON_IsNumber(cur) && cur->valuedouble < a->valuedouble)
+			cJSON_SetNumberValue(cur, a->valuedouble);
+	}
 }
 
 void st_wk_load(struct st_wk *w, const cJSON *obj)
@@ -404,7 +422,9 @@ void st_wk_load(struct st_wk *w, const cJSON *obj)
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
 	const cJSON *v;
+	cJSON *mine = w->applied;
 
+	w->applied = NULL;
 	st_wk_forget_state(w);
 	wk_strlcpy(w->rv, str_of(md, "resourceVersion") ? str_of(md, "resourceVersion") : "",
 		   sizeof(w->rv));
@@ -412,9 +432,37 @@ void st_wk_load(struct st_wk *w, const cJSON *obj)
 	w->conditions = cJSON_IsArray(v) ? cJSON_Duplicate(v, true) : cJSON_CreateArray();
 	v = cJSON_GetObjectItemCaseSensitive(st, "appliedSeq");
 	w->applied = cJSON_IsObject(v) ? cJSON_Duplicate(v, true) : cJSON_CreateObject();
+	if (mine) {
+		merge_applied(w->applied, mine);
+		cJSON_Delete(mine);
+	}
 	v = cJSON_GetObjectItemCaseSensitive(st, "observedGeneration");
 	w->generation = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
 	w->have_state = true;
+}
+
+void st_wk_note_applied(struct st_wk *w, const char *patch)
+{
+	cJSON *p = cJSON_Parse(patch);
+	const cJSON *seqs = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(p, "status"), "appliedSeq");
+	const cJSON *a;
+
+	if (!w->applied)
+		w->applied = cJSON_CreateObject();
+	cJSON_ArrayForEach(a, seqs)
+	{
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(w->applied, a->string);
+
+		if (cJSON_IsNull(a)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(w->applied, a->string);
+		} else if (!cur) {
+			cJSON_AddNumberToObject(w->applied, a->string, a->valuedouble);
+		} else if (cJSON_IsNumber(cur) && cur->valuedouble < a->valuedouble) {
+			cJSON_SetNumberValue(cur, a->valuedouble);
+		}
+	}
+	cJSON_Delete(p);
 }
 
 static int64_t applied_seq(const struct st_wk *w, const char *key)

@@ -96,11 +96,15 @@ struct st_build_stats {
  * nothing is left to write (everything stale or already so). now_wall_ms stamps conditions whose
  * status changes without a lastTransitionTime. Requires w->have_state. */
 char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_build_stats *stats);
+/* After a successful write: remember the seqs the patch recorded (status.appliedSeq), also when
+ * the response does not show them (an API that prunes the field); the larger value wins. */
+void st_wk_note_applied(struct st_wk *w, const char *patch);
 /* Forget the pending updates (after the write, a 404 or a refusal); offsets are kept for the
  * caller to acknowledge and then clear with st_wk_clear_offsets(). */
 void st_wk_clear_pending(struct st_wk *w);
 void st_wk_clear_offsets(struct st_wk *w);
-/* Forget the server state (after a 409: read again). */
+/* Forget the server state (after a 409: read again); the applied seqs are kept and merged with
+ * the object's on the next load (they only grow). */
 void st_wk_forget_state(struct st_wk *w);
 
 /* ---- pieces, exposed for tests ---- */

@@ -6,7 +6,7 @@
  *          (reads one JSON body per line from stdin; the key is <cluster>/<namespace>/<name>-vm
  *           taken from the body, or "x/x/x" when the body has none)
  *        status_emit -b BOOTSTRAP --gen N --rounds R [--ns NS] [--prefix P] [--cluster C]
- *                    [--seq-base S] [--source SRC]
+ *                    [--seq-base S] [--source SRC] [--round-ms MS]
  *          (for round r = 1..R, for Wukong i = 0..N-1 "<P>-<i>": a migrationStatus with
  *           progress r*100/R, phase Migrating (Succeeded at r = R), seq S + r)
  * Prints the number delivered; exits 1 if any failed.
@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <time.h>
 
 static long delivered, failed;
 
@@ -66,19 +67,16 @@ static int send_one(struct wk_producer *p, const char *topic, const char *type, 
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"type", required_argument, NULL, 'T'},
-					     {"cluster", required_argument, NULL, 'C'},
-					     {"gen", required_argument, NULL, 'G'},
-					     {"rounds", required_argument, NULL, 'R'},
-					     {"ns", required_argument, NULL, 'N'},
-					     {"prefix", required_argument, NULL, 'P'},
-					     {"seq-base", required_argument, NULL, 'S'},
-					     {"source", required_argument, NULL, 'O'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"type", required_argument, NULL, 'T'},	{"cluster", required_argument, NULL, 'C'},
+	    {"gen", required_argument, NULL, 'G'},	{"rounds", required_argument, NULL, 'R'},
+	    {"ns", required_argument, NULL, 'N'},	{"prefix", required_argument, NULL, 'P'},
+	    {"seq-base", required_argument, NULL, 'S'}, {"source", required_argument, NULL, 'O'},
+	    {"round-ms", required_argument, NULL, 'W'}, {NULL, 0, NULL, 0}};
 	const char *bootstrap = NULL, *topic = "wukong.status",
 		   *type = "dev.novasphere.wukong.status.v1";
 	const char *cluster = "local", *ns = "default", *prefix = "wk", *source = "status-emit";
-	long gen = 0, rounds = 1;
+	long gen = 0, rounds = 1, round_ms = 0;
 	long long seq_base = 1000;
 	struct wk_config *cfg = wk_config_new();
 	struct wk_producer *p;
@@ -118,6 +116,9 @@ int main(int argc, char **argv)
 		case 'O':
 			source = optarg;
 			break;
+		case 'W':
+			round_ms = atol(optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -144,6 +145,15 @@ int main(int argc, char **argv)
 				    cluster, ns, prefix, i, source, seq_base + r,
 				    r == rounds ? "Succeeded" : "Migrating", r * 100 / rounds);
 				rc = send_one(p, topic, type, cluster, line);
+			}
+			if (round_ms > 0) {
+				/* pace the rounds so that a burst lasts long enough to be
+				 * interrupted */
+				wk_producer_flush(p, 5000);
+				struct timespec ts = {round_ms / 1000,
+						      (round_ms % 1000) * 1000000L};
+
+				nanosleep(&ts, NULL);
 			}
 		}
 	} else {

@@ -388,6 +388,41 @@ static void pending_cap_and_queue(void **state)
 	st_table_destroy(t);
 }
 
+static void applied_seqs_survive_a_pruning_api(void **state)
+{
+	struct st_table *t = st_table_new();
+	struct st_build_stats bs;
+	struct st_wk *w;
+	char *patch;
+
+	(void)state;
+	w = loaded(t, "wk-1", "{\"metadata\":{\"resourceVersion\":\"1\"},\"status\":{}}");
+	add(t, "wk-1", "mig", 50, "{\"migrationStatus\":{\"phase\":\"A\"}}", NULL, -1, 1, 0);
+	patch = st_wk_build_patch(w, 0, &bs);
+	assert_non_null(patch);
+	/* the response does not show appliedSeq (the CRD pruned it) */
+	w = loaded(t, "wk-1",
+		   "{\"metadata\":{\"resourceVersion\":\"2\"},\"status\":{\"migrationStatus\":"
+		   "{\"phase\":\"A\"}}}");
+	st_wk_note_applied(w, patch);
+	free(patch);
+	st_wk_clear_pending(w);
+	/* a conflict: read again; what was written stays known */
+	st_wk_forget_state(w);
+	w = loaded(t, "wk-1", "{\"metadata\":{\"resourceVersion\":\"3\"},\"status\":{}}");
+	add(t, "wk-1", "mig", 40, "{\"migrationStatus\":{\"phase\":\"OLD\"}}", NULL, -1, 2, 0);
+	assert_null(st_wk_build_patch(w, 0, &bs));
+	assert_int_equal(bs.stale, 1);
+	/* the object's larger value wins over the remembered one */
+	st_wk_clear_pending(w);
+	w = loaded(t, "wk-1",
+		   "{\"metadata\":{\"resourceVersion\":\"4\"},\"status\":{\"appliedSeq\":"
+		   "{\"migrationStatus/mig\":70}}}");
+	add(t, "wk-1", "mig", 60, "{\"migrationStatus\":{\"phase\":\"OLD\"}}", NULL, -1, 3, 0);
+	assert_null(st_wk_build_patch(w, 0, &bs));
+	st_table_destroy(t);
+}
+
 static void no_state_no_patch(void **state)
 {
 	struct st_table *t = st_table_new();
@@ -412,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(compose_semantics),
 	    cmocka_unit_test(applied_seq_cap),
 	    cmocka_unit_test(pending_cap_and_queue),
+	    cmocka_unit_test(applied_seqs_survive_a_pruning_api),
 	    cmocka_unit_test(no_state_no_patch),
 	};
 	return cmocka_run_group_tests_name("st_table", tests, NULL, NULL);
