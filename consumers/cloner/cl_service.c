@@ -43,7 +43,7 @@ struct job {
 	bool admitted;
 	const char *cons, *cons_reason; /* static strings, kept once the snapshot said */
 	int64_t phase_since_ms, started_ms;
-	int64_t generation;
+	size_t queue_pos; /* last position reported while Queued */
 	struct job *next;
 };
 
@@ -761,17 +761,23 @@ static bool reconcile(struct cl_state *st, struct job *j)
 		    j->spec.invalid[0]) {
 			j->admitted = true;
 		} else {
+			size_t pos = queue_position(st, j);
+			bool first = j->phase != CL_PH_QUEUED || !j->reported;
+
 			memset(&d, 0, sizeof(d));
 			d.phase = CL_PH_QUEUED;
 			wk_strlcpy(d.reason, "Queued", sizeof(d.reason));
 			snprintf(d.message, sizeof(d.message),
 				 "waiting for a slot: batch '%s' runs %d clones at a time "
 				 "(position %zu)",
-				 j->spec.id, j->spec.parallelism, queue_position(st, j));
-			if (j->phase != CL_PH_QUEUED || !j->reported) {
-				j->phase = CL_PH_QUEUED;
-				j->phase_since_ms = o.now_ms;
-				report(st, j, &d, &o, true);
+				 j->spec.id, j->spec.parallelism, pos);
+			if (first || pos != j->queue_pos) {
+				if (first) {
+					j->phase = CL_PH_QUEUED;
+					j->phase_since_ms = o.now_ms;
+				}
+				j->queue_pos = pos;
+				report(st, j, &d, &o, first);
 			}
 			cJSON_Delete(src_vm);
 			return false;
