@@ -138,7 +138,9 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	out->keep_snapshot = cJSON_IsTrue(jget(cs, "keepSnapshot"));
 	t = jstr(cs, "type");
 	ct = jstr(cs, "cloneType");
-	if (!ct || strcmp(ct, "running")) {
+	/* The CRD defaults cloneType to running; an API server that did not apply the default
+	 * (or an event body without it) means the same. */
+	if (ct && strcmp(ct, "running")) {
 		/* Not ours: an offline clone (or another kind) is another component's job. */
 		invalid(out, "NotARunningClone",
 			"cloneType '%s' is not handled by the running-clone "

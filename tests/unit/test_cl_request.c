@@ -306,6 +306,11 @@ static void jobs_from_wukongs(void **state)
 				"\"offline\"}}}",
 				&j),
 			 0);
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\"}}}",
+				&j),
+			 1); /* cloneType defaults to running (CRD default) */
+	assert_string_equal(j.invalid, "");
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"../x\",\"namespace\":\"d\"}}", &j), -1);
 	assert_int_equal(job_of("[]", &j), -1);
 	/* a Kafka batch's Wukong: the submission's id and parallelism, running false */
