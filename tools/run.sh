@@ -32,7 +32,8 @@ stop_all() {
 	"$CTL" down
 	exit "$code"
 }
-trap 'stop_all 130' INT TERM
+waiting=0 # 1 once the demo is over: Ctrl-C is then the normal way out (status 0)
+trap 'if [ $waiting = 1 ]; then stop_all 0; else stop_all 130; fi' INT TERM
 trap 'stop_all $?' EXIT
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; [ -t 1 ] || true; }
@@ -112,9 +113,16 @@ if [ "${DEMO:-1}" != 0 ]; then
 	"$CTL" audit query | tail -n 14
 fi
 
+if [ -n "${RUN_SECONDS:-}" ]; then
+	keep="for ${RUN_SECONDS}s more"
+elif [ -t 0 ] && [ -t 1 ]; then
+	keep="until Ctrl-C"
+else
+	keep="no longer: not a terminal, so it stops now ('wukongctl up' starts it again)"
+fi
 cat <<TXT
 
-Where to look next (the stack keeps running in $WUKONG_DIR):
+Where to look next (the stack in $WUKONG_DIR runs $keep):
   $CTL watch                            operations in flight, live
   $CTL migrate default/web-3 --to node-4   another migration
   $CTL status                           health of every component
@@ -124,11 +132,13 @@ Where to look next (the stack keeps running in $WUKONG_DIR):
   PATH=$BIN:\$PATH kubectl wukong get     the kubectl plugin (kubectl-wukong)
   logs: $WUKONG_DIR/logs/      stop: $CTL down
 TXT
+[ "$WUKONG_DIR" = .wukong ] || echo "  (wukongctl finds this stack with: export WUKONG_DIR=$WUKONG_DIR)"
 
 if [ -n "${RUN_SECONDS:-}" ]; then
 	sleep "$RUN_SECONDS"
 elif [ -t 0 ] && [ -t 1 ]; then
 	echo "Press Ctrl-C to stop everything."
+	waiting=1
 	while :; do sleep 1; done
 fi
 stop_all 0

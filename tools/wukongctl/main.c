@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <limits.h>
+#include <signal.h>
 
 static const char usage_text[] =
     "usage: wukongctl COMMAND [options]   (also: kubectl wukong COMMAND ...)\n"
@@ -207,5 +208,11 @@ int main(int argc, char **argv)
 		rc = 2;
 	}
 	curl_global_cleanup();
+	if (rc == CTL_EXIT_INTERRUPT) {
+		/* Die of the signal, so that a calling shell script stops too (bash only ends a
+		 * script on Ctrl-C when its child was killed by SIGINT). */
+		signal(SIGINT, SIG_DFL);
+		raise(SIGINT);
+	}
 	return rc;
 }
