@@ -878,6 +878,110 @@ static void watch_selector_transitions(void **state)
 	wk_buf_release(&out);
 }
 
+/* Random paths, methods, content types and bodies: every answer is a Status or an object, never a
+ * crash (seeded: the same sequence every run). */
+static void fuzz(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const segs[] = {"api",
+					   "apis",
+					   "v1",
+					   "namespaces",
+					   "default",
+					   "kube-system",
+					   "..",
+					   "wukongs",
+					   "nodes",
+					   "status",
+					   "vm.novasphere.dev",
+					   "v1alpha1",
+					   "kubevirt.io",
+					   "x",
+					   "",
+					   "%00",
+					   "a%2Fb",
+					   "events",
+					   "sim",
+					   "openapi",
+					   "v3",
+					   "metrics.k8s.io",
+					   "v1beta1",
+					   "customresourcedefinitions",
+					   "leases",
+					   "coordination.k8s.io"};
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+	static const char *const ctypes[] = {NULL,
+					     "application/json",
+					     "application/merge-patch+json",
+					     "application/json-patch+json",
+					     "application/strategic-merge-patch+json",
+					     "application/yaml",
+					     "text/plain"};
+	static const char *const bodies[] = {
+	    NULL,
+	    "",
+	    "{}",
+	    "[]",
+	    "null",
+	    "{\"metadata\":null}",
+	    "{\"metadata\":{\"name\":5}}",
+	    "{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"Wukong\",\"metadata\":{"
+	    "\"name\":\"x\",\"finalizers\":\"nope\"},\"spec\":[]}",
+	    "[{\"op\":\"add\",\"path\":\"/metadata\",\"value\":7}]",
+	    "[{\"op\":\"remove\",\"path\":\"/metadata/name\"}]",
+	    "{\"metadata\":{\"resourceVersion\":7,\"labels\":[1]}}",
+	    "{\"status\":{\"phase\":{}}}",
+	    "a: [",
+	    "\xff\xfe{",
+	};
+	unsigned int seed = 12345;
+
+	for (int i = 0; i < 3000; i++) {
+		char path[256] = "";
+		int nseg = 1 + (int)(rand_r(&seed) % 7), code;
+		cJSON *o;
+		struct kv args[] = {{"watch", rand_r(&seed) % 4 ? NULL : "1"},
+				    {"limit", rand_r(&seed) % 3 ? NULL : "1"},
+				    {NULL, NULL}};
+
+		if (!args[0].v)
+			args[0] = (struct kv){"x", "y"};
+		for (int j = 0; j < nseg; j++) {
+			strcat(path, "/");
+			strcat(path, segs[rand_r(&seed) % WK_ARRAY_SIZE(segs)]);
+		}
+		if (!strstr(path, "watch")) {
+			struct sim_req req = {0};
+			struct sim_resp resp;
+			const char *body = bodies[rand_r(&seed) % WK_ARRAY_SIZE(bodies)];
+
+			req.method = methods[rand_r(&seed) % WK_ARRAY_SIZE(methods)];
+			req.path = path;
+			req.arg = lookup;
+			req.arg_ctx = args;
+			req.authorization = "Bearer " ADMIN;
+			req.content_type = ctypes[rand_r(&seed) % WK_ARRAY_SIZE(ctypes)];
+			req.body = body;
+			req.body_len = body ? strlen(body) : 0;
+			sim_resp_init(&resp);
+			sim_api_handle(f->api, &req, &resp);
+			code = resp.code;
+			if (resp.watch) {
+				assert_int_equal(code, 200);
+			} else if (code != 200 || strcmp(resp.content_type, "text/plain")) {
+				o = cJSON_Parse(wk_buf_str(&resp.body) ? wk_buf_str(&resp.body)
+								       : "");
+				if (!o)
+					fail_msg("%s %s: unparsable answer %d", req.method, path,
+						 code);
+				cJSON_Delete(o);
+			}
+			assert_true(code >= 200 && code < 600);
+			sim_resp_release(&resp);
+		}
+	}
+}
+
 static void auth_file(void **state)
 {
 	struct fixture *f = *state;
@@ -934,6 +1038,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(watches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(watch_selector_transitions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(fuzz, setup, teardown),
 	    cmocka_unit_test_setup_teardown(auth_file, setup, teardown),
 	};
 
