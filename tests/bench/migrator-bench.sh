@@ -94,8 +94,13 @@ run() {
 		sleep 0.2
 	done
 	echo "$raw|$react" >"$d/result"
-	# This size is done: stop its stack before the next one starts.
-	for i in "${PIDS[@]}"; do kill -TERM "$i" 2>/dev/null; done
+	# This size is done: stop its stack before the next one starts, consumers before the broker
+	# (a consumer's final commit waits for the broker).
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${PIDS[i]}" 2>/dev/null
+		for _ in $(seq 150); do kill -0 "${PIDS[i]}" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "${PIDS[i]}" 2>/dev/null
+	done
 	wait 2>/dev/null
 	PIDS=()
 }
