@@ -1,5 +1,5 @@
 /* test_pg_calc.c - percent/ETA/convergence math, including remaining data that grows. */
-#include "pg_calc.h"
+#include "../../consumers/progress/pg_calc.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 /* test_pg_state.c - the progress model: VMIM/VMI/Wukong/Node events, metric samples (newest of
  * the repeated ones, unknown VMIs ignored), percent on the status never going back, final states,
  * executor reports, per-node and cluster aggregates, the JSON it emits, hostile bodies. */
-#include "pg_state.h"
+#include "../../consumers/progress/pg_state.h"
 
 #include <cjson/cJSON.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* test_st_table.c - coalescing per (field, source), seq ordering (also across a restart through
  * status.appliedSeq), condition merging by Kubernetes conventions, patch building, caps. */
-#include "st_table.h"
+#include "../../consumers/status/st_table.h"
 
 #include <cjson/cJSON.h>
 #include <setjmp.h>

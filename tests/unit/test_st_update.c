@@ -1,6 +1,6 @@
 /* test_st_update.c - wukong.status body validation: valid, empty, truncated, garbage, at the
  * caps, one past them, hostile (names, huge numbers, deep nesting, duplicate keys). */
-#include "st_update.h"
+#include "../../consumers/status/st_update.h"
 
 #include "wk_buf.h"
 
