@@ -1286,82 +1286,103 @@ void mig_poll(struct mig_state *st)
 	free(v);
 }
 
+static const char *label_of(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.labels"), key));
+}
+
+static bool in_list(const cJSON *items, const char *name)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *n = jstr(it, "metadata.name");
+
+		if (n && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
 void mig_resync(struct mig_state *st)
 {
-	struct wk_k8s_result res;
+	struct wk_k8s_result res, pols;
 	struct wk_k8s_list_opts lo;
 	char err[512], sel[128];
 	const cJSON *it;
-	struct name_pair *ours = NULL;
-	size_t nours = 0, i;
+	struct name_pair *todo = NULL;
+	size_t ntodo = 0, i;
 	int foreign = 0;
 	int64_t now = wk_time_now_ms();
 
+	/* Our policies first: a final VMIM whose policy is still there was not finished. */
+	memset(&lo, 0, sizeof(lo));
+	snprintf(sel, sizeof(sel), "%s=%s", MIG_LABEL_MANAGED, MIG_MANAGED_VALUE);
+	lo.label_selector = sel;
+	if (wk_k8s_list_all(st->k8s, &mig_res_policies, NULL, &lo, &pols, err, sizeof(err)) < 0) {
+		wk_warn("resync: %s", err);
+		wk_k8s_result_release(&pols);
+		return;
+	}
 	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_warn("resync: %s", err);
 		wk_k8s_result_release(&res);
+		wk_k8s_result_release(&pols);
 		return;
 	}
-	ours = wk_xcalloc((size_t)cJSON_GetArraySize(jpath(res.body, "items")) + 1, sizeof(*ours));
+	todo = wk_xcalloc((size_t)cJSON_GetArraySize(jpath(res.body, "items")) + 1, sizeof(*todo));
 	cJSON_ArrayForEach(it, jpath(res.body, "items"))
 	{
-		const char *mgr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jpath(it, "metadata.labels"), MIG_LABEL_MANAGED));
-		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jpath(it, "metadata.labels"), MIG_LABEL_REQUEST));
+		const char *mgr = label_of(it, MIG_LABEL_MANAGED),
+			   *id = label_of(it, MIG_LABEL_REQUEST);
+		const char *ns = jstr(it, "metadata.namespace"), *name = jstr(it, "metadata.name");
 		bool final = mig_vmim_phase_final(jstr(it, "status.phase"));
-		bool mine = mgr && !strcmp(mgr, MIG_MANAGED_VALUE);
 
-		if (!mine) {
+		if (!mgr || strcmp(mgr, MIG_MANAGED_VALUE)) {
 			foreign += !final;
 			continue;
 		}
-		/* Ours and not tracked: in flight (adopt), or final with cleanup left to do. */
-		if (id && !mig_active_by_id(st, id) && jstr(it, "metadata.namespace") &&
-		    jstr(it, "metadata.name")) {
-			wk_strlcpy(ours[nours].ns, jstr(it, "metadata.namespace"),
-				   sizeof(ours[nours].ns));
-			wk_strlcpy(ours[nours].name, jstr(it, "metadata.name"),
-				   sizeof(ours[nours].name));
-			nours += !final || true;
+		if (!id || !ns || !name || mig_active_by_id(st, id))
+			continue;
+		/* Ours and not tracked: in flight (adopt it); or final and possibly unfinished:
+		 * at start every one (the outcome may not have reached the Wukong), later only
+		 * those whose policy is still there. */
+		if (final && st->rebuilt && !in_list(jpath(pols.body, "items"), name))
+			continue;
+		if (final) {
+			struct mig_request r;
+			const char *wk = label_of(it, MIG_LABEL_WUKONG);
+
+			memset(&r, 0, sizeof(r));
+			wk_strlcpy(r.ns, ns, sizeof(r.ns));
+			wk_strlcpy(r.name, wk ? wk : "", sizeof(r.name));
+			wk_strlcpy(r.id, id, sizeof(r.id));
+			if (wk && mig_is_done(st, &r) && !in_list(jpath(pols.body, "items"), name))
+				continue;
 		}
+		wk_strlcpy(todo[ntodo].ns, ns, sizeof(todo[ntodo].ns));
+		wk_strlcpy(todo[ntodo].name, name, sizeof(todo[ntodo].name));
+		ntodo++;
 	}
 	wk_k8s_result_release(&res);
 	st->load.total += foreign - st->foreign;
 	if (st->load.total < 0)
 		st->load.total = 0;
 	st->foreign = foreign;
-	for (i = 0; i < nours; i++) {
-		struct wk_k8s_result pr;
-		bool policy = false;
-
-		/* Final VMIMs only matter while their policy is still there. */
-		if (wk_k8s_get(st->k8s, &mig_res_policies, NULL, ours[i].name, &pr, err,
-			       sizeof(err)) == 0)
-			policy = true;
-		wk_k8s_result_release(&pr);
-		(void)policy;
-		mig_vmim_changed(st, ours[i].ns, ours[i].name, NULL);
-	}
-	free(ours);
+	for (i = 0; i < ntodo; i++)
+		mig_vmim_changed(st, todo[i].ns, todo[i].name, NULL);
+	free(todo);
+	st->rebuilt = true;
 	/* Policies of ours whose migration is gone: a crash between creating the policy and
 	 * the VMIM, or a delete that failed. The request's message is still unacknowledged in
 	 * the first case, so give its replay time before collecting. */
-	memset(&lo, 0, sizeof(lo));
-	snprintf(sel, sizeof(sel), "%s=%s", MIG_LABEL_MANAGED, MIG_MANAGED_VALUE);
-	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_policies, NULL, &lo, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		return;
-	}
-	cJSON_ArrayForEach(it, jpath(res.body, "items"))
+	cJSON_ArrayForEach(it, jpath(pols.body, "items"))
 	{
-		const char *name = jstr(it, "metadata.name");
-		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jpath(it, "metadata.labels"), MIG_LABEL_REQUEST));
-		const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jpath(it, "metadata.labels"), MIG_LABEL_NAMESPACE));
-		struct wk_k8s_result vr;
+		const char *name = jstr(it, "metadata.name"), *id = label_of(it, MIG_LABEL_REQUEST);
+		const char *ns = label_of(it, MIG_LABEL_NAMESPACE);
+		struct wk_k8s_result vr, dr;
 		int64_t created = 0;
 		bool orphan = false;
 
@@ -1378,16 +1399,16 @@ void mig_resync(struct mig_state *st)
 		else
 			orphan = vr.err == WK_K8S_ENOTFOUND;
 		wk_k8s_result_release(&vr);
-		if (orphan) {
-			struct wk_k8s_result dr;
-
-			wk_info("deleting orphaned migrationpolicy '%s'", name);
-			wk_k8s_delete(st->k8s, &mig_res_policies, NULL, name, NULL, &dr, err,
-				      sizeof(err));
-			wk_k8s_result_release(&dr);
-		}
+		if (!orphan)
+			continue;
+		wk_info("deleting orphaned migrationpolicy '%s'", name);
+		if (wk_k8s_delete(st->k8s, &mig_res_policies, NULL, name, NULL, &dr, err,
+				  sizeof(err)) < 0 &&
+		    dr.err != WK_K8S_ENOTFOUND)
+			wk_warn("delete migrationpolicy '%s': %s", name, err);
+		wk_k8s_result_release(&dr);
 	}
-	wk_k8s_result_release(&res);
+	wk_k8s_result_release(&pols);
 }
 
 int mig_rebuild(struct mig_state *st, char *errstr, size_t errstr_size)

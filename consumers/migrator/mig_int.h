@@ -70,7 +70,8 @@ struct mig_state {
 	char instance[128];
 	struct mig_limits limits;
 	bool limits_from_cr;
-	int foreign; /* non-final VMIMs that are not ours, from the last resync */
+	bool rebuilt; /* the first resync (at start) is done */
+	int foreign;  /* non-final VMIMs that are not ours, from the last resync */
 	struct mig_load load;
 	struct mig_queue queue;
 	struct mig_active *active;
