@@ -76,6 +76,12 @@ if [ "${DEMO:-1}" != 0 ]; then
 	say "2/4 node maintenance: kubectl cordon $NODE   (runs: $(show_vmis | awk -v n="$NODE" '$4 == n {print $2}' | tr '\n' ' '))"
 	ours() { $K get vmim -A -l app.kubernetes.io/managed-by=wukong-migrator -o name 2>/dev/null | wc -l; }
 	before=$(ours)
+	# The VMs on that node ask to be moved off a node under maintenance (spec.migrationPolicy).
+	echo "spec.migrationPolicy {enabled, triggerConditions: [nodeMaintenance]} on the Wukongs of $NODE:"
+	for vmi in $(show_vmis | awk -v n="$NODE" '$4 == n {print $2}'); do
+		$K patch wukong -n default "${vmi%-vm}" --type=merge -o name -p \
+			'{"spec":{"migrationPolicy":{"enabled":true,"triggerConditions":[{"type":"nodeMaintenance"}]}}}'
+	done
 	$K cordon "$NODE"
 	evac=0
 	for _ in $(seq 40); do
