@@ -50,9 +50,9 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 		if (a->cold)
 			return wk_err(
 			    errstr, errstr_size,
-			    "--cold: the migrate submission (schemas/request-migrate.v1.json) "
-			    "has no cold option yet; set spec.migration.cold on the Wukong "
-			    "with kubectl instead");
+			    "--cold: cold (stop and start) migration is not available yet: the "
+			    "migrate submission (schemas/request-migrate.v1.json) has no such "
+			    "option and the migrator does not act on spec.migration.cold");
 		if (ctl_parse_ref(a->pos[0], NULL, r->ns, r->name, errstr, errstr_size) < 0)
 			return -1;
 		if (a->to &&
