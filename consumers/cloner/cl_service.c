@@ -312,7 +312,7 @@ static void report(struct cl_state *st, struct job *j, const struct cl_decision 
 			    .name = j->spec.name,
 			    .uid = j->spec.uid,
 			    .type = warn ? "Warning" : "Normal",
-			    .reason = phase_changed || final ? d->reason : d->reason,
+			    .reason = d->reason,
 			    .message = d->message,
 			    .action = action,
 			    .component = SVC,
@@ -1082,11 +1082,8 @@ static void audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, cons
 	body = wk_emit_audit_json(&au);
 	snprintf(key, sizeof(key), "%s/%s/-", st->cluster, ns && *ns ? ns : "-");
 	{
-		struct wk_cloudevent ev;
 		char err[256];
 
-		memset(&ev, 0, sizeof(ev));
-		(void)ev;
 		if (wk_emit_send(st->prod, st->t_audit, key, st->cluster,
 				 "dev.novasphere.wukong.audit.v1", id, NULL, body, NULL, err,
 				 sizeof(err)) < 0)
@@ -1115,7 +1112,7 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 {
 	struct wk_emit_audit au;
 	const char *parts[] = {st->cluster, s->ns, target, s->id, "target", reason};
-	char id[64], key[600];
+	char id[64], key[600], err[256];
 	char *body;
 
 	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
@@ -1133,8 +1130,8 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 	body = wk_emit_audit_json(&au);
 	snprintf(key, sizeof(key), "%s/%s/%s-vm", st->cluster, s->ns, target);
 	if (wk_emit_send(st->prod, st->t_audit, key, st->cluster, "dev.novasphere.wukong.audit.v1",
-			 id, NULL, body, NULL, key, sizeof(key)) < 0)
-		wk_warn("audit target '%s': send failed", target);
+			 id, NULL, body, NULL, err, sizeof(err)) < 0)
+		wk_warn("audit target '%s': %s", target, err);
 	free(body);
 }
 
