@@ -58,7 +58,7 @@ struct cl_state {
 	char **done; /* "ns/name/id" of jobs finished by this process (ring) */
 	size_t done_cap, done_next;
 	int64_t last_seq;
-	int64_t next_poll, next_resync;
+	int64_t next_poll, next_resync, last_pass;
 	bool dirty;
 	/* config */
 	long long poll_ms, resync_ms;
@@ -1411,6 +1411,11 @@ void cl_on_tick(struct wk_service_ctx *ctx)
 	}
 	if (!st->dirty && now < st->next_poll)
 		return;
+	/* Events make it sooner, but a busy event stream must not turn the loop into a GET storm:
+	 * at most one pass per 100 ms. */
+	if (st->dirty && now < st->last_pass + 100)
+		return;
+	st->last_pass = now;
 	st->dirty = false;
 	st->next_poll = now + st->poll_ms;
 	for (struct job *j = st->jobs, *next; j; j = next) {
