@@ -65,11 +65,11 @@ if [ "${DEMO:-1}" != 0 ]; then
 	show_vmis
 
 	# 1. A live migration to a named node.
-	SRC=$(vmi_node web-1)
+	SRC=$(vmi_node api-1)
 	TGT=$(other_node "$SRC")
-	say "1/4 live migration: wukongctl migrate default/web-1 --to $TGT   (web-1 runs on $SRC)"
-	"$CTL" migrate default/web-1 --to "$TGT" --timeout 60s
-	echo "web-1 now runs on: $(vmi_node web-1)"
+	say "1/4 live migration: wukongctl migrate default/api-1 --to $TGT   (api-1, 8 GiB, runs on $SRC)"
+	"$CTL" migrate default/api-1 --to "$TGT" --timeout 60s
+	echo "api-1 now runs on: $(vmi_node api-1)"
 
 	# 2. Node maintenance: cordon the node that runs web-2 and watch for an evacuation.
 	NODE=$(vmi_node web-2)
@@ -132,7 +132,7 @@ Where to look next (the stack in $WUKONG_DIR runs $keep):
   $CTL watch                            operations in flight, live
   $CTL migrate default/web-3 --to node-4   another migration
   $CTL status                           health of every component
-  $CTL audit query --vm default/web-1   the audit log ($WUKONG_DIR/audit)
+  $CTL audit query --vm default/api-1   the audit log ($WUKONG_DIR/audit)
   kubectl --kubeconfig $KC get wukongs,vmi,vmim -A
   kubectl --kubeconfig $KC get events -n default
   PATH=$BIN:\$PATH kubectl wukong get     the kubectl plugin (kubectl-wukong)

@@ -181,6 +181,9 @@ static bool apply_op_status(struct ctl_follow *f, const cJSON *s)
 	take_progress(f, s);
 	if (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Completed"))) {
 		f->prog.percent = 100;
+		f->prog.eta_s = f->prog.eta_s >= 0 ? 0 : -1;
+		if (f->prog.total_bytes > 0)
+			f->prog.done_bytes = f->prog.total_bytes;
 		finish(f, CTL_EXIT_OK, NULL, NULL, NULL);
 	} else if (ph && is_final_fail(ph)) {
 		finish(f, CTL_EXIT_FAILED, NULL, NULL, NULL);

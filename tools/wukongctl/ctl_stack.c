@@ -567,6 +567,14 @@ int ctl_up(const struct ctl_env *e)
 		goto fail;
 	}
 
+	/* The simulator's KubeVirt metrics: what the progress aggregator scrapes for percent,
+	 * bytes, rate and ETA (progress.metrics-urls). */
+	char murl[FILE_CAP] = "", a_murl[FILE_CAP + 32];
+
+	fmt(file, sizeof(file), "%s/metrics-url", e->dir);
+	read_small(file, murl, sizeof(murl));
+	fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
+
 	/* 3. every service binary next to us */
 	d = opendir(e->bindir);
 	if (!d)
@@ -612,6 +620,10 @@ int ctl_up(const struct ctl_env *e)
 				      "status.lease.enabled=false",
 				      "-X",
 				      "kafka.session.timeout.ms=6000",
+				      "-X",
+				      "progress.scrape-interval=1s",
+				      "-X",
+				      a_murl,
 				      NULL};
 
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, svc);
