@@ -207,6 +207,23 @@ static void wukong_stand_in_and_run_strategy(void **state)
 	cJSON_Delete(wait_status(f, VM, "default", "new-1-vm", "printableStatus", "Stopped", 5));
 	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Stopped", 5));
 	assert_null(sim_store_get(f->st, VMI, "default", "new-1-vm"));
+
+	/* Placement: a VM larger than any node's free memory stays Pending and says why. */
+	create(f, WK, "default",
+	       "{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"Wukong\",\"metadata\":"
+	       "{\"name\":\"huge\",\"namespace\":\"default\"},\"spec\":{\"cpu\":2,\"memory\":"
+	       "\"200Gi\",\"disks\":[{\"name\":\"system\",\"size\":\"5Gi\"}]}}");
+	cJSON *vmh =
+	    wait_status(f, VM, "default", "huge-vm", "printableStatus", "ErrorUnschedulable", 10);
+	cJSON_Delete(vmh);
+	v = sim_store_get(f->st, VMI, "default", "huge-vm");
+	assert_string_equal(str_at(v, "status", "phase", NULL), "Pending");
+	assert_string_equal(str_at(cond(v, "PodScheduled"), "reason", NULL, NULL), "Unschedulable");
+	assert_string_equal(str_at(cond(v, "PodScheduled"), "message", NULL, NULL),
+			    "0/4 nodes are available: 4 Insufficient memory. preemption: 0/4 nodes "
+			    "are available: 4 Preemption is not helpful for scheduling.");
+	cJSON_Delete(v);
+	cJSON_Delete(wait_status(f, WK, "default", "huge", "phase", "Pending", 5));
 	stop(f);
 }
 
