@@ -258,6 +258,15 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			    o->vm_status[0] ? o->vm_status : "starting");
 			return;
 		}
+		/* Running only because another clone started it: hold it too, or that clone
+		 * stops it under our snapshot when its own is done. */
+		if (o->others_started > 0 && !o->we_started) {
+			set(d, CL_ACT_START_SOURCE, CL_PH_STARTING_SOURCE, 5, "StartingSource",
+			    "VirtualMachine '%s/%s' runs for another clone: holding it running "
+			    "until this snapshot is taken",
+			    j->source_ns, src);
+			return;
+		}
 	}
 	if (!o->storage_ok) {
 		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",

@@ -36,4 +36,14 @@ check "source's started-by annotation removed" bash -c "! $K get vm cold-vm -o j
 wait_for 20 bash -c "! $K get vmi cold-vm >/dev/null 2>&1"
 check "source stopped again" bash -c "! $K get vmi cold-vm >/dev/null 2>&1"
 check "temporary snapshot gone" [ -z "$($K get vmsnapshot -o name)" ]
+
+# Two clones of the stopped VM at once (a Kafka batch, parallelism 2): each holds the source
+# running until its own snapshot is taken; the last one stops it.
+submit_clone local/default/cold-vm '{"requestId":"two-cold","cluster":"local","namespace":"default","source":{"type":"vm","name":"cold-vm"},"targets":[{"name":"c1"},{"name":"c2"}],"parallelism":2}'
+for n in c1 c2; do
+	if wait_clone 60 $n Succeeded; then ok "$n Succeeded"; else not_ok "$n Succeeded (last: $(last_clone $n))"; fi
+done
+check "source back to Halted with no started-by annotation" bash -c \
+	"[ \"\$($K get vm cold-vm -o jsonpath='{.spec.runStrategy}')\" = Halted ] && ! $K get vm cold-vm -o json | grep -q started-by.clone"
+check "no snapshot left" [ -z "$($K get vmsnapshot -o name)" ]
 finish

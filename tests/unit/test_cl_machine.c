@@ -162,6 +162,16 @@ static void stopped_source_started_first(void **state)
 	o.we_started = false;
 	decide(&j, &o, &d);
 	assert_int_equal(d.action, CL_ACT_CREATE_CLONE);
+	/* Another clone started it: hold it as well before snapshotting. */
+	o.snap = CL_ABSENT;
+	o.we_started = false;
+	o.others_started = 1;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_START_SOURCE);
+	o.we_started = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_CREATE_SNAPSHOT);
+	o.others_started = 0;
 	/* A crash after the clone was created but before the release: release first. */
 	o.we_started = true;
 	o.clone = CL_IN_PROGRESS;
