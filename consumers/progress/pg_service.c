@@ -467,7 +467,10 @@ static void emit(struct pg_svc *p, int64_t now)
 						: "dev.novasphere.wukong.progress.migration.v1",
 			subject, key, body, NULL);
 		free(body);
-		if (op->wukong[0]) {
+		/* A clone's executor writes its own cloneStatus (progress included): a second
+		 * writer of the same numbers could only disagree, so clones are published on
+		 * wukong.progress only. */
+		if (op->wukong[0] && op->kind == PG_OP_MIGRATION) {
 			s = wk_xcalloc(1, sizeof(*s));
 			wk_strlcpy(s->mapkey, op->mapkey, sizeof(s->mapkey));
 			s->final = op->final;

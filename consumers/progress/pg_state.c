@@ -538,8 +538,7 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 	}
 	if (pct && (int)pct->valuedouble > op->x.percent) {
 		/* clone progress is monotone too: a report never lowers it */
-		op->x.percent =
-		    (int)pct->valuedouble > 99 && !is_final ? 99 : (int)pct->valuedouble;
+		op->x.percent = (int)pct->valuedouble; /* the executor's own figure */
 		op->dirty = true;
 	}
 	if (cJSON_IsNumber(eta) && eta->valuedouble >= 0 && eta->valuedouble < 1e9) {
