@@ -132,6 +132,12 @@ struct node {
 	bool draining;
 };
 
+struct wkinfo {
+	char name[PG_NAME_MAX];
+	int floor;	   /* progress on the status of a migration in flight, -1 none */
+	char request[256]; /* that migration's requestId ("" when none) */
+};
+
 struct sample {
 	double v[5];
 	int64_t ts[5];
@@ -141,7 +147,7 @@ struct sample {
 struct pg_state {
 	char cluster[64];
 	struct map vmis;    /* ns/name -> struct vmi */
-	struct map wukongs; /* ns/vm -> wukong name (char *) */
+	struct map wukongs; /* ns/vm -> struct wkinfo */
 	struct map nodes;   /* name -> struct node */
 	struct map ops;	    /* "m/ns/vmi" or "c/ns/wukong" -> struct pg_op */
 	struct map samples; /* ns/vmi -> struct sample (one scrape) */
@@ -233,14 +239,16 @@ static const char *wukong_of(const struct pg_state *s, const char *ns, const cha
 			     const char *label)
 {
 	char k[400];
-	const char *w;
 	size_t n;
 	static char buf[PG_NAME_MAX];
 
 	snprintf(k, sizeof(k), "%s/%s", ns, vm);
-	w = map_get(&s->wukongs, k);
-	if (w)
-		return w;
+	{
+		const struct wkinfo *wi = map_get(&s->wukongs, k);
+
+		if (wi)
+			return wi->name;
+	}
 	if (label && *label)
 		return label;
 	/* the operator's convention: Wukong x runs VM "x-vm" */
@@ -304,6 +312,7 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 	const char *vmi = str(spec, "vmiName"), *phase = str(st, "phase");
 	char key[400];
 	struct pg_op *op;
+	bool created = false;
 
 	if (!ns || !name || !vmi || !wk_name_is_dns1123_label(ns) ||
 	    !wk_name_is_dns1123_subdomain(vmi))
@@ -327,6 +336,7 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 		copy(op->migration, sizeof(op->migration), name);
 		pg_xfer_init(&op->x);
 		op->x.percent = 0;
+		created = true;
 		op->created_ms = now_ms;
 		op->dirty = true;
 		copy(op->mapkey, sizeof(op->mapkey), key);
@@ -341,6 +351,17 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 			copy(op->request_id, sizeof(op->request_id), rid);
 		copy(op->wukong, sizeof(op->wukong),
 		     wukong_of(s, ns, vmi, str(labels, "vm.novasphere.dev/wukong")));
+	}
+	if (created) {
+		/* the same migration already in flight on the status (after a restart of this
+		 * service): what it shows is the floor, so we never send a lower figure */
+		char wk[400];
+		const struct wkinfo *wi;
+
+		snprintf(wk, sizeof(wk), "%s/%s", ns, vmi);
+		wi = map_get(&s->wukongs, wk);
+		if (wi && wi->floor > 0 && !strcmp(wi->request, op->request_id))
+			op->x.percent = wi->floor;
 	}
 	take_migration_state(op, get(st, "migrationState"));
 	if (phase && strcmp(op->phase, phase)) {
@@ -427,8 +448,22 @@ static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, cha
 	snprintf(key, sizeof(key), "%s/%s", ns, vm);
 	if (!strcmp(change, "deleted"))
 		free(map_del(&s->wukongs, key));
-	else
-		free(map_put(&s->wukongs, key, wk_xstrdup(name)));
+	else {
+		struct wkinfo *wi = wk_xcalloc(1, sizeof(*wi));
+		const cJSON *ms = get(get(b, "status"), "migrationStatus");
+		const cJSON *pr = get(ms, "progress");
+		const char *ph = str(ms, "phase");
+
+		copy(wi->name, sizeof(wi->name), name);
+		copy(wi->request, sizeof(wi->request), str(ms, "requestId"));
+		wi->floor = -1;
+		/* a migration in flight: what the status shows is the floor for this run's
+		 * percent, so a restarted service never sends a lower figure */
+		if (cJSON_IsNumber(pr) && pr->valuedouble >= 0 && pr->valuedouble <= 99 && ph &&
+		    !strcmp(ph, "Migrating"))
+			wi->floor = (int)pr->valuedouble;
+		free(map_put(&s->wukongs, key, wi));
+	}
 	return 0;
 }
 

@@ -304,6 +304,38 @@ static void reports(void **state)
 	pg_state_destroy(s);
 }
 
+static void restart_floor(void **state)
+{
+	struct pg_state *s = pg_state_new("c1");
+	struct pg_op *op;
+
+	(void)state;
+	/* relisted after a restart: the status shows 70 % of a migration in flight */
+	ev(s, "wukong", "added",
+	   "{\"namespace\":\"default\",\"name\":\"web\",\"status\":{\"vmName\":\"web-vm\","
+	   "\"migrationStatus\":{\"phase\":\"Migrating\",\"progress\":70}}}",
+	   0);
+	vmim(s, "added", "Running", NULL);
+	op = first_op(s);
+	assert_int_equal(op->x.percent, 70);
+	/* the first samples say 40 %: the status is not lowered */
+	pg_state_metric(s, "default", "web-vm", 0, 4 * GiB, 1000);
+	pg_state_metric(s, "default", "web-vm", 1, 6 * GiB, 1000);
+	pg_state_metrics_apply(s, 1000);
+	assert_int_equal(op->x.percent, 70);
+	pg_state_destroy(s);
+
+	/* a failed earlier migration's 60 % is not a floor for the next one */
+	s = pg_state_new("c1");
+	ev(s, "wukong", "added",
+	   "{\"namespace\":\"default\",\"name\":\"web\",\"status\":{\"vmName\":\"web-vm\","
+	   "\"migrationStatus\":{\"phase\":\"Failed\",\"progress\":60}}}",
+	   0);
+	vmim(s, "added", "Pending", NULL);
+	assert_int_equal(first_op(s)->x.percent, 0);
+	pg_state_destroy(s);
+}
+
 static void hostile_events(void **state)
 {
 	struct pg_state *s = pg_state_new("c1");
@@ -341,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(managed_migration_leaves_phase_alone),
 	    cmocka_unit_test(node_aggregates),
 	    cmocka_unit_test(reports),
+	    cmocka_unit_test(restart_floor),
 	    cmocka_unit_test(hostile_events),
 	};
 	return cmocka_run_group_tests_name("pg_state", tests, NULL, NULL);
