@@ -63,15 +63,13 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
 	if (!s)
 		return;
 	if (err && p->st) {
-		for (struct pg_op *op = pg_state_next_op(p->st, NULL); op;
-		     op = pg_state_next_op(p->st, op)) {
-			if (!strcmp(op->mapkey, s->mapkey)) {
-				wk_warn("status update for '%s' not delivered (%s): sending again",
-					s->mapkey, rd_kafka_err2str(err));
-				op->dirty = true;
-				op->final_sent = false;
-				break;
-			}
+		struct pg_op *op = pg_state_op(p->st, s->mapkey);
+
+		if (op) {
+			wk_warn("status update for '%s' not delivered (%s): sending again",
+				s->mapkey, rd_kafka_err2str(err));
+			op->dirty = true;
+			op->final_sent = false;
 		}
 	}
 	free(s);
@@ -469,8 +467,8 @@ static void emit(struct pg_svc *p, int64_t now)
 		free(body);
 		/* A clone's executor writes its own cloneStatus (progress included): a second
 		 * writer of the same numbers could only disagree, so clones are published on
-		 * wukong.progress only. */
-		if (op->wukong[0] && op->kind == PG_OP_MIGRATION) {
+		 * wukong.progress only; so are queued requests (no transfer yet). */
+		if (op->wukong[0] && op->kind == PG_OP_MIGRATION && strncmp(op->mapkey, "q/", 2)) {
 			s = wk_xcalloc(1, sizeof(*s));
 			wk_strlcpy(s->mapkey, op->mapkey, sizeof(s->mapkey));
 			s->final = op->final;

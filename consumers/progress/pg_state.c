@@ -701,6 +701,11 @@ struct pg_op *pg_state_next_op(struct pg_state *s, struct pg_op *prev)
 	return e->val;
 }
 
+struct pg_op *pg_state_op(struct pg_state *s, const char *mapkey)
+{
+	return map_get(&s->ops, mapkey);
+}
+
 size_t pg_state_gc(struct pg_state *s, int64_t now_ms, int64_t keep_ms)
 {
 	size_t n = 0;

@@ -82,6 +82,8 @@ int pg_metric_which(const char *name);
 /* Operations: iterate (NULL starts); removal of finished ones older than keep_ms after their
  * final state was sent. */
 struct pg_op *pg_state_next_op(struct pg_state *s, struct pg_op *prev);
+/* The operation with this mapkey, or NULL. */
+struct pg_op *pg_state_op(struct pg_state *s, const char *mapkey);
 size_t pg_state_gc(struct pg_state *s, int64_t now_ms, int64_t keep_ms);
 
 /* Aggregates at now_ms. Nodes: those draining or with a migration from them; the array is owned
