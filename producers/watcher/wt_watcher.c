@@ -800,6 +800,19 @@ int wt_start(struct wt *w, char *errstr, size_t errstr_size)
 	wk_config_destroy(pc);
 	if (!w->prod)
 		return -1;
+	{
+		/* The first message to a topic the producer has no metadata for waits for
+		 * librdkafka's one-second metadata scan: ask now (not fatal: a broker that is down
+		 * at start is what the publish queue is for). */
+		rd_kafka_t *rk = wk_producer_handle(w->prod);
+		rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, w->topic, NULL);
+		const struct rd_kafka_metadata *md = NULL;
+
+		if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+			rd_kafka_metadata_destroy(md);
+		if (rkt)
+			rd_kafka_topic_destroy(rkt);
+	}
 	if (!w->replay_path) {
 		w->k8s = k8s_client(w->cfg, 30000, 5, errstr, errstr_size);
 		if (!w->k8s)
