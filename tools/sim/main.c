@@ -264,6 +264,7 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 	req.arg_ctx = c;
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	req.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 	req.body = cs->body.buf;
 	req.body_len = cs->body.len;
 	sim_resp_init(&r);

@@ -6,6 +6,7 @@
 
 #include "sim_store.h"
 #include "sim_schema.h"
+#include "sim_table.h"
 #include "sim_yaml.h"
 #include "wk_log.h"
 #include "wk_name.h"
@@ -57,6 +58,9 @@ struct sim_watch {
 	bool filtered;
 	char **held;
 	size_t nheld, aheld;
+	/* kubectl get -w: each event's object as a one-row Table, columns on the first only */
+	bool table;
+	struct sim_table_opts topt;
 };
 
 /* ---- small helpers ---- */
@@ -66,6 +70,14 @@ static int64_t mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -1091,7 +1103,7 @@ static void do_list(struct sim_api *api, const struct sim_req *req, const struct
 static void held_init(struct sim_watch *w, const cJSON *items);
 
 static void watch_start(struct sim_api *api, const struct sim_req *req, const struct target *t,
-			struct sim_resp *resp)
+			const struct sim_table_opts *topt, struct sim_resp *resp)
 {
 	struct filter f;
 	struct sim_watch *w;
@@ -1134,6 +1146,10 @@ static void watch_start(struct sim_api *api, const struct sim_req *req, const st
 	w->fields = f.fields;
 	w->filtered = (f.labels && !wk_selector_empty(f.labels)) || f.fields;
 	w->bookmarks = arg_true(req, "allowWatchBookmarks");
+	if (topt) {
+		w->table = true;
+		w->topt = *topt;
+	}
 	w->deadline_ms = mono_ms() + timeout * 1000;
 	w->next_bookmark_ms = mono_ms() + (int64_t)api->bookmark_s * 1000;
 	if (!rvs || !*rvs || !strcmp(rvs, "0")) {
@@ -1176,6 +1192,20 @@ static int emit(struct wk_buf *out, const char *type, cJSON *obj)
 	rc = wk_buf_adds(out, s) < 0 || wk_buf_adds(out, "\n") < 0 ? -1 : 0;
 	free(s);
 	return rc;
+}
+
+/* The object a watch event carries: as is, or as a Table (Status objects stay as they are). */
+static cJSON *watch_obj(struct sim_watch *w, cJSON *obj)
+{
+	cJSON *t;
+
+	if (!w->table)
+		return obj;
+	w->topt.now_ms = wall_ms();
+	t = sim_table_build(w->res, w->api->crd, obj, &w->topt);
+	w->topt.no_headers = true;
+	cJSON_Delete(obj);
+	return t;
 }
 
 static bool watch_match(struct sim_watch *w, const cJSON *obj)
@@ -1277,7 +1307,7 @@ int sim_watch_next(struct sim_watch *w, struct wk_buf *out, int wait_ms)
 		cJSON *it;
 
 		while ((it = cJSON_DetachItemFromArray(w->initial, 0))) {
-			if (emit(out, "ADDED", it) < 0)
+			if (emit(out, "ADDED", watch_obj(w, it)) < 0)
 				break;
 		}
 		cJSON_Delete(w->initial);
@@ -1307,7 +1337,7 @@ int sim_watch_next(struct sim_watch *w, struct wk_buf *out, int wait_ms)
 			const char *type = watch_type(w, ev[i].type, ev[i].object);
 
 			if (type)
-				(void)emit(out, type, ev[i].object); /* out has no cap */
+				(void)emit(out, type, watch_obj(w, ev[i].object)); /* no cap */
 			else
 				cJSON_Delete(ev[i].object);
 			w->rv = ev[i].rv;
@@ -1333,7 +1363,7 @@ int sim_watch_next(struct sim_watch *w, struct wk_buf *out, int wait_ms)
 		cJSON_AddStringToObject(o, "apiVersion", av);
 		meta = cJSON_AddObjectToObject(o, "metadata");
 		cJSON_AddStringToObject(meta, "resourceVersion", rvb);
-		emit(out, "BOOKMARK", o);
+		emit(out, "BOOKMARK", watch_obj(w, o));
 		w->next_bookmark_ms = w->deadline_ms - now <= 2000
 					  ? w->deadline_ms + 1
 					  : now + (int64_t)w->api->bookmark_s * 1000;
@@ -1939,14 +1969,35 @@ static const char *fault_reason(int code)
 	}
 }
 
+/* Server-side printing: replace a 200 object or list body with its Table (sim_table.c). */
+static void as_table(struct sim_api *api, const struct sim_resource *res,
+		     struct sim_table_opts *topt, struct sim_resp *resp)
+{
+	cJSON *o;
+
+	if (resp->code != 200)
+		return;
+	o = cJSON_ParseWithLength(resp->body.buf, resp->body.len);
+	if (!o) {
+		sim_api_status(resp, 500, "InternalError", "the response could not be printed");
+		return;
+	}
+	topt->now_ms = wall_ms();
+	set_json(resp, 200, sim_table_build(res, api->crd, o, topt));
+	cJSON_Delete(o);
+	if (resp->code == 200)
+		resp->content_type = topt->content_type;
+}
+
 static void resource_request(struct sim_api *api, const struct sim_req *req,
 			     const struct token *tok, const char *group, const char *version,
 			     char **segs, int nsegs, struct sim_resp *resp)
 {
 	struct target t;
+	struct sim_table_opts topt;
 	char msg[300];
 	const char *verb, *m = req->method;
-	int rc = resolve(group, version, segs, nsegs, &t, msg, sizeof(msg));
+	int table = 0, rc = resolve(group, version, segs, nsegs, &t, msg, sizeof(msg));
 
 	if (rc == 404) {
 		not_found_path(resp);
@@ -1992,6 +2043,14 @@ static void resource_request(struct sim_api *api, const struct sim_req *req,
 			return;
 		}
 	}
+	if (!strcmp(verb, "get") || !strcmp(verb, "list") || !strcmp(verb, "watch")) {
+		table = sim_table_request(req->accept, arg(req, "includeObject"), &topt, msg,
+					  sizeof(msg));
+		if (table < 0) {
+			sim_api_status(resp, 400, "BadRequest", msg);
+			return;
+		}
+	}
 	if (!strcmp(verb, "get")) {
 		cJSON *o = sim_store_get(api->st, t.res, t.ns, t.name);
 		struct sim_err err;
@@ -2008,10 +2067,14 @@ static void resource_request(struct sim_api *api, const struct sim_req *req,
 			return;
 		}
 		set_json(resp, 200, o);
+		if (table)
+			as_table(api, t.res, &topt, resp);
 	} else if (!strcmp(verb, "list")) {
 		do_list(api, req, &t, resp);
+		if (table)
+			as_table(api, t.res, &topt, resp);
 	} else if (!strcmp(verb, "watch")) {
-		watch_start(api, req, &t, resp);
+		watch_start(api, req, &t, table ? &topt : NULL, resp);
 	} else if (!strcmp(verb, "create")) {
 		do_create(api, req, &t, resp);
 	} else if (!strcmp(verb, "update")) {

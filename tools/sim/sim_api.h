@@ -56,6 +56,7 @@ struct sim_req {
 	void *arg_ctx;
 	const char *authorization; /* header or NULL */
 	const char *content_type;  /* header or NULL */
+	const char *accept;	   /* header or NULL: a Table when it asks for one (sim_table.h) */
 	const char *body;
 	size_t body_len;
 };
