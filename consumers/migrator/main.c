@@ -12,7 +12,7 @@
  * read the same sources (file, environment, -X) once here to name them. Errors are left for
  * wk_service_main() to report. */
 static void preload(int argc, char **argv, char *cluster, size_t n, bool *shared,
-		    bool *fetch_wait_set)
+		    bool *fetch_wait_set, bool *group_set)
 {
 	struct wk_config *cfg = wk_config_new();
 	const char *path = getenv("WUKONG_CONFIG");
@@ -29,6 +29,7 @@ static void preload(int argc, char **argv, char *cluster, size_t n, bool *shared
 			wk_config_set_arg(cfg, argv[i + 1], NULL, 0);
 	wk_strlcpy(cluster, wk_config_get(cfg, "cluster.id", "local"), n);
 	*fetch_wait_set = wk_config_get(cfg, "kafka.fetch.wait.max.ms", NULL) != NULL;
+	*group_set = wk_config_get(cfg, "consumer.group", NULL) != NULL;
 	if (wk_config_get_bool(cfg, "migrator.shared-requests", true, shared, NULL, 0) < 0)
 		*shared = true;
 	wk_config_destroy(cfg);
@@ -49,17 +50,26 @@ int main(int argc, char **argv)
 	    .on_tick = mig_on_tick,
 	    .term = mig_term,
 	};
-	bool fetch_wait_set = false;
+	bool fetch_wait_set = false, group_set = false;
+	char group_arg[128];
 	char **args;
 	int n = 0, i, rc;
 
-	preload(argc, argv, cluster, sizeof(cluster), &shared, &fetch_wait_set);
+	preload(argc, argv, cluster, sizeof(cluster), &shared, &fetch_wait_set, &group_set);
 	mig_topics(cluster, shared, bufs, topics);
 	/* Reaction time is the product: librdkafka's default fetch.wait.max.ms (500) lets a broker
 	 * that does not wake parked fetches (the embedded mock broker) hold a new request for up
 	 * to half a second. 10 ms unless configured (docs/migrator.md). */
-	args = wk_xcalloc((size_t)argc + 3, sizeof(*args));
+	args = wk_xcalloc((size_t)argc + 5, sizeof(*args));
 	args[n++] = argv[0];
+	/* wukong.events carries every cluster: each cluster's migrators need their own group, or
+	 * two clusters would split its partitions between them. */
+	if (!group_set) {
+		snprintf(group_arg, sizeof(group_arg), "consumer.group=wukong-migrator-%s",
+			 cluster);
+		args[n++] = (char *)"-X";
+		args[n++] = group_arg;
+	}
 	if (!fetch_wait_set) {
 		args[n++] = (char *)"-X";
 		args[n++] = (char *)"kafka.fetch.wait.max.ms=10";
