@@ -85,6 +85,12 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The evacuation benchmark runs the migrator's planner against the simulator's transfer model.
+$(B)/tests/evac_bench: $(B)/obj/tests/helpers/evac_bench.o $(B)/obj/consumers/migrator/lib.a \
+		$(B)/obj/tools/sim/lib.a $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
+
 deps:
 	@tools/deps.sh
 
