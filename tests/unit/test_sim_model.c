@@ -192,11 +192,11 @@ static void wukong_stand_in_and_run_strategy(void **state)
 	    "{\"name\":\"new-1\",\"namespace\":\"default\"},\"spec\":{\"cpu\":1,\"memory\":\"1Gi\","
 	    "\"nodeSelector\":{\"topology.kubernetes.io/zone\":\"zone-b\"},"
 	    "\"disks\":[{\"name\":\"system\",\"size\":\"5Gi\"}]}}");
-	cJSON *v = wait_status(f, VMI, "default", "new-1-vm", "phase", "Running", 10);
+	cJSON *v = wait_status(f, VMI, "default", "new-1-vm", "phase", "Running", 20);
 	const char *node = str_at(v, "status", "nodeName", NULL);
 	assert_true(!strcmp(node, "node-3") || !strcmp(node, "node-4"));
 	cJSON_Delete(v);
-	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Running", 5));
+	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Running", 20));
 	/* Stopping through the VM's run strategy (as cold migration does) removes the VMI. */
 	struct sim_err err;
 	cJSON *vm = sim_store_get(f->st, VM, "default", "new-1-vm");
@@ -204,8 +204,8 @@ static void wukong_stand_in_and_run_strategy(void **state)
 				  cJSON_CreateString("Halted"));
 	assert_int_equal(sim_store_update(f->st, VM, "default", "new-1-vm", vm, false, NULL, &err),
 			 0);
-	cJSON_Delete(wait_status(f, VM, "default", "new-1-vm", "printableStatus", "Stopped", 5));
-	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Stopped", 5));
+	cJSON_Delete(wait_status(f, VM, "default", "new-1-vm", "printableStatus", "Stopped", 20));
+	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Stopped", 20));
 	assert_null(sim_store_get(f->st, VMI, "default", "new-1-vm"));
 
 	/* Placement: a VM larger than any node's free memory stays Pending and says why. */
@@ -214,7 +214,7 @@ static void wukong_stand_in_and_run_strategy(void **state)
 	       "{\"name\":\"huge\",\"namespace\":\"default\"},\"spec\":{\"cpu\":2,\"memory\":"
 	       "\"200Gi\",\"disks\":[{\"name\":\"system\",\"size\":\"5Gi\"}]}}");
 	cJSON *vmh =
-	    wait_status(f, VM, "default", "huge-vm", "printableStatus", "ErrorUnschedulable", 10);
+	    wait_status(f, VM, "default", "huge-vm", "printableStatus", "ErrorUnschedulable", 20);
 	cJSON_Delete(vmh);
 	v = sim_store_get(f->st, VMI, "default", "huge-vm");
 	assert_string_equal(str_at(v, "status", "phase", NULL), "Pending");
@@ -223,7 +223,7 @@ static void wukong_stand_in_and_run_strategy(void **state)
 			    "0/4 nodes are available: 4 Insufficient memory. preemption: 0/4 nodes "
 			    "are available: 4 Preemption is not helpful for scheduling.");
 	cJSON_Delete(v);
-	cJSON_Delete(wait_status(f, WK, "default", "huge", "phase", "Pending", 5));
+	cJSON_Delete(wait_status(f, WK, "default", "huge", "phase", "Pending", 20));
 	stop(f);
 }
 
@@ -297,7 +297,7 @@ static void migration_with_added_node_selector(void **state)
 	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
 	       "\"metadata\":{\"name\":\"mig-2\",\"namespace\":\"default\"},\"spec\":{\"vmiName\":"
 	       "\"web-2-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":\"nowhere\"}}}");
-	cJSON_Delete(wait_status(f, VMIM, "default", "mig-2", "phase", "Scheduling", 5));
+	cJSON_Delete(wait_status(f, VMIM, "default", "mig-2", "phase", "Scheduling", 20));
 	bool seen = false;
 	for (int i = 0; i < 100 && !seen; i++) {
 		usleep(20000);
@@ -492,10 +492,21 @@ static void not_migratable_fails_fast(void **state)
 	(void)state;
 	struct fx *f = start(NULL, 20);
 	vmim(f, "nope", "db-local-vm");
-	cJSON *g = wait_status(f, VMIM, "default", "nope", "phase", "Failed", 5);
+	cJSON *g = wait_status(f, VMIM, "default", "nope", "phase", "Failed", 20);
 	cJSON_Delete(g);
+	/* Only the 5 most recent finalized migrations of a VMI are kept. */
+	const char *names[] = {"n1", "n2", "n3", "n4", "n5", "n6"};
+	for (int i = 0; i < 6; i++) {
+		vmim(f, names[i], "db-local-vm");
+		cJSON_Delete(wait_status(f, VMIM, "default", names[i], "phase", "Failed", 20));
+	}
+	usleep(100000);
+	assert_null(sim_store_get(f->st, VMIM, "default", "nope"));
+	cJSON *kept = sim_store_get(f->st, VMIM, "default", "n2");
+	assert_non_null(kept);
+	cJSON_Delete(kept);
 	vmim(f, "ghost", "no-such-vm");
-	cJSON_Delete(wait_status(f, VMIM, "default", "ghost", "phase", "Failed", 5));
+	cJSON_Delete(wait_status(f, VMIM, "default", "ghost", "phase", "Failed", 20));
 	/* The same checks as admission, for the HTTP layer. */
 	char msg[1024];
 	cJSON *o = cJSON_Parse("{\"spec\":{\"vmiName\":\"db-local-vm\"}}");
@@ -551,11 +562,11 @@ static void snapshots_and_clones(void **state)
 	    "\"failureDeadline\":"
 	    "\"1m\",\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
 	    "\"db-local-vm\"}}}");
-	s = wait_status(f, SNAP, "default", "s2", "phase", "InProgress", 5);
+	s = wait_status(f, SNAP, "default", "s2", "phase", "InProgress", 20);
 	assert_non_null(
 	    strstr(str_at(cond(s, "Ready"), "message", NULL, NULL), "No VolumeSnapshotClass"));
 	cJSON_Delete(s);
-	s = wait_status(f, SNAP, "default", "s2", "phase", "Failed", 10);
+	s = wait_status(f, SNAP, "default", "s2", "phase", "Failed", 20);
 	assert_string_equal(str_at(cond(s, "Failure"), "message", NULL, NULL),
 			    "snapshot deadline exceeded");
 	cJSON_Delete(s);
@@ -565,7 +576,7 @@ static void snapshots_and_clones(void **state)
 	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
 	    "\"metadata\":{\"name\":\"s3\",\"namespace\":\"default\"},\"spec\":{\"source\":"
 	    "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachineInstance\",\"name\":\"x\"}}}");
-	cJSON_Delete(wait_status(f, SNAP, "default", "s3", "phase", "Failed", 5));
+	cJSON_Delete(wait_status(f, SNAP, "default", "s3", "phase", "Failed", 20));
 
 	/* Clone of a running VM into a new VM: new MAC, filters applied. */
 	create(f, CLONE, "default",
@@ -587,7 +598,7 @@ static void snapshots_and_clones(void **state)
 	assert_non_null(strstr(vtxt, "restore-"));
 	free(vtxt);
 	cJSON_Delete(vm);
-	cJSON_Delete(wait_status(f, VMI, "default", "web-2-copy", "phase", "Running", 10));
+	cJSON_Delete(wait_status(f, VMI, "default", "web-2-copy", "phase", "Running", 20));
 	/* The temporary snapshot is gone. */
 	assert_int_equal(sim_store_count(f->st, SNAP), 3);
 

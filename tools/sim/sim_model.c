@@ -544,6 +544,7 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	hmap_init(&m->node_idx);
 	hmap_init(&m->vms);
 	hmap_init(&m->migs);
+	hmap_init(&m->finalized);
 	m->r_ns = res_of("", "v1", "namespaces");
 	m->r_node = res_of("", "v1", "nodes");
 	m->r_pvc = res_of("", "v1", "persistentvolumeclaims");
@@ -735,6 +736,7 @@ void sim_model_destroy(struct sim_model *m)
 			free(g);
 		}
 	snaps_release(m);
+	migs_release(m);
 	hmap_release(&m->vms);
 	hmap_release(&m->migs);
 	hmap_release(&m->node_idx);

@@ -150,9 +150,10 @@ struct sim_model {
 
 	struct mnode *nodes;
 	size_t nnodes;
-	struct hmap node_idx;		  /* name -> index + 1 (as uintptr) */
-	struct hmap vms;		  /* ns/name -> struct mvm */
-	struct hmap migs;		  /* ns/name -> struct mmig */
+	struct hmap node_idx;  /* name -> index + 1 (as uintptr) */
+	struct hmap vms;       /* ns/name -> struct mvm */
+	struct hmap migs;      /* ns/name -> struct mmig */
+	struct hmap finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
 	struct mmig *mig_head, *mig_tail; /* non-final migrations, arrival order */
 	size_t mig_active;		  /* Scheduling .. Running (parallelMigrationsPerCluster) */
 	uint64_t mig_seq;
@@ -241,6 +242,7 @@ void migs_tick(struct sim_model *m, double dt);
 void kv_load(struct sim_model *m);
 void policies_load(struct sim_model *m);
 void mig_node_failed(struct sim_model *m, int node);
+void migs_release(struct sim_model *m);
 void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size);
 int mig_metrics(struct sim_model *m, struct wk_buf *out);
 const char *mig_phase_name(enum mig_phase p);

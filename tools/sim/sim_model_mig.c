@@ -205,6 +205,22 @@ static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
 		if (!have)
 			cJSON_AddItemToArray(f, cJSON_CreateString(FINALIZER));
 	}
+	if (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) {
+		/* Final: the finalizer goes in the same write as the phase. */
+		cJSON *f = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
+		int i = 0, at = -1;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, f)
+		{
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, FINALIZER))
+				at = i;
+			i++;
+		}
+		if (at >= 0)
+			cJSON_DeleteItemFromArray(f, at);
+		if (f && !cJSON_GetArraySize(f))
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
+	}
 	if (g->vmi)
 		jset_str(jobj(meta, "labels"), VMI_LABEL, g->vmi);
 	cJSON *st = jobj(obj, "status");
@@ -358,8 +374,49 @@ static void unlink_mig(struct sim_model *m, struct mmig *g)
 	g->next = g->prev = NULL;
 }
 
+/* virt-controller keeps the 5 most recent finalized migrations of a VMI and deletes older ones
+ * (defaultFinalizedMigrationGarbageCollectionBuffer): clients must expect a VMIM to vanish. */
+#define GC_KEEP 5
+struct mig_gc {
+	char *names[GC_KEEP];
+	size_t next;
+};
+
+static void gc_finalized(struct sim_model *m, const struct mmig *g)
+{
+	char key[600];
+	struct mig_gc *l;
+
+	snprintf(key, sizeof(key), "%s/%s", g->ns, g->vmi);
+	l = hmap_get(&m->finalized, key);
+	if (!l) {
+		l = wk_xcalloc(1, sizeof(*l));
+		hmap_put(&m->finalized, key, l);
+	}
+	char **slot = &l->names[l->next++ % GC_KEEP];
+	if (*slot) {
+		sim_delete(m, m->r_vmim, g->ns, *slot);
+		free(*slot);
+	}
+	*slot = wk_xstrdup(g->name);
+}
+
+void migs_release(struct sim_model *m)
+{
+	for (size_t b = 0; b < m->finalized.nb; b++)
+		for (struct hent *e = m->finalized.b[b]; e; e = e->next) {
+			struct mig_gc *l = e->val;
+			for (size_t i = 0; i < GC_KEEP; i++)
+				free(l->names[i]);
+			free(l);
+		}
+	hmap_release(&m->finalized);
+}
+
 static void free_mig(struct sim_model *m, struct mmig *g)
 {
+	if (!g->gone && (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) && g->vmi[0])
+		gc_finalized(m, g);
 	unlink_mig(m, g);
 	hmap_del(&m->migs, g->key);
 	if (g->vm && g->vm->mig == g)
