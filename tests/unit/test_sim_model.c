@@ -29,6 +29,7 @@ static const struct sim_resource *R(const char *group, const char *version, cons
 #define CLONE R("clone.kubevirt.io", "v1beta1", "virtualmachineclones")
 #define NM R("metrics.k8s.io", "v1beta1", "nodes")
 #define EVENTS R("", "v1", "events")
+#define KV R("kubevirt.io", "v1", "kubevirts")
 
 struct fx {
 	struct sim_store *st;
@@ -487,6 +488,35 @@ static void limits_abort_and_metrics(void **state)
 	stop(f);
 }
 
+/* A change of the KubeVirt CR applies to the next migrations: one at a time cluster-wide. */
+static void kubevirt_cr_changes_apply(void **state)
+{
+	(void)state;
+	struct fx *f = start(SLOW, 2);
+	struct sim_err err;
+	cJSON *kv = sim_store_get(f->st, KV, "kubevirt", "kubevirt");
+	cJSON *mig = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(kv, "spec"), "configuration"), "migrations");
+	cJSON_ReplaceItemInObject(mig, "parallelMigrationsPerCluster", cJSON_CreateNumber(1));
+	assert_int_equal(sim_store_update(f->st, KV, "kubevirt", "kubevirt", kv, false, NULL, &err),
+			 0);
+	usleep(300000);
+	vmim(f, "p1", "calm-1-vm");
+	usleep(100000);
+	vmim(f, "p2", "calm-2-vm");
+	usleep(400000);
+	/* The first holds the only slot (about 6 simulated seconds = 3 s here). */
+	assert_int_equal(count_phase(f, "Pending"), 1);
+	cJSON *g = wait_status(f, VMIM, "default", "p2", "phase", "Succeeded", 30);
+	cJSON *mc = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"),
+	    "migrationConfiguration");
+	assert_int_equal(cJSON_GetObjectItem(mc, "parallelMigrationsPerCluster")->valueint, 1);
+	cJSON_Delete(g);
+	cJSON_Delete(wait_status(f, VMIM, "default", "p1", "phase", "Succeeded", 30));
+	stop(f);
+}
+
 static void not_migratable_fails_fast(void **state)
 {
 	(void)state;
@@ -807,6 +837,7 @@ int main(void)
 	    cmocka_unit_test(migration_with_added_node_selector),
 	    cmocka_unit_test(timeout_then_post_copy_policy),
 	    cmocka_unit_test(limits_abort_and_metrics),
+	    cmocka_unit_test(kubevirt_cr_changes_apply),
 	    cmocka_unit_test(not_migratable_fails_fast),
 	    cmocka_unit_test(snapshots_and_clones),
 	    cmocka_unit_test(node_failure_and_pressure),
