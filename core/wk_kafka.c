@@ -15,6 +15,14 @@
 #define MESSAGE_OVERHEAD (64 * 1024)
 /* Synchronous seek timeout. */
 #define SEEK_TIMEOUT_MS 5000
+/* How long wk_consumer_commit waits for the coordinator's answer: with the broker gone librdkafka
+ * would wait for a coordinator forever (or for session.timeout.ms), and a service draining on
+ * SIGTERM must exit in bounded time. */
+#define COMMIT_WAIT_MS 3000
+/* The same for the commit on revoke, which also runs inside wk_consumer_destroy's close. */
+#define REVOKE_COMMIT_WAIT_MS 2000
+/* How long wk_consumer_destroy serves the group leave before destroying without it. */
+#define CLOSE_WAIT_MS 3000
 
 /* A dead letter whose delivery wk_dlq_send waits for; its address is the message opaque, which
  * lets the delivery callback tell it apart from the caller's messages. */
@@ -30,12 +38,39 @@ struct wk_producer {
 	wk_delivery_cb *cb;
 	void *opaque;
 	struct dlq_wait *dlq_waits;
+	bool flush_timed_out; /* the last wk_producer_flush left messages behind */
+};
+
+/* The offset stored and the offset known committed per partition, to say at shutdown what a
+ * failed commit leaves uncommitted (librdkafka has no API for its stored offsets in 2.0.2). */
+struct stored_off {
+	char *topic;
+	int32_t partition;
+	int64_t stored;
+	int64_t committed;
+};
+
+/* The answer to one bounded commit; heap-allocated because a commit we stopped waiting for may
+ * still be answered later: abandoned ones are freed after rd_kafka_destroy. */
+struct commit_wait {
+	struct commit_wait *next;
+	bool done;
+	rd_kafka_resp_err_t err;
 };
 
 struct wk_consumer {
 	rd_kafka_t *rk;
 	char *group;
+	struct stored_off *offs;
+	size_t noffs;
+	struct commit_wait *abandoned;
+	bool closing;
+	bool commit_timed_out; /* the last bounded commit got no answer */
+	struct wk_consumer *next_abandoned;
 };
+
+/* Consumers whose group leave never finished (broker gone): see wk_consumer_destroy. */
+static struct wk_consumer *abandoned_consumers;
 
 /* librdkafka's syslog levels onto ours: 0-2 error, 3-4 warning, 5-6 info, 7 debug. LOG_ERR (3)
  * is mostly transient connection failures that librdkafka retries by itself; what is fatal
@@ -314,9 +349,10 @@ int wk_producer_flush(struct wk_producer *p, int timeout_ms)
 {
 	rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
 
+	p->flush_timed_out = rd_kafka_outq_len(p->rk) > 0;
 	if (wk_kafka_fatal(p->rk, NULL, 0))
 		return -1;
-	return err == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_outq_len(p->rk) == 0 ? 0 : -1;
+	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out ? 0 : -1;
 }
 
 int wk_producer_outq_len(struct wk_producer *p)
@@ -330,11 +366,12 @@ void wk_producer_destroy(struct wk_producer *p)
 
 	if (!p)
 		return;
-	rd_kafka_flush(p->rk, DESTROY_FLUSH_MS);
+	/* A caller's flush that already timed out (broker gone) is not waited for twice. */
+	if (!p->flush_timed_out)
+		rd_kafka_flush(p->rk, DESTROY_FLUSH_MS);
 	left = rd_kafka_outq_len(p->rk);
 	if (left > 0)
-		wk_error("kafka producer: %d messages not delivered after %d ms, dropping them",
-			 left, DESTROY_FLUSH_MS);
+		wk_error("kafka producer: %d messages not delivered, dropping them", left);
 	rd_kafka_destroy(p->rk);
 	while (p->dlq_waits) {
 		struct dlq_wait *w = p->dlq_waits;
@@ -352,6 +389,126 @@ rd_kafka_t *wk_producer_handle(struct wk_producer *p)
 
 /* ---- consumer ---- */
 
+static struct stored_off *off_get(struct wk_consumer *c, const char *topic, int32_t partition,
+				  bool create)
+{
+	for (size_t i = 0; i < c->noffs; i++)
+		if (c->offs[i].partition == partition && !strcmp(c->offs[i].topic, topic))
+			return &c->offs[i];
+	if (!create)
+		return NULL;
+	c->offs = wk_xrealloc(c->offs, (c->noffs + 1) * sizeof(*c->offs));
+	c->offs[c->noffs] = (struct stored_off){wk_xstrdup(topic), partition, -1, -1};
+	return &c->offs[c->noffs++];
+}
+
+/* Remember what the broker acknowledged (auto-commits and our own commits). */
+static void note_committed(struct wk_consumer *c, const rd_kafka_topic_partition_list_t *l)
+{
+	for (int i = 0; l && i < l->cnt; i++) {
+		struct stored_off *o;
+
+		if (l->elems[i].err || l->elems[i].offset < 0)
+			continue;
+		o = off_get(c, l->elems[i].topic, l->elems[i].partition, false);
+		if (o && l->elems[i].offset > o->committed)
+			o->committed = l->elems[i].offset;
+	}
+}
+
+/* offset_commit_cb: the result of an auto-commit, served by rd_kafka_consumer_poll. */
+static void auto_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			   rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	(void)rk;
+	(void)err; /* per-partition errors are in offsets */
+	note_committed(opaque, offsets);
+}
+
+/* The result of one commit_bounded() commit. */
+static void bounded_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			      rd_kafka_topic_partition_list_t *offsets, void *commit_opaque)
+{
+	struct commit_wait *w = commit_opaque;
+
+	note_committed(rd_kafka_opaque(rk), offsets);
+	w->err = err;
+	w->done = true;
+}
+
+/* "'topic' [p] N, ..." for every partition whose stored offset is not known committed. */
+static size_t uncommitted(const struct wk_consumer *c, char *out, size_t out_size)
+{
+	size_t n = 0, len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < c->noffs; i++) {
+		const struct stored_off *o = &c->offs[i];
+
+		if (o->stored < 0 || o->stored <= o->committed)
+			continue;
+		if (len < out_size)
+			len += (size_t)snprintf(out + len, out_size - len, "%s'%s' [%d] %lld",
+						n ? ", " : "", o->topic, (int)o->partition,
+						(long long)o->stored);
+		n++;
+	}
+	return n;
+}
+
+/* Commit what is stored, waiting at most timeout_ms for the answer: 0 when committed or nothing
+ * to commit, -1 (logged, with the offsets left uncommitted) otherwise. */
+static int commit_bounded(struct wk_consumer *c, int timeout_ms, const char *why)
+{
+	struct commit_wait *w = wk_xcalloc(1, sizeof(*w));
+	rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+	int64_t deadline = wk_time_mono_ms() + timeout_ms;
+	rd_kafka_resp_err_t err;
+	char left[1024];
+
+	err = rd_kafka_commit_queue(c->rk, NULL, q, bounded_commit_cb, w);
+	if (err) {
+		w->done = true;
+		w->err = err;
+	}
+	while (!w->done) {
+		int64_t now = wk_time_mono_ms();
+
+		if (now >= deadline)
+			break;
+		rd_kafka_queue_poll_callback(q, (int)(deadline - now < 100 ? deadline - now : 100));
+	}
+	rd_kafka_queue_destroy(q);
+	if (!w->done) {
+		/* Nobody serves q any more, but keep w until rd_kafka_destroy in case. */
+		w->next = c->abandoned;
+		c->abandoned = w;
+		c->commit_timed_out = true;
+		if (uncommitted(c, left, sizeof(left)))
+			wk_warn(
+			    "kafka group '%s': %s: no answer within %d ms (broker unreachable?); "
+			    "not committed: %s",
+			    c->group, why, timeout_ms, left);
+		else
+			wk_warn(
+			    "kafka group '%s': %s: no answer within %d ms (broker unreachable?)",
+			    c->group, why, timeout_ms);
+		return -1;
+	}
+	err = w->err;
+	free(w);
+	c->commit_timed_out = false;
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		if (uncommitted(c, left, sizeof(left)))
+			wk_warn("kafka group '%s': %s: %s; not committed: %s", c->group, why,
+				rd_kafka_err2str(err), left);
+		else
+			wk_warn("kafka group '%s': %s: %s", c->group, why, rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -368,15 +525,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
 		wk_info("kafka group '%s': revoking %d partition(s)", c->group, parts->cnt);
 		/* Commit what is stored before another member takes over, so it does not redo the
-		 * work; a lost assignment already belongs to someone else: don't commit. */
-		if (!rd_kafka_assignment_lost(rk)) {
-			cerr = rd_kafka_commit(rk, NULL, 0);
-			if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-				wk_warn("kafka group '%s': commit on revoke: %s", c->group,
-					rd_kafka_err2str(cerr));
-		} else {
+		 * work; a lost assignment already belongs to someone else: don't commit. While
+		 * closing after a commit that got no answer, another try would only delay the
+		 * exit. */
+		if (rd_kafka_assignment_lost(rk))
 			wk_warn("kafka group '%s': assignment lost, not committing", c->group);
-		}
+		else if (c->closing && c->commit_timed_out)
+			wk_warn("kafka group '%s': not committing on revoke: the broker did not "
+				"answer the last commit",
+				c->group);
+		else
+			commit_bounded(c, REVOKE_COMMIT_WAIT_MS, "commit on revoke");
 		rd_kafka_assign(rk, NULL);
 		break;
 	default:
@@ -416,6 +575,7 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 		goto fail;
 	}
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_offset_commit_cb(conf, auto_commit_cb);
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
 	if (!c->rk) {
 		rd_kafka_conf_destroy(conf);
@@ -497,6 +657,11 @@ int wk_consumer_store_offset(struct wk_consumer *c, const char *topic, int32_t p
 		       (long long)next_offset, topic, (int)partition, rd_kafka_err2str(err));
 		wk_warn("%s", errstr);
 		rc = -1;
+	} else {
+		struct stored_off *o = off_get(c, topic, partition, true);
+
+		if (next_offset > o->stored)
+			o->stored = next_offset;
 	}
 	rd_kafka_topic_partition_list_destroy(l);
 	return rc;
@@ -533,27 +698,55 @@ int wk_consumer_seek(struct wk_consumer *c, const char *topic, int32_t partition
 
 int wk_consumer_commit(struct wk_consumer *c)
 {
-	rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
-
-	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		wk_warn("kafka group '%s': commit: %s", c->group, rd_kafka_err2str(err));
-		return -1;
-	}
-	return 0;
+	return commit_bounded(c, COMMIT_WAIT_MS, "commit");
 }
 
 void wk_consumer_destroy(struct wk_consumer *c)
 {
-	rd_kafka_resp_err_t err;
+	rd_kafka_queue_t *q;
+	rd_kafka_error_t *error;
+	bool closed = false;
 
 	if (!c)
 		return;
-	/* Serves the revoke (which commits) and leaves the group so the others rebalance at once.
-	 */
-	err = rd_kafka_consumer_close(c->rk);
-	if (err)
-		wk_warn("kafka group '%s': close: %s", c->group, rd_kafka_err2str(err));
+	/* Serves the revoke (which commits) and leaves the group so the others rebalance at once,
+	 * but only for CLOSE_WAIT_MS: rd_kafka_consumer_close() waits for a broker that may be
+	 * gone. */
+	c->closing = true;
+	q = rd_kafka_queue_new(c->rk);
+	error = rd_kafka_consumer_close_queue(c->rk, q);
+	if (error) {
+		wk_warn("kafka group '%s': close: %s", c->group, rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	} else {
+		int64_t deadline = wk_time_mono_ms() + CLOSE_WAIT_MS;
+
+		while (!(closed = rd_kafka_consumer_closed(c->rk)) && wk_time_mono_ms() < deadline)
+			rd_kafka_queue_poll_callback(q, 100);
+		if (!closed)
+			wk_warn("kafka group '%s': leaving the group did not finish within %d ms "
+				"(broker unreachable?); leaving the handle to process exit",
+				c->group, CLOSE_WAIT_MS);
+	}
+	rd_kafka_queue_destroy(q);
+	if (!closed) {
+		/* rd_kafka_destroy_flags(NO_CONSUMER_CLOSE) still waits for the group to terminate,
+		 * which waits for the unanswered commits: the handle is left to process exit
+		 * (reachable from abandoned_consumers, so not a leak to valgrind). */
+		c->next_abandoned = abandoned_consumers;
+		abandoned_consumers = c;
+		return;
+	}
 	rd_kafka_destroy(c->rk);
+	while (c->abandoned) {
+		struct commit_wait *w = c->abandoned;
+
+		c->abandoned = w->next;
+		free(w);
+	}
+	for (size_t i = 0; i < c->noffs; i++)
+		free(c->offs[i].topic);
+	free(c->offs);
 	free(c->group);
 	free(c);
 }

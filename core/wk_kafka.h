@@ -55,7 +55,8 @@ int wk_producer_poll(struct wk_producer *p, int timeout_ms);
 /* 0 when every message is delivered (or failed with a report), -1 on timeout or fatal error. */
 int wk_producer_flush(struct wk_producer *p, int timeout_ms);
 int wk_producer_outq_len(struct wk_producer *p);
-/* Flushes for up to 10 s (logging what is left) and frees; NULL is a no-op. */
+/* Flushes for up to 10 s (logging what is left) and frees; NULL is a no-op. Does not flush again
+ * when the last wk_producer_flush timed out with messages left (the broker is gone). */
 void wk_producer_destroy(struct wk_producer *p);
 rd_kafka_t *wk_producer_handle(struct wk_producer *p);
 
@@ -75,9 +76,13 @@ int wk_consumer_store_offset(struct wk_consumer *c, const char *topic, int32_t p
 			     int64_t next_offset);
 /* Rewind a partition so that `offset` is delivered again (a retry without storing). */
 int wk_consumer_seek(struct wk_consumer *c, const char *topic, int32_t partition, int64_t offset);
-/* Synchronous commit of what is stored. */
+/* Synchronous commit of what is stored, waiting at most 3 s for the broker's answer; -1 (logged
+ * with the offsets left uncommitted) on failure or timeout. */
 int wk_consumer_commit(struct wk_consumer *c);
-/* Commits stored offsets, leaves the group, frees; NULL is a no-op. */
+/* Commits stored offsets (on revoke), leaves the group, frees; NULL is a no-op. Bounded: when the
+ * group leave has not finished after about 3 s (plus 2 s for the revoke's commit) the broker is
+ * taken as gone and the librdkafka handle is left to process exit (it cannot be destroyed without
+ * the broker); meant for shutdown. */
 void wk_consumer_destroy(struct wk_consumer *c);
 rd_kafka_t *wk_consumer_handle(struct wk_consumer *c);
 

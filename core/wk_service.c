@@ -696,7 +696,9 @@ static void shutdown_all(struct wk_service_ctx *ctx)
 		wk_info("signal %d: draining", (int)got_signal);
 	if (ctx->svc->term)
 		ctx->svc->term(ctx);
-	if (ctx->producer && wk_producer_flush(ctx->producer, 10000) < 0)
+	/* Every step is bounded (flush 5 s, commit 3 s, group leave 3-5 s) so that SIGTERM ends
+	 * the process even when the broker is gone. */
+	if (ctx->producer && wk_producer_flush(ctx->producer, 5000) < 0)
 		wk_warn("producer: %d message(s) not delivered at shutdown",
 			wk_producer_outq_len(ctx->producer));
 	if (ctx->consumer) {
