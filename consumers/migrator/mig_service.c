@@ -1,6 +1,7 @@
 /* mig_service.c - wukong-migrator's Kafka side: subscriptions, decoding and validation of events
  * and submissions, outputs (status, audit, Events) and the acknowledgement of offsets only once
  * every effect of a message is durable. */
+#include "mig_evac.h"
 #include "mig_int.h"
 
 #include "wk_cloudevent.h"
@@ -470,6 +471,7 @@ void mig_term(struct wk_service_ctx *ctx)
 	 * commits on shutdown; held (queued) requests stay uncommitted and come back. */
 	if (st->prod && wk_producer_flush(st->prod, 10000) < 0)
 		wk_warn("%d output(s) not delivered at shutdown", wk_producer_outq_len(st->prod));
+	mig_evac_shutdown(st);
 	while (st->active) {
 		struct mig_active *a = st->active;
 
@@ -524,6 +526,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 		st->next_poll_ms = now + st->poll_ms;
 	}
 	mig_pump(st);
+	mig_evac_tick(st);
 	wk_metric_set(st->m_queue, NULL, (double)st->queue.n);
 }
 
@@ -620,7 +623,7 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 	memcpy(kind, t, (size_t)(dot - t));
 	wk_strlcpy(change, dot + 1, sizeof(change));
 	if (strcmp(kind, "wukong") && strcmp(kind, "virtualmachineinstancemigration") &&
-	    strcmp(kind, "virtualmachineinstance"))
+	    strcmp(kind, "virtualmachineinstance") && strcmp(kind, "node"))
 		return WK_MSG_DONE;
 	body = cJSON_ParseWithLength(ce->data, ce->data_len);
 	if (!cJSON_IsObject(body)) {
@@ -631,6 +634,8 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 		goto out;
 	if (!strcmp(kind, "wukong")) {
 		res = on_wukong(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
+	} else if (!strcmp(kind, "node")) {
+		res = mig_evac_node_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "virtualmachineinstancemigration")) {
 		const cJSON *labels = jget(body, "labels");
 		const char *mgr = jstrv(labels, MIG_LABEL_MANAGED);
@@ -691,6 +696,46 @@ static enum wk_msg_result refuse(struct mig_state *st, const rd_kafka_message_t 
 	return WK_MSG_REJECT;
 }
 
+/* A node drain (mig_evac.c). Drains are cluster-wide: with tenants configured, only a tenant
+ * whose namespace list is "*" may drain. */
+static enum wk_msg_result on_drain(struct mig_state *st, const rd_kafka_message_t *m,
+				   const struct wk_cloudevent *ce, bool shared, int64_t ts,
+				   char *reason, size_t rs, char *detail, size_t ds,
+				   struct mig_ack *ack)
+{
+	struct mig_drain_req d;
+	struct mig_verdict v;
+	char err[512];
+
+	if (mig_parse_drain(ce->data, ce->data_len, &d, &v) < 0)
+		return refuse(st, m, NULL, NULL, NULL, v.code, v.message, reason, rs, detail, ds,
+			      ack);
+	if (strcmp(d.cluster, st->cluster)) {
+		if (shared)
+			return WK_MSG_DONE;
+		snprintf(err, sizeof(err), "request for cluster '%s' on this cluster's topic",
+			 d.cluster);
+		return refuse(st, m, NULL, NULL, d.id, "wrong-cluster", err, reason, rs, detail, ds,
+			      ack);
+	}
+	if (st->require_tenant || (st->any_tenants && d.tenant[0])) {
+		char tkey[200];
+		const char *list;
+
+		snprintf(tkey, sizeof(tkey), "migrator.tenants.%s", d.tenant);
+		list = d.tenant[0] ? wk_config_get(wk_service_config(st->ctx), tkey, NULL) : NULL;
+		if (!list || strcmp(list, "*")) {
+			snprintf(err, sizeof(err),
+				 "tenant '%s' may not drain a node (needs the namespace list '*')",
+				 d.tenant);
+			return refuse(st, m, NULL, NULL, d.id, "forbidden", err, reason, rs, detail,
+				      ds, ack);
+		}
+	}
+	return mig_evac_drain(st, &d, ts > 0 ? ts : wk_time_now_ms(), rd_kafka_topic_name(m->rkt),
+			      m->partition, m->offset, ack);
+}
+
 static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_message_t *m,
 				     char *reason, size_t rs, char *detail, size_t ds,
 				     struct mig_ack *ack)
@@ -718,6 +763,8 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
 			      ack);
+	if (!strcmp(ce.type, "dev.novasphere.wukong.request.drain.v1"))
+		return on_drain(st, m, &ce, shared, ts, reason, rs, detail, ds, ack);
 	verb = mig_verb_from_type(ce.type);
 	if (verb == MIG_VERB_OTHER)
 		return WK_MSG_DONE; /* drain / clone: another executor's */
