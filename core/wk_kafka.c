@@ -651,10 +651,17 @@ int wk_consumer_store_offset(struct wk_consumer *c, const char *topic, int32_t p
 	if (!err)
 		err = l->elems[0].err;
 	if (err) {
-		/* __STATE: the partition was revoked meanwhile; its new owner redoes the message.
-		 */
-		wk_err(errstr, sizeof(errstr), "store offset %lld of '%s' [%d]: %s",
-		       (long long)next_offset, topic, (int)partition, rd_kafka_err2str(err));
+		/* In librdkafka 2.0.2 (checked in the shipped library) there are three answers:
+		 * __STATE: the partition is not assigned (revoked meanwhile; its new owner redoes
+		 * the message); __UNKNOWN_PARTITION: no such topic/partition on this handle; and
+		 * __INVALID_ARG, returned for every partition, only when the handle has
+		 * enable.auto.offset.store=true, i.e. a consumer not made by wk_consumer_new (which
+		 * forces false): say so instead of the bare "Invalid argument". */
+		wk_err(errstr, sizeof(errstr), "store offset %lld of '%s' [%d]: %s%s",
+		       (long long)next_offset, topic, (int)partition, rd_kafka_err2str(err),
+		       err == RD_KAFKA_RESP_ERR__INVALID_ARG
+			   ? " (enable.auto.offset.store is on for this consumer)"
+			   : "");
 		wk_warn("%s", errstr);
 		rc = -1;
 	} else {
