@@ -222,8 +222,6 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 	struct sim_req req;
 	struct sim_resp r;
 	enum MHD_Result ret;
-	char *path = NULL;
-	const char *q;
 
 	(void)version;
 	if (!cs)
@@ -254,12 +252,9 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = url;
-	/* the control API gets its query string back */
-	q = strchr(cs->raw_uri, '?');
-	if (!strncmp(url, "/sim/", 5) && q) {
-		path = wk_xasprintf("%s%s", url, q);
-		req.path = path;
-	}
+	/* url comes without the query string (libmicrohttpd splits it off); the control API gets
+	 * none either: clients add their own parameters (kubectl sends ?timeout=32s) and the
+	 * model routes on the path alone (sim_model_control has no query parameter). */
 	req.arg = get_arg;
 	req.arg_ctx = c;
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -275,7 +270,6 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 		wk_debug("%s %s: %d", method, url, r.code);
 	ret = queue(c, &r);
 	sim_resp_release(&r);
-	free(path);
 	return ret;
 }
 
