@@ -42,6 +42,7 @@ struct evac {
 	char id[MIG_ID_MAX];
 	char node[MIG_NAME_MAX];
 	bool maint;
+	bool pressure;
 	char tenant[64];
 	int64_t base_ts;
 	int conc;
@@ -55,6 +56,14 @@ struct evac {
 	int32_t partition;
 	int64_t offset;
 	struct evac *next_ev;
+};
+
+/* A resourcePressure evacuation: just these VMs, and no target filled past `level` percent of
+ * its allocatable memory (what metrics.k8s.io says it uses + what it receives). */
+struct pressure_sel {
+	char (*only)[400]; /* "<ns>/<vm>" */
+	size_t n;
+	int level;
 };
 
 static struct evac *g_evacs;
@@ -244,8 +253,10 @@ static const char *vmi_node(const cJSON *vmi)
 }
 
 /* maint: only VMs whose policy enables nodeMaintenance. 0, or -1 (retry) with err. */
-static int gather(struct mig_state *st, const char *node, bool maint, struct gathered *g, char *err,
-		  size_t errn)
+static int64_t pressure_used(const char *node);
+
+static int gather(struct mig_state *st, const char *node, bool maint, const struct pressure_sel *ps,
+		  struct gathered *g, char *err, size_t errn)
 {
 	struct wk_k8s_result res;
 	const cJSON *it;
@@ -322,6 +333,18 @@ static int gather(struct mig_state *st, const char *node, bool maint, struct gat
 					g->pn[j].free_mem -= a->mem;
 					g->pn[j].free_cpu_milli -= a->cpu_milli;
 				}
+	for (size_t j = 0; j < g->nnodes && ps; j++) {
+		/* No node pushed over: at most `level` percent of it used after the move. */
+		int64_t am, ac, used = pressure_used(g->pn[j].name);
+
+		mig_node_allocatable(g->node_objs[j], &am, &ac);
+		if (am > 0 && used >= 0) {
+			int64_t cap = am / 100 * ps->level - used;
+
+			if (cap < g->pn[j].free_mem)
+				g->pn[j].free_mem = cap;
+		}
+	}
 	for (size_t j = 0; j < g->nnodes; j++) {
 		if (g->pn[j].free_mem < 0)
 			g->pn[j].free_mem = 0;
@@ -372,7 +395,20 @@ static int gather(struct mig_state *st, const char *node, bool maint, struct gat
 			memset(c, 0, sizeof(*c));
 			continue;
 		}
-		if (maint && !(c->pol.enabled && (c->pol.triggers & MIG_TRIG_MAINTENANCE))) {
+		if (ps) {
+			char vk[400];
+			size_t q;
+
+			snprintf(vk, sizeof(vk), "%s/%s", ns, vm);
+			for (q = 0; q < ps->n && strcmp(ps->only[q], vk); q++)
+				;
+			if (q == ps->n) {
+				cJSON_Delete(c->wukong);
+				mig_policy_release(&c->pol);
+				memset(c, 0, sizeof(*c));
+				continue;
+			}
+		} else if (maint && !(c->pol.enabled && (c->pol.triggers & MIG_TRIG_MAINTENANCE))) {
 			skip(g, ns, wk, "PolicyNotEnabled",
 			     "spec.migrationPolicy does not enable nodeMaintenance");
 			cJSON_Delete(c->wukong);
@@ -521,8 +557,10 @@ static int submit(struct mig_state *st, struct evac *ev, size_t i)
 	wk_strlcpy(r.tenant, ev->tenant, sizeof(r.tenant));
 	wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
 	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",
-		 ev->maint ? "nodeMaintenance evacuation" : "drain", ev->node, ev->id, i + 1,
-		 ev->n);
+		 ev->pressure ? "resourcePressure move"
+		 : ev->maint  ? "nodeMaintenance evacuation"
+			      : "drain",
+		 ev->node, ev->id, i + 1, ev->n);
 	mig_options_init(&r.opt);
 	/* The queue orders by this: the plan's order survives a restart. */
 	r.received_ms = ev->base_ts + (int64_t)i;
@@ -579,7 +617,9 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 			 ev->node, took, ev->predicted_s);
 	wk_logk(WK_LOG_INFO, ev->node, "evacuation '%s': %s", ev->id, msg);
 	evac_audit(st, ev, ev->id, ev->node, ev->maint,
-		   ev->maint ? "evacuation.completed" : "drain.completed",
+		   ev->pressure ? "pressure.completed"
+		   : ev->maint	? "evacuation.completed"
+				: "drain.completed",
 		   nleft ? "failure" : "success", nleft ? "VMsRemaining" : "Evacuated", msg, d,
 		   ev->topic, ev->partition, ev->offset, ev->hold);
 	cJSON_Delete(d);
@@ -662,14 +702,14 @@ void mig_evac_shutdown(struct mig_state *st)
 
 /* Plan an evacuation; dry run: report; otherwise start it. */
 static enum wk_msg_result evacuate(struct mig_state *st, const char *id, const char *node,
-				   bool maint, bool dry_run, const char *tenant, int64_t ts,
-				   const char *topic, int32_t partition, int64_t offset,
-				   struct mig_ack *ack)
+				   bool maint, const struct pressure_sel *ps, bool dry_run,
+				   const char *tenant, int64_t ts, const char *topic,
+				   int32_t partition, int64_t offset, struct mig_ack *ack)
 {
 	struct gathered g;
 	char err[512], msg[700];
 
-	if (gather(st, node, maint, &g, err, sizeof(err)) < 0) {
+	if (gather(st, node, maint, ps, &g, err, sizeof(err)) < 0) {
 		gathered_release(&g);
 		wk_logk(WK_LOG_WARN, node, "evacuation '%s': %s; retrying", id, err);
 		return WK_MSG_RETRY;
@@ -701,6 +741,7 @@ static enum wk_msg_result evacuate(struct mig_state *st, const char *id, const c
 	wk_strlcpy(ev->id, id, sizeof(ev->id));
 	wk_strlcpy(ev->node, node, sizeof(ev->node));
 	ev->maint = maint;
+	ev->pressure = ps != NULL;
 	wk_strlcpy(ev->tenant, tenant ? tenant : "", sizeof(ev->tenant));
 	ev->base_ts = ts;
 	ev->conc = g.plan.concurrency > 0 ? g.plan.concurrency : 1;
@@ -725,18 +766,27 @@ static enum wk_msg_result evacuate(struct mig_state *st, const char *id, const c
 		wk_strlcpy(ch->vm, c->vm, sizeof(ch->vm));
 		wk_strlcpy(ch->target, g.pn[s->target].name, sizeof(ch->target));
 		ch->dur_s = s->end - s->start;
-		if (maint)
+		if (maint) {
 			mig_maint_child_id(node, c->ns, c->name, jstr(c->vmi, "metadata.uid"),
 					   jstr(c->vmi, "status.migrationState.migrationUid"),
 					   ch->id, sizeof(ch->id));
-		else
+			if (ps) /* another trigger: its own ids ("pr-..." instead of "mt-...") */
+				ch->id[0] = 'p', ch->id[1] = 'r';
+		} else
 			mig_drain_child_id(id, c->ns, c->name, ch->id, sizeof(ch->id));
 	}
 	ev->hold = mig_ack_ref(ack);
 	ev->next_ev = g_evacs;
 	g_evacs = ev;
-	evac_audit(st, ev, id, node, maint, maint ? "evacuation.started" : "drain.started", "info",
-		   maint ? "NodeMaintenance" : "Drain", msg, d, topic, partition, offset, ack);
+	evac_audit(st, ev, id, node, maint,
+		   ps	   ? "pressure.started"
+		   : maint ? "evacuation.started"
+			   : "drain.started",
+		   "info",
+		   ps	   ? "ResourcePressure"
+		   : maint ? "NodeMaintenance"
+			   : "Drain",
+		   msg, d, topic, partition, offset, ack);
 	cJSON_Delete(d);
 	gathered_release(&g);
 	wk_logk(WK_LOG_INFO, node, "evacuation '%s': %s", id, msg);
@@ -758,8 +808,8 @@ enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_r
 				   partition, offset, ack);
 		return WK_MSG_DONE;
 	}
-	return evacuate(st, d->id, d->node, false, d->dry_run, d->tenant, ts, topic, partition,
-			offset, ack);
+	return evacuate(st, d->id, d->node, false, NULL, d->dry_run, d->tenant, ts, topic,
+			partition, offset, ack);
 }
 
 /* ---- nodeFailure: report, never start a second copy ---- */
@@ -787,11 +837,14 @@ static bool node_fenced(struct mig_state *st, const cJSON *node, char *why, size
 	return false;
 }
 
+static void pressure_forget(void);
+
 static void failure_forget(void)
 {
 	if (g_failure_init)
 		mig_map_release(&g_failure_sent);
 	g_failure_init = false;
+	pressure_forget();
 }
 
 /* The VMI's disks cannot move (KubeVirt's verdict: LiveMigratable=False because of disks). */
@@ -998,5 +1051,238 @@ enum wk_msg_result mig_evac_node_event(struct mig_state *st, const cJSON *body, 
 	snprintf(id, sizeof(id), "maint-%s", hex);
 	wk_logk(WK_LOG_DEBUG, node, "node in maintenance (%s): looking for policy-enabled VMs",
 		why);
-	return evacuate(st, id, node, true, false, NULL, ts, NULL, 0, 0, ack);
+	return evacuate(st, id, node, true, NULL, false, NULL, ts, NULL, 0, 0, ack);
+}
+
+/* ---- resourcePressure ---- */
+
+/* Last memory usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
+static struct pnode {
+	char name[MIG_NAME_MAX];
+	int64_t used;	    /* bytes */
+	int64_t hot_since;  /* mono ms; 0 = not hot */
+	int64_t next_check; /* mono ms */
+} * g_pn;
+static size_t g_npn;
+/* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
+static struct mig_map g_cooldown;
+static bool g_cooldown_init;
+
+static struct pnode *pnode_get(const char *node, bool create)
+{
+	for (size_t i = 0; i < g_npn; i++)
+		if (!strcmp(g_pn[i].name, node))
+			return &g_pn[i];
+	if (!create || g_npn >= MIG_PLAN_MAX_NODES)
+		return NULL;
+	g_pn = wk_xrealloc(g_pn, (g_npn + 1) * sizeof(*g_pn));
+	memset(&g_pn[g_npn], 0, sizeof(*g_pn));
+	wk_strlcpy(g_pn[g_npn].name, node, sizeof(g_pn[g_npn].name));
+	g_pn[g_npn].used = -1;
+	return &g_pn[g_npn++];
+}
+
+static int64_t pressure_used(const char *node)
+{
+	const struct pnode *p = pnode_get(node, false);
+	return p ? p->used : -1;
+}
+
+static int cmp_mem(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A NodeMetrics event. Hot: memory used at or above the lowest threshold of the policy-enabled
+ * VMs on the node for migrator.pressure-sustain; then just enough of them (not cooling down)
+ * move so that the node falls to the threshold minus migrator.pressure-hysteresis points, onto
+ * nodes that stay under that same level. Cool again only below that level (hysteresis). */
+enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const cJSON *body,
+					  const char *change, int64_t ts, struct mig_ack *ack)
+{
+	const char *node = jstr(body, "name"), *mem = jstr(body, "usage.memory");
+	struct pnode *p;
+	int64_t used, now = wk_time_mono_ms(), am, ac;
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	char err[512], sel[400];
+	int hyst = (int)cfg_num(st, "migrator.pressure-hysteresis", 10, false);
+	double sustain_ms = cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
+	double cooldown_ms = cfg_num(st, "migrator.pressure-cooldown", 600, false) * 1000;
+
+	if (!node || !mem || !strcmp(change, "deleted") ||
+	    wk_quantity_parse(mem, &used, err, sizeof(err)) < 0)
+		return WK_MSG_DONE;
+	p = pnode_get(node, true);
+	if (!p)
+		return WK_MSG_DONE;
+	p->used = used;
+	if (now < p->next_check || evac_by_node(node))
+		return WK_MSG_DONE;
+	for (size_t i = 0; i < sizeof(g_backoff) / sizeof(g_backoff[0]); i++)
+		if (!strcmp(g_backoff[i].node, node) && now < g_backoff[i].until)
+			return WK_MSG_DONE;
+	p->next_check = now + 1000;
+	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		return WK_MSG_DONE; /* the next sample tries again */
+	}
+	mig_node_allocatable(res.body, &am, &ac);
+	wk_k8s_result_release(&res);
+	if (am <= 0)
+		return WK_MSG_DONE;
+	double pct = 100.0 * (double)used / (double)am;
+	/* Which VMs on the node ask for pressure relief, and at what threshold. */
+	memset(&lo, 0, sizeof(lo));
+	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
+	lo.label_selector = sel;
+	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		return WK_MSG_DONE;
+	}
+	cJSON *vmis = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		cJSON_Delete(vmis);
+		return WK_MSG_DONE;
+	}
+	cJSON *wukongs = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(jget(vmis, "items")) + 1;
+	struct {
+		int64_t mem;
+		char key[400];
+	} *cand = wk_xcalloc(cap, sizeof(*cand));
+	int threshold = 101;
+	const cJSON *it, *w;
+	if (!g_cooldown_init) {
+		mig_map_init(&g_cooldown);
+		g_cooldown_init = true;
+	}
+	cJSON_ArrayForEach(it, jget(vmis, "items"))
+	{
+		const char *ns = jstr(it, "metadata.namespace"), *vm = jstr(it, "metadata.name");
+		const char *ph = jstr(it, "status.phase"), *end;
+		struct mig_policy pol;
+		char perr[128], key[400];
+		int64_t m, c;
+
+		if (!ns || !vm || !ph || strcmp(ph, "Running"))
+			continue;
+		cJSON_ArrayForEach(w, jget(wukongs, "items"))
+		{
+			char wvm[MIG_NAME_MAX];
+			const char *wns = jstr(w, "metadata.namespace");
+
+			if (!wns || strcmp(wns, ns))
+				continue;
+			mig_vm_name(w, wvm, sizeof(wvm));
+			if (!strcmp(wvm, vm))
+				break;
+		}
+		if (!w || mig_policy_read(w, &pol, perr, sizeof(perr)) < 0) {
+			if (w)
+				mig_policy_release(&pol);
+			continue;
+		}
+		bool wants = pol.enabled && (pol.triggers & MIG_TRIG_PRESSURE);
+		int th = pol.pressure_percent ? pol.pressure_percent : 80;
+		mig_policy_release(&pol);
+		if (!wants)
+			continue;
+		if (th < threshold)
+			threshold = th;
+		/* Cooling down: moved by us recently, or migrated recently (survives a restart). */
+		snprintf(key, sizeof(key), "%s/%s", ns, vm);
+		const char *last = mig_map_get(&g_cooldown, key);
+		if (last && (double)(now - strtoll(last, NULL, 10)) < cooldown_ms)
+			continue;
+		end = jstr(it, "status.migrationState.endTimestamp");
+		if (end) {
+			int64_t e;
+
+			if (wk_time_parse_ms(end, &e) == 0 &&
+			    (double)(wk_time_now_ms() - e) < cooldown_ms)
+				continue;
+		}
+		mig_vmi_resources(it, &m, &c);
+		cand[nc].mem = m;
+		wk_strlcpy(cand[nc].key, key, sizeof(cand[nc].key));
+		nc++;
+	}
+	cJSON_Delete(vmis);
+	cJSON_Delete(wukongs);
+	enum wk_msg_result out = WK_MSG_DONE;
+	if (threshold > 100) {
+		p->hot_since = 0;
+		goto done;
+	}
+	if (pct < threshold) {
+		if (pct < threshold - hyst)
+			p->hot_since = 0; /* hysteresis: cool only well below the threshold */
+		goto done;
+	}
+	if (!p->hot_since)
+		p->hot_since = now;
+	if ((double)(now - p->hot_since) < sustain_ms || nc == 0)
+		goto done;
+	/* Just enough: the smallest VM that alone brings the node to the level, else the
+	 * largest, and again. */
+	{
+		int level = threshold - hyst > 1 ? threshold - hyst : 1;
+		int64_t excess = used - am / 100 * level;
+		struct pressure_sel ps = {wk_xcalloc(nc, sizeof(*ps.only)), 0, level};
+		bool *taken = wk_xcalloc(nc, sizeof(bool));
+		char id[MIG_ID_MAX], hex[17], *in;
+
+		(void)cmp_mem;
+		while (excess > 0 && ps.n < nc) {
+			long best = -1;
+
+			for (size_t i = 0; i < nc; i++)
+				if (!taken[i] && cand[i].mem >= excess &&
+				    (best < 0 || cand[i].mem < cand[best].mem))
+					best = (long)i;
+			if (best < 0)
+				for (size_t i = 0; i < nc; i++)
+					if (!taken[i] && (best < 0 || cand[i].mem > cand[best].mem))
+						best = (long)i;
+			taken[best] = true;
+			wk_strlcpy(ps.only[ps.n++], cand[best].key, sizeof(ps.only[0]));
+			excess -= cand[best].mem;
+		}
+		in = wk_xasprintf("%s/%lld", node, (long long)ts);
+		mig_sha256_hex(in, strlen(in), 16, hex);
+		free(in);
+		snprintf(id, sizeof(id), "pressure-%s", hex);
+		wk_logk(WK_LOG_INFO, node,
+			"memory %.0f%% >= %d%% for %.0f s: moving %zu VM(s) to bring it to %d%%",
+			pct, threshold, (double)(now - p->hot_since) / 1000.0, ps.n, level);
+		for (size_t i = 0; i < ps.n; i++) {
+			char t[32];
+
+			snprintf(t, sizeof(t), "%lld", (long long)now);
+			mig_map_set(&g_cooldown, ps.only[i], t);
+		}
+		out = evacuate(st, id, node, true, &ps, false, NULL, ts, NULL, 0, 0, ack);
+		if (out == WK_MSG_DONE)
+			p->hot_since = 0;
+		free(ps.only);
+		free(taken);
+	}
+done:
+	free(cand);
+	return out;
+}
+
+static void pressure_forget(void)
+{
+	if (g_cooldown_init)
+		mig_map_release(&g_cooldown);
+	g_cooldown_init = false;
+	free(g_pn);
+	g_pn = NULL;
+	g_npn = 0;
 }

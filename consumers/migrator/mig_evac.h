@@ -20,6 +20,10 @@ enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_r
  * evacuation of the policy-enabled VMs when the node is cordoned or drain-tainted. */
 enum wk_msg_result mig_evac_node_event(struct mig_state *st, const struct cJSON *body,
 				       const char *change, int64_t ts, struct mig_ack *ack);
+/* A NodeMetrics event (body: name, usage). Starts a resourcePressure move when the node stays
+ * over the lowest threshold of the policy-enabled VMs on it (docs/evacuation.md). */
+enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const struct cJSON *body,
+					  const char *change, int64_t ts, struct mig_ack *ack);
 /* Submit what the plans allow now; finish evacuations whose VMs are all done. */
 void mig_evac_tick(struct mig_state *st);
 /* Forget every evacuation (service stop); their messages stay unacknowledged for a replay. */

@@ -623,7 +623,8 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 	memcpy(kind, t, (size_t)(dot - t));
 	wk_strlcpy(change, dot + 1, sizeof(change));
 	if (strcmp(kind, "wukong") && strcmp(kind, "virtualmachineinstancemigration") &&
-	    strcmp(kind, "virtualmachineinstance") && strcmp(kind, "node"))
+	    strcmp(kind, "virtualmachineinstance") && strcmp(kind, "node") &&
+	    strcmp(kind, "nodemetrics"))
 		return WK_MSG_DONE;
 	body = cJSON_ParseWithLength(ce->data, ce->data_len);
 	if (!cJSON_IsObject(body)) {
@@ -636,6 +637,8 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 		res = on_wukong(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "node")) {
 		res = mig_evac_node_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
+	} else if (!strcmp(kind, "nodemetrics")) {
+		res = mig_evac_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "virtualmachineinstancemigration")) {
 		const cJSON *labels = jget(body, "labels");
 		const char *mgr = jstrv(labels, MIG_LABEL_MANAGED);
