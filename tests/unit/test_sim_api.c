@@ -22,6 +22,7 @@ struct fixture {
 	struct sim_api *api;
 	int fault_code;
 	int controls;
+	int admits; /* admission hook calls */
 };
 
 static const char *lookup(void *ctx, const char *key)
@@ -51,10 +52,34 @@ static int hook_control(void *opaque, const char *method, const char *path, cons
 	return wk_buf_addf(out, "{\"m\":\"%s\",\"p\":\"%s\"}", method, path) < 0 ? 500 : 200;
 }
 
+/* A stand-in webhook: refuses Wukongs named "denied-*" on create (400) and a change of
+ * spec.cpu of Wukong "a1" (422). */
+static int hook_admit(void *opaque, const struct sim_resource *res, const char *ns,
+		      const cJSON *old, const cJSON *obj, char *msg, size_t msg_size)
+{
+	struct fixture *f = opaque;
+	const cJSON *name = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), "name");
+
+	(void)res;
+	(void)ns;
+	f->admits++;
+	if (!old && cJSON_IsString(name) && !strncmp(name->valuestring, "denied-", 7)) {
+		snprintf(msg, msg_size, "admission webhook \"t.example\" denied the request: no");
+		return 400;
+	}
+	if (old && cJSON_IsString(name) && !strcmp(name->valuestring, "a1") &&
+	    !cJSON_Compare(cJSON_GetObjectItem(cJSON_GetObjectItem(old, "spec"), "cpu"),
+			   cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "spec"), "cpu"), 1)) {
+		snprintf(msg, msg_size, "admission webhook \"t.example\" denied the request: cpu");
+		return 422;
+	}
+	return 0;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = wk_xcalloc(1, sizeof(*f));
-	struct sim_api_hooks hooks = {f, hook_fault, NULL, hook_control};
+	struct sim_api_hooks hooks = {f, hook_fault, NULL, hook_control, hook_admit};
 	char err[256];
 
 	f->st = sim_store_new(64);
@@ -441,6 +466,68 @@ static void create_get_update(void **state)
 	cJSON_Delete(o);
 	o = call(f, ADMIN, "PUT", WK_PATH "/c1", NULL, NULL, body, &code);
 	assert_int_equal(code, 422);
+	cJSON_Delete(o);
+}
+
+static void admission(void **state)
+{
+	struct fixture *f = *state;
+	static const struct kv dry[] = {{"dryRun", "All"}, {NULL, NULL}};
+	cJSON *o;
+	int code;
+
+	/* create refused: the webhook's code and message, no reason for a 400, nothing stored */
+	o = call(f, ADMIN, "POST", WK_PATH, NULL, NULL, WK_BODY("denied-1", 2), &code);
+	assert_int_equal(code, 400);
+	assert_string_equal(sget(o, "kind", NULL), "Status");
+	assert_string_equal(sget(o, "status", NULL), "Failure");
+	assert_string_equal(sget(o, "message", NULL),
+			    "admission webhook \"t.example\" denied the request: no");
+	assert_null(cJSON_GetObjectItem(o, "reason"));
+	assert_int_equal(cJSON_GetObjectItem(o, "code")->valueint, 400);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "GET", WK_PATH "/denied-1", NULL, NULL, NULL, &code);
+	assert_int_equal(code, 404);
+	cJSON_Delete(o);
+	/* dry-run runs the webhooks too */
+	o = call(f, ADMIN, "POST", WK_PATH, dry, NULL, WK_BODY("denied-2", 2), &code);
+	assert_int_equal(code, 400);
+	cJSON_Delete(o);
+	/* schema validation comes first: an invalid object never reaches the webhook */
+	int before = f->admits;
+	o = call(f, ADMIN, "POST", WK_PATH, NULL, NULL, WK_BODY("Denied-Caps", 2), &code);
+	assert_int_equal(code, 422);
+	assert_int_equal(f->admits, before);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "POST", WK_PATH, NULL, NULL, WK_BODY("a1", 2), &code);
+	assert_int_equal(code, 201);
+	cJSON_Delete(o);
+	/* update refused (merge patch and JSON patch): 422 Invalid, the object unchanged */
+	o = call(f, ADMIN, "PATCH", WK_PATH "/a1", NULL, "application/merge-patch+json",
+		 "{\"spec\":{\"cpu\":4}}", &code);
+	assert_int_equal(code, 422);
+	assert_string_equal(sget(o, "reason", NULL), "Invalid");
+	assert_string_equal(sget(o, "message", NULL),
+			    "admission webhook \"t.example\" denied the request: cpu");
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "PATCH", WK_PATH "/a1", NULL, "application/json-patch+json",
+		 "[{\"op\":\"replace\",\"path\":\"/spec/cpu\",\"value\":3}]", &code);
+	assert_int_equal(code, 422);
+	cJSON_Delete(o);
+	o = call(f, ADMIN, "GET", WK_PATH "/a1", NULL, NULL, NULL, &code);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "cpu")->valueint, 2);
+	cJSON_Delete(o);
+	/* an update the webhook allows goes through */
+	o = call(f, ADMIN, "PATCH", WK_PATH "/a1", NULL, "application/merge-patch+json",
+		 "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}", &code);
+	assert_int_equal(code, 200);
+	cJSON_Delete(o);
+	/* the status subresource is not admitted by the resource's webhooks */
+	before = f->admits;
+	o = call(f, ADMIN, "PATCH", WK_PATH "/a1/status", NULL, "application/merge-patch+json",
+		 "{\"status\":{\"phase\":\"Running\"}}", &code);
+	assert_int_equal(code, 200);
+	assert_int_equal(f->admits, before);
 	cJSON_Delete(o);
 }
 
@@ -1033,6 +1120,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(discovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(hostile_paths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(create_get_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(admission, setup, teardown),
 	    cmocka_unit_test_setup_teardown(patches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(deletes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(lists, setup, teardown),

@@ -552,16 +552,43 @@ static void not_migratable_fails_fast(void **state)
 	assert_int_equal(sim_model_admit(f->m, VMIM, "default", o, msg, sizeof(msg)), 0);
 	cJSON_Delete(o);
 	o = cJSON_Parse("{\"spec\":{}}");
-	assert_int_equal(sim_model_admit(f->m, VMIM, "default", o, msg, sizeof(msg)), 400);
+	assert_int_equal(sim_model_admit(f->m, VMIM, "default", o, msg, sizeof(msg)), 422);
 	assert_non_null(strstr(msg, "vmiName is missing"));
 	cJSON_Delete(o);
 	o = cJSON_Parse("{\"spec\":{\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":"
 			"\"VirtualMachineInstance\",\"name\":\"x\"}}}");
-	assert_int_equal(sim_model_admit(f->m, SNAP, "default", o, msg, sizeof(msg)), 400);
+	assert_int_equal(sim_model_admit(f->m, SNAP, "default", o, msg, sizeof(msg)), 422);
 	assert_non_null(strstr(msg, "invalid kind"));
-	assert_int_equal(sim_model_admit(f->m, CLONE, "default", o, msg, sizeof(msg)), 400);
+	assert_int_equal(sim_model_admit(f->m, CLONE, "default", o, msg, sizeof(msg)), 422);
 	cJSON_Delete(o);
 	assert_int_equal(sim_model_admit(f->m, WK, "default", NULL, msg, sizeof(msg)), 0);
+	/* Updates: the spec of a VMIM or a snapshot is immutable; metadata may change. */
+	cJSON *a = cJSON_Parse("{\"metadata\":{\"name\":\"m\"},\"spec\":{\"vmiName\":\"a\"}}");
+	cJSON *b = cJSON_Parse("{\"metadata\":{\"name\":\"m\",\"labels\":{\"x\":\"y\"}},"
+			       "\"spec\":{\"vmiName\":\"a\"}}");
+	cJSON *c = cJSON_Parse("{\"metadata\":{\"name\":\"m\"},\"spec\":{\"vmiName\":\"b\"}}");
+	cJSON *e1 = cJSON_Parse("{\"metadata\":{}}"), *e2 = cJSON_Parse("{\"spec\":{}}");
+	assert_int_equal(sim_model_admit_update(f->m, VMIM, "default", a, b, msg, sizeof(msg)), 0);
+	assert_int_equal(sim_model_admit_update(f->m, VMIM, "default", a, c, msg, sizeof(msg)),
+			 422);
+	assert_string_equal(msg, "admission webhook \"migration-update-validator.kubevirt.io\" "
+				 "denied the request: update of Migration object's spec is "
+				 "restricted");
+	assert_int_equal(sim_model_admit_update(f->m, SNAP, "default", a, c, msg, sizeof(msg)),
+			 422);
+	assert_non_null(strstr(msg, "virtualmachinesnapshot-validator.snapshot.kubevirt.io"));
+	assert_int_equal(sim_model_admit_update(f->m, VMIM, "default", e1, e2, msg, sizeof(msg)),
+			 0); /* absent spec == empty spec */
+	assert_int_equal(sim_model_admit_update(f->m, VMIM, "default", e1, a, msg, sizeof(msg)),
+			 422);
+	assert_int_equal(sim_model_admit_update(f->m, WK, "default", a, c, msg, sizeof(msg)), 0);
+	assert_int_equal(sim_model_admit_update(f->m, VMIM, "default", NULL, c, msg, sizeof(msg)),
+			 0);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(c);
+	cJSON_Delete(e1);
+	cJSON_Delete(e2);
 	stop(f);
 }
 

@@ -336,6 +336,14 @@ static int hook_control(void *opaque, const char *method, const char *path, cons
 	return sim_model_control(opaque, method, path, body, body_len, out);
 }
 
+static int hook_admit(void *opaque, const struct sim_resource *res, const char *ns,
+		      const cJSON *old, const cJSON *obj, char *msg, size_t msg_size)
+{
+	if (old)
+		return sim_model_admit_update(opaque, res, ns, old, obj, msg, msg_size);
+	return sim_model_admit(opaque, res, ns, obj, msg, msg_size);
+}
+
 /* ---- files ---- */
 
 static int write_file(const char *dir, const char *name, const char *content, mode_t mode,
@@ -404,7 +412,11 @@ static void usage(FILE *f)
 	    "usage: wukong-sim --dir DIR [--scenario FILE] [--time-factor X] [--seed N]\n"
 	    "                  [--listen 127.0.0.1:PORT] [--history N] [--auth FILE] [--crd FILE]\n"
 	    "                  [--max-watches N] [--bookmark-interval SECONDS]\n"
-	    "                  [--log-level debug|info|warn|error]\n");
+	    "                  [--log-level debug|info|warn|error]\n"
+	    "  --time-factor X  simulated seconds per real second (default: the scenario's\n"
+	    "                   timeFactor, 1 when it has none)\n"
+	    "  --seed N         random seed (default: the scenario's seed, 1 when it has none;\n"
+	    "                   0 = the default)\n");
 }
 
 static int parse_listen(const char *s, struct sockaddr_in *sa)
@@ -556,6 +568,7 @@ int main(int argc, char **argv)
 	hooks.fault = hook_fault;
 	hooks.drop_watches = hook_drop;
 	hooks.control = hook_control;
+	hooks.admit = hook_admit;
 	ctx.api = sim_api_new(st, &hooks);
 	sim_api_set_max_watches(ctx.api, max_watches);
 	sim_api_set_bookmark_interval(ctx.api, bookmark);

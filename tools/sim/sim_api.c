@@ -1572,6 +1572,25 @@ static int validate(struct sim_api *api, const struct sim_req *req, const struct
 	return 0;
 }
 
+/* Validating admission webhooks (the model's hook), after schema validation as in the API
+ * server. The denial is the webhook's Status as the API server relays it: its code, reason
+ * Invalid for a 422, no reason for a 400. */
+static bool admission_denied(struct sim_api *api, const struct target *t, const cJSON *old,
+			     const cJSON *obj, struct sim_resp *resp)
+{
+	char msg[1024];
+	int code;
+
+	if (!api->hooks.admit)
+		return false;
+	msg[0] = 0;
+	code = api->hooks.admit(api->hooks.opaque, t->res, t->ns, old, obj, msg, sizeof(msg));
+	if (!code)
+		return false;
+	status_details(resp, code, code == 422 ? "Invalid" : NULL, msg, NULL);
+	return true;
+}
+
 static void do_create(struct sim_api *api, const struct sim_req *req, const struct target *t,
 		      struct sim_resp *resp)
 {
@@ -1626,6 +1645,10 @@ static void do_create(struct sim_api *api, const struct sim_req *req, const stru
 	if (t->res->namespaced && !ns_exists(api, t->ns)) {
 		cJSON_Delete(obj);
 		ns_not_found(resp, t->ns);
+		return;
+	}
+	if (admission_denied(api, t, NULL, obj, resp)) {
+		cJSON_Delete(obj);
 		return;
 	}
 	if (arg(req, "dryRun") && !strcmp(arg(req, "dryRun"), "All")) {
@@ -1730,7 +1753,8 @@ static int write_fn(cJSON *cur, void *opaque, struct sim_err *err)
 			cJSON_AddItemToObject(next, "status", cJSON_Duplicate(st, true));
 	}
 	/* name/namespace come from the URL; metadata the server owns is restored by the store */
-	if (validate(c->api, c->req, res, next, c->resp) < 0) {
+	if (validate(c->api, c->req, res, next, c->resp) < 0 ||
+	    (!c->t->sub && admission_denied(c->api, c->t, cur, next, c->resp))) {
 		cJSON_Delete(next);
 		c->failed_resp = true;
 		err->code = c->resp->code;

@@ -22,13 +22,18 @@ struct sim_watch;
 
 /* Model callbacks (all optional). fault: 0 to serve, or an HTTP status to fail the request with;
  * *latency_ms an added delay. drop_watches: true asks open watches to end now. control: the
- * "/sim/..." control API (path after "/sim"), returns an HTTP status and fills out with JSON. */
+ * "/sim/..." control API (path after "/sim"), returns an HTTP status and fills out with JSON.
+ * admit: validating admission of a create (old NULL) or an update of the main resource (old =
+ * the stored object; then called under the store's lock): 0, or the HTTP status (400/422) of a
+ * denial with the message in msg. */
 struct sim_api_hooks {
 	void *opaque;
 	int (*fault)(void *opaque, const char *verb, const char *plural, int *latency_ms);
 	bool (*drop_watches)(void *opaque);
 	int (*control)(void *opaque, const char *method, const char *path, const char *body,
 		       size_t body_len, struct wk_buf *out);
+	int (*admit)(void *opaque, const struct sim_resource *res, const char *ns, const cJSON *old,
+		     const cJSON *obj, char *msg, size_t msg_size);
 };
 
 struct sim_api *sim_api_new(struct sim_store *st, const struct sim_api_hooks *hooks);

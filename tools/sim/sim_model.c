@@ -1039,16 +1039,23 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 {
 	char why[700] = "";
 	const char *hook = NULL;
+	int code = 400;
 
 	if (!res || !obj)
 		return 0;
 	model_lock(m);
 	if (res == m->r_vmim) {
+		const char *vmi = jstr(obj, "spec.vmiName");
 		hook = "migration-create-validator.kubevirt.io";
 		mig_admit(m, ns ? ns : "", obj, why, sizeof(why));
+		/* A missing vmiName is a spec cause (422 Invalid); the VMI checks are plain errors
+		 * (400), as webhookutils.ToAdmissionResponse/ToAdmissionResponseError answer. */
+		if (!vmi || !*vmi)
+			code = 422;
 	} else if (res == m->r_snap || res == m->r_clone) {
 		const char *g = jstr(obj, "spec.source.apiGroup"),
 			   *k = jstr(obj, "spec.source.kind");
+		code = 422; /* source checks are causes */
 		if (res == m->r_snap) {
 			hook = "virtualmachinesnapshot-validator.snapshot.kubevirt.io";
 			if (!g)
@@ -1072,5 +1079,41 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 	if (!why[0])
 		return 0;
 	snprintf(msg, msg_size, "admission webhook \"%s\" denied the request: %s", hook, why);
-	return 400;
+	return code;
+}
+
+/* Go's reflect.DeepEqual on the decoded spec: an absent spec equals an empty one. */
+static bool same_spec(const cJSON *a, const cJSON *b)
+{
+	const cJSON *sa = cJSON_GetObjectItemCaseSensitive(a, "spec"),
+		    *sb = cJSON_GetObjectItemCaseSensitive(b, "spec");
+	bool ea = !sa || (cJSON_IsObject(sa) && !sa->child),
+	     eb = !sb || (cJSON_IsObject(sb) && !sb->child);
+
+	if (ea || eb)
+		return ea && eb;
+	return cJSON_Compare(sa, sb, true);
+}
+
+int sim_model_admit_update(struct sim_model *m, const struct sim_resource *res, const char *ns,
+			   const cJSON *old, const cJSON *obj, char *msg, size_t msg_size)
+{
+	const char *hook = NULL, *why = NULL;
+
+	(void)ns;
+	if (!res || !old || !obj)
+		return 0;
+	/* No model lock: the caller may hold the store's lock, and this reads only the two
+	 * objects and the resource pointers fixed at sim_model_new(). */
+	if (res == m->r_vmim && !same_spec(old, obj)) {
+		hook = "migration-update-validator.kubevirt.io";
+		why = "update of Migration object's spec is restricted";
+	} else if (res == m->r_snap && !same_spec(old, obj)) {
+		hook = "virtualmachinesnapshot-validator.snapshot.kubevirt.io";
+		why = "spec in immutable after creation"; /* sic, KubeVirt's wording */
+	}
+	if (!why)
+		return 0;
+	snprintf(msg, msg_size, "admission webhook \"%s\" denied the request: %s", hook, why);
+	return 422;
 }

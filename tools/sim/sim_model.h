@@ -37,12 +37,19 @@ int sim_model_metrics(struct sim_model *m, struct wk_buf *out);
  * patch, delete). */
 int sim_model_fault(struct sim_model *m, const char *verb, const char *plural, int *latency_ms);
 /* Admission as KubeVirt's validating webhooks decide it, for the HTTP layer to call before it
- * creates obj (of res, in ns): 0 to admit, or the HTTP status (400) of a webhook denial with the
- * API server's message in msg ("admission webhook \"...\" denied the request: ..."). Checks
- * VMIMs (vmiName, VMI exists and runs, LiveMigratable, no migration in flight), snapshot and
- * clone sources. Without this call the model fails such objects after the fact instead. */
+ * creates obj (of res, in ns): 0 to admit, or the HTTP status of a webhook denial (422 for a
+ * spec cause, 400 for the VMI checks) with the API server's message in msg ("admission webhook
+ * \"...\" denied the request: ..."). Checks VMIMs (vmiName, VMI exists and runs,
+ * LiveMigratable, no migration in flight), snapshot and clone sources. Without this call the
+ * model fails such objects after the fact instead. Takes the model lock: do not call it while
+ * holding the store's. */
 int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const char *ns,
 		    const cJSON *obj, char *msg, size_t msg_size);
+/* The update webhooks: a VMIM's or a VirtualMachineSnapshot's spec is immutable (old is the
+ * stored object, obj the new one). 0, or 422 with msg as above. Lock-free: callable under the
+ * store's lock. */
+int sim_model_admit_update(struct sim_model *m, const struct sim_resource *res, const char *ns,
+			   const cJSON *old, const cJSON *obj, char *msg, size_t msg_size);
 bool sim_model_drop_watches(struct sim_model *m);
 
 #endif
