@@ -684,6 +684,89 @@ static void snapshots_and_clones(void **state)
 	stop(f);
 }
 
+static int find_clone_failed(const cJSON *o, void *opaque)
+{
+	const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason"));
+	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"));
+	const char *name = str_at(o, "involvedObject", "name", NULL);
+	if (r && !strcmp(r, "CloneFailed") && name && !strcmp(name, "bad") && msg &&
+	    strstr(msg, "error patching VM bad-copy"))
+		*(bool *)opaque = true;
+	return 0;
+}
+
+/* spec.patches: applied to the target VM after the generated changes; a patch that does not
+ * apply (or is not JSON) fails the clone with a condition and an event, and no VM appears. */
+static void clone_patches(void **state)
+{
+	(void)state;
+	struct fx *f = start(NULL, 50);
+	create(
+	    f, CLONE, "default",
+	    "{\"apiVersion\":\"clone.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineClone\","
+	    "\"metadata\":{\"name\":\"ok\",\"namespace\":\"default\"},\"spec\":{\"source\":"
+	    "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-2-vm\"},"
+	    "\"target\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
+	    "\"ok-copy\"},\"patches\":["
+	    "\"{\\\"op\\\":\\\"add\\\",\\\"path\\\":\\\"/metadata/labels/patched\\\",\\\"value\\\":"
+	    "\\\"yes\\\"}\","
+	    "\"{\\\"op\\\":\\\"remove\\\",\\\"path\\\":\\\"/spec/template/spec/domain/firmware/"
+	    "serial\\\"}\"]}}");
+	cJSON_Delete(wait_status(f, CLONE, "default", "ok", "phase", "Succeeded", 30));
+	cJSON *vm = sim_store_get(f->st, VM, "default", "ok-copy");
+	assert_non_null(vm);
+	assert_string_equal(str_at(vm, "metadata", "labels", "patched"), "yes");
+	const cJSON *fw = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "spec"), "template"), "spec"),
+		    "domain"),
+		"firmware"),
+	    "serial");
+	assert_null(fw); /* removed after the generated serial was set */
+	cJSON_Delete(vm);
+
+	/* A path that does not exist. */
+	create(f, CLONE, "default",
+	       "{\"apiVersion\":\"clone.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineClone\","
+	       "\"metadata\":{\"name\":\"bad\",\"namespace\":\"default\"},\"spec\":{\"source\":"
+	       "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-2-vm\"},"
+	       "\"target\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
+	       "\"bad-copy\"},\"patches\":["
+	       "\"{\\\"op\\\":\\\"add\\\",\\\"path\\\":\\\"/metadata/labels/fine\\\",\\\"value\\\":"
+	       "\\\"1\\\"}\","
+	       "\"{\\\"op\\\":\\\"remove\\\",\\\"path\\\":\\\"/spec/no/such\\\"}\"]}}");
+	cJSON *c = wait_status(f, CLONE, "default", "bad", "phase", "Failed", 30);
+	const char *m = str_at(cond(c, "Ready"), "message", NULL, NULL);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "error patching VM bad-copy"));
+	assert_string_equal(str_at(cond(c, "Ready"), "status", NULL, NULL), "False");
+	cJSON_Delete(c);
+	assert_null(sim_store_get(f->st, VM, "default", "bad-copy"));
+	bool seen = false;
+	for (int i = 0; i < 100 && !seen; i++) {
+		sim_store_foreach(f->st, EVENTS, "default", find_clone_failed, &seen);
+		if (!seen)
+			usleep(20000);
+	}
+	assert_true(seen);
+
+	/* Not JSON at all. */
+	create(f, CLONE, "default",
+	       "{\"apiVersion\":\"clone.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineClone\","
+	       "\"metadata\":{\"name\":\"junk\",\"namespace\":\"default\"},\"spec\":{\"source\":"
+	       "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-2-vm\"},"
+	       "\"target\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
+	       "\"junk-copy\"},\"patches\":[\"{not json\"]}}");
+	c = wait_status(f, CLONE, "default", "junk", "phase", "Failed", 30);
+	assert_non_null(strstr(str_at(cond(c, "Ready"), "message", NULL, NULL),
+			       "is not a JSON patch operation"));
+	cJSON_Delete(c);
+	assert_null(sim_store_get(f->st, VM, "default", "junk-copy"));
+	stop(f);
+}
+
 static void node_failure_and_pressure(void **state)
 {
 	(void)state;
@@ -867,6 +950,7 @@ int main(void)
 	    cmocka_unit_test(kubevirt_cr_changes_apply),
 	    cmocka_unit_test(not_migratable_fails_fast),
 	    cmocka_unit_test(snapshots_and_clones),
+	    cmocka_unit_test(clone_patches),
 	    cmocka_unit_test(node_failure_and_pressure),
 	    cmocka_unit_test(faults),
 	};

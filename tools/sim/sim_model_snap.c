@@ -2,6 +2,7 @@
  * (+ VirtualMachineSnapshotContent), VirtualMachineRestore and VirtualMachineClone, with copy
  * times that grow with disk size (each storage class's copyRate). */
 #include "sim_model_int.h"
+#include "sim_patch.h"
 
 #include "wk_quantity.h"
 
@@ -482,10 +483,62 @@ static void mac_new(struct sim_model *m, char *out, size_t n)
 		 (unsigned)r & 0xff);
 }
 
+/* The clone's spec.patches (each string one RFC 6902 operation, as KubeVirt joins them into
+ * the restore's JSON patch) applied to the target VM in place. -1 with why when one is not JSON
+ * or does not apply; the VM is then unchanged. */
+static int apply_clone_patches(cJSON *vm, const cJSON *patches, char *why, size_t why_size)
+{
+	cJSON *ops, *out;
+	const cJSON *p;
+	char err[300];
+	int i = 0;
+
+	if (!cJSON_IsArray(patches) || !cJSON_GetArraySize(patches))
+		return 0;
+	ops = cJSON_CreateArray();
+	cJSON_ArrayForEach(p, patches)
+	{
+		cJSON *op = cJSON_IsString(p) ? cJSON_Parse(p->valuestring) : NULL;
+		if (!cJSON_IsObject(op)) {
+			cJSON_Delete(op);
+			cJSON_Delete(ops);
+			snprintf(why, why_size, "patch %d is not a JSON patch operation", i);
+			return -1;
+		}
+		cJSON_AddItemToArray(ops, op);
+		i++;
+	}
+	out = sim_json_patch(vm, ops, err, sizeof(err));
+	cJSON_Delete(ops);
+	if (!out) {
+		snprintf(why, why_size, "%s", err);
+		return -1;
+	}
+	if (!cJSON_IsObject(out)) {
+		cJSON_Delete(out);
+		snprintf(why, why_size, "the patched VM is not an object");
+		return -1;
+	}
+	/* Swap the contents so the caller's pointer stays valid. */
+	while (vm->child)
+		cJSON_Delete(cJSON_DetachItemViaPointer(vm, vm->child));
+	while (out->child) {
+		cJSON *it = out->child;
+		char *key = wk_xstrdup(it->string ? it->string : "");
+		cJSON_DetachItemViaPointer(out, it);
+		cJSON_AddItemToObject(vm, key, it);
+		free(key);
+	}
+	cJSON_Delete(out);
+	return 0;
+}
+
 /* Build the target VM from a snapshot content: new PVCs (restore-<uid>-<volume>), new MACs and
- * firmware serial (the clone spec may name them), label/annotation filters. */
+ * firmware serial (the clone spec may name them), label/annotation filters, then the clone's
+ * patches. -1: no content; -2: a patch does not apply (why says so, nothing is created). */
 static int make_target(struct sim_model *m, const char *ns, const char *content_name,
-		       const char *target, const char *restore_uid, const cJSON *clone_spec)
+		       const char *target, const char *restore_uid, const cJSON *clone_spec,
+		       char *why, size_t why_size)
 {
 	cJSON *c = sim_store_get(m->st, m->r_snapc, ns, content_name);
 	const cJSON *svm = jpath(c, "spec.source.virtualMachine");
@@ -564,8 +617,8 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		serial = uuid;
 	}
 	jset_str(jobj(jobj(tspec, "domain"), "firmware"), "serial", serial);
-	/* New claims copied from the snapshot's volumes. */
-	cJSON *vol;
+	/* New claims copied from the snapshot's volumes (created once the patches applied). */
+	cJSON *vol, *pvcs = cJSON_CreateArray();
 	cJSON_ArrayForEach(vol, jpath(tspec, "volumes"))
 	{
 		cJSON *pvcref = jpath(vol, "persistentVolumeClaim");
@@ -602,9 +655,19 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		if (jpath(ps, "resources.requests"))
 			cJSON_AddItemToObject(pst, "capacity",
 					      cJSON_Duplicate(jpath(ps, "resources.requests"), 1));
-		sim_create(m, m->r_pvc, ns, p);
+		cJSON_AddItemToArray(pvcs, p);
 	}
 	cJSON_Delete(c);
+	if (apply_clone_patches(vm, jpath(clone_spec, "patches"), why, why_size) < 0) {
+		cJSON_Delete(pvcs);
+		cJSON_Delete(vm);
+		return -2;
+	}
+	/* Every backed-up volume is restored, as KubeVirt's restore does, even one the patches
+	 * dropped from the VM. */
+	while (cJSON_GetArraySize(pvcs) > 0)
+		sim_create(m, m->r_pvc, ns, cJSON_DetachItemFromArray(pvcs, 0));
+	cJSON_Delete(pvcs);
 	sim_create(m, m->r_vm, ns, vm);
 	/* Our own writes are not observed: start the VM and its Wukong by hand. */
 	vm_reconcile(m, ns, target, false);
@@ -714,7 +777,9 @@ static void restore_step(struct sim_model *m, struct snapjob *j)
 		return;
 	cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
 	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
-	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, NULL) : -1;
+	char why[400] = "";
+	int rc =
+	    cname ? make_target(m, j->ns, cname, j->target, j->uid, NULL, why, sizeof(why)) : -1;
 	cJSON_Delete(s);
 	restore_finish(m, j->ns, j->name, rc == 0, "snapshot content is missing");
 	job_del(m, j);
@@ -939,9 +1004,19 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
 	char rn[300];
 	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
-	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, jpath(clone, "spec")) : -1;
+	char why[400] = "", msg[600];
+	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, jpath(clone, "spec"), why,
+				     sizeof(why))
+		       : -1;
 	cJSON_Delete(s);
 	cJSON_Delete(clone);
+	if (rc == -2) {
+		snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target,
+			 why);
+		restore_finish(m, j->ns, rn, false, msg);
+		clone_fail(m, j, msg);
+		return;
+	}
 	if (rc < 0) {
 		clone_fail(m, j, "snapshot content is missing");
 		return;
