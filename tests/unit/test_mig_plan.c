@@ -195,7 +195,7 @@ static void limits(void **state)
 	struct mig_plan_node n[4] = {node("t1", 512 * GI), node("t2", 512 * GI),
 				     node("t3", 512 * GI), node("t4", 512 * GI)};
 	struct mig_plan_vm v[24];
-	char names[24][8];
+	char names[24][16];
 	const char *src[3] = {"s1", "s2", "s3"};
 
 	(void)state;
@@ -240,7 +240,7 @@ static void beats_fifo(void **state)
 	char err[128];
 	struct mig_plan_node n[2] = {node("t1", 512 * GI), node("t2", 512 * GI)};
 	struct mig_plan_vm v[8];
-	char names[8][8];
+	char names[8][16];
 
 	(void)state;
 	for (int i = 0; i < 8; i++) {
