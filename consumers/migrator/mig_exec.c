@@ -1,6 +1,7 @@
 /* mig_exec.c - wukong-migrator's cluster side: pre-flight look-ups, the queue under KubeVirt's
  * limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a final phase, cancel,
  * and the rebuild after a restart. */
+#include "mig_cold.h"
 #include "mig_int.h"
 
 #include "wk_log.h"
@@ -843,6 +844,15 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		facts_release(&fb);
 		free(a);
 		return WK_MSG_RETRY;
+	}
+	if (chk.reason[0] && mig_cold_applicable(chk.reason) && mig_cold_allowed(r, wukong)) {
+		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
+		remember_spec(st, r);
+		mig_remember_done(st, r, MIG_PH_MIGRATING);
+		mig_cold_start(st, r, wukong, fb.vmi, chk.reason, ack);
+		facts_release(&fb);
+		free(a);
+		return WK_MSG_DONE;
 	}
 	remember_spec(st, r);
 	active_link(st, a);

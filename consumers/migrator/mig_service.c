@@ -1,6 +1,7 @@
 /* mig_service.c - wukong-migrator's Kafka side: subscriptions, decoding and validation of events
  * and submissions, outputs (status, audit, Events) and the acknowledgement of offsets only once
  * every effect of a message is durable. */
+#include "mig_cold.h"
 #include "mig_evac.h"
 #include "mig_int.h"
 
@@ -527,6 +528,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	}
 	mig_pump(st);
 	mig_evac_tick(st);
+	mig_cold_tick(st);
 	wk_metric_set(st->m_queue, NULL, (double)st->queue.n);
 }
 

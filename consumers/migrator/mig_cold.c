@@ -1,0 +1,399 @@
+/* mig_cold.c - cold migration: stop, pin, start, verify, restore (mig_cold.h). */
+#include "mig_cold.h"
+
+#include "wk_log.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+
+/* A VM that does not run on its target this long after starting again has failed. */
+#define COLD_TIMEOUT_MS (5 * 60 * 1000)
+
+static const struct wk_k8s_resource res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
+static int64_t g_next_tick;
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static const char *jstr2(const cJSON *o, const char *a, const char *b, const char *c)
+{
+	const cJSON *v = jget(o, a);
+
+	if (b)
+		v = jget(v, b);
+	if (c)
+		v = jget(v, c);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void mig_cold_state_release(struct mig_cold_state *s)
+{
+	if (!s)
+		return;
+	cJSON_Delete(s->node_selector);
+	s->node_selector = NULL;
+}
+
+char *mig_cold_state_json(const struct mig_cold_state *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	char n[32], *out;
+
+	cJSON_AddStringToObject(o, "requestId", s->request);
+	cJSON_AddStringToObject(o, "target", s->target);
+	cJSON_AddStringToObject(o, "hostname", s->hostname);
+	cJSON_AddStringToObject(o, "wukong", s->wukong);
+	cJSON_AddStringToObject(o, "runStrategy", s->run_strategy);
+	if (s->node_selector)
+		cJSON_AddItemToObject(o, "nodeSelector", cJSON_Duplicate(s->node_selector, true));
+	else
+		cJSON_AddNullToObject(o, "nodeSelector");
+	snprintf(n, sizeof(n), "%lld", (long long)s->stopped_ms);
+	cJSON_AddRawToObject(o, "stoppedMs", n);
+	snprintf(n, sizeof(n), "%lld", (long long)s->started_ms);
+	cJSON_AddRawToObject(o, "startedMs", n);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!out)
+		abort();
+	return out;
+}
+
+static int copy_str(const cJSON *o, const char *k, char *out, size_t n, bool required)
+{
+	const cJSON *v = jget(o, k);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
+		return required ? -1 : 0;
+	wk_strlcpy(out, v->valuestring, n);
+	return 0;
+}
+
+int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
+{
+	cJSON *o;
+	const cJSON *ns, *t;
+
+	memset(out, 0, sizeof(*out));
+	if (!json)
+		return -1;
+	o = cJSON_Parse(json);
+	if (!cJSON_IsObject(o) || copy_str(o, "requestId", out->request, sizeof(out->request), 1) ||
+	    copy_str(o, "target", out->target, sizeof(out->target), 1) ||
+	    copy_str(o, "hostname", out->hostname, sizeof(out->hostname), 1) ||
+	    copy_str(o, "wukong", out->wukong, sizeof(out->wukong), 1) ||
+	    copy_str(o, "runStrategy", out->run_strategy, sizeof(out->run_strategy), 0)) {
+		cJSON_Delete(o);
+		return -1;
+	}
+	ns = jget(o, "nodeSelector");
+	if (cJSON_IsObject(ns))
+		out->node_selector = cJSON_Duplicate(ns, true);
+	t = jget(o, "stoppedMs");
+	out->stopped_ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
+	t = jget(o, "startedMs");
+	out->started_ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
+	cJSON_Delete(o);
+	return 0;
+}
+
+char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin)
+{
+	cJSON *o = cJSON_CreateObject(), *sel, *v;
+	char *out;
+
+	sel = cJSON_AddObjectToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "template"), "spec");
+	sel = cJSON_AddObjectToObject(sel, "nodeSelector");
+	cJSON_ArrayForEach(v, s->node_selector)
+	{
+		if (cJSON_IsString(v))
+			cJSON_AddStringToObject(sel, v->string, v->valuestring);
+	}
+	if (pin) {
+		cJSON_DeleteItemFromObjectCaseSensitive(sel, "kubernetes.io/hostname");
+		cJSON_AddStringToObject(sel, "kubernetes.io/hostname", s->hostname);
+	} else if (!jget(s->node_selector, "kubernetes.io/hostname")) {
+		/* Merge patch: null removes the key we added. */
+		cJSON_AddNullToObject(sel, "kubernetes.io/hostname");
+	}
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!out)
+		abort();
+	return out;
+}
+
+bool mig_cold_applicable(const char *reason)
+{
+	static const char *const live[] = {"DisksNotLiveMigratable", "InterfaceNotLiveMigratable",
+					   "HostDeviceNotLiveMigratable",
+					   "HotplugNotLiveMigratable", NULL};
+
+	for (size_t i = 0; reason && live[i]; i++)
+		if (!strcmp(reason, live[i]))
+			return true;
+	return false;
+}
+
+bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
+{
+	const cJSON *spec = jget(wukong, "spec");
+	const cJSON *pol = jget(spec, "migrationPolicy");
+
+	if (!r->target_node[0])
+		return false; /* a cold move needs a node to pin the VM to */
+	if (r->source == MIG_SRC_SPEC && cJSON_IsTrue(jget(jget(spec, "migration"), "cold")))
+		return true;
+	return cJSON_IsTrue(jget(pol, "enabled")) && cJSON_IsTrue(jget(pol, "allowColdMigration"));
+}
+
+/* ---- I/O ---- */
+
+static void cold_status(struct mig_state *st, const char *ns, const struct mig_cold_state *s,
+			enum mig_phase ph, const char *reason, const char *msg)
+{
+	struct mig_request r;
+	struct mig_status u;
+	struct mig_audit au;
+	char vm[MIG_NAME_MAX + 4];
+
+	memset(&r, 0, sizeof(r));
+	wk_strlcpy(r.id, s->request, sizeof(r.id));
+	r.source = MIG_SRC_SPEC;
+	wk_strlcpy(r.cluster, st->cluster, sizeof(r.cluster));
+	wk_strlcpy(r.ns, ns, sizeof(r.ns));
+	wk_strlcpy(r.name, s->wukong, sizeof(r.name));
+	snprintf(vm, sizeof(vm), "%s-vm", s->wukong);
+	wk_strlcpy(r.vm, vm, sizeof(r.vm));
+	wk_strlcpy(r.target_node, s->target, sizeof(r.target_node));
+	memset(&u, 0, sizeof(u));
+	u.req = &r;
+	u.phase = ph;
+	u.seq = mig_next_seq(st);
+	u.target_node = s->target;
+	u.started_ms = s->started_ms;
+	u.completed_ms = mig_phase_final(ph) ? wk_time_now_ms() : 0;
+	u.mode = "Cold";
+	u.reason = reason;
+	u.message = msg;
+	mig_send_status(st, NULL, &u, NULL);
+	memset(&au, 0, sizeof(au));
+	au.req = &r;
+	au.cluster = st->cluster;
+	au.action = "migration.cold";
+	au.outcome = ph == MIG_PH_SUCCEEDED ? "success" : ph == MIG_PH_FAILED ? "failure" : "info";
+	au.reason = reason;
+	au.message = msg;
+	mig_send_audit(st, &au, reason, NULL);
+	wk_logk(WK_LOG_INFO, s->wukong, "cold migration '%s': %s", s->request, msg);
+}
+
+static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const char *patch)
+{
+	struct wk_k8s_result res;
+	char err[512];
+	int rc = wk_k8s_patch(st->k8s, &res_vms, ns, vm, NULL, WK_K8S_PATCH_MERGE, patch, &res, err,
+			      sizeof(err));
+
+	if (rc < 0)
+		wk_logk(WK_LOG_WARN, vm, "cold migration: patch failed: %s", err);
+	wk_k8s_result_release(&res);
+	return rc;
+}
+
+void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJSON *wukong,
+		    const cJSON *vmi, const char *reason, struct mig_ack *ack)
+{
+	struct mig_cold_state s;
+	struct wk_k8s_result res;
+	char err[512], msg[700];
+	cJSON *p, *meta, *lab, *ann;
+	char *state, *body;
+
+	(void)wukong;
+	(void)ack;
+	memset(&s, 0, sizeof(s));
+	if (wk_k8s_get(st->k8s, &res_vms, r->ns, r->vm, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		wk_logk(WK_LOG_WARN, r->vm, "cold migration: %s", err);
+		return;
+	}
+	if (jstr2(res.body, "metadata", "labels", MIG_COLD_LABEL)) {
+		wk_k8s_result_release(&res); /* already under way: the tick carries on */
+		return;
+	}
+	wk_strlcpy(s.request, r->id, sizeof(s.request));
+	wk_strlcpy(s.target, r->target_node, sizeof(s.target));
+	wk_strlcpy(s.wukong, r->name, sizeof(s.wukong));
+	{
+		struct wk_k8s_result nr;
+		const char *h = NULL;
+
+		char why[128];
+		bool usable = false;
+
+		if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, r->target_node, &nr, err,
+			       sizeof(err)) == 0) {
+			h = jstr2(nr.body, "metadata", "labels", "kubernetes.io/hostname");
+			usable = mig_node_ready(nr.body) &&
+				 !mig_node_unschedulable(nr.body, why, sizeof(why));
+		}
+		wk_strlcpy(s.hostname, h ? h : r->target_node, sizeof(s.hostname));
+		wk_k8s_result_release(&nr);
+		if (!usable) {
+			/* Never stop a VM that could not start where it is sent. */
+			snprintf(
+			    msg, sizeof(msg),
+			    "cold migration refused: target node '%s' is missing, not ready or "
+			    "unschedulable; the VM keeps running",
+			    r->target_node);
+			cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable",
+				    msg);
+			wk_k8s_result_release(&res);
+			mig_cold_state_release(&s);
+			return;
+		}
+	}
+	{
+		const char *rs = jstr2(res.body, "spec", "runStrategy", NULL);
+		const cJSON *ns =
+		    jget(jget(jget(jget(res.body, "spec"), "template"), "spec"), "nodeSelector");
+
+		wk_strlcpy(s.run_strategy, rs ? rs : "Always", sizeof(s.run_strategy));
+		if (cJSON_IsObject(ns))
+			s.node_selector = cJSON_Duplicate(ns, true);
+	}
+	wk_k8s_result_release(&res);
+	s.started_ms = wk_time_now_ms();
+	(void)vmi;
+	state = mig_cold_state_json(&s);
+	p = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(p, "metadata");
+	lab = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(lab, MIG_COLD_LABEL, r->id);
+	ann = cJSON_AddObjectToObject(meta, "annotations");
+	cJSON_AddStringToObject(ann, MIG_COLD_ANN, state);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "spec"), "runStrategy", "Halted");
+	body = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	free(state);
+	if (patch_vm(st, r->ns, r->vm, body) == 0) {
+		snprintf(
+		    msg, sizeof(msg),
+		    "the VM cannot live-migrate (%s): cold migration to node '%s': stopping it",
+		    reason, s.target);
+		cold_status(st, r->ns, &s, MIG_PH_MIGRATING, "ColdMigrationStopping", msg);
+	}
+	free(body);
+	mig_cold_state_release(&s);
+}
+
+/* One VM under cold migration. */
+static void cold_step(struct mig_state *st, const cJSON *vm)
+{
+	const char *ns = jstr2(vm, "metadata", "namespace", NULL);
+	const char *name = jstr2(vm, "metadata", "name", NULL);
+	struct mig_cold_state s;
+	struct wk_k8s_result res;
+	char err[512], msg[700], *patch;
+	int64_t now = wk_time_now_ms();
+
+	if (!ns || !name ||
+	    mig_cold_state_parse(jstr2(vm, "metadata", "annotations", MIG_COLD_ANN), &s) < 0)
+		return;
+	int vrc = wk_k8s_get(st->k8s, &mig_res_vmis, ns, name, &res, err, sizeof(err));
+	bool gone = vrc < 0 && res.err == WK_K8S_ENOTFOUND;
+	const char *node = vrc == 0 ? jstr2(res.body, "status", "nodeName", NULL) : NULL;
+	const char *phase = vrc == 0 ? jstr2(res.body, "status", "phase", NULL) : NULL;
+	bool running_there = node && phase && !strcmp(phase, "Running") && !strcmp(node, s.target);
+	char *node_copy = node ? wk_xstrdup(node) : NULL;
+	wk_k8s_result_release(&res);
+
+	if (!s.stopped_ms) {
+		if (!gone)
+			goto out; /* still stopping */
+		/* Stopped: pin it to the target and start it again, in one patch. */
+		s.stopped_ms = now;
+		char *state = mig_cold_state_json(&s);
+		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, true));
+		free(patch);
+		cJSON_AddStringToObject(cJSON_GetObjectItem(p, "spec"), "runStrategy",
+					s.run_strategy);
+		cJSON_AddStringToObject(
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
+		    MIG_COLD_ANN, state);
+		free(state);
+		patch = cJSON_PrintUnformatted(p);
+		cJSON_Delete(p);
+		if (patch_vm(st, ns, name, patch) == 0) {
+			snprintf(msg, sizeof(msg),
+				 "cold migration: stopped; starting it on node '%s'", s.target);
+			cold_status(st, ns, &s, MIG_PH_MIGRATING, "ColdMigrationStarting", msg);
+		}
+		free(patch);
+		goto out;
+	}
+	bool timed_out = now - s.stopped_ms > COLD_TIMEOUT_MS;
+	if (!running_there && !timed_out)
+		goto out;
+	/* Verified (or given up): restore the VM's own placement rules, drop our marks. */
+	{
+		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, false));
+		cJSON *meta;
+
+		free(patch);
+		meta = cJSON_AddObjectToObject(p, "metadata");
+		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_COLD_LABEL);
+		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "annotations"), MIG_COLD_ANN);
+		patch = cJSON_PrintUnformatted(p);
+		cJSON_Delete(p);
+	}
+	if (patch_vm(st, ns, name, patch) == 0) {
+		double down = (double)(now - s.stopped_ms) / 1000.0;
+
+		if (running_there) {
+			snprintf(
+			    msg, sizeof(msg),
+			    "cold migration to node '%s' done: the VM was stopped and restarted "
+			    "(down for about %.0f s since it stopped); its own placement rules "
+			    "are restored",
+			    s.target, down);
+			cold_status(st, ns, &s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
+		} else {
+			snprintf(
+			    msg, sizeof(msg),
+			    "cold migration: the VM did not run on node '%s' within %d s after "
+			    "it stopped (it is on '%s'); placement rules restored",
+			    s.target, COLD_TIMEOUT_MS / 1000, node_copy ? node_copy : "none");
+			cold_status(st, ns, &s, MIG_PH_FAILED, "ColdMigrationTimeout", msg);
+		}
+	}
+	free(patch);
+out:
+	free(node_copy);
+	mig_cold_state_release(&s);
+}
+
+void mig_cold_tick(struct mig_state *st)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	char err[512];
+	const cJSON *it;
+	int64_t now = wk_time_mono_ms();
+
+	if (now < g_next_tick)
+		return;
+	g_next_tick = now + 1000;
+	memset(&lo, 0, sizeof(lo));
+	lo.label_selector = MIG_COLD_LABEL;
+	if (wk_k8s_list_all(st->k8s, &res_vms, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, jget(res.body, "items")) cold_step(st, it);
+	wk_k8s_result_release(&res);
+}

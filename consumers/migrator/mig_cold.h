@@ -1,0 +1,46 @@
+/* mig_cold.h - cold migration (seed 001): for a VM that cannot live-migrate and whose owner allows
+ * it (spec.migration.cold: true), stop it, pin it to the target node, start it, verify it runs
+ * there, and restore its own placement rules. The state lives on the VirtualMachine (label
+ * vm.novasphere.dev/cold-migration-request and annotation vm.novasphere.dev/cold-migration), so
+ * a restarted migrator carries on where the last one stopped. The pure builders return new
+ * strings / objects the caller frees.
+ */
+#ifndef MIG_COLD_H
+#define MIG_COLD_H
+
+#include "mig_int.h"
+
+#define MIG_COLD_LABEL "vm.novasphere.dev/cold-migration-request"
+#define MIG_COLD_ANN "vm.novasphere.dev/cold-migration"
+
+struct mig_cold_state {
+	char request[MIG_ID_MAX];
+	char target[MIG_NAME_MAX];   /* the node */
+	char hostname[MIG_NAME_MAX]; /* its kubernetes.io/hostname label */
+	char wukong[MIG_NAME_MAX];
+	char run_strategy[32];	     /* the VM's own, restored when starting */
+	struct cJSON *node_selector; /* the template's own (NULL = none); owned */
+	int64_t stopped_ms;	     /* when the VMI was gone (0 = not yet) */
+	int64_t started_ms;	     /* when the cold migration began */
+};
+void mig_cold_state_release(struct mig_cold_state *s);
+/* The annotation value and back. -1 when it is not ours / malformed. */
+char *mig_cold_state_json(const struct mig_cold_state *s);
+int mig_cold_state_parse(const char *json, struct mig_cold_state *out);
+/* Merge patch for the VM template's nodeSelector: pinned (the original + hostname) or restored
+ * (every key not in the original removed, the original's values back). */
+char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin);
+/* Does the owner allow it: spec.migration.cold (a spec request) or an enabled migrationPolicy
+ * with allowColdMigration; and is there a target node to pin to? */
+bool mig_cold_allowed(const struct mig_request *r, const struct cJSON *wukong);
+/* Does a pre-flight failure mean "cannot live-migrate, but could move cold"? */
+bool mig_cold_applicable(const char *preflight_reason);
+
+/* Start a cold migration for a request whose pre-flight failed with a live-migration reason
+ * (the caller checked that the owner allows it). Reports Migrating / mode Cold. */
+void mig_cold_start(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong,
+		    const struct cJSON *vmi, const char *reason, struct mig_ack *ack);
+/* Advance every cold migration (found by the VM label), at most every second. */
+void mig_cold_tick(struct mig_state *st);
+
+#endif

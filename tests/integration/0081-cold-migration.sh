@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# 0081-cold-migration.sh - cold migration (seed 001) with kubectl as the user: a VM on node-local
+# (ReadWriteOnce) storage cannot live-migrate; with spec.migration.cold: true it is stopped, pinned
+# to the target, started there, verified, and its own placement rules are restored; the status
+# says mode Cold and how long the VM was down; no VMIM. Without cold it is Rejected as before.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/mig-env.sh"
+
+cat >"$T/scenario.yaml" <<'YAML'
+seed: 2
+storageClasses:
+  - {name: local-rwo, accessMode: RWO, snapshot: false}
+nodes:
+  - {name: node-a, cpu: 16, memory: 32Gi}
+  - {name: node-b, cpu: 16, memory: 32Gi, unschedulable: true}
+vms:
+  - {name: db-1, cpu: 1, memory: 1Gi, nodeSelector: {tier: any}, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
+  - {name: db-2, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
+YAML
+mig_start
+mig_start_migrator
+$K label node node-a node-b tier=any --overwrite >/dev/null
+for vm in db-1 db-2; do
+	wait_for 30 bash -c "[ \"\$($K get vmi -n default $vm-vm -o jsonpath='{.status.phase}' 2>/dev/null)\" = Running ]" ||
+		not_ok "$vm-vm running"
+done
+$K uncordon node-b >/dev/null
+
+# Without cold: rejected with KubeVirt's reason.
+$K patch wukong -n default db-2 --type merge -p '{"spec":{"migration":{"targetNode":"node-b"}}}' >/dev/null
+if wait_phase 30 db-2 Rejected; then ok "db-2 without cold: Rejected"; else not_ok "db-2 Rejected ($(last_phase db-2))"; fi
+check "... DisksNotLiveMigratable" [ "$(last_reason db-2)" = DisksNotLiveMigratable ]
+
+$K patch wukong -n default db-1 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
+if wait_phase 90 db-1 Succeeded; then ok "db-1 cold migration Succeeded"; else not_ok "db-1 cold Succeeded ($(last_phase db-1))"; fi
+check "db-1 runs on node-b" [ "$(vmi_node db-1-vm)" = node-b ]
+check "... Running" [ "$($K get vmi -n default db-1-vm -o jsonpath='{.status.phase}')" = Running ]
+topic wukong.status | grep '"name":"db-1"' | tail -1 >"$T/last.json"
+check "status mode Cold" grep -q '"mode":"Cold"' "$T/last.json"
+check "status says how long the VM was down" grep -q 'down for about [0-9]* s' "$T/last.json"
+check "placement rules restored (own nodeSelector kept, hostname pin gone)" bash -c \
+	"[ \"\$($K get vm -n default db-1-vm -o jsonpath='{.spec.template.spec.nodeSelector}')\" = '{\"tier\":\"any\"}' ]"
+check "run strategy back to Always" [ "$($K get vm -n default db-1-vm -o jsonpath='{.spec.runStrategy}')" = Always ]
+check "our marks removed from the VM" bash -c "! $K get vm -n default db-1-vm -o yaml | grep -q cold-migration"
+check "no VMIM" [ -z "$(our_vmims)" ]
+topic wukong.audit >"$T/audit.jsonl"
+check "cold steps audited" bash -c "grep -c '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -q '^[3-9]'"
+check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
+check "migrator still running" kill -0 "$MIG_PID"
+finish
