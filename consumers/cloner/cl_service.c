@@ -642,14 +642,74 @@ static int fixup_mutate(cJSON *vm, void *opaque, char *errstr, size_t n)
 	return 0;
 }
 
+/* KubeVirt's restore makes a claim for every volume in the snapshot and applies the clone's
+ * patches to the VM only, so a selective clone leaves claims no volume of the target uses. Delete
+ * the claims our clone's restore made (annotation restore.kubevirt.io/name) that the target VM
+ * does not keep. Runs before the target is labelled: a crash in between repeats it. */
+static void drop_unused_restored_claims(struct cl_state *st, struct job *j)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo = {0};
+	bool ok = true;
+	cJSON *clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
+	cJSON *vm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
+	const char *uid = jstr(jget(clone, "metadata"), "uid");
+	char restore[128], err[512];
+	const cJSON *items, *vols, *pvc, *v;
+
+	if (!uid || !vm) {
+		cJSON_Delete(clone);
+		cJSON_Delete(vm);
+		return;
+	}
+	snprintf(restore, sizeof(restore), "tmp-restore-%s", uid);
+	if (wk_k8s_list_all(st->k8s, &res_pvcs, j->spec.ns, &lo, &res, err, sizeof(err)) < 0) {
+		wk_warn("list claims for clone '%s': %s", j->base, err);
+		wk_k8s_result_release(&res);
+		cJSON_Delete(clone);
+		cJSON_Delete(vm);
+		return;
+	}
+	items = jget(res.body, "items");
+	vols = jget(jget(jget(jget(vm, "spec"), "template"), "spec"), "volumes");
+	for (pvc = items ? items->child : NULL; pvc; pvc = pvc->next) {
+		const char *name = jstr(jget(pvc, "metadata"), "name");
+		const char *made_by =
+		    jstr(jget(jget(pvc, "metadata"), "annotations"), "restore.kubevirt.io/name");
+		bool kept = false;
+
+		if (!name || !made_by || strcmp(made_by, restore))
+			continue;
+		for (v = vols ? vols->child : NULL; v; v = v->next) {
+			const char *claim = jstr(jget(v, "persistentVolumeClaim"), "claimName");
+			const char *vn = jstr(v, "name");
+
+			if (claim && vn && !strcmp(claim, name) && cl_job_wants_disk(&j->spec, vn))
+				kept = true;
+		}
+		if (!kept) {
+			wk_info("clone '%s': deleting restored claim '%s' of a disk not asked for",
+				j->base, name);
+			delete_obj(st, &res_pvcs, j->spec.ns, name);
+		}
+	}
+	wk_k8s_result_release(&res);
+	cJSON_Delete(clone);
+	cJSON_Delete(vm);
+}
+
 static int act_fixup_target(struct cl_state *st, struct job *j)
 {
 	struct fixup f = {.j = j, .removed_claims = cJSON_CreateArray()};
 	struct wk_k8s_result res;
 	char err[512];
 	const cJSON *c;
-	int rc = wk_k8s_update(st->k8s, &res_vms, j->spec.ns, j->spec.target_vm, NULL, fixup_mutate,
-			       &f, 0, &res, err, sizeof(err));
+	int rc;
+
+	if (j->spec.ndisks)
+		drop_unused_restored_claims(st, j);
+	rc = wk_k8s_update(st->k8s, &res_vms, j->spec.ns, j->spec.target_vm, NULL, fixup_mutate, &f,
+			   0, &res, err, sizeof(err));
 
 	wk_k8s_result_release(&res);
 	if (rc < 0)

@@ -245,7 +245,7 @@ void mig_node_failed(struct sim_model *m, int node);
 void migs_release(struct sim_model *m);
 void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size);
 int mig_metrics(struct sim_model *m, struct wk_buf *out);
-const char *mig_phase_name(enum mig_phase p);
+const char *sim_mig_phase_name(enum mig_phase p);
 
 /* sim_model_snap.c */
 struct snapjob;

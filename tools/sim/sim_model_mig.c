@@ -14,7 +14,7 @@ static const char *const phase_names[] = {
     "Running", "Succeeded", "Failed",
 };
 
-const char *mig_phase_name(enum mig_phase p)
+const char *sim_mig_phase_name(enum mig_phase p)
 {
 	return phase_names[p];
 }

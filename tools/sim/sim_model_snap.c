@@ -537,8 +537,8 @@ static int apply_clone_patches(cJSON *vm, const cJSON *patches, char *why, size_
  * firmware serial (the clone spec may name them), label/annotation filters, then the clone's
  * patches. -1: no content; -2: a patch does not apply (why says so, nothing is created). */
 static int make_target(struct sim_model *m, const char *ns, const char *content_name,
-		       const char *target, const char *restore_uid, const cJSON *clone_spec,
-		       char *why, size_t why_size)
+		       const char *target, const char *restore_uid, const char *restore_name,
+		       const cJSON *clone_spec, char *why, size_t why_size)
 {
 	cJSON *c = sim_store_get(m->st, m->r_snapc, ns, content_name);
 	const cJSON *svm = jpath(c, "spec.source.virtualMachine");
@@ -644,6 +644,10 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		cJSON_AddStringToObject(
 		    cJSON_AddObjectToObject(pm, "labels"), "restore.kubevirt.io/source-vm-name",
 		    jstr(svm, "metadata.name") ? jstr(svm, "metadata.name") : "");
+		/* As KubeVirt's restore controller does: the claim names the restore that made it,
+		 * so whoever asked for the restore (a clone) can find and clean up its claims. */
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(pm, "annotations"),
+					"restore.kubevirt.io/name", restore_name);
 		ps = pspec ? cJSON_Duplicate(pspec, 1) : cJSON_CreateObject();
 		cJSON_DeleteItemFromObjectCaseSensitive(ps, "volumeName");
 		cJSON_AddItemToObject(p, "spec", ps);
@@ -779,7 +783,8 @@ static void restore_step(struct sim_model *m, struct snapjob *j)
 	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
 	char why[400] = "";
 	int rc =
-	    cname ? make_target(m, j->ns, cname, j->target, j->uid, NULL, why, sizeof(why)) : -1;
+	    cname ? make_target(m, j->ns, cname, j->target, j->uid, j->name, NULL, why, sizeof(why))
+		  : -1;
 	cJSON_Delete(s);
 	restore_finish(m, j->ns, j->name, rc == 0, "snapshot content is missing");
 	job_del(m, j);
@@ -1005,14 +1010,13 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	char rn[300];
 	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
 	char why[400] = "", msg[600];
-	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, jpath(clone, "spec"), why,
-				     sizeof(why))
+	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, rn, jpath(clone, "spec"),
+				     why, sizeof(why))
 		       : -1;
 	cJSON_Delete(s);
 	cJSON_Delete(clone);
 	if (rc == -2) {
-		snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target,
-			 why);
+		snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target, why);
 		restore_finish(m, j->ns, rn, false, msg);
 		clone_fail(m, j, msg);
 		return;
