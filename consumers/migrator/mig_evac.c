@@ -1082,6 +1082,45 @@ static struct pnode *pnode_get(const char *node, bool create)
 	return &g_pn[g_npn++];
 }
 
+/* The Wukong list, shared by every node's evaluation for a few seconds (NodeMetrics of many
+ * nodes arrive together), and whether any Wukong asks for pressure relief at all. */
+static cJSON *g_wk_cache;
+static int64_t g_wk_cache_until;
+static bool g_wk_any_pressure;
+
+static const cJSON *wukongs_cached(struct mig_state *st)
+{
+	struct wk_k8s_result res;
+	char err[512];
+	int64_t now = wk_time_mono_ms();
+	const cJSON *w;
+
+	if (g_wk_cache && now < g_wk_cache_until)
+		return g_wk_cache;
+	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		return NULL;
+	}
+	cJSON_Delete(g_wk_cache);
+	g_wk_cache = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	g_wk_cache_until = now + 5000;
+	g_wk_any_pressure = false;
+	cJSON_ArrayForEach(w, jget(g_wk_cache, "items"))
+	{
+		const cJSON *pol = jpath(w, "spec.migrationPolicy"), *t;
+
+		if (!cJSON_IsTrue(jget(pol, "enabled")))
+			continue;
+		cJSON_ArrayForEach(t,
+				   jget(pol, "triggerConditions")) if (jstr(t, "type") &&
+								       !strcmp(jstr(t, "type"),
+									       "resourcePressure"))
+		    g_wk_any_pressure = true;
+	}
+	return g_wk_cache;
+}
+
 static int64_t pressure_used(const char *node)
 {
 	const struct pnode *p = pnode_get(node, false);
@@ -1124,6 +1163,11 @@ enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const cJSON *bod
 		if (!strcmp(g_backoff[i].node, node) && now < g_backoff[i].until)
 			return WK_MSG_DONE;
 	p->next_check = now + 1000;
+	const cJSON *wukongs = wukongs_cached(st);
+	if (!wukongs || !g_wk_any_pressure) {
+		p->hot_since = 0;
+		return WK_MSG_DONE; /* nobody asks for pressure relief: no look-ups */
+	}
 	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		return WK_MSG_DONE; /* the next sample tries again */
@@ -1142,13 +1186,6 @@ enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const cJSON *bod
 		return WK_MSG_DONE;
 	}
 	cJSON *vmis = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		cJSON_Delete(vmis);
-		return WK_MSG_DONE;
-	}
-	cJSON *wukongs = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
 	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(jget(vmis, "items")) + 1;
 	struct {
@@ -1213,7 +1250,6 @@ enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const cJSON *bod
 		nc++;
 	}
 	cJSON_Delete(vmis);
-	cJSON_Delete(wukongs);
 	enum wk_msg_result out = WK_MSG_DONE;
 	if (threshold > 100) {
 		p->hot_since = 0;
@@ -1285,4 +1321,6 @@ static void pressure_forget(void)
 	free(g_pn);
 	g_pn = NULL;
 	g_npn = 0;
+	cJSON_Delete(g_wk_cache);
+	g_wk_cache = NULL;
 }
