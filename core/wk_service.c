@@ -539,19 +539,96 @@ out:
 	return -1;
 }
 
+/* cluster.id as "{cluster}" expands to: "local" when unset or empty. */
+static const char *cluster_or_local(const struct wk_config *cfg)
+{
+	const char *c = wk_config_get(cfg, "cluster.id", "");
+
+	return *c ? c : "local";
+}
+
+/* tmpl with every "{cluster}" replaced; the caller frees it. */
+static char *expand_cluster(const char *tmpl, const char *cluster)
+{
+	static const char tok[] = "{cluster}";
+	size_t toklen = sizeof(tok) - 1, clen = strlen(cluster), n = 0, len;
+	const char *p;
+	char *out, *o;
+
+	for (p = tmpl; (p = strstr(p, tok)); p += toklen)
+		n++;
+	len = strlen(tmpl) - n * toklen + n * clen;
+	out = o = wk_xmalloc(len + 1);
+	while ((p = strstr(tmpl, tok))) {
+		memcpy(o, tmpl, (size_t)(p - tmpl));
+		o += p - tmpl;
+		memcpy(o, cluster, clen);
+		o += clen;
+		tmpl = p + toklen;
+	}
+	strcpy(o, tmpl);
+	return out;
+}
+
+/* The service's defaults for every key the file, env and -X left unset. */
+static void apply_defaults(struct wk_service_ctx *ctx)
+{
+	const char *const *d = ctx->svc->defaults;
+	size_t i;
+
+	for (i = 0; d && d[i]; i += 2) {
+		char *v;
+
+		if (!d[i + 1])
+			WK_BUG("service '%s': default '%s' has no value", ctx->svc->name, d[i]);
+		if (wk_config_get(ctx->cfg, d[i], NULL))
+			continue;
+		v = expand_cluster(d[i + 1], cluster_or_local(ctx->cfg));
+		wk_config_set(ctx->cfg, d[i], v);
+		free(v);
+	}
+}
+
+/* One topic short name: "{cluster}" expanded, a "?KEY" condition checked. 1 = subscribe (name
+ * in out), 0 = condition false, -1 = bad condition value or name too long (err filled). */
+static int topic_name(const struct wk_config *cfg, const char *spec, char *out, size_t out_size,
+		      char *err, size_t err_size)
+{
+	const char *q = strchr(spec, '?');
+	char *shortname;
+	bool on = true;
+	int rc = 1;
+
+	if (q && wk_config_get_bool(cfg, q + 1, false, &on, err, err_size) < 0)
+		return -1;
+	if (!on)
+		return 0;
+	shortname = expand_cluster(spec, cluster_or_local(cfg));
+	if (q)
+		shortname[strcspn(shortname, "?")] = '\0';
+	wk_kafka_topic(cfg, shortname, out, out_size);
+	if (strlen(out) + 1 >= out_size)
+		rc = wk_err(err, err_size, "topic name for '%s' longer than %zu bytes", shortname,
+			    out_size - 2);
+	free(shortname);
+	return rc;
+}
+
 /* Everything from config to Kafka; -1 with *exit_code set. */
 static int start(struct wk_service_ctx *ctx, int *exit_code)
 {
 	const struct wk_config *cfg = ctx->cfg;
-	const char *lvl = wk_config_get(cfg, "log.level", "info");
-	const char *listen = wk_config_get(cfg, "http.listen", "127.0.0.1:0");
-	const char *addr_file = wk_config_get(cfg, "http.addr-file", NULL);
-	const char *cluster = wk_config_get(cfg, "cluster.id", NULL);
+	const char *lvl, *listen, *addr_file, *cluster;
 	enum wk_log_level level;
 	long long liveness;
 	char err[1024];
 	size_t i, ntopics = 0;
 
+	apply_defaults(ctx);
+	lvl = wk_config_get(cfg, "log.level", "info");
+	listen = wk_config_get(cfg, "http.listen", "127.0.0.1:0");
+	addr_file = wk_config_get(cfg, "http.addr-file", NULL);
+	cluster = wk_config_get(cfg, "cluster.id", NULL);
 	*exit_code = EXIT_CONFIG;
 	if (wk_log_level_parse(lvl, &level) < 0) {
 		wk_error("%s: key 'log.level': unknown level '%s' (debug, info, warn, error)",
@@ -606,13 +683,22 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 		const char *ptrs[TOPICS_MAX];
 
 		for (i = 0; ctx->svc->topics[i]; i++) {
+			int r;
+
 			if (i >= TOPICS_MAX)
 				WK_BUG("service '%s' subscribes to more than %d topics",
 				       ctx->svc->name, TOPICS_MAX);
-			wk_kafka_topic(cfg, ctx->svc->topics[i], names[i], sizeof(names[i]));
-			ptrs[i] = names[i];
+			r = topic_name(cfg, ctx->svc->topics[i], names[ntopics],
+				       sizeof(names[ntopics]), err, sizeof(err));
+			if (r < 0) {
+				wk_error("%s", err);
+				return -1;
+			}
+			if (r > 0) {
+				ptrs[ntopics] = names[ntopics];
+				ntopics++;
+			}
 		}
-		ntopics = i;
 		if (!ctx->svc->on_message)
 			WK_BUG("service '%s' has topics but no on_message", ctx->svc->name);
 		ctx->consumer =

@@ -6,6 +6,11 @@
  * after on_message says the effect is done) and producer, the /metrics /healthz /readyz endpoint,
  * the tick, graceful drain (flush the producer, commit stored offsets) and exit codes.
  *
+ * Topic short names may contain "{cluster}" (replaced by cluster.id, "local" when unset:
+ * "requests.{cluster}") and may end in "?KEY" (subscribed only when the boolean key KEY is true;
+ * unset counts as false, so give KEY a value in `defaults`). Both are expanded after the
+ * configuration is loaded, so a service's main.c stays a plain descriptor.
+ *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.
  */
 #ifndef WK_SERVICE_H
@@ -40,6 +45,10 @@ struct wk_service {
 	void (*on_tick)(struct wk_service_ctx *ctx);
 	/* Drain: called once on shutdown before the producer is flushed. */
 	void (*term)(struct wk_service_ctx *ctx);
+	/* Addition (h16): service defaults, "key", "value", ..., NULL. After the file, env and -X
+	 * are loaded, each key none of them set gets its value, in order ("{cluster}" in a value
+	 * becomes cluster.id), so every source overrides a default. NULL = none. */
+	const char *const *defaults;
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);

@@ -1351,24 +1351,6 @@ enum wk_msg_result cl_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 
 /* ---- lifecycle ---- */
 
-void cl_topics(const char *cluster, bool shared, char bufs[3][128], const char *topics[4])
-{
-	size_t n = 0;
-
-	snprintf(bufs[n], sizeof(bufs[n]), "events");
-	topics[n] = bufs[n];
-	n++;
-	snprintf(bufs[n], sizeof(bufs[n]), "requests.%s", cluster && *cluster ? cluster : "local");
-	topics[n] = bufs[n];
-	n++;
-	if (shared) {
-		snprintf(bufs[n], sizeof(bufs[n]), "requests");
-		topics[n] = bufs[n];
-		n++;
-	}
-	topics[n] = NULL;
-}
-
 static int any_tenant_cb(const char *key, const char *value, void *opaque)
 {
 	(void)key;

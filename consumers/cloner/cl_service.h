@@ -14,7 +14,5 @@ enum wk_msg_result cl_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 				 size_t detail_size);
 void cl_on_tick(struct wk_service_ctx *ctx);
 void cl_term(struct wk_service_ctx *ctx);
-/* The short topic names for a cluster: events, requests.<cluster>, and requests when shared. */
-void cl_topics(const char *cluster, bool shared, char bufs[3][128], const char *topics[4]);
 
 #endif

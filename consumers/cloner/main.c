@@ -5,39 +5,12 @@
  * logic is in cl_*.c. */
 #include "cl_service.h"
 
-#include "wk_config.h"
-
-/* The topics depend on cluster.id, known to the core only after loading the configuration: read
- * the same sources (file, environment, -X) once here to name them. Errors are left for
- * wk_service_main() to report. */
-static void preload(int argc, char **argv, char *cluster, size_t n, bool *shared)
-{
-	struct wk_config *cfg = wk_config_new();
-	const char *path = getenv("WUKONG_CONFIG");
-	int i;
-
-	for (i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], "-c"))
-			path = argv[i + 1];
-	if (path && *path)
-		wk_config_load_file(cfg, path, NULL, 0);
-	wk_config_load_env(cfg, NULL, NULL, 0);
-	for (i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], "-X"))
-			wk_config_set_arg(cfg, argv[i + 1], NULL, 0);
-	wk_strlcpy(cluster, wk_config_get(cfg, "cluster.id", "local"), n);
-	if (wk_config_get_bool(cfg, "cloner.shared-requests", true, shared, NULL, 0) < 0)
-		*shared = true;
-	wk_config_destroy(cfg);
-}
-
 int main(int argc, char **argv)
 {
-	static char bufs[3][128];
-	static const char *topics[4];
-	char cluster[64];
-	bool shared = true;
-	struct wk_service svc = {
+	static const char *const topics[] = {"events", "requests.{cluster}",
+					     "requests?cloner.shared-requests", NULL};
+	static const char *const defaults[] = {"cloner.shared-requests", "true", NULL};
+	static const struct wk_service svc = {
 	    .name = "wukong-cloner",
 	    .topics = topics,
 	    .tick_ms = 50,
@@ -45,9 +18,8 @@ int main(int argc, char **argv)
 	    .on_message = cl_on_message,
 	    .on_tick = cl_on_tick,
 	    .term = cl_term,
+	    .defaults = defaults,
 	};
 
-	preload(argc, argv, cluster, sizeof(cluster), &shared);
-	cl_topics(cluster, shared, bufs, topics);
 	return wk_service_main(&svc, argc, argv);
 }

@@ -327,24 +327,6 @@ void mig_report(struct mig_state *st, struct mig_active *a, const char *action, 
 
 /* ---- topics ---- */
 
-void mig_topics(const char *cluster, bool shared, char bufs[4][128], const char *topics[4])
-{
-	size_t n = 0;
-
-	snprintf(bufs[n], sizeof(bufs[n]), "events");
-	topics[n] = bufs[n];
-	n++;
-	snprintf(bufs[n], sizeof(bufs[n]), "requests.%s", cluster && *cluster ? cluster : "local");
-	topics[n] = bufs[n];
-	n++;
-	if (shared) {
-		snprintf(bufs[n], sizeof(bufs[n]), "requests");
-		topics[n] = bufs[n];
-		n++;
-	}
-	topics[n] = NULL;
-}
-
 /* ---- init / term ---- */
 
 static int cfg_bool(const struct wk_config *cfg, const char *k, bool def, bool *out, char *errstr,

@@ -13,9 +13,4 @@ enum wk_msg_result mig_on_message(struct wk_service_ctx *ctx, const rd_kafka_mes
 void mig_on_tick(struct wk_service_ctx *ctx);
 void mig_term(struct wk_service_ctx *ctx);
 
-/* Fill topics (short names, NULL-terminated, at most 4 entries) from the configuration the
- * service will load: "events", "requests.<cluster.id>", and "requests" unless
- * migrator.shared-requests is false. Strings point into bufs. */
-void mig_topics(const char *cluster, bool shared, char bufs[4][128], const char *topics[4]);
-
 #endif

@@ -12,6 +12,7 @@
 #include "wk_service.h"
 #include "wk_config.h"
 #include "wk_httpd.h"
+#include "wk_kafka.h"
 
 static int ticks;
 static int stop_after = 3;
@@ -193,12 +194,141 @@ static void http_disabled(void **state)
 	assert_int_equal(ticks, 2);
 }
 
+/* ---- defaults and topic templates (the descriptor a service like the migrator uses) ---- */
+
+static char got_group[128], got_tmpl[128], got_topics[512];
+static int got_ntopics;
+
+static int defaults_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
+{
+	const struct wk_config *cfg = wk_service_config(ctx);
+	rd_kafka_topic_partition_list_t *l = NULL;
+	int i;
+
+	(void)errstr;
+	(void)errstr_size;
+	snprintf(got_group, sizeof(got_group), "%s", wk_config_get(cfg, "consumer.group", "-"));
+	snprintf(got_tmpl, sizeof(got_tmpl), "%s", wk_config_get(cfg, "test.tmpl", "-"));
+	got_topics[0] = '\0';
+	assert_non_null(wk_service_consumer(ctx));
+	assert_int_equal(rd_kafka_subscription(wk_consumer_handle(wk_service_consumer(ctx)), &l),
+			 0);
+	got_ntopics = l->cnt;
+	for (i = 0; i < l->cnt; i++) {
+		strcat(got_topics, l->elems[i].topic);
+		strcat(got_topics, " ");
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	wk_service_stop(ctx, 0);
+	return 0;
+}
+
+static enum wk_msg_result defaults_msg(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
+				       char *r, size_t rs, char *d, size_t ds)
+{
+	(void)ctx, (void)m, (void)r, (void)rs, (void)d, (void)ds;
+	return WK_MSG_DONE;
+}
+
+static const char *const dtopics[] = {"events", "requests.{cluster}", "requests?test.shared", NULL};
+static const char *const ddefaults[] = {
+    "consumer.group", "wukong-test-{cluster}",	 "test.shared", "true",
+    "test.tmpl",      "{cluster}-{cluster}/{x}", NULL};
+static const struct wk_service dsvc = {
+    .name = "wukong-test",
+    .topics = dtopics,
+    .init = defaults_init,
+    .on_message = defaults_msg,
+    .defaults = ddefaults,
+};
+
+static int drun(int argc, const char **argv)
+{
+	got_group[0] = got_tmpl[0] = '\0';
+	got_ntopics = -1;
+	return wk_service_main(&dsvc, argc, (char **)argv);
+}
+
+static void defaults_and_templates(void **state)
+{
+	const char *a[] = {"svc",
+			   "-X",
+			   "kafka.bootstrap.servers=127.0.0.1:1",
+			   "-X",
+			   "http.listen=",
+			   "-X",
+			   "cluster.id=east",
+			   NULL};
+	const char *b[] = {"svc",
+			   "-X",
+			   "kafka.bootstrap.servers=127.0.0.1:1",
+			   "-X",
+			   "http.listen=",
+			   "-X",
+			   "cluster.id=east",
+			   "-X",
+			   "test.shared=false",
+			   "-X",
+			   "consumer.group=mine",
+			   NULL};
+	const char *c[] = {"svc", "-X",		  "kafka.bootstrap.servers=127.0.0.1:1",
+			   "-X",  "http.listen=", NULL};
+	const char *d[] = {"svc",
+			   "-X",
+			   "kafka.bootstrap.servers=127.0.0.1:1",
+			   "-X",
+			   "http.listen=",
+			   "-X",
+			   "test.shared=maybe",
+			   NULL};
+	const char *e[] = {"svc",
+			   "-X",
+			   "kafka.bootstrap.servers=127.0.0.1:1",
+			   "-X",
+			   "http.listen=",
+			   "-X",
+			   "cluster.id=../etc",
+			   NULL};
+
+	(void)state;
+	/* Every default applies, "{cluster}" expanded wherever it appears; "{x}" is left alone. */
+	assert_int_equal(drun(7, a), 0);
+	assert_string_equal(got_group, "wukong-test-east");
+	assert_string_equal(got_tmpl, "east-east/{x}");
+	assert_int_equal(got_ntopics, 3);
+	assert_non_null(strstr(got_topics, "wukong.events "));
+	assert_non_null(strstr(got_topics, "wukong.requests.east "));
+	assert_non_null(strstr(got_topics, "wukong.requests "));
+
+	/* Any source overrides a default; a false condition drops its topic. */
+	assert_int_equal(drun(11, b), 0);
+	assert_string_equal(got_group, "mine");
+	assert_int_equal(got_ntopics, 2);
+	assert_null(strstr(got_topics, "wukong.requests "));
+	assert_non_null(strstr(got_topics, "wukong.requests.east "));
+
+	/* The environment overrides too; no cluster.id means "local". */
+	setenv("WUKONG_CONSUMER_GROUP", "from-env", 1);
+	assert_int_equal(drun(5, c), 0);
+	unsetenv("WUKONG_CONSUMER_GROUP");
+	assert_string_equal(got_group, "from-env");
+	assert_string_equal(got_tmpl, "local-local/{x}");
+	assert_non_null(strstr(got_topics, "wukong.requests.local "));
+
+	/* A condition that is not a boolean, and a hostile cluster.id, are configuration errors
+	 * before anything subscribes. */
+	assert_int_equal(drun(7, d), 3);
+	assert_int_equal(got_ntopics, -1);
+	assert_int_equal(drun(7, e), 3);
+	assert_int_equal(got_ntopics, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(help_and_version), cmocka_unit_test(usage_errors),
 	    cmocka_unit_test(config_errors),	cmocka_unit_test(ticks_and_stop),
-	    cmocka_unit_test(http_disabled),
+	    cmocka_unit_test(http_disabled),	cmocka_unit_test(defaults_and_templates),
 	};
 
 	/* Keep the environment from leaking into the configuration. */
