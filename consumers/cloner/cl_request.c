@@ -4,6 +4,7 @@
 
 #include "wk_emit.h"
 #include "wk_name.h"
+#include "wk_tenant.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -382,48 +383,14 @@ out:
 	return rc;
 }
 
-static bool ns_in_list(const char *ns, const char *list)
-{
-	const char *p = list;
-
-	while (p && *p) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-
-		while (n && *p == ' ')
-			p++, n--;
-		while (n && p[n - 1] == ' ')
-			n--;
-		if (n == 1 && *p == '*')
-			return true;
-		if (n && p[n - 1] == '*') {
-			if (!strncmp(ns, p, n - 1))
-				return true;
-		} else if (n && strlen(ns) == n && !strncmp(ns, p, n)) {
-			return true;
-		}
-		p = e ? e + 1 : NULL;
-	}
-	return false;
-}
-
 int cl_tenant_check(const char *tenant, const char *ns, const char *list, bool require_tenant,
 		    bool any_tenants, struct cl_verdict *v)
 {
-	if (!tenant || !*tenant) {
-		if (require_tenant)
-			return verdict(v, "forbidden",
-				       "no tenant given and cloner.require-tenant is set");
-		return 0;
-	}
-	if (!list) {
-		if (!any_tenants && !require_tenant)
-			return 0;
-		return verdict(v, "forbidden", "tenant '%s' is not configured", tenant);
-	}
-	if (!ns_in_list(ns, list))
-		return verdict(v, "forbidden", "tenant '%s' may not touch namespace '%s'", tenant,
-			       ns);
+	char err[512];
+
+	if (wk_tenant_check(tenant, ns, list, require_tenant, any_tenants, "cloner.require-tenant",
+			    err, sizeof(err)) < 0)
+		return verdict(v, "forbidden", "%s", err);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
+#include "wk_tenant.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -1351,14 +1352,6 @@ enum wk_msg_result cl_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 
 /* ---- lifecycle ---- */
 
-static int any_tenant_cb(const char *key, const char *value, void *opaque)
-{
-	(void)key;
-	(void)value;
-	*(bool *)opaque = true;
-	return 1;
-}
-
 int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
 	const struct wk_config *cfg = wk_service_config(ctx);
@@ -1410,7 +1403,7 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      "5m0s",
 			      fd);
 	wk_strlcpy(st->failure_deadline, fd, sizeof(st->failure_deadline));
-	wk_config_foreach(cfg, "cloner.tenants.", any_tenant_cb, &st->any_tenants);
+	st->any_tenants = wk_tenant_any_configured(cfg, "cloner");
 	st->done_cap = 4096;
 	st->done = wk_xcalloc(st->done_cap, sizeof(char *));
 

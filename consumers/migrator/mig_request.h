@@ -97,12 +97,12 @@ int mig_options_parse(const struct cJSON *obj, bool strict, struct mig_options *
 bool mig_options_any(const struct mig_options *o);
 void mig_options_init(struct mig_options *o);
 
-/* Tenant policy: "migrator.tenants.<tenant>" = comma list of namespaces, a trailing '*' is a
- * prefix match. require_tenant: a submission without a tenant is refused. tenants_list is the
- * configured namespace list of the submission's tenant (NULL = tenant not configured). */
+/* Tenant policy: "migrator.tenants.<tenant>" = comma list of namespaces (core/wk_tenant.h), the
+ * refusal as a "forbidden" verdict. require_tenant: a submission without a tenant is refused.
+ * tenants_list is the configured namespace list of the submission's tenant (NULL = tenant not
+ * configured). */
 int mig_tenant_check(const char *tenant, const char *ns, const char *tenants_list,
 		     bool require_tenant, bool any_tenants, struct mig_verdict *v);
-bool mig_ns_in_list(const char *ns, const char *list);
 
 /* ---- spec.migration ---- */
 

@@ -10,6 +10,7 @@
 #include "wk_kubeconfig.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_tenant.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -335,14 +336,6 @@ static int cfg_bool(const struct wk_config *cfg, const char *k, bool def, bool *
 	return wk_config_get_bool(cfg, k, def, out, errstr, n);
 }
 
-static int any_tenant_cb(const char *key, const char *value, void *opaque)
-{
-	(void)key;
-	(void)value;
-	*(bool *)opaque = true;
-	return 1;
-}
-
 int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
 	const struct wk_config *cfg = wk_service_config(ctx);
@@ -384,7 +377,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	    wk_config_get_int(cfg, "migrator.queue-max", 1000, &st->queue_max, errstr,
 			      errstr_size) < 0)
 		return -1;
-	wk_config_foreach(cfg, "migrator.tenants.", any_tenant_cb, &st->any_tenants);
+	st->any_tenants = wk_tenant_any_configured(cfg, "migrator");
 	st->limits.per_cluster = 5;
 	st->limits.per_node = 2;
 	if (wk_config_get_int(cfg, "migrator.parallel-per-cluster", 0, &v, errstr, errstr_size) < 0)

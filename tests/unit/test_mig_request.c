@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../consumers/migrator/mig_request.h"
+#include "wk_tenant.h"
 
 #include <cjson/cJSON.h>
 
@@ -233,12 +234,12 @@ static void tenants(void **state)
 	struct mig_verdict v;
 
 	(void)state;
-	assert_true(mig_ns_in_list("team-a-dev", "team-a-*, shared"));
-	assert_true(mig_ns_in_list("shared", "team-a-*, shared"));
-	assert_false(mig_ns_in_list("shared2", "team-a-*, shared"));
-	assert_false(mig_ns_in_list("team-b", "team-a-*"));
-	assert_true(mig_ns_in_list("anything", "*"));
-	assert_false(mig_ns_in_list("x", ""));
+	assert_true(wk_tenant_ns_in_list("team-a-dev", "team-a-*, shared"));
+	assert_true(wk_tenant_ns_in_list("shared", "team-a-*, shared"));
+	assert_false(wk_tenant_ns_in_list("shared2", "team-a-*, shared"));
+	assert_false(wk_tenant_ns_in_list("team-b", "team-a-*"));
+	assert_true(wk_tenant_ns_in_list("anything", "*"));
+	assert_false(wk_tenant_ns_in_list("x", ""));
 	/* No policy configured at all: anyone may ask. */
 	assert_int_equal(mig_tenant_check("", "default", NULL, false, false, &v), 0);
 	assert_int_equal(mig_tenant_check("t", "default", NULL, false, false, &v), 0);
