@@ -2,6 +2,7 @@
  * MigrationPolicies. */
 #include "mig_output.h"
 
+#include "wk_emit.h"
 #include "wk_log.h"
 #include "wk_time.h"
 
@@ -124,92 +125,63 @@ void mig_audit_id(const char *cluster, const char *ns, const char *name, const c
 char *mig_audit_json(const struct mig_audit *a)
 {
 	const struct mig_request *r = a->req;
-	const char *rid = a->request_id ? a->request_id : r ? r->id : NULL;
-	const char *ns = r ? r->ns : a->ns, *name = r ? r->name : a->name;
-	cJSON *o = cJSON_CreateObject(), *src, *obj;
+	struct wk_emit_audit e = {
+	    .request_id = a->request_id ? a->request_id
+			  : r		? r->id
+					: NULL,
+	    .source_type = r ? mig_source_name(r->source) : "kafka",
+	    .topic = a->topic,
+	    .partition = a->partition,
+	    .offset = a->offset,
+	    .cluster = a->cluster,
+	    .ns = r ? r->ns : a->ns,
+	    .name = r ? r->name : a->name,
+	    .actor = "wukong-migrator",
+	    .action = a->action,
+	    .outcome = a->outcome,
+	    .reason = a->reason,
+	    .message = a->message,
+	    .details = a->details,
+	};
+	cJSON *d = NULL;
+	char *out;
 
-	if (rid && *rid)
-		cJSON_AddStringToObject(o, "requestId", rid);
-	src = cJSON_AddObjectToObject(o, "requestSource");
-	cJSON_AddStringToObject(src, "type",
-				a->topic ? "kafka"
-				: r	 ? mig_source_name(r->source)
-					 : "kafka");
-	if (a->topic) {
-		cJSON_AddStringToObject(src, "topic", a->topic);
-		cJSON_AddNumberToObject(src, "partition", a->partition);
-		char n[32];
-
-		snprintf(n, sizeof(n), "%lld", (long long)a->offset);
-		cJSON_AddRawToObject(src, "offset", n);
-	}
-	if (a->cluster)
-		cJSON_AddStringToObject(o, "cluster", a->cluster);
-	if (name && *name) {
-		obj = cJSON_AddObjectToObject(o, "object");
-		cJSON_AddStringToObject(obj, "kind", "Wukong");
-		if (ns && *ns)
-			cJSON_AddStringToObject(obj, "namespace", ns);
-		cJSON_AddStringToObject(obj, "name", name);
-	}
-	cJSON_AddStringToObject(o, "actor", "wukong-migrator");
-	cJSON_AddStringToObject(o, "action", a->action);
-	cJSON_AddStringToObject(o, "outcome", a->outcome);
-	if (a->reason && *a->reason)
-		cJSON_AddStringToObject(o, "reason", a->reason);
-	if (a->message && *a->message)
-		cJSON_AddStringToObject(o, "message", a->message);
-	if (a->details || r) {
-		cJSON *d = a->details ? cJSON_Duplicate(a->details, true) : cJSON_CreateObject();
-
-		if (r && !cJSON_GetObjectItemCaseSensitive(d, "vm"))
+	/* The request's VM, target node and tenant join the details unless they are given. */
+	if (r) {
+		d = a->details ? cJSON_Duplicate(a->details, true) : cJSON_CreateObject();
+		if (!cJSON_GetObjectItemCaseSensitive(d, "vm"))
 			cJSON_AddStringToObject(d, "vm", r->vm);
-		if (r && r->target_node[0] && !cJSON_GetObjectItemCaseSensitive(d, "targetNode"))
+		if (r->target_node[0] && !cJSON_GetObjectItemCaseSensitive(d, "targetNode"))
 			cJSON_AddStringToObject(d, "targetNode", r->target_node);
-		if (r && r->tenant[0] && !cJSON_GetObjectItemCaseSensitive(d, "tenant"))
+		if (r->tenant[0] && !cJSON_GetObjectItemCaseSensitive(d, "tenant"))
 			cJSON_AddStringToObject(d, "tenant", r->tenant);
-		cJSON_AddItemToObject(o, "details", d);
+		e.details = d;
 	}
-	return print(o);
+	out = wk_emit_audit_json(&e);
+	cJSON_Delete(d);
+	return out;
 }
 
 struct cJSON *mig_k8s_event(const struct mig_request *r, const char *uid, const char *type,
 			    const char *reason, const char *message, const char *action,
 			    const char *instance, int64_t now_ms)
 {
-	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
-	char buf[600], h[17], name[300], t[40], mt[40];
+	char seed[600];
+	struct wk_emit_event e = {
+	    .ns = r->ns,
+	    .name = r->name,
+	    .uid = uid,
+	    .type = type,
+	    .reason = reason,
+	    .message = message,
+	    .action = action,
+	    .component = "wukong-migrator",
+	    .instance = instance,
+	    .seed = seed,
+	};
 
-	snprintf(buf, sizeof(buf), "%s/%s/%s/%s", r->ns, r->name, r->id, action);
-	mig_sha256_hex(buf, strlen(buf), 16, h);
-	snprintf(name, sizeof(name), "%.200s.%s", r->name, h);
-	wk_time_format(now_ms, t, sizeof(t));
-	wk_time_format_micro(now_ms * 1000, mt, sizeof(mt));
-	cJSON_AddStringToObject(ev, "apiVersion", "v1");
-	cJSON_AddStringToObject(ev, "kind", "Event");
-	meta = cJSON_AddObjectToObject(ev, "metadata");
-	cJSON_AddStringToObject(meta, "name", name);
-	cJSON_AddStringToObject(meta, "namespace", r->ns);
-	io = cJSON_AddObjectToObject(ev, "involvedObject");
-	cJSON_AddStringToObject(io, "apiVersion", "vm.novasphere.dev/v1alpha1");
-	cJSON_AddStringToObject(io, "kind", "Wukong");
-	cJSON_AddStringToObject(io, "namespace", r->ns);
-	cJSON_AddStringToObject(io, "name", r->name);
-	if (uid && *uid)
-		cJSON_AddStringToObject(io, "uid", uid);
-	cJSON_AddStringToObject(ev, "reason", reason);
-	cJSON_AddStringToObject(ev, "message", message ? message : "");
-	cJSON_AddStringToObject(ev, "type", type);
-	src = cJSON_AddObjectToObject(ev, "source");
-	cJSON_AddStringToObject(src, "component", "wukong-migrator");
-	cJSON_AddStringToObject(ev, "firstTimestamp", t);
-	cJSON_AddStringToObject(ev, "lastTimestamp", t);
-	cJSON_AddStringToObject(ev, "eventTime", mt);
-	cJSON_AddNumberToObject(ev, "count", 1);
-	cJSON_AddStringToObject(ev, "action", action);
-	cJSON_AddStringToObject(ev, "reportingComponent", "wukong-migrator");
-	cJSON_AddStringToObject(ev, "reportingInstance", instance ? instance : "wukong-migrator");
-	return ev;
+	snprintf(seed, sizeof(seed), "%s/%s/%s/%s", r->ns, r->name, r->id, action);
+	return wk_emit_k8s_event(&e, now_ms);
 }
 
 static void add_meta(cJSON *meta, const struct mig_request *r, const char *name, bool with_ns)

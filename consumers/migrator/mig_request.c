@@ -1,6 +1,7 @@
 /* mig_request.c - parsing and validation of migration requests, ids and derived names. */
 #include "mig_request.h"
 
+#include "wk_emit.h"
 #include "wk_log.h"
 #include "wk_name.h"
 #include "wk_quantity.h"
@@ -9,7 +10,6 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <math.h>
-#include <openssl/evp.h>
 
 #define COMPLETION_TIMEOUT_MAX 604800 /* a week per GiB is already absurd */
 
@@ -295,16 +295,7 @@ int mig_tenant_check(const char *tenant, const char *ns, const char *list, bool 
 
 void mig_sha256_hex(const void *data, size_t len, size_t n, char *out)
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	size_t i;
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	if (n > 64)
-		n = 64;
-	for (i = 0; i < n; i++)
-		out[i] = "0123456789abcdef"[(md[i / 2] >> ((i % 2) ? 0 : 4)) & 15];
-	out[n] = '\0';
+	wk_emit_sha256_hex(data, len, n, out);
 }
 
 static int cmp_items(const void *a, const void *b)
