@@ -1,5 +1,6 @@
 /* wk_k8s.c - Kubernetes REST client: connection setup, paths, one request with its retries. */
 #include "wk_k8s_internal.h"
+#include "wk_config.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
@@ -120,6 +121,21 @@ struct wk_k8s *wk_k8s_new(struct wk_kubeconfig *kc, const struct wk_k8s_options 
 	c->m_events =
 	    wk_metric_counter("wukong_k8s_watch_events_total",
 			      "Watch events delivered, by resource and type", "resource,type");
+	return c;
+}
+
+struct wk_k8s *wk_k8s_new_from_config(const struct wk_config *cfg,
+				      const struct wk_k8s_options *opts, char *errstr,
+				      size_t errstr_size)
+{
+	struct wk_kubeconfig kc;
+	struct wk_k8s *c = NULL;
+
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
+			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) == 0)
+		c = wk_k8s_new(&kc, opts, errstr, errstr_size);
+	wk_kubeconfig_release(&kc);
 	return c;
 }
 

@@ -116,6 +116,13 @@ const char *wk_k8s_err_name(enum wk_k8s_err e);
  * NULL for the defaults. */
 struct wk_k8s *wk_k8s_new(struct wk_kubeconfig *kc, const struct wk_k8s_options *opts, char *errstr,
 			  size_t errstr_size);
+/* Addition (h16): the same from the service configuration: "kube.config" (a kubeconfig path) and
+ * "kube.context", resolved by wk_kubeconfig_auto() (that path, $KUBECONFIG, in-cluster, or
+ * ~/.kube/config). NULL with errstr on failure. */
+struct wk_config;
+struct wk_k8s *wk_k8s_new_from_config(const struct wk_config *cfg,
+				      const struct wk_k8s_options *opts, char *errstr,
+				      size_t errstr_size);
 void wk_k8s_destroy(struct wk_k8s *c);
 /* The context's namespace ("default" when unset) and the server URL. */
 const char *wk_k8s_namespace(const struct wk_k8s *c);

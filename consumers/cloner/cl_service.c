@@ -10,8 +10,8 @@
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_emit.h"
+#include "wk_event.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
@@ -1054,27 +1054,6 @@ static void resync(struct cl_state *st)
 
 /* ---- Kafka ---- */
 
-static cJSON *event_object(const cJSON *body)
-{
-	cJSON *o = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(o, "metadata");
-	static const char *const copy_meta[] = {"name",	       "namespace",	    "uid",
-						"generation",  "resourceVersion",   "labels",
-						"annotations", "deletionTimestamp", NULL};
-	size_t i;
-
-	for (i = 0; copy_meta[i]; i++) {
-		const cJSON *v = jget(body, copy_meta[i]);
-
-		if (v && !cJSON_IsNull(v))
-			cJSON_AddItemToObject(meta, copy_meta[i], cJSON_Duplicate(v, true));
-	}
-	if (jget(body, "spec"))
-		cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(jget(body, "spec"), true));
-	if (jget(body, "status"))
-		cJSON_AddItemToObject(o, "status", cJSON_Duplicate(jget(body, "status"), true));
-	return o;
-}
-
 static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudevent *ce)
 {
 	static const char pfx[] = "dev.novasphere.wukong.";
@@ -1099,7 +1078,7 @@ static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudeve
 			if (j)
 				cancel_job(st, j);
 		} else {
-			cJSON *o = event_object(body);
+			cJSON *o = wk_event_object(body);
 
 			intake(st, o);
 			cJSON_Delete(o);
@@ -1356,7 +1335,6 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
 	const struct wk_config *cfg = wk_service_config(ctx);
 	struct cl_state *st = wk_xcalloc(1, sizeof(*st));
-	struct wk_kubeconfig kc;
 	char host[64] = "localhost";
 	long long start_ms, pend_ms, tgt_ms, grace_ms;
 	const char *fd;
@@ -1407,12 +1385,7 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	st->done_cap = 4096;
 	st->done = wk_xcalloc(st->done_cap, sizeof(char *));
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
-		return -1;
-	st->k8s = wk_k8s_new(&kc, NULL, errstr, errstr_size);
-	wk_kubeconfig_release(&kc);
+	st->k8s = wk_k8s_new_from_config(cfg, NULL, errstr, errstr_size);
 	if (!st->k8s)
 		return -1;
 	st->prod = wk_service_producer(ctx);

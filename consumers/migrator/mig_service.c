@@ -7,7 +7,7 @@
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"
-#include "wk_kubeconfig.h"
+#include "wk_event.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_tenant.h"
@@ -340,7 +340,6 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
 	const struct wk_config *cfg = wk_service_config(ctx);
 	struct mig_state *st = wk_xcalloc(1, sizeof(*st));
-	struct wk_kubeconfig kc;
 	char host[64] = "localhost";
 	long long v;
 
@@ -391,12 +390,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	mig_queue_init(&st->queue);
 	mig_load_init(&st->load);
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
-		return -1;
-	st->k8s = wk_k8s_new(&kc, NULL, errstr, errstr_size);
-	wk_kubeconfig_release(&kc);
+	st->k8s = wk_k8s_new_from_config(cfg, NULL, errstr, errstr_size);
 	if (!st->k8s)
 		return -1;
 	st->prod = wk_producer_new(cfg, on_delivery, st, errstr, errstr_size);
@@ -520,28 +514,6 @@ static const char *jstrv(const cJSON *o, const char *k)
 	return cJSON_IsString(s) ? s->valuestring : NULL;
 }
 
-/* The watcher's event body as a Kubernetes-shaped object (metadata + spec + status). */
-static cJSON *event_object(const cJSON *body)
-{
-	cJSON *o = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(o, "metadata");
-	static const char *const copy_meta[] = {"name",	       "namespace",	    "uid",
-						"generation",  "resourceVersion",   "labels",
-						"annotations", "deletionTimestamp", NULL};
-	size_t i;
-
-	for (i = 0; copy_meta[i]; i++) {
-		const cJSON *v = jget(body, copy_meta[i]);
-
-		if (v && !cJSON_IsNull(v))
-			cJSON_AddItemToObject(meta, copy_meta[i], cJSON_Duplicate(v, true));
-	}
-	if (jget(body, "spec"))
-		cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(jget(body, "spec"), true));
-	if (jget(body, "status"))
-		cJSON_AddItemToObject(o, "status", cJSON_Duplicate(jget(body, "status"), true));
-	return o;
-}
-
 static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, const char *change,
 				    int64_t ts, struct mig_ack *ack)
 {
@@ -560,7 +532,7 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 		mig_wukong_deleted(st, ns, name, ack);
 		return WK_MSG_DONE;
 	}
-	obj = event_object(body);
+	obj = wk_event_object(body);
 	if (mig_spec_view(obj, &view) < 0 || !view.present)
 		goto out;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);

@@ -6,7 +6,9 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "wk_config.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 
@@ -306,6 +308,56 @@ static void backoff_bounds(void **state)
 	assert_true(wk_k8s_backoff_ms(1000000, 1, 10) <= 10);
 }
 
+/* The client from a service configuration: kube.config and kube.context are honoured, and a
+ * bad path, a missing context or a garbage file is an error, not a client. */
+static void from_config(void **state)
+{
+	char dir[] = "/tmp/wk-k8s-cfg.XXXXXX", path_kc[128], err[512];
+	struct wk_config *cfg = wk_config_new();
+	struct wk_k8s *c;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path_kc, sizeof(path_kc), "%s/kubeconfig", dir);
+	f = fopen(path_kc, "w");
+	assert_non_null(f);
+	fprintf(f, "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+		   "clusters:\n- name: ca\n  cluster: {server: 'http://127.0.0.1:1'}\n"
+		   "- name: cb\n  cluster: {server: 'http://127.0.0.2:2'}\n"
+		   "users:\n- name: u\n  user: {}\n"
+		   "contexts:\n- name: a\n  context: {cluster: ca, user: u, namespace: na}\n"
+		   "- name: b\n  context: {cluster: cb, user: u}\n");
+	fclose(f);
+	wk_config_set(cfg, "kube.config", path_kc);
+	c = wk_k8s_new_from_config(cfg, NULL, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(wk_k8s_server(c), "http://127.0.0.1:1");
+	assert_string_equal(wk_k8s_namespace(c), "na");
+	wk_k8s_destroy(c);
+	wk_config_set(cfg, "kube.context", "b");
+	c = wk_k8s_new_from_config(cfg, NULL, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(wk_k8s_server(c), "http://127.0.0.2:2");
+	wk_k8s_destroy(c);
+	wk_config_set(cfg, "kube.context", "no-such-context");
+	err[0] = '\0';
+	assert_null(wk_k8s_new_from_config(cfg, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "no-such-context"));
+	wk_config_set(cfg, "kube.context", "");
+	f = fopen(path_kc, "w");
+	assert_non_null(f);
+	fprintf(f, "{[: not yaml");
+	fclose(f);
+	assert_null(wk_k8s_new_from_config(cfg, NULL, err, sizeof(err)));
+	unlink(path_kc);
+	rmdir(dir);
+	wk_config_set(cfg, "kube.config", "/nonexistent/kubeconfig");
+	assert_null(wk_k8s_new_from_config(cfg, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/kubeconfig"));
+	wk_config_destroy(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(classification),
 	    cmocka_unit_test(retry_after),
 	    cmocka_unit_test(backoff_bounds),
+	    cmocka_unit_test(from_config),
 	};
 	wk_log_init("test", WK_LOG_ERROR);
 	return cmocka_run_group_tests_name("wk_k8s", tests, NULL, NULL);

@@ -1,0 +1,31 @@
+/* wk_event.c - a wukong.events object event's body turned back into a Kubernetes-shaped object
+ * (the cloner and the migrator read Wukongs this way). */
+#include "wk_event.h"
+
+#include <cjson/cJSON.h>
+
+struct cJSON *wk_event_object(const struct cJSON *body)
+{
+	static const char *const copy_meta[] = {"name",	       "namespace",	    "uid",
+						"generation",  "resourceVersion",   "labels",
+						"annotations", "deletionTimestamp", NULL};
+	cJSON *o = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(o, "metadata");
+	const cJSON *spec, *status;
+	size_t i;
+
+	if (!cJSON_IsObject(body))
+		return o;
+	for (i = 0; copy_meta[i]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, copy_meta[i]);
+
+		if (v && !cJSON_IsNull(v))
+			cJSON_AddItemToObject(meta, copy_meta[i], cJSON_Duplicate(v, true));
+	}
+	spec = cJSON_GetObjectItemCaseSensitive(body, "spec");
+	if (spec)
+		cJSON_AddItemToObject(o, "spec", cJSON_Duplicate(spec, true));
+	status = cJSON_GetObjectItemCaseSensitive(body, "status");
+	if (status)
+		cJSON_AddItemToObject(o, "status", cJSON_Duplicate(status, true));
+	return o;
+}

@@ -1,0 +1,17 @@
+/* wk_event.h - what consumers of wukong.events (schemas/event.v1.json, producer wukong-watcher)
+ * make of an object event's body. Returns a new cJSON object the caller frees.
+ */
+#ifndef WK_EVENT_H
+#define WK_EVENT_H
+
+#include "wk_common.h"
+
+struct cJSON;
+
+/* The body as a Kubernetes-shaped object: metadata {name, namespace, uid, generation,
+ * resourceVersion, labels, annotations, deletionTimestamp} from the body's top-level fields of
+ * those names (null or absent ones left out), plus copies of spec and status when present. Never
+ * NULL; a body that is not an object (or NULL) gives an object with an empty metadata. */
+struct cJSON *wk_event_object(const struct cJSON *body);
+
+#endif
