@@ -45,36 +45,31 @@ static void add_time_or_null(cJSON *o, const char *k, int64_t ms)
 	}
 }
 
-static char *print(cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	cJSON_Delete(o);
-	if (!s)
-		WK_BUG("cJSON_PrintUnformatted failed");
-	return s;
-}
-
 char *mig_status_json(const struct mig_status *s, int64_t now_ms)
 {
 	const struct mig_request *r = s->req;
-	cJSON *o = cJSON_CreateObject(), *st, *ms, *conds, *c;
-	char t[40];
+	cJSON *ms = NULL;
+	struct wk_emit_condition c = {
+	    .type = s->condition_type ? s->condition_type : "Migrating",
+	    .status = s->condition_only ? "True" : mig_condition_status(s->phase),
+	    .reason = s->reason && *s->reason ? s->reason : mig_phase_name(s->phase),
+	    .message = s->message,
+	    .observed_generation = r->source == MIG_SRC_SPEC ? r->generation : 0,
+	};
+	struct wk_emit_status e = {
+	    .cluster = r->cluster,
+	    .ns = r->ns,
+	    .name = r->name,
+	    .source = "wukong-migrator",
+	    .seq = s->seq,
+	    .field = "migrationStatus",
+	    .conditions = &c,
+	    .nconditions = 1,
+	};
+	char *out;
 
-	cJSON_AddStringToObject(o, "cluster", r->cluster);
-	cJSON_AddStringToObject(o, "namespace", r->ns);
-	cJSON_AddStringToObject(o, "name", r->name);
-	cJSON_AddStringToObject(o, "source", "wukong-migrator");
-	{
-		/* A double would round microseconds away (cJSON prints 15 digits). */
-		char n[32];
-
-		snprintf(n, sizeof(n), "%lld", (long long)s->seq);
-		cJSON_AddRawToObject(o, "seq", n);
-	}
 	if (!s->condition_only) {
-		st = cJSON_AddObjectToObject(o, "status");
-		ms = cJSON_AddObjectToObject(st, "migrationStatus");
+		ms = cJSON_CreateObject();
 		/* The whole object every time, with nulls: the status writer merge-patches, and a
 		 * null removes a field left over from an earlier phase (queuePosition). */
 		cJSON_AddStringToObject(ms, "phase", mig_phase_name(s->phase));
@@ -93,21 +88,11 @@ char *mig_status_json(const struct mig_status *s, int64_t now_ms)
 		add_str_or_null(ms, "mode", s->mode);
 		if (s->phase == MIG_PH_SUCCEEDED)
 			cJSON_AddNumberToObject(ms, "progress", 100);
+		e.fields = ms;
 	}
-	conds = cJSON_AddArrayToObject(o, "conditions");
-	c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "type", s->condition_type ? s->condition_type : "Migrating");
-	cJSON_AddStringToObject(c, "status",
-				s->condition_only ? "True" : mig_condition_status(s->phase));
-	cJSON_AddStringToObject(c, "reason",
-				s->reason && *s->reason ? s->reason : mig_phase_name(s->phase));
-	cJSON_AddStringToObject(c, "message", s->message ? s->message : "");
-	wk_time_format(now_ms, t, sizeof(t));
-	cJSON_AddStringToObject(c, "lastTransitionTime", t);
-	if (r->source == MIG_SRC_SPEC && r->generation > 0)
-		cJSON_AddNumberToObject(c, "observedGeneration", (double)r->generation);
-	cJSON_AddItemToArray(conds, c);
-	return print(o);
+	out = wk_emit_status_json(&e, now_ms);
+	cJSON_Delete(ms);
+	return out;
 }
 
 void mig_audit_id(const char *cluster, const char *ns, const char *name, const char *request_id,
