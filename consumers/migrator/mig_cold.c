@@ -145,6 +145,9 @@ bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
 
 	if (!r->target_node[0])
 		return false; /* a cold move needs a node to pin the VM to */
+	if (r->opt.cold == MIG_TRUE)
+		return true; /* the request itself allows it (spec.migration.cold or a submission)
+			      */
 	if (r->source == MIG_SRC_SPEC && cJSON_IsTrue(jget(jget(spec, "migration"), "cold")))
 		return true;
 	return cJSON_IsTrue(jget(pol, "enabled")) && cJSON_IsTrue(jget(pol, "allowColdMigration"));

@@ -105,6 +105,9 @@ int mig_options_parse(const cJSON *obj, bool strict, struct mig_options *o, stru
 		} else if (!strcmp(k, "allowWorkloadDisruption")) {
 			if (tri(it, k, &o->allow_workload_disruption, v) < 0)
 				return -1;
+		} else if (!strcmp(k, "cold")) {
+			if (tri(it, k, &o->cold, v) < 0)
+				return -1;
 		} else if (!strcmp(k, "completionTimeoutPerGiB")) {
 			if (!json_int(it, 1, COMPLETION_TIMEOUT_MAX,
 				      &o->completion_timeout_per_gib))

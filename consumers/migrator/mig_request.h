@@ -37,6 +37,8 @@ struct mig_options {
 	enum mig_tristate allow_auto_converge;
 	enum mig_tristate allow_post_copy;
 	enum mig_tristate allow_workload_disruption;
+	enum mig_tristate cold; /* stop-and-start allowed when live is impossible (mig_cold.c); not
+				 * a MigrationPolicy option, so mig_options_any() ignores it */
 	int64_t completion_timeout_per_gib; /* seconds; 0 = unset */
 	int64_t bandwidth;		    /* bytes/s; -1 = unset, 0 = unlimited */
 	char bandwidth_text[32];	    /* as given ("64Mi"), for the policy */

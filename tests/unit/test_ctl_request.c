@@ -83,9 +83,16 @@ static void migrate(void **state)
 	assert_null(cJSON_GetObjectItemCaseSensitive(o, "targetNode"));
 	assert_string_equal(str(o, "namespace"), "default");
 	cJSON_Delete(o);
-	/* refused before anything is sent */
+	/* --cold: options.cold, and only with a node to pin the VM to */
+	assert_int_equal(
+	    build(&r, CTL_VERB_MIGRATE, err, 5, "migrate", "web-1", "--cold", "--to", "node-2"), 0);
+	o = body(&r);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(o, "options"), "cold")));
+	cJSON_Delete(o);
 	assert_int_equal(build(&r, CTL_VERB_MIGRATE, err, 3, "migrate", "web-1", "--cold"), -1);
 	assert_non_null(strstr(err, "--cold"));
+	/* refused before anything is sent */
 	assert_int_equal(build(&r, CTL_VERB_MIGRATE, err, 2, "migrate", "../../x"), -1);
 	assert_int_equal(build(&r, CTL_VERB_MIGRATE, err, 4, "migrate", "x", "--to", "../n"), -1);
 }
@@ -160,6 +167,10 @@ static void schemas(void **state)
 	     8,
 	     {"migrate", "ns-1/web.1", "--to", "node-2", "--auto-converge", "--post-copy",
 	      "--timeout-per-gib=604800", "--reason=maintenance \"window\" 3"}},
+	    {CTL_VERB_MIGRATE,
+	     "schemas/request-migrate.v1.json",
+	     4,
+	     {"migrate", "db-local", "--cold", "--to=node-3"}},
 	    {CTL_VERB_CANCEL, "schemas/request-cancel.v1.json", 2, {"cancel", "a/b"}},
 	    {CTL_VERB_CANCEL,
 	     "schemas/request-cancel.v1.json",

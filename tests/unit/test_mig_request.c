@@ -56,6 +56,13 @@ static void migrate_minimal(void **state)
 			 0);
 	assert_string_equal(r.target_node, "");
 	assert_false(mig_options_any(&r.opt));
+	/* cold is a request option, not a MigrationPolicy one: no policy for it */
+	assert_int_equal(parse("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\","
+			       "\"name\":\"x\",\"targetNode\":\"n2\",\"options\":{\"cold\":true}}",
+			       &r, &v),
+			 0);
+	assert_int_equal(r.opt.cold, MIG_TRUE);
+	assert_false(mig_options_any(&r.opt));
 }
 
 static void expect(const char *body, const char *code)
@@ -87,6 +94,9 @@ static void migrate_bad(void **state)
 	       "schema"); /* unknown field */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"allowPostCopy\":\"yes\"}}",
+	       "schema");
+	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
+	       "\"options\":{\"cold\":\"yes\"}}",
 	       "schema");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":1.5}}",

@@ -47,12 +47,11 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 		wk_strlcpy(r->reason, a->reason, sizeof(r->reason));
 	switch (verb) {
 	case CTL_VERB_MIGRATE:
-		if (a->cold)
+		if (a->cold && !a->to)
 			return wk_err(
 			    errstr, errstr_size,
-			    "--cold: cold (stop and start) migration is not available yet: the "
-			    "migrate submission (schemas/request-migrate.v1.json) has no such "
-			    "option and the migrator does not act on spec.migration.cold");
+			    "--cold needs --to NODE: a cold migration pins the VM to a node");
+		r->cold = a->cold;
 		if (ctl_parse_ref(a->pos[0], NULL, r->ns, r->name, errstr, errstr_size) < 0)
 			return -1;
 		if (a->to &&
@@ -115,13 +114,15 @@ char *ctl_request_json(const struct ctl_request *r)
 	if (r->verb == CTL_VERB_MIGRATE) {
 		if (r->node[0])
 			cJSON_AddStringToObject(o, "targetNode", r->node);
-		if (r->auto_converge || r->post_copy || r->timeout_per_gib) {
+		if (r->auto_converge || r->post_copy || r->cold || r->timeout_per_gib) {
 			cJSON *op = cJSON_AddObjectToObject(o, "options");
 
 			if (r->auto_converge)
 				cJSON_AddTrueToObject(op, "allowAutoConverge");
 			if (r->post_copy)
 				cJSON_AddTrueToObject(op, "allowPostCopy");
+			if (r->cold)
+				cJSON_AddTrueToObject(op, "cold");
 			if (r->timeout_per_gib)
 				cJSON_AddNumberToObject(op, "completionTimeoutPerGiB",
 							(double)r->timeout_per_gib);

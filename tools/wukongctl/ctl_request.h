@@ -20,7 +20,7 @@ struct ctl_request {
 	char src_name[CTL_NAME_MAX];
 	char target_request[CTL_ID_MAX]; /* cancel --request */
 	char reason[1024];
-	bool auto_converge, post_copy, dry_run;
+	bool auto_converge, post_copy, cold, dry_run;
 	long long timeout_per_gib;
 	size_t ndisks;
 	char disks[CTL_MAX_DISKS][64];
