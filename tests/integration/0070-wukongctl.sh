@@ -96,6 +96,15 @@ check "the --no-wait migration ran to Succeeded (get -A)" bash -c "'$W' get -A |
 check "migration of db-local (local disk) rejected: exit 1" [ $? -eq 1 ]
 check "... with the reason" bash -c "grep -q 'Rejected' '$T/rej.err' && grep -qi 'not live-migratable\|ReadWriteMany' '$T/rej.err'"
 diag "$(cat "$T/rej.err")"
+# The same VM moves when the request allows a cold migration (stop, move, start).
+from=$($K get vmi -n default db-local-vm -o jsonpath='{.status.nodeName}')
+to=node-1
+[ "$from" = node-1 ] && to=node-3
+"$W" migrate default/db-local --cold --to "$to" --timeout 60s >"$T/cold.out" 2>&1
+check "migrate --cold of db-local to $to: exit 0, Succeeded in mode Cold" \
+	bash -c "[ $? -eq 0 ] && grep -q 'mode=Cold' '$T/cold.out' && grep -q Succeeded '$T/cold.out'"
+check "... and db-local now runs on $to" \
+	test "$($K get vmi -n default db-local-vm -o jsonpath='{.status.nodeName}')" = "$to"
 "$W" migrate default/no-such-vm -o json >"$T/nf.json"
 check "unknown Wukong: dead letter, exit 1, reason not-found" bash -c "[ $? -eq 1 ] && grep -q '\"reason\":\"not-found\"' '$T/nf.json'"
 
