@@ -51,9 +51,17 @@ sample() {
 	/usr/bin/python3 - "$T/vmims.json" "$T/vmis.json" <<'PY'
 import json, sys, collections
 vmims = json.load(open(sys.argv[1]))["items"]
-node = {v["metadata"]["name"]: v["status"].get("nodeName") for v in json.load(open(sys.argv[2]))["items"]}
+vmis = {v["metadata"]["name"]: v.get("status", {}) for v in json.load(open(sys.argv[2]))["items"]}
 live = [m for m in vmims if m.get("status", {}).get("phase") not in ("Succeeded", "Failed")]
-per = collections.Counter(node.get(m["spec"]["vmiName"]) for m in live)
+# The source node of a migration: the VMI's migrationState names it for that migration's uid (the
+# VMI's nodeName alone races: read after the VMIMs, a VMI that just arrived sits on its target).
+def source(m):
+    st = vmis.get(m["spec"]["vmiName"], {})
+    ms = st.get("migrationState") or {}
+    if ms.get("migrationUid") == m["metadata"].get("uid") and ms.get("sourceNode"):
+        return ms["sourceNode"]
+    return st.get("nodeName")
+per = collections.Counter(source(m) for m in live)
 print(len(live), max(per.values()) if per else 0, len(vmims))
 PY
 }
