@@ -1322,8 +1322,8 @@ void mig_resync(struct mig_state *st)
 	struct wk_k8s_list_opts lo;
 	char err[512], sel[128];
 	const cJSON *it;
-	struct name_pair *todo = NULL;
-	size_t ntodo = 0, i;
+	struct name_pair *pending_names = NULL;
+	size_t npending_names = 0, i;
 	int foreign = 0;
 	int64_t now = wk_time_now_ms();
 
@@ -1342,7 +1342,8 @@ void mig_resync(struct mig_state *st)
 		wk_k8s_result_release(&pols);
 		return;
 	}
-	todo = wk_xcalloc((size_t)cJSON_GetArraySize(jpath(res.body, "items")) + 1, sizeof(*todo));
+	pending_names = wk_xcalloc((size_t)cJSON_GetArraySize(jpath(res.body, "items")) + 1,
+				   sizeof(*pending_names));
 	cJSON_ArrayForEach(it, jpath(res.body, "items"))
 	{
 		const char *mgr = label_of(it, MIG_LABEL_MANAGED),
@@ -1372,18 +1373,20 @@ void mig_resync(struct mig_state *st)
 			if (wk && mig_is_done(st, &r) && !in_list(jpath(pols.body, "items"), name))
 				continue;
 		}
-		wk_strlcpy(todo[ntodo].ns, ns, sizeof(todo[ntodo].ns));
-		wk_strlcpy(todo[ntodo].name, name, sizeof(todo[ntodo].name));
-		ntodo++;
+		wk_strlcpy(pending_names[npending_names].ns, ns,
+			   sizeof(pending_names[npending_names].ns));
+		wk_strlcpy(pending_names[npending_names].name, name,
+			   sizeof(pending_names[npending_names].name));
+		npending_names++;
 	}
 	wk_k8s_result_release(&res);
 	st->load.total += foreign - st->foreign;
 	if (st->load.total < 0)
 		st->load.total = 0;
 	st->foreign = foreign;
-	for (i = 0; i < ntodo; i++)
-		mig_vmim_changed(st, todo[i].ns, todo[i].name, NULL);
-	free(todo);
+	for (i = 0; i < npending_names; i++)
+		mig_vmim_changed(st, pending_names[i].ns, pending_names[i].name, NULL);
+	free(pending_names);
 	st->rebuilt = true;
 	/* Policies of ours whose migration is gone: a crash between creating the policy and
 	 * the VMIM, or a delete that failed. The request's message is still unacknowledged in
