@@ -7,10 +7,14 @@
  * the rest are planned again.
  */
 #include "mig_evac.h"
+#include "mig_evac_int.h"
+#include "mig_failure.h"
+#include "mig_pressure.h"
 
 #include "mig_plan.h"
 
 #include "wk_cloudevent.h"
+#include "wk_json.h"
 #include "wk_config.h"
 #include "wk_log.h"
 #include "wk_quantity.h"
@@ -58,14 +62,6 @@ struct evac {
 	struct evac *next_ev;
 };
 
-/* A resourcePressure evacuation: just these VMs, and no target filled past `level` percent of
- * its allocatable memory (what metrics.k8s.io says it uses + what it receives). */
-struct pressure_sel {
-	char (*only)[400]; /* "<ns>/<vm>" */
-	size_t n;
-	int level;
-};
-
 static struct evac *g_evacs;
 static struct backoff {
 	char node[MIG_NAME_MAX];
@@ -77,38 +73,14 @@ static const cJSON *jget(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-static const cJSON *jpath(const cJSON *o, const char *path)
-{
-	char part[128];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(part))
-			return NULL;
-		memcpy(part, path, n);
-		part[n] = '\0';
-		o = jget(o, part);
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
-
-static const char *jstr(const cJSON *o, const char *path)
-{
-	const cJSON *s = jpath(o, path);
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
-
-static const char *cfg(struct mig_state *st, const char *k, const char *def)
+const char *mig_cfg(struct mig_state *st, const char *k, const char *def)
 {
 	return wk_config_get(wk_service_config(st->ctx), k, def);
 }
 
-static double cfg_num(struct mig_state *st, const char *k, double def, bool quantity)
+double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity)
 {
-	const char *v = cfg(st, k, NULL);
+	const char *v = mig_cfg(st, k, NULL);
 	int64_t q;
 	char err[128];
 
@@ -248,21 +220,20 @@ static void skip(struct gathered *g, const char *ns, const char *name, const cha
 
 static const char *vmi_node(const cJSON *vmi)
 {
-	const char *n = jstr(vmi, "metadata.labels." LABEL_NODE);
-	return n ? n : jstr(vmi, "status.nodeName");
+	const char *n = wk_json_str(vmi, "metadata.labels." LABEL_NODE);
+	return n ? n : wk_json_str(vmi, "status.nodeName");
 }
 
 /* maint: only VMs whose policy enables nodeMaintenance. 0, or -1 (retry) with err. */
-static int64_t pressure_used(const char *node);
 
-static int gather(struct mig_state *st, const char *node, bool maint, const struct pressure_sel *ps,
-		  struct gathered *g, char *err, size_t errn)
+static int gather(struct mig_state *st, const char *node, bool maint,
+		  const struct mig_pressure_sel *ps, struct gathered *g, char *err, size_t errn)
 {
 	struct wk_k8s_result res;
 	const cJSON *it;
-	double link = cfg_num(st, "migrator.link-bandwidth", 1250e6, true);
+	double link = mig_cfg_num(st, "migrator.link-bandwidth", 1250e6, true);
 	const char *dirty_ann =
-	    cfg(st, "migrator.dirty-rate-annotation", "vm.novasphere.dev/dirty-rate");
+	    mig_cfg(st, "migrator.dirty-rate-annotation", "vm.novasphere.dev/dirty-rate");
 	size_t k;
 
 	memset(g, 0, sizeof(*g));
@@ -297,7 +268,7 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 	cJSON_ArrayForEach(it, jget(g->nodes, "items"))
 	{
 		int64_t am, ac;
-		const char *name = jstr(it, "metadata.name");
+		const char *name = wk_json_str(it, "metadata.name");
 
 		if (!name)
 			continue;
@@ -314,7 +285,8 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
 	{
 		int64_t m, c;
-		const char *on = vmi_node(it), *to = jstr(it, "metadata.labels." LABEL_MIG_TARGET);
+		const char *on = vmi_node(it),
+			   *to = wk_json_str(it, "metadata.labels." LABEL_MIG_TARGET);
 
 		mig_vmi_resources(it, &m, &c);
 		for (size_t j = 0; j < g->nnodes; j++) {
@@ -335,7 +307,7 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 				}
 	for (size_t j = 0; j < g->nnodes && ps; j++) {
 		/* No node pushed over: at most `level` percent of it used after the move. */
-		int64_t am, ac, used = pressure_used(g->pn[j].name);
+		int64_t am, ac, used = mig_pressure_used(g->pn[j].name);
 
 		mig_node_allocatable(g->node_objs[j], &am, &ac);
 		if (am > 0 && used >= 0) {
@@ -355,8 +327,9 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 	g->c = wk_xcalloc(nv + 1, sizeof(*g->c));
 	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
 	{
-		const char *on = vmi_node(it), *ns = jstr(it, "metadata.namespace");
-		const char *vm = jstr(it, "metadata.name"), *ph = jstr(it, "status.phase");
+		const char *on = vmi_node(it), *ns = wk_json_str(it, "metadata.namespace");
+		const char *vm = wk_json_str(it, "metadata.name"),
+			   *ph = wk_json_str(it, "status.phase");
 		char perr[256];
 		const cJSON *wobj = NULL, *w;
 
@@ -371,7 +344,7 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 		cJSON_ArrayForEach(w, jget(g->wukongs, "items"))
 		{
 			char wvm[MIG_NAME_MAX];
-			const char *wns = jstr(w, "metadata.namespace");
+			const char *wns = wk_json_str(w, "metadata.namespace");
 
 			if (!wns || strcmp(wns, ns))
 				continue;
@@ -381,11 +354,11 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 				break;
 			}
 		}
-		if (!wobj || !jstr(wobj, "metadata.name")) {
+		if (!wobj || !wk_json_str(wobj, "metadata.name")) {
 			skip(g, ns, vm, "NotAWukong", "no Wukong owns this VM: not managed here");
 			continue;
 		}
-		const char *wk = jstr(wobj, "metadata.name");
+		const char *wk = wk_json_str(wobj, "metadata.name");
 		struct cand *c = &g->c[g->n];
 		c->wukong = cJSON_Duplicate(wobj, true);
 		if (mig_policy_read(c->wukong, &c->pol, perr, sizeof(perr)) < 0) {
@@ -429,11 +402,11 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 			char qerr[64];
 
 			if (dirty_ann && *dirty_ann) {
-				const cJSON *anns = jpath(it, "metadata.annotations");
+				const cJSON *anns = wk_json_path(it, "metadata.annotations");
 				const cJSON *a = jget(anns, dirty_ann);
 
 				if (!cJSON_IsString(a))
-					a = jget(jpath(c->wukong, "metadata.annotations"),
+					a = jget(wk_json_path(c->wukong, "metadata.annotations"),
 						 dirty_ann);
 				d = cJSON_IsString(a) ? a->valuestring : NULL;
 			}
@@ -450,7 +423,7 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 	for (size_t i = 0; i < g->n; i++) {
 		struct cand *c = &g->c[i];
 		bool *e = g->elig + i * (g->nnodes + 1);
-		const cJSON *vsel = jpath(c->vmi, "spec.nodeSelector");
+		const cJSON *vsel = wk_json_path(c->vmi, "spec.nodeSelector");
 		char why[64];
 
 		for (size_t j = 0; j < g->nnodes; j++)
@@ -471,8 +444,8 @@ static int gather(struct mig_state *st, const char *node, bool maint, const stru
 		mig_plan_params_default(&prm);
 		prm.per_cluster = st->limits.per_cluster > 0 ? st->limits.per_cluster : 5;
 		prm.per_node = st->limits.per_node > 0 ? st->limits.per_node : 2;
-		prm.setup_s = cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
-		prm.max_evals = (int)cfg_num(st, "migrator.plan-evaluations", 600, false);
+		prm.setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
+		prm.max_evals = (int)mig_cfg_num(st, "migrator.plan-evaluations", 600, false);
 		if (mig_plan_build(g->pv, g->n, g->pn, g->nnodes, &prm, &g->plan, err, errn) < 0)
 			return -1;
 	}
@@ -552,8 +525,8 @@ static int submit(struct mig_state *st, struct evac *ev, size_t i)
 	wk_strlcpy(r.ns, c->ns, sizeof(r.ns));
 	wk_strlcpy(r.name, c->name, sizeof(r.name));
 	mig_vm_name(res.body, r.vm, sizeof(r.vm));
-	if (jstr(res.body, "metadata.uid"))
-		wk_strlcpy(r.uid, jstr(res.body, "metadata.uid"), sizeof(r.uid));
+	if (wk_json_str(res.body, "metadata.uid"))
+		wk_strlcpy(r.uid, wk_json_str(res.body, "metadata.uid"), sizeof(r.uid));
 	wk_strlcpy(r.tenant, ev->tenant, sizeof(r.tenant));
 	wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
 	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",
@@ -594,7 +567,8 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 	}
 	cJSON_ArrayForEach(it, jget(res.body, "items"))
 	{
-		const char *ns = jstr(it, "metadata.namespace"), *nm = jstr(it, "metadata.name");
+		const char *ns = wk_json_str(it, "metadata.namespace"),
+			   *nm = wk_json_str(it, "metadata.name");
 
 		for (size_t i = 0; i < ev->n && ns && nm; i++)
 			if (!strcmp(ev->c[i].ns, ns) && !strcmp(ev->c[i].vm, nm)) {
@@ -681,11 +655,10 @@ void mig_evac_tick(struct mig_state *st)
 	}
 }
 
-static void failure_forget(void);
-
 void mig_evac_shutdown(struct mig_state *st)
 {
-	failure_forget();
+	mig_failure_forget();
+	mig_pressure_forget();
 	while (g_evacs) {
 		struct evac *ev = g_evacs;
 
@@ -700,11 +673,10 @@ void mig_evac_shutdown(struct mig_state *st)
 	}
 }
 
-/* Plan an evacuation; dry run: report; otherwise start it. */
-static enum wk_msg_result evacuate(struct mig_state *st, const char *id, const char *node,
-				   bool maint, const struct pressure_sel *ps, bool dry_run,
-				   const char *tenant, int64_t ts, const char *topic,
-				   int32_t partition, int64_t offset, struct mig_ack *ack)
+enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const char *node,
+				  bool maint, const struct mig_pressure_sel *ps, bool dry_run,
+				  const char *tenant, int64_t ts, const char *topic,
+				  int32_t partition, int64_t offset, struct mig_ack *ack)
 {
 	struct gathered g;
 	char err[512], msg[700];
@@ -746,7 +718,7 @@ static enum wk_msg_result evacuate(struct mig_state *st, const char *id, const c
 	ev->base_ts = ts;
 	ev->conc = g.plan.concurrency > 0 ? g.plan.concurrency : 1;
 	ev->pipelined = g.plan.pipelined;
-	ev->setup_s = cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
+	ev->setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
 	ev->predicted_s = g.plan.predicted_s;
 	ev->started_mono = wk_time_mono_ms();
 	wk_strlcpy(ev->topic, topic ? topic : "", sizeof(ev->topic));
@@ -767,9 +739,10 @@ static enum wk_msg_result evacuate(struct mig_state *st, const char *id, const c
 		wk_strlcpy(ch->target, g.pn[s->target].name, sizeof(ch->target));
 		ch->dur_s = s->end - s->start;
 		if (maint) {
-			mig_maint_child_id(node, c->ns, c->name, jstr(c->vmi, "metadata.uid"),
-					   jstr(c->vmi, "status.migrationState.migrationUid"),
-					   ch->id, sizeof(ch->id));
+			mig_maint_child_id(
+			    node, c->ns, c->name, wk_json_str(c->vmi, "metadata.uid"),
+			    wk_json_str(c->vmi, "status.migrationState.migrationUid"), ch->id,
+			    sizeof(ch->id));
 			if (ps) /* another trigger: its own ids ("pr-..." instead of "mt-...") */
 				ch->id[0] = 'p', ch->id[1] = 'r';
 		} else
@@ -808,238 +781,37 @@ enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_r
 				   partition, offset, ack);
 		return WK_MSG_DONE;
 	}
-	return evacuate(st, d->id, d->node, false, NULL, d->dry_run, d->tenant, ts, topic,
-			partition, offset, ack);
+	return mig_evac_start(st, d->id, d->node, false, NULL, d->dry_run, d->tenant, ts, topic,
+			      partition, offset, ack);
 }
 
-/* ---- nodeFailure: report, never start a second copy ---- */
-
-static struct mig_map g_failure_sent; /* "node/ns/name/vmi uid/reason" already reported */
-static bool g_failure_init;
-
-static bool node_fenced(struct mig_state *st, const cJSON *node, char *why, size_t n)
+bool mig_evac_busy(const char *node)
 {
-	const char *extra = cfg(st, "migrator.fencing-taints", NULL);
-	const cJSON *t;
+	int64_t now = wk_time_mono_ms();
 
-	cJSON_ArrayForEach(t, jpath(node, "spec.taints"))
-	{
-		const char *k = jstr(t, "key");
-
-		if (!k)
-			continue;
-		if (!strcmp(k, "node.kubernetes.io/out-of-service") ||
-		    (extra && *extra && strstr(extra, k) && strlen(k) > 0)) {
-			snprintf(why, n, "%s", k);
+	if (evac_by_node(node))
+		return true;
+	for (size_t i = 0; i < sizeof(g_backoff) / sizeof(g_backoff[0]); i++)
+		if (!strcmp(g_backoff[i].node, node) && now < g_backoff[i].until)
 			return true;
-		}
-	}
 	return false;
-}
-
-static void pressure_forget(void);
-
-static void failure_forget(void)
-{
-	if (g_failure_init)
-		mig_map_release(&g_failure_sent);
-	g_failure_init = false;
-	pressure_forget();
-}
-
-/* The VMI's disks cannot move (KubeVirt's verdict: LiveMigratable=False because of disks). */
-static bool vmi_local_storage(const cJSON *vmi, char *msg, size_t n)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, jpath(vmi, "status.conditions"))
-	{
-		const char *ty = jstr(c, "type"), *stt = jstr(c, "status"), *r = jstr(c, "reason");
-
-		if (ty && !strcmp(ty, "LiveMigratable") && stt && !strcmp(stt, "False") && r &&
-		    !strcmp(r, "DisksNotLiveMigratable")) {
-			snprintf(msg, n, "%s", jstr(c, "message") ? jstr(c, "message") : r);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void failure_report(struct mig_state *st, const cJSON *wukong, const char *node,
-			   const char *vmi_uid, const char *reason, const char *message,
-			   struct mig_ack *ack)
-{
-	struct mig_request r;
-	struct mig_status s;
-	struct mig_audit au;
-	char key[800], action[64];
-	const char *ns = jstr(wukong, "metadata.namespace"), *name = jstr(wukong, "metadata.name");
-
-	if (!ns || !name)
-		return;
-	snprintf(key, sizeof(key), "%s/%s/%s/%s/%s", node, ns, name, vmi_uid ? vmi_uid : "",
-		 reason);
-	if (!g_failure_init) {
-		mig_map_init(&g_failure_sent);
-		g_failure_init = true;
-	}
-	if (mig_map_get(&g_failure_sent, key))
-		return;
-	if (g_failure_sent.n > 10000) { /* bounded: a resend is harmless (same audit id) */
-		mig_map_release(&g_failure_sent);
-		mig_map_init(&g_failure_sent);
-	}
-	mig_map_set(&g_failure_sent, key, "1");
-	memset(&r, 0, sizeof(r));
-	{
-		char hex[17];
-
-		mig_sha256_hex(key, strlen(key), 16, hex);
-		snprintf(r.id, sizeof(r.id), "nf-%s", hex);
-	}
-	r.source = MIG_SRC_KAFKA;
-	wk_strlcpy(r.cluster, st->cluster, sizeof(r.cluster));
-	wk_strlcpy(r.ns, ns, sizeof(r.ns));
-	wk_strlcpy(r.name, name, sizeof(r.name));
-	mig_vm_name(wukong, r.vm, sizeof(r.vm));
-	memset(&s, 0, sizeof(s));
-	s.req = &r;
-	s.phase = MIG_PH_REJECTED;
-	s.seq = mig_next_seq(st);
-	s.reason = reason;
-	s.message = message;
-	s.condition_only = true;
-	s.condition_type = "AutomaticRecovery";
-	mig_send_status(st, NULL, &s, ack);
-	memset(&au, 0, sizeof(au));
-	au.req = &r;
-	au.cluster = st->cluster;
-	snprintf(action, sizeof(action), "recovery.%s",
-		 !strcmp(reason, "NodeNotFenced")  ? "not-fenced"
-		 : !strcmp(reason, "LocalStorage") ? "local-storage"
-						   : "restart");
-	au.action = action;
-	au.outcome = strcmp(reason, "RecoveringOnHealthyNode") ? "rejected" : "info";
-	au.reason = reason;
-	au.message = message;
-	mig_send_audit(st, &au, node, ack);
-	wk_logk(WK_LOG_WARN, key, "%s: %s", reason, message);
-}
-
-/* The node is not Ready. Without fencing nothing is recovered (a second copy could write to a
- * shared disk the first may still be writing); with it, KubeVirt restarts the shared-storage VMs
- * elsewhere (their VMIs are failed), and local-storage VMs cannot be recovered. */
-static enum wk_msg_result node_failure(struct mig_state *st, const cJSON *body, const char *node,
-				       struct mig_ack *ack)
-{
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo;
-	char sel[400], err[512], why[256], msg[1400];
-	cJSON *vmis, *wukongs;
-	const cJSON *it, *w;
-	bool fenced = node_fenced(st, body, why, sizeof(why));
-
-	memset(&lo, 0, sizeof(lo));
-	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
-	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		wk_logk(WK_LOG_WARN, node, "node failure: %s; retrying", err);
-		return WK_MSG_RETRY;
-	}
-	vmis = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	if (cJSON_GetArraySize(jget(vmis, "items")) == 0) {
-		cJSON_Delete(vmis);
-		return WK_MSG_DONE;
-	}
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		cJSON_Delete(vmis);
-		return WK_MSG_RETRY;
-	}
-	wukongs = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
-	{
-		const char *ns = jstr(it, "metadata.namespace"), *vm = jstr(it, "metadata.name");
-		struct mig_policy pol;
-		char perr[128], disk[600];
-
-		if (!ns || !vm)
-			continue;
-		cJSON_ArrayForEach(w, jget(wukongs, "items"))
-		{
-			char wvm[MIG_NAME_MAX];
-			const char *wns = jstr(w, "metadata.namespace");
-
-			if (!wns || strcmp(wns, ns))
-				continue;
-			mig_vm_name(w, wvm, sizeof(wvm));
-			if (!strcmp(wvm, vm))
-				break;
-		}
-		if (!w || mig_policy_read(w, &pol, perr, sizeof(perr)) < 0) {
-			if (w)
-				mig_policy_release(&pol);
-			continue;
-		}
-		bool wants = pol.enabled && (pol.triggers & MIG_TRIG_FAILURE);
-		mig_policy_release(&pol);
-		if (!wants)
-			continue;
-		if (!fenced)
-			snprintf(
-			    msg, sizeof(msg),
-			    "node '%s' is not ready but not confirmed down (no "
-			    "node.kubernetes.io/out-of-service taint or fencing signal): not "
-			    "recovering, a second copy could write to the VM's disks while the "
-			    "first may still be running",
-			    node);
-		else if (vmi_local_storage(it, disk, sizeof(disk)))
-			snprintf(
-			    msg, sizeof(msg),
-			    "node '%s' is confirmed down (%s) but the VM's disks are on storage "
-			    "that cannot leave the node (%.400s): it cannot be recovered "
-			    "automatically; repair the node or restore from a snapshot",
-			    node, why, disk);
-		else
-			snprintf(
-			    msg, sizeof(msg),
-			    "node '%s' is confirmed down (%s): the VM's disks are shared, KubeVirt "
-			    "restarts it on a healthy node",
-			    node, why);
-		failure_report(st, w, node, jstr(it, "metadata.uid"),
-			       !fenced ? "NodeNotFenced"
-			       : vmi_local_storage(it, disk, sizeof(disk))
-				   ? "LocalStorage"
-				   : "RecoveringOnHealthyNode",
-			       msg, ack);
-	}
-	cJSON_Delete(vmis);
-	cJSON_Delete(wukongs);
-	return WK_MSG_DONE;
 }
 
 enum wk_msg_result mig_evac_node_event(struct mig_state *st, const cJSON *body, const char *change,
 				       int64_t ts, struct mig_ack *ack)
 {
-	const char *node = jstr(body, "name");
+	const char *node = wk_json_str(body, "name");
 	char why[256], id[MIG_ID_MAX], hex[17];
-	int64_t now = wk_time_mono_ms();
 
 	if (!node || !strcmp(change, "deleted") || !strcmp(change, "synced"))
 		return WK_MSG_DONE;
 	if (!mig_node_ready(body))
-		return node_failure(st, body, node, ack);
-	if (!mig_node_in_maintenance(body, cfg(st, "migrator.drain-taints", NULL), why,
+		return mig_failure_node_event(st, body, node, ack);
+	if (!mig_node_in_maintenance(body, mig_cfg(st, "migrator.drain-taints", NULL), why,
 				     sizeof(why)))
 		return WK_MSG_DONE;
-	if (evac_by_node(node))
+	if (mig_evac_busy(node))
 		return WK_MSG_DONE;
-	for (size_t i = 0; i < sizeof(g_backoff) / sizeof(g_backoff[0]); i++)
-		if (!strcmp(g_backoff[i].node, node) && now < g_backoff[i].until)
-			return WK_MSG_DONE;
 	{
 		/* One id per triggering event (a replay has the same timestamp): the audit log
 		 * keeps each evacuation's records apart and dedupes a replay's. */
@@ -1051,276 +823,5 @@ enum wk_msg_result mig_evac_node_event(struct mig_state *st, const cJSON *body, 
 	snprintf(id, sizeof(id), "maint-%s", hex);
 	wk_logk(WK_LOG_DEBUG, node, "node in maintenance (%s): looking for policy-enabled VMs",
 		why);
-	return evacuate(st, id, node, true, NULL, false, NULL, ts, NULL, 0, 0, ack);
-}
-
-/* ---- resourcePressure ---- */
-
-/* Last memory usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
-static struct pnode {
-	char name[MIG_NAME_MAX];
-	int64_t used;	    /* bytes */
-	int64_t hot_since;  /* mono ms; 0 = not hot */
-	int64_t next_check; /* mono ms */
-} * g_pn;
-static size_t g_npn;
-/* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
-static struct mig_map g_cooldown;
-static bool g_cooldown_init;
-
-static struct pnode *pnode_get(const char *node, bool create)
-{
-	for (size_t i = 0; i < g_npn; i++)
-		if (!strcmp(g_pn[i].name, node))
-			return &g_pn[i];
-	if (!create || g_npn >= MIG_PLAN_MAX_NODES)
-		return NULL;
-	g_pn = wk_xrealloc(g_pn, (g_npn + 1) * sizeof(*g_pn));
-	memset(&g_pn[g_npn], 0, sizeof(*g_pn));
-	wk_strlcpy(g_pn[g_npn].name, node, sizeof(g_pn[g_npn].name));
-	g_pn[g_npn].used = -1;
-	return &g_pn[g_npn++];
-}
-
-/* The Wukong list, shared by every node's evaluation for a few seconds (NodeMetrics of many
- * nodes arrive together), and whether any Wukong asks for pressure relief at all. */
-static cJSON *g_wk_cache;
-static int64_t g_wk_cache_until;
-static bool g_wk_any_pressure;
-
-static const cJSON *wukongs_cached(struct mig_state *st)
-{
-	struct wk_k8s_result res;
-	char err[512];
-	int64_t now = wk_time_mono_ms();
-	const cJSON *w;
-
-	if (g_wk_cache && now < g_wk_cache_until)
-		return g_wk_cache;
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		return NULL;
-	}
-	cJSON_Delete(g_wk_cache);
-	g_wk_cache = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	g_wk_cache_until = now + 5000;
-	g_wk_any_pressure = false;
-	cJSON_ArrayForEach(w, jget(g_wk_cache, "items"))
-	{
-		const cJSON *pol = jpath(w, "spec.migrationPolicy"), *t;
-
-		if (!cJSON_IsTrue(jget(pol, "enabled")))
-			continue;
-		cJSON_ArrayForEach(t,
-				   jget(pol, "triggerConditions")) if (jstr(t, "type") &&
-								       !strcmp(jstr(t, "type"),
-									       "resourcePressure"))
-		    g_wk_any_pressure = true;
-	}
-	return g_wk_cache;
-}
-
-static int64_t pressure_used(const char *node)
-{
-	const struct pnode *p = pnode_get(node, false);
-	return p ? p->used : -1;
-}
-
-static int cmp_mem(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* A NodeMetrics event. Hot: memory used at or above the lowest threshold of the policy-enabled
- * VMs on the node for migrator.pressure-sustain; then just enough of them (not cooling down)
- * move so that the node falls to the threshold minus migrator.pressure-hysteresis points, onto
- * nodes that stay under that same level. Cool again only below that level (hysteresis). */
-enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const cJSON *body,
-					  const char *change, int64_t ts, struct mig_ack *ack)
-{
-	const char *node = jstr(body, "name"), *mem = jstr(body, "usage.memory");
-	struct pnode *p;
-	int64_t used, now = wk_time_mono_ms(), am, ac;
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo;
-	char err[512], sel[400];
-	int hyst = (int)cfg_num(st, "migrator.pressure-hysteresis", 10, false);
-	double sustain_ms = cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
-	double cooldown_ms = cfg_num(st, "migrator.pressure-cooldown", 600, false) * 1000;
-
-	if (!node || !mem || !strcmp(change, "deleted") ||
-	    wk_quantity_parse(mem, &used, err, sizeof(err)) < 0)
-		return WK_MSG_DONE;
-	p = pnode_get(node, true);
-	if (!p)
-		return WK_MSG_DONE;
-	p->used = used;
-	if (now < p->next_check || evac_by_node(node))
-		return WK_MSG_DONE;
-	for (size_t i = 0; i < sizeof(g_backoff) / sizeof(g_backoff[0]); i++)
-		if (!strcmp(g_backoff[i].node, node) && now < g_backoff[i].until)
-			return WK_MSG_DONE;
-	p->next_check = now + 1000;
-	const cJSON *wukongs = wukongs_cached(st);
-	if (!wukongs || !g_wk_any_pressure) {
-		p->hot_since = 0;
-		return WK_MSG_DONE; /* nobody asks for pressure relief: no look-ups */
-	}
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		return WK_MSG_DONE; /* the next sample tries again */
-	}
-	mig_node_allocatable(res.body, &am, &ac);
-	wk_k8s_result_release(&res);
-	if (am <= 0)
-		return WK_MSG_DONE;
-	double pct = 100.0 * (double)used / (double)am;
-	/* Which VMs on the node ask for pressure relief, and at what threshold. */
-	memset(&lo, 0, sizeof(lo));
-	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
-	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		return WK_MSG_DONE;
-	}
-	cJSON *vmis = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(jget(vmis, "items")) + 1;
-	struct {
-		int64_t mem;
-		char key[400];
-	} *cand = wk_xcalloc(cap, sizeof(*cand));
-	int threshold = 101;
-	const cJSON *it, *w;
-	if (!g_cooldown_init) {
-		mig_map_init(&g_cooldown);
-		g_cooldown_init = true;
-	}
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
-	{
-		const char *ns = jstr(it, "metadata.namespace"), *vm = jstr(it, "metadata.name");
-		const char *ph = jstr(it, "status.phase"), *end;
-		struct mig_policy pol;
-		char perr[128], key[400];
-		int64_t m, c;
-
-		if (!ns || !vm || !ph || strcmp(ph, "Running"))
-			continue;
-		cJSON_ArrayForEach(w, jget(wukongs, "items"))
-		{
-			char wvm[MIG_NAME_MAX];
-			const char *wns = jstr(w, "metadata.namespace");
-
-			if (!wns || strcmp(wns, ns))
-				continue;
-			mig_vm_name(w, wvm, sizeof(wvm));
-			if (!strcmp(wvm, vm))
-				break;
-		}
-		if (!w || mig_policy_read(w, &pol, perr, sizeof(perr)) < 0) {
-			if (w)
-				mig_policy_release(&pol);
-			continue;
-		}
-		bool wants = pol.enabled && (pol.triggers & MIG_TRIG_PRESSURE);
-		int th = pol.pressure_percent ? pol.pressure_percent : 80;
-		mig_policy_release(&pol);
-		if (!wants)
-			continue;
-		if (th < threshold)
-			threshold = th;
-		/* Cooling down: moved by us recently, or migrated recently (survives a restart). */
-		snprintf(key, sizeof(key), "%s/%s", ns, vm);
-		const char *last = mig_map_get(&g_cooldown, key);
-		if (last && (double)(now - strtoll(last, NULL, 10)) < cooldown_ms)
-			continue;
-		end = jstr(it, "status.migrationState.endTimestamp");
-		if (end) {
-			int64_t e;
-
-			if (wk_time_parse_ms(end, &e) == 0 &&
-			    (double)(wk_time_now_ms() - e) < cooldown_ms)
-				continue;
-		}
-		mig_vmi_resources(it, &m, &c);
-		cand[nc].mem = m;
-		wk_strlcpy(cand[nc].key, key, sizeof(cand[nc].key));
-		nc++;
-	}
-	cJSON_Delete(vmis);
-	enum wk_msg_result out = WK_MSG_DONE;
-	if (threshold > 100) {
-		p->hot_since = 0;
-		goto done;
-	}
-	if (pct < threshold) {
-		if (pct < threshold - hyst)
-			p->hot_since = 0; /* hysteresis: cool only well below the threshold */
-		goto done;
-	}
-	if (!p->hot_since)
-		p->hot_since = now;
-	if ((double)(now - p->hot_since) < sustain_ms || nc == 0)
-		goto done;
-	/* Just enough: the smallest VM that alone brings the node to the level, else the
-	 * largest, and again. */
-	{
-		int level = threshold - hyst > 1 ? threshold - hyst : 1;
-		int64_t excess = used - am / 100 * level;
-		struct pressure_sel ps = {wk_xcalloc(nc, sizeof(*ps.only)), 0, level};
-		bool *taken = wk_xcalloc(nc, sizeof(bool));
-		char id[MIG_ID_MAX], hex[17], *in;
-
-		(void)cmp_mem;
-		while (excess > 0 && ps.n < nc) {
-			long best = -1;
-
-			for (size_t i = 0; i < nc; i++)
-				if (!taken[i] && cand[i].mem >= excess &&
-				    (best < 0 || cand[i].mem < cand[best].mem))
-					best = (long)i;
-			if (best < 0)
-				for (size_t i = 0; i < nc; i++)
-					if (!taken[i] && (best < 0 || cand[i].mem > cand[best].mem))
-						best = (long)i;
-			taken[best] = true;
-			wk_strlcpy(ps.only[ps.n++], cand[best].key, sizeof(ps.only[0]));
-			excess -= cand[best].mem;
-		}
-		in = wk_xasprintf("%s/%lld", node, (long long)ts);
-		mig_sha256_hex(in, strlen(in), 16, hex);
-		free(in);
-		snprintf(id, sizeof(id), "pressure-%s", hex);
-		wk_logk(WK_LOG_INFO, node,
-			"memory %.0f%% >= %d%% for %.0f s: moving %zu VM(s) to bring it to %d%%",
-			pct, threshold, (double)(now - p->hot_since) / 1000.0, ps.n, level);
-		for (size_t i = 0; i < ps.n; i++) {
-			char t[32];
-
-			snprintf(t, sizeof(t), "%lld", (long long)now);
-			mig_map_set(&g_cooldown, ps.only[i], t);
-		}
-		out = evacuate(st, id, node, true, &ps, false, NULL, ts, NULL, 0, 0, ack);
-		if (out == WK_MSG_DONE)
-			p->hot_since = 0;
-		free(ps.only);
-		free(taken);
-	}
-done:
-	free(cand);
-	return out;
-}
-
-static void pressure_forget(void)
-{
-	if (g_cooldown_init)
-		mig_map_release(&g_cooldown);
-	g_cooldown_init = false;
-	free(g_pn);
-	g_pn = NULL;
-	g_npn = 0;
-	cJSON_Delete(g_wk_cache);
-	g_wk_cache = NULL;
+	return mig_evac_start(st, id, node, true, NULL, false, NULL, ts, NULL, 0, 0, ack);
 }

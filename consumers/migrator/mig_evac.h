@@ -3,7 +3,8 @@
  * targets up, plans with mig_plan, and feeds the plan's per-VM migrations, in its order, to its
  * targets and at its concurrency, into the ordinary request path (mig_handle_request), so every
  * guarantee of a manual migration holds for each VM. Evacuations in progress are owned by this
- * module (file-local list; the service is one per process).
+ * module (file-local list; the service is one per process). The resourcePressure trigger
+ * (mig_pressure.h) and the nodeFailure trigger (mig_failure.h) live in their own modules.
  */
 #ifndef MIG_EVAC_H
 #define MIG_EVAC_H
@@ -17,13 +18,10 @@ enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_r
 				  const char *topic, int32_t partition, int64_t offset,
 				  struct mig_ack *ack);
 /* A Node event from the watcher (its body: name, labels, spec, status). Starts a maintenance
- * evacuation of the policy-enabled VMs when the node is cordoned or drain-tainted. */
+ * evacuation of the policy-enabled VMs when the node is cordoned or drain-tainted; a node that is
+ * not Ready goes to the nodeFailure trigger (mig_failure.h) instead. */
 enum wk_msg_result mig_evac_node_event(struct mig_state *st, const struct cJSON *body,
 				       const char *change, int64_t ts, struct mig_ack *ack);
-/* A NodeMetrics event (body: name, usage). Starts a resourcePressure move when the node stays
- * over the lowest threshold of the policy-enabled VMs on it (docs/evacuation.md). */
-enum wk_msg_result mig_evac_metrics_event(struct mig_state *st, const struct cJSON *body,
-					  const char *change, int64_t ts, struct mig_ack *ack);
 /* Submit what the plans allow now; finish evacuations whose VMs are all done. */
 void mig_evac_tick(struct mig_state *st);
 /* Forget every evacuation (service stop); their messages stay unacknowledged for a replay. */

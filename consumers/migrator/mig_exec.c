@@ -8,6 +8,8 @@
 #include "wk_metrics.h"
 #include "wk_time.h"
 
+#include "wk_json.h"
+
 #include <cjson/cJSON.h>
 #include <strings.h>
 
@@ -18,30 +20,6 @@ const struct wk_k8s_resource mig_res_kubevirts = {"kubevirt.io", "v1", "kubevirt
 const struct wk_k8s_resource mig_res_policies = {"migrations.kubevirt.io", "v1alpha1",
 						 "migrationpolicies", false};
 const struct wk_k8s_resource mig_res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
-static const cJSON *jpath(const cJSON *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
-
-static const char *jstr(const cJSON *o, const char *path)
-{
-	const cJSON *s = jpath(o, path);
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
 
 static bool transient(enum wk_k8s_err e)
 {
@@ -179,10 +157,10 @@ int mig_refresh_limits(struct mig_state *st)
 		wk_k8s_result_release(&res);
 		return -1;
 	}
-	item = cJSON_GetArrayItem(jpath(res.body, "items"), 0);
-	mig = jpath(item, "spec.configuration.migrations");
-	pc = jpath(mig, "parallelMigrationsPerCluster");
-	pn = jpath(mig, "parallelOutboundMigrationsPerNode");
+	item = cJSON_GetArrayItem(wk_json_path(res.body, "items"), 0);
+	mig = wk_json_path(item, "spec.configuration.migrations");
+	pc = wk_json_path(mig, "parallelMigrationsPerCluster");
+	pn = wk_json_path(mig, "parallelOutboundMigrationsPerNode");
 	/* KubeVirt's defaults when unset (pkg/virt-config): 5 and 2. */
 	st->limits.per_cluster =
 	    cJSON_IsNumber(pc) && pc->valuedouble >= 1 ? (int)pc->valuedouble : 5;
@@ -223,16 +201,17 @@ static int sum_vmis(struct mig_state *st, const char *selector, int64_t *mem, in
 		wk_k8s_result_release(&res);
 		return -1;
 	}
-	cJSON_ArrayForEach(it, jpath(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		int64_t m, c;
-		const char *ns = jstr(it, "metadata.namespace"), *n = jstr(it, "metadata.name");
+		const char *ns = wk_json_str(it, "metadata.namespace"),
+			   *n = wk_json_str(it, "metadata.name");
 		char key[600];
 
 		snprintf(key, sizeof(key), ",%s/%s,", ns ? ns : "", n ? n : "");
 		/* A VMI migrating to the node already runs there once it succeeded: count once. */
-		if (skip_target && jstr(it, "status.nodeName") &&
-		    !strcmp(jstr(it, "status.nodeName"), skip_target))
+		if (skip_target && wk_json_str(it, "status.nodeName") &&
+		    !strcmp(wk_json_str(it, "status.nodeName"), skip_target))
 			continue;
 		if (seen && strstr(wk_buf_str(seen) ? wk_buf_str(seen) : "", key))
 			continue;
@@ -278,9 +257,10 @@ static int gather(struct mig_state *st, struct mig_active *a, struct facts_buf *
 		wk_k8s_result_release(&res);
 		return -1;
 	}
-	cJSON_ArrayForEach(it, jpath(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const char *n = jstr(it, "metadata.name"), *ph = jstr(it, "status.phase");
+		const char *n = wk_json_str(it, "metadata.name"),
+			   *ph = wk_json_str(it, "status.phase");
 
 		if (n && strcmp(n, a->obj_name) && !mig_vmim_phase_final(ph)) {
 			wk_strlcpy(fb->inflight, n, sizeof(fb->inflight));
@@ -350,14 +330,14 @@ static int preflight(struct mig_state *st, struct mig_active *a, struct facts_bu
 		return -1;
 	if (mig_preflight(&fb->f, chk) == 0)
 		chk->reason[0] = '\0';
-	if (fb->vmi && jstr(fb->vmi, "status.nodeName"))
-		wk_strlcpy(a->source_node, jstr(fb->vmi, "status.nodeName"),
+	if (fb->vmi && wk_json_str(fb->vmi, "status.nodeName"))
+		wk_strlcpy(a->source_node, wk_json_str(fb->vmi, "status.nodeName"),
 			   sizeof(a->source_node));
 	if (fb->vmi)
 		mig_vmi_resources(fb->vmi, &a->mem, &a->cpu_milli);
 	if (fb->node) {
 		const cJSON *hl = cJSON_GetObjectItemCaseSensitive(
-		    jpath(fb->node, "metadata.labels"), "kubernetes.io/hostname");
+		    wk_json_path(fb->node, "metadata.labels"), "kubernetes.io/hostname");
 
 		/* addedNodeSelector matches labels: use the node's hostname label, which usually
 		 * but not always equals its name. */
@@ -414,7 +394,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	int rc = -1, n;
 
 	if (wk_k8s_get(st->k8s, &wk_k8s_res_namespaces, NULL, a->req.ns, &res, err, errn) == 0) {
-		const cJSON *l = jpath(res.body, "metadata.labels");
+		const cJSON *l = wk_json_path(res.body, "metadata.labels");
 
 		ns_labels = cJSON_IsObject(l) ? cJSON_Duplicate(l, true) : NULL;
 	} else if (transient(res.err)) {
@@ -428,7 +408,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 		ns_labels = cJSON_CreateObject();
 		cJSON_AddStringToObject(ns_labels, "kubernetes.io/metadata.name", a->req.ns);
 	}
-	vsel = mig_policy_vmi_selector(jpath(vmi, "metadata.labels"));
+	vsel = mig_policy_vmi_selector(wk_json_path(vmi, "metadata.labels"));
 	/* The selector must pick this VMI alone, or the options would leak to its neighbours. */
 	sel = selector_string(vsel);
 	memset(&lo, 0, sizeof(lo));
@@ -437,7 +417,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 		wk_k8s_result_release(&res);
 		goto out;
 	}
-	n = cJSON_GetArraySize(jpath(res.body, "items"));
+	n = cJSON_GetArraySize(wk_json_path(res.body, "items"));
 	wk_k8s_result_release(&res);
 	if (!vsel->child || n != 1) {
 		wk_strlcpy(chk->reason, "MigrationPolicyNotSelective", sizeof(chk->reason));
@@ -475,7 +455,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	{
 		cJSON *vl = cJSON_Duplicate(vsel, true);
 
-		winner = mig_policy_winner(jpath(res.body, "items"), vl, ns_labels);
+		winner = mig_policy_winner(wk_json_path(res.body, "items"), vl, ns_labels);
 		if (!winner || strcmp(winner, a->obj_name)) {
 			wk_strlcpy(chk->reason, "MigrationPolicyConflict", sizeof(chk->reason));
 			snprintf(chk->message, sizeof(chk->message),
@@ -753,10 +733,10 @@ static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, c
 		wk_k8s_result_release(&res);
 		return transient(e) ? -1 : 0;
 	}
-	cJSON_ArrayForEach(it, jpath(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jpath(it, "metadata.labels"), MIG_LABEL_REQUEST));
+		    wk_json_path(it, "metadata.labels"), MIG_LABEL_REQUEST));
 		char u8[9], h8[9];
 		int64_t g;
 
@@ -777,12 +757,12 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	struct facts_buf fb;
 	struct mig_check chk;
 	char err[512], key[400], msg[700];
-	const char *sreq = jstr(wukong, "status.migrationStatus.requestId");
-	const char *sph = jstr(wukong, "status.migrationStatus.phase");
+	const char *sreq = wk_json_str(wukong, "status.migrationStatus.requestId");
+	const char *sph = wk_json_str(wukong, "status.migrationStatus.phase");
 
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
-	if (jstr(wukong, "metadata.uid"))
-		wk_strlcpy(r->uid, jstr(wukong, "metadata.uid"), sizeof(r->uid));
+	if (wk_json_str(wukong, "metadata.uid"))
+		wk_strlcpy(r->uid, wk_json_str(wukong, "metadata.uid"), sizeof(r->uid));
 	if ((a = mig_active_by_id(st, r->id)) != NULL || mig_is_done(st, r) ||
 	    (sreq && !strcmp(sreq, r->id) && sph &&
 	     (!strcmp(sph, "Succeeded") || !strcmp(sph, "Failed") || !strcmp(sph, "Cancelled") ||
@@ -927,11 +907,12 @@ static const char *classify_failure(const char *f)
 static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vmim,
 		     struct mig_ack *ack)
 {
-	const cJSON *ms = jpath(vmim, "status.migrationState");
+	const cJSON *ms = wk_json_path(vmim, "status.migrationState");
 	struct wk_k8s_result res;
 	cJSON *vmi = NULL;
 	char err[512], msg[900];
-	const char *phase = jstr(vmim, "status.phase"), *failure, *abort_st, *mode, *src, *tgt;
+	const char *phase = wk_json_str(vmim, "status.phase"), *failure, *abort_st, *mode, *src,
+		   *tgt;
 	bool abort_req;
 
 	wk_k8s_result_init(&res);
@@ -940,15 +921,15 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 		if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err,
 			       sizeof(err)) == 0)
 			vmi = wk_k8s_result_take(&res);
-		ms = jpath(vmi, "status.migrationState");
+		ms = wk_json_path(vmi, "status.migrationState");
 	}
 	wk_k8s_result_release(&res);
-	failure = jstr(ms, "failureReason");
-	abort_st = jstr(ms, "abortStatus");
-	mode = jstr(ms, "mode");
-	src = jstr(ms, "sourceNode");
-	tgt = jstr(ms, "targetNode");
-	abort_req = cJSON_IsTrue(jpath(ms, "abortRequested")) || a->cancel_requested;
+	failure = wk_json_str(ms, "failureReason");
+	abort_st = wk_json_str(ms, "abortStatus");
+	mode = wk_json_str(ms, "mode");
+	src = wk_json_str(ms, "sourceNode");
+	tgt = wk_json_str(ms, "targetNode");
+	abort_req = cJSON_IsTrue(wk_json_path(ms, "abortRequested")) || a->cancel_requested;
 	if (src && *src && !a->source_node[0])
 		wk_strlcpy(a->source_node, src, sizeof(a->source_node));
 	if (tgt && *tgt && !a->req.target_node[0])
@@ -993,10 +974,10 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON *vmim,
 			struct mig_ack *ack)
 {
-	const char *ph = jstr(vmim, "status.phase");
+	const char *ph = wk_json_str(vmim, "status.phase");
 	char msg[400];
 
-	if (jpath(vmim, "metadata.deletionTimestamp"))
+	if (wk_json_path(vmim, "metadata.deletionTimestamp"))
 		a->cancel_requested = true;
 	if (mig_vmim_phase_final(ph)) {
 		finalize(st, a, vmim, ack);
@@ -1019,16 +1000,16 @@ static void adopt_fill(struct mig_state *st, struct mig_active *a, const cJSON *
 	int64_t t;
 
 	a->phase = MIG_PH_MIGRATING;
-	if (wk_time_parse_ms(jstr(vmim, "metadata.creationTimestamp")
-				 ? jstr(vmim, "metadata.creationTimestamp")
+	if (wk_time_parse_ms(wk_json_str(vmim, "metadata.creationTimestamp")
+				 ? wk_json_str(vmim, "metadata.creationTimestamp")
 				 : "",
 			     &t) == 0)
 		a->started_ms = t;
 	if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err, sizeof(err)) == 0) {
-		const char *n = jstr(res.body, "status.migrationState.sourceNode");
+		const char *n = wk_json_str(res.body, "status.migrationState.sourceNode");
 
 		if (!n || !*n)
-			n = jstr(res.body, "status.nodeName");
+			n = wk_json_str(res.body, "status.nodeName");
 		if (n)
 			wk_strlcpy(a->source_node, n, sizeof(a->source_node));
 		mig_vmi_resources(res.body, &a->mem, &a->cpu_milli);
@@ -1047,8 +1028,8 @@ static bool wukong_shows_final(struct mig_state *st, const struct mig_request *r
 
 	*transient_err = false;
 	if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) == 0) {
-		const char *id = jstr(res.body, "status.migrationStatus.requestId");
-		const char *ph = jstr(res.body, "status.migrationStatus.phase");
+		const char *id = wk_json_str(res.body, "status.migrationStatus.requestId");
+		const char *ph = wk_json_str(res.body, "status.migrationStatus.phase");
 
 		fin = id && !strcmp(id, r->id) && ph &&
 		      (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed") ||
@@ -1089,18 +1070,19 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 
 			if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &vr, err,
 				       sizeof(err)) == 0)
-				ms = jpath(vr.body, "status.migrationState");
+				ms = wk_json_path(vr.body, "status.migrationState");
 			if (cJSON_IsObject(ms) &&
-			    (cJSON_IsTrue(jpath(ms, "completed")) ||
-			     cJSON_IsTrue(jpath(ms, "failed"))) &&
-			    (!a->req.target_node[0] || !jstr(ms, "targetNode") ||
-			     !strcmp(jstr(ms, "targetNode"), a->req.target_node))) {
+			    (cJSON_IsTrue(wk_json_path(ms, "completed")) ||
+			     cJSON_IsTrue(wk_json_path(ms, "failed"))) &&
+			    (!a->req.target_node[0] || !wk_json_str(ms, "targetNode") ||
+			     !strcmp(wk_json_str(ms, "targetNode"), a->req.target_node))) {
 				cJSON *fake = cJSON_CreateObject(), *fst;
 
 				fst = cJSON_AddObjectToObject(fake, "status");
-				cJSON_AddStringToObject(
-				    fst, "phase",
-				    cJSON_IsTrue(jpath(ms, "failed")) ? "Failed" : "Succeeded");
+				cJSON_AddStringToObject(fst, "phase",
+							cJSON_IsTrue(wk_json_path(ms, "failed"))
+							    ? "Failed"
+							    : "Succeeded");
 				cJSON_AddItemToObject(fst, "migrationState",
 						      cJSON_Duplicate(ms, true));
 				finalize(st, a, fake, ack);
@@ -1122,7 +1104,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 		return WK_MSG_DONE;
 	}
 	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	    jpath(res.body, "metadata.labels"), MIG_LABEL_REQUEST));
+	    wk_json_path(res.body, "metadata.labels"), MIG_LABEL_REQUEST));
 	a = id ? mig_active_by_id(st, id) : NULL;
 	if (a && a->phase == MIG_PH_QUEUED) {
 		/* Cannot happen unless someone else created it under our name: adopt it. */
@@ -1136,14 +1118,14 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 	}
 	if (!a) {
 		const char *ann = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    jpath(res.body, "metadata.annotations"), MIG_ANN_REQUEST));
+		    wk_json_path(res.body, "metadata.annotations"), MIG_ANN_REQUEST));
 		bool terr = false;
 
 		if (!ann || mig_request_from_json(ann, &r) < 0 || strcmp(r.ns, ns)) {
 			wk_k8s_result_release(&res);
 			return WK_MSG_DONE;
 		}
-		if (mig_vmim_phase_final(jstr(res.body, "status.phase"))) {
+		if (mig_vmim_phase_final(wk_json_str(res.body, "status.phase"))) {
 			if (mig_is_done(st, &r) || wukong_shows_final(st, &r, &terr)) {
 				if (!terr)
 					mig_remember_done(st, &r, MIG_PH_SUCCEEDED);
@@ -1188,7 +1170,7 @@ void mig_vmi_changed(struct mig_state *st, const cJSON *status, const char *ns, 
 
 	if (!a || a->phase != MIG_PH_MIGRATING)
 		return;
-	mode = jstr(status, "migrationState.mode");
+	mode = wk_json_str(status, "migrationState.mode");
 	if (!mode || !*mode || !strcmp(mode, a->mode))
 		return;
 	wk_strlcpy(a->mode, mode, sizeof(a->mode));
@@ -1299,7 +1281,7 @@ void mig_poll(struct mig_state *st)
 static const char *label_of(const cJSON *o, const char *key)
 {
 	return cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.labels"), key));
+	    cJSON_GetObjectItemCaseSensitive(wk_json_path(o, "metadata.labels"), key));
 }
 
 static bool in_list(const cJSON *items, const char *name)
@@ -1308,7 +1290,7 @@ static bool in_list(const cJSON *items, const char *name)
 
 	cJSON_ArrayForEach(it, items)
 	{
-		const char *n = jstr(it, "metadata.name");
+		const char *n = wk_json_str(it, "metadata.name");
 
 		if (n && !strcmp(n, name))
 			return true;
@@ -1342,14 +1324,15 @@ void mig_resync(struct mig_state *st)
 		wk_k8s_result_release(&pols);
 		return;
 	}
-	pending_names = wk_xcalloc((size_t)cJSON_GetArraySize(jpath(res.body, "items")) + 1,
+	pending_names = wk_xcalloc((size_t)cJSON_GetArraySize(wk_json_path(res.body, "items")) + 1,
 				   sizeof(*pending_names));
-	cJSON_ArrayForEach(it, jpath(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *mgr = label_of(it, MIG_LABEL_MANAGED),
 			   *id = label_of(it, MIG_LABEL_REQUEST);
-		const char *ns = jstr(it, "metadata.namespace"), *name = jstr(it, "metadata.name");
-		bool final = mig_vmim_phase_final(jstr(it, "status.phase"));
+		const char *ns = wk_json_str(it, "metadata.namespace"),
+			   *name = wk_json_str(it, "metadata.name");
+		bool final = mig_vmim_phase_final(wk_json_str(it, "status.phase"));
 
 		if (!mgr || strcmp(mgr, MIG_MANAGED_VALUE)) {
 			foreign += !final;
@@ -1360,7 +1343,7 @@ void mig_resync(struct mig_state *st)
 		/* Ours and not tracked: in flight (adopt it); or final and possibly unfinished:
 		 * at start every one (the outcome may not have reached the Wukong), later only
 		 * those whose policy is still there. */
-		if (final && st->rebuilt && !in_list(jpath(pols.body, "items"), name))
+		if (final && st->rebuilt && !in_list(wk_json_path(pols.body, "items"), name))
 			continue;
 		if (final) {
 			struct mig_request r;
@@ -1370,7 +1353,8 @@ void mig_resync(struct mig_state *st)
 			wk_strlcpy(r.ns, ns, sizeof(r.ns));
 			wk_strlcpy(r.name, wk ? wk : "", sizeof(r.name));
 			wk_strlcpy(r.id, id, sizeof(r.id));
-			if (wk && mig_is_done(st, &r) && !in_list(jpath(pols.body, "items"), name))
+			if (wk && mig_is_done(st, &r) &&
+			    !in_list(wk_json_path(pols.body, "items"), name))
 				continue;
 		}
 		wk_strlcpy(pending_names[npending_names].ns, ns,
@@ -1391,9 +1375,10 @@ void mig_resync(struct mig_state *st)
 	/* Policies of ours whose migration is gone: a crash between creating the policy and
 	 * the VMIM, or a delete that failed. The request's message is still unacknowledged in
 	 * the first case, so give its replay time before collecting. */
-	cJSON_ArrayForEach(it, jpath(pols.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(pols.body, "items"))
 	{
-		const char *name = jstr(it, "metadata.name"), *id = label_of(it, MIG_LABEL_REQUEST);
+		const char *name = wk_json_str(it, "metadata.name"),
+			   *id = label_of(it, MIG_LABEL_REQUEST);
 		const char *ns = label_of(it, MIG_LABEL_NAMESPACE);
 		struct wk_k8s_result vr, dr;
 		int64_t created = 0;
@@ -1401,14 +1386,14 @@ void mig_resync(struct mig_state *st)
 
 		if (!name || !id || !ns || mig_active_by_id(st, id))
 			continue;
-		wk_time_parse_ms(jstr(it, "metadata.creationTimestamp")
-				     ? jstr(it, "metadata.creationTimestamp")
+		wk_time_parse_ms(wk_json_str(it, "metadata.creationTimestamp")
+				     ? wk_json_str(it, "metadata.creationTimestamp")
 				     : "",
 				 &created);
 		if (now - created < 120000)
 			continue;
 		if (wk_k8s_get(st->k8s, &mig_res_vmims, ns, name, &vr, err, sizeof(err)) == 0)
-			orphan = mig_vmim_phase_final(jstr(vr.body, "status.phase"));
+			orphan = mig_vmim_phase_final(wk_json_str(vr.body, "status.phase"));
 		else
 			orphan = vr.err == WK_K8S_ENOTFOUND;
 		wk_k8s_result_release(&vr);

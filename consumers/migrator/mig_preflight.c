@@ -3,34 +3,12 @@
 
 #include "wk_quantity.h"
 
+#include "wk_json.h"
+
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 
 #define ANN_BRIDGE "kubevirt.io/allow-pod-bridge-network-live-migration"
-
-static const cJSON *jpath(const cJSON *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
-
-static const char *jstr(const cJSON *o, const char *path)
-{
-	const cJSON *s = jpath(o, path);
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
 
 static int fail(struct mig_check *c, const char *reason, const char *fmt, ...) WK_PRINTF(3, 4);
 static int fail(struct mig_check *c, const char *reason, const char *fmt, ...)
@@ -65,13 +43,14 @@ static int64_t qty(const cJSON *v, bool milli)
 
 void mig_vmi_resources(const cJSON *vmi, int64_t *mem, int64_t *cpu)
 {
-	const cJSON *dom = jpath(vmi, "spec.domain");
-	const cJSON *cores = jpath(dom, "cpu.cores"), *sockets = jpath(dom, "cpu.sockets"),
-		    *threads = jpath(dom, "cpu.threads");
+	const cJSON *dom = wk_json_path(vmi, "spec.domain");
+	const cJSON *cores = wk_json_path(dom, "cpu.cores"),
+		    *sockets = wk_json_path(dom, "cpu.sockets"),
+		    *threads = wk_json_path(dom, "cpu.threads");
 
-	*mem = qty(jpath(dom, "memory.guest"), false);
+	*mem = qty(wk_json_path(dom, "memory.guest"), false);
 	if (*mem < 0)
-		*mem = qty(jpath(dom, "resources.requests.memory"), false);
+		*mem = qty(wk_json_path(dom, "resources.requests.memory"), false);
 	if (*mem < 0)
 		*mem = 0;
 	if (cJSON_IsNumber(cores) && cores->valuedouble >= 1) {
@@ -83,7 +62,7 @@ void mig_vmi_resources(const cJSON *vmi, int64_t *mem, int64_t *cpu)
 			n *= (int64_t)threads->valuedouble;
 		*cpu = n * 1000;
 	} else {
-		*cpu = qty(jpath(dom, "resources.requests.cpu"), true);
+		*cpu = qty(wk_json_path(dom, "resources.requests.cpu"), true);
 		if (*cpu < 0)
 			*cpu = 0;
 	}
@@ -91,17 +70,17 @@ void mig_vmi_resources(const cJSON *vmi, int64_t *mem, int64_t *cpu)
 
 void mig_node_allocatable(const cJSON *node, int64_t *mem, int64_t *cpu)
 {
-	*mem = qty(jpath(node, "status.allocatable.memory"), false);
-	*cpu = qty(jpath(node, "status.allocatable.cpu"), true);
+	*mem = qty(wk_json_path(node, "status.allocatable.memory"), false);
+	*cpu = qty(wk_json_path(node, "status.allocatable.cpu"), true);
 }
 
 bool mig_node_ready(const cJSON *node)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, jpath(node, "status.conditions"))
+	cJSON_ArrayForEach(c, wk_json_path(node, "status.conditions"))
 	{
-		const char *t = jstr(c, "type"), *s = jstr(c, "status");
+		const char *t = wk_json_str(c, "type"), *s = wk_json_str(c, "status");
 
 		if (t && !strcmp(t, "Ready"))
 			return s && !strcmp(s, "True");
@@ -113,13 +92,13 @@ bool mig_node_unschedulable(const cJSON *node, char *why, size_t why_size)
 {
 	const cJSON *t;
 
-	if (cJSON_IsTrue(jpath(node, "spec.unschedulable"))) {
+	if (cJSON_IsTrue(wk_json_path(node, "spec.unschedulable"))) {
 		snprintf(why, why_size, "it is cordoned (spec.unschedulable)");
 		return true;
 	}
-	cJSON_ArrayForEach(t, jpath(node, "spec.taints"))
+	cJSON_ArrayForEach(t, wk_json_path(node, "spec.taints"))
 	{
-		const char *e = jstr(t, "effect"), *k = jstr(t, "key");
+		const char *e = wk_json_str(t, "effect"), *k = wk_json_str(t, "key");
 
 		if (e && (!strcmp(e, "NoSchedule") || !strcmp(e, "NoExecute"))) {
 			snprintf(why, why_size, "it has the taint '%.128s:%s'", k ? k : "", e);
@@ -139,10 +118,10 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 {
 	const cJSON *cond;
 
-	cJSON_ArrayForEach(cond, jpath(f->vmi, "status.conditions"))
+	cJSON_ArrayForEach(cond, wk_json_path(f->vmi, "status.conditions"))
 	{
-		const char *t = jstr(cond, "type"), *s = jstr(cond, "status");
-		const char *r = jstr(cond, "reason"), *m = jstr(cond, "message");
+		const char *t = wk_json_str(cond, "type"), *s = wk_json_str(cond, "status");
+		const char *r = wk_json_str(cond, "reason"), *m = wk_json_str(cond, "message");
 
 		if (!t || strcmp(t, "LiveMigratable") || !s || strcmp(s, "False"))
 			continue;
@@ -171,9 +150,9 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
  * target that does not carry those labels could never be chosen. */
 static int check_selector(const struct mig_facts *f, struct mig_check *c)
 {
-	const cJSON *sel, *labels = jpath(f->target_node, "metadata.labels");
+	const cJSON *sel, *labels = wk_json_path(f->target_node, "metadata.labels");
 
-	cJSON_ArrayForEach(sel, jpath(f->vmi, "spec.nodeSelector"))
+	cJSON_ArrayForEach(sel, wk_json_path(f->vmi, "spec.nodeSelector"))
 	{
 		const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, sel->string);
 
@@ -199,8 +178,8 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		return fail(c, "VMINotFound",
 			    "VirtualMachineInstance '%s/%s' does not exist: the VM is not running",
 			    f->ns, f->vm);
-	phase = jstr(f->vmi, "status.phase");
-	if (jpath(f->vmi, "metadata.deletionTimestamp"))
+	phase = wk_json_str(f->vmi, "status.phase");
+	if (wk_json_path(f->vmi, "metadata.deletionTimestamp"))
 		return fail(c, "VMINotRunning", "VMI '%s/%s' is being deleted", f->ns, f->vm);
 	if (!phase || strcmp(phase, "Running"))
 		return fail(c, "VMINotRunning", "VMI '%s/%s' is in phase '%s', not Running", f->ns,
@@ -214,7 +193,7 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 			    f->ns, f->vm);
 	if (!f->target_name || !*f->target_name)
 		return 0;
-	src = jstr(f->vmi, "status.nodeName");
+	src = wk_json_str(f->vmi, "status.nodeName");
 	if (src && !strcmp(src, f->target_name))
 		return fail(c, "TargetIsSourceNode",
 			    "VMI '%s/%s' already runs on node '%s'; pick another target", f->ns,
@@ -279,13 +258,14 @@ const char *mig_policy_winner(const cJSON *policies, const cJSON *vmi_labels,
 
 	cJSON_ArrayForEach(p, policies)
 	{
-		const char *name = jstr(p, "metadata.name");
+		const char *name = wk_json_str(p, "metadata.name");
 		int nv, nn;
 
 		if (!name ||
-		    !count_match(jpath(p, "spec.selectors.virtualMachineInstanceSelector"),
+		    !count_match(wk_json_path(p, "spec.selectors.virtualMachineInstanceSelector"),
 				 vmi_labels, &nv) ||
-		    !count_match(jpath(p, "spec.selectors.namespaceSelector"), ns_labels, &nn))
+		    !count_match(wk_json_path(p, "spec.selectors.namespaceSelector"), ns_labels,
+				 &nn))
 			continue;
 		if (nv + nn > best_total || (nv + nn == best_total && nv > best_vmi) ||
 		    (nv + nn == best_total && nv == best_vmi && strcmp(name, best) < 0)) {

@@ -3,6 +3,7 @@
  * every effect of a message is durable. */
 #include "mig_cold.h"
 #include "mig_evac.h"
+#include "mig_pressure.h"
 #include "mig_int.h"
 
 #include "wk_cloudevent.h"
@@ -587,7 +588,7 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 	} else if (!strcmp(kind, "node")) {
 		res = mig_evac_node_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "nodemetrics")) {
-		res = mig_evac_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
+		res = mig_pressure_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "virtualmachineinstancemigration")) {
 		const cJSON *labels = jget(body, "labels");
 		const char *mgr = jstrv(labels, MIG_LABEL_MANAGED);

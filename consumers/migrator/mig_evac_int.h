@@ -1,0 +1,36 @@
+/* mig_evac_int.h - what the evacuation modules share: mig_evac.c (plans and runs evacuations),
+ * mig_pressure.c (resourcePressure) and mig_failure.c (nodeFailure). Not for the rest of the
+ * service, which uses mig_evac.h, mig_pressure.h and mig_failure.h.
+ */
+#ifndef MIG_EVAC_INT_H
+#define MIG_EVAC_INT_H
+
+#include "mig_drain.h"
+#include "mig_int.h"
+
+/* A resourcePressure evacuation: just these VMs ("<ns>/<vm>"), and no target filled past `level`
+ * percent of its allocatable memory (what metrics.k8s.io says it uses + what it receives). */
+struct mig_pressure_sel {
+	char (*only)[400];
+	size_t n;
+	int level;
+};
+
+/* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a
+ * Kubernetes quantity such as "1250M"), else def. */
+const char *mig_cfg(struct mig_state *st, const char *k, const char *def);
+double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity);
+
+/* An evacuation of node runs, or one ended less than 30 s ago (no re-evaluation yet). */
+bool mig_evac_busy(const char *node);
+
+/* Plan an evacuation of node and, unless dry_run, start it. maint: triggered by a policy (only
+ * VMs whose policy enables nodeMaintenance, or exactly ps's VMs when ps is given); otherwise a
+ * drain submission. id names the evacuation; ts orders its VMs in the queue; topic/partition/
+ * offset are for the audit trail; ack is held until the evacuation ends. */
+enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const char *node,
+				  bool maint, const struct mig_pressure_sel *ps, bool dry_run,
+				  const char *tenant, int64_t ts, const char *topic,
+				  int32_t partition, int64_t offset, struct mig_ack *ack);
+
+#endif

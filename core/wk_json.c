@@ -1,0 +1,28 @@
+/* wk_json.c - dotted-path reads of cJSON documents (wk_json.h). */
+#include "wk_json.h"
+
+#include <cjson/cJSON.h>
+
+const cJSON *wk_json_path(const cJSON *o, const char *path)
+{
+	char key[128];
+
+	while (o && path && *path) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = cJSON_GetObjectItemCaseSensitive(o, key);
+		path += n + (dot ? 1 : 0);
+	}
+	return o;
+}
+
+const char *wk_json_str(const cJSON *o, const char *path)
+{
+	const cJSON *s = wk_json_path(o, path);
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}

@@ -1,0 +1,17 @@
+/* wk_json.h - reading cJSON documents by dotted path ("metadata.labels.app"). Keys containing a
+ * dot cannot be reached through a path: use cJSON_GetObjectItemCaseSensitive on the parent
+ * (wk_json_path(o, "metadata.labels") then the key). A path segment longer than 127 bytes reads as
+ * absent. Every function accepts NULL documents and returns NULL for anything missing. */
+#ifndef WK_JSON_H
+#define WK_JSON_H
+
+#include "wk_common.h"
+
+struct cJSON;
+
+/* The member at path (each dot a level), or NULL. */
+const struct cJSON *wk_json_path(const struct cJSON *o, const char *path);
+/* The string at path, or NULL when missing or not a string. */
+const char *wk_json_str(const struct cJSON *o, const char *path);
+
+#endif

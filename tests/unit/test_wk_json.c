@@ -1,0 +1,56 @@
+/* test_wk_json.c - dotted-path reads: present, missing, wrong type, NULL and hostile paths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "wk_json.h"
+
+#include <cjson/cJSON.h>
+
+static void paths(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"vm-1\",\"labels\":{\"a\":\"b\"},"
+			       "\"generation\":3},\"items\":[1]}");
+
+	(void)state;
+	assert_non_null(o);
+	assert_string_equal(wk_json_str(o, "metadata.name"), "vm-1");
+	assert_string_equal(wk_json_str(o, "metadata.labels.a"), "b");
+	assert_non_null(wk_json_path(o, "metadata.labels"));
+	assert_true(cJSON_IsNumber(wk_json_path(o, "metadata.generation")));
+	assert_null(wk_json_str(o, "metadata.generation")); /* not a string */
+	assert_null(wk_json_str(o, "metadata.labels"));
+	assert_null(wk_json_path(o, "metadata.missing.deeper"));
+	assert_null(wk_json_path(o, "items.0")); /* arrays are not indexed */
+	assert_ptr_equal(wk_json_path(o, ""), o);
+	cJSON_Delete(o);
+}
+
+static void hostile(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"a\":{\"\":{\"b\":\"x\"}}}");
+	char longkey[300];
+
+	(void)state;
+	assert_null(wk_json_path(NULL, "a"));
+	assert_null(wk_json_str(NULL, NULL));
+	assert_ptr_equal(wk_json_path(o, NULL), o);
+	/* an empty segment is the empty key */
+	assert_string_equal(wk_json_str(o, "a..b"), "x");
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_null(wk_json_path(o, longkey)); /* over-long segment: absent, no overflow */
+	assert_null(wk_json_path(o, "a.b.c.d.e.f.g.h"));
+	cJSON_Delete(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(paths),
+	    cmocka_unit_test(hostile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
