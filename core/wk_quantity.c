@@ -1,10 +1,11 @@
 /* wk_quantity.c - Kubernetes resource.Quantity parsing with exact integer arithmetic.
  *
  * Grammar (k8s.io/apimachinery/pkg/api/resource): [+-] digits [. digits] suffix, where suffix is
- * one of Ki Mi Gi Ti Pi Ei, m "" k M G T P E, or e/E followed by a signed integer exponent. The
- * value is mantissa * 2^b * 10^e computed in 128 bits; anything that does not fit int64 after
- * scaling is an overflow. Like Quantity.Value()/MilliValue(), a fractional result is rounded up,
- * away from zero. Input is capped at 64 bytes (no real quantity is longer).
+ * one of Ki Mi Gi Ti Pi Ei, n u m "" k M G T P E (n: the nanocores metrics-server reports), or
+ * e/E followed by a signed integer exponent. The value is mantissa * 2^b * 10^e computed in 128
+ * bits; anything that does not fit int64 after scaling is an overflow. Like Quantity.Value()/
+ * MilliValue(), a fractional result is rounded up, away from zero. Input is capped at 64 bytes
+ * (no real quantity is longer).
  */
 #include "wk_quantity.h"
 
@@ -59,8 +60,9 @@ static int parse_suffix(const char *s, struct parsed *p)
 		const char *name;
 		int exp2, exp10;
 	} suffixes[] = {
-	    {"Ki", 10, 0}, {"Mi", 20, 0}, {"Gi", 30, 0}, {"Ti", 40, 0}, {"Pi", 50, 0},
-	    {"Ei", 60, 0}, {"m", 0, -3},  {"", 0, 0},	 {"k", 0, 3},	{"M", 0, 6},
+	    {"Ki", 10, 0}, {"Mi", 20, 0}, {"Gi", 30, 0}, {"Ti", 40, 0},
+	    {"Pi", 50, 0}, {"Ei", 60, 0}, {"n", 0, -9},	 {"u", 0, -6},
+	    {"m", 0, -3},  {"", 0, 0},	  {"k", 0, 3},	 {"M", 0, 6},
 	    {"G", 0, 9},   {"T", 0, 12},  {"P", 0, 15},	 {"E", 0, 18},
 	};
 	size_t i;

@@ -1,5 +1,6 @@
-/* wk_quantity.h - Kubernetes resource quantities ("64Mi", "800m", "4Gi", "1.5", "2e3"); input
- * capped at 64 bytes, fractional results rounded up away from zero as Quantity.Value() does. */
+/* wk_quantity.h - Kubernetes resource quantities ("64Mi", "800m", "4Gi", "1.5", "2e3", and the
+ * nanocores metrics-server reports, "3250000000n"); input capped at 64 bytes, fractional results
+ * rounded up away from zero as Quantity.Value() does. */
 #ifndef WK_QUANTITY_H
 #define WK_QUANTITY_H
 

@@ -142,6 +142,42 @@ static void malformed(void **state)
 	bad(s65, "longer than 64 bytes");
 }
 
+/* What metrics-server reports for cpu: nanocores ("n"); "u" is the other small decimal suffix. */
+static void nano_micro(void **state)
+{
+	int64_t v = 7;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(milli("3250000000n"), 3250);
+	assert_int_equal(milli("3500m"), 3500);
+	assert_int_equal(milli("1000000n"), 1);
+	assert_int_equal(milli("1n"), 1);	/* rounded up, as MilliValue() does */
+	assert_int_equal(milli("1999999n"), 2); /* 1.999999m */
+	assert_int_equal(milli("-1n"), -1);	/* away from zero */
+	assert_int_equal(milli("0n"), 0);
+	assert_int_equal(units("250000000n"), 1); /* a quarter core is 1 whole unit rounded up */
+	assert_int_equal(units("4000000000n"), 4);
+	assert_int_equal(milli("1500u"), 2);
+	assert_int_equal(milli("250000u"), 250);
+	assert_int_equal(milli("0.5u"), 1);
+	/* The largest int64 in nanocores is far from any limit in milli-units. */
+	assert_int_equal(milli("9223372036854775807n"), 9223372036855LL);
+	assert_int_equal(milli("1.0000000000000000000000000000000000000001n"), 1);
+	/* At the cap of int64 milli-units, and one nanocore-million past it. */
+	assert_int_equal(milli("9223372036854775807000000n"), INT64_MAX);
+	assert_int_equal(
+	    wk_quantity_parse_milli("9223372036854775808000000n", &v, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "out of range"));
+	bad("1N", "unknown suffix");
+	bad("1nn", "unknown suffix");
+	bad("1ni", "unknown suffix");
+	bad("1U", "unknown suffix");
+	bad("n", "no digits");
+	bad("1n ", "unknown suffix");
+	bad("2e9n", "unknown suffix"); /* an exponent or a suffix, not both */
+}
+
 static void format(void **state)
 {
 	char out[32];
@@ -192,13 +228,10 @@ static void round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(decimal_and_milli),
-	    cmocka_unit_test(binary),
-	    cmocka_unit_test(rounding),
-	    cmocka_unit_test(limits),
-	    cmocka_unit_test(limits_overflow),
-	    cmocka_unit_test(malformed),
-	    cmocka_unit_test(format),
+	    cmocka_unit_test(decimal_and_milli), cmocka_unit_test(binary),
+	    cmocka_unit_test(rounding),		 cmocka_unit_test(limits),
+	    cmocka_unit_test(limits_overflow),	 cmocka_unit_test(malformed),
+	    cmocka_unit_test(nano_micro),	 cmocka_unit_test(format),
 	    cmocka_unit_test(round_trip),
 	};
 
