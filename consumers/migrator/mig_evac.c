@@ -8,6 +8,7 @@
  */
 #include "mig_evac.h"
 #include "mig_evac_int.h"
+#include "mig_evac_report.h"
 #include "mig_failure.h"
 #include "mig_pressure.h"
 
@@ -55,6 +56,7 @@ struct evac {
 	size_t n, next;
 	struct child *c;
 	struct mig_ack *hold;
+	struct mig_evrep *rep; /* its progress report on wukong.progress */
 	int64_t started_mono;
 	char topic[256];
 	int32_t partition;
@@ -492,6 +494,7 @@ static void evac_free(struct mig_state *st, struct evac *ev)
 		}
 	if (ev->hold && st)
 		mig_ack_unref(st, ev->hold);
+	mig_evrep_destroy(ev->rep);
 	free(ev->c);
 	free(ev);
 }
@@ -573,6 +576,7 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 		for (size_t i = 0; i < ev->n && ns && nm; i++)
 			if (!strcmp(ev->c[i].ns, ns) && !strcmp(ev->c[i].vm, nm)) {
 				cJSON_AddItemToArray(left, cJSON_CreateString(ev->c[i].name));
+				mig_evrep_remaining(ev->rep, i);
 				nleft++;
 			}
 	}
@@ -590,6 +594,7 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 			 "%zu VMs evacuated from node '%s' in %.0f s (predicted %.0f s)", ev->n,
 			 ev->node, took, ev->predicted_s);
 	wk_logk(WK_LOG_INFO, ev->node, "evacuation '%s': %s", ev->id, msg);
+	mig_evrep_final(st, ev->rep, ev->hold);
 	evac_audit(st, ev, ev->id, ev->node, ev->maint,
 		   ev->pressure ? "pressure.completed"
 		   : ev->maint	? "evacuation.completed"
@@ -641,6 +646,7 @@ static void evac_step(struct mig_state *st, struct evac *ev)
 	for (size_t i = 0; i < ev->n; i++)
 		if (ev->c[i].state != 2)
 			all_final = false;
+	mig_evrep_tick(st, ev->rep, ev->next);
 	if (all_final)
 		evac_complete(st, ev);
 }
@@ -668,6 +674,7 @@ void mig_evac_shutdown(struct mig_state *st)
 			ev->hold->detached = true;
 			mig_ack_unref(st, ev->hold);
 		}
+		mig_evrep_destroy(ev->rep);
 		free(ev->c);
 		free(ev);
 	}
@@ -725,6 +732,9 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 	ev->partition = partition;
 	ev->offset = offset;
 	ev->c = wk_xcalloc(g.plan.n + 1, sizeof(*ev->c));
+	ev->rep = mig_evrep_new(id, st->cluster, node,
+				ps ? "resourcePressure" : maint ? "nodeMaintenance" : "drain",
+				g.plan.predicted_s, ev->started_mono);
 	for (size_t i = 0; i < g.plan.n; i++) {
 		const struct mig_plan_step *s = &g.plan.steps[i];
 		const struct cand *c = &g.c[s->vm];
@@ -747,6 +757,7 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 				ch->id[0] = 'p', ch->id[1] = 'r';
 		} else
 			mig_drain_child_id(id, c->ns, c->name, ch->id, sizeof(ch->id));
+		mig_evrep_add(ev->rep, ch->ns, ch->name, ch->target, ch->id, s->end);
 	}
 	ev->hold = mig_ack_ref(ack);
 	ev->next_ev = g_evacs;

@@ -3,6 +3,7 @@
  * every effect of a message is durable. */
 #include "mig_cold.h"
 #include "mig_evac.h"
+#include "mig_evac_report.h"
 #include "mig_pressure.h"
 #include "mig_int.h"
 
@@ -173,6 +174,12 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
 
 	(void)partition;
 	(void)offset;
+	if (msg_opaque == &mig_evrep_best_effort) {
+		/* A progress report: a lost one is not worth a replay (the next one supersedes it). */
+		if (err)
+			wk_warn("progress report not delivered: %s", rd_kafka_err2str(err));
+		return;
+	}
 	if (err) {
 		/* An output that never reached the broker: its message must be handled again.
 		 * Leave the offset unstored and restart so the input is replayed. */
