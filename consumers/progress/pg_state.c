@@ -520,6 +520,11 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 	struct pg_op *op;
 	bool is_final;
 
+	/* Evacuation reports (the migrator's plan view, key <cluster>/node/<node>) and aggregates
+	 * are not per-VM: nothing to fold in, and not republished (one writer each, progress.md).
+	 */
+	if (type && (!strcmp(type, "evacuation") || !strcmp(type, "cluster")))
+		return 0;
 	if (!type || !ns || !name || !wk_name_is_dns1123_label(ns) ||
 	    !wk_name_is_dns1123_subdomain(name))
 		return wk_err(errstr, errstr_size, "report without type, namespace or name");
@@ -530,7 +535,7 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 	else if (!strcmp(type, "migration"))
 		kind = PG_OP_MIGRATION;
 	else
-		return 0; /* evacuation/cluster aggregates: ours, or someone else's */
+		return 0; /* a type this version does not know */
 	if (pct && (!cJSON_IsNumber(pct) || pct->valuedouble < 0 || pct->valuedouble > 100))
 		return wk_err(errstr, errstr_size, "percent is not a number in [0, 100]");
 	if (kind == PG_OP_MIGRATION) {

@@ -295,6 +295,16 @@ static void reports(void **state)
 			"\"namespace\":\"../etc\",\"name\":\"copy\"}");
 	assert_int_equal(pg_state_report(s, b, 1000, err, sizeof(err)), -1);
 	cJSON_Delete(b);
+	/* the migrator's evacuation report has no namespace/name: accepted, not folded in, so
+	 * it is never dead-lettered */
+	b = cJSON_Parse("{\"source\":\"wukong-migrator\",\"type\":\"evacuation\",\"cluster\":"
+			"\"c1\",\"node\":\"n1\",\"evacuationId\":\"d1\",\"total\":3}");
+	assert_int_equal(pg_state_report(s, b, 1000, err, sizeof(err)), 0);
+	cJSON_Delete(b);
+	/* a report without a type still is refused */
+	b = cJSON_Parse("{\"source\":\"x\",\"cluster\":\"c1\",\"node\":\"n1\"}");
+	assert_int_equal(pg_state_report(s, b, 1000, err, sizeof(err)), -1);
+	cJSON_Delete(b);
 	/* another cluster's report is not ours */
 	b = cJSON_Parse("{\"source\":\"x\",\"type\":\"clone\",\"cluster\":\"c2\","
 			"\"namespace\":\"default\",\"name\":\"other\",\"percent\":5}");
