@@ -5,6 +5,7 @@
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 
 /* A VM that does not run on its target this long after starting again has failed. */
 #define COLD_TIMEOUT_MS (5 * 60 * 1000)
@@ -54,6 +55,18 @@ char *mig_cold_state_json(const struct mig_cold_state *s)
 	cJSON_AddRawToObject(o, "stoppedMs", n);
 	snprintf(n, sizeof(n), "%lld", (long long)s->started_ms);
 	cJSON_AddRawToObject(o, "startedMs", n);
+	if (s->down_since_ms > 0) {
+		snprintf(n, sizeof(n), "%lld", (long long)s->down_since_ms);
+		cJSON_AddRawToObject(o, "downSinceMs", n);
+	}
+	if (s->result == MIG_PH_SUCCEEDED || s->result == MIG_PH_FAILED) {
+		cJSON_AddStringToObject(o, "result", mig_phase_name(s->result));
+		if (s->downtime_s >= 0 && s->downtime_s <= MIG_DOWNTIME_MAX_S)
+			cJSON_AddNumberToObject(o, "downtimeSeconds", s->downtime_s);
+		snprintf(n, sizeof(n), "%lld", (long long)s->finished_ms);
+		cJSON_AddRawToObject(o, "finishedMs", n);
+		cJSON_AddStringToObject(o, "onNode", s->on_node);
+	}
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!out)
@@ -68,6 +81,21 @@ static int copy_str(const cJSON *o, const char *k, char *out, size_t n, bool req
 	if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
 		return required ? -1 : 0;
 	wk_strlcpy(out, v->valuestring, n);
+	return 0;
+}
+
+/* An epoch-ms value: absent = 0; anything but an integer in [0, 2^53) is malformed. */
+static int get_ms(const cJSON *o, const char *k, int64_t *out)
+{
+	const cJSON *t = jget(o, k);
+
+	*out = 0;
+	if (!t)
+		return 0;
+	if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0 ||
+	    t->valuedouble >= 9007199254740992.0 || floor(t->valuedouble) != t->valuedouble)
+		return -1;
+	*out = (int64_t)t->valuedouble;
 	return 0;
 }
 
@@ -88,15 +116,38 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
 		cJSON_Delete(o);
 		return -1;
 	}
+	out->downtime_s = -1;
+	t = jget(o, "result");
+	if (t) {
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, "Succeeded"))
+			out->result = MIG_PH_SUCCEEDED;
+		else if (cJSON_IsString(t) && !strcmp(t->valuestring, "Failed"))
+			out->result = MIG_PH_FAILED;
+		else
+			goto bad;
+		t = jget(o, "downtimeSeconds");
+		if (cJSON_IsNumber(t) && isfinite(t->valuedouble) && t->valuedouble >= 0 &&
+		    t->valuedouble <= MIG_DOWNTIME_MAX_S)
+			out->downtime_s = t->valuedouble;
+		else if (t && !cJSON_IsNull(t))
+			goto bad;
+		if (copy_str(o, "onNode", out->on_node, sizeof(out->on_node), 0) < 0)
+			goto bad;
+	}
+	if (get_ms(o, "stoppedMs", &out->stopped_ms) < 0 ||
+	    get_ms(o, "startedMs", &out->started_ms) < 0 ||
+	    get_ms(o, "downSinceMs", &out->down_since_ms) < 0 ||
+	    get_ms(o, "finishedMs", &out->finished_ms) < 0)
+		goto bad;
 	ns = jget(o, "nodeSelector");
 	if (cJSON_IsObject(ns))
 		out->node_selector = cJSON_Duplicate(ns, true);
-	t = jget(o, "stoppedMs");
-	out->stopped_ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
-	t = jget(o, "startedMs");
-	out->started_ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
 	cJSON_Delete(o);
 	return 0;
+bad:
+	cJSON_Delete(o);
+	memset(out, 0, sizeof(*out));
+	return -1;
 }
 
 char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin)
@@ -136,6 +187,36 @@ bool mig_cold_applicable(const char *reason)
 		if (!strcmp(reason, live[i]))
 			return true;
 	return false;
+}
+
+int64_t mig_cold_cond_time(const cJSON *obj, const char *type, const char *status)
+{
+	const cJSON *c;
+	int64_t ms;
+
+	cJSON_ArrayForEach(c, jget(jget(obj, "status"), "conditions"))
+	{
+		const char *t = jstr2(c, "type", NULL, NULL), *st = jstr2(c, "status", NULL, NULL);
+		const char *ltt = jstr2(c, "lastTransitionTime", NULL, NULL);
+
+		if (t && st && !strcmp(t, type) && !strcmp(st, status))
+			return ltt && strlen(ltt) <= 64 && wk_time_parse_ms(ltt, &ms) == 0 && ms > 0
+				   ? ms
+				   : 0;
+	}
+	return 0;
+}
+
+double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, int64_t now_ms)
+{
+	if (s->down_since_ms > 0 && up_since_ms >= s->down_since_ms &&
+	    (double)(up_since_ms - s->down_since_ms) <= MIG_DOWNTIME_MAX_S * 1000.0)
+		return (double)(up_since_ms - s->down_since_ms) / 1000.0;
+	/* One clock or the other, never a mix of the two. */
+	if (s->started_ms > 0 && now_ms >= s->started_ms &&
+	    (double)(now_ms - s->started_ms) <= MIG_DOWNTIME_MAX_S * 1000.0)
+		return (double)(now_ms - s->started_ms) / 1000.0;
+	return -1;
 }
 
 bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
@@ -178,8 +259,13 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.seq = mig_next_seq(st);
 	u.target_node = s->target;
 	u.started_ms = s->started_ms;
-	u.completed_ms = mig_phase_final(ph) ? wk_time_now_ms() : 0;
+	u.completed_ms = !mig_phase_final(ph) ? 0
+			 : s->finished_ms     ? s->finished_ms
+					      : wk_time_now_ms();
 	u.mode = "Cold";
+	/* Known only once the VM runs on the target; null (cleared) on every other step. */
+	u.has_downtime = ph == MIG_PH_SUCCEEDED && s->downtime_s >= 0;
+	u.downtime_s = s->downtime_s;
 	u.reason = reason;
 	u.message = msg;
 	mig_send_status(st, NULL, &u, NULL);
@@ -294,6 +380,43 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	mig_cold_state_release(&s);
 }
 
+/* The final status and audit record of a decided cold migration, then our marks off the VM. The
+ * outcome is on the VM before this runs, so a migrator killed anywhere in here says it again
+ * (the audit record's id is deterministic: the audit log keeps one) and unmarks afterwards. */
+static void cold_finish(struct mig_state *st, const char *ns, const char *name,
+			const struct mig_cold_state *s)
+{
+	char msg[700], down[48];
+
+	if (s->result == MIG_PH_SUCCEEDED) {
+		if (s->downtime_s >= 0)
+			snprintf(down, sizeof(down), "down for %.0f s", s->downtime_s);
+		else
+			snprintf(down, sizeof(down), "downtime unknown");
+		snprintf(msg, sizeof(msg),
+			 "cold migration to node '%s' done: the VM was stopped and restarted (%s, "
+			 "from the VMI stopping to it running there); its own placement rules are "
+			 "restored",
+			 s->target, down);
+		cold_status(st, ns, s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
+	} else {
+		snprintf(msg, sizeof(msg),
+			 "cold migration: the VM did not run on node '%s' within %d s after it "
+			 "stopped (it is on '%s'); placement rules restored",
+			 s->target, COLD_TIMEOUT_MS / 1000, s->on_node[0] ? s->on_node : "none");
+		cold_status(st, ns, s, MIG_PH_FAILED, "ColdMigrationTimeout", msg);
+	}
+	/* Unmark only once the final status is in Kafka: after that nothing else says it. */
+	if (wk_producer_flush(st->prod, 5000) < 0) {
+		wk_logk(WK_LOG_WARN, name,
+			"cold migration: final status not delivered yet; retrying");
+		return;
+	}
+	patch_vm(st, ns, name,
+		 "{\"metadata\":{\"labels\":{\"" MIG_COLD_LABEL
+		 "\":null},\"annotations\":{\"" MIG_COLD_ANN "\":null}}}");
+}
+
 /* One VM under cold migration. */
 static void cold_step(struct mig_state *st, const cJSON *vm)
 {
@@ -302,17 +425,25 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	struct mig_cold_state s;
 	struct wk_k8s_result res;
 	char err[512], msg[700], *patch;
-	int64_t now = wk_time_now_ms();
+	int64_t now = wk_time_now_ms(), up_since = 0;
 
 	if (!ns || !name ||
 	    mig_cold_state_parse(jstr2(vm, "metadata", "annotations", MIG_COLD_ANN), &s) < 0)
 		return;
+	if (s.result != MIG_PH_PENDING) {
+		cold_finish(st, ns, name, &s); /* decided before a restart */
+		mig_cold_state_release(&s);
+		return;
+	}
 	int vrc = wk_k8s_get(st->k8s, &mig_res_vmis, ns, name, &res, err, sizeof(err));
 	bool gone = vrc < 0 && res.err == WK_K8S_ENOTFOUND;
 	const char *node = vrc == 0 ? jstr2(res.body, "status", "nodeName", NULL) : NULL;
 	const char *phase = vrc == 0 ? jstr2(res.body, "status", "phase", NULL) : NULL;
 	bool running_there = node && phase && !strcmp(phase, "Running") && !strcmp(node, s.target);
 	char *node_copy = node ? wk_xstrdup(node) : NULL;
+
+	if (running_there)
+		up_since = mig_cold_cond_time(res.body, "Ready", "True");
 	wk_k8s_result_release(&res);
 
 	if (!s.stopped_ms) {
@@ -320,6 +451,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 			goto out; /* still stopping */
 		/* Stopped: pin it to the target and start it again, in one patch. */
 		s.stopped_ms = now;
+		s.down_since_ms = mig_cold_cond_time(vm, "Ready", "False");
 		char *state = mig_cold_state_json(&s);
 		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, true));
 		free(patch);
@@ -342,42 +474,84 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	bool timed_out = now - s.stopped_ms > COLD_TIMEOUT_MS;
 	if (!running_there && !timed_out)
 		goto out;
-	/* Verified (or given up): restore the VM's own placement rules, drop our marks. */
+	/* Verified (or given up): restore the VM's own placement rules and record the outcome on
+	 * the VM in one patch; the marks come off once the final status is out (cold_finish). */
+	s.result = running_there ? MIG_PH_SUCCEEDED : MIG_PH_FAILED;
+	s.downtime_s = running_there ? mig_cold_downtime(&s, up_since, now) : -1;
+	s.finished_ms = now;
+	wk_strlcpy(s.on_node, node_copy ? node_copy : "", sizeof(s.on_node));
 	{
+		char *state = mig_cold_state_json(&s);
 		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, false));
-		cJSON *meta;
 
 		free(patch);
-		meta = cJSON_AddObjectToObject(p, "metadata");
-		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_COLD_LABEL);
-		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "annotations"), MIG_COLD_ANN);
+		cJSON_AddStringToObject(
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
+		    MIG_COLD_ANN, state);
+		free(state);
 		patch = cJSON_PrintUnformatted(p);
 		cJSON_Delete(p);
 	}
-	if (patch_vm(st, ns, name, patch) == 0) {
-		double down = (double)(now - s.stopped_ms) / 1000.0;
-
-		if (running_there) {
-			snprintf(
-			    msg, sizeof(msg),
-			    "cold migration to node '%s' done: the VM was stopped and restarted "
-			    "(down for about %.0f s since it stopped); its own placement rules "
-			    "are restored",
-			    s.target, down);
-			cold_status(st, ns, &s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
-		} else {
-			snprintf(
-			    msg, sizeof(msg),
-			    "cold migration: the VM did not run on node '%s' within %d s after "
-			    "it stopped (it is on '%s'); placement rules restored",
-			    s.target, COLD_TIMEOUT_MS / 1000, node_copy ? node_copy : "none");
-			cold_status(st, ns, &s, MIG_PH_FAILED, "ColdMigrationTimeout", msg);
-		}
-	}
+	if (patch_vm(st, ns, name, patch) == 0)
+		cold_finish(st, ns, name, &s);
 	free(patch);
 out:
 	free(node_copy);
 	mig_cold_state_release(&s);
+}
+
+int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON *wukong)
+{
+	struct wk_k8s_result res;
+	char err[512], msg[700];
+	const char *id, *sreq, *sph, *smode;
+	int rc = 0;
+
+	if (wk_k8s_get(st->k8s, &res_vms, r->ns, r->vm, &res, err, sizeof(err)) < 0) {
+		rc = res.err == WK_K8S_ENOTFOUND ? 0 : -1;
+		wk_k8s_result_release(&res);
+		return rc;
+	}
+	id = jstr2(res.body, "metadata", "labels", MIG_COLD_LABEL);
+	sreq = jstr2(wukong, "status", "migrationStatus", "requestId");
+	sph = jstr2(wukong, "status", "migrationStatus", "phase");
+	smode = jstr2(wukong, "status", "migrationStatus", "mode");
+	if (id && !strcmp(id, r->id)) {
+		rc = 1; /* a restart: the tick carries it on */
+	} else if (id) {
+		/* Another request's cold move owns the VM until it is done. */
+		struct mig_status u;
+		struct mig_audit au;
+
+		snprintf(msg, sizeof(msg),
+			 "request '%s' refused: cold migration '%.200s' of this VM is under way",
+			 r->id, id);
+		memset(&u, 0, sizeof(u));
+		u.req = r;
+		u.phase = MIG_PH_REJECTED;
+		u.seq = mig_next_seq(st);
+		u.reason = "MigrationInFlight";
+		u.message = msg;
+		u.condition_only = true;
+		u.condition_type = "MigrationRequestRejected";
+		mig_send_status(st, NULL, &u, NULL);
+		memset(&au, 0, sizeof(au));
+		au.req = r;
+		au.cluster = st->cluster;
+		au.action = "migration.preflight";
+		au.outcome = "rejected";
+		au.reason = "MigrationInFlight";
+		au.message = msg;
+		mig_send_audit(st, &au, "cold-inflight", NULL);
+		rc = 1;
+	} else if (sreq && !strcmp(sreq, r->id) && sph && !strcmp(sph, "Migrating") && smode &&
+		   !strcmp(smode, "Cold")) {
+		/* Unmarked after its final status was delivered: the status writer has not
+		 * applied that one yet. */
+		rc = 1;
+	}
+	wk_k8s_result_release(&res);
+	return rc;
 }
 
 void mig_cold_tick(struct mig_state *st)

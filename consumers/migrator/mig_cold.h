@@ -22,6 +22,15 @@ struct mig_cold_state {
 	struct cJSON *node_selector; /* the template's own (NULL = none); owned */
 	int64_t stopped_ms;	     /* when the VMI was gone (0 = not yet) */
 	int64_t started_ms;	     /* when the cold migration began */
+	/* The cluster's clock (the VM's Ready=False lastTransitionTime read when the VMI was
+	 * gone; 0 = unknown): downtime measured on one clock, whatever the migrator's restarts. */
+	int64_t down_since_ms;
+	/* The outcome once decided (MIG_PH_PENDING = not yet): recorded on the VM together with
+	 * the restore, so a migrator killed before the final status resends it, then unmarks. */
+	enum mig_phase result;
+	double downtime_s; /* with result Succeeded; < 0 = unknown */
+	int64_t finished_ms;
+	char on_node[MIG_NAME_MAX]; /* with result Failed: where the VMI was ("" = nowhere) */
 };
 void mig_cold_state_release(struct mig_cold_state *s);
 /* The annotation value and back. -1 when it is not ours / malformed. */
@@ -35,11 +44,24 @@ char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin);
 bool mig_cold_allowed(const struct mig_request *r, const struct cJSON *wukong);
 /* Does a pre-flight failure mean "cannot live-migrate, but could move cold"? */
 bool mig_cold_applicable(const char *preflight_reason);
+/* lastTransitionTime (epoch ms) of obj's status.conditions entry with this type and status;
+ * 0 when there is none or it does not parse. */
+int64_t mig_cold_cond_time(const struct cJSON *obj, const char *type, const char *status);
+/* Seconds the VM was down: the cluster's clock when both ends are known and consistent
+ * (down_since_ms <= up_since_ms, at most MIG_DOWNTIME_MAX_S apart), else the migrator's own
+ * clock from the stop request (started_ms) to now_ms; -1 when neither makes sense. */
+double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, int64_t now_ms);
 
 /* Start a cold migration for a request whose pre-flight failed with a live-migration reason
  * (the caller checked that the owner allows it). Reports Migrating / mode Cold. */
 void mig_cold_start(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong,
 		    const struct cJSON *vmi, const char *reason, struct mig_ack *ack);
+/* A request the pre-flight refused: is it ours, under way as a cold migration (the VM carries
+ * our label with this request id, or the Wukong's status is this request's Cold move and the
+ * VM is unmarked, i.e. its final status is already sent)? 1 = yes (leave it to the tick);
+ * another cold move on the VM: it is refused (condition MigrationRequestRejected) and 1;
+ * 0 = not a cold move; -1 = the VM could not be read (retry). */
+int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong);
 /* Advance every cold migration (found by the VM label), at most every second. */
 void mig_cold_tick(struct mig_state *st);
 

@@ -825,6 +825,21 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		free(a);
 		return WK_MSG_RETRY;
 	}
+	if (chk.reason[0]) {
+		/* A cold move of this request under way before a restart: the VM is stopped or
+		 * on the target, which the pre-flight refuses; the cold tick carries it on. */
+		int own = mig_cold_owns(st, r, wukong);
+
+		if (own != 0) {
+			facts_release(&fb);
+			free(a);
+			if (own < 0)
+				return WK_MSG_RETRY;
+			remember_spec(st, r);
+			mig_remember_done(st, r, MIG_PH_MIGRATING);
+			return WK_MSG_DONE;
+		}
+	}
 	if (chk.reason[0] && mig_cold_applicable(chk.reason) && mig_cold_allowed(r, wukong)) {
 		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
 		remember_spec(st, r);

@@ -7,6 +7,7 @@
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 
 const char *mig_phase_name(enum mig_phase p)
 {
@@ -86,6 +87,13 @@ char *mig_status_json(const struct mig_status *s, int64_t now_ms)
 		add_time_or_null(ms, "completedAt", s->completed_ms);
 		add_str_or_null(ms, "message", s->message);
 		add_str_or_null(ms, "mode", s->mode);
+		if (s->has_downtime && isfinite(s->downtime_s) && s->downtime_s >= 0 &&
+		    s->downtime_s <= MIG_DOWNTIME_MAX_S)
+			/* milliseconds are all a clock here can tell */
+			cJSON_AddNumberToObject(ms, "downtimeSeconds",
+						round(s->downtime_s * 1000.0) / 1000.0);
+		else
+			cJSON_AddNullToObject(ms, "downtimeSeconds");
 		if (s->phase == MIG_PH_SUCCEEDED)
 			cJSON_AddNumberToObject(ms, "progress", 100);
 		e.fields = ms;

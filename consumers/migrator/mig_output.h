@@ -22,6 +22,9 @@ enum mig_phase {
 const char *mig_phase_name(enum mig_phase p);
 bool mig_phase_final(enum mig_phase p);
 
+/* The schema's bound for migrationStatus.downtimeSeconds (and etaSeconds). */
+#define MIG_DOWNTIME_MAX_S 1e9
+
 /* One status update for one Wukong (schemas/status-update.v1.json). */
 struct mig_status {
 	const struct mig_request *req;
@@ -32,7 +35,13 @@ struct mig_status {
 	size_t queue_position; /* 0 = not queued (null) */
 	int64_t started_ms;    /* 0 = null */
 	int64_t completed_ms;
-	const char *mode;    /* PreCopy / PostCopy / Paused, or NULL */
+	const char *mode; /* PreCopy / PostCopy / Paused / Cold, or NULL */
+	/* Seconds the VM was not running (a cold move: from the VMI stopping to it running on
+	 * the target). Sent only when has_downtime and it is a finite number in [0, 1e9]; every
+	 * other update sends null, which clears one left by an earlier cold move (KubeVirt does not
+	 * report a live migration's switch-over pause, so live migrations never carry it). */
+	bool has_downtime;
+	double downtime_s;
 	const char *reason;  /* condition reason, e.g. "TargetNodeNotReady" */
 	const char *message; /* human sentence */
 	/* When set, the update touches only the condition (a request rejected because another

@@ -55,6 +55,144 @@ static void state_roundtrip(void **state)
 	mig_cold_state_release(&s);
 }
 
+#define BASE "\"requestId\":\"r\",\"target\":\"n\",\"hostname\":\"h\",\"wukong\":\"w\""
+
+/* The outcome and the cluster-clock stop time survive the round trip (a restart between the
+ * restore and the final status resends that status); hostile numbers are refused. */
+static void state_result_and_numbers(void **state)
+{
+	struct mig_cold_state s, t;
+	char *j;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	strcpy(s.request, "r");
+	strcpy(s.target, "node-b");
+	strcpy(s.hostname, "node-b");
+	strcpy(s.wukong, "db-1");
+	s.started_ms = 1000;
+	s.stopped_ms = 2000;
+	s.down_since_ms = 1763780000000LL;
+	j = mig_cold_state_json(&s);
+	assert_int_equal(mig_cold_state_parse(j, &t), 0);
+	assert_true(t.down_since_ms == s.down_since_ms);
+	assert_int_equal(t.result, MIG_PH_PENDING); /* not decided yet */
+	assert_true(t.downtime_s < 0);
+	mig_cold_state_release(&t);
+	free(j);
+
+	s.result = MIG_PH_SUCCEEDED;
+	s.downtime_s = 7.5;
+	s.finished_ms = 1763780009000LL;
+	strcpy(s.on_node, "node-b");
+	j = mig_cold_state_json(&s);
+	assert_int_equal(mig_cold_state_parse(j, &t), 0);
+	assert_int_equal(t.result, MIG_PH_SUCCEEDED);
+	assert_true(t.downtime_s == 7.5);
+	assert_true(t.finished_ms == s.finished_ms);
+	assert_string_equal(t.on_node, "node-b");
+	mig_cold_state_release(&t);
+	free(j);
+	s.result = MIG_PH_FAILED;
+	s.downtime_s = -1; /* unknown: not written */
+	j = mig_cold_state_json(&s);
+	assert_null(strstr(j, "downtimeSeconds"));
+	assert_int_equal(mig_cold_state_parse(j, &t), 0);
+	assert_int_equal(t.result, MIG_PH_FAILED);
+	assert_true(t.downtime_s < 0);
+	mig_cold_state_release(&t);
+	free(j);
+
+	/* hostile */
+	static const char *const bad[] = {
+	    "{" BASE ",\"stoppedMs\":-1}",
+	    "{" BASE ",\"stoppedMs\":1e300}",
+	    "{" BASE ",\"startedMs\":\"12\"}",
+	    "{" BASE ",\"downSinceMs\":1.5}",
+	    "{" BASE ",\"downSinceMs\":9007199254740992}",
+	    "{" BASE ",\"finishedMs\":true}",
+	    "{" BASE ",\"result\":\"Exploded\"}",
+	    "{" BASE ",\"result\":7}",
+	    "{" BASE ",\"result\":\"Succeeded\",\"downtimeSeconds\":-3}",
+	    "{" BASE ",\"result\":\"Succeeded\",\"downtimeSeconds\":1e10}",
+	    "{" BASE ",\"result\":\"Succeeded\",\"downtimeSeconds\":\"5\"}",
+	    "{" BASE ",\"result\":\"Succeeded\",\"downtimeSeconds\":1e999}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(mig_cold_state_parse(bad[i], &t), -1);
+		assert_int_equal(t.result, MIG_PH_PENDING);
+		assert_null(t.node_selector);
+	}
+	/* at the edges */
+	assert_int_equal(mig_cold_state_parse("{" BASE ",\"stoppedMs\":9007199254740991,"
+					      "\"result\":\"Succeeded\",\"downtimeSeconds\":1e9}",
+					      &t),
+			 0);
+	assert_true(t.stopped_ms == 9007199254740991LL);
+	assert_true(t.downtime_s == 1e9);
+	mig_cold_state_release(&t);
+	/* an old annotation (before downtime was kept): still ours */
+	assert_int_equal(mig_cold_state_parse("{" BASE ",\"stoppedMs\":5,\"startedMs\":4}", &t), 0);
+	assert_true(t.down_since_ms == 0 && t.result == MIG_PH_PENDING);
+	mig_cold_state_release(&t);
+}
+
+static void condition_times_and_downtime(void **state)
+{
+	struct mig_cold_state s;
+	cJSON *vm;
+
+	(void)state;
+	vm = cJSON_Parse("{\"status\":{\"conditions\":["
+			 "{\"type\":\"Paused\",\"status\":\"False\","
+			 "\"lastTransitionTime\":\"2026-11-22T01:00:00Z\"},"
+			 "{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"VMINotExists\","
+			 "\"lastTransitionTime\":\"2026-11-22T01:00:05Z\"}]}}");
+	assert_true(mig_cold_cond_time(vm, "Ready", "False") == 1795309205000LL);
+	assert_true(mig_cold_cond_time(vm, "Ready", "True") == 0); /* other status */
+	assert_true(mig_cold_cond_time(vm, "Nope", "False") == 0);
+	assert_true(mig_cold_cond_time(NULL, "Ready", "False") == 0);
+	cJSON_Delete(vm);
+	/* garbage, missing, too long, not a string, not an array */
+	static const char *const bad[] = {
+	    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+	    "\"lastTransitionTime\":\"yesterday\"}]}}",
+	    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}",
+	    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+	    "\"lastTransitionTime\":\"2026-11-22T01:00:05Z                                     "
+	    "                    \"}]}}",
+	    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+	    "\"lastTransitionTime\":5}]}}",
+	    "{\"status\":{\"conditions\":{\"type\":\"Ready\"}}}",
+	    "{}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vm = cJSON_Parse(bad[i]);
+		assert_non_null(vm);
+		assert_true(mig_cold_cond_time(vm, "Ready", "False") == 0);
+		cJSON_Delete(vm);
+	}
+
+	memset(&s, 0, sizeof(s));
+	s.started_ms = 1000000;
+	s.down_since_ms = 1795309205000LL;
+	/* the cluster's clock, both ends */
+	assert_true(mig_cold_downtime(&s, 1795309217000LL, 5000000) == 12.0);
+	assert_true(mig_cold_downtime(&s, s.down_since_ms, 5000000) == 0.0);
+	/* running "before" it stopped (a stale condition) or unknown: the migrator's clock */
+	assert_true(mig_cold_downtime(&s, 1795309204000LL, 1009500) == 9.5);
+	assert_true(mig_cold_downtime(&s, 0, 1009500) == 9.5);
+	s.down_since_ms = 0;
+	assert_true(mig_cold_downtime(&s, 1795309217000LL, 1002000) == 2.0);
+	/* absurd spans are refused rather than reported */
+	s.down_since_ms = 1;
+	assert_true(mig_cold_downtime(&s, 1795309217000LL, 1002000) == 2.0);
+	s.started_ms = 0;
+	assert_true(mig_cold_downtime(&s, 0, 1002000) < 0);
+	s.started_ms = 2000000; /* the clock went back */
+	assert_true(mig_cold_downtime(&s, 0, 1000000) < 0);
+}
+
 static void selector_patches(void **state)
 {
 	struct mig_cold_state s;
@@ -130,6 +268,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(state_roundtrip),
+	    cmocka_unit_test(state_result_and_numbers),
+	    cmocka_unit_test(condition_times_and_downtime),
 	    cmocka_unit_test(selector_patches),
 	    cmocka_unit_test(applicability),
 	};

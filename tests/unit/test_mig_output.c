@@ -7,8 +7,10 @@
 #include <cmocka.h>
 
 #include "../../consumers/migrator/mig_output.h"
+#include "../../consumers/status/st_update.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 
 static void req(struct mig_request *r)
 {
@@ -122,6 +124,111 @@ static void status_final_and_condition_only(void **state)
 	assert_false(mig_phase_final(MIG_PH_QUEUED));
 	assert_string_equal(mig_phase_name(MIG_PH_SUCCEEDED), "Succeeded");
 	assert_string_equal(mig_phase_name((enum mig_phase)99), "Unknown");
+}
+
+/* downtimeSeconds: a number only where it is known (has_downtime), in the schema's range; null
+ * otherwise so that a live migration's update clears a cold move's value; never NaN/inf/negative
+ * (the status writer would dead-letter the whole update). */
+static double downtime_of(struct mig_status *s, bool *is_null)
+{
+	char *js = mig_status_json(s, 0);
+	cJSON *o = cJSON_Parse(js);
+	const cJSON *v;
+	double d = -1;
+
+	assert_non_null(o);
+	v = get(get(get(o, "status", NULL), "migrationStatus", NULL), "downtimeSeconds", NULL);
+	assert_non_null(v); /* always present: a number or null */
+	*is_null = cJSON_IsNull(v);
+	if (cJSON_IsNumber(v))
+		d = v->valuedouble;
+	else
+		assert_true(*is_null);
+	cJSON_Delete(o);
+	free(js);
+	return d;
+}
+
+static void status_downtime(void **state)
+{
+	struct mig_request r;
+	struct mig_status s;
+	bool nul;
+	char *js;
+
+	(void)state;
+	req(&r);
+	memset(&s, 0, sizeof(s));
+	s.req = &r;
+	s.seq = 9;
+	s.phase = MIG_PH_SUCCEEDED;
+	s.mode = "Cold";
+	s.has_downtime = true;
+	s.downtime_s = 12.3456789;
+	assert_true(downtime_of(&s, &nul) == 12.346); /* milliseconds */
+	assert_false(nul);
+	s.downtime_s = 0;
+	assert_true(downtime_of(&s, &nul) == 0);
+	assert_false(nul);
+	s.downtime_s = MIG_DOWNTIME_MAX_S; /* at the cap */
+	assert_true(downtime_of(&s, &nul) == 1e9);
+	assert_false(nul);
+	/* Out of range or not a number: null, never a value the schema refuses. */
+	s.downtime_s = MIG_DOWNTIME_MAX_S + 1;
+	downtime_of(&s, &nul);
+	assert_true(nul);
+	s.downtime_s = -0.5;
+	downtime_of(&s, &nul);
+	assert_true(nul);
+	s.downtime_s = NAN;
+	downtime_of(&s, &nul);
+	assert_true(nul);
+	s.downtime_s = INFINITY;
+	downtime_of(&s, &nul);
+	assert_true(nul);
+	/* Not known (every live-migration update): null, whatever downtime_s holds. */
+	s.has_downtime = false;
+	s.downtime_s = 5;
+	downtime_of(&s, &nul);
+	assert_true(nul);
+	s.phase = MIG_PH_MIGRATING;
+	s.mode = "PreCopy";
+	downtime_of(&s, &nul);
+	assert_true(nul);
+	/* What the migrator sends, the status writer takes: a cold success and a live update. */
+	{
+		struct st_update u;
+		char err[256];
+		const cJSON *v;
+
+		s.phase = MIG_PH_SUCCEEDED;
+		s.mode = "Cold";
+		s.has_downtime = true;
+		s.downtime_s = 42.5;
+		s.started_ms = 1700000000000;
+		s.completed_ms = 1700000042500;
+		js = mig_status_json(&s, 1700000042500);
+		st_update_init(&u);
+		assert_int_equal(st_update_parse(&u, js, strlen(js), err, sizeof(err)), 0);
+		v = cJSON_GetObjectItem(u.fields[ST_F_MIGRATION], "downtimeSeconds");
+		assert_true(cJSON_IsNumber(v) && v->valuedouble == 42.5);
+		st_update_release(&u);
+		free(js);
+		s.has_downtime = false;
+		s.phase = MIG_PH_MIGRATING;
+		js = mig_status_json(&s, 1700000042500);
+		assert_int_equal(st_update_parse(&u, js, strlen(js), err, sizeof(err)), 0);
+		assert_true(
+		    cJSON_IsNull(cJSON_GetObjectItem(u.fields[ST_F_MIGRATION], "downtimeSeconds")));
+		st_update_release(&u);
+		free(js);
+	}
+	/* A condition-only update has no migrationStatus at all. */
+	s.condition_only = true;
+	s.has_downtime = true;
+	js = mig_status_json(&s, 0);
+	assert_null(strstr(js, "downtimeSeconds"));
+	free(js);
 }
 
 static void audit(void **state)
@@ -264,6 +371,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(status_queued_then_migrating),
 	    cmocka_unit_test(status_final_and_condition_only),
+	    cmocka_unit_test(status_downtime),
 	    cmocka_unit_test(audit),
 	    cmocka_unit_test(k8s_event),
 	    cmocka_unit_test(vmim_and_policy),

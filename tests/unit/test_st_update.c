@@ -76,6 +76,36 @@ static void valid(void **state)
 		"\"status\":\"Unknown\"}]}");
 }
 
+/* migrationStatus.downtimeSeconds (a cold move's downtime): a number in [0, 1e9] or null. */
+static void downtime_seconds(void **state)
+{
+	struct st_update u;
+	char err[256];
+	const cJSON *v;
+
+	(void)state;
+#define DT(x) "{" HEAD "\"seq\":1,\"status\":{\"migrationStatus\":{\"downtimeSeconds\":" x "}}}"
+	assert_int_equal(parse(DT("12.5"), &u, err, sizeof(err)), 0);
+	v = cJSON_GetObjectItem(u.fields[ST_F_MIGRATION], "downtimeSeconds");
+	assert_true(cJSON_IsNumber(v) && v->valuedouble == 12.5);
+	st_update_release(&u);
+	ok_body(DT("0"));
+	ok_body(DT("1e9"));				   /* at the cap */
+	ok_body(DT("null"));				   /* clears it (merge patch) */
+	bad_body(DT("1000000000.001"), "downtimeSeconds"); /* cap + a little */
+	bad_body(DT("-1"), "downtimeSeconds");
+	bad_body(DT("-0.001"), "downtimeSeconds");
+	bad_body(DT("1e400"), "downtimeSeconds"); /* inf once parsed */
+	bad_body(DT("\"12\""), "downtimeSeconds");
+	bad_body(DT("true"), "downtimeSeconds");
+	bad_body(DT("[12]"), "downtimeSeconds");
+	bad_body(DT("{\"s\":12}"), "downtimeSeconds");
+	/* not a cloneStatus key */
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"cloneStatus\":{\"downtimeSeconds\":1}}}",
+		 "unknown key");
+#undef DT
+}
+
 static void empty_truncated_garbage(void **state)
 {
 	(void)state;
@@ -232,8 +262,11 @@ static void caps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(valid),	    cmocka_unit_test(empty_truncated_garbage),
-	    cmocka_unit_test(wrong_fields), cmocka_unit_test(hostile_names),
+	    cmocka_unit_test(valid),
+	    cmocka_unit_test(downtime_seconds),
+	    cmocka_unit_test(empty_truncated_garbage),
+	    cmocka_unit_test(wrong_fields),
+	    cmocka_unit_test(hostile_names),
 	    cmocka_unit_test(caps),
 	};
 	return cmocka_run_group_tests_name("st_update", tests, NULL, NULL);
