@@ -308,16 +308,18 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 					g->pn[j].free_cpu_milli -= a->cpu_milli;
 				}
 	for (size_t j = 0; j < g->nnodes && ps; j++) {
-		/* No node pushed over: at most `level` percent of it used after the move. */
-		int64_t am, ac, used = mig_pressure_used(g->pn[j].name);
+		/* No node pushed over: at most `level` percent of it used after the move, memory
+		 * and CPU (a VM weighs its vCPUs there: no per-VM use is read). */
+		int64_t am, ac, used = mig_pressure_used(g->pn[j].name),
+				cpu = mig_pressure_cpu_used(g->pn[j].name);
 
 		mig_node_allocatable(g->node_objs[j], &am, &ac);
-		if (am > 0 && used >= 0) {
-			int64_t cap = am / 100 * ps->level - used;
-
-			if (cap < g->pn[j].free_mem)
-				g->pn[j].free_mem = cap;
-		}
+		if (am > 0 && used >= 0 &&
+		    mig_pressure_level_of(am, ps->level) - used < g->pn[j].free_mem)
+			g->pn[j].free_mem = mig_pressure_level_of(am, ps->level) - used;
+		if (ac > 0 && cpu >= 0 &&
+		    mig_pressure_level_of(ac, ps->level) - cpu < g->pn[j].free_cpu_milli)
+			g->pn[j].free_cpu_milli = mig_pressure_level_of(ac, ps->level) - cpu;
 	}
 	for (size_t j = 0; j < g->nnodes; j++) {
 		if (g->pn[j].free_mem < 0)
@@ -703,9 +705,10 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 		placed += g.plan.steps[i].target >= 0;
 	snprintf(
 	    msg, sizeof(msg),
-	    "%s%zu VMs %s node '%s' in about %.0f s (first-come-first-served: %.0f s, transfer "
+	    "%s%s%s%zu VMs %s node '%s' in about %.0f s (first-come-first-served: %.0f s, transfer "
 	    "bound %.0f s)%s",
-	    dry_run ? "dry run: " : "", placed, dry_run ? "would leave" : "leave", node,
+	    dry_run ? "dry run: " : "", ps && ps->why[0] ? ps->why : "",
+	    ps && ps->why[0] ? ": " : "", placed, dry_run ? "would leave" : "leave", node,
 	    g.plan.predicted_s, g.plan.fifo_s, g.plan.lower_bound_s,
 	    placed < g.plan.n ? "; some VMs have no target (see the plan)" : "");
 	cJSON *d = plan_details(&g, node, dry_run);

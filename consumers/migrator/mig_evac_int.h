@@ -9,11 +9,13 @@
 #include "mig_int.h"
 
 /* A resourcePressure evacuation: just these VMs ("<ns>/<vm>"), and no target filled past `level`
- * percent of its allocatable memory (what metrics.k8s.io says it uses + what it receives). */
+ * percent of its allocatable memory or CPU (what metrics.k8s.io says it uses, mig_pressure_used /
+ * mig_pressure_cpu_used, + what it receives). why: which dimension was hot, for the messages. */
 struct mig_pressure_sel {
 	char (*only)[400];
 	size_t n;
 	int level;
+	char why[160];
 };
 
 /* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a

@@ -1,6 +1,7 @@
 /* mig_pressure.c - spec.migrationPolicy's resourcePressure trigger (mig_pressure.h): NodeMetrics
- * samples, hot/cool with hysteresis and sustain, per-VM cooldown, the choice of just enough VMs,
- * handed to mig_evac_start as a selective evacuation (docs/evacuation.md).
+ * samples (memory and CPU), hot/cool with hysteresis and sustain, per-VM cooldown, the choice of
+ * just enough VMs (pure, tests/unit/test_mig_pressure.c), handed to mig_evac_start as a selective
+ * evacuation (docs/evacuation.md).
  */
 #include "mig_pressure.h"
 #include "mig_evac_int.h"
@@ -21,10 +22,11 @@ static const cJSON *jget(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-/* Last memory usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
+/* Last memory and CPU usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
 static struct pnode {
 	char name[MIG_NAME_MAX];
-	int64_t used;	    /* bytes */
+	int64_t used;	    /* bytes, -1 = not known */
+	int64_t cpu_used;   /* millicores, -1 = not known */
 	int64_t hot_since;  /* mono ms; 0 = not hot */
 	int64_t next_check; /* mono ms */
 } * g_pn;
@@ -44,6 +46,7 @@ static struct pnode *pnode_get(const char *node, bool create)
 	memset(&g_pn[g_npn], 0, sizeof(*g_pn));
 	wk_strlcpy(g_pn[g_npn].name, node, sizeof(g_pn[g_npn].name));
 	g_pn[g_npn].used = -1;
+	g_pn[g_npn].cpu_used = -1;
 	return &g_pn[g_npn++];
 }
 
@@ -92,22 +95,157 @@ int64_t mig_pressure_used(const char *node)
 	return p ? p->used : -1;
 }
 
-static int cmp_mem(const void *a, const void *b)
+int64_t mig_pressure_cpu_used(const char *node)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
+	const struct pnode *p = pnode_get(node, false);
+	return p ? p->cpu_used : -1;
 }
 
-/* A NodeMetrics event. Hot: memory used at or above the lowest threshold of the policy-enabled
- * VMs on the node for migrator.pressure-sustain; then just enough of them (not cooling down)
- * move so that the node falls to the threshold minus migrator.pressure-hysteresis points, onto
- * nodes that stay under that same level. Cool again only below that level (hysteresis). */
+/* ---- pure ---- */
+
+double mig_pressure_pct(int64_t used, int64_t alloc)
+{
+	if (used < 0 || alloc <= 0)
+		return -1;
+	return 100.0 * (double)used / (double)alloc;
+}
+
+unsigned mig_pressure_over(const struct mig_pressure_usage *u, int pct)
+{
+	double m = mig_pressure_pct(u->mem, u->alloc_mem),
+	       c = mig_pressure_pct(u->cpu_milli, u->alloc_cpu_milli);
+
+	return (m >= 0 && m >= pct ? MIG_PRESSURE_MEM : 0u) |
+	       (c >= 0 && c >= pct ? MIG_PRESSURE_CPU : 0u);
+}
+
+int64_t mig_pressure_level_of(int64_t alloc, int pct)
+{
+	if (alloc <= 0 || pct <= 0)
+		return 0;
+	if (pct > 100)
+		pct = 100;
+	return alloc / 100 * pct + alloc % 100 * pct / 100;
+}
+
+bool mig_pressure_step(const struct mig_pressure_usage *u, int threshold, int level, int64_t now,
+		       int64_t sustain_ms, int64_t *hot_since)
+{
+	if (mig_pressure_over(u, threshold)) {
+		if (!*hot_since)
+			*hot_since = now > 0 ? now : 1;
+		return now - *hot_since >= sustain_ms;
+	}
+	if (!mig_pressure_over(u, level))
+		*hot_since = 0; /* hysteresis: cool only when both are well below the threshold */
+	return false;
+}
+
+static int64_t weight(const struct mig_pressure_vm *v, int d)
+{
+	int64_t w = d == 0 ? v->mem : v->cpu_milli;
+	return w > 0 ? w : 0;
+}
+
+size_t mig_pressure_choose(const struct mig_pressure_vm *vms, size_t n,
+			   const struct mig_pressure_usage *u, unsigned hot, int level, bool *take)
+{
+	const int64_t used[2] = {u->mem, u->cpu_milli},
+		      alloc[2] = {u->alloc_mem, u->alloc_cpu_milli};
+	int64_t excess[2] = {0, 0};
+	size_t chosen = 0;
+
+	for (size_t i = 0; i < n; i++)
+		take[i] = false;
+	for (int d = 0; d < 2; d++)
+		if ((hot & (d == 0 ? MIG_PRESSURE_MEM : MIG_PRESSURE_CPU)) && used[d] >= 0 &&
+		    alloc[d] > 0)
+			excess[d] = used[d] - mig_pressure_level_of(alloc[d], level);
+	while (chosen < n && (excess[0] > 0 || excess[1] > 0)) {
+		long best = -1;
+		double best_cost = 0;
+
+		/* The smallest VM that alone covers every dimension still over its level. */
+		for (size_t i = 0; i < n; i++) {
+			double cost = 0;
+			bool covers = !take[i];
+
+			for (int d = 0; d < 2 && covers; d++)
+				if (excess[d] > 0) {
+					covers = weight(&vms[i], d) >= excess[d];
+					cost += (double)weight(&vms[i], d) / (double)alloc[d];
+				}
+			if (covers && (best < 0 || cost < best_cost)) {
+				best = (long)i;
+				best_cost = cost;
+			}
+		}
+		/* Else the largest VM of the dimension furthest from its level, or of the other one
+		 * when no VM left weighs anything there. */
+		if (best < 0) {
+			int order[2] = {0, 1};
+
+			if (excess[1] > 0 &&
+			    (excess[0] <= 0 || (double)excess[1] / (double)alloc[1] >
+						   (double)excess[0] / (double)alloc[0]))
+				order[0] = 1, order[1] = 0;
+			for (int k = 0; k < 2 && best < 0; k++) {
+				int d = order[k];
+
+				if (excess[d] <= 0)
+					continue;
+				for (size_t i = 0; i < n; i++)
+					if (!take[i] && weight(&vms[i], d) > 0 &&
+					    (best < 0 ||
+					     weight(&vms[i], d) > weight(&vms[best], d)))
+						best = (long)i;
+			}
+		}
+		if (best < 0)
+			break; /* nothing left relieves what is still over */
+		take[best] = true;
+		chosen++;
+		for (int d = 0; d < 2; d++)
+			if (excess[d] > 0)
+				excess[d] -= weight(&vms[best], d);
+	}
+	return chosen;
+}
+
+void mig_pressure_describe(const struct mig_pressure_usage *u, unsigned hot, int threshold,
+			   char *out, size_t out_size)
+{
+	double m = mig_pressure_pct(u->mem, u->alloc_mem),
+	       c = mig_pressure_pct(u->cpu_milli, u->alloc_cpu_milli);
+	int k = 0;
+
+	if (!out_size)
+		return;
+	out[0] = '\0';
+	if ((hot & MIG_PRESSURE_MEM) && m >= 0)
+		k = snprintf(out, out_size, "memory %.0f%% >= %d%%", m, threshold);
+	if (k < 0 || (size_t)k >= out_size)
+		return;
+	if ((hot & MIG_PRESSURE_CPU) && c >= 0)
+		snprintf(out + k, out_size - (size_t)k, "%scpu %.0f%% >= %d%%", k ? ", " : "", c,
+			 threshold);
+}
+
+/* ---- the trigger ---- */
+
+/* A NodeMetrics event. Hot: memory or CPU used at or above the lowest threshold of the
+ * policy-enabled VMs on the node for migrator.pressure-sustain; then just enough of them (not
+ * cooling down) move so that each hot dimension falls to the threshold minus
+ * migrator.pressure-hysteresis points, onto nodes that stay under that same level in both. Cool
+ * again only when both are below that level (hysteresis). */
 enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON *body,
 					      const char *change, int64_t ts, struct mig_ack *ack)
 {
-	const char *node = wk_json_str(body, "name"), *mem = wk_json_str(body, "usage.memory");
+	const char *node = wk_json_str(body, "name"), *mem = wk_json_str(body, "usage.memory"),
+		   *cpu = wk_json_str(body, "usage.cpu");
 	struct pnode *p;
-	int64_t used, now = wk_time_mono_ms(), am, ac;
+	int64_t used = -1, cpu_used = -1, now = wk_time_mono_ms();
+	struct mig_pressure_usage u;
 	struct wk_k8s_result res;
 	struct wk_k8s_list_opts lo;
 	char err[512], sel[400];
@@ -115,13 +253,20 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 	double sustain_ms = mig_cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
 	double cooldown_ms = mig_cfg_num(st, "migrator.pressure-cooldown", 600, false) * 1000;
 
-	if (!node || !mem || !strcmp(change, "deleted") ||
-	    wk_quantity_parse(mem, &used, err, sizeof(err)) < 0)
+	if (!node || !strcmp(change, "deleted"))
+		return WK_MSG_DONE;
+	/* Either may be missing or malformed: that dimension is then not known (never hot). */
+	if (mem && (wk_quantity_parse(mem, &used, err, sizeof(err)) < 0 || used < 0))
+		used = -1;
+	if (cpu && (wk_quantity_parse_milli(cpu, &cpu_used, err, sizeof(err)) < 0 || cpu_used < 0))
+		cpu_used = -1;
+	if (used < 0 && cpu_used < 0)
 		return WK_MSG_DONE;
 	p = pnode_get(node, true);
 	if (!p)
 		return WK_MSG_DONE;
 	p->used = used;
+	p->cpu_used = cpu_used;
 	if (now < p->next_check || mig_evac_busy(node))
 		return WK_MSG_DONE;
 	p->next_check = now + 1000;
@@ -134,11 +279,13 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 		wk_k8s_result_release(&res);
 		return WK_MSG_DONE; /* the next sample tries again */
 	}
-	mig_node_allocatable(res.body, &am, &ac);
+	u.mem = used;
+	u.cpu_milli = cpu_used;
+	mig_node_allocatable(res.body, &u.alloc_mem, &u.alloc_cpu_milli);
 	wk_k8s_result_release(&res);
-	if (am <= 0)
+	if (mig_pressure_pct(u.mem, u.alloc_mem) < 0 &&
+	    mig_pressure_pct(u.cpu_milli, u.alloc_cpu_milli) < 0)
 		return WK_MSG_DONE;
-	double pct = 100.0 * (double)used / (double)am;
 	/* Which VMs on the node ask for pressure relief, and at what threshold. */
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
@@ -150,10 +297,8 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 	cJSON *vmis = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
 	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(jget(vmis, "items")) + 1;
-	struct {
-		int64_t mem;
-		char key[400];
-	} *cand = wk_xcalloc(cap, sizeof(*cand));
+	struct mig_pressure_vm *cand = wk_xcalloc(cap, sizeof(*cand));
+	char(*keys)[400] = wk_xcalloc(cap, sizeof(*keys));
 	int threshold = 101;
 	const cJSON *it, *w;
 	if (!g_cooldown_init) {
@@ -167,7 +312,6 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 		const char *ph = wk_json_str(it, "status.phase"), *end;
 		struct mig_policy pol;
 		char perr[128], key[400];
-		int64_t m, c;
 
 		if (!ns || !vm || !ph || strcmp(ph, "Running"))
 			continue;
@@ -207,9 +351,8 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 			    (double)(wk_time_now_ms() - e) < cooldown_ms)
 				continue;
 		}
-		mig_vmi_resources(it, &m, &c);
-		cand[nc].mem = m;
-		wk_strlcpy(cand[nc].key, key, sizeof(cand[nc].key));
+		mig_vmi_resources(it, &cand[nc].mem, &cand[nc].cpu_milli);
+		wk_strlcpy(keys[nc], key, sizeof(keys[nc]));
 		nc++;
 	}
 	cJSON_Delete(vmis);
@@ -218,47 +361,36 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 		p->hot_since = 0;
 		goto done;
 	}
-	if (pct < threshold) {
-		if (pct < threshold - hyst)
-			p->hot_since = 0; /* hysteresis: cool only well below the threshold */
+	int level = threshold - hyst > 1 ? threshold - hyst : 1;
+	if (!mig_pressure_step(&u, threshold, level, now, (int64_t)sustain_ms, &p->hot_since) ||
+	    nc == 0)
 		goto done;
-	}
-	if (!p->hot_since)
-		p->hot_since = now;
-	if ((double)(now - p->hot_since) < sustain_ms || nc == 0)
-		goto done;
-	/* Just enough: the smallest VM that alone brings the node to the level, else the
-	 * largest, and again. */
 	{
-		int level = threshold - hyst > 1 ? threshold - hyst : 1;
-		int64_t excess = used - am / 100 * level;
-		struct mig_pressure_sel ps = {wk_xcalloc(nc, sizeof(*ps.only)), 0, level};
-		bool *taken = wk_xcalloc(nc, sizeof(bool));
+		unsigned hot = mig_pressure_over(&u, threshold);
+		struct mig_pressure_sel ps = {.only = wk_xcalloc(nc, sizeof(*ps.only)),
+					      .level = level};
+		bool *take = wk_xcalloc(nc, sizeof(bool));
 		char id[MIG_ID_MAX], hex[17], *in;
+		size_t k = mig_pressure_choose(cand, nc, &u, hot, level, take);
 
-		(void)cmp_mem;
-		while (excess > 0 && ps.n < nc) {
-			long best = -1;
-
-			for (size_t i = 0; i < nc; i++)
-				if (!taken[i] && cand[i].mem >= excess &&
-				    (best < 0 || cand[i].mem < cand[best].mem))
-					best = (long)i;
-			if (best < 0)
-				for (size_t i = 0; i < nc; i++)
-					if (!taken[i] && (best < 0 || cand[i].mem > cand[best].mem))
-						best = (long)i;
-			taken[best] = true;
-			wk_strlcpy(ps.only[ps.n++], cand[best].key, sizeof(ps.only[0]));
-			excess -= cand[best].mem;
+		mig_pressure_describe(&u, hot, threshold, ps.why, sizeof(ps.why));
+		if (k == 0) {
+			/* Nothing that may move weighs anything where the node is hot. */
+			wk_logk(WK_LOG_DEBUG, node, "%s: no VM that may move would relieve it",
+				ps.why);
+			free(ps.only);
+			free(take);
+			goto done;
 		}
+		for (size_t i = 0; i < nc; i++)
+			if (take[i])
+				wk_strlcpy(ps.only[ps.n++], keys[i], sizeof(ps.only[0]));
 		in = wk_xasprintf("%s/%lld", node, (long long)ts);
 		mig_sha256_hex(in, strlen(in), 16, hex);
 		free(in);
 		snprintf(id, sizeof(id), "pressure-%s", hex);
-		wk_logk(WK_LOG_INFO, node,
-			"memory %.0f%% >= %d%% for %.0f s: moving %zu VM(s) to bring it to %d%%",
-			pct, threshold, (double)(now - p->hot_since) / 1000.0, ps.n, level);
+		wk_logk(WK_LOG_INFO, node, "%s for %.0f s: moving %zu VM(s) to bring it to %d%%",
+			ps.why, (double)(now - p->hot_since) / 1000.0, ps.n, level);
 		for (size_t i = 0; i < ps.n; i++) {
 			char t[32];
 
@@ -269,10 +401,11 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 		if (out == WK_MSG_DONE)
 			p->hot_since = 0;
 		free(ps.only);
-		free(taken);
+		free(take);
 	}
 done:
 	free(cand);
+	free(keys);
 	return out;
 }
 
