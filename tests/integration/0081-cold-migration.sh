@@ -2,7 +2,8 @@
 # 0081-cold-migration.sh - cold migration (seed 001) with kubectl as the user: a VM on node-local
 # (ReadWriteOnce) storage cannot live-migrate; with spec.migration.cold: true it is stopped, pinned
 # to the target, started there, verified, and its own placement rules are restored; the status
-# says mode Cold and how long the VM was down; no VMIM. Without cold it is Rejected as before.
+# says mode Cold and how long the VM was down (message and migrationStatus.downtimeSeconds, on the
+# Wukong too); no VMIM. Without cold it is Rejected as before.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 
@@ -37,7 +38,22 @@ check "db-1 runs on node-b" [ "$(vmi_node db-1-vm)" = node-b ]
 check "... Running" [ "$($K get vmi -n default db-1-vm -o jsonpath='{.status.phase}')" = Running ]
 topic wukong.status | grep '"name":"db-1"' | tail -1 >"$T/last.json"
 check "status mode Cold" grep -q '"mode":"Cold"' "$T/last.json"
-check "status says how long the VM was down" grep -q 'down for about [0-9]* s' "$T/last.json"
+check "status says how long the VM was down" grep -q 'down for [0-9]* s' "$T/last.json"
+check "status carries downtimeSeconds (a number > 0)" /usr/bin/python3 -c '
+import json, sys
+ms = json.load(open(sys.argv[1]))["status"]["migrationStatus"]
+d = ms["downtimeSeconds"]
+assert isinstance(d, (int, float)) and not isinstance(d, bool) and 0 < d < 300, d' "$T/last.json"
+topic wukong.status | grep '"source":"wukong-migrator"' >"$T/status.jsonl"
+check "status updates valid (schema)" "$ROOT/tests/schema-validate" "$ROOT/schemas/status-update.v1.json" "$T/status.jsonl"
+check "no downtimeSeconds before the VM runs on the target" bash -c \
+	"! grep '\"name\":\"db-1\"' '$T/status.jsonl' | grep -v '\"phase\":\"Succeeded\"' | grep -q '\"downtimeSeconds\":[0-9]'"
+if [ "$HAVE_STATUS" = 1 ]; then
+	wait_for 20 bash -c "[ -n \"\$($K get wukong -n default db-1 -o jsonpath='{.status.migrationStatus.downtimeSeconds}')\" ]"
+	check "Wukong status.migrationStatus.downtimeSeconds written (CRD accepts it)" \
+		[ "$($K get wukong -n default db-1 -o jsonpath='{.status.migrationStatus.downtimeSeconds}')" = \
+		"$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"]["migrationStatus"]["downtimeSeconds"])' "$T/last.json")" ]
+fi
 check "placement rules restored (own nodeSelector kept, hostname pin gone)" bash -c \
 	"[ \"\$($K get vm -n default db-1-vm -o jsonpath='{.spec.template.spec.nodeSelector}')\" = '{\"tier\":\"any\"}' ]"
 check "run strategy back to Always" [ "$($K get vm -n default db-1-vm -o jsonpath='{.spec.runStrategy}')" = Always ]
