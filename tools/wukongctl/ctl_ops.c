@@ -53,6 +53,7 @@ void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r)
 	memset(f, 0, sizeof(*f));
 	f->req = r;
 	ctl_progress_init(&f->prog);
+	ctl_evac_init(&f->evac);
 	wk_strlcpy(f->phase, "Submitted", sizeof(f->phase));
 	f->prog.phase = f->phase;
 }
@@ -267,6 +268,16 @@ bool ctl_follow_progress(struct ctl_follow *f, const cJSON *body)
 
 	if (f->done || !rid || strcmp(rid, f->req->id) || !type)
 		return false;
+	if (f->req->verb == CTL_VERB_DRAIN &&
+	    cJSON_GetObjectItemCaseSensitive(body, "evacuationId")) {
+		/* Counts, not bytes; the drain still ends on its completion audit record. */
+		if (!ctl_evac_take(&f->evac, body, f->req->id, f->req->node))
+			return false;
+		f->seen = true;
+		if (!strcmp(f->phase, "Submitted"))
+			wk_strlcpy(f->phase, "Evacuating", sizeof(f->phase));
+		return true;
+	}
 	if (strcmp(type, f->req->verb == CTL_VERB_CLONE ? "clone" : "migration") &&
 	    !(f->req->verb == CTL_VERB_DRAIN && !strcmp(type, "evacuation")))
 		return false;
@@ -657,7 +668,11 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			char line[512];
 
 			next_draw = now + 200;
-			ctl_progress_line(&f.prog, term_cols() - 1, tick++, line, sizeof(line));
+			if (f.evac.have)
+				ctl_evac_line(&f.evac, term_cols() - 1, tick++, line, sizeof(line));
+			else
+				ctl_progress_line(&f.prog, term_cols() - 1, tick++, line,
+						  sizeof(line));
 			/* A new phase keeps the previous line on screen: the history stays. */
 			if (changed && lastline[0] && strcmp(f.phase, lastline))
 				printf("\n");
@@ -667,7 +682,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		} else if (!tty && changed) {
 			char line[512];
 
-			ctl_progress_plain(&f.prog, line, sizeof(line));
+			if (f.evac.have)
+				ctl_evac_plain(&f.evac, line, sizeof(line));
+			else
+				ctl_progress_plain(&f.prog, line, sizeof(line));
 			printf("%s\n", line);
 			fflush(stdout);
 		}
@@ -687,6 +705,12 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		char sanitized[sizeof(f.message)];
 
 		ctl_safe(f.message, sanitized, sizeof(sanitized), sizeof(sanitized) - 8);
+		if (f.evac.have) {
+			char sum[256];
+
+			ctl_evac_summary(&f.evac, sum, sizeof(sum));
+			printf("%s: %s\n", desc, sum);
+		}
 		if (code == CTL_EXIT_OK)
 			printf("%s: %s%s%s\n", desc, f.phase, sanitized[0] ? ": " : "", sanitized);
 		else
@@ -717,6 +741,21 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			cJSON_AddStringToObject(o, "targetNode", f.target_node);
 		if (f.prog.percent >= 0)
 			cJSON_AddNumberToObject(o, "progress", f.prog.percent);
+		if (f.evac.have) {
+			cJSON *ev = cJSON_AddObjectToObject(o, "evacuation");
+
+			cJSON_AddStringToObject(ev, "phase", f.evac.phase);
+			cJSON_AddNumberToObject(ev, "total", (double)f.evac.total);
+			cJSON_AddNumberToObject(ev, "succeeded", (double)f.evac.succeeded);
+			cJSON_AddNumberToObject(ev, "failed", (double)f.evac.failed);
+			cJSON_AddNumberToObject(ev, "running", (double)f.evac.running);
+			cJSON_AddNumberToObject(ev, "waiting", (double)f.evac.waiting);
+			cJSON_AddNumberToObject(ev, "percent", f.evac.percent);
+			if (f.evac.predicted_s >= 0)
+				cJSON_AddNumberToObject(ev, "predictedSeconds", f.evac.predicted_s);
+			if (f.evac.elapsed_s >= 0)
+				cJSON_AddNumberToObject(ev, "elapsedSeconds", f.evac.elapsed_s);
+		}
 		cJSON_AddNumberToObject(o, "exitCode", code);
 		cJSON_AddNumberToObject(o, "elapsedSeconds",
 					(double)(wk_time_mono_ms() - start) / 1000.0);

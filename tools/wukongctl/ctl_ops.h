@@ -6,6 +6,7 @@
 #define CTL_OPS_H
 
 #include "ctl_bar.h"
+#include "ctl_evac.h"
 #include "ctl_request.h"
 #include "ctl_stack.h"
 
@@ -37,6 +38,7 @@ struct ctl_follow {
 	char history[16][32];
 	size_t nhistory;
 	char mode[32];
+	struct ctl_evac evac; /* drain: the migrator's evacuation report */
 };
 
 void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r);
@@ -46,7 +48,8 @@ void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r);
 bool ctl_follow_status(struct ctl_follow *f, const struct cJSON *status, const struct cJSON *conds);
 /* A wukong.status message body (checks namespace/name). */
 bool ctl_follow_status_msg(struct ctl_follow *f, const struct cJSON *body);
-/* A wukong.progress message body (type migration / clone with our requestId): numbers only. */
+/* A wukong.progress message body (type migration / clone with our requestId): numbers only;
+ * drain: the migrator's evacuation report (ctl_evac.h) into f->evac. */
 bool ctl_follow_progress(struct ctl_follow *f, const struct cJSON *body);
 /* A wukong.audit message body. */
 bool ctl_follow_audit(struct ctl_follow *f, const struct cJSON *body);
