@@ -686,9 +686,42 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 				ctl_evac_plain(&f.evac, line, sizeof(line));
 			else
 				ctl_progress_plain(&f.prog, line, sizeof(line));
-			printf("%s\n", line);
-			fflush(stdout);
+			/* one line per change of what it says (an audit record alone changes none)
+			 */
+			if (strcmp(line, lastline)) {
+				printf("%s\n", line);
+				fflush(stdout);
+				wk_strlcpy(lastline, line, sizeof(lastline));
+			}
 		}
+	}
+	/* The migrator sends its final evacuation report before the completion audit record, but
+	 * the two topics may be read in either order: give the report a moment to arrive. */
+	for (long long until = wk_time_mono_ms() + 2000;
+	     f.done && f.evac.have && !strcmp(f.evac.phase, "Running") && !interrupted &&
+	     wk_time_mono_ms() < until;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(tail, 100);
+
+		if (m && !m->err && m->payload && m->len <= WK_KAFKA_MAX_MESSAGE &&
+		    !strcmp(rd_kafka_topic_name(m->rkt), t_prog)) {
+			cJSON *v = cJSON_ParseWithLength(m->payload, m->len);
+			char line[512];
+
+			if (ctl_evac_take(&f.evac, v, r.id, r.node) && text) {
+				if (tty)
+					ctl_evac_line(&f.evac, term_cols() - 1, tick++, line,
+						      sizeof(line));
+				else
+					ctl_evac_plain(&f.evac, line, sizeof(line));
+				if (tty || strcmp(line, lastline))
+					printf(tty ? "\r\033[K%s" : "%s\n", line);
+				wk_strlcpy(lastline, line, sizeof(lastline));
+				fflush(stdout);
+			}
+			cJSON_Delete(v);
+		}
+		if (m)
+			rd_kafka_message_destroy(m);
 	}
 	if (tty)
 		printf("\n");
