@@ -736,7 +736,9 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 	ev->offset = offset;
 	ev->c = wk_xcalloc(g.plan.n + 1, sizeof(*ev->c));
 	ev->rep = mig_evrep_new(id, st->cluster, node,
-				ps ? "resourcePressure" : maint ? "nodeMaintenance" : "drain",
+				ps	? "resourcePressure"
+				: maint ? "nodeMaintenance"
+					: "drain",
 				g.plan.predicted_s, ev->started_mono);
 	for (size_t i = 0; i < g.plan.n; i++) {
 		const struct mig_plan_step *s = &g.plan.steps[i];

@@ -175,7 +175,7 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
 	(void)partition;
 	(void)offset;
 	if (msg_opaque == &mig_evrep_best_effort) {
-		/* A progress report: a lost one is not worth a replay (the next one supersedes it). */
+		/* A progress report: losing one is not worth a replay (the next supersedes it). */
 		if (err)
 			wk_warn("progress report not delivered: %s", rd_kafka_err2str(err));
 		return;
