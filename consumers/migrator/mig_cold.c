@@ -269,6 +269,8 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.reason = reason;
 	u.message = msg;
 	mig_send_status(st, NULL, &u, NULL);
+	if (mig_phase_final(ph))
+		mig_remember_done(st, &r, ph);
 	memset(&au, 0, sizeof(au));
 	au.req = &r;
 	au.cluster = st->cluster;
@@ -278,6 +280,34 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	au.message = msg;
 	mig_send_audit(st, &au, reason, NULL);
 	wk_logk(WK_LOG_INFO, s->wukong, "cold migration '%s': %s", s->request, msg);
+}
+
+/* Refuse a request with a condition only (MigrationRequestRejected) and an audit record: the
+ * Wukong's migrationStatus belongs to another request, or to this one already done. */
+static void refuse(struct mig_state *st, const struct mig_request *r, const char *reason,
+		   const char *msg)
+{
+	struct mig_status u;
+	struct mig_audit au;
+
+	memset(&u, 0, sizeof(u));
+	u.req = r;
+	u.phase = MIG_PH_REJECTED;
+	u.seq = mig_next_seq(st);
+	u.reason = reason;
+	u.message = msg;
+	u.condition_only = true;
+	u.condition_type = "MigrationRequestRejected";
+	mig_send_status(st, NULL, &u, NULL);
+	memset(&au, 0, sizeof(au));
+	au.req = r;
+	au.cluster = st->cluster;
+	au.action = "migration.preflight";
+	au.outcome = "rejected";
+	au.reason = reason;
+	au.message = msg;
+	mig_send_audit(st, &au, reason, NULL);
+	mig_remember_done(st, r, MIG_PH_REJECTED);
 }
 
 static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const char *patch)
@@ -356,8 +386,24 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 			s.node_selector = cJSON_Duplicate(ns, true);
 	}
 	wk_k8s_result_release(&res);
+	{
+		const char *on = jstr2(vmi, "status", "nodeName", NULL);
+
+		if (on && !strcmp(on, s.target)) {
+			/* Never stop a VM to move it where it already runs. A condition only: this
+			 * may be a done cold move's request delivered again, whose Succeeded must
+			 * stay. */
+			snprintf(msg, sizeof(msg),
+				 "request '%s' refused: VMI '%.63s/%.200s' already runs on node "
+				 "'%.200s'; pick "
+				 "another target",
+				 r->id, r->ns, r->vm, s.target);
+			refuse(st, r, "TargetIsSourceNode", msg);
+			mig_cold_state_release(&s);
+			return;
+		}
+	}
 	s.started_ms = wk_time_now_ms();
-	(void)vmi;
 	state = mig_cold_state_json(&s);
 	p = cJSON_CreateObject();
 	meta = cJSON_AddObjectToObject(p, "metadata");
@@ -463,11 +509,17 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 		free(state);
 		patch = cJSON_PrintUnformatted(p);
 		cJSON_Delete(p);
-		if (patch_vm(st, ns, name, patch) == 0) {
-			snprintf(msg, sizeof(msg),
-				 "cold migration: stopped; starting it on node '%s'", s.target);
-			cold_status(st, ns, &s, MIG_PH_MIGRATING, "ColdMigrationStarting", msg);
-		}
+		/* Said (and delivered) before the patch: a migrator killed right after it would
+		 * never say it (the next one finds the VM pinned). If the patch fails, the next
+		 * tick says it again with the same audit id, which the audit log keeps once. */
+		snprintf(msg, sizeof(msg), "cold migration: stopped; starting it on node '%s'",
+			 s.target);
+		cold_status(st, ns, &s, MIG_PH_MIGRATING, "ColdMigrationStarting", msg);
+		if (wk_producer_flush(st->prod, 5000) == 0)
+			patch_vm(st, ns, name, patch);
+		else
+			wk_logk(WK_LOG_WARN, name,
+				"cold migration: status not delivered; retrying");
 		free(patch);
 		goto out;
 	}
@@ -500,6 +552,19 @@ out:
 	mig_cold_state_release(&s);
 }
 
+/* A Wukong status about this request that means "done, or a cold move of it under way whose
+ * marks are already off the VM" (its final status is in Kafka, not applied yet). */
+static bool status_is_ours(const struct mig_request *r, const char *sreq, const char *sph,
+			   const char *smode)
+{
+	if (!sreq || strcmp(sreq, r->id) || !sph)
+		return false;
+	if (!strcmp(sph, "Succeeded") || !strcmp(sph, "Failed") || !strcmp(sph, "Cancelled") ||
+	    !strcmp(sph, "Rejected"))
+		return true;
+	return !strcmp(sph, "Migrating") && smode && !strcmp(smode, "Cold");
+}
+
 int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON *wukong)
 {
 	struct wk_k8s_result res;
@@ -517,38 +582,43 @@ int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON
 	sph = jstr2(wukong, "status", "migrationStatus", "phase");
 	smode = jstr2(wukong, "status", "migrationStatus", "mode");
 	if (id && !strcmp(id, r->id)) {
-		rc = 1; /* a restart: the tick carries it on */
+		/* A restart: the tick carries it on. Killed between the stop patch and its
+		 * status, the last migrator never said "stopping": say it (same audit id). */
+		struct mig_cold_state cs;
+
+		if (mig_cold_state_parse(jstr2(res.body, "metadata", "annotations", MIG_COLD_ANN),
+					 &cs) == 0 &&
+		    !cs.stopped_ms) {
+			snprintf(msg, sizeof(msg), "cold migration to node '%s': stopping it",
+				 cs.target);
+			cold_status(st, r->ns, &cs, MIG_PH_MIGRATING, "ColdMigrationStopping", msg);
+		}
+		mig_cold_state_release(&cs);
+		rc = 1;
 	} else if (id) {
 		/* Another request's cold move owns the VM until it is done. */
-		struct mig_status u;
-		struct mig_audit au;
-
 		snprintf(msg, sizeof(msg),
 			 "request '%s' refused: cold migration '%.200s' of this VM is under way",
 			 r->id, id);
-		memset(&u, 0, sizeof(u));
-		u.req = r;
-		u.phase = MIG_PH_REJECTED;
-		u.seq = mig_next_seq(st);
-		u.reason = "MigrationInFlight";
-		u.message = msg;
-		u.condition_only = true;
-		u.condition_type = "MigrationRequestRejected";
-		mig_send_status(st, NULL, &u, NULL);
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "rejected";
-		au.reason = "MigrationInFlight";
-		au.message = msg;
-		mig_send_audit(st, &au, "cold-inflight", NULL);
+		refuse(st, r, "MigrationInFlight", msg);
 		rc = 1;
-	} else if (sreq && !strcmp(sreq, r->id) && sph && !strcmp(sph, "Migrating") && smode &&
-		   !strcmp(smode, "Cold")) {
-		/* Unmarked after its final status was delivered: the status writer has not
-		 * applied that one yet. */
+	} else if (status_is_ours(r, sreq, sph, smode)) {
 		rc = 1;
+	} else {
+		/* The request may come from an old snapshot of the Wukong (a redelivery after a
+		 * restart): what does its status say now? */
+		struct wk_k8s_result wr;
+
+		if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &wr, err, sizeof(err)) <
+		    0) {
+			rc = wr.err == WK_K8S_ENOTFOUND ? 0 : -1;
+		} else {
+			sreq = jstr2(wr.body, "status", "migrationStatus", "requestId");
+			sph = jstr2(wr.body, "status", "migrationStatus", "phase");
+			smode = jstr2(wr.body, "status", "migrationStatus", "mode");
+			rc = status_is_ours(r, sreq, sph, smode) ? 1 : 0;
+		}
+		wk_k8s_result_release(&wr);
 	}
 	wk_k8s_result_release(&res);
 	return rc;
