@@ -240,6 +240,30 @@ static void table_rows(void **state)
 	ctl_row_format(&rows[0], false, 120, 0, line, sizeof(line));
 	assert_null(strchr(line, '\x1b'));
 	cJSON_Delete(wk);
+	/* a finished cold move: its downtime in the plain line; hostile values are dropped */
+	wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"d\",\"name\":\"db\"},\"status\":{"
+			 "\"migrationStatus\":{\"phase\":\"Succeeded\",\"requestId\":\"r2\","
+			 "\"targetNode\":\"node-b\",\"mode\":\"Cold\",\"downtimeSeconds\":6.4}}}");
+	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 1);
+	assert_true(rows[0].downtime_s == 6.4);
+	ctl_row_format(&rows[0], true, 0, 0, line, sizeof(line));
+	assert_non_null(strstr(line, " request=r2 downtime=6s"));
+	cJSON_Delete(wk);
+	static const char *const bad_dt[] = {"-1", "1e400", "\"6\"", "true", "null", "1e10"};
+	for (size_t i = 0; i < sizeof(bad_dt) / sizeof(bad_dt[0]); i++) {
+		char js[300];
+
+		snprintf(js, sizeof(js),
+			 "{\"metadata\":{\"name\":\"db\"},\"status\":{\"migrationStatus\":{"
+			 "\"phase\":\"Succeeded\",\"downtimeSeconds\":%s}}}",
+			 bad_dt[i]);
+		wk = cJSON_Parse(js);
+		assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 1);
+		assert_true(rows[0].downtime_s < 0);
+		ctl_row_format(&rows[0], true, 0, 0, line, sizeof(line));
+		assert_null(strstr(line, "downtime"));
+		cJSON_Delete(wk);
+	}
 	/* no status at all */
 	wk = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
 	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 0);

@@ -7,6 +7,7 @@
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -94,6 +95,11 @@ size_t ctl_rows_from_wukong(const cJSON *wk, bool all, struct ctl_row *rows, siz
 			r->percent = 100;
 		v = cJSON_GetObjectItemCaseSensitive(s, "etaSeconds");
 		r->eta_s = cJSON_IsNumber(v) ? v->valuedouble : -1;
+		v = k == 0 ? cJSON_GetObjectItemCaseSensitive(s, "downtimeSeconds") : NULL;
+		r->downtime_s = cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+					v->valuedouble >= 0 && v->valuedouble <= 1e9
+				    ? v->valuedouble
+				    : -1;
 		n++;
 	}
 	return n;
@@ -123,6 +129,11 @@ void ctl_row_format(const struct ctl_row *r, bool plain, int cols, unsigned tick
 			 r->vm, r->kind, r->phase, r->percent >= 0 ? pct + strspn(pct, " ") : "?",
 			 r->source[0] ? r->source : "-", r->target[0] ? r->target : "-", eta,
 			 r->request[0] ? r->request : "-");
+		if (r->downtime_s >= 0) {
+			size_t n = strlen(out);
+
+			snprintf(out + n, out_size - n, " downtime=%.0fs", r->downtime_s);
+		}
 		return;
 	}
 	ctl_bar_render(bar, sizeof(bar), 20, r->percent, tick);
@@ -184,6 +195,8 @@ static void print_json(const struct ctl_env *e, const struct ctl_row *rows, size
 			cJSON_AddNullToObject(o, "progress");
 		if (rows[i].eta_s >= 0)
 			cJSON_AddNumberToObject(o, "etaSeconds", rows[i].eta_s);
+		if (rows[i].downtime_s >= 0)
+			cJSON_AddNumberToObject(o, "downtimeSeconds", rows[i].downtime_s);
 		cJSON_AddItemToArray(arr, o);
 	}
 	if (e->args->output == CTL_OUT_YAML) {

@@ -17,6 +17,7 @@ struct ctl_row {
 	char source[CTL_NAME_MAX], target[CTL_NAME_MAX];
 	int percent; /* -1 unknown */
 	double eta_s;
+	double downtime_s; /* migrationStatus.downtimeSeconds (a cold move); -1 = none */
 	bool final;
 };
 
