@@ -203,6 +203,43 @@ static void sources_compose_in_arrival_order(void **state)
 	st_table_destroy(t);
 }
 
+/* downtimeSeconds passes through: a cold move's value reaches the patch, the progress service's
+ * updates (which never carry it) leave it alone, and the next live migration's null clears it. */
+static void downtime_passes_through(void **state)
+{
+	struct st_table *t = st_table_new();
+	struct st_build_stats bs;
+	struct st_wk *w;
+	cJSON *p;
+
+	(void)state;
+	w = loaded(t, "wk-1", "{\"metadata\":{\"resourceVersion\":\"1\"},\"status\":{}}");
+	add(t, "wk-1", "mig", 10,
+	    "{\"migrationStatus\":{\"phase\":\"Migrating\",\"mode\":\"Cold\","
+	    "\"downtimeSeconds\":null}}",
+	    NULL, -1, 1, 0);
+	add(t, "wk-1", "progress", 5000, "{\"migrationStatus\":{\"progress\":40}}", NULL, -1, 2, 0);
+	add(t, "wk-1", "mig", 11,
+	    "{\"migrationStatus\":{\"phase\":\"Succeeded\",\"mode\":\"Cold\","
+	    "\"downtimeSeconds\":6.5}}",
+	    NULL, -1, 3, 0);
+	p = build(w, &bs);
+	assert_non_null(p);
+	assert_true(path(p, "status", "migrationStatus", "downtimeSeconds")->valuedouble == 6.5);
+	assert_int_equal(path(p, "status", "migrationStatus", "progress")->valueint, 40);
+	cJSON_Delete(p);
+	st_wk_clear_pending(w);
+	add(t, "wk-1", "mig", 12,
+	    "{\"migrationStatus\":{\"phase\":\"Migrating\",\"mode\":\"PreCopy\","
+	    "\"downtimeSeconds\":null}}",
+	    NULL, -1, 4, 0);
+	p = build(w, &bs);
+	assert_non_null(p);
+	assert_true(cJSON_IsNull(path(p, "status", "migrationStatus", "downtimeSeconds")));
+	cJSON_Delete(p);
+	st_table_destroy(t);
+}
+
 static void conditions_merge(void **state)
 {
 	struct st_table *t = st_table_new();
@@ -441,6 +478,7 @@ int main(void)
 	    cmocka_unit_test(stale_by_seq_not_arrival),
 	    cmocka_unit_test(restart_uses_applied_seq),
 	    cmocka_unit_test(sources_compose_in_arrival_order),
+	    cmocka_unit_test(downtime_passes_through),
 	    cmocka_unit_test(conditions_merge),
 	    cmocka_unit_test(condition_unchanged_is_no_array_write),
 	    cmocka_unit_test(observed_generation_only_rises),
