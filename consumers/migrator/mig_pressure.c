@@ -25,10 +25,12 @@ static const cJSON *jget(const cJSON *o, const char *k)
 /* Last memory and CPU usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
 static struct pnode {
 	char name[MIG_NAME_MAX];
-	int64_t used;	    /* bytes, -1 = not known */
-	int64_t cpu_used;   /* millicores, -1 = not known */
-	int64_t hot_since;  /* mono ms; 0 = not hot */
-	int64_t next_check; /* mono ms */
+	int64_t used;	      /* bytes, -1 = not known */
+	int64_t cpu_used;     /* millicores, -1 = not known */
+	int64_t hot_since;    /* mono ms; 0 = not hot */
+	int64_t next_check;   /* mono ms: evaluated at most once a second */
+	int64_t next_recheck; /* mono ms: a hot node without new samples, every 5 s (tick) */
+	bool pending;	      /* a sample not evaluated yet */
 } * g_pn;
 static size_t g_npn;
 /* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
@@ -233,25 +235,19 @@ void mig_pressure_describe(const struct mig_pressure_usage *u, unsigned hot, int
 
 /* ---- the trigger ---- */
 
-/* A NodeMetrics event. Hot: memory or CPU used at or above the lowest threshold of the
- * policy-enabled VMs on the node for migrator.pressure-sustain; then just enough of them (not
- * cooling down) move so that each hot dimension falls to the threshold minus
- * migrator.pressure-hysteresis points, onto nodes that stay under that same level in both. Cool
- * again only when both are below that level (hysteresis). */
+static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_t ts,
+				   struct mig_ack *ack);
+
+/* A NodeMetrics event: keep the sample, and evaluate the node (at most once a second; a sample
+ * that arrives sooner is evaluated by mig_pressure_tick). */
 enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON *body,
 					      const char *change, int64_t ts, struct mig_ack *ack)
 {
 	const char *node = wk_json_str(body, "name"), *mem = wk_json_str(body, "usage.memory"),
 		   *cpu = wk_json_str(body, "usage.cpu");
 	struct pnode *p;
-	int64_t used = -1, cpu_used = -1, now = wk_time_mono_ms();
-	struct mig_pressure_usage u;
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo;
-	char err[512], sel[400];
-	int hyst = (int)mig_cfg_num(st, "migrator.pressure-hysteresis", 10, false);
-	double sustain_ms = mig_cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
-	double cooldown_ms = mig_cfg_num(st, "migrator.pressure-cooldown", 600, false) * 1000;
+	int64_t used = -1, cpu_used = -1;
+	char err[256];
 
 	if (!node || !strcmp(change, "deleted"))
 		return WK_MSG_DONE;
@@ -267,9 +263,52 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 		return WK_MSG_DONE;
 	p->used = used;
 	p->cpu_used = cpu_used;
+	p->pending = true;
+	return evaluate(st, p, ts, ack);
+}
+
+/* The watcher publishes a NodeMetrics object only when its usage changes, so a node that stays
+ * at one reading sends one event: its sustain runs out here, not on a next sample. */
+void mig_pressure_tick(struct mig_state *st)
+{
+	int64_t now = wk_time_mono_ms();
+	double sustain_ms = mig_cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
+
+	for (size_t i = 0; i < g_npn; i++) {
+		struct pnode *p = &g_pn[i];
+
+		if (!(p->pending && now >= p->next_check) &&
+		    !(p->hot_since && (double)(now - p->hot_since) >= sustain_ms &&
+		      now >= p->next_recheck))
+			continue;
+		p->next_recheck = now + 5000;
+		(void)evaluate(st, p, wk_time_now_ms(), NULL);
+	}
+}
+
+/* Hot: memory or CPU used at or above the lowest threshold of the policy-enabled VMs on the node
+ * for migrator.pressure-sustain; then just enough of them (not cooling down) move so that each
+ * hot dimension falls to the threshold minus migrator.pressure-hysteresis points, onto nodes that
+ * stay under that same level in both. Cool again only when both are below that level
+ * (hysteresis). ts names the evacuation and orders its VMs; ack (may be NULL) is held until it
+ * ends. */
+static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_t ts,
+				   struct mig_ack *ack)
+{
+	const char *node = p->name;
+	int64_t now = wk_time_mono_ms();
+	struct mig_pressure_usage u;
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	char err[512], sel[400];
+	int hyst = (int)mig_cfg_num(st, "migrator.pressure-hysteresis", 10, false);
+	double sustain_ms = mig_cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
+	double cooldown_ms = mig_cfg_num(st, "migrator.pressure-cooldown", 600, false) * 1000;
+
 	if (now < p->next_check || mig_evac_busy(node))
 		return WK_MSG_DONE;
 	p->next_check = now + 1000;
+	p->pending = false;
 	const cJSON *wukongs = wukongs_cached(st);
 	if (!wukongs || !g_wk_any_pressure) {
 		p->hot_since = 0;
@@ -277,10 +316,10 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 	}
 	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
-		return WK_MSG_DONE; /* the next sample tries again */
+		return WK_MSG_DONE; /* the next sample or tick tries again */
 	}
-	u.mem = used;
-	u.cpu_milli = cpu_used;
+	u.mem = p->used;
+	u.cpu_milli = p->cpu_used;
 	mig_node_allocatable(res.body, &u.alloc_mem, &u.alloc_cpu_milli);
 	wk_k8s_result_release(&res);
 	if (mig_pressure_pct(u.mem, u.alloc_mem) < 0 &&

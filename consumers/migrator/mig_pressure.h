@@ -13,6 +13,9 @@
 /* A NodeMetrics event (body: name, usage). */
 enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const struct cJSON *body,
 					      const char *change, int64_t ts, struct mig_ack *ack);
+/* From the service tick: evaluate samples that came too soon after the last evaluation, and hot
+ * nodes whose reading has not changed (no new event) once their sustain has run out. */
+void mig_pressure_tick(struct mig_state *st);
 /* The node's last sampled memory use in bytes, -1 when unknown. */
 int64_t mig_pressure_used(const char *node);
 /* The node's last sampled CPU use in millicores, -1 when unknown. */

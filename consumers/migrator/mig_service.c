@@ -506,6 +506,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	mig_pump(st);
 	mig_evac_tick(st);
 	mig_cold_tick(st);
+	mig_pressure_tick(st);
 	wk_metric_set(st->m_queue, NULL, (double)st->queue.n);
 }
 

@@ -8,7 +8,8 @@
 MIG_GROUP="mig-$$-$RANDOM"
 HAVE_STATUS=0
 
-# mig_start [SIM-ARGS...]: broker, simulator, watcher, status writer. Sets $K, $KC.
+# mig_start [SIM-ARGS...]: broker, simulator, watcher, status writer. Sets $K, $KC. Extra watcher
+# options (e.g. "-X watcher.nodemetrics-interval=1s") in $MIG_WATCHER_ARGS.
 mig_start() {
 	start_kafka 1
 	export BOOTSTRAP
@@ -21,7 +22,7 @@ mig_start() {
 	export K KC
 	start_bg watcher "$BIN/wukong-watcher" -X kafka.bootstrap.servers="$BOOTSTRAP" \
 		-X kube.config="$KC" -X watcher.lease.enabled=false -X cluster.id=local \
-		-X http.addr-file="$T/watcher.addr" -X consumer.group="wt-$MIG_GROUP"
+		-X http.addr-file="$T/watcher.addr" -X consumer.group="wt-$MIG_GROUP" ${MIG_WATCHER_ARGS:-}
 	wait_for 20 test -s "$T/watcher.addr" || { not_ok "wukong-watcher started"; tail "$T/watcher.log"; exit 1; }
 	if [ -x "$BIN/wukong-status" ]; then
 		start_bg status "$BIN/wukong-status" -X kafka.bootstrap.servers="$BOOTSTRAP" \
