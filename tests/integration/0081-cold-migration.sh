@@ -59,6 +59,14 @@ check "placement rules restored (own nodeSelector kept, hostname pin gone)" bash
 check "run strategy back to Always" [ "$($K get vm -n default db-1-vm -o jsonpath='{.spec.runStrategy}')" = Always ]
 check "our marks removed from the VM" bash -c "! $K get vm -n default db-1-vm -o yaml | grep -q cold-migration"
 check "no VMIM" [ -z "$(our_vmims)" ]
+# Hostile values: refused by the topic's schema and by the CRD (the API server's 422).
+for bad in -1 1e10 '"12"' true; do
+	printf '{"cluster":"local","namespace":"default","name":"db-1","source":"x","seq":1,"status":{"migrationStatus":{"downtimeSeconds":%s}}}\n' "$bad" >"$T/bad.json"
+	check "schema refuses downtimeSeconds $bad" bash -c "! '$ROOT/tests/schema-validate' '$ROOT/schemas/status-update.v1.json' '$T/bad.json' >/dev/null 2>&1"
+	check "CRD refuses downtimeSeconds $bad" bash -c "! $K patch wukong -n default db-1 --subresource=status --type merge -p '{\"status\":{\"migrationStatus\":{\"downtimeSeconds\":$bad}}}' >'$T/crd.out' 2>&1 && grep -q Invalid '$T/crd.out'"
+done
+check "... while a valid one is accepted (control)" $K patch wukong -n default db-1 --subresource=status --type merge \
+	-p '{"status":{"migrationStatus":{"downtimeSeconds":4.5}}}'
 topic wukong.audit >"$T/audit.jsonl"
 check "cold steps audited" bash -c "grep -c '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -q '^[3-9]'"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
