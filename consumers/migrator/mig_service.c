@@ -4,6 +4,7 @@
 #include "mig_cold.h"
 #include "mig_evac.h"
 #include "mig_evac_report.h"
+#include "mig_failure.h"
 #include "mig_pressure.h"
 #include "mig_int.h"
 
@@ -507,6 +508,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	mig_evac_tick(st);
 	mig_cold_tick(st);
 	mig_pressure_tick(st);
+	mig_failure_tick(st);
 	wk_metric_set(st->m_queue, NULL, (double)st->queue.n);
 }
 
