@@ -194,6 +194,24 @@ long mig_failure_pick(const struct mig_failure_node *nodes, size_t n, const char
 	return best;
 }
 
+bool mig_failure_node_matches(const cJSON *node, const struct wk_selector *target,
+			      const cJSON *vm_node_selector)
+{
+	const cJSON *labels = jget(jget(node, "metadata"), "labels"), *s;
+
+	if (!cJSON_IsObject(node) || (target && !wk_selector_matches(target, labels)))
+		return false;
+	cJSON_ArrayForEach(s, vm_node_selector)
+	{
+		const cJSON *l = jget(labels, s->string);
+
+		if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
+		    strcmp(s->valuestring, l->valuestring))
+			return false;
+	}
+	return true;
+}
+
 enum mig_failure_action mig_failure_decide(const struct mig_failure_state *s,
 					   const struct mig_failure_view *v)
 {
@@ -842,7 +860,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	struct mig_failure_view v;
 	struct mig_policy pol;
 	struct wk_k8s_result wr, vr, nr, tr;
-	char err[512], msg[1000], perr[128], why[64], fwhy[256] = "";
+	char err[512], msg[1000], perr[128], fwhy[256] = "";
 	bool have_vmi, wants, fenced = false;
 	enum mig_failure_action act;
 	double down;
@@ -894,8 +912,8 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	}
 	if (v.vmi_node && strcmp(v.vmi_node, s.node) && !streq(v.vmi_uid, s.vmi_uid) &&
 	    wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, v.vmi_node, &tr, err, sizeof(err)) == 0)
-		v.vmi_node_matches = mig_node_eligible(tr.body, s.node, pol.target,
-						       s.pin.node_selector, why, sizeof(why));
+		v.vmi_node_matches =
+		    mig_failure_node_matches(tr.body, pol.target, s.pin.node_selector);
 	if (s.move_id[0] &&
 	    streq(wk_json_str(wr.body, "status.migrationStatus.requestId"), s.move_id))
 		v.move_phase = wk_json_str(wr.body, "status.migrationStatus.phase");

@@ -72,6 +72,11 @@ long mig_failure_pick(const struct mig_failure_node *nodes, size_t n, const char
 		      const struct wk_selector *target, const struct cJSON *vm_node_selector,
 		      int64_t mem, int64_t cpu_milli, char *why, size_t why_size);
 
+/* Does a node the VM already runs on satisfy the rules: targetNodeSelector (NULL = any) and the
+ * VM's own nodeSelector? Labels only: a node cordoned after the VM started there still does. */
+bool mig_failure_node_matches(const struct cJSON *node, const struct wk_selector *target,
+			      const struct cJSON *vm_node_selector);
+
 /* What the tick sees of one VM under recovery. */
 struct mig_failure_view {
 	bool vmi_exists;

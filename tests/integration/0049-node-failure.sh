@@ -2,8 +2,9 @@
 # 0049-node-failure.sh - spec.migrationPolicy's nodeFailure trigger: a node fails; while it is only
 # NotReady (not fenced) nothing is recovered and every policy-enabled VM's status says why; after
 # `kubectl taint ... node.kubernetes.io/out-of-service` the shared-storage VM is reported as being
-# restarted on a healthy node (and runs there, one VMI), the local-storage VM is reported as not
-# recoverable automatically; no VMIM is ever created for the failed node. Time factor 10.
+# restarted on a healthy node (and runs there, one VMI, then RecoveredOnHealthyNode), the local-storage
+# VM is reported as not recoverable automatically; no VMIM is ever created for the failed node.
+# Time factor 10. Steering by targetNodeSelector: 0082-node-failure-steer.sh.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 
@@ -76,10 +77,15 @@ fi
 back() { n=$($K get vmi -n default shared-1-vm -o jsonpath='{.status.nodeName} {.status.phase}' 2>/dev/null); [ "$n" = "node-b Running" ] || [ "$n" = "node-c Running" ]; }
 export -f back
 check "shared-1 runs again on a healthy node" wait_for 60 back
+if wait_for 10 bash -c "conds shared-1 | grep -q '^AutomaticRecovery|RecoveredOnHealthyNode|recovered on node .node-[bc]. after node .node-a. failed, down for about'"; then
+	ok "shared-1 RecoveredOnHealthyNode names its node"
+else
+	not_ok "shared-1 RecoveredOnHealthyNode ($(conds shared-1 | tail -1))"
+fi
 check "one VMI for shared-1 (never two copies)" [ "$($K get vmi -A --no-headers | grep -c '^default *shared-1-vm ')" -eq 1 ]
 check "still no VMIM" [ -z "$(our_vmims)" ]
 topic wukong.audit >"$T/audit.jsonl"
-check "recovery decisions audited" bash -c "grep -q '\"action\":\"recovery.not-fenced\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.local-storage\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.restart\"' '$T/audit.jsonl'"
+check "recovery decisions audited" bash -c "grep -q '\"action\":\"recovery.not-fenced\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.local-storage\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.restart\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.completed\"' '$T/audit.jsonl'"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "migrator still running" kill -0 "$MIG_PID"
 finish

@@ -287,6 +287,21 @@ static void capacity_and_pick(void **state)
 		assert_string_equal(why, "NoEligibleNode");
 		cJSON_Delete(own);
 	}
+	/* where it runs: labels only (cordoned / NotReady still match), the VM's own rules too */
+	{
+		cJSON *own = cJSON_Parse("{\"pool\":\"recovery\"}"),
+		      *bad = cJSON_Parse("{\"pool\":7}");
+
+		assert_true(mig_failure_node_matches(t[2].obj, p.target, NULL));
+		assert_true(mig_failure_node_matches(t[4].obj, p.target, own)); /* cordoned */
+		assert_false(mig_failure_node_matches(t[1].obj, p.target, NULL));
+		assert_true(mig_failure_node_matches(t[1].obj, NULL, NULL));
+		assert_false(mig_failure_node_matches(t[1].obj, NULL, own));
+		assert_false(mig_failure_node_matches(t[2].obj, NULL, bad));
+		assert_false(mig_failure_node_matches(NULL, NULL, NULL));
+		cJSON_Delete(own);
+		cJSON_Delete(bad);
+	}
 	/* no targetNodeSelector: the biggest wins */
 	j = mig_failure_pick(t, n, "node-a", NULL, NULL, 1 * G, 1000, why, sizeof(why));
 	assert_string_equal(t[j].name, "node-b");
