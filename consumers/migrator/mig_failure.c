@@ -250,7 +250,10 @@ enum mig_failure_action mig_failure_decide(const struct mig_failure_state *s,
 
 static struct mig_map g_failure_sent; /* "node/ns/name/vmi uid/reason" already reported */
 static bool g_failure_init;
-static int64_t g_next_tick;
+static int64_t g_next_tick, g_next_full;
+/* A VM may carry our marks: set at start and whenever we write them; cleared when a listing finds
+ * none. While clear, the tick lists only once a minute (marks left by someone else). */
+static bool g_maybe = true;
 
 void mig_failure_forget(void)
 {
@@ -539,6 +542,7 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		s.pin.started_ms = now;
 		s.local = true;
 		rc = write_marks(st, ns, vm, &s, false, false, &s);
+		g_maybe = true;
 		wk_k8s_result_release(&res);
 		return rc < 0 ? -1 : 1;
 	}
@@ -580,6 +584,7 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		choose(cap, node, pol->target, s.pin.node_selector, mem, cpu, s.pin.target,
 		       s.pin.hostname, sizeof(s.pin.target), why, wn);
 		rc = write_marks(st, ns, vm, &s, s.pin.target[0] != '\0', false, &s);
+		g_maybe = true;
 		if (rc == 0)
 			wk_logk(WK_LOG_INFO, vm,
 				"node '%s' not ready: VM pinned to node '%s' for a restart (%s)",
@@ -1024,15 +1029,17 @@ void mig_failure_tick(struct mig_state *st)
 	const cJSON *it;
 	int64_t now = wk_time_mono_ms();
 
-	if (now < g_next_tick)
+	if (now < g_next_tick || (!g_maybe && now < g_next_full))
 		return;
 	g_next_tick = now + 1000;
+	g_next_full = now + 60000;
 	memset(&lo, 0, sizeof(lo));
 	lo.label_selector = MIG_FAIL_LABEL;
 	if (wk_k8s_list_all(st->k8s, &res_vms, NULL, &lo, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		return;
 	}
+	g_maybe = cJSON_GetArraySize(jget(res.body, "items")) > 0;
 	cJSON_ArrayForEach(it, jget(res.body, "items")) failure_step(st, it);
 	wk_k8s_result_release(&res);
 }
