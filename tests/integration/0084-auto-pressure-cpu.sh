@@ -73,7 +73,9 @@ topic wukong.events | grep '"kind":"NodeMetrics"' >"$T/nm.jsonl"
 check "the watcher published the flickers (node-b at 95 % cpu)" bash -c "grep '\"name\":\"node-b\"' '$T/nm.jsonl' | grep -q '\"cpu\":\"8455000000n\"'"
 check "flickers moved nothing (still one VMIM)" [ "$(our_vmims | wc -l)" -eq 1 ]
 check "$MOVED stayed on node-b" [ "$(vmi_node "$MOVED")" = node-b ]
-# Sustained CPU pressure on node-b: the moved VM is cooling down, so it does not go back.
+# Sustained CPU pressure on node-b, with room on node-a again (its CPU back to what its VMs use,
+# ~25 %): the moved VM is cooling down, so it does not go back.
+simctl /sim/nodes/node-a/pressure '{"cpuPercent": -1}' >/dev/null
 simctl /sim/nodes/node-b/pressure '{"cpuPercent": 95}' >/dev/null
 sleep 8
 check "sustained cpu pressure on node-b: the recently moved VM does not move back" [ "$(vmi_node "$MOVED")" = node-b ]
