@@ -5,6 +5,7 @@
 #include "../../tools/sim/sim_model.h"
 
 #include "wk_log.h"
+#include "wk_quantity.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -831,6 +832,21 @@ static void node_failure_and_pressure(void **state)
 	snprintf(want, sizeof(want), "%lldKi",
 		 (long long)(((INT64_C(16) << 30) - (INT64_C(512) << 20)) * 95 / 100 / 1024));
 	assert_string_equal(mem, want);
+	/* CPU: 50 % of allocatable, in nanocores as metrics-server prints it. */
+	int64_t cpu_milli = -1, alloc_milli = -1;
+	n = sim_store_get(f->st, NODE, NULL, other);
+	assert_int_equal(wk_quantity_parse_milli(str_at(n, "status", "allocatable", "cpu"),
+						 &alloc_milli, NULL, 0),
+			 0);
+	cJSON_Delete(n);
+	const char *cpu = str_at(nm, "usage", "cpu", NULL);
+	assert_non_null(cpu);
+	assert_int_equal(cpu[strlen(cpu) - 1], 'n');
+	assert_int_equal(wk_quantity_parse_milli(cpu, &cpu_milli, NULL, 0), 0);
+	assert_true(alloc_milli > 0);
+	assert_int_equal(cpu_milli, alloc_milli * 50 / 100);
+	assert_int_equal(control(f, "POST", path, "{\"cpuPercent\":101}", NULL), 400);
+	assert_int_equal(control(f, "POST", path, "{\"cpuPercent\":-2}", NULL), 400);
 	cJSON_Delete(nm);
 	assert_int_equal(control(f, "POST", path, "{\"memoryPercent\":null}", NULL), 200);
 	n = sim_store_get(f->st, NODE, NULL, other);
