@@ -1,17 +1,23 @@
 /* mig_cold.c - cold migration: stop, pin, start, verify, restore (mig_cold.h). */
 #include "mig_cold.h"
 
+#include "mig_drain.h"
 #include "wk_log.h"
+#include "wk_quantity.h"
+#include "wk_selector.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 
 /* A VM that does not run on its target this long after starting again has failed. */
 #define COLD_TIMEOUT_MS (5 * 60 * 1000)
 
 static const struct wk_k8s_resource res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
 static int64_t g_next_tick;
+/* Cold moves under way as of the last tick, plus those started since; -1 = not known yet. */
+static long g_cold_known = -1;
 
 static const cJSON *jget(const cJSON *o, const char *k)
 {
@@ -234,6 +240,105 @@ bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
 	return cJSON_IsTrue(jget(pol, "enabled")) && cJSON_IsTrue(jget(pol, "allowColdMigration"));
 }
 
+static int check_fail(struct mig_check *c, const char *reason, const char *fmt, ...)
+    WK_PRINTF(3, 4);
+static int check_fail(struct mig_check *c, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	wk_strlcpy(c->reason, reason, sizeof(c->reason));
+	va_start(ap, fmt);
+	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "k=v,k2=v2" of a nodeSelector, for a message (cut at n). */
+static void selector_text(const cJSON *sel, char *out, size_t n)
+{
+	const cJSON *v;
+	size_t len = 0;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(v, sel)
+	{
+		if (cJSON_IsString(v) && len < n)
+			len += (size_t)snprintf(out + len, n - len, "%s%s=%s", len ? "," : "",
+						v->string, v->valuestring);
+	}
+}
+
+int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON *vm,
+			  const cJSON *vmi, const struct wk_selector *target, int64_t used_mem,
+			  int64_t used_cpu, struct mig_check *c)
+{
+	const cJSON *tpl = jget(jget(vm, "spec"), "template"), *v;
+	cJSON *own = cJSON_CreateObject();
+	char why[160], code[64], a[32], b[32], sel[256];
+	int64_t mem, cpu, amem, acpu;
+	bool ok;
+
+	memset(c, 0, sizeof(*c));
+	/* The template's nodeSelector still applies where the VM starts, except the hostname the
+	 * cold move pins (an earlier pin, or the owner's own, which the move replaces). */
+	cJSON_ArrayForEach(v, jget(jget(tpl, "spec"), "nodeSelector"))
+	{
+		if (cJSON_IsString(v) && strcmp(v->string, "kubernetes.io/hostname"))
+			cJSON_AddStringToObject(own, v->string, v->valuestring);
+	}
+	ok = mig_node_eligible(node, NULL, NULL, own, code, sizeof(code));
+	if (!ok) {
+		if (!strcmp(code, "TargetNodeNotFound"))
+			check_fail(c, code, "target node '%s' does not exist", node_name);
+		else if (!strcmp(code, "TargetNodeNotReady"))
+			check_fail(c, code, "target node '%s' is not Ready", node_name);
+		else if (!strcmp(code, "TargetNodeUnschedulable") &&
+			 mig_node_unschedulable(node, why, sizeof(why)))
+			check_fail(c, code, "target node '%s' is unschedulable: %s", node_name,
+				   why);
+		else if (!strcmp(code, "TargetNodeSelectorMismatch")) {
+			selector_text(own, sel, sizeof(sel));
+			check_fail(c, code,
+				   "target node '%s' does not match the VM's nodeSelector '%s'",
+				   node_name, sel);
+		} else
+			check_fail(c, code, "target node '%s' may not take the VM (%s)", node_name,
+				   code);
+	}
+	cJSON_Delete(own);
+	if (!ok)
+		return -1;
+	if (target && !mig_node_eligible(node, NULL, target, NULL, code, sizeof(code))) {
+		char *ts = wk_selector_to_string(target);
+
+		check_fail(c, code,
+			   "target node '%s' does not satisfy the migrationPolicy's "
+			   "targetNodeSelector '%.200s'",
+			   node_name, ts ? ts : "");
+		free(ts);
+		return -1;
+	}
+	/* What the VM starts with is the template's; a template naming neither (not KubeVirt's
+	 * usual) falls back to what the running VMI holds. */
+	mig_vmi_resources(tpl, &mem, &cpu);
+	if (!mem && !cpu && vmi)
+		mig_vmi_resources(vmi, &mem, &cpu);
+	mig_node_allocatable(node, &amem, &acpu);
+	if (amem >= 0 && amem - used_mem < mem) {
+		wk_quantity_format_bytes(amem - used_mem < 0 ? 0 : amem - used_mem, a, sizeof(a));
+		wk_quantity_format_bytes(mem, b, sizeof(b));
+		return check_fail(c, "TargetNodeInsufficientMemory",
+				  "node '%s' has %s free memory, the VM needs %s", node_name, a, b);
+	}
+	if (acpu >= 0 && acpu - used_cpu < cpu) {
+		wk_quantity_format_milli(acpu - used_cpu < 0 ? 0 : acpu - used_cpu, a, sizeof(a));
+		wk_quantity_format_milli(cpu, b, sizeof(b));
+		return check_fail(c, "TargetNodeInsufficientCPU",
+				  "node '%s' has %s free CPU, the VM needs %s", node_name, a, b);
+	}
+	return 0;
+}
+
 /* ---- I/O ---- */
 
 static void cold_status(struct mig_state *st, const char *ns, const struct mig_cold_state *s,
@@ -275,7 +380,10 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	au.req = &r;
 	au.cluster = st->cluster;
 	au.action = "migration.cold";
-	au.outcome = ph == MIG_PH_SUCCEEDED ? "success" : ph == MIG_PH_FAILED ? "failure" : "info";
+	au.outcome = ph == MIG_PH_SUCCEEDED  ? "success"
+		     : ph == MIG_PH_FAILED   ? "failure"
+		     : ph == MIG_PH_REJECTED ? "rejected"
+					     : "info";
 	au.reason = reason;
 	au.message = msg;
 	mig_send_audit(st, &au, reason, NULL);
@@ -324,15 +432,16 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const 
 }
 
 void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJSON *wukong,
-		    const cJSON *vmi, const char *reason, struct mig_ack *ack)
+		    const struct mig_facts *f, const char *reason, struct mig_ack *ack)
 {
 	struct mig_cold_state s;
 	struct wk_k8s_result res;
-	char err[512], msg[700];
+	struct mig_policy pol;
+	struct mig_check chk;
+	char err[512], msg[900];
 	cJSON *p, *meta, *lab, *ann;
 	char *state, *body;
 
-	(void)wukong;
 	(void)ack;
 	memset(&s, 0, sizeof(s));
 	if (wk_k8s_get(st->k8s, &res_vms, r->ns, r->vm, &res, err, sizeof(err)) < 0) {
@@ -348,34 +457,52 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	wk_strlcpy(s.target, r->target_node, sizeof(s.target));
 	wk_strlcpy(s.wukong, r->name, sizeof(s.wukong));
 	{
-		struct wk_k8s_result nr;
-		const char *h = NULL;
+		const char *on = jstr2(f->vmi, "status", "nodeName", NULL);
 
-		char why[128];
-		bool usable = false;
-
-		if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, r->target_node, &nr, err,
-			       sizeof(err)) == 0) {
-			h = jstr2(nr.body, "metadata", "labels", "kubernetes.io/hostname");
-			usable = mig_node_ready(nr.body) &&
-				 !mig_node_unschedulable(nr.body, why, sizeof(why));
-		}
-		wk_strlcpy(s.hostname, h ? h : r->target_node, sizeof(s.hostname));
-		wk_k8s_result_release(&nr);
-		if (!usable) {
-			/* Never stop a VM that could not start where it is sent. */
-			snprintf(
-			    msg, sizeof(msg),
-			    "cold migration refused: target node '%s' is missing, not ready or "
-			    "unschedulable; the VM keeps running",
-			    r->target_node);
-			cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable",
-				    msg);
+		if (on && !strcmp(on, s.target)) {
+			/* Never stop a VM to move it where it already runs. A condition only: this
+			 * may be a done cold move's request delivered again, whose Succeeded must
+			 * stay (checked first: the VM itself would count against the target's
+			 * room). */
+			snprintf(msg, sizeof(msg),
+				 "request '%s' refused: VMI '%.63s/%.200s' already runs on node "
+				 "'%.200s'; pick "
+				 "another target",
+				 r->id, r->ns, r->vm, s.target);
+			refuse(st, r, "TargetIsSourceNode", msg);
 			wk_k8s_result_release(&res);
-			mig_cold_state_release(&s);
 			return;
 		}
 	}
+	{
+		const char *h =
+		    jstr2(f->target_node, "metadata", "labels", "kubernetes.io/hostname");
+
+		wk_strlcpy(s.hostname, h ? h : r->target_node, sizeof(s.hostname));
+	}
+	/* Never stop a VM that could not start where it is sent: the target must meet the rules a
+	 * live move's would, checked now, before the stop. Once stopped the move goes on; a target
+	 * that fails later (cordoned, full) leaves the VM unscheduled until COLD_TIMEOUT_MS, then
+	 * the restore lets it start wherever its own rules allow. */
+	if (mig_policy_read(wukong, &pol, err, sizeof(err)) < 0) {
+		snprintf(msg, sizeof(msg),
+			 "cold migration refused: spec.migrationPolicy is invalid (%s), so its "
+			 "targetNodeSelector cannot be checked; the VM keeps running",
+			 err);
+		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "InvalidMigrationPolicy", msg);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target,
+				  f->target_used_mem, f->target_used_cpu_milli, &chk) < 0) {
+		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
+			 chk.reason, chk.message);
+		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable", msg);
+		mig_policy_release(&pol);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	mig_policy_release(&pol);
 	{
 		const char *rs = jstr2(res.body, "spec", "runStrategy", NULL);
 		const cJSON *ns =
@@ -386,23 +513,6 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 			s.node_selector = cJSON_Duplicate(ns, true);
 	}
 	wk_k8s_result_release(&res);
-	{
-		const char *on = jstr2(vmi, "status", "nodeName", NULL);
-
-		if (on && !strcmp(on, s.target)) {
-			/* Never stop a VM to move it where it already runs. A condition only: this
-			 * may be a done cold move's request delivered again, whose Succeeded must
-			 * stay. */
-			snprintf(msg, sizeof(msg),
-				 "request '%s' refused: VMI '%.63s/%.200s' already runs on node "
-				 "'%.200s'; pick "
-				 "another target",
-				 r->id, r->ns, r->vm, s.target);
-			refuse(st, r, "TargetIsSourceNode", msg);
-			mig_cold_state_release(&s);
-			return;
-		}
-	}
 	s.started_ms = wk_time_now_ms();
 	state = mig_cold_state_json(&s);
 	p = cJSON_CreateObject();
@@ -416,6 +526,8 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	cJSON_Delete(p);
 	free(state);
 	if (patch_vm(st, r->ns, r->vm, body) == 0) {
+		if (g_cold_known >= 0)
+			g_cold_known++;
 		snprintf(
 		    msg, sizeof(msg),
 		    "the VM cannot live-migrate (%s): cold migration to node '%s': stopping it",
@@ -641,6 +753,49 @@ void mig_cold_tick(struct mig_state *st)
 		wk_k8s_result_release(&res);
 		return;
 	}
+	g_cold_known = cJSON_GetArraySize(jget(res.body, "items"));
 	cJSON_ArrayForEach(it, jget(res.body, "items")) cold_step(st, it);
 	wk_k8s_result_release(&res);
+}
+
+int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, int64_t *mem,
+		     int64_t *cpu, char *err, size_t errn)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	const cJSON *it;
+
+	/* The list costs a scan on a large cluster: skipped while no cold move is known. */
+	if (g_cold_known == 0)
+		return 0;
+	memset(&lo, 0, sizeof(lo));
+	lo.label_selector = MIG_COLD_LABEL;
+	if (wk_k8s_list_all(st->k8s, &res_vms, NULL, &lo, &res, err, errn) < 0) {
+		wk_k8s_result_release(&res);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	{
+		const char *ns = jstr2(it, "metadata", "namespace", NULL),
+			   *name = jstr2(it, "metadata", "name", NULL);
+		struct mig_cold_state s;
+		char key[600];
+		int64_t m, c;
+
+		if (!ns || !name ||
+		    mig_cold_state_parse(jstr2(it, "metadata", "annotations", MIG_COLD_ANN), &s) <
+			0)
+			continue;
+		snprintf(key, sizeof(key), ",%s/%s,", ns, name);
+		/* Heading there until decided; one whose VMI is already counted there, once. */
+		if (!strcmp(s.target, node) && s.result == MIG_PH_PENDING &&
+		    !(seen && strstr(seen, key))) {
+			mig_vmi_resources(jget(jget(it, "spec"), "template"), &m, &c);
+			*mem += m;
+			*cpu += c;
+		}
+		mig_cold_state_release(&s);
+	}
+	wk_k8s_result_release(&res);
+	return 0;
 }

@@ -10,6 +10,8 @@
 
 #include "mig_int.h"
 
+struct wk_selector;
+
 #define MIG_COLD_LABEL "vm.novasphere.dev/cold-migration-request"
 #define MIG_COLD_ANN "vm.novasphere.dev/cold-migration"
 
@@ -52,10 +54,33 @@ int64_t mig_cold_cond_time(const struct cJSON *obj, const char *type, const char
  * clock from the stop request (started_ms) to now_ms; -1 when neither makes sense. */
 double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, int64_t now_ms);
 
+/* May the VM be started cold on the target node (checked before the VM is stopped)? node is
+ * the Node object (NULL = not found), vm the VirtualMachine, vmi its running VMI (may be NULL;
+ * its resources count when the template names none), target the policy's targetNodeSelector
+ * (NULL = none). The rules of a live move: mig_node_eligible (Ready, schedulable,
+ * targetNodeSelector, the template's nodeSelector except kubernetes.io/hostname, which the move
+ * replaces), then room: the template's memory and CPU (mig_vmi_resources) within
+ * mig_node_allocatable minus used_mem / used_cpu_milli (what runs there and is heading there;
+ * the VM's own VMI is not there). 0, or -1 with the first failure (a pre-flight reason code and
+ * a message naming the node and what it lacks). */
+int mig_cold_target_check(const struct cJSON *node, const char *node_name, const struct cJSON *vm,
+			  const struct cJSON *vmi, const struct wk_selector *target,
+			  int64_t used_mem, int64_t used_cpu_milli, struct mig_check *out);
+
 /* Start a cold migration for a request whose pre-flight failed with a live-migration reason
- * (the caller checked that the owner allows it). Reports Migrating / mode Cold. */
+ * (the caller checked that the owner allows it). f is that pre-flight's facts: the VMI, the
+ * target Node and the resources already committed there. The target is checked
+ * (mig_cold_target_check, the Wukong's targetNodeSelector) before anything is patched: a target
+ * that fails is Rejected / ColdMigrationTargetUnusable and the VM keeps running. Otherwise the
+ * VM is stopped: Migrating / mode Cold. */
 void mig_cold_start(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong,
-		    const struct cJSON *vmi, const char *reason, struct mig_ack *ack);
+		    const struct mig_facts *f, const char *reason, struct mig_ack *ack);
+/* Add the memory and CPU of the VMs under a cold move to `node` that have no VMI counted there
+ * yet (stopping on their source, or stopped), skipping the ",ns/name," keys in `seen` (may be
+ * NULL): they are heading there. No API call while no cold move is known. 0, or -1 on an API
+ * failure (err). */
+int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, int64_t *mem,
+		     int64_t *cpu_milli, char *err, size_t errn);
 /* A request the pre-flight refused: is it ours, under way as a cold migration (the VM carries
  * our label with this request id, or the Wukong's status is this request's Cold move and the
  * VM is unmarked, i.e. its final status is already sent)? 1 = yes (leave it to the tick);

@@ -312,6 +312,9 @@ static int gather(struct mig_state *st, struct mig_active *a, struct facts_buf *
 			mem += o->mem;
 			cpu += o->cpu_milli;
 		}
+		/* Cold moves there: a stopped VM has no VMI to count until it starts there. */
+		if (rc == 0)
+			rc = mig_cold_heading(st, target, wk_buf_str(&seen), &mem, &cpu, err, errn);
 		wk_buf_release(&seen);
 		if (rc < 0)
 			return -1;
@@ -844,7 +847,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
 		remember_spec(st, r);
 		mig_remember_done(st, r, MIG_PH_MIGRATING);
-		mig_cold_start(st, r, wukong, fb.vmi, chk.reason, ack);
+		mig_cold_start(st, r, wukong, &fb.f, chk.reason, ack);
 		facts_release(&fb);
 		free(a);
 		return WK_MSG_DONE;

@@ -3,7 +3,10 @@
 # (ReadWriteOnce) storage cannot live-migrate; with spec.migration.cold: true it is stopped, pinned
 # to the target, started there, verified, and its own placement rules are restored; the status
 # says mode Cold and how long the VM was down (message and migrationStatus.downtimeSeconds, on the
-# Wukong too); no VMIM. Without cold it is Rejected as before.
+# Wukong too); no VMIM. Without cold it is Rejected as before. A cold move to a target that a live
+# move could not use either (no room for the VM, not matching the VM's nodeSelector or the
+# migrationPolicy's targetNodeSelector) is Rejected / ColdMigrationTargetUnusable before the VM is
+# stopped: it keeps running where it is, untouched.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 
@@ -14,23 +17,68 @@ storageClasses:
 nodes:
   - {name: node-a, cpu: 16, memory: 32Gi}
   - {name: node-b, cpu: 16, memory: 32Gi, unschedulable: true}
+  - {name: node-c, cpu: 16, memory: 4Gi, unschedulable: true}
+  - {name: node-d, cpu: 16, memory: 32Gi, unschedulable: true}
 vms:
   - {name: db-1, cpu: 1, memory: 1Gi, nodeSelector: {tier: any}, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
   - {name: db-2, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
+  - {name: db-3, cpu: 1, memory: 8Gi, nodeSelector: {tier: any}, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
+  - {name: db-4, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
 YAML
 mig_start
 mig_start_migrator
-$K label node node-a node-b tier=any --overwrite >/dev/null
-for vm in db-1 db-2; do
+$K label node node-a node-b node-c tier=any --overwrite >/dev/null
+for vm in db-1 db-2 db-3 db-4; do
 	wait_for 30 bash -c "[ \"\$($K get vmi -n default $vm-vm -o jsonpath='{.status.phase}' 2>/dev/null)\" = Running ]" ||
 		not_ok "$vm-vm running"
 done
-$K uncordon node-b >/dev/null
+$K uncordon node-b node-c node-d >/dev/null
 
 # Without cold: rejected with KubeVirt's reason.
 $K patch wukong -n default db-2 --type merge -p '{"spec":{"migration":{"targetNode":"node-b"}}}' >/dev/null
 if wait_phase 30 db-2 Rejected; then ok "db-2 without cold: Rejected"; else not_ok "db-2 Rejected ($(last_phase db-2))"; fi
 check "... DisksNotLiveMigratable" [ "$(last_reason db-2)" = DisksNotLiveMigratable ]
+
+# Cold moves to unusable targets: refused before the stop, the VM keeps running untouched.
+vm_view() { $K get vm -n default "$1" -o json | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(json.dumps([d["spec"], d["metadata"].get("labels"), d["metadata"].get("annotations")], sort_keys=True))'; }
+vmi_uid() { $K get vmi -n default "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null; }
+for vm in db-3 db-4; do
+	vm_view $vm-vm >"$T/$vm.before"
+	vmi_uid $vm-vm >"$T/$vm.uid"
+done
+untouched() { # VM: still running on node-a as the same VMI, the VM not patched
+	check "$1 keeps running on node-a (same VMI)" bash -c \
+		"[ \"\$($K get vmi -n default $1-vm -o jsonpath='{.status.phase}/{.status.nodeName}/{.metadata.uid}')\" = \"Running/node-a/$(cat "$T/$1.uid")\" ]"
+	vm_view $1-vm >"$T/$1.after"
+	check "... its VM not patched (spec, labels, annotations)" cmp -s "$T/$1.before" "$T/$1.after"
+}
+# No room: node-c has 3.5Gi allocatable, db-3 needs 8Gi.
+$K patch wukong -n default db-3 --type merge -p '{"spec":{"migration":{"targetNode":"node-c","cold":true}}}' >/dev/null
+if wait_phase 30 db-3 Rejected; then ok "db-3 cold to a node without room: Rejected"; else not_ok "db-3 Rejected ($(last_phase db-3))"; fi
+check "... ColdMigrationTargetUnusable" [ "$(last_reason db-3)" = ColdMigrationTargetUnusable ]
+check "... the message says what the node lacks" bash -c \
+	"statuses db-3 | tail -1 | grep -q \"node 'node-c' has [0-9.]*[KMG]i free memory, the VM needs 8Gi\""
+untouched db-3
+# The VM's own nodeSelector (tier=any): node-d does not carry it.
+$K patch wukong -n default db-3 --type merge -p '{"spec":{"migration":{"targetNode":"node-d","cold":true}}}' >/dev/null
+wait_for 30 bash -c "statuses db-3 | tail -1 | grep -q \"node-d' does not match the VM's nodeSelector 'tier=any'\"" &&
+	ok "db-3 cold to a node outside its nodeSelector: refused, message names the selector" ||
+	not_ok "db-3 nodeSelector refusal ($(statuses db-3 | tail -1))"
+check "... Rejected / ColdMigrationTargetUnusable" [ "$(last_phase db-3)/$(last_reason db-3)" = Rejected/ColdMigrationTargetUnusable ]
+untouched db-3
+# The policy's targetNodeSelector (the policy allows cold moves): node-b has no zone=z1.
+$K patch wukong -n default db-4 --type merge -p '{"spec":{"migrationPolicy":{"enabled":true,"allowColdMigration":true,"targetNodeSelector":{"matchLabels":{"zone":"z1"}}},"migration":{"targetNode":"node-b"}}}' >/dev/null
+if wait_phase 30 db-4 Rejected; then ok "db-4 cold to a node outside targetNodeSelector: Rejected"; else not_ok "db-4 Rejected ($(last_phase db-4))"; fi
+check "... ColdMigrationTargetUnusable" [ "$(last_reason db-4)" = ColdMigrationTargetUnusable ]
+check "... the message names targetNodeSelector" bash -c \
+	"statuses db-4 | tail -1 | grep -q \"node 'node-b' does not satisfy the migrationPolicy's targetNodeSelector 'zone=z1'\""
+untouched db-4
+topic wukong.audit >"$T/audit.jsonl"
+check "refusals audited (migration.cold, rejected)" bash -c \
+	"[ \"\$(grep '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -c '\"outcome\":\"rejected\"')\" = 3 ]"
 
 $K patch wukong -n default db-1 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_phase 90 db-1 Succeeded; then ok "db-1 cold migration Succeeded"; else not_ok "db-1 cold Succeeded ($(last_phase db-1))"; fi
@@ -68,7 +116,7 @@ done
 check "... while a valid one is accepted (control)" $K patch wukong -n default db-1 --subresource=status --type merge \
 	-p '{"status":{"migrationStatus":{"downtimeSeconds":4.5}}}'
 topic wukong.audit >"$T/audit.jsonl"
-check "cold steps audited" bash -c "grep -c '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -q '^[3-9]'"
+check "cold steps audited" bash -c "grep '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -v '\"outcome\":\"rejected\"' | grep -c . | grep -q '^[3-9]$'"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "migrator still running" kill -0 "$MIG_PID"
 finish

@@ -1,6 +1,7 @@
 /* test_mig_cold.c - cold migration's pure parts: the state kept on the VM (round trip, garbage,
  * truncated, empty, missing fields), the nodeSelector pin / restore merge patches, which
- * pre-flight reasons allow a cold move, and who allows it. */
+ * pre-flight reasons allow a cold move, and who allows it, and whether a target may take the VM
+ * before it is stopped (readiness, schedulability, selectors, room). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "../../consumers/migrator/mig_cold.h"
+#include "wk_selector.h"
 
 static void state_roundtrip(void **state)
 {
@@ -264,6 +266,126 @@ static void applicability(void **state)
 	cJSON_Delete(w);
 }
 
+#define NODE_B                                                                                     \
+	"{\"metadata\":{\"name\":\"node-b\",\"labels\":{\"tier\":\"db\",\"zone\":\"z1\","          \
+	"\"kubernetes.io/hostname\":\"node-b\"}},\"spec\":{%s},\"status\":{\"conditions\":[{"      \
+	"\"type\":\"Ready\",\"status\":\"%s\"}],\"allocatable\":{\"memory\":\"8Gi\",\"cpu\":"      \
+	"\"4\"}}}"
+#define VM_TPL "{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{%s},\"domain\":{%s}}}}}"
+#define GI (INT64_C(1) << 30)
+
+static cJSON *jf(const char *fmt, ...) WK_PRINTF(1, 2);
+static cJSON *jf(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	cJSON *o;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	o = cJSON_Parse(buf);
+	assert_non_null(o);
+	return o;
+}
+
+/* The target rules of a cold move, checked before the VM is stopped. */
+static void target_check(void **state)
+{
+	cJSON *node = jf(NODE_B, "", "True"), *vm, *other, *vmi;
+	struct mig_check c;
+	struct wk_selector *sel;
+	char err[128];
+
+	(void)state;
+	/* The hostname the cold move replaces does not count; tier does and matches. */
+	vm = jf(VM_TPL, "\"tier\":\"db\",\"kubernetes.io/hostname\":\"node-a\"",
+		"\"memory\":{\"guest\":\"4Gi\"},\"cpu\":{\"cores\":2}");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 0, 0, &c), 0);
+	assert_string_equal(c.reason, "");
+	/* Room: exactly enough passes, one byte / millicore less does not. */
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 4 * GI, 2000, &c),
+			 0);
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 4 * GI + 1, 0, &c),
+			 -1);
+	assert_string_equal(c.reason, "TargetNodeInsufficientMemory");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 6 * GI, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeInsufficientMemory");
+	assert_string_equal(c.message, "node 'node-b' has 2Gi free memory, the VM needs 4Gi");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 0, 2001, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeInsufficientCPU");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 0, 3000, &c), -1);
+	assert_string_equal(c.message, "node 'node-b' has 1 free CPU, the VM needs 2");
+	/* More used than allocatable (hostile / racing numbers): 0 free, never negative. */
+	assert_int_equal(
+	    mig_cold_target_check(node, "node-b", vm, NULL, NULL, INT64_MAX / 2, 0, &c), -1);
+	assert_string_equal(c.message, "node 'node-b' has 0 free memory, the VM needs 4Gi");
+	/* The policy's targetNodeSelector. */
+	sel = wk_selector_parse("zone=z1", err, sizeof(err));
+	assert_non_null(sel);
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, sel, 0, 0, &c), 0);
+	wk_selector_destroy(sel);
+	sel = wk_selector_parse("zone in (z2,z3)", err, sizeof(err));
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, sel, 0, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeSelectorMismatch");
+	assert_non_null(strstr(c.message, "targetNodeSelector"));
+	assert_non_null(strstr(c.message, "zone"));
+	/* Checked before room: the first failure is the one reported. */
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, sel, 8 * GI, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeSelectorMismatch");
+	wk_selector_destroy(sel);
+	/* The VM's own nodeSelector. */
+	other = jf(VM_TPL, "\"tier\":\"web\"", "\"memory\":{\"guest\":\"1Gi\"}");
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, 0, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeSelectorMismatch");
+	assert_string_equal(c.message,
+			    "target node 'node-b' does not match the VM's nodeSelector 'tier=web'");
+	cJSON_Delete(other);
+	/* Missing, not Ready, cordoned, tainted. */
+	assert_int_equal(mig_cold_target_check(NULL, "node-x", vm, NULL, NULL, 0, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeNotFound");
+	assert_string_equal(c.message, "target node 'node-x' does not exist");
+	cJSON_Delete(node);
+	node = jf(NODE_B, "", "False");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 0, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeNotReady");
+	cJSON_Delete(node);
+	node = jf(NODE_B, "\"unschedulable\":true", "True");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 0, 0, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeUnschedulable");
+	assert_non_null(strstr(c.message, "cordoned"));
+	cJSON_Delete(node);
+	node = jf(NODE_B, "\"taints\":[{\"key\":\"gpu\",\"effect\":\"NoSchedule\"}]", "True");
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, 0, 0, &c), -1);
+	assert_non_null(strstr(c.message, "gpu:NoSchedule"));
+	cJSON_Delete(node);
+	/* A template naming no resources: the running VMI's count. */
+	node = jf(NODE_B, "", "True");
+	other = jf(VM_TPL, "", "\"devices\":{}");
+	vmi = cJSON_Parse("{\"spec\":{\"domain\":{\"resources\":{\"requests\":{\"memory\":"
+			  "\"3Gi\",\"cpu\":\"500m\"}}}}}");
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, 5 * GI, 0, &c), 0);
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, 6 * GI, 0, &c),
+			 -1);
+	assert_string_equal(c.message, "node 'node-b' has 2Gi free memory, the VM needs 3Gi");
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, 0, 3600, &c), -1);
+	assert_string_equal(c.reason, "TargetNodeInsufficientCPU");
+	cJSON_Delete(vmi);
+	cJSON_Delete(other);
+	/* Empty / garbage VM objects: no selector, nothing requested. */
+	assert_int_equal(mig_cold_target_check(node, "node-b", NULL, NULL, NULL, 8 * GI, 4000, &c),
+			 0);
+	other = cJSON_Parse("{\"spec\":{\"template\":[1,2],\"x\":\"y\"}}");
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, 0, 0, &c), 0);
+	cJSON_Delete(other);
+	/* A node without allocatable: nothing to measure room against (as the live pre-flight). */
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(node, "status"), "allocatable");
+	assert_int_equal(
+	    mig_cold_target_check(node, "node-b", vm, NULL, NULL, 100 * GI, 100000, &c), 0);
+	cJSON_Delete(node);
+	cJSON_Delete(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(condition_times_and_downtime),
 	    cmocka_unit_test(selector_patches),
 	    cmocka_unit_test(applicability),
+	    cmocka_unit_test(target_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
