@@ -6,7 +6,8 @@
 # Wukong too); no VMIM. Without cold it is Rejected as before. A cold move to a target that a live
 # move could not use either (no room for the VM, not matching the VM's nodeSelector or the
 # migrationPolicy's targetNodeSelector) is Rejected / ColdMigrationTargetUnusable before the VM is
-# stopped: it keeps running where it is, untouched.
+# stopped: it keeps running where it is, untouched; a cold move already heading to a node counts
+# against its room.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 
@@ -24,11 +25,13 @@ vms:
   - {name: db-2, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
   - {name: db-3, cpu: 1, memory: 8Gi, nodeSelector: {tier: any}, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
   - {name: db-4, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
+  - {name: db-5, cpu: 1, memory: 2Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
+  - {name: db-6, cpu: 1, memory: 2Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
 YAML
 mig_start
 mig_start_migrator
 $K label node node-a node-b node-c tier=any --overwrite >/dev/null
-for vm in db-1 db-2 db-3 db-4; do
+for vm in db-1 db-2 db-3 db-4 db-5 db-6; do
 	wait_for 30 bash -c "[ \"\$($K get vmi -n default $vm-vm -o jsonpath='{.status.phase}' 2>/dev/null)\" = Running ]" ||
 		not_ok "$vm-vm running"
 done
@@ -45,7 +48,7 @@ import json, sys
 d = json.load(sys.stdin)
 print(json.dumps([d["spec"], d["metadata"].get("labels"), d["metadata"].get("annotations")], sort_keys=True))'; }
 vmi_uid() { $K get vmi -n default "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null; }
-for vm in db-3 db-4; do
+for vm in db-3 db-4 db-6; do
 	vm_view $vm-vm >"$T/$vm.before"
 	vmi_uid $vm-vm >"$T/$vm.uid"
 done
@@ -76,9 +79,24 @@ check "... ColdMigrationTargetUnusable" [ "$(last_reason db-4)" = ColdMigrationT
 check "... the message names targetNodeSelector" bash -c \
 	"statuses db-4 | tail -1 | grep -q \"node 'node-b' does not satisfy the migrationPolicy's targetNodeSelector 'zone=z1'\""
 untouched db-4
+# A cold move heading to a node takes its room while the VM is down (no VMI there to count):
+# db-5 (2Gi) is held stopping on node-a by a finalizer; db-6 (2Gi) to the same node is refused.
+$K patch vmi -n default db-5-vm --type merge \
+	-p '{"metadata":{"finalizers":["kubevirt.io/virtualMachineControllerFinalize","test.novasphere.dev/hold"]}}' >/dev/null
+$K patch wukong -n default db-5 --type merge -p '{"spec":{"migration":{"targetNode":"node-c","cold":true}}}' >/dev/null
+wait_for 30 bash -c "[ -n \"\$($K get vmi -n default db-5-vm -o jsonpath='{.metadata.deletionTimestamp}')\" ]" ||
+	not_ok "db-5 stopping"
+$K patch wukong -n default db-6 --type merge -p '{"spec":{"migration":{"targetNode":"node-c","cold":true}}}' >/dev/null
+if wait_phase 30 db-6 Rejected; then ok "db-6 cold to a node a stopping cold move is heading to: Rejected"; else not_ok "db-6 Rejected ($(last_phase db-6))"; fi
+check "... db-5's 2Gi counted (1536Mi free, db-6 needs 2Gi)" bash -c \
+	"statuses db-6 | tail -1 | grep -q \"node 'node-c' has 1536Mi free memory, the VM needs 2Gi\""
+untouched db-6
+$K patch vmi -n default db-5-vm --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+if wait_phase 60 db-5 Succeeded; then ok "db-5 cold move then Succeeded"; else not_ok "db-5 Succeeded ($(last_phase db-5))"; fi
+check "... db-5 runs on node-c" [ "$(vmi_node db-5-vm)" = node-c ]
 topic wukong.audit >"$T/audit.jsonl"
 check "refusals audited (migration.cold, rejected)" bash -c \
-	"[ \"\$(grep '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -c '\"outcome\":\"rejected\"')\" = 3 ]"
+	"[ \"\$(grep '\"action\":\"migration.cold\"' '$T/audit.jsonl' | grep -c '\"outcome\":\"rejected\"')\" = 4 ]"
 
 $K patch wukong -n default db-1 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_phase 90 db-1 Succeeded; then ok "db-1 cold migration Succeeded"; else not_ok "db-1 cold Succeeded ($(last_phase db-1))"; fi
