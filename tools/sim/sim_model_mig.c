@@ -470,6 +470,10 @@ static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *fai
 	w.state = state;
 	if (g->abort_requested && !ok)
 		w.cond_type = NULL;
+	/* As in KubeVirt: virt-handler finalizes the VMI (migrationState, nodeName) first and
+	 * virt-controller derives the VMIM's final phase from it, so a client that sees the
+	 * VMIM final always reads the VMI already moved (or already marked failed). */
+	vmi_mig_write(m, g, cJSON_Duplicate(state, 1), ok ? dst : NULL, false);
 	vmim_write(m, g, &w);
 	if (ok) {
 		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "SuccessfulMigration",
@@ -480,7 +484,6 @@ static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *fai
 		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning", "FailedMigration", "%s",
 			  failure ? failure : "migration failed");
 	}
-	vmi_mig_write(m, g, cJSON_Duplicate(state, 1), ok ? dst : NULL, false);
 	cJSON_Delete(state);
 	sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
 	if (g->vm) {
@@ -666,9 +669,10 @@ static void abort_mig(struct sim_model *m, struct mmig *g)
 						     "Live migration has been aborted", "Succeeded")
 					 : NULL;
 		w.state = state;
+		if (state) /* the VMI first, as in finish() */
+			vmi_mig_write(m, g, cJSON_Duplicate(state, 1), NULL, false);
 		vmim_write(m, g, &w);
-		if (state)
-			vmi_mig_write(m, g, state, NULL, false);
+		cJSON_Delete(state);
 		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "MigrationAborted",
 			  "Migration was aborted before the target was handed off");
 		sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
