@@ -26,3 +26,12 @@ const char *wk_json_str(const cJSON *o, const char *path)
 	const cJSON *s = wk_json_path(o, path);
 	return cJSON_IsString(s) ? s->valuestring : NULL;
 }
+
+const char *wk_json_meta(const cJSON *o, const char *map, const char *key)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	const cJSON *v =
+	    key ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, map), key)
+		: NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

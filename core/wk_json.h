@@ -13,5 +13,8 @@ struct cJSON;
 const struct cJSON *wk_json_path(const struct cJSON *o, const char *path);
 /* The string at path, or NULL when missing or not a string. */
 const char *wk_json_str(const struct cJSON *o, const char *path);
+/* The string value of metadata.<map>.<key> ("labels" or "annotations"; the key may contain
+ * dots and slashes, "kubevirt.io/nodeName"), or NULL. */
+const char *wk_json_meta(const struct cJSON *o, const char *map, const char *key);
 
 #endif

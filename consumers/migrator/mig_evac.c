@@ -222,7 +222,7 @@ static void skip(struct gathered *g, const char *ns, const char *name, const cha
 
 static const char *vmi_node(const cJSON *vmi)
 {
-	const char *n = wk_json_str(vmi, "metadata.labels." LABEL_NODE);
+	const char *n = wk_json_meta(vmi, "labels", LABEL_NODE);
 	return n ? n : wk_json_str(vmi, "status.nodeName");
 }
 
@@ -287,8 +287,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
 	{
 		int64_t m, c;
-		const char *on = vmi_node(it),
-			   *to = wk_json_str(it, "metadata.labels." LABEL_MIG_TARGET);
+		const char *on = vmi_node(it), *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
 
 		mig_vmi_resources(it, &m, &c);
 		for (size_t j = 0; j < g->nnodes; j++) {
@@ -335,7 +334,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		const char *vm = wk_json_str(it, "metadata.name"),
 			   *ph = wk_json_str(it, "status.phase");
 		char perr[256];
-		const cJSON *wobj = NULL, *w;
+		const cJSON *wobj;
 
 		if (!on || strcmp(on, node) || !ns || !vm)
 			continue;
@@ -344,20 +343,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 			skip(g, ns, vm, "VMINotRunning", NULL);
 			continue;
 		}
-		/* The Wukong whose VM this is (status.vmName, else <name>-vm). */
-		cJSON_ArrayForEach(w, jget(g->wukongs, "items"))
-		{
-			char wvm[MIG_NAME_MAX];
-			const char *wns = wk_json_str(w, "metadata.namespace");
-
-			if (!wns || strcmp(wns, ns))
-				continue;
-			mig_vm_name(w, wvm, sizeof(wvm));
-			if (!strcmp(wvm, vm)) {
-				wobj = w;
-				break;
-			}
-		}
+		wobj = mig_wukong_of_vm(g->wukongs, ns, vm);
 		if (!wobj || !wk_json_str(wobj, "metadata.name")) {
 			skip(g, ns, vm, "NotAWukong", "no Wukong owns this VM: not managed here");
 			continue;

@@ -1296,12 +1296,6 @@ void mig_poll(struct mig_state *st)
 	free(v);
 }
 
-static const char *label_of(const cJSON *o, const char *key)
-{
-	return cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(wk_json_path(o, "metadata.labels"), key));
-}
-
 static bool in_list(const cJSON *items, const char *name)
 {
 	const cJSON *it;
@@ -1346,8 +1340,8 @@ void mig_resync(struct mig_state *st)
 				   sizeof(*pending_names));
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const char *mgr = label_of(it, MIG_LABEL_MANAGED),
-			   *id = label_of(it, MIG_LABEL_REQUEST);
+		const char *mgr = wk_json_meta(it, "labels", MIG_LABEL_MANAGED),
+			   *id = wk_json_meta(it, "labels", MIG_LABEL_REQUEST);
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *name = wk_json_str(it, "metadata.name");
 		bool final = mig_vmim_phase_final(wk_json_str(it, "status.phase"));
@@ -1365,7 +1359,7 @@ void mig_resync(struct mig_state *st)
 			continue;
 		if (final) {
 			struct mig_request r;
-			const char *wk = label_of(it, MIG_LABEL_WUKONG);
+			const char *wk = wk_json_meta(it, "labels", MIG_LABEL_WUKONG);
 
 			memset(&r, 0, sizeof(r));
 			wk_strlcpy(r.ns, ns, sizeof(r.ns));
@@ -1396,8 +1390,8 @@ void mig_resync(struct mig_state *st)
 	cJSON_ArrayForEach(it, wk_json_path(pols.body, "items"))
 	{
 		const char *name = wk_json_str(it, "metadata.name"),
-			   *id = label_of(it, MIG_LABEL_REQUEST);
-		const char *ns = label_of(it, MIG_LABEL_NAMESPACE);
+			   *id = wk_json_meta(it, "labels", MIG_LABEL_REQUEST);
+		const char *ns = wk_json_meta(it, "labels", MIG_LABEL_NAMESPACE);
 		struct wk_k8s_result vr, dr;
 		int64_t created = 0;
 		bool orphan = false;

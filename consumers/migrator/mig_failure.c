@@ -28,14 +28,6 @@ static const cJSON *jget(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-/* A label or annotation: their keys contain dots, which a wk_json path cannot reach. */
-static const char *meta_str(const cJSON *o, const char *map, const char *key)
-{
-	const cJSON *v = jget(jget(jget(o, "metadata"), map), key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -151,8 +143,8 @@ struct mig_failure_node *mig_failure_capacity(const cJSON *nodes, const cJSON *v
 	cJSON_ArrayForEach(it, jget(vmis, "items"))
 	{
 		int64_t m, c;
-		const char *on = meta_str(it, "labels", LABEL_NODE),
-			   *to = meta_str(it, "labels", LABEL_MIG_TARGET);
+		const char *on = wk_json_meta(it, "labels", LABEL_NODE),
+			   *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
 
 		if (!on)
 			on = wk_json_str(it, "status.nodeName");
@@ -467,7 +459,7 @@ static void choose(struct capacity *c, const char *source, const struct wk_selec
 		return;
 	c->t[j].free_mem -= mem;
 	c->t[j].free_cpu_milli -= cpu;
-	h = meta_str(c->t[j].obj, "labels", LABEL_HOSTNAME);
+	h = wk_json_meta(c->t[j].obj, "labels", LABEL_HOSTNAME);
 	wk_strlcpy(node, c->t[j].name, n);
 	wk_strlcpy(hostname, h ? h : c->t[j].name, n);
 }
@@ -512,14 +504,15 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		wk_k8s_result_release(&res);
 		return rc;
 	}
-	if (meta_str(res.body, "labels", MIG_COLD_LABEL)) {
+	if (wk_json_meta(res.body, "labels", MIG_COLD_LABEL)) {
 		wk_k8s_result_release(&res);
 		snprintf(why, wn, "a cold migration holds the VM's placement");
 		return 1;
 	}
 	mig_vmi_resources(vmi, &mem, &cpu);
-	had = meta_str(res.body, "labels", MIG_FAIL_LABEL) &&
-	      mig_failure_state_parse(meta_str(res.body, "annotations", MIG_FAIL_ANN), &old) == 0;
+	had =
+	    wk_json_meta(res.body, "labels", MIG_FAIL_LABEL) &&
+	    mig_failure_state_parse(wk_json_meta(res.body, "annotations", MIG_FAIL_ANN), &old) == 0;
 	if (had && strcmp(old.vmi_uid, uid)) {
 		mig_failure_state_release(&old);
 		wk_k8s_result_release(&res);
@@ -712,17 +705,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 
 		if (!ns || !vm)
 			continue;
-		cJSON_ArrayForEach(w, jget(wukongs, "items"))
-		{
-			char wvm[MIG_NAME_MAX];
-			const char *wns = wk_json_str(w, "metadata.namespace");
-
-			if (!wns || strcmp(wns, ns))
-				continue;
-			mig_vm_name(w, wvm, sizeof(wvm));
-			if (!strcmp(wvm, vm))
-				break;
-		}
+		w = mig_wukong_of_vm(wukongs, ns, vm);
 		wname = wk_json_str(w, "metadata.name");
 		if (!w || !wname || mig_policy_read(w, &pol, perr, sizeof(perr)) < 0) {
 			if (w)
@@ -872,7 +855,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 
 	if (!ns || !vm)
 		return;
-	if (mig_failure_state_parse(meta_str(vmobj, "annotations", MIG_FAIL_ANN), &s) < 0) {
+	if (mig_failure_state_parse(wk_json_meta(vmobj, "annotations", MIG_FAIL_ANN), &s) < 0) {
 		cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"" MIG_FAIL_LABEL "\":null}}}");
 
 		wk_logk(WK_LOG_WARN, vm, "node failure recovery: unreadable state: dropped");

@@ -354,17 +354,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_
 
 		if (!ns || !vm || !ph || strcmp(ph, "Running"))
 			continue;
-		cJSON_ArrayForEach(w, jget(wukongs, "items"))
-		{
-			char wvm[MIG_NAME_MAX];
-			const char *wns = wk_json_str(w, "metadata.namespace");
-
-			if (!wns || strcmp(wns, ns))
-				continue;
-			mig_vm_name(w, wvm, sizeof(wvm));
-			if (!strcmp(wvm, vm))
-				break;
-		}
+		w = mig_wukong_of_vm(wukongs, ns, vm);
 		if (!w || mig_policy_read(w, &pol, perr, sizeof(perr)) < 0) {
 			if (w)
 				mig_policy_release(&pol);

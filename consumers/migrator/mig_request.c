@@ -366,6 +366,26 @@ void mig_vm_name(const cJSON *wk, char *out, size_t out_size)
 		snprintf(out, out_size, "%.240s-vm", cJSON_IsString(name) ? name->valuestring : "");
 }
 
+const cJSON *mig_wukong_of_vm(const cJSON *wukongs, const char *ns, const char *vm)
+{
+	const cJSON *w;
+
+	if (!ns || !vm)
+		return NULL;
+	cJSON_ArrayForEach(w, jget(wukongs, "items", NULL))
+	{
+		const cJSON *wns = jget(w, "metadata", "namespace");
+		char wvm[MIG_NAME_MAX];
+
+		if (!cJSON_IsString(wns) || strcmp(wns->valuestring, ns))
+			continue;
+		mig_vm_name(w, wvm, sizeof(wvm));
+		if (!strcmp(wvm, vm))
+			return w;
+	}
+	return NULL;
+}
+
 int mig_spec_view(const cJSON *wk, struct mig_spec_view *out)
 {
 	const cJSON *mig = jget(wk, "spec", "migration");

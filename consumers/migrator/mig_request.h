@@ -146,6 +146,8 @@ void mig_sha256_hex(const void *data, size_t len, size_t n, char *out);
 char *mig_canonical_json(const struct cJSON *v);
 /* The VM name of a Wukong: status.vmName, else "<name>-vm". */
 void mig_vm_name(const struct cJSON *wukong, char *out, size_t out_size);
+/* The Wukong in a Wukong list ({"items": [...]}) whose VM is ns/vm, or NULL. */
+const struct cJSON *mig_wukong_of_vm(const struct cJSON *wukongs, const char *ns, const char *vm);
 
 /* The request as a compact JSON annotation (and back), so that a relist after a crash can
  * rebuild the request from the object that carries it. */

@@ -28,6 +28,23 @@ static void paths(void **state)
 	cJSON_Delete(o);
 }
 
+static void meta(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"labels\":{\"kubevirt.io/nodeName\":\"n1\","
+			       "\"n\":3},\"annotations\":{\"a.b/c\":\"x\"}}}");
+
+	(void)state;
+	assert_string_equal(wk_json_meta(o, "labels", "kubevirt.io/nodeName"), "n1");
+	assert_null(wk_json_str(o, "metadata.labels.kubevirt.io/nodeName")); /* why meta exists */
+	assert_string_equal(wk_json_meta(o, "annotations", "a.b/c"), "x");
+	assert_null(wk_json_meta(o, "labels", "n")); /* not a string */
+	assert_null(wk_json_meta(o, "labels", "missing"));
+	assert_null(wk_json_meta(o, "annotations", "kubevirt.io/nodeName"));
+	assert_null(wk_json_meta(o, "labels", NULL));
+	assert_null(wk_json_meta(NULL, "labels", "n"));
+	cJSON_Delete(o);
+}
+
 static void hostile(void **state)
 {
 	cJSON *o = cJSON_Parse("{\"a\":{\"\":{\"b\":\"x\"}}}");
@@ -50,6 +67,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(paths),
+	    cmocka_unit_test(meta),
 	    cmocka_unit_test(hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
