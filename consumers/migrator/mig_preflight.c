@@ -31,8 +31,12 @@ static int64_t qty(const cJSON *v, bool milli)
 {
 	int64_t out = -1;
 
-	if (cJSON_IsNumber(v))
-		return (int64_t)(v->valuedouble * (milli ? 1000 : 1));
+	if (cJSON_IsNumber(v)) {
+		/* A JSON number may be anything: negative, huge or not finite reads as unknown
+		 * (converting an out-of-range double to an integer is undefined). */
+		double d = v->valuedouble * (milli ? 1000 : 1);
+		return d >= 0 && d < 9e18 ? (int64_t)d : -1;
+	}
 	if (!cJSON_IsString(v))
 		return -1;
 	if (milli ? wk_quantity_parse_milli(v->valuestring, &out, NULL, 0) < 0

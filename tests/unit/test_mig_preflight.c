@@ -242,6 +242,17 @@ static void resources(void **state)
 	cJSON_Delete(v);
 	cJSON_Delete(w);
 	cJSON_Delete(n);
+	/* Hostile numbers (huge, negative) read as unknown, not as undefined conversions. */
+	n = cJSON_Parse("{\"status\":{\"allocatable\":{\"memory\":1e300,\"cpu\":-4}}}");
+	mig_node_allocatable(n, &mem, &cpu);
+	assert_int_equal(mem, -1);
+	assert_int_equal(cpu, -1);
+	cJSON_Delete(n);
+	n = cJSON_Parse("{\"status\":{\"allocatable\":{\"memory\":4096,\"cpu\":1e17}}}");
+	mig_node_allocatable(n, &mem, &cpu);
+	assert_int_equal(mem, 4096);
+	assert_int_equal(cpu, -1); /* 1e17 cores in millicores is out of range */
+	cJSON_Delete(n);
 }
 
 static cJSON *pol(const char *name, const char *vmi_sel, const char *ns_sel)
