@@ -1,5 +1,6 @@
 /* mig_cold.c - cold migration: stop, pin, start, verify, restore (mig_cold.h). */
 #include "mig_cold.h"
+#include "mig_failure.h"
 
 #include "mig_drain.h"
 #include "wk_log.h"
@@ -456,6 +457,15 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	wk_strlcpy(s.request, r->id, sizeof(s.request));
 	wk_strlcpy(s.target, r->target_node, sizeof(s.target));
 	wk_strlcpy(s.wukong, r->name, sizeof(s.wukong));
+	if (jstr2(res.body, "metadata", "labels", MIG_FAIL_LABEL)) {
+		/* Node-failure recovery may hold the template's nodeSelector (its pin): a cold
+		 * move would record the pin as the VM's own placement and restore it later. */
+		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "FailureRecoveryInProgress",
+			    "cold migration refused: node-failure recovery is steering this VM "
+			    "(label " MIG_FAIL_LABEL "); retry once it has finished");
+		wk_k8s_result_release(&res);
+		return;
+	}
 	{
 		const char *on = jstr2(f->vmi, "status", "nodeName", NULL);
 
