@@ -16,10 +16,11 @@ failures=()
 logdir="$B/test-logs"
 mkdir -p "$logdir"
 
-# count NAME LOGFILE RC: add the TAP results of one suite; a suite that failed without a
-# "not ok" line (a crash, a timeout) counts as one failure of its own.
+# count NAME LOGFILE RC SECONDS: add the TAP results of one suite; a suite that failed without a
+# "not ok" line (a crash, a timeout) counts as one failure of its own. The seconds each suite took
+# are printed so that the CI's time budget can be watched.
 count() {
-	local name=$1 log=$2 rc=$3 ok nok
+	local name=$1 log=$2 rc=$3 secs=$4 ok nok
 	ok=$(grep -cE '^ok ' "$log")
 	nok=$(grep -cE '^not ok ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
@@ -30,10 +31,10 @@ count() {
 	failed=$((failed + nok))
 	if [ "$nok" -gt 0 ]; then
 		failures+=("$name")
-		printf '%-48s %3d passed, %3d FAILED  (log: %s)\n' "$name" "$ok" "$nok" "$log"
+		printf '%-48s %3d passed, %3d FAILED %4ds  (log: %s)\n' "$name" "$ok" "$nok" "$secs" "$log"
 		grep -E '^not ok |^# ' "$log" | head -20 | sed 's/^/    /'
 	else
-		printf '%-48s %3d passed\n' "$name" "$ok"
+		printf '%-48s %3d passed %4ds\n' "$name" "$ok" "$secs"
 	fi
 }
 
@@ -43,8 +44,9 @@ if [ "$mode" != "--integration" ]; then
 		n=$(basename "$t")
 		[ -n "$filter" ] && [[ "$n" != *"$filter"* ]] && continue
 		log="$logdir/$n.log"
+		start=$SECONDS
 		CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t" >"$log" 2>&1
-		count "unit/$n" "$log" $?
+		count "unit/$n" "$log" $? $((SECONDS - start))
 	done
 fi
 
@@ -54,11 +56,12 @@ if [ "$mode" != "--unit" ]; then
 		n=$(basename "$t" .sh)
 		[ -n "$filter" ] && [[ "$n" != *"$filter"* ]] && continue
 		log="$logdir/$n.log"
+		start=$SECONDS
 		B="$B" timeout 600 bash "$t" >"$log" 2>&1
-		count "integration/$n" "$log" $?
+		count "integration/$n" "$log" $? $((SECONDS - start))
 	done
 fi
 
 [ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed (${SECONDS}s)"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
