@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 
 /* A VM that does not run on its target this long after starting again has failed. */
 #define COLD_TIMEOUT_MS (5 * 60 * 1000)
@@ -241,19 +240,6 @@ bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
 	return cJSON_IsTrue(jget(pol, "enabled")) && cJSON_IsTrue(jget(pol, "allowColdMigration"));
 }
 
-static int check_fail(struct mig_check *c, const char *reason, const char *fmt, ...)
-    WK_PRINTF(3, 4);
-static int check_fail(struct mig_check *c, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	wk_strlcpy(c->reason, reason, sizeof(c->reason));
-	va_start(ap, fmt);
-	vsnprintf(c->message, sizeof(c->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* "k=v,k2=v2" of a nodeSelector, for a message (cut at n). */
 static void selector_text(const cJSON *sel, char *out, size_t n)
 {
@@ -290,21 +276,21 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 	ok = mig_node_eligible(node, NULL, NULL, own, code, sizeof(code));
 	if (!ok) {
 		if (!strcmp(code, "TargetNodeNotFound"))
-			check_fail(c, code, "target node '%s' does not exist", node_name);
+			mig_check_fail(c, code, "target node '%s' does not exist", node_name);
 		else if (!strcmp(code, "TargetNodeNotReady"))
-			check_fail(c, code, "target node '%s' is not Ready", node_name);
+			mig_check_fail(c, code, "target node '%s' is not Ready", node_name);
 		else if (!strcmp(code, "TargetNodeUnschedulable") &&
 			 mig_node_unschedulable(node, why, sizeof(why)))
-			check_fail(c, code, "target node '%s' is unschedulable: %s", node_name,
-				   why);
+			mig_check_fail(c, code, "target node '%s' is unschedulable: %s", node_name,
+				       why);
 		else if (!strcmp(code, "TargetNodeSelectorMismatch")) {
 			selector_text(own, sel, sizeof(sel));
-			check_fail(c, code,
-				   "target node '%s' does not match the VM's nodeSelector '%s'",
-				   node_name, sel);
+			mig_check_fail(c, code,
+				       "target node '%s' does not match the VM's nodeSelector '%s'",
+				       node_name, sel);
 		} else
-			check_fail(c, code, "target node '%s' may not take the VM (%s)", node_name,
-				   code);
+			mig_check_fail(c, code, "target node '%s' may not take the VM (%s)",
+				       node_name, code);
 	}
 	cJSON_Delete(own);
 	if (!ok)
@@ -312,10 +298,10 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 	if (target && !mig_node_eligible(node, NULL, target, NULL, code, sizeof(code))) {
 		char *ts = wk_selector_to_string(target);
 
-		check_fail(c, code,
-			   "target node '%s' does not satisfy the migrationPolicy's "
-			   "targetNodeSelector '%.200s'",
-			   node_name, ts ? ts : "");
+		mig_check_fail(c, code,
+			       "target node '%s' does not satisfy the migrationPolicy's "
+			       "targetNodeSelector '%.200s'",
+			       node_name, ts ? ts : "");
 		free(ts);
 		return -1;
 	}
@@ -328,14 +314,16 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 	if (amem >= 0 && amem - used_mem < mem) {
 		wk_quantity_format_bytes(amem - used_mem < 0 ? 0 : amem - used_mem, a, sizeof(a));
 		wk_quantity_format_bytes(mem, b, sizeof(b));
-		return check_fail(c, "TargetNodeInsufficientMemory",
-				  "node '%s' has %s free memory, the VM needs %s", node_name, a, b);
+		return mig_check_fail(c, "TargetNodeInsufficientMemory",
+				      "node '%s' has %s free memory, the VM needs %s", node_name, a,
+				      b);
 	}
 	if (acpu >= 0 && acpu - used_cpu < cpu) {
 		wk_quantity_format_milli(acpu - used_cpu < 0 ? 0 : acpu - used_cpu, a, sizeof(a));
 		wk_quantity_format_milli(cpu, b, sizeof(b));
-		return check_fail(c, "TargetNodeInsufficientCPU",
-				  "node '%s' has %s free CPU, the VM needs %s", node_name, a, b);
+		return mig_check_fail(c, "TargetNodeInsufficientCPU",
+				      "node '%s' has %s free CPU, the VM needs %s", node_name, a,
+				      b);
 	}
 	return 0;
 }

@@ -10,8 +10,7 @@
 
 #define ANN_BRIDGE "kubevirt.io/allow-pod-bridge-network-live-migration"
 
-static int fail(struct mig_check *c, const char *reason, const char *fmt, ...) WK_PRINTF(3, 4);
-static int fail(struct mig_check *c, const char *reason, const char *fmt, ...)
+int mig_check_fail(struct mig_check *c, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -132,20 +131,22 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 		if (!r || !*r)
 			r = "NotLiveMigratable";
 		if (!strcmp(r, "InterfaceNotLiveMigratable"))
-			return fail(c, r,
-				    "VMI '%s/%s' is not live-migratable: %s; a bridge binding on "
-				    "the pod network can migrate only if the CNI keeps the pod IP "
-				    "(e.g. Kube-OVN) and the VM template carries the annotation "
-				    "'" ANN_BRIDGE "'",
-				    f->ns, f->vm, m ? m : r);
+			return mig_check_fail(
+			    c, r,
+			    "VMI '%s/%s' is not live-migratable: %s; a bridge binding on "
+			    "the pod network can migrate only if the CNI keeps the pod IP "
+			    "(e.g. Kube-OVN) and the VM template carries the annotation "
+			    "'" ANN_BRIDGE "'",
+			    f->ns, f->vm, m ? m : r);
 		if (!strcmp(r, "DisksNotLiveMigratable"))
-			return fail(c, r,
-				    "VMI '%s/%s' is not live-migratable: %s; live migration needs "
-				    "every PVC to be ReadWriteMany (shared storage); use a cold "
-				    "migration instead",
-				    f->ns, f->vm, m ? m : r);
-		return fail(c, r, "VMI '%s/%s' is not live-migratable: %s", f->ns, f->vm,
-			    m ? m : r);
+			return mig_check_fail(
+			    c, r,
+			    "VMI '%s/%s' is not live-migratable: %s; live migration needs "
+			    "every PVC to be ReadWriteMany (shared storage); use a cold "
+			    "migration instead",
+			    f->ns, f->vm, m ? m : r);
+		return mig_check_fail(c, r, "VMI '%s/%s' is not live-migratable: %s", f->ns, f->vm,
+				      m ? m : r);
 	}
 	return 0;
 }
@@ -163,10 +164,11 @@ static int check_selector(const struct mig_facts *f, struct mig_check *c)
 		if (!cJSON_IsString(sel))
 			continue;
 		if (!cJSON_IsString(l) || strcmp(l->valuestring, sel->valuestring))
-			return fail(c, "TargetNodeSelectorMismatch",
-				    "target node '%s' does not match the VM's nodeSelector "
-				    "'%.128s=%.128s'",
-				    f->target_name, sel->string, sel->valuestring);
+			return mig_check_fail(
+			    c, "TargetNodeSelectorMismatch",
+			    "target node '%s' does not match the VM's nodeSelector "
+			    "'%.128s=%.128s'",
+			    f->target_name, sel->string, sel->valuestring);
 	}
 	return 0;
 }
@@ -179,38 +181,42 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 
 	memset(c, 0, sizeof(*c));
 	if (!f->vmi)
-		return fail(c, "VMINotFound",
-			    "VirtualMachineInstance '%s/%s' does not exist: the VM is not running",
-			    f->ns, f->vm);
+		return mig_check_fail(
+		    c, "VMINotFound",
+		    "VirtualMachineInstance '%s/%s' does not exist: the VM is not running", f->ns,
+		    f->vm);
 	phase = wk_json_str(f->vmi, "status.phase");
 	if (wk_json_path(f->vmi, "metadata.deletionTimestamp"))
-		return fail(c, "VMINotRunning", "VMI '%s/%s' is being deleted", f->ns, f->vm);
+		return mig_check_fail(c, "VMINotRunning", "VMI '%s/%s' is being deleted", f->ns,
+				      f->vm);
 	if (!phase || strcmp(phase, "Running"))
-		return fail(c, "VMINotRunning", "VMI '%s/%s' is in phase '%s', not Running", f->ns,
-			    f->vm, phase && *phase ? phase : "(none)");
+		return mig_check_fail(c, "VMINotRunning",
+				      "VMI '%s/%s' is in phase '%s', not Running", f->ns, f->vm,
+				      phase && *phase ? phase : "(none)");
 	if (check_migratable(f, c) < 0)
 		return -1;
 	if (f->inflight_vmim)
-		return fail(c, "MigrationInFlight",
-			    "migration '%s' (phase %s) is already in flight for VMI '%s/%s'",
-			    f->inflight_vmim, f->inflight_phase ? f->inflight_phase : "unset",
-			    f->ns, f->vm);
+		return mig_check_fail(
+		    c, "MigrationInFlight",
+		    "migration '%s' (phase %s) is already in flight for VMI '%s/%s'",
+		    f->inflight_vmim, f->inflight_phase ? f->inflight_phase : "unset", f->ns,
+		    f->vm);
 	if (!f->target_name || !*f->target_name)
 		return 0;
 	src = wk_json_str(f->vmi, "status.nodeName");
 	if (src && !strcmp(src, f->target_name))
-		return fail(c, "TargetIsSourceNode",
-			    "VMI '%s/%s' already runs on node '%s'; pick another target", f->ns,
-			    f->vm, f->target_name);
+		return mig_check_fail(c, "TargetIsSourceNode",
+				      "VMI '%s/%s' already runs on node '%s'; pick another target",
+				      f->ns, f->vm, f->target_name);
 	if (!f->target_node)
-		return fail(c, "TargetNodeNotFound", "target node '%s' does not exist",
-			    f->target_name);
+		return mig_check_fail(c, "TargetNodeNotFound", "target node '%s' does not exist",
+				      f->target_name);
 	if (!mig_node_ready(f->target_node))
-		return fail(c, "TargetNodeNotReady", "target node '%s' is not Ready",
-			    f->target_name);
+		return mig_check_fail(c, "TargetNodeNotReady", "target node '%s' is not Ready",
+				      f->target_name);
 	if (mig_node_unschedulable(f->target_node, why, sizeof(why)))
-		return fail(c, "TargetNodeUnschedulable", "target node '%s' is unschedulable: %s",
-			    f->target_name, why);
+		return mig_check_fail(c, "TargetNodeUnschedulable",
+				      "target node '%s' is unschedulable: %s", f->target_name, why);
 	if (check_selector(f, c) < 0)
 		return -1;
 	mig_vmi_resources(f->vmi, &mem, &cpu);
@@ -218,18 +224,18 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 	if (amem >= 0 && amem - f->target_used_mem < mem) {
 		fmt_bytes(mem, a, sizeof(a));
 		fmt_bytes(amem - f->target_used_mem, b, sizeof(b));
-		return fail(c, "TargetNodeInsufficientMemory",
-			    "target node '%s' has %s of memory free, the VM needs %s",
-			    f->target_name, b, a);
+		return mig_check_fail(c, "TargetNodeInsufficientMemory",
+				      "target node '%s' has %s of memory free, the VM needs %s",
+				      f->target_name, b, a);
 	}
 	if (acpu >= 0 && acpu - f->target_used_cpu_milli < cpu) {
 		wk_quantity_format_milli(cpu, a, sizeof(a));
 		wk_quantity_format_milli(
 		    acpu - f->target_used_cpu_milli < 0 ? 0 : acpu - f->target_used_cpu_milli, b,
 		    sizeof(b));
-		return fail(c, "TargetNodeInsufficientCPU",
-			    "target node '%s' has %s CPU free, the VM needs %s", f->target_name, b,
-			    a);
+		return mig_check_fail(c, "TargetNodeInsufficientCPU",
+				      "target node '%s' has %s CPU free, the VM needs %s",
+				      f->target_name, b, a);
 	}
 	return 0;
 }

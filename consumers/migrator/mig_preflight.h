@@ -16,6 +16,9 @@ struct mig_check {
 	char message[640];
 };
 
+/* Fill c with reason and the formatted message; returns -1 (a failed check). */
+int mig_check_fail(struct mig_check *c, const char *reason, const char *fmt, ...) WK_PRINTF(3, 4);
+
 /* What the caller looked up. Objects may be NULL (not found). */
 struct mig_facts {
 	const char *ns;
