@@ -261,8 +261,8 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 {
 	const cJSON *tpl = jget(jget(vm, "spec"), "template"), *v;
 	cJSON *own = cJSON_CreateObject();
-	char why[160], code[64], a[32], b[32], sel[256];
-	int64_t mem, cpu, amem, acpu;
+	char why[160], code[64], sel[256];
+	int64_t mem, cpu;
 	bool ok;
 
 	memset(c, 0, sizeof(*c));
@@ -310,22 +310,7 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 	mig_vmi_resources(tpl, &mem, &cpu);
 	if (!mem && !cpu && vmi)
 		mig_vmi_resources(vmi, &mem, &cpu);
-	mig_node_allocatable(node, &amem, &acpu);
-	if (amem >= 0 && amem - used_mem < mem) {
-		wk_quantity_format_bytes(amem - used_mem < 0 ? 0 : amem - used_mem, a, sizeof(a));
-		wk_quantity_format_bytes(mem, b, sizeof(b));
-		return mig_check_fail(c, "TargetNodeInsufficientMemory",
-				      "node '%s' has %s free memory, the VM needs %s", node_name, a,
-				      b);
-	}
-	if (acpu >= 0 && acpu - used_cpu < cpu) {
-		wk_quantity_format_milli(acpu - used_cpu < 0 ? 0 : acpu - used_cpu, a, sizeof(a));
-		wk_quantity_format_milli(cpu, b, sizeof(b));
-		return mig_check_fail(c, "TargetNodeInsufficientCPU",
-				      "node '%s' has %s free CPU, the VM needs %s", node_name, a,
-				      b);
-	}
-	return 0;
+	return mig_check_room(c, node_name, node, used_mem, used_cpu, mem, cpu);
 }
 
 /* ---- I/O ---- */

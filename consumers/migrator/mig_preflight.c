@@ -176,8 +176,8 @@ static int check_selector(const struct mig_facts *f, struct mig_check *c)
 int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 {
 	const char *phase, *src;
-	char why[256], a[32], b[32];
-	int64_t mem, cpu, amem, acpu;
+	char why[256];
+	int64_t mem, cpu;
 
 	memset(c, 0, sizeof(*c));
 	if (!f->vmi)
@@ -220,22 +220,31 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 	if (check_selector(f, c) < 0)
 		return -1;
 	mig_vmi_resources(f->vmi, &mem, &cpu);
-	mig_node_allocatable(f->target_node, &amem, &acpu);
-	if (amem >= 0 && amem - f->target_used_mem < mem) {
-		fmt_bytes(mem, a, sizeof(a));
-		fmt_bytes(amem - f->target_used_mem, b, sizeof(b));
+	return mig_check_room(c, f->target_name, f->target_node, f->target_used_mem,
+			      f->target_used_cpu_milli, mem, cpu);
+}
+
+int mig_check_room(struct mig_check *c, const char *node_name, const cJSON *node, int64_t used_mem,
+		   int64_t used_cpu_milli, int64_t mem, int64_t cpu_milli)
+{
+	int64_t amem, acpu;
+	char a[32], b[32];
+
+	mig_node_allocatable(node, &amem, &acpu);
+	if (amem >= 0 && amem - used_mem < mem) {
+		fmt_bytes(amem - used_mem, a, sizeof(a));
+		fmt_bytes(mem, b, sizeof(b));
 		return mig_check_fail(c, "TargetNodeInsufficientMemory",
-				      "target node '%s' has %s of memory free, the VM needs %s",
-				      f->target_name, b, a);
+				      "node '%s' has %s free memory, the VM needs %s", node_name, a,
+				      b);
 	}
-	if (acpu >= 0 && acpu - f->target_used_cpu_milli < cpu) {
-		wk_quantity_format_milli(cpu, a, sizeof(a));
-		wk_quantity_format_milli(
-		    acpu - f->target_used_cpu_milli < 0 ? 0 : acpu - f->target_used_cpu_milli, b,
-		    sizeof(b));
+	if (acpu >= 0 && acpu - used_cpu_milli < cpu_milli) {
+		wk_quantity_format_milli(acpu - used_cpu_milli < 0 ? 0 : acpu - used_cpu_milli, a,
+					 sizeof(a));
+		wk_quantity_format_milli(cpu_milli, b, sizeof(b));
 		return mig_check_fail(c, "TargetNodeInsufficientCPU",
-				      "target node '%s' has %s CPU free, the VM needs %s",
-				      f->target_name, b, a);
+				      "node '%s' has %s free CPU, the VM needs %s", node_name, a,
+				      b);
 	}
 	return 0;
 }

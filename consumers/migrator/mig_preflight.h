@@ -35,6 +35,11 @@ struct mig_facts {
 	const char *inflight_phase;
 };
 
+/* Room on node for mem bytes / cpu_milli millicores with used_* already taken of its
+ * allocatable (unknown allocatable: no limit). 0, or -1 with TargetNodeInsufficient{Memory,CPU}. */
+int mig_check_room(struct mig_check *c, const char *node_name, const struct cJSON *node,
+		   int64_t used_mem, int64_t used_cpu_milli, int64_t mem, int64_t cpu_milli);
+
 /* Every check in order; 0 if the migration may go ahead, -1 with the first failure. */
 int mig_preflight(const struct mig_facts *f, struct mig_check *out);
 
