@@ -72,7 +72,7 @@ expect rwo node-b DisksNotLiveMigratable "ReadWriteMany"
 expect bridge node-b InterfaceNotLiveMigratable "kubevirt.io/allow-pod-bridge-network-live-migration"
 expect ok node-zz TargetNodeNotFound "node-zz"
 expect ok "$OK_SRC" TargetIsSourceNode "already runs"
-expect ok node-small TargetNodeInsufficientMemory "memory free"
+expect ok node-small TargetNodeInsufficientMemory "free memory"
 check "cordon $T1" $K cordon "$T1"
 expect ok "$T1" TargetNodeUnschedulable "cordoned"
 $K uncordon "$T1" >/dev/null
