@@ -2,8 +2,8 @@
 # tests/valgrind-services.sh [SERVICE...] - the long-running services under valgrind
 # (--leak-check=full, definite and indirect leaks and invalid reads/writes are errors) against the
 # embedded broker and the simulator: wukong-watcher, -status, -audit, -progress, -migrator and
-# -cloner run side by side while a migration (kubectl patch spec.migration) and a Kafka migrate
-# request flow through them, then each gets SIGTERM. TAP output like the integration tests; one
+# -cloner run side by side while a migration (kubectl patch spec.migration), a Kafka migrate
+# request and a node drain flow through them, then each gets SIGTERM. TAP output like the integration tests; one
 # valgrind log per service is kept in the scratch dir on failure. Not part of `make test` (slow);
 # run by hand: B=build-x tests/valgrind-services.sh [watcher status ...].
 # Suppressions for one-time library allocations: tests/valgrind.supp.
@@ -58,8 +58,8 @@ for s in "${SERVICES[@]}"; do
 	check "wukong-$s started under valgrind" wait_for 120 test -s "$T/$s.addr"
 done
 
-# Traffic: a migration through the API (spec.migration), one and a clone through Kafka, and a
-# message that is dead-lettered.
+# Traffic: a migration through the API (spec.migration), one and a clone through Kafka, a node
+# drain (dry run, then real), and a message that is dead-lettered.
 req() { # req TYPE KEY JSON
 	printf '%s\n' "$3" | kcat -b "$BOOTSTRAP" -P -t wukong.requests.local -k "$2" \
 		-H ce_specversion=1.0 -H "ce_id=$RANDOM$RANDOM" -H ce_source=/tenants/test \
@@ -78,6 +78,13 @@ req clone local/default/web-2-vm '{"requestId":"vg-2","cluster":"local","namespa
 printf '%s\n' 'not json' | kcat -b "$BOOTSTRAP" -P -t wukong.requests.local -k x 2>>"$T/kcat.log"
 check "the migration through spec.migration finished" wait_for 60 bash -c \
 	"[ \"\$($K get vmi web-1-vm -o jsonpath='{.status.nodeName}')\" = $tgt ]"
+# An evacuation (planner, dry run, progress reports): drain the node web-1 went to.
+req drain "local/node/$tgt" "{\"requestId\":\"vg-3\",\"cluster\":\"local\",\"node\":\"$tgt\",\"dryRun\":true}"
+req drain "local/node/$tgt" "{\"requestId\":\"vg-4\",\"cluster\":\"local\",\"node\":\"$tgt\"}"
+if [[ " ${SERVICES[*]} " == *" migrator "* ]]; then
+	check "the drain moved every VM off $tgt" wait_for 90 bash -c \
+		"[ -z \"\$($K get vmi -A -o jsonpath='{.items[?(@.status.nodeName==\"$tgt\")].metadata.name}')\" ]"
+fi
 sleep 5
 
 for s in "${SERVICES[@]}"; do kill -TERM "${PID[$s]}" 2>/dev/null; done

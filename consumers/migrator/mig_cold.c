@@ -361,6 +361,9 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	au.reason = reason;
 	au.message = msg;
 	mig_send_audit(st, &au, reason, NULL);
+	mig_post_event(st, &r, NULL,
+		       ph == MIG_PH_FAILED || ph == MIG_PH_REJECTED ? "Warning" : "Normal", reason,
+		       msg, "migration.cold");
 	wk_logk(WK_LOG_INFO, s->wukong, "cold migration '%s': %s", s->request, msg);
 }
 
@@ -389,6 +392,7 @@ static void refuse(struct mig_state *st, const struct mig_request *r, const char
 	au.reason = reason;
 	au.message = msg;
 	mig_send_audit(st, &au, reason, NULL);
+	mig_post_event(st, r, r->uid, "Warning", reason, msg, "migration.preflight");
 	mig_remember_done(st, r, MIG_PH_REJECTED);
 }
 

@@ -337,6 +337,9 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 	au.reason = reason;
 	au.message = message;
 	mig_send_audit(st, &au, node, ack);
+	mig_post_event(st, &r, NULL,
+		       strcmp(outcome, "success") && strcmp(outcome, "info") ? "Warning" : "Normal",
+		       reason, message, action);
 	wk_logk(strcmp(outcome, "success") && strcmp(outcome, "info") ? WK_LOG_WARN : WK_LOG_INFO,
 		key, "%s: %s", reason, message);
 }

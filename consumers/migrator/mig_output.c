@@ -173,7 +173,10 @@ struct cJSON *mig_k8s_event(const struct mig_request *r, const char *uid, const 
 	    .seed = seed,
 	};
 
-	snprintf(seed, sizeof(seed), "%s/%s/%s/%s", r->ns, r->name, r->id, action);
+	/* One Event per step: a step is the action and its reason (migration.phase Scheduling,
+	 * then Running, ...); the same step replayed after a restart names the same Event. */
+	snprintf(seed, sizeof(seed), "%s/%s/%s/%s/%s", r->ns, r->name, r->id, action,
+		 reason ? reason : "");
 	return wk_emit_k8s_event(&e, now_ms);
 }
 

@@ -11,6 +11,7 @@
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_event.h"
+#include "wk_json.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_tenant.h"
@@ -262,22 +263,36 @@ void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char
 	free(body);
 }
 
-static void post_event(struct mig_state *st, struct mig_active *a, const char *type,
-		       const char *reason, const char *message, const char *action)
+void mig_post_event(struct mig_state *st, const struct mig_request *r, const char *uid,
+		    const char *type, const char *reason, const char *message, const char *action)
 {
 	struct wk_k8s_result res;
-	char err[512];
+	char err[512], wuid[128];
 	cJSON *ev;
 
 	if (!st->k8s_events)
 		return;
-	ev = mig_k8s_event(&a->req, a->uid[0] ? a->uid : a->req.uid, type, reason, message, action,
-			   st->instance, wk_time_now_ms());
+	if (!uid || !*uid) {
+		/* kubectl describe finds a Wukong's Events by its uid: read it. */
+		if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) <
+		    0) {
+			if (res.err != WK_K8S_ENOTFOUND)
+				wk_warn("event on wukong '%s/%s': %s", r->ns, r->name, err);
+			wk_k8s_result_release(&res);
+			return;
+		}
+		const char *u = wk_json_str(res.body, "metadata.uid");
+
+		wk_strlcpy(wuid, u ? u : "", sizeof(wuid));
+		wk_k8s_result_release(&res);
+		uid = wuid;
+	}
+	ev = mig_k8s_event(r, uid, type, reason, message, action, st->instance, wk_time_now_ms());
 	/* Events are for people, not state: a failure is logged and the work goes on; 409 means
 	 * a replay already posted it. */
-	if (wk_k8s_create(st->k8s, &wk_k8s_res_events, a->req.ns, ev, &res, err, sizeof(err)) < 0 &&
+	if (wk_k8s_create(st->k8s, &wk_k8s_res_events, r->ns, ev, &res, err, sizeof(err)) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS)
-		wk_warn("event on wukong '%s/%s': %s", a->req.ns, a->req.name, err);
+		wk_warn("event on wukong '%s/%s': %s", r->ns, r->name, err);
 	wk_k8s_result_release(&res);
 	cJSON_Delete(ev);
 }
@@ -331,7 +346,8 @@ void mig_report(struct mig_state *st, struct mig_active *a, const char *action, 
 	/* Events: one per step a person cares about (not every queue shuffle). */
 	if (strcmp(action, "migration.queue-position")) {
 		snprintf(evreason, sizeof(evreason), "%s", reason && *reason ? reason : action);
-		post_event(st, a, warn ? "Warning" : "Normal", evreason, message, action);
+		mig_post_event(st, &a->req, a->uid[0] ? a->uid : a->req.uid,
+			       warn ? "Warning" : "Normal", evreason, message, action);
 	}
 }
 
@@ -598,7 +614,8 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 	} else if (!strcmp(kind, "node")) {
 		res = mig_evac_node_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "nodemetrics")) {
-		res = mig_pressure_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
+		res = mig_pressure_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(),
+						 ack);
 	} else if (!strcmp(kind, "virtualmachineinstancemigration")) {
 		const cJSON *labels = jget(body, "labels");
 		const char *mgr = jstrv(labels, MIG_LABEL_MANAGED);

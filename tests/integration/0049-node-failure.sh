@@ -87,5 +87,8 @@ check "still no VMIM" [ -z "$(our_vmims)" ]
 topic wukong.audit >"$T/audit.jsonl"
 check "recovery decisions audited" bash -c "grep -q '\"action\":\"recovery.not-fenced\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.local-storage\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.restart\"' '$T/audit.jsonl' && grep -q '\"action\":\"recovery.completed\"' '$T/audit.jsonl'"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
+check "Events on shared-1: NodeNotFenced (Warning) and RecoveredOnHealthyNode" bash -c \
+	"wukong_events shared-1 | grep -qx 'Warning NodeNotFenced' && wukong_events shared-1 | grep -qx 'Normal RecoveredOnHealthyNode'"
+check "Event on local-1: LocalStorage (Warning)" bash -c "wukong_events local-1 | grep -qx 'Warning LocalStorage'"
 check "migrator still running" kill -0 "$MIG_PID"
 finish

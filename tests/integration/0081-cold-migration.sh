@@ -125,6 +125,9 @@ check "placement rules restored (own nodeSelector kept, hostname pin gone)" bash
 check "run strategy back to Always" [ "$($K get vm -n default db-1-vm -o jsonpath='{.spec.runStrategy}')" = Always ]
 check "our marks removed from the VM" bash -c "! $K get vm -n default db-1-vm -o yaml | grep -q cold-migration"
 check "no VMIM" [ -z "$(our_vmims)" ]
+check "Events on db-1: ColdMigrationStopping, ColdMigrationStarting, ColdMigrationSucceeded" bash -c \
+	"e=\$(wukong_events db-1); for r in ColdMigrationStopping ColdMigrationStarting ColdMigrationSucceeded; do grep -qx \"Normal \$r\" <<<\"\$e\" || exit 1; done"
+check "Event on db-3: ColdMigrationTargetUnusable (Warning)" bash -c "wukong_events db-3 | grep -qx 'Warning ColdMigrationTargetUnusable'"
 # Hostile values: refused by the topic's schema and by the CRD (the API server's 422).
 for bad in -1 1e10 '"12"' true; do
 	printf '{"cluster":"local","namespace":"default","name":"db-1","source":"x","seq":1,"status":{"migrationStatus":{"downtimeSeconds":%s}}}\n' "$bad" >"$T/bad.json"

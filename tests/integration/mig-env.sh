@@ -112,7 +112,19 @@ submit() {
 # vmi_node VM: the node a VMI runs on.
 vmi_node() { $K get vmi -n "${2:-default}" "$1" -o jsonpath='{.status.nodeName}' 2>/dev/null; }
 # our VMIMs (names) in a namespace.
+# wukong_events NAME [NS]: "type reason" of each Kubernetes Event on that Wukong, matched as
+# kubectl describe matches them (kind, name and the Wukong's uid).
+wukong_events() {
+	local uid
+	uid=$($K get wukong -n "${2:-default}" "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null) || return 1
+	$K get events -n "${2:-default}" -o json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for e in json.load(sys.stdin).get("items") or []:
+    o = e.get("involvedObject") or {}
+    if o.get("kind") == "Wukong" and o.get("name") == sys.argv[1] and o.get("uid") == sys.argv[2]:
+        print(e.get("type"), e.get("reason"))' "$1" "$uid"
+}
 our_vmims() { $K get vmim -n "${1:-default}" -l app.kubernetes.io/managed-by=wukong-migrator -o name 2>/dev/null; }
 
 # So that `wait_for N bash -c "... statuses x ..."` works in a child shell.
-export -f topic statuses
+export -f topic statuses wukong_events

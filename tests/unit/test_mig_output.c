@@ -303,6 +303,13 @@ static void k8s_event(void **state)
 			    get(get(e2, "metadata", NULL), "name", NULL)->valuestring);
 	assert_int_equal(
 	    strncmp(get(get(e, "metadata", NULL), "name", NULL)->valuestring, "web-1.", 6), 0);
+	cJSON_Delete(e2);
+	/* Another step of the same action (migration.phase Scheduling, then Running) is its own
+	 * Event, not a 409 on the first one's name. */
+	e2 = mig_k8s_event(&r, "uid-1", "Warning", "TargetNodeUnschedulable", "cordoned",
+			   "migration.preflight", "inst", 1700000000000);
+	assert_string_not_equal(get(get(e, "metadata", NULL), "name", NULL)->valuestring,
+				get(get(e2, "metadata", NULL), "name", NULL)->valuestring);
 	cJSON_Delete(e);
 	cJSON_Delete(e2);
 }
