@@ -58,6 +58,10 @@ struct evac {
 	struct mig_ack *hold;
 	struct mig_evrep *rep; /* its progress report on wukong.progress */
 	int64_t started_mono;
+	/* Moved before a restart of the migrator (found by evac_earlier): counted in the report and
+	 * the completion, and the time it ran before this start. */
+	size_t earlier;
+	double earlier_s;
 	char topic[256];
 	int32_t partition;
 	int64_t offset;
@@ -537,6 +541,67 @@ static int submit(struct mig_state *st, struct evac *ev, size_t i)
 	return 0;
 }
 
+/* The VMs this evacuation moved before a restart of the migrator (its message is replayed and
+ * planned again from what is still on the node): our Succeeded VMIMs whose request (the
+ * annotation it was created from) belongs to this evacuation - its request ids' form, queued at
+ * ev->base_ts + its step (mig_evac.c submits them so), moved off this node - for VMs the new plan
+ * does not hold. Only counts: a failed look-up leaves them out, as before. */
+static void evac_earlier(struct mig_state *st, struct evac *ev)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	char err[512], prefix[64];
+	const cJSON *it;
+
+	if (ev->maint)
+		snprintf(prefix, sizeof(prefix), "%s", ev->pressure ? "pr-" : "mt-");
+	else
+		snprintf(prefix, sizeof(prefix), "%.40s-", ev->id);
+	memset(&lo, 0, sizeof(lo));
+	lo.label_selector = MIG_LABEL_MANAGED "=" MIG_MANAGED_VALUE;
+	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_logk(WK_LOG_WARN, ev->node,
+			"evacuation '%s': VMs moved before a restart not counted: %s", ev->id, err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	{
+		const char *ph = wk_json_str(it, "status.phase"),
+			   *from = wk_json_str(it, "status.migrationState.sourceNode"),
+			   *to = wk_json_str(it, "status.migrationState.targetNode"),
+			   *ann = wk_json_meta(it, "annotations", MIG_ANN_REQUEST);
+		struct mig_request r;
+		bool seen = false;
+
+		if (!ph || strcmp(ph, "Succeeded") || !from || strcmp(from, ev->node) || !ann ||
+		    mig_request_from_json(ann, &r) < 0)
+			continue;
+		if (strncmp(r.id, prefix, strlen(prefix)) || r.received_ms < ev->base_ts ||
+		    r.received_ms - ev->base_ts >= 100000)
+			continue;
+		for (size_t i = 0; i < ev->n && !seen; i++)
+			seen = !strcmp(ev->c[i].ns, r.ns) && !strcmp(ev->c[i].name, r.name);
+		for (size_t i = 0; i < ev->rep->n && !seen; i++)
+			seen = !strcmp(ev->rep->vms[i].ns, r.ns) &&
+			       !strcmp(ev->rep->vms[i].name, r.name);
+		if (seen)
+			continue;
+		mig_evrep_add_done(ev->rep, r.ns, r.name, to ? to : "", r.id);
+		ev->earlier++;
+	}
+	wk_k8s_result_release(&res);
+	if (ev->earlier) {
+		int64_t since = wk_time_now_ms() - ev->base_ts;
+
+		ev->earlier_s = since > 0 ? (double)since / 1000.0 : 0;
+		ev->rep->earlier_s = ev->earlier_s;
+		wk_logk(WK_LOG_INFO, ev->node,
+			"evacuation '%s': %zu VMs moved before a restart of the migrator", ev->id,
+			ev->earlier);
+	}
+}
+
 static void evac_complete(struct mig_state *st, struct evac *ev)
 {
 	struct wk_k8s_result res;
@@ -569,18 +634,21 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 			}
 	}
 	wk_k8s_result_release(&res);
-	cJSON_AddNumberToObject(d, "vms", (double)ev->n);
+	took += ev->earlier_s;
+	cJSON_AddNumberToObject(d, "vms", (double)(ev->n + ev->earlier));
+	if (ev->earlier)
+		cJSON_AddNumberToObject(d, "movedBeforeRestart", (double)ev->earlier);
 	cJSON_AddNumberToObject(d, "seconds", round(took * 10) / 10);
 	cJSON_AddNumberToObject(d, "predictedSeconds", round(ev->predicted_s * 10) / 10);
 	if (nleft)
 		snprintf(msg, sizeof(msg),
 			 "%zu of %zu planned VMs are still on node '%s' after %.0f s (their "
 			 "migrations' statuses say why)",
-			 nleft, ev->n, ev->node, took);
+			 nleft, ev->n + ev->earlier, ev->node, took);
 	else
 		snprintf(msg, sizeof(msg),
-			 "%zu VMs evacuated from node '%s' in %.0f s (predicted %.0f s)", ev->n,
-			 ev->node, took, ev->predicted_s);
+			 "%zu VMs evacuated from node '%s' in %.0f s (predicted %.0f s)",
+			 ev->n + ev->earlier, ev->node, took, ev->predicted_s + ev->earlier_s);
 	wk_logk(WK_LOG_INFO, ev->node, "evacuation '%s': %s", ev->id, msg);
 	mig_evrep_final(st, ev->rep, ev->hold);
 	evac_audit(st, ev, ev->id, ev->node, ev->maint,
@@ -750,6 +818,7 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 			mig_drain_child_id(id, c->ns, c->name, ch->id, sizeof(ch->id));
 		mig_evrep_add(ev->rep, ch->ns, ch->name, ch->target, ch->id, s->end);
 	}
+	evac_earlier(st, ev);
 	ev->hold = mig_ack_ref(ack);
 	ev->next_ev = g_evacs;
 	g_evacs = ev;

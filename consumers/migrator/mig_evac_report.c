@@ -134,8 +134,13 @@ cJSON *mig_evrep_body(const struct mig_evrep *r, double elapsed_s, const char *p
 	cJSON_AddNumberToObject(o, "running", (double)c.running);
 	cJSON_AddNumberToObject(o, "waiting", (double)c.waiting);
 	cJSON_AddNumberToObject(o, "predictedSeconds",
-				round1(r->predicted_s > 0 ? r->predicted_s : 0));
-	cJSON_AddNumberToObject(o, "elapsedSeconds", round1(elapsed_s > 0 ? elapsed_s : 0));
+				round1((r->predicted_s > 0 ? r->predicted_s : 0) +
+				       (r->earlier_s > 0 ? r->earlier_s : 0)));
+	/* Since the evacuation began, a restart of the migrator included; the ETA scales the
+	 * replanned prediction, so it takes the time since this start. */
+	cJSON_AddNumberToObject(
+	    o, "elapsedSeconds",
+	    round1((elapsed_s > 0 ? elapsed_s : 0) + (r->earlier_s > 0 ? r->earlier_s : 0)));
 	eta = final ? 0 : mig_evrep_eta(r, elapsed_s);
 	if (eta >= 0)
 		cJSON_AddNumberToObject(o, "etaSeconds", round1(eta));
@@ -228,6 +233,13 @@ void mig_evrep_add(struct mig_evrep *r, const char *ns, const char *name, const 
 	v->planned_end_s = planned_end_s;
 	v->done_s = -1;
 	v->state = MIG_EVREP_WAITING;
+}
+
+void mig_evrep_add_done(struct mig_evrep *r, const char *ns, const char *name, const char *target,
+			const char *request_id)
+{
+	mig_evrep_add(r, ns, name, target, request_id, 0);
+	r->vms[r->n - 1].state = MIG_EVREP_SUCCEEDED;
 }
 
 void mig_evrep_remaining(struct mig_evrep *r, size_t i)

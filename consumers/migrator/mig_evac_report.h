@@ -46,6 +46,7 @@ struct mig_evrep {
 	char node[MIG_NAME_MAX];
 	char trigger[24]; /* drain, nodeMaintenance, resourcePressure */
 	double predicted_s;
+	double earlier_s; /* how long the evacuation ran before a restart of the migrator */
 	struct mig_evrep_vm *vms;
 	size_t n, cap;
 	/* sending (mig_evrep_tick) */
@@ -82,6 +83,10 @@ void mig_evrep_destroy(struct mig_evrep *r);
 /* Append the plan's next VM (index = order of the calls). */
 void mig_evrep_add(struct mig_evrep *r, const char *ns, const char *name, const char *target,
 		   const char *request_id, double planned_end_s);
+/* Append a VM the evacuation moved before a restart of the migrator: Succeeded from the start,
+ * no planned end (the ETA leaves it out). Call after the plan's VMs (their indexes stay). */
+void mig_evrep_add_done(struct mig_evrep *r, const char *ns, const char *name, const char *target,
+			const char *request_id);
 /* VM i was still on the node when the evacuation ended (the completion's listing). */
 void mig_evrep_remaining(struct mig_evrep *r, size_t i);
 

@@ -101,6 +101,40 @@ static void eta(void **state)
 	mig_evrep_destroy(r);
 }
 
+/* After a restart: the VMs moved before it count as Succeeded, the ETA scales the replanned
+ * prediction from this start only, elapsed and predicted include the time before. */
+static void earlier(void **state)
+{
+	struct mig_evrep *r = make(2, 20);
+	struct mig_evrep_counts c;
+	cJSON *o;
+
+	(void)state;
+	mig_evrep_add_done(r, "default", "moved-1", "node-c", "dr-1-x");
+	mig_evrep_add_done(r, "default", "moved-2", "node-c", "dr-1-y");
+	r->earlier_s = 100;
+	mig_evrep_count(r, &c);
+	assert_int_equal(c.total, 4);
+	assert_int_equal(c.succeeded, 2);
+	assert_int_equal(c.waiting, 2);
+	/* No planned end: the earlier ones do not skew the ratio. */
+	assert_true(fabs(mig_evrep_eta(r, 5) - 15) < 1e-9);
+	o = mig_evrep_body(r, 5, "Running", 1700000000000);
+	assert_int_equal(num(o, "total"), 4);
+	assert_int_equal(num(o, "succeeded"), 2);
+	assert_int_equal(num(o, "percent"), 50);
+	assert_int_equal(num(o, "elapsedSeconds"), 105);
+	assert_int_equal(num(o, "predictedSeconds"), 120);
+	assert_int_equal(num(o, "etaSeconds"), 15);
+	cJSON_Delete(o);
+	/* The plan's VMs keep their indexes (mig_evrep_remaining marks the right one). */
+	mig_evrep_remaining(r, 1);
+	assert_true(r->vms[1].remaining);
+	assert_string_equal(r->vms[1].name, "vm-1");
+	assert_false(r->vms[2].remaining);
+	mig_evrep_destroy(r);
+}
+
 static void body_running(void **state)
 {
 	struct mig_evrep *r = make(5, 50);
@@ -294,6 +328,7 @@ int main(void)
 	    cmocka_unit_test(body_running), cmocka_unit_test(body_percent),
 	    cmocka_unit_test(body_cap),	    cmocka_unit_test(hostile),
 	    cmocka_unit_test(state_names),  cmocka_unit_test(due),
+	    cmocka_unit_test(earlier),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
