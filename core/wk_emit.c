@@ -166,12 +166,15 @@ struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
 	cJSON_AddStringToObject(ev, "kind", "Event");
 	meta = cJSON_AddObjectToObject(ev, "metadata");
 	cJSON_AddStringToObject(meta, "name", name);
-	cJSON_AddStringToObject(meta, "namespace", e->ns);
+	const char *evns = e->event_ns && *e->event_ns ? e->event_ns : e->ns ? e->ns : "";
+
+	cJSON_AddStringToObject(meta, "namespace", evns);
 	io = cJSON_AddObjectToObject(ev, "involvedObject");
 	cJSON_AddStringToObject(io, "apiVersion",
 				e->api_version ? e->api_version : "vm.novasphere.dev/v1alpha1");
 	cJSON_AddStringToObject(io, "kind", e->kind ? e->kind : "Wukong");
-	cJSON_AddStringToObject(io, "namespace", e->ns);
+	if (e->ns && *e->ns)
+		cJSON_AddStringToObject(io, "namespace", e->ns);
 	cJSON_AddStringToObject(io, "name", e->name);
 	if (e->uid && *e->uid)
 		cJSON_AddStringToObject(io, "uid", e->uid);
@@ -197,7 +200,8 @@ int wk_emit_post_event(struct wk_k8s *k, const struct wk_emit_event *e, char *er
 	cJSON *ev = wk_emit_k8s_event(e, wk_time_now_ms());
 	int rc = 0;
 
-	if (wk_k8s_create(k, &wk_k8s_res_events, e->ns, ev, &res, errstr, errstr_size) < 0 &&
+	if (wk_k8s_create(k, &wk_k8s_res_events, e->event_ns && *e->event_ns ? e->event_ns : e->ns,
+			  ev, &res, errstr, errstr_size) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS)
 		rc = -1;
 	wk_k8s_result_release(&res);

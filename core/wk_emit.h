@@ -62,8 +62,12 @@ char *wk_emit_audit_json(const struct wk_emit_audit *a);
 /* A core/v1 Event about an object, named "<name, at most 200>.<16 hex of sha256(seed)>" so a
  * replay of the same step gets 409 AlreadyExists instead of a second Event. */
 struct wk_emit_event {
-	const char *ns, *api_version, *kind, *name, *uid; /* the involved object */
-	const char *type;				  /* Normal / Warning */
+	/* The involved object; ns NULL/"" for a cluster-scoped one (a Node: its Event lives in
+	 * event_ns, "default" as the kubelet's do, with uid = the node's name as the kubelet sets
+	 * it, which kubectl describe node also looks for). */
+	const char *ns, *api_version, *kind, *name, *uid;
+	const char *event_ns; /* where the Event is created: NULL = ns */
+	const char *type;     /* Normal / Warning */
 	const char *reason, *message, *action;
 	const char *component, *instance;
 	const char *seed; /* what makes this Event unique (request id + step) */

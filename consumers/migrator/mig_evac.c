@@ -15,6 +15,7 @@
 #include "mig_plan.h"
 
 #include "wk_cloudevent.h"
+#include "wk_emit.h"
 #include "wk_json.h"
 #include "wk_config.h"
 #include "wk_log.h"
@@ -166,6 +167,31 @@ static void evac_audit(struct mig_state *st, const struct evac *ev, const char *
 		wk_service_stop(st->ctx, 1);
 	}
 	free(body);
+	/* And a Kubernetes Event on the Node (kubectl describe node), a dry run's plan excepted:
+	 * it changes nothing. Best effort, as every Event. */
+	if (strcmp(action, "drain.planned") && st->k8s_events) {
+		char seed[600], evmsg[1024];
+		struct wk_emit_event e = {
+		    .api_version = "v1",
+		    .kind = "Node",
+		    .name = node,
+		    .uid = node,
+		    .event_ns = "default",
+		    .type = strcmp(outcome, "failure") && strcmp(outcome, "rejected") ? "Normal"
+										      : "Warning",
+		    .reason = reason && *reason ? reason : action,
+		    .message = evmsg,
+		    .action = action,
+		    .component = "wukong-migrator",
+		    .instance = st->instance,
+		    .seed = seed};
+
+		snprintf(seed, sizeof(seed), "%s/%s/%s/%s", st->cluster, node, rid, action);
+		snprintf(evmsg, sizeof(evmsg), "%s (%s '%s')", message ? message : "",
+			 maint ? "evacuation" : "drain", rid);
+		if (wk_emit_post_event(st->k8s, &e, err, sizeof(err)) < 0)
+			wk_logk(WK_LOG_WARN, key, "event on node: %s", err);
+	}
 }
 
 /* ---- looking the node up and planning ---- */

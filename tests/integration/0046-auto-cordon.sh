@@ -60,6 +60,15 @@ topic wukong.audit >"$T/audit.jsonl"
 check "evacuation.completed success audited" bash -c "grep '\"action\":\"evacuation.completed\"' '$T/audit.jsonl' | grep -q '\"outcome\":\"success\"'"
 check "the plan skipped q-1 and q-2 with PolicyNotEnabled" bash -c "grep '\"action\":\"evacuation.started\"' '$T/audit.jsonl' | grep -o PolicyNotEnabled | wc -l | grep -q '^2$'"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
+# Events on the Node as kubectl describe node looks for them (kind Node, uid = the node's name,
+# as the kubelet posts them; the simulator serves no pods, which describe node also lists).
+$K get events -n default -o json >"$T/events.json"
+check "Events on node-a: NodeMaintenance then Evacuated, from wukong-migrator" /usr/bin/python3 -c '
+import json, sys
+r = [e["reason"] for e in json.load(open(sys.argv[1]))["items"]
+     if e["involvedObject"].get("kind") == "Node" and e["involvedObject"].get("name") == "node-a"
+     and e["involvedObject"].get("uid") == "node-a" and e["source"].get("component") == "wukong-migrator"]
+sys.exit(0 if r.count("NodeMaintenance") == 1 and r.count("Evacuated") == 1 else 1)' "$T/events.json"
 check "each evacuated VM's migration Succeeded" bash -c "for v in p-1 p-2 p-3 p-4; do [ \"\$($T/lastphase.sh \$v)\" = Succeeded ] || exit 1; done"
 check "exactly one VMIM per evacuated VM" [ "$(our_vmims | wc -l)" -eq 4 ]
 # Node heartbeats keep arriving while node-a stays cordoned: nothing is migrated again.

@@ -171,6 +171,29 @@ static void k8s_event(void **state)
 	    strlen(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "metadata"), "name")->valuestring),
 	    200 + 1 + 16);
 	cJSON_Delete(a);
+	/* A Node (cluster-scoped): the Event lives in event_ns, the reference has no namespace. */
+	{
+		struct wk_emit_event n = {.api_version = "v1",
+					  .kind = "Node",
+					  .name = "node-a",
+					  .uid = "node-a",
+					  .event_ns = "default",
+					  .reason = "Drain",
+					  .component = "wukong-migrator",
+					  .seed = "local/node-a/dr-1/drain.started"};
+		cJSON *io;
+
+		a = wk_emit_k8s_event(&n, 0);
+		io = cJSON_GetObjectItem(a, "involvedObject");
+		assert_string_equal(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(a, "metadata"), "namespace")
+			->valuestring,
+		    "default");
+		assert_null(cJSON_GetObjectItem(io, "namespace"));
+		assert_string_equal(cJSON_GetObjectItem(io, "kind")->valuestring, "Node");
+		assert_string_equal(cJSON_GetObjectItem(io, "apiVersion")->valuestring, "v1");
+		cJSON_Delete(a);
+	}
 }
 
 int main(void)
