@@ -44,27 +44,6 @@ done | kcat -b "$BOOTSTRAP" -P -t wukong.requests.local -K '|' \
 	-H ce_specversion=1.0 -H ce_id=batch -H ce_source=/tenants/test \
 	-H ce_type=dev.novasphere.wukong.request.migrate.v1 -H content-type=application/json
 
-# Sample the cluster while the batch runs: our non-final VMIMs in total and per source node.
-sample() {
-	$K get vmim -n default -l app.kubernetes.io/managed-by=wukong-migrator -o json 2>/dev/null >"$T/vmims.json" || return 0
-	$K get vmi -n default -o json 2>/dev/null >"$T/vmis.json" || return 0
-	/usr/bin/python3 - "$T/vmims.json" "$T/vmis.json" <<'PY'
-import json, sys, collections
-vmims = json.load(open(sys.argv[1]))["items"]
-vmis = {v["metadata"]["name"]: v.get("status", {}) for v in json.load(open(sys.argv[2]))["items"]}
-live = [m for m in vmims if m.get("status", {}).get("phase") not in ("Succeeded", "Failed")]
-# The source node of a migration: the VMI's migrationState names it for that migration's uid (the
-# VMI's nodeName alone races: read after the VMIMs, a VMI that just arrived sits on its target).
-def source(m):
-    st = vmis.get(m["spec"]["vmiName"], {})
-    ms = st.get("migrationState") or {}
-    if ms.get("migrationUid") == m["metadata"].get("uid") and ms.get("sourceNode"):
-        return ms["sourceNode"]
-    return st.get("nodeName")
-per = collections.Counter(source(m) for m in live)
-print(len(live), max(per.values()) if per else 0, len(vmims))
-PY
-}
 # final_count PHASE: how many Wukongs' latest migrator status has PHASE (one read of the topic).
 final_count() {
 	topic wukong.status | /usr/bin/python3 -c '
@@ -79,7 +58,7 @@ print(sum(1 for v in last.values() if v == sys.argv[1]))' "$1"
 }
 MAXT=0 MAXN=0 DONE=0
 for _ in $(seq 1 400); do
-	read -r t n all < <(sample)
+	read -r t n all < <(mig_sample)
 	[ "${t:-0}" -gt "$MAXT" ] && MAXT=$t
 	[ "${n:-0}" -gt "$MAXN" ] && MAXN=$n
 	DONE=$(final_count Succeeded)

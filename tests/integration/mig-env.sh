@@ -124,6 +124,28 @@ for e in json.load(sys.stdin).get("items") or []:
     if o.get("kind") == "Wukong" and o.get("name") == sys.argv[1] and o.get("uid") == sys.argv[2]:
         print(e.get("type"), e.get("reason"))' "$1" "$uid"
 }
+# mig_sample: "live max-per-source all" - our non-final VMIMs in namespace default, the most from
+# one source node, and all of ours (sampled while a batch runs, to check KubeVirt's limits).
+mig_sample() {
+	$K get vmim -n default -l app.kubernetes.io/managed-by=wukong-migrator -o json 2>/dev/null >"$T/vmims.json" || return 0
+	$K get vmi -n default -o json 2>/dev/null >"$T/vmis.json" || return 0
+	/usr/bin/python3 - "$T/vmims.json" "$T/vmis.json" <<'PY'
+import json, sys, collections
+vmims = json.load(open(sys.argv[1]))["items"]
+vmis = {v["metadata"]["name"]: v.get("status", {}) for v in json.load(open(sys.argv[2]))["items"]}
+live = [m for m in vmims if m.get("status", {}).get("phase") not in ("Succeeded", "Failed")]
+# The source node of a migration: the VMI's migrationState names it for that migration's uid (the
+# VMI's nodeName alone races: read after the VMIMs, a VMI that just arrived sits on its target).
+def source(m):
+    st = vmis.get(m["spec"]["vmiName"], {})
+    ms = st.get("migrationState") or {}
+    if ms.get("migrationUid") == m["metadata"].get("uid") and ms.get("sourceNode"):
+        return ms["sourceNode"]
+    return st.get("nodeName")
+per = collections.Counter(source(m) for m in live)
+print(len(live), max(per.values()) if per else 0, len(vmims))
+PY
+}
 our_vmims() { $K get vmim -n "${1:-default}" -l app.kubernetes.io/managed-by=wukong-migrator -o name 2>/dev/null; }
 
 # So that `wait_for N bash -c "... statuses x ..."` works in a child shell.
