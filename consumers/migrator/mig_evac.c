@@ -579,6 +579,10 @@ static void evac_earlier(struct mig_state *st, struct evac *ev)
 	char err[512], prefix[64];
 	const cJSON *it;
 
+	/* Only a message older than this process can have been worked on by an earlier one (a
+	 * minute's slack for the producer's clock): the usual start skips the list. */
+	if (ev->base_ts > st->boot_ms + 60000)
+		return;
 	if (ev->maint)
 		snprintf(prefix, sizeof(prefix), "%s", ev->pressure ? "pr-" : "mt-");
 	else

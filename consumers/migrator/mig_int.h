@@ -80,6 +80,7 @@ struct mig_state {
 	char **done_ring;
 	size_t done_cap, done_next;
 	int64_t last_seq;
+	int64_t boot_ms; /* wall clock when this process started */
 	int64_t next_kv_ms, next_poll_ms, next_resync_ms;
 	/* config */
 	bool shared_requests, require_tenant, any_tenants, k8s_events;

@@ -374,6 +374,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	wk_strlcpy(st->cluster, wk_service_cluster_id(ctx), sizeof(st->cluster));
 	gethostname(host, sizeof(host) - 1);
 	snprintf(st->instance, sizeof(st->instance), "wukong-migrator-%.60s", host);
+	st->boot_ms = wk_time_now_ms();
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
 	wk_kafka_topic(cfg, "events", st->t_events, sizeof(st->t_events));
