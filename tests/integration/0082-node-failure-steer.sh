@@ -5,7 +5,7 @@
 # storage VM's template is pinned to node-c and nothing is recovered; the migrator is killed -9;
 # with the out-of-service taint KubeVirt restarts the VM, on node-c; the restarted migrator reports
 # RecoveredOnHealthyNode and restores the template; the local-storage VM is reported; one VMI, one
-# restart. Part 2: node-c fails with the VM's patches slowed down by the simulator, so KubeVirt
+# restart; a cold move of the marked local-1 is refused. Part 2: node-c fails with the VM's patches slowed down by the simulator, so KubeVirt
 # restarts it (on node-b) before the pin lands: the migrator moves it live to node-d. Factor 10.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
@@ -75,6 +75,14 @@ else
 fi
 check "... and marked for recovery" [ -n "$(marked shared-1-vm)" ]
 check "local-1 (local storage) not pinned" [ -z "$(pinned local-1-vm)" ]
+# A cold move of a VM that recovery has marked is refused: the template may hold the recovery's
+# pin, which the cold move would record and restore as the VM's own placement.
+wait_for 20 bash -c '[ -n "$(marked local-1-vm)" ]' || not_ok "local-1 marked"
+$K patch wukong -n default local-1 --type merge -p '{"spec":{"migration":{"targetNode":"node-c","cold":true}}}' >/dev/null
+check "cold move of local-1 while recovery marks it: Rejected / FailureRecoveryInProgress" \
+	wait_t 30 bash -c "statuses local-1 | grep -q '^Rejected|FailureRecoveryInProgress|'"
+check "... local-1 still running on node-a, untouched" bash -c \
+	"[ \"\$($K get vmi -n default local-1-vm -o jsonpath='{.status.nodeName} {.status.phase}')\" = 'node-a Running' ] && [ \"\$($K get vm -n default local-1-vm -o jsonpath='{.spec.runStrategy}')\" != Halted ]"
 check "not fenced: shared-1 says NodeNotFenced" wait_t 20 bash -c "conds shared-1 | grep -q '^AutomaticRecovery|NodeNotFenced|'"
 check "nothing recovered without the taint: shared-1 still on node-a" [ "$(vmi_node shared-1-vm)" = node-a ]
 UID0=$($K get vmi -n default shared-1-vm -o jsonpath='{.metadata.uid}')
