@@ -388,8 +388,12 @@ static cJSON *marks_patch(const struct mig_failure_state *s, bool pin, bool rest
 					j);
 		free(j);
 	} else {
+		cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");
+
 		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_FAIL_LABEL);
-		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "annotations"), MIG_FAIL_ANN);
+		cJSON_AddNullToObject(ann, MIG_FAIL_ANN);
+		if (s->vmi_uid[0])
+			cJSON_AddStringToObject(ann, MIG_FAIL_DONE_ANN, s->vmi_uid);
 	}
 	return p;
 }
@@ -488,7 +492,8 @@ static bool target_usable(const struct capacity *c, const struct mig_failure_sta
  * runs), 0: done, -1: the cluster could not be read or written (retry). */
 static int failure_mark(struct mig_state *st, struct capacity *cap, const char *wukong,
 			const cJSON *vmi, const char *node, bool fenced, bool local,
-			const struct mig_policy *pol, char *target, size_t tn, char *why, size_t wn)
+			const struct mig_policy *pol, int64_t down_since_ms, char *target,
+			size_t tn, char *why, size_t wn)
 {
 	const char *ns = wk_json_str(vmi, "metadata.namespace"),
 		   *vm = wk_json_str(vmi, "metadata.name"), *uid = wk_json_str(vmi, "metadata.uid");
@@ -575,8 +580,8 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		wk_strlcpy(s.vmi_uid, uid, sizeof(s.vmi_uid));
 		if (cJSON_IsObject(own))
 			s.pin.node_selector = cJSON_Duplicate(own, true);
-		s.pin.started_ms = now;
-		s.pin.stopped_ms = fenced ? now : 0;
+		s.pin.started_ms = down_since_ms > 0 ? down_since_ms : now;
+		s.pin.stopped_ms = fenced ? s.pin.started_ms : 0;
 		choose(cap, node, pol->target, s.pin.node_selector, mem, cpu, s.pin.target,
 		       s.pin.hostname, sizeof(s.pin.target), why, wn);
 		rc = write_marks(st, ns, vm, &s, s.pin.target[0] != '\0', false, &s);
@@ -720,7 +725,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 			continue;
 		}
 		local = vmi_local_storage(it, disk, sizeof(disk));
-		mrc = failure_mark(st, &cap, wname, it, node, fenced, local, &pol, target,
+		mrc = failure_mark(st, &cap, wname, it, node, fenced, local, &pol, 0, target,
 				   sizeof(target), twhy, sizeof(twhy));
 		mig_policy_release(&pol);
 		if (mrc < 0) {
@@ -758,6 +763,117 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 	capacity_release(&cap);
 	cJSON_Delete(vmis);
 	cJSON_Delete(wukongs);
+	return out;
+}
+
+enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body, int64_t ts,
+					 struct mig_ack *ack)
+{
+	const cJSON *status = jget(body, "status"), *w;
+	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name"),
+		   *uid = wk_json_str(body, "uid"), *phase = wk_json_str(status, "phase"),
+		   *node = wk_json_str(status, "nodeName"), *wname;
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	struct capacity cap;
+	struct mig_policy pol;
+	char err[512], why[256], perr[128], disk[600], target[MIG_NAME_MAX], twhy[128], msg[900];
+	char key[600];
+	cJSON *nodeobj = NULL, *wukongs = NULL, *vmi = NULL, *meta;
+	bool local;
+	int mrc;
+	enum wk_msg_result out = WK_MSG_DONE;
+
+	if (!ns || !name || !uid || !node || !*node || !streq(phase, "Failed"))
+		return WK_MSG_DONE;
+	/* Once per failed VMI in this process (its Failed and its deletion both come by). */
+	snprintf(key, sizeof(key), "vmi-failed/%s/%s/%s", ns, name, uid);
+	if (!g_failure_init) {
+		mig_map_init(&g_failure_sent);
+		g_failure_init = true;
+	}
+	if (mig_map_get(&g_failure_sent, key))
+		return WK_MSG_DONE;
+	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
+		out = res.err == WK_K8S_ENOTFOUND ? WK_MSG_DONE : WK_MSG_RETRY;
+		wk_k8s_result_release(&res);
+		return out;
+	}
+	nodeobj = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	/* A VMI fails for many reasons; only a fenced node that is down is ours to follow. */
+	if (mig_node_ready(nodeobj) || !node_fenced(st, nodeobj, why, sizeof(why)))
+		goto done;
+	/* Marked already (the migrator is following this failure: the Node event came first), or
+	 * its last recovery was from this very VMI (a replayed event). */
+	if (wk_k8s_get(st->k8s, &res_vms, ns, name, &res, err, sizeof(err)) < 0) {
+		out = res.err == WK_K8S_ENOTFOUND ? WK_MSG_DONE : WK_MSG_RETRY;
+		wk_k8s_result_release(&res);
+		goto done;
+	}
+	if (wk_json_meta(res.body, "labels", MIG_FAIL_LABEL) ||
+	    streq(wk_json_meta(res.body, "annotations", MIG_FAIL_DONE_ANN), uid)) {
+		wk_k8s_result_release(&res);
+		mig_map_set(&g_failure_sent, key, "1");
+		goto done;
+	}
+	wk_k8s_result_release(&res);
+	memset(&lo, 0, sizeof(lo));
+	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, ns, &lo, &res, err, sizeof(err)) < 0) {
+		wk_k8s_result_release(&res);
+		out = WK_MSG_RETRY;
+		goto done;
+	}
+	wukongs = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	w = mig_wukong_of_vm(wukongs, ns, name);
+	wname = wk_json_str(w, "metadata.name");
+	if (!w || !wname || mig_policy_read(w, &pol, perr, sizeof(perr)) < 0) {
+		if (w)
+			mig_policy_release(&pol);
+		goto done;
+	}
+	if (!pol.enabled || !(pol.triggers & MIG_TRIG_FAILURE)) {
+		mig_policy_release(&pol);
+		mig_map_set(&g_failure_sent, key, "1");
+		goto done;
+	}
+	/* The migrator did not see this failure (it was not running): mark the VM now from the
+	 * failed VMI, as at the Node event; the tick then finds where KubeVirt restarted it and
+	 * moves it to a node the policy allows (or reports it). */
+	vmi = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(vmi, "metadata");
+	cJSON_AddStringToObject(meta, "namespace", ns);
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "uid", uid);
+	if (jget(body, "labels"))
+		cJSON_AddItemToObject(meta, "labels", cJSON_Duplicate(jget(body, "labels"), true));
+	if (jget(body, "spec"))
+		cJSON_AddItemToObject(vmi, "spec", cJSON_Duplicate(jget(body, "spec"), true));
+	cJSON_AddItemToObject(vmi, "status", cJSON_Duplicate(status, true));
+	memset(&cap, 0, sizeof(cap));
+	local = vmi_local_storage(vmi, disk, sizeof(disk));
+	mrc = failure_mark(st, &cap, wname, vmi, node, true, local, &pol, ts, target,
+			   sizeof(target), twhy, sizeof(twhy));
+	mig_policy_release(&pol);
+	capacity_release(&cap);
+	if (mrc < 0) {
+		out = WK_MSG_RETRY;
+		goto done;
+	}
+	mig_map_set(&g_failure_sent, key, "1");
+	if (mrc == 0 && !local) {
+		snprintf(msg, sizeof(msg),
+			 "node '%s' was confirmed down (%s) while the migrator was not running; "
+			 "KubeVirt restarts the VM: checking that it runs on a node "
+			 "targetNodeSelector allows",
+			 node, why);
+		failure_report(st, ns, wname, name, node, uid, "RecoveringOnHealthyNode", msg, ack);
+	}
+done:
+	cJSON_Delete(vmi);
+	cJSON_Delete(wukongs);
+	cJSON_Delete(nodeobj);
 	return out;
 }
 

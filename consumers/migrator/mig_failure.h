@@ -19,11 +19,21 @@ struct wk_selector;
 
 #define MIG_FAIL_LABEL "vm.novasphere.dev/failure-recovery"
 #define MIG_FAIL_ANN "vm.novasphere.dev/failure-recovery"
+/* Left on the VM when a recovery ends: the uid of the VMI that failed, so that a replayed event of
+ * that VMI is known to be followed already (mig_failure_vmi_event). */
+#define MIG_FAIL_DONE_ANN "vm.novasphere.dev/recovered-from-vmi"
 
 /* A Node event (watcher body) for a node whose Ready condition is not True. */
 enum wk_msg_result mig_failure_node_event(struct mig_state *st, const struct cJSON *body,
 					  const char *node, struct mig_ack *ack);
 /* Advance every recovery (found by the VM label), at most every second. */
+/* A VMI event (the watcher's body) of a VMI that Failed on a node that is down and fenced: a
+ * failure the migrator did not follow (it was not running while the node went down, was fenced
+ * and KubeVirt restarted the VM). Marks the VM as at the Node event, so that the tick moves the
+ * restarted VM to a node targetNodeSelector allows. Nothing when the VM is marked already or its
+ * last recovery was from this VMI (MIG_FAIL_DONE_ANN). ts: the event's time (down since). */
+enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const struct cJSON *body, int64_t ts,
+					 struct mig_ack *ack);
 void mig_failure_tick(struct mig_state *st);
 /* Forget what was reported (service stop). */
 void mig_failure_forget(void);

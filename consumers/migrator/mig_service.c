@@ -628,6 +628,7 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 	} else if (jstrv(body, "namespace") && jstrv(body, "name")) {
 		mig_vmi_changed(st, jget(body, "status"), jstrv(body, "namespace"),
 				jstrv(body, "name"), ack);
+		res = mig_failure_vmi_event(st, body, ts > 0 ? ts : wk_time_now_ms(), ack);
 	}
 out:
 	cJSON_Delete(body);

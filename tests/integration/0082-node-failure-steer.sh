@@ -6,7 +6,9 @@
 # with the out-of-service taint KubeVirt restarts the VM, on node-c; the restarted migrator reports
 # RecoveredOnHealthyNode and restores the template; the local-storage VM is reported; one VMI, one
 # restart; a cold move of the marked local-1 is refused. Part 2: node-c fails with the VM's patches slowed down by the simulator, so KubeVirt
-# restarts it (on node-b) before the pin lands: the migrator moves it live to node-d. Factor 10.
+# restarts it (on node-b) before the pin lands: the migrator moves it live to node-d. Part 3:
+# node-d fails and is fenced while the migrator is down; the restarted migrator follows the failure
+# it missed and moves the VM to node-e. Factor 10.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 
@@ -20,6 +22,7 @@ nodes:
   - {name: node-b, cpu: 64, memory: 256Gi, unschedulable: true}
   - {name: node-c, cpu: 32, memory: 64Gi, unschedulable: true, labels: {pool: recovery}}
   - {name: node-d, cpu: 32, memory: 64Gi, unschedulable: true, labels: {pool: recovery}}
+  - {name: node-e, cpu: 32, memory: 64Gi, unschedulable: true, labels: {pool: recovery}}
 vms:
   - {name: shared-1, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: shared-rwx}]}
   - {name: local-1, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
@@ -41,7 +44,8 @@ simctl() { curl -sf --max-time 15 --cacert "$T/sim/ca.crt" -H "Authorization: Be
 notready() { [ "$($K get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ]; }
 conds() {
 	topic wukong.status | /usr/bin/python3 -c '
-import json, sys
+import json, sys, signal
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 for l in sys.stdin:
     try: d = json.loads(l)
     except ValueError: continue
@@ -141,6 +145,37 @@ fi
 topic wukong.audit >"$T/audit.jsonl"
 check "recovery.completed audited (success)" bash -c "grep '\"action\":\"recovery.completed\"' '$T/audit.jsonl' | grep -q '\"outcome\":\"success\"'"
 check "recovery.move audited" grep -q '"action":"recovery.move"' "$T/audit.jsonl"
+
+# ---- part 3: the whole failure while the migrator is down ----
+# node-d fails and is fenced with no migrator running: KubeVirt restarts shared-1 on node-b (the
+# only schedulable node, outside pool=recovery). node-e (pool=recovery) is opened, then the
+# migrator starts: from the replayed events it learns of the failure it missed and moves the VM.
+kill -9 "$MIG_PID"
+simctl /sim/nodes/node-d/fail >/dev/null || not_ok "fail node-d"
+wait_for 30 notready node-d || not_ok "node-d NotReady"
+$K taint node node-d node.kubernetes.io/out-of-service=nodeshutdown:NoExecute >/dev/null
+if wait_for 60 runs_on node-b; then
+	ok "migrator down: KubeVirt restarted shared-1 on node-b (outside pool=recovery)"
+else
+	not_ok "shared-1 restarted on node-b ($($K get vmi -n default shared-1-vm -o jsonpath='{.status.nodeName} {.status.phase}'))"
+fi
+$K uncordon node-e >/dev/null
+mig_start_migrator
+if wait_t 60 bash -c "conds shared-1 | grep -q \"^AutomaticRecovery|RecoveredOnHealthyNode|recovered on node 'node-e' after node 'node-d' failed\""; then
+	ok "restarted migrator: the missed failure followed, shared-1 moved to node-e"
+else
+	not_ok "shared-1 RecoveredOnHealthyNode on node-e ($(conds shared-1 | tail -2 | tr '\n' ' '))"
+fi
+check "... it said why it acted late" bash -c "conds shared-1 | grep -q 'while the migrator was not running'"
+check "shared-1 runs on node-e" runs_on node-e
+check "one VMI for shared-1" [ "$(vmis)" -eq 1 ]
+check "two VMIMs in all (the moves of parts 2 and 3)" [ "$(our_vmims | wc -l)" -eq 2 ]
+if wait_for 10 bash -c '[ -z "$(pinned)" ] && [ -z "$(marked shared-1-vm)" ]'; then
+	ok "template restored, mark removed"
+else
+	not_ok "template restored, mark removed (pin '$(pinned)', mark '$(marked shared-1-vm)')"
+fi
+topic wukong.audit >"$T/audit.jsonl"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "migrator still running" kill -0 "$MIG_PID"
 finish
