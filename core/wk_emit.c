@@ -152,6 +152,12 @@ char *wk_emit_audit_json(const struct wk_emit_audit *a)
 	return print(o);
 }
 
+/* Where the Event is created: event_ns, else the involved object's namespace. */
+static const char *event_ns(const struct wk_emit_event *e)
+{
+	return e->event_ns && *e->event_ns ? e->event_ns : e->ns ? e->ns : "";
+}
+
 struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
 {
 	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
@@ -166,9 +172,7 @@ struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
 	cJSON_AddStringToObject(ev, "kind", "Event");
 	meta = cJSON_AddObjectToObject(ev, "metadata");
 	cJSON_AddStringToObject(meta, "name", name);
-	const char *evns = e->event_ns && *e->event_ns ? e->event_ns : e->ns ? e->ns : "";
-
-	cJSON_AddStringToObject(meta, "namespace", evns);
+	cJSON_AddStringToObject(meta, "namespace", event_ns(e));
 	io = cJSON_AddObjectToObject(ev, "involvedObject");
 	cJSON_AddStringToObject(io, "apiVersion",
 				e->api_version ? e->api_version : "vm.novasphere.dev/v1alpha1");
@@ -200,8 +204,7 @@ int wk_emit_post_event(struct wk_k8s *k, const struct wk_emit_event *e, char *er
 	cJSON *ev = wk_emit_k8s_event(e, wk_time_now_ms());
 	int rc = 0;
 
-	if (wk_k8s_create(k, &wk_k8s_res_events, e->event_ns && *e->event_ns ? e->event_ns : e->ns,
-			  ev, &res, errstr, errstr_size) < 0 &&
+	if (wk_k8s_create(k, &wk_k8s_res_events, event_ns(e), ev, &res, errstr, errstr_size) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS)
 		rc = -1;
 	wk_k8s_result_release(&res);

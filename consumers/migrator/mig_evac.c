@@ -610,8 +610,7 @@ static void evac_earlier(struct mig_state *st, struct evac *ev)
 		if (strncmp(r.id, prefix, strlen(prefix)) || r.received_ms < ev->base_ts ||
 		    r.received_ms - ev->base_ts >= 100000)
 			continue;
-		for (size_t i = 0; i < ev->n && !seen; i++)
-			seen = !strcmp(ev->c[i].ns, r.ns) && !strcmp(ev->c[i].name, r.name);
+		/* The report holds the plan's VMs and those already counted. */
 		for (size_t i = 0; i < ev->rep->n && !seen; i++)
 			seen = !strcmp(ev->rep->vms[i].ns, r.ns) &&
 			       !strcmp(ev->rep->vms[i].name, r.name);

@@ -116,6 +116,7 @@ cJSON *mig_evrep_body(const struct mig_evrep *r, double elapsed_s, const char *p
 	double eta;
 	size_t listed = 0;
 	bool final = phase && strcmp(phase, "Running");
+	double before = r->earlier_s > 0 ? r->earlier_s : 0; /* ran before a restart */
 
 	mig_evrep_count(r, &c);
 	wk_time_format(now_ms, ts, sizeof(ts));
@@ -133,14 +134,12 @@ cJSON *mig_evrep_body(const struct mig_evrep *r, double elapsed_s, const char *p
 	cJSON_AddNumberToObject(o, "failed", (double)c.failed);
 	cJSON_AddNumberToObject(o, "running", (double)c.running);
 	cJSON_AddNumberToObject(o, "waiting", (double)c.waiting);
-	cJSON_AddNumberToObject(o, "predictedSeconds",
-				round1((r->predicted_s > 0 ? r->predicted_s : 0) +
-				       (r->earlier_s > 0 ? r->earlier_s : 0)));
-	/* Since the evacuation began, a restart of the migrator included; the ETA scales the
+	/* Both since the evacuation began, a restart of the migrator included; the ETA scales the
 	 * replanned prediction, so it takes the time since this start. */
-	cJSON_AddNumberToObject(
-	    o, "elapsedSeconds",
-	    round1((elapsed_s > 0 ? elapsed_s : 0) + (r->earlier_s > 0 ? r->earlier_s : 0)));
+	cJSON_AddNumberToObject(o, "predictedSeconds",
+				round1((r->predicted_s > 0 ? r->predicted_s : 0) + before));
+	cJSON_AddNumberToObject(o, "elapsedSeconds",
+				round1((elapsed_s > 0 ? elapsed_s : 0) + before));
 	eta = final ? 0 : mig_evrep_eta(r, elapsed_s);
 	if (eta >= 0)
 		cJSON_AddNumberToObject(o, "etaSeconds", round1(eta));

@@ -774,7 +774,6 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		   *uid = wk_json_str(body, "uid"), *phase = wk_json_str(status, "phase"),
 		   *node = wk_json_str(status, "nodeName"), *wname;
 	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo;
 	struct capacity cap;
 	struct mig_policy pol;
 	char err[512], why[256], perr[128], disk[600], target[MIG_NAME_MAX], twhy[128], msg[900];
@@ -818,8 +817,7 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		goto done;
 	}
 	wk_k8s_result_release(&res);
-	memset(&lo, 0, sizeof(lo));
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, ns, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, ns, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		out = WK_MSG_RETRY;
 		goto done;

@@ -26,7 +26,6 @@ struct wk_selector;
 /* A Node event (watcher body) for a node whose Ready condition is not True. */
 enum wk_msg_result mig_failure_node_event(struct mig_state *st, const struct cJSON *body,
 					  const char *node, struct mig_ack *ack);
-/* Advance every recovery (found by the VM label), at most every second. */
 /* A VMI event (the watcher's body) of a VMI that Failed on a node that is down and fenced: a
  * failure the migrator did not follow (it was not running while the node went down, was fenced
  * and KubeVirt restarted the VM). Marks the VM as at the Node event, so that the tick moves the
@@ -34,6 +33,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const struct cJS
  * last recovery was from this VMI (MIG_FAIL_DONE_ANN). ts: the event's time (down since). */
 enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const struct cJSON *body, int64_t ts,
 					 struct mig_ack *ack);
+/* Advance every recovery (found by the VM label), at most every second. */
 void mig_failure_tick(struct mig_state *st);
 /* Forget what was reported (service stop). */
 void mig_failure_forget(void);

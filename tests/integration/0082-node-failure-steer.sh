@@ -66,6 +66,14 @@ wait_t() {
 		sleep 0.2
 	done
 }
+# check_restored: shared-1's template has no pin left and the recovery mark is gone.
+check_restored() {
+	if wait_for 10 bash -c '[ -z "$(pinned)" ] && [ -z "$(marked shared-1-vm)" ]'; then
+		ok "template restored, mark removed"
+	else
+		not_ok "template restored, mark removed (pin '$(pinned)', mark '$(marked shared-1-vm)')"
+	fi
+}
 export -f notready conds pinned marked runs_on topic
 export K
 
@@ -137,11 +145,7 @@ fi
 check "shared-1 runs on node-d" runs_on node-d
 check "one VMI for shared-1" [ "$(vmis)" -eq 1 ]
 check "one VMIM (the move)" [ "$(our_vmims | wc -l)" -eq 1 ]
-if wait_for 10 bash -c '[ -z "$(pinned)" ] && [ -z "$(marked shared-1-vm)" ]'; then
-	ok "template restored, mark removed"
-else
-	not_ok "template restored, mark removed (pin '$(pinned)', mark '$(marked shared-1-vm)')"
-fi
+check_restored
 topic wukong.audit >"$T/audit.jsonl"
 check "recovery.completed audited (success)" bash -c "grep '\"action\":\"recovery.completed\"' '$T/audit.jsonl' | grep -q '\"outcome\":\"success\"'"
 check "recovery.move audited" grep -q '"action":"recovery.move"' "$T/audit.jsonl"
@@ -170,11 +174,7 @@ check "... it said why it acted late" bash -c "conds shared-1 | grep -q 'while t
 check "shared-1 runs on node-e" runs_on node-e
 check "one VMI for shared-1" [ "$(vmis)" -eq 1 ]
 check "two VMIMs in all (the moves of parts 2 and 3)" [ "$(our_vmims | wc -l)" -eq 2 ]
-if wait_for 10 bash -c '[ -z "$(pinned)" ] && [ -z "$(marked shared-1-vm)" ]'; then
-	ok "template restored, mark removed"
-else
-	not_ok "template restored, mark removed (pin '$(pinned)', mark '$(marked shared-1-vm)')"
-fi
+check_restored
 topic wukong.audit >"$T/audit.jsonl"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "migrator still running" kill -0 "$MIG_PID"
