@@ -28,14 +28,14 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
-void hmap_init(struct hmap *h)
+void sim_hmap_init(struct hmap *h)
 {
 	h->nb = 256;
 	h->n = 0;
 	h->b = wk_xcalloc(h->nb, sizeof(*h->b));
 }
 
-void hmap_release(struct hmap *h)
+void sim_hmap_release(struct hmap *h)
 {
 	for (size_t i = 0; i < h->nb; i++)
 		for (struct hent *e = h->b[i], *nx; e; e = nx) {
@@ -47,7 +47,7 @@ void hmap_release(struct hmap *h)
 	memset(h, 0, sizeof(*h));
 }
 
-void *hmap_get(const struct hmap *h, const char *key)
+void *sim_hmap_get(const struct hmap *h, const char *key)
 {
 	for (struct hent *e = h->b[hash(key) % h->nb]; e; e = e->next)
 		if (!strcmp(e->key, key))
@@ -71,7 +71,7 @@ static void hmap_grow(struct hmap *h)
 	h->nb = nb;
 }
 
-void hmap_put(struct hmap *h, const char *key, void *val)
+void sim_hmap_put(struct hmap *h, const char *key, void *val)
 {
 	size_t i = hash(key) % h->nb;
 	for (struct hent *e = h->b[i]; e; e = e->next)
@@ -88,7 +88,7 @@ void hmap_put(struct hmap *h, const char *key, void *val)
 		hmap_grow(h);
 }
 
-void *hmap_del(struct hmap *h, const char *key)
+void *sim_hmap_del(struct hmap *h, const char *key)
 {
 	for (struct hent **p = &h->b[hash(key) % h->nb]; *p; p = &(*p)->next)
 		if (!strcmp((*p)->key, key)) {
@@ -125,31 +125,7 @@ void sim_ts(struct sim_model *m, double at, char *out, size_t n)
 
 /* ---- JSON helpers ---- */
 
-cJSON *jpath(const cJSON *o, const char *path)
-{
-	char key[128];
-	const char *p = path;
-
-	while (o && *p) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = 0;
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		p += n + (dot ? 1 : 0);
-	}
-	return (cJSON *)o;
-}
-
-const char *jstr(const cJSON *o, const char *path)
-{
-	const cJSON *v = jpath(o, path);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-cJSON *jobj(cJSON *parent, const char *key)
+cJSON *sim_jobj(cJSON *parent, const char *key)
 {
 	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
 	if (cJSON_IsObject(o))
@@ -159,7 +135,7 @@ cJSON *jobj(cJSON *parent, const char *key)
 	return cJSON_AddObjectToObject(parent, key);
 }
 
-void jset(cJSON *parent, const char *key, cJSON *val)
+void sim_jset(cJSON *parent, const char *key, cJSON *val)
 {
 	if (cJSON_GetObjectItemCaseSensitive(parent, key))
 		cJSON_ReplaceItemInObjectCaseSensitive(parent, key, val);
@@ -167,12 +143,12 @@ void jset(cJSON *parent, const char *key, cJSON *val)
 		cJSON_AddItemToObject(parent, key, val);
 }
 
-void jset_str(cJSON *parent, const char *key, const char *val)
+void sim_jset_str(cJSON *parent, const char *key, const char *val)
 {
-	jset(parent, key, cJSON_CreateString(val));
+	sim_jset(parent, key, cJSON_CreateString(val));
 }
 
-int64_t jqty(const cJSON *v)
+int64_t sim_jqty(const cJSON *v)
 {
 	int64_t q;
 	if (cJSON_IsNumber(v))
@@ -182,8 +158,8 @@ int64_t jqty(const cJSON *v)
 	return q;
 }
 
-cJSON *cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
-		const char *message)
+cJSON *sim_cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
+		    const char *message)
 {
 	char ts[40];
 	cJSON *c = cJSON_CreateObject();
@@ -209,12 +185,12 @@ static void keep_transition_times(const cJSON *old, cJSON *neu)
 		const cJSON *o;
 		cJSON_ArrayForEach(o, old)
 		{
-			const char *ot = jstr(o, "type"), *nt = jstr(c, "type");
-			const char *os = jstr(o, "status"), *ns = jstr(c, "status");
+			const char *ot = wk_json_str(o, "type"), *nt = wk_json_str(c, "type");
+			const char *os = wk_json_str(o, "status"), *ns = wk_json_str(c, "status");
 			const cJSON *ltt =
 			    cJSON_GetObjectItemCaseSensitive(o, "lastTransitionTime");
 			if (ot && nt && os && ns && !strcmp(ot, nt) && !strcmp(os, ns) && ltt)
-				jset(c, "lastTransitionTime", cJSON_Duplicate(ltt, 1));
+				sim_jset(c, "lastTransitionTime", cJSON_Duplicate(ltt, 1));
 		}
 	}
 }
@@ -233,7 +209,7 @@ static void merge(cJSON *target, const cJSON *patch)
 			cJSON *d = cJSON_Duplicate(p, 1);
 			if (!strcmp(p->string, "conditions") && cJSON_IsArray(t))
 				keep_transition_times(t, d);
-			jset(target, p->string, d);
+			sim_jset(target, p->string, d);
 		}
 	}
 }
@@ -276,7 +252,8 @@ int sim_delete(struct sim_model *m, const struct sim_resource *res, const char *
 static int unfinalize_fn(cJSON *obj, void *opaque, struct sim_err *err)
 {
 	(void)err;
-	cJSON *f = jpath(obj, "metadata.finalizers");
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers");
 	int i = 0, found = -1;
 	cJSON *it;
 	cJSON_ArrayForEach(it, f)
@@ -376,8 +353,10 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
 	wk_strlcpy(q->type, type, sizeof(q->type));
-	q->ns = wk_xstrdup(jstr(obj, "metadata.namespace") ? jstr(obj, "metadata.namespace") : "");
-	q->name = wk_xstrdup(jstr(obj, "metadata.name") ? jstr(obj, "metadata.name") : "");
+	q->ns = wk_xstrdup(
+	    wk_json_str(obj, "metadata.namespace") ? wk_json_str(obj, "metadata.namespace") : "");
+	q->name =
+	    wk_xstrdup(wk_json_str(obj, "metadata.name") ? wk_json_str(obj, "metadata.name") : "");
 	pthread_mutex_lock(&m->qlock);
 	if (m->qlen >= QUEUE_MAX) {
 		/* The controller thread is stuck; dropping keeps memory bounded. */
@@ -402,26 +381,26 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 	bool del = !strcmp(q->type, "DELETED");
 
 	if (q->res == m->r_wk)
-		wukong_reconcile(m, q->ns, q->name, del);
+		sim_wukong_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_vm)
-		vm_reconcile(m, q->ns, q->name, del);
+		sim_vm_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_vmi) {
 		if (del)
-			vmi_deleted(m, q->ns, q->name);
+			sim_vmi_deleted(m, q->ns, q->name);
 	} else if (q->res == m->r_vmim)
-		mig_reconcile(m, q->ns, q->name, del);
+		sim_mig_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_node)
-		node_on_change(m, q->name);
+		sim_node_on_change(m, q->name);
 	else if (q->res == m->r_kv)
 		m->kv_dirty = true;
 	else if (q->res == m->r_mp)
 		m->policies_dirty = true;
 	else if (q->res == m->r_snap)
-		snap_reconcile(m, q->ns, q->name, del);
+		sim_snap_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_clone)
-		clone_reconcile(m, q->ns, q->name, del);
+		sim_clone_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_restore)
-		restore_reconcile(m, q->ns, q->name, del);
+		sim_restore_reconcile(m, q->ns, q->name, del);
 }
 
 static void drain_queue(struct sim_model *m)
@@ -462,14 +441,14 @@ static void tick(struct sim_model *m, double dt)
 	m->now += dt;
 	drain_queue(m);
 	if (m->kv_dirty)
-		kv_load(m);
+		sim_kv_load(m);
 	if (m->policies_dirty)
-		policies_load(m);
-	nodes_tick(m);
-	vms_tick(m);
-	migs_tick(m, dt);
-	snaps_tick(m);
-	node_write_metrics(m);
+		sim_policies_load(m);
+	sim_nodes_tick(m);
+	sim_vms_tick(m);
+	sim_migs_tick(m, dt);
+	sim_snaps_tick(m);
+	sim_node_write_metrics(m);
 }
 
 static void *run(void *arg)
@@ -541,10 +520,10 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	pthread_cond_init(&m->wake, NULL);
 	pthread_mutex_init(&m->qlock, NULL);
 	pthread_mutex_init(&m->flock, NULL);
-	hmap_init(&m->node_idx);
-	hmap_init(&m->vms);
-	hmap_init(&m->migs);
-	hmap_init(&m->finalized);
+	sim_hmap_init(&m->node_idx);
+	sim_hmap_init(&m->vms);
+	sim_hmap_init(&m->migs);
+	sim_hmap_init(&m->finalized);
 	m->r_ns = res_of("", "v1", "namespaces");
 	m->r_node = res_of("", "v1", "nodes");
 	m->r_pvc = res_of("", "v1", "persistentvolumeclaims");
@@ -658,9 +637,9 @@ static void seed_kubevirt(struct sim_model *m)
 	cJSON_AddStringToObject(st, "targetKubeVirtVersion", "v1.6.0");
 	cJSON_AddStringToObject(st, "observedDeploymentID", "wukong-sim");
 	cJSON_AddItemToObject(st, "conditions", cJSON_CreateArray());
-	cJSON_AddItemToArray(
-	    cJSON_GetObjectItem(st, "conditions"),
-	    cond_new(m, "Available", "True", "AllResourcesCreated", "All resources were created."));
+	cJSON_AddItemToArray(cJSON_GetObjectItem(st, "conditions"),
+			     sim_cond_new(m, "Available", "True", "AllResourcesCreated",
+					  "All resources were created."));
 	sim_create(m, m->r_kv, "kubevirt", kv);
 }
 
@@ -678,12 +657,12 @@ int sim_model_start(struct sim_model *m, char *errstr, size_t errstr_size)
 			seed_namespace(m, m->sc->vms[i].ns);
 	seed_classes(m);
 	seed_kubevirt(m);
-	kv_load(m);
-	policies_load(m);
-	nodes_seed(m);
+	sim_kv_load(m);
+	sim_policies_load(m);
+	sim_nodes_seed(m);
 	for (size_t i = 0; i < m->sc->nvms; i++)
-		vm_seed(m, &m->sc->vms[i]);
-	node_write_metrics(m);
+		sim_vm_seed(m, &m->sc->vms[i]);
+	sim_node_write_metrics(m);
 	model_unlock(m);
 	sim_store_observe(m->st, observe, m);
 	if (pthread_create(&m->thread, NULL, run, m) != 0)
@@ -735,11 +714,11 @@ void sim_model_destroy(struct sim_model *m)
 			cJSON_Delete(g->config);
 			free(g);
 		}
-	snaps_release(m);
-	migs_release(m);
-	hmap_release(&m->vms);
-	hmap_release(&m->migs);
-	hmap_release(&m->node_idx);
+	sim_snaps_release(m);
+	sim_migs_release(m);
+	sim_hmap_release(&m->vms);
+	sim_hmap_release(&m->migs);
+	sim_hmap_release(&m->node_idx);
 	for (size_t i = 0; i < m->nnodes; i++) {
 		free(m->nodes[i].name);
 		cJSON_Delete(m->nodes[i].labels);
@@ -850,9 +829,9 @@ static int control_faults(struct sim_model *m, const char *method, const cJSON *
 	if (strcmp(method, "POST"))
 		return reply_err(out, 405, "use GET, POST or DELETE on /sim/faults");
 	struct fault f = {.code = 503};
-	const char *verb = jstr(body, "verb"), *res = jstr(body, "resource");
-	const cJSON *rate = jpath(body, "errorRate"), *code = jpath(body, "code"),
-		    *lat = jpath(body, "latencyMs");
+	const char *verb = wk_json_str(body, "verb"), *res = wk_json_str(body, "resource");
+	const cJSON *rate = wk_json_path(body, "errorRate"), *code = wk_json_path(body, "code"),
+		    *lat = wk_json_path(body, "latencyMs");
 	static const char *const verbs[] = {"*",      "get",	"list",	 "watch",
 					    "create", "update", "patch", "delete"};
 	bool ok = false;
@@ -936,15 +915,15 @@ static int control_vm(struct sim_model *m, const char *method, const char *rest,
 		return reply_err(out, 404, "unknown path; use /sim/vms/<ns>/<name>/dirty-rate");
 	if (strcmp(method, "POST") && strcmp(method, "PUT"))
 		return reply_err(out, 405, "use POST");
-	vm = vm_find(m, ns, name);
+	vm = sim_vm_find(m, ns, name);
 	if (!vm) {
 		char alt[300];
 		snprintf(alt, sizeof(alt), "%s-vm", name);
-		vm = vm_find(m, ns, alt);
+		vm = sim_vm_find(m, ns, alt);
 	}
 	if (!vm)
 		return reply_err(out, 404, "no vm '%s' in namespace '%s'", name, ns);
-	int64_t rate = jqty(jpath(body, "dirtyRate"));
+	int64_t rate = sim_jqty(wk_json_path(body, "dirtyRate"));
 	if (rate < 0)
 		return reply_err(out, 400,
 				 "dirtyRate must be a quantity (bytes/s), like \"512Mi\"");
@@ -977,7 +956,7 @@ int sim_model_control(struct sim_model *m, const char *method, const char *path,
 		return code;
 	}
 	if (!strcmp(path, "/watches/drop")) {
-		const cJSON *ms = jpath(b, "durationMs");
+		const cJSON *ms = wk_json_path(b, "durationMs");
 		int64_t dur = cJSON_IsNumber(ms) && ms->valuedouble >= 0 && ms->valuedouble <= 60000
 				  ? (int64_t)ms->valuedouble
 				  : 500;
@@ -993,7 +972,7 @@ int sim_model_control(struct sim_model *m, const char *method, const char *path,
 	if (!strcmp(path, "/state") && !strcmp(method, "GET")) {
 		code = reply(out, 200, state_json(m));
 	} else if (!strcmp(path, "/time")) {
-		const cJSON *f = jpath(b, "timeFactor");
+		const cJSON *f = wk_json_path(b, "timeFactor");
 		if (!strcmp(method, "GET")) {
 			code = 0;
 		} else if (!cJSON_IsNumber(f) ||
@@ -1014,7 +993,7 @@ int sim_model_control(struct sim_model *m, const char *method, const char *path,
 		if (sscanf(path + 7, "%255[^/]/%31s", name, action) < 1)
 			code = reply_err(out, 404, "unknown path");
 		else
-			code = node_control(m, method, name, action, b, out);
+			code = sim_node_control(m, method, name, action, b, out);
 	} else if (!strncmp(path, "/vms/", 5)) {
 		code = control_vm(m, method, path + 5, b, out);
 	} else {
@@ -1029,7 +1008,7 @@ int sim_model_metrics(struct sim_model *m, struct wk_buf *out)
 {
 	int rc;
 	model_lock(m);
-	rc = mig_metrics(m, out);
+	rc = sim_mig_metrics(m, out);
 	model_unlock(m);
 	return rc;
 }
@@ -1045,16 +1024,16 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 		return 0;
 	model_lock(m);
 	if (res == m->r_vmim) {
-		const char *vmi = jstr(obj, "spec.vmiName");
+		const char *vmi = wk_json_str(obj, "spec.vmiName");
 		hook = "migration-create-validator.kubevirt.io";
-		mig_admit(m, ns ? ns : "", obj, why, sizeof(why));
+		sim_mig_admit(m, ns ? ns : "", obj, why, sizeof(why));
 		/* A missing vmiName is a spec cause (422 Invalid); the VMI checks are plain errors
 		 * (400), as webhookutils.ToAdmissionResponse/ToAdmissionResponseError answer. */
 		if (!vmi || !*vmi)
 			code = 422;
 	} else if (res == m->r_snap || res == m->r_clone) {
-		const char *g = jstr(obj, "spec.source.apiGroup"),
-			   *k = jstr(obj, "spec.source.kind");
+		const char *g = wk_json_str(obj, "spec.source.apiGroup"),
+			   *k = wk_json_str(obj, "spec.source.kind");
 		code = 422; /* source checks are causes */
 		if (res == m->r_snap) {
 			hook = "virtualmachinesnapshot-validator.snapshot.kubevirt.io";
@@ -1066,7 +1045,7 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 				snprintf(why, sizeof(why), "invalid kind");
 		} else {
 			hook = "virtualmachineclone-validator.kubevirt.io";
-			if (!g || !k || !jstr(obj, "spec.source.name"))
+			if (!g || !k || !wk_json_str(obj, "spec.source.name"))
 				snprintf(why, sizeof(why),
 					 "source apiGroup, kind and name are required");
 			else if (!((!strcmp(k, "VirtualMachine") && !strcmp(g, "kubevirt.io")) ||

@@ -11,6 +11,7 @@
 #include "sim_model.h"
 #include "sim_scenario.h"
 #include "sim_xfer.h"
+#include "wk_json.h"
 
 #include <pthread.h>
 
@@ -28,11 +29,11 @@ struct hmap {
 	struct hent **b;
 	size_t nb, n;
 };
-void hmap_init(struct hmap *h);
-void hmap_release(struct hmap *h);
-void *hmap_get(const struct hmap *h, const char *key);
-void hmap_put(struct hmap *h, const char *key, void *val); /* replaces */
-void *hmap_del(struct hmap *h, const char *key);
+void sim_hmap_init(struct hmap *h);
+void sim_hmap_release(struct hmap *h);
+void *sim_hmap_get(const struct hmap *h, const char *key);
+void sim_hmap_put(struct hmap *h, const char *key, void *val); /* replaces */
+void *sim_hmap_del(struct hmap *h, const char *key);
 
 struct mnode {
 	char *name;
@@ -198,62 +199,61 @@ int sim_delete(struct sim_model *m, const struct sim_resource *res, const char *
 	       const char *name);
 void sim_remove_finalizer(struct sim_model *m, const struct sim_resource *res, const char *ns,
 			  const char *name, const char *finalizer);
-cJSON *jpath(const cJSON *o, const char *path); /* "a.b.c" */
-const char *jstr(const cJSON *o, const char *path);
-cJSON *jobj(cJSON *parent, const char *key); /* get or add an object member */
-void jset(cJSON *parent, const char *key, cJSON *val);
-void jset_str(cJSON *parent, const char *key, const char *val);
-cJSON *cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
-		const char *message);
-int64_t jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
+cJSON *sim_jobj(cJSON *parent, const char *key); /* get or add an object member */
+void sim_jset(cJSON *parent, const char *key, cJSON *val);
+void sim_jset_str(cJSON *parent, const char *key, const char *val);
+cJSON *sim_cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
+		    const char *message);
+int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
 
 /* sim_model_node.c */
-struct mnode *node_by_name(struct sim_model *m, const char *name);
-int node_index(struct sim_model *m, const char *name);
-void nodes_seed(struct sim_model *m);
-void node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
-void node_on_change(struct sim_model *m, const char *name);
-void nodes_tick(struct sim_model *m);
-void node_write_metrics(struct sim_model *m);
-bool node_usable(const struct mnode *n);
+struct mnode *sim_node_by_name(struct sim_model *m, const char *name);
+int sim_node_index(struct sim_model *m, const char *name);
+void sim_nodes_seed(struct sim_model *m);
+void sim_node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
+void sim_node_on_change(struct sim_model *m, const char *name);
+void sim_nodes_tick(struct sim_model *m);
+void sim_node_write_metrics(struct sim_model *m);
+bool sim_node_usable(const struct mnode *n);
 /* Pick a node for vm (its nodeSelector + extra, extra losing on collisions), not `exclude`;
  * -1 and why (a kube-scheduler style message) in msg when none fits. */
-int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude, char *msg,
-	      size_t msg_size);
-bool labels_match(const cJSON *selector, const cJSON *labels);
-int node_control(struct sim_model *m, const char *method, const char *name, const char *action,
-		 const cJSON *body, struct wk_buf *out);
+int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude,
+		  char *msg, size_t msg_size);
+bool sim_labels_match(const cJSON *selector, const cJSON *labels);
+int sim_node_control(struct sim_model *m, const char *method, const char *name, const char *action,
+		     const cJSON *body, struct wk_buf *out);
 
 /* sim_model_vm.c */
-void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void vmi_deleted(struct sim_model *m, const char *ns, const char *name);
-void vms_tick(struct sim_model *m);
-struct mvm *vm_find(struct sim_model *m, const char *ns, const char *name);
-void vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
-void vm_timer(struct sim_model *m, struct mvm *vm, double at);
-void vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
-void wukong_sync_status(struct sim_model *m, struct mvm *vm);
-cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
+void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_vmi_deleted(struct sim_model *m, const char *ns, const char *name);
+void sim_vms_tick(struct sim_model *m);
+struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name);
+void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
+void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
+void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
+void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm);
+cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
 
 /* sim_model_mig.c */
-void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void migs_tick(struct sim_model *m, double dt);
-void kv_load(struct sim_model *m);
-void policies_load(struct sim_model *m);
-void mig_node_failed(struct sim_model *m, int node);
-void migs_release(struct sim_model *m);
-void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size);
-int mig_metrics(struct sim_model *m, struct wk_buf *out);
+void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_migs_tick(struct sim_model *m, double dt);
+void sim_kv_load(struct sim_model *m);
+void sim_policies_load(struct sim_model *m);
+void sim_mig_node_failed(struct sim_model *m, int node);
+void sim_migs_release(struct sim_model *m);
+void sim_mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg,
+		   size_t msg_size);
+int sim_mig_metrics(struct sim_model *m, struct wk_buf *out);
 const char *sim_mig_phase_name(enum mig_phase p);
 
 /* sim_model_snap.c */
 struct snapjob;
-void snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void snaps_tick(struct sim_model *m);
-void snaps_release(struct sim_model *m);
-cJSON *vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
+void sim_snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_snaps_tick(struct sim_model *m);
+void sim_snaps_release(struct sim_model *m);
+cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
 
 #endif
