@@ -1,5 +1,6 @@
 /* sim_model_int.h - state shared by the model's files (sim_model*.c): the index of nodes, VMs and
- * migrations kept beside the store, JSON helpers, placement. Private to tools/sim.
+ * migrations kept beside the store, the helpers of sim_model_util.c, and what each per-kind
+ * controller offers the others. Private to tools/sim; the model owns all of it.
  *
  * Locking: m->lock guards everything here; the controller thread and the control/metrics calls
  * take it. Store observers never take it: they only queue the change (m->qlock), so that a store
@@ -8,9 +9,10 @@
 #ifndef SIM_MODEL_INT_H
 #define SIM_MODEL_INT_H
 
-#include "sim_model.h"
 #include "sim_scenario.h"
+#include "sim_store.h"
 #include "sim_xfer.h"
+#include "wk_buf.h"
 #include "wk_json.h"
 
 #include <pthread.h>
@@ -18,6 +20,10 @@
 #define GIB_D (1024.0 * 1024.0 * 1024.0)
 /* Events the model keeps; older ones are deleted (kube-apiserver's event TTL, by count). */
 #define SIM_MODEL_EVENTS 4096
+/* Why a volume cannot be snapshotted (KubeVirt's message; StorageClass, volume). */
+#define MSG_NO_CLASS                                                                               \
+	"No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [%s] "  \
+	"[%s]"
 
 /* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
 struct hent {
@@ -182,9 +188,18 @@ struct sim_model {
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
 	size_t event_next;
+
+	/* Set by sim_model.c, so that the node controller (which the VM and migration controllers
+	 * call) tells them of a failure without calling back up: the control API stopped a node
+	 * (its migrations stall: sim_mig_node_failed), a down node's VMIs fail
+	 * (sim_vmi_fail_on_node). */
+	void (*node_failed)(struct sim_model *m, int node);
+	void (*node_vmis_lost)(struct sim_model *m, int node, const char *reason,
+			       const char *message);
 };
 
-/* sim_model.c */
+/* sim_model_util.c: calls none of the files below */
+uint64_t sim_splitmix(uint64_t *s);   /* the next value of a splitmix64 stream */
 double sim_rand(struct sim_model *m); /* [0, 1) from the seeded generator */
 void sim_ts(struct sim_model *m, double at, char *out, size_t n); /* sim time -> RFC 3339 */
 void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
@@ -205,6 +220,9 @@ void sim_jset_str(cJSON *parent, const char *key, const char *val);
 cJSON *sim_cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
 		    const char *message);
 int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
+
+/* The per-kind controllers. Calls go one way: mig -> vm -> node, mig -> node, snap -> vm, and
+ * each of them -> sim_model_util.c; sim_model.c (the dispatcher) calls them all. */
 
 /* sim_model_node.c */
 struct mnode *sim_node_by_name(struct sim_model *m, const char *name);
@@ -234,6 +252,8 @@ void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
 void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm);
 cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
+/* status.volumeSnapshotStatuses of a VM object: which volumes a snapshot can take. */
+cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
 
 /* sim_model_mig.c */
 void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
@@ -254,6 +274,5 @@ void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, 
 void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_snaps_tick(struct sim_model *m);
 void sim_snaps_release(struct sim_model *m);
-cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
 
 #endif

@@ -407,9 +407,9 @@ void sim_node_on_change(struct sim_model *m, const char *name)
 	cJSON_Delete(o);
 	/* out-of-service on a node that is down: pods are force-deleted, VMIs fail at once. */
 	if (!had_oos && has_taint(n, TAINT_OOS) && (n->not_ready || n->failed))
-		sim_vmi_fail_on_node(m, idx, "NodeOutOfService",
-				     "node is out of service, the VirtualMachineInstance's pod was "
-				     "force-deleted");
+		m->node_vmis_lost(m, idx, "NodeOutOfService",
+				  "node is out of service, the VirtualMachineInstance's pod was "
+				  "force-deleted");
 }
 
 void sim_nodes_tick(struct sim_model *m)
@@ -427,9 +427,9 @@ void sim_nodes_tick(struct sim_model *m)
 		}
 		if (n->not_ready && n->nvmis > 0 &&
 		    m->now - n->not_ready_at >= (double)m->sc->eviction_timeout_s)
-			sim_vmi_fail_on_node(m, (int)i, "NodeUnresponsive",
-					     "virt-handler is not responsive, marking "
-					     "VirtualMachineInstance as failed");
+			m->node_vmis_lost(m, (int)i, "NodeUnresponsive",
+					  "virt-handler is not responsive, marking "
+					  "VirtualMachineInstance as failed");
 	}
 }
 
@@ -595,7 +595,7 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 			n->failed = true;
 			n->failed_at = m->now;
 			/* Migrations touching it stall at once: the link is gone. */
-			sim_mig_node_failed(m, idx);
+			m->node_failed(m, idx);
 		}
 	} else if (!strcmp(action, "recover")) {
 		if (n->failed) {

@@ -634,6 +634,41 @@ static void vmi_stop(struct sim_model *m, struct mvm *vm)
 	sim_delete(m, m->r_vmi, vm->ns, vm->name);
 }
 
+cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
+{
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *vol;
+	const char *ns = wk_json_str(vm, "metadata.namespace");
+
+	cJSON_ArrayForEach(vol, wk_json_path(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
+		const char *vname = wk_json_str(vol, "name");
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", vname ? vname : "");
+		if (!claim) {
+			cJSON_AddBoolToObject(x, "enabled", false);
+			cJSON_AddStringToObject(
+			    x, "reason", "Snapshot is not supported for this volumeSource type");
+			cJSON_AddItemToArray(a, x);
+			continue;
+		}
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns ? ns : "", claim);
+		const char *cls = wk_json_str(pvc, "spec.storageClassName");
+		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
+		cJSON_AddBoolToObject(x, "enabled", c && c->snapshot);
+		if (!(c && c->snapshot)) {
+			char why[300];
+			snprintf(why, sizeof(why), MSG_NO_CLASS, cls ? cls : "",
+				 vname ? vname : "");
+			cJSON_AddStringToObject(x, "reason", why);
+		}
+		cJSON_Delete(pvc);
+		cJSON_AddItemToArray(a, x);
+	}
+	return a;
+}
+
 struct vmstat {
 	struct sim_model *m;
 	struct mvm *vm;
