@@ -11,6 +11,7 @@
 #include "wk_config.h"
 #include "wk_emit.h"
 #include "wk_event.h"
+#include "wk_json.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
@@ -70,18 +71,6 @@ struct cl_state {
 };
 
 /* ---- small helpers ---- */
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *s = jget(o, k);
-
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
 
 static void job_key(const struct job *j, char *out, size_t n)
 {
@@ -468,14 +457,14 @@ static int act_create_snapshot(struct cl_state *st, struct job *j, const struct 
  * guarded by a test of the name. */
 static void selective_patches(const struct job *j, const cJSON *vm, cJSON *patches)
 {
-	const cJSON *tspec = jget(jget(jget(vm, "spec"), "template"), "spec");
-	const cJSON *vols = jget(tspec, "volumes");
-	const cJSON *disks = jget(jget(jget(tspec, "domain"), "devices"), "disks");
+	const cJSON *tspec = wk_json_path(vm, "spec.template.spec");
+	const cJSON *vols = wk_json_path(tspec, "volumes");
+	const cJSON *disks = wk_json_path(tspec, "domain.devices.disks");
 	int i;
 	char buf[512];
 
 	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
-		const char *n = jstr(cJSON_GetArrayItem(disks, i), "name");
+		const char *n = wk_json_str(cJSON_GetArrayItem(disks, i), "name");
 
 		if (!n || cl_job_wants_disk(&j->spec, n))
 			continue;
@@ -491,7 +480,7 @@ static void selective_patches(const struct job *j, const cJSON *vm, cJSON *patch
 		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
 	}
 	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
-		const char *n = jstr(cJSON_GetArrayItem(vols, i), "name");
+		const char *n = wk_json_str(cJSON_GetArrayItem(vols, i), "name");
 
 		if (!n || cl_job_wants_disk(&j->spec, n))
 			continue;
@@ -620,14 +609,14 @@ static int fixup_mutate(cJSON *vm, void *opaque, char *errstr, size_t n)
 	 * that were not asked for. */
 	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
 		cJSON *v = cJSON_GetArrayItem(vols, i);
-		const char *nm = jstr(v, "name");
+		const char *nm = wk_json_str(v, "name");
 
 		if (!nm || cl_job_wants_disk(s, nm))
 			continue;
-		if (!jget(v, "persistentVolumeClaim") && !jget(v, "dataVolume"))
+		if (!wk_json_path(v, "persistentVolumeClaim") && !wk_json_path(v, "dataVolume"))
 			continue;
 		{
-			const char *claim = jstr(jget(v, "persistentVolumeClaim"), "claimName");
+			const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
 
 			if (claim)
 				cJSON_AddItemToArray(f->removed_claims, cJSON_CreateString(claim));
@@ -635,7 +624,7 @@ static int fixup_mutate(cJSON *vm, void *opaque, char *errstr, size_t n)
 		cJSON_DeleteItemFromArray(vols, i);
 	}
 	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
-		const char *nm = jstr(cJSON_GetArrayItem(disks, i), "name");
+		const char *nm = wk_json_str(cJSON_GetArrayItem(disks, i), "name");
 
 		if (nm && !cl_job_wants_disk(s, nm))
 			cJSON_DeleteItemFromArray(disks, i);
@@ -654,7 +643,7 @@ static void drop_unused_restored_claims(struct cl_state *st, struct job *j)
 	bool ok = true;
 	cJSON *clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
 	cJSON *vm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
-	const char *uid = jstr(jget(clone, "metadata"), "uid");
+	const char *uid = wk_json_str(clone, "metadata.uid");
 	char restore[128], err[512];
 	const cJSON *items, *vols, *pvc, *v;
 
@@ -671,19 +660,18 @@ static void drop_unused_restored_claims(struct cl_state *st, struct job *j)
 		cJSON_Delete(vm);
 		return;
 	}
-	items = jget(res.body, "items");
-	vols = jget(jget(jget(jget(vm, "spec"), "template"), "spec"), "volumes");
+	items = wk_json_path(res.body, "items");
+	vols = wk_json_path(vm, "spec.template.spec.volumes");
 	for (pvc = items ? items->child : NULL; pvc; pvc = pvc->next) {
-		const char *name = jstr(jget(pvc, "metadata"), "name");
-		const char *made_by =
-		    jstr(jget(jget(pvc, "metadata"), "annotations"), "restore.kubevirt.io/name");
+		const char *name = wk_json_str(pvc, "metadata.name");
+		const char *made_by = wk_json_meta(pvc, "annotations", "restore.kubevirt.io/name");
 		bool kept = false;
 
 		if (!name || !made_by || strcmp(made_by, restore))
 			continue;
 		for (v = vols ? vols->child : NULL; v; v = v->next) {
-			const char *claim = jstr(jget(v, "persistentVolumeClaim"), "claimName");
-			const char *vn = jstr(v, "name");
+			const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
+			const char *vn = wk_json_str(v, "name");
 
 			if (claim && vn && !strcmp(claim, name) && cl_job_wants_disk(&j->spec, vn))
 				kept = true;
@@ -767,7 +755,7 @@ static bool observe(struct cl_state *st, struct job *j, struct cl_observed *o, c
 	tvm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
 	tvmi = tvm ? get_obj(st, &res_vmis, j->spec.ns, j->spec.target_vm, &ok) : NULL;
 	{
-		const char *tn = jstr(jget(clone, "status"), "targetName");
+		const char *tn = wk_json_str(clone, "status.targetName");
 		bool made = clone && (o->clone != CL_IN_PROGRESS || (tn && o->clone_phase[0]));
 
 		cl_observe_target(tvm, tvmi, &j->spec, made, o);
@@ -908,8 +896,8 @@ static bool reconcile(struct cl_state *st, struct job *j)
 
 static void wukong_status_final(const cJSON *wk, const char *id, bool *final)
 {
-	const cJSON *cs = jget(jget(wk, "status"), "cloneStatus");
-	const char *rid = jstr(cs, "requestId"), *ph = jstr(cs, "phase");
+	const cJSON *cs = wk_json_path(wk, "status.cloneStatus");
+	const char *rid = wk_json_str(cs, "requestId"), *ph = wk_json_str(cs, "phase");
 
 	*final =
 	    rid && !strcmp(rid, id) && ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
@@ -924,7 +912,7 @@ static void intake(struct cl_state *st, const cJSON *wk)
 
 	if (rc <= 0)
 		return;
-	if (jget(jget(wk, "metadata"), "deletionTimestamp"))
+	if (wk_json_path(wk, "metadata.deletionTimestamp"))
 		return;
 	j = job_find(st, spec.ns, spec.name);
 	if (j) {
@@ -978,7 +966,7 @@ static void resync(struct cl_state *st)
 		wk_k8s_result_release(&res);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items")) intake(st, it);
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items")) intake(st, it);
 	wk_k8s_result_release(&res);
 	snprintf(sel, sizeof(sel), "%s=%s", CL_LABEL_MANAGED, CL_MANAGED_VALUE);
 	lo.label_selector = sel;
@@ -987,11 +975,11 @@ static void resync(struct cl_state *st)
 		wk_k8s_result_release(&res);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const cJSON *meta = jget(it, "metadata");
-		const char *ns = jstr(meta, "namespace"), *name = jstr(meta, "name");
-		const char *wkn = jstr(jget(meta, "annotations"), "vm.novasphere.dev/wukong-name");
+		const cJSON *meta = wk_json_path(it, "metadata");
+		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
+		const char *wkn = wk_json_meta(it, "annotations", "vm.novasphere.dev/wukong-name");
 		bool ok = true, keep = false;
 		cJSON *wk;
 
@@ -1003,11 +991,10 @@ static void resync(struct cl_state *st)
 			continue;
 		}
 		if (wk) {
-			const cJSON *cs = jget(jget(wk, "status"), "cloneStatus");
-			const char *ph = jstr(cs, "phase");
+			const cJSON *cs = wk_json_path(wk, "status.cloneStatus");
+			const char *ph = wk_json_str(cs, "phase");
 
-			keep = cJSON_IsTrue(
-				   jget(jget(jget(wk, "spec"), "cloneSource"), "keepSnapshot")) &&
+			keep = cJSON_IsTrue(wk_json_path(wk, "spec.cloneSource.keepSnapshot")) &&
 			       ph && !strcmp(ph, "Succeeded");
 			/* A job still to come (the Wukong will be taken in by intake). */
 			if (!ph || (strcmp(ph, "Succeeded") && strcmp(ph, "Failed")))
@@ -1027,13 +1014,13 @@ static void resync(struct cl_state *st)
 		wk_k8s_result_release(&res);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const cJSON *meta = jget(it, "metadata");
-		const char *ns = jstr(meta, "namespace"), *name = jstr(meta, "name");
-		const char *wkn = jstr(jget(meta, "annotations"), "vm.novasphere.dev/wukong-name");
-		const char *tgt = jstr(jget(meta, "annotations"), "vm.novasphere.dev/clone-target");
-		const char *made = jstr(jget(it, "status"), "targetName");
+		const cJSON *meta = wk_json_path(it, "metadata");
+		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
+		const char *wkn = wk_json_meta(it, "annotations", "vm.novasphere.dev/wukong-name");
+		const char *tgt = wk_json_meta(it, "annotations", "vm.novasphere.dev/clone-target");
+		const char *made = wk_json_str(it, "status.targetName");
 		bool ok = true;
 		cJSON *wk;
 
@@ -1065,12 +1052,12 @@ static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudeve
 	t += sizeof(pfx) - 1;
 	body = cJSON_ParseWithLength(ce->data, ce->data_len);
 	if (!cJSON_IsObject(body) ||
-	    (jstr(body, "cluster") && strcmp(jstr(body, "cluster"), st->cluster))) {
+	    (wk_json_str(body, "cluster") && strcmp(wk_json_str(body, "cluster"), st->cluster))) {
 		cJSON_Delete(body);
 		return WK_MSG_DONE;
 	}
 	if (!strncmp(t, "wukong.", 7)) {
-		const char *ns = jstr(body, "namespace"), *name = jstr(body, "name");
+		const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name");
 
 		if (!strcmp(t, "wukong.deleted")) {
 			struct job *j = ns && name ? job_find(st, ns, name) : NULL;
@@ -1233,11 +1220,13 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 		src_vm = get_obj(st, &res_vms, s->source_ns, s->source_name, &ok);
 	} else {
 		cJSON *vmi = get_obj(st, &res_vmis, s->source_ns, s->source_name, &ok);
-		const cJSON *r, *refs = jget(jget(vmi, "metadata"), "ownerReferences");
+		const cJSON *r, *refs = wk_json_path(vmi, "metadata.ownerReferences");
 
 		for (r = refs ? refs->child : NULL; r; r = r->next) {
-			if (jstr(r, "kind") && !strcmp(jstr(r, "kind"), "VirtualMachine"))
-				src_vm = get_obj(st, &res_vms, s->source_ns, jstr(r, "name"), &ok);
+			if (wk_json_str(r, "kind") &&
+			    !strcmp(wk_json_str(r, "kind"), "VirtualMachine"))
+				src_vm = get_obj(st, &res_vms, s->source_ns, wk_json_str(r, "name"),
+						 &ok);
 		}
 		cJSON_Delete(vmi);
 	}
@@ -1246,11 +1235,11 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 		goto done;
 	}
 	{
-		const char *wkn = jstr(jget(jget(src_vm, "metadata"), "labels"), CL_LABEL_WUKONG);
+		const char *wkn = wk_json_meta(src_vm, "labels", CL_LABEL_WUKONG);
 
 		if (wkn)
 			src_wk = get_obj(st, &res_wukongs, s->source_ns, wkn, &ok);
-		base = jget(src_wk, "spec");
+		base = wk_json_path(src_wk, "spec");
 	}
 	for (i = 0; i < s->ntargets; i++) {
 		cJSON *wk = cl_wukong_for_target(s, i, base, src_vm), *have;
@@ -1263,8 +1252,7 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 			goto done;
 		}
 		if (have) {
-			const char *r =
-			    jstr(jget(jget(have, "metadata"), "annotations"), CL_ANN_REQUEST);
+			const char *r = wk_json_meta(have, "annotations", CL_ANN_REQUEST);
 
 			if (!r || strcmp(r, s->id)) {
 				snprintf(err, sizeof(err),
