@@ -379,7 +379,7 @@ void sim_model_destroy(struct sim_model *m)
 		free(q);
 	}
 	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct hent *e = m->vms.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next) {
 			struct mvm *vm = e->val;
 			free(vm->ns);
 			free(vm->name);
@@ -389,7 +389,7 @@ void sim_model_destroy(struct sim_model *m)
 			free(vm);
 		}
 	for (size_t b = 0; b < m->migs.nb; b++)
-		for (struct hent *e = m->migs.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->migs.b[b]; e; e = e->next) {
 			struct mmig *g = e->val;
 			free(g->ns);
 			free(g->name);
@@ -560,7 +560,7 @@ static cJSON *state_json(struct sim_model *m)
 	cJSON_AddNumberToObject(s, "seed", (double)m->seed);
 	cJSON_AddNumberToObject(s, "vms", (double)m->vms.n);
 	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct hent *e = m->vms.b[b]; e; e = e->next)
+		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next)
 			running += ((struct mvm *)e->val)->phase == VMI_RUNNING;
 	cJSON_AddNumberToObject(s, "vmisRunning", (double)running);
 	for (struct mmig *g = m->mig_head; g; g = g->next)

@@ -26,20 +26,20 @@
 	"[%s]"
 
 /* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
-struct hent {
+struct sim_hent {
 	char *key;
 	void *val;
-	struct hent *next;
+	struct sim_hent *next;
 };
-struct hmap {
-	struct hent **b;
+struct sim_hmap {
+	struct sim_hent **b;
 	size_t nb, n;
 };
-void sim_hmap_init(struct hmap *h);
-void sim_hmap_release(struct hmap *h);
-void *sim_hmap_get(const struct hmap *h, const char *key);
-void sim_hmap_put(struct hmap *h, const char *key, void *val); /* replaces */
-void *sim_hmap_del(struct hmap *h, const char *key);
+void sim_hmap_init(struct sim_hmap *h);
+void sim_hmap_release(struct sim_hmap *h);
+void *sim_hmap_get(const struct sim_hmap *h, const char *key);
+void sim_hmap_put(struct sim_hmap *h, const char *key, void *val); /* replaces */
+void *sim_hmap_del(struct sim_hmap *h, const char *key);
 
 struct mnode {
 	char *name;
@@ -157,10 +157,10 @@ struct sim_model {
 
 	struct mnode *nodes;
 	size_t nnodes;
-	struct hmap node_idx;  /* name -> index + 1 (as uintptr) */
-	struct hmap vms;       /* ns/name -> struct mvm */
-	struct hmap migs;      /* ns/name -> struct mmig */
-	struct hmap finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
+	struct sim_hmap node_idx;  /* name -> index + 1 (as uintptr) */
+	struct sim_hmap vms;	   /* ns/name -> struct mvm */
+	struct sim_hmap migs;	   /* ns/name -> struct mmig */
+	struct sim_hmap finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
 	struct mmig *mig_head, *mig_tail; /* non-final migrations, arrival order */
 	size_t mig_active;		  /* Scheduling .. Running (parallelMigrationsPerCluster) */
 	uint64_t mig_seq;

@@ -407,7 +407,7 @@ static void gc_finalized(struct sim_model *m, const struct mmig *g)
 void sim_migs_release(struct sim_model *m)
 {
 	for (size_t b = 0; b < m->finalized.nb; b++)
-		for (struct hent *e = m->finalized.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->finalized.b[b]; e; e = e->next) {
 			struct mig_gc *l = e->val;
 			for (size_t i = 0; i < GC_KEEP; i++)
 				free(l->names[i]);

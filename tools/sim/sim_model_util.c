@@ -19,17 +19,17 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
-void sim_hmap_init(struct hmap *h)
+void sim_hmap_init(struct sim_hmap *h)
 {
 	h->nb = 256;
 	h->n = 0;
 	h->b = wk_xcalloc(h->nb, sizeof(*h->b));
 }
 
-void sim_hmap_release(struct hmap *h)
+void sim_hmap_release(struct sim_hmap *h)
 {
 	for (size_t i = 0; i < h->nb; i++)
-		for (struct hent *e = h->b[i], *nx; e; e = nx) {
+		for (struct sim_hent *e = h->b[i], *nx; e; e = nx) {
 			nx = e->next;
 			free(e->key);
 			free(e);
@@ -38,20 +38,20 @@ void sim_hmap_release(struct hmap *h)
 	memset(h, 0, sizeof(*h));
 }
 
-void *sim_hmap_get(const struct hmap *h, const char *key)
+void *sim_hmap_get(const struct sim_hmap *h, const char *key)
 {
-	for (struct hent *e = h->b[hash(key) % h->nb]; e; e = e->next)
+	for (struct sim_hent *e = h->b[hash(key) % h->nb]; e; e = e->next)
 		if (!strcmp(e->key, key))
 			return e->val;
 	return NULL;
 }
 
-static void hmap_grow(struct hmap *h)
+static void hmap_grow(struct sim_hmap *h)
 {
 	size_t nb = h->nb * 4;
-	struct hent **b = wk_xcalloc(nb, sizeof(*b));
+	struct sim_hent **b = wk_xcalloc(nb, sizeof(*b));
 	for (size_t i = 0; i < h->nb; i++)
-		for (struct hent *e = h->b[i], *nx; e; e = nx) {
+		for (struct sim_hent *e = h->b[i], *nx; e; e = nx) {
 			nx = e->next;
 			size_t j = hash(e->key) % nb;
 			e->next = b[j];
@@ -62,15 +62,15 @@ static void hmap_grow(struct hmap *h)
 	h->nb = nb;
 }
 
-void sim_hmap_put(struct hmap *h, const char *key, void *val)
+void sim_hmap_put(struct sim_hmap *h, const char *key, void *val)
 {
 	size_t i = hash(key) % h->nb;
-	for (struct hent *e = h->b[i]; e; e = e->next)
+	for (struct sim_hent *e = h->b[i]; e; e = e->next)
 		if (!strcmp(e->key, key)) {
 			e->val = val;
 			return;
 		}
-	struct hent *e = wk_xmalloc(sizeof(*e));
+	struct sim_hent *e = wk_xmalloc(sizeof(*e));
 	e->key = wk_xstrdup(key);
 	e->val = val;
 	e->next = h->b[i];
@@ -79,11 +79,11 @@ void sim_hmap_put(struct hmap *h, const char *key, void *val)
 		hmap_grow(h);
 }
 
-void *sim_hmap_del(struct hmap *h, const char *key)
+void *sim_hmap_del(struct sim_hmap *h, const char *key)
 {
-	for (struct hent **p = &h->b[hash(key) % h->nb]; *p; p = &(*p)->next)
+	for (struct sim_hent **p = &h->b[hash(key) % h->nb]; *p; p = &(*p)->next)
 		if (!strcmp((*p)->key, key)) {
-			struct hent *e = *p;
+			struct sim_hent *e = *p;
 			void *v = e->val;
 			*p = e->next;
 			free(e->key);

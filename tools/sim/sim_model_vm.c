@@ -1062,7 +1062,7 @@ void sim_vms_tick(struct sim_model *m)
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message)
 {
 	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct hent *e = m->vms.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next) {
 			struct mvm *vm = e->val;
 			if (vm->node != node || vm->phase == VMI_NONE || vm->phase == VMI_FAILED)
 				continue;
