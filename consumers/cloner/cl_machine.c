@@ -1,6 +1,7 @@
 /* cl_machine.c - the running-clone state machine and the observers feeding it. */
 #include "cl_machine.h"
 
+#include "wk_json.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -281,30 +282,13 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 
 /* ---- observers ---- */
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *s = jget(o, k);
-
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
-
-static const cJSON *jpath2(const cJSON *o, const char *a, const char *b)
-{
-	return jget(jget(o, a), b);
-}
-
 static const cJSON *condition(const cJSON *obj, const char *type)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, jpath2(obj, "status", "conditions"))
+	cJSON_ArrayForEach(c, wk_json_path(obj, "status.conditions"))
 	{
-		const char *t = jstr(c, "type");
+		const char *t = wk_json_str(c, "type");
 
 		if (t && !strcmp(t, type))
 			return c;
@@ -351,7 +335,7 @@ static const char *const unstartable[] = {"ErrorUnschedulable",
 
 void cl_observe_vm(const cJSON *vm, const char *started_key, struct cl_observed *o)
 {
-	const cJSON *spec = jget(vm, "spec"), *a, *v;
+	const cJSON *spec = wk_json_path(vm, "spec"), *a, *v;
 	const char *rs, *ps;
 	size_t kl = strlen(CL_ANN_STARTED_PREFIX);
 
@@ -365,15 +349,15 @@ void cl_observe_vm(const cJSON *vm, const char *started_key, struct cl_observed 
 	o->vm_status[0] = 0;
 	if (!vm)
 		return;
-	rs = jstr(spec, "runStrategy");
+	rs = wk_json_str(spec, "runStrategy");
 	o->vm_start_requested = rs ? (!strcmp(rs, "Always") || !strcmp(rs, "RerunOnFailure"))
-				   : cJSON_IsTrue(jget(spec, "running"));
-	ps = jstr(jget(vm, "status"), "printableStatus");
+				   : cJSON_IsTrue(wk_json_path(spec, "running"));
+	ps = wk_json_str(vm, "status.printableStatus");
 	wk_strlcpy(o->vm_status, ps ? ps : "", sizeof(o->vm_status));
 	for (size_t i = 0; ps && unstartable[i]; i++)
 		if (!strcmp(ps, unstartable[i]))
 			o->vm_unstartable = true;
-	cJSON_ArrayForEach(a, jpath2(vm, "metadata", "annotations"))
+	cJSON_ArrayForEach(a, wk_json_path(vm, "metadata.annotations"))
 	{
 		if (!a->string || strncmp(a->string, CL_ANN_STARTED_PREFIX, kl))
 			continue;
@@ -382,10 +366,10 @@ void cl_observe_vm(const cJSON *vm, const char *started_key, struct cl_observed 
 		else
 			o->others_started++;
 	}
-	cJSON_ArrayForEach(v, jpath2(vm, "status", "volumeSnapshotStatuses"))
+	cJSON_ArrayForEach(v, wk_json_path(vm, "status.volumeSnapshotStatuses"))
 	{
-		if (cJSON_IsFalse(jget(v, "enabled"))) {
-			const char *n = jstr(v, "name"), *r = jstr(v, "reason");
+		if (cJSON_IsFalse(wk_json_path(v, "enabled"))) {
+			const char *n = wk_json_str(v, "name"), *r = wk_json_str(v, "reason");
 
 			o->storage_ok = false;
 			if (!o->storage_why[0])
@@ -398,14 +382,14 @@ void cl_observe_vm(const cJSON *vm, const char *started_key, struct cl_observed 
 void cl_observe_vmi(const cJSON *vmi, struct cl_observed *o)
 {
 	const cJSON *r;
-	const char *ph = jstr(jget(vmi, "status"), "phase");
+	const char *ph = wk_json_str(vmi, "status.phase");
 
 	o->vmi_exists = vmi != NULL;
 	o->vmi_running = ph && !strcmp(ph, "Running");
 	o->vmi_owner[0] = 0;
-	cJSON_ArrayForEach(r, jpath2(vmi, "metadata", "ownerReferences"))
+	cJSON_ArrayForEach(r, wk_json_path(vmi, "metadata.ownerReferences"))
 	{
-		const char *k = jstr(r, "kind"), *n = jstr(r, "name");
+		const char *k = wk_json_str(r, "kind"), *n = wk_json_str(r, "name");
 
 		if (k && n && !strcmp(k, "VirtualMachine"))
 			wk_strlcpy(o->vmi_owner, n, sizeof(o->vmi_owner));
@@ -414,8 +398,8 @@ void cl_observe_vmi(const cJSON *vmi, struct cl_observed *o)
 
 void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 {
-	const cJSON *st = jget(snap, "status"), *x, *prog, *fail;
-	const char *ph = jstr(st, "phase");
+	const cJSON *st = wk_json_path(snap, "status"), *x, *prog, *fail;
+	const char *ph = wk_json_str(st, "phase");
 	int64_t ms;
 
 	o->snap_unsupported = false;
@@ -427,42 +411,42 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 		o->snap = CL_ABSENT;
 		return;
 	}
-	if (jpath2(snap, "metadata", "deletionTimestamp")) {
+	if (wk_json_path(snap, "metadata.deletionTimestamp")) {
 		o->snap = CL_ABSENT; /* being deleted (finalizers): gone as far as we care */
 		return;
 	}
 	if (ph && !strcmp(ph, "Failed"))
 		o->snap = CL_FAILED;
-	else if (cJSON_IsTrue(jget(st, "readyToUse")))
+	else if (cJSON_IsTrue(wk_json_path(st, "readyToUse")))
 		o->snap = CL_READY;
 	else
 		o->snap = CL_IN_PROGRESS;
 	fail = condition(snap, "Failure");
 	prog = condition(snap, "Progressing");
-	if (jstr(jget(st, "error"), "message"))
-		wk_strlcpy(o->snap_msg, jstr(jget(st, "error"), "message"), sizeof(o->snap_msg));
-	else if (fail && jstr(fail, "message"))
-		wk_strlcpy(o->snap_msg, jstr(fail, "message"), sizeof(o->snap_msg));
-	if (o->snap == CL_IN_PROGRESS && prog && jstr(prog, "status") &&
-	    !strcmp(jstr(prog, "status"), "False")) {
-		const char *r = jstr(prog, "reason"), *m = jstr(prog, "message");
+	if (wk_json_str(st, "error.message"))
+		wk_strlcpy(o->snap_msg, wk_json_str(st, "error.message"), sizeof(o->snap_msg));
+	else if (fail && wk_json_str(fail, "message"))
+		wk_strlcpy(o->snap_msg, wk_json_str(fail, "message"), sizeof(o->snap_msg));
+	if (o->snap == CL_IN_PROGRESS && prog && wk_json_str(prog, "status") &&
+	    !strcmp(wk_json_str(prog, "status"), "False")) {
+		const char *r = wk_json_str(prog, "reason"), *m = wk_json_str(prog, "message");
 
 		if ((r && strstr(r, "NotSupported")) || (m && strstr(m, "VolumeSnapshotClass"))) {
 			o->snap_unsupported = true;
 			wk_strlcpy(o->snap_msg, m ? m : r, sizeof(o->snap_msg));
 		}
 	}
-	if (jstr(jget(snap, "metadata"), "creationTimestamp") &&
-	    wk_time_parse_ms(jstr(jget(snap, "metadata"), "creationTimestamp"), &ms) == 0) {
+	if (wk_json_str(snap, "metadata.creationTimestamp") &&
+	    wk_time_parse_ms(wk_json_str(snap, "metadata.creationTimestamp"), &ms) == 0) {
 		int64_t dl = 5 * 60 * 1000; /* KubeVirt's DefaultFailureDeadline */
-		const char *fd = jstr(jget(snap, "spec"), "failureDeadline");
+		const char *fd = wk_json_str(snap, "spec.failureDeadline");
 
 		o->snap_created_ms = ms;
 		if (fd)
 			dl = cl_duration_ms(fd);
 		o->snap_deadline_ms = dl > 0 ? ms + dl : 0;
 	}
-	cJSON_ArrayForEach(x, jget(st, "indications"))
+	cJSON_ArrayForEach(x, wk_json_path(st, "indications"))
 	{
 		const char *s = cJSON_GetStringValue(x);
 
@@ -473,9 +457,9 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 		o->ind_no_guest_agent |= !strcmp(s, "NoGuestAgent");
 		o->ind_quiesce_timeout |= !strcmp(s, "QuiesceTimeout");
 	}
-	cJSON_ArrayForEach(x, jget(st, "sourceIndications"))
+	cJSON_ArrayForEach(x, wk_json_path(st, "sourceIndications"))
 	{
-		const char *s = jstr(x, "indication");
+		const char *s = wk_json_str(x, "indication");
 
 		if (!s)
 			continue;
@@ -488,8 +472,8 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 
 void cl_observe_clone(const cJSON *clone, struct cl_observed *o)
 {
-	const cJSON *st = jget(clone, "status"), *prog, *ready;
-	const char *ph = jstr(st, "phase");
+	const cJSON *st = wk_json_path(clone, "status"), *prog, *ready;
+	const char *ph = wk_json_str(st, "phase");
 
 	o->clone_pending = false;
 	o->clone_msg[0] = 0;
@@ -506,21 +490,21 @@ void cl_observe_clone(const cJSON *clone, struct cl_observed *o)
 		o->clone = CL_IN_PROGRESS;
 	prog = condition(clone, "Progressing");
 	ready = condition(clone, "Ready");
-	if (prog && jstr(prog, "message"))
-		wk_strlcpy(o->clone_msg, jstr(prog, "message"), sizeof(o->clone_msg));
-	else if (ready && jstr(ready, "message"))
-		wk_strlcpy(o->clone_msg, jstr(ready, "message"), sizeof(o->clone_msg));
-	if (o->clone == CL_IN_PROGRESS && (!ph || !*ph) && prog && jstr(prog, "status") &&
-	    !strcmp(jstr(prog, "status"), "False"))
+	if (prog && wk_json_str(prog, "message"))
+		wk_strlcpy(o->clone_msg, wk_json_str(prog, "message"), sizeof(o->clone_msg));
+	else if (ready && wk_json_str(ready, "message"))
+		wk_strlcpy(o->clone_msg, wk_json_str(ready, "message"), sizeof(o->clone_msg));
+	if (o->clone == CL_IN_PROGRESS && (!ph || !*ph) && prog && wk_json_str(prog, "status") &&
+	    !strcmp(wk_json_str(prog, "status"), "False"))
 		o->clone_pending = true;
 }
 
 void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_spec *j,
 		       bool clone_made_it, struct cl_observed *o)
 {
-	const cJSON *labels = jpath2(vm, "metadata", "labels"), *v;
-	const char *req = jstr(labels, CL_LABEL_REQUEST), *rs;
-	const char *ph = jstr(jget(vmi, "status"), "phase");
+	const cJSON *v;
+	const char *req = wk_json_meta(vm, "labels", CL_LABEL_REQUEST), *rs;
+	const char *ph = wk_json_str(vmi, "status.phase");
 	bool running_wanted;
 
 	o->target_exists = vm != NULL;
@@ -530,18 +514,20 @@ void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_sp
 	if (!vm)
 		return;
 	/* Label values stop at 63 characters: a longer Wukong name is in the annotation only. */
-	if (!req || strcmp(req, j->id) || (strlen(j->name) <= 63 && !jstr(labels, CL_LABEL_WUKONG)))
+	if (!req || strcmp(req, j->id) ||
+	    (strlen(j->name) <= 63 && !wk_json_meta(vm, "labels", CL_LABEL_WUKONG)))
 		o->target_needs_fixup = true;
-	rs = jstr(jget(vm, "spec"), "runStrategy");
+	rs = wk_json_str(vm, "spec.runStrategy");
 	running_wanted =
-	    rs ? strcmp(rs, "Halted") != 0 : cJSON_IsTrue(jpath2(vm, "spec", "running"));
+	    rs ? strcmp(rs, "Halted") != 0 : cJSON_IsTrue(wk_json_path(vm, "spec.running"));
 	if (running_wanted != j->want_running)
 		o->target_needs_fixup = true;
-	cJSON_ArrayForEach(v, jget(jget(jget(jget(vm, "spec"), "template"), "spec"), "volumes"))
+	cJSON_ArrayForEach(v, wk_json_path(vm, "spec.template.spec.volumes"))
 	{
-		const char *n = jstr(v, "name");
+		const char *n = wk_json_str(v, "name");
 
-		if (n && (jget(v, "persistentVolumeClaim") || jget(v, "dataVolume")) &&
+		if (n &&
+		    (wk_json_path(v, "persistentVolumeClaim") || wk_json_path(v, "dataVolume")) &&
 		    !cl_job_wants_disk(j, n))
 			o->target_needs_fixup = true;
 	}

@@ -1,8 +1,8 @@
 /* cl_machine.h - the running-clone state machine: from what the cluster shows about one job (its
  * source, temporary snapshot, clone and target VM) to the next action, the reported phase,
  * progress, reason and message. Pure: no I/O, so every transition is unit-tested; the caller
- * (cl_service.c) observes, acts, and calls it again. Also the observers that read KubeVirt
- * objects into struct cl_observed. All data is caller-owned.
+ * (cl_service.c, through cl_actions.c) observes, acts, and calls it again. Also the observers that
+ * read KubeVirt objects into struct cl_observed. All data is caller-owned.
  */
 #ifndef CL_MACHINE_H
 #define CL_MACHINE_H

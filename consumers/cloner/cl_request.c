@@ -3,23 +3,12 @@
 #include "cl_request.h"
 
 #include "wk_emit.h"
+#include "wk_json.h"
 #include "wk_name.h"
 #include "wk_tenant.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *s = jget(o, k);
-
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
 
 static int verdict(struct cl_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
 static int verdict(struct cl_verdict *v, const char *code, const char *fmt, ...)
@@ -99,17 +88,16 @@ static int parse_disks(const cJSON *a, char disks[][64], size_t *n, char *why, s
 
 int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec *out)
 {
-	const cJSON *meta = jget(wk, "metadata"), *spec = jget(wk, "spec"), *cs;
-	const cJSON *ann = jget(meta, "annotations");
-	const char *ns = jstr(meta, "namespace"), *name = jstr(meta, "name"),
-		   *uid = jstr(meta, "uid");
+	const cJSON *meta = wk_json_path(wk, "metadata"), *spec = wk_json_path(wk, "spec"), *cs;
+	const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name"),
+		   *uid = wk_json_str(meta, "uid");
 	const char *t, *ct, *sns, *req;
 	char why[256];
 
 	memset(out, 0, sizeof(*out));
 	if (!ns || !name || !wk_name_is_dns1123_label(ns) || !wk_name_is_dns1123_subdomain(name))
 		return -1;
-	cs = jget(spec, "cloneSource");
+	cs = wk_json_path(spec, "cloneSource");
 	if (!cs || cJSON_IsNull(cs))
 		return 0;
 	wk_strlcpy(out->cluster, cluster, sizeof(out->cluster));
@@ -120,25 +108,25 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 		invalid(out, "InvalidTarget", "wukong name '%.60s...' is too long for '<name>-vm'",
 			name);
 	snprintf(out->target_vm, sizeof(out->target_vm), "%.250s-vm", name);
-	req = jstr(ann, CL_ANN_REQUEST);
+	req = wk_json_meta(wk, "annotations", CL_ANN_REQUEST);
 	if (req && wk_name_is_dns1123_label(req)) {
 		wk_strlcpy(out->id, req, sizeof(out->id));
 		out->from_kafka = true;
-		const char *p = jstr(ann, CL_ANN_PARALLELISM);
+		const char *p = wk_json_meta(wk, "annotations", CL_ANN_PARALLELISM);
 		out->parallelism = p ? atoi(p) : 0;
 		if (out->parallelism < 0 || out->parallelism > CL_MAX_PARALLELISM)
 			out->parallelism = 0;
 	} else {
 		cl_spec_request_id(uid, out->id, sizeof(out->id));
 	}
-	out->want_running = !cJSON_IsFalse(jget(spec, "running"));
+	out->want_running = !cJSON_IsFalse(wk_json_path(spec, "running"));
 	if (!cJSON_IsObject(cs)) {
 		invalid(out, "InvalidCloneSource", "spec.cloneSource is not an object");
 		return 1;
 	}
-	out->keep_snapshot = cJSON_IsTrue(jget(cs, "keepSnapshot"));
-	t = jstr(cs, "type");
-	ct = jstr(cs, "cloneType");
+	out->keep_snapshot = cJSON_IsTrue(wk_json_path(cs, "keepSnapshot"));
+	t = wk_json_str(cs, "type");
+	ct = wk_json_str(cs, "cloneType");
 	/* The CRD defaults cloneType to running; an API server that did not apply the default
 	 * (or an event body without it) means the same. */
 	if (ct && strcmp(ct, "running")) {
@@ -151,11 +139,13 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	}
 	if (t && !strcmp(t, "vmi")) {
 		out->type = CL_SRC_VMI;
-		wk_strlcpy(out->source_name, jstr(cs, "vmiName") ? jstr(cs, "vmiName") : "",
+		wk_strlcpy(out->source_name,
+			   wk_json_str(cs, "vmiName") ? wk_json_str(cs, "vmiName") : "",
 			   sizeof(out->source_name));
 	} else if (t && !strcmp(t, "vm")) {
 		out->type = CL_SRC_VM;
-		wk_strlcpy(out->source_name, jstr(cs, "vmName") ? jstr(cs, "vmName") : "",
+		wk_strlcpy(out->source_name,
+			   wk_json_str(cs, "vmName") ? wk_json_str(cs, "vmName") : "",
 			   sizeof(out->source_name));
 	} else {
 		invalid(out, "InvalidCloneSource", "spec.cloneSource.type '%.32s' is not vm or vmi",
@@ -166,12 +156,12 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 		invalid(out, "InvalidCloneSource",
 			"spec.cloneSource.%s '%.64s' is not a valid name",
 			out->type == CL_SRC_VMI ? "vmiName" : "vmName", out->source_name);
-	sns = jstr(cs, "namespace");
+	sns = wk_json_str(cs, "namespace");
 	if (sns && *sns && !wk_name_is_dns1123_label(sns))
 		invalid(out, "InvalidCloneSource",
 			"spec.cloneSource.namespace '%.64s' is not valid", sns);
 	wk_strlcpy(out->source_ns, sns && *sns ? sns : ns, sizeof(out->source_ns));
-	if (parse_disks(jget(cs, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0)
+	if (parse_disks(wk_json_path(cs, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0)
 		invalid(out, "InvalidCloneSource", "spec.cloneSource.%s", why);
 	if (strcmp(out->source_ns, out->ns))
 		invalid(
@@ -200,7 +190,7 @@ static bool field_known(const char *k, const char *const *known)
 static int get_label(const cJSON *o, const char *k, bool required, char *out, size_t n,
 		     struct cl_verdict *v)
 {
-	const cJSON *s = jget(o, k);
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	if (!s || cJSON_IsNull(s)) {
 		if (required)
@@ -257,7 +247,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	    get_label(root, "namespace", true, out->ns, sizeof(out->ns), v) < 0 ||
 	    get_label(root, "tenant", false, out->tenant, sizeof(out->tenant), v) < 0)
 		goto out;
-	src = jget(root, "source");
+	src = wk_json_path(root, "source");
 	if (!cJSON_IsObject(src)) {
 		verdict(v, "schema", "field 'source' is required and must be an object");
 		goto out;
@@ -268,7 +258,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		goto out;
 	}
 	{
-		const char *t = jstr(src, "type"), *n = jstr(src, "name");
+		const char *t = wk_json_str(src, "type"), *n = wk_json_str(src, "name");
 
 		if (!t || (strcmp(t, "vm") && strcmp(t, "vmi"))) {
 			verdict(v, "schema", "field 'source.type' must be 'vm' or 'vmi'");
@@ -290,7 +280,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		if (!out->source_ns[0])
 			wk_strlcpy(out->source_ns, out->ns, sizeof(out->source_ns));
 	}
-	tg = jget(root, "targets");
+	tg = wk_json_path(root, "targets");
 	if (!cJSON_IsArray(tg) || cJSON_GetArraySize(tg) < 1) {
 		verdict(v, "schema", "field 'targets' must be a non-empty list");
 		goto out;
@@ -303,7 +293,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	{
 		struct cl_target *t = &out->targets[out->ntargets];
 		const cJSON *f, *r;
-		const char *n = jstr(it, "name");
+		const char *n = wk_json_str(it, "name");
 
 		if (!cJSON_IsObject(it)) {
 			verdict(v, "schema", "every target must be an object");
@@ -327,7 +317,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 				goto out;
 			}
 		wk_strlcpy(t->name, n, sizeof(t->name));
-		r = jget(it, "running");
+		r = wk_json_path(it, "running");
 		if (r && !cJSON_IsBool(r) && !cJSON_IsNull(r)) {
 			verdict(v, "schema", "field 'targets[].running' is not a boolean");
 			goto out;
@@ -335,17 +325,18 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		t->running = cJSON_IsBool(r) ? cJSON_IsTrue(r) : -1;
 		out->ntargets++;
 	}
-	if (parse_disks(jget(root, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0) {
+	if (parse_disks(wk_json_path(root, "disks"), out->disks, &out->ndisks, why, sizeof(why)) <
+	    0) {
 		verdict(v, "schema", "%s", why);
 		goto out;
 	}
-	p = jget(root, "keepSnapshot");
+	p = wk_json_path(root, "keepSnapshot");
 	if (p && !cJSON_IsBool(p)) {
 		verdict(v, "schema", "field 'keepSnapshot' is not a boolean");
 		goto out;
 	}
 	out->keep_snapshot = cJSON_IsTrue(p);
-	p = jget(root, "parallelism");
+	p = wk_json_path(root, "parallelism");
 	out->parallelism = 2;
 	if (p) {
 		/* Integers only: 2.5, 1e300 and strings are refused, not truncated. */
@@ -357,7 +348,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		}
 		out->parallelism = (int)p->valuedouble;
 	}
-	p = jget(root, "reason");
+	p = wk_json_path(root, "reason");
 	if (p) {
 		if (!cJSON_IsString(p) || strlen(p->valuestring) >= CL_NOTE_MAX) {
 			verdict(v, "schema", "field 'reason' must be a string under %d bytes",
@@ -421,19 +412,13 @@ cJSON *cl_wukong_for_target(const struct cl_submission *s, size_t i, const cJSON
 	cJSON_DeleteItemFromObjectCaseSensitive(spec, "migration");
 	cJSON_DeleteItemFromObjectCaseSensitive(spec, "cloneSource");
 	cJSON_DeleteItemFromObjectCaseSensitive(spec, "running");
-	if (!jget(spec, "cpu")) {
-		const cJSON *c = jget(
-		    jget(jget(jget(jget(jget(source_vm, "spec"), "template"), "spec"), "domain"),
-			 "cpu"),
-		    "cores");
+	if (!wk_json_path(spec, "cpu")) {
+		const cJSON *c = wk_json_path(source_vm, "spec.template.spec.domain.cpu.cores");
 
 		cJSON_AddNumberToObject(spec, "cpu", cJSON_IsNumber(c) ? c->valuedouble : 1);
 	}
-	if (!jget(spec, "memory")) {
-		const char *m = jstr(
-		    jget(jget(jget(jget(jget(source_vm, "spec"), "template"), "spec"), "domain"),
-			 "memory"),
-		    "guest");
+	if (!wk_json_path(spec, "memory")) {
+		const char *m = wk_json_str(source_vm, "spec.template.spec.domain.memory.guest");
 
 		cJSON_AddStringToObject(spec, "memory", m ? m : "1Gi");
 	}

@@ -1,7 +1,7 @@
 /* cl_service.h - wukong-cloner's service callbacks for wk_service_main(): Kafka in (wukong.events,
- * wukong.requests[.<cluster>]), the reconcile tick that drives every clone job through
- * cl_machine.h, and the outputs (status, audit, Kubernetes Events). State is owned by the core's
- * service state pointer.
+ * wukong.requests[.<cluster>]) and the reconcile tick that drives every clone job through
+ * cl_machine.h; the I/O and the outputs (status, audit, Kubernetes Events) are cl_actions.h's.
+ * State (struct cl_state) is owned by the core's service state pointer.
  */
 #ifndef CL_SERVICE_H
 #define CL_SERVICE_H

@@ -1,6 +1,8 @@
-/* sim_model.c - the model's core: lifecycle, the controller thread and its simulated clock, the
- * change queue fed by store observers, seeding from the scenario, JSON helpers, fault injection
- * and the /sim control API. The controllers live in sim_model_{node,vm,mig,snap}.c. */
+/* sim_model.c - the model's dispatcher: lifecycle, the controller thread and its simulated clock,
+ * the change queue fed by store observers and its routing to the per-kind controllers
+ * (sim_model_{node,vm,mig,snap}.c), seeding from the scenario, fault injection and the /sim
+ * control API. No model file calls into it: the helpers they all use live in sim_model_util.c. */
+#include "sim_model.h"
 #include "sim_model_int.h"
 
 #include "wk_log.h"
@@ -17,347 +19,6 @@
 /* Set while a thread holds m->lock: the store's observers then ignore the change, since the
  * model made it itself and already acted on it. */
 static _Thread_local bool tl_self;
-
-/* ---- hash map ---- */
-
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-void hmap_init(struct hmap *h)
-{
-	h->nb = 256;
-	h->n = 0;
-	h->b = wk_xcalloc(h->nb, sizeof(*h->b));
-}
-
-void hmap_release(struct hmap *h)
-{
-	for (size_t i = 0; i < h->nb; i++)
-		for (struct hent *e = h->b[i], *nx; e; e = nx) {
-			nx = e->next;
-			free(e->key);
-			free(e);
-		}
-	free(h->b);
-	memset(h, 0, sizeof(*h));
-}
-
-void *hmap_get(const struct hmap *h, const char *key)
-{
-	for (struct hent *e = h->b[hash(key) % h->nb]; e; e = e->next)
-		if (!strcmp(e->key, key))
-			return e->val;
-	return NULL;
-}
-
-static void hmap_grow(struct hmap *h)
-{
-	size_t nb = h->nb * 4;
-	struct hent **b = wk_xcalloc(nb, sizeof(*b));
-	for (size_t i = 0; i < h->nb; i++)
-		for (struct hent *e = h->b[i], *nx; e; e = nx) {
-			nx = e->next;
-			size_t j = hash(e->key) % nb;
-			e->next = b[j];
-			b[j] = e;
-		}
-	free(h->b);
-	h->b = b;
-	h->nb = nb;
-}
-
-void hmap_put(struct hmap *h, const char *key, void *val)
-{
-	size_t i = hash(key) % h->nb;
-	for (struct hent *e = h->b[i]; e; e = e->next)
-		if (!strcmp(e->key, key)) {
-			e->val = val;
-			return;
-		}
-	struct hent *e = wk_xmalloc(sizeof(*e));
-	e->key = wk_xstrdup(key);
-	e->val = val;
-	e->next = h->b[i];
-	h->b[i] = e;
-	if (++h->n > h->nb * 2)
-		hmap_grow(h);
-}
-
-void *hmap_del(struct hmap *h, const char *key)
-{
-	for (struct hent **p = &h->b[hash(key) % h->nb]; *p; p = &(*p)->next)
-		if (!strcmp((*p)->key, key)) {
-			struct hent *e = *p;
-			void *v = e->val;
-			*p = e->next;
-			free(e->key);
-			free(e);
-			h->n--;
-			return v;
-		}
-	return NULL;
-}
-
-/* ---- randomness and time ---- */
-
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-double sim_rand(struct sim_model *m)
-{
-	return (double)(splitmix(&m->rng) >> 11) / 9007199254740992.0;
-}
-
-void sim_ts(struct sim_model *m, double at, char *out, size_t n)
-{
-	wk_time_format(m->epoch_ms + (int64_t)(at * 1000.0), out, n);
-}
-
-/* ---- JSON helpers ---- */
-
-cJSON *jpath(const cJSON *o, const char *path)
-{
-	char key[128];
-	const char *p = path;
-
-	while (o && *p) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = 0;
-		o = cJSON_GetObjectItemCaseSensitive(o, key);
-		p += n + (dot ? 1 : 0);
-	}
-	return (cJSON *)o;
-}
-
-const char *jstr(const cJSON *o, const char *path)
-{
-	const cJSON *v = jpath(o, path);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-cJSON *jobj(cJSON *parent, const char *key)
-{
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
-	if (cJSON_IsObject(o))
-		return o;
-	if (o)
-		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
-	return cJSON_AddObjectToObject(parent, key);
-}
-
-void jset(cJSON *parent, const char *key, cJSON *val)
-{
-	if (cJSON_GetObjectItemCaseSensitive(parent, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(parent, key, val);
-	else
-		cJSON_AddItemToObject(parent, key, val);
-}
-
-void jset_str(cJSON *parent, const char *key, const char *val)
-{
-	jset(parent, key, cJSON_CreateString(val));
-}
-
-int64_t jqty(const cJSON *v)
-{
-	int64_t q;
-	if (cJSON_IsNumber(v))
-		return v->valuedouble >= 0 && v->valuedouble < 9e18 ? (int64_t)v->valuedouble : -1;
-	if (!cJSON_IsString(v) || wk_quantity_parse(v->valuestring, &q, NULL, 0) < 0)
-		return -1;
-	return q;
-}
-
-cJSON *cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
-		const char *message)
-{
-	char ts[40];
-	cJSON *c = cJSON_CreateObject();
-
-	sim_ts(m, m->now, ts, sizeof(ts));
-	cJSON_AddStringToObject(c, "type", type);
-	cJSON_AddStringToObject(c, "status", status);
-	cJSON_AddNullToObject(c, "lastProbeTime");
-	cJSON_AddStringToObject(c, "lastTransitionTime", ts);
-	if (reason)
-		cJSON_AddStringToObject(c, "reason", reason);
-	if (message)
-		cJSON_AddStringToObject(c, "message", message);
-	return c;
-}
-
-/* Conditions whose type and status did not change keep their lastTransitionTime. */
-static void keep_transition_times(const cJSON *old, cJSON *neu)
-{
-	cJSON *c;
-	cJSON_ArrayForEach(c, neu)
-	{
-		const cJSON *o;
-		cJSON_ArrayForEach(o, old)
-		{
-			const char *ot = jstr(o, "type"), *nt = jstr(c, "type");
-			const char *os = jstr(o, "status"), *ns = jstr(c, "status");
-			const cJSON *ltt =
-			    cJSON_GetObjectItemCaseSensitive(o, "lastTransitionTime");
-			if (ot && nt && os && ns && !strcmp(ot, nt) && !strcmp(os, ns) && ltt)
-				jset(c, "lastTransitionTime", cJSON_Duplicate(ltt, 1));
-		}
-	}
-}
-
-static void merge(cJSON *target, const cJSON *patch)
-{
-	const cJSON *p;
-	cJSON_ArrayForEach(p, patch)
-	{
-		cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
-		if (cJSON_IsNull(p)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
-		} else if (cJSON_IsObject(p) && cJSON_IsObject(t)) {
-			merge(t, p);
-		} else {
-			cJSON *d = cJSON_Duplicate(p, 1);
-			if (!strcmp(p->string, "conditions") && cJSON_IsArray(t))
-				keep_transition_times(t, d);
-			jset(target, p->string, d);
-		}
-	}
-}
-
-static int merge_fn(cJSON *obj, void *opaque, struct sim_err *err)
-{
-	(void)err;
-	merge(obj, opaque);
-	return 0;
-}
-
-int sim_merge(struct sim_model *m, const struct sim_resource *res, const char *ns, const char *name,
-	      cJSON *patch)
-{
-	struct sim_err err;
-	int rc = sim_store_mutate(m->st, res, ns, name, merge_fn, patch, NULL, &err);
-	cJSON_Delete(patch);
-	return rc;
-}
-
-int sim_create(struct sim_model *m, const struct sim_resource *res, const char *ns, cJSON *obj)
-{
-	struct sim_err err;
-	if (sim_store_create(m->st, res, ns, obj, NULL, &err) < 0) {
-		if (err.code != 409)
-			wk_warn("sim model: cannot create %s '%s': %s", res->kind, ns ? ns : "",
-				err.message);
-		return -1;
-	}
-	return 0;
-}
-
-int sim_delete(struct sim_model *m, const struct sim_resource *res, const char *ns,
-	       const char *name)
-{
-	struct sim_err err;
-	return sim_store_delete(m->st, res, ns, name, NULL, &err);
-}
-
-static int unfinalize_fn(cJSON *obj, void *opaque, struct sim_err *err)
-{
-	(void)err;
-	cJSON *f = jpath(obj, "metadata.finalizers");
-	int i = 0, found = -1;
-	cJSON *it;
-	cJSON_ArrayForEach(it, f)
-	{
-		if (cJSON_IsString(it) && !strcmp(it->valuestring, opaque))
-			found = i;
-		i++;
-	}
-	if (found < 0)
-		return 1;
-	cJSON_DeleteItemFromArray(f, found);
-	if (!cJSON_GetArraySize(f))
-		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(obj, "metadata"),
-							"finalizers");
-	return 0;
-}
-
-void sim_remove_finalizer(struct sim_model *m, const struct sim_resource *res, const char *ns,
-			  const char *name, const char *finalizer)
-{
-	struct sim_err err;
-	sim_store_mutate(m->st, res, ns, name, unfinalize_fn, (void *)finalizer, NULL, &err);
-}
-
-void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
-	       const char *name, const char *uid, const char *type, const char *reason,
-	       const char *fmt, ...)
-{
-	char msg[1024], ts[40], ename[320];
-	va_list ap;
-	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
-	const char *evns = ns && *ns ? ns : "default";
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sim_ts(m, m->now, ts, sizeof(ts));
-	/* client-go names events <object>.<hex unix nanos>; the sequence keeps them unique. */
-	snprintf(ename, sizeof(ename), "%.200s.%llx", name,
-		 (unsigned long long)((m->epoch_ms + (int64_t)(m->now * 1000)) * 1000000ULL +
-				      ++m->event_seq));
-	cJSON_AddStringToObject(ev, "apiVersion", "v1");
-	cJSON_AddStringToObject(ev, "kind", "Event");
-	meta = cJSON_AddObjectToObject(ev, "metadata");
-	cJSON_AddStringToObject(meta, "name", ename);
-	cJSON_AddStringToObject(meta, "namespace", evns);
-	io = cJSON_AddObjectToObject(ev, "involvedObject");
-	{
-		char av[128];
-		snprintf(av, sizeof(av), "%s%s%s", res->group, res->group[0] ? "/" : "",
-			 res->version);
-		cJSON_AddStringToObject(io, "apiVersion", av);
-	}
-	cJSON_AddStringToObject(io, "kind", res->kind);
-	if (res->namespaced && ns)
-		cJSON_AddStringToObject(io, "namespace", ns);
-	cJSON_AddStringToObject(io, "name", name);
-	if (uid)
-		cJSON_AddStringToObject(io, "uid", uid);
-	cJSON_AddStringToObject(ev, "reason", reason);
-	cJSON_AddStringToObject(ev, "message", msg);
-	cJSON_AddStringToObject(ev, "type", type);
-	src = cJSON_AddObjectToObject(ev, "source");
-	cJSON_AddStringToObject(src, "component", "virt-controller");
-	cJSON_AddStringToObject(ev, "firstTimestamp", ts);
-	cJSON_AddStringToObject(ev, "lastTimestamp", ts);
-	cJSON_AddNumberToObject(ev, "count", 1);
-	cJSON_AddStringToObject(ev, "reportingComponent", "virt-controller");
-	cJSON_AddStringToObject(ev, "reportingInstance", "");
-	if (sim_create(m, m->r_event, evns, ev) < 0)
-		return;
-	/* Bounded: the oldest of the model's events goes when the ring is full. */
-	char **slot = &m->events[m->event_next++ % SIM_MODEL_EVENTS];
-	if (*slot) {
-		char *sl = strchr(*slot, '/');
-		*sl = 0;
-		sim_delete(m, m->r_event, *slot, sl + 1);
-		free(*slot);
-	}
-	*slot = wk_xasprintf("%s/%s", evns, ename);
-}
 
 /* ---- observer queue ---- */
 
@@ -376,8 +37,10 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
 	wk_strlcpy(q->type, type, sizeof(q->type));
-	q->ns = wk_xstrdup(jstr(obj, "metadata.namespace") ? jstr(obj, "metadata.namespace") : "");
-	q->name = wk_xstrdup(jstr(obj, "metadata.name") ? jstr(obj, "metadata.name") : "");
+	q->ns = wk_xstrdup(
+	    wk_json_str(obj, "metadata.namespace") ? wk_json_str(obj, "metadata.namespace") : "");
+	q->name =
+	    wk_xstrdup(wk_json_str(obj, "metadata.name") ? wk_json_str(obj, "metadata.name") : "");
 	pthread_mutex_lock(&m->qlock);
 	if (m->qlen >= QUEUE_MAX) {
 		/* The controller thread is stuck; dropping keeps memory bounded. */
@@ -402,26 +65,26 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 	bool del = !strcmp(q->type, "DELETED");
 
 	if (q->res == m->r_wk)
-		wukong_reconcile(m, q->ns, q->name, del);
+		sim_wukong_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_vm)
-		vm_reconcile(m, q->ns, q->name, del);
+		sim_vm_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_vmi) {
 		if (del)
-			vmi_deleted(m, q->ns, q->name);
+			sim_vmi_deleted(m, q->ns, q->name);
 	} else if (q->res == m->r_vmim)
-		mig_reconcile(m, q->ns, q->name, del);
+		sim_mig_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_node)
-		node_on_change(m, q->name);
+		sim_node_on_change(m, q->name);
 	else if (q->res == m->r_kv)
 		m->kv_dirty = true;
 	else if (q->res == m->r_mp)
 		m->policies_dirty = true;
 	else if (q->res == m->r_snap)
-		snap_reconcile(m, q->ns, q->name, del);
+		sim_snap_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_clone)
-		clone_reconcile(m, q->ns, q->name, del);
+		sim_clone_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_restore)
-		restore_reconcile(m, q->ns, q->name, del);
+		sim_restore_reconcile(m, q->ns, q->name, del);
 }
 
 static void drain_queue(struct sim_model *m)
@@ -462,14 +125,14 @@ static void tick(struct sim_model *m, double dt)
 	m->now += dt;
 	drain_queue(m);
 	if (m->kv_dirty)
-		kv_load(m);
+		sim_kv_load(m);
 	if (m->policies_dirty)
-		policies_load(m);
-	nodes_tick(m);
-	vms_tick(m);
-	migs_tick(m, dt);
-	snaps_tick(m);
-	node_write_metrics(m);
+		sim_policies_load(m);
+	sim_nodes_tick(m);
+	sim_vms_tick(m);
+	sim_migs_tick(m, dt);
+	sim_snaps_tick(m);
+	sim_node_write_metrics(m);
 }
 
 static void *run(void *arg)
@@ -541,10 +204,10 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	pthread_cond_init(&m->wake, NULL);
 	pthread_mutex_init(&m->qlock, NULL);
 	pthread_mutex_init(&m->flock, NULL);
-	hmap_init(&m->node_idx);
-	hmap_init(&m->vms);
-	hmap_init(&m->migs);
-	hmap_init(&m->finalized);
+	sim_hmap_init(&m->node_idx);
+	sim_hmap_init(&m->vms);
+	sim_hmap_init(&m->migs);
+	sim_hmap_init(&m->finalized);
 	m->r_ns = res_of("", "v1", "namespaces");
 	m->r_node = res_of("", "v1", "nodes");
 	m->r_pvc = res_of("", "v1", "persistentvolumeclaims");
@@ -562,6 +225,8 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->r_wk = res_of("vm.novasphere.dev", "v1alpha1", "wukongs");
 	m->r_sc = res_of("storage.k8s.io", "v1", "storageclasses");
 	m->policies = cJSON_CreateArray();
+	m->node_failed = sim_mig_node_failed;
+	m->node_vmis_lost = sim_vmi_fail_on_node;
 	return m;
 }
 
@@ -658,9 +323,9 @@ static void seed_kubevirt(struct sim_model *m)
 	cJSON_AddStringToObject(st, "targetKubeVirtVersion", "v1.6.0");
 	cJSON_AddStringToObject(st, "observedDeploymentID", "wukong-sim");
 	cJSON_AddItemToObject(st, "conditions", cJSON_CreateArray());
-	cJSON_AddItemToArray(
-	    cJSON_GetObjectItem(st, "conditions"),
-	    cond_new(m, "Available", "True", "AllResourcesCreated", "All resources were created."));
+	cJSON_AddItemToArray(cJSON_GetObjectItem(st, "conditions"),
+			     sim_cond_new(m, "Available", "True", "AllResourcesCreated",
+					  "All resources were created."));
 	sim_create(m, m->r_kv, "kubevirt", kv);
 }
 
@@ -678,12 +343,12 @@ int sim_model_start(struct sim_model *m, char *errstr, size_t errstr_size)
 			seed_namespace(m, m->sc->vms[i].ns);
 	seed_classes(m);
 	seed_kubevirt(m);
-	kv_load(m);
-	policies_load(m);
-	nodes_seed(m);
+	sim_kv_load(m);
+	sim_policies_load(m);
+	sim_nodes_seed(m);
 	for (size_t i = 0; i < m->sc->nvms; i++)
-		vm_seed(m, &m->sc->vms[i]);
-	node_write_metrics(m);
+		sim_vm_seed(m, &m->sc->vms[i]);
+	sim_node_write_metrics(m);
 	model_unlock(m);
 	sim_store_observe(m->st, observe, m);
 	if (pthread_create(&m->thread, NULL, run, m) != 0)
@@ -714,7 +379,7 @@ void sim_model_destroy(struct sim_model *m)
 		free(q);
 	}
 	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct hent *e = m->vms.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next) {
 			struct mvm *vm = e->val;
 			free(vm->ns);
 			free(vm->name);
@@ -724,7 +389,7 @@ void sim_model_destroy(struct sim_model *m)
 			free(vm);
 		}
 	for (size_t b = 0; b < m->migs.nb; b++)
-		for (struct hent *e = m->migs.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->migs.b[b]; e; e = e->next) {
 			struct mmig *g = e->val;
 			free(g->ns);
 			free(g->name);
@@ -735,11 +400,11 @@ void sim_model_destroy(struct sim_model *m)
 			cJSON_Delete(g->config);
 			free(g);
 		}
-	snaps_release(m);
-	migs_release(m);
-	hmap_release(&m->vms);
-	hmap_release(&m->migs);
-	hmap_release(&m->node_idx);
+	sim_snaps_release(m);
+	sim_migs_release(m);
+	sim_hmap_release(&m->vms);
+	sim_hmap_release(&m->migs);
+	sim_hmap_release(&m->node_idx);
 	for (size_t i = 0; i < m->nnodes; i++) {
 		free(m->nodes[i].name);
 		cJSON_Delete(m->nodes[i].labels);
@@ -776,7 +441,7 @@ int sim_model_fault(struct sim_model *m, const char *verb, const char *plural, i
 		if (latency_ms && f->latency_ms > *latency_ms)
 			*latency_ms = f->latency_ms;
 		if (!code && f->error_rate > 0 &&
-		    (double)(splitmix(&m->frng) >> 11) / 9007199254740992.0 < f->error_rate)
+		    (double)(sim_splitmix(&m->frng) >> 11) / 9007199254740992.0 < f->error_rate)
 			code = f->code;
 	}
 	pthread_mutex_unlock(&m->flock);
@@ -850,9 +515,9 @@ static int control_faults(struct sim_model *m, const char *method, const cJSON *
 	if (strcmp(method, "POST"))
 		return reply_err(out, 405, "use GET, POST or DELETE on /sim/faults");
 	struct fault f = {.code = 503};
-	const char *verb = jstr(body, "verb"), *res = jstr(body, "resource");
-	const cJSON *rate = jpath(body, "errorRate"), *code = jpath(body, "code"),
-		    *lat = jpath(body, "latencyMs");
+	const char *verb = wk_json_str(body, "verb"), *res = wk_json_str(body, "resource");
+	const cJSON *rate = wk_json_path(body, "errorRate"), *code = wk_json_path(body, "code"),
+		    *lat = wk_json_path(body, "latencyMs");
 	static const char *const verbs[] = {"*",      "get",	"list",	 "watch",
 					    "create", "update", "patch", "delete"};
 	bool ok = false;
@@ -895,7 +560,7 @@ static cJSON *state_json(struct sim_model *m)
 	cJSON_AddNumberToObject(s, "seed", (double)m->seed);
 	cJSON_AddNumberToObject(s, "vms", (double)m->vms.n);
 	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct hent *e = m->vms.b[b]; e; e = e->next)
+		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next)
 			running += ((struct mvm *)e->val)->phase == VMI_RUNNING;
 	cJSON_AddNumberToObject(s, "vmisRunning", (double)running);
 	for (struct mmig *g = m->mig_head; g; g = g->next)
@@ -936,15 +601,15 @@ static int control_vm(struct sim_model *m, const char *method, const char *rest,
 		return reply_err(out, 404, "unknown path; use /sim/vms/<ns>/<name>/dirty-rate");
 	if (strcmp(method, "POST") && strcmp(method, "PUT"))
 		return reply_err(out, 405, "use POST");
-	vm = vm_find(m, ns, name);
+	vm = sim_vm_find(m, ns, name);
 	if (!vm) {
 		char alt[300];
 		snprintf(alt, sizeof(alt), "%s-vm", name);
-		vm = vm_find(m, ns, alt);
+		vm = sim_vm_find(m, ns, alt);
 	}
 	if (!vm)
 		return reply_err(out, 404, "no vm '%s' in namespace '%s'", name, ns);
-	int64_t rate = jqty(jpath(body, "dirtyRate"));
+	int64_t rate = sim_jqty(wk_json_path(body, "dirtyRate"));
 	if (rate < 0)
 		return reply_err(out, 400,
 				 "dirtyRate must be a quantity (bytes/s), like \"512Mi\"");
@@ -977,7 +642,7 @@ int sim_model_control(struct sim_model *m, const char *method, const char *path,
 		return code;
 	}
 	if (!strcmp(path, "/watches/drop")) {
-		const cJSON *ms = jpath(b, "durationMs");
+		const cJSON *ms = wk_json_path(b, "durationMs");
 		int64_t dur = cJSON_IsNumber(ms) && ms->valuedouble >= 0 && ms->valuedouble <= 60000
 				  ? (int64_t)ms->valuedouble
 				  : 500;
@@ -993,7 +658,7 @@ int sim_model_control(struct sim_model *m, const char *method, const char *path,
 	if (!strcmp(path, "/state") && !strcmp(method, "GET")) {
 		code = reply(out, 200, state_json(m));
 	} else if (!strcmp(path, "/time")) {
-		const cJSON *f = jpath(b, "timeFactor");
+		const cJSON *f = wk_json_path(b, "timeFactor");
 		if (!strcmp(method, "GET")) {
 			code = 0;
 		} else if (!cJSON_IsNumber(f) ||
@@ -1014,7 +679,7 @@ int sim_model_control(struct sim_model *m, const char *method, const char *path,
 		if (sscanf(path + 7, "%255[^/]/%31s", name, action) < 1)
 			code = reply_err(out, 404, "unknown path");
 		else
-			code = node_control(m, method, name, action, b, out);
+			code = sim_node_control(m, method, name, action, b, out);
 	} else if (!strncmp(path, "/vms/", 5)) {
 		code = control_vm(m, method, path + 5, b, out);
 	} else {
@@ -1029,7 +694,7 @@ int sim_model_metrics(struct sim_model *m, struct wk_buf *out)
 {
 	int rc;
 	model_lock(m);
-	rc = mig_metrics(m, out);
+	rc = sim_mig_metrics(m, out);
 	model_unlock(m);
 	return rc;
 }
@@ -1045,16 +710,16 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 		return 0;
 	model_lock(m);
 	if (res == m->r_vmim) {
-		const char *vmi = jstr(obj, "spec.vmiName");
+		const char *vmi = wk_json_str(obj, "spec.vmiName");
 		hook = "migration-create-validator.kubevirt.io";
-		mig_admit(m, ns ? ns : "", obj, why, sizeof(why));
+		sim_mig_admit(m, ns ? ns : "", obj, why, sizeof(why));
 		/* A missing vmiName is a spec cause (422 Invalid); the VMI checks are plain errors
 		 * (400), as webhookutils.ToAdmissionResponse/ToAdmissionResponseError answer. */
 		if (!vmi || !*vmi)
 			code = 422;
 	} else if (res == m->r_snap || res == m->r_clone) {
-		const char *g = jstr(obj, "spec.source.apiGroup"),
-			   *k = jstr(obj, "spec.source.kind");
+		const char *g = wk_json_str(obj, "spec.source.apiGroup"),
+			   *k = wk_json_str(obj, "spec.source.kind");
 		code = 422; /* source checks are causes */
 		if (res == m->r_snap) {
 			hook = "virtualmachinesnapshot-validator.snapshot.kubevirt.io";
@@ -1066,7 +731,7 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 				snprintf(why, sizeof(why), "invalid kind");
 		} else {
 			hook = "virtualmachineclone-validator.kubevirt.io";
-			if (!g || !k || !jstr(obj, "spec.source.name"))
+			if (!g || !k || !wk_json_str(obj, "spec.source.name"))
 				snprintf(why, sizeof(why),
 					 "source apiGroup, kind and name are required");
 			else if (!((!strcmp(k, "VirtualMachine") && !strcmp(g, "kubevirt.io")) ||

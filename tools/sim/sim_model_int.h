@@ -1,5 +1,6 @@
 /* sim_model_int.h - state shared by the model's files (sim_model*.c): the index of nodes, VMs and
- * migrations kept beside the store, JSON helpers, placement. Private to tools/sim.
+ * migrations kept beside the store, the helpers of sim_model_util.c, and what each per-kind
+ * controller offers the others. Private to tools/sim; the model owns all of it.
  *
  * Locking: m->lock guards everything here; the controller thread and the control/metrics calls
  * take it. Store observers never take it: they only queue the change (m->qlock), so that a store
@@ -8,31 +9,37 @@
 #ifndef SIM_MODEL_INT_H
 #define SIM_MODEL_INT_H
 
-#include "sim_model.h"
 #include "sim_scenario.h"
+#include "sim_store.h"
 #include "sim_xfer.h"
+#include "wk_buf.h"
+#include "wk_json.h"
 
 #include <pthread.h>
 
 #define GIB_D (1024.0 * 1024.0 * 1024.0)
 /* Events the model keeps; older ones are deleted (kube-apiserver's event TTL, by count). */
 #define SIM_MODEL_EVENTS 4096
+/* Why a volume cannot be snapshotted (KubeVirt's message; StorageClass, volume). */
+#define MSG_NO_CLASS                                                                               \
+	"No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [%s] "  \
+	"[%s]"
 
 /* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
-struct hent {
+struct sim_hent {
 	char *key;
 	void *val;
-	struct hent *next;
+	struct sim_hent *next;
 };
-struct hmap {
-	struct hent **b;
+struct sim_hmap {
+	struct sim_hent **b;
 	size_t nb, n;
 };
-void hmap_init(struct hmap *h);
-void hmap_release(struct hmap *h);
-void *hmap_get(const struct hmap *h, const char *key);
-void hmap_put(struct hmap *h, const char *key, void *val); /* replaces */
-void *hmap_del(struct hmap *h, const char *key);
+void sim_hmap_init(struct sim_hmap *h);
+void sim_hmap_release(struct sim_hmap *h);
+void *sim_hmap_get(const struct sim_hmap *h, const char *key);
+void sim_hmap_put(struct sim_hmap *h, const char *key, void *val); /* replaces */
+void *sim_hmap_del(struct sim_hmap *h, const char *key);
 
 struct mnode {
 	char *name;
@@ -150,10 +157,10 @@ struct sim_model {
 
 	struct mnode *nodes;
 	size_t nnodes;
-	struct hmap node_idx;  /* name -> index + 1 (as uintptr) */
-	struct hmap vms;       /* ns/name -> struct mvm */
-	struct hmap migs;      /* ns/name -> struct mmig */
-	struct hmap finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
+	struct sim_hmap node_idx;  /* name -> index + 1 (as uintptr) */
+	struct sim_hmap vms;	   /* ns/name -> struct mvm */
+	struct sim_hmap migs;	   /* ns/name -> struct mmig */
+	struct sim_hmap finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
 	struct mmig *mig_head, *mig_tail; /* non-final migrations, arrival order */
 	size_t mig_active;		  /* Scheduling .. Running (parallelMigrationsPerCluster) */
 	uint64_t mig_seq;
@@ -181,9 +188,18 @@ struct sim_model {
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
 	size_t event_next;
+
+	/* Set by sim_model.c, so that the node controller (which the VM and migration controllers
+	 * call) tells them of a failure without calling back up: the control API stopped a node
+	 * (its migrations stall: sim_mig_node_failed), a down node's VMIs fail
+	 * (sim_vmi_fail_on_node). */
+	void (*node_failed)(struct sim_model *m, int node);
+	void (*node_vmis_lost)(struct sim_model *m, int node, const char *reason,
+			       const char *message);
 };
 
-/* sim_model.c */
+/* sim_model_util.c: calls none of the files below */
+uint64_t sim_splitmix(uint64_t *s);   /* the next value of a splitmix64 stream */
 double sim_rand(struct sim_model *m); /* [0, 1) from the seeded generator */
 void sim_ts(struct sim_model *m, double at, char *out, size_t n); /* sim time -> RFC 3339 */
 void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
@@ -198,62 +214,65 @@ int sim_delete(struct sim_model *m, const struct sim_resource *res, const char *
 	       const char *name);
 void sim_remove_finalizer(struct sim_model *m, const struct sim_resource *res, const char *ns,
 			  const char *name, const char *finalizer);
-cJSON *jpath(const cJSON *o, const char *path); /* "a.b.c" */
-const char *jstr(const cJSON *o, const char *path);
-cJSON *jobj(cJSON *parent, const char *key); /* get or add an object member */
-void jset(cJSON *parent, const char *key, cJSON *val);
-void jset_str(cJSON *parent, const char *key, const char *val);
-cJSON *cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
-		const char *message);
-int64_t jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
+cJSON *sim_jobj(cJSON *parent, const char *key); /* get or add an object member */
+void sim_jset(cJSON *parent, const char *key, cJSON *val);
+void sim_jset_str(cJSON *parent, const char *key, const char *val);
+cJSON *sim_cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
+		    const char *message);
+int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
+
+/* The per-kind controllers. Calls go one way: mig -> vm -> node, mig -> node, snap -> vm, and
+ * each of them -> sim_model_util.c; sim_model.c (the dispatcher) calls them all. */
 
 /* sim_model_node.c */
-struct mnode *node_by_name(struct sim_model *m, const char *name);
-int node_index(struct sim_model *m, const char *name);
-void nodes_seed(struct sim_model *m);
-void node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
-void node_on_change(struct sim_model *m, const char *name);
-void nodes_tick(struct sim_model *m);
-void node_write_metrics(struct sim_model *m);
-bool node_usable(const struct mnode *n);
+struct mnode *sim_node_by_name(struct sim_model *m, const char *name);
+int sim_node_index(struct sim_model *m, const char *name);
+void sim_nodes_seed(struct sim_model *m);
+void sim_node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
+void sim_node_on_change(struct sim_model *m, const char *name);
+void sim_nodes_tick(struct sim_model *m);
+void sim_node_write_metrics(struct sim_model *m);
+bool sim_node_usable(const struct mnode *n);
 /* Pick a node for vm (its nodeSelector + extra, extra losing on collisions), not `exclude`;
  * -1 and why (a kube-scheduler style message) in msg when none fits. */
-int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude, char *msg,
-	      size_t msg_size);
-bool labels_match(const cJSON *selector, const cJSON *labels);
-int node_control(struct sim_model *m, const char *method, const char *name, const char *action,
-		 const cJSON *body, struct wk_buf *out);
+int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude,
+		  char *msg, size_t msg_size);
+bool sim_labels_match(const cJSON *selector, const cJSON *labels);
+int sim_node_control(struct sim_model *m, const char *method, const char *name, const char *action,
+		     const cJSON *body, struct wk_buf *out);
 
 /* sim_model_vm.c */
-void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void vmi_deleted(struct sim_model *m, const char *ns, const char *name);
-void vms_tick(struct sim_model *m);
-struct mvm *vm_find(struct sim_model *m, const char *ns, const char *name);
-void vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
-void vm_timer(struct sim_model *m, struct mvm *vm, double at);
-void vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
-void wukong_sync_status(struct sim_model *m, struct mvm *vm);
-cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
+void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_vmi_deleted(struct sim_model *m, const char *ns, const char *name);
+void sim_vms_tick(struct sim_model *m);
+struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name);
+void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
+void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
+void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
+void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm);
+cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
+/* status.volumeSnapshotStatuses of a VM object: which volumes a snapshot can take. */
+cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
 
 /* sim_model_mig.c */
-void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void migs_tick(struct sim_model *m, double dt);
-void kv_load(struct sim_model *m);
-void policies_load(struct sim_model *m);
-void mig_node_failed(struct sim_model *m, int node);
-void migs_release(struct sim_model *m);
-void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size);
-int mig_metrics(struct sim_model *m, struct wk_buf *out);
+void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_migs_tick(struct sim_model *m, double dt);
+void sim_kv_load(struct sim_model *m);
+void sim_policies_load(struct sim_model *m);
+void sim_mig_node_failed(struct sim_model *m, int node);
+void sim_migs_release(struct sim_model *m);
+void sim_mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg,
+		   size_t msg_size);
+int sim_mig_metrics(struct sim_model *m, struct wk_buf *out);
 const char *sim_mig_phase_name(enum mig_phase p);
 
 /* sim_model_snap.c */
 struct snapjob;
-void snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
-void snaps_tick(struct sim_model *m);
-void snaps_release(struct sim_model *m);
-cJSON *vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
+void sim_snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_snaps_tick(struct sim_model *m);
+void sim_snaps_release(struct sim_model *m);
 
 #endif

@@ -26,23 +26,23 @@ static int64_t num_or(const cJSON *v, int64_t def)
 	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : def;
 }
 
-void kv_load(struct sim_model *m)
+void sim_kv_load(struct sim_model *m)
 {
 	cJSON *kv = sim_store_get(m->st, m->r_kv, "kubevirt", "kubevirt");
-	const cJSON *g = jpath(kv, "spec.configuration.migrations");
+	const cJSON *g = wk_json_path(kv, "spec.configuration.migrations");
 	struct kvcfg *c = &m->kv;
 
 	m->kv_dirty = false;
 	/* Absent fields take KubeVirt's defaults (pkg/virt-config). */
-	c->parallel_cluster = num_or(jpath(g, "parallelMigrationsPerCluster"), 5);
-	c->parallel_node = num_or(jpath(g, "parallelOutboundMigrationsPerNode"), 2);
-	int64_t bw = jqty(jpath(g, "bandwidthPerMigration"));
+	c->parallel_cluster = num_or(wk_json_path(g, "parallelMigrationsPerCluster"), 5);
+	c->parallel_node = num_or(wk_json_path(g, "parallelOutboundMigrationsPerNode"), 2);
+	int64_t bw = sim_jqty(wk_json_path(g, "bandwidthPerMigration"));
 	c->bandwidth = bw > 0 ? bw : 0;
-	c->completion_per_gib = num_or(jpath(g, "completionTimeoutPerGiB"), 150);
-	c->progress_timeout = num_or(jpath(g, "progressTimeout"), 150);
-	c->auto_converge = cJSON_IsTrue(jpath(g, "allowAutoConverge"));
-	c->post_copy = cJSON_IsTrue(jpath(g, "allowPostCopy"));
-	const cJSON *d = jpath(g, "allowWorkloadDisruption");
+	c->completion_per_gib = num_or(wk_json_path(g, "completionTimeoutPerGiB"), 150);
+	c->progress_timeout = num_or(wk_json_path(g, "progressTimeout"), 150);
+	c->auto_converge = cJSON_IsTrue(wk_json_path(g, "allowAutoConverge"));
+	c->post_copy = cJSON_IsTrue(wk_json_path(g, "allowPostCopy"));
+	const cJSON *d = wk_json_path(g, "allowWorkloadDisruption");
 	c->has_disruption = cJSON_IsBool(d);
 	c->disruption = cJSON_IsTrue(d);
 	cJSON_Delete(kv);
@@ -54,7 +54,7 @@ static int collect_policy(const cJSON *obj, void *opaque)
 	return 0;
 }
 
-void policies_load(struct sim_model *m)
+void sim_policies_load(struct sim_model *m)
 {
 	m->policies_dirty = false;
 	cJSON_Delete(m->policies);
@@ -89,15 +89,16 @@ static const cJSON *match_policy(struct sim_model *m, const cJSON *vmi_labels,
 	cJSON_ArrayForEach(p, m->policies)
 	{
 		int nv, nn;
-		if (!count_match(jpath(p, "spec.selectors.virtualMachineInstanceSelector"),
+		if (!count_match(wk_json_path(p, "spec.selectors.virtualMachineInstanceSelector"),
 				 vmi_labels, &nv) ||
-		    !count_match(jpath(p, "spec.selectors.namespaceSelector"), ns_labels, &nn))
+		    !count_match(wk_json_path(p, "spec.selectors.namespaceSelector"), ns_labels,
+				 &nn))
 			continue;
-		const char *name = jstr(p, "metadata.name");
+		const char *name = wk_json_str(p, "metadata.name");
 		int total = nv + nn;
 		if (!best || total > best_total || (total == best_total && nv > best_vmi) ||
 		    (total == best_total && nv == best_vmi && name &&
-		     strcmp(name, jstr(best, "metadata.name")) < 0)) {
+		     strcmp(name, wk_json_str(best, "metadata.name")) < 0)) {
 			best = p;
 			best_total = total;
 			best_vmi = nv;
@@ -114,23 +115,24 @@ static void effective_config(struct sim_model *m, struct mmig *g, const cJSON *v
 	char bw[64];
 
 	cJSON *ns = sim_store_get(m->st, m->r_ns, NULL, g->ns);
-	pol = match_policy(m, jpath(vmi, "metadata.labels"), jpath(ns, "metadata.labels"));
+	pol = match_policy(m, wk_json_path(vmi, "metadata.labels"),
+			   wk_json_path(ns, "metadata.labels"));
 	g->policy[0] = 0;
 	if (pol) {
-		const cJSON *s = jpath(pol, "spec"), *v;
-		snprintf(g->policy, sizeof(g->policy), "%s", jstr(pol, "metadata.name"));
-		if (cJSON_IsBool(v = jpath(s, "allowAutoConverge")))
+		const cJSON *s = wk_json_path(pol, "spec"), *v;
+		snprintf(g->policy, sizeof(g->policy), "%s", wk_json_str(pol, "metadata.name"));
+		if (cJSON_IsBool(v = wk_json_path(s, "allowAutoConverge")))
 			c.auto_converge = cJSON_IsTrue(v);
-		if (cJSON_IsBool(v = jpath(s, "allowPostCopy")))
+		if (cJSON_IsBool(v = wk_json_path(s, "allowPostCopy")))
 			c.post_copy = cJSON_IsTrue(v);
-		if (cJSON_IsBool(v = jpath(s, "allowWorkloadDisruption"))) {
+		if (cJSON_IsBool(v = wk_json_path(s, "allowWorkloadDisruption"))) {
 			c.has_disruption = true;
 			c.disruption = cJSON_IsTrue(v);
 		}
-		if ((v = jpath(s, "completionTimeoutPerGiB")) && cJSON_IsNumber(v))
+		if ((v = wk_json_path(s, "completionTimeoutPerGiB")) && cJSON_IsNumber(v))
 			c.completion_per_gib = num_or(v, c.completion_per_gib);
-		if ((v = jpath(s, "bandwidthPerMigration"))) {
-			int64_t b = jqty(v);
+		if ((v = wk_json_path(s, "bandwidthPerMigration"))) {
+			int64_t b = sim_jqty(v);
 			if (b >= 0)
 				c.bandwidth = b;
 		}
@@ -193,8 +195,8 @@ static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
 	char ts[40];
 	(void)err;
 
-	cJSON *meta = jobj(obj, "metadata");
-	if (w->add_finalizer && !jpath(obj, "metadata.deletionTimestamp")) {
+	cJSON *meta = sim_jobj(obj, "metadata");
+	if (w->add_finalizer && !wk_json_path(obj, "metadata.deletionTimestamp")) {
 		cJSON *f = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
 		if (!cJSON_IsArray(f))
 			f = cJSON_AddArrayToObject(meta, "finalizers");
@@ -222,12 +224,12 @@ static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
 			cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
 	}
 	if (g->vmi)
-		jset_str(jobj(meta, "labels"), VMI_LABEL, g->vmi);
-	cJSON *st = jobj(obj, "status");
-	const char *cur = jstr(st, "phase");
+		sim_jset_str(sim_jobj(meta, "labels"), VMI_LABEL, g->vmi);
+	cJSON *st = sim_jobj(obj, "status");
+	const char *cur = wk_json_str(st, "phase");
 	const char *want = phase_names[g->phase];
 	if (!cur || strcmp(cur, want)) {
-		jset_str(st, "phase", want);
+		sim_jset_str(st, "phase", want);
 		cJSON *pt = cJSON_GetObjectItemCaseSensitive(st, "phaseTransitionTimestamps");
 		if (!cJSON_IsArray(pt)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(st, "phaseTransitionTimestamps");
@@ -246,10 +248,10 @@ static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
 			cs = cJSON_AddArrayToObject(st, "conditions");
 		}
 		cJSON_AddItemToArray(
-		    cs, cond_new(w->m, w->cond_type, "True", w->cond_reason, w->cond_msg));
+		    cs, sim_cond_new(w->m, w->cond_type, "True", w->cond_reason, w->cond_msg));
 	}
 	if (w->state)
-		jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
+		sim_jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
 	return 0;
 }
 
@@ -326,24 +328,25 @@ static int vmi_mig_fn(cJSON *obj, void *opaque, struct sim_err *err)
 {
 	struct vmi_mig_w *w = opaque;
 	(void)err;
-	cJSON *st = jobj(obj, "status");
-	jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
-	cJSON *labels = jobj(jobj(obj, "metadata"), "labels");
+	cJSON *st = sim_jobj(obj, "status");
+	sim_jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
+	cJSON *labels = sim_jobj(sim_jobj(obj, "metadata"), "labels");
 	if (w->target_label)
-		jset_str(labels, "kubevirt.io/migrationTargetNodeName", w->target_label);
+		sim_jset_str(labels, "kubevirt.io/migrationTargetNodeName", w->target_label);
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(labels,
 							"kubevirt.io/migrationTargetNodeName");
 	if (w->new_node) {
-		jset_str(st, "nodeName", w->new_node);
-		jset_str(labels, "kubevirt.io/nodeName", w->new_node);
+		sim_jset_str(st, "nodeName", w->new_node);
+		sim_jset_str(labels, "kubevirt.io/nodeName", w->new_node);
 		cJSON *ap = cJSON_CreateObject();
 		char uid[48];
 		snprintf(uid, sizeof(uid), "%.8s-mig-target",
-			 jstr(w->state, "migrationUid") ? jstr(w->state, "migrationUid")
-							: "00000000");
+			 wk_json_str(w->state, "migrationUid")
+			     ? wk_json_str(w->state, "migrationUid")
+			     : "00000000");
 		cJSON_AddStringToObject(ap, uid, w->new_node);
-		jset(st, "activePods", ap);
+		sim_jset(st, "activePods", ap);
 	}
 	return 0;
 }
@@ -388,10 +391,10 @@ static void gc_finalized(struct sim_model *m, const struct mmig *g)
 	struct mig_gc *l;
 
 	snprintf(key, sizeof(key), "%s/%s", g->ns, g->vmi);
-	l = hmap_get(&m->finalized, key);
+	l = sim_hmap_get(&m->finalized, key);
 	if (!l) {
 		l = wk_xcalloc(1, sizeof(*l));
-		hmap_put(&m->finalized, key, l);
+		sim_hmap_put(&m->finalized, key, l);
 	}
 	char **slot = &l->names[l->next++ % GC_KEEP];
 	if (*slot) {
@@ -401,16 +404,16 @@ static void gc_finalized(struct sim_model *m, const struct mmig *g)
 	*slot = wk_xstrdup(g->name);
 }
 
-void migs_release(struct sim_model *m)
+void sim_migs_release(struct sim_model *m)
 {
 	for (size_t b = 0; b < m->finalized.nb; b++)
-		for (struct hent *e = m->finalized.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->finalized.b[b]; e; e = e->next) {
 			struct mig_gc *l = e->val;
 			for (size_t i = 0; i < GC_KEEP; i++)
 				free(l->names[i]);
 			free(l);
 		}
-	hmap_release(&m->finalized);
+	sim_hmap_release(&m->finalized);
 }
 
 static void free_mig(struct sim_model *m, struct mmig *g)
@@ -418,7 +421,7 @@ static void free_mig(struct sim_model *m, struct mmig *g)
 	if (!g->gone && (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) && g->vmi[0])
 		gc_finalized(m, g);
 	unlink_mig(m, g);
-	hmap_del(&m->migs, g->key);
+	sim_hmap_del(&m->migs, g->key);
 	if (g->vm && g->vm->mig == g)
 		g->vm->mig = NULL;
 	free(g->ns);
@@ -444,13 +447,13 @@ static void release(struct sim_model *m, struct mmig *g, bool success)
 		return;
 	if (success) {
 		/* The VMI now lives on the target: its reservation becomes its usage. */
-		node_usage(m, g->src, -g->vm->cpu * 1000, -g->vm->memory);
+		sim_node_usage(m, g->src, -g->vm->cpu * 1000, -g->vm->memory);
 		if (g->src >= 0)
 			m->nodes[g->src].nvmis--;
 		m->nodes[g->dst].nvmis++;
 		g->vm->node = g->dst;
 	} else if (g->dst >= 0) {
-		node_usage(m, g->dst, -g->vm->cpu * 1000, -g->vm->memory);
+		sim_node_usage(m, g->dst, -g->vm->cpu * 1000, -g->vm->memory);
 	}
 }
 
@@ -490,8 +493,8 @@ static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *fai
 		struct mvm *vm = g->vm;
 		g->vm->mig = NULL;
 		g->vm = NULL;
-		wukong_sync_status(m, vm);
-		vm_reconcile(m, vm->ns, vm->name, false);
+		sim_wukong_sync_status(m, vm);
+		sim_vm_reconcile(m, vm->ns, vm->name, false);
 	}
 	free_mig(m, g);
 }
@@ -511,7 +514,7 @@ static void fail_fast(struct sim_model *m, struct mmig *g, const char *msg)
 static int admit_check(struct sim_model *m, const char *ns, const char *vmi, struct mvm **out,
 		       char *msg, size_t msg_size)
 {
-	struct mvm *vm = vmi && *vmi ? vm_find(m, ns, vmi) : NULL;
+	struct mvm *vm = vmi && *vmi ? sim_vm_find(m, ns, vmi) : NULL;
 
 	*out = vm;
 	msg[0] = 0;
@@ -534,20 +537,21 @@ static int admit_check(struct sim_model *m, const char *ns, const char *vmi, str
 	return msg[0] ? -1 : 0;
 }
 
-void mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg, size_t msg_size)
+void sim_mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *msg,
+		   size_t msg_size)
 {
 	struct mvm *vm;
-	admit_check(m, ns, jstr(obj, "spec.vmiName"), &vm, msg, msg_size);
+	admit_check(m, ns, wk_json_str(obj, "spec.vmiName"), &vm, msg, msg_size);
 }
 
-void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	char key[600];
 	struct mmig *g;
 	cJSON *o;
 
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	g = hmap_get(&m->migs, key);
+	g = sim_hmap_get(&m->migs, key);
 	o = deleted ? NULL : sim_store_get(m->st, m->r_vmim, ns, name);
 	if (!o) {
 		/* Gone without our finalizer (deleted before we saw it): stop the work. */
@@ -557,16 +561,16 @@ void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool d
 		}
 		return;
 	}
-	const char *phase = jstr(o, "status.phase");
+	const char *phase = wk_json_str(o, "status.phase");
 	if (!g && phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
 		/* Final: nothing to do but let a deletion through. */
-		if (jpath(o, "metadata.deletionTimestamp"))
+		if (wk_json_path(o, "metadata.deletionTimestamp"))
 			sim_remove_finalizer(m, m->r_vmim, ns, name, FINALIZER);
 		cJSON_Delete(o);
 		return;
 	}
 	if (g) {
-		if (jpath(o, "metadata.deletionTimestamp"))
+		if (wk_json_path(o, "metadata.deletionTimestamp"))
 			g->abort_requested = true;
 		cJSON_Delete(o);
 		return;
@@ -575,21 +579,21 @@ void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool d
 	g->ns = wk_xstrdup(ns);
 	g->name = wk_xstrdup(name);
 	g->key = wk_xstrdup(key);
-	g->uid = wk_xstrdup(jstr(o, "metadata.uid") ? jstr(o, "metadata.uid") : "");
-	g->vmi = wk_xstrdup(jstr(o, "spec.vmiName") ? jstr(o, "spec.vmiName") : "");
-	const cJSON *sel = jpath(o, "spec.addedNodeSelector");
+	g->uid = wk_xstrdup(wk_json_str(o, "metadata.uid") ? wk_json_str(o, "metadata.uid") : "");
+	g->vmi = wk_xstrdup(wk_json_str(o, "spec.vmiName") ? wk_json_str(o, "spec.vmiName") : "");
+	const cJSON *sel = wk_json_path(o, "spec.addedNodeSelector");
 	g->added_sel = cJSON_IsObject(sel) ? cJSON_Duplicate(sel, 1) : NULL;
 	g->seq = ++m->mig_seq;
 	g->src = g->dst = -1;
 	g->phase = MIG_PENDING;
 	g->sched_timeout = 300;
-	const cJSON *ann =
-	    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.annotations"), ANN_UNSCHED_TIMEOUT);
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(wk_json_path(o, "metadata.annotations"),
+							    ANN_UNSCHED_TIMEOUT);
 	if (cJSON_IsString(ann) && atoi(ann->valuestring) > 0)
 		g->sched_timeout = atoi(ann->valuestring);
-	bool deleting = jpath(o, "metadata.deletionTimestamp") != NULL;
+	bool deleting = wk_json_path(o, "metadata.deletionTimestamp") != NULL;
 	cJSON_Delete(o);
-	hmap_put(&m->migs, g->key, g);
+	sim_hmap_put(&m->migs, g->key, g);
 	if (m->mig_tail) {
 		m->mig_tail->next = g;
 		g->prev = m->mig_tail;
@@ -611,7 +615,7 @@ void mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool d
 	vmim_write(m, g, &w);
 }
 
-void mig_node_failed(struct sim_model *m, int node)
+void sim_mig_node_failed(struct sim_model *m, int node)
 {
 	/* Nothing to do at once: a migration touching a failed node gets no bandwidth (its link
 	 * is gone), so it stalls and progressTimeout ends it, as it would in a cluster. */
@@ -622,7 +626,7 @@ void mig_node_failed(struct sim_model *m, int node)
 static void try_target(struct sim_model *m, struct mmig *g)
 {
 	char msg[600];
-	int n = node_pick(m, g->vm, g->added_sel, g->src, msg, sizeof(msg));
+	int n = sim_node_pick(m, g->vm, g->added_sel, g->src, msg, sizeof(msg));
 
 	if (n < 0) {
 		if (!g->sched_event_sent) {
@@ -635,7 +639,7 @@ static void try_target(struct sim_model *m, struct mmig *g)
 		return;
 	}
 	g->dst = n;
-	node_usage(m, n, g->vm->cpu * 1000, g->vm->memory);
+	sim_node_usage(m, n, g->vm->cpu * 1000, g->vm->memory);
 	snprintf(g->target_pod, sizeof(g->target_pod), "virt-launcher-%.40s-%05x", g->vmi,
 		 (unsigned)(sim_rand(m) * 1048575));
 	g->phase_at = m->now + 1 + sim_rand(m);
@@ -679,7 +683,7 @@ static void abort_mig(struct sim_model *m, struct mmig *g)
 		struct mvm *vm = g->vm;
 		vm->mig = NULL;
 		g->vm = NULL;
-		vm_reconcile(m, vm->ns, vm->name, false);
+		sim_vm_reconcile(m, vm->ns, vm->name, false);
 		free_mig(m, g);
 		return;
 	}
@@ -791,7 +795,7 @@ static void advance(struct sim_model *m, struct mmig *g, double dt)
 		g->x.p.dirty_rate = g->vm->dirty_rate;
 		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
 		vmim_write(m, g, NULL);
-		wukong_sync_status(m, g->vm);
+		sim_wukong_sync_status(m, g->vm);
 		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "Migrating",
 			  "VirtualMachineInstance is migrating.");
 		return;
@@ -804,7 +808,7 @@ static void advance(struct sim_model *m, struct mmig *g, double dt)
 	}
 }
 
-void migs_tick(struct sim_model *m, double dt)
+void sim_migs_tick(struct sim_model *m, double dt)
 {
 	struct mmig *g, *nx;
 
@@ -822,7 +826,7 @@ void migs_tick(struct sim_model *m, double dt)
 			if (!g->abort_requested && g->vm && g->vm->phase != VMI_RUNNING)
 				g->abort_requested = true;
 			abort_mig(m, g);
-			/* abort_mig may free g and, through vm_reconcile, nothing else */
+			/* abort_mig may free g and, through sim_vm_reconcile, nothing else */
 			continue;
 		}
 		advance(m, g, dt);
@@ -836,7 +840,7 @@ static int metric(struct wk_buf *out, const char *name, const char *type, const 
 	return wk_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-int mig_metrics(struct sim_model *m, struct wk_buf *out)
+int sim_mig_metrics(struct sim_model *m, struct wk_buf *out)
 {
 	static const struct {
 		const char *name, *type, *help;

@@ -15,15 +15,15 @@
 #define RESERVED_CPU 100
 #define RESERVED_MEM (INT64_C(512) << 20)
 
-int node_index(struct sim_model *m, const char *name)
+int sim_node_index(struct sim_model *m, const char *name)
 {
-	uintptr_t v = (uintptr_t)hmap_get(&m->node_idx, name);
+	uintptr_t v = (uintptr_t)sim_hmap_get(&m->node_idx, name);
 	return v ? (int)(v - 1) : -1;
 }
 
-struct mnode *node_by_name(struct sim_model *m, const char *name)
+struct mnode *sim_node_by_name(struct sim_model *m, const char *name)
 {
-	int i = node_index(m, name);
+	int i = sim_node_index(m, name);
 	return i < 0 ? NULL : &m->nodes[i];
 }
 
@@ -38,7 +38,7 @@ static bool has_taint(const struct mnode *n, const char *key)
 	const cJSON *t;
 	cJSON_ArrayForEach(t, n->taints)
 	{
-		const char *k = jstr(t, "key");
+		const char *k = wk_json_str(t, "key");
 		if (k && !strcmp(k, key))
 			return true;
 	}
@@ -51,22 +51,22 @@ static bool blocking_taint(const struct mnode *n, const char **key)
 	const cJSON *t;
 	cJSON_ArrayForEach(t, n->taints)
 	{
-		const char *e = jstr(t, "effect");
+		const char *e = wk_json_str(t, "effect");
 		if (e && (!strcmp(e, "NoSchedule") || !strcmp(e, "NoExecute"))) {
 			if (key)
-				*key = jstr(t, "key");
+				*key = wk_json_str(t, "key");
 			return true;
 		}
 	}
 	return false;
 }
 
-bool node_usable(const struct mnode *n)
+bool sim_node_usable(const struct mnode *n)
 {
 	return !n->failed && !n->not_ready && !n->unschedulable && !blocking_taint(n, NULL);
 }
 
-bool labels_match(const cJSON *selector, const cJSON *labels)
+bool sim_labels_match(const cJSON *selector, const cJSON *labels)
 {
 	const cJSON *s;
 	cJSON_ArrayForEach(s, selector)
@@ -99,7 +99,7 @@ static cJSON *node_taints(struct sim_model *m, const struct mnode *n)
 	sim_ts(m, m->now, ts, sizeof(ts));
 	cJSON_ArrayForEach(t, n->taints)
 	{
-		const char *k = jstr(t, "key");
+		const char *k = wk_json_str(t, "key");
 		if (k && !is_system_taint(k))
 			cJSON_AddItemToArray(out, cJSON_Duplicate(t, 1));
 	}
@@ -118,9 +118,9 @@ static cJSON *node_taints(struct sim_model *m, const struct mnode *n)
 		const char *kept = NULL;
 		cJSON_ArrayForEach(t, n->taints)
 		{
-			const char *k = jstr(t, "key"), *e = jstr(t, "effect");
+			const char *k = wk_json_str(t, "key"), *e = wk_json_str(t, "effect");
 			if (k && e && !strcmp(k, sys[i].key) && !strcmp(e, sys[i].effect))
-				kept = jstr(t, "timeAdded");
+				kept = wk_json_str(t, "timeAdded");
 		}
 		/* timeAdded is set only for NoExecute taints. */
 		bool ne = !strcmp(sys[i].effect, "NoExecute");
@@ -137,31 +137,32 @@ static cJSON *node_conditions(struct sim_model *m, const struct mnode *n)
 
 	sim_ts(m, m->now, ts, sizeof(ts));
 	if (n->not_ready)
-		x = cond_new(m, "Ready", "Unknown", "NodeStatusUnknown",
-			     "Kubelet stopped posting node status.");
+		x = sim_cond_new(m, "Ready", "Unknown", "NodeStatusUnknown",
+				 "Kubelet stopped posting node status.");
 	else
-		x = cond_new(m, "Ready", "True", "KubeletReady", "kubelet is posting ready status");
+		x = sim_cond_new(m, "Ready", "True", "KubeletReady",
+				 "kubelet is posting ready status");
 	cJSON_AddItemToArray(c, x);
 	if (n->not_ready)
-		x = cond_new(m, "MemoryPressure", "Unknown", "NodeStatusUnknown",
-			     "Kubelet stopped posting node status.");
+		x = sim_cond_new(m, "MemoryPressure", "Unknown", "NodeStatusUnknown",
+				 "Kubelet stopped posting node status.");
 	else if (n->mem_pressure)
-		x = cond_new(m, "MemoryPressure", "True", "KubeletHasInsufficientMemory",
-			     "kubelet has insufficient memory available");
+		x = sim_cond_new(m, "MemoryPressure", "True", "KubeletHasInsufficientMemory",
+				 "kubelet has insufficient memory available");
 	else
-		x = cond_new(m, "MemoryPressure", "False", "KubeletHasSufficientMemory",
-			     "kubelet has sufficient memory available");
+		x = sim_cond_new(m, "MemoryPressure", "False", "KubeletHasSufficientMemory",
+				 "kubelet has sufficient memory available");
 	cJSON_AddItemToArray(c, x);
 	cJSON_AddItemToArray(
-	    c, n->not_ready ? cond_new(m, "DiskPressure", "Unknown", "NodeStatusUnknown",
-				       "Kubelet stopped posting node status.")
-			    : cond_new(m, "DiskPressure", "False", "KubeletHasNoDiskPressure",
-				       "kubelet has no disk pressure"));
-	cJSON_AddItemToArray(c, n->not_ready
-				    ? cond_new(m, "PIDPressure", "Unknown", "NodeStatusUnknown",
-					       "Kubelet stopped posting node status.")
-				    : cond_new(m, "PIDPressure", "False", "KubeletHasSufficientPID",
-					       "kubelet has sufficient PID available"));
+	    c, n->not_ready ? sim_cond_new(m, "DiskPressure", "Unknown", "NodeStatusUnknown",
+					   "Kubelet stopped posting node status.")
+			    : sim_cond_new(m, "DiskPressure", "False", "KubeletHasNoDiskPressure",
+					   "kubelet has no disk pressure"));
+	cJSON_AddItemToArray(
+	    c, n->not_ready ? sim_cond_new(m, "PIDPressure", "Unknown", "NodeStatusUnknown",
+					   "Kubelet stopped posting node status.")
+			    : sim_cond_new(m, "PIDPressure", "False", "KubeletHasSufficientPID",
+					   "kubelet has sufficient PID available"));
 	/* A failed kubelet stops heartbeating: lastHeartbeatTime freezes at the failure. */
 	cJSON_ArrayForEach(x, c)
 	{
@@ -196,7 +197,7 @@ static void node_sync(struct sim_model *m, int idx)
 	sim_merge(m, m->r_node, NULL, n->name, patch);
 }
 
-void nodes_seed(struct sim_model *m)
+void sim_nodes_seed(struct sim_model *m)
 {
 	const struct sim_scenario *sc = m->sc;
 
@@ -218,10 +219,10 @@ void nodes_seed(struct sim_model *m)
 		n->mem_pct = n->cpu_pct = -1;
 		n->metrics_dirty = true;
 		n->labels = cJSON_Duplicate(s->labels, 1);
-		jset_str(n->labels, "kubernetes.io/hostname", s->name);
-		jset_str(n->labels, "kubernetes.io/os", "linux");
-		jset_str(n->labels, "kubernetes.io/arch", "amd64");
-		jset_str(n->labels, "kubevirt.io/schedulable", "true");
+		sim_jset_str(n->labels, "kubernetes.io/hostname", s->name);
+		sim_jset_str(n->labels, "kubernetes.io/os", "linux");
+		sim_jset_str(n->labels, "kubernetes.io/arch", "amd64");
+		sim_jset_str(n->labels, "kubevirt.io/schedulable", "true");
 		n->taints = cJSON_CreateArray();
 		for (size_t t = 0; t < s->ntaints; t++) {
 			cJSON *x = cJSON_CreateObject();
@@ -231,7 +232,7 @@ void nodes_seed(struct sim_model *m)
 			cJSON_AddStringToObject(x, "effect", s->taints[t].effect);
 			cJSON_AddItemToArray(n->taints, x);
 		}
-		hmap_put(&m->node_idx, s->name, (void *)(uintptr_t)(i + 1));
+		sim_hmap_put(&m->node_idx, s->name, (void *)(uintptr_t)(i + 1));
 
 		cJSON_AddStringToObject(o, "apiVersion", "v1");
 		cJSON_AddStringToObject(o, "kind", "Node");
@@ -290,7 +291,7 @@ void nodes_seed(struct sim_model *m)
 	}
 }
 
-void node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem)
+void sim_node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem)
 {
 	if (idx < 0 || (size_t)idx >= m->nnodes)
 		return;
@@ -334,14 +335,14 @@ static int nm_fn(cJSON *obj, void *opaque, struct sim_err *err)
 {
 	struct nm_arg *a = opaque;
 	(void)err;
-	jset_str(obj, "timestamp", a->ts);
-	cJSON *u = jobj(obj, "usage");
-	jset_str(u, "cpu", a->cpu);
-	jset_str(u, "memory", a->mem);
+	sim_jset_str(obj, "timestamp", a->ts);
+	cJSON *u = sim_jobj(obj, "usage");
+	sim_jset_str(u, "cpu", a->cpu);
+	sim_jset_str(u, "memory", a->mem);
 	return 0;
 }
 
-void node_write_metrics(struct sim_model *m)
+void sim_node_write_metrics(struct sim_model *m)
 {
 	char ts[40];
 	sim_ts(m, m->now, ts, sizeof(ts));
@@ -374,9 +375,9 @@ void node_write_metrics(struct sim_model *m)
 }
 
 /* A user (kubectl cordon, kubectl taint, label edits) changed a Node. */
-void node_on_change(struct sim_model *m, const char *name)
+void sim_node_on_change(struct sim_model *m, const char *name)
 {
-	int idx = node_index(m, name);
+	int idx = sim_node_index(m, name);
 	cJSON *o;
 
 	if (idx < 0)
@@ -385,9 +386,9 @@ void node_on_change(struct sim_model *m, const char *name)
 	if (!o)
 		return;
 	struct mnode *n = &m->nodes[idx];
-	bool unsched = cJSON_IsTrue(jpath(o, "spec.unschedulable"));
-	const cJSON *labels = jpath(o, "metadata.labels");
-	const cJSON *taints = jpath(o, "spec.taints");
+	bool unsched = cJSON_IsTrue(wk_json_path(o, "spec.unschedulable"));
+	const cJSON *labels = wk_json_path(o, "metadata.labels");
+	const cJSON *taints = wk_json_path(o, "spec.taints");
 	bool had_oos = has_taint(n, TAINT_OOS);
 
 	cJSON_Delete(n->labels);
@@ -406,12 +407,12 @@ void node_on_change(struct sim_model *m, const char *name)
 	cJSON_Delete(o);
 	/* out-of-service on a node that is down: pods are force-deleted, VMIs fail at once. */
 	if (!had_oos && has_taint(n, TAINT_OOS) && (n->not_ready || n->failed))
-		vmi_fail_on_node(m, idx, "NodeOutOfService",
-				 "node is out of service, the VirtualMachineInstance's pod was "
-				 "force-deleted");
+		m->node_vmis_lost(m, idx, "NodeOutOfService",
+				  "node is out of service, the VirtualMachineInstance's pod was "
+				  "force-deleted");
 }
 
-void nodes_tick(struct sim_model *m)
+void sim_nodes_tick(struct sim_model *m)
 {
 	for (size_t i = 0; i < m->nnodes; i++) {
 		struct mnode *n = &m->nodes[i];
@@ -426,14 +427,14 @@ void nodes_tick(struct sim_model *m)
 		}
 		if (n->not_ready && n->nvmis > 0 &&
 		    m->now - n->not_ready_at >= (double)m->sc->eviction_timeout_s)
-			vmi_fail_on_node(m, (int)i, "NodeUnresponsive",
-					 "virt-handler is not responsive, marking "
-					 "VirtualMachineInstance as failed");
+			m->node_vmis_lost(m, (int)i, "NodeUnresponsive",
+					  "virt-handler is not responsive, marking "
+					  "VirtualMachineInstance as failed");
 	}
 }
 
-int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude, char *msg,
-	      size_t msg_size)
+int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude,
+		  char *msg, size_t msg_size)
 {
 	int best = -1, ties = 0;
 	int64_t best_free = -1;
@@ -457,7 +458,7 @@ int node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int
 		}
 		/* The VM's own selector wins over addedNodeSelector on a key collision, so both
 		 * must hold where they agree and the VM's value where they don't. */
-		if (!labels_match(vm->node_selector, n->labels)) {
+		if (!sim_labels_match(vm->node_selector, n->labels)) {
 			n_sel++;
 			continue;
 		}
@@ -573,10 +574,10 @@ static int pct(const cJSON *v, int *out)
 	return 0;
 }
 
-int node_control(struct sim_model *m, const char *method, const char *name, const char *action,
-		 const cJSON *body, struct wk_buf *out)
+int sim_node_control(struct sim_model *m, const char *method, const char *name, const char *action,
+		     const cJSON *body, struct wk_buf *out)
 {
-	int idx = node_index(m, name);
+	int idx = sim_node_index(m, name);
 	struct mnode *n;
 
 	if (idx < 0)
@@ -594,7 +595,7 @@ int node_control(struct sim_model *m, const char *method, const char *name, cons
 			n->failed = true;
 			n->failed_at = m->now;
 			/* Migrations touching it stall at once: the link is gone. */
-			mig_node_failed(m, idx);
+			m->node_failed(m, idx);
 		}
 	} else if (!strcmp(action, "recover")) {
 		if (n->failed) {
@@ -609,15 +610,15 @@ int node_control(struct sim_model *m, const char *method, const char *name, cons
 		}
 	} else if (!strcmp(action, "pressure")) {
 		int mp = n->mem_pct, cp = n->cpu_pct;
-		if (pct(jpath(body, "memoryPercent"), &mp) < 0 ||
-		    pct(jpath(body, "cpuPercent"), &cp) < 0)
+		if (pct(wk_json_path(body, "memoryPercent"), &mp) < 0 ||
+		    pct(wk_json_path(body, "cpuPercent"), &cp) < 0)
 			return node_err(out, 400,
 					"memoryPercent and cpuPercent must be 0..100, or null/-1 "
 					"to clear");
 		n->mem_pct = mp;
 		n->cpu_pct = cp;
 		n->metrics_dirty = true;
-		node_write_metrics(m);
+		sim_node_write_metrics(m);
 	} else {
 		return node_err(out, 404, "unknown node action; use fail, recover or pressure");
 	}

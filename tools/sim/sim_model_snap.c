@@ -22,10 +22,6 @@ struct snapjob {
 	struct snapjob *next;
 };
 
-#define MSG_NO_CLASS                                                                               \
-	"No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [%s] "  \
-	"[%s]"
-
 static struct snapjob *job_find(struct sim_model *m, enum job_kind k, const char *ns,
 				const char *name)
 {
@@ -60,7 +56,7 @@ static void job_free(struct snapjob *j)
 }
 
 /* Jobs are only marked here and freed by sweep(): a step may end a job other than its own
- * (a clone removing its temporary snapshot) while snaps_tick() walks the list. */
+ * (a clone removing its temporary snapshot) while sim_snaps_tick() walks the list. */
 static void job_del(struct sim_model *m, struct snapjob *j)
 {
 	(void)m;
@@ -80,7 +76,7 @@ static void sweep(struct sim_model *m)
 	}
 }
 
-void snaps_release(struct sim_model *m)
+void sim_snaps_release(struct sim_model *m)
 {
 	while (m->snaps) {
 		struct snapjob *j = m->snaps;
@@ -102,18 +98,18 @@ static double volumes_scan(struct sim_model *m, const char *ns, const cJSON *vm,
 	*secs = 0;
 	if (why)
 		why[0] = 0;
-	cJSON_ArrayForEach(vol, jpath(vm, "spec.template.spec.volumes"))
+	cJSON_ArrayForEach(vol, wk_json_path(vm, "spec.template.spec.volumes"))
 	{
-		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
-		const char *vname = jstr(vol, "name");
+		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
+		const char *vname = wk_json_str(vol, "name");
 		if (!claim)
-			claim = jstr(vol, "dataVolume.name");
+			claim = wk_json_str(vol, "dataVolume.name");
 		if (!claim || !vname)
 			continue;
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns, claim);
-		const char *cls = jstr(pvc, "spec.storageClassName");
+		const char *cls = wk_json_str(pvc, "spec.storageClassName");
 		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
-		int64_t size = jqty(jpath(pvc, "spec.resources.requests.storage"));
+		int64_t size = sim_jqty(wk_json_path(pvc, "spec.resources.requests.storage"));
 		if (size < 0)
 			size = 0;
 		if (!c || !c->snapshot) {
@@ -128,41 +124,6 @@ static double volumes_scan(struct sim_model *m, const char *ns, const cJSON *vm,
 		cJSON_Delete(pvc);
 	}
 	return total;
-}
-
-cJSON *vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
-{
-	cJSON *a = cJSON_CreateArray();
-	const cJSON *vol;
-	const char *ns = jstr(vm, "metadata.namespace");
-
-	cJSON_ArrayForEach(vol, jpath(vm, "spec.template.spec.volumes"))
-	{
-		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
-		const char *vname = jstr(vol, "name");
-		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "name", vname ? vname : "");
-		if (!claim) {
-			cJSON_AddBoolToObject(x, "enabled", false);
-			cJSON_AddStringToObject(
-			    x, "reason", "Snapshot is not supported for this volumeSource type");
-			cJSON_AddItemToArray(a, x);
-			continue;
-		}
-		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns ? ns : "", claim);
-		const char *cls = jstr(pvc, "spec.storageClassName");
-		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
-		cJSON_AddBoolToObject(x, "enabled", c && c->snapshot);
-		if (!(c && c->snapshot)) {
-			char why[300];
-			snprintf(why, sizeof(why), MSG_NO_CLASS, cls ? cls : "",
-				 vname ? vname : "");
-			cJSON_AddStringToObject(x, "reason", why);
-		}
-		cJSON_Delete(pvc);
-		cJSON_AddItemToArray(a, x);
-	}
-	return a;
 }
 
 /* "5m0s", "300s", "1h", "0" -> seconds; -1 if malformed. */
@@ -211,8 +172,8 @@ static cJSON *conds2(struct sim_model *m, const char *pst, const char *preason, 
 		     const char *rreason)
 {
 	cJSON *c = cJSON_CreateArray();
-	cJSON_AddItemToArray(c, cond_new(m, "Progressing", pst, preason, preason));
-	cJSON_AddItemToArray(c, cond_new(m, "Ready", rst, rreason, rreason));
+	cJSON_AddItemToArray(c, sim_cond_new(m, "Progressing", pst, preason, preason));
+	cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", rst, rreason, rreason));
 	return c;
 }
 
@@ -226,7 +187,7 @@ static void snap_fail(struct sim_model *m, struct snapjob *j, const char *msg)
 	cJSON_AddStringToObject(st, "phase", "Failed");
 	cJSON_AddBoolToObject(st, "readyToUse", false);
 	cJSON *c = conds2(m, "False", "Operation failed", "False", "Operation failed");
-	cJSON_AddItemToArray(c, cond_new(m, "Failure", "True", "Failed", msg));
+	cJSON_AddItemToArray(c, sim_cond_new(m, "Failure", "True", "Failed", msg));
 	cJSON_AddItemToObject(st, "conditions", c);
 	err = cJSON_AddObjectToObject(st, "error");
 	cJSON_AddStringToObject(err, "time", ts);
@@ -239,9 +200,9 @@ static void snap_fail(struct sim_model *m, struct snapjob *j, const char *msg)
 /* (Re)examine a snapshot's source: start it, or say why it cannot start. */
 static void snap_check(struct sim_model *m, struct snapjob *j, const cJSON *snap)
 {
-	const char *kind = jstr(snap, "spec.source.kind"),
-		   *group = jstr(snap, "spec.source.apiGroup");
-	const char *src = jstr(snap, "spec.source.name");
+	const char *kind = wk_json_str(snap, "spec.source.kind"),
+		   *group = wk_json_str(snap, "spec.source.apiGroup");
+	const char *src = wk_json_str(snap, "spec.source.name");
 	char why[400];
 	double secs;
 
@@ -274,21 +235,21 @@ static void snap_check(struct sim_model *m, struct snapjob *j, const cJSON *snap
 	volumes_scan(m, j->ns, vm, &secs, why, sizeof(why), inc);
 	cJSON_AddStringToObject(st, "phase", "InProgress");
 	cJSON_AddBoolToObject(st, "readyToUse", false);
-	if (jstr(vm, "metadata.uid"))
-		cJSON_AddStringToObject(st, "sourceUID", jstr(vm, "metadata.uid"));
+	if (wk_json_str(vm, "metadata.uid"))
+		cJSON_AddStringToObject(st, "sourceUID", wk_json_str(vm, "metadata.uid"));
 	if (why[0]) {
 		/* A volume without a VolumeSnapshotClass: not ready, and it says why. */
 		j->blocked = true;
 		cJSON *c = cJSON_CreateArray();
 		cJSON_AddItemToArray(
-		    c, cond_new(m, "Progressing", "False", "VolumeSnapshotNotSupported", why));
-		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "NotReady", why));
+		    c, sim_cond_new(m, "Progressing", "False", "VolumeSnapshotNotSupported", why));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "False", "NotReady", why));
 		cJSON_AddItemToObject(st, "conditions", c);
 		cJSON_Delete(inc);
 		j->retry_at = m->now + 5;
 	} else {
 		j->blocked = false;
-		struct mvm *mv = vm_find(m, j->ns, src);
+		struct mvm *mv = sim_vm_find(m, j->ns, src);
 		bool online = mv && mv->phase == VMI_RUNNING;
 		cJSON *ind = cJSON_CreateArray(), *sind = cJSON_CreateArray();
 		if (online) {
@@ -329,7 +290,7 @@ static void snap_check(struct sim_model *m, struct snapjob *j, const cJSON *snap
 static void snap_complete(struct sim_model *m, struct snapjob *j)
 {
 	cJSON *snap = sim_store_get(m->st, m->r_snap, j->ns, j->name);
-	const char *src = jstr(snap, "spec.source.name");
+	const char *src = wk_json_str(snap, "spec.source.name");
 	cJSON *vm = src ? sim_store_get(m->st, m->r_vm, j->ns, src) : NULL;
 	char ts[40], cname[300];
 
@@ -352,21 +313,21 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	cJSON *vmeta = cJSON_AddObjectToObject(src_vm, "metadata");
 	cJSON_AddStringToObject(vmeta, "name", src);
 	cJSON_AddStringToObject(vmeta, "namespace", j->ns);
-	if (jpath(vm, "metadata.labels"))
+	if (wk_json_path(vm, "metadata.labels"))
 		cJSON_AddItemToObject(vmeta, "labels",
-				      cJSON_Duplicate(jpath(vm, "metadata.labels"), 1));
-	if (jpath(vm, "metadata.annotations"))
+				      cJSON_Duplicate(wk_json_path(vm, "metadata.labels"), 1));
+	if (wk_json_path(vm, "metadata.annotations"))
 		cJSON_AddItemToObject(vmeta, "annotations",
-				      cJSON_Duplicate(jpath(vm, "metadata.annotations"), 1));
-	if (jstr(vm, "metadata.uid"))
-		cJSON_AddStringToObject(vmeta, "uid", jstr(vm, "metadata.uid"));
-	cJSON_AddItemToObject(src_vm, "spec", cJSON_Duplicate(jpath(vm, "spec"), 1));
+				      cJSON_Duplicate(wk_json_path(vm, "metadata.annotations"), 1));
+	if (wk_json_str(vm, "metadata.uid"))
+		cJSON_AddStringToObject(vmeta, "uid", wk_json_str(vm, "metadata.uid"));
+	cJSON_AddItemToObject(src_vm, "spec", cJSON_Duplicate(wk_json_path(vm, "spec"), 1));
 	backups = cJSON_AddArrayToObject(spec, "volumeBackups");
 	const cJSON *vol;
-	cJSON_ArrayForEach(vol, jpath(vm, "spec.template.spec.volumes"))
+	cJSON_ArrayForEach(vol, wk_json_path(vm, "spec.template.spec.volumes"))
 	{
-		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
-		const char *vname = jstr(vol, "name");
+		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
+		const char *vname = wk_json_str(vol, "name");
 		if (!claim || !vname)
 			continue;
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, claim);
@@ -377,8 +338,9 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 		pm = cJSON_AddObjectToObject(pc, "metadata");
 		cJSON_AddStringToObject(pm, "name", claim);
 		cJSON_AddStringToObject(pm, "namespace", j->ns);
-		if (pvc && jpath(pvc, "spec"))
-			cJSON_AddItemToObject(pc, "spec", cJSON_Duplicate(jpath(pvc, "spec"), 1));
+		if (pvc && wk_json_path(pvc, "spec"))
+			cJSON_AddItemToObject(pc, "spec",
+					      cJSON_Duplicate(wk_json_path(pvc, "spec"), 1));
 		snprintf(vsn, sizeof(vsn), "vmsnapshot-%s-volume-%s", j->uid, vname);
 		cJSON_AddStringToObject(b, "volumeSnapshotName", vsn);
 		cJSON_AddItemToArray(backups, b);
@@ -405,16 +367,16 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	job_del(m, j);
 }
 
-void snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+void sim_snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	struct snapjob *j = job_find(m, JOB_SNAP, ns, name);
 	cJSON *o = deleted ? NULL : sim_store_get(m->st, m->r_snap, ns, name);
 
-	if (!o || jpath(o, "metadata.deletionTimestamp")) {
+	if (!o || wk_json_path(o, "metadata.deletionTimestamp")) {
 		/* deletionPolicy Delete (the default) removes the content too. */
 		char cname[300];
-		const char *uid = j ? j->uid : jstr(o, "metadata.uid");
-		const char *pol = jstr(o, "spec.deletionPolicy");
+		const char *uid = j ? j->uid : wk_json_str(o, "metadata.uid");
+		const char *pol = wk_json_str(o, "spec.deletionPolicy");
 		if (uid && (!pol || strcmp(pol, "Retain"))) {
 			snprintf(cname, sizeof(cname), "vmsnapshot-content-%s", uid);
 			sim_delete(m, m->r_snapc, ns, cname);
@@ -424,14 +386,14 @@ void snap_reconcile(struct sim_model *m, const char *ns, const char *name, bool 
 		cJSON_Delete(o);
 		return;
 	}
-	const char *phase = jstr(o, "status.phase");
+	const char *phase = wk_json_str(o, "status.phase");
 	if (j || (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
 		cJSON_Delete(o);
 		return;
 	}
-	j = job_add(m, JOB_SNAP, ns, name, jstr(o, "metadata.uid"));
+	j = job_add(m, JOB_SNAP, ns, name, wk_json_str(o, "metadata.uid"));
 	double dl = 300;
-	const char *fd = jstr(o, "spec.failureDeadline");
+	const char *fd = wk_json_str(o, "spec.failureDeadline");
 	if (fd && parse_duration(fd) >= 0)
 		dl = parse_duration(fd);
 	j->deadline = dl > 0 ? m->now + dl : 0;
@@ -541,7 +503,7 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		       const cJSON *clone_spec, char *why, size_t why_size)
 {
 	cJSON *c = sim_store_get(m->st, m->r_snapc, ns, content_name);
-	const cJSON *svm = jpath(c, "spec.source.virtualMachine");
+	const cJSON *svm = wk_json_path(c, "spec.source.virtualMachine");
 	if (!svm) {
 		cJSON_Delete(c);
 		return -1;
@@ -558,9 +520,10 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	meta = cJSON_AddObjectToObject(vm, "metadata");
 	cJSON_AddStringToObject(meta, "name", target);
 	cJSON_AddStringToObject(meta, "namespace", ns);
-	cJSON *labels = filtered(jpath(svm, "metadata.labels"), jpath(clone_spec, "labelFilters"));
-	cJSON *anns =
-	    filtered(jpath(svm, "metadata.annotations"), jpath(clone_spec, "annotationFilters"));
+	cJSON *labels = filtered(wk_json_path(svm, "metadata.labels"),
+				 wk_json_path(clone_spec, "labelFilters"));
+	cJSON *anns = filtered(wk_json_path(svm, "metadata.annotations"),
+			       wk_json_path(clone_spec, "annotationFilters"));
 	/* The Wukong label names the Wukong this VM belongs to: <wukong>-vm, if one exists. */
 	cJSON_DeleteItemFromObjectCaseSensitive(labels, "vm.novasphere.dev/wukong");
 	size_t tl = strlen(target);
@@ -569,44 +532,45 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		snprintf(wkname, sizeof(wkname), "%.*s", (int)(tl - 3), target);
 		cJSON *wk = sim_store_get(m->st, m->r_wk, ns, wkname);
 		if (wk)
-			jset_str(labels, "vm.novasphere.dev/wukong", wkname);
+			sim_jset_str(labels, "vm.novasphere.dev/wukong", wkname);
 		cJSON_Delete(wk);
 	}
 	cJSON_AddItemToObject(meta, "labels", labels);
 	cJSON_AddItemToObject(meta, "annotations", anns);
-	spec = cJSON_Duplicate(jpath(svm, "spec"), 1);
+	spec = cJSON_Duplicate(wk_json_path(svm, "spec"), 1);
 	if (!spec)
 		spec = cJSON_CreateObject();
 	cJSON_AddItemToObject(vm, "spec", spec);
-	cJSON *tmeta = jobj(jobj(spec, "template"), "metadata");
+	cJSON *tmeta = sim_jobj(sim_jobj(spec, "template"), "metadata");
 	cJSON *tlab = filtered(cJSON_GetObjectItemCaseSensitive(tmeta, "labels"),
-			       jpath(clone_spec, "template.labelFilters"));
+			       wk_json_path(clone_spec, "template.labelFilters"));
 	cJSON_DeleteItemFromObjectCaseSensitive(tlab, "vm.novasphere.dev/wukong");
-	jset_str(tlab, "kubevirt.io/vm", target);
+	sim_jset_str(tlab, "kubevirt.io/vm", target);
 	if (cJSON_GetObjectItemCaseSensitive(labels, "vm.novasphere.dev/wukong"))
-		jset(tlab, "vm.novasphere.dev/wukong",
-		     cJSON_Duplicate(
-			 cJSON_GetObjectItemCaseSensitive(labels, "vm.novasphere.dev/wukong"), 1));
-	jset(tmeta, "labels", tlab);
-	jset(tmeta, "annotations",
-	     filtered(cJSON_GetObjectItemCaseSensitive(tmeta, "annotations"),
-		      jpath(clone_spec, "template.annotationFilters")));
-	cJSON *tspec = jobj(jobj(spec, "template"), "spec");
+		sim_jset(
+		    tlab, "vm.novasphere.dev/wukong",
+		    cJSON_Duplicate(
+			cJSON_GetObjectItemCaseSensitive(labels, "vm.novasphere.dev/wukong"), 1));
+	sim_jset(tmeta, "labels", tlab);
+	sim_jset(tmeta, "annotations",
+		 filtered(cJSON_GetObjectItemCaseSensitive(tmeta, "annotations"),
+			  wk_json_path(clone_spec, "template.annotationFilters")));
+	cJSON *tspec = sim_jobj(sim_jobj(spec, "template"), "spec");
 	cJSON *iface;
-	cJSON_ArrayForEach(iface, jpath(tspec, "domain.devices.interfaces"))
+	cJSON_ArrayForEach(iface, wk_json_path(tspec, "domain.devices.interfaces"))
 	{
-		const char *in = jstr(iface, "name");
+		const char *in = wk_json_str(iface, "name");
 		const char *want = in ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-					    jpath(clone_spec, "newMacAddresses"), in))
+					    wk_json_path(clone_spec, "newMacAddresses"), in))
 				      : NULL;
 		char mac[32];
 		if (!want) {
 			mac_new(m, mac, sizeof(mac));
 			want = mac;
 		}
-		jset_str(iface, "macAddress", want);
+		sim_jset_str(iface, "macAddress", want);
 	}
-	const char *serial = jstr(clone_spec, "newSMBiosSerial");
+	const char *serial = wk_json_str(clone_spec, "newSMBiosSerial");
 	char uuid[40];
 	if (!serial) {
 		unsigned v[4];
@@ -616,25 +580,25 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 			 v[2], v[3]);
 		serial = uuid;
 	}
-	jset_str(jobj(jobj(tspec, "domain"), "firmware"), "serial", serial);
+	sim_jset_str(sim_jobj(sim_jobj(tspec, "domain"), "firmware"), "serial", serial);
 	/* New claims copied from the snapshot's volumes (created once the patches applied). */
 	cJSON *vol, *pvcs = cJSON_CreateArray();
-	cJSON_ArrayForEach(vol, jpath(tspec, "volumes"))
+	cJSON_ArrayForEach(vol, wk_json_path(tspec, "volumes"))
 	{
-		cJSON *pvcref = jpath(vol, "persistentVolumeClaim");
-		const char *vname = jstr(vol, "name");
+		cJSON *pvcref = cJSON_GetObjectItemCaseSensitive(vol, "persistentVolumeClaim");
+		const char *vname = wk_json_str(vol, "name");
 		if (!pvcref || !vname)
 			continue;
 		char claim[320];
 		snprintf(claim, sizeof(claim), "restore-%.36s-%.200s", restore_uid, vname);
 		const cJSON *b, *pspec = NULL;
-		cJSON_ArrayForEach(b, jpath(c, "spec.volumeBackups"))
+		cJSON_ArrayForEach(b, wk_json_path(c, "spec.volumeBackups"))
 		{
-			const char *bn = jstr(b, "volumeName");
+			const char *bn = wk_json_str(b, "volumeName");
 			if (bn && !strcmp(bn, vname))
-				pspec = jpath(b, "persistentVolumeClaim.spec");
+				pspec = wk_json_path(b, "persistentVolumeClaim.spec");
 		}
-		jset_str(pvcref, "claimName", claim);
+		sim_jset_str(pvcref, "claimName", claim);
 		cJSON *p = cJSON_CreateObject(), *pm, *ps;
 		cJSON_AddStringToObject(p, "apiVersion", "v1");
 		cJSON_AddStringToObject(p, "kind", "PersistentVolumeClaim");
@@ -643,7 +607,7 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		cJSON_AddStringToObject(pm, "namespace", ns);
 		cJSON_AddStringToObject(
 		    cJSON_AddObjectToObject(pm, "labels"), "restore.kubevirt.io/source-vm-name",
-		    jstr(svm, "metadata.name") ? jstr(svm, "metadata.name") : "");
+		    wk_json_str(svm, "metadata.name") ? wk_json_str(svm, "metadata.name") : "");
 		/* As KubeVirt's restore controller does: the claim names the restore that made it,
 		 * so whoever asked for the restore (a clone) can find and clean up its claims. */
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(pm, "annotations"),
@@ -653,16 +617,17 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		cJSON_AddItemToObject(p, "spec", ps);
 		cJSON *pst = cJSON_AddObjectToObject(p, "status");
 		cJSON_AddStringToObject(pst, "phase", "Bound");
-		if (jpath(ps, "accessModes"))
+		if (wk_json_path(ps, "accessModes"))
 			cJSON_AddItemToObject(pst, "accessModes",
-					      cJSON_Duplicate(jpath(ps, "accessModes"), 1));
-		if (jpath(ps, "resources.requests"))
-			cJSON_AddItemToObject(pst, "capacity",
-					      cJSON_Duplicate(jpath(ps, "resources.requests"), 1));
+					      cJSON_Duplicate(wk_json_path(ps, "accessModes"), 1));
+		if (wk_json_path(ps, "resources.requests"))
+			cJSON_AddItemToObject(
+			    pst, "capacity",
+			    cJSON_Duplicate(wk_json_path(ps, "resources.requests"), 1));
 		cJSON_AddItemToArray(pvcs, p);
 	}
 	cJSON_Delete(c);
-	if (apply_clone_patches(vm, jpath(clone_spec, "patches"), why, why_size) < 0) {
+	if (apply_clone_patches(vm, wk_json_path(clone_spec, "patches"), why, why_size) < 0) {
 		cJSON_Delete(pvcs);
 		cJSON_Delete(vm);
 		return -2;
@@ -674,11 +639,11 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	cJSON_Delete(pvcs);
 	sim_create(m, m->r_vm, ns, vm);
 	/* Our own writes are not observed: start the VM and its Wukong by hand. */
-	vm_reconcile(m, ns, target, false);
+	sim_vm_reconcile(m, ns, target, false);
 	if (tl > 3 && !strcmp(target + tl - 3, "-vm")) {
 		char wkname[300];
 		snprintf(wkname, sizeof(wkname), "%.*s", (int)(tl - 3), target);
-		wukong_reconcile(m, ns, wkname, false);
+		sim_wukong_reconcile(m, ns, wkname, false);
 	}
 	return 0;
 }
@@ -686,16 +651,16 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 static double restore_secs(struct sim_model *m, const char *ns, const char *snapshot)
 {
 	cJSON *s = sim_store_get(m->st, m->r_snap, ns, snapshot);
-	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
+	const char *cname = wk_json_str(s, "status.virtualMachineSnapshotContentName");
 	cJSON *c = cname ? sim_store_get(m->st, m->r_snapc, ns, cname) : NULL;
 	const cJSON *b;
 	double secs = 1;
-	cJSON_ArrayForEach(b, jpath(c, "spec.volumeBackups"))
+	cJSON_ArrayForEach(b, wk_json_path(c, "spec.volumeBackups"))
 	{
-		const char *cls = jstr(b, "persistentVolumeClaim.spec.storageClassName");
+		const char *cls = wk_json_str(b, "persistentVolumeClaim.spec.storageClassName");
 		const struct sim_sc_class *k = cls ? sim_scenario_class(m->sc, cls) : NULL;
-		int64_t size =
-		    jqty(jpath(b, "persistentVolumeClaim.spec.resources.requests.storage"));
+		int64_t size = sim_jqty(
+		    wk_json_path(b, "persistentVolumeClaim.spec.resources.requests.storage"));
 		if (k && size > 0)
 			secs += (double)size / (double)k->copy_rate;
 	}
@@ -707,8 +672,8 @@ static double restore_secs(struct sim_model *m, const char *ns, const char *snap
 static bool snapshot_ready(struct sim_model *m, const char *ns, const char *name, bool *failed)
 {
 	cJSON *s = sim_store_get(m->st, m->r_snap, ns, name);
-	bool ready = cJSON_IsTrue(jpath(s, "status.readyToUse"));
-	const char *ph = jstr(s, "status.phase");
+	bool ready = cJSON_IsTrue(wk_json_path(s, "status.readyToUse"));
+	const char *ph = wk_json_str(s, "status.phase");
 	*failed = !s || (ph && !strcmp(ph, "Failed"));
 	cJSON_Delete(s);
 	return ready;
@@ -730,7 +695,7 @@ static void restore_finish(struct sim_model *m, const char *ns, const char *name
 	status_merge(m, m->r_restore, ns, name, st);
 }
 
-void restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	struct snapjob *j = job_find(m, JOB_RESTORE, ns, name);
 	cJSON *o = deleted ? NULL : sim_store_get(m->st, m->r_restore, ns, name);
@@ -739,18 +704,19 @@ void restore_reconcile(struct sim_model *m, const char *ns, const char *name, bo
 			job_del(m, j);
 		return;
 	}
-	if (j || cJSON_IsTrue(jpath(o, "status.complete"))) {
+	if (j || cJSON_IsTrue(wk_json_path(o, "status.complete"))) {
 		cJSON_Delete(o);
 		return;
 	}
-	const char *tk = jstr(o, "spec.target.kind"), *tn = jstr(o, "spec.target.name");
-	const char *sn = jstr(o, "spec.virtualMachineSnapshotName");
+	const char *tk = wk_json_str(o, "spec.target.kind"),
+		   *tn = wk_json_str(o, "spec.target.name");
+	const char *sn = wk_json_str(o, "spec.virtualMachineSnapshotName");
 	if (!tk || strcmp(tk, "VirtualMachine") || !tn || !sn) {
 		restore_finish(m, ns, name, false, "invalid target or snapshot name");
 		cJSON_Delete(o);
 		return;
 	}
-	j = job_add(m, JOB_RESTORE, ns, name, jstr(o, "metadata.uid"));
+	j = job_add(m, JOB_RESTORE, ns, name, wk_json_str(o, "metadata.uid"));
 	j->target = wk_xstrdup(tn);
 	j->snap = wk_xstrdup(sn);
 	j->due = 0; /* set once the snapshot is ready */
@@ -780,7 +746,7 @@ static void restore_step(struct sim_model *m, struct snapjob *j)
 	if (m->now < j->due)
 		return;
 	cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
-	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
+	const char *cname = wk_json_str(s, "status.virtualMachineSnapshotContentName");
 	char why[400] = "";
 	int rc =
 	    cname ? make_target(m, j->ns, cname, j->target, j->uid, j->name, NULL, why, sizeof(why))
@@ -822,7 +788,8 @@ static void clone_fail(struct sim_model *m, struct snapjob *j, const char *msg)
  * snapshot-capable; otherwise it stays pending (phase unset, Progressing=False "Pending"). */
 static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON *clone)
 {
-	const char *kind = jstr(clone, "spec.source.kind"), *src = jstr(clone, "spec.source.name");
+	const char *kind = wk_json_str(clone, "spec.source.kind"),
+		   *src = wk_json_str(clone, "spec.source.name");
 	char why[400];
 	double secs;
 
@@ -857,8 +824,8 @@ static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON 
 		j->retry_at = m->now + 5;
 		cJSON *st = cJSON_CreateObject();
 		cJSON *c = cJSON_CreateArray();
-		cJSON_AddItemToArray(c, cond_new(m, "Progressing", "False", "Pending", why));
-		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "Pending", why));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "Progressing", "False", "Pending", why));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "False", "Pending", why));
 		cJSON_AddItemToObject(st, "conditions", c);
 		status_merge(m, m->r_clone, j->ns, j->name, st);
 		return;
@@ -891,12 +858,12 @@ static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON 
 	cJSON_AddStringToObject(src_ref, "kind", "VirtualMachine");
 	cJSON_AddStringToObject(src_ref, "name", src);
 	sim_create(m, m->r_snap, j->ns, s);
-	snap_reconcile(m, j->ns, sn, false);
+	sim_snap_reconcile(m, j->ns, sn, false);
 	clone_status(m, j, "SnapshotInProgress", "True", "Snapshot in progress", "False",
 		     "Not ready");
 }
 
-void clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	struct snapjob *j = job_find(m, JOB_CLONE, ns, name);
 	cJSON *o = deleted ? NULL : sim_store_get(m->st, m->r_clone, ns, name);
@@ -905,15 +872,17 @@ void clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool
 			job_del(m, j);
 		return;
 	}
-	const char *phase = jstr(o, "status.phase");
+	const char *phase = wk_json_str(o, "status.phase");
 	if (j || (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
 		cJSON_Delete(o);
 		return;
 	}
-	j = job_add(m, JOB_CLONE, ns, name, jstr(o, "metadata.uid"));
-	const char *sk = jstr(o, "spec.source.kind"), *sg = jstr(o, "spec.source.apiGroup"),
-		   *sname = jstr(o, "spec.source.name");
-	const char *tk = jstr(o, "spec.target.kind"), *tname = jstr(o, "spec.target.name");
+	j = job_add(m, JOB_CLONE, ns, name, wk_json_str(o, "metadata.uid"));
+	const char *sk = wk_json_str(o, "spec.source.kind"),
+		   *sg = wk_json_str(o, "spec.source.apiGroup"),
+		   *sname = wk_json_str(o, "spec.source.name");
+	const char *tk = wk_json_str(o, "spec.target.kind"),
+		   *tname = wk_json_str(o, "spec.target.name");
 	if (!sk || !sg || !sname || !*sname) {
 		clone_fail(m, j, "source apiGroup, kind and name are required");
 	} else if (!((!strcmp(sk, "VirtualMachine") && !strcmp(sg, "kubevirt.io")) ||
@@ -1006,12 +975,12 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	/* stage 3: the target VM, then clean up the temporary objects. */
 	cJSON *clone = sim_store_get(m->st, m->r_clone, j->ns, j->name);
 	cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
-	const char *cname = jstr(s, "status.virtualMachineSnapshotContentName");
+	const char *cname = wk_json_str(s, "status.virtualMachineSnapshotContentName");
 	char rn[300];
 	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
 	char why[400] = "", msg[600];
-	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, rn, jpath(clone, "spec"),
-				     why, sizeof(why))
+	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, rn,
+				     wk_json_path(clone, "spec"), why, sizeof(why))
 		       : -1;
 	cJSON_Delete(s);
 	cJSON_Delete(clone);
@@ -1029,7 +998,7 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	sim_delete(m, m->r_restore, j->ns, rn);
 	if (j->own_snapshot) {
 		sim_delete(m, m->r_snap, j->ns, j->snap);
-		snap_reconcile(m, j->ns, j->snap, true);
+		sim_snap_reconcile(m, j->ns, j->snap, true);
 	}
 	char ts[40];
 	sim_ts(m, m->now, ts, sizeof(ts));
@@ -1051,7 +1020,7 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	job_del(m, j);
 }
 
-void snaps_tick(struct sim_model *m)
+void sim_snaps_tick(struct sim_model *m)
 {
 	for (struct snapjob *j = m->snaps; j; j = j->next) {
 		if (j->dead)

@@ -28,14 +28,14 @@ static char *vkey(const char *ns, const char *name)
 	return wk_xasprintf("%s/%s", ns, name);
 }
 
-struct mvm *vm_find(struct sim_model *m, const char *ns, const char *name)
+struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name)
 {
 	char key[600];
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	return hmap_get(&m->vms, key);
+	return sim_hmap_get(&m->vms, key);
 }
 
-void vm_timer(struct sim_model *m, struct mvm *vm, double at)
+void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at)
 {
 	vm->phase_at = at;
 	if (vm->in_timers)
@@ -94,10 +94,10 @@ static cJSON *owner_ref(const char *api, const char *kind, const char *name, con
 	return a;
 }
 
-cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
+cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
 {
-	const cJSON *spec = jpath(wk, "spec");
-	const char *wkname = jstr(wk, "metadata.name");
+	const cJSON *spec = wk_json_path(wk, "spec");
+	const char *wkname = wk_json_str(wk, "metadata.name");
 	cJSON *tpl = cJSON_CreateObject(), *meta, *labels, *ann, *ts, *dom, *dev, *disks, *ifaces,
 	      *nets, *vols, *res;
 	char q[64], mac[32], uuid[40];
@@ -107,7 +107,7 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 	labels = cJSON_AddObjectToObject(meta, "labels");
 	/* The Wukong's labels reach the VMI, where MigrationPolicies select on them. */
 	const cJSON *wl;
-	cJSON_ArrayForEach(wl, jpath(wk, "metadata.labels"))
+	cJSON_ArrayForEach(wl, wk_json_path(wk, "metadata.labels"))
 	{
 		if (cJSON_IsString(wl))
 			cJSON_AddStringToObject(labels, wl->string, wl->valuestring);
@@ -116,7 +116,7 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 	cJSON_AddStringToObject(labels, WK_LABEL, wkname);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
 	const cJSON *wann;
-	cJSON_ArrayForEach(wann, jpath(wk, "metadata.annotations"))
+	cJSON_ArrayForEach(wann, wk_json_path(wk, "metadata.annotations"))
 	{
 		/* KubeVirt switches and the simulator's own knobs travel to the VMI. */
 		if (cJSON_IsString(wann) && (!strncmp(wann->string, "kubevirt.io/", 12) ||
@@ -125,7 +125,7 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 	}
 	ts = cJSON_AddObjectToObject(tpl, "spec");
 	dom = cJSON_AddObjectToObject(ts, "domain");
-	const cJSON *cpu = jpath(spec, "cpu");
+	const cJSON *cpu = wk_json_path(spec, "cpu");
 	int64_t cores = cJSON_IsNumber(cpu) ? (int64_t)cpu->valuedouble : 1;
 	if (cores < 1)
 		cores = 1;
@@ -133,7 +133,7 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 	cJSON_AddNumberToObject(c, "cores", (double)cores);
 	cJSON_AddNumberToObject(c, "sockets", 1);
 	cJSON_AddNumberToObject(c, "threads", 1);
-	int64_t mem = jqty(jpath(spec, "memory"));
+	int64_t mem = sim_jqty(wk_json_path(spec, "memory"));
 	if (mem <= 0)
 		mem = INT64_C(1) << 30;
 	wk_quantity_format_bytes(mem, q, sizeof(q));
@@ -149,9 +149,9 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 	ifaces = cJSON_AddArrayToObject(dev, "interfaces");
 	nets = cJSON_AddArrayToObject(ts, "networks");
 	vols = cJSON_AddArrayToObject(ts, "volumes");
-	cJSON_ArrayForEach(d, jpath(spec, "disks"))
+	cJSON_ArrayForEach(d, wk_json_path(spec, "disks"))
 	{
-		const char *dn = jstr(d, "name");
+		const char *dn = wk_json_str(d, "name");
 		char claim[320];
 		if (!dn)
 			continue;
@@ -166,7 +166,7 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 					"claimName", claim);
 		cJSON_AddItemToArray(vols, x);
 	}
-	const cJSON *wnets = jpath(spec, "networks");
+	const cJSON *wnets = wk_json_path(spec, "networks");
 	if (!cJSON_GetArraySize(wnets)) {
 		mac_for(m, mac, sizeof(mac));
 		cJSON *x = cJSON_CreateObject();
@@ -181,9 +181,10 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 	}
 	cJSON_ArrayForEach(n, wnets)
 	{
-		const char *nn = jstr(n, "name") ? jstr(n, "name") : "default";
-		const char *type = jstr(n, "type") ? jstr(n, "type") : "pod";
-		const char *binding = jstr(n, "binding") ? jstr(n, "binding") : "masquerade";
+		const char *nn = wk_json_str(n, "name") ? wk_json_str(n, "name") : "default";
+		const char *type = wk_json_str(n, "type") ? wk_json_str(n, "type") : "pod";
+		const char *binding =
+		    wk_json_str(n, "binding") ? wk_json_str(n, "binding") : "masquerade";
 		mac_for(m, mac, sizeof(mac));
 		cJSON *x = cJSON_CreateObject();
 		cJSON_AddStringToObject(x, "name", nn);
@@ -193,14 +194,14 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 		x = cJSON_CreateObject();
 		cJSON_AddStringToObject(x, "name", nn);
 		if (!strcmp(type, "multus"))
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "multus"), "networkName",
-						jstr(n, "networkName") ? jstr(n, "networkName")
-								       : nn);
+			cJSON_AddStringToObject(
+			    cJSON_AddObjectToObject(x, "multus"), "networkName",
+			    wk_json_str(n, "networkName") ? wk_json_str(n, "networkName") : nn);
 		else
 			cJSON_AddObjectToObject(x, "pod");
 		cJSON_AddItemToArray(nets, x);
 	}
-	const cJSON *sel = jpath(spec, "nodeSelector");
+	const cJSON *sel = wk_json_path(spec, "nodeSelector");
 	if (cJSON_IsObject(sel) && cJSON_GetArraySize(sel))
 		cJSON_AddItemToObject(ts, "nodeSelector", cJSON_Duplicate(sel, 1));
 	cJSON_AddStringToObject(ts, "evictionStrategy", "LiveMigrateIfPossible");
@@ -210,18 +211,19 @@ cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char 
 
 static bool wk_running(const cJSON *wk)
 {
-	const cJSON *r = jpath(wk, "spec.running");
+	const cJSON *r = wk_json_path(wk, "spec.running");
 	return !cJSON_IsFalse(r);
 }
 
 static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 {
-	const char *wkname = jstr(wk, "metadata.name"), *uid = jstr(wk, "metadata.uid");
+	const char *wkname = wk_json_str(wk, "metadata.name"),
+		   *uid = wk_json_str(wk, "metadata.uid");
 	const cJSON *d;
-	cJSON_ArrayForEach(d, jpath(wk, "spec.disks"))
+	cJSON_ArrayForEach(d, wk_json_path(wk, "spec.disks"))
 	{
-		const char *dn = jstr(d, "name"), *cls = jstr(d, "storageClassName"),
-			   *am = jstr(d, "accessMode");
+		const char *dn = wk_json_str(d, "name"), *cls = wk_json_str(d, "storageClassName"),
+			   *am = wk_json_str(d, "accessMode");
 		const struct sim_sc_class *c;
 		char name[320], size[64];
 		if (!dn)
@@ -231,7 +233,7 @@ static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 		c = sim_scenario_class(m->sc, cls);
 		if (!am)
 			am = !c || c->rwx ? "ReadWriteMany" : "ReadWriteOnce";
-		int64_t sz = jqty(jpath(d, "size"));
+		int64_t sz = sim_jqty(wk_json_path(d, "size"));
 		wk_quantity_format_bytes(sz > 0 ? sz : INT64_C(10) << 30, size, sizeof(size));
 		snprintf(name, sizeof(name), "%s-%s", wkname, dn);
 		cJSON *p = cJSON_CreateObject(), *meta, *spec, *st;
@@ -263,7 +265,7 @@ static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 
 static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, const char *vmname)
 {
-	const char *wkname = jstr(wk, "metadata.name");
+	const char *wkname = wk_json_str(wk, "metadata.name");
 	cJSON *vm = cJSON_CreateObject(), *meta, *spec;
 
 	cJSON_AddStringToObject(vm, "apiVersion", "kubevirt.io/v1");
@@ -272,12 +274,12 @@ static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, 
 	cJSON_AddStringToObject(meta, "name", vmname);
 	cJSON_AddStringToObject(meta, "namespace", ns);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), WK_LABEL, wkname);
-	cJSON_AddItemToObject(
-	    meta, "ownerReferences",
-	    owner_ref("vm.novasphere.dev/v1alpha1", "Wukong", wkname, jstr(wk, "metadata.uid")));
+	cJSON_AddItemToObject(meta, "ownerReferences",
+			      owner_ref("vm.novasphere.dev/v1alpha1", "Wukong", wkname,
+					wk_json_str(wk, "metadata.uid")));
 	spec = cJSON_AddObjectToObject(vm, "spec");
 	cJSON_AddStringToObject(spec, "runStrategy", wk_running(wk) ? "Always" : "Halted");
-	cJSON_AddItemToObject(spec, "template", vm_template_from_wukong(m, wk, vmname));
+	cJSON_AddItemToObject(spec, "template", sim_vm_template_from_wukong(m, wk, vmname));
 	sim_create(m, m->r_vm, ns, vm);
 }
 
@@ -289,14 +291,14 @@ static int wkstat_fn(cJSON *obj, void *opaque, struct sim_err *err)
 {
 	struct wkstat *w = opaque;
 	(void)err;
-	cJSON *st = jobj(obj, "status");
-	jset_str(st, "phase", w->phase);
+	cJSON *st = sim_jobj(obj, "status");
+	sim_jset_str(st, "phase", w->phase);
 	if (w->node)
-		jset_str(st, "nodeName", w->node);
+		sim_jset_str(st, "nodeName", w->node);
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "nodeName");
 	if (w->vm)
-		jset_str(st, "vmName", w->vm);
+		sim_jset_str(st, "vmName", w->vm);
 	return 0;
 }
 
@@ -308,7 +310,7 @@ static void wk_write(struct sim_model *m, const char *ns, const char *wk, const 
 	sim_store_mutate(m->st, m->r_wk, ns, wk, wkstat_fn, &w, NULL, &err);
 }
 
-void wukong_sync_status(struct sim_model *m, struct mvm *vm)
+void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm)
 {
 	const char *phase;
 	if (!vm->wukong)
@@ -337,7 +339,7 @@ void wukong_sync_status(struct sim_model *m, struct mvm *vm)
 		 vm->name);
 }
 
-void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	char vmname[300];
 	cJSON *wk;
@@ -345,34 +347,34 @@ void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	snprintf(vmname, sizeof(vmname), "%s-vm", name);
 	if (deleted) {
 		/* ownerReferences: the garbage collector removes the VM and the PVCs. */
-		struct mvm *vm = vm_find(m, ns, vmname);
+		struct mvm *vm = sim_vm_find(m, ns, vmname);
 		if (vm && vm->wukong && !strcmp(vm->wukong, name)) {
 			sim_delete(m, m->r_vm, ns, vmname);
-			vm_reconcile(m, ns, vmname, true);
+			sim_vm_reconcile(m, ns, vmname, true);
 		}
 		return;
 	}
 	wk = sim_store_get(m->st, m->r_wk, ns, name);
 	if (!wk)
 		return;
-	if (jpath(wk, "metadata.deletionTimestamp")) {
+	if (wk_json_path(wk, "metadata.deletionTimestamp")) {
 		cJSON_Delete(wk);
 		return;
 	}
-	struct mvm *vm = vm_find(m, ns, vmname);
-	if (jpath(wk, "spec.cloneSource")) {
+	struct mvm *vm = sim_vm_find(m, ns, vmname);
+	if (wk_json_path(wk, "spec.cloneSource")) {
 		/* A clone: the pipeline's cloner makes the VM; follow it once it exists. */
 		if (vm) {
 			if (!vm->wukong)
 				vm->wukong = wk_xstrdup(name);
-			wukong_sync_status(m, vm);
-		} else if (!jstr(wk, "status.phase")) {
+			sim_wukong_sync_status(m, vm);
+		} else if (!wk_json_str(wk, "status.phase")) {
 			wk_write(m, ns, name, "Provisioning", NULL, vmname);
 		}
 		cJSON_Delete(wk);
 		return;
 	}
-	const cJSON *g = jpath(wk, "metadata.generation");
+	const cJSON *g = wk_json_path(wk, "metadata.generation");
 	double gen = cJSON_IsNumber(g) ? g->valuedouble : 1;
 	if (!vm) {
 		cJSON *have = sim_store_get(m->st, m->r_vm, ns, vmname);
@@ -381,8 +383,8 @@ void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 			create_vm_for(m, wk, ns, vmname);
 		}
 		cJSON_Delete(have);
-		vm_reconcile(m, ns, vmname, false);
-		vm = vm_find(m, ns, vmname);
+		sim_vm_reconcile(m, ns, vmname, false);
+		vm = sim_vm_find(m, ns, vmname);
 		if (vm)
 			vm->wk_gen = gen;
 	} else if (gen != vm->wk_gen) {
@@ -397,11 +399,11 @@ void wukong_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 						wk_running(wk) ? "Always" : "Halted");
 			cJSON_AddNullToObject(spec, "running");
 			sim_merge(m, m->r_vm, ns, vmname, patch);
-			vm_reconcile(m, ns, vmname, false);
+			sim_vm_reconcile(m, ns, vmname, false);
 		}
 	}
 	if (vm)
-		wukong_sync_status(m, vm);
+		sim_wukong_sync_status(m, vm);
 	cJSON_Delete(wk);
 }
 
@@ -417,8 +419,8 @@ static const cJSON *ann_of(const cJSON *meta, const char *key)
  * current state; the deprecated spec.running is honoured when runStrategy is absent. */
 static bool vm_wants_running(const cJSON *vm, bool current)
 {
-	const char *rs = jstr(vm, "spec.runStrategy");
-	const cJSON *r = jpath(vm, "spec.running");
+	const char *rs = wk_json_str(vm, "spec.runStrategy");
+	const cJSON *r = wk_json_path(vm, "spec.running");
 	if (rs) {
 		if (!strcmp(rs, "Halted"))
 			return false;
@@ -434,23 +436,23 @@ static bool vm_wants_running(const cJSON *vm, bool current)
 static void compute_migratable(struct sim_model *m, struct mvm *vm, const cJSON *vmi)
 {
 	const cJSON *net, *iface, *vol;
-	const cJSON *tspec = jpath(vmi, "spec");
-	bool allow_bridge = ann_of(jpath(vmi, "metadata"), ANN_BRIDGE) != NULL;
+	const cJSON *tspec = wk_json_path(vmi, "spec");
+	bool allow_bridge = ann_of(wk_json_path(vmi, "metadata"), ANN_BRIDGE) != NULL;
 
 	vm->migratable = true;
 	vm->reason[0] = vm->message[0] = 0;
-	cJSON_ArrayForEach(net, jpath(tspec, "networks"))
+	cJSON_ArrayForEach(net, wk_json_path(tspec, "networks"))
 	{
-		if (!jpath(net, "pod"))
+		if (!wk_json_path(net, "pod"))
 			continue;
-		cJSON_ArrayForEach(iface, jpath(tspec, "domain.devices.interfaces"))
+		cJSON_ArrayForEach(iface, wk_json_path(tspec, "domain.devices.interfaces"))
 		{
-			const char *in = jstr(iface, "name"), *nn = jstr(net, "name");
+			const char *in = wk_json_str(iface, "name"), *nn = wk_json_str(net, "name");
 			if (!in || !nn || strcmp(in, nn))
 				continue;
-			bool ok = jpath(iface, "masquerade") || jpath(iface, "passt") ||
-				  jpath(iface, "binding") ||
-				  (jpath(iface, "bridge") && allow_bridge);
+			bool ok = wk_json_path(iface, "masquerade") ||
+				  wk_json_path(iface, "passt") || wk_json_path(iface, "binding") ||
+				  (wk_json_path(iface, "bridge") && allow_bridge);
 			if (!ok) {
 				vm->migratable = false;
 				snprintf(vm->reason, sizeof(vm->reason),
@@ -460,17 +462,17 @@ static void compute_migratable(struct sim_model *m, struct mvm *vm, const cJSON 
 			}
 		}
 	}
-	cJSON_ArrayForEach(vol, jpath(tspec, "volumes"))
+	cJSON_ArrayForEach(vol, wk_json_path(tspec, "volumes"))
 	{
-		const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 		if (!claim)
-			claim = jstr(vol, "dataVolume.name");
+			claim = wk_json_str(vol, "dataVolume.name");
 		if (!claim)
 			continue;
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, vm->ns, claim);
-		const cJSON *modes = pvc ? jpath(pvc, "status.accessModes") : NULL;
+		const cJSON *modes = pvc ? wk_json_path(pvc, "status.accessModes") : NULL;
 		if (!cJSON_GetArraySize(modes) && pvc)
-			modes = jpath(pvc, "spec.accessModes");
+			modes = wk_json_path(pvc, "spec.accessModes");
 		bool rwx = false;
 		const cJSON *am;
 		cJSON_ArrayForEach(am, modes) rwx |=
@@ -503,33 +505,35 @@ static cJSON *vmi_conditions(struct sim_model *m, const struct mvm *vm, bool rea
 {
 	cJSON *c = cJSON_CreateArray();
 	if (ready)
-		cJSON_AddItemToArray(c, cond_new(m, "Ready", "True", NULL, NULL));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "True", NULL, NULL));
 	else if (vm->phase == VMI_FAILED)
-		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "PodTerminating",
-						 "virt-launcher pod is terminating"));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "False", "PodTerminating",
+						     "virt-launcher pod is terminating"));
 	else
-		cJSON_AddItemToArray(c, cond_new(m, "Ready", "False", "GuestNotRunning",
-						 "Guest VM is not reported as running"));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "False", "GuestNotRunning",
+						     "Guest VM is not reported as running"));
 	if (vm->migratable)
-		cJSON_AddItemToArray(c, cond_new(m, "LiveMigratable", "True", NULL, NULL));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "LiveMigratable", "True", NULL, NULL));
 	else
 		cJSON_AddItemToArray(
-		    c, cond_new(m, "LiveMigratable", "False", vm->reason, vm->message));
+		    c, sim_cond_new(m, "LiveMigratable", "False", vm->reason, vm->message));
 	if (!vm->migratable && !strcmp(vm->reason, "DisksNotLiveMigratable"))
-		cJSON_AddItemToArray(
-		    c, cond_new(m, "StorageLiveMigratable", "False", "NotMigratable", vm->message));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "StorageLiveMigratable", "False",
+						     "NotMigratable", vm->message));
 	else
-		cJSON_AddItemToArray(c, cond_new(m, "StorageLiveMigratable", "True", NULL, NULL));
+		cJSON_AddItemToArray(c,
+				     sim_cond_new(m, "StorageLiveMigratable", "True", NULL, NULL));
 	if (vm->guest_agent && ready)
-		cJSON_AddItemToArray(c, cond_new(m, "AgentConnected", "True", NULL, NULL));
+		cJSON_AddItemToArray(c, sim_cond_new(m, "AgentConnected", "True", NULL, NULL));
 	return c;
 }
 
 static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 {
-	const cJSON *tpl = jpath(vmobj, "spec.template");
+	const cJSON *tpl = wk_json_path(vmobj, "spec.template");
 	cJSON *vmi = cJSON_CreateObject(), *meta, *labels, *st;
-	const cJSON *tl = jpath(tpl, "metadata.labels"), *ta = jpath(tpl, "metadata.annotations");
+	const cJSON *tl = wk_json_path(tpl, "metadata.labels"),
+		    *ta = wk_json_path(tpl, "metadata.annotations");
 
 	cJSON_AddStringToObject(vmi, "apiVersion", "kubevirt.io/v1");
 	cJSON_AddStringToObject(vmi, "kind", "VirtualMachineInstance");
@@ -537,20 +541,21 @@ static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 	cJSON_AddStringToObject(meta, "name", vm->name);
 	cJSON_AddStringToObject(meta, "namespace", vm->ns);
 	labels = cJSON_IsObject(tl) ? cJSON_Duplicate(tl, 1) : cJSON_CreateObject();
-	jset_str(labels, "vm.kubevirt.io/name", vm->name);
+	sim_jset_str(labels, "vm.kubevirt.io/name", vm->name);
 	cJSON_AddItemToObject(meta, "labels", labels);
 	cJSON *ann = cJSON_IsObject(ta) ? cJSON_Duplicate(ta, 1) : cJSON_CreateObject();
-	jset_str(ann, "kubevirt.io/latest-observed-api-version", "v1");
-	jset_str(ann, "kubevirt.io/storage-observed-api-version", "v1");
+	sim_jset_str(ann, "kubevirt.io/latest-observed-api-version", "v1");
+	sim_jset_str(ann, "kubevirt.io/storage-observed-api-version", "v1");
 	cJSON_AddItemToObject(meta, "annotations", ann);
-	cJSON_AddItemToObject(
-	    meta, "ownerReferences",
-	    owner_ref("kubevirt.io/v1", "VirtualMachine", vm->name, jstr(vmobj, "metadata.uid")));
+	cJSON_AddItemToObject(meta, "ownerReferences",
+			      owner_ref("kubevirt.io/v1", "VirtualMachine", vm->name,
+					wk_json_str(vmobj, "metadata.uid")));
 	const char *fin[] = {"kubevirt.io/virtualMachineControllerFinalize"};
 	cJSON_AddItemToObject(meta, "finalizers", cJSON_CreateStringArray(fin, 1));
 	cJSON_AddItemToObject(vmi, "spec",
-			      jpath(tpl, "spec") ? cJSON_Duplicate(jpath(tpl, "spec"), 1)
-						 : cJSON_CreateObject());
+			      wk_json_path(tpl, "spec")
+				  ? cJSON_Duplicate(wk_json_path(tpl, "spec"), 1)
+				  : cJSON_CreateObject());
 	compute_migratable(m, vm, vmi);
 	st = cJSON_AddObjectToObject(vmi, "status");
 	cJSON_AddStringToObject(st, "phase", "Pending");
@@ -561,42 +566,42 @@ static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 	sim_create(m, m->r_vmi, vm->ns, vmi);
 	vm->phase = VMI_PENDING;
 	vm->node = -1;
-	vm_timer(m, vm, m->now + 0.2);
+	sim_vm_timer(m, vm, m->now + 0.2);
 }
 
 static void vm_load_spec(struct mvm *vm, const cJSON *o, double default_dirty)
 {
-	const cJSON *tpl = jpath(o, "spec.template");
-	const cJSON *tmeta = jpath(tpl, "metadata");
-	int64_t mem = jqty(jpath(tpl, "spec.domain.memory.guest"));
+	const cJSON *tpl = wk_json_path(o, "spec.template");
+	const cJSON *tmeta = wk_json_path(tpl, "metadata");
+	int64_t mem = sim_jqty(wk_json_path(tpl, "spec.domain.memory.guest"));
 	if (mem <= 0)
-		mem = jqty(jpath(tpl, "spec.domain.resources.requests.memory"));
+		mem = sim_jqty(wk_json_path(tpl, "spec.domain.resources.requests.memory"));
 	vm->memory = mem > 0 ? mem : INT64_C(1) << 30;
-	const cJSON *cores = jpath(tpl, "spec.domain.cpu.cores");
+	const cJSON *cores = wk_json_path(tpl, "spec.domain.cpu.cores");
 	int64_t cpu = cJSON_IsNumber(cores) ? (int64_t)cores->valuedouble : 0;
 	if (cpu <= 0) {
 		int64_t milli;
-		const cJSON *r = jpath(tpl, "spec.domain.resources.requests.cpu");
+		const cJSON *r = wk_json_path(tpl, "spec.domain.resources.requests.cpu");
 		if (cJSON_IsString(r) &&
 		    wk_quantity_parse_milli(r->valuestring, &milli, NULL, 0) == 0)
 			cpu = (milli + 999) / 1000;
 	}
 	vm->cpu = cpu > 0 ? cpu : 1;
-	int64_t dr = jqty(ann_of(tmeta, ANN_DIRTY));
+	int64_t dr = sim_jqty(ann_of(tmeta, ANN_DIRTY));
 	if (dr < 0)
-		dr = jqty(ann_of(jpath(o, "metadata"), ANN_DIRTY));
+		dr = sim_jqty(ann_of(wk_json_path(o, "metadata"), ANN_DIRTY));
 	vm->dirty_rate = dr >= 0 ? (double)dr : default_dirty;
 	const cJSON *ga = ann_of(tmeta, ANN_AGENT);
 	vm->guest_agent = !(cJSON_IsString(ga) && !strcmp(ga->valuestring, "false"));
 	cJSON_Delete(vm->node_selector);
-	const cJSON *sel = jpath(tpl, "spec.nodeSelector");
+	const cJSON *sel = wk_json_path(tpl, "spec.nodeSelector");
 	vm->node_selector = cJSON_IsObject(sel) ? cJSON_Duplicate(sel, 1) : NULL;
 }
 
 static void vm_free(struct sim_model *m, struct mvm *vm)
 {
 	timer_off(m, vm);
-	hmap_del(&m->vms, vm->key);
+	sim_hmap_del(&m->vms, vm->key);
 	free(vm->ns);
 	free(vm->name);
 	free(vm->key);
@@ -608,7 +613,7 @@ static void vm_free(struct sim_model *m, struct mvm *vm)
 static void release_node(struct sim_model *m, struct mvm *vm)
 {
 	if (vm->node >= 0) {
-		node_usage(m, vm->node, -vm->cpu * 1000, -vm->memory);
+		sim_node_usage(m, vm->node, -vm->cpu * 1000, -vm->memory);
 		m->nodes[vm->node].nvmis--;
 	}
 	vm->node = -1;
@@ -627,6 +632,41 @@ static void vmi_stop(struct sim_model *m, struct mvm *vm)
 	sim_remove_finalizer(m, m->r_vmi, vm->ns, vm->name,
 			     "kubevirt.io/virtualMachineControllerFinalize");
 	sim_delete(m, m->r_vmi, vm->ns, vm->name);
+}
+
+cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
+{
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *vol;
+	const char *ns = wk_json_str(vm, "metadata.namespace");
+
+	cJSON_ArrayForEach(vol, wk_json_path(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
+		const char *vname = wk_json_str(vol, "name");
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", vname ? vname : "");
+		if (!claim) {
+			cJSON_AddBoolToObject(x, "enabled", false);
+			cJSON_AddStringToObject(
+			    x, "reason", "Snapshot is not supported for this volumeSource type");
+			cJSON_AddItemToArray(a, x);
+			continue;
+		}
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns ? ns : "", claim);
+		const char *cls = wk_json_str(pvc, "spec.storageClassName");
+		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
+		cJSON_AddBoolToObject(x, "enabled", c && c->snapshot);
+		if (!(c && c->snapshot)) {
+			char why[300];
+			snprintf(why, sizeof(why), MSG_NO_CLASS, cls ? cls : "",
+				 vname ? vname : "");
+			cJSON_AddStringToObject(x, "reason", why);
+		}
+		cJSON_Delete(pvc);
+		cJSON_AddItemToArray(a, x);
+	}
+	return a;
 }
 
 struct vmstat {
@@ -665,39 +705,39 @@ static int vmstat_fn(cJSON *obj, void *opaque, struct sim_err *err)
 	}
 	if (!vm->running && vm->phase != VMI_NONE)
 		ps = "Stopping";
-	cJSON *st = jobj(obj, "status");
-	jset_str(st, "printableStatus", ps);
-	jset(st, "ready", cJSON_CreateBool(vm->phase == VMI_RUNNING));
-	jset(st, "created", cJSON_CreateBool(vm->phase != VMI_NONE));
-	const char *rs = jstr(obj, "spec.runStrategy");
-	jset_str(st, "runStrategy", rs ? rs : vm->running ? "Always" : "Halted");
-	const cJSON *g = jpath(obj, "metadata.generation");
+	cJSON *st = sim_jobj(obj, "status");
+	sim_jset_str(st, "printableStatus", ps);
+	sim_jset(st, "ready", cJSON_CreateBool(vm->phase == VMI_RUNNING));
+	sim_jset(st, "created", cJSON_CreateBool(vm->phase != VMI_NONE));
+	const char *rs = wk_json_str(obj, "spec.runStrategy");
+	sim_jset_str(st, "runStrategy", rs ? rs : vm->running ? "Always" : "Halted");
+	const cJSON *g = wk_json_path(obj, "metadata.generation");
 	if (cJSON_IsNumber(g)) {
-		jset(st, "observedGeneration", cJSON_CreateNumber(g->valuedouble));
-		jset(st, "desiredGeneration", cJSON_CreateNumber(g->valuedouble));
+		sim_jset(st, "observedGeneration", cJSON_CreateNumber(g->valuedouble));
+		sim_jset(st, "desiredGeneration", cJSON_CreateNumber(g->valuedouble));
 	}
 	cJSON *conds = cJSON_CreateArray();
-	cJSON_AddItemToArray(
-	    conds, vm->phase == VMI_RUNNING
-		       ? cond_new(a->m, "Ready", "True", NULL, NULL)
-		       : cond_new(a->m, "Ready", "False", "VMINotExists", "VMI does not exist"));
-	const cJSON *old = jpath(st, "conditions");
+	cJSON_AddItemToArray(conds, vm->phase == VMI_RUNNING
+					? sim_cond_new(a->m, "Ready", "True", NULL, NULL)
+					: sim_cond_new(a->m, "Ready", "False", "VMINotExists",
+						       "VMI does not exist"));
+	const cJSON *old = wk_json_path(st, "conditions");
 	if (old) {
 		/* keep lastTransitionTime when the status did not change */
 		cJSON *c = cJSON_GetArrayItem(conds, 0);
 		const cJSON *o;
 		cJSON_ArrayForEach(o, old)
 		{
-			const char *t = jstr(o, "type"), *s = jstr(o, "status");
-			if (t && s && !strcmp(t, "Ready") && !strcmp(s, jstr(c, "status")) &&
-			    jpath(o, "lastTransitionTime"))
-				jset(c, "lastTransitionTime",
-				     cJSON_Duplicate(jpath(o, "lastTransitionTime"), 1));
+			const char *t = wk_json_str(o, "type"), *s = wk_json_str(o, "status");
+			if (t && s && !strcmp(t, "Ready") && !strcmp(s, wk_json_str(c, "status")) &&
+			    wk_json_path(o, "lastTransitionTime"))
+				sim_jset(c, "lastTransitionTime",
+					 cJSON_Duplicate(wk_json_path(o, "lastTransitionTime"), 1));
 		}
 	}
-	jset(st, "conditions", conds);
+	sim_jset(st, "conditions", conds);
 	if (a->vss)
-		jset(st, "volumeSnapshotStatuses", cJSON_Duplicate(a->vss, 1));
+		sim_jset(st, "volumeSnapshotStatuses", cJSON_Duplicate(a->vss, 1));
 	return 0;
 }
 
@@ -708,22 +748,22 @@ static void vm_write_status(struct sim_model *m, struct mvm *vm)
 	/* Mutate callbacks run under the store's lock: read what they need first. */
 	cJSON *o = sim_store_get(m->st, m->r_vm, vm->ns, vm->name);
 	if (o)
-		a.vss = vm_volume_snapshot_statuses(m, o);
+		a.vss = sim_vm_volume_snapshot_statuses(m, o);
 	cJSON_Delete(o);
 	sim_store_mutate(m->st, m->r_vm, vm->ns, vm->name, vmstat_fn, &a, NULL, &err);
 	cJSON_Delete(a.vss);
-	wukong_sync_status(m, vm);
+	sim_wukong_sync_status(m, vm);
 }
 
-void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
+void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	char *key = vkey(ns, name);
-	struct mvm *vm = hmap_get(&m->vms, key);
+	struct mvm *vm = sim_hmap_get(&m->vms, key);
 	cJSON *o = NULL;
 
 	if (!deleted) {
 		o = sim_store_get(m->st, m->r_vm, ns, name);
-		deleted = !o || jpath(o, "metadata.deletionTimestamp");
+		deleted = !o || wk_json_path(o, "metadata.deletionTimestamp");
 	}
 	if (deleted) {
 		if (vm) {
@@ -747,7 +787,7 @@ void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool de
 		key = NULL;
 		vm->node = -1;
 		const char *wk = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(jpath(o, "metadata.labels"), WK_LABEL));
+		    cJSON_GetObjectItemCaseSensitive(wk_json_path(o, "metadata.labels"), WK_LABEL));
 		if (wk) {
 			vm->wukong = wk_xstrdup(wk);
 		} else if (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, "-vm")) {
@@ -756,11 +796,11 @@ void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool de
 			char base[300];
 			snprintf(base, sizeof(base), "%.*s", (int)strlen(name) - 3, name);
 			cJSON *wo = sim_store_get(m->st, m->r_wk, ns, base);
-			if (wo && jpath(wo, "spec.cloneSource"))
+			if (wo && wk_json_path(wo, "spec.cloneSource"))
 				vm->wukong = wk_xstrdup(base);
 			cJSON_Delete(wo);
 		}
-		hmap_put(&m->vms, vm->key, vm);
+		sim_hmap_put(&m->vms, vm->key, vm);
 	}
 	free(key);
 	vm_load_spec(vm, o, (double)m->sc->default_dirty_rate);
@@ -775,9 +815,9 @@ void vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool de
 
 /* Somebody deleted the VMI (kubectl delete vmi): the VM controller starts a new one when the
  * run strategy says so. */
-void vmi_deleted(struct sim_model *m, const char *ns, const char *name)
+void sim_vmi_deleted(struct sim_model *m, const char *ns, const char *name)
 {
-	struct mvm *vm = vm_find(m, ns, name);
+	struct mvm *vm = sim_vm_find(m, ns, name);
 	if (!vm || vm->phase == VMI_NONE)
 		return;
 	if (vm->mig)
@@ -785,7 +825,7 @@ void vmi_deleted(struct sim_model *m, const char *ns, const char *name)
 	release_node(m, vm);
 	vm->phase = VMI_NONE;
 	if (vm->running)
-		vm_timer(m, vm, m->now + 1);
+		sim_vm_timer(m, vm, m->now + 1);
 	vm_write_status(m, vm);
 }
 
@@ -797,17 +837,18 @@ static cJSON *vmi_interfaces(struct sim_model *m, const cJSON *vmi, size_t seq)
 	const cJSON *iface;
 	int i = 0;
 	(void)m;
-	cJSON_ArrayForEach(iface, jpath(vmi, "spec.domain.devices.interfaces"))
+	cJSON_ArrayForEach(iface, wk_json_path(vmi, "spec.domain.devices.interfaces"))
 	{
 		char ip[32], ifn[16];
 		cJSON *x = cJSON_CreateObject();
 		snprintf(ip, sizeof(ip), "10.%zu.%zu.%zu", 128 + (seq >> 16) % 64, (seq >> 8) & 255,
 			 (seq & 255) + (size_t)i);
 		snprintf(ifn, sizeof(ifn), "eth%d", i++);
-		cJSON_AddStringToObject(x, "name", jstr(iface, "name") ? jstr(iface, "name") : "");
+		cJSON_AddStringToObject(
+		    x, "name", wk_json_str(iface, "name") ? wk_json_str(iface, "name") : "");
 		cJSON_AddStringToObject(x, "interfaceName", ifn);
-		if (jstr(iface, "macAddress"))
-			cJSON_AddStringToObject(x, "mac", jstr(iface, "macAddress"));
+		if (wk_json_str(iface, "macAddress"))
+			cJSON_AddStringToObject(x, "mac", wk_json_str(iface, "macAddress"));
 		cJSON_AddStringToObject(x, "ipAddress", ip);
 		cJSON_AddItemToObject(x, "ipAddresses",
 				      cJSON_CreateStringArray((const char *[]){ip}, 1));
@@ -834,26 +875,26 @@ static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
 	char ts[40], q[64];
 	(void)err;
 
-	cJSON *st = jobj(obj, "status");
-	jset_str(st, "phase", names[vm->phase]);
+	cJSON *st = sim_jobj(obj, "status");
+	sim_jset_str(st, "phase", names[vm->phase]);
 	sim_ts(m, m->now, ts, sizeof(ts));
-	cJSON *labels = jobj(jobj(obj, "metadata"), "labels");
+	cJSON *labels = sim_jobj(sim_jobj(obj, "metadata"), "labels");
 	if (vm->node >= 0 && vm->phase >= VMI_SCHEDULED && vm->phase != VMI_FAILED) {
 		const char *node = m->nodes[vm->node].name;
-		jset_str(st, "nodeName", node);
-		jset_str(labels, "kubevirt.io/nodeName", node);
+		sim_jset_str(st, "nodeName", node);
+		sim_jset_str(labels, "kubevirt.io/nodeName", node);
 		cJSON *ap = cJSON_CreateObject();
 		char uid[40];
 		snprintf(uid, sizeof(uid), "%08x-0000-4000-8000-%012zx",
 			 (unsigned)(hash_seq(vm->key) & 0xffffffffu), (size_t)vm->node);
 		cJSON_AddStringToObject(ap, uid, node);
-		jset(st, "activePods", ap);
+		sim_jset(st, "activePods", ap);
 	}
-	jset(st, "conditions", vmi_conditions(m, vm, vm->phase == VMI_RUNNING));
+	sim_jset(st, "conditions", vmi_conditions(m, vm, vm->phase == VMI_RUNNING));
 	if (vm->phase == VMI_RUNNING) {
-		jset_str(st, "migrationMethod", "LiveMigration");
-		jset_str(st, "migrationTransport", "Unix");
-		jset(st, "interfaces", vmi_interfaces(m, obj, hash_seq(vm->key)));
+		sim_jset_str(st, "migrationMethod", "LiveMigration");
+		sim_jset_str(st, "migrationTransport", "Unix");
+		sim_jset(st, "interfaces", vmi_interfaces(m, obj, hash_seq(vm->key)));
 		cJSON *gi = cJSON_CreateObject();
 		if (vm->guest_agent) {
 			cJSON_AddStringToObject(gi, "id", "fedora");
@@ -864,30 +905,30 @@ static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
 			cJSON_AddStringToObject(gi, "versionId", "40");
 			cJSON_AddStringToObject(gi, "kernelRelease", "6.8.5-301.fc40.x86_64");
 		}
-		jset(st, "guestOSInfo", gi);
+		sim_jset(st, "guestOSInfo", gi);
 		cJSON *mem = cJSON_CreateObject();
 		wk_quantity_format_bytes(vm->memory, q, sizeof(q));
 		cJSON_AddStringToObject(mem, "guestAtBoot", q);
 		cJSON_AddStringToObject(mem, "guestCurrent", q);
 		cJSON_AddStringToObject(mem, "guestRequested", q);
-		jset(st, "memory", mem);
+		sim_jset(st, "memory", mem);
 		cJSON *topo = cJSON_CreateObject();
 		cJSON_AddNumberToObject(topo, "cores", (double)vm->cpu);
 		cJSON_AddNumberToObject(topo, "sockets", 1);
 		cJSON_AddNumberToObject(topo, "threads", 1);
-		jset(st, "currentCPUTopology", topo);
-		jset_str(st, "launcherContainerImageVersion",
-			 "quay.io/kubevirt/virt-launcher:v1.6.0");
+		sim_jset(st, "currentCPUTopology", topo);
+		sim_jset_str(st, "launcherContainerImageVersion",
+			     "quay.io/kubevirt/virt-launcher:v1.6.0");
 		/* volumeStatus with the claim's access modes: what LiveMigratable is based on. */
 		cJSON *vs = cJSON_CreateArray();
 		const cJSON *vol;
 		char target[8] = "vda";
-		cJSON_ArrayForEach(vol, jpath(obj, "spec.volumes"))
+		cJSON_ArrayForEach(vol, wk_json_path(obj, "spec.volumes"))
 		{
-			const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+			const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 			cJSON *x = cJSON_CreateObject();
-			cJSON_AddStringToObject(x, "name",
-						jstr(vol, "name") ? jstr(vol, "name") : "");
+			cJSON_AddStringToObject(
+			    x, "name", wk_json_str(vol, "name") ? wk_json_str(vol, "name") : "");
 			cJSON_AddStringToObject(x, "target", target);
 			target[2]++;
 			if (claim) {
@@ -895,8 +936,8 @@ static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
 				cJSON *ci = cJSON_AddObjectToObject(x, "persistentVolumeClaimInfo");
 				cJSON_AddStringToObject(ci, "claimName", claim);
 				if (pvc) {
-					const cJSON *am = jpath(pvc, "spec.accessModes");
-					const cJSON *cap = jpath(pvc, "status.capacity");
+					const cJSON *am = wk_json_path(pvc, "spec.accessModes");
+					const cJSON *cap = wk_json_path(pvc, "status.capacity");
 					if (am)
 						cJSON_AddItemToObject(ci, "accessModes",
 								      cJSON_Duplicate(am, 1));
@@ -908,13 +949,13 @@ static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
 			}
 			cJSON_AddItemToArray(vs, x);
 		}
-		jset(st, "volumeStatus", vs);
+		sim_jset(st, "volumeStatus", vs);
 	}
 	if (vm->phase == VMI_PENDING && vm->sched_msg[0]) {
 		/* PodScheduled=False tells why the launcher pod waits. */
-		cJSON *c = jpath(st, "conditions");
-		cJSON_AddItemToArray(c, cond_new(m, "PodScheduled", "False", "Unschedulable",
-						 vm->sched_msg[0] ? vm->sched_msg : "waiting"));
+		cJSON *c = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+		cJSON_AddItemToArray(c, sim_cond_new(m, "PodScheduled", "False", "Unschedulable",
+						     vm->sched_msg[0] ? vm->sched_msg : "waiting"));
 	}
 	return 0;
 }
@@ -926,9 +967,9 @@ static void vmi_write(struct sim_model *m, struct mvm *vm)
 	if (vm->phase == VMI_RUNNING) {
 		cJSON *o = sim_store_get(m->st, m->r_vmi, vm->ns, vm->name);
 		const cJSON *vol;
-		cJSON_ArrayForEach(vol, jpath(o, "spec.volumes"))
+		cJSON_ArrayForEach(vol, wk_json_path(o, "spec.volumes"))
 		{
-			const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+			const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 			cJSON *pvc = claim ? sim_store_get(m->st, m->r_pvc, vm->ns, claim) : NULL;
 			if (pvc && !cJSON_GetObjectItemCaseSensitive(a.pvcs, claim))
 				cJSON_AddItemToObject(a.pvcs, claim, pvc);
@@ -959,9 +1000,9 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		return;
 	}
 	case VMI_PENDING: {
-		int n = node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		int n = sim_node_pick(m, vm, NULL, -1, msg, sizeof(msg));
 		if (n < 0) {
-			vm_timer(m, vm, m->now + 5);
+			sim_vm_timer(m, vm, m->now + 5);
 			if (strcmp(vm->sched_msg, msg)) {
 				sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Warning",
 					  "FailedScheduling", "%s", msg);
@@ -973,15 +1014,15 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		}
 		vm->sched_msg[0] = 0;
 		vm->node = n;
-		node_usage(m, n, vm->cpu * 1000, vm->memory);
+		sim_node_usage(m, n, vm->cpu * 1000, vm->memory);
 		m->nodes[n].nvmis++;
 		vm->phase = VMI_SCHEDULING;
-		vm_timer(m, vm, m->now + 1 + sim_rand(m));
+		sim_vm_timer(m, vm, m->now + 1 + sim_rand(m));
 		break;
 	}
 	case VMI_SCHEDULING:
 		vm->phase = VMI_SCHEDULED;
-		vm_timer(m, vm, m->now + 2 + 2 * sim_rand(m));
+		sim_vm_timer(m, vm, m->now + 2 + 2 * sim_rand(m));
 		break;
 	case VMI_SCHEDULED:
 		vm->phase = VMI_RUNNING;
@@ -993,7 +1034,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		/* RerunOnFailure/Always: the VM controller replaces a failed VMI. */
 		vmi_stop(m, vm);
 		if (vm->running)
-			vm_timer(m, vm, m->now + 1);
+			sim_vm_timer(m, vm, m->now + 1);
 		vm_write_status(m, vm);
 		return;
 	case VMI_RUNNING:
@@ -1004,7 +1045,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 	vm_write_status(m, vm);
 }
 
-void vms_tick(struct sim_model *m)
+void sim_vms_tick(struct sim_model *m)
 {
 	struct mvm *vm = m->timers, *nx;
 	for (; vm; vm = nx) {
@@ -1018,10 +1059,10 @@ void vms_tick(struct sim_model *m)
 }
 
 /* The node's VMIs are declared failed (node controller / out-of-service). */
-void vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message)
+void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message)
 {
 	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct hent *e = m->vms.b[b]; e; e = e->next) {
+		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next) {
 			struct mvm *vm = e->val;
 			if (vm->node != node || vm->phase == VMI_NONE || vm->phase == VMI_FAILED)
 				continue;
@@ -1034,13 +1075,13 @@ void vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const c
 			vmi_write(m, vm);
 			vm_write_status(m, vm);
 			/* the VM controller notices a few seconds later */
-			vm_timer(m, vm, m->now + 3);
+			sim_vm_timer(m, vm, m->now + 3);
 		}
 }
 
 /* ---- seeding ---- */
 
-void vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
+void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 {
 	cJSON *wk = cJSON_CreateObject(), *meta, *spec, *ann;
 	char q[64], vmname[300];
@@ -1054,9 +1095,9 @@ void vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 		cJSON_AddItemToObject(meta, "labels", cJSON_Duplicate(v->labels, 1));
 	ann = v->annotations ? cJSON_Duplicate(v->annotations, 1) : cJSON_CreateObject();
 	wk_quantity_format_bytes(v->dirty_rate, q, sizeof(q));
-	jset_str(ann, ANN_DIRTY, q);
+	sim_jset_str(ann, ANN_DIRTY, q);
 	if (!v->guest_agent)
-		jset_str(ann, ANN_AGENT, "false");
+		sim_jset_str(ann, ANN_AGENT, "false");
 	cJSON_AddItemToObject(meta, "annotations", ann);
 	spec = cJSON_AddObjectToObject(wk, "spec");
 	cJSON_AddNumberToObject(spec, "cpu", (double)v->cpu);
@@ -1093,15 +1134,15 @@ void vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 	if (sim_create(m, m->r_wk, v->ns, wk) < 0)
 		return;
 	/* The cluster was already running when the simulation starts: VMIs come up Running. */
-	wukong_reconcile(m, v->ns, v->name, false);
+	sim_wukong_reconcile(m, v->ns, v->name, false);
 	snprintf(vmname, sizeof(vmname), "%s-vm", v->name);
-	struct mvm *vm = vm_find(m, v->ns, vmname);
+	struct mvm *vm = sim_vm_find(m, v->ns, vmname);
 	if (vm && vm->phase == VMI_PENDING) {
 		char msg[600];
-		int n = node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		int n = sim_node_pick(m, vm, NULL, -1, msg, sizeof(msg));
 		if (n >= 0) {
 			vm->node = n;
-			node_usage(m, n, vm->cpu * 1000, vm->memory);
+			sim_node_usage(m, n, vm->cpu * 1000, vm->memory);
 			m->nodes[n].nvmis++;
 			vm->phase = VMI_RUNNING;
 			timer_off(m, vm);

@@ -1,0 +1,1047 @@
+/* cl_actions.c - wukong-cloner's I/O under cl_service.c (cl_actions.h): the job table, the reads
+ * that fill struct cl_observed, the steps that carry out cl_decide()'s actions (the temporary
+ * snapshot, the clone, the source and target VMs), cleanup, the relist, the Wukongs a submission
+ * asks for, and the outputs (status, progress, audit, Kubernetes Events). The cluster is the
+ * state: every object carries the request id, names are deterministic, and a restart relists
+ * Wukongs and our snapshots/clones. */
+#include "cl_actions.h"
+
+#include "wk_emit.h"
+#include "wk_event.h"
+#include "wk_json.h"
+#include "wk_log.h"
+#include "wk_metrics.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+
+static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
+						   true};
+static const struct wk_k8s_resource res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
+static const struct wk_k8s_resource res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances",
+						true};
+static const struct wk_k8s_resource res_snaps = {"snapshot.kubevirt.io", "v1beta1",
+						 "virtualmachinesnapshots", true};
+static const struct wk_k8s_resource res_clones = {"clone.kubevirt.io", "v1beta1",
+						  "virtualmachineclones", true};
+static const struct wk_k8s_resource res_pvcs = {"", "v1", "persistentvolumeclaims", true};
+
+/* ---- the job table ---- */
+
+static void job_key(const struct cl_job *j, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s/%s", j->spec.cluster, j->spec.ns, j->spec.target_vm);
+}
+
+static bool is_done(struct cl_state *st, const char *ns, const char *name, const char *id)
+{
+	char k[400];
+	size_t i;
+
+	snprintf(k, sizeof(k), "%s/%s/%s", ns, name, id);
+	for (i = 0; i < st->done_cap; i++)
+		if (st->done[i] && !strcmp(st->done[i], k))
+			return true;
+	return false;
+}
+
+void cl_job_remember_done(struct cl_state *st, const struct cl_job *j)
+{
+	char k[400];
+
+	snprintf(k, sizeof(k), "%s/%s/%s", j->spec.ns, j->spec.name, j->spec.id);
+	free(st->done[st->done_next]);
+	st->done[st->done_next] = wk_xstrdup(k);
+	st->done_next = (st->done_next + 1) % st->done_cap;
+}
+
+struct cl_job *cl_job_find(struct cl_state *st, const char *ns, const char *name)
+{
+	for (struct cl_job *j = st->jobs; j; j = j->next)
+		if (!strcmp(j->spec.ns, ns) && !strcmp(j->spec.name, name))
+			return j;
+	return NULL;
+}
+
+void cl_job_unlink(struct cl_state *st, struct cl_job *j)
+{
+	for (struct cl_job **p = &st->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			return;
+		}
+}
+
+static void add_meta(cJSON *meta, const struct cl_job *j, const char *name)
+{
+	cJSON *l, *a;
+
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", j->spec.ns);
+	l = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(l, CL_LABEL_MANAGED, CL_MANAGED_VALUE);
+	cJSON_AddStringToObject(l, CL_LABEL_REQUEST, j->spec.id);
+	if (strlen(j->spec.name) <= 63)
+		cJSON_AddStringToObject(l, CL_LABEL_WUKONG, j->spec.name);
+	a = cJSON_AddObjectToObject(meta, "annotations");
+	cJSON_AddStringToObject(a, "vm.novasphere.dev/wukong-name", j->spec.name);
+	cJSON_AddStringToObject(a, "vm.novasphere.dev/clone-target", j->spec.target_vm);
+}
+
+/* ---- outputs ---- */
+
+static void out_send(struct cl_state *st, const char *topic, const struct cl_job *j,
+		     const char *type, const char *id, const char *body)
+{
+	char key[600], subj[400], err[256];
+
+	job_key(j, key, sizeof(key));
+	snprintf(subj, sizeof(subj), "Wukong/%s/%s", j->spec.ns, j->spec.name);
+	if (wk_emit_send(st->prod, topic, key, st->cluster, type, id, subj, body, NULL, err,
+			 sizeof(err)) < 0)
+		wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s", topic, err);
+}
+
+static const char *outcome_of(const struct cl_decision *d)
+{
+	if (d->phase == CL_PH_SUCCEEDED)
+		return "success";
+	if (d->phase == CL_PH_FAILED)
+		return "failure";
+	if (d->phase == CL_PH_QUEUED || d->phase == CL_PH_PENDING)
+		return "pending";
+	return "info";
+}
+
+void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *d,
+	       const struct cl_observed *o, bool phase_changed)
+{
+	struct wk_emit_condition conds[2];
+	struct wk_emit_status s;
+	struct wk_emit_audit au;
+	cJSON *cs = cJSON_CreateObject(), *details;
+	char src[400], t[40], key[600], id[64], seed[800], action[64], disc[96];
+	const char *cons_reason = NULL, *cons = cl_consistency(o, &cons_reason);
+	size_t nc = 0;
+	char *body;
+	bool final = cl_phase_final(d->phase);
+	bool warn = d->phase == CL_PH_FAILED;
+
+	/* The snapshot is gone at the end: its indications were remembered on the way. */
+	if (cons && o->snap != CL_ABSENT) {
+		j->cons = cons;
+		j->cons_reason = cons_reason;
+	} else {
+		cons = j->cons;
+		cons_reason = j->cons_reason;
+	}
+	job_key(j, key, sizeof(key));
+	wk_logk(warn ? WK_LOG_WARN : WK_LOG_INFO, key, "clone '%s' of '%s/%s': %s %d%% %s: %s",
+		j->spec.id, j->spec.ns, j->spec.name, cl_phase_name(d->phase), d->progress,
+		d->reason, d->message);
+	snprintf(src, sizeof(src), "%s/%s/%s", j->spec.type == CL_SRC_VMI ? "vmi" : "vm",
+		 j->spec.source_ns, j->spec.source_name);
+	cJSON_AddStringToObject(cs, "phase", cl_phase_name(d->phase));
+	cJSON_AddStringToObject(cs, "requestId", j->spec.id);
+	cJSON_AddNumberToObject(cs, "progress", d->progress);
+	cJSON_AddStringToObject(cs, "source", src);
+	/* The snapshot's name while it exists (or is kept); null once it is gone. */
+	if (o->snap != CL_ABSENT || (d->phase == CL_PH_SUCCEEDED && j->spec.keep_snapshot))
+		cJSON_AddStringToObject(cs, "snapshotName", j->base);
+	else
+		cJSON_AddNullToObject(cs, "snapshotName");
+	if (j->started_ms) {
+		wk_time_format(j->started_ms, t, sizeof(t));
+		cJSON_AddStringToObject(cs, "startedAt", t);
+	}
+	if (final) {
+		wk_time_format(wk_time_now_ms(), t, sizeof(t));
+		cJSON_AddStringToObject(cs, "completedAt", t);
+	} else {
+		cJSON_AddNullToObject(cs, "completedAt");
+	}
+	cJSON_AddStringToObject(cs, "message", d->message);
+	if (cons)
+		cJSON_AddStringToObject(cs, "consistency", cons);
+	conds[nc++] = (struct wk_emit_condition){
+	    .type = "Cloning",
+	    .status = final ? "False" : "True",
+	    .reason = d->reason,
+	    .message = d->message,
+	};
+	if (cons) {
+		conds[nc++] = (struct wk_emit_condition){
+		    .type = "FilesystemConsistent",
+		    .status = !strcmp(cons, "filesystem-consistent") ? "True" : "False",
+		    .reason = cons_reason,
+		    .message =
+			!strcmp(cons, "filesystem-consistent")
+			    ? (strcmp(cons_reason, "Offline")
+				   ? "the guest agent froze the filesystems for the snapshot"
+				   : "the source was not running when the snapshot was taken")
+			    : "no filesystem freeze (no guest agent or quiesce timeout): the "
+			      "clone is crash-consistent",
+		};
+	}
+	memset(&s, 0, sizeof(s));
+	s.cluster = st->cluster;
+	s.ns = j->spec.ns;
+	s.name = j->spec.name;
+	s.source = CL_SVC;
+	s.seq = wk_emit_next_seq(&st->last_seq);
+	s.field = "cloneStatus";
+	s.fields = cs;
+	s.conditions = conds;
+	s.nconditions = nc;
+	body = wk_emit_status_json(&s, wk_time_now_ms());
+	out_send(st, st->t_status, j, "dev.novasphere.wukong.status.v1", NULL, body);
+	free(body);
+	{
+		/* The same step as a report for the progress aggregator (wukong.progress). */
+		cJSON *pr = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(pr, "type", "clone");
+		cJSON_AddStringToObject(pr, "cluster", st->cluster);
+		cJSON_AddStringToObject(pr, "namespace", j->spec.ns);
+		cJSON_AddStringToObject(pr, "name", j->spec.name);
+		cJSON_AddStringToObject(pr, "source", CL_SVC);
+		cJSON_AddStringToObject(pr, "requestId", j->spec.id);
+		cJSON_AddStringToObject(pr, "phase", cl_phase_name(d->phase));
+		cJSON_AddNumberToObject(pr, "percent", d->progress);
+		body = cJSON_PrintUnformatted(pr);
+		cJSON_Delete(pr);
+		if (body)
+			out_send(st, st->t_progress, j, "dev.novasphere.wukong.progress.clone.v1",
+				 NULL, body);
+		free(body);
+	}
+
+	if (phase_changed || final || strcmp(j->reason, d->reason)) {
+		const char *parts[] = {
+		    st->cluster, j->spec.ns, j->spec.name, j->spec.id, cl_phase_name(d->phase),
+		    d->reason};
+		char lower[32];
+		size_t i;
+
+		wk_strlcpy(lower, cl_phase_name(d->phase), sizeof(lower));
+		for (i = 0; lower[i]; i++)
+			lower[i] =
+			    (char)((lower[i] >= 'A' && lower[i] <= 'Z') ? lower[i] + 32 : lower[i]);
+		snprintf(action, sizeof(action), "clone.%s", lower);
+		wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+		details = cJSON_CreateObject();
+		cJSON_AddStringToObject(details, "source", src);
+		cJSON_AddStringToObject(details, "targetVM", j->spec.target_vm);
+		cJSON_AddStringToObject(details, "snapshot", j->base);
+		cJSON_AddNumberToObject(details, "progress", d->progress);
+		if (cons)
+			cJSON_AddStringToObject(details, "consistency", cons);
+		memset(&au, 0, sizeof(au));
+		au.request_id = j->spec.id;
+		au.source_type = j->spec.from_kafka ? "kafka" : "spec";
+		au.cluster = st->cluster;
+		au.ns = j->spec.ns;
+		au.name = j->spec.name;
+		au.actor = CL_SVC;
+		au.action = action;
+		au.outcome = outcome_of(d);
+		au.reason = d->reason;
+		au.message = d->message;
+		au.details = details;
+		body = wk_emit_audit_json(&au);
+		out_send(st, st->t_audit, j, "dev.novasphere.wukong.audit.v1", id, body);
+		free(body);
+		cJSON_Delete(details);
+		if (st->k8s_events) {
+			struct wk_emit_event ev = {
+			    .ns = j->spec.ns,
+			    .name = j->spec.name,
+			    .uid = j->spec.uid,
+			    .type = warn ? "Warning" : "Normal",
+			    .reason = d->reason,
+			    .message = d->message,
+			    .action = action,
+			    .component = CL_SVC,
+			    .instance = st->instance,
+			    .seed = seed,
+			};
+			char err[256];
+
+			snprintf(disc, sizeof(disc), "%s/%s", cl_phase_name(d->phase), d->reason);
+			snprintf(seed, sizeof(seed), "%s/%s/%s/%s", j->spec.ns, j->spec.name,
+				 j->spec.id, disc);
+			if (wk_emit_post_event(st->k8s, &ev, err, sizeof(err)) < 0)
+				wk_logk(WK_LOG_WARN, key, "event: %s", err);
+		}
+	}
+	cJSON_Delete(cs);
+	j->reported = true;
+	j->progress = d->progress;
+	wk_strlcpy(j->reason, d->reason, sizeof(j->reason));
+}
+
+void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
+		      const char *rid, const char *code, const char *msg)
+{
+	struct wk_emit_audit au;
+	char id[64], key[400], off[32], part[16];
+	char *body;
+	cJSON *d = cJSON_CreateObject();
+	const char *parts[] = {st->cluster, rd_kafka_topic_name(m->rkt), part, off};
+
+	snprintf(part, sizeof(part), "%d", (int)m->partition);
+	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
+	wk_emit_id("clr", parts, 4, id, sizeof(id));
+	cJSON_AddStringToObject(d, "deadLetterReason", code);
+	memset(&au, 0, sizeof(au));
+	au.request_id = rid;
+	au.topic = rd_kafka_topic_name(m->rkt);
+	au.partition = m->partition;
+	au.offset = m->offset;
+	au.cluster = st->cluster;
+	au.ns = ns;
+	au.actor = CL_SVC;
+	au.action = "clone.request-refused";
+	au.outcome = "rejected";
+	au.reason = code;
+	au.message = msg;
+	au.details = d;
+	body = wk_emit_audit_json(&au);
+	snprintf(key, sizeof(key), "%s/%s/-", st->cluster, ns && *ns ? ns : "-");
+	{
+		char err[256];
+
+		if (wk_emit_send(st->prod, st->t_audit, key, st->cluster,
+				 "dev.novasphere.wukong.audit.v1", id, NULL, body, NULL, err,
+				 sizeof(err)) < 0)
+			wk_warn("audit: %s", err);
+	}
+	/* The core stores the offset right after the dead letter: make the audit durable
+	 * first. */
+	wk_producer_flush(st->prod, 10000);
+	free(body);
+	cJSON_Delete(d);
+}
+
+static void audit_target(struct cl_state *st, const struct cl_submission *s, const char *target,
+			 const char *outcome, const char *reason, const char *msg)
+{
+	struct wk_emit_audit au;
+	const char *parts[] = {st->cluster, s->ns, target, s->id, "target", reason};
+	char id[64], key[600], err[256];
+	char *body;
+
+	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+	memset(&au, 0, sizeof(au));
+	au.request_id = s->id;
+	au.source_type = "kafka";
+	au.cluster = st->cluster;
+	au.ns = s->ns;
+	au.name = target;
+	au.actor = CL_SVC;
+	au.action = "clone.target";
+	au.outcome = outcome;
+	au.reason = reason;
+	au.message = msg;
+	body = wk_emit_audit_json(&au);
+	snprintf(key, sizeof(key), "%s/%s/%s-vm", st->cluster, s->ns, target);
+	if (wk_emit_send(st->prod, st->t_audit, key, st->cluster, "dev.novasphere.wukong.audit.v1",
+			 id, NULL, body, NULL, err, sizeof(err)) < 0)
+		wk_warn("audit target '%s': %s", target, err);
+	free(body);
+}
+
+/* ---- Kubernetes helpers ---- */
+
+static cJSON *get_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		      const char *name, bool *ok)
+{
+	struct wk_k8s_result res;
+	char err[512];
+	cJSON *o = NULL;
+
+	if (!name || !*name)
+		return NULL;
+	if (wk_k8s_get(st->k8s, r, ns, name, &res, err, sizeof(err)) == 0)
+		o = wk_k8s_result_take(&res);
+	else if (res.err != WK_K8S_ENOTFOUND && res.err != WK_K8S_EREFUSED) {
+		wk_warn("%s", err);
+		*ok = false;
+	}
+	wk_k8s_result_release(&res);
+	return o;
+}
+
+static int create_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		      cJSON *obj, char *err, size_t n)
+{
+	struct wk_k8s_result res;
+	int rc = wk_k8s_create(st->k8s, r, ns, obj, &res, err, n);
+
+	if (rc < 0 && res.err == WK_K8S_EALREADYEXISTS)
+		rc = 0; /* a replay after a crash: the deterministic name makes it the same one */
+	wk_k8s_result_release(&res);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+static int delete_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		      const char *name)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_delete_opts o = {.propagation_policy = "Background", .grace_period_s = -1};
+	char err[512];
+	int rc = wk_k8s_delete(st->k8s, r, ns, name, &o, &res, err, sizeof(err));
+
+	if (rc < 0 && res.err == WK_K8S_ENOTFOUND)
+		rc = 0;
+	if (rc < 0)
+		wk_warn("%s", err);
+	wk_k8s_result_release(&res);
+	return rc;
+}
+
+static int merge_patch(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
+		       const char *name, cJSON *patch)
+{
+	struct wk_k8s_result res;
+	char err[512], *p = cJSON_PrintUnformatted(patch);
+	int rc =
+	    wk_k8s_patch(st->k8s, r, ns, name, NULL, WK_K8S_PATCH_MERGE, p, &res, err, sizeof(err));
+
+	if (rc < 0)
+		wk_warn("%s", err);
+	wk_k8s_result_release(&res);
+	free(p);
+	cJSON_Delete(patch);
+	return rc;
+}
+
+/* ---- actions ---- */
+
+static const char *source_vm_name(const struct cl_job *j, const struct cl_observed *o)
+{
+	return j->spec.type == CL_SRC_VMI ? o->vmi_owner : j->spec.source_name;
+}
+
+static int act_start_source(struct cl_state *st, struct cl_job *j, const struct cl_observed *o)
+{
+	cJSON *p = cJSON_CreateObject(), *spec;
+	char key[160];
+
+	cl_started_key(&j->spec, key, sizeof(key));
+	cJSON_AddStringToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"), key,
+	    j->spec.id);
+	spec = cJSON_AddObjectToObject(p, "spec");
+	cJSON_AddStringToObject(spec, "runStrategy", "Always");
+	cJSON_AddNullToObject(spec, "running");
+	return merge_patch(st, &res_vms, j->spec.source_ns, source_vm_name(j, o), p);
+}
+
+static int act_release_source(struct cl_state *st, struct cl_job *j, const struct cl_observed *o)
+{
+	cJSON *p = cJSON_CreateObject();
+	char key[160];
+
+	cl_started_key(&j->spec, key, sizeof(key));
+	cJSON_AddNullToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"), key);
+	/* The last job holding a VM it started puts it back to stopped, as it was found. */
+	if (o->others_started == 0 && st->restore_source) {
+		cJSON *spec = cJSON_AddObjectToObject(p, "spec");
+
+		cJSON_AddStringToObject(spec, "runStrategy", "Halted");
+		cJSON_AddNullToObject(spec, "running");
+	}
+	return merge_patch(st, &res_vms, j->spec.source_ns, source_vm_name(j, o), p);
+}
+
+static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const struct cl_observed *o)
+{
+	cJSON *s = cJSON_CreateObject(), *spec, *src;
+	char err[512];
+	int rc;
+
+	cJSON_AddStringToObject(s, "apiVersion", "snapshot.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(s, "kind", "VirtualMachineSnapshot");
+	add_meta(cJSON_AddObjectToObject(s, "metadata"), j, j->base);
+	spec = cJSON_AddObjectToObject(s, "spec");
+	src = cJSON_AddObjectToObject(spec, "source");
+	cJSON_AddStringToObject(src, "apiGroup", "kubevirt.io");
+	cJSON_AddStringToObject(src, "kind", "VirtualMachine");
+	cJSON_AddStringToObject(src, "name", source_vm_name(j, o));
+	cJSON_AddStringToObject(spec, "deletionPolicy", "Delete");
+	cJSON_AddStringToObject(spec, "failureDeadline", st->failure_deadline);
+	rc = create_obj(st, &res_snaps, j->spec.ns, s, err, sizeof(err));
+	if (rc < 0)
+		wk_warn("create snapshot: %s", err);
+	return rc;
+}
+
+/* JSON patches for the clone that drop the volumes (and their disks) not listed in
+ * cloneSource.disks; highest index first so the earlier indexes stay valid. Each remove is
+ * guarded by a test of the name. */
+static void selective_patches(const struct cl_job *j, const cJSON *vm, cJSON *patches)
+{
+	const cJSON *tspec = wk_json_path(vm, "spec.template.spec");
+	const cJSON *vols = wk_json_path(tspec, "volumes");
+	const cJSON *disks = wk_json_path(tspec, "domain.devices.disks");
+	int i;
+	char buf[512];
+
+	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
+		const char *n = wk_json_str(cJSON_GetArrayItem(disks, i), "name");
+
+		if (!n || cl_job_wants_disk(&j->spec, n))
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/domain/devices/disks/%d/"
+			 "name\",\"value\":\"%s\"}",
+			 i, n);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+		snprintf(
+		    buf, sizeof(buf),
+		    "{\"op\":\"remove\",\"path\":\"/spec/template/spec/domain/devices/disks/%d\"}",
+		    i);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+	}
+	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
+		const char *n = wk_json_str(cJSON_GetArrayItem(vols, i), "name");
+
+		if (!n || cl_job_wants_disk(&j->spec, n))
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/volumes/%d/name\","
+			 "\"value\":\"%s\"}",
+			 i, n);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"remove\",\"path\":\"/spec/template/spec/volumes/%d\"}", i);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+	}
+}
+
+static cJSON *str_array(const char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (; *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static int act_create_clone(struct cl_state *st, struct cl_job *j, const cJSON *source_vm)
+{
+	/* Keep the user's labels/annotations; drop what names the source's identity: the
+	 * Wukong and request labels (the fix-up sets the target's own), KubeVirt's bookkeeping,
+	 * and kubectl's last-applied copy of someone else's manifest. */
+	static const char *const lf[] = {"*", "!vm.novasphere.dev/*", "!kubevirt.io/*",
+					 "!app.kubernetes.io/managed-by", NULL};
+	static const char *const af[] = {"*",
+					 "!kubevirt.io/*",
+					 "!kubectl.kubernetes.io/last-applied-configuration",
+					 "!vm.novasphere.dev/*",
+					 "!" CL_ANN_STARTED_PREFIX "*",
+					 NULL};
+	static const char *const tlf[] = {"*", "!vm.novasphere.dev/*", "!kubevirt.io/*", NULL};
+	static const char *const taf[] = {"*", "!kubevirt.io/*", NULL};
+	cJSON *c = cJSON_CreateObject(), *spec, *r, *tmpl, *patches;
+	char serial[64], err[512];
+	int rc;
+
+	cJSON_AddStringToObject(c, "apiVersion", "clone.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(c, "kind", "VirtualMachineClone");
+	add_meta(cJSON_AddObjectToObject(c, "metadata"), j, j->base);
+	spec = cJSON_AddObjectToObject(c, "spec");
+	r = cJSON_AddObjectToObject(spec, "source");
+	cJSON_AddStringToObject(r, "apiGroup", "snapshot.kubevirt.io");
+	cJSON_AddStringToObject(r, "kind", "VirtualMachineSnapshot");
+	cJSON_AddStringToObject(r, "name", j->base);
+	r = cJSON_AddObjectToObject(spec, "target");
+	cJSON_AddStringToObject(r, "apiGroup", "kubevirt.io");
+	cJSON_AddStringToObject(r, "kind", "VirtualMachine");
+	cJSON_AddStringToObject(r, "name", j->spec.target_vm);
+	cJSON_AddItemToObject(spec, "labelFilters", str_array(lf));
+	cJSON_AddItemToObject(spec, "annotationFilters", str_array(af));
+	tmpl = cJSON_AddObjectToObject(spec, "template");
+	cJSON_AddItemToObject(tmpl, "labelFilters", str_array(tlf));
+	cJSON_AddItemToObject(tmpl, "annotationFilters", str_array(taf));
+	/* Empty: every interface gets a newly generated MAC. */
+	cJSON_AddObjectToObject(spec, "newMacAddresses");
+	cl_smbios_serial(&j->spec, serial, sizeof(serial));
+	cJSON_AddStringToObject(spec, "newSMBiosSerial", serial);
+	patches = cJSON_CreateArray();
+	if (j->spec.ndisks)
+		selective_patches(j, source_vm, patches);
+	if (cJSON_GetArraySize(patches))
+		cJSON_AddItemToObject(spec, "patches", patches);
+	else
+		cJSON_Delete(patches);
+	rc = create_obj(st, &res_clones, j->spec.ns, c, err, sizeof(err));
+	if (rc < 0)
+		wk_warn("create clone: %s", err);
+	return rc;
+}
+
+struct fixup {
+	const struct cl_job *j;
+	cJSON *removed_claims;
+};
+
+static int fixup_mutate(cJSON *vm, void *opaque, char *errstr, size_t n)
+{
+	struct fixup *f = opaque;
+	const struct cl_job_spec *s = &f->j->spec;
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(vm, "metadata");
+	cJSON *spec = cJSON_GetObjectItemCaseSensitive(vm, "spec"), *labels, *tspec, *vols, *disks;
+	int i;
+
+	(void)errstr;
+	(void)n;
+	if (!cJSON_IsObject(meta) || !cJSON_IsObject(spec))
+		return 1;
+	labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+	if (!cJSON_IsObject(labels)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "labels");
+		labels = cJSON_AddObjectToObject(meta, "labels");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(labels, CL_LABEL_REQUEST);
+	cJSON_AddStringToObject(labels, CL_LABEL_REQUEST, s->id);
+	if (strlen(s->name) <= 63) {
+		cJSON_DeleteItemFromObjectCaseSensitive(labels, CL_LABEL_WUKONG);
+		cJSON_AddStringToObject(labels, CL_LABEL_WUKONG, s->name);
+	}
+	if (s->uid[0] && !cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences")) {
+		cJSON *ref = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(ref, "apiVersion", "vm.novasphere.dev/v1alpha1");
+		cJSON_AddStringToObject(ref, "kind", "Wukong");
+		cJSON_AddStringToObject(ref, "name", s->name);
+		cJSON_AddStringToObject(ref, "uid", s->uid);
+		cJSON_AddBoolToObject(ref, "controller", true);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(meta, "ownerReferences"), ref);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "running");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "runStrategy");
+	cJSON_AddStringToObject(spec, "runStrategy", s->want_running ? "Always" : "Halted");
+	tspec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"),
+						 "spec");
+	vols = cJSON_GetObjectItemCaseSensitive(tspec, "volumes");
+	disks = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tspec, "domain"),
+					     "devices"),
+	    "disks");
+	/* A KubeVirt without clone patches (before v1.6) restored every volume: drop the ones
+	 * that were not asked for. */
+	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
+		cJSON *v = cJSON_GetArrayItem(vols, i);
+		const char *nm = wk_json_str(v, "name");
+
+		if (!nm || cl_job_wants_disk(s, nm))
+			continue;
+		if (!wk_json_path(v, "persistentVolumeClaim") && !wk_json_path(v, "dataVolume"))
+			continue;
+		{
+			const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
+
+			if (claim)
+				cJSON_AddItemToArray(f->removed_claims, cJSON_CreateString(claim));
+		}
+		cJSON_DeleteItemFromArray(vols, i);
+	}
+	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
+		const char *nm = wk_json_str(cJSON_GetArrayItem(disks, i), "name");
+
+		if (nm && !cl_job_wants_disk(s, nm))
+			cJSON_DeleteItemFromArray(disks, i);
+	}
+	return 0;
+}
+
+/* KubeVirt's restore makes a claim for every volume in the snapshot and applies the clone's
+ * patches to the VM only, so a selective clone leaves claims no volume of the target uses. Delete
+ * the claims our clone's restore made (annotation restore.kubevirt.io/name) that the target VM
+ * does not keep. Runs before the target is labelled: a crash in between repeats it. */
+static void drop_unused_restored_claims(struct cl_state *st, struct cl_job *j)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo = {0};
+	bool ok = true;
+	cJSON *clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
+	cJSON *vm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
+	const char *uid = wk_json_str(clone, "metadata.uid");
+	char restore[128], err[512];
+	const cJSON *items, *vols, *pvc, *v;
+
+	if (!uid || !vm) {
+		cJSON_Delete(clone);
+		cJSON_Delete(vm);
+		return;
+	}
+	snprintf(restore, sizeof(restore), "tmp-restore-%s", uid);
+	if (wk_k8s_list_all(st->k8s, &res_pvcs, j->spec.ns, &lo, &res, err, sizeof(err)) < 0) {
+		wk_warn("list claims for clone '%s': %s", j->base, err);
+		wk_k8s_result_release(&res);
+		cJSON_Delete(clone);
+		cJSON_Delete(vm);
+		return;
+	}
+	items = wk_json_path(res.body, "items");
+	vols = wk_json_path(vm, "spec.template.spec.volumes");
+	for (pvc = items ? items->child : NULL; pvc; pvc = pvc->next) {
+		const char *name = wk_json_str(pvc, "metadata.name");
+		const char *made_by = wk_json_meta(pvc, "annotations", "restore.kubevirt.io/name");
+		bool kept = false;
+
+		if (!name || !made_by || strcmp(made_by, restore))
+			continue;
+		for (v = vols ? vols->child : NULL; v; v = v->next) {
+			const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
+			const char *vn = wk_json_str(v, "name");
+
+			if (claim && vn && !strcmp(claim, name) && cl_job_wants_disk(&j->spec, vn))
+				kept = true;
+		}
+		if (!kept) {
+			wk_info("clone '%s': deleting restored claim '%s' of a disk not asked for",
+				j->base, name);
+			delete_obj(st, &res_pvcs, j->spec.ns, name);
+		}
+	}
+	wk_k8s_result_release(&res);
+	cJSON_Delete(clone);
+	cJSON_Delete(vm);
+}
+
+static int act_fixup_target(struct cl_state *st, struct cl_job *j)
+{
+	struct fixup f = {.j = j, .removed_claims = cJSON_CreateArray()};
+	struct wk_k8s_result res;
+	char err[512];
+	const cJSON *c;
+	int rc;
+
+	if (j->spec.ndisks)
+		drop_unused_restored_claims(st, j);
+	rc = wk_k8s_update(st->k8s, &res_vms, j->spec.ns, j->spec.target_vm, NULL, fixup_mutate, &f,
+			   0, &res, err, sizeof(err));
+
+	wk_k8s_result_release(&res);
+	if (rc < 0)
+		wk_warn("fix up target VM: %s", err);
+	else
+		cJSON_ArrayForEach(c, f.removed_claims)
+		    delete_obj(st, &res_pvcs, j->spec.ns, c->valuestring);
+	cJSON_Delete(f.removed_claims);
+	return rc;
+}
+
+int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct cl_observed *o,
+	   const cJSON *src_vm)
+{
+	switch (a) {
+	case CL_ACT_START_SOURCE:
+		return act_start_source(st, j, o);
+	case CL_ACT_CREATE_SNAPSHOT:
+		return act_create_snapshot(st, j, o);
+	case CL_ACT_RELEASE_SOURCE:
+		return act_release_source(st, j, o);
+	case CL_ACT_CREATE_CLONE:
+		return act_create_clone(st, j, src_vm);
+	case CL_ACT_FIXUP_TARGET:
+		return act_fixup_target(st, j);
+	case CL_ACT_DELETE_SNAPSHOT:
+		return delete_obj(st, &res_snaps, j->spec.ns, j->base);
+	case CL_ACT_WAIT:
+	case CL_ACT_SUCCEED:
+	case CL_ACT_FAIL:
+		break;
+	}
+	return 0;
+}
+
+/* Failure or cancellation: nothing of ours stays behind. */
+void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed *o,
+		bool delete_target)
+{
+	if (o->clone != CL_ABSENT)
+		delete_obj(st, &res_clones, j->spec.ns, j->base);
+	if (o->snap != CL_ABSENT)
+		delete_obj(st, &res_snaps, j->spec.ns, j->base);
+	if (delete_target && o->target_exists && o->target_ours)
+		delete_obj(st, &res_vms, j->spec.ns, j->spec.target_vm);
+	if (o->we_started && source_vm_name(j, o)[0])
+		act_release_source(st, j, o);
+}
+
+/* ---- observing one job ---- */
+
+bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJSON **src_vm)
+{
+	bool ok = true;
+	cJSON *vmi = NULL, *vm = NULL, *snap, *clone, *tvm, *tvmi;
+	char key[160];
+	const char *vmname = NULL;
+
+	memset(o, 0, sizeof(*o));
+	o->now_ms = wk_time_mono_ms();
+	o->phase_since_ms = j->phase_since_ms;
+	cl_started_key(&j->spec, key, sizeof(key));
+	if (!j->spec.invalid[0]) {
+		vmi = get_obj(st, &res_vmis, j->spec.source_ns, j->spec.source_name, &ok);
+		cl_observe_vmi(vmi, o);
+		vmname = j->spec.type == CL_SRC_VMI ? o->vmi_owner : j->spec.source_name;
+		/* A VMI that is not there: its VM (same name in KubeVirt) may be stopped. */
+		if (!vmname[0] && j->spec.type == CL_SRC_VMI && !vmi)
+			vmname = j->spec.source_name;
+		if (vmname[0])
+			vm = get_obj(st, &res_vms, j->spec.source_ns, vmname, &ok);
+		cl_observe_vm(vm, key, o);
+	}
+	snap = get_obj(st, &res_snaps, j->spec.ns, j->base, &ok);
+	cl_observe_snapshot(snap, o);
+	clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
+	cl_observe_clone(clone, o);
+	tvm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
+	tvmi = tvm ? get_obj(st, &res_vmis, j->spec.ns, j->spec.target_vm, &ok) : NULL;
+	{
+		const char *tn = wk_json_str(clone, "status.targetName");
+		bool made = clone && (o->clone != CL_IN_PROGRESS || (tn && o->clone_phase[0]));
+
+		cl_observe_target(tvm, tvmi, &j->spec, made, o);
+	}
+	cJSON_Delete(vmi);
+	cJSON_Delete(snap);
+	cJSON_Delete(clone);
+	cJSON_Delete(tvm);
+	cJSON_Delete(tvmi);
+	*src_vm = vm;
+	return ok;
+}
+
+/* ---- job intake and relist ---- */
+
+static void wukong_status_final(const cJSON *wk, const char *id, bool *final)
+{
+	const cJSON *cs = wk_json_path(wk, "status.cloneStatus");
+	const char *rid = wk_json_str(cs, "requestId"), *ph = wk_json_str(cs, "phase");
+
+	*final =
+	    rid && !strcmp(rid, id) && ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
+}
+
+void cl_intake(struct cl_state *st, const cJSON *wk)
+{
+	struct cl_job_spec spec;
+	struct cl_job *j;
+	bool final;
+	int rc = cl_job_from_wukong(wk, st->cluster, &spec);
+
+	if (rc <= 0)
+		return;
+	if (wk_json_path(wk, "metadata.deletionTimestamp"))
+		return;
+	j = cl_job_find(st, spec.ns, spec.name);
+	if (j) {
+		if (!j->spec.uid[0] && spec.uid[0])
+			wk_strlcpy(j->spec.uid, spec.uid, sizeof(j->spec.uid));
+		return;
+	}
+	wukong_status_final(wk, spec.id, &final);
+	if (final || is_done(st, spec.ns, spec.name, spec.id))
+		return;
+	j = wk_xcalloc(1, sizeof(*j));
+	j->spec = spec;
+	cl_object_name(&spec, j->base, sizeof(j->base));
+	j->phase = CL_PH_PENDING;
+	j->phase_since_ms = wk_time_mono_ms();
+	j->next = st->jobs;
+	st->jobs = j;
+	st->dirty = true;
+	wk_metric_inc(st->m_jobs, (const char *const[]){spec.from_kafka ? "kafka" : "spec"}, 1);
+	wk_info("clone job '%s' for wukong '%s/%s' from %s '%s/%s'", spec.id, spec.ns, spec.name,
+		spec.type == CL_SRC_VMI ? "vmi" : "vm", spec.source_ns, spec.source_name);
+}
+
+/* Every Wukong, and every snapshot/clone of ours whose job is gone (kill -9 between a
+ * Wukong's deletion and our cleanup, or a finished job whose snapshot deletion was lost). */
+void cl_relist(struct cl_state *st)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo = {0};
+	char err[512], sel[128];
+	const cJSON *it;
+
+	if (wk_k8s_list_all(st->k8s, &res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+		wk_warn("relist wukongs: %s", err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items")) cl_intake(st, it);
+	wk_k8s_result_release(&res);
+	snprintf(sel, sizeof(sel), "%s=%s", CL_LABEL_MANAGED, CL_MANAGED_VALUE);
+	lo.label_selector = sel;
+	if (wk_k8s_list_all(st->k8s, &res_snaps, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_warn("relist snapshots: %s", err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
+	{
+		const cJSON *meta = wk_json_path(it, "metadata");
+		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
+		const char *wkn = wk_json_meta(it, "annotations", "vm.novasphere.dev/wukong-name");
+		bool ok = true, keep = false;
+		cJSON *wk;
+
+		if (!ns || !name || !wkn || cl_job_find(st, ns, wkn))
+			continue;
+		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
+		if (!ok) {
+			cJSON_Delete(wk);
+			continue;
+		}
+		if (wk) {
+			const cJSON *cs = wk_json_path(wk, "status.cloneStatus");
+			const char *ph = wk_json_str(cs, "phase");
+
+			keep = cJSON_IsTrue(wk_json_path(wk, "spec.cloneSource.keepSnapshot")) &&
+			       ph && !strcmp(ph, "Succeeded");
+			/* A job still to come (the Wukong will be taken in by intake). */
+			if (!ph || (strcmp(ph, "Succeeded") && strcmp(ph, "Failed")))
+				keep = true;
+		}
+		cJSON_Delete(wk);
+		if (!keep) {
+			wk_info("deleting orphaned temporary snapshot '%s/%s'", ns, name);
+			delete_obj(st, &res_snaps, ns, name);
+		}
+	}
+	wk_k8s_result_release(&res);
+	/* Clones whose Wukong is gone (deleted while we were down): the clone and the VM it
+	 * made go too. A clone of a live Wukong stays: it records the success. */
+	if (wk_k8s_list_all(st->k8s, &res_clones, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_warn("relist clones: %s", err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
+	{
+		const cJSON *meta = wk_json_path(it, "metadata");
+		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
+		const char *wkn = wk_json_meta(it, "annotations", "vm.novasphere.dev/wukong-name");
+		const char *tgt = wk_json_meta(it, "annotations", "vm.novasphere.dev/clone-target");
+		const char *made = wk_json_str(it, "status.targetName");
+		bool ok = true;
+		cJSON *wk;
+
+		if (!ns || !name || !wkn || cl_job_find(st, ns, wkn))
+			continue;
+		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
+		if (ok && !wk) {
+			wk_info("deleting orphaned clone '%s/%s' (wukong '%s' is gone)", ns, name,
+				wkn);
+			delete_obj(st, &res_clones, ns, name);
+			if (tgt && made && !strcmp(tgt, made))
+				delete_obj(st, &res_vms, ns, tgt);
+		}
+		cJSON_Delete(wk);
+	}
+	wk_k8s_result_release(&res);
+}
+
+/* ---- submissions ---- */
+
+enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
+{
+	enum wk_msg_result out = WK_MSG_DONE;
+	cJSON *src_vm = NULL, *src_wk = NULL;
+	const cJSON *base = NULL;
+	char err[512];
+	bool ok = true;
+	size_t i;
+
+	/* The targets' spec: the source Wukong's when the source VM belongs to one. */
+	if (s->type == CL_SRC_VM) {
+		src_vm = get_obj(st, &res_vms, s->source_ns, s->source_name, &ok);
+	} else {
+		cJSON *vmi = get_obj(st, &res_vmis, s->source_ns, s->source_name, &ok);
+		const cJSON *r, *refs = wk_json_path(vmi, "metadata.ownerReferences");
+
+		for (r = refs ? refs->child : NULL; r; r = r->next) {
+			if (wk_json_str(r, "kind") &&
+			    !strcmp(wk_json_str(r, "kind"), "VirtualMachine"))
+				src_vm = get_obj(st, &res_vms, s->source_ns, wk_json_str(r, "name"),
+						 &ok);
+		}
+		cJSON_Delete(vmi);
+	}
+	if (!ok) {
+		out = WK_MSG_RETRY;
+		goto done;
+	}
+	{
+		const char *wkn = wk_json_meta(src_vm, "labels", CL_LABEL_WUKONG);
+
+		if (wkn)
+			src_wk = get_obj(st, &res_wukongs, s->source_ns, wkn, &ok);
+		base = wk_json_path(src_wk, "spec");
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		cJSON *wk = cl_wukong_for_target(s, i, base, src_vm), *have;
+		struct wk_k8s_result res;
+
+		have = get_obj(st, &res_wukongs, s->ns, s->targets[i].name, &ok);
+		if (!ok) {
+			cJSON_Delete(wk);
+			out = WK_MSG_RETRY;
+			goto done;
+		}
+		if (have) {
+			const char *r = wk_json_meta(have, "annotations", CL_ANN_REQUEST);
+
+			if (!r || strcmp(r, s->id)) {
+				snprintf(err, sizeof(err),
+					 "a Wukong named '%s' already exists in '%s' and is not "
+					 "this request's: target skipped",
+					 s->targets[i].name, s->ns);
+				wk_warn("%s", err);
+				audit_target(st, s, s->targets[i].name, "rejected",
+					     "TargetNameTaken", err);
+			}
+			cJSON_Delete(have);
+			cJSON_Delete(wk);
+			continue;
+		}
+		if (wk_k8s_create(st->k8s, &res_wukongs, s->ns, wk, &res, err, sizeof(err)) < 0 &&
+		    res.err != WK_K8S_EALREADYEXISTS) {
+			bool transient = res.err == WK_K8S_ETRANSPORT ||
+					 res.err == WK_K8S_ESERVER || res.err == WK_K8S_ETOOMANY;
+
+			wk_k8s_result_release(&res);
+			cJSON_Delete(wk);
+			if (transient) {
+				out = WK_MSG_RETRY;
+				goto done;
+			}
+			audit_target(st, s, s->targets[i].name, "failure", "TargetNotCreated", err);
+			continue;
+		}
+		if (res.body)
+			cl_intake(st, res.body);
+		wk_k8s_result_release(&res);
+		cJSON_Delete(wk);
+		audit_target(st, s, s->targets[i].name, "pending", "TargetCreated",
+			     "Wukong created for a running clone");
+	}
+	wk_info("clone submission '%s': %zu target(s) in '%s' from %s '%s/%s', parallelism %d",
+		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
+		s->source_name, s->parallelism);
+	/* The Wukongs are the durable record: the audit lines go out before the offset. */
+	wk_producer_flush(st->prod, 10000);
+done:
+	cJSON_Delete(src_vm);
+	cJSON_Delete(src_wk);
+	return out;
+}
