@@ -7,6 +7,7 @@
  * "kubeconfig=PATH" on stdout once it serves.
  */
 #include "sim_api.h"
+#include "sim_kv.h"
 #include "sim_model.h"
 #include "sim_store.h"
 #include "sim_tls.h"
@@ -405,6 +406,40 @@ static char *find_crd(const char *given)
 	return NULL;
 }
 
+/* tools/sim/openapi (KubeVirt's definitions), found like the CRD. */
+static char *find_openapi(const char *given)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	const char *root = getenv("WUKONG_ROOT");
+	ssize_t n;
+
+	if (given)
+		return wk_xstrdup(given);
+	if (root && *root) {
+		snprintf(cand, sizeof(cand), "%s/tools/sim/openapi/v1.9.0.json", root);
+		if (access(cand, R_OK) == 0)
+			return wk_xasprintf("%s/tools/sim/openapi", root);
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		static const char *const rel[] = {"../../tools/sim/openapi",
+						  "../../../tools/sim/openapi",
+						  "../share/wukong/openapi"};
+		char *dir;
+
+		exe[n] = '\0';
+		dir = dirname(exe);
+		for (size_t i = 0; i < WK_ARRAY_SIZE(rel); i++) {
+			snprintf(cand, sizeof(cand), "%s/%s/v1.9.0.json", dir, rel[i]);
+			if (access(cand, R_OK) == 0)
+				return wk_xasprintf("%s/%s", dir, rel[i]);
+		}
+	}
+	if (access("tools/sim/openapi/v1.9.0.json", R_OK) == 0)
+		return wk_xstrdup("tools/sim/openapi");
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -412,11 +447,15 @@ static void usage(FILE *f)
 	    "usage: wukong-sim --dir DIR [--scenario FILE] [--time-factor X] [--seed N]\n"
 	    "                  [--listen 127.0.0.1:PORT] [--history N] [--auth FILE] [--crd FILE]\n"
 	    "                  [--max-watches N] [--bookmark-interval SECONDS]\n"
+	    "                  [--kubevirt-version 1.5|1.6|1.9] [--openapi DIR]\n"
 	    "                  [--log-level debug|info|warn|error]\n"
 	    "  --time-factor X  simulated seconds per real second (default: the scenario's\n"
 	    "                   timeFactor, 1 when it has none)\n"
 	    "  --seed N         random seed (default: the scenario's seed, 1 when it has none;\n"
-	    "                   0 = the default)\n");
+	    "                   0 = the default)\n"
+	    "  --kubevirt-version V  the KubeVirt version to behave as (default: the scenario's\n"
+	    "                   kubevirtVersion, 1.9 when it has none)\n"
+	    "  --openapi DIR    KubeVirt's definitions (default: tools/sim/openapi of the tree)\n");
 }
 
 static int parse_listen(const char *s, struct sockaddr_in *sa)
@@ -456,11 +495,16 @@ int main(int argc, char **argv)
 	    {"max-watches", required_argument, NULL, 'w'},
 	    {"bookmark-interval", required_argument, NULL, 'b'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"kubevirt-version", required_argument, NULL, 'K'},
+	    {"openapi", required_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *auth = NULL, *crd_arg = NULL, *listen = "127.0.0.1:0";
-	struct sim_model_opts mopts = {NULL, 0, 0}; /* 0: the scenario's values */
+	const char *openapi_arg = NULL;
+	char *openapi_dir;
+	struct sim_kv_defs *kv_defs;
+	struct sim_model_opts mopts = {NULL, 0, 0, 0}; /* 0: the scenario's values */
 	size_t history = 20000;
 	int max_watches = 1000, bookmark = 10, opt;
 	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX], url[128];
@@ -530,6 +574,14 @@ int main(int argc, char **argv)
 				wk_die(2, "--log-level: unknown level '%s'", optarg);
 			wk_log_init(NULL, lvl);
 			break;
+		case 'K':
+			mopts.kv_minor = sim_kv_minor_parse(optarg);
+			if (mopts.kv_minor < 0)
+				wk_die(2, "--kubevirt-version: '%s' is not 1.5, 1.6 or 1.9", optarg);
+			break;
+		case 'O':
+			openapi_arg = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -564,6 +616,15 @@ int main(int argc, char **argv)
 	ctx.model = sim_model_new(st, &mopts, errstr, sizeof(errstr));
 	if (!ctx.model)
 		wk_die(1, "%s", errstr);
+	openapi_dir = find_openapi(openapi_arg);
+	if (!openapi_dir)
+		wk_die(1, "cannot find tools/sim/openapi: pass --openapi DIR or set WUKONG_ROOT");
+	kv_defs = sim_kv_defs_load(openapi_dir, sim_model_kv_minor(ctx.model), errstr,
+				   sizeof(errstr));
+	if (!kv_defs)
+		wk_die(1, "%s", errstr);
+	/* Every write, the model's seeding included, keeps only what this version's API has. */
+	sim_store_set_pruner(st, sim_kv_store_pruner, kv_defs);
 	hooks.opaque = ctx.model;
 	hooks.fault = hook_fault;
 	hooks.drop_watches = hook_drop;
@@ -571,6 +632,7 @@ int main(int argc, char **argv)
 	hooks.admit = hook_admit;
 	ctx.api = sim_api_new(st, &hooks);
 	sim_api_set_max_watches(ctx.api, max_watches);
+	sim_api_set_kv_defs(ctx.api, kv_defs);
 	sim_api_set_bookmark_interval(ctx.api, bookmark);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		wk_die(1, "cannot get random bytes for the admin token");
@@ -648,8 +710,9 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/kubeconfig", abs ? abs : dir);
 		free(abs);
 	}
-	wk_info("serving https://127.0.0.1:%u (metrics http://127.0.0.1:%u/metrics), crd %s", port,
-		mport, crd_path);
+	wk_info("serving https://127.0.0.1:%u (metrics http://127.0.0.1:%u/metrics), crd %s, "
+		"KubeVirt %s",
+		port, mport, crd_path, sim_kv_version_tag(sim_model_kv_minor(ctx.model)));
 	printf("kubeconfig=%s\n", path);
 	fflush(stdout);
 
@@ -663,6 +726,8 @@ int main(int argc, char **argv)
 	sim_model_destroy(ctx.model);
 	sim_api_destroy(ctx.api);
 	sim_store_destroy(st);
+	sim_kv_defs_free(kv_defs);
+	free(openapi_dir);
 	sim_tls_release(&tls);
 	free(crd_path);
 	return 0;

@@ -103,6 +103,8 @@ struct sim_store {
 	uint64_t compacted; /* rv of the newest event dropped from the ring */
 	struct observer obs[MAX_OBSERVERS];
 	size_t nobs;
+	sim_pruner_fn *pruner; /* set before use, read under the lock */
+	void *pruner_opaque;
 };
 
 /* A change waiting to be told to the observers once the lock is released. */
@@ -526,6 +528,14 @@ static void notify(struct sim_store *st, struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void sim_store_set_pruner(struct sim_store *st, sim_pruner_fn *fn, void *opaque)
+{
+	pthread_mutex_lock(&st->lock);
+	st->pruner = fn;
+	st->pruner_opaque = opaque;
+	pthread_mutex_unlock(&st->lock);
+}
+
 void sim_store_observe(struct sim_store *st, sim_observer_fn *fn, void *opaque)
 {
 	pthread_mutex_lock(&st->lock);
@@ -796,6 +806,8 @@ int sim_store_create(struct sim_store *st, const struct sim_resource *res, const
 	}
 	if (!cJSON_GetObjectItemCaseSensitive(obj, "kind"))
 		set_str(obj, "kind", res->kind);
+	if (st->pruner)
+		st->pruner(st->pruner_opaque, res, obj);
 	table_insert(t, pos, key, obj);
 	cache_json(&t->v[pos], record(st, ri, "ADDED", obj, ns, &p));
 	if (out)
@@ -858,6 +870,8 @@ static int commit(struct sim_store *st, size_t ri, size_t pos, cJSON *next, cJSO
 	if (!cJSON_GetObjectItemCaseSensitive(next, "kind"))
 		set_item(next, "kind",
 			 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old, "kind"), true));
+	if (st->pruner)
+		st->pruner(st->pruner_opaque, res, next);
 	if (sim_json_equal(old, next)) {
 		cJSON_Delete(next);
 		if (out)
