@@ -2,35 +2,31 @@
 #include "st_table.h"
 
 #include "wk_log.h"
+#include "wk_map.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 
-#define NBUCKETS 16384
-
 struct st_table {
-	struct st_wk *buckets[NBUCKETS];
+	struct wk_map by_key; /* "<ns>/<name>" -> struct st_wk */
 	struct st_wk *dhead, *dtail;
-	size_t count, ndirty;
+	size_t ndirty;
 	uint64_t order;
 };
 
-static uint32_t hash2(const char *a, const char *b)
-{
-	uint32_t h = 2166136261u;
+/* Neither a namespace nor a name holds '/', so "<ns>/<name>" is unambiguous. */
+#define KEY_MAX (sizeof(((struct st_wk *)0)->ns) + sizeof(((struct st_wk *)0)->name))
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 16777619u;
-	h = (h ^ '/') * 16777619u;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 16777619u;
-	return h;
-}
-
-struct st_table *st_table_new(void)
+static void key_of(char out[KEY_MAX], const char *ns, const char *name)
 {
-	return wk_xcalloc(1, sizeof(struct st_table));
+	size_t nl = strnlen(ns, sizeof(((struct st_wk *)0)->ns) - 1);
+	size_t ml = strnlen(name, sizeof(((struct st_wk *)0)->name) - 1);
+
+	memcpy(out, ns, nl);
+	out[nl] = '/';
+	memcpy(out + nl + 1, name, ml);
+	out[nl + 1 + ml] = '\0';
 }
 
 static void wk_free(struct st_wk *w)
@@ -43,24 +39,30 @@ static void wk_free(struct st_wk *w)
 	free(w);
 }
 
+static void wk_free_any(void *w)
+{
+	wk_free(w);
+}
+
+struct st_table *st_table_new(void)
+{
+	struct st_table *t = wk_xcalloc(1, sizeof(*t));
+
+	wk_map_init(&t->by_key, wk_free_any);
+	return t;
+}
+
 void st_table_destroy(struct st_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		struct st_wk *w = t->buckets[i], *n;
-
-		for (; w; w = n) {
-			n = w->hnext;
-			wk_free(w);
-		}
-	}
+	wk_map_release(&t->by_key);
 	free(t);
 }
 
 size_t st_table_count(const struct st_table *t)
 {
-	return t->count;
+	return wk_map_count(&t->by_key);
 }
 
 size_t st_table_dirty_count(const struct st_table *t)
@@ -70,21 +72,18 @@ size_t st_table_dirty_count(const struct st_table *t)
 
 struct st_wk *st_table_get(struct st_table *t, const char *ns, const char *name, bool create)
 {
-	uint32_t b = hash2(ns, name) % NBUCKETS;
+	char key[KEY_MAX];
 	struct st_wk *w;
 
-	for (w = t->buckets[b]; w; w = w->hnext)
-		if (!strcmp(w->ns, ns) && !strcmp(w->name, name))
-			return w;
-	if (!create)
-		return NULL;
+	key_of(key, ns, name);
+	w = wk_map_get(&t->by_key, key);
+	if (w || !create)
+		return w;
 	w = wk_xcalloc(1, sizeof(*w));
 	wk_strlcpy(w->ns, ns, sizeof(w->ns));
 	wk_strlcpy(w->name, name, sizeof(w->name));
 	w->generation = -1;
-	w->hnext = t->buckets[b];
-	t->buckets[b] = w;
-	t->count++;
+	wk_map_put(&t->by_key, key, w);
 	return w;
 }
 
@@ -120,16 +119,14 @@ static void dirty_append(struct st_table *t, struct st_wk *w)
 
 void st_table_remove(struct st_table *t, struct st_wk *w)
 {
-	uint32_t b = hash2(w->ns, w->name) % NBUCKETS;
-	struct st_wk **pp;
+	char key[KEY_MAX];
 
 	dirty_unlink(t, w);
-	for (pp = &t->buckets[b]; *pp && *pp != w; pp = &(*pp)->hnext)
-		;
-	if (*pp)
-		*pp = w->hnext;
-	t->count--;
-	wk_free(w);
+	key_of(key, w->ns, w->name);
+	if (wk_map_get(&t->by_key, key) == w)
+		wk_map_del(&t->by_key, key); /* frees w */
+	else
+		wk_free(w);
 }
 
 struct st_wk *st_table_first_dirty(struct st_table *t)
@@ -151,23 +148,17 @@ void st_table_requeue(struct st_table *t, struct st_wk *w)
 
 size_t st_table_trim(struct st_table *t, size_t max)
 {
+	struct wk_map_iter it;
 	size_t freed = 0;
 
-	for (size_t i = 0; i < NBUCKETS && t->count > max; i++) {
-		struct st_wk **pp = &t->buckets[i];
+	for (wk_map_iter_init(&it, &t->by_key);
+	     wk_map_count(&t->by_key) > max && wk_map_iter_next(&it);) {
+		struct st_wk *w = it.val;
 
-		while (*pp && t->count > max) {
-			struct st_wk *w = *pp;
-
-			if (w->in_dirty || w->npend || w->noffs) {
-				pp = &w->hnext;
-				continue;
-			}
-			*pp = w->hnext;
-			t->count--;
-			wk_free(w);
-			freed++;
-		}
+		if (w->in_dirty || w->npend || w->noffs)
+			continue;
+		wk_map_del(&t->by_key, it.key);
+		freed++;
 	}
 	return freed;
 }
