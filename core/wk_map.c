@@ -39,12 +39,17 @@ void wk_map_release(struct wk_map *m)
 	}
 	free(m->b);
 	m->b = NULL;
-	m->nb = m->n = 0;
+	m->nb = m->n = m->key_bytes = 0;
 }
 
 size_t wk_map_count(const struct wk_map *m)
 {
 	return m->n;
+}
+
+size_t wk_map_bytes(const struct wk_map *m)
+{
+	return m->n * (sizeof(struct wk_map_ent) + 1) + m->key_bytes + m->nb * sizeof(*m->b);
 }
 
 static void grow(struct wk_map *m)
@@ -119,6 +124,7 @@ void *wk_map_put(struct wk_map *m, const char *key, void *val)
 	e->next = m->b[h & (m->nb - 1)];
 	m->b[h & (m->nb - 1)] = e;
 	m->n++;
+	m->key_bytes += kl;
 	return NULL;
 }
 
@@ -132,6 +138,7 @@ void *wk_map_del(struct wk_map *m, const char *key)
 	e = *pp;
 	v = e->val;
 	*pp = e->next;
+	m->key_bytes -= strlen(e->key);
 	free(e); /* key may point into e: not used past this line */
 	m->n--;
 	if (m->free_val) {

@@ -18,6 +18,7 @@ struct wk_map_ent;
 struct wk_map {
 	struct wk_map_ent **b;
 	size_t nb, n;
+	size_t key_bytes; /* sum of the stored keys' lengths, for wk_map_bytes */
 	void (*free_val)(void *);
 };
 
@@ -28,6 +29,8 @@ void wk_map_init(struct wk_map *m, void (*free_val)(void *));
 void wk_map_release(struct wk_map *m);
 
 size_t wk_map_count(const struct wk_map *m);
+/* Bytes the map itself holds (entries, keys, buckets; not the values), for memory metrics. */
+size_t wk_map_bytes(const struct wk_map *m);
 void *wk_map_get(const struct wk_map *m, const char *key);
 /* The map's own copy of key (valid until the entry is deleted), NULL if absent. */
 const char *wk_map_key(const struct wk_map *m, const char *key);

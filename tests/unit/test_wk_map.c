@@ -57,8 +57,10 @@ static void put_get_del(void **state)
 	assert_null(wk_map_del(&m, "k1"));
 	assert_null(wk_map_get(&m, "k1"));
 	assert_int_equal(wk_map_count(&m), 1);
+	assert_true(wk_map_bytes(&m) > 2 * 3);
 	wk_map_release(&m);
 	assert_int_equal(wk_map_count(&m), 0);
+	assert_int_equal(wk_map_bytes(&m), 0);
 	/* usable again after release */
 	assert_null(wk_map_put(&m, "x", &a));
 	assert_ptr_equal(wk_map_get(&m, "x"), &a);
