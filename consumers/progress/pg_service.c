@@ -81,13 +81,12 @@ static void relist(struct pg_svc *p, const struct wk_config *cfg)
 {
 	static const struct {
 		const char *kind;
-		struct wk_k8s_resource res;
+		const struct wk_k8s_resource *res;
 	} kinds[] = {
-	    {"node", {"", "v1", "nodes", false}},
-	    {"wukong", {"vm.novasphere.dev", "v1alpha1", "wukongs", true}},
-	    {"virtualmachineinstance", {"kubevirt.io", "v1", "virtualmachineinstances", true}},
-	    {"virtualmachineinstancemigration",
-	     {"kubevirt.io", "v1", "virtualmachineinstancemigrations", true}},
+	    {"node", &wk_res_nodes},
+	    {"wukong", &wk_res_wukongs},
+	    {"virtualmachineinstance", &wk_res_virtualmachineinstances},
+	    {"virtualmachineinstancemigration", &wk_res_virtualmachineinstancemigrations},
 	};
 	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
@@ -115,7 +114,7 @@ static void relist(struct pg_svc *p, const struct wk_config *cfg)
 		size_t n = 0;
 
 		lo.limit = 500;
-		if (wk_k8s_list_all(c, &kinds[i].res, NULL, &lo, &r, err, sizeof(err)) < 0) {
+		if (wk_k8s_list_all(c, kinds[i].res, NULL, &lo, &r, err, sizeof(err)) < 0) {
 			wk_warn("relist %s: %s", kinds[i].kind, err);
 			wk_k8s_result_release(&r);
 			continue;

@@ -16,8 +16,6 @@
 #include <cjson/cJSON.h>
 #include <time.h>
 
-static const struct wk_k8s_resource wukong_res = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
 #define CE_TYPE "dev.novasphere.wukong.status.v1"
 
 struct st_svc {
@@ -211,7 +209,7 @@ static void warm_cache(struct st_svc *s)
 	o.limit = 500;
 	take_token(s); /* one list of pages; a token per call, not per page */
 	count(s->m_requests, "list", 1);
-	if (wk_k8s_list_all(s->k8s, &wukong_res, NULL, &o, &r, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(s->k8s, &wk_res_wukongs, NULL, &o, &r, err, sizeof(err)) < 0) {
 		wk_warn("warm cache: %s (objects will be read one by one)", err);
 		wk_k8s_result_release(&r);
 		return;
@@ -323,7 +321,8 @@ static int flush_one(struct st_svc *s, struct st_wk *w, int64_t now)
 			if (!take_token(s))
 				return FL_THROTTLED;
 			count(s->m_requests, "get", 1);
-			rc = wk_k8s_get(s->k8s, &wukong_res, w->ns, w->name, &r, err, sizeof(err));
+			rc = wk_k8s_get(s->k8s, &wk_res_wukongs, w->ns, w->name, &r, err,
+					sizeof(err));
 			if (rc < 0 && r.err == WK_K8S_ENOTFOUND) {
 				wk_k8s_result_release(&r);
 				drop_deleted(s, w, now);
@@ -350,8 +349,8 @@ static int flush_one(struct st_svc *s, struct st_wk *w, int64_t now)
 			return FL_THROTTLED;
 		}
 		count(s->m_requests, "patch", 1);
-		rc = wk_k8s_patch(s->k8s, &wukong_res, w->ns, w->name, "status", WK_K8S_PATCH_MERGE,
-				  patch, &r, err, sizeof(err));
+		rc = wk_k8s_patch(s->k8s, &wk_res_wukongs, w->ns, w->name, "status",
+				  WK_K8S_PATCH_MERGE, patch, &r, err, sizeof(err));
 		if (rc == 0) {
 			count(s->m_patches, "ok", 1);
 			wk_logk(WK_LOG_DEBUG, key, "status written (%zu update(s), %zu key(s))",

@@ -9,22 +9,22 @@
 /* clang-format off */
 const struct wt_kind wt_kinds[WT_NKINDS] = {
 	{WT_WUKONG, "wukong", "Wukong", "vm.novasphere.dev/v1alpha1",
-	 {"vm.novasphere.dev", "v1alpha1", "wukongs", true}, false},
+	 WK_RES_WUKONGS_INIT, false},
 	{WT_VM, "virtualmachine", "VirtualMachine", "kubevirt.io/v1",
-	 {"kubevirt.io", "v1", "virtualmachines", true}, false},
+	 WK_RES_VIRTUALMACHINES_INIT, false},
 	{WT_VMI, "virtualmachineinstance", "VirtualMachineInstance", "kubevirt.io/v1",
-	 {"kubevirt.io", "v1", "virtualmachineinstances", true}, false},
+	 WK_RES_VIRTUALMACHINEINSTANCES_INIT, false},
 	{WT_VMIM, "virtualmachineinstancemigration", "VirtualMachineInstanceMigration", "kubevirt.io/v1",
-	 {"kubevirt.io", "v1", "virtualmachineinstancemigrations", true}, false},
+	 WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_INIT, false},
 	{WT_SNAPSHOT, "virtualmachinesnapshot", "VirtualMachineSnapshot", "snapshot.kubevirt.io/v1beta1",
-	 {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", true}, false},
+	 WK_RES_VIRTUALMACHINESNAPSHOTS_INIT, false},
 	{WT_CLONE, "virtualmachineclone", "VirtualMachineClone", "clone.kubevirt.io/v1beta1",
-	 {"clone.kubevirt.io", "v1beta1", "virtualmachineclones", true}, false},
+	 WK_RES_VIRTUALMACHINECLONES_INIT, false},
 	{WT_MIGRATIONPOLICY, "migrationpolicy", "MigrationPolicy", "migrations.kubevirt.io/v1alpha1",
-	 {"migrations.kubevirt.io", "v1alpha1", "migrationpolicies", false}, false},
-	{WT_NODE, "node", "Node", "v1", {"", "v1", "nodes", false}, false},
+	 WK_RES_MIGRATIONPOLICIES_INIT, false},
+	{WT_NODE, "node", "Node", "v1", WK_RES_NODES_INIT, false},
 	{WT_NODEMETRICS, "nodemetrics", "NodeMetrics", "metrics.k8s.io/v1beta1",
-	 {"metrics.k8s.io", "v1beta1", "nodes", false}, true},
+	 WK_RES_NODEMETRICS_INIT, true},
 };
 /* clang-format on */
 

@@ -21,9 +21,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
-						   true};
-
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
@@ -634,8 +631,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			struct wk_k8s_result res;
 
 			next_get = now + 500;
-			if (wk_k8s_get(k8s, &res_wukongs, r.ns, r.name, &res, err, sizeof(err)) ==
-			    0)
+			if (wk_k8s_get(k8s, &wk_res_wukongs, r.ns, r.name, &res, err,
+				       sizeof(err)) == 0)
 				changed |= ctl_follow_status(
 				    &f, cJSON_GetObjectItemCaseSensitive(res.body, "status"), NULL);
 			wk_k8s_result_release(&res);
