@@ -11,11 +11,11 @@
 #include "wk_metrics.h"
 #include "wk_promtext.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define EV_PREFIX "dev.novasphere.wukong."
 #define MAX_URLS 64
 
 struct sent {
@@ -264,9 +264,9 @@ enum wk_msg_result pg_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 		snprintf(reason, reason_size, "deserialize");
 		return WK_MSG_REJECT;
 	}
-	if (strncmp(ev.type, EV_PREFIX, strlen(EV_PREFIX)))
+	if (strncmp(ev.type, WK_CE_PREFIX, strlen(WK_CE_PREFIX)))
 		return WK_MSG_DONE; /* not a Wukong event: nothing for us */
-	t = ev.type + strlen(EV_PREFIX);
+	t = ev.type + strlen(WK_CE_PREFIX);
 	dot = strchr(t, '.');
 	if (!dot || (size_t)(dot - t) >= sizeof(kind))
 		return WK_MSG_DONE;
@@ -460,8 +460,7 @@ static void emit(struct pg_svc *p, int64_t now)
 			 op->wukong[0] ? op->wukong : op->vmi);
 		body = pg_op_progress_json(p->st, op, wk_time_now_ms());
 		pg_send(p, p->t_progress,
-			op->kind == PG_OP_CLONE ? "dev.novasphere.wukong.progress.clone.v1"
-						: "dev.novasphere.wukong.progress.migration.v1",
+			op->kind == PG_OP_CLONE ? WK_CE_PROGRESS_CLONE : WK_CE_PROGRESS_MIGRATION,
 			subject, key, body, NULL);
 		free(body);
 		/* A clone's executor writes its own cloneStatus (progress included): a second
@@ -472,8 +471,7 @@ static void emit(struct pg_svc *p, int64_t now)
 			wk_strlcpy(s->mapkey, op->mapkey, sizeof(s->mapkey));
 			s->final = op->final;
 			body = pg_op_status_json(p->st, op, next_seq(p));
-			if (pg_send(p, p->t_status, "dev.novasphere.wukong.status.v1", subject, key,
-				    body, s) < 0) {
+			if (pg_send(p, p->t_status, WK_CE_STATUS, subject, key, body, s) < 0) {
 				free(s);
 				free(body);
 				continue; /* stays dirty: the latest goes out on a later tick */
@@ -513,8 +511,7 @@ static void aggregate(struct pg_svc *p)
 		snprintf(key, sizeof(key), "%s/node/%s", p->cluster, nodes[i].node);
 		snprintf(subject, sizeof(subject), "Node/%s", nodes[i].node);
 		body = pg_node_progress_json(p->st, &nodes[i], wall);
-		pg_send(p, p->t_progress, "dev.novasphere.wukong.progress.evacuation.v1", subject,
-			key, body, NULL);
+		pg_send(p, p->t_progress, WK_CE_PROGRESS_EVACUATION, subject, key, body, NULL);
 		free(body);
 		if (!was_reported(p, nodes[i].node) && p->nreported < 4096) {
 			p->reported_nodes =
@@ -543,8 +540,7 @@ static void aggregate(struct pg_svc *p)
 	wk_metric_set(p->m_failed, NULL, (double)c.failed_last_hour);
 	snprintf(key, sizeof(key), "%s/cluster", p->cluster);
 	body = pg_cluster_progress_json(p->st, &c, wall);
-	pg_send(p, p->t_progress, "dev.novasphere.wukong.progress.cluster.v1", "Cluster", key, body,
-		NULL);
+	pg_send(p, p->t_progress, WK_CE_PROGRESS_CLUSTER, "Cluster", key, body, NULL);
 	free(body);
 }
 

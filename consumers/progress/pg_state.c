@@ -6,6 +6,7 @@
 #include "wk_name.h"
 #include "wk_quantity.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -239,13 +240,13 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 	}
 	{
 		const char *m = str(labels, "app.kubernetes.io/managed-by");
-		const char *rid = str(labels, "vm.novasphere.dev/request-id");
+		const char *rid = str(labels, WK_LABEL_REQUEST_ID);
 
 		op->managed = m && !strcmp(m, "wukong-migrator");
 		if (rid)
 			copy(op->request_id, sizeof(op->request_id), rid);
 		copy(op->wukong, sizeof(op->wukong),
-		     wukong_of(s, ns, vmi, str(labels, "vm.novasphere.dev/wukong")));
+		     wukong_of(s, ns, vmi, str(labels, WK_LABEL_WUKONG)));
 	}
 	if (created) {
 		/* the same migration already in flight on the status (after a restart of this
@@ -313,7 +314,7 @@ static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_
 		wk_map_put(&s->vmis, key, v);
 	}
 	copy(v->node, sizeof(v->node), str(st, "nodeName"));
-	copy(v->wukong, sizeof(v->wukong), str(get(b, "labels"), "vm.novasphere.dev/wukong"));
+	copy(v->wukong, sizeof(v->wukong), str(get(b, "labels"), WK_LABEL_WUKONG));
 	v->mem = memory_of(get(b, "spec"));
 	op_key(key, sizeof(key), PG_OP_MIGRATION, ns, name);
 	op = wk_map_get(&s->ops, key);

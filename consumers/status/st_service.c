@@ -12,11 +12,10 @@
 #include "wk_metrics.h"
 #include "wk_ratelimit.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <time.h>
-
-#define CE_TYPE "dev.novasphere.wukong.status.v1"
 
 struct st_svc {
 	struct wk_service_ctx *ctx;
@@ -449,9 +448,10 @@ enum wk_msg_result st_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}
-	if (strcmp(ev.type, CE_TYPE)) {
+	if (strcmp(ev.type, WK_CE_STATUS)) {
 		snprintf(reason, reason_size, "schema");
-		snprintf(detail, detail_size, "ce_type '%.200s' is not '%s'", ev.type, CE_TYPE);
+		snprintf(detail, detail_size, "ce_type '%.200s' is not '%s'", ev.type,
+			 WK_CE_STATUS);
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}
