@@ -1,7 +1,7 @@
 /* wk_lease.c - client-go style leader election on a coordination.k8s.io/v1 Lease. */
 #include "wk_lease.h"
 
-#include "wk_cloudevent.h"
+#include "wk_uuid.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -39,12 +39,12 @@ int wk_lease_check(const struct wk_lease *l, char *errstr, size_t errstr_size)
 
 void wk_lease_identity(char *out, size_t out_size)
 {
-	char host[128], uuid[37];
+	char host[128], uuid[WK_UUID_LEN + 1];
 
 	if (gethostname(host, sizeof(host)) < 0 || !host[0])
 		wk_strlcpy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	wk_uuid(uuid);
+	wk_uuid_v4(uuid);
 	snprintf(out, out_size, "%s_%s", host, uuid);
 }
 

@@ -14,6 +14,7 @@
 #include "wk_kafka.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_uuid.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
@@ -544,7 +545,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	}
 	body = ctl_request_json(&r);
 	memset(&ce, 0, sizeof(ce));
-	wk_uuid(ce.id);
+	wk_uuid_v4(ce.id);
 	if (r.tenant[0])
 		snprintf(ce.source, sizeof(ce.source), "/tenants/%s", r.tenant);
 	else
