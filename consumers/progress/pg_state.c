@@ -1,6 +1,7 @@
 /* pg_state.c - the progress aggregator's model of one cluster. */
 #include "pg_state.h"
 
+#include "wk_json.h"
 #include "wk_log.h"
 #include "wk_map.h"
 #include "wk_name.h"
@@ -92,18 +93,6 @@ void pg_state_destroy(struct pg_state *s)
 	free(s);
 }
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void copy(char *dst, size_t size, const char *src)
 {
 	wk_strlcpy(dst, src ? src : "", size);
@@ -178,34 +167,35 @@ static void take_migration_state(struct pg_op *op, const cJSON *ms)
 
 	if (!cJSON_IsObject(ms))
 		return;
-	if ((v = str(ms, "mode")) && strcmp(op->mode, v)) {
+	if ((v = wk_json_str(ms, "mode")) && strcmp(op->mode, v)) {
 		copy(op->mode, sizeof(op->mode), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "sourceNode")) && !op->source_node[0])
+	if ((v = wk_json_str(ms, "sourceNode")) && !op->source_node[0])
 		copy(op->source_node, sizeof(op->source_node), v);
-	if ((v = str(ms, "targetNode")) && strcmp(op->target_node, v)) {
+	if ((v = wk_json_str(ms, "targetNode")) && strcmp(op->target_node, v)) {
 		copy(op->target_node, sizeof(op->target_node), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "startTimestamp")) && !op->started_at[0]) {
+	if ((v = wk_json_str(ms, "startTimestamp")) && !op->started_at[0]) {
 		copy(op->started_at, sizeof(op->started_at), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "endTimestamp")) && !op->completed_at[0]) {
+	if ((v = wk_json_str(ms, "endTimestamp")) && !op->completed_at[0]) {
 		copy(op->completed_at, sizeof(op->completed_at), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "abortStatus")))
+	if ((v = wk_json_str(ms, "abortStatus")))
 		copy(op->abort_status, sizeof(op->abort_status), v);
 }
 
 static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64_t now_ms,
 		   char *errstr, size_t errstr_size)
 {
-	const char *ns = str(b, "namespace"), *name = str(b, "name");
-	const cJSON *spec = get(b, "spec"), *st = get(b, "status"), *labels = get(b, "labels");
-	const char *vmi = str(spec, "vmiName"), *phase = str(st, "phase");
+	const char *ns = wk_json_str(b, "namespace"), *name = wk_json_str(b, "name");
+	const cJSON *spec = wk_json_path(b, "spec"), *st = wk_json_path(b, "status"),
+		    *labels = wk_json_path(b, "labels");
+	const char *vmi = wk_json_str(spec, "vmiName"), *phase = wk_json_str(st, "phase");
 	char key[400];
 	struct pg_op *op;
 	bool created = false;
@@ -239,14 +229,14 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 		wk_map_put(&s->ops, key, op);
 	}
 	{
-		const char *m = str(labels, "app.kubernetes.io/managed-by");
-		const char *rid = str(labels, WK_LABEL_REQUEST_ID);
+		const char *m = wk_json_key_str(labels, "app.kubernetes.io/managed-by");
+		const char *rid = wk_json_key_str(labels, WK_LABEL_REQUEST_ID);
 
 		op->managed = m && !strcmp(m, "wukong-migrator");
 		if (rid)
 			copy(op->request_id, sizeof(op->request_id), rid);
 		copy(op->wukong, sizeof(op->wukong),
-		     wukong_of(s, ns, vmi, str(labels, WK_LABEL_WUKONG)));
+		     wukong_of(s, ns, vmi, wk_json_key_str(labels, WK_LABEL_WUKONG)));
 	}
 	if (created) {
 		/* the same migration already in flight on the status (after a restart of this
@@ -259,7 +249,7 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 		if (wi && wi->floor > 0 && !strcmp(wi->request, op->request_id))
 			op->x.percent = wi->floor;
 	}
-	take_migration_state(op, get(st, "migrationState"));
+	take_migration_state(op, wk_json_path(st, "migrationState"));
 	if (phase && strcmp(op->phase, phase)) {
 		copy(op->phase, sizeof(op->phase), phase);
 		op->dirty = true;
@@ -279,13 +269,13 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 
 static double memory_of(const cJSON *spec)
 {
-	const cJSON *dom = get(spec, "domain");
-	const char *q = str(get(dom, "memory"), "guest");
+	const cJSON *dom = wk_json_path(spec, "domain");
+	const char *q = wk_json_str(wk_json_path(dom, "memory"), "guest");
 	int64_t v;
 	char err[128];
 
 	if (!q)
-		q = str(get(get(dom, "resources"), "requests"), "memory");
+		q = wk_json_str(wk_json_path(wk_json_path(dom, "resources"), "requests"), "memory");
 	if (!q || wk_quantity_parse(q, &v, err, sizeof(err)) < 0 || v < 0)
 		return 0;
 	return (double)v;
@@ -294,8 +284,8 @@ static double memory_of(const cJSON *spec)
 static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_t now_ms,
 		  char *errstr, size_t errstr_size)
 {
-	const char *ns = str(b, "namespace"), *name = str(b, "name");
-	const cJSON *st = get(b, "status");
+	const char *ns = wk_json_str(b, "namespace"), *name = wk_json_str(b, "name");
+	const cJSON *st = wk_json_path(b, "status");
 	char key[400];
 	struct vmi *v;
 	struct pg_op *op;
@@ -313,14 +303,15 @@ static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_
 		v = wk_xcalloc(1, sizeof(*v));
 		wk_map_put(&s->vmis, key, v);
 	}
-	copy(v->node, sizeof(v->node), str(st, "nodeName"));
-	copy(v->wukong, sizeof(v->wukong), str(get(b, "labels"), WK_LABEL_WUKONG));
-	v->mem = memory_of(get(b, "spec"));
+	copy(v->node, sizeof(v->node), wk_json_str(st, "nodeName"));
+	copy(v->wukong, sizeof(v->wukong),
+	     wk_json_key_str(wk_json_path(b, "labels"), WK_LABEL_WUKONG));
+	v->mem = memory_of(wk_json_path(b, "spec"));
 	op_key(key, sizeof(key), PG_OP_MIGRATION, ns, name);
 	op = wk_map_get(&s->ops, key);
 	if (op && !op->final) {
-		const cJSON *ms = get(st, "migrationState");
-		const char *uid = str(ms, "migrationUid");
+		const cJSON *ms = wk_json_path(st, "migrationState");
+		const char *uid = wk_json_str(ms, "migrationUid");
 
 		(void)uid; /* the VMI holds the latest migration, which is this op's */
 		take_migration_state(op, ms);
@@ -331,8 +322,8 @@ static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_
 static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, char *errstr,
 		     size_t errstr_size)
 {
-	const char *ns = str(b, "namespace"), *name = str(b, "name");
-	const char *vm = str(get(b, "status"), "vmName");
+	const char *ns = wk_json_str(b, "namespace"), *name = wk_json_str(b, "name");
+	const char *vm = wk_json_str(wk_json_path(b, "status"), "vmName");
 	char key[600], def[PG_NAME_MAX + 4];
 
 	if (!ns || !name || !wk_name_is_dns1123_label(ns) || !wk_name_is_dns1123_subdomain(name))
@@ -346,12 +337,12 @@ static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, cha
 		wk_map_del(&s->wukongs, key);
 	else {
 		struct wkinfo *wi = wk_xcalloc(1, sizeof(*wi));
-		const cJSON *ms = get(get(b, "status"), "migrationStatus");
-		const cJSON *pr = get(ms, "progress");
-		const char *ph = str(ms, "phase");
+		const cJSON *ms = wk_json_path(wk_json_path(b, "status"), "migrationStatus");
+		const cJSON *pr = wk_json_path(ms, "progress");
+		const char *ph = wk_json_str(ms, "phase");
 
 		copy(wi->name, sizeof(wi->name), name);
-		copy(wi->request, sizeof(wi->request), str(ms, "requestId"));
+		copy(wi->request, sizeof(wi->request), wk_json_str(ms, "requestId"));
 		wi->floor = -1;
 		/* a migration in flight: what the status shows is the floor for this run's
 		 * percent, so a restarted service never sends a lower figure */
@@ -366,7 +357,7 @@ static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, cha
 static int on_node(struct pg_state *s, const char *change, const cJSON *b, char *errstr,
 		   size_t errstr_size)
 {
-	const char *name = str(b, "name");
+	const char *name = wk_json_str(b, "name");
 	struct node *n;
 
 	if (!name || !wk_name_is_dns1123_subdomain(name))
@@ -380,14 +371,14 @@ static int on_node(struct pg_state *s, const char *change, const cJSON *b, char 
 		n = wk_xcalloc(1, sizeof(*n));
 		wk_map_put(&s->nodes, name, n);
 	}
-	n->draining = cJSON_IsTrue(get(get(b, "spec"), "unschedulable"));
+	n->draining = cJSON_IsTrue(wk_json_path(wk_json_path(b, "spec"), "unschedulable"));
 	return 0;
 }
 
 int pg_state_event(struct pg_state *s, const char *kind, const char *change, const cJSON *b,
 		   int64_t now_ms, char *errstr, size_t errstr_size)
 {
-	const char *cl = str(b, "cluster");
+	const char *cl = wk_json_str(b, "cluster");
 
 	if (!cJSON_IsObject(b))
 		return wk_err(errstr, errstr_size, "event body is not an object");
@@ -407,10 +398,12 @@ int pg_state_event(struct pg_state *s, const char *kind, const char *change, con
 int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *errstr,
 		    size_t errstr_size)
 {
-	const char *type = str(b, "type"), *ns = str(b, "namespace"), *name = str(b, "name");
-	const char *phase = str(b, "phase"), *cl = str(b, "cluster"), *rid = str(b, "requestId");
-	const cJSON *pct = get(b, "percent"), *eta = get(b, "etaSeconds"),
-		    *qp = get(b, "queuePosition");
+	const char *type = wk_json_str(b, "type"), *ns = wk_json_str(b, "namespace"),
+		   *name = wk_json_str(b, "name");
+	const char *phase = wk_json_str(b, "phase"), *cl = wk_json_str(b, "cluster"),
+		   *rid = wk_json_str(b, "requestId");
+	const cJSON *pct = wk_json_path(b, "percent"), *eta = wk_json_path(b, "etaSeconds"),
+		    *qp = wk_json_path(b, "queuePosition");
 	enum pg_op_kind kind;
 	char key[400];
 	struct pg_op *op;

@@ -1,6 +1,7 @@
 /* st_table.c - per-Wukong coalescing, seq filtering, condition merging and patch building. */
 #include "st_table.h"
 
+#include "wk_json.h"
 #include "wk_log.h"
 #include "wk_map.h"
 #include "wk_time.h"
@@ -188,16 +189,9 @@ void st_merge_compose(cJSON *into, const cJSON *patch)
 	}
 }
 
-static const char *str_of(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 bool st_conditions_upsert(cJSON *arr, const cJSON *cond, int64_t now_wall_ms)
 {
-	const char *type = str_of(cond, "type"), *status = str_of(cond, "status");
+	const char *type = wk_json_str(cond, "type"), *status = wk_json_str(cond, "status");
 	cJSON *cur, *next;
 	char t[40];
 
@@ -205,14 +199,14 @@ bool st_conditions_upsert(cJSON *arr, const cJSON *cond, int64_t now_wall_ms)
 		return false;
 	cJSON_ArrayForEach(cur, arr)
 	{
-		const char *ct = str_of(cur, "type");
+		const char *ct = wk_json_str(cur, "type");
 
 		if (ct && !strcmp(ct, type))
 			break;
 	}
 	next = cJSON_Duplicate(cond, true);
 	if (cur) {
-		const char *cs = str_of(cur, "status");
+		const char *cs = wk_json_str(cur, "status");
 		const cJSON *ltt = cJSON_GetObjectItemCaseSensitive(cur, "lastTransitionTime");
 
 		if (cs && !strcmp(cs, status) && cJSON_IsString(ltt)) {
@@ -275,7 +269,7 @@ static size_t new_keys(struct st_wk *w, const struct st_update *u)
 	}
 	cJSON_ArrayForEach(c, u->conditions)
 	{
-		snprintf(key, sizeof(key), "conditions/%s/%s", str_of(c, "type"), u->source);
+		snprintf(key, sizeof(key), "conditions/%s/%s", wk_json_str(c, "type"), u->source);
 		if (!pend_find(w, key))
 			n++;
 	}
@@ -319,7 +313,7 @@ int st_table_add(struct st_table *t, const struct st_update *u, int32_t partitio
 	}
 	cJSON_ArrayForEach(c, u->conditions)
 	{
-		snprintf(key, sizeof(key), "conditions/%s/%s", str_of(c, "type"), u->source);
+		snprintf(key, sizeof(key), "conditions/%s/%s", wk_json_str(c, "type"), u->source);
 		p = pend_find(w, key);
 		if (p && u->seq <= p->seq) {
 			(*stale)++;
@@ -417,7 +411,8 @@ void st_wk_load(struct st_wk *w, const cJSON *obj)
 
 	w->applied = NULL;
 	st_wk_forget_state(w);
-	wk_strlcpy(w->rv, str_of(md, "resourceVersion") ? str_of(md, "resourceVersion") : "",
+	wk_strlcpy(w->rv,
+		   wk_json_str(md, "resourceVersion") ? wk_json_str(md, "resourceVersion") : "",
 		   sizeof(w->rv));
 	v = cJSON_GetObjectItemCaseSensitive(st, "conditions");
 	w->conditions = cJSON_IsArray(v) ? cJSON_Duplicate(v, true) : cJSON_CreateArray();
