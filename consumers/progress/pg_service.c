@@ -6,7 +6,6 @@
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_promtext.h"
@@ -88,23 +87,15 @@ static void relist(struct pg_svc *p, const struct wk_config *cfg)
 	    {"virtualmachineinstance", &wk_res_virtualmachineinstances},
 	    {"virtualmachineinstancemigration", &wk_res_virtualmachineinstancemigrations},
 	};
-	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
 	struct wk_k8s *c;
 	char err[512];
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), err, sizeof(err)) < 0) {
-		wk_warn("relist skipped (state comes from events only): %s", err);
-		return;
-	}
 	o.request_timeout_ms = 15000;
 	o.user_agent = "wukong-progress/" WK_VERSION;
-	c = wk_k8s_new(&kc, &o, err, sizeof(err));
-	wk_kubeconfig_release(&kc);
+	c = wk_k8s_new_from_config(cfg, &o, err, sizeof(err));
 	if (!c) {
-		wk_warn("relist skipped: %s", err);
+		wk_warn("relist skipped (state comes from events only): %s", err);
 		return;
 	}
 	for (size_t i = 0; i < WK_ARRAY_SIZE(kinds); i++) {

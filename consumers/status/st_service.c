@@ -6,7 +6,6 @@
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_lease.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
@@ -63,22 +62,14 @@ static int subscribe(struct st_svc *s)
 
 static struct wk_k8s *k8s_client(const struct wk_config *cfg, char *errstr, size_t errstr_size)
 {
-	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
-	struct wk_k8s *c;
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
-		return NULL;
 	/* Short: a slow API must not stall the loop; the writer retries with its own backoff. */
 	o.request_timeout_ms = 10000;
 	o.max_retries = 1;
 	o.retry_after_max_s = 2;
 	o.user_agent = "wukong-status/" WK_VERSION;
-	c = wk_k8s_new(&kc, &o, errstr, errstr_size);
-	wk_kubeconfig_release(&kc);
-	return c;
+	return wk_k8s_new_from_config(cfg, &o, errstr, errstr_size);
 }
 
 static bool take_token(struct st_svc *s)
