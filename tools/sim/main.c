@@ -523,6 +523,13 @@ int main(int argc, char **argv)
 	int sig;
 
 	wk_log_init("wukong-sim", WK_LOG_INFO);
+	/* The test harness picks the version for every simulator it starts (tests/lib.sh). */
+	if (getenv("WUKONG_SIM_KUBEVIRT_VERSION") && *getenv("WUKONG_SIM_KUBEVIRT_VERSION")) {
+		mopts.kv_minor = sim_kv_minor_parse(getenv("WUKONG_SIM_KUBEVIRT_VERSION"));
+		if (mopts.kv_minor < 0)
+			wk_die(2, "WUKONG_SIM_KUBEVIRT_VERSION: '%s' is not 1.5, 1.6 or 1.9",
+			       getenv("WUKONG_SIM_KUBEVIRT_VERSION"));
+	}
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
