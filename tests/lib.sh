@@ -91,6 +91,30 @@ start_sim() {
 	KC="$T/sim/kubeconfig"
 }
 
+# kv_endpoints SIMDIR: read the KubeVirt metrics endpoints the simulator lists as a cluster does
+# (the kubevirt-prometheus-metrics Service's EndpointSlices in namespace kubevirt): sets $KV_PORT
+# and $KV_IPS (every endpoint's address: one virt-handler per node, then virt-controller).
+kv_endpoints() {
+	local out
+	out=$(kubectl --kubeconfig "$1/kubeconfig" --request-timeout=10s -n kubevirt get endpointslices \
+		-l kubernetes.io/service-name=kubevirt-prometheus-metrics \
+		-o jsonpath='{.items[0].ports[0].port} {.items[*].endpoints[*].addresses[0]}')
+	KV_PORT=${out%% *}
+	KV_IPS=${out#* }
+}
+
+# kv_metrics SIMDIR: the Prometheus text of every endpoint kv_endpoints found, over HTTPS verified
+# against the simulator's KubeVirt CA (SIMDIR/kubevirt-ca.crt) under virt-handler's service name.
+kv_metrics() {
+	local ip
+	[ -n "${KV_PORT:-}" ] || kv_endpoints "$1"
+	for ip in $KV_IPS; do
+		curl -sf --max-time 5 --cacert "$1/kubevirt-ca.crt" \
+			--resolve "virt-handler.kubevirt.svc:$KV_PORT:$ip" \
+			"https://virt-handler.kubevirt.svc:$KV_PORT/metrics"
+	done
+}
+
 # conformance_check [KUBECONFIG]: every KubeVirt object the simulator serves conforms to the
 # simulated version's published definitions (tests/kv-conformance.py); one TAP line.
 conformance_check() {

@@ -1,12 +1,14 @@
 /* main.c - wukong-sim: a Kubernetes API server simulator with a KubeVirt model.
  *
  * Serves the REST API (sim_api) over HTTPS on 127.0.0.1 with libmicrohttpd (a thread per
- * connection, so a blocked watch never holds up other requests), KubeVirt migration metrics on a
- * separate plain-HTTP listener, and runs the cluster model (sim_model) until SIGTERM/SIGINT.
- * Writes DIR/kubeconfig, DIR/ca.crt, DIR/token and DIR/metrics-url, then prints
- * "kubeconfig=PATH" on stdout once it serves.
+ * connection, so a blocked watch never holds up other requests), KubeVirt's metrics endpoints
+ * (sim_handler: virt-handler per node and virt-controller, HTTPS with KubeVirt's own CA, listed by
+ * the kubevirt-prometheus-metrics Service's EndpointSlices), and runs the cluster model
+ * (sim_model) until SIGTERM/SIGINT. Writes DIR/kubeconfig, DIR/ca.crt, DIR/token and
+ * DIR/kubevirt-ca.crt, then prints "kubeconfig=PATH" on stdout once it serves.
  */
 #include "sim_api.h"
+#include "sim_handler.h"
 #include "sim_kv.h"
 #include "sim_model.h"
 #include "sim_store.h"
@@ -28,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNECTIONS 4096
@@ -274,51 +277,6 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 	return ret;
 }
 
-static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c, const char *url,
-				       const char *method, const char *version, const char *upload,
-				       size_t *upload_size, void **con_cls)
-{
-	struct ctx *ctx = cls;
-	struct MHD_Response *resp;
-	struct wk_buf b;
-	enum MHD_Result ret;
-	unsigned int code = 200;
-	size_t len;
-	char *body;
-
-	(void)version;
-	(void)upload;
-	(void)upload_size;
-	if (!*con_cls) {
-		*con_cls = c; /* first call: headers only */
-		return MHD_YES;
-	}
-	wk_buf_init(&b, 64u << 20);
-	if (strcmp(method, "GET")) {
-		code = 405;
-		(void)!wk_buf_adds(&b, "method not allowed\n");
-	} else if (!strcmp(url, "/metrics")) {
-		if (sim_model_metrics(ctx->model, &b) < 0) {
-			code = 500;
-			wk_buf_reset(&b);
-			(void)!wk_buf_adds(&b, "metrics unavailable\n");
-		}
-	} else if (!strcmp(url, "/healthz")) {
-		(void)!wk_buf_adds(&b, "ok\n");
-	} else {
-		code = 404;
-		(void)!wk_buf_adds(&b, "not found\n");
-	}
-	body = wk_buf_take(&b, &len);
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(
-	    resp, "Content-Type",
-	    code == 200 && !strcmp(url, "/metrics") ? "text/plain; version=0.0.4" : "text/plain");
-	ret = MHD_queue_response(c, code, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 /* ---- model hooks ---- */
 
 static int hook_fault(void *opaque, const char *verb, const char *plural, int *latency_ms)
@@ -507,17 +465,18 @@ int main(int argc, char **argv)
 	struct sim_model_opts mopts = {NULL, 0, 0, 0}; /* 0: the scenario's values */
 	size_t history = 20000;
 	int max_watches = 1000, bookmark = 10, opt;
-	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX], url[128];
+	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX];
 	unsigned char rnd[32];
-	struct sim_tls tls;
-	struct sockaddr_in sa, msa;
-	struct MHD_Daemon *d, *md;
+	struct sim_tls tls, kvtls;
+	struct sim_handlers *handlers;
+	struct sockaddr_in sa;
+	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	struct ctx ctx;
 	struct sim_store *st;
 	struct sim_api_hooks hooks;
 	enum wk_log_level lvl = WK_LOG_INFO;
-	uint16_t port, mport;
+	uint16_t port;
 	char *end;
 	sigset_t sigs;
 	int sig;
@@ -671,17 +630,23 @@ int main(int argc, char **argv)
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	port = info ? info->port : 0;
 
-	memset(&msa, 0, sizeof(msa));
-	msa.sin_family = AF_INET;
-	msa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
-			      metrics_handler, &ctx, MHD_OPTION_SOCK_ADDR, &msa,
-			      MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-			      MHD_OPTION_END);
-	if (!md)
-		wk_die(1, "cannot start the metrics listener");
-	info = MHD_get_daemon_info(md, MHD_DAEMON_INFO_BIND_PORT);
-	mport = info ? info->port : 0;
+	/* KubeVirt's own CA (secret kubevirt-ca) and virt-handler's serving certificate: the
+	 * names of components/secrets.go, no IP SANs (pods are reached by name or chain-only
+	 * verification; upstream's ServiceMonitor skips verification). */
+	{
+		char cacn[64];
+
+		snprintf(cacn, sizeof(cacn), "kubevirt.io@%lld", (long long)time(NULL));
+		if (sim_tls_generate_named(&kvtls, cacn, "kubevirt.io:system:node:virt-handler",
+					   "DNS:virt-handler,DNS:virt-handler.kubevirt,"
+					   "DNS:virt-handler.kubevirt.svc,"
+					   "DNS:virt-handler.kubevirt.svc.cluster.local",
+					   errstr, sizeof(errstr)) < 0)
+			wk_die(1, "%s", errstr);
+	}
+	handlers = sim_handlers_start(st, ctx.model, &kvtls, errstr, sizeof(errstr));
+	if (!handlers)
+		wk_die(1, "%s", errstr);
 
 	ca_b64 = sim_base64(tls.ca_pem, strlen(tls.ca_pem));
 	kc = wk_xasprintf("apiVersion: v1\n"
@@ -703,10 +668,9 @@ int main(int argc, char **argv)
 			  "  user:\n"
 			  "    token: %s\n",
 			  port, ca_b64, token);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics\n", mport);
 	if (write_file(dir, "ca.crt", tls.ca_pem, 0644, errstr, sizeof(errstr)) < 0 ||
 	    write_file(dir, "token", token, 0600, errstr, sizeof(errstr)) < 0 ||
-	    write_file(dir, "metrics-url", url, 0644, errstr, sizeof(errstr)) < 0 ||
+	    write_file(dir, "kubevirt-ca.crt", kvtls.ca_pem, 0644, errstr, sizeof(errstr)) < 0 ||
 	    write_file(dir, "kubeconfig", kc, 0600, errstr, sizeof(errstr)) < 0)
 		wk_die(1, "%s", errstr);
 	free(kc);
@@ -717,9 +681,10 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/kubeconfig", abs ? abs : dir);
 		free(abs);
 	}
-	wk_info("serving https://127.0.0.1:%u (metrics http://127.0.0.1:%u/metrics), crd %s, "
+	wk_info("serving https://127.0.0.1:%u (KubeVirt metrics endpoints on port %u), crd %s, "
 		"KubeVirt %s",
-		port, mport, crd_path, sim_kv_version_tag(sim_model_kv_minor(ctx.model)));
+		port, sim_handlers_port(handlers), crd_path,
+		sim_kv_version_tag(sim_model_kv_minor(ctx.model)));
 	printf("kubeconfig=%s\n", path);
 	fflush(stdout);
 
@@ -728,7 +693,7 @@ int main(int argc, char **argv)
 	stopping = 1;
 
 	wk_info("shutting down");
-	MHD_stop_daemon(md);
+	sim_handlers_stop(handlers);
 	MHD_stop_daemon(d);
 	sim_model_destroy(ctx.model);
 	sim_api_destroy(ctx.api);
@@ -736,6 +701,7 @@ int main(int argc, char **argv)
 	sim_kv_defs_free(kv_defs);
 	free(openapi_dir);
 	sim_tls_release(&tls);
+	sim_tls_release(&kvtls);
 	free(crd_path);
 	return 0;
 }

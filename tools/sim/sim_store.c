@@ -24,6 +24,8 @@ const struct sim_resource sim_resources[] = {
 	{"", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", "pvc", NULL, true, true, false},
 	{"", "v1", "events", "event", "Event", "ev", NULL, true, false, false},
 	{"coordination.k8s.io", "v1", "leases", "lease", "Lease", NULL, NULL, true, false, false},
+	{"", "v1", "services", "service", "Service", "svc", "all", true, true, false},
+	{"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", NULL, NULL, true, false, false},
 	{"metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", NULL, NULL, false, false, true},
 	{"kubevirt.io", "v1", "virtualmachines", "virtualmachine", "VirtualMachine", "vm,vms", "all", true, true, false},
 	{"kubevirt.io", "v1", "virtualmachineinstances", "virtualmachineinstance", "VirtualMachineInstance", "vmi,vmis", "all", true, true, false},
@@ -322,6 +324,21 @@ static void set_rv(cJSON *obj, uint64_t rv)
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rv);
 	set_str(meta_of(obj), "resourceVersion", buf);
+}
+
+/* metrics.k8s.io is an aggregated API served by metrics-server, which builds each object on the
+ * fly: no uid, resourceVersion or generation (metrics-server pkg/api/node.go, pkg/storage/node.go).
+ * The store still versions them internally (watch history). */
+static void strip_ids(const struct sim_resource *res, cJSON *obj)
+{
+	cJSON *meta;
+
+	if (strcmp(res->group, "metrics.k8s.io"))
+		return;
+	meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
 }
 
 static void now_rfc3339(char *out, size_t n)
@@ -808,6 +825,7 @@ int sim_store_create(struct sim_store *st, const struct sim_resource *res, const
 		set_str(obj, "kind", res->kind);
 	if (st->pruner)
 		st->pruner(st->pruner_opaque, res, obj);
+	strip_ids(res, obj);
 	table_insert(t, pos, key, obj);
 	cache_json(&t->v[pos], record(st, ri, "ADDED", obj, ns, &p));
 	if (out)
@@ -882,6 +900,7 @@ static int commit(struct sim_store *st, size_t ri, size_t pos, cJSON *next, cJSO
 		set_num(nmeta, "generation", (double)(gen + 1));
 	st->rv++;
 	set_rv(next, st->rv);
+	strip_ids(res, next);
 	snprintf(ns, sizeof(ns), "%s",
 		 meta_str(next, "namespace") ? meta_str(next, "namespace") : "");
 	if (del && !has_finalizers(next)) {
@@ -1042,6 +1061,7 @@ int sim_store_delete(struct sim_store *st, const struct sim_resource *res, const
 			set_num(meta, "deletionGracePeriodSeconds", 0);
 			set_num(meta, "generation", (double)(meta_int(e->obj, "generation") + 1));
 			set_rv(e->obj, st->rv);
+			strip_ids(res, e->obj);
 			cache_json(e, record(st, ri, "MODIFIED", e->obj, nsn, &p));
 		}
 		if (out)
@@ -1049,6 +1069,7 @@ int sim_store_delete(struct sim_store *st, const struct sim_resource *res, const
 	} else {
 		st->rv++;
 		set_rv(e->obj, st->rv);
+		strip_ids(res, e->obj);
 		record(st, ri, "DELETED", e->obj, nsn, &p);
 		if (out)
 			*out = cJSON_Duplicate(e->obj, true);
