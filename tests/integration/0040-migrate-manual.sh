@@ -90,4 +90,5 @@ check "status updates valid (schemas/status-update.v1.json)" "$ROOT/tests/schema
 check "audit events valid (schemas/audit-event.v1.json)" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "audit trail: preflight, vmim-created, succeeded" bash -c \
 	"grep -q '\"action\":\"migration.preflight\",\"outcome\":\"success\"' $T/audit.jsonl && grep -q migration.vmim-created $T/audit.jsonl && grep -q migration.succeeded $T/audit.jsonl"
+conformance_check "$KC"
 finish

@@ -75,4 +75,5 @@ check "exactly one VMIM per evacuated VM" [ "$(our_vmims | wc -l)" -eq 4 ]
 sleep 4
 check "still one VMIM per VM a few seconds later" [ "$(our_vmims | wc -l)" -eq 4 ]
 check "migrator still running" kill -0 "$MIG_PID"
+conformance_check "$KC"
 finish
