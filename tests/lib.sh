@@ -75,6 +75,14 @@ xfail() {
 	fi
 }
 
+# check_kv MINOR ISSUE DESCRIPTION COMMAND...: a check that needs KubeVirt 1.MINOR or later; on an
+# older simulated version ($SIM_KV) it is an xfail naming ISSUE (the product's bug on that version).
+check_kv() {
+	local need=$1 issue=$2 d=$3
+	shift 3
+	if [ "${SIM_KV#1.}" -lt "$need" ]; then xfail "$issue" "(KubeVirt $SIM_KV) $d" "$@"; else check "$d" "$@"; fi
+}
+
 # The KubeVirt version every simulator of this run plays (SIM_KUBEVIRT_VERSION=1.5|1.6|1.9, default
 # the simulator's own default, 1.9): wukong-sim reads WUKONG_SIM_KUBEVIRT_VERSION as the default of
 # --kubevirt-version, so suites and wukongctl that start it need no change.
