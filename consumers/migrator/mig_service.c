@@ -1,12 +1,13 @@
 /* mig_service.c - wukong-migrator's Kafka side: subscriptions, decoding and validation of events
  * and submissions, outputs (status, audit, Events) and the acknowledgement of offsets only once
  * every effect of a message is durable. */
-#include "mig_cold.h"
-#include "mig_evac.h"
-#include "mig_evac_report.h"
-#include "mig_failure.h"
-#include "mig_pressure.h"
-#include "mig_int.h"
+#include "flows/mig_cold.h"
+#include "flows/mig_evac.h"
+#include "decide/mig_evac_report.h"
+#include "flows/mig_failure.h"
+#include "flows/mig_pressure.h"
+#include "mig_service.h"
+#include "ctx/mig_ctx.h"
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"

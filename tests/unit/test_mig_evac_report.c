@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../consumers/migrator/mig_evac_report.h"
+#include "decide/mig_evac_report.h"
 
 static struct mig_evrep *make(size_t n, double predicted)
 {

@@ -10,7 +10,7 @@
 
 #include <stdlib.h>
 
-#include "../../consumers/migrator/mig_pressure.h"
+#include "flows/mig_pressure.h"
 
 #define GI (INT64_C(1) << 30)
 

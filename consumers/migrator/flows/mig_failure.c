@@ -4,8 +4,8 @@
  * restart of a shared-storage VM onto a node its policy allows, and reports where it came back
  * (docs/evacuation.md).
  */
-#include "mig_failure.h"
-#include "mig_evac_int.h"
+#include "flows/mig_failure.h"
+#include "flows/mig_evac_int.h"
 
 #include "wk_json.h"
 #include "wk_log.h"

@@ -5,11 +5,10 @@
 #ifndef MIG_INT_H
 #define MIG_INT_H
 
-#include "mig_output.h"
-#include "mig_preflight.h"
-#include "mig_queue.h"
-#include "mig_request.h"
-#include "mig_service.h"
+#include "decide/mig_output.h"
+#include "decide/mig_preflight.h"
+#include "decide/mig_queue.h"
+#include "decide/mig_request.h"
 
 #include "wk_k8s.h"
 #include "wk_kafka.h"

@@ -1,7 +1,7 @@
 /* mig_drain.c - drain submissions, migrationPolicy, maintenance and eligibility (mig_drain.h). */
-#include "mig_drain.h"
+#include "decide/mig_drain.h"
 
-#include "mig_preflight.h"
+#include "decide/mig_preflight.h"
 
 #include "wk_name.h"
 #include "wk_selector.h"

@@ -7,7 +7,7 @@
 #ifndef MIG_EVAC_REPORT_H
 #define MIG_EVAC_REPORT_H
 
-#include "mig_request.h"
+#include "decide/mig_request.h"
 
 struct cJSON;
 struct mig_state;

@@ -8,7 +8,7 @@
 #ifndef MIG_PRESSURE_H
 #define MIG_PRESSURE_H
 
-#include "mig_int.h"
+#include "ctx/mig_ctx.h"
 
 /* A NodeMetrics event (body: name, usage). */
 enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const struct cJSON *body,

@@ -6,13 +6,13 @@
  * those migrating are found by their deterministic request ids (adopted, never a second VMIM),
  * the rest are planned again.
  */
-#include "mig_evac.h"
-#include "mig_evac_int.h"
-#include "mig_evac_report.h"
-#include "mig_failure.h"
-#include "mig_pressure.h"
+#include "flows/mig_evac.h"
+#include "flows/mig_evac_int.h"
+#include "decide/mig_evac_report.h"
+#include "flows/mig_failure.h"
+#include "flows/mig_pressure.h"
 
-#include "mig_plan.h"
+#include "decide/mig_plan.h"
 
 #include "wk_cloudevent.h"
 #include "wk_emit.h"

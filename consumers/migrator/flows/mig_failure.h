@@ -12,8 +12,8 @@
 #ifndef MIG_FAILURE_H
 #define MIG_FAILURE_H
 
-#include "mig_cold.h"
-#include "mig_int.h"
+#include "flows/mig_cold.h"
+#include "ctx/mig_ctx.h"
 
 struct wk_selector;
 

@@ -1,5 +1,5 @@
 /* mig_request.c - parsing and validation of migration requests, ids and derived names. */
-#include "mig_request.h"
+#include "decide/mig_request.h"
 
 #include "wk_emit.h"
 #include "wk_log.h"

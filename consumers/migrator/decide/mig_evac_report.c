@@ -4,8 +4,8 @@
  * plan (order, targets, predicted durations). wukong-progress publishes its own per-node
  * aggregate from the cluster's events (source "wukong-progress") and does not republish these.
  */
-#include "mig_evac_report.h"
-#include "mig_int.h"
+#include "decide/mig_evac_report.h"
+#include "ctx/mig_ctx.h"
 
 #include "wk_emit.h"
 #include "wk_kafka.h"

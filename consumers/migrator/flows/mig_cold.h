@@ -8,7 +8,7 @@
 #ifndef MIG_COLD_H
 #define MIG_COLD_H
 
-#include "mig_int.h"
+#include "ctx/mig_ctx.h"
 
 struct wk_selector;
 

@@ -1,8 +1,8 @@
 /* mig_cold.c - cold migration: stop, pin, start, verify, restore (mig_cold.h). */
-#include "mig_cold.h"
-#include "mig_failure.h"
+#include "flows/mig_cold.h"
+#include "flows/mig_failure.h"
 
-#include "mig_drain.h"
+#include "decide/mig_drain.h"
 #include "wk_log.h"
 #include "wk_quantity.h"
 #include "wk_selector.h"

@@ -1,8 +1,8 @@
 /* mig_exec.c - wukong-migrator's cluster side: pre-flight look-ups, the queue under KubeVirt's
  * limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a final phase, cancel,
  * and the rebuild after a restart. */
-#include "mig_cold.h"
-#include "mig_int.h"
+#include "flows/mig_cold.h"
+#include "ctx/mig_ctx.h"
 
 #include "wk_log.h"
 #include "wk_metrics.h"

@@ -3,10 +3,10 @@
  * just enough VMs (pure, tests/unit/test_mig_pressure.c), handed to mig_evac_start as a selective
  * evacuation (docs/evacuation.md).
  */
-#include "mig_pressure.h"
-#include "mig_evac_int.h"
+#include "flows/mig_pressure.h"
+#include "flows/mig_evac_int.h"
 
-#include "mig_plan.h"
+#include "decide/mig_plan.h"
 
 #include "wk_json.h"
 #include "wk_log.h"

@@ -5,8 +5,8 @@
 #ifndef MIG_EVAC_INT_H
 #define MIG_EVAC_INT_H
 
-#include "mig_drain.h"
-#include "mig_int.h"
+#include "decide/mig_drain.h"
+#include "ctx/mig_ctx.h"
 
 /* A resourcePressure evacuation: just these VMs ("<ns>/<vm>"), and no target filled past `level`
  * percent of its allocatable memory or CPU (what metrics.k8s.io says it uses, mig_pressure_used /

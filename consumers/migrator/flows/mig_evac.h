@@ -9,8 +9,8 @@
 #ifndef MIG_EVAC_H
 #define MIG_EVAC_H
 
-#include "mig_drain.h"
-#include "mig_int.h"
+#include "decide/mig_drain.h"
+#include "ctx/mig_ctx.h"
 
 /* A validated drain submission (cluster and tenant already checked). ts orders its VMs'
  * requests in the queue; topic/partition/offset are for the audit trail. */
