@@ -1,9 +1,9 @@
-/* mig_int.h - the migrator service's private state, shared by mig_service.c (Kafka in and out,
- * acknowledgements, the tick) and mig_exec.c (cluster look-ups, execution, tracking). Everything
- * here is owned by the one struct mig_state.
+/* mig_ctx.h - the migrator's shared state (ctx/mig_ctx.c): struct mig_state, one per process, owns
+ * everything reachable from it (the active table, done memory, acks, maps, configuration). Used
+ * by every flow and by mig_service.c; calls decide/ and core only.
  */
-#ifndef MIG_INT_H
-#define MIG_INT_H
+#ifndef MIG_CTX_H
+#define MIG_CTX_H
 
 #include "decide/mig_output.h"
 #include "decide/mig_preflight.h"
@@ -88,51 +88,30 @@ struct mig_state {
 	struct wk_metric *m_requests, *m_queue, *m_active, *m_react, *m_outputs;
 };
 
-/* mig_service.c */
+/* Acknowledgements: a reference per effect in flight; the offset is acknowledged (or the ack
+ * freed) when the last one goes. mig_ack_free: free an ack nobody references. */
 struct mig_ack *mig_ack_ref(struct mig_ack *a);
 void mig_ack_unref(struct mig_state *st, struct mig_ack *a);
+void mig_ack_free(struct mig_ack *a);
+/* Next status seq (wall-clock microseconds, strictly increasing). */
 int64_t mig_next_seq(struct mig_state *st);
-/* Send a status update / audit event; refs ack until the broker has it. */
-void mig_send_status(struct mig_state *st, struct mig_active *a, const struct mig_status *s,
-		     struct mig_ack *ack);
-void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char *disc,
-		    struct mig_ack *ack);
-/* A Kubernetes Event on r's Wukong (uid NULL/"": read from the cluster; a Wukong that is gone
- * gets none). Failures are logged, never fatal; 409 (a replay) counts as posted. */
-void mig_post_event(struct mig_state *st, const struct mig_request *r, const char *uid,
-		    const char *type, const char *reason, const char *message, const char *action);
-/* Status + audit + Kubernetes Event for one step of an active request. */
-void mig_report(struct mig_state *st, struct mig_active *a, const char *action, const char *outcome,
-		const char *reason, const char *message, struct mig_ack *ack);
 
-/* mig_exec.c */
-extern const struct wk_k8s_resource mig_res_vmis, mig_res_vmims, mig_res_kubevirts,
-    mig_res_policies, mig_res_wukongs;
+/* The active table: requests queued or migrating. */
 struct mig_active *mig_active_by_id(struct mig_state *st, const char *id);
 struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name);
 struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm);
-/* A new validated request. Returns the message result (DONE/RETRY); ack is the message's. */
-enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *r,
-				      const struct cJSON *wukong, struct mig_ack *ack);
-enum wk_msg_result mig_handle_cancel(struct mig_state *st, const struct mig_cancel *c,
-				     struct mig_ack *ack);
-/* A VMIM (event body or fetched object) of ours changed. */
-enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const char *name,
-				    struct mig_ack *ack);
-void mig_vmi_changed(struct mig_state *st, const struct cJSON *vmi_status, const char *ns,
-		     const char *vm, struct mig_ack *ack);
-void mig_wukong_deleted(struct mig_state *st, const char *ns, const char *name,
-			struct mig_ack *ack);
-/* The tick's work: limits, queue admission, timeouts, polling, resync. */
-void mig_pump(struct mig_state *st);
-void mig_poll(struct mig_state *st);
-void mig_resync(struct mig_state *st);
-int mig_refresh_limits(struct mig_state *st);
-/* Startup: adopt our in-flight VMIMs and finish what a crash interrupted. */
-int mig_rebuild(struct mig_state *st, char *errstr, size_t errstr_size);
+/* Count a (on) or stop counting it (off) in st->load, the per-node migrations under way. */
+void mig_active_count(struct mig_state *st, struct mig_active *a, bool on);
+/* Unlink a, drop it from the queue and the load, release its held message, free it. */
 void mig_active_free(struct mig_state *st, struct mig_active *a);
+/* Done memory: recent terminal requests, so a replay does nothing twice. */
 void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p);
 bool mig_is_done(struct mig_state *st, const struct mig_request *r);
+
+/* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a
+ * Kubernetes quantity such as "1250M"), else def. */
+const char *mig_cfg(struct mig_state *st, const char *k, const char *def);
+double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity);
 
 /* mig_map */
 void mig_map_init(struct mig_map *m);

@@ -1,5 +1,7 @@
 /* mig_cold.c - cold migration: stop, pin, start, verify, restore (mig_cold.h). */
 #include "flows/mig_cold.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
 #include "flows/mig_failure.h"
 
 #include "decide/mig_drain.h"

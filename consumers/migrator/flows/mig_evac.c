@@ -7,6 +7,9 @@
  * the rest are planned again.
  */
 #include "flows/mig_evac.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
 #include "flows/mig_evac_int.h"
 #include "decide/mig_evac_report.h"
 #include "flows/mig_failure.h"
@@ -78,25 +81,6 @@ static struct backoff {
 static const cJSON *jget(const cJSON *o, const char *k)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-const char *mig_cfg(struct mig_state *st, const char *k, const char *def)
-{
-	return wk_config_get(wk_service_config(st->ctx), k, def);
-}
-
-double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity)
-{
-	const char *v = mig_cfg(st, k, NULL);
-	int64_t q;
-	char err[128];
-
-	if (!v)
-		return def;
-	if (quantity)
-		return wk_quantity_parse(v, &q, err, sizeof(err)) == 0 && q > 0 ? (double)q : def;
-	double d = strtod(v, NULL);
-	return d > 0 ? d : def;
 }
 
 /* ---- audit ---- */

@@ -18,11 +18,6 @@ struct mig_pressure_sel {
 	char why[160];
 };
 
-/* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a
- * Kubernetes quantity such as "1250M"), else def. */
-const char *mig_cfg(struct mig_state *st, const char *k, const char *def);
-double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity);
-
 /* An evacuation of node runs, or one ended less than 30 s ago (no re-evaluation yet). */
 bool mig_evac_busy(const char *node);
 

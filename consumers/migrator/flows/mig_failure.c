@@ -5,6 +5,9 @@
  * (docs/evacuation.md).
  */
 #include "flows/mig_failure.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
 #include "flows/mig_evac_int.h"
 
 #include "wk_json.h"

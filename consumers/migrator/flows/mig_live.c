@@ -2,6 +2,9 @@
  * limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a final phase, cancel,
  * and the rebuild after a restart. */
 #include "flows/mig_cold.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
 #include "ctx/mig_ctx.h"
 
 #include "wk_log.h"
@@ -13,14 +16,6 @@
 #include <cjson/cJSON.h>
 #include <strings.h>
 
-const struct wk_k8s_resource mig_res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances", true};
-const struct wk_k8s_resource mig_res_vmims = {"kubevirt.io", "v1",
-					      "virtualmachineinstancemigrations", true};
-const struct wk_k8s_resource mig_res_kubevirts = {"kubevirt.io", "v1", "kubevirts", true};
-const struct wk_k8s_resource mig_res_policies = {"migrations.kubevirt.io", "v1alpha1",
-						 "migrationpolicies", false};
-const struct wk_k8s_resource mig_res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
 static bool transient(enum wk_k8s_err e)
 {
 	return e == WK_K8S_ETRANSPORT || e == WK_K8S_ETOOMANY || e == WK_K8S_ESERVER ||
@@ -28,36 +23,6 @@ static bool transient(enum wk_k8s_err e)
 }
 
 /* ---- active requests ---- */
-
-struct mig_active *mig_active_by_id(struct mig_state *st, const char *id)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.id, id))
-			return a;
-	return NULL;
-}
-
-struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.ns, ns) && !strcmp(a->req.name, name))
-			return a;
-	return NULL;
-}
-
-struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.ns, ns) && !strcmp(a->req.vm, vm))
-			return a;
-	return NULL;
-}
 
 static struct mig_active *active_new(const struct mig_request *r)
 {
@@ -74,62 +39,6 @@ static void active_link(struct mig_state *st, struct mig_active *a)
 {
 	a->next = st->active;
 	st->active = a;
-}
-
-static void active_count(struct mig_state *st, struct mig_active *a, bool on)
-{
-	if (on == a->counted)
-		return;
-	mig_load_add(&st->load, a->source_node, on ? 1 : -1);
-	a->counted = on;
-}
-
-void mig_active_free(struct mig_state *st, struct mig_active *a)
-{
-	struct mig_active **pp;
-
-	for (pp = &st->active; *pp; pp = &(*pp)->next) {
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	}
-	mig_queue_remove(&st->queue, a->req.id);
-	active_count(st, a, false);
-	if (a->hold) {
-		mig_ack_unref(st, a->hold);
-		a->hold = NULL;
-	}
-	free(a);
-}
-
-static void done_key(const struct mig_request *r, char *out, size_t n)
-{
-	snprintf(out, n, "%s/%s/%s", r->ns, r->name, r->id);
-}
-
-void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p)
-{
-	char key[600];
-
-	done_key(r, key, sizeof(key));
-	if (mig_map_get(&st->done, key))
-		return;
-	if (st->done_ring[st->done_next]) {
-		mig_map_del(&st->done, st->done_ring[st->done_next]);
-		free(st->done_ring[st->done_next]);
-	}
-	st->done_ring[st->done_next] = wk_xstrdup(key);
-	st->done_next = (st->done_next + 1) % st->done_cap;
-	mig_map_set(&st->done, key, mig_phase_name(p));
-}
-
-bool mig_is_done(struct mig_state *st, const struct mig_request *r)
-{
-	char key[600];
-
-	done_key(r, key, sizeof(key));
-	return mig_map_get(&st->done, key) != NULL;
 }
 
 static void remember_spec(struct mig_state *st, const struct mig_request *r)
@@ -571,7 +480,7 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 	a->phase = MIG_PH_MIGRATING;
 	a->started_ms = wk_time_now_ms();
 	wk_strlcpy(a->vmim_phase, "", sizeof(a->vmim_phase));
-	active_count(st, a, true);
+	mig_active_count(st, a, true);
 	wk_metric_observe(st->m_react, NULL, (double)(a->started_ms - a->req.received_ms) / 1000.0);
 	if (a->req.target_node[0])
 		snprintf(msg, sizeof(msg),
@@ -1132,7 +1041,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			a->hold = NULL;
 		}
 		adopt_fill(st, a, res.body);
-		active_count(st, a, true);
+		mig_active_count(st, a, true);
 	}
 	if (!a) {
 		const char *ann = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -1170,7 +1079,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 		a = active_new(&r);
 		adopt_fill(st, a, res.body);
 		active_link(st, a);
-		active_count(st, a, true);
+		mig_active_count(st, a, true);
 		remember_spec(st, &r);
 		wk_info("adopted migration '%s/%s' (request '%s')", ns, name, r.id);
 	}

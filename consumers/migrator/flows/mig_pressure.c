@@ -4,6 +4,8 @@
  * evacuation (docs/evacuation.md).
  */
 #include "flows/mig_pressure.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
 #include "flows/mig_evac_int.h"
 
 #include "decide/mig_plan.h"
