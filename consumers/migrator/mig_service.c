@@ -26,7 +26,6 @@
 
 #define TICK_POLL_MS 0
 
-
 /* ---- small string map ---- */
 
 /* ---- acknowledgements ---- */
@@ -67,6 +66,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(st->instance, sizeof(st->instance), "wukong-migrator-%.60s", host);
 	st->boot_ms = wk_time_now_ms();
+	st->cold.known = -1;
+	st->failure.maybe = true;
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
 	wk_kafka_topic(cfg, "events", st->t_events, sizeof(st->t_events));
@@ -159,6 +160,8 @@ void mig_term(struct wk_service_ctx *ctx)
 	 * commits on shutdown; held (queued) requests stay uncommitted and come back. */
 	if (st->prod && wk_producer_flush(st->prod, 10000) < 0)
 		wk_warn("%d output(s) not delivered at shutdown", wk_producer_outq_len(st->prod));
+	mig_failure_forget(st);
+	mig_pressure_forget(st);
 	mig_evac_shutdown(st);
 	while (st->active) {
 		struct mig_active *a = st->active;
@@ -271,6 +274,19 @@ out:
 	return res;
 }
 
+/* A Node event: not Ready -> the failure flow; otherwise maintenance -> the evacuation flow. */
+static enum wk_msg_result on_node(struct mig_state *st, const cJSON *body, const char *change,
+				  int64_t ts, struct mig_ack *ack)
+{
+	const char *node = wk_json_str(body, "name");
+
+	if (!node || !strcmp(change, "deleted") || !strcmp(change, "synced"))
+		return WK_MSG_DONE;
+	if (!mig_node_ready(body))
+		return mig_failure_node_event(st, body, node, ack);
+	return mig_evac_node_event(st, body, change, ts, ack);
+}
+
 static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_t *m,
 				   const struct wk_cloudevent *ce, struct mig_ack *ack)
 {
@@ -304,7 +320,7 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 	if (!strcmp(kind, "wukong")) {
 		res = on_wukong(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "node")) {
-		res = mig_evac_node_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
+		res = on_node(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "nodemetrics")) {
 		res = mig_pressure_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(),
 						 ack);

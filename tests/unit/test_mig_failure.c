@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "decide/mig_drain.h"
-#include "flows/mig_failure.h"
+#include "decide/mig_failure_pick.h"
 
 static void fill(struct mig_failure_state *s)
 {

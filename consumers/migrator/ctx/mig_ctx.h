@@ -60,6 +60,59 @@ struct mig_map {
 	size_t nb, n;
 };
 
+/* Last memory and CPU usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
+struct mig_pnode {
+	char name[MIG_NAME_MAX];
+	int64_t used;	      /* bytes, -1 = not known */
+	int64_t cpu_used;     /* millicores, -1 = not known */
+	int64_t hot_since;    /* mono ms; 0 = not hot */
+	int64_t next_check;   /* mono ms: evaluated at most once a second */
+	int64_t next_recheck; /* mono ms: a hot node without new samples, every 5 s (tick) */
+	bool pending;	      /* a sample not evaluated yet */
+};
+
+/* The resourcePressure flow's memory (flows/mig_pressure.c; readings in ctx/mig_cluster.c). */
+struct mig_pressure_ctx {
+	struct mig_pnode *pn;
+	size_t npn;
+	/* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
+	struct mig_map cooldown;
+	bool cooldown_init;
+	/* The Wukong list cache and whether any Wukong asks for pressure relief at all. */
+	struct cJSON *wk_cache;
+	int64_t wk_cache_until;
+	bool wk_any_pressure;
+};
+
+/* The cold-migration flow's memory (flows/mig_cold.c). */
+struct mig_cold_ctx {
+	int64_t next_tick;
+	long known; /* cold moves under way as of the last tick, plus those started since; -1 = not
+		     * known yet (mig_init) */
+};
+
+/* The evacuation flow's memory (flows/mig_evac.c): the evacuations under way (struct mig_evac is
+ * private to the flow) and per node, until when a new one waits after one ended. */
+struct mig_evac;
+struct mig_evac_ctx {
+	struct mig_evac *evacs;
+	struct mig_evac_backoff {
+		char node[MIG_NAME_MAX];
+		int64_t until;
+	} backoff[32];
+};
+
+/* The failure-recovery flow's memory (flows/mig_failure.c). */
+struct mig_failure_ctx {
+	struct mig_map sent; /* "node/ns/name/vmi uid/reason" already reported */
+	bool sent_init;
+	int64_t next_tick, next_full;
+	/* A VM may carry our marks: set at start (mig_init) and whenever we write them; cleared
+	 * when a listing finds none. While clear, the tick lists only once a minute (marks left by
+	 * someone else). */
+	bool maybe;
+};
+
 struct mig_state {
 	struct wk_service_ctx *ctx;
 	struct wk_k8s *k8s;
@@ -84,6 +137,10 @@ struct mig_state {
 	/* config */
 	bool shared_requests, require_tenant, any_tenants, k8s_events;
 	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
+	struct mig_cold_ctx cold;
+	struct mig_evac_ctx evac;
+	struct mig_failure_ctx failure;
+	struct mig_pressure_ctx pressure;
 	/* metrics */
 	struct wk_metric *m_requests, *m_queue, *m_active, *m_react, *m_outputs;
 };

@@ -19,7 +19,7 @@ struct mig_pressure_sel {
 };
 
 /* An evacuation of node runs, or one ended less than 30 s ago (no re-evaluation yet). */
-bool mig_evac_busy(const char *node);
+bool mig_evac_busy(struct mig_state *st, const char *node);
 
 /* Plan an evacuation of node and, unless dry_run, start it. maint: triggered by a policy (only
  * VMs whose policy enables nodeMaintenance, or exactly ps's VMs when ps is given); otherwise a

@@ -24,220 +24,9 @@ static const cJSON *jget(const cJSON *o, const char *k)
 	return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-/* Last memory and CPU usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
-static struct pnode {
-	char name[MIG_NAME_MAX];
-	int64_t used;	      /* bytes, -1 = not known */
-	int64_t cpu_used;     /* millicores, -1 = not known */
-	int64_t hot_since;    /* mono ms; 0 = not hot */
-	int64_t next_check;   /* mono ms: evaluated at most once a second */
-	int64_t next_recheck; /* mono ms: a hot node without new samples, every 5 s (tick) */
-	bool pending;	      /* a sample not evaluated yet */
-} * g_pn;
-static size_t g_npn;
-/* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
-static struct mig_map g_cooldown;
-static bool g_cooldown_init;
-
-static struct pnode *pnode_get(const char *node, bool create)
-{
-	for (size_t i = 0; i < g_npn; i++)
-		if (!strcmp(g_pn[i].name, node))
-			return &g_pn[i];
-	if (!create || g_npn >= MIG_PLAN_MAX_NODES)
-		return NULL;
-	g_pn = wk_xrealloc(g_pn, (g_npn + 1) * sizeof(*g_pn));
-	memset(&g_pn[g_npn], 0, sizeof(*g_pn));
-	wk_strlcpy(g_pn[g_npn].name, node, sizeof(g_pn[g_npn].name));
-	g_pn[g_npn].used = -1;
-	g_pn[g_npn].cpu_used = -1;
-	return &g_pn[g_npn++];
-}
-
-/* The Wukong list, shared by every node's evaluation for a few seconds (NodeMetrics of many
- * nodes arrive together), and whether any Wukong asks for pressure relief at all. */
-static cJSON *g_wk_cache;
-static int64_t g_wk_cache_until;
-static bool g_wk_any_pressure;
-
-static const cJSON *wukongs_cached(struct mig_state *st)
-{
-	struct wk_k8s_result res;
-	char err[512];
-	int64_t now = wk_time_mono_ms();
-	const cJSON *w;
-
-	if (g_wk_cache && now < g_wk_cache_until)
-		return g_wk_cache;
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
-		wk_k8s_result_release(&res);
-		return NULL;
-	}
-	cJSON_Delete(g_wk_cache);
-	g_wk_cache = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	g_wk_cache_until = now + 5000;
-	g_wk_any_pressure = false;
-	cJSON_ArrayForEach(w, jget(g_wk_cache, "items"))
-	{
-		const cJSON *pol = wk_json_path(w, "spec.migrationPolicy"), *t;
-
-		if (!cJSON_IsTrue(jget(pol, "enabled")))
-			continue;
-		cJSON_ArrayForEach(
-		    t, jget(pol, "triggerConditions")) if (wk_json_str(t, "type") &&
-							   !strcmp(wk_json_str(t, "type"),
-								   "resourcePressure"))
-		    g_wk_any_pressure = true;
-	}
-	return g_wk_cache;
-}
-
-int64_t mig_pressure_used(const char *node)
-{
-	const struct pnode *p = pnode_get(node, false);
-	return p ? p->used : -1;
-}
-
-int64_t mig_pressure_cpu_used(const char *node)
-{
-	const struct pnode *p = pnode_get(node, false);
-	return p ? p->cpu_used : -1;
-}
-
-/* ---- pure ---- */
-
-double mig_pressure_pct(int64_t used, int64_t alloc)
-{
-	if (used < 0 || alloc <= 0)
-		return -1;
-	return 100.0 * (double)used / (double)alloc;
-}
-
-unsigned mig_pressure_over(const struct mig_pressure_usage *u, int pct)
-{
-	double m = mig_pressure_pct(u->mem, u->alloc_mem),
-	       c = mig_pressure_pct(u->cpu_milli, u->alloc_cpu_milli);
-
-	return (m >= 0 && m >= pct ? MIG_PRESSURE_MEM : 0u) |
-	       (c >= 0 && c >= pct ? MIG_PRESSURE_CPU : 0u);
-}
-
-int64_t mig_pressure_level_of(int64_t alloc, int pct)
-{
-	if (alloc <= 0 || pct <= 0)
-		return 0;
-	if (pct > 100)
-		pct = 100;
-	return alloc / 100 * pct + alloc % 100 * pct / 100;
-}
-
-bool mig_pressure_step(const struct mig_pressure_usage *u, int threshold, int level, int64_t now,
-		       int64_t sustain_ms, int64_t *hot_since)
-{
-	if (mig_pressure_over(u, threshold)) {
-		if (!*hot_since)
-			*hot_since = now > 0 ? now : 1;
-		return now - *hot_since >= sustain_ms;
-	}
-	if (!mig_pressure_over(u, level))
-		*hot_since = 0; /* hysteresis: cool only when both are well below the threshold */
-	return false;
-}
-
-static int64_t weight(const struct mig_pressure_vm *v, int d)
-{
-	int64_t w = d == 0 ? v->mem : v->cpu_milli;
-	return w > 0 ? w : 0;
-}
-
-size_t mig_pressure_choose(const struct mig_pressure_vm *vms, size_t n,
-			   const struct mig_pressure_usage *u, unsigned hot, int level, bool *take)
-{
-	const int64_t used[2] = {u->mem, u->cpu_milli},
-		      alloc[2] = {u->alloc_mem, u->alloc_cpu_milli};
-	int64_t excess[2] = {0, 0};
-	size_t chosen = 0;
-
-	for (size_t i = 0; i < n; i++)
-		take[i] = false;
-	for (int d = 0; d < 2; d++)
-		if ((hot & (d == 0 ? MIG_PRESSURE_MEM : MIG_PRESSURE_CPU)) && used[d] >= 0 &&
-		    alloc[d] > 0)
-			excess[d] = used[d] - mig_pressure_level_of(alloc[d], level);
-	while (chosen < n && (excess[0] > 0 || excess[1] > 0)) {
-		long best = -1;
-		double best_cost = 0;
-
-		/* The smallest VM that alone covers every dimension still over its level. */
-		for (size_t i = 0; i < n; i++) {
-			double cost = 0;
-			bool covers = !take[i];
-
-			for (int d = 0; d < 2 && covers; d++)
-				if (excess[d] > 0) {
-					covers = weight(&vms[i], d) >= excess[d];
-					cost += (double)weight(&vms[i], d) / (double)alloc[d];
-				}
-			if (covers && (best < 0 || cost < best_cost)) {
-				best = (long)i;
-				best_cost = cost;
-			}
-		}
-		/* Else the largest VM of the dimension furthest from its level, or of the other one
-		 * when no VM left weighs anything there. */
-		if (best < 0) {
-			int order[2] = {0, 1};
-
-			if (excess[1] > 0 &&
-			    (excess[0] <= 0 || (double)excess[1] / (double)alloc[1] >
-						   (double)excess[0] / (double)alloc[0]))
-				order[0] = 1, order[1] = 0;
-			for (int k = 0; k < 2 && best < 0; k++) {
-				int d = order[k];
-
-				if (excess[d] <= 0)
-					continue;
-				for (size_t i = 0; i < n; i++)
-					if (!take[i] && weight(&vms[i], d) > 0 &&
-					    (best < 0 ||
-					     weight(&vms[i], d) > weight(&vms[best], d)))
-						best = (long)i;
-			}
-		}
-		if (best < 0)
-			break; /* nothing left relieves what is still over */
-		take[best] = true;
-		chosen++;
-		for (int d = 0; d < 2; d++)
-			if (excess[d] > 0)
-				excess[d] -= weight(&vms[best], d);
-	}
-	return chosen;
-}
-
-void mig_pressure_describe(const struct mig_pressure_usage *u, unsigned hot, int threshold,
-			   char *out, size_t out_size)
-{
-	double m = mig_pressure_pct(u->mem, u->alloc_mem),
-	       c = mig_pressure_pct(u->cpu_milli, u->alloc_cpu_milli);
-	int k = 0;
-
-	if (!out_size)
-		return;
-	out[0] = '\0';
-	if ((hot & MIG_PRESSURE_MEM) && m >= 0)
-		k = snprintf(out, out_size, "memory %.0f%% >= %d%%", m, threshold);
-	if (k < 0 || (size_t)k >= out_size)
-		return;
-	if ((hot & MIG_PRESSURE_CPU) && c >= 0)
-		snprintf(out + k, out_size - (size_t)k, "%scpu %.0f%% >= %d%%", k ? ", " : "", c,
-			 threshold);
-}
-
 /* ---- the trigger ---- */
 
-static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_t ts,
+static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, int64_t ts,
 				   struct mig_ack *ack);
 
 /* A NodeMetrics event: keep the sample, and evaluate the node (at most once a second; a sample
@@ -247,7 +36,7 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 {
 	const char *node = wk_json_str(body, "name"), *mem = wk_json_str(body, "usage.memory"),
 		   *cpu = wk_json_str(body, "usage.cpu");
-	struct pnode *p;
+	struct mig_pnode *p;
 	int64_t used = -1, cpu_used = -1;
 	char err[256];
 
@@ -260,7 +49,7 @@ enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const cJSON 
 		cpu_used = -1;
 	if (used < 0 && cpu_used < 0)
 		return WK_MSG_DONE;
-	p = pnode_get(node, true);
+	p = mig_pnode_get(st, node, true);
 	if (!p)
 		return WK_MSG_DONE;
 	p->used = used;
@@ -276,8 +65,8 @@ void mig_pressure_tick(struct mig_state *st)
 	int64_t now = wk_time_mono_ms();
 	double sustain_ms = mig_cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
 
-	for (size_t i = 0; i < g_npn; i++) {
-		struct pnode *p = &g_pn[i];
+	for (size_t i = 0; i < st->pressure.npn; i++) {
+		struct mig_pnode *p = &st->pressure.pn[i];
 
 		if (!(p->pending && now >= p->next_check) &&
 		    !(p->hot_since && (double)(now - p->hot_since) >= sustain_ms &&
@@ -294,7 +83,7 @@ void mig_pressure_tick(struct mig_state *st)
  * stay under that same level in both. Cool again only when both are below that level
  * (hysteresis). ts names the evacuation and orders its VMs; ack (may be NULL) is held until it
  * ends. */
-static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_t ts,
+static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, int64_t ts,
 				   struct mig_ack *ack)
 {
 	const char *node = p->name;
@@ -307,12 +96,12 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_
 	double sustain_ms = mig_cfg_num(st, "migrator.pressure-sustain", 15, false) * 1000;
 	double cooldown_ms = mig_cfg_num(st, "migrator.pressure-cooldown", 600, false) * 1000;
 
-	if (now < p->next_check || mig_evac_busy(node))
+	if (now < p->next_check || mig_evac_busy(st, node))
 		return WK_MSG_DONE;
 	p->next_check = now + 1000;
 	p->pending = false;
-	const cJSON *wukongs = wukongs_cached(st);
-	if (!wukongs || !g_wk_any_pressure) {
+	const cJSON *wukongs = mig_wukongs_cached(st);
+	if (!wukongs || !st->pressure.wk_any_pressure) {
 		p->hot_since = 0;
 		return WK_MSG_DONE; /* nobody asks for pressure relief: no look-ups */
 	}
@@ -342,9 +131,9 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_
 	char(*keys)[400] = wk_xcalloc(cap, sizeof(*keys));
 	int threshold = 101;
 	const cJSON *it, *w;
-	if (!g_cooldown_init) {
-		mig_map_init(&g_cooldown);
-		g_cooldown_init = true;
+	if (!st->pressure.cooldown_init) {
+		mig_map_init(&st->pressure.cooldown);
+		st->pressure.cooldown_init = true;
 	}
 	cJSON_ArrayForEach(it, jget(vmis, "items"))
 	{
@@ -371,7 +160,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_
 			threshold = th;
 		/* Cooling down: moved by us recently, or migrated recently (survives a restart). */
 		snprintf(key, sizeof(key), "%s/%s", ns, vm);
-		const char *last = mig_map_get(&g_cooldown, key);
+		const char *last = mig_map_get(&st->pressure.cooldown, key);
 		if (last && (double)(now - strtoll(last, NULL, 10)) < cooldown_ms)
 			continue;
 		end = wk_json_str(it, "status.migrationState.endTimestamp");
@@ -426,7 +215,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct pnode *p, int64_
 			char t[32];
 
 			snprintf(t, sizeof(t), "%lld", (long long)now);
-			mig_map_set(&g_cooldown, ps.only[i], t);
+			mig_map_set(&st->pressure.cooldown, ps.only[i], t);
 		}
 		out = mig_evac_start(st, id, node, true, &ps, false, NULL, ts, NULL, 0, 0, ack);
 		if (out == WK_MSG_DONE)
@@ -440,14 +229,14 @@ done:
 	return out;
 }
 
-void mig_pressure_forget(void)
+void mig_pressure_forget(struct mig_state *st)
 {
-	if (g_cooldown_init)
-		mig_map_release(&g_cooldown);
-	g_cooldown_init = false;
-	free(g_pn);
-	g_pn = NULL;
-	g_npn = 0;
-	cJSON_Delete(g_wk_cache);
-	g_wk_cache = NULL;
+	if (st->pressure.cooldown_init)
+		mig_map_release(&st->pressure.cooldown);
+	st->pressure.cooldown_init = false;
+	free(st->pressure.pn);
+	st->pressure.pn = NULL;
+	st->pressure.npn = 0;
+	cJSON_Delete(st->pressure.wk_cache);
+	st->pressure.wk_cache = NULL;
 }
