@@ -225,17 +225,6 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 
 /* ---- messages ---- */
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstrv(const cJSON *o, const char *k)
-{
-	const cJSON *s = jget(o, k);
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
-
 static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, const char *change,
 				    int64_t ts, struct mig_ack *ack)
 {
@@ -243,7 +232,7 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 	struct mig_spec_view view;
 	struct mig_request r;
 	struct mig_verdict v;
-	const char *ns = jstrv(body, "namespace"), *name = jstrv(body, "name");
+	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name");
 	const char *last;
 	char key[400];
 	enum wk_msg_result res = WK_MSG_DONE;
@@ -315,7 +304,7 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 		cJSON_Delete(body);
 		return WK_MSG_DONE; /* the watcher's schema is not ours to police */
 	}
-	if (jstrv(body, "cluster") && strcmp(jstrv(body, "cluster"), st->cluster))
+	if (wk_json_str(body, "cluster") && strcmp(wk_json_str(body, "cluster"), st->cluster))
 		goto out;
 	if (!strcmp(kind, "wukong")) {
 		res = on_wukong(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
@@ -325,16 +314,17 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 		res = mig_pressure_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(),
 						 ack);
 	} else if (!strcmp(kind, "virtualmachineinstancemigration")) {
-		const cJSON *labels = jget(body, "labels");
-		const char *mgr = jstrv(labels, MIG_LABEL_MANAGED);
+		const cJSON *lm = cJSON_GetObjectItemCaseSensitive(wk_json_path(body, "labels"),
+								   MIG_LABEL_MANAGED);
+		const char *mgr = cJSON_IsString(lm) ? lm->valuestring : NULL;
 
-		if (mgr && !strcmp(mgr, MIG_MANAGED_VALUE) && jstrv(body, "namespace") &&
-		    jstrv(body, "name"))
-			res = mig_vmim_changed(st, jstrv(body, "namespace"), jstrv(body, "name"),
-					       ack);
-	} else if (jstrv(body, "namespace") && jstrv(body, "name")) {
-		mig_vmi_changed(st, jget(body, "status"), jstrv(body, "namespace"),
-				jstrv(body, "name"), ack);
+		if (mgr && !strcmp(mgr, MIG_MANAGED_VALUE) && wk_json_str(body, "namespace") &&
+		    wk_json_str(body, "name"))
+			res = mig_vmim_changed(st, wk_json_str(body, "namespace"),
+					       wk_json_str(body, "name"), ack);
+	} else if (wk_json_str(body, "namespace") && wk_json_str(body, "name")) {
+		mig_vmi_changed(st, wk_json_path(body, "status"), wk_json_str(body, "namespace"),
+				wk_json_str(body, "name"), ack);
 		res = mig_failure_vmi_event(st, body, ts > 0 ? ts : wk_time_now_ms(), ack);
 	}
 out:

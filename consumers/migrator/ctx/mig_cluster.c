@@ -9,11 +9,6 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 const struct wk_k8s_resource mig_res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
 
 const struct wk_k8s_resource mig_res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances", true};
@@ -63,16 +58,16 @@ const cJSON *mig_wukongs_cached(struct mig_state *st)
 	wk_k8s_result_release(&res);
 	st->pressure.wk_cache_until = now + 5000;
 	st->pressure.wk_any_pressure = false;
-	cJSON_ArrayForEach(w, jget(st->pressure.wk_cache, "items"))
+	cJSON_ArrayForEach(w, wk_json_path(st->pressure.wk_cache, "items"))
 	{
 		const cJSON *pol = wk_json_path(w, "spec.migrationPolicy"), *t;
 
-		if (!cJSON_IsTrue(jget(pol, "enabled")))
+		if (!cJSON_IsTrue(wk_json_path(pol, "enabled")))
 			continue;
 		cJSON_ArrayForEach(
-		    t, jget(pol, "triggerConditions")) if (wk_json_str(t, "type") &&
-							   !strcmp(wk_json_str(t, "type"),
-								   "resourcePressure"))
+		    t, wk_json_path(pol, "triggerConditions")) if (wk_json_str(t, "type") &&
+								   !strcmp(wk_json_str(t, "type"),
+									   "resourcePressure"))
 		    st->pressure.wk_any_pressure = true;
 	}
 	return st->pressure.wk_cache;

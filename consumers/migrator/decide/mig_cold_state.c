@@ -14,22 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr2(const cJSON *o, const char *a, const char *b, const char *c)
-{
-	const cJSON *v = jget(o, a);
-
-	if (b)
-		v = jget(v, b);
-	if (c)
-		v = jget(v, c);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 void mig_cold_state_release(struct mig_cold_state *s)
 {
 	if (!s)
@@ -77,7 +61,7 @@ char *mig_cold_state_json(const struct mig_cold_state *s)
 
 static int copy_str(const cJSON *o, const char *k, char *out, size_t n, bool required)
 {
-	const cJSON *v = jget(o, k);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
 		return required ? -1 : 0;
@@ -88,7 +72,7 @@ static int copy_str(const cJSON *o, const char *k, char *out, size_t n, bool req
 /* An epoch-ms value: absent = 0; anything but an integer in [0, 2^53) is malformed. */
 static int get_ms(const cJSON *o, const char *k, int64_t *out)
 {
-	const cJSON *t = jget(o, k);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	*out = 0;
 	if (!t)
@@ -118,7 +102,7 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
 		return -1;
 	}
 	out->downtime_s = -1;
-	t = jget(o, "result");
+	t = wk_json_path(o, "result");
 	if (t) {
 		if (cJSON_IsString(t) && !strcmp(t->valuestring, "Succeeded"))
 			out->result = MIG_PH_SUCCEEDED;
@@ -126,7 +110,7 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
 			out->result = MIG_PH_FAILED;
 		else
 			goto bad;
-		t = jget(o, "downtimeSeconds");
+		t = wk_json_path(o, "downtimeSeconds");
 		if (cJSON_IsNumber(t) && isfinite(t->valuedouble) && t->valuedouble >= 0 &&
 		    t->valuedouble <= MIG_DOWNTIME_MAX_S)
 			out->downtime_s = t->valuedouble;
@@ -140,7 +124,7 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
 	    get_ms(o, "downSinceMs", &out->down_since_ms) < 0 ||
 	    get_ms(o, "finishedMs", &out->finished_ms) < 0)
 		goto bad;
-	ns = jget(o, "nodeSelector");
+	ns = wk_json_path(o, "nodeSelector");
 	if (cJSON_IsObject(ns))
 		out->node_selector = cJSON_Duplicate(ns, true);
 	cJSON_Delete(o);
@@ -167,7 +151,7 @@ char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin)
 	if (pin) {
 		cJSON_DeleteItemFromObjectCaseSensitive(sel, "kubernetes.io/hostname");
 		cJSON_AddStringToObject(sel, "kubernetes.io/hostname", s->hostname);
-	} else if (!jget(s->node_selector, "kubernetes.io/hostname")) {
+	} else if (!cJSON_GetObjectItemCaseSensitive(s->node_selector, "kubernetes.io/hostname")) {
 		/* Merge patch: null removes the key we added. */
 		cJSON_AddNullToObject(sel, "kubernetes.io/hostname");
 	}
@@ -195,10 +179,10 @@ int64_t mig_cold_cond_time(const cJSON *obj, const char *type, const char *statu
 	const cJSON *c;
 	int64_t ms;
 
-	cJSON_ArrayForEach(c, jget(jget(obj, "status"), "conditions"))
+	cJSON_ArrayForEach(c, wk_json_path(obj, "status.conditions"))
 	{
-		const char *t = jstr2(c, "type", NULL, NULL), *st = jstr2(c, "status", NULL, NULL);
-		const char *ltt = jstr2(c, "lastTransitionTime", NULL, NULL);
+		const char *t = wk_json_str(c, "type"), *st = wk_json_str(c, "status");
+		const char *ltt = wk_json_str(c, "lastTransitionTime");
 
 		if (t && st && !strcmp(t, type) && !strcmp(st, status))
 			return ltt && strlen(ltt) <= 64 && wk_time_parse_ms(ltt, &ms) == 0 && ms > 0
@@ -222,17 +206,18 @@ double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, in
 
 bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
 {
-	const cJSON *spec = jget(wukong, "spec");
-	const cJSON *pol = jget(spec, "migrationPolicy");
+	const cJSON *spec = wk_json_path(wukong, "spec");
+	const cJSON *pol = wk_json_path(spec, "migrationPolicy");
 
 	if (!r->target_node[0])
 		return false; /* a cold move needs a node to pin the VM to */
 	if (r->opt.cold == MIG_TRUE)
 		return true; /* the request itself allows it (spec.migration.cold or a submission)
 			      */
-	if (r->source == MIG_SRC_SPEC && cJSON_IsTrue(jget(jget(spec, "migration"), "cold")))
+	if (r->source == MIG_SRC_SPEC && cJSON_IsTrue(wk_json_path(spec, "migration.cold")))
 		return true;
-	return cJSON_IsTrue(jget(pol, "enabled")) && cJSON_IsTrue(jget(pol, "allowColdMigration"));
+	return cJSON_IsTrue(wk_json_path(pol, "enabled")) &&
+	       cJSON_IsTrue(wk_json_path(pol, "allowColdMigration"));
 }
 
 /* "k=v,k2=v2" of a nodeSelector, for a message (cut at n). */
@@ -254,7 +239,7 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 			  const cJSON *vmi, const struct wk_selector *target, int64_t used_mem,
 			  int64_t used_cpu, struct mig_check *c)
 {
-	const cJSON *tpl = jget(jget(vm, "spec"), "template"), *v;
+	const cJSON *tpl = wk_json_path(vm, "spec.template"), *v;
 	cJSON *own = cJSON_CreateObject();
 	char why[160], code[64], sel[256];
 	int64_t mem, cpu;
@@ -263,7 +248,7 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 	memset(c, 0, sizeof(*c));
 	/* The template's nodeSelector still applies where the VM starts, except the hostname the
 	 * cold move pins (an earlier pin, or the owner's own, which the move replaces). */
-	cJSON_ArrayForEach(v, jget(jget(tpl, "spec"), "nodeSelector"))
+	cJSON_ArrayForEach(v, wk_json_path(tpl, "spec.nodeSelector"))
 	{
 		if (cJSON_IsString(v) && strcmp(v->string, "kubernetes.io/hostname"))
 			cJSON_AddStringToObject(own, v->string, v->valuestring);

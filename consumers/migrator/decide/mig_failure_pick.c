@@ -16,11 +16,6 @@
 #define LABEL_MIG_TARGET "kubevirt.io/migrationTargetNodeName"
 #define LABEL_HOSTNAME "kubernetes.io/hostname"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 static bool streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -57,7 +52,7 @@ char *mig_failure_state_json(const struct mig_failure_state *s)
 
 static int copy_field(const cJSON *o, const char *k, char *out, size_t n, bool required)
 {
-	const cJSON *v = jget(o, k);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	out[0] = '\0';
 	if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
@@ -86,9 +81,9 @@ int mig_failure_state_parse(const char *json, struct mig_failure_state *out)
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
-	t = jget(o, "moveMs");
+	t = wk_json_path(o, "moveMs");
 	out->move_ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
-	out->local = cJSON_IsTrue(jget(o, "localStorage"));
+	out->local = cJSON_IsTrue(wk_json_path(o, "localStorage"));
 	cJSON_Delete(o);
 	return 0;
 }
@@ -113,11 +108,11 @@ static bool vmi_holds(const cJSON *vmi)
 
 struct mig_failure_node *mig_failure_capacity(const cJSON *nodes, const cJSON *vmis, size_t *n)
 {
-	size_t cap = (size_t)cJSON_GetArraySize(jget(nodes, "items")), k = 0;
+	size_t cap = (size_t)cJSON_GetArraySize(wk_json_path(nodes, "items")), k = 0;
 	struct mig_failure_node *t = wk_xcalloc(cap + 1, sizeof(*t));
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, jget(nodes, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(nodes, "items"))
 	{
 		int64_t am, ac;
 		const char *name = wk_json_str(it, "metadata.name");
@@ -131,7 +126,7 @@ struct mig_failure_node *mig_failure_capacity(const cJSON *nodes, const cJSON *v
 		t[k].free_cpu_milli = ac >= 0 ? ac : INT64_MAX / 4;
 		k++;
 	}
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(vmis, "items"))
 	{
 		int64_t m, c;
 		const char *on = wk_json_meta(it, "labels", LABEL_NODE),
@@ -180,13 +175,13 @@ long mig_failure_pick(const struct mig_failure_node *nodes, size_t n, const char
 bool mig_failure_node_matches(const cJSON *node, const struct wk_selector *target,
 			      const cJSON *vm_node_selector)
 {
-	const cJSON *labels = jget(jget(node, "metadata"), "labels"), *s;
+	const cJSON *labels = wk_json_path(node, "metadata.labels"), *s;
 
 	if (!cJSON_IsObject(node) || (target && !wk_selector_matches(target, labels)))
 		return false;
 	cJSON_ArrayForEach(s, vm_node_selector)
 	{
-		const cJSON *l = jget(labels, s->string);
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, s->string);
 
 		if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
 		    strcmp(s->valuestring, l->valuestring))

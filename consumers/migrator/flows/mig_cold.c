@@ -5,6 +5,7 @@
 #include "decide/mig_failure_pick.h"
 
 #include "decide/mig_drain.h"
+#include "wk_json.h"
 #include "wk_log.h"
 #include "wk_quantity.h"
 #include "wk_selector.h"
@@ -15,22 +16,6 @@
 
 /* A VM that does not run on its target this long after starting again has failed. */
 #define COLD_TIMEOUT_MS (5 * 60 * 1000)
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr2(const cJSON *o, const char *a, const char *b, const char *c)
-{
-	const cJSON *v = jget(o, a);
-
-	if (b)
-		v = jget(v, b);
-	if (c)
-		v = jget(v, c);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static void cold_status(struct mig_state *st, const char *ns, const struct mig_cold_state *s,
 			enum mig_phase ph, const char *reason, const char *msg)
@@ -144,14 +129,14 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		wk_logk(WK_LOG_WARN, r->vm, "cold migration: %s", err);
 		return;
 	}
-	if (jstr2(res.body, "metadata", "labels", MIG_COLD_LABEL)) {
+	if (wk_json_meta(res.body, "labels", MIG_COLD_LABEL)) {
 		wk_k8s_result_release(&res); /* already under way: the tick carries on */
 		return;
 	}
 	wk_strlcpy(s.request, r->id, sizeof(s.request));
 	wk_strlcpy(s.target, r->target_node, sizeof(s.target));
 	wk_strlcpy(s.wukong, r->name, sizeof(s.wukong));
-	if (jstr2(res.body, "metadata", "labels", MIG_FAIL_LABEL)) {
+	if (wk_json_meta(res.body, "labels", MIG_FAIL_LABEL)) {
 		/* Node-failure recovery may hold the template's nodeSelector (its pin): a cold
 		 * move would record the pin as the VM's own placement and restore it later. */
 		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "FailureRecoveryInProgress",
@@ -161,7 +146,7 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		return;
 	}
 	{
-		const char *on = jstr2(f->vmi, "status", "nodeName", NULL);
+		const char *on = wk_json_str(f->vmi, "status.nodeName");
 
 		if (on && !strcmp(on, s.target)) {
 			/* Never stop a VM to move it where it already runs. A condition only: this
@@ -179,8 +164,7 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		}
 	}
 	{
-		const char *h =
-		    jstr2(f->target_node, "metadata", "labels", "kubernetes.io/hostname");
+		const char *h = wk_json_meta(f->target_node, "labels", "kubernetes.io/hostname");
 
 		wk_strlcpy(s.hostname, h ? h : r->target_node, sizeof(s.hostname));
 	}
@@ -208,9 +192,8 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	}
 	mig_policy_release(&pol);
 	{
-		const char *rs = jstr2(res.body, "spec", "runStrategy", NULL);
-		const cJSON *ns =
-		    jget(jget(jget(jget(res.body, "spec"), "template"), "spec"), "nodeSelector");
+		const char *rs = wk_json_str(res.body, "spec.runStrategy");
+		const cJSON *ns = wk_json_path(res.body, "spec.template.spec.nodeSelector");
 
 		wk_strlcpy(s.run_strategy, rs ? rs : "Always", sizeof(s.run_strategy));
 		if (cJSON_IsObject(ns))
@@ -282,15 +265,15 @@ static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 /* One VM under cold migration. */
 static void cold_step(struct mig_state *st, const cJSON *vm)
 {
-	const char *ns = jstr2(vm, "metadata", "namespace", NULL);
-	const char *name = jstr2(vm, "metadata", "name", NULL);
+	const char *ns = wk_json_str(vm, "metadata.namespace");
+	const char *name = wk_json_str(vm, "metadata.name");
 	struct mig_cold_state s;
 	struct wk_k8s_result res;
 	char err[512], msg[700], *patch;
 	int64_t now = wk_time_now_ms(), up_since = 0;
 
 	if (!ns || !name ||
-	    mig_cold_state_parse(jstr2(vm, "metadata", "annotations", MIG_COLD_ANN), &s) < 0)
+	    mig_cold_state_parse(wk_json_meta(vm, "annotations", MIG_COLD_ANN), &s) < 0)
 		return;
 	if (s.result != MIG_PH_PENDING) {
 		cold_finish(st, ns, name, &s); /* decided before a restart */
@@ -299,8 +282,8 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	}
 	int vrc = wk_k8s_get(st->k8s, &mig_res_vmis, ns, name, &res, err, sizeof(err));
 	bool gone = vrc < 0 && res.err == WK_K8S_ENOTFOUND;
-	const char *node = vrc == 0 ? jstr2(res.body, "status", "nodeName", NULL) : NULL;
-	const char *phase = vrc == 0 ? jstr2(res.body, "status", "phase", NULL) : NULL;
+	const char *node = vrc == 0 ? wk_json_str(res.body, "status.nodeName") : NULL;
+	const char *phase = vrc == 0 ? wk_json_str(res.body, "status.phase") : NULL;
 	bool running_there = node && phase && !strcmp(phase, "Running") && !strcmp(node, s.target);
 	char *node_copy = node ? wk_xstrdup(node) : NULL;
 
@@ -393,16 +376,16 @@ int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON
 		wk_k8s_result_release(&res);
 		return rc;
 	}
-	id = jstr2(res.body, "metadata", "labels", MIG_COLD_LABEL);
-	sreq = jstr2(wukong, "status", "migrationStatus", "requestId");
-	sph = jstr2(wukong, "status", "migrationStatus", "phase");
-	smode = jstr2(wukong, "status", "migrationStatus", "mode");
+	id = wk_json_meta(res.body, "labels", MIG_COLD_LABEL);
+	sreq = wk_json_str(wukong, "status.migrationStatus.requestId");
+	sph = wk_json_str(wukong, "status.migrationStatus.phase");
+	smode = wk_json_str(wukong, "status.migrationStatus.mode");
 	if (id && !strcmp(id, r->id)) {
 		/* A restart: the tick carries it on. Killed between the stop patch and its
 		 * status, the last migrator never said "stopping": say it (same audit id). */
 		struct mig_cold_state cs;
 
-		if (mig_cold_state_parse(jstr2(res.body, "metadata", "annotations", MIG_COLD_ANN),
+		if (mig_cold_state_parse(wk_json_meta(res.body, "annotations", MIG_COLD_ANN),
 					 &cs) == 0 &&
 		    !cs.stopped_ms) {
 			snprintf(msg, sizeof(msg), "cold migration to node '%s': stopping it",
@@ -429,9 +412,9 @@ int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON
 		    0) {
 			rc = wr.err == WK_K8S_ENOTFOUND ? 0 : -1;
 		} else {
-			sreq = jstr2(wr.body, "status", "migrationStatus", "requestId");
-			sph = jstr2(wr.body, "status", "migrationStatus", "phase");
-			smode = jstr2(wr.body, "status", "migrationStatus", "mode");
+			sreq = wk_json_str(wr.body, "status.migrationStatus.requestId");
+			sph = wk_json_str(wr.body, "status.migrationStatus.phase");
+			smode = wk_json_str(wr.body, "status.migrationStatus.mode");
 			rc = status_is_ours(r, sreq, sph, smode) ? 1 : 0;
 		}
 		wk_k8s_result_release(&wr);
@@ -457,8 +440,8 @@ void mig_cold_tick(struct mig_state *st)
 		wk_k8s_result_release(&res);
 		return;
 	}
-	st->cold.known = cJSON_GetArraySize(jget(res.body, "items"));
-	cJSON_ArrayForEach(it, jget(res.body, "items")) cold_step(st, it);
+	st->cold.known = cJSON_GetArraySize(wk_json_path(res.body, "items"));
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items")) cold_step(st, it);
 	wk_k8s_result_release(&res);
 }
 
@@ -478,23 +461,22 @@ int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, i
 		wk_k8s_result_release(&res);
 		return -1;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const char *ns = jstr2(it, "metadata", "namespace", NULL),
-			   *name = jstr2(it, "metadata", "name", NULL);
+		const char *ns = wk_json_str(it, "metadata.namespace"),
+			   *name = wk_json_str(it, "metadata.name");
 		struct mig_cold_state s;
 		char key[600];
 		int64_t m, c;
 
 		if (!ns || !name ||
-		    mig_cold_state_parse(jstr2(it, "metadata", "annotations", MIG_COLD_ANN), &s) <
-			0)
+		    mig_cold_state_parse(wk_json_meta(it, "annotations", MIG_COLD_ANN), &s) < 0)
 			continue;
 		snprintf(key, sizeof(key), ",%s/%s,", ns, name);
 		/* Heading there until decided; one whose VMI is already counted there, once. */
 		if (!strcmp(s.target, node) && s.result == MIG_PH_PENDING &&
 		    !(seen && strstr(seen, key))) {
-			mig_vmi_resources(jget(jget(it, "spec"), "template"), &m, &c);
+			mig_vmi_resources(wk_json_path(it, "spec.template"), &m, &c);
 			*mem += m;
 			*cpu += c;
 		}

@@ -71,11 +71,6 @@ struct mig_evac {
 	struct mig_evac *next_ev;
 };
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 /* ---- audit ---- */
 
 static void evac_audit(struct mig_state *st, const struct mig_evac *ev, const char *rid,
@@ -119,7 +114,7 @@ static void evac_audit(struct mig_state *st, const struct mig_evac *ev, const ch
 		while (p && strlen(p) > DETAILS_MAX && cJSON_GetArraySize(steps) > 0) {
 			free(p);
 			cJSON_DeleteItemFromArray(steps, cJSON_GetArraySize(steps) - 1);
-			if (!jget(details, "stepsTruncated"))
+			if (!wk_json_path(details, "stepsTruncated"))
 				cJSON_AddTrueToObject(details, "stepsTruncated");
 			p = cJSON_PrintUnformatted(details);
 		}
@@ -267,14 +262,14 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	g->wukongs = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
 
-	size_t nn = (size_t)cJSON_GetArraySize(jget(g->nodes, "items"));
-	size_t nv = (size_t)cJSON_GetArraySize(jget(g->vmis, "items"));
+	size_t nn = (size_t)cJSON_GetArraySize(wk_json_path(g->nodes, "items"));
+	size_t nv = (size_t)cJSON_GetArraySize(wk_json_path(g->vmis, "items"));
 	if (nn > MIG_PLAN_MAX_NODES || nv > 100000)
 		return wk_err(err, errn, "too many nodes (%zu) or VMIs (%zu) to plan", nn, nv);
 	g->node_objs = wk_xcalloc(nn + 1, sizeof(*g->node_objs));
 	g->pn = wk_xcalloc(nn + 1, sizeof(*g->pn));
 	k = 0;
-	cJSON_ArrayForEach(it, jget(g->nodes, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(g->nodes, "items"))
 	{
 		int64_t am, ac;
 		const char *name = wk_json_str(it, "metadata.name");
@@ -291,7 +286,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	}
 	g->nnodes = k;
 	/* What is taken on each node: VMIs there and migrations heading there. */
-	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(g->vmis, "items"))
 	{
 		int64_t m, c;
 		const char *on = vmi_node(it), *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
@@ -335,7 +330,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	}
 
 	g->c = wk_xcalloc(nv + 1, sizeof(*g->c));
-	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(g->vmis, "items"))
 	{
 		const char *on = vmi_node(it), *ns = wk_json_str(it, "metadata.namespace");
 		const char *vm = wk_json_str(it, "metadata.name"),
@@ -346,7 +341,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		if (!on || strcmp(on, node) || !ns || !vm)
 			continue;
 		if (!ph || strcmp(ph, "Running") ||
-		    jget(jget(it, "metadata"), "deletionTimestamp")) {
+		    wk_json_path(it, "metadata.deletionTimestamp")) {
 			skip(g, ns, vm, "VMINotRunning", NULL);
 			continue;
 		}
@@ -400,11 +395,12 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 
 			if (dirty_ann && *dirty_ann) {
 				const cJSON *anns = wk_json_path(it, "metadata.annotations");
-				const cJSON *a = jget(anns, dirty_ann);
+				const cJSON *a = cJSON_GetObjectItemCaseSensitive(anns, dirty_ann);
 
 				if (!cJSON_IsString(a))
-					a = jget(wk_json_path(c->wukong, "metadata.annotations"),
-						 dirty_ann);
+					a = cJSON_GetObjectItemCaseSensitive(
+					    wk_json_path(c->wukong, "metadata.annotations"),
+					    dirty_ann);
 				d = cJSON_IsString(a) ? a->valuestring : NULL;
 			}
 			c->dirty = d && wk_quantity_parse(d, &q, qerr, sizeof(qerr)) == 0 && q > 0
@@ -572,7 +568,7 @@ static void evac_earlier(struct mig_state *st, struct mig_evac *ev)
 		wk_k8s_result_release(&res);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *ph = wk_json_str(it, "status.phase"),
 			   *from = wk_json_str(it, "status.migrationState.sourceNode"),
@@ -627,7 +623,7 @@ static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 		cJSON_Delete(d);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *nm = wk_json_str(it, "metadata.name");

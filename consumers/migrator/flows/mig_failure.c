@@ -24,11 +24,6 @@
  * it went down (or after its follow-up move started) has failed to recover. */
 #define RECOVERY_TIMEOUT_S 300
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 static bool streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -479,7 +474,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 	}
 	vmis = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (cJSON_GetArraySize(jget(vmis, "items")) == 0) {
+	if (cJSON_GetArraySize(wk_json_path(vmis, "items")) == 0) {
 		cJSON_Delete(vmis);
 		return WK_MSG_DONE;
 	}
@@ -490,7 +485,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 	}
 	wukongs = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(vmis, "items"))
 	{
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *vm = wk_json_str(it, "metadata.name"),
@@ -558,7 +553,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body, int64_t ts,
 					 struct mig_ack *ack)
 {
-	const cJSON *status = jget(body, "status"), *w;
+	const cJSON *status = wk_json_path(body, "status"), *w;
 	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name"),
 		   *uid = wk_json_str(body, "uid"), *phase = wk_json_str(status, "phase"),
 		   *node = wk_json_str(status, "nodeName"), *wname;
@@ -633,10 +628,12 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 	cJSON_AddStringToObject(meta, "namespace", ns);
 	cJSON_AddStringToObject(meta, "name", name);
 	cJSON_AddStringToObject(meta, "uid", uid);
-	if (jget(body, "labels"))
-		cJSON_AddItemToObject(meta, "labels", cJSON_Duplicate(jget(body, "labels"), true));
-	if (jget(body, "spec"))
-		cJSON_AddItemToObject(vmi, "spec", cJSON_Duplicate(jget(body, "spec"), true));
+	if (wk_json_path(body, "labels"))
+		cJSON_AddItemToObject(meta, "labels",
+				      cJSON_Duplicate(wk_json_path(body, "labels"), true));
+	if (wk_json_path(body, "spec"))
+		cJSON_AddItemToObject(vmi, "spec",
+				      cJSON_Duplicate(wk_json_path(body, "spec"), true));
 	cJSON_AddItemToObject(vmi, "status", cJSON_Duplicate(status, true));
 	memset(&cap, 0, sizeof(cap));
 	local = vmi_local_storage(vmi, disk, sizeof(disk));
@@ -795,7 +792,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	v.vmi_uid = have_vmi ? wk_json_str(vr.body, "metadata.uid") : NULL;
 	v.vmi_phase = have_vmi ? wk_json_str(vr.body, "status.phase") : NULL;
 	v.vmi_node = have_vmi ? wk_json_str(vr.body, "status.nodeName") : NULL;
-	v.vmi_deleting = have_vmi && jget(jget(vr.body, "metadata"), "deletionTimestamp");
+	v.vmi_deleting = have_vmi && wk_json_path(vr.body, "metadata.deletionTimestamp");
 	v.now_ms = wk_time_now_ms();
 	v.timeout_ms = recovery_timeout_ms(st);
 	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, s.node, &nr, err, sizeof(err)) == 0) {
@@ -928,7 +925,7 @@ void mig_failure_tick(struct mig_state *st)
 		wk_k8s_result_release(&res);
 		return;
 	}
-	st->failure.maybe = cJSON_GetArraySize(jget(res.body, "items")) > 0;
-	cJSON_ArrayForEach(it, jget(res.body, "items")) failure_step(st, it);
+	st->failure.maybe = cJSON_GetArraySize(wk_json_path(res.body, "items")) > 0;
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items")) failure_step(st, it);
 	wk_k8s_result_release(&res);
 }

@@ -19,11 +19,6 @@
 
 #define LABEL_NODE "kubevirt.io/nodeName"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 /* ---- the trigger ---- */
 
 static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, int64_t ts,
@@ -126,7 +121,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 	}
 	cJSON *vmis = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(jget(vmis, "items")) + 1;
+	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(wk_json_path(vmis, "items")) + 1;
 	struct mig_pressure_vm *cand = wk_xcalloc(cap, sizeof(*cand));
 	char(*keys)[400] = wk_xcalloc(cap, sizeof(*keys));
 	int threshold = 101;
@@ -135,7 +130,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 		mig_map_init(&st->pressure.cooldown);
 		st->pressure.cooldown_init = true;
 	}
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(vmis, "items"))
 	{
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *vm = wk_json_str(it, "metadata.name");
