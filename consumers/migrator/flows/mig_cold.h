@@ -19,12 +19,6 @@
  * VM is stopped: Migrating / mode Cold. */
 void mig_cold_start(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong,
 		    const struct mig_facts *f, const char *reason, struct mig_ack *ack);
-/* Add the memory and CPU of the VMs under a cold move to `node` that have no VMI counted there
- * yet (stopping on their source, or stopped), skipping the ",ns/name," keys in `seen` (may be
- * NULL): they are heading there. No API call while no cold move is known. 0, or -1 on an API
- * failure (err). */
-int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, int64_t *mem,
-		     int64_t *cpu_milli, char *err, size_t errn);
 /* A request the pre-flight refused: is it ours, under way as a cold migration (the VM carries
  * our label with this request id, or the Wukong's status is this request's Cold move and the
  * VM is unmarked, i.e. its final status is already sent)? 1 = yes (leave it to the tick);
