@@ -1,12 +1,11 @@
-/* mig_service.c - wukong-migrator's Kafka side: subscriptions, decoding and validation of events
- * and submissions, outputs (status, audit, Events) and the acknowledgement of offsets only once
- * every effect of a message is durable. */
+/* mig_service.c - wukong-migrator's top: Kafka in (decoding, validation and routing of events and
+ * submissions to the flows), init, term and the tick. Nothing calls it but main.c; outputs and
+ * the acknowledgement of offsets once every effect of a message is durable are in ctx/. */
 #include "flows/mig_cold.h"
 #include "flows/mig_live.h"
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
 #include "flows/mig_evac.h"
-#include "decide/mig_evac_report.h"
 #include "flows/mig_failure.h"
 #include "flows/mig_pressure.h"
 #include "mig_service.h"

@@ -1,6 +1,6 @@
-/* mig_evac_int.h - what the evacuation modules share: mig_evac.c (plans and runs evacuations),
- * mig_pressure.c (resourcePressure) and mig_failure.c (nodeFailure). Not for the rest of the
- * service, which uses mig_evac.h, mig_pressure.h and mig_failure.h.
+/* mig_evac_int.h - what the evacuation flow (flows/mig_evac.c, plans and runs evacuations) offers
+ * the resourcePressure flow (flows/mig_pressure.c) above it. Not for the rest of the service,
+ * which uses mig_evac.h.
  */
 #ifndef MIG_EVAC_INT_H
 #define MIG_EVAC_INT_H

@@ -1,6 +1,6 @@
-/* mig_exec.c - wukong-migrator's cluster side: pre-flight look-ups, the queue under KubeVirt's
- * limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a final phase, cancel,
- * and the rebuild after a restart. */
+/* mig_live.c - the live-migration flow (mig_live.h): pre-flight (facts from ctx/mig_cluster.c), the
+ * queue under KubeVirt's limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a
+ * final phase, cancel, and the rebuild after a restart. */
 #include "flows/mig_cold.h"
 #include "flows/mig_live.h"
 #include "ctx/mig_cluster.h"
