@@ -4,7 +4,6 @@
 #include "ctx/mig_cluster.h"
 #include "decide/mig_evac_report.h"
 
-#include "wk_cloudevent.h"
 #include "wk_emit.h"
 #include "wk_kafka.h"
 #include "wk_json.h"
@@ -48,19 +47,11 @@ static void out_key(const struct mig_state *st, const char *ns, const char *vm, 
 static void send_ce(struct mig_state *st, const char *topic, const char *key, const char *type,
 		    const char *id, const char *subject, const char *body, struct mig_ack *ack)
 {
-	struct wk_cloudevent ev;
 	char err[256];
 
-	memset(&ev, 0, sizeof(ev));
-	wk_strlcpy(ev.id, id ? id : "", sizeof(ev.id));
-	snprintf(ev.source, sizeof(ev.source), "/clusters/%s", st->cluster);
-	wk_strlcpy(ev.type, type, sizeof(ev.type));
-	if (subject)
-		wk_strlcpy(ev.subject, subject, sizeof(ev.subject));
-	wk_strlcpy(ev.content_type, "application/json", sizeof(ev.content_type));
 	mig_ack_ref(ack);
-	if (wk_cloudevent_send(st->prod, topic, key, &ev, body, strlen(body), ack, err,
-			       sizeof(err)) < 0) {
+	if (wk_emit_send(st->prod, topic, key, st->cluster, type, id, subject, body, ack, err,
+			 sizeof(err)) < 0) {
 		wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s; stopping for a replay", topic,
 			err);
 		wk_service_stop(st->ctx, 1);
