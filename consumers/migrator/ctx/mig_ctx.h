@@ -137,6 +137,7 @@ struct mig_state {
 	/* config */
 	bool shared_requests, require_tenant, any_tenants, k8s_events;
 	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
+	/* each flow's memory (no file-level globals) */
 	struct mig_cold_ctx cold;
 	struct mig_evac_ctx evac;
 	struct mig_failure_ctx failure;
