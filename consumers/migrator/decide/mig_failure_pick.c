@@ -14,7 +14,6 @@
 
 #define LABEL_NODE "kubevirt.io/nodeName"
 #define LABEL_MIG_TARGET "kubevirt.io/migrationTargetNodeName"
-#define LABEL_HOSTNAME "kubernetes.io/hostname"
 
 static bool streq(const char *a, const char *b)
 {

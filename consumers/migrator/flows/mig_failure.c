@@ -18,7 +18,6 @@
 #include <cjson/cJSON.h>
 
 #define LABEL_NODE "kubevirt.io/nodeName"
-#define LABEL_MIG_TARGET "kubevirt.io/migrationTargetNodeName"
 #define LABEL_HOSTNAME "kubernetes.io/hostname"
 /* Default for migrator.recovery-timeout-seconds: a VM that is not running again this long after
  * it went down (or after its follow-up move started) has failed to recover. */
