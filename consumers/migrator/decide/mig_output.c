@@ -1,6 +1,6 @@
 /* mig_output.c - builders for status updates, audit events, Kubernetes Events, VMIMs and
  * MigrationPolicies. */
-#include "mig_output.h"
+#include "decide/mig_output.h"
 
 #include "wk_emit.h"
 #include "wk_log.h"

@@ -1,5 +1,5 @@
 /* mig_preflight.c - pre-flight checks, resource accounting and MigrationPolicy precedence. */
-#include "mig_preflight.h"
+#include "decide/mig_preflight.h"
 
 #include "wk_quantity.h"
 

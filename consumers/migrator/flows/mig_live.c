@@ -1,8 +1,11 @@
-/* mig_exec.c - wukong-migrator's cluster side: pre-flight look-ups, the queue under KubeVirt's
- * limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a final phase, cancel,
- * and the rebuild after a restart. */
-#include "mig_cold.h"
-#include "mig_int.h"
+/* mig_live.c - the live-migration flow (mig_live.h): pre-flight (facts from ctx/mig_cluster.c), the
+ * queue under KubeVirt's limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a
+ * final phase, cancel, and the rebuild after a restart. */
+#include "flows/mig_cold.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
+#include "ctx/mig_ctx.h"
 
 #include "wk_log.h"
 #include "wk_metrics.h"
@@ -13,14 +16,6 @@
 #include <cjson/cJSON.h>
 #include <strings.h>
 
-const struct wk_k8s_resource mig_res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances", true};
-const struct wk_k8s_resource mig_res_vmims = {"kubevirt.io", "v1",
-					      "virtualmachineinstancemigrations", true};
-const struct wk_k8s_resource mig_res_kubevirts = {"kubevirt.io", "v1", "kubevirts", true};
-const struct wk_k8s_resource mig_res_policies = {"migrations.kubevirt.io", "v1alpha1",
-						 "migrationpolicies", false};
-const struct wk_k8s_resource mig_res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
 static bool transient(enum wk_k8s_err e)
 {
 	return e == WK_K8S_ETRANSPORT || e == WK_K8S_ETOOMANY || e == WK_K8S_ESERVER ||
@@ -28,36 +23,6 @@ static bool transient(enum wk_k8s_err e)
 }
 
 /* ---- active requests ---- */
-
-struct mig_active *mig_active_by_id(struct mig_state *st, const char *id)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.id, id))
-			return a;
-	return NULL;
-}
-
-struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.ns, ns) && !strcmp(a->req.name, name))
-			return a;
-	return NULL;
-}
-
-struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.ns, ns) && !strcmp(a->req.vm, vm))
-			return a;
-	return NULL;
-}
 
 static struct mig_active *active_new(const struct mig_request *r)
 {
@@ -74,62 +39,6 @@ static void active_link(struct mig_state *st, struct mig_active *a)
 {
 	a->next = st->active;
 	st->active = a;
-}
-
-static void active_count(struct mig_state *st, struct mig_active *a, bool on)
-{
-	if (on == a->counted)
-		return;
-	mig_load_add(&st->load, a->source_node, on ? 1 : -1);
-	a->counted = on;
-}
-
-void mig_active_free(struct mig_state *st, struct mig_active *a)
-{
-	struct mig_active **pp;
-
-	for (pp = &st->active; *pp; pp = &(*pp)->next) {
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	}
-	mig_queue_remove(&st->queue, a->req.id);
-	active_count(st, a, false);
-	if (a->hold) {
-		mig_ack_unref(st, a->hold);
-		a->hold = NULL;
-	}
-	free(a);
-}
-
-static void done_key(const struct mig_request *r, char *out, size_t n)
-{
-	snprintf(out, n, "%s/%s/%s", r->ns, r->name, r->id);
-}
-
-void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p)
-{
-	char key[600];
-
-	done_key(r, key, sizeof(key));
-	if (mig_map_get(&st->done, key))
-		return;
-	if (st->done_ring[st->done_next]) {
-		mig_map_del(&st->done, st->done_ring[st->done_next]);
-		free(st->done_ring[st->done_next]);
-	}
-	st->done_ring[st->done_next] = wk_xstrdup(key);
-	st->done_next = (st->done_next + 1) % st->done_cap;
-	mig_map_set(&st->done, key, mig_phase_name(p));
-}
-
-bool mig_is_done(struct mig_state *st, const struct mig_request *r)
-{
-	char key[600];
-
-	done_key(r, key, sizeof(key));
-	return mig_map_get(&st->done, key) != NULL;
 }
 
 static void remember_spec(struct mig_state *st, const struct mig_request *r)
@@ -176,160 +85,12 @@ int mig_refresh_limits(struct mig_state *st)
 
 /* ---- pre-flight ---- */
 
-struct facts_buf {
-	cJSON *vmi, *node;
-	char inflight[MIG_NAME_MAX], inflight_phase[32];
-	struct mig_facts f;
-};
-
-static void facts_release(struct facts_buf *fb)
-{
-	cJSON_Delete(fb->vmi);
-	cJSON_Delete(fb->node);
-	memset(fb, 0, sizeof(*fb));
-}
-
-/* Sum the resources of VMIs matching a label selector; names go into seen (comma list). */
-static int sum_vmis(struct mig_state *st, const char *selector, int64_t *mem, int64_t *cpu,
-		    struct wk_buf *seen, const char *skip_target, char *err, size_t errn)
-{
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo = {.label_selector = selector};
-	const cJSON *it;
-
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, errn) < 0) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
-	{
-		int64_t m, c;
-		const char *ns = wk_json_str(it, "metadata.namespace"),
-			   *n = wk_json_str(it, "metadata.name");
-		char key[600];
-
-		snprintf(key, sizeof(key), ",%s/%s,", ns ? ns : "", n ? n : "");
-		/* A VMI migrating to the node already runs there once it succeeded: count once. */
-		if (skip_target && wk_json_str(it, "status.nodeName") &&
-		    !strcmp(wk_json_str(it, "status.nodeName"), skip_target))
-			continue;
-		if (seen && strstr(wk_buf_str(seen) ? wk_buf_str(seen) : "", key))
-			continue;
-		mig_vmi_resources(it, &m, &c);
-		*mem += m;
-		*cpu += c;
-		if (seen && wk_buf_adds(seen, key + (seen->len ? 1 : 0)) < 0)
-			break;
-	}
-	wk_k8s_result_release(&res);
-	return 0;
-}
-
-/* Look everything up; 0, or -1 on an API failure worth retrying (err says what). */
-static int gather(struct mig_state *st, struct mig_active *a, struct facts_buf *fb, char *err,
-		  size_t errn)
-{
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo;
-	char sel[400];
-	const cJSON *it;
-	const char *target = a->req.target_node;
-
-	memset(fb, 0, sizeof(*fb));
-	fb->f.ns = a->req.ns;
-	fb->f.vm = a->req.vm;
-	if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err, errn) == 0)
-		fb->vmi = wk_k8s_result_take(&res);
-	else if (res.err != WK_K8S_ENOTFOUND) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	wk_k8s_result_release(&res);
-	fb->f.vmi = fb->vmi;
-	if (!fb->vmi)
-		return 0;
-	/* Anyone's migration of this VMI that is not final (KubeVirt's webhook would refuse a
-	 * second one with "in-flight migration detected"). */
-	memset(&lo, 0, sizeof(lo));
-	snprintf(sel, sizeof(sel), "kubevirt.io/vmi-name=%s", a->req.vm);
-	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmims, a->req.ns, &lo, &res, err, errn) < 0) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
-	{
-		const char *n = wk_json_str(it, "metadata.name"),
-			   *ph = wk_json_str(it, "status.phase");
-
-		if (n && strcmp(n, a->obj_name) && !mig_vmim_phase_final(ph)) {
-			wk_strlcpy(fb->inflight, n, sizeof(fb->inflight));
-			wk_strlcpy(fb->inflight_phase, ph && *ph ? ph : "unset",
-				   sizeof(fb->inflight_phase));
-			fb->f.inflight_vmim = fb->inflight;
-			fb->f.inflight_phase = fb->inflight_phase;
-		}
-	}
-	wk_k8s_result_release(&res);
-	if (!*target)
-		return 0;
-	fb->f.target_name = target;
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, target, &res, err, errn) == 0)
-		fb->node = wk_k8s_result_take(&res);
-	else if (res.err != WK_K8S_ENOTFOUND && res.err != WK_K8S_EREFUSED) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	wk_k8s_result_release(&res);
-	fb->f.target_node = fb->node;
-	if (!fb->node)
-		return 0;
-	{
-		struct wk_buf seen;
-		struct mig_active *o;
-		int64_t mem = 0, cpu = 0;
-		int rc;
-
-		wk_buf_init(&seen, 1u << 20);
-		snprintf(sel, sizeof(sel), "kubevirt.io/nodeName=%s", target);
-		rc = sum_vmis(st, sel, &mem, &cpu, &seen, NULL, err, errn);
-		snprintf(sel, sizeof(sel), "kubevirt.io/migrationTargetNodeName=%s", target);
-		/* Only a migration in flight labels a VMI with its target: with none in the cluster
-		 * (ours now, others' as of the last resync) skip the second list, which costs a
-		 * table scan on a large cluster. */
-		if (rc == 0 && st->load.total > 0)
-			rc = sum_vmis(st, sel, &mem, &cpu, &seen, target, err, errn);
-		/* Ours heading there that KubeVirt has not labelled yet. */
-		for (o = st->active; rc == 0 && o; o = o->next) {
-			char key[600];
-
-			if (o == a || o->phase != MIG_PH_MIGRATING ||
-			    strcmp(o->req.target_node, target))
-				continue;
-			snprintf(key, sizeof(key), ",%s/%s,", o->req.ns, o->req.vm);
-			if (wk_buf_str(&seen) && strstr(wk_buf_str(&seen), key))
-				continue;
-			mem += o->mem;
-			cpu += o->cpu_milli;
-		}
-		/* Cold moves there: a stopped VM has no VMI to count until it starts there. */
-		if (rc == 0)
-			rc = mig_cold_heading(st, target, wk_buf_str(&seen), &mem, &cpu, err, errn);
-		wk_buf_release(&seen);
-		if (rc < 0)
-			return -1;
-		fb->f.target_used_mem = mem;
-		fb->f.target_used_cpu_milli = cpu;
-	}
-	return 0;
-}
-
 /* -1 transient (err), 0 checked (chk.reason empty = passed). */
-static int preflight(struct mig_state *st, struct mig_active *a, struct facts_buf *fb,
+static int preflight(struct mig_state *st, struct mig_active *a, struct mig_facts_buf *fb,
 		     struct mig_check *chk, char *err, size_t errn)
 {
 	memset(chk, 0, sizeof(*chk));
-	if (gather(st, a, fb, err, errn) < 0)
+	if (mig_gather_facts(st, a, fb, err, errn) < 0)
 		return -1;
 	if (mig_preflight(&fb->f, chk) == 0)
 		chk->reason[0] = '\0';
@@ -498,10 +259,10 @@ static void finish(struct mig_state *st, struct mig_active *a, enum mig_phase p,
 /* ---- execution ---- */
 
 /* 0 done (migrating or finished), -1 transient failure (stay queued). */
-static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf *given,
+static int execute(struct mig_state *st, struct mig_active *a, struct mig_facts_buf *given,
 		   struct mig_ack *ack)
 {
-	struct facts_buf own, *fb = given;
+	struct mig_facts_buf own, *fb = given;
 	struct mig_check chk;
 	struct wk_k8s_result res;
 	char err[512], msg[1200];
@@ -514,13 +275,13 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 		fb = &own;
 		if (preflight(st, a, fb, &chk, err, sizeof(err)) < 0) {
 			wk_warn("pre-flight of '%s': %s; retrying", a->req.id, err);
-			facts_release(fb);
+			mig_facts_release(fb);
 			return -1;
 		}
 		if (chk.reason[0]) {
 			finish(st, a, MIG_PH_REJECTED, "migration.preflight", "rejected",
 			       chk.reason, chk.message, ack);
-			facts_release(fb);
+			mig_facts_release(fb);
 			return 0;
 		}
 	}
@@ -571,7 +332,7 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 	a->phase = MIG_PH_MIGRATING;
 	a->started_ms = wk_time_now_ms();
 	wk_strlcpy(a->vmim_phase, "", sizeof(a->vmim_phase));
-	active_count(st, a, true);
+	mig_active_count(st, a, true);
 	wk_metric_observe(st->m_react, NULL, (double)(a->started_ms - a->req.received_ms) / 1000.0);
 	if (a->req.target_node[0])
 		snprintf(msg, sizeof(msg),
@@ -590,11 +351,11 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 	}
 out:
 	if (fb == &own)
-		facts_release(fb);
+		mig_facts_release(fb);
 	return 0;
 transient:
 	if (fb == &own)
-		facts_release(fb);
+		mig_facts_release(fb);
 	return -1;
 }
 
@@ -757,7 +518,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 {
 	struct mig_active *a, *other;
 	struct wk_k8s_result res;
-	struct facts_buf fb;
+	struct mig_facts_buf fb;
 	struct mig_check chk;
 	char err[512], key[400], msg[700];
 	const char *sreq = wk_json_str(wukong, "status.migrationStatus.requestId");
@@ -824,7 +585,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	}
 	if (preflight(st, a, &fb, &chk, err, sizeof(err)) < 0) {
 		wk_logk(WK_LOG_WARN, key, "pre-flight look-ups failed: %s; retrying", err);
-		facts_release(&fb);
+		mig_facts_release(&fb);
 		free(a);
 		return WK_MSG_RETRY;
 	}
@@ -834,7 +595,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		int own = mig_cold_owns(st, r, wukong);
 
 		if (own != 0) {
-			facts_release(&fb);
+			mig_facts_release(&fb);
 			free(a);
 			if (own < 0)
 				return WK_MSG_RETRY;
@@ -848,7 +609,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		remember_spec(st, r);
 		mig_remember_done(st, r, MIG_PH_MIGRATING);
 		mig_cold_start(st, r, wukong, &fb.f, chk.reason, ack);
-		facts_release(&fb);
+		mig_facts_release(&fb);
 		free(a);
 		return WK_MSG_DONE;
 	}
@@ -857,7 +618,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	if (chk.reason[0]) {
 		finish(st, a, MIG_PH_REJECTED, "migration.preflight", "rejected", chk.reason,
 		       chk.message, ack);
-		facts_release(&fb);
+		mig_facts_release(&fb);
 		return WK_MSG_DONE;
 	}
 	{
@@ -876,12 +637,12 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	a->queued_mono_ms = wk_time_mono_ms();
 	if (st->queue.n == 0 && mig_load_admits(&st->load, &st->limits, a->source_node)) {
 		if (execute(st, a, &fb, ack) == 0) {
-			facts_release(&fb);
+			mig_facts_release(&fb);
 			return WK_MSG_DONE;
 		}
 		/* A transient failure: let the queue retry it on the next tick. */
 	}
-	facts_release(&fb);
+	mig_facts_release(&fb);
 	if (st->queue.n >= (size_t)st->queue_max) {
 		finish(st, a, MIG_PH_REJECTED, "migration.queue", "rejected", "QueueFull",
 		       "the migration queue is full (migrator.queue-max)", ack);
@@ -1132,7 +893,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			a->hold = NULL;
 		}
 		adopt_fill(st, a, res.body);
-		active_count(st, a, true);
+		mig_active_count(st, a, true);
 	}
 	if (!a) {
 		const char *ann = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
@@ -1170,7 +931,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 		a = active_new(&r);
 		adopt_fill(st, a, res.body);
 		active_link(st, a);
-		active_count(st, a, true);
+		mig_active_count(st, a, true);
 		remember_spec(st, &r);
 		wk_info("adopted migration '%s/%s' (request '%s')", ns, name, r.id);
 	}
