@@ -73,6 +73,11 @@ static bool valid_ce_string(const unsigned char *s, size_t len)
 	return true;
 }
 
+bool wk_cloudevent_string_ok(const char *s, size_t len)
+{
+	return valid_ce_string((const unsigned char *)s, len);
+}
+
 /* RFC 3986 URI-reference characters: unreserved, reserved and '%' (escapes checked too). */
 static bool valid_uri_reference(const char *s, size_t len)
 {

@@ -45,6 +45,10 @@ struct wk_cloudevent {
  * time (if present) RFC 3339; content-type (if present) JSON. -1 with the reason otherwise. */
 int wk_cloudevent_decode(const rd_kafka_message_t *m, struct wk_cloudevent *ev, char *errstr,
 			 size_t errstr_size);
+/* Whether the len bytes at s are CloudEvents String text: UTF-8 without control characters (what
+ * wk_cloudevent_decode requires of every ce_* header it reads, and wk_cloudevent_ext_add of a
+ * value). For producers that check an attribute before they build the event. */
+bool wk_cloudevent_string_ok(const char *s, size_t len);
 /* Add the extension attribute `name` with `value` to ev (copied), for wk_cloudevent_send. The
  * name follows the CloudEvents naming rule: 1 to WK_CE_EXT_NAME_MAX characters of a-z and 0-9
  * (no '_', '-' or upper case), neither a core attribute nor "partitionkey" (wk_cloudevent_send
