@@ -795,8 +795,10 @@ static void shutdown_all(struct wk_service_ctx *ctx)
 	if (ctx->svc->term)
 		ctx->svc->term(ctx);
 	/* Every step is bounded (flush 5 s, commit 3 s, group leave 3-5 s) so that SIGTERM ends
-	 * the process even when the broker is gone. */
-	if (ctx->producer && wk_producer_flush(ctx->producer, 5000) < 0)
+	 * the process even when the broker is gone. A flush of term's own that timed out with
+	 * nothing delivered since (the broker is gone) is not waited for a second time. */
+	if (ctx->producer && !wk_producer_flush_timed_out(ctx->producer) &&
+	    wk_producer_flush(ctx->producer, 5000) < 0)
 		wk_warn("producer: %d message(s) not delivered at shutdown",
 			wk_producer_outq_len(ctx->producer));
 	/* What the service is told ends here: the consumer goes next (an on_delivery acking a
