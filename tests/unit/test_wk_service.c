@@ -14,6 +14,7 @@
 #include "wk_config.h"
 #include "wk_httpd.h"
 #include "wk_kafka.h"
+#include "wk_time.h"
 #include "mock_kafka.h"
 
 static int ticks;
@@ -457,13 +458,72 @@ static void delivery_reports(void **state)
 	mock_kafka_stop(&dlv.mk);
 }
 
+/* A term that flushes itself and times out (the broker is gone): the drain does not wait for the
+ * same messages a second time (its own flush would take 5 s). */
+static int gone_flush_rc;
+
+static void gone_tick(struct wk_service_ctx *ctx)
+{
+	rd_kafka_mock_broker_set_down(dlv.mk.mc, 1);
+	assert_int_equal(dlv_send(ctx, 0), 0);
+	wk_service_stop(ctx, 0);
+}
+
+static void gone_term(struct wk_service_ctx *ctx)
+{
+	gone_flush_rc = wk_producer_flush(wk_service_producer(ctx), 300);
+}
+
+static void gone_report(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
+			int32_t partition, int64_t offset)
+{
+	(void)ctx, (void)msg_opaque, (void)err, (void)partition, (void)offset;
+	dlv.reported++;
+}
+
+static const struct wk_service gone_svc = {
+    .name = "wukong-test",
+    .tick_ms = 5,
+    .on_tick = gone_tick,
+    .term = gone_term,
+    .on_delivery = gone_report,
+};
+
+static void drain_after_timed_out_flush(void **state)
+{
+	char bs[300];
+	const char *argv[] = {"svc",
+			      "-X",
+			      bs,
+			      "-X",
+			      "http.listen=",
+			      "-X",
+			      "log.level=error",
+			      "-X",
+			      "kafka.message.timeout.ms=0",
+			      NULL};
+	int64_t t0;
+
+	(void)state;
+	memset(&dlv, 0, sizeof(dlv));
+	assert_int_equal(mock_kafka_start(&dlv.mk, 1), 0);
+	assert_int_equal(rd_kafka_mock_topic_create(dlv.mk.mc, DLV_TOPIC, 1, 1), 0);
+	snprintf(bs, sizeof(bs), "kafka.bootstrap.servers=%s", dlv.mk.bootstrap);
+	t0 = wk_time_mono_ms();
+	assert_int_equal(wk_service_main(&gone_svc, 9, (char **)argv), 0);
+	assert_int_equal(gone_flush_rc, -1);
+	assert_true(wk_time_mono_ms() - t0 < 4000);
+	assert_int_equal(dlv.reported, 0); /* never delivered, never reported */
+	mock_kafka_stop(&dlv.mk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(help_and_version), cmocka_unit_test(usage_errors),
 	    cmocka_unit_test(config_errors),	cmocka_unit_test(ticks_and_stop),
 	    cmocka_unit_test(http_disabled),	cmocka_unit_test(defaults_and_templates),
-	    cmocka_unit_test(delivery_reports),
+	    cmocka_unit_test(delivery_reports), cmocka_unit_test(drain_after_timed_out_flush),
 	};
 
 	/* Keep the environment from leaking into the configuration. */
