@@ -1,6 +1,7 @@
 /* wt_event.c - kinds, key mapping, CloudEvent attributes and bodies for wukong.events. */
 #include "wt_event.h"
 
+#include "wk_cloudevent.h"
 #include "wk_name.h"
 #include "wk_time.h"
 #include "wk_types.h"
@@ -168,6 +169,12 @@ int wt_event_ident(const struct wt_kind *k, const cJSON *obj, struct wt_ident *o
 		return wk_err(errstr, errstr_size,
 			      "%s '%s': uid with a '.' or uid/resourceVersion over 100 bytes",
 			      k->name, out->name);
+	if (!wk_cloudevent_string_ok(out->uid, strlen(out->uid)) ||
+	    !wk_cloudevent_string_ok(out->rv, strlen(out->rv)))
+		return wk_err(errstr, errstr_size,
+			      "%s '%s': uid or resourceVersion is not UTF-8 text without control "
+			      "characters (ce_id, ce_wkuid)",
+			      k->name, out->name);
 	out->key_ns = out->ns;
 	out->vm = vm_of(k, obj, &out->key_ns, out->vm_buf, sizeof(out->vm_buf));
 	if (!out->vm && k->id != WT_NODE && k->id != WT_NODEMETRICS && k->id != WT_MIGRATIONPOLICY)
@@ -251,6 +258,21 @@ static cJSON *node_status(const cJSON *status)
 		cJSON_DeleteItemFromObjectCaseSensitive(c, "lastHeartbeatTime");
 	}
 	return copy;
+}
+
+/* ce_id "<cluster>.<uid>.<rv>.<change>" within the cap every consumer decodes it with, whichever
+ * change it ends up with. */
+static int id_fits(const struct wt_kind *k, const char *cluster, const char *uid, const char *rv,
+		   const char *name, char *errstr, size_t errstr_size)
+{
+	size_t rvlen = *rv ? strlen(rv) : 16; /* NodeMetrics: the usage fingerprint in hex */
+	size_t n = strlen(cluster) + strlen(uid) + rvlen + strlen("modified") + 3;
+
+	if (n >= WK_CE_ID_MAX)
+		return wk_err(errstr, errstr_size,
+			      "%s '%s': its ce_id would be %zu bytes, over the %d byte cap",
+			      k->name, name, n, WK_CE_ID_MAX - 1);
+	return 0;
 }
 
 static void fill_attrs(const struct wt_kind *k, const char *cluster, const struct wt_ident *id,
@@ -353,7 +375,8 @@ int wt_event_build(const struct wt_kind *k, const char *cluster, const cJSON *ob
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
-	if (wt_event_ident(k, obj, &id, errstr, errstr_size) < 0)
+	if (wt_event_ident(k, obj, &id, errstr, errstr_size) < 0 ||
+	    id_fits(k, cluster, id.uid, id.rv, id.name, errstr, errstr_size) < 0)
 		return -1;
 	body = cJSON_CreateObject();
 	ident_fields(body, k, cluster, &id);
@@ -468,6 +491,14 @@ int wt_event_build_gone(const struct wt_kind *k, const char *cluster, const char
 	}
 	id.uid = uid;
 	id.rv = rv;
+	/* (read back from the topic, where anyone may have written) */
+	if (!wk_cloudevent_string_ok(uid, strlen(uid)) || !wk_cloudevent_string_ok(rv, strlen(rv)))
+		return wk_err(errstr, errstr_size,
+			      "%s '%s': uid or resourceVersion is not UTF-8 text without control "
+			      "characters",
+			      k->name, idstr);
+	if (id_fits(k, cluster, uid, rv, idstr, errstr, errstr_size) < 0)
+		return -1;
 	wk_strlcpy(id.id, idstr, sizeof(id.id));
 	body = cJSON_CreateObject();
 	ident_fields(body, k, cluster, &id);
