@@ -13,9 +13,6 @@
 struct cJSON;
 struct wk_selector;
 
-#define MIG_COLD_LABEL "vm.novasphere.dev/cold-migration-request"
-#define MIG_COLD_ANN "vm.novasphere.dev/cold-migration"
-
 struct mig_cold_state {
 	char request[MIG_ID_MAX];
 	char target[MIG_NAME_MAX];   /* the node */

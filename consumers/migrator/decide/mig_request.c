@@ -35,7 +35,7 @@ const char *mig_source_name(enum mig_source s)
 
 enum mig_verb mig_verb_from_type(const char *t)
 {
-	static const char pfx[] = "dev.novasphere.wukong.request.";
+	static const char pfx[] = WK_CE_REQUEST_PREFIX;
 
 	if (!t || strncmp(t, pfx, sizeof(pfx) - 1))
 		return MIG_VERB_UNKNOWN;
