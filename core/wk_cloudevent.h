@@ -64,7 +64,5 @@ int wk_cloudevent_ext_add(struct wk_cloudevent *ev, const char *name, const char
 int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key,
 		       const struct wk_cloudevent *ev, const char *data, size_t data_len,
 		       void *msg_opaque, char *errstr, size_t errstr_size);
-/* A random RFC 4122 version-4 UUID (37 bytes with NUL). */
-void wk_uuid(char out[37]);
 
 #endif
