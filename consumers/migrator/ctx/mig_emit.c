@@ -91,6 +91,22 @@ void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char
 	free(body);
 }
 
+void mig_send_req_audit(struct mig_state *st, const struct mig_request *r, const char *action,
+			const char *outcome, const char *reason, const char *message,
+			const char *disc, struct mig_ack *ack)
+{
+	struct mig_audit au;
+
+	memset(&au, 0, sizeof(au));
+	au.req = r;
+	au.cluster = st->cluster;
+	au.action = action;
+	au.outcome = outcome;
+	au.reason = reason;
+	au.message = message;
+	mig_send_audit(st, &au, disc, ack);
+}
+
 void mig_post_event(struct mig_state *st, const struct mig_request *r, const char *uid,
 		    const char *type, const char *reason, const char *message, const char *action)
 {

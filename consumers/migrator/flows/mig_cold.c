@@ -22,7 +22,6 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 {
 	struct mig_request r;
 	struct mig_status u;
-	struct mig_audit au;
 	char vm[MIG_NAME_MAX + 4];
 
 	memset(&r, 0, sizeof(r));
@@ -52,17 +51,12 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	mig_send_status(st, NULL, &u, NULL);
 	if (mig_phase_final(ph))
 		mig_remember_done(st, &r, ph);
-	memset(&au, 0, sizeof(au));
-	au.req = &r;
-	au.cluster = st->cluster;
-	au.action = "migration.cold";
-	au.outcome = ph == MIG_PH_SUCCEEDED  ? "success"
-		     : ph == MIG_PH_FAILED   ? "failure"
-		     : ph == MIG_PH_REJECTED ? "rejected"
-					     : "info";
-	au.reason = reason;
-	au.message = msg;
-	mig_send_audit(st, &au, reason, NULL);
+	mig_send_req_audit(st, &r, "migration.cold",
+			   ph == MIG_PH_SUCCEEDED  ? "success"
+			   : ph == MIG_PH_FAILED   ? "failure"
+			   : ph == MIG_PH_REJECTED ? "rejected"
+						   : "info",
+			   reason, msg, reason, NULL);
 	mig_post_event(st, &r, NULL,
 		       ph == MIG_PH_FAILED || ph == MIG_PH_REJECTED ? "Warning" : "Normal", reason,
 		       msg, "migration.cold");
@@ -75,7 +69,6 @@ static void refuse(struct mig_state *st, const struct mig_request *r, const char
 		   const char *msg)
 {
 	struct mig_status u;
-	struct mig_audit au;
 
 	memset(&u, 0, sizeof(u));
 	u.req = r;
@@ -86,14 +79,7 @@ static void refuse(struct mig_state *st, const struct mig_request *r, const char
 	u.condition_only = true;
 	u.condition_type = "MigrationRequestRejected";
 	mig_send_status(st, NULL, &u, NULL);
-	memset(&au, 0, sizeof(au));
-	au.req = r;
-	au.cluster = st->cluster;
-	au.action = "migration.preflight";
-	au.outcome = "rejected";
-	au.reason = reason;
-	au.message = msg;
-	mig_send_audit(st, &au, reason, NULL);
+	mig_send_req_audit(st, r, "migration.preflight", "rejected", reason, msg, reason, NULL);
 	mig_post_event(st, r, r->uid, "Warning", reason, msg, "migration.preflight");
 	mig_remember_done(st, r, MIG_PH_REJECTED);
 }

@@ -72,7 +72,6 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 {
 	struct mig_request r;
 	struct mig_status s;
-	struct mig_audit au;
 	char key[900], hex[17];
 	const char *action, *outcome;
 
@@ -113,14 +112,7 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 	s.condition_only = true;
 	s.condition_type = "AutomaticRecovery";
 	mig_send_status(st, NULL, &s, ack);
-	memset(&au, 0, sizeof(au));
-	au.req = &r;
-	au.cluster = st->cluster;
-	au.action = action;
-	au.outcome = outcome;
-	au.reason = reason;
-	au.message = message;
-	mig_send_audit(st, &au, node, ack);
+	mig_send_req_audit(st, &r, action, outcome, reason, message, node, ack);
 	mig_post_event(st, &r, NULL,
 		       strcmp(outcome, "success") && strcmp(outcome, "info") ? "Warning" : "Normal",
 		       reason, message, action);

@@ -300,15 +300,8 @@ static int execute(struct mig_state *st, struct mig_active *a, struct mig_facts_
 		snprintf(msg, sizeof(msg), "MigrationPolicy '%s' selects VMI '%s/%s' alone",
 			 a->obj_name, a->req.ns, a->req.vm);
 		{
-			struct mig_audit au;
-
-			memset(&au, 0, sizeof(au));
-			au.req = &a->req;
-			au.cluster = st->cluster;
-			au.action = "migration.policy-created";
-			au.outcome = "success";
-			au.message = msg;
-			mig_send_audit(st, &au, a->obj_name, ack ? ack : a->hold);
+			mig_send_req_audit(st, &a->req, "migration.policy-created", "success", NULL,
+					   msg, a->obj_name, ack ? ack : a->hold);
 		}
 	}
 	vmim = mig_vmim_json(&a->req, a->obj_name, a->req.target_node[0] ? a->hostname : NULL);
@@ -461,16 +454,8 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 	s.condition_type = "MigrationRequestRejected";
 	mig_send_status(st, &tmp, &s, ack);
 	{
-		struct mig_audit au;
-
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "rejected";
-		au.reason = "MigrationInFlight";
-		au.message = msg;
-		mig_send_audit(st, &au, "inflight", ack);
+		mig_send_req_audit(st, r, "migration.preflight", "rejected", "MigrationInFlight",
+				   msg, "inflight", ack);
 	}
 	mig_remember_done(st, r, MIG_PH_REJECTED);
 	wk_metric_inc(st->m_requests, (const char *const[]){mig_source_name(r->source), "Rejected"},
@@ -626,17 +611,9 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		return WK_MSG_DONE;
 	}
 	{
-		struct mig_audit au;
-
 		snprintf(msg, sizeof(msg), "pre-flight checks passed for VMI '%s/%s' on node '%s'",
 			 r->ns, r->vm, a->source_node);
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "success";
-		au.message = msg;
-		mig_send_audit(st, &au, "ok", ack);
+		mig_send_req_audit(st, r, "migration.preflight", "success", NULL, msg, "ok", ack);
 	}
 	a->queued_mono_ms = wk_time_mono_ms();
 	if (st->queue.n == 0 && mig_load_admits(&st->load, &st->limits, a->source_node)) {
