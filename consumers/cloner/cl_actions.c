@@ -857,6 +857,30 @@ void cl_intake(struct cl_state *st, const cJSON *wk)
 
 /* Every Wukong, and every snapshot/clone of ours whose job is gone (kill -9 between a
  * Wukong's deletion and our cleanup, or a finished job whose snapshot deletion was lost). */
+/* A snapshot or clone the cloner made (it), for cl_relist: its namespace, name and Wukong name,
+ * and the Wukong (*wk, caller-owned; NULL: it is gone). false, *wk NULL, when there is nothing to
+ * decide: a field is missing, the job is live, or the Wukong could not be read. */
+static bool relist_item(struct cl_state *st, const cJSON *it, const char **ns, const char **name,
+			const char **wkn, cJSON **wk)
+{
+	const cJSON *meta = wk_json_path(it, "metadata");
+	bool ok = true;
+
+	*ns = wk_json_str(meta, "namespace");
+	*name = wk_json_str(meta, "name");
+	*wkn = wk_json_meta(it, "annotations", WK_ANN_WUKONG_NAME);
+	*wk = NULL;
+	if (!*ns || !*name || !*wkn || cl_job_find(st, *ns, *wkn))
+		return false;
+	*wk = get_obj(st, &wk_res_wukongs, *ns, *wkn, &ok);
+	if (!ok) {
+		cJSON_Delete(*wk);
+		*wk = NULL;
+		return false;
+	}
+	return true;
+}
+
 void cl_relist(struct cl_state *st)
 {
 	struct wk_k8s_result res;
@@ -881,19 +905,12 @@ void cl_relist(struct cl_state *st)
 	}
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const cJSON *meta = wk_json_path(it, "metadata");
-		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
-		const char *wkn = wk_json_meta(it, "annotations", WK_ANN_WUKONG_NAME);
-		bool ok = true, keep = false;
+		const char *ns, *name, *wkn;
+		bool keep = false;
 		cJSON *wk;
 
-		if (!ns || !name || !wkn || cl_job_find(st, ns, wkn))
+		if (!relist_item(st, it, &ns, &name, &wkn, &wk))
 			continue;
-		wk = get_obj(st, &wk_res_wukongs, ns, wkn, &ok);
-		if (!ok) {
-			cJSON_Delete(wk);
-			continue;
-		}
 		if (wk) {
 			const cJSON *cs = wk_json_path(wk, "status.cloneStatus");
 			const char *ph = wk_json_str(cs, "phase");
@@ -921,18 +938,14 @@ void cl_relist(struct cl_state *st)
 	}
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const cJSON *meta = wk_json_path(it, "metadata");
-		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
-		const char *wkn = wk_json_meta(it, "annotations", WK_ANN_WUKONG_NAME);
 		const char *tgt = wk_json_meta(it, "annotations", WK_ANN_CLONE_TARGET);
 		const char *made = wk_json_str(it, "status.targetName");
-		bool ok = true;
+		const char *ns, *name, *wkn;
 		cJSON *wk;
 
-		if (!ns || !name || !wkn || cl_job_find(st, ns, wkn))
+		if (!relist_item(st, it, &ns, &name, &wkn, &wk))
 			continue;
-		wk = get_obj(st, &wk_res_wukongs, ns, wkn, &ok);
-		if (ok && !wk) {
+		if (!wk) {
 			wk_info("deleting orphaned clone '%s/%s' (wukong '%s' is gone)", ns, name,
 				wkn);
 			delete_obj(st, &wk_res_virtualmachineclones, ns, name);
