@@ -285,17 +285,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 		/* Stopped: pin it to the target and start it again, in one patch. */
 		s.stopped_ms = now;
 		s.down_since_ms = mig_cold_cond_time(vm, "Ready", "False");
-		char *state = mig_cold_state_json(&s);
-		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, true));
-		free(patch);
-		cJSON_AddStringToObject(cJSON_GetObjectItem(p, "spec"), "runStrategy",
-					s.run_strategy);
-		cJSON_AddStringToObject(
-		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
-		    WK_ANN_COLD_MIGRATION, state);
-		free(state);
-		patch = cJSON_PrintUnformatted(p);
-		cJSON_Delete(p);
+		patch = mig_cold_vm_patch(&s, true, s.run_strategy);
 		/* Said (and delivered) before the patch: a migrator killed right after it would
 		 * never say it (the next one finds the VM pinned). If the patch fails, the next
 		 * tick says it again with the same audit id, which the audit log keeps once. */
@@ -319,18 +309,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	s.downtime_s = running_there ? mig_cold_downtime(&s, up_since, now) : -1;
 	s.finished_ms = now;
 	wk_strlcpy(s.on_node, node_copy ? node_copy : "", sizeof(s.on_node));
-	{
-		char *state = mig_cold_state_json(&s);
-		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, false));
-
-		free(patch);
-		cJSON_AddStringToObject(
-		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
-		    WK_ANN_COLD_MIGRATION, state);
-		free(state);
-		patch = cJSON_PrintUnformatted(p);
-		cJSON_Delete(p);
-	}
+	patch = mig_cold_vm_patch(&s, false, NULL);
 	if (patch_vm(st, ns, name, patch) == 0)
 		cold_finish(st, ns, name, &s);
 	free(patch);
