@@ -466,47 +466,36 @@ static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const stru
 	return rc;
 }
 
+/* The guarded removes of selective_patches for one list: items at path
+ * ("/spec/template/spec/volumes"), highest index first. */
+static void drop_unwanted(const struct cl_job *j, const cJSON *items, const char *path,
+			  cJSON *patches)
+{
+	char buf[512];
+
+	for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--) {
+		const char *n = wk_json_str(cJSON_GetArrayItem(items, i), "name");
+
+		if (!n || cl_job_wants_disk(&j->spec, n))
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"test\",\"path\":\"%s/%d/name\",\"value\":\"%s\"}", path, i, n);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+		snprintf(buf, sizeof(buf), "{\"op\":\"remove\",\"path\":\"%s/%d\"}", path, i);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+	}
+}
+
 /* JSON patches for the clone that drop the volumes (and their disks) not listed in
  * cloneSource.disks; highest index first so the earlier indexes stay valid. Each remove is
  * guarded by a test of the name. */
 static void selective_patches(const struct cl_job *j, const cJSON *vm, cJSON *patches)
 {
 	const cJSON *tspec = wk_json_path(vm, "spec.template.spec");
-	const cJSON *vols = wk_json_path(tspec, "volumes");
-	const cJSON *disks = wk_json_path(tspec, "domain.devices.disks");
-	int i;
-	char buf[512];
 
-	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
-		const char *n = wk_json_str(cJSON_GetArrayItem(disks, i), "name");
-
-		if (!n || cl_job_wants_disk(&j->spec, n))
-			continue;
-		snprintf(buf, sizeof(buf),
-			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/domain/devices/disks/%d/"
-			 "name\",\"value\":\"%s\"}",
-			 i, n);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-		snprintf(
-		    buf, sizeof(buf),
-		    "{\"op\":\"remove\",\"path\":\"/spec/template/spec/domain/devices/disks/%d\"}",
-		    i);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-	}
-	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
-		const char *n = wk_json_str(cJSON_GetArrayItem(vols, i), "name");
-
-		if (!n || cl_job_wants_disk(&j->spec, n))
-			continue;
-		snprintf(buf, sizeof(buf),
-			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/volumes/%d/name\","
-			 "\"value\":\"%s\"}",
-			 i, n);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-		snprintf(buf, sizeof(buf),
-			 "{\"op\":\"remove\",\"path\":\"/spec/template/spec/volumes/%d\"}", i);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-	}
+	drop_unwanted(j, wk_json_path(tspec, "domain.devices.disks"),
+		      "/spec/template/spec/domain/devices/disks", patches);
+	drop_unwanted(j, wk_json_path(tspec, "volumes"), "/spec/template/spec/volumes", patches);
 }
 
 static cJSON *str_array(const char *const *v)
