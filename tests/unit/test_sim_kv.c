@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "../../tools/sim/sim_admit.h"
+#include "../../tools/sim/sim_handler.h"
+#include "../../tools/sim/sim_store.h"
 #include "../../tools/sim/sim_kv.h"
 #include "wk_json.h"
 
@@ -321,13 +323,91 @@ static void admit(void **state)
 	cJSON_Delete(none);
 }
 
+static void handler_filter(void **state)
+{
+	const char *text =
+	    "# HELP kubevirt_vmi_migration_data_remaining_bytes r\n"
+	    "# TYPE kubevirt_vmi_migration_data_remaining_bytes gauge\n"
+	    "kubevirt_vmi_migration_data_remaining_bytes{name=\"a\",namespace=\"d\",node=\"ip-1.ec2\"} 5\n"
+	    "kubevirt_vmi_migration_data_remaining_bytes{name=\"b\",namespace=\"d\",node=\"ip-1.ec2x\"} 6\n"
+	    "kubevirt_vmi_migration_data_remaining_bytes{name=\"c\",namespace=\"d\",xnode=\"ip-1.ec2\"} 7\n"
+	    "kubevirt_vmi_migrations_in_running_phase 1\n"
+	    "wukong_sim_time_seconds 3\n"
+	    "kubevirt_vmi_migration_broken{node=\"ip-1.ec2\"";
+	struct wk_buf b;
+
+	(void)state;
+	wk_buf_init(&b, 1 << 20);
+	assert_int_equal(sim_handler_filter(text, "ip-1.ec2", &b), 0);
+	assert_non_null(strstr(wk_buf_str(&b), "} 5"));
+	assert_null(strstr(wk_buf_str(&b), "} 6")); /* another node whose name extends this one */
+	assert_null(strstr(wk_buf_str(&b), "} 7")); /* a label that only ends in "node" */
+	assert_null(strstr(wk_buf_str(&b), "in_running_phase"));
+	assert_null(strstr(wk_buf_str(&b), "wukong_sim"));
+	assert_null(strstr(wk_buf_str(&b), "broken")); /* no closing brace */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_handler_filter(text, NULL, &b), 0);
+	assert_string_equal(wk_buf_str(&b), "kubevirt_vmi_migrations_in_running_phase 1\n");
+	wk_buf_reset(&b);
+	assert_int_equal(sim_handler_filter("", "n", &b), 0);
+	assert_int_equal(b.len, 0);
+	wk_buf_release(&b);
+	/* a capped buffer fails cleanly */
+	wk_buf_init(&b, 16);
+	assert_int_equal(sim_handler_filter(text, "ip-1.ec2", &b), -1);
+	wk_buf_release(&b);
+}
+
+/* The store prunes every write through its pruner and serves NodeMetrics without ids. */
+static void store_pruner(void **state)
+{
+	struct sim_store *st = sim_store_new(64);
+	const struct sim_resource *vmim =
+	    sim_resource_find("kubevirt.io", "v1", "virtualmachineinstancemigrations"),
+				  *nm = sim_resource_find("metrics.k8s.io", "v1beta1", "nodes");
+	struct sim_err err;
+	cJSON *out = NULL;
+
+	(void)state;
+	sim_store_set_pruner(st, sim_kv_store_pruner, d5);
+	assert_int_equal(
+	    sim_store_create(st, vmim, "default",
+			     js("{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":"
+				"\"VirtualMachineInstanceMigration\",\"metadata\":{\"name\":\"m\"},"
+				"\"spec\":{\"vmiName\":\"v\",\"addedNodeSelector\":{\"a\":\"b\"}}}"),
+			     &out, &err),
+	    0);
+	assert_null(wk_json_path(out, "spec.addedNodeSelector"));
+	cJSON_Delete(out);
+	/* a status write by a controller is pruned too */
+	assert_int_equal(sim_store_update(st, vmim, "default", "m",
+					  js("{\"metadata\":{\"name\":\"m\"},\"status\":{"
+					     "\"phase\":\"Running\",\"bogus\":1}}"),
+					  true, &out, &err),
+			 0);
+	assert_string_equal(wk_json_str(out, "status.phase"), "Running");
+	assert_null(wk_json_path(out, "status.bogus"));
+	cJSON_Delete(out);
+	assert_int_equal(sim_store_create(st, nm, NULL,
+					  js("{\"metadata\":{\"name\":\"ip-10-0-1-5.ec2.internal\"},"
+					     "\"usage\":{\"cpu\":\"1n\"}}"),
+					  &out, &err),
+			 0);
+	assert_null(wk_json_path(out, "metadata.uid"));
+	assert_null(wk_json_path(out, "metadata.resourceVersion"));
+	assert_null(wk_json_path(out, "metadata.generation"));
+	cJSON_Delete(out);
+	sim_store_destroy(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(versions),	     cmocka_unit_test(prune_vmim),
 	    cmocka_unit_test(prune_nested),  cmocka_unit_test(prune_hostile),
 	    cmocka_unit_test(gates),	     cmocka_unit_test(names),
-	    cmocka_unit_test(admit),
+	    cmocka_unit_test(admit),	     cmocka_unit_test(handler_filter),
+	    cmocka_unit_test(store_pruner),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
