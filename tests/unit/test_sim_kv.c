@@ -69,12 +69,13 @@ static void versions(void **state)
 
 static void prune_vmim(void **state)
 {
-	const char *body = "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
-			   "\"metadata\":{\"name\":\"m\",\"labels\":{\"x\":\"y\"},\"weird\":1},"
-			   "\"spec\":{\"vmiName\":\"v\",\"addedNodeSelector\":{\"a\":\"b\"},"
-			   "\"priority\":\"user\",\"bogus\":true},"
-			   "\"status\":{\"phase\":\"Running\",\"nope\":1,"
-			   "\"migrationState\":{\"targetNode\":\"n\",\"x\":2}},\"extra\":[]}";
+	const char *body =
+	    "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
+	    "\"metadata\":{\"name\":\"m\",\"labels\":{\"x\":\"y\"},\"weird\":1},"
+	    "\"spec\":{\"vmiName\":\"v\",\"addedNodeSelector\":{\"a\":\"b\"},"
+	    "\"priority\":\"user\",\"bogus\":true},"
+	    "\"status\":{\"phase\":\"Running\",\"nope\":1,"
+	    "\"migrationState\":{\"targetNode\":\"n\",\"x\":2}},\"extra\":[]}";
 	cJSON *o, *pruned;
 
 	(void)state;
@@ -100,9 +101,8 @@ static void prune_vmim(void **state)
 	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "priority"));
 	/* additionalProperties: map values kept */
 	assert_string_equal(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"),
-						    "addedNodeSelector"),
-				"a")
+	    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "addedNodeSelector"), "a")
 		->valuestring,
 	    "b");
 	cJSON_Delete(o);
@@ -325,15 +325,17 @@ static void admit(void **state)
 
 static void handler_filter(void **state)
 {
-	const char *text =
-	    "# HELP kubevirt_vmi_migration_data_remaining_bytes r\n"
-	    "# TYPE kubevirt_vmi_migration_data_remaining_bytes gauge\n"
-	    "kubevirt_vmi_migration_data_remaining_bytes{name=\"a\",namespace=\"d\",node=\"ip-1.ec2\"} 5\n"
-	    "kubevirt_vmi_migration_data_remaining_bytes{name=\"b\",namespace=\"d\",node=\"ip-1.ec2x\"} 6\n"
-	    "kubevirt_vmi_migration_data_remaining_bytes{name=\"c\",namespace=\"d\",xnode=\"ip-1.ec2\"} 7\n"
-	    "kubevirt_vmi_migrations_in_running_phase 1\n"
-	    "wukong_sim_time_seconds 3\n"
-	    "kubevirt_vmi_migration_broken{node=\"ip-1.ec2\"";
+	const char *text = "# HELP kubevirt_vmi_migration_data_remaining_bytes r\n"
+			   "# TYPE kubevirt_vmi_migration_data_remaining_bytes gauge\n"
+			   "kubevirt_vmi_migration_data_remaining_bytes{name=\"a\",namespace=\"d\","
+			   "node=\"ip-1.ec2\"} 5\n"
+			   "kubevirt_vmi_migration_data_remaining_bytes{name=\"b\",namespace=\"d\","
+			   "node=\"ip-1.ec2x\"} 6\n"
+			   "kubevirt_vmi_migration_data_remaining_bytes{name=\"c\",namespace=\"d\","
+			   "xnode=\"ip-1.ec2\"} 7\n"
+			   "kubevirt_vmi_migrations_in_running_phase 1\n"
+			   "wukong_sim_time_seconds 3\n"
+			   "kubevirt_vmi_migration_broken{node=\"ip-1.ec2\"";
 	struct wk_buf b;
 
 	(void)state;
@@ -362,8 +364,8 @@ static void handler_filter(void **state)
 static void store_pruner(void **state)
 {
 	struct sim_store *st = sim_store_new(64);
-	const struct sim_resource *vmim =
-	    sim_resource_find("kubevirt.io", "v1", "virtualmachineinstancemigrations"),
+	const struct sim_resource *vmim = sim_resource_find("kubevirt.io", "v1",
+							    "virtualmachineinstancemigrations"),
 				  *nm = sim_resource_find("metrics.k8s.io", "v1beta1", "nodes");
 	struct sim_err err;
 	cJSON *out = NULL;
@@ -371,11 +373,12 @@ static void store_pruner(void **state)
 	(void)state;
 	sim_store_set_pruner(st, sim_kv_store_pruner, d5);
 	assert_int_equal(
-	    sim_store_create(st, vmim, "default",
-			     js("{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":"
-				"\"VirtualMachineInstanceMigration\",\"metadata\":{\"name\":\"m\"},"
-				"\"spec\":{\"vmiName\":\"v\",\"addedNodeSelector\":{\"a\":\"b\"}}}"),
-			     &out, &err),
+	    sim_store_create(
+		st, vmim, "default",
+		js("{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":"
+		   "\"VirtualMachineInstanceMigration\",\"metadata\":{\"name\":\"m\"},"
+		   "\"spec\":{\"vmiName\":\"v\",\"addedNodeSelector\":{\"a\":\"b\"}}}"),
+		&out, &err),
 	    0);
 	assert_null(wk_json_path(out, "spec.addedNodeSelector"));
 	cJSON_Delete(out);
@@ -388,11 +391,12 @@ static void store_pruner(void **state)
 	assert_string_equal(wk_json_str(out, "status.phase"), "Running");
 	assert_null(wk_json_path(out, "status.bogus"));
 	cJSON_Delete(out);
-	assert_int_equal(sim_store_create(st, nm, NULL,
-					  js("{\"metadata\":{\"name\":\"ip-10-0-1-5.ec2.internal\"},"
-					     "\"usage\":{\"cpu\":\"1n\"}}"),
-					  &out, &err),
-			 0);
+	assert_int_equal(
+	    sim_store_create(st, nm, NULL,
+			     js("{\"metadata\":{\"name\":\"ip-10-0-1-5.ec2.internal\"},"
+				"\"usage\":{\"cpu\":\"1n\"}}"),
+			     &out, &err),
+	    0);
 	assert_null(wk_json_path(out, "metadata.uid"));
 	assert_null(wk_json_path(out, "metadata.resourceVersion"));
 	assert_null(wk_json_path(out, "metadata.generation"));
@@ -403,10 +407,10 @@ static void store_pruner(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(versions),	     cmocka_unit_test(prune_vmim),
-	    cmocka_unit_test(prune_nested),  cmocka_unit_test(prune_hostile),
-	    cmocka_unit_test(gates),	     cmocka_unit_test(names),
-	    cmocka_unit_test(admit),	     cmocka_unit_test(handler_filter),
+	    cmocka_unit_test(versions),	    cmocka_unit_test(prune_vmim),
+	    cmocka_unit_test(prune_nested), cmocka_unit_test(prune_hostile),
+	    cmocka_unit_test(gates),	    cmocka_unit_test(names),
+	    cmocka_unit_test(admit),	    cmocka_unit_test(handler_filter),
 	    cmocka_unit_test(store_pruner),
 	};
 

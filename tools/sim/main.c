@@ -543,7 +543,8 @@ int main(int argc, char **argv)
 		case 'K':
 			mopts.kv_minor = sim_kv_minor_parse(optarg);
 			if (mopts.kv_minor < 0)
-				wk_die(2, "--kubevirt-version: '%s' is not 1.5, 1.6 or 1.9", optarg);
+				wk_die(2, "--kubevirt-version: '%s' is not 1.5, 1.6 or 1.9",
+				       optarg);
 			break;
 		case 'O':
 			openapi_arg = optarg;
@@ -585,8 +586,8 @@ int main(int argc, char **argv)
 	openapi_dir = find_openapi(openapi_arg);
 	if (!openapi_dir)
 		wk_die(1, "cannot find tools/sim/openapi: pass --openapi DIR or set WUKONG_ROOT");
-	kv_defs = sim_kv_defs_load(openapi_dir, sim_model_kv_minor(ctx.model), errstr,
-				   sizeof(errstr));
+	kv_defs =
+	    sim_kv_defs_load(openapi_dir, sim_model_kv_minor(ctx.model), errstr, sizeof(errstr));
 	if (!kv_defs)
 		wk_die(1, "%s", errstr);
 	/* Every write, the model's seeding included, keeps only what this version's API has. */

@@ -95,10 +95,11 @@ int sim_admit_vm(int minor, const cJSON *kv, const cJSON *obj, const char **hook
 			ok = ok || !strcmp(s, valid[i]);
 		if (minor >= 9 && !strcmp(s, "WaitAsReceiver")) {
 			if (!sim_kv_gate_enabled(minor, kv, "DecentralizedLiveMigration"))
-				cause(&c,
-				      "Invalid RunStrategy (%s), DecentralizedLiveMigration feature "
-				      "gate is not enabled in kubevirt resource",
-				      s);
+				cause(
+				    &c,
+				    "Invalid RunStrategy (%s), DecentralizedLiveMigration feature "
+				    "gate is not enabled in kubevirt resource",
+				    s);
 		} else if (!ok) {
 			cause(&c, "Invalid RunStrategy (%.200s)", s);
 		}
@@ -106,8 +107,8 @@ int sim_admit_vm(int minor, const cJSON *kv, const cJSON *obj, const char **hook
 	return finish(&c);
 }
 
-int sim_admit_snapshot(int minor, const cJSON *kv, const cJSON *obj, const char **hook,
-		       char *why, size_t why_size)
+int sim_admit_snapshot(int minor, const cJSON *kv, const cJSON *obj, const char **hook, char *why,
+		       size_t why_size)
 {
 	const char *g = wk_json_str(obj, "spec.source.apiGroup"),
 		   *k = wk_json_str(obj, "spec.source.kind");
@@ -152,16 +153,18 @@ static void filters(struct causes *c, const cJSON *list, const char *field)
 			continue;
 		}
 		if (len > 1 && memchr(f + 1, '!', len - 1))
-			cause(c,
-			      "%s filter %.200s is invalid: cannot contain a negation character (!); "
-			      "FilterRules: NegationChar can be only used at the beginning of the "
-			      "filter",
-			      field, f);
+			cause(
+			    c,
+			    "%s filter %.200s is invalid: cannot contain a negation character (!); "
+			    "FilterRules: NegationChar can be only used at the beginning of the "
+			    "filter",
+			    field, f);
 		if (len > 1 && memchr(f, '*', len - 1))
-			cause(c,
-			      "%s filter %.200s is invalid: cannot contain a wildcard character (*); "
-			      "FilterRules: WildcardChar can be only at the end of the filter",
-			      field, f);
+			cause(
+			    c,
+			    "%s filter %.200s is invalid: cannot contain a wildcard character (*); "
+			    "FilterRules: WildcardChar can be only at the end of the filter",
+			    field, f);
 	}
 }
 
@@ -220,14 +223,15 @@ int sim_admit_clone(int minor, const cJSON *kv, const cJSON *obj, const char **h
 	if (cJSON_IsObject(src) && cJSON_IsObject(tgt) && sk && tk &&
 	    !strcmp(sk, "VirtualMachine") && !strcmp(tk, "VirtualMachine") &&
 	    !strcmp(tn ? tn : "", sn ? sn : ""))
-		cause(&c, "Target name cannot be equal to source name when both are VirtualMachines");
+		cause(&c,
+		      "Target name cannot be equal to source name when both are VirtualMachines");
 	cJSON_ArrayForEach(it, item(obj, "spec.newMacAddresses"))
 	{
 		const char *mac = cJSON_IsString(it) ? it->valuestring : "";
 
 		if (*mac && !mac_ok(mac))
-			cause(&c, "interface %.100s has malformed MAC address (%.100s).", it->string,
-			      mac);
+			cause(&c, "interface %.100s has malformed MAC address (%.100s).",
+			      it->string, mac);
 	}
 	cJSON_ArrayForEach(it, item(obj, "spec.patches"))
 	{

@@ -18,8 +18,8 @@
 int sim_admit_vm(int minor, const cJSON *kv, const cJSON *obj, const char **hook, char *why,
 		 size_t why_size);
 /* virtualmachinesnapshot-validator.snapshot.kubevirt.io, create: the Snapshot gate, the source. */
-int sim_admit_snapshot(int minor, const cJSON *kv, const cJSON *obj, const char **hook,
-		       char *why, size_t why_size);
+int sim_admit_snapshot(int minor, const cJSON *kv, const cJSON *obj, const char **hook, char *why,
+		       size_t why_size);
 /* virtualmachinerestore-validator.snapshot.kubevirt.io, create: the Snapshot gate. */
 int sim_admit_restore(int minor, const cJSON *kv, const cJSON *obj, const char **hook, char *why,
 		      size_t why_size);

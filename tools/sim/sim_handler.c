@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,7 +71,9 @@ int sim_handler_filter(const char *in, const char *node, struct wk_buf *out)
 			keep = !strncmp(name, "kubevirt_vmi_migration_", 23);
 			if (keep && name == p) {
 				/* a sample: its node label must be this node's */
-				const char *lb = memchr(p, '{', len), *rb = lb ? memchr(lb, '}', len - (size_t)(lb - p)) : NULL;
+				const char *lb = memchr(p, '{', len),
+					   *rb =
+					       lb ? memchr(lb, '}', len - (size_t)(lb - p)) : NULL;
 				const char *hit = lb ? strstr(lb, want) : NULL;
 
 				keep = hit && rb && hit < rb && (hit[-1] == '{' || hit[-1] == ',');
@@ -86,7 +89,8 @@ int sim_handler_filter(const char *in, const char *node, struct wk_buf *out)
 
 static struct ep *ep_of(struct sim_handlers *h, struct MHD_Connection *c)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 
@@ -234,8 +238,8 @@ static int listen_all(struct sim_handlers *h)
 static int node_name(const cJSON *obj, void *opaque)
 {
 	cJSON *names = opaque;
-	const char *n = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name"));
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name"));
 
 	if (n && cJSON_GetArraySize(names) < SIM_HANDLER_MAX - 1)
 		cJSON_AddItemToArray(names, cJSON_CreateString(n));
@@ -260,7 +264,8 @@ static void pod_name(char *out, size_t n, const char *base, size_t i)
 static void write_objects(struct sim_handlers *h, struct sim_store *st)
 {
 	const struct sim_resource *rs = sim_resource_find("", "v1", "services"),
-				  *re = sim_resource_find("discovery.k8s.io", "v1", "endpointslices");
+				  *re =
+				      sim_resource_find("discovery.k8s.io", "v1", "endpointslices");
 	struct sim_err err;
 	cJSON *svc = cJSON_CreateObject(), *out = NULL, *meta, *labels, *spec, *port;
 	const char *svc_uid = "";
@@ -278,7 +283,8 @@ static void write_objects(struct sim_handlers *h, struct sim_store *st)
 	cJSON_AddStringToObject(labels, "prometheus.kubevirt.io", "true");
 	spec = cJSON_AddObjectToObject(svc, "spec");
 	cJSON_AddStringToObject(spec, "clusterIP", "None");
-	cJSON_AddItemToObject(spec, "clusterIPs", cJSON_CreateStringArray((const char *[]){"None"}, 1));
+	cJSON_AddItemToObject(spec, "clusterIPs",
+			      cJSON_CreateStringArray((const char *[]){"None"}, 1));
 	cJSON_AddStringToObject(spec, "type", "ClusterIP");
 	cJSON_AddStringToObject(spec, "sessionAffinity", "None");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(spec, "selector"), "prometheus.kubevirt.io",
@@ -357,8 +363,7 @@ static void write_objects(struct sim_handlers *h, struct sim_store *st)
 }
 
 struct sim_handlers *sim_handlers_start(struct sim_store *st, struct sim_model *m,
-					const struct sim_tls *tls, char *errstr,
-					size_t errstr_size)
+					const struct sim_tls *tls, char *errstr, size_t errstr_size)
 {
 	const struct sim_resource *rn = sim_resource_find("", "v1", "nodes");
 	struct sim_handlers *h = wk_xcalloc(1, sizeof(*h));
@@ -381,18 +386,30 @@ struct sim_handlers *sim_handlers_start(struct sim_store *st, struct sim_model *
 	pod_name(h->eps[i].pod, sizeof(h->eps[i].pod), "virt-controller-6c8f9b7d4", i);
 	for (size_t k = 0; k < h->n; k++)
 		h->eps[k].fd = -1;
+	/* a socket per pod: make room for them under a low soft limit */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)h->n + 1024) {
+			rl.rlim_cur =
+			    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)h->n + 1024
+				? (rlim_t)h->n + 1024
+				: rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (listen_all(h) < 0) {
 		wk_err(errstr, errstr_size, "cannot listen on the virt-handler addresses: %s",
 		       strerror(errno));
 		sim_handlers_stop(h);
 		return NULL;
 	}
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TLS |
-				    MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
-				0, NULL, NULL, handler, h, MHD_OPTION_HTTPS_MEM_KEY, tls->key_pem,
-				MHD_OPTION_HTTPS_MEM_CERT, tls->cert_pem,
-				MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_CONNECTION_TIMEOUT,
-				30u, MHD_OPTION_END);
+	h->d =
+	    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TLS |
+				 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+			     0, NULL, NULL, handler, h, MHD_OPTION_HTTPS_MEM_KEY, tls->key_pem,
+			     MHD_OPTION_HTTPS_MEM_CERT, tls->cert_pem, MHD_OPTION_CONNECTION_LIMIT,
+			     256u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!h->d) {
 		wk_err(errstr, errstr_size, "cannot start the virt-handler metrics server");
 		sim_handlers_stop(h);

@@ -139,7 +139,8 @@ const char *sim_kv_def_name(const struct sim_resource *res)
 	} map[] = {
 	    {"kubevirt.io", "virtualmachines", "v1.VirtualMachine"},
 	    {"kubevirt.io", "virtualmachineinstances", "v1.VirtualMachineInstance"},
-	    {"kubevirt.io", "virtualmachineinstancemigrations", "v1.VirtualMachineInstanceMigration"},
+	    {"kubevirt.io", "virtualmachineinstancemigrations",
+	     "v1.VirtualMachineInstanceMigration"},
 	    {"kubevirt.io", "kubevirts", "v1.KubeVirt"},
 	    {"migrations.kubevirt.io", "migrationpolicies", "v1alpha1.MigrationPolicy"},
 	    {"snapshot.kubevirt.io", "virtualmachinesnapshots", "v1beta1.VirtualMachineSnapshot"},
@@ -167,7 +168,8 @@ static const cJSON *resolve(const struct sim_kv_defs *d, const cJSON *s)
 			return s;
 		if (strncmp(ref->valuestring, REF_PREFIX, strlen(REF_PREFIX)))
 			return NULL;
-		s = cJSON_GetObjectItemCaseSensitive(d->defs, ref->valuestring + strlen(REF_PREFIX));
+		s = cJSON_GetObjectItemCaseSensitive(d->defs,
+						     ref->valuestring + strlen(REF_PREFIX));
 	}
 	return NULL;
 }
@@ -212,8 +214,8 @@ static int prune(const struct sim_kv_defs *d, const cJSON *schema, cJSON *v, con
 		if (!props && !addl)
 			return 0;
 		for (; it; it = next) {
-			const cJSON *ps = props ? cJSON_GetObjectItemCaseSensitive(props, it->string)
-						: NULL;
+			const cJSON *ps =
+			    props ? cJSON_GetObjectItemCaseSensitive(props, it->string) : NULL;
 
 			next = it->next;
 			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", it->string);
@@ -364,8 +366,9 @@ const char *sim_kv_indication_message(int minor, const char *ind)
 	static const struct {
 		const char *ind, *msg;
 	} msgs[] = {
-	    {"Online", "Snapshot taken while the VM was running. Consistency depends on guest-agent "
-		       "quiescing."},
+	    {"Online",
+	     "Snapshot taken while the VM was running. Consistency depends on guest-agent "
+	     "quiescing."},
 	    {"GuestAgent", "Guest agent was active and attempted to quiesce the filesystem for "
 			   "application consistency."},
 	    {"NoGuestAgent", "Guest agent was not available. Snapshot is crash-consistent and may "

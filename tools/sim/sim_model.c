@@ -739,18 +739,16 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 		 * (400), as webhookutils.ToAdmissionResponse/ToAdmissionResponseError answer. */
 		if (!vmi || !*vmi)
 			code = 422;
-	} else if (res == m->r_vm || res == m->r_snap || res == m->r_restore ||
-		   res == m->r_clone) {
+	} else if (res == m->r_vm || res == m->r_snap || res == m->r_restore || res == m->r_clone) {
 		/* The feature gates come from the KubeVirt CR as it is now (virt-api's cluster
 		 * config follows it). */
 		cJSON *kv = sim_store_get(m->st, m->r_kv, "kubevirt", "kubevirt");
-		code = res == m->r_vm	   ? sim_admit_vm(m->kv_minor, kv, obj, &hook, why, sizeof(why))
-		       : res == m->r_snap  ? sim_admit_snapshot(m->kv_minor, kv, obj, &hook, why,
-								sizeof(why))
-		       : res == m->r_restore ? sim_admit_restore(m->kv_minor, kv, obj, &hook, why,
-								 sizeof(why))
-					     : sim_admit_clone(m->kv_minor, kv, obj, &hook, why,
-							       sizeof(why));
+		code = res == m->r_vm ? sim_admit_vm(m->kv_minor, kv, obj, &hook, why, sizeof(why))
+		       : res == m->r_snap
+			   ? sim_admit_snapshot(m->kv_minor, kv, obj, &hook, why, sizeof(why))
+		       : res == m->r_restore
+			   ? sim_admit_restore(m->kv_minor, kv, obj, &hook, why, sizeof(why))
+			   : sim_admit_clone(m->kv_minor, kv, obj, &hook, why, sizeof(why));
 		cJSON_Delete(kv);
 	}
 	model_unlock(m);

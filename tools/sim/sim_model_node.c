@@ -316,7 +316,8 @@ void sim_nodes_seed(struct sim_model *m)
 		cJSON_AddStringToObject(info, "kubeProxyVersion", "v1.32.0");
 		cJSON_AddStringToObject(info, "containerRuntimeVersion", "containerd://1.7.24");
 		node_ids(m, s->name, info);
-		/* kubelet's port, as kubelet registers it (k8s.io/api core/v1 NodeDaemonEndpoints) */
+		/* kubelet's port, as kubelet registers it (k8s.io/api core/v1 NodeDaemonEndpoints)
+		 */
 		cJSON_AddNumberToObject(
 		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(st, "daemonEndpoints"),
 					    "kubeletEndpoint"),

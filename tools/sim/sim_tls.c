@@ -105,8 +105,8 @@ static char *cert_pem(X509 *x)
 
 int sim_tls_generate(struct sim_tls *tls, char *errstr, size_t errstr_size)
 {
-	return sim_tls_generate_named(tls, "wukong-sim-ca", "localhost", "IP:127.0.0.1,DNS:localhost",
-				      errstr, errstr_size);
+	return sim_tls_generate_named(tls, "wukong-sim-ca", "localhost",
+				      "IP:127.0.0.1,DNS:localhost", errstr, errstr_size);
 }
 
 int sim_tls_generate_named(struct sim_tls *tls, const char *ca_cn, const char *cn, const char *san,
