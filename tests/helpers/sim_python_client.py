@@ -60,6 +60,23 @@ def main():
 
     step("watch.Watch over list_node", watch_nodes)
 
+    # Every other built-in kind the simulator serves, through the typed APIs (deserialised).
+    disc = client.DiscoveryV1Api()
+    coord = client.CoordinationV1Api()
+    stor = client.StorageV1Api()
+    for desc, fn in [
+        ("CoreV1Api.list_namespace", core.list_namespace),
+        ("CoreV1Api.list_event_for_all_namespaces", core.list_event_for_all_namespaces),
+        ("CoreV1Api.list_persistent_volume_claim_for_all_namespaces",
+         core.list_persistent_volume_claim_for_all_namespaces),
+        ("CoreV1Api.list_service_for_all_namespaces", core.list_service_for_all_namespaces),
+        ("DiscoveryV1Api.list_endpoint_slice_for_all_namespaces",
+         disc.list_endpoint_slice_for_all_namespaces),
+        ("CoordinationV1Api.list_lease_for_all_namespaces", coord.list_lease_for_all_namespaces),
+        ("StorageV1Api.list_storage_class", stor.list_storage_class),
+    ]:
+        step(desc, lambda fn=fn: "%d items" % len(fn(_request_timeout=20).items))
+
     kinds = [
         ("vm.novasphere.dev", "v1alpha1", "wukongs"),
         ("kubevirt.io", "v1", "virtualmachines"),

@@ -16,6 +16,12 @@ ok "wukong-sim started ($SIM_KV)"
 
 # Wait for the VMIs the default scenario runs, so every kind has objects.
 wait_for 30 sh -c "kubectl --kubeconfig '$KC' get vmi -o name | grep -q ." || diag "no VMI yet"
+# A migration first, so that Events (and a VMIM) exist for the typed lists.
+vmi=$(kubectl --kubeconfig "$KC" get vmi -o jsonpath='{.items[0].metadata.name}')
+printf '{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachineInstanceMigration","metadata":{"name":"py-mig"},"spec":{"vmiName":"%s"}}' "$vmi" |
+	kubectl --kubeconfig "$KC" create -f - >/dev/null
+check "a migration ran (Events exist)" wait_for 60 sh -c \
+	"kubectl --kubeconfig '$KC' get vmim py-mig -o jsonpath='{.status.phase}' | grep -q Succeeded"
 node=$(kubectl --kubeconfig "$KC" get nodes -o jsonpath='{.items[0].metadata.name}')
 out=$(timeout 120 $PY "$ROOT/tests/helpers/sim_python_client.py" "$KC" "$node" 2>&1)
 rc=$?
