@@ -83,6 +83,9 @@ check_kv() {
 	if [ "${SIM_KV#1.}" -lt "$need" ]; then xfail "$issue" "(KubeVirt $SIM_KV) $d" "$@"; else check "$d" "$@"; fi
 }
 
+# skip DESCRIPTION: a check that cannot be set up on this simulated version (TAP SKIP).
+skip() { _n=$((_n + 1)); echo "ok $_n - # SKIP $*"; }
+
 # The KubeVirt version every simulator of this run plays (SIM_KUBEVIRT_VERSION=1.5|1.6|1.9, default
 # the simulator's own default, 1.9): wukong-sim reads WUKONG_SIM_KUBEVIRT_VERSION as the default of
 # --kubevirt-version, so suites and wukongctl that start it need no change.
