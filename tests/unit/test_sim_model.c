@@ -3,6 +3,7 @@
  * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts,
  * snapshots and clones, node failure, the control API and the metrics. */
 #include "../../tools/sim/sim_model.h"
+#include "../../tools/sim/sim_model_int.h"
 
 #include "wk_log.h"
 #include "wk_quantity.h"
@@ -610,9 +611,15 @@ static void snapshots_and_clones(void **state)
 	assert_string_equal(txt, "[\"Online\",\"GuestAgent\"]");
 	free(txt);
 	assert_non_null(str_at(s, "status", "creationTime", NULL));
+	/* Conditions carry their text in reason, never in message (snapshot/util.go). */
+	assert_string_equal(str_at(cond(s, "Ready"), "reason", NULL, NULL), "Ready");
+	assert_null(str_at(cond(s, "Ready"), "message", NULL, NULL));
+	assert_string_equal(str_at(cond(s, "Progressing"), "reason", NULL, NULL),
+			    "Operation complete");
+	assert_null(str_at(cond(s, "Progressing"), "message", NULL, NULL));
 	cJSON_Delete(s);
-	/* A snapshot of a VM with a local volume stays not ready and says why, until its
-	 * failureDeadline. */
+	/* A volume whose class has no VolumeSnapshotClass is excluded and the snapshot succeeds;
+	 * the "No VolumeSnapshotClass" text is only in the VM's volumeSnapshotStatuses. */
 	create(
 	    f, SNAP, "default",
 	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
@@ -620,13 +627,41 @@ static void snapshots_and_clones(void **state)
 	    "\"failureDeadline\":"
 	    "\"1m\",\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
 	    "\"db-local-vm\"}}}");
-	s = wait_status(f, SNAP, "default", "s2", "phase", "InProgress", 20);
-	assert_non_null(
-	    strstr(str_at(cond(s, "Ready"), "message", NULL, NULL), "No VolumeSnapshotClass"));
+	s = wait_status(f, SNAP, "default", "s2", "phase", "Succeeded", 20);
+	txt = cJSON_PrintUnformatted(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(s, "status"), "snapshotVolumes"));
+	assert_non_null(strstr(txt, "\"excludedVolumes\":[\"data\"]"));
+	assert_null(strstr(txt, "VolumeSnapshotClass"));
+	free(txt);
+	txt = cJSON_PrintUnformatted(s);
+	assert_null(strstr(txt, "No VolumeSnapshotClass"));
+	free(txt);
 	cJSON_Delete(s);
-	s = wait_status(f, SNAP, "default", "s2", "phase", "Failed", 20);
-	assert_string_equal(str_at(cond(s, "Failure"), "message", NULL, NULL),
+	cJSON *dbvm = sim_store_get(f->st, VM, "default", "db-local-vm");
+	txt = cJSON_PrintUnformatted(dbvm);
+	assert_non_null(strstr(txt, "No VolumeSnapshotClass: Volume snapshots are not configured "
+				    "for this StorageClass [local-rwo] [data]"));
+	free(txt);
+	cJSON_Delete(dbvm);
+	/* A snapshot that cannot finish before its failureDeadline (its source does not exist)
+	 * fails with reason "snapshot deadline exceeded". */
+	create(
+	    f, SNAP, "default",
+	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
+	    "\"metadata\":{\"name\":\"s4\",\"namespace\":\"default\"},\"spec\":{"
+	    "\"failureDeadline\":\"1m\",\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":"
+	    "\"VirtualMachine\",\"name\":\"nope\"}}}");
+	s = wait_status(f, SNAP, "default", "s4", "phase", "InProgress", 20);
+	assert_string_equal(str_at(cond(s, "Progressing"), "reason", NULL, NULL),
+			    "Source does not exist");
+	cJSON_Delete(s);
+	s = wait_status(f, SNAP, "default", "s4", "phase", "Failed", 20);
+	assert_string_equal(str_at(cond(s, "Failure"), "reason", NULL, NULL),
 			    "snapshot deadline exceeded");
+	assert_null(str_at(cond(s, "Failure"), "message", NULL, NULL));
+	assert_string_equal(str_at(cond(s, "Progressing"), "reason", NULL, NULL),
+			    "Operation failed");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "status"), "error"));
 	cJSON_Delete(s);
 	/* Wrong source kind. */
 	create(
@@ -655,10 +690,14 @@ static void snapshots_and_clones(void **state)
 	assert_non_null(strstr(vtxt, "\"serial\":\"serial-1\""));
 	assert_non_null(strstr(vtxt, "restore-"));
 	free(vtxt);
+	/* A cloned VM is created Halted (restore.go: new VM, runStrategy Halted). */
+	assert_string_equal(str_at(vm, "spec", "runStrategy", NULL), "Halted");
+	assert_non_null(str_at(vm, "metadata", "annotations", "restore.kubevirt.io/lastRestoreUID"));
 	cJSON_Delete(vm);
-	cJSON_Delete(wait_status(f, VMI, "default", "web-2-copy", "phase", "Running", 20));
+	usleep(300000);
+	assert_null(sim_store_get(f->st, VMI, "default", "web-2-copy"));
 	/* The temporary snapshot is gone. */
-	assert_int_equal(sim_store_count(f->st, SNAP), 3);
+	assert_int_equal(sim_store_count(f->st, SNAP), 4);
 
 	/* Clone of a VM with non-snapshottable storage stays pending. */
 	create(f, CLONE, "default",
@@ -670,6 +709,9 @@ static void snapshots_and_clones(void **state)
 	c = sim_store_get(f->st, CLONE, "default", "c2");
 	assert_null(str_at(c, "status", "phase", NULL));
 	assert_string_equal(str_at(cond(c, "Progressing"), "reason", NULL, NULL), "Pending");
+	assert_string_equal(str_at(cond(c, "Ready"), "reason", NULL, NULL),
+			    "Virtual Machine volume data does not support snapshots");
+	assert_null(str_at(cond(c, "Ready"), "message", NULL, NULL));
 	cJSON_Delete(c);
 	/* Clone from a snapshot. */
 	create(
@@ -685,19 +727,21 @@ static void snapshots_and_clones(void **state)
 	stop(f);
 }
 
-static int find_clone_failed(const cJSON *o, void *opaque)
+static int find_restore_error(const cJSON *o, void *opaque)
 {
 	const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason"));
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"));
-	const char *name = str_at(o, "involvedObject", "name", NULL);
-	if (r && !strcmp(r, "CloneFailed") && name && !strcmp(name, "bad") && msg &&
-	    strstr(msg, "error patching VM bad-copy"))
+	const char *kind = str_at(o, "involvedObject", "kind", NULL);
+	if (r && !strcmp(r, "VirtualMachineRestoreError") && kind &&
+	    !strcmp(kind, "VirtualMachineRestore") && msg &&
+	    strstr(msg, "VirtualMachineRestore encountered error error patching VM bad-copy"))
 		*(bool *)opaque = true;
 	return 0;
 }
 
 /* spec.patches: applied to the target VM after the generated changes; a patch that does not
- * apply (or is not JSON) fails the clone with a condition and an event, and no VM appears. */
+ * apply (or is not JSON) is an error of the temporary restore, retried for ever: the clone stays
+ * in RestoreInProgress (restore.go reconcileSpec + doUpdateError), and no VM appears. */
 static void clone_patches(void **state)
 {
 	(void)state;
@@ -738,20 +782,33 @@ static void clone_patches(void **state)
 	       "\"{\\\"op\\\":\\\"add\\\",\\\"path\\\":\\\"/metadata/labels/fine\\\",\\\"value\\\":"
 	       "\\\"1\\\"}\","
 	       "\"{\\\"op\\\":\\\"remove\\\",\\\"path\\\":\\\"/spec/no/such\\\"}\"]}}");
-	cJSON *c = wait_status(f, CLONE, "default", "bad", "phase", "Failed", 30);
-	const char *m = str_at(cond(c, "Ready"), "message", NULL, NULL);
-	assert_non_null(m);
-	assert_non_null(strstr(m, "error patching VM bad-copy"));
-	assert_string_equal(str_at(cond(c, "Ready"), "status", NULL, NULL), "False");
+	cJSON *c = wait_status(f, CLONE, "default", "bad", "phase", "RestoreInProgress", 30);
 	cJSON_Delete(c);
-	assert_null(sim_store_get(f->st, VM, "default", "bad-copy"));
 	bool seen = false;
-	for (int i = 0; i < 100 && !seen; i++) {
-		sim_store_foreach(f->st, EVENTS, "default", find_clone_failed, &seen);
+	for (int i = 0; i < 200 && !seen; i++) {
+		sim_store_foreach(f->st, EVENTS, "default", find_restore_error, &seen);
 		if (!seen)
 			usleep(20000);
 	}
 	assert_true(seen);
+	/* Well past the retries: still RestoreInProgress, no VM, the restore says why. */
+	usleep(1000000);
+	c = wait_status(f, CLONE, "default", "bad", "phase", "RestoreInProgress", 1);
+	assert_string_equal(str_at(cond(c, "Progressing"), "reason", NULL, NULL),
+			    "Still processing");
+	char rname[300];
+	snprintf(rname, sizeof(rname), "%s", str_at(c, "status", "restoreName", NULL));
+	cJSON_Delete(c);
+	cJSON *r = sim_store_get(f->st, R("snapshot.kubevirt.io", "v1beta1",
+					  "virtualmachinerestores"),
+				 "default", rname);
+	assert_non_null(r);
+	const char *m = str_at(cond(r, "Ready"), "reason", NULL, NULL);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "error patching VM bad-copy: failed to apply patch for VM"));
+	assert_null(cond(r, "Failure"));
+	cJSON_Delete(r);
+	assert_null(sim_store_get(f->st, VM, "default", "bad-copy"));
 
 	/* Not JSON at all. */
 	create(f, CLONE, "default",
@@ -760,12 +817,48 @@ static void clone_patches(void **state)
 	       "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-2-vm\"},"
 	       "\"target\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
 	       "\"junk-copy\"},\"patches\":[\"{not json\"]}}");
-	c = wait_status(f, CLONE, "default", "junk", "phase", "Failed", 30);
-	assert_non_null(strstr(str_at(cond(c, "Ready"), "message", NULL, NULL),
-			       "is not a JSON patch operation"));
+	c = wait_status(f, CLONE, "default", "junk", "phase", "RestoreInProgress", 30);
 	cJSON_Delete(c);
 	assert_null(sim_store_get(f->st, VM, "default", "junk-copy"));
 	stop(f);
+}
+
+/* Clone filters as vm-target.go's addRemovePatchesFromFilter: unanchored regular expressions,
+ * "*" alone = ".*", negations win in any order, no list keeps all, an empty list keeps none,
+ * invalid or overlong expressions match nothing. */
+static void clone_filters(void **state)
+{
+	(void)state;
+	cJSON *f = cJSON_Parse("[\"app\"]");
+	assert_true(sim_filter_keep(f, "myapp.io/x")); /* unanchored: a substring matches */
+	assert_true(sim_filter_keep(f, "app"));
+	assert_false(sim_filter_keep(f, "team"));
+	cJSON_Delete(f);
+	f = cJSON_Parse("[\"!^app$\", \"*\"]"); /* the negation comes first and still wins */
+	assert_false(sim_filter_keep(f, "app"));
+	assert_true(sim_filter_keep(f, "apps"));
+	assert_true(sim_filter_keep(f, "x"));
+	cJSON_Delete(f);
+	f = cJSON_Parse("[\"^team\\\\.io/.*\", \"!secret\"]");
+	assert_true(sim_filter_keep(f, "team.io/owner"));
+	assert_false(sim_filter_keep(f, "teamXio/owner"));
+	assert_false(sim_filter_keep(f, "team.io/secret-key"));
+	cJSON_Delete(f);
+	assert_true(sim_filter_keep(NULL, "anything")); /* no filters: keep all */
+	f = cJSON_Parse("[]");
+	assert_false(sim_filter_keep(f, "anything")); /* an empty list removes every key */
+	cJSON_Delete(f);
+	/* Hostile: invalid, RE2-only and overlong expressions match nothing. */
+	assert_false(sim_filter_match("(", "("));
+	assert_false(sim_filter_match("[a-", "a"));
+	char *big = malloc(SIM_FILTER_MAX + 2);
+	memset(big, 'a', SIM_FILTER_MAX + 1);
+	big[SIM_FILTER_MAX + 1] = 0;
+	assert_false(sim_filter_match(big, big));
+	free(big);
+	f = cJSON_Parse("[\"*\", 7, null, \"!\"]"); /* "!" alone: the empty expression, matches all */
+	assert_false(sim_filter_keep(f, "k"));
+	cJSON_Delete(f);
 }
 
 static void node_failure_and_pressure(void **state)
@@ -967,6 +1060,7 @@ int main(void)
 	    cmocka_unit_test(not_migratable_fails_fast),
 	    cmocka_unit_test(snapshots_and_clones),
 	    cmocka_unit_test(clone_patches),
+	    cmocka_unit_test(clone_filters),
 	    cmocka_unit_test(node_failure_and_pressure),
 	    cmocka_unit_test(faults),
 	};

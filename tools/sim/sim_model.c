@@ -198,6 +198,7 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 			 : sc->time_factor > 0 ? sc->time_factor
 					       : 1;
 	m->seed = opts->seed ? opts->seed : sc->has_seed ? sc->seed : 1;
+	m->kv_minor = 9;
 	m->rng = m->seed;
 	m->frng = m->seed ^ 0x5bd1e995ULL;
 	pthread_mutex_init(&m->lock, NULL);

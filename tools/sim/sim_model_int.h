@@ -152,6 +152,7 @@ struct sim_model {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 
+	int kv_minor; /* the simulated KubeVirt 1.<kv_minor>: 5, 6 or 9 (default 9) */
 	double now;	  /* simulated seconds since start */
 	int64_t epoch_ms; /* wall clock at start: object timestamps are epoch + now */
 
@@ -219,6 +220,12 @@ void sim_jset(cJSON *parent, const char *key, cJSON *val);
 void sim_jset_str(cJSON *parent, const char *key, const char *val);
 cJSON *sim_cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
 		    const char *message);
+/* Clone label/annotation filters (sim_model_snap.c): an unanchored regular expression match,
+ * and whether a key survives a filter list. Expressions longer than SIM_FILTER_MAX match
+ * nothing. */
+#define SIM_FILTER_MAX 1024
+bool sim_filter_match(const char *re, const char *key);
+bool sim_filter_keep(const cJSON *filters, const char *key);
 int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
 
 /* The per-kind controllers. Calls go one way: mig -> vm -> node, mig -> node, snap -> vm, and

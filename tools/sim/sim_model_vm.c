@@ -648,8 +648,11 @@ cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
 		cJSON_AddStringToObject(x, "name", vname ? vname : "");
 		if (!claim) {
 			cJSON_AddBoolToObject(x, "enabled", false);
-			cJSON_AddStringToObject(
-			    x, "reason", "Snapshot is not supported for this volumeSource type");
+			char why[300];
+			snprintf(why, sizeof(why),
+				 "Snapshot is not supported for this volumeSource type [%s]",
+				 vname ? vname : "");
+			cJSON_AddStringToObject(x, "reason", why);
 			cJSON_AddItemToArray(a, x);
 			continue;
 		}
