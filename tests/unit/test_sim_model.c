@@ -100,6 +100,57 @@ static cJSON *wait_status(struct fx *f, const struct sim_resource *r, const char
 	return NULL;
 }
 
+/* Wait until the VMIM reached phase and its finalizer went: the second step of a final write
+ * (migrationState copied, finalizer removed) happens a model tick after the phase. */
+static cJSON *wait_final(struct fx *f, const char *name, const char *phase, double secs)
+{
+	cJSON_Delete(wait_status(f, VMIM, "default", name, "phase", phase, secs));
+	for (int i = 0; i < 250; i++) {
+		cJSON *o = sim_store_get(f->st, VMIM, "default", name);
+		if (!o || !cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers"))
+			return o;
+		cJSON_Delete(o);
+		usleep(20000);
+	}
+	fail_msg("%s: the finalizer never went", name);
+	return NULL;
+}
+
+/* The VMIM's watch history shows the final phase first without migrationState and with the
+ * finalizer, then (has_state) the migrationState copy, and the finalizer gone last. */
+static void assert_two_step(struct fx *f, const char *name, bool has_state)
+{
+	static struct sim_watch_event ev[4096];
+	struct sim_err err;
+	int n = sim_store_events_since(f->st, VMIM, "default", 0, ev, 4096, &err);
+	int step = 0;
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		const cJSON *o = ev[i].object;
+		const char *nm = str_at(o, "metadata", "name", NULL);
+		const char *ph = str_at(o, "status", "phase", NULL);
+		bool fin = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers");
+		bool st = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "status"), "migrationState");
+		if (nm && !strcmp(nm, name) && ph &&
+		    (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"))) {
+			if (step == 0) {
+				assert_false(st);
+				assert_true(fin);
+				step = 1;
+			} else if (step == 1 && st) {
+				assert_true(has_state);
+				assert_true(fin);
+				step = 2;
+			} else if (!fin) {
+				assert_int_equal(step, has_state ? 2 : 1);
+				step = 3;
+			}
+		}
+		cJSON_Delete(ev[i].object);
+	}
+	assert_int_equal(step, 3);
+}
+
 static void create(struct fx *f, const struct sim_resource *r, const char *ns, const char *json)
 {
 	struct sim_err err;
@@ -270,7 +321,8 @@ static void migration_with_added_node_selector(void **state)
 	    "\"web-1-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":\"%s\"}}}",
 	    target);
 	create(f, VMIM, "default", json);
-	cJSON *g = wait_status(f, VMIM, "default", "mig-1", "phase", "Succeeded", 20);
+	cJSON *g = wait_final(f, "mig-1", "Succeeded", 20);
+	assert_two_step(f, "mig-1", true);
 	char buf[256];
 	assert_string_equal(phases_of(g, buf, sizeof(buf)),
 			    "Pending,Scheduling,Scheduled,PreparingTarget,TargetReady,Running,"
@@ -355,7 +407,7 @@ static void timeout_then_post_copy_policy(void **state)
 	usleep(200000);
 
 	vmim(f, "slow-1", "hot-vm");
-	cJSON *g = wait_status(f, VMIM, "default", "slow-1", "phase", "Failed", 30);
+	cJSON *g = wait_final(f, "slow-1", "Failed", 30);
 	/* 5 s/GiB x 4 GiB = 20 s budget. */
 	assert_string_equal(
 	    ms_str(g, "failureReason"),
@@ -381,7 +433,7 @@ static void timeout_then_post_copy_policy(void **state)
 	       "\"selectors\":{\"virtualMachineInstanceSelector\":{\"tier\":\"cold\"}}}}");
 	usleep(200000);
 	vmim(f, "slow-2", "hot-vm");
-	g = wait_status(f, VMIM, "default", "slow-2", "phase", "Succeeded", 40);
+	g = wait_final(f, "slow-2", "Succeeded", 40);
 	assert_string_equal(ms_str(g, "mode"), "PostCopy");
 	assert_string_equal(ms_str(g, "migrationPolicyName"), "hot-postcopy");
 	cJSON *mc = cJSON_GetObjectItem(
@@ -490,6 +542,153 @@ static void limits_abort_and_metrics(void **state)
 	stop(f);
 }
 
+struct ev_find {
+	const char *kind, *reason, *msg_part, *component;
+	bool seen;
+};
+
+static int find_event(const cJSON *o, void *opaque)
+{
+	struct ev_find *e = opaque;
+	const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason"));
+	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"));
+	const char *kind = str_at(o, "involvedObject", "kind", NULL);
+	const char *comp = str_at(o, "source", "component", NULL);
+	if (r && !strcmp(r, e->reason) && kind && !strcmp(kind, e->kind) && msg &&
+	    strstr(msg, e->msg_part) && (!e->component || (comp && !strcmp(comp, e->component))))
+		e->seen = true;
+	return 0;
+}
+
+static void expect_event(struct fx *f, const char *kind, const char *reason, const char *part,
+			 const char *component)
+{
+	struct ev_find e = {kind, reason, part, component, false};
+	for (int i = 0; i < 100 && !e.seen; i++) {
+		sim_store_foreach(f->st, EVENTS, "default", find_event, &e);
+		if (!e.seen)
+			usleep(20000);
+	}
+	if (!e.seen)
+		fail_msg("no %s event %s with \"%s\"", kind, reason, part);
+}
+
+static bool history_has_phase(struct fx *f, const char *name, const char *phase)
+{
+	static struct sim_watch_event ev[4096];
+	struct sim_err err;
+	int n = sim_store_events_since(f->st, VMIM, "default", 0, ev, 4096, &err);
+	bool seen = false;
+	for (int i = 0; i < n; i++) {
+		const char *nm = str_at(ev[i].object, "metadata", "name", NULL);
+		const char *ph = str_at(ev[i].object, "status", "phase", NULL);
+		seen |= nm && !strcmp(nm, name) && ph && !strcmp(ph, phase);
+		cJSON_Delete(ev[i].object);
+	}
+	return seen;
+}
+
+/* Failures before the target pod is handed over write no failureReason anywhere (migration.go:
+ * failMigration only sets the phase), and the final write comes in two steps. An unschedulable
+ * target pod is deleted after the timeout; a cancel in Scheduling fails at once; a cancel in
+ * PreparingTarget waits for Running and goes through the VMI's abortRequested and
+ * virt-handler. */
+static void failures_before_handoff(void **state)
+{
+	(void)state;
+	struct fx *f = start(SLOW, 20);
+	struct sim_err err;
+	create(f, VMIM, "default",
+	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
+	       "\"metadata\":{\"name\":\"u1\",\"namespace\":\"default\",\"annotations\":{"
+	       "\"kubevirt.io/migrationUnschedulablePodTimeoutSeconds\":\"10\"}},\"spec\":{"
+	       "\"vmiName\":\"calm-1-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":"
+	       "\"nowhere\"}}}");
+	cJSON_Delete(wait_status(f, VMIM, "default", "u1", "phase", "Scheduling", 20));
+	expect_event(f, "Pod", "FailedScheduling", "0/2 nodes are available", "default-scheduler");
+	expect_event(f, "VirtualMachineInstanceMigration", "migrationTargetPodUnschedulable",
+		     "Migration target pod for VMI [default/calm-1-vm] is currently unschedulable.",
+		     NULL);
+	cJSON *g = wait_final(f, "u1", "Failed", 20);
+	char buf[256];
+	assert_string_equal(phases_of(g, buf, sizeof(buf)), "Pending,Scheduling,Failed");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"));
+	char *txt = cJSON_PrintUnformatted(g);
+	assert_null(strstr(txt, "failureReason"));
+	free(txt);
+	cJSON_Delete(g);
+	assert_two_step(f, "u1", false);
+	cJSON *v = sim_store_get(f->st, VMI, "default", "calm-1-vm");
+	txt = cJSON_PrintUnformatted(v);
+	assert_null(strstr(txt, "failureReason"));
+	assert_null(strstr(txt, "migrationState"));
+	free(txt);
+	cJSON_Delete(v);
+	expect_event(f, "VirtualMachineInstanceMigration", "SuccessfulDelete",
+		     "timeout period exceeded", NULL);
+	expect_event(f, "VirtualMachineInstanceMigration", "FailedMigration",
+		     "Migration target pod was removed during active migration.", NULL);
+
+	/* Cancel while Scheduling: Failed at once, the condition, no failureReason. */
+	create(f, VMIM, "default",
+	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
+	       "\"metadata\":{\"name\":\"c1\",\"namespace\":\"default\"},\"spec\":{"
+	       "\"vmiName\":\"calm-1-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":"
+	       "\"nowhere\"}}}");
+	cJSON_Delete(wait_status(f, VMIM, "default", "c1", "phase", "Scheduling", 20));
+	assert_int_equal(sim_store_delete(f->st, VMIM, "default", "c1", NULL, &err), 0);
+	g = wait_status(f, VMIM, "default", "c1", "phase", "Failed", 20);
+	assert_non_null(cond(g, "migrationAbortRequested"));
+	assert_null(str_at(cond(g, "migrationAbortRequested"), "reason", NULL, NULL));
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"));
+	cJSON_Delete(g);
+	expect_event(f, "VirtualMachineInstanceMigration", "FailedMigration",
+		     "Migration failed due to being canceled", NULL);
+	expect_event(f, "VirtualMachineInstanceMigration", "SuccessfulDelete",
+		     "migration canceled and pod default/virt-launcher-calm-1-vm-", NULL);
+	for (int i = 0; i < 100 && (g = sim_store_get(f->st, VMIM, "default", "c1")); i++) {
+		cJSON_Delete(g);
+		usleep(20000);
+	}
+	assert_null(sim_store_get(f->st, VMIM, "default", "c1"));
+	v = sim_store_get(f->st, VMI, "default", "calm-1-vm");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "status"), "migrationState"));
+	cJSON_Delete(v);
+
+	/* Cancel after hand-over (PreparingTarget): the migration still reaches Running, then the
+	 * VMI gets abortRequested and virt-handler aborts it. */
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":1}", NULL), 200);
+	assert_int_equal(control(f, "POST", "/vms/default/calm-2/dirty-rate",
+				 "{\"dirtyRate\":\"1900Mi\"}", NULL),
+			 200);
+	vmim(f, "c2", "calm-2-vm");
+	cJSON_Delete(wait_status(f, VMIM, "default", "c2", "phase", "PreparingTarget", 20));
+	assert_int_equal(sim_store_delete(f->st, VMIM, "default", "c2", NULL, &err), 0);
+	usleep(200000);
+	g = sim_store_get(f->st, VMIM, "default", "c2");
+	assert_non_null(g);
+	assert_non_null(cond(g, "migrationAbortRequested"));
+	assert_string_equal(str_at(g, "status", "phase", NULL), "PreparingTarget");
+	cJSON_Delete(g);
+	for (int i = 0; i < 300 && (g = sim_store_get(f->st, VMIM, "default", "c2")); i++) {
+		cJSON_Delete(g);
+		usleep(20000);
+	}
+	assert_null(sim_store_get(f->st, VMIM, "default", "c2"));
+	assert_true(history_has_phase(f, "c2", "Running"));
+	assert_two_step(f, "c2", true);
+	v = sim_store_get(f->st, VMI, "default", "calm-2-vm");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(v, "status"), "migrationState"),
+	    "abortRequested")));
+	assert_string_equal(ms_str(v, "abortStatus"), "Succeeded");
+	assert_string_equal(ms_str(v, "failureReason"), "Live migration has been aborted");
+	cJSON_Delete(v);
+	expect_event(f, "VirtualMachineInstanceMigration", "SuccessfulAbortMigration",
+		     "Migration is ready to be canceled by virt-handler.", NULL);
+	stop(f);
+}
+
 /* A change of the KubeVirt CR applies to the next migrations: one at a time cluster-wide. */
 static void kubevirt_cr_changes_apply(void **state)
 {
@@ -509,7 +708,7 @@ static void kubevirt_cr_changes_apply(void **state)
 	usleep(400000);
 	/* The first holds the only slot (about 6 simulated seconds = 3 s here). */
 	assert_int_equal(count_phase(f, "Pending"), 1);
-	cJSON *g = wait_status(f, VMIM, "default", "p2", "phase", "Succeeded", 30);
+	cJSON *g = wait_final(f, "p2", "Succeeded", 30);
 	cJSON *mc = cJSON_GetObjectItem(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"),
 	    "migrationConfiguration");
@@ -1057,6 +1256,7 @@ int main(void)
 	    cmocka_unit_test(timeout_then_post_copy_policy),
 	    cmocka_unit_test(limits_abort_and_metrics),
 	    cmocka_unit_test(kubevirt_cr_changes_apply),
+	    cmocka_unit_test(failures_before_handoff),
 	    cmocka_unit_test(not_migratable_fails_fast),
 	    cmocka_unit_test(snapshots_and_clones),
 	    cmocka_unit_test(clone_patches),

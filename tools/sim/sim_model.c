@@ -399,6 +399,7 @@ void sim_model_destroy(struct sim_model *m)
 			free(g->vmi);
 			cJSON_Delete(g->added_sel);
 			cJSON_Delete(g->config);
+			cJSON_Delete(g->final_state);
 			free(g);
 		}
 	sim_snaps_release(m);

@@ -108,7 +108,13 @@ struct mmig {
 	uint64_t seq; /* arrival order */
 	cJSON *added_sel;
 	int src, dst;
-	bool abort_requested, abort_done;
+	bool abort_requested; /* the VMI stopped, failed or went away */
+	bool cancel;			  /* the VMIM was deleted (virtctl migrate-cancel) */
+	bool cancel_cond;		  /* migrationAbortRequested condition written */
+	bool abort_signalled;		  /* vmi migrationState.abortRequested written */
+	int abort_stage;		  /* 0, 1 signalled, 2 virt-handler aborting */
+	bool finalizing;		  /* phase final written; migrationState + finalizer next */
+	cJSON *final_state;		  /* the VMI's final migrationState to copy, or NULL */
 	bool abort_failed; /* abort came too late (post-copy): abortStatus Failed */
 	bool gone;	   /* the VMIM object no longer exists */
 	bool xfer_started;
@@ -206,6 +212,11 @@ void sim_ts(struct sim_model *m, double at, char *out, size_t n); /* sim time ->
 void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
 	       const char *name, const char *uid, const char *type, const char *reason,
 	       const char *fmt, ...) WK_PRINTF(8, 9);
+/* The same from another component (e.g. "default-scheduler"). */
+void sim_event_from(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const char *name, const char *uid, const char *component, const char *type,
+		    const char *reason, const char *fmt, ...) WK_PRINTF(9, 10);
+extern const struct sim_resource sim_pod_resource; /* core/v1 Pod, for events only */
 /* Merge patch (RFC 7386) of patch into the stored object; consumes patch. Conditions arrays keep
  * their lastTransitionTime for entries whose status did not change. 0 or -1 (not found). */
 int sim_merge(struct sim_model *m, const struct sim_resource *res, const char *ns, const char *name,
