@@ -1090,8 +1090,28 @@ static void node_failure_and_pressure(void **state)
 		assert_true(i < 199);
 		usleep(20000);
 	}
-	/* After the eviction timeout the VMI fails and the VM starts a new one elsewhere. */
+	/* Not fenced: well past the pods' eviction (evictionTimeout) and virt-handler's heartbeat
+	 * timeout (300 s), the VMI stays Running on the dead node (its pod is Terminating, still
+	 * "alive" to virt-controller); the node is marked unresponsive. */
 	const char *other = strcmp(node, "a") ? "a" : "b";
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":400}", NULL), 200);
+	usleep(1500000);
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":10}", NULL), 200);
+	cJSON *x0 = sim_store_get(f->st, VMI, "default", "v-vm");
+	assert_string_equal(str_at(x0, "status", "phase", NULL), "Running");
+	assert_string_equal(str_at(x0, "status", "nodeName", NULL), node);
+	cJSON_Delete(x0);
+	cJSON *n0 = sim_store_get(f->st, NODE, NULL, node);
+	assert_string_equal(str_at(n0, "metadata", "labels", "kubevirt.io/schedulable"), "false");
+	cJSON_Delete(n0);
+	/* Force-deleting the pods ends it: Failed with reason NodeUnresponsive, and the VM starts
+	 * a new VMI elsewhere. */
+	snprintf(path, sizeof(path), "/nodes/%s/force-delete-pods", node);
+	assert_int_equal(control(f, "POST", path, NULL, NULL), 200);
+	x0 = sim_store_get(f->st, VMI, "default", "v-vm");
+	assert_string_equal(str_at(x0, "status", "phase", NULL), "Failed");
+	assert_string_equal(str_at(x0, "status", "reason", NULL), "NodeUnresponsive");
+	cJSON_Delete(x0);
 	for (int i = 0; i < 300; i++) {
 		cJSON *x = sim_store_get(f->st, VMI, "default", "v-vm");
 		const char *ph = str_at(x, "status", "phase", NULL);

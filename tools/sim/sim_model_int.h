@@ -53,6 +53,8 @@ struct mnode {
 	bool unschedulable;
 	bool failed;	/* the control API stopped it */
 	bool not_ready; /* Ready=Unknown reported */
+	bool unresponsive;     /* virt-handler's heartbeat is older than 5 min (node controller) */
+	bool pods_terminating; /* launcher pods evicted after the unreachable toleration */
 	double failed_at, not_ready_at;
 	int mem_pct, cpu_pct; /* pressure override, -1 = computed */
 	bool mem_pressure;
@@ -74,6 +76,7 @@ struct mvm {
 	bool migratable;
 	char reason[48], message[256]; /* LiveMigratable=False reason and message */
 	char sched_msg[600];	       /* why the VMI's pod cannot be scheduled */
+	const char *fail_reason;       /* status.reason of a Failed VMI (static), or NULL */
 	bool migratable_known;
 	enum vmi_phase phase;
 	double phase_at;  /* sim time of the next VMI phase step */

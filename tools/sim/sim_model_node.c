@@ -10,6 +10,8 @@
 #define TAINT_UNREACH "node.kubernetes.io/unreachable"
 #define TAINT_MEMPRESS "node.kubernetes.io/memory-pressure"
 #define TAINT_OOS "node.kubernetes.io/out-of-service"
+/* virt-controller's node controller: heartBeatTimeout (pkg/virt-controller/watch/node/node.go) */
+#define SIM_HEARTBEAT_TIMEOUT 300.0
 
 /* What kubelet reserves: allocatable = capacity - this. */
 #define RESERVED_CPU 100
@@ -184,7 +186,7 @@ static void node_sync(struct sim_model *m, int idx)
 
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "labels"),
-	    "kubevirt.io/schedulable", n->not_ready || n->failed ? "false" : "true");
+	    "kubevirt.io/schedulable", n->unresponsive ? "false" : "true");
 	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
 	cJSON_DeleteItemFromObject(spec, "taints");
 	cJSON_AddItemToObject(spec, "taints",
@@ -374,6 +376,21 @@ void sim_node_write_metrics(struct sim_model *m)
 	}
 }
 
+/* The node's virt-launcher pods no longer exist (force-deleted, PodGC after out-of-service):
+ * virt-controller fails their VMIs, with reason NodeUnresponsive when the node controller does
+ * it (heartbeat stale; node.go createAndApplyFailedVMINodeUnresponsivePatch), otherwise without
+ * a reason (the VMI controller: "pod does not exist", lifecycle.go). */
+static void pods_gone(struct sim_model *m, int idx)
+{
+	struct mnode *n = &m->nodes[idx];
+	char msg[400];
+	snprintf(msg, sizeof(msg), "virt-handler on node %s is not responsive, marking VMI as failed",
+		 n->name);
+	if (n->nvmis > 0)
+		m->node_vmis_lost(m, idx, n->unresponsive ? "NodeUnresponsive" : NULL,
+				  n->unresponsive ? msg : NULL);
+}
+
 /* A user (kubectl cordon, kubectl taint, label edits) changed a Node. */
 void sim_node_on_change(struct sim_model *m, const char *name)
 {
@@ -405,11 +422,10 @@ void sim_node_on_change(struct sim_model *m, const char *name)
 	free(b);
 	cJSON_Delete(want);
 	cJSON_Delete(o);
-	/* out-of-service on a node that is down: pods are force-deleted, VMIs fail at once. */
-	if (!had_oos && has_taint(n, TAINT_OOS) && (n->not_ready || n->failed))
-		m->node_vmis_lost(m, idx, "NodeOutOfService",
-				  "node is out of service, the VirtualMachineInstance's pod was "
-				  "force-deleted");
+	/* out-of-service on a NotReady node: PodGC force-deletes its pods (gcTerminating), and
+	 * the VMIs whose pods are gone fail. */
+	if (!had_oos && has_taint(n, TAINT_OOS) && n->not_ready)
+		pods_gone(m, idx);
 }
 
 void sim_nodes_tick(struct sim_model *m)
@@ -424,12 +440,24 @@ void sim_nodes_tick(struct sim_model *m)
 			node_sync(m, (int)i);
 			sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeNotReady",
 				  "Node %s status is now: NodeNotReady", n->name);
+			if (has_taint(n, TAINT_OOS))
+				pods_gone(m, (int)i);
 		}
-		if (n->not_ready && n->nvmis > 0 &&
+		/* The taint manager evicts the pods once the unreachable toleration (300 s,
+		 * DefaultTolerationSeconds) runs out: they are Terminating, but nothing on the dead
+		 * node finishes the deletion, so the VMIs stay Running. */
+		if (n->not_ready && !n->pods_terminating &&
 		    m->now - n->not_ready_at >= (double)m->sc->eviction_timeout_s)
-			m->node_vmis_lost(m, (int)i, "NodeUnresponsive",
-					  "virt-handler is not responsive, marking "
-					  "VirtualMachineInstance as failed");
+			n->pods_terminating = true;
+		/* virt-controller's node controller (heartBeatTimeout 5 min): the node is
+		 * unresponsive, kubevirt.io/schedulable=false. VMIs whose pods are still there
+		 * ("alive", even Terminating) are left alone. */
+		if (!n->unresponsive && m->now - n->failed_at >= SIM_HEARTBEAT_TIMEOUT) {
+			n->unresponsive = true;
+			node_sync(m, (int)i);
+			sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeUnresponsive",
+				  "virt-handler is not responsive, marking node as unresponsive");
+		}
 	}
 }
 
@@ -600,14 +628,23 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 	} else if (!strcmp(action, "recover")) {
 		if (n->failed) {
 			n->failed = false;
-			bool was = n->not_ready;
+			bool was = n->not_ready, evicted = n->pods_terminating;
 			n->not_ready = false;
+			n->unresponsive = false;
+			n->pods_terminating = false;
 			n->metrics_dirty = true;
 			node_sync(m, idx);
 			if (was)
 				sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeReady",
 					  "Node %s status is now: NodeReady", n->name);
+			/* The kubelet is back and finishes the evictions: those pods go, and their
+			 * VMIs fail. */
+			if (evicted)
+				pods_gone(m, idx);
 		}
+	} else if (!strcmp(action, "force-delete-pods")) {
+		/* kubectl delete pod --force --grace-period=0 of the node's launcher pods */
+		pods_gone(m, idx);
 	} else if (!strcmp(action, "pressure")) {
 		int mp = n->mem_pct, cp = n->cpu_pct;
 		if (pct(wk_json_path(body, "memoryPercent"), &mp) < 0 ||
@@ -620,7 +657,9 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 		n->metrics_dirty = true;
 		sim_node_write_metrics(m);
 	} else {
-		return node_err(out, 404, "unknown node action; use fail, recover or pressure");
+		return node_err(out, 404,
+				"unknown node action; use fail, recover, pressure or "
+				"force-delete-pods");
 	}
 	return node_reply(out, 200, node_state(m, n));
 }

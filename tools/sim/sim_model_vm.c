@@ -565,6 +565,7 @@ static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 	cJSON_AddStringToObject(st, "qosClass", "Burstable");
 	sim_create(m, m->r_vmi, vm->ns, vmi);
 	vm->phase = VMI_PENDING;
+	vm->fail_reason = NULL;
 	vm->node = -1;
 	sim_vm_timer(m, vm, m->now + 0.2);
 }
@@ -880,6 +881,8 @@ static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
 
 	cJSON *st = sim_jobj(obj, "status");
 	sim_jset_str(st, "phase", names[vm->phase]);
+	if (vm->phase == VMI_FAILED && vm->fail_reason)
+		sim_jset_str(st, "reason", vm->fail_reason);
 	sim_ts(m, m->now, ts, sizeof(ts));
 	cJSON *labels = sim_jobj(sim_jobj(obj, "metadata"), "labels");
 	if (vm->node >= 0 && vm->phase >= VMI_SCHEDULED && vm->phase != VMI_FAILED) {
@@ -1073,8 +1076,10 @@ void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, con
 				vm->mig->abort_requested = true;
 			release_node(m, vm);
 			vm->phase = VMI_FAILED;
-			sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Warning", reason, "%s",
-				  message);
+			vm->fail_reason = reason;
+			if (reason && message)
+				sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", reason,
+					  "%s", message);
 			vmi_write(m, vm);
 			vm_write_status(m, vm);
 			/* the VM controller notices a few seconds later */
