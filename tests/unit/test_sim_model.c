@@ -560,6 +560,15 @@ static int find_event(const cJSON *o, void *opaque)
 	return 0;
 }
 
+static int dump_event(const cJSON *o, void *opaque)
+{
+	(void)opaque;
+	fprintf(stderr, "  event %s %s: %s\n", str_at(o, "involvedObject", "kind", NULL),
+		cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")),
+		cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")));
+	return 0;
+}
+
 static void expect_event(struct fx *f, const char *kind, const char *reason, const char *part,
 			 const char *component)
 {
@@ -569,8 +578,10 @@ static void expect_event(struct fx *f, const char *kind, const char *reason, con
 		if (!e.seen)
 			usleep(20000);
 	}
-	if (!e.seen)
+	if (!e.seen) {
+		sim_store_foreach(f->st, EVENTS, "default", dump_event, NULL);
 		fail_msg("no %s event %s with \"%s\"", kind, reason, part);
+	}
 }
 
 static bool history_has_phase(struct fx *f, const char *name, const char *phase)
@@ -1022,6 +1033,136 @@ static void clone_patches(void **state)
 	stop(f);
 }
 
+static void vm_create(struct fx *f, const char *name, const char *tspec)
+{
+	char json[2048];
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{"
+		 "\"name\":\"%s\",\"namespace\":\"default\"},\"spec\":{\"runStrategy\":\"Always\","
+		 "\"template\":{\"spec\":%s}}}",
+		 name, tspec);
+	create(f, VM, "default", json);
+}
+
+static int64_t node_req(struct fx *f, const char *node, const char *field)
+{
+	cJSON *st = NULL;
+	int64_t v = -1;
+	assert_int_equal(control(f, "GET", "/state", NULL, &st), 200);
+	const cJSON *n;
+	cJSON_ArrayForEach(n, cJSON_GetObjectItem(st, "nodes"))
+	{
+		if (!strcmp(str_at(n, "name", NULL, NULL), node))
+			v = (int64_t)cJSON_GetObjectItem(n, field)->valuedouble;
+	}
+	cJSON_Delete(st);
+	return v;
+}
+
+/* Placement as kube-scheduler does it for the launcher pod KubeVirt renders: cpu = vCPUs /
+ * cpuAllocationRatio unless the VM asks, memory = guest + overhead, other pods' requests,
+ * taints vs tolerations, required node affinity, the scheduler's message, host-model CPU
+ * labels for migration targets. */
+static void placement_like_the_scheduler(void **state)
+{
+	(void)state;
+	const char *yaml =
+	    "otherPodsCpu: 0\notherPodsMemory: 0\n"
+	    "nodes:\n"
+	    "  - {name: a, cpu: 4, memory: 8Gi, labels: {gpu: \"true\"}, taints: [{key: dedicated, "
+	    "value: gpu, effect: NoSchedule}]}\n"
+	    "  - {name: b, cpu: 2, memory: 8Gi, unschedulable: true, labels: {"
+	    "\"host-model-cpu.node.kubevirt.io/Skylake-Server\": \"true\"}}\n"
+	    "  - {name: c, cpu: 16, memory: 64Gi, otherPodsMemory: 60Gi, labels: {"
+	    "\"host-model-cpu.node.kubevirt.io/Skylake-Server\": \"true\"}}\n"
+	    "  - {name: d, cpu: 8, memory: 16Gi}\n"
+	    "vms: []\n";
+	struct fx *f = start(yaml, 20);
+	struct sim_err err;
+	/* 8 vCPUs fit a 2-CPU node: the pod asks for 800m (+5m for guest-console-log). */
+	vm_create(f, "wide",
+		  "{\"nodeSelector\":{\"kubernetes.io/hostname\":\"d\"},\"domain\":{\"cpu\":{"
+		  "\"cores\":8},\"memory\":{\"guest\":\"2Gi\"},\"resources\":{\"requests\":{"
+		  "\"memory\":\"2Gi\"}}}}");
+	cJSON_Delete(wait_status(f, VMI, "default", "wide", "phase", "Running", 20));
+	assert_int_equal(node_req(f, "d", "cpuRequestedMilli"), 805);
+	const int64_t Mi = INT64_C(1) << 20;
+	assert_int_equal(node_req(f, "d", "memoryRequested"),
+			 2048 * Mi + (2048 * Mi) / 512 + 220 * Mi + 8 * 8 * Mi + 8 * Mi + 32 * Mi +
+			     35000000);
+	cJSON *v = sim_store_get(f->st, VMI, "default", "wide");
+	/* virt-api's mutator: the default CPU model. */
+	assert_string_equal(wk_json_str(v, "spec.domain.cpu.model"), "host-model");
+	cJSON_Delete(v);
+
+	/* An explicit cpu request wins; nothing fits: the scheduler's message. */
+	vm_create(f, "big",
+		  "{\"domain\":{\"cpu\":{\"cores\":2},\"resources\":{\"requests\":{\"cpu\":\"16\","
+		  "\"memory\":\"4Gi\"}}}}");
+	v = wait_status(f, VMI, "default", "big", "phase", "Pending", 20);
+	cJSON_Delete(v);
+	const char *want = "0/4 nodes are available: 1 Insufficient memory, 1 node(s) had "
+			   "untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+			   "2 Insufficient cpu.";
+	expect_event(f, "VirtualMachineInstance", "FailedScheduling", want, NULL);
+
+	/* Tolerations and required node affinity: onto the tainted gpu node. */
+	vm_create(f, "gpu",
+		  "{\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":"
+		  "\"gpu\",\"effect\":\"NoSchedule\"}],\"affinity\":{\"nodeAffinity\":{"
+		  "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{"
+		  "\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":\"In\",\"values\":[\"true\"]"
+		  "}]}]}}},\"domain\":{\"cpu\":{\"cores\":1},\"resources\":{\"requests\":{"
+		  "\"memory\":\"1Gi\"}}}}");
+	v = wait_status(f, VMI, "default", "gpu", "phase", "Running", 20);
+	assert_string_equal(str_at(v, "status", "nodeName", NULL), "a");
+	cJSON_Delete(v);
+	/* A toleration with the wrong value does not help. */
+	vm_create(f, "nogpu",
+		  "{\"tolerations\":[{\"key\":\"dedicated\",\"value\":\"cpu\"}],\"affinity\":{"
+		  "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{"
+		  "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":"
+		  "\"Exists\"}]}]}}},\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}}");
+	cJSON_Delete(wait_status(f, VMI, "default", "nogpu", "phase", "Pending", 20));
+	expect_event(f, "VirtualMachineInstance", "FailedScheduling",
+		     "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+		     "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node "
+		     "affinity/selector.",
+		     NULL);
+
+	/* Host-model CPU: the target must offer the source's host model for migration. b's
+	 * host model differs (Skylake), so after uncordoning it still does not fit... */
+	vm_create(f, "hm", "{\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}}");
+	v = wait_status(f, VMI, "default", "hm", "phase", "Running", 20);
+	assert_string_equal(str_at(v, "status", "nodeName", NULL), "d");
+	cJSON_Delete(v);
+	cJSON *n = sim_store_get(f->st, NODE, NULL, "b");
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(n, "spec"), "unschedulable");
+	assert_int_equal(sim_store_update(f->st, NODE, NULL, "b", n, false, NULL, &err), 0);
+	usleep(200000);
+	vmim(f, "hm-1", "hm");
+	cJSON_Delete(wait_status(f, VMIM, "default", "hm-1", "phase", "Scheduling", 20));
+	expect_event(f, "Pod", "FailedScheduling",
+		     "0/4 nodes are available: 1 node(s) didn't match pod anti-affinity rules, 1 "
+		     "node(s) had untolerated taint {dedicated: gpu}, 2 node(s) didn't match Pod's "
+		     "node affinity/selector.",
+		     "default-scheduler");
+	usleep(500000);
+	cJSON *g = sim_store_get(f->st, VMIM, "default", "hm-1");
+	assert_string_equal(str_at(g, "status", "phase", NULL), "Scheduling");
+	cJSON_Delete(g);
+	/* ... until the node-labeller says b can run Cascadelake-Server guests. */
+	n = sim_store_get(f->st, NODE, NULL, "b");
+	sim_jset_str(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "metadata"), "labels"),
+		     "cpu-model-migration.node.kubevirt.io/Cascadelake-Server", "true");
+	assert_int_equal(sim_store_update(f->st, NODE, NULL, "b", n, false, NULL, &err), 0);
+	cJSON_Delete(wait_final(f, "hm-1", "Succeeded", 30));
+	v = sim_store_get(f->st, VMI, "default", "hm");
+	assert_string_equal(str_at(v, "status", "nodeName", NULL), "b");
+	cJSON_Delete(v);
+	stop(f);
+}
+
 /* Clone filters as vm-target.go's addRemovePatchesFromFilter: unanchored regular expressions,
  * "*" alone = ".*", negations win in any order, no list keeps all, an empty list keeps none,
  * invalid or overlong expressions match nothing. */
@@ -1281,6 +1422,7 @@ int main(void)
 	    cmocka_unit_test(snapshots_and_clones),
 	    cmocka_unit_test(clone_patches),
 	    cmocka_unit_test(clone_filters),
+	    cmocka_unit_test(placement_like_the_scheduler),
 	    cmocka_unit_test(node_failure_and_pressure),
 	    cmocka_unit_test(faults),
 	};

@@ -400,6 +400,7 @@ void sim_model_destroy(struct sim_model *m)
 			cJSON_Delete(g->added_sel);
 			cJSON_Delete(g->config);
 			cJSON_Delete(g->final_state);
+			cJSON_Delete(g->host_sel);
 			free(g);
 		}
 	sim_snaps_release(m);

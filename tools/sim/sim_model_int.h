@@ -25,6 +25,14 @@
 	"No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [%s] "  \
 	"[%s]"
 
+/* virt-handler's node-labeller (staging/src/kubevirt.io/api/core/v1/types.go) */
+#define LABEL_HOST_MODEL "host-model-cpu.node.kubevirt.io/"
+#define LABEL_HOST_FEATURE "host-model-required-features.node.kubevirt.io/"
+#define LABEL_CPU_MODEL "cpu-model.node.kubevirt.io/"
+#define LABEL_CPU_FEATURE "cpu-feature.node.kubevirt.io/"
+#define LABEL_MIG_MODEL "cpu-model-migration.node.kubevirt.io/"
+#define SIM_DEFAULT_CPU_MODEL "Cascadelake-Server"
+
 /* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
 struct sim_hent {
 	char *key;
@@ -46,7 +54,9 @@ struct mnode {
 	cJSON *labels;		    /* copy of metadata.labels */
 	cJSON *taints;		    /* copy of spec.taints (array) or NULL */
 	int64_t cpu_milli, memory;  /* allocatable */
-	int64_t used_cpu, used_mem; /* requests of VMIs placed here (and migration targets) */
+	int64_t used_cpu, used_mem; /* requests of launcher pods placed here (and targets) */
+	int64_t guest_cpu;	    /* vCPUs (milli) of the VMIs placed here: NodeMetrics */
+	int64_t other_cpu, other_mem; /* requests of the pods that are not VMs (scenario) */
 	double link;		    /* NIC bytes/s */
 	int nic_users;		    /* running migrations using this NIC (either side) */
 	int outbound; /* active outbound migrations (parallelOutboundMigrationsPerNode) */
@@ -68,7 +78,13 @@ struct mvm {
 	char *ns, *name; /* the VirtualMachine (= the VMI's name) */
 	char *key;
 	char *wukong; /* owning Wukong name, or NULL */
-	int64_t cpu, memory;
+	int64_t cpu, memory;   /* vCPUs, guest memory */
+	int64_t req_cpu, req_mem; /* the virt-launcher pod's requests (milli, bytes), as rendered
+				   * when the VMI was created */
+	cJSON *tolerations;	  /* the VMI's spec.tolerations, or NULL */
+	cJSON *affinity_terms;	  /* required nodeAffinity nodeSelectorTerms, or NULL */
+	char cpu_model[64];	  /* spec.domain.cpu.model; "host-model" when unset (mutator) */
+	cJSON *cpu_sel;		  /* host-model migration selectors of the current pod, or NULL */
 	double dirty_rate;
 	bool running;  /* desired: the VM's run strategy says run */
 	double wk_gen; /* the owning Wukong's generation last applied */
@@ -110,6 +126,7 @@ struct mmig {
 	bool sched_event_sent;
 	uint64_t seq; /* arrival order */
 	cJSON *added_sel;
+	cJSON *host_sel; /* host-model CPU selectors of the target pod (createTargetPod) */
 	int src, dst;
 	bool abort_requested; /* the VMI stopped, failed or went away */
 	bool cancel;			  /* the VMIM was deleted (virtctl migrate-cancel) */
@@ -134,6 +151,8 @@ struct kvcfg {
 	int64_t parallel_cluster, parallel_node, bandwidth, completion_per_gib, progress_timeout;
 	bool auto_converge, post_copy;
 	bool has_disruption, disruption;
+	double cpu_ratio;	 /* developerConfiguration.cpuAllocationRatio (10) */
+	double overhead_ratio;	 /* additionalGuestMemoryOverheadRatio (1) */
 };
 
 struct fault {
@@ -249,13 +268,16 @@ int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when a
 struct mnode *sim_node_by_name(struct sim_model *m, const char *name);
 int sim_node_index(struct sim_model *m, const char *name);
 void sim_nodes_seed(struct sim_model *m);
-void sim_node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
+/* Add (sign 1) or take away (sign -1) vm's launcher pod on node idx. */
+void sim_node_usage(struct sim_model *m, int idx, const struct mvm *vm, int sign);
 void sim_node_on_change(struct sim_model *m, const char *name);
 void sim_nodes_tick(struct sim_model *m);
 void sim_node_write_metrics(struct sim_model *m);
-bool sim_node_usable(const struct mnode *n);
-/* Pick a node for vm (its nodeSelector + extra, extra losing on collisions), not `exclude`;
- * -1 and why (a kube-scheduler style message) in msg when none fits. */
+/* Pick a node for vm's launcher pod as kube-scheduler would (node selector: kubevirt.io/
+ * schedulable=true, the arch, an explicit CPU model, then extra, then the VMI's own selector
+ * winning on collisions; required node affinity; taints vs tolerations; requests against
+ * allocatable minus what is placed), not `exclude` (the target pod's anti-affinity); -1 and why
+ * (kube-scheduler's message) in msg when none fits. */
 int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude,
 		  char *msg, size_t msg_size);
 bool sim_labels_match(const cJSON *selector, const cJSON *labels);

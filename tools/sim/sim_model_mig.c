@@ -45,6 +45,12 @@ void sim_kv_load(struct sim_model *m)
 	const cJSON *d = wk_json_path(g, "allowWorkloadDisruption");
 	c->has_disruption = cJSON_IsBool(d);
 	c->disruption = cJSON_IsTrue(d);
+	/* pkg/virt-config: DefaultCPUAllocationRatio 10; additionalGuestMemoryOverheadRatio a
+	 * decimal string (unset = 1). */
+	const cJSON *r = wk_json_path(kv, "spec.configuration.developerConfiguration.cpuAllocationRatio");
+	c->cpu_ratio = cJSON_IsNumber(r) && r->valuedouble > 0 ? r->valuedouble : 10;
+	const char *o = wk_json_str(kv, "spec.configuration.additionalGuestMemoryOverheadRatio");
+	c->overhead_ratio = o && atof(o) >= 1 && atof(o) <= 100 ? atof(o) : 1;
 	cJSON_Delete(kv);
 }
 
@@ -422,6 +428,7 @@ static void free_mig(struct sim_model *m, struct mmig *g)
 	cJSON_Delete(g->added_sel);
 	cJSON_Delete(g->config);
 	cJSON_Delete(g->final_state);
+	cJSON_Delete(g->host_sel);
 	free(g);
 }
 
@@ -437,14 +444,19 @@ static void release(struct sim_model *m, struct mmig *g, bool success)
 	if (!g->vm)
 		return;
 	if (success) {
+		/* The next migration copies the host-model selectors of this pod. */
+		if (g->host_sel) {
+			cJSON_Delete(g->vm->cpu_sel);
+			g->vm->cpu_sel = cJSON_Duplicate(g->host_sel, 1);
+		}
 		/* The VMI now lives on the target: its reservation becomes its usage. */
-		sim_node_usage(m, g->src, -g->vm->cpu * 1000, -g->vm->memory);
+		sim_node_usage(m, g->src, g->vm, -1);
 		if (g->src >= 0)
 			m->nodes[g->src].nvmis--;
 		m->nodes[g->dst].nvmis++;
 		g->vm->node = g->dst;
 	} else if (g->dst >= 0) {
-		sim_node_usage(m, g->dst, -g->vm->cpu * 1000, -g->vm->memory);
+		sim_node_usage(m, g->dst, g->vm, -1);
 	}
 }
 
@@ -651,10 +663,48 @@ void sim_mig_node_failed(struct sim_model *m, int node)
 	(void)node;
 }
 
+/* The target pod's host-model CPU selectors (prepareNodeSelectorForHostCpuModel): copied from
+ * the source pod when the VMI migrated before, otherwise taken from the source node's
+ * node-labeller labels (its host model becomes a cpu-model-migration label, each required
+ * feature a cpu-feature label). NULL when the VMI names its CPU model. */
+static cJSON *host_model_selector(struct sim_model *m, struct mmig *g)
+{
+	const struct mvm *vm = g->vm;
+	const cJSON *l;
+	if (strcmp(vm->cpu_model, "host-model"))
+		return NULL;
+	if (vm->cpu_sel)
+		return cJSON_Duplicate(vm->cpu_sel, 1);
+	cJSON *sel = cJSON_CreateObject();
+	char k[200];
+	cJSON_ArrayForEach(l, m->nodes[g->src].labels)
+	{
+		if (!cJSON_IsString(l))
+			continue;
+		if (!strncmp(l->string, LABEL_HOST_MODEL, strlen(LABEL_HOST_MODEL))) {
+			snprintf(k, sizeof(k), "%s%s", LABEL_MIG_MODEL,
+				 l->string + strlen(LABEL_HOST_MODEL));
+			sim_jset_str(sel, k, l->valuestring);
+		} else if (!strncmp(l->string, LABEL_HOST_FEATURE, strlen(LABEL_HOST_FEATURE))) {
+			snprintf(k, sizeof(k), "%s%s", LABEL_CPU_FEATURE,
+				 l->string + strlen(LABEL_HOST_FEATURE));
+			sim_jset_str(sel, k, l->valuestring);
+		}
+	}
+	return sel;
+}
+
 static void try_target(struct sim_model *m, struct mmig *g)
 {
-	char msg[600];
-	int n = sim_node_pick(m, g->vm, g->added_sel, g->src, msg, sizeof(msg));
+	char msg[1200];
+	if (!g->host_sel)
+		g->host_sel = host_model_selector(m, g);
+	/* addedNodeSelector first; the host-model labels over it (createTargetPod). */
+	cJSON *extra = g->added_sel ? cJSON_Duplicate(g->added_sel, 1) : cJSON_CreateObject();
+	const cJSON *e;
+	cJSON_ArrayForEach(e, g->host_sel) sim_jset(extra, e->string, cJSON_Duplicate(e, 1));
+	int n = sim_node_pick(m, g->vm, extra, g->src, msg, sizeof(msg));
+	cJSON_Delete(extra);
 
 	if (n < 0) {
 		if (!g->sched_event_sent) {
@@ -674,7 +724,7 @@ static void try_target(struct sim_model *m, struct mmig *g)
 		return;
 	}
 	g->dst = n;
-	sim_node_usage(m, n, g->vm->cpu * 1000, g->vm->memory);
+	sim_node_usage(m, n, g->vm, 1);
 	g->phase_at = m->now + 1 + sim_rand(m);
 }
 

@@ -320,6 +320,10 @@ static int node_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t
 		return each_item(c, v, key, taint_item, &t->n);
 	if (!strcmp(key, "unschedulable"))
 		return get_bool(c, v, key, &t->n.unschedulable);
+	if (!strcmp(key, "otherPodsCpu"))
+		return get_qty(c, v, key, true, INT64_C(1) << 40, &t->n.other_cpu_milli);
+	if (!strcmp(key, "otherPodsMemory"))
+		return get_qty(c, v, key, false, INT64_C(1) << 50, &t->n.other_memory);
 	if (!strcmp(key, "count"))
 		return get_int(c, v, key, 1, SIM_SCENARIO_MAX_NODES, &t->count);
 	return perr(c, k, "unknown node field '%s'", key);
@@ -357,7 +361,7 @@ static struct sim_sc_taint *taints_dup(const struct sim_sc_taint *t, size_t n)
 static int node_item(struct ctx *c, yaml_node_t *n, void *arg)
 {
 	struct sim_scenario *s = arg;
-	struct node_tmp t = {.count = 0};
+	struct node_tmp t = {.count = 0, .n = {.other_cpu_milli = -1, .other_memory = -1}};
 	int rc = -1;
 
 	if (each_pair(c, n, "node", node_pair, &t) < 0)
@@ -502,6 +506,8 @@ static int vm_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *
 	}
 	if (!strcmp(key, "cpu"))
 		return get_int(c, v, key, 1, 512, &t->v.cpu);
+	if (!strcmp(key, "cpuRequest"))
+		return get_qty(c, v, key, true, INT64_C(1) << 30, &t->v.cpu_request);
 	if (!strcmp(key, "memory"))
 		return get_qty(c, v, key, false, INT64_C(1) << 46, &t->v.memory);
 	if (!strcmp(key, "dirtyRate")) {
@@ -647,6 +653,10 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 		return get_qty(c, v, key, true, INT64_C(1) << 40, &s->bg_cpu_milli);
 	if (!strcmp(key, "backgroundMemory"))
 		return get_qty(c, v, key, false, INT64_C(1) << 50, &s->bg_memory);
+	if (!strcmp(key, "otherPodsCpu"))
+		return get_qty(c, v, key, true, INT64_C(1) << 40, &s->other_cpu_milli);
+	if (!strcmp(key, "otherPodsMemory"))
+		return get_qty(c, v, key, false, INT64_C(1) << 50, &s->other_memory);
 	if (!strcmp(key, "defaultDirtyRate"))
 		return get_qty(c, v, key, false, INT64_C(1) << 46, &s->default_dirty_rate);
 	if (!strcmp(key, "memoryPressurePercent"))
@@ -740,6 +750,9 @@ struct sim_scenario *sim_scenario_parse(const char *file, const char *text, size
 	s->link_bandwidth = INT64_C(1250) * 1000 * 1000; /* 10 Gbit/s */
 	s->bg_cpu_milli = 250;
 	s->bg_memory = INT64_C(1) << 30;
+	/* virt-handler (10m, 325Mi) plus a CNI agent and kube-proxy, roughly. */
+	s->other_cpu_milli = 250;
+	s->other_memory = INT64_C(512) << 20;
 	s->default_dirty_rate = INT64_C(16) << 20;
 	s->memory_pressure_pct = 90;
 	s->node_grace_s = 50;
