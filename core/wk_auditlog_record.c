@@ -3,6 +3,7 @@
 #include "wk_auditlog_int.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_utf8.h"
 
 #include <math.h>
 #include <openssl/evp.h>
@@ -109,36 +110,6 @@ void aul_dedupe_digest(const void *key, size_t len, uint8_t out[16])
 	memcpy(out, md, 16);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 int aul_json_str(struct wk_buf *b, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -174,7 +145,7 @@ int aul_json_str(struct wk_buf *b, const char *str, size_t len)
 			if (e ? wk_buf_adds(b, e) : wk_buf_addf(b, "\\u%04x", c))
 				return -1;
 			i++;
-		} else if ((n = utf8_seq(s + i, len - i)) > 0) {
+		} else if ((n = wk_utf8_seq(str + i, len - i, NULL)) > 0) {
 			if (wk_buf_add(b, s + i, n))
 				return -1;
 			i += n;

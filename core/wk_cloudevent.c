@@ -73,6 +73,11 @@ static bool valid_ce_string(const unsigned char *s, size_t len)
 	return true;
 }
 
+bool wk_cloudevent_string_ok(const char *s, size_t len)
+{
+	return valid_ce_string((const unsigned char *)s, len);
+}
+
 /* RFC 3986 URI-reference characters: unreserved, reserved and '%' (escapes checked too). */
 static bool valid_uri_reference(const char *s, size_t len)
 {
@@ -91,6 +96,68 @@ static bool valid_uri_reference(const char *s, size_t len)
 		return false;
 	}
 	return true;
+}
+
+/* Attribute names of the CloudEvents core, and what wk_cloudevent_send writes itself: never
+ * extension names. */
+static const char *const reserved_names[] = {
+    "specversion",     "id",	     "source", "type",	       "subject", "time",
+    "datacontenttype", "dataschema", "data",   "partitionkey",
+};
+
+int wk_cloudevent_ext_add(struct wk_cloudevent *ev, const char *name, const char *value,
+			  char *errstr, size_t errstr_size)
+{
+	struct wk_cloudevent_ext *x;
+	size_t nlen, vlen;
+
+	if (!name || !*name)
+		return wk_err(errstr, errstr_size, "extension attribute without a name");
+	nlen = strlen(name);
+	if (nlen > WK_CE_EXT_NAME_MAX)
+		return wk_err(errstr, errstr_size,
+			      "extension attribute name of %zu characters: at most %d", nlen,
+			      WK_CE_EXT_NAME_MAX);
+	for (size_t i = 0; i < nlen; i++) {
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
+			return wk_err(errstr, errstr_size,
+				      "extension attribute name '%s': only a-z and 0-9 allowed",
+				      name);
+	}
+	for (size_t i = 0; i < WK_ARRAY_SIZE(reserved_names); i++) {
+		if (!strcmp(name, reserved_names[i]))
+			return wk_err(errstr, errstr_size,
+				      "'%s' is not an extension attribute: the core writes it",
+				      name);
+	}
+	if (ev->next > WK_CE_EXT_MAX)
+		return wk_err(errstr, errstr_size, "corrupt event: %zu extension attributes",
+			      ev->next);
+	for (size_t i = 0; i < ev->next; i++) {
+		if (!strcmp(ev->ext[i].header + 3, name))
+			return wk_err(errstr, errstr_size, "extension attribute '%s' added twice",
+				      name);
+	}
+	if (ev->next == WK_CE_EXT_MAX)
+		return wk_err(errstr, errstr_size,
+			      "extension attribute '%s': the event has %d already", name,
+			      WK_CE_EXT_MAX);
+	if (!value || !*value)
+		return wk_err(errstr, errstr_size, "extension attribute '%s': empty value", name);
+	vlen = strlen(value);
+	if (vlen >= WK_CE_EXT_VALUE_MAX)
+		return wk_err(errstr, errstr_size,
+			      "extension attribute '%s': value of %zu bytes, over the %d byte cap",
+			      name, vlen, WK_CE_EXT_VALUE_MAX - 1);
+	if (!valid_ce_string((const unsigned char *)value, vlen))
+		return wk_err(errstr, errstr_size,
+			      "extension attribute '%s': value is not UTF-8 text without control "
+			      "characters",
+			      name);
+	x = &ev->ext[ev->next++];
+	snprintf(x->header, sizeof(x->header), "ce_%s", name);
+	memcpy(x->value, value, vlen + 1);
+	return 0;
 }
 
 static bool valid_time(const char *s)
@@ -202,7 +269,7 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 		       const struct wk_cloudevent *ev, const char *data, size_t data_len,
 		       void *msg_opaque, char *errstr, size_t errstr_size)
 {
-	struct wk_kafka_header h[8];
+	struct wk_kafka_header h[8 + WK_CE_EXT_MAX];
 	struct wk_kafka_msg msg = {0};
 	char id[37], ts[WK_CE_TIME_MAX];
 	size_t n = 0;
@@ -215,6 +282,9 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 	if (ev->time[0] && !valid_time(ev->time))
 		return wk_err(errstr, errstr_size, "ce_time '%s' is not an RFC 3339 timestamp",
 			      ev->time);
+	if (ev->next > WK_CE_EXT_MAX)
+		return wk_err(errstr, errstr_size, "corrupt event: %zu extension attributes",
+			      ev->next);
 	if (!ev->id[0])
 		wk_uuid(id);
 	if (!ev->time[0])
@@ -229,6 +299,8 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 	/* Partitioning extension: the key travels with the event (reference kafka.md §1.3). */
 	if (key && *key)
 		h[n++] = (struct wk_kafka_header){"ce_partitionkey", key, -1};
+	for (size_t i = 0; i < ev->next; i++)
+		h[n++] = (struct wk_kafka_header){ev->ext[i].header, ev->ext[i].value, -1};
 	h[n++] = (struct wk_kafka_header){
 	    "content-type", ev->content_type[0] ? ev->content_type : "application/json", -1};
 	msg.topic = topic;

@@ -204,7 +204,7 @@ int wk_emit_post_event(struct wk_k8s *k, const struct wk_emit_event *e, char *er
 	cJSON *ev = wk_emit_k8s_event(e, wk_time_now_ms());
 	int rc = 0;
 
-	if (wk_k8s_create(k, &wk_k8s_res_events, event_ns(e), ev, &res, errstr, errstr_size) < 0 &&
+	if (wk_k8s_create(k, &wk_res_events, event_ns(e), ev, &res, errstr, errstr_size) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS)
 		rc = -1;
 	wk_k8s_result_release(&res);

@@ -27,6 +27,18 @@ const char *wk_json_str(const cJSON *o, const char *path)
 	return cJSON_IsString(s) ? s->valuestring : NULL;
 }
 
+double wk_json_num(const cJSON *o, const char *path, double def)
+{
+	const cJSON *n = wk_json_path(o, path);
+	return cJSON_IsNumber(n) ? n->valuedouble : def;
+}
+
+const char *wk_json_key_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 const char *wk_json_meta(const cJSON *o, const char *map, const char *key)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metadata");

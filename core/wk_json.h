@@ -13,6 +13,11 @@ struct cJSON;
 const struct cJSON *wk_json_path(const struct cJSON *o, const char *path);
 /* The string at path, or NULL when missing or not a string. */
 const char *wk_json_str(const struct cJSON *o, const char *path);
+/* The number at path, or def when missing or not a number. */
+double wk_json_num(const struct cJSON *o, const char *path, double def);
+/* The string member named key of o, the key taken whole (dots and slashes are part of it:
+ * "app.kubernetes.io/managed-by"), or NULL. */
+const char *wk_json_key_str(const struct cJSON *o, const char *key);
 /* The string value of metadata.<map>.<key> ("labels" or "annotations"; the key may contain
  * dots and slashes, "kubevirt.io/nodeName"), or NULL. */
 const char *wk_json_meta(const struct cJSON *o, const char *map, const char *key);

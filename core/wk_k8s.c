@@ -16,13 +16,6 @@
 #define WK_VERSION "0.1.0"
 #endif
 
-const struct wk_k8s_resource wk_k8s_res_namespaces = {"", "v1", "namespaces", false};
-const struct wk_k8s_resource wk_k8s_res_nodes = {"", "v1", "nodes", false};
-const struct wk_k8s_resource wk_k8s_res_pods = {"", "v1", "pods", true};
-const struct wk_k8s_resource wk_k8s_res_configmaps = {"", "v1", "configmaps", true};
-const struct wk_k8s_resource wk_k8s_res_events = {"", "v1", "events", true};
-const struct wk_k8s_resource wk_k8s_res_leases = {"coordination.k8s.io", "v1", "leases", true};
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void)

@@ -27,28 +27,12 @@
 #include "wk_common.h"
 #include "wk_buf.h"
 #include "wk_kubeconfig.h"
+#include "wk_resource.h"
 
 struct cJSON;
 struct wk_k8s;
 
 #define WK_K8S_DEFAULT_MAX_BODY (16u << 20)
-
-/* What to talk to. group "" is the core API (/api/v1/...), otherwise /apis/<group>/<version>/...
- * A descriptor is plain data; keep it static. */
-struct wk_k8s_resource {
-	const char *group;
-	const char *version;
-	const char *plural;
-	bool namespaced;
-};
-
-/* A few resources most services need; others are one line away. */
-extern const struct wk_k8s_resource wk_k8s_res_namespaces;
-extern const struct wk_k8s_resource wk_k8s_res_nodes;
-extern const struct wk_k8s_resource wk_k8s_res_pods;
-extern const struct wk_k8s_resource wk_k8s_res_configmaps;
-extern const struct wk_k8s_resource wk_k8s_res_events;
-extern const struct wk_k8s_resource wk_k8s_res_leases;
 
 struct wk_k8s_options {
 	long request_timeout_ms; /* whole request, default 30000 */

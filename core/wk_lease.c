@@ -1,7 +1,7 @@
 /* wk_lease.c - client-go style leader election on a coordination.k8s.io/v1 Lease. */
 #include "wk_lease.h"
 
-#include "wk_cloudevent.h"
+#include "wk_uuid.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -39,12 +39,12 @@ int wk_lease_check(const struct wk_lease *l, char *errstr, size_t errstr_size)
 
 void wk_lease_identity(char *out, size_t out_size)
 {
-	char host[128], uuid[37];
+	char host[128], uuid[WK_UUID_LEN + 1];
 
 	if (gethostname(host, sizeof(host)) < 0 || !host[0])
 		wk_strlcpy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	wk_uuid(uuid);
+	wk_uuid_v4(uuid);
 	snprintf(out, out_size, "%s_%s", host, uuid);
 }
 
@@ -175,8 +175,6 @@ bool wk_lease_fast_path(const struct wk_lease *l, int64_t now_ms)
 	return l->leader && l->rv[0] && now_ms < l->renewed_ms + l->duration_s * 1000;
 }
 
-static const struct wk_k8s_resource lease_res = {"coordination.k8s.io", "v1", "leases", true};
-
 static const char *rv_of(const cJSON *obj)
 {
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
@@ -194,10 +192,10 @@ static int write_lease(struct wk_lease *l, struct wk_k8s *c, const struct wk_lea
 	int rc;
 
 	if (rv && *rv)
-		rc =
-		    wk_k8s_replace(c, &lease_res, l->ns, l->name, NULL, o, &r, errstr, errstr_size);
+		rc = wk_k8s_replace(c, &wk_res_leases, l->ns, l->name, NULL, o, &r, errstr,
+				    errstr_size);
 	else
-		rc = wk_k8s_create(c, &lease_res, l->ns, o, &r, errstr, errstr_size);
+		rc = wk_k8s_create(c, &wk_res_leases, l->ns, o, &r, errstr, errstr_size);
 	cJSON_Delete(o);
 	if (rc == 0)
 		wk_lease_won(l, s, rv_of(r.body), wk_time_mono_ms());
@@ -230,7 +228,7 @@ int wk_lease_step(struct wk_lease *l, struct wk_k8s *c, char *errstr, size_t err
 			return 0;
 		wk_debug("lease fast renew failed: %s", err);
 	}
-	rc = wk_k8s_get(c, &lease_res, l->ns, l->name, &r, err, sizeof(err));
+	rc = wk_k8s_get(c, &wk_res_leases, l->ns, l->name, &r, err, sizeof(err));
 	exists = rc == 0;
 	if (rc < 0 && r.err != WK_K8S_ENOTFOUND) {
 		wk_k8s_result_release(&r);

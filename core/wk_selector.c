@@ -2,6 +2,7 @@
  * the semantics and validation rules of k8s.io/apimachinery/pkg/labels and pkg/fields. */
 #include "wk_selector.h"
 #include "wk_buf.h"
+#include "wk_json.h"
 #include "wk_log.h"
 
 #include <cjson/cJSON.h>
@@ -480,13 +481,6 @@ fail:
 
 /* ---- matching and printing ---- */
 
-static const char *label(const cJSON *labels, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool in_values(const struct req *r, const char *v)
 {
 	size_t i;
@@ -506,7 +500,7 @@ bool wk_selector_matches(const struct wk_selector *sel, const struct cJSON *labe
 		return true;
 	for (i = 0; i < sel->n; i++) {
 		const struct req *r = &sel->reqs[i];
-		const char *v = labels ? label(labels, r->key) : NULL;
+		const char *v = labels ? wk_json_key_str(labels, r->key) : NULL;
 		bool ok = false;
 
 		switch (r->op) {

@@ -9,9 +9,10 @@
 
 #include "wk_auditlog.h"
 #include "wk_buf.h"
+#include "wk_types.h"
 
 /* The ce_type of an audit event (docs/audit.md). */
-#define AUD_CE_TYPE "dev.novasphere.wukong.audit.v1"
+#define AUD_CE_TYPE WK_CE_AUDIT
 /* Cap on an audit event's value; larger ones are recorded as invalid ("oversized"). */
 #define AUD_MAX_EVENT (64 * 1024)
 

@@ -6,16 +6,15 @@
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_promtext.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define EV_PREFIX "dev.novasphere.wukong."
 #define MAX_URLS 64
 
 struct sent {
@@ -81,31 +80,22 @@ static void relist(struct pg_svc *p, const struct wk_config *cfg)
 {
 	static const struct {
 		const char *kind;
-		struct wk_k8s_resource res;
+		const struct wk_k8s_resource *res;
 	} kinds[] = {
-	    {"node", {"", "v1", "nodes", false}},
-	    {"wukong", {"vm.novasphere.dev", "v1alpha1", "wukongs", true}},
-	    {"virtualmachineinstance", {"kubevirt.io", "v1", "virtualmachineinstances", true}},
-	    {"virtualmachineinstancemigration",
-	     {"kubevirt.io", "v1", "virtualmachineinstancemigrations", true}},
+	    {"node", &wk_res_nodes},
+	    {"wukong", &wk_res_wukongs},
+	    {"virtualmachineinstance", &wk_res_virtualmachineinstances},
+	    {"virtualmachineinstancemigration", &wk_res_virtualmachineinstancemigrations},
 	};
-	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
 	struct wk_k8s *c;
 	char err[512];
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), err, sizeof(err)) < 0) {
-		wk_warn("relist skipped (state comes from events only): %s", err);
-		return;
-	}
 	o.request_timeout_ms = 15000;
 	o.user_agent = "wukong-progress/" WK_VERSION;
-	c = wk_k8s_new(&kc, &o, err, sizeof(err));
-	wk_kubeconfig_release(&kc);
+	c = wk_k8s_new_from_config(cfg, &o, err, sizeof(err));
 	if (!c) {
-		wk_warn("relist skipped: %s", err);
+		wk_warn("relist skipped (state comes from events only): %s", err);
 		return;
 	}
 	for (size_t i = 0; i < WK_ARRAY_SIZE(kinds); i++) {
@@ -115,7 +105,7 @@ static void relist(struct pg_svc *p, const struct wk_config *cfg)
 		size_t n = 0;
 
 		lo.limit = 500;
-		if (wk_k8s_list_all(c, &kinds[i].res, NULL, &lo, &r, err, sizeof(err)) < 0) {
+		if (wk_k8s_list_all(c, kinds[i].res, NULL, &lo, &r, err, sizeof(err)) < 0) {
 			wk_warn("relist %s: %s", kinds[i].kind, err);
 			wk_k8s_result_release(&r);
 			continue;
@@ -265,9 +255,9 @@ enum wk_msg_result pg_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 		snprintf(reason, reason_size, "deserialize");
 		return WK_MSG_REJECT;
 	}
-	if (strncmp(ev.type, EV_PREFIX, strlen(EV_PREFIX)))
+	if (strncmp(ev.type, WK_CE_PREFIX, strlen(WK_CE_PREFIX)))
 		return WK_MSG_DONE; /* not a Wukong event: nothing for us */
-	t = ev.type + strlen(EV_PREFIX);
+	t = ev.type + strlen(WK_CE_PREFIX);
 	dot = strchr(t, '.');
 	if (!dot || (size_t)(dot - t) >= sizeof(kind))
 		return WK_MSG_DONE;
@@ -461,8 +451,7 @@ static void emit(struct pg_svc *p, int64_t now)
 			 op->wukong[0] ? op->wukong : op->vmi);
 		body = pg_op_progress_json(p->st, op, wk_time_now_ms());
 		pg_send(p, p->t_progress,
-			op->kind == PG_OP_CLONE ? "dev.novasphere.wukong.progress.clone.v1"
-						: "dev.novasphere.wukong.progress.migration.v1",
+			op->kind == PG_OP_CLONE ? WK_CE_PROGRESS_CLONE : WK_CE_PROGRESS_MIGRATION,
 			subject, key, body, NULL);
 		free(body);
 		/* A clone's executor writes its own cloneStatus (progress included): a second
@@ -473,8 +462,7 @@ static void emit(struct pg_svc *p, int64_t now)
 			wk_strlcpy(s->mapkey, op->mapkey, sizeof(s->mapkey));
 			s->final = op->final;
 			body = pg_op_status_json(p->st, op, next_seq(p));
-			if (pg_send(p, p->t_status, "dev.novasphere.wukong.status.v1", subject, key,
-				    body, s) < 0) {
+			if (pg_send(p, p->t_status, WK_CE_STATUS, subject, key, body, s) < 0) {
 				free(s);
 				free(body);
 				continue; /* stays dirty: the latest goes out on a later tick */
@@ -514,8 +502,7 @@ static void aggregate(struct pg_svc *p)
 		snprintf(key, sizeof(key), "%s/node/%s", p->cluster, nodes[i].node);
 		snprintf(subject, sizeof(subject), "Node/%s", nodes[i].node);
 		body = pg_node_progress_json(p->st, &nodes[i], wall);
-		pg_send(p, p->t_progress, "dev.novasphere.wukong.progress.evacuation.v1", subject,
-			key, body, NULL);
+		pg_send(p, p->t_progress, WK_CE_PROGRESS_EVACUATION, subject, key, body, NULL);
 		free(body);
 		if (!was_reported(p, nodes[i].node) && p->nreported < 4096) {
 			p->reported_nodes =
@@ -544,8 +531,7 @@ static void aggregate(struct pg_svc *p)
 	wk_metric_set(p->m_failed, NULL, (double)c.failed_last_hour);
 	snprintf(key, sizeof(key), "%s/cluster", p->cluster);
 	body = pg_cluster_progress_json(p->st, &c, wall);
-	pg_send(p, p->t_progress, "dev.novasphere.wukong.progress.cluster.v1", "Cluster", key, body,
-		NULL);
+	pg_send(p, p->t_progress, WK_CE_PROGRESS_CLUSTER, "Cluster", key, body, NULL);
 	free(body);
 }
 

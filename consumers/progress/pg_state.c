@@ -1,124 +1,16 @@
 /* pg_state.c - the progress aggregator's model of one cluster. */
 #include "pg_state.h"
 
+#include "wk_json.h"
 #include "wk_log.h"
+#include "wk_map.h"
 #include "wk_name.h"
 #include "wk_quantity.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-
-/* ---- a small string-keyed map ---- */
-
-struct ent {
-	char *key;
-	void *val;
-	struct ent *next;
-};
-
-struct map {
-	struct ent **b;
-	size_t nb, n;
-};
-
-static uint32_t fnv(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static void map_grow(struct map *m)
-{
-	size_t nb = m->nb ? m->nb * 2 : 256;
-	struct ent **b = wk_xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < m->nb; i++) {
-		struct ent *e = m->b[i], *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			e->next = b[fnv(e->key) % nb];
-			b[fnv(e->key) % nb] = e;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-}
-
-static void *map_get(const struct map *m, const char *key)
-{
-	if (!m->nb)
-		return NULL;
-	for (struct ent *e = m->b[fnv(key) % m->nb]; e; e = e->next)
-		if (!strcmp(e->key, key))
-			return e->val;
-	return NULL;
-}
-
-/* Insert or replace; returns the old value (the caller frees it). */
-static void *map_put(struct map *m, const char *key, void *val)
-{
-	struct ent *e;
-
-	if (m->n >= m->nb)
-		map_grow(m);
-	for (e = m->b[fnv(key) % m->nb]; e; e = e->next)
-		if (!strcmp(e->key, key)) {
-			void *old = e->val;
-
-			e->val = val;
-			return old;
-		}
-	e = wk_xmalloc(sizeof(*e));
-	e->key = wk_xstrdup(key);
-	e->val = val;
-	e->next = m->b[fnv(key) % m->nb];
-	m->b[fnv(key) % m->nb] = e;
-	m->n++;
-	return NULL;
-}
-
-static void *map_del(struct map *m, const char *key)
-{
-	struct ent **pp;
-
-	if (!m->nb)
-		return NULL;
-	for (pp = &m->b[fnv(key) % m->nb]; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->key, key)) {
-			struct ent *e = *pp;
-			void *v = e->val;
-
-			*pp = e->next;
-			free(e->key);
-			free(e);
-			m->n--;
-			return v;
-		}
-	return NULL;
-}
-
-static void map_free(struct map *m, void (*fr)(void *))
-{
-	for (size_t i = 0; i < m->nb; i++) {
-		struct ent *e = m->b[i], *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			if (fr)
-				fr(e->val);
-			free(e->key);
-			free(e);
-		}
-	}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
-}
 
 /* ---- state ---- */
 
@@ -146,12 +38,12 @@ struct sample {
 
 struct pg_state {
 	char cluster[64];
-	struct map vmis;    /* ns/name -> struct vmi */
-	struct map wukongs; /* ns/vm -> struct wkinfo */
-	struct map nodes;   /* name -> struct node */
-	struct map ops;	    /* "m/ns/vmi" or "c/ns/wukong" -> struct pg_op */
-	struct map samples; /* ns/vmi -> struct sample (one scrape) */
-	int64_t *failures;  /* ring of failure times (monotonic ms) */
+	struct wk_map vmis;    /* ns/name -> struct vmi */
+	struct wk_map wukongs; /* ns/vm -> struct wkinfo */
+	struct wk_map nodes;   /* name -> struct node */
+	struct wk_map ops;     /* "m/ns/vmi" or "c/ns/wukong" -> struct pg_op */
+	struct wk_map samples; /* ns/vmi -> struct sample (one scrape) */
+	int64_t *failures;     /* ring of failure times (monotonic ms) */
 	int64_t *successes;
 	size_t nfail, nsucc, ring;
 	struct pg_node_agg *aggs;
@@ -164,6 +56,11 @@ struct pg_state *pg_state_new(const char *cluster)
 	struct pg_state *s = wk_xcalloc(1, sizeof(*s));
 
 	wk_strlcpy(s->cluster, cluster, sizeof(s->cluster));
+	wk_map_init(&s->vmis, free);
+	wk_map_init(&s->wukongs, free);
+	wk_map_init(&s->nodes, free);
+	wk_map_init(&s->ops, free);
+	wk_map_init(&s->samples, free);
 	s->ring = 4096;
 	s->failures = wk_xcalloc(s->ring, sizeof(int64_t));
 	s->successes = wk_xcalloc(s->ring, sizeof(int64_t));
@@ -185,27 +82,15 @@ void pg_state_destroy(struct pg_state *s)
 {
 	if (!s)
 		return;
-	map_free(&s->vmis, free);
-	map_free(&s->wukongs, free);
-	map_free(&s->nodes, free);
-	map_free(&s->ops, free);
-	map_free(&s->samples, free);
+	wk_map_release(&s->vmis);
+	wk_map_release(&s->wukongs);
+	wk_map_release(&s->nodes);
+	wk_map_release(&s->ops);
+	wk_map_release(&s->samples);
 	free_aggs(s);
 	free(s->failures);
 	free(s->successes);
 	free(s);
-}
-
-static const cJSON *get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static void copy(char *dst, size_t size, const char *src)
@@ -244,7 +129,7 @@ static const char *wukong_of(const struct pg_state *s, const char *ns, const cha
 
 	snprintf(k, sizeof(k), "%s/%s", ns, vm);
 	{
-		const struct wkinfo *wi = map_get(&s->wukongs, k);
+		const struct wkinfo *wi = wk_map_get(&s->wukongs, k);
 
 		if (wi)
 			return wi->name;
@@ -282,34 +167,35 @@ static void take_migration_state(struct pg_op *op, const cJSON *ms)
 
 	if (!cJSON_IsObject(ms))
 		return;
-	if ((v = str(ms, "mode")) && strcmp(op->mode, v)) {
+	if ((v = wk_json_str(ms, "mode")) && strcmp(op->mode, v)) {
 		copy(op->mode, sizeof(op->mode), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "sourceNode")) && !op->source_node[0])
+	if ((v = wk_json_str(ms, "sourceNode")) && !op->source_node[0])
 		copy(op->source_node, sizeof(op->source_node), v);
-	if ((v = str(ms, "targetNode")) && strcmp(op->target_node, v)) {
+	if ((v = wk_json_str(ms, "targetNode")) && strcmp(op->target_node, v)) {
 		copy(op->target_node, sizeof(op->target_node), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "startTimestamp")) && !op->started_at[0]) {
+	if ((v = wk_json_str(ms, "startTimestamp")) && !op->started_at[0]) {
 		copy(op->started_at, sizeof(op->started_at), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "endTimestamp")) && !op->completed_at[0]) {
+	if ((v = wk_json_str(ms, "endTimestamp")) && !op->completed_at[0]) {
 		copy(op->completed_at, sizeof(op->completed_at), v);
 		op->dirty = true;
 	}
-	if ((v = str(ms, "abortStatus")))
+	if ((v = wk_json_str(ms, "abortStatus")))
 		copy(op->abort_status, sizeof(op->abort_status), v);
 }
 
 static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64_t now_ms,
 		   char *errstr, size_t errstr_size)
 {
-	const char *ns = str(b, "namespace"), *name = str(b, "name");
-	const cJSON *spec = get(b, "spec"), *st = get(b, "status"), *labels = get(b, "labels");
-	const char *vmi = str(spec, "vmiName"), *phase = str(st, "phase");
+	const char *ns = wk_json_str(b, "namespace"), *name = wk_json_str(b, "name");
+	const cJSON *spec = wk_json_path(b, "spec"), *st = wk_json_path(b, "status"),
+		    *labels = wk_json_path(b, "labels");
+	const char *vmi = wk_json_str(spec, "vmiName"), *phase = wk_json_str(st, "phase");
 	char key[400];
 	struct pg_op *op;
 	bool created = false;
@@ -318,12 +204,12 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 	    !wk_name_is_dns1123_subdomain(vmi))
 		return wk_err(errstr, errstr_size, "migration without namespace, name or vmiName");
 	op_key(key, sizeof(key), PG_OP_MIGRATION, ns, vmi);
-	op = map_get(&s->ops, key);
+	op = wk_map_get(&s->ops, key);
 	if (op && strcmp(op->migration, name)) {
 		if (!strcmp(change, "deleted"))
 			return 0; /* an older migration of this VMI went away */
 		/* a new migration of the same VMI: start again */
-		free(map_del(&s->ops, key));
+		wk_map_del(&s->ops, key);
 		op = NULL;
 	}
 	if (!op) {
@@ -340,17 +226,17 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 		op->created_ms = now_ms;
 		op->dirty = true;
 		copy(op->mapkey, sizeof(op->mapkey), key);
-		map_put(&s->ops, key, op);
+		wk_map_put(&s->ops, key, op);
 	}
 	{
-		const char *m = str(labels, "app.kubernetes.io/managed-by");
-		const char *rid = str(labels, "vm.novasphere.dev/request-id");
+		const char *m = wk_json_key_str(labels, "app.kubernetes.io/managed-by");
+		const char *rid = wk_json_key_str(labels, WK_LABEL_REQUEST_ID);
 
 		op->managed = m && !strcmp(m, "wukong-migrator");
 		if (rid)
 			copy(op->request_id, sizeof(op->request_id), rid);
 		copy(op->wukong, sizeof(op->wukong),
-		     wukong_of(s, ns, vmi, str(labels, "vm.novasphere.dev/wukong")));
+		     wukong_of(s, ns, vmi, wk_json_key_str(labels, WK_LABEL_WUKONG)));
 	}
 	if (created) {
 		/* the same migration already in flight on the status (after a restart of this
@@ -359,11 +245,11 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 		const struct wkinfo *wi;
 
 		snprintf(wk, sizeof(wk), "%s/%s", ns, vmi);
-		wi = map_get(&s->wukongs, wk);
+		wi = wk_map_get(&s->wukongs, wk);
 		if (wi && wi->floor > 0 && !strcmp(wi->request, op->request_id))
 			op->x.percent = wi->floor;
 	}
-	take_migration_state(op, get(st, "migrationState"));
+	take_migration_state(op, wk_json_path(st, "migrationState"));
 	if (phase && strcmp(op->phase, phase)) {
 		copy(op->phase, sizeof(op->phase), phase);
 		op->dirty = true;
@@ -383,13 +269,13 @@ static int on_vmim(struct pg_state *s, const char *change, const cJSON *b, int64
 
 static double memory_of(const cJSON *spec)
 {
-	const cJSON *dom = get(spec, "domain");
-	const char *q = str(get(dom, "memory"), "guest");
+	const cJSON *dom = wk_json_path(spec, "domain");
+	const char *q = wk_json_str(wk_json_path(dom, "memory"), "guest");
 	int64_t v;
 	char err[128];
 
 	if (!q)
-		q = str(get(get(dom, "resources"), "requests"), "memory");
+		q = wk_json_str(wk_json_path(wk_json_path(dom, "resources"), "requests"), "memory");
 	if (!q || wk_quantity_parse(q, &v, err, sizeof(err)) < 0 || v < 0)
 		return 0;
 	return (double)v;
@@ -398,8 +284,8 @@ static double memory_of(const cJSON *spec)
 static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_t now_ms,
 		  char *errstr, size_t errstr_size)
 {
-	const char *ns = str(b, "namespace"), *name = str(b, "name");
-	const cJSON *st = get(b, "status");
+	const char *ns = wk_json_str(b, "namespace"), *name = wk_json_str(b, "name");
+	const cJSON *st = wk_json_path(b, "status");
 	char key[400];
 	struct vmi *v;
 	struct pg_op *op;
@@ -409,22 +295,23 @@ static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_
 		return wk_err(errstr, errstr_size, "instance without a valid namespace or name");
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	if (!strcmp(change, "deleted")) {
-		free(map_del(&s->vmis, key));
+		wk_map_del(&s->vmis, key);
 		return 0;
 	}
-	v = map_get(&s->vmis, key);
+	v = wk_map_get(&s->vmis, key);
 	if (!v) {
 		v = wk_xcalloc(1, sizeof(*v));
-		map_put(&s->vmis, key, v);
+		wk_map_put(&s->vmis, key, v);
 	}
-	copy(v->node, sizeof(v->node), str(st, "nodeName"));
-	copy(v->wukong, sizeof(v->wukong), str(get(b, "labels"), "vm.novasphere.dev/wukong"));
-	v->mem = memory_of(get(b, "spec"));
+	copy(v->node, sizeof(v->node), wk_json_str(st, "nodeName"));
+	copy(v->wukong, sizeof(v->wukong),
+	     wk_json_key_str(wk_json_path(b, "labels"), WK_LABEL_WUKONG));
+	v->mem = memory_of(wk_json_path(b, "spec"));
 	op_key(key, sizeof(key), PG_OP_MIGRATION, ns, name);
-	op = map_get(&s->ops, key);
+	op = wk_map_get(&s->ops, key);
 	if (op && !op->final) {
-		const cJSON *ms = get(st, "migrationState");
-		const char *uid = str(ms, "migrationUid");
+		const cJSON *ms = wk_json_path(st, "migrationState");
+		const char *uid = wk_json_str(ms, "migrationUid");
 
 		(void)uid; /* the VMI holds the latest migration, which is this op's */
 		take_migration_state(op, ms);
@@ -435,8 +322,8 @@ static int on_vmi(struct pg_state *s, const char *change, const cJSON *b, int64_
 static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, char *errstr,
 		     size_t errstr_size)
 {
-	const char *ns = str(b, "namespace"), *name = str(b, "name");
-	const char *vm = str(get(b, "status"), "vmName");
+	const char *ns = wk_json_str(b, "namespace"), *name = wk_json_str(b, "name");
+	const char *vm = wk_json_str(wk_json_path(b, "status"), "vmName");
 	char key[600], def[PG_NAME_MAX + 4];
 
 	if (!ns || !name || !wk_name_is_dns1123_label(ns) || !wk_name_is_dns1123_subdomain(name))
@@ -447,22 +334,22 @@ static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, cha
 	}
 	snprintf(key, sizeof(key), "%s/%s", ns, vm);
 	if (!strcmp(change, "deleted"))
-		free(map_del(&s->wukongs, key));
+		wk_map_del(&s->wukongs, key);
 	else {
 		struct wkinfo *wi = wk_xcalloc(1, sizeof(*wi));
-		const cJSON *ms = get(get(b, "status"), "migrationStatus");
-		const cJSON *pr = get(ms, "progress");
-		const char *ph = str(ms, "phase");
+		const cJSON *ms = wk_json_path(wk_json_path(b, "status"), "migrationStatus");
+		const cJSON *pr = wk_json_path(ms, "progress");
+		const char *ph = wk_json_str(ms, "phase");
 
 		copy(wi->name, sizeof(wi->name), name);
-		copy(wi->request, sizeof(wi->request), str(ms, "requestId"));
+		copy(wi->request, sizeof(wi->request), wk_json_str(ms, "requestId"));
 		wi->floor = -1;
 		/* a migration in flight: what the status shows is the floor for this run's
 		 * percent, so a restarted service never sends a lower figure */
 		if (cJSON_IsNumber(pr) && pr->valuedouble >= 0 && pr->valuedouble <= 99 && ph &&
 		    !strcmp(ph, "Migrating"))
 			wi->floor = (int)pr->valuedouble;
-		free(map_put(&s->wukongs, key, wi));
+		wk_map_put(&s->wukongs, key, wi);
 	}
 	return 0;
 }
@@ -470,28 +357,28 @@ static int on_wukong(struct pg_state *s, const char *change, const cJSON *b, cha
 static int on_node(struct pg_state *s, const char *change, const cJSON *b, char *errstr,
 		   size_t errstr_size)
 {
-	const char *name = str(b, "name");
+	const char *name = wk_json_str(b, "name");
 	struct node *n;
 
 	if (!name || !wk_name_is_dns1123_subdomain(name))
 		return wk_err(errstr, errstr_size, "node without a valid name");
 	if (!strcmp(change, "deleted")) {
-		free(map_del(&s->nodes, name));
+		wk_map_del(&s->nodes, name);
 		return 0;
 	}
-	n = map_get(&s->nodes, name);
+	n = wk_map_get(&s->nodes, name);
 	if (!n) {
 		n = wk_xcalloc(1, sizeof(*n));
-		map_put(&s->nodes, name, n);
+		wk_map_put(&s->nodes, name, n);
 	}
-	n->draining = cJSON_IsTrue(get(get(b, "spec"), "unschedulable"));
+	n->draining = cJSON_IsTrue(wk_json_path(wk_json_path(b, "spec"), "unschedulable"));
 	return 0;
 }
 
 int pg_state_event(struct pg_state *s, const char *kind, const char *change, const cJSON *b,
 		   int64_t now_ms, char *errstr, size_t errstr_size)
 {
-	const char *cl = str(b, "cluster");
+	const char *cl = wk_json_str(b, "cluster");
 
 	if (!cJSON_IsObject(b))
 		return wk_err(errstr, errstr_size, "event body is not an object");
@@ -511,10 +398,12 @@ int pg_state_event(struct pg_state *s, const char *kind, const char *change, con
 int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *errstr,
 		    size_t errstr_size)
 {
-	const char *type = str(b, "type"), *ns = str(b, "namespace"), *name = str(b, "name");
-	const char *phase = str(b, "phase"), *cl = str(b, "cluster"), *rid = str(b, "requestId");
-	const cJSON *pct = get(b, "percent"), *eta = get(b, "etaSeconds"),
-		    *qp = get(b, "queuePosition");
+	const char *type = wk_json_str(b, "type"), *ns = wk_json_str(b, "namespace"),
+		   *name = wk_json_str(b, "name");
+	const char *phase = wk_json_str(b, "phase"), *cl = wk_json_str(b, "cluster"),
+		   *rid = wk_json_str(b, "requestId");
+	const cJSON *pct = wk_json_path(b, "percent"), *eta = wk_json_path(b, "etaSeconds"),
+		    *qp = wk_json_path(b, "queuePosition");
 	enum pg_op_kind kind;
 	char key[400];
 	struct pg_op *op;
@@ -546,9 +435,9 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 	}
 	is_final = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed") ||
 			     !strcmp(phase, "Cancelled") || !strcmp(phase, "Rejected"));
-	op = map_get(&s->ops, key);
+	op = wk_map_get(&s->ops, key);
 	if (op && rid && strcmp(op->request_id, rid)) {
-		free(map_del(&s->ops, key)); /* another request: start again */
+		wk_map_del(&s->ops, key); /* another request: start again */
 		op = NULL;
 	}
 	if (!op) {
@@ -565,7 +454,7 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 		op->created_ms = now_ms;
 		op->managed = true; /* the executor owns phase and times */
 		copy(op->mapkey, sizeof(op->mapkey), key);
-		map_put(&s->ops, key, op);
+		wk_map_put(&s->ops, key, op);
 	}
 	if (phase)
 		copy(op->phase, sizeof(op->phase), phase);
@@ -573,7 +462,7 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 		op->queue_position = (int)qp->valuedouble;
 	if (kind == PG_OP_MIGRATION) {
 		if (strcmp(op->phase, "Queued"))
-			free(map_del(&s->ops, key)); /* no longer queued: the VMIM op takes over */
+			wk_map_del(&s->ops, key); /* no longer queued: the VMIM op takes over */
 		return 0;
 	}
 	if (pct && (int)pct->valuedouble > op->x.percent) {
@@ -628,16 +517,16 @@ void pg_state_metric(struct pg_state *s, const char *ns, const char *vmi, int wh
 	    !wk_name_is_dns1123_subdomain(vmi) || !isfinite(v) || v < 0)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", ns, vmi);
-	sm = map_get(&s->samples, key);
+	sm = wk_map_get(&s->samples, key);
 	if (!sm) {
 		/* only migrations we know of: a hostile endpoint cannot grow this map */
 		char ok[400];
 
 		op_key(ok, sizeof(ok), PG_OP_MIGRATION, ns, vmi);
-		if (!map_get(&s->ops, ok))
+		if (!wk_map_get(&s->ops, ok))
 			return;
 		sm = wk_xcalloc(1, sizeof(*sm));
-		map_put(&s->samples, key, sm);
+		wk_map_put(&s->samples, key, sm);
 	}
 	/* virt-handler exposes its last samples with timestamps: keep the newest */
 	if (!sm->have[which] || ts_ms >= sm->ts[which]) {
@@ -649,33 +538,32 @@ void pg_state_metric(struct pg_state *s, const char *ns, const char *vmi, int wh
 
 size_t pg_state_metrics_apply(struct pg_state *s, int64_t scrape_ms)
 {
+	struct wk_map_iter it;
 	size_t taken = 0;
 
-	for (size_t i = 0; i < s->samples.nb; i++) {
-		for (struct ent *e = s->samples.b[i]; e; e = e->next) {
-			struct sample *sm = e->val;
-			char key[420];
-			struct pg_op *op;
-			int64_t ts = 0;
-			bool pc;
+	for (wk_map_iter_init(&it, &s->samples); wk_map_iter_next(&it);) {
+		struct sample *sm = it.val;
+		char key[420];
+		struct pg_op *op;
+		int64_t ts = 0;
+		bool pc;
 
-			snprintf(key, sizeof(key), "m/%s", e->key);
-			op = map_get(&s->ops, key);
-			if (!op || op->final || !sm->have[0] || !sm->have[1])
-				continue;
-			for (int k = 0; k < 5; k++)
-				if (sm->have[k] && sm->ts[k] > ts)
-					ts = sm->ts[k];
-			pc = !strcmp(op->mode, "PostCopy") || !strcmp(op->mode, "Paused");
-			if (pg_xfer_sample(&op->x, sm->v[0], sm->v[1], sm->have[2] ? sm->v[2] : -1,
-					   sm->have[4] ? sm->v[4] : -1, sm->have[3] ? sm->v[3] : -1,
-					   ts ? ts : scrape_ms, pc)) {
-				op->dirty = true;
-				taken++;
-			}
+		snprintf(key, sizeof(key), "m/%s", it.key);
+		op = wk_map_get(&s->ops, key);
+		if (!op || op->final || !sm->have[0] || !sm->have[1])
+			continue;
+		for (int k = 0; k < 5; k++)
+			if (sm->have[k] && sm->ts[k] > ts)
+				ts = sm->ts[k];
+		pc = !strcmp(op->mode, "PostCopy") || !strcmp(op->mode, "Paused");
+		if (pg_xfer_sample(&op->x, sm->v[0], sm->v[1], sm->have[2] ? sm->v[2] : -1,
+				   sm->have[4] ? sm->v[4] : -1, sm->have[3] ? sm->v[3] : -1,
+				   ts ? ts : scrape_ms, pc)) {
+			op->dirty = true;
+			taken++;
 		}
 	}
-	map_free(&s->samples, free);
+	wk_map_release(&s->samples);
 	return taken;
 }
 
@@ -683,56 +571,30 @@ size_t pg_state_metrics_apply(struct pg_state *s, int64_t scrape_ms)
 
 struct pg_op *pg_state_next_op(struct pg_state *s, struct pg_op *prev)
 {
-	size_t i = 0;
-	struct ent *e = NULL;
+	struct wk_map_iter it;
 
-	if (!s->ops.nb)
+	wk_map_iter_init(&it, &s->ops);
+	if (prev && !wk_map_iter_after(&it, prev->mapkey))
 		return NULL;
-	if (prev) {
-		i = fnv(prev->mapkey) % s->ops.nb;
-		for (e = s->ops.b[i]; e && e->val != prev; e = e->next)
-			;
-		if (!e)
-			return NULL;
-		e = e->next;
-	} else {
-		e = s->ops.b[0];
-	}
-	while (!e) {
-		if (++i >= s->ops.nb)
-			return NULL;
-		e = s->ops.b[i];
-	}
-	return e->val;
+	return wk_map_iter_next(&it) ? it.val : NULL;
 }
 
 struct pg_op *pg_state_op(struct pg_state *s, const char *mapkey)
 {
-	return map_get(&s->ops, mapkey);
+	return wk_map_get(&s->ops, mapkey);
 }
 
 size_t pg_state_gc(struct pg_state *s, int64_t now_ms, int64_t keep_ms)
 {
+	struct wk_map_iter it;
 	size_t n = 0;
 
-	for (size_t i = 0; i < s->ops.nb; i++) {
-		struct ent **pp = &s->ops.b[i];
+	for (wk_map_iter_init(&it, &s->ops); wk_map_iter_next(&it);) {
+		struct pg_op *op = it.val;
 
-		while (*pp) {
-			struct pg_op *op = (*pp)->val;
-
-			if (op->final && op->final_sent && now_ms - op->last_sent_ms > keep_ms) {
-				struct ent *e = *pp;
-
-				*pp = e->next;
-				free(e->key);
-				free(e->val);
-				free(e);
-				s->ops.n--;
-				n++;
-				continue;
-			}
-			pp = &(*pp)->next;
+		if (op->final && op->final_sent && now_ms - op->last_sent_ms > keep_ms) {
+			wk_map_del(&s->ops, it.key);
+			n++;
 		}
 	}
 	return n;
@@ -754,47 +616,45 @@ static struct pg_node_agg *agg_for(struct pg_state *s, const char *node)
 
 size_t pg_state_nodes(struct pg_state *s, const struct pg_node_agg **out)
 {
+	struct wk_map_iter it;
 	double *rates;
 
 	free_aggs(s);
 	/* nodes being drained */
-	for (size_t i = 0; i < s->nodes.nb; i++)
-		for (struct ent *e = s->nodes.b[i]; e; e = e->next)
-			if (((struct node *)e->val)->draining)
-				agg_for(s, e->key)->draining = true;
+	for (wk_map_iter_init(&it, &s->nodes); wk_map_iter_next(&it);)
+		if (((struct node *)it.val)->draining)
+			agg_for(s, it.key)->draining = true;
 	/* and nodes with a live migration away from them */
 	for (struct pg_op *op = pg_state_next_op(s, NULL); op; op = pg_state_next_op(s, op))
 		if (op->kind == PG_OP_MIGRATION && !op->final && op->source_node[0])
 			agg_for(s, op->source_node);
 	rates = wk_xcalloc(s->naggs + 1, sizeof(double));
-	for (size_t i = 0; i < s->vmis.nb; i++) {
-		for (struct ent *e = s->vmis.b[i]; e; e = e->next) {
-			struct vmi *v = e->val;
-			struct pg_node_agg *a = NULL;
-			char key[420];
-			struct pg_op *op;
-			double left = v->mem;
+	for (wk_map_iter_init(&it, &s->vmis); wk_map_iter_next(&it);) {
+		struct vmi *v = it.val;
+		struct pg_node_agg *a = NULL;
+		char key[420];
+		struct pg_op *op;
+		double left = v->mem;
 
-			for (size_t k = 0; k < s->naggs; k++)
-				if (!strcmp(s->aggs[k].node, v->node)) {
-					a = &s->aggs[k];
-					break;
-				}
-			if (!a)
-				continue;
-			snprintf(key, sizeof(key), "m/%s", e->key);
-			op = map_get(&s->ops, key);
-			if (op && op->final && op->succeeded)
-				continue; /* moved, the event saying so is on its way */
-			if (op && !op->final && op->x.have) {
-				left = op->x.remaining;
-				a->migrating++;
-				if (op->x.have_net && op->x.net_rate > 0)
-					rates[a - s->aggs] += op->x.net_rate;
+		for (size_t k = 0; k < s->naggs; k++)
+			if (!strcmp(s->aggs[k].node, v->node)) {
+				a = &s->aggs[k];
+				break;
 			}
-			a->vms_left++;
-			a->bytes_left += left;
+		if (!a)
+			continue;
+		snprintf(key, sizeof(key), "m/%s", it.key);
+		op = wk_map_get(&s->ops, key);
+		if (op && op->final && op->succeeded)
+			continue; /* moved, the event saying so is on its way */
+		if (op && !op->final && op->x.have) {
+			left = op->x.remaining;
+			a->migrating++;
+			if (op->x.have_net && op->x.net_rate > 0)
+				rates[a - s->aggs] += op->x.net_rate;
 		}
+		a->vms_left++;
+		a->bytes_left += left;
 	}
 	for (size_t k = 0; k < s->naggs; k++) {
 		if (s->aggs[k].vms_left == 0)

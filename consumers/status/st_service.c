@@ -6,19 +6,15 @@
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_lease.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_ratelimit.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <time.h>
-
-static const struct wk_k8s_resource wukong_res = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
-#define CE_TYPE "dev.novasphere.wukong.status.v1"
 
 struct st_svc {
 	struct wk_service_ctx *ctx;
@@ -66,22 +62,14 @@ static int subscribe(struct st_svc *s)
 
 static struct wk_k8s *k8s_client(const struct wk_config *cfg, char *errstr, size_t errstr_size)
 {
-	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
-	struct wk_k8s *c;
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
-		return NULL;
 	/* Short: a slow API must not stall the loop; the writer retries with its own backoff. */
 	o.request_timeout_ms = 10000;
 	o.max_retries = 1;
 	o.retry_after_max_s = 2;
 	o.user_agent = "wukong-status/" WK_VERSION;
-	c = wk_k8s_new(&kc, &o, errstr, errstr_size);
-	wk_kubeconfig_release(&kc);
-	return c;
+	return wk_k8s_new_from_config(cfg, &o, errstr, errstr_size);
 }
 
 static bool take_token(struct st_svc *s)
@@ -211,7 +199,7 @@ static void warm_cache(struct st_svc *s)
 	o.limit = 500;
 	take_token(s); /* one list of pages; a token per call, not per page */
 	count(s->m_requests, "list", 1);
-	if (wk_k8s_list_all(s->k8s, &wukong_res, NULL, &o, &r, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(s->k8s, &wk_res_wukongs, NULL, &o, &r, err, sizeof(err)) < 0) {
 		wk_warn("warm cache: %s (objects will be read one by one)", err);
 		wk_k8s_result_release(&r);
 		return;
@@ -323,7 +311,8 @@ static int flush_one(struct st_svc *s, struct st_wk *w, int64_t now)
 			if (!take_token(s))
 				return FL_THROTTLED;
 			count(s->m_requests, "get", 1);
-			rc = wk_k8s_get(s->k8s, &wukong_res, w->ns, w->name, &r, err, sizeof(err));
+			rc = wk_k8s_get(s->k8s, &wk_res_wukongs, w->ns, w->name, &r, err,
+					sizeof(err));
 			if (rc < 0 && r.err == WK_K8S_ENOTFOUND) {
 				wk_k8s_result_release(&r);
 				drop_deleted(s, w, now);
@@ -350,8 +339,8 @@ static int flush_one(struct st_svc *s, struct st_wk *w, int64_t now)
 			return FL_THROTTLED;
 		}
 		count(s->m_requests, "patch", 1);
-		rc = wk_k8s_patch(s->k8s, &wukong_res, w->ns, w->name, "status", WK_K8S_PATCH_MERGE,
-				  patch, &r, err, sizeof(err));
+		rc = wk_k8s_patch(s->k8s, &wk_res_wukongs, w->ns, w->name, "status",
+				  WK_K8S_PATCH_MERGE, patch, &r, err, sizeof(err));
 		if (rc == 0) {
 			count(s->m_patches, "ok", 1);
 			wk_logk(WK_LOG_DEBUG, key, "status written (%zu update(s), %zu key(s))",
@@ -450,9 +439,10 @@ enum wk_msg_result st_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}
-	if (strcmp(ev.type, CE_TYPE)) {
+	if (strcmp(ev.type, WK_CE_STATUS)) {
 		snprintf(reason, reason_size, "schema");
-		snprintf(detail, detail_size, "ce_type '%.200s' is not '%s'", ev.type, CE_TYPE);
+		snprintf(detail, detail_size, "ce_type '%.200s' is not '%s'", ev.type,
+			 WK_CE_STATUS);
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}

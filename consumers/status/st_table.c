@@ -1,36 +1,33 @@
 /* st_table.c - per-Wukong coalescing, seq filtering, condition merging and patch building. */
 #include "st_table.h"
 
+#include "wk_json.h"
 #include "wk_log.h"
+#include "wk_map.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 
-#define NBUCKETS 16384
-
 struct st_table {
-	struct st_wk *buckets[NBUCKETS];
+	struct wk_map by_key; /* "<ns>/<name>" -> struct st_wk */
 	struct st_wk *dhead, *dtail;
-	size_t count, ndirty;
+	size_t ndirty;
 	uint64_t order;
 };
 
-static uint32_t hash2(const char *a, const char *b)
-{
-	uint32_t h = 2166136261u;
+/* Neither a namespace nor a name holds '/', so "<ns>/<name>" is unambiguous. */
+#define KEY_MAX (sizeof(((struct st_wk *)0)->ns) + sizeof(((struct st_wk *)0)->name))
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 16777619u;
-	h = (h ^ '/') * 16777619u;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 16777619u;
-	return h;
-}
-
-struct st_table *st_table_new(void)
+static void key_of(char out[KEY_MAX], const char *ns, const char *name)
 {
-	return wk_xcalloc(1, sizeof(struct st_table));
+	size_t nl = strnlen(ns, sizeof(((struct st_wk *)0)->ns) - 1);
+	size_t ml = strnlen(name, sizeof(((struct st_wk *)0)->name) - 1);
+
+	memcpy(out, ns, nl);
+	out[nl] = '/';
+	memcpy(out + nl + 1, name, ml);
+	out[nl + 1 + ml] = '\0';
 }
 
 static void wk_free(struct st_wk *w)
@@ -43,24 +40,30 @@ static void wk_free(struct st_wk *w)
 	free(w);
 }
 
+static void wk_free_any(void *w)
+{
+	wk_free(w);
+}
+
+struct st_table *st_table_new(void)
+{
+	struct st_table *t = wk_xcalloc(1, sizeof(*t));
+
+	wk_map_init(&t->by_key, wk_free_any);
+	return t;
+}
+
 void st_table_destroy(struct st_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		struct st_wk *w = t->buckets[i], *n;
-
-		for (; w; w = n) {
-			n = w->hnext;
-			wk_free(w);
-		}
-	}
+	wk_map_release(&t->by_key);
 	free(t);
 }
 
 size_t st_table_count(const struct st_table *t)
 {
-	return t->count;
+	return wk_map_count(&t->by_key);
 }
 
 size_t st_table_dirty_count(const struct st_table *t)
@@ -70,21 +73,18 @@ size_t st_table_dirty_count(const struct st_table *t)
 
 struct st_wk *st_table_get(struct st_table *t, const char *ns, const char *name, bool create)
 {
-	uint32_t b = hash2(ns, name) % NBUCKETS;
+	char key[KEY_MAX];
 	struct st_wk *w;
 
-	for (w = t->buckets[b]; w; w = w->hnext)
-		if (!strcmp(w->ns, ns) && !strcmp(w->name, name))
-			return w;
-	if (!create)
-		return NULL;
+	key_of(key, ns, name);
+	w = wk_map_get(&t->by_key, key);
+	if (w || !create)
+		return w;
 	w = wk_xcalloc(1, sizeof(*w));
 	wk_strlcpy(w->ns, ns, sizeof(w->ns));
 	wk_strlcpy(w->name, name, sizeof(w->name));
 	w->generation = -1;
-	w->hnext = t->buckets[b];
-	t->buckets[b] = w;
-	t->count++;
+	wk_map_put(&t->by_key, key, w);
 	return w;
 }
 
@@ -120,16 +120,14 @@ static void dirty_append(struct st_table *t, struct st_wk *w)
 
 void st_table_remove(struct st_table *t, struct st_wk *w)
 {
-	uint32_t b = hash2(w->ns, w->name) % NBUCKETS;
-	struct st_wk **pp;
+	char key[KEY_MAX];
 
 	dirty_unlink(t, w);
-	for (pp = &t->buckets[b]; *pp && *pp != w; pp = &(*pp)->hnext)
-		;
-	if (*pp)
-		*pp = w->hnext;
-	t->count--;
-	wk_free(w);
+	key_of(key, w->ns, w->name);
+	if (wk_map_get(&t->by_key, key) == w)
+		wk_map_del(&t->by_key, key); /* frees w */
+	else
+		wk_free(w);
 }
 
 struct st_wk *st_table_first_dirty(struct st_table *t)
@@ -151,23 +149,17 @@ void st_table_requeue(struct st_table *t, struct st_wk *w)
 
 size_t st_table_trim(struct st_table *t, size_t max)
 {
+	struct wk_map_iter it;
 	size_t freed = 0;
 
-	for (size_t i = 0; i < NBUCKETS && t->count > max; i++) {
-		struct st_wk **pp = &t->buckets[i];
+	for (wk_map_iter_init(&it, &t->by_key);
+	     wk_map_count(&t->by_key) > max && wk_map_iter_next(&it);) {
+		struct st_wk *w = it.val;
 
-		while (*pp && t->count > max) {
-			struct st_wk *w = *pp;
-
-			if (w->in_dirty || w->npend || w->noffs) {
-				pp = &w->hnext;
-				continue;
-			}
-			*pp = w->hnext;
-			t->count--;
-			wk_free(w);
-			freed++;
-		}
+		if (w->in_dirty || w->npend || w->noffs)
+			continue;
+		wk_map_del(&t->by_key, it.key);
+		freed++;
 	}
 	return freed;
 }
@@ -197,16 +189,9 @@ void st_merge_compose(cJSON *into, const cJSON *patch)
 	}
 }
 
-static const char *str_of(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 bool st_conditions_upsert(cJSON *arr, const cJSON *cond, int64_t now_wall_ms)
 {
-	const char *type = str_of(cond, "type"), *status = str_of(cond, "status");
+	const char *type = wk_json_str(cond, "type"), *status = wk_json_str(cond, "status");
 	cJSON *cur, *next;
 	char t[40];
 
@@ -214,14 +199,14 @@ bool st_conditions_upsert(cJSON *arr, const cJSON *cond, int64_t now_wall_ms)
 		return false;
 	cJSON_ArrayForEach(cur, arr)
 	{
-		const char *ct = str_of(cur, "type");
+		const char *ct = wk_json_str(cur, "type");
 
 		if (ct && !strcmp(ct, type))
 			break;
 	}
 	next = cJSON_Duplicate(cond, true);
 	if (cur) {
-		const char *cs = str_of(cur, "status");
+		const char *cs = wk_json_str(cur, "status");
 		const cJSON *ltt = cJSON_GetObjectItemCaseSensitive(cur, "lastTransitionTime");
 
 		if (cs && !strcmp(cs, status) && cJSON_IsString(ltt)) {
@@ -284,7 +269,7 @@ static size_t new_keys(struct st_wk *w, const struct st_update *u)
 	}
 	cJSON_ArrayForEach(c, u->conditions)
 	{
-		snprintf(key, sizeof(key), "conditions/%s/%s", str_of(c, "type"), u->source);
+		snprintf(key, sizeof(key), "conditions/%s/%s", wk_json_str(c, "type"), u->source);
 		if (!pend_find(w, key))
 			n++;
 	}
@@ -328,7 +313,7 @@ int st_table_add(struct st_table *t, const struct st_update *u, int32_t partitio
 	}
 	cJSON_ArrayForEach(c, u->conditions)
 	{
-		snprintf(key, sizeof(key), "conditions/%s/%s", str_of(c, "type"), u->source);
+		snprintf(key, sizeof(key), "conditions/%s/%s", wk_json_str(c, "type"), u->source);
 		p = pend_find(w, key);
 		if (p && u->seq <= p->seq) {
 			(*stale)++;
@@ -426,7 +411,8 @@ void st_wk_load(struct st_wk *w, const cJSON *obj)
 
 	w->applied = NULL;
 	st_wk_forget_state(w);
-	wk_strlcpy(w->rv, str_of(md, "resourceVersion") ? str_of(md, "resourceVersion") : "",
+	wk_strlcpy(w->rv,
+		   wk_json_str(md, "resourceVersion") ? wk_json_str(md, "resourceVersion") : "",
 		   sizeof(w->rv));
 	v = cJSON_GetObjectItemCaseSensitive(st, "conditions");
 	w->conditions = cJSON_IsArray(v) ? cJSON_Duplicate(v, true) : cJSON_CreateArray();

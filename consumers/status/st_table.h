@@ -59,7 +59,7 @@ struct st_wk {
 	int64_t next_try_ms; /* earliest next attempt after a failure */
 	int attempts;
 	/* table links */
-	struct st_wk *hnext, *dprev, *dnext;
+	struct st_wk *dprev, *dnext;
 	bool in_dirty;
 };
 

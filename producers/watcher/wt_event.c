@@ -1,36 +1,36 @@
 /* wt_event.c - kinds, key mapping, CloudEvent attributes and bodies for wukong.events. */
 #include "wt_event.h"
 
+#include "wk_cloudevent.h"
 #include "wk_name.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 
 /* clang-format off */
 const struct wt_kind wt_kinds[WT_NKINDS] = {
 	{WT_WUKONG, "wukong", "Wukong", "vm.novasphere.dev/v1alpha1",
-	 {"vm.novasphere.dev", "v1alpha1", "wukongs", true}, false},
+	 WK_RES_WUKONGS_INIT, false},
 	{WT_VM, "virtualmachine", "VirtualMachine", "kubevirt.io/v1",
-	 {"kubevirt.io", "v1", "virtualmachines", true}, false},
+	 WK_RES_VIRTUALMACHINES_INIT, false},
 	{WT_VMI, "virtualmachineinstance", "VirtualMachineInstance", "kubevirt.io/v1",
-	 {"kubevirt.io", "v1", "virtualmachineinstances", true}, false},
+	 WK_RES_VIRTUALMACHINEINSTANCES_INIT, false},
 	{WT_VMIM, "virtualmachineinstancemigration", "VirtualMachineInstanceMigration", "kubevirt.io/v1",
-	 {"kubevirt.io", "v1", "virtualmachineinstancemigrations", true}, false},
+	 WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_INIT, false},
 	{WT_SNAPSHOT, "virtualmachinesnapshot", "VirtualMachineSnapshot", "snapshot.kubevirt.io/v1beta1",
-	 {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", true}, false},
+	 WK_RES_VIRTUALMACHINESNAPSHOTS_INIT, false},
 	{WT_CLONE, "virtualmachineclone", "VirtualMachineClone", "clone.kubevirt.io/v1beta1",
-	 {"clone.kubevirt.io", "v1beta1", "virtualmachineclones", true}, false},
+	 WK_RES_VIRTUALMACHINECLONES_INIT, false},
 	{WT_MIGRATIONPOLICY, "migrationpolicy", "MigrationPolicy", "migrations.kubevirt.io/v1alpha1",
-	 {"migrations.kubevirt.io", "v1alpha1", "migrationpolicies", false}, false},
-	{WT_NODE, "node", "Node", "v1", {"", "v1", "nodes", false}, false},
+	 WK_RES_MIGRATIONPOLICIES_INIT, false},
+	{WT_NODE, "node", "Node", "v1", WK_RES_NODES_INIT, false},
 	{WT_NODEMETRICS, "nodemetrics", "NodeMetrics", "metrics.k8s.io/v1beta1",
-	 {"metrics.k8s.io", "v1beta1", "nodes", false}, true},
+	 WK_RES_NODEMETRICS_INIT, true},
 };
 /* clang-format on */
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
-#define LABEL_VM "vm.novasphere.dev/vm"
-#define LABEL_NS "vm.novasphere.dev/namespace"
 
 const struct wt_kind *wt_kind_by_name(const char *name)
 {
@@ -114,9 +114,9 @@ static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char *
 		s = get_str(get(spec, "target"), "name");
 		return s && *s ? s : get_str(get(spec, "source"), "name");
 	case WT_MIGRATIONPOLICY:
-		s = get_str(get(md, "labels"), LABEL_VM);
+		s = get_str(get(md, "labels"), WK_LABEL_VM);
 		if (s && *s) {
-			const char *lns = get_str(get(md, "labels"), LABEL_NS);
+			const char *lns = get_str(get(md, "labels"), WK_LABEL_NAMESPACE);
 
 			*key_ns = lns && *lns ? lns : "default";
 			return s;
@@ -169,6 +169,12 @@ int wt_event_ident(const struct wt_kind *k, const cJSON *obj, struct wt_ident *o
 		return wk_err(errstr, errstr_size,
 			      "%s '%s': uid with a '.' or uid/resourceVersion over 100 bytes",
 			      k->name, out->name);
+	if (!wk_cloudevent_string_ok(out->uid, strlen(out->uid)) ||
+	    !wk_cloudevent_string_ok(out->rv, strlen(out->rv)))
+		return wk_err(errstr, errstr_size,
+			      "%s '%s': uid or resourceVersion is not UTF-8 text without control "
+			      "characters (ce_id, ce_wkuid)",
+			      k->name, out->name);
 	out->key_ns = out->ns;
 	out->vm = vm_of(k, obj, &out->key_ns, out->vm_buf, sizeof(out->vm_buf));
 	if (!out->vm && k->id != WT_NODE && k->id != WT_NODEMETRICS && k->id != WT_MIGRATIONPOLICY)
@@ -178,7 +184,7 @@ int wt_event_ident(const struct wt_kind *k, const cJSON *obj, struct wt_ident *o
 		return wk_err(errstr, errstr_size, "%s '%s': vm name: %s", k->name, out->name, err);
 	if (out->vm && wk_name_check_label(out->key_ns, err, sizeof(err)) < 0)
 		return wk_err(errstr, errstr_size, "%s '%s': label '%s': %s", k->name, out->name,
-			      LABEL_NS, err);
+			      WK_LABEL_NAMESPACE, err);
 	if (out->ns)
 		snprintf(out->id, sizeof(out->id), "%s/%s", out->ns, out->name);
 	else
@@ -254,12 +260,26 @@ static cJSON *node_status(const cJSON *status)
 	return copy;
 }
 
+/* ce_id "<cluster>.<uid>.<rv>.<change>" within the cap every consumer decodes it with, whichever
+ * change it ends up with. */
+static int id_fits(const struct wt_kind *k, const char *cluster, const char *uid, const char *rv,
+		   const char *name, char *errstr, size_t errstr_size)
+{
+	size_t rvlen = *rv ? strlen(rv) : 16; /* NodeMetrics: the usage fingerprint in hex */
+	size_t n = strlen(cluster) + strlen(uid) + rvlen + strlen("modified") + 3;
+
+	if (n >= WK_CE_ID_MAX)
+		return wk_err(errstr, errstr_size,
+			      "%s '%s': its ce_id would be %zu bytes, over the %d byte cap",
+			      k->name, name, n, WK_CE_ID_MAX - 1);
+	return 0;
+}
+
 static void fill_attrs(const struct wt_kind *k, const char *cluster, const struct wt_ident *id,
 		       const char *rv, enum wt_change change, struct wt_event *ev)
 {
 	wt_event_key(k, cluster, id, ev->key, sizeof(ev->key));
-	snprintf(ev->type, sizeof(ev->type), "dev.novasphere.wukong.%s.%s", k->name,
-		 wt_change_name(change));
+	snprintf(ev->type, sizeof(ev->type), WK_CE_PREFIX "%s.%s", k->name, wt_change_name(change));
 	if (id->ns)
 		snprintf(ev->subject, sizeof(ev->subject), "%s/%s/%s", k->kind, id->ns, id->name);
 	else
@@ -355,7 +375,8 @@ int wt_event_build(const struct wt_kind *k, const char *cluster, const cJSON *ob
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
-	if (wt_event_ident(k, obj, &id, errstr, errstr_size) < 0)
+	if (wt_event_ident(k, obj, &id, errstr, errstr_size) < 0 ||
+	    id_fits(k, cluster, id.uid, id.rv, id.name, errstr, errstr_size) < 0)
 		return -1;
 	body = cJSON_CreateObject();
 	ident_fields(body, k, cluster, &id);
@@ -470,6 +491,14 @@ int wt_event_build_gone(const struct wt_kind *k, const char *cluster, const char
 	}
 	id.uid = uid;
 	id.rv = rv;
+	/* (read back from the topic, where anyone may have written) */
+	if (!wk_cloudevent_string_ok(uid, strlen(uid)) || !wk_cloudevent_string_ok(rv, strlen(rv)))
+		return wk_err(errstr, errstr_size,
+			      "%s '%s': uid or resourceVersion is not UTF-8 text without control "
+			      "characters",
+			      k->name, idstr);
+	if (id_fits(k, cluster, uid, rv, idstr, errstr, errstr_size) < 0)
+		return -1;
 	wk_strlcpy(id.id, idstr, sizeof(id.id));
 	body = cJSON_CreateObject();
 	ident_fields(body, k, cluster, &id);

@@ -14,31 +14,29 @@
 struct wt_fpset;
 
 struct wt_fp {
-	struct wt_fp *next; /* hash chain (internal) */
-	uint64_t fp;	    /* 0 = unknown: the next observation publishes whatever it sees */
-	uint32_t hash;
-	uint32_t seen; /* relist epoch in which the object was last observed */
+	uint64_t fp;	/* 0 = unknown: the next observation publishes whatever it sees */
+	const char *id; /* the set's copy of "<ns>/<name>" (inside its map key) */
+	uint32_t seen;	/* relist epoch in which the object was last observed */
 	uint8_t kind;
-	uint8_t uid_off, rv_off, vmref_off; /* offsets in data after the id */
-	uint16_t id_len;
-	char data[]; /* "<id>\0<uid>\0<rv>\0<vmref>\0" */
+	uint8_t rv_off, vmref_off; /* offsets in data */
+	char data[];		   /* "<uid>\0<rv>\0<vmref>\0" */
 };
 
 static inline const char *wt_fp_id(const struct wt_fp *e)
 {
-	return e->data;
+	return e->id;
 }
 static inline const char *wt_fp_uid(const struct wt_fp *e)
 {
-	return e->data + e->id_len + 1 + e->uid_off;
+	return e->data;
 }
 static inline const char *wt_fp_rv(const struct wt_fp *e)
 {
-	return e->data + e->id_len + 1 + e->rv_off;
+	return e->data + e->rv_off;
 }
 static inline const char *wt_fp_vmref(const struct wt_fp *e)
 {
-	return e->data + e->id_len + 1 + e->vmref_off;
+	return e->data + e->vmref_off;
 }
 
 struct wt_fpset *wt_fpset_new(void);

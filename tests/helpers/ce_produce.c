@@ -12,6 +12,7 @@
 #include "wk_config.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_uuid.h"
 
 #include <getopt.h>
 #include <unistd.h>
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 			e.id[0] = '\0';
 		}
 		if (!e.id[0])
-			wk_uuid(e.id);
+			wk_uuid_v4(e.id);
 		wk_strlcpy(sent[i].id, e.id, sizeof(sent[i].id));
 		if (wk_cloudevent_send(p, topic, key, &e, d, strlen(d), &sent[i], err,
 				       sizeof(err))) {

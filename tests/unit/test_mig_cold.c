@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../consumers/migrator/mig_cold.h"
+#include "decide/mig_cold_state.h"
 #include "wk_selector.h"
 
 static void state_roundtrip(void **state)

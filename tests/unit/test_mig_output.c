@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../consumers/migrator/mig_output.h"
+#include "decide/mig_output.h"
 #include "../../consumers/status/st_update.h"
 
 #include <cjson/cJSON.h>

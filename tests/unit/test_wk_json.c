@@ -45,6 +45,44 @@ static void meta(void **state)
 	cJSON_Delete(o);
 }
 
+static void numbers(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"status\":{\"percent\":42.5,\"eta\":0,\"neg\":-3,\"s\":\"7\","
+			       "\"big\":1e308,\"n\":null,\"t\":true}}");
+
+	(void)state;
+	assert_non_null(o);
+	assert_true(wk_json_num(o, "status.percent", -1) == 42.5);
+	assert_true(wk_json_num(o, "status.eta", -1) == 0);
+	assert_true(wk_json_num(o, "status.neg", 0) == -3);
+	assert_true(wk_json_num(o, "status.big", 0) == 1e308);
+	assert_true(wk_json_num(o, "status.s", -1) == -1); /* a string is not a number */
+	assert_true(wk_json_num(o, "status.n", -1) == -1);
+	assert_true(wk_json_num(o, "status.t", -1) == -1);
+	assert_true(wk_json_num(o, "status", -1) == -1);
+	assert_true(wk_json_num(o, "status.missing", 5) == 5);
+	assert_true(wk_json_num(NULL, "status.percent", 9) == 9);
+	assert_true(wk_json_num(o, NULL, 8) == 8); /* NULL path: o itself, an object */
+	cJSON_Delete(o);
+}
+
+static void whole_keys(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"app.kubernetes.io/managed-by\":\"wukong\",\"a\":{\"b\":\"c\"},"
+			       "\"n\":1,\"\":\"empty\"}");
+
+	(void)state;
+	assert_string_equal(wk_json_key_str(o, "app.kubernetes.io/managed-by"), "wukong");
+	assert_null(wk_json_str(o, "app.kubernetes.io/managed-by"));
+	assert_null(wk_json_key_str(o, "a.b")); /* no path walking */
+	assert_null(wk_json_key_str(o, "a"));	/* not a string */
+	assert_null(wk_json_key_str(o, "n"));
+	assert_string_equal(wk_json_key_str(o, ""), "empty");
+	assert_null(wk_json_key_str(o, NULL));
+	assert_null(wk_json_key_str(NULL, "a"));
+	cJSON_Delete(o);
+}
+
 static void hostile(void **state)
 {
 	cJSON *o = cJSON_Parse("{\"a\":{\"\":{\"b\":\"x\"}}}");
@@ -66,9 +104,8 @@ static void hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(paths),
-	    cmocka_unit_test(meta),
-	    cmocka_unit_test(hostile),
+	    cmocka_unit_test(paths),	  cmocka_unit_test(meta),    cmocka_unit_test(numbers),
+	    cmocka_unit_test(whole_keys), cmocka_unit_test(hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 #include "wk_k8s.h"
 #include "wk_log.h"
 
-static const struct wk_k8s_resource wukongs = {"demo.example.com", "v1", "wukongs", true};
+static const struct wk_k8s_resource wukongs = {"demo.example.com", "v1", "wukongs", true, "Wukong"};
 
 static char *path(const struct wk_k8s_resource *res, const char *ns, const char *name,
 		  const char *sub)
@@ -39,12 +39,12 @@ static void paths(void **state)
 	assert_string_equal(path(&wukongs, "default", "wk1", "status"),
 			    "/apis/demo.example.com/v1/namespaces/default/wukongs/wk1/status");
 	assert_string_equal(path(&wukongs, NULL, NULL, NULL), "/apis/demo.example.com/v1/wukongs");
-	assert_string_equal(path(&wk_k8s_res_nodes, NULL, "node-a", NULL), "/api/v1/nodes/node-a");
-	assert_string_equal(path(&wk_k8s_res_pods, "kube-system", NULL, NULL),
+	assert_string_equal(path(&wk_res_nodes, NULL, "node-a", NULL), "/api/v1/nodes/node-a");
+	assert_string_equal(path(&wk_res_pods, "kube-system", NULL, NULL),
 			    "/api/v1/namespaces/kube-system/pods");
-	assert_string_equal(path(&wk_k8s_res_leases, "wukong-system", "ctrl", NULL),
+	assert_string_equal(path(&wk_res_leases, "wukong-system", "ctrl", NULL),
 			    "/apis/coordination.k8s.io/v1/namespaces/wukong-system/leases/ctrl");
-	assert_string_equal(path(&wk_k8s_res_events, "default", "wk1.1879f3a2b4c5d6e7", NULL),
+	assert_string_equal(path(&wk_res_events, "default", "wk1.1879f3a2b4c5d6e7", NULL),
 			    "/api/v1/namespaces/default/events/wk1.1879f3a2b4c5d6e7");
 }
 
@@ -91,13 +91,13 @@ static void hostile_names_refused(void **state)
 	long_ns[63] = '\0';
 	assert_non_null(path(&wukongs, long_ns, "x", NULL));
 	assert_null(path(&wukongs, "default", "wk1", "status/../x"));
-	assert_null(path(&wukongs, "default", NULL, "status"));	    /* subresource needs a name */
-	assert_null(path(&wukongs, NULL, "wk1", NULL));		    /* namespaced needs ns */
-	assert_null(path(&wk_k8s_res_nodes, "default", "n", NULL)); /* cluster-scoped */
+	assert_null(path(&wukongs, "default", NULL, "status")); /* subresource needs a name */
+	assert_null(path(&wukongs, NULL, "wk1", NULL));		/* namespaced needs ns */
+	assert_null(path(&wk_res_nodes, "default", "n", NULL)); /* cluster-scoped */
 	{
-		const struct wk_k8s_resource bad_group = {"../x", "v1", "y", true};
-		const struct wk_k8s_resource bad_plural = {"", "v1", "pods/../../x", true};
-		const struct wk_k8s_resource bad_version = {"", "v1/..", "pods", true};
+		const struct wk_k8s_resource bad_group = {"../x", "v1", "y", true, "Y"};
+		const struct wk_k8s_resource bad_plural = {"", "v1", "pods/../../x", true, "Pod"};
+		const struct wk_k8s_resource bad_version = {"", "v1/..", "pods", true, "Pod"};
 
 		assert_null(path(&bad_group, "d", NULL, NULL));
 		assert_null(path(&bad_plural, "d", NULL, NULL));

@@ -251,7 +251,8 @@ static void wakeup_interrupts_poll(void **state)
 
 static void watch_refuses_hostile_namespace(void **state)
 {
-	static const struct wk_k8s_resource wk = {"demo.example.com", "v1", "wukongs", true};
+	static const struct wk_k8s_resource wk = {"demo.example.com", "v1", "wukongs", true,
+						  "Wukong"};
 	struct wk_kubeconfig kc;
 	struct wk_k8s *c;
 	char err[256];
@@ -264,7 +265,7 @@ static void watch_refuses_hostile_namespace(void **state)
 	assert_null(wk_k8s_watch_new(c, &wk, "../kube-system", NULL, NULL, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "refused"));
 	assert_null(
-	    wk_k8s_watch_new(c, &wk_k8s_res_nodes, "default", NULL, NULL, NULL, err, sizeof(err)));
+	    wk_k8s_watch_new(c, &wk_res_nodes, "default", NULL, NULL, NULL, err, sizeof(err)));
 	wk_k8s_destroy(c);
 }
 

@@ -1,6 +1,7 @@
 /* ctl_evac.c - an evacuation's progress for `wukongctl drain` (ctl_evac.h). */
 #include "ctl_evac.h"
 #include "ctl_bar.h"
+#include "wk_json.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -12,22 +13,10 @@ void ctl_evac_init(struct ctl_evac *e)
 	e->predicted_s = e->elapsed_s = e->eta_s = -1;
 }
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* An integer count in 0..CTL_EVAC_COUNT_MAX, else -1. */
 static long count(const cJSON *o, const char *k)
 {
-	const cJSON *v = get(o, k);
+	const cJSON *v = wk_json_path(o, k);
 	double d;
 
 	if (!cJSON_IsNumber(v))
@@ -41,7 +30,7 @@ static long count(const cJSON *o, const char *k)
 /* Seconds, or -1 when absent, null, negative, not finite or absurd. */
 static double seconds(const cJSON *o, const char *k)
 {
-	const cJSON *v = get(o, k);
+	const cJSON *v = wk_json_path(o, k);
 
 	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= CTL_EVAC_SECONDS_MAX))
 		return -1;
@@ -58,12 +47,12 @@ static bool same(const struct ctl_evac *a, const struct ctl_evac *b)
 
 bool ctl_evac_take(struct ctl_evac *e, const cJSON *body, const char *request_id, const char *node)
 {
-	const char *type = str(body, "type"), *rid = str(body, "requestId"),
-		   *phase = str(body, "phase"), *n = str(body, "node");
+	const char *type = wk_json_str(body, "type"), *rid = wk_json_str(body, "requestId"),
+		   *phase = wk_json_str(body, "phase"), *n = wk_json_str(body, "node");
 	struct ctl_evac v;
 
 	if (!cJSON_IsObject(body) || !type || strcmp(type, "evacuation") ||
-	    !str(body, "evacuationId") || !rid || !request_id || strcmp(rid, request_id))
+	    !wk_json_str(body, "evacuationId") || !rid || !request_id || strcmp(rid, request_id))
 		return false;
 	if (node && *node && (!n || strcmp(n, node)))
 		return false;

@@ -10,19 +10,18 @@
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"
+#include "wk_json.h"
 #include "wk_k8s.h"
 #include "wk_kafka.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_uuid.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
-						   true};
 
 static volatile sig_atomic_t interrupted;
 
@@ -33,20 +32,6 @@ static void on_sigint(int sig)
 }
 
 /* ---- the pure part: what a message or a status says about our request ---- */
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
 
 void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r)
 {
@@ -74,9 +59,9 @@ static void finish(struct ctl_follow *f, int code, const char *phase, const char
 
 static double jnum2(const cJSON *o, const char *a, const char *b)
 {
-	double v = jnum(o, a, -1);
+	double v = wk_json_num(o, a, -1);
 
-	return v >= 0 ? v : b ? jnum(o, b, -1) : -1;
+	return v >= 0 ? v : b ? wk_json_num(o, b, -1) : -1;
 }
 
 /* Copy the numbers of a migrationStatus / cloneStatus / progress report into the view. The
@@ -98,7 +83,7 @@ static void take_progress(struct ctl_follow *f, const cJSON *s)
 	v = jnum2(s, "transferRateBytesPerSecond", "rateBytesPerSecond");
 	if (v >= 0)
 		p->rate = v;
-	v = jnum(s, "etaSeconds", -1);
+	v = wk_json_num(s, "etaSeconds", -1);
 	if (v >= 0)
 		p->eta_s = v;
 	if (p->done_bytes >= 0 && p->total_bytes > 0) {
@@ -146,9 +131,10 @@ static bool is_final_fail(const char *ph)
 
 static bool apply_op_status(struct ctl_follow *f, const cJSON *s)
 {
-	const char *rid = jstr(s, "requestId"), *ph = jstr(s, "phase"), *msg = jstr(s, "message");
-	const char *src = jstr(s, "sourceNode"), *dst = jstr(s, "targetNode"),
-		   *mode = jstr(s, "mode");
+	const char *rid = wk_json_str(s, "requestId"), *ph = wk_json_str(s, "phase"),
+		   *msg = wk_json_str(s, "message");
+	const char *src = wk_json_str(s, "sourceNode"), *dst = wk_json_str(s, "targetNode"),
+		   *mode = wk_json_str(s, "mode");
 	char before[sizeof(f->phase) + 8];
 	int pct = f->prog.percent;
 
@@ -208,11 +194,11 @@ bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *c
 		conds = NULL;
 	cJSON_ArrayForEach(c, conds)
 	{
-		const char *type = jstr(c, "type"), *msg = jstr(c, "message");
+		const char *type = wk_json_str(c, "type"), *msg = wk_json_str(c, "message");
 
 		if (type && msg && strstr(type, "Rejected") && strstr(msg, needle) &&
-		    !strcmp(jstr(c, "status") ? jstr(c, "status") : "", "True")) {
-			finish(f, CTL_EXIT_FAILED, "Rejected", jstr(c, "reason"), msg);
+		    !strcmp(wk_json_str(c, "status") ? wk_json_str(c, "status") : "", "True")) {
+			finish(f, CTL_EXIT_FAILED, "Rejected", wk_json_str(c, "reason"), msg);
 			return true;
 		}
 	}
@@ -227,7 +213,8 @@ bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *c
 		/* The machine-readable reason is on the condition that carries the same message. */
 		cJSON_ArrayForEach(c, conds)
 		{
-			const char *msg = jstr(c, "message"), *why = jstr(c, "reason");
+			const char *msg = wk_json_str(c, "message"),
+				   *why = wk_json_str(c, "reason");
 
 			if (ch && f->done && !f->reason[0] && msg && why && f->message[0] &&
 			    !strcmp(msg, f->message))
@@ -237,13 +224,13 @@ bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *c
 	}
 	if (r->verb == CTL_VERB_CANCEL) {
 		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(status, "migrationStatus");
-		const char *ph = jstr(ms, "phase"), *rid = jstr(ms, "requestId");
+		const char *ph = wk_json_str(ms, "phase"), *rid = wk_json_str(ms, "requestId");
 
 		if (!ph || !rid || strcmp(ph, "Cancelled"))
 			return false;
 		if (r->target_request[0] && strcmp(rid, r->target_request))
 			return false;
-		finish(f, CTL_EXIT_OK, "Cancelled", NULL, jstr(ms, "message"));
+		finish(f, CTL_EXIT_OK, "Cancelled", NULL, wk_json_str(ms, "message"));
 		return true;
 	}
 	return false;
@@ -251,7 +238,7 @@ bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *c
 
 bool ctl_follow_status_msg(struct ctl_follow *f, const cJSON *body)
 {
-	const char *ns = jstr(body, "namespace"), *name = jstr(body, "name");
+	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name");
 
 	if (!ns || !name || strcmp(ns, f->req->ns) || strcmp(name, f->req->name))
 		return false;
@@ -261,8 +248,8 @@ bool ctl_follow_status_msg(struct ctl_follow *f, const cJSON *body)
 
 bool ctl_follow_progress(struct ctl_follow *f, const cJSON *body)
 {
-	const char *rid = jstr(body, "requestId"), *type = jstr(body, "type");
-	const char *mode = jstr(body, "mode");
+	const char *rid = wk_json_str(body, "requestId"), *type = wk_json_str(body, "type");
+	const char *mode = wk_json_str(body, "mode");
 	int pct = f->prog.percent;
 	int64_t done = f->prog.done_bytes;
 
@@ -292,7 +279,7 @@ bool ctl_follow_progress(struct ctl_follow *f, const cJSON *body)
 
 bool ctl_follow_audit(struct ctl_follow *f, const cJSON *body)
 {
-	const char *rid = jstr(body, "requestId"), *out = jstr(body, "outcome");
+	const char *rid = wk_json_str(body, "requestId"), *out = wk_json_str(body, "outcome");
 	bool was = f->seen;
 
 	if (f->done || !rid || strcmp(rid, f->req->id))
@@ -301,19 +288,20 @@ bool ctl_follow_audit(struct ctl_follow *f, const cJSON *body)
 	/* A refusal may come only as an audit record (the cloner skipping a target whose name is
 	 * taken leaves that Wukong's cloneStatus to its owner). */
 	if (out && !strcmp(out, "rejected")) {
-		finish(f, CTL_EXIT_FAILED, "Rejected", jstr(body, "reason"), jstr(body, "message"));
+		finish(f, CTL_EXIT_FAILED, "Rejected", wk_json_str(body, "reason"),
+		       wk_json_str(body, "message"));
 		return true;
 	}
 	/* Operations without a status of their own end with their audit record. */
 	if (f->req->verb == CTL_VERB_CANCEL || f->req->verb == CTL_VERB_DRAIN) {
 		if (out && (!strcmp(out, "rejected") || !strcmp(out, "failure"))) {
-			finish(f, CTL_EXIT_FAILED, "Rejected", jstr(body, "reason"),
-			       jstr(body, "message"));
+			finish(f, CTL_EXIT_FAILED, "Rejected", wk_json_str(body, "reason"),
+			       wk_json_str(body, "message"));
 			return true;
 		}
 		if (out && f->req->verb == CTL_VERB_DRAIN && !strcmp(out, "success")) {
-			finish(f, CTL_EXIT_OK, "Succeeded", jstr(body, "reason"),
-			       jstr(body, "message"));
+			finish(f, CTL_EXIT_OK, "Succeeded", wk_json_str(body, "reason"),
+			       wk_json_str(body, "message"));
 			return true;
 		}
 	}
@@ -323,7 +311,7 @@ bool ctl_follow_audit(struct ctl_follow *f, const cJSON *body)
 bool ctl_follow_dead_letter(struct ctl_follow *f, const cJSON *value, const char *reason,
 			    const char *error)
 {
-	const char *rid = jstr(value, "requestId");
+	const char *rid = wk_json_str(value, "requestId");
 
 	if (f->done || !rid || strcmp(rid, f->req->id))
 		return false;
@@ -547,7 +535,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	}
 	body = ctl_request_json(&r);
 	memset(&ce, 0, sizeof(ce));
-	wk_uuid(ce.id);
+	wk_uuid_v4(ce.id);
 	if (r.tenant[0])
 		snprintf(ce.source, sizeof(ce.source), "/tenants/%s", r.tenant);
 	else
@@ -634,8 +622,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			struct wk_k8s_result res;
 
 			next_get = now + 500;
-			if (wk_k8s_get(k8s, &res_wukongs, r.ns, r.name, &res, err, sizeof(err)) ==
-			    0)
+			if (wk_k8s_get(k8s, &wk_res_wukongs, r.ns, r.name, &res, err,
+				       sizeof(err)) == 0)
 				changed |= ctl_follow_status(
 				    &f, cJSON_GetObjectItemCaseSensitive(res.body, "status"), NULL);
 			wk_k8s_result_release(&res);

@@ -2,6 +2,7 @@
 #include "ctl_request.h"
 
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <time.h>
@@ -15,9 +16,8 @@ const char *ctl_verb_name(enum ctl_verb verb)
 
 const char *ctl_request_type(enum ctl_verb verb)
 {
-	static const char *const types[] = {
-	    "dev.novasphere.wukong.request.migrate.v1", "dev.novasphere.wukong.request.cancel.v1",
-	    "dev.novasphere.wukong.request.drain.v1", "dev.novasphere.wukong.request.clone.v1"};
+	static const char *const types[] = {WK_CE_REQUEST_MIGRATE, WK_CE_REQUEST_CANCEL,
+					    WK_CE_REQUEST_DRAIN, WK_CE_REQUEST_CLONE};
 	return (size_t)verb < WK_ARRAY_SIZE(types) ? types[verb] : "";
 }
 

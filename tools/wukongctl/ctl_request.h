@@ -37,7 +37,7 @@ void ctl_request_new_id(enum ctl_verb verb, int64_t now_ms, uint32_t rnd, char *
 
 /* The JSON body (caller frees). */
 char *ctl_request_json(const struct ctl_request *r);
-/* "dev.novasphere.wukong.request.<verb>.v1" */
+/* WK_CE_REQUEST_* (wk_types.h): "dev.novasphere.wukong.request.<verb>.v1" */
 const char *ctl_request_type(enum ctl_verb verb);
 const char *ctl_verb_name(enum ctl_verb verb);
 /* Message key: "<cluster>/<ns>/<vm>" (vm = "<name>-vm", the stand-in's naming; clone: the

@@ -15,8 +15,6 @@
 
 #define MAX_ROWS 2000
 
-static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
-						   true};
 static volatile sig_atomic_t stop;
 
 static void on_sig(int s)
@@ -160,7 +158,7 @@ static int fetch(struct wk_k8s *k8s, bool all, struct ctl_row *rows, size_t *n, 
 	const cJSON *it;
 
 	*n = 0;
-	if (wk_k8s_list_all(k8s, &res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(k8s, &wk_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}

@@ -1,0 +1,897 @@
+/* mig_evac.c - node evacuations: drain submissions and the nodeMaintenance trigger (mig_evac.h).
+ *
+ * Crash safety: an evacuation holds its message (the drain submission, or the Node event that
+ * started it) until its last VM's migration is final and the completion audit is delivered.
+ * After kill -9 the message is replayed: the VMs that already left are no longer on the node,
+ * those migrating are found by their deterministic request ids (adopted, never a second VMIM),
+ * the rest are planned again.
+ */
+#include "flows/mig_evac.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
+#include "flows/mig_evac_int.h"
+#include "decide/mig_evac_report.h"
+#include "decide/mig_pressure_pick.h"
+
+#include "decide/mig_plan.h"
+
+#include "wk_cloudevent.h"
+#include "wk_emit.h"
+#include "wk_json.h"
+#include "wk_config.h"
+#include "wk_log.h"
+#include "wk_quantity.h"
+#include "wk_selector.h"
+#include "wk_time.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#define LABEL_NODE "kubevirt.io/nodeName"
+#define LABEL_MIG_TARGET "kubevirt.io/migrationTargetNodeName"
+/* The audit details cap is 32 KiB: the plan is cut to fit below this. */
+#define DETAILS_MAX 30000
+/* A maintenance evacuation is not started again for the same node sooner than this. */
+#define MAINT_BACKOFF_MS 30000
+
+struct child {
+	char id[MIG_ID_MAX];
+	char ns[64];
+	char name[MIG_NAME_MAX]; /* the Wukong */
+	char vm[MIG_NAME_MAX];
+	char target[MIG_NAME_MAX];
+	double dur_s; /* predicted: VMIM created -> VM on its target */
+	int state;    /* 0 waiting, 1 submitted, 2 final */
+	int64_t sub_mono;
+};
+
+struct mig_evac {
+	char id[MIG_ID_MAX];
+	char node[MIG_NAME_MAX];
+	bool maint;
+	bool pressure;
+	char tenant[64];
+	int64_t base_ts;
+	int conc;
+	bool pipelined;
+	double setup_s, predicted_s;
+	size_t n, next;
+	struct child *c;
+	struct mig_ack *hold;
+	struct mig_evrep *rep; /* its progress report on wukong.progress */
+	int64_t started_mono;
+	/* Moved before a restart of the migrator (found by evac_earlier): counted in the report and
+	 * the completion, and the time it ran before this start. */
+	size_t earlier;
+	double earlier_s;
+	char topic[256];
+	int32_t partition;
+	int64_t offset;
+	struct mig_evac *next_ev;
+};
+
+/* ---- audit ---- */
+
+static void evac_audit(struct mig_state *st, const struct mig_evac *ev, const char *rid,
+		       const char *node, bool maint, const char *action, const char *outcome,
+		       const char *reason, const char *message, cJSON *details, const char *topic,
+		       int32_t partition, int64_t offset, struct mig_ack *ack)
+{
+	cJSON *o = cJSON_CreateObject(), *src, *obj;
+	struct wk_cloudevent ce;
+	char key[400], err[256], *body;
+
+	(void)ev;
+	cJSON_AddStringToObject(o, "requestId", rid);
+	src = cJSON_AddObjectToObject(o, "requestSource");
+	cJSON_AddStringToObject(src, "type", maint ? "policy" : "kafka");
+	if (topic && *topic) {
+		char n[32];
+
+		cJSON_AddStringToObject(src, "topic", topic);
+		cJSON_AddNumberToObject(src, "partition", partition);
+		snprintf(n, sizeof(n), "%lld", (long long)offset);
+		cJSON_AddRawToObject(src, "offset", n);
+	}
+	cJSON_AddStringToObject(o, "cluster", st->cluster);
+	obj = cJSON_AddObjectToObject(o, "object");
+	cJSON_AddStringToObject(obj, "kind", "Node");
+	cJSON_AddStringToObject(obj, "name", node);
+	cJSON_AddStringToObject(o, "actor", "wukong-migrator");
+	cJSON_AddStringToObject(o, "action", action);
+	cJSON_AddStringToObject(o, "outcome", outcome);
+	if (reason && *reason)
+		cJSON_AddStringToObject(o, "reason", reason);
+	if (message && *message)
+		cJSON_AddStringToObject(o, "message", message);
+	if (details) {
+		/* Keep within the schema's details cap: drop plan steps from the end. */
+		cJSON *steps = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(details, "plan"), "steps");
+		char *p = cJSON_PrintUnformatted(details);
+
+		while (p && strlen(p) > DETAILS_MAX && cJSON_GetArraySize(steps) > 0) {
+			free(p);
+			cJSON_DeleteItemFromArray(steps, cJSON_GetArraySize(steps) - 1);
+			if (!wk_json_path(details, "stepsTruncated"))
+				cJSON_AddTrueToObject(details, "stepsTruncated");
+			p = cJSON_PrintUnformatted(details);
+		}
+		free(p);
+		cJSON_AddItemReferenceToObject(o, "details", details);
+	}
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!body)
+		abort();
+	memset(&ce, 0, sizeof(ce));
+	mig_audit_id(st->cluster, "node", node, rid, action, "", ce.id, sizeof(ce.id));
+	snprintf(ce.source, sizeof(ce.source), "/clusters/%s", st->cluster);
+	wk_strlcpy(ce.type, "dev.novasphere.wukong.audit.v1", sizeof(ce.type));
+	snprintf(ce.subject, sizeof(ce.subject), "Node/%s", node);
+	wk_strlcpy(ce.content_type, "application/json", sizeof(ce.content_type));
+	snprintf(key, sizeof(key), "%s/node/%s", st->cluster, node);
+	mig_ack_ref(ack);
+	if (wk_cloudevent_send(st->prod, st->t_audit, key, &ce, body, strlen(body), ack, err,
+			       sizeof(err)) < 0) {
+		wk_logk(WK_LOG_ERROR, key, "audit send failed: %s; stopping for a replay", err);
+		wk_service_stop(st->ctx, 1);
+	}
+	free(body);
+	/* And a Kubernetes Event on the Node (kubectl describe node), a dry run's plan excepted:
+	 * it changes nothing. Best effort, as every Event. */
+	if (strcmp(action, "drain.planned") && st->k8s_events) {
+		char seed[600], evmsg[1024];
+		struct wk_emit_event e = {
+		    .api_version = "v1",
+		    .kind = "Node",
+		    .name = node,
+		    .uid = node,
+		    .event_ns = "default",
+		    .type = strcmp(outcome, "failure") && strcmp(outcome, "rejected") ? "Normal"
+										      : "Warning",
+		    .reason = reason && *reason ? reason : action,
+		    .message = evmsg,
+		    .action = action,
+		    .component = "wukong-migrator",
+		    .instance = st->instance,
+		    .seed = seed};
+
+		snprintf(seed, sizeof(seed), "%s/%s/%s/%s", st->cluster, node, rid, action);
+		snprintf(evmsg, sizeof(evmsg), "%s (%s '%s')", message ? message : "",
+			 maint ? "evacuation" : "drain", rid);
+		if (wk_emit_post_event(st->k8s, &e, err, sizeof(err)) < 0)
+			wk_logk(WK_LOG_WARN, key, "event on node: %s", err);
+	}
+}
+
+/* ---- looking the node up and planning ---- */
+
+struct cand {
+	const cJSON *vmi; /* in the VMI list */
+	cJSON *wukong;	  /* owned */
+	char ns[64], name[MIG_NAME_MAX], vm[MIG_NAME_MAX], id[MIG_ID_MAX];
+	int64_t mem, cpu;
+	double dirty;
+	struct mig_policy pol;
+};
+
+struct gathered {
+	cJSON *nodes, *vmis, *wukongs; /* list bodies, owned */
+	const cJSON **node_objs;
+	size_t nnodes;
+	struct cand *c;
+	size_t n;
+	cJSON *skipped; /* [{namespace, name, reason, message}] */
+	struct mig_plan_node *pn;
+	struct mig_plan_vm *pv;
+	bool *elig;
+	struct mig_plan plan;
+};
+
+static void gathered_release(struct gathered *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		cJSON_Delete(g->c[i].wukong);
+		mig_policy_release(&g->c[i].pol);
+	}
+	free(g->c);
+	free(g->node_objs);
+	free(g->pn);
+	free(g->pv);
+	free(g->elig);
+	cJSON_Delete(g->nodes);
+	cJSON_Delete(g->vmis);
+	cJSON_Delete(g->wukongs);
+	cJSON_Delete(g->skipped);
+	mig_plan_release(&g->plan);
+	memset(g, 0, sizeof(*g));
+}
+
+static void skip(struct gathered *g, const char *ns, const char *name, const char *reason,
+		 const char *message)
+{
+	cJSON *s = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(s, "namespace", ns ? ns : "");
+	cJSON_AddStringToObject(s, "name", name ? name : "");
+	cJSON_AddStringToObject(s, "reason", reason);
+	if (message)
+		cJSON_AddStringToObject(s, "message", message);
+	cJSON_AddItemToArray(g->skipped, s);
+}
+
+static const char *vmi_node(const cJSON *vmi)
+{
+	const char *n = wk_json_meta(vmi, "labels", LABEL_NODE);
+	return n ? n : wk_json_str(vmi, "status.nodeName");
+}
+
+/* maint: only VMs whose policy enables nodeMaintenance. 0, or -1 (retry) with err. */
+
+static int gather(struct mig_state *st, const char *node, bool maint,
+		  const struct mig_pressure_sel *ps, struct gathered *g, char *err, size_t errn)
+{
+	struct wk_k8s_result res;
+	const cJSON *it;
+	double link = mig_cfg_num(st, "migrator.link-bandwidth", 1250e6, true);
+	const char *dirty_ann =
+	    mig_cfg(st, "migrator.dirty-rate-annotation", "vm.novasphere.dev/dirty-rate");
+	size_t k;
+
+	memset(g, 0, sizeof(*g));
+	g->skipped = cJSON_CreateArray();
+	mig_plan_init(&g->plan);
+	if (wk_k8s_list_all(st->k8s, &wk_k8s_res_nodes, NULL, NULL, &res, err, errn) < 0) {
+		wk_k8s_result_release(&res);
+		return -1;
+	}
+	g->nodes = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, NULL, &res, err, errn) < 0) {
+		wk_k8s_result_release(&res);
+		return -1;
+	}
+	g->vmis = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+		wk_k8s_result_release(&res);
+		return -1;
+	}
+	g->wukongs = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+
+	size_t nn = (size_t)cJSON_GetArraySize(wk_json_path(g->nodes, "items"));
+	size_t nv = (size_t)cJSON_GetArraySize(wk_json_path(g->vmis, "items"));
+	if (nn > MIG_PLAN_MAX_NODES || nv > 100000)
+		return wk_err(err, errn, "too many nodes (%zu) or VMIs (%zu) to plan", nn, nv);
+	g->node_objs = wk_xcalloc(nn + 1, sizeof(*g->node_objs));
+	g->pn = wk_xcalloc(nn + 1, sizeof(*g->pn));
+	k = 0;
+	cJSON_ArrayForEach(it, wk_json_path(g->nodes, "items"))
+	{
+		int64_t am, ac;
+		const char *name = wk_json_str(it, "metadata.name");
+
+		if (!name)
+			continue;
+		mig_node_allocatable(it, &am, &ac);
+		g->node_objs[k] = it;
+		g->pn[k].name = name;
+		g->pn[k].free_mem = am >= 0 ? am : INT64_MAX / 4;
+		g->pn[k].free_cpu_milli = ac >= 0 ? ac : INT64_MAX / 4;
+		g->pn[k].link = link;
+		k++;
+	}
+	g->nnodes = k;
+	/* What is taken on each node: VMIs there and migrations heading there. */
+	cJSON_ArrayForEach(it, wk_json_path(g->vmis, "items"))
+	{
+		int64_t m, c;
+		const char *on = vmi_node(it), *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
+
+		mig_vmi_resources(it, &m, &c);
+		for (size_t j = 0; j < g->nnodes; j++) {
+			if ((on && !strcmp(on, g->pn[j].name)) ||
+			    (to && !strcmp(to, g->pn[j].name) && (!on || strcmp(on, to)))) {
+				g->pn[j].free_mem -= m;
+				g->pn[j].free_cpu_milli -= c;
+			}
+		}
+	}
+	/* And our queued requests towards a node (no VMIM yet, so no label). */
+	for (struct mig_active *a = st->active; a; a = a->next)
+		if (a->phase == MIG_PH_QUEUED && a->req.target_node[0])
+			for (size_t j = 0; j < g->nnodes; j++)
+				if (!strcmp(a->req.target_node, g->pn[j].name)) {
+					g->pn[j].free_mem -= a->mem;
+					g->pn[j].free_cpu_milli -= a->cpu_milli;
+				}
+	for (size_t j = 0; j < g->nnodes && ps; j++) {
+		/* No node pushed over: at most `level` percent of it used after the move, memory
+		 * and CPU (a VM weighs its vCPUs there: no per-VM use is read). */
+		int64_t am, ac, used = mig_pressure_used(st, g->pn[j].name),
+				cpu = mig_pressure_cpu_used(st, g->pn[j].name);
+
+		mig_node_allocatable(g->node_objs[j], &am, &ac);
+		if (am > 0 && used >= 0 &&
+		    mig_pressure_level_of(am, ps->level) - used < g->pn[j].free_mem)
+			g->pn[j].free_mem = mig_pressure_level_of(am, ps->level) - used;
+		if (ac > 0 && cpu >= 0 &&
+		    mig_pressure_level_of(ac, ps->level) - cpu < g->pn[j].free_cpu_milli)
+			g->pn[j].free_cpu_milli = mig_pressure_level_of(ac, ps->level) - cpu;
+	}
+	for (size_t j = 0; j < g->nnodes; j++) {
+		if (g->pn[j].free_mem < 0)
+			g->pn[j].free_mem = 0;
+		if (g->pn[j].free_cpu_milli < 0)
+			g->pn[j].free_cpu_milli = 0;
+	}
+
+	g->c = wk_xcalloc(nv + 1, sizeof(*g->c));
+	cJSON_ArrayForEach(it, wk_json_path(g->vmis, "items"))
+	{
+		const char *on = vmi_node(it), *ns = wk_json_str(it, "metadata.namespace");
+		const char *vm = wk_json_str(it, "metadata.name"),
+			   *ph = wk_json_str(it, "status.phase");
+		char perr[256];
+		const cJSON *wobj;
+
+		if (!on || strcmp(on, node) || !ns || !vm)
+			continue;
+		if (!ph || strcmp(ph, "Running") ||
+		    wk_json_path(it, "metadata.deletionTimestamp")) {
+			skip(g, ns, vm, "VMINotRunning", NULL);
+			continue;
+		}
+		wobj = mig_wukong_of_vm(g->wukongs, ns, vm);
+		if (!wobj || !wk_json_str(wobj, "metadata.name")) {
+			skip(g, ns, vm, "NotAWukong", "no Wukong owns this VM: not managed here");
+			continue;
+		}
+		const char *wk = wk_json_str(wobj, "metadata.name");
+		struct cand *c = &g->c[g->n];
+		c->wukong = cJSON_Duplicate(wobj, true);
+		if (mig_policy_read(c->wukong, &c->pol, perr, sizeof(perr)) < 0) {
+			skip(g, ns, wk, "InvalidMigrationPolicy", perr);
+			cJSON_Delete(c->wukong);
+			mig_policy_release(&c->pol);
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		if (ps) {
+			char vk[400];
+			size_t q;
+
+			snprintf(vk, sizeof(vk), "%s/%s", ns, vm);
+			for (q = 0; q < ps->n && strcmp(ps->only[q], vk); q++)
+				;
+			if (q == ps->n) {
+				cJSON_Delete(c->wukong);
+				mig_policy_release(&c->pol);
+				memset(c, 0, sizeof(*c));
+				continue;
+			}
+		} else if (maint && !(c->pol.enabled && (c->pol.triggers & MIG_TRIG_MAINTENANCE))) {
+			skip(g, ns, wk, "PolicyNotEnabled",
+			     "spec.migrationPolicy does not enable nodeMaintenance");
+			cJSON_Delete(c->wukong);
+			mig_policy_release(&c->pol);
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		c->vmi = it;
+		wk_strlcpy(c->ns, ns, sizeof(c->ns));
+		wk_strlcpy(c->name, wk, sizeof(c->name));
+		wk_strlcpy(c->vm, vm, sizeof(c->vm));
+		mig_vmi_resources(it, &c->mem, &c->cpu);
+		if (c->mem <= 0)
+			c->mem = 1;
+		{
+			const char *d = NULL;
+			int64_t q;
+			char qerr[64];
+
+			if (dirty_ann && *dirty_ann) {
+				const cJSON *anns = wk_json_path(it, "metadata.annotations");
+				const cJSON *a = cJSON_GetObjectItemCaseSensitive(anns, dirty_ann);
+
+				if (!cJSON_IsString(a))
+					a = cJSON_GetObjectItemCaseSensitive(
+					    wk_json_path(c->wukong, "metadata.annotations"),
+					    dirty_ann);
+				d = cJSON_IsString(a) ? a->valuestring : NULL;
+			}
+			c->dirty = d && wk_quantity_parse(d, &q, qerr, sizeof(qerr)) == 0 && q > 0
+				       ? (double)q
+				       : 0;
+		}
+		g->n++;
+	}
+	if (g->n > MIG_PLAN_MAX_VMS)
+		return wk_err(err, errn, "too many VMs on node '%s' to plan (%zu)", node, g->n);
+	g->pv = wk_xcalloc(g->n + 1, sizeof(*g->pv));
+	g->elig = wk_xcalloc((g->n + 1) * (g->nnodes + 1), sizeof(bool));
+	for (size_t i = 0; i < g->n; i++) {
+		struct cand *c = &g->c[i];
+		bool *e = g->elig + i * (g->nnodes + 1);
+		const cJSON *vsel = wk_json_path(c->vmi, "spec.nodeSelector");
+		char why[64];
+
+		for (size_t j = 0; j < g->nnodes; j++)
+			e[j] = mig_node_eligible(g->node_objs[j], node, c->pol.target, vsel, why,
+						 sizeof(why));
+		g->pv[i] = (struct mig_plan_vm){.ns = c->ns,
+						.name = c->name,
+						.source = node,
+						.memory = c->mem,
+						.cpu_milli = c->cpu,
+						.dirty_rate = c->dirty,
+						.src_link = link,
+						.eligible = e};
+	}
+	{
+		struct mig_plan_params prm;
+
+		mig_plan_params_default(&prm);
+		prm.per_cluster = st->limits.per_cluster > 0 ? st->limits.per_cluster : 5;
+		prm.per_node = st->limits.per_node > 0 ? st->limits.per_node : 2;
+		prm.setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
+		prm.max_evals = (int)mig_cfg_num(st, "migrator.plan-evaluations", 600, false);
+		if (mig_plan_build(g->pv, g->n, g->pn, g->nnodes, &prm, &g->plan, err, errn) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static cJSON *plan_details(const struct gathered *g, const char *node, bool dry_run)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "node", node);
+	cJSON_AddBoolToObject(d, "dryRun", dry_run);
+	cJSON_AddItemToObject(d, "plan", mig_plan_to_json(&g->plan, g->pv, g->pn));
+	cJSON_AddItemReferenceToObject(d, "skipped", g->skipped);
+	return d;
+}
+
+/* ---- evacuations ---- */
+
+static struct mig_evac *evac_find(struct mig_state *st, const char *id)
+{
+	for (struct mig_evac *e = st->evac.evacs; e; e = e->next_ev)
+		if (!strcmp(e->id, id))
+			return e;
+	return NULL;
+}
+
+static struct mig_evac *evac_by_node(struct mig_state *st, const char *node)
+{
+	for (struct mig_evac *e = st->evac.evacs; e; e = e->next_ev)
+		if (!strcmp(e->node, node))
+			return e;
+	return NULL;
+}
+
+static void evac_free(struct mig_state *st, struct mig_evac *ev)
+{
+	struct mig_evac **pp;
+
+	for (pp = &st->evac.evacs; *pp; pp = &(*pp)->next_ev)
+		if (*pp == ev) {
+			*pp = ev->next_ev;
+			break;
+		}
+	if (ev->hold && st)
+		mig_ack_unref(st, ev->hold);
+	mig_evrep_destroy(ev->rep);
+	free(ev->c);
+	free(ev);
+}
+
+/* Submit one VM's migration. 0 submitted (or nothing left to do for it), -1 retry later. */
+static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
+{
+	struct child *c = &ev->c[i];
+	struct wk_k8s_result res;
+	struct mig_request r;
+	char err[512], key[400];
+	enum wk_msg_result out;
+
+	snprintf(key, sizeof(key), "%s/%s", c->ns, c->name);
+	if (wk_k8s_get(st->k8s, &mig_res_wukongs, c->ns, c->name, &res, err, sizeof(err)) < 0) {
+		enum wk_k8s_err e = res.err;
+
+		wk_k8s_result_release(&res);
+		if (e == WK_K8S_ENOTFOUND) {
+			c->state = 2;
+			return 0;
+		}
+		wk_logk(WK_LOG_WARN, key, "evacuation '%s': cannot read the wukong: %s", ev->id,
+			err);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	wk_strlcpy(r.id, c->id, sizeof(r.id));
+	r.source = MIG_SRC_KAFKA;
+	wk_strlcpy(r.cluster, st->cluster, sizeof(r.cluster));
+	wk_strlcpy(r.ns, c->ns, sizeof(r.ns));
+	wk_strlcpy(r.name, c->name, sizeof(r.name));
+	mig_vm_name(res.body, r.vm, sizeof(r.vm));
+	if (wk_json_str(res.body, "metadata.uid"))
+		wk_strlcpy(r.uid, wk_json_str(res.body, "metadata.uid"), sizeof(r.uid));
+	wk_strlcpy(r.tenant, ev->tenant, sizeof(r.tenant));
+	wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
+	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",
+		 ev->pressure ? "resourcePressure move"
+		 : ev->maint  ? "nodeMaintenance evacuation"
+			      : "drain",
+		 ev->node, ev->id, i + 1, ev->n);
+	mig_options_init(&r.opt);
+	/* The queue orders by this: the plan's order survives a restart. */
+	r.received_ms = ev->base_ts + (int64_t)i;
+	out = mig_handle_request(st, &r, res.body, ev->hold);
+	wk_k8s_result_release(&res);
+	if (out == WK_MSG_RETRY)
+		return -1;
+	c->state = mig_active_by_id(st, c->id) ? 1 : 2;
+	c->sub_mono = wk_time_mono_ms();
+	return 0;
+}
+
+/* The VMs this evacuation moved before a restart of the migrator (its message is replayed and
+ * planned again from what is still on the node): our Succeeded VMIMs whose request (the
+ * annotation it was created from) belongs to this evacuation - its request ids' form, queued at
+ * ev->base_ts + its step (mig_evac.c submits them so), moved off this node - for VMs the new plan
+ * does not hold. Only counts: a failed look-up leaves them out, as before. */
+static void evac_earlier(struct mig_state *st, struct mig_evac *ev)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	char err[512], prefix[64];
+	const cJSON *it;
+
+	/* Only a message older than this process can have been worked on by an earlier one (a
+	 * minute's slack for the producer's clock): the usual start skips the list. */
+	if (ev->base_ts > st->boot_ms + 60000)
+		return;
+	if (ev->maint)
+		snprintf(prefix, sizeof(prefix), "%s", ev->pressure ? "pr-" : "mt-");
+	else
+		snprintf(prefix, sizeof(prefix), "%.40s-", ev->id);
+	memset(&lo, 0, sizeof(lo));
+	lo.label_selector = MIG_LABEL_MANAGED "=" MIG_MANAGED_VALUE;
+	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		wk_logk(WK_LOG_WARN, ev->node,
+			"evacuation '%s': VMs moved before a restart not counted: %s", ev->id, err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
+	{
+		const char *ph = wk_json_str(it, "status.phase"),
+			   *from = wk_json_str(it, "status.migrationState.sourceNode"),
+			   *to = wk_json_str(it, "status.migrationState.targetNode"),
+			   *ann = wk_json_meta(it, "annotations", MIG_ANN_REQUEST);
+		struct mig_request r;
+		bool seen = false;
+
+		if (!ph || strcmp(ph, "Succeeded") || !from || strcmp(from, ev->node) || !ann ||
+		    mig_request_from_json(ann, &r) < 0)
+			continue;
+		if (strncmp(r.id, prefix, strlen(prefix)) || r.received_ms < ev->base_ts ||
+		    r.received_ms - ev->base_ts >= 100000)
+			continue;
+		/* The report holds the plan's VMs and those already counted. */
+		for (size_t i = 0; i < ev->rep->n && !seen; i++)
+			seen = !strcmp(ev->rep->vms[i].ns, r.ns) &&
+			       !strcmp(ev->rep->vms[i].name, r.name);
+		if (seen)
+			continue;
+		mig_evrep_add_done(ev->rep, r.ns, r.name, to ? to : "", r.id);
+		ev->earlier++;
+	}
+	wk_k8s_result_release(&res);
+	if (ev->earlier) {
+		int64_t since = wk_time_now_ms() - ev->base_ts;
+
+		ev->earlier_s = since > 0 ? (double)since / 1000.0 : 0;
+		ev->rep->earlier_s = ev->earlier_s;
+		wk_logk(WK_LOG_INFO, ev->node,
+			"evacuation '%s': %zu VMs moved before a restart of the migrator", ev->id,
+			ev->earlier);
+	}
+}
+
+static void evac_complete(struct mig_state *st, struct mig_evac *ev)
+{
+	struct wk_k8s_result res;
+	struct wk_k8s_list_opts lo;
+	char sel[400], err[512], msg[600];
+	cJSON *d = cJSON_CreateObject(), *left = cJSON_AddArrayToObject(d, "remaining");
+	const cJSON *it;
+	size_t nleft = 0;
+	double took = (double)(wk_time_mono_ms() - ev->started_mono) / 1000.0;
+
+	memset(&lo, 0, sizeof(lo));
+	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", ev->node);
+	lo.label_selector = sel;
+	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+		/* Try again at the next tick: the outcome must be read, not guessed. */
+		wk_k8s_result_release(&res);
+		cJSON_Delete(d);
+		return;
+	}
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
+	{
+		const char *ns = wk_json_str(it, "metadata.namespace"),
+			   *nm = wk_json_str(it, "metadata.name");
+
+		for (size_t i = 0; i < ev->n && ns && nm; i++)
+			if (!strcmp(ev->c[i].ns, ns) && !strcmp(ev->c[i].vm, nm)) {
+				cJSON_AddItemToArray(left, cJSON_CreateString(ev->c[i].name));
+				mig_evrep_remaining(ev->rep, i);
+				nleft++;
+			}
+	}
+	wk_k8s_result_release(&res);
+	took += ev->earlier_s;
+	cJSON_AddNumberToObject(d, "vms", (double)(ev->n + ev->earlier));
+	if (ev->earlier)
+		cJSON_AddNumberToObject(d, "movedBeforeRestart", (double)ev->earlier);
+	cJSON_AddNumberToObject(d, "seconds", round(took * 10) / 10);
+	cJSON_AddNumberToObject(d, "predictedSeconds", round(ev->predicted_s * 10) / 10);
+	if (nleft)
+		snprintf(msg, sizeof(msg),
+			 "%zu of %zu planned VMs are still on node '%s' after %.0f s (their "
+			 "migrations' statuses say why)",
+			 nleft, ev->n + ev->earlier, ev->node, took);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%zu VMs evacuated from node '%s' in %.0f s (predicted %.0f s)",
+			 ev->n + ev->earlier, ev->node, took, ev->predicted_s + ev->earlier_s);
+	wk_logk(WK_LOG_INFO, ev->node, "evacuation '%s': %s", ev->id, msg);
+	mig_evrep_final(st, ev->rep, ev->hold);
+	evac_audit(st, ev, ev->id, ev->node, ev->maint,
+		   ev->pressure ? "pressure.completed"
+		   : ev->maint	? "evacuation.completed"
+				: "drain.completed",
+		   nleft ? "failure" : "success", nleft ? "VMsRemaining" : "Evacuated", msg, d,
+		   ev->topic, ev->partition, ev->offset, ev->hold);
+	cJSON_Delete(d);
+	if (ev->maint) {
+		size_t slot = 0;
+		int64_t oldest = INT64_MAX;
+
+		for (size_t i = 0; i < sizeof(st->evac.backoff) / sizeof(st->evac.backoff[0]); i++)
+			if (st->evac.backoff[i].until < oldest) {
+				oldest = st->evac.backoff[i].until;
+				slot = i;
+			}
+		wk_strlcpy(st->evac.backoff[slot].node, ev->node,
+			   sizeof(st->evac.backoff[slot].node));
+		st->evac.backoff[slot].until = wk_time_mono_ms() + MAINT_BACKOFF_MS;
+	}
+	evac_free(st, ev);
+}
+
+static void evac_step(struct mig_state *st, struct mig_evac *ev)
+{
+	int64_t now = wk_time_mono_ms();
+	int blocking = 0;
+	bool all_final = true;
+
+	for (size_t i = 0; i < ev->next; i++) {
+		struct child *c = &ev->c[i];
+
+		if (c->state == 1 && !mig_active_by_id(st, c->id))
+			c->state = 2;
+		if (c->state != 1)
+			continue;
+		/* Pipelined: a migration predicted to be within a set-up of its end no longer
+		 * holds the next one back (its target pod gets ready meanwhile). */
+		double hold_s = ev->pipelined ? c->dur_s - ev->setup_s : INFINITY;
+		if (!ev->pipelined || (double)(now - c->sub_mono) / 1000.0 < hold_s)
+			blocking++;
+	}
+	while (ev->next < ev->n && blocking < ev->conc) {
+		if (submit(st, ev, ev->next) < 0)
+			break;
+		if (ev->c[ev->next].state == 1)
+			blocking++;
+		ev->next++;
+	}
+	for (size_t i = 0; i < ev->n; i++)
+		if (ev->c[i].state != 2)
+			all_final = false;
+	mig_evrep_tick(st, ev->rep, ev->next);
+	if (all_final)
+		evac_complete(st, ev);
+}
+
+void mig_evac_tick(struct mig_state *st)
+{
+	struct mig_evac *ev = st->evac.evacs, *nx;
+
+	for (; ev; ev = nx) {
+		nx = ev->next_ev;
+		evac_step(st, ev);
+	}
+}
+
+void mig_evac_shutdown(struct mig_state *st)
+{
+	while (st->evac.evacs) {
+		struct mig_evac *ev = st->evac.evacs;
+
+		/* The held message stays unacknowledged: it is replayed after the restart. */
+		st->evac.evacs = ev->next_ev;
+		if (ev->hold) {
+			ev->hold->detached = true;
+			mig_ack_unref(st, ev->hold);
+		}
+		mig_evrep_destroy(ev->rep);
+		free(ev->c);
+		free(ev);
+	}
+}
+
+enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const char *node,
+				  bool maint, const struct mig_pressure_sel *ps, bool dry_run,
+				  const char *tenant, int64_t ts, const char *topic,
+				  int32_t partition, int64_t offset, struct mig_ack *ack)
+{
+	struct gathered g;
+	char err[512], msg[700];
+
+	if (gather(st, node, maint, ps, &g, err, sizeof(err)) < 0) {
+		gathered_release(&g);
+		wk_logk(WK_LOG_WARN, node, "evacuation '%s': %s; retrying", id, err);
+		return WK_MSG_RETRY;
+	}
+	if (maint && g.n == 0 && cJSON_GetArraySize(g.skipped) == 0) {
+		/* Nothing on the node asks to be moved (skipped ones are reported below). */
+		gathered_release(&g);
+		return WK_MSG_DONE;
+	}
+	size_t placed = 0;
+	for (size_t i = 0; i < g.plan.n; i++)
+		placed += g.plan.steps[i].target >= 0;
+	snprintf(
+	    msg, sizeof(msg),
+	    "%s%s%s%zu VMs %s node '%s' in about %.0f s (first-come-first-served: %.0f s, transfer "
+	    "bound %.0f s)%s",
+	    dry_run ? "dry run: " : "", ps && ps->why[0] ? ps->why : "",
+	    ps && ps->why[0] ? ": " : "", placed, dry_run ? "would leave" : "leave", node,
+	    g.plan.predicted_s, g.plan.fifo_s, g.plan.lower_bound_s,
+	    placed < g.plan.n ? "; some VMs have no target (see the plan)" : "");
+	cJSON *d = plan_details(&g, node, dry_run);
+	if (dry_run) {
+		evac_audit(st, NULL, id, node, maint, "drain.planned", "success", "DryRun", msg, d,
+			   topic, partition, offset, ack);
+		cJSON_Delete(d);
+		gathered_release(&g);
+		return WK_MSG_DONE;
+	}
+	struct mig_evac *ev = wk_xcalloc(1, sizeof(*ev));
+	wk_strlcpy(ev->id, id, sizeof(ev->id));
+	wk_strlcpy(ev->node, node, sizeof(ev->node));
+	ev->maint = maint;
+	ev->pressure = ps != NULL;
+	wk_strlcpy(ev->tenant, tenant ? tenant : "", sizeof(ev->tenant));
+	ev->base_ts = ts;
+	ev->conc = g.plan.concurrency > 0 ? g.plan.concurrency : 1;
+	ev->pipelined = g.plan.pipelined;
+	ev->setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
+	ev->predicted_s = g.plan.predicted_s;
+	ev->started_mono = wk_time_mono_ms();
+	wk_strlcpy(ev->topic, topic ? topic : "", sizeof(ev->topic));
+	ev->partition = partition;
+	ev->offset = offset;
+	ev->c = wk_xcalloc(g.plan.n + 1, sizeof(*ev->c));
+	ev->rep = mig_evrep_new(id, st->cluster, node,
+				ps	? "resourcePressure"
+				: maint ? "nodeMaintenance"
+					: "drain",
+				g.plan.predicted_s, ev->started_mono);
+	for (size_t i = 0; i < g.plan.n; i++) {
+		const struct mig_plan_step *s = &g.plan.steps[i];
+		const struct cand *c = &g.c[s->vm];
+		struct child *ch;
+
+		if (s->target < 0)
+			continue;
+		ch = &ev->c[ev->n++];
+		wk_strlcpy(ch->ns, c->ns, sizeof(ch->ns));
+		wk_strlcpy(ch->name, c->name, sizeof(ch->name));
+		wk_strlcpy(ch->vm, c->vm, sizeof(ch->vm));
+		wk_strlcpy(ch->target, g.pn[s->target].name, sizeof(ch->target));
+		ch->dur_s = s->end - s->start;
+		if (maint) {
+			mig_maint_child_id(
+			    node, c->ns, c->name, wk_json_str(c->vmi, "metadata.uid"),
+			    wk_json_str(c->vmi, "status.migrationState.migrationUid"), ch->id,
+			    sizeof(ch->id));
+			if (ps) /* another trigger: its own ids ("pr-..." instead of "mt-...") */
+				ch->id[0] = 'p', ch->id[1] = 'r';
+		} else
+			mig_drain_child_id(id, c->ns, c->name, ch->id, sizeof(ch->id));
+		mig_evrep_add(ev->rep, ch->ns, ch->name, ch->target, ch->id, s->end);
+	}
+	evac_earlier(st, ev);
+	ev->hold = mig_ack_ref(ack);
+	ev->next_ev = st->evac.evacs;
+	st->evac.evacs = ev;
+	evac_audit(st, ev, id, node, maint,
+		   ps	   ? "pressure.started"
+		   : maint ? "evacuation.started"
+			   : "drain.started",
+		   "info",
+		   ps	   ? "ResourcePressure"
+		   : maint ? "NodeMaintenance"
+			   : "Drain",
+		   msg, d, topic, partition, offset, ack);
+	cJSON_Delete(d);
+	gathered_release(&g);
+	wk_logk(WK_LOG_INFO, node, "evacuation '%s': %s", id, msg);
+	evac_step(st, ev);
+	return WK_MSG_DONE;
+}
+
+enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_req *d, int64_t ts,
+				  const char *topic, int32_t partition, int64_t offset,
+				  struct mig_ack *ack)
+{
+	if (evac_find(st, d->id) || evac_by_node(st, d->node)) {
+		wk_logk(WK_LOG_INFO, d->node, "drain '%s': an evacuation of the node is running",
+			d->id);
+		if (!evac_find(st, d->id))
+			evac_audit(st, NULL, d->id, d->node, false, "drain.refused", "rejected",
+				   "EvacuationInProgress",
+				   "another evacuation of this node is in progress", NULL, topic,
+				   partition, offset, ack);
+		return WK_MSG_DONE;
+	}
+	return mig_evac_start(st, d->id, d->node, false, NULL, d->dry_run, d->tenant, ts, topic,
+			      partition, offset, ack);
+}
+
+bool mig_evac_busy(struct mig_state *st, const char *node)
+{
+	int64_t now = wk_time_mono_ms();
+
+	if (evac_by_node(st, node))
+		return true;
+	for (size_t i = 0; i < sizeof(st->evac.backoff) / sizeof(st->evac.backoff[0]); i++)
+		if (!strcmp(st->evac.backoff[i].node, node) && now < st->evac.backoff[i].until)
+			return true;
+	return false;
+}
+
+enum wk_msg_result mig_evac_node_event(struct mig_state *st, const cJSON *body, const char *change,
+				       int64_t ts, struct mig_ack *ack)
+{
+	const char *node = wk_json_str(body, "name");
+	char why[256], id[MIG_ID_MAX], hex[17];
+
+	if (!node || !strcmp(change, "deleted") || !strcmp(change, "synced"))
+		return WK_MSG_DONE;
+	if (!mig_node_in_maintenance(body, mig_cfg(st, "migrator.drain-taints", NULL), why,
+				     sizeof(why)))
+		return WK_MSG_DONE;
+	if (mig_evac_busy(st, node))
+		return WK_MSG_DONE;
+	{
+		/* One id per triggering event (a replay has the same timestamp): the audit log
+		 * keeps each evacuation's records apart and dedupes a replay's. */
+		char *in = wk_xasprintf("%s/%lld", node, (long long)ts);
+
+		mig_sha256_hex(in, strlen(in), 16, hex);
+		free(in);
+	}
+	snprintf(id, sizeof(id), "maint-%s", hex);
+	wk_logk(WK_LOG_DEBUG, node, "node in maintenance (%s): looking for policy-enabled VMs",
+		why);
+	return mig_evac_start(st, id, node, true, NULL, false, NULL, ts, NULL, 0, 0, ack);
+}
