@@ -902,7 +902,8 @@ static void snapshots_and_clones(void **state)
 	free(vtxt);
 	/* A cloned VM is created Halted (restore.go: new VM, runStrategy Halted). */
 	assert_string_equal(str_at(vm, "spec", "runStrategy", NULL), "Halted");
-	assert_non_null(str_at(vm, "metadata", "annotations", "restore.kubevirt.io/lastRestoreUID"));
+	assert_non_null(
+	    str_at(vm, "metadata", "annotations", "restore.kubevirt.io/lastRestoreUID"));
 	cJSON_Delete(vm);
 	usleep(300000);
 	assert_null(sim_store_get(f->st, VMI, "default", "web-2-copy"));
@@ -1009,9 +1010,9 @@ static void clone_patches(void **state)
 	char rname[300];
 	snprintf(rname, sizeof(rname), "%s", str_at(c, "status", "restoreName", NULL));
 	cJSON_Delete(c);
-	cJSON *r = sim_store_get(f->st, R("snapshot.kubevirt.io", "v1beta1",
-					  "virtualmachinerestores"),
-				 "default", rname);
+	cJSON *r =
+	    sim_store_get(f->st, R("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores"),
+			  "default", rname);
 	assert_non_null(r);
 	const char *m = str_at(cond(r, "Ready"), "reason", NULL, NULL);
 	assert_non_null(m);
@@ -1087,9 +1088,9 @@ static void placement_like_the_scheduler(void **state)
 	cJSON_Delete(wait_status(f, VMI, "default", "wide", "phase", "Running", 20));
 	assert_int_equal(node_req(f, "d", "cpuRequestedMilli"), 805);
 	const int64_t Mi = INT64_C(1) << 20;
-	assert_int_equal(node_req(f, "d", "memoryRequested"),
-			 2048 * Mi + (2048 * Mi) / 512 + 220 * Mi + 8 * 8 * Mi + 8 * Mi + 32 * Mi +
-			     35000000);
+	assert_int_equal(node_req(f, "d", "memoryRequested"), 2048 * Mi + (2048 * Mi) / 512 +
+								  220 * Mi + 8 * 8 * Mi + 8 * Mi +
+								  32 * Mi + 35000000);
 	cJSON *v = sim_store_get(f->st, VMI, "default", "wide");
 	/* virt-api's mutator: the default CPU model. */
 	assert_string_equal(wk_json_str(v, "spec.domain.cpu.model"), "host-model");
@@ -1118,11 +1119,12 @@ static void placement_like_the_scheduler(void **state)
 	assert_string_equal(str_at(v, "status", "nodeName", NULL), "a");
 	cJSON_Delete(v);
 	/* A toleration with the wrong value does not help. */
-	vm_create(f, "nogpu",
-		  "{\"tolerations\":[{\"key\":\"dedicated\",\"value\":\"cpu\"}],\"affinity\":{"
-		  "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{"
-		  "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":"
-		  "\"Exists\"}]}]}}},\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}}");
+	vm_create(
+	    f, "nogpu",
+	    "{\"tolerations\":[{\"key\":\"dedicated\",\"value\":\"cpu\"}],\"affinity\":{"
+	    "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{"
+	    "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":"
+	    "\"Exists\"}]}]}}},\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}}");
 	cJSON_Delete(wait_status(f, VMI, "default", "nogpu", "phase", "Pending", 20));
 	expect_event(f, "VirtualMachineInstance", "FailedScheduling",
 		     "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
@@ -1163,6 +1165,109 @@ static void placement_like_the_scheduler(void **state)
 	stop(f);
 }
 
+#define PVC R("", "v1", "persistentvolumeclaims")
+#define PV R("", "v1", "persistentvolumes")
+#define SC R("storage.k8s.io", "v1", "storageclasses")
+#define VSC R("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses")
+
+static void pvc_create(struct fx *f, const char *name, const char *cls)
+{
+	char json[512];
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+		 "\"%s\",\"namespace\":\"default\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
+		 "\"storageClassName\":\"%s\",\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}",
+		 name, cls);
+	create(f, PVC, "default", json);
+}
+
+/* StorageClasses with their binding modes, VolumeSnapshotClasses per CSI driver, PVs (node
+ * affinity for local ones), claims the PV controller binds, waits on or cannot provision. */
+static void storage_as_clusters_have_it(void **state)
+{
+	(void)state;
+	struct fx *f = start(NULL, 20);
+	cJSON *sc = sim_store_get(f->st, SC, NULL, "local-path");
+	assert_string_equal(wk_json_str(sc, "volumeBindingMode"), "WaitForFirstConsumer");
+	assert_string_equal(wk_json_str(sc, "provisioner"), "rancher.io/local-path");
+	cJSON_Delete(sc);
+	sc = sim_store_get(f->st, SC, NULL, "nfs-storage");
+	assert_string_equal(wk_json_str(sc, "volumeBindingMode"), "Immediate");
+	cJSON_Delete(sc);
+	/* Snapshots only for the drivers that have a VolumeSnapshotClass. */
+	assert_int_equal(sim_store_count(f->st, VSC), 2);
+	cJSON *vsc = sim_store_get(f->st, VSC, NULL, "longhorn-snapclass");
+	assert_string_equal(wk_json_str(vsc, "driver"), "driver.longhorn.io");
+	cJSON_Delete(vsc);
+	/* db-local's local claim is bound where its VMI runs, and the PV says so. */
+	cJSON *v = sim_store_get(f->st, VMI, "default", "db-local-vm");
+	char node[64];
+	snprintf(node, sizeof(node), "%s", wk_json_str(v, "status.nodeName"));
+	cJSON_Delete(v);
+	cJSON *pvc = sim_store_get(f->st, PVC, "default", "db-local-data");
+	assert_string_equal(wk_json_str(pvc, "status.phase"), "Bound");
+	assert_string_equal(
+	    str_at(pvc, "metadata", "annotations", "volume.kubernetes.io/selected-node"), node);
+	cJSON *pv = sim_store_get(f->st, PV, NULL, wk_json_str(pvc, "spec.volumeName"));
+	assert_non_null(pv);
+	char *txt = cJSON_PrintUnformatted(wk_json_path(pv, "spec.nodeAffinity"));
+	char want[200];
+	snprintf(
+	    want, sizeof(want),
+	    "{\"required\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"kubernetes."
+	    "io/hostname\",\"operator\":\"In\",\"values\":[\"%s\"]}]}]}}",
+	    node);
+	assert_string_equal(txt, want);
+	free(txt);
+	assert_string_equal(wk_json_str(pv, "spec.claimRef.name"), "db-local-data");
+	cJSON_Delete(pv);
+	cJSON_Delete(pvc);
+	/* A shared claim's PV is a CSI volume of the class's driver. */
+	pvc = sim_store_get(f->st, PVC, "default", "web-1-system");
+	pv = sim_store_get(f->st, PV, NULL, wk_json_str(pvc, "spec.volumeName"));
+	assert_string_equal(wk_json_str(pv, "spec.csi.driver"), "rbd.csi.ceph.com");
+	cJSON_Delete(pv);
+	cJSON_Delete(pvc);
+
+	/* Claims made by clients. */
+	pvc_create(f, "nfs-1", "nfs-storage");
+	pvc_create(f, "lp-1", "local-path");
+	pvc_create(f, "bad-1", "no-such-class");
+	cJSON_Delete(wait_status(f, PVC, "default", "nfs-1", "phase", "Bound", 20));
+	cJSON_Delete(wait_status(f, PVC, "default", "lp-1", "phase", "Pending", 20));
+	cJSON_Delete(wait_status(f, PVC, "default", "bad-1", "phase", "Pending", 20));
+	expect_event(f, "PersistentVolumeClaim", "ProvisioningFailed",
+		     "storageclass.storage.k8s.io \"no-such-class\" not found",
+		     "persistentvolume-controller");
+	expect_event(f, "PersistentVolumeClaim", "WaitForFirstConsumer",
+		     "waiting for first consumer to be created before binding",
+		     "persistentvolume-controller");
+	usleep(500000);
+	pvc = sim_store_get(f->st, PVC, "default", "bad-1");
+	assert_string_equal(wk_json_str(pvc, "status.phase"), "Pending");
+	cJSON_Delete(pvc);
+	/* A VM on the claim whose class is missing cannot be scheduled. */
+	vm_create(f, "needs-bad",
+		  "{\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}},\"volumes\":[{"
+		  "\"name\":\"d\",\"persistentVolumeClaim\":{\"claimName\":\"bad-1\"}}]}");
+	cJSON_Delete(wait_status(f, VMI, "default", "needs-bad", "phase", "Pending", 20));
+	expect_event(f, "VirtualMachineInstance", "FailedScheduling",
+		     "pod has unbound immediate PersistentVolumeClaims", NULL);
+	/* A VM on the local-path claim binds it where it lands. */
+	vm_create(f, "needs-lp",
+		  "{\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}},\"volumes\":[{"
+		  "\"name\":\"d\",\"persistentVolumeClaim\":{\"claimName\":\"lp-1\"}}]}");
+	v = wait_status(f, VMI, "default", "needs-lp", "phase", "Running", 20);
+	pvc = sim_store_get(f->st, PVC, "default", "lp-1");
+	assert_string_equal(wk_json_str(pvc, "status.phase"), "Bound");
+	assert_string_equal(
+	    str_at(pvc, "metadata", "annotations", "volume.kubernetes.io/selected-node"),
+	    wk_json_str(v, "status.nodeName"));
+	cJSON_Delete(pvc);
+	cJSON_Delete(v);
+	stop(f);
+}
+
 /* Clone filters as vm-target.go's addRemovePatchesFromFilter: unanchored regular expressions,
  * "*" alone = ".*", negations win in any order, no list keeps all, an empty list keeps none,
  * invalid or overlong expressions match nothing. */
@@ -1196,7 +1301,8 @@ static void clone_filters(void **state)
 	big[SIM_FILTER_MAX + 1] = 0;
 	assert_false(sim_filter_match(big, big));
 	free(big);
-	f = cJSON_Parse("[\"*\", 7, null, \"!\"]"); /* "!" alone: the empty expression, matches all */
+	f = cJSON_Parse(
+	    "[\"*\", 7, null, \"!\"]"); /* "!" alone: the empty expression, matches all */
 	assert_false(sim_filter_keep(f, "k"));
 	cJSON_Delete(f);
 }
@@ -1423,6 +1529,7 @@ int main(void)
 	    cmocka_unit_test(clone_patches),
 	    cmocka_unit_test(clone_filters),
 	    cmocka_unit_test(placement_like_the_scheduler),
+	    cmocka_unit_test(storage_as_clusters_have_it),
 	    cmocka_unit_test(node_failure_and_pressure),
 	    cmocka_unit_test(faults),
 	};

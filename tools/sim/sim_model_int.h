@@ -51,18 +51,18 @@ void *sim_hmap_del(struct sim_hmap *h, const char *key);
 
 struct mnode {
 	char *name;
-	cJSON *labels;		    /* copy of metadata.labels */
-	cJSON *taints;		    /* copy of spec.taints (array) or NULL */
-	int64_t cpu_milli, memory;  /* allocatable */
-	int64_t used_cpu, used_mem; /* requests of launcher pods placed here (and targets) */
-	int64_t guest_cpu;	    /* vCPUs (milli) of the VMIs placed here: NodeMetrics */
+	cJSON *labels;		      /* copy of metadata.labels */
+	cJSON *taints;		      /* copy of spec.taints (array) or NULL */
+	int64_t cpu_milli, memory;    /* allocatable */
+	int64_t used_cpu, used_mem;   /* requests of launcher pods placed here (and targets) */
+	int64_t guest_cpu;	      /* vCPUs (milli) of the VMIs placed here: NodeMetrics */
 	int64_t other_cpu, other_mem; /* requests of the pods that are not VMs (scenario) */
-	double link;		    /* NIC bytes/s */
-	int nic_users;		    /* running migrations using this NIC (either side) */
+	double link;		      /* NIC bytes/s */
+	int nic_users;		      /* running migrations using this NIC (either side) */
 	int outbound; /* active outbound migrations (parallelOutboundMigrationsPerNode) */
 	bool unschedulable;
-	bool failed;	/* the control API stopped it */
-	bool not_ready; /* Ready=Unknown reported */
+	bool failed;	       /* the control API stopped it */
+	bool not_ready;	       /* Ready=Unknown reported */
 	bool unresponsive;     /* virt-handler's heartbeat is older than 5 min (node controller) */
 	bool pods_terminating; /* launcher pods evicted after the unreachable toleration */
 	double failed_at, not_ready_at;
@@ -77,8 +77,8 @@ enum vmi_phase { VMI_NONE, VMI_PENDING, VMI_SCHEDULING, VMI_SCHEDULED, VMI_RUNNI
 struct mvm {
 	char *ns, *name; /* the VirtualMachine (= the VMI's name) */
 	char *key;
-	char *wukong; /* owning Wukong name, or NULL */
-	int64_t cpu, memory;   /* vCPUs, guest memory */
+	char *wukong;		  /* owning Wukong name, or NULL */
+	int64_t cpu, memory;	  /* vCPUs, guest memory */
 	int64_t req_cpu, req_mem; /* the virt-launcher pod's requests (milli, bytes), as rendered
 				   * when the VMI was created */
 	cJSON *tolerations;	  /* the VMI's spec.tolerations, or NULL */
@@ -98,6 +98,7 @@ struct mvm {
 	double phase_at;  /* sim time of the next VMI phase step */
 	double failed_at; /* VMI failed: when the VM controller restarts it */
 	int node;	  /* index into m->nodes, -1 = none */
+	int pin_node;	  /* a bound local volume's node (-1 none): VolumeBinding */
 	struct mmig *mig; /* in-flight migration */
 	cJSON *node_selector;
 	struct mvm *tnext, *tprev; /* list of VMs with a pending timer (phase steps) */
@@ -129,14 +130,14 @@ struct mmig {
 	cJSON *host_sel; /* host-model CPU selectors of the target pod (createTargetPod) */
 	int src, dst;
 	bool abort_requested; /* the VMI stopped, failed or went away */
-	bool cancel;			  /* the VMIM was deleted (virtctl migrate-cancel) */
-	bool cancel_cond;		  /* migrationAbortRequested condition written */
-	bool abort_signalled;		  /* vmi migrationState.abortRequested written */
-	int abort_stage;		  /* 0, 1 signalled, 2 virt-handler aborting */
-	bool finalizing;		  /* phase final written; migrationState + finalizer next */
-	cJSON *final_state;		  /* the VMI's final migrationState to copy, or NULL */
-	bool abort_failed; /* abort came too late (post-copy): abortStatus Failed */
-	bool gone;	   /* the VMIM object no longer exists */
+	bool cancel;	      /* the VMIM was deleted (virtctl migrate-cancel) */
+	bool cancel_cond;     /* migrationAbortRequested condition written */
+	bool abort_signalled; /* vmi migrationState.abortRequested written */
+	int abort_stage;      /* 0, 1 signalled, 2 virt-handler aborting */
+	bool finalizing;      /* phase final written; migrationState + finalizer next */
+	cJSON *final_state;   /* the VMI's final migrationState to copy, or NULL */
+	bool abort_failed;    /* abort came too late (post-copy): abortStatus Failed */
+	bool gone;	      /* the VMIM object no longer exists */
 	bool xfer_started;
 	bool mode_written;
 	struct sim_xfer x;
@@ -151,8 +152,8 @@ struct kvcfg {
 	int64_t parallel_cluster, parallel_node, bandwidth, completion_per_gib, progress_timeout;
 	bool auto_converge, post_copy;
 	bool has_disruption, disruption;
-	double cpu_ratio;	 /* developerConfiguration.cpuAllocationRatio (10) */
-	double overhead_ratio;	 /* additionalGuestMemoryOverheadRatio (1) */
+	double cpu_ratio;      /* developerConfiguration.cpuAllocationRatio (10) */
+	double overhead_ratio; /* additionalGuestMemoryOverheadRatio (1) */
 };
 
 struct fault {
@@ -180,7 +181,7 @@ struct sim_model {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 
-	int kv_minor; /* the simulated KubeVirt 1.<kv_minor>: 5, 6 or 9 (default 9) */
+	int kv_minor;	  /* the simulated KubeVirt 1.<kv_minor>: 5, 6 or 9 (default 9) */
 	double now;	  /* simulated seconds since start */
 	int64_t epoch_ms; /* wall clock at start: object timestamps are epoch + now */
 
@@ -213,7 +214,8 @@ struct sim_model {
 	int64_t drop_until_ms;
 
 	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
-	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc;
+	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc, *r_pv, *r_vsc;
+	double pvc_resync_at; /* next retry of Pending claims */
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
 	size_t event_next;
@@ -309,6 +311,19 @@ void sim_mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *
 		   size_t msg_size);
 int sim_mig_metrics(struct sim_model *m, struct wk_buf *out);
 const char *sim_mig_phase_name(enum mig_phase p);
+
+/* sim_model_storage.c: calls only sim_model_util.c */
+void sim_storage_seed(struct sim_model *m);
+void sim_storage_tick(struct sim_model *m);
+void sim_pvc_create(struct sim_model *m, const char *ns, cJSON *pvc); /* consumes pvc */
+void sim_pvc_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+/* Can volumes of class cls be snapshotted (a VolumeSnapshotClass for its driver)? If not, why
+ * (KubeVirt's volumeSnapshotStatuses reason, naming volume). */
+bool sim_class_snapshottable(struct sim_model *m, const char *cls, const char *volume, char *why,
+			     size_t why_size);
+int sim_claims_check(struct sim_model *m, const char *ns, const cJSON *spec, int *pin,
+		     const char **why);
+void sim_claims_bind(struct sim_model *m, const char *ns, const cJSON *spec, int node);
 
 /* sim_model_snap.c */
 struct snapjob;

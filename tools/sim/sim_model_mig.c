@@ -47,7 +47,8 @@ void sim_kv_load(struct sim_model *m)
 	c->disruption = cJSON_IsTrue(d);
 	/* pkg/virt-config: DefaultCPUAllocationRatio 10; additionalGuestMemoryOverheadRatio a
 	 * decimal string (unset = 1). */
-	const cJSON *r = wk_json_path(kv, "spec.configuration.developerConfiguration.cpuAllocationRatio");
+	const cJSON *r =
+	    wk_json_path(kv, "spec.configuration.developerConfiguration.cpuAllocationRatio");
 	c->cpu_ratio = cJSON_IsNumber(r) && r->valuedouble > 0 ? r->valuedouble : 10;
 	const char *o = wk_json_str(kv, "spec.configuration.additionalGuestMemoryOverheadRatio");
 	c->overhead_ratio = o && atof(o) >= 1 && atof(o) <= 100 ? atof(o) : 1;
@@ -189,7 +190,7 @@ struct vmim_w {
 	struct sim_model *m;
 	struct mmig *g;
 	const char *cond_type; /* a condition to set True, or NULL */
-	cJSON *state; /* migrationState to copy (final), borrowed */
+	cJSON *state;	       /* migrationState to copy (final), borrowed */
 	bool add_finalizer;
 };
 
@@ -714,10 +715,11 @@ static void try_target(struct sim_model *m, struct mmig *g)
 			sim_event_from(m, &sim_pod_resource, g->ns, g->target_pod, NULL,
 				       "default-scheduler", "Warning", "FailedScheduling", "%s",
 				       msg);
-			sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
-				  "migrationTargetPodUnschedulable",
-				  "Migration target pod for VMI [%s/%s] is currently unschedulable.",
-				  g->ns, g->vmi);
+			sim_event(
+			    m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
+			    "migrationTargetPodUnschedulable",
+			    "Migration target pod for VMI [%s/%s] is currently unschedulable.",
+			    g->ns, g->vmi);
 			g->sched_event_sent = true;
 		}
 		g->phase_at = m->now + 2;

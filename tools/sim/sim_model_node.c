@@ -13,7 +13,6 @@
 /* virt-controller's node controller: heartBeatTimeout (pkg/virt-controller/watch/node/node.go) */
 #define SIM_HEARTBEAT_TIMEOUT 300.0
 
-
 /* What kubelet reserves: allocatable = capacity - this. */
 #define RESERVED_CPU 100
 #define RESERVED_MEM (INT64_C(512) << 20)
@@ -382,8 +381,8 @@ static void pods_gone(struct sim_model *m, int idx)
 {
 	struct mnode *n = &m->nodes[idx];
 	char msg[400];
-	snprintf(msg, sizeof(msg), "virt-handler on node %s is not responsive, marking VMI as failed",
-		 n->name);
+	snprintf(msg, sizeof(msg),
+		 "virt-handler on node %s is not responsive, marking VMI as failed", n->name);
 	if (n->nvmis > 0)
 		m->node_vmis_lost(m, idx, n->unresponsive ? "NodeUnresponsive" : NULL,
 				  n->unresponsive ? msg : NULL);
@@ -480,8 +479,8 @@ static bool tolerates(const cJSON *tols, const cJSON *taint)
 		}
 		if (!tk || strcmp(k, tk))
 			continue;
-		if (exists || ((!op || !*op || !strcmp(op, "Equal")) &&
-			       !strcmp(v ? v : "", tv ? tv : "")))
+		if (exists ||
+		    ((!op || !*op || !strcmp(op, "Equal")) && !strcmp(v ? v : "", tv ? tv : "")))
 			return true;
 	}
 	return false;
@@ -533,7 +532,8 @@ static bool requirement(const cJSON *req, const char *(*get)(const struct mnode 
 	if (!strcmp(op, "Gt") || !strcmp(op, "Lt"))
 		return int_cmp(have, vals, op[0] == 'G');
 	bool in = false;
-	cJSON_ArrayForEach(v, vals) in |= have && cJSON_IsString(v) && !strcmp(v->valuestring, have);
+	cJSON_ArrayForEach(v, vals) in |=
+	    have && cJSON_IsString(v) && !strcmp(v->valuestring, have);
 	if (!strcmp(op, "In"))
 		return in;
 	if (!strcmp(op, "NotIn"))
@@ -586,7 +586,8 @@ static cJSON *pod_selector(const struct mvm *vm, const cJSON *extra)
 		snprintf(k, sizeof(k), "%s%s", LABEL_CPU_MODEL, vm->cpu_model);
 		sim_jset_str(sel, k, "true");
 	}
-	cJSON_ArrayForEach(e, extra) if (cJSON_IsString(e)) sim_jset_str(sel, e->string, e->valuestring);
+	cJSON_ArrayForEach(e, extra) if (cJSON_IsString(e))
+	    sim_jset_str(sel, e->string, e->valuestring);
 	cJSON_ArrayForEach(e, vm->node_selector) if (cJSON_IsString(e))
 	    sim_jset_str(sel, e->string, e->valuestring);
 	return sel;
@@ -633,7 +634,8 @@ int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra,
 		if (n->failed && !n->not_ready) {
 			/* Still Ready for the node-monitor grace period: the scheduler would bind
 			 * the pod to a dead kubelet; the model keeps it away. */
-			reason_add(&r, "node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
+			reason_add(
+			    &r, "node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
 			continue;
 		}
 		if (n->unschedulable && !tolerates(vm->tolerations, unsched)) {
@@ -661,6 +663,10 @@ int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra,
 			reason_add(&r, "Insufficient cpu");
 		if (no_mem || no_cpu)
 			continue;
+		if (vm->pin_node >= 0 && (int)i != vm->pin_node) {
+			reason_add(&r, "node(s) had volume node affinity conflict");
+			continue;
+		}
 		if ((int)i == exclude) {
 			reason_add(&r, "node(s) didn't match pod anti-affinity rules");
 			continue;

@@ -114,12 +114,13 @@ static double volumes_scan(struct sim_model *m, const char *ns, const cJSON *vm,
 		int64_t size = sim_jqty(wk_json_path(pvc, "spec.resources.requests.storage"));
 		if (size < 0)
 			size = 0;
-		if (!c || !c->snapshot) {
+		char w[400];
+		if (!sim_class_snapshottable(m, cls, vname, w, sizeof(w))) {
 			if (why && !why[0])
-				snprintf(why, why_size, MSG_NO_CLASS, cls ? cls : "", vname);
+				snprintf(why, why_size, "%s", w);
 		} else {
 			total += (double)size;
-			*secs += (double)size / (double)c->copy_rate;
+			*secs += (double)size / (double)(c ? c->copy_rate : INT64_C(256) << 20);
 			if (included)
 				cJSON_AddItemToArray(included, cJSON_CreateString(vname));
 		}
@@ -134,8 +135,7 @@ static bool volume_snapshottable(struct sim_model *m, const char *ns, const char
 	cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns, claim);
 	const char *cls = wk_json_str(pvc, "spec.storageClassName");
 	const char *ph = wk_json_str(pvc, "status.phase");
-	const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
-	bool ok = c && c->snapshot && ph && !strcmp(ph, "Bound");
+	bool ok = ph && !strcmp(ph, "Bound") && sim_class_snapshottable(m, cls, claim, NULL, 0);
 	cJSON_Delete(pvc);
 	return ok;
 }
@@ -297,7 +297,8 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	char ts[40], cname[300];
 
 	if (!vm) {
-		/* The source went away: "Source does not exist" until it returns or the deadline. */
+		/* The source went away: "Source does not exist" until it returns or the deadline.
+		 */
 		if (snap)
 			snap_check(m, j, snap);
 		cJSON_Delete(snap);
@@ -714,7 +715,7 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	/* Every backed-up volume is restored, as KubeVirt's restore does, even one the patches
 	 * dropped from the VM. */
 	while (cJSON_GetArraySize(pvcs) > 0)
-		sim_create(m, m->r_pvc, ns, cJSON_DetachItemFromArray(pvcs, 0));
+		sim_pvc_create(m, ns, cJSON_DetachItemFromArray(pvcs, 0));
 	cJSON_Delete(pvcs);
 	sim_create(m, m->r_vm, ns, vm);
 	/* Our own writes are not observed: start the VM and its Wukong by hand. */
@@ -894,8 +895,8 @@ static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON 
 	if (!strcmp(kind, "VirtualMachineSnapshot")) {
 		cJSON *sn = sim_store_get(m->st, m->r_snap, j->ns, src);
 		if (!sn) {
-			snprintf(why, sizeof(why), "Source doesnt exist: VirtualMachineSnapshot %s/%s",
-				 j->ns, src);
+			snprintf(why, sizeof(why),
+				 "Source doesnt exist: VirtualMachineSnapshot %s/%s", j->ns, src);
 			clone_pending(m, j, "SourceDoesNotExist", why, 2);
 			return;
 		}
@@ -926,10 +927,10 @@ static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON 
 			continue;
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, claim);
 		const char *cls = wk_json_str(pvc, "spec.storageClassName");
-		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
 		size_t l = strlen(why);
 		/* errors.Join: one line each */
-		if (!(c && c->snapshot) && l + 1 < sizeof(why))
+		if ((!pvc || !sim_class_snapshottable(m, cls, vname, NULL, 0)) &&
+		    l + 1 < sizeof(why))
 			snprintf(why + l, sizeof(why) - l,
 				 "%sVirtual Machine volume %s does not support snapshots",
 				 l ? "\n" : "", vname);
@@ -1084,8 +1085,8 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 		if (m->now < j->due || m->now < j->retry_at)
 			return;
 		/* The restore builds the target VM; a patch that does not apply is an error the
-		 * restore reports and retries (doUpdateError: fail=false), for ever: the clone stays
-		 * in RestoreInProgress. */
+		 * restore reports and retries (doUpdateError: fail=false), for ever: the clone
+		 * stays in RestoreInProgress. */
 		cJSON *clone = sim_store_get(m->st, m->r_clone, j->ns, j->name);
 		cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
 		const char *cname = wk_json_str(s, "status.virtualMachineSnapshotContentName");
@@ -1097,7 +1098,8 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 		cJSON_Delete(clone);
 		if (rc < 0) {
 			if (rc == -2)
-				snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target, why);
+				snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target,
+					 why);
 			else
 				snprintf(msg, sizeof(msg), "snapshot %s does not exist anymore",
 					 j->snap);

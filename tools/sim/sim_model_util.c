@@ -294,9 +294,12 @@ void sim_event_from(struct sim_model *m, const struct sim_resource *res, const c
 }
 
 /* Pods are not stored objects; events about them (the scheduler's) still name one. */
-const struct sim_resource sim_pod_resource = {
-    .group = "", .version = "v1", .plural = "pods", .singular = "pod", .kind = "Pod",
-    .namespaced = true};
+const struct sim_resource sim_pod_resource = {.group = "",
+					      .version = "v1",
+					      .plural = "pods",
+					      .singular = "pod",
+					      .kind = "Pod",
+					      .namespaced = true};
 
 static void event_v(struct sim_model *m, const struct sim_resource *res, const char *ns,
 		    const char *name, const char *uid, const char *component, const char *type,

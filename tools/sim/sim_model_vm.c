@@ -143,8 +143,8 @@ cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const c
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(dom, "memory"), "guest", q);
 	res = cJSON_AddObjectToObject(cJSON_AddObjectToObject(dom, "resources"), "requests");
 	cJSON_AddStringToObject(res, "memory", q);
-	const cJSON *creq = cJSON_GetObjectItemCaseSensitive(wk_json_path(wk, "metadata.annotations"),
-							     ANN_CPU_REQUEST);
+	const cJSON *creq = cJSON_GetObjectItemCaseSensitive(
+	    wk_json_path(wk, "metadata.annotations"), ANN_CPU_REQUEST);
 	if (cJSON_IsString(creq))
 		cJSON_AddStringToObject(res, "cpu", creq->valuestring);
 	uuid_for(m, uuid, sizeof(uuid));
@@ -241,7 +241,7 @@ static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 		int64_t sz = sim_jqty(wk_json_path(d, "size"));
 		wk_quantity_format_bytes(sz > 0 ? sz : INT64_C(10) << 30, size, sizeof(size));
 		snprintf(name, sizeof(name), "%s-%s", wkname, dn);
-		cJSON *p = cJSON_CreateObject(), *meta, *spec, *st;
+		cJSON *p = cJSON_CreateObject(), *meta, *spec;
 		cJSON_AddStringToObject(p, "apiVersion", "v1");
 		cJSON_AddStringToObject(p, "kind", "PersistentVolumeClaim");
 		meta = cJSON_AddObjectToObject(p, "metadata");
@@ -258,13 +258,8 @@ static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 		    "storage", size);
 		cJSON_AddStringToObject(spec, "storageClassName", cls);
 		cJSON_AddStringToObject(spec, "volumeMode", "Block");
-		snprintf(size + 40, 24, "pvc-%04x", (unsigned)(sim_rand(m) * 65536));
-		cJSON_AddStringToObject(spec, "volumeName", size + 40);
-		st = cJSON_AddObjectToObject(p, "status");
-		cJSON_AddStringToObject(st, "phase", "Bound");
-		cJSON_AddItemToObject(st, "accessModes", cJSON_CreateStringArray(&am, 1));
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "capacity"), "storage", size);
-		sim_create(m, m->r_pvc, ns, p);
+		/* the PersistentVolume controller binds it (sim_model_storage.c) */
+		sim_pvc_create(m, ns, p);
 	}
 }
 
@@ -589,11 +584,13 @@ static void launcher_render(struct sim_model *m, struct mvm *vm, const cJSON *sp
 	x = wk_json_path(spec, "tolerations");
 	vm->tolerations = cJSON_IsArray(x) ? cJSON_Duplicate(x, 1) : NULL;
 	cJSON_Delete(vm->affinity_terms);
-	x = wk_json_path(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
-			       "nodeSelectorTerms");
+	x = wk_json_path(spec,
+			 "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+			 "nodeSelectorTerms");
 	vm->affinity_terms = cJSON_IsArray(x) ? cJSON_Duplicate(x, 1) : NULL;
 	const char *model = wk_json_str(dom, "cpu.model");
-	snprintf(vm->cpu_model, sizeof(vm->cpu_model), "%s", model && *model ? model : "host-model");
+	snprintf(vm->cpu_model, sizeof(vm->cpu_model), "%s",
+		 model && *model ? model : "host-model");
 	cJSON_Delete(vm->cpu_sel);
 	vm->cpu_sel = NULL;
 }
@@ -623,7 +620,7 @@ static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 	const char *fin[] = {"kubevirt.io/virtualMachineControllerFinalize"};
 	cJSON_AddItemToObject(meta, "finalizers", cJSON_CreateStringArray(fin, 1));
 	cJSON *vspec = wk_json_path(tpl, "spec") ? cJSON_Duplicate(wk_json_path(tpl, "spec"), 1)
-						  : cJSON_CreateObject();
+						 : cJSON_CreateObject();
 	cJSON_AddItemToObject(vmi, "spec", vspec);
 	/* virt-api's mutating webhook: the default CPU model is host-model. */
 	cJSON *vcpu = sim_jobj(sim_jobj(vspec, "domain"), "cpu");
@@ -736,14 +733,13 @@ cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
 		}
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns ? ns : "", claim);
 		const char *cls = wk_json_str(pvc, "spec.storageClassName");
-		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
-		cJSON_AddBoolToObject(x, "enabled", c && c->snapshot);
-		if (!(c && c->snapshot)) {
-			char why[300];
-			snprintf(why, sizeof(why), MSG_NO_CLASS, cls ? cls : "",
-				 vname ? vname : "");
+		char why[400];
+		bool ok = pvc && sim_class_snapshottable(m, cls, vname, why, sizeof(why));
+		cJSON_AddBoolToObject(x, "enabled", ok);
+		if (!pvc)
+			cJSON_AddStringToObject(x, "reason", "PVC not found");
+		else if (!ok)
 			cJSON_AddStringToObject(x, "reason", why);
-		}
 		cJSON_Delete(pvc);
 		cJSON_AddItemToArray(a, x);
 	}
@@ -862,6 +858,7 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	}
 	if (!vm) {
 		vm = wk_xcalloc(1, sizeof(*vm));
+		vm->pin_node = -1;
 		vm->ns = wk_xstrdup(ns);
 		vm->name = wk_xstrdup(name);
 		vm->key = key;
@@ -1065,6 +1062,29 @@ static void vmi_write(struct sim_model *m, struct mvm *vm)
 	cJSON_Delete(a.pvcs);
 }
 
+/* Schedule the VMI's pod: its claims first (VolumeBinding: unbound Immediate claims block it, a
+ * bound local volume pins it), then the node filters; WaitForFirstConsumer claims are bound on
+ * the chosen node. */
+static int place(struct sim_model *m, struct mvm *vm, char *msg, size_t msg_size)
+{
+	cJSON *vmi = sim_store_get(m->st, m->r_vmi, vm->ns, vm->name);
+	const cJSON *spec = wk_json_path(vmi, "spec");
+	const char *why;
+	int n = -1;
+	if (sim_claims_check(m, vm->ns, spec, &vm->pin_node, &why) < 0) {
+		snprintf(msg, msg_size,
+			 "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
+			 "%zu Preemption is not helpful for scheduling.",
+			 m->nnodes, why, m->nnodes, m->nnodes);
+	} else {
+		n = sim_node_pick(m, vm, NULL, -1, msg, msg_size);
+		if (n >= 0)
+			sim_claims_bind(m, vm->ns, spec, n);
+	}
+	cJSON_Delete(vmi);
+	return n;
+}
+
 static void vm_step(struct sim_model *m, struct mvm *vm)
 {
 	char msg[600];
@@ -1083,7 +1103,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		return;
 	}
 	case VMI_PENDING: {
-		int n = sim_node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		int n = place(m, vm, msg, sizeof(msg));
 		if (n < 0) {
 			sim_vm_timer(m, vm, m->now + 5);
 			if (strcmp(vm->sched_msg, msg)) {
@@ -1228,7 +1248,7 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 	struct mvm *vm = sim_vm_find(m, v->ns, vmname);
 	if (vm && vm->phase == VMI_PENDING) {
 		char msg[600];
-		int n = sim_node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		int n = place(m, vm, msg, sizeof(msg));
 		if (n >= 0) {
 			vm->node = n;
 			sim_node_usage(m, n, vm, 1);

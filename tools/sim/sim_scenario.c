@@ -1,6 +1,9 @@
 /* sim_scenario.c - scenario YAML (libyaml document API) into struct sim_scenario. */
 #include "sim_scenario.h"
 
+#define SIM_SC_PROV_SNAP "sim.csi.novasphere.dev"
+#define SIM_SC_PROV_NOSNAP "nosnap.csi.novasphere.dev"
+
 #include "wk_name.h"
 #include "wk_quantity.h"
 
@@ -228,6 +231,17 @@ static int class_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_
 		return get_str(c, v, key, &sc->provisioner);
 	if (!strcmp(key, "copyRate"))
 		return get_qty(c, v, key, false, INT64_C(1) << 50, &sc->copy_rate);
+	if (!strcmp(key, "local"))
+		return get_bool(c, v, key, &sc->local);
+	if (!strcmp(key, "volumeBindingMode")) {
+		const char *m = scalar(v);
+		if (!m || (strcmp(m, "Immediate") && strcmp(m, "WaitForFirstConsumer")))
+			return perr(
+			    c, v, "'volumeBindingMode' must be Immediate or WaitForFirstConsumer");
+		sc->wffc = !strcmp(m, "WaitForFirstConsumer");
+		sc->binding_set = true;
+		return 0;
+	}
 	return perr(c, k, "unknown storage class field '%s'", key);
 }
 
@@ -248,13 +262,28 @@ static int class_item(struct ctx *c, yaml_node_t *n, void *arg)
 		return -1;
 	if (!sc->name)
 		return perr(c, n, "storage class without a name");
+	/* A VolumeSnapshotClass serves a CSI driver: without a provisioner named, classes with
+	 * and without snapshots get different ones. */
 	if (!sc->provisioner)
-		sc->provisioner = wk_xstrdup("sim.csi.novasphere.dev");
+		sc->provisioner = wk_xstrdup(sc->snapshot ? SIM_SC_PROV_SNAP : SIM_SC_PROV_NOSNAP);
+	/* Local volumes are bound where the first consumer runs. */
+	if (!sc->binding_set)
+		sc->wffc = sc->local;
+	if (sc->local && sc->rwx)
+		return perr(c, n, "storage class '%s': local volumes are ReadWriteOnce", sc->name);
 	if (sc->copy_rate == 0)
 		return perr(c, n, "storage class '%s': copyRate must be positive", sc->name);
-	for (size_t i = 0; i + 1 < s->nclasses; i++)
+	for (size_t i = 0; i + 1 < s->nclasses; i++) {
 		if (!strcmp(s->classes[i].name, sc->name))
 			return perr(c, n, "duplicate storage class '%s'", sc->name);
+		if (!strcmp(s->classes[i].provisioner, sc->provisioner) &&
+		    s->classes[i].snapshot != sc->snapshot)
+			return perr(
+			    c, n,
+			    "storage classes '%s' and '%s' share the provisioner '%s' but "
+			    "not snapshot support (a VolumeSnapshotClass is per CSI driver)",
+			    s->classes[i].name, sc->name, sc->provisioner);
+	}
 	return 0;
 }
 
@@ -689,9 +718,11 @@ static int check(struct ctx *c, struct sim_scenario *s, yaml_node_t *root)
 	if (!s->nclasses) {
 		/* One shared class keeps small scenarios short. */
 		s->classes = wk_xcalloc(1, sizeof(*s->classes));
-		s->classes[0] =
-		    (struct sim_sc_class){wk_xstrdup("shared-rwx"), true, true,
-					  wk_xstrdup("sim.csi.novasphere.dev"), INT64_C(256) << 20};
+		s->classes[0] = (struct sim_sc_class){.name = wk_xstrdup("shared-rwx"),
+						      .rwx = true,
+						      .snapshot = true,
+						      .provisioner = wk_xstrdup(SIM_SC_PROV_SNAP),
+						      .copy_rate = INT64_C(256) << 20};
 		s->nclasses = 1;
 	}
 	if (!s->default_class)

@@ -45,6 +45,9 @@ struct sim_sc_class {
 	bool snapshot; /* a VolumeSnapshotClass exists for it */
 	char *provisioner;
 	int64_t copy_rate; /* bytes/s for snapshot, restore and clone copies */
+	bool wffc;	   /* volumeBindingMode WaitForFirstConsumer (default for local classes) */
+	bool local;	   /* local volumes: each PV is pinned to one node (nodeAffinity) */
+	bool binding_set;
 };
 
 struct sim_sc_disk {
