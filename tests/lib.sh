@@ -63,6 +63,18 @@ start_kafka() {
 	BOOTSTRAP=$(cat "$T/bootstrap")
 }
 
+# xfail ISSUE DESCRIPTION COMMAND...: a check the product is known to fail against the faithful
+# simulator. Passing is reported as a plain ok; failing as a TAP TODO ("ok N - # TODO issue
+# ISSUE: ..."), which keeps the suite green while the failure stays visible in the log.
+xfail() {
+	local issue=$1 d=$2
+	shift 2
+	if "$@"; then ok "$d"; else
+		_n=$((_n + 1))
+		echo "ok $_n - # TODO issue $issue: $d"
+	fi
+}
+
 # finish: exit status for the runner.
 finish() {
 	[ "$_n" -gt 0 ] || { echo "not ok - no checks ran"; exit 1; }

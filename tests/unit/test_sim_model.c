@@ -1031,6 +1031,28 @@ static void clone_patches(void **state)
 	c = wait_status(f, CLONE, "default", "junk", "phase", "RestoreInProgress", 30);
 	cJSON_Delete(c);
 	assert_null(sim_store_get(f->st, VM, "default", "junk-copy"));
+
+	/* The snapshot deleted while the clone restores from it: the clone fails (getSnapshot). */
+	create(
+	    f, SNAP, "default",
+	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
+	    "\"metadata\":{\"name\":\"s9\",\"namespace\":\"default\"},\"spec\":{\"source\":"
+	    "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-1-vm\"}}}");
+	cJSON_Delete(wait_status(f, SNAP, "default", "s9", "phase", "Succeeded", 60));
+	create(f, CLONE, "default",
+	       "{\"apiVersion\":\"clone.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineClone\","
+	       "\"metadata\":{\"name\":\"orphan\",\"namespace\":\"default\"},\"spec\":{"
+	       "\"source\":{\"apiGroup\":\"snapshot.kubevirt.io\",\"kind\":"
+	       "\"VirtualMachineSnapshot\",\"name\":\"s9\"},\"target\":{\"apiGroup\":"
+	       "\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"orphan-copy\"}}}");
+	cJSON_Delete(wait_status(f, CLONE, "default", "orphan", "phase", "RestoreInProgress", 30));
+	struct sim_err err;
+	assert_int_equal(sim_store_delete(f->st, SNAP, "default", "s9", NULL, &err), 0);
+	c = wait_status(f, CLONE, "default", "orphan", "phase", "Failed", 30);
+	assert_string_equal(str_at(cond(c, "Ready"), "reason", NULL, NULL),
+			    "snapshot s9 does not exist anymore");
+	assert_string_equal(str_at(cond(c, "Progressing"), "reason", NULL, NULL), "Failed");
+	cJSON_Delete(c);
 	stop(f);
 }
 

@@ -1076,6 +1076,15 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 		j->retry_at = 0;
 	}
 	if (j->stage == 2) {
+		/* getSnapshot: the snapshot was there; gone now, the clone fails. */
+		cJSON *sn = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
+		if (!sn) {
+			char why[400];
+			snprintf(why, sizeof(why), "snapshot %s does not exist anymore", j->snap);
+			clone_fail(m, j, "SnapshotDeleted", why);
+			return;
+		}
+		cJSON_Delete(sn);
 		if (!j->due) {
 			clone_make_restore(m, j);
 			j->due = m->now + restore_secs(m, j->ns, j->snap);
