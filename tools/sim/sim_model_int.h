@@ -51,8 +51,9 @@ void *sim_hmap_del(struct sim_hmap *h, const char *key);
 
 struct mnode {
 	char *name;
-	cJSON *labels;		      /* copy of metadata.labels */
-	cJSON *taints;		      /* copy of spec.taints (array) or NULL */
+	cJSON *labels; /* copy of metadata.labels */
+	bool lbl_base; /* kubevirt.io/schedulable=true and kubernetes.io/arch=amd64 (cached) */
+	cJSON *taints; /* copy of spec.taints (array) or NULL */
 	int64_t cpu_milli, memory;    /* allocatable */
 	int64_t used_cpu, used_mem;   /* requests of launcher pods placed here (and targets) */
 	int64_t guest_cpu;	      /* vCPUs (milli) of the VMIs placed here: NodeMetrics */

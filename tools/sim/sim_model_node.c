@@ -60,6 +60,16 @@ bool sim_labels_match(const cJSON *selector, const cJSON *labels)
 	return true;
 }
 
+/* The labels every launcher pod selects, cached: placement checks them on every node. */
+static void labels_changed(struct mnode *n)
+{
+	const char *s = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(n->labels, "kubevirt.io/schedulable"));
+	const char *a =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n->labels, "kubernetes.io/arch"));
+	n->lbl_base = s && !strcmp(s, "true") && a && !strcmp(a, "amd64");
+}
+
 static cJSON *taint(const char *key, const char *effect, const char *time_added)
 {
 	cJSON *t = cJSON_CreateObject();
@@ -163,9 +173,12 @@ static void node_sync(struct sim_model *m, int idx)
 	cJSON *patch = cJSON_CreateObject();
 	cJSON *taints = node_taints(m, n);
 
+	const char *sched = n->unresponsive ? "false" : "true";
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "labels"),
-	    "kubevirt.io/schedulable", n->unresponsive ? "false" : "true");
+	    "kubevirt.io/schedulable", sched);
+	sim_jset_str(n->labels, "kubevirt.io/schedulable", sched);
+	labels_changed(n);
 	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
 	cJSON_DeleteItemFromObject(spec, "taints");
 	cJSON_AddItemToObject(spec, "taints",
@@ -221,6 +234,7 @@ void sim_nodes_seed(struct sim_model *m)
 			snprintf(k, sizeof(k), "%s%s", LABEL_MIG_MODEL, SIM_DEFAULT_CPU_MODEL);
 			sim_jset_str(n->labels, k, "true");
 		}
+		labels_changed(n);
 		n->taints = cJSON_CreateArray();
 		for (size_t t = 0; t < s->ntaints; t++) {
 			cJSON *x = cJSON_CreateObject();
@@ -407,6 +421,7 @@ void sim_node_on_change(struct sim_model *m, const char *name)
 
 	cJSON_Delete(n->labels);
 	n->labels = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+	labels_changed(n);
 	cJSON_Delete(n->taints);
 	n->taints = cJSON_IsArray(taints) ? cJSON_Duplicate(taints, 1) : cJSON_CreateArray();
 	n->unschedulable = unsched;
@@ -571,6 +586,12 @@ static bool affinity_match(const cJSON *terms, const struct mnode *n)
 	return false;
 }
 
+static bool base_overridden(const cJSON *sel)
+{
+	return cJSON_GetObjectItemCaseSensitive(sel, "kubevirt.io/schedulable") ||
+	       cJSON_GetObjectItemCaseSensitive(sel, "kubernetes.io/arch");
+}
+
 /* The launcher pod's nodeSelector (NewNodeSelectorRenderer + createTargetPod): base labels,
  * then `extra` (addedNodeSelector, host-model migration labels), then the VMI's own selector
  * winning on a collision. */
@@ -578,8 +599,12 @@ static cJSON *pod_selector(const struct mvm *vm, const cJSON *extra)
 {
 	cJSON *sel = cJSON_CreateObject();
 	const cJSON *e;
-	sim_jset_str(sel, "kubevirt.io/schedulable", "true");
-	sim_jset_str(sel, "kubernetes.io/arch", "amd64");
+	/* kubevirt.io/schedulable: "true" and kubernetes.io/arch: amd64 are checked through the
+	 * cached n->lbl_base, unless the VMI's own selector names one of them. */
+	if (base_overridden(vm->node_selector)) {
+		sim_jset_str(sel, "kubevirt.io/schedulable", "true");
+		sim_jset_str(sel, "kubernetes.io/arch", "amd64");
+	}
 	if (vm->cpu_model[0] && strcmp(vm->cpu_model, "host-model") &&
 	    strcmp(vm->cpu_model, "host-passthrough")) {
 		char k[160];
@@ -623,6 +648,7 @@ int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra,
 	int64_t best_free = -1;
 	struct reasons r = {.used = 0};
 	cJSON *sel = pod_selector(vm, extra);
+	bool base_over = base_overridden(vm->node_selector);
 	cJSON *unsched = cJSON_CreateObject();
 	sim_jset_str(unsched, "key", TAINT_UNSCHED);
 	sim_jset_str(unsched, "effect", "NoSchedule");
@@ -651,7 +677,8 @@ int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra,
 			reason_add(&r, w);
 			continue;
 		}
-		if (!sim_labels_match(sel, n->labels) || !affinity_match(vm->affinity_terms, n)) {
+		if ((!n->lbl_base && !base_over) || !sim_labels_match(sel, n->labels) ||
+		    !affinity_match(vm->affinity_terms, n)) {
 			reason_add(&r, "node(s) didn't match Pod's node affinity/selector");
 			continue;
 		}
