@@ -1255,7 +1255,21 @@ static void storage_as_clusters_have_it(void **state)
 	pvc_create(f, "nfs-1", "nfs-storage");
 	pvc_create(f, "lp-1", "local-path");
 	pvc_create(f, "bad-1", "no-such-class");
-	cJSON_Delete(wait_status(f, PVC, "default", "nfs-1", "phase", "Bound", 20));
+	pvc = wait_status(f, PVC, "default", "nfs-1", "phase", "Bound", 20);
+	char nfs_pv[80];
+	snprintf(nfs_pv, sizeof(nfs_pv), "%s", wk_json_str(pvc, "spec.volumeName"));
+	cJSON_Delete(pvc);
+	pv = sim_store_get(f->st, PV, NULL, nfs_pv);
+	assert_non_null(pv);
+	cJSON_Delete(pv);
+	/* reclaimPolicy Delete: the claim goes, its volume goes. */
+	struct sim_err err;
+	assert_int_equal(sim_store_delete(f->st, PVC, "default", "nfs-1", NULL, &err), 0);
+	for (int i = 0; i < 100 && (pv = sim_store_get(f->st, PV, NULL, nfs_pv)); i++) {
+		cJSON_Delete(pv);
+		usleep(20000);
+	}
+	assert_null(sim_store_get(f->st, PV, NULL, nfs_pv));
 	cJSON_Delete(wait_status(f, PVC, "default", "lp-1", "phase", "Pending", 20));
 	cJSON_Delete(wait_status(f, PVC, "default", "bad-1", "phase", "Pending", 20));
 	expect_event(f, "PersistentVolumeClaim", "ProvisioningFailed",

@@ -266,12 +266,36 @@ void sim_pvc_create(struct sim_model *m, const char *ns, cJSON *pvc)
 	cJSON_Delete(out);
 }
 
-/* A client created, changed or deleted a claim. */
+struct claim_ref {
+	const char *ns, *name;
+	cJSON *pvs; /* names of the PVs bound to it with reclaim policy Delete */
+};
+
+static int find_claim_pv(const cJSON *o, void *opaque)
+{
+	struct claim_ref *c = opaque;
+	const char *ns = wk_json_str(o, "spec.claimRef.namespace"),
+		   *name = wk_json_str(o, "spec.claimRef.name"),
+		   *pol = wk_json_str(o, "spec.persistentVolumeReclaimPolicy");
+	if (ns && name && !strcmp(ns, c->ns) && !strcmp(name, c->name) && pol &&
+	    !strcmp(pol, "Delete") && wk_json_str(o, "metadata.name"))
+		cJSON_AddItemToArray(c->pvs, cJSON_CreateString(wk_json_str(o, "metadata.name")));
+	return 0;
+}
+
+/* A client created, changed or deleted a claim. A deleted claim's PersistentVolumes with
+ * reclaim policy Delete go too (the provisioner deletes the volume). */
 void sim_pvc_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	cJSON *pvc = deleted ? NULL : sim_store_get(m->st, m->r_pvc, ns, name);
-	if (!pvc)
-		return; /* its PersistentVolume is left (reclaim is not modelled) */
+	if (!pvc) {
+		struct claim_ref c = {ns, name, cJSON_CreateArray()};
+		const cJSON *p;
+		sim_store_foreach(m->st, m->r_pv, NULL, find_claim_pv, &c);
+		cJSON_ArrayForEach(p, c.pvs) sim_delete(m, m->r_pv, NULL, p->valuestring);
+		cJSON_Delete(c.pvs);
+		return;
+	}
 	const char *ph = wk_json_str(pvc, "status.phase");
 	if (!ph || strcmp(ph, "Bound")) {
 		bool first = !ph;
