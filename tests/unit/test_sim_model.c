@@ -1,7 +1,10 @@
 /* test_sim_model.c - the simulator's model driven through its store, as the API server would:
  * seeding, the Wukong stand-in, LiveMigratable reasons, VMIM phases and addedNodeSelector,
- * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts,
- * snapshots and clones, node failure, the control API and the metrics. */
+ * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts before
+ * and after hand-over, failures before hand-over and the two-step final VMIM, snapshots (reasons,
+ * excluded volumes, deadline) and clones (patches retried, filters, Halted targets), placement
+ * like kube-scheduler, storage (classes, PVs, claims), node failure without fencing, the control
+ * API and the metrics. */
 #include "../../tools/sim/sim_model.h"
 #include "../../tools/sim/sim_model_int.h"
 
