@@ -9,6 +9,7 @@
 #ifndef SIM_MODEL_INT_H
 #define SIM_MODEL_INT_H
 
+#include "sim_kv.h"
 #include "sim_scenario.h"
 #include "sim_store.h"
 #include "sim_xfer.h"
@@ -176,13 +177,13 @@ struct sim_model {
 	struct sim_scenario *sc;
 	char *scenario_name;
 	double time_factor;
+	int kv_minor; /* KubeVirt 1.<kv_minor>: 5, 6 or 9 (sim_kv.h has the per-version names) */
 	uint64_t seed, rng;
 	pthread_t thread;
 	bool started, stop;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 
-	int kv_minor;	  /* the simulated KubeVirt 1.<kv_minor>: 5, 6 or 9 (default 9) */
 	double now;	  /* simulated seconds since start */
 	int64_t epoch_ms; /* wall clock at start: object timestamps are epoch + now */
 
