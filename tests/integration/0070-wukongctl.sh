@@ -115,6 +115,11 @@ wait_for 20 bash -c "'$W' get | grep -q 'vm=default/db-1 '"
 check "cancel of a running migration: exit 0, Cancelled" bash -c "[ $? -eq 0 ] && grep -q Cancelled '$T/c.out'"
 "$W" cancel default/web-2 --timeout 30s >"$T/c2.out" 2>&1
 check "cancel with nothing in flight: exit 1 with the reason" bash -c "[ $? -eq 1 ] && grep -q NoMigrationInFlight '$T/c2.out'"
+# issue 16 item 13: a second cancel of db-1 (its migration already Cancelled) is this request's
+# rejection, not the earlier cancel's success
+"$W" cancel default/db-1 --timeout 30s >"$T/c3.out" 2>&1
+check "second cancel of db-1 (nothing in flight): exit 1 NoMigrationInFlight, no 'Cancelled'" bash -c \
+	"[ $? -eq 1 ] && grep -q NoMigrationInFlight '$T/c3.out' && ! grep -q ': Cancelled' '$T/c3.out'"
 
 # ---- clone ----
 if [ -x "$BIN/wukong-cloner" ]; then
@@ -122,6 +127,11 @@ if [ -x "$BIN/wukong-cloner" ]; then
 	check "clone web-2 -> web-2-copy: exit 0" [ $? -eq 0 ]
 	check "... the new Wukong exists" $K get wukong -n default web-2-copy
 	check "... progress lines seen" grep -q 'progress=' "$T/cl.out"
+	# issue 16 item 12: a selection naming no disk of the source is refused, nothing created
+	"$W" clone default/web-2 default/web-2-bad --disks nosuch --timeout 30s >"$T/clb.out" 2>&1
+	check "clone --disks nosuch: exit 1, InvalidDiskSelection" bash -c \
+		"[ $? -eq 1 ] && grep -q InvalidDiskSelection '$T/clb.out' && grep -q \"'nosuch' is not a disk\" '$T/clb.out'"
+	check "... no Wukong and no VM web-2-bad" bash -c "! $K get wukong -n default web-2-bad >/dev/null 2>&1 && ! $K get vm -n default web-2-bad-vm >/dev/null 2>&1"
 else
 	diag "wukong-cloner not built: clone not tested"
 fi

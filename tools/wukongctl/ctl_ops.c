@@ -43,6 +43,17 @@ void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r)
 	f->prog.phase = f->phase;
 }
 
+void ctl_follow_baseline(struct ctl_follow *f, const cJSON *status)
+{
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(status, "migrationStatus");
+	const char *ph = wk_json_str(ms, "phase"), *rid = wk_json_str(ms, "requestId");
+
+	f->inflight[0] = 0;
+	if (ph && rid && strcmp(ph, "Succeeded") && strcmp(ph, "Failed") &&
+	    strcmp(ph, "Cancelled") && strcmp(ph, "Rejected") && strcmp(ph, "Aborted"))
+		wk_strlcpy(f->inflight, rid, sizeof(f->inflight));
+}
+
 static void finish(struct ctl_follow *f, int code, const char *phase, const char *reason,
 		   const char *message)
 {
@@ -226,11 +237,18 @@ bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *c
 		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(status, "migrationStatus");
 		const char *ph = wk_json_str(ms, "phase"), *rid = wk_json_str(ms, "requestId");
 
+		const char *msg = wk_json_str(ms, "message");
+
 		if (!ph || !rid || strcmp(ph, "Cancelled"))
 			return false;
 		if (r->target_request[0] && strcmp(rid, r->target_request))
 			return false;
-		finish(f, CTL_EXIT_OK, "Cancelled", NULL, wk_json_str(ms, "message"));
+		/* Only this cancel's outcome: the migration that was in flight when it was sent,
+		 * or a status whose message names this cancel. A Cancelled status left from an
+		 * earlier cancel (the API server's copy) says nothing about this one. */
+		if (!(f->inflight[0] && !strcmp(rid, f->inflight)) && !(msg && strstr(msg, r->id)))
+			return false;
+		finish(f, CTL_EXIT_OK, "Cancelled", NULL, msg);
 		return true;
 	}
 	return false;
@@ -533,6 +551,16 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		code = CTL_EXIT_ENV;
 		goto out;
 	}
+	ctl_follow_init(&f, &r);
+	/* cancel: which migration is in flight before sending decides which Cancelled is ours */
+	if (verb == CTL_VERB_CANCEL && k8s) {
+		struct wk_k8s_result res;
+
+		if (wk_k8s_get(k8s, &wk_res_wukongs, r.ns, r.name, &res, err, sizeof(err)) == 0)
+			ctl_follow_baseline(&f,
+					    cJSON_GetObjectItemCaseSensitive(res.body, "status"));
+		wk_k8s_result_release(&res);
+	}
 	body = ctl_request_json(&r);
 	memset(&ce, 0, sizeof(ce));
 	wk_uuid_v4(ce.id);
@@ -576,7 +604,6 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		printf("%s: request %s sent to %s\n", desc, r.id, topic);
 	fflush(stdout);
 
-	ctl_follow_init(&f, &r);
 	start = wk_time_mono_ms();
 	end_by = start + (a->timeout_ms					       ? a->timeout_ms
 			  : verb == CTL_VERB_MIGRATE || verb == CTL_VERB_CLONE ? 600000
