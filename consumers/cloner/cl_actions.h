@@ -49,6 +49,7 @@ struct cl_state {
 	bool dirty;
 	/* config */
 	long long poll_ms, resync_ms;
+	long long request_max_age_ms; /* cloner.request-max-age; 0 = none */
 	char failure_deadline[32];
 	struct cl_timeouts to;
 	/* what this cluster's KubeVirt can do: read at start and on every resync */

@@ -13,6 +13,7 @@
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_request.h"
 #include "wk_tenant.h"
 #include "wk_time.h"
 
@@ -244,6 +245,21 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 			goto done;
 		}
 	}
+	/* A request past its maximum age or its own expiresAt is not carried out. */
+	{
+		struct wk_request_expiry x;
+
+		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, st->request_max_age_ms,
+					    wk_time_now_ms(), &x, err, sizeof(err)) < 0) {
+			out = refuse(st, m, s->ns, s->id, "schema", err, reason, rs, detail, ds);
+			goto done;
+		}
+		if (x.expired) {
+			out = refuse(st, m, s->ns, s->id, WK_REQUEST_EXPIRED, x.message, reason, rs,
+				     detail, ds);
+			goto done;
+		}
+	}
 	/* What KubeVirt cannot do is refused before anything is created: dead letter + audit. */
 	if (cl_cluster_refusal(st, s->ndisks > 0, v.code, sizeof(v.code), v.message,
 			       sizeof(v.message)) < 0) {
@@ -313,6 +329,8 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "cloner.clone-timeout", 1800000, &clone_ms, errstr,
 				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.request-max-age", WK_REQUEST_MAX_AGE_DEFAULT_MS,
+				      &st->request_max_age_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "cloner.require-tenant", false, &st->require_tenant, errstr,
 			       errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "cloner.kubernetes-events", true, &st->k8s_events, errstr,

@@ -4,7 +4,8 @@
 # KubeVirt cannot do: no Snapshot gate listed on 1.6 (SnapshotGateDisabled; a Kafka submission is
 # dead-lettered with that reason and audited), a disk selection on 1.5 (no spec.patches:
 # SelectiveCloneUnsupported); and a disk selection that names no disk of the source or drops its
-# boot disk (InvalidDiskSelection), for a Wukong and for a Kafka submission.
+# boot disk (InvalidDiskSelection), for a Wukong and for a Kafka submission; and submissions past
+# their maximum age or their own expiresAt (Expired, issue 16 item 14).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/clone-env.sh"
 
@@ -92,6 +93,23 @@ check "Kafka submission with --disks nosuch dead-lettered InvalidDiskSelection" 
 check "no Wukong k2" bash -c "! $K get wukong k2 >/dev/null 2>&1"
 check "still nothing of ours: no snapshot, no clone, no target VM" bash -c \
 	"[ -z \"\$($K get vmsnapshot,vmclone -o name 2>/dev/null)\" ] && ! $K get vm nosuch-vm noboot-vm sel15-vm nogate-vm >/dev/null 2>&1"
+
+# 5. Request expiry (issue 16 item 14): sent 20 minutes ago, or past its own expiresAt.
+old=$(date -u -d '-20 min' +%Y-%m-%dT%H:%M:%SZ)
+printf '%s\n' '{"requestId":"kv-old","cluster":"local","namespace":"default","source":{"type":"vm","name":"src-vm"},"targets":[{"name":"k3"}]}' |
+	kcat -b "$BOOTSTRAP" -P -t wukong.requests.local -k local/default/src-vm -H ce_specversion=1.0 \
+		-H ce_id=kv-old-1 -H ce_source=/tenants/test -H "ce_time=$old" \
+		-H ce_type=dev.novasphere.wukong.request.clone.v1 -H content-type=application/json
+past=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)
+submit_clone local/default/src-vm "{\"requestId\":\"kv-own\",\"cluster\":\"local\",\"namespace\":\"default\",\"source\":{\"type\":\"vm\",\"name\":\"src-vm\"},\"targets\":[{\"name\":\"k4\"}],\"expiresAt\":\"$past\"}" >/dev/null
+wait_for 20 bash -c "kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep -q kv-own"
+check "clone sent 20 min ago: dead-lettered Expired (maximum age)" bash -c \
+	"kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep kv-old | grep 'x-dlt-reason=Expired' | grep -q 'maximum age 600s'"
+check "clone past its own expiresAt: dead-lettered Expired" bash -c \
+	"kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep kv-own | grep 'x-dlt-reason=Expired' | grep -q 'its expiresAt'"
+wait_for 10 bash -c "topic wukong.audit | grep kv-own | grep -q Expired"
+check "both audited (clone.request-refused, Expired)" bash -c "topic wukong.audit | grep -E 'kv-old|kv-own' | grep -c Expired | grep -q 2"
+check "no Wukong k3 or k4" bash -c "! $K get wukong k3 >/dev/null 2>&1 && ! $K get wukong k4 >/dev/null 2>&1"
 
 # 4. A valid selection on 1.6 still works (the patches come from the snapshot content's VM copy).
 wukong_clone good vm src-vm "    disks: [system]"

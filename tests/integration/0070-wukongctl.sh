@@ -121,6 +121,24 @@ check "cancel with nothing in flight: exit 1 with the reason" bash -c "[ $? -eq 
 check "second cancel of db-1 (nothing in flight): exit 1 NoMigrationInFlight, no 'Cancelled'" bash -c \
 	"[ $? -eq 1 ] && grep -q NoMigrationInFlight '$T/c3.out' && ! grep -q ': Cancelled' '$T/c3.out'"
 
+# ---- request expiry (issue 16 item 14) ----
+BS=$(cat "$WUKONG_DIR/bootstrap")
+old=$(date -u -d '-20 min' +%Y-%m-%dT%H:%M:%SZ)
+printf '%s\n' '{"requestId":"old-mig-1","cluster":"local","namespace":"default","name":"web-1"}' |
+	kcat -b "$BS" -P -t wukong.requests.local -k local/default/web-1-vm -H ce_specversion=1.0 \
+		-H ce_id=old-1 -H ce_source=/tenants/test -H "ce_time=$old" \
+		-H ce_type=dev.novasphere.wukong.request.migrate.v1 -H content-type=application/json
+wait_for 20 bash -c "kcat -b $BS -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep -q old-mig-1"
+check "a migrate request sent 20 min ago is dead-lettered Expired" bash -c \
+	"kcat -b $BS -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep old-mig-1 | grep -q 'x-dlt-reason=Expired'"
+check "... audited with its request id" bash -c \
+	"for i in \$(seq 50); do kcat -b $BS -C -t wukong.audit -o beginning -e -q 2>/dev/null | grep old-mig-1 | grep -q Expired && exit 0; sleep 0.2; done; exit 1"
+check "... and no migration was created for it" bash -c "! $K get vmim -A -o json | grep -q old-mig-1"
+"$W" migrate default/web-1 --cluster elsewhere --timeout 4s >"$T/exp.out" 2>&1
+rc=$?
+check "nothing processes it: exit 4, says until when it may still run and how to withdraw it" bash -c \
+	"[ $rc -eq 4 ] && grep -q 'may still run until 20[0-9-]*T' '$T/exp.out' && grep -q \"wukongctl cancel default/web-1 --request migrate-\" '$T/exp.out'"
+
 # ---- clone ----
 if [ -x "$BIN/wukong-cloner" ]; then
 	"$W" clone default/web-2 default/web-2-copy --timeout 90s >"$T/cl.out" 2>&1

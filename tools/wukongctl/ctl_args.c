@@ -37,6 +37,7 @@ static const struct opt opts[] = {
     {"output", 'o', O_STR, 0, OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT)},
     {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
+    {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
     {"to", 0, O_STR, F(to), M(CTL_CMD_MIGRATE)},
     {"cold", 0, O_FLAG, F(cold), M(CTL_CMD_MIGRATE)},

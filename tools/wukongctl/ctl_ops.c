@@ -494,7 +494,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	const char *topics[4];
 	bool tty = isatty(STDOUT_FILENO) && a->output == CTL_OUT_TEXT;
 	bool text = a->output == CTL_OUT_TEXT;
-	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0;
+	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0, expires_ms;
 	unsigned tick = 0;
 	int code = CTL_EXIT_OK;
 	char lastline[512] = "";
@@ -510,6 +510,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			rnd = (uint32_t)getpid() ^ (uint32_t)wk_time_mono_ms();
 		ctl_request_new_id(verb, wk_time_now_ms(), rnd, r.id, sizeof(r.id));
 	}
+	/* No executor starts the request after this (core/wk_request.h): a request left in
+	 * Kafka while nothing ran must not run long after this command gave up on it. */
+	expires_ms = wk_time_now_ms() + (a->expire_after_ms > 0 ? a->expire_after_ms : 600000);
+	wk_time_format(expires_ms, r.expires_at, sizeof(r.expires_at));
 	cfg = ctl_env_kafka_config(e, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "wukongctl: %s\n", err);
@@ -656,13 +660,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			wk_k8s_result_release(&res);
 		}
 		if (!f.done && !f.seen && now >= accept_by) {
+			char withdraw[CTL_NAME_MAX + 3 * CTL_ID_MAX + 64];
+
+			if (verb == CTL_VERB_MIGRATE)
+				snprintf(withdraw, sizeof(withdraw),
+					 "; to withdraw it: 'wukongctl cancel %s/%s --request %s'",
+					 r.ns, r.name, r.id);
+			else
+				withdraw[0] = 0;
 			snprintf(
 			    f.message, sizeof(f.message),
 			    "nothing processed %s request '%s' within %llds: no running service "
 			    "answered it (is a service that executes '%s' submissions running? "
-			    "see 'wukongctl status')",
+			    "see 'wukongctl status'); it stays in Kafka and may still run until %s "
+			    "if an executor comes back, never after%s",
 			    ctl_verb_name(verb), r.id, (accept_by - start) / 1000,
-			    ctl_verb_name(verb));
+			    ctl_verb_name(verb), r.expires_at, withdraw);
 			f.exit_code = CTL_EXIT_TIMEOUT;
 			wk_strlcpy(f.phase, "NotProcessed", sizeof(f.phase));
 			break;

@@ -30,7 +30,7 @@ struct ctl_follow {
 	int exit_code;
 	char phase[32];
 	char reason[128];
-	char message[600];
+	char message[1200];
 	char source_node[CTL_NAME_MAX], target_node[CTL_NAME_MAX];
 	struct ctl_progress prog;
 	/* Phases already passed: the API server's copy lags the Kafka messages, so an older phase
