@@ -105,7 +105,8 @@ int wk_kubeconfig_auto(struct wk_kubeconfig *kc, const char *path, const char *c
 int wk_kubeconfig_reload_token(struct wk_kubeconfig *kc, bool *changed, char *errstr,
 			       size_t errstr_size);
 
-/* Run the exec plugin when force, or when its token has expired (10 s early) or there is none;
+/* Run the exec plugin when force, or when its token has expired (client-go credsExpired: now past
+ * expirationTimestamp) or there is none;
  * no-op returning 0 without a plugin. *changed (may be NULL) tells whether the token differs.
  * The plugin gets KUBERNETES_EXEC_INFO (and the cluster with provideClusterInfo), stdin from
  * /dev/null (interactiveMode Always cannot be honoured: an error), stderr passed through. Its

@@ -238,7 +238,7 @@ int wk_kubeconfig_exec_refresh(struct wk_kubeconfig *kc, bool force, int64_t now
 	if (!x)
 		return 0;
 	/* client-go caches until expirationTimestamp (none: for the life of the process) */
-	if (!force && kc->token && (!kc->token_expiry_ms || now_ms < kc->token_expiry_ms - 10000))
+	if (!force && kc->token && (!kc->token_expiry_ms || now_ms < kc->token_expiry_ms))
 		return 0;
 	if (run_plugin(kc, &outbuf, errstr, errstr_size) < 0)
 		return -1;

@@ -494,9 +494,13 @@ static void exec_plugin(void **state)
 	    wk_kubeconfig_exec_refresh(&kc, false, 1796644800000LL, &changed, err, sizeof(err)), 0);
 	assert_false(changed);
 	assert_int_equal(count_runs(), 1);
-	assert_int_equal(wk_kubeconfig_exec_refresh(&kc, false, 4070908800000LL - 5000, &changed,
-						    err, sizeof(err)),
-			 0); /* within 10 s of expiry */
+	assert_int_equal(wk_kubeconfig_exec_refresh(&kc, false, 4070908800000LL - 1, &changed, err,
+						    sizeof(err)),
+			 0); /* not yet */
+	assert_int_equal(count_runs(), 1);
+	assert_int_equal(wk_kubeconfig_exec_refresh(&kc, false, 4070908800000LL, &changed, err,
+						    sizeof(err)),
+			 0); /* expired */
 	assert_int_equal(count_runs(), 2);
 	assert_int_equal(
 	    wk_kubeconfig_exec_refresh(&kc, true, 1796644800000LL, &changed, err, sizeof(err)), 0);

@@ -30,6 +30,7 @@ static const struct opt opts[] = {
     {"verbose", 'v', O_FLAG, F(verbose), ALL},
     {"dir", 0, O_STR, F(dir), ALL},
     {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
+    {"context", 0, O_STR, F(context), KUBE},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
     {"cluster", 0, O_STR, F(cluster), OPS},
     {"tenant", 0, O_STR, F(tenant), OPS},

@@ -36,7 +36,7 @@ struct ctl_args {
 	enum ctl_cmd cmd;
 	const char *cmd_name;
 	/* global */
-	const char *dir, *kubeconfig, *bootstrap, *cluster, *tenant, *request_id;
+	const char *dir, *kubeconfig, *context, *bootstrap, *cluster, *tenant, *request_id;
 	enum ctl_output output;
 	bool help, verbose;
 	long long timeout_ms;	   /* --timeout; 0 = the command's default */

@@ -120,8 +120,10 @@ int ctl_env_bootstrap(const struct ctl_env *e, char *out, size_t out_size, char 
 int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char *errstr,
 		       size_t errstr_size)
 {
-	const char *k = e->args->kubeconfig;
+	const char *k = e->args->kubeconfig, *home;
 
+	/* as kubectl (client-go clientcmd loading rules): --kubeconfig, then $KUBECONFIG (a ':'
+	 * list, merged), then the stack's own kubeconfig, then ~/.kube/config */
 	if (!k || !*k)
 		k = getenv("KUBECONFIG");
 	if (k && *k) {
@@ -129,11 +131,16 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 		return 0;
 	}
 	fmt(out, out_size, "%s/kubeconfig", e->dir);
-	if (access(out, R_OK) < 0) {
-		no_stack(e, "kubeconfig", errstr, errstr_size);
-		return -1;
+	if (access(out, R_OK) == 0)
+		return 0;
+	home = getenv("HOME");
+	if (!e->args->dir && !getenv("WUKONG_DIR") && home && *home) {
+		fmt(out, out_size, "%s/.kube/config", home);
+		if (access(out, R_OK) == 0)
+			return 0;
 	}
-	return 0;
+	no_stack(e, "kubeconfig", errstr, errstr_size);
+	return -1;
 }
 
 struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size)
@@ -146,7 +153,7 @@ struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_
 	if (ctl_env_kubeconfig(e, path, sizeof(path), errstr, errstr_size) < 0)
 		return NULL;
 	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_load(&kc, path, NULL, errstr, errstr_size) < 0)
+	if (wk_kubeconfig_load(&kc, path, e->args->context, errstr, errstr_size) < 0)
 		return NULL;
 	memset(&o, 0, sizeof(o));
 	o.request_timeout_ms = 5000;

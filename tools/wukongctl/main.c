@@ -32,7 +32,8 @@ static const char usage_text[] =
     "  audit query|verify   the audit log (DIR/audit)\n"
     "\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
-    "(default $KUBECONFIG or DIR/kubeconfig), --bootstrap HOST:PORT|FILE (default\n"
+    "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
+    "--bootstrap HOST:PORT|FILE (default\n"
     "$WUKONG_KAFKA_BOOTSTRAP_SERVERS or DIR/bootstrap), --cluster ID (default local),\n"
     "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, --expire-after DUR,\n"
     "-o json|yaml.\n"
@@ -165,7 +166,7 @@ int main(int argc, char **argv)
 			      "TEXT,\n--no-wait, --timeout DUR, --expire-after DUR (no executor "
 			      "starts "
 			      "the\nrequest after that; default 10m), -o json|yaml, --dir DIR, "
-			      "--kubeconfig FILE, --bootstrap B.\n",
+			      "--kubeconfig FILE, --context NAME, --bootstrap B.\n",
 			      stdout);
 		return 0;
 	}
