@@ -368,6 +368,11 @@ static int create_obj(struct cl_state *st, const struct wk_k8s_resource *r, cons
 
 	if (rc < 0 && res.err == WK_K8S_EALREADYEXISTS)
 		rc = 0; /* a replay after a crash: the deterministic name makes it the same one */
+	/* A webhook or the API server refusing the object (400 from KubeVirt's admitters, e.g.
+	 * "snapshot feature gate is not enabled", 403, 422) will refuse it again: not retried. */
+	else if (rc < 0 && (res.err == WK_K8S_EBADREQUEST || res.err == WK_K8S_EFORBIDDEN ||
+			    res.err == WK_K8S_EINVALID))
+		rc = -2;
 	wk_k8s_result_release(&res);
 	cJSON_Delete(obj);
 	return rc;
@@ -462,6 +467,11 @@ static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const stru
 	cJSON_AddStringToObject(spec, "deletionPolicy", "Delete");
 	cJSON_AddStringToObject(spec, "failureDeadline", st->failure_deadline);
 	rc = create_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, s, err, sizeof(err));
+	if (rc == -2) {
+		wk_strlcpy(j->refused, "SnapshotRefused", sizeof(j->refused));
+		snprintf(j->refused_msg, sizeof(j->refused_msg),
+			 "creating the VirtualMachineSnapshot was refused: %s", err);
+	}
 	if (rc < 0)
 		wk_warn("create snapshot: %s", err);
 	return rc;
@@ -504,7 +514,8 @@ static void selective_patches(const struct cl_job *j, const cJSON *vm, cJSON *pa
 static cJSON *snapshot_vm_copy(struct cl_state *st, const struct cl_job *j)
 {
 	bool ok = true;
-	cJSON *snap = get_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base, &ok), *content = NULL;
+	cJSON *snap = get_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base, &ok),
+	      *content = NULL;
 	const char *cname = wk_json_str(snap, "status.virtualMachineSnapshotContentName");
 
 	if (cname)
@@ -590,6 +601,11 @@ static int act_create_clone(struct cl_state *st, struct cl_job *j, const cJSON *
 	else
 		cJSON_Delete(patches);
 	rc = create_obj(st, &wk_res_virtualmachineclones, j->spec.ns, c, err, sizeof(err));
+	if (rc == -2) {
+		wk_strlcpy(j->refused, "CloneRefused", sizeof(j->refused));
+		snprintf(j->refused_msg, sizeof(j->refused_msg),
+			 "creating the VirtualMachineClone was refused: %s", err);
+	}
 	if (rc < 0)
 		wk_warn("create clone: %s", err);
 	return rc;

@@ -31,6 +31,8 @@ struct cl_job {
 	size_t queue_pos;	      /* last position reported while Queued */
 	char clone_phase[32];	      /* the clone's phase last seen */
 	int64_t clone_phase_since_ms; /* when this process first saw it */
+	char refused[48]; /* the API refused a create (webhook): fail with this reason */
+	char refused_msg[700];
 	struct cl_job *next;
 };
 
@@ -84,7 +86,8 @@ int cl_cluster_refusal(struct cl_state *st, bool selective, char *code, size_t c
 bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o,
 		struct cJSON **src_vm);
 /* Carry out action a (START_SOURCE .. DELETE_SNAPSHOT); WAIT, SUCCEED and FAIL do nothing here.
- * 0, or -1 when the step failed (logged; the next pass tries again). */
+ * 0, or -1 when the step failed (logged; the next pass tries again) - or, when the API server
+ * or a webhook refused a create for good (400, 403, 422), -2 with j->refused set. */
 int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct cl_observed *o,
 	   const struct cJSON *src_vm);
 /* Failure or cancellation: delete what is ours (clone, snapshot, the target when delete_target

@@ -155,13 +155,26 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			    "the clone succeeded but the target VM '%s' is gone", j->target_vm);
 			return;
 		}
+		bool fin_late =
+		    t->finalize_ms > 0 && o->now_ms - o->phase_since_ms >= t->finalize_ms;
+
+		if (o->target_needs_fixup && fin_late) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "FinalizeTimeout",
+			    "target VM '%s' could not be fixed up (labels, run state, disks) "
+			    "within "
+			    "%llds",
+			    j->target_vm, (long long)(t->finalize_ms / 1000));
+			return;
+		}
 		if (o->target_needs_fixup) {
 			set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
 			    "target VM '%s' created; applying labels, run state%s", j->target_vm,
 			    j->ndisks ? " and the disk selection" : "");
 			return;
 		}
-		if (o->snap != CL_ABSENT && !j->keep_snapshot) {
+		/* a snapshot whose deletion hangs (finalizers) does not hold the clone back
+		 * forever: past the deadline it is left to KubeVirt's garbage collection */
+		if (o->snap != CL_ABSENT && !j->keep_snapshot && !fin_late) {
 			set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
 			    "deleting the temporary snapshot");
 			return;
@@ -180,7 +193,9 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
 		    "'%s' cloned from %s '%s/%s' without stopping it%s", j->target_vm,
 		    j->type == CL_SRC_VMI ? "VMI" : "VM", j->source_ns, src,
-		    j->keep_snapshot ? " (snapshot kept)" : "");
+		    j->keep_snapshot	   ? " (snapshot kept)"
+		    : o->snap != CL_ABSENT ? " (the temporary snapshot is still being deleted)"
+					   : "");
 		return;
 	}
 	/* No clone yet. The target name must be free before anything is created. */

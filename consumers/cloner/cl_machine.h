@@ -73,8 +73,9 @@ struct cl_timeouts {
 	int64_t target_start_ms;   /* the target VMI must run within this (want_running) */
 	int64_t deadline_grace_ms; /* past the snapshot's failureDeadline before we call it */
 	int64_t snapshot_ms;	   /* a snapshot without a failureDeadline: our own limit */
-	int64_t restore_ms; /* a clone in RestoreInProgress this long (KubeVirt retries forever) */
-	int64_t clone_ms;   /* the whole Cloning phase */
+	int64_t restore_ms;  /* a clone in RestoreInProgress this long (KubeVirt retries forever) */
+	int64_t clone_ms;    /* the whole Cloning phase */
+	int64_t finalize_ms; /* fix-up and snapshot removal (Finalizing) */
 };
 
 enum cl_action {

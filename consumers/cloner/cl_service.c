@@ -115,6 +115,23 @@ static bool reconcile(struct cl_state *st, struct cl_job *j)
 		return true;
 	default:
 		rc = cl_act(st, j, d.action, &o, src_vm);
+		if (rc == -2 && j->refused[0]) {
+			/* refused for good (e.g. KubeVirt's webhook: no Snapshot gate): fail now
+			 * instead of asking again every pass */
+			d.action = CL_ACT_FAIL;
+			d.phase = CL_PH_FAILED;
+			d.progress = 0;
+			wk_strlcpy(d.reason, j->refused, sizeof(d.reason));
+			wk_strlcpy(d.message, j->refused_msg, sizeof(d.message));
+			j->phase = CL_PH_FAILED;
+			cl_report(st, j, &d, &o, true);
+			if (wk_producer_flush(st->prod, 10000) < 0)
+				wk_warn("status of failed clone '%s' not yet delivered",
+					j->spec.id);
+			cl_cleanup(st, j, &o, true);
+			cJSON_Delete(src_vm);
+			return true;
+		}
 		break;
 	}
 	cJSON_Delete(src_vm);
@@ -298,7 +315,7 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	const struct wk_config *cfg = wk_service_config(ctx);
 	struct cl_state *st = wk_xcalloc(1, sizeof(*st));
 	char host[64] = "localhost";
-	long long start_ms, pend_ms, tgt_ms, grace_ms, snap_ms, restore_ms, clone_ms;
+	long long start_ms, pend_ms, tgt_ms, grace_ms, snap_ms, restore_ms, clone_ms, fin_ms;
 	const char *fd;
 
 	st->ctx = ctx;
@@ -329,6 +346,8 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "cloner.clone-timeout", 1800000, &clone_ms, errstr,
 				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.finalize-timeout", 600000, &fin_ms, errstr,
+				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "cloner.request-max-age", WK_REQUEST_MAX_AGE_DEFAULT_MS,
 				      &st->request_max_age_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "cloner.require-tenant", false, &st->require_tenant, errstr,
@@ -347,6 +366,7 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	st->to.snapshot_ms = snap_ms;
 	st->to.restore_ms = restore_ms;
 	st->to.clone_ms = clone_ms;
+	st->to.finalize_ms = fin_ms;
 	fd = wk_config_get(cfg, "cloner.snapshot-failure-deadline", "5m0s");
 	if (cl_duration_ms(fd) < 0 || strlen(fd) >= sizeof(st->failure_deadline))
 		return wk_err(errstr, errstr_size,

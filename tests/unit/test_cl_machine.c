@@ -22,6 +22,7 @@ static const struct cl_timeouts TO = {
     .snapshot_ms = 120000,
     .restore_ms = 90000,
     .clone_ms = 600000,
+    .finalize_ms = 300000,
 };
 
 static void job(struct cl_job_spec *j, enum cl_source_type t)
@@ -638,6 +639,20 @@ static void refused_and_deadlines(void **state)
 	expect_fail(&j, &o, "CloneTimeout");
 	decide(&j, &o, &d);
 	assert_non_null(strstr(d.message, "SnapshotInProgress"));
+	/* Finalizing: a snapshot deletion that hangs is left behind past the deadline; a fix-up
+	 * that keeps failing ends the job */
+	running_source(&o);
+	o.snap = CL_READY;
+	o.clone = CL_READY;
+	o.target_exists = o.target_ours = o.target_running = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_DELETE_SNAPSHOT);
+	o.phase_since_ms = o.now_ms - TO.finalize_ms;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_SUCCEED);
+	assert_non_null(strstr(d.message, "still being deleted"));
+	o.target_needs_fixup = true;
+	expect_fail(&j, &o, "FinalizeTimeout");
 }
 
 static void durations(void **state)
