@@ -837,14 +837,18 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 		j->clone_phase_since_ms = o->now_ms;
 	}
 	o->clone_phase_since_ms = j->clone_phase_since_ms;
-	/* Before anything of ours exists: can KubeVirt do it, and does the selection fit? */
+	/* Before anything of ours exists: can KubeVirt clone at all, does the selection fit the
+	 * source (a user error on any version), can this version do a selection? */
 	if (!j->spec.invalid[0] && o->snap == CL_ABSENT && o->clone == CL_ABSENT &&
-	    cl_cluster_refusal(st, j->spec.ndisks > 0, o->refuse_code, sizeof(o->refuse_code),
-			       o->refuse_why, sizeof(o->refuse_why)) == 0 &&
-	    vm &&
-	    cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm, o->refuse_why,
-			   sizeof(o->refuse_why)) < 0)
-		wk_strlcpy(o->refuse_code, "InvalidDiskSelection", sizeof(o->refuse_code));
+	    cl_cluster_refusal(st, false, o->refuse_code, sizeof(o->refuse_code), o->refuse_why,
+			       sizeof(o->refuse_why)) == 0) {
+		if (vm && cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm,
+					 o->refuse_why, sizeof(o->refuse_why)) < 0)
+			wk_strlcpy(o->refuse_code, "InvalidDiskSelection", sizeof(o->refuse_code));
+		else if (j->spec.ndisks)
+			cl_cluster_refusal(st, true, o->refuse_code, sizeof(o->refuse_code),
+					   o->refuse_why, sizeof(o->refuse_why));
+	}
 	tvm = get_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm, &ok);
 	tvmi =
 	    tvm ? get_obj(st, &wk_res_virtualmachineinstances, j->spec.ns, j->spec.target_vm, &ok)
@@ -1090,6 +1094,12 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 	if (src_vm && cl_check_disks((const char(*)[64])s->disks, s->ndisks, src_vm, v->message,
 				     sizeof(v->message)) < 0) {
 		wk_strlcpy(v->code, "InvalidDiskSelection", sizeof(v->code));
+		out = WK_MSG_REJECT;
+		goto done;
+	}
+	/* a selection on a KubeVirt without clone patches (1.5) */
+	if (s->ndisks && cl_cluster_refusal(st, true, v->code, sizeof(v->code), v->message,
+					    sizeof(v->message)) < 0) {
 		out = WK_MSG_REJECT;
 		goto done;
 	}

@@ -278,8 +278,8 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 		}
 	}
 	/* What KubeVirt cannot do is refused before anything is created: dead letter + audit. */
-	if (cl_cluster_refusal(st, s->ndisks > 0, v.code, sizeof(v.code), v.message,
-			       sizeof(v.message)) < 0) {
+	if (cl_cluster_refusal(st, false, v.code, sizeof(v.code), v.message, sizeof(v.message)) <
+	    0) {
 		out = refuse(st, m, s->ns, s->id, v.code, v.message, reason, rs, detail, ds);
 		goto done;
 	}
