@@ -39,7 +39,7 @@ start_bg watcher "$BIN/wukong-watcher" "${COMMON[@]}" -X http.addr-file="$T/watc
 start_bg status "$BIN/wukong-status" "${COMMON[@]}" -X http.addr-file="$T/status.addr" \
 	-X consumer.group="st-$$-$RANDOM" -X status.coalesce-delay=50ms
 start_bg progress "$BIN/wukong-progress" "${COMMON[@]}" -X http.addr-file="$T/progress.addr" \
-	-X consumer.group="pg-$$-$RANDOM" -X progress.metrics-urls="$(cat "$T/sim/metrics-url")" \
+	-X consumer.group="pg-$$-$RANDOM" $(progress_metrics_args "$T/sim") \
 	-X progress.scrape-interval=500ms -X progress.status-interval=500ms \
 	-X progress.aggregate-interval=1s
 for s in watcher status progress; do
