@@ -38,6 +38,9 @@ start_bg watcher "$BIN/wukong-watcher" "${COMMON[@]}" -X http.addr-file="$T/watc
 	-X watcher.lease.namespace=default -X consumer.group="wt-$$-$RANDOM"
 start_bg status "$BIN/wukong-status" "${COMMON[@]}" -X http.addr-file="$T/status.addr" \
 	-X consumer.group="st-$$-$RANDOM" -X status.coalesce-delay=50ms
+# The simulator lists KubeVirt's metrics endpoints only as a cluster does (the
+# kubevirt-prometheus-metrics EndpointSlices, HTTPS with KubeVirt's CA, DIR/kubevirt-ca.crt):
+# wukong-progress discovers them (issue 16 item 8).
 start_bg progress "$BIN/wukong-progress" "${COMMON[@]}" -X http.addr-file="$T/progress.addr" \
 	-X consumer.group="pg-$$-$RANDOM" $(progress_metrics_args "$T/sim") \
 	-X progress.scrape-interval=500ms -X progress.status-interval=500ms \
