@@ -47,13 +47,14 @@ for line in open(sys.argv[1]):
     hd = {hs[i]: hs[i + 1] for i in range(0, len(hs) - 1, 2)}
     parts = hd.get("ce_id", "").split(".")
     # metrics-server sends no uid: the stand-in is nm-<hex>; a server that sends one keeps it
-    if len(parts) == 4 and parts[0] == sys.argv[3] and (parts[1].startswith("nm-") or hd.get("ce_wkuid") == parts[1]):
+    stand_in = parts[1].startswith("nm-") if len(parts) == 4 else False
+    if len(parts) == 4 and parts[0] == sys.argv[3] and (stand_in or (sys.argv[4] != "" and hd.get("ce_wkuid") == parts[1])):
         n += 1
 sys.exit(0 if n else 1)
 PY
 dump
 check "ce_id has four dot-separated fields (<cluster>.<uid or nm-hex>.<fp>.<change>)" \
-	python3 "$T/ceid.py" "$T/events.json" "$C/node/$N1" "$C"
+	python3 "$T/ceid.py" "$T/events.json" "$C/node/$N1" "$C" "$uid"
 check "every body valid against schemas/event.v1.json" schema_ok $C
 m=$(metric w 'wukong_watcher_bad_input_total\{[^}]*malformed')
 check "no malformed objects counted (${m:-none})" bash -c "[ -z '$m' ] || [ '${m%.*}' = 0 ]"
