@@ -145,3 +145,14 @@ finish() {
 	[ "$_n" -gt 0 ] || { echo "not ok - no checks ran"; exit 1; }
 	[ "$_failed" -eq 0 ]
 }
+
+# progress_metrics_args SIMDIR: how wukong-progress finds the simulator's KubeVirt metrics - as on a
+# cluster (the kubevirt-prometheus-metrics EndpointSlices over HTTPS, verified with the KubeVirt CA
+# the simulator writes to SIMDIR/kubevirt-ca.crt), or an older simulator's plain SIMDIR/metrics-url.
+progress_metrics_args() {
+	if [ -s "$1/kubevirt-ca.crt" ]; then
+		echo "-X progress.metrics-ca-file=$1/kubevirt-ca.crt"
+	else
+		echo "-X progress.metrics-urls=$(cat "$1/metrics-url" 2>/dev/null)"
+	fi
+}

@@ -205,7 +205,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 {
 	static const char *const known[] = {"requestId",   "cluster", "namespace", "tenant",
 					    "source",	   "targets", "disks",	   "keepSnapshot",
-					    "parallelism", "reason",  NULL};
+					    "parallelism", "reason",  "expiresAt", NULL};
 	static const char *const known_src[] = {"type", "name", "namespace", NULL};
 	static const char *const known_tgt[] = {"name", "running", NULL};
 	cJSON *root;

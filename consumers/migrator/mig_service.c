@@ -17,6 +17,7 @@
 #include "wk_json.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_request.h"
 #include "wk_tenant.h"
 #include "wk_time.h"
 
@@ -439,6 +440,25 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
 			      ack);
+	/* A request older than its maximum age (or past its own expiresAt) is not carried out
+	 * (core/wk_request.h); the clone submissions are the cloner's to judge. */
+	if (strcmp(ce.type, WK_CE_REQUEST_CLONE)) {
+		struct wk_request_expiry x;
+		long long age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
+
+		if (wk_config_get_duration_ms(wk_service_config(st->ctx), "migrator.request-max-age",
+					      WK_REQUEST_MAX_AGE_DEFAULT_MS, &age, NULL, 0) < 0)
+			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
+		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
+					    err, sizeof(err)) < 0)
+			return refuse(st, m, NULL, NULL, NULL, "schema", err, reason, rs, detail,
+				      ds, ack);
+		/* another cluster's request on the shared topic is not ours to judge */
+		if (x.expired && (!shared || !x.cluster[0] || !strcmp(x.cluster, st->cluster)))
+			return refuse(st, m, x.ns[0] ? x.ns : NULL, x.name[0] ? x.name : NULL,
+				      x.request_id[0] ? x.request_id : NULL, WK_REQUEST_EXPIRED,
+				      x.message, reason, rs, detail, ds, ack);
+	}
 	if (!strcmp(ce.type, WK_CE_REQUEST_DRAIN))
 		return on_drain(st, m, &ce, shared, ts, reason, rs, detail, ds, ack);
 	verb = mig_verb_from_type(ce.type);

@@ -32,9 +32,11 @@ static const char usage_text[] =
     "  audit query|verify   the audit log (DIR/audit)\n"
     "\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
-    "(default $KUBECONFIG or DIR/kubeconfig), --bootstrap HOST:PORT|FILE (default\n"
+    "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
+    "--bootstrap HOST:PORT|FILE (default\n"
     "$WUKONG_KAFKA_BOOTSTRAP_SERVERS or DIR/bootstrap), --cluster ID (default local),\n"
-    "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, -o json|yaml.\n"
+    "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, --expire-after DUR,\n"
+    "-o json|yaml.\n"
     "'wukongctl COMMAND --help' describes each command. Exit status: 0 done, 1 failed or\n"
     "rejected, 2 usage, 3 no stack / unreachable, 4 nothing processed it in time.\n";
 
@@ -161,8 +163,10 @@ int main(int argc, char **argv)
 		fputs(ctl_cmd_usage(a.cmd) ? ctl_cmd_usage(a.cmd) : usage_text, stdout);
 		if (a.cmd >= CTL_CMD_MIGRATE && a.cmd <= CTL_CMD_CLONE)
 			fputs("Common options: --cluster ID, --tenant T, --request-id ID, --reason "
-			      "TEXT,\n--no-wait, --timeout DUR, -o json|yaml, --dir DIR, "
-			      "--kubeconfig FILE, --bootstrap B.\n",
+			      "TEXT,\n--no-wait, --timeout DUR, --expire-after DUR (no executor "
+			      "starts "
+			      "the\nrequest after that; default 10m), -o json|yaml, --dir DIR, "
+			      "--kubeconfig FILE, --context NAME, --bootstrap B.\n",
 			      stdout);
 		return 0;
 	}
