@@ -456,11 +456,12 @@ int main(int argc, char **argv)
 	    {"max-watches", required_argument, NULL, 'w'},
 	    {"bookmark-interval", required_argument, NULL, 'b'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"no-operator", no_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *auth = NULL, *crd_arg = NULL, *listen = "127.0.0.1:0";
-	struct sim_model_opts mopts = {NULL, 0, 0}; /* 0: the scenario's values */
+	struct sim_model_opts mopts = {NULL, 0, 0, false}; /* 0: the scenario's values */
 	size_t history = 20000;
 	int max_watches = 1000, bookmark = 10, opt;
 	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX], url[128];
@@ -524,6 +525,9 @@ int main(int argc, char **argv)
 			if (*end || bookmark < 1 || bookmark > 3600)
 				wk_die(2, "--bookmark-interval: '%s' is not a number in [1, 3600]",
 				       optarg);
+			break;
+		case 'O':
+			mopts.no_operator = true;
 			break;
 		case 'L':
 			if (wk_log_level_parse(optarg, &lvl) < 0)

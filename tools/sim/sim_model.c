@@ -32,7 +32,7 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 		return;
 	if (res != m->r_wk && res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
 	    res != m->r_node && res != m->r_kv && res != m->r_mp && res != m->r_snap &&
-	    res != m->r_clone && res != m->r_restore)
+	    res != m->r_clone && res != m->r_restore && res != m->r_dv)
 		return;
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
@@ -85,6 +85,8 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 		sim_clone_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_restore)
 		sim_restore_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_dv)
+		sim_dv_reconcile(m, q->ns, q->name, del);
 }
 
 static void drain_queue(struct sim_model *m)
@@ -132,6 +134,7 @@ static void tick(struct sim_model *m, double dt)
 	sim_vms_tick(m);
 	sim_migs_tick(m, dt);
 	sim_snaps_tick(m);
+	sim_dvs_tick(m);
 	sim_node_write_metrics(m);
 }
 
@@ -194,6 +197,7 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->sc = sc;
 	m->scenario_name = wk_xstrdup(opts->scenario_path ? opts->scenario_path : "(built-in)");
 	/* The command line wins over the scenario; the scenario over the defaults. */
+	m->no_operator = opts->no_operator;
 	m->time_factor = opts->time_factor > 0 ? opts->time_factor
 			 : sc->time_factor > 0 ? sc->time_factor
 					       : 1;
@@ -224,6 +228,7 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->r_clone = res_of("clone.kubevirt.io", "v1beta1", "virtualmachineclones");
 	m->r_wk = res_of("vm.novasphere.dev", "v1alpha1", "wukongs");
 	m->r_sc = res_of("storage.k8s.io", "v1", "storageclasses");
+	m->r_dv = res_of("cdi.kubevirt.io", "v1beta1", "datavolumes");
 	m->policies = cJSON_CreateArray();
 	m->node_failed = sim_mig_node_failed;
 	m->node_vmis_lost = sim_vmi_fail_on_node;
@@ -401,6 +406,7 @@ void sim_model_destroy(struct sim_model *m)
 			free(g);
 		}
 	sim_snaps_release(m);
+	sim_dvs_release(m);
 	sim_migs_release(m);
 	sim_hmap_release(&m->vms);
 	sim_hmap_release(&m->migs);

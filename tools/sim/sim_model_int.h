@@ -149,6 +149,7 @@ struct sim_model {
 	uint64_t seed, rng;
 	pthread_t thread;
 	bool started, stop;
+	bool no_operator; /* the Wukong stand-in is off: wukong-provisioner makes the VMs */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 
@@ -170,6 +171,7 @@ struct sim_model {
 	cJSON *policies; /* array of MigrationPolicy objects */
 	bool policies_dirty, kv_dirty;
 	struct snapjob *snaps; /* snapshots, restores and clones in progress */
+	struct dvjob *dvjobs;  /* DataVolumes being populated (sim_model_dv.c) */
 
 	/* observer queue */
 	pthread_mutex_t qlock;
@@ -184,7 +186,7 @@ struct sim_model {
 	int64_t drop_until_ms;
 
 	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
-	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc;
+	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc, *r_dv;
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
 	size_t event_next;
@@ -274,5 +276,17 @@ void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, 
 void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_snaps_tick(struct sim_model *m);
 void sim_snaps_release(struct sim_model *m);
+
+/* sim_model_dv.c (CDI; calls only sim_model_util.c) */
+struct dvjob;
+void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_dvs_tick(struct sim_model *m);
+void sim_dvs_release(struct sim_model *m);
+void sim_dv_from_vm(struct sim_model *m, const cJSON *vm);
+void sim_dv_vm_deleted(struct sim_model *m, const char *ns, const char *vmname);
+bool sim_dv_vm_startable(struct sim_model *m, const cJSON *vm);
+void sim_dv_vmi_scheduled(struct sim_model *m, const char *ns, const char *vmname,
+			  const char *node);
+bool sim_dv_vmi_ready(struct sim_model *m, const char *ns, const char *vmname);
 
 #endif

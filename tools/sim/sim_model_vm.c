@@ -267,13 +267,22 @@ static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, 
 {
 	const char *wkname = wk_json_str(wk, "metadata.name");
 	cJSON *vm = cJSON_CreateObject(), *meta, *spec;
+	/* Seeded VMs are what wukong-provisioner made before the simulation started: its label
+	 * and generation mark, so it carries on with them. */
+	bool prov = m->no_operator;
 
 	cJSON_AddStringToObject(vm, "apiVersion", "kubevirt.io/v1");
 	cJSON_AddStringToObject(vm, "kind", "VirtualMachine");
 	meta = cJSON_AddObjectToObject(vm, "metadata");
 	cJSON_AddStringToObject(meta, "name", vmname);
 	cJSON_AddStringToObject(meta, "namespace", ns);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), WK_LABEL, wkname);
+	cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, WK_LABEL, wkname);
+	if (prov) {
+		cJSON_AddStringToObject(labels, "vm.novasphere.dev/provisioner", "wukong-provisioner");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+					"vm.novasphere.dev/provisioned-generation", "1");
+	}
 	cJSON_AddItemToObject(meta, "ownerReferences",
 			      owner_ref("vm.novasphere.dev/v1alpha1", "Wukong", wkname,
 					wk_json_str(wk, "metadata.uid")));
@@ -313,7 +322,7 @@ static void wk_write(struct sim_model *m, const char *ns, const char *wk, const 
 void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm)
 {
 	const char *phase;
-	if (!vm->wukong)
+	if (!vm->wukong || m->no_operator)
 		return;
 	switch (vm->phase) {
 	case VMI_NONE:
@@ -344,6 +353,8 @@ void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name,
 	char vmname[300];
 	cJSON *wk;
 
+	if (m->no_operator)
+		return;
 	snprintf(vmname, sizeof(vmname), "%s-vm", name);
 	if (deleted) {
 		/* ownerReferences: the garbage collector removes the VM and the PVCs. */
@@ -766,6 +777,7 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 		deleted = !o || wk_json_path(o, "metadata.deletionTimestamp");
 	}
 	if (deleted) {
+		sim_dv_vm_deleted(m, ns, name); /* dataVolumeTemplates' DataVolumes are the VM's */
 		if (vm) {
 			vmi_stop(m, vm);
 			if (vm->mig) {
@@ -805,8 +817,14 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	free(key);
 	vm_load_spec(vm, o, (double)m->sc->default_dirty_rate);
 	vm->running = vm_wants_running(o, vm->running || vm->phase != VMI_NONE);
-	if (vm->running && vm->phase == VMI_NONE)
-		vmi_create(m, vm, o);
+	sim_dv_from_vm(m, o);
+	if (vm->running && vm->phase == VMI_NONE) {
+		/* KubeVirt creates the VMI once the DataVolumes allow it (handleDataVolumes) */
+		if (sim_dv_vm_startable(m, o))
+			vmi_create(m, vm, o);
+		else
+			sim_vm_timer(m, vm, m->now + 1);
+	}
 	else if (!vm->running && vm->phase != VMI_NONE)
 		vmi_stop(m, vm);
 	cJSON_Delete(o);
@@ -992,6 +1010,11 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		if (!vm->running)
 			return;
 		cJSON *o = sim_store_get(m->st, m->r_vm, vm->ns, vm->name);
+		if (o && !sim_dv_vm_startable(m, o)) {
+			sim_vm_timer(m, vm, m->now + 1); /* its DataVolumes are not ready yet */
+			cJSON_Delete(o);
+			return;
+		}
 		if (o) {
 			vmi_create(m, vm, o);
 			cJSON_Delete(o);
@@ -1017,6 +1040,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		sim_node_usage(m, n, vm->cpu * 1000, vm->memory);
 		m->nodes[n].nvmis++;
 		vm->phase = VMI_SCHEDULING;
+		sim_dv_vmi_scheduled(m, vm->ns, vm->name, m->nodes[n].name);
 		sim_vm_timer(m, vm, m->now + 1 + sim_rand(m));
 		break;
 	}
@@ -1025,6 +1049,10 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		sim_vm_timer(m, vm, m->now + 2 + 2 * sim_rand(m));
 		break;
 	case VMI_SCHEDULED:
+		if (!sim_dv_vmi_ready(m, vm->ns, vm->name)) {
+			sim_vm_timer(m, vm, m->now + 1); /* the launcher waits for its disks */
+			return;
+		}
 		vm->phase = VMI_RUNNING;
 		timer_off(m, vm);
 		sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", "Started",
@@ -1134,8 +1162,19 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 	if (sim_create(m, m->r_wk, v->ns, wk) < 0)
 		return;
 	/* The cluster was already running when the simulation starts: VMIs come up Running. */
-	sim_wukong_reconcile(m, v->ns, v->name, false);
 	snprintf(vmname, sizeof(vmname), "%s-vm", v->name);
+	if (m->no_operator) {
+		cJSON *w = sim_store_get(m->st, m->r_wk, v->ns, v->name);
+
+		if (w) {
+			create_pvcs(m, w, v->ns);
+			create_vm_for(m, w, v->ns, vmname);
+			sim_vm_reconcile(m, v->ns, vmname, false);
+			cJSON_Delete(w);
+		}
+	} else {
+		sim_wukong_reconcile(m, v->ns, v->name, false);
+	}
 	struct mvm *vm = sim_vm_find(m, v->ns, vmname);
 	if (vm && vm->phase == VMI_PENDING) {
 		char msg[600];
