@@ -443,64 +443,75 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 			changed = true;
 		}
 	}
-	/* disks: the wanted ones, plus the current ones the Wukong dropped unless it says Delete */
+	/* Disks, by volume name: the VM's current entries stay as they are (a DataVolume's spec is
+	 * immutable, and a VM made earlier may use plain PVCs); a disk the Wukong added is
+	 * appended; one it dropped goes only with diskRemovalPolicy Delete. */
 	{
-		cJSON *dvts = cJSON_Duplicate(wk_json_path(want, "spec.dataVolumeTemplates"), true);
-		cJSON *ddisks =
-		    cJSON_Duplicate(wk_json_path(want, "spec.template.spec.domain.devices.disks"), true);
-		cJSON *vols = cJSON_Duplicate(wk_json_path(want, "spec.template.spec.volumes"), true);
 		const cJSON *cvols = wk_json_path(vm, "spec.template.spec.volumes");
+		const cJSON *cdisks = wk_json_path(vm, "spec.template.spec.domain.devices.disks");
+		const cJSON *cdvts = wk_json_path(vm, "spec.dataVolumeTemplates");
+		const cJSON *wvols = wk_json_path(want, "spec.template.spec.volumes");
+		cJSON *vols = cJSON_CreateArray(), *ddisks = cJSON_CreateArray(),
+		      *dvts = cJSON_CreateArray();
+		bool dchanged = false;
 
 		cJSON_ArrayForEach(e, cvols)
 		{
 			const char *vn = wk_json_str(e, "name");
 			const char *dv = wk_json_str(e, "dataVolume.name");
+			const cJSON *x;
 
-			if (!vn || by_name(vols, "name", vn))
-				continue;
-			if (remove_ok) {
-				if (dv) {
-					if (!*delete_dvs)
-						*delete_dvs = cJSON_CreateArray();
-					cJSON_AddItemToArray(*delete_dvs, cJSON_CreateString(dv));
+			if (vn && !by_name(wvols, "name", vn)) {
+				if (remove_ok) {
+					if (dv) {
+						if (!*delete_dvs)
+							*delete_dvs = cJSON_CreateArray();
+						cJSON_AddItemToArray(*delete_dvs, cJSON_CreateString(dv));
+					}
+					dchanged = true;
+					continue;
 				}
-				continue;
+				snprintf(refused->reason, sizeof(refused->reason), "DiskRemovalRefused");
+				snprintf(refused->message, sizeof(refused->message),
+					 "disk '%s' was removed from spec.disks but its data is kept: "
+					 "set spec.diskRemovalPolicy: Delete to delete its DataVolume "
+					 "'%s', or put the disk back",
+					 vn, dv ? dv : vn);
 			}
-			snprintf(refused->reason, sizeof(refused->reason), "DiskRemovalRefused");
-			snprintf(refused->message, sizeof(refused->message),
-				 "disk '%s' was removed from spec.disks but its data is kept: set "
-				 "spec.diskRemovalPolicy: Delete to delete DataVolume '%s', or put "
-				 "the disk back",
-				 vn, dv ? dv : vn);
 			cJSON_AddItemToArray(vols, cJSON_Duplicate(e, true));
-			if ((e = by_name(wk_json_path(vm, "spec.template.spec.domain.devices.disks"),
-					 "name", vn)))
+			if (vn && (x = by_name(cdisks, "name", vn)))
+				cJSON_AddItemToArray(ddisks, cJSON_Duplicate(x, true));
+			if (dv && (x = by_name(cdvts, "metadata.name", dv)))
+				cJSON_AddItemToArray(dvts, cJSON_Duplicate(x, true));
+		}
+		/* entries of the VM that are not volumes (cdrom disks without volume, templates
+		 * not mounted) are kept as they are */
+		cJSON_ArrayForEach(e, cdisks)
+		{
+			if (wk_json_str(e, "name") && !by_name(cvols, "name", wk_json_str(e, "name")))
 				cJSON_AddItemToArray(ddisks, cJSON_Duplicate(e, true));
-			if (dv && (e = by_name(wk_json_path(vm, "spec.dataVolumeTemplates"),
+		}
+		cJSON_ArrayForEach(e, wvols)
+		{
+			const char *vn = wk_json_str(e, "name");
+			const char *dv = wk_json_str(e, "dataVolume.name");
+			const cJSON *x;
+
+			if (!vn || by_name(cvols, "name", vn))
+				continue;
+			dchanged = true;
+			cJSON_AddItemToArray(vols, cJSON_Duplicate(e, true));
+			if ((x = by_name(wk_json_path(want, "spec.template.spec.domain.devices.disks"),
+					 "name", vn)))
+				cJSON_AddItemToArray(ddisks, cJSON_Duplicate(x, true));
+			if (dv && (x = by_name(wk_json_path(want, "spec.dataVolumeTemplates"),
 					       "metadata.name", dv)))
-				cJSON_AddItemToArray(dvts, cJSON_Duplicate(e, true));
+				cJSON_AddItemToArray(dvts, cJSON_Duplicate(x, true));
 		}
-		/* existing templates keep their spec (a DataVolume's spec is immutable) */
-		for (cJSON *t = dvts->child; t; t = t->next) {
-			const char *n = wk_json_str(t, "metadata.name");
-			const cJSON *cur =
-			    n ? by_name(wk_json_path(vm, "spec.dataVolumeTemplates"), "metadata.name", n)
-			      : NULL;
-
-			if (cur) {
-				cJSON *dup = cJSON_Duplicate(cur, true);
-
-				cJSON_ReplaceItemViaPointer(dvts, t, dup);
-				t = dup;
-			}
-		}
-		if (!same(dvts, wk_json_path(vm, "spec.dataVolumeTemplates")) ||
-		    !same(vols, cvols) ||
-		    !same(ddisks, wk_json_path(vm, "spec.template.spec.domain.devices.disks"))) {
+		if (dchanged) {
 			cJSON_AddItemToObject(pspec, "dataVolumeTemplates", dvts);
 			cJSON_AddItemToObject(ptspec, "volumes", vols);
 			cJSON_AddItemToObject(cJSON_AddObjectToObject(pdom, "devices"), "disks", ddisks);
-			/* the interfaces ride along: a merge patch of devices keeps them anyway */
 			changed = true;
 		} else {
 			cJSON_Delete(dvts);

@@ -197,7 +197,9 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->sc = sc;
 	m->scenario_name = wk_xstrdup(opts->scenario_path ? opts->scenario_path : "(built-in)");
 	/* The command line wins over the scenario; the scenario over the defaults. */
-	m->no_operator = opts->no_operator;
+	/* The Wukong stand-in is off: wukong-provisioner turns Wukongs into VMs (issue 17). */
+	m->no_operator = true;
+	(void)opts->no_operator;
 	m->time_factor = opts->time_factor > 0 ? opts->time_factor
 			 : sc->time_factor > 0 ? sc->time_factor
 					       : 1;
