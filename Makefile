@@ -11,8 +11,9 @@
 #        B=<dir> (build directory, default build).
 #
 # Every directory producers/*/, consumers/*/, tools/*/ holding a main.c is one binary named
-# wukong-<dir> (a directory already named wukong* keeps its name). Its other .c files also form
-# an archive that unit tests may link, so service logic is testable without its main().
+# wukong-<dir> (a directory already named wukong* keeps its name). Its other .c files, those in
+# its sub-folders too (the migrator's decide/, ctx/, flows/), also form an archive that unit tests
+# may link, so service logic is testable without its main().
 
 B ?= build
 CC ?= cc
@@ -62,16 +63,12 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# The migrator and the cloner still write four-member wk_k8s_resource initialisers (kind left
-# NULL); this goes when they point at core's wk_res_* descriptors (core/wk_resource.h).
-$(B)/obj/consumers/migrator/%.o $(B)/obj/consumers/cloner/%.o: CFLAGS += -Wno-missing-field-initializers
-
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
 define SERVICE_RULE
-$(1)_OBJ := $$(patsubst %.c,$(B)/obj/%.o,$$(filter-out $(1)/main.c,$$(sort $$(wildcard $(1)/*.c))))
+$(1)_OBJ := $$(patsubst %.c,$(B)/obj/%.o,$$(sort $$(shell find $(1) -name '*.c' ! -path '$(1)/main.c')))
 $(B)/obj/$(1)/lib.a: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
 	rm -f $$@ && ar rcs $$@ $$^
@@ -80,6 +77,10 @@ $(B)/bin/$(call binname,$(1)): $(B)/obj/$(1)/main.o $(B)/obj/$(1)/lib.a $(CORE_L
 	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach d,$(SVC_DIRS),$(eval $(call SERVICE_RULE,$(d))))
+
+# The migrator's files include by layer ("decide/mig_plan.h", "ctx/mig_ctx.h", "flows/mig_cold.h"),
+# from every layer and from the tests that use them.
+$(B)/obj/consumers/migrator/%.o $(B)/obj/tests/%.o: CPPFLAGS += -Iconsumers/migrator
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(SVC_LIBS) $(CORE_LIB)
 	@mkdir -p $(@D)

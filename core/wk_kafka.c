@@ -38,7 +38,7 @@ struct wk_producer {
 	wk_delivery_cb *cb;
 	void *opaque;
 	struct dlq_wait *dlq_waits;
-	bool flush_timed_out; /* the last wk_producer_flush left messages behind */
+	bool flush_timed_out; /* the last wk_producer_flush left messages behind, no report since */
 };
 
 /* The offset stored and the offset known committed per partition, to say at shutdown what a
@@ -219,6 +219,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	struct dlq_wait **pp;
 
 	(void)rk;
+	p->flush_timed_out = false; /* the broker answers */
 	for (pp = &p->dlq_waits; *pp; pp = &(*pp)->next) {
 		struct dlq_wait *w = *pp;
 
@@ -358,6 +359,11 @@ int wk_producer_flush(struct wk_producer *p, int timeout_ms)
 int wk_producer_outq_len(struct wk_producer *p)
 {
 	return rd_kafka_outq_len(p->rk);
+}
+
+bool wk_producer_flush_timed_out(struct wk_producer *p)
+{
+	return p->flush_timed_out;
 }
 
 void wk_producer_destroy(struct wk_producer *p)

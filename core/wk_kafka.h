@@ -55,6 +55,9 @@ int wk_producer_poll(struct wk_producer *p, int timeout_ms);
 /* 0 when every message is delivered (or failed with a report), -1 on timeout or fatal error. */
 int wk_producer_flush(struct wk_producer *p, int timeout_ms);
 int wk_producer_outq_len(struct wk_producer *p);
+/* True when the last wk_producer_flush timed out with messages left and no delivery report has
+ * been served since: the broker is gone, another flush would only wait again. */
+bool wk_producer_flush_timed_out(struct wk_producer *p);
 /* Flushes for up to 10 s (logging what is left) and frees; NULL is a no-op. Does not flush again
  * when the last wk_producer_flush timed out with messages left (the broker is gone). */
 void wk_producer_destroy(struct wk_producer *p);

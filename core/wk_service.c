@@ -58,6 +58,7 @@ struct wk_service_ctx {
 	char metric_prefix[64];
 	bool stop;
 	int exit_code;
+	bool reports_off; /* after the final flush: delivery reports no longer reach on_delivery */
 	long long backoff_ms, backoff_max_ms, max_retries;
 	struct part *parts;
 	size_t nparts;
@@ -407,6 +408,16 @@ reject:
 	finish(ctx, m);
 }
 
+/* The producer's delivery callback when the service has on_delivery. */
+static void delivered(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition, int64_t offset,
+		      void *opaque)
+{
+	struct wk_service_ctx *ctx = opaque;
+
+	if (!ctx->reports_off)
+		ctx->svc->on_delivery(ctx, msg_opaque, err, partition, offset);
+}
+
 /* ---- start-up ---- */
 
 static void usage(const struct wk_service *svc, FILE *f)
@@ -673,7 +684,8 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 		}
 	}
 	wk_kafka_topic(cfg, "dlq", ctx->dlq_topic, sizeof(ctx->dlq_topic));
-	ctx->producer = wk_producer_new(cfg, NULL, NULL, err, sizeof(err));
+	ctx->producer =
+	    wk_producer_new(cfg, ctx->svc->on_delivery ? delivered : NULL, ctx, err, sizeof(err));
 	if (!ctx->producer) {
 		wk_error("%s", err);
 		return -1;
@@ -783,10 +795,15 @@ static void shutdown_all(struct wk_service_ctx *ctx)
 	if (ctx->svc->term)
 		ctx->svc->term(ctx);
 	/* Every step is bounded (flush 5 s, commit 3 s, group leave 3-5 s) so that SIGTERM ends
-	 * the process even when the broker is gone. */
-	if (ctx->producer && wk_producer_flush(ctx->producer, 5000) < 0)
+	 * the process even when the broker is gone. A flush of term's own that timed out with
+	 * nothing delivered since (the broker is gone) is not waited for a second time. */
+	if (ctx->producer && !wk_producer_flush_timed_out(ctx->producer) &&
+	    wk_producer_flush(ctx->producer, 5000) < 0)
 		wk_warn("producer: %d message(s) not delivered at shutdown",
 			wk_producer_outq_len(ctx->producer));
+	/* What the service is told ends here: the consumer goes next (an on_delivery acking a
+	 * message would find no consumer) and the service's state may be gone. */
+	ctx->reports_off = true;
 	if (ctx->consumer) {
 		wk_consumer_commit(ctx->consumer);
 		wk_consumer_destroy(ctx->consumer);

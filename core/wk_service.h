@@ -3,8 +3,9 @@
  * A service's main.c fills a struct wk_service and calls wk_service_main(). The core owns: argv
  * (-c FILE, -X key=value, -h, --version), config (file, env, -X), logging, signals (SIGINT/SIGTERM
  * drain and exit, SIGHUP ignored), the Kafka consumer (at-least-once: an offset is stored only
- * after on_message says the effect is done) and producer, the /metrics /healthz /readyz endpoint,
- * the tick, graceful drain (flush the producer, commit stored offsets) and exit codes.
+ * after on_message says the effect is done) and producer (one per process; its delivery reports
+ * go to on_delivery), the /metrics /healthz /readyz endpoint, the tick, graceful drain (flush the
+ * producer, commit stored offsets) and exit codes.
  *
  * Topic short names may contain "{cluster}" (replaced by cluster.id, "local" when unset:
  * "requests.{cluster}") and may end in "?KEY" (subscribed only when the boolean key KEY is true;
@@ -49,6 +50,16 @@ struct wk_service {
 	 * are loaded, each key none of them set gets its value, in order ("{cluster}" in a value
 	 * becomes cluster.id), so every source overrides a default. NULL = none. */
 	const char *const *defaults;
+	/* Addition (issue 14): the delivery report of each message the service produced through
+	 * wk_service_producer(), as wk_kafka.h's wk_delivery_cb gives it: the msg_opaque passed to
+	 * wk_producer_send (or wk_cloudevent_send), err 0 = persisted, else the reason (the core
+	 * has logged a failure already), and where it landed. Called in the loop's thread whenever
+	 * the producer is polled: between callbacks, or inside a wk_producer_send/poll/flush the
+	 * service makes. Also during the core's flush after term (wk_service_state may be NULL by
+	 * then if term freed it), not after that flush. The core's own dead letters are not
+	 * reported. NULL = the service does not look at delivery reports. */
+	void (*on_delivery)(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
+			    int32_t partition, int64_t offset);
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);

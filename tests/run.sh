@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh - run every unit test binary and every integration script, sum their TAP results.
+# run.sh - run the layering check (tests/layers.sh and its self-test), every unit test binary and
+# every integration script, sum their TAP results.
 # Usage: tests/run.sh [--unit|--integration] [name-filter]
 # Unit binaries are cmocka programs run with TAP output; integration scripts print TAP lines through
 # tests/lib.sh. The last line is always "N passed, N failed"; the exit code is non-zero on any failure.
@@ -39,6 +40,15 @@ count() {
 }
 
 if [ "$mode" != "--integration" ]; then
+	# The layering rules (tests/layers.sh) and the proof that they catch a violation.
+	for args in "" "--self-test"; do
+		n=layers${args:+-self-test}
+		[ -n "$filter" ] && [[ "$n" != *"$filter"* ]] && continue
+		log="$logdir/$n.log"
+		start=$SECONDS
+		B="$B" timeout 300 bash tests/layers.sh $args >"$log" 2>&1
+		count "$n" "$log" $? $((SECONDS - start))
+	done
 	for t in "$B"/tests/test_*; do
 		[ -x "$t" ] || continue
 		n=$(basename "$t")

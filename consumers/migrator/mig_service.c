@@ -1,12 +1,15 @@
-/* mig_service.c - wukong-migrator's Kafka side: subscriptions, decoding and validation of events
- * and submissions, outputs (status, audit, Events) and the acknowledgement of offsets only once
- * every effect of a message is durable. */
-#include "mig_cold.h"
-#include "mig_evac.h"
-#include "mig_evac_report.h"
-#include "mig_failure.h"
-#include "mig_pressure.h"
-#include "mig_int.h"
+/* mig_service.c - wukong-migrator's top: Kafka in (decoding, validation and routing of events and
+ * submissions to the flows), init, term and the tick. Nothing calls it but main.c; outputs and
+ * the acknowledgement of offsets once every effect of a message is durable are in ctx/. */
+#include "flows/mig_cold.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
+#include "flows/mig_evac.h"
+#include "flows/mig_failure.h"
+#include "flows/mig_pressure.h"
+#include "mig_service.h"
+#include "ctx/mig_ctx.h"
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"
@@ -22,115 +25,6 @@
 
 #define TICK_POLL_MS 0
 
-static struct mig_state *g_st; /* for the producer's delivery callback */
-
-/* ---- small string map ---- */
-
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-void mig_map_init(struct mig_map *m)
-{
-	m->nb = 1024;
-	m->n = 0;
-	m->b = wk_xcalloc(m->nb, sizeof(*m->b));
-}
-
-void mig_map_release(struct mig_map *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->nb; i++) {
-		struct mig_map_ent *e = m->b[i], *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			free(e->key);
-			free(e->val);
-			free(e);
-		}
-	}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
-}
-
-const char *mig_map_get(const struct mig_map *m, const char *key)
-{
-	const struct mig_map_ent *e = m->b[hash_str(key) % m->nb];
-
-	for (; e; e = e->next)
-		if (!strcmp(e->key, key))
-			return e->val;
-	return NULL;
-}
-
-static void map_grow(struct mig_map *m)
-{
-	size_t nb = m->nb * 2, i;
-	struct mig_map_ent **b = wk_xcalloc(nb, sizeof(*b));
-
-	for (i = 0; i < m->nb; i++) {
-		struct mig_map_ent *e = m->b[i], *n;
-
-		for (; e; e = n) {
-			size_t h = hash_str(e->key) % nb;
-
-			n = e->next;
-			e->next = b[h];
-			b[h] = e;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-}
-
-void mig_map_set(struct mig_map *m, const char *key, const char *val)
-{
-	size_t h = hash_str(key) % m->nb;
-	struct mig_map_ent *e;
-
-	for (e = m->b[h]; e; e = e->next) {
-		if (!strcmp(e->key, key)) {
-			free(e->val);
-			e->val = wk_xstrdup(val);
-			return;
-		}
-	}
-	if (m->n + 1 > m->nb * 2) {
-		map_grow(m);
-		h = hash_str(key) % m->nb;
-	}
-	e = wk_xmalloc(sizeof(*e));
-	e->key = wk_xstrdup(key);
-	e->val = wk_xstrdup(val);
-	e->next = m->b[h];
-	m->b[h] = e;
-	m->n++;
-}
-
-void mig_map_del(struct mig_map *m, const char *key)
-{
-	struct mig_map_ent **pp = &m->b[hash_str(key) % m->nb], *e;
-
-	for (; (e = *pp); pp = &e->next) {
-		if (!strcmp(e->key, key)) {
-			*pp = e->next;
-			free(e->key);
-			free(e->val);
-			free(e);
-			m->n--;
-			return;
-		}
-	}
-}
-
 /* ---- acknowledgements ---- */
 
 static struct mig_ack *ack_new(const rd_kafka_message_t *m)
@@ -144,212 +38,7 @@ static struct mig_ack *ack_new(const rd_kafka_message_t *m)
 	return a;
 }
 
-struct mig_ack *mig_ack_ref(struct mig_ack *a)
-{
-	if (a)
-		a->refs++;
-	return a;
-}
-
-static void ack_free(struct mig_ack *a)
-{
-	free(a->topic);
-	free(a);
-}
-
-void mig_ack_unref(struct mig_state *st, struct mig_ack *a)
-{
-	if (!a || --a->refs > 0)
-		return;
-	if (a->pending && !a->detached &&
-	    wk_service_ack(st->ctx, a->topic, a->partition, a->offset) < 0)
-		wk_warn("ack '%s' [%d] offset %lld failed", a->topic, (int)a->partition,
-			(long long)a->offset);
-	if (a->pending || a->detached)
-		ack_free(a);
-}
-
-static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
-			int64_t offset, void *opaque)
-{
-	struct mig_state *st = opaque ? opaque : g_st;
-
-	(void)partition;
-	(void)offset;
-	if (msg_opaque == &mig_evrep_best_effort) {
-		/* A progress report: losing one is not worth a replay (the next supersedes it). */
-		if (err)
-			wk_warn("progress report not delivered: %s", rd_kafka_err2str(err));
-		return;
-	}
-	if (err) {
-		/* An output that never reached the broker: its message must be handled again.
-		 * Leave the offset unstored and restart so the input is replayed. */
-		wk_error("output not delivered: %s; stopping so that the input is replayed",
-			 rd_kafka_err2str(err));
-		wk_service_stop(st->ctx, 1);
-		return;
-	}
-	mig_ack_unref(st, msg_opaque);
-}
-
 /* ---- outputs ---- */
-
-int64_t mig_next_seq(struct mig_state *st)
-{
-	int64_t now = wk_time_now_ms() * 1000;
-
-	st->last_seq = now > st->last_seq ? now : st->last_seq + 1;
-	return st->last_seq;
-}
-
-static void out_key(const struct mig_state *st, const char *ns, const char *vm, char *out, size_t n)
-{
-	snprintf(out, n, "%s/%s/%s", st->cluster, ns, vm);
-}
-
-static void send_ce(struct mig_state *st, const char *topic, const char *key, const char *type,
-		    const char *id, const char *subject, const char *body, struct mig_ack *ack)
-{
-	struct wk_cloudevent ev;
-	char err[256];
-
-	memset(&ev, 0, sizeof(ev));
-	wk_strlcpy(ev.id, id ? id : "", sizeof(ev.id));
-	snprintf(ev.source, sizeof(ev.source), "/clusters/%s", st->cluster);
-	wk_strlcpy(ev.type, type, sizeof(ev.type));
-	if (subject)
-		wk_strlcpy(ev.subject, subject, sizeof(ev.subject));
-	wk_strlcpy(ev.content_type, "application/json", sizeof(ev.content_type));
-	mig_ack_ref(ack);
-	if (wk_cloudevent_send(st->prod, topic, key, &ev, body, strlen(body), ack, err,
-			       sizeof(err)) < 0) {
-		wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s; stopping for a replay", topic,
-			err);
-		wk_service_stop(st->ctx, 1);
-		/* keep the reference: the offset must not be stored */
-		return;
-	}
-	wk_metric_inc(st->m_outputs, (const char *const[]){topic}, 1);
-}
-
-void mig_send_status(struct mig_state *st, struct mig_active *a, const struct mig_status *s,
-		     struct mig_ack *ack)
-{
-	char key[600], subj[400];
-	char *body = mig_status_json(s, wk_time_now_ms());
-
-	(void)a;
-	out_key(st, s->req->ns, s->req->vm, key, sizeof(key));
-	snprintf(subj, sizeof(subj), "Wukong/%s/%s", s->req->ns, s->req->name);
-	send_ce(st, st->t_status, key, "dev.novasphere.wukong.status.v1", NULL, subj, body, ack);
-	free(body);
-}
-
-void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char *disc,
-		    struct mig_ack *ack)
-{
-	const char *ns = au->req ? au->req->ns : au->ns, *name = au->req ? au->req->name : au->name;
-	const char *vm = au->req ? au->req->vm : au->name;
-	const char *rid = au->request_id ? au->request_id : au->req ? au->req->id : "";
-	char key[600], subj[400], id[64];
-	char *body = mig_audit_json(au);
-
-	out_key(st, ns && *ns ? ns : "-", vm && *vm ? vm : "-", key, sizeof(key));
-	snprintf(subj, sizeof(subj), "Wukong/%s/%s", ns && *ns ? ns : "-",
-		 name && *name ? name : "-");
-	mig_audit_id(st->cluster, ns, name, rid, au->action, disc, id, sizeof(id));
-	send_ce(st, st->t_audit, key, "dev.novasphere.wukong.audit.v1", id, subj, body, ack);
-	free(body);
-}
-
-void mig_post_event(struct mig_state *st, const struct mig_request *r, const char *uid,
-		    const char *type, const char *reason, const char *message, const char *action)
-{
-	struct wk_k8s_result res;
-	char err[512], wuid[128];
-	cJSON *ev;
-
-	if (!st->k8s_events)
-		return;
-	if (!uid || !*uid) {
-		/* kubectl describe finds a Wukong's Events by its uid: read it. */
-		if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) <
-		    0) {
-			if (res.err != WK_K8S_ENOTFOUND)
-				wk_warn("event on wukong '%s/%s': %s", r->ns, r->name, err);
-			wk_k8s_result_release(&res);
-			return;
-		}
-		const char *u = wk_json_str(res.body, "metadata.uid");
-
-		wk_strlcpy(wuid, u ? u : "", sizeof(wuid));
-		wk_k8s_result_release(&res);
-		uid = wuid;
-	}
-	ev = mig_k8s_event(r, uid, type, reason, message, action, st->instance, wk_time_now_ms());
-	/* Events are for people, not state: a failure is logged and the work goes on; 409 means
-	 * a replay already posted it. */
-	if (wk_k8s_create(st->k8s, &wk_k8s_res_events, r->ns, ev, &res, err, sizeof(err)) < 0 &&
-	    res.err != WK_K8S_EALREADYEXISTS)
-		wk_warn("event on wukong '%s/%s': %s", r->ns, r->name, err);
-	wk_k8s_result_release(&res);
-	cJSON_Delete(ev);
-}
-
-void mig_report(struct mig_state *st, struct mig_active *a, const char *action, const char *outcome,
-		const char *reason, const char *message, struct mig_ack *ack)
-{
-	struct mig_status s;
-	struct mig_audit au;
-	char disc[64], evreason[64];
-	bool warn = !strcmp(outcome, "failure") || !strcmp(outcome, "rejected");
-	size_t pos = a->phase == MIG_PH_QUEUED ? mig_queue_position(&st->queue, a->req.id) : 0;
-
-	{
-		char key[400];
-
-		snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, a->req.ns, a->req.vm);
-		wk_logk(warn ? WK_LOG_WARN : WK_LOG_INFO, key, "%s '%s' %s: %s: %s", action,
-			a->req.id, mig_phase_name(a->phase), reason ? reason : "",
-			message ? message : "");
-	}
-	memset(&s, 0, sizeof(s));
-	s.req = &a->req;
-	s.phase = a->phase;
-	s.seq = mig_next_seq(st);
-	s.source_node = a->source_node;
-	s.target_node = a->req.target_node;
-	s.queue_position = pos;
-	s.started_ms = a->started_ms;
-	s.completed_ms = mig_phase_final(a->phase) ? wk_time_now_ms() : 0;
-	s.mode = a->mode[0] ? a->mode : NULL;
-	s.reason = reason;
-	s.message = message;
-	mig_send_status(st, a, &s, ack);
-	a->sent_position = pos;
-
-	memset(&au, 0, sizeof(au));
-	au.req = &a->req;
-	au.cluster = st->cluster;
-	au.action = action;
-	au.outcome = outcome;
-	au.reason = reason;
-	au.message = message;
-	if (a->topic[0]) {
-		au.topic = a->topic;
-		au.partition = a->partition;
-		au.offset = a->offset;
-	}
-	snprintf(disc, sizeof(disc), "%s/%zu/%s", mig_phase_name(a->phase), pos, a->vmim_phase);
-	mig_send_audit(st, &au, disc, ack);
-	/* Events: one per step a person cares about (not every queue shuffle). */
-	if (strcmp(action, "migration.queue-position")) {
-		snprintf(evreason, sizeof(evreason), "%s", reason && *reason ? reason : action);
-		mig_post_event(st, &a->req, a->uid[0] ? a->uid : a->req.uid,
-			       warn ? "Warning" : "Normal", evreason, message, action);
-	}
-}
 
 /* ---- topics ---- */
 
@@ -369,12 +58,13 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	long long v;
 
 	st->ctx = ctx;
-	g_st = st;
 	wk_service_set_state(ctx, st);
 	wk_strlcpy(st->cluster, wk_service_cluster_id(ctx), sizeof(st->cluster));
 	gethostname(host, sizeof(host) - 1);
 	snprintf(st->instance, sizeof(st->instance), "wukong-migrator-%.60s", host);
 	st->boot_ms = wk_time_now_ms();
+	st->cold.known = -1;
+	st->failure.maybe = true;
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
 	wk_kafka_topic(cfg, "events", st->t_events, sizeof(st->t_events));
@@ -409,8 +99,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 		return -1;
 	if (v > 0)
 		st->limits.per_cluster = (int)v;
-	mig_map_init(&st->last_spec);
-	mig_map_init(&st->done);
+	wk_map_init(&st->last_spec, free);
+	wk_map_init(&st->done, free);
 	st->done_cap = 4096;
 	st->done_ring = wk_xcalloc(st->done_cap, sizeof(char *));
 	mig_queue_init(&st->queue);
@@ -419,7 +109,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	st->k8s = wk_k8s_new_from_config(cfg, NULL, errstr, errstr_size);
 	if (!st->k8s)
 		return -1;
-	st->prod = wk_producer_new(cfg, on_delivery, st, errstr, errstr_size);
+	st->prod = wk_producer_new(cfg, mig_emit_on_delivery, st, errstr, errstr_size);
 	if (!st->prod)
 		return -1;
 
@@ -467,6 +157,8 @@ void mig_term(struct wk_service_ctx *ctx)
 	 * commits on shutdown; held (queued) requests stay uncommitted and come back. */
 	if (st->prod && wk_producer_flush(st->prod, 10000) < 0)
 		wk_warn("%d output(s) not delivered at shutdown", wk_producer_outq_len(st->prod));
+	mig_failure_forget(st);
+	mig_pressure_forget(st);
 	mig_evac_shutdown(st);
 	while (st->active) {
 		struct mig_active *a = st->active;
@@ -482,13 +174,12 @@ void mig_term(struct wk_service_ctx *ctx)
 	wk_k8s_destroy(st->k8s);
 	mig_queue_release(&st->queue);
 	mig_load_release(&st->load);
-	mig_map_release(&st->last_spec);
-	mig_map_release(&st->done);
+	wk_map_release(&st->last_spec);
+	wk_map_release(&st->done);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done_ring[i]);
 	free(st->done_ring);
 	free(st);
-	g_st = NULL;
 	wk_service_set_state(ctx, NULL);
 }
 
@@ -531,17 +222,6 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 
 /* ---- messages ---- */
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstrv(const cJSON *o, const char *k)
-{
-	const cJSON *s = jget(o, k);
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
-
 static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, const char *change,
 				    int64_t ts, struct mig_ack *ack)
 {
@@ -549,7 +229,7 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 	struct mig_spec_view view;
 	struct mig_request r;
 	struct mig_verdict v;
-	const char *ns = jstrv(body, "namespace"), *name = jstrv(body, "name");
+	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name");
 	const char *last;
 	char key[400];
 	enum wk_msg_result res = WK_MSG_DONE;
@@ -564,7 +244,7 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 	if (mig_spec_view(obj, &view) < 0 || !view.present)
 		goto out;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	last = mig_map_get(&st->last_spec, key);
+	last = (const char *)wk_map_get(&st->last_spec, key);
 	/* New only if neither what we remember nor what the status says was handled last is
 	 * this spec.migration (or a newer one). */
 	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
@@ -580,10 +260,23 @@ out:
 	return res;
 }
 
+/* A Node event: not Ready -> the failure flow; otherwise maintenance -> the evacuation flow. */
+static enum wk_msg_result on_node(struct mig_state *st, const cJSON *body, const char *change,
+				  int64_t ts, struct mig_ack *ack)
+{
+	const char *node = wk_json_str(body, "name");
+
+	if (!node || !strcmp(change, "deleted") || !strcmp(change, "synced"))
+		return WK_MSG_DONE;
+	if (!mig_node_ready(body))
+		return mig_failure_node_event(st, body, node, ack);
+	return mig_evac_node_event(st, body, change, ts, ack);
+}
+
 static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_t *m,
 				   const struct wk_cloudevent *ce, struct mig_ack *ack)
 {
-	static const char pfx[] = "dev.novasphere.wukong.";
+	static const char pfx[] = WK_CE_PREFIX;
 	char kind[64] = "", change[32] = "";
 	const char *t = ce->type, *dot;
 	cJSON *body;
@@ -608,26 +301,27 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 		cJSON_Delete(body);
 		return WK_MSG_DONE; /* the watcher's schema is not ours to police */
 	}
-	if (jstrv(body, "cluster") && strcmp(jstrv(body, "cluster"), st->cluster))
+	if (wk_json_str(body, "cluster") && strcmp(wk_json_str(body, "cluster"), st->cluster))
 		goto out;
 	if (!strcmp(kind, "wukong")) {
 		res = on_wukong(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "node")) {
-		res = mig_evac_node_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
+		res = on_node(st, body, change, ts > 0 ? ts : wk_time_now_ms(), ack);
 	} else if (!strcmp(kind, "nodemetrics")) {
 		res = mig_pressure_metrics_event(st, body, change, ts > 0 ? ts : wk_time_now_ms(),
 						 ack);
 	} else if (!strcmp(kind, "virtualmachineinstancemigration")) {
-		const cJSON *labels = jget(body, "labels");
-		const char *mgr = jstrv(labels, MIG_LABEL_MANAGED);
+		const cJSON *lm = cJSON_GetObjectItemCaseSensitive(wk_json_path(body, "labels"),
+								   MIG_LABEL_MANAGED);
+		const char *mgr = cJSON_IsString(lm) ? lm->valuestring : NULL;
 
-		if (mgr && !strcmp(mgr, MIG_MANAGED_VALUE) && jstrv(body, "namespace") &&
-		    jstrv(body, "name"))
-			res = mig_vmim_changed(st, jstrv(body, "namespace"), jstrv(body, "name"),
-					       ack);
-	} else if (jstrv(body, "namespace") && jstrv(body, "name")) {
-		mig_vmi_changed(st, jget(body, "status"), jstrv(body, "namespace"),
-				jstrv(body, "name"), ack);
+		if (mgr && !strcmp(mgr, MIG_MANAGED_VALUE) && wk_json_str(body, "namespace") &&
+		    wk_json_str(body, "name"))
+			res = mig_vmim_changed(st, wk_json_str(body, "namespace"),
+					       wk_json_str(body, "name"), ack);
+	} else if (wk_json_str(body, "namespace") && wk_json_str(body, "name")) {
+		mig_vmi_changed(st, wk_json_path(body, "status"), wk_json_str(body, "namespace"),
+				wk_json_str(body, "name"), ack);
 		res = mig_failure_vmi_event(st, body, ts > 0 ? ts : wk_time_now_ms(), ack);
 	}
 out:
@@ -745,7 +439,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
 			      ack);
-	if (!strcmp(ce.type, "dev.novasphere.wukong.request.drain.v1"))
+	if (!strcmp(ce.type, WK_CE_REQUEST_DRAIN))
 		return on_drain(st, m, &ce, shared, ts, reason, rs, detail, ds, ack);
 	verb = mig_verb_from_type(ce.type);
 	if (verb == MIG_VERB_OTHER)
@@ -787,7 +481,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (verb == MIG_VERB_CANCEL)
 		return mig_handle_cancel(st, &c, ack);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -849,6 +543,6 @@ enum wk_msg_result mig_on_message(struct wk_service_ctx *ctx, const rd_kafka_mes
 			return res;
 		}
 	}
-	ack_free(ack);
+	mig_ack_free(ack);
 	return res;
 }

@@ -17,7 +17,7 @@ static int w_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	wk_service_set_state(ctx, w);
 	if (wt_init(w, wk_service_config(ctx), wk_service_cluster_id(ctx), errstr, errstr_size) <
 		0 ||
-	    wt_start(w, errstr, errstr_size) < 0)
+	    wt_start(w, wk_service_producer(ctx), errstr, errstr_size) < 0)
 		return -1;
 	wk_service_set_ready(ctx, false);
 	return 0;
@@ -47,6 +47,19 @@ static void w_term(struct wk_service_ctx *ctx)
 	wk_service_set_state(ctx, NULL);
 }
 
+/* Delivery reports of the service's producer: every message it carries is the watcher's. */
+static void w_delivery(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
+		       int32_t partition, int64_t offset)
+{
+	(void)partition;
+	(void)offset;
+	wt_delivery(wk_service_state(ctx), msg_opaque, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+/* The producer keeps a message until the broker has it however long an outage lasts; what bounds
+ * memory is watcher.queue-max (any configuration source overrides this). */
+static const char *const defaults[] = {"kafka.message.timeout.ms", "0", NULL};
+
 static const struct wk_service watcher = {
     .name = "wukong-watcher",
     .topics = NULL, /* no Kafka input: the API is the input */
@@ -54,6 +67,8 @@ static const struct wk_service watcher = {
     .init = w_init,
     .on_tick = w_tick,
     .term = w_term,
+    .defaults = defaults,
+    .on_delivery = w_delivery,
 };
 
 int main(int argc, char **argv)

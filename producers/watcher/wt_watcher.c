@@ -5,12 +5,12 @@
 #include "wk_config.h"
 #include "wk_kafka.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
 #include "wk_service.h"
 #include "wk_time.h"
+#include "wk_types.h"
 #include "wt_rebuild.h"
 
 #include <cjson/cJSON.h>
@@ -112,37 +112,33 @@ static struct wt_pending *pending_new(struct wt *w, int kind, enum wt_change cha
 	return p;
 }
 
+/* The event as a CloudEvent on wukong.events: the core's attributes, ce_partitionkey from the key,
+ * then the read-back's extensions ce_wkuid (when known) and ce_wkfp (when there is a body
+ * fingerprint). */
 static int kafka_sink(struct wt *w, const struct wt_event *ev, struct wt_pending *p)
 {
-	struct wk_kafka_header h[12];
-	struct wk_kafka_msg m = {0};
+	struct wk_cloudevent ce;
 	char err[512];
-	size_t n = 0;
 
-	h[n++] = (struct wk_kafka_header){"ce_specversion", "1.0", -1};
-	h[n++] = (struct wk_kafka_header){"ce_id", ev->id, -1};
-	h[n++] = (struct wk_kafka_header){"ce_source", w->source, -1};
-	h[n++] = (struct wk_kafka_header){"ce_type", ev->type, -1};
-	h[n++] = (struct wk_kafka_header){"ce_time", ev->time, -1};
-	h[n++] = (struct wk_kafka_header){"ce_subject", ev->subject, -1};
-	h[n++] = (struct wk_kafka_header){"ce_partitionkey", ev->key, -1};
-	if (ev->uid[0])
-		h[n++] = (struct wk_kafka_header){"ce_wkuid", ev->uid, -1};
-	if (ev->fp)
-		h[n++] = (struct wk_kafka_header){"ce_wkfp", ev->fp_hex, -1};
-	h[n++] = (struct wk_kafka_header){"content-type", "application/json", -1};
-	m.topic = w->topic;
-	m.key = ev->key;
-	m.key_len = strlen(ev->key);
-	m.value = ev->body;
-	m.value_len = ev->body_len;
-	m.headers = h;
-	m.nheaders = n;
-	if (wk_producer_send(w->prod, &m, p, err, sizeof(err)) < 0) {
-		wk_logk(WK_LOG_ERROR, ev->key, "publish '%s': %s", ev->type, err);
-		return -1;
+	memset(&ce, 0, sizeof(ce));
+	if (!wk_strlcpy(ce.id, ev->id, sizeof(ce.id)) ||
+	    !wk_strlcpy(ce.source, w->source, sizeof(ce.source)) ||
+	    !wk_strlcpy(ce.type, ev->type, sizeof(ce.type)) ||
+	    !wk_strlcpy(ce.subject, ev->subject, sizeof(ce.subject)) ||
+	    !wk_strlcpy(ce.time, ev->time, sizeof(ce.time))) {
+		wk_strlcpy(err, "an attribute over the CloudEvents caps", sizeof(err));
+		goto fail;
 	}
+	wk_strlcpy(ce.content_type, "application/json", sizeof(ce.content_type));
+	if ((ev->uid[0] && wk_cloudevent_ext_add(&ce, "wkuid", ev->uid, err, sizeof(err)) < 0) ||
+	    (ev->fp && wk_cloudevent_ext_add(&ce, "wkfp", ev->fp_hex, err, sizeof(err)) < 0) ||
+	    wk_cloudevent_send(w->prod, w->topic, ev->key, &ce, ev->body, ev->body_len, p, err,
+			       sizeof(err)) < 0)
+		goto fail;
 	return 0;
+fail:
+	wk_logk(WK_LOG_ERROR, ev->key, "publish '%s': %s", ev->type, err);
+	return -1;
 }
 
 static void update_gauges(struct wt *w)
@@ -190,13 +186,14 @@ void wt_delivered(struct wt *w, struct wt_pending *p, bool ok)
 	free(p);
 }
 
-static void dr_cb(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition, int64_t offset,
-		  void *opaque)
+void wt_delivery(struct wt *w, void *msg_opaque, bool ok)
 {
-	(void)partition;
-	(void)offset;
-	if (msg_opaque)
-		wt_delivered(opaque, msg_opaque, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+	if (!msg_opaque)
+		return;
+	if (w)
+		wt_delivered(w, msg_opaque, ok);
+	else
+		free(msg_opaque); /* the watcher is gone (the core's last flush) */
 }
 
 static void publish(struct wt *w, const struct wt_kind *k, const struct wt_event *ev, bool marker)
@@ -273,7 +270,7 @@ static void publish_synced(struct wt *w, const struct wt_kind *k, const cJSON *l
 	cJSON_Delete(body);
 	ev.body_len = strlen(ev.body);
 	snprintf(ev.key, sizeof(ev.key), "%s/cluster", w->cluster);
-	snprintf(ev.type, sizeof(ev.type), "dev.novasphere.wukong.%s.synced", k->name);
+	snprintf(ev.type, sizeof(ev.type), WK_CE_PREFIX "%s." WK_CE_SUFFIX_SYNCED, k->name);
 	snprintf(ev.subject, sizeof(ev.subject), "%s", k->kind);
 	snprintf(ev.id, sizeof(ev.id), "%s.%s.%.100s.synced", w->cluster, k->name, rvs);
 	wk_time_format_micro(wk_time_now_ms() * 1000, ev.time, sizeof(ev.time));
@@ -634,7 +631,7 @@ static void heartbeat(struct wt *w)
 	cJSON_Delete(body);
 	ev.body_len = strlen(ev.body);
 	snprintf(ev.key, sizeof(ev.key), "%s/cluster", w->cluster);
-	snprintf(ev.type, sizeof(ev.type), "dev.novasphere.wukong.cluster.heartbeat");
+	wk_strlcpy(ev.type, WK_CE_CLUSTER_HEARTBEAT, sizeof(ev.type));
 	snprintf(ev.subject, sizeof(ev.subject), "Cluster/%s", w->cluster);
 	snprintf(ev.id, sizeof(ev.id), "%s.heartbeat.%lld", w->cluster, (long long)now);
 	wk_time_format_micro(now * 1000, ev.time, sizeof(ev.time));
@@ -760,46 +757,19 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 static struct wk_k8s *k8s_client(const struct wk_config *cfg, long timeout_ms, int retries,
 				 char *errstr, size_t errstr_size)
 {
-	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
-	struct wk_k8s *c;
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
-		return NULL;
 	o.request_timeout_ms = timeout_ms;
 	o.max_retries = retries;
 	o.user_agent = "wukong-watcher/" WK_VERSION;
-	c = wk_k8s_new(&kc, &o, errstr, errstr_size);
-	wk_kubeconfig_release(&kc);
-	return c;
+	return wk_k8s_new_from_config(cfg, &o, errstr, errstr_size);
 }
 
-static int copy_kafka_key(const char *key, const char *value, void *opaque)
+int wt_start(struct wt *w, struct wk_producer *prod, char *errstr, size_t errstr_size)
 {
-	char full[320];
-
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	wk_config_set(opaque, full, value);
-	return 0;
-}
-
-int wt_start(struct wt *w, char *errstr, size_t errstr_size)
-{
-	struct wk_config *pc = wk_config_new();
 	char err[512];
 
-	/* The watcher's own producer (the service's has no delivery callback): it keeps a message
-	 * until the broker has it however long an outage lasts (message.timeout.ms=0, unless set);
-	 * what bounds memory is watcher.queue-max. */
-	wk_config_foreach(w->cfg, "kafka.", copy_kafka_key, pc);
-	if (!wk_config_get(pc, "kafka.message.timeout.ms", NULL))
-		wk_config_set(pc, "kafka.message.timeout.ms", "0");
-	w->prod = wk_producer_new(pc, dr_cb, w, errstr, errstr_size);
-	wk_config_destroy(pc);
-	if (!w->prod)
-		return -1;
+	w->prod = prod;
 	{
 		/* The first message to a topic the producer has no metadata for waits for
 		 * librdkafka's one-second metadata scan: ask now (not fatal: a broker that is down
@@ -1110,8 +1080,7 @@ void wt_release(struct wt *w)
 	watches_stop(w);
 	wt_rebuild_end(g_rb);
 	g_rb = NULL;
-	wk_producer_destroy(w->prod);
-	w->prod = NULL;
+	w->prod = NULL; /* borrowed */
 	wk_k8s_destroy(w->k8s);
 	wk_k8s_destroy(w->lease_k8s);
 	wt_fpset_destroy(w->fps);

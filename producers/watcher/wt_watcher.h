@@ -1,8 +1,10 @@
 /* wt_watcher.h - the watcher service: informers per kind, fingerprint diffing, the bounded publish
  * queue onto wukong.events, synced markers, heartbeats, the Lease, replay mode.
  *
- * struct wt is owned by the service (wt_new / wt_destroy). It is single-threaded: everything runs
- * from wk_service's tick. The sink is a seam for unit tests: by default it produces to Kafka.
+ * struct wt is owned by the service (wt_init / wt_release); it publishes through the service's
+ * producer (wt_start), which it does not own. It is single-threaded: everything runs from
+ * wk_service's tick and delivery reports. The sink is a seam for unit tests: by default it
+ * produces to Kafka.
  */
 #ifndef WT_WATCHER_H
 #define WT_WATCHER_H
@@ -105,8 +107,10 @@ struct wt {
 /* Read settings (watcher.*, kube.*, cluster.id, topics.prefix); -1 with a config error. */
 int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char *errstr,
 	    size_t errstr_size);
-/* Connect: producer, API clients (unless replaying). */
-int wt_start(struct wt *w, char *errstr, size_t errstr_size);
+/* Connect: publish through prod (borrowed: the service's producer, whose delivery reports must
+ * reach wt_delivery; it keeps a message until the broker has it, message.timeout.ms=0 unless
+ * configured), API clients (unless replaying). */
+int wt_start(struct wt *w, struct wk_producer *prod, char *errstr, size_t errstr_size);
 void wt_release(struct wt *w);
 
 /* One loop step: serve delivery reports, lease, informers, polls, heartbeat. Returns the
@@ -123,6 +127,10 @@ void wt_replay_feed(struct wt *w, const char *data, size_t len);
 
 /* Producer delivery report (also called by tests). */
 void wt_delivered(struct wt *w, struct wt_pending *p, bool ok);
+/* The producer's delivery report of msg_opaque (a struct wt_pending from this module, or NULL for
+ * a message that is not the watcher's: ignored); with w NULL (the watcher is released, reports
+ * of the core's final flush) the pending is only freed. */
+void wt_delivery(struct wt *w, void *msg_opaque, bool ok);
 
 void wt_metrics_init(void);
 

@@ -10,7 +10,8 @@
 #
 # Each is timed from start until the broker holds one message per VM (high watermarks). Then the
 # watcher runs with every kind against the whole scenario (Wukongs, VMs, VMIs, nodes, ...) and its
-# resident set is read once it is in sync. Prints results and ratios; asserts nothing about time.
+# resident set, thread count and librdkafka client handles are read once it is in sync. Prints
+# results and ratios; asserts nothing about time.
 # Knobs: WATCHER_BENCH_SCENARIO (default tools/sim/scenarios/scale-10k.yaml: 10,000 VMs).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -74,6 +75,10 @@ hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 # private memory: RSS minus shared library pages (about 10 MiB of the RSS are libcrypto, libc,
 # librdkafka, gnutls... shared with every other process using them)
 anon_kb() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+# threads, and librdkafka client handles: each handle (producer or consumer) runs one "rdk:main"
+# thread beside its "rdk:broker..." threads
+threads() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
+rdk_handles() { cat /proc/"$1"/task/*/comm 2>/dev/null | grep -c '^rdk:main'; }
 
 for x in "$BIN/wukong-kafka" "$BIN/wukong-sim" "$BIN/wukong-watcher"; do
 	[ -x "$x" ] || die "'$x' is not built"
@@ -181,6 +186,8 @@ fpbytes=$(echo "$metrics" | awk '/^wukong_watcher_fingerprint_bytes/ {print $NF}
 full_rss=$(rss_kb "$FULL")
 full_hwm=$(hwm_kb "$FULL")
 full_anon=$(anon_kb "$FULL")
+full_threads=$(threads "$FULL")
+full_rdk=$(rdk_handles "$FULL")
 kill -TERM "$FULL"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
@@ -198,4 +205,5 @@ printf '  %-44s %8s ms  %8s events/s  peak RSS %s KiB  (%s lines, %s published)\
 echo "  ratio scripted/watcher: live $(ratio "$t_kubectl" "$t_live")x, replay $(ratio "$t_kubectl" "$t_replay")x"
 echo "  every kind, whole scenario: in sync after $t_full ms, tracking $tracked objects," \
 	"fingerprints $fpbytes bytes, RSS $full_rss KiB (peak $full_hwm KiB; private $full_anon KiB)"
+echo "  every kind, in sync: $full_threads threads, $full_rdk librdkafka client handle(s) (rdk:main threads)"
 grep -h '^replay:' "$T/replay.out" | sed 's/^/  /'

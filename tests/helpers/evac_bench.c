@@ -20,7 +20,7 @@
 #include <math.h>
 #include <time.h>
 
-#include "../../consumers/migrator/mig_plan.h"
+#include "decide/mig_plan.h"
 #include "../../tools/sim/sim_xfer.h"
 
 #define MI (1024.0 * 1024.0)

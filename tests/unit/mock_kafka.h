@@ -1,6 +1,6 @@
 /* mock_kafka.h - an in-process librdkafka mock cluster for unit tests of the Kafka modules: start
- * it, get a config pointing at it, read back what was produced. Included by test_wk_kafka.c and
- * test_wk_cloudevent.c only (static functions; the file is not a test of its own).
+ * it, get a config pointing at it, read back what was produced. Included by test_wk_kafka.c,
+ * test_wk_cloudevent.c and test_wk_service.c only (static inline functions; not a test of its own).
  */
 #ifndef MOCK_KAFKA_H
 #define MOCK_KAFKA_H
@@ -17,7 +17,7 @@ struct mock_kafka {
 	char bootstrap[256];
 };
 
-static int mock_kafka_start(struct mock_kafka *mk, int brokers)
+static inline int mock_kafka_start(struct mock_kafka *mk, int brokers)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char err[256];
@@ -34,7 +34,7 @@ static int mock_kafka_start(struct mock_kafka *mk, int brokers)
 	return 0;
 }
 
-static void mock_kafka_stop(struct mock_kafka *mk)
+static inline void mock_kafka_stop(struct mock_kafka *mk)
 {
 	if (mk->mc)
 		rd_kafka_mock_cluster_destroy(mk->mc);
@@ -44,7 +44,7 @@ static void mock_kafka_stop(struct mock_kafka *mk)
 }
 
 /* A fresh config pointing at the mock. */
-static struct wk_config *mock_kafka_config(const struct mock_kafka *mk)
+static inline struct wk_config *mock_kafka_config(const struct mock_kafka *mk)
 {
 	struct wk_config *cfg = wk_config_new();
 
@@ -55,8 +55,8 @@ static struct wk_config *mock_kafka_config(const struct mock_kafka *mk)
 }
 
 /* A plain (group-less) consumer reading topic/partition from the beginning. */
-static rd_kafka_t *mock_kafka_reader(const struct mock_kafka *mk, const char *topic,
-				     int32_t partition)
+static inline rd_kafka_t *mock_kafka_reader(const struct mock_kafka *mk, const char *topic,
+					    int32_t partition)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *l;
@@ -81,7 +81,7 @@ static rd_kafka_t *mock_kafka_reader(const struct mock_kafka *mk, const char *to
 }
 
 /* The next message (errors such as partition EOF skipped), or NULL after timeout_ms. */
-static rd_kafka_message_t *mock_kafka_next(rd_kafka_t *reader, int timeout_ms)
+static inline rd_kafka_message_t *mock_kafka_next(rd_kafka_t *reader, int timeout_ms)
 {
 	for (int waited = 0; waited < timeout_ms; waited += 100) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 100);
@@ -95,7 +95,7 @@ static rd_kafka_message_t *mock_kafka_next(rd_kafka_t *reader, int timeout_ms)
 	return NULL;
 }
 
-static void mock_kafka_reader_close(rd_kafka_t *reader)
+static inline void mock_kafka_reader_close(rd_kafka_t *reader)
 {
 	if (!reader)
 		return;

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../consumers/migrator/mig_drain.h"
+#include "decide/mig_drain.h"
 #include "wk_name.h"
 #include "wk_selector.h"
 

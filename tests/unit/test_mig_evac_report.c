@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../consumers/migrator/mig_evac_report.h"
+#include "decide/mig_evac_report.h"
 
 static struct mig_evrep *make(size_t n, double predicted)
 {
@@ -297,6 +297,18 @@ static void state_names(void **state)
 	assert_string_equal(mig_evrep_state_name((enum mig_evrep_state)99), "Unknown");
 }
 
+/* Only Succeeded and Failed are outcomes (ctx/mig_emit.c never takes one back). */
+static void final_states(void **state)
+{
+	(void)state;
+	assert_true(mig_evrep_final_state(MIG_EVREP_SUCCEEDED));
+	assert_true(mig_evrep_final_state(MIG_EVREP_FAILED));
+	assert_false(mig_evrep_final_state(MIG_EVREP_WAITING));
+	assert_false(mig_evrep_final_state(MIG_EVREP_QUEUED));
+	assert_false(mig_evrep_final_state(MIG_EVREP_MIGRATING));
+	assert_false(mig_evrep_final_state(MIG_EVREP_UNCONFIRMED));
+}
+
 static void due(void **state)
 {
 	struct mig_evrep *r = make(2, 20);
@@ -327,8 +339,8 @@ int main(void)
 	    cmocka_unit_test(counts),	    cmocka_unit_test(eta),
 	    cmocka_unit_test(body_running), cmocka_unit_test(body_percent),
 	    cmocka_unit_test(body_cap),	    cmocka_unit_test(hostile),
-	    cmocka_unit_test(state_names),  cmocka_unit_test(due),
-	    cmocka_unit_test(earlier),
+	    cmocka_unit_test(state_names),  cmocka_unit_test(final_states),
+	    cmocka_unit_test(due),	    cmocka_unit_test(earlier),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../consumers/migrator/mig_drain.h"
-#include "../../consumers/migrator/mig_failure.h"
+#include "decide/mig_drain.h"
+#include "decide/mig_failure_pick.h"
 
 static void fill(struct mig_failure_state *s)
 {

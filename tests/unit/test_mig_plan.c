@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
-#include "../../consumers/migrator/mig_plan.h"
+#include "decide/mig_plan.h"
 
 #define GI ((int64_t)1 << 30)
 #define MI (1024.0 * 1024.0)

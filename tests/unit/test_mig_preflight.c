@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../consumers/migrator/mig_preflight.h"
+#include "decide/mig_preflight.h"
 
 #include <cjson/cJSON.h>
 

@@ -10,7 +10,7 @@
 
 #include <stdlib.h>
 
-#include "../../consumers/migrator/mig_pressure.h"
+#include "decide/mig_pressure_pick.h"
 
 #define GI (INT64_C(1) << 30)
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../consumers/migrator/mig_queue.h"
+#include "decide/mig_queue.h"
 
 static void ordering(void **state)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../consumers/migrator/mig_request.h"
+#include "decide/mig_request.h"
 #include "wk_tenant.h"
 
 #include <cjson/cJSON.h>

@@ -1,5 +1,7 @@
-/* test_wk_cloudevent.c - CloudEvents binary mode through a real (mock) broker: encode round trip,
- * and decode refusing missing, empty, oversized, non-UTF-8, duplicate and malformed headers.
+/* test_wk_cloudevent.c - CloudEvents binary mode through a real (mock) broker: encode round trip
+ * (with extension attributes, and the headers' order on the wire), extension names and values
+ * refused by the naming and String rules, and decode refusing missing, empty, oversized,
+ * non-UTF-8, duplicate and malformed headers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include "wk_cloudevent.h"
+#include "wk_uuid.h"
 #include "wk_log.h"
 #include "wk_time.h"
 
@@ -128,8 +131,8 @@ static void uuid_v4_format_and_random(void **state)
 	char a[37], b[37];
 
 	(void)state;
-	wk_uuid(a);
-	wk_uuid(b);
+	wk_uuid_v4(a);
+	wk_uuid_v4(b);
 	assert_true(is_uuid4(a));
 	assert_true(is_uuid4(b));
 	assert_string_not_equal(a, b);
@@ -210,6 +213,184 @@ static void send_refuses_bad_event(void **state)
 	strcpy(ev.source, "/clusters/has space");
 	assert_int_equal(wk_cloudevent_send(prod, TOPIC, "k", &ev, "{}", 2, NULL, err, sizeof(err)),
 			 -1);
+}
+
+/* ---- extension attributes ---- */
+
+static void ext_roundtrip_and_order(void **state)
+{
+	static const char *const want[][2] = {
+	    {"ce_specversion", "1.0"},
+	    {"ce_id", "c1.u-1.42.added"},
+	    {"ce_source", "/clusters/c1"},
+	    {"ce_type", "dev.novasphere.wukong.virtualmachine.added"},
+	    {"ce_time", "2025-01-01T12:00:00.000001Z"},
+	    {"ce_subject", "VirtualMachine/ns/vm"},
+	    {"ce_partitionkey", "c1/ns/vm"},
+	    {"ce_wkuid", "u-1"},
+	    {"ce_wkfp", "00ff00ff00ff00ff"},
+	    {"content-type", "application/json"},
+	};
+	struct wk_cloudevent ev = {0}, out;
+	rd_kafka_headers_t *hdrs;
+	rd_kafka_message_t *m;
+	const char *name;
+	const void *v;
+	size_t sz, i;
+	char err[256];
+
+	(void)state;
+	strcpy(ev.id, "c1.u-1.42.added");
+	strcpy(ev.source, "/clusters/c1");
+	strcpy(ev.type, "dev.novasphere.wukong.virtualmachine.added");
+	strcpy(ev.time, "2025-01-01T12:00:00.000001Z");
+	strcpy(ev.subject, "VirtualMachine/ns/vm");
+	strcpy(ev.content_type, "application/json");
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "wkuid", "u-1", err, sizeof(err)), 0);
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "wkfp", "00ff00ff00ff00ff", err, sizeof(err)),
+			 0);
+	assert_int_equal(ev.next, 2);
+	assert_int_equal(
+	    wk_cloudevent_send(prod, TOPIC, "c1/ns/vm", &ev, "{}", 2, NULL, err, sizeof(err)), 0);
+	m = fetch();
+	/* exactly these headers, in this order (what a byte-level reader sees) */
+	assert_int_equal(rd_kafka_message_headers(m, &hdrs), 0);
+	assert_int_equal(rd_kafka_header_cnt(hdrs), WK_ARRAY_SIZE(want));
+	for (i = 0; rd_kafka_header_get_all(hdrs, i, &name, &v, &sz) == 0; i++) {
+		assert_string_equal(name, want[i][0]);
+		assert_int_equal(sz, strlen(want[i][1]));
+		assert_memory_equal(v, want[i][1], sz);
+	}
+	assert_int_equal(i, WK_ARRAY_SIZE(want));
+	/* extensions do not disturb decoding, which does not collect them */
+	assert_int_equal(wk_cloudevent_decode(m, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.id, ev.id);
+	assert_int_equal(out.next, 0);
+
+	/* no key: no ce_partitionkey, the extensions still follow ce_subject */
+	assert_int_equal(
+	    wk_cloudevent_send(prod, TOPIC, NULL, &ev, "{}", 2, NULL, err, sizeof(err)), 0);
+	m = fetch();
+	assert_int_equal(rd_kafka_message_headers(m, &hdrs), 0);
+	assert_int_equal(rd_kafka_header_get_all(hdrs, 6, &name, &v, &sz), 0);
+	assert_string_equal(name, "ce_wkuid");
+	assert_null(wk_kafka_header(m, "ce_partitionkey", NULL));
+}
+
+/* name must be refused with a reason mentioning `want`, leaving ev as it was */
+static void expect_bad_ext(struct wk_cloudevent *ev, const char *name, const char *value,
+			   const char *want)
+{
+	struct wk_cloudevent before = *ev;
+	char err[256] = "";
+
+	assert_int_equal(wk_cloudevent_ext_add(ev, name, value, err, sizeof(err)), -1);
+	if (!strstr(err, want))
+		fail_msg("ext '%s': error '%s' does not mention '%s'", name ? name : "(null)", err,
+			 want);
+	assert_memory_equal(&before, ev, sizeof(before));
+}
+
+static void ext_hostile_names(void **state)
+{
+	struct wk_cloudevent ev = {0};
+	char err[256], long_name[64];
+
+	(void)state;
+	expect_bad_ext(&ev, NULL, "v", "without a name");
+	expect_bad_ext(&ev, "", "v", "without a name");
+	expect_bad_ext(&ev, "WkUid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "wk_uid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "wk-uid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "wk uid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "wkuid\n", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "ce_wkuid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "wk.uid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "wk/../uid", "v", "only a-z and 0-9");
+	expect_bad_ext(&ev, "caf\xc3\xa9", "v", "only a-z and 0-9");
+	/* a name that would write a header the core owns */
+	expect_bad_ext(&ev, "id", "v", "the core writes it");
+	expect_bad_ext(&ev, "specversion", "v", "the core writes it");
+	expect_bad_ext(&ev, "source", "v", "the core writes it");
+	expect_bad_ext(&ev, "type", "v", "the core writes it");
+	expect_bad_ext(&ev, "time", "v", "the core writes it");
+	expect_bad_ext(&ev, "subject", "v", "the core writes it");
+	expect_bad_ext(&ev, "datacontenttype", "v", "the core writes it");
+	expect_bad_ext(&ev, "dataschema", "v", "the core writes it");
+	expect_bad_ext(&ev, "data", "v", "the core writes it");
+	expect_bad_ext(&ev, "partitionkey", "v", "the core writes it");
+	/* 20 characters is the most */
+	memset(long_name, 'a', sizeof(long_name));
+	long_name[WK_CE_EXT_NAME_MAX + 1] = '\0';
+	expect_bad_ext(&ev, long_name, "v", "at most 20");
+	long_name[WK_CE_EXT_NAME_MAX] = '\0';
+	assert_int_equal(wk_cloudevent_ext_add(&ev, long_name, "v", err, sizeof(err)), 0);
+	assert_string_equal(ev.ext[0].header, "ce_aaaaaaaaaaaaaaaaaaaa");
+	/* a name once; at most WK_CE_EXT_MAX of them */
+	expect_bad_ext(&ev, long_name, "w", "added twice");
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "wkuid", "u", err, sizeof(err)), 0);
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "x0", "0", err, sizeof(err)), 0);
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "x1", "1", err, sizeof(err)), 0);
+	assert_int_equal(ev.next, WK_CE_EXT_MAX);
+	expect_bad_ext(&ev, "x2", "2", "has 4 already");
+	/* a corrupt count is refused rather than overrunning the array, by add and by send */
+	ev.next = WK_CE_EXT_MAX + 1;
+	expect_bad_ext(&ev, "x3", "3", "corrupt");
+	strcpy(ev.source, "/clusters/c1");
+	strcpy(ev.type, "t");
+	assert_int_equal(wk_cloudevent_send(prod, TOPIC, "k", &ev, "{}", 2, NULL, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "corrupt"));
+}
+
+static void ext_hostile_values(void **state)
+{
+	static const char *const bad[] = {
+	    "\x01",		/* C0 control */
+	    "a\nb",		/* newline */
+	    "tab\there",	/* tab */
+	    "del\x7f",		/* DEL */
+	    "c1\xc2\x85",	/* U+0085, a C1 control */
+	    "\xff",		/* never UTF-8 */
+	    "\xc0\xaf",		/* overlong '/' */
+	    "\xe0\x80\xaf",	/* overlong '/' in three bytes */
+	    "\xed\xa0\x80",	/* a UTF-16 surrogate */
+	    "\xf4\x90\x80\x80", /* over U+10FFFF */
+	    "\xe2\x82",		/* truncated sequence */
+	    "\x80",		/* lone continuation byte */
+	};
+	struct wk_cloudevent ev = {0};
+	char err[256], big[WK_CE_EXT_VALUE_MAX + 1];
+
+	(void)state;
+	expect_bad_ext(&ev, "wkuid", NULL, "empty value");
+	expect_bad_ext(&ev, "wkuid", "", "empty value");
+	for (size_t i = 0; i < WK_ARRAY_SIZE(bad); i++)
+		expect_bad_ext(&ev, "wkuid", bad[i], "not UTF-8 text");
+	memset(big, 'v', sizeof(big));
+	big[WK_CE_EXT_VALUE_MAX] = '\0';
+	expect_bad_ext(&ev, "wkuid", big, "over the 255 byte cap");
+	big[WK_CE_EXT_VALUE_MAX - 1] = '\0';
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "big", big, err, sizeof(err)), 0);
+	assert_int_equal(strlen(ev.ext[0].value), WK_CE_EXT_VALUE_MAX - 1);
+	/* any printable UTF-8 is fine, and arrives as given */
+	assert_int_equal(wk_cloudevent_ext_add(&ev, "utf8",
+					       "na\xc3\xafve \xe2\x98\x83 \xf0\x9d\x84\x9e", err,
+					       sizeof(err)),
+			 0);
+	strcpy(ev.source, "/clusters/c1");
+	strcpy(ev.type, "t");
+	assert_int_equal(wk_cloudevent_send(prod, TOPIC, "k", &ev, "{}", 2, NULL, err, sizeof(err)),
+			 0);
+	{
+		rd_kafka_message_t *m = fetch();
+		char got[WK_CE_EXT_VALUE_MAX];
+
+		assert_int_equal(wk_kafka_header_copy(m, "ce_utf8", got, sizeof(got)), 0);
+		assert_string_equal(got, "na\xc3\xafve \xe2\x98\x83 \xf0\x9d\x84\x9e");
+		assert_int_equal(wk_kafka_header_copy(m, "ce_big", got, sizeof(got)), 0);
+		assert_string_equal(got, big);
+	}
 }
 
 static void missing_required(void **state)
@@ -504,6 +685,9 @@ int main(void)
 	    cmocka_unit_test(roundtrip_defaults),
 	    cmocka_unit_test(roundtrip_explicit),
 	    cmocka_unit_test(send_refuses_bad_event),
+	    cmocka_unit_test(ext_roundtrip_and_order),
+	    cmocka_unit_test(ext_hostile_names),
+	    cmocka_unit_test(ext_hostile_values),
 	    cmocka_unit_test(missing_required),
 	    cmocka_unit_test(no_headers_at_all),
 	    cmocka_unit_test(empty_values),

@@ -1,6 +1,7 @@
 /* test_wk_service.c - the service skeleton without a broker: argv, config errors and exit codes,
- * the tick, wk_service_stop, the HTTP endpoint and its address file, SIGTERM. Message handling
- * against a real broker is covered by tests/integration/0005-service-loop.sh. */
+ * the tick, wk_service_stop, the HTTP endpoint and its address file, SIGTERM; and, against
+ * librdkafka's mock cluster, the delivery reports of the service's producer (on_delivery). Message
+ * handling against a real broker is covered by tests/integration/0005-service-loop.sh. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,8 @@
 #include "wk_config.h"
 #include "wk_httpd.h"
 #include "wk_kafka.h"
+#include "wk_time.h"
+#include "mock_kafka.h"
 
 static int ticks;
 static int stop_after = 3;
@@ -323,12 +326,204 @@ static void defaults_and_templates(void **state)
 	assert_int_equal(got_ntopics, -1);
 }
 
+/* ---- on_delivery: the reports of messages produced through the service's producer ---- */
+
+#define DLV_N 5
+#define DLV_TOPIC "wukong.dlvtest"
+
+static struct dlv {
+	int sent, reported, failed, after_term;
+	bool term_sent, termed, state_null_seen;
+	int tag[DLV_N + 2];	   /* per-message opaques: &tag[i] */
+	int seen[DLV_N + 2];	   /* how often each was reported */
+	int64_t offset[DLV_N + 2]; /* where it landed */
+	rd_kafka_resp_err_t err[DLV_N + 2];
+	struct mock_kafka mk;
+	bool broker_down;
+} dlv;
+
+static int dlv_send(struct wk_service_ctx *ctx, int i)
+{
+	struct wk_kafka_msg m = {
+	    .topic = DLV_TOPIC, .key = "k", .key_len = 1, .value = "{}", .value_len = 2};
+	char err[256];
+
+	return wk_producer_send(wk_service_producer(ctx), &m, &dlv.tag[i], err, sizeof(err));
+}
+
+static void dlv_tick(struct wk_service_ctx *ctx)
+{
+	if (dlv.sent == 0) {
+		wk_service_set_state(ctx, &dlv);
+		if (dlv.broker_down)
+			rd_kafka_mock_broker_set_down(dlv.mk.mc, 1);
+		for (int i = 0; i < DLV_N; i++) {
+			assert_int_equal(dlv_send(ctx, i), 0);
+			dlv.sent++;
+		}
+	}
+	/* the core polls the producer between ticks: the reports come without our asking */
+	if (dlv.reported == DLV_N)
+		wk_service_stop(ctx, 0);
+}
+
+/* Sends one more message and forgets its state: its report still comes, with no state. */
+static void dlv_term(struct wk_service_ctx *ctx)
+{
+	dlv.termed = true;
+	if (!dlv.broker_down) {
+		assert_int_equal(dlv_send(ctx, DLV_N), 0);
+		dlv.term_sent = true;
+	}
+	wk_service_set_state(ctx, NULL);
+}
+
+static void dlv_report(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
+		       int32_t partition, int64_t offset)
+{
+	int i = (int)((int *)msg_opaque - dlv.tag);
+
+	assert_true(i >= 0 && i <= DLV_N);
+	if (!err)
+		assert_int_equal(partition, 0);
+	dlv.seen[i]++;
+	dlv.offset[i] = offset;
+	dlv.err[i] = err;
+	if (err)
+		dlv.failed++;
+	if (dlv.termed) {
+		dlv.after_term++;
+		dlv.state_null_seen = wk_service_state(ctx) == NULL;
+	} else {
+		assert_ptr_equal(wk_service_state(ctx), &dlv);
+	}
+	dlv.reported++;
+}
+
+static const struct wk_service dlv_svc = {
+    .name = "wukong-test",
+    .tick_ms = 5,
+    .on_tick = dlv_tick,
+    .term = dlv_term,
+    .on_delivery = dlv_report,
+};
+
+static int dlv_run(const char *timeout)
+{
+	char bs[300], mt[64];
+	const char *argv[] = {"svc", "-X", bs,	"-X", "http.listen=", "-X", "log.level=error",
+			      "-X",  mt,   NULL};
+
+	snprintf(bs, sizeof(bs), "kafka.bootstrap.servers=%s", dlv.mk.bootstrap);
+	snprintf(mt, sizeof(mt), "kafka.message.timeout.ms=%s", timeout);
+	return wk_service_main(&dlv_svc, 9, (char **)argv);
+}
+
+static void delivery_reports(void **state)
+{
+	(void)state;
+	memset(&dlv, 0, sizeof(dlv));
+	assert_int_equal(mock_kafka_start(&dlv.mk, 1), 0);
+	assert_int_equal(rd_kafka_mock_topic_create(dlv.mk.mc, DLV_TOPIC, 1, 1), 0);
+
+	/* each message's report once, with its own opaque, in order on the partition */
+	assert_int_equal(dlv_run("30000"), 0);
+	assert_int_equal(dlv.sent, DLV_N);
+	assert_int_equal(dlv.failed, 0);
+	for (int i = 0; i < DLV_N; i++) {
+		assert_int_equal(dlv.seen[i], 1);
+		assert_int_equal(dlv.err[i], RD_KAFKA_RESP_ERR_NO_ERROR);
+		assert_int_equal(dlv.offset[i], i);
+	}
+	/* the message term produced is reported during the core's flush, state already gone */
+	assert_true(dlv.term_sent);
+	assert_int_equal(dlv.seen[DLV_N], 1);
+	assert_int_equal(dlv.offset[DLV_N], DLV_N);
+	assert_int_equal(dlv.after_term, 1);
+	assert_true(dlv.state_null_seen);
+	assert_int_equal(dlv.reported, DLV_N + 1);
+
+	/* a failed delivery is reported as such (the broker is down past message.timeout.ms) */
+	memset(dlv.seen, 0, sizeof(dlv.seen));
+	dlv.sent = dlv.reported = dlv.failed = dlv.after_term = 0;
+	dlv.termed = dlv.term_sent = false;
+	dlv.broker_down = true;
+	assert_int_equal(dlv_run("300"), 0);
+	assert_int_equal(dlv.failed, DLV_N);
+	for (int i = 0; i < DLV_N; i++) {
+		assert_int_equal(dlv.seen[i], 1);
+		assert_int_not_equal(dlv.err[i], RD_KAFKA_RESP_ERR_NO_ERROR);
+	}
+	assert_int_equal(dlv.after_term, 0);
+	mock_kafka_stop(&dlv.mk);
+}
+
+/* A term that flushes itself and times out (the broker is gone): the drain does not wait for the
+ * same messages a second time (its own flush would take 5 s). */
+static int gone_flush_rc;
+
+static void gone_tick(struct wk_service_ctx *ctx)
+{
+	rd_kafka_mock_broker_set_down(dlv.mk.mc, 1);
+	assert_int_equal(dlv_send(ctx, 0), 0);
+	wk_service_stop(ctx, 0);
+}
+
+static void gone_term(struct wk_service_ctx *ctx)
+{
+	gone_flush_rc = wk_producer_flush(wk_service_producer(ctx), 300);
+}
+
+static void gone_report(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
+			int32_t partition, int64_t offset)
+{
+	(void)ctx, (void)msg_opaque, (void)err, (void)partition, (void)offset;
+	dlv.reported++;
+}
+
+static const struct wk_service gone_svc = {
+    .name = "wukong-test",
+    .tick_ms = 5,
+    .on_tick = gone_tick,
+    .term = gone_term,
+    .on_delivery = gone_report,
+};
+
+static void drain_after_timed_out_flush(void **state)
+{
+	char bs[300];
+	const char *argv[] = {"svc",
+			      "-X",
+			      bs,
+			      "-X",
+			      "http.listen=",
+			      "-X",
+			      "log.level=error",
+			      "-X",
+			      "kafka.message.timeout.ms=0",
+			      NULL};
+	int64_t t0;
+
+	(void)state;
+	memset(&dlv, 0, sizeof(dlv));
+	assert_int_equal(mock_kafka_start(&dlv.mk, 1), 0);
+	assert_int_equal(rd_kafka_mock_topic_create(dlv.mk.mc, DLV_TOPIC, 1, 1), 0);
+	snprintf(bs, sizeof(bs), "kafka.bootstrap.servers=%s", dlv.mk.bootstrap);
+	t0 = wk_time_mono_ms();
+	assert_int_equal(wk_service_main(&gone_svc, 9, (char **)argv), 0);
+	assert_int_equal(gone_flush_rc, -1);
+	assert_true(wk_time_mono_ms() - t0 < 4000);
+	assert_int_equal(dlv.reported, 0); /* never delivered, never reported */
+	mock_kafka_stop(&dlv.mk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(help_and_version), cmocka_unit_test(usage_errors),
 	    cmocka_unit_test(config_errors),	cmocka_unit_test(ticks_and_stop),
 	    cmocka_unit_test(http_disabled),	cmocka_unit_test(defaults_and_templates),
+	    cmocka_unit_test(delivery_reports), cmocka_unit_test(drain_after_timed_out_flush),
 	};
 
 	/* Keep the environment from leaking into the configuration. */

@@ -354,6 +354,18 @@ static void hostile_and_incomplete(void **state)
 	     "{\"metadata\":{\"name\":\"p\",\"uid\":\"u\",\"resourceVersion\":\"1\",\"labels\":{"
 	     "\"vm.novasphere.dev/vm\":\"v\",\"vm.novasphere.dev/namespace\":\"A_B\"}}}",
 	     "namespace"},
+	    /* what would go into ce_id / ce_wkuid must be CloudEvents String text */
+	    {"virtualmachine",
+	     "{\"metadata\":{\"name\":\"v\",\"namespace\":\"ns\",\"uid\":\"u\\u0001\","
+	     "\"resourceVersion\":\"1\"}}",
+	     "not UTF-8 text"},
+	    {"virtualmachine",
+	     "{\"metadata\":{\"name\":\"v\",\"namespace\":\"ns\",\"uid\":\"u\","
+	     "\"resourceVersion\":\"1\\n\"}}",
+	     "not UTF-8 text"},
+	    {"node",
+	     "{\"metadata\":{\"name\":\"n\",\"uid\":\"u\\u0085\",\"resourceVersion\":\"1\"}}",
+	     "not UTF-8 text"},
 	};
 	char err[256], big[400];
 	struct wt_event ev;
@@ -384,6 +396,74 @@ static void hostile_and_incomplete(void **state)
 		wt_event_release(&ev);
 		free(j);
 	}
+	/* printable non-ASCII in a uid is fine */
+	assert_int_equal(
+	    build("node",
+		  "{\"metadata\":{\"name\":\"n\",\"uid\":\"u\\u00e9\",\"resourceVersion\":"
+		  "\"1\"}}",
+		  WT_ADDED, &ev, err, sizeof(err)),
+	    0);
+	assert_string_equal(ev.uid, "u\xc3\xa9");
+	wt_event_release(&ev);
+	/* a ce_id over the CloudEvents cap (a 63-character cluster id, uid and resourceVersion of
+	 * 100 bytes each) is refused whatever its change; 255 bytes with "modified" fit */
+	{
+		char cluster[64], uid[101], *j;
+		cJSON *o;
+
+		memset(cluster, 'c', 63);
+		cluster[63] = '\0';
+		memset(uid, 'u', 100);
+		uid[100] = '\0';
+		memset(big, '7', 100);
+		big[100] = '\0';
+		j = wk_xasprintf("{\"metadata\":{\"name\":\"v\",\"namespace\":\"ns\",\"uid\":"
+				 "\"%s\",\"resourceVersion\":\"%s\"}}",
+				 uid, big);
+		o = parse(j);
+		assert_int_equal(wt_event_build(wt_kind_by_name("virtualmachine"), cluster, o,
+						WT_ADDED, NOW_US, &ev, err, sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, "over the 255 byte cap"));
+		assert_int_equal(wt_event_build_gone(wt_kind_by_name("virtualmachine"), cluster,
+						     "ns/v", uid, big, "ns/v", NOW_US, &ev, err,
+						     sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, "over the 255 byte cap"));
+		cJSON_Delete(o);
+		free(j);
+		big[100 - 18] = '\0'; /* 63 + 100 + 82 + 8 + 3 = 256: one too many */
+		j = wk_xasprintf("{\"metadata\":{\"name\":\"v\",\"namespace\":\"ns\",\"uid\":"
+				 "\"%s\",\"resourceVersion\":\"%s\"}}",
+				 uid, big);
+		o = parse(j);
+		assert_int_equal(wt_event_build(wt_kind_by_name("virtualmachine"), cluster, o,
+						WT_ADDED, NOW_US, &ev, err, sizeof(err)),
+				 -1);
+		cJSON_Delete(o);
+		free(j);
+		big[100 - 19] = '\0'; /* 255 bytes: the most */
+		j = wk_xasprintf("{\"metadata\":{\"name\":\"v\",\"namespace\":\"ns\",\"uid\":"
+				 "\"%s\",\"resourceVersion\":\"%s\"}}",
+				 uid, big);
+		o = parse(j);
+		assert_int_equal(wt_event_build(wt_kind_by_name("virtualmachine"), cluster, o,
+						WT_ADDED, NOW_US, &ev, err, sizeof(err)),
+				 0);
+		wt_event_set_change(&ev, WT_MODIFIED);
+		assert_int_equal(strlen(ev.id), 255);
+		wt_event_release(&ev);
+		cJSON_Delete(o);
+		free(j);
+	}
+	/* a uid read back from the topic (where anyone may write) is checked too */
+	assert_int_equal(wt_event_build_gone(wt_kind_by_name("node"), "c1", "n1", "u\x01", "5", "",
+					     NOW_US, &ev, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "not UTF-8 text"));
+	assert_int_equal(wt_event_build_gone(wt_kind_by_name("node"), "c1", "n1", "u", "\xff", "",
+					     NOW_US, &ev, err, sizeof(err)),
+			 -1);
 	/* a Wukong whose derived VM name would be over 253 characters */
 	{
 		char name[254];

@@ -318,8 +318,18 @@ static int write_file(const char *path, const char *s)
 	return fclose(f);
 }
 
+/* What the watcher service's on_delivery does with the service producer's reports. */
+static void test_dr(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition, int64_t offset,
+		    void *opaque)
+{
+	(void)partition;
+	(void)offset;
+	wt_delivery(opaque, msg_opaque, err == RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
 static void restart_reads_back(void **state)
 {
+	struct wk_producer *prod;
 	rd_kafka_conf_t *mconf = rd_kafka_conf_new();
 	char err[512], path[] = "/tmp/wt-replay-XXXXXX";
 	rd_kafka_t *mrk;
@@ -346,9 +356,13 @@ static void restart_reads_back(void **state)
 	assert_int_equal(write_file(path, ""), 0);
 	wk_config_set(cfg, "watcher.replay", path);
 
-	/* first life: publish through the real producer */
+	/* first life: publish through a real producer (as the service's, message.timeout.ms=0) */
+	wk_config_set(cfg, "kafka.message.timeout.ms", "0");
+	prod = wk_producer_new(cfg, test_dr, &w, err, sizeof(err));
+	assert_non_null(prod);
 	assert_int_equal(wt_init(&w, cfg, "c1", err, sizeof(err)), 0);
-	assert_int_equal(wt_start(&w, err, sizeof(err)), 0);
+	assert_int_equal(wt_start(&w, prod, err, sizeof(err)), 0);
+	assert_ptr_equal(w.prod, prod);
 	w.term = 1;
 	relist(&w,
 	       (cJSON *[]){vm("a", "ua", "1", true), vm("b", "ub", "2", true),
@@ -413,7 +427,11 @@ static void restart_reads_back(void **state)
 	cap_reset(&w2, true);
 	wt_release(&w2);
 
+	wk_producer_destroy(prod);
 	wt_release(&w);
+	/* a report after the watcher is released only frees what travelled with the message */
+	wt_delivery(NULL, wk_xcalloc(1, sizeof(struct wt_pending)), true);
+	wt_delivery(NULL, NULL, false);
 	unlink(path);
 	wk_config_destroy(cfg);
 	rd_kafka_mock_cluster_destroy(mc);

@@ -6,7 +6,7 @@
 #ifndef MIG_DRAIN_H
 #define MIG_DRAIN_H
 
-#include "mig_request.h"
+#include "decide/mig_request.h"
 
 struct cJSON;
 struct wk_selector;

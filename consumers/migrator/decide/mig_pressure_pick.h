@@ -1,29 +1,13 @@
-/* mig_pressure.h - spec.migrationPolicy's resourcePressure trigger in wukong-migrator: NodeMetrics
- * (metrics.k8s.io) samples make a node hot when its memory or CPU use stays at or above the lowest
- * threshold of the policy-enabled VMs on it; then just enough of them move, onto nodes that stay
- * under the threshold minus the hysteresis in both, and a moved VM cools down before it can move
- * again (docs/evacuation.md). The pure parts (percentages, hot/cool, the choice of VMs) are
- * exposed for tests; they allocate nothing.
+/* mig_pressure_pick.h - the pure side of the resourcePressure trigger (flows/mig_pressure.c uses
+ * it): a node's use in percent, hot/cool with sustain and hysteresis, the choice of just enough VMs
+ * to move and their description. Allocates nothing.
  */
-#ifndef MIG_PRESSURE_H
-#define MIG_PRESSURE_H
+#ifndef MIG_PRESSURE_PICK_H
+#define MIG_PRESSURE_PICK_H
 
-#include "mig_int.h"
-
-/* A NodeMetrics event (body: name, usage). */
-enum wk_msg_result mig_pressure_metrics_event(struct mig_state *st, const struct cJSON *body,
-					      const char *change, int64_t ts, struct mig_ack *ack);
-/* From the service tick: evaluate samples that came too soon after the last evaluation, and hot
- * nodes whose reading has not changed (no new event) once their sustain has run out. */
-void mig_pressure_tick(struct mig_state *st);
-/* The node's last sampled memory use in bytes, -1 when unknown. */
-int64_t mig_pressure_used(const char *node);
-/* The node's last sampled CPU use in millicores, -1 when unknown. */
-int64_t mig_pressure_cpu_used(const char *node);
-/* Forget samples, cooldowns and caches (service stop). */
-void mig_pressure_forget(void);
-
-/* ---- pure ---- */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* The two dimensions a node can be hot in (bit set). */
 enum { MIG_PRESSURE_MEM = 1, MIG_PRESSURE_CPU = 2 };

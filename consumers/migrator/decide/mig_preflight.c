@@ -1,5 +1,5 @@
 /* mig_preflight.c - pre-flight checks, resource accounting and MigrationPolicy precedence. */
-#include "mig_preflight.h"
+#include "decide/mig_preflight.h"
 
 #include "wk_quantity.h"
 
@@ -14,9 +14,8 @@ int mig_check_fail(struct mig_check *c, const char *reason, const char *fmt, ...
 {
 	va_list ap;
 
-	wk_strlcpy(c->reason, reason, sizeof(c->reason));
 	va_start(ap, fmt);
-	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	wk_vcode_msg(c->reason, sizeof(c->reason), c->message, sizeof(c->message), reason, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -1,17 +1,15 @@
 /* mig_evac_report.h - the evacuation progress report on wukong.progress
  * (schemas/progress-evacuation.v1.json): counts, ETA and body are pure functions of a struct
- * mig_evrep; mig_evrep_tick/_final derive the VMs' states from the service and send the report
- * (rate-limited, best effort; the final one delivery-tracked). A struct mig_evrep is owned by its
- * evacuation (mig_evac.c) and freed with mig_evrep_destroy.
+ * mig_evrep (ctx/mig_emit.h's mig_evrep_tick/_final derive the VMs' states from the service and
+ * send the report: rate-limited, best effort; the final one delivery-tracked). A struct mig_evrep
+ * is owned by its evacuation (flows/mig_evac.c) and freed with mig_evrep_destroy.
  */
 #ifndef MIG_EVAC_REPORT_H
 #define MIG_EVAC_REPORT_H
 
-#include "mig_request.h"
+#include "decide/mig_request.h"
 
 struct cJSON;
-struct mig_state;
-struct mig_ack;
 
 /* At most this many VMs are listed in a report's "vms" (the counts cover all of them). */
 #define MIG_EVREP_VMS_MAX 64
@@ -90,16 +88,7 @@ void mig_evrep_add_done(struct mig_evrep *r, const char *ns, const char *name, c
 /* VM i was still on the node when the evacuation ended (the completion's listing). */
 void mig_evrep_remaining(struct mig_evrep *r, size_t i);
 
-/* Read each VM's state from the service (the first `submitted` VMs have been submitted) and
- * send a report when due. Best effort: a report that is not delivered is logged and dropped. */
-void mig_evrep_tick(struct mig_state *st, struct mig_evrep *r, size_t submitted);
-/* The final report. The node's listing is the truth, as for the completion audit: VMs marked
- * remaining are Failed, the others Succeeded; phase Completed when none remains, else Failed.
- * Sent holding ack: the evacuation's message is not acknowledged before the broker has it. */
-void mig_evrep_final(struct mig_state *st, struct mig_evrep *r, struct mig_ack *ack);
-
-/* The delivery opaque of best-effort reports: the migrator's delivery callback drops their
- * failures instead of stopping for a replay. */
-extern char mig_evrep_best_effort;
+/* An outcome (Succeeded, Failed) is never taken back. */
+bool mig_evrep_final_state(enum mig_evrep_state s);
 
 #endif

@@ -6,7 +6,7 @@
 #define MIG_OUTPUT_H
 
 #include "wk_common.h"
-#include "mig_request.h"
+#include "decide/mig_request.h"
 
 struct cJSON;
 

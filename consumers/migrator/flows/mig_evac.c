@@ -6,13 +6,15 @@
  * those migrating are found by their deterministic request ids (adopted, never a second VMIM),
  * the rest are planned again.
  */
-#include "mig_evac.h"
-#include "mig_evac_int.h"
-#include "mig_evac_report.h"
-#include "mig_failure.h"
-#include "mig_pressure.h"
+#include "flows/mig_evac.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
+#include "flows/mig_evac_int.h"
+#include "decide/mig_evac_report.h"
+#include "decide/mig_pressure_pick.h"
 
-#include "mig_plan.h"
+#include "decide/mig_plan.h"
 
 #include "wk_cloudevent.h"
 #include "wk_emit.h"
@@ -44,7 +46,7 @@ struct child {
 	int64_t sub_mono;
 };
 
-struct evac {
+struct mig_evac {
 	char id[MIG_ID_MAX];
 	char node[MIG_NAME_MAX];
 	bool maint;
@@ -66,42 +68,12 @@ struct evac {
 	char topic[256];
 	int32_t partition;
 	int64_t offset;
-	struct evac *next_ev;
+	struct mig_evac *next_ev;
 };
-
-static struct evac *g_evacs;
-static struct backoff {
-	char node[MIG_NAME_MAX];
-	int64_t until;
-} g_backoff[32];
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-const char *mig_cfg(struct mig_state *st, const char *k, const char *def)
-{
-	return wk_config_get(wk_service_config(st->ctx), k, def);
-}
-
-double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity)
-{
-	const char *v = mig_cfg(st, k, NULL);
-	int64_t q;
-	char err[128];
-
-	if (!v)
-		return def;
-	if (quantity)
-		return wk_quantity_parse(v, &q, err, sizeof(err)) == 0 && q > 0 ? (double)q : def;
-	double d = strtod(v, NULL);
-	return d > 0 ? d : def;
-}
 
 /* ---- audit ---- */
 
-static void evac_audit(struct mig_state *st, const struct evac *ev, const char *rid,
+static void evac_audit(struct mig_state *st, const struct mig_evac *ev, const char *rid,
 		       const char *node, bool maint, const char *action, const char *outcome,
 		       const char *reason, const char *message, cJSON *details, const char *topic,
 		       int32_t partition, int64_t offset, struct mig_ack *ack)
@@ -142,7 +114,7 @@ static void evac_audit(struct mig_state *st, const struct evac *ev, const char *
 		while (p && strlen(p) > DETAILS_MAX && cJSON_GetArraySize(steps) > 0) {
 			free(p);
 			cJSON_DeleteItemFromArray(steps, cJSON_GetArraySize(steps) - 1);
-			if (!jget(details, "stepsTruncated"))
+			if (!wk_json_path(details, "stepsTruncated"))
 				cJSON_AddTrueToObject(details, "stepsTruncated");
 			p = cJSON_PrintUnformatted(details);
 		}
@@ -156,7 +128,7 @@ static void evac_audit(struct mig_state *st, const struct evac *ev, const char *
 	memset(&ce, 0, sizeof(ce));
 	mig_audit_id(st->cluster, "node", node, rid, action, "", ce.id, sizeof(ce.id));
 	snprintf(ce.source, sizeof(ce.source), "/clusters/%s", st->cluster);
-	wk_strlcpy(ce.type, "dev.novasphere.wukong.audit.v1", sizeof(ce.type));
+	wk_strlcpy(ce.type, WK_CE_AUDIT, sizeof(ce.type));
 	snprintf(ce.subject, sizeof(ce.subject), "Node/%s", node);
 	wk_strlcpy(ce.content_type, "application/json", sizeof(ce.content_type));
 	snprintf(key, sizeof(key), "%s/node/%s", st->cluster, node);
@@ -264,40 +236,40 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	struct wk_k8s_result res;
 	const cJSON *it;
 	double link = mig_cfg_num(st, "migrator.link-bandwidth", 1250e6, true);
-	const char *dirty_ann =
-	    mig_cfg(st, "migrator.dirty-rate-annotation", "vm.novasphere.dev/dirty-rate");
+	const char *dirty_ann = mig_cfg(st, "migrator.dirty-rate-annotation", WK_ANN_DIRTY_RATE);
 	size_t k;
 
 	memset(g, 0, sizeof(*g));
 	g->skipped = cJSON_CreateArray();
 	mig_plan_init(&g->plan);
-	if (wk_k8s_list_all(st->k8s, &wk_k8s_res_nodes, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_nodes, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
 	g->nodes = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, NULL, &res, err, errn) <
+	    0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
 	g->vmis = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
 	g->wukongs = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
 
-	size_t nn = (size_t)cJSON_GetArraySize(jget(g->nodes, "items"));
-	size_t nv = (size_t)cJSON_GetArraySize(jget(g->vmis, "items"));
+	size_t nn = (size_t)cJSON_GetArraySize(wk_json_path(g->nodes, "items"));
+	size_t nv = (size_t)cJSON_GetArraySize(wk_json_path(g->vmis, "items"));
 	if (nn > MIG_PLAN_MAX_NODES || nv > 100000)
 		return wk_err(err, errn, "too many nodes (%zu) or VMIs (%zu) to plan", nn, nv);
 	g->node_objs = wk_xcalloc(nn + 1, sizeof(*g->node_objs));
 	g->pn = wk_xcalloc(nn + 1, sizeof(*g->pn));
 	k = 0;
-	cJSON_ArrayForEach(it, jget(g->nodes, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(g->nodes, "items"))
 	{
 		int64_t am, ac;
 		const char *name = wk_json_str(it, "metadata.name");
@@ -314,7 +286,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	}
 	g->nnodes = k;
 	/* What is taken on each node: VMIs there and migrations heading there. */
-	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(g->vmis, "items"))
 	{
 		int64_t m, c;
 		const char *on = vmi_node(it), *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
@@ -339,8 +311,8 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	for (size_t j = 0; j < g->nnodes && ps; j++) {
 		/* No node pushed over: at most `level` percent of it used after the move, memory
 		 * and CPU (a VM weighs its vCPUs there: no per-VM use is read). */
-		int64_t am, ac, used = mig_pressure_used(g->pn[j].name),
-				cpu = mig_pressure_cpu_used(g->pn[j].name);
+		int64_t am, ac, used = mig_pressure_used(st, g->pn[j].name),
+				cpu = mig_pressure_cpu_used(st, g->pn[j].name);
 
 		mig_node_allocatable(g->node_objs[j], &am, &ac);
 		if (am > 0 && used >= 0 &&
@@ -358,7 +330,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	}
 
 	g->c = wk_xcalloc(nv + 1, sizeof(*g->c));
-	cJSON_ArrayForEach(it, jget(g->vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(g->vmis, "items"))
 	{
 		const char *on = vmi_node(it), *ns = wk_json_str(it, "metadata.namespace");
 		const char *vm = wk_json_str(it, "metadata.name"),
@@ -369,7 +341,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		if (!on || strcmp(on, node) || !ns || !vm)
 			continue;
 		if (!ph || strcmp(ph, "Running") ||
-		    jget(jget(it, "metadata"), "deletionTimestamp")) {
+		    wk_json_path(it, "metadata.deletionTimestamp")) {
 			skip(g, ns, vm, "VMINotRunning", NULL);
 			continue;
 		}
@@ -423,11 +395,12 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 
 			if (dirty_ann && *dirty_ann) {
 				const cJSON *anns = wk_json_path(it, "metadata.annotations");
-				const cJSON *a = jget(anns, dirty_ann);
+				const cJSON *a = cJSON_GetObjectItemCaseSensitive(anns, dirty_ann);
 
 				if (!cJSON_IsString(a))
-					a = jget(wk_json_path(c->wukong, "metadata.annotations"),
-						 dirty_ann);
+					a = cJSON_GetObjectItemCaseSensitive(
+					    wk_json_path(c->wukong, "metadata.annotations"),
+					    dirty_ann);
 				d = cJSON_IsString(a) ? a->valuestring : NULL;
 			}
 			c->dirty = d && wk_quantity_parse(d, &q, qerr, sizeof(qerr)) == 0 && q > 0
@@ -485,27 +458,27 @@ static cJSON *plan_details(const struct gathered *g, const char *node, bool dry_
 
 /* ---- evacuations ---- */
 
-static struct evac *evac_find(const char *id)
+static struct mig_evac *evac_find(struct mig_state *st, const char *id)
 {
-	for (struct evac *e = g_evacs; e; e = e->next_ev)
+	for (struct mig_evac *e = st->evac.evacs; e; e = e->next_ev)
 		if (!strcmp(e->id, id))
 			return e;
 	return NULL;
 }
 
-static struct evac *evac_by_node(const char *node)
+static struct mig_evac *evac_by_node(struct mig_state *st, const char *node)
 {
-	for (struct evac *e = g_evacs; e; e = e->next_ev)
+	for (struct mig_evac *e = st->evac.evacs; e; e = e->next_ev)
 		if (!strcmp(e->node, node))
 			return e;
 	return NULL;
 }
 
-static void evac_free(struct mig_state *st, struct evac *ev)
+static void evac_free(struct mig_state *st, struct mig_evac *ev)
 {
-	struct evac **pp;
+	struct mig_evac **pp;
 
-	for (pp = &g_evacs; *pp; pp = &(*pp)->next_ev)
+	for (pp = &st->evac.evacs; *pp; pp = &(*pp)->next_ev)
 		if (*pp == ev) {
 			*pp = ev->next_ev;
 			break;
@@ -518,7 +491,7 @@ static void evac_free(struct mig_state *st, struct evac *ev)
 }
 
 /* Submit one VM's migration. 0 submitted (or nothing left to do for it), -1 retry later. */
-static int submit(struct mig_state *st, struct evac *ev, size_t i)
+static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
 {
 	struct child *c = &ev->c[i];
 	struct wk_k8s_result res;
@@ -527,7 +500,7 @@ static int submit(struct mig_state *st, struct evac *ev, size_t i)
 	enum wk_msg_result out;
 
 	snprintf(key, sizeof(key), "%s/%s", c->ns, c->name);
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, c->ns, c->name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, c->ns, c->name, &res, err, sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -572,7 +545,7 @@ static int submit(struct mig_state *st, struct evac *ev, size_t i)
  * annotation it was created from) belongs to this evacuation - its request ids' form, queued at
  * ev->base_ts + its step (mig_evac.c submits them so), moved off this node - for VMs the new plan
  * does not hold. Only counts: a failed look-up leaves them out, as before. */
-static void evac_earlier(struct mig_state *st, struct evac *ev)
+static void evac_earlier(struct mig_state *st, struct mig_evac *ev)
 {
 	struct wk_k8s_result res;
 	struct wk_k8s_list_opts lo;
@@ -589,18 +562,19 @@ static void evac_earlier(struct mig_state *st, struct evac *ev)
 		snprintf(prefix, sizeof(prefix), "%.40s-", ev->id);
 	memset(&lo, 0, sizeof(lo));
 	lo.label_selector = MIG_LABEL_MANAGED "=" MIG_MANAGED_VALUE;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstancemigrations, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_logk(WK_LOG_WARN, ev->node,
 			"evacuation '%s': VMs moved before a restart not counted: %s", ev->id, err);
 		wk_k8s_result_release(&res);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *ph = wk_json_str(it, "status.phase"),
 			   *from = wk_json_str(it, "status.migrationState.sourceNode"),
 			   *to = wk_json_str(it, "status.migrationState.targetNode"),
-			   *ann = wk_json_meta(it, "annotations", MIG_ANN_REQUEST);
+			   *ann = wk_json_meta(it, "annotations", WK_ANN_MIGRATION_REQUEST);
 		struct mig_request r;
 		bool seen = false;
 
@@ -631,7 +605,7 @@ static void evac_earlier(struct mig_state *st, struct evac *ev)
 	}
 }
 
-static void evac_complete(struct mig_state *st, struct evac *ev)
+static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 {
 	struct wk_k8s_result res;
 	struct wk_k8s_list_opts lo;
@@ -644,13 +618,14 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", ev->node);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		/* Try again at the next tick: the outcome must be read, not guessed. */
 		wk_k8s_result_release(&res);
 		cJSON_Delete(d);
 		return;
 	}
-	cJSON_ArrayForEach(it, jget(res.body, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *nm = wk_json_str(it, "metadata.name");
@@ -691,18 +666,19 @@ static void evac_complete(struct mig_state *st, struct evac *ev)
 		size_t slot = 0;
 		int64_t oldest = INT64_MAX;
 
-		for (size_t i = 0; i < sizeof(g_backoff) / sizeof(g_backoff[0]); i++)
-			if (g_backoff[i].until < oldest) {
-				oldest = g_backoff[i].until;
+		for (size_t i = 0; i < sizeof(st->evac.backoff) / sizeof(st->evac.backoff[0]); i++)
+			if (st->evac.backoff[i].until < oldest) {
+				oldest = st->evac.backoff[i].until;
 				slot = i;
 			}
-		wk_strlcpy(g_backoff[slot].node, ev->node, sizeof(g_backoff[slot].node));
-		g_backoff[slot].until = wk_time_mono_ms() + MAINT_BACKOFF_MS;
+		wk_strlcpy(st->evac.backoff[slot].node, ev->node,
+			   sizeof(st->evac.backoff[slot].node));
+		st->evac.backoff[slot].until = wk_time_mono_ms() + MAINT_BACKOFF_MS;
 	}
 	evac_free(st, ev);
 }
 
-static void evac_step(struct mig_state *st, struct evac *ev)
+static void evac_step(struct mig_state *st, struct mig_evac *ev)
 {
 	int64_t now = wk_time_mono_ms();
 	int blocking = 0;
@@ -738,7 +714,7 @@ static void evac_step(struct mig_state *st, struct evac *ev)
 
 void mig_evac_tick(struct mig_state *st)
 {
-	struct evac *ev = g_evacs, *nx;
+	struct mig_evac *ev = st->evac.evacs, *nx;
 
 	for (; ev; ev = nx) {
 		nx = ev->next_ev;
@@ -748,13 +724,11 @@ void mig_evac_tick(struct mig_state *st)
 
 void mig_evac_shutdown(struct mig_state *st)
 {
-	mig_failure_forget();
-	mig_pressure_forget();
-	while (g_evacs) {
-		struct evac *ev = g_evacs;
+	while (st->evac.evacs) {
+		struct mig_evac *ev = st->evac.evacs;
 
 		/* The held message stays unacknowledged: it is replayed after the restart. */
-		g_evacs = ev->next_ev;
+		st->evac.evacs = ev->next_ev;
 		if (ev->hold) {
 			ev->hold->detached = true;
 			mig_ack_unref(st, ev->hold);
@@ -802,7 +776,7 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 		gathered_release(&g);
 		return WK_MSG_DONE;
 	}
-	struct evac *ev = wk_xcalloc(1, sizeof(*ev));
+	struct mig_evac *ev = wk_xcalloc(1, sizeof(*ev));
 	wk_strlcpy(ev->id, id, sizeof(ev->id));
 	wk_strlcpy(ev->node, node, sizeof(ev->node));
 	ev->maint = maint;
@@ -849,8 +823,8 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 	}
 	evac_earlier(st, ev);
 	ev->hold = mig_ack_ref(ack);
-	ev->next_ev = g_evacs;
-	g_evacs = ev;
+	ev->next_ev = st->evac.evacs;
+	st->evac.evacs = ev;
 	evac_audit(st, ev, id, node, maint,
 		   ps	   ? "pressure.started"
 		   : maint ? "evacuation.started"
@@ -871,10 +845,10 @@ enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_r
 				  const char *topic, int32_t partition, int64_t offset,
 				  struct mig_ack *ack)
 {
-	if (evac_find(d->id) || evac_by_node(d->node)) {
+	if (evac_find(st, d->id) || evac_by_node(st, d->node)) {
 		wk_logk(WK_LOG_INFO, d->node, "drain '%s': an evacuation of the node is running",
 			d->id);
-		if (!evac_find(d->id))
+		if (!evac_find(st, d->id))
 			evac_audit(st, NULL, d->id, d->node, false, "drain.refused", "rejected",
 				   "EvacuationInProgress",
 				   "another evacuation of this node is in progress", NULL, topic,
@@ -885,14 +859,14 @@ enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_r
 			      partition, offset, ack);
 }
 
-bool mig_evac_busy(const char *node)
+bool mig_evac_busy(struct mig_state *st, const char *node)
 {
 	int64_t now = wk_time_mono_ms();
 
-	if (evac_by_node(node))
+	if (evac_by_node(st, node))
 		return true;
-	for (size_t i = 0; i < sizeof(g_backoff) / sizeof(g_backoff[0]); i++)
-		if (!strcmp(g_backoff[i].node, node) && now < g_backoff[i].until)
+	for (size_t i = 0; i < sizeof(st->evac.backoff) / sizeof(st->evac.backoff[0]); i++)
+		if (!strcmp(st->evac.backoff[i].node, node) && now < st->evac.backoff[i].until)
 			return true;
 	return false;
 }
@@ -905,12 +879,10 @@ enum wk_msg_result mig_evac_node_event(struct mig_state *st, const cJSON *body, 
 
 	if (!node || !strcmp(change, "deleted") || !strcmp(change, "synced"))
 		return WK_MSG_DONE;
-	if (!mig_node_ready(body))
-		return mig_failure_node_event(st, body, node, ack);
 	if (!mig_node_in_maintenance(body, mig_cfg(st, "migrator.drain-taints", NULL), why,
 				     sizeof(why)))
 		return WK_MSG_DONE;
-	if (mig_evac_busy(node))
+	if (mig_evac_busy(st, node))
 		return WK_MSG_DONE;
 	{
 		/* One id per triggering event (a replay has the same timestamp): the audit log

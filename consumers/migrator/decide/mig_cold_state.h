@@ -1,19 +1,17 @@
-/* mig_cold.h - cold migration (seed 001): for a VM that cannot live-migrate and whose owner allows
- * it (spec.migration.cold: true), stop it, pin it to the target node, start it, verify it runs
- * there, and restore its own placement rules. The state lives on the VirtualMachine (label
- * vm.novasphere.dev/cold-migration-request and annotation vm.novasphere.dev/cold-migration), so
- * a restarted migrator carries on where the last one stopped. The pure builders return new
- * strings / objects the caller frees.
+/* mig_cold_state.h - the pure side of cold migration (flows/mig_cold.c acts on it): the state kept
+ * on the VirtualMachine (label and annotation) and back, the template's nodeSelector patches,
+ * whether the owner allows a cold move, downtime, and the check of the target node. The builders
+ * return new strings / objects the caller frees.
  */
-#ifndef MIG_COLD_H
-#define MIG_COLD_H
+#ifndef MIG_COLD_STATE_H
+#define MIG_COLD_STATE_H
 
-#include "mig_int.h"
+#include "decide/mig_preflight.h"
+#include "decide/mig_output.h"
+#include "decide/mig_request.h"
 
+struct cJSON;
 struct wk_selector;
-
-#define MIG_COLD_LABEL "vm.novasphere.dev/cold-migration-request"
-#define MIG_COLD_ANN "vm.novasphere.dev/cold-migration"
 
 struct mig_cold_state {
 	char request[MIG_ID_MAX];
@@ -41,6 +39,9 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out);
 /* Merge patch for the VM template's nodeSelector: pinned (the original + hostname) or restored
  * (every key not in the original removed, the original's values back). */
 char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin);
+/* The VM patch of a cold move: mig_cold_selector_patch plus s as the WK_ANN_COLD_MIGRATION
+ * annotation and, when run_strategy is not NULL, spec.runStrategy (caller frees). */
+char *mig_cold_vm_patch(const struct mig_cold_state *s, bool pin, const char *run_strategy);
 /* Does the owner allow it: spec.migration.cold (a spec request) or an enabled migrationPolicy
  * with allowColdMigration; and is there a target node to pin to? */
 bool mig_cold_allowed(const struct mig_request *r, const struct cJSON *wukong);
@@ -66,28 +67,5 @@ double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, in
 int mig_cold_target_check(const struct cJSON *node, const char *node_name, const struct cJSON *vm,
 			  const struct cJSON *vmi, const struct wk_selector *target,
 			  int64_t used_mem, int64_t used_cpu_milli, struct mig_check *out);
-
-/* Start a cold migration for a request whose pre-flight failed with a live-migration reason
- * (the caller checked that the owner allows it). f is that pre-flight's facts: the VMI, the
- * target Node and the resources already committed there. The target is checked
- * (mig_cold_target_check, the Wukong's targetNodeSelector) before anything is patched: a target
- * that fails is Rejected / ColdMigrationTargetUnusable and the VM keeps running. Otherwise the
- * VM is stopped: Migrating / mode Cold. */
-void mig_cold_start(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong,
-		    const struct mig_facts *f, const char *reason, struct mig_ack *ack);
-/* Add the memory and CPU of the VMs under a cold move to `node` that have no VMI counted there
- * yet (stopping on their source, or stopped), skipping the ",ns/name," keys in `seen` (may be
- * NULL): they are heading there. No API call while no cold move is known. 0, or -1 on an API
- * failure (err). */
-int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, int64_t *mem,
-		     int64_t *cpu_milli, char *err, size_t errn);
-/* A request the pre-flight refused: is it ours, under way as a cold migration (the VM carries
- * our label with this request id, or the Wukong's status is this request's Cold move and the
- * VM is unmarked, i.e. its final status is already sent)? 1 = yes (leave it to the tick);
- * another cold move on the VM: it is refused (condition MigrationRequestRejected) and 1;
- * 0 = not a cold move; -1 = the VM could not be read (retry). */
-int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const struct cJSON *wukong);
-/* Advance every cold migration (found by the VM label), at most every second. */
-void mig_cold_tick(struct mig_state *st);
 
 #endif

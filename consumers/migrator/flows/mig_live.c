@@ -1,8 +1,11 @@
-/* mig_exec.c - wukong-migrator's cluster side: pre-flight look-ups, the queue under KubeVirt's
- * limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a final phase, cancel,
- * and the rebuild after a restart. */
-#include "mig_cold.h"
-#include "mig_int.h"
+/* mig_live.c - the live-migration flow (mig_live.h): pre-flight (facts from ctx/mig_cluster.c), the
+ * queue under KubeVirt's limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a
+ * final phase, cancel, and the rebuild after a restart. */
+#include "flows/mig_cold.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
+#include "ctx/mig_ctx.h"
 
 #include "wk_log.h"
 #include "wk_metrics.h"
@@ -13,14 +16,6 @@
 #include <cjson/cJSON.h>
 #include <strings.h>
 
-const struct wk_k8s_resource mig_res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances", true};
-const struct wk_k8s_resource mig_res_vmims = {"kubevirt.io", "v1",
-					      "virtualmachineinstancemigrations", true};
-const struct wk_k8s_resource mig_res_kubevirts = {"kubevirt.io", "v1", "kubevirts", true};
-const struct wk_k8s_resource mig_res_policies = {"migrations.kubevirt.io", "v1alpha1",
-						 "migrationpolicies", false};
-const struct wk_k8s_resource mig_res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
 static bool transient(enum wk_k8s_err e)
 {
 	return e == WK_K8S_ETRANSPORT || e == WK_K8S_ETOOMANY || e == WK_K8S_ESERVER ||
@@ -28,36 +23,6 @@ static bool transient(enum wk_k8s_err e)
 }
 
 /* ---- active requests ---- */
-
-struct mig_active *mig_active_by_id(struct mig_state *st, const char *id)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.id, id))
-			return a;
-	return NULL;
-}
-
-struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.ns, ns) && !strcmp(a->req.name, name))
-			return a;
-	return NULL;
-}
-
-struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm)
-{
-	struct mig_active *a;
-
-	for (a = st->active; a; a = a->next)
-		if (!strcmp(a->req.ns, ns) && !strcmp(a->req.vm, vm))
-			return a;
-	return NULL;
-}
 
 static struct mig_active *active_new(const struct mig_request *r)
 {
@@ -76,62 +41,6 @@ static void active_link(struct mig_state *st, struct mig_active *a)
 	st->active = a;
 }
 
-static void active_count(struct mig_state *st, struct mig_active *a, bool on)
-{
-	if (on == a->counted)
-		return;
-	mig_load_add(&st->load, a->source_node, on ? 1 : -1);
-	a->counted = on;
-}
-
-void mig_active_free(struct mig_state *st, struct mig_active *a)
-{
-	struct mig_active **pp;
-
-	for (pp = &st->active; *pp; pp = &(*pp)->next) {
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	}
-	mig_queue_remove(&st->queue, a->req.id);
-	active_count(st, a, false);
-	if (a->hold) {
-		mig_ack_unref(st, a->hold);
-		a->hold = NULL;
-	}
-	free(a);
-}
-
-static void done_key(const struct mig_request *r, char *out, size_t n)
-{
-	snprintf(out, n, "%s/%s/%s", r->ns, r->name, r->id);
-}
-
-void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p)
-{
-	char key[600];
-
-	done_key(r, key, sizeof(key));
-	if (mig_map_get(&st->done, key))
-		return;
-	if (st->done_ring[st->done_next]) {
-		mig_map_del(&st->done, st->done_ring[st->done_next]);
-		free(st->done_ring[st->done_next]);
-	}
-	st->done_ring[st->done_next] = wk_xstrdup(key);
-	st->done_next = (st->done_next + 1) % st->done_cap;
-	mig_map_set(&st->done, key, mig_phase_name(p));
-}
-
-bool mig_is_done(struct mig_state *st, const struct mig_request *r)
-{
-	char key[600];
-
-	done_key(r, key, sizeof(key));
-	return mig_map_get(&st->done, key) != NULL;
-}
-
 static void remember_spec(struct mig_state *st, const struct mig_request *r)
 {
 	char key[400];
@@ -139,7 +48,7 @@ static void remember_spec(struct mig_state *st, const struct mig_request *r)
 	if (r->source != MIG_SRC_SPEC)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
-	mig_map_set(&st->last_spec, key, r->id);
+	wk_map_put(&st->last_spec, key, wk_xstrdup(r->id));
 }
 
 /* ---- limits ---- */
@@ -152,7 +61,7 @@ int mig_refresh_limits(struct mig_state *st)
 	const cJSON *pc, *pn;
 	int old_c = st->limits.per_cluster, old_n = st->limits.per_node;
 
-	if (wk_k8s_list(st->k8s, &mig_res_kubevirts, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_kubevirts, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_warn("cannot read the KubeVirt CR: %s", err);
 		wk_k8s_result_release(&res);
 		return -1;
@@ -176,160 +85,12 @@ int mig_refresh_limits(struct mig_state *st)
 
 /* ---- pre-flight ---- */
 
-struct facts_buf {
-	cJSON *vmi, *node;
-	char inflight[MIG_NAME_MAX], inflight_phase[32];
-	struct mig_facts f;
-};
-
-static void facts_release(struct facts_buf *fb)
-{
-	cJSON_Delete(fb->vmi);
-	cJSON_Delete(fb->node);
-	memset(fb, 0, sizeof(*fb));
-}
-
-/* Sum the resources of VMIs matching a label selector; names go into seen (comma list). */
-static int sum_vmis(struct mig_state *st, const char *selector, int64_t *mem, int64_t *cpu,
-		    struct wk_buf *seen, const char *skip_target, char *err, size_t errn)
-{
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo = {.label_selector = selector};
-	const cJSON *it;
-
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, errn) < 0) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
-	{
-		int64_t m, c;
-		const char *ns = wk_json_str(it, "metadata.namespace"),
-			   *n = wk_json_str(it, "metadata.name");
-		char key[600];
-
-		snprintf(key, sizeof(key), ",%s/%s,", ns ? ns : "", n ? n : "");
-		/* A VMI migrating to the node already runs there once it succeeded: count once. */
-		if (skip_target && wk_json_str(it, "status.nodeName") &&
-		    !strcmp(wk_json_str(it, "status.nodeName"), skip_target))
-			continue;
-		if (seen && strstr(wk_buf_str(seen) ? wk_buf_str(seen) : "", key))
-			continue;
-		mig_vmi_resources(it, &m, &c);
-		*mem += m;
-		*cpu += c;
-		if (seen && wk_buf_adds(seen, key + (seen->len ? 1 : 0)) < 0)
-			break;
-	}
-	wk_k8s_result_release(&res);
-	return 0;
-}
-
-/* Look everything up; 0, or -1 on an API failure worth retrying (err says what). */
-static int gather(struct mig_state *st, struct mig_active *a, struct facts_buf *fb, char *err,
-		  size_t errn)
-{
-	struct wk_k8s_result res;
-	struct wk_k8s_list_opts lo;
-	char sel[400];
-	const cJSON *it;
-	const char *target = a->req.target_node;
-
-	memset(fb, 0, sizeof(*fb));
-	fb->f.ns = a->req.ns;
-	fb->f.vm = a->req.vm;
-	if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err, errn) == 0)
-		fb->vmi = wk_k8s_result_take(&res);
-	else if (res.err != WK_K8S_ENOTFOUND) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	wk_k8s_result_release(&res);
-	fb->f.vmi = fb->vmi;
-	if (!fb->vmi)
-		return 0;
-	/* Anyone's migration of this VMI that is not final (KubeVirt's webhook would refuse a
-	 * second one with "in-flight migration detected"). */
-	memset(&lo, 0, sizeof(lo));
-	snprintf(sel, sizeof(sel), "kubevirt.io/vmi-name=%s", a->req.vm);
-	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmims, a->req.ns, &lo, &res, err, errn) < 0) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
-	{
-		const char *n = wk_json_str(it, "metadata.name"),
-			   *ph = wk_json_str(it, "status.phase");
-
-		if (n && strcmp(n, a->obj_name) && !mig_vmim_phase_final(ph)) {
-			wk_strlcpy(fb->inflight, n, sizeof(fb->inflight));
-			wk_strlcpy(fb->inflight_phase, ph && *ph ? ph : "unset",
-				   sizeof(fb->inflight_phase));
-			fb->f.inflight_vmim = fb->inflight;
-			fb->f.inflight_phase = fb->inflight_phase;
-		}
-	}
-	wk_k8s_result_release(&res);
-	if (!*target)
-		return 0;
-	fb->f.target_name = target;
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, target, &res, err, errn) == 0)
-		fb->node = wk_k8s_result_take(&res);
-	else if (res.err != WK_K8S_ENOTFOUND && res.err != WK_K8S_EREFUSED) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	wk_k8s_result_release(&res);
-	fb->f.target_node = fb->node;
-	if (!fb->node)
-		return 0;
-	{
-		struct wk_buf seen;
-		struct mig_active *o;
-		int64_t mem = 0, cpu = 0;
-		int rc;
-
-		wk_buf_init(&seen, 1u << 20);
-		snprintf(sel, sizeof(sel), "kubevirt.io/nodeName=%s", target);
-		rc = sum_vmis(st, sel, &mem, &cpu, &seen, NULL, err, errn);
-		snprintf(sel, sizeof(sel), "kubevirt.io/migrationTargetNodeName=%s", target);
-		/* Only a migration in flight labels a VMI with its target: with none in the cluster
-		 * (ours now, others' as of the last resync) skip the second list, which costs a
-		 * table scan on a large cluster. */
-		if (rc == 0 && st->load.total > 0)
-			rc = sum_vmis(st, sel, &mem, &cpu, &seen, target, err, errn);
-		/* Ours heading there that KubeVirt has not labelled yet. */
-		for (o = st->active; rc == 0 && o; o = o->next) {
-			char key[600];
-
-			if (o == a || o->phase != MIG_PH_MIGRATING ||
-			    strcmp(o->req.target_node, target))
-				continue;
-			snprintf(key, sizeof(key), ",%s/%s,", o->req.ns, o->req.vm);
-			if (wk_buf_str(&seen) && strstr(wk_buf_str(&seen), key))
-				continue;
-			mem += o->mem;
-			cpu += o->cpu_milli;
-		}
-		/* Cold moves there: a stopped VM has no VMI to count until it starts there. */
-		if (rc == 0)
-			rc = mig_cold_heading(st, target, wk_buf_str(&seen), &mem, &cpu, err, errn);
-		wk_buf_release(&seen);
-		if (rc < 0)
-			return -1;
-		fb->f.target_used_mem = mem;
-		fb->f.target_used_cpu_milli = cpu;
-	}
-	return 0;
-}
-
 /* -1 transient (err), 0 checked (chk.reason empty = passed). */
-static int preflight(struct mig_state *st, struct mig_active *a, struct facts_buf *fb,
+static int preflight(struct mig_state *st, struct mig_active *a, struct mig_facts_buf *fb,
 		     struct mig_check *chk, char *err, size_t errn)
 {
 	memset(chk, 0, sizeof(*chk));
-	if (gather(st, a, fb, err, errn) < 0)
+	if (mig_gather_facts(st, a, fb, err, errn) < 0)
 		return -1;
 	if (mig_preflight(&fb->f, chk) == 0)
 		chk->reason[0] = '\0';
@@ -358,7 +119,7 @@ static int delete_policy(struct mig_state *st, struct mig_active *a)
 	char err[512];
 	int rc = 0;
 
-	if (wk_k8s_delete(st->k8s, &mig_res_policies, NULL, a->obj_name, NULL, &res, err,
+	if (wk_k8s_delete(st->k8s, &wk_res_migrationpolicies, NULL, a->obj_name, NULL, &res, err,
 			  sizeof(err)) < 0 &&
 	    res.err != WK_K8S_ENOTFOUND) {
 		wk_warn("delete migrationpolicy '%s': %s (the resync retries)", a->obj_name, err);
@@ -396,7 +157,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	char *sel;
 	int rc = -1, n;
 
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_namespaces, NULL, a->req.ns, &res, err, errn) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_namespaces, NULL, a->req.ns, &res, err, errn) == 0) {
 		const cJSON *l = wk_json_path(res.body, "metadata.labels");
 
 		ns_labels = cJSON_IsObject(l) ? cJSON_Duplicate(l, true) : NULL;
@@ -416,7 +177,8 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	sel = selector_string(vsel);
 	memset(&lo, 0, sizeof(lo));
 	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmis, a->req.ns, &lo, &res, err, errn) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, &lo, &res, err, errn) <
+	    0) {
 		wk_k8s_result_release(&res);
 		goto out;
 	}
@@ -432,7 +194,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 		goto out;
 	}
 	pol = mig_policy_json(&a->req, a->obj_name, vsel, ns_labels);
-	if (wk_k8s_create(st->k8s, &mig_res_policies, NULL, pol, &res, err, errn) < 0 &&
+	if (wk_k8s_create(st->k8s, &wk_res_migrationpolicies, NULL, pol, &res, err, errn) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS) {
 		bool t = transient(res.err);
 
@@ -451,7 +213,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	/* KubeVirt picks the policy with the most matching labels; ours matches every stable
 	 * label of the VMI and of its namespace, so only an exact tie with a smaller name can beat
 	 * it. Check rather than hope. */
-	if (wk_k8s_list_all(st->k8s, &mig_res_policies, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_migrationpolicies, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		goto out;
 	}
@@ -498,10 +260,10 @@ static void finish(struct mig_state *st, struct mig_active *a, enum mig_phase p,
 /* ---- execution ---- */
 
 /* 0 done (migrating or finished), -1 transient failure (stay queued). */
-static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf *given,
+static int execute(struct mig_state *st, struct mig_active *a, struct mig_facts_buf *given,
 		   struct mig_ack *ack)
 {
-	struct facts_buf own, *fb = given;
+	struct mig_facts_buf own, *fb = given;
 	struct mig_check chk;
 	struct wk_k8s_result res;
 	char err[512], msg[1200];
@@ -514,13 +276,13 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 		fb = &own;
 		if (preflight(st, a, fb, &chk, err, sizeof(err)) < 0) {
 			wk_warn("pre-flight of '%s': %s; retrying", a->req.id, err);
-			facts_release(fb);
+			mig_facts_release(fb);
 			return -1;
 		}
 		if (chk.reason[0]) {
 			finish(st, a, MIG_PH_REJECTED, "migration.preflight", "rejected",
 			       chk.reason, chk.message, ack);
-			facts_release(fb);
+			mig_facts_release(fb);
 			return 0;
 		}
 	}
@@ -538,19 +300,13 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 		snprintf(msg, sizeof(msg), "MigrationPolicy '%s' selects VMI '%s/%s' alone",
 			 a->obj_name, a->req.ns, a->req.vm);
 		{
-			struct mig_audit au;
-
-			memset(&au, 0, sizeof(au));
-			au.req = &a->req;
-			au.cluster = st->cluster;
-			au.action = "migration.policy-created";
-			au.outcome = "success";
-			au.message = msg;
-			mig_send_audit(st, &au, a->obj_name, ack ? ack : a->hold);
+			mig_send_req_audit(st, &a->req, "migration.policy-created", "success", NULL,
+					   msg, a->obj_name, ack ? ack : a->hold);
 		}
 	}
 	vmim = mig_vmim_json(&a->req, a->obj_name, a->req.target_node[0] ? a->hostname : NULL);
-	rc = wk_k8s_create(st->k8s, &mig_res_vmims, a->req.ns, vmim, &res, err, sizeof(err));
+	rc = wk_k8s_create(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, vmim, &res,
+			   err, sizeof(err));
 	cJSON_Delete(vmim);
 	if (rc < 0 && res.err != WK_K8S_EALREADYEXISTS) {
 		bool t = transient(res.err);
@@ -571,7 +327,7 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 	a->phase = MIG_PH_MIGRATING;
 	a->started_ms = wk_time_now_ms();
 	wk_strlcpy(a->vmim_phase, "", sizeof(a->vmim_phase));
-	active_count(st, a, true);
+	mig_active_count(st, a, true);
 	wk_metric_observe(st->m_react, NULL, (double)(a->started_ms - a->req.received_ms) / 1000.0);
 	if (a->req.target_node[0])
 		snprintf(msg, sizeof(msg),
@@ -590,11 +346,11 @@ static int execute(struct mig_state *st, struct mig_active *a, struct facts_buf 
 	}
 out:
 	if (fb == &own)
-		facts_release(fb);
+		mig_facts_release(fb);
 	return 0;
 transient:
 	if (fb == &own)
-		facts_release(fb);
+		mig_facts_release(fb);
 	return -1;
 }
 
@@ -698,16 +454,8 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 	s.condition_type = "MigrationRequestRejected";
 	mig_send_status(st, &tmp, &s, ack);
 	{
-		struct mig_audit au;
-
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "rejected";
-		au.reason = "MigrationInFlight";
-		au.message = msg;
-		mig_send_audit(st, &au, "inflight", ack);
+		mig_send_req_audit(st, r, "migration.preflight", "rejected", "MigrationInFlight",
+				   msg, "inflight", ack);
 	}
 	mig_remember_done(st, r, MIG_PH_REJECTED);
 	wk_metric_inc(st->m_requests, (const char *const[]){mig_source_name(r->source), "Rejected"},
@@ -728,9 +476,10 @@ static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, c
 		return 0;
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), "%s=%s,%s=%s", MIG_LABEL_MANAGED, MIG_MANAGED_VALUE,
-		 MIG_LABEL_WUKONG, r->name);
+		 WK_LABEL_WUKONG, r->name);
 	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmims, r->ns, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_virtualmachineinstancemigrations, r->ns, &lo, &res, err,
+			sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -739,7 +488,7 @@ static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, c
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    wk_json_path(it, "metadata.labels"), MIG_LABEL_REQUEST));
+		    wk_json_path(it, "metadata.labels"), WK_LABEL_REQUEST_ID));
 		char u8[9], h8[9];
 		int64_t g;
 
@@ -757,7 +506,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 {
 	struct mig_active *a, *other;
 	struct wk_k8s_result res;
-	struct facts_buf fb;
+	struct mig_facts_buf fb;
 	struct mig_check chk;
 	char err[512], key[400], msg[700];
 	const char *sreq = wk_json_str(wukong, "status.migrationStatus.requestId");
@@ -773,7 +522,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		wk_logk(WK_LOG_DEBUG, key, "request '%s' already handled", r->id);
 		return WK_MSG_DONE;
 	}
-	if (r->source == MIG_SRC_SPEC && !mig_map_get(&st->last_spec, key)) {
+	if (r->source == MIG_SRC_SPEC && !(const char *)wk_map_get(&st->last_spec, key)) {
 		char last[MIG_ID_MAX];
 		struct mig_spec_view view;
 
@@ -785,13 +534,14 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		view.generation = r->generation;
 		wk_strlcpy(view.uid, r->uid, sizeof(view.uid));
 		if (last[0] && !mig_spec_is_new(&view, last)) {
-			mig_map_set(&st->last_spec, key, last);
+			wk_map_put(&st->last_spec, key, wk_xstrdup(last));
 			return WK_MSG_DONE;
 		}
 	}
 	a = active_new(r);
 	/* Created before a crash? Then the VMIM is the truth: adopt it. */
-	if (wk_k8s_get(st->k8s, &mig_res_vmims, r->ns, a->obj_name, &res, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstancemigrations, r->ns, a->obj_name, &res,
+		       err, sizeof(err)) == 0) {
 		char name[sizeof(a->obj_name)];
 
 		wk_k8s_result_release(&res);
@@ -824,7 +574,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	}
 	if (preflight(st, a, &fb, &chk, err, sizeof(err)) < 0) {
 		wk_logk(WK_LOG_WARN, key, "pre-flight look-ups failed: %s; retrying", err);
-		facts_release(&fb);
+		mig_facts_release(&fb);
 		free(a);
 		return WK_MSG_RETRY;
 	}
@@ -834,7 +584,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		int own = mig_cold_owns(st, r, wukong);
 
 		if (own != 0) {
-			facts_release(&fb);
+			mig_facts_release(&fb);
 			free(a);
 			if (own < 0)
 				return WK_MSG_RETRY;
@@ -848,7 +598,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		remember_spec(st, r);
 		mig_remember_done(st, r, MIG_PH_MIGRATING);
 		mig_cold_start(st, r, wukong, &fb.f, chk.reason, ack);
-		facts_release(&fb);
+		mig_facts_release(&fb);
 		free(a);
 		return WK_MSG_DONE;
 	}
@@ -857,31 +607,23 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	if (chk.reason[0]) {
 		finish(st, a, MIG_PH_REJECTED, "migration.preflight", "rejected", chk.reason,
 		       chk.message, ack);
-		facts_release(&fb);
+		mig_facts_release(&fb);
 		return WK_MSG_DONE;
 	}
 	{
-		struct mig_audit au;
-
 		snprintf(msg, sizeof(msg), "pre-flight checks passed for VMI '%s/%s' on node '%s'",
 			 r->ns, r->vm, a->source_node);
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "success";
-		au.message = msg;
-		mig_send_audit(st, &au, "ok", ack);
+		mig_send_req_audit(st, r, "migration.preflight", "success", NULL, msg, "ok", ack);
 	}
 	a->queued_mono_ms = wk_time_mono_ms();
 	if (st->queue.n == 0 && mig_load_admits(&st->load, &st->limits, a->source_node)) {
 		if (execute(st, a, &fb, ack) == 0) {
-			facts_release(&fb);
+			mig_facts_release(&fb);
 			return WK_MSG_DONE;
 		}
 		/* A transient failure: let the queue retry it on the next tick. */
 	}
-	facts_release(&fb);
+	mig_facts_release(&fb);
 	if (st->queue.n >= (size_t)st->queue_max) {
 		finish(st, a, MIG_PH_REJECTED, "migration.queue", "rejected", "QueueFull",
 		       "the migration queue is full (migrator.queue-max)", ack);
@@ -936,8 +678,8 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 	wk_k8s_result_init(&res);
 	if (!cJSON_IsObject(ms)) {
 		/* Before v0.59 (and in a race with the controller) only the VMI has it. */
-		if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err,
-			       sizeof(err)) == 0)
+		if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res,
+			       err, sizeof(err)) == 0)
 			vmi = wk_k8s_result_take(&res);
 		ms = wk_json_path(vmi, "status.migrationState");
 	}
@@ -1023,7 +765,8 @@ static void adopt_fill(struct mig_state *st, struct mig_active *a, const cJSON *
 				 : "",
 			     &t) == 0)
 		a->started_ms = t;
-	if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res, err,
+		       sizeof(err)) == 0) {
 		const char *n = wk_json_str(res.body, "status.migrationState.sourceNode");
 
 		if (!n || !*n)
@@ -1045,7 +788,7 @@ static bool wukong_shows_final(struct mig_state *st, const struct mig_request *r
 	bool fin = false;
 
 	*transient_err = false;
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) == 0) {
 		const char *id = wk_json_str(res.body, "status.migrationStatus.requestId");
 		const char *ph = wk_json_str(res.body, "status.migrationStatus.phase");
 
@@ -1070,7 +813,8 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 	char err[512], msg[400];
 	const char *id;
 
-	if (wk_k8s_get(st->k8s, &mig_res_vmims, ns, name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstancemigrations, ns, name, &res, err,
+		       sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -1086,8 +830,8 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			struct wk_k8s_result vr;
 			const cJSON *ms = NULL;
 
-			if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &vr, err,
-				       sizeof(err)) == 0)
+			if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns,
+				       a->req.vm, &vr, err, sizeof(err)) == 0)
 				ms = wk_json_path(vr.body, "status.migrationState");
 			if (cJSON_IsObject(ms) &&
 			    (cJSON_IsTrue(wk_json_path(ms, "completed")) ||
@@ -1122,7 +866,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 		return WK_MSG_DONE;
 	}
 	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	    wk_json_path(res.body, "metadata.labels"), MIG_LABEL_REQUEST));
+	    wk_json_path(res.body, "metadata.labels"), WK_LABEL_REQUEST_ID));
 	a = id ? mig_active_by_id(st, id) : NULL;
 	if (a && a->phase == MIG_PH_QUEUED) {
 		/* Cannot happen unless someone else created it under our name: adopt it. */
@@ -1132,11 +876,11 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			a->hold = NULL;
 		}
 		adopt_fill(st, a, res.body);
-		active_count(st, a, true);
+		mig_active_count(st, a, true);
 	}
 	if (!a) {
 		const char *ann = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    wk_json_path(res.body, "metadata.annotations"), MIG_ANN_REQUEST));
+		    wk_json_path(res.body, "metadata.annotations"), WK_ANN_MIGRATION_REQUEST));
 		bool terr = false;
 
 		if (!ann || mig_request_from_json(ann, &r) < 0 || strcmp(r.ns, ns)) {
@@ -1170,7 +914,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 		a = active_new(&r);
 		adopt_fill(st, a, res.body);
 		active_link(st, a);
-		active_count(st, a, true);
+		mig_active_count(st, a, true);
 		remember_spec(st, &r);
 		wk_info("adopted migration '%s/%s' (request '%s')", ns, name, r.id);
 	}
@@ -1244,8 +988,8 @@ enum wk_msg_result mig_handle_cancel(struct mig_state *st, const struct mig_canc
 	}
 	if (a->cancel_requested)
 		return WK_MSG_DONE;
-	if (wk_k8s_delete(st->k8s, &mig_res_vmims, a->req.ns, a->obj_name, NULL, &res, err,
-			  sizeof(err)) < 0 &&
+	if (wk_k8s_delete(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, a->obj_name,
+			  NULL, &res, err, sizeof(err)) < 0 &&
 	    res.err != WK_K8S_ENOTFOUND) {
 		bool t = transient(res.err);
 
@@ -1325,12 +1069,14 @@ void mig_resync(struct mig_state *st)
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), "%s=%s", MIG_LABEL_MANAGED, MIG_MANAGED_VALUE);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_policies, NULL, &lo, &pols, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_migrationpolicies, NULL, &lo, &pols, err,
+			    sizeof(err)) < 0) {
 		wk_warn("resync: %s", err);
 		wk_k8s_result_release(&pols);
 		return;
 	}
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstancemigrations, NULL, NULL, &res,
+			    err, sizeof(err)) < 0) {
 		wk_warn("resync: %s", err);
 		wk_k8s_result_release(&res);
 		wk_k8s_result_release(&pols);
@@ -1341,7 +1087,7 @@ void mig_resync(struct mig_state *st)
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *mgr = wk_json_meta(it, "labels", MIG_LABEL_MANAGED),
-			   *id = wk_json_meta(it, "labels", MIG_LABEL_REQUEST);
+			   *id = wk_json_meta(it, "labels", WK_LABEL_REQUEST_ID);
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *name = wk_json_str(it, "metadata.name");
 		bool final = mig_vmim_phase_final(wk_json_str(it, "status.phase"));
@@ -1359,7 +1105,7 @@ void mig_resync(struct mig_state *st)
 			continue;
 		if (final) {
 			struct mig_request r;
-			const char *wk = wk_json_meta(it, "labels", MIG_LABEL_WUKONG);
+			const char *wk = wk_json_meta(it, "labels", WK_LABEL_WUKONG);
 
 			memset(&r, 0, sizeof(r));
 			wk_strlcpy(r.ns, ns, sizeof(r.ns));
@@ -1390,8 +1136,8 @@ void mig_resync(struct mig_state *st)
 	cJSON_ArrayForEach(it, wk_json_path(pols.body, "items"))
 	{
 		const char *name = wk_json_str(it, "metadata.name"),
-			   *id = wk_json_meta(it, "labels", MIG_LABEL_REQUEST);
-		const char *ns = wk_json_meta(it, "labels", MIG_LABEL_NAMESPACE);
+			   *id = wk_json_meta(it, "labels", WK_LABEL_REQUEST_ID);
+		const char *ns = wk_json_meta(it, "labels", WK_LABEL_NAMESPACE);
 		struct wk_k8s_result vr, dr;
 		int64_t created = 0;
 		bool orphan = false;
@@ -1404,7 +1150,8 @@ void mig_resync(struct mig_state *st)
 				 &created);
 		if (now - created < 120000)
 			continue;
-		if (wk_k8s_get(st->k8s, &mig_res_vmims, ns, name, &vr, err, sizeof(err)) == 0)
+		if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstancemigrations, ns, name, &vr,
+			       err, sizeof(err)) == 0)
 			orphan = mig_vmim_phase_final(wk_json_str(vr.body, "status.phase"));
 		else
 			orphan = vr.err == WK_K8S_ENOTFOUND;
@@ -1412,7 +1159,7 @@ void mig_resync(struct mig_state *st)
 		if (!orphan)
 			continue;
 		wk_info("deleting orphaned migrationpolicy '%s'", name);
-		if (wk_k8s_delete(st->k8s, &mig_res_policies, NULL, name, NULL, &dr, err,
+		if (wk_k8s_delete(st->k8s, &wk_res_migrationpolicies, NULL, name, NULL, &dr, err,
 				  sizeof(err)) < 0 &&
 		    dr.err != WK_K8S_ENOTFOUND)
 			wk_warn("delete migrationpolicy '%s': %s", name, err);

@@ -4,8 +4,11 @@
  * restart of a shared-storage VM onto a node its policy allows, and reports where it came back
  * (docs/evacuation.md).
  */
-#include "mig_failure.h"
-#include "mig_evac_int.h"
+#include "flows/mig_failure.h"
+#include "flows/mig_live.h"
+#include "ctx/mig_cluster.h"
+#include "ctx/mig_emit.h"
+#include "decide/mig_drain.h"
 
 #include "wk_json.h"
 #include "wk_log.h"
@@ -15,243 +18,23 @@
 #include <cjson/cJSON.h>
 
 #define LABEL_NODE "kubevirt.io/nodeName"
-#define LABEL_MIG_TARGET "kubevirt.io/migrationTargetNodeName"
 #define LABEL_HOSTNAME "kubernetes.io/hostname"
 /* Default for migrator.recovery-timeout-seconds: a VM that is not running again this long after
  * it went down (or after its follow-up move started) has failed to recover. */
 #define RECOVERY_TIMEOUT_S 300
-
-static const struct wk_k8s_resource res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
 
 static bool streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
 }
 
-/* ---- pure parts ---- */
-
-void mig_failure_state_release(struct mig_failure_state *s)
-{
-	if (s)
-		mig_cold_state_release(&s->pin);
-}
-
-char *mig_failure_state_json(const struct mig_failure_state *s)
-{
-	char *cold = mig_cold_state_json(&s->pin), *out, n[32];
-	cJSON *o = cJSON_Parse(cold);
-
-	free(cold);
-	if (!o)
-		abort();
-	cJSON_AddStringToObject(o, "failedNode", s->node);
-	cJSON_AddStringToObject(o, "failedVmi", s->vmi_uid);
-	cJSON_AddStringToObject(o, "moveId", s->move_id);
-	cJSON_AddStringToObject(o, "moveTo", s->move_to);
-	cJSON_AddStringToObject(o, "movedFrom", s->moved_from);
-	snprintf(n, sizeof(n), "%lld", (long long)s->move_ms);
-	cJSON_AddRawToObject(o, "moveMs", n);
-	cJSON_AddBoolToObject(o, "localStorage", s->local);
-	out = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!out)
-		abort();
-	return out;
-}
-
-static int copy_field(const cJSON *o, const char *k, char *out, size_t n, bool required)
-{
-	const cJSON *v = jget(o, k);
-
-	out[0] = '\0';
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
-		return required || v ? -1 : 0;
-	wk_strlcpy(out, v->valuestring, n);
-	return 0;
-}
-
-int mig_failure_state_parse(const char *json, struct mig_failure_state *out)
-{
-	cJSON *o;
-	const cJSON *t;
-
-	memset(out, 0, sizeof(*out));
-	if (!json || mig_cold_state_parse(json, &out->pin) < 0)
-		return -1;
-	o = cJSON_Parse(json);
-	if (!cJSON_IsObject(o) || copy_field(o, "failedNode", out->node, sizeof(out->node), 1) ||
-	    !out->node[0] || copy_field(o, "failedVmi", out->vmi_uid, sizeof(out->vmi_uid), 1) ||
-	    !out->vmi_uid[0] || copy_field(o, "moveId", out->move_id, sizeof(out->move_id), 0) ||
-	    copy_field(o, "moveTo", out->move_to, sizeof(out->move_to), 0) ||
-	    copy_field(o, "movedFrom", out->moved_from, sizeof(out->moved_from), 0) ||
-	    (out->move_id[0] && !out->move_to[0])) {
-		cJSON_Delete(o);
-		mig_failure_state_release(out);
-		memset(out, 0, sizeof(*out));
-		return -1;
-	}
-	t = jget(o, "moveMs");
-	out->move_ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
-	out->local = cJSON_IsTrue(jget(o, "localStorage"));
-	cJSON_Delete(o);
-	return 0;
-}
-
-void mig_failure_recovery_id(const char *node, const char *ns, const char *vm, const char *vmi_uid,
-			     char *out, size_t out_size)
-{
-	char hex[17], *in = wk_xasprintf("%s/%s/%s/%s", node, ns, vm, vmi_uid ? vmi_uid : "");
-
-	mig_sha256_hex(in, strlen(in), 16, hex);
-	free(in);
-	snprintf(out, out_size, "nf-%s", hex);
-}
-
-static bool vmi_holds(const cJSON *vmi)
-{
-	const cJSON *ph = wk_json_path(vmi, "status.phase");
-
-	return !(cJSON_IsString(ph) &&
-		 (!strcmp(ph->valuestring, "Failed") || !strcmp(ph->valuestring, "Succeeded")));
-}
-
-struct mig_failure_node *mig_failure_capacity(const cJSON *nodes, const cJSON *vmis, size_t *n)
-{
-	size_t cap = (size_t)cJSON_GetArraySize(jget(nodes, "items")), k = 0;
-	struct mig_failure_node *t = wk_xcalloc(cap + 1, sizeof(*t));
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, jget(nodes, "items"))
-	{
-		int64_t am, ac;
-		const char *name = wk_json_str(it, "metadata.name");
-
-		if (!name || k >= cap)
-			continue;
-		mig_node_allocatable(it, &am, &ac);
-		t[k].obj = it;
-		t[k].name = name;
-		t[k].free_mem = am >= 0 ? am : INT64_MAX / 4;
-		t[k].free_cpu_milli = ac >= 0 ? ac : INT64_MAX / 4;
-		k++;
-	}
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
-	{
-		int64_t m, c;
-		const char *on = wk_json_meta(it, "labels", LABEL_NODE),
-			   *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
-
-		if (!on)
-			on = wk_json_str(it, "status.nodeName");
-		if (!vmi_holds(it))
-			continue;
-		mig_vmi_resources(it, &m, &c);
-		for (size_t j = 0; j < k; j++)
-			if (streq(on, t[j].name) || (streq(to, t[j].name) && !streq(on, to))) {
-				t[j].free_mem -= m;
-				t[j].free_cpu_milli -= c;
-			}
-	}
-	*n = k;
-	return t;
-}
-
-long mig_failure_pick(const struct mig_failure_node *nodes, size_t n, const char *source,
-		      const struct wk_selector *target, const cJSON *vm_node_selector, int64_t mem,
-		      int64_t cpu_milli, char *why, size_t why_size)
-{
-	long best = -1;
-	bool any = false;
-	char w[64];
-
-	for (size_t j = 0; j < n; j++) {
-		if (!mig_node_eligible(nodes[j].obj, source, target, vm_node_selector, w,
-				       sizeof(w)))
-			continue;
-		any = true;
-		if (nodes[j].free_mem < mem || nodes[j].free_cpu_milli < cpu_milli)
-			continue;
-		if (best < 0 || nodes[j].free_mem > nodes[best].free_mem)
-			best = (long)j;
-	}
-	if (best < 0)
-		snprintf(why, why_size, "%s", any ? "NoNodeWithCapacity" : "NoEligibleNode");
-	else if (why_size)
-		why[0] = '\0';
-	return best;
-}
-
-bool mig_failure_node_matches(const cJSON *node, const struct wk_selector *target,
-			      const cJSON *vm_node_selector)
-{
-	const cJSON *labels = jget(jget(node, "metadata"), "labels"), *s;
-
-	if (!cJSON_IsObject(node) || (target && !wk_selector_matches(target, labels)))
-		return false;
-	cJSON_ArrayForEach(s, vm_node_selector)
-	{
-		const cJSON *l = jget(labels, s->string);
-
-		if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
-		    strcmp(s->valuestring, l->valuestring))
-			return false;
-	}
-	return true;
-}
-
-enum mig_failure_action mig_failure_decide(const struct mig_failure_state *s,
-					   const struct mig_failure_view *v)
-{
-	bool same = v->vmi_exists && streq(v->vmi_uid, s->vmi_uid);
-	bool over = streq(v->vmi_phase, "Failed") || streq(v->vmi_phase, "Succeeded");
-	bool running = v->vmi_exists && !same && !v->vmi_deleting &&
-		       streq(v->vmi_phase, "Running") && v->vmi_node && *v->vmi_node &&
-		       strcmp(v->vmi_node, s->node);
-
-	if (same && !over && !v->vmi_deleting) {
-		/* The VMI we marked still stands: the node is back, or it had left the node. */
-		if (v->node_ready || (v->vmi_node && *v->vmi_node && strcmp(v->vmi_node, s->node)))
-			return MIG_FA_NODE_BACK;
-		return MIG_FA_WAIT;
-	}
-	if (!s->pin.stopped_ms)
-		return MIG_FA_DOWN;
-	if (running) {
-		if (v->vmi_node_matches)
-			return MIG_FA_RECOVERED;
-		if (!s->move_id[0])
-			return MIG_FA_MISPLACED;
-		if (streq(v->move_phase, "Failed") || streq(v->move_phase, "Rejected") ||
-		    streq(v->move_phase, "Cancelled") || streq(v->move_phase, "Succeeded") ||
-		    v->now_ms - s->move_ms > v->timeout_ms)
-			return MIG_FA_MOVE_FAILED; /* Succeeded yet not on a good node: failed too
-						    */
-		return MIG_FA_MOVING;
-	}
-	if (v->now_ms - s->pin.stopped_ms > v->timeout_ms)
-		return MIG_FA_TIMEOUT;
-	return MIG_FA_WAIT;
-}
-
 /* ---- reporting ---- */
 
-static struct mig_map g_failure_sent; /* "node/ns/name/vmi uid/reason" already reported */
-static bool g_failure_init;
-static int64_t g_next_tick, g_next_full;
-/* A VM may carry our marks: set at start and whenever we write them; cleared when a listing finds
- * none. While clear, the tick lists only once a minute (marks left by someone else). */
-static bool g_maybe = true;
-
-void mig_failure_forget(void)
+void mig_failure_forget(struct mig_state *st)
 {
-	if (g_failure_init)
-		mig_map_release(&g_failure_sent);
-	g_failure_init = false;
+	if (st->failure.sent_init)
+		wk_map_release(&st->failure.sent);
+	st->failure.sent_init = false;
 }
 
 /* The audit action and outcome of each reason. */
@@ -289,7 +72,6 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 {
 	struct mig_request r;
 	struct mig_status s;
-	struct mig_audit au;
 	char key[900], hex[17];
 	const char *action, *outcome;
 
@@ -297,17 +79,18 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 		return;
 	snprintf(key, sizeof(key), "%s/%s/%s/%s/%s", node, ns, wukong, vmi_uid ? vmi_uid : "",
 		 reason);
-	if (!g_failure_init) {
-		mig_map_init(&g_failure_sent);
-		g_failure_init = true;
+	if (!st->failure.sent_init) {
+		wk_map_init(&st->failure.sent, free);
+		st->failure.sent_init = true;
 	}
-	if (mig_map_get(&g_failure_sent, key))
+	if ((const char *)wk_map_get(&st->failure.sent, key))
 		return;
-	if (g_failure_sent.n > 10000) { /* bounded: a resend is harmless (same audit id) */
-		mig_map_release(&g_failure_sent);
-		mig_map_init(&g_failure_sent);
+	if (wk_map_count(&st->failure.sent) >
+	    10000) { /* bounded: a resend is harmless (same audit id) */
+		wk_map_release(&st->failure.sent);
+		wk_map_init(&st->failure.sent, free);
 	}
-	mig_map_set(&g_failure_sent, key, "1");
+	wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 	memset(&r, 0, sizeof(r));
 	mig_sha256_hex(key, strlen(key), 16, hex);
 	snprintf(r.id, sizeof(r.id), "nf-%s", hex);
@@ -329,14 +112,7 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 	s.condition_only = true;
 	s.condition_type = "AutomaticRecovery";
 	mig_send_status(st, NULL, &s, ack);
-	memset(&au, 0, sizeof(au));
-	au.req = &r;
-	au.cluster = st->cluster;
-	au.action = action;
-	au.outcome = outcome;
-	au.reason = reason;
-	au.message = message;
-	mig_send_audit(st, &au, node, ack);
+	mig_send_req_audit(st, &r, action, outcome, reason, message, node, ack);
 	mig_post_event(st, &r, NULL,
 		       strcmp(outcome, "success") && strcmp(outcome, "info") ? "Warning" : "Normal",
 		       reason, message, action);
@@ -354,8 +130,8 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, cJSON 
 
 	if (!body)
 		abort();
-	rc = wk_k8s_patch(st->k8s, &res_vms, ns, vm, NULL, WK_K8S_PATCH_MERGE, body, &res, err,
-			  sizeof(err));
+	rc = wk_k8s_patch(st->k8s, &wk_res_virtualmachines, ns, vm, NULL, WK_K8S_PATCH_MERGE, body,
+			  &res, err, sizeof(err));
 	if (rc < 0)
 		wk_logk(WK_LOG_WARN, vm, "node failure recovery: patch failed: %s", err);
 	wk_k8s_result_release(&res);
@@ -382,18 +158,19 @@ static cJSON *marks_patch(const struct mig_failure_state *s, bool pin, bool rest
 	if (state) {
 		char *j = mig_failure_state_json(state);
 
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_FAIL_LABEL,
-					state->pin.request);
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"), MIG_FAIL_ANN,
-					j);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"),
+					WK_LABEL_FAILURE_RECOVERY, state->pin.request);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+					WK_ANN_FAILURE_RECOVERY, j);
 		free(j);
 	} else {
 		cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");
 
-		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_FAIL_LABEL);
-		cJSON_AddNullToObject(ann, MIG_FAIL_ANN);
+		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"),
+				      WK_LABEL_FAILURE_RECOVERY);
+		cJSON_AddNullToObject(ann, WK_ANN_FAILURE_RECOVERY);
 		if (s->vmi_uid[0])
-			cJSON_AddStringToObject(ann, MIG_FAIL_DONE_ANN, s->vmi_uid);
+			cJSON_AddStringToObject(ann, WK_ANN_RECOVERED_FROM_VMI, s->vmi_uid);
 	}
 	return p;
 }
@@ -424,14 +201,15 @@ static int capacity_load(struct mig_state *st, struct capacity *c)
 
 	if (c->loaded)
 		return 0;
-	if (wk_k8s_list_all(st->k8s, &wk_k8s_res_nodes, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_nodes, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		wk_warn("node failure: %s", err);
 		return -1;
 	}
 	c->nodes = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, NULL, &res, err,
+			    sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		cJSON_Delete(c->nodes);
 		c->nodes = NULL;
@@ -507,20 +285,20 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 	target[0] = why[0] = '\0';
 	if (!ns || !vm || !uid)
 		return 1;
-	if (wk_k8s_get(st->k8s, &res_vms, ns, vm, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, ns, vm, &res, err, sizeof(err)) < 0) {
 		rc = res.err == WK_K8S_ENOTFOUND ? 1 : -1;
 		wk_k8s_result_release(&res);
 		return rc;
 	}
-	if (wk_json_meta(res.body, "labels", MIG_COLD_LABEL)) {
+	if (wk_json_meta(res.body, "labels", WK_LABEL_COLD_MIGRATION_REQUEST)) {
 		wk_k8s_result_release(&res);
 		snprintf(why, wn, "a cold migration holds the VM's placement");
 		return 1;
 	}
 	mig_vmi_resources(vmi, &mem, &cpu);
-	had =
-	    wk_json_meta(res.body, "labels", MIG_FAIL_LABEL) &&
-	    mig_failure_state_parse(wk_json_meta(res.body, "annotations", MIG_FAIL_ANN), &old) == 0;
+	had = wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY) &&
+	      mig_failure_state_parse(
+		  wk_json_meta(res.body, "annotations", WK_ANN_FAILURE_RECOVERY), &old) == 0;
 	if (had && strcmp(old.vmi_uid, uid)) {
 		mig_failure_state_release(&old);
 		wk_k8s_result_release(&res);
@@ -543,7 +321,7 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		s.pin.started_ms = now;
 		s.local = true;
 		rc = write_marks(st, ns, vm, &s, false, false, &s);
-		g_maybe = true;
+		st->failure.maybe = true;
 		wk_k8s_result_release(&res);
 		return rc < 0 ? -1 : 1;
 	}
@@ -585,7 +363,7 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		choose(cap, node, pol->target, s.pin.node_selector, mem, cpu, s.pin.target,
 		       s.pin.hostname, sizeof(s.pin.target), why, wn);
 		rc = write_marks(st, ns, vm, &s, s.pin.target[0] != '\0', false, &s);
-		g_maybe = true;
+		st->failure.maybe = true;
 		if (rc == 0)
 			wk_logk(WK_LOG_INFO, vm,
 				"node '%s' not ready: VM pinned to node '%s' for a restart (%s)",
@@ -683,25 +461,26 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 	memset(&cap, 0, sizeof(cap));
 	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		wk_logk(WK_LOG_WARN, node, "node failure: %s; retrying", err);
 		return WK_MSG_RETRY;
 	}
 	vmis = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (cJSON_GetArraySize(jget(vmis, "items")) == 0) {
+	if (cJSON_GetArraySize(wk_json_path(vmis, "items")) == 0) {
 		cJSON_Delete(vmis);
 		return WK_MSG_DONE;
 	}
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		cJSON_Delete(vmis);
 		return WK_MSG_RETRY;
 	}
 	wukongs = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	cJSON_ArrayForEach(it, jget(vmis, "items"))
+	cJSON_ArrayForEach(it, wk_json_path(vmis, "items"))
 	{
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *vm = wk_json_str(it, "metadata.name"),
@@ -769,7 +548,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body, int64_t ts,
 					 struct mig_ack *ack)
 {
-	const cJSON *status = jget(body, "status"), *w;
+	const cJSON *status = wk_json_path(body, "status"), *w;
 	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name"),
 		   *uid = wk_json_str(body, "uid"), *phase = wk_json_str(status, "phase"),
 		   *node = wk_json_str(status, "nodeName"), *wname;
@@ -787,13 +566,13 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		return WK_MSG_DONE;
 	/* Once per failed VMI in this process (its Failed and its deletion both come by). */
 	snprintf(key, sizeof(key), "vmi-failed/%s/%s/%s", ns, name, uid);
-	if (!g_failure_init) {
-		mig_map_init(&g_failure_sent);
-		g_failure_init = true;
+	if (!st->failure.sent_init) {
+		wk_map_init(&st->failure.sent, free);
+		st->failure.sent_init = true;
 	}
-	if (mig_map_get(&g_failure_sent, key))
+	if ((const char *)wk_map_get(&st->failure.sent, key))
 		return WK_MSG_DONE;
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
 		out = res.err == WK_K8S_ENOTFOUND ? WK_MSG_DONE : WK_MSG_RETRY;
 		wk_k8s_result_release(&res);
 		return out;
@@ -805,19 +584,19 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		goto done;
 	/* Marked already (the migrator is following this failure: the Node event came first), or
 	 * its last recovery was from this very VMI (a replayed event). */
-	if (wk_k8s_get(st->k8s, &res_vms, ns, name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, ns, name, &res, err, sizeof(err)) < 0) {
 		out = res.err == WK_K8S_ENOTFOUND ? WK_MSG_DONE : WK_MSG_RETRY;
 		wk_k8s_result_release(&res);
 		goto done;
 	}
-	if (wk_json_meta(res.body, "labels", MIG_FAIL_LABEL) ||
-	    streq(wk_json_meta(res.body, "annotations", MIG_FAIL_DONE_ANN), uid)) {
+	if (wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY) ||
+	    streq(wk_json_meta(res.body, "annotations", WK_ANN_RECOVERED_FROM_VMI), uid)) {
 		wk_k8s_result_release(&res);
-		mig_map_set(&g_failure_sent, key, "1");
+		wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 		goto done;
 	}
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, ns, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, ns, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		out = WK_MSG_RETRY;
 		goto done;
@@ -833,7 +612,7 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 	}
 	if (!pol.enabled || !(pol.triggers & MIG_TRIG_FAILURE)) {
 		mig_policy_release(&pol);
-		mig_map_set(&g_failure_sent, key, "1");
+		wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 		goto done;
 	}
 	/* The migrator did not see this failure (it was not running): mark the VM now from the
@@ -844,10 +623,12 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 	cJSON_AddStringToObject(meta, "namespace", ns);
 	cJSON_AddStringToObject(meta, "name", name);
 	cJSON_AddStringToObject(meta, "uid", uid);
-	if (jget(body, "labels"))
-		cJSON_AddItemToObject(meta, "labels", cJSON_Duplicate(jget(body, "labels"), true));
-	if (jget(body, "spec"))
-		cJSON_AddItemToObject(vmi, "spec", cJSON_Duplicate(jget(body, "spec"), true));
+	if (wk_json_path(body, "labels"))
+		cJSON_AddItemToObject(meta, "labels",
+				      cJSON_Duplicate(wk_json_path(body, "labels"), true));
+	if (wk_json_path(body, "spec"))
+		cJSON_AddItemToObject(vmi, "spec",
+				      cJSON_Duplicate(wk_json_path(body, "spec"), true));
 	cJSON_AddItemToObject(vmi, "status", cJSON_Duplicate(status, true));
 	memset(&cap, 0, sizeof(cap));
 	local = vmi_local_storage(vmi, disk, sizeof(disk));
@@ -859,7 +640,7 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		out = WK_MSG_RETRY;
 		goto done;
 	}
-	mig_map_set(&g_failure_sent, key, "1");
+	wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 	if (mrc == 0 && !local) {
 		snprintf(msg, sizeof(msg),
 			 "node '%s' was confirmed down (%s) while the migrator was not running; "
@@ -972,8 +753,10 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 
 	if (!ns || !vm)
 		return;
-	if (mig_failure_state_parse(wk_json_meta(vmobj, "annotations", MIG_FAIL_ANN), &s) < 0) {
-		cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"" MIG_FAIL_LABEL "\":null}}}");
+	if (mig_failure_state_parse(wk_json_meta(vmobj, "annotations", WK_ANN_FAILURE_RECOVERY),
+				    &s) < 0) {
+		cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"" WK_LABEL_FAILURE_RECOVERY
+				       "\":null}}}");
 
 		wk_logk(WK_LOG_WARN, vm, "node failure recovery: unreadable state: dropped");
 		patch_vm(st, ns, vm, p);
@@ -985,7 +768,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	memset(&nr, 0, sizeof(nr));
 	memset(&tr, 0, sizeof(tr));
 	memset(&pol, 0, sizeof(pol));
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, ns, s.pin.wukong, &wr, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, s.pin.wukong, &wr, err, sizeof(err)) < 0) {
 		if (wr.err == WK_K8S_ENOTFOUND)
 			write_marks(st, ns, vm, &s, false, true, NULL);
 		goto out;
@@ -998,7 +781,8 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 		write_marks(st, ns, vm, &s, false, true, NULL);
 		goto out;
 	}
-	have_vmi = wk_k8s_get(st->k8s, &mig_res_vmis, ns, vm, &vr, err, sizeof(err)) == 0;
+	have_vmi = wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, ns, vm, &vr, err,
+			      sizeof(err)) == 0;
 	if (!have_vmi && vr.err != WK_K8S_ENOTFOUND)
 		goto out;
 	memset(&v, 0, sizeof(v));
@@ -1006,17 +790,17 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	v.vmi_uid = have_vmi ? wk_json_str(vr.body, "metadata.uid") : NULL;
 	v.vmi_phase = have_vmi ? wk_json_str(vr.body, "status.phase") : NULL;
 	v.vmi_node = have_vmi ? wk_json_str(vr.body, "status.nodeName") : NULL;
-	v.vmi_deleting = have_vmi && jget(jget(vr.body, "metadata"), "deletionTimestamp");
+	v.vmi_deleting = have_vmi && wk_json_path(vr.body, "metadata.deletionTimestamp");
 	v.now_ms = wk_time_now_ms();
 	v.timeout_ms = recovery_timeout_ms(st);
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, s.node, &nr, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, s.node, &nr, err, sizeof(err)) == 0) {
 		v.node_ready = mig_node_ready(nr.body);
 		fenced = node_fenced(st, nr.body, fwhy, sizeof(fwhy));
 	} else if (nr.err != WK_K8S_ENOTFOUND) {
 		goto out;
 	}
 	if (v.vmi_node && strcmp(v.vmi_node, s.node) && !streq(v.vmi_uid, s.vmi_uid) &&
-	    wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, v.vmi_node, &tr, err, sizeof(err)) == 0)
+	    wk_k8s_get(st->k8s, &wk_res_nodes, NULL, v.vmi_node, &tr, err, sizeof(err)) == 0)
 		v.vmi_node_matches =
 		    mig_failure_node_matches(tr.body, pol.target, s.pin.node_selector);
 	if (s.move_id[0] &&
@@ -1129,17 +913,18 @@ void mig_failure_tick(struct mig_state *st)
 	const cJSON *it;
 	int64_t now = wk_time_mono_ms();
 
-	if (now < g_next_tick || (!g_maybe && now < g_next_full))
+	if (now < st->failure.next_tick || (!st->failure.maybe && now < st->failure.next_full))
 		return;
-	g_next_tick = now + 1000;
-	g_next_full = now + 60000;
+	st->failure.next_tick = now + 1000;
+	st->failure.next_full = now + 60000;
 	memset(&lo, 0, sizeof(lo));
-	lo.label_selector = MIG_FAIL_LABEL;
-	if (wk_k8s_list_all(st->k8s, &res_vms, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	lo.label_selector = WK_LABEL_FAILURE_RECOVERY;
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachines, NULL, &lo, &res, err, sizeof(err)) <
+	    0) {
 		wk_k8s_result_release(&res);
 		return;
 	}
-	g_maybe = cJSON_GetArraySize(jget(res.body, "items")) > 0;
-	cJSON_ArrayForEach(it, jget(res.body, "items")) failure_step(st, it);
+	st->failure.maybe = cJSON_GetArraySize(wk_json_path(res.body, "items")) > 0;
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items")) failure_step(st, it);
 	wk_k8s_result_release(&res);
 }

@@ -9,17 +9,17 @@
 #ifndef MIG_EVAC_H
 #define MIG_EVAC_H
 
-#include "mig_drain.h"
-#include "mig_int.h"
+#include "decide/mig_drain.h"
+#include "ctx/mig_ctx.h"
 
 /* A validated drain submission (cluster and tenant already checked). ts orders its VMs'
  * requests in the queue; topic/partition/offset are for the audit trail. */
 enum wk_msg_result mig_evac_drain(struct mig_state *st, const struct mig_drain_req *d, int64_t ts,
 				  const char *topic, int32_t partition, int64_t offset,
 				  struct mig_ack *ack);
-/* A Node event from the watcher (its body: name, labels, spec, status). Starts a maintenance
- * evacuation of the policy-enabled VMs when the node is cordoned or drain-tainted; a node that is
- * not Ready goes to the nodeFailure trigger (mig_failure.h) instead. */
+/* A Node event from the watcher (its body: name, labels, spec, status) of a Ready node
+ * (mig_service.c hands one that is not Ready to the nodeFailure flow instead). Starts a
+ * maintenance evacuation of the policy-enabled VMs when the node is cordoned or drain-tainted. */
 enum wk_msg_result mig_evac_node_event(struct mig_state *st, const struct cJSON *body,
 				       const char *change, int64_t ts, struct mig_ack *ack);
 /* Submit what the plans allow now; finish evacuations whose VMs are all done. */

@@ -4,19 +4,15 @@
  * plan (order, targets, predicted durations). wukong-progress publishes its own per-node
  * aggregate from the cluster's events (source "wukong-progress") and does not republish these.
  */
-#include "mig_evac_report.h"
-#include "mig_int.h"
+#include "decide/mig_evac_report.h"
 
 #include "wk_emit.h"
-#include "wk_kafka.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-
-char mig_evrep_best_effort;
 
 const char *mig_evrep_state_name(enum mig_evrep_state s)
 {
@@ -26,7 +22,7 @@ const char *mig_evrep_state_name(enum mig_evrep_state s)
 	return (size_t)s < WK_ARRAY_SIZE(names) ? names[s] : "Unknown";
 }
 
-static bool is_final(enum mig_evrep_state s)
+bool mig_evrep_final_state(enum mig_evrep_state s)
 {
 	return s == MIG_EVREP_SUCCEEDED || s == MIG_EVREP_FAILED;
 }
@@ -63,7 +59,7 @@ double mig_evrep_eta(const struct mig_evrep *r, double elapsed_s)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct mig_evrep_vm *v = &r->vms[i];
 
-		if (!is_final(v->state)) {
+		if (!mig_evrep_final_state(v->state)) {
 			all = false;
 			continue;
 		}
@@ -245,117 +241,4 @@ void mig_evrep_remaining(struct mig_evrep *r, size_t i)
 {
 	if (r && i < r->n)
 		r->vms[i].remaining = true;
-}
-
-/* ---- sending ---- */
-
-static void send_report(struct mig_state *st, struct mig_evrep *r, const char *phase, void *opaque,
-			struct mig_ack *ack)
-{
-	double elapsed = (double)(wk_time_mono_ms() - r->started_mono) / 1000.0;
-	cJSON *o = mig_evrep_body(r, elapsed, phase, wk_time_now_ms());
-	char topic[256], key[400], subj[300], id[128], err[256];
-	char *body = cJSON_PrintUnformatted(o);
-
-	cJSON_Delete(o);
-	if (!body)
-		abort();
-	wk_kafka_topic(wk_service_config(st->ctx), "progress", topic, sizeof(topic));
-	snprintf(key, sizeof(key), "%s/node/%s", r->cluster, r->node);
-	snprintf(subj, sizeof(subj), "Node/%s", r->node);
-	id[0] = '\0';
-	if (ack) {
-		/* The final report keeps its id across a replay: consumers can dedupe it. */
-		const char *parts[] = {r->cluster, r->node, r->id, phase};
-
-		wk_emit_id("evacuation", parts, 4, id, sizeof(id));
-	}
-	mig_ack_ref(ack);
-	if (wk_emit_send(st->prod, topic, key, r->cluster,
-			 "dev.novasphere.wukong.progress.evacuation.v1", id, subj, body,
-			 ack ? (void *)ack : opaque, err, sizeof(err)) < 0) {
-		if (ack) {
-			wk_logk(WK_LOG_ERROR, key,
-				"progress send failed: %s; stopping for a replay", err);
-			wk_service_stop(st->ctx, 1);
-		} else {
-			wk_logk(WK_LOG_WARN, key, "evacuation '%s': progress report dropped: %s",
-				r->id, err);
-		}
-	} else {
-		wk_metric_inc(st->m_outputs, (const char *const[]){topic}, 1);
-	}
-	free(body);
-	r->sent = true;
-	r->changed = false;
-	r->last_sent_mono = wk_time_mono_ms();
-}
-
-static enum mig_evrep_state state_of(struct mig_state *st, const struct mig_evrep_vm *v,
-				     bool submitted)
-{
-	struct mig_active *a;
-	const char *ph;
-	char key[600];
-
-	if (is_final(v->state))
-		return v->state; /* an outcome is never taken back */
-	if (!submitted)
-		return MIG_EVREP_WAITING;
-	a = mig_active_by_id(st, v->id);
-	if (a)
-		return a->phase == MIG_PH_MIGRATING ? MIG_EVREP_MIGRATING : MIG_EVREP_QUEUED;
-	snprintf(key, sizeof(key), "%s/%s/%s", v->ns, v->name, v->id);
-	ph = mig_map_get(&st->done, key);
-	if (ph && !strcmp(ph, "Succeeded"))
-		return MIG_EVREP_SUCCEEDED;
-	if (ph && (!strcmp(ph, "Failed") || !strcmp(ph, "Cancelled") || !strcmp(ph, "Rejected")))
-		return MIG_EVREP_FAILED;
-	return MIG_EVREP_UNCONFIRMED;
-}
-
-void mig_evrep_tick(struct mig_state *st, struct mig_evrep *r, size_t submitted)
-{
-	int64_t now;
-
-	if (!r || r->final_sent)
-		return;
-	now = wk_time_mono_ms();
-	for (size_t i = 0; i < r->n; i++) {
-		struct mig_evrep_vm *v = &r->vms[i];
-		enum mig_evrep_state s = state_of(st, v, i < submitted);
-
-		if (s == v->state)
-			continue;
-		v->state = s;
-		if (is_final(s))
-			v->done_s = (double)(now - r->started_mono) / 1000.0;
-		r->changed = true;
-	}
-	if (mig_evrep_due(r, now))
-		send_report(st, r, "Running", &mig_evrep_best_effort, NULL);
-}
-
-void mig_evrep_final(struct mig_state *st, struct mig_evrep *r, struct mig_ack *ack)
-{
-	bool failed = false;
-	double now_s;
-
-	if (!r || r->final_sent)
-		return;
-	now_s = (double)(wk_time_mono_ms() - r->started_mono) / 1000.0;
-	for (size_t i = 0; i < r->n; i++) {
-		struct mig_evrep_vm *v = &r->vms[i];
-
-		enum mig_evrep_state s = v->remaining ? MIG_EVREP_FAILED : MIG_EVREP_SUCCEEDED;
-
-		failed |= v->remaining;
-		if (v->state != s) {
-			v->state = s;
-			if (v->done_s < 0)
-				v->done_s = now_s;
-		}
-	}
-	send_report(st, r, failed ? "Failed" : "Completed", NULL, ack);
-	r->final_sent = true;
 }

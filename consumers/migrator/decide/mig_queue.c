@@ -1,5 +1,5 @@
 /* mig_queue.c - migration queue ordering and limit accounting. */
-#include "mig_queue.h"
+#include "decide/mig_queue.h"
 
 void mig_load_init(struct mig_load *l)
 {

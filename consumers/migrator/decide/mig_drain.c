@@ -1,25 +1,19 @@
 /* mig_drain.c - drain submissions, migrationPolicy, maintenance and eligibility (mig_drain.h). */
-#include "mig_drain.h"
+#include "decide/mig_drain.h"
 
-#include "mig_preflight.h"
+#include "decide/mig_preflight.h"
 
+#include "wk_json.h"
 #include "wk_name.h"
 #include "wk_selector.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	wk_strlcpy(v->code, code, sizeof(v->code));
-	va_start(ap, fmt);
-	vsnprintf(v->message, sizeof(v->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* Fill the verdict v; -1. */
+#define verdict(v, c, ...)                                                                         \
+	wk_code_msg((v)->code, sizeof((v)->code), (v)->message, sizeof((v)->message), (c),         \
+		    __VA_ARGS__)
 
 /* kind: 'l' DNS-1123 label, 's' subdomain, 't' free text (no NUL, capped). */
 static int str_field(const cJSON *root, const char *k, bool required, char kind, char *out,
@@ -100,14 +94,9 @@ out:
 	return rc;
 }
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 int mig_policy_read(const cJSON *wukong, struct mig_policy *out, char *errstr, size_t errstr_size)
 {
-	const cJSON *p = jget(jget(wukong, "spec"), "migrationPolicy"), *t, *tc;
+	const cJSON *p = wk_json_path(wukong, "spec.migrationPolicy"), *t, *tc;
 	char err[256];
 
 	memset(out, 0, sizeof(*out));
@@ -115,14 +104,14 @@ int mig_policy_read(const cJSON *wukong, struct mig_policy *out, char *errstr, s
 		return 0;
 	if (!cJSON_IsObject(p))
 		return wk_err(errstr, errstr_size, "spec.migrationPolicy must be an object");
-	out->enabled = cJSON_IsTrue(jget(p, "enabled"));
-	out->allow_cold = cJSON_IsTrue(jget(p, "allowColdMigration"));
-	tc = jget(p, "triggerConditions");
+	out->enabled = cJSON_IsTrue(wk_json_path(p, "enabled"));
+	out->allow_cold = cJSON_IsTrue(wk_json_path(p, "allowColdMigration"));
+	tc = wk_json_path(p, "triggerConditions");
 	if (tc && !cJSON_IsArray(tc))
 		return wk_err(errstr, errstr_size, "triggerConditions must be a list");
 	cJSON_ArrayForEach(t, tc)
 	{
-		const cJSON *ty = jget(t, "type"), *th = jget(t, "threshold");
+		const cJSON *ty = wk_json_path(t, "type"), *th = wk_json_path(t, "threshold");
 
 		if (!cJSON_IsString(ty))
 			return wk_err(errstr, errstr_size, "a trigger condition has no type");
@@ -153,7 +142,7 @@ int mig_policy_read(const cJSON *wukong, struct mig_policy *out, char *errstr, s
 				      "unknown trigger condition type \"%.64s\"", ty->valuestring);
 		}
 	}
-	t = jget(p, "targetNodeSelector");
+	t = wk_json_path(p, "targetNodeSelector");
 	if (t && !cJSON_IsNull(t)) {
 		out->target = wk_selector_from_json(t, err, sizeof(err));
 		if (!out->target)
@@ -193,15 +182,15 @@ static bool in_list(const char *key, const char *list)
 bool mig_node_in_maintenance(const cJSON *node, const char *drain_taints, char *why,
 			     size_t why_size)
 {
-	const cJSON *spec = jget(node, "spec"), *t;
+	const cJSON *spec = wk_json_path(node, "spec"), *t;
 
-	if (cJSON_IsTrue(jget(spec, "unschedulable"))) {
+	if (cJSON_IsTrue(wk_json_path(spec, "unschedulable"))) {
 		snprintf(why, why_size, "cordoned");
 		return true;
 	}
-	cJSON_ArrayForEach(t, jget(spec, "taints"))
+	cJSON_ArrayForEach(t, wk_json_path(spec, "taints"))
 	{
-		const cJSON *k = jget(t, "key");
+		const cJSON *k = wk_json_path(t, "key");
 
 		if (!cJSON_IsString(k))
 			continue;
@@ -217,8 +206,8 @@ bool mig_node_in_maintenance(const cJSON *node, const char *drain_taints, char *
 bool mig_node_eligible(const cJSON *node, const char *source, const struct wk_selector *target,
 		       const cJSON *vm_node_selector, char *why, size_t why_size)
 {
-	const cJSON *name = jget(jget(node, "metadata"), "name");
-	const cJSON *labels = jget(jget(node, "metadata"), "labels"), *s;
+	const cJSON *name = wk_json_path(node, "metadata.name");
+	const cJSON *labels = wk_json_path(node, "metadata.labels"), *s;
 	char w[128];
 
 	if (!cJSON_IsString(name))
@@ -233,7 +222,7 @@ bool mig_node_eligible(const cJSON *node, const char *source, const struct wk_se
 		return snprintf(why, why_size, "TargetNodeSelectorMismatch"), false;
 	cJSON_ArrayForEach(s, vm_node_selector)
 	{
-		const cJSON *l = jget(labels, s->string);
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, s->string);
 
 		if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
 		    strcmp(s->valuestring, l->valuestring))

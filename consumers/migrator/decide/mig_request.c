@@ -1,6 +1,7 @@
 /* mig_request.c - parsing and validation of migration requests, ids and derived names. */
-#include "mig_request.h"
+#include "decide/mig_request.h"
 
+#include "wk_json.h"
 #include "wk_emit.h"
 #include "wk_log.h"
 #include "wk_name.h"
@@ -13,19 +14,10 @@
 
 #define COMPLETION_TIMEOUT_MAX 604800 /* a week per GiB is already absurd */
 
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (v) {
-		wk_strlcpy(v->code, code, sizeof(v->code));
-		va_start(ap, fmt);
-		vsnprintf(v->message, sizeof(v->message), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* Fill the verdict v; -1. */
+#define verdict(v, c, ...)                                                                         \
+	wk_code_msg((v)->code, sizeof((v)->code), (v)->message, sizeof((v)->message), (c),         \
+		    __VA_ARGS__)
 
 const char *mig_source_name(enum mig_source s)
 {
@@ -34,7 +26,7 @@ const char *mig_source_name(enum mig_source s)
 
 enum mig_verb mig_verb_from_type(const char *t)
 {
-	static const char pfx[] = "dev.novasphere.wukong.request.";
+	static const char pfx[] = WK_CE_REQUEST_PREFIX;
 
 	if (!t || strncmp(t, pfx, sizeof(pfx) - 1))
 		return MIG_VERB_UNKNOWN;
@@ -349,16 +341,10 @@ char *mig_canonical_json(const cJSON *v)
 
 /* ---- spec.migration ---- */
 
-static const cJSON *jget(const cJSON *o, const char *a, const char *b)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
-	return b ? cJSON_GetObjectItemCaseSensitive(x, b) : x;
-}
-
 void mig_vm_name(const cJSON *wk, char *out, size_t out_size)
 {
-	const cJSON *vm = jget(wk, "status", "vmName");
-	const cJSON *name = jget(wk, "metadata", "name");
+	const cJSON *vm = wk_json_path(wk, "status.vmName");
+	const cJSON *name = wk_json_path(wk, "metadata.name");
 
 	if (cJSON_IsString(vm) && wk_name_is_dns1123_subdomain(vm->valuestring))
 		wk_strlcpy(out, vm->valuestring, out_size);
@@ -372,9 +358,9 @@ const cJSON *mig_wukong_of_vm(const cJSON *wukongs, const char *ns, const char *
 
 	if (!ns || !vm)
 		return NULL;
-	cJSON_ArrayForEach(w, jget(wukongs, "items", NULL))
+	cJSON_ArrayForEach(w, wk_json_path(wukongs, "items"))
 	{
-		const cJSON *wns = jget(w, "metadata", "namespace");
+		const cJSON *wns = wk_json_path(w, "metadata.namespace");
 		char wvm[MIG_NAME_MAX];
 
 		if (!cJSON_IsString(wns) || strcmp(wns->valuestring, ns))
@@ -388,10 +374,10 @@ const cJSON *mig_wukong_of_vm(const cJSON *wukongs, const char *ns, const char *
 
 int mig_spec_view(const cJSON *wk, struct mig_spec_view *out)
 {
-	const cJSON *mig = jget(wk, "spec", "migration");
-	const cJSON *uid = jget(wk, "metadata", "uid");
-	const cJSON *gen = jget(wk, "metadata", "generation");
-	const cJSON *ms = jget(wk, "status", "migrationStatus");
+	const cJSON *mig = wk_json_path(wk, "spec.migration");
+	const cJSON *uid = wk_json_path(wk, "metadata.uid");
+	const cJSON *gen = wk_json_path(wk, "metadata.generation");
+	const cJSON *ms = wk_json_path(wk, "status.migrationStatus");
 	const cJSON *rid = cJSON_GetObjectItemCaseSensitive(ms, "requestId");
 	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ms, "phase");
 	int64_t g = 0;
@@ -482,9 +468,9 @@ int mig_request_from_spec(const cJSON *wk, const char *cluster, struct mig_reque
 			  struct mig_verdict *v)
 {
 	struct mig_spec_view view;
-	const cJSON *mig = jget(wk, "spec", "migration");
-	const cJSON *ns = jget(wk, "metadata", "namespace");
-	const cJSON *name = jget(wk, "metadata", "name");
+	const cJSON *mig = wk_json_path(wk, "spec.migration");
+	const cJSON *ns = wk_json_path(wk, "metadata.namespace");
+	const cJSON *name = wk_json_path(wk, "metadata.name");
 
 	memset(r, 0, sizeof(*r));
 	mig_options_init(&r->opt);

@@ -1,12 +1,12 @@
-/* mig_evac_int.h - what the evacuation modules share: mig_evac.c (plans and runs evacuations),
- * mig_pressure.c (resourcePressure) and mig_failure.c (nodeFailure). Not for the rest of the
- * service, which uses mig_evac.h, mig_pressure.h and mig_failure.h.
+/* mig_evac_int.h - what the evacuation flow (flows/mig_evac.c, plans and runs evacuations) offers
+ * the resourcePressure flow (flows/mig_pressure.c) above it. Not for the rest of the service,
+ * which uses mig_evac.h.
  */
 #ifndef MIG_EVAC_INT_H
 #define MIG_EVAC_INT_H
 
-#include "mig_drain.h"
-#include "mig_int.h"
+#include "decide/mig_drain.h"
+#include "ctx/mig_ctx.h"
 
 /* A resourcePressure evacuation: just these VMs ("<ns>/<vm>"), and no target filled past `level`
  * percent of its allocatable memory or CPU (what metrics.k8s.io says it uses, mig_pressure_used /
@@ -18,13 +18,8 @@ struct mig_pressure_sel {
 	char why[160];
 };
 
-/* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a
- * Kubernetes quantity such as "1250M"), else def. */
-const char *mig_cfg(struct mig_state *st, const char *k, const char *def);
-double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity);
-
 /* An evacuation of node runs, or one ended less than 30 s ago (no re-evaluation yet). */
-bool mig_evac_busy(const char *node);
+bool mig_evac_busy(struct mig_state *st, const char *node);
 
 /* Plan an evacuation of node and, unless dry_run, start it. maint: triggered by a policy (only
  * VMs whose policy enables nodeMaintenance, or exactly ps's VMs when ps is given); otherwise a

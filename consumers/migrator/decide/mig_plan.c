@@ -1,5 +1,5 @@
 /* mig_plan.c - fast-evacuation planner (see mig_plan.h; algorithm in docs/migrator.md). */
-#include "mig_plan.h"
+#include "decide/mig_plan.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
