@@ -16,6 +16,7 @@
 #include "wk_emit.h"
 #include "wk_json.h"
 #include "wk_k8s.h"
+#include "wk_kubevirt.h"
 #include "wk_log.h"
 #include "wk_map.h"
 #include "wk_metrics.h"
@@ -78,14 +79,14 @@ static void refresh_cluster(struct pv_state *st)
 		wk_warn("storage classes not readable, not checked: %s", err);
 	}
 	wk_k8s_result_release(&r);
-	st->cl.live_update = false;
-	if (wk_k8s_list(st->k8s, &wk_res_kubevirts, NULL, NULL, &r, err, sizeof(err)) == 0) {
-		const char *s = wk_json_str(cJSON_GetArrayItem(wk_json_path(r.body, "items"), 0),
-					    "spec.configuration.vmRolloutStrategy");
+	/* the rollout strategy as the CR says, or as its version defaults (core/wk_kubevirt.h) */
+	{
+		struct wk_kubevirt_info kv;
 
-		st->cl.live_update = s && !strcmp(s, "LiveUpdate");
+		st->cl.live_update =
+		    wk_kubevirt_fetch(st->k8s, &kv, err, sizeof(err)) == 0 && kv.found &&
+		    kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE;
 	}
-	wk_k8s_result_release(&r);
 }
 
 /* ---- status out ---- */

@@ -119,11 +119,11 @@ static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char *
 		 * a DataVolume of its own is keyed by its name. */
 		const cJSON *o;
 
-		cJSON_ArrayForEach(o, get(md, "ownerReferences"))
+		cJSON_ArrayForEach(o, wk_json_path(md, "ownerReferences"))
 		{
-			s = get_str(o, "kind");
-			if (s && !strcmp(s, "VirtualMachine") && get_str(o, "name"))
-				return get_str(o, "name");
+			s = wk_json_key_str(o, "kind");
+			if (s && !strcmp(s, "VirtualMachine") && wk_json_key_str(o, "name"))
+				return wk_json_key_str(o, "name");
 		}
 		return name;
 	}
