@@ -286,7 +286,15 @@ static void seed_classes(struct sim_model *m)
 		cJSON_AddStringToObject(ann, "sim.novasphere.dev/copy-rate", rate);
 		cJSON_AddStringToObject(o, "provisioner", c->provisioner);
 		cJSON_AddStringToObject(o, "reclaimPolicy", "Delete");
-		cJSON_AddStringToObject(o, "volumeBindingMode", "Immediate");
+		/* Local volumes bind where their first consumer runs: k3s' local-path class ships
+		 * WaitForFirstConsumer, and a no-provisioner local PV needs it (Kubernetes docs,
+		 * "Local" volumes). */
+		cJSON_AddStringToObject(o, "volumeBindingMode",
+					!strcmp(c->provisioner, "rancher.io/local-path") ||
+						!strcmp(c->provisioner,
+							"kubernetes.io/no-provisioner")
+					    ? "WaitForFirstConsumer"
+					    : "Immediate");
 		cJSON_AddBoolToObject(o, "allowVolumeExpansion", true);
 		sim_create(m, m->r_sc, NULL, o);
 	}
