@@ -3,8 +3,10 @@
 # apply accepts it and `kubectl get -o json` gives back every field it set (nothing pruned); the
 # seed's disk fragments (boot, image, storageClassName) inside a Wukong likewise. The examples are
 # read from the seed files' text (/work/shared/seeds or ../shared/seeds) when reachable, else from
-# the copy under tests/seeds/. Then, as far as the product supports today: the migration examples
-# end on their target node, the clone examples run, the automatic-migration example is armed.
+# the copy under tests/seeds/. Then, on the whole product (simulator, watcher, status writer,
+# provisioner, migrator, cloner), as far as it supports today: the migration examples end on their
+# target node, the clone examples run (their sources are made first), the automatic-migration
+# example is armed, seed 001's disks get a boot disk and its "http://..." image fails to import.
 . "$(dirname "$0")/../lib.sh"
 
 SEEDS=""
@@ -29,18 +31,31 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.txt")):
             body = "".join("    " + l + "\n" if l.strip() else "\n" for l in b.splitlines())
             open("%s/disks-%s-%02d.yaml" % (sys.argv[2], base, n), "w", encoding="utf-8").write(
                 "apiVersion: vm.novasphere.dev/v1alpha1\nkind: Wukong\nmetadata:\n"
-                "  name: disks-%s-%02d\nspec:\n  cpu: 1\n  memory: 1Gi\n  running: false\n%s"
+                "  name: disks-%s-%02d\nspec:\n  cpu: 1\n  memory: 1Gi\n%s"
                 % (base, n, body.replace("    disks:", "  disks:", 1)))
 EOF
 nwk=$(ls "$T"/ex/wk-*.yaml 2>/dev/null | wc -l)
 check "the seeds hold kind: Wukong examples ($nwk)" test "$nwk" -ge 6
 
-start_bg sim "$BIN/wukong-sim" --dir "$T/sim" --time-factor 8 ${SIM_ARGS:-}
-wait_for 30 test -s "$T/sim/kubeconfig" || { not_ok "wukong-sim started"; finish; exit 1; }
-export KUBECONFIG="$T/sim/kubeconfig"
+# The whole product on the default scenario (node-1..node-4, the seeds' storage classes).
+. "$(dirname "$0")/mig-env.sh"
+cp "$ROOT/tools/sim/scenarios/default.yaml" "$T/scenario.yaml"
+mig_start --time-factor 4
+mig_start_migrator
+export KUBECONFIG="$KC"
 export HOME="$T/home"
 mkdir -p "$HOME"
 k() { timeout 30 kubectl "$@"; }
+start_bg cloner "$BIN/wukong-cloner" -X kafka.bootstrap.servers="$BOOTSTRAP" -X kube.config="$KC" \
+	-X cluster.id=local -X consumer.group="cl-$MIG_GROUP" -X kafka.session.timeout.ms=6000 \
+	-X http.addr-file="$T/cloner.addr" -X cloner.poll-interval=200ms -X cloner.resync-interval=2s
+wait_for 20 test -s "$T/cloner.addr" || not_ok "wukong-cloner started"
+# the clone examples' sources: VMI running-vm and VM source-vm (Wukongs running and source)
+for src in running source; do
+	printf 'apiVersion: vm.novasphere.dev/v1alpha1\nkind: Wukong\nmetadata: {name: %s}\nspec:\n  cpu: 1\n  memory: 1Gi\n  disks: [{name: system, size: 8Gi, boot: true}]\n' "$src" |
+		k apply -f - >/dev/null
+done
+check "the clone sources run" wait_for 60 bash -c '[ "$(kubectl get vmi running-vm -o jsonpath={.status.phase})" = Running ] && [ "$(kubectl get vmi source-vm -o jsonpath={.status.phase})" = Running ]'
 
 # every leaf the YAML sets comes back with the same value
 roundtrip() {
@@ -74,6 +89,29 @@ for f in "$T"/ex/*.yaml; do
 	out=$(roundtrip "$f" "$T/$name.json" 2>&1)
 	check "$name: kubectl get -o json gives back every field the example sets" test -z "$out" || diag "$out"
 done
+
+# What each example does, as far as the product supports it today.
+check "5.1 my-vm: created with spec.migration, it ends on its target node-2" \
+	wait_for 120 bash -c '[ "$(kubectl get vmi my-vm-vm -o jsonpath={.status.nodeName} 2>/dev/null)" = node-2 ] && [ "$(kubectl get vmi my-vm-vm -o jsonpath={.status.phase})" = Running ]'
+diag "my-vm: $(k get wk my-vm -o jsonpath='{.status.phase} {.status.migrationStatus.phase} {.status.migrationStatus.message}')"
+check "5.3 postcopy-vm: ends on its target node-3" \
+	wait_for 120 bash -c '[ "$(kubectl get vmi postcopy-vm-vm -o jsonpath={.status.nodeName} 2>/dev/null)" = node-3 ]'
+diag "postcopy-vm: $(k get wk postcopy-vm -o jsonpath='{.status.phase} {.status.migrationStatus.phase} {.status.migrationStatus.mode} {.status.migrationStatus.message}')"
+check "5.2 auto-migrate-vm: its VM runs and the policy is on the Wukong (armed)" \
+	wait_for 60 bash -c '[ "$(kubectl get wk auto-migrate-vm -o jsonpath={.status.phase})" = Running ] && [ "$(kubectl get wk auto-migrate-vm -o jsonpath={.spec.migrationPolicy.enabled})" = true ]'
+for c in cloned-from-running cloned-vm cloned-from-vm; do
+	check "clone $c runs: cloneStatus Succeeded and its VM $c-vm exists" \
+		wait_for 150 bash -c "[ \"\$(kubectl get wk $c -o jsonpath={.status.cloneStatus.phase})\" = Succeeded ] && kubectl get vm $c-vm >/dev/null 2>&1"
+	diag "$c: $(k get wk "$c" -o jsonpath='{.status.phase} {.status.cloneStatus.phase} {.status.cloneStatus.message}')"
+done
+for f in "$T"/ex/disks-*.yaml; do
+	[ -e "$f" ] || continue
+	name=$(basename "$f" .yaml)
+	check "$name (seed 001's disks): VM with a boot disk on the seed's class" \
+		wait_for 30 bash -c "kubectl get vm $name-vm -o json | grep -q '\"bootOrder\": 1'"
+done
+check "seed 001's local-path disk binds when its VMI is scheduled; its image \"http://...\" is unreachable: ImportFailed" \
+	wait_for 60 bash -c 'for w in $(kubectl get wk -o name | grep disks-); do kubectl get $w -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].reason}{\"\n\"}"; done | grep -q ImportFailed'
 
 out=$(k get wk -o wide 2>&1)
 check "get wk -o wide has Source, Target and ETA columns" \

@@ -328,6 +328,8 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	{
 		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 		const char *vname = wk_json_str(vol, "name");
+		if (!claim) /* a DataVolume's PVC has its name */
+			claim = wk_json_str(vol, "dataVolume.name");
 		if (!claim || !vname)
 			continue;
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, claim);
@@ -587,6 +589,21 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	{
 		cJSON *pvcref = cJSON_GetObjectItemCaseSensitive(vol, "persistentVolumeClaim");
 		const char *vname = wk_json_str(vol, "name");
+		const char *dvn = wk_json_str(vol, "dataVolume.name");
+		if (!pvcref && dvn && vname) {
+			/* A DataVolume volume is restored into a new claim too (upstream makes a
+			 * prepopulated DataVolume of it; the model a plain claim): its template goes,
+			 * so the target never shares the source's DataVolume. */
+			cJSON *t, *dvts = cJSON_GetObjectItemCaseSensitive(spec, "dataVolumeTemplates");
+			for (t = dvts ? dvts->child : NULL; t; t = t->next)
+				if (wk_json_str(t, "metadata.name") &&
+				    !strcmp(wk_json_str(t, "metadata.name"), dvn)) {
+					cJSON_Delete(cJSON_DetachItemViaPointer(dvts, t));
+					break;
+				}
+			cJSON_DeleteItemFromObjectCaseSensitive(vol, "dataVolume");
+			pvcref = cJSON_AddObjectToObject(vol, "persistentVolumeClaim");
+		}
 		if (!pvcref || !vname)
 			continue;
 		char claim[320];

@@ -656,6 +656,8 @@ cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
 		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 		const char *vname = wk_json_str(vol, "name");
 		cJSON *x = cJSON_CreateObject();
+		if (!claim) /* a DataVolume's PVC has its name */
+			claim = wk_json_str(vol, "dataVolume.name");
 		cJSON_AddStringToObject(x, "name", vname ? vname : "");
 		if (!claim) {
 			cJSON_AddBoolToObject(x, "enabled", false);
