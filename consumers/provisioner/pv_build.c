@@ -524,9 +524,50 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations"),
 	    PV_ANN_GENERATION, g);
-	(void)changed; /* the generation mark is written even when nothing else changed */
+	/* Nothing to change (a new generation for spec.migration, say): the VM is not touched. */
+	if (!changed) {
+		cJSON_Delete(patch);
+		patch = NULL;
+	}
 	*patch_out = patch;
 	return 0;
+}
+
+void pv_build_clone_update(const cJSON *wk, const cJSON *vm, cJSON **patch_out)
+{
+	const cJSON *cpu = wk_json_path(wk, "spec.cpu"), *mem = wk_json_path(wk, "spec.memory");
+	const cJSON *gen = wk_json_path(wk, "metadata.generation");
+	const cJSON *cores = wk_json_path(vm, "spec.template.spec.domain.cpu.cores");
+	cJSON *patch = cJSON_CreateObject(), *dom, *req;
+	int64_t want = qty(mem), have = qty(wk_json_path(vm, "spec.template.spec.domain.memory.guest"));
+	char g[32];
+
+	dom = cJSON_AddObjectToObject(
+	    cJSON_AddObjectToObject(
+		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"), "spec"),
+	    "domain");
+	req = cJSON_CreateObject();
+	if (cJSON_IsNumber(cpu) && cpu->valuedouble >= 1 &&
+	    (!cJSON_IsNumber(cores) || cores->valuedouble != cpu->valuedouble)) {
+		char q[32];
+
+		cJSON_AddNumberToObject(cJSON_AddObjectToObject(dom, "cpu"), "cores", cpu->valuedouble);
+		snprintf(q, sizeof(q), "%lld", (long long)cpu->valuedouble);
+		cJSON_AddStringToObject(req, "cpu", q);
+	}
+	if (want > 0 && want != have) {
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "memory"), "guest", qty_json(mem, want));
+		cJSON_AddItemToObject(req, "memory", qty_json(mem, want));
+	}
+	if (req->child)
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "resources"), "requests", req);
+	else
+		cJSON_Delete(req);
+	snprintf(g, sizeof(g), "%lld", cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 1LL);
+	cJSON_AddStringToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations"),
+	    PV_ANN_GENERATION, g);
+	*patch_out = patch;
 }
 
 /* ---- status ---- */

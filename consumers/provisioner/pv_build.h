@@ -44,12 +44,18 @@ int pv_build_vm(const struct cJSON *wk, const struct pv_cluster *cl, struct cJSO
 		struct pv_verdict *v);
 
 /* A spec change of a Wukong whose VM the provisioner made (vm carries PV_LABEL_PROVISIONER).
- * *patch_out: a JSON merge patch for the VM (NULL = nothing to change); *delete_dvs: array of
+ * *patch_out: a JSON merge patch for the VM with the generation mark (NULL = nothing to change:
+ * the VM is left alone, e.g. for a generation that only changed spec.migration); *delete_dvs: array of
  * DataVolume names to delete (disks removed with diskRemovalPolicy Delete), or NULL; refused
  * filled when part of the change is refused (a disk removal without Delete); the rest applies. */
 int pv_build_update(const struct cJSON *wk, const struct cJSON *vm, const struct pv_cluster *cl,
 		    struct cJSON **patch_out, struct cJSON **delete_dvs,
 		    struct pv_verdict *refused);
+
+/* A clone target whose clone Succeeded: the cloner's VM (a copy of the source) takes the cpu
+ * and memory its own Wukong asks for, when it sets them. *patch_out: a merge patch for the VM
+ * (cpu, memory, the generation mark); never NULL. */
+void pv_build_clone_update(const struct cJSON *wk, const struct cJSON *vm, struct cJSON **patch_out);
 
 /* The VM's generation mark: the Wukong generation its spec was built from, 0 if none. */
 int64_t pv_vm_built_generation(const struct cJSON *vm);

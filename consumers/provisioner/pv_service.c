@@ -290,8 +290,11 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 		/* The decision is made every time (a refusal stays on the status); the VM is
 		 * written only for a generation it has not seen, so a run-strategy change made by
 		 * the migrator (cold migration) or by hand is not undone by a resync. */
-		if (pv_build_update(wk, vm, &st->cl, &patch, &del, &v) == 0 &&
-		    pv_vm_built_generation(vm) < gen) {
+		/* While the migrator moves the VM cold (its annotation on the VM), the VM is the
+		 * migrator's: run strategy and placement are mid-change. */
+		if (pv_build_update(wk, vm, &st->cl, &patch, &del, &v) == 0 && patch &&
+		    pv_vm_built_generation(vm) < gen &&
+		    !wk_json_meta(vm, "annotations", WK_ANN_COLD_MIGRATION)) {
 			if (apply_update(st, ns, vmname, patch, del) < 0) {
 				cJSON_Delete(patch);
 				cJSON_Delete(del);
@@ -307,8 +310,31 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 		cJSON_Delete(patch);
 		cJSON_Delete(del);
 	}
+	if (vm && wk_json_path(wk, "spec.cloneSource") && !pv_vm_is_ours(vm) &&
+	    wk_json_str(wk, "status.cloneStatus.phase") &&
+	    !strcmp(wk_json_str(wk, "status.cloneStatus.phase"), "Succeeded")) {
+		/* The clone is done: its VM takes the cpu and memory its own Wukong asks for (once
+		 * per generation; a running VM then shows RestartRequired). */
+		const cJSON *g = wk_json_path(wk, "metadata.generation");
+		int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 1;
+
+		if (pv_vm_built_generation(vm) < gen) {
+			cJSON *patch = NULL;
+
+			pv_build_clone_update(wk, vm, &patch);
+			if (apply_update(st, ns, vmname, patch, NULL) < 0) {
+				cJSON_Delete(patch);
+				goto out;
+			}
+			cJSON_Delete(patch);
+			cJSON_Delete(vm);
+			if (get_opt(st, &wk_res_virtualmachines, ns, vmname, &vm) < 0)
+				goto out;
+		}
+	}
 	/* An adopted VM (another operator's, no provisioner label) and a clone target are
-	 * followed: their status is reported, their spec is not touched. */
+	 * followed: their status is reported, their spec is not rewritten (a clone target's cpu
+	 * and memory aside, above). */
 	if (vm && (get_opt(st, &wk_res_virtualmachineinstances, ns, vmname, &vmi) < 0 ||
 		   read_dvs(st, ns, vm, &dvs) < 0))
 		goto out;
