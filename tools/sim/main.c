@@ -461,7 +461,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *auth = NULL, *crd_arg = NULL, *listen = "127.0.0.1:0";
-	struct sim_model_opts mopts = {NULL, 0, 0, false}; /* 0: the scenario's values */
+	struct sim_model_opts mopts = {NULL, 0, 0}; /* 0: the scenario's values */
 	size_t history = 20000;
 	int max_watches = 1000, bookmark = 10, opt;
 	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX], url[128];
@@ -527,7 +527,7 @@ int main(int argc, char **argv)
 				       optarg);
 			break;
 		case 'O':
-			mopts.no_operator = true;
+			/* accepted for older scripts: there is no Wukong stand-in any more */
 			break;
 		case 'L':
 			if (wk_log_level_parse(optarg, &lvl) < 0)

@@ -30,7 +30,7 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 
 	if (tl_self)
 		return;
-	if (res != m->r_wk && res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
+	if (res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
 	    res != m->r_node && res != m->r_kv && res != m->r_mp && res != m->r_snap &&
 	    res != m->r_clone && res != m->r_restore && res != m->r_dv)
 		return;
@@ -64,9 +64,7 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 {
 	bool del = !strcmp(q->type, "DELETED");
 
-	if (q->res == m->r_wk)
-		sim_wukong_reconcile(m, q->ns, q->name, del);
-	else if (q->res == m->r_vm)
+	if (q->res == m->r_vm)
 		sim_vm_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_vmi) {
 		if (del)
@@ -197,9 +195,6 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->sc = sc;
 	m->scenario_name = wk_xstrdup(opts->scenario_path ? opts->scenario_path : "(built-in)");
 	/* The command line wins over the scenario; the scenario over the defaults. */
-	/* The Wukong stand-in is off: wukong-provisioner turns Wukongs into VMs (issue 17). */
-	m->no_operator = true;
-	(void)opts->no_operator;
 	m->time_factor = opts->time_factor > 0 ? opts->time_factor
 			 : sc->time_factor > 0 ? sc->time_factor
 					       : 1;
@@ -399,7 +394,6 @@ void sim_model_destroy(struct sim_model *m)
 			free(vm->ns);
 			free(vm->name);
 			free(vm->key);
-			free(vm->wukong);
 			cJSON_Delete(vm->node_selector);
 			free(vm);
 		}

@@ -17,7 +17,6 @@ struct sim_model_opts {
 	double time_factor;	   /* simulated seconds per real second (1 = real time);
 				    * 0 = the scenario's timeFactor (itself 1 when absent) */
 	uint64_t seed;		   /* 0 = the scenario's seed (itself 1 when absent) */
-	bool no_operator;	   /* no Wukong operator stand-in (wukong-provisioner's job) */
 };
 
 struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opts *opts,

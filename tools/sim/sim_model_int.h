@@ -65,11 +65,9 @@ enum vmi_phase { VMI_NONE, VMI_PENDING, VMI_SCHEDULING, VMI_SCHEDULED, VMI_RUNNI
 struct mvm {
 	char *ns, *name; /* the VirtualMachine (= the VMI's name) */
 	char *key;
-	char *wukong; /* owning Wukong name, or NULL */
 	int64_t cpu, memory;
 	double dirty_rate;
 	bool running;  /* desired: the VM's run strategy says run */
-	double wk_gen; /* the owning Wukong's generation last applied */
 	bool guest_agent;
 	bool migratable;
 	char reason[48], message[256]; /* LiveMigratable=False reason and message */
@@ -149,7 +147,6 @@ struct sim_model {
 	uint64_t seed, rng;
 	pthread_t thread;
 	bool started, stop;
-	bool no_operator; /* the Wukong stand-in is off: wukong-provisioner makes the VMs */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 
@@ -244,7 +241,6 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 		     const cJSON *body, struct wk_buf *out);
 
 /* sim_model_vm.c */
-void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_vmi_deleted(struct sim_model *m, const char *ns, const char *name);
 void sim_vms_tick(struct sim_model *m);
@@ -252,8 +248,6 @@ struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name);
 void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
 void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
-void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm);
-cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
 /* status.volumeSnapshotStatuses of a VM object: which volumes a snapshot can take. */
 cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
 

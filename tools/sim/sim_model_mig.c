@@ -493,7 +493,6 @@ static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *fai
 		struct mvm *vm = g->vm;
 		g->vm->mig = NULL;
 		g->vm = NULL;
-		sim_wukong_sync_status(m, vm);
 		sim_vm_reconcile(m, vm->ns, vm->name, false);
 	}
 	free_mig(m, g);
@@ -795,7 +794,6 @@ static void advance(struct sim_model *m, struct mmig *g, double dt)
 		g->x.p.dirty_rate = g->vm->dirty_rate;
 		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
 		vmim_write(m, g, NULL);
-		sim_wukong_sync_status(m, g->vm);
 		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "Migrating",
 			  "VirtualMachineInstance is migrating.");
 		return;

@@ -655,13 +655,8 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		sim_create(m, m->r_pvc, ns, cJSON_DetachItemFromArray(pvcs, 0));
 	cJSON_Delete(pvcs);
 	sim_create(m, m->r_vm, ns, vm);
-	/* Our own writes are not observed: start the VM and its Wukong by hand. */
+	/* Our own writes are not observed: start the VM by hand. */
 	sim_vm_reconcile(m, ns, target, false);
-	if (tl > 3 && !strcmp(target + tl - 3, "-vm")) {
-		char wkname[300];
-		snprintf(wkname, sizeof(wkname), "%.*s", (int)(tl - 3), target);
-		sim_wukong_reconcile(m, ns, wkname, false);
-	}
 	return 0;
 }
 

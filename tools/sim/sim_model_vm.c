@@ -1,8 +1,7 @@
-/* sim_model_vm.c - the Wukong operator stand-in (Wukong -> VirtualMachine + PVCs) and KubeVirt's
- * VM/VMI lifecycle (run strategy, scheduling, VMI status, LiveMigratable, node failure).
- *
- * The stand-in simulates the EXISTING Wukong operator of the platform, not the pipeline: it turns
- * a Wukong without cloneSource into a VirtualMachine and keeps status.phase/nodeName/vmName. */
+/* sim_model_vm.c - KubeVirt's VM/VMI lifecycle (run strategy, scheduling, VMI status,
+ * LiveMigratable, node failure) and the scenario's VMs, seeded as wukong-provisioner would have
+ * made them before the simulation started. There is no Wukong operator here: a Wukong created
+ * through the API gets its VM from wukong-provisioner (docs/provisioner.md). */
 #include "sim_model_int.h"
 
 #include "wk_quantity.h"
@@ -94,7 +93,7 @@ static cJSON *owner_ref(const char *api, const char *kind, const char *name, con
 	return a;
 }
 
-cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
+static cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
 {
 	const cJSON *spec = wk_json_path(wk, "spec");
 	const char *wkname = wk_json_str(wk, "metadata.name");
@@ -269,7 +268,7 @@ static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, 
 	cJSON *vm = cJSON_CreateObject(), *meta, *spec;
 	/* Seeded VMs are what wukong-provisioner made before the simulation started: its label
 	 * and generation mark, so it carries on with them. */
-	bool prov = m->no_operator;
+	bool prov = true;
 
 	cJSON_AddStringToObject(vm, "apiVersion", "kubevirt.io/v1");
 	cJSON_AddStringToObject(vm, "kind", "VirtualMachine");
@@ -288,134 +287,8 @@ static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, 
 					wk_json_str(wk, "metadata.uid")));
 	spec = cJSON_AddObjectToObject(vm, "spec");
 	cJSON_AddStringToObject(spec, "runStrategy", wk_running(wk) ? "Always" : "Halted");
-	cJSON_AddItemToObject(spec, "template", sim_vm_template_from_wukong(m, wk, vmname));
+	cJSON_AddItemToObject(spec, "template", vm_template_from_wukong(m, wk, vmname));
 	sim_create(m, m->r_vm, ns, vm);
-}
-
-struct wkstat {
-	const char *phase, *node, *vm;
-};
-
-static int wkstat_fn(cJSON *obj, void *opaque, struct sim_err *err)
-{
-	struct wkstat *w = opaque;
-	(void)err;
-	cJSON *st = sim_jobj(obj, "status");
-	sim_jset_str(st, "phase", w->phase);
-	if (w->node)
-		sim_jset_str(st, "nodeName", w->node);
-	else
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "nodeName");
-	if (w->vm)
-		sim_jset_str(st, "vmName", w->vm);
-	return 0;
-}
-
-static void wk_write(struct sim_model *m, const char *ns, const char *wk, const char *phase,
-		     const char *node, const char *vmname)
-{
-	struct wkstat w = {phase, node, vmname};
-	struct sim_err err;
-	sim_store_mutate(m->st, m->r_wk, ns, wk, wkstat_fn, &w, NULL, &err);
-}
-
-void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm)
-{
-	const char *phase;
-	if (!vm->wukong || m->no_operator)
-		return;
-	switch (vm->phase) {
-	case VMI_NONE:
-		phase = vm->running ? "Pending" : "Stopped";
-		break;
-	case VMI_PENDING:
-		phase = "Pending";
-		break;
-	case VMI_SCHEDULING:
-	case VMI_SCHEDULED:
-		phase = "Provisioning";
-		break;
-	case VMI_RUNNING:
-		phase = vm->mig && vm->mig->phase == MIG_RUNNING ? "Migrating" : "Running";
-		break;
-	case VMI_FAILED:
-	default:
-		phase = "Failed";
-		break;
-	}
-	wk_write(m, vm->ns, vm->wukong, phase,
-		 vm->node >= 0 && vm->phase >= VMI_SCHEDULED ? m->nodes[vm->node].name : NULL,
-		 vm->name);
-}
-
-void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
-{
-	char vmname[300];
-	cJSON *wk;
-
-	if (m->no_operator)
-		return;
-	snprintf(vmname, sizeof(vmname), "%s-vm", name);
-	if (deleted) {
-		/* ownerReferences: the garbage collector removes the VM and the PVCs. */
-		struct mvm *vm = sim_vm_find(m, ns, vmname);
-		if (vm && vm->wukong && !strcmp(vm->wukong, name)) {
-			sim_delete(m, m->r_vm, ns, vmname);
-			sim_vm_reconcile(m, ns, vmname, true);
-		}
-		return;
-	}
-	wk = sim_store_get(m->st, m->r_wk, ns, name);
-	if (!wk)
-		return;
-	if (wk_json_path(wk, "metadata.deletionTimestamp")) {
-		cJSON_Delete(wk);
-		return;
-	}
-	struct mvm *vm = sim_vm_find(m, ns, vmname);
-	if (wk_json_path(wk, "spec.cloneSource")) {
-		/* A clone: the pipeline's cloner makes the VM; follow it once it exists. */
-		if (vm) {
-			if (!vm->wukong)
-				vm->wukong = wk_xstrdup(name);
-			sim_wukong_sync_status(m, vm);
-		} else if (!wk_json_str(wk, "status.phase")) {
-			wk_write(m, ns, name, "Provisioning", NULL, vmname);
-		}
-		cJSON_Delete(wk);
-		return;
-	}
-	const cJSON *g = wk_json_path(wk, "metadata.generation");
-	double gen = cJSON_IsNumber(g) ? g->valuedouble : 1;
-	if (!vm) {
-		cJSON *have = sim_store_get(m->st, m->r_vm, ns, vmname);
-		if (!have) {
-			create_pvcs(m, wk, ns);
-			create_vm_for(m, wk, ns, vmname);
-		}
-		cJSON_Delete(have);
-		sim_vm_reconcile(m, ns, vmname, false);
-		vm = sim_vm_find(m, ns, vmname);
-		if (vm)
-			vm->wk_gen = gen;
-	} else if (gen != vm->wk_gen) {
-		/* A spec change of the Wukong (a new generation) goes to the VM's run strategy.
-		 * Status writes by the pipeline, and VM run-strategy changes made by the pipeline
-		 * (cold migration, cloning), are left alone so the two never fight. */
-		vm->wk_gen = gen;
-		if (wk_running(wk) != vm->running) {
-			cJSON *patch = cJSON_CreateObject();
-			cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
-			cJSON_AddStringToObject(spec, "runStrategy",
-						wk_running(wk) ? "Always" : "Halted");
-			cJSON_AddNullToObject(spec, "running");
-			sim_merge(m, m->r_vm, ns, vmname, patch);
-			sim_vm_reconcile(m, ns, vmname, false);
-		}
-	}
-	if (vm)
-		sim_wukong_sync_status(m, vm);
-	cJSON_Delete(wk);
 }
 
 /* ---- VirtualMachine -> VMI ---- */
@@ -616,7 +489,6 @@ static void vm_free(struct sim_model *m, struct mvm *vm)
 	free(vm->ns);
 	free(vm->name);
 	free(vm->key);
-	free(vm->wukong);
 	cJSON_Delete(vm->node_selector);
 	free(vm);
 }
@@ -765,7 +637,6 @@ static void vm_write_status(struct sim_model *m, struct mvm *vm)
 	cJSON_Delete(o);
 	sim_store_mutate(m->st, m->r_vm, vm->ns, vm->name, vmstat_fn, &a, NULL, &err);
 	cJSON_Delete(a.vss);
-	sim_wukong_sync_status(m, vm);
 }
 
 void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
@@ -800,20 +671,6 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 		vm->key = key;
 		key = NULL;
 		vm->node = -1;
-		const char *wk = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(wk_json_path(o, "metadata.labels"), WK_LABEL));
-		if (wk) {
-			vm->wukong = wk_xstrdup(wk);
-		} else if (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, "-vm")) {
-			/* A VM made by someone else (the pipeline's cloner) for a Wukong that
-			 * names it <wukong>-vm: the stand-in follows it. */
-			char base[300];
-			snprintf(base, sizeof(base), "%.*s", (int)strlen(name) - 3, name);
-			cJSON *wo = sim_store_get(m->st, m->r_wk, ns, base);
-			if (wo && wk_json_path(wo, "spec.cloneSource"))
-				vm->wukong = wk_xstrdup(base);
-			cJSON_Delete(wo);
-		}
 		sim_hmap_put(&m->vms, vm->key, vm);
 	}
 	free(key);
@@ -1165,7 +1022,7 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 		return;
 	/* The cluster was already running when the simulation starts: VMIs come up Running. */
 	snprintf(vmname, sizeof(vmname), "%s-vm", v->name);
-	if (m->no_operator) {
+	{
 		cJSON *w = sim_store_get(m->st, m->r_wk, v->ns, v->name);
 
 		if (w) {
@@ -1174,8 +1031,6 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 			sim_vm_reconcile(m, v->ns, vmname, false);
 			cJSON_Delete(w);
 		}
-	} else {
-		sim_wukong_reconcile(m, v->ns, v->name, false);
 	}
 	struct mvm *vm = sim_vm_find(m, v->ns, vmname);
 	if (vm && vm->phase == VMI_PENDING) {
