@@ -9,7 +9,7 @@
 
 GROUP="pv-$$-$RANDOM"
 start_kafka 1
-start_bg sim "$BIN/wukong-sim" --dir "$T/sim" --time-factor 8 --no-operator
+start_bg sim "$BIN/wukong-sim" --dir "$T/sim" --time-factor 8
 wait_for 30 test -s "$T/sim/kubeconfig" || { not_ok "wukong-sim started"; tail "$T/sim.log"; finish; exit 1; }
 KC="$T/sim/kubeconfig"
 export KUBECONFIG=$KC HOME="$T/home"
