@@ -25,6 +25,7 @@
 #include "wk_types.h"
 
 #include <cjson/cJSON.h>
+#include <unistd.h>
 
 #define PV_WUKONGS_MAX 100000 /* Wukongs followed; past it a resync still covers them */
 #define PV_PASS_MAX 64	      /* Wukongs reconciled per tick */
@@ -35,7 +36,8 @@ struct pv_state {
 	struct wk_producer *prod;
 	char cluster[64];
 	char t_status[256], t_events[256];
-	bool enabled;
+	bool enabled, k8s_events;
+	char instance[128];
 	long long resync_ms;
 	int64_t next_resync, last_seq;
 	struct wk_map last;  /* "<ns>/<name>" -> sha of the last status sent (char *) */
@@ -91,7 +93,34 @@ static void refresh_cluster(struct pv_state *st)
 
 /* ---- status out ---- */
 
-static void send_status(struct pv_state *st, const char *ns, const char *name,
+/* A Kubernetes Event on the Wukong; its name comes from seed, so a replay meets 409. */
+static void post_event(struct pv_state *st, const cJSON *wk, const char *type, const char *reason,
+		       const char *msg, const char *what)
+{
+	char seed[700], err[256];
+	const cJSON *g = wk_json_path(wk, "metadata.generation");
+	struct wk_emit_event ev = {
+	    .ns = wk_json_str(wk, "metadata.namespace"),
+	    .name = wk_json_str(wk, "metadata.name"),
+	    .uid = wk_json_str(wk, "metadata.uid"),
+	    .type = type,
+	    .reason = reason,
+	    .message = msg,
+	    .action = what,
+	    .component = PV_SVC,
+	    .instance = st->instance,
+	    .seed = seed,
+	};
+
+	if (!st->k8s_events || !ev.ns || !ev.name)
+		return;
+	snprintf(seed, sizeof(seed), "%s/%s/%s/%lld/%s/%s", ev.ns, ev.name, ev.uid ? ev.uid : "",
+		 cJSON_IsNumber(g) ? (long long)g->valuedouble : 0LL, what, reason);
+	if (wk_emit_post_event(st->k8s, &ev, err, sizeof(err)) < 0)
+		wk_warn("event on wukong '%s/%s': %s", ev.ns, ev.name, err);
+}
+
+static void send_status(struct pv_state *st, const cJSON *wk, const char *ns, const char *name,
 			const struct pv_status *ps)
 {
 	struct wk_emit_condition conds[3];
@@ -147,6 +176,16 @@ static void send_status(struct pv_state *st, const char *ns, const char *name,
 		wk_map_put(&st->last, mk, wk_xstrdup(hash));
 	}
 	free(body);
+	/* What a user must act on is also a Warning Event on the Wukong (kubectl describe). */
+	for (size_t i = 0; i < ps->ncond; i++) {
+		const struct pv_cond *pc = &ps->cond[i];
+
+		if (!strcmp(pc->status, "False") &&
+		    ((!strcmp(pc->type, "SpecAccepted")) ||
+		     (!strcmp(pc->type, "Ready") &&
+		      (!strcmp(pc->reason, "ImportFailed") || !strcmp(pc->reason, "Unschedulable")))))
+			post_event(st, wk, "Warning", pc->reason, pc->message, "Provision");
+	}
 }
 
 /* ---- one Wukong ---- */
@@ -275,8 +314,13 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 	if (!vm && !wk_json_path(wk, "spec.cloneSource")) {
 		/* A clone target's VM is the cloner's to make; every other Wukong's is ours. */
 		if (pv_build_vm(wk, &st->cl, &built, &v) == 0) {
+			char msg[600];
+
 			if (create_vm(st, ns, built) < 0)
 				goto out;
+			snprintf(msg, sizeof(msg), "VirtualMachine '%s' with %d DataVolume(s)", vmname,
+				 cJSON_GetArraySize(wk_json_path(built, "spec.dataVolumeTemplates")));
+			post_event(st, wk, "Normal", "VirtualMachineCreated", msg, "Create");
 			if (get_opt(st, &wk_res_virtualmachines, ns, vmname, &vm) < 0)
 				goto out;
 		} else {
@@ -339,7 +383,7 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 		   read_dvs(st, ns, vm, &dvs) < 0))
 		goto out;
 	pv_build_status(wk, vm, vmi, dvs, &st->cl, &v, &ps);
-	send_status(st, ns, name, &ps);
+	send_status(st, wk, ns, name, &ps);
 	pv_status_release(&ps);
 	rc = 0;
 out:
@@ -493,7 +537,15 @@ int pv_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	wk_strlcpy(st->cluster, wk_service_cluster_id(ctx), sizeof(st->cluster));
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "events", st->t_events, sizeof(st->t_events));
+	{
+		char host[64] = "localhost";
+
+		gethostname(host, sizeof(host) - 1);
+		snprintf(st->instance, sizeof(st->instance), PV_SVC "-%.60s", host);
+	}
 	if (wk_config_get_bool(cfg, "provisioner.enabled", true, &st->enabled, errstr,
+			       errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "provisioner.kubernetes-events", true, &st->k8s_events, errstr,
 			       errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "provisioner.resync-interval", 60000, &st->resync_ms,
 				      errstr, errstr_size) < 0)

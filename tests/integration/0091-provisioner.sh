@@ -87,6 +87,10 @@ EOF
 check "two boot disks: refused with a reason (Failed, MultipleBootDisks), no VM" \
 	wait_for 20 bash -c '[ "$(kubectl get wk twoboot -o jsonpath="{.status.conditions[?(@.type==\"SpecAccepted\")].reason}")" = MultipleBootDisks ] && [ "$(kubectl get wk twoboot -o jsonpath={.status.phase})" = Failed ] && ! kubectl get vm twoboot-vm >/dev/null 2>&1'
 diag "twoboot: $(wkget twoboot '{.status.conditions[?(@.type=="SpecAccepted")].message}')"
+check "... and a Warning Event on the Wukong says so" \
+	wait_for 10 bash -c 'kubectl get events --field-selector involvedObject.name=twoboot -o jsonpath="{range .items[*]}{.type} {.reason}{\"\n\"}{end}" | grep -q "^Warning MultipleBootDisks"'
+check "a Normal Event VirtualMachineCreated on img" \
+	bash -c 'kubectl get events --field-selector involvedObject.name=img -o jsonpath="{range .items[*]}{.reason}{\"\n\"}{end}" | grep -q "^VirtualMachineCreated$"'
 
 # an unreachable image
 k apply -f - >/dev/null <<'EOF'
