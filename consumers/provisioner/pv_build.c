@@ -13,7 +13,7 @@
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 
 static int refuse(struct pv_verdict *v, bool retry, const char *reason, const char *fmt, ...)
-	WK_PRINTF(4, 5);
+    WK_PRINTF(4, 5);
 
 static int refuse(struct pv_verdict *v, bool retry, const char *reason, const char *fmt, ...)
 {
@@ -39,7 +39,8 @@ static int64_t qty(const cJSON *v)
 	char err[64];
 
 	if (cJSON_IsNumber(v))
-		return v->valuedouble >= 0 && v->valuedouble < 9.2e18 ? (int64_t)v->valuedouble : -1;
+		return v->valuedouble >= 0 && v->valuedouble < 9.2e18 ? (int64_t)v->valuedouble
+								      : -1;
 	if (cJSON_IsString(v) && wk_quantity_parse(v->valuestring, &n, err, sizeof(err)) == 0)
 		return n;
 	return -1;
@@ -68,8 +69,8 @@ static bool class_known(const struct pv_cluster *cl, const char *name)
  * keys (vm.novasphere.dev/...) stay on the Wukong. */
 static bool carried_annotation(const char *k)
 {
-	return strncmp(k, "kubectl.kubernetes.io/", 22) && strncmp(k, WK_K8S_KEY_PREFIX,
-								   sizeof(WK_K8S_KEY_PREFIX) - 1);
+	return strncmp(k, "kubectl.kubernetes.io/", 22) &&
+	       strncmp(k, WK_K8S_KEY_PREFIX, sizeof(WK_K8S_KEY_PREFIX) - 1);
 }
 
 static void copy_strings(cJSON *dst, const cJSON *src, bool annotations)
@@ -111,10 +112,11 @@ static cJSON *dv_source(const char *image, struct pv_verdict *v, const char *dis
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(src, "registry"), "url", url);
 	} else {
 		cJSON_Delete(src);
-		refuse(v, false, "InvalidImage",
-		       "disk '%s': image '%.200s' is neither an http(s):// URL nor a registry image "
-		       "(docker://registry/image:tag)",
-		       disk, image);
+		refuse(
+		    v, false, "InvalidImage",
+		    "disk '%s': image '%.200s' is neither an http(s):// URL nor a registry image "
+		    "(docker://registry/image:tag)",
+		    disk, image);
 		return NULL;
 	}
 	return src;
@@ -127,7 +129,8 @@ static cJSON *owner_refs(const cJSON *wk)
 	cJSON_AddStringToObject(o, "apiVersion", "vm.novasphere.dev/v1alpha1");
 	cJSON_AddStringToObject(o, "kind", "Wukong");
 	cJSON_AddStringToObject(o, "name", wk_json_str(wk, "metadata.name"));
-	cJSON_AddStringToObject(o, "uid", wk_json_str(wk, "metadata.uid") ? wk_json_str(wk, "metadata.uid") : "");
+	cJSON_AddStringToObject(
+	    o, "uid", wk_json_str(wk, "metadata.uid") ? wk_json_str(wk, "metadata.uid") : "");
 	cJSON_AddBoolToObject(o, "controller", true);
 	cJSON_AddBoolToObject(o, "blockOwnerDeletion", true);
 	cJSON_AddItemToArray(a, o);
@@ -153,21 +156,23 @@ static int build_disks(const cJSON *wk, const struct pv_cluster *cl, cJSON *dvts
 		if (!dn || !wk_name_is_dns1123_label(dn))
 			return refuse(v, false, "InvalidSpec", "a disk has no valid name");
 		if (size <= 0)
-			return refuse(v, false, "InvalidSpec", "disk '%s': size is not a positive quantity",
-				      dn);
+			return refuse(v, false, "InvalidSpec",
+				      "disk '%s': size is not a positive quantity", dn);
 		if (cJSON_IsTrue(get(d, "boot"))) {
 			if (boot)
-				return refuse(v, false, "MultipleBootDisks",
-					      "disks '%s' and '%s' both have boot: true; a VM boots "
-					      "from one disk: set boot: true on one of them only",
-					      boot, dn);
+				return refuse(
+				    v, false, "MultipleBootDisks",
+				    "disks '%s' and '%s' both have boot: true; a VM boots "
+				    "from one disk: set boot: true on one of them only",
+				    boot, dn);
 			boot = dn;
 		}
 		if (cls && *cls && cl->classes_known && !class_known(cl, cls))
-			return refuse(v, true, "StorageClassNotFound",
-				      "disk '%s': storage class '%s' does not exist on this cluster "
-				      "(create it, or use one of `kubectl get storageclass`)",
-				      dn, cls);
+			return refuse(
+			    v, true, "StorageClassNotFound",
+			    "disk '%s': storage class '%s' does not exist on this cluster "
+			    "(create it, or use one of `kubectl get storageclass`)",
+			    dn, cls);
 		if ((!cls || !*cls) && cl->classes_known && !cl->default_class && cl->nclasses)
 			return refuse(v, true, "StorageClassNotFound",
 				      "disk '%s' names no storageClassName and the cluster has no "
@@ -175,7 +180,8 @@ static int build_disks(const cJSON *wk, const struct pv_cluster *cl, cJSON *dvts
 				      dn);
 		if (snprintf(dvname, sizeof(dvname), "%s-%s", wkname, dn) > 253)
 			return refuse(v, false, "NameTooLong",
-				      "DataVolume name '%s-%s' is longer than 253 characters", wkname, dn);
+				      "DataVolume name '%s-%s' is longer than 253 characters",
+				      wkname, dn);
 		src = dv_source(wk_json_str(d, "image"), v, dn);
 		if (!src)
 			return -1;
@@ -191,10 +197,12 @@ static int build_disks(const cJSON *wk, const struct pv_cluster *cl, cJSON *dvts
 		 * mode) from the class's StorageProfile. */
 		storage = cJSON_AddObjectToObject(spec, "storage");
 		if (am && *am)
-			cJSON_AddItemToObject(storage, "accessModes", cJSON_CreateStringArray(&am, 1));
-		cJSON_AddItemToObject(cJSON_AddObjectToObject(
-					  cJSON_AddObjectToObject(storage, "resources"), "requests"),
-				      "storage", qty_json(get(d, "size"), size));
+			cJSON_AddItemToObject(storage, "accessModes",
+					      cJSON_CreateStringArray(&am, 1));
+		cJSON_AddItemToObject(
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(storage, "resources"),
+					    "requests"),
+		    "storage", qty_json(get(d, "size"), size));
 		if (cls && *cls)
 			cJSON_AddStringToObject(storage, "storageClassName", cls);
 		else if (cl->default_class)
@@ -255,9 +263,9 @@ static int build_networks(const cJSON *wk, cJSON *ifaces, cJSON *nets, cJSON *ta
 		x = cJSON_CreateObject();
 		cJSON_AddStringToObject(x, "name", nn);
 		if (multus)
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(x, "multus"), "networkName",
-						wk_json_str(n, "networkName") ? wk_json_str(n, "networkName")
-									      : nn);
+			cJSON_AddStringToObject(
+			    cJSON_AddObjectToObject(x, "multus"), "networkName",
+			    wk_json_str(n, "networkName") ? wk_json_str(n, "networkName") : nn);
 		else
 			cJSON_AddObjectToObject(x, "pod");
 		cJSON_AddItemToArray(nets, x);
@@ -271,7 +279,8 @@ static void build_compute(const cJSON *wk, cJSON *dom)
 {
 	const cJSON *spec = get(wk, "spec");
 	const cJSON *cpu = get(spec, "cpu"), *mem = get(spec, "memory");
-	int64_t cores = cJSON_IsNumber(cpu) && cpu->valuedouble >= 1 ? (int64_t)cpu->valuedouble : 1;
+	int64_t cores =
+	    cJSON_IsNumber(cpu) && cpu->valuedouble >= 1 ? (int64_t)cpu->valuedouble : 1;
 	int64_t bytes = qty(mem);
 	cJSON *c, *res;
 	char q[32];
@@ -284,7 +293,8 @@ static void build_compute(const cJSON *wk, cJSON *dom)
 	cJSON_AddNumberToObject(c, "cores", (double)cores);
 	cJSON_AddNumberToObject(c, "sockets", 1);
 	cJSON_AddNumberToObject(c, "threads", 1);
-	cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "memory"), "guest", qty_json(mem, bytes));
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "memory"), "guest",
+			      qty_json(mem, bytes));
 	res = cJSON_AddObjectToObject(cJSON_AddObjectToObject(dom, "resources"), "requests");
 	cJSON_AddItemToObject(res, "memory", qty_json(mem, bytes));
 	snprintf(q, sizeof(q), "%lld", (long long)cores);
@@ -293,7 +303,8 @@ static void build_compute(const cJSON *wk, cJSON *dom)
 
 int pv_build_vm(const cJSON *wk, const struct pv_cluster *cl, cJSON **vm_out, struct pv_verdict *v)
 {
-	const char *name = wk_json_str(wk, "metadata.name"), *ns = wk_json_str(wk, "metadata.namespace");
+	const char *name = wk_json_str(wk, "metadata.name"),
+		   *ns = wk_json_str(wk, "metadata.namespace");
 	const cJSON *gen = wk_json_path(wk, "metadata.generation");
 	cJSON *vm, *meta, *labels, *ann, *spec, *tpl, *tmeta, *tlabels, *tann, *tspec, *dom, *dev;
 	char vmname[300], g[32];
@@ -326,7 +337,8 @@ int pv_build_vm(const cJSON *wk, const struct pv_cluster *cl, cJSON **vm_out, st
 
 	spec = cJSON_AddObjectToObject(vm, "spec");
 	cJSON_AddStringToObject(spec, "runStrategy",
-				cJSON_IsFalse(wk_json_path(wk, "spec.running")) ? "Halted" : "Always");
+				cJSON_IsFalse(wk_json_path(wk, "spec.running")) ? "Halted"
+										: "Always");
 	cJSON *dvts = cJSON_AddArrayToObject(spec, "dataVolumeTemplates");
 	tpl = cJSON_AddObjectToObject(spec, "template");
 	tmeta = cJSON_AddObjectToObject(tpl, "metadata");
@@ -425,7 +437,8 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 
 	/* spec.running starts and stops */
 	if (!cur_rs || strcmp(cur_rs, wk_json_str(want, "spec.runStrategy"))) {
-		cJSON_AddStringToObject(pspec, "runStrategy", wk_json_str(want, "spec.runStrategy"));
+		cJSON_AddStringToObject(pspec, "runStrategy",
+					wk_json_str(want, "spec.runStrategy"));
 		cJSON_AddNullToObject(pspec, "running");
 		changed = true;
 	}
@@ -466,17 +479,20 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 					if (dv) {
 						if (!*delete_dvs)
 							*delete_dvs = cJSON_CreateArray();
-						cJSON_AddItemToArray(*delete_dvs, cJSON_CreateString(dv));
+						cJSON_AddItemToArray(*delete_dvs,
+								     cJSON_CreateString(dv));
 					}
 					dchanged = true;
 					continue;
 				}
-				snprintf(refused->reason, sizeof(refused->reason), "DiskRemovalRefused");
-				snprintf(refused->message, sizeof(refused->message),
-					 "disk '%s' was removed from spec.disks but its data is kept: "
-					 "set spec.diskRemovalPolicy: Delete to delete its DataVolume "
-					 "'%s', or put the disk back",
-					 vn, dv ? dv : vn);
+				snprintf(refused->reason, sizeof(refused->reason),
+					 "DiskRemovalRefused");
+				snprintf(
+				    refused->message, sizeof(refused->message),
+				    "disk '%s' was removed from spec.disks but its data is kept: "
+				    "set spec.diskRemovalPolicy: Delete to delete its DataVolume "
+				    "'%s', or put the disk back",
+				    vn, dv ? dv : vn);
 			}
 			cJSON_AddItemToArray(vols, cJSON_Duplicate(e, true));
 			if (vn && (x = by_name(cdisks, "name", vn)))
@@ -488,7 +504,8 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 		 * not mounted) are kept as they are */
 		cJSON_ArrayForEach(e, cdisks)
 		{
-			if (wk_json_str(e, "name") && !by_name(cvols, "name", wk_json_str(e, "name")))
+			if (wk_json_str(e, "name") &&
+			    !by_name(cvols, "name", wk_json_str(e, "name")))
 				cJSON_AddItemToArray(ddisks, cJSON_Duplicate(e, true));
 		}
 		cJSON_ArrayForEach(e, wvols)
@@ -501,8 +518,9 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 				continue;
 			dchanged = true;
 			cJSON_AddItemToArray(vols, cJSON_Duplicate(e, true));
-			if ((x = by_name(wk_json_path(want, "spec.template.spec.domain.devices.disks"),
-					 "name", vn)))
+			if ((x = by_name(
+				 wk_json_path(want, "spec.template.spec.domain.devices.disks"),
+				 "name", vn)))
 				cJSON_AddItemToArray(ddisks, cJSON_Duplicate(x, true));
 			if (dv && (x = by_name(wk_json_path(want, "spec.dataVolumeTemplates"),
 					       "metadata.name", dv)))
@@ -511,7 +529,8 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 		if (dchanged) {
 			cJSON_AddItemToObject(pspec, "dataVolumeTemplates", dvts);
 			cJSON_AddItemToObject(ptspec, "volumes", vols);
-			cJSON_AddItemToObject(cJSON_AddObjectToObject(pdom, "devices"), "disks", ddisks);
+			cJSON_AddItemToObject(cJSON_AddObjectToObject(pdom, "devices"), "disks",
+					      ddisks);
 			changed = true;
 		} else {
 			cJSON_Delete(dvts);
@@ -539,24 +558,28 @@ void pv_build_clone_update(const cJSON *wk, const cJSON *vm, cJSON **patch_out)
 	const cJSON *gen = wk_json_path(wk, "metadata.generation");
 	const cJSON *cores = wk_json_path(vm, "spec.template.spec.domain.cpu.cores");
 	cJSON *patch = cJSON_CreateObject(), *dom, *req;
-	int64_t want = qty(mem), have = qty(wk_json_path(vm, "spec.template.spec.domain.memory.guest"));
+	int64_t want = qty(mem),
+		have = qty(wk_json_path(vm, "spec.template.spec.domain.memory.guest"));
 	char g[32];
 
 	dom = cJSON_AddObjectToObject(
 	    cJSON_AddObjectToObject(
-		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"), "spec"),
+		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"),
+		"spec"),
 	    "domain");
 	req = cJSON_CreateObject();
 	if (cJSON_IsNumber(cpu) && cpu->valuedouble >= 1 &&
 	    (!cJSON_IsNumber(cores) || cores->valuedouble != cpu->valuedouble)) {
 		char q[32];
 
-		cJSON_AddNumberToObject(cJSON_AddObjectToObject(dom, "cpu"), "cores", cpu->valuedouble);
+		cJSON_AddNumberToObject(cJSON_AddObjectToObject(dom, "cpu"), "cores",
+					cpu->valuedouble);
 		snprintf(q, sizeof(q), "%lld", (long long)cpu->valuedouble);
 		cJSON_AddStringToObject(req, "cpu", q);
 	}
 	if (want > 0 && want != have) {
-		cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "memory"), "guest", qty_json(mem, want));
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "memory"), "guest",
+				      qty_json(mem, want));
 		cJSON_AddItemToObject(req, "memory", qty_json(mem, want));
 	}
 	if (req->child)
@@ -641,11 +664,13 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 			continue;
 		cJSON_ArrayForEach(x, dvs)
 		{
-			if (wk_json_str(x, "metadata.name") && !strcmp(wk_json_str(x, "metadata.name"), dvn))
+			if (wk_json_str(x, "metadata.name") &&
+			    !strcmp(wk_json_str(x, "metadata.name"), dvn))
 				dv = x;
 		}
 		d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "name", wk_json_str(e, "name") ? wk_json_str(e, "name") : dvn);
+		cJSON_AddStringToObject(d, "name",
+					wk_json_str(e, "name") ? wk_json_str(e, "name") : dvn);
 		cJSON_AddStringToObject(d, "dataVolume", dvn);
 		dph = wk_json_str(dv, "status.phase");
 		cJSON_AddStringToObject(d, "phase", dph ? dph : dv ? "Pending" : "NotCreated");
@@ -673,8 +698,8 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 		if (wk_json_path(wk, "spec.cloneSource")) {
 			phase = "Provisioning";
 			reason = "Cloning";
-			snprintf(msg, sizeof(msg), "the cloner creates VM '%s' from the clone source",
-				 vmname);
+			snprintf(msg, sizeof(msg),
+				 "the cloner creates VM '%s' from the clone source", vmname);
 		} else {
 			snprintf(msg, sizeof(msg), "creating VirtualMachine '%s'", vmname);
 		}
@@ -700,10 +725,14 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 		} else if (!strcmp(vph, "Pending") || !strcmp(vph, "Scheduling")) {
 			phase = "Pending";
 			reason = "Scheduling";
-			if (ps && wk_json_str(ps, "status") && !strcmp(wk_json_str(ps, "status"), "False") &&
-			    wk_json_str(ps, "reason") && !strcmp(wk_json_str(ps, "reason"), "Unschedulable")) {
+			if (ps && wk_json_str(ps, "status") &&
+			    !strcmp(wk_json_str(ps, "status"), "False") &&
+			    wk_json_str(ps, "reason") &&
+			    !strcmp(wk_json_str(ps, "reason"), "Unschedulable")) {
 				reason = "Unschedulable";
-				wk_strlcpy(msg, wk_json_str(ps, "message") ? wk_json_str(ps, "message") : "",
+				wk_strlcpy(msg,
+					   wk_json_str(ps, "message") ? wk_json_str(ps, "message")
+								      : "",
 					   sizeof(msg));
 			}
 			if (!strcmp(vph, "Scheduling"))
@@ -719,7 +748,8 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 			phase = "Running";
 			reason = "Running";
 			if (cJSON_IsObject(ms) && wk_json_str(ms, "startTimestamp") &&
-			    !cJSON_IsTrue(get(ms, "completed")) && !cJSON_IsTrue(get(ms, "failed"))) {
+			    !cJSON_IsTrue(get(ms, "completed")) &&
+			    !cJSON_IsTrue(get(ms, "failed"))) {
 				phase = "Migrating";
 				reason = "Migrating";
 			}
@@ -778,10 +808,11 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 		if (im)
 			wk_quantity_parse(im, &imb, e2, sizeof(e2));
 		if (cJSON_IsNumber(tc) && cJSON_IsNumber(ic) && tc->valuedouble != ic->valuedouble)
-			snprintf(why, sizeof(why),
-				 "cpu %g -> %g: KubeVirt hot-plugs CPU sockets only, this VM's CPUs "
-				 "are cores",
-				 ic->valuedouble, tc->valuedouble);
+			snprintf(
+			    why, sizeof(why),
+			    "cpu %g -> %g: KubeVirt hot-plugs CPU sockets only, this VM's CPUs "
+			    "are cores",
+			    ic->valuedouble, tc->valuedouble);
 		else if (tmb > 0 && imb > 0 && tmb != imb && !cl->live_update)
 			snprintf(why, sizeof(why),
 				 "memory %s -> %s: the cluster's KubeVirt "
@@ -790,15 +821,17 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 		else if (cJSON_GetArraySize(wk_json_path(vm, "spec.template.spec.volumes")) !=
 			     cJSON_GetArraySize(wk_json_path(vmi, "spec.volumes")) &&
 			 !cl->live_update)
-			snprintf(why, sizeof(why),
-				 "disks changed: the cluster's KubeVirt "
-				 "spec.configuration.vmRolloutStrategy is not LiveUpdate, so they are "
-				 "attached on the next start");
+			snprintf(
+			    why, sizeof(why),
+			    "disks changed: the cluster's KubeVirt "
+			    "spec.configuration.vmRolloutStrategy is not LiveUpdate, so they are "
+			    "attached on the next start");
 		if (!why[0] && kv && wk_json_str(kv, "status") &&
 		    !strcmp(wk_json_str(kv, "status"), "True"))
 			snprintf(why, sizeof(why), "%s",
-				 wk_json_str(kv, "message") ? wk_json_str(kv, "message")
-							    : "KubeVirt says the VM needs a restart");
+				 wk_json_str(kv, "message")
+				     ? wk_json_str(kv, "message")
+				     : "KubeVirt says the VM needs a restart");
 		if (why[0]) {
 			char m[1024];
 

@@ -13,7 +13,8 @@
 struct cJSON;
 
 #define PV_SVC "wukong-provisioner"
-/* The provisioner's own label on what it creates: adoption tells its VMs from another operator's. */
+/* The provisioner's own label on what it creates: adoption tells its VMs from another operator's.
+ */
 #define PV_LABEL_PROVISIONER "vm.novasphere.dev/provisioner"
 /* On the VM: the Wukong generation the VM's spec was last built from (spec changes apply once). */
 #define PV_ANN_GENERATION "vm.novasphere.dev/provisioned-generation"
@@ -27,7 +28,7 @@ struct cJSON;
 struct pv_cluster {
 	const char *classes[PV_CLASSES_MAX]; /* StorageClass names (borrowed) */
 	size_t nclasses;
-	bool classes_known;	  /* false: the list could not be read, skip the check */
+	bool classes_known;	   /* false: the list could not be read, skip the check */
 	const char *default_class; /* the class marked default, or NULL */
 	bool live_update;	   /* KubeVirt vmRolloutStrategy: LiveUpdate */
 };
@@ -45,8 +46,8 @@ int pv_build_vm(const struct cJSON *wk, const struct pv_cluster *cl, struct cJSO
 
 /* A spec change of a Wukong whose VM the provisioner made (vm carries PV_LABEL_PROVISIONER).
  * *patch_out: a JSON merge patch for the VM with the generation mark (NULL = nothing to change:
- * the VM is left alone, e.g. for a generation that only changed spec.migration); *delete_dvs: array of
- * DataVolume names to delete (disks removed with diskRemovalPolicy Delete), or NULL; refused
+ * the VM is left alone, e.g. for a generation that only changed spec.migration); *delete_dvs: array
+ * of DataVolume names to delete (disks removed with diskRemovalPolicy Delete), or NULL; refused
  * filled when part of the change is refused (a disk removal without Delete); the rest applies. */
 int pv_build_update(const struct cJSON *wk, const struct cJSON *vm, const struct pv_cluster *cl,
 		    struct cJSON **patch_out, struct cJSON **delete_dvs,
@@ -55,7 +56,8 @@ int pv_build_update(const struct cJSON *wk, const struct cJSON *vm, const struct
 /* A clone target whose clone Succeeded: the cloner's VM (a copy of the source) takes the cpu
  * and memory its own Wukong asks for, when it sets them. *patch_out: a merge patch for the VM
  * (cpu, memory, the generation mark); never NULL. */
-void pv_build_clone_update(const struct cJSON *wk, const struct cJSON *vm, struct cJSON **patch_out);
+void pv_build_clone_update(const struct cJSON *wk, const struct cJSON *vm,
+			   struct cJSON **patch_out);
 
 /* The VM's generation mark: the Wukong generation its spec was built from, 0 if none. */
 int64_t pv_vm_built_generation(const struct cJSON *vm);

@@ -85,9 +85,8 @@ static void refresh_cluster(struct pv_state *st)
 	{
 		struct wk_kubevirt_info kv;
 
-		st->cl.live_update =
-		    wk_kubevirt_fetch(st->k8s, &kv, err, sizeof(err)) == 0 && kv.found &&
-		    kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE;
+		st->cl.live_update = wk_kubevirt_fetch(st->k8s, &kv, err, sizeof(err)) == 0 &&
+				     kv.found && kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE;
 	}
 }
 
@@ -182,8 +181,8 @@ static void send_status(struct pv_state *st, const cJSON *wk, const char *ns, co
 
 		if (!strcmp(pc->status, "False") &&
 		    ((!strcmp(pc->type, "SpecAccepted")) ||
-		     (!strcmp(pc->type, "Ready") &&
-		      (!strcmp(pc->reason, "ImportFailed") || !strcmp(pc->reason, "Unschedulable")))))
+		     (!strcmp(pc->type, "Ready") && (!strcmp(pc->reason, "ImportFailed") ||
+						     !strcmp(pc->reason, "Unschedulable")))))
 			post_event(st, wk, "Warning", pc->reason, pc->message, "Provision");
 	}
 }
@@ -318,8 +317,9 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 
 			if (create_vm(st, ns, built) < 0)
 				goto out;
-			snprintf(msg, sizeof(msg), "VirtualMachine '%s' with %d DataVolume(s)", vmname,
-				 cJSON_GetArraySize(wk_json_path(built, "spec.dataVolumeTemplates")));
+			snprintf(
+			    msg, sizeof(msg), "VirtualMachine '%s' with %d DataVolume(s)", vmname,
+			    cJSON_GetArraySize(wk_json_path(built, "spec.dataVolumeTemplates")));
 			post_event(st, wk, "Normal", "VirtualMachineCreated", msg, "Create");
 			if (get_opt(st, &wk_res_virtualmachines, ns, vmname, &vm) < 0)
 				goto out;
@@ -412,7 +412,8 @@ static int forget(struct pv_state *st, const char *ns, const char *name, const c
 	if (get_opt(st, &wk_res_virtualmachines, ns, vmname, &vm) < 0)
 		return -1;
 	if (vm && pv_vm_is_ours(vm)) {
-		const char *owner = wk_json_str(cJSON_GetArrayItem(wk_json_path(vm, "metadata.ownerReferences"), 0), "uid");
+		const char *owner = wk_json_str(
+		    cJSON_GetArrayItem(wk_json_path(vm, "metadata.ownerReferences"), 0), "uid");
 
 		if (!uid || !owner || !strcmp(owner, uid)) {
 			if (wk_k8s_delete(st->k8s, &wk_res_virtualmachines, ns, vmname, &o, &r, err,
@@ -467,8 +468,7 @@ static void resync(struct pv_state *st)
 /* ---- Kafka ---- */
 
 enum wk_msg_result pv_on_message(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
-				 char *reason, size_t reason_size, char *detail,
-				 size_t detail_size)
+				 char *reason, size_t reason_size, char *detail, size_t detail_size)
 {
 	struct pv_state *st = wk_service_state(ctx);
 	struct wk_cloudevent ce;
@@ -512,7 +512,8 @@ enum wk_msg_result pv_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 				wk_map_del(&st->dirty, mk);
 			}
 		} else if (vm && strlen(vm) > 3 && !strcmp(vm + strlen(vm) - 3, "-vm")) {
-			/* the VM, VMI or a DataVolume of <wukong>-vm: look again on the next tick */
+			/* the VM, VMI or a DataVolume of <wukong>-vm: look again on the next tick
+			 */
 			char wkname[300];
 
 			snprintf(wkname, sizeof(wkname), "%.*s", (int)(strlen(vm) - 3), vm);
@@ -564,7 +565,8 @@ int pv_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	if (!st->enabled) {
 		wk_info("provisioner.enabled is false: Wukongs are left to another controller");
 	} else {
-		/* Relist on start: what a crash interrupted continues from what the cluster shows. */
+		/* Relist on start: what a crash interrupted continues from what the cluster shows.
+		 */
 		resync(st);
 	}
 	wk_service_set_ready(ctx, true);

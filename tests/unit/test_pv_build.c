@@ -113,17 +113,23 @@ static void refusals(void **state)
 	    "{}",
 	    "{\"metadata\":{\"name\":\"x\"},\"spec\":{}}",
 	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":[]}",
-	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"size\":1}]}}",
-	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"name\":\"../a\","
+	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"size\":1}]}"
+	    "}",
+	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"name\":\".."
+	    "/a\","
 	    "\"size\":\"1Gi\"}]}}",
-	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"name\":\"a\","
+	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"name\":"
+	    "\"a\","
 	    "\"size\":\"-1Gi\"}]}}",
-	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"name\":\"a\","
+	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"disks\":[{\"name\":"
+	    "\"a\","
 	    "\"size\":\"lots\"}]}}",
-	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"networks\":[{\"name\":\"a\"},"
+	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"networks\":[{\"name\":"
+	    "\"a\"},"
 	    "{\"name\":\"b\"}]}}",
 	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\"},\"spec\":{\"networks\":[{}]}}",
-	    "{\"metadata\":{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+	    "{\"metadata\":{\"name\":"
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
 	    "\"namespace\":\"d\"},\"spec\":{}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -134,12 +140,19 @@ static void refusals(void **state)
 		cJSON_Delete(wk);
 	}
 	/* defaults: no cpu/memory/disks/networks (the seeds' migration examples) */
-	wk = js("{\"metadata\":{\"name\":\"my-vm\",\"namespace\":\"d\"},\"spec\":{\"migration\":{}}}");
+	wk = js(
+	    "{\"metadata\":{\"name\":\"my-vm\",\"namespace\":\"d\"},\"spec\":{\"migration\":{}}}");
 	assert_int_equal(pv_build_vm(wk, &cl, &vm, &v), 0);
 	assert_string_equal(
-	    cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "spec"), "template"), "spec"),
-	    "domain"), "memory"), "guest")),
+	    cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(
+			cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "spec"), "template"),
+			    "spec"),
+			"domain"),
+		    "memory"),
+		"guest")),
 	    "1Gi");
 	cJSON_Delete(vm);
 	cJSON_Delete(wk);
@@ -147,11 +160,13 @@ static void refusals(void **state)
 
 static void adoption(void **state)
 {
-	cJSON *other = js("{\"metadata\":{\"name\":\"web-vm\",\"labels\":{\"vm.novasphere.dev/wukong\":"
-			  "\"web\"}}}");
-	cJSON *ours = js("{\"metadata\":{\"name\":\"web-vm\",\"labels\":{\"vm.novasphere.dev/"
-			 "provisioner\":\"wukong-provisioner\"},\"annotations\":{\"vm.novasphere.dev/"
-			 "provisioned-generation\":\"7\"}}}");
+	cJSON *other =
+	    js("{\"metadata\":{\"name\":\"web-vm\",\"labels\":{\"vm.novasphere.dev/wukong\":"
+	       "\"web\"}}}");
+	cJSON *ours =
+	    js("{\"metadata\":{\"name\":\"web-vm\",\"labels\":{\"vm.novasphere.dev/"
+	       "provisioner\":\"wukong-provisioner\"},\"annotations\":{\"vm.novasphere.dev/"
+	       "provisioned-generation\":\"7\"}}}");
 
 	(void)state;
 	assert_false(pv_vm_is_ours(other));
@@ -260,9 +275,10 @@ static void status(void **state)
 	assert_string_equal(at(s.status, "phase")->valuestring, "Failed");
 	pv_status_release(&s);
 	/* importing: per-disk progress */
-	dvs = js("[{\"metadata\":{\"name\":\"web-system\"},\"status\":{\"phase\":\"ImportInProgress\","
-		 "\"progress\":\"45.00%\"}},{\"metadata\":{\"name\":\"web-data\"},\"status\":{\"phase\":"
-		 "\"Succeeded\",\"progress\":\"100.0%\"}}]");
+	dvs = js(
+	    "[{\"metadata\":{\"name\":\"web-system\"},\"status\":{\"phase\":\"ImportInProgress\","
+	    "\"progress\":\"45.00%\"}},{\"metadata\":{\"name\":\"web-data\"},\"status\":{\"phase\":"
+	    "\"Succeeded\",\"progress\":\"100.0%\"}}]");
 	pv_build_status(wk, vm, NULL, dvs, &cl, &none, &s);
 	assert_string_equal(at(s.status, "phase")->valuestring, "Provisioning");
 	assert_string_equal(cond(&s, "Ready")->reason, "ImportInProgress");
@@ -271,16 +287,18 @@ static void status(void **state)
 
 		assert_string_equal(at(d0, "progress")->valuestring, "45.00%");
 		assert_string_equal(at(d0, "phase")->valuestring, "ImportInProgress");
-		assert_string_equal(at(cJSON_GetArrayItem(at(s.status, "disks"), 2), "phase")->valuestring,
-				    "NotCreated");
+		assert_string_equal(
+		    at(cJSON_GetArrayItem(at(s.status, "disks"), 2), "phase")->valuestring,
+		    "NotCreated");
 	}
 	pv_status_release(&s);
 	cJSON_Delete(dvs);
 	/* import failed: the importer's message */
-	dvs = js("[{\"metadata\":{\"name\":\"web-system\"},\"status\":{\"phase\":\"ImportInProgress\","
-		 "\"progress\":\"N/A\",\"conditions\":[{\"type\":\"Running\",\"status\":\"False\","
-		 "\"reason\":\"Error\",\"message\":\"Unable to connect to http data source: dial tcp: "
-		 "lookup images.example: no such host\"}]}}]");
+	dvs = js(
+	    "[{\"metadata\":{\"name\":\"web-system\"},\"status\":{\"phase\":\"ImportInProgress\","
+	    "\"progress\":\"N/A\",\"conditions\":[{\"type\":\"Running\",\"status\":\"False\","
+	    "\"reason\":\"Error\",\"message\":\"Unable to connect to http data source: dial tcp: "
+	    "lookup images.example: no such host\"}]}}]");
 	pv_build_status(wk, vm, NULL, dvs, &cl, &none, &s);
 	assert_string_equal(at(s.status, "phase")->valuestring, "Failed");
 	assert_string_equal(cond(&s, "Ready")->reason, "ImportFailed");
@@ -289,7 +307,8 @@ static void status(void **state)
 	cJSON_Delete(dvs);
 	dvs = js("[{\"metadata\":{\"name\":\"web-system\"},\"status\":{\"phase\":\"Succeeded\"}},"
 		 "{\"metadata\":{\"name\":\"web-data\"},\"status\":{\"phase\":\"Succeeded\"}},"
-		 "{\"metadata\":{\"name\":\"web-tools\"},\"status\":{\"phase\":\"WaitForFirstConsumer\"}}]");
+		 "{\"metadata\":{\"name\":\"web-tools\"},\"status\":{\"phase\":"
+		 "\"WaitForFirstConsumer\"}}]");
 	/* unschedulable: the scheduler's message */
 	vmi = js("{\"status\":{\"phase\":\"Scheduling\",\"conditions\":[{\"type\":\"PodScheduled\","
 		 "\"status\":\"False\",\"reason\":\"Unschedulable\",\"message\":\"0/4 nodes are "
@@ -300,10 +319,11 @@ static void status(void **state)
 	pv_status_release(&s);
 	cJSON_Delete(vmi);
 	/* running, with addresses; then migrating */
-	vmi = js("{\"spec\":{\"domain\":{\"cpu\":{\"cores\":2},\"memory\":{\"guest\":\"4Gi\"}},"
-		 "\"volumes\":[{},{},{}]},\"status\":{\"phase\":\"Running\",\"nodeName\":\"node-2\","
-		 "\"interfaces\":[{\"ipAddress\":\"10.244.0.7\",\"ipAddresses\":[\"10.244.0.7\","
-		 "\"fd00::7\"]}]}}");
+	vmi =
+	    js("{\"spec\":{\"domain\":{\"cpu\":{\"cores\":2},\"memory\":{\"guest\":\"4Gi\"}},"
+	       "\"volumes\":[{},{},{}]},\"status\":{\"phase\":\"Running\",\"nodeName\":\"node-2\","
+	       "\"interfaces\":[{\"ipAddress\":\"10.244.0.7\",\"ipAddresses\":[\"10.244.0.7\","
+	       "\"fd00::7\"]}]}}");
 	pv_build_status(wk, vm, vmi, dvs, &cl, &none, &s);
 	assert_string_equal(at(s.status, "phase")->valuestring, "Running");
 	assert_string_equal(at(s.status, "nodeName")->valuestring, "node-2");
@@ -318,8 +338,8 @@ static void status(void **state)
 	assert_string_equal(at(s.status, "phase")->valuestring, "Migrating");
 	pv_status_release(&s);
 	/* memory changed on the VM, not live: RestartRequired says why */
-	cJSON_ReplaceItemInObject(
-	    (cJSON *)at(vm, "spec.template.spec.domain.memory"), "guest", cJSON_CreateString("8Gi"));
+	cJSON_ReplaceItemInObject((cJSON *)at(vm, "spec.template.spec.domain.memory"), "guest",
+				  cJSON_CreateString("8Gi"));
 	pv_build_status(wk, vm, vmi, dvs, &cl, &none, &s);
 	assert_string_equal(cond(&s, "RestartRequired")->status, "True");
 	assert_non_null(strstr(cond(&s, "RestartRequired")->message, "LiveUpdate"));
@@ -353,9 +373,10 @@ static void clone_update(void **state)
 	(void)state;
 	pv_build_clone_update(wk, vm, &patch);
 	assert_int_equal(at(patch, "spec.template.spec.domain.cpu.cores")->valueint, 4);
-	assert_string_equal(at(patch, "spec.template.spec.domain.memory.guest")->valuestring, "8Gi");
-	assert_string_equal(at(patch, "spec.template.spec.domain.resources.requests.cpu")->valuestring,
-			    "4");
+	assert_string_equal(at(patch, "spec.template.spec.domain.memory.guest")->valuestring,
+			    "8Gi");
+	assert_string_equal(
+	    at(patch, "spec.template.spec.domain.resources.requests.cpu")->valuestring, "4");
 	assert_string_equal(at(patch, "metadata.annotations")->child->valuestring, "2");
 	cJSON_Delete(patch);
 	cJSON_Delete(wk);
@@ -395,8 +416,9 @@ static void emitted_body(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixture_vm), cmocka_unit_test(refusals), cmocka_unit_test(adoption),
-	    cmocka_unit_test(updates),	  cmocka_unit_test(status),   cmocka_unit_test(emitted_body),
+	    cmocka_unit_test(fixture_vm),   cmocka_unit_test(refusals),
+	    cmocka_unit_test(adoption),	    cmocka_unit_test(updates),
+	    cmocka_unit_test(status),	    cmocka_unit_test(emitted_body),
 	    cmocka_unit_test(clone_update),
 	};
 

@@ -152,17 +152,21 @@ static int dv_status_fn(cJSON *obj, void *opaque, struct sim_err *err)
 	sim_jset(st, "restartCount", cJSON_CreateNumber(j->restarts));
 	cJSON_AddItemToArray(c, sim_cond_new(a->m, "Bound", bound ? "True" : "False",
 					     bound ? "Bound" : "Pending",
-					     bound ? "PVC Bound" : a->msg ? a->msg : "PVC Pending"));
+					     bound    ? "PVC Bound"
+					     : a->msg ? a->msg
+						      : "PVC Pending"));
 	if (j->phase == DV_FAILING)
 		cJSON_AddItemToArray(c, sim_cond_new(a->m, "Running", "False", "Error", a->msg));
 	else if (j->phase == DV_RUNNING)
-		cJSON_AddItemToArray(c, sim_cond_new(a->m, "Running", "True", "Pod is running", NULL));
+		cJSON_AddItemToArray(c,
+				     sim_cond_new(a->m, "Running", "True", "Pod is running", NULL));
 	else
 		cJSON_AddItemToArray(c, sim_cond_new(a->m, "Running", "False",
 						     j->phase == DV_SUCCEEDED ? "Completed" : NULL,
 						     NULL));
-	cJSON_AddItemToArray(c, sim_cond_new(a->m, "Ready", j->phase == DV_SUCCEEDED ? "True" : "False",
-					     NULL, NULL));
+	cJSON_AddItemToArray(
+	    c,
+	    sim_cond_new(a->m, "Ready", j->phase == DV_SUCCEEDED ? "True" : "False", NULL, NULL));
 	sim_jset(st, "conditions", c);
 	return 0;
 }
@@ -203,7 +207,8 @@ static int pvc_bind_fn(cJSON *obj, void *opaque, struct sim_err *err)
 	if (b->node)
 		sim_jset_str(sim_jobj(sim_jobj(obj, "metadata"), "annotations"), ANN_SELECTED_NODE,
 			     b->node);
-	snprintf(vn, sizeof(vn), "pvc-%s", wk_json_str(obj, "metadata.uid") ? wk_json_str(obj, "metadata.uid") : "x");
+	snprintf(vn, sizeof(vn), "pvc-%s",
+		 wk_json_str(obj, "metadata.uid") ? wk_json_str(obj, "metadata.uid") : "x");
 	sim_jset_str(sim_jobj(obj, "spec"), "volumeName", vn);
 	sim_jset_str(st, "phase", "Bound");
 	if (am)
@@ -349,14 +354,15 @@ void sim_dvs_tick(struct sim_model *m)
 				/* the importer exits with the data source's error; the pod restarts
 				 * with a back-off, and the DataVolume shows Running=False, Error */
 				j->phase = DV_FAILING;
-				snprintf(msg, sizeof(msg),
-					 "Unable to process data: HTTP request errored: Get \"%.900s\": "
-					 "dial tcp: lookup %.200s: no such host",
-					 j->url, host[0] ? host : "(none)");
+				snprintf(
+				    msg, sizeof(msg),
+				    "Unable to process data: HTTP request errored: Get \"%.900s\": "
+				    "dial tcp: lookup %.200s: no such host",
+				    j->url, host[0] ? host : "(none)");
 				j->restarts++;
 				j->next_at = m->now + 10 * j->restarts;
-				sim_event(m, m->r_pvc, j->ns, j->name, NULL, "Warning", "ErrImportFailed",
-					  "%s", msg);
+				sim_event(m, m->r_pvc, j->ns, j->name, NULL, "Warning",
+					  "ErrImportFailed", "%s", msg);
 				dv_write(m, j, msg);
 				continue;
 			}
@@ -371,10 +377,11 @@ void sim_dvs_tick(struct sim_model *m)
 			char host[256] = "", msg[1400];
 
 			url_host(j->url, host, sizeof(host));
-			snprintf(msg, sizeof(msg),
-				 "Unable to process data: HTTP request errored: Get \"%.900s\": dial "
-				 "tcp: lookup %.200s: no such host",
-				 j->url, host[0] ? host : "(none)");
+			snprintf(
+			    msg, sizeof(msg),
+			    "Unable to process data: HTTP request errored: Get \"%.900s\": dial "
+			    "tcp: lookup %.200s: no such host",
+			    j->url, host[0] ? host : "(none)");
 			j->restarts++;
 			j->next_at = m->now + (j->restarts < 30 ? 10 * j->restarts : 300);
 			dv_write(m, j, msg);
@@ -422,15 +429,16 @@ void sim_dv_from_vm(struct sim_model *m, const cJSON *vm)
 		cJSON_AddStringToObject(meta, "name", name);
 		cJSON_AddStringToObject(meta, "namespace", ns);
 		if (wk_json_path(t, "metadata.labels"))
-			cJSON_AddItemToObject(meta, "labels",
-					      cJSON_Duplicate(wk_json_path(t, "metadata.labels"), 1));
+			cJSON_AddItemToObject(
+			    meta, "labels", cJSON_Duplicate(wk_json_path(t, "metadata.labels"), 1));
 		cJSON_AddItemToObject(meta, "ownerReferences",
 				      owner_ref("kubevirt.io/v1", "VirtualMachine",
 						wk_json_str(vm, "metadata.name"),
 						wk_json_str(vm, "metadata.uid")));
 		cJSON_AddItemToObject(dv, "spec",
-				      wk_json_path(t, "spec") ? cJSON_Duplicate(wk_json_path(t, "spec"), 1)
-							      : cJSON_CreateObject());
+				      wk_json_path(t, "spec")
+					  ? cJSON_Duplicate(wk_json_path(t, "spec"), 1)
+					  : cJSON_CreateObject());
 		if (sim_create(m, m->r_dv, ns, dv) == 0) {
 			sim_event(m, m->r_vm, ns, wk_json_str(vm, "metadata.name"), NULL, "Normal",
 				  "SuccessfulDataVolumeCreate", "Created DataVolume %s", name);
@@ -452,11 +460,12 @@ void sim_dv_vm_deleted(struct sim_model *m, const char *ns, const char *vmname)
 		if (strcmp(j->ns, ns))
 			continue;
 		dv = sim_store_get(m->st, m->r_dv, ns, j->name);
-		owner = wk_json_str(cJSON_GetArrayItem(wk_json_path(dv, "metadata.ownerReferences"), 0),
-				    "name");
+		owner = wk_json_str(
+		    cJSON_GetArrayItem(wk_json_path(dv, "metadata.ownerReferences"), 0), "name");
 		if (owner && !strcmp(owner, vmname) &&
-		    !strcmp(wk_json_str(cJSON_GetArrayItem(wk_json_path(dv, "metadata.ownerReferences"), 0),
-					"kind"),
+		    !strcmp(wk_json_str(
+				cJSON_GetArrayItem(wk_json_path(dv, "metadata.ownerReferences"), 0),
+				"kind"),
 			    "VirtualMachine")) {
 			char name[300];
 
@@ -523,8 +532,7 @@ static int bind_wffc(struct sim_model *m, struct dvjob *j, void *opaque)
 
 /* The VMI of vm was scheduled to node: its WaitForFirstConsumer PVCs bind there and their
  * population starts. */
-void sim_dv_vmi_scheduled(struct sim_model *m, const char *ns, const char *vmname,
-			  const char *node)
+void sim_dv_vmi_scheduled(struct sim_model *m, const char *ns, const char *vmname, const char *node)
 {
 	cJSON *vmi = sim_store_get(m->st, m->r_vmi, ns, vmname);
 
