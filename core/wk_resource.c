@@ -25,6 +25,7 @@ const struct wk_k8s_resource wk_res_virtualmachinesnapshotcontents =
 const struct wk_k8s_resource wk_res_virtualmachinerestores = WK_RES_VIRTUALMACHINERESTORES_INIT;
 const struct wk_k8s_resource wk_res_virtualmachineclones = WK_RES_VIRTUALMACHINECLONES_INIT;
 const struct wk_k8s_resource wk_res_wukongs = WK_RES_WUKONGS_INIT;
+const struct wk_k8s_resource wk_res_datavolumes = WK_RES_DATAVOLUMES_INIT;
 
 static const struct wk_k8s_resource *const table[] = {
     &wk_res_namespaces,
@@ -48,6 +49,7 @@ static const struct wk_k8s_resource *const table[] = {
     &wk_res_virtualmachinerestores,
     &wk_res_virtualmachineclones,
     &wk_res_wukongs,
+    &wk_res_datavolumes,
 };
 
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind)

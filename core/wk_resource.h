@@ -43,6 +43,7 @@ struct wk_k8s_resource {
 #define WK_RES_VIRTUALMACHINERESTORES_INIT {"snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", true, "VirtualMachineRestore"}
 #define WK_RES_VIRTUALMACHINECLONES_INIT {"clone.kubevirt.io", "v1beta1", "virtualmachineclones", true, "VirtualMachineClone"}
 #define WK_RES_WUKONGS_INIT {"vm.novasphere.dev", "v1alpha1", "wukongs", true, "Wukong"}
+#define WK_RES_DATAVOLUMES_INIT {"cdi.kubevirt.io", "v1beta1", "datavolumes", true, "DataVolume"}
 /* clang-format on */
 
 extern const struct wk_k8s_resource wk_res_namespaces;
@@ -66,6 +67,7 @@ extern const struct wk_k8s_resource wk_res_virtualmachinesnapshotcontents;
 extern const struct wk_k8s_resource wk_res_virtualmachinerestores;
 extern const struct wk_k8s_resource wk_res_virtualmachineclones;
 extern const struct wk_k8s_resource wk_res_wukongs;
+extern const struct wk_k8s_resource wk_res_datavolumes; /* CDI */
 
 /* By kind ("VirtualMachine"), exact case. NULL if unknown or kind is NULL. */
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind);

@@ -156,3 +156,20 @@ progress_metrics_args() {
 		echo "-X progress.metrics-urls=$(cat "$1/metrics-url" 2>/dev/null)"
 	fi
 }
+
+# start_provisioner KUBECONFIG GROUP [-X ...]: wukong-provisioner (the VM behind every Wukong: the
+# simulator has no Wukong stand-in) against the broker in $BOOTSTRAP, when it is built. Sets
+# $PV_PID (empty when not built).
+start_provisioner() {
+	local kc=$1 group=$2
+	shift 2
+	PV_PID=""
+	[ -x "$BIN/wukong-provisioner" ] || return 0
+	rm -f "$T/provisioner.addr"
+	start_bg provisioner "$BIN/wukong-provisioner" -X kafka.bootstrap.servers="$BOOTSTRAP" \
+		-X kube.config="$kc" -X cluster.id="${PV_CLUSTER:-local}" -X consumer.group="pv-$group" \
+		-X kafka.session.timeout.ms=6000 -X http.addr-file="$T/provisioner.addr" \
+		-X provisioner.resync-interval=2s "$@"
+	PV_PID=$LAST_PID
+	wait_for 20 test -s "$T/provisioner.addr" || { not_ok "wukong-provisioner started"; tail "$T/provisioner.log"; return 1; }
+}

@@ -84,6 +84,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 		     errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.queue-timeout", 3600000, &st->queue_timeout_ms,
 				      errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "migrator.spec-wait-timeout", 300000, &st->spec_wait_ms,
+				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.poll-interval", 2000, &st->poll_ms, errstr,
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.resync-interval", 30000, &st->resync_ms,
@@ -101,6 +103,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	if (v > 0)
 		st->limits.per_cluster = (int)v;
 	wk_map_init(&st->last_spec, free);
+	wk_map_init(&st->spec_wait, free);
 	wk_map_init(&st->done, free);
 	st->done_cap = 4096;
 	st->done_ring = wk_xcalloc(st->done_cap, sizeof(char *));
@@ -176,6 +179,7 @@ void mig_term(struct wk_service_ctx *ctx)
 	mig_queue_release(&st->queue);
 	mig_load_release(&st->load);
 	wk_map_release(&st->last_spec);
+	wk_map_release(&st->spec_wait);
 	wk_map_release(&st->done);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done_ring[i]);

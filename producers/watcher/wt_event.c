@@ -29,6 +29,8 @@ const struct wt_kind wt_kinds[WT_NKINDS] = {
 	{WT_NODE, "node", "Node", "v1", WK_RES_NODES_INIT, false},
 	{WT_NODEMETRICS, "nodemetrics", "NodeMetrics", "metrics.k8s.io/v1beta1",
 	 WK_RES_NODEMETRICS_INIT, true},
+	{WT_DATAVOLUME, "datavolume", "DataVolume", "cdi.kubevirt.io/v1beta1",
+	 WK_RES_DATAVOLUMES_INIT, false},
 };
 /* clang-format on */
 
@@ -113,6 +115,19 @@ static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char *
 			return s;
 		}
 		return NULL;
+	case WT_DATAVOLUME: {
+		/* A VM's dataVolumeTemplates give their DataVolumes an ownerReference to the VM;
+		 * a DataVolume of its own is keyed by its name. */
+		const cJSON *o;
+
+		cJSON_ArrayForEach(o, wk_json_path(md, "ownerReferences"))
+		{
+			s = wk_json_key_str(o, "kind");
+			if (s && !strcmp(s, "VirtualMachine") && wk_json_key_str(o, "name"))
+				return wk_json_key_str(o, "name");
+		}
+		return name;
+	}
 	case WT_NODE:
 	case WT_NODEMETRICS:
 	case WT_NKINDS:

@@ -23,6 +23,7 @@ enum wt_kind_id {
 	WT_MIGRATIONPOLICY,
 	WT_NODE,
 	WT_NODEMETRICS,
+	WT_DATAVOLUME, /* CDI: import progress of a Wukong's disks (wukong-provisioner) */
 	WT_NKINDS,
 };
 

@@ -120,6 +120,10 @@ struct mig_state {
 	struct mig_queue queue;
 	struct mig_active *active;
 	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id */
+	/* "<ns>/<name>/<id>" -> int64_t *: when a spec request first found its VM still
+	 * starting (it waits, up to spec_wait_ms, instead of being rejected) */
+	struct wk_map spec_wait;
+	long long spec_wait_ms;
 	struct wk_map done;	 /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
 	char **done_ring;
 	size_t done_cap, done_next;

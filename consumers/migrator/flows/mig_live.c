@@ -462,6 +462,70 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 		      1);
 }
 
+/* spec.migration is declarative: a Wukong created with it (or given it just after) finds its VM
+ * still starting. Such a request is not rejected: it waits, with a condition saying so, and is
+ * looked at again on the Wukong's next change (its status follows the VM: wukong-provisioner),
+ * until the VMI runs or migrator.spec-wait-timeout has passed since it first waited. A VM that is
+ * stopped (spec.running false) or cannot be scheduled is refused at once. True when it waits. */
+static bool spec_waits(struct mig_state *st, struct mig_request *r, const cJSON *wukong,
+		       const struct mig_facts_buf *fb, struct mig_check *chk, struct mig_ack *ack)
+{
+	const cJSON *c;
+	int64_t now = wk_time_mono_ms(), *since;
+	char key[600], msg[900];
+	struct mig_status s;
+	struct mig_active tmp;
+
+	if (r->source != MIG_SRC_SPEC ||
+	    (strcmp(chk->reason, "VMINotRunning") && strcmp(chk->reason, "VMINotFound")) ||
+	    cJSON_IsFalse(wk_json_path(wukong, "spec.running")) ||
+	    (fb->f.vmi && wk_json_path(fb->f.vmi, "metadata.deletionTimestamp")))
+		return false;
+	cJSON_ArrayForEach(c, wk_json_path(fb->f.vmi, "status.conditions"))
+	{
+		const char *t = wk_json_str(c, "type"), *rs = wk_json_str(c, "reason");
+
+		if (t && !strcmp(t, "PodScheduled") && rs && !strcmp(rs, "Unschedulable"))
+			return false; /* it will not start by itself */
+	}
+	snprintf(key, sizeof(key), "%s/%s/%s", r->ns, r->name, r->id);
+	since = wk_map_get(&st->spec_wait, key);
+	if (!since) {
+		if (wk_map_count(&st->spec_wait) >= 100000)
+			return false;
+		since = wk_xmalloc(sizeof(*since));
+		*since = now;
+		wk_map_put(&st->spec_wait, key, since);
+	} else if (now - *since >= st->spec_wait_ms) {
+		size_t n = strlen(chk->message);
+
+		snprintf(chk->message + n, sizeof(chk->message) - n,
+			 " (waited %llds for it to start: migrator.spec-wait-timeout)",
+			 (long long)(st->spec_wait_ms / 1000));
+		wk_map_del(&st->spec_wait, key);
+		return false;
+	}
+	snprintf(msg, sizeof(msg),
+		 "request '%s' waits for its VM to start: %s; retried on the Wukong's next change "
+		 "for up to %llds",
+		 r->id, chk->message, (long long)(st->spec_wait_ms / 1000));
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.req = *r;
+	tmp.phase = MIG_PH_PENDING;
+	memset(&s, 0, sizeof(s));
+	s.req = r;
+	s.phase = MIG_PH_PENDING;
+	s.seq = mig_next_seq(st);
+	s.reason = "WaitingForVMI";
+	s.message = msg;
+	/* condition only: a migrationStatus.requestId would mark the request handled */
+	s.condition_only = true;
+	s.condition_type = "MigrationRequestWaiting";
+	mig_send_status(st, &tmp, &s, ack);
+	wk_logk(WK_LOG_INFO, key, "%s", msg);
+	return true;
+}
+
 /* The newest spec request of ours recorded on a VMIM of this Wukong ("" if none). */
 static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, char *out, size_t n)
 {
@@ -592,6 +656,11 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 			mig_remember_done(st, r, MIG_PH_MIGRATING);
 			return WK_MSG_DONE;
 		}
+	}
+	if (chk.reason[0] && spec_waits(st, r, wukong, &fb, &chk, ack)) {
+		mig_facts_release(&fb);
+		free(a);
+		return WK_MSG_DONE;
 	}
 	if (chk.reason[0] && mig_cold_applicable(chk.reason) && mig_cold_allowed(r, wukong)) {
 		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
