@@ -128,7 +128,7 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 		if (!t || strcmp(t, "LiveMigratable") || !s || strcmp(s, "False"))
 			continue;
 		if (!r || !*r)
-			r = "NotLiveMigratable";
+			r = "NotMigratable"; /* upstream's generic reason (api core/v1 types.go) */
 		if (!strcmp(r, "InterfaceNotLiveMigratable"))
 			return mig_check_fail(
 			    c, r,
