@@ -64,6 +64,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	snprintf(st->instance, sizeof(st->instance), "wukong-migrator-%.60s", host);
 	st->boot_ms = wk_time_now_ms();
 	st->cold.known = -1;
+	wk_kubevirt_info_init(&st->kv);
 	st->failure.maybe = true;
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));

@@ -255,6 +255,8 @@ static void vm_patch(void **state)
 	assert_string_equal(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "runStrategy")->valuestring,
 	    "Always");
+	/* running cleared in the same patch: KubeVirt refuses running and runStrategy together. */
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "running")));
 	ann = cJSON_GetObjectItem(
 		  cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "annotations"),
 		  WK_ANN_COLD_MIGRATION)
@@ -268,6 +270,7 @@ static void vm_patch(void **state)
 	p = mig_cold_vm_patch(&s, false, NULL);
 	o = cJSON_Parse(p);
 	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "runStrategy"));
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "running"));
 	assert_non_null(strstr(p, "cold-migration"));
 	cJSON_Delete(o);
 	free(p);

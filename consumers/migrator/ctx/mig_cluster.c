@@ -172,6 +172,7 @@ int mig_gather_facts(struct mig_state *st, struct mig_active *a, struct mig_fact
 	memset(fb, 0, sizeof(*fb));
 	fb->f.ns = a->req.ns;
 	fb->f.vm = a->req.vm;
+	fb->f.kv = &st->kv;
 	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res, err,
 		       errn) == 0)
 		fb->vmi = wk_k8s_result_take(&res);

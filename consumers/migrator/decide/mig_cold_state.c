@@ -299,9 +299,14 @@ char *mig_cold_vm_patch(const struct mig_cold_state *s, bool pin, const char *ru
 	cJSON *p = cJSON_Parse(patch);
 
 	free(patch);
-	if (run_strategy)
+	if (run_strategy) {
+		/* KubeVirt's VM webhook refuses running and runStrategy together ("Running and
+		 * RunStrategy are mutually exclusive", vms-admitter.go validateRunStrategy):
+		 * null clears a deprecated spec.running in the same merge patch. */
 		cJSON_AddStringToObject(cJSON_GetObjectItem(p, "spec"), "runStrategy",
 					run_strategy);
+		cJSON_AddNullToObject(cJSON_GetObjectItem(p, "spec"), "running");
+	}
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
 	    WK_ANN_COLD_MIGRATION, state);

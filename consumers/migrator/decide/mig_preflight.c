@@ -1,6 +1,7 @@
 /* mig_preflight.c - pre-flight checks, resource accounting and MigrationPolicy precedence. */
 #include "decide/mig_preflight.h"
 
+#include "wk_kubevirt.h"
 #include "wk_quantity.h"
 
 #include "wk_json.h"
@@ -202,6 +203,14 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		    f->vm);
 	if (!f->target_name || !*f->target_name)
 		return 0;
+	if (!mig_kv_can_target(f->kv))
+		return mig_check_fail(
+		    c, "TargetedMigrationUnsupported",
+		    "KubeVirt %s cannot send a migration to a chosen node: "
+		    "VirtualMachineInstanceMigration spec.addedNodeSelector exists from v1.6.0 "
+		    "(this version prunes it and the scheduler picks any node); ask without a "
+		    "target node, or upgrade KubeVirt",
+		    wk_kubevirt_version_str(f->kv));
 	src = wk_json_str(f->vmi, "status.nodeName");
 	if (src && !strcmp(src, f->target_name))
 		return mig_check_fail(c, "TargetIsSourceNode",
@@ -221,6 +230,11 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 	mig_vmi_resources(f->vmi, &mem, &cpu);
 	return mig_check_room(c, f->target_name, f->target_node, f->target_used_mem,
 			      f->target_used_cpu_milli, mem, cpu);
+}
+
+bool mig_kv_can_target(const struct wk_kubevirt_info *kv)
+{
+	return !kv || !kv->version_known || wk_kubevirt_at_least(kv, 1, 6);
 }
 
 int mig_check_room(struct mig_check *c, const char *node_name, const cJSON *node, int64_t used_mem,

@@ -8,6 +8,7 @@
 #include "wk_common.h"
 
 struct cJSON;
+struct wk_kubevirt_info;
 
 /* A failed check: reason is a CamelCase machine-readable code (KubeVirt's own reason when it
  * gave one, e.g. "DisksNotLiveMigratable"), message a sentence for a human. */
@@ -33,7 +34,14 @@ struct mig_facts {
 	/* A non-final VMIM for this VMI (anyone's), or NULL. */
 	const char *inflight_vmim;
 	const char *inflight_phase;
+	/* What the KubeVirt CR says (NULL = unknown: upstream's defaults of the newest version). */
+	const struct wk_kubevirt_info *kv;
 };
+
+/* May a live migration be sent to a chosen node on this KubeVirt? spec.addedNodeSelector of a
+ * VirtualMachineInstanceMigration exists from v1.6.0 (the v1.5.0 API prunes it and the scheduler
+ * picks any node). An unknown version may (the outcome checks migrationState.targetNode). */
+bool mig_kv_can_target(const struct wk_kubevirt_info *kv);
 
 /* Room on node for mem bytes / cpu_milli millicores with used_* already taken of its
  * allocatable (unknown allocatable: no limit). 0, or -1 with TargetNodeInsufficient{Memory,CPU}. */

@@ -182,6 +182,25 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		const char *rs = wk_json_str(res.body, "spec.runStrategy");
 		const cJSON *ns = wk_json_path(res.body, "spec.template.spec.nodeSelector");
 
+		if (rs && !strcmp(rs, "Manual")) {
+			/* Back from Halted to Manual, KubeVirt would leave it stopped: a Manual VM
+			 * starts only on a start request (virtctl start: PUT subresources.kubevirt.io
+			 * .../virtualmachines/<vm>/start, pkg/virt-api/rest/lifecycle.go), which the
+			 * migrator does not send. Refused before anything is touched. */
+			snprintf(msg, sizeof(msg),
+				 "cold migration refused: VM '%.63s/%.200s' has runStrategy Manual; "
+				 "after the stop KubeVirt starts such a VM only on a start request "
+				 "(virtctl start), which the migrator does not send; set its "
+				 "runStrategy to Always (or RerunOnFailure) for the move, or stop, "
+				 "pin and start it yourself; the VM keeps running",
+				 r->ns, r->vm);
+			cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationManualRunStrategy",
+				    msg);
+			wk_k8s_result_release(&res);
+			return;
+		}
+		/* A VM on the deprecated spec.running (true: it runs) comes back as runStrategy
+		 * Always, its equivalent; the stop patch clears running (mig_cold_vm_patch). */
 		wk_strlcpy(s.run_strategy, rs ? rs : "Always", sizeof(s.run_strategy));
 		if (cJSON_IsObject(ns))
 			s.node_selector = cJSON_Duplicate(ns, true);
@@ -195,7 +214,14 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	cJSON_AddStringToObject(lab, WK_LABEL_COLD_MIGRATION_REQUEST, r->id);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
 	cJSON_AddStringToObject(ann, WK_ANN_COLD_MIGRATION, state);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "spec"), "runStrategy", "Halted");
+	{
+		cJSON *spec = cJSON_AddObjectToObject(p, "spec");
+
+		/* running and runStrategy are mutually exclusive (KubeVirt's VM webhook): clear a
+		 * deprecated spec.running in the same patch. */
+		cJSON_AddStringToObject(spec, "runStrategy", "Halted");
+		cJSON_AddNullToObject(spec, "running");
+	}
 	body = cJSON_PrintUnformatted(p);
 	cJSON_Delete(p);
 	free(state);

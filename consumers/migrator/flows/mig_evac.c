@@ -522,7 +522,10 @@ static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
 	if (wk_json_str(res.body, "metadata.uid"))
 		wk_strlcpy(r.uid, wk_json_str(res.body, "metadata.uid"), sizeof(r.uid));
 	wk_strlcpy(r.tenant, ev->tenant, sizeof(r.tenant));
-	wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
+	/* Below KubeVirt 1.6 a migration cannot be sent to a chosen node (addedNodeSelector is
+	 * pruned): the plan's order and room still hold, the scheduler picks the node. */
+	if (mig_kv_can_target(&st->kv))
+		wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
 	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",
 		 ev->pressure ? "resourcePressure move"
 		 : ev->maint  ? "nodeMaintenance evacuation"
