@@ -31,6 +31,9 @@ struct mig_facts {
 	 * there, and requests of ours admitted towards it. */
 	int64_t target_used_mem;
 	int64_t target_used_cpu_milli;
+	/* The node the VMI runs on (NULL = not read): its host-model CPU labels, which KubeVirt
+	 * requires on a migration target (host-model VMIs). */
+	const struct cJSON *source_node;
 	/* A non-final VMIM for this VMI (anyone's), or NULL. */
 	const char *inflight_vmim;
 	const char *inflight_phase;
@@ -51,9 +54,32 @@ int mig_check_room(struct mig_check *c, const char *node_name, const struct cJSO
 /* Every check in order; 0 if the migration may go ahead, -1 with the first failure. */
 int mig_preflight(const struct mig_facts *f, struct mig_check *out);
 
-/* Memory (bytes) and CPU (millicores) a VMI holds on its node: guest memory or the memory
- * request; cores x sockets x threads or the CPU request. */
-void mig_vmi_resources(const struct cJSON *vmi, int64_t *mem, int64_t *cpu_milli);
+/* What the scheduler counts for a VMI (or a VM template: anything with spec.domain): the
+ * requests of the virt-launcher pod KubeVirt renders for it (pkg/virt-controller/services/
+ * renderresources.go, template.go; the simulator's launcher_render follows the same formula).
+ * CPU: the VMI's own cpu request, else with dedicatedCpuPlacement all vCPUs, else vCPUs /
+ * cpuAllocationRatio (kv, default 10). Memory: the memory request (or memory.guest) plus
+ * GetMemoryOverhead (x86: guest/512 + 220Mi of KubeVirt processes + 8Mi per vCPU + 8Mi IOThread
+ * + video RAM 16Mi on 1.5, 32Mi from 1.6 unless autoattachGraphicsDevice is false + 100Mi for
+ * dedicated CPUs; none with overcommitGuestOverhead), plus the guest-console-log container (5m,
+ * 35M) unless the serial console is not logged. kv NULL = defaults of the newest version. */
+void mig_vmi_resources(const struct cJSON *vmi, const struct wk_kubevirt_info *kv, int64_t *mem,
+		       int64_t *cpu_milli);
+/* The guest's own size: memory.guest or the memory request; cores x sockets x threads or the
+ * CPU request (what a VM can use at most: resourcePressure's relief estimate). */
+void mig_vmi_guest(const struct cJSON *vmi, int64_t *mem, int64_t *cpu_milli);
+
+/* Would kube-scheduler put KubeVirt's launcher pod for spec (a VMI's or a VM template's spec:
+ * nodeSelector, tolerations, affinity, domain.cpu) on node, room apart? The node must carry
+ * kubevirt.io/schedulable=true (KubeVirt's node selector; virt-handler keeps it); every
+ * NoSchedule/NoExecute taint (a cordon counts as node.kubernetes.io/unschedulable:NoSchedule)
+ * must be tolerated (k8s Toleration.ToleratesTaint); spec.nodeSelector (skip_key, e.g.
+ * "kubernetes.io/hostname" for a cold move's own pin, is left out) and the required node
+ * affinity must match; an explicit CPU model and its required features need the node-labeller's
+ * cpu-model / cpu-feature labels; a host-model VMI migrating needs the source node's host model
+ * and required features (source_node, NULL = not checked). 0, or -1 with the reason. */
+int mig_place_check(const struct cJSON *node, const char *node_name, const struct cJSON *spec,
+		    const char *skip_key, const struct cJSON *source_node, struct mig_check *c);
 /* A node's allocatable memory (bytes) and CPU (millicores); -1 each when absent. */
 void mig_node_allocatable(const struct cJSON *node, int64_t *mem, int64_t *cpu_milli);
 /* Ready condition True. */

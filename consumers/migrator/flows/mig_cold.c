@@ -168,7 +168,7 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		wk_k8s_result_release(&res);
 		return;
 	}
-	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target,
+	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target, &st->kv,
 				  f->target_used_mem, f->target_used_cpu_milli, &chk) < 0) {
 		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
 			 chk.reason, chk.message);

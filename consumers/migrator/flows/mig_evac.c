@@ -291,7 +291,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		int64_t m, c;
 		const char *on = vmi_node(it), *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
 
-		mig_vmi_resources(it, &m, &c);
+		mig_vmi_resources(it, &st->kv, &m, &c);
 		for (size_t j = 0; j < g->nnodes; j++) {
 			if ((on && !strcmp(on, g->pn[j].name)) ||
 			    (to && !strcmp(to, g->pn[j].name) && (!on || strcmp(on, to)))) {
@@ -385,7 +385,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		wk_strlcpy(c->ns, ns, sizeof(c->ns));
 		wk_strlcpy(c->name, wk, sizeof(c->name));
 		wk_strlcpy(c->vm, vm, sizeof(c->vm));
-		mig_vmi_resources(it, &c->mem, &c->cpu);
+		mig_vmi_resources(it, &st->kv, &c->mem, &c->cpu);
 		if (c->mem <= 0)
 			c->mem = 1;
 		{

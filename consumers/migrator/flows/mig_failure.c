@@ -295,7 +295,7 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		snprintf(why, wn, "a cold migration holds the VM's placement");
 		return 1;
 	}
-	mig_vmi_resources(vmi, &mem, &cpu);
+	mig_vmi_resources(vmi, &st->kv, &mem, &cpu);
 	had = wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY) &&
 	      mig_failure_state_parse(
 		  wk_json_meta(res.body, "annotations", WK_ANN_FAILURE_RECOVERY), &old) == 0;
@@ -702,7 +702,7 @@ static void misplaced(struct mig_state *st, struct mig_failure_state *s, const c
 	memset(&cap, 0, sizeof(cap));
 	if (capacity_load(st, &cap) < 0)
 		return;
-	mig_vmi_resources(vmi, &mem, &cpu);
+	mig_vmi_resources(vmi, &st->kv, &mem, &cpu);
 	choose(&cap, on, pol->target, s->pin.node_selector, mem, cpu, to, host, sizeof(to), why,
 	       sizeof(why));
 	capacity_release(&cap);

@@ -104,7 +104,7 @@ static int preflight(struct mig_state *st, struct mig_active *a, struct mig_fact
 		wk_strlcpy(a->source_node, wk_json_str(fb->vmi, "status.nodeName"),
 			   sizeof(a->source_node));
 	if (fb->vmi)
-		mig_vmi_resources(fb->vmi, &a->mem, &a->cpu_milli);
+		mig_vmi_resources(fb->vmi, &st->kv, &a->mem, &a->cpu_milli);
 	if (fb->node) {
 		const cJSON *hl = cJSON_GetObjectItemCaseSensitive(
 		    wk_json_path(fb->node, "metadata.labels"), "kubernetes.io/hostname");
@@ -792,7 +792,7 @@ static void adopt_fill(struct mig_state *st, struct mig_active *a, const cJSON *
 			n = wk_json_str(res.body, "status.nodeName");
 		if (n)
 			wk_strlcpy(a->source_node, n, sizeof(a->source_node));
-		mig_vmi_resources(res.body, &a->mem, &a->cpu_milli);
+		mig_vmi_resources(res.body, &st->kv, &a->mem, &a->cpu_milli);
 	}
 	wk_k8s_result_release(&res);
 	if (a->req.target_node[0])
