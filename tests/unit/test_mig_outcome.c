@@ -222,6 +222,35 @@ static void targeted_refused_below_1_6(void **state)
 	cJSON_Delete(vmi);
 }
 
+/* vmRolloutStrategy: what a restored nodeSelector means, and IsMigrating as KubeVirt reads it. */
+static void rollout_and_migrating(void **state)
+{
+	struct wk_kubevirt_info kv;
+	char note[300];
+	cJSON *a = cJSON_Parse("{\"status\":{\"migrationState\":{\"startTimestamp\":"
+			       "\"2026-01-01T00:00:00Z\"}}}");
+	cJSON *b = cJSON_Parse("{\"status\":{\"migrationState\":{\"startTimestamp\":"
+			       "\"2026-01-01T00:00:00Z\",\"endTimestamp\":\"2026-01-01T00:01:00Z\"}}}");
+
+	(void)state;
+	assert_true(mig_vmi_migrating(a));
+	assert_false(mig_vmi_migrating(b));
+	assert_false(mig_vmi_migrating(NULL));
+	wk_kubevirt_info_init(&kv);
+	kv.rollout = WK_KV_ROLLOUT_STAGE;
+	wk_strlcpy(kv.version, "v1.5.0", sizeof(kv.version));
+	mig_rollout_note(&kv, note, sizeof(note));
+	assert_non_null(strstr(note, "RestartRequired"));
+	assert_non_null(strstr(note, "v1.5.0"));
+	kv.rollout = WK_KV_ROLLOUT_LIVE_UPDATE;
+	mig_rollout_note(&kv, note, sizeof(note));
+	assert_string_equal(note, "");
+	mig_rollout_note(NULL, note, sizeof(note));
+	assert_string_equal(note, "");
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +260,7 @@ int main(void)
 	    cmocka_unit_test(two_step_final_write),
 	    cmocka_unit_test(quota_and_late_failure),
 	    cmocka_unit_test(targeted_refused_below_1_6),
+	    cmocka_unit_test(rollout_and_migrating),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -482,6 +482,26 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 			      f->target_used_cpu_milli, mem, cpu);
 }
 
+bool mig_vmi_migrating(const cJSON *vmi)
+{
+	const cJSON *ms = wk_json_path(vmi, "status.migrationState");
+	const char *start = wk_json_str(ms, "startTimestamp"), *end = wk_json_str(ms, "endTimestamp");
+
+	return start && *start && !(end && *end);
+}
+
+void mig_rollout_note(const struct wk_kubevirt_info *kv, char *out, size_t n)
+{
+	if (n)
+		out[0] = '\0';
+	if (kv && kv->rollout == WK_KV_ROLLOUT_STAGE)
+		snprintf(out, n,
+			 "; KubeVirt %s rolls VM changes out with vmRolloutStrategy Stage, so the VM "
+			 "shows RestartRequired for the restored nodeSelector until its next restart "
+			 "(nothing else changes)",
+			 wk_kubevirt_version_str(kv));
+}
+
 bool mig_kv_can_target(const struct wk_kubevirt_info *kv)
 {
 	return !kv || !kv->version_known || wk_kubevirt_at_least(kv, 1, 6);

@@ -86,6 +86,16 @@ void mig_node_allocatable(const struct cJSON *node, int64_t *mem, int64_t *cpu_m
 bool mig_node_ready(const struct cJSON *node);
 /* spec.unschedulable or a NoSchedule/NoExecute taint; *why names it. */
 bool mig_node_unschedulable(const struct cJSON *node, char *why, size_t why_size);
+/* Is the VMI migrating as KubeVirt decides it (pkg/util/migrations/migrations.go IsMigrating:
+ * status.migrationState.startTimestamp set and no endTimestamp)? Under vmRolloutStrategy
+ * LiveUpdate KubeVirt refuses to carry a template nodeSelector change onto such a VMI ("Node
+ * affinity should not be changed during VMI migration", vm.go handleAffinityChangeRequest). */
+bool mig_vmi_migrating(const struct cJSON *vmi);
+/* What a restored template nodeSelector means on this KubeVirt, appended to a message: under
+ * vmRolloutStrategy Stage (1.5's default) KubeVirt marks the running VM RestartRequired
+ * (vm.go addRestartRequiredIfNeeded: any template change but live-updatable fields); under
+ * LiveUpdate (1.6+ default) it is carried onto the running VMI. "" when nothing to say. */
+void mig_rollout_note(const struct wk_kubevirt_info *kv, char *out, size_t out_size);
 /* Is a VMIM phase final (Succeeded, Failed)? */
 bool mig_vmim_phase_final(const char *phase);
 

@@ -244,8 +244,9 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 			const struct mig_cold_state *s)
 {
-	char msg[700], down[48];
+	char msg[900], down[48], note[300];
 
+	mig_rollout_note(&st->kv, note, sizeof(note));
 	if (s->result == MIG_PH_SUCCEEDED) {
 		if (s->downtime_s >= 0)
 			snprintf(down, sizeof(down), "down for %.0f s", s->downtime_s);
@@ -254,8 +255,8 @@ static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 		snprintf(msg, sizeof(msg),
 			 "cold migration to node '%s' done: the VM was stopped and restarted (%s, "
 			 "from the VMI stopping to it running there); its own placement rules are "
-			 "restored",
-			 s->target, down);
+			 "restored%s",
+			 s->target, down, note);
 		cold_status(st, ns, s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
 	} else {
 		snprintf(msg, sizeof(msg),
@@ -299,6 +300,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	const char *node = vrc == 0 ? wk_json_str(res.body, "status.nodeName") : NULL;
 	const char *phase = vrc == 0 ? wk_json_str(res.body, "status.phase") : NULL;
 	bool running_there = node && phase && !strcmp(phase, "Running") && !strcmp(node, s.target);
+	bool migrating = vrc == 0 && mig_vmi_migrating(res.body);
 	char *node_copy = node ? wk_xstrdup(node) : NULL;
 
 	if (running_there)
@@ -328,6 +330,12 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	}
 	bool timed_out = now - s.stopped_ms > COLD_TIMEOUT_MS;
 	if (!running_there && !timed_out)
+		goto out;
+	/* Under vmRolloutStrategy LiveUpdate the restore is carried onto the running VMI, which
+	 * KubeVirt refuses while it migrates (someone else's move right after the start): wait
+	 * for the migration to end, within the cold move's deadline. */
+	if (running_there && migrating && st->kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE &&
+	    now - s.stopped_ms <= 2 * COLD_TIMEOUT_MS)
 		goto out;
 	/* Verified (or given up): restore the VM's own placement rules and record the outcome on
 	 * the VM in one patch; the marks come off once the final status is out (cold_finish). */
