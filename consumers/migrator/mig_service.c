@@ -90,6 +90,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.kubevirt-refresh", 30000, &st->kv_refresh_ms,
 				      errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "migrator.migration-deadline", 0,
+				      &st->migration_deadline_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_int(cfg, "migrator.queue-max", 1000, &st->queue_max, errstr,
 			      errstr_size) < 0)
 		return -1;

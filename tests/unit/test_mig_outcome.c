@@ -251,6 +251,19 @@ static void rollout_and_migrating(void **state)
 	cJSON_Delete(b);
 }
 
+/* The migrator's own deadline for a live migration. */
+static void live_deadline(void **state)
+{
+	(void)state;
+	/* 4Gi at KubeVirt's default 150 s/GiB: 900 + 2 x 600 + 300 s. */
+	assert_int_equal(mig_live_deadline_ms(INT64_C(4) << 30, 150, 0), 2400000);
+	assert_int_equal(mig_live_deadline_ms(0, 0, 0), (900 + 300 + 300) * 1000);
+	assert_int_equal(mig_live_deadline_ms(INT64_C(4) << 30, 150, 60000), 60000);
+	/* Hostile: huge memory and per-GiB values stay finite and positive. */
+	assert_true(mig_live_deadline_ms(INT64_MAX, INT64_MAX, 0) > 0);
+	assert_true(mig_live_deadline_ms(-5, -5, 0) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(quota_and_late_failure),
 	    cmocka_unit_test(targeted_refused_below_1_6),
 	    cmocka_unit_test(rollout_and_migrating),
+	    cmocka_unit_test(live_deadline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

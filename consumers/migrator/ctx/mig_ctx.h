@@ -47,6 +47,8 @@ struct mig_active {
 	size_t sent_position;
 	int64_t started_ms, queued_mono_ms;
 	int64_t final_seen_mono_ms; /* first seen Succeeded without a migrationState of its own */
+	int64_t deadline_ms;	    /* wall clock: the migrator cancels the VMIM after this */
+	bool deadline_hit;	    /* ... and did */
 	struct mig_ack *hold; /* the request's message, held while queued */
 	char topic[256];      /* where the request came from, for audit */
 	int32_t partition;
@@ -134,6 +136,7 @@ struct mig_state {
 	/* config */
 	bool shared_requests, require_tenant, any_tenants, k8s_events;
 	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
+	long long migration_deadline_ms; /* 0 = computed per migration (mig_live_deadline_ms) */
 	/* each flow's memory (no file-level globals) */
 	struct mig_cold_ctx cold;
 	struct mig_evac_ctx evac;

@@ -276,3 +276,18 @@ void mig_outcome(const struct mig_outcome_in *in, struct mig_outcome *out)
 	mig_outcome_explain(in->vmim, in->events, in->vm, out->reason, sizeof(out->reason),
 			    out->message, sizeof(out->message));
 }
+
+int64_t mig_live_deadline_ms(int64_t mem, int64_t per_gib, int64_t configured_ms)
+{
+	int64_t gib = mem > 0 ? (mem >> 30) + ((mem & ((INT64_C(1) << 30) - 1)) != 0) : 1;
+
+	if (configured_ms > 0)
+		return configured_ms;
+	if (per_gib <= 0 || per_gib > 86400)
+		per_gib = 150;
+	if (gib < 1)
+		gib = 1;
+	if (gib > 1 << 20)
+		gib = 1 << 20;
+	return (900 + 2 * per_gib * gib + 300) * 1000;
+}

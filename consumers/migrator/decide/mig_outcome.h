@@ -55,4 +55,10 @@ void mig_outcome(const struct mig_outcome_in *in, struct mig_outcome *out);
 void mig_outcome_explain(const struct cJSON *vmim, const struct cJSON *events, const char *vm,
 			 char *reason, size_t reason_size, char *msg, size_t msg_size);
 
+/* How long the migrator lets a live migration (its VMIM) run before it cancels it: KubeVirt's own
+ * catch-all for a pending target pod (900 s, migration.go defaultCatchAllPendingTimeoutSeconds)
+ * + twice its completion timeout (per_gib_s, completionTimeoutPerGiB, x the memory in GiB,
+ * at least 1) + 300 s. configured_ms > 0 replaces it. Milliseconds. */
+int64_t mig_live_deadline_ms(int64_t mem_bytes, int64_t per_gib_s, int64_t configured_ms);
+
 #endif

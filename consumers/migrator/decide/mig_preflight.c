@@ -164,9 +164,24 @@ bool mig_node_unschedulable(const cJSON *node, char *why, size_t why_size)
 	return false;
 }
 
+/* Exact binary quantities as such ("1536Mi"); others (a launcher pod's request with its
+ * overhead) to one decimal of the largest unit ("8.3Gi"). */
 static void fmt_bytes(int64_t b, char *out, size_t n)
 {
-	wk_quantity_format_bytes(b < 0 ? 0 : b, out, n);
+	static const char *const unit[] = {"Ki", "Mi", "Gi", "Ti"};
+	double v;
+	size_t k;
+
+	if (b < 0)
+		b = 0;
+	if (b % 1024 == 0 || b < 1024) {
+		wk_quantity_format_bytes(b, out, n);
+		return;
+	}
+	v = (double)b / 1024;
+	for (k = 0; k + 1 < WK_ARRAY_SIZE(unit) && v >= 1024; k++)
+		v /= 1024;
+	snprintf(out, n, "%.1f%s", v, unit[k]);
 }
 
 /* The LiveMigratable condition; false with KubeVirt's reason and message. */

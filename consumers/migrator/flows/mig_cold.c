@@ -258,6 +258,13 @@ static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 			 "restored%s",
 			 s->target, down, note);
 		cold_status(st, ns, s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
+	} else if (!s->stopped_ms) {
+		snprintf(msg, sizeof(msg),
+			 "cold migration: VMI '%s' did not stop within %d s (still on node '%s': a "
+			 "finalizer or virt-handler not acting on it); its run strategy and "
+			 "placement rules are restored, it keeps running there",
+			 name, COLD_TIMEOUT_MS / 1000, s->on_node[0] ? s->on_node : "none");
+		cold_status(st, ns, s, MIG_PH_FAILED, "ColdMigrationStopTimeout", msg);
 	} else {
 		snprintf(msg, sizeof(msg),
 			 "cold migration: the VM did not run on node '%s' within %d s after it "
@@ -308,6 +315,19 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	wk_k8s_result_release(&res);
 
 	if (!s.stopped_ms) {
+		if (!gone && now - s.started_ms > COLD_TIMEOUT_MS) {
+			/* The VMI never went (a finalizer, virt-handler not acting): give up, and
+			 * give the VM its run strategy and placement back where it is. */
+			s.result = MIG_PH_FAILED;
+			s.downtime_s = -1;
+			s.finished_ms = now;
+			wk_strlcpy(s.on_node, node_copy ? node_copy : "", sizeof(s.on_node));
+			patch = mig_cold_vm_patch(&s, false, s.run_strategy);
+			if (patch_vm(st, ns, name, patch) == 0)
+				cold_finish(st, ns, name, &s);
+			free(patch);
+			goto out;
+		}
 		if (!gone)
 			goto out; /* still stopping */
 		/* Stopped: pin it to the target and start it again, in one patch. */

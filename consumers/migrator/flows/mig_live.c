@@ -731,6 +731,17 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 	}
 	if (out.target[0] && !a->req.target_node[0])
 		wk_strlcpy(a->req.target_node, out.target, sizeof(a->req.target_node));
+	if (a->deadline_hit && out.phase != MIG_PH_SUCCEEDED) {
+		/* Cancelled by the deadline, not by a user. */
+		out.phase = MIG_PH_FAILED;
+		wk_strlcpy(out.reason, "MigrationDeadlineExceeded", sizeof(out.reason));
+		snprintf(out.message, sizeof(out.message),
+			 "migration '%s' did not end within %lld s (migrator.migration-deadline, "
+			 "default: KubeVirt's 900 s pending timeout + twice its completion timeout "
+			 "+ 300 s): cancelled; the VM stays on node '%s'",
+			 a->obj_name, (long long)((a->deadline_ms - a->started_ms) / 1000),
+			 a->source_node);
+	}
 	if (out.mode[0])
 		wk_strlcpy(a->mode, out.mode, sizeof(a->mode));
 	if (mig_options_any(&a->req.opt))
@@ -754,7 +765,8 @@ static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON 
 			struct mig_ack *ack)
 {
 	const char *ph = wk_json_str(vmim, "status.phase");
-	char msg[400];
+	char msg[600];
+	int64_t now = wk_time_now_ms();
 
 	if (wk_json_path(vmim, "metadata.deletionTimestamp"))
 		a->cancel_requested = true;
@@ -764,6 +776,51 @@ static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON 
 	}
 	if (!ph)
 		ph = "";
+	if (a->started_ms && !a->deadline_ms) {
+		int64_t per_gib = a->req.opt.completion_timeout_per_gib > 0
+				      ? a->req.opt.completion_timeout_per_gib
+				      : st->kv.migrations.completion_timeout_per_gib;
+
+		a->deadline_ms = a->started_ms + mig_live_deadline_ms(a->mem, per_gib,
+								      st->migration_deadline_ms);
+	}
+	if (a->deadline_ms && now > a->deadline_ms && !a->deadline_hit) {
+		/* KubeVirt has not ended it (a controller down, a stuck target): cancel it. */
+		struct wk_k8s_result res;
+		char err[512];
+
+		if (wk_k8s_delete(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns,
+				  a->obj_name, NULL, &res, err, sizeof(err)) < 0 &&
+		    res.err != WK_K8S_ENOTFOUND) {
+			wk_k8s_result_release(&res);
+			wk_logk(WK_LOG_WARN, a->req.name, "deadline: delete vmim '%s': %s",
+				a->obj_name, err);
+			return;
+		}
+		wk_k8s_result_release(&res);
+		a->deadline_hit = true;
+		a->cancel_requested = true;
+		snprintf(msg, sizeof(msg),
+			 "migration '%s' still in phase %s after %lld s (the migrator's deadline, "
+			 "migrator.migration-deadline): cancelled, waiting for KubeVirt",
+			 a->obj_name, *ph ? ph : "(unset)",
+			 (long long)((now - a->started_ms) / 1000));
+		mig_report(st, a, "migration.deadline", "pending", "MigrationDeadlineExceeded",
+			   msg, ack);
+		return;
+	}
+	if (a->deadline_hit && now > a->deadline_ms + 300000) {
+		/* Deleted but never final: KubeVirt is not handling it. */
+		snprintf(msg, sizeof(msg),
+			 "migration '%s' did not end within %lld s and did not end 300 s after the "
+			 "migrator cancelled it (phase %s): KubeVirt's virt-controller is not "
+			 "handling it; check it and the VMIM (its finalizer)",
+			 a->obj_name, (long long)((a->deadline_ms - a->started_ms) / 1000),
+			 *ph ? ph : "(unset)");
+		finish(st, a, MIG_PH_FAILED, "migration.failed", "failure",
+		       "MigrationDeadlineExceeded", msg, ack);
+		return;
+	}
 	if (!strcmp(ph, a->vmim_phase))
 		return;
 	wk_strlcpy(a->vmim_phase, ph, sizeof(a->vmim_phase));
