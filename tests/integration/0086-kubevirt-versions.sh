@@ -97,6 +97,15 @@ YAML
 	$K patch wukong -n default $p-cold --type merge -p '{"spec":{"migration":{"targetNode":"node-c","cold":true}}}' >/dev/null
 	if wait_phase 120 $p-cold Succeeded; then ok "$v: cold migration Succeeded"; else not_ok "$v: cold migration ($(last_phase $p-cold): $(statuses $p-cold | tail -1))"; fi
 	check "$v: ... on node-c" [ "$(vmi_node $p-cold-vm)" = node-c ]
+	# Restoring the template's nodeSelector: under 1.5's default vmRolloutStrategy Stage KubeVirt
+	# marks the VM RestartRequired, and the final message says so; 1.6+ (LiveUpdate) carries it
+	# onto the VMI.
+	if [ "$v" = 1.5 ]; then
+		check "$v: ... the message says RestartRequired (vmRolloutStrategy Stage)" bash -c \
+			"statuses $p-cold | tail -1 | grep -q 'vmRolloutStrategy Stage, so the VM shows RestartRequired'"
+	else
+		check "$v: ... no RestartRequired note (LiveUpdate)" bash -c "! statuses $p-cold | tail -1 | grep -q RestartRequired"
+	fi
 
 	# 3. Drain node-a.
 	"$W" drain node-a --request-id dr-$p --timeout 150s "${CTL[@]}" >"$d/drain.out" 2>"$d/drain.err"
