@@ -719,7 +719,7 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 	in.cancel_id = a->cancel_id;
 	mig_outcome(&in, &out);
 	wk_k8s_result_release(&evs);
-	if (out.need_state && vmi) {
+	if (out.need_state) {
 		/* Said on the next event or poll, once the state is there; past the wait, a
 		 * Succeeded without a known target is not reported as a success. */
 		if (!a->final_seen_mono_ms)
