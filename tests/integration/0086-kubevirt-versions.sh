@@ -22,6 +22,9 @@ CTL=(--bootstrap "$BOOTSTRAP" --cluster local)
 round() {
 	local v=$1 p=v${1/./}
 	local d="$T/$p"
+	# Node names per round: a later round's migrator reads the topics from the start and must
+	# not act on an earlier round's drain.
+	local A=$p-node-a B=$p-node-b C=$p-node-c
 	mkdir -p "$d"
 	cat >"$d/scenario.yaml" <<YAML
 seed: 7
@@ -29,9 +32,9 @@ storageClasses:
   - {name: shared-rwx, accessMode: RWX, snapshot: true}
   - {name: local-rwo, accessMode: RWO, snapshot: false}
 nodes:
-  - {name: node-a, cpu: 32, memory: 64Gi}
-  - {name: node-b, cpu: 32, memory: 64Gi, unschedulable: true}
-  - {name: node-c, cpu: 32, memory: 64Gi, unschedulable: true}
+  - {name: $A, cpu: 32, memory: 64Gi}
+  - {name: $B, cpu: 32, memory: 64Gi, unschedulable: true}
+  - {name: $C, cpu: 32, memory: 64Gi, unschedulable: true}
 vms:
   - {name: $p-live, cpu: 1, memory: 1Gi, dirtyRate: 1Mi, disks: [{name: system, size: 5Gi, storageClass: shared-rwx}]}
   - {name: $p-cold, cpu: 1, memory: 1Gi, disks: [{name: system, size: 5Gi, storageClass: local-rwo}]}
@@ -71,11 +74,11 @@ YAML
 		wait_for 30 bash -c "[ \"\$($K get vmi -n default $vm-vm -o jsonpath='{.status.phase}' 2>/dev/null)\" = Running ]" ||
 			not_ok "$v: $vm-vm running"
 	done
-	$K uncordon node-b node-c >/dev/null
+	$K uncordon $B $C >/dev/null
 	check "$v: the migrator read the version" bash -c "grep -q 'KubeVirt v$v' '$MIG_LOG'"
 
 	# 1. Live migration to a chosen node.
-	$K patch wukong -n default $p-live --type merge -p '{"spec":{"migration":{"targetNode":"node-b"}}}' >/dev/null
+	$K patch wukong -n default $p-live --type merge -p "{\"spec\":{\"migration\":{\"targetNode\":\"$B\"}}}" >/dev/null
 	if [ "$v" = 1.5 ]; then
 		if wait_phase 30 $p-live Rejected && [ "$(last_reason $p-live)" = TargetedMigrationUnsupported ]; then
 			ok "$v: targeted migration refused up front: TargetedMigrationUnsupported"
@@ -87,16 +90,18 @@ YAML
 		# Without a target the scheduler picks: works.
 		$K patch wukong -n default $p-live --type merge -p '{"spec":{"migration":{"targetNode":null,"completionTimeoutPerGiB":151}}}' >/dev/null
 		if wait_phase 90 $p-live Succeeded; then ok "$v: untargeted migration Succeeded"; else not_ok "$v: untargeted migration ($(last_phase $p-live): $(statuses $p-live | tail -1))"; fi
-		check "$v: ... it left node-a" bash -c "[ \"\$(vmi_node $p-live-vm)\" != node-a ]"
+		local on
+		on=$(vmi_node $p-live-vm)
+		check "$v: ... it left $A (now on '$on')" bash -c "[ -n '$on' ] && [ '$on' != $A ]"
 	else
 		if wait_phase 90 $p-live Succeeded; then ok "$v: targeted migration Succeeded"; else not_ok "$v: targeted migration ($(last_phase $p-live): $(statuses $p-live | tail -1))"; fi
-		check "$v: ... on the requested node" [ "$(vmi_node $p-live-vm)" = node-b ]
+		check "$v: ... on the requested node" [ "$(vmi_node $p-live-vm)" = $B ]
 	fi
 
 	# 2. Cold migration (pinned through the VM template: works on every version).
-	$K patch wukong -n default $p-cold --type merge -p '{"spec":{"migration":{"targetNode":"node-c","cold":true}}}' >/dev/null
+	$K patch wukong -n default $p-cold --type merge -p "{\"spec\":{\"migration\":{\"targetNode\":\"$C\",\"cold\":true}}}" >/dev/null
 	if wait_phase 120 $p-cold Succeeded; then ok "$v: cold migration Succeeded"; else not_ok "$v: cold migration ($(last_phase $p-cold): $(statuses $p-cold | tail -1))"; fi
-	check "$v: ... on node-c" [ "$(vmi_node $p-cold-vm)" = node-c ]
+	check "$v: ... on $C" [ "$(vmi_node $p-cold-vm)" = $C ]
 	# Restoring the template's nodeSelector: under 1.5's default vmRolloutStrategy Stage KubeVirt
 	# marks the VM RestartRequired, and the final message says so; 1.6+ (LiveUpdate) carries it
 	# onto the VMI.
@@ -107,13 +112,17 @@ YAML
 		check "$v: ... no RestartRequired note (LiveUpdate)" bash -c "! statuses $p-cold | tail -1 | grep -q RestartRequired"
 	fi
 
-	# 3. Drain node-a.
-	"$W" drain node-a --request-id dr-$p --timeout 150s "${CTL[@]}" >"$d/drain.out" 2>"$d/drain.err"
+	# 3. Drain $A.
+	local before
+	before=$($K get vmi -n default -o jsonpath='{range .items[*]}{.metadata.name}={.status.nodeName} {end}')
+	diag "$v before the drain: $before"
+	check "$v: the drain VMs are on $A" bash -c "grep -q '$p-d-1-vm=$A' <<<'$before' && grep -q '$p-d-2-vm=$A' <<<'$before'"
+	"$W" drain $A --request-id dr-$p --timeout 150s "${CTL[@]}" >"$d/drain.out" 2>"$d/drain.err"
 	local rc=$?
-	check "$v: drain node-a exit 0" [ $rc -eq 0 ]
+	check "$v: drain $A exit 0" [ $rc -eq 0 ]
 	diag "$v drain: $(tail -c 300 "$d/drain.out") $(head -c 300 "$d/drain.err")"
-	check "$v: ... no VMI left on node-a" bash -c \
-		"[ -z \"\$($K get vmi -n default -o jsonpath='{range .items[*]}{.status.nodeName}{\"\\n\"}{end}' | grep -x node-a)\" ]"
+	check "$v: ... no VMI left on $A" bash -c \
+		"[ -z \"\$($K get vmi -n default -o jsonpath='{range .items[*]}{.status.nodeName}{\"\\n\"}{end}' | grep -x $A)\" ]"
 	check "$v: migrator still running" kill -0 "$migrator"
 	kill "$migrator" "$watcher" "$sim" 2>/dev/null
 	wait "$migrator" "$watcher" "$sim" 2>/dev/null
