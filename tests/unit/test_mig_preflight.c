@@ -266,6 +266,32 @@ static void placement_rules(void **state)
 	expect_reason(&x->f, NULL);
 	x->f.source_node = NULL;
 	cJSON_Delete(src);
+	/* A PersistentVolume pinned to a node (local storage): VolumeBinding. */
+	{
+		cJSON *pv = cJSON_Parse(
+		    "{\"metadata\":{\"name\":\"pv-1\"},\"spec\":{\"nodeAffinity\":{\"required\":{"
+		    "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":"
+		    "\"kubernetes.io/hostname\",\"operator\":\"In\",\"values\":[\"node-1\"]}]}]}}}}");
+		cJSON *shared = cJSON_Parse("{\"metadata\":{\"name\":\"pv-2\"},\"spec\":{}}");
+		struct mig_check c;
+
+		assert_int_equal(mig_pv_check(pv, "data", x->node, "node-2", &c), -1);
+		assert_string_equal(c.reason, "TargetNodeVolumeAffinityMismatch");
+		assert_non_null(strstr(c.message, "pv-1"));
+		assert_int_equal(mig_pv_check(shared, "data", x->node, "node-2", &c), 0);
+		assert_int_equal(mig_pv_check(NULL, "data", x->node, "node-2", &c), 0);
+		cJSON_ReplaceItemInObject(labels, "kubernetes.io/hostname",
+					  cJSON_CreateString("node-1"));
+		assert_int_equal(mig_pv_check(pv, "data", x->node, "node-1", &c), 0);
+		/* Hostile terms: not an array / garbage requirements. */
+		assert_true(mig_node_matches_terms(NULL, x->node, "node-1"));
+		cJSON_Delete(shared);
+		shared = cJSON_Parse("[{\"matchExpressions\":[{\"key\":7,\"operator\":\"In\"}]},"
+				     "{\"matchExpressions\":\"x\"},{}]");
+		assert_false(mig_node_matches_terms(shared, x->node, "node-1"));
+		cJSON_Delete(shared);
+		cJSON_Delete(pv);
+	}
 }
 
 static void target_capacity(void **state)

@@ -311,13 +311,8 @@ static bool req_matches(const cJSON *r, const cJSON *labels, const char *node_na
 	return false;
 }
 
-/* requiredDuringSchedulingIgnoredDuringExecution: any term matches (a term: all of its
- * requirements; an empty term matches nothing). No affinity: true. */
-static bool affinity_matches(const cJSON *spec, const cJSON *node, const char *node_name)
+bool mig_node_matches_terms(const cJSON *terms, const cJSON *node, const char *node_name)
 {
-	const cJSON *terms = wk_json_path(
-	    spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
-		  "nodeSelectorTerms");
 	const cJSON *labels = wk_json_path(node, "metadata.labels"), *t;
 
 	if (!cJSON_IsArray(terms))
@@ -334,6 +329,33 @@ static bool affinity_matches(const cJSON *spec, const cJSON *node, const char *n
 			return true;
 	}
 	return false;
+}
+
+/* requiredDuringSchedulingIgnoredDuringExecution: any term matches (a term: all of its
+ * requirements; an empty term matches nothing). No affinity: true. */
+static bool affinity_matches(const cJSON *spec, const cJSON *node, const char *node_name)
+{
+	return mig_node_matches_terms(
+	    wk_json_path(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+			       "nodeSelectorTerms"),
+	    node, node_name);
+}
+
+int mig_pv_check(const cJSON *pv, const char *claim, const cJSON *node, const char *node_name,
+		 struct mig_check *c)
+{
+	const cJSON *terms = wk_json_path(pv, "spec.nodeAffinity.required.nodeSelectorTerms");
+
+	if (!pv || !cJSON_IsArray(terms) || mig_node_matches_terms(terms, node, node_name))
+		return 0;
+	return mig_check_fail(c, "TargetNodeVolumeAffinityMismatch",
+			      "the VM's volume '%.200s' is on PersistentVolume '%.200s', which is "
+			      "reachable only from other nodes (its spec.nodeAffinity, local "
+			      "storage): the VM cannot start on node '%s' unless its data moves",
+			      claim ? claim : "", wk_json_str(pv, "metadata.name")
+						      ? wk_json_str(pv, "metadata.name")
+						      : "",
+			      node_name);
 }
 
 int mig_place_check(const cJSON *node, const char *node_name, const cJSON *spec,

@@ -82,6 +82,15 @@ int mig_place_check(const struct cJSON *node, const char *node_name, const struc
 		    const char *skip_key, const struct cJSON *source_node, struct mig_check *c);
 /* A node's allocatable memory (bytes) and CPU (millicores); -1 each when absent. */
 void mig_node_allocatable(const struct cJSON *node, int64_t *mem, int64_t *cpu_milli);
+/* NodeSelectorTerms (a required node affinity, a PersistentVolume's spec.nodeAffinity.required):
+ * any term whose every matchExpressions / matchFields requirement holds for node (k8s.io/
+ * component-helpers nodeaffinity); not an array = no constraint (true). */
+bool mig_node_matches_terms(const struct cJSON *terms, const struct cJSON *node,
+			    const char *node_name);
+/* The scheduler's VolumeBinding for a bound claim: may a pod using PersistentVolume pv (claim
+ * names it in the message) run on node? 0, or -1 with TargetNodeVolumeAffinityMismatch. */
+int mig_pv_check(const struct cJSON *pv, const char *claim, const struct cJSON *node,
+		 const char *node_name, struct mig_check *c);
 /* Ready condition True. */
 bool mig_node_ready(const struct cJSON *node);
 /* spec.unschedulable or a NoSchedule/NoExecute taint; *why names it. */

@@ -97,6 +97,47 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const 
 	return rc;
 }
 
+/* The scheduler's VolumeBinding for the VM's claims: a bound claim's PersistentVolume with a node
+ * affinity (local storage) must allow the target (mig_pv_check). A claim or volume that cannot
+ * be read is not checked (KubeVirt decides). 0, or -1 with the failure in chk. */
+static int volumes_check(struct mig_state *st, const char *ns, const cJSON *vm, const cJSON *node,
+			 const char *node_name, struct mig_check *chk)
+{
+	const cJSON *v;
+	int rc = 0;
+
+	cJSON_ArrayForEach(v, wk_json_path(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
+		struct wk_k8s_result pr;
+		char err[512];
+		const char *pvname;
+
+		if (!claim)
+			claim = wk_json_str(v, "dataVolume.name"); /* CDI names the PVC after it */
+		if (!claim || rc < 0)
+			continue;
+		if (wk_k8s_get(st->k8s, &wk_res_persistentvolumeclaims, ns, claim, &pr, err,
+			       sizeof(err)) < 0) {
+			wk_k8s_result_release(&pr);
+			continue;
+		}
+		pvname = wk_json_str(pr.body, "spec.volumeName");
+		if (pvname && *pvname) {
+			struct wk_k8s_result vr;
+			char pvn[MIG_NAME_MAX];
+
+			wk_strlcpy(pvn, pvname, sizeof(pvn));
+			if (wk_k8s_get(st->k8s, &wk_res_persistentvolumes, NULL, pvn, &vr, err,
+				       sizeof(err)) == 0)
+				rc = mig_pv_check(vr.body, claim, node, node_name, chk);
+			wk_k8s_result_release(&vr);
+		}
+		wk_k8s_result_release(&pr);
+	}
+	return rc;
+}
+
 void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJSON *wukong,
 		    const struct mig_facts *f, const char *reason, struct mig_ack *ack)
 {
@@ -178,6 +219,13 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		return;
 	}
 	mig_policy_release(&pol);
+	if (volumes_check(st, r->ns, res.body, f->target_node, r->target_node, &chk) < 0) {
+		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
+			 chk.reason, chk.message);
+		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable", msg);
+		wk_k8s_result_release(&res);
+		return;
+	}
 	{
 		const char *rs = wk_json_str(res.body, "spec.runStrategy");
 		const cJSON *ns = wk_json_path(res.body, "spec.template.spec.nodeSelector");

@@ -523,8 +523,12 @@ static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
 		wk_strlcpy(r.uid, wk_json_str(res.body, "metadata.uid"), sizeof(r.uid));
 	wk_strlcpy(r.tenant, ev->tenant, sizeof(r.tenant));
 	/* Below KubeVirt 1.6 a migration cannot be sent to a chosen node (addedNodeSelector is
-	 * pruned): the plan's order and room still hold, the scheduler picks the node. */
-	if (mig_kv_can_target(&st->kv))
+	 * pruned): the plan's order and room still hold, the scheduler picks the node - unless
+	 * the owner's migrationPolicy says where its VMs may go (targetNodeSelector), which the
+	 * scheduler would not know: then the target stays and the pre-flight refuses it
+	 * (TargetedMigrationUnsupported, naming the version) rather than break the owner's rule. */
+	if (mig_kv_can_target(&st->kv) ||
+	    cJSON_IsObject(wk_json_path(res.body, "spec.migrationPolicy.targetNodeSelector")))
 		wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
 	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",
 		 ev->pressure ? "resourcePressure move"
