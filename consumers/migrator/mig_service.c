@@ -65,6 +65,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	snprintf(st->instance, sizeof(st->instance), "wukong-migrator-%.60s", host);
 	st->boot_ms = wk_time_now_ms();
 	st->cold.known = -1;
+	wk_kubevirt_info_init(&st->kv);
 	st->failure.maybe = true;
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
@@ -92,6 +93,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.kubevirt-refresh", 30000, &st->kv_refresh_ms,
 				      errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "migrator.migration-deadline", 0,
+				      &st->migration_deadline_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_int(cfg, "migrator.queue-max", 1000, &st->queue_max, errstr,
 			      errstr_size) < 0)
 		return -1;

@@ -11,6 +11,7 @@
 #include "decide/mig_request.h"
 
 #include "wk_k8s.h"
+#include "wk_kubevirt.h"
 #include "wk_kafka.h"
 #include "wk_map.h"
 #include "wk_service.h"
@@ -45,6 +46,9 @@ struct mig_active {
 	char cancel_id[MIG_ID_MAX];
 	size_t sent_position;
 	int64_t started_ms, queued_mono_ms;
+	int64_t final_seen_mono_ms; /* first seen Succeeded without a migrationState of its own */
+	int64_t deadline_ms;	    /* wall clock: the migrator cancels the VMIM after this */
+	bool deadline_hit;	    /* ... and did */
 	struct mig_ack *hold; /* the request's message, held while queued */
 	char topic[256];      /* where the request came from, for audit */
 	int32_t partition;
@@ -114,6 +118,9 @@ struct mig_state {
 	char instance[128];
 	struct mig_limits limits;
 	bool limits_from_cr;
+	/* What the KubeVirt CR says (version, gates, cpuAllocationRatio, rollout strategy), read at
+	 * start and every migrator.kubevirt-refresh; the last good reading stays on an API error. */
+	struct wk_kubevirt_info kv;
 	bool rebuilt; /* the first resync (at start) is done */
 	int foreign;  /* non-final VMIMs that are not ours, from the last resync */
 	struct mig_load load;
@@ -133,6 +140,7 @@ struct mig_state {
 	/* config */
 	bool shared_requests, require_tenant, any_tenants, k8s_events;
 	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
+	long long migration_deadline_ms; /* 0 = computed per migration (mig_live_deadline_ms) */
 	/* each flow's memory (no file-level globals) */
 	struct mig_cold_ctx cold;
 	struct mig_evac_ctx evac;
