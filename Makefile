@@ -56,7 +56,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test unit-test integration-test run bench format clean
+.PHONY: FORCE all deps test unit-test integration-test run bench format clean
 all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
 
 $(B)/obj/%.o: %.c
@@ -66,6 +66,17 @@ $(B)/obj/%.o: %.c
 # The migrator and the cloner still write four-member wk_k8s_resource initialisers (kind left
 # NULL); this goes when they point at core's wk_res_* descriptors (core/wk_resource.h).
 $(B)/obj/consumers/migrator/%.o $(B)/obj/consumers/cloner/%.o: CFLAGS += -Wno-missing-field-initializers
+
+# The build's version: `git describe` when this is a git checkout, else the VERSION file. The
+# header is rewritten only when the string changes, so a rebuild recompiles one file.
+WK_BUILD_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || cat VERSION 2>/dev/null || echo unknown)
+$(B)/gen/wk_build_version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define WK_BUILD_VERSION "$(WK_BUILD_VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(B)/obj/core/wk_version.o: $(B)/gen/wk_build_version.h
+$(B)/obj/core/wk_version.o: CPPFLAGS += -I$(B)/gen
+FORCE:
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)

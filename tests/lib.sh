@@ -10,6 +10,10 @@ case "$B" in /*) ;; *) B="$ROOT/$B" ;; esac
 BIN="$B/bin"
 TBIN="$B/tests"
 T=$(mktemp -d "${TMPDIR:-/tmp}/wukong-it.XXXXXX")
+# Embedded-broker tuning for every service a test starts (services default to values for real
+# brokers): the mock broker does not answer a parked fetch when data arrives, so a consumer would
+# wait librdkafka's fetch.wait.max.ms (500 ms) for each new message. wukongctl up sets the same.
+export WUKONG_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS=${WUKONG_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS:-10}
 _n=0
 _failed=0
 _pids=()

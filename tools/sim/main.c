@@ -11,6 +11,7 @@
 #include "sim_store.h"
 #include "sim_tls.h"
 
+#include "wk_version.h"
 #include "wk_buf.h"
 #include "wk_log.h"
 
@@ -477,6 +478,10 @@ int main(int argc, char **argv)
 	char *end;
 	sigset_t sigs;
 	int sig;
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukong-sim");
+		return 0;
+	}
 
 	wk_log_init("wukong-sim", WK_LOG_INFO);
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

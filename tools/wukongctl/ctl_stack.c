@@ -621,6 +621,9 @@ int ctl_up(const struct ctl_env *e)
 				      "-X",
 				      "kafka.session.timeout.ms=6000",
 				      "-X",
+				      /* the embedded broker does not wake parked fetches */
+				      "kafka.consumer.fetch.wait.max.ms=10",
+				      "-X",
 				      "progress.scrape-interval=1s",
 				      "-X",
 				      a_murl,

@@ -50,8 +50,10 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.reason = reason;
 	u.message = msg;
 	mig_send_status(st, NULL, &u, NULL);
-	if (mig_phase_final(ph))
+	if (mig_phase_final(ph) && !mig_is_done(st, &r)) {
 		mig_remember_done(st, &r, ph);
+		mig_observe_duration(st, ph, s->started_ms, u.completed_ms);
+	}
 	memset(&au, 0, sizeof(au));
 	au.req = &r;
 	au.cluster = st->cluster;
