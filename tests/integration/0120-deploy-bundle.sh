@@ -65,4 +65,40 @@ cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "
 c = yaml.safe_load(cm["data"]["config.yaml"])
 assert c["kafka.sasl.mechanism"] == "SCRAM-SHA-512" and c["kafka.security.protocol"] == "SASL_SSL"
 PY
+
+# ---- against the simulator: apply with server-side validation, then authentication and RBAC ----
+start_bg sim "$BIN/wukong-sim" --dir "$T/sim"
+wait_for 30 test -s "$T/sim/kubeconfig" || { not_ok "wukong-sim started"; finish; exit 1; }
+K="kubectl --kubeconfig $T/sim/kubeconfig"
+for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overlays/monitoring; do
+	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
+done
+check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
+check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 6 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 6 ]"
+cat >"$T/bad.yaml" <<'Y'
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: bad, namespace: wukong}
+spec:
+  selector: {}
+  podMetricsEndpoints: [{port: metrics, bogus: 1}]
+Y
+check "server-side validation refuses an unknown PodMonitor field (Prometheus Operator's schema)" \
+	bash -c "! $K apply -f '$T/bad.yaml' 2>'$T/bad.err' && grep -q 'unknown field \"spec.podMetricsEndpoints\[0\].bogus\"' '$T/bad.err'"
+sed 's/scram-sha-512/plain-text/' "$D/overlays/strimzi-scram/kafkausers.yaml" >"$T/bad-users.yaml"
+check "server-side validation refuses a KafkaUser authentication type Strimzi's schema does not list" \
+	bash -c "! $K apply -f '$T/bad-users.yaml' 2>&1 | grep -v '^Warning' | grep -q 'unchanged\\|configured' && $K apply -f '$T/bad-users.yaml' 2>&1 | grep -q 'Unsupported value: \"plain-text\"'"
+MIG=system:serviceaccount:wukong:wukong-migrator
+check "kubectl auth can-i: the migrator may create VMIMs" bash -c "[ \"\$($K auth can-i --as=$MIG create virtualmachineinstancemigrations.kubevirt.io -n default)\" = yes ]"
+check "kubectl auth can-i: the migrator may not delete VMs" bash -c "[ \"\$($K auth can-i --as=$MIG delete virtualmachines.kubevirt.io -n default 2>/dev/null)\" = no ]"
+check "kubectl auth can-i: the status writer may patch wukongs/status, not wukongs" bash -c "[ \"\$($K auth can-i --as=system:serviceaccount:wukong:wukong-status patch wukongs.vm.novasphere.dev --subresource=status -n a)\" = yes ] && [ \"\$($K auth can-i --as=system:serviceaccount:wukong:wukong-status patch wukongs.vm.novasphere.dev -n a 2>/dev/null)\" = no ]"
+TOKEN=$($K create token wukong-migrator -n wukong --duration=1h 2>"$T/token.err")
+check "kubectl create token (TokenRequest) issues a token" test ${#TOKEN} -eq 64
+check "the token lists VMIMs (granted)" bash -c "$K --token='$TOKEN' get vmim -n default >/dev/null 2>&1"
+check "the token is refused Secrets with upstream's 403 message" bash -c "$K --token='$TOKEN' get secrets -n wukong 2>&1 | grep -qF 'Error from server (Forbidden): secrets is forbidden: User \"system:serviceaccount:wukong:wukong-migrator\" cannot list resource \"secrets\" in API group \"\" in the namespace \"wukong\"'"
+check "the token may not impersonate" bash -c "$K --token='$TOKEN' --as=someone get vmim -n default 2>&1 | grep -q 'cannot impersonate resource \"users\"'"
+check "a token shorter than 10 minutes is refused as upstream refuses it" bash -c "! $K create token wukong-migrator -n wukong --duration=1m 2>&1 | grep -q . || $K create token wukong-migrator -n wukong --duration=1m 2>&1 | grep -q 'less than 10 minutes'"
+check "the record of used verbs names the identity" grep -q "^$MIG	list	kubevirt.io	virtualmachineinstancemigrations	default	allowed" "$T/sim/rbac-used.tsv"
+$K delete serviceaccount wukong-migrator -n wukong >/dev/null 2>&1
+check "a token stops working when its ServiceAccount is deleted (bound token)" bash -c "$K --token='$TOKEN' get vmim -n default 2>&1 | grep -q Unauthorized"
 finish
