@@ -63,10 +63,6 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# The migrator and the cloner still write four-member wk_k8s_resource initialisers (kind left
-# NULL); this goes when they point at core's wk_res_* descriptors (core/wk_resource.h).
-$(B)/obj/consumers/migrator/%.o $(B)/obj/consumers/cloner/%.o: CFLAGS += -Wno-missing-field-initializers
-
 # The build's version: `git describe` when this is a git checkout, else the VERSION file. The
 # header is rewritten only when the string changes, so a rebuild recompiles one file.
 WK_BUILD_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || cat VERSION 2>/dev/null || echo unknown)
