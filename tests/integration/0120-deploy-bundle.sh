@@ -92,6 +92,19 @@ MIG=system:serviceaccount:wukong:wukong-migrator
 check "kubectl auth can-i: the migrator may create VMIMs" bash -c "[ \"\$($K auth can-i --as=$MIG create virtualmachineinstancemigrations.kubevirt.io -n default)\" = yes ]"
 check "kubectl auth can-i: the migrator may not delete VMs" bash -c "[ \"\$($K auth can-i --as=$MIG delete virtualmachines.kubevirt.io -n default 2>/dev/null)\" = no ]"
 check "kubectl auth can-i: the status writer may patch wukongs/status, not wukongs" bash -c "[ \"\$($K auth can-i --as=system:serviceaccount:wukong:wukong-status patch wukongs.vm.novasphere.dev --subresource=status -n a)\" = yes ] && [ \"\$($K auth can-i --as=system:serviceaccount:wukong:wukong-status patch wukongs.vm.novasphere.dev -n a 2>/dev/null)\" = no ]"
+# The docs' can-i table (docs/deploy.md) is what the simulator answers, and covers every grant.
+kubectl kustomize "$D/base" >"$T/base-now.yaml"
+python3 "$D/cani-rows.py" "$T/base-now.yaml" >"$T/cani.tsv"
+check "docs/deploy.md's can-i table lists exactly the rows deploy/cani-rows.py derives from the bundle" bash -c "
+	diff <(grep -E '^\| wukong-[a-z]+ \| [a-z]+ \|' '$ROOT/docs/deploy.md' | sed 's/ *| */|/g' | awk -F'|' '\$6 ~ /^(yes|no)$/ {print \$2, \$3, \$4, \$5, \$6}' | sort) \
+	     <(awk -F'\t' '{r=\$3; if (\$5 != \"-\") r=r\" (subresource \"\$5\")\"; print \$1, \$2, r, \$4, \$6}' '$T/cani.tsv' | sort)"
+bad=0
+while IFS=$'\t' read -r svc v q ns sub exp; do
+	[ "$sub" = - ] && sub=
+	a=$($K auth can-i --as=system:serviceaccount:wukong:$svc $v $q ${sub:+--subresource=$sub} -n $ns 2>/dev/null)
+	[ "$a" = "$exp" ] || { diag "can-i $svc $v $q $sub -n $ns: $a, docs say $exp"; bad=1; }
+done <"$T/cani.tsv"
+check "kubectl auth can-i answers every row of the docs' table as the docs say ($(wc -l <"$T/cani.tsv") rows)" test $bad -eq 0
 TOKEN=$($K create token wukong-migrator -n wukong --duration=1h 2>"$T/token.err")
 check "kubectl create token (TokenRequest) issues a token" test ${#TOKEN} -eq 64
 check "the token lists VMIMs (granted)" bash -c "$K --token='$TOKEN' get vmim -n default >/dev/null 2>&1"
