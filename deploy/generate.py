@@ -24,11 +24,14 @@ BOOTSTRAP = "wukong-kafka-bootstrap.kafka.svc:9092"
 KV = "kubevirt.io"
 R_ALL_READ = ["get", "list", "watch"]
 
+# Resources: tests/bench/deploy-footprint.sh at 1,000 and 10,000 VMs (docs/deploy.md, "Resources"):
+# memory requests at the 10,000-VM resident set rounded up, limits about twice that; CPU requests
+# above the measured averages (6-21 millicores) to leave room for relist bursts.
 # rules: (apiGroup, resources, verbs[, scope]) where scope "ns" puts the rule into a Role in NS.
 SERVICES = {
     "watcher": dict(
         kind="Deployment", replicas=2, lease=True,
-        cpu="100m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=[], group=None, rebuild_group="wukong-watcher-rebuild-",
         produces=["events"],
         rules=[
@@ -44,7 +47,7 @@ SERVICES = {
         egress_extra=[]),
     "status": dict(
         kind="Deployment", replicas=2, lease=True,
-        cpu="100m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        cpu="50m", mem="32Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=["status"], group="wukong-status", produces=["dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list"]),
@@ -54,7 +57,7 @@ SERVICES = {
         egress_extra=[]),
     "migrator": dict(
         kind="Deployment", replicas=1, lease=False,
-        cpu="100m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        cpu="100m", mem="384Mi", cpu_lim="1", mem_lim="768Mi",
         consumes=["events", "requests", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
         produces=["status", "audit", "progress", "dlq"],
         rules=[
@@ -71,7 +74,7 @@ SERVICES = {
         egress_extra=[]),
     "cloner": dict(
         kind="Deployment", replicas=1, lease=False,
-        cpu="50m", mem="48Mi", cpu_lim="1", mem_lim="256Mi",
+        cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=["events", "requests", "requests." + CLUSTER], group="wukong-cloner",
         produces=["status", "audit", "progress", "dlq"],
         rules=[
@@ -86,7 +89,7 @@ SERVICES = {
         egress_extra=[]),
     "progress": dict(
         kind="Deployment", replicas=1, lease=False,
-        cpu="50m", mem="48Mi", cpu_lim="1", mem_lim="256Mi",
+        cpu="100m", mem="320Mi", cpu_lim="1", mem_lim="640Mi",
         consumes=["events", "progress"], group="wukong-progress", produces=["progress", "status", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["list"]),
@@ -96,7 +99,7 @@ SERVICES = {
         egress_extra=["virt-handler"]),
     "audit": dict(
         kind="StatefulSet", replicas=1, lease=False,
-        cpu="50m", mem="48Mi", cpu_lim="1", mem_lim="256Mi",
+        cpu="50m", mem="32Mi", cpu_lim="1", mem_lim="128Mi",
         consumes=["audit", "dlq"], group="wukong-audit", produces=["dlq"],
         rules=[],
         egress_extra=[], no_apiserver=True),
