@@ -6,7 +6,7 @@
 
 Everything per service lives in SERVICES: its Kafka inputs/outputs and group (the KafkaUser ACLs),
 its API calls (the RBAC rules: read from the code and confirmed by the simulator's record of the
-verbs each identity used, tests/integration/0121-rbac-enforced.sh), its resources (docs/deploy.md
+verbs each identity used, tests/integration/0121-rbac-migration.sh, 0123-rbac-clone-status.sh), its resources (docs/deploy.md
 says where each figure comes from). Edit here, run, commit both.
 """
 import json, os, sys, yaml
