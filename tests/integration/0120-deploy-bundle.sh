@@ -66,6 +66,18 @@ c = yaml.safe_load(cm["data"]["config.yaml"])
 assert c["kafka.sasl.mechanism"] == "SCRAM-SHA-512" and c["kafka.security.protocol"] == "SASL_SSL"
 PY
 
+# Every binary: --version names itself, the build's version and the six libraries.
+bad=""
+for b in wukong-watcher wukong-migrator wukong-cloner wukong-progress wukong-status wukong-audit \
+	wukong-kafka wukong-sim wukong-auditlog wukongctl; do
+	out=$("$BIN/$b" --version 2>&1)
+	for lib in librdkafka libcurl cJSON libyaml OpenSSL libmicrohttpd; do
+		grep -q "^  $lib " <<<"$out" || bad="$bad $b:$lib"
+	done
+	head -1 <<<"$out" | grep -q "^$b [^ ]" || bad="$bad $b:name"
+done
+check "every binary's --version prints its version and the library versions${bad:+ (missing:$bad)}" test -z "$bad"
+
 # ---- against the simulator: apply with server-side validation, then authentication and RBAC ----
 start_bg sim "$BIN/wukong-sim" --dir "$T/sim"
 wait_for 30 test -s "$T/sim/kubeconfig" || { not_ok "wukong-sim started"; finish; exit 1; }
