@@ -138,6 +138,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 					"From a request's Kafka timestamp to its VMIM's creation",
 					NULL, b, WK_ARRAY_SIZE(b));
 	}
+	mig_outcome_metrics_init(st);
 	if (mig_refresh_limits(st) < 0)
 		wk_warn("KubeVirt CR not readable yet: using limits %d per cluster, %d per node",
 			st->limits.per_cluster, st->limits.per_node);

@@ -247,13 +247,15 @@ int pg_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	p->m_updates =
 	    wk_metric_counter("wukong_progress_status_updates_total",
 			      "Status updates sent to wukong.status (final: end states)", "kind");
-	p->m_node_vms = wk_metric_gauge("wukong_progress_node_vms_left",
+	p->m_node_vms = wk_metric_gauge("wukong_progress_node_remaining_vms",
 					"VMs still on a node being evacuated", "node");
-	p->m_node_bytes = wk_metric_gauge("wukong_progress_node_bytes_left",
-					  "Bytes still to move off a node being evacuated", "node");
-	p->m_node_eta =
-	    wk_metric_gauge("wukong_progress_node_eta_seconds",
-			    "Estimated seconds until a node is evacuated (-1 unknown)", "node");
+	p->m_node_bytes =
+	    wk_metric_gauge("wukong_progress_node_remaining_bytes",
+			    "Bytes still to move off a node being evacuated", "node");
+	p->m_node_eta = wk_metric_gauge("wukong_progress_node_eta_seconds",
+					"Estimated seconds until a node is evacuated (absent while "
+					"unknown)",
+					"node");
 	p->m_migrations =
 	    wk_metric_gauge("wukong_progress_migrations",
 			    "Migrations in the cluster by state (running, queued)", "state");
@@ -449,7 +451,10 @@ static void aggregate(struct pg_svc *p)
 		lv[0] = nodes[i].node;
 		wk_metric_set(p->m_node_vms, lv, (double)nodes[i].vms_left);
 		wk_metric_set(p->m_node_bytes, lv, nodes[i].bytes_left);
-		wk_metric_set(p->m_node_eta, lv, nodes[i].eta_s);
+		if (nodes[i].eta_s >= 0) /* unknown: no series rather than a -1 */
+			wk_metric_set(p->m_node_eta, lv, nodes[i].eta_s);
+		else
+			wk_metric_remove(p->m_node_eta, lv);
 		snprintf(key, sizeof(key), "%s/node/%s", p->cluster, nodes[i].node);
 		snprintf(subject, sizeof(subject), "Node/%s", nodes[i].node);
 		body = pg_node_progress_json(p->st, &nodes[i], wall);

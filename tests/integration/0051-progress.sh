@@ -96,7 +96,7 @@ node=$($K get vmi small-vm -o jsonpath='{.status.nodeName}')
 check "kubectl cordon $node" $K cordon "$node"
 m() { curl -s "http://$(cat "$T/progress.addr")/metrics"; }
 check "/metrics shows per-node VMs left for $node" wait_for 20 eval \
-	"m | grep -q '^wukong_progress_node_vms_left{node=\"$node\"} [1-9]'"
+	"m | grep -q '^wukong_progress_node_remaining_vms{node=\"$node\"} [1-9]'"
 check "/metrics shows the cluster aggregates" eval "m | grep -q '^wukong_progress_migrations{state=\"running\"}' && m | grep -q '^wukong_progress_migrations_failed_last_hour'"
 timeout 10 kcat -C -b "$BOOTSTRAP" -t wukong.progress -o beginning -e -q -f '%h\t%s\n' >"$T/progress.msgs" 2>/dev/null
 check "wukong.progress has an evacuation message for $node" \

@@ -49,6 +49,7 @@ static const struct opt opts[] = {
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
+    {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
@@ -65,10 +66,12 @@ static const struct {
 	const char *usage;
 } cmds[] = {
     {"up", CTL_CMD_UP, 0, 0,
-     "usage: wukongctl up [--dir DIR] [--scenario FILE] [--timeout DUR]\n"
+     "usage: wukongctl up [--dir DIR] [--scenario FILE] [--timeout DUR] [--rbac]\n"
      "Start the embedded stack in the background: wukong-kafka, wukong-sim (with the demo\n"
      "scenario unless --scenario) and every service binary next to wukongctl. Writes\n"
-     "DIR/kubeconfig, DIR/bootstrap, DIR/pids/, DIR/logs/ and links bin/kubectl-wukong.\n"},
+     "DIR/kubeconfig, DIR/bootstrap, DIR/pids/, DIR/logs/ and links bin/kubectl-wukong.\n"
+     "--rbac (or WUKONG_RBAC=1): apply deploy/base to the simulator and run each service\n"
+     "under its own ServiceAccount token (DIR/kubeconfig.<svc>), as deployed.\n"},
     {"down", CTL_CMD_DOWN, 0, 0,
      "usage: wukongctl down [--dir DIR] [--timeout DUR]\n"
      "Stop every process 'up' started (SIGTERM, wait, SIGKILL): none is left behind.\n"},

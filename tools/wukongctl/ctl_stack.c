@@ -3,6 +3,8 @@
  * signals exactly the processes `up` started (a recycled pid has another start time). */
 #include "ctl_stack.h"
 
+#include "ctl_rbac.h"
+
 #include "wk_config.h"
 #include "wk_k8s.h"
 #include "wk_kubeconfig.h"
@@ -590,6 +592,17 @@ int ctl_up(const struct ctl_env *e)
 		fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
 	}
 
+	/* --rbac: the install bundle's RBAC on the simulator, a token per service (ctl_rbac.h) */
+	const char *rbac_env = getenv("WUKONG_RBAC");
+	bool rbac = e->args->rbac || (rbac_env && !strcmp(rbac_env, "1"));
+	char admin_kc[PATH_MAX + 64], errb[512];
+
+	fmt(admin_kc, sizeof(admin_kc), "%s/kubeconfig", e->dir);
+	if (rbac && ctl_rbac_apply(e, admin_kc, errb, sizeof(errb)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", errb);
+		goto fail;
+	}
+
 	/* 3. every service binary next to us */
 	d = opendir(e->bindir);
 	if (!d)
@@ -614,6 +627,16 @@ int ctl_up(const struct ctl_env *e)
 		fmt(bin, sizeof(bin), "%s/%s", e->bindir, names[i]);
 		fmt(a_boot, sizeof(a_boot), "kafka.bootstrap.servers=%s", boot);
 		fmt(a_kc, sizeof(a_kc), "kube.config=%s/kubeconfig", e->dir);
+		if (rbac && strcmp(svc, "audit")) {
+			char skc[PATH_MAX + 32];
+
+			if (ctl_rbac_kubeconfig(e, admin_kc, svc, skc, sizeof(skc), errb,
+						sizeof(errb)) < 0) {
+				fprintf(stderr, "wukongctl: %s\n", errb);
+				goto fail;
+			}
+			fmt(a_kc, sizeof(a_kc), "kube.config=%s", skc);
+		}
 		fmt(a_addr, sizeof(a_addr), "http.addr-file=%s/run/%s.addr", e->dir, svc);
 		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
 		/* One replica of each: no Lease to wait for. Keys a service does not read are
@@ -635,6 +658,14 @@ int ctl_up(const struct ctl_env *e)
 				      "status.lease.enabled=false",
 				      "-X",
 				      "kafka.session.timeout.ms=6000",
+				      "-X",
+				      /* as deployed: the Leases where deploy/base's Roles grant them */
+				      "watcher.lease.namespace=wukong",
+				      "-X",
+				      "status.lease.namespace=wukong",
+				      "-X",
+				      /* the embedded broker does not wake parked fetches */
+				      "kafka.consumer.fetch.wait.max.ms=10",
 				      "-X",
 				      "progress.scrape-interval=1s",
 				      "-X",

@@ -8,6 +8,7 @@
 #include "ctl_stack.h"
 #include "ctl_table.h"
 
+#include "wk_version.h"
 #include "wk_auditlog.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -146,6 +147,10 @@ int main(int argc, char **argv)
 
 	/* The libraries' own log lines are for daemons; the CLI speaks plain sentences. */
 	wk_log_init("wukongctl", WK_LOG_FATAL);
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukongctl");
+		return 0;
+	}
 	if (ctl_args_parse(argc, argv, &a, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
 		return 2;
@@ -171,7 +176,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (a.cmd == CTL_CMD_VERSION) {
-		printf("wukongctl 0.1\n");
+		wk_version_print(stdout, "wukongctl");
 		return 0;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);

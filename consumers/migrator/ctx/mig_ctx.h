@@ -148,6 +148,8 @@ struct mig_state {
 	struct mig_pressure_ctx pressure;
 	/* metrics */
 	struct wk_metric *m_requests, *m_queue, *m_active, *m_react, *m_outputs;
+	/* wukong_migrations_total{outcome}, wukong_migration_duration_seconds{outcome} */
+	struct wk_metric *m_outcomes, *m_duration;
 };
 
 /* Acknowledgements: a reference per effect in flight; the offset is acknowledged (or the ack
@@ -166,8 +168,14 @@ struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const 
 void mig_active_count(struct mig_state *st, struct mig_active *a, bool on);
 /* Unlink a, drop it from the queue and the load, release its held message, free it. */
 void mig_active_free(struct mig_state *st, struct mig_active *a);
-/* Done memory: recent terminal requests, so a replay does nothing twice. */
+/* Done memory: recent terminal requests, so a replay does nothing twice. The first time a request
+ * is remembered in a final phase, wukong_migrations_total{outcome} counts it. */
 void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p);
+/* Register the outcome metrics (service init) and observe one finished migration's duration,
+ * from its start (VMIM created / cold stop) to its end, both wall-clock ms; 0 = unknown. */
+void mig_outcome_metrics_init(struct mig_state *st);
+void mig_observe_duration(struct mig_state *st, enum mig_phase p, int64_t started_ms,
+			  int64_t finished_ms);
 bool mig_is_done(struct mig_state *st, const struct mig_request *r);
 
 /* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a

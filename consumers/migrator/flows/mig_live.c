@@ -258,6 +258,7 @@ static void finish(struct mig_state *st, struct mig_active *a, enum mig_phase p,
 	mig_queue_remove(&st->queue, a->req.id);
 	mig_report(st, a, action, outcome, reason, msg, ack ? ack : a->hold);
 	mig_remember_done(st, &a->req, p);
+	mig_observe_duration(st, p, a->started_ms, wk_time_now_ms());
 	wk_metric_inc(st->m_requests,
 		      (const char *const[]){mig_source_name(a->req.source), mig_phase_name(p)}, 1);
 	mig_active_free(st, a);
