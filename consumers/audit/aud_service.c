@@ -161,18 +161,8 @@ enum wk_msg_result aud_on_message(struct wk_service_ctx *ctx, const rd_kafka_mes
 	(void)detail;
 	(void)detail_size;
 	aud_rec_init(&r);
-	aud_translate(&r, dlq ? AUD_DEAD_LETTER : AUD_AUDIT_EVENT, &in);
-	rc = wk_auditlog_append(s->log, &r.e, &seq, err, sizeof(err));
-	if (rc == WK_AUDITLOG_REFUSED) {
-		/* The content is over a cap once escaped: record that it came, and why not more. */
-		char why[600];
-
-		snprintf(why, sizeof(why), "record refused by the log: %s", err);
-		aud_make_invalid(&r, &in, why);
-		rc = wk_auditlog_append(s->log, &r.e, &seq, err, sizeof(err));
-		if (rc == WK_AUDITLOG_REFUSED)
-			WK_BUG("invalid-event record refused: %s", err);
-	}
+	rc = aud_append(s->log, &r, dlq ? AUD_DEAD_LETTER : AUD_AUDIT_EVENT, &in, &seq, err,
+			sizeof(err));
 	if (rc < 0) {
 		wk_metric_inc(s->m_errors, NULL, 1);
 		wk_error("audit log: %s", err);
