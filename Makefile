@@ -68,10 +68,6 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# The migrator and the cloner still write four-member wk_k8s_resource initialisers (kind left
-# NULL); this goes when they point at core's wk_res_* descriptors (core/wk_resource.h).
-$(B)/obj/consumers/migrator/%.o $(B)/obj/consumers/cloner/%.o: CFLAGS += -Wno-missing-field-initializers
-
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^

@@ -2,80 +2,36 @@
 #include "wk_cloudevent.h"
 
 #include "wk_time.h"
+#include "wk_utf8.h"
+#include "wk_uuid.h"
 
 #include <ctype.h>
-#include <openssl/rand.h>
-#include <sys/random.h>
 
 /* The headers we read; each may appear at most once (two ce_id values make the event ambiguous). */
 static const char *const known_headers[] = {
     "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type",
 };
 
-void wk_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1) {
-		/* OpenSSL's RNG can fail to seed in odd sandboxes; the kernel's is the same source.
-		 */
-		if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-			abort();
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
-
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF) without the control characters the
- * CloudEvents String type forbids (U+0000-U+001F, U+007F-U+009F). */
-static bool valid_ce_string(const unsigned char *s, size_t len)
+/* Strict UTF-8 (wk_utf8_seq) without the control characters the CloudEvents String type forbids
+ * (U+0000-U+001F, U+007F-U+009F). */
+static bool valid_ce_string(const char *s, size_t len)
 {
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char c = s[i];
 		uint32_t cp;
-		size_t n;
+		size_t n = wk_utf8_seq(s + i, len - i, &cp);
 
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		if (!n || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return false;
-		}
-		if (i + n >= len)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-			return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
 }
 
 bool wk_cloudevent_string_ok(const char *s, size_t len)
 {
-	return valid_ce_string((const unsigned char *)s, len);
+	return valid_ce_string(s, len);
 }
 
 /* RFC 3986 URI-reference characters: unreserved, reserved and '%' (escapes checked too). */
@@ -149,7 +105,7 @@ int wk_cloudevent_ext_add(struct wk_cloudevent *ev, const char *name, const char
 		return wk_err(errstr, errstr_size,
 			      "extension attribute '%s': value of %zu bytes, over the %d byte cap",
 			      name, vlen, WK_CE_EXT_VALUE_MAX - 1);
-	if (!valid_ce_string((const unsigned char *)value, vlen))
+	if (!valid_ce_string(value, vlen))
 		return wk_err(errstr, errstr_size,
 			      "extension attribute '%s': value is not UTF-8 text without control "
 			      "characters",
@@ -199,7 +155,7 @@ static int take(const rd_kafka_message_t *m, const char *name, bool required, ch
 		return wk_err(errstr, errstr_size,
 			      "header '%s' is %zu bytes, over the %zu byte cap", name, len,
 			      out_size - 1);
-	if (!valid_ce_string((const unsigned char *)v, len))
+	if (!valid_ce_string(v, len))
 		return wk_err(errstr, errstr_size,
 			      "header '%s' is not UTF-8 text without control characters", name);
 	memcpy(out, v, len);
@@ -271,7 +227,7 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 {
 	struct wk_kafka_header h[8 + WK_CE_EXT_MAX];
 	struct wk_kafka_msg msg = {0};
-	char id[37], ts[WK_CE_TIME_MAX];
+	char id[WK_UUID_LEN + 1], ts[WK_CE_TIME_MAX];
 	size_t n = 0;
 
 	if (!ev->source[0] || !ev->type[0])
@@ -286,7 +242,7 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 		return wk_err(errstr, errstr_size, "corrupt event: %zu extension attributes",
 			      ev->next);
 	if (!ev->id[0])
-		wk_uuid(id);
+		wk_uuid_v4(id);
 	if (!ev->time[0])
 		wk_time_format_micro(wk_time_now_ms() * 1000, ts, sizeof(ts));
 	h[n++] = (struct wk_kafka_header){"ce_specversion", "1.0", -1};

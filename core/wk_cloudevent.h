@@ -29,7 +29,7 @@ struct wk_cloudevent_ext {
 struct wk_cloudevent {
 	char id[WK_CE_ID_MAX];
 	char source[WK_CE_SOURCE_MAX];	 /* "/clusters/<cluster-id>" */
-	char type[WK_CE_TYPE_MAX];	 /* "dev.novasphere.wukong.<kind>.<change>" */
+	char type[WK_CE_TYPE_MAX];	 /* WK_CE_PREFIX "<kind>.<change>" (wk_types.h) */
 	char subject[WK_CE_SUBJECT_MAX]; /* "<kind>/<ns>/<name>", optional */
 	char time[WK_CE_TIME_MAX];	 /* RFC 3339, optional */
 	char content_type[128];		 /* "application/json" */
@@ -64,7 +64,5 @@ int wk_cloudevent_ext_add(struct wk_cloudevent *ev, const char *name, const char
 int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key,
 		       const struct wk_cloudevent *ev, const char *data, size_t data_len,
 		       void *msg_opaque, char *errstr, size_t errstr_size);
-/* A random RFC 4122 version-4 UUID (37 bytes with NUL). */
-void wk_uuid(char out[37]);
 
 #endif

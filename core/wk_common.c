@@ -5,7 +5,8 @@
 
 static WK_NORETURN void oom(size_t n)
 {
-	fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory allocating %zu bytes\"}\n", n);
+	fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory allocating %zu bytes\"}\n",
+		n);
 	abort();
 }
 
@@ -89,5 +90,24 @@ int wk_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 		vsnprintf(errstr, errstr_size, fmt, ap);
 		va_end(ap);
 	}
+	return -1;
+}
+
+int wk_vcode_msg(char *code, size_t code_size, char *msg, size_t msg_size, const char *c,
+		 const char *fmt, va_list ap)
+{
+	wk_strlcpy(code, c, code_size);
+	vsnprintf(msg, msg_size, fmt, ap);
+	return -1;
+}
+
+int wk_code_msg(char *code, size_t code_size, char *msg, size_t msg_size, const char *c,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	wk_vcode_msg(code, code_size, msg, msg_size, c, fmt, ap);
+	va_end(ap);
 	return -1;
 }

@@ -1,7 +1,9 @@
-/* wk_common.h - first include of every core and service file: feature macros, attributes, xmalloc. */
+/* wk_common.h - first include of every core and service file: feature macros, attributes, xmalloc.
+ */
 #ifndef WK_COMMON_H
 #define WK_COMMON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,5 +30,13 @@ bool wk_strlcpy(char *dst, const char *src, size_t dst_size);
 
 /* Fill errstr (may be NULL) like snprintf and return -1: `return wk_err(errstr, size, "...")`. */
 int wk_err(char *errstr, size_t errstr_size, const char *fmt, ...) WK_PRINTF(3, 4);
+
+/* Fill a (code, message) pair such as a validation verdict: code copied, message formatted, both
+ * cut to their sizes; returns -1: `return wk_code_msg(v->code, sizeof(v->code), v->message,
+ * sizeof(v->message), "schema", "...")`. */
+int wk_code_msg(char *code, size_t code_size, char *msg, size_t msg_size, const char *c,
+		const char *fmt, ...) WK_PRINTF(6, 7);
+int wk_vcode_msg(char *code, size_t code_size, char *msg, size_t msg_size, const char *c,
+		 const char *fmt, va_list ap) WK_PRINTF(6, 0);
 
 #endif

@@ -6,6 +6,7 @@
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/sha.h>
@@ -175,7 +176,7 @@ struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
 	cJSON_AddStringToObject(meta, "namespace", event_ns(e));
 	io = cJSON_AddObjectToObject(ev, "involvedObject");
 	cJSON_AddStringToObject(io, "apiVersion",
-				e->api_version ? e->api_version : "vm.novasphere.dev/v1alpha1");
+				e->api_version ? e->api_version : WK_API_VERSION_WUKONG);
 	cJSON_AddStringToObject(io, "kind", e->kind ? e->kind : "Wukong");
 	if (e->ns && *e->ns)
 		cJSON_AddStringToObject(io, "namespace", e->ns);

@@ -65,14 +65,6 @@ extern const struct wk_k8s_resource wk_res_virtualmachinerestores;
 extern const struct wk_k8s_resource wk_res_virtualmachineclones;
 extern const struct wk_k8s_resource wk_res_wukongs;
 
-/* The names core used before this table; the migrator still spells them so. */
-#define wk_k8s_res_namespaces wk_res_namespaces
-#define wk_k8s_res_nodes wk_res_nodes
-#define wk_k8s_res_pods wk_res_pods
-#define wk_k8s_res_configmaps wk_res_configmaps
-#define wk_k8s_res_events wk_res_events
-#define wk_k8s_res_leases wk_res_leases
-
 /* By kind ("VirtualMachine"), exact case. NULL if unknown or kind is NULL. */
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind);
 /* By group ("" for core), version and plural, exact case. NULL if unknown or an argument is NULL.

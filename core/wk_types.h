@@ -29,6 +29,9 @@
 #define WK_CE_CLUSTER_HEARTBEAT WK_CE_PREFIX "cluster.heartbeat"
 #define WK_CE_SUFFIX_SYNCED "synced"
 
+/* The Wukong custom resource's apiVersion (wk_res_wukongs is its descriptor) */
+#define WK_API_VERSION_WUKONG "vm.novasphere.dev/v1alpha1"
+
 /* Labels and annotations on objects Wukong creates or marks */
 #define WK_K8S_KEY_PREFIX "vm.novasphere.dev/"
 #define WK_LABEL_REQUEST_ID WK_K8S_KEY_PREFIX "request-id"

@@ -15,17 +15,6 @@
 
 #include <cjson/cJSON.h>
 
-static const struct wk_k8s_resource res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs",
-						   true};
-static const struct wk_k8s_resource res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
-static const struct wk_k8s_resource res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances",
-						true};
-static const struct wk_k8s_resource res_snaps = {"snapshot.kubevirt.io", "v1beta1",
-						 "virtualmachinesnapshots", true};
-static const struct wk_k8s_resource res_clones = {"clone.kubevirt.io", "v1beta1",
-						  "virtualmachineclones", true};
-static const struct wk_k8s_resource res_pvcs = {"", "v1", "persistentvolumeclaims", true};
-
 /* ---- the job table ---- */
 
 static void job_key(const struct cl_job *j, char *out, size_t n)
@@ -80,12 +69,12 @@ static void add_meta(cJSON *meta, const struct cl_job *j, const char *name)
 	cJSON_AddStringToObject(meta, "namespace", j->spec.ns);
 	l = cJSON_AddObjectToObject(meta, "labels");
 	cJSON_AddStringToObject(l, CL_LABEL_MANAGED, CL_MANAGED_VALUE);
-	cJSON_AddStringToObject(l, CL_LABEL_REQUEST, j->spec.id);
+	cJSON_AddStringToObject(l, WK_LABEL_REQUEST_ID, j->spec.id);
 	if (strlen(j->spec.name) <= 63)
-		cJSON_AddStringToObject(l, CL_LABEL_WUKONG, j->spec.name);
+		cJSON_AddStringToObject(l, WK_LABEL_WUKONG, j->spec.name);
 	a = cJSON_AddObjectToObject(meta, "annotations");
-	cJSON_AddStringToObject(a, "vm.novasphere.dev/wukong-name", j->spec.name);
-	cJSON_AddStringToObject(a, "vm.novasphere.dev/clone-target", j->spec.target_vm);
+	cJSON_AddStringToObject(a, WK_ANN_WUKONG_NAME, j->spec.name);
+	cJSON_AddStringToObject(a, WK_ANN_CLONE_TARGET, j->spec.target_vm);
 }
 
 /* ---- outputs ---- */
@@ -194,7 +183,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	s.conditions = conds;
 	s.nconditions = nc;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	out_send(st, st->t_status, j, "dev.novasphere.wukong.status.v1", NULL, body);
+	out_send(st, st->t_status, j, WK_CE_STATUS, NULL, body);
 	free(body);
 	{
 		/* The same step as a report for the progress aggregator (wukong.progress). */
@@ -211,8 +200,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 		body = cJSON_PrintUnformatted(pr);
 		cJSON_Delete(pr);
 		if (body)
-			out_send(st, st->t_progress, j, "dev.novasphere.wukong.progress.clone.v1",
-				 NULL, body);
+			out_send(st, st->t_progress, j, WK_CE_PROGRESS_CLONE, NULL, body);
 		free(body);
 	}
 
@@ -249,7 +237,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 		au.message = d->message;
 		au.details = details;
 		body = wk_emit_audit_json(&au);
-		out_send(st, st->t_audit, j, "dev.novasphere.wukong.audit.v1", id, body);
+		out_send(st, st->t_audit, j, WK_CE_AUDIT, id, body);
 		free(body);
 		cJSON_Delete(details);
 		if (st->k8s_events) {
@@ -311,9 +299,8 @@ void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const ch
 	{
 		char err[256];
 
-		if (wk_emit_send(st->prod, st->t_audit, key, st->cluster,
-				 "dev.novasphere.wukong.audit.v1", id, NULL, body, NULL, err,
-				 sizeof(err)) < 0)
+		if (wk_emit_send(st->prod, st->t_audit, key, st->cluster, WK_CE_AUDIT, id, NULL,
+				 body, NULL, err, sizeof(err)) < 0)
 			wk_warn("audit: %s", err);
 	}
 	/* The core stores the offset right after the dead letter: make the audit durable
@@ -345,8 +332,8 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 	au.message = msg;
 	body = wk_emit_audit_json(&au);
 	snprintf(key, sizeof(key), "%s/%s/%s-vm", st->cluster, s->ns, target);
-	if (wk_emit_send(st->prod, st->t_audit, key, st->cluster, "dev.novasphere.wukong.audit.v1",
-			 id, NULL, body, NULL, err, sizeof(err)) < 0)
+	if (wk_emit_send(st->prod, st->t_audit, key, st->cluster, WK_CE_AUDIT, id, NULL, body, NULL,
+			 err, sizeof(err)) < 0)
 		wk_warn("audit target '%s': %s", target, err);
 	free(body);
 }
@@ -436,7 +423,7 @@ static int act_start_source(struct cl_state *st, struct cl_job *j, const struct 
 	spec = cJSON_AddObjectToObject(p, "spec");
 	cJSON_AddStringToObject(spec, "runStrategy", "Always");
 	cJSON_AddNullToObject(spec, "running");
-	return merge_patch(st, &res_vms, j->spec.source_ns, source_vm_name(j, o), p);
+	return merge_patch(st, &wk_res_virtualmachines, j->spec.source_ns, source_vm_name(j, o), p);
 }
 
 static int act_release_source(struct cl_state *st, struct cl_job *j, const struct cl_observed *o)
@@ -454,7 +441,7 @@ static int act_release_source(struct cl_state *st, struct cl_job *j, const struc
 		cJSON_AddStringToObject(spec, "runStrategy", "Halted");
 		cJSON_AddNullToObject(spec, "running");
 	}
-	return merge_patch(st, &res_vms, j->spec.source_ns, source_vm_name(j, o), p);
+	return merge_patch(st, &wk_res_virtualmachines, j->spec.source_ns, source_vm_name(j, o), p);
 }
 
 static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const struct cl_observed *o)
@@ -473,10 +460,30 @@ static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const stru
 	cJSON_AddStringToObject(src, "name", source_vm_name(j, o));
 	cJSON_AddStringToObject(spec, "deletionPolicy", "Delete");
 	cJSON_AddStringToObject(spec, "failureDeadline", st->failure_deadline);
-	rc = create_obj(st, &res_snaps, j->spec.ns, s, err, sizeof(err));
+	rc = create_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, s, err, sizeof(err));
 	if (rc < 0)
 		wk_warn("create snapshot: %s", err);
 	return rc;
+}
+
+/* The guarded removes of selective_patches for one list: items at path
+ * ("/spec/template/spec/volumes"), highest index first. */
+static void drop_unwanted(const struct cl_job *j, const cJSON *items, const char *path,
+			  cJSON *patches)
+{
+	char buf[512];
+
+	for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--) {
+		const char *n = wk_json_str(cJSON_GetArrayItem(items, i), "name");
+
+		if (!n || cl_job_wants_disk(&j->spec, n))
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "{\"op\":\"test\",\"path\":\"%s/%d/name\",\"value\":\"%s\"}", path, i, n);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+		snprintf(buf, sizeof(buf), "{\"op\":\"remove\",\"path\":\"%s/%d\"}", path, i);
+		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
+	}
 }
 
 /* JSON patches for the clone that drop the volumes (and their disks) not listed in
@@ -485,41 +492,10 @@ static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const stru
 static void selective_patches(const struct cl_job *j, const cJSON *vm, cJSON *patches)
 {
 	const cJSON *tspec = wk_json_path(vm, "spec.template.spec");
-	const cJSON *vols = wk_json_path(tspec, "volumes");
-	const cJSON *disks = wk_json_path(tspec, "domain.devices.disks");
-	int i;
-	char buf[512];
 
-	for (i = cJSON_GetArraySize(disks) - 1; i >= 0; i--) {
-		const char *n = wk_json_str(cJSON_GetArrayItem(disks, i), "name");
-
-		if (!n || cl_job_wants_disk(&j->spec, n))
-			continue;
-		snprintf(buf, sizeof(buf),
-			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/domain/devices/disks/%d/"
-			 "name\",\"value\":\"%s\"}",
-			 i, n);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-		snprintf(
-		    buf, sizeof(buf),
-		    "{\"op\":\"remove\",\"path\":\"/spec/template/spec/domain/devices/disks/%d\"}",
-		    i);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-	}
-	for (i = cJSON_GetArraySize(vols) - 1; i >= 0; i--) {
-		const char *n = wk_json_str(cJSON_GetArrayItem(vols, i), "name");
-
-		if (!n || cl_job_wants_disk(&j->spec, n))
-			continue;
-		snprintf(buf, sizeof(buf),
-			 "{\"op\":\"test\",\"path\":\"/spec/template/spec/volumes/%d/name\","
-			 "\"value\":\"%s\"}",
-			 i, n);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-		snprintf(buf, sizeof(buf),
-			 "{\"op\":\"remove\",\"path\":\"/spec/template/spec/volumes/%d\"}", i);
-		cJSON_AddItemToArray(patches, cJSON_CreateString(buf));
-	}
+	drop_unwanted(j, wk_json_path(tspec, "domain.devices.disks"),
+		      "/spec/template/spec/domain/devices/disks", patches);
+	drop_unwanted(j, wk_json_path(tspec, "volumes"), "/spec/template/spec/volumes", patches);
 }
 
 static cJSON *str_array(const char *const *v)
@@ -578,7 +554,7 @@ static int act_create_clone(struct cl_state *st, struct cl_job *j, const cJSON *
 		cJSON_AddItemToObject(spec, "patches", patches);
 	else
 		cJSON_Delete(patches);
-	rc = create_obj(st, &res_clones, j->spec.ns, c, err, sizeof(err));
+	rc = create_obj(st, &wk_res_virtualmachineclones, j->spec.ns, c, err, sizeof(err));
 	if (rc < 0)
 		wk_warn("create clone: %s", err);
 	return rc;
@@ -606,16 +582,16 @@ static int fixup_mutate(cJSON *vm, void *opaque, char *errstr, size_t n)
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "labels");
 		labels = cJSON_AddObjectToObject(meta, "labels");
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(labels, CL_LABEL_REQUEST);
-	cJSON_AddStringToObject(labels, CL_LABEL_REQUEST, s->id);
+	cJSON_DeleteItemFromObjectCaseSensitive(labels, WK_LABEL_REQUEST_ID);
+	cJSON_AddStringToObject(labels, WK_LABEL_REQUEST_ID, s->id);
 	if (strlen(s->name) <= 63) {
-		cJSON_DeleteItemFromObjectCaseSensitive(labels, CL_LABEL_WUKONG);
-		cJSON_AddStringToObject(labels, CL_LABEL_WUKONG, s->name);
+		cJSON_DeleteItemFromObjectCaseSensitive(labels, WK_LABEL_WUKONG);
+		cJSON_AddStringToObject(labels, WK_LABEL_WUKONG, s->name);
 	}
 	if (s->uid[0] && !cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences")) {
 		cJSON *ref = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(ref, "apiVersion", "vm.novasphere.dev/v1alpha1");
+		cJSON_AddStringToObject(ref, "apiVersion", WK_API_VERSION_WUKONG);
 		cJSON_AddStringToObject(ref, "kind", "Wukong");
 		cJSON_AddStringToObject(ref, "name", s->name);
 		cJSON_AddStringToObject(ref, "uid", s->uid);
@@ -668,8 +644,8 @@ static void drop_unused_restored_claims(struct cl_state *st, struct cl_job *j)
 	struct wk_k8s_result res;
 	struct wk_k8s_list_opts lo = {0};
 	bool ok = true;
-	cJSON *clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
-	cJSON *vm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
+	cJSON *clone = get_obj(st, &wk_res_virtualmachineclones, j->spec.ns, j->base, &ok);
+	cJSON *vm = get_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm, &ok);
 	const char *uid = wk_json_str(clone, "metadata.uid");
 	char restore[128], err[512];
 	const cJSON *items, *vols, *pvc, *v;
@@ -680,7 +656,8 @@ static void drop_unused_restored_claims(struct cl_state *st, struct cl_job *j)
 		return;
 	}
 	snprintf(restore, sizeof(restore), "tmp-restore-%s", uid);
-	if (wk_k8s_list_all(st->k8s, &res_pvcs, j->spec.ns, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_persistentvolumeclaims, j->spec.ns, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_warn("list claims for clone '%s': %s", j->base, err);
 		wk_k8s_result_release(&res);
 		cJSON_Delete(clone);
@@ -706,7 +683,7 @@ static void drop_unused_restored_claims(struct cl_state *st, struct cl_job *j)
 		if (!kept) {
 			wk_info("clone '%s': deleting restored claim '%s' of a disk not asked for",
 				j->base, name);
-			delete_obj(st, &res_pvcs, j->spec.ns, name);
+			delete_obj(st, &wk_res_persistentvolumeclaims, j->spec.ns, name);
 		}
 	}
 	wk_k8s_result_release(&res);
@@ -724,15 +701,15 @@ static int act_fixup_target(struct cl_state *st, struct cl_job *j)
 
 	if (j->spec.ndisks)
 		drop_unused_restored_claims(st, j);
-	rc = wk_k8s_update(st->k8s, &res_vms, j->spec.ns, j->spec.target_vm, NULL, fixup_mutate, &f,
-			   0, &res, err, sizeof(err));
+	rc = wk_k8s_update(st->k8s, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm, NULL,
+			   fixup_mutate, &f, 0, &res, err, sizeof(err));
 
 	wk_k8s_result_release(&res);
 	if (rc < 0)
 		wk_warn("fix up target VM: %s", err);
 	else
 		cJSON_ArrayForEach(c, f.removed_claims)
-		    delete_obj(st, &res_pvcs, j->spec.ns, c->valuestring);
+		    delete_obj(st, &wk_res_persistentvolumeclaims, j->spec.ns, c->valuestring);
 	cJSON_Delete(f.removed_claims);
 	return rc;
 }
@@ -752,7 +729,7 @@ int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct
 	case CL_ACT_FIXUP_TARGET:
 		return act_fixup_target(st, j);
 	case CL_ACT_DELETE_SNAPSHOT:
-		return delete_obj(st, &res_snaps, j->spec.ns, j->base);
+		return delete_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base);
 	case CL_ACT_WAIT:
 	case CL_ACT_SUCCEED:
 	case CL_ACT_FAIL:
@@ -766,11 +743,11 @@ void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed 
 		bool delete_target)
 {
 	if (o->clone != CL_ABSENT)
-		delete_obj(st, &res_clones, j->spec.ns, j->base);
+		delete_obj(st, &wk_res_virtualmachineclones, j->spec.ns, j->base);
 	if (o->snap != CL_ABSENT)
-		delete_obj(st, &res_snaps, j->spec.ns, j->base);
+		delete_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base);
 	if (delete_target && o->target_exists && o->target_ours)
-		delete_obj(st, &res_vms, j->spec.ns, j->spec.target_vm);
+		delete_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm);
 	if (o->we_started && source_vm_name(j, o)[0])
 		act_release_source(st, j, o);
 }
@@ -789,22 +766,25 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 	o->phase_since_ms = j->phase_since_ms;
 	cl_started_key(&j->spec, key, sizeof(key));
 	if (!j->spec.invalid[0]) {
-		vmi = get_obj(st, &res_vmis, j->spec.source_ns, j->spec.source_name, &ok);
+		vmi = get_obj(st, &wk_res_virtualmachineinstances, j->spec.source_ns,
+			      j->spec.source_name, &ok);
 		cl_observe_vmi(vmi, o);
 		vmname = j->spec.type == CL_SRC_VMI ? o->vmi_owner : j->spec.source_name;
 		/* A VMI that is not there: its VM (same name in KubeVirt) may be stopped. */
 		if (!vmname[0] && j->spec.type == CL_SRC_VMI && !vmi)
 			vmname = j->spec.source_name;
 		if (vmname[0])
-			vm = get_obj(st, &res_vms, j->spec.source_ns, vmname, &ok);
+			vm = get_obj(st, &wk_res_virtualmachines, j->spec.source_ns, vmname, &ok);
 		cl_observe_vm(vm, key, o);
 	}
-	snap = get_obj(st, &res_snaps, j->spec.ns, j->base, &ok);
+	snap = get_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base, &ok);
 	cl_observe_snapshot(snap, o);
-	clone = get_obj(st, &res_clones, j->spec.ns, j->base, &ok);
+	clone = get_obj(st, &wk_res_virtualmachineclones, j->spec.ns, j->base, &ok);
 	cl_observe_clone(clone, o);
-	tvm = get_obj(st, &res_vms, j->spec.ns, j->spec.target_vm, &ok);
-	tvmi = tvm ? get_obj(st, &res_vmis, j->spec.ns, j->spec.target_vm, &ok) : NULL;
+	tvm = get_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm, &ok);
+	tvmi =
+	    tvm ? get_obj(st, &wk_res_virtualmachineinstances, j->spec.ns, j->spec.target_vm, &ok)
+		: NULL;
 	{
 		const char *tn = wk_json_str(clone, "status.targetName");
 		bool made = clone && (o->clone != CL_IN_PROGRESS || (tn && o->clone_phase[0]));
@@ -866,6 +846,30 @@ void cl_intake(struct cl_state *st, const cJSON *wk)
 
 /* Every Wukong, and every snapshot/clone of ours whose job is gone (kill -9 between a
  * Wukong's deletion and our cleanup, or a finished job whose snapshot deletion was lost). */
+/* A snapshot or clone the cloner made (it), for cl_relist: its namespace, name and Wukong name,
+ * and the Wukong (*wk, caller-owned; NULL: it is gone). false, *wk NULL, when there is nothing to
+ * decide: a field is missing, the job is live, or the Wukong could not be read. */
+static bool relist_item(struct cl_state *st, const cJSON *it, const char **ns, const char **name,
+			const char **wkn, cJSON **wk)
+{
+	const cJSON *meta = wk_json_path(it, "metadata");
+	bool ok = true;
+
+	*ns = wk_json_str(meta, "namespace");
+	*name = wk_json_str(meta, "name");
+	*wkn = wk_json_meta(it, "annotations", WK_ANN_WUKONG_NAME);
+	*wk = NULL;
+	if (!*ns || !*name || !*wkn || cl_job_find(st, *ns, *wkn))
+		return false;
+	*wk = get_obj(st, &wk_res_wukongs, *ns, *wkn, &ok);
+	if (!ok) {
+		cJSON_Delete(*wk);
+		*wk = NULL;
+		return false;
+	}
+	return true;
+}
+
 void cl_relist(struct cl_state *st)
 {
 	struct wk_k8s_result res;
@@ -873,7 +877,7 @@ void cl_relist(struct cl_state *st)
 	char err[512], sel[128];
 	const cJSON *it;
 
-	if (wk_k8s_list_all(st->k8s, &res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_warn("relist wukongs: %s", err);
 		wk_k8s_result_release(&res);
 		return;
@@ -882,26 +886,20 @@ void cl_relist(struct cl_state *st)
 	wk_k8s_result_release(&res);
 	snprintf(sel, sizeof(sel), "%s=%s", CL_LABEL_MANAGED, CL_MANAGED_VALUE);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &res_snaps, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachinesnapshots, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_warn("relist snapshots: %s", err);
 		wk_k8s_result_release(&res);
 		return;
 	}
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const cJSON *meta = wk_json_path(it, "metadata");
-		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
-		const char *wkn = wk_json_meta(it, "annotations", "vm.novasphere.dev/wukong-name");
-		bool ok = true, keep = false;
+		const char *ns, *name, *wkn;
+		bool keep = false;
 		cJSON *wk;
 
-		if (!ns || !name || !wkn || cl_job_find(st, ns, wkn))
+		if (!relist_item(st, it, &ns, &name, &wkn, &wk))
 			continue;
-		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
-		if (!ok) {
-			cJSON_Delete(wk);
-			continue;
-		}
 		if (wk) {
 			const cJSON *cs = wk_json_path(wk, "status.cloneStatus");
 			const char *ph = wk_json_str(cs, "phase");
@@ -915,36 +913,33 @@ void cl_relist(struct cl_state *st)
 		cJSON_Delete(wk);
 		if (!keep) {
 			wk_info("deleting orphaned temporary snapshot '%s/%s'", ns, name);
-			delete_obj(st, &res_snaps, ns, name);
+			delete_obj(st, &wk_res_virtualmachinesnapshots, ns, name);
 		}
 	}
 	wk_k8s_result_release(&res);
 	/* Clones whose Wukong is gone (deleted while we were down): the clone and the VM it
 	 * made go too. A clone of a live Wukong stays: it records the success. */
-	if (wk_k8s_list_all(st->k8s, &res_clones, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineclones, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_warn("relist clones: %s", err);
 		wk_k8s_result_release(&res);
 		return;
 	}
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
-		const cJSON *meta = wk_json_path(it, "metadata");
-		const char *ns = wk_json_str(meta, "namespace"), *name = wk_json_str(meta, "name");
-		const char *wkn = wk_json_meta(it, "annotations", "vm.novasphere.dev/wukong-name");
-		const char *tgt = wk_json_meta(it, "annotations", "vm.novasphere.dev/clone-target");
+		const char *tgt = wk_json_meta(it, "annotations", WK_ANN_CLONE_TARGET);
 		const char *made = wk_json_str(it, "status.targetName");
-		bool ok = true;
+		const char *ns, *name, *wkn;
 		cJSON *wk;
 
-		if (!ns || !name || !wkn || cl_job_find(st, ns, wkn))
+		if (!relist_item(st, it, &ns, &name, &wkn, &wk))
 			continue;
-		wk = get_obj(st, &res_wukongs, ns, wkn, &ok);
-		if (ok && !wk) {
+		if (!wk) {
 			wk_info("deleting orphaned clone '%s/%s' (wukong '%s' is gone)", ns, name,
 				wkn);
-			delete_obj(st, &res_clones, ns, name);
+			delete_obj(st, &wk_res_virtualmachineclones, ns, name);
 			if (tgt && made && !strcmp(tgt, made))
-				delete_obj(st, &res_vms, ns, tgt);
+				delete_obj(st, &wk_res_virtualmachines, ns, tgt);
 		}
 		cJSON_Delete(wk);
 	}
@@ -964,16 +959,17 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
 
 	/* The targets' spec: the source Wukong's when the source VM belongs to one. */
 	if (s->type == CL_SRC_VM) {
-		src_vm = get_obj(st, &res_vms, s->source_ns, s->source_name, &ok);
+		src_vm = get_obj(st, &wk_res_virtualmachines, s->source_ns, s->source_name, &ok);
 	} else {
-		cJSON *vmi = get_obj(st, &res_vmis, s->source_ns, s->source_name, &ok);
+		cJSON *vmi =
+		    get_obj(st, &wk_res_virtualmachineinstances, s->source_ns, s->source_name, &ok);
 		const cJSON *r, *refs = wk_json_path(vmi, "metadata.ownerReferences");
 
 		for (r = refs ? refs->child : NULL; r; r = r->next) {
 			if (wk_json_str(r, "kind") &&
 			    !strcmp(wk_json_str(r, "kind"), "VirtualMachine"))
-				src_vm = get_obj(st, &res_vms, s->source_ns, wk_json_str(r, "name"),
-						 &ok);
+				src_vm = get_obj(st, &wk_res_virtualmachines, s->source_ns,
+						 wk_json_str(r, "name"), &ok);
 		}
 		cJSON_Delete(vmi);
 	}
@@ -982,24 +978,24 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
 		goto done;
 	}
 	{
-		const char *wkn = wk_json_meta(src_vm, "labels", CL_LABEL_WUKONG);
+		const char *wkn = wk_json_meta(src_vm, "labels", WK_LABEL_WUKONG);
 
 		if (wkn)
-			src_wk = get_obj(st, &res_wukongs, s->source_ns, wkn, &ok);
+			src_wk = get_obj(st, &wk_res_wukongs, s->source_ns, wkn, &ok);
 		base = wk_json_path(src_wk, "spec");
 	}
 	for (i = 0; i < s->ntargets; i++) {
 		cJSON *wk = cl_wukong_for_target(s, i, base, src_vm), *have;
 		struct wk_k8s_result res;
 
-		have = get_obj(st, &res_wukongs, s->ns, s->targets[i].name, &ok);
+		have = get_obj(st, &wk_res_wukongs, s->ns, s->targets[i].name, &ok);
 		if (!ok) {
 			cJSON_Delete(wk);
 			out = WK_MSG_RETRY;
 			goto done;
 		}
 		if (have) {
-			const char *r = wk_json_meta(have, "annotations", CL_ANN_REQUEST);
+			const char *r = wk_json_meta(have, "annotations", WK_ANN_CLONE_REQUEST);
 
 			if (!r || strcmp(r, s->id)) {
 				snprintf(err, sizeof(err),
@@ -1014,7 +1010,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
 			cJSON_Delete(wk);
 			continue;
 		}
-		if (wk_k8s_create(st->k8s, &res_wukongs, s->ns, wk, &res, err, sizeof(err)) < 0 &&
+		if (wk_k8s_create(st->k8s, &wk_res_wukongs, s->ns, wk, &res, err, sizeof(err)) <
+			0 &&
 		    res.err != WK_K8S_EALREADYEXISTS) {
 			bool transient = res.err == WK_K8S_ETRANSPORT ||
 					 res.err == WK_K8S_ESERVER || res.err == WK_K8S_ETOOMANY;

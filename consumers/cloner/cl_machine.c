@@ -503,7 +503,7 @@ void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_sp
 		       bool clone_made_it, struct cl_observed *o)
 {
 	const cJSON *v;
-	const char *req = wk_json_meta(vm, "labels", CL_LABEL_REQUEST), *rs;
+	const char *req = wk_json_meta(vm, "labels", WK_LABEL_REQUEST_ID), *rs;
 	const char *ph = wk_json_str(vmi, "status.phase");
 	bool running_wanted;
 
@@ -515,7 +515,7 @@ void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_sp
 		return;
 	/* Label values stop at 63 characters: a longer Wukong name is in the annotation only. */
 	if (!req || strcmp(req, j->id) ||
-	    (strlen(j->name) <= 63 && !wk_json_meta(vm, "labels", CL_LABEL_WUKONG)))
+	    (strlen(j->name) <= 63 && !wk_json_meta(vm, "labels", WK_LABEL_WUKONG)))
 		o->target_needs_fixup = true;
 	rs = wk_json_str(vm, "spec.runStrategy");
 	running_wanted =

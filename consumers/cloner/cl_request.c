@@ -10,17 +10,10 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 
-static int verdict(struct cl_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
-static int verdict(struct cl_verdict *v, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	wk_strlcpy(v->code, code, sizeof(v->code));
-	va_start(ap, fmt);
-	vsnprintf(v->message, sizeof(v->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* Fill the verdict v; -1. */
+#define verdict(v, c, ...)                                                                         \
+	wk_code_msg((v)->code, sizeof((v)->code), (v)->message, sizeof((v)->message), (c),         \
+		    __VA_ARGS__)
 
 static void invalid(struct cl_job_spec *j, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
 static void invalid(struct cl_job_spec *j, const char *code, const char *fmt, ...)
@@ -108,11 +101,11 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 		invalid(out, "InvalidTarget", "wukong name '%.60s...' is too long for '<name>-vm'",
 			name);
 	snprintf(out->target_vm, sizeof(out->target_vm), "%.250s-vm", name);
-	req = wk_json_meta(wk, "annotations", CL_ANN_REQUEST);
+	req = wk_json_meta(wk, "annotations", WK_ANN_CLONE_REQUEST);
 	if (req && wk_name_is_dns1123_label(req)) {
 		wk_strlcpy(out->id, req, sizeof(out->id));
 		out->from_kafka = true;
-		const char *p = wk_json_meta(wk, "annotations", CL_ANN_PARALLELISM);
+		const char *p = wk_json_meta(wk, "annotations", WK_ANN_CLONE_PARALLELISM);
 		char *end;
 		long pl = p ? strtol(p, &end, 10) : 0;
 
@@ -396,20 +389,20 @@ cJSON *cl_wukong_for_target(const struct cl_submission *s, size_t i, const cJSON
 	char par[16];
 	size_t d;
 
-	cJSON_AddStringToObject(o, "apiVersion", "vm.novasphere.dev/v1alpha1");
+	cJSON_AddStringToObject(o, "apiVersion", WK_API_VERSION_WUKONG);
 	cJSON_AddStringToObject(o, "kind", "Wukong");
 	meta = cJSON_AddObjectToObject(o, "metadata");
 	cJSON_AddStringToObject(meta, "name", t->name);
 	cJSON_AddStringToObject(meta, "namespace", s->ns);
 	labels = cJSON_AddObjectToObject(meta, "labels");
-	cJSON_AddStringToObject(labels, CL_LABEL_REQUEST, s->id);
+	cJSON_AddStringToObject(labels, WK_LABEL_REQUEST_ID, s->id);
 	cJSON_AddStringToObject(labels, CL_LABEL_MANAGED, CL_MANAGED_VALUE);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
-	cJSON_AddStringToObject(ann, CL_ANN_REQUEST, s->id);
+	cJSON_AddStringToObject(ann, WK_ANN_CLONE_REQUEST, s->id);
 	snprintf(par, sizeof(par), "%d", s->parallelism);
-	cJSON_AddStringToObject(ann, CL_ANN_PARALLELISM, par);
+	cJSON_AddStringToObject(ann, WK_ANN_CLONE_PARALLELISM, par);
 	if (s->note[0])
-		cJSON_AddStringToObject(ann, "vm.novasphere.dev/clone-reason", s->note);
+		cJSON_AddStringToObject(ann, WK_ANN_CLONE_REASON, s->note);
 	spec = cJSON_IsObject(base_spec) ? cJSON_Duplicate(base_spec, true) : cJSON_CreateObject();
 	/* A clone does not inherit the source's pending migration or policy triggers. */
 	cJSON_DeleteItemFromObjectCaseSensitive(spec, "migration");

@@ -6,6 +6,7 @@
 #define CL_REQUEST_H
 
 #include "wk_common.h"
+#include "wk_types.h"
 
 struct cJSON;
 
@@ -19,12 +20,8 @@ struct cJSON;
 
 #define CL_LABEL_MANAGED "app.kubernetes.io/managed-by"
 #define CL_MANAGED_VALUE "wukong-cloner"
-#define CL_LABEL_REQUEST "vm.novasphere.dev/request-id"
-#define CL_LABEL_WUKONG "vm.novasphere.dev/wukong"
-#define CL_LABEL_NAMESPACE "vm.novasphere.dev/namespace"
-/* On Wukongs created for a Kafka batch: the submission's id and its parallelism. */
-#define CL_ANN_REQUEST "vm.novasphere.dev/clone-request"
-#define CL_ANN_PARALLELISM "vm.novasphere.dev/clone-parallelism"
+/* Also WK_LABEL_REQUEST_ID, WK_LABEL_WUKONG; on Wukongs created for a Kafka batch the submission's
+ * id and its parallelism: WK_ANN_CLONE_REQUEST, WK_ANN_CLONE_PARALLELISM (wk_types.h). */
 /* On a source VM the cloner started: one key per job, so a batch of clones of one stopped VM
  * stops it only after the last snapshot. */
 #define CL_ANN_STARTED_PREFIX "started-by.clone.vm.novasphere.dev/"

@@ -147,7 +147,7 @@ static void cancel_job(struct cl_state *st, struct cl_job *j)
 
 static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudevent *ce)
 {
-	static const char pfx[] = "dev.novasphere.wukong.";
+	static const char pfx[] = WK_CE_PREFIX;
 	const char *t = ce->type;
 	cJSON *body;
 
@@ -212,7 +212,7 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	}
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, "deserialize", err, reason, rs, detail, ds);
-	if (strcmp(ce.type, "dev.novasphere.wukong.request.clone.v1"))
+	if (strcmp(ce.type, WK_CE_REQUEST_CLONE))
 		return WK_MSG_DONE; /* migrate, cancel, drain: other executors' */
 	s = wk_xmalloc(sizeof(*s));
 	if (cl_parse_submission(ce.data, ce.data_len, s, &v) < 0) {

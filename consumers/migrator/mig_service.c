@@ -25,8 +25,6 @@
 
 #define TICK_POLL_MS 0
 
-/* ---- small string map ---- */
-
 /* ---- acknowledgements ---- */
 
 static struct mig_ack *ack_new(const rd_kafka_message_t *m)
@@ -101,8 +99,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 		return -1;
 	if (v > 0)
 		st->limits.per_cluster = (int)v;
-	mig_map_init(&st->last_spec);
-	mig_map_init(&st->done);
+	wk_map_init(&st->last_spec, free);
+	wk_map_init(&st->done, free);
 	st->done_cap = 4096;
 	st->done_ring = wk_xcalloc(st->done_cap, sizeof(char *));
 	mig_queue_init(&st->queue);
@@ -176,8 +174,8 @@ void mig_term(struct wk_service_ctx *ctx)
 	wk_k8s_destroy(st->k8s);
 	mig_queue_release(&st->queue);
 	mig_load_release(&st->load);
-	mig_map_release(&st->last_spec);
-	mig_map_release(&st->done);
+	wk_map_release(&st->last_spec);
+	wk_map_release(&st->done);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done_ring[i]);
 	free(st->done_ring);
@@ -246,7 +244,7 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 	if (mig_spec_view(obj, &view) < 0 || !view.present)
 		goto out;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	last = mig_map_get(&st->last_spec, key);
+	last = (const char *)wk_map_get(&st->last_spec, key);
 	/* New only if neither what we remember nor what the status says was handled last is
 	 * this spec.migration (or a newer one). */
 	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
@@ -278,7 +276,7 @@ static enum wk_msg_result on_node(struct mig_state *st, const cJSON *body, const
 static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_t *m,
 				   const struct wk_cloudevent *ce, struct mig_ack *ack)
 {
-	static const char pfx[] = "dev.novasphere.wukong.";
+	static const char pfx[] = WK_CE_PREFIX;
 	char kind[64] = "", change[32] = "";
 	const char *t = ce->type, *dot;
 	cJSON *body;
@@ -441,7 +439,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
 			      ack);
-	if (!strcmp(ce.type, "dev.novasphere.wukong.request.drain.v1"))
+	if (!strcmp(ce.type, WK_CE_REQUEST_DRAIN))
 		return on_drain(st, m, &ce, shared, ts, reason, rs, detail, ds, ack);
 	verb = mig_verb_from_type(ce.type);
 	if (verb == MIG_VERB_OTHER)
@@ -483,7 +481,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (verb == MIG_VERB_CANCEL)
 		return mig_handle_cancel(st, &c, ack);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);

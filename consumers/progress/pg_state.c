@@ -786,14 +786,31 @@ char *pg_op_status_json(const struct pg_state *s, const struct pg_op *op, int64_
 	return print(o);
 }
 
-char *pg_op_progress_json(const struct pg_state *s, const struct pg_op *op, int64_t now_wall_ms)
+/* A wukong.progress report: source, type and cluster first ... */
+static cJSON *progress_new(const struct pg_state *s, const char *type)
 {
 	cJSON *o = cJSON_CreateObject();
-	char t[40];
 
 	cJSON_AddStringToObject(o, "source", "wukong-progress");
-	cJSON_AddStringToObject(o, "type", op->kind == PG_OP_CLONE ? "clone" : "migration");
+	cJSON_AddStringToObject(o, "type", type);
 	cJSON_AddStringToObject(o, "cluster", s->cluster);
+	return o;
+}
+
+/* ... and the time last; prints and frees o. */
+static char *progress_print(cJSON *o, int64_t now_wall_ms)
+{
+	char t[40];
+
+	wk_time_format(now_wall_ms, t, sizeof(t));
+	cJSON_AddStringToObject(o, "time", t);
+	return print(o);
+}
+
+char *pg_op_progress_json(const struct pg_state *s, const struct pg_op *op, int64_t now_wall_ms)
+{
+	cJSON *o = progress_new(s, op->kind == PG_OP_CLONE ? "clone" : "migration");
+
 	cJSON_AddStringToObject(o, "namespace", op->ns);
 	cJSON_AddStringToObject(o, "name", op->wukong[0] ? op->wukong : op->vmi);
 	cJSON_AddStringToObject(o, "vmi", op->vmi);
@@ -822,20 +839,14 @@ char *pg_op_progress_json(const struct pg_state *s, const struct pg_op *op, int6
 		cJSON_AddStringToObject(o, "targetNode", op->target_node);
 	if (op->mode[0])
 		cJSON_AddStringToObject(o, "mode", op->mode);
-	wk_time_format(now_wall_ms, t, sizeof(t));
-	cJSON_AddStringToObject(o, "time", t);
-	return print(o);
+	return progress_print(o, now_wall_ms);
 }
 
 char *pg_node_progress_json(const struct pg_state *s, const struct pg_node_agg *n,
 			    int64_t now_wall_ms)
 {
-	cJSON *o = cJSON_CreateObject();
-	char t[40];
+	cJSON *o = progress_new(s, "evacuation");
 
-	cJSON_AddStringToObject(o, "source", "wukong-progress");
-	cJSON_AddStringToObject(o, "type", "evacuation");
-	cJSON_AddStringToObject(o, "cluster", s->cluster);
 	cJSON_AddStringToObject(o, "node", n->node);
 	cJSON_AddBoolToObject(o, "draining", n->draining);
 	cJSON_AddNumberToObject(o, "vmsLeft", (double)n->vms_left);
@@ -845,25 +856,17 @@ char *pg_node_progress_json(const struct pg_state *s, const struct pg_node_agg *
 		cJSON_AddNumberToObject(o, "etaSeconds", round(n->eta_s * 10) / 10);
 	else
 		cJSON_AddNullToObject(o, "etaSeconds");
-	wk_time_format(now_wall_ms, t, sizeof(t));
-	cJSON_AddStringToObject(o, "time", t);
-	return print(o);
+	return progress_print(o, now_wall_ms);
 }
 
 char *pg_cluster_progress_json(const struct pg_state *s, const struct pg_cluster_agg *c,
 			       int64_t now_wall_ms)
 {
-	cJSON *o = cJSON_CreateObject();
-	char t[40];
+	cJSON *o = progress_new(s, "cluster");
 
-	cJSON_AddStringToObject(o, "source", "wukong-progress");
-	cJSON_AddStringToObject(o, "type", "cluster");
-	cJSON_AddStringToObject(o, "cluster", s->cluster);
 	cJSON_AddNumberToObject(o, "running", (double)c->running);
 	cJSON_AddNumberToObject(o, "queued", (double)c->queued);
 	cJSON_AddNumberToObject(o, "failedLastHour", (double)c->failed_last_hour);
 	cJSON_AddNumberToObject(o, "succeededLastHour", (double)c->succeeded_last_hour);
-	wk_time_format(now_wall_ms, t, sizeof(t));
-	cJSON_AddStringToObject(o, "time", t);
-	return print(o);
+	return progress_print(o, now_wall_ms);
 }

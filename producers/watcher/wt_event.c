@@ -2,6 +2,7 @@
 #include "wt_event.h"
 
 #include "wk_cloudevent.h"
+#include "wk_json.h"
 #include "wk_name.h"
 #include "wk_time.h"
 #include "wk_types.h"
@@ -10,7 +11,7 @@
 
 /* clang-format off */
 const struct wt_kind wt_kinds[WT_NKINDS] = {
-	{WT_WUKONG, "wukong", "Wukong", "vm.novasphere.dev/v1alpha1",
+	{WT_WUKONG, "wukong", "Wukong", WK_API_VERSION_WUKONG,
 	 WK_RES_WUKONGS_INIT, false},
 	{WT_VM, "virtualmachine", "VirtualMachine", "kubevirt.io/v1",
 	 WK_RES_VIRTUALMACHINES_INIT, false},
@@ -71,31 +72,19 @@ const char *wt_change_name(enum wt_change c)
 	return "unknown";
 }
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *get_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 /* The VM an object belongs to (contracts.md "Message key"); NULL when it is keyed by node. *key_ns
  * may be replaced (a cluster-scoped MigrationPolicy names its VM's namespace by label). */
 static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char **key_ns, char *tmp,
 			 size_t tmp_size)
 {
-	const cJSON *md = get(obj, "metadata");
-	const cJSON *spec = get(obj, "spec");
-	const char *name = get_str(md, "name");
+	const cJSON *md = wk_json_path(obj, "metadata");
+	const cJSON *spec = wk_json_path(obj, "spec");
+	const char *name = wk_json_key_str(md, "name");
 	const char *s;
 
 	switch (k->id) {
 	case WT_WUKONG:
-		s = get_str(get(obj, "status"), "vmName");
+		s = wk_json_key_str(wk_json_path(obj, "status"), "vmName");
 		if (s && *s)
 			return s;
 		if (snprintf(tmp, tmp_size, "%s-vm", name ? name : "") >= (int)tmp_size)
@@ -105,18 +94,19 @@ static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char *
 	case WT_VMI:
 		return name;
 	case WT_VMIM:
-		return get_str(spec, "vmiName");
+		return wk_json_key_str(spec, "vmiName");
 	case WT_SNAPSHOT:
-		return get_str(get(spec, "source"), "name");
+		return wk_json_key_str(wk_json_path(spec, "source"), "name");
 	case WT_CLONE:
 		/* The VM being created; KubeVirt may leave target empty (it then generates a name):
 		 * fall back to the source so the clone stays with a VM it concerns. */
-		s = get_str(get(spec, "target"), "name");
-		return s && *s ? s : get_str(get(spec, "source"), "name");
+		s = wk_json_key_str(wk_json_path(spec, "target"), "name");
+		return s && *s ? s : wk_json_key_str(wk_json_path(spec, "source"), "name");
 	case WT_MIGRATIONPOLICY:
-		s = get_str(get(md, "labels"), WK_LABEL_VM);
+		s = wk_json_key_str(wk_json_path(md, "labels"), WK_LABEL_VM);
 		if (s && *s) {
-			const char *lns = get_str(get(md, "labels"), WK_LABEL_NAMESPACE);
+			const char *lns =
+			    wk_json_key_str(wk_json_path(md, "labels"), WK_LABEL_NAMESPACE);
 
 			*key_ns = lns && *lns ? lns : "default";
 			return s;
@@ -133,24 +123,24 @@ static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char *
 int wt_event_ident(const struct wt_kind *k, const cJSON *obj, struct wt_ident *out, char *errstr,
 		   size_t errstr_size)
 {
-	const cJSON *md = get(obj, "metadata");
+	const cJSON *md = wk_json_path(obj, "metadata");
 	char err[300];
 
 	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(obj) || !cJSON_IsObject(md))
 		return wk_err(errstr, errstr_size, "%s: object without metadata", k->name);
-	out->name = get_str(md, "name");
+	out->name = wk_json_key_str(md, "name");
 	if (!out->name || wk_name_check_subdomain(out->name, err, sizeof(err)) < 0)
 		return wk_err(errstr, errstr_size, "%s: %s", k->name,
 			      out->name ? err : "no metadata.name");
 	if (k->res.namespaced) {
-		out->ns = get_str(md, "namespace");
+		out->ns = wk_json_key_str(md, "namespace");
 		if (!out->ns || wk_name_check_label(out->ns, err, sizeof(err)) < 0)
 			return wk_err(errstr, errstr_size, "%s '%s': %s", k->name, out->name,
 				      out->ns ? err : "no metadata.namespace");
 	}
-	out->uid = get_str(md, "uid");
-	out->rv = get_str(md, "resourceVersion");
+	out->uid = wk_json_key_str(md, "uid");
+	out->rv = wk_json_key_str(md, "resourceVersion");
 	if (k->id == WT_NODEMETRICS) {
 		/* metrics.k8s.io objects are computed, not stored: no uid, no resourceVersion */
 		if (!out->uid || !*out->uid)
@@ -366,7 +356,7 @@ int wt_event_build(const struct wt_kind *k, const char *cluster, const cJSON *ob
 		   enum wt_change change, int64_t now_us, struct wt_event *ev, char *errstr,
 		   size_t errstr_size)
 {
-	const cJSON *md = get(obj, "metadata");
+	const cJSON *md = wk_json_path(obj, "metadata");
 	const cJSON *ann, *gen, *del;
 	struct wt_ident id;
 	cJSON *body, *tmp_status = NULL, *tmp_ann = NULL;
@@ -380,34 +370,34 @@ int wt_event_build(const struct wt_kind *k, const char *cluster, const cJSON *ob
 		return -1;
 	body = cJSON_CreateObject();
 	ident_fields(body, k, cluster, &id);
-	gen = get(md, "generation");
+	gen = wk_json_path(md, "generation");
 	if (cJSON_IsNumber(gen))
 		cJSON_AddNumberToObject(body, "generation", gen->valuedouble);
 	else
 		cJSON_AddNullToObject(body, "generation");
-	add_ref(body, "labels", get(md, "labels"));
-	ann = get(md, "annotations");
-	if (get(ann, LAST_APPLIED)) {
+	add_ref(body, "labels", wk_json_path(md, "labels"));
+	ann = wk_json_path(md, "annotations");
+	if (cJSON_GetObjectItemCaseSensitive(ann, LAST_APPLIED)) {
 		/* kubectl apply's copy of the whole manifest: large, and spec is already here */
 		tmp_ann = cJSON_Duplicate(ann, true);
 		cJSON_DeleteItemFromObjectCaseSensitive(tmp_ann, LAST_APPLIED);
 		ann = tmp_ann;
 	}
 	add_ref(body, "annotations", ann);
-	add_ref(body, "ownerReferences", get(md, "ownerReferences"));
-	del = get(md, "deletionTimestamp");
+	add_ref(body, "ownerReferences", wk_json_path(md, "ownerReferences"));
+	del = wk_json_path(md, "deletionTimestamp");
 	add_ref(body, "deletionTimestamp", cJSON_IsString(del) ? del : NULL);
 	if (k->id == WT_NODEMETRICS) {
-		add_ref(body, "usage", get(obj, "usage"));
-		add_ref(body, "window", get(obj, "window"));
+		add_ref(body, "usage", wk_json_path(obj, "usage"));
+		add_ref(body, "window", wk_json_path(obj, "window"));
 		/* "timestamp" moves on every scrape; usage is the content */
 	} else {
-		add_ref(body, "spec", get(obj, "spec"));
-		if (k->id == WT_NODE && get(obj, "status")) {
-			tmp_status = node_status(get(obj, "status"));
+		add_ref(body, "spec", wk_json_path(obj, "spec"));
+		if (k->id == WT_NODE && wk_json_path(obj, "status")) {
+			tmp_status = node_status(wk_json_path(obj, "status"));
 			add_ref(body, "status", tmp_status);
 		} else {
-			add_ref(body, "status", get(obj, "status"));
+			add_ref(body, "status", wk_json_path(obj, "status"));
 		}
 	}
 	rv = id.rv;

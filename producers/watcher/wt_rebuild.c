@@ -7,10 +7,9 @@
 #include "wk_kafka.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_types.h"
 #include "wt_event.h"
 #include "wt_fpset.h"
-
-#define TYPE_PREFIX "dev.novasphere.wukong."
 
 struct conf_ctx {
 	rd_kafka_conf_t *conf;
@@ -81,9 +80,9 @@ int wt_rebuild_apply(struct wt_fpset *fps, const char *cluster, const rd_kafka_m
 			return 0;
 	}
 	if (!header_str(m, "ce_type", type, sizeof(type)) ||
-	    strncmp(type, TYPE_PREFIX, strlen(TYPE_PREFIX)))
+	    strncmp(type, WK_CE_PREFIX, strlen(WK_CE_PREFIX)))
 		return 0;
-	kname = type + strlen(TYPE_PREFIX);
+	kname = type + strlen(WK_CE_PREFIX);
 	chg = strrchr(kname, '.');
 	if (!chg || (size_t)(chg - kname) >= sizeof(kbuf))
 		return 0;

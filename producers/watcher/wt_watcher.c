@@ -5,12 +5,12 @@
 #include "wk_config.h"
 #include "wk_kafka.h"
 #include "wk_k8s.h"
-#include "wk_kubeconfig.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
 #include "wk_service.h"
 #include "wk_time.h"
+#include "wk_types.h"
 #include "wt_rebuild.h"
 
 #include <cjson/cJSON.h>
@@ -270,7 +270,7 @@ static void publish_synced(struct wt *w, const struct wt_kind *k, const cJSON *l
 	cJSON_Delete(body);
 	ev.body_len = strlen(ev.body);
 	snprintf(ev.key, sizeof(ev.key), "%s/cluster", w->cluster);
-	snprintf(ev.type, sizeof(ev.type), "dev.novasphere.wukong.%s.synced", k->name);
+	snprintf(ev.type, sizeof(ev.type), WK_CE_PREFIX "%s." WK_CE_SUFFIX_SYNCED, k->name);
 	snprintf(ev.subject, sizeof(ev.subject), "%s", k->kind);
 	snprintf(ev.id, sizeof(ev.id), "%s.%s.%.100s.synced", w->cluster, k->name, rvs);
 	wk_time_format_micro(wk_time_now_ms() * 1000, ev.time, sizeof(ev.time));
@@ -631,7 +631,7 @@ static void heartbeat(struct wt *w)
 	cJSON_Delete(body);
 	ev.body_len = strlen(ev.body);
 	snprintf(ev.key, sizeof(ev.key), "%s/cluster", w->cluster);
-	snprintf(ev.type, sizeof(ev.type), "dev.novasphere.wukong.cluster.heartbeat");
+	wk_strlcpy(ev.type, WK_CE_CLUSTER_HEARTBEAT, sizeof(ev.type));
 	snprintf(ev.subject, sizeof(ev.subject), "Cluster/%s", w->cluster);
 	snprintf(ev.id, sizeof(ev.id), "%s.heartbeat.%lld", w->cluster, (long long)now);
 	wk_time_format_micro(now * 1000, ev.time, sizeof(ev.time));
@@ -757,20 +757,12 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 static struct wk_k8s *k8s_client(const struct wk_config *cfg, long timeout_ms, int retries,
 				 char *errstr, size_t errstr_size)
 {
-	struct wk_kubeconfig kc;
 	struct wk_k8s_options o = {0};
-	struct wk_k8s *c;
 
-	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_auto(&kc, wk_config_get(cfg, "kube.config", NULL),
-			       wk_config_get(cfg, "kube.context", NULL), errstr, errstr_size) < 0)
-		return NULL;
 	o.request_timeout_ms = timeout_ms;
 	o.max_retries = retries;
 	o.user_agent = "wukong-watcher/" WK_VERSION;
-	c = wk_k8s_new(&kc, &o, errstr, errstr_size);
-	wk_kubeconfig_release(&kc);
-	return c;
+	return wk_k8s_new_from_config(cfg, &o, errstr, errstr_size);
 }
 
 int wt_start(struct wt *w, struct wk_producer *prod, char *errstr, size_t errstr_size)

@@ -436,7 +436,7 @@ static void wukong_for_batch_target(void **state)
 	assert_string_equal(
 	    cJSON_GetObjectItem(
 		cJSON_GetObjectItem(cJSON_GetObjectItem(w, "metadata"), "annotations"),
-		CL_ANN_PARALLELISM)
+		WK_ANN_CLONE_PARALLELISM)
 		->valuestring,
 	    "3");
 	cJSON_Delete(w);

@@ -235,6 +235,45 @@ static void selector_patches(void **state)
 	mig_cold_state_release(&s);
 }
 
+/* The VM patch of a cold move: the selector patch plus the state annotation, runStrategy when
+ * given. */
+static void vm_patch(void **state)
+{
+	struct mig_cold_state s, back;
+	char *p;
+	cJSON *o;
+	const char *ann;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	strcpy(s.request, "r1");
+	strcpy(s.target, "node-b");
+	strcpy(s.hostname, "node-b");
+	strcpy(s.run_strategy, "Always");
+	p = mig_cold_vm_patch(&s, true, s.run_strategy);
+	o = cJSON_Parse(p);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "runStrategy")->valuestring,
+	    "Always");
+	ann = cJSON_GetObjectItem(
+		  cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "annotations"),
+		  WK_ANN_COLD_MIGRATION)
+		  ->valuestring;
+	assert_int_equal(mig_cold_state_parse(ann, &back), 0);
+	assert_string_equal(back.request, "r1");
+	assert_string_equal(back.target, "node-b");
+	mig_cold_state_release(&back);
+	cJSON_Delete(o);
+	free(p);
+	p = mig_cold_vm_patch(&s, false, NULL);
+	o = cJSON_Parse(p);
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "runStrategy"));
+	assert_non_null(strstr(p, "cold-migration"));
+	cJSON_Delete(o);
+	free(p);
+	mig_cold_state_release(&s);
+}
+
 static void applicability(void **state)
 {
 	struct mig_request r;
@@ -393,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(state_result_and_numbers),
 	    cmocka_unit_test(condition_times_and_downtime),
 	    cmocka_unit_test(selector_patches),
+	    cmocka_unit_test(vm_patch),
 	    cmocka_unit_test(applicability),
 	    cmocka_unit_test(target_check),
 	};

@@ -338,13 +338,13 @@ static void vmim_and_policy(void **state)
 	/* Only what KubeVirt accepts: no tuning fields on a VMIM. */
 	assert_null(get(spec, "allowPostCopy", NULL));
 	labels = get(get(v, "metadata", NULL), "labels", NULL);
-	assert_string_equal(get(labels, MIG_LABEL_REQUEST, NULL)->valuestring, "req-1");
+	assert_string_equal(get(labels, WK_LABEL_REQUEST_ID, NULL)->valuestring, "req-1");
 	assert_string_equal(get(labels, MIG_LABEL_MANAGED, NULL)->valuestring, MIG_MANAGED_VALUE);
 	assert_int_equal(
-	    mig_request_from_json(
-		get(get(get(v, "metadata", NULL), "annotations", NULL), MIG_ANN_REQUEST, NULL)
-		    ->valuestring,
-		&back),
+	    mig_request_from_json(get(get(get(v, "metadata", NULL), "annotations", NULL),
+				      WK_ANN_MIGRATION_REQUEST, NULL)
+				      ->valuestring,
+				  &back),
 	    0);
 	assert_string_equal(back.id, "req-1");
 	cJSON_Delete(v);

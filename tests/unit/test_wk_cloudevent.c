@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "wk_cloudevent.h"
+#include "wk_uuid.h"
 #include "wk_log.h"
 #include "wk_time.h"
 
@@ -130,8 +131,8 @@ static void uuid_v4_format_and_random(void **state)
 	char a[37], b[37];
 
 	(void)state;
-	wk_uuid(a);
-	wk_uuid(b);
+	wk_uuid_v4(a);
+	wk_uuid_v4(b);
 	assert_true(is_uuid4(a));
 	assert_true(is_uuid4(b));
 	assert_string_not_equal(a, b);

@@ -12,20 +12,6 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-const struct wk_k8s_resource mig_res_vms = {"kubevirt.io", "v1", "virtualmachines", true};
-
-const struct wk_k8s_resource mig_res_vmis = {"kubevirt.io", "v1", "virtualmachineinstances", true};
-
-const struct wk_k8s_resource mig_res_vmims = {"kubevirt.io", "v1",
-					      "virtualmachineinstancemigrations", true};
-
-const struct wk_k8s_resource mig_res_kubevirts = {"kubevirt.io", "v1", "kubevirts", true};
-
-const struct wk_k8s_resource mig_res_policies = {"migrations.kubevirt.io", "v1alpha1",
-						 "migrationpolicies", false};
-
-const struct wk_k8s_resource mig_res_wukongs = {"vm.novasphere.dev", "v1alpha1", "wukongs", true};
-
 struct mig_pnode *mig_pnode_get(struct mig_state *st, const char *node, bool create)
 {
 	for (size_t i = 0; i < st->pressure.npn; i++)
@@ -52,7 +38,7 @@ const cJSON *mig_wukongs_cached(struct mig_state *st)
 
 	if (st->pressure.wk_cache && now < st->pressure.wk_cache_until)
 		return st->pressure.wk_cache;
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		return NULL;
 	}
@@ -99,8 +85,8 @@ int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, i
 	if (st->cold.known == 0)
 		return 0;
 	memset(&lo, 0, sizeof(lo));
-	lo.label_selector = MIG_COLD_LABEL;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vms, NULL, &lo, &res, err, errn) < 0) {
+	lo.label_selector = WK_LABEL_COLD_MIGRATION_REQUEST;
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachines, NULL, &lo, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
@@ -113,7 +99,8 @@ int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, i
 		int64_t m, c;
 
 		if (!ns || !name ||
-		    mig_cold_state_parse(wk_json_meta(it, "annotations", MIG_COLD_ANN), &s) < 0)
+		    mig_cold_state_parse(wk_json_meta(it, "annotations", WK_ANN_COLD_MIGRATION),
+					 &s) < 0)
 			continue;
 		snprintf(key, sizeof(key), ",%s/%s,", ns, name);
 		/* Heading there until decided; one whose VMI is already counted there, once. */
@@ -144,7 +131,8 @@ static int sum_vmis(struct mig_state *st, const char *selector, int64_t *mem, in
 	struct wk_k8s_list_opts lo = {.label_selector = selector};
 	const cJSON *it;
 
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, &lo, &res, err, errn) <
+	    0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
@@ -184,7 +172,8 @@ int mig_gather_facts(struct mig_state *st, struct mig_active *a, struct mig_fact
 	memset(fb, 0, sizeof(*fb));
 	fb->f.ns = a->req.ns;
 	fb->f.vm = a->req.vm;
-	if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err, errn) == 0)
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res, err,
+		       errn) == 0)
 		fb->vmi = wk_k8s_result_take(&res);
 	else if (res.err != WK_K8S_ENOTFOUND) {
 		wk_k8s_result_release(&res);
@@ -199,7 +188,8 @@ int mig_gather_facts(struct mig_state *st, struct mig_active *a, struct mig_fact
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), "kubevirt.io/vmi-name=%s", a->req.vm);
 	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmims, a->req.ns, &lo, &res, err, errn) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, &lo, &res,
+			err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
@@ -220,7 +210,7 @@ int mig_gather_facts(struct mig_state *st, struct mig_active *a, struct mig_fact
 	if (!*target)
 		return 0;
 	fb->f.target_name = target;
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, target, &res, err, errn) == 0)
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, target, &res, err, errn) == 0)
 		fb->node = wk_k8s_result_take(&res);
 	else if (res.err != WK_K8S_ENOTFOUND && res.err != WK_K8S_EREFUSED) {
 		wk_k8s_result_release(&res);

@@ -7,9 +7,6 @@
 
 #include "wk_k8s.h"
 
-extern const struct wk_k8s_resource mig_res_vms, mig_res_vmis, mig_res_vmims, mig_res_kubevirts,
-    mig_res_policies, mig_res_wukongs;
-
 /* NodeMetrics readings: a node's entry (create: add it when missing; NULL when absent or the
  * table is full). mig_pressure_used / _cpu_used: the node's last sampled memory use in bytes /
  * CPU use in millicores, -1 when unknown. */

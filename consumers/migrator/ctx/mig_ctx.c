@@ -1,4 +1,4 @@
-/* mig_ctx.c - the migrator's shared state: the string map, acknowledgements of consumed offsets,
+/* mig_ctx.c - the migrator's shared state: acknowledgements of consumed offsets,
  * the table of active requests, the memory of finished ones and the configuration. Used by every
  * flow; calls only decide/ and core. */
 #include "ctx/mig_ctx.h"
@@ -10,111 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-void mig_map_init(struct mig_map *m)
-{
-	m->nb = 1024;
-	m->n = 0;
-	m->b = wk_xcalloc(m->nb, sizeof(*m->b));
-}
-
-void mig_map_release(struct mig_map *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->nb; i++) {
-		struct mig_map_ent *e = m->b[i], *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			free(e->key);
-			free(e->val);
-			free(e);
-		}
-	}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
-}
-
-const char *mig_map_get(const struct mig_map *m, const char *key)
-{
-	const struct mig_map_ent *e = m->b[hash_str(key) % m->nb];
-
-	for (; e; e = e->next)
-		if (!strcmp(e->key, key))
-			return e->val;
-	return NULL;
-}
-
-static void map_grow(struct mig_map *m)
-{
-	size_t nb = m->nb * 2, i;
-	struct mig_map_ent **b = wk_xcalloc(nb, sizeof(*b));
-
-	for (i = 0; i < m->nb; i++) {
-		struct mig_map_ent *e = m->b[i], *n;
-
-		for (; e; e = n) {
-			size_t h = hash_str(e->key) % nb;
-
-			n = e->next;
-			e->next = b[h];
-			b[h] = e;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-}
-
-void mig_map_set(struct mig_map *m, const char *key, const char *val)
-{
-	size_t h = hash_str(key) % m->nb;
-	struct mig_map_ent *e;
-
-	for (e = m->b[h]; e; e = e->next) {
-		if (!strcmp(e->key, key)) {
-			free(e->val);
-			e->val = wk_xstrdup(val);
-			return;
-		}
-	}
-	if (m->n + 1 > m->nb * 2) {
-		map_grow(m);
-		h = hash_str(key) % m->nb;
-	}
-	e = wk_xmalloc(sizeof(*e));
-	e->key = wk_xstrdup(key);
-	e->val = wk_xstrdup(val);
-	e->next = m->b[h];
-	m->b[h] = e;
-	m->n++;
-}
-
-void mig_map_del(struct mig_map *m, const char *key)
-{
-	struct mig_map_ent **pp = &m->b[hash_str(key) % m->nb], *e;
-
-	for (; (e = *pp); pp = &e->next) {
-		if (!strcmp(e->key, key)) {
-			*pp = e->next;
-			free(e->key);
-			free(e->val);
-			free(e);
-			m->n--;
-			return;
-		}
-	}
-}
 
 struct mig_ack *mig_ack_ref(struct mig_ack *a)
 {
@@ -216,15 +111,15 @@ void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum m
 	char key[600];
 
 	done_key(r, key, sizeof(key));
-	if (mig_map_get(&st->done, key))
+	if ((const char *)wk_map_get(&st->done, key))
 		return;
 	if (st->done_ring[st->done_next]) {
-		mig_map_del(&st->done, st->done_ring[st->done_next]);
+		wk_map_del(&st->done, st->done_ring[st->done_next]);
 		free(st->done_ring[st->done_next]);
 	}
 	st->done_ring[st->done_next] = wk_xstrdup(key);
 	st->done_next = (st->done_next + 1) % st->done_cap;
-	mig_map_set(&st->done, key, mig_phase_name(p));
+	wk_map_put(&st->done, key, wk_xstrdup(mig_phase_name(p)));
 }
 
 bool mig_is_done(struct mig_state *st, const struct mig_request *r)
@@ -232,7 +127,7 @@ bool mig_is_done(struct mig_state *st, const struct mig_request *r)
 	char key[600];
 
 	done_key(r, key, sizeof(key));
-	return mig_map_get(&st->done, key) != NULL;
+	return (const char *)wk_map_get(&st->done, key) != NULL;
 }
 
 const char *mig_cfg(struct mig_state *st, const char *k, const char *def)

@@ -12,6 +12,7 @@
 
 #include "wk_k8s.h"
 #include "wk_kafka.h"
+#include "wk_map.h"
 #include "wk_service.h"
 
 struct cJSON;
@@ -51,15 +52,6 @@ struct mig_active {
 	struct mig_active *next;
 };
 
-/* A small string map (chained hash) for per-Wukong memory. Values are strings. */
-struct mig_map {
-	struct mig_map_ent {
-		char *key, *val;
-		struct mig_map_ent *next;
-	} * *b;
-	size_t nb, n;
-};
-
 /* Last memory and CPU usage per node from metrics.k8s.io NodeMetrics, and since when it is hot. */
 struct mig_pnode {
 	char name[MIG_NAME_MAX];
@@ -76,7 +68,7 @@ struct mig_pressure_ctx {
 	struct mig_pnode *pn;
 	size_t npn;
 	/* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
-	struct mig_map cooldown;
+	struct wk_map cooldown;
 	bool cooldown_init;
 	/* The Wukong list cache and whether any Wukong asks for pressure relief at all. */
 	struct cJSON *wk_cache;
@@ -104,7 +96,7 @@ struct mig_evac_ctx {
 
 /* The failure-recovery flow's memory (flows/mig_failure.c). */
 struct mig_failure_ctx {
-	struct mig_map sent; /* "node/ns/name/vmi uid/reason" already reported */
+	struct wk_map sent; /* "node/ns/name/vmi uid/reason" already reported */
 	bool sent_init;
 	int64_t next_tick, next_full;
 	/* A VM may carry our marks: set at start (mig_init) and whenever we write them; cleared
@@ -127,8 +119,8 @@ struct mig_state {
 	struct mig_load load;
 	struct mig_queue queue;
 	struct mig_active *active;
-	struct mig_map last_spec; /* "<ns>/<name>" -> last spec request id */
-	struct mig_map done;	  /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
+	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id */
+	struct wk_map done;	 /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
 	char **done_ring;
 	size_t done_cap, done_next;
 	int64_t last_seq;
@@ -170,12 +162,5 @@ bool mig_is_done(struct mig_state *st, const struct mig_request *r);
  * Kubernetes quantity such as "1250M"), else def. */
 const char *mig_cfg(struct mig_state *st, const char *k, const char *def);
 double mig_cfg_num(struct mig_state *st, const char *k, double def, bool quantity);
-
-/* mig_map */
-void mig_map_init(struct mig_map *m);
-void mig_map_release(struct mig_map *m);
-const char *mig_map_get(const struct mig_map *m, const char *key);
-void mig_map_set(struct mig_map *m, const char *key, const char *val);
-void mig_map_del(struct mig_map *m, const char *key);
 
 #endif

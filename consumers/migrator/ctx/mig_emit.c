@@ -70,7 +70,7 @@ void mig_send_status(struct mig_state *st, struct mig_active *a, const struct mi
 	(void)a;
 	out_key(st, s->req->ns, s->req->vm, key, sizeof(key));
 	snprintf(subj, sizeof(subj), "Wukong/%s/%s", s->req->ns, s->req->name);
-	send_ce(st, st->t_status, key, "dev.novasphere.wukong.status.v1", NULL, subj, body, ack);
+	send_ce(st, st->t_status, key, WK_CE_STATUS, NULL, subj, body, ack);
 	free(body);
 }
 
@@ -87,8 +87,24 @@ void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char
 	snprintf(subj, sizeof(subj), "Wukong/%s/%s", ns && *ns ? ns : "-",
 		 name && *name ? name : "-");
 	mig_audit_id(st->cluster, ns, name, rid, au->action, disc, id, sizeof(id));
-	send_ce(st, st->t_audit, key, "dev.novasphere.wukong.audit.v1", id, subj, body, ack);
+	send_ce(st, st->t_audit, key, WK_CE_AUDIT, id, subj, body, ack);
 	free(body);
+}
+
+void mig_send_req_audit(struct mig_state *st, const struct mig_request *r, const char *action,
+			const char *outcome, const char *reason, const char *message,
+			const char *disc, struct mig_ack *ack)
+{
+	struct mig_audit au;
+
+	memset(&au, 0, sizeof(au));
+	au.req = r;
+	au.cluster = st->cluster;
+	au.action = action;
+	au.outcome = outcome;
+	au.reason = reason;
+	au.message = message;
+	mig_send_audit(st, &au, disc, ack);
 }
 
 void mig_post_event(struct mig_state *st, const struct mig_request *r, const char *uid,
@@ -102,7 +118,7 @@ void mig_post_event(struct mig_state *st, const struct mig_request *r, const cha
 		return;
 	if (!uid || !*uid) {
 		/* kubectl describe finds a Wukong's Events by its uid: read it. */
-		if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) <
+		if (wk_k8s_get(st->k8s, &wk_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) <
 		    0) {
 			if (res.err != WK_K8S_ENOTFOUND)
 				wk_warn("event on wukong '%s/%s': %s", r->ns, r->name, err);
@@ -118,7 +134,7 @@ void mig_post_event(struct mig_state *st, const struct mig_request *r, const cha
 	ev = mig_k8s_event(r, uid, type, reason, message, action, st->instance, wk_time_now_ms());
 	/* Events are for people, not state: a failure is logged and the work goes on; 409 means
 	 * a replay already posted it. */
-	if (wk_k8s_create(st->k8s, &wk_k8s_res_events, r->ns, ev, &res, err, sizeof(err)) < 0 &&
+	if (wk_k8s_create(st->k8s, &wk_res_events, r->ns, ev, &res, err, sizeof(err)) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS)
 		wk_warn("event on wukong '%s/%s': %s", r->ns, r->name, err);
 	wk_k8s_result_release(&res);
@@ -201,9 +217,8 @@ static void send_report(struct mig_state *st, struct mig_evrep *r, const char *p
 		wk_emit_id("evacuation", parts, 4, id, sizeof(id));
 	}
 	mig_ack_ref(ack);
-	if (wk_emit_send(st->prod, topic, key, r->cluster,
-			 "dev.novasphere.wukong.progress.evacuation.v1", id, subj, body,
-			 ack ? (void *)ack : opaque, err, sizeof(err)) < 0) {
+	if (wk_emit_send(st->prod, topic, key, r->cluster, WK_CE_PROGRESS_EVACUATION, id, subj,
+			 body, ack ? (void *)ack : opaque, err, sizeof(err)) < 0) {
 		if (ack) {
 			wk_logk(WK_LOG_ERROR, key,
 				"progress send failed: %s; stopping for a replay", err);
@@ -236,7 +251,7 @@ static enum mig_evrep_state state_of(struct mig_state *st, const struct mig_evre
 	if (a)
 		return a->phase == MIG_PH_MIGRATING ? MIG_EVREP_MIGRATING : MIG_EVREP_QUEUED;
 	snprintf(key, sizeof(key), "%s/%s/%s", v->ns, v->name, v->id);
-	ph = mig_map_get(&st->done, key);
+	ph = (const char *)wk_map_get(&st->done, key);
 	if (ph && !strcmp(ph, "Succeeded"))
 		return MIG_EVREP_SUCCEEDED;
 	if (ph && (!strcmp(ph, "Failed") || !strcmp(ph, "Cancelled") || !strcmp(ph, "Rejected")))

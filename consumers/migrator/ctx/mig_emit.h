@@ -15,6 +15,10 @@ void mig_send_status(struct mig_state *st, struct mig_active *a, const struct mi
 		     struct mig_ack *ack);
 void mig_send_audit(struct mig_state *st, const struct mig_audit *au, const char *disc,
 		    struct mig_ack *ack);
+/* mig_send_audit of the audit record about request r in this cluster (reason may be NULL). */
+void mig_send_req_audit(struct mig_state *st, const struct mig_request *r, const char *action,
+			const char *outcome, const char *reason, const char *message,
+			const char *disc, struct mig_ack *ack);
 /* A Kubernetes Event on r's Wukong (uid NULL/"": read from the cluster; a Wukong that is gone
  * gets none). Failures are logged, never fatal; 409 (a replay) counts as posted. */
 void mig_post_event(struct mig_state *st, const struct mig_request *r, const char *uid,

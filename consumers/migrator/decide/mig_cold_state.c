@@ -292,3 +292,21 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 		mig_vmi_resources(vmi, &mem, &cpu);
 	return mig_check_room(c, node_name, node, used_mem, used_cpu, mem, cpu);
 }
+
+char *mig_cold_vm_patch(const struct mig_cold_state *s, bool pin, const char *run_strategy)
+{
+	char *state = mig_cold_state_json(s), *patch = mig_cold_selector_patch(s, pin), *out;
+	cJSON *p = cJSON_Parse(patch);
+
+	free(patch);
+	if (run_strategy)
+		cJSON_AddStringToObject(cJSON_GetObjectItem(p, "spec"), "runStrategy",
+					run_strategy);
+	cJSON_AddStringToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
+	    WK_ANN_COLD_MIGRATION, state);
+	free(state);
+	out = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	return out;
+}

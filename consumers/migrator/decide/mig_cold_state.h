@@ -13,9 +13,6 @@
 struct cJSON;
 struct wk_selector;
 
-#define MIG_COLD_LABEL "vm.novasphere.dev/cold-migration-request"
-#define MIG_COLD_ANN "vm.novasphere.dev/cold-migration"
-
 struct mig_cold_state {
 	char request[MIG_ID_MAX];
 	char target[MIG_NAME_MAX];   /* the node */
@@ -42,6 +39,9 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out);
 /* Merge patch for the VM template's nodeSelector: pinned (the original + hostname) or restored
  * (every key not in the original removed, the original's values back). */
 char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin);
+/* The VM patch of a cold move: mig_cold_selector_patch plus s as the WK_ANN_COLD_MIGRATION
+ * annotation and, when run_strategy is not NULL, spec.runStrategy (caller frees). */
+char *mig_cold_vm_patch(const struct mig_cold_state *s, bool pin, const char *run_strategy);
 /* Does the owner allow it: spec.migration.cold (a spec request) or an enabled migrationPolicy
  * with allowColdMigration; and is there a target node to pin to? */
 bool mig_cold_allowed(const struct mig_request *r, const struct cJSON *wukong);

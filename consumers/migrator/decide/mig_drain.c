@@ -10,17 +10,10 @@
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	wk_strlcpy(v->code, code, sizeof(v->code));
-	va_start(ap, fmt);
-	vsnprintf(v->message, sizeof(v->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* Fill the verdict v; -1. */
+#define verdict(v, c, ...)                                                                         \
+	wk_code_msg((v)->code, sizeof((v)->code), (v)->message, sizeof((v)->message), (c),         \
+		    __VA_ARGS__)
 
 /* kind: 'l' DNS-1123 label, 's' subdomain, 't' free text (no NUL, capped). */
 static int str_field(const cJSON *root, const char *k, bool required, char kind, char *out,

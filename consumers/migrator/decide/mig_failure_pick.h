@@ -10,13 +10,11 @@
 
 struct wk_selector;
 
-#define MIG_FAIL_LABEL "vm.novasphere.dev/failure-recovery"
-#define MIG_FAIL_ANN "vm.novasphere.dev/failure-recovery"
-/* Left on the VM when a recovery ends: the uid of the VMI that failed, so that a replayed event of
- * that VMI is known to be followed already (mig_failure_vmi_event). */
-#define MIG_FAIL_DONE_ANN "vm.novasphere.dev/recovered-from-vmi"
+/* Marks: WK_LABEL_FAILURE_RECOVERY, WK_ANN_FAILURE_RECOVERY, and WK_ANN_RECOVERED_FROM_VMI left on
+ * the VM when a recovery ends: the uid of the VMI that failed, so that a replayed event of that VMI
+ * is known to be followed already (mig_failure_vmi_event). */
 
-/* One VM's recovery, kept on the VM as the MIG_FAIL_ANN annotation. */
+/* One VM's recovery, kept on the VM as the WK_ANN_FAILURE_RECOVERY annotation. */
 struct mig_failure_state {
 	/* pin.request: the recovery id; pin.target / pin.hostname: where the template is pinned
 	 * ("" = not pinned: no eligible node); pin.wukong; pin.node_selector: the template's own

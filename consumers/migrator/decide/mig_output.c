@@ -190,15 +190,15 @@ static void add_meta(cJSON *meta, const struct mig_request *r, const char *name,
 		cJSON_AddStringToObject(meta, "namespace", r->ns);
 	labels = cJSON_AddObjectToObject(meta, "labels");
 	cJSON_AddStringToObject(labels, MIG_LABEL_MANAGED, MIG_MANAGED_VALUE);
-	cJSON_AddStringToObject(labels, MIG_LABEL_REQUEST, r->id);
+	cJSON_AddStringToObject(labels, WK_LABEL_REQUEST_ID, r->id);
 	/* Label values are at most 63 characters; longer names live in the annotation only. */
 	if (strlen(r->name) <= 63)
-		cJSON_AddStringToObject(labels, MIG_LABEL_WUKONG, r->name);
+		cJSON_AddStringToObject(labels, WK_LABEL_WUKONG, r->name);
 	if (strlen(r->vm) <= 63)
-		cJSON_AddStringToObject(labels, MIG_LABEL_VM, r->vm);
-	cJSON_AddStringToObject(labels, MIG_LABEL_NAMESPACE, r->ns);
+		cJSON_AddStringToObject(labels, WK_LABEL_VM, r->vm);
+	cJSON_AddStringToObject(labels, WK_LABEL_NAMESPACE, r->ns);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
-	cJSON_AddStringToObject(ann, MIG_ANN_REQUEST, req);
+	cJSON_AddStringToObject(ann, WK_ANN_MIGRATION_REQUEST, req);
 	free(req);
 }
 

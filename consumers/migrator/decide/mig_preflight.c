@@ -14,9 +14,8 @@ int mig_check_fail(struct mig_check *c, const char *reason, const char *fmt, ...
 {
 	va_list ap;
 
-	wk_strlcpy(c->reason, reason, sizeof(c->reason));
 	va_start(ap, fmt);
-	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	wk_vcode_msg(c->reason, sizeof(c->reason), c->message, sizeof(c->message), reason, fmt, ap);
 	va_end(ap);
 	return -1;
 }

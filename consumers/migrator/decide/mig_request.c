@@ -14,19 +14,10 @@
 
 #define COMPLETION_TIMEOUT_MAX 604800 /* a week per GiB is already absurd */
 
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...) WK_PRINTF(3, 4);
-static int verdict(struct mig_verdict *v, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (v) {
-		wk_strlcpy(v->code, code, sizeof(v->code));
-		va_start(ap, fmt);
-		vsnprintf(v->message, sizeof(v->message), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* Fill the verdict v; -1. */
+#define verdict(v, c, ...)                                                                         \
+	wk_code_msg((v)->code, sizeof((v)->code), (v)->message, sizeof((v)->message), (c),         \
+		    __VA_ARGS__)
 
 const char *mig_source_name(enum mig_source s)
 {
@@ -35,7 +26,7 @@ const char *mig_source_name(enum mig_source s)
 
 enum mig_verb mig_verb_from_type(const char *t)
 {
-	static const char pfx[] = "dev.novasphere.wukong.request.";
+	static const char pfx[] = WK_CE_REQUEST_PREFIX;
 
 	if (!t || strncmp(t, pfx, sizeof(pfx) - 1))
 		return MIG_VERB_UNKNOWN;

@@ -7,6 +7,7 @@
 #define MIG_REQUEST_H
 
 #include "wk_common.h"
+#include "wk_types.h"
 
 struct cJSON;
 
@@ -16,14 +17,10 @@ struct cJSON;
 #define MIG_NAME_MAX 254  /* DNS-1123 subdomain: <= 253 */
 #define MIG_NOTE_MAX 1024 /* "reason" free text on a submission */
 
-/* Labels and annotations on every object the migrator creates. */
+/* Labels and annotations on every object the migrator creates (and the WK_LABEL_* of wk_types.h).
+ */
 #define MIG_LABEL_MANAGED "app.kubernetes.io/managed-by"
 #define MIG_MANAGED_VALUE "wukong-migrator"
-#define MIG_LABEL_REQUEST "vm.novasphere.dev/request-id"
-#define MIG_LABEL_WUKONG "vm.novasphere.dev/wukong"
-#define MIG_LABEL_VM "vm.novasphere.dev/vm"
-#define MIG_LABEL_NAMESPACE "vm.novasphere.dev/namespace"
-#define MIG_ANN_REQUEST "vm.novasphere.dev/migration-request"
 
 enum mig_source {
 	MIG_SRC_SPEC = 0, /* Wukong spec.migration */
@@ -61,7 +58,7 @@ struct mig_request {
 	int64_t received_ms; /* Kafka message timestamp: orders the queue across restarts */
 };
 
-/* The verb of a submission, from ce_type "dev.novasphere.wukong.request.<verb>.v1". */
+/* The verb of a submission, from ce_type WK_CE_REQUEST_PREFIX "<verb>.v1". */
 enum mig_verb {
 	MIG_VERB_UNKNOWN = 0,
 	MIG_VERB_MIGRATE,

@@ -22,7 +22,6 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 {
 	struct mig_request r;
 	struct mig_status u;
-	struct mig_audit au;
 	char vm[MIG_NAME_MAX + 4];
 
 	memset(&r, 0, sizeof(r));
@@ -52,17 +51,12 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	mig_send_status(st, NULL, &u, NULL);
 	if (mig_phase_final(ph))
 		mig_remember_done(st, &r, ph);
-	memset(&au, 0, sizeof(au));
-	au.req = &r;
-	au.cluster = st->cluster;
-	au.action = "migration.cold";
-	au.outcome = ph == MIG_PH_SUCCEEDED  ? "success"
-		     : ph == MIG_PH_FAILED   ? "failure"
-		     : ph == MIG_PH_REJECTED ? "rejected"
-					     : "info";
-	au.reason = reason;
-	au.message = msg;
-	mig_send_audit(st, &au, reason, NULL);
+	mig_send_req_audit(st, &r, "migration.cold",
+			   ph == MIG_PH_SUCCEEDED  ? "success"
+			   : ph == MIG_PH_FAILED   ? "failure"
+			   : ph == MIG_PH_REJECTED ? "rejected"
+						   : "info",
+			   reason, msg, reason, NULL);
 	mig_post_event(st, &r, NULL,
 		       ph == MIG_PH_FAILED || ph == MIG_PH_REJECTED ? "Warning" : "Normal", reason,
 		       msg, "migration.cold");
@@ -75,7 +69,6 @@ static void refuse(struct mig_state *st, const struct mig_request *r, const char
 		   const char *msg)
 {
 	struct mig_status u;
-	struct mig_audit au;
 
 	memset(&u, 0, sizeof(u));
 	u.req = r;
@@ -86,14 +79,7 @@ static void refuse(struct mig_state *st, const struct mig_request *r, const char
 	u.condition_only = true;
 	u.condition_type = "MigrationRequestRejected";
 	mig_send_status(st, NULL, &u, NULL);
-	memset(&au, 0, sizeof(au));
-	au.req = r;
-	au.cluster = st->cluster;
-	au.action = "migration.preflight";
-	au.outcome = "rejected";
-	au.reason = reason;
-	au.message = msg;
-	mig_send_audit(st, &au, reason, NULL);
+	mig_send_req_audit(st, r, "migration.preflight", "rejected", reason, msg, reason, NULL);
 	mig_post_event(st, r, r->uid, "Warning", reason, msg, "migration.preflight");
 	mig_remember_done(st, r, MIG_PH_REJECTED);
 }
@@ -102,8 +88,8 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const 
 {
 	struct wk_k8s_result res;
 	char err[512];
-	int rc = wk_k8s_patch(st->k8s, &mig_res_vms, ns, vm, NULL, WK_K8S_PATCH_MERGE, patch, &res,
-			      err, sizeof(err));
+	int rc = wk_k8s_patch(st->k8s, &wk_res_virtualmachines, ns, vm, NULL, WK_K8S_PATCH_MERGE,
+			      patch, &res, err, sizeof(err));
 
 	if (rc < 0)
 		wk_logk(WK_LOG_WARN, vm, "cold migration: patch failed: %s", err);
@@ -124,24 +110,25 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 
 	(void)ack;
 	memset(&s, 0, sizeof(s));
-	if (wk_k8s_get(st->k8s, &mig_res_vms, r->ns, r->vm, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, r->ns, r->vm, &res, err, sizeof(err)) <
+	    0) {
 		wk_k8s_result_release(&res);
 		wk_logk(WK_LOG_WARN, r->vm, "cold migration: %s", err);
 		return;
 	}
-	if (wk_json_meta(res.body, "labels", MIG_COLD_LABEL)) {
+	if (wk_json_meta(res.body, "labels", WK_LABEL_COLD_MIGRATION_REQUEST)) {
 		wk_k8s_result_release(&res); /* already under way: the tick carries on */
 		return;
 	}
 	wk_strlcpy(s.request, r->id, sizeof(s.request));
 	wk_strlcpy(s.target, r->target_node, sizeof(s.target));
 	wk_strlcpy(s.wukong, r->name, sizeof(s.wukong));
-	if (wk_json_meta(res.body, "labels", MIG_FAIL_LABEL)) {
+	if (wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY)) {
 		/* Node-failure recovery may hold the template's nodeSelector (its pin): a cold
 		 * move would record the pin as the VM's own placement and restore it later. */
 		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "FailureRecoveryInProgress",
 			    "cold migration refused: node-failure recovery is steering this VM "
-			    "(label " MIG_FAIL_LABEL "); retry once it has finished");
+			    "(label " WK_LABEL_FAILURE_RECOVERY "); retry once it has finished");
 		wk_k8s_result_release(&res);
 		return;
 	}
@@ -205,9 +192,9 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	p = cJSON_CreateObject();
 	meta = cJSON_AddObjectToObject(p, "metadata");
 	lab = cJSON_AddObjectToObject(meta, "labels");
-	cJSON_AddStringToObject(lab, MIG_COLD_LABEL, r->id);
+	cJSON_AddStringToObject(lab, WK_LABEL_COLD_MIGRATION_REQUEST, r->id);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
-	cJSON_AddStringToObject(ann, MIG_COLD_ANN, state);
+	cJSON_AddStringToObject(ann, WK_ANN_COLD_MIGRATION, state);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "spec"), "runStrategy", "Halted");
 	body = cJSON_PrintUnformatted(p);
 	cJSON_Delete(p);
@@ -258,8 +245,8 @@ static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 		return;
 	}
 	patch_vm(st, ns, name,
-		 "{\"metadata\":{\"labels\":{\"" MIG_COLD_LABEL
-		 "\":null},\"annotations\":{\"" MIG_COLD_ANN "\":null}}}");
+		 "{\"metadata\":{\"labels\":{\"" WK_LABEL_COLD_MIGRATION_REQUEST
+		 "\":null},\"annotations\":{\"" WK_ANN_COLD_MIGRATION "\":null}}}");
 }
 
 /* One VM under cold migration. */
@@ -273,14 +260,15 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	int64_t now = wk_time_now_ms(), up_since = 0;
 
 	if (!ns || !name ||
-	    mig_cold_state_parse(wk_json_meta(vm, "annotations", MIG_COLD_ANN), &s) < 0)
+	    mig_cold_state_parse(wk_json_meta(vm, "annotations", WK_ANN_COLD_MIGRATION), &s) < 0)
 		return;
 	if (s.result != MIG_PH_PENDING) {
 		cold_finish(st, ns, name, &s); /* decided before a restart */
 		mig_cold_state_release(&s);
 		return;
 	}
-	int vrc = wk_k8s_get(st->k8s, &mig_res_vmis, ns, name, &res, err, sizeof(err));
+	int vrc =
+	    wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, ns, name, &res, err, sizeof(err));
 	bool gone = vrc < 0 && res.err == WK_K8S_ENOTFOUND;
 	const char *node = vrc == 0 ? wk_json_str(res.body, "status.nodeName") : NULL;
 	const char *phase = vrc == 0 ? wk_json_str(res.body, "status.phase") : NULL;
@@ -297,17 +285,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 		/* Stopped: pin it to the target and start it again, in one patch. */
 		s.stopped_ms = now;
 		s.down_since_ms = mig_cold_cond_time(vm, "Ready", "False");
-		char *state = mig_cold_state_json(&s);
-		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, true));
-		free(patch);
-		cJSON_AddStringToObject(cJSON_GetObjectItem(p, "spec"), "runStrategy",
-					s.run_strategy);
-		cJSON_AddStringToObject(
-		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
-		    MIG_COLD_ANN, state);
-		free(state);
-		patch = cJSON_PrintUnformatted(p);
-		cJSON_Delete(p);
+		patch = mig_cold_vm_patch(&s, true, s.run_strategy);
 		/* Said (and delivered) before the patch: a migrator killed right after it would
 		 * never say it (the next one finds the VM pinned). If the patch fails, the next
 		 * tick says it again with the same audit id, which the audit log keeps once. */
@@ -331,18 +309,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	s.downtime_s = running_there ? mig_cold_downtime(&s, up_since, now) : -1;
 	s.finished_ms = now;
 	wk_strlcpy(s.on_node, node_copy ? node_copy : "", sizeof(s.on_node));
-	{
-		char *state = mig_cold_state_json(&s);
-		cJSON *p = cJSON_Parse(patch = mig_cold_selector_patch(&s, false));
-
-		free(patch);
-		cJSON_AddStringToObject(
-		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
-		    MIG_COLD_ANN, state);
-		free(state);
-		patch = cJSON_PrintUnformatted(p);
-		cJSON_Delete(p);
-	}
+	patch = mig_cold_vm_patch(&s, false, NULL);
 	if (patch_vm(st, ns, name, patch) == 0)
 		cold_finish(st, ns, name, &s);
 	free(patch);
@@ -371,12 +338,13 @@ int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON
 	const char *id, *sreq, *sph, *smode;
 	int rc = 0;
 
-	if (wk_k8s_get(st->k8s, &mig_res_vms, r->ns, r->vm, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, r->ns, r->vm, &res, err, sizeof(err)) <
+	    0) {
 		rc = res.err == WK_K8S_ENOTFOUND ? 0 : -1;
 		wk_k8s_result_release(&res);
 		return rc;
 	}
-	id = wk_json_meta(res.body, "labels", MIG_COLD_LABEL);
+	id = wk_json_meta(res.body, "labels", WK_LABEL_COLD_MIGRATION_REQUEST);
 	sreq = wk_json_str(wukong, "status.migrationStatus.requestId");
 	sph = wk_json_str(wukong, "status.migrationStatus.phase");
 	smode = wk_json_str(wukong, "status.migrationStatus.mode");
@@ -385,8 +353,8 @@ int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON
 		 * status, the last migrator never said "stopping": say it (same audit id). */
 		struct mig_cold_state cs;
 
-		if (mig_cold_state_parse(wk_json_meta(res.body, "annotations", MIG_COLD_ANN),
-					 &cs) == 0 &&
+		if (mig_cold_state_parse(
+			wk_json_meta(res.body, "annotations", WK_ANN_COLD_MIGRATION), &cs) == 0 &&
 		    !cs.stopped_ms) {
 			snprintf(msg, sizeof(msg), "cold migration to node '%s': stopping it",
 				 cs.target);
@@ -408,7 +376,7 @@ int mig_cold_owns(struct mig_state *st, const struct mig_request *r, const cJSON
 		 * restart): what does its status say now? */
 		struct wk_k8s_result wr;
 
-		if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &wr, err, sizeof(err)) <
+		if (wk_k8s_get(st->k8s, &wk_res_wukongs, r->ns, r->name, &wr, err, sizeof(err)) <
 		    0) {
 			rc = wr.err == WK_K8S_ENOTFOUND ? 0 : -1;
 		} else {
@@ -435,8 +403,9 @@ void mig_cold_tick(struct mig_state *st)
 		return;
 	st->cold.next_tick = now + 1000;
 	memset(&lo, 0, sizeof(lo));
-	lo.label_selector = MIG_COLD_LABEL;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vms, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	lo.label_selector = WK_LABEL_COLD_MIGRATION_REQUEST;
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachines, NULL, &lo, &res, err, sizeof(err)) <
+	    0) {
 		wk_k8s_result_release(&res);
 		return;
 	}

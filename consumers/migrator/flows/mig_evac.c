@@ -128,7 +128,7 @@ static void evac_audit(struct mig_state *st, const struct mig_evac *ev, const ch
 	memset(&ce, 0, sizeof(ce));
 	mig_audit_id(st->cluster, "node", node, rid, action, "", ce.id, sizeof(ce.id));
 	snprintf(ce.source, sizeof(ce.source), "/clusters/%s", st->cluster);
-	wk_strlcpy(ce.type, "dev.novasphere.wukong.audit.v1", sizeof(ce.type));
+	wk_strlcpy(ce.type, WK_CE_AUDIT, sizeof(ce.type));
 	snprintf(ce.subject, sizeof(ce.subject), "Node/%s", node);
 	wk_strlcpy(ce.content_type, "application/json", sizeof(ce.content_type));
 	snprintf(key, sizeof(key), "%s/node/%s", st->cluster, node);
@@ -236,26 +236,26 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 	struct wk_k8s_result res;
 	const cJSON *it;
 	double link = mig_cfg_num(st, "migrator.link-bandwidth", 1250e6, true);
-	const char *dirty_ann =
-	    mig_cfg(st, "migrator.dirty-rate-annotation", "vm.novasphere.dev/dirty-rate");
+	const char *dirty_ann = mig_cfg(st, "migrator.dirty-rate-annotation", WK_ANN_DIRTY_RATE);
 	size_t k;
 
 	memset(g, 0, sizeof(*g));
 	g->skipped = cJSON_CreateArray();
 	mig_plan_init(&g->plan);
-	if (wk_k8s_list_all(st->k8s, &wk_k8s_res_nodes, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_nodes, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
 	g->nodes = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, NULL, &res, err, errn) <
+	    0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
 	g->vmis = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
 	}
@@ -500,7 +500,7 @@ static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
 	enum wk_msg_result out;
 
 	snprintf(key, sizeof(key), "%s/%s", c->ns, c->name);
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, c->ns, c->name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, c->ns, c->name, &res, err, sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -562,7 +562,8 @@ static void evac_earlier(struct mig_state *st, struct mig_evac *ev)
 		snprintf(prefix, sizeof(prefix), "%.40s-", ev->id);
 	memset(&lo, 0, sizeof(lo));
 	lo.label_selector = MIG_LABEL_MANAGED "=" MIG_MANAGED_VALUE;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstancemigrations, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_logk(WK_LOG_WARN, ev->node,
 			"evacuation '%s': VMs moved before a restart not counted: %s", ev->id, err);
 		wk_k8s_result_release(&res);
@@ -573,7 +574,7 @@ static void evac_earlier(struct mig_state *st, struct mig_evac *ev)
 		const char *ph = wk_json_str(it, "status.phase"),
 			   *from = wk_json_str(it, "status.migrationState.sourceNode"),
 			   *to = wk_json_str(it, "status.migrationState.targetNode"),
-			   *ann = wk_json_meta(it, "annotations", MIG_ANN_REQUEST);
+			   *ann = wk_json_meta(it, "annotations", WK_ANN_MIGRATION_REQUEST);
 		struct mig_request r;
 		bool seen = false;
 
@@ -617,7 +618,8 @@ static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", ev->node);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		/* Try again at the next tick: the outcome must be read, not guessed. */
 		wk_k8s_result_release(&res);
 		cJSON_Delete(d);

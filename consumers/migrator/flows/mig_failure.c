@@ -33,7 +33,7 @@ static bool streq(const char *a, const char *b)
 void mig_failure_forget(struct mig_state *st)
 {
 	if (st->failure.sent_init)
-		mig_map_release(&st->failure.sent);
+		wk_map_release(&st->failure.sent);
 	st->failure.sent_init = false;
 }
 
@@ -72,7 +72,6 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 {
 	struct mig_request r;
 	struct mig_status s;
-	struct mig_audit au;
 	char key[900], hex[17];
 	const char *action, *outcome;
 
@@ -81,16 +80,17 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 	snprintf(key, sizeof(key), "%s/%s/%s/%s/%s", node, ns, wukong, vmi_uid ? vmi_uid : "",
 		 reason);
 	if (!st->failure.sent_init) {
-		mig_map_init(&st->failure.sent);
+		wk_map_init(&st->failure.sent, free);
 		st->failure.sent_init = true;
 	}
-	if (mig_map_get(&st->failure.sent, key))
+	if ((const char *)wk_map_get(&st->failure.sent, key))
 		return;
-	if (st->failure.sent.n > 10000) { /* bounded: a resend is harmless (same audit id) */
-		mig_map_release(&st->failure.sent);
-		mig_map_init(&st->failure.sent);
+	if (wk_map_count(&st->failure.sent) >
+	    10000) { /* bounded: a resend is harmless (same audit id) */
+		wk_map_release(&st->failure.sent);
+		wk_map_init(&st->failure.sent, free);
 	}
-	mig_map_set(&st->failure.sent, key, "1");
+	wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 	memset(&r, 0, sizeof(r));
 	mig_sha256_hex(key, strlen(key), 16, hex);
 	snprintf(r.id, sizeof(r.id), "nf-%s", hex);
@@ -112,14 +112,7 @@ static void failure_report(struct mig_state *st, const char *ns, const char *wuk
 	s.condition_only = true;
 	s.condition_type = "AutomaticRecovery";
 	mig_send_status(st, NULL, &s, ack);
-	memset(&au, 0, sizeof(au));
-	au.req = &r;
-	au.cluster = st->cluster;
-	au.action = action;
-	au.outcome = outcome;
-	au.reason = reason;
-	au.message = message;
-	mig_send_audit(st, &au, node, ack);
+	mig_send_req_audit(st, &r, action, outcome, reason, message, node, ack);
 	mig_post_event(st, &r, NULL,
 		       strcmp(outcome, "success") && strcmp(outcome, "info") ? "Warning" : "Normal",
 		       reason, message, action);
@@ -137,8 +130,8 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, cJSON 
 
 	if (!body)
 		abort();
-	rc = wk_k8s_patch(st->k8s, &mig_res_vms, ns, vm, NULL, WK_K8S_PATCH_MERGE, body, &res, err,
-			  sizeof(err));
+	rc = wk_k8s_patch(st->k8s, &wk_res_virtualmachines, ns, vm, NULL, WK_K8S_PATCH_MERGE, body,
+			  &res, err, sizeof(err));
 	if (rc < 0)
 		wk_logk(WK_LOG_WARN, vm, "node failure recovery: patch failed: %s", err);
 	wk_k8s_result_release(&res);
@@ -165,18 +158,19 @@ static cJSON *marks_patch(const struct mig_failure_state *s, bool pin, bool rest
 	if (state) {
 		char *j = mig_failure_state_json(state);
 
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_FAIL_LABEL,
-					state->pin.request);
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"), MIG_FAIL_ANN,
-					j);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"),
+					WK_LABEL_FAILURE_RECOVERY, state->pin.request);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+					WK_ANN_FAILURE_RECOVERY, j);
 		free(j);
 	} else {
 		cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");
 
-		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MIG_FAIL_LABEL);
-		cJSON_AddNullToObject(ann, MIG_FAIL_ANN);
+		cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"),
+				      WK_LABEL_FAILURE_RECOVERY);
+		cJSON_AddNullToObject(ann, WK_ANN_FAILURE_RECOVERY);
 		if (s->vmi_uid[0])
-			cJSON_AddStringToObject(ann, MIG_FAIL_DONE_ANN, s->vmi_uid);
+			cJSON_AddStringToObject(ann, WK_ANN_RECOVERED_FROM_VMI, s->vmi_uid);
 	}
 	return p;
 }
@@ -207,14 +201,15 @@ static int capacity_load(struct mig_state *st, struct capacity *c)
 
 	if (c->loaded)
 		return 0;
-	if (wk_k8s_list_all(st->k8s, &wk_k8s_res_nodes, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_nodes, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		wk_warn("node failure: %s", err);
 		return -1;
 	}
 	c->nodes = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, NULL, &res, err,
+			    sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		cJSON_Delete(c->nodes);
 		c->nodes = NULL;
@@ -290,20 +285,20 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 	target[0] = why[0] = '\0';
 	if (!ns || !vm || !uid)
 		return 1;
-	if (wk_k8s_get(st->k8s, &mig_res_vms, ns, vm, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, ns, vm, &res, err, sizeof(err)) < 0) {
 		rc = res.err == WK_K8S_ENOTFOUND ? 1 : -1;
 		wk_k8s_result_release(&res);
 		return rc;
 	}
-	if (wk_json_meta(res.body, "labels", MIG_COLD_LABEL)) {
+	if (wk_json_meta(res.body, "labels", WK_LABEL_COLD_MIGRATION_REQUEST)) {
 		wk_k8s_result_release(&res);
 		snprintf(why, wn, "a cold migration holds the VM's placement");
 		return 1;
 	}
 	mig_vmi_resources(vmi, &mem, &cpu);
-	had =
-	    wk_json_meta(res.body, "labels", MIG_FAIL_LABEL) &&
-	    mig_failure_state_parse(wk_json_meta(res.body, "annotations", MIG_FAIL_ANN), &old) == 0;
+	had = wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY) &&
+	      mig_failure_state_parse(
+		  wk_json_meta(res.body, "annotations", WK_ANN_FAILURE_RECOVERY), &old) == 0;
 	if (had && strcmp(old.vmi_uid, uid)) {
 		mig_failure_state_release(&old);
 		wk_k8s_result_release(&res);
@@ -466,7 +461,8 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 	memset(&cap, 0, sizeof(cap));
 	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		wk_logk(WK_LOG_WARN, node, "node failure: %s; retrying", err);
 		return WK_MSG_RETRY;
@@ -477,7 +473,7 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const cJSON *bod
 		cJSON_Delete(vmis);
 		return WK_MSG_DONE;
 	}
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		cJSON_Delete(vmis);
 		return WK_MSG_RETRY;
@@ -571,12 +567,12 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 	/* Once per failed VMI in this process (its Failed and its deletion both come by). */
 	snprintf(key, sizeof(key), "vmi-failed/%s/%s/%s", ns, name, uid);
 	if (!st->failure.sent_init) {
-		mig_map_init(&st->failure.sent);
+		wk_map_init(&st->failure.sent, free);
 		st->failure.sent_init = true;
 	}
-	if (mig_map_get(&st->failure.sent, key))
+	if ((const char *)wk_map_get(&st->failure.sent, key))
 		return WK_MSG_DONE;
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
 		out = res.err == WK_K8S_ENOTFOUND ? WK_MSG_DONE : WK_MSG_RETRY;
 		wk_k8s_result_release(&res);
 		return out;
@@ -588,19 +584,19 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		goto done;
 	/* Marked already (the migrator is following this failure: the Node event came first), or
 	 * its last recovery was from this very VMI (a replayed event). */
-	if (wk_k8s_get(st->k8s, &mig_res_vms, ns, name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, ns, name, &res, err, sizeof(err)) < 0) {
 		out = res.err == WK_K8S_ENOTFOUND ? WK_MSG_DONE : WK_MSG_RETRY;
 		wk_k8s_result_release(&res);
 		goto done;
 	}
-	if (wk_json_meta(res.body, "labels", MIG_FAIL_LABEL) ||
-	    streq(wk_json_meta(res.body, "annotations", MIG_FAIL_DONE_ANN), uid)) {
+	if (wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY) ||
+	    streq(wk_json_meta(res.body, "annotations", WK_ANN_RECOVERED_FROM_VMI), uid)) {
 		wk_k8s_result_release(&res);
-		mig_map_set(&st->failure.sent, key, "1");
+		wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 		goto done;
 	}
 	wk_k8s_result_release(&res);
-	if (wk_k8s_list_all(st->k8s, &mig_res_wukongs, ns, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, ns, NULL, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		out = WK_MSG_RETRY;
 		goto done;
@@ -616,7 +612,7 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 	}
 	if (!pol.enabled || !(pol.triggers & MIG_TRIG_FAILURE)) {
 		mig_policy_release(&pol);
-		mig_map_set(&st->failure.sent, key, "1");
+		wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 		goto done;
 	}
 	/* The migrator did not see this failure (it was not running): mark the VM now from the
@@ -644,7 +640,7 @@ enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const cJSON *body
 		out = WK_MSG_RETRY;
 		goto done;
 	}
-	mig_map_set(&st->failure.sent, key, "1");
+	wk_map_put(&st->failure.sent, key, wk_xstrdup("1"));
 	if (mrc == 0 && !local) {
 		snprintf(msg, sizeof(msg),
 			 "node '%s' was confirmed down (%s) while the migrator was not running; "
@@ -757,8 +753,10 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 
 	if (!ns || !vm)
 		return;
-	if (mig_failure_state_parse(wk_json_meta(vmobj, "annotations", MIG_FAIL_ANN), &s) < 0) {
-		cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"" MIG_FAIL_LABEL "\":null}}}");
+	if (mig_failure_state_parse(wk_json_meta(vmobj, "annotations", WK_ANN_FAILURE_RECOVERY),
+				    &s) < 0) {
+		cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"" WK_LABEL_FAILURE_RECOVERY
+				       "\":null}}}");
 
 		wk_logk(WK_LOG_WARN, vm, "node failure recovery: unreadable state: dropped");
 		patch_vm(st, ns, vm, p);
@@ -770,7 +768,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	memset(&nr, 0, sizeof(nr));
 	memset(&tr, 0, sizeof(tr));
 	memset(&pol, 0, sizeof(pol));
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, ns, s.pin.wukong, &wr, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, s.pin.wukong, &wr, err, sizeof(err)) < 0) {
 		if (wr.err == WK_K8S_ENOTFOUND)
 			write_marks(st, ns, vm, &s, false, true, NULL);
 		goto out;
@@ -783,7 +781,8 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 		write_marks(st, ns, vm, &s, false, true, NULL);
 		goto out;
 	}
-	have_vmi = wk_k8s_get(st->k8s, &mig_res_vmis, ns, vm, &vr, err, sizeof(err)) == 0;
+	have_vmi = wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, ns, vm, &vr, err,
+			      sizeof(err)) == 0;
 	if (!have_vmi && vr.err != WK_K8S_ENOTFOUND)
 		goto out;
 	memset(&v, 0, sizeof(v));
@@ -794,14 +793,14 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	v.vmi_deleting = have_vmi && wk_json_path(vr.body, "metadata.deletionTimestamp");
 	v.now_ms = wk_time_now_ms();
 	v.timeout_ms = recovery_timeout_ms(st);
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, s.node, &nr, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, s.node, &nr, err, sizeof(err)) == 0) {
 		v.node_ready = mig_node_ready(nr.body);
 		fenced = node_fenced(st, nr.body, fwhy, sizeof(fwhy));
 	} else if (nr.err != WK_K8S_ENOTFOUND) {
 		goto out;
 	}
 	if (v.vmi_node && strcmp(v.vmi_node, s.node) && !streq(v.vmi_uid, s.vmi_uid) &&
-	    wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, v.vmi_node, &tr, err, sizeof(err)) == 0)
+	    wk_k8s_get(st->k8s, &wk_res_nodes, NULL, v.vmi_node, &tr, err, sizeof(err)) == 0)
 		v.vmi_node_matches =
 		    mig_failure_node_matches(tr.body, pol.target, s.pin.node_selector);
 	if (s.move_id[0] &&
@@ -919,8 +918,9 @@ void mig_failure_tick(struct mig_state *st)
 	st->failure.next_tick = now + 1000;
 	st->failure.next_full = now + 60000;
 	memset(&lo, 0, sizeof(lo));
-	lo.label_selector = MIG_FAIL_LABEL;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vms, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	lo.label_selector = WK_LABEL_FAILURE_RECOVERY;
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachines, NULL, &lo, &res, err, sizeof(err)) <
+	    0) {
 		wk_k8s_result_release(&res);
 		return;
 	}

@@ -23,7 +23,8 @@ enum wk_msg_result mig_failure_node_event(struct mig_state *st, const struct cJS
  * failure the migrator did not follow (it was not running while the node went down, was fenced
  * and KubeVirt restarted the VM). Marks the VM as at the Node event, so that the tick moves the
  * restarted VM to a node targetNodeSelector allows. Nothing when the VM is marked already or its
- * last recovery was from this VMI (MIG_FAIL_DONE_ANN). ts: the event's time (down since). */
+ * last recovery was from this VMI (WK_ANN_RECOVERED_FROM_VMI). ts: the event's time (down since).
+ */
 enum wk_msg_result mig_failure_vmi_event(struct mig_state *st, const struct cJSON *body, int64_t ts,
 					 struct mig_ack *ack);
 /* Advance every recovery (found by the VM label), at most every second. */

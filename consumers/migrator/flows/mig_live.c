@@ -48,7 +48,7 @@ static void remember_spec(struct mig_state *st, const struct mig_request *r)
 	if (r->source != MIG_SRC_SPEC)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
-	mig_map_set(&st->last_spec, key, r->id);
+	wk_map_put(&st->last_spec, key, wk_xstrdup(r->id));
 }
 
 /* ---- limits ---- */
@@ -61,7 +61,7 @@ int mig_refresh_limits(struct mig_state *st)
 	const cJSON *pc, *pn;
 	int old_c = st->limits.per_cluster, old_n = st->limits.per_node;
 
-	if (wk_k8s_list(st->k8s, &mig_res_kubevirts, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_kubevirts, NULL, NULL, &res, err, sizeof(err)) < 0) {
 		wk_warn("cannot read the KubeVirt CR: %s", err);
 		wk_k8s_result_release(&res);
 		return -1;
@@ -119,7 +119,7 @@ static int delete_policy(struct mig_state *st, struct mig_active *a)
 	char err[512];
 	int rc = 0;
 
-	if (wk_k8s_delete(st->k8s, &mig_res_policies, NULL, a->obj_name, NULL, &res, err,
+	if (wk_k8s_delete(st->k8s, &wk_res_migrationpolicies, NULL, a->obj_name, NULL, &res, err,
 			  sizeof(err)) < 0 &&
 	    res.err != WK_K8S_ENOTFOUND) {
 		wk_warn("delete migrationpolicy '%s': %s (the resync retries)", a->obj_name, err);
@@ -157,7 +157,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	char *sel;
 	int rc = -1, n;
 
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_namespaces, NULL, a->req.ns, &res, err, errn) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_namespaces, NULL, a->req.ns, &res, err, errn) == 0) {
 		const cJSON *l = wk_json_path(res.body, "metadata.labels");
 
 		ns_labels = cJSON_IsObject(l) ? cJSON_Duplicate(l, true) : NULL;
@@ -177,7 +177,8 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	sel = selector_string(vsel);
 	memset(&lo, 0, sizeof(lo));
 	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmis, a->req.ns, &lo, &res, err, errn) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, &lo, &res, err, errn) <
+	    0) {
 		wk_k8s_result_release(&res);
 		goto out;
 	}
@@ -193,7 +194,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 		goto out;
 	}
 	pol = mig_policy_json(&a->req, a->obj_name, vsel, ns_labels);
-	if (wk_k8s_create(st->k8s, &mig_res_policies, NULL, pol, &res, err, errn) < 0 &&
+	if (wk_k8s_create(st->k8s, &wk_res_migrationpolicies, NULL, pol, &res, err, errn) < 0 &&
 	    res.err != WK_K8S_EALREADYEXISTS) {
 		bool t = transient(res.err);
 
@@ -212,7 +213,7 @@ static int ensure_policy(struct mig_state *st, struct mig_active *a, const cJSON
 	/* KubeVirt picks the policy with the most matching labels; ours matches every stable
 	 * label of the VMI and of its namespace, so only an exact tie with a smaller name can beat
 	 * it. Check rather than hope. */
-	if (wk_k8s_list_all(st->k8s, &mig_res_policies, NULL, NULL, &res, err, errn) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_migrationpolicies, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		goto out;
 	}
@@ -299,19 +300,13 @@ static int execute(struct mig_state *st, struct mig_active *a, struct mig_facts_
 		snprintf(msg, sizeof(msg), "MigrationPolicy '%s' selects VMI '%s/%s' alone",
 			 a->obj_name, a->req.ns, a->req.vm);
 		{
-			struct mig_audit au;
-
-			memset(&au, 0, sizeof(au));
-			au.req = &a->req;
-			au.cluster = st->cluster;
-			au.action = "migration.policy-created";
-			au.outcome = "success";
-			au.message = msg;
-			mig_send_audit(st, &au, a->obj_name, ack ? ack : a->hold);
+			mig_send_req_audit(st, &a->req, "migration.policy-created", "success", NULL,
+					   msg, a->obj_name, ack ? ack : a->hold);
 		}
 	}
 	vmim = mig_vmim_json(&a->req, a->obj_name, a->req.target_node[0] ? a->hostname : NULL);
-	rc = wk_k8s_create(st->k8s, &mig_res_vmims, a->req.ns, vmim, &res, err, sizeof(err));
+	rc = wk_k8s_create(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, vmim, &res,
+			   err, sizeof(err));
 	cJSON_Delete(vmim);
 	if (rc < 0 && res.err != WK_K8S_EALREADYEXISTS) {
 		bool t = transient(res.err);
@@ -459,16 +454,8 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 	s.condition_type = "MigrationRequestRejected";
 	mig_send_status(st, &tmp, &s, ack);
 	{
-		struct mig_audit au;
-
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "rejected";
-		au.reason = "MigrationInFlight";
-		au.message = msg;
-		mig_send_audit(st, &au, "inflight", ack);
+		mig_send_req_audit(st, r, "migration.preflight", "rejected", "MigrationInFlight",
+				   msg, "inflight", ack);
 	}
 	mig_remember_done(st, r, MIG_PH_REJECTED);
 	wk_metric_inc(st->m_requests, (const char *const[]){mig_source_name(r->source), "Rejected"},
@@ -489,9 +476,10 @@ static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, c
 		return 0;
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), "%s=%s,%s=%s", MIG_LABEL_MANAGED, MIG_MANAGED_VALUE,
-		 MIG_LABEL_WUKONG, r->name);
+		 WK_LABEL_WUKONG, r->name);
 	lo.label_selector = sel;
-	if (wk_k8s_list(st->k8s, &mig_res_vmims, r->ns, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list(st->k8s, &wk_res_virtualmachineinstancemigrations, r->ns, &lo, &res, err,
+			sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -500,7 +488,7 @@ static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, c
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    wk_json_path(it, "metadata.labels"), MIG_LABEL_REQUEST));
+		    wk_json_path(it, "metadata.labels"), WK_LABEL_REQUEST_ID));
 		char u8[9], h8[9];
 		int64_t g;
 
@@ -534,7 +522,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		wk_logk(WK_LOG_DEBUG, key, "request '%s' already handled", r->id);
 		return WK_MSG_DONE;
 	}
-	if (r->source == MIG_SRC_SPEC && !mig_map_get(&st->last_spec, key)) {
+	if (r->source == MIG_SRC_SPEC && !(const char *)wk_map_get(&st->last_spec, key)) {
 		char last[MIG_ID_MAX];
 		struct mig_spec_view view;
 
@@ -546,13 +534,14 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		view.generation = r->generation;
 		wk_strlcpy(view.uid, r->uid, sizeof(view.uid));
 		if (last[0] && !mig_spec_is_new(&view, last)) {
-			mig_map_set(&st->last_spec, key, last);
+			wk_map_put(&st->last_spec, key, wk_xstrdup(last));
 			return WK_MSG_DONE;
 		}
 	}
 	a = active_new(r);
 	/* Created before a crash? Then the VMIM is the truth: adopt it. */
-	if (wk_k8s_get(st->k8s, &mig_res_vmims, r->ns, a->obj_name, &res, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstancemigrations, r->ns, a->obj_name, &res,
+		       err, sizeof(err)) == 0) {
 		char name[sizeof(a->obj_name)];
 
 		wk_k8s_result_release(&res);
@@ -622,17 +611,9 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		return WK_MSG_DONE;
 	}
 	{
-		struct mig_audit au;
-
 		snprintf(msg, sizeof(msg), "pre-flight checks passed for VMI '%s/%s' on node '%s'",
 			 r->ns, r->vm, a->source_node);
-		memset(&au, 0, sizeof(au));
-		au.req = r;
-		au.cluster = st->cluster;
-		au.action = "migration.preflight";
-		au.outcome = "success";
-		au.message = msg;
-		mig_send_audit(st, &au, "ok", ack);
+		mig_send_req_audit(st, r, "migration.preflight", "success", NULL, msg, "ok", ack);
 	}
 	a->queued_mono_ms = wk_time_mono_ms();
 	if (st->queue.n == 0 && mig_load_admits(&st->load, &st->limits, a->source_node)) {
@@ -697,8 +678,8 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 	wk_k8s_result_init(&res);
 	if (!cJSON_IsObject(ms)) {
 		/* Before v0.59 (and in a race with the controller) only the VMI has it. */
-		if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err,
-			       sizeof(err)) == 0)
+		if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res,
+			       err, sizeof(err)) == 0)
 			vmi = wk_k8s_result_take(&res);
 		ms = wk_json_path(vmi, "status.migrationState");
 	}
@@ -784,7 +765,8 @@ static void adopt_fill(struct mig_state *st, struct mig_active *a, const cJSON *
 				 : "",
 			     &t) == 0)
 		a->started_ms = t;
-	if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &res, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res, err,
+		       sizeof(err)) == 0) {
 		const char *n = wk_json_str(res.body, "status.migrationState.sourceNode");
 
 		if (!n || !*n)
@@ -806,7 +788,7 @@ static bool wukong_shows_final(struct mig_state *st, const struct mig_request *r
 	bool fin = false;
 
 	*transient_err = false;
-	if (wk_k8s_get(st->k8s, &mig_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) == 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, r->ns, r->name, &res, err, sizeof(err)) == 0) {
 		const char *id = wk_json_str(res.body, "status.migrationStatus.requestId");
 		const char *ph = wk_json_str(res.body, "status.migrationStatus.phase");
 
@@ -831,7 +813,8 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 	char err[512], msg[400];
 	const char *id;
 
-	if (wk_k8s_get(st->k8s, &mig_res_vmims, ns, name, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstancemigrations, ns, name, &res, err,
+		       sizeof(err)) < 0) {
 		enum wk_k8s_err e = res.err;
 
 		wk_k8s_result_release(&res);
@@ -847,8 +830,8 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			struct wk_k8s_result vr;
 			const cJSON *ms = NULL;
 
-			if (wk_k8s_get(st->k8s, &mig_res_vmis, a->req.ns, a->req.vm, &vr, err,
-				       sizeof(err)) == 0)
+			if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns,
+				       a->req.vm, &vr, err, sizeof(err)) == 0)
 				ms = wk_json_path(vr.body, "status.migrationState");
 			if (cJSON_IsObject(ms) &&
 			    (cJSON_IsTrue(wk_json_path(ms, "completed")) ||
@@ -883,7 +866,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 		return WK_MSG_DONE;
 	}
 	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-	    wk_json_path(res.body, "metadata.labels"), MIG_LABEL_REQUEST));
+	    wk_json_path(res.body, "metadata.labels"), WK_LABEL_REQUEST_ID));
 	a = id ? mig_active_by_id(st, id) : NULL;
 	if (a && a->phase == MIG_PH_QUEUED) {
 		/* Cannot happen unless someone else created it under our name: adopt it. */
@@ -897,7 +880,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 	}
 	if (!a) {
 		const char *ann = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    wk_json_path(res.body, "metadata.annotations"), MIG_ANN_REQUEST));
+		    wk_json_path(res.body, "metadata.annotations"), WK_ANN_MIGRATION_REQUEST));
 		bool terr = false;
 
 		if (!ann || mig_request_from_json(ann, &r) < 0 || strcmp(r.ns, ns)) {
@@ -1005,8 +988,8 @@ enum wk_msg_result mig_handle_cancel(struct mig_state *st, const struct mig_canc
 	}
 	if (a->cancel_requested)
 		return WK_MSG_DONE;
-	if (wk_k8s_delete(st->k8s, &mig_res_vmims, a->req.ns, a->obj_name, NULL, &res, err,
-			  sizeof(err)) < 0 &&
+	if (wk_k8s_delete(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, a->obj_name,
+			  NULL, &res, err, sizeof(err)) < 0 &&
 	    res.err != WK_K8S_ENOTFOUND) {
 		bool t = transient(res.err);
 
@@ -1086,12 +1069,14 @@ void mig_resync(struct mig_state *st)
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), "%s=%s", MIG_LABEL_MANAGED, MIG_MANAGED_VALUE);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_policies, NULL, &lo, &pols, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_migrationpolicies, NULL, &lo, &pols, err,
+			    sizeof(err)) < 0) {
 		wk_warn("resync: %s", err);
 		wk_k8s_result_release(&pols);
 		return;
 	}
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmims, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstancemigrations, NULL, NULL, &res,
+			    err, sizeof(err)) < 0) {
 		wk_warn("resync: %s", err);
 		wk_k8s_result_release(&res);
 		wk_k8s_result_release(&pols);
@@ -1102,7 +1087,7 @@ void mig_resync(struct mig_state *st)
 	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
 	{
 		const char *mgr = wk_json_meta(it, "labels", MIG_LABEL_MANAGED),
-			   *id = wk_json_meta(it, "labels", MIG_LABEL_REQUEST);
+			   *id = wk_json_meta(it, "labels", WK_LABEL_REQUEST_ID);
 		const char *ns = wk_json_str(it, "metadata.namespace"),
 			   *name = wk_json_str(it, "metadata.name");
 		bool final = mig_vmim_phase_final(wk_json_str(it, "status.phase"));
@@ -1120,7 +1105,7 @@ void mig_resync(struct mig_state *st)
 			continue;
 		if (final) {
 			struct mig_request r;
-			const char *wk = wk_json_meta(it, "labels", MIG_LABEL_WUKONG);
+			const char *wk = wk_json_meta(it, "labels", WK_LABEL_WUKONG);
 
 			memset(&r, 0, sizeof(r));
 			wk_strlcpy(r.ns, ns, sizeof(r.ns));
@@ -1151,8 +1136,8 @@ void mig_resync(struct mig_state *st)
 	cJSON_ArrayForEach(it, wk_json_path(pols.body, "items"))
 	{
 		const char *name = wk_json_str(it, "metadata.name"),
-			   *id = wk_json_meta(it, "labels", MIG_LABEL_REQUEST);
-		const char *ns = wk_json_meta(it, "labels", MIG_LABEL_NAMESPACE);
+			   *id = wk_json_meta(it, "labels", WK_LABEL_REQUEST_ID);
+		const char *ns = wk_json_meta(it, "labels", WK_LABEL_NAMESPACE);
 		struct wk_k8s_result vr, dr;
 		int64_t created = 0;
 		bool orphan = false;
@@ -1165,7 +1150,8 @@ void mig_resync(struct mig_state *st)
 				 &created);
 		if (now - created < 120000)
 			continue;
-		if (wk_k8s_get(st->k8s, &mig_res_vmims, ns, name, &vr, err, sizeof(err)) == 0)
+		if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstancemigrations, ns, name, &vr,
+			       err, sizeof(err)) == 0)
 			orphan = mig_vmim_phase_final(wk_json_str(vr.body, "status.phase"));
 		else
 			orphan = vr.err == WK_K8S_ENOTFOUND;
@@ -1173,7 +1159,7 @@ void mig_resync(struct mig_state *st)
 		if (!orphan)
 			continue;
 		wk_info("deleting orphaned migrationpolicy '%s'", name);
-		if (wk_k8s_delete(st->k8s, &mig_res_policies, NULL, name, NULL, &dr, err,
+		if (wk_k8s_delete(st->k8s, &wk_res_migrationpolicies, NULL, name, NULL, &dr, err,
 				  sizeof(err)) < 0 &&
 		    dr.err != WK_K8S_ENOTFOUND)
 			wk_warn("delete migrationpolicy '%s': %s", name, err);

@@ -100,7 +100,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 		p->hot_since = 0;
 		return WK_MSG_DONE; /* nobody asks for pressure relief: no look-ups */
 	}
-	if (wk_k8s_get(st->k8s, &wk_k8s_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		return WK_MSG_DONE; /* the next sample or tick tries again */
 	}
@@ -115,7 +115,8 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 	memset(&lo, 0, sizeof(lo));
 	snprintf(sel, sizeof(sel), LABEL_NODE "=%s", node);
 	lo.label_selector = sel;
-	if (wk_k8s_list_all(st->k8s, &mig_res_vmis, NULL, &lo, &res, err, sizeof(err)) < 0) {
+	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineinstances, NULL, &lo, &res, err,
+			    sizeof(err)) < 0) {
 		wk_k8s_result_release(&res);
 		return WK_MSG_DONE;
 	}
@@ -127,7 +128,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 	int threshold = 101;
 	const cJSON *it, *w;
 	if (!st->pressure.cooldown_init) {
-		mig_map_init(&st->pressure.cooldown);
+		wk_map_init(&st->pressure.cooldown, free);
 		st->pressure.cooldown_init = true;
 	}
 	cJSON_ArrayForEach(it, wk_json_path(vmis, "items"))
@@ -155,7 +156,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 			threshold = th;
 		/* Cooling down: moved by us recently, or migrated recently (survives a restart). */
 		snprintf(key, sizeof(key), "%s/%s", ns, vm);
-		const char *last = mig_map_get(&st->pressure.cooldown, key);
+		const char *last = (const char *)wk_map_get(&st->pressure.cooldown, key);
 		if (last && (double)(now - strtoll(last, NULL, 10)) < cooldown_ms)
 			continue;
 		end = wk_json_str(it, "status.migrationState.endTimestamp");
@@ -210,7 +211,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 			char t[32];
 
 			snprintf(t, sizeof(t), "%lld", (long long)now);
-			mig_map_set(&st->pressure.cooldown, ps.only[i], t);
+			wk_map_put(&st->pressure.cooldown, ps.only[i], wk_xstrdup(t));
 		}
 		out = mig_evac_start(st, id, node, true, &ps, false, NULL, ts, NULL, 0, 0, ack);
 		if (out == WK_MSG_DONE)
@@ -227,7 +228,7 @@ done:
 void mig_pressure_forget(struct mig_state *st)
 {
 	if (st->pressure.cooldown_init)
-		mig_map_release(&st->pressure.cooldown);
+		wk_map_release(&st->pressure.cooldown);
 	st->pressure.cooldown_init = false;
 	free(st->pressure.pn);
 	st->pressure.pn = NULL;
