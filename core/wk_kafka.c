@@ -39,6 +39,7 @@ struct wk_producer {
 	void *opaque;
 	struct dlq_wait *dlq_waits;
 	bool flush_timed_out; /* the last wk_producer_flush left messages behind, no report since */
+	unsigned long failed; /* delivery reports with an error since the last flush */
 };
 
 /* The offset stored and the offset known committed per partition, to say at shutdown what a
@@ -238,6 +239,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	}
 	if (m->err) {
+		p->failed++;
 		/* The key names the object (see DESIGN "Messages"); log it so the loss is
 		 * traceable. */
 		char key[256] = "";
@@ -350,10 +352,14 @@ int wk_producer_flush(struct wk_producer *p, int timeout_ms)
 {
 	rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
 
+	unsigned long failed;
+
 	p->flush_timed_out = rd_kafka_outq_len(p->rk) > 0;
+	failed = p->failed;
+	p->failed = 0;
 	if (wk_kafka_fatal(p->rk, NULL, 0))
 		return -1;
-	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out ? 0 : -1;
+	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out && !failed ? 0 : -1;
 }
 
 int wk_producer_outq_len(struct wk_producer *p)

@@ -52,7 +52,9 @@ int wk_producer_send(struct wk_producer *p, const struct wk_kafka_msg *m, void *
 /* Serves delivery reports: the number served, or -1 once the producer hit a fatal error (the
  * service should exit and be restarted; wk_kafka_fatal() says why). */
 int wk_producer_poll(struct wk_producer *p, int timeout_ms);
-/* 0 when every message is delivered (or failed with a report), -1 on timeout or fatal error. */
+/* 0 when every message is delivered; -1 on timeout, fatal error, or when a delivery failed since
+ * the last flush (reported to the callback and logged): what the caller sent may be lost, so it
+ * must not store the offset of what caused it. */
 int wk_producer_flush(struct wk_producer *p, int timeout_ms);
 int wk_producer_outq_len(struct wk_producer *p);
 /* True when the last wk_producer_flush timed out with messages left and no delivery report has

@@ -190,7 +190,11 @@ static enum wk_msg_result refuse(struct cl_state *st, const rd_kafka_message_t *
 {
 	wk_strlcpy(reason, code, rs);
 	wk_strlcpy(detail, msg, ds);
-	cl_audit_refusal(st, m, ns, rid, code, msg);
+	if (cl_audit_refusal(st, m, ns, rid, code, msg) < 0) {
+		wk_warn("refusal of %s [%d] offset %lld: audit line not delivered, retrying",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		return WK_MSG_RETRY;
+	}
 	wk_metric_inc(st->m_jobs, (const char *const[]){"refused"}, 1);
 	return WK_MSG_REJECT;
 }

@@ -366,8 +366,12 @@ static enum wk_msg_result refuse(struct mig_state *st, const rd_kafka_message_t 
 	wk_strlcpy(detail, msg, ds);
 	audit_refusal(st, m, ns, name, rid, code, msg, ack);
 	/* The core dead-letters and stores the offset as soon as we return: make the audit
-	 * record durable first. */
-	wk_producer_flush(st->prod, 10000);
+	 * record durable first; not delivered, retry (the audit id is the same: deduped). */
+	if (wk_producer_flush(st->prod, 10000) < 0) {
+		wk_warn("refusal of %s [%d] offset %lld: audit line not delivered, retrying",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		return WK_MSG_RETRY;
+	}
 	wk_metric_inc(st->m_requests, (const char *const[]){"kafka", "refused"}, 1);
 	return WK_MSG_REJECT;
 }

@@ -371,10 +371,42 @@ static void queue_full_and_failed_delivery(void **state)
 	for (int i = 0; i < 100 && log.n < 2; i++)
 		wk_producer_poll(p, 100);
 	assert_false(wk_producer_flush_timed_out(p));
-	assert_int_equal(wk_producer_flush(p, 10000), 0);
+	assert_int_equal(wk_producer_flush(p, 10000), -1); /* they failed: not delivered */
+	assert_int_equal(wk_producer_flush(p, 10000), 0);  /* nothing failed since */
 	assert_int_equal(log.n, 2);
 	assert_int_not_equal(log.err[0], 0);
 	assert_int_not_equal(log.err[1], 0);
+	wk_producer_destroy(p);
+	wk_config_destroy(cfg);
+	mock_kafka_stop(&down);
+}
+
+/* Issue 22 fault 3: a flush that ends because every message failed (broker gone past
+ * message.timeout.ms) said 0, and the executors stored the offset of a refused submission whose
+ * audit line was lost. A flush says 0 only when nothing failed since the last flush. */
+static void flush_reports_lost_messages(void **state)
+{
+	struct mock_kafka down = {0};
+	struct wk_config *cfg;
+	struct wk_producer *p;
+	struct wk_kafka_msg m = {
+	    .topic = "t", .key = "k", .key_len = 1, .value = "{}", .value_len = 2};
+	char err[256];
+
+	(void)state;
+	assert_int_equal(mock_kafka_start(&down, 1), 0);
+	rd_kafka_mock_topic_create(down.mc, "t", 1, 1);
+	cfg = mock_kafka_config(&down);
+	wk_config_set(cfg, "kafka.message.timeout.ms", "500");
+	p = wk_producer_new(cfg, NULL, NULL, NULL, 0);
+	assert_non_null(p);
+	assert_int_equal(wk_producer_send(p, &m, NULL, err, sizeof(err)), 0);
+	assert_int_equal(wk_producer_flush(p, 10000), 0); /* delivered */
+	rd_kafka_mock_broker_set_down(down.mc, 1);
+	assert_int_equal(wk_producer_send(p, &m, NULL, err, sizeof(err)), 0);
+	assert_int_equal(wk_producer_flush(p, 10000), -1); /* lost: reported, not delivered */
+	assert_false(wk_producer_flush_timed_out(p));
+	assert_int_equal(wk_producer_flush(p, 100), 0); /* nothing failed since */
 	wk_producer_destroy(p);
 	wk_config_destroy(cfg);
 	mock_kafka_stop(&down);
@@ -774,6 +806,7 @@ int main(void)
 	    cmocka_unit_test_teardown(delivery_reports, test_teardown),
 	    cmocka_unit_test_teardown(oversized_and_topicless_refused, test_teardown),
 	    cmocka_unit_test_teardown(queue_full_and_failed_delivery, test_teardown),
+	    cmocka_unit_test_teardown(flush_reports_lost_messages, test_teardown),
 	    cmocka_unit_test_teardown(fatal_error_surfaces, test_teardown),
 	    cmocka_unit_test_teardown(at_least_once_resume, test_teardown),
 	    cmocka_unit_test_teardown(rebalance_between_members, test_teardown),
