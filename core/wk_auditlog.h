@@ -147,7 +147,15 @@ struct wk_auditlog_verify_result {
 	 * torn by a crash and never acknowledged (the writer cuts it on open). segment/line/seq
 	 * say where. */
 	bool tail_incomplete;
+	/* Records of kind "input-gap" (wukong-audit found its input trimmed before it read it):
+	 * the chain can be valid and the log still incomplete. Their count, and the seq and
+	 * reason of the first WK_AUDITLOG_GAPS_LISTED. */
+	uint64_t input_gaps;
+	uint64_t last_gap_seq; /* 0 = none */
+	uint64_t gap_seq[8];
+	char gap_reason[8][256];
 };
+#define WK_AUDITLOG_GAPS_LISTED 8
 
 /* 0 when the check ran (r->ok says the verdict), -1 when the directory can't be read. */
 int wk_auditlog_verify(const char *dir, struct wk_auditlog_verify_result *r, char *errstr,

@@ -43,6 +43,24 @@ static uint64_t next_seq(const struct aul_map *m, size_t off)
 	return seq;
 }
 
+/* An input-gap record: counted, the first ones listed. */
+static void note_gap(struct wk_auditlog_verify_result *r, const cJSON *j, uint64_t seq)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
+
+	if (!cJSON_IsString(k) || strcmp(k->valuestring, "input-gap"))
+		return;
+	if (r->input_gaps < WK_AUDITLOG_GAPS_LISTED) {
+		r->gap_seq[r->input_gaps] = seq;
+		wk_strlcpy(r->gap_reason[r->input_gaps],
+			   cJSON_IsString(why) ? why->valuestring : "input gap",
+			   sizeof(r->gap_reason[0]));
+	}
+	r->input_gaps++;
+	r->last_gap_seq = seq;
+}
+
 /* Check one segment; false once a problem is recorded. */
 static bool verify_segment(struct vstate *v, const char *seg, const struct aul_map *m, bool first,
 			   bool last)
@@ -55,6 +73,7 @@ static bool verify_segment(struct vstate *v, const char *seg, const struct aul_m
 		const char *nl = memchr(p, '\n', m->len - off);
 		char hash[WK_AUDITLOG_HASH_HEX], prev[WK_AUDITLOG_HASH_HEX], why[256];
 		uint64_t seq, after;
+		cJSON *j;
 		size_t len;
 
 		line++;
@@ -76,10 +95,12 @@ static bool verify_segment(struct vstate *v, const char *seg, const struct aul_m
 			return false;
 		}
 		len = (size_t)(nl - p);
-		if (aul_check_line_json(p, len, &seq, hash, prev, NULL, why, sizeof(why))) {
+		if (aul_check_line_json(p, len, &seq, hash, prev, &j, why, sizeof(why))) {
 			fail(v, seg, line, "%s", why);
 			return false;
 		}
+		note_gap(v->r, j, seq);
+		cJSON_Delete(j);
 		if (seq != v->expect) {
 			after = next_seq(m, off + len + 1);
 			if (line == 1 && !first && seq > v->expect)

@@ -400,6 +400,40 @@ void aud_translate(struct aud_rec *r, enum aud_input_kind kind, const struct aud
 		translate_event(r, in);
 }
 
+void aud_make_gap(struct aud_rec *r, const char *topic, int32_t partition, int64_t from,
+		  int64_t to)
+{
+	char why[256];
+
+	aud_rec_release(r);
+	aud_rec_init(r);
+	snprintf(why, sizeof(why),
+		 "offsets %lld..%lld of '%s' [%d] were removed from the broker (retention or its "
+		 "size limit) before this log read them: %lld message(s) are not in this log",
+		 (long long)from, (long long)to, topic, (int)partition,
+		 (long long)(to - from + 1));
+	wk_strlcpy(r->invalid_reason, why, sizeof(r->invalid_reason));
+	r->e.kind = "input-gap";
+	r->e.action = "audit.input-gap";
+	r->e.outcome = "lost";
+	r->e.actor = "wukong-audit";
+	r->e.reason = r->invalid_reason;
+	r->details = cJSON_CreateObject();
+	cJSON_AddStringToObject(r->details, "topic", topic);
+	cJSON_AddNumberToObject(r->details, "partition", partition);
+	cJSON_AddNumberToObject(r->details, "fromOffset", (double)from);
+	cJSON_AddNumberToObject(r->details, "toOffset", (double)to);
+	cJSON_AddNumberToObject(r->details, "lost", (double)(to - from + 1));
+	r->e.details = r->details;
+	r->e.input_topic = topic;
+	r->e.input_partition = partition;
+	r->e.input_offset = from;
+	wk_buf_reset(&r->key);
+	if (wk_buf_addf(&r->key, "gap\n%s\n%d\n%lld", topic, (int)partition, (long long)from))
+		WK_BUG("dedupe key over its cap");
+	set_key(r);
+}
+
 void aud_make_minimal(struct aud_rec *r, const struct aud_input *in, const char *why)
 {
 	wk_audit_entry_init(&r->e);
