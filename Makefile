@@ -3,6 +3,8 @@
 #   make                 build libwkcore.a and every binary into $(B)/bin
 #   make test            install missing packages, build, run unit + integration tests
 #   make unit-test       unit tests only (what CI also runs under ASan+UBSan)
+#   make test-long       make test, then every integration suite again against the simulator
+#                        as KubeVirt 1.5 and 1.6 (SIM_KUBEVIRT_VERSION; 1.9 is the default)
 #   make run             install missing packages, build, start the embedded stack
 #   make bench           benchmarks (ratios against a baseline measured in the same run)
 #   make format          clang-format every C file
@@ -61,7 +63,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test unit-test integration-test run bench format clean
+.PHONY: all deps test test-long unit-test integration-test run bench format clean
 all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
 
 $(B)/obj/%.o: %.c
@@ -107,6 +109,12 @@ deps:
 test: deps
 	$(MAKE) all
 	B=$(B) tests/run.sh
+
+test-long: deps
+	$(MAKE) all
+	B=$(B) tests/run.sh; rc=$$?; \
+	for v in 1.5 1.6; do SIM_KUBEVIRT_VERSION=$$v B=$(B) tests/run.sh --integration || rc=1; done; \
+	exit $$rc
 
 unit-test: all
 	B=$(B) tests/run.sh --unit

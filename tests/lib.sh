@@ -63,6 +63,80 @@ start_kafka() {
 	BOOTSTRAP=$(cat "$T/bootstrap")
 }
 
+# xfail ISSUE DESCRIPTION COMMAND...: a check the product is known to fail against the faithful
+# simulator. Passing is reported as a plain ok; failing as a TAP TODO ("ok N - # TODO issue
+# ISSUE: ..."), which keeps the suite green while the failure stays visible in the log.
+xfail() {
+	local issue=$1 d=$2
+	shift 2
+	if "$@"; then ok "$d"; else
+		_n=$((_n + 1))
+		echo "ok $_n - # TODO issue $issue: $d"
+	fi
+}
+
+# check_kv MINOR ISSUE DESCRIPTION COMMAND...: a check that needs KubeVirt 1.MINOR or later; on an
+# older simulated version ($SIM_KV) it is an xfail naming ISSUE (the product's bug on that version).
+check_kv() {
+	local need=$1 issue=$2 d=$3
+	shift 3
+	if [ "${SIM_KV#1.}" -lt "$need" ]; then xfail "$issue" "(KubeVirt $SIM_KV) $d" "$@"; else check "$d" "$@"; fi
+}
+
+# The KubeVirt version every simulator of this run plays (SIM_KUBEVIRT_VERSION=1.5|1.6|1.9, default
+# the simulator's own default, 1.9): wukong-sim reads WUKONG_SIM_KUBEVIRT_VERSION as the default of
+# --kubevirt-version, so suites and wukongctl that start it need no change.
+if [ -n "${SIM_KUBEVIRT_VERSION:-}" ]; then
+	export WUKONG_SIM_KUBEVIRT_VERSION="$SIM_KUBEVIRT_VERSION"
+fi
+SIM_KV=${SIM_KUBEVIRT_VERSION:-1.9}
+
+# start_sim [SIM-ARGS...]: start wukong-sim in $T/sim; sets $KC (its kubeconfig) and $SIM_PID.
+start_sim() {
+	start_bg sim "$BIN/wukong-sim" --dir "$T/sim" "$@"
+	SIM_PID=$LAST_PID
+	wait_for 30 test -s "$T/sim/kubeconfig" || { not_ok "wukong-sim started"; tail "$T/sim.log"; exit 1; }
+	KC="$T/sim/kubeconfig"
+}
+
+# kv_endpoints SIMDIR: read the KubeVirt metrics endpoints the simulator lists as a cluster does
+# (the kubevirt-prometheus-metrics Service's EndpointSlices in namespace kubevirt): sets $KV_PORT
+# and $KV_IPS (every endpoint's address: one virt-handler per node, then virt-controller).
+kv_endpoints() {
+	local out
+	out=$(kubectl --kubeconfig "$1/kubeconfig" --request-timeout=10s -n kubevirt get endpointslices \
+		-l kubernetes.io/service-name=kubevirt-prometheus-metrics \
+		-o jsonpath='{.items[0].ports[0].port} {.items[*].endpoints[*].addresses[0]}')
+	KV_PORT=${out%% *}
+	KV_IPS=${out#* }
+}
+
+# kv_metrics SIMDIR: the Prometheus text of every endpoint kv_endpoints found, over HTTPS verified
+# against the simulator's KubeVirt CA (SIMDIR/kubevirt-ca.crt) under virt-handler's service name.
+kv_metrics() {
+	local ip
+	[ -n "${KV_PORT:-}" ] || kv_endpoints "$1"
+	for ip in $KV_IPS; do
+		curl -sf --max-time 5 --cacert "$1/kubevirt-ca.crt" \
+			--resolve "virt-handler.kubevirt.svc:$KV_PORT:$ip" \
+			"https://virt-handler.kubevirt.svc:$KV_PORT/metrics"
+	done
+}
+
+# conformance_check [KUBECONFIG]: every KubeVirt object the simulator serves conforms to the
+# simulated version's published definitions (tests/kv-conformance.py); one TAP line.
+conformance_check() {
+	local kc=${1:-${KC:-}} out
+	[ -n "$kc" ] && [ -s "$kc" ] || { not_ok "conformance: no kubeconfig"; return; }
+	if out=$(timeout 120 /usr/bin/python3 "$ROOT/tests/kv-conformance.py" --kubeconfig "$kc" \
+		--openapi "$ROOT/tools/sim/openapi" 2>&1); then
+		ok "conformance: ${out##*$'\n'}"
+	else
+		not_ok "conformance: every KubeVirt object matches the version's definitions"
+		printf '%s\n' "$out" | head -40 | sed 's/^/# /'
+	fi
+}
+
 # finish: exit status for the runner.
 finish() {
 	[ "$_n" -gt 0 ] || { echo "not ok - no checks ran"; exit 1; }

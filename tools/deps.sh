@@ -23,6 +23,7 @@ kcat
 python3
 python3-kafka
 python3-jsonschema
+python3-kubernetes
 jq
 curl
 procps

@@ -120,7 +120,11 @@ run() {
 	t1=$(now)
 	eval "R_mig_$name=$(calc "$t1 - $t0")"
 	t0=$(now)
-	for i in $(seq 1 20); do curl -sf "$(cat "$dir/metrics-url")" >/dev/null; done
+	# one virt-handler endpoint (the first node's), as a scraper reads it from the EndpointSlice
+	local kport kip
+	kport=$(kubectl --kubeconfig "$dir/kubeconfig" -n kubevirt get endpointslices -o jsonpath='{.items[0].ports[0].port}')
+	kip=$(kubectl --kubeconfig "$dir/kubeconfig" -n kubevirt get endpointslices -o jsonpath='{.items[0].endpoints[0].addresses[0]}')
+	for i in $(seq 1 20); do curl -sf --cacert "$dir/kubevirt-ca.crt" --resolve "virt-handler.kubevirt.svc:$kport:$kip" "https://virt-handler.kubevirt.svc:$kport/metrics" >/dev/null; done
 	t1=$(now)
 	eval "R_scrape_$name=$(calc "($t1 - $t0) / 20 * 1000" 1)"
 	eval "R_rss2_$name=$(rss_kb "$pid")"

@@ -115,7 +115,10 @@ check "the VMI moved" test "$(vmi_node hot-vm)" != "$hot_src"
 # --- 4. metrics: data_remaining_bytes falls during a migration -------------------------------
 # big-vm (8 GiB) migrates to n3, whose NIC is 256 MiB/s: about 32 s of simulated time.
 ctl POST /time '{"timeFactor":4}' >/dev/null
-METRICS=$(cat "$T/sim/metrics-url")
+kv_endpoints "$T/sim"
+check "the metrics endpoints are listed as a cluster lists them (one virt-handler per node + virt-controller)" \
+	test "$(wc -w <<<"$KV_IPS")" -eq "$(($($K get nodes -o name | wc -l) + 1))"
+check "no DIR/metrics-url: upstream has no fixed URL list" test ! -e "$T/sim/metrics-url"
 cat >"$T/mig4.yaml" <<'EOF'
 apiVersion: kubevirt.io/v1
 kind: VirtualMachineInstanceMigration
@@ -129,15 +132,18 @@ check "kubectl apply creates the metrics VMIM" $K apply -f "$T/mig4.yaml"
 check "it reaches Running" wait_for 30 phase_is mig-big Running
 : >"$T/remaining"
 for _ in $(seq 1 40); do
-	curl -sf "$METRICS" | sed -n 's/^kubevirt_vmi_migration_data_remaining_bytes{name="big-vm",namespace="default",node="[^"]*"} //p' >>"$T/remaining"
+	kv_metrics "$T/sim" | sed -n 's/^kubevirt_vmi_migration_data_remaining_bytes{name="big-vm",namespace="default",node="[^"]*"} //p' >>"$T/remaining"
 	final mig-big && break
 	sleep 0.25
 done
 diag "remaining samples: $(tr '\n' ' ' <"$T/remaining" | cut -c1-200)"
 check "several data_remaining_bytes samples" test "$(grep -c . "$T/remaining")" -ge 3
 check "data_remaining_bytes fell" bash -c "first=\$(head -1 '$T/remaining'); last=\$(tail -1 '$T/remaining'); [ \"\${last%.*}\" -lt \"\${first%.*}\" ]"
-check "the metric carries the real labels" bash -c \
-	"curl -sf '$METRICS' | grep -q '^# TYPE kubevirt_vmi_migration_data_bytes_total counter'"
+check "the metric carries the real labels" grep -q '^# TYPE kubevirt_vmi_migration_data_bytes_total counter' <<<"$(kv_metrics "$T/sim")"
+check "each virt-handler serves only its node's migrations (the source's)" \
+	test "$(kv_metrics "$T/sim" | grep -c '^kubevirt_vmi_migration_data_bytes_total{name="big-vm"')" -le 1
+check "virt-handler without KubeVirt's CA is refused (certificate not from the API's CA)" bash -c \
+	"! curl -sf --max-time 5 --cacert '$T/sim/ca.crt' --resolve virt-handler.kubevirt.svc:$KV_PORT:${KV_IPS%% *} https://virt-handler.kubevirt.svc:$KV_PORT/metrics >/dev/null"
 check "the metrics migration succeeds" wait_for 40 phase_is mig-big Succeeded
 
 # --- 5. deleting a running VMIM aborts it ----------------------------------------------------

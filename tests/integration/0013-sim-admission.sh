@@ -52,7 +52,7 @@ resp=$(api POST $VMIMS "$(vmim m-ghost '"vmiName":"ghost"')")
 check "VMI missing: 400" [ "$(tail -1 <<<"$resp")" = 400 ]
 check "VMI missing: a Failure Status" grep -q '"kind":"Status".*"status":"Failure"' <<<"$resp"
 check "VMI missing: the webhook's message" grep -qF \
-	'denied the request: Cannot migrate VMI: virtualmachineinstances.kubevirt.io \"ghost\" not found' <<<"$resp"
+	'denied the request: the VMI \"default/ghost\" does not exist' <<<"$resp"
 
 resp=$(api POST $VMIMS "$(vmim m-empty '')")
 check "vmiName missing: 422" [ "$(tail -1 <<<"$resp")" = 422 ]
@@ -81,9 +81,28 @@ check "snapshot of a VMI refused (invalid kind)" grep -q \
 	'admission webhook "virtualmachinesnapshot-validator.snapshot.kubevirt.io" denied the request: invalid kind' <<<"$out"
 out=$(printf '{"apiVersion":"clone.kubevirt.io/v1beta1","kind":"VirtualMachineClone","metadata":{"name":"c1"},"spec":{"source":{"apiGroup":"kubevirt.io","kind":"VirtualMachineInstance","name":"web-vm"}}}' | $K create -f - 2>&1)
 check "clone of a VMI refused" grep -q \
-	'admission webhook "virtualmachineclone-validator.kubevirt.io" denied the request: Source kind VirtualMachineInstance is not supported' <<<"$out"
+	'admission webhook "vm-clone-validator.kubevirt.io" denied the request: Source kind is not supported' <<<"$out"
+out=$(printf '{"apiVersion":"clone.kubevirt.io/v1beta1","kind":"VirtualMachineClone","metadata":{"name":"c2"},"spec":{"source":{"apiGroup":"kubevirt.io","kind":"VirtualMachine","name":"web-vm"},"target":{"apiGroup":"kubevirt.io","kind":"VirtualMachine","name":"web-vm"}}}' | $K create -f - 2>&1)
+check "clone onto its own source refused with upstream's text" grep -q \
+	'denied the request: Target name cannot be equal to source name when both are VirtualMachines' <<<"$out"
 check "no snapshot or clone stored" [ -z "$($K get vmsnapshot,vmclone -o name 2>/dev/null)" ]
 check "a valid snapshot is admitted" bash -c "printf '{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\",\"metadata\":{\"name\":\"s2\"},\"spec\":{\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-vm\"}}}' | $K create -f - >/dev/null"
 out=$($K patch vmsnapshot s2 --type merge -p '{"spec":{"source":{"name":"rwo-vm"}}}' 2>&1)
 check "snapshot spec is immutable" grep -q 'denied the request: spec in immutable after creation' <<<"$out"
+
+# --- VirtualMachine run strategy (vms-admitter.go validateRunStrategy) -------------------------
+vm() { printf '{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{"name":"%s"},"spec":{%s"template":{"spec":{"domain":{"devices":{}}}}}}' "$1" "$2"; }
+out=$(vm v-both '"running":true,"runStrategy":"Always",' | $K create -f - 2>&1)
+check "running and runStrategy together refused with upstream's message" grep -q \
+	'admission webhook "virtualmachine-validator.kubevirt.io" denied the request: Running and RunStrategy are mutually exclusive. Note that Running is deprecated, please use RunStrategy instead' <<<"$out"
+out=$(vm v-none '' | $K create -f - 2>&1)
+check "neither refused" grep -q 'denied the request: RunStrategy must be specified' <<<"$out"
+out=$(vm v-bad '"runStrategy":"Sometimes",' | $K create -f - 2>&1)
+check "an unknown run strategy refused" grep -q 'denied the request: Invalid RunStrategy (Sometimes)' <<<"$out"
+check "a VM with running only is admitted" bash -c "$(declare -f vm); vm v-run '\"running\":false,' | $K create -f - >/dev/null"
+out=$($K patch vm v-run --type merge -p '{"spec":{"runStrategy":"Halted"}}' 2>&1)
+check "patching runStrategy onto a running: VM refused" grep -q 'Running and RunStrategy are mutually exclusive' <<<"$out"
+check "clearing running in the same patch is admitted" \
+	bash -c "$K patch vm v-run --type merge -p '{\"spec\":{\"running\":null,\"runStrategy\":\"Halted\"}}' >/dev/null"
+conformance_check "$T/sim/kubeconfig"
 finish

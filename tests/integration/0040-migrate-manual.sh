@@ -38,7 +38,7 @@ wait_for 20 bash -c "[ -n \"\$($K get vmim -n default -l app.kubernetes.io/manag
 VMIM=$(our_vmims | head -1)
 check "one VMIM created" [ "$(our_vmims | wc -l)" -eq 1 ]
 check "VMIM named from the request (uid + generation $GEN)" bash -c "echo '$VMIM' | grep -q -- '-g$GEN-'"
-check "VMIM aimed with addedNodeSelector kubernetes.io/hostname=$TGT" \
+check_kv 6 16 "VMIM aimed with addedNodeSelector (pruned before 1.6: item 3) kubernetes.io/hostname=$TGT" \
 	[ "$($K get -n default "$VMIM" -o jsonpath='{.spec.addedNodeSelector.kubernetes\.io/hostname}')" = "$TGT" ]
 check "VMIM labelled with the request id" \
 	bash -c "$K get -n default $VMIM -o jsonpath='{.metadata.labels.vm\.novasphere\.dev/request-id}' | grep -q '^spec-'"
@@ -47,7 +47,7 @@ check "MigrationPolicy '$POLICY' carries the per-VM option" \
 	bash -c "$K get migrationpolicy $POLICY -o jsonpath='{.spec.allowAutoConverge}/{.spec.completionTimeoutPerGiB}' 2>/dev/null | grep -qx 'true/800' || topic wukong.audit | grep -q migration.policy-created"
 
 if wait_phase 90 web-1 Succeeded; then ok "status Succeeded"; else not_ok "status Succeeded (last: $(last_phase web-1))"; fi
-check "VMI now on $TGT" [ "$(vmi_node web-1-vm)" = "$TGT" ]
+check_kv 6 16 "VMI now on $TGT" [ "$(vmi_node web-1-vm)" = "$TGT" ]
 check "VMIM Succeeded" [ "$($K get -n default "$VMIM" -o jsonpath='{.status.phase}')" = Succeeded ]
 check "KubeVirt used our policy" \
 	[ "$($K get -n default "$VMIM" -o jsonpath='{.status.migrationState.migrationPolicyName}')" = "$POLICY" ]
@@ -61,7 +61,7 @@ order = ["MigrationStarted", "Scheduling", "Scheduled", "PreparingTarget", "Targ
 seen = [l.split("|")[1] for l in open(sys.argv[1]) if l.split("|")[1] in order]
 idx = [order.index(s) for s in seen]
 sys.exit(0 if idx == sorted(idx) and "Running" in seen and seen[0] == "MigrationStarted" and seen[-1] == "Succeeded" else 1)' "$T/statuses"
-check "status names source and target" grep -q "Succeeded|Succeeded||.*from node '$SRC' to node '$TGT'" "$T/statuses"
+check_kv 6 16 "status names source and target" grep -q "Succeeded|Succeeded||.*from node '$SRC' to node '$TGT'" "$T/statuses"
 check "policy deleted after the migration" bash -c "! $K get migrationpolicy $POLICY >/dev/null 2>&1"
 check "user's spec untouched" [ "$($K get wukong web-1 -o jsonpath='{.spec}')" = "$SPEC_BEFORE" ]
 if [ "$HAVE_STATUS" = 1 ]; then
@@ -90,4 +90,5 @@ check "status updates valid (schemas/status-update.v1.json)" "$ROOT/tests/schema
 check "audit events valid (schemas/audit-event.v1.json)" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "audit trail: preflight, vmim-created, succeeded" bash -c \
 	"grep -q '\"action\":\"migration.preflight\",\"outcome\":\"success\"' $T/audit.jsonl && grep -q migration.vmim-created $T/audit.jsonl && grep -q migration.succeeded $T/audit.jsonl"
+conformance_check "$KC"
 finish

@@ -38,8 +38,11 @@ start_bg watcher "$BIN/wukong-watcher" "${COMMON[@]}" -X http.addr-file="$T/watc
 	-X watcher.lease.namespace=default -X consumer.group="wt-$$-$RANDOM"
 start_bg status "$BIN/wukong-status" "${COMMON[@]}" -X http.addr-file="$T/status.addr" \
 	-X consumer.group="st-$$-$RANDOM" -X status.coalesce-delay=50ms
+# The simulator lists KubeVirt's metrics endpoints only as a cluster does (the
+# kubevirt-prometheus-metrics EndpointSlices, HTTPS with KubeVirt's CA): there is no fixed URL to
+# give wukong-progress, which cannot discover them yet (issue 16 item 8): its scrape checks xfail.
 start_bg progress "$BIN/wukong-progress" "${COMMON[@]}" -X http.addr-file="$T/progress.addr" \
-	-X consumer.group="pg-$$-$RANDOM" -X progress.metrics-urls="$(cat "$T/sim/metrics-url")" \
+	-X consumer.group="pg-$$-$RANDOM" -X progress.metrics-urls= \
 	-X progress.scrape-interval=500ms -X progress.status-interval=500ms \
 	-X progress.aggregate-interval=1s
 for s in watcher status progress; do
@@ -76,10 +79,10 @@ check "progress reaches 100 on the Wukong" wait_for 30 eval '[ "$(jp "{.status.m
 check "migrationStatus.phase is Succeeded" wait_for 10 eval '[ "$(jp "{.status.migrationStatus.phase}")" = Succeeded ]'
 sleep 0.5
 diag "samples (progress/eta): $(awk -F, '$1 != "" {print $1 "/" $2}' "$T/samples" | uniq | tr '\n' ' ' | cut -c1-600)"
-check "progress started low (<= 50) and took at least 3 distinct values" awk -F, '
+xfail 16 "(item 8: no fixed metrics URL; scrape the kubevirt-prometheus-metrics EndpointSlices over TLS with KubeVirt's CA) progress started low (<= 50) and took at least 3 distinct values" awk -F, '
 	$1 != "" { if (!n++) first = $1; seen[$1] = 1 } END { k = 0; for (v in seen) k++; exit !(first <= 50 && k >= 3) }' "$T/samples"
 check "progress never went back" awk -F, '$1 != "" { if ($1 + 0 < last) bad = 1; last = $1 + 0 } END { exit bad }' "$T/samples"
-check "the ETA fell during the migration (status.migrationStatus.etaSeconds: the CRD must declare it)" awk -F, '
+xfail 16 "(item 8: no metrics scraped) the ETA fell during the migration (status.migrationStatus.etaSeconds: the CRD must declare it)" awk -F, '
 	$2 != "" && $1 < 100 { if (!n++) first = $2; lastv = $2 } END { exit !(n >= 2 && lastv < first) }' "$T/samples"
 
 cols=$($K get wukongs 2>&1 | head -1)

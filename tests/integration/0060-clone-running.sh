@@ -86,4 +86,5 @@ import json, sys
 ev = [e for e in json.load(open(sys.argv[1]))["items"] if e["involvedObject"].get("kind") == "Wukong" and e["involvedObject"]["name"] == "copy"]
 r = {e["reason"] for e in ev}
 sys.exit(0 if {"SnapshotStarted", "SnapshotReady", "Succeeded"} <= r else 1)' "$T/events.json"
+conformance_check "$KC"
 finish

@@ -27,7 +27,7 @@ check "Wukong 'sys-only' applied (disks: [system], keepSnapshot)" wukong_clone s
     keepSnapshot: true"
 wait_for 20 bash -c "[ -n \"\$($K get vmclone -o name)\" ]"
 CLONE=$($K get vmclone -o name | head -1)
-check "clone carries patches removing the data disk and volume" bash -c \
+check_kv 6 16 "clone carries patches removing the data disk and volume (spec.patches exists from 1.6)" bash -c \
 	"$K get $CLONE -o jsonpath='{.spec.patches}' | grep -q 'volumes/1' && $K get $CLONE -o jsonpath='{.spec.patches}' | grep -q 'disks/1'"
 if wait_clone 60 sys-only Succeeded; then ok "status Succeeded"; else not_ok "status Succeeded (last: $(last_clone sys-only))"; tail -5 "$CL_LOG"; fi
 check "target has only the system volume" [ "$($K get vm sys-only-vm -o jsonpath='{.spec.template.spec.volumes[*].name}')" = system ]

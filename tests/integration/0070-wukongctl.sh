@@ -48,7 +48,9 @@ check "kubectl wukong (plugin) runs wukongctl" bash -c "PATH='$BIN':\$PATH kubec
 PIDS=$(cat "$WUKONG_DIR"/pids/*.pid | cut -d' ' -f1 | tr '\n' ' ')
 diag "processes: $PIDS"
 "$W" status -o json >"$T/status.json"
-check "status: every component healthy" /usr/bin/python3 -c '
+# wukongctl reads the simulator's health from DIR/metrics-url, which the simulator no longer
+# writes (a cluster has no such file; issue 16 item 8).
+xfail 16 "(item 8: the simulator has no metrics-url any more) status: every component healthy" /usr/bin/python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 names = {c["component"] for c in s}

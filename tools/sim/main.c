@@ -1,12 +1,15 @@
 /* main.c - wukong-sim: a Kubernetes API server simulator with a KubeVirt model.
  *
  * Serves the REST API (sim_api) over HTTPS on 127.0.0.1 with libmicrohttpd (a thread per
- * connection, so a blocked watch never holds up other requests), KubeVirt migration metrics on a
- * separate plain-HTTP listener, and runs the cluster model (sim_model) until SIGTERM/SIGINT.
- * Writes DIR/kubeconfig, DIR/ca.crt, DIR/token and DIR/metrics-url, then prints
- * "kubeconfig=PATH" on stdout once it serves.
+ * connection, so a blocked watch never holds up other requests), KubeVirt's metrics endpoints
+ * (sim_handler: virt-handler per node and virt-controller, HTTPS with KubeVirt's own CA, listed by
+ * the kubevirt-prometheus-metrics Service's EndpointSlices), and runs the cluster model
+ * (sim_model) until SIGTERM/SIGINT. Writes DIR/kubeconfig, DIR/ca.crt, DIR/token and
+ * DIR/kubevirt-ca.crt, then prints "kubeconfig=PATH" on stdout once it serves.
  */
 #include "sim_api.h"
+#include "sim_handler.h"
+#include "sim_kv.h"
 #include "sim_model.h"
 #include "sim_store.h"
 #include "sim_tls.h"
@@ -27,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNECTIONS 4096
@@ -273,51 +277,6 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 	return ret;
 }
 
-static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c, const char *url,
-				       const char *method, const char *version, const char *upload,
-				       size_t *upload_size, void **con_cls)
-{
-	struct ctx *ctx = cls;
-	struct MHD_Response *resp;
-	struct wk_buf b;
-	enum MHD_Result ret;
-	unsigned int code = 200;
-	size_t len;
-	char *body;
-
-	(void)version;
-	(void)upload;
-	(void)upload_size;
-	if (!*con_cls) {
-		*con_cls = c; /* first call: headers only */
-		return MHD_YES;
-	}
-	wk_buf_init(&b, 64u << 20);
-	if (strcmp(method, "GET")) {
-		code = 405;
-		(void)!wk_buf_adds(&b, "method not allowed\n");
-	} else if (!strcmp(url, "/metrics")) {
-		if (sim_model_metrics(ctx->model, &b) < 0) {
-			code = 500;
-			wk_buf_reset(&b);
-			(void)!wk_buf_adds(&b, "metrics unavailable\n");
-		}
-	} else if (!strcmp(url, "/healthz")) {
-		(void)!wk_buf_adds(&b, "ok\n");
-	} else {
-		code = 404;
-		(void)!wk_buf_adds(&b, "not found\n");
-	}
-	body = wk_buf_take(&b, &len);
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(
-	    resp, "Content-Type",
-	    code == 200 && !strcmp(url, "/metrics") ? "text/plain; version=0.0.4" : "text/plain");
-	ret = MHD_queue_response(c, code, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 /* ---- model hooks ---- */
 
 static int hook_fault(void *opaque, const char *verb, const char *plural, int *latency_ms)
@@ -405,6 +364,40 @@ static char *find_crd(const char *given)
 	return NULL;
 }
 
+/* tools/sim/openapi (KubeVirt's definitions), found like the CRD. */
+static char *find_openapi(const char *given)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	const char *root = getenv("WUKONG_ROOT");
+	ssize_t n;
+
+	if (given)
+		return wk_xstrdup(given);
+	if (root && *root) {
+		snprintf(cand, sizeof(cand), "%s/tools/sim/openapi/v1.9.0.json", root);
+		if (access(cand, R_OK) == 0)
+			return wk_xasprintf("%s/tools/sim/openapi", root);
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		static const char *const rel[] = {"../../tools/sim/openapi",
+						  "../../../tools/sim/openapi",
+						  "../share/wukong/openapi"};
+		char *dir;
+
+		exe[n] = '\0';
+		dir = dirname(exe);
+		for (size_t i = 0; i < WK_ARRAY_SIZE(rel); i++) {
+			snprintf(cand, sizeof(cand), "%s/%s/v1.9.0.json", dir, rel[i]);
+			if (access(cand, R_OK) == 0)
+				return wk_xasprintf("%s/%s", dir, rel[i]);
+		}
+	}
+	if (access("tools/sim/openapi/v1.9.0.json", R_OK) == 0)
+		return wk_xstrdup("tools/sim/openapi");
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -412,11 +405,15 @@ static void usage(FILE *f)
 	    "usage: wukong-sim --dir DIR [--scenario FILE] [--time-factor X] [--seed N]\n"
 	    "                  [--listen 127.0.0.1:PORT] [--history N] [--auth FILE] [--crd FILE]\n"
 	    "                  [--max-watches N] [--bookmark-interval SECONDS]\n"
+	    "                  [--kubevirt-version 1.5|1.6|1.9] [--openapi DIR]\n"
 	    "                  [--log-level debug|info|warn|error]\n"
 	    "  --time-factor X  simulated seconds per real second (default: the scenario's\n"
 	    "                   timeFactor, 1 when it has none)\n"
 	    "  --seed N         random seed (default: the scenario's seed, 1 when it has none;\n"
-	    "                   0 = the default)\n");
+	    "                   0 = the default)\n"
+	    "  --kubevirt-version V  the KubeVirt version to behave as (default: the scenario's\n"
+	    "                   kubevirtVersion, 1.9 when it has none)\n"
+	    "  --openapi DIR    KubeVirt's definitions (default: tools/sim/openapi of the tree)\n");
 }
 
 static int parse_listen(const char *s, struct sockaddr_in *sa)
@@ -456,29 +453,42 @@ int main(int argc, char **argv)
 	    {"max-watches", required_argument, NULL, 'w'},
 	    {"bookmark-interval", required_argument, NULL, 'b'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"kubevirt-version", required_argument, NULL, 'K'},
+	    {"openapi", required_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *auth = NULL, *crd_arg = NULL, *listen = "127.0.0.1:0";
-	struct sim_model_opts mopts = {NULL, 0, 0}; /* 0: the scenario's values */
+	const char *openapi_arg = NULL;
+	char *openapi_dir;
+	struct sim_kv_defs *kv_defs;
+	struct sim_model_opts mopts = {NULL, 0, 0, 0}; /* 0: the scenario's values */
 	size_t history = 20000;
 	int max_watches = 1000, bookmark = 10, opt;
-	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX], url[128];
+	char errstr[512], token[65], *crd_path, *kc, *ca_b64, path[PATH_MAX];
 	unsigned char rnd[32];
-	struct sim_tls tls;
-	struct sockaddr_in sa, msa;
-	struct MHD_Daemon *d, *md;
+	struct sim_tls tls, kvtls;
+	struct sim_handlers *handlers;
+	struct sockaddr_in sa;
+	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	struct ctx ctx;
 	struct sim_store *st;
 	struct sim_api_hooks hooks;
 	enum wk_log_level lvl = WK_LOG_INFO;
-	uint16_t port, mport;
+	uint16_t port;
 	char *end;
 	sigset_t sigs;
 	int sig;
 
 	wk_log_init("wukong-sim", WK_LOG_INFO);
+	/* The test harness picks the version for every simulator it starts (tests/lib.sh). */
+	if (getenv("WUKONG_SIM_KUBEVIRT_VERSION") && *getenv("WUKONG_SIM_KUBEVIRT_VERSION")) {
+		mopts.kv_minor = sim_kv_minor_parse(getenv("WUKONG_SIM_KUBEVIRT_VERSION"));
+		if (mopts.kv_minor < 0)
+			wk_die(2, "WUKONG_SIM_KUBEVIRT_VERSION: '%s' is not 1.5, 1.6 or 1.9",
+			       getenv("WUKONG_SIM_KUBEVIRT_VERSION"));
+	}
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
@@ -530,6 +540,15 @@ int main(int argc, char **argv)
 				wk_die(2, "--log-level: unknown level '%s'", optarg);
 			wk_log_init(NULL, lvl);
 			break;
+		case 'K':
+			mopts.kv_minor = sim_kv_minor_parse(optarg);
+			if (mopts.kv_minor < 0)
+				wk_die(2, "--kubevirt-version: '%s' is not 1.5, 1.6 or 1.9",
+				       optarg);
+			break;
+		case 'O':
+			openapi_arg = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -564,6 +583,15 @@ int main(int argc, char **argv)
 	ctx.model = sim_model_new(st, &mopts, errstr, sizeof(errstr));
 	if (!ctx.model)
 		wk_die(1, "%s", errstr);
+	openapi_dir = find_openapi(openapi_arg);
+	if (!openapi_dir)
+		wk_die(1, "cannot find tools/sim/openapi: pass --openapi DIR or set WUKONG_ROOT");
+	kv_defs =
+	    sim_kv_defs_load(openapi_dir, sim_model_kv_minor(ctx.model), errstr, sizeof(errstr));
+	if (!kv_defs)
+		wk_die(1, "%s", errstr);
+	/* Every write, the model's seeding included, keeps only what this version's API has. */
+	sim_store_set_pruner(st, sim_kv_store_pruner, kv_defs);
 	hooks.opaque = ctx.model;
 	hooks.fault = hook_fault;
 	hooks.drop_watches = hook_drop;
@@ -571,6 +599,7 @@ int main(int argc, char **argv)
 	hooks.admit = hook_admit;
 	ctx.api = sim_api_new(st, &hooks);
 	sim_api_set_max_watches(ctx.api, max_watches);
+	sim_api_set_kv_defs(ctx.api, kv_defs);
 	sim_api_set_bookmark_interval(ctx.api, bookmark);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		wk_die(1, "cannot get random bytes for the admin token");
@@ -602,17 +631,23 @@ int main(int argc, char **argv)
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	port = info ? info->port : 0;
 
-	memset(&msa, 0, sizeof(msa));
-	msa.sin_family = AF_INET;
-	msa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
-			      metrics_handler, &ctx, MHD_OPTION_SOCK_ADDR, &msa,
-			      MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-			      MHD_OPTION_END);
-	if (!md)
-		wk_die(1, "cannot start the metrics listener");
-	info = MHD_get_daemon_info(md, MHD_DAEMON_INFO_BIND_PORT);
-	mport = info ? info->port : 0;
+	/* KubeVirt's own CA (secret kubevirt-ca) and virt-handler's serving certificate: the
+	 * names of components/secrets.go, no IP SANs (pods are reached by name or chain-only
+	 * verification; upstream's ServiceMonitor skips verification). */
+	{
+		char cacn[64];
+
+		snprintf(cacn, sizeof(cacn), "kubevirt.io@%lld", (long long)time(NULL));
+		if (sim_tls_generate_named(&kvtls, cacn, "kubevirt.io:system:node:virt-handler",
+					   "DNS:virt-handler,DNS:virt-handler.kubevirt,"
+					   "DNS:virt-handler.kubevirt.svc,"
+					   "DNS:virt-handler.kubevirt.svc.cluster.local",
+					   errstr, sizeof(errstr)) < 0)
+			wk_die(1, "%s", errstr);
+	}
+	handlers = sim_handlers_start(st, ctx.model, &kvtls, errstr, sizeof(errstr));
+	if (!handlers)
+		wk_die(1, "%s", errstr);
 
 	ca_b64 = sim_base64(tls.ca_pem, strlen(tls.ca_pem));
 	kc = wk_xasprintf("apiVersion: v1\n"
@@ -634,10 +669,9 @@ int main(int argc, char **argv)
 			  "  user:\n"
 			  "    token: %s\n",
 			  port, ca_b64, token);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics\n", mport);
 	if (write_file(dir, "ca.crt", tls.ca_pem, 0644, errstr, sizeof(errstr)) < 0 ||
 	    write_file(dir, "token", token, 0600, errstr, sizeof(errstr)) < 0 ||
-	    write_file(dir, "metrics-url", url, 0644, errstr, sizeof(errstr)) < 0 ||
+	    write_file(dir, "kubevirt-ca.crt", kvtls.ca_pem, 0644, errstr, sizeof(errstr)) < 0 ||
 	    write_file(dir, "kubeconfig", kc, 0600, errstr, sizeof(errstr)) < 0)
 		wk_die(1, "%s", errstr);
 	free(kc);
@@ -648,8 +682,10 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/kubeconfig", abs ? abs : dir);
 		free(abs);
 	}
-	wk_info("serving https://127.0.0.1:%u (metrics http://127.0.0.1:%u/metrics), crd %s", port,
-		mport, crd_path);
+	wk_info("serving https://127.0.0.1:%u (KubeVirt metrics endpoints on port %u), crd %s, "
+		"KubeVirt %s",
+		port, sim_handlers_port(handlers), crd_path,
+		sim_kv_version_tag(sim_model_kv_minor(ctx.model)));
 	printf("kubeconfig=%s\n", path);
 	fflush(stdout);
 
@@ -658,12 +694,15 @@ int main(int argc, char **argv)
 	stopping = 1;
 
 	wk_info("shutting down");
-	MHD_stop_daemon(md);
+	sim_handlers_stop(handlers);
 	MHD_stop_daemon(d);
 	sim_model_destroy(ctx.model);
 	sim_api_destroy(ctx.api);
 	sim_store_destroy(st);
+	sim_kv_defs_free(kv_defs);
+	free(openapi_dir);
 	sim_tls_release(&tls);
+	sim_tls_release(&kvtls);
 	free(crd_path);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* sim_api.c - the simulator's Kubernetes REST API over sim_store (routing, auth, discovery,
  * OpenAPI stubs, CRUD, patch, list, watch), shaped after kube-apiserver 1.32. */
 #include "sim_api.h"
+#include "sim_kv.h"
 
 #include "sim_patch.h"
 
@@ -37,6 +38,7 @@ struct sim_api {
 	size_t ntokens;
 	cJSON *crd;
 	const cJSON *wukong_schema;
+	const struct sim_kv_defs *kv_defs; /* the simulated KubeVirt version's definitions */
 	pthread_mutex_t lock;
 	int watches, max_watches;
 	int bookmark_s;
@@ -286,6 +288,11 @@ void sim_api_ensure_namespace(struct sim_api *api, const char *name)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "phase", "Active");
 	/* a concurrent creator wins: AlreadyExists is fine */
 	(void)sim_store_create(api->st, nsr, NULL, o, NULL, &err);
+}
+
+void sim_api_set_kv_defs(struct sim_api *api, const struct sim_kv_defs *defs)
+{
+	api->kv_defs = defs;
 }
 
 void sim_api_set_max_watches(struct sim_api *api, int max)
@@ -1545,6 +1552,10 @@ static int validate(struct sim_api *api, const struct sim_req *req, const struct
 	if (api->wukong_schema && !strcmp(res->group, "vm.novasphere.dev") &&
 	    !strcmp(res->plural, "wukongs"))
 		sim_schema_validate(api->wukong_schema, obj, causes, unknown);
+	/* KubeVirt's CRDs: fields the served version does not have are pruned before admission
+	 * (the store prunes again on every write, the model's included). */
+	if (api->kv_defs && sim_kv_def_name(res))
+		sim_kv_prune(api->kv_defs, sim_kv_def_name(res), obj, unknown);
 	if (cJSON_GetArraySize(causes) > 0) {
 		cJSON_Delete(unknown);
 		invalid(resp, res, name, causes);

@@ -50,6 +50,11 @@ int sim_api_load_crd(struct sim_api *api, const char *path, char *errstr, size_t
 /* Create namespace `name` unless it exists (the API's default namespaces). */
 void sim_api_ensure_namespace(struct sim_api *api, const char *name);
 void sim_api_set_max_watches(struct sim_api *api, int max);
+/* The simulated KubeVirt version's definitions (sim_kv.h, borrowed): KubeVirt objects in create,
+ * update and patch bodies lose the fields that version lacks before admission, and
+ * fieldValidation=Strict reports them (400 strict decoding error). NULL = no pruning. */
+struct sim_kv_defs;
+void sim_api_set_kv_defs(struct sim_api *api, const struct sim_kv_defs *defs);
 /* Seconds between BOOKMARK events on watches that allow them (default 10). */
 void sim_api_set_bookmark_interval(struct sim_api *api, int seconds);
 

@@ -3,6 +3,7 @@
  * (sim_model_{node,vm,mig,snap}.c), seeding from the scenario, fault injection and the /sim
  * control API. No model file calls into it: the helpers they all use live in sim_model_util.c. */
 #include "sim_model.h"
+#include "sim_admit.h"
 #include "sim_model_int.h"
 
 #include "wk_log.h"
@@ -198,6 +199,9 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 			 : sc->time_factor > 0 ? sc->time_factor
 					       : 1;
 	m->seed = opts->seed ? opts->seed : sc->has_seed ? sc->seed : 1;
+	m->kv_minor = opts->kv_minor > 0 ? opts->kv_minor
+		      : sc->kv_minor > 0 ? sc->kv_minor
+					 : SIM_KV_DEFAULT_MINOR;
 	m->rng = m->seed;
 	m->frng = m->seed ^ 0x5bd1e995ULL;
 	pthread_mutex_init(&m->lock, NULL);
@@ -301,7 +305,9 @@ static void seed_kubevirt(struct sim_model *m)
 	cfg = cJSON_AddObjectToObject(spec, "configuration");
 	cJSON *dev = cJSON_AddObjectToObject(cfg, "developerConfiguration");
 	const char *gates[] = {"Snapshot", "VMExport", "LiveMigration"};
-	cJSON_AddItemToObject(dev, "featureGates", cJSON_CreateStringArray(gates, 3));
+	cJSON_AddItemToObject(dev, "featureGates",
+			      m->sc->feature_gates ? cJSON_Duplicate(m->sc->feature_gates, true)
+						   : cJSON_CreateStringArray(gates, 3));
 	mig = cJSON_AddObjectToObject(cfg, "migrations");
 	cJSON_AddNumberToObject(mig, "parallelMigrationsPerCluster",
 				(double)g->parallel_per_cluster);
@@ -318,10 +324,21 @@ static void seed_kubevirt(struct sim_model *m)
 	cJSON_AddBoolToObject(mig, "allowPostCopy", g->allow_post_copy);
 	cJSON_AddStringToObject(cfg, "evictionStrategy", "None");
 	st = cJSON_AddObjectToObject(kv, "status");
+	/* What virt-operator writes once every component is ready
+	 * (pkg/virt-operator/util/config.go SetObservedDeploymentConfig/SetTargetDeploymentConfig,
+	 * pkg/virt-operator/kubevirt.go): the image tag, the registry, the operator's version. */
+	const char *tag = sim_kv_version_tag(m->kv_minor);
 	cJSON_AddStringToObject(st, "phase", "Deployed");
-	cJSON_AddStringToObject(st, "observedKubeVirtVersion", "v1.6.0");
-	cJSON_AddStringToObject(st, "targetKubeVirtVersion", "v1.6.0");
+	cJSON_AddStringToObject(st, "observedKubeVirtVersion", tag);
+	cJSON_AddStringToObject(st, "targetKubeVirtVersion", tag);
+	cJSON_AddStringToObject(st, "observedKubeVirtRegistry", "quay.io/kubevirt");
+	cJSON_AddStringToObject(st, "targetKubeVirtRegistry", "quay.io/kubevirt");
+	cJSON_AddStringToObject(st, "operatorVersion", tag);
 	cJSON_AddStringToObject(st, "observedDeploymentID", "wukong-sim");
+	cJSON_AddStringToObject(st, "targetDeploymentID", "wukong-sim");
+	cJSON_AddNumberToObject(st, "observedGeneration", 1);
+	cJSON_AddStringToObject(st, "defaultArchitecture", "amd64"); /* 1.9: pruned on 1.5/1.6 */
+	cJSON_AddNumberToObject(st, "outdatedVirtualMachineInstanceWorkloads", 0);
 	cJSON_AddItemToObject(st, "conditions", cJSON_CreateArray());
 	cJSON_AddItemToArray(cJSON_GetObjectItem(st, "conditions"),
 			     sim_cond_new(m, "Available", "True", "AllResourcesCreated",
@@ -357,6 +374,11 @@ int sim_model_start(struct sim_model *m, char *errstr, size_t errstr_size)
 	wk_info("sim model: %zu nodes, %zu vms from %s, time factor %g, seed %llu", m->nnodes,
 		m->sc->nvms, m->scenario_name, m->time_factor, (unsigned long long)m->seed);
 	return 0;
+}
+
+int sim_model_kv_minor(const struct sim_model *m)
+{
+	return m->kv_minor;
 }
 
 void sim_model_destroy(struct sim_model *m)
@@ -717,28 +739,17 @@ int sim_model_admit(struct sim_model *m, const struct sim_resource *res, const c
 		 * (400), as webhookutils.ToAdmissionResponse/ToAdmissionResponseError answer. */
 		if (!vmi || !*vmi)
 			code = 422;
-	} else if (res == m->r_snap || res == m->r_clone) {
-		const char *g = wk_json_str(obj, "spec.source.apiGroup"),
-			   *k = wk_json_str(obj, "spec.source.kind");
-		code = 422; /* source checks are causes */
-		if (res == m->r_snap) {
-			hook = "virtualmachinesnapshot-validator.snapshot.kubevirt.io";
-			if (!g)
-				snprintf(why, sizeof(why), "missing apiGroup");
-			else if (strcmp(g, "kubevirt.io"))
-				snprintf(why, sizeof(why), "invalid apiGroup");
-			else if (!k || strcmp(k, "VirtualMachine"))
-				snprintf(why, sizeof(why), "invalid kind");
-		} else {
-			hook = "virtualmachineclone-validator.kubevirt.io";
-			if (!g || !k || !wk_json_str(obj, "spec.source.name"))
-				snprintf(why, sizeof(why),
-					 "source apiGroup, kind and name are required");
-			else if (!((!strcmp(k, "VirtualMachine") && !strcmp(g, "kubevirt.io")) ||
-				   (!strcmp(k, "VirtualMachineSnapshot") &&
-				    !strcmp(g, "snapshot.kubevirt.io"))))
-				snprintf(why, sizeof(why), "Source kind %s is not supported", k);
-		}
+	} else if (res == m->r_vm || res == m->r_snap || res == m->r_restore || res == m->r_clone) {
+		/* The feature gates come from the KubeVirt CR as it is now (virt-api's cluster
+		 * config follows it). */
+		cJSON *kv = sim_store_get(m->st, m->r_kv, "kubevirt", "kubevirt");
+		code = res == m->r_vm ? sim_admit_vm(m->kv_minor, kv, obj, &hook, why, sizeof(why))
+		       : res == m->r_snap
+			   ? sim_admit_snapshot(m->kv_minor, kv, obj, &hook, why, sizeof(why))
+		       : res == m->r_restore
+			   ? sim_admit_restore(m->kv_minor, kv, obj, &hook, why, sizeof(why))
+			   : sim_admit_clone(m->kv_minor, kv, obj, &hook, why, sizeof(why));
+		cJSON_Delete(kv);
 	}
 	model_unlock(m);
 	if (!why[0])
@@ -764,12 +775,25 @@ int sim_model_admit_update(struct sim_model *m, const struct sim_resource *res, 
 			   const cJSON *old, const cJSON *obj, char *msg, size_t msg_size)
 {
 	const char *hook = NULL, *why = NULL;
+	char buf[700];
 
 	(void)ns;
 	if (!res || !old || !obj)
 		return 0;
 	/* No model lock: the caller may hold the store's lock, and this reads only the two
 	 * objects and the resource pointers fixed at sim_model_new(). */
+	if (res == m->r_vm) {
+		/* The VM webhook validates updates too (the KubeVirt CR is not needed for the run
+		 * strategy rules except WaitAsReceiver's gate, read as off here: no store access
+		 * under its lock). */
+		int code = sim_admit_vm(m->kv_minor, NULL, obj, &hook, buf, sizeof(buf));
+
+		if (!code)
+			return 0;
+		snprintf(msg, msg_size, "admission webhook \"%s\" denied the request: %s", hook,
+			 buf);
+		return code;
+	}
 	if (res == m->r_vmim && !same_spec(old, obj)) {
 		hook = "migration-update-validator.kubevirt.io";
 		why = "update of Migration object's spec is restricted";

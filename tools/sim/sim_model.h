@@ -17,12 +17,16 @@ struct sim_model_opts {
 	double time_factor;	   /* simulated seconds per real second (1 = real time);
 				    * 0 = the scenario's timeFactor (itself 1 when absent) */
 	uint64_t seed;		   /* 0 = the scenario's seed (itself 1 when absent) */
+	int kv_minor;		   /* KubeVirt 1.<minor> (5, 6, 9); 0 = the scenario's
+				    * kubevirtVersion (itself 1.9 when absent) */
 };
 
 struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opts *opts,
 				char *errstr, size_t errstr_size);
 /* Seed the store from the scenario and start the controller thread. */
 int sim_model_start(struct sim_model *m, char *errstr, size_t errstr_size);
+/* The simulated KubeVirt minor version (5, 6 or 9), fixed at sim_model_new(). */
+int sim_model_kv_minor(const struct sim_model *m);
 void sim_model_destroy(struct sim_model *m);
 
 /* Control API, routed by the HTTP layer from "/sim/..." (method, path after "/sim", body):

@@ -9,6 +9,7 @@
 #ifndef SIM_MODEL_INT_H
 #define SIM_MODEL_INT_H
 
+#include "sim_kv.h"
 #include "sim_scenario.h"
 #include "sim_store.h"
 #include "sim_xfer.h"
@@ -146,6 +147,7 @@ struct sim_model {
 	struct sim_scenario *sc;
 	char *scenario_name;
 	double time_factor;
+	int kv_minor; /* KubeVirt 1.<kv_minor>: 5, 6 or 9 (sim_kv.h has the per-version names) */
 	uint64_t seed, rng;
 	pthread_t thread;
 	bool started, stop;

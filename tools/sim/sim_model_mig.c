@@ -510,9 +510,12 @@ static void fail_fast(struct sim_model *m, struct mmig *g, const char *msg)
 	free_mig(m, g);
 }
 
-/* What KubeVirt's migration-create admitter refuses; -1 with its message. */
-static int admit_check(struct sim_model *m, const char *ns, const char *vmi, struct mvm **out,
-		       char *msg, size_t msg_size)
+/* What KubeVirt's migration-create admitter refuses; -1 with its message
+ * (pkg/virt-api/webhooks/validating-webhook/admitters/migration-create-admitter.go). The webhook
+ * admits a VMI that is not running yet (upstream's controller then waits for it); the model's
+ * reconcile (webhook false) still fails such a migration at once (a simplification). */
+static int admit_check(struct sim_model *m, const char *ns, const char *vmi, bool webhook,
+		       struct mvm **out, char *msg, size_t msg_size)
 {
 	struct mvm *vm = vmi && *vmi ? sim_vm_find(m, ns, vmi) : NULL;
 
@@ -521,19 +524,19 @@ static int admit_check(struct sim_model *m, const char *ns, const char *vmi, str
 	if (!vmi || !*vmi)
 		snprintf(msg, msg_size, "vmiName is missing");
 	else if (!vm || vm->phase == VMI_NONE)
-		snprintf(msg, msg_size,
-			 "Cannot migrate VMI: virtualmachineinstances.kubevirt.io \"%s\" not found",
-			 vmi);
-	else if (vm->phase != VMI_RUNNING)
+		snprintf(msg, msg_size, "the VMI \"%s/%s\" does not exist", ns, vmi);
+	else if (vm->phase == VMI_FAILED)
+		snprintf(msg, msg_size, "Cannot migrate VMI in finalized state.");
+	else if (vm->phase != VMI_RUNNING && !webhook)
 		snprintf(msg, msg_size, "Cannot migrate VMI %s: it is not running", vmi);
-	else if (!vm->migratable)
+	else if (vm->phase == VMI_RUNNING && !vm->migratable)
 		snprintf(msg, msg_size, "Cannot migrate VMI, Reason: %s, Message: %s", vm->reason,
 			 vm->message);
 	else if (vm->mig)
 		snprintf(msg, msg_size,
 			 "in-flight migration detected. Active migration job (%s) is currently "
 			 "already in progress for VMI %s.",
-			 vm->mig->name, vmi);
+			 vm->mig->uid ? vm->mig->uid : vm->mig->name, vmi);
 	return msg[0] ? -1 : 0;
 }
 
@@ -541,7 +544,7 @@ void sim_mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *
 		   size_t msg_size)
 {
 	struct mvm *vm;
-	admit_check(m, ns, wk_json_str(obj, "spec.vmiName"), &vm, msg, msg_size);
+	admit_check(m, ns, wk_json_str(obj, "spec.vmiName"), true, &vm, msg, msg_size);
 }
 
 void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
@@ -604,7 +607,7 @@ void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bo
 
 	char msg[700];
 	struct mvm *vm = NULL;
-	if (admit_check(m, ns, g->vmi, &vm, msg, sizeof(msg)) < 0) {
+	if (admit_check(m, ns, g->vmi, false, &vm, msg, sizeof(msg)) < 0) {
 		fail_fast(m, g, msg);
 		return;
 	}

@@ -197,6 +197,34 @@ static void node_sync(struct sim_model *m, int idx)
 	sim_merge(m, m->r_node, NULL, n->name, patch);
 }
 
+/* The machine IDs kubelet reads from the host (machineID: /etc/machine-id, systemUUID: the
+ * firmware's, bootID: /proc/sys/kernel/random/boot_id), which the Node API requires: derived from
+ * the seed and the node's name so that runs repeat, without drawing from the model's generator. */
+static void node_ids(const struct sim_model *m, const char *name, cJSON *info)
+{
+	uint64_t h = m->seed ^ 0x9e3779b97f4a7c15ULL, w[6];
+	char mid[40], uuid[2][40];
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	for (size_t i = 0; i < WK_ARRAY_SIZE(w); i++)
+		w[i] = sim_splitmix(&h);
+	snprintf(mid, sizeof(mid), "%016llx%016llx", (unsigned long long)w[0],
+		 (unsigned long long)w[1]);
+	for (int k = 0; k < 2; k++) {
+		uint64_t a = w[2 + 2 * k], b = w[3 + 2 * k];
+
+		snprintf(uuid[k], sizeof(uuid[k]), "%08llx-%04llx-4%03llx-%04llx-%012llx",
+			 (unsigned long long)(a >> 32), (unsigned long long)((a >> 16) & 0xffff),
+			 (unsigned long long)(a & 0xfff),
+			 (unsigned long long)(0x8000 | ((b >> 48) & 0x3fff)),
+			 (unsigned long long)(b & 0xffffffffffffULL));
+	}
+	cJSON_AddStringToObject(info, "machineID", mid);
+	cJSON_AddStringToObject(info, "systemUUID", uuid[0]);
+	cJSON_AddStringToObject(info, "bootID", uuid[1]);
+}
+
 void sim_nodes_seed(struct sim_model *m)
 {
 	const struct sim_scenario *sc = m->sc;
@@ -287,6 +315,13 @@ void sim_nodes_seed(struct sim_model *m)
 		cJSON_AddStringToObject(info, "kubeletVersion", "v1.32.0");
 		cJSON_AddStringToObject(info, "kubeProxyVersion", "v1.32.0");
 		cJSON_AddStringToObject(info, "containerRuntimeVersion", "containerd://1.7.24");
+		node_ids(m, s->name, info);
+		/* kubelet's port, as kubelet registers it (k8s.io/api core/v1 NodeDaemonEndpoints)
+		 */
+		cJSON_AddNumberToObject(
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(st, "daemonEndpoints"),
+					    "kubeletEndpoint"),
+		    "Port", 10250);
 		sim_create(m, m->r_node, NULL, o);
 	}
 }

@@ -1,5 +1,6 @@
 /* sim_scenario.c - scenario YAML (libyaml document API) into struct sim_scenario. */
 #include "sim_scenario.h"
+#include "sim_kv.h"
 
 #include "wk_name.h"
 #include "wk_quantity.h"
@@ -620,6 +621,19 @@ out:
 
 /* ---- top level ---- */
 
+static int gate_item(struct ctx *c, yaml_node_t *n, void *arg)
+{
+	struct sim_scenario *s = arg;
+	const char *g = scalar(n);
+
+	if (!g || !*g || strlen(g) > 128)
+		return perr(c, n, "'featureGates' entries must be gate names (at most 128 bytes)");
+	if (cJSON_GetArraySize(s->feature_gates) >= 128)
+		return perr(c, n, "more than 128 feature gates");
+	cJSON_AddItemToArray(s->feature_gates, cJSON_CreateString(g));
+	return 0;
+}
+
 static int top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	struct sim_scenario *s = arg;
@@ -661,6 +675,19 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 		return get_bool(c, v, key, &s->postcopy_after_first_round);
 	if (!strcmp(key, "defaultStorageClass"))
 		return get_name(c, v, key, &s->default_class);
+	if (!strcmp(key, "kubevirtVersion")) {
+		const char *str = scalar(v);
+		int minor = sim_kv_minor_parse(str);
+		if (minor < 0)
+			return perr(c, v, "'kubevirtVersion' must be \"1.5\", \"1.6\" or \"1.9\"");
+		s->kv_minor = minor;
+		return 0;
+	}
+	if (!strcmp(key, "featureGates")) {
+		cJSON_Delete(s->feature_gates);
+		s->feature_gates = cJSON_CreateArray();
+		return each_item(c, v, key, gate_item, s);
+	}
 	if (!strcmp(key, "migrations"))
 		return each_pair(c, v, key, mig_pair, &s->mig);
 	if (!strcmp(key, "storageClasses"))
@@ -806,5 +833,6 @@ void sim_scenario_destroy(struct sim_scenario *sc)
 		vm_release(&sc->vms[i]);
 	free(sc->vms);
 	free(sc->default_class);
+	cJSON_Delete(sc->feature_gates);
 	free(sc);
 }

@@ -101,6 +101,8 @@ struct sim_scenario {
 	int64_t max_downtime_ms;     /* maxDowntimeMs (900) */
 	bool postcopy_after_first_round;
 	char *default_class; /* default storage class name (first one when unset) */
+	int kv_minor;	     /* kubevirtVersion "1.5"/"1.6"/"1.9" -> 5/6/9; 0 = not set */
+	cJSON *feature_gates; /* featureGates: the KubeVirt CR's list; NULL = the default list */
 	struct sim_sc_migrations mig;
 	struct sim_sc_node *nodes;
 	size_t nnodes;

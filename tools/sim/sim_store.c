@@ -24,6 +24,8 @@ const struct sim_resource sim_resources[] = {
 	{"", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", "pvc", NULL, true, true, false},
 	{"", "v1", "events", "event", "Event", "ev", NULL, true, false, false},
 	{"coordination.k8s.io", "v1", "leases", "lease", "Lease", NULL, NULL, true, false, false},
+	{"", "v1", "services", "service", "Service", "svc", "all", true, true, false},
+	{"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", NULL, NULL, true, false, false},
 	{"metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", NULL, NULL, false, false, true},
 	{"kubevirt.io", "v1", "virtualmachines", "virtualmachine", "VirtualMachine", "vm,vms", "all", true, true, false},
 	{"kubevirt.io", "v1", "virtualmachineinstances", "virtualmachineinstance", "VirtualMachineInstance", "vmi,vmis", "all", true, true, false},
@@ -103,6 +105,8 @@ struct sim_store {
 	uint64_t compacted; /* rv of the newest event dropped from the ring */
 	struct observer obs[MAX_OBSERVERS];
 	size_t nobs;
+	sim_pruner_fn *pruner; /* set before use, read under the lock */
+	void *pruner_opaque;
 };
 
 /* A change waiting to be told to the observers once the lock is released. */
@@ -322,6 +326,21 @@ static void set_rv(cJSON *obj, uint64_t rv)
 	set_str(meta_of(obj), "resourceVersion", buf);
 }
 
+/* metrics.k8s.io is an aggregated API served by metrics-server, which builds each object on the
+ * fly: no uid, resourceVersion or generation (metrics-server pkg/api/node.go, pkg/storage/node.go).
+ * The store still versions them internally (watch history). */
+static void strip_ids(const struct sim_resource *res, cJSON *obj)
+{
+	cJSON *meta;
+
+	if (strcmp(res->group, "metrics.k8s.io"))
+		return;
+	meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "uid");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
+}
+
 static void now_rfc3339(char *out, size_t n)
 {
 	time_t t = time(NULL);
@@ -524,6 +543,14 @@ static void notify(struct sim_store *st, struct pending *p)
 			obs[i].fn(obs[i].opaque, p->res, p->type, p->obj);
 	cJSON_Delete(p->obj);
 	memset(p, 0, sizeof(*p));
+}
+
+void sim_store_set_pruner(struct sim_store *st, sim_pruner_fn *fn, void *opaque)
+{
+	pthread_mutex_lock(&st->lock);
+	st->pruner = fn;
+	st->pruner_opaque = opaque;
+	pthread_mutex_unlock(&st->lock);
 }
 
 void sim_store_observe(struct sim_store *st, sim_observer_fn *fn, void *opaque)
@@ -796,6 +823,9 @@ int sim_store_create(struct sim_store *st, const struct sim_resource *res, const
 	}
 	if (!cJSON_GetObjectItemCaseSensitive(obj, "kind"))
 		set_str(obj, "kind", res->kind);
+	if (st->pruner)
+		st->pruner(st->pruner_opaque, res, obj);
+	strip_ids(res, obj);
 	table_insert(t, pos, key, obj);
 	cache_json(&t->v[pos], record(st, ri, "ADDED", obj, ns, &p));
 	if (out)
@@ -858,6 +888,8 @@ static int commit(struct sim_store *st, size_t ri, size_t pos, cJSON *next, cJSO
 	if (!cJSON_GetObjectItemCaseSensitive(next, "kind"))
 		set_item(next, "kind",
 			 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(old, "kind"), true));
+	if (st->pruner)
+		st->pruner(st->pruner_opaque, res, next);
 	if (sim_json_equal(old, next)) {
 		cJSON_Delete(next);
 		if (out)
@@ -868,6 +900,7 @@ static int commit(struct sim_store *st, size_t ri, size_t pos, cJSON *next, cJSO
 		set_num(nmeta, "generation", (double)(gen + 1));
 	st->rv++;
 	set_rv(next, st->rv);
+	strip_ids(res, next);
 	snprintf(ns, sizeof(ns), "%s",
 		 meta_str(next, "namespace") ? meta_str(next, "namespace") : "");
 	if (del && !has_finalizers(next)) {
@@ -1028,6 +1061,7 @@ int sim_store_delete(struct sim_store *st, const struct sim_resource *res, const
 			set_num(meta, "deletionGracePeriodSeconds", 0);
 			set_num(meta, "generation", (double)(meta_int(e->obj, "generation") + 1));
 			set_rv(e->obj, st->rv);
+			strip_ids(res, e->obj);
 			cache_json(e, record(st, ri, "MODIFIED", e->obj, nsn, &p));
 		}
 		if (out)
@@ -1035,6 +1069,7 @@ int sim_store_delete(struct sim_store *st, const struct sim_resource *res, const
 	} else {
 		st->rv++;
 		set_rv(e->obj, st->rv);
+		strip_ids(res, e->obj);
 		record(st, ri, "DELETED", e->obj, nsn, &p);
 		if (out)
 			*out = cJSON_Duplicate(e->obj, true);

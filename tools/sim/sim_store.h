@@ -81,6 +81,11 @@ size_t sim_store_count(struct sim_store *st, const struct sim_resource *res);
 typedef void sim_observer_fn(void *opaque, const struct sim_resource *res, const char *type,
 			     const cJSON *obj);
 void sim_store_observe(struct sim_store *st, sim_observer_fn *fn, void *opaque);
+/* Called under the store's lock on every object about to be stored (create, update, patch,
+ * status writes, the model's own writes): removes in place what the served API version does not
+ * have, as an API server prunes unknown fields. Must not call the store. One pruner per store. */
+typedef void sim_pruner_fn(void *opaque, const struct sim_resource *res, cJSON *obj);
+void sim_store_set_pruner(struct sim_store *st, sim_pruner_fn *fn, void *opaque);
 
 /* Watch events after resourceVersion `since` for res (ns NULL = all namespaces), for the HTTP
  * layer: fills up to max events into a caller array of copies; returns the count, or -1 with

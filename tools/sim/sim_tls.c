@@ -33,7 +33,8 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok ? 0 : -1;
 }
 
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca)
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca,
+		       const char *san)
 {
 	X509 *x = X509_new();
 	X509_NAME *name;
@@ -71,7 +72,7 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
 		    add_ext(x, issuer, NID_key_usage, "critical,digitalSignature,keyEncipherment") <
 			0 ||
 		    add_ext(x, issuer, NID_ext_key_usage, "serverAuth") < 0 ||
-		    add_ext(x, issuer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") < 0 ||
+		    add_ext(x, issuer, NID_subject_alt_name, san) < 0 ||
 		    add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") < 0)
 			goto fail;
 	}
@@ -104,6 +105,13 @@ static char *cert_pem(X509 *x)
 
 int sim_tls_generate(struct sim_tls *tls, char *errstr, size_t errstr_size)
 {
+	return sim_tls_generate_named(tls, "wukong-sim-ca", "localhost",
+				      "IP:127.0.0.1,DNS:localhost", errstr, errstr_size);
+}
+
+int sim_tls_generate_named(struct sim_tls *tls, const char *ca_cn, const char *cn, const char *san,
+			   char *errstr, size_t errstr_size)
+{
 	EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *srv_key = EVP_EC_gen("P-256");
 	X509 *ca = NULL, *srv = NULL;
 	BIO *b = NULL;
@@ -114,8 +122,8 @@ int sim_tls_generate(struct sim_tls *tls, char *errstr, size_t errstr_size)
 		ossl_err(errstr, errstr_size, "generating keys");
 		goto out;
 	}
-	ca = make_cert(ca_key, "wukong-sim-ca", NULL, ca_key, true);
-	srv = ca ? make_cert(srv_key, "localhost", ca, ca_key, false) : NULL;
+	ca = make_cert(ca_key, ca_cn, NULL, ca_key, true, NULL);
+	srv = ca ? make_cert(srv_key, cn, ca, ca_key, false, san) : NULL;
 	if (!ca || !srv) {
 		ossl_err(errstr, errstr_size, "building certificates");
 		goto out;
