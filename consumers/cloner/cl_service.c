@@ -209,6 +209,10 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
 	enum wk_msg_result out = WK_MSG_DONE;
 
+	/* One dead letter per bad message: what is not a clone request is the migrator's to
+	 * refuse (wk_request_owner), including what can't be decoded. */
+	if (wk_request_owner(m) != WK_OWNER_CLONER)
+		return WK_MSG_DONE;
 	if (m->len > CL_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, CL_SUBMISSION_MAX);

@@ -434,6 +434,10 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	rd_kafka_timestamp_type_t tstype;
 	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
 
+	/* One dead letter per bad message (wk_request_owner): clone requests, even bad ones, are
+	 * the cloner's; everything else, the undecodable too, is ours. */
+	if (wk_request_owner(m) != WK_OWNER_MIGRATOR)
+		return WK_MSG_DONE;
 	if (m->len > MIG_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, MIG_SUBMISSION_MAX);
