@@ -103,9 +103,12 @@ from=$($K get vmi -n default db-local-vm -o jsonpath='{.status.nodeName}')
 to=node-1
 [ "$from" = node-1 ] && to=node-3
 "$W" migrate default/db-local --cold --to "$to" --timeout 60s >"$T/cold.out" 2>&1
-check "migrate --cold of db-local to $to: exit 0, Succeeded in mode Cold" \
+# db-local's data disk is node-local (local-rwo: a PersistentVolume pinned to its node), so
+# its VMI cannot start anywhere else ("volume node affinity conflict"): a cold migration of
+# it needs its data moved (issue 16).
+xfail 16 "migrate --cold of db-local to $to: exit 0, Succeeded in mode Cold" \
 	bash -c "[ $? -eq 0 ] && grep -q 'mode=Cold' '$T/cold.out' && grep -q Succeeded '$T/cold.out'"
-check "... and db-local now runs on $to" \
+xfail 16 "... and db-local now runs on $to" \
 	test "$($K get vmi -n default db-local-vm -o jsonpath='{.status.nodeName}')" = "$to"
 "$W" migrate default/no-such-vm -o json >"$T/nf.json"
 check "unknown Wukong: dead letter, exit 1, reason not-found" bash -c "[ $? -eq 1 ] && grep -q '\"reason\":\"not-found\"' '$T/nf.json'"

@@ -1,8 +1,12 @@
 /* test_sim_model.c - the simulator's model driven through its store, as the API server would:
  * seeding, the Wukong stand-in, LiveMigratable reasons, VMIM phases and addedNodeSelector,
- * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts,
- * snapshots and clones, node failure, the control API and the metrics. */
+ * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts before
+ * and after hand-over, failures before hand-over and the two-step final VMIM, snapshots (reasons,
+ * excluded volumes, deadline) and clones (patches retried, filters, Halted targets), placement
+ * like kube-scheduler, storage (classes, PVs, claims), node failure without fencing, the control
+ * API and the metrics. */
 #include "../../tools/sim/sim_model.h"
+#include "../../tools/sim/sim_model_int.h"
 
 #include "wk_log.h"
 #include "wk_quantity.h"
@@ -97,6 +101,57 @@ static cJSON *wait_status(struct fx *f, const struct sim_resource *r, const char
 	fail_msg("%s/%s: status.%s never became %s: %s", ns ? ns : "", name, field, want,
 		 s ? s : "(gone)");
 	return NULL;
+}
+
+/* Wait until the VMIM reached phase and its finalizer went: the second step of a final write
+ * (migrationState copied, finalizer removed) happens a model tick after the phase. */
+static cJSON *wait_final(struct fx *f, const char *name, const char *phase, double secs)
+{
+	cJSON_Delete(wait_status(f, VMIM, "default", name, "phase", phase, secs));
+	for (int i = 0; i < 250; i++) {
+		cJSON *o = sim_store_get(f->st, VMIM, "default", name);
+		if (!o || !cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers"))
+			return o;
+		cJSON_Delete(o);
+		usleep(20000);
+	}
+	fail_msg("%s: the finalizer never went", name);
+	return NULL;
+}
+
+/* The VMIM's watch history shows the final phase first without migrationState and with the
+ * finalizer, then (has_state) the migrationState copy, and the finalizer gone last. */
+static void assert_two_step(struct fx *f, const char *name, bool has_state)
+{
+	static struct sim_watch_event ev[4096];
+	struct sim_err err;
+	int n = sim_store_events_since(f->st, VMIM, "default", 0, ev, 4096, &err);
+	int step = 0;
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		const cJSON *o = ev[i].object;
+		const char *nm = str_at(o, "metadata", "name", NULL);
+		const char *ph = str_at(o, "status", "phase", NULL);
+		bool fin = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "finalizers");
+		bool st = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "status"), "migrationState");
+		if (nm && !strcmp(nm, name) && ph &&
+		    (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"))) {
+			if (step == 0) {
+				assert_false(st);
+				assert_true(fin);
+				step = 1;
+			} else if (step == 1 && st) {
+				assert_true(has_state);
+				assert_true(fin);
+				step = 2;
+			} else if (!fin) {
+				assert_int_equal(step, has_state ? 2 : 1);
+				step = 3;
+			}
+		}
+		cJSON_Delete(ev[i].object);
+	}
+	assert_int_equal(step, 3);
 }
 
 static void create(struct fx *f, const struct sim_resource *r, const char *ns, const char *json)
@@ -269,7 +324,8 @@ static void migration_with_added_node_selector(void **state)
 	    "\"web-1-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":\"%s\"}}}",
 	    target);
 	create(f, VMIM, "default", json);
-	cJSON *g = wait_status(f, VMIM, "default", "mig-1", "phase", "Succeeded", 20);
+	cJSON *g = wait_final(f, "mig-1", "Succeeded", 20);
+	assert_two_step(f, "mig-1", true);
 	char buf[256];
 	assert_string_equal(phases_of(g, buf, sizeof(buf)),
 			    "Pending,Scheduling,Scheduled,PreparingTarget,TargetReady,Running,"
@@ -354,7 +410,7 @@ static void timeout_then_post_copy_policy(void **state)
 	usleep(200000);
 
 	vmim(f, "slow-1", "hot-vm");
-	cJSON *g = wait_status(f, VMIM, "default", "slow-1", "phase", "Failed", 30);
+	cJSON *g = wait_final(f, "slow-1", "Failed", 30);
 	/* 5 s/GiB x 4 GiB = 20 s budget. */
 	assert_string_equal(
 	    ms_str(g, "failureReason"),
@@ -380,7 +436,7 @@ static void timeout_then_post_copy_policy(void **state)
 	       "\"selectors\":{\"virtualMachineInstanceSelector\":{\"tier\":\"cold\"}}}}");
 	usleep(200000);
 	vmim(f, "slow-2", "hot-vm");
-	g = wait_status(f, VMIM, "default", "slow-2", "phase", "Succeeded", 40);
+	g = wait_final(f, "slow-2", "Succeeded", 40);
 	assert_string_equal(ms_str(g, "mode"), "PostCopy");
 	assert_string_equal(ms_str(g, "migrationPolicyName"), "hot-postcopy");
 	cJSON *mc = cJSON_GetObjectItem(
@@ -489,6 +545,164 @@ static void limits_abort_and_metrics(void **state)
 	stop(f);
 }
 
+struct ev_find {
+	const char *kind, *reason, *msg_part, *component;
+	bool seen;
+};
+
+static int find_event(const cJSON *o, void *opaque)
+{
+	struct ev_find *e = opaque;
+	const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason"));
+	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"));
+	const char *kind = str_at(o, "involvedObject", "kind", NULL);
+	const char *comp = str_at(o, "source", "component", NULL);
+	if (r && !strcmp(r, e->reason) && kind && !strcmp(kind, e->kind) && msg &&
+	    strstr(msg, e->msg_part) && (!e->component || (comp && !strcmp(comp, e->component))))
+		e->seen = true;
+	return 0;
+}
+
+static int dump_event(const cJSON *o, void *opaque)
+{
+	(void)opaque;
+	fprintf(stderr, "  event %s %s: %s\n", str_at(o, "involvedObject", "kind", NULL),
+		cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")),
+		cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")));
+	return 0;
+}
+
+static void expect_event(struct fx *f, const char *kind, const char *reason, const char *part,
+			 const char *component)
+{
+	struct ev_find e = {kind, reason, part, component, false};
+	for (int i = 0; i < 100 && !e.seen; i++) {
+		sim_store_foreach(f->st, EVENTS, "default", find_event, &e);
+		if (!e.seen)
+			usleep(20000);
+	}
+	if (!e.seen) {
+		sim_store_foreach(f->st, EVENTS, "default", dump_event, NULL);
+		fail_msg("no %s event %s with \"%s\"", kind, reason, part);
+	}
+}
+
+static bool history_has_phase(struct fx *f, const char *name, const char *phase)
+{
+	static struct sim_watch_event ev[4096];
+	struct sim_err err;
+	int n = sim_store_events_since(f->st, VMIM, "default", 0, ev, 4096, &err);
+	bool seen = false;
+	for (int i = 0; i < n; i++) {
+		const char *nm = str_at(ev[i].object, "metadata", "name", NULL);
+		const char *ph = str_at(ev[i].object, "status", "phase", NULL);
+		seen |= nm && !strcmp(nm, name) && ph && !strcmp(ph, phase);
+		cJSON_Delete(ev[i].object);
+	}
+	return seen;
+}
+
+/* Failures before the target pod is handed over write no failureReason anywhere (migration.go:
+ * failMigration only sets the phase), and the final write comes in two steps. An unschedulable
+ * target pod is deleted after the timeout; a cancel in Scheduling fails at once; a cancel in
+ * PreparingTarget waits for Running and goes through the VMI's abortRequested and
+ * virt-handler. */
+static void failures_before_handoff(void **state)
+{
+	(void)state;
+	struct fx *f = start(SLOW, 20);
+	struct sim_err err;
+	create(f, VMIM, "default",
+	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
+	       "\"metadata\":{\"name\":\"u1\",\"namespace\":\"default\",\"annotations\":{"
+	       "\"kubevirt.io/migrationUnschedulablePodTimeoutSeconds\":\"10\"}},\"spec\":{"
+	       "\"vmiName\":\"calm-1-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":"
+	       "\"nowhere\"}}}");
+	cJSON_Delete(wait_status(f, VMIM, "default", "u1", "phase", "Scheduling", 20));
+	expect_event(f, "Pod", "FailedScheduling", "0/2 nodes are available", "default-scheduler");
+	expect_event(f, "VirtualMachineInstanceMigration", "migrationTargetPodUnschedulable",
+		     "Migration target pod for VMI [default/calm-1-vm] is currently unschedulable.",
+		     NULL);
+	cJSON *g = wait_final(f, "u1", "Failed", 20);
+	char buf[256];
+	assert_string_equal(phases_of(g, buf, sizeof(buf)), "Pending,Scheduling,Failed");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"));
+	char *txt = cJSON_PrintUnformatted(g);
+	assert_null(strstr(txt, "failureReason"));
+	free(txt);
+	cJSON_Delete(g);
+	assert_two_step(f, "u1", false);
+	cJSON *v = sim_store_get(f->st, VMI, "default", "calm-1-vm");
+	txt = cJSON_PrintUnformatted(v);
+	assert_null(strstr(txt, "failureReason"));
+	assert_null(strstr(txt, "migrationState"));
+	free(txt);
+	cJSON_Delete(v);
+	expect_event(f, "VirtualMachineInstanceMigration", "SuccessfulDelete",
+		     "timeout period exceeded", NULL);
+	expect_event(f, "VirtualMachineInstanceMigration", "FailedMigration",
+		     "Migration target pod was removed during active migration.", NULL);
+
+	/* Cancel while Scheduling: Failed at once, the condition, no failureReason. */
+	create(f, VMIM, "default",
+	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachineInstanceMigration\","
+	       "\"metadata\":{\"name\":\"c1\",\"namespace\":\"default\"},\"spec\":{"
+	       "\"vmiName\":\"calm-1-vm\",\"addedNodeSelector\":{\"kubernetes.io/hostname\":"
+	       "\"nowhere\"}}}");
+	cJSON_Delete(wait_status(f, VMIM, "default", "c1", "phase", "Scheduling", 20));
+	assert_int_equal(sim_store_delete(f->st, VMIM, "default", "c1", NULL, &err), 0);
+	g = wait_status(f, VMIM, "default", "c1", "phase", "Failed", 20);
+	assert_non_null(cond(g, "migrationAbortRequested"));
+	assert_null(str_at(cond(g, "migrationAbortRequested"), "reason", NULL, NULL));
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"));
+	cJSON_Delete(g);
+	expect_event(f, "VirtualMachineInstanceMigration", "FailedMigration",
+		     "Migration failed due to being canceled", NULL);
+	expect_event(f, "VirtualMachineInstanceMigration", "SuccessfulDelete",
+		     "migration canceled and pod default/virt-launcher-calm-1-vm-", NULL);
+	for (int i = 0; i < 100 && (g = sim_store_get(f->st, VMIM, "default", "c1")); i++) {
+		cJSON_Delete(g);
+		usleep(20000);
+	}
+	assert_null(sim_store_get(f->st, VMIM, "default", "c1"));
+	v = sim_store_get(f->st, VMI, "default", "calm-1-vm");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "status"), "migrationState"));
+	cJSON_Delete(v);
+
+	/* Cancel after hand-over (PreparingTarget): the migration still reaches Running, then the
+	 * VMI gets abortRequested and virt-handler aborts it. */
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":1}", NULL), 200);
+	assert_int_equal(control(f, "POST", "/vms/default/calm-2/dirty-rate",
+				 "{\"dirtyRate\":\"1900Mi\"}", NULL),
+			 200);
+	vmim(f, "c2", "calm-2-vm");
+	cJSON_Delete(wait_status(f, VMIM, "default", "c2", "phase", "PreparingTarget", 20));
+	assert_int_equal(sim_store_delete(f->st, VMIM, "default", "c2", NULL, &err), 0);
+	usleep(200000);
+	g = sim_store_get(f->st, VMIM, "default", "c2");
+	assert_non_null(g);
+	assert_non_null(cond(g, "migrationAbortRequested"));
+	assert_string_equal(str_at(g, "status", "phase", NULL), "PreparingTarget");
+	cJSON_Delete(g);
+	for (int i = 0; i < 300 && (g = sim_store_get(f->st, VMIM, "default", "c2")); i++) {
+		cJSON_Delete(g);
+		usleep(20000);
+	}
+	assert_null(sim_store_get(f->st, VMIM, "default", "c2"));
+	assert_true(history_has_phase(f, "c2", "Running"));
+	assert_two_step(f, "c2", true);
+	v = sim_store_get(f->st, VMI, "default", "calm-2-vm");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(v, "status"), "migrationState"),
+	    "abortRequested")));
+	assert_string_equal(ms_str(v, "abortStatus"), "Succeeded");
+	assert_string_equal(ms_str(v, "failureReason"), "Live migration has been aborted");
+	cJSON_Delete(v);
+	expect_event(f, "VirtualMachineInstanceMigration", "SuccessfulAbortMigration",
+		     "Migration is ready to be canceled by virt-handler.", NULL);
+	stop(f);
+}
+
 /* A change of the KubeVirt CR applies to the next migrations: one at a time cluster-wide. */
 static void kubevirt_cr_changes_apply(void **state)
 {
@@ -508,7 +722,7 @@ static void kubevirt_cr_changes_apply(void **state)
 	usleep(400000);
 	/* The first holds the only slot (about 6 simulated seconds = 3 s here). */
 	assert_int_equal(count_phase(f, "Pending"), 1);
-	cJSON *g = wait_status(f, VMIM, "default", "p2", "phase", "Succeeded", 30);
+	cJSON *g = wait_final(f, "p2", "Succeeded", 30);
 	cJSON *mc = cJSON_GetObjectItem(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(g, "status"), "migrationState"),
 	    "migrationConfiguration");
@@ -610,9 +824,15 @@ static void snapshots_and_clones(void **state)
 	assert_string_equal(txt, "[\"Online\",\"GuestAgent\"]");
 	free(txt);
 	assert_non_null(str_at(s, "status", "creationTime", NULL));
+	/* Conditions carry their text in reason, never in message (snapshot/util.go). */
+	assert_string_equal(str_at(cond(s, "Ready"), "reason", NULL, NULL), "Ready");
+	assert_null(str_at(cond(s, "Ready"), "message", NULL, NULL));
+	assert_string_equal(str_at(cond(s, "Progressing"), "reason", NULL, NULL),
+			    "Operation complete");
+	assert_null(str_at(cond(s, "Progressing"), "message", NULL, NULL));
 	cJSON_Delete(s);
-	/* A snapshot of a VM with a local volume stays not ready and says why, until its
-	 * failureDeadline. */
+	/* A volume whose class has no VolumeSnapshotClass is excluded and the snapshot succeeds;
+	 * the "No VolumeSnapshotClass" text is only in the VM's volumeSnapshotStatuses. */
 	create(
 	    f, SNAP, "default",
 	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
@@ -620,13 +840,41 @@ static void snapshots_and_clones(void **state)
 	    "\"failureDeadline\":"
 	    "\"1m\",\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
 	    "\"db-local-vm\"}}}");
-	s = wait_status(f, SNAP, "default", "s2", "phase", "InProgress", 20);
-	assert_non_null(
-	    strstr(str_at(cond(s, "Ready"), "message", NULL, NULL), "No VolumeSnapshotClass"));
+	s = wait_status(f, SNAP, "default", "s2", "phase", "Succeeded", 20);
+	txt = cJSON_PrintUnformatted(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(s, "status"), "snapshotVolumes"));
+	assert_non_null(strstr(txt, "\"excludedVolumes\":[\"data\"]"));
+	assert_null(strstr(txt, "VolumeSnapshotClass"));
+	free(txt);
+	txt = cJSON_PrintUnformatted(s);
+	assert_null(strstr(txt, "No VolumeSnapshotClass"));
+	free(txt);
 	cJSON_Delete(s);
-	s = wait_status(f, SNAP, "default", "s2", "phase", "Failed", 20);
-	assert_string_equal(str_at(cond(s, "Failure"), "message", NULL, NULL),
+	cJSON *dbvm = sim_store_get(f->st, VM, "default", "db-local-vm");
+	txt = cJSON_PrintUnformatted(dbvm);
+	assert_non_null(strstr(txt, "No VolumeSnapshotClass: Volume snapshots are not configured "
+				    "for this StorageClass [local-rwo] [data]"));
+	free(txt);
+	cJSON_Delete(dbvm);
+	/* A snapshot that cannot finish before its failureDeadline (its source does not exist)
+	 * fails with reason "snapshot deadline exceeded". */
+	create(
+	    f, SNAP, "default",
+	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
+	    "\"metadata\":{\"name\":\"s4\",\"namespace\":\"default\"},\"spec\":{"
+	    "\"failureDeadline\":\"1m\",\"source\":{\"apiGroup\":\"kubevirt.io\",\"kind\":"
+	    "\"VirtualMachine\",\"name\":\"nope\"}}}");
+	s = wait_status(f, SNAP, "default", "s4", "phase", "InProgress", 20);
+	assert_string_equal(str_at(cond(s, "Progressing"), "reason", NULL, NULL),
+			    "Source does not exist");
+	cJSON_Delete(s);
+	s = wait_status(f, SNAP, "default", "s4", "phase", "Failed", 20);
+	assert_string_equal(str_at(cond(s, "Failure"), "reason", NULL, NULL),
 			    "snapshot deadline exceeded");
+	assert_null(str_at(cond(s, "Failure"), "message", NULL, NULL));
+	assert_string_equal(str_at(cond(s, "Progressing"), "reason", NULL, NULL),
+			    "Operation failed");
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "status"), "error"));
 	cJSON_Delete(s);
 	/* Wrong source kind. */
 	create(
@@ -655,10 +903,15 @@ static void snapshots_and_clones(void **state)
 	assert_non_null(strstr(vtxt, "\"serial\":\"serial-1\""));
 	assert_non_null(strstr(vtxt, "restore-"));
 	free(vtxt);
+	/* A cloned VM is created Halted (restore.go: new VM, runStrategy Halted). */
+	assert_string_equal(str_at(vm, "spec", "runStrategy", NULL), "Halted");
+	assert_non_null(
+	    str_at(vm, "metadata", "annotations", "restore.kubevirt.io/lastRestoreUID"));
 	cJSON_Delete(vm);
-	cJSON_Delete(wait_status(f, VMI, "default", "web-2-copy", "phase", "Running", 20));
+	usleep(300000);
+	assert_null(sim_store_get(f->st, VMI, "default", "web-2-copy"));
 	/* The temporary snapshot is gone. */
-	assert_int_equal(sim_store_count(f->st, SNAP), 3);
+	assert_int_equal(sim_store_count(f->st, SNAP), 4);
 
 	/* Clone of a VM with non-snapshottable storage stays pending. */
 	create(f, CLONE, "default",
@@ -670,6 +923,9 @@ static void snapshots_and_clones(void **state)
 	c = sim_store_get(f->st, CLONE, "default", "c2");
 	assert_null(str_at(c, "status", "phase", NULL));
 	assert_string_equal(str_at(cond(c, "Progressing"), "reason", NULL, NULL), "Pending");
+	assert_string_equal(str_at(cond(c, "Ready"), "reason", NULL, NULL),
+			    "Virtual Machine volume data does not support snapshots");
+	assert_null(str_at(cond(c, "Ready"), "message", NULL, NULL));
 	cJSON_Delete(c);
 	/* Clone from a snapshot. */
 	create(
@@ -685,19 +941,21 @@ static void snapshots_and_clones(void **state)
 	stop(f);
 }
 
-static int find_clone_failed(const cJSON *o, void *opaque)
+static int find_restore_error(const cJSON *o, void *opaque)
 {
 	const char *r = cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason"));
 	const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(o, "message"));
-	const char *name = str_at(o, "involvedObject", "name", NULL);
-	if (r && !strcmp(r, "CloneFailed") && name && !strcmp(name, "bad") && msg &&
-	    strstr(msg, "error patching VM bad-copy"))
+	const char *kind = str_at(o, "involvedObject", "kind", NULL);
+	if (r && !strcmp(r, "VirtualMachineRestoreError") && kind &&
+	    !strcmp(kind, "VirtualMachineRestore") && msg &&
+	    strstr(msg, "VirtualMachineRestore encountered error error patching VM bad-copy"))
 		*(bool *)opaque = true;
 	return 0;
 }
 
 /* spec.patches: applied to the target VM after the generated changes; a patch that does not
- * apply (or is not JSON) fails the clone with a condition and an event, and no VM appears. */
+ * apply (or is not JSON) is an error of the temporary restore, retried for ever: the clone stays
+ * in RestoreInProgress (restore.go reconcileSpec + doUpdateError), and no VM appears. */
 static void clone_patches(void **state)
 {
 	(void)state;
@@ -738,20 +996,33 @@ static void clone_patches(void **state)
 	       "\"{\\\"op\\\":\\\"add\\\",\\\"path\\\":\\\"/metadata/labels/fine\\\",\\\"value\\\":"
 	       "\\\"1\\\"}\","
 	       "\"{\\\"op\\\":\\\"remove\\\",\\\"path\\\":\\\"/spec/no/such\\\"}\"]}}");
-	cJSON *c = wait_status(f, CLONE, "default", "bad", "phase", "Failed", 30);
-	const char *m = str_at(cond(c, "Ready"), "message", NULL, NULL);
-	assert_non_null(m);
-	assert_non_null(strstr(m, "error patching VM bad-copy"));
-	assert_string_equal(str_at(cond(c, "Ready"), "status", NULL, NULL), "False");
+	cJSON *c = wait_status(f, CLONE, "default", "bad", "phase", "RestoreInProgress", 30);
 	cJSON_Delete(c);
-	assert_null(sim_store_get(f->st, VM, "default", "bad-copy"));
 	bool seen = false;
-	for (int i = 0; i < 100 && !seen; i++) {
-		sim_store_foreach(f->st, EVENTS, "default", find_clone_failed, &seen);
+	for (int i = 0; i < 200 && !seen; i++) {
+		sim_store_foreach(f->st, EVENTS, "default", find_restore_error, &seen);
 		if (!seen)
 			usleep(20000);
 	}
 	assert_true(seen);
+	/* Well past the retries: still RestoreInProgress, no VM, the restore says why. */
+	usleep(1000000);
+	c = wait_status(f, CLONE, "default", "bad", "phase", "RestoreInProgress", 1);
+	assert_string_equal(str_at(cond(c, "Progressing"), "reason", NULL, NULL),
+			    "Still processing");
+	char rname[300];
+	snprintf(rname, sizeof(rname), "%s", str_at(c, "status", "restoreName", NULL));
+	cJSON_Delete(c);
+	cJSON *r =
+	    sim_store_get(f->st, R("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores"),
+			  "default", rname);
+	assert_non_null(r);
+	const char *m = str_at(cond(r, "Ready"), "reason", NULL, NULL);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "error patching VM bad-copy: failed to apply patch for VM"));
+	assert_null(cond(r, "Failure"));
+	cJSON_Delete(r);
+	assert_null(sim_store_get(f->st, VM, "default", "bad-copy"));
 
 	/* Not JSON at all. */
 	create(f, CLONE, "default",
@@ -760,12 +1031,340 @@ static void clone_patches(void **state)
 	       "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-2-vm\"},"
 	       "\"target\":{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":"
 	       "\"junk-copy\"},\"patches\":[\"{not json\"]}}");
-	c = wait_status(f, CLONE, "default", "junk", "phase", "Failed", 30);
-	assert_non_null(strstr(str_at(cond(c, "Ready"), "message", NULL, NULL),
-			       "is not a JSON patch operation"));
+	c = wait_status(f, CLONE, "default", "junk", "phase", "RestoreInProgress", 30);
 	cJSON_Delete(c);
 	assert_null(sim_store_get(f->st, VM, "default", "junk-copy"));
+
+	/* The snapshot deleted while the clone restores from it: the clone fails (getSnapshot). */
+	create(
+	    f, SNAP, "default",
+	    "{\"apiVersion\":\"snapshot.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineSnapshot\","
+	    "\"metadata\":{\"name\":\"s9\",\"namespace\":\"default\"},\"spec\":{\"source\":"
+	    "{\"apiGroup\":\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"web-1-vm\"}}}");
+	cJSON_Delete(wait_status(f, SNAP, "default", "s9", "phase", "Succeeded", 60));
+	create(f, CLONE, "default",
+	       "{\"apiVersion\":\"clone.kubevirt.io/v1beta1\",\"kind\":\"VirtualMachineClone\","
+	       "\"metadata\":{\"name\":\"orphan\",\"namespace\":\"default\"},\"spec\":{"
+	       "\"source\":{\"apiGroup\":\"snapshot.kubevirt.io\",\"kind\":"
+	       "\"VirtualMachineSnapshot\",\"name\":\"s9\"},\"target\":{\"apiGroup\":"
+	       "\"kubevirt.io\",\"kind\":\"VirtualMachine\",\"name\":\"orphan-copy\"}}}");
+	cJSON_Delete(wait_status(f, CLONE, "default", "orphan", "phase", "RestoreInProgress", 30));
+	struct sim_err err;
+	assert_int_equal(sim_store_delete(f->st, SNAP, "default", "s9", NULL, &err), 0);
+	c = wait_status(f, CLONE, "default", "orphan", "phase", "Failed", 30);
+	assert_string_equal(str_at(cond(c, "Ready"), "reason", NULL, NULL),
+			    "snapshot s9 does not exist anymore");
+	assert_string_equal(str_at(cond(c, "Progressing"), "reason", NULL, NULL), "Failed");
+	cJSON_Delete(c);
 	stop(f);
+}
+
+static void vm_create(struct fx *f, const char *name, const char *tspec)
+{
+	char json[2048];
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{"
+		 "\"name\":\"%s\",\"namespace\":\"default\"},\"spec\":{\"runStrategy\":\"Always\","
+		 "\"template\":{\"spec\":%s}}}",
+		 name, tspec);
+	create(f, VM, "default", json);
+}
+
+static int64_t node_req(struct fx *f, const char *node, const char *field)
+{
+	cJSON *st = NULL;
+	int64_t v = -1;
+	assert_int_equal(control(f, "GET", "/state", NULL, &st), 200);
+	const cJSON *n;
+	cJSON_ArrayForEach(n, cJSON_GetObjectItem(st, "nodes"))
+	{
+		if (!strcmp(str_at(n, "name", NULL, NULL), node))
+			v = (int64_t)cJSON_GetObjectItem(n, field)->valuedouble;
+	}
+	cJSON_Delete(st);
+	return v;
+}
+
+/* Placement as kube-scheduler does it for the launcher pod KubeVirt renders: cpu = vCPUs /
+ * cpuAllocationRatio unless the VM asks, memory = guest + overhead, other pods' requests,
+ * taints vs tolerations, required node affinity, the scheduler's message, host-model CPU
+ * labels for migration targets. */
+static void placement_like_the_scheduler(void **state)
+{
+	(void)state;
+	const char *yaml =
+	    "otherPodsCpu: 0\notherPodsMemory: 0\n"
+	    "nodes:\n"
+	    "  - {name: a, cpu: 4, memory: 8Gi, labels: {gpu: \"true\"}, taints: [{key: dedicated, "
+	    "value: gpu, effect: NoSchedule}]}\n"
+	    "  - {name: b, cpu: 2, memory: 8Gi, unschedulable: true, labels: {"
+	    "\"host-model-cpu.node.kubevirt.io/Skylake-Server\": \"true\"}}\n"
+	    "  - {name: c, cpu: 16, memory: 64Gi, otherPodsMemory: 60Gi, labels: {"
+	    "\"host-model-cpu.node.kubevirt.io/Skylake-Server\": \"true\"}}\n"
+	    "  - {name: d, cpu: 8, memory: 16Gi}\n"
+	    "vms: []\n";
+	struct fx *f = start(yaml, 20);
+	struct sim_err err;
+	/* 8 vCPUs fit a 2-CPU node: the pod asks for 800m (+5m for guest-console-log). */
+	vm_create(f, "wide",
+		  "{\"nodeSelector\":{\"kubernetes.io/hostname\":\"d\"},\"domain\":{\"cpu\":{"
+		  "\"cores\":8},\"memory\":{\"guest\":\"2Gi\"},\"resources\":{\"requests\":{"
+		  "\"memory\":\"2Gi\"}}}}");
+	cJSON_Delete(wait_status(f, VMI, "default", "wide", "phase", "Running", 20));
+	assert_int_equal(node_req(f, "d", "cpuRequestedMilli"), 805);
+	const int64_t Mi = INT64_C(1) << 20;
+	assert_int_equal(node_req(f, "d", "memoryRequested"), 2048 * Mi + (2048 * Mi) / 512 +
+								  220 * Mi + 8 * 8 * Mi + 8 * Mi +
+								  32 * Mi + 35000000);
+	cJSON *v = sim_store_get(f->st, VMI, "default", "wide");
+	/* virt-api's mutator: the default CPU model. */
+	assert_string_equal(wk_json_str(v, "spec.domain.cpu.model"), "host-model");
+	cJSON_Delete(v);
+
+	/* An explicit cpu request wins; nothing fits: the scheduler's message. */
+	vm_create(f, "big",
+		  "{\"domain\":{\"cpu\":{\"cores\":2},\"resources\":{\"requests\":{\"cpu\":\"16\","
+		  "\"memory\":\"4Gi\"}}}}");
+	v = wait_status(f, VMI, "default", "big", "phase", "Pending", 20);
+	cJSON_Delete(v);
+	const char *want = "0/4 nodes are available: 1 Insufficient memory, 1 node(s) had "
+			   "untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+			   "2 Insufficient cpu.";
+	expect_event(f, "VirtualMachineInstance", "FailedScheduling", want, NULL);
+
+	/* Tolerations and required node affinity: onto the tainted gpu node. */
+	vm_create(f, "gpu",
+		  "{\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":"
+		  "\"gpu\",\"effect\":\"NoSchedule\"}],\"affinity\":{\"nodeAffinity\":{"
+		  "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{"
+		  "\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":\"In\",\"values\":[\"true\"]"
+		  "}]}]}}},\"domain\":{\"cpu\":{\"cores\":1},\"resources\":{\"requests\":{"
+		  "\"memory\":\"1Gi\"}}}}");
+	v = wait_status(f, VMI, "default", "gpu", "phase", "Running", 20);
+	assert_string_equal(str_at(v, "status", "nodeName", NULL), "a");
+	cJSON_Delete(v);
+	/* A toleration with the wrong value does not help. */
+	vm_create(
+	    f, "nogpu",
+	    "{\"tolerations\":[{\"key\":\"dedicated\",\"value\":\"cpu\"}],\"affinity\":{"
+	    "\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":{"
+	    "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":"
+	    "\"Exists\"}]}]}}},\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}}");
+	cJSON_Delete(wait_status(f, VMI, "default", "nogpu", "phase", "Pending", 20));
+	expect_event(f, "VirtualMachineInstance", "FailedScheduling",
+		     "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+		     "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node "
+		     "affinity/selector.",
+		     NULL);
+
+	/* Host-model CPU: the target must offer the source's host model for migration. b's
+	 * host model differs (Skylake), so after uncordoning it still does not fit... */
+	vm_create(f, "hm", "{\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}}");
+	v = wait_status(f, VMI, "default", "hm", "phase", "Running", 20);
+	assert_string_equal(str_at(v, "status", "nodeName", NULL), "d");
+	cJSON_Delete(v);
+	cJSON *n = sim_store_get(f->st, NODE, NULL, "b");
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(n, "spec"), "unschedulable");
+	assert_int_equal(sim_store_update(f->st, NODE, NULL, "b", n, false, NULL, &err), 0);
+	usleep(200000);
+	vmim(f, "hm-1", "hm");
+	cJSON_Delete(wait_status(f, VMIM, "default", "hm-1", "phase", "Scheduling", 20));
+	expect_event(f, "Pod", "FailedScheduling",
+		     "0/4 nodes are available: 1 node(s) didn't match pod anti-affinity rules, 1 "
+		     "node(s) had untolerated taint {dedicated: gpu}, 2 node(s) didn't match Pod's "
+		     "node affinity/selector.",
+		     "default-scheduler");
+	usleep(500000);
+	cJSON *g = sim_store_get(f->st, VMIM, "default", "hm-1");
+	assert_string_equal(str_at(g, "status", "phase", NULL), "Scheduling");
+	cJSON_Delete(g);
+	/* ... until the node-labeller says b can run Cascadelake-Server guests. */
+	n = sim_store_get(f->st, NODE, NULL, "b");
+	sim_jset_str(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "metadata"), "labels"),
+		     "cpu-model-migration.node.kubevirt.io/Cascadelake-Server", "true");
+	assert_int_equal(sim_store_update(f->st, NODE, NULL, "b", n, false, NULL, &err), 0);
+	cJSON_Delete(wait_final(f, "hm-1", "Succeeded", 30));
+	v = sim_store_get(f->st, VMI, "default", "hm");
+	assert_string_equal(str_at(v, "status", "nodeName", NULL), "b");
+	cJSON_Delete(v);
+	stop(f);
+}
+
+#define PVC R("", "v1", "persistentvolumeclaims")
+#define PV R("", "v1", "persistentvolumes")
+#define SC R("storage.k8s.io", "v1", "storageclasses")
+#define VSC R("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses")
+
+static void pvc_create(struct fx *f, const char *name, const char *cls)
+{
+	char json[512];
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":"
+		 "\"%s\",\"namespace\":\"default\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
+		 "\"storageClassName\":\"%s\",\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}",
+		 name, cls);
+	create(f, PVC, "default", json);
+}
+
+/* StorageClasses with their binding modes, VolumeSnapshotClasses per CSI driver, PVs (node
+ * affinity for local ones), claims the PV controller binds, waits on or cannot provision. */
+static void storage_as_clusters_have_it(void **state)
+{
+	(void)state;
+	struct fx *f = start(NULL, 20);
+	cJSON *sc = sim_store_get(f->st, SC, NULL, "local-path");
+	assert_string_equal(wk_json_str(sc, "volumeBindingMode"), "WaitForFirstConsumer");
+	assert_string_equal(wk_json_str(sc, "provisioner"), "rancher.io/local-path");
+	cJSON_Delete(sc);
+	sc = sim_store_get(f->st, SC, NULL, "nfs-storage");
+	assert_string_equal(wk_json_str(sc, "volumeBindingMode"), "Immediate");
+	cJSON_Delete(sc);
+	/* Snapshots only for the drivers that have a VolumeSnapshotClass. */
+	assert_int_equal(sim_store_count(f->st, VSC), 2);
+	cJSON *vsc = sim_store_get(f->st, VSC, NULL, "longhorn-snapclass");
+	assert_string_equal(wk_json_str(vsc, "driver"), "driver.longhorn.io");
+	cJSON_Delete(vsc);
+	/* db-local's local claim is bound where its VMI runs, and the PV says so. */
+	cJSON *v = sim_store_get(f->st, VMI, "default", "db-local-vm");
+	char node[64];
+	snprintf(node, sizeof(node), "%s", wk_json_str(v, "status.nodeName"));
+	cJSON_Delete(v);
+	cJSON *pvc = sim_store_get(f->st, PVC, "default", "db-local-data");
+	assert_string_equal(wk_json_str(pvc, "status.phase"), "Bound");
+	assert_string_equal(
+	    str_at(pvc, "metadata", "annotations", "volume.kubernetes.io/selected-node"), node);
+	cJSON *pv = sim_store_get(f->st, PV, NULL, wk_json_str(pvc, "spec.volumeName"));
+	assert_non_null(pv);
+	char *txt = cJSON_PrintUnformatted(wk_json_path(pv, "spec.nodeAffinity"));
+	char want[200];
+	snprintf(
+	    want, sizeof(want),
+	    "{\"required\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"kubernetes."
+	    "io/hostname\",\"operator\":\"In\",\"values\":[\"%s\"]}]}]}}",
+	    node);
+	assert_string_equal(txt, want);
+	free(txt);
+	assert_string_equal(wk_json_str(pv, "spec.claimRef.name"), "db-local-data");
+	cJSON_Delete(pv);
+	cJSON_Delete(pvc);
+	/* A shared claim's PV is a CSI volume of the class's driver. */
+	pvc = sim_store_get(f->st, PVC, "default", "web-1-system");
+	pv = sim_store_get(f->st, PV, NULL, wk_json_str(pvc, "spec.volumeName"));
+	assert_string_equal(wk_json_str(pv, "spec.csi.driver"), "rbd.csi.ceph.com");
+	cJSON_Delete(pv);
+	cJSON_Delete(pvc);
+
+	/* Claims made by clients. */
+	pvc_create(f, "nfs-1", "nfs-storage");
+	pvc_create(f, "lp-1", "local-path");
+	pvc_create(f, "bad-1", "no-such-class");
+	pvc = wait_status(f, PVC, "default", "nfs-1", "phase", "Bound", 20);
+	char nfs_pv[80];
+	snprintf(nfs_pv, sizeof(nfs_pv), "%s", wk_json_str(pvc, "spec.volumeName"));
+	cJSON_Delete(pvc);
+	pv = sim_store_get(f->st, PV, NULL, nfs_pv);
+	assert_non_null(pv);
+	cJSON_Delete(pv);
+	/* reclaimPolicy Delete: the claim goes, its volume goes. */
+	struct sim_err err;
+	assert_int_equal(sim_store_delete(f->st, PVC, "default", "nfs-1", NULL, &err), 0);
+	for (int i = 0; i < 100 && (pv = sim_store_get(f->st, PV, NULL, nfs_pv)); i++) {
+		cJSON_Delete(pv);
+		usleep(20000);
+	}
+	assert_null(sim_store_get(f->st, PV, NULL, nfs_pv));
+	cJSON_Delete(wait_status(f, PVC, "default", "lp-1", "phase", "Pending", 20));
+	cJSON_Delete(wait_status(f, PVC, "default", "bad-1", "phase", "Pending", 20));
+	expect_event(f, "PersistentVolumeClaim", "ProvisioningFailed",
+		     "storageclass.storage.k8s.io \"no-such-class\" not found",
+		     "persistentvolume-controller");
+	expect_event(f, "PersistentVolumeClaim", "WaitForFirstConsumer",
+		     "waiting for first consumer to be created before binding",
+		     "persistentvolume-controller");
+	usleep(500000);
+	pvc = sim_store_get(f->st, PVC, "default", "bad-1");
+	assert_string_equal(wk_json_str(pvc, "status.phase"), "Pending");
+	cJSON_Delete(pvc);
+	/* A VM on the claim whose class is missing cannot be scheduled. */
+	vm_create(f, "needs-bad",
+		  "{\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}},\"volumes\":[{"
+		  "\"name\":\"d\",\"persistentVolumeClaim\":{\"claimName\":\"bad-1\"}}]}");
+	cJSON_Delete(wait_status(f, VMI, "default", "needs-bad", "phase", "Pending", 20));
+	expect_event(f, "VirtualMachineInstance", "FailedScheduling",
+		     "pod has unbound immediate PersistentVolumeClaims", NULL);
+	/* A VM on the local-path claim binds it where it lands. */
+	vm_create(f, "needs-lp",
+		  "{\"domain\":{\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}},\"volumes\":[{"
+		  "\"name\":\"d\",\"persistentVolumeClaim\":{\"claimName\":\"lp-1\"}}]}");
+	v = wait_status(f, VMI, "default", "needs-lp", "phase", "Running", 20);
+	pvc = sim_store_get(f->st, PVC, "default", "lp-1");
+	assert_string_equal(wk_json_str(pvc, "status.phase"), "Bound");
+	assert_string_equal(
+	    str_at(pvc, "metadata", "annotations", "volume.kubernetes.io/selected-node"),
+	    wk_json_str(v, "status.nodeName"));
+	cJSON_Delete(pvc);
+	cJSON_Delete(v);
+	stop(f);
+}
+
+/* KubeVirt 1.5 renders the launcher with 16Mi of video RAM in its overhead (v1.5.0
+ * services.GetMemoryOverhead), not 32Mi. */
+static void kubevirt_1_5_differences(void **state)
+{
+	(void)state;
+	const char *yaml = "kubevirtVersion: \"1.5\"\notherPodsCpu: 0\notherPodsMemory: 0\n"
+			   "nodes:\n  - {name: d, cpu: 8, memory: 16Gi}\nvms: []\n";
+	struct fx *f = start(yaml, 20);
+	assert_int_equal(sim_model_kv_minor(f->m), 5);
+	vm_create(
+	    f, "wide",
+	    "{\"domain\":{\"cpu\":{\"cores\":8},\"memory\":{\"guest\":\"2Gi\"},\"resources\":{"
+	    "\"requests\":{\"memory\":\"2Gi\"}}}}");
+	cJSON_Delete(wait_status(f, VMI, "default", "wide", "phase", "Running", 20));
+	const int64_t Mi = INT64_C(1) << 20;
+	assert_int_equal(node_req(f, "d", "memoryRequested"), 2048 * Mi + (2048 * Mi) / 512 +
+								  220 * Mi + 8 * 8 * Mi + 8 * Mi +
+								  16 * Mi + 35000000);
+	stop(f);
+}
+
+/* Clone filters as vm-target.go's addRemovePatchesFromFilter: unanchored regular expressions,
+ * "*" alone = ".*", negations win in any order, no list keeps all, an empty list keeps none,
+ * invalid or overlong expressions match nothing. */
+static void clone_filters(void **state)
+{
+	(void)state;
+	cJSON *f = cJSON_Parse("[\"app\"]");
+	assert_true(sim_filter_keep(f, "myapp.io/x")); /* unanchored: a substring matches */
+	assert_true(sim_filter_keep(f, "app"));
+	assert_false(sim_filter_keep(f, "team"));
+	cJSON_Delete(f);
+	f = cJSON_Parse("[\"!^app$\", \"*\"]"); /* the negation comes first and still wins */
+	assert_false(sim_filter_keep(f, "app"));
+	assert_true(sim_filter_keep(f, "apps"));
+	assert_true(sim_filter_keep(f, "x"));
+	cJSON_Delete(f);
+	f = cJSON_Parse("[\"^team\\\\.io/.*\", \"!secret\"]");
+	assert_true(sim_filter_keep(f, "team.io/owner"));
+	assert_false(sim_filter_keep(f, "teamXio/owner"));
+	assert_false(sim_filter_keep(f, "team.io/secret-key"));
+	cJSON_Delete(f);
+	assert_true(sim_filter_keep(NULL, "anything")); /* no filters: keep all */
+	f = cJSON_Parse("[]");
+	assert_false(sim_filter_keep(f, "anything")); /* an empty list removes every key */
+	cJSON_Delete(f);
+	/* Hostile: invalid, RE2-only and overlong expressions match nothing. */
+	assert_false(sim_filter_match("(", "("));
+	assert_false(sim_filter_match("[a-", "a"));
+	char *big = malloc(SIM_FILTER_MAX + 2);
+	memset(big, 'a', SIM_FILTER_MAX + 1);
+	big[SIM_FILTER_MAX + 1] = 0;
+	assert_false(sim_filter_match(big, big));
+	free(big);
+	f = cJSON_Parse(
+	    "[\"*\", 7, null, \"!\"]"); /* "!" alone: the empty expression, matches all */
+	assert_false(sim_filter_keep(f, "k"));
+	cJSON_Delete(f);
 }
 
 static void node_failure_and_pressure(void **state)
@@ -798,8 +1397,28 @@ static void node_failure_and_pressure(void **state)
 		assert_true(i < 199);
 		usleep(20000);
 	}
-	/* After the eviction timeout the VMI fails and the VM starts a new one elsewhere. */
+	/* Not fenced: well past the pods' eviction (evictionTimeout) and virt-handler's heartbeat
+	 * timeout (300 s), the VMI stays Running on the dead node (its pod is Terminating, still
+	 * "alive" to virt-controller); the node is marked unresponsive. */
 	const char *other = strcmp(node, "a") ? "a" : "b";
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":400}", NULL), 200);
+	usleep(1500000);
+	assert_int_equal(control(f, "POST", "/time", "{\"timeFactor\":10}", NULL), 200);
+	cJSON *x0 = sim_store_get(f->st, VMI, "default", "v-vm");
+	assert_string_equal(str_at(x0, "status", "phase", NULL), "Running");
+	assert_string_equal(str_at(x0, "status", "nodeName", NULL), node);
+	cJSON_Delete(x0);
+	cJSON *n0 = sim_store_get(f->st, NODE, NULL, node);
+	assert_string_equal(str_at(n0, "metadata", "labels", "kubevirt.io/schedulable"), "false");
+	cJSON_Delete(n0);
+	/* Force-deleting the pods ends it: Failed with reason NodeUnresponsive, and the VM starts
+	 * a new VMI elsewhere. */
+	snprintf(path, sizeof(path), "/nodes/%s/force-delete-pods", node);
+	assert_int_equal(control(f, "POST", path, NULL, NULL), 200);
+	x0 = sim_store_get(f->st, VMI, "default", "v-vm");
+	assert_string_equal(str_at(x0, "status", "phase", NULL), "Failed");
+	assert_string_equal(str_at(x0, "status", "reason", NULL), "NodeUnresponsive");
+	cJSON_Delete(x0);
 	for (int i = 0; i < 300; i++) {
 		cJSON *x = sim_store_get(f->st, VMI, "default", "v-vm");
 		const char *ph = str_at(x, "status", "phase", NULL);
@@ -964,9 +1583,14 @@ int main(void)
 	    cmocka_unit_test(timeout_then_post_copy_policy),
 	    cmocka_unit_test(limits_abort_and_metrics),
 	    cmocka_unit_test(kubevirt_cr_changes_apply),
+	    cmocka_unit_test(failures_before_handoff),
 	    cmocka_unit_test(not_migratable_fails_fast),
 	    cmocka_unit_test(snapshots_and_clones),
 	    cmocka_unit_test(clone_patches),
+	    cmocka_unit_test(clone_filters),
+	    cmocka_unit_test(placement_like_the_scheduler),
+	    cmocka_unit_test(storage_as_clusters_have_it),
+	    cmocka_unit_test(kubevirt_1_5_differences),
 	    cmocka_unit_test(node_failure_and_pressure),
 	    cmocka_unit_test(faults),
 	};

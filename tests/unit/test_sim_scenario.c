@@ -127,6 +127,28 @@ static void errors_name_the_line(void **state)
 	    "t.yaml:1: 'allowPostCopy' must be true or false");
 	expect_error("nodes: [{name: n, cpu: 1, memory: 1Gi}, {name: n, cpu: 1, memory: 1Gi}]\n",
 		     "duplicate node 'n'");
+	/* Storage: binding modes, local volumes, one VolumeSnapshotClass per driver. */
+	expect_error("storageClasses: [{name: s, volumeBindingMode: Lazy}]\n",
+		     "t.yaml:1: 'volumeBindingMode' must be Immediate or WaitForFirstConsumer");
+	expect_error("storageClasses: [{name: s, local: true}]\n",
+		     "local volumes are ReadWriteOnce");
+	expect_error("storageClasses: [{name: a, provisioner: p}, {name: b, provisioner: p, "
+		     "snapshot: false}]\n",
+		     "share the provisioner 'p' but not snapshot support");
+	expect_error("otherPodsCpu: lots\nnodes: [{name: n, cpu: 1, memory: 1Gi}]\n",
+		     "'otherPodsCpu'");
+	expect_error("nodes: [{name: n, cpu: 1, memory: 1Gi, otherPodsMemory: -1Gi}]\n",
+		     "'otherPodsMemory'");
+	expect_error("nodes: [{name: n, cpu: 1, memory: 1Gi}]\nvms: [{name: v, cpuRequest: x}]\n",
+		     "'cpuRequest'");
+	struct sim_scenario *s = parse("storageClasses: [{name: lp, accessMode: RWO, local: true, "
+				       "snapshot: false}, {name: n, snapshot: false}]\n"
+				       "nodes: [{name: n, cpu: 1, memory: 1Gi}]\n");
+	assert_non_null(s);
+	assert_true(s->classes[0].wffc);
+	assert_true(s->classes[0].local);
+	assert_false(s->classes[1].wffc);
+	sim_scenario_destroy(s);
 }
 
 static void hostile(void **state)

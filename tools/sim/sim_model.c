@@ -33,7 +33,7 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 		return;
 	if (res != m->r_wk && res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
 	    res != m->r_node && res != m->r_kv && res != m->r_mp && res != m->r_snap &&
-	    res != m->r_clone && res != m->r_restore)
+	    res != m->r_clone && res != m->r_restore && res != m->r_pvc)
 		return;
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
@@ -86,6 +86,8 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 		sim_clone_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_restore)
 		sim_restore_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_pvc)
+		sim_pvc_reconcile(m, q->ns, q->name, del);
 }
 
 static void drain_queue(struct sim_model *m)
@@ -133,6 +135,7 @@ static void tick(struct sim_model *m, double dt)
 	sim_vms_tick(m);
 	sim_migs_tick(m, dt);
 	sim_snaps_tick(m);
+	sim_storage_tick(m);
 	sim_node_write_metrics(m);
 }
 
@@ -228,6 +231,8 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->r_clone = res_of("clone.kubevirt.io", "v1beta1", "virtualmachineclones");
 	m->r_wk = res_of("vm.novasphere.dev", "v1alpha1", "wukongs");
 	m->r_sc = res_of("storage.k8s.io", "v1", "storageclasses");
+	m->r_pv = res_of("", "v1", "persistentvolumes");
+	m->r_vsc = res_of("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses");
 	m->policies = cJSON_CreateArray();
 	m->node_failed = sim_mig_node_failed;
 	m->node_vmis_lost = sim_vmi_fail_on_node;
@@ -257,36 +262,6 @@ static void seed_namespace(struct sim_model *m, const char *name)
 			      cJSON_CreateStringArray(fin, 1));
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(ns, "status"), "phase", "Active");
 	sim_create(m, m->r_ns, NULL, ns);
-}
-
-static void seed_classes(struct sim_model *m)
-{
-	for (size_t i = 0; i < m->sc->nclasses; i++) {
-		const struct sim_sc_class *c = &m->sc->classes[i];
-		cJSON *o = cJSON_CreateObject(), *meta, *ann;
-		char rate[64];
-
-		cJSON_AddStringToObject(o, "apiVersion", "storage.k8s.io/v1");
-		cJSON_AddStringToObject(o, "kind", "StorageClass");
-		meta = cJSON_AddObjectToObject(o, "metadata");
-		cJSON_AddStringToObject(meta, "name", c->name);
-		ann = cJSON_AddObjectToObject(meta, "annotations");
-		if (!strcmp(c->name, m->sc->default_class))
-			cJSON_AddStringToObject(ann, "storageclass.kubernetes.io/is-default-class",
-						"true");
-		/* What the model assumes about the class, readable by tests and tools. */
-		cJSON_AddStringToObject(ann, "sim.novasphere.dev/access-mode",
-					c->rwx ? "ReadWriteMany" : "ReadWriteOnce");
-		cJSON_AddStringToObject(ann, "sim.novasphere.dev/snapshot",
-					c->snapshot ? "true" : "false");
-		wk_quantity_format_bytes(c->copy_rate, rate, sizeof(rate));
-		cJSON_AddStringToObject(ann, "sim.novasphere.dev/copy-rate", rate);
-		cJSON_AddStringToObject(o, "provisioner", c->provisioner);
-		cJSON_AddStringToObject(o, "reclaimPolicy", "Delete");
-		cJSON_AddStringToObject(o, "volumeBindingMode", "Immediate");
-		cJSON_AddBoolToObject(o, "allowVolumeExpansion", true);
-		sim_create(m, m->r_sc, NULL, o);
-	}
 }
 
 static void seed_kubevirt(struct sim_model *m)
@@ -358,7 +333,7 @@ int sim_model_start(struct sim_model *m, char *errstr, size_t errstr_size)
 	for (size_t i = 0; i < m->sc->nvms; i++)
 		if (i == 0 || strcmp(m->sc->vms[i].ns, m->sc->vms[i - 1].ns))
 			seed_namespace(m, m->sc->vms[i].ns);
-	seed_classes(m);
+	sim_storage_seed(m);
 	seed_kubevirt(m);
 	sim_kv_load(m);
 	sim_policies_load(m);
@@ -420,6 +395,8 @@ void sim_model_destroy(struct sim_model *m)
 			free(g->vmi);
 			cJSON_Delete(g->added_sel);
 			cJSON_Delete(g->config);
+			cJSON_Delete(g->final_state);
+			cJSON_Delete(g->host_sel);
 			free(g);
 		}
 	sim_snaps_release(m);

@@ -26,6 +26,14 @@
 	"No VolumeSnapshotClass: Volume snapshots are not configured for this StorageClass [%s] "  \
 	"[%s]"
 
+/* virt-handler's node-labeller (staging/src/kubevirt.io/api/core/v1/types.go) */
+#define LABEL_HOST_MODEL "host-model-cpu.node.kubevirt.io/"
+#define LABEL_HOST_FEATURE "host-model-required-features.node.kubevirt.io/"
+#define LABEL_CPU_MODEL "cpu-model.node.kubevirt.io/"
+#define LABEL_CPU_FEATURE "cpu-feature.node.kubevirt.io/"
+#define LABEL_MIG_MODEL "cpu-model-migration.node.kubevirt.io/"
+#define SIM_DEFAULT_CPU_MODEL "Cascadelake-Server"
+
 /* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
 struct sim_hent {
 	char *key;
@@ -44,16 +52,21 @@ void *sim_hmap_del(struct sim_hmap *h, const char *key);
 
 struct mnode {
 	char *name;
-	cJSON *labels;		    /* copy of metadata.labels */
-	cJSON *taints;		    /* copy of spec.taints (array) or NULL */
-	int64_t cpu_milli, memory;  /* allocatable */
-	int64_t used_cpu, used_mem; /* requests of VMIs placed here (and migration targets) */
-	double link;		    /* NIC bytes/s */
-	int nic_users;		    /* running migrations using this NIC (either side) */
+	cJSON *labels; /* copy of metadata.labels */
+	bool lbl_base; /* kubevirt.io/schedulable=true and kubernetes.io/arch=amd64 (cached) */
+	cJSON *taints; /* copy of spec.taints (array) or NULL */
+	int64_t cpu_milli, memory;    /* allocatable */
+	int64_t used_cpu, used_mem;   /* requests of launcher pods placed here (and targets) */
+	int64_t guest_cpu;	      /* vCPUs (milli) of the VMIs placed here: NodeMetrics */
+	int64_t other_cpu, other_mem; /* requests of the pods that are not VMs (scenario) */
+	double link;		      /* NIC bytes/s */
+	int nic_users;		      /* running migrations using this NIC (either side) */
 	int outbound; /* active outbound migrations (parallelOutboundMigrationsPerNode) */
 	bool unschedulable;
-	bool failed;	/* the control API stopped it */
-	bool not_ready; /* Ready=Unknown reported */
+	bool failed;	       /* the control API stopped it */
+	bool not_ready;	       /* Ready=Unknown reported */
+	bool unresponsive;     /* virt-handler's heartbeat is older than 5 min (node controller) */
+	bool pods_terminating; /* launcher pods evicted after the unreachable toleration */
 	double failed_at, not_ready_at;
 	int mem_pct, cpu_pct; /* pressure override, -1 = computed */
 	bool mem_pressure;
@@ -66,8 +79,14 @@ enum vmi_phase { VMI_NONE, VMI_PENDING, VMI_SCHEDULING, VMI_SCHEDULED, VMI_RUNNI
 struct mvm {
 	char *ns, *name; /* the VirtualMachine (= the VMI's name) */
 	char *key;
-	char *wukong; /* owning Wukong name, or NULL */
-	int64_t cpu, memory;
+	char *wukong;		  /* owning Wukong name, or NULL */
+	int64_t cpu, memory;	  /* vCPUs, guest memory */
+	int64_t req_cpu, req_mem; /* the virt-launcher pod's requests (milli, bytes), as rendered
+				   * when the VMI was created */
+	cJSON *tolerations;	  /* the VMI's spec.tolerations, or NULL */
+	cJSON *affinity_terms;	  /* required nodeAffinity nodeSelectorTerms, or NULL */
+	char cpu_model[64];	  /* spec.domain.cpu.model; "host-model" when unset (mutator) */
+	cJSON *cpu_sel;		  /* host-model migration selectors of the current pod, or NULL */
 	double dirty_rate;
 	bool running;  /* desired: the VM's run strategy says run */
 	double wk_gen; /* the owning Wukong's generation last applied */
@@ -75,11 +94,13 @@ struct mvm {
 	bool migratable;
 	char reason[48], message[256]; /* LiveMigratable=False reason and message */
 	char sched_msg[600];	       /* why the VMI's pod cannot be scheduled */
+	const char *fail_reason;       /* status.reason of a Failed VMI (static), or NULL */
 	bool migratable_known;
 	enum vmi_phase phase;
 	double phase_at;  /* sim time of the next VMI phase step */
 	double failed_at; /* VMI failed: when the VM controller restarts it */
 	int node;	  /* index into m->nodes, -1 = none */
+	int pin_node;	  /* a bound local volume's node (-1 none): VolumeBinding */
 	struct mmig *mig; /* in-flight migration */
 	cJSON *node_selector;
 	struct mvm *tnext, *tprev; /* list of VMs with a pending timer (phase steps) */
@@ -108,10 +129,17 @@ struct mmig {
 	bool sched_event_sent;
 	uint64_t seq; /* arrival order */
 	cJSON *added_sel;
+	cJSON *host_sel; /* host-model CPU selectors of the target pod (createTargetPod) */
 	int src, dst;
-	bool abort_requested, abort_done;
-	bool abort_failed; /* abort came too late (post-copy): abortStatus Failed */
-	bool gone;	   /* the VMIM object no longer exists */
+	bool abort_requested; /* the VMI stopped, failed or went away */
+	bool cancel;	      /* the VMIM was deleted (virtctl migrate-cancel) */
+	bool cancel_cond;     /* migrationAbortRequested condition written */
+	bool abort_signalled; /* vmi migrationState.abortRequested written */
+	int abort_stage;      /* 0, 1 signalled, 2 virt-handler aborting */
+	bool finalizing;      /* phase final written; migrationState + finalizer next */
+	cJSON *final_state;   /* the VMI's final migrationState to copy, or NULL */
+	bool abort_failed;    /* abort came too late (post-copy): abortStatus Failed */
+	bool gone;	      /* the VMIM object no longer exists */
 	bool xfer_started;
 	bool mode_written;
 	struct sim_xfer x;
@@ -126,6 +154,8 @@ struct kvcfg {
 	int64_t parallel_cluster, parallel_node, bandwidth, completion_per_gib, progress_timeout;
 	bool auto_converge, post_copy;
 	bool has_disruption, disruption;
+	double cpu_ratio;      /* developerConfiguration.cpuAllocationRatio (10) */
+	double overhead_ratio; /* additionalGuestMemoryOverheadRatio (1) */
 };
 
 struct fault {
@@ -186,7 +216,8 @@ struct sim_model {
 	int64_t drop_until_ms;
 
 	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
-	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc;
+	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc, *r_pv, *r_vsc;
+	double pvc_resync_at; /* next retry of Pending claims */
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
 	size_t event_next;
@@ -207,6 +238,11 @@ void sim_ts(struct sim_model *m, double at, char *out, size_t n); /* sim time ->
 void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
 	       const char *name, const char *uid, const char *type, const char *reason,
 	       const char *fmt, ...) WK_PRINTF(8, 9);
+/* The same from another component (e.g. "default-scheduler"). */
+void sim_event_from(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const char *name, const char *uid, const char *component, const char *type,
+		    const char *reason, const char *fmt, ...) WK_PRINTF(9, 10);
+extern const struct sim_resource sim_pod_resource; /* core/v1 Pod, for events only */
 /* Merge patch (RFC 7386) of patch into the stored object; consumes patch. Conditions arrays keep
  * their lastTransitionTime for entries whose status did not change. 0 or -1 (not found). */
 int sim_merge(struct sim_model *m, const struct sim_resource *res, const char *ns, const char *name,
@@ -221,6 +257,12 @@ void sim_jset(cJSON *parent, const char *key, cJSON *val);
 void sim_jset_str(cJSON *parent, const char *key, const char *val);
 cJSON *sim_cond_new(struct sim_model *m, const char *type, const char *status, const char *reason,
 		    const char *message);
+/* Clone label/annotation filters (sim_model_snap.c): an unanchored regular expression match,
+ * and whether a key survives a filter list. Expressions longer than SIM_FILTER_MAX match
+ * nothing. */
+#define SIM_FILTER_MAX 1024
+bool sim_filter_match(const char *re, const char *key);
+bool sim_filter_keep(const cJSON *filters, const char *key);
 int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when absent or bad */
 
 /* The per-kind controllers. Calls go one way: mig -> vm -> node, mig -> node, snap -> vm, and
@@ -230,13 +272,16 @@ int64_t sim_jqty(const cJSON *v); /* a quantity as a string or number; -1 when a
 struct mnode *sim_node_by_name(struct sim_model *m, const char *name);
 int sim_node_index(struct sim_model *m, const char *name);
 void sim_nodes_seed(struct sim_model *m);
-void sim_node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem); /* add (or subtract) */
+/* Add (sign 1) or take away (sign -1) vm's launcher pod on node idx. */
+void sim_node_usage(struct sim_model *m, int idx, const struct mvm *vm, int sign);
 void sim_node_on_change(struct sim_model *m, const char *name);
 void sim_nodes_tick(struct sim_model *m);
 void sim_node_write_metrics(struct sim_model *m);
-bool sim_node_usable(const struct mnode *n);
-/* Pick a node for vm (its nodeSelector + extra, extra losing on collisions), not `exclude`;
- * -1 and why (a kube-scheduler style message) in msg when none fits. */
+/* Pick a node for vm's launcher pod as kube-scheduler would (node selector: kubevirt.io/
+ * schedulable=true, the arch, an explicit CPU model, then extra, then the VMI's own selector
+ * winning on collisions; required node affinity; taints vs tolerations; requests against
+ * allocatable minus what is placed), not `exclude` (the target pod's anti-affinity); -1 and why
+ * (kube-scheduler's message) in msg when none fits. */
 int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude,
 		  char *msg, size_t msg_size);
 bool sim_labels_match(const cJSON *selector, const cJSON *labels);
@@ -268,6 +313,19 @@ void sim_mig_admit(struct sim_model *m, const char *ns, const cJSON *obj, char *
 		   size_t msg_size);
 int sim_mig_metrics(struct sim_model *m, struct wk_buf *out);
 const char *sim_mig_phase_name(enum mig_phase p);
+
+/* sim_model_storage.c: calls only sim_model_util.c */
+void sim_storage_seed(struct sim_model *m);
+void sim_storage_tick(struct sim_model *m);
+void sim_pvc_create(struct sim_model *m, const char *ns, cJSON *pvc); /* consumes pvc */
+void sim_pvc_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+/* Can volumes of class cls be snapshotted (a VolumeSnapshotClass for its driver)? If not, why
+ * (KubeVirt's volumeSnapshotStatuses reason, naming volume). */
+bool sim_class_snapshottable(struct sim_model *m, const char *cls, const char *volume, char *why,
+			     size_t why_size);
+int sim_claims_check(struct sim_model *m, const char *ns, const cJSON *spec, int *pin,
+		     const char **why);
+void sim_claims_bind(struct sim_model *m, const char *ns, const cJSON *spec, int node);
 
 /* sim_model_snap.c */
 struct snapjob;

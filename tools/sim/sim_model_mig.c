@@ -45,6 +45,13 @@ void sim_kv_load(struct sim_model *m)
 	const cJSON *d = wk_json_path(g, "allowWorkloadDisruption");
 	c->has_disruption = cJSON_IsBool(d);
 	c->disruption = cJSON_IsTrue(d);
+	/* pkg/virt-config: DefaultCPUAllocationRatio 10; additionalGuestMemoryOverheadRatio a
+	 * decimal string (unset = 1). */
+	const cJSON *r =
+	    wk_json_path(kv, "spec.configuration.developerConfiguration.cpuAllocationRatio");
+	c->cpu_ratio = cJSON_IsNumber(r) && r->valuedouble > 0 ? r->valuedouble : 10;
+	const char *o = wk_json_str(kv, "spec.configuration.additionalGuestMemoryOverheadRatio");
+	c->overhead_ratio = o && atof(o) >= 1 && atof(o) <= 100 ? atof(o) : 1;
 	cJSON_Delete(kv);
 }
 
@@ -183,8 +190,7 @@ struct vmim_w {
 	struct sim_model *m;
 	struct mmig *g;
 	const char *cond_type; /* a condition to set True, or NULL */
-	const char *cond_reason, *cond_msg;
-	cJSON *state; /* migrationState to copy (final), borrowed */
+	cJSON *state;	       /* migrationState to copy (final), borrowed */
 	bool add_finalizer;
 };
 
@@ -206,22 +212,6 @@ static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
 		    cJSON_IsString(it) && !strcmp(it->valuestring, FINALIZER);
 		if (!have)
 			cJSON_AddItemToArray(f, cJSON_CreateString(FINALIZER));
-	}
-	if (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) {
-		/* Final: the finalizer goes in the same write as the phase. */
-		cJSON *f = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
-		int i = 0, at = -1;
-		const cJSON *it;
-		cJSON_ArrayForEach(it, f)
-		{
-			if (cJSON_IsString(it) && !strcmp(it->valuestring, FINALIZER))
-				at = i;
-			i++;
-		}
-		if (at >= 0)
-			cJSON_DeleteItemFromArray(f, at);
-		if (f && !cJSON_GetArraySize(f))
-			cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
 	}
 	if (g->vmi)
 		sim_jset_str(sim_jobj(meta, "labels"), VMI_LABEL, g->vmi);
@@ -247,8 +237,15 @@ static int vmim_fn(cJSON *obj, void *opaque, struct sim_err *err)
 			cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
 			cs = cJSON_AddArrayToObject(st, "conditions");
 		}
-		cJSON_AddItemToArray(
-		    cs, sim_cond_new(w->m, w->cond_type, "True", w->cond_reason, w->cond_msg));
+		/* The migration controller appends {type, status, lastProbeTime} only: no
+		 * reason, no message, lastTransitionTime unset (migration.go updateStatus). */
+		cJSON *c = cJSON_CreateObject();
+		sim_ts(w->m, w->m->now, ts, sizeof(ts));
+		cJSON_AddStringToObject(c, "type", w->cond_type);
+		cJSON_AddStringToObject(c, "status", "True");
+		cJSON_AddStringToObject(c, "lastProbeTime", ts);
+		cJSON_AddNullToObject(c, "lastTransitionTime");
+		cJSON_AddItemToArray(cs, c);
 	}
 	if (w->state)
 		sim_jset(st, "migrationState", cJSON_Duplicate(w->state, 1));
@@ -301,7 +298,7 @@ static cJSON *mig_state(struct sim_model *m, struct mmig *g, bool final, bool ok
 	if (g->policy[0])
 		cJSON_AddStringToObject(s, "migrationPolicyName", g->policy);
 	cJSON_AddStringToObject(s, "migrationNetworkType", "Pod");
-	if (g->abort_requested)
+	if (g->abort_signalled)
 		cJSON_AddBoolToObject(s, "abortRequested", true);
 	if (abort_status)
 		cJSON_AddStringToObject(s, "abortStatus", abort_status);
@@ -431,6 +428,8 @@ static void free_mig(struct sim_model *m, struct mmig *g)
 	free(g->vmi);
 	cJSON_Delete(g->added_sel);
 	cJSON_Delete(g->config);
+	cJSON_Delete(g->final_state);
+	cJSON_Delete(g->host_sel);
 	free(g);
 }
 
@@ -446,23 +445,32 @@ static void release(struct sim_model *m, struct mmig *g, bool success)
 	if (!g->vm)
 		return;
 	if (success) {
+		/* The next migration copies the host-model selectors of this pod. */
+		if (g->host_sel) {
+			cJSON_Delete(g->vm->cpu_sel);
+			g->vm->cpu_sel = cJSON_Duplicate(g->host_sel, 1);
+		}
 		/* The VMI now lives on the target: its reservation becomes its usage. */
-		sim_node_usage(m, g->src, -g->vm->cpu * 1000, -g->vm->memory);
+		sim_node_usage(m, g->src, g->vm, -1);
 		if (g->src >= 0)
 			m->nodes[g->src].nvmis--;
 		m->nodes[g->dst].nvmis++;
 		g->vm->node = g->dst;
 	} else if (g->dst >= 0) {
-		sim_node_usage(m, g->dst, -g->vm->cpu * 1000, -g->vm->memory);
+		sim_node_usage(m, g->dst, g->vm, -1);
 	}
 }
 
-static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *failure,
-		   const char *abort_status)
+/* The migration becomes final in two steps, as virt-controller's updateStatus
+ * (pkg/virt-controller/watch/migration/migration.go) writes it: this reconcile writes only the
+ * phase (and a condition); the next one (finalize_second, one model tick later) copies the VMI's
+ * migrationState, when this migration was handed over, and then removes the finalizer. Between
+ * the two a client sees a final VMIM without migrationState. `state` (consumed) is that copy,
+ * or NULL; `cond` a condition type to add. The VMI and its node follow at once. */
+static void final_phase(struct sim_model *m, struct mmig *g, bool ok, cJSON *state,
+			const char *cond)
 {
-	struct vmim_w w = {0};
-	const char *dst = g->dst >= 0 ? m->nodes[g->dst].name : NULL;
-	cJSON *state = mig_state(m, g, true, ok, failure, abort_status);
+	struct vmim_w w = {.cond_type = cond};
 
 	release(m, g, ok);
 	g->phase = ok ? MIG_SUCCEEDED : MIG_FAILED;
@@ -470,25 +478,10 @@ static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *fai
 		m->mig_succeeded++;
 	else
 		m->mig_failed++;
-	w.state = state;
-	if (g->abort_requested && !ok)
-		w.cond_type = NULL;
-	/* As in KubeVirt: virt-handler finalizes the VMI (migrationState, nodeName) first and
-	 * virt-controller derives the VMIM's final phase from it, so a client that sees the
-	 * VMIM final always reads the VMI already moved (or already marked failed). */
-	vmi_mig_write(m, g, cJSON_Duplicate(state, 1), ok ? dst : NULL, false);
 	vmim_write(m, g, &w);
-	if (ok) {
-		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "SuccessfulMigration",
-			  "Source node reported migration succeeded");
-		sim_event(m, m->r_vmi, g->ns, g->vmi, NULL, "Normal", "Migrated",
-			  "The VirtualMachineInstance migrated to node %s.", dst);
-	} else {
-		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning", "FailedMigration", "%s",
-			  failure ? failure : "migration failed");
-	}
-	cJSON_Delete(state);
-	sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
+	cJSON_Delete(g->final_state);
+	g->final_state = state;
+	g->finalizing = true;
 	if (g->vm) {
 		struct mvm *vm = g->vm;
 		g->vm->mig = NULL;
@@ -496,7 +489,55 @@ static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *fai
 		sim_wukong_sync_status(m, vm);
 		sim_vm_reconcile(m, vm->ns, vm->name, false);
 	}
+}
+
+static void finalize_second(struct sim_model *m, struct mmig *g)
+{
+	if (!g->gone) {
+		if (g->final_state) {
+			struct vmim_w w = {.state = g->final_state};
+			vmim_write(m, g, &w);
+		}
+		sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
+	}
 	free_mig(m, g);
+}
+
+/* After hand-over: virt-handler finalizes the VMI's migrationState (and nodeName) first, and
+ * virt-controller derives the VMIM's final phase from it, so a client that sees the VMIM final
+ * always reads the VMI already moved (or already marked failed). */
+static void finish(struct sim_model *m, struct mmig *g, bool ok, const char *failure,
+		   const char *abort_status)
+{
+	const char *dst = g->dst >= 0 ? m->nodes[g->dst].name : NULL;
+	cJSON *state = mig_state(m, g, true, ok, failure, abort_status);
+
+	vmi_mig_write(m, g, cJSON_Duplicate(state, 1), ok ? dst : NULL, false);
+	if (ok) {
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "SuccessfulMigration",
+			  "Source node reported migration succeeded");
+		sim_event(m, m->r_vmi, g->ns, g->vmi, NULL, "Normal", "Migrated",
+			  "The VirtualMachineInstance migrated to node %s.", dst);
+	} else {
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning", "FailedMigration",
+			  "source node reported migration failed");
+	}
+	final_phase(m, g, ok, state,
+		    g->cancel && !g->cancel_cond ? "migrationAbortRequested" : NULL);
+}
+
+/* Before hand-over (no VMI migrationState for this migration yet): the migration just turns
+ * Failed. Nothing anywhere gets a failureReason; only Events and phaseTransitionTimestamps tell
+ * what happened. `pod_event` is the SuccessfulDelete text for the target pod, if it was
+ * deleted. */
+static void fail_before_handoff(struct sim_model *m, struct mmig *g, const char *pod_event,
+				const char *why, const char *cond)
+{
+	if (pod_event)
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "SuccessfulDelete", "%s",
+			  pod_event);
+	sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning", "FailedMigration", "%s", why);
+	final_phase(m, g, false, NULL, cond);
 }
 
 /* Reject what KubeVirt's admission webhook would refuse: fail at once with its message. */
@@ -574,7 +615,7 @@ void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bo
 	}
 	if (g) {
 		if (wk_json_path(o, "metadata.deletionTimestamp"))
-			g->abort_requested = true;
+			g->cancel = true;
 		cJSON_Delete(o);
 		return;
 	}
@@ -613,7 +654,7 @@ void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bo
 	}
 	g->vm = vm;
 	vm->mig = g;
-	g->abort_requested = deleting;
+	g->cancel = deleting;
 	struct vmim_w w = {.add_finalizer = true};
 	vmim_write(m, g, &w);
 }
@@ -626,84 +667,147 @@ void sim_mig_node_failed(struct sim_model *m, int node)
 	(void)node;
 }
 
+/* The target pod's host-model CPU selectors (prepareNodeSelectorForHostCpuModel): copied from
+ * the source pod when the VMI migrated before, otherwise taken from the source node's
+ * node-labeller labels (its host model becomes a cpu-model-migration label, each required
+ * feature a cpu-feature label). NULL when the VMI names its CPU model. */
+static cJSON *host_model_selector(struct sim_model *m, struct mmig *g)
+{
+	const struct mvm *vm = g->vm;
+	const cJSON *l;
+	if (strcmp(vm->cpu_model, "host-model"))
+		return NULL;
+	if (vm->cpu_sel)
+		return cJSON_Duplicate(vm->cpu_sel, 1);
+	cJSON *sel = cJSON_CreateObject();
+	char k[200];
+	cJSON_ArrayForEach(l, m->nodes[g->src].labels)
+	{
+		if (!cJSON_IsString(l))
+			continue;
+		if (!strncmp(l->string, LABEL_HOST_MODEL, strlen(LABEL_HOST_MODEL))) {
+			snprintf(k, sizeof(k), "%s%s", LABEL_MIG_MODEL,
+				 l->string + strlen(LABEL_HOST_MODEL));
+			sim_jset_str(sel, k, l->valuestring);
+		} else if (!strncmp(l->string, LABEL_HOST_FEATURE, strlen(LABEL_HOST_FEATURE))) {
+			snprintf(k, sizeof(k), "%s%s", LABEL_CPU_FEATURE,
+				 l->string + strlen(LABEL_HOST_FEATURE));
+			sim_jset_str(sel, k, l->valuestring);
+		}
+	}
+	return sel;
+}
+
 static void try_target(struct sim_model *m, struct mmig *g)
 {
-	char msg[600];
-	int n = sim_node_pick(m, g->vm, g->added_sel, g->src, msg, sizeof(msg));
+	char msg[1200];
+	if (!g->host_sel)
+		g->host_sel = host_model_selector(m, g);
+	/* addedNodeSelector first; the host-model labels over it (createTargetPod). */
+	cJSON *extra = g->added_sel ? cJSON_Duplicate(g->added_sel, 1) : cJSON_CreateObject();
+	const cJSON *e;
+	cJSON_ArrayForEach(e, g->host_sel) sim_jset(extra, e->string, cJSON_Duplicate(e, 1));
+	int n = sim_node_pick(m, g->vm, extra, g->src, msg, sizeof(msg));
+	cJSON_Delete(extra);
 
 	if (n < 0) {
 		if (!g->sched_event_sent) {
-			/* What the target pod's scheduling reports, on the migration. */
-			sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
-				  "FailedScheduling", "%s", msg);
+			/* The scheduler reports on the target pod (which stays Pending); the
+			 * migration controller on the VMIM (handlePendingPodTimeout, each
+			 * reconcile: here once). */
+			sim_event_from(m, &sim_pod_resource, g->ns, g->target_pod, NULL,
+				       "default-scheduler", "Warning", "FailedScheduling", "%s",
+				       msg);
+			sim_event(
+			    m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
+			    "migrationTargetPodUnschedulable",
+			    "Migration target pod for VMI [%s/%s] is currently unschedulable.",
+			    g->ns, g->vmi);
 			g->sched_event_sent = true;
 		}
 		g->phase_at = m->now + 2;
 		return;
 	}
 	g->dst = n;
-	sim_node_usage(m, n, g->vm->cpu * 1000, g->vm->memory);
-	snprintf(g->target_pod, sizeof(g->target_pod), "virt-launcher-%.40s-%05x", g->vmi,
-		 (unsigned)(sim_rand(m) * 1048575));
+	sim_node_usage(m, n, g->vm, 1);
 	g->phase_at = m->now + 1 + sim_rand(m);
 }
 
-static void abort_mig(struct sim_model *m, struct mmig *g)
+/* The VMI is gone, stopped or failed, or the VMIM vanished: the migration ends without
+ * virt-handler's report (updateStatus: "Migration failed because vmi does not exist." /
+ * "Migration failed vmi shutdown during migration."). */
+static void interrupt_mig(struct sim_model *m, struct mmig *g)
 {
-	if (!g->vm || g->gone) {
-		/* The VMI or the VMIM is gone: nothing left to report to. */
+	if (g->gone) {
 		release(m, g, false);
 		m->mig_failed++;
-		if (!g->gone) {
-			g->phase = MIG_FAILED;
-			vmim_write(m, g, NULL);
-			sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
-		}
 		free_mig(m, g);
 		return;
 	}
-	if (g->phase < MIG_RUNNING) {
-		/* Not handed off yet: the target pod is deleted and the migration fails. */
-		struct vmim_w w = {.cond_type = "migrationAbortRequested",
-				   .cond_reason = "MigrationAbortRequested",
-				   .cond_msg = "Migration abort requested"};
-		g->phase = g->phase; /* keep for release() */
-		release(m, g, false);
-		bool had_state = g->phase >= MIG_PREPARING;
-		g->phase = MIG_FAILED;
-		m->mig_failed++;
-		cJSON *state = had_state ? mig_state(m, g, true, false,
-						     "Live migration has been aborted", "Succeeded")
-					 : NULL;
-		w.state = state;
-		if (state) /* the VMI first, as in finish() */
-			vmi_mig_write(m, g, cJSON_Duplicate(state, 1), NULL, false);
+	fail_before_handoff(m, g, NULL,
+			    g->vm ? "Migration failed vmi shutdown during migration."
+				  : "Migration failed because vmi does not exist.",
+			    NULL);
+}
+
+/* A cancel (the VMIM deleted). Before hand-over (Pending, Scheduling, Scheduled) the target pod
+ * is deleted and the migration fails at once (handlePreHandoffMigrationCancel). After it
+ * (PreparingTarget, TargetReady) the controller only adds the migrationAbortRequested condition
+ * and lets the migration go on; once Running it sets the VMI's migrationState.abortRequested
+ * (markMigrationAbortInVmiStatus), virt-handler sets abortStatus Aborting and cancels the job:
+ * abortStatus Succeeded (the migration fails) or, in post-copy, Failed (it completes). Returns
+ * true when g is gone. */
+static bool cancel_mig(struct sim_model *m, struct mmig *g)
+{
+	if (g->phase < MIG_PREPARING) {
+		char pe[300] = "";
+		if (g->phase >= MIG_SCHEDULING)
+			snprintf(pe, sizeof(pe), "migration canceled and pod %s/%s is deleted",
+				 g->ns, g->target_pod);
+		fail_before_handoff(m, g, pe[0] ? pe : NULL,
+				    "Migration failed due to being canceled",
+				    "migrationAbortRequested");
+		return true;
+	}
+	if (!g->cancel_cond) {
+		struct vmim_w w = {.cond_type = "migrationAbortRequested"};
+		g->cancel_cond = true;
 		vmim_write(m, g, &w);
-		cJSON_Delete(state);
-		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "MigrationAborted",
-			  "Migration was aborted before the target was handed off");
-		sim_remove_finalizer(m, m->r_vmim, g->ns, g->name, FINALIZER);
-		struct mvm *vm = g->vm;
-		vm->mig = NULL;
-		g->vm = NULL;
-		sim_vm_reconcile(m, vm->ns, vm->name, false);
-		free_mig(m, g);
-		return;
 	}
-	if (!g->abort_done) {
-		g->abort_done = true;
+	if (g->phase != MIG_RUNNING || g->abort_failed)
+		return false;
+	switch (g->abort_stage) {
+	case 0:
+		g->abort_stage = 1;
+		g->abort_signalled = true;
+		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
+		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal",
+			  "SuccessfulAbortMigration",
+			  "Migration is ready to be canceled by virt-handler.");
+		return false;
+	case 1:
+		g->abort_stage = 2;
 		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, "Aborting"), NULL, true);
-		return; /* virt-handler acts on the next round */
+		return false;
+	default:
+		break;
 	}
 	if (sim_xfer_abort(&g->x)) {
-		finish(m, g, false, g->x.failure, "Succeeded");
-	} else if (!g->mode_written || g->x.mode == SIM_XFER_POSTCOPY) {
-		/* Post-copy cannot be aborted: abortStatus Failed, the migration goes on. */
-		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, "Failed"), NULL, true);
-		g->mode_written = true;
-		g->abort_requested = false;
-		g->abort_failed = true;
+		/* setMigrationResult: 1.9 maps libvirt's "canceled by client" to this text;
+		 * earlier versions report "Live migration failed <libvirt error>". */
+		finish(m, g, false,
+		       m->kv_minor >= 9
+			   ? g->x.failure
+			   : "Live migration failed operation aborted: migration out job: "
+			     "canceled by client",
+		       "Succeeded");
+		return true;
 	}
+	/* Post-copy cannot be aborted: abortStatus Failed, the migration goes on. */
+	vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, "Failed"), NULL, true);
+	g->mode_written = true;
+	g->abort_failed = true;
+	return false;
 }
 
 static void step_running(struct sim_model *m, struct mmig *g, double dt)
@@ -745,6 +849,9 @@ static void advance(struct sim_model *m, struct mmig *g, double dt)
 		m->nodes[g->src].outbound++;
 		g->phase = MIG_SCHEDULING;
 		g->sched_since = m->now;
+		/* The target pod exists from here on (Pending until scheduled). */
+		snprintf(g->target_pod, sizeof(g->target_pod), "virt-launcher-%.40s-%05x", g->vmi,
+			 (unsigned)(sim_rand(m) * 1048575));
 		cJSON *vmi = sim_store_get(m->st, m->r_vmi, g->ns, g->vmi);
 		effective_config(m, g, vmi);
 		cJSON_Delete(vmi);
@@ -753,15 +860,19 @@ static void advance(struct sim_model *m, struct mmig *g, double dt)
 		return;
 	case MIG_SCHEDULING:
 		if (g->dst < 0) {
+			/* defaultUnschedulablePendingTimeoutSeconds (300 s from the target
+			 * pod's creation): the pod is deleted (deleteTimedOutTargetPod), and the
+			 * next reconcile finds it gone ("Migration target pod was removed
+			 * during active migration.") and only sets phase Failed. */
 			if (m->now - g->sched_since >= g->sched_timeout) {
-				sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Warning",
-					  "MigrationTargetPodUnschedulable",
-					  "Migration target pod for VMI [%s/%s] is currently "
-					  "unschedulable.",
-					  g->ns, g->vmi);
-				finish(m, g, false,
-				       "target pod could not be scheduled before the timeout",
-				       NULL);
+				char pe[300];
+				snprintf(pe, sizeof(pe),
+					 "unschedulable pod %s/%s timeout period exceeded", g->ns,
+					 g->target_pod);
+				fail_before_handoff(
+				    m, g, pe,
+				    "Migration target pod was removed during active migration.",
+				    NULL);
 				return;
 			}
 			if (m->now >= g->phase_at)
@@ -824,14 +935,18 @@ void sim_migs_tick(struct sim_model *m, double dt)
 		}
 	for (g = m->mig_head; g; g = nx) {
 		nx = g->next;
-		if (g->abort_requested || !g->vm || g->gone ||
-		    (g->vm && g->vm->phase != VMI_RUNNING)) {
-			if (!g->abort_requested && g->vm && g->vm->phase != VMI_RUNNING)
-				g->abort_requested = true;
-			abort_mig(m, g);
-			/* abort_mig may free g and, through sim_vm_reconcile, nothing else */
+		/* Each of these may free g and, through sim_vm_reconcile, nothing else. */
+		if (g->finalizing) {
+			finalize_second(m, g);
 			continue;
 		}
+		if (!g->vm || g->gone || g->vm->phase != VMI_RUNNING ||
+		    (g->abort_requested && !g->cancel)) {
+			interrupt_mig(m, g);
+			continue;
+		}
+		if (g->cancel && cancel_mig(m, g))
+			continue;
 		advance(m, g, dt);
 	}
 }

@@ -10,6 +10,8 @@
 #define TAINT_UNREACH "node.kubernetes.io/unreachable"
 #define TAINT_MEMPRESS "node.kubernetes.io/memory-pressure"
 #define TAINT_OOS "node.kubernetes.io/out-of-service"
+/* virt-controller's node controller: heartBeatTimeout (pkg/virt-controller/watch/node/node.go) */
+#define SIM_HEARTBEAT_TIMEOUT 300.0
 
 /* What kubelet reserves: allocatable = capacity - this. */
 #define RESERVED_CPU 100
@@ -45,27 +47,6 @@ static bool has_taint(const struct mnode *n, const char *key)
 	return false;
 }
 
-/* A taint that keeps new pods away (virt-launcher pods tolerate none of ours). */
-static bool blocking_taint(const struct mnode *n, const char **key)
-{
-	const cJSON *t;
-	cJSON_ArrayForEach(t, n->taints)
-	{
-		const char *e = wk_json_str(t, "effect");
-		if (e && (!strcmp(e, "NoSchedule") || !strcmp(e, "NoExecute"))) {
-			if (key)
-				*key = wk_json_str(t, "key");
-			return true;
-		}
-	}
-	return false;
-}
-
-bool sim_node_usable(const struct mnode *n)
-{
-	return !n->failed && !n->not_ready && !n->unschedulable && !blocking_taint(n, NULL);
-}
-
 bool sim_labels_match(const cJSON *selector, const cJSON *labels)
 {
 	const cJSON *s;
@@ -77,6 +58,16 @@ bool sim_labels_match(const cJSON *selector, const cJSON *labels)
 			return false;
 	}
 	return true;
+}
+
+/* The labels every launcher pod selects, cached: placement checks them on every node. */
+static void labels_changed(struct mnode *n)
+{
+	const char *s = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(n->labels, "kubevirt.io/schedulable"));
+	const char *a =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n->labels, "kubernetes.io/arch"));
+	n->lbl_base = s && !strcmp(s, "true") && a && !strcmp(a, "amd64");
 }
 
 static cJSON *taint(const char *key, const char *effect, const char *time_added)
@@ -182,9 +173,12 @@ static void node_sync(struct sim_model *m, int idx)
 	cJSON *patch = cJSON_CreateObject();
 	cJSON *taints = node_taints(m, n);
 
+	const char *sched = n->unresponsive ? "false" : "true";
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "labels"),
-	    "kubevirt.io/schedulable", n->not_ready || n->failed ? "false" : "true");
+	    "kubevirt.io/schedulable", sched);
+	sim_jset_str(n->labels, "kubevirt.io/schedulable", sched);
+	labels_changed(n);
 	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
 	cJSON_DeleteItemFromObject(spec, "taints");
 	cJSON_AddItemToObject(spec, "taints",
@@ -251,6 +245,24 @@ void sim_nodes_seed(struct sim_model *m)
 		sim_jset_str(n->labels, "kubernetes.io/os", "linux");
 		sim_jset_str(n->labels, "kubernetes.io/arch", "amd64");
 		sim_jset_str(n->labels, "kubevirt.io/schedulable", "true");
+		n->other_cpu = s->other_cpu_milli >= 0 ? s->other_cpu_milli : sc->other_cpu_milli;
+		n->other_mem = s->other_memory >= 0 ? s->other_memory : sc->other_memory;
+		/* virt-handler's node-labeller: the host CPU model and what it can run, unless the
+		 * scenario labels the node itself. */
+		const cJSON *l;
+		bool has_model = false;
+		cJSON_ArrayForEach(l, n->labels) has_model |=
+		    !strncmp(l->string, LABEL_HOST_MODEL, strlen(LABEL_HOST_MODEL));
+		if (!has_model) {
+			char k[160];
+			snprintf(k, sizeof(k), "%s%s", LABEL_HOST_MODEL, SIM_DEFAULT_CPU_MODEL);
+			sim_jset_str(n->labels, k, "true");
+			snprintf(k, sizeof(k), "%s%s", LABEL_CPU_MODEL, SIM_DEFAULT_CPU_MODEL);
+			sim_jset_str(n->labels, k, "true");
+			snprintf(k, sizeof(k), "%s%s", LABEL_MIG_MODEL, SIM_DEFAULT_CPU_MODEL);
+			sim_jset_str(n->labels, k, "true");
+		}
+		labels_changed(n);
 		n->taints = cJSON_CreateArray();
 		for (size_t t = 0; t < s->ntaints; t++) {
 			cJSON *x = cJSON_CreateObject();
@@ -326,12 +338,13 @@ void sim_nodes_seed(struct sim_model *m)
 	}
 }
 
-void sim_node_usage(struct sim_model *m, int idx, int64_t cpu, int64_t mem)
+void sim_node_usage(struct sim_model *m, int idx, const struct mvm *vm, int sign)
 {
 	if (idx < 0 || (size_t)idx >= m->nnodes)
 		return;
-	m->nodes[idx].used_cpu += cpu;
-	m->nodes[idx].used_mem += mem;
+	m->nodes[idx].used_cpu += sign * vm->req_cpu;
+	m->nodes[idx].used_mem += sign * vm->req_mem;
+	m->nodes[idx].guest_cpu += sign * vm->cpu * 1000;
 	m->nodes[idx].metrics_dirty = true;
 }
 
@@ -347,7 +360,7 @@ static int64_t usage_cpu(const struct sim_model *m, const struct mnode *n)
 	if (n->cpu_pct >= 0)
 		return n->cpu_milli * n->cpu_pct / 100;
 	/* Guests use about a third of the vCPUs they asked for. */
-	return m->sc->bg_cpu_milli + n->used_cpu / 3;
+	return m->sc->bg_cpu_milli + n->guest_cpu / 3;
 }
 
 /* MemoryPressure follows usage against allocatable, like the kubelet's eviction threshold. */
@@ -409,6 +422,21 @@ void sim_node_write_metrics(struct sim_model *m)
 	}
 }
 
+/* The node's virt-launcher pods no longer exist (force-deleted, PodGC after out-of-service):
+ * virt-controller fails their VMIs, with reason NodeUnresponsive when the node controller does
+ * it (heartbeat stale; node.go createAndApplyFailedVMINodeUnresponsivePatch), otherwise without
+ * a reason (the VMI controller: "pod does not exist", lifecycle.go). */
+static void pods_gone(struct sim_model *m, int idx)
+{
+	struct mnode *n = &m->nodes[idx];
+	char msg[400];
+	snprintf(msg, sizeof(msg),
+		 "virt-handler on node %s is not responsive, marking VMI as failed", n->name);
+	if (n->nvmis > 0)
+		m->node_vmis_lost(m, idx, n->unresponsive ? "NodeUnresponsive" : NULL,
+				  n->unresponsive ? msg : NULL);
+}
+
 /* A user (kubectl cordon, kubectl taint, label edits) changed a Node. */
 void sim_node_on_change(struct sim_model *m, const char *name)
 {
@@ -428,6 +456,7 @@ void sim_node_on_change(struct sim_model *m, const char *name)
 
 	cJSON_Delete(n->labels);
 	n->labels = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+	labels_changed(n);
 	cJSON_Delete(n->taints);
 	n->taints = cJSON_IsArray(taints) ? cJSON_Duplicate(taints, 1) : cJSON_CreateArray();
 	n->unschedulable = unsched;
@@ -440,11 +469,10 @@ void sim_node_on_change(struct sim_model *m, const char *name)
 	free(b);
 	cJSON_Delete(want);
 	cJSON_Delete(o);
-	/* out-of-service on a node that is down: pods are force-deleted, VMIs fail at once. */
-	if (!had_oos && has_taint(n, TAINT_OOS) && (n->not_ready || n->failed))
-		m->node_vmis_lost(m, idx, "NodeOutOfService",
-				  "node is out of service, the VirtualMachineInstance's pod was "
-				  "force-deleted");
+	/* out-of-service on a NotReady node: PodGC force-deletes its pods (gcTerminating), and
+	 * the VMIs whose pods are gone fail. */
+	if (!had_oos && has_taint(n, TAINT_OOS) && n->not_ready)
+		pods_gone(m, idx);
 }
 
 void sim_nodes_tick(struct sim_model *m)
@@ -459,13 +487,193 @@ void sim_nodes_tick(struct sim_model *m)
 			node_sync(m, (int)i);
 			sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeNotReady",
 				  "Node %s status is now: NodeNotReady", n->name);
+			if (has_taint(n, TAINT_OOS))
+				pods_gone(m, (int)i);
 		}
-		if (n->not_ready && n->nvmis > 0 &&
+		/* The taint manager evicts the pods once the unreachable toleration (300 s,
+		 * DefaultTolerationSeconds) runs out: they are Terminating, but nothing on the dead
+		 * node finishes the deletion, so the VMIs stay Running. */
+		if (n->not_ready && !n->pods_terminating &&
 		    m->now - n->not_ready_at >= (double)m->sc->eviction_timeout_s)
-			m->node_vmis_lost(m, (int)i, "NodeUnresponsive",
-					  "virt-handler is not responsive, marking "
-					  "VirtualMachineInstance as failed");
+			n->pods_terminating = true;
+		/* virt-controller's node controller (heartBeatTimeout 5 min): the node is
+		 * unresponsive, kubevirt.io/schedulable=false. VMIs whose pods are still there
+		 * ("alive", even Terminating) are left alone. */
+		if (!n->unresponsive && m->now - n->failed_at >= SIM_HEARTBEAT_TIMEOUT) {
+			n->unresponsive = true;
+			node_sync(m, (int)i);
+			sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeUnresponsive",
+				  "virt-handler is not responsive, marking node as unresponsive");
+		}
 	}
+}
+
+/* Toleration.ToleratesTaint (k8s.io/api/core/v1/toleration.go): an empty effect matches every
+ * effect; an empty key with Exists matches every taint; operator "" is Equal. */
+static bool tolerates(const cJSON *tols, const cJSON *taint)
+{
+	const cJSON *t;
+	const char *tk = wk_json_str(taint, "key"), *tv = wk_json_str(taint, "value"),
+		   *te = wk_json_str(taint, "effect");
+	cJSON_ArrayForEach(t, tols)
+	{
+		const char *k = wk_json_str(t, "key"), *op = wk_json_str(t, "operator"),
+			   *v = wk_json_str(t, "value"), *e = wk_json_str(t, "effect");
+		if (e && *e && (!te || strcmp(e, te)))
+			continue;
+		bool exists = op && !strcmp(op, "Exists");
+		if (!k || !*k) {
+			if (exists)
+				return true;
+			continue;
+		}
+		if (!tk || strcmp(k, tk))
+			continue;
+		if (exists ||
+		    ((!op || !*op || !strcmp(op, "Equal")) && !strcmp(v ? v : "", tv ? tv : "")))
+			return true;
+	}
+	return false;
+}
+
+/* The first NoSchedule/NoExecute taint the pod does not tolerate (TaintToleration's Filter),
+ * the unschedulable one left to NodeUnschedulable. */
+static const cJSON *untolerated(const struct mnode *n, const cJSON *tols)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, n->taints)
+	{
+		const char *e = wk_json_str(t, "effect"), *k = wk_json_str(t, "key");
+		if (!e || (strcmp(e, "NoSchedule") && strcmp(e, "NoExecute")))
+			continue;
+		if (k && !strcmp(k, TAINT_UNSCHED))
+			continue;
+		if (!tolerates(tols, t))
+			return t;
+	}
+	return NULL;
+}
+
+static bool int_cmp(const char *label, const cJSON *vals, bool gt)
+{
+	const cJSON *v = cJSON_GetArrayItem(vals, 0);
+	char *e1, *e2;
+	if (!label || !cJSON_IsString(v))
+		return false;
+	long long a = strtoll(label, &e1, 10), b = strtoll(v->valuestring, &e2, 10);
+	if (*e1 || *e2 || !*label || !*v->valuestring)
+		return false;
+	return gt ? a > b : a < b;
+}
+
+/* One nodeSelectorRequirement (In, NotIn, Exists, DoesNotExist, Gt, Lt). */
+static bool requirement(const cJSON *req, const char *(*get)(const struct mnode *, const char *),
+			const struct mnode *n)
+{
+	const char *key = wk_json_str(req, "key"), *op = wk_json_str(req, "operator");
+	const cJSON *vals = cJSON_GetObjectItemCaseSensitive(req, "values"), *v;
+	if (!key || !op)
+		return false;
+	const char *have = get(n, key);
+	if (!strcmp(op, "Exists"))
+		return have != NULL;
+	if (!strcmp(op, "DoesNotExist"))
+		return have == NULL;
+	if (!strcmp(op, "Gt") || !strcmp(op, "Lt"))
+		return int_cmp(have, vals, op[0] == 'G');
+	bool in = false;
+	cJSON_ArrayForEach(v, vals) in |=
+	    have && cJSON_IsString(v) && !strcmp(v->valuestring, have);
+	if (!strcmp(op, "In"))
+		return in;
+	if (!strcmp(op, "NotIn"))
+		return !in;
+	return false;
+}
+
+static const char *node_label(const struct mnode *n, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n->labels, key));
+}
+
+static const char *node_field(const struct mnode *n, const char *key)
+{
+	return !strcmp(key, "metadata.name") ? n->name : NULL;
+}
+
+/* requiredDuringSchedulingIgnoredDuringExecution: the terms are ORed, the requirements of a term
+ * ANDed; a term with no requirements matches nothing (component-helpers nodeaffinity). */
+static bool affinity_match(const cJSON *terms, const struct mnode *n)
+{
+	const cJSON *t, *r;
+	if (!cJSON_IsArray(terms))
+		return true;
+	cJSON_ArrayForEach(t, terms)
+	{
+		const cJSON *ex = cJSON_GetObjectItemCaseSensitive(t, "matchExpressions"),
+			    *fi = cJSON_GetObjectItemCaseSensitive(t, "matchFields");
+		bool ok = cJSON_GetArraySize(ex) + cJSON_GetArraySize(fi) > 0;
+		cJSON_ArrayForEach(r, ex) ok = ok && requirement(r, node_label, n);
+		cJSON_ArrayForEach(r, fi) ok = ok && requirement(r, node_field, n);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static bool base_overridden(const cJSON *sel)
+{
+	return cJSON_GetObjectItemCaseSensitive(sel, "kubevirt.io/schedulable") ||
+	       cJSON_GetObjectItemCaseSensitive(sel, "kubernetes.io/arch");
+}
+
+/* The launcher pod's nodeSelector (NewNodeSelectorRenderer + createTargetPod): base labels,
+ * then `extra` (addedNodeSelector, host-model migration labels), then the VMI's own selector
+ * winning on a collision. */
+static cJSON *pod_selector(const struct mvm *vm, const cJSON *extra)
+{
+	cJSON *sel = cJSON_CreateObject();
+	const cJSON *e;
+	/* kubevirt.io/schedulable: "true" and kubernetes.io/arch: amd64 are checked through the
+	 * cached n->lbl_base, unless the VMI's own selector names one of them. */
+	if (base_overridden(vm->node_selector)) {
+		sim_jset_str(sel, "kubevirt.io/schedulable", "true");
+		sim_jset_str(sel, "kubernetes.io/arch", "amd64");
+	}
+	if (vm->cpu_model[0] && strcmp(vm->cpu_model, "host-model") &&
+	    strcmp(vm->cpu_model, "host-passthrough")) {
+		char k[160];
+		snprintf(k, sizeof(k), "%s%s", LABEL_CPU_MODEL, vm->cpu_model);
+		sim_jset_str(sel, k, "true");
+	}
+	cJSON_ArrayForEach(e, extra) if (cJSON_IsString(e))
+	    sim_jset_str(sel, e->string, e->valuestring);
+	cJSON_ArrayForEach(e, vm->node_selector) if (cJSON_IsString(e))
+	    sim_jset_str(sel, e->string, e->valuestring);
+	return sel;
+}
+
+struct reasons {
+	char what[8][200];
+	size_t n[8], used;
+};
+
+static void reason_add(struct reasons *r, const char *what)
+{
+	for (size_t i = 0; i < r->used; i++)
+		if (!strcmp(r->what[i], what)) {
+			r->n[i]++;
+			return;
+		}
+	if (r->used < WK_ARRAY_SIZE(r->what)) {
+		snprintf(r->what[r->used], sizeof(r->what[0]), "%s", what);
+		r->n[r->used++] = 1;
+	}
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
 }
 
 int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra, int exclude,
@@ -473,56 +681,62 @@ int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra,
 {
 	int best = -1, ties = 0;
 	int64_t best_free = -1;
-	size_t n_sel = 0, n_unsched = 0, n_taint = 0, n_mem = 0, n_cpu = 0, n_notready = 0;
+	struct reasons r = {.used = 0};
+	cJSON *sel = pod_selector(vm, extra);
+	bool base_over = base_overridden(vm->node_selector);
+	cJSON *unsched = cJSON_CreateObject();
+	sim_jset_str(unsched, "key", TAINT_UNSCHED);
+	sim_jset_str(unsched, "effect", "NoSchedule");
 
+	/* The default filter plugins in order (NodeUnschedulable, TaintToleration, NodeAffinity,
+	 * NodeResourcesFit, InterPodAffinity); the first that fails names the node's reason. */
 	for (size_t i = 0; i < m->nnodes; i++) {
 		const struct mnode *n = &m->nodes[i];
-		if ((int)i == exclude)
-			continue;
-		if (n->not_ready || n->failed) {
-			n_notready++;
-			continue;
-		}
-		if (n->unschedulable) {
-			n_unsched++;
+		if (n->failed && !n->not_ready) {
+			/* Still Ready for the node-monitor grace period: the scheduler would bind
+			 * the pod to a dead kubelet; the model keeps it away. */
+			reason_add(
+			    &r, "node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
 			continue;
 		}
-		if (blocking_taint(n, NULL)) {
-			n_taint++;
+		if (n->unschedulable && !tolerates(vm->tolerations, unsched)) {
+			reason_add(&r, "node(s) were unschedulable");
 			continue;
 		}
-		/* The VM's own selector wins over addedNodeSelector on a key collision, so both
-		 * must hold where they agree and the VM's value where they don't. */
-		if (!sim_labels_match(vm->node_selector, n->labels)) {
-			n_sel++;
+		const cJSON *t = untolerated(n, vm->tolerations);
+		if (t) {
+			char w[200];
+			snprintf(w, sizeof(w), "node(s) had untolerated taint {%.80s: %.80s}",
+				 wk_json_str(t, "key") ? wk_json_str(t, "key") : "",
+				 wk_json_str(t, "value") ? wk_json_str(t, "value") : "");
+			reason_add(&r, w);
 			continue;
 		}
-		const cJSON *s;
-		bool ok = true;
-		cJSON_ArrayForEach(s, extra)
-		{
-			if (cJSON_GetObjectItemCaseSensitive(vm->node_selector, s->string))
-				continue;
-			const cJSON *l = cJSON_GetObjectItemCaseSensitive(n->labels, s->string);
-			if (!cJSON_IsString(s) || !cJSON_IsString(l) ||
-			    strcmp(s->valuestring, l->valuestring))
-				ok = false;
-		}
-		if (!ok) {
-			n_sel++;
+		if ((!n->lbl_base && !base_over) || !sim_labels_match(sel, n->labels) ||
+		    !affinity_match(vm->affinity_terms, n)) {
+			reason_add(&r, "node(s) didn't match Pod's node affinity/selector");
 			continue;
 		}
-		if (n->memory - n->used_mem < vm->memory) {
-			n_mem++;
+		bool no_mem = n->memory - n->other_mem - n->used_mem < vm->req_mem;
+		bool no_cpu = n->cpu_milli - n->other_cpu - n->used_cpu < vm->req_cpu;
+		if (no_mem)
+			reason_add(&r, "Insufficient memory");
+		if (no_cpu)
+			reason_add(&r, "Insufficient cpu");
+		if (no_mem || no_cpu)
+			continue;
+		if (vm->pin_node >= 0 && (int)i != vm->pin_node) {
+			reason_add(&r, "node(s) had volume node affinity conflict");
 			continue;
 		}
-		if (n->cpu_milli - n->used_cpu < vm->cpu * 1000) {
-			n_cpu++;
+		if ((int)i == exclude) {
+			reason_add(&r, "node(s) didn't match pod anti-affinity rules");
 			continue;
 		}
 		/* Least allocated (by share of memory) first, like kube-scheduler's
 		 * LeastAllocated score; ties broken by the seeded generator. */
-		int64_t fr = (int64_t)((double)(n->memory - n->used_mem) / (double)n->memory * 1e6);
+		int64_t fr = (int64_t)((double)(n->memory - n->other_mem - n->used_mem) /
+				       (double)n->memory * 1e6);
 		if (fr > best_free) {
 			best = (int)i;
 			best_free = fr;
@@ -531,33 +745,22 @@ int sim_node_pick(struct sim_model *m, const struct mvm *vm, const cJSON *extra,
 			best = (int)i;
 		}
 	}
+	cJSON_Delete(sel);
+	cJSON_Delete(unsched);
 	if (best < 0 && msg) {
-		/* kube-scheduler's wording, reasons sorted as it does (alphabetically). */
-		size_t total = m->nnodes;
-		char parts[512] = "";
-		struct {
-			size_t n;
-			const char *what;
-		} r[] = {
-		    {n_cpu, "Insufficient cpu"},
-		    {n_mem, "Insufficient memory"},
-		    {n_sel, "node(s) didn't match Pod's node affinity/selector"},
-		    {n_unsched, "node(s) were unschedulable"},
-		    {n_taint, "node(s) had untolerated taint(s)"},
-		    {n_notready,
-		     "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"},
-		    {exclude >= 0 ? 1u : 0u, "node(s) didn't match pod anti-affinity rules"},
-		};
-		for (size_t i = 0; i < WK_ARRAY_SIZE(r); i++)
-			if (r[i].n) {
-				size_t l = strlen(parts);
-				snprintf(parts + l, sizeof(parts) - l, "%s%zu %s", l ? ", " : "",
-					 r[i].n, r[i].what);
-			}
+		/* FitError.Error(): "<count> <reason>" strings sorted, joined with ", ". */
+		char lines[8][220], parts[1800] = "";
+		for (size_t i = 0; i < r.used; i++)
+			snprintf(lines[i], sizeof(lines[i]), "%zu %s", r.n[i], r.what[i]);
+		qsort(lines, r.used, sizeof(lines[0]), str_cmp);
+		for (size_t i = 0; i < r.used; i++) {
+			size_t l = strlen(parts);
+			snprintf(parts + l, sizeof(parts) - l, "%s%s", l ? ", " : "", lines[i]);
+		}
 		snprintf(msg, msg_size,
 			 "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
 			 "%zu Preemption is not helpful for scheduling.",
-			 total, parts, total, total);
+			 m->nnodes, parts, m->nnodes, m->nnodes);
 	}
 	return best;
 }
@@ -635,14 +838,23 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 	} else if (!strcmp(action, "recover")) {
 		if (n->failed) {
 			n->failed = false;
-			bool was = n->not_ready;
+			bool was = n->not_ready, evicted = n->pods_terminating;
 			n->not_ready = false;
+			n->unresponsive = false;
+			n->pods_terminating = false;
 			n->metrics_dirty = true;
 			node_sync(m, idx);
 			if (was)
 				sim_event(m, m->r_node, NULL, n->name, NULL, "Normal", "NodeReady",
 					  "Node %s status is now: NodeReady", n->name);
+			/* The kubelet is back and finishes the evictions: those pods go, and their
+			 * VMIs fail. */
+			if (evicted)
+				pods_gone(m, idx);
 		}
+	} else if (!strcmp(action, "force-delete-pods")) {
+		/* kubectl delete pod --force --grace-period=0 of the node's launcher pods */
+		pods_gone(m, idx);
 	} else if (!strcmp(action, "pressure")) {
 		int mp = n->mem_pct, cp = n->cpu_pct;
 		if (pct(wk_json_path(body, "memoryPercent"), &mp) < 0 ||
@@ -655,7 +867,9 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 		n->metrics_dirty = true;
 		sim_node_write_metrics(m);
 	} else {
-		return node_err(out, 404, "unknown node action; use fail, recover or pressure");
+		return node_err(out, 404,
+				"unknown node action; use fail, recover, pressure or "
+				"force-delete-pods");
 	}
 	return node_reply(out, 200, node_state(m, n));
 }

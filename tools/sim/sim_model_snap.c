@@ -6,6 +6,8 @@
 
 #include "wk_quantity.h"
 
+#include <regex.h>
+
 enum job_kind { JOB_SNAP, JOB_RESTORE, JOB_CLONE };
 
 struct snapjob {
@@ -112,18 +114,30 @@ static double volumes_scan(struct sim_model *m, const char *ns, const cJSON *vm,
 		int64_t size = sim_jqty(wk_json_path(pvc, "spec.resources.requests.storage"));
 		if (size < 0)
 			size = 0;
-		if (!c || !c->snapshot) {
+		char w[400];
+		if (!sim_class_snapshottable(m, cls, vname, w, sizeof(w))) {
 			if (why && !why[0])
-				snprintf(why, why_size, MSG_NO_CLASS, cls ? cls : "", vname);
+				snprintf(why, why_size, "%s", w);
 		} else {
 			total += (double)size;
-			*secs += (double)size / (double)c->copy_rate;
+			*secs += (double)size / (double)(c ? c->copy_rate : INT64_C(256) << 20);
 			if (included)
 				cJSON_AddItemToArray(included, cJSON_CreateString(vname));
 		}
 		cJSON_Delete(pvc);
 	}
 	return total;
+}
+
+/* Is the claim bound, with a class that has a VolumeSnapshotClass (getSnapshotPVC)? */
+static bool volume_snapshottable(struct sim_model *m, const char *ns, const char *claim)
+{
+	cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns, claim);
+	const char *cls = wk_json_str(pvc, "spec.storageClassName");
+	const char *ph = wk_json_str(pvc, "status.phase");
+	bool ok = ph && !strcmp(ph, "Bound") && sim_class_snapshottable(m, cls, claim, NULL, 0);
+	cJSON_Delete(pvc);
+	return ok;
 }
 
 /* "5m0s", "300s", "1h", "0" -> seconds; -1 if malformed. */
@@ -172,26 +186,25 @@ static cJSON *conds2(struct sim_model *m, const char *pst, const char *preason, 
 		     const char *rreason)
 {
 	cJSON *c = cJSON_CreateArray();
-	cJSON_AddItemToArray(c, sim_cond_new(m, "Progressing", pst, preason, preason));
-	cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", rst, rreason, rreason));
+	cJSON_AddItemToArray(c, sim_cond_new(m, "Progressing", pst, preason, NULL));
+	cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", rst, rreason, NULL));
 	return c;
 }
 
 /* ---- snapshots ---- */
 
+/* KubeVirt's updateSnapshotStatus (pkg/storage/snapshot/snapshot.go): phase Failed, Failure=True
+ * with the text as its reason, Progressing=False "Operation failed", Ready=False "Not ready". The
+ * deadline (vmSnapshotDeadlineExceededError) writes no status.error: that comes only from the
+ * content's volume snapshots. */
 static void snap_fail(struct sim_model *m, struct snapjob *j, const char *msg)
 {
-	char ts[40];
-	cJSON *st = cJSON_CreateObject(), *err;
-	sim_ts(m, m->now, ts, sizeof(ts));
+	cJSON *st = cJSON_CreateObject();
 	cJSON_AddStringToObject(st, "phase", "Failed");
 	cJSON_AddBoolToObject(st, "readyToUse", false);
-	cJSON *c = conds2(m, "False", "Operation failed", "False", "Operation failed");
-	cJSON_AddItemToArray(c, sim_cond_new(m, "Failure", "True", "Failed", msg));
+	cJSON *c = conds2(m, "False", "Operation failed", "False", "Not ready");
+	cJSON_AddItemToArray(c, sim_cond_new(m, "Failure", "True", msg, NULL));
 	cJSON_AddItemToObject(st, "conditions", c);
-	err = cJSON_AddObjectToObject(st, "error");
-	cJSON_AddStringToObject(err, "time", ts);
-	cJSON_AddStringToObject(err, "message", msg);
 	status_merge(m, m->r_snap, j->ns, j->name, st);
 	sim_event(m, m->r_snap, j->ns, j->name, j->uid, "Warning", "SnapshotFailed", "%s", msg);
 	job_del(m, j);
@@ -231,23 +244,14 @@ static void snap_check(struct sim_model *m, struct snapjob *j, const cJSON *snap
 		j->retry_at = m->now + 2;
 		return;
 	}
-	cJSON *inc = cJSON_CreateArray();
-	volumes_scan(m, j->ns, vm, &secs, why, sizeof(why), inc);
+	/* A volume whose class has no VolumeSnapshotClass is left out (KubeVirt's getSnapshotPVC
+	 * returns nil: only a log line); the snapshot goes on without it. */
+	volumes_scan(m, j->ns, vm, &secs, why, sizeof(why), NULL);
 	cJSON_AddStringToObject(st, "phase", "InProgress");
 	cJSON_AddBoolToObject(st, "readyToUse", false);
 	if (wk_json_str(vm, "metadata.uid"))
 		cJSON_AddStringToObject(st, "sourceUID", wk_json_str(vm, "metadata.uid"));
-	if (why[0]) {
-		/* A volume without a VolumeSnapshotClass: not ready, and it says why. */
-		j->blocked = true;
-		cJSON *c = cJSON_CreateArray();
-		cJSON_AddItemToArray(
-		    c, sim_cond_new(m, "Progressing", "False", "VolumeSnapshotNotSupported", why));
-		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "False", "NotReady", why));
-		cJSON_AddItemToObject(st, "conditions", c);
-		cJSON_Delete(inc);
-		j->retry_at = m->now + 5;
-	} else {
+	{
 		j->blocked = false;
 		struct mvm *mv = sim_vm_find(m, j->ns, src);
 		bool online = mv && mv->phase == VMI_RUNNING;
@@ -276,8 +280,6 @@ static void snap_check(struct sim_model *m, struct snapjob *j, const cJSON *snap
 		cJSON_AddItemToObject(st, "conditions",
 				      conds2(m, "True", "Source locked and operation in progress",
 					     "False", "Not ready"));
-		cJSON *sv = cJSON_AddObjectToObject(st, "snapshotVolumes");
-		cJSON_AddItemToObject(sv, "includedVolumes", inc);
 		char cname[300];
 		snprintf(cname, sizeof(cname), "vmsnapshot-content-%s", j->uid);
 		cJSON_AddStringToObject(st, "virtualMachineSnapshotContentName", cname);
@@ -295,8 +297,11 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	char ts[40], cname[300];
 
 	if (!vm) {
+		/* The source went away: "Source does not exist" until it returns or the deadline.
+		 */
+		if (snap)
+			snap_check(m, j, snap);
 		cJSON_Delete(snap);
-		snap_fail(m, j, "source VirtualMachine disappeared during the snapshot");
 		return;
 	}
 	sim_ts(m, m->now, ts, sizeof(ts));
@@ -324,12 +329,20 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	cJSON_AddItemToObject(src_vm, "spec", cJSON_Duplicate(wk_json_path(vm, "spec"), 1));
 	backups = cJSON_AddArrayToObject(spec, "volumeBackups");
 	const cJSON *vol;
+	/* status.snapshotVolumes as updateSnapshotSnapshotableVolumes writes it on success: every
+	 * volume of the VM, included when it was backed up, excluded otherwise. */
+	cJSON *inc = cJSON_CreateArray(), *exc = cJSON_CreateArray();
 	cJSON_ArrayForEach(vol, wk_json_path(vm, "spec.template.spec.volumes"))
 	{
 		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 		const char *vname = wk_json_str(vol, "name");
-		if (!claim || !vname)
+		if (!vname)
 			continue;
+		if (!claim || !volume_snapshottable(m, j->ns, claim)) {
+			cJSON_AddItemToArray(exc, cJSON_CreateString(vname));
+			continue;
+		}
+		cJSON_AddItemToArray(inc, cJSON_CreateString(vname));
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, claim);
 		cJSON *b = cJSON_CreateObject(), *pc, *pm;
 		char vsn[400];
@@ -355,9 +368,17 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	cJSON_AddStringToObject(s, "phase", "Succeeded");
 	cJSON_AddBoolToObject(s, "readyToUse", true);
 	cJSON_AddStringToObject(s, "creationTime", ts);
-	cJSON_AddItemToObject(
-	    s, "conditions",
-	    conds2(m, "False", "Operation complete", "True", "Operation complete"));
+	cJSON_AddItemToObject(s, "conditions",
+			      conds2(m, "False", "Operation complete", "True", "Ready"));
+	cJSON *sv = cJSON_AddObjectToObject(s, "snapshotVolumes");
+	if (cJSON_GetArraySize(inc))
+		cJSON_AddItemToObject(sv, "includedVolumes", inc);
+	else
+		cJSON_Delete(inc);
+	if (cJSON_GetArraySize(exc))
+		cJSON_AddItemToObject(sv, "excludedVolumes", exc);
+	else
+		cJSON_Delete(exc);
 	status_merge(m, m->r_snap, j->ns, j->name, s);
 	sim_event(m, m->r_snap, j->ns, j->name, j->uid, "Normal",
 		  "SuccessfulVirtualMachineSnapshot",
@@ -403,36 +424,53 @@ void sim_snap_reconcile(struct sim_model *m, const char *ns, const char *name, b
 
 /* ---- restores and the target VM ---- */
 
-/* Glob filters as KubeVirt's clone spec has them: "*" only last, "!" only first. */
-static bool filter_keep(const cJSON *filters, const char *key)
+/* Does the unanchored regular expression re match key (Go's regexp.MatchString)? POSIX ERE
+ * stands in for RE2: the common subset (., *, +, ?, [], ^, $, |, ()) means the same; RE2-only
+ * syntax (\d, (?i), lazy quantifiers) does not compile here and, like an invalid expression
+ * upstream (which only logs), matches nothing. Overlong expressions match nothing too. */
+bool sim_filter_match(const char *re, const char *key)
+{
+	regex_t rx;
+	bool match;
+	if (strlen(re) > SIM_FILTER_MAX || regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return false;
+	match = regexec(&rx, key, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return match;
+}
+
+/* KubeVirt's addRemovePatchesFromFilter (pkg/virt-controller/watch/clone/vm-target.go): no
+ * filter list at all keeps everything; otherwise a key is kept when a regular filter matches
+ * it ("*" alone means ".*") and no negation ("!re") does, in any order. An empty list keeps
+ * nothing. */
+bool sim_filter_keep(const cJSON *filters, const char *key)
 {
 	const cJSON *f;
-	bool keep;
-	if (!cJSON_GetArraySize(filters))
+	bool keep = false;
+	if (!cJSON_IsArray(filters))
 		return true;
-	keep = false;
 	cJSON_ArrayForEach(f, filters)
 	{
 		const char *p = cJSON_GetStringValue(f);
-		bool neg;
-		if (!p)
-			continue;
-		neg = *p == '!';
-		if (neg)
-			p++;
-		size_t n = strlen(p);
-		bool match = n && p[n - 1] == '*' ? !strncmp(key, p, n - 1) : !strcmp(key, p);
-		if (match)
-			keep = !neg;
+		if (p && *p != '!' && sim_filter_match(strcmp(p, "*") ? p : ".*", key))
+			keep = true;
 	}
-	return keep;
+	if (!keep)
+		return false;
+	cJSON_ArrayForEach(f, filters)
+	{
+		const char *p = cJSON_GetStringValue(f);
+		if (p && *p == '!' && sim_filter_match(p + 1, key))
+			return false;
+	}
+	return true;
 }
 
 static cJSON *filtered(const cJSON *map, const cJSON *filters)
 {
 	cJSON *out = cJSON_CreateObject();
 	const cJSON *e;
-	cJSON_ArrayForEach(e, map) if (filter_keep(filters, e->string))
+	cJSON_ArrayForEach(e, map) if (sim_filter_keep(filters, e->string))
 	    cJSON_AddItemToObject(out, e->string, cJSON_Duplicate(e, 1));
 	return out;
 }
@@ -457,25 +495,42 @@ static int apply_clone_patches(cJSON *vm, const cJSON *patches, char *why, size_
 
 	if (!cJSON_IsArray(patches) || !cJSON_GetArraySize(patches))
 		return 0;
-	ops = cJSON_CreateArray();
+	/* patchVM (pkg/storage/snapshot/restore.go) joins the strings into one JSON patch and
+	 * names it in its errors: "cannot decode vm patches [...]: ..." or "failed to apply patch
+	 * for VM [...]: ..." (the Go library's own error text is not reproduced). */
+	struct wk_buf joined;
+	int bad = 0;
+	wk_buf_init(&joined, 8u << 20);
+	bad |= wk_buf_adds(&joined, "[\n");
 	cJSON_ArrayForEach(p, patches)
 	{
-		cJSON *op = cJSON_IsString(p) ? cJSON_Parse(p->valuestring) : NULL;
-		if (!cJSON_IsObject(op)) {
-			cJSON_Delete(op);
-			cJSON_Delete(ops);
-			snprintf(why, why_size, "patch %d is not a JSON patch operation", i);
-			return -1;
-		}
-		cJSON_AddItemToArray(ops, op);
-		i++;
+		if (i++)
+			bad |= wk_buf_adds(&joined, ",\n");
+		bad |= wk_buf_adds(&joined, cJSON_IsString(p) ? p->valuestring : "");
+	}
+	bad |= wk_buf_adds(&joined, "\n]");
+	if (bad) {
+		wk_buf_release(&joined);
+		snprintf(why, why_size, "cannot decode vm patches: too large");
+		return -1;
+	}
+	ops = cJSON_Parse(wk_buf_str(&joined));
+	if (!cJSON_IsArray(ops)) {
+		cJSON_Delete(ops);
+		snprintf(why, why_size, "cannot decode vm patches %.1000s: invalid JSON",
+			 wk_buf_str(&joined));
+		wk_buf_release(&joined);
+		return -1;
 	}
 	out = sim_json_patch(vm, ops, err, sizeof(err));
 	cJSON_Delete(ops);
 	if (!out) {
-		snprintf(why, why_size, "%s", err);
+		snprintf(why, why_size, "failed to apply patch for VM %.1000s: %s",
+			 wk_buf_str(&joined), err);
+		wk_buf_release(&joined);
 		return -1;
 	}
+	wk_buf_release(&joined);
 	if (!cJSON_IsObject(out)) {
 		cJSON_Delete(out);
 		snprintf(why, why_size, "the patched VM is not an object");
@@ -537,10 +592,29 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	}
 	cJSON_AddItemToObject(meta, "labels", labels);
 	cJSON_AddItemToObject(meta, "annotations", anns);
+	/* setLastRestoreAnnotation: "<restore name>-<restore uid>" (never filtered out). */
+	cJSON *robj = sim_store_get(m->st, m->r_restore, ns, restore_name);
+	char lr[400];
+	snprintf(lr, sizeof(lr), "%s-%s", restore_name,
+		 wk_json_str(robj, "metadata.uid") ? wk_json_str(robj, "metadata.uid") : "");
+	cJSON_Delete(robj);
+	sim_jset_str(anns, "restore.kubevirt.io/lastRestoreUID", lr);
 	spec = cJSON_Duplicate(wk_json_path(svm, "spec"), 1);
 	if (!spec)
 		spec = cJSON_CreateObject();
 	cJSON_AddItemToObject(vm, "spec", spec);
+	/* A new VM from a restore never runs at first (restore.go, the new-VM branch): 1.6+ sets
+	 * running=false when the snapshot's VM used `running`, else runStrategy Halted; 1.5 sets
+	 * Halted when runStrategy is there, else running=false when `running` is. */
+	bool has_rs = cJSON_GetObjectItemCaseSensitive(spec, "runStrategy") &&
+		      !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(spec, "runStrategy"));
+	bool has_run = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(spec, "running"));
+	if (m->kv_minor <= 5 ? !has_rs && has_run : has_run) {
+		sim_jset(spec, "running", cJSON_CreateFalse());
+	} else if (m->kv_minor > 5 || has_rs) {
+		sim_jset_str(spec, "runStrategy", "Halted");
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "running");
+	}
 	cJSON *tmeta = sim_jobj(sim_jobj(spec, "template"), "metadata");
 	cJSON *tlab = filtered(cJSON_GetObjectItemCaseSensitive(tmeta, "labels"),
 			       wk_json_path(clone_spec, "template.labelFilters"));
@@ -592,12 +666,18 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		char claim[320];
 		snprintf(claim, sizeof(claim), "restore-%.36s-%.200s", restore_uid, vname);
 		const cJSON *b, *pspec = NULL;
+		bool backed = false;
 		cJSON_ArrayForEach(b, wk_json_path(c, "spec.volumeBackups"))
 		{
 			const char *bn = wk_json_str(b, "volumeName");
-			if (bn && !strcmp(bn, vname))
+			if (bn && !strcmp(bn, vname)) {
 				pspec = wk_json_path(b, "persistentVolumeClaim.spec");
+				backed = true;
+			}
 		}
+		/* A volume left out of the snapshot keeps its claim (the restore leaves it). */
+		if (!backed)
+			continue;
 		sim_jset_str(pvcref, "claimName", claim);
 		cJSON *p = cJSON_CreateObject(), *pm, *ps;
 		cJSON_AddStringToObject(p, "apiVersion", "v1");
@@ -635,7 +715,7 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	/* Every backed-up volume is restored, as KubeVirt's restore does, even one the patches
 	 * dropped from the VM. */
 	while (cJSON_GetArraySize(pvcs) > 0)
-		sim_create(m, m->r_pvc, ns, cJSON_DetachItemFromArray(pvcs, 0));
+		sim_pvc_create(m, ns, cJSON_DetachItemFromArray(pvcs, 0));
 	cJSON_Delete(pvcs);
 	sim_create(m, m->r_vm, ns, vm);
 	/* Our own writes are not observed: start the VM and its Wukong by hand. */
@@ -758,6 +838,10 @@ static void restore_step(struct sim_model *m, struct snapjob *j)
 
 /* ---- clones ---- */
 
+/* KubeVirt's clone updateStatus (pkg/virt-controller/watch/clone/clone.go): the conditions say
+ * everything in `reason` (no message): pending = Progressing False "Pending" + Ready False <why>,
+ * failing = Progressing False "Failed" + Ready False <why>, otherwise both "Still processing",
+ * succeeded both "Ready". */
 static void clone_status(struct sim_model *m, struct snapjob *j, const char *phase, const char *pst,
 			 const char *preason, const char *rst, const char *rreason)
 {
@@ -767,67 +851,94 @@ static void clone_status(struct sim_model *m, struct snapjob *j, const char *pha
 	cJSON_AddItemToObject(st, "conditions", conds2(m, pst, preason, rst, rreason));
 	if (j->snap && j->stage >= 1)
 		cJSON_AddStringToObject(st, "snapshotName", j->snap);
-	if (j->stage >= 2) {
+	if (j->stage >= 2 && j->due) {
 		char rn[300];
 		snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
 		cJSON_AddStringToObject(st, "restoreName", rn);
 	}
-	if (j->target)
+	if (j->target && j->stage >= 3)
 		cJSON_AddStringToObject(st, "targetName", j->target);
 	status_merge(m, m->r_clone, j->ns, j->name, st);
 }
 
-static void clone_fail(struct sim_model *m, struct snapjob *j, const char *msg)
+static void clone_progress(struct sim_model *m, struct snapjob *j, const char *phase)
 {
-	clone_status(m, j, "Failed", "False", msg, "False", msg);
-	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Warning", "CloneFailed", "%s", msg);
+	clone_status(m, j, phase, "True", "Still processing", "False", "Still processing");
+}
+
+static void clone_fail(struct sim_model *m, struct snapjob *j, const char *event, const char *msg)
+{
+	clone_status(m, j, "Failed", "False", "Failed", "False", msg);
+	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", event, "%s", msg);
 	job_del(m, j);
 }
 
-/* Can the clone start? A VirtualMachine source must exist and every volume must be
- * snapshot-capable; otherwise it stays pending (phase unset, Progressing=False "Pending"). */
+static void clone_pending(struct sim_model *m, struct snapjob *j, const char *event,
+			  const char *msg, double retry)
+{
+	if (!j->blocked)
+		sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", event, "%s", msg);
+	j->blocked = true;
+	j->retry_at = m->now + retry;
+	clone_status(m, j, NULL, "False", "Pending", "False", msg);
+}
+
+/* Can the clone start? A VirtualMachine source must exist and every PVC volume must be
+ * snapshot-capable in the VM's volumeSnapshotStatuses (validateVolumeSnapshotStatus); otherwise
+ * it stays pending (phase unset), re-checked every few seconds. */
 static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON *clone)
 {
 	const char *kind = wk_json_str(clone, "spec.source.kind"),
 		   *src = wk_json_str(clone, "spec.source.name");
-	char why[400];
-	double secs;
+	char why[600];
 
 	if (!strcmp(kind, "VirtualMachineSnapshot")) {
+		cJSON *sn = sim_store_get(m->st, m->r_snap, j->ns, src);
+		if (!sn) {
+			snprintf(why, sizeof(why),
+				 "Source doesnt exist: VirtualMachineSnapshot %s/%s", j->ns, src);
+			clone_pending(m, j, "SourceDoesNotExist", why, 2);
+			return;
+		}
+		cJSON_Delete(sn);
+		j->blocked = false;
 		free(j->snap);
 		j->snap = wk_xstrdup(src);
 		j->own_snapshot = false;
-		j->stage = 2;
-		j->due = 0;
-		clone_status(m, j, "RestoreInProgress", "True", "Restore in progress", "False",
-			     "Not ready");
+		j->stage = 1;
+		clone_progress(m, j, "SnapshotInProgress");
 		return;
 	}
 	cJSON *vm = sim_store_get(m->st, m->r_vm, j->ns, src);
 	if (!vm) {
-		if (!j->blocked)
-			sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal",
-				  "SourceDoesNotExist", "Source VM %s does not exist", src);
-		j->blocked = true;
-		j->retry_at = m->now + 2;
-		clone_status(m, j, NULL, "False", "Pending", "False", "Pending");
+		snprintf(why, sizeof(why), "Source doesnt exist: VirtualMachine %s/%s", j->ns, src);
+		clone_pending(m, j, "SourceDoesNotExist", why, 2);
 		return;
 	}
-	volumes_scan(m, j->ns, vm, &secs, why, sizeof(why), NULL);
+	const cJSON *vol;
+	why[0] = 0;
+	cJSON_ArrayForEach(vol, wk_json_path(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
+		const char *vname = wk_json_str(vol, "name");
+		if (!claim)
+			claim = wk_json_str(vol, "dataVolume.name");
+		if (!claim || !vname)
+			continue;
+		cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, claim);
+		const char *cls = wk_json_str(pvc, "spec.storageClassName");
+		size_t l = strlen(why);
+		/* errors.Join: one line each */
+		if ((!pvc || !sim_class_snapshottable(m, cls, vname, NULL, 0)) &&
+		    l + 1 < sizeof(why))
+			snprintf(why + l, sizeof(why) - l,
+				 "%sVirtual Machine volume %s does not support snapshots",
+				 l ? "\n" : "", vname);
+		cJSON_Delete(pvc);
+	}
 	cJSON_Delete(vm);
 	if (why[0]) {
-		if (!j->blocked)
-			sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Warning",
-				  "VMVolumeSnapshotsInvalid",
-				  "Virtual Machine volume snapshots are not valid: %s", why);
-		j->blocked = true;
-		j->retry_at = m->now + 5;
-		cJSON *st = cJSON_CreateObject();
-		cJSON *c = cJSON_CreateArray();
-		cJSON_AddItemToArray(c, sim_cond_new(m, "Progressing", "False", "Pending", why));
-		cJSON_AddItemToArray(c, sim_cond_new(m, "Ready", "False", "Pending", why));
-		cJSON_AddItemToObject(st, "conditions", c);
-		status_merge(m, m->r_clone, j->ns, j->name, st);
+		clone_pending(m, j, "VMVolumeSnapshotsInvalid", why, 5);
 		return;
 	}
 	j->blocked = false;
@@ -859,8 +970,9 @@ static void clone_try_start(struct sim_model *m, struct snapjob *j, const cJSON 
 	cJSON_AddStringToObject(src_ref, "name", src);
 	sim_create(m, m->r_snap, j->ns, s);
 	sim_snap_reconcile(m, j->ns, sn, false);
-	clone_status(m, j, "SnapshotInProgress", "True", "Snapshot in progress", "False",
-		     "Not ready");
+	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", "SnapshotCreated",
+		  "created snapshot %s for clone %s", sn, j->name);
+	clone_progress(m, j, "SnapshotInProgress");
 }
 
 void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
@@ -883,16 +995,18 @@ void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, 
 		   *sname = wk_json_str(o, "spec.source.name");
 	const char *tk = wk_json_str(o, "spec.target.kind"),
 		   *tname = wk_json_str(o, "spec.target.name");
+	/* What the webhook refuses; reached only by objects written past admission. */
 	if (!sk || !sg || !sname || !*sname) {
-		clone_fail(m, j, "source apiGroup, kind and name are required");
+		clone_fail(m, j, "CloneFailed", "source apiGroup, kind and name are required");
 	} else if (!((!strcmp(sk, "VirtualMachine") && !strcmp(sg, "kubevirt.io")) ||
 		     (!strcmp(sk, "VirtualMachineSnapshot") &&
 		      !strcmp(sg, "snapshot.kubevirt.io")))) {
-		clone_fail(m, j, "source kind must be VirtualMachine or VirtualMachineSnapshot");
+		clone_fail(m, j, "CloneFailed",
+			   "source kind must be VirtualMachine or VirtualMachineSnapshot");
 	} else if (tk && strcmp(tk, "VirtualMachine")) {
-		clone_fail(m, j, "target kind must be VirtualMachine");
+		clone_fail(m, j, "CloneFailed", "target kind must be VirtualMachine");
 	} else if (tname && !strcmp(sk, "VirtualMachine") && !strcmp(tname, sname)) {
-		clone_fail(m, j, "target name cannot be equal to source name");
+		clone_fail(m, j, "CloneFailed", "target name cannot be equal to source name");
 	} else {
 		if (tname && *tname) {
 			j->target = wk_xstrdup(tname);
@@ -910,9 +1024,35 @@ void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, 
 	cJSON_Delete(o);
 }
 
+/* The temporary VirtualMachineRestore into the target. */
+static void clone_make_restore(struct sim_model *m, struct snapjob *j)
+{
+	char rn[300];
+	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
+	cJSON *r = cJSON_CreateObject(), *meta, *spec, *t;
+	cJSON_AddStringToObject(r, "apiVersion", "snapshot.kubevirt.io/v1beta1");
+	cJSON_AddStringToObject(r, "kind", "VirtualMachineRestore");
+	meta = cJSON_AddObjectToObject(r, "metadata");
+	cJSON_AddStringToObject(meta, "name", rn);
+	cJSON_AddStringToObject(meta, "namespace", j->ns);
+	spec = cJSON_AddObjectToObject(r, "spec");
+	t = cJSON_AddObjectToObject(spec, "target");
+	cJSON_AddStringToObject(t, "apiGroup", "kubevirt.io");
+	cJSON_AddStringToObject(t, "kind", "VirtualMachine");
+	cJSON_AddStringToObject(t, "name", j->target);
+	cJSON_AddStringToObject(spec, "virtualMachineSnapshotName", j->snap);
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(r, "status"), "complete",
+			      cJSON_CreateFalse());
+	sim_create(m, m->r_restore, j->ns, r);
+	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", "RestoreCreated",
+		  "created restore %s for clone %s", rn, j->name);
+}
+
 static void clone_step(struct sim_model *m, struct snapjob *j)
 {
 	bool failed;
+	char rn[300];
+	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
 
 	if (j->stage == 0) {
 		if (m->now < j->retry_at)
@@ -927,74 +1067,64 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 		return;
 	}
 	if (j->stage == 1) {
-		if (!snapshot_ready(m, j->ns, j->snap, &failed)) {
-			if (failed)
-				clone_fail(m, j, "the source snapshot failed");
+		/* verifySnapshotReady looks only at readyToUse: a snapshot that failed (or
+		 * vanished) leaves the clone in SnapshotInProgress for good. */
+		if (!snapshot_ready(m, j->ns, j->snap, &failed))
 			return;
-		}
 		j->stage = 2;
 		j->due = 0;
+		j->retry_at = 0;
 	}
 	if (j->stage == 2) {
-		if (!j->due) {
-			if (!snapshot_ready(m, j->ns, j->snap, &failed)) {
-				if (failed)
-					clone_fail(m, j, "the source snapshot is not usable");
-				return;
-			}
-			/* The temporary restore into the target. */
-			char rn[300];
-			snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
-			cJSON *r = cJSON_CreateObject(), *meta, *spec, *t;
-			cJSON_AddStringToObject(r, "apiVersion", "snapshot.kubevirt.io/v1beta1");
-			cJSON_AddStringToObject(r, "kind", "VirtualMachineRestore");
-			meta = cJSON_AddObjectToObject(r, "metadata");
-			cJSON_AddStringToObject(meta, "name", rn);
-			cJSON_AddStringToObject(meta, "namespace", j->ns);
-			spec = cJSON_AddObjectToObject(r, "spec");
-			t = cJSON_AddObjectToObject(spec, "target");
-			cJSON_AddStringToObject(t, "apiGroup", "kubevirt.io");
-			cJSON_AddStringToObject(t, "kind", "VirtualMachine");
-			cJSON_AddStringToObject(t, "name", j->target);
-			cJSON_AddStringToObject(spec, "virtualMachineSnapshotName", j->snap);
-			cJSON_AddItemToObject(cJSON_AddObjectToObject(r, "status"), "complete",
-					      cJSON_CreateFalse());
-			sim_create(m, m->r_restore, j->ns, r);
-			j->due = m->now + restore_secs(m, j->ns, j->snap);
-			clone_status(m, j, "RestoreInProgress", "True", "Restore in progress",
-				     "False", "Not ready");
+		/* getSnapshot: the snapshot was there; gone now, the clone fails. */
+		cJSON *sn = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
+		if (!sn) {
+			char why[400];
+			snprintf(why, sizeof(why), "snapshot %s does not exist anymore", j->snap);
+			clone_fail(m, j, "SnapshotDeleted", why);
 			return;
 		}
-		if (m->now < j->due)
+		cJSON_Delete(sn);
+		if (!j->due) {
+			clone_make_restore(m, j);
+			j->due = m->now + restore_secs(m, j->ns, j->snap);
+			clone_progress(m, j, "RestoreInProgress");
 			return;
+		}
+		if (m->now < j->due || m->now < j->retry_at)
+			return;
+		/* The restore builds the target VM; a patch that does not apply is an error the
+		 * restore reports and retries (doUpdateError: fail=false), for ever: the clone
+		 * stays in RestoreInProgress. */
+		cJSON *clone = sim_store_get(m->st, m->r_clone, j->ns, j->name);
+		cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
+		const char *cname = wk_json_str(s, "status.virtualMachineSnapshotContentName");
+		char why[1600] = "", msg[2048];
+		int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, rn,
+					     wk_json_path(clone, "spec"), why, sizeof(why))
+			       : -1;
+		cJSON_Delete(s);
+		cJSON_Delete(clone);
+		if (rc < 0) {
+			if (rc == -2)
+				snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target,
+					 why);
+			else
+				snprintf(msg, sizeof(msg), "snapshot %s does not exist anymore",
+					 j->snap);
+			restore_finish(m, j->ns, rn, false, msg);
+			sim_event(m, m->r_restore, j->ns, rn, NULL, "Warning",
+				  "VirtualMachineRestoreError",
+				  "VirtualMachineRestore encountered error %s", msg);
+			j->retry_at = m->now + 5;
+			return;
+		}
+		restore_finish(m, j->ns, rn, true, NULL);
 		j->stage = 3;
-		clone_status(m, j, "CreatingTargetVM", "True", "Creating target VM", "False",
-			     "Not ready");
+		clone_progress(m, j, "CreatingTargetVM");
 		return;
 	}
-	/* stage 3: the target VM, then clean up the temporary objects. */
-	cJSON *clone = sim_store_get(m->st, m->r_clone, j->ns, j->name);
-	cJSON *s = sim_store_get(m->st, m->r_snap, j->ns, j->snap);
-	const char *cname = wk_json_str(s, "status.virtualMachineSnapshotContentName");
-	char rn[300];
-	snprintf(rn, sizeof(rn), "tmp-restore-%s", j->uid);
-	char why[400] = "", msg[600];
-	int rc = cname ? make_target(m, j->ns, cname, j->target, j->uid, rn,
-				     wk_json_path(clone, "spec"), why, sizeof(why))
-		       : -1;
-	cJSON_Delete(s);
-	cJSON_Delete(clone);
-	if (rc == -2) {
-		snprintf(msg, sizeof(msg), "error patching VM %s: %s", j->target, why);
-		restore_finish(m, j->ns, rn, false, msg);
-		clone_fail(m, j, msg);
-		return;
-	}
-	if (rc < 0) {
-		clone_fail(m, j, "snapshot content is missing");
-		return;
-	}
-	restore_finish(m, j->ns, rn, true, NULL);
+	/* stage 3: the target VM exists; clean up the temporary objects. */
 	sim_delete(m, m->r_restore, j->ns, rn);
 	if (j->own_snapshot) {
 		sim_delete(m, m->r_snap, j->ns, j->snap);
@@ -1004,8 +1134,7 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	sim_ts(m, m->now, ts, sizeof(ts));
 	cJSON *st = cJSON_CreateObject();
 	cJSON_AddStringToObject(st, "phase", "Succeeded");
-	cJSON_AddItemToObject(st, "conditions",
-			      conds2(m, "False", "Clone succeeded", "True", "Clone succeeded"));
+	cJSON_AddItemToObject(st, "conditions", conds2(m, "False", "Ready", "True", "Ready"));
 	/* The temporary snapshot and restore are gone: their names go back to null. */
 	if (j->own_snapshot)
 		cJSON_AddNullToObject(st, "snapshotName");
@@ -1015,8 +1144,8 @@ static void clone_step(struct sim_model *m, struct snapjob *j)
 	cJSON_AddStringToObject(st, "targetName", j->target);
 	cJSON_AddStringToObject(st, "creationTime", ts);
 	status_merge(m, m->r_clone, j->ns, j->name, st);
-	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", "CloneSucceeded",
-		  "Successfully cloned to %s", j->target);
+	sim_event(m, m->r_clone, j->ns, j->name, j->uid, "Normal", "PVCBound",
+		  "all PVC for clone %s are bound", j->name);
 	job_del(m, j);
 }
 

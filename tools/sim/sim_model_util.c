@@ -269,18 +269,47 @@ void sim_remove_finalizer(struct sim_model *m, const struct sim_resource *res, c
 	sim_store_mutate(m->st, res, ns, name, unfinalize_fn, (void *)finalizer, NULL, &err);
 }
 
+static void event_v(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const char *name, const char *uid, const char *component, const char *type,
+		    const char *reason, const char *fmt, va_list ap) WK_PRINTF(9, 0);
+
 void sim_event(struct sim_model *m, const struct sim_resource *res, const char *ns,
 	       const char *name, const char *uid, const char *type, const char *reason,
 	       const char *fmt, ...)
 {
-	char msg[1024], ts[40], ename[320];
 	va_list ap;
+	va_start(ap, fmt);
+	event_v(m, res, ns, name, uid, "virt-controller", type, reason, fmt, ap);
+	va_end(ap);
+}
+
+void sim_event_from(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const char *name, const char *uid, const char *component, const char *type,
+		    const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	event_v(m, res, ns, name, uid, component, type, reason, fmt, ap);
+	va_end(ap);
+}
+
+/* Pods are not stored objects; events about them (the scheduler's) still name one. */
+const struct sim_resource sim_pod_resource = {.group = "",
+					      .version = "v1",
+					      .plural = "pods",
+					      .singular = "pod",
+					      .kind = "Pod",
+					      .namespaced = true};
+
+static void event_v(struct sim_model *m, const struct sim_resource *res, const char *ns,
+		    const char *name, const char *uid, const char *component, const char *type,
+		    const char *reason, const char *fmt, va_list ap)
+{
+	char msg[1024], ts[40], ename[320];
 	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
 	const char *evns = ns && *ns ? ns : "default";
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	sim_ts(m, m->now, ts, sizeof(ts));
 	/* client-go names events <object>.<hex unix nanos>; the sequence keeps them unique. */
 	snprintf(ename, sizeof(ename), "%.200s.%llx", name,
@@ -308,11 +337,11 @@ void sim_event(struct sim_model *m, const struct sim_resource *res, const char *
 	cJSON_AddStringToObject(ev, "message", msg);
 	cJSON_AddStringToObject(ev, "type", type);
 	src = cJSON_AddObjectToObject(ev, "source");
-	cJSON_AddStringToObject(src, "component", "virt-controller");
+	cJSON_AddStringToObject(src, "component", component);
 	cJSON_AddStringToObject(ev, "firstTimestamp", ts);
 	cJSON_AddStringToObject(ev, "lastTimestamp", ts);
 	cJSON_AddNumberToObject(ev, "count", 1);
-	cJSON_AddStringToObject(ev, "reportingComponent", "virt-controller");
+	cJSON_AddStringToObject(ev, "reportingComponent", component);
 	cJSON_AddStringToObject(ev, "reportingInstance", "");
 	if (sim_create(m, m->r_event, evns, ev) < 0)
 		return;

@@ -10,6 +10,9 @@
 #define WK_LABEL "vm.novasphere.dev/wukong"
 #define ANN_DIRTY "sim.novasphere.dev/dirty-rate"
 #define ANN_AGENT "sim.novasphere.dev/guest-agent"
+/* The stand-in sets an explicit CPU request on the template only when asked (scenario
+ * `cpuRequest`); otherwise the launcher pod asks for vCPUs / cpuAllocationRatio. */
+#define ANN_CPU_REQUEST "sim.novasphere.dev/cpu-request"
 #define ANN_BRIDGE "kubevirt.io/allow-pod-bridge-network-live-migration"
 #define MSG_IFACE                                                                                  \
 	"cannot migrate VMI which does not use masquerade or a migratable plugin to connect to "   \
@@ -140,8 +143,10 @@ cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const c
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(dom, "memory"), "guest", q);
 	res = cJSON_AddObjectToObject(cJSON_AddObjectToObject(dom, "resources"), "requests");
 	cJSON_AddStringToObject(res, "memory", q);
-	snprintf(q, sizeof(q), "%lld", (long long)cores);
-	cJSON_AddStringToObject(res, "cpu", q);
+	const cJSON *creq = cJSON_GetObjectItemCaseSensitive(
+	    wk_json_path(wk, "metadata.annotations"), ANN_CPU_REQUEST);
+	if (cJSON_IsString(creq))
+		cJSON_AddStringToObject(res, "cpu", creq->valuestring);
 	uuid_for(m, uuid, sizeof(uuid));
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(dom, "firmware"), "serial", uuid);
 	dev = cJSON_AddObjectToObject(dom, "devices");
@@ -236,7 +241,7 @@ static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 		int64_t sz = sim_jqty(wk_json_path(d, "size"));
 		wk_quantity_format_bytes(sz > 0 ? sz : INT64_C(10) << 30, size, sizeof(size));
 		snprintf(name, sizeof(name), "%s-%s", wkname, dn);
-		cJSON *p = cJSON_CreateObject(), *meta, *spec, *st;
+		cJSON *p = cJSON_CreateObject(), *meta, *spec;
 		cJSON_AddStringToObject(p, "apiVersion", "v1");
 		cJSON_AddStringToObject(p, "kind", "PersistentVolumeClaim");
 		meta = cJSON_AddObjectToObject(p, "metadata");
@@ -253,13 +258,8 @@ static void create_pvcs(struct sim_model *m, const cJSON *wk, const char *ns)
 		    "storage", size);
 		cJSON_AddStringToObject(spec, "storageClassName", cls);
 		cJSON_AddStringToObject(spec, "volumeMode", "Block");
-		snprintf(size + 40, 24, "pvc-%04x", (unsigned)(sim_rand(m) * 65536));
-		cJSON_AddStringToObject(spec, "volumeName", size + 40);
-		st = cJSON_AddObjectToObject(p, "status");
-		cJSON_AddStringToObject(st, "phase", "Bound");
-		cJSON_AddItemToObject(st, "accessModes", cJSON_CreateStringArray(&am, 1));
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "capacity"), "storage", size);
-		sim_create(m, m->r_pvc, ns, p);
+		/* the PersistentVolume controller binds it (sim_model_storage.c) */
+		sim_pvc_create(m, ns, p);
 	}
 }
 
@@ -528,6 +528,73 @@ static cJSON *vmi_conditions(struct sim_model *m, const struct mvm *vm, bool rea
 	return c;
 }
 
+/* The virt-launcher pod as virt-controller renders it (pkg/virt-controller/services/
+ * renderresources.go, template.go): cpu request = vCPUs / cpuAllocationRatio unless the VMI asks
+ * for cpu (WithoutDedicatedCPU; dedicated CPUs: all of them), memory request = the guest's +
+ * GetMemoryOverhead (pkg/hypervisor/kvm/hypervisorbackend.go, x86: guest/512 + 220Mi of
+ * KubeVirt processes + 8Mi per vCPU + 8Mi IOThread + video 32Mi, 16Mi on 1.5 (v1.5.0
+ * services.GetMemoryOverhead) + 100Mi for dedicated CPUs, times
+ * additionalGuestMemoryOverheadRatio), plus the guest-console-log container (5m, 35M). The
+ * pod tolerates what the VMI tolerates and needs its node affinity. */
+static void launcher_render(struct sim_model *m, struct mvm *vm, const cJSON *spec)
+{
+	const cJSON *dom = wk_json_path(spec, "domain");
+	int64_t c = 1, s = 1, t = 1, milli;
+	const cJSON *x;
+	if (cJSON_IsNumber(x = wk_json_path(dom, "cpu.cores")) && x->valuedouble >= 1)
+		c = (int64_t)x->valuedouble;
+	if (cJSON_IsNumber(x = wk_json_path(dom, "cpu.sockets")) && x->valuedouble >= 1)
+		s = (int64_t)x->valuedouble;
+	if (cJSON_IsNumber(x = wk_json_path(dom, "cpu.threads")) && x->valuedouble >= 1)
+		t = (int64_t)x->valuedouble;
+	int64_t vcpus = c * s * t;
+	if (vcpus > 4096)
+		vcpus = 4096;
+	bool dedicated = cJSON_IsTrue(wk_json_path(dom, "cpu.dedicatedCpuPlacement"));
+	const cJSON *rc = wk_json_path(dom, "resources.requests.cpu");
+	if (cJSON_IsString(rc) && wk_quantity_parse_milli(rc->valuestring, &milli, NULL, 0) == 0)
+		vm->req_cpu = milli;
+	else if (dedicated)
+		vm->req_cpu = vcpus * 1000;
+	else
+		vm->req_cpu = (int64_t)((double)vcpus * 1000.0 / m->kv.cpu_ratio);
+	int64_t mem = sim_jqty(wk_json_path(dom, "resources.requests.memory"));
+	if (mem < 0)
+		mem = sim_jqty(wk_json_path(dom, "memory.guest"));
+	if (mem < 0)
+		mem = vm->memory;
+	const int64_t Mi = INT64_C(1) << 20;
+	int64_t over = mem / 512 + 220 * Mi + 8 * Mi * vcpus + 8 * Mi;
+	const cJSON *gfx = wk_json_path(dom, "devices.autoattachGraphicsDevice");
+	if (!cJSON_IsFalse(gfx))
+		over += (m->kv_minor <= 5 ? 16 : 32) * Mi;
+	if (dedicated)
+		over += 100 * Mi;
+	over = (int64_t)((double)over * m->kv.overhead_ratio);
+	if (cJSON_IsTrue(wk_json_path(dom, "resources.overcommitGuestOverhead")))
+		over = 0;
+	vm->req_mem = mem + over;
+	/* guest-console-log, unless the serial console is not logged */
+	if (!cJSON_IsFalse(wk_json_path(dom, "devices.autoattachSerialConsole")) &&
+	    !cJSON_IsFalse(wk_json_path(dom, "devices.logSerialConsole"))) {
+		vm->req_cpu += 5;
+		vm->req_mem += 35000000;
+	}
+	cJSON_Delete(vm->tolerations);
+	x = wk_json_path(spec, "tolerations");
+	vm->tolerations = cJSON_IsArray(x) ? cJSON_Duplicate(x, 1) : NULL;
+	cJSON_Delete(vm->affinity_terms);
+	x = wk_json_path(spec,
+			 "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+			 "nodeSelectorTerms");
+	vm->affinity_terms = cJSON_IsArray(x) ? cJSON_Duplicate(x, 1) : NULL;
+	const char *model = wk_json_str(dom, "cpu.model");
+	snprintf(vm->cpu_model, sizeof(vm->cpu_model), "%s",
+		 model && *model ? model : "host-model");
+	cJSON_Delete(vm->cpu_sel);
+	vm->cpu_sel = NULL;
+}
+
 static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 {
 	const cJSON *tpl = wk_json_path(vmobj, "spec.template");
@@ -552,10 +619,14 @@ static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 					wk_json_str(vmobj, "metadata.uid")));
 	const char *fin[] = {"kubevirt.io/virtualMachineControllerFinalize"};
 	cJSON_AddItemToObject(meta, "finalizers", cJSON_CreateStringArray(fin, 1));
-	cJSON_AddItemToObject(vmi, "spec",
-			      wk_json_path(tpl, "spec")
-				  ? cJSON_Duplicate(wk_json_path(tpl, "spec"), 1)
-				  : cJSON_CreateObject());
+	cJSON *vspec = wk_json_path(tpl, "spec") ? cJSON_Duplicate(wk_json_path(tpl, "spec"), 1)
+						 : cJSON_CreateObject();
+	cJSON_AddItemToObject(vmi, "spec", vspec);
+	/* virt-api's mutating webhook: the default CPU model is host-model. */
+	cJSON *vcpu = sim_jobj(sim_jobj(vspec, "domain"), "cpu");
+	if (!wk_json_str(vcpu, "model"))
+		sim_jset_str(vcpu, "model", "host-model");
+	launcher_render(m, vm, vspec);
 	compute_migratable(m, vm, vmi);
 	st = cJSON_AddObjectToObject(vmi, "status");
 	cJSON_AddStringToObject(st, "phase", "Pending");
@@ -565,6 +636,7 @@ static void vmi_create(struct sim_model *m, struct mvm *vm, const cJSON *vmobj)
 	cJSON_AddStringToObject(st, "qosClass", "Burstable");
 	sim_create(m, m->r_vmi, vm->ns, vmi);
 	vm->phase = VMI_PENDING;
+	vm->fail_reason = NULL;
 	vm->node = -1;
 	sim_vm_timer(m, vm, m->now + 0.2);
 }
@@ -607,13 +679,16 @@ static void vm_free(struct sim_model *m, struct mvm *vm)
 	free(vm->key);
 	free(vm->wukong);
 	cJSON_Delete(vm->node_selector);
+	cJSON_Delete(vm->tolerations);
+	cJSON_Delete(vm->affinity_terms);
+	cJSON_Delete(vm->cpu_sel);
 	free(vm);
 }
 
 static void release_node(struct sim_model *m, struct mvm *vm)
 {
 	if (vm->node >= 0) {
-		sim_node_usage(m, vm->node, -vm->cpu * 1000, -vm->memory);
+		sim_node_usage(m, vm->node, vm, -1);
 		m->nodes[vm->node].nvmis--;
 	}
 	vm->node = -1;
@@ -648,21 +723,23 @@ cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
 		cJSON_AddStringToObject(x, "name", vname ? vname : "");
 		if (!claim) {
 			cJSON_AddBoolToObject(x, "enabled", false);
-			cJSON_AddStringToObject(
-			    x, "reason", "Snapshot is not supported for this volumeSource type");
+			char why[300];
+			snprintf(why, sizeof(why),
+				 "Snapshot is not supported for this volumeSource type [%s]",
+				 vname ? vname : "");
+			cJSON_AddStringToObject(x, "reason", why);
 			cJSON_AddItemToArray(a, x);
 			continue;
 		}
 		cJSON *pvc = sim_store_get(m->st, m->r_pvc, ns ? ns : "", claim);
 		const char *cls = wk_json_str(pvc, "spec.storageClassName");
-		const struct sim_sc_class *c = cls ? sim_scenario_class(m->sc, cls) : NULL;
-		cJSON_AddBoolToObject(x, "enabled", c && c->snapshot);
-		if (!(c && c->snapshot)) {
-			char why[300];
-			snprintf(why, sizeof(why), MSG_NO_CLASS, cls ? cls : "",
-				 vname ? vname : "");
+		char why[400];
+		bool ok = pvc && sim_class_snapshottable(m, cls, vname, why, sizeof(why));
+		cJSON_AddBoolToObject(x, "enabled", ok);
+		if (!pvc)
+			cJSON_AddStringToObject(x, "reason", "PVC not found");
+		else if (!ok)
 			cJSON_AddStringToObject(x, "reason", why);
-		}
 		cJSON_Delete(pvc);
 		cJSON_AddItemToArray(a, x);
 	}
@@ -781,6 +858,7 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	}
 	if (!vm) {
 		vm = wk_xcalloc(1, sizeof(*vm));
+		vm->pin_node = -1;
 		vm->ns = wk_xstrdup(ns);
 		vm->name = wk_xstrdup(name);
 		vm->key = key;
@@ -877,6 +955,8 @@ static int vmi_phase_fn(cJSON *obj, void *opaque, struct sim_err *err)
 
 	cJSON *st = sim_jobj(obj, "status");
 	sim_jset_str(st, "phase", names[vm->phase]);
+	if (vm->phase == VMI_FAILED && vm->fail_reason)
+		sim_jset_str(st, "reason", vm->fail_reason);
 	sim_ts(m, m->now, ts, sizeof(ts));
 	cJSON *labels = sim_jobj(sim_jobj(obj, "metadata"), "labels");
 	if (vm->node >= 0 && vm->phase >= VMI_SCHEDULED && vm->phase != VMI_FAILED) {
@@ -982,6 +1062,29 @@ static void vmi_write(struct sim_model *m, struct mvm *vm)
 	cJSON_Delete(a.pvcs);
 }
 
+/* Schedule the VMI's pod: its claims first (VolumeBinding: unbound Immediate claims block it, a
+ * bound local volume pins it), then the node filters; WaitForFirstConsumer claims are bound on
+ * the chosen node. */
+static int place(struct sim_model *m, struct mvm *vm, char *msg, size_t msg_size)
+{
+	cJSON *vmi = sim_store_get(m->st, m->r_vmi, vm->ns, vm->name);
+	const cJSON *spec = wk_json_path(vmi, "spec");
+	const char *why;
+	int n = -1;
+	if (sim_claims_check(m, vm->ns, spec, &vm->pin_node, &why) < 0) {
+		snprintf(msg, msg_size,
+			 "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
+			 "%zu Preemption is not helpful for scheduling.",
+			 m->nnodes, why, m->nnodes, m->nnodes);
+	} else {
+		n = sim_node_pick(m, vm, NULL, -1, msg, msg_size);
+		if (n >= 0)
+			sim_claims_bind(m, vm->ns, spec, n);
+	}
+	cJSON_Delete(vmi);
+	return n;
+}
+
 static void vm_step(struct sim_model *m, struct mvm *vm)
 {
 	char msg[600];
@@ -1000,7 +1103,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		return;
 	}
 	case VMI_PENDING: {
-		int n = sim_node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		int n = place(m, vm, msg, sizeof(msg));
 		if (n < 0) {
 			sim_vm_timer(m, vm, m->now + 5);
 			if (strcmp(vm->sched_msg, msg)) {
@@ -1014,7 +1117,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		}
 		vm->sched_msg[0] = 0;
 		vm->node = n;
-		sim_node_usage(m, n, vm->cpu * 1000, vm->memory);
+		sim_node_usage(m, n, vm, 1);
 		m->nodes[n].nvmis++;
 		vm->phase = VMI_SCHEDULING;
 		sim_vm_timer(m, vm, m->now + 1 + sim_rand(m));
@@ -1070,8 +1173,10 @@ void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, con
 				vm->mig->abort_requested = true;
 			release_node(m, vm);
 			vm->phase = VMI_FAILED;
-			sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Warning", reason, "%s",
-				  message);
+			vm->fail_reason = reason;
+			if (reason && message)
+				sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", reason,
+					  "%s", message);
 			vmi_write(m, vm);
 			vm_write_status(m, vm);
 			/* the VM controller notices a few seconds later */
@@ -1098,6 +1203,10 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 	sim_jset_str(ann, ANN_DIRTY, q);
 	if (!v->guest_agent)
 		sim_jset_str(ann, ANN_AGENT, "false");
+	if (v->cpu_request > 0) {
+		snprintf(q, sizeof(q), "%lldm", (long long)v->cpu_request);
+		sim_jset_str(ann, ANN_CPU_REQUEST, q);
+	}
 	cJSON_AddItemToObject(meta, "annotations", ann);
 	spec = cJSON_AddObjectToObject(wk, "spec");
 	cJSON_AddNumberToObject(spec, "cpu", (double)v->cpu);
@@ -1139,10 +1248,10 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 	struct mvm *vm = sim_vm_find(m, v->ns, vmname);
 	if (vm && vm->phase == VMI_PENDING) {
 		char msg[600];
-		int n = sim_node_pick(m, vm, NULL, -1, msg, sizeof(msg));
+		int n = place(m, vm, msg, sizeof(msg));
 		if (n >= 0) {
 			vm->node = n;
-			sim_node_usage(m, n, vm->cpu * 1000, vm->memory);
+			sim_node_usage(m, n, vm, 1);
 			m->nodes[n].nvmis++;
 			vm->phase = VMI_RUNNING;
 			timer_off(m, vm);

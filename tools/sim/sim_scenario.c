@@ -2,6 +2,9 @@
 #include "sim_scenario.h"
 #include "sim_kv.h"
 
+#define SIM_SC_PROV_SNAP "sim.csi.novasphere.dev"
+#define SIM_SC_PROV_NOSNAP "nosnap.csi.novasphere.dev"
+
 #include "wk_name.h"
 #include "wk_quantity.h"
 
@@ -229,6 +232,17 @@ static int class_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_
 		return get_str(c, v, key, &sc->provisioner);
 	if (!strcmp(key, "copyRate"))
 		return get_qty(c, v, key, false, INT64_C(1) << 50, &sc->copy_rate);
+	if (!strcmp(key, "local"))
+		return get_bool(c, v, key, &sc->local);
+	if (!strcmp(key, "volumeBindingMode")) {
+		const char *m = scalar(v);
+		if (!m || (strcmp(m, "Immediate") && strcmp(m, "WaitForFirstConsumer")))
+			return perr(
+			    c, v, "'volumeBindingMode' must be Immediate or WaitForFirstConsumer");
+		sc->wffc = !strcmp(m, "WaitForFirstConsumer");
+		sc->binding_set = true;
+		return 0;
+	}
 	return perr(c, k, "unknown storage class field '%s'", key);
 }
 
@@ -249,13 +263,28 @@ static int class_item(struct ctx *c, yaml_node_t *n, void *arg)
 		return -1;
 	if (!sc->name)
 		return perr(c, n, "storage class without a name");
+	/* A VolumeSnapshotClass serves a CSI driver: without a provisioner named, classes with
+	 * and without snapshots get different ones. */
 	if (!sc->provisioner)
-		sc->provisioner = wk_xstrdup("sim.csi.novasphere.dev");
+		sc->provisioner = wk_xstrdup(sc->snapshot ? SIM_SC_PROV_SNAP : SIM_SC_PROV_NOSNAP);
+	/* Local volumes are bound where the first consumer runs. */
+	if (!sc->binding_set)
+		sc->wffc = sc->local;
+	if (sc->local && sc->rwx)
+		return perr(c, n, "storage class '%s': local volumes are ReadWriteOnce", sc->name);
 	if (sc->copy_rate == 0)
 		return perr(c, n, "storage class '%s': copyRate must be positive", sc->name);
-	for (size_t i = 0; i + 1 < s->nclasses; i++)
+	for (size_t i = 0; i + 1 < s->nclasses; i++) {
 		if (!strcmp(s->classes[i].name, sc->name))
 			return perr(c, n, "duplicate storage class '%s'", sc->name);
+		if (!strcmp(s->classes[i].provisioner, sc->provisioner) &&
+		    s->classes[i].snapshot != sc->snapshot)
+			return perr(
+			    c, n,
+			    "storage classes '%s' and '%s' share the provisioner '%s' but "
+			    "not snapshot support (a VolumeSnapshotClass is per CSI driver)",
+			    s->classes[i].name, sc->name, sc->provisioner);
+	}
 	return 0;
 }
 
@@ -321,6 +350,10 @@ static int node_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t
 		return each_item(c, v, key, taint_item, &t->n);
 	if (!strcmp(key, "unschedulable"))
 		return get_bool(c, v, key, &t->n.unschedulable);
+	if (!strcmp(key, "otherPodsCpu"))
+		return get_qty(c, v, key, true, INT64_C(1) << 40, &t->n.other_cpu_milli);
+	if (!strcmp(key, "otherPodsMemory"))
+		return get_qty(c, v, key, false, INT64_C(1) << 50, &t->n.other_memory);
 	if (!strcmp(key, "count"))
 		return get_int(c, v, key, 1, SIM_SCENARIO_MAX_NODES, &t->count);
 	return perr(c, k, "unknown node field '%s'", key);
@@ -358,7 +391,7 @@ static struct sim_sc_taint *taints_dup(const struct sim_sc_taint *t, size_t n)
 static int node_item(struct ctx *c, yaml_node_t *n, void *arg)
 {
 	struct sim_scenario *s = arg;
-	struct node_tmp t = {.count = 0};
+	struct node_tmp t = {.count = 0, .n = {.other_cpu_milli = -1, .other_memory = -1}};
 	int rc = -1;
 
 	if (each_pair(c, n, "node", node_pair, &t) < 0)
@@ -503,6 +536,8 @@ static int vm_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *
 	}
 	if (!strcmp(key, "cpu"))
 		return get_int(c, v, key, 1, 512, &t->v.cpu);
+	if (!strcmp(key, "cpuRequest"))
+		return get_qty(c, v, key, true, INT64_C(1) << 30, &t->v.cpu_request);
 	if (!strcmp(key, "memory"))
 		return get_qty(c, v, key, false, INT64_C(1) << 46, &t->v.memory);
 	if (!strcmp(key, "dirtyRate")) {
@@ -661,6 +696,10 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 		return get_qty(c, v, key, true, INT64_C(1) << 40, &s->bg_cpu_milli);
 	if (!strcmp(key, "backgroundMemory"))
 		return get_qty(c, v, key, false, INT64_C(1) << 50, &s->bg_memory);
+	if (!strcmp(key, "otherPodsCpu"))
+		return get_qty(c, v, key, true, INT64_C(1) << 40, &s->other_cpu_milli);
+	if (!strcmp(key, "otherPodsMemory"))
+		return get_qty(c, v, key, false, INT64_C(1) << 50, &s->other_memory);
 	if (!strcmp(key, "defaultDirtyRate"))
 		return get_qty(c, v, key, false, INT64_C(1) << 46, &s->default_dirty_rate);
 	if (!strcmp(key, "memoryPressurePercent"))
@@ -706,9 +745,11 @@ static int check(struct ctx *c, struct sim_scenario *s, yaml_node_t *root)
 	if (!s->nclasses) {
 		/* One shared class keeps small scenarios short. */
 		s->classes = wk_xcalloc(1, sizeof(*s->classes));
-		s->classes[0] =
-		    (struct sim_sc_class){wk_xstrdup("shared-rwx"), true, true,
-					  wk_xstrdup("sim.csi.novasphere.dev"), INT64_C(256) << 20};
+		s->classes[0] = (struct sim_sc_class){.name = wk_xstrdup("shared-rwx"),
+						      .rwx = true,
+						      .snapshot = true,
+						      .provisioner = wk_xstrdup(SIM_SC_PROV_SNAP),
+						      .copy_rate = INT64_C(256) << 20};
 		s->nclasses = 1;
 	}
 	if (!s->default_class)
@@ -767,6 +808,9 @@ struct sim_scenario *sim_scenario_parse(const char *file, const char *text, size
 	s->link_bandwidth = INT64_C(1250) * 1000 * 1000; /* 10 Gbit/s */
 	s->bg_cpu_milli = 250;
 	s->bg_memory = INT64_C(1) << 30;
+	/* virt-handler (10m, 325Mi) plus a CNI agent and kube-proxy, roughly. */
+	s->other_cpu_milli = 250;
+	s->other_memory = INT64_C(512) << 20;
 	s->default_dirty_rate = INT64_C(16) << 20;
 	s->memory_pressure_pct = 90;
 	s->node_grace_s = 50;

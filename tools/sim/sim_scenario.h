@@ -36,6 +36,7 @@ struct sim_sc_node {
 	struct sim_sc_taint *taints;
 	size_t ntaints;
 	bool unschedulable;
+	int64_t other_cpu_milli, other_memory; /* -1 = the scenario's */
 };
 
 struct sim_sc_class {
@@ -44,6 +45,9 @@ struct sim_sc_class {
 	bool snapshot; /* a VolumeSnapshotClass exists for it */
 	char *provisioner;
 	int64_t copy_rate; /* bytes/s for snapshot, restore and clone copies */
+	bool wffc;	   /* volumeBindingMode WaitForFirstConsumer (default for local classes) */
+	bool local;	   /* local volumes: each PV is pinned to one node (nodeAffinity) */
+	bool binding_set;
 };
 
 struct sim_sc_disk {
@@ -63,7 +67,8 @@ struct sim_sc_net {
 struct sim_sc_vm {
 	char *name;
 	char *ns;
-	int64_t cpu; /* cores */
+	int64_t cpu;	     /* cores */
+	int64_t cpu_request; /* milli; 0 = none (the launcher asks for cpu / ratio) */
 	int64_t memory;
 	int64_t dirty_rate;
 	bool running;
@@ -94,6 +99,8 @@ struct sim_scenario {
 	int64_t link_bandwidth; /* default per NIC, bytes/s (1 GiB/s... 10 Gbit/s) */
 	int64_t bg_cpu_milli;	/* background usage per node (NodeMetrics) */
 	int64_t bg_memory;
+	int64_t other_cpu_milli; /* requests of each node's pods that are not VMs */
+	int64_t other_memory;
 	int64_t default_dirty_rate;  /* for VMs and Wukongs that do not say */
 	int64_t memory_pressure_pct; /* MemoryPressure=True at or above (90) */
 	int64_t node_grace_s;	     /* node-monitor-grace-period (50) */

@@ -38,6 +38,8 @@ const struct sim_resource sim_resources[] = {
 	{"clone.kubevirt.io", "v1beta1", "virtualmachineclones", "virtualmachineclone", "VirtualMachineClone", "vmclone,vmclones", "all", true, true, false},
 	{"vm.novasphere.dev", "v1alpha1", "wukongs", "wukong", "Wukong", "wk", "all", true, true, false},
 	{"storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", "sc", NULL, false, false, false},
+	{"", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", "pv", NULL, false, true, false},
+	{"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "volumesnapshotclass", "VolumeSnapshotClass", "vsclass,vsclasses", NULL, false, false, false},
 	{"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", "crd,crds", NULL, false, true, true},
 	{NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false, false},
 };

@@ -1026,6 +1026,9 @@ static const struct col cols_vmim[] = {
     {"Phase", "string", "", "The current phase of VM instance migration", 0, ".status.phase"},
     {"VMI", "string", "", "The name of the VMI to perform the migration on", 0, ".spec.vmiName"}};
 static const struct col cols_kv[] = {CRD_AGE, S("Phase", ".status.phase")};
+/* external-snapshotter's CRD: Driver, DeletionPolicy, Age */
+static const struct col cols_vsclass[] = {S("Driver", ".driver"),
+					  S("DeletionPolicy", ".deletionPolicy"), CRD_AGE};
 static const struct col cols_snapshot[] = {
     S("SourceKind", ".spec.source.kind"),
     S("SourceName", ".spec.source.name"),
@@ -1075,6 +1078,7 @@ static const struct printer printers[] = {
     P("snapshot.kubevirt.io", "virtualmachinesnapshotcontents", cols_content, NULL),
     P("snapshot.kubevirt.io", "virtualmachinerestores", cols_restore, NULL),
     P("clone.kubevirt.io", "virtualmachineclones", cols_clone, NULL),
+    P("snapshot.storage.k8s.io", "volumesnapshotclasses", cols_vsclass, NULL),
 };
 
 /* The CRD's additionalPrinterColumns for version (pointers into crd), or the default Age. */
