@@ -20,6 +20,7 @@ struct aud_state {
 	size_t head, n, cap;
 	struct wk_metric *m_records, *m_dups, *m_errors, *m_seq, *m_durable, *m_gaps, *m_lost;
 	struct wk_service_ctx *ctx;
+	struct wk_auditlog_key key;
 };
 
 static struct aud_state state;
@@ -69,6 +70,16 @@ int aud_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	o.fsync_delay_ms = (int)delay;
 	o.segment_age_ms = age;
 	memset(&state, 0, sizeof(state));
+	{
+		/* audit.key-file: the chain key (a mounted Secret); docs/audit.md "Keys". */
+		const char *kf = wk_config_get(cfg, "audit.key-file", NULL);
+
+		if (kf && *kf) {
+			if (wk_auditlog_key_load(kf, &state.key, errstr, errstr_size))
+				return -1;
+			o.key = &state.key;
+		}
+	}
 	state.log = wk_auditlog_new(&o, errstr, errstr_size);
 	if (!state.log)
 		return -1;
@@ -95,8 +106,10 @@ int aud_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 		wk_consumer_set_gap_cb(wk_service_consumer(ctx), on_gap, &state);
 	wk_service_set_state(ctx, &state);
 	wk_service_set_ready(ctx, true);
-	wk_info("audit log in '%s': fsync every %lld records or %lld ms, dedupe window %lld ids",
-		o.dir, batch, delay, o.dedupe_window);
+	wk_info("audit log in '%s': fsync every %lld records or %lld ms, dedupe window %lld ids, "
+		"%s%s",
+		o.dir, batch, delay, o.dedupe_window, o.key ? "chain key " : "unkeyed chain",
+		o.key ? state.key.kid : "");
 	return 0;
 }
 

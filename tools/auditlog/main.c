@@ -16,11 +16,15 @@ static void usage(FILE *f)
 	    "                              [--since T] [--until T] [--limit N] [-o json|table]\n"
 	    "                              [--no-index]\n"
 	    "       wukong-auditlog verify [-d DIR] [-q] [--ack-gaps-through SEQ]\n"
+	    "                              [--key-file FILE]...\n"
 	    "       wukong-auditlog reindex [-d DIR]\n"
 	    "\n"
 	    "DIR defaults to $WUKONG_AUDIT_DIR. T is RFC 3339 (2026-01-02T03:04:05Z) or a\n"
 	    "duration back from now (90s, 15m, 2h, 7d). Filters combine with AND; --since is\n"
 	    "inclusive, --until exclusive, both on the record time.\n"
+	    "--key-file: a chain key (audit.key-file; repeat it for the keys before a rotation).\n"
+	    "With keys, every keyed record's HMAC and HEAD's signature are checked, and a log with\n"
+	    "no keyed record fails; without, a keyed record fails and unkeyed ones get a warning.\n"
 	    "verify also fails on an input gap: a record of kind input-gap says messages were\n"
 	    "removed from the broker (retention) before the log read them. Once looked into,\n"
 	    "--ack-gaps-through SEQ accepts every gap record up to that seq.\n"
@@ -246,10 +250,13 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 	static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"ack-gaps-through", required_argument, NULL, 'A'},
+					     {"key-file", required_argument, NULL, 'K'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct wk_auditlog_verify_result r;
 	unsigned long long acked = 0;
+	struct wk_auditlog_key keys[8];
+	size_t nkeys = 0;
 	bool quiet = false;
 	char *end;
 	char err[512];
@@ -260,6 +267,17 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 			dir = optarg;
 		} else if (c == 'q') {
 			quiet = true;
+		} else if (c == 'K') {
+			if (nkeys == WK_ARRAY_SIZE(keys)) {
+				fprintf(stderr, "wukong-auditlog: at most %zu --key-file\n",
+					WK_ARRAY_SIZE(keys));
+				return EXIT_USAGE;
+			}
+			if (wk_auditlog_key_load(optarg, &keys[nkeys], err, sizeof(err))) {
+				fprintf(stderr, "wukong-auditlog: %s\n", err);
+				return EXIT_USAGE;
+			}
+			nkeys++;
 		} else if (c == 'A') {
 			errno = 0;
 			acked = strtoull(optarg, &end, 10);
@@ -276,7 +294,7 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (wk_auditlog_verify(dir, &r, err, sizeof(err))) {
+	if (wk_auditlog_verify_keys(dir, nkeys ? keys : NULL, nkeys, &r, err, sizeof(err))) {
 		fprintf(stderr, "wukong-auditlog: %s\n", err);
 		return EXIT_IO;
 	}
@@ -297,6 +315,14 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 			printf("ok: %llu records in %u segment(s), chain valid, last seq %llu\n",
 			       (unsigned long long)r.records, r.segments,
 			       (unsigned long long)r.last_seq);
+		if (r.unkeyed)
+			fprintf(stderr, "warning: %llu record(s) are unkeyed (plain SHA-256): whoever can "
+			       "write the log directory could rewrite them consistently; set "
+			       "audit.key-file\n",
+			       (unsigned long long)r.unkeyed);
+		if (r.keyed && !quiet)
+			printf("keyed: %llu record(s) checked with their keys%s\n",
+			       (unsigned long long)r.keyed, r.head_signed ? ", HEAD signature valid" : "");
 		if (r.input_gaps && !quiet)
 			printf("note: %llu input gap(s), acknowledged through seq %llu\n",
 			       (unsigned long long)r.input_gaps, acked);
