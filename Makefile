@@ -38,6 +38,11 @@ CFLAGS += -std=c11 $(WARN)
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
 LDFLAGS += -fsanitize=$(SANITIZE)
+# GCC's "undefined" leaves out float→int overflow (issue 22: the clone parallelism check).
+ifneq ($(findstring undefined,$(SANITIZE)),)
+CFLAGS += -fsanitize=float-cast-overflow
+LDFLAGS += -fsanitize=float-cast-overflow
+endif
 else
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif

@@ -39,6 +39,7 @@ struct wk_producer {
 	void *opaque;
 	struct dlq_wait *dlq_waits;
 	bool flush_timed_out; /* the last wk_producer_flush left messages behind, no report since */
+	unsigned long failed; /* delivery reports with an error since the last flush */
 };
 
 /* The offset stored and the offset known committed per partition, to say at shutdown what a
@@ -58,6 +59,13 @@ struct commit_wait {
 	rd_kafka_resp_err_t err;
 };
 
+struct gap_pos {
+	char *topic;
+	int32_t partition;
+	int64_t expect; /* -1 = unknown (no committed offset), GAP_UNREAD: not read yet */
+};
+#define GAP_UNREAD (-2)
+
 struct wk_consumer {
 	rd_kafka_t *rk;
 	char *group;
@@ -67,6 +75,10 @@ struct wk_consumer {
 	bool closing;
 	bool commit_timed_out; /* the last bounded commit got no answer */
 	struct wk_consumer *next_abandoned;
+	wk_gap_cb *gap_cb; /* who is told of an input gap; NULL = no gap detection */
+	void *gap_opaque;
+	struct gap_pos *gp; /* the assigned partitions' next expected offsets */
+	size_t ngp;
 };
 
 /* Consumers whose group leave never finished (broker gone): see wk_consumer_destroy. */
@@ -202,6 +214,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	}
 	if (m->err) {
+		p->failed++;
 		/* The key names the object (see DESIGN "Messages"); log it so the loss is
 		 * traceable. */
 		char key[256] = "";
@@ -317,10 +330,14 @@ int wk_producer_flush(struct wk_producer *p, int timeout_ms)
 {
 	rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
 
+	unsigned long failed;
+
 	p->flush_timed_out = rd_kafka_outq_len(p->rk) > 0;
+	failed = p->failed;
+	p->failed = 0;
 	if (wk_kafka_fatal(p->rk, NULL, 0))
 		return -1;
-	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out ? 0 : -1;
+	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out && !failed ? 0 : -1;
 }
 
 int wk_producer_outq_len(struct wk_producer *p)
@@ -482,6 +499,85 @@ static int commit_bounded(struct wk_consumer *c, int timeout_ms, const char *why
 	return 0;
 }
 
+/* Gap detection (wk_consumer_set_gap_cb): the next offset expected per assigned partition, from
+ * the committed offset at assignment and then from each message. Our topics with a gap callback
+ * are neither compacted nor transactional, so their offsets are contiguous: a message past the
+ * expected offset means the records in between are gone (retention, the broker's size limit)
+ * and librdkafka's auto.offset.reset moved us on. */
+static struct gap_pos *gap_find(struct wk_consumer *c, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < c->ngp; i++)
+		if (c->gp[i].partition == partition && !strcmp(c->gp[i].topic, topic))
+			return &c->gp[i];
+	return NULL;
+}
+
+static void gap_clear(struct wk_consumer *c)
+{
+	for (size_t i = 0; i < c->ngp; i++)
+		free(c->gp[i].topic);
+	free(c->gp);
+	c->gp = NULL;
+	c->ngp = 0;
+}
+
+/* On assignment: the partitions whose committed offset is to be read (not from inside the
+ * callback: librdkafka can't serve a blocking call there). */
+static void gap_assigned(struct wk_consumer *c, const rd_kafka_topic_partition_list_t *parts)
+{
+	gap_clear(c);
+	c->gp = wk_xcalloc((size_t)parts->cnt + 1, sizeof(*c->gp));
+	for (int i = 0; i < parts->cnt; i++) {
+		c->gp[c->ngp].topic = wk_xstrdup(parts->elems[i].topic);
+		c->gp[c->ngp].partition = parts->elems[i].partition;
+		c->gp[c->ngp].expect = GAP_UNREAD;
+		c->ngp++;
+	}
+}
+
+/* The committed offset: where the partition resumed after its assignment (-1: none). */
+static int64_t gap_committed(struct wk_consumer *c, const char *topic, int32_t partition)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+	int64_t off;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition);
+	err = rd_kafka_committed(c->rk, l, 5000);
+	off = !err && !l->elems[0].err ? l->elems[0].offset : -1;
+	if (err)
+		wk_warn("kafka group '%s': committed offset of '%s' [%d] not read (%s): a gap "
+			"at the start of this assignment would go unnoticed",
+			c->group, topic, (int)partition, rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+	return off;
+}
+
+static void gap_check(struct wk_consumer *c, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct gap_pos *g = gap_find(c, topic, m->partition);
+
+	if (!g)
+		return;
+	if (g->expect == GAP_UNREAD)
+		g->expect = gap_committed(c, topic, m->partition);
+	if (g->expect >= 0 && m->offset > g->expect) {
+		wk_error("kafka: '%s' [%d]: offsets %lld..%lld are not in the log any more "
+			 "(retention or the broker's size limit): resuming at %lld",
+			 topic, (int)m->partition, (long long)g->expect, (long long)m->offset - 1,
+			 (long long)m->offset);
+		c->gap_cb(topic, m->partition, g->expect, m->offset - 1, c->gap_opaque);
+	}
+	g->expect = m->offset + 1; /* a seek back (retry) moves it back too */
+}
+
+void wk_consumer_set_gap_cb(struct wk_consumer *c, wk_gap_cb *cb, void *opaque)
+{
+	c->gap_cb = cb;
+	c->gap_opaque = opaque;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -491,6 +587,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	switch (err) {
 	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
 		wk_info("kafka group '%s': assigned %d partition(s)", c->group, parts->cnt);
+		if (c->gap_cb)
+			gap_assigned(c, parts);
 		cerr = rd_kafka_assign(rk, parts);
 		if (cerr)
 			wk_error("kafka group '%s': assign: %s", c->group, rd_kafka_err2str(cerr));
@@ -509,6 +607,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				c->group);
 		else
 			commit_bounded(c, REVOKE_COMMIT_WAIT_MS, "commit on revoke");
+		gap_clear(c);
 		rd_kafka_assign(rk, NULL);
 		break;
 	default:
@@ -516,6 +615,20 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		rd_kafka_assign(rk, NULL);
 		break;
 	}
+}
+
+/* Messages served while closing (wk_consumer_destroy polls the close queue with callbacks; the
+ * consumer queue is forwarded to it): not handled, their offsets not stored, so a later member
+ * gets them again. Without this callback librdkafka (2.0.2) aborts on a message in that queue
+ * ("rd_kafka_q_serve: assert: res != RD_KAFKA_OP_RES_PASS"): a service stopped while
+ * messages were prefetched died of SIGABRT. wk_consumer_poll returns messages as before. */
+static void close_consume_cb(rd_kafka_message_t *m, void *opaque)
+{
+	(void)opaque;
+	if (!m->err)
+		wk_debug("kafka: message at '%s' [%d] offset %lld left unhandled at close",
+			 m->rkt ? rd_kafka_topic_name(m->rkt) : "", (int)m->partition,
+			 (long long)m->offset);
 }
 
 struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *group_id,
@@ -551,6 +664,7 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 	}
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_offset_commit_cb(conf, auto_commit_cb);
+	rd_kafka_conf_set_consume_cb(conf, close_consume_cb);
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
 	if (!c->rk) {
 		rd_kafka_conf_destroy(conf);
@@ -588,6 +702,8 @@ rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms)
 		if (!m)
 			return NULL;
 		if (!m->err) {
+			if (c->gap_cb)
+				gap_check(c, m);
 			if (m->len > WK_KAFKA_MAX_MESSAGE)
 				wk_warn(
 				    "message at '%s' [%d] offset %lld has %zu bytes, over the %d "
@@ -729,6 +845,7 @@ void wk_consumer_destroy(struct wk_consumer *c)
 	for (size_t i = 0; i < c->noffs; i++)
 		free(c->offs[i].topic);
 	free(c->offs);
+	gap_clear(c);
 	free(c->group);
 	free(c);
 }

@@ -269,9 +269,10 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	wk_strlcpy(j->reason, d->reason, sizeof(j->reason));
 }
 
-void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
-		      const char *rid, const char *code, const char *msg)
+int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
+		     const char *rid, const char *code, const char *msg)
 {
+	int rc;
 	struct wk_emit_audit au;
 	char id[64], key[400], off[32], part[16];
 	char *body;
@@ -305,10 +306,11 @@ void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const ch
 			wk_warn("audit: %s", err);
 	}
 	/* The core stores the offset right after the dead letter: make the audit durable
-	 * first. */
-	wk_producer_flush(st->prod, 10000);
+	 * first (not delivered: the caller retries; the audit id is the same, deduped). */
+	rc = wk_producer_flush(st->prod, 10000);
 	free(body);
 	cJSON_Delete(d);
+	return rc;
 }
 
 static void audit_target(struct cl_state *st, const struct cl_submission *s, const char *target,
@@ -1131,6 +1133,10 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 				wk_warn("%s", err);
 				audit_target(st, s, s->targets[i].name, "rejected",
 					     "TargetNameTaken", err);
+			} else {
+				/* A retry after an undelivered audit: say it again (same id). */
+				audit_target(st, s, s->targets[i].name, "pending",
+					     "TargetCreated", "Wukong created for a running clone");
 			}
 			cJSON_Delete(have);
 			cJSON_Delete(wk);
@@ -1161,8 +1167,12 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 	wk_info("clone submission '%s': %zu target(s) in '%s' from %s '%s/%s', parallelism %d",
 		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
 		s->source_name, s->parallelism);
-	/* The Wukongs are the durable record: the audit lines go out before the offset. */
-	wk_producer_flush(st->prod, 10000);
+	/* The Wukongs are the durable record: the audit lines go out before the offset, and
+	 * when they could not, the submission is retried (it finds its Wukongs and audits again). */
+	if (wk_producer_flush(st->prod, 10000) < 0) {
+		wk_warn("clone submission '%s': audit lines not delivered, retrying", s->id);
+		out = WK_MSG_RETRY;
+	}
 done:
 	cJSON_Delete(src_vm);
 	cJSON_Delete(src_wk);

@@ -100,9 +100,10 @@ void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed 
  * Kubernetes Event; remembers the reported progress and reason on j. */
 void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *d,
 	       const struct cl_observed *o, bool phase_changed);
-/* The audit line of a dead-lettered submission, flushed before the offset is stored. */
-void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
-		      const char *rid, const char *code, const char *msg);
+/* The audit line of a dead-lettered submission, flushed before the offset is stored: 0, or -1
+ * when it was not delivered (the caller retries instead of dead-lettering). */
+int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
+		     const char *rid, const char *code, const char *msg);
 
 /* ---- submissions ---- */
 /* Create the Wukongs of a checked submission (their spec from the source's Wukong when it has

@@ -208,7 +208,11 @@ static enum wk_msg_result refuse(struct cl_state *st, const rd_kafka_message_t *
 {
 	wk_strlcpy(reason, code, rs);
 	wk_strlcpy(detail, msg, ds);
-	cl_audit_refusal(st, m, ns, rid, code, msg);
+	if (cl_audit_refusal(st, m, ns, rid, code, msg) < 0) {
+		wk_warn("refusal of %s [%d] offset %lld: audit line not delivered, retrying",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		return WK_MSG_RETRY;
+	}
 	wk_metric_inc(st->m_jobs, (const char *const[]){"refused"}, 1);
 	return WK_MSG_REJECT;
 }
@@ -223,6 +227,10 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
 	enum wk_msg_result out = WK_MSG_DONE;
 
+	/* One dead letter per bad message: what is not a clone request is the migrator's to
+	 * refuse (wk_request_owner), including what can't be decoded. */
+	if (wk_request_owner(m) != WK_OWNER_CLONER)
+		return WK_MSG_DONE;
 	if (m->len > CL_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, CL_SUBMISSION_MAX);

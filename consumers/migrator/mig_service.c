@@ -375,8 +375,12 @@ static enum wk_msg_result refuse(struct mig_state *st, const rd_kafka_message_t 
 	wk_strlcpy(detail, msg, ds);
 	audit_refusal(st, m, ns, name, rid, code, msg, ack);
 	/* The core dead-letters and stores the offset as soon as we return: make the audit
-	 * record durable first. */
-	wk_producer_flush(st->prod, 10000);
+	 * record durable first; not delivered, retry (the audit id is the same: deduped). */
+	if (wk_producer_flush(st->prod, 10000) < 0) {
+		wk_warn("refusal of %s [%d] offset %lld: audit line not delivered, retrying",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		return WK_MSG_RETRY;
+	}
 	wk_metric_inc(st->m_requests, (const char *const[]){"kafka", "refused"}, 1);
 	return WK_MSG_REJECT;
 }
@@ -439,6 +443,10 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	rd_kafka_timestamp_type_t tstype;
 	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
 
+	/* One dead letter per bad message (wk_request_owner): clone requests, even bad ones, are
+	 * the cloner's; everything else, the undecodable too, is ours. */
+	if (wk_request_owner(m) != WK_OWNER_MIGRATOR)
+		return WK_MSG_DONE;
 	if (m->len > MIG_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, MIG_SUBMISSION_MAX);

@@ -77,8 +77,13 @@ static const struct {
      "Stop every process 'up' started (SIGTERM, wait, SIGKILL): none is left behind.\n"},
     {"status", CTL_CMD_STATUS, 0, 0,
      "usage: wukongctl status [--dir DIR] [-o json]\n"
-     "Each component's process and /healthz. Exit 0 when all are healthy, 1 otherwise,\n"
-     "3 when no stack runs in DIR.\n"},
+     "Each component's process, /healthz and restarts. Exit 0 when all are healthy, 1\n"
+     "otherwise, 3 when no stack runs in DIR.\n"},
+    {"restart", CTL_CMD_RESTART, 1, 1,
+     "usage: wukongctl restart SERVICE [--dir DIR]\n"
+     "Stop a service of the stack (SIGTERM) and start it again at once. Services that exit\n"
+     "on their own are restarted by 'up''s supervisor after a backoff (1 s doubling to\n"
+     "60 s); 'status' counts the restarts.\n"},
     {"migrate", CTL_CMD_MIGRATE, 1, 1,
      "usage: wukongctl migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy]\n"
      "                         [--timeout-per-gib N] [--cold] [common options]\n"

@@ -28,6 +28,7 @@ enum ctl_cmd {
 	CTL_CMD_AUDIT,
 	CTL_CMD_HELP,
 	CTL_CMD_VERSION,
+	CTL_CMD_RESTART,
 };
 
 enum ctl_output { CTL_OUT_TEXT = 0, CTL_OUT_JSON, CTL_OUT_YAML };

@@ -8,6 +8,7 @@
 #include "wk_config.h"
 #include "wk_k8s.h"
 #include "wk_kubeconfig.h"
+#include "wk_log.h"
 #include "wk_time.h"
 
 #include <arpa/inet.h>
@@ -277,8 +278,117 @@ static int load_procs(const struct ctl_env *e, struct proc *ps, size_t max)
 	return (int)n;
 }
 
+/* ---- supervision: a service that exits is started again, as a Deployment would ---- */
+
+static volatile sig_atomic_t sup_stop, sup_restart;
+
+static void sup_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		sup_restart = 1;
+	else
+		sup_stop = 1;
+}
+
+/* DIR/run/<name>.restarts: "<restarts> <unix time of the last> <how the last run ended>". */
+static void sup_record(const char *dir, const char *name, unsigned restarts, const char *how)
+{
+	char path[PATH_MAX + 80], tmp[PATH_MAX + 90];
+	FILE *f;
+
+	fmt(path, sizeof(path), "%s/run/%s.restarts", dir, name);
+	fmt(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%u %lld %s\n", restarts, (long long)time(NULL), how);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+/* The supervisor (the process `up` started, leader of the session the service runs in): runs
+ * the service, and when it exits for any reason starts it again after a backoff (1 s doubling to
+ * 60 s; back to 1 s after a run of a minute), logging each restart into the service's log and
+ * counting them for `status`. SIGTERM/SIGINT (`down`, which signals the whole session) stops it
+ * once the service is gone; SIGUSR1 (`restart`) stops the service and starts it at once. */
+static void WK_NORETURN supervise(const char *dir, const char *name, const char *const argv[])
+{
+	struct sigaction sa;
+	long long backoff = 1000;
+	unsigned restarts = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sup_signal; /* no SA_RESTART: waitpid and the backoff sleep wake up */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	wk_log_init("wukongctl-supervisor", WK_LOG_INFO);
+	for (;;) {
+		long long started = wk_time_mono_ms(), ran;
+		char how[64];
+		int st = 0;
+		pid_t c = fork();
+
+		if (c < 0) {
+			wk_error("cannot fork wukong-%s: %s", name, strerror(errno));
+			_exit(1);
+		}
+		if (c == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGUSR1, SIG_DFL);
+			execv(argv[0], (char *const *)argv);
+			fprintf(stderr, "wukongctl: cannot run '%s': %s\n", argv[0],
+				strerror(errno));
+			_exit(127);
+		}
+		for (;;) {
+			pid_t r = waitpid(c, &st, 0);
+
+			if (r == c)
+				break;
+			if (r < 0 && errno != EINTR)
+				break;
+			if (sup_stop || sup_restart)
+				kill(c, SIGTERM); /* a second time is harmless */
+		}
+		if (sup_stop)
+			_exit(0);
+		ran = wk_time_mono_ms() - started;
+		if (WIFSIGNALED(st))
+			fmt(how, sizeof(how), "signal-%d", WTERMSIG(st));
+		else
+			fmt(how, sizeof(how), "exit-%d", WEXITSTATUS(st));
+		restarts++;
+		if (sup_restart) {
+			sup_restart = 0;
+			backoff = 1000;
+			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u", name,
+				how, ran, restarts);
+			sup_record(dir, name, restarts, "requested");
+			continue;
+		}
+		if (ran >= 60000)
+			backoff = 1000;
+		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how, ran,
+			 restarts, backoff);
+		sup_record(dir, name, restarts, how);
+		{
+			struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !sup_stop &&
+			       !sup_restart)
+				;
+		}
+		if (sup_stop)
+			_exit(0);
+		sup_restart = 0;
+		backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
+	}
+}
+
 static int start_proc(const struct ctl_env *e, const char *name, const char *const argv[],
-		      struct proc *out)
+		      struct proc *out, bool supervised)
 {
 	char log[PATH_MAX + 64], pidf[PATH_MAX + 64], tmp[PATH_MAX + 80], line[64];
 	pid_t pid;
@@ -302,6 +412,8 @@ static int start_proc(const struct ctl_env *e, const char *name, const char *con
 		for (int i = 3; i < 1024; i++)
 			close(i);
 		signal(SIGPIPE, SIG_DFL);
+		if (supervised)
+			supervise(e->dir, name, argv);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "wukongctl: cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -534,7 +646,7 @@ int ctl_up(const struct ctl_env *e)
 	{
 		const char *argv[] = {bin, "--brokers", "1", "--bootstrap-file", file, NULL};
 
-		if (start_proc(e, "kafka", argv, &ps[np]) < 0)
+		if (start_proc(e, "kafka", argv, &ps[np], false) < 0)
 			goto fail;
 		np++;
 	}
@@ -566,7 +678,7 @@ int ctl_up(const struct ctl_env *e)
 
 		if (!scen[0])
 			argv[3] = NULL;
-		if (start_proc(e, "sim", argv, &ps[np]) < 0)
+		if (start_proc(e, "sim", argv, &ps[np], false) < 0)
 			goto fail;
 		np++;
 	}
@@ -674,7 +786,7 @@ int ctl_up(const struct ctl_env *e)
 
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, svc);
 		unlink(file);
-		if (start_proc(e, svc, argv, &ps[np]) < 0)
+		if (start_proc(e, svc, argv, &ps[np], true) < 0)
 			goto fail;
 		np++;
 	}
@@ -702,6 +814,36 @@ fail:
 	stop_procs(ps, (size_t)np, 5000, true);
 	remove_runtime(e, ps, (size_t)np);
 	return 1;
+}
+
+/* ---- restart ---- */
+
+int ctl_restart(const struct ctl_env *e, const char *name)
+{
+	struct proc ps[MAX_PROCS];
+	int n = load_procs(e, ps, MAX_PROCS);
+
+	if (!strncmp(name, "wukong-", 7))
+		name += 7;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ps[i].name, name))
+			continue;
+		if (!strcmp(name, "kafka") || !strcmp(name, "sim")) {
+			fprintf(stderr, "wukongctl: '%s' is not supervised: 'wukongctl down' and "
+					"'up' restart the whole stack\n",
+				name);
+			return 2;
+		}
+		if (!proc_alive(ps[i].pid, ps[i].start) || kill(ps[i].pid, SIGUSR1) < 0) {
+			fprintf(stderr, "wukongctl: the supervisor of '%s' is not running\n", name);
+			return 1;
+		}
+		printf("restarting wukong-%s (see %s/logs/%s.log)\n", name, e->shown, name);
+		return 0;
+	}
+	fprintf(stderr, "wukongctl: no component '%s' in '%s' ('wukongctl status' lists them)\n",
+		name, e->shown);
+	return 3;
 }
 
 /* ---- status ---- */
@@ -809,8 +951,8 @@ int ctl_status(const struct ctl_env *e)
 	if (json)
 		printf("[");
 	else
-		printf("%-12s %-8s %-8s %-10s %s\n", "COMPONENT", "PID", "PROCESS", "HEALTH",
-		       "ENDPOINT");
+		printf("%-12s %-8s %-8s %-10s %-22s %s\n", "COMPONENT", "PID", "PROCESS", "HEALTH",
+		       "RESTARTS", "ENDPOINT");
 	for (int i = n - 1; i >= 0; i--) {
 		bool alive = proc_alive(ps[i].pid, ps[i].start);
 		char file[PATH_MAX + 64], addr[FILE_CAP] = "", url[FILE_CAP + 32];
@@ -852,15 +994,28 @@ int ctl_status(const struct ctl_env *e)
 	report:
 		if (strcmp(health, "ok"))
 			bad++;
-		if (json)
-			printf(
-			    "%s{\"component\":\"%s\",\"pid\":%d,\"running\":%s,\"health\":\"%s\","
-			    "\"endpoint\":\"%s\"}",
-			    i == n - 1 ? "" : ",", ps[i].name, (int)ps[i].pid,
-			    alive ? "true" : "false", health, addr);
-		else
-			printf("%-12s %-8d %-8s %-10s %s\n", ps[i].name, (int)ps[i].pid,
-			       alive ? "running" : "exited", health, addr);
+		{
+			char rs[FILE_CAP] = "";
+			unsigned nr = 0;
+			long long at = 0;
+			char last[64] = "";
+			char shown[40] = "0";
+
+			fmt(file, sizeof(file), "%s/run/%s.restarts", e->dir, ps[i].name);
+			if (read_small(file, rs, sizeof(rs)) == 0 &&
+			    sscanf(rs, "%u %lld %63s", &nr, &at, last) == 3)
+				fmt(shown, sizeof(shown), "%u (%.16s)", nr, last);
+			if (json)
+				printf("%s{\"component\":\"%s\",\"pid\":%d,\"running\":%s,"
+				       "\"health\":\"%s\",\"endpoint\":\"%s\",\"restarts\":%u,"
+				       "\"lastRestart\":%lld,\"lastExit\":\"%s\"}",
+				       i == n - 1 ? "" : ",", ps[i].name, (int)ps[i].pid,
+				       alive ? "true" : "false", health, addr, nr, at, last);
+			else
+				printf("%-12s %-8d %-8s %-10s %-22s %s\n", ps[i].name,
+				       (int)ps[i].pid, alive ? "running" : "exited", health, shown,
+				       addr);
+		}
 	}
 	if (json)
 		printf("]\n");

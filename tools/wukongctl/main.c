@@ -191,6 +191,9 @@ int main(int argc, char **argv)
 	case CTL_CMD_STATUS:
 		rc = ctl_status(&e);
 		break;
+	case CTL_CMD_RESTART:
+		rc = ctl_restart(&e, a.pos[0]);
+		break;
 	case CTL_CMD_MIGRATE:
 		rc = ctl_operation(&e, CTL_VERB_MIGRATE);
 		break;

@@ -55,6 +55,19 @@ struct mig_active *mig_active_by_id(struct mig_state *st, const char *id)
 	return NULL;
 }
 
+void mig_last_spec_put(struct mig_state *st, const char *key, const char *id)
+{
+	if (!wk_map_get(&st->last_spec, key) &&
+	    wk_map_count(&st->last_spec) >= MIG_LAST_SPEC_MAX) {
+		struct wk_map_iter it;
+
+		wk_map_iter_init(&it, &st->last_spec);
+		if (wk_map_iter_next(&it))
+			wk_map_del(&st->last_spec, it.key);
+	}
+	wk_map_put(&st->last_spec, key, wk_xstrdup(id));
+}
+
 struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name)
 {
 	struct mig_active *a;

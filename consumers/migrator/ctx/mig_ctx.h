@@ -126,7 +126,7 @@ struct mig_state {
 	struct mig_load load;
 	struct mig_queue queue;
 	struct mig_active *active;
-	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id */
+	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id (mig_last_spec_put) */
 	/* "<ns>/<name>/<id>" -> int64_t *: when a spec request first found its VM still
 	 * starting (it waits, up to spec_wait_ms, instead of being rejected) */
 	struct wk_map spec_wait;
@@ -162,6 +162,11 @@ int64_t mig_next_seq(struct mig_state *st);
 
 /* The active table: requests queued or migrating. */
 struct mig_active *mig_active_by_id(struct mig_state *st, const char *id);
+/* Remember the last spec.migration request handled for "<ns>/<name>". A cache, bounded at
+ * MIG_LAST_SPEC_MAX entries (an arbitrary one is dropped when full) and pruned when the Wukong is
+ * deleted: on a miss the cluster's newest VMIM of the Wukong says the same (mig_handle_request). */
+#define MIG_LAST_SPEC_MAX 65536
+void mig_last_spec_put(struct mig_state *st, const char *key, const char *id);
 struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name);
 struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm);
 /* Count a (on) or stop counting it (off) in st->load, the per-node migrations under way. */

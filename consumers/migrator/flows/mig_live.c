@@ -50,7 +50,7 @@ static void remember_spec(struct mig_state *st, const struct mig_request *r)
 	if (r->source != MIG_SRC_SPEC)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
-	wk_map_put(&st->last_spec, key, wk_xstrdup(r->id));
+	mig_last_spec_put(st, key, r->id);
 }
 
 /* ---- limits ---- */
@@ -605,7 +605,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		view.generation = r->generation;
 		wk_strlcpy(view.uid, r->uid, sizeof(view.uid));
 		if (last[0] && !mig_spec_is_new(&view, last)) {
-			wk_map_put(&st->last_spec, key, wk_xstrdup(last));
+			mig_last_spec_put(st, key, last);
 			return WK_MSG_DONE;
 		}
 	}
@@ -1089,7 +1089,10 @@ void mig_vmi_changed(struct mig_state *st, const cJSON *status, const char *ns, 
 void mig_wukong_deleted(struct mig_state *st, const char *ns, const char *name, struct mig_ack *ack)
 {
 	struct mig_active *a = mig_active_by_wukong(st, ns, name);
+	char key[400];
 
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	wk_map_del(&st->last_spec, key);
 	if (a && a->phase == MIG_PH_QUEUED)
 		finish(st, a, MIG_PH_CANCELLED, "migration.cancelled", "cancelled", "WukongDeleted",
 		       "the Wukong was deleted while the migration was queued", ack);
