@@ -27,7 +27,9 @@ struct wk_k8s_resource {
 #define WK_RES_PODS_INIT {"", "v1", "pods", true, "Pod"}
 #define WK_RES_CONFIGMAPS_INIT {"", "v1", "configmaps", true, "ConfigMap"}
 #define WK_RES_EVENTS_INIT {"", "v1", "events", true, "Event"}
+#define WK_RES_ENDPOINTSLICES_INIT {"discovery.k8s.io", "v1", "endpointslices", true, "EndpointSlice"}
 #define WK_RES_PERSISTENTVOLUMECLAIMS_INIT {"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"}
+#define WK_RES_PERSISTENTVOLUMES_INIT {"", "v1", "persistentvolumes", false, "PersistentVolume"}
 #define WK_RES_LEASES_INIT {"coordination.k8s.io", "v1", "leases", true, "Lease"}
 #define WK_RES_STORAGECLASSES_INIT {"storage.k8s.io", "v1", "storageclasses", false, "StorageClass"}
 #define WK_RES_CUSTOMRESOURCEDEFINITIONS_INIT {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, "CustomResourceDefinition"}
@@ -50,7 +52,9 @@ extern const struct wk_k8s_resource wk_res_nodes;
 extern const struct wk_k8s_resource wk_res_pods;
 extern const struct wk_k8s_resource wk_res_configmaps;
 extern const struct wk_k8s_resource wk_res_events;
+extern const struct wk_k8s_resource wk_res_endpointslices;
 extern const struct wk_k8s_resource wk_res_persistentvolumeclaims;
+extern const struct wk_k8s_resource wk_res_persistentvolumes;
 extern const struct wk_k8s_resource wk_res_leases;
 extern const struct wk_k8s_resource wk_res_storageclasses;
 extern const struct wk_k8s_resource wk_res_customresourcedefinitions;

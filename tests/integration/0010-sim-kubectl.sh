@@ -37,6 +37,28 @@ check "api-resources lists vmims" grep -Eq '^virtualmachineinstancemigrations +v
 check "api-resources lists cluster-scoped migrationpolicies" \
 	grep -Eq '^migrationpolicies +migrations.kubevirt.io/v1alpha1 +false +MigrationPolicy' <<<"$out"
 
+# Storage as clusters have it (the default scenario): classes with their binding modes, snapshot
+# classes per CSI driver, PersistentVolumes, and a claim on a missing class left Pending.
+out=$(k get sc local-path -o 'jsonpath={.volumeBindingMode}' 2>&1)
+check "local-path is WaitForFirstConsumer" test "$out" = WaitForFirstConsumer
+out=$(k get volumesnapshotclass -o 'jsonpath={.items[*].driver}' 2>&1)
+check "VolumeSnapshotClasses only for Ceph RBD and Longhorn" test "$out" = "driver.longhorn.io rbd.csi.ceph.com"
+out=$(k get pv 2>&1)
+check "kubectl get pv lists the volumes" grep -q '^pvc-' <<<"$out"
+k apply -f - >/dev/null 2>&1 <<'YAML'
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: lost, namespace: default}
+spec: {accessModes: [ReadWriteOnce], storageClassName: gone, resources: {requests: {storage: 1Gi}}}
+YAML
+lost() {
+	timeout 30 kubectl get events --field-selector reason=ProvisioningFailed -o jsonpath='{.items[*].message}' |
+		grep -q 'storageclass.storage.k8s.io "gone" not found' &&
+		[ "$(timeout 30 kubectl get pvc lost -o jsonpath='{.status.phase}')" = Pending ]
+}
+export -f lost
+check "a claim on a missing class stays Pending with ProvisioningFailed" wait_for 10 lost
+
 cat >"$T/wk1.yaml" <<'EOF'
 apiVersion: vm.novasphere.dev/v1alpha1
 kind: Wukong

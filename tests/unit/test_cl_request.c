@@ -151,6 +151,10 @@ static void submission_hostile(void **state)
 		"schema");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
+		"\"parallelism\":-1e300}",
+		"schema");
+	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
+		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":2.5}",
 		"schema");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","

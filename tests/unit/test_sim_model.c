@@ -1,7 +1,10 @@
 /* test_sim_model.c - the simulator's model driven through its store, as the API server would:
  * seeding, the Wukong stand-in, LiveMigratable reasons, VMIM phases and addedNodeSelector,
- * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts,
- * snapshots and clones, node failure, the control API and the metrics. */
+ * completion timeout vs. post-copy through a MigrationPolicy, parallelism limits, aborts before
+ * and after hand-over, failures before hand-over and the two-step final VMIM, snapshots (reasons,
+ * excluded volumes, deadline) and clones (patches retried, filters, Halted targets), placement
+ * like kube-scheduler, storage (classes, PVs, claims), node failure without fencing, the control
+ * API and the metrics. */
 #include "../../tools/sim/sim_model.h"
 #include "../../tools/sim/sim_model_int.h"
 
@@ -1354,6 +1357,27 @@ static void storage_as_clusters_have_it(void **state)
 	stop(f);
 }
 
+/* KubeVirt 1.5 renders the launcher with 16Mi of video RAM in its overhead (v1.5.0
+ * services.GetMemoryOverhead), not 32Mi. */
+static void kubevirt_1_5_differences(void **state)
+{
+	(void)state;
+	const char *yaml = "kubevirtVersion: \"1.5\"\notherPodsCpu: 0\notherPodsMemory: 0\n"
+			   "nodes:\n  - {name: d, cpu: 8, memory: 16Gi}\nvms: []\n";
+	struct fx *f = start(yaml, 20);
+	assert_int_equal(sim_model_kv_minor(f->m), 5);
+	vm_create(
+	    f, "wide",
+	    "{\"domain\":{\"cpu\":{\"cores\":8},\"memory\":{\"guest\":\"2Gi\"},\"resources\":{"
+	    "\"requests\":{\"memory\":\"2Gi\"}}}}");
+	cJSON_Delete(wait_status(f, VMI, "default", "wide", "phase", "Running", 20));
+	const int64_t Mi = INT64_C(1) << 20;
+	assert_int_equal(node_req(f, "d", "memoryRequested"), 2048 * Mi + (2048 * Mi) / 512 +
+								  220 * Mi + 8 * 8 * Mi + 8 * Mi +
+								  16 * Mi + 35000000);
+	stop(f);
+}
+
 /* Clone filters as vm-target.go's addRemovePatchesFromFilter: unanchored regular expressions,
  * "*" alone = ".*", negations win in any order, no list keeps all, an empty list keeps none,
  * invalid or overlong expressions match nothing. */
@@ -1616,6 +1640,7 @@ int main(void)
 	    cmocka_unit_test(clone_filters),
 	    cmocka_unit_test(placement_like_the_scheduler),
 	    cmocka_unit_test(storage_as_clusters_have_it),
+	    cmocka_unit_test(kubevirt_1_5_differences),
 	    cmocka_unit_test(node_failure_and_pressure),
 	    cmocka_unit_test(faults),
 	};
