@@ -58,11 +58,11 @@ wukong_clone crossns vm ok-vm "    namespace: other"
 expect ghost SourceNotFound
 expect notrun SourceNotRunning
 expect nosnap StorageCannotSnapshot
-check "storage reason names KubeVirt's message" bash -c "last_clone() { :; }; topic wukong.status | grep '\"nosnap\"' | tail -1 | grep -q VolumeSnapshotClass"
+check "storage reason names KubeVirt's message" bash -c "last_clone() { :; }; topic wukong.status | grep '\"nosnap\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q VolumeSnapshotClass"
 expect taken TargetNameTaken
 check "taken-vm untouched (still ours? no: never labelled)" bash -c "! $K get vm taken-vm -o json | grep -q wukong-cloner"
 expect crossns CrossNamespaceNotSupported
-check "cross-namespace message says why (TypedLocalObjectReference)" bash -c "topic wukong.status | grep '\"crossns\"' | tail -1 | grep -q TypedLocalObjectReference"
+check "cross-namespace message says why (TypedLocalObjectReference)" bash -c "topic wukong.status | grep '\"crossns\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q TypedLocalObjectReference"
 expect unstartable SourceNotStartable
 check "unstartable source put back to Halted, annotation gone" bash -c \
 	"[ \"\$($K get vm huge-vm -o jsonpath='{.spec.runStrategy}')\" = Halted ] && ! $K get vm huge-vm -o json | grep -q started-by.clone"
