@@ -64,12 +64,23 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test test-long unit-test integration-test run bench format clean
+.PHONY: FORCE all deps test test-long unit-test integration-test run bench format clean
 all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The build's version: `git describe` when this is a git checkout, else the VERSION file. The
+# header is rewritten only when the string changes, so a rebuild recompiles one file.
+WK_BUILD_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || cat VERSION 2>/dev/null || echo unknown)
+$(B)/gen/wk_build_version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define WK_BUILD_VERSION "$(WK_BUILD_VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(B)/obj/core/wk_version.o: $(B)/gen/wk_build_version.h
+$(B)/obj/core/wk_version.o: CPPFLAGS += -I$(B)/gen
+FORCE:
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)

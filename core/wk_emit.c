@@ -7,6 +7,7 @@
 #include "wk_log.h"
 #include "wk_time.h"
 #include "wk_types.h"
+#include "wk_utf8.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/sha.h>
@@ -93,6 +94,8 @@ char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms)
 	if (s->field && s->fields)
 		cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "status"), s->field,
 				      cJSON_Duplicate(s->fields, true));
+	else if (s->fields && s->fields->child)
+		cJSON_AddItemToObject(o, "status", cJSON_Duplicate(s->fields, true));
 	if (s->nconditions) {
 		cJSON *conds = cJSON_AddArrayToObject(o, "conditions");
 
@@ -159,6 +162,30 @@ static const char *event_ns(const struct wk_emit_event *e)
 	return e->event_ns && *e->event_ns ? e->event_ns : e->ns ? e->ns : "";
 }
 
+size_t wk_emit_event_message_len(const char *msg, size_t limit)
+{
+	size_t n = msg ? strlen(msg) : 0, i = 0, keep = 0;
+	const size_t tail = sizeof(WK_EMIT_EVENT_TRUNC) - 1;
+
+	if (n <= limit)
+		return n;
+	if (limit < tail)
+		return 0;
+	/* Whole characters only, up to limit - tail bytes; an invalid byte counts as one so a
+	 * broken string cannot make the cut longer than the limit. */
+	while (i < n) {
+		size_t l = wk_utf8_seq(msg + i, n - i, NULL);
+
+		if (!l)
+			l = 1;
+		if (i + l > limit - tail)
+			break;
+		i += l;
+		keep = i;
+	}
+	return keep;
+}
+
 struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
 {
 	cJSON *ev = cJSON_CreateObject(), *meta, *io, *src;
@@ -184,7 +211,25 @@ struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms)
 	if (e->uid && *e->uid)
 		cJSON_AddStringToObject(io, "uid", e->uid);
 	cJSON_AddStringToObject(ev, "reason", e->reason);
-	cJSON_AddStringToObject(ev, "message", e->message ? e->message : "");
+	{
+		/* With eventTime set the API server refuses a message over 1024 bytes
+		 * (kubernetes pkg/apis/core/validation/events.go, NoteLengthLimit): cut on a
+		 * character boundary and say so, as the scheduler does ("..."). The full text
+		 * stays in the audit record. */
+		const char *m = e->message ? e->message : "";
+		size_t keep = wk_emit_event_message_len(m, WK_EMIT_EVENT_MESSAGE_MAX);
+
+		if (keep == strlen(m)) {
+			cJSON_AddStringToObject(ev, "message", m);
+		} else {
+			char *cut = wk_xmalloc(keep + sizeof(WK_EMIT_EVENT_TRUNC));
+
+			memcpy(cut, m, keep);
+			memcpy(cut + keep, WK_EMIT_EVENT_TRUNC, sizeof(WK_EMIT_EVENT_TRUNC));
+			cJSON_AddStringToObject(ev, "message", cut);
+			free(cut);
+		}
+	}
 	cJSON_AddStringToObject(ev, "type", e->type ? e->type : "Normal");
 	src = cJSON_AddObjectToObject(ev, "source");
 	cJSON_AddStringToObject(src, "component", e->component);

@@ -33,7 +33,8 @@ struct wk_emit_condition {
 };
 
 /* One status update for one Wukong. field is "cloneStatus" / "migrationStatus"; fields is the
- * object put under it (borrowed, copied; NULL = a conditions-only update). */
+ * object put under it (borrowed, copied; NULL = a conditions-only update). field NULL with fields
+ * set: fields' keys go directly under status (the provisioner's phase, nodeName, vmName, ...). */
 struct wk_emit_status {
 	const char *cluster, *ns, *name, *source;
 	int64_t seq;
@@ -73,6 +74,14 @@ struct wk_emit_event {
 	const char *seed; /* what makes this Event unique (request id + step) */
 };
 struct cJSON *wk_emit_k8s_event(const struct wk_emit_event *e, int64_t now_ms);
+/* Events carry eventTime, so the API server refuses a message over 1024 bytes (kubernetes
+ * pkg/apis/core/validation/events.go, NoteLengthLimit): wk_emit_k8s_event cuts a longer one on a
+ * UTF-8 character boundary and appends WK_EMIT_EVENT_TRUNC, within the limit. */
+#define WK_EMIT_EVENT_MESSAGE_MAX 1024
+#define WK_EMIT_EVENT_TRUNC " ..."
+/* How many bytes of msg such an Event keeps: all of it when it fits in limit, else the longest
+ * run of whole characters that leaves room for WK_EMIT_EVENT_TRUNC (0 when limit is smaller). */
+size_t wk_emit_event_message_len(const char *msg, size_t limit);
 /* Create it; 409 AlreadyExists counts as done. -1 with errstr otherwise. */
 int wk_emit_post_event(struct wk_k8s *k, const struct wk_emit_event *e, char *errstr,
 		       size_t errstr_size);

@@ -128,79 +128,43 @@ void wk_kafka_conf_set_logging(rd_kafka_conf_t *conf)
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 }
 
-/* Config keys whose values must never reach a log line. */
-static bool is_secret_key(const char *key)
-{
-	return strstr(key, "password") || strstr(key, "secret") || !strcmp(key, "ssl.key.pem") ||
-	       !strcmp(key, "sasl.oauthbearer.config") || !strcmp(key, "ssl_key.pem");
-}
-
-struct conf_ctx {
-	rd_kafka_conf_t *conf;
-	const struct wk_config *cfg;
-	char *errstr;
-	size_t errstr_size;
-};
-
-static int conf_one(const char *key, const char *value, void *opaque)
-{
-	struct conf_ctx *c = opaque;
-	char err[256];
-	char full[300];
-	const char *origin;
-
-	if (is_secret_key(key))
-		wk_log_add_secret(value);
-	if (rd_kafka_conf_set(c->conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK)
-		return 0;
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	origin = wk_config_origin(c->cfg, full);
-	wk_err(c->errstr, c->errstr_size, "%s: key '%s': %s", origin ? origin : "config", full,
-	       err);
-	return -1;
-}
-
-static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg, const char *key,
-		      const char *value, char *errstr, size_t errstr_size)
+static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg,
+		      enum wk_kafka_role role, const char *key, const char *value, char *errstr, size_t errstr_size)
 {
 	char err[256];
-	char full[300];
 	const char *user;
 
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	user = cfg ? wk_config_get(cfg, full, NULL) : NULL;
+	user = wk_kafka_conf_user(cfg, role, key);
 	if (user && strcmp(user, value))
-		wk_warn("config key '%s' is '%s'; '%s' is required and used instead", full, user,
-			value);
+		wk_warn("config key 'kafka.%s' is '%s'; '%s' is required and used instead", key,
+			user, value);
 	if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
 		return wk_err(errstr, errstr_size, "kafka setting '%s': %s", key, err);
 	return 0;
 }
 
-static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg, const char *key,
-			const char *value, char *errstr, size_t errstr_size)
+static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg,
+			enum wk_kafka_role role, const char *key, const char *value, char *errstr,
+			size_t errstr_size)
 {
-	char full[300];
-
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	if (cfg && wk_config_get(cfg, full, NULL))
+	if (wk_kafka_conf_user(cfg, role, key))
 		return 0;
-	return conf_force(conf, NULL, key, value, errstr, errstr_size);
+	return conf_force(conf, NULL, role, key, value, errstr, errstr_size);
 }
 
-/* A librdkafka configuration from every "kafka." key, with our callbacks; NULL on error. */
-static rd_kafka_conf_t *conf_build(const struct wk_config *cfg, void *opaque, char *errstr,
-				   size_t errstr_size)
+/* A librdkafka configuration for `role` from the "kafka." keys, with our callbacks; NULL on
+ * error. */
+static rd_kafka_conf_t *conf_build(const struct wk_config *cfg, enum wk_kafka_role role,
+				   void *opaque, char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	struct conf_ctx c = {conf, cfg, errstr, errstr_size};
 
 	if (!cfg || !wk_config_get(cfg, "kafka.bootstrap.servers", NULL)) {
 		rd_kafka_conf_destroy(conf);
 		wk_err(errstr, errstr_size, "config key 'kafka.bootstrap.servers' is not set");
 		return NULL;
 	}
-	if (wk_config_foreach(cfg, "kafka.", conf_one, &c)) {
+	if (wk_kafka_conf_apply(conf, cfg, role, errstr, errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
@@ -274,15 +238,18 @@ struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb 
 
 	p->cb = cb;
 	p->opaque = opaque;
-	conf = conf_build(cfg, p, errstr, errstr_size);
+	conf = conf_build(cfg, WK_KAFKA_PRODUCER, p, errstr, errstr_size);
 	if (!conf) {
 		free(p);
 		return NULL;
 	}
 	snprintf(mmb, sizeof(mmb), "%d", WK_KAFKA_MAX_MESSAGE + MESSAGE_OVERHEAD);
-	if (conf_force(conf, cfg, "enable.idempotence", "true", errstr, errstr_size) ||
-	    conf_force(conf, cfg, "partitioner", "murmur2_random", errstr, errstr_size) ||
-	    conf_default(conf, cfg, "message.max.bytes", mmb, errstr, errstr_size)) {
+	if (conf_force(conf, cfg, WK_KAFKA_PRODUCER, "enable.idempotence", "true", errstr,
+		       errstr_size) ||
+	    conf_force(conf, cfg, WK_KAFKA_PRODUCER, "partitioner", "murmur2_random", errstr,
+		       errstr_size) ||
+	    conf_default(conf, cfg, WK_KAFKA_PRODUCER, "message.max.bytes", mmb, errstr,
+			 errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		free(p);
 		return NULL;
@@ -668,6 +635,7 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 				    const char *const *topics, size_t ntopics, char *errstr,
 				    size_t errstr_size)
 {
+	const enum wk_kafka_role cr = WK_KAFKA_CONSUMER;
 	struct wk_consumer *c = wk_xcalloc(1, sizeof(*c));
 	rd_kafka_topic_partition_list_t *subs;
 	rd_kafka_resp_err_t err;
@@ -681,15 +649,16 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 		return NULL;
 	}
 	c->group = wk_xstrdup(group_id);
-	conf = conf_build(cfg, c, errstr, errstr_size);
+	conf = conf_build(cfg, WK_KAFKA_CONSUMER, c, errstr, errstr_size);
 	if (!conf)
 		goto fail;
-	if (conf_force(conf, NULL, "group.id", group_id, errstr, errstr_size) ||
-	    conf_force(conf, cfg, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-	    conf_force(conf, cfg, "enable.auto.commit", "true", errstr, errstr_size) ||
-	    conf_force(conf, cfg, "partition.assignment.strategy", "range", errstr, errstr_size) ||
-	    conf_default(conf, cfg, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-	    conf_default(conf, cfg, "session.timeout.ms", "6000", errstr, errstr_size)) {
+	if (conf_force(conf, NULL, cr, "group.id", group_id, errstr, errstr_size) ||
+	    conf_force(conf, cfg, cr, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+	    conf_force(conf, cfg, cr, "enable.auto.commit", "true", errstr, errstr_size) ||
+	    conf_force(conf, cfg, cr, "partition.assignment.strategy", "range", errstr,
+		       errstr_size) ||
+	    conf_default(conf, cfg, cr, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+	    conf_default(conf, cfg, cr, "session.timeout.ms", "6000", errstr, errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		goto fail;
 	}

@@ -6,7 +6,9 @@
  * Consumer: group member with enable.auto.offset.store=false: an offset is stored (and later
  * auto-committed) only when the caller says its effect is durable (wk_consumer_store).
  * Non-cooperative assignor (range) because cooperative-sticky aborts in librdkafka 2.0.2 (#4312).
- * Every key under "kafka." in the config passes to librdkafka; the settings above are enforced.
+ * Keys under "kafka." pass to librdkafka: "kafka.KEY" to every client KEY is valid for,
+ * "kafka.producer.KEY" / "kafka.consumer.KEY" to that role only (wk_kafka_conf.c); the settings
+ * above are enforced.
  * Messages returned by wk_consumer_poll are owned by the caller: rd_kafka_message_destroy().
  */
 #ifndef WK_KAFKA_H
@@ -108,6 +110,19 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
+
+/* Which clients a "kafka.*" key reaches (wk_kafka_conf.c). */
+enum wk_kafka_role { WK_KAFKA_PRODUCER, WK_KAFKA_CONSUMER };
+/* librdkafka's scope of a property: '*' both, 'P' producer, 'C' consumer, '?' unknown. */
+char wk_kafka_property_scope(const char *key);
+/* Set every "kafka.KEY" valid for `role` and every "kafka.<role>.KEY" on conf (role-specific keys
+ * last, so they override); a role-specific key of the other role's scope is an error. Secret
+ * values are registered with wk_log. 0, or -1 with the reason (naming the config key). */
+int wk_kafka_conf_apply(rd_kafka_conf_t *conf, const struct wk_config *cfg,
+			enum wk_kafka_role role, char *errstr, size_t errstr_size);
+/* The value the config gives KEY for `role` ("kafka.<role>.KEY", else "kafka.KEY"), or NULL. */
+const char *wk_kafka_conf_user(const struct wk_config *cfg, enum wk_kafka_role role,
+			       const char *key);
 
 /* Route librdkafka's log lines and error callback into wk_log (what every wk_kafka client does);
  * for librdkafka handles made outside this module, e.g. the embedded broker's. */

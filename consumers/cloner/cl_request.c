@@ -123,6 +123,15 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	ct = wk_json_str(cs, "cloneType");
 	/* The CRD defaults cloneType to running; an API server that did not apply the default
 	 * (or an event body without it) means the same. */
+	if (ct && (!strcmp(ct, "full") || !strcmp(ct, "linked"))) {
+		/* The seed names them and the CRD accepts them; KubeVirt has no such clone (a
+		 * VirtualMachineClone always copies), so say so instead of ignoring the Wukong. */
+		invalid(out, "CloneTypeNotSupported",
+			"cloneType '%s' is not supported: KubeVirt's VirtualMachineClone makes full "
+			"copies of a snapshot; use cloneType running (online) or offline",
+			ct);
+		return 1;
+	}
 	if (ct && strcmp(ct, "running")) {
 		/* Not ours: an offline clone (or another kind) is another component's job. */
 		invalid(out, "NotARunningClone",
@@ -206,7 +215,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 {
 	static const char *const known[] = {"requestId",   "cluster", "namespace", "tenant",
 					    "source",	   "targets", "disks",	   "keepSnapshot",
-					    "parallelism", "reason",  NULL};
+					    "parallelism", "reason",  "expiresAt", NULL};
 	static const char *const known_src[] = {"type", "name", "namespace", NULL};
 	static const char *const known_tgt[] = {"name", "running", NULL};
 	cJSON *root;

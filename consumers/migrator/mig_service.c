@@ -17,6 +17,7 @@
 #include "wk_json.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_request.h"
 #include "wk_tenant.h"
 #include "wk_time.h"
 
@@ -64,6 +65,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	snprintf(st->instance, sizeof(st->instance), "wukong-migrator-%.60s", host);
 	st->boot_ms = wk_time_now_ms();
 	st->cold.known = -1;
+	wk_kubevirt_info_init(&st->kv);
 	st->failure.maybe = true;
 	wk_kafka_topic(cfg, "status", st->t_status, sizeof(st->t_status));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
@@ -83,12 +85,16 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 		     errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.queue-timeout", 3600000, &st->queue_timeout_ms,
 				      errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "migrator.spec-wait-timeout", 300000, &st->spec_wait_ms,
+				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.poll-interval", 2000, &st->poll_ms, errstr,
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.resync-interval", 30000, &st->resync_ms,
 				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.kubevirt-refresh", 30000, &st->kv_refresh_ms,
 				      errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "migrator.migration-deadline", 0,
+				      &st->migration_deadline_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_int(cfg, "migrator.queue-max", 1000, &st->queue_max, errstr,
 			      errstr_size) < 0)
 		return -1;
@@ -100,6 +106,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	if (v > 0)
 		st->limits.per_cluster = (int)v;
 	wk_map_init(&st->last_spec, free);
+	wk_map_init(&st->spec_wait, free);
 	wk_map_init(&st->done, free);
 	st->done_cap = 4096;
 	st->done_ring = wk_xcalloc(st->done_cap, sizeof(char *));
@@ -131,6 +138,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 					"From a request's Kafka timestamp to its VMIM's creation",
 					NULL, b, WK_ARRAY_SIZE(b));
 	}
+	mig_outcome_metrics_init(st);
 	if (mig_refresh_limits(st) < 0)
 		wk_warn("KubeVirt CR not readable yet: using limits %d per cluster, %d per node",
 			st->limits.per_cluster, st->limits.per_node);
@@ -175,6 +183,7 @@ void mig_term(struct wk_service_ctx *ctx)
 	mig_queue_release(&st->queue);
 	mig_load_release(&st->load);
 	wk_map_release(&st->last_spec);
+	wk_map_release(&st->spec_wait);
 	wk_map_release(&st->done);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done_ring[i]);
@@ -447,6 +456,25 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
 			      ack);
+	/* A request older than its maximum age (or past its own expiresAt) is not carried out
+	 * (core/wk_request.h); the clone submissions are the cloner's to judge. */
+	if (strcmp(ce.type, WK_CE_REQUEST_CLONE)) {
+		struct wk_request_expiry x;
+		long long age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
+
+		if (wk_config_get_duration_ms(wk_service_config(st->ctx), "migrator.request-max-age",
+					      WK_REQUEST_MAX_AGE_DEFAULT_MS, &age, NULL, 0) < 0)
+			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
+		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
+					    err, sizeof(err)) < 0)
+			return refuse(st, m, NULL, NULL, NULL, "schema", err, reason, rs, detail,
+				      ds, ack);
+		/* another cluster's request on the shared topic is not ours to judge */
+		if (x.expired && (!shared || !x.cluster[0] || !strcmp(x.cluster, st->cluster)))
+			return refuse(st, m, x.ns[0] ? x.ns : NULL, x.name[0] ? x.name : NULL,
+				      x.request_id[0] ? x.request_id : NULL, WK_REQUEST_EXPIRED,
+				      x.message, reason, rs, detail, ds, ack);
+	}
 	if (!strcmp(ce.type, WK_CE_REQUEST_DRAIN))
 		return on_drain(st, m, &ce, shared, ts, reason, rs, detail, ds, ack);
 	verb = mig_verb_from_type(ce.type);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "decide/mig_preflight.h"
+#include "wk_kubevirt.h"
 
 #include <cjson/cJSON.h>
 
@@ -20,7 +21,7 @@ static const char *VMI =
 
 static const char *NODE =
     "{\"metadata\":{\"name\":\"node-2\",\"labels\":{\"kubernetes.io/hostname\":\"node-2\","
-    "\"zone\":\"a\"}},\"spec\":{},\"status\":{\"allocatable\":{\"cpu\":\"16\",\"memory\":\"64Gi\"},"
+    "\"kubevirt.io/schedulable\":\"true\",\"zone\":\"a\"}},\"spec\":{},\"status\":{\"allocatable\":{\"cpu\":\"16\",\"memory\":\"64Gi\"},"
     "\"conditions\":[{\"type\":\"MemoryPressure\",\"status\":\"False\"},"
     "{\"type\":\"Ready\",\"status\":\"True\"}]}}";
 
@@ -143,6 +144,11 @@ static void not_migratable_other(void **state)
 
 	set_migratable(x->vmi, "HostDeviceNotLiveMigratable", "GPU");
 	expect_reason(&x->f, "HostDeviceNotLiveMigratable");
+	/* No reason given: upstream's generic NotMigratable. */
+	cJSON_DeleteItemFromObject(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(x->vmi, "status"), "conditions"), 1),
+	    "reason");
+	expect_reason(&x->f, "NotMigratable");
 }
 
 static void inflight(void **state)
@@ -184,20 +190,140 @@ static void target_checks(void **state)
 	expect_reason(&x->f, "TargetNodeUnschedulable");
 }
 
+/* The scheduler's rules for the launcher pod (issue 16 item 6). */
+static void placement_rules(void **state)
+{
+	struct fx *x = *state;
+	cJSON *spec = cJSON_GetObjectItem(x->node, "spec");
+	cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(x->node, "metadata"), "labels");
+	cJSON *vspec = cJSON_GetObjectItem(x->vmi, "spec");
+	cJSON *src = cJSON_Parse("{\"metadata\":{\"labels\":{"
+				 "\"host-model-cpu.node.kubevirt.io/Skylake\":\"true\","
+				 "\"host-model-required-features.node.kubevirt.io/vmx\":\"true\"}}}");
+
+	/* Tolerated taints: Equal with the value, Exists on the key, Exists with no key; a
+	 * wrong value or effect is not tolerated. */
+	cJSON_AddItemToObject(
+	    spec, "taints",
+	    cJSON_Parse("[{\"key\":\"dedicated\",\"value\":\"vm\",\"effect\":\"NoSchedule\"}]"));
+	expect_reason(&x->f, "TargetNodeUnschedulable");
+	cJSON_AddItemToObject(vspec, "tolerations",
+			      cJSON_Parse("[{\"key\":\"dedicated\",\"operator\":\"Equal\","
+					  "\"value\":\"vm\",\"effect\":\"NoSchedule\"}]"));
+	expect_reason(&x->f, NULL);
+	cJSON_ReplaceItemInObject(vspec, "tolerations",
+				  cJSON_Parse("[{\"key\":\"dedicated\",\"value\":\"db\"}]"));
+	expect_reason(&x->f, "TargetNodeUnschedulable");
+	cJSON_ReplaceItemInObject(vspec, "tolerations",
+				  cJSON_Parse("[{\"key\":\"dedicated\",\"operator\":\"Exists\","
+					      "\"effect\":\"NoExecute\"}]"));
+	expect_reason(&x->f, "TargetNodeUnschedulable");
+	cJSON_ReplaceItemInObject(vspec, "tolerations",
+				  cJSON_Parse("[{\"operator\":\"Exists\"}]"));
+	expect_reason(&x->f, NULL);
+	/* A cordon is tolerated like its taint. */
+	cJSON_AddTrueToObject(spec, "unschedulable");
+	expect_reason(&x->f, NULL);
+	cJSON_DeleteItemFromObject(vspec, "tolerations");
+	expect_reason(&x->f, "TargetNodeUnschedulable");
+	cJSON_DeleteItemFromObject(spec, "unschedulable");
+	cJSON_DeleteItemFromObject(spec, "taints");
+	expect_reason(&x->f, NULL);
+	/* kubevirt.io/schedulable must be "true". */
+	cJSON_ReplaceItemInObject(labels, "kubevirt.io/schedulable", cJSON_CreateString("false"));
+	expect_reason(&x->f, "TargetNodeNotSchedulableForVMs");
+	cJSON_ReplaceItemInObject(labels, "kubevirt.io/schedulable", cJSON_CreateString("true"));
+	/* Required node affinity: In / NotIn / Exists / Gt, matchFields on the name. */
+	cJSON_AddItemToObject(
+	    vspec, "affinity",
+	    cJSON_Parse("{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+			"{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"zone\","
+			"\"operator\":\"In\",\"values\":[\"b\"]}]},{\"matchFields\":[{\"key\":"
+			"\"metadata.name\",\"operator\":\"In\",\"values\":[\"node-9\"]}]}]}}}"));
+	expect_reason(&x->f, "TargetNodeAffinityMismatch");
+	cJSON_ReplaceItemInObject(
+	    vspec, "affinity",
+	    cJSON_Parse("{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+			"{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"zone\","
+			"\"operator\":\"NotIn\",\"values\":[\"b\"]},{\"key\":\"zone\","
+			"\"operator\":\"Exists\"}]}]}}}"));
+	expect_reason(&x->f, NULL);
+	cJSON_DeleteItemFromObject(vspec, "affinity");
+	/* An explicit CPU model needs the node-labeller's label. */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(vspec, "domain"), "cpu",
+				  cJSON_Parse("{\"cores\":2,\"model\":\"Haswell\"}"));
+	expect_reason(&x->f, "TargetNodeCPUMismatch");
+	cJSON_AddStringToObject(labels, "cpu-model.node.kubevirt.io/Haswell", "true");
+	expect_reason(&x->f, NULL);
+	/* host-model migrating: the source's host model and required features. */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(vspec, "domain"), "cpu",
+				  cJSON_Parse("{\"cores\":2,\"model\":\"host-model\"}"));
+	x->f.source_node = src;
+	expect_reason(&x->f, "TargetNodeCPUMismatch");
+	cJSON_AddStringToObject(labels, "cpu-model-migration.node.kubevirt.io/Skylake", "true");
+	expect_reason(&x->f, "TargetNodeCPUMismatch");
+	cJSON_AddStringToObject(labels, "cpu-feature.node.kubevirt.io/vmx", "true");
+	expect_reason(&x->f, NULL);
+	x->f.source_node = NULL;
+	cJSON_Delete(src);
+	/* A PersistentVolume pinned to a node (local storage): VolumeBinding. */
+	{
+		cJSON *pv = cJSON_Parse(
+		    "{\"metadata\":{\"name\":\"pv-1\"},\"spec\":{\"nodeAffinity\":{\"required\":{"
+		    "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":"
+		    "\"kubernetes.io/hostname\",\"operator\":\"In\",\"values\":[\"node-1\"]}]}]}}}}");
+		cJSON *shared = cJSON_Parse("{\"metadata\":{\"name\":\"pv-2\"},\"spec\":{}}");
+		struct mig_check c;
+
+		assert_int_equal(mig_pv_check(pv, "data", x->node, "node-2", &c), -1);
+		assert_string_equal(c.reason, "TargetNodeVolumeAffinityMismatch");
+		assert_non_null(strstr(c.message, "pv-1"));
+		assert_int_equal(mig_pv_check(shared, "data", x->node, "node-2", &c), 0);
+		assert_int_equal(mig_pv_check(NULL, "data", x->node, "node-2", &c), 0);
+		cJSON_ReplaceItemInObject(labels, "kubernetes.io/hostname",
+					  cJSON_CreateString("node-1"));
+		assert_int_equal(mig_pv_check(pv, "data", x->node, "node-1", &c), 0);
+		/* Hostile terms: not an array / garbage requirements. */
+		assert_true(mig_node_matches_terms(NULL, x->node, "node-1"));
+		cJSON_Delete(shared);
+		shared = cJSON_Parse("[{\"matchExpressions\":[{\"key\":7,\"operator\":\"In\"}]},"
+				     "{\"matchExpressions\":\"x\"},{}]");
+		assert_false(mig_node_matches_terms(shared, x->node, "node-1"));
+		cJSON_Delete(shared);
+		cJSON_Delete(pv);
+	}
+}
+
 static void target_capacity(void **state)
 {
 	struct fx *x = *state;
 
-	/* 64Gi allocatable, VM needs 4Gi: 60Gi used is exactly enough, one byte more is not. */
-	x->f.target_used_mem = INT64_C(60) << 30;
+	/* 64Gi allocatable; the launcher pod of a 4Gi, 2-vCPU VM asks 4Gi + 284Mi overhead + 35M
+	 * (console logger) and 2/10 CPU + 5m: exactly enough passes, one more byte does not. */
+	const int64_t need = (INT64_C(4) << 30) + (INT64_C(284) << 20) + 35000000;
+
+	x->f.target_used_mem = (INT64_C(64) << 30) - need;
 	expect_reason(&x->f, NULL);
-	x->f.target_used_mem = (INT64_C(60) << 30) + 1;
+	x->f.target_used_mem = (INT64_C(64) << 30) - need + 1;
 	expect_reason(&x->f, "TargetNodeInsufficientMemory");
 	x->f.target_used_mem = 0;
-	x->f.target_used_cpu_milli = 14000;
+	x->f.target_used_cpu_milli = 16000 - 205;
 	expect_reason(&x->f, NULL);
-	x->f.target_used_cpu_milli = 14001;
+	x->f.target_used_cpu_milli = 16000 - 204;
 	expect_reason(&x->f, "TargetNodeInsufficientCPU");
+	/* cpuAllocationRatio from the KubeVirt CR: 1 counts whole vCPUs. */
+	{
+		struct wk_kubevirt_info kv;
+
+		wk_kubevirt_info_init(&kv);
+		kv.cpu_allocation_ratio = 1;
+		x->f.kv = &kv;
+		x->f.target_used_cpu_milli = 16000 - 2005;
+		expect_reason(&x->f, NULL);
+		x->f.target_used_cpu_milli = 16000 - 2004;
+		expect_reason(&x->f, "TargetNodeInsufficientCPU");
+		x->f.kv = NULL;
+	}
 }
 
 static void selector_mismatch(void **state)
@@ -223,15 +349,51 @@ static void resources(void **state)
 	int64_t mem, cpu;
 
 	(void)state;
-	mig_vmi_resources(v, &mem, &cpu);
+	mig_vmi_guest(v, &mem, &cpu);
 	assert_int_equal(mem, INT64_C(1) << 30);
 	assert_int_equal(cpu, 8000);
-	mig_vmi_resources(w, &mem, &cpu);
+	mig_vmi_guest(w, &mem, &cpu);
 	assert_int_equal(mem, INT64_C(1536) << 20);
 	assert_int_equal(cpu, 1500);
-	mig_vmi_resources(NULL, &mem, &cpu);
+	mig_vmi_guest(NULL, &mem, &cpu);
 	assert_int_equal(mem, 0);
 	assert_int_equal(cpu, 0);
+	/* The launcher pod's requests: an explicit cpu request wins over vCPUs / ratio. */
+	mig_vmi_resources(v, NULL, &mem, &cpu);
+	assert_int_equal(cpu, 505);
+	/* 1Gi + 1Gi/512 + 220Mi + 8 x 8Mi + 8Mi + 32Mi video + 35M */
+	assert_int_equal(mem, (INT64_C(1) << 30) + ((INT64_C(2) + 220 + 64 + 8 + 32) << 20) +
+				  35000000);
+	{
+		struct wk_kubevirt_info kv;
+
+		wk_kubevirt_info_init(&kv);
+		kv.version_known = true;
+		kv.major = 1;
+		kv.minor = 5; /* video RAM 16Mi on 1.5 */
+		mig_vmi_resources(v, &kv, &mem, &cpu);
+		assert_int_equal(mem, (INT64_C(1) << 30) + ((INT64_C(2) + 220 + 64 + 8 + 16) << 20) +
+					  35000000);
+	}
+	mig_vmi_resources(NULL, NULL, &mem, &cpu);
+	assert_int_equal(mem, 0);
+	assert_int_equal(cpu, 0);
+	{
+		cJSON *d = cJSON_Parse("{\"spec\":{\"domain\":{\"cpu\":{\"cores\":4,"
+				       "\"dedicatedCpuPlacement\":true},\"memory\":{\"guest\":"
+				       "\"2Gi\"},\"resources\":{\"overcommitGuestOverhead\":true},"
+				       "\"devices\":{\"logSerialConsole\":false}}}}");
+		mig_vmi_resources(d, NULL, &mem, &cpu);
+		assert_int_equal(cpu, 4000);
+		assert_int_equal(mem, INT64_C(2) << 30);
+		cJSON_Delete(d);
+		/* Hostile topology: capped, no overflow. */
+		d = cJSON_Parse("{\"spec\":{\"domain\":{\"cpu\":{\"cores\":1e300,\"sockets\":"
+				"1e300,\"threads\":-5}}}}");
+		mig_vmi_resources(d, NULL, &mem, &cpu);
+		assert_true(cpu > 0 && cpu <= 4096 * 1000 / 10 + 5);
+		cJSON_Delete(d);
+	}
 	mig_node_allocatable(n, &mem, &cpu);
 	assert_int_equal(mem, INT64_C(1024000000));
 	assert_int_equal(cpu, -1);
@@ -323,6 +485,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(inflight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(target_checks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(target_capacity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(placement_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(selector_mismatch, setup, teardown),
 	    cmocka_unit_test(resources),
 	    cmocka_unit_test(policy_precedence),

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "wk_emit.h"
+#include "wk_utf8.h"
 
 #include <cjson/cJSON.h>
 
@@ -196,12 +197,54 @@ static void k8s_event(void **state)
 	}
 }
 
+/* Events with eventTime: the API server refuses a message over 1024 bytes; cut on a character
+ * boundary, " ..." appended, never more than 1024 bytes; short ones untouched. */
+static void k8s_event_long_message(void **state)
+{
+	static char msg[4000];
+	struct wk_emit_event e = {.ns = "default",
+				  .name = "copy",
+				  .reason = "MigrationFailed",
+				  .message = msg,
+				  .component = "wukong-migrator"};
+	const char *m;
+	cJSON *a;
+	size_t i;
+
+	(void)state;
+	/* 1024 bytes exactly: kept. */
+	memset(msg, 'x', 1024);
+	msg[1024] = 0;
+	a = wk_emit_k8s_event(&e, 0);
+	assert_int_equal(strlen(cJSON_GetObjectItem(a, "message")->valuestring), 1024);
+	cJSON_Delete(a);
+	/* Three-byte characters (U+4E2D) across the cut: no partial character survives. */
+	for (i = 0; i + 3 < sizeof(msg); i += 3)
+		memcpy(msg + i, "\xe4\xb8\xad", 3);
+	msg[i] = 0;
+	a = wk_emit_k8s_event(&e, 0);
+	m = cJSON_GetObjectItem(a, "message")->valuestring;
+	assert_true(strlen(m) <= 1024);
+	assert_true(strlen(m) > 1000);
+	assert_true(wk_utf8_valid(m, strlen(m)));
+	assert_string_equal(m + strlen(m) - 4, " ...");
+	assert_int_equal((strlen(m) - 4) % 3, 0);
+	cJSON_Delete(a);
+	/* Invalid bytes are counted one each, still within the limit. */
+	memset(msg, 0xff, 2000);
+	msg[2000] = 0;
+	assert_int_equal(wk_emit_event_message_len(msg, 1024), 1020);
+	assert_int_equal(wk_emit_event_message_len(msg, 3), 0);
+	assert_int_equal(wk_emit_event_message_len(NULL, 1024), 0);
+	assert_int_equal(wk_emit_event_message_len("short", 1024), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(seq_increases), cmocka_unit_test(ids),
 	    cmocka_unit_test(status_json),   cmocka_unit_test(audit_json),
-	    cmocka_unit_test(k8s_event),
+	    cmocka_unit_test(k8s_event),     cmocka_unit_test(k8s_event_long_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* wukong-auditlog - query and verify an audit log directory written by wukong-audit (no Kafka). */
+#include "wk_version.h"
 #include "wk_auditlog.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -349,6 +350,10 @@ int main(int argc, char **argv)
 	const char *dir = getenv("WUKONG_AUDIT_DIR");
 	const char *cmd;
 	char err[512];
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukong-auditlog");
+		return 0;
+	}
 
 	wk_log_init("wukong-auditlog", WK_LOG_WARN);
 	if (argc < 2) {

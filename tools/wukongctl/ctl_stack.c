@@ -3,6 +3,8 @@
  * signals exactly the processes `up` started (a recycled pid has another start time). */
 #include "ctl_stack.h"
 
+#include "ctl_rbac.h"
+
 #include "wk_config.h"
 #include "wk_k8s.h"
 #include "wk_kubeconfig.h"
@@ -121,8 +123,10 @@ int ctl_env_bootstrap(const struct ctl_env *e, char *out, size_t out_size, char 
 int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char *errstr,
 		       size_t errstr_size)
 {
-	const char *k = e->args->kubeconfig;
+	const char *k = e->args->kubeconfig, *home;
 
+	/* as kubectl (client-go clientcmd loading rules): --kubeconfig, then $KUBECONFIG (a ':'
+	 * list, merged), then the stack's own kubeconfig, then ~/.kube/config */
 	if (!k || !*k)
 		k = getenv("KUBECONFIG");
 	if (k && *k) {
@@ -130,11 +134,16 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 		return 0;
 	}
 	fmt(out, out_size, "%s/kubeconfig", e->dir);
-	if (access(out, R_OK) < 0) {
-		no_stack(e, "kubeconfig", errstr, errstr_size);
-		return -1;
+	if (access(out, R_OK) == 0)
+		return 0;
+	home = getenv("HOME");
+	if (!e->args->dir && !getenv("WUKONG_DIR") && home && *home) {
+		fmt(out, out_size, "%s/.kube/config", home);
+		if (access(out, R_OK) == 0)
+			return 0;
 	}
-	return 0;
+	no_stack(e, "kubeconfig", errstr, errstr_size);
+	return -1;
 }
 
 struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size)
@@ -147,7 +156,7 @@ struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_
 	if (ctl_env_kubeconfig(e, path, sizeof(path), errstr, errstr_size) < 0)
 		return NULL;
 	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_load(&kc, path, NULL, errstr, errstr_size) < 0)
+	if (wk_kubeconfig_load(&kc, path, e->args->context, errstr, errstr_size) < 0)
 		return NULL;
 	memset(&o, 0, sizeof(o));
 	o.request_timeout_ms = 5000;
@@ -680,12 +689,31 @@ int ctl_up(const struct ctl_env *e)
 	}
 
 	/* The simulator's KubeVirt metrics: what the progress aggregator scrapes for percent,
-	 * bytes, rate and ETA (progress.metrics-urls). */
-	char murl[FILE_CAP] = "", a_murl[FILE_CAP + 32];
+	 * bytes, rate and ETA. As on a cluster, virt-handler's endpoints come from the
+	 * kubevirt-prometheus-metrics Service's EndpointSlices, over HTTPS verified against
+	 * KubeVirt's CA, which the simulator writes to DIR/kubevirt-ca.crt; an older simulator
+	 * wrote a plain metrics URL instead (progress.metrics-urls). */
+	char murl[FILE_CAP] = "", a_murl[PATH_MAX + FILE_CAP + 32];
 
-	fmt(file, sizeof(file), "%s/metrics-url", e->dir);
-	read_small(file, murl, sizeof(murl));
-	fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
+	fmt(file, sizeof(file), "%s/kubevirt-ca.crt", e->dir);
+	if (access(file, R_OK) == 0) {
+		fmt(a_murl, sizeof(a_murl), "progress.metrics-ca-file=%s", file);
+	} else {
+		fmt(file, sizeof(file), "%s/metrics-url", e->dir);
+		read_small(file, murl, sizeof(murl));
+		fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
+	}
+
+	/* --rbac: the install bundle's RBAC on the simulator, a token per service (ctl_rbac.h) */
+	const char *rbac_env = getenv("WUKONG_RBAC");
+	bool rbac = e->args->rbac || (rbac_env && !strcmp(rbac_env, "1"));
+	char admin_kc[PATH_MAX + 64], errb[512];
+
+	fmt(admin_kc, sizeof(admin_kc), "%s/kubeconfig", e->dir);
+	if (rbac && ctl_rbac_apply(e, admin_kc, errb, sizeof(errb)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", errb);
+		goto fail;
+	}
 
 	/* 3. every service binary next to us */
 	d = opendir(e->bindir);
@@ -711,6 +739,16 @@ int ctl_up(const struct ctl_env *e)
 		fmt(bin, sizeof(bin), "%s/%s", e->bindir, names[i]);
 		fmt(a_boot, sizeof(a_boot), "kafka.bootstrap.servers=%s", boot);
 		fmt(a_kc, sizeof(a_kc), "kube.config=%s/kubeconfig", e->dir);
+		if (rbac && strcmp(svc, "audit")) {
+			char skc[PATH_MAX + 32];
+
+			if (ctl_rbac_kubeconfig(e, admin_kc, svc, skc, sizeof(skc), errb,
+						sizeof(errb)) < 0) {
+				fprintf(stderr, "wukongctl: %s\n", errb);
+				goto fail;
+			}
+			fmt(a_kc, sizeof(a_kc), "kube.config=%s", skc);
+		}
 		fmt(a_addr, sizeof(a_addr), "http.addr-file=%s/run/%s.addr", e->dir, svc);
 		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
 		/* One replica of each: no Lease to wait for. Keys a service does not read are
@@ -732,6 +770,14 @@ int ctl_up(const struct ctl_env *e)
 				      "status.lease.enabled=false",
 				      "-X",
 				      "kafka.session.timeout.ms=6000",
+				      "-X",
+				      /* as deployed: the Leases where deploy/base's Roles grant them */
+				      "watcher.lease.namespace=wukong",
+				      "-X",
+				      "status.lease.namespace=wukong",
+				      "-X",
+				      /* the embedded broker does not wake parked fetches */
+				      "kafka.consumer.fetch.wait.max.ms=10",
 				      "-X",
 				      "progress.scrape-interval=1s",
 				      "-X",
@@ -827,6 +873,42 @@ static long http_get_code(const char *url)
 	return code;
 }
 
+/* GET /healthz of the API server in DIR/kubeconfig; addr gets its host:port. */
+static const char *sim_api_health(const struct ctl_env *e, char *addr, size_t addr_size)
+{
+	struct wk_kubeconfig kc;
+	struct wk_k8s_options o;
+	struct wk_k8s_result r;
+	struct wk_k8s *c;
+	char path[PATH_MAX + 16], err[256];
+	const char *h = "unreachable";
+
+	fmt(path, sizeof(path), "%s/kubeconfig", e->dir);
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_load(&kc, path, NULL, err, sizeof(err)) < 0)
+		return "starting";
+	wk_strlcpy(addr, strstr(kc.server, "://") ? strstr(kc.server, "://") + 3 : kc.server,
+		   addr_size);
+	memset(&o, 0, sizeof(o));
+	o.request_timeout_ms = 3000;
+	o.connect_timeout_ms = 2000;
+	o.max_retries = -1;
+	o.user_agent = "wukongctl";
+	c = wk_k8s_new(&kc, &o, err, sizeof(err));
+	wk_kubeconfig_release(&kc);
+	if (!c)
+		return "unreachable";
+	/* "ok" is not JSON: the answer's code is what counts */
+	wk_k8s_request(c, "GET", "/healthz", NULL, NULL, 0, &r, err, sizeof(err));
+	if (r.http_code == 200)
+		h = "ok";
+	else if (r.http_code)
+		h = "unhealthy";
+	wk_k8s_result_release(&r);
+	wk_k8s_destroy(c);
+	return h;
+}
+
 static bool tcp_ok(const char *hostport)
 {
 	char host[256], *colon;
@@ -889,6 +971,12 @@ int ctl_status(const struct ctl_env *e)
 					*strstr(addr, "/metrics") = '\0';
 				if (!strncmp(addr, "http://", 7))
 					memmove(addr, addr + 7, strlen(addr + 7) + 1);
+				if (!addr[0] && alive) {
+					/* no metrics URL: the simulator's own API server's
+					 * /healthz, with the stack's kubeconfig */
+					health = sim_api_health(e, addr, sizeof(addr));
+					goto report;
+				}
 			} else {
 				fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, ps[i].name);
 				read_small(file, addr, sizeof(addr));
@@ -903,6 +991,7 @@ int ctl_status(const struct ctl_env *e)
 				health = "starting";
 			}
 		}
+	report:
 		if (strcmp(health, "ok"))
 			bad++;
 		{

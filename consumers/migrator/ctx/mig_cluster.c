@@ -106,7 +106,7 @@ int mig_cold_heading(struct mig_state *st, const char *node, const char *seen, i
 		/* Heading there until decided; one whose VMI is already counted there, once. */
 		if (!strcmp(s.target, node) && s.result == MIG_PH_PENDING &&
 		    !(seen && strstr(seen, key))) {
-			mig_vmi_resources(wk_json_path(it, "spec.template"), &m, &c);
+			mig_vmi_resources(wk_json_path(it, "spec.template"), &st->kv, &m, &c);
 			*mem += m;
 			*cpu += c;
 		}
@@ -120,6 +120,7 @@ void mig_facts_release(struct mig_facts_buf *fb)
 {
 	cJSON_Delete(fb->vmi);
 	cJSON_Delete(fb->node);
+	cJSON_Delete(fb->source_node);
 	memset(fb, 0, sizeof(*fb));
 }
 
@@ -150,7 +151,7 @@ static int sum_vmis(struct mig_state *st, const char *selector, int64_t *mem, in
 			continue;
 		if (seen && strstr(wk_buf_str(seen) ? wk_buf_str(seen) : "", key))
 			continue;
-		mig_vmi_resources(it, &m, &c);
+		mig_vmi_resources(it, &st->kv, &m, &c);
 		*mem += m;
 		*cpu += c;
 		if (seen && wk_buf_adds(seen, key + (seen->len ? 1 : 0)) < 0)
@@ -172,6 +173,7 @@ int mig_gather_facts(struct mig_state *st, struct mig_active *a, struct mig_fact
 	memset(fb, 0, sizeof(*fb));
 	fb->f.ns = a->req.ns;
 	fb->f.vm = a->req.vm;
+	fb->f.kv = &st->kv;
 	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res, err,
 		       errn) == 0)
 		fb->vmi = wk_k8s_result_take(&res);
@@ -220,6 +222,17 @@ int mig_gather_facts(struct mig_state *st, struct mig_active *a, struct mig_fact
 	fb->f.target_node = fb->node;
 	if (!fb->node)
 		return 0;
+	{
+		/* The source node's host-model CPU labels, which KubeVirt requires of the target
+		 * of a host-model VMI. Not readable: not checked (KubeVirt decides). */
+		const char *src = wk_json_str(fb->vmi, "status.nodeName");
+
+		if (src && *src && strcmp(src, target) &&
+		    wk_k8s_get(st->k8s, &wk_res_nodes, NULL, src, &res, err, errn) == 0)
+			fb->source_node = wk_k8s_result_take(&res);
+		wk_k8s_result_release(&res);
+		fb->f.source_node = fb->source_node;
+	}
 	{
 		struct wk_buf seen;
 		struct mig_active *o;

@@ -22,7 +22,7 @@ const struct cJSON *mig_wukongs_cached(struct mig_state *st);
 /* The facts of a live migration's pre-flight (decide/mig_preflight.h's struct mig_facts) with the
  * objects they point into, owned until mig_facts_release. */
 struct mig_facts_buf {
-	struct cJSON *vmi, *node;
+	struct cJSON *vmi, *node, *source_node;
 	char inflight[MIG_NAME_MAX], inflight_phase[32];
 	struct mig_facts f;
 };

@@ -11,6 +11,7 @@
 #include "decide/mig_request.h"
 
 #include "wk_k8s.h"
+#include "wk_kubevirt.h"
 #include "wk_kafka.h"
 #include "wk_map.h"
 #include "wk_service.h"
@@ -45,6 +46,9 @@ struct mig_active {
 	char cancel_id[MIG_ID_MAX];
 	size_t sent_position;
 	int64_t started_ms, queued_mono_ms;
+	int64_t final_seen_mono_ms; /* first seen Succeeded without a migrationState of its own */
+	int64_t deadline_ms;	    /* wall clock: the migrator cancels the VMIM after this */
+	bool deadline_hit;	    /* ... and did */
 	struct mig_ack *hold; /* the request's message, held while queued */
 	char topic[256];      /* where the request came from, for audit */
 	int32_t partition;
@@ -114,12 +118,19 @@ struct mig_state {
 	char instance[128];
 	struct mig_limits limits;
 	bool limits_from_cr;
+	/* What the KubeVirt CR says (version, gates, cpuAllocationRatio, rollout strategy), read at
+	 * start and every migrator.kubevirt-refresh; the last good reading stays on an API error. */
+	struct wk_kubevirt_info kv;
 	bool rebuilt; /* the first resync (at start) is done */
 	int foreign;  /* non-final VMIMs that are not ours, from the last resync */
 	struct mig_load load;
 	struct mig_queue queue;
 	struct mig_active *active;
 	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id (mig_last_spec_put) */
+	/* "<ns>/<name>/<id>" -> int64_t *: when a spec request first found its VM still
+	 * starting (it waits, up to spec_wait_ms, instead of being rejected) */
+	struct wk_map spec_wait;
+	long long spec_wait_ms;
 	struct wk_map done;	 /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
 	char **done_ring;
 	size_t done_cap, done_next;
@@ -129,6 +140,7 @@ struct mig_state {
 	/* config */
 	bool shared_requests, require_tenant, any_tenants, k8s_events;
 	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
+	long long migration_deadline_ms; /* 0 = computed per migration (mig_live_deadline_ms) */
 	/* each flow's memory (no file-level globals) */
 	struct mig_cold_ctx cold;
 	struct mig_evac_ctx evac;
@@ -136,6 +148,8 @@ struct mig_state {
 	struct mig_pressure_ctx pressure;
 	/* metrics */
 	struct wk_metric *m_requests, *m_queue, *m_active, *m_react, *m_outputs;
+	/* wukong_migrations_total{outcome}, wukong_migration_duration_seconds{outcome} */
+	struct wk_metric *m_outcomes, *m_duration;
 };
 
 /* Acknowledgements: a reference per effect in flight; the offset is acknowledged (or the ack
@@ -159,8 +173,14 @@ struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const 
 void mig_active_count(struct mig_state *st, struct mig_active *a, bool on);
 /* Unlink a, drop it from the queue and the load, release its held message, free it. */
 void mig_active_free(struct mig_state *st, struct mig_active *a);
-/* Done memory: recent terminal requests, so a replay does nothing twice. */
+/* Done memory: recent terminal requests, so a replay does nothing twice. The first time a request
+ * is remembered in a final phase, wukong_migrations_total{outcome} counts it. */
 void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p);
+/* Register the outcome metrics (service init) and observe one finished migration's duration,
+ * from its start (VMIM created / cold stop) to its end, both wall-clock ms; 0 = unknown. */
+void mig_outcome_metrics_init(struct mig_state *st);
+void mig_observe_duration(struct mig_state *st, enum mig_phase p, int64_t started_ms,
+			  int64_t finished_ms);
 bool mig_is_done(struct mig_state *st, const struct mig_request *r);
 
 /* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a

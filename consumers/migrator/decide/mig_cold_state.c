@@ -221,59 +221,27 @@ bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
 }
 
 /* "k=v,k2=v2" of a nodeSelector, for a message (cut at n). */
-static void selector_text(const cJSON *sel, char *out, size_t n)
-{
-	const cJSON *v;
-	size_t len = 0;
-
-	out[0] = '\0';
-	cJSON_ArrayForEach(v, sel)
-	{
-		if (cJSON_IsString(v) && len < n)
-			len += (size_t)snprintf(out + len, n - len, "%s%s=%s", len ? "," : "",
-						v->string, v->valuestring);
-	}
-}
-
 int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON *vm,
-			  const cJSON *vmi, const struct wk_selector *target, int64_t used_mem,
-			  int64_t used_cpu, struct mig_check *c)
+			  const cJSON *vmi, const struct wk_selector *target,
+			  const struct wk_kubevirt_info *kv, int64_t used_mem, int64_t used_cpu,
+			  struct mig_check *c)
 {
-	const cJSON *tpl = wk_json_path(vm, "spec.template"), *v;
-	cJSON *own = cJSON_CreateObject();
-	char why[160], code[64], sel[256];
+	const cJSON *tpl = wk_json_path(vm, "spec.template");
+	char code[64];
 	int64_t mem, cpu;
-	bool ok;
 
 	memset(c, 0, sizeof(*c));
-	/* The template's nodeSelector still applies where the VM starts, except the hostname the
-	 * cold move pins (an earlier pin, or the owner's own, which the move replaces). */
-	cJSON_ArrayForEach(v, wk_json_path(tpl, "spec.nodeSelector"))
-	{
-		if (cJSON_IsString(v) && strcmp(v->string, "kubernetes.io/hostname"))
-			cJSON_AddStringToObject(own, v->string, v->valuestring);
-	}
-	ok = mig_node_eligible(node, NULL, NULL, own, code, sizeof(code));
-	if (!ok) {
-		if (!strcmp(code, "TargetNodeNotFound"))
-			mig_check_fail(c, code, "target node '%s' does not exist", node_name);
-		else if (!strcmp(code, "TargetNodeNotReady"))
-			mig_check_fail(c, code, "target node '%s' is not Ready", node_name);
-		else if (!strcmp(code, "TargetNodeUnschedulable") &&
-			 mig_node_unschedulable(node, why, sizeof(why)))
-			mig_check_fail(c, code, "target node '%s' is unschedulable: %s", node_name,
-				       why);
-		else if (!strcmp(code, "TargetNodeSelectorMismatch")) {
-			selector_text(own, sel, sizeof(sel));
-			mig_check_fail(c, code,
-				       "target node '%s' does not match the VM's nodeSelector '%s'",
-				       node_name, sel);
-		} else
-			mig_check_fail(c, code, "target node '%s' may not take the VM (%s)",
-				       node_name, code);
-	}
-	cJSON_Delete(own);
-	if (!ok)
+	if (!node)
+		return mig_check_fail(c, "TargetNodeNotFound", "target node '%s' does not exist",
+				      node_name);
+	if (!mig_node_ready(node))
+		return mig_check_fail(c, "TargetNodeNotReady", "target node '%s' is not Ready",
+				      node_name);
+	/* Where the VM starts, the scheduler places its launcher pod by the template's rules,
+	 * except the hostname the cold move pins (an earlier pin, or the owner's own, which the
+	 * move replaces). */
+	if (mig_place_check(node, node_name, wk_json_path(tpl, "spec"), "kubernetes.io/hostname",
+			    NULL, c) < 0)
 		return -1;
 	if (target && !mig_node_eligible(node, NULL, target, NULL, code, sizeof(code))) {
 		char *ts = wk_selector_to_string(target);
@@ -287,9 +255,8 @@ int mig_cold_target_check(const cJSON *node, const char *node_name, const cJSON 
 	}
 	/* What the VM starts with is the template's; a template naming neither (not KubeVirt's
 	 * usual) falls back to what the running VMI holds. */
-	mig_vmi_resources(tpl, &mem, &cpu);
-	if (!mem && !cpu && vmi)
-		mig_vmi_resources(vmi, &mem, &cpu);
+	mig_vmi_guest(tpl, &mem, &cpu);
+	mig_vmi_resources(!mem && !cpu && vmi ? vmi : tpl, kv, &mem, &cpu);
 	return mig_check_room(c, node_name, node, used_mem, used_cpu, mem, cpu);
 }
 
@@ -299,9 +266,14 @@ char *mig_cold_vm_patch(const struct mig_cold_state *s, bool pin, const char *ru
 	cJSON *p = cJSON_Parse(patch);
 
 	free(patch);
-	if (run_strategy)
+	if (run_strategy) {
+		/* KubeVirt's VM webhook refuses running and runStrategy together ("Running and
+		 * RunStrategy are mutually exclusive", vms-admitter.go validateRunStrategy):
+		 * null clears a deprecated spec.running in the same merge patch. */
 		cJSON_AddStringToObject(cJSON_GetObjectItem(p, "spec"), "runStrategy",
 					run_strategy);
+		cJSON_AddNullToObject(cJSON_GetObjectItem(p, "spec"), "running");
+	}
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
 	    WK_ANN_COLD_MIGRATION, state);

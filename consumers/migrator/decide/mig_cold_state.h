@@ -58,14 +58,16 @@ double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, in
 /* May the VM be started cold on the target node (checked before the VM is stopped)? node is
  * the Node object (NULL = not found), vm the VirtualMachine, vmi its running VMI (may be NULL;
  * its resources count when the template names none), target the policy's targetNodeSelector
- * (NULL = none). The rules of a live move: mig_node_eligible (Ready, schedulable,
- * targetNodeSelector, the template's nodeSelector except kubernetes.io/hostname, which the move
- * replaces), then room: the template's memory and CPU (mig_vmi_resources) within
+ * (NULL = none). The scheduler's rules for the launcher pod: Ready, mig_place_check on the
+ * template's spec (kubevirt.io/schedulable, taints vs tolerations, nodeSelector except
+ * kubernetes.io/hostname, which the move replaces, node affinity, CPU model labels), the
+ * targetNodeSelector, then room: the launcher pod's requests (mig_vmi_resources, kv) within
  * mig_node_allocatable minus used_mem / used_cpu_milli (what runs there and is heading there;
  * the VM's own VMI is not there). 0, or -1 with the first failure (a pre-flight reason code and
  * a message naming the node and what it lacks). */
 int mig_cold_target_check(const struct cJSON *node, const char *node_name, const struct cJSON *vm,
 			  const struct cJSON *vmi, const struct wk_selector *target,
-			  int64_t used_mem, int64_t used_cpu_milli, struct mig_check *out);
+			  const struct wk_kubevirt_info *kv, int64_t used_mem,
+			  int64_t used_cpu_milli, struct mig_check *out);
 
 #endif

@@ -135,7 +135,7 @@ struct mig_failure_node *mig_failure_capacity(const cJSON *nodes, const cJSON *v
 			on = wk_json_str(it, "status.nodeName");
 		if (!vmi_holds(it))
 			continue;
-		mig_vmi_resources(it, &m, &c);
+		mig_vmi_resources(it, NULL, &m, &c);
 		for (size_t j = 0; j < k; j++)
 			if (streq(on, t[j].name) || (streq(to, t[j].name) && !streq(on, to))) {
 				t[j].free_mem -= m;

@@ -1,6 +1,7 @@
 /* mig_preflight.c - pre-flight checks, resource accounting and MigrationPolicy precedence. */
 #include "decide/mig_preflight.h"
 
+#include "wk_kubevirt.h"
 #include "wk_quantity.h"
 
 #include "wk_json.h"
@@ -43,7 +44,7 @@ static int64_t qty(const cJSON *v, bool milli)
 	return out;
 }
 
-void mig_vmi_resources(const cJSON *vmi, int64_t *mem, int64_t *cpu)
+void mig_vmi_guest(const cJSON *vmi, int64_t *mem, int64_t *cpu)
 {
 	const cJSON *dom = wk_json_path(vmi, "spec.domain");
 	const cJSON *cores = wk_json_path(dom, "cpu.cores"),
@@ -67,6 +68,59 @@ void mig_vmi_resources(const cJSON *vmi, int64_t *mem, int64_t *cpu)
 		*cpu = qty(wk_json_path(dom, "resources.requests.cpu"), true);
 		if (*cpu < 0)
 			*cpu = 0;
+	}
+}
+
+/* A topology count: a number in [1, 4096], else 1 (KubeVirt's default; hostile values capped). */
+static int64_t topo(const cJSON *v)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1))
+		return 1;
+	return v->valuedouble > 4096 ? 4096 : (int64_t)v->valuedouble;
+}
+
+void mig_vmi_resources(const cJSON *vmi, const struct wk_kubevirt_info *kv, int64_t *mem,
+		       int64_t *cpu)
+{
+	const int64_t Mi = INT64_C(1) << 20;
+	const cJSON *dom = wk_json_path(vmi, "spec.domain");
+	int64_t vcpus = topo(wk_json_path(dom, "cpu.cores")) * topo(wk_json_path(dom, "cpu.sockets")) *
+			topo(wk_json_path(dom, "cpu.threads"));
+	int64_t ratio = kv && kv->cpu_allocation_ratio > 0 ? kv->cpu_allocation_ratio : 10;
+	bool dedicated = cJSON_IsTrue(wk_json_path(dom, "cpu.dedicatedCpuPlacement"));
+	int64_t guest, over;
+
+	if (vcpus > 4096)
+		vcpus = 4096;
+	if (!dom) {
+		*mem = 0;
+		*cpu = 0;
+		return;
+	}
+	/* CPU: renderresources.go WithoutDedicatedCPU (vCPUs / ratio, %g or millicores) unless the
+	 * VMI asks (Requests() copies the VMI's requests over the calculated ones). */
+	*cpu = qty(wk_json_path(dom, "resources.requests.cpu"), true);
+	if (*cpu < 0)
+		*cpu = dedicated ? vcpus * 1000 : vcpus * 1000 / ratio;
+	/* Memory: the guest's request + GetMemoryOverhead (hypervisorbackend.go, x86). */
+	guest = qty(wk_json_path(dom, "resources.requests.memory"), false);
+	if (guest < 0)
+		guest = qty(wk_json_path(dom, "memory.guest"), false);
+	if (guest < 0)
+		guest = 0;
+	over = guest / 512 + 220 * Mi + 8 * Mi * vcpus + 8 * Mi;
+	if (!cJSON_IsFalse(wk_json_path(dom, "devices.autoattachGraphicsDevice")))
+		over += (kv && kv->version_known && !wk_kubevirt_at_least(kv, 1, 6) ? 16 : 32) * Mi;
+	if (dedicated)
+		over += 100 * Mi;
+	if (cJSON_IsTrue(wk_json_path(dom, "resources.overcommitGuestOverhead")))
+		over = 0;
+	*mem = guest + over;
+	/* The guest-console-log container (serialconsolelog.go): 5m, 35M. */
+	if (!cJSON_IsFalse(wk_json_path(dom, "devices.autoattachSerialConsole")) &&
+	    !cJSON_IsFalse(wk_json_path(dom, "devices.logSerialConsole"))) {
+		*cpu += 5;
+		*mem += 35000000;
 	}
 }
 
@@ -110,9 +164,24 @@ bool mig_node_unschedulable(const cJSON *node, char *why, size_t why_size)
 	return false;
 }
 
+/* Exact binary quantities as such ("1536Mi"); others (a launcher pod's request with its
+ * overhead) to one decimal of the largest unit ("8.3Gi"). */
 static void fmt_bytes(int64_t b, char *out, size_t n)
 {
-	wk_quantity_format_bytes(b < 0 ? 0 : b, out, n);
+	static const char *const unit[] = {"Ki", "Mi", "Gi", "Ti"};
+	double v;
+	size_t k;
+
+	if (b < 0)
+		b = 0;
+	if (b % 1024 == 0 || b < 1024) {
+		wk_quantity_format_bytes(b, out, n);
+		return;
+	}
+	v = (double)b / 1024;
+	for (k = 0; k + 1 < WK_ARRAY_SIZE(unit) && v >= 1024; k++)
+		v /= 1024;
+	snprintf(out, n, "%.1f%s", v, unit[k]);
 }
 
 /* The LiveMigratable condition; false with KubeVirt's reason and message. */
@@ -128,7 +197,7 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 		if (!t || strcmp(t, "LiveMigratable") || !s || strcmp(s, "False"))
 			continue;
 		if (!r || !*r)
-			r = "NotLiveMigratable";
+			r = "NotMigratable"; /* upstream's generic reason (api core/v1 types.go) */
 		if (!strcmp(r, "InterfaceNotLiveMigratable"))
 			return mig_check_fail(
 			    c, r,
@@ -150,24 +219,246 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 	return 0;
 }
 
-/* The VMI's own nodeSelector wins over addedNodeSelector (KubeVirt copies it on top), so a
- * target that does not carry those labels could never be chosen. */
-static int check_selector(const struct mig_facts *f, struct mig_check *c)
+/* ---- placement as kube-scheduler decides it ---- */
+
+/* k8s.io/api/core/v1 Toleration.ToleratesTaint: the effect matches (empty = all), the key
+ * matches (empty key with Exists = every key), Exists ignores the value, Equal (or "") needs it. */
+static bool tolerates(const cJSON *tols, const char *key, const char *value, const char *effect)
 {
-	const cJSON *sel, *labels = wk_json_path(f->target_node, "metadata.labels");
+	const cJSON *t;
 
-	cJSON_ArrayForEach(sel, wk_json_path(f->vmi, "spec.nodeSelector"))
+	cJSON_ArrayForEach(t, tols)
 	{
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, sel->string);
+		const char *k = wk_json_str(t, "key"), *op = wk_json_str(t, "operator"),
+			   *v = wk_json_str(t, "value"), *e = wk_json_str(t, "effect");
 
-		if (!cJSON_IsString(sel))
+		if (e && *e && strcmp(e, effect))
 			continue;
-		if (!cJSON_IsString(l) || strcmp(l->valuestring, sel->valuestring))
+		if (op && !strcmp(op, "Exists")) {
+			if (!k || !*k || !strcmp(k, key))
+				return true;
+			continue;
+		}
+		if (op && *op && strcmp(op, "Equal"))
+			continue; /* Lt/Gt (newest k8s) do not apply to a string taint here */
+		if (!k || strcmp(k, key))
+			continue;
+		if (!strcmp(v ? v : "", value ? value : ""))
+			return true;
+	}
+	return false;
+}
+
+static bool label_is(const cJSON *labels, const char *key, const char *want)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, key);
+
+	return cJSON_IsString(l) && !strcmp(l->valuestring, want);
+}
+
+static bool in_values(const cJSON *values, const char *v)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, values)
+	{
+		if (cJSON_IsString(x) && v && !strcmp(x->valuestring, v))
+			return true;
+	}
+	return false;
+}
+
+/* One NodeSelectorRequirement (k8s.io/component-helpers nodeaffinity): In, NotIn, Exists,
+ * DoesNotExist, Gt, Lt; against labels, or against the node's name (matchFields). */
+static bool req_matches(const cJSON *r, const cJSON *labels, const char *node_name, bool field)
+{
+	const char *key = wk_json_str(r, "key"), *op = wk_json_str(r, "operator");
+	const cJSON *values = wk_json_path(r, "values");
+	const char *v;
+	const cJSON *l;
+
+	if (!key || !op)
+		return false;
+	if (field) {
+		if (strcmp(key, "metadata.name"))
+			return false;
+		v = node_name;
+	} else {
+		l = cJSON_GetObjectItemCaseSensitive(labels, key);
+		v = cJSON_IsString(l) ? l->valuestring : NULL;
+	}
+	if (!strcmp(op, "In"))
+		return v && in_values(values, v);
+	if (!strcmp(op, "NotIn"))
+		return !v || !in_values(values, v);
+	if (!strcmp(op, "Exists"))
+		return v != NULL;
+	if (!strcmp(op, "DoesNotExist"))
+		return v == NULL;
+	if (!strcmp(op, "Gt") || !strcmp(op, "Lt")) {
+		const cJSON *x = cJSON_GetArrayItem(values, 0);
+		char *end1, *end2;
+		long long a, b;
+
+		if (!v || !cJSON_IsString(x) || cJSON_GetArraySize(values) != 1)
+			return false;
+		a = strtoll(v, &end1, 10);
+		b = strtoll(x->valuestring, &end2, 10);
+		if (*end1 || *end2 || !*v || !*x->valuestring)
+			return false;
+		return !strcmp(op, "Gt") ? a > b : a < b;
+	}
+	return false;
+}
+
+bool mig_node_matches_terms(const cJSON *terms, const cJSON *node, const char *node_name)
+{
+	const cJSON *labels = wk_json_path(node, "metadata.labels"), *t;
+
+	if (!cJSON_IsArray(terms))
+		return true;
+	cJSON_ArrayForEach(t, terms)
+	{
+		const cJSON *me = wk_json_path(t, "matchExpressions"),
+			    *mf = wk_json_path(t, "matchFields"), *r;
+		bool ok = cJSON_GetArraySize(me) + cJSON_GetArraySize(mf) > 0;
+
+		cJSON_ArrayForEach(r, me) ok = ok && req_matches(r, labels, node_name, false);
+		cJSON_ArrayForEach(r, mf) ok = ok && req_matches(r, labels, node_name, true);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* requiredDuringSchedulingIgnoredDuringExecution: any term matches (a term: all of its
+ * requirements; an empty term matches nothing). No affinity: true. */
+static bool affinity_matches(const cJSON *spec, const cJSON *node, const char *node_name)
+{
+	return mig_node_matches_terms(
+	    wk_json_path(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+			       "nodeSelectorTerms"),
+	    node, node_name);
+}
+
+int mig_pv_check(const cJSON *pv, const char *claim, const cJSON *node, const char *node_name,
+		 struct mig_check *c)
+{
+	const cJSON *terms = wk_json_path(pv, "spec.nodeAffinity.required.nodeSelectorTerms");
+
+	if (!pv || !cJSON_IsArray(terms) || mig_node_matches_terms(terms, node, node_name))
+		return 0;
+	return mig_check_fail(c, "TargetNodeVolumeAffinityMismatch",
+			      "the VM's volume '%.200s' is on PersistentVolume '%.200s', which is "
+			      "reachable only from other nodes (its spec.nodeAffinity, local "
+			      "storage): the VM cannot start on node '%s' unless its data moves",
+			      claim ? claim : "", wk_json_str(pv, "metadata.name")
+						      ? wk_json_str(pv, "metadata.name")
+						      : "",
+			      node_name);
+}
+
+int mig_place_check(const cJSON *node, const char *node_name, const cJSON *spec,
+		    const char *skip_key, const cJSON *source_node, struct mig_check *c)
+{
+	const cJSON *labels = wk_json_path(node, "metadata.labels"), *t, *sel;
+	const cJSON *tols = wk_json_path(spec, "tolerations");
+	const char *model = wk_json_str(spec, "domain.cpu.model");
+	const cJSON *sched = cJSON_GetObjectItemCaseSensitive(labels, "kubevirt.io/schedulable");
+	char key[320];
+
+	if (!label_is(labels, "kubevirt.io/schedulable", "true"))
+		return mig_check_fail(
+		    c, "TargetNodeNotSchedulableForVMs",
+		    "target node '%s' does not take VMs: its label kubevirt.io/schedulable is "
+		    "'%s' (KubeVirt places VMs only on nodes where virt-handler runs and its "
+		    "heartbeat is recent)",
+		    node_name, cJSON_IsString(sched) ? sched->valuestring : "(none)");
+	if (cJSON_IsTrue(wk_json_path(node, "spec.unschedulable")) &&
+	    !tolerates(tols, "node.kubernetes.io/unschedulable", "", "NoSchedule"))
+		return mig_check_fail(c, "TargetNodeUnschedulable",
+				      "target node '%s' is unschedulable: it is cordoned "
+				      "(spec.unschedulable)",
+				      node_name);
+	cJSON_ArrayForEach(t, wk_json_path(node, "spec.taints"))
+	{
+		const char *e = wk_json_str(t, "effect"), *k = wk_json_str(t, "key"),
+			   *v = wk_json_str(t, "value");
+
+		if (!e || (strcmp(e, "NoSchedule") && strcmp(e, "NoExecute")))
+			continue; /* PreferNoSchedule only scores */
+		if (!tolerates(tols, k ? k : "", v ? v : "", e))
+			return mig_check_fail(c, "TargetNodeUnschedulable",
+					      "target node '%s' is unschedulable: it has the taint "
+					      "'%.128s%s%.128s:%s' that the VM does not tolerate",
+					      node_name, k ? k : "", v && *v ? "=" : "", v ? v : "",
+					      e);
+	}
+	cJSON_ArrayForEach(sel, wk_json_path(spec, "nodeSelector"))
+	{
+		if (!cJSON_IsString(sel) || (skip_key && !strcmp(sel->string, skip_key)))
+			continue;
+		if (!label_is(labels, sel->string, sel->valuestring))
 			return mig_check_fail(
 			    c, "TargetNodeSelectorMismatch",
 			    "target node '%s' does not match the VM's nodeSelector "
 			    "'%.128s=%.128s'",
-			    f->target_name, sel->string, sel->valuestring);
+			    node_name, sel->string, sel->valuestring);
+	}
+	if (!affinity_matches(spec, node, node_name))
+		return mig_check_fail(c, "TargetNodeAffinityMismatch",
+				      "target node '%s' does not satisfy the VM's required node "
+				      "affinity (spec.affinity.nodeAffinity)",
+				      node_name);
+	if (model && *model && strcmp(model, "host-model") && strcmp(model, "host-passthrough")) {
+		snprintf(key, sizeof(key), "cpu-model.node.kubevirt.io/%.200s", model);
+		if (!label_is(labels, key, "true"))
+			return mig_check_fail(c, "TargetNodeCPUMismatch",
+					      "target node '%s' cannot run the VM's CPU model '%.100s' "
+					      "(no label %s=true)",
+					      node_name, model, key);
+	}
+	cJSON_ArrayForEach(t, wk_json_path(spec, "domain.cpu.features"))
+	{
+		const char *n = wk_json_str(t, "name"), *pol = wk_json_str(t, "policy");
+
+		if (!n || (pol && *pol && strcmp(pol, "require")))
+			continue;
+		snprintf(key, sizeof(key), "cpu-feature.node.kubevirt.io/%.200s", n);
+		if (!label_is(labels, key, "true"))
+			return mig_check_fail(c, "TargetNodeCPUMismatch",
+					      "target node '%s' lacks the CPU feature '%.100s' the VM "
+					      "requires (no label %s=true)",
+					      node_name, n, key);
+	}
+	if (source_node && (!model || !*model || !strcmp(model, "host-model"))) {
+		/* migration.go prepareNodeSelectorForHostCpuModel: the source's host model and its
+		 * required features become the target pod's selector. */
+		const cJSON *l;
+		static const char hm[] = "host-model-cpu.node.kubevirt.io/",
+				  hf[] = "host-model-required-features.node.kubevirt.io/";
+
+		cJSON_ArrayForEach(l, wk_json_path(source_node, "metadata.labels"))
+		{
+			const char *want = NULL, *name = NULL;
+
+			if (!strncmp(l->string, hm, sizeof(hm) - 1)) {
+				name = l->string + sizeof(hm) - 1;
+				snprintf(key, sizeof(key), "cpu-model-migration.node.kubevirt.io/%.200s",
+					 name);
+				want = key;
+			} else if (!strncmp(l->string, hf, sizeof(hf) - 1)) {
+				name = l->string + sizeof(hf) - 1;
+				snprintf(key, sizeof(key), "cpu-feature.node.kubevirt.io/%.200s", name);
+				want = key;
+			}
+			if (want && !label_is(labels, want, "true"))
+				return mig_check_fail(
+				    c, "TargetNodeCPUMismatch",
+				    "target node '%s' cannot take the VM's host-model CPU from its "
+				    "source node (no label %s=true)",
+				    node_name, want);
+		}
 	}
 	return 0;
 }
@@ -175,7 +466,6 @@ static int check_selector(const struct mig_facts *f, struct mig_check *c)
 int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 {
 	const char *phase, *src;
-	char why[256];
 	int64_t mem, cpu;
 
 	memset(c, 0, sizeof(*c));
@@ -202,6 +492,14 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		    f->vm);
 	if (!f->target_name || !*f->target_name)
 		return 0;
+	if (!mig_kv_can_target(f->kv))
+		return mig_check_fail(
+		    c, "TargetedMigrationUnsupported",
+		    "KubeVirt %s cannot send a migration to a chosen node: "
+		    "VirtualMachineInstanceMigration spec.addedNodeSelector exists from v1.6.0 "
+		    "(this version prunes it and the scheduler picks any node); ask without a "
+		    "target node, or upgrade KubeVirt",
+		    wk_kubevirt_version_str(f->kv));
 	src = wk_json_str(f->vmi, "status.nodeName");
 	if (src && !strcmp(src, f->target_name))
 		return mig_check_fail(c, "TargetIsSourceNode",
@@ -213,14 +511,37 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 	if (!mig_node_ready(f->target_node))
 		return mig_check_fail(c, "TargetNodeNotReady", "target node '%s' is not Ready",
 				      f->target_name);
-	if (mig_node_unschedulable(f->target_node, why, sizeof(why)))
-		return mig_check_fail(c, "TargetNodeUnschedulable",
-				      "target node '%s' is unschedulable: %s", f->target_name, why);
-	if (check_selector(f, c) < 0)
+	if (mig_place_check(f->target_node, f->target_name, wk_json_path(f->vmi, "spec"), NULL,
+			    f->source_node, c) < 0)
 		return -1;
-	mig_vmi_resources(f->vmi, &mem, &cpu);
+	mig_vmi_resources(f->vmi, f->kv, &mem, &cpu);
 	return mig_check_room(c, f->target_name, f->target_node, f->target_used_mem,
 			      f->target_used_cpu_milli, mem, cpu);
+}
+
+bool mig_vmi_migrating(const cJSON *vmi)
+{
+	const cJSON *ms = wk_json_path(vmi, "status.migrationState");
+	const char *start = wk_json_str(ms, "startTimestamp"), *end = wk_json_str(ms, "endTimestamp");
+
+	return start && *start && !(end && *end);
+}
+
+void mig_rollout_note(const struct wk_kubevirt_info *kv, char *out, size_t n)
+{
+	if (n)
+		out[0] = '\0';
+	if (kv && kv->rollout == WK_KV_ROLLOUT_STAGE)
+		snprintf(out, n,
+			 "; KubeVirt %s rolls VM changes out with vmRolloutStrategy Stage, so the VM "
+			 "shows RestartRequired for the restored nodeSelector until its next restart "
+			 "(nothing else changes)",
+			 wk_kubevirt_version_str(kv));
+}
+
+bool mig_kv_can_target(const struct wk_kubevirt_info *kv)
+{
+	return !kv || !kv->version_known || wk_kubevirt_at_least(kv, 1, 6);
 }
 
 int mig_check_room(struct mig_check *c, const char *node_name, const cJSON *node, int64_t used_mem,

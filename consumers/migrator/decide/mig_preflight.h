@@ -8,6 +8,7 @@
 #include "wk_common.h"
 
 struct cJSON;
+struct wk_kubevirt_info;
 
 /* A failed check: reason is a CamelCase machine-readable code (KubeVirt's own reason when it
  * gave one, e.g. "DisksNotLiveMigratable"), message a sentence for a human. */
@@ -30,10 +31,20 @@ struct mig_facts {
 	 * there, and requests of ours admitted towards it. */
 	int64_t target_used_mem;
 	int64_t target_used_cpu_milli;
+	/* The node the VMI runs on (NULL = not read): its host-model CPU labels, which KubeVirt
+	 * requires on a migration target (host-model VMIs). */
+	const struct cJSON *source_node;
 	/* A non-final VMIM for this VMI (anyone's), or NULL. */
 	const char *inflight_vmim;
 	const char *inflight_phase;
+	/* What the KubeVirt CR says (NULL = unknown: upstream's defaults of the newest version). */
+	const struct wk_kubevirt_info *kv;
 };
+
+/* May a live migration be sent to a chosen node on this KubeVirt? spec.addedNodeSelector of a
+ * VirtualMachineInstanceMigration exists from v1.6.0 (the v1.5.0 API prunes it and the scheduler
+ * picks any node). An unknown version may (the outcome checks migrationState.targetNode). */
+bool mig_kv_can_target(const struct wk_kubevirt_info *kv);
 
 /* Room on node for mem bytes / cpu_milli millicores with used_* already taken of its
  * allocatable (unknown allocatable: no limit). 0, or -1 with TargetNodeInsufficient{Memory,CPU}. */
@@ -43,15 +54,57 @@ int mig_check_room(struct mig_check *c, const char *node_name, const struct cJSO
 /* Every check in order; 0 if the migration may go ahead, -1 with the first failure. */
 int mig_preflight(const struct mig_facts *f, struct mig_check *out);
 
-/* Memory (bytes) and CPU (millicores) a VMI holds on its node: guest memory or the memory
- * request; cores x sockets x threads or the CPU request. */
-void mig_vmi_resources(const struct cJSON *vmi, int64_t *mem, int64_t *cpu_milli);
+/* What the scheduler counts for a VMI (or a VM template: anything with spec.domain): the
+ * requests of the virt-launcher pod KubeVirt renders for it (pkg/virt-controller/services/
+ * renderresources.go, template.go; the simulator's launcher_render follows the same formula).
+ * CPU: the VMI's own cpu request, else with dedicatedCpuPlacement all vCPUs, else vCPUs /
+ * cpuAllocationRatio (kv, default 10). Memory: the memory request (or memory.guest) plus
+ * GetMemoryOverhead (x86: guest/512 + 220Mi of KubeVirt processes + 8Mi per vCPU + 8Mi IOThread
+ * + video RAM 16Mi on 1.5, 32Mi from 1.6 unless autoattachGraphicsDevice is false + 100Mi for
+ * dedicated CPUs; none with overcommitGuestOverhead), plus the guest-console-log container (5m,
+ * 35M) unless the serial console is not logged. kv NULL = defaults of the newest version. */
+void mig_vmi_resources(const struct cJSON *vmi, const struct wk_kubevirt_info *kv, int64_t *mem,
+		       int64_t *cpu_milli);
+/* The guest's own size: memory.guest or the memory request; cores x sockets x threads or the
+ * CPU request (what a VM can use at most: resourcePressure's relief estimate). */
+void mig_vmi_guest(const struct cJSON *vmi, int64_t *mem, int64_t *cpu_milli);
+
+/* Would kube-scheduler put KubeVirt's launcher pod for spec (a VMI's or a VM template's spec:
+ * nodeSelector, tolerations, affinity, domain.cpu) on node, room apart? The node must carry
+ * kubevirt.io/schedulable=true (KubeVirt's node selector; virt-handler keeps it); every
+ * NoSchedule/NoExecute taint (a cordon counts as node.kubernetes.io/unschedulable:NoSchedule)
+ * must be tolerated (k8s Toleration.ToleratesTaint); spec.nodeSelector (skip_key, e.g.
+ * "kubernetes.io/hostname" for a cold move's own pin, is left out) and the required node
+ * affinity must match; an explicit CPU model and its required features need the node-labeller's
+ * cpu-model / cpu-feature labels; a host-model VMI migrating needs the source node's host model
+ * and required features (source_node, NULL = not checked). 0, or -1 with the reason. */
+int mig_place_check(const struct cJSON *node, const char *node_name, const struct cJSON *spec,
+		    const char *skip_key, const struct cJSON *source_node, struct mig_check *c);
 /* A node's allocatable memory (bytes) and CPU (millicores); -1 each when absent. */
 void mig_node_allocatable(const struct cJSON *node, int64_t *mem, int64_t *cpu_milli);
+/* NodeSelectorTerms (a required node affinity, a PersistentVolume's spec.nodeAffinity.required):
+ * any term whose every matchExpressions / matchFields requirement holds for node (k8s.io/
+ * component-helpers nodeaffinity); not an array = no constraint (true). */
+bool mig_node_matches_terms(const struct cJSON *terms, const struct cJSON *node,
+			    const char *node_name);
+/* The scheduler's VolumeBinding for a bound claim: may a pod using PersistentVolume pv (claim
+ * names it in the message) run on node? 0, or -1 with TargetNodeVolumeAffinityMismatch. */
+int mig_pv_check(const struct cJSON *pv, const char *claim, const struct cJSON *node,
+		 const char *node_name, struct mig_check *c);
 /* Ready condition True. */
 bool mig_node_ready(const struct cJSON *node);
 /* spec.unschedulable or a NoSchedule/NoExecute taint; *why names it. */
 bool mig_node_unschedulable(const struct cJSON *node, char *why, size_t why_size);
+/* Is the VMI migrating as KubeVirt decides it (pkg/util/migrations/migrations.go IsMigrating:
+ * status.migrationState.startTimestamp set and no endTimestamp)? Under vmRolloutStrategy
+ * LiveUpdate KubeVirt refuses to carry a template nodeSelector change onto such a VMI ("Node
+ * affinity should not be changed during VMI migration", vm.go handleAffinityChangeRequest). */
+bool mig_vmi_migrating(const struct cJSON *vmi);
+/* What a restored template nodeSelector means on this KubeVirt, appended to a message: under
+ * vmRolloutStrategy Stage (1.5's default) KubeVirt marks the running VM RestartRequired
+ * (vm.go addRestartRequiredIfNeeded: any template change but live-updatable fields); under
+ * LiveUpdate (1.6+ default) it is carried onto the running VMI. "" when nothing to say. */
+void mig_rollout_note(const struct wk_kubevirt_info *kv, char *out, size_t out_size);
 /* Is a VMIM phase final (Succeeded, Failed)? */
 bool mig_vmim_phase_final(const char *phase);
 

@@ -19,7 +19,7 @@ struct mig_pressure_usage {
 };
 
 /* A VM that may move (not cooling down). Its CPU weight is its vCPUs (cores x sockets x threads)
- * or its cpu request, as mig_vmi_resources reads them: per-VM use (PodMetrics) is not read, so
+ * or its cpu request, as mig_vmi_guest reads them: per-VM use (PodMetrics) is not read, so
  * this is an upper bound of what moving it relieves. */
 struct mig_pressure_vm {
 	int64_t mem;	   /* bytes */

@@ -49,8 +49,10 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.reason = reason;
 	u.message = msg;
 	mig_send_status(st, NULL, &u, NULL);
-	if (mig_phase_final(ph))
+	if (mig_phase_final(ph) && !mig_is_done(st, &r)) {
 		mig_remember_done(st, &r, ph);
+		mig_observe_duration(st, ph, s->started_ms, u.completed_ms);
+	}
 	mig_send_req_audit(st, &r, "migration.cold",
 			   ph == MIG_PH_SUCCEEDED  ? "success"
 			   : ph == MIG_PH_FAILED   ? "failure"
@@ -94,6 +96,47 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const 
 	if (rc < 0)
 		wk_logk(WK_LOG_WARN, vm, "cold migration: patch failed: %s", err);
 	wk_k8s_result_release(&res);
+	return rc;
+}
+
+/* The scheduler's VolumeBinding for the VM's claims: a bound claim's PersistentVolume with a node
+ * affinity (local storage) must allow the target (mig_pv_check). A claim or volume that cannot
+ * be read is not checked (KubeVirt decides). 0, or -1 with the failure in chk. */
+static int volumes_check(struct mig_state *st, const char *ns, const cJSON *vm, const cJSON *node,
+			 const char *node_name, struct mig_check *chk)
+{
+	const cJSON *v;
+	int rc = 0;
+
+	cJSON_ArrayForEach(v, wk_json_path(vm, "spec.template.spec.volumes"))
+	{
+		const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
+		struct wk_k8s_result pr;
+		char err[512];
+		const char *pvname;
+
+		if (!claim)
+			claim = wk_json_str(v, "dataVolume.name"); /* CDI names the PVC after it */
+		if (!claim || rc < 0)
+			continue;
+		if (wk_k8s_get(st->k8s, &wk_res_persistentvolumeclaims, ns, claim, &pr, err,
+			       sizeof(err)) < 0) {
+			wk_k8s_result_release(&pr);
+			continue;
+		}
+		pvname = wk_json_str(pr.body, "spec.volumeName");
+		if (pvname && *pvname) {
+			struct wk_k8s_result vr;
+			char pvn[MIG_NAME_MAX];
+
+			wk_strlcpy(pvn, pvname, sizeof(pvn));
+			if (wk_k8s_get(st->k8s, &wk_res_persistentvolumes, NULL, pvn, &vr, err,
+				       sizeof(err)) == 0)
+				rc = mig_pv_check(vr.body, claim, node, node_name, chk);
+			wk_k8s_result_release(&vr);
+		}
+		wk_k8s_result_release(&pr);
+	}
 	return rc;
 }
 
@@ -168,7 +211,7 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		wk_k8s_result_release(&res);
 		return;
 	}
-	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target,
+	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target, &st->kv,
 				  f->target_used_mem, f->target_used_cpu_milli, &chk) < 0) {
 		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
 			 chk.reason, chk.message);
@@ -178,10 +221,36 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		return;
 	}
 	mig_policy_release(&pol);
+	if (volumes_check(st, r->ns, res.body, f->target_node, r->target_node, &chk) < 0) {
+		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
+			 chk.reason, chk.message);
+		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable", msg);
+		wk_k8s_result_release(&res);
+		return;
+	}
 	{
 		const char *rs = wk_json_str(res.body, "spec.runStrategy");
 		const cJSON *ns = wk_json_path(res.body, "spec.template.spec.nodeSelector");
 
+		if (rs && !strcmp(rs, "Manual")) {
+			/* Back from Halted to Manual, KubeVirt would leave it stopped: a Manual VM
+			 * starts only on a start request (virtctl start: PUT subresources.kubevirt.io
+			 * .../virtualmachines/<vm>/start, pkg/virt-api/rest/lifecycle.go), which the
+			 * migrator does not send. Refused before anything is touched. */
+			snprintf(msg, sizeof(msg),
+				 "cold migration refused: VM '%.63s/%.200s' has runStrategy Manual; "
+				 "after the stop KubeVirt starts such a VM only on a start request "
+				 "(virtctl start), which the migrator does not send; set its "
+				 "runStrategy to Always (or RerunOnFailure) for the move, or stop, "
+				 "pin and start it yourself; the VM keeps running",
+				 r->ns, r->vm);
+			cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationManualRunStrategy",
+				    msg);
+			wk_k8s_result_release(&res);
+			return;
+		}
+		/* A VM on the deprecated spec.running (true: it runs) comes back as runStrategy
+		 * Always, its equivalent; the stop patch clears running (mig_cold_vm_patch). */
 		wk_strlcpy(s.run_strategy, rs ? rs : "Always", sizeof(s.run_strategy));
 		if (cJSON_IsObject(ns))
 			s.node_selector = cJSON_Duplicate(ns, true);
@@ -195,7 +264,14 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 	cJSON_AddStringToObject(lab, WK_LABEL_COLD_MIGRATION_REQUEST, r->id);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
 	cJSON_AddStringToObject(ann, WK_ANN_COLD_MIGRATION, state);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "spec"), "runStrategy", "Halted");
+	{
+		cJSON *spec = cJSON_AddObjectToObject(p, "spec");
+
+		/* running and runStrategy are mutually exclusive (KubeVirt's VM webhook): clear a
+		 * deprecated spec.running in the same patch. */
+		cJSON_AddStringToObject(spec, "runStrategy", "Halted");
+		cJSON_AddNullToObject(spec, "running");
+	}
 	body = cJSON_PrintUnformatted(p);
 	cJSON_Delete(p);
 	free(state);
@@ -218,8 +294,9 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 			const struct mig_cold_state *s)
 {
-	char msg[700], down[48];
+	char msg[900], down[48], note[300];
 
+	mig_rollout_note(&st->kv, note, sizeof(note));
 	if (s->result == MIG_PH_SUCCEEDED) {
 		if (s->downtime_s >= 0)
 			snprintf(down, sizeof(down), "down for %.0f s", s->downtime_s);
@@ -228,9 +305,16 @@ static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 		snprintf(msg, sizeof(msg),
 			 "cold migration to node '%s' done: the VM was stopped and restarted (%s, "
 			 "from the VMI stopping to it running there); its own placement rules are "
-			 "restored",
-			 s->target, down);
+			 "restored%s",
+			 s->target, down, note);
 		cold_status(st, ns, s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
+	} else if (!s->stopped_ms) {
+		snprintf(msg, sizeof(msg),
+			 "cold migration: VMI '%s' did not stop within %d s (still on node '%s': a "
+			 "finalizer or virt-handler not acting on it); its run strategy and "
+			 "placement rules are restored, it keeps running there",
+			 name, COLD_TIMEOUT_MS / 1000, s->on_node[0] ? s->on_node : "none");
+		cold_status(st, ns, s, MIG_PH_FAILED, "ColdMigrationStopTimeout", msg);
 	} else {
 		snprintf(msg, sizeof(msg),
 			 "cold migration: the VM did not run on node '%s' within %d s after it "
@@ -273,6 +357,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	const char *node = vrc == 0 ? wk_json_str(res.body, "status.nodeName") : NULL;
 	const char *phase = vrc == 0 ? wk_json_str(res.body, "status.phase") : NULL;
 	bool running_there = node && phase && !strcmp(phase, "Running") && !strcmp(node, s.target);
+	bool migrating = vrc == 0 && mig_vmi_migrating(res.body);
 	char *node_copy = node ? wk_xstrdup(node) : NULL;
 
 	if (running_there)
@@ -280,6 +365,19 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	wk_k8s_result_release(&res);
 
 	if (!s.stopped_ms) {
+		if (!gone && now - s.started_ms > COLD_TIMEOUT_MS) {
+			/* The VMI never went (a finalizer, virt-handler not acting): give up, and
+			 * give the VM its run strategy and placement back where it is. */
+			s.result = MIG_PH_FAILED;
+			s.downtime_s = -1;
+			s.finished_ms = now;
+			wk_strlcpy(s.on_node, node_copy ? node_copy : "", sizeof(s.on_node));
+			patch = mig_cold_vm_patch(&s, false, s.run_strategy);
+			if (patch_vm(st, ns, name, patch) == 0)
+				cold_finish(st, ns, name, &s);
+			free(patch);
+			goto out;
+		}
 		if (!gone)
 			goto out; /* still stopping */
 		/* Stopped: pin it to the target and start it again, in one patch. */
@@ -302,6 +400,12 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	}
 	bool timed_out = now - s.stopped_ms > COLD_TIMEOUT_MS;
 	if (!running_there && !timed_out)
+		goto out;
+	/* Under vmRolloutStrategy LiveUpdate the restore is carried onto the running VMI, which
+	 * KubeVirt refuses while it migrates (someone else's move right after the start): wait
+	 * for the migration to end, within the cold move's deadline. */
+	if (running_there && migrating && st->kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE &&
+	    now - s.stopped_ms <= 2 * COLD_TIMEOUT_MS)
 		goto out;
 	/* Verified (or given up): restore the VM's own placement rules and record the outcome on
 	 * the VM in one patch; the marks come off once the final status is out (cold_finish). */

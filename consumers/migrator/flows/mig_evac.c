@@ -291,7 +291,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		int64_t m, c;
 		const char *on = vmi_node(it), *to = wk_json_meta(it, "labels", LABEL_MIG_TARGET);
 
-		mig_vmi_resources(it, &m, &c);
+		mig_vmi_resources(it, &st->kv, &m, &c);
 		for (size_t j = 0; j < g->nnodes; j++) {
 			if ((on && !strcmp(on, g->pn[j].name)) ||
 			    (to && !strcmp(to, g->pn[j].name) && (!on || strcmp(on, to)))) {
@@ -385,7 +385,7 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		wk_strlcpy(c->ns, ns, sizeof(c->ns));
 		wk_strlcpy(c->name, wk, sizeof(c->name));
 		wk_strlcpy(c->vm, vm, sizeof(c->vm));
-		mig_vmi_resources(it, &c->mem, &c->cpu);
+		mig_vmi_resources(it, &st->kv, &c->mem, &c->cpu);
 		if (c->mem <= 0)
 			c->mem = 1;
 		{
@@ -522,7 +522,14 @@ static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
 	if (wk_json_str(res.body, "metadata.uid"))
 		wk_strlcpy(r.uid, wk_json_str(res.body, "metadata.uid"), sizeof(r.uid));
 	wk_strlcpy(r.tenant, ev->tenant, sizeof(r.tenant));
-	wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
+	/* Below KubeVirt 1.6 a migration cannot be sent to a chosen node (addedNodeSelector is
+	 * pruned): the plan's order and room still hold, the scheduler picks the node - unless
+	 * the owner's migrationPolicy says where its VMs may go (targetNodeSelector), which the
+	 * scheduler would not know: then the target stays and the pre-flight refuses it
+	 * (TargetedMigrationUnsupported, naming the version) rather than break the owner's rule. */
+	if (mig_kv_can_target(&st->kv) ||
+	    cJSON_IsObject(wk_json_path(res.body, "spec.migrationPolicy.targetNodeSelector")))
+		wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
 	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",
 		 ev->pressure ? "resourcePressure move"
 		 : ev->maint  ? "nodeMaintenance evacuation"

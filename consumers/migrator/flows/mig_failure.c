@@ -295,7 +295,7 @@ static int failure_mark(struct mig_state *st, struct capacity *cap, const char *
 		snprintf(why, wn, "a cold migration holds the VM's placement");
 		return 1;
 	}
-	mig_vmi_resources(vmi, &mem, &cpu);
+	mig_vmi_resources(vmi, &st->kv, &mem, &cpu);
 	had = wk_json_meta(res.body, "labels", WK_LABEL_FAILURE_RECOVERY) &&
 	      mig_failure_state_parse(
 		  wk_json_meta(res.body, "annotations", WK_ANN_FAILURE_RECOVERY), &old) == 0;
@@ -702,7 +702,7 @@ static void misplaced(struct mig_state *st, struct mig_failure_state *s, const c
 	memset(&cap, 0, sizeof(cap));
 	if (capacity_load(st, &cap) < 0)
 		return;
-	mig_vmi_resources(vmi, &mem, &cpu);
+	mig_vmi_resources(vmi, &st->kv, &mem, &cpu);
 	choose(&cap, on, pol->target, s->pin.node_selector, mem, cpu, to, host, sizeof(to), why,
 	       sizeof(why));
 	capacity_release(&cap);
@@ -746,7 +746,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	struct mig_failure_view v;
 	struct mig_policy pol;
 	struct wk_k8s_result wr, vr, nr, tr;
-	char err[512], msg[1000], perr[128], fwhy[256] = "";
+	char err[512], msg[1300], perr[128], fwhy[256] = "", note[300];
 	bool have_vmi, wants, fenced = false;
 	enum mig_failure_action act;
 	double down;
@@ -808,6 +808,12 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 		v.move_phase = wk_json_str(wr.body, "status.migrationStatus.phase");
 	act = mig_failure_decide(&s, &v);
 	down = (double)(v.now_ms - s.pin.stopped_ms) / 1000.0;
+	/* The restore of the template's nodeSelector reaches a running VMI under vmRolloutStrategy
+	 * LiveUpdate, which KubeVirt refuses while it migrates: wait for the migration's end. */
+	if ((act == MIG_FA_RECOVERED || act == MIG_FA_MOVE_FAILED) && have_vmi &&
+	    st->kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE && mig_vmi_migrating(vr.body))
+		act = MIG_FA_WAIT;
+	mig_rollout_note(&st->kv, note, sizeof(note));
 	if (s.local && act != MIG_FA_NODE_BACK) {
 		/* Nothing to steer: say it cannot be recovered once the node is fenced or KubeVirt
 		 * gave the VMI up (also when the Node event was missed), and stop watching. */
@@ -853,14 +859,14 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 		if (s.move_id[0])
 			snprintf(msg, sizeof(msg),
 				 "recovered on node '%s' after node '%s' failed, down for about "
-				 "%.0f s (KubeVirt restarted it on node '%s'; moved live since)",
+				 "%.0f s (KubeVirt restarted it on node '%s'; moved live since)%s",
 				 v.vmi_node, s.node,
-				 (double)(s.move_ms - s.pin.stopped_ms) / 1000.0, s.moved_from);
+				 (double)(s.move_ms - s.pin.stopped_ms) / 1000.0, s.moved_from, note);
 		else
 			snprintf(msg, sizeof(msg),
 				 "recovered on node '%s' after node '%s' failed, down for about "
-				 "%.0f s",
-				 v.vmi_node, s.node, down);
+				 "%.0f s%s",
+				 v.vmi_node, s.node, down, note);
 		/* Report first: a crash before the marks go repeats the report (same ids), not
 		 * the recovery. */
 		failure_report(st, ns, s.pin.wukong, vm, s.node, s.vmi_uid,

@@ -6,12 +6,14 @@
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
 #include "ctx/mig_ctx.h"
+#include "decide/mig_outcome.h"
 
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_time.h"
 
 #include "wk_json.h"
+#include "wk_kubevirt.h"
 
 #include <cjson/cJSON.h>
 #include <strings.h>
@@ -55,31 +57,35 @@ static void remember_spec(struct mig_state *st, const struct mig_request *r)
 
 int mig_refresh_limits(struct mig_state *st)
 {
-	struct wk_k8s_result res;
+	struct wk_kubevirt_info kv;
 	char err[512];
-	const cJSON *item, *mig;
-	const cJSON *pc, *pn;
 	int old_c = st->limits.per_cluster, old_n = st->limits.per_node;
 
-	if (wk_k8s_list(st->k8s, &wk_res_kubevirts, NULL, NULL, &res, err, sizeof(err)) < 0) {
+	if (wk_kubevirt_fetch(st->k8s, &kv, err, sizeof(err)) < 0) {
+		/* Keep what was read last: a blip of the API must not forget the version. */
 		wk_warn("cannot read the KubeVirt CR: %s", err);
-		wk_k8s_result_release(&res);
 		return -1;
 	}
-	item = cJSON_GetArrayItem(wk_json_path(res.body, "items"), 0);
-	mig = wk_json_path(item, "spec.configuration.migrations");
-	pc = wk_json_path(mig, "parallelMigrationsPerCluster");
-	pn = wk_json_path(mig, "parallelOutboundMigrationsPerNode");
-	/* KubeVirt's defaults when unset (pkg/virt-config): 5 and 2. */
-	st->limits.per_cluster =
-	    cJSON_IsNumber(pc) && pc->valuedouble >= 1 ? (int)pc->valuedouble : 5;
-	st->limits.per_node = cJSON_IsNumber(pn) && pn->valuedouble >= 1 ? (int)pn->valuedouble : 2;
-	st->limits_from_cr = item != NULL;
+	if (strcmp(kv.version, st->kv.version) || kv.found != st->kv.found ||
+	    kv.cpu_allocation_ratio != st->kv.cpu_allocation_ratio || kv.rollout != st->kv.rollout)
+		wk_info("KubeVirt %s (observedKubeVirtVersion '%s'): cpuAllocationRatio %lld, "
+			"vmRolloutStrategy %s%s",
+			wk_kubevirt_version_str(&kv), kv.version, (long long)kv.cpu_allocation_ratio,
+			kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE ? "LiveUpdate" : "Stage",
+			kv.found ? "" : " (no KubeVirt CR found)");
+	st->kv = kv;
+	/* KubeVirt's defaults when unset (pkg/virt-config): 5 and 2 (wk_kubevirt fills them). */
+	st->limits.per_cluster = kv.migrations.parallel_per_cluster >= 1
+				     ? (int)kv.migrations.parallel_per_cluster
+				     : 5;
+	st->limits.per_node = kv.migrations.parallel_outbound_per_node >= 1
+				  ? (int)kv.migrations.parallel_outbound_per_node
+				  : 2;
+	st->limits_from_cr = kv.found;
 	if (old_c != st->limits.per_cluster || old_n != st->limits.per_node)
 		wk_info(
 		    "migration limits from the KubeVirt CR: %d per cluster, %d outbound per node",
 		    st->limits.per_cluster, st->limits.per_node);
-	wk_k8s_result_release(&res);
 	return 0;
 }
 
@@ -98,7 +104,7 @@ static int preflight(struct mig_state *st, struct mig_active *a, struct mig_fact
 		wk_strlcpy(a->source_node, wk_json_str(fb->vmi, "status.nodeName"),
 			   sizeof(a->source_node));
 	if (fb->vmi)
-		mig_vmi_resources(fb->vmi, &a->mem, &a->cpu_milli);
+		mig_vmi_resources(fb->vmi, &st->kv, &a->mem, &a->cpu_milli);
 	if (fb->node) {
 		const cJSON *hl = cJSON_GetObjectItemCaseSensitive(
 		    wk_json_path(fb->node, "metadata.labels"), "kubernetes.io/hostname");
@@ -252,6 +258,7 @@ static void finish(struct mig_state *st, struct mig_active *a, enum mig_phase p,
 	mig_queue_remove(&st->queue, a->req.id);
 	mig_report(st, a, action, outcome, reason, msg, ack ? ack : a->hold);
 	mig_remember_done(st, &a->req, p);
+	mig_observe_duration(st, p, a->started_ms, wk_time_now_ms());
 	wk_metric_inc(st->m_requests,
 		      (const char *const[]){mig_source_name(a->req.source), mig_phase_name(p)}, 1);
 	mig_active_free(st, a);
@@ -462,6 +469,70 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 		      1);
 }
 
+/* spec.migration is declarative: a Wukong created with it (or given it just after) finds its VM
+ * still starting. Such a request is not rejected: it waits, with a condition saying so, and is
+ * looked at again on the Wukong's next change (its status follows the VM: wukong-provisioner),
+ * until the VMI runs or migrator.spec-wait-timeout has passed since it first waited. A VM that is
+ * stopped (spec.running false) or cannot be scheduled is refused at once. True when it waits. */
+static bool spec_waits(struct mig_state *st, struct mig_request *r, const cJSON *wukong,
+		       const struct mig_facts_buf *fb, struct mig_check *chk, struct mig_ack *ack)
+{
+	const cJSON *c;
+	int64_t now = wk_time_mono_ms(), *since;
+	char key[600], msg[900];
+	struct mig_status s;
+	struct mig_active tmp;
+
+	if (r->source != MIG_SRC_SPEC ||
+	    (strcmp(chk->reason, "VMINotRunning") && strcmp(chk->reason, "VMINotFound")) ||
+	    cJSON_IsFalse(wk_json_path(wukong, "spec.running")) ||
+	    (fb->f.vmi && wk_json_path(fb->f.vmi, "metadata.deletionTimestamp")))
+		return false;
+	cJSON_ArrayForEach(c, wk_json_path(fb->f.vmi, "status.conditions"))
+	{
+		const char *t = wk_json_str(c, "type"), *rs = wk_json_str(c, "reason");
+
+		if (t && !strcmp(t, "PodScheduled") && rs && !strcmp(rs, "Unschedulable"))
+			return false; /* it will not start by itself */
+	}
+	snprintf(key, sizeof(key), "%s/%s/%s", r->ns, r->name, r->id);
+	since = wk_map_get(&st->spec_wait, key);
+	if (!since) {
+		if (wk_map_count(&st->spec_wait) >= 100000)
+			return false;
+		since = wk_xmalloc(sizeof(*since));
+		*since = now;
+		wk_map_put(&st->spec_wait, key, since);
+	} else if (now - *since >= st->spec_wait_ms) {
+		size_t n = strlen(chk->message);
+
+		snprintf(chk->message + n, sizeof(chk->message) - n,
+			 " (waited %llds for it to start: migrator.spec-wait-timeout)",
+			 (long long)(st->spec_wait_ms / 1000));
+		wk_map_del(&st->spec_wait, key);
+		return false;
+	}
+	snprintf(msg, sizeof(msg),
+		 "request '%s' waits for its VM to start: %s; retried on the Wukong's next change "
+		 "for up to %llds",
+		 r->id, chk->message, (long long)(st->spec_wait_ms / 1000));
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.req = *r;
+	tmp.phase = MIG_PH_PENDING;
+	memset(&s, 0, sizeof(s));
+	s.req = r;
+	s.phase = MIG_PH_PENDING;
+	s.seq = mig_next_seq(st);
+	s.reason = "WaitingForVMI";
+	s.message = msg;
+	/* condition only: a migrationStatus.requestId would mark the request handled */
+	s.condition_only = true;
+	s.condition_type = "MigrationRequestWaiting";
+	mig_send_status(st, &tmp, &s, ack);
+	wk_logk(WK_LOG_INFO, key, "%s", msg);
+	return true;
+}
+
 /* The newest spec request of ours recorded on a VMIM of this Wukong ("" if none). */
 static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, char *out, size_t n)
 {
@@ -593,6 +664,11 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 			return WK_MSG_DONE;
 		}
 	}
+	if (chk.reason[0] && spec_waits(st, r, wukong, &fb, &chk, ack)) {
+		mig_facts_release(&fb);
+		free(a);
+		return WK_MSG_DONE;
+	}
 	if (chk.reason[0] && mig_cold_applicable(chk.reason) && mig_cold_allowed(r, wukong)) {
 		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
 		remember_spec(st, r);
@@ -664,69 +740,93 @@ static const char *classify_failure(const char *f)
 	return "MigrationFailed";
 }
 
+/* How long a Succeeded VMIM may go without saying where the VM went (upstream copies the VMI's
+ * migrationState into it one reconcile after the phase) before the VMI's node is taken. */
+#define STATE_WAIT_MS 30000
+
 static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vmim,
 		     struct mig_ack *ack)
 {
-	const cJSON *ms = wk_json_path(vmim, "status.migrationState");
-	struct wk_k8s_result res;
+	struct wk_k8s_result res, evs;
+	struct wk_k8s_list_opts lo;
+	struct mig_outcome_in in;
+	struct mig_outcome out;
 	cJSON *vmi = NULL;
-	char err[512], msg[900];
-	const char *phase = wk_json_str(vmim, "status.phase"), *failure, *abort_st, *mode, *src,
-		   *tgt;
-	bool abort_req;
+	char err[512];
+	const char *phase = wk_json_str(vmim, "status.phase");
+	const cJSON *ms;
 
 	wk_k8s_result_init(&res);
-	if (!cJSON_IsObject(ms)) {
-		/* Before v0.59 (and in a race with the controller) only the VMI has it. */
-		if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res,
-			       err, sizeof(err)) == 0)
-			vmi = wk_k8s_result_take(&res);
-		ms = wk_json_path(vmi, "status.migrationState");
-	}
+	wk_k8s_result_init(&evs);
+	/* The VMI: its migrationState counts only when its migrationUid is this VMIM's
+	 * (mig_outcome_state); the previous migration's state stays on it until a new one is
+	 * handed over. */
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, a->req.ns, a->req.vm, &res, err,
+		       sizeof(err)) == 0)
+		vmi = wk_k8s_result_take(&res);
 	wk_k8s_result_release(&res);
-	failure = wk_json_str(ms, "failureReason");
-	abort_st = wk_json_str(ms, "abortStatus");
-	mode = wk_json_str(ms, "mode");
-	src = wk_json_str(ms, "sourceNode");
-	tgt = wk_json_str(ms, "targetNode");
-	abort_req = cJSON_IsTrue(wk_json_path(ms, "abortRequested")) || a->cancel_requested;
-	if (src && *src && !a->source_node[0])
-		wk_strlcpy(a->source_node, src, sizeof(a->source_node));
-	if (tgt && *tgt && !a->req.target_node[0])
-		wk_strlcpy(a->req.target_node, tgt, sizeof(a->req.target_node));
-	if (mode && *mode)
-		wk_strlcpy(a->mode, mode, sizeof(a->mode));
+	ms = mig_outcome_state(vmim, vmi);
+	if (!wk_json_str(ms, "failureReason") && phase && !strcmp(phase, "Failed")) {
+		/* A failure before hand-over has no failureReason anywhere: the Events about the
+		 * VMIM and its target pod say why. */
+		memset(&lo, 0, sizeof(lo));
+		lo.limit = 500;
+		/* No field selector: the launcher pod's Events count too (decide filters). */
+		if (wk_k8s_list(st->k8s, &wk_res_events, a->req.ns, &lo, &evs, err, sizeof(err)) <
+		    0)
+			wk_logk(WK_LOG_WARN, a->req.name, "cannot read the migration's Events: %s",
+				err);
+	}
+	memset(&in, 0, sizeof(in));
+	in.vmim = vmim;
+	in.vmi = vmi;
+	in.events = wk_json_path(evs.body, "items");
+	in.vm = a->req.vm;
+	in.source_node = a->source_node;
+	in.requested = a->req.target_node;
+	in.kv_version = wk_kubevirt_version_str(&st->kv);
+	in.cancel_requested = a->cancel_requested;
+	in.cancel_id = a->cancel_id;
+	mig_outcome(&in, &out);
+	wk_k8s_result_release(&evs);
+	if (out.need_state) {
+		/* Said on the next event or poll, once the state is there; past the wait, a
+		 * Succeeded without a known target is not reported as a success. */
+		if (!a->final_seen_mono_ms)
+			a->final_seen_mono_ms = wk_time_mono_ms();
+		if (wk_time_mono_ms() - a->final_seen_mono_ms < STATE_WAIT_MS) {
+			cJSON_Delete(vmi);
+			return;
+		}
+	}
+	if (out.target[0] && !a->req.target_node[0])
+		wk_strlcpy(a->req.target_node, out.target, sizeof(a->req.target_node));
+	if (a->deadline_hit && out.phase != MIG_PH_SUCCEEDED) {
+		/* Cancelled by the deadline, not by a user. */
+		out.phase = MIG_PH_FAILED;
+		wk_strlcpy(out.reason, "MigrationDeadlineExceeded", sizeof(out.reason));
+		snprintf(out.message, sizeof(out.message),
+			 "migration '%s' did not end within %lld s (migrator.migration-deadline, "
+			 "default: KubeVirt's 900 s pending timeout + twice its completion timeout "
+			 "+ 300 s): cancelled; the VM stays on node '%s'",
+			 a->obj_name, (long long)((a->deadline_ms - a->started_ms) / 1000),
+			 a->source_node);
+	}
+	if (out.mode[0])
+		wk_strlcpy(a->mode, out.mode, sizeof(a->mode));
 	if (mig_options_any(&a->req.opt))
 		delete_policy(st, a);
-	if (phase && !strcmp(phase, "Succeeded")) {
-		snprintf(msg, sizeof(msg), "VMI '%s' migrated from node '%s' to node '%s'%s%s%s",
-			 a->req.vm, a->source_node, tgt && *tgt ? tgt : a->req.target_node,
-			 a->mode[0] ? " (" : "", a->mode, a->mode[0] ? ")" : "");
-		if (a->cancel_requested)
-			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
-				 "; the cancel came too late (abortStatus %s)",
-				 abort_st ? abort_st : "none");
-		finish(st, a, MIG_PH_SUCCEEDED, "migration.succeeded", "success", "Succeeded", msg,
-		       ack);
-	} else if (abort_req && (!abort_st || !strcmp(abort_st, "Succeeded"))) {
-		snprintf(msg, sizeof(msg),
-			 "migration cancelled%s%s: KubeVirt abortStatus %s%s%s; the VM stays on "
-			 "node '%s'",
-			 a->cancel_id[0] ? " by request " : "", a->cancel_id,
-			 abort_st ? abort_st : "none (aborted before hand-off)",
-			 failure ? ", " : "", failure ? failure : "", a->source_node);
-		finish(st, a, MIG_PH_CANCELLED, "migration.cancelled", "cancelled", "Aborted", msg,
-		       ack);
+	if (out.phase == MIG_PH_SUCCEEDED) {
+		finish(st, a, MIG_PH_SUCCEEDED, "migration.succeeded", "success", "Succeeded",
+		       out.message, ack);
+	} else if (out.phase == MIG_PH_CANCELLED) {
+		finish(st, a, MIG_PH_CANCELLED, "migration.cancelled", "cancelled", out.reason,
+		       out.message, ack);
 	} else {
-		snprintf(msg, sizeof(msg), "migration failed: %s%s%s",
-			 failure && *failure ? failure : "KubeVirt gave no failure reason",
-			 abort_st && !strcmp(abort_st, "Failed")
-			     ? "; the abort failed (abortStatus "
-			       "Failed)"
-			     : "",
-			 "");
 		finish(st, a, MIG_PH_FAILED, "migration.failed", "failure",
-		       classify_failure(failure), msg, ack);
+		       out.reason[0] ? out.reason
+				     : classify_failure(wk_json_str(ms, "failureReason")),
+		       out.message, ack);
 	}
 	cJSON_Delete(vmi);
 }
@@ -735,7 +835,8 @@ static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON 
 			struct mig_ack *ack)
 {
 	const char *ph = wk_json_str(vmim, "status.phase");
-	char msg[400];
+	char msg[600];
+	int64_t now = wk_time_now_ms();
 
 	if (wk_json_path(vmim, "metadata.deletionTimestamp"))
 		a->cancel_requested = true;
@@ -745,6 +846,51 @@ static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON 
 	}
 	if (!ph)
 		ph = "";
+	if (a->started_ms && !a->deadline_ms) {
+		int64_t per_gib = a->req.opt.completion_timeout_per_gib > 0
+				      ? a->req.opt.completion_timeout_per_gib
+				      : st->kv.migrations.completion_timeout_per_gib;
+
+		a->deadline_ms = a->started_ms + mig_live_deadline_ms(a->mem, per_gib,
+								      st->migration_deadline_ms);
+	}
+	if (a->deadline_ms && now > a->deadline_ms && !a->deadline_hit) {
+		/* KubeVirt has not ended it (a controller down, a stuck target): cancel it. */
+		struct wk_k8s_result res;
+		char err[512];
+
+		if (wk_k8s_delete(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns,
+				  a->obj_name, NULL, &res, err, sizeof(err)) < 0 &&
+		    res.err != WK_K8S_ENOTFOUND) {
+			wk_k8s_result_release(&res);
+			wk_logk(WK_LOG_WARN, a->req.name, "deadline: delete vmim '%s': %s",
+				a->obj_name, err);
+			return;
+		}
+		wk_k8s_result_release(&res);
+		a->deadline_hit = true;
+		a->cancel_requested = true;
+		snprintf(msg, sizeof(msg),
+			 "migration '%s' still in phase %s after %lld s (the migrator's deadline, "
+			 "migrator.migration-deadline): cancelled, waiting for KubeVirt",
+			 a->obj_name, *ph ? ph : "(unset)",
+			 (long long)((now - a->started_ms) / 1000));
+		mig_report(st, a, "migration.deadline", "pending", "MigrationDeadlineExceeded",
+			   msg, ack);
+		return;
+	}
+	if (a->deadline_hit && now > a->deadline_ms + 300000) {
+		/* Deleted but never final: KubeVirt is not handling it. */
+		snprintf(msg, sizeof(msg),
+			 "migration '%s' did not end within %lld s and did not end 300 s after the "
+			 "migrator cancelled it (phase %s): KubeVirt's virt-controller is not "
+			 "handling it; check it and the VMIM (its finalizer)",
+			 a->obj_name, (long long)((a->deadline_ms - a->started_ms) / 1000),
+			 *ph ? ph : "(unset)");
+		finish(st, a, MIG_PH_FAILED, "migration.failed", "failure",
+		       "MigrationDeadlineExceeded", msg, ack);
+		return;
+	}
 	if (!strcmp(ph, a->vmim_phase))
 		return;
 	wk_strlcpy(a->vmim_phase, ph, sizeof(a->vmim_phase));
@@ -773,7 +919,7 @@ static void adopt_fill(struct mig_state *st, struct mig_active *a, const cJSON *
 			n = wk_json_str(res.body, "status.nodeName");
 		if (n)
 			wk_strlcpy(a->source_node, n, sizeof(a->source_node));
-		mig_vmi_resources(res.body, &a->mem, &a->cpu_milli);
+		mig_vmi_resources(res.body, &st->kv, &a->mem, &a->cpu_milli);
 	}
 	wk_k8s_result_release(&res);
 	if (a->req.target_node[0])

@@ -167,7 +167,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 			    (double)(wk_time_now_ms() - e) < cooldown_ms)
 				continue;
 		}
-		mig_vmi_resources(it, &cand[nc].mem, &cand[nc].cpu_milli);
+		mig_vmi_guest(it, &cand[nc].mem, &cand[nc].cpu_milli);
 		wk_strlcpy(keys[nc], key, sizeof(keys[nc]));
 		nc++;
 	}
