@@ -378,14 +378,7 @@ void sim_model_destroy(struct sim_model *m)
 		free(q);
 	}
 	WK_MAP_EACH(e, &m->vms)
-	{
-		struct mvm *vm = e.val;
-		free(vm->ns);
-		free(vm->name);
-		free(vm->key);
-		cJSON_Delete(vm->node_selector);
-		free(vm);
-	}
+	sim_vm_destroy(e.val);
 	WK_MAP_EACH(e, &m->migs)
 	{
 		struct mmig *g = e.val;

@@ -279,6 +279,8 @@ void sim_vmi_deleted(struct sim_model *m, const char *ns, const char *name);
 void sim_vms_tick(struct sim_model *m);
 struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name);
 void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
+/* Free a VM record and what it holds (not its map entry or timer). */
+void sim_vm_destroy(struct mvm *vm);
 void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
 /* status.volumeSnapshotStatuses of a VM object: which volumes a snapshot can take. */

@@ -555,10 +555,9 @@ static void vm_load_spec(struct mvm *vm, const cJSON *o, double default_dirty)
 	vm->node_selector = cJSON_IsObject(sel) ? cJSON_Duplicate(sel, 1) : NULL;
 }
 
-static void vm_free(struct sim_model *m, struct mvm *vm)
+/* A VM's own memory (the model's release and vm_free below). */
+void sim_vm_destroy(struct mvm *vm)
 {
-	timer_off(m, vm);
-	wk_map_del(&m->vms, vm->key);
 	free(vm->ns);
 	free(vm->name);
 	free(vm->key);
@@ -567,6 +566,13 @@ static void vm_free(struct sim_model *m, struct mvm *vm)
 	cJSON_Delete(vm->affinity_terms);
 	cJSON_Delete(vm->cpu_sel);
 	free(vm);
+}
+
+static void vm_free(struct sim_model *m, struct mvm *vm)
+{
+	timer_off(m, vm);
+	wk_map_del(&m->vms, vm->key);
+	sim_vm_destroy(vm);
 }
 
 static void release_node(struct sim_model *m, struct mvm *vm)
