@@ -8,6 +8,7 @@
 #   make run             install missing packages, build, start the embedded stack
 #   make bench           benchmarks (ratios against a baseline measured in the same run)
 #   make format          clang-format every C file
+#   make fuzz            libFuzzer harnesses (tests/fuzz/), each FUZZ_SECONDS (default 60)
 #
 # Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined (use with B=build-asan),
 #        B=<dir> (build directory, default build).
@@ -120,6 +121,10 @@ deps:
 test: deps
 	$(MAKE) all
 	B=$(B) tests/run.sh
+	FUZZ_SECONDS=3 tests/fuzz/run.sh
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 test-long: deps
 	$(MAKE) all

@@ -309,8 +309,8 @@ static void applicability(void **state)
 }
 
 #define NODE_B                                                                                     \
-	"{\"metadata\":{\"name\":\"node-b\",\"labels\":{\"tier\":\"db\",\"zone\":\"z1\","           \
-	"\"kubevirt.io/schedulable\":\"true\","          \
+	"{\"metadata\":{\"name\":\"node-b\",\"labels\":{\"tier\":\"db\",\"zone\":\"z1\","          \
+	"\"kubevirt.io/schedulable\":\"true\","                                                    \
 	"\"kubernetes.io/hostname\":\"node-b\"}},\"spec\":{%s},\"status\":{\"conditions\":[{"      \
 	"\"type\":\"Ready\",\"status\":\"%s\"}],\"allocatable\":{\"memory\":\"8Gi\",\"cpu\":"      \
 	"\"4\"}}}"
@@ -358,12 +358,15 @@ static void target_check(void **state)
 					       8 * GI - NEED_MEM + 1, 0, &c),
 			 -1);
 	assert_string_equal(c.reason, "TargetNodeInsufficientMemory");
-	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 6 * GI, 0, &c), -1);
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 6 * GI, 0, &c),
+			 -1);
 	assert_string_equal(c.reason, "TargetNodeInsufficientMemory");
 	assert_non_null(strstr(c.message, "node 'node-b' has 2Gi free memory, the VM needs "));
-	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 0, 3796, &c), -1);
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 0, 3796, &c),
+			 -1);
 	assert_string_equal(c.reason, "TargetNodeInsufficientCPU");
-	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 0, 3000, &c), 0);
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 0, 3000, &c),
+			 0);
 	/* More used than allocatable (hostile / racing numbers): 0 free, never negative. */
 	assert_int_equal(
 	    mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, INT64_MAX / 2, 0, &c), -1);
@@ -379,12 +382,14 @@ static void target_check(void **state)
 	assert_non_null(strstr(c.message, "targetNodeSelector"));
 	assert_non_null(strstr(c.message, "zone"));
 	/* Checked before room: the first failure is the one reported. */
-	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, sel, NULL, 8 * GI, 0, &c), -1);
+	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, sel, NULL, 8 * GI, 0, &c),
+			 -1);
 	assert_string_equal(c.reason, "TargetNodeSelectorMismatch");
 	wk_selector_destroy(sel);
 	/* The VM's own nodeSelector. */
 	other = jf(VM_TPL, "\"tier\":\"web\"", "\"memory\":{\"guest\":\"1Gi\"}");
-	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, NULL, 0, 0, &c), -1);
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, NULL, 0, 0, &c),
+			 -1);
 	assert_string_equal(c.reason, "TargetNodeSelectorMismatch");
 	assert_string_equal(c.message,
 			    "target node 'node-b' does not match the VM's nodeSelector 'tier=web'");
@@ -412,30 +417,37 @@ static void target_check(void **state)
 	other = jf(VM_TPL, "", "\"devices\":{}");
 	vmi = cJSON_Parse("{\"spec\":{\"domain\":{\"resources\":{\"requests\":{\"memory\":"
 			  "\"3Gi\",\"cpu\":\"500m\"}}}}}");
-	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, NULL, 4 * GI, 0, &c), 0);
-	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, NULL, 5 * GI, 0, &c),
-			 -1);
+	assert_int_equal(
+	    mig_cold_target_check(node, "node-b", other, vmi, NULL, NULL, 4 * GI, 0, &c), 0);
+	assert_int_equal(
+	    mig_cold_target_check(node, "node-b", other, vmi, NULL, NULL, 5 * GI, 0, &c), -1);
 	assert_non_null(strstr(c.message, "node 'node-b' has 3Gi free memory, the VM needs 3"));
-	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, NULL, 0, 3600, &c), -1);
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, vmi, NULL, NULL, 0, 3600, &c),
+			 -1);
 	assert_string_equal(c.reason, "TargetNodeInsufficientCPU");
 	cJSON_Delete(vmi);
 	cJSON_Delete(other);
 	/* Empty / garbage VM objects: no selector, nothing requested. */
-	assert_int_equal(mig_cold_target_check(node, "node-b", NULL, NULL, NULL, NULL, 8 * GI, 4000, &c),
-			 0);
+	assert_int_equal(
+	    mig_cold_target_check(node, "node-b", NULL, NULL, NULL, NULL, 8 * GI, 4000, &c), 0);
 	/* A taint the VM tolerates does not stop it (k8s ToleratesTaint); one it does not, does. */
 	cJSON_Delete(node);
-	node = jf(NODE_B, "\"taints\":[{\"key\":\"dedicated\",\"value\":\"db\",\"effect\":\"NoSchedule\"}]", "True");
-	other = cJSON_Parse("{\"spec\":{\"template\":{\"spec\":{\"tolerations\":[{\"key\":"
-			    "\"dedicated\",\"operator\":\"Equal\",\"value\":\"db\"}],\"domain\":{}}}}}");
-	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, NULL, 0, 0, &c), 0);
+	node = jf(NODE_B,
+		  "\"taints\":[{\"key\":\"dedicated\",\"value\":\"db\",\"effect\":\"NoSchedule\"}]",
+		  "True");
+	other = cJSON_Parse(
+	    "{\"spec\":{\"template\":{\"spec\":{\"tolerations\":[{\"key\":"
+	    "\"dedicated\",\"operator\":\"Equal\",\"value\":\"db\"}],\"domain\":{}}}}}");
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, NULL, 0, 0, &c),
+			 0);
 	assert_int_equal(mig_cold_target_check(node, "node-b", vm, NULL, NULL, NULL, 0, 0, &c), -1);
 	assert_string_equal(c.reason, "TargetNodeUnschedulable");
 	cJSON_Delete(other);
 	cJSON_Delete(node);
 	node = jf(NODE_B, "", "True");
 	other = cJSON_Parse("{\"spec\":{\"template\":[1,2],\"x\":\"y\"}}");
-	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, NULL, 0, 0, &c), 0);
+	assert_int_equal(mig_cold_target_check(node, "node-b", other, NULL, NULL, NULL, 0, 0, &c),
+			 0);
 	cJSON_Delete(other);
 	/* A node without allocatable: nothing to measure room against (as the live pre-flight). */
 	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(node, "status"), "allocatable");

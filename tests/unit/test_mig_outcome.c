@@ -54,8 +54,7 @@ static void in_init(struct mig_outcome_in *in, const cJSON *vmim, const cJSON *v
 
 static void pre_handover_failure_ignores_old_state(void **state)
 {
-	cJSON *vmim = cJSON_Parse(VMIM_PRE), *vmi = cJSON_Parse(VMI_OLD),
-	      *ev = cJSON_Parse(EVENTS);
+	cJSON *vmim = cJSON_Parse(VMIM_PRE), *vmi = cJSON_Parse(VMI_OLD), *ev = cJSON_Parse(EVENTS);
 	struct mig_outcome_in in;
 	struct mig_outcome out;
 
@@ -229,8 +228,9 @@ static void rollout_and_migrating(void **state)
 	char note[300];
 	cJSON *a = cJSON_Parse("{\"status\":{\"migrationState\":{\"startTimestamp\":"
 			       "\"2026-01-01T00:00:00Z\"}}}");
-	cJSON *b = cJSON_Parse("{\"status\":{\"migrationState\":{\"startTimestamp\":"
-			       "\"2026-01-01T00:00:00Z\",\"endTimestamp\":\"2026-01-01T00:01:00Z\"}}}");
+	cJSON *b =
+	    cJSON_Parse("{\"status\":{\"migrationState\":{\"startTimestamp\":"
+			"\"2026-01-01T00:00:00Z\",\"endTimestamp\":\"2026-01-01T00:01:00Z\"}}}");
 
 	(void)state;
 	assert_true(mig_vmi_migrating(a));

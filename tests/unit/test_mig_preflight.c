@@ -21,7 +21,9 @@ static const char *VMI =
 
 static const char *NODE =
     "{\"metadata\":{\"name\":\"node-2\",\"labels\":{\"kubernetes.io/hostname\":\"node-2\","
-    "\"kubevirt.io/schedulable\":\"true\",\"zone\":\"a\"}},\"spec\":{},\"status\":{\"allocatable\":{\"cpu\":\"16\",\"memory\":\"64Gi\"},"
+    "\"kubevirt.io/"
+    "schedulable\":\"true\",\"zone\":\"a\"}},\"spec\":{},\"status\":{\"allocatable\":{\"cpu\":"
+    "\"16\",\"memory\":\"64Gi\"},"
     "\"conditions\":[{\"type\":\"MemoryPressure\",\"status\":\"False\"},"
     "{\"type\":\"Ready\",\"status\":\"True\"}]}}";
 
@@ -146,7 +148,8 @@ static void not_migratable_other(void **state)
 	expect_reason(&x->f, "HostDeviceNotLiveMigratable");
 	/* No reason given: upstream's generic NotMigratable. */
 	cJSON_DeleteItemFromObject(
-	    cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(x->vmi, "status"), "conditions"), 1),
+	    cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(x->vmi, "status"), "conditions"), 1),
 	    "reason");
 	expect_reason(&x->f, "NotMigratable");
 }
@@ -197,9 +200,10 @@ static void placement_rules(void **state)
 	cJSON *spec = cJSON_GetObjectItem(x->node, "spec");
 	cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(x->node, "metadata"), "labels");
 	cJSON *vspec = cJSON_GetObjectItem(x->vmi, "spec");
-	cJSON *src = cJSON_Parse("{\"metadata\":{\"labels\":{"
-				 "\"host-model-cpu.node.kubevirt.io/Skylake\":\"true\","
-				 "\"host-model-required-features.node.kubevirt.io/vmx\":\"true\"}}}");
+	cJSON *src =
+	    cJSON_Parse("{\"metadata\":{\"labels\":{"
+			"\"host-model-cpu.node.kubevirt.io/Skylake\":\"true\","
+			"\"host-model-required-features.node.kubevirt.io/vmx\":\"true\"}}}");
 
 	/* Tolerated taints: Equal with the value, Exists on the key, Exists with no key; a
 	 * wrong value or effect is not tolerated. */
@@ -218,8 +222,7 @@ static void placement_rules(void **state)
 				  cJSON_Parse("[{\"key\":\"dedicated\",\"operator\":\"Exists\","
 					      "\"effect\":\"NoExecute\"}]"));
 	expect_reason(&x->f, "TargetNodeUnschedulable");
-	cJSON_ReplaceItemInObject(vspec, "tolerations",
-				  cJSON_Parse("[{\"operator\":\"Exists\"}]"));
+	cJSON_ReplaceItemInObject(vspec, "tolerations", cJSON_Parse("[{\"operator\":\"Exists\"}]"));
 	expect_reason(&x->f, NULL);
 	/* A cordon is tolerated like its taint. */
 	cJSON_AddTrueToObject(spec, "unschedulable");
@@ -271,7 +274,8 @@ static void placement_rules(void **state)
 		cJSON *pv = cJSON_Parse(
 		    "{\"metadata\":{\"name\":\"pv-1\"},\"spec\":{\"nodeAffinity\":{\"required\":{"
 		    "\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":"
-		    "\"kubernetes.io/hostname\",\"operator\":\"In\",\"values\":[\"node-1\"]}]}]}}}}");
+		    "\"kubernetes.io/"
+		    "hostname\",\"operator\":\"In\",\"values\":[\"node-1\"]}]}]}}}}");
 		cJSON *shared = cJSON_Parse("{\"metadata\":{\"name\":\"pv-2\"},\"spec\":{}}");
 		struct mig_check c;
 
@@ -362,8 +366,8 @@ static void resources(void **state)
 	mig_vmi_resources(v, NULL, &mem, &cpu);
 	assert_int_equal(cpu, 505);
 	/* 1Gi + 1Gi/512 + 220Mi + 8 x 8Mi + 8Mi + 32Mi video + 35M */
-	assert_int_equal(mem, (INT64_C(1) << 30) + ((INT64_C(2) + 220 + 64 + 8 + 32) << 20) +
-				  35000000);
+	assert_int_equal(mem,
+			 (INT64_C(1) << 30) + ((INT64_C(2) + 220 + 64 + 8 + 32) << 20) + 35000000);
 	{
 		struct wk_kubevirt_info kv;
 
@@ -372,8 +376,8 @@ static void resources(void **state)
 		kv.major = 1;
 		kv.minor = 5; /* video RAM 16Mi on 1.5 */
 		mig_vmi_resources(v, &kv, &mem, &cpu);
-		assert_int_equal(mem, (INT64_C(1) << 30) + ((INT64_C(2) + 220 + 64 + 8 + 16) << 20) +
-					  35000000);
+		assert_int_equal(mem, (INT64_C(1) << 30) +
+					  ((INT64_C(2) + 220 + 64 + 8 + 16) << 20) + 35000000);
 	}
 	mig_vmi_resources(NULL, NULL, &mem, &cpu);
 	assert_int_equal(mem, 0);

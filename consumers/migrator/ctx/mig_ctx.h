@@ -49,8 +49,8 @@ struct mig_active {
 	int64_t final_seen_mono_ms; /* first seen Succeeded without a migrationState of its own */
 	int64_t deadline_ms;	    /* wall clock: the migrator cancels the VMIM after this */
 	bool deadline_hit;	    /* ... and did */
-	struct mig_ack *hold; /* the request's message, held while queued */
-	char topic[256];      /* where the request came from, for audit */
+	struct mig_ack *hold;	    /* the request's message, held while queued */
+	char topic[256];	    /* where the request came from, for audit */
 	int32_t partition;
 	int64_t offset;
 	struct mig_active *next;
@@ -119,7 +119,8 @@ struct mig_state {
 	struct mig_limits limits;
 	bool limits_from_cr;
 	/* What the KubeVirt CR says (version, gates, cpuAllocationRatio, rollout strategy), read at
-	 * start and every migrator.kubevirt-refresh; the last good reading stays on an API error. */
+	 * start and every migrator.kubevirt-refresh; the last good reading stays on an API error.
+	 */
 	struct wk_kubevirt_info kv;
 	bool rebuilt; /* the first resync (at start) is done */
 	int foreign;  /* non-final VMIMs that are not ours, from the last resync */

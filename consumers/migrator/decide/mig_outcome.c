@@ -40,7 +40,8 @@ static int64_t phase_time(const cJSON *vmim, const char *phase)
 
 	cJSON_ArrayForEach(t, wk_json_path(vmim, "status.phaseTransitionTimestamps"))
 	{
-		const char *p = wk_json_str(t, "phase"), *ts = wk_json_str(t, "phaseTransitionTimestamp");
+		const char *p = wk_json_str(t, "phase"),
+			   *ts = wk_json_str(t, "phaseTransitionTimestamp");
 		int64_t v;
 
 		if (p && ts && !strcmp(p, phase) && wk_time_parse_ms(ts, &v) == 0)
@@ -147,7 +148,7 @@ static const char *pick_event(const cJSON *vmim, const cJSON *events, const char
 void mig_outcome_explain(const cJSON *vmim, const cJSON *events, const char *vm, char *reason,
 			 size_t rs, char *msg, size_t ms)
 {
-	static const char *const order[] = {"Pending",	       "Scheduling", "Scheduled",
+	static const char *const order[] = {"Pending",	       "Scheduling",  "Scheduled",
 					    "PreparingTarget", "TargetReady", "Running"};
 	const char *last = NULL, *ev = pick_event(vmim, events, vm);
 	int64_t failed = phase_time(vmim, "Failed"), since = 0;
@@ -182,10 +183,11 @@ void mig_outcome_explain(const cJSON *vmim, const cJSON *events, const char *vm,
 		if (failed && since && failed >= since)
 			snprintf(within, sizeof(within), " within %lld s",
 				 (long long)((failed - since + 500) / 1000));
-		snprintf(msg, ms,
-			 "migration failed before hand-over: the target pod was never scheduled%s%s; "
-			 "free room on a suitable node or pick another target",
-			 within, evp);
+		snprintf(
+		    msg, ms,
+		    "migration failed before hand-over: the target pod was never scheduled%s%s; "
+		    "free room on a suitable node or pick another target",
+		    within, evp);
 		return;
 	}
 	wk_strlcpy(reason, "MigrationFailed", rs);
@@ -203,8 +205,8 @@ void mig_outcome(const struct mig_outcome_in *in, struct mig_outcome *out)
 	const char *tgt = wk_json_str(ms, "targetNode"), *mode = wk_json_str(ms, "mode");
 	const char *req = in->requested ? in->requested : "";
 	const char *src = in->source_node ? in->source_node : "";
-	bool abort_req = cJSON_IsTrue(wk_json_path(ms, "abortRequested")) ||
-			 in->cancel_requested || cond_true(in->vmim, "migrationAbortRequested");
+	bool abort_req = cJSON_IsTrue(wk_json_path(ms, "abortRequested")) || in->cancel_requested ||
+			 cond_true(in->vmim, "migrationAbortRequested");
 
 	memset(out, 0, sizeof(*out));
 	if (mode)
@@ -231,19 +233,21 @@ void mig_outcome(const struct mig_outcome_in *in, struct mig_outcome *out)
 		if (*req && strcmp(tgt, req)) {
 			out->phase = MIG_PH_FAILED;
 			wk_strlcpy(out->reason, "TargetNodeIgnored", sizeof(out->reason));
-			snprintf(out->message, sizeof(out->message),
-				 "VMI '%s' migrated from node '%s' to node '%s', not to the requested "
-				 "node '%s': KubeVirt %s did not apply addedNodeSelector (it needs "
-				 "1.6 or later)",
-				 in->vm ? in->vm : "", src, tgt, req,
-				 in->kv_version ? in->kv_version : "");
+			snprintf(
+			    out->message, sizeof(out->message),
+			    "VMI '%s' migrated from node '%s' to node '%s', not to the requested "
+			    "node '%s': KubeVirt %s did not apply addedNodeSelector (it needs "
+			    "1.6 or later)",
+			    in->vm ? in->vm : "", src, tgt, req,
+			    in->kv_version ? in->kv_version : "");
 			return;
 		}
 		out->phase = MIG_PH_SUCCEEDED;
 		wk_strlcpy(out->reason, "Succeeded", sizeof(out->reason));
 		snprintf(out->message, sizeof(out->message),
-			 "VMI '%s' migrated from node '%s' to node '%s'%s%s%s", in->vm ? in->vm : "",
-			 src, tgt, out->mode[0] ? " (" : "", out->mode, out->mode[0] ? ")" : "");
+			 "VMI '%s' migrated from node '%s' to node '%s'%s%s%s",
+			 in->vm ? in->vm : "", src, tgt, out->mode[0] ? " (" : "", out->mode,
+			 out->mode[0] ? ")" : "");
 		if (in->cancel_requested)
 			snprintf(out->message + strlen(out->message),
 				 sizeof(out->message) - strlen(out->message),
@@ -256,12 +260,13 @@ void mig_outcome(const struct mig_outcome_in *in, struct mig_outcome *out)
 
 		out->phase = MIG_PH_CANCELLED;
 		wk_strlcpy(out->reason, "Aborted", sizeof(out->reason));
-		snprintf(out->message, sizeof(out->message),
-			 "migration cancelled%s%s: KubeVirt abortStatus %s%s%.300s; the VM stays on "
-			 "node '%s'",
-			 *cid ? " by request " : "", cid,
-			 abort_st ? abort_st : "none (aborted before hand-over)",
-			 failure ? ", " : "", failure ? failure : "", src);
+		snprintf(
+		    out->message, sizeof(out->message),
+		    "migration cancelled%s%s: KubeVirt abortStatus %s%s%.300s; the VM stays on "
+		    "node '%s'",
+		    *cid ? " by request " : "", cid,
+		    abort_st ? abort_st : "none (aborted before hand-over)", failure ? ", " : "",
+		    failure ? failure : "", src);
 		return;
 	}
 	out->phase = MIG_PH_FAILED;

@@ -17,13 +17,14 @@
 struct cJSON;
 
 struct mig_outcome_in {
-	const struct cJSON *vmim;   /* the final VMIM */
-	const struct cJSON *vmi;    /* the VMI (NULL = not read / gone) */
-	const struct cJSON *events; /* Events of the namespace (array of Event objects; NULL = none) */
-	const char *vm;		    /* the VMI's name */
-	const char *source_node;    /* where it ran ("" = unknown) */
-	const char *requested;	    /* the requested target node ("" = the scheduler picks) */
-	const char *kv_version;	    /* for messages ("v1.5.0", "an unknown version") */
+	const struct cJSON *vmim; /* the final VMIM */
+	const struct cJSON *vmi;  /* the VMI (NULL = not read / gone) */
+	const struct cJSON
+	    *events;		 /* Events of the namespace (array of Event objects; NULL = none) */
+	const char *vm;		 /* the VMI's name */
+	const char *source_node; /* where it ran ("" = unknown) */
+	const char *requested;	 /* the requested target node ("" = the scheduler picks) */
+	const char *kv_version;	 /* for messages ("v1.5.0", "an unknown version") */
 	bool cancel_requested;
 	const char *cancel_id; /* "" = none */
 };

@@ -84,7 +84,8 @@ void mig_vmi_resources(const cJSON *vmi, const struct wk_kubevirt_info *kv, int6
 {
 	const int64_t Mi = INT64_C(1) << 20;
 	const cJSON *dom = wk_json_path(vmi, "spec.domain");
-	int64_t vcpus = topo(wk_json_path(dom, "cpu.cores")) * topo(wk_json_path(dom, "cpu.sockets")) *
+	int64_t vcpus = topo(wk_json_path(dom, "cpu.cores")) *
+			topo(wk_json_path(dom, "cpu.sockets")) *
 			topo(wk_json_path(dom, "cpu.threads"));
 	int64_t ratio = kv && kv->cpu_allocation_ratio > 0 ? kv->cpu_allocation_ratio : 10;
 	bool dedicated = cJSON_IsTrue(wk_json_path(dom, "cpu.dedicatedCpuPlacement"));
@@ -336,8 +337,9 @@ bool mig_node_matches_terms(const cJSON *terms, const cJSON *node, const char *n
 static bool affinity_matches(const cJSON *spec, const cJSON *node, const char *node_name)
 {
 	return mig_node_matches_terms(
-	    wk_json_path(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
-			       "nodeSelectorTerms"),
+	    wk_json_path(spec,
+			 "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+			 "nodeSelectorTerms"),
 	    node, node_name);
 }
 
@@ -348,14 +350,13 @@ int mig_pv_check(const cJSON *pv, const char *claim, const cJSON *node, const ch
 
 	if (!pv || !cJSON_IsArray(terms) || mig_node_matches_terms(terms, node, node_name))
 		return 0;
-	return mig_check_fail(c, "TargetNodeVolumeAffinityMismatch",
-			      "the VM's volume '%.200s' is on PersistentVolume '%.200s', which is "
-			      "reachable only from other nodes (its spec.nodeAffinity, local "
-			      "storage): the VM cannot start on node '%s' unless its data moves",
-			      claim ? claim : "", wk_json_str(pv, "metadata.name")
-						      ? wk_json_str(pv, "metadata.name")
-						      : "",
-			      node_name);
+	return mig_check_fail(
+	    c, "TargetNodeVolumeAffinityMismatch",
+	    "the VM's volume '%.200s' is on PersistentVolume '%.200s', which is "
+	    "reachable only from other nodes (its spec.nodeAffinity, local "
+	    "storage): the VM cannot start on node '%s' unless its data moves",
+	    claim ? claim : "",
+	    wk_json_str(pv, "metadata.name") ? wk_json_str(pv, "metadata.name") : "", node_name);
 }
 
 int mig_place_check(const cJSON *node, const char *node_name, const cJSON *spec,
@@ -413,10 +414,11 @@ int mig_place_check(const cJSON *node, const char *node_name, const cJSON *spec,
 	if (model && *model && strcmp(model, "host-model") && strcmp(model, "host-passthrough")) {
 		snprintf(key, sizeof(key), "cpu-model.node.kubevirt.io/%.200s", model);
 		if (!label_is(labels, key, "true"))
-			return mig_check_fail(c, "TargetNodeCPUMismatch",
-					      "target node '%s' cannot run the VM's CPU model '%.100s' "
-					      "(no label %s=true)",
-					      node_name, model, key);
+			return mig_check_fail(
+			    c, "TargetNodeCPUMismatch",
+			    "target node '%s' cannot run the VM's CPU model '%.100s' "
+			    "(no label %s=true)",
+			    node_name, model, key);
 	}
 	cJSON_ArrayForEach(t, wk_json_path(spec, "domain.cpu.features"))
 	{
@@ -426,10 +428,11 @@ int mig_place_check(const cJSON *node, const char *node_name, const cJSON *spec,
 			continue;
 		snprintf(key, sizeof(key), "cpu-feature.node.kubevirt.io/%.200s", n);
 		if (!label_is(labels, key, "true"))
-			return mig_check_fail(c, "TargetNodeCPUMismatch",
-					      "target node '%s' lacks the CPU feature '%.100s' the VM "
-					      "requires (no label %s=true)",
-					      node_name, n, key);
+			return mig_check_fail(
+			    c, "TargetNodeCPUMismatch",
+			    "target node '%s' lacks the CPU feature '%.100s' the VM "
+			    "requires (no label %s=true)",
+			    node_name, n, key);
 	}
 	if (source_node && (!model || !*model || !strcmp(model, "host-model"))) {
 		/* migration.go prepareNodeSelectorForHostCpuModel: the source's host model and its
@@ -444,12 +447,13 @@ int mig_place_check(const cJSON *node, const char *node_name, const cJSON *spec,
 
 			if (!strncmp(l->string, hm, sizeof(hm) - 1)) {
 				name = l->string + sizeof(hm) - 1;
-				snprintf(key, sizeof(key), "cpu-model-migration.node.kubevirt.io/%.200s",
-					 name);
+				snprintf(key, sizeof(key),
+					 "cpu-model-migration.node.kubevirt.io/%.200s", name);
 				want = key;
 			} else if (!strncmp(l->string, hf, sizeof(hf) - 1)) {
 				name = l->string + sizeof(hf) - 1;
-				snprintf(key, sizeof(key), "cpu-feature.node.kubevirt.io/%.200s", name);
+				snprintf(key, sizeof(key), "cpu-feature.node.kubevirt.io/%.200s",
+					 name);
 				want = key;
 			}
 			if (want && !label_is(labels, want, "true"))
@@ -522,7 +526,8 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 bool mig_vmi_migrating(const cJSON *vmi)
 {
 	const cJSON *ms = wk_json_path(vmi, "status.migrationState");
-	const char *start = wk_json_str(ms, "startTimestamp"), *end = wk_json_str(ms, "endTimestamp");
+	const char *start = wk_json_str(ms, "startTimestamp"),
+		   *end = wk_json_str(ms, "endTimestamp");
 
 	return start && *start && !(end && *end);
 }
@@ -532,11 +537,12 @@ void mig_rollout_note(const struct wk_kubevirt_info *kv, char *out, size_t n)
 	if (n)
 		out[0] = '\0';
 	if (kv && kv->rollout == WK_KV_ROLLOUT_STAGE)
-		snprintf(out, n,
-			 "; KubeVirt %s rolls VM changes out with vmRolloutStrategy Stage, so the VM "
-			 "shows RestartRequired for the restored nodeSelector until its next restart "
-			 "(nothing else changes)",
-			 wk_kubevirt_version_str(kv));
+		snprintf(
+		    out, n,
+		    "; KubeVirt %s rolls VM changes out with vmRolloutStrategy Stage, so the VM "
+		    "shows RestartRequired for the restored nodeSelector until its next restart "
+		    "(nothing else changes)",
+		    wk_kubevirt_version_str(kv));
 }
 
 bool mig_kv_can_target(const struct wk_kubevirt_info *kv)

@@ -211,8 +211,9 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		wk_k8s_result_release(&res);
 		return;
 	}
-	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target, &st->kv,
-				  f->target_used_mem, f->target_used_cpu_milli, &chk) < 0) {
+	if (mig_cold_target_check(f->target_node, r->target_node, res.body, f->vmi, pol.target,
+				  &st->kv, f->target_used_mem, f->target_used_cpu_milli,
+				  &chk) < 0) {
 		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
 			 chk.reason, chk.message);
 		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable", msg);
@@ -234,18 +235,20 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 
 		if (rs && !strcmp(rs, "Manual")) {
 			/* Back from Halted to Manual, KubeVirt would leave it stopped: a Manual VM
-			 * starts only on a start request (virtctl start: PUT subresources.kubevirt.io
-			 * .../virtualmachines/<vm>/start, pkg/virt-api/rest/lifecycle.go), which the
-			 * migrator does not send. Refused before anything is touched. */
-			snprintf(msg, sizeof(msg),
-				 "cold migration refused: VM '%.63s/%.200s' has runStrategy Manual; "
-				 "after the stop KubeVirt starts such a VM only on a start request "
-				 "(virtctl start), which the migrator does not send; set its "
-				 "runStrategy to Always (or RerunOnFailure) for the move, or stop, "
-				 "pin and start it yourself; the VM keeps running",
-				 r->ns, r->vm);
-			cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationManualRunStrategy",
-				    msg);
+			 * starts only on a start request (virtctl start: PUT
+			 * subresources.kubevirt.io
+			 * .../virtualmachines/<vm>/start, pkg/virt-api/rest/lifecycle.go), which
+			 * the migrator does not send. Refused before anything is touched. */
+			snprintf(
+			    msg, sizeof(msg),
+			    "cold migration refused: VM '%.63s/%.200s' has runStrategy Manual; "
+			    "after the stop KubeVirt starts such a VM only on a start request "
+			    "(virtctl start), which the migrator does not send; set its "
+			    "runStrategy to Always (or RerunOnFailure) for the move, or stop, "
+			    "pin and start it yourself; the VM keeps running",
+			    r->ns, r->vm);
+			cold_status(st, r->ns, &s, MIG_PH_REJECTED,
+				    "ColdMigrationManualRunStrategy", msg);
 			wk_k8s_result_release(&res);
 			return;
 		}

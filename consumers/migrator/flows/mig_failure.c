@@ -861,7 +861,8 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 				 "recovered on node '%s' after node '%s' failed, down for about "
 				 "%.0f s (KubeVirt restarted it on node '%s'; moved live since)%s",
 				 v.vmi_node, s.node,
-				 (double)(s.move_ms - s.pin.stopped_ms) / 1000.0, s.moved_from, note);
+				 (double)(s.move_ms - s.pin.stopped_ms) / 1000.0, s.moved_from,
+				 note);
 		else
 			snprintf(msg, sizeof(msg),
 				 "recovered on node '%s' after node '%s' failed, down for about "

@@ -70,14 +70,14 @@ int mig_refresh_limits(struct mig_state *st)
 	    kv.cpu_allocation_ratio != st->kv.cpu_allocation_ratio || kv.rollout != st->kv.rollout)
 		wk_info("KubeVirt %s (observedKubeVirtVersion '%s'): cpuAllocationRatio %lld, "
 			"vmRolloutStrategy %s%s",
-			wk_kubevirt_version_str(&kv), kv.version, (long long)kv.cpu_allocation_ratio,
+			wk_kubevirt_version_str(&kv), kv.version,
+			(long long)kv.cpu_allocation_ratio,
 			kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE ? "LiveUpdate" : "Stage",
 			kv.found ? "" : " (no KubeVirt CR found)");
 	st->kv = kv;
 	/* KubeVirt's defaults when unset (pkg/virt-config): 5 and 2 (wk_kubevirt fills them). */
-	st->limits.per_cluster = kv.migrations.parallel_per_cluster >= 1
-				     ? (int)kv.migrations.parallel_per_cluster
-				     : 5;
+	st->limits.per_cluster =
+	    kv.migrations.parallel_per_cluster >= 1 ? (int)kv.migrations.parallel_per_cluster : 5;
 	st->limits.per_node = kv.migrations.parallel_outbound_per_node >= 1
 				  ? (int)kv.migrations.parallel_outbound_per_node
 				  : 2;
@@ -851,8 +851,8 @@ static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON 
 				      ? a->req.opt.completion_timeout_per_gib
 				      : st->kv.migrations.completion_timeout_per_gib;
 
-		a->deadline_ms = a->started_ms + mig_live_deadline_ms(a->mem, per_gib,
-								      st->migration_deadline_ms);
+		a->deadline_ms = a->started_ms +
+				 mig_live_deadline_ms(a->mem, per_gib, st->migration_deadline_ms);
 	}
 	if (a->deadline_ms && now > a->deadline_ms && !a->deadline_hit) {
 		/* KubeVirt has not ended it (a controller down, a stuck target): cancel it. */
@@ -875,8 +875,8 @@ static void vmim_update(struct mig_state *st, struct mig_active *a, const cJSON 
 			 "migrator.migration-deadline): cancelled, waiting for KubeVirt",
 			 a->obj_name, *ph ? ph : "(unset)",
 			 (long long)((now - a->started_ms) / 1000));
-		mig_report(st, a, "migration.deadline", "pending", "MigrationDeadlineExceeded",
-			   msg, ack);
+		mig_report(st, a, "migration.deadline", "pending", "MigrationDeadlineExceeded", msg,
+			   ack);
 		return;
 	}
 	if (a->deadline_hit && now > a->deadline_ms + 300000) {
