@@ -430,8 +430,13 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 	ptspec = cJSON_AddObjectToObject(cJSON_AddObjectToObject(pspec, "template"), "spec");
 	pdom = cJSON_AddObjectToObject(ptspec, "domain");
 
-	/* spec.running starts and stops */
-	if (!cur_rs || strcmp(cur_rs, wk_json_str(want, "spec.runStrategy"))) {
+	/* spec.running starts and stops: judged by running or not, so a VM on the deprecated
+	 * spec.running, or on runStrategy Manual / RerunOnFailure, is not rewritten for its form */
+	bool cur_halted = cur_rs ? !strcmp(cur_rs, "Halted")
+				 : !cJSON_IsTrue(wk_json_path(vm, "spec.running"));
+	bool want_halted = !strcmp(wk_json_str(want, "spec.runStrategy"), "Halted");
+
+	if (cur_halted != want_halted) {
 		cJSON_AddStringToObject(pspec, "runStrategy",
 					wk_json_str(want, "spec.runStrategy"));
 		cJSON_AddNullToObject(pspec, "running");
