@@ -408,11 +408,6 @@ static const cJSON *by_name(const cJSON *arr, const char *path, const char *name
 	return NULL;
 }
 
-static bool same(const cJSON *a, const cJSON *b)
-{
-	return (!a && !b) || (a && b && cJSON_Compare(a, b, true));
-}
-
 int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *cl,
 		    cJSON **patch_out, cJSON **delete_dvs, struct pv_verdict *refused)
 {
@@ -435,24 +430,38 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 	ptspec = cJSON_AddObjectToObject(cJSON_AddObjectToObject(pspec, "template"), "spec");
 	pdom = cJSON_AddObjectToObject(ptspec, "domain");
 
-	/* spec.running starts and stops */
-	if (!cur_rs || strcmp(cur_rs, wk_json_str(want, "spec.runStrategy"))) {
+	/* spec.running starts and stops: judged by running or not, so a VM on the deprecated
+	 * spec.running, or on runStrategy Manual / RerunOnFailure, is not rewritten for its form */
+	bool cur_halted = cur_rs ? !strcmp(cur_rs, "Halted")
+				 : !cJSON_IsTrue(wk_json_path(vm, "spec.running"));
+	bool want_halted = !strcmp(wk_json_str(want, "spec.runStrategy"), "Halted");
+
+	if (cur_halted != want_halted) {
 		cJSON_AddStringToObject(pspec, "runStrategy",
 					wk_json_str(want, "spec.runStrategy"));
 		cJSON_AddNullToObject(pspec, "running");
 		changed = true;
 	}
-	/* cpu and memory: the template; KubeVirt applies them live (LiveUpdate) or on restart */
-	static const char *const compute[] = {"cpu", "memory", "resources"};
-	for (size_t i = 0; i < WK_ARRAY_SIZE(compute); i++) {
-		char p[64];
-		const cJSON *w, *h;
+	/* cpu and memory: the template; KubeVirt applies them live (LiveUpdate) or on restart.
+	 * Judged by the values the Wukong sets (cores, guest memory), so a VM written another way
+	 * (no CPU request, "4096Mi") is not rewritten for its form. */
+	{
+		const cJSON *wc = wk_json_path(want, "spec.template.spec.domain.cpu.cores");
+		const cJSON *hc = wk_json_path(vm, "spec.template.spec.domain.cpu.cores");
+		int64_t wm = qty(wk_json_path(want, "spec.template.spec.domain.memory.guest"));
+		int64_t hm = qty(wk_json_path(vm, "spec.template.spec.domain.memory.guest"));
 
-		snprintf(p, sizeof(p), "spec.template.spec.domain.%s", compute[i]);
-		w = wk_json_path(want, p);
-		h = wk_json_path(vm, p);
-		if (!same(w, h)) {
-			cJSON_AddItemToObject(pdom, compute[i], cJSON_Duplicate(w, true));
+		if (!cJSON_IsNumber(hc) || !cJSON_IsNumber(wc) || hc->valuedouble != wc->valuedouble ||
+		    wm != hm) {
+			static const char *const compute[] = {"cpu", "memory", "resources"};
+
+			for (size_t i = 0; i < WK_ARRAY_SIZE(compute); i++) {
+				char p[64];
+
+				snprintf(p, sizeof(p), "spec.template.spec.domain.%s", compute[i]);
+				cJSON_AddItemToObject(pdom, compute[i],
+						      cJSON_Duplicate(wk_json_path(want, p), true));
+			}
 			changed = true;
 		}
 	}

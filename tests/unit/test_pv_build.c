@@ -202,6 +202,11 @@ static void updates(void **state)
 	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
 	assert_null(del);
 	assert_null(patch);
+	/* a VM written another way (no CPU request) is not rewritten for its form */
+	cJSON_DeleteItemFromObject((cJSON *)at(vm, "spec.template.spec.domain.resources.requests"),
+				   "cpu");
+	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
+	assert_null(patch);
 	/* cpu 4, stopped, the data disk removed (kept: refused), a new disk */
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(wk, "spec"), "cpu", cJSON_CreateNumber(4));
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(wk, "spec"), "running", cJSON_CreateFalse());
