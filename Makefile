@@ -8,6 +8,7 @@
 #   make run             install missing packages, build, start the embedded stack
 #   make bench           benchmarks (ratios against a baseline measured in the same run)
 #   make format          clang-format every C file
+#   make fuzz            libFuzzer harnesses (tests/fuzz/), each FUZZ_SECONDS (default 60)
 #
 # Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined (use with B=build-asan),
 #        B=<dir> (build directory, default build).
@@ -38,6 +39,11 @@ CFLAGS += -std=c11 $(WARN)
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
 LDFLAGS += -fsanitize=$(SANITIZE)
+# GCC's "undefined" leaves out float→int overflow (issue 22: the clone parallelism check).
+ifneq ($(findstring undefined,$(SANITIZE)),)
+CFLAGS += -fsanitize=float-cast-overflow
+LDFLAGS += -fsanitize=float-cast-overflow
+endif
 else
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
@@ -58,12 +64,23 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test test-long unit-test integration-test run bench format clean
+.PHONY: FORCE all deps test test-long unit-test integration-test run bench format clean
 all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The build's version: `git describe` when this is a git checkout, else the VERSION file. The
+# header is rewritten only when the string changes, so a rebuild recompiles one file.
+WK_BUILD_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || cat VERSION 2>/dev/null || echo unknown)
+$(B)/gen/wk_build_version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define WK_BUILD_VERSION "$(WK_BUILD_VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(B)/obj/core/wk_version.o: $(B)/gen/wk_build_version.h
+$(B)/obj/core/wk_version.o: CPPFLAGS += -I$(B)/gen
+FORCE:
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
@@ -104,6 +121,10 @@ deps:
 test: deps
 	$(MAKE) all
 	B=$(B) tests/run.sh
+	FUZZ_SECONDS=3 tests/fuzz/run.sh
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 test-long: deps
 	$(MAKE) all

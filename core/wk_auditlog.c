@@ -26,6 +26,7 @@ struct wk_auditlog {
 	bool failed;		  /* an fsync failed: nothing more is accepted */
 	struct aul_dedupe dd;
 	struct wk_buf line;
+	struct wk_auditlog_key key; /* key.len 0: unkeyed */
 };
 
 void wk_audit_entry_init(struct wk_audit_entry *e)
@@ -68,8 +69,22 @@ static void write_head(struct wk_auditlog *l)
 	if (l->head_fd < 0 || !l->last_seq)
 		return;
 	aul_seg_name(l->segno, seg);
-	n = snprintf(buf, sizeof(buf), "{\"seq\":%llu,\"hash\":\"%s\",\"segment\":\"%s\"}",
-		     (unsigned long long)l->last_seq, l->last_hash, seg);
+	if (l->key.len) {
+		/* Signed: the seq and hash HEAD claims, under the chain key. */
+		char claim[128], mac[WK_AUDITLOG_HASH_HEX];
+		int cn = snprintf(claim, sizeof(claim), "%llu %s", (unsigned long long)l->last_seq,
+				  l->last_hash);
+
+		aul_hmac_hex(&l->key, claim, (size_t)cn, mac);
+		n = snprintf(buf, sizeof(buf),
+			     "{\"seq\":%llu,\"hash\":\"%s\",\"segment\":\"%s\",\"kid\":\"%s\","
+			     "\"mac\":\"%s\"}",
+			     (unsigned long long)l->last_seq, l->last_hash, seg, l->key.kid, mac);
+	} else {
+		n = snprintf(buf, sizeof(buf),
+			     "{\"seq\":%llu,\"hash\":\"%s\",\"segment\":\"%s\"}",
+			     (unsigned long long)l->last_seq, l->last_hash, seg);
+	}
 	memset(buf + n, ' ', sizeof(buf) - (size_t)n - 1);
 	buf[sizeof(buf) - 1] = '\n';
 	if (pwrite(l->head_fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
@@ -222,10 +237,10 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 	if (t < l->last_time_us)
 		t = l->last_time_us;
 	wk_buf_reset(&l->line);
-	if (aul_record_body(&l->line, e, l->last_seq + 1, t, keyed ? key : NULL, l->last_hash,
-			    errstr, errstr_size))
+	if (aul_record_body(&l->line, e, l->last_seq + 1, t, keyed ? key : NULL,
+			    l->key.len ? l->key.kid : NULL, l->last_hash, errstr, errstr_size))
 		return WK_AUDITLOG_REFUSED;
-	aul_record_hash(l->line.buf, l->line.len, hash);
+	aul_record_mac(l->line.buf, l->line.len, l->key.len ? &l->key : NULL, hash);
 	if (wk_buf_addf(&l->line, ",\"hash\":\"%s\"}\n", hash))
 		return refused(errstr, errstr_size);
 	/* The index learns what a reader will see: the record as parsed back (escaped names), the
@@ -287,8 +302,8 @@ int wk_auditlog_append(struct wk_auditlog *l, const struct wk_audit_entry *e, ui
 
 /* The last complete record of a segment: 0 with seq/hash/time, 1 if the segment holds none. */
 static int last_record(const char *dir, unsigned segno, uint64_t *seq,
-		       char hash[WK_AUDITLOG_HASH_HEX], int64_t *time_us, char *errstr,
-		       size_t errstr_size)
+		       char hash[WK_AUDITLOG_HASH_HEX], int64_t *time_us, char kid[17],
+		       char *errstr, size_t errstr_size)
 {
 	char name[AUL_NAME_MAX], why[256];
 	char *path;
@@ -311,7 +326,7 @@ static int last_record(const char *dir, unsigned segno, uint64_t *seq,
 	}
 	start = memrchr(m.data, '\n', (size_t)(end - m.data));
 	start = start ? start + 1 : m.data;
-	if (aul_check_line_json(start, (size_t)(end - start), seq, hash, NULL, &j, why,
+	if (aul_check_line_keys(start, (size_t)(end - start), NULL, seq, hash, NULL, kid, &j, why,
 				sizeof(why))) {
 		aul_unmap(&m);
 		return wk_err(errstr, errstr_size,
@@ -323,6 +338,46 @@ static int last_record(const char *dir, unsigned segno, uint64_t *seq,
 	cJSON_Delete(j);
 	aul_unmap(&m);
 	return 0;
+}
+
+/* A keyed writer on a log whose last record has another kid (or none): the first record under
+ * the new key says so, chained to the last one under the old key (or unkeyed). Verify needs
+ * every kid's key; docs/audit.md "Keys". */
+static int rotate_key(struct wk_auditlog *l, const unsigned *segs, size_t nseg, char *errstr,
+		      size_t errstr_size)
+{
+	char kid[17] = "", hash[WK_AUDITLOG_HASH_HEX];
+	uint64_t seq;
+	int64_t t;
+	struct wk_audit_entry e;
+	cJSON *d;
+	char why[128], err[256];
+	int rc = 1;
+
+	for (size_t i = nseg; i-- > 0 && rc == 1;)
+		rc = last_record(l->dir, segs[i], &seq, hash, &t, kid, err, sizeof(err));
+	if (rc < 0)
+		return wk_err(errstr, errstr_size, "%s", err);
+	if (rc == 0 && !strcmp(kid, l->key.kid))
+		return 0;
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "fromKid", kid[0] ? kid : "none");
+	cJSON_AddStringToObject(d, "toKid", l->key.kid);
+	wk_audit_entry_init(&e);
+	e.kind = "key-rotation";
+	e.action = "audit.key-rotation";
+	e.outcome = "info";
+	e.actor = "wukong-audit";
+	snprintf(why, sizeof(why), "records from here on are keyed with kid %s", l->key.kid);
+	e.reason = why;
+	e.details = d;
+	rc = wk_auditlog_append(l, &e, &seq, errstr, errstr_size);
+	cJSON_Delete(d);
+	if (rc)
+		return -1;
+	wk_info("audit log '%s': chain key %s from seq %llu (previous: %s)", l->dir, l->key.kid,
+		(unsigned long long)seq, kid[0] ? kid : "unkeyed");
+	return wk_auditlog_sync(l, errstr, errstr_size);
 }
 
 /* Walk the last segment record by record; cut a torn tail that lies past what HEAD says was
@@ -344,7 +399,7 @@ static int recover_last(struct wk_auditlog *l, const unsigned *segs, size_t nseg
 	memcpy(l->last_hash, AUL_GENESIS, sizeof(l->last_hash));
 	l->last_time_us = 0;
 	for (size_t i = nseg - 1; i-- > 0 && rc == 1;) {
-		rc = last_record(l->dir, segs[i], &l->last_seq, l->last_hash, &l->last_time_us,
+		rc = last_record(l->dir, segs[i], &l->last_seq, l->last_hash, &l->last_time_us, NULL,
 				 errstr, errstr_size);
 		if (rc < 0)
 			return -1;
@@ -604,6 +659,10 @@ struct wk_auditlog *wk_auditlog_new(const struct wk_auditlog_opts *opts, char *e
 		goto fail;
 	}
 	l->durable_seq = l->last_seq;
+	if (opts->key)
+		l->key = *opts->key;
+	if (l->key.len && rotate_key(l, segs, nseg, errstr, errstr_size))
+		goto fail;
 	write_head(l);
 	free(segs);
 	wk_info("audit log '%s' open: %zu segment(s), last seq %llu, %zu ids in the dedupe window",

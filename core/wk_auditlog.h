@@ -40,6 +40,20 @@
 #define WK_AUDITLOG_DEF_FSYNC_DELAY_MS 50
 #define WK_AUDITLOG_DEF_DEDUPE_WINDOW 1000000
 
+/* A chain key (audit.key-file): records written with it carry "kid" (the first 16 hex digits of
+ * the key's SHA-256) and their hash is HMAC-SHA256 under the key instead of plain SHA-256, and HEAD
+ * carries an HMAC too. Without the key nobody can rewrite the log consistently. */
+#define WK_AUDITLOG_KEY_MIN 32
+#define WK_AUDITLOG_KEY_MAX 256
+struct wk_auditlog_key {
+	uint8_t bytes[WK_AUDITLOG_KEY_MAX];
+	size_t len;
+	char kid[17];
+};
+/* Read a key file: its bytes, a trailing newline dropped; 32 to 256 bytes. */
+int wk_auditlog_key_load(const char *path, struct wk_auditlog_key *k, char *errstr,
+			 size_t errstr_size);
+
 struct wk_auditlog_opts {
 	const char *dir;	  /* created (one level) if missing */
 	long long segment_bytes;  /* rotate before a segment would exceed this size */
@@ -48,6 +62,9 @@ struct wk_auditlog_opts {
 	int fsync_delay_ms;	  /* ... or the oldest pending record is this old (see _sync_due) */
 	long long dedupe_window;  /* ids of the last N records are remembered (16 bytes + 8 each) */
 	bool fsync_every_record;  /* benchmark baseline: fsync inside every append */
+	/* NULL: unkeyed (plain SHA-256 chain). Set: keyed records; when the last record of the
+	 * log has another kid (or none), a "key-rotation" record is appended first. */
+	const struct wk_auditlog_key *key;
 };
 
 /* One record's content. NULL strings (and negative partition/offset) are left out of the record.
@@ -147,11 +164,30 @@ struct wk_auditlog_verify_result {
 	 * torn by a crash and never acknowledged (the writer cuts it on open). segment/line/seq
 	 * say where. */
 	bool tail_incomplete;
+	/* Records of kind "input-gap" (wukong-audit found its input trimmed before it read it):
+	 * the chain can be valid and the log still incomplete. Their count, and the seq and
+	 * reason of the first WK_AUDITLOG_GAPS_LISTED. */
+	uint64_t input_gaps;
+	uint64_t last_gap_seq; /* 0 = none */
+	/* Keys: records checked with a key (keyed) and records with a plain SHA-256 hash
+	 * (unkeyed, older logs: anyone able to write the directory could rewrite them);
+	 * head_signed: HEAD's HMAC was checked. */
+	uint64_t keyed, unkeyed;
+	bool head_signed;
+	uint64_t gap_seq[8];
+	char gap_reason[8][256];
 };
+#define WK_AUDITLOG_GAPS_LISTED 8
 
-/* 0 when the check ran (r->ok says the verdict), -1 when the directory can't be read. */
+/* 0 when the check ran (r->ok says the verdict), -1 when the directory can't be read. A keyed
+ * record needs its key: without it verify fails on it. */
 int wk_auditlog_verify(const char *dir, struct wk_auditlog_verify_result *r, char *errstr,
 		       size_t errstr_size);
+/* The same with the chain keys (every key the log was written with since the last unkeyed
+ * record: rotation leaves older kids behind). An unkeyed record after a keyed one fails (a
+ * downgrade); HEAD must carry a valid HMAC once the log is keyed. */
+int wk_auditlog_verify_keys(const char *dir, const struct wk_auditlog_key *keys, size_t nkeys,
+			    struct wk_auditlog_verify_result *r, char *errstr, size_t errstr_size);
 
 /* Rebuild every segment's index from its records (the CLI's `reindex`). */
 int wk_auditlog_reindex(const char *dir, char *errstr, size_t errstr_size);

@@ -127,6 +127,41 @@ void aul_read_head(const char *dir, uint64_t *seq, char hash[WK_AUDITLOG_HASH_HE
 	cJSON_Delete(j);
 }
 
+void aul_read_head_mac(const char *dir, uint64_t *seq, char hash[WK_AUDITLOG_HASH_HEX],
+		       char kid[17], char mac[WK_AUDITLOG_HASH_HEX])
+{
+	char *path = aul_path(dir, AUL_HEAD);
+	char buf[AUL_HEAD_SIZE + 1];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	cJSON *j, *k, *m;
+
+	free(path);
+	kid[0] = mac[0] = hash[0] = '\0';
+	*seq = 0;
+	if (!f)
+		return;
+	n = fread(buf, 1, AUL_HEAD_SIZE, f);
+	fclose(f);
+	buf[n] = '\0';
+	j = cJSON_Parse(buf);
+	k = cJSON_GetObjectItemCaseSensitive(j, "seq");
+	m = cJSON_GetObjectItemCaseSensitive(j, "hash");
+	if (cJSON_IsNumber(k) && k->valuedouble >= 1 && cJSON_IsString(m) &&
+	    strlen(m->valuestring) == 64) {
+		*seq = (uint64_t)k->valuedouble;
+		memcpy(hash, m->valuestring, WK_AUDITLOG_HASH_HEX);
+	}
+	k = cJSON_GetObjectItemCaseSensitive(j, "kid");
+	m = cJSON_GetObjectItemCaseSensitive(j, "mac");
+	if (cJSON_IsString(k) && strlen(k->valuestring) == 16 && cJSON_IsString(m) &&
+	    strlen(m->valuestring) == 64) {
+		memcpy(kid, k->valuestring, 17);
+		memcpy(mac, m->valuestring, WK_AUDITLOG_HASH_HEX);
+	}
+	cJSON_Delete(j);
+}
+
 int aul_fsync_dir(const char *dir, char *errstr, size_t errstr_size)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

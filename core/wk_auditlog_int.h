@@ -12,7 +12,7 @@
 #define AUL_NAME_MAX 32
 #define AUL_HEAD "HEAD"
 #define AUL_LOCK "LOCK"
-#define AUL_HEAD_SIZE 192 /* HEAD is one fixed-size line, rewritten in place */
+#define AUL_HEAD_SIZE 320 /* HEAD is one fixed-size line, rewritten in place */
 #define AUL_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 /* `,"hash":"` + 64 hex + `"}`: the fixed tail of every record line. */
 #define AUL_HASH_TAIL 75
@@ -78,9 +78,29 @@ int aul_list_segments(const char *dir, unsigned **segs, size_t *n, char *errstr,
 
 /* JSON string with escaping; invalid UTF-8 becomes U+FFFD. -1 past the buffer's cap. */
 int aul_json_str(struct wk_buf *b, const char *s, size_t len);
-/* Serialize e as a record body up to and including the prev member, without the closing brace. */
+/* Serialize e as a record body up to and including the prev member, without the closing brace;
+ * kid (NULL: unkeyed) goes right before prev. */
 int aul_record_body(struct wk_buf *b, const struct wk_audit_entry *e, uint64_t seq, int64_t time_us,
-		    const uint8_t *dedupe, const char *prev, char *errstr, size_t errstr_size);
+		    const uint8_t *dedupe, const char *kid, const char *prev, char *errstr,
+		    size_t errstr_size);
+/* The hash of a body (up to prev, without the brace): SHA-256, or HMAC-SHA256 under key. */
+void aul_record_mac(const char *body, size_t len, const struct wk_auditlog_key *key,
+		    char out[WK_AUDITLOG_HASH_HEX]);
+/* HMAC-SHA256 (hex) of s under key. */
+void aul_hmac_hex(const struct wk_auditlog_key *key, const char *s, size_t len,
+		  char out[WK_AUDITLOG_HASH_HEX]);
+/* Keys a check uses: strict = a keyed record whose key is not here fails. NULL = not strict. */
+struct aul_keys {
+	const struct wk_auditlog_key *k;
+	size_t n;
+	bool strict;
+};
+/* aul_check_line_json with keys: *kid (17 bytes, "" = unkeyed) says which key the record has;
+ * its hash is checked under that key when it is in keys (else: strict fails, otherwise the hash
+ * is taken as it is). */
+int aul_check_line_keys(const char *line, size_t len, const struct aul_keys *keys, uint64_t *seq,
+			char hash[WK_AUDITLOG_HASH_HEX], char prev[WK_AUDITLOG_HASH_HEX],
+			char kid[17], cJSON **out, char *errstr, size_t errstr_size);
 /* wk_auditlog_check_line, also handing back the parse (*out, caller deletes) on success. */
 int aul_check_line_json(const char *line, size_t len, uint64_t *seq,
 			char hash[WK_AUDITLOG_HASH_HEX], char prev[WK_AUDITLOG_HASH_HEX],
@@ -110,6 +130,9 @@ void aul_idx_scan(const struct aul_map *seg, size_t from, struct aul_idx_entry *
 
 /* HEAD's claim: the last seq known durable and its hash; *seq = 0 when missing or unreadable. */
 void aul_read_head(const char *dir, uint64_t *seq, char hash[WK_AUDITLOG_HASH_HEX]);
+/* aul_read_head and, from the same read, HEAD's signature: kid and mac ("" when unsigned). */
+void aul_read_head_mac(const char *dir, uint64_t *seq, char hash[WK_AUDITLOG_HASH_HEX],
+		       char kid[17], char mac[WK_AUDITLOG_HASH_HEX]);
 int aul_fsync_dir(const char *dir, char *errstr, size_t errstr_size);
 char *aul_path(const char *dir, const char *name);
 

@@ -1,12 +1,14 @@
 /* wk_auditlog_record.c - the record line: serialization with strict escaping, the hash rule, the
  * check of one line, and the metadata the index keeps. */
 #include "wk_auditlog_int.h"
+#include "wk_kubeconfig.h" /* wk_read_file_capped */
 #include "wk_log.h"
 #include "wk_time.h"
 #include "wk_utf8.h"
 
 #include <math.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 static const char hexdig[] = "0123456789abcdef";
 
@@ -100,6 +102,65 @@ void aul_record_hash(const char *body, size_t len, char out[WK_AUDITLOG_HASH_HEX
 
 	sha256_2(body, len, "}", 1, md);
 	to_hex(md, 32, out);
+}
+
+void aul_hmac_hex(const struct wk_auditlog_key *key, const char *s, size_t len,
+		  char out[WK_AUDITLOG_HASH_HEX])
+{
+	uint8_t md[32];
+	unsigned int n = 32;
+
+	if (!HMAC(EVP_sha256(), key->bytes, (int)key->len, (const unsigned char *)s, len, md, &n))
+		WK_BUG("openssl hmac-sha-256 failed");
+	to_hex(md, 32, out);
+}
+
+void aul_record_mac(const char *body, size_t len, const struct wk_auditlog_key *key,
+		    char out[WK_AUDITLOG_HASH_HEX])
+{
+	char *tmp;
+
+	if (!key) {
+		aul_record_hash(body, len, out);
+		return;
+	}
+	tmp = wk_xmalloc(len + 1);
+	memcpy(tmp, body, len);
+	tmp[len] = '}';
+	aul_hmac_hex(key, tmp, len + 1, out);
+	free(tmp);
+}
+
+int wk_auditlog_key_load(const char *path, struct wk_auditlog_key *k, char *errstr,
+			 size_t errstr_size)
+{
+	char *raw;
+	size_t len;
+	char hex[WK_AUDITLOG_HASH_HEX];
+
+	memset(k, 0, sizeof(*k));
+	if (wk_read_file_capped(path, WK_AUDITLOG_KEY_MAX + 2, &raw, &len, errstr, errstr_size) <
+	    0)
+		return -1;
+	if (len && raw[len - 1] == '\n')
+		len--;
+	if (len && raw[len - 1] == '\r')
+		len--;
+	if (len < WK_AUDITLOG_KEY_MIN || len > WK_AUDITLOG_KEY_MAX) {
+		memset(raw, 0, len);
+		free(raw);
+		return wk_err(errstr, errstr_size,
+			      "audit key file '%s': %zu bytes, must be %d to %d", path, len,
+			      WK_AUDITLOG_KEY_MIN, WK_AUDITLOG_KEY_MAX);
+	}
+	memcpy(k->bytes, raw, len);
+	k->len = len;
+	memset(raw, 0, len);
+	free(raw);
+	aul_sha256_hex(k->bytes, k->len, hex);
+	memcpy(k->kid, hex, 16);
+	k->kid[16] = '\0';
+	return 0;
 }
 
 void aul_dedupe_digest(const void *key, size_t len, uint8_t out[16])
@@ -258,7 +319,8 @@ static int coords(struct wk_buf *b, const char *name, const char *id, const char
 }
 
 int aul_record_body(struct wk_buf *b, const struct wk_audit_entry *e, uint64_t seq, int64_t time_us,
-		    const uint8_t *dedupe, const char *prev, char *errstr, size_t errstr_size)
+		    const uint8_t *dedupe, const char *kid, const char *prev, char *errstr,
+		    size_t errstr_size)
 {
 	char ts[40], hex[33];
 	bool first = false;
@@ -329,16 +391,19 @@ int aul_record_body(struct wk_buf *b, const struct wk_audit_entry *e, uint64_t s
 			return wk_err(errstr, errstr_size, "record exceeds %d bytes",
 				      WK_AUDITLOG_MAX_RECORD);
 	}
-	if (wk_buf_addf(b, ",\"prev\":\"%s\"", prev))
+	if ((kid && wk_buf_addf(b, ",\"kid\":\"%s\"", kid)) ||
+	    wk_buf_addf(b, ",\"prev\":\"%s\"", prev))
 		return wk_err(errstr, errstr_size, "record exceeds %d bytes",
 			      WK_AUDITLOG_MAX_RECORD);
 	return 0;
 }
 
-int aul_check_line_json(const char *line, size_t len, uint64_t *seq,
+int aul_check_line_keys(const char *line, size_t len, const struct aul_keys *keys, uint64_t *seq,
 			char hash[WK_AUDITLOG_HASH_HEX], char prev[WK_AUDITLOG_HASH_HEX],
-			cJSON **out, char *errstr, size_t errstr_size)
+			char kid[17], cJSON **out, char *errstr, size_t errstr_size)
 {
+	const struct wk_auditlog_key *key = NULL;
+	char kid_buf[17] = "";
 	const char *tail;
 	uint8_t md[32];
 	char computed[WK_AUDITLOG_HASH_HEX];
@@ -372,22 +437,61 @@ int aul_check_line_json(const char *line, size_t len, uint64_t *seq,
 	}
 	if (prev)
 		memcpy(prev, v->valuestring, WK_AUDITLOG_HASH_HEX);
+	v = cJSON_GetObjectItemCaseSensitive(j, "kid");
+	if (v) {
+		if (!cJSON_IsString(v) || strlen(v->valuestring) != 16) {
+			cJSON_Delete(j);
+			return wk_err(errstr, errstr_size, "not a record: invalid kid");
+		}
+		memcpy(kid_buf, v->valuestring, 17);
+		for (size_t i = 0; keys && i < keys->n; i++)
+			if (!strcmp(keys->k[i].kid, kid_buf))
+				key = &keys->k[i];
+		if (!key && keys && keys->strict) {
+			cJSON_Delete(j);
+			return wk_err(errstr, errstr_size,
+				      "the record is keyed (kid %s) and that key was not given",
+				      kid_buf);
+		}
+	}
+	if (kid)
+		memcpy(kid, kid_buf, sizeof(kid_buf));
 	memcpy(hash, tail + 9, 64);
 	hash[64] = '\0';
-	sha256_2(line, len - AUL_HASH_TAIL, "}", 1, md);
-	to_hex(md, 32, computed);
+	if (kid_buf[0] && !key) {
+		/* Keyed, no key to check it with (the writer on open, queries): as it is. */
+		if (out)
+			*out = j;
+		else
+			cJSON_Delete(j);
+		return 0;
+	}
+	if (key) {
+		aul_record_mac(line, len - AUL_HASH_TAIL, key, computed);
+	} else {
+		sha256_2(line, len - AUL_HASH_TAIL, "}", 1, md);
+		to_hex(md, 32, computed);
+	}
 	if (strcmp(computed, hash)) {
 		cJSON_Delete(j);
 		return wk_err(errstr, errstr_size,
-			      "hash mismatch: the record's content was changed (stored %.12s..., "
+			      "%s mismatch: the record's content was changed (stored %.12s..., "
 			      "computed %.12s...)",
-			      hash, computed);
+			      key ? "hmac" : "hash", hash, computed);
 	}
 	if (out)
 		*out = j;
 	else
 		cJSON_Delete(j);
 	return 0;
+}
+
+int aul_check_line_json(const char *line, size_t len, uint64_t *seq,
+			char hash[WK_AUDITLOG_HASH_HEX], char prev[WK_AUDITLOG_HASH_HEX],
+			cJSON **out, char *errstr, size_t errstr_size)
+{
+	return aul_check_line_keys(line, len, NULL, seq, hash, prev, NULL, out, errstr,
+				   errstr_size);
 }
 
 int wk_auditlog_check_line(const char *line, size_t len, uint64_t *seq,

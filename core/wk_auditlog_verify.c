@@ -10,6 +10,8 @@ struct vstate {
 	char prev_seg[AUL_NAME_MAX];	 /* segment holding it */
 	uint64_t head_seq;		 /* from HEAD, 0 = none */
 	char head_hash[WK_AUDITLOG_HASH_HEX];
+	char head_kid[17], head_mac[WK_AUDITLOG_HASH_HEX];
+	const struct aul_keys *keys;
 };
 
 static void fail(struct vstate *v, const char *seg, uint64_t line, const char *fmt, ...)
@@ -43,6 +45,24 @@ static uint64_t next_seq(const struct aul_map *m, size_t off)
 	return seq;
 }
 
+/* An input-gap record: counted, the first ones listed. */
+static void note_gap(struct wk_auditlog_verify_result *r, const cJSON *j, uint64_t seq)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
+
+	if (!cJSON_IsString(k) || strcmp(k->valuestring, "input-gap"))
+		return;
+	if (r->input_gaps < WK_AUDITLOG_GAPS_LISTED) {
+		r->gap_seq[r->input_gaps] = seq;
+		wk_strlcpy(r->gap_reason[r->input_gaps],
+			   cJSON_IsString(why) ? why->valuestring : "input gap",
+			   sizeof(r->gap_reason[0]));
+	}
+	r->input_gaps++;
+	r->last_gap_seq = seq;
+}
+
 /* Check one segment; false once a problem is recorded. */
 static bool verify_segment(struct vstate *v, const char *seg, const struct aul_map *m, bool first,
 			   bool last)
@@ -55,6 +75,8 @@ static bool verify_segment(struct vstate *v, const char *seg, const struct aul_m
 		const char *nl = memchr(p, '\n', m->len - off);
 		char hash[WK_AUDITLOG_HASH_HEX], prev[WK_AUDITLOG_HASH_HEX], why[256];
 		uint64_t seq, after;
+		char kid[17];
+		cJSON *j;
 		size_t len;
 
 		line++;
@@ -76,10 +98,24 @@ static bool verify_segment(struct vstate *v, const char *seg, const struct aul_m
 			return false;
 		}
 		len = (size_t)(nl - p);
-		if (aul_check_line_json(p, len, &seq, hash, prev, NULL, why, sizeof(why))) {
+		if (aul_check_line_keys(p, len, v->keys, &seq, hash, prev, kid, &j, why,
+					sizeof(why))) {
 			fail(v, seg, line, "%s", why);
 			return false;
 		}
+		if (kid[0]) {
+			v->r->keyed++;
+		} else if (v->r->keyed) {
+			cJSON_Delete(j);
+			fail(v, seg, line,
+			     "unkeyed record after keyed ones: the chain was downgraded (a record "
+			     "written or rewritten without the key)");
+			return false;
+		} else {
+			v->r->unkeyed++;
+		}
+		note_gap(v->r, j, seq);
+		cJSON_Delete(j);
 		if (seq != v->expect) {
 			after = next_seq(m, off + len + 1);
 			if (line == 1 && !first && seq > v->expect)
@@ -147,7 +183,46 @@ static bool verify_segment(struct vstate *v, const char *seg, const struct aul_m
 int wk_auditlog_verify(const char *dir, struct wk_auditlog_verify_result *r, char *errstr,
 		       size_t errstr_size)
 {
-	struct vstate v = {.r = r, .expect = 1};
+	return wk_auditlog_verify_keys(dir, NULL, 0, r, errstr, errstr_size);
+}
+
+/* HEAD of a keyed log must carry a valid HMAC of its claim under a given key. */
+static void check_head_mac(struct vstate *v, const struct aul_keys *ks)
+{
+	const char *kid = v->head_kid, *mac = v->head_mac;
+	char claim[128], want[WK_AUDITLOG_HASH_HEX];
+	const struct wk_auditlog_key *key = NULL;
+	int n;
+
+	if (!v->head_seq)
+		return;
+	if (!kid[0]) {
+		fail(v, "HEAD", 0, "the log is keyed but HEAD is not signed (rewritten without the key)");
+		return;
+	}
+	for (size_t i = 0; i < ks->n; i++)
+		if (!strcmp(ks->k[i].kid, kid))
+			key = &ks->k[i];
+	if (!key) {
+		fail(v, "HEAD", 0, "HEAD is signed with kid %s and that key was not given", kid);
+		return;
+	}
+	n = snprintf(claim, sizeof(claim), "%llu %s", (unsigned long long)v->head_seq,
+		     v->head_hash);
+	aul_hmac_hex(key, claim, (size_t)n, want);
+	if (strcmp(want, mac)) {
+		fail(v, "HEAD", 0, "HEAD's signature does not match its claim (seq %llu)",
+		     (unsigned long long)v->head_seq);
+		return;
+	}
+	v->r->head_signed = true;
+}
+
+int wk_auditlog_verify_keys(const char *dir, const struct wk_auditlog_key *keys, size_t nkeys,
+			    struct wk_auditlog_verify_result *r, char *errstr, size_t errstr_size)
+{
+	struct aul_keys ks = {keys, nkeys, true};
+	struct vstate v = {.r = r, .expect = 1, .keys = &ks};
 	char last_name[AUL_NAME_MAX] = "";
 	unsigned *segs;
 	size_t nseg;
@@ -157,7 +232,7 @@ int wk_auditlog_verify(const char *dir, struct wk_auditlog_verify_result *r, cha
 	r->ok = true;
 	memcpy(v.prev, AUL_GENESIS, sizeof(v.prev));
 	/* HEAD before the segments: a writer appending meanwhile only moves the log past it. */
-	aul_read_head(dir, &v.head_seq, v.head_hash);
+	aul_read_head_mac(dir, &v.head_seq, v.head_hash, v.head_kid, v.head_mac);
 	if (aul_list_segments(dir, &segs, &nseg, errstr, errstr_size))
 		return -1;
 	r->segments = (unsigned)nseg;
@@ -204,5 +279,11 @@ int wk_auditlog_verify(const char *dir, struct wk_auditlog_verify_result *r, cha
 		    "off the end",
 		    (unsigned long long)r->last_seq, (unsigned long long)v.head_seq);
 	}
+	if (!rc && r->ok && r->keyed)
+		check_head_mac(&v, &ks);
+	if (!rc && r->ok && nkeys && !r->keyed && r->records)
+		fail(&v, last_name[0] ? last_name : "-", 0,
+		     "keys were given but no record is keyed: the log was never keyed, or was "
+		     "rewritten without the key (downgraded)");
 	return rc;
 }

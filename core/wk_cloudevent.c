@@ -2,6 +2,7 @@
 #include "wk_cloudevent.h"
 
 #include "wk_time.h"
+#include "wk_types.h"
 #include "wk_utf8.h"
 #include "wk_uuid.h"
 
@@ -267,4 +268,14 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 	msg.headers = h;
 	msg.nheaders = n;
 	return wk_producer_send(p, &msg, msg_opaque, errstr, errstr_size);
+}
+
+enum wk_request_owner wk_request_owner(const rd_kafka_message_t *m)
+{
+	static const char clone[] = WK_CE_REQUEST_CLONE;
+	size_t n;
+	const char *t = wk_kafka_header(m, "ce_type", &n);
+
+	return t && n == sizeof(clone) - 1 && !memcmp(t, clone, n) ? WK_OWNER_CLONER
+								   : WK_OWNER_MIGRATOR;
 }

@@ -65,4 +65,12 @@ int wk_cloudevent_send(struct wk_producer *p, const char *topic, const char *key
 		       const struct wk_cloudevent *ev, const char *data, size_t data_len,
 		       void *msg_opaque, char *errstr, size_t errstr_size);
 
+/* Which executor answers for a message on a request topic, so that a bad message is
+ * dead-lettered exactly once though every executor reads it: the cloner for a message whose
+ * ce_type header is a clone request, the migrator for everything else (migrate, cancel, drain,
+ * unknown types, messages without a readable ce_type: undecodable, oversized, garbage). Decided
+ * from the header alone, so it holds before (or without) decoding. Others skip it silently. */
+enum wk_request_owner { WK_OWNER_MIGRATOR = 0, WK_OWNER_CLONER };
+enum wk_request_owner wk_request_owner(const rd_kafka_message_t *m);
+
 #endif

@@ -94,6 +94,8 @@ char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms)
 	if (s->field && s->fields)
 		cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "status"), s->field,
 				      cJSON_Duplicate(s->fields, true));
+	else if (s->fields && s->fields->child)
+		cJSON_AddItemToObject(o, "status", cJSON_Duplicate(s->fields, true));
 	if (s->nconditions) {
 		cJSON *conds = cJSON_AddArrayToObject(o, "conditions");
 

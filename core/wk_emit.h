@@ -33,7 +33,8 @@ struct wk_emit_condition {
 };
 
 /* One status update for one Wukong. field is "cloneStatus" / "migrationStatus"; fields is the
- * object put under it (borrowed, copied; NULL = a conditions-only update). */
+ * object put under it (borrowed, copied; NULL = a conditions-only update). field NULL with fields
+ * set: fields' keys go directly under status (the provisioner's phase, nodeName, vmName, ...). */
 struct wk_emit_status {
 	const char *cluster, *ns, *name, *source;
 	int64_t seq;

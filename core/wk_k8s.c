@@ -4,6 +4,7 @@
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
+#include "wk_time.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -211,9 +212,19 @@ struct curl_slist *k8s_headers(struct wk_k8s *c, const char *content_type)
 
 void k8s_token_maybe_refresh(struct wk_k8s *c)
 {
-	char err[256];
+	char err[512];
 	bool changed;
 
+	if (c->kc.exec) {
+		/* an exec plugin's token: re-run once it has expired (cheap check otherwise) */
+		if (wk_kubeconfig_exec_refresh(&c->kc, false, wk_time_now_ms(), &changed, err,
+					       sizeof(err)) < 0)
+			wk_warn("keeping the current token: %s", err);
+		else if (changed)
+			wk_info("exec credential plugin '%s' gave a new token",
+				c->kc.exec->command);
+		return;
+	}
 	if (!c->kc.token_file || k8s_mono_ms() - c->token_read_ms < K8S_TOKEN_REFRESH_MS)
 		return;
 	c->token_read_ms = k8s_mono_ms();
@@ -225,9 +236,22 @@ void k8s_token_maybe_refresh(struct wk_k8s *c)
 
 bool k8s_token_reload_after_401(struct wk_k8s *c)
 {
-	char err[256];
+	char err[512];
 	bool changed = false;
 
+	if (c->kc.exec) {
+		/* client-go: a 401 re-runs the plugin (maybeRefreshCreds) */
+		if (wk_kubeconfig_exec_refresh(&c->kc, true, wk_time_now_ms(), &changed, err,
+					       sizeof(err)) < 0) {
+			wk_warn("401 from the API server and the exec plugin failed: %s", err);
+			return false;
+		}
+		if (changed)
+			wk_info(
+			    "401 from the API server: exec plugin '%s' gave a new token, retrying",
+			    c->kc.exec->command);
+		return changed;
+	}
 	if (!c->kc.token_file)
 		return false;
 	c->token_read_ms = k8s_mono_ms();

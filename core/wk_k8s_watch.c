@@ -240,6 +240,13 @@ static void start(struct wk_k8s_watch *w)
 	curl_easy_setopt(w->easy, CURLOPT_URL, url.buf);
 	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->hdrs);
 	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (w->state == W_WATCHING) {
+		/* A half-open stream (peer gone without FIN/RST) sends nothing, bookmarks neither:
+		 * under 1 byte/s for idle_timeout_s ends it (else only timeout_ms would, up to
+		 * 630 s later). */
+		curl_easy_setopt(w->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(w->easy, CURLOPT_LOW_SPEED_TIME, w->opt.idle_timeout_s);
+	}
 	curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -490,6 +497,8 @@ struct wk_k8s_watch *wk_k8s_watch_new(struct wk_k8s *c, const struct wk_k8s_reso
 		w->opt.backoff_max_ms = 30000;
 	if (w->opt.timeout_s < 0)
 		w->opt.timeout_s = 0;
+	if (w->opt.idle_timeout_s <= 0)
+		w->opt.idle_timeout_s = WK_K8S_WATCH_DEF_IDLE_S;
 	k8s_resource_label(res, w->label, sizeof(w->label));
 	w->cb = cb;
 	w->opaque = opaque;

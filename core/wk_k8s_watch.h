@@ -57,12 +57,19 @@ const char *wk_k8s_event_type_name(enum wk_k8s_event_type t);
 typedef void (*wk_k8s_watch_cb)(struct wk_k8s_watch *w, enum wk_k8s_event_type type,
 				const struct cJSON *obj, void *opaque);
 
+/* The API server sends a BOOKMARK on an idle watch about once a minute (allowWatchBookmarks):
+ * two missed bookmarks and a margin. */
+#define WK_K8S_WATCH_DEF_IDLE_S 150
+
 struct wk_k8s_watch_opts {
 	const char *label_selector;
 	const char *field_selector;
 	/* Start watching from this resourceVersion without listing first; NULL = list first. */
 	const char *resource_version;
 	long timeout_s;	      /* timeoutSeconds of one stream; 0 = random in [300, 600) */
+	/* A stream that delivers no byte (not even a BOOKMARK) for this long is taken as half-open,
+	 * dropped and resumed from the last resourceVersion; 0 = WK_K8S_WATCH_DEF_IDLE_S. */
+	long idle_timeout_s;
 	size_t max_line;      /* default WK_K8S_WATCH_MAX_LINE */
 	long list_limit;      /* page size of the lists, default 500 */
 	long backoff_base_ms; /* default 500, doubled per consecutive failure */

@@ -39,6 +39,7 @@ struct wk_producer {
 	void *opaque;
 	struct dlq_wait *dlq_waits;
 	bool flush_timed_out; /* the last wk_producer_flush left messages behind, no report since */
+	unsigned long failed; /* delivery reports with an error since the last flush */
 };
 
 /* The offset stored and the offset known committed per partition, to say at shutdown what a
@@ -58,6 +59,13 @@ struct commit_wait {
 	rd_kafka_resp_err_t err;
 };
 
+struct gap_pos {
+	char *topic;
+	int32_t partition;
+	int64_t expect; /* -1 = unknown (no committed offset), GAP_UNREAD: not read yet */
+};
+#define GAP_UNREAD (-2)
+
 struct wk_consumer {
 	rd_kafka_t *rk;
 	char *group;
@@ -67,6 +75,10 @@ struct wk_consumer {
 	bool closing;
 	bool commit_timed_out; /* the last bounded commit got no answer */
 	struct wk_consumer *next_abandoned;
+	wk_gap_cb *gap_cb; /* who is told of an input gap; NULL = no gap detection */
+	void *gap_opaque;
+	struct gap_pos *gp; /* the assigned partitions' next expected offsets */
+	size_t ngp;
 };
 
 /* Consumers whose group leave never finished (broker gone): see wk_consumer_destroy. */
@@ -116,79 +128,43 @@ void wk_kafka_conf_set_logging(rd_kafka_conf_t *conf)
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 }
 
-/* Config keys whose values must never reach a log line. */
-static bool is_secret_key(const char *key)
-{
-	return strstr(key, "password") || strstr(key, "secret") || !strcmp(key, "ssl.key.pem") ||
-	       !strcmp(key, "sasl.oauthbearer.config") || !strcmp(key, "ssl_key.pem");
-}
-
-struct conf_ctx {
-	rd_kafka_conf_t *conf;
-	const struct wk_config *cfg;
-	char *errstr;
-	size_t errstr_size;
-};
-
-static int conf_one(const char *key, const char *value, void *opaque)
-{
-	struct conf_ctx *c = opaque;
-	char err[256];
-	char full[300];
-	const char *origin;
-
-	if (is_secret_key(key))
-		wk_log_add_secret(value);
-	if (rd_kafka_conf_set(c->conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK)
-		return 0;
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	origin = wk_config_origin(c->cfg, full);
-	wk_err(c->errstr, c->errstr_size, "%s: key '%s': %s", origin ? origin : "config", full,
-	       err);
-	return -1;
-}
-
-static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg, const char *key,
-		      const char *value, char *errstr, size_t errstr_size)
+static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg,
+		      enum wk_kafka_role role, const char *key, const char *value, char *errstr, size_t errstr_size)
 {
 	char err[256];
-	char full[300];
 	const char *user;
 
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	user = cfg ? wk_config_get(cfg, full, NULL) : NULL;
+	user = wk_kafka_conf_user(cfg, role, key);
 	if (user && strcmp(user, value))
-		wk_warn("config key '%s' is '%s'; '%s' is required and used instead", full, user,
-			value);
+		wk_warn("config key 'kafka.%s' is '%s'; '%s' is required and used instead", key,
+			user, value);
 	if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
 		return wk_err(errstr, errstr_size, "kafka setting '%s': %s", key, err);
 	return 0;
 }
 
-static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg, const char *key,
-			const char *value, char *errstr, size_t errstr_size)
+static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg,
+			enum wk_kafka_role role, const char *key, const char *value, char *errstr,
+			size_t errstr_size)
 {
-	char full[300];
-
-	snprintf(full, sizeof(full), "kafka.%s", key);
-	if (cfg && wk_config_get(cfg, full, NULL))
+	if (wk_kafka_conf_user(cfg, role, key))
 		return 0;
-	return conf_force(conf, NULL, key, value, errstr, errstr_size);
+	return conf_force(conf, NULL, role, key, value, errstr, errstr_size);
 }
 
-/* A librdkafka configuration from every "kafka." key, with our callbacks; NULL on error. */
-static rd_kafka_conf_t *conf_build(const struct wk_config *cfg, void *opaque, char *errstr,
-				   size_t errstr_size)
+/* A librdkafka configuration for `role` from the "kafka." keys, with our callbacks; NULL on
+ * error. */
+static rd_kafka_conf_t *conf_build(const struct wk_config *cfg, enum wk_kafka_role role,
+				   void *opaque, char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	struct conf_ctx c = {conf, cfg, errstr, errstr_size};
 
 	if (!cfg || !wk_config_get(cfg, "kafka.bootstrap.servers", NULL)) {
 		rd_kafka_conf_destroy(conf);
 		wk_err(errstr, errstr_size, "config key 'kafka.bootstrap.servers' is not set");
 		return NULL;
 	}
-	if (wk_config_foreach(cfg, "kafka.", conf_one, &c)) {
+	if (wk_kafka_conf_apply(conf, cfg, role, errstr, errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
@@ -238,6 +214,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	}
 	if (m->err) {
+		p->failed++;
 		/* The key names the object (see DESIGN "Messages"); log it so the loss is
 		 * traceable. */
 		char key[256] = "";
@@ -261,15 +238,18 @@ struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb 
 
 	p->cb = cb;
 	p->opaque = opaque;
-	conf = conf_build(cfg, p, errstr, errstr_size);
+	conf = conf_build(cfg, WK_KAFKA_PRODUCER, p, errstr, errstr_size);
 	if (!conf) {
 		free(p);
 		return NULL;
 	}
 	snprintf(mmb, sizeof(mmb), "%d", WK_KAFKA_MAX_MESSAGE + MESSAGE_OVERHEAD);
-	if (conf_force(conf, cfg, "enable.idempotence", "true", errstr, errstr_size) ||
-	    conf_force(conf, cfg, "partitioner", "murmur2_random", errstr, errstr_size) ||
-	    conf_default(conf, cfg, "message.max.bytes", mmb, errstr, errstr_size)) {
+	if (conf_force(conf, cfg, WK_KAFKA_PRODUCER, "enable.idempotence", "true", errstr,
+		       errstr_size) ||
+	    conf_force(conf, cfg, WK_KAFKA_PRODUCER, "partitioner", "murmur2_random", errstr,
+		       errstr_size) ||
+	    conf_default(conf, cfg, WK_KAFKA_PRODUCER, "message.max.bytes", mmb, errstr,
+			 errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		free(p);
 		return NULL;
@@ -350,10 +330,14 @@ int wk_producer_flush(struct wk_producer *p, int timeout_ms)
 {
 	rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
 
+	unsigned long failed;
+
 	p->flush_timed_out = rd_kafka_outq_len(p->rk) > 0;
+	failed = p->failed;
+	p->failed = 0;
 	if (wk_kafka_fatal(p->rk, NULL, 0))
 		return -1;
-	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out ? 0 : -1;
+	return err == RD_KAFKA_RESP_ERR_NO_ERROR && !p->flush_timed_out && !failed ? 0 : -1;
 }
 
 int wk_producer_outq_len(struct wk_producer *p)
@@ -515,6 +499,85 @@ static int commit_bounded(struct wk_consumer *c, int timeout_ms, const char *why
 	return 0;
 }
 
+/* Gap detection (wk_consumer_set_gap_cb): the next offset expected per assigned partition, from
+ * the committed offset at assignment and then from each message. Our topics with a gap callback
+ * are neither compacted nor transactional, so their offsets are contiguous: a message past the
+ * expected offset means the records in between are gone (retention, the broker's size limit)
+ * and librdkafka's auto.offset.reset moved us on. */
+static struct gap_pos *gap_find(struct wk_consumer *c, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < c->ngp; i++)
+		if (c->gp[i].partition == partition && !strcmp(c->gp[i].topic, topic))
+			return &c->gp[i];
+	return NULL;
+}
+
+static void gap_clear(struct wk_consumer *c)
+{
+	for (size_t i = 0; i < c->ngp; i++)
+		free(c->gp[i].topic);
+	free(c->gp);
+	c->gp = NULL;
+	c->ngp = 0;
+}
+
+/* On assignment: the partitions whose committed offset is to be read (not from inside the
+ * callback: librdkafka can't serve a blocking call there). */
+static void gap_assigned(struct wk_consumer *c, const rd_kafka_topic_partition_list_t *parts)
+{
+	gap_clear(c);
+	c->gp = wk_xcalloc((size_t)parts->cnt + 1, sizeof(*c->gp));
+	for (int i = 0; i < parts->cnt; i++) {
+		c->gp[c->ngp].topic = wk_xstrdup(parts->elems[i].topic);
+		c->gp[c->ngp].partition = parts->elems[i].partition;
+		c->gp[c->ngp].expect = GAP_UNREAD;
+		c->ngp++;
+	}
+}
+
+/* The committed offset: where the partition resumed after its assignment (-1: none). */
+static int64_t gap_committed(struct wk_consumer *c, const char *topic, int32_t partition)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+	int64_t off;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition);
+	err = rd_kafka_committed(c->rk, l, 5000);
+	off = !err && !l->elems[0].err ? l->elems[0].offset : -1;
+	if (err)
+		wk_warn("kafka group '%s': committed offset of '%s' [%d] not read (%s): a gap "
+			"at the start of this assignment would go unnoticed",
+			c->group, topic, (int)partition, rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+	return off;
+}
+
+static void gap_check(struct wk_consumer *c, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct gap_pos *g = gap_find(c, topic, m->partition);
+
+	if (!g)
+		return;
+	if (g->expect == GAP_UNREAD)
+		g->expect = gap_committed(c, topic, m->partition);
+	if (g->expect >= 0 && m->offset > g->expect) {
+		wk_error("kafka: '%s' [%d]: offsets %lld..%lld are not in the log any more "
+			 "(retention or the broker's size limit): resuming at %lld",
+			 topic, (int)m->partition, (long long)g->expect, (long long)m->offset - 1,
+			 (long long)m->offset);
+		c->gap_cb(topic, m->partition, g->expect, m->offset - 1, c->gap_opaque);
+	}
+	g->expect = m->offset + 1; /* a seek back (retry) moves it back too */
+}
+
+void wk_consumer_set_gap_cb(struct wk_consumer *c, wk_gap_cb *cb, void *opaque)
+{
+	c->gap_cb = cb;
+	c->gap_opaque = opaque;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -524,6 +587,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	switch (err) {
 	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
 		wk_info("kafka group '%s': assigned %d partition(s)", c->group, parts->cnt);
+		if (c->gap_cb)
+			gap_assigned(c, parts);
 		cerr = rd_kafka_assign(rk, parts);
 		if (cerr)
 			wk_error("kafka group '%s': assign: %s", c->group, rd_kafka_err2str(cerr));
@@ -542,6 +607,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				c->group);
 		else
 			commit_bounded(c, REVOKE_COMMIT_WAIT_MS, "commit on revoke");
+		gap_clear(c);
 		rd_kafka_assign(rk, NULL);
 		break;
 	default:
@@ -551,10 +617,25 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 }
 
+/* Messages served while closing (wk_consumer_destroy polls the close queue with callbacks; the
+ * consumer queue is forwarded to it): not handled, their offsets not stored, so a later member
+ * gets them again. Without this callback librdkafka (2.0.2) aborts on a message in that queue
+ * ("rd_kafka_q_serve: assert: res != RD_KAFKA_OP_RES_PASS"): a service stopped while
+ * messages were prefetched died of SIGABRT. wk_consumer_poll returns messages as before. */
+static void close_consume_cb(rd_kafka_message_t *m, void *opaque)
+{
+	(void)opaque;
+	if (!m->err)
+		wk_debug("kafka: message at '%s' [%d] offset %lld left unhandled at close",
+			 m->rkt ? rd_kafka_topic_name(m->rkt) : "", (int)m->partition,
+			 (long long)m->offset);
+}
+
 struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *group_id,
 				    const char *const *topics, size_t ntopics, char *errstr,
 				    size_t errstr_size)
 {
+	const enum wk_kafka_role cr = WK_KAFKA_CONSUMER;
 	struct wk_consumer *c = wk_xcalloc(1, sizeof(*c));
 	rd_kafka_topic_partition_list_t *subs;
 	rd_kafka_resp_err_t err;
@@ -568,20 +649,22 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 		return NULL;
 	}
 	c->group = wk_xstrdup(group_id);
-	conf = conf_build(cfg, c, errstr, errstr_size);
+	conf = conf_build(cfg, WK_KAFKA_CONSUMER, c, errstr, errstr_size);
 	if (!conf)
 		goto fail;
-	if (conf_force(conf, NULL, "group.id", group_id, errstr, errstr_size) ||
-	    conf_force(conf, cfg, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-	    conf_force(conf, cfg, "enable.auto.commit", "true", errstr, errstr_size) ||
-	    conf_force(conf, cfg, "partition.assignment.strategy", "range", errstr, errstr_size) ||
-	    conf_default(conf, cfg, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-	    conf_default(conf, cfg, "session.timeout.ms", "6000", errstr, errstr_size)) {
+	if (conf_force(conf, NULL, cr, "group.id", group_id, errstr, errstr_size) ||
+	    conf_force(conf, cfg, cr, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+	    conf_force(conf, cfg, cr, "enable.auto.commit", "true", errstr, errstr_size) ||
+	    conf_force(conf, cfg, cr, "partition.assignment.strategy", "range", errstr,
+		       errstr_size) ||
+	    conf_default(conf, cfg, cr, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+	    conf_default(conf, cfg, cr, "session.timeout.ms", "6000", errstr, errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		goto fail;
 	}
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_offset_commit_cb(conf, auto_commit_cb);
+	rd_kafka_conf_set_consume_cb(conf, close_consume_cb);
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
 	if (!c->rk) {
 		rd_kafka_conf_destroy(conf);
@@ -619,6 +702,8 @@ rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms)
 		if (!m)
 			return NULL;
 		if (!m->err) {
+			if (c->gap_cb)
+				gap_check(c, m);
 			if (m->len > WK_KAFKA_MAX_MESSAGE)
 				wk_warn(
 				    "message at '%s' [%d] offset %lld has %zu bytes, over the %d "
@@ -760,6 +845,7 @@ void wk_consumer_destroy(struct wk_consumer *c)
 	for (size_t i = 0; i < c->noffs; i++)
 		free(c->offs[i].topic);
 	free(c->offs);
+	gap_clear(c);
 	free(c->group);
 	free(c);
 }

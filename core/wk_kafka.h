@@ -6,7 +6,9 @@
  * Consumer: group member with enable.auto.offset.store=false: an offset is stored (and later
  * auto-committed) only when the caller says its effect is durable (wk_consumer_store).
  * Non-cooperative assignor (range) because cooperative-sticky aborts in librdkafka 2.0.2 (#4312).
- * Every key under "kafka." in the config passes to librdkafka; the settings above are enforced.
+ * Keys under "kafka." pass to librdkafka: "kafka.KEY" to every client KEY is valid for,
+ * "kafka.producer.KEY" / "kafka.consumer.KEY" to that role only (wk_kafka_conf.c); the settings
+ * above are enforced.
  * Messages returned by wk_consumer_poll are owned by the caller: rd_kafka_message_destroy().
  */
 #ifndef WK_KAFKA_H
@@ -52,7 +54,9 @@ int wk_producer_send(struct wk_producer *p, const struct wk_kafka_msg *m, void *
 /* Serves delivery reports: the number served, or -1 once the producer hit a fatal error (the
  * service should exit and be restarted; wk_kafka_fatal() says why). */
 int wk_producer_poll(struct wk_producer *p, int timeout_ms);
-/* 0 when every message is delivered (or failed with a report), -1 on timeout or fatal error. */
+/* 0 when every message is delivered; -1 on timeout, fatal error, or when a delivery failed since
+ * the last flush (reported to the callback and logged): what the caller sent may be lost, so it
+ * must not store the offset of what caused it. */
 int wk_producer_flush(struct wk_producer *p, int timeout_ms);
 int wk_producer_outq_len(struct wk_producer *p);
 /* True when the last wk_producer_flush timed out with messages left and no delivery report has
@@ -71,6 +75,16 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
  * WK_KAFKA_MAX_MESSAGE is returned as is (logged): the caller dead-letters it as "oversized"
  * (wk_cloudevent_decode refuses it). */
 rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms);
+/* Input gaps are not skipped silently: with a callback, a message whose offset is past the next
+ * offset expected for its partition (the committed offset at assignment, then the last message
+ * + 1) means offsets from..to were removed (retention, the broker's size limit) before this
+ * consumer read them; librdkafka's auto.offset.reset moved on to the earliest. The callback is
+ * told (from wk_consumer_poll, before that message is returned). Only for topics that are neither
+ * compacted nor transactional (their offsets are contiguous). A group without a committed offset
+ * starts at the earliest without a call. */
+typedef void wk_gap_cb(const char *topic, int32_t partition, int64_t from, int64_t to,
+		       void *opaque);
+void wk_consumer_set_gap_cb(struct wk_consumer *c, wk_gap_cb *cb, void *opaque);
 /* Mark m as done: its offset + 1 is stored and auto-committed. Only greater offsets move forward.
  */
 int wk_consumer_store(struct wk_consumer *c, const rd_kafka_message_t *m);
@@ -96,6 +110,19 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
+
+/* Which clients a "kafka.*" key reaches (wk_kafka_conf.c). */
+enum wk_kafka_role { WK_KAFKA_PRODUCER, WK_KAFKA_CONSUMER };
+/* librdkafka's scope of a property: '*' both, 'P' producer, 'C' consumer, '?' unknown. */
+char wk_kafka_property_scope(const char *key);
+/* Set every "kafka.KEY" valid for `role` and every "kafka.<role>.KEY" on conf (role-specific keys
+ * last, so they override); a role-specific key of the other role's scope is an error. Secret
+ * values are registered with wk_log. 0, or -1 with the reason (naming the config key). */
+int wk_kafka_conf_apply(rd_kafka_conf_t *conf, const struct wk_config *cfg,
+			enum wk_kafka_role role, char *errstr, size_t errstr_size);
+/* The value the config gives KEY for `role` ("kafka.<role>.KEY", else "kafka.KEY"), or NULL. */
+const char *wk_kafka_conf_user(const struct wk_config *cfg, enum wk_kafka_role role,
+			       const char *key);
 
 /* Route librdkafka's log lines and error callback into wk_log (what every wk_kafka client does);
  * for librdkafka handles made outside this module, e.g. the embedded broker's. */

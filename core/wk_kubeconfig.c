@@ -1,6 +1,7 @@
 /* wk_kubeconfig.c - kubeconfig (libyaml document API) and in-cluster service-account settings. */
 #include "wk_kubeconfig.h"
 #include "wk_log.h"
+#include "wk_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ void wk_kubeconfig_release(struct wk_kubeconfig *kc)
 	if (kc->token)
 		free_secret(kc->token, strlen(kc->token));
 	free(kc->token_file);
+	wk_kubeconfig_exec_free(kc->exec);
 	wk_kubeconfig_init(kc);
 }
 
@@ -322,11 +324,102 @@ static int apply_cluster(struct wk_kubeconfig *kc, struct kfile *f, const yaml_n
 	return 0;
 }
 
+/* users[].user.exec (kubeconfig v1 ExecConfig; client-go plugin/pkg/client/auth/exec). */
+static int parse_exec(struct wk_kubeconfig *kc, struct kfile *f, const yaml_node_t *xn,
+		      const char *name, char *errstr, size_t errstr_size)
+{
+	struct wk_kubeconfig_exec *x;
+	const yaml_node_t *an = map_get(f, xn, "args"), *en = map_get(f, xn, "env");
+	const char *cmd = scalar(map_get(f, xn, "command"));
+	const char *api = scalar(map_get(f, xn, "apiVersion"));
+	const char *im = scalar(map_get(f, xn, "interactiveMode"));
+	const char *hint = scalar(map_get(f, xn, "installHint"));
+
+	if (xn->type != YAML_MAPPING_NODE)
+		return yerr(errstr, errstr_size, f, xn, "user '%s': exec must be a map", name);
+	if (!cmd || !*cmd)
+		return yerr(errstr, errstr_size, f, xn, "user '%s': exec has no command", name);
+	if (!api || (strcmp(api, "client.authentication.k8s.io/v1") &&
+		     strcmp(api, "client.authentication.k8s.io/v1beta1")))
+		return yerr(errstr, errstr_size, f, xn,
+			    "user '%s': exec apiVersion must be client.authentication.k8s.io/v1 or "
+			    "/v1beta1 (not '%s')",
+			    name, api ? api : "");
+	/* client-go: interactiveMode must be specified for v1; v1beta1 defaults to IfAvailable */
+	if (!im && !strcmp(api, "client.authentication.k8s.io/v1"))
+		return yerr(errstr, errstr_size, f, xn,
+			    "user '%s': interactiveMode must be specified for %s to use exec "
+			    "authentication plugin",
+			    name, cmd);
+	x = wk_xcalloc(1, sizeof(*x));
+	kc->exec = x;
+	x->api_version = wk_xstrdup(api);
+	x->install_hint = hint ? wk_xstrdup(hint) : NULL;
+	if (!im || !strcmp(im, "IfAvailable"))
+		x->interactive = WK_EXEC_IF_AVAILABLE;
+	else if (!strcmp(im, "Never"))
+		x->interactive = WK_EXEC_NEVER;
+	else if (!strcmp(im, "Always"))
+		x->interactive = WK_EXEC_ALWAYS;
+	else
+		return yerr(errstr, errstr_size, f, xn,
+			    "user '%s': interactiveMode must be Never, IfAvailable or Always",
+			    name);
+	x->command = strchr(cmd, '/') ? resolve_path(f, cmd) : wk_xstrdup(cmd);
+	if (parse_bool(f, map_get(f, xn, "provideClusterInfo"), "provideClusterInfo",
+		       &x->provide_cluster_info, errstr, errstr_size) < 0)
+		return -1;
+	if (an && scalar(an))
+		return yerr(errstr, errstr_size, f, an, "user '%s': exec args must be a list",
+			    name);
+	if (an && an->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = an->data.sequence.items.start;
+		     it < an->data.sequence.items.top; it++) {
+			const yaml_node_t *e = node_at(f, *it);
+			const char *v = e && e->type == YAML_SCALAR_NODE
+					    ? (const char *)e->data.scalar.value
+					    : NULL;
+
+			if (!v)
+				return yerr(errstr, errstr_size, f, e,
+					    "user '%s': exec args must be strings", name);
+			if (x->nargs == WK_KUBECONFIG_EXEC_MAX_ARGS)
+				return yerr(errstr, errstr_size, f, an,
+					    "user '%s': more than %d exec args", name,
+					    WK_KUBECONFIG_EXEC_MAX_ARGS);
+			x->args[x->nargs++] = wk_xstrdup(v);
+		}
+	}
+	if (en && scalar(en))
+		return yerr(errstr, errstr_size, f, en, "user '%s': exec env must be a list", name);
+	if (en && en->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = en->data.sequence.items.start;
+		     it < en->data.sequence.items.top; it++) {
+			const yaml_node_t *e = node_at(f, *it);
+			const char *k = scalar(map_get(f, e, "name"));
+			const char *v = scalar(map_get(f, e, "value"));
+
+			if (!k || !*k || strchr(k, '='))
+				return yerr(errstr, errstr_size, f, e,
+					    "user '%s': exec env entries need a name (without "
+					    "'=') and a value",
+					    name);
+			if (x->nenv == WK_KUBECONFIG_EXEC_MAX_ARGS)
+				return yerr(errstr, errstr_size, f, en,
+					    "user '%s': more than %d exec env entries", name,
+					    WK_KUBECONFIG_EXEC_MAX_ARGS);
+			x->env[x->nenv++] = wk_xasprintf("%s=%s", k, v ? v : "");
+		}
+	}
+	return 0;
+}
+
 static int apply_user(struct wk_kubeconfig *kc, struct kfile *f, const yaml_node_t *u,
 		      const char *name, char *errstr, size_t errstr_size)
 {
-	static const char *const refused[] = {"exec", "auth-provider", "username", "password",
-					      "as",   "impersonate"};
+	static const char *const refused[] = {"auth-provider", "username", "password", "as",
+					      "impersonate"};
+	const yaml_node_t *xn = map_get(f, u, "exec");
 	const yaml_node_t *tn = map_get(f, u, "token"), *tf = map_get(f, u, "tokenFile");
 
 	for (size_t i = 0; i < WK_ARRAY_SIZE(refused); i++) {
@@ -358,6 +451,17 @@ static int apply_user(struct wk_kubeconfig *kc, struct kfile *f, const yaml_node
 		kc->token_file = resolve_path(f, scalar(tf));
 		if (wk_kubeconfig_reload_token(kc, NULL, err, sizeof(err)) < 0)
 			return yerr(errstr, errstr_size, f, tf, "tokenFile: %s", err);
+	}
+	if (xn && (xn->type != YAML_SCALAR_NODE || scalar(xn))) {
+		char err[512];
+
+		if (parse_exec(kc, f, xn, name, errstr, errstr_size) < 0)
+			return -1;
+		/* The first credentials now: a client certificate must be known before the client
+		 * is built, and a plugin that cannot run is a configuration error to report. */
+		if (wk_kubeconfig_exec_refresh(kc, true, wk_time_now_ms(), NULL, err, sizeof(err)) <
+		    0)
+			return yerr(errstr, errstr_size, f, xn, "user '%s': %s", name, err);
 	}
 	return 0;
 }

@@ -7,14 +7,19 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 8192 /* longer messages are cut, with "…" at the end */
-#define MAX_SECRETS 32
+/* Secrets remembered; when full, the one added (or re-added) longest ago is replaced, with a
+ * warning: rotated tokens keep arriving and the newest matter most. */
+#define MAX_SECRETS 64
 
 enum wk_log_level wk_log_min_level = WK_LOG_INFO;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char svc_name[64] = "wukong";
 static char *secrets[MAX_SECRETS];
+static unsigned long long secret_gen[MAX_SECRETS]; /* when it was last added */
+static unsigned long long secret_clock;
 static int nsecrets;
+static unsigned long long secrets_replaced;
 static FILE *stream;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "fatal"};
@@ -50,18 +55,34 @@ const char *wk_log_level_name(enum wk_log_level level)
 
 void wk_log_add_secret(const char *secret)
 {
+	int oldest = 0;
+	unsigned long long replaced = 0;
+
 	if (!secret || strlen(secret) < 4)
 		return;
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < nsecrets; i++) {
 		if (!strcmp(secrets[i], secret)) {
+			secret_gen[i] = ++secret_clock;
 			pthread_mutex_unlock(&lock);
 			return;
 		}
+		if (secret_gen[i] < secret_gen[oldest])
+			oldest = i;
 	}
-	if (nsecrets < MAX_SECRETS)
-		secrets[nsecrets++] = wk_xstrdup(secret);
+	if (nsecrets < MAX_SECRETS) {
+		oldest = nsecrets++;
+	} else {
+		free(secrets[oldest]);
+		replaced = ++secrets_replaced;
+	}
+	secrets[oldest] = wk_xstrdup(secret);
+	secret_gen[oldest] = ++secret_clock;
 	pthread_mutex_unlock(&lock);
+	if (replaced == 1 || (replaced && !(replaced & (replaced - 1))))
+		wk_warn("log redaction: more than %d secrets registered; the oldest are replaced "
+			"(%llu so far) and no longer redacted by value",
+			MAX_SECRETS, replaced);
 }
 
 void wk_log_clear_secrets(void)
@@ -70,6 +91,7 @@ void wk_log_clear_secrets(void)
 	for (int i = 0; i < nsecrets; i++)
 		free(secrets[i]);
 	nsecrets = 0;
+	secrets_replaced = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -78,41 +100,51 @@ void wk_log_set_stream(FILE *f)
 	stream = f;
 }
 
-/* Replace every registered secret, and the credential after "Bearer ", by [REDACTED], in place. */
+/* Replace every registered secret, and the credential after "Bearer ", by [REDACTED] (a secret
+ * shorter than that by as many '*'), in place within size bytes. Each search goes on after the
+ * replacement, so a secret that is (or is inside) its own replacement cannot loop. */
 static void redact(char *s, size_t size)
 {
 	static const char mark[] = "[REDACTED]";
+	const size_t ml = sizeof(mark) - 1;
 	char *p;
 
 	for (int i = 0; i < nsecrets; i++) {
 		size_t sl = strlen(secrets[i]);
 
-		while ((p = strstr(s, secrets[i])) != NULL) {
-			size_t tail = strlen(p + sl);
-
-			if (sl >= sizeof(mark) - 1) {
-				memcpy(p, mark, sizeof(mark) - 1);
-				memmove(p + sizeof(mark) - 1, p + sl, tail + 1);
+		for (char *from = s; (p = strstr(from, secrets[i])) != NULL;) {
+			if (sl >= ml) {
+				memcpy(p, mark, ml);
+				memmove(p + ml, p + sl, strlen(p + sl) + 1);
+				from = p + ml;
 			} else {
 				memset(p, '*', sl);
+				from = p + sl;
 			}
 		}
 	}
 	for (p = s; (p = strcasestr(p, "bearer ")) != NULL;) {
 		char *v = p + 7, *e = v;
+		size_t at = (size_t)(v - s), tail;
 
 		while (*e && *e != ' ' && *e != '"' && *e != '\'' && *e != '\n' && *e != ',')
 			e++;
-		if (e > v && !(e - v == 10 && !strncmp(v, mark, 10))) {
-			size_t tail = strlen(e);
-
-			if ((size_t)(v - s) + sizeof(mark) + tail >= size)
-				tail = size - (size_t)(v - s) - sizeof(mark);
-			memmove(v + sizeof(mark) - 1, e, tail);
-			memcpy(v, mark, sizeof(mark) - 1);
-			v[sizeof(mark) - 1 + tail] = '\0';
+		if (e == v || (e - v == (ptrdiff_t)ml && !strncmp(v, mark, ml))) {
+			p = e;
+			continue;
 		}
-		p = v;
+		if (at + ml + 1 > size) {
+			/* No room for the mark: drop the token and what follows. */
+			*v = '\0';
+			break;
+		}
+		tail = strlen(e);
+		if (at + ml + tail + 1 > size)
+			tail = size - 1 - at - ml;
+		memmove(v + ml, e, tail);
+		memcpy(v, mark, ml);
+		v[ml + tail] = '\0';
+		p = v + ml;
 	}
 }
 

@@ -25,7 +25,8 @@ void wk_log_init(const char *svc, enum wk_log_level min_level);
 /* 0, or -1 for an unknown level name (debug, info, warn, error, fatal). */
 int wk_log_level_parse(const char *name, enum wk_log_level *out);
 const char *wk_log_level_name(enum wk_log_level level);
-/* Remember a secret so that it never appears in a log line (copied; strings under 4 bytes ignored). */
+/* Remember a secret so that it never appears in a log line (copied; strings under 4 bytes ignored).
+ * Up to 64 are kept; past that the one added (or re-added) longest ago is replaced, with a warning. */
 void wk_log_add_secret(const char *secret);
 void wk_log_clear_secrets(void);
 /* Redirect output (tests); NULL restores stderr. */

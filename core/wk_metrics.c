@@ -39,6 +39,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wk_metric *metrics[METRICS_MAX];
 static size_t nmetrics;
 static struct wk_metric *dropped; /* wukong_metrics_dropped_series_total{metric} */
+static bool process_on;		  /* render the process_* series too */
 
 static bool valid_name(const char *s, bool colon)
 {
@@ -296,6 +297,21 @@ void wk_metric_observe(struct wk_metric *m, const char *const *values, double v)
 	pthread_mutex_unlock(&lock);
 }
 
+void wk_metric_remove(struct wk_metric *m, const char *const *values)
+{
+	struct series *s;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&lock);
+	s = find_series(m, values, false);
+	if (s) {
+		series_free(m, s);
+		*s = m->series[--m->nseries];
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 double wk_metric_value(struct wk_metric *m, const char *const *values)
 {
 	struct series *s;
@@ -419,8 +435,15 @@ int wk_metrics_render(struct wk_buf *out)
 		for (j = 0; j < m->nseries && rc == 0; j++)
 			rc |= render_series(out, m, &m->series[j]);
 	}
+	if (process_on && rc == 0)
+		rc |= wk_metrics_process_render(out);
 	pthread_mutex_unlock(&lock);
 	return rc ? -1 : 0;
+}
+
+void wk_metrics_process_enable(bool on)
+{
+	process_on = on;
 }
 
 void wk_metrics_reset(void)

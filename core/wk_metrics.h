@@ -25,11 +25,16 @@ struct wk_metric *wk_metric_histogram(const char *name, const char *help, const 
 void wk_metric_inc(struct wk_metric *m, const char *const *values, double by);
 void wk_metric_set(struct wk_metric *m, const char *const *values, double v);
 void wk_metric_observe(struct wk_metric *m, const char *const *values, double v);
+/* Drop one series (its label values), so a figure that is unknown is absent, not a sentinel. */
+void wk_metric_remove(struct wk_metric *m, const char *const *values);
 /* Current value of a counter/gauge series (tests), 0 when absent. */
 double wk_metric_value(struct wk_metric *m, const char *const *values);
 
 /* Append the whole registry in text format; -1 if the buffer cap is reached. */
 int wk_metrics_render(struct wk_buf *out);
+/* Render also the process_* series (wk_metrics_process.c) after the registry: services do. */
+void wk_metrics_process_enable(bool on);
+int wk_metrics_process_render(struct wk_buf *out);
 void wk_metrics_reset(void);
 
 #endif

@@ -7,6 +7,7 @@ const struct wk_k8s_resource wk_res_pods = WK_RES_PODS_INIT;
 const struct wk_k8s_resource wk_res_configmaps = WK_RES_CONFIGMAPS_INIT;
 const struct wk_k8s_resource wk_res_events = WK_RES_EVENTS_INIT;
 const struct wk_k8s_resource wk_res_persistentvolumeclaims = WK_RES_PERSISTENTVOLUMECLAIMS_INIT;
+const struct wk_k8s_resource wk_res_endpointslices = WK_RES_ENDPOINTSLICES_INIT;
 const struct wk_k8s_resource wk_res_persistentvolumes = WK_RES_PERSISTENTVOLUMES_INIT;
 const struct wk_k8s_resource wk_res_leases = WK_RES_LEASES_INIT;
 const struct wk_k8s_resource wk_res_storageclasses = WK_RES_STORAGECLASSES_INIT;
@@ -25,6 +26,7 @@ const struct wk_k8s_resource wk_res_virtualmachinesnapshotcontents =
 const struct wk_k8s_resource wk_res_virtualmachinerestores = WK_RES_VIRTUALMACHINERESTORES_INIT;
 const struct wk_k8s_resource wk_res_virtualmachineclones = WK_RES_VIRTUALMACHINECLONES_INIT;
 const struct wk_k8s_resource wk_res_wukongs = WK_RES_WUKONGS_INIT;
+const struct wk_k8s_resource wk_res_datavolumes = WK_RES_DATAVOLUMES_INIT;
 
 static const struct wk_k8s_resource *const table[] = {
     &wk_res_namespaces,
@@ -32,6 +34,7 @@ static const struct wk_k8s_resource *const table[] = {
     &wk_res_pods,
     &wk_res_configmaps,
     &wk_res_events,
+    &wk_res_endpointslices,
     &wk_res_persistentvolumeclaims,
     &wk_res_persistentvolumes,
     &wk_res_leases,
@@ -48,6 +51,7 @@ static const struct wk_k8s_resource *const table[] = {
     &wk_res_virtualmachinerestores,
     &wk_res_virtualmachineclones,
     &wk_res_wukongs,
+    &wk_res_datavolumes,
 };
 
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind)

@@ -27,6 +27,7 @@ struct wk_k8s_resource {
 #define WK_RES_PODS_INIT {"", "v1", "pods", true, "Pod"}
 #define WK_RES_CONFIGMAPS_INIT {"", "v1", "configmaps", true, "ConfigMap"}
 #define WK_RES_EVENTS_INIT {"", "v1", "events", true, "Event"}
+#define WK_RES_ENDPOINTSLICES_INIT {"discovery.k8s.io", "v1", "endpointslices", true, "EndpointSlice"}
 #define WK_RES_PERSISTENTVOLUMECLAIMS_INIT {"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"}
 #define WK_RES_PERSISTENTVOLUMES_INIT {"", "v1", "persistentvolumes", false, "PersistentVolume"}
 #define WK_RES_LEASES_INIT {"coordination.k8s.io", "v1", "leases", true, "Lease"}
@@ -43,6 +44,7 @@ struct wk_k8s_resource {
 #define WK_RES_VIRTUALMACHINERESTORES_INIT {"snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", true, "VirtualMachineRestore"}
 #define WK_RES_VIRTUALMACHINECLONES_INIT {"clone.kubevirt.io", "v1beta1", "virtualmachineclones", true, "VirtualMachineClone"}
 #define WK_RES_WUKONGS_INIT {"vm.novasphere.dev", "v1alpha1", "wukongs", true, "Wukong"}
+#define WK_RES_DATAVOLUMES_INIT {"cdi.kubevirt.io", "v1beta1", "datavolumes", true, "DataVolume"}
 /* clang-format on */
 
 extern const struct wk_k8s_resource wk_res_namespaces;
@@ -50,6 +52,7 @@ extern const struct wk_k8s_resource wk_res_nodes;
 extern const struct wk_k8s_resource wk_res_pods;
 extern const struct wk_k8s_resource wk_res_configmaps;
 extern const struct wk_k8s_resource wk_res_events;
+extern const struct wk_k8s_resource wk_res_endpointslices;
 extern const struct wk_k8s_resource wk_res_persistentvolumeclaims;
 extern const struct wk_k8s_resource wk_res_persistentvolumes;
 extern const struct wk_k8s_resource wk_res_leases;
@@ -66,6 +69,7 @@ extern const struct wk_k8s_resource wk_res_virtualmachinesnapshotcontents;
 extern const struct wk_k8s_resource wk_res_virtualmachinerestores;
 extern const struct wk_k8s_resource wk_res_virtualmachineclones;
 extern const struct wk_k8s_resource wk_res_wukongs;
+extern const struct wk_k8s_resource wk_res_datavolumes; /* CDI */
 
 /* By kind ("VirtualMachine"), exact case. NULL if unknown or kind is NULL. */
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind);

@@ -12,6 +12,7 @@
 #include "wk_httpd.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_version.h"
 #include "wk_name.h"
 #include "wk_time.h"
 
@@ -486,6 +487,14 @@ static void metrics_init(struct wk_service_ctx *ctx)
 				       "Wall-clock time the service started", NULL);
 #undef NAME
 	wk_metric_set(ctx->m_start, NULL, (double)wk_time_now_ms() / 1000.0);
+	{
+		const char *v[] = {wk_build_version()};
+
+		wk_metric_set(wk_metric_gauge("wukong_build_info",
+					      "1, labelled with the build's version", "version"),
+			      v, 1);
+	}
+	wk_metrics_process_enable(true);
 }
 
 static int parse_args(struct wk_service_ctx *ctx, int argc, char **argv, int *exit_code)
@@ -515,7 +524,7 @@ static int parse_args(struct wk_service_ctx *ctx, int argc, char **argv, int *ex
 			*exit_code = 0;
 			goto out;
 		case 'V':
-			printf("%s %s\n", ctx->svc->name, WK_VERSION);
+			wk_version_print(stdout, ctx->svc->name);
 			*exit_code = 0;
 			goto out;
 		default:
@@ -847,7 +856,7 @@ int wk_service_main(const struct wk_service *svc, int argc, char **argv)
 	install_signals();
 	if (start(&ctx, &code) < 0)
 		goto drain;
-	wk_info("%s %s started", svc->name, WK_VERSION);
+	wk_info("%s %s started", svc->name, wk_build_version());
 	if (svc->init && svc->init(&ctx, err, sizeof(err)) < 0) {
 		wk_error("init: %s", err);
 		code = EXIT_CONFIG;

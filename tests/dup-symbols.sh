@@ -10,6 +10,8 @@ trap 'rm -f "$list"' EXIT
 for o in "$B"/obj/core/*.o $(find "$B"/obj/{tools,producers,consumers} -mindepth 2 -name '*.o' 2>/dev/null | sort); do
 	[ -e "$o" ] || continue
 	[ "$(basename "$o")" = main.o ] && continue
+	src=${o#"$B"/obj/}
+	[ -f "${src%.o}.c" ] || continue # a reused build directory keeps the objects of moved files
 	nm -g --defined-only "$o" | awk -v o="${o#"$B"/obj/}" 'NF == 3 { print $3, o }'
 done >"$list"
 dups=$(awk '{ print $1 }' "$list" | sort | uniq -d)

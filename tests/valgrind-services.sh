@@ -45,7 +45,7 @@ for s in "${SERVICES[@]}"; do
 	watcher) extra=(-X watcher.lease.enabled=false) ;;
 	status) extra=(-X status.lease.enabled=false) ;;
 	audit) extra=(-X audit.dir="$T/audit") ;;
-	progress) extra=(-X progress.metrics-urls= # no fixed URL list any more (issue 16 item 8)
+	progress) extra=($(progress_metrics_args "$T/sim")
 		-X progress.scrape-interval=500ms -X progress.status-interval=500ms) ;;
 	migrator) extra=(-X migrator.poll-interval=500ms -X migrator.resync-interval=2s) ;;
 	cloner) extra=(-X cloner.poll-interval=500ms -X cloner.resync-interval=2s) ;;

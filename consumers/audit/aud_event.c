@@ -25,11 +25,13 @@ void aud_rec_release(struct aud_rec *r)
 	r->body = r->details = NULL;
 }
 
-/* An owned NUL-terminated copy of n bytes cut at cap bytes, with NUL bytes replaced by U+FFFD
- * (the log escapes everything else). */
+/* An owned NUL-terminated copy of n bytes with NUL bytes replaced by U+FFFD (the log escapes
+ * everything else), cut so that the copy, replacements included, is at most cap bytes: the cap
+ * applies to what the log will see, never to the input before it grows. */
 static const char *own(struct aud_rec *r, const char *p, size_t n, size_t cap)
 {
 	char *s, *o;
+	size_t out = 0;
 
 	if (r->ns == AUD_NSTR)
 		WK_BUG("aud_rec: more than %d strings", AUD_NSTR);
@@ -37,12 +39,17 @@ static const char *own(struct aud_rec *r, const char *p, size_t n, size_t cap)
 		n = cap;
 	s = o = wk_xmalloc(n * 3 + 1);
 	for (size_t i = 0; i < n; i++) {
+		size_t w = p[i] ? 1 : 3;
+
+		if (out + w > cap)
+			break;
 		if (p[i]) {
 			*o++ = p[i];
 		} else {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;
 		}
+		out += w;
 	}
 	*o = '\0';
 	r->s[r->ns++] = s;
@@ -391,4 +398,77 @@ void aud_translate(struct aud_rec *r, enum aud_input_kind kind, const struct aud
 		translate_dead_letter(r, in);
 	else
 		translate_event(r, in);
+}
+
+void aud_make_gap(struct aud_rec *r, const char *topic, int32_t partition, int64_t from,
+		  int64_t to)
+{
+	char why[256];
+
+	aud_rec_release(r);
+	aud_rec_init(r);
+	snprintf(why, sizeof(why),
+		 "offsets %lld..%lld of '%s' [%d] were removed from the broker (retention or its "
+		 "size limit) before this log read them: %lld message(s) are not in this log",
+		 (long long)from, (long long)to, topic, (int)partition,
+		 (long long)(to - from + 1));
+	wk_strlcpy(r->invalid_reason, why, sizeof(r->invalid_reason));
+	r->e.kind = "input-gap";
+	r->e.action = "audit.input-gap";
+	r->e.outcome = "lost";
+	r->e.actor = "wukong-audit";
+	r->e.reason = r->invalid_reason;
+	r->details = cJSON_CreateObject();
+	cJSON_AddStringToObject(r->details, "topic", topic);
+	cJSON_AddNumberToObject(r->details, "partition", partition);
+	cJSON_AddNumberToObject(r->details, "fromOffset", (double)from);
+	cJSON_AddNumberToObject(r->details, "toOffset", (double)to);
+	cJSON_AddNumberToObject(r->details, "lost", (double)(to - from + 1));
+	r->e.details = r->details;
+	r->e.input_topic = topic;
+	r->e.input_partition = partition;
+	r->e.input_offset = from;
+	wk_buf_reset(&r->key);
+	if (wk_buf_addf(&r->key, "gap\n%s\n%d\n%lld", topic, (int)partition, (long long)from))
+		WK_BUG("dedupe key over its cap");
+	set_key(r);
+}
+
+void aud_make_minimal(struct aud_rec *r, const struct aud_input *in, const char *why)
+{
+	wk_audit_entry_init(&r->e);
+	wk_strlcpy(r->invalid_reason, why, sizeof(r->invalid_reason));
+	r->e.kind = "invalid-event";
+	r->e.action = "audit.invalid-event";
+	r->e.outcome = "invalid";
+	r->e.reason = r->invalid_reason;
+	input_coords(r, in);
+	key_kafka(r, in);
+	set_key(r);
+}
+
+int aud_append(struct wk_auditlog *log, struct aud_rec *r, enum aud_input_kind kind,
+	       const struct aud_input *in, uint64_t *seq, char *errstr, size_t errstr_size)
+{
+	char why[600];
+	int rc;
+
+	aud_translate(r, kind, in);
+	rc = wk_auditlog_append(log, &r->e, seq, errstr, errstr_size);
+	if (rc != WK_AUDITLOG_REFUSED)
+		return rc;
+	/* The content is over a cap once escaped: record that it came, and why not more. */
+	snprintf(why, sizeof(why), "record refused by the log: %s", errstr);
+	aud_make_invalid(r, in, why);
+	rc = wk_auditlog_append(log, &r->e, seq, errstr, errstr_size);
+	if (rc != WK_AUDITLOG_REFUSED)
+		return rc;
+	/* Still refused: nothing from the message any more, only where it sits and why. Content
+	 * from outside never stops the log (a poison pill would stop it at every restart). */
+	snprintf(why, sizeof(why), "invalid-event record refused by the log: %s", errstr);
+	aud_make_minimal(r, in, why);
+	rc = wk_auditlog_append(log, &r->e, seq, errstr, errstr_size);
+	if (rc == WK_AUDITLOG_REFUSED)
+		WK_BUG("minimal record refused: %s", errstr); /* holds no outside content */
+	return rc;
 }

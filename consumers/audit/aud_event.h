@@ -50,5 +50,17 @@ void aud_translate(struct aud_rec *r, enum aud_input_kind kind, const struct aud
 /* Replace r->e by an invalid-event record for the same input saying why (used when the log
  * refuses the entry, e.g. over its size cap after escaping). */
 void aud_make_invalid(struct aud_rec *r, const struct aud_input *in, const char *why);
+/* r (re-initialised) as an "input-gap" record (action audit.input-gap): offsets from..to of
+ * topic/partition were removed before the log read them. Deduped per topic, partition and from
+ * (a restart that finds the same gap again records it once). */
+void aud_make_gap(struct aud_rec *r, const char *topic, int32_t partition, int64_t from,
+		  int64_t to);
+/* Replace r->e by the smallest record there is: input coordinates and why, nothing else. */
+void aud_make_minimal(struct aud_rec *r, const struct aud_input *in, const char *why);
+/* Translate in and append its record to log, falling back to an invalid-event record when the
+ * log refuses the entry and to a minimal one (aud_make_minimal) when even that is refused:
+ * never stops on content. 0 written (*seq), 1 duplicate, -1 I/O error (errstr). */
+int aud_append(struct wk_auditlog *log, struct aud_rec *r, enum aud_input_kind kind,
+	       const struct aud_input *in, uint64_t *seq, char *errstr, size_t errstr_size);
 
 #endif

@@ -11,6 +11,7 @@
 #include "wk_json.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_resource.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -268,9 +269,10 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	wk_strlcpy(j->reason, d->reason, sizeof(j->reason));
 }
 
-void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
-		      const char *rid, const char *code, const char *msg)
+int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const char *ns,
+		     const char *rid, const char *code, const char *msg)
 {
+	int rc;
 	struct wk_emit_audit au;
 	char id[64], key[400], off[32], part[16];
 	char *body;
@@ -304,10 +306,11 @@ void cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const ch
 			wk_warn("audit: %s", err);
 	}
 	/* The core stores the offset right after the dead letter: make the audit durable
-	 * first. */
-	wk_producer_flush(st->prod, 10000);
+	 * first (not delivered: the caller retries; the audit id is the same, deduped). */
+	rc = wk_producer_flush(st->prod, 10000);
 	free(body);
 	cJSON_Delete(d);
+	return rc;
 }
 
 static void audit_target(struct cl_state *st, const struct cl_submission *s, const char *target,
@@ -367,6 +370,11 @@ static int create_obj(struct cl_state *st, const struct wk_k8s_resource *r, cons
 
 	if (rc < 0 && res.err == WK_K8S_EALREADYEXISTS)
 		rc = 0; /* a replay after a crash: the deterministic name makes it the same one */
+	/* A webhook or the API server refusing the object (400 from KubeVirt's admitters, e.g.
+	 * "snapshot feature gate is not enabled", 403, 422) will refuse it again: not retried. */
+	else if (rc < 0 && (res.err == WK_K8S_EBADREQUEST || res.err == WK_K8S_EFORBIDDEN ||
+			    res.err == WK_K8S_EINVALID))
+		rc = -2;
 	wk_k8s_result_release(&res);
 	cJSON_Delete(obj);
 	return rc;
@@ -461,6 +469,11 @@ static int act_create_snapshot(struct cl_state *st, struct cl_job *j, const stru
 	cJSON_AddStringToObject(spec, "deletionPolicy", "Delete");
 	cJSON_AddStringToObject(spec, "failureDeadline", st->failure_deadline);
 	rc = create_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, s, err, sizeof(err));
+	if (rc == -2) {
+		wk_strlcpy(j->refused, "SnapshotRefused", sizeof(j->refused));
+		snprintf(j->refused_msg, sizeof(j->refused_msg),
+			 "creating the VirtualMachineSnapshot was refused: %s", err);
+	}
 	if (rc < 0)
 		wk_warn("create snapshot: %s", err);
 	return rc;
@@ -496,6 +509,28 @@ static void selective_patches(const struct cl_job *j, const cJSON *vm, cJSON *pa
 	drop_unwanted(j, wk_json_path(tspec, "domain.devices.disks"),
 		      "/spec/template/spec/domain/devices/disks", patches);
 	drop_unwanted(j, wk_json_path(tspec, "volumes"), "/spec/template/spec/volumes", patches);
+}
+
+/* The VirtualMachineSnapshotContent of our snapshot (its spec.source.virtualMachine is the VM copy
+ * the clone's patches apply to), or NULL (logged) when it cannot be read yet. */
+static cJSON *snapshot_vm_copy(struct cl_state *st, const struct cl_job *j)
+{
+	bool ok = true;
+	cJSON *snap = get_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base, &ok),
+	      *content = NULL;
+	const char *cname = wk_json_str(snap, "status.virtualMachineSnapshotContentName");
+
+	if (cname)
+		content =
+		    get_obj(st, &wk_res_virtualmachinesnapshotcontents, j->spec.ns, cname, &ok);
+	if (!content || !wk_json_path(content, "spec.source.virtualMachine.spec")) {
+		wk_warn("clone '%s': the snapshot content of '%s' (%s) has no VM copy yet",
+			j->spec.id, j->base, cname ? cname : "no content name");
+		cJSON_Delete(content);
+		content = NULL;
+	}
+	cJSON_Delete(snap);
+	return content;
 }
 
 static cJSON *str_array(const char *const *v)
@@ -548,13 +583,31 @@ static int act_create_clone(struct cl_state *st, struct cl_job *j, const cJSON *
 	cl_smbios_serial(&j->spec, serial, sizeof(serial));
 	cJSON_AddStringToObject(spec, "newSMBiosSerial", serial);
 	patches = cJSON_CreateArray();
-	if (j->spec.ndisks)
-		selective_patches(j, source_vm, patches);
+	if (j->spec.ndisks) {
+		/* KubeVirt applies the patches to the VM stored in the snapshot content
+		 * (clone.go getVmFromSnapshot, restore.go patchVM), not to the live VM, whose
+		 * disks may have changed since: the indexes come from that copy. */
+		cJSON *content = snapshot_vm_copy(st, j);
+
+		if (!content) {
+			cJSON_Delete(patches);
+			cJSON_Delete(c);
+			return -1; /* the next pass tries again */
+		}
+		selective_patches(j, wk_json_path(content, "spec.source.virtualMachine"), patches);
+		cJSON_Delete(content);
+	}
+	(void)source_vm;
 	if (cJSON_GetArraySize(patches))
 		cJSON_AddItemToObject(spec, "patches", patches);
 	else
 		cJSON_Delete(patches);
 	rc = create_obj(st, &wk_res_virtualmachineclones, j->spec.ns, c, err, sizeof(err));
+	if (rc == -2) {
+		wk_strlcpy(j->refused, "CloneRefused", sizeof(j->refused));
+		snprintf(j->refused_msg, sizeof(j->refused_msg),
+			 "creating the VirtualMachineClone was refused: %s", err);
+	}
 	if (rc < 0)
 		wk_warn("create clone: %s", err);
 	return rc;
@@ -781,6 +834,23 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 	cl_observe_snapshot(snap, o);
 	clone = get_obj(st, &wk_res_virtualmachineclones, j->spec.ns, j->base, &ok);
 	cl_observe_clone(clone, o);
+	if (strcmp(o->clone_phase, j->clone_phase)) {
+		wk_strlcpy(j->clone_phase, o->clone_phase, sizeof(j->clone_phase));
+		j->clone_phase_since_ms = o->now_ms;
+	}
+	o->clone_phase_since_ms = j->clone_phase_since_ms;
+	/* Before anything of ours exists: can KubeVirt clone at all, does the selection fit the
+	 * source (a user error on any version), can this version do a selection? */
+	if (!j->spec.invalid[0] && o->snap == CL_ABSENT && o->clone == CL_ABSENT &&
+	    cl_cluster_refusal(st, false, o->refuse_code, sizeof(o->refuse_code), o->refuse_why,
+			       sizeof(o->refuse_why)) == 0) {
+		if (vm && cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm,
+					 o->refuse_why, sizeof(o->refuse_why)) < 0)
+			wk_strlcpy(o->refuse_code, "InvalidDiskSelection", sizeof(o->refuse_code));
+		else if (j->spec.ndisks)
+			cl_cluster_refusal(st, true, o->refuse_code, sizeof(o->refuse_code),
+					   o->refuse_why, sizeof(o->refuse_why));
+	}
 	tvm = get_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm, &ok);
 	tvmi =
 	    tvm ? get_obj(st, &wk_res_virtualmachineinstances, j->spec.ns, j->spec.target_vm, &ok)
@@ -798,6 +868,49 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 	cJSON_Delete(tvmi);
 	*src_vm = vm;
 	return ok;
+}
+
+/* ---- what the cluster's KubeVirt can do ---- */
+
+void cl_refresh_cluster(struct cl_state *st)
+{
+	struct wk_kubevirt_info kv;
+	struct wk_k8s_result res;
+	char err[512];
+	bool api = st->clone_api;
+
+	if (wk_kubevirt_fetch(st->k8s, &kv, err, sizeof(err)) < 0) {
+		wk_warn("%s (keeping what was known)", err);
+	} else {
+		bool snap = wk_kubevirt_gate(&kv, WK_KV_GATE_SNAPSHOT);
+
+		if (!st->kv_read || strcmp(kv.version, st->kv.version) ||
+		    snap != wk_kubevirt_gate(&st->kv, WK_KV_GATE_SNAPSHOT) ||
+		    kv.found != st->kv.found)
+			wk_info("KubeVirt %s%s: Snapshot gate %s", wk_kubevirt_version_str(&kv),
+				kv.found ? "" : " (no KubeVirt CR)", snap ? "on" : "off");
+		st->kv = kv;
+		st->kv_read = true;
+	}
+	/* Discovery of the clone API: 404 = not served (no KubeVirt, or one without clones). */
+	if (wk_k8s_request(st->k8s, "GET", "/apis/clone.kubevirt.io/v1beta1", NULL, NULL, 0, &res,
+			   err, sizeof(err)) == 0)
+		api = true;
+	else if (res.err == WK_K8S_ENOTFOUND)
+		api = false;
+	else
+		wk_warn("discovery of clone.kubevirt.io/v1beta1: %s", err);
+	if (api != st->clone_api)
+		wk_info("clone.kubevirt.io/v1beta1 %s", api ? "served" : "not served");
+	st->clone_api = api;
+	wk_k8s_result_release(&res);
+}
+
+int cl_cluster_refusal(struct cl_state *st, bool selective, char *code, size_t code_size, char *why,
+		       size_t why_size)
+{
+	return cl_check_cluster(&st->kv, st->kv_read, st->clone_api, selective, code, code_size,
+				why, why_size);
 }
 
 /* ---- job intake and relist ---- */
@@ -948,7 +1061,8 @@ void cl_relist(struct cl_state *st)
 
 /* ---- submissions ---- */
 
-enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
+enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
+			     struct cl_verdict *v)
 {
 	enum wk_msg_result out = WK_MSG_DONE;
 	cJSON *src_vm = NULL, *src_wk = NULL;
@@ -975,6 +1089,20 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
 	}
 	if (!ok) {
 		out = WK_MSG_RETRY;
+		goto done;
+	}
+	/* A selection that names a disk the source does not have, or drops its boot disk, would
+	 * end in a VM without (bootable) disks: refused before any Wukong exists. */
+	if (src_vm && cl_check_disks((const char(*)[64])s->disks, s->ndisks, src_vm, v->message,
+				     sizeof(v->message)) < 0) {
+		wk_strlcpy(v->code, "InvalidDiskSelection", sizeof(v->code));
+		out = WK_MSG_REJECT;
+		goto done;
+	}
+	/* a selection on a KubeVirt without clone patches (1.5) */
+	if (s->ndisks && cl_cluster_refusal(st, true, v->code, sizeof(v->code), v->message,
+					    sizeof(v->message)) < 0) {
+		out = WK_MSG_REJECT;
 		goto done;
 	}
 	{
@@ -1005,6 +1133,10 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
 				wk_warn("%s", err);
 				audit_target(st, s, s->targets[i].name, "rejected",
 					     "TargetNameTaken", err);
+			} else {
+				/* A retry after an undelivered audit: say it again (same id). */
+				audit_target(st, s, s->targets[i].name, "pending",
+					     "TargetCreated", "Wukong created for a running clone");
 			}
 			cJSON_Delete(have);
 			cJSON_Delete(wk);
@@ -1035,8 +1167,12 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s)
 	wk_info("clone submission '%s': %zu target(s) in '%s' from %s '%s/%s', parallelism %d",
 		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
 		s->source_name, s->parallelism);
-	/* The Wukongs are the durable record: the audit lines go out before the offset. */
-	wk_producer_flush(st->prod, 10000);
+	/* The Wukongs are the durable record: the audit lines go out before the offset, and
+	 * when they could not, the submission is retried (it finds its Wukongs and audits again). */
+	if (wk_producer_flush(st->prod, 10000) < 0) {
+		wk_warn("clone submission '%s': audit lines not delivered, retrying", s->id);
+		out = WK_MSG_RETRY;
+	}
 done:
 	cJSON_Delete(src_vm);
 	cJSON_Delete(src_wk);

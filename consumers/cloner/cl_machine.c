@@ -2,6 +2,7 @@
 #include "cl_machine.h"
 
 #include "wk_json.h"
+#include "wk_kubevirt.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -48,9 +49,14 @@ const char *cl_consistency(const struct cl_observed *o, const char **reason)
 {
 	const char *r = NULL, *c = NULL;
 
-	if (o->ind_guest_agent && !o->ind_quiesce_timeout) {
+	/* QuiesceFailed/QuiesceTimeout come WITH GuestAgent (and stay once set): either one means
+	 * the freeze did not cover the snapshot (pkg/storage/snapshot/source.go). */
+	if (o->ind_guest_agent && !o->ind_quiesce_timeout && !o->ind_quiesce_failed) {
 		r = "GuestAgent";
 		c = "filesystem-consistent";
+	} else if (o->ind_quiesce_failed) {
+		r = "QuiesceFailed";
+		c = "crash-consistent";
 	} else if (o->ind_quiesce_timeout) {
 		r = "QuiesceTimeout";
 		c = "crash-consistent";
@@ -98,6 +104,28 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			return;
 		}
 		if (o->clone == CL_IN_PROGRESS) {
+			/* KubeVirt's restore retries a failing step (a patch that does not apply, a
+			 * volume it cannot restore) forever: RestoreInProgress gets our deadline.
+			 */
+			if (!strcmp(o->clone_phase, "RestoreInProgress") && t->restore_ms > 0 &&
+			    o->clone_phase_since_ms > 0 &&
+			    o->now_ms - o->clone_phase_since_ms >= t->restore_ms) {
+				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "RestoreTimeout",
+				    "VirtualMachineClone into '%s' stayed in RestoreInProgress for "
+				    "%llds%s%s",
+				    j->target_vm, (long long)(t->restore_ms / 1000),
+				    o->clone_msg[0] ? ": " : "", o->clone_msg);
+				return;
+			}
+			if (t->clone_ms > 0 && o->now_ms - o->phase_since_ms >= t->clone_ms) {
+				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneTimeout",
+				    "VirtualMachineClone into '%s' not done within %llds (phase "
+				    "%s)%s%s",
+				    j->target_vm, (long long)(t->clone_ms / 1000),
+				    o->clone_phase[0] ? o->clone_phase : "unset",
+				    o->clone_msg[0] ? ": " : "", o->clone_msg);
+				return;
+			}
 			if (o->clone_pending) {
 				if (o->now_ms - o->phase_since_ms >= t->clone_pending_ms) {
 					set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "ClonePending",
@@ -127,13 +155,26 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			    "the clone succeeded but the target VM '%s' is gone", j->target_vm);
 			return;
 		}
+		bool fin_late =
+		    t->finalize_ms > 0 && o->now_ms - o->phase_since_ms >= t->finalize_ms;
+
+		if (o->target_needs_fixup && fin_late) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "FinalizeTimeout",
+			    "target VM '%s' could not be fixed up (labels, run state, disks) "
+			    "within "
+			    "%llds",
+			    j->target_vm, (long long)(t->finalize_ms / 1000));
+			return;
+		}
 		if (o->target_needs_fixup) {
 			set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
 			    "target VM '%s' created; applying labels, run state%s", j->target_vm,
 			    j->ndisks ? " and the disk selection" : "");
 			return;
 		}
-		if (o->snap != CL_ABSENT && !j->keep_snapshot) {
+		/* a snapshot whose deletion hangs (finalizers) does not hold the clone back
+		 * forever: past the deadline it is left to KubeVirt's garbage collection */
+		if (o->snap != CL_ABSENT && !j->keep_snapshot && !fin_late) {
 			set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
 			    "deleting the temporary snapshot");
 			return;
@@ -152,7 +193,9 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
 		    "'%s' cloned from %s '%s/%s' without stopping it%s", j->target_vm,
 		    j->type == CL_SRC_VMI ? "VMI" : "VM", j->source_ns, src,
-		    j->keep_snapshot ? " (snapshot kept)" : "");
+		    j->keep_snapshot	   ? " (snapshot kept)"
+		    : o->snap != CL_ABSENT ? " (the temporary snapshot is still being deleted)"
+					   : "");
 		return;
 	}
 	/* No clone yet. The target name must be free before anything is created. */
@@ -162,7 +205,14 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		    j->target_vm, j->ns);
 		return;
 	}
+	/* Nothing of ours exists yet and KubeVirt cannot do it (gate, API, version) or the disk
+	 * selection does not fit the source: say so before creating anything. */
+	if (o->refuse_code[0] && o->snap == CL_ABSENT && !o->we_started) {
+		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, o->refuse_code, "%s", o->refuse_why);
+		return;
+	}
 	if (o->snap == CL_FAILED) {
+		/* upstream's Failure reason is the phrase "snapshot deadline exceeded" */
 		if (contains(o->snap_msg, "deadline exceeded"))
 			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
 			    "VirtualMachineSnapshot of '%s' failed: %s", vm, o->snap_msg);
@@ -182,6 +232,13 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		    o->now_ms > o->snap_deadline_ms + t->deadline_grace_ms) {
 			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
 			    "VirtualMachineSnapshot of '%s' not ready by its failure deadline", vm);
+			return;
+		}
+		if (o->snap_deadline_ms == 0 && t->snapshot_ms > 0 &&
+		    o->now_ms - o->phase_since_ms >= t->snapshot_ms) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+			    "VirtualMachineSnapshot of '%s' not ready within %llds", vm,
+			    (long long)(t->snapshot_ms / 1000));
 			return;
 		}
 		set(d, CL_ACT_WAIT, CL_PH_SNAPSHOTTING, 25, "SnapshotInProgress",
@@ -325,13 +382,10 @@ int64_t cl_duration_ms(const char *s)
 	return (int64_t)total;
 }
 
-static const char *const unstartable[] = {"ErrorUnschedulable",
-					  "ErrorPvcNotFound",
-					  "ErrorDataVolumeNotFound",
-					  "ErrImagePull",
-					  "ImagePullBackOff",
-					  "CrashLoopBackOff",
-					  NULL};
+static const char *const unstartable[] = {
+    "ErrorUnschedulable", "ErrorPvcNotFound", "DataVolumeError", /* upstream's; no
+								    ErrorDataVolumeNotFound */
+    "ErrImagePull",	  "ImagePullBackOff", "CrashLoopBackOff", NULL};
 
 void cl_observe_vm(const cJSON *vm, const char *started_key, struct cl_observed *o)
 {
@@ -407,6 +461,7 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 	o->snap_created_ms = 0;
 	o->snap_deadline_ms = 0;
 	o->ind_online = o->ind_guest_agent = o->ind_no_guest_agent = o->ind_quiesce_timeout = false;
+	o->ind_quiesce_failed = false;
 	if (!snap) {
 		o->snap = CL_ABSENT;
 		return;
@@ -423,17 +478,33 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 		o->snap = CL_IN_PROGRESS;
 	fail = condition(snap, "Failure");
 	prog = condition(snap, "Progressing");
-	if (wk_json_str(st, "error.message"))
-		wk_strlcpy(o->snap_msg, wk_json_str(st, "error.message"), sizeof(o->snap_msg));
-	else if (fail && wk_json_str(fail, "message"))
-		wk_strlcpy(o->snap_msg, wk_json_str(fail, "message"), sizeof(o->snap_msg));
+	/* KubeVirt writes its text into the conditions' reason, never message
+	 * (pkg/storage/snapshot/util.go newFailureCondition): the Failure reason says why
+	 * ("snapshot deadline exceeded"), status.error.message what a volume reported. */
+	{
+		const char *fr = wk_json_str(fail, "reason");
+
+		if (fr &&
+		    strcmp(wk_json_str(fail, "status") ? wk_json_str(fail, "status") : "", "True"))
+			fr = NULL;
+		if (fr && (!*fr || !strcmp(fr, "Failed") || !strcmp(fr, "Operation failed")))
+			fr = NULL; /* a bare word: the text is elsewhere */
+		if (fr)
+			wk_strlcpy(o->snap_msg, fr, sizeof(o->snap_msg));
+		else if (wk_json_str(st, "error.message"))
+			wk_strlcpy(o->snap_msg, wk_json_str(st, "error.message"),
+				   sizeof(o->snap_msg));
+		else if (wk_json_str(fail, "message"))
+			wk_strlcpy(o->snap_msg, wk_json_str(fail, "message"), sizeof(o->snap_msg));
+	}
 	if (o->snap == CL_IN_PROGRESS && prog && wk_json_str(prog, "status") &&
 	    !strcmp(wk_json_str(prog, "status"), "False")) {
-		const char *r = wk_json_str(prog, "reason"), *m = wk_json_str(prog, "message");
+		const char *r = wk_json_str(prog, "reason");
 
-		if ((r && strstr(r, "NotSupported")) || (m && strstr(m, "VolumeSnapshotClass"))) {
+		if (r && (strstr(r, "NotSupported") || strstr(r, "VolumeSnapshotClass") ||
+			  strstr(r, "does not support snapshots"))) {
 			o->snap_unsupported = true;
-			wk_strlcpy(o->snap_msg, m ? m : r, sizeof(o->snap_msg));
+			wk_strlcpy(o->snap_msg, r, sizeof(o->snap_msg));
 		}
 	}
 	if (wk_json_str(snap, "metadata.creationTimestamp") &&
@@ -456,6 +527,7 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 		o->ind_guest_agent |= !strcmp(s, "GuestAgent");
 		o->ind_no_guest_agent |= !strcmp(s, "NoGuestAgent");
 		o->ind_quiesce_timeout |= !strcmp(s, "QuiesceTimeout");
+		o->ind_quiesce_failed |= !strcmp(s, "QuiesceFailed");
 	}
 	cJSON_ArrayForEach(x, wk_json_path(st, "sourceIndications"))
 	{
@@ -467,7 +539,22 @@ void cl_observe_snapshot(const cJSON *snap, struct cl_observed *o)
 		o->ind_guest_agent |= !strcmp(s, "GuestAgent");
 		o->ind_no_guest_agent |= !strcmp(s, "NoGuestAgent");
 		o->ind_quiesce_timeout |= !strcmp(s, "QuiesceTimeout");
+		o->ind_quiesce_failed |= !strcmp(s, "QuiesceFailed");
 	}
+}
+
+/* The clone controller's fixed reasons that say nothing about a failure. */
+static bool generic_clone_reason(const char *r)
+{
+	static const char *const g[] = {"Still processing", "Ready",	 "Pending",
+					"Failed",	    "Not ready", NULL};
+
+	if (!r || !*r)
+		return true;
+	for (size_t i = 0; g[i]; i++)
+		if (!strcmp(r, g[i]))
+			return true;
+	return false;
 }
 
 void cl_observe_clone(const cJSON *clone, struct cl_observed *o)
@@ -490,10 +577,12 @@ void cl_observe_clone(const cJSON *clone, struct cl_observed *o)
 		o->clone = CL_IN_PROGRESS;
 	prog = condition(clone, "Progressing");
 	ready = condition(clone, "Ready");
-	if (prog && wk_json_str(prog, "message"))
-		wk_strlcpy(o->clone_msg, wk_json_str(prog, "message"), sizeof(o->clone_msg));
-	else if (ready && wk_json_str(ready, "message"))
-		wk_strlcpy(o->clone_msg, wk_json_str(ready, "message"), sizeof(o->clone_msg));
+	/* Upstream puts the text in reason (pkg/virt-controller/watch/clone/util.go): Progressing
+	 * carries "Still processing" / "Pending" / "Failed", Ready the error itself. */
+	if (ready && !generic_clone_reason(wk_json_str(ready, "reason")))
+		wk_strlcpy(o->clone_msg, wk_json_str(ready, "reason"), sizeof(o->clone_msg));
+	else if (prog && !generic_clone_reason(wk_json_str(prog, "reason")))
+		wk_strlcpy(o->clone_msg, wk_json_str(prog, "reason"), sizeof(o->clone_msg));
 	if (o->clone == CL_IN_PROGRESS && (!ph || !*ph) && prog && wk_json_str(prog, "status") &&
 	    !strcmp(wk_json_str(prog, "status"), "False"))
 		o->clone_pending = true;
@@ -531,4 +620,108 @@ void cl_observe_target(const cJSON *vm, const cJSON *vmi, const struct cl_job_sp
 		    !cl_job_wants_disk(j, n))
 			o->target_needs_fixup = true;
 	}
+}
+
+/* ---- what the cluster can do; what the selection names ---- */
+
+int cl_check_cluster(const struct wk_kubevirt_info *kv, bool kv_read, bool clone_api,
+		     bool selective, char *code, size_t code_size, char *why, size_t why_size)
+{
+	code[0] = 0;
+	why[0] = 0;
+	if (!clone_api) {
+		wk_strlcpy(code, "CloneAPIMissing", code_size);
+		snprintf(why, why_size,
+			 "the cluster does not serve clone.kubevirt.io/v1beta1 "
+			 "(VirtualMachineClone): KubeVirt %s cannot clone",
+			 kv_read ? wk_kubevirt_version_str(kv) : "(KubeVirt CR not readable)");
+		return -1;
+	}
+	if (!kv_read || !kv || !kv->found)
+		return 0; /* nothing known: KubeVirt's webhook has the last word */
+	/* The clone webhook refuses the create without it (vmclone-admitter.go "snapshot feature
+	 * gate is not enabled"), and the snapshot webhook ours. */
+	if (!wk_kubevirt_gate(kv, WK_KV_GATE_SNAPSHOT)) {
+		wk_strlcpy(code, "SnapshotGateDisabled", code_size);
+		wk_kubevirt_gate_reason(kv, WK_KV_GATE_SNAPSHOT, why, why_size);
+		return -1;
+	}
+	/* spec.patches exists from v1.6.0 (clone/v1beta1 types.go); 1.5 prunes it and clones
+	 * every disk. */
+	if (selective && kv->version_known && !wk_kubevirt_at_least(kv, 1, 6)) {
+		wk_strlcpy(code, "SelectiveCloneUnsupported", code_size);
+		snprintf(
+		    why, why_size,
+		    "KubeVirt %s has no VirtualMachineClone spec.patches (added in v1.6.0): a "
+		    "clone there copies every disk; a disk selection needs KubeVirt 1.6 or newer",
+		    wk_kubevirt_version_str(kv));
+		return -1;
+	}
+	return 0;
+}
+
+int cl_check_disks(const char (*disks)[64], size_t ndisks, const cJSON *vm, char *why,
+		   size_t why_size)
+{
+	const cJSON *all = wk_json_path(vm, "spec.template.spec.domain.devices.disks"), *d;
+	const char *boot = NULL;
+	double best = 0;
+	size_t i;
+	bool kept = false;
+
+	why[0] = 0;
+	if (!ndisks || !vm)
+		return 0;
+	for (i = 0; i < ndisks; i++) {
+		bool found = false;
+
+		cJSON_ArrayForEach(d, all)
+		{
+			const char *n = wk_json_str(d, "name");
+
+			if (n && !strcmp(n, disks[i]))
+				found = true;
+		}
+		if (!found) {
+			size_t off = (size_t)snprintf(why, why_size,
+						      "disk '%s' is not a disk of the source VM "
+						      "(its disks:",
+						      disks[i]);
+			cJSON_ArrayForEach(d, all)
+			{
+				if (wk_json_str(d, "name") && off < why_size)
+					off += (size_t)snprintf(why + off, why_size - off, " %s",
+								wk_json_str(d, "name"));
+			}
+			if (off < why_size)
+				snprintf(why + off, why_size - off, "%s)",
+					 cJSON_GetArraySize(all) ? "" : " none");
+			return -1;
+		}
+	}
+	/* The boot disk: the lowest bootOrder; without any, KubeVirt boots the first disk. */
+	cJSON_ArrayForEach(d, all)
+	{
+		const cJSON *bo = wk_json_path(d, "bootOrder");
+
+		if (cJSON_IsNumber(bo) && bo->valuedouble >= 1 &&
+		    (!boot || bo->valuedouble < best)) {
+			best = bo->valuedouble;
+			boot = wk_json_str(d, "name");
+		}
+	}
+	if (!boot)
+		boot = wk_json_str(cJSON_GetArrayItem(all, 0), "name");
+	if (!boot)
+		return 0;
+	for (i = 0; i < ndisks; i++)
+		kept |= !strcmp(disks[i], boot);
+	if (!kept) {
+		snprintf(why, why_size,
+			 "the selection drops the boot disk '%s': the clone would not boot (list "
+			 "it in disks)",
+			 boot);
+		return -1;
+	}
+	return 0;
 }

@@ -10,6 +10,7 @@
 #include "cl_request.h"
 
 struct cJSON;
+struct wk_kubevirt_info;
 
 enum cl_phase {
 	CL_PH_PENDING = 0,
@@ -41,6 +42,10 @@ struct cl_observed {
 	bool storage_ok; /* every volume snapshot-capable (vm.status.volumeSnapshotStatuses) */
 	char storage_why[512];
 	char vmi_owner[CL_NAME_MAX]; /* type vmi: the VM owning the VMI ("" = none) */
+	/* what KubeVirt can do (cl_check_cluster) and whether the disk selection fits the source
+	 * (cl_check_disks): a code here fails the job before anything is created */
+	char refuse_code[48];
+	char refuse_why[512];
 	/* temporary snapshot */
 	enum cl_obj snap;
 	bool snap_unsupported; /* Progressing=False: a volume cannot be snapshotted */
@@ -48,10 +53,12 @@ struct cl_observed {
 	int64_t snap_created_ms;
 	int64_t snap_deadline_ms; /* failureDeadline; 0 = none */
 	bool ind_online, ind_guest_agent, ind_no_guest_agent, ind_quiesce_timeout;
+	bool ind_quiesce_failed; /* 1.6-1.7: the freeze failed; the snapshot is crash-consistent */
 	/* clone */
 	enum cl_obj clone;
 	bool clone_pending; /* phase unset and Progressing=False (KubeVirt's "stays pending") */
 	char clone_phase[32];
+	int64_t clone_phase_since_ms; /* when this process first saw clone_phase */
 	char clone_msg[512];
 	/* target VM */
 	bool target_exists;
@@ -65,6 +72,10 @@ struct cl_timeouts {
 	int64_t clone_pending_ms;  /* a clone pending this long has a reason to be reported */
 	int64_t target_start_ms;   /* the target VMI must run within this (want_running) */
 	int64_t deadline_grace_ms; /* past the snapshot's failureDeadline before we call it */
+	int64_t snapshot_ms;	   /* a snapshot without a failureDeadline: our own limit */
+	int64_t restore_ms;  /* a clone in RestoreInProgress this long (KubeVirt retries forever) */
+	int64_t clone_ms;    /* the whole Cloning phase */
+	int64_t finalize_ms; /* fix-up and snapshot removal (Finalizing) */
 };
 
 enum cl_action {
@@ -92,9 +103,22 @@ struct cl_decision {
 void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 	       const struct cl_timeouts *t, struct cl_decision *d);
 
+/* Whether this cluster's KubeVirt can run the clone at all, before anything is created. kv_read:
+ * the KubeVirt CR was read (kv may be NULL otherwise); clone_api: clone.kubevirt.io/v1beta1 is
+ * served (discovery); selective: a disk selection is asked for. 0, or -1 with a reason code
+ * (SnapshotGateDisabled, CloneAPIMissing, SelectiveCloneUnsupported) and a sentence naming the
+ * gate, the API or the version. */
+int cl_check_cluster(const struct wk_kubevirt_info *kv, bool kv_read, bool clone_api,
+		     bool selective, char *code, size_t code_size, char *why, size_t why_size);
+/* Whether a disk selection fits the source VM: every listed name is a disk of
+ * spec.template.spec.domain.devices.disks, and the boot disk (the lowest bootOrder, else the
+ * first disk) is kept. 0, or -1 with the sentence why (reason InvalidDiskSelection). */
+int cl_check_disks(const char (*disks)[64], size_t ndisks, const struct cJSON *vm, char *why,
+		   size_t why_size);
+
 /* Consistency from the snapshot's indications: "filesystem-consistent", "crash-consistent" or
  * NULL (not known yet); reason is the condition reason (GuestAgent, NoGuestAgent,
- * QuiesceTimeout, Offline). */
+ * QuiesceFailed, QuiesceTimeout, Offline). */
 const char *cl_consistency(const struct cl_observed *o, const char **reason);
 
 /* ---- observers (KubeVirt objects -> struct cl_observed) ---- */

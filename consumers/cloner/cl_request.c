@@ -106,9 +106,10 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 		wk_strlcpy(out->id, req, sizeof(out->id));
 		out->from_kafka = true;
 		const char *p = wk_json_meta(wk, "annotations", WK_ANN_CLONE_PARALLELISM);
-		out->parallelism = p ? atoi(p) : 0;
-		if (out->parallelism < 0 || out->parallelism > CL_MAX_PARALLELISM)
-			out->parallelism = 0;
+		char *end;
+		long pl = p ? strtol(p, &end, 10) : 0;
+
+		out->parallelism = p && !*end && pl > 0 && pl <= CL_MAX_PARALLELISM ? (int)pl : 0;
 	} else {
 		cl_spec_request_id(uid, out->id, sizeof(out->id));
 	}
@@ -122,6 +123,15 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	ct = wk_json_str(cs, "cloneType");
 	/* The CRD defaults cloneType to running; an API server that did not apply the default
 	 * (or an event body without it) means the same. */
+	if (ct && (!strcmp(ct, "full") || !strcmp(ct, "linked"))) {
+		/* The seed names them and the CRD accepts them; KubeVirt has no such clone (a
+		 * VirtualMachineClone always copies), so say so instead of ignoring the Wukong. */
+		invalid(out, "CloneTypeNotSupported",
+			"cloneType '%s' is not supported: KubeVirt's VirtualMachineClone makes full "
+			"copies of a snapshot; use cloneType running (online) or offline",
+			ct);
+		return 1;
+	}
 	if (ct && strcmp(ct, "running")) {
 		/* Not ours: an offline clone (or another kind) is another component's job. */
 		invalid(out, "NotARunningClone",
@@ -205,7 +215,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 {
 	static const char *const known[] = {"requestId",   "cluster", "namespace", "tenant",
 					    "source",	   "targets", "disks",	   "keepSnapshot",
-					    "parallelism", "reason",  NULL};
+					    "parallelism", "reason",  "expiresAt", NULL};
 	static const char *const known_src[] = {"type", "name", "namespace", NULL};
 	static const char *const known_tgt[] = {"name", "running", NULL};
 	cJSON *root;
@@ -332,9 +342,11 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	p = wk_json_path(root, "parallelism");
 	out->parallelism = 2;
 	if (p) {
-		/* Integers only: 2.5, 1e300 and strings are refused, not truncated. */
-		if (!cJSON_IsNumber(p) || p->valuedouble != (double)(int)p->valuedouble ||
-		    p->valuedouble < 1 || p->valuedouble > CL_MAX_PARALLELISM) {
+		/* Integers only: 2.5, 1e300 and strings are refused, not truncated. The range
+		 * is checked before the conversion (out of range, it is undefined). */
+		if (!cJSON_IsNumber(p) || !(p->valuedouble >= 1) ||
+		    !(p->valuedouble <= CL_MAX_PARALLELISM) ||
+		    p->valuedouble != (double)(int)p->valuedouble) {
 			verdict(v, "schema", "field 'parallelism' must be an integer in 1..%d",
 				CL_MAX_PARALLELISM);
 			goto out;

@@ -13,6 +13,7 @@
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_request.h"
 #include "wk_tenant.h"
 #include "wk_time.h"
 
@@ -114,6 +115,23 @@ static bool reconcile(struct cl_state *st, struct cl_job *j)
 		return true;
 	default:
 		rc = cl_act(st, j, d.action, &o, src_vm);
+		if (rc == -2 && j->refused[0]) {
+			/* refused for good (e.g. KubeVirt's webhook: no Snapshot gate): fail now
+			 * instead of asking again every pass */
+			d.action = CL_ACT_FAIL;
+			d.phase = CL_PH_FAILED;
+			d.progress = 0;
+			wk_strlcpy(d.reason, j->refused, sizeof(d.reason));
+			wk_strlcpy(d.message, j->refused_msg, sizeof(d.message));
+			j->phase = CL_PH_FAILED;
+			cl_report(st, j, &d, &o, true);
+			if (wk_producer_flush(st->prod, 10000) < 0)
+				wk_warn("status of failed clone '%s' not yet delivered",
+					j->spec.id);
+			cl_cleanup(st, j, &o, true);
+			cJSON_Delete(src_vm);
+			return true;
+		}
 		break;
 	}
 	cJSON_Delete(src_vm);
@@ -190,7 +208,11 @@ static enum wk_msg_result refuse(struct cl_state *st, const rd_kafka_message_t *
 {
 	wk_strlcpy(reason, code, rs);
 	wk_strlcpy(detail, msg, ds);
-	cl_audit_refusal(st, m, ns, rid, code, msg);
+	if (cl_audit_refusal(st, m, ns, rid, code, msg) < 0) {
+		wk_warn("refusal of %s [%d] offset %lld: audit line not delivered, retrying",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		return WK_MSG_RETRY;
+	}
 	wk_metric_inc(st->m_jobs, (const char *const[]){"refused"}, 1);
 	return WK_MSG_REJECT;
 }
@@ -205,6 +227,10 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
 	enum wk_msg_result out = WK_MSG_DONE;
 
+	/* One dead letter per bad message: what is not a clone request is the migrator's to
+	 * refuse (wk_request_owner), including what can't be decoded. */
+	if (wk_request_owner(m) != WK_OWNER_CLONER)
+		return WK_MSG_DONE;
 	if (m->len > CL_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, CL_SUBMISSION_MAX);
@@ -244,7 +270,30 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 			goto done;
 		}
 	}
-	out = cl_submit(st, s);
+	/* A request past its maximum age or its own expiresAt is not carried out. */
+	{
+		struct wk_request_expiry x;
+
+		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, st->request_max_age_ms,
+					    wk_time_now_ms(), &x, err, sizeof(err)) < 0) {
+			out = refuse(st, m, s->ns, s->id, "schema", err, reason, rs, detail, ds);
+			goto done;
+		}
+		if (x.expired) {
+			out = refuse(st, m, s->ns, s->id, WK_REQUEST_EXPIRED, x.message, reason, rs,
+				     detail, ds);
+			goto done;
+		}
+	}
+	/* What KubeVirt cannot do is refused before anything is created: dead letter + audit. */
+	if (cl_cluster_refusal(st, false, v.code, sizeof(v.code), v.message, sizeof(v.message)) <
+	    0) {
+		out = refuse(st, m, s->ns, s->id, v.code, v.message, reason, rs, detail, ds);
+		goto done;
+	}
+	out = cl_submit(st, s, &v);
+	if (out == WK_MSG_REJECT)
+		out = refuse(st, m, s->ns, s->id, v.code, v.message, reason, rs, detail, ds);
 done:
 	free(s);
 	return out;
@@ -274,7 +323,7 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	const struct wk_config *cfg = wk_service_config(ctx);
 	struct cl_state *st = wk_xcalloc(1, sizeof(*st));
 	char host[64] = "localhost";
-	long long start_ms, pend_ms, tgt_ms, grace_ms;
+	long long start_ms, pend_ms, tgt_ms, grace_ms, snap_ms, restore_ms, clone_ms, fin_ms;
 	const char *fd;
 
 	st->ctx = ctx;
@@ -299,6 +348,16 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "cloner.deadline-grace", 30000, &grace_ms, errstr,
 				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.snapshot-timeout", 600000, &snap_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.restore-timeout", 600000, &restore_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.clone-timeout", 1800000, &clone_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.finalize-timeout", 600000, &fin_ms, errstr,
+				      errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "cloner.request-max-age", WK_REQUEST_MAX_AGE_DEFAULT_MS,
+				      &st->request_max_age_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "cloner.require-tenant", false, &st->require_tenant, errstr,
 			       errstr_size) < 0 ||
 	    wk_config_get_bool(cfg, "cloner.kubernetes-events", true, &st->k8s_events, errstr,
@@ -312,6 +371,10 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	st->to.clone_pending_ms = pend_ms;
 	st->to.target_start_ms = tgt_ms;
 	st->to.deadline_grace_ms = grace_ms;
+	st->to.snapshot_ms = snap_ms;
+	st->to.restore_ms = restore_ms;
+	st->to.clone_ms = clone_ms;
+	st->to.finalize_ms = fin_ms;
 	fd = wk_config_get(cfg, "cloner.snapshot-failure-deadline", "5m0s");
 	if (cl_duration_ms(fd) < 0 || strlen(fd) >= sizeof(st->failure_deadline))
 		return wk_err(errstr, errstr_size,
@@ -333,7 +396,10 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	st->m_active = wk_metric_gauge("wukong_cloner_jobs_active", "Clone jobs not final", NULL);
 	st->m_actions = wk_metric_counter("wukong_cloner_actions_total",
 					  "Steps taken on the cluster, by action", "action");
-	/* Relist on start: jobs a crash interrupted continue from what the cluster shows. */
+	/* What this KubeVirt can do, then relist: jobs a crash interrupted continue from what the
+	 * cluster shows. */
+	st->clone_api = true;
+	cl_refresh_cluster(st);
 	cl_relist(st);
 	st->next_resync = wk_time_mono_ms() + st->resync_ms;
 	st->next_poll = 0;
@@ -352,6 +418,7 @@ void cl_on_tick(struct wk_service_ctx *ctx)
 	if (!st)
 		return;
 	if (now >= st->next_resync) {
+		cl_refresh_cluster(st);
 		cl_relist(st);
 		st->next_resync = now + st->resync_ms;
 	}

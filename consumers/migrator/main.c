@@ -9,17 +9,12 @@ int main(int argc, char **argv)
 	static const char *const topics[] = {"events", "requests.{cluster}",
 					     "requests?migrator.shared-requests", NULL};
 	/* wukong.events carries every cluster: each cluster's migrators need their own group, or
-	 * two clusters would split its partitions between them. Reaction time is the product:
-	 * librdkafka's default fetch.wait.max.ms (500) lets a broker that does not wake parked
-	 * fetches (the embedded mock broker) hold a new request for up to half a second; 10 ms
-	 * unless configured (docs/migrator.md). */
-	static const char *const defaults[] = {"consumer.group",
-					       "wukong-migrator-{cluster}",
-					       "kafka.fetch.wait.max.ms",
-					       "10",
-					       "migrator.shared-requests",
-					       "true",
-					       NULL};
+	 * two clusters would split its partitions between them. librdkafka's fetch.wait.max.ms
+	 * (500) is right for real brokers, which answer a parked fetch as soon as data arrives; the
+	 * embedded mock broker does not, so `wukongctl up` and the tests set
+	 * kafka.consumer.fetch.wait.max.ms=10 (docs/migrator.md). */
+	static const char *const defaults[] = {"consumer.group", "wukong-migrator-{cluster}",
+					       "migrator.shared-requests", "true", NULL};
 	static const struct wk_service svc = {
 	    .name = "wukong-migrator",
 	    .topics = topics,

@@ -17,6 +17,7 @@
 #include "wk_json.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
+#include "wk_request.h"
 #include "wk_tenant.h"
 #include "wk_time.h"
 
@@ -84,6 +85,8 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 		     errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.queue-timeout", 3600000, &st->queue_timeout_ms,
 				      errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "migrator.spec-wait-timeout", 300000, &st->spec_wait_ms,
+				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.poll-interval", 2000, &st->poll_ms, errstr,
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "migrator.resync-interval", 30000, &st->resync_ms,
@@ -103,6 +106,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	if (v > 0)
 		st->limits.per_cluster = (int)v;
 	wk_map_init(&st->last_spec, free);
+	wk_map_init(&st->spec_wait, free);
 	wk_map_init(&st->done, free);
 	st->done_cap = 4096;
 	st->done_ring = wk_xcalloc(st->done_cap, sizeof(char *));
@@ -134,6 +138,7 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 					"From a request's Kafka timestamp to its VMIM's creation",
 					NULL, b, WK_ARRAY_SIZE(b));
 	}
+	mig_outcome_metrics_init(st);
 	if (mig_refresh_limits(st) < 0)
 		wk_warn("KubeVirt CR not readable yet: using limits %d per cluster, %d per node",
 			st->limits.per_cluster, st->limits.per_node);
@@ -178,6 +183,7 @@ void mig_term(struct wk_service_ctx *ctx)
 	mig_queue_release(&st->queue);
 	mig_load_release(&st->load);
 	wk_map_release(&st->last_spec);
+	wk_map_release(&st->spec_wait);
 	wk_map_release(&st->done);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done_ring[i]);
@@ -369,8 +375,12 @@ static enum wk_msg_result refuse(struct mig_state *st, const rd_kafka_message_t 
 	wk_strlcpy(detail, msg, ds);
 	audit_refusal(st, m, ns, name, rid, code, msg, ack);
 	/* The core dead-letters and stores the offset as soon as we return: make the audit
-	 * record durable first. */
-	wk_producer_flush(st->prod, 10000);
+	 * record durable first; not delivered, retry (the audit id is the same: deduped). */
+	if (wk_producer_flush(st->prod, 10000) < 0) {
+		wk_warn("refusal of %s [%d] offset %lld: audit line not delivered, retrying",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		return WK_MSG_RETRY;
+	}
 	wk_metric_inc(st->m_requests, (const char *const[]){"kafka", "refused"}, 1);
 	return WK_MSG_REJECT;
 }
@@ -433,6 +443,10 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	rd_kafka_timestamp_type_t tstype;
 	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
 
+	/* One dead letter per bad message (wk_request_owner): clone requests, even bad ones, are
+	 * the cloner's; everything else, the undecodable too, is ours. */
+	if (wk_request_owner(m) != WK_OWNER_MIGRATOR)
+		return WK_MSG_DONE;
 	if (m->len > MIG_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, MIG_SUBMISSION_MAX);
@@ -442,6 +456,25 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
 		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
 			      ack);
+	/* A request older than its maximum age (or past its own expiresAt) is not carried out
+	 * (core/wk_request.h); the clone submissions are the cloner's to judge. */
+	if (strcmp(ce.type, WK_CE_REQUEST_CLONE)) {
+		struct wk_request_expiry x;
+		long long age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
+
+		if (wk_config_get_duration_ms(wk_service_config(st->ctx), "migrator.request-max-age",
+					      WK_REQUEST_MAX_AGE_DEFAULT_MS, &age, NULL, 0) < 0)
+			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
+		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
+					    err, sizeof(err)) < 0)
+			return refuse(st, m, NULL, NULL, NULL, "schema", err, reason, rs, detail,
+				      ds, ack);
+		/* another cluster's request on the shared topic is not ours to judge */
+		if (x.expired && (!shared || !x.cluster[0] || !strcmp(x.cluster, st->cluster)))
+			return refuse(st, m, x.ns[0] ? x.ns : NULL, x.name[0] ? x.name : NULL,
+				      x.request_id[0] ? x.request_id : NULL, WK_REQUEST_EXPIRED,
+				      x.message, reason, rs, detail, ds, ack);
+	}
 	if (!strcmp(ce.type, WK_CE_REQUEST_DRAIN))
 		return on_drain(st, m, &ce, shared, ts, reason, rs, detail, ds, ack);
 	verb = mig_verb_from_type(ce.type);

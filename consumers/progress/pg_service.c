@@ -1,6 +1,7 @@
 /* pg_service.c - wukong-progress: Kafka and metric scrapes in, status updates and progress out. */
 #include "pg_service.h"
 
+#include "pg_scrape.h"
 #include "pg_state.h"
 #include "wk_buf.h"
 #include "wk_cloudevent.h"
@@ -30,6 +31,8 @@ struct pg_svc {
 	char t_events[256], t_progress[256], t_status[256];
 	char *urls[MAX_URLS];
 	size_t nurls;
+	struct pg_scraper *scraper;
+	struct pg_scrape_counts seen; /* counters already added to m_scrapes */
 	long long scrape_ms, scrape_timeout_ms, status_ms, aggregate_ms, keep_ms;
 	int64_t next_scrape, next_aggregate;
 	int64_t last_seq;
@@ -37,7 +40,7 @@ struct pg_svc {
 	size_t nreported;
 	/* metrics */
 	struct wk_metric *m_events, *m_scrapes, *m_samples, *m_updates, *m_node_vms, *m_node_bytes,
-	    *m_node_eta, *m_migrations, *m_failed, *m_ops;
+	    *m_node_eta, *m_migrations, *m_failed, *m_ops, *m_targets;
 };
 
 static struct pg_svc svc;
@@ -156,8 +159,10 @@ int pg_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	struct pg_svc *p = &svc;
 	const char *urls;
 	bool do_relist;
+	struct pg_scrape_opts so;
 
 	memset(p, 0, sizeof(*p));
+	memset(&so, 0, sizeof(so));
 	p->ctx = ctx;
 	wk_service_set_state(ctx, p);
 	wk_strlcpy(p->cluster, wk_service_cluster_id(ctx), sizeof(p->cluster));
@@ -174,8 +179,33 @@ int pg_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				      errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "progress.keep-finished", 600000, &p->keep_ms, errstr,
 				      errstr_size) < 0 ||
-	    wk_config_get_bool(cfg, "progress.relist", true, &do_relist, errstr, errstr_size) < 0)
+	    wk_config_get_bool(cfg, "progress.relist", true, &do_relist, errstr, errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "progress.metrics-discovery", true, &so.discover, errstr,
+			       errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "progress.metrics-insecure-skip-verify", false, &so.insecure,
+			       errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "progress.discovery-interval", 30000, &so.discovery_ms,
+				      errstr, errstr_size) < 0)
 		return -1;
+	{
+		long long par = 16;
+
+		if (wk_config_get_int(cfg, "progress.scrape-parallel", 16, &par, errstr,
+				      errstr_size) < 0)
+			return -1;
+		if (par < 1 || par > 256)
+			return wk_err(errstr, errstr_size,
+				      "progress.scrape-parallel must be 1..256");
+		so.max_parallel = (int)par;
+	}
+	wk_strlcpy(so.ns, wk_config_get(cfg, "progress.kubevirt-namespace", ""), sizeof(so.ns));
+	wk_strlcpy(so.ca_file, wk_config_get(cfg, "progress.metrics-ca-file", ""),
+		   sizeof(so.ca_file));
+	wk_strlcpy(so.token_file, wk_config_get(cfg, "progress.metrics-token-file", ""),
+		   sizeof(so.token_file));
+	if (so.insecure)
+		wk_warn("progress.metrics-insecure-skip-verify: virt-handler's certificate is not "
+			"verified");
 	if (p->scrape_ms < 100 || p->status_ms < 0 || p->aggregate_ms < 100)
 		return wk_err(errstr, errstr_size,
 			      "progress.scrape-interval and progress.aggregate-interval must be at "
@@ -217,19 +247,37 @@ int pg_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	p->m_updates =
 	    wk_metric_counter("wukong_progress_status_updates_total",
 			      "Status updates sent to wukong.status (final: end states)", "kind");
-	p->m_node_vms = wk_metric_gauge("wukong_progress_node_vms_left",
+	p->m_node_vms = wk_metric_gauge("wukong_progress_node_remaining_vms",
 					"VMs still on a node being evacuated", "node");
-	p->m_node_bytes = wk_metric_gauge("wukong_progress_node_bytes_left",
-					  "Bytes still to move off a node being evacuated", "node");
-	p->m_node_eta =
-	    wk_metric_gauge("wukong_progress_node_eta_seconds",
-			    "Estimated seconds until a node is evacuated (-1 unknown)", "node");
+	p->m_node_bytes =
+	    wk_metric_gauge("wukong_progress_node_remaining_bytes",
+			    "Bytes still to move off a node being evacuated", "node");
+	p->m_node_eta = wk_metric_gauge("wukong_progress_node_eta_seconds",
+					"Estimated seconds until a node is evacuated (absent while "
+					"unknown)",
+					"node");
 	p->m_migrations =
 	    wk_metric_gauge("wukong_progress_migrations",
 			    "Migrations in the cluster by state (running, queued)", "state");
 	p->m_failed = wk_metric_gauge("wukong_progress_migrations_failed_last_hour",
 				      "Migrations that failed in the last hour", NULL);
 	p->m_ops = wk_metric_gauge("wukong_progress_operations", "Operations tracked", NULL);
+	p->m_targets =
+	    wk_metric_gauge("wukong_progress_scrape_targets",
+			    "virt-handler metrics endpoints found at the last discovery", NULL);
+	/* A fixed URL list (progress.metrics-urls) replaces discovery unless it is asked for. */
+	if (p->nurls && !wk_config_get(cfg, "progress.metrics-discovery", NULL))
+		so.discover = false;
+	so.cfg = cfg;
+	so.urls = p->urls;
+	so.nurls = p->nurls;
+	so.interval_ms = p->scrape_ms;
+	so.timeout_ms = p->scrape_timeout_ms;
+	if (so.discover || so.nurls) {
+		p->scraper = pg_scraper_start(&so, errstr, errstr_size);
+		if (!p->scraper)
+			return -1;
+	}
 	if (do_relist)
 		relist(p, cfg);
 	p->next_scrape = wk_time_mono_ms();
@@ -304,101 +352,6 @@ enum wk_msg_result pg_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	}
 	/* the effect is in memory; a restart rebuilds it by relisting the cluster */
 	return WK_MSG_DONE;
-}
-
-/* ---- scrape ---- */
-
-struct scrape_sample {
-	char ns[64];
-	char vmi[254];
-	int which;
-	double v;
-	int64_t ts;
-};
-
-struct scrape {
-	struct scrape_sample *s;
-	size_t n, a;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *opaque)
-{
-	struct wk_buf *b = opaque;
-
-	if (wk_buf_add(b, data, size * nmemb) < 0)
-		return 0; /* past the cap: curl aborts the transfer */
-	return size * nmemb;
-}
-
-static int keep_sample(const struct wk_promtext_sample *s, void *opaque)
-{
-	struct scrape *sc = opaque;
-	int which = pg_metric_which(s->name);
-	const char *ns, *name;
-
-	if (which < 0)
-		return 0;
-	ns = wk_promtext_label(s, "namespace");
-	name = wk_promtext_label(s, "name");
-	if (!ns || !name || strlen(ns) >= 64 || strlen(name) >= 254)
-		return 0;
-	if (sc->n == sc->a) {
-		sc->a = sc->a ? sc->a * 2 : 64;
-		sc->s = wk_xrealloc(sc->s, sc->a * sizeof(*sc->s));
-	}
-	wk_strlcpy(sc->s[sc->n].ns, ns, sizeof(sc->s[0].ns));
-	wk_strlcpy(sc->s[sc->n].vmi, name, sizeof(sc->s[0].vmi));
-	sc->s[sc->n].which = which;
-	sc->s[sc->n].v = s->value;
-	sc->s[sc->n].ts = s->has_timestamp ? s->timestamp_ms : 0;
-	sc->n++;
-	return 0;
-}
-
-static void scrape_one(struct pg_svc *p, const char *url)
-{
-	CURL *h = curl_easy_init();
-	struct wk_buf b;
-	struct scrape sc = {0};
-	char err[256], cerr[CURL_ERROR_SIZE] = "";
-	long code = 0;
-	CURLcode rc;
-
-	if (!h)
-		return;
-	wk_buf_init(&b, WK_PROMTEXT_MAX_BODY);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)p->scrape_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)p->scrape_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "wukong-progress/" WK_VERSION);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK || code != 200) {
-		count(p->m_scrapes, "error", 1);
-		wk_warn("scrape '%s': %s", url,
-			rc != CURLE_OK ? (cerr[0] ? cerr : curl_easy_strerror(rc)) : "not 200");
-		wk_buf_release(&b);
-		return;
-	}
-	if (wk_promtext_parse(b.buf ? b.buf : "", b.len, NULL, keep_sample, &sc, err, sizeof(err)) <
-	    0) {
-		/* a broken body is refused as a whole, as Prometheus does */
-		count(p->m_scrapes, "malformed", 1);
-		wk_warn("scrape '%s': %s", url, err);
-	} else {
-		count(p->m_scrapes, "ok", 1);
-		for (size_t i = 0; i < sc.n; i++)
-			pg_state_metric(p->st, sc.s[i].ns, sc.s[i].vmi, sc.s[i].which, sc.s[i].v,
-					sc.s[i].ts);
-	}
-	free(sc.s);
-	wk_buf_release(&b);
 }
 
 /* ---- output ---- */
@@ -498,7 +451,10 @@ static void aggregate(struct pg_svc *p)
 		lv[0] = nodes[i].node;
 		wk_metric_set(p->m_node_vms, lv, (double)nodes[i].vms_left);
 		wk_metric_set(p->m_node_bytes, lv, nodes[i].bytes_left);
-		wk_metric_set(p->m_node_eta, lv, nodes[i].eta_s);
+		if (nodes[i].eta_s >= 0) /* unknown: no series rather than a -1 */
+			wk_metric_set(p->m_node_eta, lv, nodes[i].eta_s);
+		else
+			wk_metric_remove(p->m_node_eta, lv);
 		snprintf(key, sizeof(key), "%s/node/%s", p->cluster, nodes[i].node);
 		snprintf(subject, sizeof(subject), "Node/%s", nodes[i].node);
 		body = pg_node_progress_json(p->st, &nodes[i], wall);
@@ -542,12 +498,24 @@ void pg_on_tick(struct wk_service_ctx *ctx)
 	size_t nops = 0;
 
 	if (now >= p->next_scrape) {
-		p->next_scrape = now + p->scrape_ms;
-		for (size_t i = 0; i < p->nurls; i++)
-			scrape_one(p, p->urls[i]);
-		wk_metric_inc(p->m_samples, NULL,
-			      (double)pg_state_metrics_apply(p->st, wk_time_now_ms()));
-		now = wk_time_mono_ms();
+		/* the scraper thread did the network part; here only what it brought back */
+		struct pg_sample *smp;
+		struct pg_scrape_counts c;
+		size_t n = pg_scraper_take(p->scraper, &smp, &c);
+
+		p->next_scrape = now + 100;
+		for (size_t i = 0; i < n; i++)
+			pg_state_metric(p->st, smp[i].ns, smp[i].vmi, smp[i].which, smp[i].v,
+					smp[i].ts);
+		free(smp);
+		count(p->m_scrapes, "ok", (double)(c.ok - p->seen.ok));
+		count(p->m_scrapes, "error", (double)(c.error - p->seen.error));
+		count(p->m_scrapes, "malformed", (double)(c.malformed - p->seen.malformed));
+		wk_metric_set(p->m_targets, NULL, (double)c.targets);
+		p->seen = c;
+		if (n)
+			wk_metric_inc(p->m_samples, NULL,
+				      (double)pg_state_metrics_apply(p->st, wk_time_now_ms()));
 	}
 	emit(p, now);
 	if (now >= p->next_aggregate) {
@@ -571,6 +539,8 @@ void pg_term(struct wk_service_ctx *ctx)
 
 	if (!p)
 		return;
+	pg_scraper_stop(p->scraper);
+	p->scraper = NULL;
 	/* final states still held back go out now (they are never held back, but a failed
 	 * delivery may have re-marked one) */
 	emit(p, wk_time_mono_ms() + p->status_ms);

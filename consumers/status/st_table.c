@@ -470,7 +470,7 @@ char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_bu
 	struct st_pend **live;
 	size_t nlive = 0;
 	cJSON *patch, *status, *seqs, *conds = NULL;
-	cJSON *fields[ST_F_NFIELDS] = {NULL, NULL};
+	cJSON *fields[ST_F_NFIELDS] = {NULL, NULL, NULL};
 	int64_t gen = -1;
 	char *out;
 
@@ -526,9 +526,19 @@ char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_bu
 		cJSON_Delete(conds);
 		return NULL;
 	}
-	for (int f = 0; f < ST_F_NFIELDS; f++)
+	for (int f = 0; f < ST_F_TOP; f++)
 		if (fields[f])
 			cJSON_AddItemToObject(status, st_field_names[f], fields[f]);
+	if (fields[ST_F_TOP]) {
+		/* the provisioner's keys sit directly under /status (phase, nodeName, ...) */
+		while (fields[ST_F_TOP]->child) {
+			cJSON *v = cJSON_DetachItemViaPointer(fields[ST_F_TOP],
+							      fields[ST_F_TOP]->child);
+
+			cJSON_AddItemToObject(status, v->string, v);
+		}
+		cJSON_Delete(fields[ST_F_TOP]);
+	}
 	if (conds && stats->conditions)
 		cJSON_AddItemToObject(status, "conditions", conds);
 	else

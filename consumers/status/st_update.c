@@ -8,9 +8,22 @@
 #include <math.h>
 #include <regex.h>
 
-const char *const st_field_names[ST_F_NFIELDS] = {"migrationStatus", "cloneStatus"};
+const char *const st_field_names[ST_F_NFIELDS] = {"migrationStatus", "cloneStatus", "status"};
 
-enum kt { K_STR, K_MSG, K_TIME, K_PERCENT, K_BYTES, K_RATE, K_SECONDS, K_BOOL, K_QUEUE };
+enum kt {
+	K_STR,
+	K_MSG,
+	K_TIME,
+	K_PERCENT,
+	K_BYTES,
+	K_RATE,
+	K_SECONDS,
+	K_BOOL,
+	K_QUEUE,
+	K_PHASE, /* the CRD's status.phase enum */
+	K_STRS,	 /* array of at most 16 strings of at most 64 bytes (IP addresses) */
+	K_DISKS, /* array of at most 16 disk objects (disk_keys) */
+};
 
 struct key {
 	const char *name;
@@ -44,6 +57,46 @@ static const struct key clone_keys[] = {
     {"snapshotName", K_STR}, {"startedAt", K_TIME},	{"completedAt", K_TIME}, {"message", K_MSG},
     {"consistency", K_STR},  {"etaSeconds", K_SECONDS}, {NULL, K_STR},
 };
+
+/* Top-level status keys (ST_F_TOP), the provisioner's. */
+static const struct key top_keys[] = {
+    {"phase", K_PHASE},	 {"nodeName", K_STR}, {"vmName", K_STR},
+    {"ipAddresses", K_STRS}, {"disks", K_DISKS},  {NULL, K_STR},
+};
+
+static const struct key disk_keys[] = {
+    {"name", K_STR},  {"dataVolume", K_STR}, {"phase", K_STR},
+    {"progress", K_STR}, {"message", K_MSG},	 {NULL, K_STR},
+};
+
+static int check_value(const struct key *k, const cJSON *v, const char *path, char *errstr,
+		       size_t errstr_size);
+
+/* One element of status.disks: an object of disk_keys, no duplicates, no nulls. */
+static int check_disk(const cJSON *d, const char *path, char *errstr, size_t errstr_size)
+{
+	const cJSON *v;
+	char p[200];
+
+	if (!cJSON_IsObject(d))
+		return wk_err(errstr, errstr_size, "%s: not an object", path);
+	cJSON_ArrayForEach(v, d)
+	{
+		const struct key *k;
+
+		for (k = disk_keys; k->name && strcmp(k->name, v->string); k++)
+			;
+		snprintf(p, sizeof(p), "%.128s.%.32s", path, v->string);
+		if (!k->name)
+			return wk_err(errstr, errstr_size, "%s: unknown key", p);
+		if (cJSON_IsNull(v) || check_value(k, v, p, errstr, errstr_size) < 0)
+			return cJSON_IsNull(v) ? wk_err(errstr, errstr_size, "%s: null", p) : -1;
+		for (const cJSON *w = v->next; w; w = w->next)
+			if (!strcmp(w->string, v->string))
+				return wk_err(errstr, errstr_size, "%s: duplicate key", p);
+	}
+	return 0;
+}
 
 void st_update_init(struct st_update *u)
 {
@@ -116,6 +169,40 @@ static int check_value(const struct key *k, const cJSON *v, const char *path, ch
 		if (!cJSON_IsBool(v))
 			return wk_err(errstr, errstr_size, "%s: not a boolean", path);
 		return 0;
+	case K_PHASE: {
+		static const char *const phases[] = {"Pending", "Provisioning", "Running",
+						     "Stopped", "Migrating",	"Failed"};
+
+		for (size_t i = 0; cJSON_IsString(v) && i < WK_ARRAY_SIZE(phases); i++)
+			if (!strcmp(v->valuestring, phases[i]))
+				return 0;
+		return wk_err(errstr, errstr_size,
+			      "%s: not one of Pending, Provisioning, Running, Stopped, Migrating, "
+			      "Failed",
+			      path);
+	}
+	case K_STRS:
+	case K_DISKS: {
+		const cJSON *e;
+		char p[128];
+		int i = 0;
+
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 16)
+			return wk_err(errstr, errstr_size, "%s: not an array of at most 16 items",
+				      path);
+		cJSON_ArrayForEach(e, v)
+		{
+			snprintf(p, sizeof(p), "%s[%d]", path, i++);
+			if (k->type == K_DISKS) {
+				if (check_disk(e, p, errstr, errstr_size) < 0)
+					return -1;
+			} else if (!cJSON_IsString(e) || strlen(e->valuestring) > 64) {
+				return wk_err(errstr, errstr_size,
+					      "%s: not a string of at most 64 bytes", p);
+			}
+		}
+		return 0;
+	}
 	}
 	return wk_err(errstr, errstr_size, "%s: unexpected", path);
 }
@@ -127,14 +214,14 @@ static int check_object(const cJSON *o, const struct key *keys, const char *fiel
 	char path[128];
 
 	if (!cJSON_IsObject(o))
-		return wk_err(errstr, errstr_size, "status.%s: not an object", field);
+		return wk_err(errstr, errstr_size, "%s: not an object", field);
 	cJSON_ArrayForEach(v, o)
 	{
 		const struct key *k;
 
 		for (k = keys; k->name && strcmp(k->name, v->string); k++)
 			;
-		snprintf(path, sizeof(path), "status.%s.%.64s", field, v->string);
+		snprintf(path, sizeof(path), "%s.%.64s", field, v->string);
 		if (!k->name)
 			return wk_err(errstr, errstr_size, "%s: unknown key", path);
 		if (check_value(k, v, path, errstr, errstr_size) < 0)
@@ -333,13 +420,45 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 			wk_err(errstr, errstr_size, "status: not a non-empty object");
 			goto out;
 		}
-		cJSON_ArrayForEach(v, st)
-		{
+		cJSON *top = NULL;
+
+		for (v = st->child; v;) {
+			cJSON *next = v->next;
+			const struct key *k;
+
+			for (k = top_keys; k->name && strcmp(k->name, v->string); k++)
+				;
 			if (strcmp(v->string, "migrationStatus") &&
-			    strcmp(v->string, "cloneStatus")) {
+			    strcmp(v->string, "cloneStatus") && !k->name) {
 				wk_err(errstr, errstr_size, "status.%.64s: unknown key", v->string);
+				cJSON_Delete(top);
 				goto out;
 			}
+			for (const cJSON *w = v->next; w; w = w->next)
+				if (!strcmp(w->string, v->string)) {
+					wk_err(errstr, errstr_size, "status.%.64s: duplicate key",
+					       v->string);
+					cJSON_Delete(top);
+					goto out;
+				}
+			if (k->name) {
+				/* a top-level key: gather them into the ST_F_TOP partial object */
+				if (!top)
+					top = cJSON_CreateObject();
+				cJSON_AddItemToObject(top, v->string,
+						      cJSON_DetachItemViaPointer(st, v));
+			}
+			v = next;
+		}
+		if (top) {
+			if (check_object(top, top_keys, "status", errstr, errstr_size) < 0) {
+				cJSON_Delete(top);
+				goto out;
+			}
+			u->fields[ST_F_TOP] = top;
+		}
+		cJSON_ArrayForEach(v, st)
+		{
 			for (const cJSON *w = v->next; w; w = w->next)
 				if (!strcmp(w->string, v->string)) {
 					wk_err(errstr, errstr_size, "status.%.64s: duplicate key",
@@ -347,12 +466,15 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 					goto out;
 				}
 		}
-		for (int f = 0; f < ST_F_NFIELDS; f++) {
+		for (int f = 0; f < ST_F_TOP; f++) {
+			char fpath[64];
+
 			v = cJSON_GetObjectItemCaseSensitive(st, st_field_names[f]);
 			if (!v)
 				continue;
-			if (check_object(v, f == ST_F_MIGRATION ? migration_keys : clone_keys,
-					 st_field_names[f], errstr, errstr_size) < 0)
+			snprintf(fpath, sizeof(fpath), "status.%s", st_field_names[f]);
+			if (check_object(v, f == ST_F_MIGRATION ? migration_keys : clone_keys, fpath,
+					 errstr, errstr_size) < 0)
 				goto out;
 			u->fields[f] = cJSON_DetachItemViaPointer(st, v);
 		}

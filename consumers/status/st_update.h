@@ -12,8 +12,10 @@ struct cJSON;
 #define ST_CONDITIONS_MAX 16
 #define ST_SEQ_MAX 9007199254740991LL /* 2^53 - 1: exact as a JSON number everywhere */
 
-enum st_field { ST_F_MIGRATION = 0, ST_F_CLONE, ST_F_NFIELDS };
-extern const char *const st_field_names[ST_F_NFIELDS]; /* "migrationStatus", "cloneStatus" */
+/* ST_F_TOP is the status object itself (phase, nodeName, vmName, ipAddresses, disks: the
+ * provisioner's); its seq key is "status/<source>" and its keys land directly under /status. */
+enum st_field { ST_F_MIGRATION = 0, ST_F_CLONE, ST_F_TOP, ST_F_NFIELDS };
+extern const char *const st_field_names[ST_F_NFIELDS]; /* "migrationStatus", "cloneStatus", "status" */
 
 struct st_update {
 	char cluster[64];

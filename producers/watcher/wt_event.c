@@ -2,6 +2,7 @@
 #include "wt_event.h"
 
 #include "wk_cloudevent.h"
+#include "wk_emit.h"
 #include "wk_json.h"
 #include "wk_name.h"
 #include "wk_time.h"
@@ -28,6 +29,8 @@ const struct wt_kind wt_kinds[WT_NKINDS] = {
 	{WT_NODE, "node", "Node", "v1", WK_RES_NODES_INIT, false},
 	{WT_NODEMETRICS, "nodemetrics", "NodeMetrics", "metrics.k8s.io/v1beta1",
 	 WK_RES_NODEMETRICS_INIT, true},
+	{WT_DATAVOLUME, "datavolume", "DataVolume", "cdi.kubevirt.io/v1beta1",
+	 WK_RES_DATAVOLUMES_INIT, false},
 };
 /* clang-format on */
 
@@ -112,6 +115,19 @@ static const char *vm_of(const struct wt_kind *k, const cJSON *obj, const char *
 			return s;
 		}
 		return NULL;
+	case WT_DATAVOLUME: {
+		/* A VM's dataVolumeTemplates give their DataVolumes an ownerReference to the VM;
+		 * a DataVolume of its own is keyed by its name. */
+		const cJSON *o;
+
+		cJSON_ArrayForEach(o, wk_json_path(md, "ownerReferences"))
+		{
+			s = wk_json_key_str(o, "kind");
+			if (s && !strcmp(s, "VirtualMachine") && wk_json_key_str(o, "name"))
+				return wk_json_key_str(o, "name");
+		}
+		return name;
+	}
 	case WT_NODE:
 	case WT_NODEMETRICS:
 	case WT_NKINDS:
@@ -142,9 +158,19 @@ int wt_event_ident(const struct wt_kind *k, const cJSON *obj, struct wt_ident *o
 	out->uid = wk_json_key_str(md, "uid");
 	out->rv = wk_json_key_str(md, "resourceVersion");
 	if (k->id == WT_NODEMETRICS) {
-		/* metrics.k8s.io objects are computed, not stored: no uid, no resourceVersion */
-		if (!out->uid || !*out->uid)
+		/* metrics.k8s.io objects are computed, not stored: no uid, no resourceVersion
+		 * (metrics-server pkg/api/node.go). The name stands in for the uid; node names
+		 * are often FQDNs ("ip-10-0-1-5.ec2.internal") and a uid is a ce_id field, split
+		 * on dots: a dotted name stands in as a digest of itself. */
+		if (!out->uid || !*out->uid) {
 			out->uid = out->name;
+			if (strchr(out->name, '.')) {
+				memcpy(out->uid_buf, "nm-", 3);
+				wk_emit_sha256_hex(out->name, strlen(out->name), 32,
+						   out->uid_buf + 3);
+				out->uid = out->uid_buf;
+			}
+		}
 		if (!out->rv)
 			out->rv = "";
 	} else {

@@ -23,6 +23,7 @@ enum wt_kind_id {
 	WT_MIGRATIONPOLICY,
 	WT_NODE,
 	WT_NODEMETRICS,
+	WT_DATAVOLUME, /* CDI: import progress of a Wukong's disks (wukong-provisioner) */
 	WT_NKINDS,
 };
 
@@ -55,12 +56,14 @@ const char *wt_change_name(enum wt_change c);
 struct wt_ident {
 	const char *ns; /* NULL for cluster-scoped kinds */
 	const char *name;
-	const char *uid;    /* metadata.uid; for NodeMetrics (no uid) the name */
+	const char *uid;    /* metadata.uid; for NodeMetrics (no uid) the name, or "nm-<32 hex of
+			     * sha256(name)>" when the name has a dot (ce_id splits on dots) */
 	const char *rv;	    /* metadata.resourceVersion; "" when absent (NodeMetrics) */
 	const char *vm;	    /* the VM name of the key, NULL for node-keyed objects */
 	const char *key_ns; /* the key's namespace: ns, or a MigrationPolicy's VM namespace label */
 	char id[320];	    /* "<ns>/<name>" or "<name>": the fingerprint table's key */
 	char vm_buf[260];   /* a Wukong's derived "<name>-vm" */
+	char uid_buf[40];   /* NodeMetrics: the stand-in uid of a dotted name */
 };
 
 /* Extract and validate the identity: name a DNS-1123 subdomain, namespace a label (namespaced kinds

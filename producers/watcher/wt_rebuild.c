@@ -11,48 +11,6 @@
 #include "wt_event.h"
 #include "wt_fpset.h"
 
-struct conf_ctx {
-	rd_kafka_conf_t *conf;
-	char *errstr;
-	size_t errstr_size;
-};
-
-/* Producer-only settings would make librdkafka log a warning for each; leave them out. */
-static bool producer_only(const char *key)
-{
-	static const char *const keys[] = {"enable.idempotence",
-					   "partitioner",
-					   "acks",
-					   "message.timeout.ms",
-					   "linger.ms",
-					   "compression.type",
-					   "queue.buffering.max.messages",
-					   "queue.buffering.max.kbytes",
-					   "delivery.timeout.ms",
-					   "retries",
-					   "batch.num.messages",
-					   "request.required.acks"};
-
-	for (size_t i = 0; i < WK_ARRAY_SIZE(keys); i++) {
-		if (!strcmp(key, keys[i]))
-			return true;
-	}
-	return false;
-}
-
-static int conf_one(const char *key, const char *value, void *opaque)
-{
-	struct conf_ctx *c = opaque;
-	char err[256];
-
-	if (producer_only(key) || !strncmp(key, "group.", 6))
-		return 0;
-	if (rd_kafka_conf_set(c->conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-		wk_err(c->errstr, c->errstr_size, "key 'kafka.%s': %s", key, err);
-		return -1;
-	}
-	return 0;
-}
 
 static bool header_str(const rd_kafka_message_t *m, const char *name, char *out, size_t size)
 {
@@ -174,7 +132,6 @@ struct wt_rebuild *wt_rebuild_begin(const struct wk_config *cfg, const char *top
 				    const char *cluster, char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf;
-	struct conf_ctx cc;
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_topic_partition_list_t *assign = NULL;
 	rd_kafka_topic_t *rkt = NULL;
@@ -187,8 +144,8 @@ struct wt_rebuild *wt_rebuild_begin(const struct wk_config *cfg, const char *top
 		return NULL;
 	}
 	conf = rd_kafka_conf_new();
-	cc = (struct conf_ctx){conf, errstr, errstr_size};
-	if (wk_config_foreach(cfg, "kafka.", conf_one, &cc)) {
+	/* Consumer settings only (wk_kafka_conf.c); group.id below overrides any configured. */
+	if (wk_kafka_conf_apply(conf, cfg, WK_KAFKA_CONSUMER, errstr, errstr_size)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

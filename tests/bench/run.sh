@@ -5,6 +5,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 export B=${B:-build}
+# The embedded broker's tuning, as tests/lib.sh sets it (docs/configuration.md).
+export WUKONG_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS=${WUKONG_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS:-10}
 filter=${1:-}
 failed=()
 for b in tests/bench/*.sh; do

@@ -18,6 +18,8 @@ Fault injection, POST /_control (no auth) with a JSON object:
   {"expire_continue": true}  the next request carrying continue= gets 410 Expired
   {"inject": ["line", ...]}  raw lines written into the open watch streams, or the next one
   {"bookmarks": false}       stop sending BOOKMARK events (--bookmark-interval)
+  {"stall_watches": true}    the watch streams open now go silent for good (a half-open
+                             connection: no events, no bookmarks, no final chunk); new ones work
   {"clear": true}            forget the remaining faults
 Every request is logged to --log as one JSON object per line: method, path, query, auth, code and
 the User-Agent, Accept, Expect and Content-Type headers.
@@ -50,6 +52,7 @@ STATE = {
     "inject_seq": 0,
     "inject_delivered": 0,  # injected lines up to this seq were written to some stream
     "bookmarks": True,
+    "stall_gen": 0,  # streams started before the last stall_watches stay silent
 }
 ARGS = None
 
@@ -371,6 +374,7 @@ class Handler(BaseHTTPRequestHandler):
             return json.dumps({"type": etype, "object": obj}).encode() + b"\n"
 
         with LOCK:
+            my_gen = STATE["stall_gen"]
             seen_inject = STATE["inject_delivered"]
             if rv and rv != "0" and int(rv) < STATE["min_rv"]:
                 self.chunk(ev_line("ERROR", status(410, "Expired", "too old resource version: "
@@ -405,6 +409,9 @@ class Handler(BaseHTTPRequestHandler):
                 if self.peer_gone():
                     return
                 with LOCK:
+                    if STATE["stall_gen"] > my_gen:
+                        LOCK.wait(0.1)  # half-open: say nothing until the client goes
+                        continue
                     for seq, line in STATE["inject"]:
                         if seq > seen_inject:
                             self.chunk(line.encode() + b"\n")
@@ -420,7 +427,8 @@ class Handler(BaseHTTPRequestHandler):
                         last = new[-1][0]
                         continue
                     if bookmarks and STATE["bookmarks"] and ARGS.bookmark_interval and \
-                            now - idle_since >= ARGS.bookmark_interval and STATE["rv"] > last:
+                            now - idle_since >= ARGS.bookmark_interval and \
+                            (STATE["rv"] > last or ARGS.idle_bookmarks):
                         last = STATE["rv"]
                         self.chunk(ev_line("BOOKMARK", {"kind": "Bookmark", "apiVersion": gv,
                                                         "metadata": {"resourceVersion":
@@ -455,6 +463,8 @@ class Handler(BaseHTTPRequestHandler):
             STATE["faults"].extend(cmd.get("faults", []))
             if "bookmarks" in cmd:
                 STATE["bookmarks"] = bool(cmd["bookmarks"])
+            if cmd.get("stall_watches"):
+                STATE["stall_gen"] += 1
             if "watch_drop_after" in cmd:
                 STATE["watch_drop_after"] = cmd["watch_drop_after"]
             if cmd.get("compact"):
@@ -503,6 +513,8 @@ def main():
     ap.add_argument("--token-file")
     ap.add_argument("--client-ca", help="accept client certificates signed by this CA")
     ap.add_argument("--bookmark-interval", type=float, default=0)
+    # bookmarks on an idle stream even when nothing changed (as the API server's periodic ones)
+    ap.add_argument("--idle-bookmarks", action="store_true")
     ARGS = ap.parse_args()
     if ARGS.cert:
         CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

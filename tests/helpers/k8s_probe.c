@@ -163,6 +163,8 @@ static int do_watch(struct wk_k8s *c, const struct wk_k8s_resource *res, const c
 		timeout_s = atol(v);
 	if ((v = opt_arg(argc, argv, 0, "stream-timeout")))
 		o.timeout_s = atol(v);
+	if ((v = opt_arg(argc, argv, 0, "idle-timeout")))
+		o.idle_timeout_s = atol(v);
 	o.label_selector = opt_arg(argc, argv, 0, "label");
 	if ((v = opt_arg(argc, argv, 0, "relist-after")))
 		ws.relist_after = atol(v);

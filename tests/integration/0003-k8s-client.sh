@@ -167,6 +167,44 @@ check "the server saw a 401 and then a success" \
 	test "$(jq -r 'select(.path=="/apis/demo.example.com/v1/namespaces/default/wukongs/wk1" and .method=="GET") | .code' "$T/requests.log" | tail -2 | tr '\n' ' ')" = "401 200 "
 check "the token never appears in the client's logs" bash -c "! grep -q 'tok-[12]' '$T/probe401.log' '$T/probe.err'"
 
+# --- an exec credential plugin (issue 16): run at start, re-run on a 401, token never logged ---
+echo "tok-2-ghijkl" >"$T/exec-token"
+{
+	echo "apiVersion: v1"
+	echo "current-context: x"
+	echo "clusters: [{name: c, cluster: {server: '$URL', certificate-authority: ca.crt}}]"
+	echo "contexts: [{name: x, context: {cluster: c, user: u}}]"
+	echo "users:"
+	echo "- name: u"
+	echo "  user:"
+	echo "    exec:"
+	echo "      apiVersion: client.authentication.k8s.io/v1"
+	echo "      command: $ROOT/tests/helpers/exec-credential.sh"
+	echo "      args: ['$T/exec-token', '$T/exec-count']"
+	echo "      interactiveMode: Never"
+} >"$T/kubeconfig-exec"
+cat >"$T/script" <<EOF
+get $WK default wk1
+wait-file $T/rotated2
+get $WK default wk1
+EOF
+control '{"clear":true}'
+start_bg probeexec "$PROBE" -k "$T/kubeconfig-exec" script "$T/script"
+PEX=$LAST_PID
+wait_for 10 grep -q '^OK' "$T/probeexec.log"
+check "exec plugin: authenticated with the plugin's token" grep -q '^OK 200' "$T/probeexec.log"
+echo "tok-3-mnopqr" >"$T/server-tokens"
+echo "tok-3-mnopqr" >"$T/exec-token"
+touch "$T/rotated2"
+wait "$PEX"
+check "exec plugin: both gets succeed across a rotation (401 re-runs the plugin)" \
+	test "$(grep -c '^OK 200' "$T/probeexec.log")" -eq 2
+check "exec plugin: the server saw a 401 and then a success" \
+	test "$(jq -r 'select(.path=="/apis/demo.example.com/v1/namespaces/default/wukongs/wk1" and .method=="GET") | .code' "$T/requests.log" | tail -2 | tr '\n' ' ')" = "401 200 "
+check "exec plugin: ran twice (start, 401), not per request" test "$(wc -l <"$T/exec-count")" -eq 2
+check "exec plugin: the token never appears in the client's logs" bash -c "! grep -q 'tok-[23]' '$T/probeexec.log' '$T/probe.err'"
+echo "tok-2-ghijkl" >"$T/server-tokens" # the token-file client of the tests below
+
 # --- paged list, and a continue token that expires half way ---
 for i in 2 3 4 5 6 7 8; do
 	probe create $WK default "{\"apiVersion\":\"demo.example.com/v1\",\"kind\":\"Wukong\",\"metadata\":{\"name\":\"wk$i\",\"labels\":{\"n\":\"$i\"}}}" >/dev/null

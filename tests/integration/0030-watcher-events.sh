@@ -19,6 +19,7 @@ ok "wukong-sim serves; kubectl get nodes works"
 start_watcher w $C -X watcher.heartbeat-interval=1s -X cluster.labels.region=test-east \
 	-X watcher.nodemetrics-interval=2s
 check "watcher started" test -n "$W_PID"
+PV_CLUSTER=$C start_provisioner "$KC" "it30-$$"
 check "/readyz turns 200 (lease held, every kind listed)" wait_for 30 is_ready w
 check "one synced marker per watched kind" wait_for 10 has_event $C/cluster virtualmachine.synced
 for k in wukong virtualmachineinstance virtualmachineinstancemigration node; do

@@ -36,8 +36,8 @@ T1=$(other "$(vmi_node web-1-vm)")
 submit migrate local/default/web-1-vm \
 	"{\"requestId\":\"req-ok-1\",\"cluster\":\"local\",\"namespace\":\"default\",\"name\":\"web-1\",\"targetNode\":\"$T1\",\"reason\":\"kernel update\"}"
 if wait_phase 60 web-1 Succeeded; then ok "submission req-ok-1 succeeded"; else not_ok "req-ok-1 succeeded ($(last_phase web-1))"; fi
-check "web-1-vm on $T1" [ "$(vmi_node web-1-vm)" = "$T1" ]
-check "status names request req-ok-1" bash -c "topic wukong.status | grep '\"name\":\"web-1\"' | tail -1 | grep -q '\"requestId\":\"req-ok-1\"'"
+check_kv 6 16 "web-1-vm on $T1 (the requested target: addedNodeSelector, item 3)" [ "$(vmi_node web-1-vm)" = "$T1" ]
+check "status names request req-ok-1" bash -c "topic wukong.status | grep '\"name\":\"web-1\"' | grep '\"source\":\"wukong-migrator\"' | tail -1 | grep -q '\"requestId\":\"req-ok-1\"'"
 
 # 2. The hostile batch, with a valid request in the middle.
 raw() { # raw KEY [kcat header args...] <<< value

@@ -79,7 +79,7 @@ PY
 check "the real drain's plan is the dry run's (order and targets)" diff "$T/plan-dry.txt" "$T/plan-real.txt"
 for vm in $VMS; do
 	want=$(awk -v v="$vm" '$1 == v {print $2}' "$T/plan-dry.txt")
-	check "$vm on its planned target $want" [ "$(vmi_node $vm-vm)" = "$want" ]
+	check_kv 6 16 "$vm on its planned target $want (placed by addedNodeSelector: item 3)" [ "$(vmi_node $vm-vm)" = "$want" ]
 done
 check "exactly one VMIM per VM" [ "$(our_vmims | wc -l)" -eq 8 ]
 # Creation order follows the plan (timestamps have one-second resolution: ties allowed).

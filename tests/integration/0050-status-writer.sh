@@ -44,6 +44,9 @@ applied() { test "$(metric wukong_status_messages_applied_total)" -ge "$1"; }
 start_status st1
 wait_for 20 test -s "$ST_ADDR_FILE" || { not_ok "wukong-status started"; tail "$T/st1.log"; exit 1; }
 check "wukong-status takes the lease" wait_for 20 grep -q 'acquired' "$T/st1.log"
+# the Wukongs' phase and node are wukong-provisioner's (through this writer)
+start_provisioner "$T/sim/kubeconfig" "$GROUP"
+wait_for 30 eval '[ "$(jp web-1 "{.status.phase}")" = Running ]'
 
 # --- 1. an update lands ----------------------------------------------------------------------
 upd web-1 100 42 True Running | emit

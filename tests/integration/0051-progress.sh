@@ -39,10 +39,10 @@ start_bg watcher "$BIN/wukong-watcher" "${COMMON[@]}" -X http.addr-file="$T/watc
 start_bg status "$BIN/wukong-status" "${COMMON[@]}" -X http.addr-file="$T/status.addr" \
 	-X consumer.group="st-$$-$RANDOM" -X status.coalesce-delay=50ms
 # The simulator lists KubeVirt's metrics endpoints only as a cluster does (the
-# kubevirt-prometheus-metrics EndpointSlices, HTTPS with KubeVirt's CA): there is no fixed URL to
-# give wukong-progress, which cannot discover them yet (issue 16 item 8): its scrape checks xfail.
+# kubevirt-prometheus-metrics EndpointSlices, HTTPS with KubeVirt's CA, DIR/kubevirt-ca.crt):
+# wukong-progress discovers them (issue 16 item 8).
 start_bg progress "$BIN/wukong-progress" "${COMMON[@]}" -X http.addr-file="$T/progress.addr" \
-	-X consumer.group="pg-$$-$RANDOM" -X progress.metrics-urls= \
+	-X consumer.group="pg-$$-$RANDOM" $(progress_metrics_args "$T/sim") \
 	-X progress.scrape-interval=500ms -X progress.status-interval=500ms \
 	-X progress.aggregate-interval=1s
 for s in watcher status progress; do
@@ -79,10 +79,10 @@ check "progress reaches 100 on the Wukong" wait_for 30 eval '[ "$(jp "{.status.m
 check "migrationStatus.phase is Succeeded" wait_for 10 eval '[ "$(jp "{.status.migrationStatus.phase}")" = Succeeded ]'
 sleep 0.5
 diag "samples (progress/eta): $(awk -F, '$1 != "" {print $1 "/" $2}' "$T/samples" | uniq | tr '\n' ' ' | cut -c1-600)"
-xfail 16 "(item 8: no fixed metrics URL; scrape the kubevirt-prometheus-metrics EndpointSlices over TLS with KubeVirt's CA) progress started low (<= 50) and took at least 3 distinct values" awk -F, '
+check "progress started low (<= 50) and took at least 3 distinct values" awk -F, '
 	$1 != "" { if (!n++) first = $1; seen[$1] = 1 } END { k = 0; for (v in seen) k++; exit !(first <= 50 && k >= 3) }' "$T/samples"
 check "progress never went back" awk -F, '$1 != "" { if ($1 + 0 < last) bad = 1; last = $1 + 0 } END { exit bad }' "$T/samples"
-xfail 16 "(item 8: no metrics scraped) the ETA fell during the migration (status.migrationStatus.etaSeconds: the CRD must declare it)" awk -F, '
+check "the ETA fell during the migration (status.migrationStatus.etaSeconds: the CRD must declare it)" awk -F, '
 	$2 != "" && $1 < 100 { if (!n++) first = $2; lastv = $2 } END { exit !(n >= 2 && lastv < first) }' "$T/samples"
 
 cols=$($K get wukongs 2>&1 | head -1)
@@ -96,7 +96,7 @@ node=$($K get vmi small-vm -o jsonpath='{.status.nodeName}')
 check "kubectl cordon $node" $K cordon "$node"
 m() { curl -s "http://$(cat "$T/progress.addr")/metrics"; }
 check "/metrics shows per-node VMs left for $node" wait_for 20 eval \
-	"m | grep -q '^wukong_progress_node_vms_left{node=\"$node\"} [1-9]'"
+	"m | grep -q '^wukong_progress_node_remaining_vms{node=\"$node\"} [1-9]'"
 check "/metrics shows the cluster aggregates" eval "m | grep -q '^wukong_progress_migrations{state=\"running\"}' && m | grep -q '^wukong_progress_migrations_failed_last_hour'"
 timeout 10 kcat -C -b "$BOOTSTRAP" -t wukong.progress -o beginning -e -q -f '%h\t%s\n' >"$T/progress.msgs" 2>/dev/null
 check "wukong.progress has an evacuation message for $node" \

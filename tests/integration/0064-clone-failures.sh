@@ -58,11 +58,11 @@ wukong_clone crossns vm ok-vm "    namespace: other"
 expect ghost SourceNotFound
 expect notrun SourceNotRunning
 expect nosnap StorageCannotSnapshot
-check "storage reason names KubeVirt's message" bash -c "last_clone() { :; }; topic wukong.status | grep '\"nosnap\"' | tail -1 | grep -q VolumeSnapshotClass"
+check "storage reason names KubeVirt's message" bash -c "last_clone() { :; }; topic wukong.status | grep '\"nosnap\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q VolumeSnapshotClass"
 expect taken TargetNameTaken
 check "taken-vm untouched (still ours? no: never labelled)" bash -c "! $K get vm taken-vm -o json | grep -q wukong-cloner"
 expect crossns CrossNamespaceNotSupported
-check "cross-namespace message says why (TypedLocalObjectReference)" bash -c "topic wukong.status | grep '\"crossns\"' | tail -1 | grep -q TypedLocalObjectReference"
+check "cross-namespace message says why (TypedLocalObjectReference)" bash -c "topic wukong.status | grep '\"crossns\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q TypedLocalObjectReference"
 expect unstartable SourceNotStartable
 check "unstartable source put back to Halted, annotation gone" bash -c \
 	"[ \"\$($K get vm huge-vm -o jsonpath='{.spec.runStrategy}')\" = Halted ] && ! $K get vm huge-vm -o json | grep -q started-by.clone"
@@ -86,9 +86,9 @@ wukong_clone late vm slow-vm
 wait_for 20 bash -c "[ -n \"\$($K get vmsnapshot -o name)\" ]"
 check "snapshot created with failureDeadline 2s" [ "$($K get vmsnapshot -o jsonpath='{.items[0].spec.failureDeadline}')" = 2s ]
 # KubeVirt puts "snapshot deadline exceeded" in the Failure condition's reason, not its message
-# (pkg/storage/snapshot/util.go); the cloner reads the message (issue 16).
+# (pkg/storage/snapshot/util.go); the cloner reads the reason (issue 16 item 7).
 failed_with() { wait_clone 60 "$1" Failed && [ "$(last_clone "$1" | cut -d'|' -f3)" = "$2" ]; }
-xfail 16 "late: Failed SnapshotDeadlineExceeded (the deadline is in the Failure condition's reason)" \
+check "late: Failed SnapshotDeadlineExceeded (the deadline is in the Failure condition's reason)" \
 	failed_with late SnapshotDeadlineExceeded
 wait_for 10 bash -c "[ -z \"\$($K get vmsnapshot -o name)\" ]"
 check "deadline: snapshot removed" [ -z "$($K get vmsnapshot -o name)" ]

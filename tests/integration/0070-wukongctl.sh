@@ -48,9 +48,9 @@ check "kubectl wukong (plugin) runs wukongctl" bash -c "PATH='$BIN':\$PATH kubec
 PIDS=$(cat "$WUKONG_DIR"/pids/*.pid | cut -d' ' -f1 | tr '\n' ' ')
 diag "processes: $PIDS"
 "$W" status -o json >"$T/status.json"
-# wukongctl reads the simulator's health from DIR/metrics-url, which the simulator no longer
-# writes (a cluster has no such file; issue 16 item 8).
-xfail 16 "(item 8: the simulator has no metrics-url any more) status: every component healthy" /usr/bin/python3 -c '
+# The simulator writes no DIR/metrics-url any more (a cluster has no such file): wukongctl asks its
+# API server's /healthz through the stack's kubeconfig (issue 16 item 8).
+check "status: every component healthy (the simulator through its API server's /healthz)" /usr/bin/python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 names = {c["component"] for c in s}
@@ -124,6 +124,29 @@ wait_for 20 bash -c "'$W' get | grep -q 'vm=default/db-1 '"
 check "cancel of a running migration: exit 0, Cancelled" bash -c "[ $? -eq 0 ] && grep -q Cancelled '$T/c.out'"
 "$W" cancel default/web-2 --timeout 30s >"$T/c2.out" 2>&1
 check "cancel with nothing in flight: exit 1 with the reason" bash -c "[ $? -eq 1 ] && grep -q NoMigrationInFlight '$T/c2.out'"
+# issue 16 item 13: a second cancel of db-1 (its migration already Cancelled) is this request's
+# rejection, not the earlier cancel's success
+"$W" cancel default/db-1 --timeout 30s >"$T/c3.out" 2>&1
+check "second cancel of db-1 (nothing in flight): exit 1 NoMigrationInFlight, no 'Cancelled'" bash -c \
+	"[ $? -eq 1 ] && grep -q NoMigrationInFlight '$T/c3.out' && ! grep -q ': Cancelled' '$T/c3.out'"
+
+# ---- request expiry (issue 16 item 14) ----
+BS=$(cat "$WUKONG_DIR/bootstrap")
+old=$(date -u -d '-20 min' +%Y-%m-%dT%H:%M:%SZ)
+printf '%s\n' '{"requestId":"old-mig-1","cluster":"local","namespace":"default","name":"web-1"}' |
+	kcat -b "$BS" -P -t wukong.requests.local -k local/default/web-1-vm -H ce_specversion=1.0 \
+		-H ce_id=old-1 -H ce_source=/tenants/test -H "ce_time=$old" \
+		-H ce_type=dev.novasphere.wukong.request.migrate.v1 -H content-type=application/json
+wait_for 20 bash -c "kcat -b $BS -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep -q old-mig-1"
+check "a migrate request sent 20 min ago is dead-lettered Expired" bash -c \
+	"kcat -b $BS -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep old-mig-1 | grep -q 'x-dlt-reason=Expired'"
+check "... audited with its request id" bash -c \
+	"for i in \$(seq 50); do kcat -b $BS -C -t wukong.audit -o beginning -e -q 2>/dev/null | grep old-mig-1 | grep -q Expired && exit 0; sleep 0.2; done; exit 1"
+check "... and no migration was created for it" bash -c "! $K get vmim -A -o json | grep -q old-mig-1"
+"$W" migrate default/web-1 --cluster elsewhere --timeout 4s >"$T/exp.out" 2>&1
+rc=$?
+check "nothing processes it: exit 4, says until when it may still run and how to withdraw it" bash -c \
+	"[ $rc -eq 4 ] && grep -q 'may still run until 20[0-9-]*T' '$T/exp.out' && grep -q \"wukongctl cancel default/web-1 --request migrate-\" '$T/exp.out'"
 
 # ---- clone ----
 if [ -x "$BIN/wukong-cloner" ]; then
@@ -131,6 +154,11 @@ if [ -x "$BIN/wukong-cloner" ]; then
 	check "clone web-2 -> web-2-copy: exit 0" [ $? -eq 0 ]
 	check "... the new Wukong exists" $K get wukong -n default web-2-copy
 	check "... progress lines seen" grep -q 'progress=' "$T/cl.out"
+	# issue 16 item 12: a selection naming no disk of the source is refused, nothing created
+	"$W" clone default/web-2 default/web-2-bad --disks nosuch --timeout 30s >"$T/clb.out" 2>&1
+	check "clone --disks nosuch: exit 1, InvalidDiskSelection" bash -c \
+		"[ $? -eq 1 ] && grep -q InvalidDiskSelection '$T/clb.out' && grep -q \"'nosuch' is not a disk\" '$T/clb.out'"
+	check "... no Wukong and no VM web-2-bad" bash -c "! $K get wukong -n default web-2-bad >/dev/null 2>&1 && ! $K get vm -n default web-2-bad-vm >/dev/null 2>&1"
 else
 	diag "wukong-cloner not built: clone not tested"
 fi

@@ -105,7 +105,7 @@ $K patch wukong -n default db-1 --type merge -p '{"spec":{"migration":{"targetNo
 if wait_phase 90 db-1 Succeeded; then ok "db-1 cold migration Succeeded"; else not_ok "db-1 cold Succeeded ($(last_phase db-1))"; fi
 check "db-1 runs on node-b" [ "$(vmi_node db-1-vm)" = node-b ]
 check "... Running" [ "$($K get vmi -n default db-1-vm -o jsonpath='{.status.phase}')" = Running ]
-topic wukong.status | grep '"name":"db-1"' | tail -1 >"$T/last.json"
+topic wukong.status | grep '"name":"db-1"' | grep '"source":"wukong-migrator"' | tail -1 >"$T/last.json"
 check "status mode Cold" grep -q '"mode":"Cold"' "$T/last.json"
 check "status says how long the VM was down" grep -q 'down for [0-9]* s' "$T/last.json"
 check "status carries downtimeSeconds (a number > 0)" /usr/bin/python3 -c '

@@ -33,6 +33,7 @@ cl_start() {
 	fi
 	export BOOTSTRAP
 	export -f topic
+	start_provisioner "$KC" "$CL_GROUP" || exit 1
 	diag "watcher: $HAVE_WATCHER, status writer: $HAVE_STATUS (0 = not built: the cloner's relist and kcat stand in)"
 }
 

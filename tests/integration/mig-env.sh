@@ -30,6 +30,7 @@ mig_start() {
 			-X consumer.group="st-$MIG_GROUP" -X http.addr-file="$T/status.addr"
 		wait_for 20 test -s "$T/status.addr" && HAVE_STATUS=1
 	fi
+	start_provisioner "$KC" "$MIG_GROUP" || exit 1
 	diag "status writer: $([ $HAVE_STATUS = 1 ] && echo running || echo 'not built: reading wukong.status with kcat')"
 }
 

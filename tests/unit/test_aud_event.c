@@ -350,6 +350,84 @@ static void make_invalid_after_refusal(void **state)
 	aud_rec_release(&r);
 }
 
+/* Issue 22 fault 1 (poison pill): a dead letter whose ce_id (and every other header) is NUL bytes
+ * up to the cap. Each NUL becomes U+FFFD (3 bytes); cut before escaping, the field was 3x over
+ * the log's cap, the invalid-event fallback was refused the same way and the service hit WK_BUG.
+ * Whatever the headers hold, a record is written. */
+static char *tmp_dir(void)
+{
+	char *d = wk_xstrdup("/tmp/wk-audev-XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void nul_headers_poison_pill(void **state)
+{
+	static const char *const names[] = {
+	    "ce_id", "ce_source", "ce_type", "ce_subject", "x-dlt-original-topic",
+	    "x-dlt-reason", "x-dlt-error", "x-dlt-service", "x-dlt-time", "ce_time"};
+	char *nuls = wk_xcalloc(3 * WK_AUDITLOG_MAX_TEXT + 1, 1), *dir = tmp_dir(), err[512],
+	     cmd[128];
+	struct wk_auditlog_opts o = {.dir = dir};
+	struct wk_auditlog *log = wk_auditlog_new(&o, err, sizeof(err));
+	struct wk_auditlog_verify_result vr;
+	struct fake f;
+	uint64_t seq;
+
+	(void)state;
+	assert_non_null(log);
+	for (int kind = 0; kind < 2; kind++)
+		for (size_t len = 1; len <= 3 * WK_AUDITLOG_MAX_TEXT; len = len * 2 + 1) {
+			struct aud_rec r;
+			struct aud_input in;
+			int rc;
+
+			memset(&f, 0, sizeof(f));
+			for (size_t i = 0; i < WK_ARRAY_SIZE(names); i++) {
+				f.names[f.n] = names[i];
+				f.values[f.n] = nuls;
+				f.lens[f.n++] = len;
+			}
+			if (kind == AUD_AUDIT_EVENT) {
+				f.names[f.n] = "ce_specversion";
+				f.values[f.n] = "1.0";
+				f.lens[f.n++] = 3;
+			}
+			in = input(&f, nuls, len);
+			in.offset = (int64_t)len;
+			aud_rec_init(&r);
+			rc = aud_append(log, &r, (enum aud_input_kind)kind, &in, &seq, err,
+					sizeof(err));
+			aud_rec_release(&r);
+			if (rc != 0 && rc != 1) /* written, or a duplicate of one */
+				fail_msg("kind %d, %zu NUL bytes: rc %d: %s", kind, len, rc, err);
+		}
+	/* The last fallback holds nothing from the message: coordinates and why. */
+	{
+		struct aud_rec r;
+		struct aud_input in = input(&f, nuls, 7);
+
+		aud_rec_init(&r);
+		aud_make_minimal(&r, &in, "why");
+		assert_string_equal(r.e.kind, "invalid-event");
+		assert_string_equal(r.e.reason, "why");
+		assert_null(r.e.ce_id);
+		assert_null(r.e.raw);
+		assert_int_equal(r.e.input_offset, 42);
+		assert_int_equal(wk_auditlog_append(log, &r.e, &seq, err, sizeof(err)), 0);
+		aud_rec_release(&r);
+	}
+	assert_int_equal(wk_auditlog_sync(log, err, sizeof(err)), 0);
+	wk_auditlog_destroy(log);
+	assert_int_equal(wk_auditlog_verify(dir, &vr, err, sizeof(err)), 0);
+	assert_true(vr.ok);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+	free(nuls);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +435,7 @@ int main(void)
 	    cmocka_unit_test(invalid_events),  cmocka_unit_test(hostile_headers),
 	    cmocka_unit_test(oversized_value), cmocka_unit_test(dedupe_keys),
 	    cmocka_unit_test(dead_letters),    cmocka_unit_test(make_invalid_after_refusal),
+	    cmocka_unit_test(nul_headers_poison_pill),
 	};
 
 	wk_log_init("test", WK_LOG_ERROR);

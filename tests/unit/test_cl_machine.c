@@ -12,11 +12,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "wk_kubevirt.h"
+
 static const struct cl_timeouts TO = {
     .source_start_ms = 60000,
     .clone_pending_ms = 30000,
     .target_start_ms = 60000,
     .deadline_grace_ms = 10000,
+    .snapshot_ms = 120000,
+    .restore_ms = 90000,
+    .clone_ms = 600000,
+    .finalize_ms = 300000,
 };
 
 static void job(struct cl_job_spec *j, enum cl_source_type t)
@@ -326,6 +332,10 @@ static void consistency_from_indications(void **state)
 	o.ind_online = o.ind_guest_agent = true;
 	assert_string_equal(cl_consistency(&o, &r), "filesystem-consistent");
 	assert_string_equal(r, "GuestAgent");
+	o.ind_quiesce_failed = true; /* 1.6-1.7: comes with GuestAgent, never fs-consistent */
+	assert_string_equal(cl_consistency(&o, &r), "crash-consistent");
+	assert_string_equal(r, "QuiesceFailed");
+	o.ind_quiesce_failed = false;
 	o.ind_quiesce_timeout = true;
 	assert_string_equal(cl_consistency(&o, &r), "crash-consistent");
 	assert_string_equal(r, "QuiesceTimeout");
@@ -365,12 +375,28 @@ static void observe_snapshot(void **state)
 	assert_true(o.ind_online && o.ind_no_guest_agent && !o.ind_guest_agent);
 	assert_int_equal(o.snap_deadline_ms - o.snap_created_ms, 90000);
 	cJSON_Delete(s);
+	/* upstream writes the text into reason, never message (snapshot/util.go) */
 	s = parse("{\"status\":{\"phase\":\"InProgress\",\"conditions\":[{\"type\":\"Progressing\","
-		  "\"status\":\"False\",\"reason\":\"VolumeSnapshotNotSupported\",\"message\":"
-		  "\"No VolumeSnapshotClass\"}]}}");
+		  "\"status\":\"False\",\"reason\":\"No VolumeSnapshotClass: Volume snapshots are "
+		  "not configured for this StorageClass [nfs] [disk0]\"}]}}");
 	cl_observe_snapshot(s, &o);
 	assert_true(o.snap_unsupported);
-	assert_string_equal(o.snap_msg, "No VolumeSnapshotClass");
+	assert_non_null(strstr(o.snap_msg, "No VolumeSnapshotClass"));
+	cJSON_Delete(s);
+	s = parse("{\"status\":{\"phase\":\"Failed\",\"error\":{\"message\":\"VolumeSnapshot x "
+		  "error: boom\"},\"conditions\":[{\"type\":\"Failure\",\"status\":\"True\","
+		  "\"reason\":\"snapshot deadline exceeded\"},{\"type\":\"Progressing\",\"status\":"
+		  "\"False\",\"reason\":\"Operation failed\"}]}}");
+	cl_observe_snapshot(s, &o);
+	assert_int_equal(o.snap, CL_FAILED);
+	assert_string_equal(o.snap_msg, "snapshot deadline exceeded");
+	assert_false(o.snap_unsupported);
+	cJSON_Delete(s);
+	s = parse(
+	    "{\"status\":{\"phase\":\"InProgress\",\"indications\":[\"Online\",\"GuestAgent\","
+	    "\"QuiesceFailed\"]}}");
+	cl_observe_snapshot(s, &o);
+	assert_true(o.ind_quiesce_failed && o.ind_guest_agent);
 	cJSON_Delete(s);
 	s = parse("{\"status\":{\"phase\":\"Failed\",\"error\":{\"message\":\"snapshot deadline "
 		  "exceeded\"},\"sourceIndications\":[{\"indication\":\"GuestAgent\"}]}}");
@@ -404,16 +430,29 @@ static void observe_clone_vm_target(void **state)
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
+	/* upstream: Progressing reason Pending, the text in Ready's reason (clone/util.go) */
 	c = parse("{\"status\":{\"conditions\":[{\"type\":\"Progressing\",\"status\":\"False\","
-		  "\"reason\":\"Pending\",\"message\":\"volume snapshots are not valid\"}]}}");
+		  "\"reason\":\"Pending\"},{\"type\":\"Ready\",\"status\":\"False\",\"reason\":"
+		  "\"Virtual Machine volume disk0 does not support snapshots\"}]}}");
 	cl_observe_clone(c, &o);
 	assert_int_equal(o.clone, CL_IN_PROGRESS);
 	assert_true(o.clone_pending);
-	assert_string_equal(o.clone_msg, "volume snapshots are not valid");
+	assert_string_equal(o.clone_msg, "Virtual Machine volume disk0 does not support snapshots");
 	cJSON_Delete(c);
-	c = parse("{\"status\":{\"phase\":\"Failed\"}}");
+	c = parse("{\"status\":{\"phase\":\"Failed\",\"conditions\":[{\"type\":\"Progressing\","
+		  "\"status\":\"False\",\"reason\":\"Failed\"},{\"type\":\"Ready\",\"status\":"
+		  "\"False\",\"reason\":\"volume disk1 is not backed up in snapshot s\"}]}}");
 	cl_observe_clone(c, &o);
 	assert_int_equal(o.clone, CL_FAILED);
+	assert_string_equal(o.clone_msg, "volume disk1 is not backed up in snapshot s");
+	cJSON_Delete(c);
+	c = parse("{\"status\":{\"phase\":\"RestoreInProgress\",\"conditions\":[{\"type\":"
+		  "\"Progressing\",\"status\":\"True\",\"reason\":\"Still processing\"},{\"type\":"
+		  "\"Ready\",\"status\":\"False\",\"reason\":\"Still processing\"}]}}");
+	cl_observe_clone(c, &o);
+	assert_int_equal(o.clone, CL_IN_PROGRESS);
+	assert_false(o.clone_pending);
+	assert_string_equal(o.clone_msg, "");
 	cJSON_Delete(c);
 
 	vm = parse("{\"metadata\":{\"annotations\":{\"started-by.clone.vm.novasphere.dev/a\":\"x\","
@@ -476,6 +515,146 @@ static void observe_clone_vm_target(void **state)
 	cJSON_Delete(vmi);
 }
 
+static void parse_kv(const char *s, struct wk_kubevirt_info *kv)
+{
+	cJSON *o = parse(s);
+
+	assert_int_equal(wk_kubevirt_parse(o, kv, NULL, 0), 0);
+	cJSON_Delete(o);
+}
+
+/* Issue 16 item 4/9: what KubeVirt cannot do is refused before anything is created. */
+static void cluster_refusals(void **state)
+{
+	struct wk_kubevirt_info kv;
+	char code[48], why[512];
+
+	(void)state;
+	parse_kv("{\"status\":{\"observedKubeVirtVersion\":\"v1.5.0\"}}", &kv);
+	assert_int_equal(
+	    cl_check_cluster(&kv, true, true, false, code, sizeof(code), why, sizeof(why)), -1);
+	assert_string_equal(code, "SnapshotGateDisabled");
+	assert_non_null(strstr(why, "v1.5.0"));
+	assert_non_null(strstr(why, "\"Snapshot\""));
+	parse_kv("{\"spec\":{\"configuration\":{\"developerConfiguration\":{\"featureGates\":"
+		 "[\"Snapshot\"]}}},\"status\":{\"observedKubeVirtVersion\":\"v1.5.0\"}}",
+		 &kv);
+	assert_int_equal(
+	    cl_check_cluster(&kv, true, true, false, code, sizeof(code), why, sizeof(why)), 0);
+	assert_int_equal(
+	    cl_check_cluster(&kv, true, true, true, code, sizeof(code), why, sizeof(why)), -1);
+	assert_string_equal(code, "SelectiveCloneUnsupported");
+	assert_non_null(strstr(why, "KubeVirt v1.5.0"));
+	parse_kv("{\"status\":{\"observedKubeVirtVersion\":\"v1.6.0\"}}", &kv);
+	assert_int_equal(
+	    cl_check_cluster(&kv, true, true, true, code, sizeof(code), why, sizeof(why)), -1);
+	assert_string_equal(code, "SnapshotGateDisabled");
+	parse_kv("{\"status\":{\"observedKubeVirtVersion\":\"v1.9.0\"}}", &kv);
+	assert_int_equal(
+	    cl_check_cluster(&kv, true, true, true, code, sizeof(code), why, sizeof(why)), 0);
+	assert_int_equal(
+	    cl_check_cluster(&kv, true, false, false, code, sizeof(code), why, sizeof(why)), -1);
+	assert_string_equal(code, "CloneAPIMissing");
+	assert_non_null(strstr(why, "clone.kubevirt.io/v1beta1"));
+	/* nothing known: KubeVirt's webhook decides */
+	assert_int_equal(
+	    cl_check_cluster(NULL, false, true, true, code, sizeof(code), why, sizeof(why)), 0);
+}
+
+static void disk_selection(void **state)
+{
+	char why[512];
+	char sel[3][64];
+	cJSON *vm =
+	    parse("{\"spec\":{\"template\":{\"spec\":{\"domain\":{\"devices\":{\"disks\":"
+		  "[{\"name\":\"rootdisk\"},{\"name\":\"data\"},{\"name\":\"cidata\"}]}}}}}}");
+	cJSON *vm2 = parse("{\"spec\":{\"template\":{\"spec\":{\"domain\":{\"devices\":{\"disks\":"
+			   "[{\"name\":\"a\"},{\"name\":\"b\",\"bootOrder\":1}]}}}}}}");
+
+	(void)state;
+	strcpy(sel[0], "nosuch");
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 1, vm, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "'nosuch' is not a disk of the source VM"));
+	assert_non_null(strstr(why, "rootdisk data cidata"));
+	strcpy(sel[0], "data");
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 1, vm, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "drops the boot disk 'rootdisk'"));
+	strcpy(sel[1], "rootdisk");
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 2, vm, why, sizeof(why)), 0);
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 0, vm, why, sizeof(why)), 0);
+	/* bootOrder wins over position */
+	strcpy(sel[0], "a");
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 1, vm2, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "'b'"));
+	strcpy(sel[0], "b");
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 1, vm2, why, sizeof(why)), 0);
+	/* hostile shapes: no disks at all, disks not an array */
+	cJSON_Delete(vm2);
+	vm2 =
+	    parse("{\"spec\":{\"template\":{\"spec\":{\"domain\":{\"devices\":{\"disks\":7}}}}}}");
+	assert_int_equal(cl_check_disks((const char(*)[64])sel, 1, vm2, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "none"));
+	cJSON_Delete(vm);
+	cJSON_Delete(vm2);
+}
+
+static void refused_and_deadlines(void **state)
+{
+	struct cl_job_spec j;
+	struct cl_observed o;
+	struct cl_decision d;
+
+	(void)state;
+	job(&j, CL_SRC_VM);
+	running_source(&o);
+	strcpy(o.refuse_code, "SnapshotGateDisabled");
+	strcpy(o.refuse_why, "KubeVirt v1.6.0: feature gate \"Snapshot\" is not enabled");
+	expect_fail(&j, &o, "SnapshotGateDisabled");
+	decide(&j, &o, &d);
+	assert_non_null(strstr(d.message, "Snapshot"));
+	/* once our snapshot exists the refusal no longer applies (a gate turned off midway) */
+	o.snap = CL_IN_PROGRESS;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_WAIT);
+	/* a snapshot without failureDeadline: our own limit */
+	o.refuse_code[0] = 0;
+	o.now_ms = o.phase_since_ms + TO.snapshot_ms;
+	expect_fail(&j, &o, "SnapshotDeadlineExceeded");
+	/* RestoreInProgress forever (a patch KubeVirt cannot apply) */
+	running_source(&o);
+	o.snap = CL_READY;
+	o.clone = CL_IN_PROGRESS;
+	strcpy(o.clone_phase, "RestoreInProgress");
+	strcpy(o.clone_msg, "error patching VM copy-vm: test failed");
+	o.clone_phase_since_ms = o.now_ms - TO.restore_ms + 1;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_WAIT);
+	o.clone_phase_since_ms = o.now_ms - TO.restore_ms;
+	expect_fail(&j, &o, "RestoreTimeout");
+	decide(&j, &o, &d);
+	assert_non_null(strstr(d.message, "error patching VM"));
+	/* any clone phase: the whole Cloning phase has a limit */
+	strcpy(o.clone_phase, "SnapshotInProgress");
+	o.phase_since_ms = o.now_ms - TO.clone_ms;
+	expect_fail(&j, &o, "CloneTimeout");
+	decide(&j, &o, &d);
+	assert_non_null(strstr(d.message, "SnapshotInProgress"));
+	/* Finalizing: a snapshot deletion that hangs is left behind past the deadline; a fix-up
+	 * that keeps failing ends the job */
+	running_source(&o);
+	o.snap = CL_READY;
+	o.clone = CL_READY;
+	o.target_exists = o.target_ours = o.target_running = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_DELETE_SNAPSHOT);
+	o.phase_since_ms = o.now_ms - TO.finalize_ms;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_SUCCEED);
+	assert_non_null(strstr(d.message, "still being deleted"));
+	o.target_needs_fixup = true;
+	expect_fail(&j, &o, "FinalizeTimeout");
+}
+
 static void durations(void **state)
 {
 	(void)state;
@@ -514,6 +693,9 @@ int main(void)
 	    cmocka_unit_test(consistency_from_indications),
 	    cmocka_unit_test(observe_snapshot),
 	    cmocka_unit_test(observe_clone_vm_target),
+	    cmocka_unit_test(cluster_refusals),
+	    cmocka_unit_test(disk_selection),
+	    cmocka_unit_test(refused_and_deadlines),
 	    cmocka_unit_test(durations),
 	    cmocka_unit_test(names),
 	};

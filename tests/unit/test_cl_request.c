@@ -151,6 +151,10 @@ static void submission_hostile(void **state)
 		"schema");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
+		"\"parallelism\":-1e300}",
+		"schema");
+	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
+		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":2.5}",
 		"schema");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
@@ -311,6 +315,13 @@ static void jobs_from_wukongs(void **state)
 				&j),
 			 1); /* cloneType defaults to running (CRD default) */
 	assert_string_equal(j.invalid, "");
+	/* full and linked: the seed names them, the CRD takes them, the cloner refuses them */
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"cloneType\":"
+				"\"linked\"}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "CloneTypeNotSupported");
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"../x\",\"namespace\":\"d\"}}", &j), -1);
 	assert_int_equal(job_of("[]", &j), -1);
 	/* a Kafka batch's Wukong: the submission's id and parallelism, running false */

@@ -30,6 +30,10 @@ static void commands(void **state)
 	(void)state;
 	assert_int_equal(parse(&a, err, sizeof(err), 1, "up"), 0);
 	assert_int_equal(a.cmd, CTL_CMD_UP);
+	assert_false(a.rbac);
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "up", "--rbac"), 0);
+	assert_true(a.rbac);
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "status", "--rbac"), -1); /* up only */
 	assert_int_equal(parse(&a, err, sizeof(err), 3, "--dir", "/tmp/x", "status"), 0);
 	assert_int_equal(a.cmd, CTL_CMD_STATUS);
 	assert_string_equal(a.dir, "/tmp/x");

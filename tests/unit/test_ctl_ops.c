@@ -152,6 +152,8 @@ static void cancel_and_drain(void **state)
 	req(&r, CTL_VERB_CANCEL);
 	ctl_follow_init(&f, &r);
 	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Migrating\",\"requestId\":\"m-1\"}}");
+	ctl_follow_baseline(&f, o); /* m-1 was running when the cancel was sent */
+	assert_string_equal(f.inflight, "m-1");
 	assert_false(ctl_follow_status(&f, o, NULL));
 	cJSON_Delete(o);
 	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Cancelled\",\"requestId\":\"m-1\","
@@ -159,6 +161,29 @@ static void cancel_and_drain(void **state)
 	assert_true(ctl_follow_status(&f, o, NULL));
 	cJSON_Delete(o);
 	assert_int_equal(f.exit_code, CTL_EXIT_OK);
+	/* issue 16 item 13: nothing in flight when sent; an earlier cancel's Cancelled status (the
+	 * API server's copy) is not this cancel's outcome; the rejection audit record is */
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Cancelled\",\"requestId\":\"m-0\","
+			"\"message\":\"migration cancelled by request cancel-old: ...\"}}");
+	ctl_follow_baseline(&f, o);
+	assert_string_equal(f.inflight, "");
+	assert_false(ctl_follow_status(&f, o, NULL));
+	assert_false(f.done);
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"requestId\":\"req-1\",\"actor\":\"wukong-migrator\",\"action\":"
+			"\"migration.cancel\",\"outcome\":\"rejected\",\"reason\":"
+			"\"NoMigrationInFlight\",\"message\":\"nothing to cancel\"}");
+	assert_true(ctl_follow_audit(&f, o));
+	cJSON_Delete(o);
+	assert_int_equal(f.exit_code, CTL_EXIT_FAILED);
+	/* a Cancelled status whose message names this cancel counts even without a baseline */
+	ctl_follow_init(&f, &r);
+	o = cJSON_Parse("{\"migrationStatus\":{\"phase\":\"Cancelled\",\"requestId\":\"m-3\","
+			"\"message\":\"cancelled by request 'req-1' while queued\"}}");
+	assert_true(ctl_follow_status(&f, o, NULL));
+	assert_int_equal(f.exit_code, CTL_EXIT_OK);
+	cJSON_Delete(o);
 	/* --request names another migration: its cancellation is not ours */
 	strcpy(r.target_request, "m-2");
 	ctl_follow_init(&f, &r);

@@ -226,7 +226,10 @@ static void schemas(void **state)
 					 0);
 		}
 		ctl_request_new_id(cases[i].verb, 1767323045000LL, (uint32_t)i, r.id, sizeof(r.id));
+		/* what ctl_operation adds: the time after which no executor starts it */
+		strcpy(r.expires_at, "2026-01-02T03:14:05.000Z");
 		s = ctl_request_json(&r);
+		assert_non_null(strstr(s, "\"expiresAt\":\"2026-01-02T03:14:05.000Z\""));
 		fprintf(f, "%s\n", s);
 		free(s);
 		fclose(f);

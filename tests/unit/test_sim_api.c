@@ -273,7 +273,7 @@ static void hostile_paths(void **state)
 	    {"/api/v1/namespaces/./pods", 400},
 	    {"/api/v1/namespaces/%2e%2e/events", 400},
 	    {"/api/v1/namespaces//events", 404},
-	    {"/api/v1/secrets", 404},
+	    {"/api/v1/replicationcontrollers", 404}, /* not served */
 	    {"/api/v1/namespaces/default/secrets/x", 404},
 	    {"/apis/vm.novasphere.dev/v1alpha1/wukongs/x", 404},
 	    {"/apis/vm.novasphere.dev/v1alpha1/namespaces/default/wukongs/x/scale", 404},

@@ -35,6 +35,7 @@ static const struct sim_resource *R(const char *group, const char *version, cons
 #define NM R("metrics.k8s.io", "v1beta1", "nodes")
 #define EVENTS R("", "v1", "events")
 #define KV R("kubevirt.io", "v1", "kubevirts")
+#define DV R("cdi.kubevirt.io", "v1beta1", "datavolumes")
 
 struct fx {
 	struct sim_store *st;
@@ -225,13 +226,14 @@ static void default_cluster_seeded(void **state)
 	v = sim_store_get(f->st, VMI, "default", "gpu-1-vm");
 	assert_string_equal(str_at(v, "status", "nodeName", NULL), "node-4");
 	cJSON_Delete(v);
-	cJSON *w = sim_store_get(f->st, WK, "default", "web-1");
-	assert_string_equal(str_at(w, "status", "phase", NULL), "Running");
-	assert_string_equal(str_at(w, "status", "vmName", NULL), "web-1-vm");
-	assert_non_null(str_at(w, "status", "nodeName", NULL));
+	/* The scenario's VMs look as wukong-provisioner made them; their Wukongs' status is the
+	 * provisioner's to write (no stand-in). */
+	cJSON *w = sim_store_get(f->st, VM, "default", "web-1-vm");
+	assert_string_equal(str_at(w, "metadata", "labels", "vm.novasphere.dev/provisioner"),
+			    "wukong-provisioner");
 	cJSON_Delete(w);
-	w = sim_store_get(f->st, WK, "dev", "dev-1");
-	assert_string_equal(str_at(w, "status", "phase", NULL), "Stopped");
+	w = sim_store_get(f->st, WK, "default", "web-1");
+	assert_null(str_at(w, "status", "phase", NULL));
 	cJSON_Delete(w);
 	cJSON *vm = sim_store_get(f->st, VM, "dev", "dev-1-vm");
 	assert_string_equal(str_at(vm, "status", "printableStatus", NULL), "Stopped");
@@ -239,21 +241,41 @@ static void default_cluster_seeded(void **state)
 	stop(f);
 }
 
-static void wukong_stand_in_and_run_strategy(void **state)
+/* No Wukong stand-in: a Wukong alone gets no VM. A VM with dataVolumeTemplates (as
+ * wukong-provisioner writes it) gets its DataVolumes, which import with progress and let the VMI
+ * run once Succeeded; an unreachable source fails as CDI's importer does. */
+static void datavolumes_and_run_strategy(void **state)
 {
 	(void)state;
 	struct fx *f = start(NULL, 50);
-	create(
-	    f, WK, "default",
-	    "{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"Wukong\",\"metadata\":"
-	    "{\"name\":\"new-1\",\"namespace\":\"default\"},\"spec\":{\"cpu\":1,\"memory\":\"1Gi\","
-	    "\"nodeSelector\":{\"topology.kubernetes.io/zone\":\"zone-b\"},"
-	    "\"disks\":[{\"name\":\"system\",\"size\":\"5Gi\"}]}}");
+	create(f, WK, "default",
+	       "{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"Wukong\",\"metadata\":"
+	       "{\"name\":\"lonely\",\"namespace\":\"default\"},\"spec\":{\"cpu\":1}}");
+	create(f, VM, "default",
+	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{"
+	       "\"name\":\"new-1-vm\",\"namespace\":\"default\"},\"spec\":{\"runStrategy\":"
+	       "\"Always\",\"dataVolumeTemplates\":[{\"metadata\":{\"name\":\"new-1-system\"},"
+	       "\"spec\":{\"source\":{\"http\":{\"url\":\"https://images.example.com/a.img\"}},"
+	       "\"storage\":{\"resources\":{\"requests\":{\"storage\":\"5Gi\"}}}}}],"
+	       "\"template\":{\"spec\":{\"nodeSelector\":{\"topology.kubernetes.io/zone\":"
+	       "\"zone-b\"},\"domain\":{\"cpu\":{\"cores\":1},\"memory\":{\"guest\":\"1Gi\"},"
+	       "\"resources\":{\"requests\":{\"memory\":\"1Gi\"}},\"devices\":{\"disks\":[{"
+	       "\"name\":\"system\",\"disk\":{\"bus\":\"virtio\"}}]}},\"volumes\":[{\"name\":"
+	       "\"system\",\"dataVolume\":{\"name\":\"new-1-system\"}}]}}}}");
+	cJSON *d = wait_status(f, DV, "default", "new-1-system", "phase", "ImportInProgress", 20);
+	assert_non_null(strchr(str_at(d, "status", "progress", NULL), '%'));
+	cJSON_Delete(d);
+	/* no VMI before the disk is populated */
+	assert_null(sim_store_get(f->st, VMI, "default", "new-1-vm"));
+	cJSON_Delete(wait_status(f, DV, "default", "new-1-system", "progress", "100.0%", 30));
 	cJSON *v = wait_status(f, VMI, "default", "new-1-vm", "phase", "Running", 20);
 	const char *node = str_at(v, "status", "nodeName", NULL);
 	assert_true(!strcmp(node, "node-3") || !strcmp(node, "node-4"));
 	cJSON_Delete(v);
-	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Running", 20));
+	v = sim_store_get(f->st, R("", "v1", "persistentvolumeclaims"), "default", "new-1-system");
+	assert_string_equal(str_at(v, "status", "phase", NULL), "Bound");
+	cJSON_Delete(v);
+	assert_null(sim_store_get(f->st, VM, "default", "lonely-vm"));
 	/* Stopping through the VM's run strategy (as cold migration does) removes the VMI. */
 	struct sim_err err;
 	cJSON *vm = sim_store_get(f->st, VM, "default", "new-1-vm");
@@ -262,14 +284,43 @@ static void wukong_stand_in_and_run_strategy(void **state)
 	assert_int_equal(sim_store_update(f->st, VM, "default", "new-1-vm", vm, false, NULL, &err),
 			 0);
 	cJSON_Delete(wait_status(f, VM, "default", "new-1-vm", "printableStatus", "Stopped", 20));
-	cJSON_Delete(wait_status(f, WK, "default", "new-1", "phase", "Stopped", 20));
 	assert_null(sim_store_get(f->st, VMI, "default", "new-1-vm"));
 
+	/* An unreachable source: Running=False, Error, the importer's message. */
+	create(f, DV, "default",
+	       "{\"apiVersion\":\"cdi.kubevirt.io/v1beta1\",\"kind\":\"DataVolume\",\"metadata\":{"
+	       "\"name\":\"bad\",\"namespace\":\"default\"},\"spec\":{\"source\":{\"http\":{"
+	       "\"url\":\"http://images.invalid/x.img\"}},\"storage\":{\"resources\":{"
+	       "\"requests\":{\"storage\":\"1Gi\"}}}}}");
+	for (int i = 0; i < 400; i++) {
+		d = sim_store_get(f->st, DV, "default", "bad");
+		if (cond(d, "Running") && str_at(cond(d, "Running"), "reason", NULL, NULL) &&
+		    !strcmp(str_at(cond(d, "Running"), "reason", NULL, NULL), "Error"))
+			break;
+		cJSON_Delete(d);
+		d = NULL;
+		usleep(50000);
+	}
+	assert_non_null(d);
+	assert_non_null(strstr(str_at(cond(d, "Running"), "message", NULL, NULL), "no such host"));
+	assert_string_equal(str_at(d, "status", "phase", NULL), "ImportInProgress");
+	cJSON_Delete(d);
+
+	/* An unknown class: the DataVolume stays Pending. */
+	create(f, DV, "default",
+	       "{\"apiVersion\":\"cdi.kubevirt.io/v1beta1\",\"kind\":\"DataVolume\",\"metadata\":{"
+	       "\"name\":\"nocls\",\"namespace\":\"default\"},\"spec\":{\"source\":{\"blank\":{}},"
+	       "\"storage\":{\"storageClassName\":\"gold\",\"resources\":{\"requests\":{"
+	       "\"storage\":\"1Gi\"}}}}}");
+	cJSON_Delete(wait_status(f, DV, "default", "nocls", "phase", "Pending", 20));
+
 	/* Placement: a VM larger than any node's free memory stays Pending and says why. */
-	create(f, WK, "default",
-	       "{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"Wukong\",\"metadata\":"
-	       "{\"name\":\"huge\",\"namespace\":\"default\"},\"spec\":{\"cpu\":2,\"memory\":"
-	       "\"200Gi\",\"disks\":[{\"name\":\"system\",\"size\":\"5Gi\"}]}}");
+	create(f, VM, "default",
+	       "{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\",\"metadata\":{"
+	       "\"name\":\"huge-vm\",\"namespace\":\"default\"},\"spec\":{\"runStrategy\":"
+	       "\"Always\",\"template\":{\"spec\":{\"domain\":{\"cpu\":{\"cores\":2},"
+	       "\"memory\":{\"guest\":\"200Gi\"},\"resources\":{\"requests\":{\"memory\":"
+	       "\"200Gi\"}},\"devices\":{}}}}}}");
 	cJSON *vmh =
 	    wait_status(f, VM, "default", "huge-vm", "printableStatus", "ErrorUnschedulable", 20);
 	cJSON_Delete(vmh);
@@ -280,7 +331,6 @@ static void wukong_stand_in_and_run_strategy(void **state)
 			    "0/4 nodes are available: 4 Insufficient memory. preemption: 0/4 nodes "
 			    "are available: 4 Preemption is not helpful for scheduling.");
 	cJSON_Delete(v);
-	cJSON_Delete(wait_status(f, WK, "default", "huge", "phase", "Pending", 20));
 	stop(f);
 }
 
@@ -1578,7 +1628,7 @@ int main(void)
 	wk_log_init("test", WK_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(default_cluster_seeded),
-	    cmocka_unit_test(wukong_stand_in_and_run_strategy),
+	    cmocka_unit_test(datavolumes_and_run_strategy),
 	    cmocka_unit_test(migration_with_added_node_selector),
 	    cmocka_unit_test(timeout_then_post_copy_policy),
 	    cmocka_unit_test(limits_abort_and_metrics),

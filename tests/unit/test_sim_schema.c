@@ -129,7 +129,7 @@ static void invalid_wukong(void **state)
 	assert_string_equal(
 	    cJSON_GetObjectItem(c, "message")->valuestring,
 	    "Unsupported value: \"Sometimes\": supported values: \"ReadWriteMany\", "
-	    "\"ReadWriteOnce\"");
+	    "\"ReadWriteOnce\", \"ReadOnlyMany\", \"ReadWriteOncePod\"");
 	c = cause_for(causes, "spec.disks[0].name");
 	assert_string_equal(cJSON_GetObjectItem(c, "reason")->valuestring, "FieldValueInvalid");
 	assert_non_null(strstr(cJSON_GetObjectItem(c, "message")->valuestring, "should match"));

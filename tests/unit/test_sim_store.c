@@ -52,7 +52,7 @@ static void resource_table(void **state)
 			 ->namespaced);
 	assert_string_equal(sim_resource_by_kind("VirtualMachineInstanceMigration")->short_names,
 			    "vmim,vmims");
-	assert_null(sim_resource_by_kind("Secret"));
+	assert_null(sim_resource_by_kind("ReplicaSet"));
 	assert_null(sim_resource_by_kind(NULL));
 }
 

@@ -380,7 +380,8 @@ static void wukong_table(void **state)
 			strcat(want, cJSON_GetObjectItem(c, "name")->valuestring);
 		}
 	}
-	assert_string_equal(want, "Name,Phase,Node,Migration,Progress,Clone,Age");
+	assert_string_equal(want, "Name,Phase,Node,Migration,Progress,Clone,Age,VM,Source,Target,"
+				  "ETA,Clone-Source");
 	list =
 	    js("{\"apiVersion\":\"vm.novasphere.dev/v1alpha1\",\"kind\":\"WukongList\","
 	       "\"metadata\":{\"resourceVersion\":\"77\",\"continue\":\"abc\","
@@ -411,7 +412,7 @@ static void wukong_table(void **state)
 		assert_true(cJSON_IsNumber(cJSON_GetObjectItem(c, "priority")));
 		i++;
 	}
-	assert_int_equal(i, 7);
+	assert_int_equal(i, 12);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(defs, 0), "format")->valuestring,
 			    "name");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(defs, 4), "type")->valuestring,
@@ -844,7 +845,7 @@ static void through_api(void **state)
 		o = cJSON_GetObjectItem(ev, "object");
 		assert_string_equal(cJSON_GetObjectItem(o, "kind")->valuestring, "Table");
 		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "columnDefinitions")),
-				 7);
+				 12);
 		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "rows")), 1);
 		cJSON_Delete(ev);
 		ev = cJSON_Parse(nl + 1);

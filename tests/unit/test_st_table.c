@@ -240,6 +240,36 @@ static void downtime_passes_through(void **state)
 	st_table_destroy(t);
 }
 
+/* The provisioner's keys (ST_F_TOP) land directly under /status, with seq key status/<source>. */
+static void top_level_keys(void **state)
+{
+	struct st_table *t = st_table_new();
+	struct st_build_stats bs;
+	struct st_wk *w;
+	cJSON *p;
+
+	(void)state;
+	w = loaded(t, "wk-1", "{\"metadata\":{\"resourceVersion\":\"1\"},\"status\":{}}");
+	add(t, "wk-1", "wukong-provisioner", 10,
+	    "{\"status\":{\"phase\":\"Provisioning\",\"vmName\":\"wk-1-vm\","
+	    "\"disks\":[{\"name\":\"system\",\"progress\":\"45.00%\"}]}}",
+	    NULL, -1, 1, 0);
+	add(t, "wk-1", "wukong-provisioner", 11,
+	    "{\"status\":{\"phase\":\"Running\",\"nodeName\":\"node-1\"}}", NULL, -1, 2, 0);
+	add(t, "wk-1", "wukong-provisioner", 9, "{\"status\":{\"phase\":\"Pending\"}}", NULL, -1,
+	    3, 1);
+	p = build(w, &bs);
+	assert_non_null(p);
+	assert_string_equal(path(p, "status", "phase", NULL)->valuestring, "Running");
+	assert_string_equal(path(p, "status", "nodeName", NULL)->valuestring, "node-1");
+	assert_string_equal(path(p, "status", "vmName", NULL)->valuestring, "wk-1-vm");
+	assert_true(cJSON_IsArray(path(p, "status", "disks", NULL)));
+	assert_null(path(p, "status", "status", NULL));
+	assert_int_equal(path(p, "status", "appliedSeq", "status/wukong-provisioner")->valueint, 11);
+	cJSON_Delete(p);
+	st_table_destroy(t);
+}
+
 static void conditions_merge(void **state)
 {
 	struct st_table *t = st_table_new();
@@ -479,6 +509,7 @@ int main(void)
 	    cmocka_unit_test(restart_uses_applied_seq),
 	    cmocka_unit_test(sources_compose_in_arrival_order),
 	    cmocka_unit_test(downtime_passes_through),
+	    cmocka_unit_test(top_level_keys),
 	    cmocka_unit_test(conditions_merge),
 	    cmocka_unit_test(condition_unchanged_is_no_array_write),
 	    cmocka_unit_test(observed_generation_only_rises),

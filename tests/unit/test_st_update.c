@@ -106,6 +106,54 @@ static void downtime_seconds(void **state)
 #undef DT
 }
 
+/* The provisioner's top-level keys: phase (the CRD's enum), nodeName, vmName, ipAddresses,
+ * disks; each capped, hostile shapes refused. */
+static void top_level(void **state)
+{
+	struct st_update u;
+	char err[256];
+	struct wk_buf b;
+
+	(void)state;
+	assert_int_equal(parse("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Provisioning\","
+			       "\"vmName\":\"wk-1-vm\",\"nodeName\":null,\"ipAddresses\":[\"10.0.0.1\"],"
+			       "\"disks\":[{\"name\":\"system\",\"dataVolume\":\"wk-1-system\","
+			       "\"phase\":\"ImportInProgress\",\"progress\":\"45.00%\"}],"
+			       "\"migrationStatus\":{\"phase\":\"Queued\"}}}",
+			       &u, err, sizeof(err)),
+			 0);
+	assert_non_null(u.fields[ST_F_TOP]);
+	assert_non_null(u.fields[ST_F_MIGRATION]);
+	assert_non_null(cJSON_GetObjectItem(u.fields[ST_F_TOP], "disks"));
+	st_update_release(&u);
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Exploded\"}}", "status.phase: not one of");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"phase\":3}}", "status.phase");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"ipAddresses\":\"10.0.0.1\"}}", "not an array");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"ipAddresses\":[1]}}", "ipAddresses[0]");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"disks\":[{\"name\":\"a\",\"size\":1}]}}",
+		 "status.disks[0].size: unknown key");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"disks\":[{\"name\":null}]}}", "null");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"disks\":[[]]}}", "not an object");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Running\",\"phase\":\"Failed\"}}",
+		 "duplicate key");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"appliedSeq\":{}}}", "unknown key");
+	/* at the cap (16 addresses) and one past it */
+	wk_buf_init(&b, 0);
+	assert_int_equal(wk_buf_addf(&b, "{" HEAD "\"seq\":1,\"status\":{\"ipAddresses\":["), 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(wk_buf_addf(&b, "%s\"10.0.0.%d\"", i ? "," : "", i), 0);
+	assert_int_equal(wk_buf_addf(&b, "]}}"), 0);
+	ok_body(wk_buf_str(&b));
+	wk_buf_release(&b);
+	wk_buf_init(&b, 0);
+	assert_int_equal(wk_buf_addf(&b, "{" HEAD "\"seq\":1,\"status\":{\"ipAddresses\":["), 0);
+	for (int i = 0; i < 17; i++)
+		assert_int_equal(wk_buf_addf(&b, "%s\"10.0.0.%d\"", i ? "," : "", i), 0);
+	assert_int_equal(wk_buf_addf(&b, "]}}"), 0);
+	bad_body(wk_buf_str(&b), "at most 16");
+	wk_buf_release(&b);
+}
+
 static void empty_truncated_garbage(void **state)
 {
 	(void)state;
@@ -264,6 +312,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(valid),
 	    cmocka_unit_test(downtime_seconds),
+	    cmocka_unit_test(top_level),
 	    cmocka_unit_test(empty_truncated_garbage),
 	    cmocka_unit_test(wrong_fields),
 	    cmocka_unit_test(hostile_names),

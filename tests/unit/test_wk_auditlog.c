@@ -954,6 +954,224 @@ static void record_cap(void **state)
 	free(dir);
 }
 
+/* ---- issue 22 fault 8: the keyed chain ---- */
+
+#include <openssl/evp.h>
+
+static void sha_hex(const char *s, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdn = 32;
+	static const char hx[] = "0123456789abcdef";
+
+	assert_int_equal(EVP_Digest(s, n, md, &mdn, EVP_sha256(), NULL), 1);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hx[md[i] >> 4];
+		out[2 * i + 1] = hx[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* What someone who can write the directory but has no key does: change "success" to "failure"
+ * in record `target`, optionally strip every kid, recompute the plain SHA-256 chain from there and
+ * write an unsigned HEAD. Against an unkeyed log this is undetectable. */
+static void attacker_rewrite(const char *dir, int target, bool strip_kid)
+{
+	char *path = seg_path(dir, 1), *buf, *out, prev[65], hash[65];
+	size_t len, o = 0;
+	int n = 0;
+	char *line, *save = NULL;
+
+	buf = slurp(path, &len);
+	out = wk_xcalloc(len * 2 + 1, 1);
+	memcpy(prev, "0000000000000000000000000000000000000000000000000000000000000000", 65);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line), body;
+		char *k, *pv;
+
+		n++;
+		if (n == target && (k = strstr(line, "\"outcome\":\"success\"")))
+			memcpy(k, "\"outcome\":\"failure\"", 19);
+		if (strip_kid && (k = strstr(line, ",\"kid\":\""))) {
+			memmove(k, k + 25, strlen(k + 25) + 1);
+			l = strlen(line);
+		}
+		body = l - 75;
+		pv = strstr(line, "\"prev\":\"");
+		assert_non_null(pv);
+		memcpy(pv + 8, prev, 64);
+		line[body] = '}';
+		sha_hex(line, body + 1, hash);
+		line[body] = ',';
+		memcpy(line + body + 9, hash, 64);
+		memcpy(prev, hash, 65);
+		memcpy(out + o, line, l);
+		o += l;
+		out[o++] = '\n';
+	}
+	spit(path, out, o);
+	free(path);
+	path = wk_xasprintf("%s/HEAD", dir);
+	{
+		char head[400];
+		int hn = snprintf(head, sizeof(head),
+				  "{\"seq\":%d,\"hash\":\"%s\",\"segment\":\"audit-00000001.log\"}\n",
+				  n, prev);
+
+		spit(path, head, (size_t)hn);
+	}
+	free(path);
+	free(out);
+	free(buf);
+}
+
+static void make_key(struct wk_auditlog_key *k, const char *dir, char fill_c)
+{
+	char *path = wk_xasprintf("%s.key%c", dir, fill_c), data[40], err[256];
+
+	memset(data, fill_c, 32);
+	data[32] = '\n';
+	spit(path, data, 33);
+	if (wk_auditlog_key_load(path, k, err, sizeof(err)))
+		fail_msg("key: %s", err);
+	unlink(path);
+	free(path);
+}
+
+static struct wk_auditlog *open_keyed(const char *dir, const struct wk_auditlog_key *k)
+{
+	struct wk_auditlog_opts o = {.dir = dir, .key = k};
+	char err[512] = "";
+	struct wk_auditlog *l = wk_auditlog_new(&o, err, sizeof(err));
+
+	if (!l)
+		fail_msg("open: %s", err);
+	return l;
+}
+
+static int verify_k(const char *dir, const struct wk_auditlog_key *k, size_t n,
+		    struct wk_auditlog_verify_result *r)
+{
+	char err[256];
+
+	assert_int_equal(wk_auditlog_verify_keys(dir, k, n, r, err, sizeof(err)), 0);
+	return r->ok ? 0 : -1;
+}
+
+/* Before: an unkeyed log rewritten consistently still verifies (the fault); it still does, now
+ * with a warning count, so that old logs keep verifying. */
+static void unkeyed_rewrite_undetectable(void **state)
+{
+	char *dir = mkdtemp_dir();
+	struct wk_auditlog_verify_result r;
+
+	(void)state;
+	fill(dir, 0, 5, 0);
+	attacker_rewrite(dir, 3, false);
+	assert_int_equal(verify_k(dir, NULL, 0, &r), 0);
+	assert_int_equal(r.unkeyed, 5);
+	assert_int_equal(r.keyed, 0);
+	rm_rf(dir);
+}
+
+static void keyed_chain(void **state)
+{
+	char *dir = mkdtemp_dir();
+	struct wk_auditlog_key k1, k2, both[2];
+	struct wk_auditlog_verify_result r;
+	struct wk_auditlog *l;
+	uint64_t seq;
+
+	(void)state;
+	make_key(&k1, dir, 'a');
+	make_key(&k2, dir, 'b');
+	assert_string_not_equal(k1.kid, k2.kid);
+	/* an old unkeyed part, then the key: a rotation record, keyed records after it */
+	fill(dir, 0, 2, 0);
+	l = open_keyed(dir, &k1);
+	for (int i = 2; i < 5; i++)
+		assert_int_equal(add(l, i, &seq), 0);
+	wk_auditlog_destroy(l);
+	assert_int_equal(verify_k(dir, &k1, 1, &r), 0);
+	assert_int_equal(r.records, 6); /* 2 unkeyed + rotation + 3 */
+	assert_int_equal(r.unkeyed, 2);
+	assert_int_equal(r.keyed, 4);
+	assert_true(r.head_signed);
+	/* without the key: refused, naming the kid */
+	assert_int_equal(verify_k(dir, NULL, 0, &r), -1);
+	assert_non_null(strstr(r.what, k1.kid));
+	/* the wrong key: refused */
+	assert_int_equal(verify_k(dir, &k2, 1, &r), -1);
+	/* rotation to k2: both keys verify the whole log, k2 alone does not */
+	l = open_keyed(dir, &k2);
+	assert_int_equal(add(l, 5, &seq), 0);
+	wk_auditlog_destroy(l);
+	both[0] = k1;
+	both[1] = k2;
+	assert_int_equal(verify_k(dir, both, 2, &r), 0);
+	assert_int_equal(r.keyed, 6);
+	assert_int_equal(verify_k(dir, &k2, 1, &r), -1);
+	/* reopening with the same key adds no rotation record */
+	l = open_keyed(dir, &k2);
+	wk_auditlog_destroy(l);
+	assert_int_equal(verify_k(dir, both, 2, &r), 0);
+	assert_int_equal(r.records, 8);
+	rm_rf(dir);
+}
+
+/* Someone without the key rewrites a keyed log consistently: with the key, verify says so. */
+static void keyed_rewrite_detected(void **state)
+{
+	char *dir = mkdtemp_dir(), *dir2 = mkdtemp_dir(), *path;
+	struct wk_auditlog_key k;
+	struct wk_auditlog_verify_result r;
+	struct wk_auditlog *l;
+	uint64_t seq;
+	size_t hl;
+	char *h;
+
+	(void)state;
+	make_key(&k, dir, 'k');
+	l = open_keyed(dir, &k);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(add(l, i, &seq), 0);
+	wk_auditlog_destroy(l);
+	attacker_rewrite(dir, 3, false); /* kids kept, plain SHA-256 */
+	assert_int_equal(verify_k(dir, &k, 1, &r), -1);
+	assert_non_null(strstr(r.what, "hmac mismatch"));
+	/* the downgrade: every kid stripped, the chain and HEAD recomputed unkeyed */
+	l = open_keyed(dir2, &k);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(add(l, i, &seq), 0);
+	wk_auditlog_destroy(l);
+	attacker_rewrite(dir2, 3, true);
+	assert_int_equal(verify_k(dir2, &k, 1, &r), -1);
+	if (!strstr(r.what, "no record is keyed"))
+		fail_msg("downgrade: %s", r.what);
+	/* HEAD rewritten to another claim without the key: its signature fails */
+	rm_rf(dir);
+	dir = mkdtemp_dir();
+	l = open_keyed(dir, &k);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(add(l, i, &seq), 0);
+	wk_auditlog_destroy(l);
+	path = wk_xasprintf("%s/HEAD", dir);
+	h = slurp(path, &hl);
+	assert_non_null(strstr(h, "\"mac\":\""));
+	{
+		char *m = strstr(h, "\"mac\":\"") + 7;
+
+		*m = *m == '0' ? '1' : '0'; /* a HEAD not signed by the key */
+	}
+	spit(path, h, hl);
+	assert_int_equal(verify_k(dir, &k, 1, &r), -1);
+	assert_non_null(strstr(r.what, "HEAD's signature"));
+	free(h);
+	free(path);
+	rm_rf(dir);
+	rm_rf(dir2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1192,9 @@ int main(void)
 	    cmocka_unit_test(check_line_garbage),
 	    cmocka_unit_test(hostile_content),
 	    cmocka_unit_test(record_cap),
+	    cmocka_unit_test(unkeyed_rewrite_undetectable),
+	    cmocka_unit_test(keyed_chain),
+	    cmocka_unit_test(keyed_rewrite_detected),
 	};
 
 	wk_log_init("test", WK_LOG_ERROR);

@@ -202,7 +202,10 @@ static void bad_values(void **state)
 		     "proxy-url is not supported");
 	expect_error(HEAD "    server: https://h\nusers:\n- name: u\n  user:\n    exec:\n"
 			  "      command: aws\n",
-		     NULL, "user 'u': exec is not supported");
+		     NULL, "exec apiVersion must be client.authentication.k8s.io/v1");
+	expect_error(HEAD "    server: https://h\nusers:\n- name: u\n  user:\n    exec:\n"
+			  "      command: aws\n      apiVersion: client.authentication.k8s.io/v1\n",
+		     NULL, "interactiveMode must be specified");
 	expect_error(HEAD "    server: https://h\nusers:\n- name: u\n  user:\n"
 			  "    client-certificate-data: " PEM_B64 "\n",
 		     NULL, "client-certificate and client-key go together");
@@ -410,6 +413,221 @@ static void kubeconfig_list_merge(void **state)
 	assert_non_null(strstr(err, "cannot open"));
 }
 
+/* ---- exec credential plugins (issue 16) ---- */
+
+#define EXEC_HEAD                                                                                  \
+	"current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"             \
+	"clusters:\n- name: c\n  cluster:\n    server: https://h:6443\n"                           \
+	"    certificate-authority-data: " PEM_B64 "\n"                                            \
+	"users:\n- name: u\n  user:\n    exec:\n"
+
+/* A plugin script in the test directory: prints what body says, logs its env and argv. */
+static void plugin(const char *name, const char *body)
+{
+	char script[4096];
+
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "echo \"$KUBERNETES_EXEC_INFO\" > \"%s/info.$$\"; cp \"%s/info.$$\" \"%s/info\"\n"
+		 "echo \"$@|$MYVAR\" > \"%s/argv\"\n"
+		 "n=$(cat \"%s/count\" 2>/dev/null || echo 0); echo $((n + 1)) > \"%s/count\"\n"
+		 "%s\n",
+		 dir, dir, dir, dir, dir, dir, body);
+	write_str(name, script);
+	assert_int_equal(chmod(path_of(name), 0700), 0);
+}
+
+static int load_file(struct wk_kubeconfig *kc, const char *yaml, char *err, size_t n)
+{
+	write_str("kube-exec.yaml", yaml);
+	return wk_kubeconfig_load(kc, path_of("kube-exec.yaml"), NULL, err, n);
+}
+
+static int count_runs(void)
+{
+	char *c = NULL;
+	size_t len;
+	int n;
+
+	if (wk_read_file_capped(path_of("count"), 64, &c, &len, NULL, 0) < 0)
+		return 0;
+	n = atoi(c);
+	free(c);
+	return n;
+}
+
+static void exec_plugin(void **state)
+{
+	struct wk_kubeconfig kc;
+	char err[512] = "", *info = NULL, *argv = NULL, *out = NULL;
+	size_t len = 0;
+	bool changed = true;
+	FILE *f;
+
+	(void)state;
+	unlink(path_of("count"));
+	plugin("plug.sh", "echo '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+			  "\"client.authentication.k8s.io/v1\",\"status\":{\"token\":"
+			  "\"exec-token-777\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}'");
+	/* relative command with a '/': resolved against the kubeconfig's directory */
+	assert_int_equal(load_file(&kc,
+				   EXEC_HEAD "      command: ./plug.sh\n"
+					     "      args: [get-token, --cluster, c]\n"
+					     "      env: [{name: MYVAR, value: hello}]\n"
+					     "      apiVersion: client.authentication.k8s.io/v1\n"
+					     "      interactiveMode: Never\n"
+					     "      provideClusterInfo: true\n",
+				   err, sizeof(err)),
+			 0);
+	assert_string_equal(kc.token, "exec-token-777");
+	assert_true(kc.token_expiry_ms > 4000000000000LL);
+	assert_int_equal(count_runs(), 1);
+	assert_int_equal(wk_read_file_capped(path_of("info"), 65536, &info, &len, NULL, 0), 0);
+	assert_non_null(strstr(info, "\"kind\":\"ExecCredential\""));
+	assert_non_null(strstr(info, "\"interactive\":false"));
+	assert_non_null(strstr(info, "\"server\":\"https://h:6443\""));
+	assert_non_null(strstr(info, "\"certificate-authority-data\":\"" PEM_B64 "\""));
+	assert_int_equal(wk_read_file_capped(path_of("argv"), 65536, &argv, &len, NULL, 0), 0);
+	assert_string_equal(argv, "get-token --cluster c|hello\n");
+	/* cached until it expires; forced (a 401) it runs again */
+	assert_int_equal(
+	    wk_kubeconfig_exec_refresh(&kc, false, 1796644800000LL, &changed, err, sizeof(err)), 0);
+	assert_false(changed);
+	assert_int_equal(count_runs(), 1);
+	assert_int_equal(wk_kubeconfig_exec_refresh(&kc, false, 4070908800000LL - 1, &changed, err,
+						    sizeof(err)),
+			 0); /* not yet */
+	assert_int_equal(count_runs(), 1);
+	assert_int_equal(wk_kubeconfig_exec_refresh(&kc, false, 4070908800000LL, &changed, err,
+						    sizeof(err)),
+			 0); /* expired */
+	assert_int_equal(count_runs(), 2);
+	assert_int_equal(
+	    wk_kubeconfig_exec_refresh(&kc, true, 1796644800000LL, &changed, err, sizeof(err)), 0);
+	assert_int_equal(count_runs(), 3);
+	assert_false(changed); /* same token */
+	/* the token is never logged */
+	f = open_memstream(&out, &len);
+	wk_log_set_stream(f);
+	wk_log_init(NULL, WK_LOG_INFO);
+	wk_info("token %s", kc.token);
+	wk_log_init(NULL, WK_LOG_ERROR);
+	wk_log_set_stream(NULL);
+	fclose(f);
+	assert_null(strstr(out, "exec-token-777"));
+	free(out);
+	free(info);
+	free(argv);
+	wk_kubeconfig_release(&kc);
+	/* no expirationTimestamp: cached for the life of the process */
+	unlink(path_of("count"));
+	plugin("plug2.sh",
+	       "echo '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+	       "\"client.authentication.k8s.io/v1beta1\",\"status\":{\"token\":\"t2-abcd\"}}'");
+	assert_int_equal(load_file(&kc,
+				   EXEC_HEAD
+				   "      command: ./plug2.sh\n"
+				   "      apiVersion: client.authentication.k8s.io/v1beta1\n",
+				   err, sizeof(err)),
+			 0);
+	assert_int_equal(kc.token_expiry_ms, 0);
+	assert_int_equal(
+	    wk_kubeconfig_exec_refresh(&kc, false, 4070908800000LL, &changed, err, sizeof(err)), 0);
+	assert_int_equal(count_runs(), 1);
+	wk_kubeconfig_release(&kc);
+}
+
+static void exec_plugin_failures(void **state)
+{
+	struct wk_kubeconfig kc;
+	char err[512];
+	static const struct {
+		const char *body, *want;
+	} bad[] = {
+	    {"exit 3", "failed: exit status 3"},
+	    {"echo 'not json secret-abc'", "did not print an ExecCredential"},
+	    {"echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/"
+	     "v1beta1\",\"status\":{\"token\":\"x1234\"}}'",
+	     "plugin returned version client.authentication.k8s.io/v1beta1"},
+	    {"echo "
+	     "'{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\"}'",
+	     "didn't return a status field"},
+	    {"echo "
+	     "'{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\","
+	     "\"status\":{}}'",
+	     "didn't return a token or cert/key pair"},
+	    {"echo "
+	     "'{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\","
+	     "\"status\":{\"clientKeyData\":\"k\"}}'",
+	     "only certificate or key"},
+	    {"echo "
+	     "'{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\","
+	     "\"status\":{\"token\":\"tok-zzz\",\"expirationTimestamp\":\"soon\"}}'",
+	     "expirationTimestamp is not RFC 3339"},
+	    {"head -c 1100000 /dev/zero | tr '\\\\0' a", "output over 1048576 bytes"},
+	};
+	char yaml[1024];
+
+	(void)state;
+	for (size_t i = 0; i < WK_ARRAY_SIZE(bad); i++) {
+		plugin("bad.sh", bad[i].body);
+		err[0] = 0;
+		assert_int_equal(load_file(&kc,
+					   EXEC_HEAD
+					   "      command: ./bad.sh\n"
+					   "      apiVersion: client.authentication.k8s.io/v1\n"
+					   "      interactiveMode: Never\n",
+					   err, sizeof(err)),
+				 -1);
+		if (!strstr(err, bad[i].want))
+			fail_msg("case %zu: error '%s' lacks '%s'", i, err, bad[i].want);
+		assert_null(strstr(err, "secret-abc")); /* output never quoted */
+		assert_null(kc.token);
+	}
+	/* a command that does not exist: the install hint is shown */
+	snprintf(yaml, sizeof(yaml),
+		 EXEC_HEAD "      command: wk-no-such-plugin-xyz\n"
+			   "      apiVersion: client.authentication.k8s.io/v1\n"
+			   "      interactiveMode: IfAvailable\n"
+			   "      installHint: install it with apt\n");
+	assert_int_equal(load_file(&kc, yaml, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "install it with apt"));
+	/* Always cannot be honoured without a terminal */
+	plugin("ok.sh", "echo ok");
+	assert_int_equal(load_file(&kc,
+				   EXEC_HEAD "      command: ./ok.sh\n"
+					     "      apiVersion: client.authentication.k8s.io/v1\n"
+					     "      interactiveMode: Always\n",
+				   err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "cannot support interactive mode"));
+	/* hostile shapes */
+	assert_int_equal(load_file(&kc,
+				   EXEC_HEAD "      command: ./ok.sh\n"
+					     "      apiVersion: client.authentication.k8s.io/v1\n"
+					     "      interactiveMode: Sometimes\n",
+				   err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "Never, IfAvailable or Always"));
+	assert_int_equal(load_file(&kc,
+				   EXEC_HEAD "      command: ./ok.sh\n"
+					     "      apiVersion: client.authentication.k8s.io/v1\n"
+					     "      interactiveMode: Never\n      args: notalist\n",
+				   err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "args must be a list"));
+	assert_int_equal(load_file(&kc,
+				   EXEC_HEAD
+				   "      command: ./ok.sh\n"
+				   "      apiVersion: client.authentication.k8s.io/v1\n"
+				   "      interactiveMode: Never\n      env: [{value: x}]\n",
+				   err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "env entries need a name"));
+	assert_int_equal(load_file(&kc, EXEC_HEAD "      - 1\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "exec must be a map"));
+}
+
 static void in_cluster(void **state)
 {
 	struct wk_kubeconfig kc;
@@ -466,6 +684,8 @@ int main(void)
 	    cmocka_unit_test(token_file_cap),
 	    cmocka_unit_test(base64),
 	    cmocka_unit_test(kubeconfig_list_merge),
+	    cmocka_unit_test(exec_plugin),
+	    cmocka_unit_test(exec_plugin_failures),
 	    cmocka_unit_test(in_cluster),
 	};
 	wk_log_init("test", WK_LOG_ERROR);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <unistd.h>
 
 #include "wk_log.h"
 #include "wk_buf.h"
@@ -115,6 +116,98 @@ static void oversized_and_control_chars(void **state)
 	free(huge);
 }
 
+/* Issue 22 fault 4: a "Bearer " token starting at any place near the end of the 8 KiB message
+ * buffer (the size arithmetic underflowed: a negative-size memmove past the stack buffer). */
+static size_t near_end_pad;
+static void emit_near_end(void)
+{
+	char *m = malloc(near_end_pad + 64);
+
+	memset(m, 'x', near_end_pad);
+	strcpy(m + near_end_pad, " Bearer tok-abcdefghijklmnopqrstuvwxyz");
+	wk_info("%s", m);
+	free(m);
+}
+
+static void bearer_near_buffer_end(void **state)
+{
+	(void)state;
+	wk_log_init(NULL, WK_LOG_INFO);
+	for (near_end_pad = 8120; near_end_pad < 8200; near_end_pad++) {
+		char *out = capture(emit_near_end);
+		cJSON *j = cJSON_Parse(out);
+
+		assert_non_null(j);
+		assert_null(strstr(out, "tok-abcdefghijklmnopqrstuvwxyz"));
+		assert_null(strstr(out, "tok-abcdefgh"));
+		cJSON_Delete(j);
+		free(out);
+	}
+}
+
+/* A secret equal to its own mask ("********"), or to the mark, looped forever holding the log
+ * mutex. SIGALRM ends the test if it does. */
+static const char *mask_msg;
+static void emit_mask(void)
+{
+	wk_info("%s", mask_msg);
+}
+
+static void secret_equal_to_its_mask(void **state)
+{
+	static const char *const secrets[] = {"********", "[REDACTED]", "****", "*****x**"};
+	char *out;
+
+	(void)state;
+	wk_log_init(NULL, WK_LOG_INFO);
+	alarm(10);
+	for (size_t i = 0; i < WK_ARRAY_SIZE(secrets); i++) {
+		wk_log_add_secret(secrets[i]);
+		mask_msg = secrets[i];
+		out = capture(emit_mask);
+		assert_non_null(strstr(out, "\"msg\":\""));
+		free(out);
+	}
+	mask_msg = "a ******** b [REDACTED] c *****x** d";
+	out = capture(emit_mask);
+	assert_null(strstr(out, "*****x**"));
+	free(out);
+	alarm(0);
+	wk_log_clear_secrets();
+}
+
+/* The registry silently stopped at 32 secrets (rotated tokens beyond that were logged in clear):
+ * the most recent ones are always redacted, the oldest are replaced with a warning. */
+static char reg_msg[64];
+static void emit_reg(void)
+{
+	wk_info("token %s here", reg_msg);
+}
+
+static void secret_registry_keeps_newest(void **state)
+{
+	char *out;
+
+	(void)state;
+	wk_log_init(NULL, WK_LOG_INFO);
+	for (int i = 0; i < 500; i++) {
+		snprintf(reg_msg, sizeof(reg_msg), "rotated-token-%04d", i);
+		wk_log_add_secret(reg_msg);
+		out = capture(emit_reg);
+		if (strstr(out, reg_msg))
+			fail_msg("secret #%d logged in clear: %s", i, out);
+		free(out);
+	}
+	/* The last 32 are all still known. */
+	for (int i = 500 - 32; i < 500; i++) {
+		snprintf(reg_msg, sizeof(reg_msg), "rotated-token-%04d", i);
+		out = capture(emit_reg);
+		assert_null(strstr(out, reg_msg));
+		free(out);
+	}
+	wk_log_clear_secrets();
+}
+
 static void level_names(void **state)
 {
 	enum wk_log_level l;
@@ -158,6 +251,9 @@ int main(void)
 		cmocka_unit_test(line_is_json_with_fields),
 		cmocka_unit_test(level_filters),
 		cmocka_unit_test(secrets_redacted),
+		cmocka_unit_test(bearer_near_buffer_end),
+		cmocka_unit_test(secret_equal_to_its_mask),
+		cmocka_unit_test(secret_registry_keeps_newest),
 		cmocka_unit_test(oversized_and_control_chars),
 		cmocka_unit_test(level_names),
 		cmocka_unit_test(buf_cap),

@@ -253,6 +253,51 @@ static void null_safe(void **state)
 	wk_metrics_reset();
 }
 
+/* A removed series is absent from the output (an unknown value is no series, not a -1); the
+ * metric's other series stay, and setting it again brings it back. */
+static void remove_series(void **state)
+{
+	struct wk_metric *g = wk_metric_gauge("wukong_eta_seconds", "ETA", "node");
+	const char *a[] = {"node-a"}, *b[] = {"node-b"};
+	char *out;
+
+	(void)state;
+	wk_metric_set(g, a, 5);
+	wk_metric_set(g, b, 7);
+	wk_metric_remove(g, a);
+	wk_metric_remove(g, a); /* twice: no-op */
+	wk_metric_remove(NULL, a);
+	out = render();
+	assert_null(strstr(out, "node=\"node-a\""));
+	contains(out, "wukong_eta_seconds{node=\"node-b\"} 7\n");
+	free(out);
+	wk_metric_set(g, a, 1);
+	out = render();
+	contains(out, "wukong_eta_seconds{node=\"node-a\"} 1\n");
+	free(out);
+}
+
+/* The process collector's names and types (Prometheus client_golang's process collector). */
+static void process_series(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = render();
+	assert_null(strstr(out, "process_"));
+	free(out);
+	wk_metrics_process_enable(true);
+	out = render();
+	wk_metrics_process_enable(false);
+	contains(out, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ");
+	contains(out, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ");
+	contains(out, "# TYPE process_open_fds gauge\nprocess_open_fds ");
+	contains(out, "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ");
+	contains(out, "process_virtual_memory_bytes ");
+	assert_null(strstr(out, " -1\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +311,8 @@ int main(void)
 	    cmocka_unit_test_teardown(render_cap, reset),
 	    cmocka_unit_test_teardown(threads, reset),
 	    cmocka_unit_test_teardown(null_safe, reset),
+	    cmocka_unit_test_teardown(remove_series, reset),
+	    cmocka_unit_test_teardown(process_series, reset),
 	};
 
 	return cmocka_run_group_tests_name("wk_metrics", tests, NULL, NULL);

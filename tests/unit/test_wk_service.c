@@ -14,6 +14,8 @@
 #include "wk_config.h"
 #include "wk_httpd.h"
 #include "wk_kafka.h"
+#include "wk_metrics.h"
+#include "wk_version.h"
 #include "wk_time.h"
 #include "mock_kafka.h"
 
@@ -155,6 +157,20 @@ static void ticks_and_stop(void **state)
 	fclose(f);
 	assert_int_equal(strncmp(addr, "127.0.0.1:", 10), 0);
 	assert_true(atoi(addr + 10) > 0);
+	/* The core's own series: the build's version and the process collector's. */
+	{
+		struct wk_buf b;
+		char want[200];
+
+		wk_buf_init(&b, 0);
+		assert_int_equal(wk_metrics_render(&b), 0);
+		snprintf(want, sizeof(want), "wukong_build_info{version=\"%s\"} 1\n",
+			 wk_build_version());
+		assert_non_null(strstr(wk_buf_str(&b), want));
+		assert_non_null(strstr(wk_buf_str(&b), "\nprocess_cpu_seconds_total "));
+		assert_non_null(strstr(wk_buf_str(&b), "\nprocess_open_fds "));
+		wk_buf_release(&b);
+	}
 
 	/* wk_service_stop's code is the exit code. */
 	stop_code = 1;

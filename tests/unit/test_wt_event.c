@@ -308,6 +308,41 @@ static void fingerprints(void **state)
 	assert_int_equal(strlen(ea.id), strlen("c1.n1.") + 16 + strlen(".modified"));
 	wt_event_release(&ea);
 	wt_event_release(&eb);
+
+	/* issue 16 item 2: a dotted node name (FQDN hosts) is published; its stand-in uid has no
+	 * dot (ce_id is split on dots), is the same every time and differs per name; the body
+	 * and the key keep the real name */
+	assert_int_equal(
+	    build("nodemetrics",
+		  "{\"metadata\":{\"name\":\"ip-10-0-1-5.ec2.internal\",\"labels\":{"
+		  "\"kubernetes.io/hostname\":\"ip-10-0-1-5.ec2.internal\"},"
+		  "\"creationTimestamp\":\"2026-12-07T12:00:00Z\"},\"timestamp\":\"t1\","
+		  "\"window\":\"20s\",\"usage\":{\"cpu\":\"3250000000n\",\"memory\":"
+		  "\"1Gi\"}}",
+		  WT_MODIFIED, &ea, err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    build("nodemetrics",
+		  "{\"metadata\":{\"name\":\"ip-10-0-1-5.ec2.internal\"},\"timestamp\":"
+		  "\"t2\",\"usage\":{\"cpu\":\"3250000000n\",\"memory\":\"1Gi\"}}",
+		  WT_MODIFIED, &eb, err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(ea.key, "/node/ip-10-0-1-5.ec2.internal"));
+	assert_int_equal(strncmp(ea.uid, "nm-", 3), 0);
+	assert_int_equal(strlen(ea.uid), 35);
+	assert_null(strchr(ea.uid, '.'));
+	assert_string_equal(ea.uid, eb.uid);
+	assert_int_equal(strncmp(ea.id, "c1.nm-", 6), 0);
+	assert_non_null(strstr(ea.body, "\"ip-10-0-1-5.ec2.internal\""));
+	wt_event_release(&eb);
+	assert_int_equal(
+	    build("nodemetrics",
+		  "{\"metadata\":{\"name\":\"ip-10-0-1-6.ec2.internal\"},\"usage\":{}}",
+		  WT_MODIFIED, &eb, err, sizeof(err)),
+	    0);
+	assert_string_not_equal(ea.uid, eb.uid);
+	wt_event_release(&ea);
+	wt_event_release(&eb);
 }
 
 static void hostile_and_incomplete(void **state)

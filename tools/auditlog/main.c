@@ -1,4 +1,5 @@
 /* wukong-auditlog - query and verify an audit log directory written by wukong-audit (no Kafka). */
+#include "wk_version.h"
 #include "wk_auditlog.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -6,7 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 
-enum { EXIT_BROKEN = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
+enum { EXIT_BROKEN = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_GAP = 4 };
 
 static void usage(FILE *f)
 {
@@ -15,14 +16,22 @@ static void usage(FILE *f)
 	    "usage: wukong-auditlog query  [-d DIR] [--vm NS/NAME] [--cluster C] [--request ID]\n"
 	    "                              [--since T] [--until T] [--limit N] [-o json|table]\n"
 	    "                              [--no-index]\n"
-	    "       wukong-auditlog verify [-d DIR] [-q]\n"
+	    "       wukong-auditlog verify [-d DIR] [-q] [--ack-gaps-through SEQ]\n"
+	    "                              [--key-file FILE]...\n"
 	    "       wukong-auditlog reindex [-d DIR]\n"
 	    "\n"
 	    "DIR defaults to $WUKONG_AUDIT_DIR. T is RFC 3339 (2026-01-02T03:04:05Z) or a\n"
 	    "duration back from now (90s, 15m, 2h, 7d). Filters combine with AND; --since is\n"
 	    "inclusive, --until exclusive, both on the record time.\n"
-	    "Exit status: 0 success (verify: the chain is valid), 1 verify found a broken record,\n"
-	    "2 usage, 3 the log could not be read.\n");
+	    "--key-file: a chain key (audit.key-file; repeat it for the keys before a rotation).\n"
+	    "With keys, every keyed record's HMAC and HEAD's signature are checked, and a log with\n"
+	    "no keyed record fails; without, a keyed record fails and unkeyed ones get a warning.\n"
+	    "verify also fails on an input gap: a record of kind input-gap says messages were\n"
+	    "removed from the broker (retention) before the log read them. Once looked into,\n"
+	    "--ack-gaps-through SEQ accepts every gap record up to that seq.\n"
+	    "Exit status: 0 success (verify: the chain is valid, no unacknowledged gap), 1 verify\n"
+	    "found a broken record, 2 usage, 3 the log could not be read, 4 unacknowledged input\n"
+	    "gap.\n");
 }
 
 /* RFC 3339, or N{s,m,h,d} ago. */
@@ -241,10 +250,16 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 {
 	static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
 					     {"quiet", no_argument, NULL, 'q'},
+					     {"ack-gaps-through", required_argument, NULL, 'A'},
+					     {"key-file", required_argument, NULL, 'K'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct wk_auditlog_verify_result r;
+	unsigned long long acked = 0;
+	struct wk_auditlog_key keys[8];
+	size_t nkeys = 0;
 	bool quiet = false;
+	char *end;
 	char err[512];
 	int c;
 
@@ -253,6 +268,24 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 			dir = optarg;
 		} else if (c == 'q') {
 			quiet = true;
+		} else if (c == 'K') {
+			if (nkeys == WK_ARRAY_SIZE(keys)) {
+				fprintf(stderr, "wukong-auditlog: at most %zu --key-file\n",
+					WK_ARRAY_SIZE(keys));
+				return EXIT_USAGE;
+			}
+			if (wk_auditlog_key_load(optarg, &keys[nkeys], err, sizeof(err))) {
+				fprintf(stderr, "wukong-auditlog: %s\n", err);
+				return EXIT_USAGE;
+			}
+			nkeys++;
+		} else if (c == 'A') {
+			errno = 0;
+			acked = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-') {
+				fprintf(stderr, "wukong-auditlog: --ack-gaps-through: not a seq\n");
+				return EXIT_USAGE;
+			}
 		} else {
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : EXIT_USAGE;
@@ -262,15 +295,38 @@ static int cmd_verify(const char *dir, int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (wk_auditlog_verify(dir, &r, err, sizeof(err))) {
+	if (wk_auditlog_verify_keys(dir, nkeys ? keys : NULL, nkeys, &r, err, sizeof(err))) {
 		fprintf(stderr, "wukong-auditlog: %s\n", err);
 		return EXIT_IO;
+	}
+	if (r.ok && r.last_gap_seq > acked) {
+		printf("INPUT GAP: the chain is valid (%llu records) but %llu input-gap record(s) "
+		       "say messages never reached this log:\n",
+		       (unsigned long long)r.records, (unsigned long long)r.input_gaps);
+		for (uint64_t i = 0; i < r.input_gaps && i < WK_AUDITLOG_GAPS_LISTED; i++)
+			if (r.gap_seq[i] > acked)
+				printf("  seq %llu: %s\n", (unsigned long long)r.gap_seq[i],
+				       r.gap_reason[i]);
+		printf("acknowledge with --ack-gaps-through %llu once looked into\n",
+		       (unsigned long long)r.last_gap_seq);
+		return EXIT_GAP;
 	}
 	if (r.ok) {
 		if (!quiet)
 			printf("ok: %llu records in %u segment(s), chain valid, last seq %llu\n",
 			       (unsigned long long)r.records, r.segments,
 			       (unsigned long long)r.last_seq);
+		if (r.unkeyed)
+			fprintf(stderr, "warning: %llu record(s) are unkeyed (plain SHA-256): whoever can "
+			       "write the log directory could rewrite them consistently; set "
+			       "audit.key-file\n",
+			       (unsigned long long)r.unkeyed);
+		if (r.keyed && !quiet)
+			printf("keyed: %llu record(s) checked with their keys%s\n",
+			       (unsigned long long)r.keyed, r.head_signed ? ", HEAD signature valid" : "");
+		if (r.input_gaps && !quiet)
+			printf("note: %llu input gap(s), acknowledged through seq %llu\n",
+			       (unsigned long long)r.input_gaps, acked);
 		if (r.tail_incomplete)
 			printf(
 			    "note: %s line %llu (seq %llu) is incomplete: a record being written, "
@@ -294,6 +350,10 @@ int main(int argc, char **argv)
 	const char *dir = getenv("WUKONG_AUDIT_DIR");
 	const char *cmd;
 	char err[512];
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukong-auditlog");
+		return 0;
+	}
 
 	wk_log_init("wukong-auditlog", WK_LOG_WARN);
 	if (argc < 2) {

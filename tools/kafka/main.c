@@ -5,6 +5,7 @@
  */
 #include "kt_topics.h"
 
+#include "wk_version.h"
 #include "wk_config.h"
 #include "wk_kafka.h"
 #include "wk_log.h"
@@ -292,6 +293,10 @@ int main(int argc, char **argv)
 	int opt, sfd, cfd = -1, cwfd = -1, rc = 1;
 	size_t ctl_len = 0;
 	bool ctl_overlong = false;
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukong-kafka");
+		return 0;
+	}
 
 	wk_log_init("wukong-kafka", WK_LOG_INFO);
 	while ((opt = getopt_long(argc, argv, "c:X:h", opts, NULL)) != -1) {

@@ -8,12 +8,15 @@
  * DIR/kubevirt-ca.crt, then prints "kubeconfig=PATH" on stdout once it serves.
  */
 #include "sim_api.h"
+#include "sim_crds.h"
+#include "sim_rbac.h"
 #include "sim_handler.h"
 #include "sim_kv.h"
 #include "sim_model.h"
 #include "sim_store.h"
 #include "sim_tls.h"
 
+#include "wk_version.h"
 #include "wk_buf.h"
 #include "wk_log.h"
 
@@ -117,6 +120,19 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 	}
 	*w = '\0';
 	return (size_t)(w - s);
+}
+
+/* Every Impersonate-Group header (kubectl --as-group repeats it), at most four. */
+static enum MHD_Result impersonate_group(void *cls, enum MHD_ValueKind kind, const char *key,
+					 const char *value)
+{
+	struct sim_req *req = cls;
+
+	(void)kind;
+	if (key && value && !strcasecmp(key, "Impersonate-Group") &&
+	    req->n_impersonate_groups < WK_ARRAY_SIZE(req->impersonate_groups))
+		req->impersonate_groups[req->n_impersonate_groups++] = value;
+	return MHD_YES;
 }
 
 static const char *get_arg(void *ctx, const char *key)
@@ -264,6 +280,8 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *c, const ch
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	req.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+	req.impersonate_user = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Impersonate-User");
+	MHD_get_connection_values(c, MHD_HEADER_KIND, impersonate_group, &req);
 	req.body = cs->body.buf;
 	req.body_len = cs->body.len;
 	sim_resp_init(&r);
@@ -329,6 +347,30 @@ static int write_file(const char *dir, const char *name, const char *content, mo
 	if (rename(tmp, path) < 0)
 		return wk_err(errstr, errstr_size, "cannot rename '%s': %s", tmp, strerror(errno));
 	return 0;
+}
+
+/* tools/sim/crds/ beside deploy/ of the tree the CRD came from: <root>/deploy/crds/wukong.yaml. */
+static struct sim_crds *load_published_crds(struct sim_api *api, struct sim_store *st,
+					    const char *crd_path)
+{
+	const struct sim_resource *crds = sim_resource_find("apiextensions.k8s.io", "v1",
+							    "customresourcedefinitions");
+	char dir[PATH_MAX], copy[PATH_MAX], errstr[512];
+	struct sim_crds *c;
+	struct sim_err err;
+
+	wk_strlcpy(copy, crd_path, sizeof(copy));
+	snprintf(dir, sizeof(dir), "%s/../../tools/sim/crds", dirname(copy));
+	c = sim_crds_load_dir(dir, errstr, sizeof(errstr));
+	if (!c) {
+		wk_warn("published CRDs not loaded (%s): their kinds are served unvalidated", errstr);
+		return NULL;
+	}
+	for (size_t i = 0; i < sim_crds_count(c); i++)
+		sim_store_create(st, crds, NULL, cJSON_Duplicate(sim_crds_object(c, i), true), NULL,
+				 &err);
+	sim_api_set_crds(api, c);
+	return c;
 }
 
 static char *find_crd(const char *given)
@@ -475,11 +517,16 @@ int main(int argc, char **argv)
 	struct ctx ctx;
 	struct sim_store *st;
 	struct sim_api_hooks hooks;
+	struct sim_crds *published;
 	enum wk_log_level lvl = WK_LOG_INFO;
 	uint16_t port;
 	char *end;
 	sigset_t sigs;
 	int sig;
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukong-sim");
+		return 0;
+	}
 
 	wk_log_init("wukong-sim", WK_LOG_INFO);
 	/* The test harness picks the version for every simulator it starts (tests/lib.sh). */
@@ -610,6 +657,11 @@ int main(int argc, char **argv)
 		wk_die(1, "%s", errstr);
 	if (sim_api_load_crd(ctx.api, crd_path, errstr, sizeof(errstr)) < 0)
 		wk_die(1, "%s", errstr);
+	published = load_published_crds(ctx.api, st, crd_path);
+	/* what each RBAC identity did, for the least-privilege check (docs/simulator.md) */
+	snprintf(path, sizeof(path), "%s/rbac-used.tsv", dir);
+	if (sim_rbac_record_open(path, errstr, sizeof(errstr)) < 0)
+		wk_die(1, "%s", errstr);
 	if (sim_model_start(ctx.model, errstr, sizeof(errstr)) < 0)
 		wk_die(1, "%s", errstr);
 	sim_api_ensure_namespace(ctx.api, "default");
@@ -698,6 +750,8 @@ int main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	sim_model_destroy(ctx.model);
 	sim_api_destroy(ctx.api);
+	sim_crds_destroy(published);
+	sim_rbac_record_close();
 	sim_store_destroy(st);
 	sim_kv_defs_free(kv_defs);
 	free(openapi_dir);

@@ -5,6 +5,11 @@
 
 #include "sim_patch.h"
 
+#include "sim_crds.h"
+#include "sim_proto.h"
+#include "sim_rbac.h"
+#include "sim_sa.h"
+
 #include "sim_store.h"
 #include "sim_schema.h"
 #include "sim_table.h"
@@ -29,6 +34,9 @@ struct token {
 	char *user;
 	char *namespaces; /* NULL = all */
 	char *verbs;	  /* NULL = all */
+	/* A ServiceAccount token or an impersonated identity: RBAC decides (sim_rbac.c). */
+	bool rbac;
+	const struct sim_principal *principal;
 };
 
 struct sim_api {
@@ -42,6 +50,8 @@ struct sim_api {
 	pthread_mutex_t lock;
 	int watches, max_watches;
 	int bookmark_s;
+	struct sim_sa *sa;	       /* TokenRequest tokens (sim_sa.c) */
+	const struct sim_crds *crds; /* published CRD schemas (sim_crds.c), borrowed */
 };
 
 struct sim_watch {
@@ -100,8 +110,10 @@ static void res_qual(const struct sim_resource *res, char *out, size_t n)
  * apiVersion/kind required, PUT needs a resourceVersion, strategic merge patch refused. */
 static bool is_custom(const struct sim_resource *res)
 {
-	static const char *const builtin[] = {"", "coordination.k8s.io", "storage.k8s.io",
-					      "apiextensions.k8s.io", "metrics.k8s.io"};
+	static const char *const builtin[] = {
+	    "",		 "coordination.k8s.io",	      "storage.k8s.io",	   "apiextensions.k8s.io",
+	    "metrics.k8s.io", "apps",		      "rbac.authorization.k8s.io", "networking.k8s.io",
+	    "policy",	 "scheduling.k8s.io",	      "authorization.k8s.io"};
 
 	for (size_t i = 0; i < WK_ARRAY_SIZE(builtin); i++)
 		if (!strcmp(res->group, builtin[i]))
@@ -253,6 +265,7 @@ struct sim_api *sim_api_new(struct sim_store *st, const struct sim_api_hooks *ho
 	pthread_mutex_init(&api->lock, NULL);
 	api->max_watches = 1000;
 	api->bookmark_s = 10;
+	api->sa = sim_sa_new();
 	return api;
 }
 
@@ -267,6 +280,7 @@ void sim_api_destroy(struct sim_api *api)
 		free(api->tokens[i].verbs);
 	}
 	cJSON_Delete(api->crd);
+	sim_sa_destroy(api->sa);
 	pthread_mutex_destroy(&api->lock);
 	free(api);
 }
@@ -447,9 +461,18 @@ static const struct token *authenticate(struct sim_api *api, const char *hdr)
 	return NULL;
 }
 
-static bool authorized(const struct token *t, const char *verb, const struct sim_resource *res,
-		       const char *ns)
+static bool authorized(struct sim_api *api, const struct token *t, const char *verb,
+		       const struct sim_resource *res, const char *ns, const char *name,
+		       const char *sub)
 {
+	if (t->rbac) {
+		struct sim_rbac_attrs a = {verb, res->group, res->plural, sub,
+					   res->namespaced ? ns : NULL, name, NULL};
+		bool ok = sim_rbac_allowed(api->st, t->principal, &a);
+
+		sim_rbac_record(t->principal, &a, ok);
+		return ok;
+	}
 	if (!in_list(t->verbs, verb))
 		return false;
 	if (res && res->namespaced && ns)
@@ -1552,6 +1575,9 @@ static int validate(struct sim_api *api, const struct sim_req *req, const struct
 	if (api->wukong_schema && !strcmp(res->group, "vm.novasphere.dev") &&
 	    !strcmp(res->plural, "wukongs"))
 		sim_schema_validate(api->wukong_schema, obj, causes, unknown);
+	else if (sim_crds_schema(api->crds, res->group, res->version, res->plural))
+		sim_schema_validate(sim_crds_schema(api->crds, res->group, res->version, res->plural),
+				    obj, causes, unknown);
 	/* KubeVirt's CRDs: fields the served version does not have are pruned before admission
 	 * (the store prunes again on every write, the model's included). */
 	if (api->kv_defs && sim_kv_def_name(res))
@@ -2060,7 +2086,7 @@ static void resource_request(struct sim_api *api, const struct sim_req *req,
 			       "the server does not allow this method on the requested resource");
 		return;
 	}
-	if (!authorized(tok, verb, t.res, t.ns)) {
+	if (!authorized(api, tok, verb, t.res, t.ns, t.name, t.sub)) {
 		forbidden(resp, tok, verb, t.res, t.ns, t.name, t.sub);
 		return;
 	}
@@ -2123,8 +2149,198 @@ static void resource_request(struct sim_api *api, const struct sim_req *req,
 	}
 }
 
+/* ---- ServiceAccount tokens, impersonation, TokenRequest, access reviews (issue 19) ---- */
+
+void sim_api_set_crds(struct sim_api *api, const struct sim_crds *crds)
+{
+	api->crds = crds;
+}
+
+/* A TokenRequest token whose ServiceAccount still exists with the uid it was bound to. */
+static bool sa_authenticate(struct sim_api *api, const char *hdr, struct sim_principal *pr)
+{
+	const struct sim_resource *sar = sim_resource_find("", "v1", "serviceaccounts");
+	char ns[64], name[254], uid[64], user[400];
+	const char *tok;
+	cJSON *sa;
+	bool ok;
+
+	if (!hdr || strncasecmp(hdr, "Bearer ", 7))
+		return false;
+	for (tok = hdr + 7; *tok == ' '; tok++)
+		;
+	if (!sim_sa_lookup(api->sa, tok, wall_ms() / 1000, ns, sizeof(ns), name, sizeof(name), uid,
+			   sizeof(uid)))
+		return false;
+	sa = sar ? sim_store_get(api->st, sar, ns, name) : NULL;
+	ok = sa && meta_str(sa, "uid") && !strcmp(meta_str(sa, "uid"), uid);
+	cJSON_Delete(sa);
+	if (!ok)
+		return false;
+	snprintf(user, sizeof(user), "system:serviceaccount:%s:%s", ns, name);
+	sim_principal_init(pr, user, NULL, 0);
+	return true;
+}
+
+/* Impersonate-User / Impersonate-Group: only an unrestricted token may (as system:masters may
+ * impersonate anyone; staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go). */
+static bool impersonate(const struct token *tok, const struct sim_req *req,
+			struct sim_principal *pr, struct sim_resp *resp)
+{
+	char msg[1024];
+
+	if (tok->rbac || tok->verbs || tok->namespaces) {
+		snprintf(msg, sizeof(msg),
+			 "users \"%.253s\" is forbidden: User \"%s\" cannot impersonate resource "
+			 "\"users\" in API group \"\" at the cluster scope",
+			 req->impersonate_user ? req->impersonate_user : "", tok->user);
+		status_details(resp, 403, "Forbidden", msg, details(req->impersonate_user, "", "users"));
+		return false;
+	}
+	if (!req->impersonate_user || !*req->impersonate_user) {
+		sim_api_status(resp, 500, "InternalError",
+			       "Internal error occurred: requested [{Group  } ...] without "
+			       "impersonating a user");
+		return false;
+	}
+	sim_principal_init(pr, req->impersonate_user, req->impersonate_groups,
+			   req->n_impersonate_groups);
+	return true;
+}
+
+static bool post_json(const struct sim_req *req, struct sim_resp *resp, cJSON **body)
+{
+	*body = NULL;
+	if (strcmp(req->method, "POST")) {
+		sim_api_status(resp, 405, "MethodNotAllowed",
+			       "the server does not allow this method on the requested resource");
+		return false;
+	}
+	if (req->content_type && media_is(req->content_type, SIM_PROTO_MEDIA)) {
+		char err[256];
+
+		*body = sim_proto_decode(req->body, req->body_len, err, sizeof(err));
+		if (!*body)
+			sim_api_status(resp, 400, "BadRequest", err);
+		return *body != NULL;
+	}
+	*body = parse_body(req, resp, false);
+	return *body != NULL;
+}
+
+/* POST .../serviceaccounts/NAME/token, .../selfsubjectaccessreviews, .../subjectaccessreviews:
+ * true when this was one (resp filled). */
+static bool auth_request(struct sim_api *api, const struct sim_req *req, const struct token *tok,
+			 char **segs, int n, struct sim_resp *resp)
+{
+	const struct sim_resource *sar = sim_resource_find("", "v1", "serviceaccounts");
+	bool token_req = n == 7 && !strcmp(segs[0], "api") && !strcmp(segs[1], "v1") &&
+			 !strcmp(segs[2], "namespaces") && !strcmp(segs[4], "serviceaccounts") &&
+			 !strcmp(segs[6], "token");
+	bool review = n == 4 && !strcmp(segs[0], "apis") &&
+		      !strcmp(segs[1], "authorization.k8s.io") && !strcmp(segs[2], "v1") &&
+		      (!strcmp(segs[3], "selfsubjectaccessreviews") ||
+		       !strcmp(segs[3], "subjectaccessreviews"));
+	cJSON *body = NULL, *out;
+	char msg[600];
+
+	if (!token_req && !review)
+		return false;
+	if (review) {
+		bool self = !strcmp(segs[3], "selfsubjectaccessreviews");
+		const struct sim_resource *r = sim_resource_find("authorization.k8s.io", "v1", segs[3]);
+		struct sim_principal caller;
+
+		if (!authorized(api, tok, "create", r, NULL, NULL, NULL)) {
+			forbidden(resp, tok, "create", r, NULL, NULL, NULL);
+			return true;
+		}
+		if (!post_json(req, resp, &body))
+			return true;
+		if (tok->rbac)
+			caller = *tok->principal;
+		else
+			sim_principal_init(&caller, tok->user, (const char *const[]){"system:masters"},
+					   1);
+		out = sim_rbac_review(api->st, &caller, self, body, msg, sizeof(msg));
+		cJSON_Delete(body);
+		if (!out) {
+			sim_api_status(resp, 400, "BadRequest", msg);
+			return true;
+		}
+		set_json(resp, 201, out);
+		return true;
+	}
+	/* TokenRequest */
+	{
+		const char *ns = segs[3], *name = segs[5];
+		struct sim_err err;
+		cJSON *sa, *st;
+		int64_t exp_s, now_s = wall_ms() / 1000;
+		char *t, ts[40];
+		time_t et;
+		struct tm tm;
+
+		if (!authorized(api, tok, "create", sar, ns, name, "token")) {
+			forbidden(resp, tok, "create", sar, ns, name, "token");
+			return true;
+		}
+		if (!post_json(req, resp, &body))
+			return true;
+		if (sim_sa_request_expiry(body, &exp_s, msg, sizeof(msg)) < 0) {
+			cJSON_Delete(body);
+			status_details(resp, 422, "Invalid", msg, NULL);
+			return true;
+		}
+		sa = sim_store_get(api->st, sar, ns, name);
+		if (!sa) {
+			cJSON_Delete(body);
+			err.code = 404;
+			wk_strlcpy(err.reason, "NotFound", sizeof(err.reason));
+			snprintf(err.message, sizeof(err.message),
+				 "serviceaccounts \"%.200s\" not found", name);
+			status_err(resp, sar, name, &err);
+			return true;
+		}
+		t = sim_sa_issue(api->sa, ns, name, meta_str(sa, "uid"), now_s, exp_s);
+		cJSON_Delete(sa);
+		if (!t) {
+			cJSON_Delete(body);
+			sim_api_status(resp, 429, "TooManyRequests", "too many live tokens");
+			return true;
+		}
+		wk_log_add_secret(t);
+		out = cJSON_CreateObject();
+		cJSON_AddStringToObject(out, "kind", "TokenRequest");
+		cJSON_AddStringToObject(out, "apiVersion", "authentication.k8s.io/v1");
+		cJSON_AddItemToObject(out, "metadata", cJSON_Parse("{\"creationTimestamp\":null}"));
+		cJSON_AddItemToObject(out, "spec",
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(body, "spec"),
+						      true));
+		cJSON *spec = cJSON_GetObjectItemCaseSensitive(out, "spec");
+		if (!cJSON_IsObject(spec)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out, "spec");
+			spec = cJSON_AddObjectToObject(out, "spec");
+		}
+		if (!cJSON_GetObjectItemCaseSensitive(spec, "expirationSeconds"))
+			cJSON_AddNumberToObject(spec, "expirationSeconds", (double)exp_s);
+		st = cJSON_AddObjectToObject(out, "status");
+		cJSON_AddStringToObject(st, "token", t);
+		et = (time_t)(now_s + exp_s);
+		gmtime_r(&et, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cJSON_AddStringToObject(st, "expirationTimestamp", ts);
+		free(t);
+		cJSON_Delete(body);
+		set_json(resp, 201, out);
+		return true;
+	}
+}
+
 void sim_api_handle(struct sim_api *api, const struct sim_req *req, struct sim_resp *resp)
 {
+	struct sim_principal pr;
+	struct token rtok;
 	const struct token *tok;
 	char *copy, *segs[MAX_SEGS + 1];
 	int n;
@@ -2138,17 +2354,29 @@ void sim_api_handle(struct sim_api *api, const struct sim_req *req, struct sim_r
 		return;
 	}
 	tok = authenticate(api, req->authorization);
+	if (!tok && sa_authenticate(api, req->authorization, &pr)) {
+		rtok = (struct token){.user = pr.user, .rbac = true, .principal = &pr};
+		tok = &rtok;
+	}
 	if (!tok) {
 		set_json(resp, 401, status_obj(401, "Unauthorized", "Unauthorized", NULL));
 		return;
 	}
+	if (req->impersonate_user || req->n_impersonate_groups) {
+		if (!impersonate(tok, req, &pr, resp))
+			return;
+		rtok = (struct token){.user = pr.user, .rbac = true, .principal = &pr};
+		tok = &rtok;
+	}
 	copy = split_path(req->path, segs, &n);
 	if (n > MAX_SEGS) {
 		not_found_path(resp);
+	} else if (auth_request(api, req, tok, segs, n, resp)) {
+		/* TokenRequest or an access review: answered */
 	} else if (n >= 1 && !strcmp(segs[0], "sim")) {
 		if (!api->hooks.control) {
 			not_found_path(resp);
-		} else if (tok->verbs || tok->namespaces) {
+		} else if (tok->verbs || tok->namespaces || tok->rbac) {
 			sim_api_status(resp, 403, "Forbidden",
 				       "the simulator's control API needs an unrestricted token");
 		} else {

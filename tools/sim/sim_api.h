@@ -45,6 +45,9 @@ void sim_api_add_token(struct sim_api *api, const char *token, const char *user,
 		       const char *namespaces, const char *verbs);
 /* YAML: {tokens: [{token, user, namespaces: [..], verbs: [..]}]}. */
 int sim_api_load_auth(struct sim_api *api, const char *path, char *errstr, size_t errstr_size);
+/* Validate the kinds of published CRDs against their schemas (sim_crds.h); borrowed. */
+struct sim_crds;
+void sim_api_set_crds(struct sim_api *api, const struct sim_crds *crds);
 /* Read the Wukong CRD (YAML), validate Wukongs against its schema, and list it read-only. */
 int sim_api_load_crd(struct sim_api *api, const char *path, char *errstr, size_t errstr_size);
 /* Create namespace `name` unless it exists (the API's default namespaces). */
@@ -69,6 +72,10 @@ struct sim_req {
 	const char *accept;	   /* header or NULL: a Table when it asks for one (sim_table.h) */
 	const char *body;
 	size_t body_len;
+	/* Impersonate-User / Impersonate-Group headers (NULL / 0 when absent) */
+	const char *impersonate_user;
+	const char *impersonate_groups[4];
+	size_t n_impersonate_groups;
 };
 
 struct sim_resp {

@@ -31,9 +31,9 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 
 	if (tl_self)
 		return;
-	if (res != m->r_wk && res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
+	if (res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
 	    res != m->r_node && res != m->r_kv && res != m->r_mp && res != m->r_snap &&
-	    res != m->r_clone && res != m->r_restore && res != m->r_pvc)
+	    res != m->r_clone && res != m->r_restore && res != m->r_pvc && res != m->r_dv)
 		return;
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
@@ -65,9 +65,7 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 {
 	bool del = !strcmp(q->type, "DELETED");
 
-	if (q->res == m->r_wk)
-		sim_wukong_reconcile(m, q->ns, q->name, del);
-	else if (q->res == m->r_vm)
+	if (q->res == m->r_vm)
 		sim_vm_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_vmi) {
 		if (del)
@@ -88,6 +86,8 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 		sim_restore_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_pvc)
 		sim_pvc_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_dv)
+		sim_dv_reconcile(m, q->ns, q->name, del);
 }
 
 static void drain_queue(struct sim_model *m)
@@ -136,6 +136,7 @@ static void tick(struct sim_model *m, double dt)
 	sim_migs_tick(m, dt);
 	sim_snaps_tick(m);
 	sim_storage_tick(m);
+	sim_dvs_tick(m);
 	sim_node_write_metrics(m);
 }
 
@@ -233,6 +234,7 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->r_sc = res_of("storage.k8s.io", "v1", "storageclasses");
 	m->r_pv = res_of("", "v1", "persistentvolumes");
 	m->r_vsc = res_of("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses");
+	m->r_dv = res_of("cdi.kubevirt.io", "v1beta1", "datavolumes");
 	m->policies = cJSON_CreateArray();
 	m->node_failed = sim_mig_node_failed;
 	m->node_vmis_lost = sim_vmi_fail_on_node;
@@ -381,7 +383,6 @@ void sim_model_destroy(struct sim_model *m)
 			free(vm->ns);
 			free(vm->name);
 			free(vm->key);
-			free(vm->wukong);
 			cJSON_Delete(vm->node_selector);
 			free(vm);
 		}
@@ -400,6 +401,7 @@ void sim_model_destroy(struct sim_model *m)
 			free(g);
 		}
 	sim_snaps_release(m);
+	sim_dvs_release(m);
 	sim_migs_release(m);
 	sim_hmap_release(&m->vms);
 	sim_hmap_release(&m->migs);

@@ -79,7 +79,6 @@ enum vmi_phase { VMI_NONE, VMI_PENDING, VMI_SCHEDULING, VMI_SCHEDULED, VMI_RUNNI
 struct mvm {
 	char *ns, *name; /* the VirtualMachine (= the VMI's name) */
 	char *key;
-	char *wukong;		  /* owning Wukong name, or NULL */
 	int64_t cpu, memory;	  /* vCPUs, guest memory */
 	int64_t req_cpu, req_mem; /* the virt-launcher pod's requests (milli, bytes), as rendered
 				   * when the VMI was created */
@@ -89,7 +88,6 @@ struct mvm {
 	cJSON *cpu_sel;		  /* host-model migration selectors of the current pod, or NULL */
 	double dirty_rate;
 	bool running;  /* desired: the VM's run strategy says run */
-	double wk_gen; /* the owning Wukong's generation last applied */
 	bool guest_agent;
 	bool migratable;
 	char reason[48], message[256]; /* LiveMigratable=False reason and message */
@@ -202,6 +200,7 @@ struct sim_model {
 	cJSON *policies; /* array of MigrationPolicy objects */
 	bool policies_dirty, kv_dirty;
 	struct snapjob *snaps; /* snapshots, restores and clones in progress */
+	struct dvjob *dvjobs;  /* DataVolumes being populated (sim_model_dv.c) */
 
 	/* observer queue */
 	pthread_mutex_t qlock;
@@ -216,7 +215,8 @@ struct sim_model {
 	int64_t drop_until_ms;
 
 	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
-	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc, *r_pv, *r_vsc;
+	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc, *r_pv, *r_vsc,
+	    *r_dv;
 	double pvc_resync_at; /* next retry of Pending claims */
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
@@ -289,7 +289,6 @@ int sim_node_control(struct sim_model *m, const char *method, const char *name, 
 		     const cJSON *body, struct wk_buf *out);
 
 /* sim_model_vm.c */
-void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_vmi_deleted(struct sim_model *m, const char *ns, const char *name);
 void sim_vms_tick(struct sim_model *m);
@@ -297,8 +296,6 @@ struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name);
 void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
 void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
-void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm);
-cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname);
 /* status.volumeSnapshotStatuses of a VM object: which volumes a snapshot can take. */
 cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm);
 
@@ -334,5 +331,17 @@ void sim_clone_reconcile(struct sim_model *m, const char *ns, const char *name, 
 void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_snaps_tick(struct sim_model *m);
 void sim_snaps_release(struct sim_model *m);
+
+/* sim_model_dv.c (CDI; calls only sim_model_util.c) */
+struct dvjob;
+void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_dvs_tick(struct sim_model *m);
+void sim_dvs_release(struct sim_model *m);
+void sim_dv_from_vm(struct sim_model *m, const cJSON *vm);
+void sim_dv_vm_deleted(struct sim_model *m, const char *ns, const char *vmname);
+bool sim_dv_vm_startable(struct sim_model *m, const cJSON *vm);
+void sim_dv_vmi_scheduled(struct sim_model *m, const char *ns, const char *vmname,
+			  const char *node);
+bool sim_dv_vmi_ready(struct sim_model *m, const char *ns, const char *vmname);
 
 #endif

@@ -486,7 +486,6 @@ static void final_phase(struct sim_model *m, struct mmig *g, bool ok, cJSON *sta
 		struct mvm *vm = g->vm;
 		g->vm->mig = NULL;
 		g->vm = NULL;
-		sim_wukong_sync_status(m, vm);
 		sim_vm_reconcile(m, vm->ns, vm->name, false);
 	}
 }
@@ -909,7 +908,6 @@ static void advance(struct sim_model *m, struct mmig *g, double dt)
 		g->x.p.dirty_rate = g->vm->dirty_rate;
 		vmi_mig_write(m, g, mig_state(m, g, false, false, NULL, NULL), NULL, true);
 		vmim_write(m, g, NULL);
-		sim_wukong_sync_status(m, g->vm);
 		sim_event(m, m->r_vmim, g->ns, g->name, g->uid, "Normal", "Migrating",
 			  "VirtualMachineInstance is migrating.");
 		return;

@@ -336,6 +336,8 @@ static void snap_complete(struct sim_model *m, struct snapjob *j)
 	{
 		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 		const char *vname = wk_json_str(vol, "name");
+		if (!claim) /* a DataVolume's PVC has its name */
+			claim = wk_json_str(vol, "dataVolume.name");
 		if (!vname)
 			continue;
 		if (!claim || !volume_snapshottable(m, j->ns, claim)) {
@@ -661,6 +663,21 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 	{
 		cJSON *pvcref = cJSON_GetObjectItemCaseSensitive(vol, "persistentVolumeClaim");
 		const char *vname = wk_json_str(vol, "name");
+		const char *dvn = wk_json_str(vol, "dataVolume.name");
+		if (!pvcref && dvn && vname) {
+			/* A DataVolume volume is restored into a new claim too (upstream makes a
+			 * prepopulated DataVolume of it; the model a plain claim): its template goes,
+			 * so the target never shares the source's DataVolume. */
+			cJSON *t, *dvts = cJSON_GetObjectItemCaseSensitive(spec, "dataVolumeTemplates");
+			for (t = dvts ? dvts->child : NULL; t; t = t->next)
+				if (wk_json_str(t, "metadata.name") &&
+				    !strcmp(wk_json_str(t, "metadata.name"), dvn)) {
+					cJSON_Delete(cJSON_DetachItemViaPointer(dvts, t));
+					break;
+				}
+			cJSON_DeleteItemFromObjectCaseSensitive(vol, "dataVolume");
+			pvcref = cJSON_AddObjectToObject(vol, "persistentVolumeClaim");
+		}
 		if (!pvcref || !vname)
 			continue;
 		char claim[320];
@@ -718,13 +735,8 @@ static int make_target(struct sim_model *m, const char *ns, const char *content_
 		sim_pvc_create(m, ns, cJSON_DetachItemFromArray(pvcs, 0));
 	cJSON_Delete(pvcs);
 	sim_create(m, m->r_vm, ns, vm);
-	/* Our own writes are not observed: start the VM and its Wukong by hand. */
+	/* Our own writes are not observed: start the VM by hand. */
 	sim_vm_reconcile(m, ns, target, false);
-	if (tl > 3 && !strcmp(target + tl - 3, "-vm")) {
-		char wkname[300];
-		snprintf(wkname, sizeof(wkname), "%.*s", (int)(tl - 3), target);
-		sim_wukong_reconcile(m, ns, wkname, false);
-	}
 	return 0;
 }
 

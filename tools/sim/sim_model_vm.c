@@ -1,8 +1,7 @@
-/* sim_model_vm.c - the Wukong operator stand-in (Wukong -> VirtualMachine + PVCs) and KubeVirt's
- * VM/VMI lifecycle (run strategy, scheduling, VMI status, LiveMigratable, node failure).
- *
- * The stand-in simulates the EXISTING Wukong operator of the platform, not the pipeline: it turns
- * a Wukong without cloneSource into a VirtualMachine and keeps status.phase/nodeName/vmName. */
+/* sim_model_vm.c - KubeVirt's VM/VMI lifecycle (run strategy, scheduling, VMI status,
+ * LiveMigratable, node failure) and the scenario's VMs, seeded as wukong-provisioner would have
+ * made them before the simulation started. There is no Wukong operator here: a Wukong created
+ * through the API gets its VM from wukong-provisioner (docs/provisioner.md). */
 #include "sim_model_int.h"
 
 #include "wk_quantity.h"
@@ -97,7 +96,7 @@ static cJSON *owner_ref(const char *api, const char *kind, const char *name, con
 	return a;
 }
 
-cJSON *sim_vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
+static cJSON *vm_template_from_wukong(struct sim_model *m, const cJSON *wk, const char *vmname)
 {
 	const cJSON *spec = wk_json_path(wk, "spec");
 	const char *wkname = wk_json_str(wk, "metadata.name");
@@ -267,144 +266,29 @@ static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, 
 {
 	const char *wkname = wk_json_str(wk, "metadata.name");
 	cJSON *vm = cJSON_CreateObject(), *meta, *spec;
+	/* Seeded VMs are what wukong-provisioner made before the simulation started: its label
+	 * and generation mark, so it carries on with them. */
+	bool prov = true;
 
 	cJSON_AddStringToObject(vm, "apiVersion", "kubevirt.io/v1");
 	cJSON_AddStringToObject(vm, "kind", "VirtualMachine");
 	meta = cJSON_AddObjectToObject(vm, "metadata");
 	cJSON_AddStringToObject(meta, "name", vmname);
 	cJSON_AddStringToObject(meta, "namespace", ns);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), WK_LABEL, wkname);
+	cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, WK_LABEL, wkname);
+	if (prov) {
+		cJSON_AddStringToObject(labels, "vm.novasphere.dev/provisioner", "wukong-provisioner");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+					"vm.novasphere.dev/provisioned-generation", "1");
+	}
 	cJSON_AddItemToObject(meta, "ownerReferences",
 			      owner_ref("vm.novasphere.dev/v1alpha1", "Wukong", wkname,
 					wk_json_str(wk, "metadata.uid")));
 	spec = cJSON_AddObjectToObject(vm, "spec");
 	cJSON_AddStringToObject(spec, "runStrategy", wk_running(wk) ? "Always" : "Halted");
-	cJSON_AddItemToObject(spec, "template", sim_vm_template_from_wukong(m, wk, vmname));
+	cJSON_AddItemToObject(spec, "template", vm_template_from_wukong(m, wk, vmname));
 	sim_create(m, m->r_vm, ns, vm);
-}
-
-struct wkstat {
-	const char *phase, *node, *vm;
-};
-
-static int wkstat_fn(cJSON *obj, void *opaque, struct sim_err *err)
-{
-	struct wkstat *w = opaque;
-	(void)err;
-	cJSON *st = sim_jobj(obj, "status");
-	sim_jset_str(st, "phase", w->phase);
-	if (w->node)
-		sim_jset_str(st, "nodeName", w->node);
-	else
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "nodeName");
-	if (w->vm)
-		sim_jset_str(st, "vmName", w->vm);
-	return 0;
-}
-
-static void wk_write(struct sim_model *m, const char *ns, const char *wk, const char *phase,
-		     const char *node, const char *vmname)
-{
-	struct wkstat w = {phase, node, vmname};
-	struct sim_err err;
-	sim_store_mutate(m->st, m->r_wk, ns, wk, wkstat_fn, &w, NULL, &err);
-}
-
-void sim_wukong_sync_status(struct sim_model *m, struct mvm *vm)
-{
-	const char *phase;
-	if (!vm->wukong)
-		return;
-	switch (vm->phase) {
-	case VMI_NONE:
-		phase = vm->running ? "Pending" : "Stopped";
-		break;
-	case VMI_PENDING:
-		phase = "Pending";
-		break;
-	case VMI_SCHEDULING:
-	case VMI_SCHEDULED:
-		phase = "Provisioning";
-		break;
-	case VMI_RUNNING:
-		phase = vm->mig && vm->mig->phase == MIG_RUNNING ? "Migrating" : "Running";
-		break;
-	case VMI_FAILED:
-	default:
-		phase = "Failed";
-		break;
-	}
-	wk_write(m, vm->ns, vm->wukong, phase,
-		 vm->node >= 0 && vm->phase >= VMI_SCHEDULED ? m->nodes[vm->node].name : NULL,
-		 vm->name);
-}
-
-void sim_wukong_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
-{
-	char vmname[300];
-	cJSON *wk;
-
-	snprintf(vmname, sizeof(vmname), "%s-vm", name);
-	if (deleted) {
-		/* ownerReferences: the garbage collector removes the VM and the PVCs. */
-		struct mvm *vm = sim_vm_find(m, ns, vmname);
-		if (vm && vm->wukong && !strcmp(vm->wukong, name)) {
-			sim_delete(m, m->r_vm, ns, vmname);
-			sim_vm_reconcile(m, ns, vmname, true);
-		}
-		return;
-	}
-	wk = sim_store_get(m->st, m->r_wk, ns, name);
-	if (!wk)
-		return;
-	if (wk_json_path(wk, "metadata.deletionTimestamp")) {
-		cJSON_Delete(wk);
-		return;
-	}
-	struct mvm *vm = sim_vm_find(m, ns, vmname);
-	if (wk_json_path(wk, "spec.cloneSource")) {
-		/* A clone: the pipeline's cloner makes the VM; follow it once it exists. */
-		if (vm) {
-			if (!vm->wukong)
-				vm->wukong = wk_xstrdup(name);
-			sim_wukong_sync_status(m, vm);
-		} else if (!wk_json_str(wk, "status.phase")) {
-			wk_write(m, ns, name, "Provisioning", NULL, vmname);
-		}
-		cJSON_Delete(wk);
-		return;
-	}
-	const cJSON *g = wk_json_path(wk, "metadata.generation");
-	double gen = cJSON_IsNumber(g) ? g->valuedouble : 1;
-	if (!vm) {
-		cJSON *have = sim_store_get(m->st, m->r_vm, ns, vmname);
-		if (!have) {
-			create_pvcs(m, wk, ns);
-			create_vm_for(m, wk, ns, vmname);
-		}
-		cJSON_Delete(have);
-		sim_vm_reconcile(m, ns, vmname, false);
-		vm = sim_vm_find(m, ns, vmname);
-		if (vm)
-			vm->wk_gen = gen;
-	} else if (gen != vm->wk_gen) {
-		/* A spec change of the Wukong (a new generation) goes to the VM's run strategy.
-		 * Status writes by the pipeline, and VM run-strategy changes made by the pipeline
-		 * (cold migration, cloning), are left alone so the two never fight. */
-		vm->wk_gen = gen;
-		if (wk_running(wk) != vm->running) {
-			cJSON *patch = cJSON_CreateObject();
-			cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
-			cJSON_AddStringToObject(spec, "runStrategy",
-						wk_running(wk) ? "Always" : "Halted");
-			cJSON_AddNullToObject(spec, "running");
-			sim_merge(m, m->r_vm, ns, vmname, patch);
-			sim_vm_reconcile(m, ns, vmname, false);
-		}
-	}
-	if (vm)
-		sim_wukong_sync_status(m, vm);
-	cJSON_Delete(wk);
 }
 
 /* ---- VirtualMachine -> VMI ---- */
@@ -677,7 +561,6 @@ static void vm_free(struct sim_model *m, struct mvm *vm)
 	free(vm->ns);
 	free(vm->name);
 	free(vm->key);
-	free(vm->wukong);
 	cJSON_Delete(vm->node_selector);
 	cJSON_Delete(vm->tolerations);
 	cJSON_Delete(vm->affinity_terms);
@@ -720,6 +603,8 @@ cJSON *sim_vm_volume_snapshot_statuses(struct sim_model *m, const cJSON *vm)
 		const char *claim = wk_json_str(vol, "persistentVolumeClaim.claimName");
 		const char *vname = wk_json_str(vol, "name");
 		cJSON *x = cJSON_CreateObject();
+		if (!claim) /* a DataVolume's PVC has its name */
+			claim = wk_json_str(vol, "dataVolume.name");
 		cJSON_AddStringToObject(x, "name", vname ? vname : "");
 		if (!claim) {
 			cJSON_AddBoolToObject(x, "enabled", false);
@@ -829,7 +714,6 @@ static void vm_write_status(struct sim_model *m, struct mvm *vm)
 	cJSON_Delete(o);
 	sim_store_mutate(m->st, m->r_vm, vm->ns, vm->name, vmstat_fn, &a, NULL, &err);
 	cJSON_Delete(a.vss);
-	sim_wukong_sync_status(m, vm);
 }
 
 void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
@@ -843,6 +727,7 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 		deleted = !o || wk_json_path(o, "metadata.deletionTimestamp");
 	}
 	if (deleted) {
+		sim_dv_vm_deleted(m, ns, name); /* dataVolumeTemplates' DataVolumes are the VM's */
 		if (vm) {
 			vmi_stop(m, vm);
 			if (vm->mig) {
@@ -864,27 +749,19 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 		vm->key = key;
 		key = NULL;
 		vm->node = -1;
-		const char *wk = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(wk_json_path(o, "metadata.labels"), WK_LABEL));
-		if (wk) {
-			vm->wukong = wk_xstrdup(wk);
-		} else if (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, "-vm")) {
-			/* A VM made by someone else (the pipeline's cloner) for a Wukong that
-			 * names it <wukong>-vm: the stand-in follows it. */
-			char base[300];
-			snprintf(base, sizeof(base), "%.*s", (int)strlen(name) - 3, name);
-			cJSON *wo = sim_store_get(m->st, m->r_wk, ns, base);
-			if (wo && wk_json_path(wo, "spec.cloneSource"))
-				vm->wukong = wk_xstrdup(base);
-			cJSON_Delete(wo);
-		}
 		sim_hmap_put(&m->vms, vm->key, vm);
 	}
 	free(key);
 	vm_load_spec(vm, o, (double)m->sc->default_dirty_rate);
 	vm->running = vm_wants_running(o, vm->running || vm->phase != VMI_NONE);
-	if (vm->running && vm->phase == VMI_NONE)
-		vmi_create(m, vm, o);
+	sim_dv_from_vm(m, o);
+	if (vm->running && vm->phase == VMI_NONE) {
+		/* KubeVirt creates the VMI once the DataVolumes allow it (handleDataVolumes) */
+		if (sim_dv_vm_startable(m, o))
+			vmi_create(m, vm, o);
+		else
+			sim_vm_timer(m, vm, m->now + 1);
+	}
 	else if (!vm->running && vm->phase != VMI_NONE)
 		vmi_stop(m, vm);
 	cJSON_Delete(o);
@@ -1095,6 +972,11 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		if (!vm->running)
 			return;
 		cJSON *o = sim_store_get(m->st, m->r_vm, vm->ns, vm->name);
+		if (o && !sim_dv_vm_startable(m, o)) {
+			sim_vm_timer(m, vm, m->now + 1); /* its DataVolumes are not ready yet */
+			cJSON_Delete(o);
+			return;
+		}
 		if (o) {
 			vmi_create(m, vm, o);
 			cJSON_Delete(o);
@@ -1120,6 +1002,7 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		sim_node_usage(m, n, vm, 1);
 		m->nodes[n].nvmis++;
 		vm->phase = VMI_SCHEDULING;
+		sim_dv_vmi_scheduled(m, vm->ns, vm->name, m->nodes[n].name);
 		sim_vm_timer(m, vm, m->now + 1 + sim_rand(m));
 		break;
 	}
@@ -1128,6 +1011,10 @@ static void vm_step(struct sim_model *m, struct mvm *vm)
 		sim_vm_timer(m, vm, m->now + 2 + 2 * sim_rand(m));
 		break;
 	case VMI_SCHEDULED:
+		if (!sim_dv_vmi_ready(m, vm->ns, vm->name)) {
+			sim_vm_timer(m, vm, m->now + 1); /* the launcher waits for its disks */
+			return;
+		}
 		vm->phase = VMI_RUNNING;
 		timer_off(m, vm);
 		sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", "Started",
@@ -1243,8 +1130,17 @@ void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v)
 	if (sim_create(m, m->r_wk, v->ns, wk) < 0)
 		return;
 	/* The cluster was already running when the simulation starts: VMIs come up Running. */
-	sim_wukong_reconcile(m, v->ns, v->name, false);
 	snprintf(vmname, sizeof(vmname), "%s-vm", v->name);
+	{
+		cJSON *w = sim_store_get(m->st, m->r_wk, v->ns, v->name);
+
+		if (w) {
+			create_pvcs(m, w, v->ns);
+			create_vm_for(m, w, v->ns, vmname);
+			sim_vm_reconcile(m, v->ns, vmname, false);
+			cJSON_Delete(w);
+		}
+	}
 	struct mvm *vm = sim_vm_find(m, v->ns, vmname);
 	if (vm && vm->phase == VMI_PENDING) {
 		char msg[600];

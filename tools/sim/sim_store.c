@@ -37,10 +37,34 @@ const struct sim_resource sim_resources[] = {
 	{"snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "virtualmachinerestore", "VirtualMachineRestore", "vmrestore,vmrestores", "all", true, true, false},
 	{"clone.kubevirt.io", "v1beta1", "virtualmachineclones", "virtualmachineclone", "VirtualMachineClone", "vmclone,vmclones", "all", true, true, false},
 	{"vm.novasphere.dev", "v1alpha1", "wukongs", "wukong", "Wukong", "wk", "all", true, true, false},
+	{"cdi.kubevirt.io", "v1beta1", "datavolumes", "datavolume", "DataVolume", "dv,dvs", "all", true, true, false},
 	{"storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", "sc", NULL, false, false, false},
 	{"", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", "pv", NULL, false, true, false},
 	{"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "volumesnapshotclass", "VolumeSnapshotClass", "vsclass,vsclasses", NULL, false, false, false},
-	{"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", "crd,crds", NULL, false, true, true},
+	{"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", "crd,crds", NULL, false, true, false},
+	/* The install bundle's kinds (issue 19, deploy/): stored and served, no controller acts on
+	 * them; the monitoring.coreos.com and kafka.strimzi.io ones are validated against their
+	 * published CRDs (tools/sim/crds/). The access reviews are answered, never stored
+	 * (sim_rbac.c). */
+	{"", "v1", "configmaps", "configmap", "ConfigMap", "cm", NULL, true, false, false},
+	{"", "v1", "secrets", "secret", "Secret", NULL, NULL, true, false, false},
+	{"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", "sa", NULL, true, false, false},
+	{"apps", "v1", "deployments", "deployment", "Deployment", "deploy", "all", true, true, false},
+	{"apps", "v1", "statefulsets", "statefulset", "StatefulSet", "sts", "all", true, true, false},
+	{"rbac.authorization.k8s.io", "v1", "roles", "role", "Role", NULL, NULL, true, false, false},
+	{"rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", NULL, NULL, true, false, false},
+	{"rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", NULL, NULL, false, false, false},
+	{"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", NULL, NULL, false, false, false},
+	{"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", "netpol", NULL, true, false, false},
+	{"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", "pdb", NULL, true, true, false},
+	{"scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass", "pc", NULL, false, false, false},
+	{"monitoring.coreos.com", "v1", "podmonitors", "podmonitor", "PodMonitor", "pmon", NULL, true, true, false},
+	{"monitoring.coreos.com", "v1", "servicemonitors", "servicemonitor", "ServiceMonitor", "smon", NULL, true, true, false},
+	{"monitoring.coreos.com", "v1", "prometheusrules", "prometheusrule", "PrometheusRule", "promrule", NULL, true, true, false},
+	{"kafka.strimzi.io", "v1", "kafkatopics", "kafkatopic", "KafkaTopic", "kt", "strimzi", true, true, false},
+	{"kafka.strimzi.io", "v1", "kafkausers", "kafkauser", "KafkaUser", "ku", "strimzi", true, true, false},
+	{"authorization.k8s.io", "v1", "selfsubjectaccessreviews", "", "SelfSubjectAccessReview", NULL, NULL, false, false, false},
+	{"authorization.k8s.io", "v1", "subjectaccessreviews", "", "SubjectAccessReview", NULL, NULL, false, false, false},
 	{NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false, false},
 };
 /* clang-format on */

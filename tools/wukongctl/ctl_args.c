@@ -30,6 +30,7 @@ static const struct opt opts[] = {
     {"verbose", 'v', O_FLAG, F(verbose), ALL},
     {"dir", 0, O_STR, F(dir), ALL},
     {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
+    {"context", 0, O_STR, F(context), KUBE},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
     {"cluster", 0, O_STR, F(cluster), OPS},
     {"tenant", 0, O_STR, F(tenant), OPS},
@@ -37,6 +38,7 @@ static const struct opt opts[] = {
     {"output", 'o', O_STR, 0, OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT)},
     {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
+    {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
     {"to", 0, O_STR, F(to), M(CTL_CMD_MIGRATE)},
     {"cold", 0, O_FLAG, F(cold), M(CTL_CMD_MIGRATE)},
@@ -47,6 +49,7 @@ static const struct opt opts[] = {
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
+    {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
@@ -63,17 +66,24 @@ static const struct {
 	const char *usage;
 } cmds[] = {
     {"up", CTL_CMD_UP, 0, 0,
-     "usage: wukongctl up [--dir DIR] [--scenario FILE] [--timeout DUR]\n"
+     "usage: wukongctl up [--dir DIR] [--scenario FILE] [--timeout DUR] [--rbac]\n"
      "Start the embedded stack in the background: wukong-kafka, wukong-sim (with the demo\n"
      "scenario unless --scenario) and every service binary next to wukongctl. Writes\n"
-     "DIR/kubeconfig, DIR/bootstrap, DIR/pids/, DIR/logs/ and links bin/kubectl-wukong.\n"},
+     "DIR/kubeconfig, DIR/bootstrap, DIR/pids/, DIR/logs/ and links bin/kubectl-wukong.\n"
+     "--rbac (or WUKONG_RBAC=1): apply deploy/base to the simulator and run each service\n"
+     "under its own ServiceAccount token (DIR/kubeconfig.<svc>), as deployed.\n"},
     {"down", CTL_CMD_DOWN, 0, 0,
      "usage: wukongctl down [--dir DIR] [--timeout DUR]\n"
      "Stop every process 'up' started (SIGTERM, wait, SIGKILL): none is left behind.\n"},
     {"status", CTL_CMD_STATUS, 0, 0,
      "usage: wukongctl status [--dir DIR] [-o json]\n"
-     "Each component's process and /healthz. Exit 0 when all are healthy, 1 otherwise,\n"
-     "3 when no stack runs in DIR.\n"},
+     "Each component's process, /healthz and restarts. Exit 0 when all are healthy, 1\n"
+     "otherwise, 3 when no stack runs in DIR.\n"},
+    {"restart", CTL_CMD_RESTART, 1, 1,
+     "usage: wukongctl restart SERVICE [--dir DIR]\n"
+     "Stop a service of the stack (SIGTERM) and start it again at once. Services that exit\n"
+     "on their own are restarted by 'up''s supervisor after a backoff (1 s doubling to\n"
+     "60 s); 'status' counts the restarts.\n"},
     {"migrate", CTL_CMD_MIGRATE, 1, 1,
      "usage: wukongctl migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy]\n"
      "                         [--timeout-per-gib N] [--cold] [common options]\n"

@@ -28,6 +28,7 @@ enum ctl_cmd {
 	CTL_CMD_AUDIT,
 	CTL_CMD_HELP,
 	CTL_CMD_VERSION,
+	CTL_CMD_RESTART,
 };
 
 enum ctl_output { CTL_OUT_TEXT = 0, CTL_OUT_JSON, CTL_OUT_YAML };
@@ -36,13 +37,15 @@ struct ctl_args {
 	enum ctl_cmd cmd;
 	const char *cmd_name;
 	/* global */
-	const char *dir, *kubeconfig, *bootstrap, *cluster, *tenant, *request_id;
+	const char *dir, *kubeconfig, *context, *bootstrap, *cluster, *tenant, *request_id;
 	enum ctl_output output;
 	bool help, verbose;
-	long long timeout_ms; /* --timeout; 0 = the command's default */
+	long long timeout_ms;	   /* --timeout; 0 = the command's default */
+	long long expire_after_ms; /* --expire-after; 0 = 10 minutes (the executors' default) */
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
 	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
+	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;

@@ -43,6 +43,17 @@ void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r)
 	f->prog.phase = f->phase;
 }
 
+void ctl_follow_baseline(struct ctl_follow *f, const cJSON *status)
+{
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(status, "migrationStatus");
+	const char *ph = wk_json_str(ms, "phase"), *rid = wk_json_str(ms, "requestId");
+
+	f->inflight[0] = 0;
+	if (ph && rid && strcmp(ph, "Succeeded") && strcmp(ph, "Failed") &&
+	    strcmp(ph, "Cancelled") && strcmp(ph, "Rejected") && strcmp(ph, "Aborted"))
+		wk_strlcpy(f->inflight, rid, sizeof(f->inflight));
+}
+
 static void finish(struct ctl_follow *f, int code, const char *phase, const char *reason,
 		   const char *message)
 {
@@ -226,11 +237,18 @@ bool ctl_follow_status(struct ctl_follow *f, const cJSON *status, const cJSON *c
 		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(status, "migrationStatus");
 		const char *ph = wk_json_str(ms, "phase"), *rid = wk_json_str(ms, "requestId");
 
+		const char *msg = wk_json_str(ms, "message");
+
 		if (!ph || !rid || strcmp(ph, "Cancelled"))
 			return false;
 		if (r->target_request[0] && strcmp(rid, r->target_request))
 			return false;
-		finish(f, CTL_EXIT_OK, "Cancelled", NULL, wk_json_str(ms, "message"));
+		/* Only this cancel's outcome: the migration that was in flight when it was sent,
+		 * or a status whose message names this cancel. A Cancelled status left from an
+		 * earlier cancel (the API server's copy) says nothing about this one. */
+		if (!(f->inflight[0] && !strcmp(rid, f->inflight)) && !(msg && strstr(msg, r->id)))
+			return false;
+		finish(f, CTL_EXIT_OK, "Cancelled", NULL, msg);
 		return true;
 	}
 	return false;
@@ -476,7 +494,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	const char *topics[4];
 	bool tty = isatty(STDOUT_FILENO) && a->output == CTL_OUT_TEXT;
 	bool text = a->output == CTL_OUT_TEXT;
-	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0;
+	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0, expires_ms;
 	unsigned tick = 0;
 	int code = CTL_EXIT_OK;
 	char lastline[512] = "";
@@ -492,6 +510,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			rnd = (uint32_t)getpid() ^ (uint32_t)wk_time_mono_ms();
 		ctl_request_new_id(verb, wk_time_now_ms(), rnd, r.id, sizeof(r.id));
 	}
+	/* No executor starts the request after this (core/wk_request.h): a request left in
+	 * Kafka while nothing ran must not run long after this command gave up on it. */
+	expires_ms = wk_time_now_ms() + (a->expire_after_ms > 0 ? a->expire_after_ms : 600000);
+	wk_time_format(expires_ms, r.expires_at, sizeof(r.expires_at));
 	cfg = ctl_env_kafka_config(e, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "wukongctl: %s\n", err);
@@ -532,6 +554,16 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		fprintf(stderr, "wukongctl: %s\n", err);
 		code = CTL_EXIT_ENV;
 		goto out;
+	}
+	ctl_follow_init(&f, &r);
+	/* cancel: which migration is in flight before sending decides which Cancelled is ours */
+	if (verb == CTL_VERB_CANCEL && k8s) {
+		struct wk_k8s_result res;
+
+		if (wk_k8s_get(k8s, &wk_res_wukongs, r.ns, r.name, &res, err, sizeof(err)) == 0)
+			ctl_follow_baseline(&f,
+					    cJSON_GetObjectItemCaseSensitive(res.body, "status"));
+		wk_k8s_result_release(&res);
 	}
 	body = ctl_request_json(&r);
 	memset(&ce, 0, sizeof(ce));
@@ -576,7 +608,6 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		printf("%s: request %s sent to %s\n", desc, r.id, topic);
 	fflush(stdout);
 
-	ctl_follow_init(&f, &r);
 	start = wk_time_mono_ms();
 	end_by = start + (a->timeout_ms					       ? a->timeout_ms
 			  : verb == CTL_VERB_MIGRATE || verb == CTL_VERB_CLONE ? 600000
@@ -629,13 +660,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			wk_k8s_result_release(&res);
 		}
 		if (!f.done && !f.seen && now >= accept_by) {
+			char withdraw[CTL_NAME_MAX + 3 * CTL_ID_MAX + 64];
+
+			if (verb == CTL_VERB_MIGRATE)
+				snprintf(withdraw, sizeof(withdraw),
+					 "; to withdraw it: 'wukongctl cancel %s/%s --request %s'",
+					 r.ns, r.name, r.id);
+			else
+				withdraw[0] = 0;
 			snprintf(
 			    f.message, sizeof(f.message),
 			    "nothing processed %s request '%s' within %llds: no running service "
 			    "answered it (is a service that executes '%s' submissions running? "
-			    "see 'wukongctl status')",
+			    "see 'wukongctl status'); it stays in Kafka and may still run until %s "
+			    "if an executor comes back, never after%s",
 			    ctl_verb_name(verb), r.id, (accept_by - start) / 1000,
-			    ctl_verb_name(verb));
+			    ctl_verb_name(verb), r.expires_at, withdraw);
 			f.exit_code = CTL_EXIT_TIMEOUT;
 			wk_strlcpy(f.phase, "NotProcessed", sizeof(f.phase));
 			break;

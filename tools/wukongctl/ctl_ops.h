@@ -30,7 +30,7 @@ struct ctl_follow {
 	int exit_code;
 	char phase[32];
 	char reason[128];
-	char message[600];
+	char message[1200];
 	char source_node[CTL_NAME_MAX], target_node[CTL_NAME_MAX];
 	struct ctl_progress prog;
 	/* Phases already passed: the API server's copy lags the Kafka messages, so an older phase
@@ -39,9 +39,15 @@ struct ctl_follow {
 	size_t nhistory;
 	char mode[32];
 	struct ctl_evac evac; /* drain: the migrator's evacuation report */
+	/* cancel: the migration request that was queued or running when the cancel was sent ("" =
+	 * none seen). A Cancelled status counts only for that one, or when its message names the
+	 * cancel's own id: an earlier migration's Cancelled status is not this cancel's outcome. */
+	char inflight[CTL_ID_MAX];
 };
 
 void ctl_follow_init(struct ctl_follow *f, const struct ctl_request *r);
+/* cancel: remember the migration in flight before sending (the Wukong's .status as read then). */
+void ctl_follow_baseline(struct ctl_follow *f, const struct cJSON *status);
 /* Feed one thing that may be about the request; each returns true when it changed the view.
  * status_obj: a Wukong's .status (from the API) or the "status" of a wukong.status message
  * (conds: its "conditions", may be NULL). */

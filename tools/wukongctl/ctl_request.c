@@ -153,6 +153,8 @@ char *ctl_request_json(const struct ctl_request *r)
 	}
 	if (r->reason[0])
 		cJSON_AddStringToObject(o, "reason", r->reason);
+	if (r->expires_at[0])
+		cJSON_AddStringToObject(o, "expiresAt", r->expires_at);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!s)

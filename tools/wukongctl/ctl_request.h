@@ -20,6 +20,7 @@ struct ctl_request {
 	char src_name[CTL_NAME_MAX];
 	char target_request[CTL_ID_MAX]; /* cancel --request */
 	char reason[1024];
+	char expires_at[40]; /* RFC 3339; "" = none (schemas: expiresAt) */
 	bool auto_converge, post_copy, cold, dry_run;
 	long long timeout_per_gib;
 	size_t ndisks;

@@ -3,9 +3,12 @@
  * signals exactly the processes `up` started (a recycled pid has another start time). */
 #include "ctl_stack.h"
 
+#include "ctl_rbac.h"
+
 #include "wk_config.h"
 #include "wk_k8s.h"
 #include "wk_kubeconfig.h"
+#include "wk_log.h"
 #include "wk_time.h"
 
 #include <arpa/inet.h>
@@ -120,8 +123,10 @@ int ctl_env_bootstrap(const struct ctl_env *e, char *out, size_t out_size, char 
 int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char *errstr,
 		       size_t errstr_size)
 {
-	const char *k = e->args->kubeconfig;
+	const char *k = e->args->kubeconfig, *home;
 
+	/* as kubectl (client-go clientcmd loading rules): --kubeconfig, then $KUBECONFIG (a ':'
+	 * list, merged), then the stack's own kubeconfig, then ~/.kube/config */
 	if (!k || !*k)
 		k = getenv("KUBECONFIG");
 	if (k && *k) {
@@ -129,11 +134,16 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 		return 0;
 	}
 	fmt(out, out_size, "%s/kubeconfig", e->dir);
-	if (access(out, R_OK) < 0) {
-		no_stack(e, "kubeconfig", errstr, errstr_size);
-		return -1;
+	if (access(out, R_OK) == 0)
+		return 0;
+	home = getenv("HOME");
+	if (!e->args->dir && !getenv("WUKONG_DIR") && home && *home) {
+		fmt(out, out_size, "%s/.kube/config", home);
+		if (access(out, R_OK) == 0)
+			return 0;
 	}
-	return 0;
+	no_stack(e, "kubeconfig", errstr, errstr_size);
+	return -1;
 }
 
 struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size)
@@ -146,7 +156,7 @@ struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_
 	if (ctl_env_kubeconfig(e, path, sizeof(path), errstr, errstr_size) < 0)
 		return NULL;
 	wk_kubeconfig_init(&kc);
-	if (wk_kubeconfig_load(&kc, path, NULL, errstr, errstr_size) < 0)
+	if (wk_kubeconfig_load(&kc, path, e->args->context, errstr, errstr_size) < 0)
 		return NULL;
 	memset(&o, 0, sizeof(o));
 	o.request_timeout_ms = 5000;
@@ -268,8 +278,117 @@ static int load_procs(const struct ctl_env *e, struct proc *ps, size_t max)
 	return (int)n;
 }
 
+/* ---- supervision: a service that exits is started again, as a Deployment would ---- */
+
+static volatile sig_atomic_t sup_stop, sup_restart;
+
+static void sup_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		sup_restart = 1;
+	else
+		sup_stop = 1;
+}
+
+/* DIR/run/<name>.restarts: "<restarts> <unix time of the last> <how the last run ended>". */
+static void sup_record(const char *dir, const char *name, unsigned restarts, const char *how)
+{
+	char path[PATH_MAX + 80], tmp[PATH_MAX + 90];
+	FILE *f;
+
+	fmt(path, sizeof(path), "%s/run/%s.restarts", dir, name);
+	fmt(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%u %lld %s\n", restarts, (long long)time(NULL), how);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+/* The supervisor (the process `up` started, leader of the session the service runs in): runs
+ * the service, and when it exits for any reason starts it again after a backoff (1 s doubling to
+ * 60 s; back to 1 s after a run of a minute), logging each restart into the service's log and
+ * counting them for `status`. SIGTERM/SIGINT (`down`, which signals the whole session) stops it
+ * once the service is gone; SIGUSR1 (`restart`) stops the service and starts it at once. */
+static void WK_NORETURN supervise(const char *dir, const char *name, const char *const argv[])
+{
+	struct sigaction sa;
+	long long backoff = 1000;
+	unsigned restarts = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sup_signal; /* no SA_RESTART: waitpid and the backoff sleep wake up */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	wk_log_init("wukongctl-supervisor", WK_LOG_INFO);
+	for (;;) {
+		long long started = wk_time_mono_ms(), ran;
+		char how[64];
+		int st = 0;
+		pid_t c = fork();
+
+		if (c < 0) {
+			wk_error("cannot fork wukong-%s: %s", name, strerror(errno));
+			_exit(1);
+		}
+		if (c == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGUSR1, SIG_DFL);
+			execv(argv[0], (char *const *)argv);
+			fprintf(stderr, "wukongctl: cannot run '%s': %s\n", argv[0],
+				strerror(errno));
+			_exit(127);
+		}
+		for (;;) {
+			pid_t r = waitpid(c, &st, 0);
+
+			if (r == c)
+				break;
+			if (r < 0 && errno != EINTR)
+				break;
+			if (sup_stop || sup_restart)
+				kill(c, SIGTERM); /* a second time is harmless */
+		}
+		if (sup_stop)
+			_exit(0);
+		ran = wk_time_mono_ms() - started;
+		if (WIFSIGNALED(st))
+			fmt(how, sizeof(how), "signal-%d", WTERMSIG(st));
+		else
+			fmt(how, sizeof(how), "exit-%d", WEXITSTATUS(st));
+		restarts++;
+		if (sup_restart) {
+			sup_restart = 0;
+			backoff = 1000;
+			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u", name,
+				how, ran, restarts);
+			sup_record(dir, name, restarts, "requested");
+			continue;
+		}
+		if (ran >= 60000)
+			backoff = 1000;
+		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how, ran,
+			 restarts, backoff);
+		sup_record(dir, name, restarts, how);
+		{
+			struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !sup_stop &&
+			       !sup_restart)
+				;
+		}
+		if (sup_stop)
+			_exit(0);
+		sup_restart = 0;
+		backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
+	}
+}
+
 static int start_proc(const struct ctl_env *e, const char *name, const char *const argv[],
-		      struct proc *out)
+		      struct proc *out, bool supervised)
 {
 	char log[PATH_MAX + 64], pidf[PATH_MAX + 64], tmp[PATH_MAX + 80], line[64];
 	pid_t pid;
@@ -293,6 +412,8 @@ static int start_proc(const struct ctl_env *e, const char *name, const char *con
 		for (int i = 3; i < 1024; i++)
 			close(i);
 		signal(SIGPIPE, SIG_DFL);
+		if (supervised)
+			supervise(e->dir, name, argv);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "wukongctl: cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -525,7 +646,7 @@ int ctl_up(const struct ctl_env *e)
 	{
 		const char *argv[] = {bin, "--brokers", "1", "--bootstrap-file", file, NULL};
 
-		if (start_proc(e, "kafka", argv, &ps[np]) < 0)
+		if (start_proc(e, "kafka", argv, &ps[np], false) < 0)
 			goto fail;
 		np++;
 	}
@@ -557,7 +678,7 @@ int ctl_up(const struct ctl_env *e)
 
 		if (!scen[0])
 			argv[3] = NULL;
-		if (start_proc(e, "sim", argv, &ps[np]) < 0)
+		if (start_proc(e, "sim", argv, &ps[np], false) < 0)
 			goto fail;
 		np++;
 	}
@@ -568,12 +689,31 @@ int ctl_up(const struct ctl_env *e)
 	}
 
 	/* The simulator's KubeVirt metrics: what the progress aggregator scrapes for percent,
-	 * bytes, rate and ETA (progress.metrics-urls). */
-	char murl[FILE_CAP] = "", a_murl[FILE_CAP + 32];
+	 * bytes, rate and ETA. As on a cluster, virt-handler's endpoints come from the
+	 * kubevirt-prometheus-metrics Service's EndpointSlices, over HTTPS verified against
+	 * KubeVirt's CA, which the simulator writes to DIR/kubevirt-ca.crt; an older simulator
+	 * wrote a plain metrics URL instead (progress.metrics-urls). */
+	char murl[FILE_CAP] = "", a_murl[PATH_MAX + FILE_CAP + 32];
 
-	fmt(file, sizeof(file), "%s/metrics-url", e->dir);
-	read_small(file, murl, sizeof(murl));
-	fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
+	fmt(file, sizeof(file), "%s/kubevirt-ca.crt", e->dir);
+	if (access(file, R_OK) == 0) {
+		fmt(a_murl, sizeof(a_murl), "progress.metrics-ca-file=%s", file);
+	} else {
+		fmt(file, sizeof(file), "%s/metrics-url", e->dir);
+		read_small(file, murl, sizeof(murl));
+		fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
+	}
+
+	/* --rbac: the install bundle's RBAC on the simulator, a token per service (ctl_rbac.h) */
+	const char *rbac_env = getenv("WUKONG_RBAC");
+	bool rbac = e->args->rbac || (rbac_env && !strcmp(rbac_env, "1"));
+	char admin_kc[PATH_MAX + 64], errb[512];
+
+	fmt(admin_kc, sizeof(admin_kc), "%s/kubeconfig", e->dir);
+	if (rbac && ctl_rbac_apply(e, admin_kc, errb, sizeof(errb)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", errb);
+		goto fail;
+	}
 
 	/* 3. every service binary next to us */
 	d = opendir(e->bindir);
@@ -599,6 +739,16 @@ int ctl_up(const struct ctl_env *e)
 		fmt(bin, sizeof(bin), "%s/%s", e->bindir, names[i]);
 		fmt(a_boot, sizeof(a_boot), "kafka.bootstrap.servers=%s", boot);
 		fmt(a_kc, sizeof(a_kc), "kube.config=%s/kubeconfig", e->dir);
+		if (rbac && strcmp(svc, "audit")) {
+			char skc[PATH_MAX + 32];
+
+			if (ctl_rbac_kubeconfig(e, admin_kc, svc, skc, sizeof(skc), errb,
+						sizeof(errb)) < 0) {
+				fprintf(stderr, "wukongctl: %s\n", errb);
+				goto fail;
+			}
+			fmt(a_kc, sizeof(a_kc), "kube.config=%s", skc);
+		}
 		fmt(a_addr, sizeof(a_addr), "http.addr-file=%s/run/%s.addr", e->dir, svc);
 		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
 		/* One replica of each: no Lease to wait for. Keys a service does not read are
@@ -621,6 +771,14 @@ int ctl_up(const struct ctl_env *e)
 				      "-X",
 				      "kafka.session.timeout.ms=6000",
 				      "-X",
+				      /* as deployed: the Leases where deploy/base's Roles grant them */
+				      "watcher.lease.namespace=wukong",
+				      "-X",
+				      "status.lease.namespace=wukong",
+				      "-X",
+				      /* the embedded broker does not wake parked fetches */
+				      "kafka.consumer.fetch.wait.max.ms=10",
+				      "-X",
 				      "progress.scrape-interval=1s",
 				      "-X",
 				      a_murl,
@@ -628,7 +786,7 @@ int ctl_up(const struct ctl_env *e)
 
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, svc);
 		unlink(file);
-		if (start_proc(e, svc, argv, &ps[np]) < 0)
+		if (start_proc(e, svc, argv, &ps[np], true) < 0)
 			goto fail;
 		np++;
 	}
@@ -658,6 +816,36 @@ fail:
 	return 1;
 }
 
+/* ---- restart ---- */
+
+int ctl_restart(const struct ctl_env *e, const char *name)
+{
+	struct proc ps[MAX_PROCS];
+	int n = load_procs(e, ps, MAX_PROCS);
+
+	if (!strncmp(name, "wukong-", 7))
+		name += 7;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ps[i].name, name))
+			continue;
+		if (!strcmp(name, "kafka") || !strcmp(name, "sim")) {
+			fprintf(stderr, "wukongctl: '%s' is not supervised: 'wukongctl down' and "
+					"'up' restart the whole stack\n",
+				name);
+			return 2;
+		}
+		if (!proc_alive(ps[i].pid, ps[i].start) || kill(ps[i].pid, SIGUSR1) < 0) {
+			fprintf(stderr, "wukongctl: the supervisor of '%s' is not running\n", name);
+			return 1;
+		}
+		printf("restarting wukong-%s (see %s/logs/%s.log)\n", name, e->shown, name);
+		return 0;
+	}
+	fprintf(stderr, "wukongctl: no component '%s' in '%s' ('wukongctl status' lists them)\n",
+		name, e->shown);
+	return 3;
+}
+
 /* ---- status ---- */
 
 static size_t sink(void *p, size_t s, size_t n, void *u)
@@ -683,6 +871,42 @@ static long http_get_code(const char *url)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
 	return code;
+}
+
+/* GET /healthz of the API server in DIR/kubeconfig; addr gets its host:port. */
+static const char *sim_api_health(const struct ctl_env *e, char *addr, size_t addr_size)
+{
+	struct wk_kubeconfig kc;
+	struct wk_k8s_options o;
+	struct wk_k8s_result r;
+	struct wk_k8s *c;
+	char path[PATH_MAX + 16], err[256];
+	const char *h = "unreachable";
+
+	fmt(path, sizeof(path), "%s/kubeconfig", e->dir);
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_load(&kc, path, NULL, err, sizeof(err)) < 0)
+		return "starting";
+	wk_strlcpy(addr, strstr(kc.server, "://") ? strstr(kc.server, "://") + 3 : kc.server,
+		   addr_size);
+	memset(&o, 0, sizeof(o));
+	o.request_timeout_ms = 3000;
+	o.connect_timeout_ms = 2000;
+	o.max_retries = -1;
+	o.user_agent = "wukongctl";
+	c = wk_k8s_new(&kc, &o, err, sizeof(err));
+	wk_kubeconfig_release(&kc);
+	if (!c)
+		return "unreachable";
+	/* "ok" is not JSON: the answer's code is what counts */
+	wk_k8s_request(c, "GET", "/healthz", NULL, NULL, 0, &r, err, sizeof(err));
+	if (r.http_code == 200)
+		h = "ok";
+	else if (r.http_code)
+		h = "unhealthy";
+	wk_k8s_result_release(&r);
+	wk_k8s_destroy(c);
+	return h;
 }
 
 static bool tcp_ok(const char *hostport)
@@ -727,8 +951,8 @@ int ctl_status(const struct ctl_env *e)
 	if (json)
 		printf("[");
 	else
-		printf("%-12s %-8s %-8s %-10s %s\n", "COMPONENT", "PID", "PROCESS", "HEALTH",
-		       "ENDPOINT");
+		printf("%-12s %-8s %-8s %-10s %-22s %s\n", "COMPONENT", "PID", "PROCESS", "HEALTH",
+		       "RESTARTS", "ENDPOINT");
 	for (int i = n - 1; i >= 0; i--) {
 		bool alive = proc_alive(ps[i].pid, ps[i].start);
 		char file[PATH_MAX + 64], addr[FILE_CAP] = "", url[FILE_CAP + 32];
@@ -747,6 +971,12 @@ int ctl_status(const struct ctl_env *e)
 					*strstr(addr, "/metrics") = '\0';
 				if (!strncmp(addr, "http://", 7))
 					memmove(addr, addr + 7, strlen(addr + 7) + 1);
+				if (!addr[0] && alive) {
+					/* no metrics URL: the simulator's own API server's
+					 * /healthz, with the stack's kubeconfig */
+					health = sim_api_health(e, addr, sizeof(addr));
+					goto report;
+				}
 			} else {
 				fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, ps[i].name);
 				read_small(file, addr, sizeof(addr));
@@ -761,17 +991,31 @@ int ctl_status(const struct ctl_env *e)
 				health = "starting";
 			}
 		}
+	report:
 		if (strcmp(health, "ok"))
 			bad++;
-		if (json)
-			printf(
-			    "%s{\"component\":\"%s\",\"pid\":%d,\"running\":%s,\"health\":\"%s\","
-			    "\"endpoint\":\"%s\"}",
-			    i == n - 1 ? "" : ",", ps[i].name, (int)ps[i].pid,
-			    alive ? "true" : "false", health, addr);
-		else
-			printf("%-12s %-8d %-8s %-10s %s\n", ps[i].name, (int)ps[i].pid,
-			       alive ? "running" : "exited", health, addr);
+		{
+			char rs[FILE_CAP] = "";
+			unsigned nr = 0;
+			long long at = 0;
+			char last[64] = "";
+			char shown[40] = "0";
+
+			fmt(file, sizeof(file), "%s/run/%s.restarts", e->dir, ps[i].name);
+			if (read_small(file, rs, sizeof(rs)) == 0 &&
+			    sscanf(rs, "%u %lld %63s", &nr, &at, last) == 3)
+				fmt(shown, sizeof(shown), "%u (%.16s)", nr, last);
+			if (json)
+				printf("%s{\"component\":\"%s\",\"pid\":%d,\"running\":%s,"
+				       "\"health\":\"%s\",\"endpoint\":\"%s\",\"restarts\":%u,"
+				       "\"lastRestart\":%lld,\"lastExit\":\"%s\"}",
+				       i == n - 1 ? "" : ",", ps[i].name, (int)ps[i].pid,
+				       alive ? "true" : "false", health, addr, nr, at, last);
+			else
+				printf("%-12s %-8d %-8s %-10s %-22s %s\n", ps[i].name,
+				       (int)ps[i].pid, alive ? "running" : "exited", health, shown,
+				       addr);
+		}
 	}
 	if (json)
 		printf("]\n");

@@ -38,6 +38,8 @@ struct wk_config *ctl_env_kafka_config(const struct ctl_env *e, char *errstr, si
 int ctl_up(const struct ctl_env *e);
 int ctl_down(const struct ctl_env *e);
 int ctl_status(const struct ctl_env *e);
+/* Stop one supervised service and start it again at once (its supervisor does both). */
+int ctl_restart(const struct ctl_env *e, const char *name);
 
 /* Is this binary name one of the services `up` starts (not a tool)? */
 bool ctl_is_service_binary(const char *name);

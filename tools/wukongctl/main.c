@@ -8,6 +8,7 @@
 #include "ctl_stack.h"
 #include "ctl_table.h"
 
+#include "wk_version.h"
 #include "wk_auditlog.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -32,9 +33,11 @@ static const char usage_text[] =
     "  audit query|verify   the audit log (DIR/audit)\n"
     "\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
-    "(default $KUBECONFIG or DIR/kubeconfig), --bootstrap HOST:PORT|FILE (default\n"
+    "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
+    "--bootstrap HOST:PORT|FILE (default\n"
     "$WUKONG_KAFKA_BOOTSTRAP_SERVERS or DIR/bootstrap), --cluster ID (default local),\n"
-    "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, -o json|yaml.\n"
+    "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, --expire-after DUR,\n"
+    "-o json|yaml.\n"
     "'wukongctl COMMAND --help' describes each command. Exit status: 0 done, 1 failed or\n"
     "rejected, 2 usage, 3 no stack / unreachable, 4 nothing processed it in time.\n";
 
@@ -144,6 +147,10 @@ int main(int argc, char **argv)
 
 	/* The libraries' own log lines are for daemons; the CLI speaks plain sentences. */
 	wk_log_init("wukongctl", WK_LOG_FATAL);
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		wk_version_print(stdout, "wukongctl");
+		return 0;
+	}
 	if (ctl_args_parse(argc, argv, &a, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
 		return 2;
@@ -161,13 +168,15 @@ int main(int argc, char **argv)
 		fputs(ctl_cmd_usage(a.cmd) ? ctl_cmd_usage(a.cmd) : usage_text, stdout);
 		if (a.cmd >= CTL_CMD_MIGRATE && a.cmd <= CTL_CMD_CLONE)
 			fputs("Common options: --cluster ID, --tenant T, --request-id ID, --reason "
-			      "TEXT,\n--no-wait, --timeout DUR, -o json|yaml, --dir DIR, "
-			      "--kubeconfig FILE, --bootstrap B.\n",
+			      "TEXT,\n--no-wait, --timeout DUR, --expire-after DUR (no executor "
+			      "starts "
+			      "the\nrequest after that; default 10m), -o json|yaml, --dir DIR, "
+			      "--kubeconfig FILE, --context NAME, --bootstrap B.\n",
 			      stdout);
 		return 0;
 	}
 	if (a.cmd == CTL_CMD_VERSION) {
-		printf("wukongctl 0.1\n");
+		wk_version_print(stdout, "wukongctl");
 		return 0;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -181,6 +190,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_STATUS:
 		rc = ctl_status(&e);
+		break;
+	case CTL_CMD_RESTART:
+		rc = ctl_restart(&e, a.pos[0]);
 		break;
 	case CTL_CMD_MIGRATE:
 		rc = ctl_operation(&e, CTL_VERB_MIGRATE);

@@ -5,6 +5,7 @@
 
 #include "wk_config.h"
 #include "wk_log.h"
+#include "wk_metrics.h"
 #include "wk_quantity.h"
 #include "wk_time.h"
 
@@ -52,6 +53,19 @@ struct mig_active *mig_active_by_id(struct mig_state *st, const char *id)
 		if (!strcmp(a->req.id, id))
 			return a;
 	return NULL;
+}
+
+void mig_last_spec_put(struct mig_state *st, const char *key, const char *id)
+{
+	if (!wk_map_get(&st->last_spec, key) &&
+	    wk_map_count(&st->last_spec) >= MIG_LAST_SPEC_MAX) {
+		struct wk_map_iter it;
+
+		wk_map_iter_init(&it, &st->last_spec);
+		if (wk_map_iter_next(&it))
+			wk_map_del(&st->last_spec, it.key);
+	}
+	wk_map_put(&st->last_spec, key, wk_xstrdup(id));
 }
 
 struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name)
@@ -106,6 +120,23 @@ static void done_key(const struct mig_request *r, char *out, size_t n)
 	snprintf(out, n, "%s/%s/%s", r->ns, r->name, r->id);
 }
 
+/* The outcome label: the phase name in lower case, as Prometheus label values go. */
+static const char *outcome_label(enum mig_phase p)
+{
+	switch (p) {
+	case MIG_PH_SUCCEEDED:
+		return "succeeded";
+	case MIG_PH_FAILED:
+		return "failed";
+	case MIG_PH_CANCELLED:
+		return "cancelled";
+	case MIG_PH_REJECTED:
+		return "rejected";
+	default:
+		return "unknown";
+	}
+}
+
 void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p)
 {
 	char key[600];
@@ -120,6 +151,33 @@ void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum m
 	st->done_ring[st->done_next] = wk_xstrdup(key);
 	st->done_next = (st->done_next + 1) % st->done_cap;
 	wk_map_put(&st->done, key, wk_xstrdup(mig_phase_name(p)));
+	if (mig_phase_final(p))
+		wk_metric_inc(st->m_outcomes, (const char *const[]){outcome_label(p)}, 1);
+}
+
+void mig_outcome_metrics_init(struct mig_state *st)
+{
+	/* KubeVirt's own migration-duration buckets are not published; these span a small VM's
+	 * seconds to a large one's hour under a 64 MiB/s bandwidth cap. */
+	static const double b[] = {5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600};
+
+	st->m_outcomes = wk_metric_counter("wukong_migrations_total",
+					   "Migrations that reached a final phase, by outcome "
+					   "(succeeded, failed, cancelled, rejected)",
+					   "outcome");
+	st->m_duration = wk_metric_histogram("wukong_migration_duration_seconds",
+					     "From a migration's start (VMIM created, or the cold "
+					     "stop) to its final phase, by outcome",
+					     "outcome", b, WK_ARRAY_SIZE(b));
+}
+
+void mig_observe_duration(struct mig_state *st, enum mig_phase p, int64_t started_ms,
+			  int64_t finished_ms)
+{
+	if (!mig_phase_final(p) || started_ms <= 0 || finished_ms < started_ms)
+		return;
+	wk_metric_observe(st->m_duration, (const char *const[]){outcome_label(p)},
+			  (double)(finished_ms - started_ms) / 1000.0);
 }
 
 bool mig_is_done(struct mig_state *st, const struct mig_request *r)

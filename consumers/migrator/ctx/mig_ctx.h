@@ -127,7 +127,11 @@ struct mig_state {
 	struct mig_load load;
 	struct mig_queue queue;
 	struct mig_active *active;
-	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id */
+	struct wk_map last_spec; /* "<ns>/<name>" -> last spec request id (mig_last_spec_put) */
+	/* "<ns>/<name>/<id>" -> int64_t *: when a spec request first found its VM still
+	 * starting (it waits, up to spec_wait_ms, instead of being rejected) */
+	struct wk_map spec_wait;
+	long long spec_wait_ms;
 	struct wk_map done;	 /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
 	char **done_ring;
 	size_t done_cap, done_next;
@@ -145,6 +149,8 @@ struct mig_state {
 	struct mig_pressure_ctx pressure;
 	/* metrics */
 	struct wk_metric *m_requests, *m_queue, *m_active, *m_react, *m_outputs;
+	/* wukong_migrations_total{outcome}, wukong_migration_duration_seconds{outcome} */
+	struct wk_metric *m_outcomes, *m_duration;
 };
 
 /* Acknowledgements: a reference per effect in flight; the offset is acknowledged (or the ack
@@ -157,14 +163,25 @@ int64_t mig_next_seq(struct mig_state *st);
 
 /* The active table: requests queued or migrating. */
 struct mig_active *mig_active_by_id(struct mig_state *st, const char *id);
+/* Remember the last spec.migration request handled for "<ns>/<name>". A cache, bounded at
+ * MIG_LAST_SPEC_MAX entries (an arbitrary one is dropped when full) and pruned when the Wukong is
+ * deleted: on a miss the cluster's newest VMIM of the Wukong says the same (mig_handle_request). */
+#define MIG_LAST_SPEC_MAX 65536
+void mig_last_spec_put(struct mig_state *st, const char *key, const char *id);
 struct mig_active *mig_active_by_wukong(struct mig_state *st, const char *ns, const char *name);
 struct mig_active *mig_active_by_vm(struct mig_state *st, const char *ns, const char *vm);
 /* Count a (on) or stop counting it (off) in st->load, the per-node migrations under way. */
 void mig_active_count(struct mig_state *st, struct mig_active *a, bool on);
 /* Unlink a, drop it from the queue and the load, release its held message, free it. */
 void mig_active_free(struct mig_state *st, struct mig_active *a);
-/* Done memory: recent terminal requests, so a replay does nothing twice. */
+/* Done memory: recent terminal requests, so a replay does nothing twice. The first time a request
+ * is remembered in a final phase, wukong_migrations_total{outcome} counts it. */
 void mig_remember_done(struct mig_state *st, const struct mig_request *r, enum mig_phase p);
+/* Register the outcome metrics (service init) and observe one finished migration's duration,
+ * from its start (VMIM created / cold stop) to its end, both wall-clock ms; 0 = unknown. */
+void mig_outcome_metrics_init(struct mig_state *st);
+void mig_observe_duration(struct mig_state *st, enum mig_phase p, int64_t started_ms,
+			  int64_t finished_ms);
 bool mig_is_done(struct mig_state *st, const struct mig_request *r);
 
 /* Configuration of the service, with a default. mig_cfg_num: a positive number (quantity: a

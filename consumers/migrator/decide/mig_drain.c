@@ -43,7 +43,7 @@ static int str_field(const cJSON *root, const char *k, bool required, char kind,
 int mig_parse_drain(const char *data, size_t len, struct mig_drain_req *out, struct mig_verdict *v)
 {
 	static const char *const allowed[] = {"requestId", "cluster", "node", "dryRun",
-					      "tenant",	   "reason",  NULL};
+					      "tenant",	   "reason",  "expiresAt", NULL};
 	cJSON *root = NULL;
 	const cJSON *f;
 	int rc = -1;

@@ -221,7 +221,7 @@ int mig_parse_migrate(const char *data, size_t len, struct mig_request *r, struc
 {
 	static const char *const allowed[] = {"requestId", "cluster", "namespace",
 					      "name",	   "tenant",  "targetNode",
-					      "options",   "reason",  NULL};
+					      "options",   "reason",  "expiresAt", NULL};
 	cJSON *root = parse_body(data, len, v);
 	int rc = -1;
 
@@ -251,7 +251,8 @@ out:
 int mig_parse_cancel(const char *data, size_t len, struct mig_cancel *c, struct mig_verdict *v)
 {
 	static const char *const allowed[] = {"requestId", "cluster",	      "namespace", "name",
-					      "tenant",	   "targetRequestId", "reason",	   NULL};
+					      "tenant",	   "targetRequestId", "reason",	   "expiresAt",
+					      NULL};
 	cJSON *root = parse_body(data, len, v);
 	char note[MIG_NOTE_MAX];
 	int rc = -1;

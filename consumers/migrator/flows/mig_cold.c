@@ -49,8 +49,10 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.reason = reason;
 	u.message = msg;
 	mig_send_status(st, NULL, &u, NULL);
-	if (mig_phase_final(ph))
+	if (mig_phase_final(ph) && !mig_is_done(st, &r)) {
 		mig_remember_done(st, &r, ph);
+		mig_observe_duration(st, ph, s->started_ms, u.completed_ms);
+	}
 	mig_send_req_audit(st, &r, "migration.cold",
 			   ph == MIG_PH_SUCCEEDED  ? "success"
 			   : ph == MIG_PH_FAILED   ? "failure"

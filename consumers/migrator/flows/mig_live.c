@@ -50,7 +50,7 @@ static void remember_spec(struct mig_state *st, const struct mig_request *r)
 	if (r->source != MIG_SRC_SPEC)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", r->ns, r->name);
-	wk_map_put(&st->last_spec, key, wk_xstrdup(r->id));
+	mig_last_spec_put(st, key, r->id);
 }
 
 /* ---- limits ---- */
@@ -258,6 +258,7 @@ static void finish(struct mig_state *st, struct mig_active *a, enum mig_phase p,
 	mig_queue_remove(&st->queue, a->req.id);
 	mig_report(st, a, action, outcome, reason, msg, ack ? ack : a->hold);
 	mig_remember_done(st, &a->req, p);
+	mig_observe_duration(st, p, a->started_ms, wk_time_now_ms());
 	wk_metric_inc(st->m_requests,
 		      (const char *const[]){mig_source_name(a->req.source), mig_phase_name(p)}, 1);
 	mig_active_free(st, a);
@@ -468,6 +469,70 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 		      1);
 }
 
+/* spec.migration is declarative: a Wukong created with it (or given it just after) finds its VM
+ * still starting. Such a request is not rejected: it waits, with a condition saying so, and is
+ * looked at again on the Wukong's next change (its status follows the VM: wukong-provisioner),
+ * until the VMI runs or migrator.spec-wait-timeout has passed since it first waited. A VM that is
+ * stopped (spec.running false) or cannot be scheduled is refused at once. True when it waits. */
+static bool spec_waits(struct mig_state *st, struct mig_request *r, const cJSON *wukong,
+		       const struct mig_facts_buf *fb, struct mig_check *chk, struct mig_ack *ack)
+{
+	const cJSON *c;
+	int64_t now = wk_time_mono_ms(), *since;
+	char key[600], msg[900];
+	struct mig_status s;
+	struct mig_active tmp;
+
+	if (r->source != MIG_SRC_SPEC ||
+	    (strcmp(chk->reason, "VMINotRunning") && strcmp(chk->reason, "VMINotFound")) ||
+	    cJSON_IsFalse(wk_json_path(wukong, "spec.running")) ||
+	    (fb->f.vmi && wk_json_path(fb->f.vmi, "metadata.deletionTimestamp")))
+		return false;
+	cJSON_ArrayForEach(c, wk_json_path(fb->f.vmi, "status.conditions"))
+	{
+		const char *t = wk_json_str(c, "type"), *rs = wk_json_str(c, "reason");
+
+		if (t && !strcmp(t, "PodScheduled") && rs && !strcmp(rs, "Unschedulable"))
+			return false; /* it will not start by itself */
+	}
+	snprintf(key, sizeof(key), "%s/%s/%s", r->ns, r->name, r->id);
+	since = wk_map_get(&st->spec_wait, key);
+	if (!since) {
+		if (wk_map_count(&st->spec_wait) >= 100000)
+			return false;
+		since = wk_xmalloc(sizeof(*since));
+		*since = now;
+		wk_map_put(&st->spec_wait, key, since);
+	} else if (now - *since >= st->spec_wait_ms) {
+		size_t n = strlen(chk->message);
+
+		snprintf(chk->message + n, sizeof(chk->message) - n,
+			 " (waited %llds for it to start: migrator.spec-wait-timeout)",
+			 (long long)(st->spec_wait_ms / 1000));
+		wk_map_del(&st->spec_wait, key);
+		return false;
+	}
+	snprintf(msg, sizeof(msg),
+		 "request '%s' waits for its VM to start: %s; retried on the Wukong's next change "
+		 "for up to %llds",
+		 r->id, chk->message, (long long)(st->spec_wait_ms / 1000));
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.req = *r;
+	tmp.phase = MIG_PH_PENDING;
+	memset(&s, 0, sizeof(s));
+	s.req = r;
+	s.phase = MIG_PH_PENDING;
+	s.seq = mig_next_seq(st);
+	s.reason = "WaitingForVMI";
+	s.message = msg;
+	/* condition only: a migrationStatus.requestId would mark the request handled */
+	s.condition_only = true;
+	s.condition_type = "MigrationRequestWaiting";
+	mig_send_status(st, &tmp, &s, ack);
+	wk_logk(WK_LOG_INFO, key, "%s", msg);
+	return true;
+}
+
 /* The newest spec request of ours recorded on a VMIM of this Wukong ("" if none). */
 static int newest_spec_vmim(struct mig_state *st, const struct mig_request *r, char *out, size_t n)
 {
@@ -540,7 +605,7 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		view.generation = r->generation;
 		wk_strlcpy(view.uid, r->uid, sizeof(view.uid));
 		if (last[0] && !mig_spec_is_new(&view, last)) {
-			wk_map_put(&st->last_spec, key, wk_xstrdup(last));
+			mig_last_spec_put(st, key, last);
 			return WK_MSG_DONE;
 		}
 	}
@@ -598,6 +663,11 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 			mig_remember_done(st, r, MIG_PH_MIGRATING);
 			return WK_MSG_DONE;
 		}
+	}
+	if (chk.reason[0] && spec_waits(st, r, wukong, &fb, &chk, ack)) {
+		mig_facts_release(&fb);
+		free(a);
+		return WK_MSG_DONE;
 	}
 	if (chk.reason[0] && mig_cold_applicable(chk.reason) && mig_cold_allowed(r, wukong)) {
 		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
@@ -1019,7 +1089,10 @@ void mig_vmi_changed(struct mig_state *st, const cJSON *status, const char *ns, 
 void mig_wukong_deleted(struct mig_state *st, const char *ns, const char *name, struct mig_ack *ack)
 {
 	struct mig_active *a = mig_active_by_wukong(st, ns, name);
+	char key[400];
 
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	wk_map_del(&st->last_spec, key);
 	if (a && a->phase == MIG_PH_QUEUED)
 		finish(st, a, MIG_PH_CANCELLED, "migration.cancelled", "cancelled", "WukongDeleted",
 		       "the Wukong was deleted while the migration was queued", ack);
