@@ -111,8 +111,9 @@ static int64_t kv_int(const cJSON *o, const char *path, int64_t def, int64_t min
 {
 	const cJSON *v = wk_json_path(o, path);
 
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-	    v->valuedouble < (double)min || v->valuedouble > 1e15)
+	/* The range before the conversion: out of range, (int64_t) is undefined (issue 22). */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)min) || !(v->valuedouble <= 1e15) ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
 		return def;
 	return (int64_t)v->valuedouble;
 }

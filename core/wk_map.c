@@ -155,6 +155,14 @@ void wk_map_iter_init(struct wk_map_iter *it, const struct wk_map *m)
 	it->next = m->nb ? m->b[0] : NULL;
 }
 
+struct wk_map_iter wk_map_iter_start(const struct wk_map *m)
+{
+	struct wk_map_iter it;
+
+	wk_map_iter_init(&it, m);
+	return it;
+}
+
 bool wk_map_iter_next(struct wk_map_iter *it)
 {
 	const struct wk_map *m = it->m;

@@ -53,6 +53,11 @@ struct wk_map_iter {
 };
 void wk_map_iter_init(struct wk_map_iter *it, const struct wk_map *m);
 bool wk_map_iter_next(struct wk_map_iter *it);
+/* An iterator positioned before the first entry, by value (for WK_MAP_EACH). */
+struct wk_map_iter wk_map_iter_start(const struct wk_map *m);
+/* WK_MAP_EACH(it, m) { use it.key, it.val }: the loop above in one line. */
+#define WK_MAP_EACH(it, m)                                                                         \
+	for (struct wk_map_iter it = wk_map_iter_start(m); wk_map_iter_next(&it);)
 /* Position it so that the next wk_map_iter_next returns the entry after key (a cursor without
  * state between calls); false if key is absent. */
 bool wk_map_iter_after(struct wk_map_iter *it, const char *key);

@@ -2,9 +2,9 @@
  * namespaced) every service, the simulator and wukongctl use; descriptors are static data, never
  * freed, and the lookups return pointers into the table (NULL if unknown).
  *
- * A new resource is one WK_RES_*_INIT line here and one table row in wk_resource.c. The *_INIT
- * macros exist for tables that embed a descriptor by value (the watcher's kinds); everything else
- * points at the wk_res_<plural> object.
+ * A new resource is one WK_RES_*_FIELDS/_INIT pair here and one table row in wk_resource.c. The
+ * *_INIT macros exist for tables that embed a descriptor by value (the watcher's kinds); everything
+ * else points at the wk_res_<plural> object.
  */
 #ifndef WK_RESOURCE_H
 #define WK_RESOURCE_H
@@ -22,29 +22,52 @@ struct wk_k8s_resource {
 };
 
 /* clang-format off */
-#define WK_RES_NAMESPACES_INIT {"", "v1", "namespaces", false, "Namespace"}
-#define WK_RES_NODES_INIT {"", "v1", "nodes", false, "Node"}
-#define WK_RES_PODS_INIT {"", "v1", "pods", true, "Pod"}
-#define WK_RES_CONFIGMAPS_INIT {"", "v1", "configmaps", true, "ConfigMap"}
-#define WK_RES_EVENTS_INIT {"", "v1", "events", true, "Event"}
-#define WK_RES_ENDPOINTSLICES_INIT {"discovery.k8s.io", "v1", "endpointslices", true, "EndpointSlice"}
-#define WK_RES_PERSISTENTVOLUMECLAIMS_INIT {"", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"}
-#define WK_RES_PERSISTENTVOLUMES_INIT {"", "v1", "persistentvolumes", false, "PersistentVolume"}
-#define WK_RES_LEASES_INIT {"coordination.k8s.io", "v1", "leases", true, "Lease"}
-#define WK_RES_STORAGECLASSES_INIT {"storage.k8s.io", "v1", "storageclasses", false, "StorageClass"}
-#define WK_RES_CUSTOMRESOURCEDEFINITIONS_INIT {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, "CustomResourceDefinition"}
-#define WK_RES_NODEMETRICS_INIT {"metrics.k8s.io", "v1beta1", "nodes", false, "NodeMetrics"}
-#define WK_RES_VIRTUALMACHINES_INIT {"kubevirt.io", "v1", "virtualmachines", true, "VirtualMachine"}
-#define WK_RES_VIRTUALMACHINEINSTANCES_INIT {"kubevirt.io", "v1", "virtualmachineinstances", true, "VirtualMachineInstance"}
-#define WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_INIT {"kubevirt.io", "v1", "virtualmachineinstancemigrations", true, "VirtualMachineInstanceMigration"}
-#define WK_RES_KUBEVIRTS_INIT {"kubevirt.io", "v1", "kubevirts", true, "KubeVirt"}
-#define WK_RES_MIGRATIONPOLICIES_INIT {"migrations.kubevirt.io", "v1alpha1", "migrationpolicies", false, "MigrationPolicy"}
-#define WK_RES_VIRTUALMACHINESNAPSHOTS_INIT {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", true, "VirtualMachineSnapshot"}
-#define WK_RES_VIRTUALMACHINESNAPSHOTCONTENTS_INIT {"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents", true, "VirtualMachineSnapshotContent"}
-#define WK_RES_VIRTUALMACHINERESTORES_INIT {"snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", true, "VirtualMachineRestore"}
-#define WK_RES_VIRTUALMACHINECLONES_INIT {"clone.kubevirt.io", "v1beta1", "virtualmachineclones", true, "VirtualMachineClone"}
-#define WK_RES_WUKONGS_INIT {"vm.novasphere.dev", "v1alpha1", "wukongs", true, "Wukong"}
-#define WK_RES_DATAVOLUMES_INIT {"cdi.kubevirt.io", "v1beta1", "datavolumes", true, "DataVolume"}
+#define WK_RES_NAMESPACES_FIELDS "", "v1", "namespaces", false, "Namespace"
+#define WK_RES_NAMESPACES_INIT {WK_RES_NAMESPACES_FIELDS}
+#define WK_RES_NODES_FIELDS "", "v1", "nodes", false, "Node"
+#define WK_RES_NODES_INIT {WK_RES_NODES_FIELDS}
+#define WK_RES_PODS_FIELDS "", "v1", "pods", true, "Pod"
+#define WK_RES_PODS_INIT {WK_RES_PODS_FIELDS}
+#define WK_RES_CONFIGMAPS_FIELDS "", "v1", "configmaps", true, "ConfigMap"
+#define WK_RES_CONFIGMAPS_INIT {WK_RES_CONFIGMAPS_FIELDS}
+#define WK_RES_EVENTS_FIELDS "", "v1", "events", true, "Event"
+#define WK_RES_EVENTS_INIT {WK_RES_EVENTS_FIELDS}
+#define WK_RES_ENDPOINTSLICES_FIELDS "discovery.k8s.io", "v1", "endpointslices", true, "EndpointSlice"
+#define WK_RES_ENDPOINTSLICES_INIT {WK_RES_ENDPOINTSLICES_FIELDS}
+#define WK_RES_PERSISTENTVOLUMECLAIMS_FIELDS "", "v1", "persistentvolumeclaims", true, "PersistentVolumeClaim"
+#define WK_RES_PERSISTENTVOLUMECLAIMS_INIT {WK_RES_PERSISTENTVOLUMECLAIMS_FIELDS}
+#define WK_RES_PERSISTENTVOLUMES_FIELDS "", "v1", "persistentvolumes", false, "PersistentVolume"
+#define WK_RES_PERSISTENTVOLUMES_INIT {WK_RES_PERSISTENTVOLUMES_FIELDS}
+#define WK_RES_LEASES_FIELDS "coordination.k8s.io", "v1", "leases", true, "Lease"
+#define WK_RES_LEASES_INIT {WK_RES_LEASES_FIELDS}
+#define WK_RES_STORAGECLASSES_FIELDS "storage.k8s.io", "v1", "storageclasses", false, "StorageClass"
+#define WK_RES_STORAGECLASSES_INIT {WK_RES_STORAGECLASSES_FIELDS}
+#define WK_RES_CUSTOMRESOURCEDEFINITIONS_FIELDS "apiextensions.k8s.io", "v1", "customresourcedefinitions", false, "CustomResourceDefinition"
+#define WK_RES_CUSTOMRESOURCEDEFINITIONS_INIT {WK_RES_CUSTOMRESOURCEDEFINITIONS_FIELDS}
+#define WK_RES_NODEMETRICS_FIELDS "metrics.k8s.io", "v1beta1", "nodes", false, "NodeMetrics"
+#define WK_RES_NODEMETRICS_INIT {WK_RES_NODEMETRICS_FIELDS}
+#define WK_RES_VIRTUALMACHINES_FIELDS "kubevirt.io", "v1", "virtualmachines", true, "VirtualMachine"
+#define WK_RES_VIRTUALMACHINES_INIT {WK_RES_VIRTUALMACHINES_FIELDS}
+#define WK_RES_VIRTUALMACHINEINSTANCES_FIELDS "kubevirt.io", "v1", "virtualmachineinstances", true, "VirtualMachineInstance"
+#define WK_RES_VIRTUALMACHINEINSTANCES_INIT {WK_RES_VIRTUALMACHINEINSTANCES_FIELDS}
+#define WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_FIELDS "kubevirt.io", "v1", "virtualmachineinstancemigrations", true, "VirtualMachineInstanceMigration"
+#define WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_INIT {WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_FIELDS}
+#define WK_RES_KUBEVIRTS_FIELDS "kubevirt.io", "v1", "kubevirts", true, "KubeVirt"
+#define WK_RES_KUBEVIRTS_INIT {WK_RES_KUBEVIRTS_FIELDS}
+#define WK_RES_MIGRATIONPOLICIES_FIELDS "migrations.kubevirt.io", "v1alpha1", "migrationpolicies", false, "MigrationPolicy"
+#define WK_RES_MIGRATIONPOLICIES_INIT {WK_RES_MIGRATIONPOLICIES_FIELDS}
+#define WK_RES_VIRTUALMACHINESNAPSHOTS_FIELDS "snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", true, "VirtualMachineSnapshot"
+#define WK_RES_VIRTUALMACHINESNAPSHOTS_INIT {WK_RES_VIRTUALMACHINESNAPSHOTS_FIELDS}
+#define WK_RES_VIRTUALMACHINESNAPSHOTCONTENTS_FIELDS "snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents", true, "VirtualMachineSnapshotContent"
+#define WK_RES_VIRTUALMACHINESNAPSHOTCONTENTS_INIT {WK_RES_VIRTUALMACHINESNAPSHOTCONTENTS_FIELDS}
+#define WK_RES_VIRTUALMACHINERESTORES_FIELDS "snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", true, "VirtualMachineRestore"
+#define WK_RES_VIRTUALMACHINERESTORES_INIT {WK_RES_VIRTUALMACHINERESTORES_FIELDS}
+#define WK_RES_VIRTUALMACHINECLONES_FIELDS "clone.kubevirt.io", "v1beta1", "virtualmachineclones", true, "VirtualMachineClone"
+#define WK_RES_VIRTUALMACHINECLONES_INIT {WK_RES_VIRTUALMACHINECLONES_FIELDS}
+#define WK_RES_WUKONGS_FIELDS "vm.novasphere.dev", "v1alpha1", "wukongs", true, "Wukong"
+#define WK_RES_WUKONGS_INIT {WK_RES_WUKONGS_FIELDS}
+#define WK_RES_DATAVOLUMES_FIELDS "cdi.kubevirt.io", "v1beta1", "datavolumes", true, "DataVolume"
+#define WK_RES_DATAVOLUMES_INIT {WK_RES_DATAVOLUMES_FIELDS}
 /* clang-format on */
 
 extern const struct wk_k8s_resource wk_res_namespaces;

@@ -30,6 +30,8 @@ procps
 psmisc
 tmux
 valgrind
+clang
+libclang-rt-14-dev
 "
 
 missing=""

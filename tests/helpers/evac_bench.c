@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	static const double hotmix[] = {0, 16, 64, 128, 256, 512, 700, 32};
 	const double *dirty = hot ? hotmix : typical;
 	struct mig_plan_vm vms[64];
-	char names[64][16];
+	char names[64][24]; /* room for any size_t: GCC checks the format against it */
 	struct mig_plan_node nodes[NT];
 	char nn[NT][16];
 	double link = 1250e6, total = 0;

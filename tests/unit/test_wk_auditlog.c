@@ -1072,6 +1072,7 @@ static void unkeyed_rewrite_undetectable(void **state)
 	assert_int_equal(r.unkeyed, 5);
 	assert_int_equal(r.keyed, 0);
 	rm_rf(dir);
+	free(dir);
 }
 
 static void keyed_chain(void **state)
@@ -1117,6 +1118,7 @@ static void keyed_chain(void **state)
 	assert_int_equal(verify_k(dir, both, 2, &r), 0);
 	assert_int_equal(r.records, 8);
 	rm_rf(dir);
+	free(dir);
 }
 
 /* Someone without the key rewrites a keyed log consistently: with the key, verify says so. */
@@ -1150,6 +1152,7 @@ static void keyed_rewrite_detected(void **state)
 		fail_msg("downgrade: %s", r.what);
 	/* HEAD rewritten to another claim without the key: its signature fails */
 	rm_rf(dir);
+	free(dir);
 	dir = mkdtemp_dir();
 	l = open_keyed(dir, &k);
 	for (int i = 0; i < 3; i++)
@@ -1169,7 +1172,9 @@ static void keyed_rewrite_detected(void **state)
 	free(h);
 	free(path);
 	rm_rf(dir);
+	free(dir);
 	rm_rf(dir2);
+	free(dir2);
 }
 
 int main(void)

@@ -186,6 +186,33 @@ static void cursor(void **state)
 }
 
 /* Long keys, bytes above 0x7f, keys that differ only at the end, keys sharing a hash chain. */
+/* WK_MAP_EACH visits every entry once, and an empty map not at all. */
+static void each_macro(void **state)
+{
+	struct wk_map m;
+	size_t seen = 0, sum = 0;
+
+	(void)state;
+	wk_map_init(&m, NULL);
+	WK_MAP_EACH(it, &m)
+	seen++;
+	assert_int_equal(seen, 0);
+	for (uintptr_t i = 1; i <= 100; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "k%u", (unsigned)i);
+		wk_map_put(&m, k, (void *)i);
+	}
+	WK_MAP_EACH(it, &m)
+	{
+		seen++;
+		sum += (uintptr_t)it.val;
+	}
+	assert_int_equal(seen, 100);
+	assert_int_equal(sum, 5050);
+	wk_map_release(&m);
+}
+
 static void hostile_keys(void **state)
 {
 	struct wk_map m;
@@ -218,7 +245,7 @@ int main(void)
 	    cmocka_unit_test(empty_map),	  cmocka_unit_test(put_get_del),
 	    cmocka_unit_test(owned_values),	  cmocka_unit_test(many_keys),
 	    cmocka_unit_test(iterate_and_delete), cmocka_unit_test(cursor),
-	    cmocka_unit_test(hostile_keys),
+	    cmocka_unit_test(hostile_keys),	  cmocka_unit_test(each_macro),
 	};
 
 	return cmocka_run_group_tests_name("wk_map", tests, NULL, NULL);

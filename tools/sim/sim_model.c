@@ -31,9 +31,9 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 
 	if (tl_self)
 		return;
-	if (res != m->r_vm && res != m->r_vmi && res != m->r_vmim &&
-	    res != m->r_node && res != m->r_kv && res != m->r_mp && res != m->r_snap &&
-	    res != m->r_clone && res != m->r_restore && res != m->r_pvc && res != m->r_dv)
+	if (res != m->r_vm && res != m->r_vmi && res != m->r_vmim && res != m->r_node &&
+	    res != m->r_kv && res != m->r_mp && res != m->r_snap && res != m->r_clone &&
+	    res != m->r_restore && res != m->r_pvc && res != m->r_dv)
 		return;
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
@@ -212,10 +212,10 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	pthread_cond_init(&m->wake, NULL);
 	pthread_mutex_init(&m->qlock, NULL);
 	pthread_mutex_init(&m->flock, NULL);
-	sim_hmap_init(&m->node_idx);
-	sim_hmap_init(&m->vms);
-	sim_hmap_init(&m->migs);
-	sim_hmap_init(&m->finalized);
+	wk_map_init(&m->node_idx, NULL);
+	wk_map_init(&m->vms, NULL);
+	wk_map_init(&m->migs, NULL);
+	wk_map_init(&m->finalized, NULL);
 	m->r_ns = res_of("", "v1", "namespaces");
 	m->r_node = res_of("", "v1", "nodes");
 	m->r_pvc = res_of("", "v1", "persistentvolumeclaims");
@@ -377,35 +377,35 @@ void sim_model_destroy(struct sim_model *m)
 		free(q->name);
 		free(q);
 	}
-	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next) {
-			struct mvm *vm = e->val;
-			free(vm->ns);
-			free(vm->name);
-			free(vm->key);
-			cJSON_Delete(vm->node_selector);
-			free(vm);
-		}
-	for (size_t b = 0; b < m->migs.nb; b++)
-		for (struct sim_hent *e = m->migs.b[b]; e; e = e->next) {
-			struct mmig *g = e->val;
-			free(g->ns);
-			free(g->name);
-			free(g->key);
-			free(g->uid);
-			free(g->vmi);
-			cJSON_Delete(g->added_sel);
-			cJSON_Delete(g->config);
-			cJSON_Delete(g->final_state);
-			cJSON_Delete(g->host_sel);
-			free(g);
-		}
+	WK_MAP_EACH(e, &m->vms)
+	{
+		struct mvm *vm = e.val;
+		free(vm->ns);
+		free(vm->name);
+		free(vm->key);
+		cJSON_Delete(vm->node_selector);
+		free(vm);
+	}
+	WK_MAP_EACH(e, &m->migs)
+	{
+		struct mmig *g = e.val;
+		free(g->ns);
+		free(g->name);
+		free(g->key);
+		free(g->uid);
+		free(g->vmi);
+		cJSON_Delete(g->added_sel);
+		cJSON_Delete(g->config);
+		cJSON_Delete(g->final_state);
+		cJSON_Delete(g->host_sel);
+		free(g);
+	}
 	sim_snaps_release(m);
 	sim_dvs_release(m);
 	sim_migs_release(m);
-	sim_hmap_release(&m->vms);
-	sim_hmap_release(&m->migs);
-	sim_hmap_release(&m->node_idx);
+	wk_map_release(&m->vms);
+	wk_map_release(&m->migs);
+	wk_map_release(&m->node_idx);
 	for (size_t i = 0; i < m->nnodes; i++) {
 		free(m->nodes[i].name);
 		cJSON_Delete(m->nodes[i].labels);
@@ -559,10 +559,9 @@ static cJSON *state_json(struct sim_model *m)
 	cJSON_AddNumberToObject(s, "time", m->now);
 	cJSON_AddNumberToObject(s, "timeFactor", m->time_factor);
 	cJSON_AddNumberToObject(s, "seed", (double)m->seed);
-	cJSON_AddNumberToObject(s, "vms", (double)m->vms.n);
-	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next)
-			running += ((struct mvm *)e->val)->phase == VMI_RUNNING;
+	cJSON_AddNumberToObject(s, "vms", (double)wk_map_count(&m->vms));
+	WK_MAP_EACH(e, &m->vms)
+	running += ((struct mvm *)e.val)->phase == VMI_RUNNING;
 	cJSON_AddNumberToObject(s, "vmisRunning", (double)running);
 	for (struct mmig *g = m->mig_head; g; g = g->next)
 		phases[g->phase]++;

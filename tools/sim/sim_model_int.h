@@ -15,6 +15,7 @@
 #include "sim_xfer.h"
 #include "wk_buf.h"
 #include "wk_json.h"
+#include "wk_map.h"
 
 #include <pthread.h>
 
@@ -33,22 +34,6 @@
 #define LABEL_CPU_FEATURE "cpu-feature.node.kubevirt.io/"
 #define LABEL_MIG_MODEL "cpu-model-migration.node.kubevirt.io/"
 #define SIM_DEFAULT_CPU_MODEL "Cascadelake-Server"
-
-/* ---- a string-keyed hash map ("ns/name" -> pointer) ---- */
-struct sim_hent {
-	char *key;
-	void *val;
-	struct sim_hent *next;
-};
-struct sim_hmap {
-	struct sim_hent **b;
-	size_t nb, n;
-};
-void sim_hmap_init(struct sim_hmap *h);
-void sim_hmap_release(struct sim_hmap *h);
-void *sim_hmap_get(const struct sim_hmap *h, const char *key);
-void sim_hmap_put(struct sim_hmap *h, const char *key, void *val); /* replaces */
-void *sim_hmap_del(struct sim_hmap *h, const char *key);
 
 struct mnode {
 	char *name;
@@ -87,7 +72,7 @@ struct mvm {
 	char cpu_model[64];	  /* spec.domain.cpu.model; "host-model" when unset (mutator) */
 	cJSON *cpu_sel;		  /* host-model migration selectors of the current pod, or NULL */
 	double dirty_rate;
-	bool running;  /* desired: the VM's run strategy says run */
+	bool running; /* desired: the VM's run strategy says run */
 	bool guest_agent;
 	bool migratable;
 	char reason[48], message[256]; /* LiveMigratable=False reason and message */
@@ -187,10 +172,10 @@ struct sim_model {
 
 	struct mnode *nodes;
 	size_t nnodes;
-	struct sim_hmap node_idx;  /* name -> index + 1 (as uintptr) */
-	struct sim_hmap vms;	   /* ns/name -> struct mvm */
-	struct sim_hmap migs;	   /* ns/name -> struct mmig */
-	struct sim_hmap finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
+	struct wk_map node_idx;	 /* name -> index + 1 (as uintptr) */
+	struct wk_map vms;	 /* ns/name -> struct mvm */
+	struct wk_map migs;	 /* ns/name -> struct mmig */
+	struct wk_map finalized; /* ns/vmi -> struct mig_gc: finalized VMIMs kept per VMI */
 	struct mmig *mig_head, *mig_tail; /* non-final migrations, arrival order */
 	size_t mig_active;		  /* Scheduling .. Running (parallelMigrationsPerCluster) */
 	uint64_t mig_seq;

@@ -388,10 +388,10 @@ static void gc_finalized(struct sim_model *m, const struct mmig *g)
 	struct mig_gc *l;
 
 	snprintf(key, sizeof(key), "%s/%s", g->ns, g->vmi);
-	l = sim_hmap_get(&m->finalized, key);
+	l = wk_map_get(&m->finalized, key);
 	if (!l) {
 		l = wk_xcalloc(1, sizeof(*l));
-		sim_hmap_put(&m->finalized, key, l);
+		wk_map_put(&m->finalized, key, l);
 	}
 	char **slot = &l->names[l->next++ % GC_KEEP];
 	if (*slot) {
@@ -403,14 +403,14 @@ static void gc_finalized(struct sim_model *m, const struct mmig *g)
 
 void sim_migs_release(struct sim_model *m)
 {
-	for (size_t b = 0; b < m->finalized.nb; b++)
-		for (struct sim_hent *e = m->finalized.b[b]; e; e = e->next) {
-			struct mig_gc *l = e->val;
-			for (size_t i = 0; i < GC_KEEP; i++)
-				free(l->names[i]);
-			free(l);
-		}
-	sim_hmap_release(&m->finalized);
+	WK_MAP_EACH(e, &m->finalized)
+	{
+		struct mig_gc *l = e.val;
+		for (size_t i = 0; i < GC_KEEP; i++)
+			free(l->names[i]);
+		free(l);
+	}
+	wk_map_release(&m->finalized);
 }
 
 static void free_mig(struct sim_model *m, struct mmig *g)
@@ -418,7 +418,7 @@ static void free_mig(struct sim_model *m, struct mmig *g)
 	if (!g->gone && (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) && g->vmi[0])
 		gc_finalized(m, g);
 	unlink_mig(m, g);
-	sim_hmap_del(&m->migs, g->key);
+	wk_map_del(&m->migs, g->key);
 	if (g->vm && g->vm->mig == g)
 		g->vm->mig = NULL;
 	free(g->ns);
@@ -594,7 +594,7 @@ void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bo
 	cJSON *o;
 
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	g = sim_hmap_get(&m->migs, key);
+	g = wk_map_get(&m->migs, key);
 	o = deleted ? NULL : sim_store_get(m->st, m->r_vmim, ns, name);
 	if (!o) {
 		/* Gone without our finalizer (deleted before we saw it): stop the work. */
@@ -636,7 +636,7 @@ void sim_mig_reconcile(struct sim_model *m, const char *ns, const char *name, bo
 		g->sched_timeout = atoi(ann->valuestring);
 	bool deleting = wk_json_path(o, "metadata.deletionTimestamp") != NULL;
 	cJSON_Delete(o);
-	sim_hmap_put(&m->migs, g->key, g);
+	wk_map_put(&m->migs, g->key, g);
 	if (m->mig_tail) {
 		m->mig_tail->next = g;
 		g->prev = m->mig_tail;

@@ -19,7 +19,7 @@
 
 int sim_node_index(struct sim_model *m, const char *name)
 {
-	uintptr_t v = (uintptr_t)sim_hmap_get(&m->node_idx, name);
+	uintptr_t v = (uintptr_t)wk_map_get(&m->node_idx, name);
 	return v ? (int)(v - 1) : -1;
 }
 
@@ -272,7 +272,7 @@ void sim_nodes_seed(struct sim_model *m)
 			cJSON_AddStringToObject(x, "effect", s->taints[t].effect);
 			cJSON_AddItemToArray(n->taints, x);
 		}
-		sim_hmap_put(&m->node_idx, s->name, (void *)(uintptr_t)(i + 1));
+		wk_map_put(&m->node_idx, s->name, (void *)(uintptr_t)(i + 1));
 
 		cJSON_AddStringToObject(o, "apiVersion", "v1");
 		cJSON_AddStringToObject(o, "kind", "Node");

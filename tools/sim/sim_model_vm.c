@@ -34,7 +34,7 @@ struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name)
 {
 	char key[600];
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	return sim_hmap_get(&m->vms, key);
+	return wk_map_get(&m->vms, key);
 }
 
 void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at)
@@ -278,7 +278,8 @@ static void create_vm_for(struct sim_model *m, const cJSON *wk, const char *ns, 
 	cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
 	cJSON_AddStringToObject(labels, WK_LABEL, wkname);
 	if (prov) {
-		cJSON_AddStringToObject(labels, "vm.novasphere.dev/provisioner", "wukong-provisioner");
+		cJSON_AddStringToObject(labels, "vm.novasphere.dev/provisioner",
+					"wukong-provisioner");
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
 					"vm.novasphere.dev/provisioned-generation", "1");
 	}
@@ -557,7 +558,7 @@ static void vm_load_spec(struct mvm *vm, const cJSON *o, double default_dirty)
 static void vm_free(struct sim_model *m, struct mvm *vm)
 {
 	timer_off(m, vm);
-	sim_hmap_del(&m->vms, vm->key);
+	wk_map_del(&m->vms, vm->key);
 	free(vm->ns);
 	free(vm->name);
 	free(vm->key);
@@ -719,7 +720,7 @@ static void vm_write_status(struct sim_model *m, struct mvm *vm)
 void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted)
 {
 	char *key = vkey(ns, name);
-	struct mvm *vm = sim_hmap_get(&m->vms, key);
+	struct mvm *vm = wk_map_get(&m->vms, key);
 	cJSON *o = NULL;
 
 	if (!deleted) {
@@ -749,7 +750,7 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 		vm->key = key;
 		key = NULL;
 		vm->node = -1;
-		sim_hmap_put(&m->vms, vm->key, vm);
+		wk_map_put(&m->vms, vm->key, vm);
 	}
 	free(key);
 	vm_load_spec(vm, o, (double)m->sc->default_dirty_rate);
@@ -761,8 +762,7 @@ void sim_vm_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 			vmi_create(m, vm, o);
 		else
 			sim_vm_timer(m, vm, m->now + 1);
-	}
-	else if (!vm->running && vm->phase != VMI_NONE)
+	} else if (!vm->running && vm->phase != VMI_NONE)
 		vmi_stop(m, vm);
 	cJSON_Delete(o);
 	vm_write_status(m, vm);
@@ -1051,24 +1051,24 @@ void sim_vms_tick(struct sim_model *m)
 /* The node's VMIs are declared failed (node controller / out-of-service). */
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message)
 {
-	for (size_t b = 0; b < m->vms.nb; b++)
-		for (struct sim_hent *e = m->vms.b[b]; e; e = e->next) {
-			struct mvm *vm = e->val;
-			if (vm->node != node || vm->phase == VMI_NONE || vm->phase == VMI_FAILED)
-				continue;
-			if (vm->mig)
-				vm->mig->abort_requested = true;
-			release_node(m, vm);
-			vm->phase = VMI_FAILED;
-			vm->fail_reason = reason;
-			if (reason && message)
-				sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", reason,
-					  "%s", message);
-			vmi_write(m, vm);
-			vm_write_status(m, vm);
-			/* the VM controller notices a few seconds later */
-			sim_vm_timer(m, vm, m->now + 3);
-		}
+	WK_MAP_EACH(e, &m->vms)
+	{
+		struct mvm *vm = e.val;
+		if (vm->node != node || vm->phase == VMI_NONE || vm->phase == VMI_FAILED)
+			continue;
+		if (vm->mig)
+			vm->mig->abort_requested = true;
+		release_node(m, vm);
+		vm->phase = VMI_FAILED;
+		vm->fail_reason = reason;
+		if (reason && message)
+			sim_event(m, m->r_vmi, vm->ns, vm->name, NULL, "Normal", reason, "%s",
+				  message);
+		vmi_write(m, vm);
+		vm_write_status(m, vm);
+		/* the VM controller notices a few seconds later */
+		sim_vm_timer(m, vm, m->now + 3);
+	}
 }
 
 /* ---- seeding ---- */

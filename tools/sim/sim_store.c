@@ -10,6 +10,8 @@
 
 #include "wk_buf.h"
 #include "wk_log.h"
+#include "wk_resource.h"
+#include "wk_uuid.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,35 +20,45 @@
 #include <time.h>
 
 /* clang-format off */
+/* A row for a resource the product's table (core/wk_resource.h) knows: group, version, plural,
+ * namespaced and kind come from there, so the simulator serves exactly what the services address;
+ * the rest (singular, short names, categories, status subresource, read-only) is the API
+ * server's own. */
+#define SIM_RES(fields, ...) SIM_RES_(fields, __VA_ARGS__)
+#define SIM_RES_(group, version, plural, namespaced, kind, singular, short_names, categories,      \
+		 has_status, read_only)                                                            \
+	{group, version, plural, singular, kind, short_names, categories, namespaced, has_status,  \
+	 read_only}
+
 const struct sim_resource sim_resources[] = {
-	{"", "v1", "namespaces", "namespace", "Namespace", "ns", NULL, false, true, false},
-	{"", "v1", "nodes", "node", "Node", "no", NULL, false, true, false},
-	{"", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", "pvc", NULL, true, true, false},
-	{"", "v1", "events", "event", "Event", "ev", NULL, true, false, false},
-	{"coordination.k8s.io", "v1", "leases", "lease", "Lease", NULL, NULL, true, false, false},
+	SIM_RES(WK_RES_NAMESPACES_FIELDS, "namespace", "ns", NULL, true, false),
+	SIM_RES(WK_RES_NODES_FIELDS, "node", "no", NULL, true, false),
+	SIM_RES(WK_RES_PERSISTENTVOLUMECLAIMS_FIELDS, "persistentvolumeclaim", "pvc", NULL, true, false),
+	SIM_RES(WK_RES_EVENTS_FIELDS, "event", "ev", NULL, false, false),
+	SIM_RES(WK_RES_LEASES_FIELDS, "lease", NULL, NULL, false, false),
 	{"", "v1", "services", "service", "Service", "svc", "all", true, true, false},
-	{"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", NULL, NULL, true, false, false},
-	{"metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", NULL, NULL, false, false, true},
-	{"kubevirt.io", "v1", "virtualmachines", "virtualmachine", "VirtualMachine", "vm,vms", "all", true, true, false},
-	{"kubevirt.io", "v1", "virtualmachineinstances", "virtualmachineinstance", "VirtualMachineInstance", "vmi,vmis", "all", true, true, false},
-	{"kubevirt.io", "v1", "virtualmachineinstancemigrations", "virtualmachineinstancemigration", "VirtualMachineInstanceMigration", "vmim,vmims", "all", true, true, false},
-	{"kubevirt.io", "v1", "kubevirts", "kubevirt", "KubeVirt", "kv,kvs", "all", true, true, false},
-	{"migrations.kubevirt.io", "v1alpha1", "migrationpolicies", "migrationpolicy", "MigrationPolicy", NULL, "all", false, true, false},
-	{"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "virtualmachinesnapshot", "VirtualMachineSnapshot", "vmsnapshot,vmsnapshots", "all", true, true, false},
-	{"snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents", "virtualmachinesnapshotcontent", "VirtualMachineSnapshotContent", "vmsnapshotcontent,vmsnapshotcontents", "all", true, true, false},
-	{"snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "virtualmachinerestore", "VirtualMachineRestore", "vmrestore,vmrestores", "all", true, true, false},
-	{"clone.kubevirt.io", "v1beta1", "virtualmachineclones", "virtualmachineclone", "VirtualMachineClone", "vmclone,vmclones", "all", true, true, false},
-	{"vm.novasphere.dev", "v1alpha1", "wukongs", "wukong", "Wukong", "wk", "all", true, true, false},
-	{"cdi.kubevirt.io", "v1beta1", "datavolumes", "datavolume", "DataVolume", "dv,dvs", "all", true, true, false},
-	{"storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", "sc", NULL, false, false, false},
-	{"", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", "pv", NULL, false, true, false},
+	SIM_RES(WK_RES_ENDPOINTSLICES_FIELDS, "endpointslice", NULL, NULL, false, false),
+	SIM_RES(WK_RES_NODEMETRICS_FIELDS, "", NULL, NULL, false, true),
+	SIM_RES(WK_RES_VIRTUALMACHINES_FIELDS, "virtualmachine", "vm,vms", "all", true, false),
+	SIM_RES(WK_RES_VIRTUALMACHINEINSTANCES_FIELDS, "virtualmachineinstance", "vmi,vmis", "all", true, false),
+	SIM_RES(WK_RES_VIRTUALMACHINEINSTANCEMIGRATIONS_FIELDS, "virtualmachineinstancemigration", "vmim,vmims", "all", true, false),
+	SIM_RES(WK_RES_KUBEVIRTS_FIELDS, "kubevirt", "kv,kvs", "all", true, false),
+	SIM_RES(WK_RES_MIGRATIONPOLICIES_FIELDS, "migrationpolicy", NULL, "all", true, false),
+	SIM_RES(WK_RES_VIRTUALMACHINESNAPSHOTS_FIELDS, "virtualmachinesnapshot", "vmsnapshot,vmsnapshots", "all", true, false),
+	SIM_RES(WK_RES_VIRTUALMACHINESNAPSHOTCONTENTS_FIELDS, "virtualmachinesnapshotcontent", "vmsnapshotcontent,vmsnapshotcontents", "all", true, false),
+	SIM_RES(WK_RES_VIRTUALMACHINERESTORES_FIELDS, "virtualmachinerestore", "vmrestore,vmrestores", "all", true, false),
+	SIM_RES(WK_RES_VIRTUALMACHINECLONES_FIELDS, "virtualmachineclone", "vmclone,vmclones", "all", true, false),
+	SIM_RES(WK_RES_WUKONGS_FIELDS, "wukong", "wk", "all", true, false),
+	SIM_RES(WK_RES_DATAVOLUMES_FIELDS, "datavolume", "dv,dvs", "all", true, false),
+	SIM_RES(WK_RES_STORAGECLASSES_FIELDS, "storageclass", "sc", NULL, false, false),
+	SIM_RES(WK_RES_PERSISTENTVOLUMES_FIELDS, "persistentvolume", "pv", NULL, true, false),
 	{"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "volumesnapshotclass", "VolumeSnapshotClass", "vsclass,vsclasses", NULL, false, false, false},
-	{"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", "crd,crds", NULL, false, true, false},
+	SIM_RES(WK_RES_CUSTOMRESOURCEDEFINITIONS_FIELDS, "customresourcedefinition", "crd,crds", NULL, true, false),
 	/* The install bundle's kinds (issue 19, deploy/): stored and served, no controller acts on
 	 * them; the monitoring.coreos.com and kafka.strimzi.io ones are validated against their
 	 * published CRDs (tools/sim/crds/). The access reviews are answered, never stored
 	 * (sim_rbac.c). */
-	{"", "v1", "configmaps", "configmap", "ConfigMap", "cm", NULL, true, false, false},
+	SIM_RES(WK_RES_CONFIGMAPS_FIELDS, "configmap", "cm", NULL, false, false),
 	{"", "v1", "secrets", "secret", "Secret", NULL, NULL, true, false, false},
 	{"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", "sa", NULL, true, false, false},
 	{"apps", "v1", "deployments", "deployment", "Deployment", "deploy", "all", true, true, false},
@@ -374,32 +386,6 @@ static void now_rfc3339(char *out, size_t n)
 
 	gmtime_r(&t, &tm);
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void make_uid(char *out, size_t n)
-{
-	unsigned char b[16];
-	size_t got = 0;
-
-	while (got < sizeof(b)) {
-		ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			/* Not a secret: a counter-ish fallback keeps uids unique within the run. */
-			static unsigned long long ctr;
-			for (size_t i = 0; i < sizeof(b); i++)
-				b[i] = (unsigned char)((++ctr * 2654435761u) >> (i % 8));
-			break;
-		}
-		got += (size_t)r;
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, n, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
 }
 
 static void random_suffix(char *out, size_t len)
@@ -832,7 +818,7 @@ int sim_store_create(struct sim_store *st, const struct sim_resource *res, const
 		set_str(meta, "namespace", ns);
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
-	make_uid(uid, sizeof(uid));
+	wk_uuid_v4(uid);
 	set_str(meta, "uid", uid);
 	now_rfc3339(ts, sizeof(ts));
 	set_str(meta, "creationTimestamp", ts);

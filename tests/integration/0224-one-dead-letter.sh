@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0089-one-dead-letter.sh - the migrator and the cloner both read the request topics; a hostile
+# 0224-one-dead-letter.sh - the migrator and the cloner both read the request topics; a hostile
 # corpus of 20 bad messages (garbage, no CloudEvent headers, oversized, unknown types, bad bodies
 # of every request type, hostile headers) yields exactly one dead letter per message: the cloner
 # answers for clone requests, the migrator for everything else (wk_request_owner), the other

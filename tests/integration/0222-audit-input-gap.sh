@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0087-audit-input-gap.sh - wukong-audit stopped while its input is trimmed (the embedded broker
+# 0222-audit-input-gap.sh - wukong-audit stopped while its input is trimmed (the embedded broker
 # keeps 5 MiB a partition; real Kafka after retention): on restart the lost offsets are not skipped
 # silently: an input-gap record names them, a metric counts them, and `wukong-auditlog verify`
 # fails (exit 4) until the gap is acknowledged with --ack-gaps-through. Issue 22 fault 2.

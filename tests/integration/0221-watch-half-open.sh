@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0086-watch-half-open.sh - a watch stream that goes silent without closing (a half-open
+# 0221-watch-half-open.sh - a watch stream that goes silent without closing (a half-open
 # connection: no events, no bookmarks, no final chunk) is dropped after the watch's idle timeout
 # and resumed from the last resourceVersion, so the next event arrives within seconds, not after
 # the stream's own timeout (up to 630 s). Issue 22 fault 7.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0088-supervise.sh - `wukongctl up` supervises the services it starts, as a Deployment would: a
+# 0223-supervise.sh - `wukongctl up` supervises the services it starts, as a Deployment would: a
 # service killed with SIGKILL (or exiting on its own: the migrator after an outage longer than
 # message.timeout.ms) is started again after a backoff, the restart is logged and counted in
 # `wukongctl status`; `wukongctl restart SERVICE` restarts one at once; `down` leaves nothing
