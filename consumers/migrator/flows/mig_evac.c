@@ -386,6 +386,17 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		wk_strlcpy(c->name, wk, sizeof(c->name));
 		wk_strlcpy(c->vm, vm, sizeof(c->vm));
 		mig_vmi_resources(it, &st->kv, &c->mem, &c->cpu);
+		if (ps) {
+			/* A pressure move weighs what the VM may use on its target (the guest's
+			 * size: the level is about use) as well as what the scheduler counts. */
+			int64_t gm, gc;
+
+			mig_vmi_guest(it, &gm, &gc);
+			if (gm > c->mem)
+				c->mem = gm;
+			if (gc > c->cpu)
+				c->cpu = gc;
+		}
 		if (c->mem <= 0)
 			c->mem = 1;
 		{

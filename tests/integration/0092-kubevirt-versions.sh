@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 0086-kubevirt-versions.sh - a live migration, a cold migration and a drain against the simulator
+# 0092-kubevirt-versions.sh - a live migration, a cold migration and a drain against the simulator
 # as KubeVirt 1.5, 1.6 and 1.9 (issue 16): each works or is refused up front with a reason naming
 # the version. On 1.5 (no VirtualMachineInstanceMigration spec.addedNodeSelector: pruned) a
 # migration to a chosen node is Rejected / TargetedMigrationUnsupported before any VMIM exists,
