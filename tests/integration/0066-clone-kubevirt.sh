@@ -63,7 +63,7 @@ wait_kv "Snapshot gate off"
 wukong_clone nogate vm src-vm
 expect nogate SnapshotGateDisabled
 check "the reason names the gate and where to change it" bash -c \
-	"topic wukong.status | grep '\"nogate\"' | tail -1 | grep -q 'feature gate \\\\\"Snapshot\\\\\" is \(not enabled\|disabled\).*\(featureGates\|disabledFeatureGates\)'"
+	"topic wukong.status | grep '\"nogate\"' | grep -q 'feature gate \\\\\"Snapshot\\\\\" is \(not enabled\|disabled\).*\(featureGates\|disabledFeatureGates\)'"
 check "nothing created: no snapshot, no clone" bash -c "[ -z \"\$($K get vmsnapshot,vmclone -o name 2>/dev/null)\" ]"
 REQ='{"requestId":"kv-nogate","cluster":"local","namespace":"default","source":{"type":"vm","name":"src-vm"},"targets":[{"name":"k1"}]}'
 submit_clone local/default/src-vm "$REQ" >/dev/null
@@ -81,7 +81,7 @@ kv_version v1.5.0
 wait_kv "KubeVirt v1.5.0: Snapshot gate on"
 wukong_clone sel15 vm src-vm "    disks: [system]"
 expect sel15 SelectiveCloneUnsupported
-check "the reason names the version" bash -c "topic wukong.status | grep '\"sel15\"' | tail -1 | grep -q 'KubeVirt v1.5.0 has no VirtualMachineClone spec.patches'"
+check "the reason names the version" bash -c "topic wukong.status | grep '\"sel15\"' | grep -q 'KubeVirt v1.5.0 has no VirtualMachineClone spec.patches'"
 
 # 3. Back to the simulated version: a selection naming no disk of the source, or dropping the
 # boot disk (a user error on any version, reported before the version's limits).
@@ -90,10 +90,10 @@ kv_version "$V0"
 wait_kv "KubeVirt $V0"
 wukong_clone nosuch vm src-vm "    disks: [nosuch]"
 expect nosuch InvalidDiskSelection
-check "message lists the source's disks" bash -c "topic wukong.status | grep '\"nosuch\"' | tail -1 | grep -q \"'nosuch' is not a disk of the source VM (its disks: system data)\""
+check "message lists the source's disks" bash -c "topic wukong.status | grep '\"nosuch\"' | grep -q \"'nosuch' is not a disk of the source VM (its disks: system data)\""
 wukong_clone noboot vm src-vm "    disks: [data]"
 expect noboot InvalidDiskSelection
-check "message names the boot disk" bash -c "topic wukong.status | grep '\"noboot\"' | tail -1 | grep -q \"drops the boot disk 'system'\""
+check "message names the boot disk" bash -c "topic wukong.status | grep '\"noboot\"' | grep -q \"drops the boot disk 'system'\""
 REQ='{"requestId":"kv-nosuch","cluster":"local","namespace":"default","source":{"type":"vm","name":"src-vm"},"targets":[{"name":"k2"}],"disks":["nosuch"]}'
 submit_clone local/default/src-vm "$REQ" >/dev/null
 wait_for 20 bash -c "kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f '%h %s\n' 2>/dev/null | grep -q kv-nosuch"
