@@ -106,6 +106,7 @@ SERVICES = {
             ("vm.novasphere.dev", ["wukongs"], ["get", "list"]),
             (KV, ["virtualmachines"], ["get", "create", "patch", "delete"]),
             (KV, ["virtualmachineinstances"], ["get"]),
+            (KV, ["kubevirts"], ["list"]),
             ("cdi.kubevirt.io", ["datavolumes"], ["get", "delete"]),
             ("storage.k8s.io", ["storageclasses"], ["list"]),
             ("", ["events"], ["create"]),
