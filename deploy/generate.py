@@ -69,6 +69,7 @@ SERVICES = {
             ("migrations.kubevirt.io", ["migrationpolicies"], ["list", "create", "delete"]),
             ("", ["nodes"], ["get", "list"]),
             ("", ["namespaces"], ["get"]),
+            ("", ["persistentvolumeclaims"], ["get"]),
             ("", ["events"], ["create"]),
         ],
         egress_extra=[]),
@@ -96,7 +97,11 @@ SERVICES = {
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["list"]),
             (KV, ["virtualmachineinstances", "virtualmachineinstancemigrations"], ["list"]),
+            (KV, ["kubevirts"], ["list"]),
             ("", ["nodes"], ["list"]),
+            # KubeVirt's metrics endpoints (kubevirt-prometheus-metrics, namespace kubevirt); a
+            # Role there would be narrower: left as a ClusterRole rule for now (docs/deploy.md)
+            ("discovery.k8s.io", ["endpointslices"], ["list"]),
         ],
         egress_extra=["virt-handler"]),
     # Merged after the footprint measurement: its figures are the cloner's, an estimate (docs).
