@@ -22,7 +22,7 @@ check "workloads carry the promised pod and container settings" python3 - "$T/ba
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 wl = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
-assert len(wl) == 6, len(wl)
+assert len(wl) == 7, len(wl)
 for d in wl:
     ps = d["spec"]["template"]["spec"]
     n = d["metadata"]["name"]
@@ -43,13 +43,13 @@ kinds = {d["kind"] for d in docs}
 assert {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ConfigMap", "Secret", "ClusterRole",
         "ClusterRoleBinding", "Role", "RoleBinding", "NetworkPolicy", "StatefulSet", "Deployment",
         "PriorityClass", "Service"} <= kinds, kinds
-assert sum(1 for d in docs if d["kind"] == "NetworkPolicy") == 6
+assert sum(1 for d in docs if d["kind"] == "NetworkPolicy") == 7
 PY
 check "each KafkaUser reads only its inputs and writes only its outputs" python3 - "$T/strimzi-scram.yaml" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 users = {d["metadata"]["name"]: d for d in docs if d["kind"] == "KafkaUser"}
-assert len(users) == 6, users.keys()
+assert len(users) == 7, users.keys()
 for n, u in users.items():
     assert u["spec"]["authentication"]["type"] == "scram-sha-512"
     for a in u["spec"]["authorization"]["acls"]:
@@ -86,7 +86,7 @@ for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overl
 	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
 done
 check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
-check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 6 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 6 ]"
+check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 7 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 7 ]"
 cat >"$T/bad.yaml" <<'Y'
 apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor
