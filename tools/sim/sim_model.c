@@ -380,19 +380,7 @@ void sim_model_destroy(struct sim_model *m)
 	WK_MAP_EACH(e, &m->vms)
 	sim_vm_destroy(e.val);
 	WK_MAP_EACH(e, &m->migs)
-	{
-		struct mmig *g = e.val;
-		free(g->ns);
-		free(g->name);
-		free(g->key);
-		free(g->uid);
-		free(g->vmi);
-		cJSON_Delete(g->added_sel);
-		cJSON_Delete(g->config);
-		cJSON_Delete(g->final_state);
-		cJSON_Delete(g->host_sel);
-		free(g);
-	}
+	sim_mig_destroy(e.val);
 	sim_snaps_release(m);
 	sim_dvs_release(m);
 	sim_migs_release(m);

@@ -281,6 +281,8 @@ struct mvm *sim_vm_find(struct sim_model *m, const char *ns, const char *name);
 void sim_vm_seed(struct sim_model *m, const struct sim_sc_vm *v);
 /* Free a VM record and what it holds (not its map entry or timer). */
 void sim_vm_destroy(struct mvm *vm);
+/* Free a migration record and what it holds (not its map entry or list links). */
+void sim_mig_destroy(struct mmig *g);
 void sim_vm_timer(struct sim_model *m, struct mvm *vm, double at);
 void sim_vmi_fail_on_node(struct sim_model *m, int node, const char *reason, const char *message);
 /* status.volumeSnapshotStatuses of a VM object: which volumes a snapshot can take. */

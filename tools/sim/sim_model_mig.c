@@ -413,14 +413,9 @@ void sim_migs_release(struct sim_model *m)
 	wk_map_release(&m->finalized);
 }
 
-static void free_mig(struct sim_model *m, struct mmig *g)
+/* A migration record's own memory (the model's release and the removal below). */
+void sim_mig_destroy(struct mmig *g)
 {
-	if (!g->gone && (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) && g->vmi[0])
-		gc_finalized(m, g);
-	unlink_mig(m, g);
-	wk_map_del(&m->migs, g->key);
-	if (g->vm && g->vm->mig == g)
-		g->vm->mig = NULL;
 	free(g->ns);
 	free(g->name);
 	free(g->key);
@@ -431,6 +426,17 @@ static void free_mig(struct sim_model *m, struct mmig *g)
 	cJSON_Delete(g->final_state);
 	cJSON_Delete(g->host_sel);
 	free(g);
+}
+
+static void free_mig(struct sim_model *m, struct mmig *g)
+{
+	if (!g->gone && (g->phase == MIG_SUCCEEDED || g->phase == MIG_FAILED) && g->vmi[0])
+		gc_finalized(m, g);
+	unlink_mig(m, g);
+	wk_map_del(&m->migs, g->key);
+	if (g->vm && g->vm->mig == g)
+		g->vm->mig = NULL;
+	sim_mig_destroy(g);
 }
 
 /* Give back the slot, the outbound count and the target reservation. */
