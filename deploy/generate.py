@@ -70,6 +70,7 @@ SERVICES = {
             ("", ["nodes"], ["get", "list"]),
             ("", ["namespaces"], ["get"]),
             ("", ["persistentvolumeclaims"], ["get"]),
+            ("", ["persistentvolumes"], ["get"]),
             ("", ["events"], ["create"]),
         ],
         egress_extra=[]),
