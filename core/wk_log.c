@@ -173,6 +173,7 @@ static size_t json_escape(char *out, size_t size, size_t pos, const char *s)
 	return pos;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vemit(enum wk_log_level level, const char *key, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX * 2 + 256], ts[40];
