@@ -560,8 +560,9 @@ int pv_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      "Changes made on the cluster, by action (create, update, delete, "
 			      "delete-datavolume, refuse)",
 			      "action");
-	st->m_pending = wk_metric_gauge("wukong_provisioner_pending_wukongs",
-					"Wukongs waiting for their next reconcile (0: caught up)", NULL);
+	st->m_pending =
+	    wk_metric_gauge("wukong_provisioner_pending_wukongs",
+			    "Wukongs waiting for their next reconcile (0: caught up)", NULL);
 	st->prod = wk_service_producer(ctx);
 	st->k8s = wk_k8s_new_from_config(cfg, NULL, errstr, errstr_size);
 	if (!st->k8s)
