@@ -6,6 +6,7 @@
 #include "wk_buf.h"
 #include "wk_cloudevent.h"
 #include "wk_config.h"
+#include "wk_emit.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
@@ -390,7 +391,7 @@ static void emit(struct pg_svc *p, int64_t now)
 {
 	for (struct pg_op *op = pg_state_next_op(p->st, NULL); op;
 	     op = pg_state_next_op(p->st, op)) {
-		char key[600], subject[400];
+		char key[600], skey[600], subject[400];
 		char *body;
 		struct sent *s;
 
@@ -415,7 +416,10 @@ static void emit(struct pg_svc *p, int64_t now)
 			wk_strlcpy(s->mapkey, op->mapkey, sizeof(s->mapkey));
 			s->final = op->final;
 			body = pg_op_status_json(p->st, op, next_seq(p));
-			if (pg_send(p, p->t_status, WK_CE_STATUS, subject, key, body, s) < 0) {
+			/* its own key per (Wukong, shape): wukong.status is compacted (wk_emit.h) */
+			if (wk_emit_status_key(body, strlen(body), skey, sizeof(skey)) < 0)
+				wk_strlcpy(skey, key, sizeof(skey));
+			if (pg_send(p, p->t_status, WK_CE_STATUS, subject, skey, body, s) < 0) {
 				free(s);
 				free(body);
 				continue; /* stays dirty: the latest goes out on a later tick */

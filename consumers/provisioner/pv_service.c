@@ -165,8 +165,9 @@ static void send_status(struct pv_state *st, const cJSON *wk, const char *ns, co
 	s.conditions = conds;
 	s.nconditions = ps->ncond;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, ns,
-		 wk_json_str(ps->status, "vmName") ? wk_json_str(ps->status, "vmName") : name);
+	/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+	if (wk_emit_status_key(body, strlen(body), key, sizeof(key)) < 0)
+		snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, ns, name);
 	snprintf(subj, sizeof(subj), "Wukong/%s/%s", ns, name);
 	if (wk_emit_send(st->prod, st->t_status, key, st->cluster, WK_CE_STATUS, NULL, subj, body,
 			 NULL, err, sizeof(err)) < 0) {
