@@ -1145,8 +1145,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 					     "TargetNameTaken", err);
 			} else {
 				/* A retry after an undelivered audit: say it again (same id). */
-				audit_target(st, s, s->targets[i].name, "pending",
-					     "TargetCreated", "Wukong created for a running clone");
+				audit_target(st, s, s->targets[i].name, "pending", "TargetCreated",
+					     "Wukong created for a running clone");
 			}
 			cJSON_Delete(have);
 			cJSON_Delete(wk);
@@ -1178,7 +1178,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
 		s->source_name, s->parallelism);
 	/* The Wukongs are the durable record: the audit lines go out before the offset, and
-	 * when they could not, the submission is retried (it finds its Wukongs and audits again). */
+	 * when they could not, the submission is retried (it finds its Wukongs and audits again).
+	 */
 	if (wk_producer_flush(st->prod, 10000) < 0) {
 		wk_warn("clone submission '%s': audit lines not delivered, retrying", s->id);
 		out = WK_MSG_RETRY;

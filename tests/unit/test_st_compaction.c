@@ -211,9 +211,8 @@ static bool same_after_compaction(bool legacy)
 		assert_string_equal(cJSON_GetObjectItemCaseSensitive(ms, "phase")->valuestring,
 				    "Succeeded");
 		assert_int_equal(cJSON_GetObjectItemCaseSensitive(ms, "progress")->valueint, 100);
-		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(comp,
-										      "conditions")),
-				 3);
+		assert_int_equal(
+		    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(comp, "conditions")), 3);
 	}
 	cJSON_Delete(full);
 	cJSON_Delete(comp);
@@ -258,8 +257,9 @@ static void key_shapes(void **state)
 	assert_int_equal(wk_emit_status_key(b1, strlen(b1), k, sizeof(k)), 0);
 	assert_string_equal(k, "c/n/w/s/-");
 	/* many condition types: a hash of the shape, bounded */
-	n = (size_t)snprintf(big, sizeof(big), "{\"cluster\":\"c\",\"namespace\":\"n\","
-					       "\"name\":\"w\",\"source\":\"s\",\"conditions\":[");
+	n = (size_t)snprintf(big, sizeof(big),
+			     "{\"cluster\":\"c\",\"namespace\":\"n\","
+			     "\"name\":\"w\",\"source\":\"s\",\"conditions\":[");
 	for (int i = 0; i < 16; i++)
 		n += (size_t)snprintf(big + n, sizeof(big) - n, "%s{\"type\":\"Condition%02d\"}",
 				      i ? "," : "", i);
