@@ -492,12 +492,21 @@ static const char *what(const struct ctl_request *r, char *buf, size_t n)
  * time so the migrator's nodeMaintenance trigger leaves this cordon to the drain. */
 static int cordon(const struct ctl_env *e, const char *node, char *err, size_t errn)
 {
-	struct wk_k8s *k8s = ctl_env_k8s(e, err, errn);
+	struct wk_k8s *k8s;
 	struct wk_k8s_result res;
-	char now[40], *patch;
+	char now[40], *patch, path[4096];
 	cJSON *p;
 	int rc;
 
+	/* Without any kubeconfig wukongctl works through Kafka alone: the drain goes on, said. */
+	if (ctl_env_kubeconfig(e, path, sizeof(path), err, errn) < 0) {
+		fprintf(stderr,
+			"wukongctl: note: node '%s' not cordoned: no kubeconfig (%s); draining "
+			"without cordoning\n",
+			node, err);
+		return 0;
+	}
+	k8s = ctl_env_k8s(e, err, errn);
 	if (!k8s)
 		return -1;
 	wk_time_format(wk_time_now_ms(), now, sizeof(now));

@@ -199,6 +199,12 @@ static long choose_target(struct ctx *c, size_t v, long fixed)
 	return best;
 }
 
+/* Bytes of RAM the VM's migration sends. */
+static double vm_ram(const struct mig_plan_vm *m)
+{
+	return (double)(m->guest_memory > 0 ? m->guest_memory : m->memory);
+}
+
 /* The VM's transfer settings. */
 static const struct mig_plan_params *vp(const struct ctx *c, size_t v)
 {
@@ -311,7 +317,7 @@ static double run(struct ctx *c, const size_t *order, int conc, const long *fixe
 			c->outbound[c->src[v]]++;
 			c->blk[c->src[v]]++;
 			c->admitted[na++] = v;
-			xf_init(&c->x[v], (double)c->vms[v].memory, (double)c->vms[v].disk_bytes,
+			xf_init(&c->x[v], vm_ram(&c->vms[v]), (double)c->vms[v].disk_bytes,
 				vp(c, v));
 			active++;
 		}
@@ -421,7 +427,7 @@ static void fill(struct ctx *c, size_t na, int conc, struct mig_plan *out)
 		double bytes = 0, link = 0;
 		for (size_t v = 0; v < n; v++)
 			if (c->src[v] == s) {
-				bytes += (double)c->vms[v].memory + (double)c->vms[v].disk_bytes;
+				bytes += vm_ram(&c->vms[v]) + (double)c->vms[v].disk_bytes;
 				link = c->vms[v].src_link;
 				if (vp(c, v)->bw_cap > 0 && c->prm->per_node > 0)
 					link = fmin(link, vp(c, v)->bw_cap * c->prm->per_node);
@@ -461,6 +467,8 @@ static int validate(const struct mig_plan_vm *vms, size_t nvms, const struct mig
 			return wk_err(errstr, errstr_size, "vm \"%s\": bad dirty rate", nm);
 		if (!(v->src_link > 0 && v->src_link < 1e15))
 			return wk_err(errstr, errstr_size, "vm \"%s\": bad source link", nm);
+		if (v->guest_memory < 0 || v->guest_memory > (int64_t)1 << 50)
+			return wk_err(errstr, errstr_size, "vm \"%s\": bad guest memory", nm);
 		if (v->disk_bytes < 0 || v->disk_bytes > (int64_t)1 << 56)
 			return wk_err(errstr, errstr_size, "vm \"%s\": bad disk bytes", nm);
 		if (v->cfg && (!(v->cfg->bw_cap >= 0 && v->cfg->bw_cap < 1e15) ||
@@ -582,7 +590,7 @@ static double key_cost(size_t v)
 		b = fmin(b, vp(g_sort_ctx, v)->bw_cap);
 	double f = 1.0 - m->dirty_rate / b;
 	/* Bytes a lone transfer sends: memory / (1 - dirty/bandwidth) (the pre-copy series). */
-	return ((double)m->memory + (double)m->disk_bytes) / (f > 0.05 ? f : 0.05);
+	return (vm_ram(m) + (double)m->disk_bytes) / (f > 0.05 ? f : 0.05);
 }
 static int cmp_cost_desc(const void *a, const void *b)
 {

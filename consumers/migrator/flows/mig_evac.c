@@ -179,6 +179,7 @@ struct cand {
 	cJSON *wukong;	  /* owned */
 	char ns[64], name[MIG_NAME_MAX], vm[MIG_NAME_MAX], id[MIG_ID_MAX];
 	int64_t mem, cpu;
+	int64_t guest; /* the guest's RAM: what a migration sends */
 	double dirty;
 	struct mig_policy pol;
 	bool cold;		   /* cannot move live, the owner allows a cold move */
@@ -569,6 +570,11 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		wk_strlcpy(c->name, wk, sizeof(c->name));
 		wk_strlcpy(c->vm, vm, sizeof(c->vm));
 		mig_vmi_resources(it, &st->kv, &c->mem, &c->cpu);
+		{
+			int64_t gc;
+
+			mig_vmi_guest(it, &c->guest, &gc);
+		}
 		if (ps) {
 			/* A pressure move weighs what the VM may use on its target (the guest's
 			 * size: the level is about use) as well as what the scheduler counts. */
@@ -667,7 +673,8 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 						.dirty_rate = c->dirty,
 						.src_link = link,
 						.eligible = e,
-						.cfg = &g->cfg[i]};
+						.cfg = &g->cfg[i],
+						.guest_memory = c->guest > 0 ? c->guest : 0};
 	}
 	if (mig_plan_build(g->pv, g->nlive, g->pn, g->nnodes, &g->prm, &g->plan, err, errn) < 0)
 		return -1;
