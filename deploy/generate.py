@@ -71,8 +71,13 @@ SERVICES = {
             ("migrations.kubevirt.io", ["migrationpolicies"], ["list", "create", "delete"]),
             ("", ["nodes"], ["get", "list"]),
             ("", ["namespaces"], ["get"]),
-            ("", ["persistentvolumeclaims"], ["get"]),
+            ("", ["persistentvolumeclaims"], ["get", "delete"]),
             ("", ["persistentvolumes"], ["get"]),
+            ("storage.k8s.io", ["storageclasses"], ["get"]),
+            # a cold move copies node-local disks: CDI clone DataVolumes (CDI authorizes a
+            # clone by create on datavolumes/source in the source namespace)
+            ("cdi.kubevirt.io", ["datavolumes"], ["get", "list", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],

@@ -46,6 +46,10 @@ ALLOWED_UNUSED = {
     ("wukong-cloner", "kubevirt.io", "virtualmachines", "delete"):
         "consumers/cloner/cl_actions.c cl_cleanup and the orphan relist delete a target VM the "
         "clone made when the clone fails after the target exists",
+    ("wukong-migrator", "cdi.kubevirt.io", "datavolumes", "delete"):
+        "consumers/migrator/ctx/mig_volumes.c mig_volumes_delete deletes an old disk's owning "
+        "DataVolume after a cold move copied it, or the copies of a failed cold move; 0086's old "
+        "disks are bare claims and its moves succeed",
     ("wukong-provisioner", "cdi.kubevirt.io", "datavolumes", "delete"):
         "consumers/provisioner/pv_service.c deletes the DataVolume of a disk removed from the "
         "Wukong's spec; 0091 removes none",

@@ -47,6 +47,7 @@ static const struct opt opts[] = {
     {"timeout-per-gib", 0, O_INT, F(timeout_per_gib), M(CTL_CMD_MIGRATE)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_CANCEL)},
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
+    {"no-cordon", 0, O_FLAG, F(no_cordon), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
@@ -93,8 +94,9 @@ static const struct {
      "usage: wukongctl cancel NS/NAME [--request ID] [common options]\n"
      "Cancel the migration queued or running for NS/NAME (only request ID with --request).\n"},
     {"drain", CTL_CMD_DRAIN, 1, 1,
-     "usage: wukongctl drain NODE [--dry-run] [common options]\n"
-     "Submit a node drain (evacuate every VM from NODE).\n"},
+     "usage: wukongctl drain NODE [--dry-run] [--no-cordon] [common options]\n"
+     "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
+     "node drain (evacuate every VM from NODE); --dry-run prints the per-VM plan.\n"},
     {"clone", CTL_CMD_CLONE, 2, 2,
      "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
      "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"

@@ -44,8 +44,8 @@ struct ctl_args {
 	long long expire_after_ms; /* --expire-after; 0 = 10 minutes (the executors' default) */
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
-	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
-	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once, no_cordon;
+	bool rbac;		   /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;

@@ -26,7 +26,7 @@ static const char usage_text[] =
     "Operations (a Kafka submission, then a live progress bar until it ends):\n"
     "  migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy] [--timeout-per-gib N]\n"
     "  cancel NS/NAME [--request ID]\n"
-    "  drain NODE [--dry-run]\n"
+    "  drain NODE [--dry-run] [--no-cordon]\n"
     "  clone SRC DST [--disks a,b]\n"
     "Views:\n"
     "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
