@@ -33,9 +33,11 @@ SERVICES = {
         kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=[], group=None, rebuild_group="wukong-watcher-rebuild-",
-        produces=["events"],
+        produces=["events", "clusters"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["list", "watch"]),
+            # the registry heartbeat: KubeVirt's version and gates (docs/multicluster.md)
+            (KV, ["kubevirts"], ["list"]),
             (KV, ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations"], ["list", "watch"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["list", "watch"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["list", "watch"]),
@@ -58,7 +60,8 @@ SERVICES = {
     "migrator": dict(
         kind="Deployment", replicas=1, lease=False,
         cpu="100m", mem="384Mi", cpu_lim="1", mem_lim="768Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
+        # the router reads wukong.requests (migrator.shared-requests: false below)
+        consumes=["events", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list"]),
@@ -77,7 +80,7 @@ SERVICES = {
     "cloner": dict(
         kind="Deployment", replicas=1, lease=False,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-cloner",
+        consumes=["events", "requests." + CLUSTER], group="wukong-cloner",
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list", "create"]),
@@ -120,6 +123,14 @@ SERVICES = {
             ("", ["events"], ["create"]),
         ],
         egress_extra=[]),
+    # The multi-cluster router (docs/multicluster.md): Kafka only, no API server.
+    "router": dict(
+        kind="Deployment", replicas=1, lease=False,
+        cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        produces=["requests.", "audit", "progress", "dlq"],
+        rules=[],
+        egress_extra=[], no_apiserver=True),
     "audit": dict(
         kind="StatefulSet", replicas=1, lease=False,
         cpu="50m", mem="32Mi", cpu_lim="1", mem_lim="128Mi",
@@ -157,6 +168,8 @@ def config_yaml(svc, s):
         c[svc + ".lease.namespace"] = NS
     if svc == "audit":
         c["audit.dir"] = "/var/lib/wukong/audit"
+    if svc in ("migrator", "cloner"):
+        c[svc + ".shared-requests"] = False  # the router routes wukong.requests
     if svc == "progress":
         c["progress.metrics-urls"] = ""  # fill with each virt-handler's https://<pod-ip>:8443/metrics (docs/deploy.md)
     return yaml.safe_dump(c, sort_keys=True)
@@ -353,8 +366,14 @@ def strimzi_files():
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
             acls.append(acl("group", s["rebuild_group"], ["Read"], "prefix"))
+        for t in s.get("reads", []):
+            # group-less readers (assign() from the beginning, nothing committed)
+            acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
+            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
         for t in s["produces"]:
-            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"]))
+            # "requests.": every wukong.requests.<cluster> (a prefix ACL)
+            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],
+                            "prefix" if t.endswith(".") else "literal"))
         for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
             lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
                         "metadata": {"name": name(svc), "namespace": NS,
