@@ -637,7 +637,25 @@ static int topic_name(const struct wk_config *cfg, const char *spec, char *out, 
 	shortname = expand_cluster(spec, cluster_or_local(cfg));
 	if (q)
 		shortname[strcspn(shortname, "?")] = '\0';
-	wk_kafka_topic(cfg, shortname, out, out_size);
+	if (shortname[0] == '^') {
+		/* a regex subscription ("^requests\\.t\\..+"): the prefix goes in escaped */
+		const char *prefix = wk_config_get(cfg, "topics.prefix", "wukong");
+		size_t n = 0;
+
+		out[n++] = '^';
+		for (const char *c = prefix; *c && n + 4 < out_size; c++) {
+			if (*c == '.' || *c == '-' || *c == '+')
+				out[n++] = '\\';
+			out[n++] = *c;
+		}
+		if (*prefix && n + 3 < out_size) {
+			out[n++] = '\\';
+			out[n++] = '.';
+		}
+		snprintf(out + n, out_size - n, "%s", shortname + 1);
+	} else {
+		wk_kafka_topic(cfg, shortname, out, out_size);
+	}
 	if (strlen(out) + 1 >= out_size)
 		rc = wk_err(err, err_size, "topic name for '%s' longer than %zu bytes", shortname,
 			    out_size - 2);

@@ -35,9 +35,11 @@ SERVICES = {
         kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=[], group=None, rebuild_group="wukong-watcher-rebuild-",
-        produces=["events"],
+        produces=["events", "clusters"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["list", "watch"]),
+            # the registry heartbeat: KubeVirt's version and gates (docs/multicluster.md)
+            (KV, ["kubevirts"], ["list"]),
             (KV, ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations"], ["list", "watch"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["list", "watch"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["list", "watch"]),
@@ -60,7 +62,8 @@ SERVICES = {
     "migrator": dict(
         kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="384Mi", cpu_lim="1", mem_lim="768Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
+        # the router reads wukong.requests (migrator.shared-requests: false below)
+        consumes=["events", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list"]),
@@ -85,7 +88,7 @@ SERVICES = {
     "cloner": dict(
         kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-cloner",
+        consumes=["events", "requests." + CLUSTER], group="wukong-cloner",
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list", "create"]),
@@ -131,6 +134,15 @@ SERVICES = {
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=[]),
+    # The multi-cluster router (docs/multicluster.md): Kafka only, no API server. Two replicas in
+    # one consumer group: Kafka gives each partition to one of them, no Lease needed.
+    "router": dict(
+        kind="Deployment", replicas=2, lease=False,
+        cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        produces=["requests.", "audit", "progress", "dlq"],
+        rules=[],
+        egress_extra=[], no_apiserver=True),
     # Two full copies, not a Lease: each replica is its own consumer group (its pod name,
     # wukong-audit-0/1) and writes the whole log on its own volume, so losing one loses nothing
     # (docs/reliability.md). The key Secret wukong-audit-key is created by the operator (docs/deploy.md).
@@ -172,6 +184,8 @@ def config_yaml(svc, s):
     if svc == "audit":
         c["audit.dir"] = "/var/lib/wukong/audit"
         c["audit.key-file"] = AUDIT_KEY_DIR + "/key"
+    if svc in ("migrator", "cloner"):
+        c[svc + ".shared-requests"] = False  # the router routes wukong.requests
     if svc == "progress":
         c["progress.metrics-urls"] = ""  # fill with each virt-handler's https://<pod-ip>:8443/metrics (docs/deploy.md)
     return yaml.safe_dump(c, sort_keys=True)
@@ -380,8 +394,14 @@ def strimzi_files():
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
             acls.append(acl("group", s["rebuild_group"], ["Read"], "prefix"))
+        for t in s.get("reads", []):
+            # group-less readers (assign() from the beginning, nothing committed)
+            acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
+            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
         for t in s["produces"]:
-            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"]))
+            # "requests.": every wukong.requests.<cluster> (a prefix ACL)
+            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],
+                            "prefix" if t.endswith(".") else "literal"))
         for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
             lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
                         "metadata": {"name": name(svc), "namespace": NS,
