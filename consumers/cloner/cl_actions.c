@@ -217,7 +217,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 			lower[i] =
 			    (char)((lower[i] >= 'A' && lower[i] <= 'Z') ? lower[i] + 32 : lower[i]);
 		snprintf(action, sizeof(action), "clone.%s", lower);
-		wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+		wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 		details = cJSON_CreateObject();
 		cJSON_AddStringToObject(details, "source", src);
 		cJSON_AddStringToObject(details, "targetVM", j->spec.target_vm);
@@ -281,7 +281,7 @@ int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const cha
 
 	snprintf(part, sizeof(part), "%d", (int)m->partition);
 	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
-	wk_emit_id("clr", parts, 4, id, sizeof(id));
+	wk_emit_keyed_id("clr", parts, 4, id, sizeof(id));
 	cJSON_AddStringToObject(d, "deadLetterReason", code);
 	memset(&au, 0, sizeof(au));
 	au.request_id = rid;
@@ -321,7 +321,7 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 	char id[64], key[600], err[256];
 	char *body;
 
-	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+	wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 	memset(&au, 0, sizeof(au));
 	au.request_id = s->id;
 	au.source_type = "kafka";
@@ -1135,8 +1135,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 					     "TargetNameTaken", err);
 			} else {
 				/* A retry after an undelivered audit: say it again (same id). */
-				audit_target(st, s, s->targets[i].name, "pending",
-					     "TargetCreated", "Wukong created for a running clone");
+				audit_target(st, s, s->targets[i].name, "pending", "TargetCreated",
+					     "Wukong created for a running clone");
 			}
 			cJSON_Delete(have);
 			cJSON_Delete(wk);
@@ -1168,7 +1168,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
 		s->source_name, s->parallelism);
 	/* The Wukongs are the durable record: the audit lines go out before the offset, and
-	 * when they could not, the submission is retried (it finds its Wukongs and audits again). */
+	 * when they could not, the submission is retried (it finds its Wukongs and audits again).
+	 */
 	if (wk_producer_flush(st->prod, 10000) < 0) {
 		wk_warn("clone submission '%s': audit lines not delivered, retrying", s->id);
 		out = WK_MSG_RETRY;
