@@ -283,6 +283,8 @@ int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const cha
 	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
 	wk_emit_keyed_id("clr", parts, 4, id, sizeof(id));
 	cJSON_AddStringToObject(d, "deadLetterReason", code);
+	if (st->requester)
+		cJSON_AddItemToObject(d, "requester", wk_authz_identity_json(st->requester));
 	memset(&au, 0, sizeof(au));
 	au.request_id = rid;
 	au.topic = rd_kafka_topic_name(m->rkt);
