@@ -337,12 +337,13 @@ cJSON *wk_authz_identity_json(const struct wk_authz_identity *id)
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(o, "trusted", id->trusted);
-	if (!id->trusted) {
+	/* none of them when the topic gave no identity (refused before one was established) */
+	if (id->tenant[0])
 		cJSON_AddStringToObject(o, "tenant", id->tenant);
+	if (id->user[0])
 		cJSON_AddStringToObject(o, "user", id->user);
-		if (id->groups[0])
-			cJSON_AddStringToObject(o, "groups", id->groups);
-	}
+	if (id->groups[0])
+		cJSON_AddStringToObject(o, "groups", id->groups);
 	cJSON_AddStringToObject(o, "topic", id->topic);
 	return o;
 }
