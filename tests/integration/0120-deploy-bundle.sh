@@ -49,20 +49,28 @@ check "each KafkaUser reads only its inputs and writes only its outputs" python3
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 users = {d["metadata"]["name"]: d for d in docs if d["kind"] == "KafkaUser"}
-assert len(users) == 8, users.keys()
+tenants = {n: u for n, u in users.items() if n.startswith("wukong-tenant-")}
+assert len(users) - len(tenants) == 8 and tenants, users.keys()
 for n, u in users.items():
     assert u["spec"]["authentication"]["type"] == "scram-sha-512"
     for a in u["spec"]["authorization"]["acls"]:
         ops = set(a["operations"])
         assert ops in ({"Read", "Describe"}, {"Write", "Describe"}, {"Read"}), (n, a)
         assert a["resource"]["type"] in ("topic", "group"), (n, a)
-        # a prefix only for the router's writes to every wukong.requests.<cluster>
-        assert a["resource"]["patternType"] == "literal" or a["resource"]["type"] == "group" or (
-            n == "wukong-router" and a["resource"]["name"] == "wukong.requests." and ops == {"Write", "Describe"}), (n, a)
+        # a prefix only for groups, for the router's writes to every wukong.requests.<cluster>
+        # and for the executors reading every tenant's topic
+        assert (a["resource"]["patternType"] == "literal" or a["resource"]["type"] == "group" or
+                (n == "wukong-router" and a["resource"]["name"] == "wukong.requests." and ops == {"Write", "Describe"}) or
+                (a["resource"]["name"] == "wukong.requests.t." and ops == {"Read", "Describe"})), (n, a)
+# issue 20: a tenant writes its own request topic and nothing else
+for n, u in tenants.items():
+    acls = u["spec"]["authorization"]["acls"]
+    assert [(a["resource"]["name"], set(a["operations"])) for a in acls] == \
+        [("wukong.requests.t." + n[len("wukong-tenant-"):], {"Write", "Describe"})], (n, acls)
 w = {a["resource"]["name"] for a in users["wukong-status"]["spec"]["authorization"]["acls"] if "Write" in a["operations"]}
 assert w == {"wukong.dlq"}, w
 r = {a["resource"]["name"] for a in users["wukong-migrator"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
-assert r == {"wukong.events", "wukong.requests.local", "wukong-migrator-local"}, r  # the router reads wukong.requests
+assert r == {"wukong.events", "wukong.requests.local", "wukong.requests.t.", "wukong-migrator-local"}, r  # the router reads wukong.requests
 r = {a["resource"]["name"] for a in users["wukong-router"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
 assert r == {"wukong.requests", "wukong.clusters", "wukong-router", "wukong-cluster-registry-reader"}, r
 cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "wukong-migrator"][0]
