@@ -8,6 +8,7 @@
 #include "sim_crds.h"
 #include "sim_proto.h"
 #include "sim_rbac.h"
+#include "wk_json.h"
 #include "sim_sa.h"
 
 #include "sim_store.h"
@@ -1628,8 +1629,50 @@ static bool admission_denied(struct sim_api *api, const struct target *t, const 
 	return true;
 }
 
-static void do_create(struct sim_api *api, const struct sim_req *req, const struct target *t,
-		      struct sim_resp *resp)
+/* CDI's clone authorization of a DataVolume cloning from another namespace
+ * (containerized-data-importer-api pkg/apis/core/v1beta1/authorize_utils.go, asked by the
+ * datavolume-mutate webhook, pkg/apiserver/webhooks/datavolume-mutate.go): the creator needs
+ * `create` on `datavolumes/source` in the source namespace, or else (a PVC source) `create` on
+ * pods there, (a snapshot source) `create` on pods and on "pvcs" there. An unrestricted token
+ * (cluster admin) passes. */
+static bool clone_denied(struct sim_api *api, const struct token *tok, const struct target *t,
+			 const cJSON *obj, struct sim_resp *resp)
+{
+	const cJSON *src = wk_json_path(obj, "spec.source");
+	const cJSON *pvc = wk_json_path(src, "pvc"), *snap = wk_json_path(src, "snapshot");
+	const cJSON *from = pvc ? pvc : snap;
+	const char *sns = wk_json_str(from, "namespace"), *sname = wk_json_str(from, "name");
+	char msg[700];
+	bool ok;
+
+	if (!tok->rbac || !from || !t->ns || strcmp(t->res->plural, "datavolumes") ||
+	    strcmp(t->res->group, "cdi.kubevirt.io") || !sns || !*sns || !strcmp(sns, t->ns))
+		return false;
+	{
+		struct sim_rbac_attrs a = {"create", "cdi.kubevirt.io", "datavolumes", "source",
+					   sns, sname, NULL};
+		ok = sim_rbac_allowed(api->st, tok->principal, &a);
+		sim_rbac_record(tok->principal, &a, ok);
+	}
+	if (!ok) {
+		struct sim_rbac_attrs p = {"create", "", "pods", NULL, sns, sname, NULL};
+		struct sim_rbac_attrs c = {"create", "", "pvcs", NULL, sns, sname, NULL};
+
+		ok = sim_rbac_allowed(api->st, tok->principal, &p) &&
+		     (pvc || sim_rbac_allowed(api->st, tok->principal, &c));
+	}
+	if (ok)
+		return false;
+	snprintf(msg, sizeof(msg),
+		 "admission webhook \"datavolume-mutate.cdi.kubevirt.io\" denied the request: "
+		 "User %.200s has insufficient permissions in clone source namespace %.64s",
+		 tok->principal->user, sns);
+	status_details(resp, 403, "Forbidden", msg, NULL);
+	return true;
+}
+
+static void do_create(struct sim_api *api, const struct sim_req *req, const struct token *tok,
+		      const struct target *t, struct sim_resp *resp)
 {
 	cJSON *obj = parse_body(req, resp, false), *meta, *out = NULL;
 	const char *bns, *name, *rv;
@@ -1684,7 +1727,7 @@ static void do_create(struct sim_api *api, const struct sim_req *req, const stru
 		ns_not_found(resp, t->ns);
 		return;
 	}
-	if (admission_denied(api, t, NULL, obj, resp)) {
+	if (admission_denied(api, t, NULL, obj, resp) || clone_denied(api, tok, t, obj, resp)) {
 		cJSON_Delete(obj);
 		return;
 	}
@@ -2137,7 +2180,7 @@ static void resource_request(struct sim_api *api, const struct sim_req *req,
 	} else if (!strcmp(verb, "watch")) {
 		watch_start(api, req, &t, table ? &topt : NULL, resp);
 	} else if (!strcmp(verb, "create")) {
-		do_create(api, req, &t, resp);
+		do_create(api, req, tok, &t, resp);
 	} else if (!strcmp(verb, "update")) {
 		do_write(api, req, &t, resp, PATCH_NONE);
 	} else if (!strcmp(verb, "patch")) {
