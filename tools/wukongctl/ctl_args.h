@@ -45,8 +45,12 @@ struct ctl_args {
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
 	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
-	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	bool rbac;		   /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long timeout_per_gib; /* 0 = unset */
+	/* clone */
+	long long count;       /* --count: a batch of DST-1..DST-N; 0 = one target, DST */
+	long long parallelism; /* --parallelism; 0 = the cloner's default (2) */
+	bool offline, start_source, stopped;
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;
 	long long limit;
