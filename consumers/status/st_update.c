@@ -523,3 +523,30 @@ out:
 		st_update_release(u);
 	return rc;
 }
+
+int st_update_check_origin(const struct st_update *u, const char *ce_source, int64_t now_us,
+			   int64_t max_ahead_us, const char **code, char *errstr,
+			   size_t errstr_size)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "/clusters/%s", u->cluster);
+	if (!ce_source || strcmp(ce_source, want)) {
+		*code = "wrong-source";
+		return wk_err(
+		    errstr, errstr_size,
+		    "ce_source '%.200s' is not '%s' (the producers of wukong.status write "
+		    "their cluster)",
+		    ce_source ? ce_source : "", want);
+	}
+	if (u->seq > now_us && u->seq - now_us > max_ahead_us) {
+		*code = "invalid-seq";
+		return wk_err(errstr, errstr_size,
+			      "seq %lld is %lld s ahead of this writer's clock (at most %lld s "
+			      "allowed, status.max-seq-ahead): not applied, it would freeze the "
+			      "field",
+			      (long long)u->seq, (long long)((u->seq - now_us) / 1000000),
+			      (long long)(max_ahead_us / 1000000));
+	}
+	return 0;
+}
