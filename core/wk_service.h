@@ -60,6 +60,9 @@ struct wk_service {
 	 * reported. NULL = the service does not look at delivery reports. */
 	void (*on_delivery)(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
 			    int32_t partition, int64_t offset);
+	/* Addition (issue 24): flags for the HTTP endpoint (wk_httpd_new_flags: WK_HTTPD_THREADED
+	 * for a service that streams, e.g. the console's Server-Sent Events). 0 = the default. */
+	unsigned http_flags;
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);
