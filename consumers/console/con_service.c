@@ -330,7 +330,7 @@ static void serve_events(const struct wk_httpd_req *req, struct wk_httpd_resp *r
 /* ---- Kafka ---- */
 
 static int tail_new(struct con_state *st, const struct wk_config *cfg, long long lookback_ms,
-		    char *errstr, size_t errstr_size)
+		    bool from_beginning, char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *tp = NULL;
@@ -377,12 +377,17 @@ static int tail_new(struct con_state *st, const struct wk_config *cfg, long long
 			rd_kafka_topic_partition_list_add(tp, st->topics[i], p)->offset = from;
 		rd_kafka_metadata_destroy(md);
 	}
-	/* Offsets for the start of the window (the end of a partition with nothing newer). */
-	if (rd_kafka_offsets_for_times(st->rk, tp, 10000)) {
+	/* Offsets for the start of the window (the end of a partition with nothing newer). The
+	 * embedded broker (librdkafka's mock cluster) answers no timestamp look-up: there the whole
+	 * topic is read (console.from-beginning, which wukongctl up sets). */
+	if (from_beginning) {
+		for (int i = 0; i < tp->cnt; i++)
+			tp->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+	} else if (rd_kafka_offsets_for_times(st->rk, tp, 10000)) {
 		wk_err(errstr, errstr_size, "cannot look up the offsets of the lookback window");
 		goto fail;
 	}
-	for (int i = 0; i < tp->cnt; i++)
+	for (int i = 0; i < tp->cnt && !from_beginning; i++)
 		if (tp->elems[i].offset < 0)
 			tp->elems[i].offset = RD_KAFKA_OFFSET_END;
 	if (rd_kafka_assign(st->rk, tp)) {
@@ -489,6 +494,7 @@ int con_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	struct con_state *st;
 	struct con_limits lim;
 	long long lookback, push_ms, streams, keep, audit_max;
+	bool from_beginning = false;
 	char e[512];
 
 	con_limits_default(&lim);
@@ -499,6 +505,8 @@ int con_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	    wk_config_get_duration_ms(cfg, "console.keep-finished", lim.keep_finished_ms, &keep, e,
 				      sizeof(e)) < 0 ||
 	    wk_config_get_int(cfg, "console.max-streams", 32, &streams, e, sizeof(e)) < 0 ||
+	    wk_config_get_bool(cfg, "console.from-beginning", false, &from_beginning, e,
+			       sizeof(e)) < 0 ||
 	    wk_config_get_int(cfg, "console.audit-records", (long long)lim.audit, &audit_max, e,
 			      sizeof(e)) < 0)
 		return wk_err(errstr, errstr_size, "%s", e);
@@ -531,13 +539,13 @@ int con_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	st->web->refs = 1;
 	st->web->max_clients = (int)streams;
 	st->web->model = con_model_new(&lim);
-	if (tail_new(st, cfg, lookback, errstr, errstr_size) < 0) {
+	if (tail_new(st, cfg, lookback, from_beginning, errstr, errstr_size) < 0) {
 		web_unref(st->web);
 		free(st);
 		return -1;
 	}
 	st->m_msgs =
-	    wk_metric_counter("wukong_console_messages_total",
+	    wk_metric_counter("wukong_console_inputs_total",
 			      "messages read from the topics, by what became of them", "result");
 	st->m_clients = wk_metric_gauge("wukong_console_streams", "open event streams", NULL);
 	st->m_entities = wk_metric_gauge("wukong_console_entities", "what the view holds", "kind");
@@ -560,7 +568,12 @@ int con_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	}
 	wk_service_set_state(ctx, st);
 	wk_service_set_ready(ctx, true);
-	wk_info("console on http://%s/ (lookback %lld s)", wk_httpd_addr(h), lookback / 1000);
+	if (from_beginning)
+		wk_info("console on http://%s/ (reading the topics from their beginning)",
+			wk_httpd_addr(h));
+	else
+		wk_info("console on http://%s/ (lookback %lld s)", wk_httpd_addr(h),
+			lookback / 1000);
 	return 0;
 fail_http:
 	rd_kafka_destroy(st->rk);

@@ -363,15 +363,15 @@ static void WK_NORETURN supervise(const char *dir, const char *name, const char 
 		if (sup_restart) {
 			sup_restart = 0;
 			backoff = 1000;
-			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u", name,
-				how, ran, restarts);
+			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u",
+				name, how, ran, restarts);
 			sup_record(dir, name, restarts, "requested");
 			continue;
 		}
 		if (ran >= 60000)
 			backoff = 1000;
-		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how, ran,
-			 restarts, backoff);
+		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how,
+			 ran, restarts, backoff);
 		sup_record(dir, name, restarts, how);
 		{
 			struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
@@ -753,36 +753,17 @@ int ctl_up(const struct ctl_env *e)
 		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
 		/* One replica of each: no Lease to wait for. Keys a service does not read are
 		 * ignored by it (docs/configuration.md). */
-		const char *argv[] = {bin,
-				      "-X",
-				      a_boot,
-				      "-X",
-				      "cluster.id=local",
-				      "-X",
-				      a_kc,
-				      "-X",
-				      a_addr,
-				      "-X",
-				      a_audit,
-				      "-X",
-				      "watcher.lease.enabled=false",
-				      "-X",
-				      "status.lease.enabled=false",
-				      "-X",
-				      "kafka.session.timeout.ms=6000",
-				      "-X",
-				      /* as deployed: the Leases where deploy/base's Roles grant them */
-				      "watcher.lease.namespace=wukong",
-				      "-X",
-				      "status.lease.namespace=wukong",
-				      "-X",
-				      /* the embedded broker does not wake parked fetches */
-				      "kafka.consumer.fetch.wait.max.ms=10",
-				      "-X",
-				      "progress.scrape-interval=1s",
-				      "-X",
-				      a_murl,
-				      NULL};
+		const char *argv[] = {
+		    bin, "-X", a_boot, "-X", "cluster.id=local", "-X", a_kc, "-X", a_addr, "-X",
+		    a_audit, "-X", "watcher.lease.enabled=false", "-X",
+		    "status.lease.enabled=false", "-X", "kafka.session.timeout.ms=6000", "-X",
+		    /* as deployed: the Leases where deploy/base's Roles grant them */
+		    "watcher.lease.namespace=wukong", "-X", "status.lease.namespace=wukong", "-X",
+		    /* the embedded broker does not wake parked fetches */
+		    "kafka.consumer.fetch.wait.max.ms=10", "-X", "progress.scrape-interval=1s",
+		    "-X",
+		    /* the embedded broker answers no timestamp look-up */
+		    "console.from-beginning=true", "-X", a_murl, NULL};
 
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, svc);
 		unlink(file);
@@ -806,6 +787,14 @@ int ctl_up(const struct ctl_env *e)
 	printf(")\n  kafka bootstrap  %s   (%s/bootstrap)\n", boot, e->shown);
 	printf("  kubeconfig       %s/kubeconfig\n", e->shown);
 	printf("  scenario         %s\n", scen[0] ? scen : "(wukong-sim's default)");
+	for (int i = 2; i < np; i++) {
+		char caddr[FILE_CAP] = "";
+
+		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, ps[i].name);
+		if (!strcmp(ps[i].name, "console") && read_small(file, caddr, sizeof(caddr)) == 0 &&
+		    caddr[0])
+			printf("  console          http://%s/   (read-only web console)\n", caddr);
+	}
 	printf("  next:            wukongctl status | wukongctl watch | "
 	       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
 	       e->shown);
@@ -829,8 +818,9 @@ int ctl_restart(const struct ctl_env *e, const char *name)
 		if (strcmp(ps[i].name, name))
 			continue;
 		if (!strcmp(name, "kafka") || !strcmp(name, "sim")) {
-			fprintf(stderr, "wukongctl: '%s' is not supervised: 'wukongctl down' and "
-					"'up' restart the whole stack\n",
+			fprintf(stderr,
+				"wukongctl: '%s' is not supervised: 'wukongctl down' and "
+				"'up' restart the whole stack\n",
 				name);
 			return 2;
 		}

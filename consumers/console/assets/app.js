@@ -50,7 +50,18 @@ function showTab() {
 window.addEventListener('hashchange', showTab);
 
 /* ---- operations table ---- */
-const rows = new Map(); /* op id -> {tr, cells[], vals[], group} */
+const rows = new Map(); /* op id -> {tr, cells[], vals[], group, visible, pending} */
+/* Only rows on screen are written at once; the others keep their latest op in `pending` and are
+ * written when they scroll into view (or their tab is shown): with 1,000 operations in flight an
+ * update then touches the few dozen rows one can see. */
+const seen = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const r = rows.get(e.target.dataset.op);
+    if (!r) continue;
+    r.visible = e.isIntersecting;
+    if (r.visible && r.pending) { const o = r.pending; r.pending = null; writeRow(r, o); }
+  }
+}, { rootMargin: '200px' });
 function opGroup(o) {
   if (o.final) return 'done';
   return o.phase === 'Queued' || o.phase === 'Pending' ? 'queued' : 'running';
@@ -89,36 +100,47 @@ function upsertRow(o) {
         const bar = el('span', 'pbar');
         bar.appendChild(el('i'));
         td.appendChild(bar);
-        td.appendChild(el('span'));
       }
+      /* One text node per cell, changed through .data: cheaper than textContent. */
+      cells.push(td.appendChild(document.createTextNode('')));
       tr.appendChild(td);
-      cells.push(td);
     }
-    r = { tr, cells, vals: [], group: null };
+    r = { tr, cells, vals: [], group: null, fill: tr.children[3].firstChild.firstChild, stalled: false, visible: false, pending: null };
     rows.set(o.id, r);
+    seen.observe(tr);
+    writeRow(r, o);
+  } else if (r.visible) {
+    writeRow(r, o);
+  } else {
+    r.pending = o;
   }
-  const v = opCells(o);
-  for (let i = 0; i < v.length; i++) {
-    if (r.vals[i] === v[i]) continue;
-    r.vals[i] = v[i];
-    if (i === 3) {
-      const p = v[i] < 0 ? 0 : v[i];
-      r.cells[3].firstChild.firstChild.style.width = p + '%';
-      r.cells[3].lastChild.textContent = v[i] < 0 ? '' : p + '%';
-    } else {
-      r.cells[i].textContent = v[i];
-    }
-  }
-  r.tr.classList.toggle('stalled', !!o.stalled);
   const g = opGroup(o);
   if (g !== r.group) {
     r.group = g;
     $('ops-' + g).appendChild(r.tr);
   }
 }
+function writeRow(r, o) {
+  const v = opCells(o);
+  for (let i = 0; i < v.length; i++) {
+    if (r.vals[i] === v[i]) continue;
+    r.vals[i] = v[i];
+    if (i === 3) {
+      const p = v[i] < 0 ? 0 : v[i];
+      r.fill.style.width = p + '%';
+      r.cells[3].data = v[i] < 0 ? '' : p + '%';
+    } else {
+      r.cells[i].data = v[i];
+    }
+  }
+  if (r.stalled !== !!o.stalled) {
+    r.stalled = !!o.stalled;
+    r.tr.classList.toggle('stalled', r.stalled);
+  }
+}
 function removeRow(id) {
   const r = rows.get(id);
-  if (r) { r.tr.remove(); rows.delete(id); }
+  if (r) { seen.unobserve(r.tr); r.tr.remove(); rows.delete(id); }
 }
 function sortQueued() {
   const tb = $('ops-queued');
