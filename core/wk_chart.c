@@ -233,6 +233,47 @@ int wk_timeline_report(struct wk_timeline *tl, const cJSON *r, int64_t time_ms)
 	return 0;
 }
 
+int wk_timeline_audit(struct wk_timeline *tl, const cJSON *ev, int64_t time_ms)
+{
+	const char *rid = wk_json_str(ev, "requestId"), *action = wk_json_str(ev, "action");
+	const char *outcome = wk_json_str(ev, "outcome"), *verb, *trigger;
+	const cJSON *details = cJSON_GetObjectItemCaseSensitive(ev, "details");
+	const cJSON *plan = cJSON_GetObjectItemCaseSensitive(details, "plan");
+
+	if (!rid || strcmp(rid, tl->id) || !action || !outcome)
+		return 0;
+	if (!strncmp(action, "drain.", 6))
+		trigger = "drain";
+	else if (!strncmp(action, "evacuation.", 11))
+		trigger = "nodeMaintenance";
+	else if (!strncmp(action, "pressure.", 9))
+		trigger = "resourcePressure";
+	else
+		return 0;
+	verb = strchr(action, '.') + 1;
+	if (strcmp(verb, "planned") && strcmp(verb, "started") && strcmp(verb, "completed"))
+		return 0;
+	if (!tl->trigger[0])
+		take_str(tl->trigger, sizeof(tl->trigger), trigger);
+	if (!tl->node[0] &&
+	    !strcmp(wk_json_str(ev, "object.kind") ? wk_json_str(ev, "object.kind") : "", "Node"))
+		take_str(tl->node, sizeof(tl->node), wk_json_str(ev, "object.name"));
+	if (!tl->cluster[0])
+		take_str(tl->cluster, sizeof(tl->cluster), wk_json_str(ev, "cluster"));
+	if (cJSON_IsObject(plan))
+		wk_timeline_plan(tl, plan, time_ms);
+	if (!strcmp(verb, "planned")) {
+		tl->dry_run = true;
+		wk_timeline_finish(tl, "Planned", time_ms);
+	} else if (!strcmp(verb, "started")) {
+		tl->start_ms = time_ms; /* the record's time is the start */
+	} else {
+		wk_timeline_finish(tl, !strcmp(outcome, "success") ? "Completed" : "Failed",
+				   time_ms);
+	}
+	return 1;
+}
+
 void wk_timeline_finish(struct wk_timeline *tl, const char *phase, int64_t time_ms)
 {
 	take_str(tl->phase, sizeof(tl->phase), phase);

@@ -58,6 +58,10 @@ void wk_timeline_release(struct wk_timeline *tl);
 int wk_timeline_plan(struct wk_timeline *tl, const struct cJSON *plan, int64_t time_ms);
 /* One evacuation report (the whole message value) stamped time_ms. 0 taken, -1 ignored. */
 int wk_timeline_report(struct wk_timeline *tl, const struct cJSON *report, int64_t time_ms);
+/* An audit event (schemas/audit-event.v1.json) of this evacuation (requestId = the timeline's
+ * id): {drain,evacuation,pressure}.{planned,started,completed} set the trigger, node, plan, start
+ * and end. 1 taken, 0 not about it. */
+int wk_timeline_audit(struct wk_timeline *tl, const struct cJSON *ev, int64_t time_ms);
 /* The completion record: phase "Completed" or "Failed" at time_ms. */
 void wk_timeline_finish(struct wk_timeline *tl, const char *phase, int64_t time_ms);
 /* The step of ns/name, NULL if none. */

@@ -738,41 +738,18 @@ static int apply_audit(struct con_model *m, const cJSON *b, const char *ce_subje
 	if (cluster)
 		touch_cluster(m, cluster, t);
 
-	/* Evacuations: the plan, the start, the end. */
+	/* Evacuations: the plan, the start, the end (wk_timeline_audit decides). */
 	if (rid && (!strncmp(action, "drain.", 6) || !strncmp(action, "evacuation.", 11) ||
 		    !strncmp(action, "pressure.", 9))) {
 		const char *verb = strchr(action, '.') + 1;
-		const cJSON *plan = cJSON_GetObjectItemCaseSensitive(details, "plan");
 
 		if (!strcmp(verb, "planned") || !strcmp(verb, "started") ||
 		    !strcmp(verb, "completed")) {
 			struct drain *d = drain_get(m, rid, t);
 
-			if (d) {
-				if (!d->tl.trigger[0])
-					snprintf(d->tl.trigger, sizeof(d->tl.trigger), "%s",
-						 !strncmp(action, "drain.", 6) ? "drain"
-						 : !strncmp(action, "pressure.", 9)
-						     ? "resourcePressure"
-						     : "nodeMaintenance");
+			if (d && wk_timeline_audit(&d->tl, b, t) > 0) {
 				if (!d->tl.node[0] && node)
 					snprintf(d->tl.node, sizeof(d->tl.node), "%s", node);
-				if (!d->tl.cluster[0] && cluster && strlen(cluster) < 64)
-					snprintf(d->tl.cluster, sizeof(d->tl.cluster), "%s",
-						 cluster);
-				if (cJSON_IsObject(plan))
-					wk_timeline_plan(&d->tl, plan, t);
-				if (!strcmp(verb, "planned")) {
-					d->tl.dry_run = true;
-					wk_timeline_finish(&d->tl, "Planned", t);
-				} else if (!strcmp(verb, "started")) {
-					d->tl.start_ms = t; /* the record's time is the start */
-				} else {
-					wk_timeline_finish(&d->tl,
-							   !strcmp(outcome, "success") ? "Completed"
-										       : "Failed",
-							   t);
-				}
 				d->dirty = true;
 			}
 		}

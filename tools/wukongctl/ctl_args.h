@@ -29,6 +29,7 @@ enum ctl_cmd {
 	CTL_CMD_HELP,
 	CTL_CMD_VERSION,
 	CTL_CMD_RESTART,
+	CTL_CMD_REPORT, /* addition (issue 24): report drain|migrate ID [--svg FILE] */
 };
 
 enum ctl_output { CTL_OUT_TEXT = 0, CTL_OUT_JSON, CTL_OUT_YAML };
@@ -49,6 +50,8 @@ struct ctl_args {
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;
+	/* report */
+	const char *report_kind, *report_id, *svg;
 	long long limit;
 	const char *pos[CTL_MAX_POS];
 	int npos;
