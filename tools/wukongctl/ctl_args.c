@@ -454,8 +454,8 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 		a->report_id = a->pos[1];
 		if (strcmp(a->report_kind, "drain") && strcmp(a->report_kind, "migrate")) {
 			ctl_safe(a->report_kind, shown, sizeof(shown), 40);
-			return wk_err(errstr, errstr_size,
-				      "unknown report '%s' (drain, migrate)", shown);
+			return wk_err(errstr, errstr_size, "unknown report '%s' (drain, migrate)",
+				      shown);
 		}
 		if (!wk_name_is_dns1123_label(a->report_id)) {
 			ctl_safe(a->report_id, shown, sizeof(shown), 64);

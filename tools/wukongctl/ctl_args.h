@@ -46,7 +46,7 @@ struct ctl_args {
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
 	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
-	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	bool rbac;		   /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;

@@ -720,7 +720,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 				ctl_evac_line(&f.evac, term_cols() - 1, tick++, line, sizeof(line));
 			} else if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) &&
 				   term_cols() > 60) {
-				/* A pre-copy that stopped converging: the remaining bytes' shape. */
+				/* A pre-copy that stopped converging: the remaining bytes' shape.
+				 */
 				char spark[128];
 
 				ctl_progress_line(&f.prog, term_cols() - 32, tick++, line,
