@@ -317,7 +317,12 @@ function convOptions() {
   }
   if (!convSel || !S.ops.has(convSel)) {
     const stalled = ids.find((id) => S.ops.get(id).stalled && !S.ops.get(id).final);
-    const running = ids.find((id) => !S.ops.get(id).final);
+    /* Else the running migration with the longest history. */
+    let running = null;
+    for (const id of ids) {
+      const o = S.ops.get(id);
+      if (!o.final && (!running || (o.points || 0) > (S.ops.get(running).points || 0))) running = id;
+    }
     convSel = stalled || running || ids[0] || null;
   }
   if (convSel) sel.value = convSel;
