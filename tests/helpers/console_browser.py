@@ -171,7 +171,7 @@ def perf(a):
         t0 = time.time()
         for r in range(1, a.rounds + 1):
             send_round(r)
-            b.pump(0.05)
+            b.pump(0.3)  # longer than the console's push interval: about one update a round
         want = min(99, a.rounds + 1)
         # The last op's row (scrolled into view, as rows off screen are written when seen).
         b.wait("(() => { const r = document.querySelector('#ops tbody tr[data-op=\"mig:local/load/perf-%04d\"]');"
@@ -195,7 +195,7 @@ def perf(a):
         with open(os.path.join(a.out, "console-perf.json"), "w") as f:
             json.dump({"ops": a.ops, "rounds": a.rounds, "updates": len(d), "median_ms": med,
                        "p90_ms": p90, "max_ms": d[-1], "durations_ms": d}, f)
-        check(len(d) >= min(10, a.rounds), "at least %d updates measured (%d)" % (min(10, a.rounds), len(d)))
+        check(len(d) >= a.rounds // 2, "at least %d updates measured (%d)" % (a.rounds // 2, len(d)))
         check(updates >= len(d), "every measured update was one the page handled")
         # The target: under 50 ms per update, as the median of many updates so that a
         # loaded 2-core machine's occasional stall does not decide it.

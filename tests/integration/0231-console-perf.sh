@@ -7,7 +7,7 @@
 # target is under 50 ms per update; the check takes the median of all updates of the run, so that
 # a loaded 2-core machine's occasional stall does not decide it. Median, p90 and max are printed
 # and kept in $B/test-logs/0231-console-perf/console-perf.json. WUKONG_TEST_LONG=1 (make
-# test-long): 100 rounds instead of 12.
+# test-long): 100 rounds instead of 16.
 . "$(dirname "$0")/../lib.sh"
 
 OUT="$B/test-logs/0231-console-perf"
@@ -18,7 +18,7 @@ if ! command -v chromium >/dev/null || ! $PY -c 'import websocket' 2>/dev/null; 
 	finish
 	exit
 fi
-ROUNDS=12
+ROUNDS=16
 [ "${WUKONG_TEST_LONG:-}" = 1 ] && ROUNDS=100
 start_kafka 1
 start_bg console "$BIN/wukong-console" -X kafka.bootstrap.servers="$BOOTSTRAP" \
