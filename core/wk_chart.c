@@ -172,6 +172,7 @@ int wk_timeline_plan(struct wk_timeline *tl, const cJSON *plan, int64_t time_ms)
 			break;
 		take_str(s->target, sizeof(s->target), wk_json_str(e, "target"));
 		take_str(s->reason, sizeof(s->reason), wk_json_str(e, "reason"));
+		take_str(s->mode, sizeof(s->mode), wk_json_str(e, "mode"));
 		s->converges = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "converges"));
 		s->order = order >= 1 && order <= WK_TL_STEPS_MAX ? (int)order : 0;
 		if (a >= 0 && b >= a) {
@@ -326,6 +327,7 @@ cJSON *wk_timeline_json(const struct wk_timeline *tl)
 		cJSON_AddStringToObject(e, "state", s->state);
 		cJSON_AddBoolToObject(e, "converges", s->converges);
 		cJSON_AddStringToObject(e, "reason", s->reason);
+		cJSON_AddStringToObject(e, "mode", s->mode);
 		add_secs(e, "planStart", s->plan_start);
 		add_secs(e, "planEnd", s->plan_end);
 		add_ms(e, "actStartMs", s->act_start_ms);
@@ -498,7 +500,10 @@ int wk_timeline_text(const struct wk_timeline *tl, int64_t now_ms, int width, bo
 				put_cell(cells, x, (size_t)barw, '#');
 		}
 		if (wk_buf_addf(b, "%-24.24s %-14.14s %-5s ", vm, s->target[0] ? s->target : "-",
-				s->target[0] ? (s->converges ? "live" : "live!") : "-") < 0)
+				!s->target[0]  ? "-"
+				: s->mode[0]   ? s->mode
+				: s->converges ? "live"
+					       : "live!") < 0)
 			return -1;
 		for (int x = 0; x < barw; x++) {
 			const char *c = cells[x] == '#'	  ? (utf8 ? "█" : "#")

@@ -28,6 +28,7 @@ struct wk_tl_step {
 	char target[254];
 	char state[16];	   /* the last report's state, "" before any */
 	char reason[48];   /* the plan's reason (a VM with nowhere to go) */
+	char mode[8];	   /* the plan's "live" or "cold", "" when it does not say */
 	int order;	   /* the plan's order, 0 = not in the plan */
 	bool converges;	   /* the plan expects the pre-copy to converge */
 	double plan_start; /* seconds after the evacuation's start; < 0 = not planned */

@@ -73,7 +73,7 @@ check "a write (POST) is refused with 405: the console is read-only" [ "$(code -
 "$W" drain node-a --dry-run --request-id dry-0230 --timeout 60s >"$T/dry.out" 2>&1
 check "drain --dry-run exits 0" [ $? -eq 0 ]
 check "... and draws the plan: a header and one row per VM with its target and bar" \
-	bash -c "grep -q '^VM  *TARGET  *MODE  *TIMELINE' '$T/dry.out' && [ \$(grep -cE '^default/d-[0-9]+ +node-[a-z]+ +live!? +[ -]*-+[ -]* [0-9]+-[0-9]+$' '$T/dry.out') -eq $NA ]"
+	bash -c "grep -q '^VM  *TARGET  *MODE  *TIMELINE' '$T/dry.out' && [ \$(grep -cE '^default/d-[0-9]+ +node-[a-z]+ +(live|cold|live!) +[ -]*-+[ -]* [0-9]+-[0-9]+$' '$T/dry.out') -eq $NA ]"
 diag "$(sed -n '/^the plan/,$p' "$T/dry.out" | head -12)"
 
 # The browser first (it waits for the drain to appear), then the drain and the clone.
