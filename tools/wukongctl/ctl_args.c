@@ -9,7 +9,7 @@
 
 #define M(c) (1u << (c))
 #define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
-#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS))
+#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS) | M(CTL_CMD_REPORT))
 #define KUBE (OPS | M(CTL_CMD_GET) | M(CTL_CMD_WATCH) | M(CTL_CMD_STATUS))
 #define ALL 0xffffffffu
 
@@ -32,12 +32,12 @@ static const struct opt opts[] = {
     {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
     {"context", 0, O_STR, F(context), KUBE},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
-    {"cluster", 0, O_STR, F(cluster), OPS},
+    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_REPORT)},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
     {"output", 'o', O_STR, 0,
      OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT) | M(CTL_CMD_CLUSTERS)},
-    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
+    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN) | M(CTL_CMD_REPORT)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
@@ -65,6 +65,7 @@ static const struct opt opts[] = {
     {"since", 0, O_STR, F(since), M(CTL_CMD_AUDIT)},
     {"until", 0, O_STR, F(until), M(CTL_CMD_AUDIT)},
     {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
+    {"svg", 0, O_STR, F(svg), M(CTL_CMD_REPORT)},
 };
 
 static const struct {
@@ -131,6 +132,12 @@ static const struct {
      "                             [--limit N] [-o json|text]\n"
      "       wukongctl audit verify\n"
      "The audit log in DIR/audit (core/wk_auditlog.h, as wukong-auditlog). T is RFC 3339.\n"},
+    {"report", CTL_CMD_REPORT, 2, 2,
+     "usage: wukongctl report drain|migrate ID [--svg FILE] [--timeout DUR]\n"
+     "The picture of a drain (per VM: the planner's bar against what happened) or of a\n"
+     "migration (data remaining over time against transfer and dirty rate), read back from\n"
+     "wukong.audit, wukong.progress and wukong.status: as text on stdout, or with --svg as\n"
+     "an SVG file any browser opens. ID is the request id (the drain's, or the migration's).\n"},
     {"help", CTL_CMD_HELP, 0, 1, NULL},
     {"version", CTL_CMD_VERSION, 0, 0, "usage: wukongctl version\n"},
 };
@@ -462,6 +469,22 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 			return wk_err(errstr, errstr_size,
 				      "unknown audit command '%s' (query, verify)", shown);
 		}
+	}
+	if (a->cmd == CTL_CMD_REPORT) {
+		a->report_kind = a->pos[0];
+		a->report_id = a->pos[1];
+		if (strcmp(a->report_kind, "drain") && strcmp(a->report_kind, "migrate")) {
+			ctl_safe(a->report_kind, shown, sizeof(shown), 40);
+			return wk_err(errstr, errstr_size, "unknown report '%s' (drain, migrate)",
+				      shown);
+		}
+		if (!wk_name_is_dns1123_label(a->report_id)) {
+			ctl_safe(a->report_id, shown, sizeof(shown), 64);
+			return wk_err(errstr, errstr_size, "report: '%s' is not a request id",
+				      shown);
+		}
+		if (a->svg && (!*a->svg || strlen(a->svg) >= 4096))
+			return wk_err(errstr, errstr_size, "--svg: give a file name");
 	}
 	if (a->cluster && !wk_name_is_dns1123_label(a->cluster)) {
 		ctl_safe(a->cluster, shown, sizeof(shown), 64);

@@ -7,6 +7,7 @@
  * where the status writer puts what the executors and the progress aggregator report.
  */
 #include "ctl_ops.h"
+#include "ctl_report.h"
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"
@@ -350,6 +351,17 @@ bool ctl_follow_dead_letter(struct ctl_follow *f, const cJSON *value, const char
 
 /* ---- Kafka: the tail consumer ---- */
 
+/* When a message happened: its ce_time, else the broker's timestamp, else now. */
+static int64_t msg_time(const rd_kafka_message_t *m)
+{
+	char tb[64];
+	int64_t t = 0;
+
+	if (wk_kafka_header_copy(m, "ce_time", tb, sizeof(tb)) < 0 || wk_time_parse_ms(tb, &t) < 0)
+		t = rd_kafka_message_timestamp(m, NULL);
+	return t > 0 ? t : wk_time_now_ms();
+}
+
 static rd_kafka_t *tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
 			    char *errstr, size_t errstr_size)
 {
@@ -659,6 +671,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	unsigned tick = 0;
 	int code = CTL_EXIT_OK;
 	char lastline[512] = "";
+	/* Addition (issue 24): the drain's timeline (plan against reports) and the migration's
+	 * convergence, fed from the same messages the follow reads. */
+	struct ctl_report rep;
+	bool stalled = false;
 
 	if (ctl_request_from_args(a, verb, &r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
@@ -671,6 +687,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			rnd = (uint32_t)getpid() ^ (uint32_t)wk_time_mono_ms();
 		ctl_request_new_id(verb, wk_time_now_ms(), rnd, r.id, sizeof(r.id));
 	}
+	ctl_report_init(&rep, verb == CTL_VERB_DRAIN, r.id);
 	/* No executor starts the request after this (core/wk_request.h): a request left in
 	 * Kafka while nothing ran must not run long after this command gave up on it. */
 	expires_ms = wk_time_now_ms() + (a->expire_after_ms > 0 ? a->expire_after_ms : 600000);
@@ -678,6 +695,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	cfg = ctl_env_kafka_config(e, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "wukongctl: %s\n", err);
+		ctl_report_release(&rep);
 		return CTL_EXIT_ENV;
 	}
 	{
@@ -830,8 +848,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			} else if (v && !strcmp(tn, t_status)) {
 				changed = ctl_follow_status_msg(&f, v);
 			} else if (v && !strcmp(tn, t_audit)) {
+				ctl_report_feed(&rep, 'a', v, msg_time(m));
 				changed = ctl_follow_audit(&f, v);
 			} else if (v && !strcmp(tn, t_prog)) {
+				ctl_report_feed(&rep, 'p', v, msg_time(m));
 				changed = ctl_follow_progress(&f, v);
 			}
 			cJSON_Delete(v);
@@ -885,11 +905,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			char line[512];
 
 			next_draw = now + 200;
-			if (f.evac.have)
+			if (f.evac.have) {
 				ctl_evac_line(&f.evac, term_cols() - 1, tick++, line, sizeof(line));
-			else
+			} else if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) &&
+				   term_cols() > 60) {
+				/* A pre-copy that stopped converging: the remaining bytes' shape.
+				 */
+				char spark[128];
+
+				ctl_progress_line(&f.prog, term_cols() - 32, tick++, line,
+						  sizeof(line) - 160);
+				wk_conv_sparkline(&rep.conv, 12, true, spark, sizeof(spark));
+				snprintf(line + strlen(line), 160, "  not converging %s", spark);
+			} else {
 				ctl_progress_line(&f.prog, term_cols() - 1, tick++, line,
 						  sizeof(line));
+			}
 			/* A new phase keeps the previous line on screen: the history stays. */
 			if (changed && lastline[0] && strcmp(f.phase, lastline))
 				printf("\n");
@@ -898,6 +929,17 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fflush(stdout);
 		} else if (!tty && changed) {
 			char line[512];
+
+			if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) != stalled) {
+				char spark[64];
+
+				stalled = !stalled;
+				wk_conv_sparkline(&rep.conv, 12, false, spark, sizeof(spark));
+				if (stalled)
+					printf("not converging: remaining [%s] over the last %zu "
+					       "samples\n",
+					       spark, rep.conv.n < 12 ? rep.conv.n : (size_t)12);
+			}
 
 			if (f.evac.have)
 				ctl_evac_plain(&f.evac, line, sizeof(line));
@@ -970,6 +1012,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fprintf(stderr, "  reason: %s\n", sanitized);
 		if (f.plan[0])
 			fputs(f.plan, stdout);
+		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
+			struct wk_buf tb;
+
+			wk_buf_init(&tb, 4 * 1024 * 1024);
+			if (r.dry_run) {
+				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
+						     &tb) == 0)
+					printf("the plan, per VM (seconds from the start):\n%s",
+					       wk_buf_str(&tb));
+			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
+				printf("planned against actual (seconds from the start; 'wukongctl "
+				       "report drain %s --svg FILE' draws it):\n%s",
+				       r.id, wk_buf_str(&tb));
+			}
+			wk_buf_release(&tb);
+		}
 	} else {
 		cJSON *o = cJSON_CreateObject();
 
@@ -1015,6 +1073,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		cJSON_Delete(o);
 	}
 out:
+	ctl_report_release(&rep);
 	free(body);
 	wk_producer_destroy(prod);
 	if (tail) {

@@ -5,6 +5,7 @@
  */
 #include "ctl_args.h"
 #include "ctl_ops.h"
+#include "ctl_report.h"
 #include "ctl_stack.h"
 #include "ctl_table.h"
 
@@ -33,6 +34,7 @@ static const char usage_text[] =
     "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
     "  audit query|verify   the audit log (DIR/audit)\n"
     "  clusters    the cluster registry (wukong.clusters): versions, gates, room, state\n"
+    "  report drain|migrate ID [--svg FILE]   a drain's timeline, a migration's convergence\n"
     "\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
     "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
@@ -219,6 +221,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_AUDIT:
 		rc = audit(&e);
+		break;
+	case CTL_CMD_REPORT:
+		rc = ctl_report(&e);
 		break;
 	default:
 		fputs(usage_text, stderr);
