@@ -146,6 +146,22 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 	return -1;
 }
 
+void ctl_env_context_ns(const struct ctl_env *e, char *out, size_t out_size)
+{
+	char path[PATH_MAX], err[512];
+	struct wk_kubeconfig kc;
+
+	wk_strlcpy(out, "default", out_size);
+	if (ctl_env_kubeconfig(e, path, sizeof(path), err, sizeof(err)) < 0)
+		return;
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_load(&kc, path, e->args->context, err, sizeof(err)) < 0)
+		return;
+	if (kc.namespace && *kc.namespace)
+		wk_strlcpy(out, kc.namespace, out_size);
+	wk_kubeconfig_release(&kc);
+}
+
 struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size)
 {
 	char path[PATH_MAX];
@@ -363,15 +379,15 @@ static void WK_NORETURN supervise(const char *dir, const char *name, const char 
 		if (sup_restart) {
 			sup_restart = 0;
 			backoff = 1000;
-			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u", name,
-				how, ran, restarts);
+			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u",
+				name, how, ran, restarts);
 			sup_record(dir, name, restarts, "requested");
 			continue;
 		}
 		if (ran >= 60000)
 			backoff = 1000;
-		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how, ran,
-			 restarts, backoff);
+		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how,
+			 ran, restarts, backoff);
 		sup_record(dir, name, restarts, how);
 		{
 			struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
@@ -753,36 +769,15 @@ int ctl_up(const struct ctl_env *e)
 		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
 		/* One replica of each: no Lease to wait for. Keys a service does not read are
 		 * ignored by it (docs/configuration.md). */
-		const char *argv[] = {bin,
-				      "-X",
-				      a_boot,
-				      "-X",
-				      "cluster.id=local",
-				      "-X",
-				      a_kc,
-				      "-X",
-				      a_addr,
-				      "-X",
-				      a_audit,
-				      "-X",
-				      "watcher.lease.enabled=false",
-				      "-X",
-				      "status.lease.enabled=false",
-				      "-X",
-				      "kafka.session.timeout.ms=6000",
-				      "-X",
-				      /* as deployed: the Leases where deploy/base's Roles grant them */
-				      "watcher.lease.namespace=wukong",
-				      "-X",
-				      "status.lease.namespace=wukong",
-				      "-X",
-				      /* the embedded broker does not wake parked fetches */
-				      "kafka.consumer.fetch.wait.max.ms=10",
-				      "-X",
-				      "progress.scrape-interval=1s",
-				      "-X",
-				      a_murl,
-				      NULL};
+		const char *argv[] = {
+		    bin, "-X", a_boot, "-X", "cluster.id=local", "-X", a_kc, "-X", a_addr, "-X",
+		    a_audit, "-X", "watcher.lease.enabled=false", "-X",
+		    "status.lease.enabled=false", "-X", "kafka.session.timeout.ms=6000", "-X",
+		    /* as deployed: the Leases where deploy/base's Roles grant them */
+		    "watcher.lease.namespace=wukong", "-X", "status.lease.namespace=wukong", "-X",
+		    /* the embedded broker does not wake parked fetches */
+		    "kafka.consumer.fetch.wait.max.ms=10", "-X", "progress.scrape-interval=1s",
+		    "-X", a_murl, NULL};
 
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, svc);
 		unlink(file);
@@ -829,8 +824,9 @@ int ctl_restart(const struct ctl_env *e, const char *name)
 		if (strcmp(ps[i].name, name))
 			continue;
 		if (!strcmp(name, "kafka") || !strcmp(name, "sim")) {
-			fprintf(stderr, "wukongctl: '%s' is not supervised: 'wukongctl down' and "
-					"'up' restart the whole stack\n",
+			fprintf(stderr,
+				"wukongctl: '%s' is not supervised: 'wukongctl down' and "
+				"'up' restart the whole stack\n",
 				name);
 			return 2;
 		}
