@@ -19,7 +19,7 @@ bool wk_tenant_ns_in_list(const char *ns, const char *list);
  * without a tenant; any_tenants says whether any "<svc>.tenants.*" key exists (without it and
  * without require_tenant there is no policy and everything passes). require_key names the
  * require-tenant key in the message ("migrator.require-tenant"). 0 when allowed, -1 with the
- * reason in errstr (the caller's dead-letter code is "forbidden"). */
+ * reason in errstr (the caller's dead-letter code is "Forbidden"). */
 int wk_tenant_check(const char *tenant, const char *ns, const char *tenants_list,
 		    bool require_tenant, bool any_tenants, const char *require_key, char *errstr,
 		    size_t errstr_size);

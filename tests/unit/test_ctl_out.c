@@ -181,6 +181,23 @@ static void yaml_roundtrip(void **state)
 	}
 }
 
+static void json_layout(void **state)
+{
+	cJSON *v = cJSON_Parse("{\"a\":\"t\\tb\",\"b\":[1,{\"c\":null}]}"), *back;
+	struct wk_buf b;
+
+	(void)state;
+	wk_buf_init(&b, 0);
+	ctl_json(v, &b);
+	assert_string_equal(wk_buf_str(&b), "{\n    \"a\": \"t\\tb\",\n    \"b\": [1, {\n"
+					    "            \"c\": null\n        }]\n}\n");
+	back = cJSON_Parse(wk_buf_str(&b));
+	assert_true(cJSON_Compare(v, back, true));
+	cJSON_Delete(back);
+	cJSON_Delete(v);
+	wk_buf_release(&b);
+}
+
 static void trunc_mid(void **state)
 {
 	char out[64];
@@ -238,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(jsonpath),
 	    cmocka_unit_test(yaml_roundtrip),
+	    cmocka_unit_test(json_layout),
 	    cmocka_unit_test(trunc_mid),
 	    cmocka_unit_test(tables),
 	};

@@ -377,6 +377,24 @@ void ctl_yaml(const cJSON *v, struct wk_buf *out)
 	yaml_emit(v, 0, out);
 }
 
+void ctl_json(const cJSON *v, struct wk_buf *out)
+{
+	char *s = cJSON_Print(v);
+
+	/* kubectl's layout: four spaces a level, `"key": value`. cJSON's raw tabs are only its
+	 * formatting (a tab inside a string is written as \t), so they can be replaced. */
+	for (const char *p = s ? s : "null"; *p; p++) {
+		if (*p != '\t')
+			(void)!wk_buf_add(out, p, 1);
+		else if (p > s && p[-1] == ':')
+			(void)!wk_buf_adds(out, " ");
+		else
+			(void)!wk_buf_adds(out, "    ");
+	}
+	(void)!wk_buf_adds(out, "\n");
+	free(s);
+}
+
 int ctl_out_value(const struct ctl_args *a, const cJSON *v, const char *name_of, FILE *f)
 {
 	struct wk_buf b;
@@ -398,12 +416,9 @@ int ctl_out_value(const struct ctl_args *a, const cJSON *v, const char *name_of,
 		if (name_of)
 			(void)!wk_buf_addf(&b, "%s\n", name_of);
 		break;
-	default: {
-		char *s = cJSON_Print(v);
-
-		(void)!wk_buf_addf(&b, "%s\n", s ? s : "null");
-		free(s);
-	}
+	default:
+		ctl_json(v, &b);
+		break;
 	}
 	fputs(wk_buf_str(&b) ? wk_buf_str(&b) : "", f);
 	wk_buf_release(&b);

@@ -25,6 +25,9 @@ struct cJSON;
 int ctl_jsonpath(const char *tmpl, const struct cJSON *v, struct wk_buf *out, char *errstr,
 		 size_t errstr_size);
 
+/* Indented JSON as kubectl prints it (four spaces, `"key": value`), with a final newline. */
+void ctl_json(const struct cJSON *v, struct wk_buf *out);
+
 /* Block YAML of any JSON value (strings quoted when YAML would read them otherwise). */
 void ctl_yaml(const struct cJSON *v, struct wk_buf *out);
 
