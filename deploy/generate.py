@@ -20,6 +20,8 @@ PREFIX = "wukong"        # topics.prefix
 CLUSTER = "local"        # cluster.id; set per cluster in the ConfigMaps (overlay patch)
 KAFKA_CLUSTER = "wukong"  # strimzi.io/cluster of the KafkaTopics/KafkaUsers
 BOOTSTRAP = "wukong-kafka-bootstrap.kafka.svc:9092"
+AUDIT_KEY_SECRET = "wukong-audit-key"  # key "key": 32-256 random bytes (docs/audit.md "Keys")
+AUDIT_KEY_DIR = "/etc/wukong/audit-key"
 
 KV = "kubevirt.io"
 R_ALL_READ = ["get", "list", "watch"]
@@ -56,7 +58,7 @@ SERVICES = {
         ],
         egress_extra=[]),
     "migrator": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="384Mi", cpu_lim="1", mem_lim="768Mi",
         consumes=["events", "requests", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
         produces=["status", "audit", "progress", "dlq"],
@@ -72,10 +74,11 @@ SERVICES = {
             ("", ["persistentvolumeclaims"], ["get"]),
             ("", ["persistentvolumes"], ["get"]),
             ("", ["events"], ["create"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=[]),
     "cloner": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=["events", "requests", "requests." + CLUSTER], group="wukong-cloner",
         produces=["status", "audit", "progress", "dlq"],
@@ -89,10 +92,11 @@ SERVICES = {
             ("clone.kubevirt.io", ["virtualmachineclones"], ["get", "list", "create", "delete"]),
             ("", ["persistentvolumeclaims"], ["list", "delete"]),
             ("", ["events"], ["create"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=[]),
     "progress": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="320Mi", cpu_lim="1", mem_lim="640Mi",
         consumes=["events", "progress"], group="wukong-progress", produces=["progress", "status", "dlq"],
         rules=[
@@ -103,11 +107,12 @@ SERVICES = {
             # KubeVirt's metrics endpoints (kubevirt-prometheus-metrics, namespace kubevirt); a
             # Role there would be narrower: left as a ClusterRole rule for now (docs/deploy.md)
             ("discovery.k8s.io", ["endpointslices"], ["list"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=["virt-handler"]),
     # Merged after the footprint measurement: its figures are the cloner's, an estimate (docs).
     "provisioner": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=["events"], group="wukong-provisioner", produces=["status", "dlq"],
         rules=[
@@ -118,12 +123,16 @@ SERVICES = {
             ("cdi.kubevirt.io", ["datavolumes"], ["get", "delete"]),
             ("storage.k8s.io", ["storageclasses"], ["list"]),
             ("", ["events"], ["create"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=[]),
+    # Two full copies, not a Lease: each replica is its own consumer group (its pod name,
+    # wukong-audit-0/1) and writes the whole log on its own volume, so losing one loses nothing
+    # (docs/reliability.md). The key Secret wukong-audit-key is created by the operator (docs/deploy.md).
     "audit": dict(
-        kind="StatefulSet", replicas=1, lease=False,
+        kind="StatefulSet", replicas=2, lease=False,
         cpu="50m", mem="32Mi", cpu_lim="1", mem_lim="128Mi",
-        consumes=["audit", "dlq"], group="wukong-audit", produces=["dlq"],
+        consumes=["audit", "dlq"], group=None, group_prefix="wukong-audit-", produces=["dlq"],
         rules=[],
         egress_extra=[], no_apiserver=True),
 }
@@ -157,6 +166,7 @@ def config_yaml(svc, s):
         c[svc + ".lease.namespace"] = NS
     if svc == "audit":
         c["audit.dir"] = "/var/lib/wukong/audit"
+        c["audit.key-file"] = AUDIT_KEY_DIR + "/key"
     if svc == "progress":
         c["progress.metrics-urls"] = ""  # fill with each virt-handler's https://<pod-ip>:8443/metrics (docs/deploy.md)
     return yaml.safe_dump(c, sort_keys=True)
@@ -172,6 +182,11 @@ def container(svc, s):
               {"name": "tmp", "mountPath": "/tmp"}]
     if svc == "audit":
         mounts.append({"name": "data", "mountPath": "/var/lib/wukong/audit"})
+        mounts.append({"name": "audit-key", "mountPath": AUDIT_KEY_DIR, "readOnly": True})
+    if s.get("group_prefix"):
+        # one consumer group per replica: its pod name (StatefulSet: stable across restarts)
+        env.append({"name": "WUKONG_CONSUMER_GROUP",
+                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
     probe = lambda path, delay, period, fail: {
         "httpGet": {"path": path, "port": "metrics"}, "initialDelaySeconds": delay,
         "periodSeconds": period, "timeoutSeconds": 2, "failureThreshold": fail}
@@ -220,6 +235,11 @@ def pod_spec(svc, s):
                     {"name": "secret", "secret": {"secretName": name(svc), "optional": True}},
                     {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
     }
+    if svc == "audit":
+        # not optional: without the key the chain would be unkeyed (forgeable); the pod waits
+        # in ContainerCreating until the operator creates the Secret (docs/deploy.md)
+        spec["volumes"].append({"name": "audit-key", "secret": {
+            "secretName": AUDIT_KEY_SECRET, "defaultMode": 0o440}})
     return spec
 
 
@@ -228,7 +248,7 @@ def workload(svc, s):
     meta = {"name": name(svc), "namespace": NS, "labels": labels(svc)}
     if s["kind"] == "StatefulSet":
         return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta, "spec": {
-            "serviceName": name(svc), "replicas": 1, "selector": {"matchLabels": sel(svc)},
+            "serviceName": name(svc), "replicas": s["replicas"], "selector": {"matchLabels": sel(svc)},
             "podManagementPolicy": "OrderedReady",
             "updateStrategy": {"type": "RollingUpdate"},
             "template": tmpl,
@@ -349,6 +369,8 @@ def strimzi_files():
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
         if s["group"]:
             acls.append(acl("group", s["group"], ["Read"]))
+        if s.get("group_prefix"):
+            acls.append(acl("group", s["group_prefix"], ["Read"], "prefix"))
         if s.get("rebuild_group"):
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
@@ -412,8 +434,9 @@ ALERTS = [
      "10m", "warning", "No replica of a Wukong service has answered 200 on /readyz for 10 minutes."),
     ("WukongLoopStalled", 'time() - {__name__=~"wukong_.*_last_tick_timestamp_seconds", namespace="%s"} > 120' % NS,
      "2m", "critical", "A Wukong service's main loop has not turned for 2 minutes."),
-    ("WukongNoLeader", 'sum by (namespace) (wukong_watcher_leader) < 1 or sum by (namespace) (wukong_status_leader) < 1',
-     "5m", "critical", "No watcher or no status writer replica holds its Lease."),
+    ("WukongNoLeader", " or ".join("sum by (namespace) (wukong_%s_leader) < 1" % s for s in
+                                   ("watcher", "status", "migrator", "cloner", "progress", "provisioner")),
+     "5m", "critical", "A Lease-elected Wukong service has no replica holding its Lease."),
     ("WukongDeadLetters", 'sum by (pod, reason) (increase({__name__=~"wukong_.*_dead_letters_total", namespace="%s"}[15m])) > 0' % NS,
      "0m", "warning", "Messages were dead-lettered in the last 15 minutes."),
     ("WukongMigrationsFailing", 'sum(increase(wukong_migrations_total{outcome="failed"}[30m])) > 3',

@@ -660,7 +660,13 @@ int ctl_up(const struct ctl_env *e)
 		return 3;
 	}
 	{
-		const char *argv[] = {bin, "--brokers", "1", "--bootstrap-file", file, NULL};
+		char ctlf[PATH_MAX];
+		/* the fault-injection FIFO (`echo 'down 1' >DIR/run/kafka.control`): the chaos
+		 * run's broker outage (tests/chaos/chaos.sh) */
+		const char *argv[] = {bin,	   "--brokers", "1", "--bootstrap-file",
+				      file,	   "--control", ctlf, NULL};
+
+		fmt(ctlf, sizeof(ctlf), "%s/run/kafka.control", e->dir);
 
 		if (start_proc(e, "kafka", argv, &ps[np], false) < 0)
 			goto fail;
