@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-DIRS="consumers/migrator consumers/cloner consumers/provisioner consumers/status consumers/progress core"
+DIRS="consumers/migrator consumers/cloner consumers/provisioner consumers/status consumers/progress consumers/router core"
 
 check() {
 	python3 - "${REASONS_TABLE:-docs/reasons.md}" "${REASONS_NOT:-tests/reasons-not.txt}" \
@@ -30,6 +30,7 @@ lit = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 positions = [
     re.compile(r'\bverdict\(\s*\w+,\s*(?:[^,"]*\?\s*"(\w[\w-]*)"\s*:\s*)?"(\w[\w-]*)"'),
     re.compile(r'\brefuse\([^;]*?"(\w[\w-]*)",\s*err\b'),
+    re.compile(r'\brefuse\(\s*\w+,\s*(?:\w+,\s*)?"(\w[\w-]*)"'),
     re.compile(r'\bsnprintf\(\s*reason\s*,[^,]+,\s*"(\w[\w-]*)"\s*\)'),
     re.compile(r'\bwk_strlcpy\(\s*(?:reason|code|[\w.>-]*(?:->|\.)(?:reason|refused|refuse_code|code))\b[^,]*,\s*"(\w[\w-]*)"'),
     re.compile(r'(?:(?:\.|->)reason|(?<![*\w.>])reason)\s*=\s*"(\w[\w-]*)"'),

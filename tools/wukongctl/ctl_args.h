@@ -29,6 +29,7 @@ enum ctl_cmd {
 	CTL_CMD_HELP,
 	CTL_CMD_VERSION,
 	CTL_CMD_RESTART,
+	CTL_CMD_CLUSTERS,
 };
 
 /* -o: text (the default table / progress lines), wide (text with more columns), json, yaml,
@@ -59,11 +60,12 @@ struct ctl_args {
 	long long expire_after_ms; /* --expire-after; 0 = 10 minutes (the executors' default) */
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
-	bool cold, auto_converge, post_copy, no_wait, dry_run, once;
-	bool include_finished;	   /* get/watch: finished operations too (was -A before -A meant
-				    * all namespaces) */
-	bool watch;		   /* get -w: the same as `watch` */
-	bool rbac;		   /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	bool cold, auto_converge, post_copy, no_wait, dry_run, once, no_cordon;
+	bool include_finished; /* get/watch: finished operations too (was -A before -A meant
+				* all namespaces) */
+	bool watch;	       /* get -w: the same as `watch` */
+	bool rbac;	       /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	long long clusters;    /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;

@@ -4,7 +4,11 @@
 
 #include "ctl_ops.h"
 #include "ctl_out.h"
+#include "wk_cluster.h"
+#include "wk_config.h"
 #include "wk_k8s.h"
+#include "wk_kafka.h"
+#include "wk_quantity.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -135,24 +139,36 @@ static void pct_cell(const struct ctl_row *r, bool tty, unsigned tick, char *out
 void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty,
 		    int cols, unsigned tick, bool header, struct wk_buf *out)
 {
-	static const char *const head[] = {"NAMESPACE", "NAME",	  "OPERATION", "PHASE",
-					   "PROGRESS",	"SOURCE", "TARGET",    "ETA",
-					   "REQUEST",	"MODE",	  "DOWNTIME"};
-	size_t first = all_ns ? 0 : 1, ncols = (wide ? 11 : 8) - first;
+	/* every column there is; which are shown depends on -A, -o wide and the clusters */
+	enum { C_CLUSTER, C_NS, C_NAME, C_OP, C_PHASE, C_PROG, C_SRC, C_TGT, C_ETA, C_REQ, C_MODE,
+	       C_DT, C_N };
+	static const char *const head[C_N] = {"CLUSTER", "NAMESPACE", "NAME",	  "OPERATION",
+					      "PHASE",	 "PROGRESS",  "SOURCE", "TARGET",
+					      "ETA",	 "REQUEST",   "MODE",	  "DOWNTIME"};
+	bool show[C_N], multi = false;
+	const char *h[C_N];
+	size_t nc = 0;
 	struct ctl_tab t;
 
-	ctl_tab_init(&t, ncols, head + first);
-	/* names may be cut in the middle to fit a terminal; phase, progress, ETA never */
-	t.shrink[0] = true;
-	t.shrink[1 - first] = true;
-	t.shrink[5 - first] = t.shrink[6 - first] = true;
-	if (wide)
-		t.shrink[8 - first] = true;
+	for (size_t i = 0; i < n && !multi; i++)
+		multi = rows[i].cluster[0] != '\0';
+	for (int c = 0; c < C_N; c++)
+		show[c] = c == C_CLUSTER ? multi : c == C_NS ? all_ns : c >= C_REQ ? wide : true;
+	for (int c = 0; c < C_N; c++)
+		if (show[c])
+			h[nc++] = head[c];
+	ctl_tab_init(&t, nc, h);
+	nc = 0;
+	/* names may be cut in the middle to fit a terminal; phase, progress and ETA never */
+	for (int c = 0; c < C_N; c++)
+		if (show[c])
+			t.shrink[nc++] = c == C_NS || c == C_NAME || c == C_SRC || c == C_TGT ||
+					 c == C_REQ;
 	for (size_t i = 0; i < n; i++) {
 		const struct ctl_row *r = &rows[i];
 		char pct[CTL_BAR_MAX + 16], eta[16], dt[32];
-		const char *cells[11];
-		size_t k;
+		const char *all[C_N], *cells[C_N];
+		size_t k, m = 0;
 
 		pct_cell(r, tty, tick, pct, sizeof(pct));
 		if (r->final)
@@ -163,18 +179,22 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 			snprintf(dt, sizeof(dt), "%.0fs", r->downtime_s);
 		else
 			snprintf(dt, sizeof(dt), "-");
-		cells[0] = r->ns;
-		cells[1] = r->name;
-		cells[2] = r->kind;
-		cells[3] = r->phase;
-		cells[4] = pct;
-		cells[5] = r->source[0] ? r->source : "-";
-		cells[6] = r->target[0] ? r->target : "-";
-		cells[7] = eta;
-		cells[8] = r->request[0] ? r->request : "-";
-		cells[9] = r->mode[0] ? r->mode : "-";
-		cells[10] = dt;
-		k = ctl_tab_add(&t, cells + first);
+		all[C_CLUSTER] = r->cluster;
+		all[C_NS] = r->ns;
+		all[C_NAME] = r->name;
+		all[C_OP] = r->kind;
+		all[C_PHASE] = r->phase;
+		all[C_PROG] = pct;
+		all[C_SRC] = r->source[0] ? r->source : "-";
+		all[C_TGT] = r->target[0] ? r->target : "-";
+		all[C_ETA] = eta;
+		all[C_REQ] = r->request[0] ? r->request : "-";
+		all[C_MODE] = r->mode[0] ? r->mode : "-";
+		all[C_DT] = dt;
+		for (int c = 0; c < C_N; c++)
+			if (show[c])
+				cells[m++] = all[c];
+		k = ctl_tab_add(&t, cells);
 		if (!strcmp(r->phase, "Succeeded"))
 			t.color[k] = 32;
 		else if (!strcmp(r->phase, "Failed") || !strcmp(r->phase, "Rejected"))
@@ -202,6 +222,8 @@ cJSON *ctl_rows_list(const struct ctl_row *rows, size_t n)
 		cJSON *o = cJSON_CreateObject();
 		const cJSON *f;
 
+		if (rows[i].cluster[0])
+			cJSON_AddStringToObject(o, "cluster", rows[i].cluster);
 		cJSON_AddStringToObject(o, "namespace", rows[i].ns);
 		cJSON_AddStringToObject(o, "name", rows[i].name);
 		cJSON_AddStringToObject(o, "operation", rows[i].kind);
@@ -224,40 +246,59 @@ cJSON *ctl_rows_list(const struct ctl_row *rows, size_t n)
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct ctl_row *x = a, *y = b;
-	int c = strcmp(x->vm, y->vm);
+	int c = strcmp(x->cluster, y->cluster);
 
+	if (!c)
+		c = strcmp(x->vm, y->vm);
 	return c ? c : strcmp(x->kind, y->kind);
 }
 
-/* List the Wukongs (ns NULL: every namespace) into *list (caller frees) and the rows. */
-static int fetch(struct wk_k8s *k8s, const char *ns, const char *name, bool finished, cJSON **list,
-		 struct ctl_row *rows, size_t *n, bool *found, char *err, size_t errn)
-{
-	struct wk_k8s_result res;
-	const cJSON *it;
+#define MAX_CLUSTERS 8
 
+/* List the Wukongs of every cluster (ns NULL: every namespace) into lists[c] (caller frees;
+ * the rows borrow from them) and the rows. A cluster that does not answer fails the round (its
+ * rows would vanish from the view otherwise). */
+static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, const char *ns, const char *name,
+		 bool finished, cJSON **lists, struct ctl_row *rows, size_t *n, bool *found,
+		 char *err, size_t errn)
+{
 	*n = 0;
 	*found = false;
-	if (wk_k8s_list_all(k8s, &wk_res_wukongs, ns, NULL, &res, err, errn) < 0) {
-		wk_k8s_result_release(&res);
-		return -1;
-	}
-	cJSON_Delete(*list);
-	*list = wk_k8s_result_take(&res);
-	wk_k8s_result_release(&res);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(*list, "items"))
-	{
-		if (*n >= MAX_ROWS)
-			break;
-		if (name) {
-			const char *nm = js(it, "metadata.name");
+	for (int c = 0; c < ncl; c++) {
+		struct wk_k8s_result res;
+		const cJSON *it;
 
-			if (!nm || strcmp(nm, name))
-				continue;
-			*found = true;
+		if (wk_k8s_list_all(k8s[c], &wk_res_wukongs, ns, NULL, &res, err, errn) < 0) {
+			wk_k8s_result_release(&res);
+			if (ids[c][0]) {
+				char e2[600];
+
+				snprintf(e2, sizeof(e2), "cluster '%.15s': %.512s", ids[c], err);
+				wk_strlcpy(err, e2, errn);
+			}
+			return -1;
 		}
-		/* a named Wukong shows its current operation whatever its phase */
-		*n += ctl_rows_from_wukong(it, finished || name, rows + *n, MAX_ROWS - *n);
+		cJSON_Delete(lists[c]);
+		lists[c] = wk_k8s_result_take(&res);
+		wk_k8s_result_release(&res);
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(lists[c], "items"))
+		{
+			size_t before = *n;
+
+			if (*n >= MAX_ROWS)
+				break;
+			if (name) {
+				const char *nm = js(it, "metadata.name");
+
+				if (!nm || strcmp(nm, name))
+					continue;
+				*found = true;
+			}
+			/* a named Wukong shows its current operation whatever its phase */
+			*n += ctl_rows_from_wukong(it, finished || name, rows + *n, MAX_ROWS - *n);
+			for (size_t i = before; i < *n; i++)
+				wk_strlcpy(rows[i].cluster, ids[c], sizeof(rows[i].cluster));
+		}
 	}
 	qsort(rows, *n, sizeof(*rows), cmp_rows);
 	return 0;
@@ -294,8 +335,10 @@ int ctl_get(const struct ctl_env *e, bool watch)
 	size_t n = 0;
 	unsigned tick = 0;
 	int code = 0, fails = 0;
-	struct wk_k8s *k8s;
-	cJSON *list = NULL;
+	struct wk_k8s *k8s[MAX_CLUSTERS];
+	char ids[MAX_CLUSTERS][16];
+	int ncl;
+	cJSON *lists[MAX_CLUSTERS] = {NULL};
 	char *prev = NULL;
 
 	if (a->npos) {
@@ -315,8 +358,8 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		free(rows);
 		return CTL_EXIT_USAGE;
 	}
-	k8s = ctl_env_k8s(e, err, sizeof(err));
-	if (!k8s) {
+	ncl = ctl_env_clusters(e, k8s, ids, MAX_CLUSTERS, err, sizeof(err));
+	if (ncl < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
 		free(rows);
 		return CTL_EXIT_ENV;
@@ -334,8 +377,8 @@ int ctl_get(const struct ctl_env *e, bool watch)
 	do {
 		struct wk_buf b;
 
-		if (fetch(k8s, want_ns, want_name, a->include_finished, &list, rows, &n, &found,
-			  err, sizeof(err)) < 0) {
+		if (fetch(k8s, ids, ncl, want_ns, want_name, a->include_finished, lists, rows, &n,
+			  &found, err, sizeof(err)) < 0) {
 			if (!watch || ++fails >= 5) {
 				fprintf(stderr,
 					"wukongctl: cannot list wukongs: %s (is the stack up? "
@@ -432,7 +475,142 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		printf("\033[?25h");
 	free(prev);
 	free(rows);
-	cJSON_Delete(list);
-	wk_k8s_destroy(k8s);
+	for (int c = 0; c < ncl; c++) {
+		cJSON_Delete(lists[c]);
+		wk_k8s_destroy(k8s[c]);
+	}
 	return code;
+}
+
+/* ---- clusters ---- */
+
+struct cl_list {
+	struct wk_cluster_info v[64];
+	size_t n;
+};
+
+static void cl_record(const char *key, const char *body, size_t len, void *opaque)
+{
+	struct cl_list *l = opaque;
+	struct wk_cluster_info ci;
+	char err[256];
+	size_t i;
+
+	(void)key;
+	if (!body || wk_cluster_parse(body, len, &ci, err, sizeof(err)) < 0)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].id, ci.id))
+			break;
+	if (i == l->n && l->n == WK_ARRAY_SIZE(l->v)) {
+		wk_cluster_info_release(&ci);
+		return;
+	}
+	if (i < l->n) {
+		if (l->v[i].time_ms > ci.time_ms) {
+			wk_cluster_info_release(&ci);
+			return;
+		}
+		wk_cluster_info_release(&l->v[i]);
+	} else {
+		l->n++;
+	}
+	l->v[i] = ci;
+}
+
+static int cmp_cl(const void *a, const void *b)
+{
+	return strcmp(((const struct wk_cluster_info *)a)->id,
+		      ((const struct wk_cluster_info *)b)->id);
+}
+
+int ctl_clusters(const struct ctl_env *e)
+{
+	struct wk_config *cfg;
+	struct wk_cluster_reader *r;
+	struct cl_list *l = wk_xcalloc(1, sizeof(*l));
+	char err[512], topic[256];
+	int64_t deadline = wk_time_mono_ms() + 10000, now, max_age = 15000;
+
+	cfg = ctl_env_kafka_config(e, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		free(l);
+		return CTL_EXIT_ENV;
+	}
+	wk_kafka_topic(cfg, "clusters", topic, sizeof(topic));
+	r = wk_cluster_reader_new(cfg, topic, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "wukongctl: %s (is the stack up? 'wukongctl status')\n", err);
+		wk_config_destroy(cfg);
+		free(l);
+		return CTL_EXIT_ENV;
+	}
+	while (wk_cluster_reader_poll(r, 200, cl_record, l) != 1 && wk_time_mono_ms() < deadline)
+		;
+	wk_cluster_reader_destroy(r);
+	wk_config_destroy(cfg);
+	qsort(l->v, l->n, sizeof(l->v[0]), cmp_cl);
+	now = wk_time_now_ms();
+	if (e->args->output == CTL_OUT_JSON) {
+		cJSON *arr = cJSON_CreateArray();
+		char *s;
+
+		for (size_t i = 0; i < l->n; i++) {
+			char *j = wk_cluster_json(&l->v[i]);
+			cJSON *o = cJSON_Parse(j);
+
+			free(j);
+			if (!o)
+				continue;
+			cJSON_AddBoolToObject(o, "available",
+					      wk_cluster_available(&l->v[i], now, max_age));
+			cJSON_AddNumberToObject(o, "ageSeconds",
+						(double)((now - l->v[i].time_ms) / 1000));
+			cJSON_AddItemToArray(arr, o);
+		}
+		s = cJSON_PrintUnformatted(arr);
+		printf("%s\n", s ? s : "[]");
+		free(s);
+		cJSON_Delete(arr);
+	} else {
+		printf("%-10s %-12s %-9s %-6s %-6s %-16s %-16s %-5s %s\n", "CLUSTER", "STATE",
+		       "KUBEVIRT", "NODES", "VMIS", "CPU FREE/ALLOC", "MEM FREE/ALLOC", "AGE",
+		       "GATES");
+		for (size_t i = 0; i < l->n; i++) {
+			const struct wk_cluster_info *c = &l->v[i];
+			char cf[16], ca[16], mf[16], ma[16], cpu[40], mem[40], gates[400] = "",
+								       id[64], kv[64];
+			size_t gl = 0;
+
+			wk_quantity_format_milli(c->cpu_alloc_milli - c->cpu_used_milli, cf,
+						 sizeof(cf));
+			wk_quantity_format_milli(c->cpu_alloc_milli, ca, sizeof(ca));
+			wk_quantity_format_bytes(c->mem_alloc - c->mem_used, mf, sizeof(mf));
+			wk_quantity_format_bytes(c->mem_alloc, ma, sizeof(ma));
+			snprintf(cpu, sizeof(cpu), "%s/%s", cf, ca);
+			snprintf(mem, sizeof(mem), "%s/%s", mf, ma);
+			for (size_t g = 0; g < c->n_gates && gl + 1 < sizeof(gates); g++)
+				gl += (size_t)snprintf(gates + gl, sizeof(gates) - gl, "%s%s",
+						       g ? "," : "", c->gates[g]);
+			ctl_safe(c->id, id, sizeof(id), 40);
+			ctl_safe(c->kubevirt_version, kv, sizeof(kv), 20);
+			ctl_safe(gates, gates, sizeof(gates), 200);
+			char age[24];
+
+			snprintf(age, sizeof(age), "%llds", (long long)((now - c->time_ms) / 1000));
+			printf("%-10s %-12s %-9s %-6lld %-6lld %-16s %-16s %-5s %s\n", id,
+			       wk_cluster_available(c, now, max_age) ? "Available" : "Unavailable",
+			       kv[0] ? kv : "-", (long long)c->nodes, (long long)c->vmis, cpu, mem,
+			       age, gates);
+		}
+		if (!l->n)
+			printf("(no cluster in the registry yet: each cluster's wukong-watcher "
+			       "heartbeats to %s)\n",
+			       topic);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		wk_cluster_info_release(&l->v[i]);
+	free(l);
+	return 0;
 }
