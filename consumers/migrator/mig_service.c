@@ -219,6 +219,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	}
 	if (now >= st->next_poll_ms) {
 		mig_poll(st);
+		mig_spec_wait_retry(st);
 		st->next_poll_ms = now + st->poll_ms;
 	}
 	mig_pump(st);
@@ -250,13 +251,14 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 		return WK_MSG_DONE;
 	}
 	obj = wk_event_object(body);
-	if (mig_spec_view(obj, &view) < 0 || !view.present)
+	if (mig_spec_view(obj, &view) < 0)
 		goto out;
+	mig_spec_presence(st, obj, &view, ack);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	last = (const char *)wk_map_get(&st->last_spec, key);
 	/* New only if neither what we remember nor what the status says was handled last is
-	 * this spec.migration (or a newer one). */
-	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
+	 * this spec.migration (or a newer one), a removal of spec.migration in between aside. */
+	if (!mig_spec_due(&view, last))
 		goto out;
 	if (mig_request_from_spec(obj, st->cluster, &r, &v) < 0) {
 		wk_logk(WK_LOG_WARN, key, "spec.migration ignored: %s", v.message);
@@ -462,7 +464,8 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 		struct wk_request_expiry x;
 		long long age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
 
-		if (wk_config_get_duration_ms(wk_service_config(st->ctx), "migrator.request-max-age",
+		if (wk_config_get_duration_ms(wk_service_config(st->ctx),
+					      "migrator.request-max-age",
 					      WK_REQUEST_MAX_AGE_DEFAULT_MS, &age, NULL, 0) < 0)
 			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
 		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
