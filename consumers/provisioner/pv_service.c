@@ -115,7 +115,7 @@ static void post_event(struct pv_state *st, const cJSON *wk, const char *type, c
 	if (!st->k8s_events || !ev.ns || !ev.name)
 		return;
 	snprintf(seed, sizeof(seed), "%s/%s/%s/%lld/%s/%s", ev.ns, ev.name, ev.uid ? ev.uid : "",
-		 cJSON_IsNumber(g) ? (long long)g->valuedouble : 0LL, what, reason);
+		 (long long)wk_json_int(g, 0), what, reason);
 	if (wk_emit_post_event(st->k8s, &ev, err, sizeof(err)) < 0)
 		wk_warn("event on wukong '%s/%s': %s", ev.ns, ev.name, err);
 }
@@ -166,8 +166,9 @@ static void send_status(struct pv_state *st, const cJSON *wk, const char *ns, co
 	s.conditions = conds;
 	s.nconditions = ps->ncond;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, ns,
-		 wk_json_str(ps->status, "vmName") ? wk_json_str(ps->status, "vmName") : name);
+	/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+	if (wk_emit_status_key(body, strlen(body), key, sizeof(key)) < 0)
+		snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, ns, name);
 	snprintf(subj, sizeof(subj), "Wukong/%s/%s", ns, name);
 	if (wk_emit_send(st->prod, st->t_status, key, st->cluster, WK_CE_STATUS, NULL, subj, body,
 			 NULL, err, sizeof(err)) < 0) {
@@ -330,7 +331,7 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 	} else if (vm && pv_vm_is_ours(vm) && !wk_json_path(wk, "spec.cloneSource")) {
 		cJSON *patch = NULL, *del = NULL;
 		const cJSON *g = wk_json_path(wk, "metadata.generation");
-		int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 1;
+		int64_t gen = wk_json_int(g, 1);
 
 		/* The decision is made every time (a refusal stays on the status); the VM is
 		 * written only for a generation it has not seen, so a run-strategy change made by
@@ -361,7 +362,7 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 		/* The clone is done: its VM takes the cpu and memory its own Wukong asks for (once
 		 * per generation; a running VM then shows RestartRequired). */
 		const cJSON *g = wk_json_path(wk, "metadata.generation");
-		int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 1;
+		int64_t gen = wk_json_int(g, 1);
 
 		if (pv_vm_built_generation(vm) < gen) {
 			cJSON *patch = NULL;
