@@ -226,6 +226,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	}
 	if (now >= st->next_poll_ms) {
 		mig_poll(st);
+		mig_spec_wait_retry(st);
 		st->next_poll_ms = now + st->poll_ms;
 	}
 	mig_pump(st);
@@ -257,13 +258,14 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 		return WK_MSG_DONE;
 	}
 	obj = wk_event_object(body);
-	if (mig_spec_view(obj, &view) < 0 || !view.present)
+	if (mig_spec_view(obj, &view) < 0)
 		goto out;
+	mig_spec_presence(st, obj, &view, ack);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	last = (const char *)wk_map_get(&st->last_spec, key);
 	/* New only if neither what we remember nor what the status says was handled last is
-	 * this spec.migration (or a newer one). */
-	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
+	 * this spec.migration (or a newer one), a removal of spec.migration in between aside. */
+	if (!mig_spec_due(&view, last))
 		goto out;
 	/* The event says that the Wukong changed; the API says what (docs/security.md): a forged
 	 * event on wukong.events starts nothing that the Wukong itself does not ask for. */
