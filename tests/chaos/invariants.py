@@ -8,7 +8,6 @@ import collections, glob, json, os, statistics, sys
 
 D, AUD = sys.argv[1], sys.argv[2]
 FINAL_PHASES = {"Succeeded", "Failed", "Cancelled", "Rejected"}
-FINAL_OUTCOMES = {"success", "failure", "rejected", "cancelled"}
 rows, failed = [], False
 
 
@@ -48,9 +47,21 @@ for seg in sorted(glob.glob(os.path.join(AUD, "audit-*.log"))):
 events = [r for r in records if r.get("kind") == "event"]
 
 # ---- every request: exactly one final outcome in the audit log and on its status ----
+# A request's final record: the executor's last word on it (steps before are info, pending or
+# the success of a step: migration.preflight, migration.vmim-created).
+FINAL_ACTIONS = (".succeeded", ".failed", ".cancelled", ".request-refused", ".superseded",
+                 ".queue-timeout", ".deadline")
+
+
+def final_record(r):
+    a = r.get("action") or ""
+    return (a.startswith(("migration.", "clone.")) and
+            (a.endswith(FINAL_ACTIONS) or r.get("outcome") in ("rejected", "cancelled")))
+
+
 final_audit = collections.defaultdict(list)
 for r in events:
-    if r.get("outcome") in FINAL_OUTCOMES and (r.get("request") or {}).get("id"):
+    if final_record(r) and (r.get("request") or {}).get("id"):
         final_audit[r["request"]["id"]].append((r.get("actor"), r.get("action"), r.get("outcome")))
 mig_phases = collections.defaultdict(list)
 clone_phases, clone_req = collections.defaultdict(list), {}
