@@ -12,9 +12,10 @@ rows, failed = [], False
 
 
 def row(name, value, due, ok):
+    """ok None: not measured (n/a), neither a pass nor a failure"""
     global failed
-    rows.append((name, str(value), due, "ok" if ok else "FAIL"))
-    failed |= not ok
+    rows.append((name, str(value), due, "n/a" if ok is None else "ok" if ok else "FAIL"))
+    failed |= ok is False
 
 
 def jsonl(path):
@@ -194,7 +195,7 @@ for s in sorted(samples):
     first = [r for t, r in samples[s] if t <= tmax / 4]
     last = [r for t, r in samples[s] if t >= tmax * 3 / 4]
     if not first or not last:
-        row("RSS %s first/last quarter" % s, "too few warm samples", "+-10%", True)
+        row("RSS %s first/last quarter" % s, "too few warm samples", "+-10%", None)
         continue
     a, b = statistics.median(first), statistics.median(last)
     ratio = b / a if a else 1.0
