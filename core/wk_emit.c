@@ -11,7 +11,12 @@
 #include "wk_utf8.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
+
+/* The per-installation key of the keyed ids (wk_emit_set_id_key); length 0 = none. */
+static unsigned char id_key[4096];
+static size_t id_key_len;
 
 int64_t wk_emit_next_seq(int64_t *last)
 {
@@ -35,8 +40,57 @@ void wk_emit_sha256_hex(const void *data, size_t len, size_t n, char *out)
 	out[n] = 0;
 }
 
+void wk_emit_set_id_key(const void *key, size_t len)
+{
+	if (len > sizeof(id_key))
+		len = sizeof(id_key);
+	if (len)
+		memcpy(id_key, key, len);
+	id_key_len = len;
+}
+
+bool wk_emit_id_keyed(void)
+{
+	return id_key_len > 0;
+}
+
+void wk_emit_keyed_hex(const void *data, size_t len, size_t n, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (!id_key_len) {
+		wk_emit_sha256_hex(data, len, n, out);
+		return;
+	}
+	if (n > 64)
+		n = 64;
+	if (!HMAC(EVP_sha256(), id_key, (int)id_key_len, data, len, md, &mdlen) || mdlen < 32)
+		WK_BUG("HMAC-SHA256 failed");
+	for (i = 0; i < n; i++)
+		out[i] = hex[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[n] = 0;
+}
+
+static void make_id(const char *prefix, const char *const *parts, size_t nparts, bool keyed,
+		    char *out, size_t out_size);
+
 void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
 		size_t out_size)
+{
+	make_id(prefix, parts, nparts, false, out, out_size);
+}
+
+void wk_emit_keyed_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
+		      size_t out_size)
+{
+	make_id(prefix, parts, nparts, true, out, out_size);
+}
+
+static void make_id(const char *prefix, const char *const *parts, size_t nparts, bool keyed,
+		    char *out, size_t out_size)
 {
 	struct {
 		char *p;
@@ -57,7 +111,10 @@ void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, cha
 		b.n += l - 1;
 		b.p[b.n++] = '/';
 	}
-	wk_emit_sha256_hex(b.p ? b.p : "", b.n, 40, h);
+	if (keyed)
+		wk_emit_keyed_hex(b.p ? b.p : "", b.n, 40, h);
+	else
+		wk_emit_sha256_hex(b.p ? b.p : "", b.n, 40, h);
 	free(b.p);
 	snprintf(out, out_size, "%s-%s", prefix ? prefix : "id", h);
 }

@@ -8,6 +8,7 @@
  * resumes it after an exponential backoff; other partitions keep flowing.
  */
 #include "wk_service.h"
+#include "wk_authz.h"
 #include "wk_config.h"
 #include "wk_httpd.h"
 #include "wk_k8s.h"
@@ -29,7 +30,7 @@
 #define EXIT_CONFIG 3
 #define POLL_MS 100
 #define PENDING_MAX 10000 /* per partition; past it a message is retried later instead */
-#define TOPICS_MAX 32
+#define TOPICS_MAX 80
 #define TOPIC_MAX 256
 
 struct inflight {
@@ -637,12 +638,51 @@ static int topic_name(const struct wk_config *cfg, const char *spec, char *out, 
 	shortname = expand_cluster(spec, cluster_or_local(cfg));
 	if (q)
 		shortname[strcspn(shortname, "?")] = '\0';
-	wk_kafka_topic(cfg, shortname, out, out_size);
+	if (shortname[0] == '^') {
+		/* a regex subscription ("^requests\\.t\\..+"): the prefix goes in escaped */
+		const char *prefix = wk_config_get(cfg, "topics.prefix", "wukong");
+		size_t n = 0;
+
+		out[n++] = '^';
+		for (const char *c = prefix; *c && n + 4 < out_size; c++) {
+			if (*c == '.' || *c == '-' || *c == '+')
+				out[n++] = '\\';
+			out[n++] = *c;
+		}
+		if (*prefix && n + 3 < out_size) {
+			out[n++] = '\\';
+			out[n++] = '.';
+		}
+		snprintf(out + n, out_size - n, "%s", shortname + 1);
+	} else {
+		wk_kafka_topic(cfg, shortname, out, out_size);
+	}
 	if (strlen(out) + 1 >= out_size)
 		rc = wk_err(err, err_size, "topic name for '%s' longer than %zu bytes", shortname,
 			    out_size - 2);
 	free(shortname);
 	return rc;
+}
+
+struct tenant_topics {
+	const struct wk_config *cfg;
+	char (*names)[TOPIC_MAX];
+	size_t *n;
+};
+
+static void tenant_topic(const char *tenant, void *opaque)
+{
+	struct tenant_topics *tt = opaque;
+	char shortname[TOPIC_MAX];
+
+	if (*tt->n >= TOPICS_MAX) {
+		wk_warn("more than %d topics: tenant '%s' not subscribed", TOPICS_MAX, tenant);
+		return;
+	}
+	snprintf(shortname, sizeof(shortname), "%s%s",
+		 wk_config_get(tt->cfg, "authz.tenant-topic-prefix", "requests.t."), tenant);
+	wk_kafka_topic(tt->cfg, shortname, tt->names[*tt->n], TOPIC_MAX);
+	(*tt->n)++;
 }
 
 /* Everything from config to Kafka; -1 with *exit_code set. */
@@ -714,7 +754,14 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 		for (i = 0; ctx->svc->topics[i]; i++) {
 			int r;
 
-			if (i >= TOPICS_MAX)
+			if (!strcmp(ctx->svc->topics[i], "{tenants}")) {
+				/* one request topic per configured tenant (wk_authz.h) */
+				struct tenant_topics tt = {cfg, ctx->topic_names, &ntopics};
+
+				wk_authz_tenant_names(cfg, tenant_topic, &tt);
+				continue;
+			}
+			if (ntopics >= TOPICS_MAX)
 				WK_BUG("service '%s' subscribes to more than %d topics",
 				       ctx->svc->name, TOPICS_MAX);
 			r = topic_name(cfg, ctx->svc->topics[i], ctx->topic_names[ntopics],

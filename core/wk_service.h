@@ -10,7 +10,9 @@
  * Topic short names may contain "{cluster}" (replaced by cluster.id, "local" when unset:
  * "requests.{cluster}") and may end in "?KEY" (subscribed only when the boolean key KEY is true;
  * unset counts as false, so give KEY a value in `defaults`). Both are expanded after the
- * configuration is loaded, so a service's main.c stays a plain descriptor.
+ * configuration is loaded, so a service's main.c stays a plain descriptor. The name "{tenants}"
+ * stands for one request topic per tenant configured under authz.tenants (wk_authz.h:
+ * "<topics.prefix>.<authz.tenant-topic-prefix><tenant>"); none when no tenant is configured.
  *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.
  */

@@ -23,6 +23,16 @@ BOOTSTRAP = "wukong-kafka-bootstrap.kafka.svc:9092"
 AUDIT_KEY_SECRET = "wukong-audit-key"  # key "key": 32-256 random bytes (docs/audit.md "Keys")
 AUDIT_KEY_DIR = "/etc/wukong/audit-key"
 
+# Tenants (docs/security.md "Onboarding a tenant"): each submits on its own topic
+# wukong.requests.t.<tenant>, which only its KafkaUser wukong-tenant-<tenant> may write, and is
+# authorized as this Kubernetes identity by a SubjectAccessReview per submission. One example;
+# replace with your own (a DNS-1123 label of at most 40 bytes each).
+TENANTS = {
+    "example": {"user": "system:serviceaccount:example:wukong-submitter"},
+}
+TENANT_TOPIC = "requests.t."   # authz.tenant-topic-prefix
+ID_KEY_SECRET = "wukong-id-key"  # the executors' HMAC key for audit ids (docs/security.md)
+
 KV = "kubevirt.io"
 R_ALL_READ = ["get", "list", "watch"]
 
@@ -35,9 +45,11 @@ SERVICES = {
         kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=[], group=None, rebuild_group="wukong-watcher-rebuild-",
-        produces=["events"],
+        produces=["events", "clusters"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["list", "watch"]),
+            # the registry heartbeat: KubeVirt's version and gates (docs/multicluster.md)
+            (KV, ["kubevirts"], ["list"]),
             (KV, ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations"], ["list", "watch"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["list", "watch"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["list", "watch"]),
@@ -60,7 +72,8 @@ SERVICES = {
     "migrator": dict(
         kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="384Mi", cpu_lim="1", mem_lim="768Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
+        # the router reads wukong.requests (migrator.shared-requests: false below)
+        consumes=["events", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list"]),
@@ -71,16 +84,23 @@ SERVICES = {
             ("migrations.kubevirt.io", ["migrationpolicies"], ["list", "create", "delete"]),
             ("", ["nodes"], ["get", "list"]),
             ("", ["namespaces"], ["get"]),
-            ("", ["persistentvolumeclaims"], ["get"]),
+            ("", ["persistentvolumeclaims"], ["get", "delete"]),
             ("", ["persistentvolumes"], ["get"]),
+            ("storage.k8s.io", ["storageclasses"], ["get"]),
+            # a cold move copies node-local disks: CDI clone DataVolumes (CDI authorizes a
+            # clone by create on datavolumes/source in the source namespace)
+            ("cdi.kubevirt.io", ["datavolumes"], ["get", "list", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
+            # who may ask: a SubjectAccessReview per tenant submission (core/wk_authz_io.c)
+            ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
         ],
-        egress_extra=[]),
+        egress_extra=[], authz=True),
     "cloner": dict(
         kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-cloner",
+        consumes=["events", "requests." + CLUSTER], group="wukong-cloner",
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list", "create"]),
@@ -93,8 +113,9 @@ SERVICES = {
             ("", ["persistentvolumeclaims"], ["list", "delete"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
+            ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
         ],
-        egress_extra=[]),
+        egress_extra=[], authz=True),
     "progress": dict(
         kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="320Mi", cpu_lim="1", mem_lim="640Mi",
@@ -126,6 +147,15 @@ SERVICES = {
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=[]),
+    # The multi-cluster router (docs/multicluster.md): Kafka only, no API server. Two replicas in
+    # one consumer group: Kafka gives each partition to one of them, no Lease needed.
+    "router": dict(
+        kind="Deployment", replicas=2, lease=False,
+        cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        produces=["requests.", "audit", "progress", "dlq"],
+        rules=[],
+        egress_extra=[], no_apiserver=True),
     # Two full copies, not a Lease: each replica is its own consumer group (its pod name,
     # wukong-audit-0/1) and writes the whole log on its own volume, so losing one loses nothing
     # (docs/reliability.md). The key Secret wukong-audit-key is created by the operator (docs/deploy.md).
@@ -167,6 +197,17 @@ def config_yaml(svc, s):
     if svc == "audit":
         c["audit.dir"] = "/var/lib/wukong/audit"
         c["audit.key-file"] = AUDIT_KEY_DIR + "/key"
+    if svc in ("migrator", "cloner"):
+        c[svc + ".shared-requests"] = False  # the router routes wukong.requests
+    if s.get("authz"):
+        # tenants submit on their own topics; the shared ones are not trusted
+        c["authz.trusted-topics"] = False
+        c["authz.tenant-topic-prefix"] = TENANT_TOPIC
+        for t, spec in TENANTS.items():
+            c["authz.tenants.%s.user" % t] = spec["user"]
+            if spec.get("groups"):
+                c["authz.tenants.%s.groups" % t] = spec["groups"]
+        c["security.id-key-file"] = "/etc/wukong/id-key/key"
     if svc == "progress":
         c["progress.metrics-urls"] = ""  # fill with each virt-handler's https://<pod-ip>:8443/metrics (docs/deploy.md)
     return yaml.safe_dump(c, sort_keys=True)
@@ -187,6 +228,8 @@ def container(svc, s):
         # one consumer group per replica: its pod name (StatefulSet: stable across restarts)
         env.append({"name": "WUKONG_CONSUMER_GROUP",
                     "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+    if s.get("authz"):
+        mounts.append({"name": "id-key", "mountPath": "/etc/wukong/id-key", "readOnly": True})
     probe = lambda path, delay, period, fail: {
         "httpGet": {"path": path, "port": "metrics"}, "initialDelaySeconds": delay,
         "periodSeconds": period, "timeoutSeconds": 2, "failureThreshold": fail}
@@ -240,6 +283,9 @@ def pod_spec(svc, s):
         # in ContainerCreating until the operator creates the Secret (docs/deploy.md)
         spec["volumes"].append({"name": "audit-key", "secret": {
             "secretName": AUDIT_KEY_SECRET, "defaultMode": 0o440}})
+    if s.get("authz"):
+        # created at install time, never in git (docs/deploy.md): the pod waits for it
+        spec["volumes"].append({"name": "id-key", "secret": {"secretName": ID_KEY_SECRET}})
     return spec
 
 
@@ -367,6 +413,8 @@ def strimzi_files():
         acls = []
         for t in s["consumes"]:
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
+        if s.get("authz"):
+            acls.append(acl("topic", PREFIX + "." + TENANT_TOPIC, ["Read", "Describe"], "prefix"))
         if s["group"]:
             acls.append(acl("group", s["group"], ["Read"]))
         if s.get("group_prefix"):
@@ -375,14 +423,42 @@ def strimzi_files():
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
             acls.append(acl("group", s["rebuild_group"], ["Read"], "prefix"))
+        for t in s.get("reads", []):
+            # group-less readers (assign() from the beginning, nothing committed)
+            acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
+            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
         for t in s["produces"]:
-            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"]))
+            # "requests.": every wukong.requests.<cluster> (a prefix ACL)
+            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],
+                            "prefix" if t.endswith(".") else "literal"))
         for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
             lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
                         "metadata": {"name": name(svc), "namespace": NS,
                                      "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
                         "spec": {"authentication": {"type": variant},
                                  "authorization": {"type": "simple", "acls": acls}}})
+    # A tenant's principal may write its own request topic and nothing else (no Read, no group):
+    # the executors take its identity from that topic (docs/security.md).
+    for t in TENANTS:
+        acls = [acl("topic", PREFIX + "." + TENANT_TOPIC + t, ["Write", "Describe"])]
+        for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
+            lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
+                        "metadata": {"name": "wukong-tenant-" + t, "namespace": NS,
+                                     "labels": {"strimzi.io/cluster": KAFKA_CLUSTER,
+                                                "app.kubernetes.io/part-of": "wukong"}},
+                        "spec": {"authentication": {"type": variant},
+                                 "authorization": {"type": "simple", "acls": acls}}})
+    # Write on each topic only for the services that produce it (and each tenant its own).
+    for lst in (users_tls, users_scram):
+        for u in lst:
+            n = u["metadata"]["name"]
+            writes = {a["resource"]["name"] for a in u["spec"]["authorization"]["acls"]
+                      if "Write" in a["operations"]}
+            if n.startswith("wukong-tenant-"):
+                allowed = {PREFIX + "." + TENANT_TOPIC + n[len("wukong-tenant-"):]}
+            else:
+                allowed = {PREFIX + "." + t for t in SERVICES[n[len("wukong-"):]]["produces"]}
+            assert writes == allowed, (n, writes, allowed)
     files["kafkausers-scram.yaml"] = dump_all(users_scram)
     files["kafkausers-tls.yaml"] = dump_all(users_tls)
     # Client settings per variant, merged into each service's ConfigMap by a patch.
@@ -568,7 +644,16 @@ def main():
     out[os.path.join("overlays", "strimzi", "kustomization.yaml")] = HEADER + yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "namespace": NS,
-        "resources": ["../../base", "kafka-topics.yaml"]}, sort_keys=False)
+        "resources": ["../../base", "kafka-topics.yaml", "tenant-topics.yaml"]}, sort_keys=False)
+    # One request topic per tenant, configured as the shared request topic (deploy/topics.yaml).
+    out[os.path.join("overlays", "strimzi", "tenant-topics.yaml")] = dump_all([
+        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+         "metadata": {"name": PREFIX + "." + TENANT_TOPIC + t, "namespace": NS,
+                      "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
+         "spec": {"topicName": PREFIX + "." + TENANT_TOPIC + t, "partitions": 3, "replicas": 3,
+                  "config": {"cleanup.policy": "delete", "retention.ms": 604800000,
+                             "min.insync.replicas": 2, "max.message.bytes": 1114112}}}
+        for t in TENANTS])
     for rel, text in monitoring_files().items():
         out[os.path.join("overlays", "monitoring", rel)] = text
     bad = 0

@@ -50,6 +50,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# long_run: true under `make test-long` (WUKONG_TEST_LONG=1). A suite with a long variant (more
+# requests, a bigger scenario, a longer soak) runs it then and its short variant in `make test`,
+# which must stay within the CI budget (.ci/run under 45 minutes on 2 cores).
+long_run() { [ "${WUKONG_TEST_LONG:-}" = 1 ]; }
+
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
 not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
 diag() { echo "# $*"; }
@@ -81,9 +86,10 @@ wait_for() {
 	done
 }
 
-# start_kafka [BROKERS]: start the embedded broker; sets $BOOTSTRAP and $KAFKA_PID.
+# start_kafka [BROKERS]: start the embedded broker; sets $BOOTSTRAP and $KAFKA_PID. Extra options
+# in $KAFKA_EXTRA_ARGS (e.g. "--control $T/kctl" for topics a test creates: authz-env.sh).
 start_kafka() {
-	start_bg kafka "$BIN/wukong-kafka" --brokers "${1:-1}" --bootstrap-file "$T/bootstrap"
+	start_bg kafka "$BIN/wukong-kafka" --brokers "${1:-1}" --bootstrap-file "$T/bootstrap" ${KAFKA_EXTRA_ARGS:-}
 	KAFKA_PID=$LAST_PID
 	wait_for 20 test -s "$T/bootstrap" || { not_ok "wukong-kafka started"; exit 1; }
 	BOOTSTRAP=$(cat "$T/bootstrap")

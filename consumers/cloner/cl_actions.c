@@ -227,7 +227,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 			lower[i] =
 			    (char)((lower[i] >= 'A' && lower[i] <= 'Z') ? lower[i] + 32 : lower[i]);
 		snprintf(action, sizeof(action), "clone.%s", lower);
-		wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+		wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 		details = cJSON_CreateObject();
 		cJSON_AddStringToObject(details, "source", src);
 		cJSON_AddStringToObject(details, "targetVM", j->spec.target_vm);
@@ -291,8 +291,10 @@ int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const cha
 
 	snprintf(part, sizeof(part), "%d", (int)m->partition);
 	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
-	wk_emit_id("clr", parts, 4, id, sizeof(id));
+	wk_emit_keyed_id("clr", parts, 4, id, sizeof(id));
 	cJSON_AddStringToObject(d, "deadLetterReason", code);
+	if (st->requester)
+		cJSON_AddItemToObject(d, "requester", wk_authz_identity_json(st->requester));
 	memset(&au, 0, sizeof(au));
 	au.request_id = rid;
 	au.topic = rd_kafka_topic_name(m->rkt);
@@ -331,7 +333,7 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 	char id[64], key[600], err[256];
 	char *body;
 
-	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+	wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 	memset(&au, 0, sizeof(au));
 	au.request_id = s->id;
 	au.source_type = "kafka";

@@ -8,7 +8,7 @@
 int main(int argc, char **argv)
 {
 	static const char *const topics[] = {"events", "requests.{cluster}",
-					     "requests?cloner.shared-requests", NULL};
+					     "requests?cloner.shared-requests", "{tenants}", NULL};
 	static const char *const defaults[] = {"cloner.shared-requests", "true", NULL};
 	static const struct wk_service svc = {
 	    .name = "wukong-cloner",

@@ -45,6 +45,7 @@ struct pv_state {
 	cJSON *classes_body; /* the StorageClass list the names point into */
 	struct pv_cluster cl;
 	struct wk_metric *m_actions;
+	struct wk_metric *m_pending; /* Wukongs marked and not reconciled yet (st->dirty) */
 };
 
 /* ---- what the cluster has ---- */
@@ -464,6 +465,7 @@ static void resync(struct pv_state *st)
 	}
 	wk_k8s_result_release(&r);
 	st->next_resync = wk_time_mono_ms() + st->resync_ms;
+	wk_metric_set(st->m_pending, NULL, (double)wk_map_count(&st->dirty));
 }
 
 /* ---- Kafka ---- */
@@ -559,6 +561,9 @@ int pv_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      "Changes made on the cluster, by action (create, update, delete, "
 			      "delete-datavolume, refuse)",
 			      "action");
+	st->m_pending =
+	    wk_metric_gauge("wukong_provisioner_pending_wukongs",
+			    "Wukongs waiting for their next reconcile (0: caught up)", NULL);
 	st->prod = wk_service_producer(ctx);
 	st->k8s = wk_k8s_new_from_config(cfg, NULL, errstr, errstr_size);
 	if (!st->k8s)
@@ -603,6 +608,7 @@ void pv_on_tick(struct wk_service_ctx *ctx)
 			break; /* the API is unhappy: the next tick tries again */
 		n++;
 	}
+	wk_metric_set(st->m_pending, NULL, (double)wk_map_count(&st->dirty));
 }
 
 void pv_term(struct wk_service_ctx *ctx)
