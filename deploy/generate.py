@@ -647,7 +647,7 @@ def main():
         "resources": ["../../base", "kafka-topics.yaml", "tenant-topics.yaml"]}, sort_keys=False)
     # One request topic per tenant, configured as the shared request topic (deploy/topics.yaml).
     out[os.path.join("overlays", "strimzi", "tenant-topics.yaml")] = dump_all([
-        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+        {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
          "metadata": {"name": PREFIX + "." + TENANT_TOPIC + t, "namespace": NS,
                       "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
          "spec": {"topicName": PREFIX + "." + TENANT_TOPIC + t, "partitions": 3, "replicas": 3,
