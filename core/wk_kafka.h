@@ -45,6 +45,14 @@ struct wk_kafka_msg {
 typedef void wk_delivery_cb(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
 			    int64_t offset, void *opaque);
 
+/* The part of a message key the producer partitions by: up to its third '/' ("c/ns/w" of
+ * "c/ns/w/source/shape"), the whole key when it has fewer. Keys of three segments or fewer
+ * (every topic's but wukong.status's) land where murmur2 over the whole key puts them, as Java
+ * clients and kcat agree; a wukong.status key ("<cluster>/<ns>/<wukong>/<source>/<shape>",
+ * wk_emit_status_key) lands on its Wukong's partition, so every update of a Wukong stays in send
+ * order while compaction keeps one message per (Wukong, sender, shape). */
+size_t wk_kafka_partition_key_len(const void *key, size_t len);
+
 struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb *cb, void *opaque,
 				    char *errstr, size_t errstr_size);
 /* Copies everything; when the local queue is full it serves delivery reports and retries for up to
@@ -122,8 +130,8 @@ char wk_kafka_property_scope(const char *key);
 /* Set every "kafka.KEY" valid for `role` and every "kafka.<role>.KEY" on conf (role-specific keys
  * last, so they override); a role-specific key of the other role's scope is an error. Secret
  * values are registered with wk_log. 0, or -1 with the reason (naming the config key). */
-int wk_kafka_conf_apply(rd_kafka_conf_t *conf, const struct wk_config *cfg,
-			enum wk_kafka_role role, char *errstr, size_t errstr_size);
+int wk_kafka_conf_apply(rd_kafka_conf_t *conf, const struct wk_config *cfg, enum wk_kafka_role role,
+			char *errstr, size_t errstr_size);
 /* The value the config gives KEY for `role` ("kafka.<role>.KEY", else "kafka.KEY"), or NULL. */
 const char *wk_kafka_conf_user(const struct wk_config *cfg, enum wk_kafka_role role,
 			       const char *key);
