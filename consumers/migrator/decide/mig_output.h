@@ -47,7 +47,8 @@ struct mig_status {
 	/* When set, the update touches only the condition (a request rejected because another
 	 * is in flight must not overwrite that one's migrationStatus). */
 	bool condition_only;
-	const char *condition_type; /* default "Migrating" */
+	const char *condition_type;   /* default "Migrating" */
+	const char *condition_status; /* condition-only: "True" (default) or "False" */
 };
 /* The body as a JSON string (caller frees). */
 char *mig_status_json(const struct mig_status *s, int64_t now_ms);
