@@ -125,6 +125,8 @@ check "db-1 verified on node-b (condition MigrationVerified True, volumes attach
 	"topic wukong.status | grep '\"name\":\"db-1\"' | grep '\"type\":\"MigrationVerified\"' | grep -q '\"status\":\"True\".*2 volume(s) attached'"
 check "never Succeeded before the old claim was gone (one Succeeded, the last)" \
 	[ "$(statuses db-1 | grep -c '^Succeeded')" -ge 1 ]
+check "the final status records the source node" bash -c \
+	"topic wukong.status | grep '\"name\":\"db-1\"' | grep 'ColdMigrationSucceeded' | tail -1 | grep -q '\"sourceNode\":\"node-a\"'"
 check "never Rejected or Failed on the way" bash -c "! statuses db-1 | grep -qE '^(Rejected|Failed)'"
 sleep 2
 kill "$WATCH_PID" 2>/dev/null

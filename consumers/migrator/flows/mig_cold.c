@@ -51,6 +51,7 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.phase = ph;
 	u.seq = mig_next_seq(st);
 	u.target_node = s->target;
+	u.source_node = s->source[0] ? s->source : NULL; /* where the VM ran when it began */
 	u.started_ms = s->started_ms;
 	u.completed_ms = !mig_phase_final(ph) ? 0
 			 : s->finished_ms     ? s->finished_ms
