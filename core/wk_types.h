@@ -24,9 +24,13 @@
 #define WK_CE_PROGRESS_CLONE WK_CE_PREFIX "progress.clone.v1"
 #define WK_CE_PROGRESS_EVACUATION WK_CE_PREFIX "progress.evacuation.v1"
 #define WK_CE_PROGRESS_CLUSTER WK_CE_PREFIX "progress.cluster.v1"
+/* The router's record of where a fan-out's parts or a placed request went (docs/multicluster.md). */
+#define WK_CE_PROGRESS_ROUTE WK_CE_PREFIX "progress.route.v1"
 
 /* wukong.events: the watcher's; the per-kind ones are composed (see above) */
 #define WK_CE_CLUSTER_HEARTBEAT WK_CE_PREFIX "cluster.heartbeat"
+/* The cluster registry record on wukong.clusters (core/wk_cluster.h). */
+#define WK_CE_CLUSTER_REGISTRY WK_CE_PREFIX "cluster.registry.v1"
 #define WK_CE_SUFFIX_SYNCED "synced"
 
 /* The Wukong custom resource's apiVersion (wk_res_wukongs is its descriptor) */

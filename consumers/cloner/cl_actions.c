@@ -184,7 +184,17 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	s.conditions = conds;
 	s.nconditions = nc;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	out_send(st, st->t_status, j, WK_CE_STATUS, NULL, body);
+	{
+		/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+		char skey[600], subj[400], err[256];
+
+		if (wk_emit_status_key(body, strlen(body), skey, sizeof(skey)) < 0)
+			job_key(j, skey, sizeof(skey));
+		snprintf(subj, sizeof(subj), "Wukong/%s/%s", j->spec.ns, j->spec.name);
+		if (wk_emit_send(st->prod, st->t_status, skey, st->cluster, WK_CE_STATUS, NULL,
+				 subj, body, NULL, err, sizeof(err)) < 0)
+			wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s", st->t_status, err);
+	}
 	free(body);
 	{
 		/* The same step as a report for the progress aggregator (wukong.progress). */
@@ -217,7 +227,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 			lower[i] =
 			    (char)((lower[i] >= 'A' && lower[i] <= 'Z') ? lower[i] + 32 : lower[i]);
 		snprintf(action, sizeof(action), "clone.%s", lower);
-		wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+		wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 		details = cJSON_CreateObject();
 		cJSON_AddStringToObject(details, "source", src);
 		cJSON_AddStringToObject(details, "targetVM", j->spec.target_vm);
@@ -281,8 +291,10 @@ int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const cha
 
 	snprintf(part, sizeof(part), "%d", (int)m->partition);
 	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
-	wk_emit_id("clr", parts, 4, id, sizeof(id));
+	wk_emit_keyed_id("clr", parts, 4, id, sizeof(id));
 	cJSON_AddStringToObject(d, "deadLetterReason", code);
+	if (st->requester)
+		cJSON_AddItemToObject(d, "requester", wk_authz_identity_json(st->requester));
 	memset(&au, 0, sizeof(au));
 	au.request_id = rid;
 	au.topic = rd_kafka_topic_name(m->rkt);
@@ -321,7 +333,7 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 	char id[64], key[600], err[256];
 	char *body;
 
-	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+	wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 	memset(&au, 0, sizeof(au));
 	au.request_id = s->id;
 	au.source_type = "kafka";
@@ -1135,8 +1147,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 					     "TargetNameTaken", err);
 			} else {
 				/* A retry after an undelivered audit: say it again (same id). */
-				audit_target(st, s, s->targets[i].name, "pending",
-					     "TargetCreated", "Wukong created for a running clone");
+				audit_target(st, s, s->targets[i].name, "pending", "TargetCreated",
+					     "Wukong created for a running clone");
 			}
 			cJSON_Delete(have);
 			cJSON_Delete(wk);
@@ -1168,7 +1180,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
 		s->source_name, s->parallelism);
 	/* The Wukongs are the durable record: the audit lines go out before the offset, and
-	 * when they could not, the submission is retried (it finds its Wukongs and audits again). */
+	 * when they could not, the submission is retried (it finds its Wukongs and audits again).
+	 */
 	if (wk_producer_flush(st->prod, 10000) < 0) {
 		wk_warn("clone submission '%s': audit lines not delivered, retrying", s->id);
 		out = WK_MSG_RETRY;

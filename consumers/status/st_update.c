@@ -60,13 +60,13 @@ static const struct key clone_keys[] = {
 
 /* Top-level status keys (ST_F_TOP), the provisioner's. */
 static const struct key top_keys[] = {
-    {"phase", K_PHASE},	 {"nodeName", K_STR}, {"vmName", K_STR},
+    {"phase", K_PHASE},	     {"nodeName", K_STR}, {"vmName", K_STR},
     {"ipAddresses", K_STRS}, {"disks", K_DISKS},  {NULL, K_STR},
 };
 
 static const struct key disk_keys[] = {
-    {"name", K_STR},  {"dataVolume", K_STR}, {"phase", K_STR},
-    {"progress", K_STR}, {"message", K_MSG},	 {NULL, K_STR},
+    {"name", K_STR},	 {"dataVolume", K_STR}, {"phase", K_STR},
+    {"progress", K_STR}, {"message", K_MSG},	{NULL, K_STR},
 };
 
 static int check_value(const struct key *k, const cJSON *v, const char *path, char *errstr,
@@ -473,8 +473,8 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 			if (!v)
 				continue;
 			snprintf(fpath, sizeof(fpath), "status.%s", st_field_names[f]);
-			if (check_object(v, f == ST_F_MIGRATION ? migration_keys : clone_keys, fpath,
-					 errstr, errstr_size) < 0)
+			if (check_object(v, f == ST_F_MIGRATION ? migration_keys : clone_keys,
+					 fpath, errstr, errstr_size) < 0)
 				goto out;
 			u->fields[f] = cJSON_DetachItemViaPointer(st, v);
 		}
@@ -508,4 +508,31 @@ out:
 	if (rc < 0)
 		st_update_release(u);
 	return rc;
+}
+
+int st_update_check_origin(const struct st_update *u, const char *ce_source, int64_t now_us,
+			   int64_t max_ahead_us, const char **code, char *errstr,
+			   size_t errstr_size)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "/clusters/%s", u->cluster);
+	if (!ce_source || strcmp(ce_source, want)) {
+		*code = "wrong-source";
+		return wk_err(
+		    errstr, errstr_size,
+		    "ce_source '%.200s' is not '%s' (the producers of wukong.status write "
+		    "their cluster)",
+		    ce_source ? ce_source : "", want);
+	}
+	if (u->seq > now_us && u->seq - now_us > max_ahead_us) {
+		*code = "invalid-seq";
+		return wk_err(errstr, errstr_size,
+			      "seq %lld is %lld s ahead of this writer's clock (at most %lld s "
+			      "allowed, status.max-seq-ahead): not applied, it would freeze the "
+			      "field",
+			      (long long)u->seq, (long long)((u->seq - now_us) / 1000000),
+			      (long long)(max_ahead_us / 1000000));
+	}
+	return 0;
 }

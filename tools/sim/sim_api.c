@@ -2062,6 +2062,8 @@ static const char *fault_reason(int code)
 		return "NotFound";
 	case 409:
 		return "Conflict";
+	case 410:
+		return "Expired"; /* apimachinery errors.NewResourceExpired (StatusReasonExpired) */
 	case 429:
 		return "TooManyRequests";
 	case 503:

@@ -249,20 +249,43 @@ double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, in
 	return -1;
 }
 
-bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
+bool mig_cold_owner_consents(const cJSON *wukong)
 {
 	const cJSON *spec = wk_json_path(wukong, "spec");
 	const cJSON *pol = wk_json_path(spec, "migrationPolicy");
 
+	return cJSON_IsTrue(wk_json_path(spec, "migration.cold")) ||
+	       (cJSON_IsTrue(wk_json_path(pol, "enabled")) &&
+		cJSON_IsTrue(wk_json_path(pol, "allowColdMigration")));
+}
+
+bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
+{
 	if (!r->target_node[0])
 		return false; /* a cold move needs a node to pin the VM to */
-	if (r->opt.cold == MIG_TRUE)
-		return true; /* the request itself allows it (spec.migration.cold or a submission)
-			      */
-	if (r->source == MIG_SRC_SPEC && cJSON_IsTrue(wk_json_path(spec, "migration.cold")))
-		return true;
-	return cJSON_IsTrue(wk_json_path(pol, "enabled")) &&
-	       cJSON_IsTrue(wk_json_path(pol, "allowColdMigration"));
+	if (r->source == MIG_SRC_SPEC &&
+	    (r->opt.cold == MIG_TRUE || cJSON_IsTrue(wk_json_path(wukong, "spec.migration.cold"))))
+		return true; /* spec.migration.cold: the owner wrote it */
+	if (cJSON_IsTrue(wk_json_path(wukong, "spec.migrationPolicy.enabled")) &&
+	    cJSON_IsTrue(wk_json_path(wukong, "spec.migrationPolicy.allowColdMigration")))
+		return true; /* the owner allows it for any request (evacuations too) */
+	/* a submission that asks for it (options.cold), with the owner's spec.migration.cold */
+	return r->opt.cold == MIG_TRUE && mig_cold_owner_consents(wukong);
+}
+
+bool mig_cold_consent_missing(const struct mig_request *r, const cJSON *wukong, struct mig_check *c)
+{
+	if (r->source == MIG_SRC_SPEC || r->opt.cold != MIG_TRUE || !r->target_node[0] ||
+	    mig_cold_allowed(r, wukong))
+		return false;
+	mig_check_fail(c, MIG_COLD_NOT_ALLOWED,
+		       "cold migration refused: the submission asks for one (options.cold) but the "
+		       "owner of Wukong '%s/%s' has not allowed it; set "
+		       "spec.migrationPolicy.allowColdMigration: true (with "
+		       "spec.migrationPolicy.enabled: true) or spec.migration.cold: true on the "
+		       "Wukong; the VM keeps running",
+		       r->ns, r->name);
+	return true;
 }
 
 /* "k=v,k2=v2" of a nodeSelector, for a message (cut at n). */
