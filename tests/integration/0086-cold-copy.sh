@@ -54,9 +54,13 @@ check "... db-2 keeps running on node-a" [ "$($K get vmi -n default db-2-vm -o j
 diag "$(statuses db-2 | tail -1)"
 
 # --- db-1 under three kills -----------------------------------------------------------------
-$K get vmi -n default db-1-vm -w --output-watch-events \
-	-o jsonpath='{.type} {.object.metadata.uid} {.object.status.phase} {.object.status.nodeName}{"\n"}' \
-	>"$T/vmi-watch.txt" 2>/dev/null &
+# Every VMI uid seen from now on (the watch is restarted when the API server ends it: a restart
+# lists the VMI again, which adds no uid).
+(while :; do
+	kubectl --kubeconfig "$KC" --request-timeout=30s get vmi -n default db-1-vm -w --output-watch-events \
+		-o jsonpath='{.type} {.object.metadata.uid} {.object.status.phase} {.object.status.nodeName}{"\n"}' 2>/dev/null
+	sleep 0.2
+done) >"$T/vmi-watch.txt" &
 _pids+=("$!")
 WATCH_PID=$!
 wait_for 10 test -s "$T/vmi-watch.txt" || not_ok "vmi watch started"
@@ -129,6 +133,7 @@ check "the final status records the source node" bash -c \
 	"topic wukong.status | grep '\"name\":\"db-1\"' | grep 'ColdMigrationSucceeded' | tail -1 | grep -q '\"sourceNode\":\"node-a\"'"
 check "never Rejected or Failed on the way" bash -c "! statuses db-1 | grep -qE '^(Rejected|Failed)'"
 sleep 2
+pkill -P "$WATCH_PID" 2>/dev/null # its kubectl (by parent id), then the loop
 kill "$WATCH_PID" 2>/dev/null
 awk '{print $2}' "$T/vmi-watch.txt" | sort -u >"$T/uids.txt"
 check "two VMIs in all: stopped once, started once" [ "$(wc -l <"$T/uids.txt")" -eq 2 ]
