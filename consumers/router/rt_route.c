@@ -98,6 +98,8 @@ void rt_route_key(const char *key, const char *from, const char *to, char *out, 
 
 	if (!key || !*key)
 		snprintf(out, out_size, "%s", to);
+	else if (key[0] == '*' && key[1] == '/') /* a fan-out's placeholder */
+		snprintf(out, out_size, "%s%s", to, key + 1);
 	else if (fl && !strncmp(key, from, fl) && key[fl] == '/')
 		snprintf(out, out_size, "%s%s", to, key + fl);
 	else

@@ -78,7 +78,8 @@ void rt_decision_release(struct rt_decision *d);
 /* The derived id of a fan-out's part: "<requestId, at most 32>-<cluster, at most 20>-<8 hex of
  * sha256(requestId/cluster)>", a DNS-1123 label; the same inputs give the same id. */
 void rt_derived_id(const char *request_id, const char *cluster, char *out, size_t out_size);
-/* The routed message's key: key with its leading "<from>/" replaced by "<to>/", or "<to>/key". */
+/* The routed message's key: key with its first segment replaced by "<to>" when that segment is
+ * "<from>" or "*" (a fan-out's placeholder), else "<to>/key". */
 void rt_route_key(const char *key, const char *from, const char *to, char *out, size_t out_size);
 
 #endif

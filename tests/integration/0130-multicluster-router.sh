@@ -146,6 +146,18 @@ print(\"#\", len(ids), \"ids\", bad)
 sys.exit(1 if bad or len(ids) != 40 else 0)'"
 check "... and the supervisor restarted it" bash -c "'$W' status -o json | grep -q '\"component\":\"router\",[^}]*\"restarts\":[1-9]'"
 
+# ---- the aggregate: wukongctl drain --clusters follows it ----
+"$W" drain node-4 --clusters a,b --dry-run --timeout 30s -o json >"$T/fan.json" 2>"$T/fan.err"
+check "wukongctl drain --clusters a,b: exit 0" [ $? -eq 0 ]
+check "... the router's report: overall Succeeded, a and b each Succeeded" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+parts = {p["cluster"]: p["state"] for p in d["parts"]}
+print("#", d["overall"], parts)
+sys.exit(0 if d["overall"] == "Succeeded" and parts == {"a": "Succeeded", "b": "Succeeded"} else 1)' "$T/fan.json"
+"$W" drain node-4 --clusters a,zz --dry-run --timeout 30s >"$T/fan2.out" 2>&1
+check "wukongctl drain --clusters a,zz: refused (exit 1) naming UnknownCluster" bash -c "[ $? -eq 1 ] && grep -q UnknownCluster '$T/fan2.out'"
+
 # ---- fleet view ----
 diag "t=${SECONDS}s: fleet view"
 "$W" get -A >"$T/get.txt" 2>&1

@@ -52,6 +52,7 @@ static const struct opt opts[] = {
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
+    {"clusters", 0, O_STR, F(fanout), M(CTL_CMD_MIGRATE) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE)},
     {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},

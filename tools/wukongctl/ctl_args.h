@@ -13,6 +13,7 @@
 #define CTL_MAX_DISKS 32 /* --disks entries */
 #define CTL_MAX_POS 4	 /* positional arguments */
 #define CTL_ID_MAX 64	 /* request ids: DNS-1123 labels */
+#define CTL_MAX_CLUSTERS 64 /* --clusters entries (the router's cap) */
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -47,6 +48,7 @@ struct ctl_args {
 	const char *to, *disks, *reason, *target_request, *scenario;
 	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
 	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	const char *fanout; /* operations: --clusters a,b (a fan-out through the router) */
 	long long clusters; /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
