@@ -158,6 +158,14 @@ sys.exit(0 if d["overall"] == "Succeeded" and parts == {"a": "Succeeded", "b": "
 "$W" drain node-4 --clusters a,zz --dry-run --timeout 30s >"$T/fan2.out" 2>&1
 check "wukongctl drain --clusters a,zz: refused (exit 1) naming UnknownCluster" bash -c "[ $? -eq 1 ] && grep -q UnknownCluster '$T/fan2.out'"
 
+# ---- live migration to another cluster without the gate: refused up front, naming it ----
+nvm_b=$($Kb get vm,vmim -A -o name | wc -l)
+"$W" migrate default/web-1 --cluster a --to-cluster b --timeout 30s >"$T/xc.out" 2>&1
+check "migrate --to-cluster b without DecentralizedLiveMigration: refused (exit 1)" [ $? -eq 1 ]
+check "... naming the gate" grep -q 'FeatureGateDisabled' "$T/xc.out"
+check "... and its name" grep -q '"DecentralizedLiveMigration" is not enabled' "$T/xc.out"
+check "... nothing created on b" [ "$($Kb get vm,vmim -A -o name | wc -l)" -eq "$nvm_b" ]
+
 # ---- fleet view ----
 diag "t=${SECONDS}s: fleet view"
 "$W" get -A >"$T/get.txt" 2>&1

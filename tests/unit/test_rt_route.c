@@ -78,6 +78,57 @@ static void routes_by_cluster(void **s)
 	rt_registry_release(&r);
 }
 
+static void cross_cluster_gate(void **s)
+{
+	struct rt_registry r;
+	struct rt_decision d;
+	char body[512], t[64], err[256];
+
+	(void)s;
+	setup_reg(&r);
+	/* a and b: v1.6.0 without the gate */
+	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"b\",\"name\":\"w\"}", &d);
+	assert_int_equal(d.verdict, RT_REFUSE);
+	assert_string_equal(d.reason, RT_REASON_GATE);
+	assert_non_null(strstr(d.message, "DecentralizedLiveMigration"));
+	rt_decision_release(&d);
+	/* both with the gate: refused as not carried out (yet), never routed */
+	wk_time_format(NOW - 1000, t, sizeof(t));
+	for (int i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"cluster\":\"%s\",\"kubevirtVersion\":\"v1.6.0\",\"featureGates\":"
+			 "[\"DecentralizedLiveMigration\"],\"nodesReady\":1,\"time\":\"%s\"}",
+			 i ? "b" : "a", t);
+		assert_int_equal(rt_registry_apply(&r, i ? "b" : "a", body, strlen(body), err,
+						   sizeof(err)),
+				 0);
+	}
+	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"b\",\"name\":\"w\"}", &d);
+	assert_int_equal(d.verdict, RT_REFUSE);
+	assert_string_equal(d.reason, RT_REASON_UNSUPPORTED);
+	rt_decision_release(&d);
+	/* 1.5 has no such gate */
+	snprintf(body, sizeof(body),
+		 "{\"cluster\":\"b\",\"kubevirtVersion\":\"v1.5.2\",\"nodesReady\":1,\"time\":"
+		 "\"%s\"}",
+		 t);
+	assert_int_equal(rt_registry_apply(&r, "b", body, strlen(body), err, sizeof(err)), 0);
+	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"b\",\"name\":\"w\"}", &d);
+	assert_string_equal(d.reason, RT_REASON_GATE);
+	assert_non_null(strstr(d.message, "1.6 or later"));
+	rt_decision_release(&d);
+	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"a\"}", &d);
+	assert_string_equal(d.reason, "schema");
+	rt_decision_release(&d);
+	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"../b\"}", &d);
+	assert_string_equal(d.reason, "invalid-name");
+	rt_decision_release(&d);
+	decide(&r, "{\"requestId\":\"x\",\"clusters\":[\"a\"],\"toCluster\":\"b\"}", &d);
+	assert_string_equal(d.reason, "schema");
+	rt_decision_release(&d);
+	rt_registry_release(&r);
+}
+
 static void fanout_and_placement(void **s)
 {
 	struct rt_registry r;
@@ -250,6 +301,7 @@ int main(void)
 	    cmocka_unit_test(fanout_and_placement),
 	    cmocka_unit_test(hostile),
 	    cmocka_unit_test(fanout_aggregate),
+	    cmocka_unit_test(cross_cluster_gate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,7 @@ struct ctl_args {
 	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
 	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	const char *fanout; /* operations: --clusters a,b (a fan-out through the router) */
+	const char *to_cluster; /* migrate: --to-cluster (live migration between clusters) */
 	long long clusters; /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */

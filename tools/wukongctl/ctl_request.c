@@ -40,6 +40,15 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 	memset(r, 0, sizeof(*r));
 	r->verb = verb;
 	wk_strlcpy(r->cluster, a->cluster ? a->cluster : "local", sizeof(r->cluster));
+	if (a->to_cluster) {
+		char shown[80];
+
+		ctl_safe(a->to_cluster, shown, sizeof(shown), 64);
+		if (!wk_name_is_dns1123_label(a->to_cluster))
+			return wk_err(errstr, errstr_size,
+				      "--to-cluster: '%s' is not a cluster id (DNS-1123 label)", shown);
+		wk_strlcpy(r->to_cluster, a->to_cluster, sizeof(r->to_cluster));
+	}
 	if (a->fanout) {
 		const char *p = a->fanout, *comma;
 		char one[256], shown[80];
@@ -129,7 +138,7 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 
 bool ctl_request_routed(const struct ctl_request *r)
 {
-	return r->nclusters > 0 || !strcmp(r->cluster, "auto");
+	return r->nclusters > 0 || !strcmp(r->cluster, "auto") || r->to_cluster[0];
 }
 
 char *ctl_request_json(const struct ctl_request *r)
@@ -146,6 +155,8 @@ char *ctl_request_json(const struct ctl_request *r)
 	} else {
 		cJSON_AddStringToObject(o, "cluster", r->cluster);
 	}
+	if (r->to_cluster[0])
+		cJSON_AddStringToObject(o, "toCluster", r->to_cluster);
 	if (r->verb == CTL_VERB_DRAIN) {
 		cJSON_AddStringToObject(o, "node", r->node);
 		if (r->dry_run)
