@@ -3,6 +3,7 @@
 #include "wk_emit.h"
 
 #include "wk_cloudevent.h"
+#include "wk_json.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -10,7 +11,12 @@
 #include "wk_utf8.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
+
+/* The per-installation key of the keyed ids (wk_emit_set_id_key); length 0 = none. */
+static unsigned char id_key[4096];
+static size_t id_key_len;
 
 int64_t wk_emit_next_seq(int64_t *last)
 {
@@ -34,8 +40,57 @@ void wk_emit_sha256_hex(const void *data, size_t len, size_t n, char *out)
 	out[n] = 0;
 }
 
+void wk_emit_set_id_key(const void *key, size_t len)
+{
+	if (len > sizeof(id_key))
+		len = sizeof(id_key);
+	if (len)
+		memcpy(id_key, key, len);
+	id_key_len = len;
+}
+
+bool wk_emit_id_keyed(void)
+{
+	return id_key_len > 0;
+}
+
+void wk_emit_keyed_hex(const void *data, size_t len, size_t n, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (!id_key_len) {
+		wk_emit_sha256_hex(data, len, n, out);
+		return;
+	}
+	if (n > 64)
+		n = 64;
+	if (!HMAC(EVP_sha256(), id_key, (int)id_key_len, data, len, md, &mdlen) || mdlen < 32)
+		WK_BUG("HMAC-SHA256 failed");
+	for (i = 0; i < n; i++)
+		out[i] = hex[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	out[n] = 0;
+}
+
+static void make_id(const char *prefix, const char *const *parts, size_t nparts, bool keyed,
+		    char *out, size_t out_size);
+
 void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
 		size_t out_size)
+{
+	make_id(prefix, parts, nparts, false, out, out_size);
+}
+
+void wk_emit_keyed_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
+		      size_t out_size)
+{
+	make_id(prefix, parts, nparts, true, out, out_size);
+}
+
+static void make_id(const char *prefix, const char *const *parts, size_t nparts, bool keyed,
+		    char *out, size_t out_size)
 {
 	struct {
 		char *p;
@@ -56,7 +111,10 @@ void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, cha
 		b.n += l - 1;
 		b.p[b.n++] = '/';
 	}
-	wk_emit_sha256_hex(b.p ? b.p : "", b.n, 40, h);
+	if (keyed)
+		wk_emit_keyed_hex(b.p ? b.p : "", b.n, 40, h);
+	else
+		wk_emit_sha256_hex(b.p ? b.p : "", b.n, 40, h);
 	free(b.p);
 	snprintf(out, out_size, "%s-%s", prefix ? prefix : "id", h);
 }
@@ -116,6 +174,103 @@ char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms)
 		}
 	}
 	return print(o);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int wk_emit_status_key(const char *body, size_t len, char *out, size_t out_size)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	const cJSON *st, *conds, *x;
+	const char *parts[40], *id[4];
+	char shape[WK_EMIT_SHAPE_MAX + 1], h[41];
+	char *names[32];
+	size_t np = 0, nn = 0, n = 0, i;
+	bool top = false;
+
+	if (!o)
+		return -1;
+	id[0] = wk_json_str(o, "cluster");
+	id[1] = wk_json_str(o, "namespace");
+	id[2] = wk_json_str(o, "name");
+	id[3] = wk_json_str(o, "source");
+	for (i = 0; i < 4; i++)
+		if (!id[i] || !*id[i]) {
+			cJSON_Delete(o);
+			return -1;
+		}
+	/* The seq keys of consumers/status/st_table.h, without the source (it is in the key). */
+	st = cJSON_GetObjectItemCaseSensitive(o, "status");
+	if (!cJSON_IsObject(st))
+		st = NULL;
+	cJSON_ArrayForEach(x, st)
+	{
+		if (!x->string)
+			continue;
+		if (!strcmp(x->string, "migrationStatus") || !strcmp(x->string, "cloneStatus")) {
+			if (np < WK_ARRAY_SIZE(parts))
+				parts[np++] = x->string;
+		} else {
+			top = true;
+		}
+	}
+	if (top)
+		parts[np++] = "status";
+	if (cJSON_GetObjectItemCaseSensitive(o, "observedGeneration"))
+		parts[np++] = "observedGeneration";
+	conds = cJSON_GetObjectItemCaseSensitive(o, "conditions");
+	if (!cJSON_IsArray(conds))
+		conds = NULL;
+	cJSON_ArrayForEach(x, conds)
+	{
+		const char *t = wk_json_str(x, "type");
+		size_t l;
+
+		if (!t || nn >= WK_ARRAY_SIZE(names) || np >= WK_ARRAY_SIZE(parts))
+			continue;
+		l = strlen("conditions/") + strlen(t) + 1;
+		names[nn] = wk_xmalloc(l);
+		snprintf(names[nn], l, "conditions/%s", t);
+		parts[np++] = names[nn++];
+	}
+	qsort(parts, np, sizeof(parts[0]), cmp_str);
+	shape[0] = 0;
+	for (i = 0; i < np; i++) {
+		if (i && !strcmp(parts[i], parts[i - 1]))
+			continue;
+		n += strlen(parts[i]) + (i ? 1 : 0);
+		if (n <= WK_EMIT_SHAPE_MAX) {
+			if (i)
+				strcat(shape, ",");
+			strcat(shape, parts[i]);
+		}
+	}
+	if (n > WK_EMIT_SHAPE_MAX) {
+		/* Hash of the whole list: the same shape still gives the same key. */
+		char *all = wk_xmalloc(n + 1);
+
+		all[0] = 0;
+		for (i = 0; i < np; i++) {
+			if (i && !strcmp(parts[i], parts[i - 1]))
+				continue;
+			if (*all)
+				strcat(all, ",");
+			strcat(all, parts[i]);
+		}
+		wk_emit_sha256_hex(all, strlen(all), 40, h);
+		free(all);
+		snprintf(shape, sizeof(shape), "h-%s", h);
+	}
+	if (!np)
+		snprintf(shape, sizeof(shape), "-");
+	snprintf(out, out_size, "%s/%s/%s/%s/%s", id[0], id[1], id[2], id[3], shape);
+	for (i = 0; i < nn; i++)
+		free(names[i]);
+	cJSON_Delete(o);
+	return 0;
 }
 
 char *wk_emit_audit_json(const struct wk_emit_audit *a)

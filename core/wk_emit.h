@@ -24,6 +24,18 @@ void wk_emit_sha256_hex(const void *data, size_t len, size_t n, char *out);
 void wk_emit_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
 		size_t out_size);
 
+/* Keyed ids: what a writer of wukong.audit could otherwise compute in advance and pre-burn (the
+ * audit log keeps the first record of an id). wk_emit_set_id_key sets the per-installation key
+ * (security.id-key-file, wk_authz_io.h; copied, at most 4096 bytes; len 0 = none); then
+ * wk_emit_keyed_hex is HMAC-SHA256 with it, else the plain sha256 of wk_emit_sha256_hex, and
+ * wk_emit_keyed_id is wk_emit_id over it. The key must stay the same across restarts (a resend
+ * reuses its id). Object names stay unkeyed (wk_emit_id): the cluster holds them. */
+void wk_emit_set_id_key(const void *key, size_t len);
+bool wk_emit_id_keyed(void);
+void wk_emit_keyed_hex(const void *data, size_t len, size_t n, char *out);
+void wk_emit_keyed_id(const char *prefix, const char *const *parts, size_t nparts, char *out,
+		      size_t out_size);
+
 struct wk_emit_condition {
 	const char *type;
 	const char *status; /* "True" / "False" / "Unknown" */
@@ -44,6 +56,16 @@ struct wk_emit_status {
 	size_t nconditions;
 };
 char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms);
+
+/* The Kafka key of a status update body (issue 22, fault 10: wukong.status is compacted):
+ * "<cluster>/<ns>/<name>/<source>/<shape>", where shape names the status writer's seq keys the
+ * update carries, sorted ("conditions/Migrating,migrationStatus"; a SHA-256 when longer than
+ * WK_EMIT_SHAPE_MAX). Compaction keeps the newest message of each key, and each message carries
+ * its sender's full value for every seq key in it, so the newest value of every seq key of every
+ * Wukong survives compaction (docs/reliability.md "wukong.status and compaction"). 0, or -1 when
+ * body is not a status update (no cluster, namespace, name or source). */
+#define WK_EMIT_SHAPE_MAX 160
+int wk_emit_status_key(const char *body, size_t len, char *out, size_t out_size);
 
 /* One audit event. source_type: spec, policy, kafka, manual, system; topic NULL = no Kafka
  * origin. details is copied (may be NULL). */

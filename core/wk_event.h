@@ -14,4 +14,10 @@ struct cJSON;
  * NULL; a body that is not an object (or NULL) gives an object with an empty metadata. */
 struct cJSON *wk_event_object(const struct cJSON *body);
 
+/* The reverse: an object read from the API as an event body (cluster, the metadata fields above
+ * at the top level, spec, status), so that a consumer that re-reads an object before acting on an
+ * event (docs/security.md: the event says that something changed, the API says what) hands the
+ * flows what they already read. cluster NULL = left out. */
+struct cJSON *wk_event_body(const struct cJSON *obj, const char *cluster);
+
 #endif

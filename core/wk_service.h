@@ -10,7 +10,9 @@
  * Topic short names may contain "{cluster}" (replaced by cluster.id, "local" when unset:
  * "requests.{cluster}") and may end in "?KEY" (subscribed only when the boolean key KEY is true;
  * unset counts as false, so give KEY a value in `defaults`). Both are expanded after the
- * configuration is loaded, so a service's main.c stays a plain descriptor.
+ * configuration is loaded, so a service's main.c stays a plain descriptor. The name "{tenants}"
+ * stands for one request topic per tenant configured under authz.tenants (wk_authz.h:
+ * "<topics.prefix>.<authz.tenant-topic-prefix><tenant>"); none when no tenant is configured.
  *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.
  */
@@ -60,6 +62,21 @@ struct wk_service {
 	 * reported. NULL = the service does not look at delivery reports. */
 	void (*on_delivery)(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
 			    int32_t partition, int64_t offset);
+	/* Addition (issue 22): active/standby on a coordination.k8s.io Lease (core/wk_lease.h),
+	 * for an executor of which one instance per cluster may act. Its config prefix
+	 * ("migrator"): when "<lease>.lease.enabled" is true the core holds Lease
+	 * "<lease>.lease.name" (default "wukong-<lease>-<cluster>") in "<lease>.lease.namespace"
+	 * (default the client's) before it joins the consumer group and calls init; a standby only
+	 * waits (/readyz 503). The loop renews it every "<lease>.lease.retry-period" (2 s) and
+	 * stops with exit 1 once a renew deadline (10 s) passes without a renew, before another
+	 * instance can take the lease
+	 * ("<lease>.lease.duration", 15 s, counted by the others from when they saw it change).
+	 * The lease is released after the final commit, so a successor starts at once. NULL = none.
+	 */
+	const char *lease;
+	/* Addition (issue 24): flags for the HTTP endpoint (wk_httpd_new_flags: WK_HTTPD_THREADED
+	 * for a service that streams, e.g. the console's Server-Sent Events). 0 = the default. */
+	unsigned http_flags;
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);

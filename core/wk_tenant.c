@@ -37,6 +37,10 @@ int wk_tenant_check(const char *tenant, const char *ns, const char *tenants_list
 		if (require_tenant)
 			return wk_err(errstr, errstr_size, "no tenant given and %s is set",
 				      require_key);
+		/* A configured policy is never bypassed by naming no tenant (issue 20). */
+		if (any_tenants)
+			return wk_err(errstr, errstr_size,
+				      "no tenant given and a tenant policy is configured");
 		return 0;
 	}
 	if (!tenants_list) {

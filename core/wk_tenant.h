@@ -17,9 +17,12 @@ bool wk_tenant_ns_in_list(const char *ns, const char *list);
 /* May `tenant` (NULL or "" = none given) touch namespace ns? tenants_list is the tenant's
  * configured list (NULL = the tenant is not configured); require_tenant refuses submissions
  * without a tenant; any_tenants says whether any "<svc>.tenants.*" key exists (without it and
- * without require_tenant there is no policy and everything passes). require_key names the
- * require-tenant key in the message ("migrator.require-tenant"). 0 when allowed, -1 with the
- * reason in errstr (the caller's dead-letter code is "forbidden"). */
+ * without require_tenant there is no policy and everything passes; with it a submission that
+ * names no tenant is refused too: the policy is never bypassed by leaving the tenant out). The
+ * tenant is the identity the transport established (wk_authz.h) when there is one, the body's
+ * field only on a trusted topic. This is the coarse first gate; Kubernetes RBAC decides next.
+ * require_key names the require-tenant key in the message ("migrator.require-tenant"). 0 when
+ * allowed, -1 with the reason in errstr (the caller's dead-letter code is "forbidden"). */
 int wk_tenant_check(const char *tenant, const char *ns, const char *tenants_list,
 		    bool require_tenant, bool any_tenants, const char *require_key, char *errstr,
 		    size_t errstr_size);

@@ -86,9 +86,10 @@ wait_for() {
 	done
 }
 
-# start_kafka [BROKERS]: start the embedded broker; sets $BOOTSTRAP and $KAFKA_PID.
+# start_kafka [BROKERS]: start the embedded broker; sets $BOOTSTRAP and $KAFKA_PID. Extra options
+# in $KAFKA_EXTRA_ARGS (e.g. "--control $T/kctl" for topics a test creates: authz-env.sh).
 start_kafka() {
-	start_bg kafka "$BIN/wukong-kafka" --brokers "${1:-1}" --bootstrap-file "$T/bootstrap"
+	start_bg kafka "$BIN/wukong-kafka" --brokers "${1:-1}" --bootstrap-file "$T/bootstrap" ${KAFKA_EXTRA_ARGS:-}
 	KAFKA_PID=$LAST_PID
 	wait_for 20 test -s "$T/bootstrap" || { not_ok "wukong-kafka started"; exit 1; }
 	BOOTSTRAP=$(cat "$T/bootstrap")

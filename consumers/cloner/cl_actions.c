@@ -111,14 +111,17 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	struct wk_emit_audit au;
 	cJSON *cs = cJSON_CreateObject(), *details;
 	char src[400], t[40], key[600], id[64], seed[800], action[64], disc[96];
-	const char *cons_reason = NULL, *cons = cl_consistency(o, &cons_reason);
+	const char *cons_reason = NULL, *cons = j->spec.per_volume
+						    ? cl_volumes_consistency(o, &cons_reason)
+						    : cl_consistency(o, &cons_reason);
+	bool snaps = j->spec.per_volume ? cons != NULL : o->snap != CL_ABSENT;
 	size_t nc = 0;
 	char *body;
 	bool final = cl_phase_final(d->phase);
 	bool warn = d->phase == CL_PH_FAILED;
 
 	/* The snapshot is gone at the end: its indications were remembered on the way. */
-	if (cons && o->snap != CL_ABSENT) {
+	if (cons && snaps) {
 		j->cons = cons;
 		j->cons_reason = cons_reason;
 	} else {
@@ -136,10 +139,31 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	cJSON_AddNumberToObject(cs, "progress", d->progress);
 	cJSON_AddStringToObject(cs, "source", src);
 	/* The snapshot's name while it exists (or is kept); null once it is gone. */
-	if (o->snap != CL_ABSENT || (d->phase == CL_PH_SUCCEEDED && j->spec.keep_snapshot))
+	if (snaps || (d->phase == CL_PH_SUCCEEDED && j->spec.keep_snapshot))
 		cJSON_AddStringToObject(cs, "snapshotName", j->base);
 	else
 		cJSON_AddNullToObject(cs, "snapshotName");
+	cJSON_AddStringToObject(cs, "method",
+				j->spec.per_volume ? "VolumeSnapshots" : "VirtualMachineClone");
+	if (j->spec.per_volume && o->nvols) {
+		/* which disks were copied, from which claim, through which objects */
+		cJSON *vols = cJSON_AddArrayToObject(cs, "volumes");
+		char n[200];
+
+		for (size_t i = 0; i < o->nvols; i++) {
+			cJSON *v = cJSON_CreateObject();
+
+			cl_volume_object_name(&j->spec, o->vols[i].name, n, sizeof(n));
+			cJSON_AddStringToObject(v, "name", o->vols[i].name);
+			if (o->vols[i].claim[0])
+				cJSON_AddStringToObject(v, "sourceClaim", o->vols[i].claim);
+			cJSON_AddStringToObject(v, "volumeSnapshot", n);
+			cJSON_AddStringToObject(v, "dataVolume", n);
+			if (o->vols[i].dv_phase[0])
+				cJSON_AddStringToObject(v, "phase", o->vols[i].dv_phase);
+			cJSON_AddItemToArray(vols, v);
+		}
+	}
 	if (j->started_ms) {
 		wk_time_format(j->started_ms, t, sizeof(t));
 		cJSON_AddStringToObject(cs, "startedAt", t);
@@ -169,6 +193,9 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 			    ? (strcmp(cons_reason, "Offline")
 				   ? "the guest agent froze the filesystems for the snapshot"
 				   : "the source was not running when the snapshot was taken")
+			: !strcmp(cons_reason, "NoFreeze")
+			    ? "each disk was snapshotted on its own while the VM ran, without a "
+			      "filesystem freeze: the clone is crash-consistent"
 			    : "no filesystem freeze (no guest agent or quiesce timeout): the "
 			      "clone is crash-consistent",
 		};
@@ -184,7 +211,17 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	s.conditions = conds;
 	s.nconditions = nc;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	out_send(st, st->t_status, j, WK_CE_STATUS, NULL, body);
+	{
+		/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+		char skey[600], subj[400], err[256];
+
+		if (wk_emit_status_key(body, strlen(body), skey, sizeof(skey)) < 0)
+			job_key(j, skey, sizeof(skey));
+		snprintf(subj, sizeof(subj), "Wukong/%s/%s", j->spec.ns, j->spec.name);
+		if (wk_emit_send(st->prod, st->t_status, skey, st->cluster, WK_CE_STATUS, NULL,
+				 subj, body, NULL, err, sizeof(err)) < 0)
+			wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s", st->t_status, err);
+	}
 	free(body);
 	{
 		/* The same step as a report for the progress aggregator (wukong.progress). */
@@ -217,7 +254,7 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 			lower[i] =
 			    (char)((lower[i] >= 'A' && lower[i] <= 'Z') ? lower[i] + 32 : lower[i]);
 		snprintf(action, sizeof(action), "clone.%s", lower);
-		wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+		wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 		details = cJSON_CreateObject();
 		cJSON_AddStringToObject(details, "source", src);
 		cJSON_AddStringToObject(details, "targetVM", j->spec.target_vm);
@@ -281,8 +318,10 @@ int cl_audit_refusal(struct cl_state *st, const rd_kafka_message_t *m, const cha
 
 	snprintf(part, sizeof(part), "%d", (int)m->partition);
 	snprintf(off, sizeof(off), "%lld", (long long)m->offset);
-	wk_emit_id("clr", parts, 4, id, sizeof(id));
+	wk_emit_keyed_id("clr", parts, 4, id, sizeof(id));
 	cJSON_AddStringToObject(d, "deadLetterReason", code);
+	if (st->requester)
+		cJSON_AddItemToObject(d, "requester", wk_authz_identity_json(st->requester));
 	memset(&au, 0, sizeof(au));
 	au.request_id = rid;
 	au.topic = rd_kafka_topic_name(m->rkt);
@@ -321,7 +360,7 @@ static void audit_target(struct cl_state *st, const struct cl_submission *s, con
 	char id[64], key[600], err[256];
 	char *body;
 
-	wk_emit_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
+	wk_emit_keyed_id("cl", parts, WK_ARRAY_SIZE(parts), id, sizeof(id));
 	memset(&au, 0, sizeof(au));
 	au.request_id = s->id;
 	au.source_type = "kafka";
@@ -767,10 +806,96 @@ static int act_fixup_target(struct cl_state *st, struct cl_job *j)
 	return rc;
 }
 
+/* ---- the per-volume route ---- */
+
+static int refused(struct cl_job *j, int rc, const char *reason, const char *what, const char *err)
+{
+	if (rc == -2) {
+		wk_strlcpy(j->refused, reason, sizeof(j->refused));
+		snprintf(j->refused_msg, sizeof(j->refused_msg), "creating %s was refused: %s",
+			 what, err);
+	}
+	if (rc < 0)
+		wk_warn("create %s: %s", what, err);
+	return rc;
+}
+
+static int act_create_volume_snapshots(struct cl_state *st, struct cl_job *j,
+				       const struct cl_observed *o)
+{
+	char err[512];
+
+	for (size_t i = 0; i < o->nvols; i++) {
+		const struct cl_vol *v = &o->vols[i];
+		int rc;
+
+		if (v->vs != CL_ABSENT || v->dv != CL_ABSENT)
+			continue;
+		rc = create_obj(st, &wk_res_volumesnapshots, j->spec.source_ns,
+				cl_volume_snapshot_obj(&j->spec, v, o->vmi_running), err,
+				sizeof(err));
+		if (rc < 0)
+			return refused(j, rc, "SnapshotRefused", "a VolumeSnapshot", err);
+	}
+	return 0;
+}
+
+static int act_create_target(struct cl_state *st, struct cl_job *j, const cJSON *src_vm)
+{
+	char serial[64], err[512];
+
+	if (!src_vm)
+		return -1; /* the source is gone between the snapshots and now: next pass */
+	cl_smbios_serial(&j->spec, serial, sizeof(serial));
+	return refused(j,
+		       create_obj(st, &wk_res_virtualmachines, j->spec.ns,
+				  cl_target_vm_obj(&j->spec, src_vm, serial), err, sizeof(err)),
+		       "CloneRefused", "the target VirtualMachine", err);
+}
+
+static int act_create_datavolumes(struct cl_state *st, struct cl_job *j,
+				  const struct cl_observed *o)
+{
+	char err[512];
+
+	for (size_t i = 0; i < o->nvols; i++) {
+		int rc;
+
+		if (o->vols[i].dv != CL_ABSENT)
+			continue;
+		/* CDI's webhook checks create on datavolumes/source in the source namespace
+		 * for the creator, the cloner (403 otherwise: refused for good) */
+		rc = create_obj(st, &wk_res_datavolumes, j->spec.ns,
+				cl_datavolume_obj(&j->spec, &o->vols[i], o->target_uid), err,
+				sizeof(err));
+		if (rc < 0)
+			return refused(j, rc, "CloneRefused", "a DataVolume", err);
+	}
+	return 0;
+}
+
+static void delete_volume_snapshots(struct cl_state *st, struct cl_job *j,
+				    const struct cl_observed *o)
+{
+	char name[200];
+
+	for (size_t i = 0; i < o->nvols; i++)
+		if (o->vols[i].vs != CL_ABSENT) {
+			cl_volume_object_name(&j->spec, o->vols[i].name, name, sizeof(name));
+			delete_obj(st, &wk_res_volumesnapshots, j->spec.source_ns, name);
+		}
+}
+
 int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct cl_observed *o,
 	   const cJSON *src_vm)
 {
 	switch (a) {
+	case CL_ACT_CREATE_VOLUME_SNAPSHOTS:
+		return act_create_volume_snapshots(st, j, o);
+	case CL_ACT_CREATE_TARGET:
+		return act_create_target(st, j, src_vm);
+	case CL_ACT_CREATE_DATAVOLUMES:
+		return act_create_datavolumes(st, j, o);
 	case CL_ACT_START_SOURCE:
 		return act_start_source(st, j, o);
 	case CL_ACT_CREATE_SNAPSHOT:
@@ -782,6 +907,10 @@ int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct
 	case CL_ACT_FIXUP_TARGET:
 		return act_fixup_target(st, j);
 	case CL_ACT_DELETE_SNAPSHOT:
+		if (j->spec.per_volume) {
+			delete_volume_snapshots(st, j, o);
+			return 0;
+		}
 		return delete_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base);
 	case CL_ACT_WAIT:
 	case CL_ACT_SUCCEED:
@@ -799,6 +928,17 @@ void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed 
 		delete_obj(st, &wk_res_virtualmachineclones, j->spec.ns, j->base);
 	if (o->snap != CL_ABSENT)
 		delete_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base);
+	if (j->spec.per_volume) {
+		char name[200];
+
+		delete_volume_snapshots(st, j, o);
+		for (size_t i = 0; i < o->nvols; i++)
+			if (o->vols[i].dv != CL_ABSENT && delete_target) {
+				cl_volume_object_name(&j->spec, o->vols[i].name, name,
+						      sizeof(name));
+				delete_obj(st, &wk_res_datavolumes, j->spec.ns, name);
+			}
+	}
 	if (delete_target && o->target_exists && o->target_ours)
 		delete_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm);
 	if (o->we_started && source_vm_name(j, o)[0])
@@ -806,6 +946,41 @@ void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed 
 }
 
 /* ---- observing one job ---- */
+
+/* Per-volume route: the kept volumes (from the source VM, else from our target VM), each one's
+ * VolumeSnapshot and DataVolume, and (while its DataVolume is still to be made) the source
+ * claim's size and class. */
+static void observe_vols(struct cl_state *st, struct cl_job *j, struct cl_observed *o,
+			 const cJSON *vm, const cJSON *tvm, bool *ok)
+{
+	char name[200];
+
+	cl_observe_vols(vm ? vm : tvm, &j->spec, !vm, o);
+	for (size_t i = 0; i < o->nvols; i++) {
+		struct cl_vol *v = &o->vols[i];
+		cJSON *x;
+
+		cl_volume_object_name(&j->spec, v->name, name, sizeof(name));
+		x = get_obj(st, &wk_res_volumesnapshots, j->spec.source_ns, name, ok);
+		cl_observe_volume_snapshot(x, v);
+		cJSON_Delete(x);
+		x = get_obj(st, &wk_res_datavolumes, j->spec.ns, name, ok);
+		cl_observe_datavolume(x, v);
+		cJSON_Delete(x);
+		if (v->dv == CL_ABSENT && v->claim[0]) {
+			x = get_obj(st, &wk_res_persistentvolumeclaims, j->spec.source_ns, v->claim,
+				    ok);
+			if (wk_json_str(x, "spec.resources.requests.storage"))
+				wk_strlcpy(v->size,
+					   wk_json_str(x, "spec.resources.requests.storage"),
+					   sizeof(v->size));
+			if (wk_json_str(x, "spec.storageClassName"))
+				wk_strlcpy(v->sclass, wk_json_str(x, "spec.storageClassName"),
+					   sizeof(v->sclass));
+			cJSON_Delete(x);
+		}
+	}
+}
 
 bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJSON **src_vm)
 {
@@ -840,8 +1015,14 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 	}
 	o->clone_phase_since_ms = j->clone_phase_since_ms;
 	/* Before anything of ours exists: can KubeVirt clone at all, does the selection fit the
-	 * source (a user error on any version), can this version do a selection? */
-	if (!j->spec.invalid[0] && o->snap == CL_ABSENT && o->clone == CL_ABSENT &&
+	 * source (a user error on any version), can this version do a selection? (The
+	 * per-volume route needs neither the Snapshot gate nor VirtualMachineClone.) */
+	if (j->spec.per_volume && !j->spec.invalid[0] && vm &&
+	    cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm, o->refuse_why,
+			   sizeof(o->refuse_why)) < 0)
+		wk_strlcpy(o->refuse_code, "InvalidDiskSelection", sizeof(o->refuse_code));
+	if (!j->spec.per_volume && !j->spec.invalid[0] && o->snap == CL_ABSENT &&
+	    o->clone == CL_ABSENT &&
 	    cl_cluster_refusal(st, false, o->refuse_code, sizeof(o->refuse_code), o->refuse_why,
 			       sizeof(o->refuse_why)) == 0) {
 		if (vm && cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm,
@@ -860,7 +1041,15 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 		bool made = clone && (o->clone != CL_IN_PROGRESS || (tn && o->clone_phase[0]));
 
 		cl_observe_target(tvm, tvmi, &j->spec, made, o);
+		wk_strlcpy(o->target_uid,
+			   wk_json_str(tvm, "metadata.uid") ? wk_json_str(tvm, "metadata.uid") : "",
+			   sizeof(o->target_uid));
 	}
+	if (j->spec.per_volume && !j->spec.invalid[0])
+		observe_vols(st, j, o, vm, o->target_ours ? tvm : NULL, &ok);
+	/* what the copy was taken from, once the snapshot that said so is gone */
+	o->online_known = j->cons != NULL;
+	o->was_online = j->cons_reason && strcmp(j->cons_reason, "Offline");
 	cJSON_Delete(vmi);
 	cJSON_Delete(snap);
 	cJSON_Delete(clone);
@@ -1135,8 +1324,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 					     "TargetNameTaken", err);
 			} else {
 				/* A retry after an undelivered audit: say it again (same id). */
-				audit_target(st, s, s->targets[i].name, "pending",
-					     "TargetCreated", "Wukong created for a running clone");
+				audit_target(st, s, s->targets[i].name, "pending", "TargetCreated",
+					     "Wukong created for a running clone");
 			}
 			cJSON_Delete(have);
 			cJSON_Delete(wk);
@@ -1168,7 +1357,8 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 		s->id, s->ntargets, s->ns, s->type == CL_SRC_VMI ? "vmi" : "vm", s->source_ns,
 		s->source_name, s->parallelism);
 	/* The Wukongs are the durable record: the audit lines go out before the offset, and
-	 * when they could not, the submission is retried (it finds its Wukongs and audits again). */
+	 * when they could not, the submission is retried (it finds its Wukongs and audits again).
+	 */
 	if (wk_producer_flush(st->prod, 10000) < 0) {
 		wk_warn("clone submission '%s': audit lines not delivered, retrying", s->id);
 		out = WK_MSG_RETRY;

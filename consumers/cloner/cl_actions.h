@@ -11,6 +11,7 @@
 #include "cl_request.h"
 
 #include "wk_k8s.h"
+#include "wk_authz.h"
 #include "wk_kubevirt.h"
 #include "wk_service.h"
 
@@ -60,6 +61,11 @@ struct cl_state {
 	bool clone_api; /* clone.kubevirt.io/v1beta1 is served (true until discovery says not) */
 	bool require_tenant, any_tenants, k8s_events, restore_source;
 	struct wk_metric *m_jobs, *m_active, *m_actions;
+	/* who may ask (core/wk_authz.h): identities from the topic, reviews, rate limits */
+	struct wk_authz authz;
+	char t_req_cluster[256];
+	/* the submission being handled (cl_service.c), for its refusal's audit record */
+	const struct wk_authz_identity *requester;
 };
 
 /* ---- the job table ---- */

@@ -15,6 +15,7 @@
 #include "wk_metrics.h"
 #include "wk_request.h"
 #include "wk_tenant.h"
+#include "wk_authz_io.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -163,6 +164,28 @@ static void cancel_job(struct cl_state *st, struct cl_job *j)
 
 /* ---- Kafka ---- */
 
+/* GET the Wukong: 1 with *out (when out is not NULL) when it exists, 0 when it is gone, -1 when
+ * the API gave no answer (the event is retried). */
+static int reread_wukong(struct cl_state *st, const char *ns, const char *name, cJSON **out)
+{
+	struct wk_k8s_result res;
+	char err[512];
+
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
+		enum wk_k8s_err e = res.err;
+
+		wk_k8s_result_release(&res);
+		if (e == WK_K8S_ENOTFOUND)
+			return 0;
+		wk_warn("cannot re-read wukong '%s/%s': %s; retrying", ns, name, err);
+		return -1;
+	}
+	if (out)
+		*out = wk_k8s_result_take(&res);
+	wk_k8s_result_release(&res);
+	return 1;
+}
+
 static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudevent *ce)
 {
 	static const char pfx[] = WK_CE_PREFIX;
@@ -184,12 +207,29 @@ static enum wk_msg_result on_event(struct cl_state *st, const struct wk_cloudeve
 		if (!strcmp(t, "wukong.deleted")) {
 			struct cl_job *j = ns && name ? cl_job_find(st, ns, name) : NULL;
 
-			if (j)
+			/* the API confirms it (a forged delete cancels nothing) */
+			if (j && reread_wukong(st, ns, name, NULL) == 0)
 				cancel_job(st, j);
 		} else {
-			cJSON *o = wk_event_object(body);
+			cJSON *o = wk_event_object(body), *cur = NULL;
+			struct cl_job_spec spec;
 
-			cl_intake(st, o);
+			/* The event says that the Wukong changed; the API says what: a forged
+			 * event starts no clone the Wukong does not ask for. */
+			if (ns && name && cl_job_from_wukong(o, st->cluster, &spec) > 0) {
+				int rc = reread_wukong(st, ns, name, &cur);
+
+				if (rc < 0) {
+					cJSON_Delete(o);
+					cJSON_Delete(body);
+					return WK_MSG_RETRY;
+				}
+				if (cur)
+					cl_intake(st, cur);
+			} else {
+				cl_intake(st, o);
+			}
+			cJSON_Delete(cur);
 			cJSON_Delete(o);
 		}
 	} else if (!strncmp(t, "virtualmachine", 14)) {
@@ -223,14 +263,28 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	struct wk_cloudevent ce;
 	struct cl_submission *s;
 	struct cl_verdict v;
-	char err[512];
+	char err[1400];
 	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
 	enum wk_msg_result out = WK_MSG_DONE;
+	struct wk_authz_identity idbuf, *id = &idbuf;
 
 	/* One dead letter per bad message: what is not a clone request is the migrator's to
 	 * refuse (wk_request_owner), including what can't be decoded. */
 	if (wk_request_owner(m) != WK_OWNER_CLONER)
 		return WK_MSG_DONE;
+	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
+	{
+		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+
+		st->requester = id;
+		if (wk_authz_identify(&st->authz, rd_kafka_topic_name(m->rkt), shared_topics, id,
+				      err, sizeof(err)) < 0)
+			return refuse(st, m, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
+				      detail, ds);
+		/* over its rate, the tenant's partition waits (RETRY); nothing is dropped */
+		if (!wk_authz_rate_take(&st->authz, id, wk_time_mono_ms()))
+			return WK_MSG_RETRY;
+	}
 	if (m->len > CL_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, CL_SUBMISSION_MAX);
@@ -253,6 +307,20 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 		out = refuse(st, m, s->ns, s->id, "wrong-cluster", err, reason, rs, detail, ds);
 		goto done;
 	}
+	/* The tenant is the topic's; a body naming another one is refused (it would only mislead
+	 * the audit). On a trusted topic the body's field stays the tenant. */
+	if (!id->trusted) {
+		if (s->tenant[0] && strcmp(s->tenant, id->tenant)) {
+			snprintf(err, sizeof(err),
+				 "the body names tenant '%.63s' but the request arrived on tenant "
+				 "'%.40s''s topic '%.200s': the topic decides",
+				 s->tenant, id->tenant, id->topic);
+			out = refuse(st, m, s->ns, s->id, WK_AUTHZ_FORBIDDEN, err, reason, rs,
+				     detail, ds);
+			goto done;
+		}
+		wk_strlcpy(s->tenant, id->tenant, sizeof(s->tenant));
+	}
 	{
 		const struct wk_config *cfg = wk_service_config(st->ctx);
 		char tkey[200];
@@ -267,6 +335,26 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 				     st->require_tenant, st->any_tenants, &v) < 0)) {
 			out =
 			    refuse(st, m, s->ns, s->id, v.code, v.message, reason, rs, detail, ds);
+			goto done;
+		}
+	}
+	/* What a person would need to clone with kubectl, asked of the API server. */
+	{
+		struct wk_authz_check chk[WK_AUTHZ_CHECKS_MAX];
+		size_t n =
+		    wk_authz_checks(WK_AUTHZ_CLONE, s->ns, NULL, s->source_ns, s->source_name, chk);
+		char denial[1024];
+		int rc = wk_authz_authorize(&st->authz, st->k8s, id, chk, n, denial, sizeof(denial),
+					    err, sizeof(err));
+
+		if (rc < 0) {
+			wk_warn("%s; retrying", err);
+			out = WK_MSG_RETRY;
+			goto done;
+		}
+		if (rc == 0) {
+			out = refuse(st, m, s->ns, s->id, WK_AUTHZ_FORBIDDEN, denial, reason, rs,
+				     detail, ds);
 			goto done;
 		}
 	}
@@ -313,7 +401,13 @@ enum wk_msg_result cl_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 			return WK_MSG_DONE; /* the watcher's, not ours to dead-letter */
 		return on_event(st, &ce);
 	}
-	return on_submission(st, m, reason, reason_size, detail, detail_size);
+	{
+		enum wk_msg_result r =
+		    on_submission(st, m, reason, reason_size, detail, detail_size);
+
+		st->requester = NULL; /* it pointed into on_submission's frame */
+		return r;
+	}
 }
 
 /* ---- lifecycle ---- */
@@ -383,6 +477,15 @@ int cl_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      fd);
 	wk_strlcpy(st->failure_deadline, fd, sizeof(st->failure_deadline));
 	st->any_tenants = wk_tenant_any_configured(cfg, "cloner");
+	{
+		char shortname[128];
+
+		snprintf(shortname, sizeof(shortname), "requests.%s", st->cluster);
+		wk_kafka_topic(cfg, shortname, st->t_req_cluster, sizeof(st->t_req_cluster));
+	}
+	if (wk_authz_init(&st->authz, cfg, wk_time_mono_ms(), errstr, errstr_size) < 0 ||
+	    wk_authz_load_id_key(cfg, errstr, errstr_size) < 0)
+		return -1;
 	st->done_cap = 4096;
 	st->done = wk_xcalloc(st->done_cap, sizeof(char *));
 
@@ -460,6 +563,7 @@ void cl_term(struct wk_service_ctx *ctx)
 		free(j);
 	}
 	wk_k8s_destroy(st->k8s);
+	wk_authz_release(&st->authz);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done[i]);
 	free(st->done);

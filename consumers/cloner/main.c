@@ -8,7 +8,7 @@
 int main(int argc, char **argv)
 {
 	static const char *const topics[] = {"events", "requests.{cluster}",
-					     "requests?cloner.shared-requests", NULL};
+					     "requests?cloner.shared-requests", "{tenants}", NULL};
 	static const char *const defaults[] = {"cloner.shared-requests", "true", NULL};
 	static const struct wk_service svc = {
 	    .name = "wukong-cloner",
@@ -18,6 +18,7 @@ int main(int argc, char **argv)
 	    .on_message = cl_on_message,
 	    .on_tick = cl_on_tick,
 	    .term = cl_term,
+	    .lease = "cloner", /* active/standby when cloner.lease.enabled */
 	    .defaults = defaults,
 	};
 

@@ -6,8 +6,8 @@
 
 int main(int argc, char **argv)
 {
-	static const char *const topics[] = {"events", "requests.{cluster}",
-					     "requests?migrator.shared-requests", NULL};
+	static const char *const topics[] = {
+	    "events", "requests.{cluster}", "requests?migrator.shared-requests", "{tenants}", NULL};
 	/* wukong.events carries every cluster: each cluster's migrators need their own group, or
 	 * two clusters would split its partitions between them. librdkafka's fetch.wait.max.ms
 	 * (500) is right for real brokers, which answer a parked fetch as soon as data arrives; the
@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 	    .on_message = mig_on_message,
 	    .on_tick = mig_on_tick,
 	    .term = mig_term,
+	    .lease = "migrator", /* active/standby when migrator.lease.enabled */
 	    .defaults = defaults,
 	};
 

@@ -10,7 +10,9 @@
 #include "flows/mig_pressure.h"
 #include "mig_service.h"
 #include "ctx/mig_ctx.h"
+#include "ctx/mig_tenancy.h"
 
+#include "wk_authz_io.h"
 #include "wk_cloudevent.h"
 #include "wk_config.h"
 #include "wk_event.h"
@@ -99,6 +101,10 @@ int mig_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      errstr_size) < 0)
 		return -1;
 	st->any_tenants = wk_tenant_any_configured(cfg, "migrator");
+	if (wk_authz_init(&st->authz, cfg, wk_time_mono_ms(), errstr, errstr_size) < 0 ||
+	    wk_authz_load_id_key(cfg, errstr, errstr_size) < 0)
+		return -1;
+	mig_tenancy_init(st);
 	st->limits.per_cluster = 5;
 	st->limits.per_node = 2;
 	if (wk_config_get_int(cfg, "migrator.parallel-per-cluster", 0, &v, errstr, errstr_size) < 0)
@@ -185,6 +191,7 @@ void mig_term(struct wk_service_ctx *ctx)
 	wk_map_release(&st->last_spec);
 	wk_map_release(&st->spec_wait);
 	wk_map_release(&st->done);
+	mig_tenancy_release(st);
 	for (i = 0; i < st->done_cap; i++)
 		free(st->done_ring[i]);
 	free(st->done_ring);
@@ -241,7 +248,7 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 	const char *ns = wk_json_str(body, "namespace"), *name = wk_json_str(body, "name");
 	const char *last;
 	char key[400];
-	enum wk_msg_result res = WK_MSG_DONE;
+	enum wk_msg_result res_code = WK_MSG_DONE;
 
 	if (!ns || !name)
 		return WK_MSG_DONE;
@@ -258,15 +265,39 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 	 * this spec.migration (or a newer one). */
 	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
 		goto out;
+	/* The event says that the Wukong changed; the API says what (docs/security.md): a forged
+	 * event on wukong.events starts nothing that the Wukong itself does not ask for. */
+	{
+		struct wk_k8s_result res;
+		char err[512];
+
+		if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
+			enum wk_k8s_err e = res.err;
+
+			wk_k8s_result_release(&res);
+			if (e == WK_K8S_ENOTFOUND)
+				goto out;
+			wk_logk(WK_LOG_WARN, ns, "cannot re-read wukong '%s': %s; retrying", name,
+				err);
+			res_code = WK_MSG_RETRY;
+			goto out;
+		}
+		cJSON_Delete(obj);
+		obj = wk_k8s_result_take(&res);
+		wk_k8s_result_release(&res);
+		if (mig_spec_view(obj, &view) < 0 || !view.present ||
+		    !mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
+			goto out;
+	}
 	if (mig_request_from_spec(obj, st->cluster, &r, &v) < 0) {
 		wk_logk(WK_LOG_WARN, key, "spec.migration ignored: %s", v.message);
 		goto out;
 	}
 	r.received_ms = ts;
-	res = mig_handle_request(st, &r, obj, ack);
+	res_code = mig_handle_request(st, &r, obj, ack);
 out:
 	cJSON_Delete(obj);
-	return res;
+	return res_code;
 }
 
 /* A Node event: not Ready -> the failure flow; otherwise maintenance -> the evacuation flow. */
@@ -274,12 +305,35 @@ static enum wk_msg_result on_node(struct mig_state *st, const cJSON *body, const
 				  int64_t ts, struct mig_ack *ack)
 {
 	const char *node = wk_json_str(body, "name");
+	struct wk_k8s_result res;
+	enum wk_msg_result out;
+	char err[512];
+	cJSON *cur;
 
 	if (!node || !strcmp(change, "deleted") || !strcmp(change, "synced"))
 		return WK_MSG_DONE;
-	if (!mig_node_ready(body))
-		return mig_failure_node_event(st, body, node, ack);
-	return mig_evac_node_event(st, body, change, ts, ack);
+	/* The event says that the node changed; the API says what: a forged node event cannot
+	 * start an evacuation or a failure recovery of a healthy, uncordoned node. */
+	if (wk_k8s_get(st->k8s, &wk_res_nodes, NULL, node, &res, err, sizeof(err)) < 0) {
+		enum wk_k8s_err e = res.err;
+
+		wk_k8s_result_release(&res);
+		if (e == WK_K8S_ENOTFOUND)
+			return WK_MSG_DONE;
+		wk_logk(WK_LOG_WARN, node, "cannot re-read the node: %s; retrying", err);
+		return WK_MSG_RETRY;
+	}
+	cur = wk_event_body(res.body, st->cluster);
+	wk_k8s_result_release(&res);
+	node = wk_json_str(cur, "name");
+	if (!node)
+		out = WK_MSG_DONE;
+	else if (!mig_node_ready(cur))
+		out = mig_failure_node_event(st, cur, node, ack);
+	else
+		out = mig_evac_node_event(st, cur, change, ts, ack);
+	cJSON_Delete(cur);
+	return out;
 }
 
 static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_t *m,
@@ -295,6 +349,21 @@ static enum wk_msg_result on_event(struct mig_state *st, const rd_kafka_message_
 
 	if (strncmp(t, pfx, sizeof(pfx) - 1))
 		return WK_MSG_DONE;
+	/* wukong.events is the watcher's: its ce_source is /clusters/<cluster>. Anything else on
+	 * it was not written by this cluster's watcher and is ignored (counted, logged). */
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "/clusters/%s", st->cluster);
+		if (strcmp(ce->source, want)) {
+			wk_debug(
+			    "event %s from source '%s' ignored (this cluster's watcher is '%s')",
+			    ce->id, ce->source, want);
+			wk_metric_inc(st->m_requests,
+				      (const char *const[]){"event", "foreign-source"}, 1);
+			return WK_MSG_DONE;
+		}
+	}
 	t += sizeof(pfx) - 1;
 	dot = strchr(t, '.');
 	if (!dot || (size_t)(dot - t) >= sizeof(kind))
@@ -346,6 +415,9 @@ static void audit_refusal(struct mig_state *st, const rd_kafka_message_t *m, con
 	char disc[64];
 	cJSON *d = cJSON_CreateObject();
 
+	if (st->requester)
+		cJSON_AddItemToObject(d, "requester", wk_authz_identity_json(st->requester));
+
 	memset(&au, 0, sizeof(au));
 	au.cluster = st->cluster;
 	au.ns = ns;
@@ -385,8 +457,78 @@ static enum wk_msg_result refuse(struct mig_state *st, const rd_kafka_message_t 
 	return WK_MSG_REJECT;
 }
 
+/* The tenant that decides: the transport's identity; on a trusted topic the body's field. A
+ * body naming another tenant than the topic's is refused (it would only mislead the audit). */
+static int who_check(struct mig_state *st, const rd_kafka_message_t *m, char *tenant, char *err,
+		     size_t errsz)
+{
+	const struct wk_authz_identity *id = st->requester;
+
+	(void)m;
+	if (!id || id->trusted)
+		return 0;
+	if (tenant[0] && strcmp(tenant, id->tenant))
+		return wk_err(err, errsz,
+			      "the body names tenant '%s' but the request arrived on tenant '%s''s "
+			      "topic '%s': the topic decides",
+			      tenant, id->tenant, id->topic);
+	wk_strlcpy(tenant, id->tenant, 64);
+	return 0;
+}
+
+/* SubjectAccessReviews for the checks: 0 = allowed; -1 with *res (REJECT after the refusal, or
+ * RETRY when the API server gave no answer). */
+static int review(struct mig_state *st, const rd_kafka_message_t *m,
+		  const struct wk_authz_check *chk, size_t n, const char *ns, const char *name,
+		  const char *rid, char *reason, size_t rs, char *detail, size_t ds,
+		  struct mig_ack *ack, enum wk_msg_result *res)
+{
+	char denial[1024], err[600];
+	int rc;
+
+	if (!st->requester || st->requester->trusted)
+		return 0;
+	rc = wk_authz_authorize(&st->authz, st->k8s, st->requester, chk, n, denial, sizeof(denial),
+				err, sizeof(err));
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		wk_warn("%s; retrying", err);
+		*res = WK_MSG_RETRY;
+		return -1;
+	}
+	*res =
+	    refuse(st, m, ns, name, rid, WK_AUTHZ_FORBIDDEN, denial, reason, rs, detail, ds, ack);
+	return -1;
+}
+
+/* A request id is the submitter's: the same id from another identity is refused, never handled
+ * (or deduplicated) as the first submitter's. */
+static int owner_check(struct mig_state *st, const rd_kafka_message_t *m, const char *rid,
+		       const char *ns, const char *name, char *reason, size_t rs, char *detail,
+		       size_t ds, struct mig_ack *ack, enum wk_msg_result *res)
+{
+	char owner[128], prev[128], err[400];
+	const struct wk_authz_identity *id = st->requester;
+
+	if (!id)
+		return 0;
+	if (id->trusted)
+		snprintf(owner, sizeof(owner), "trusted");
+	else
+		snprintf(owner, sizeof(owner), "tenant:%s", id->tenant);
+	if (mig_tenancy_claim(st, rid, owner, prev, sizeof(prev)) == 0)
+		return 0;
+	snprintf(err, sizeof(err),
+		 "request id '%s' was submitted by %s first; a replay from %s is refused", rid,
+		 prev, owner);
+	*res = refuse(st, m, ns, name, rid, WK_AUTHZ_FORBIDDEN, err, reason, rs, detail, ds, ack);
+	return -1;
+}
+
 /* A node drain (mig_evac.c). Drains are cluster-wide: with tenants configured, only a tenant
- * whose namespace list is "*" may drain. */
+ * whose namespace list is "*" may drain (the coarse gate), and RBAC must let the submitter update
+ * the node (what kubectl cordon needs). */
 static enum wk_msg_result on_drain(struct mig_state *st, const rd_kafka_message_t *m,
 				   const struct wk_cloudevent *ce, bool shared, int64_t ts,
 				   char *reason, size_t rs, char *detail, size_t ds,
@@ -407,7 +549,10 @@ static enum wk_msg_result on_drain(struct mig_state *st, const rd_kafka_message_
 		return refuse(st, m, NULL, NULL, d.id, "wrong-cluster", err, reason, rs, detail, ds,
 			      ack);
 	}
-	if (st->require_tenant || (st->any_tenants && d.tenant[0])) {
+	if (who_check(st, m, d.tenant, err, sizeof(err)) < 0)
+		return refuse(st, m, NULL, NULL, d.id, WK_AUTHZ_FORBIDDEN, err, reason, rs, detail,
+			      ds, ack);
+	if (st->require_tenant || st->any_tenants) {
 		char tkey[200];
 		const char *list;
 
@@ -421,6 +566,20 @@ static enum wk_msg_result on_drain(struct mig_state *st, const rd_kafka_message_
 				      ds, ack);
 		}
 	}
+	{
+		struct wk_authz_check chk[WK_AUTHZ_CHECKS_MAX];
+		size_t n = wk_authz_checks(WK_AUTHZ_DRAIN, NULL, d.node, NULL, NULL, chk);
+		enum wk_msg_result r;
+
+		if (review(st, m, chk, n, NULL, NULL, d.id, reason, rs, detail, ds, ack, &r) < 0)
+			return r;
+	}
+	{
+		enum wk_msg_result r;
+
+		if (owner_check(st, m, d.id, NULL, NULL, reason, rs, detail, ds, ack, &r) < 0)
+			return r;
+	}
 	return mig_evac_drain(st, &d, ts > 0 ? ts : wk_time_now_ms(), rd_kafka_topic_name(m->rkt),
 			      m->partition, m->offset, ack);
 }
@@ -431,6 +590,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	bool shared = !strcmp(topic, st->t_req);
+	struct wk_authz_identity idbuf, *id = &idbuf;
 	struct wk_cloudevent ce;
 	struct mig_verdict v;
 	struct mig_request r;
@@ -447,6 +607,24 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	 * the cloner's; everything else, the undecodable too, is ours. */
 	if (wk_request_owner(m) != WK_OWNER_MIGRATOR)
 		return WK_MSG_DONE;
+	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
+	{
+		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+
+		if (wk_authz_identify(&st->authz, topic, shared_topics, id, err, sizeof(err)) < 0) {
+			st->requester = id;
+			return refuse(st, m, NULL, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
+				      detail, ds, ack);
+		}
+		st->requester = id;
+		/* Over its rate, a tenant waits on its own partitions (RETRY pauses only this
+		 * partition); nothing is dropped, other tenants keep flowing. */
+		if (!wk_authz_rate_take(&st->authz, id, wk_time_mono_ms())) {
+			wk_debug("tenant '%s' over its rate: %s [%d] offset %lld waits", id->tenant,
+				 topic, (int)m->partition, (long long)m->offset);
+			return WK_MSG_RETRY;
+		}
+	}
 	if (m->len > MIG_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, MIG_SUBMISSION_MAX);
@@ -462,7 +640,8 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 		struct wk_request_expiry x;
 		long long age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
 
-		if (wk_config_get_duration_ms(wk_service_config(st->ctx), "migrator.request-max-age",
+		if (wk_config_get_duration_ms(wk_service_config(st->ctx),
+					      "migrator.request-max-age",
 					      WK_REQUEST_MAX_AGE_DEFAULT_MS, &age, NULL, 0) < 0)
 			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
 		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
@@ -504,6 +683,9 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 		return refuse(st, m, ns, name, rid, "wrong-cluster", err, reason, rs, detail, ds,
 			      ack);
 	}
+	if (who_check(st, m, verb == MIG_VERB_MIGRATE ? r.tenant : c.tenant, err, sizeof(err)) < 0)
+		return refuse(st, m, ns, name, rid, WK_AUTHZ_FORBIDDEN, err, reason, rs, detail, ds,
+			      ack);
 	{
 		char tkey[200];
 		const struct wk_config *cfg = wk_service_config(st->ctx);
@@ -513,6 +695,23 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 				     st->require_tenant, st->any_tenants, &v) < 0)
 			return refuse(st, m, ns, name, rid, v.code, v.message, reason, rs, detail,
 				      ds, ack);
+	}
+	{
+		/* What the same action needs through kubectl, asked of the API server. */
+		struct wk_authz_check chk[WK_AUTHZ_CHECKS_MAX];
+		enum wk_authz_action act = verb == MIG_VERB_CANCEL  ? WK_AUTHZ_CANCEL
+					   : r.opt.cold == MIG_TRUE ? WK_AUTHZ_MIGRATE_COLD
+								    : WK_AUTHZ_MIGRATE;
+		size_t n = wk_authz_checks(act, ns, verb == MIG_VERB_CANCEL ? NULL : name, NULL,
+					   NULL, chk);
+		enum wk_msg_result rr;
+
+		if (act == WK_AUTHZ_MIGRATE_COLD)
+			wk_strlcpy(chk[0].name, "", sizeof(chk[0].name)); /* the VM: see below */
+		if (review(st, m, chk, n, ns, name, rid, reason, rs, detail, ds, ack, &rr) < 0)
+			return rr;
+		if (owner_check(st, m, rid, ns, name, reason, rs, detail, ds, ack, &rr) < 0)
+			return rr;
 	}
 	if (verb == MIG_VERB_CANCEL)
 		return mig_handle_cancel(st, &c, ack);
@@ -563,6 +762,7 @@ enum wk_msg_result mig_on_message(struct wk_service_ctx *ctx, const rd_kafka_mes
 			res = on_event(st, m, &ce, ack);
 	} else {
 		res = on_request(st, m, reason, reason_size, detail, detail_size, ack);
+		st->requester = NULL; /* it pointed into on_request's frame */
 	}
 	/* Give up the handler's reference. DONE with outputs still in flight becomes PENDING and
 	 * is acknowledged by the last delivery (or by the queue releasing the request). */

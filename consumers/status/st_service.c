@@ -25,6 +25,7 @@ struct st_svc {
 	char cluster[64];
 	/* config */
 	long long coalesce_ms, budget_ms, backoff_ms, backoff_max_ms, cache_max;
+	long long max_seq_ahead_ms; /* status.max-seq-ahead (st_update_check_origin) */
 	bool warm;
 	/* lease */
 	bool lease_on;
@@ -94,6 +95,8 @@ int st_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	wk_kafka_topic(cfg, "status", s->topic, sizeof(s->topic));
 	if (wk_config_get_int(cfg, "status.api-qps", 20, &qps, errstr, errstr_size) < 0 ||
 	    wk_config_get_int(cfg, "status.api-burst", 0, &burst, errstr, errstr_size) < 0 ||
+	    wk_config_get_duration_ms(cfg, "status.max-seq-ahead", ST_MAX_SEQ_AHEAD_DEFAULT_MS,
+				      &s->max_seq_ahead_ms, errstr, errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "status.coalesce-delay", 100, &s->coalesce_ms, errstr,
 				      errstr_size) < 0 ||
 	    wk_config_get_duration_ms(cfg, "status.flush-budget", 200, &s->budget_ms, errstr,
@@ -456,6 +459,18 @@ enum wk_msg_result st_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 		count(s->m_updates, "foreign", 1);
 		st_update_release(&u);
 		return WK_MSG_DONE;
+	}
+	{
+		const char *code = "schema";
+
+		if (st_update_check_origin(&u, ev.source, wk_time_now_ms() * 1000,
+					   s->max_seq_ahead_ms * 1000, &code, detail,
+					   detail_size) < 0) {
+			snprintf(reason, reason_size, "%s", code);
+			count(s->m_updates, "invalid", 1);
+			st_update_release(&u);
+			return WK_MSG_REJECT;
+		}
 	}
 	rc = st_table_add(s->table, &u, m->partition, m->offset, wk_time_mono_ms(), &stale);
 	st_update_release(&u);

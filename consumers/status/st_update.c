@@ -20,9 +20,10 @@ enum kt {
 	K_SECONDS,
 	K_BOOL,
 	K_QUEUE,
-	K_PHASE, /* the CRD's status.phase enum */
-	K_STRS,	 /* array of at most 16 strings of at most 64 bytes (IP addresses) */
-	K_DISKS, /* array of at most 16 disk objects (disk_keys) */
+	K_PHASE,   /* the CRD's status.phase enum */
+	K_STRS,	   /* array of at most 16 strings of at most 64 bytes (IP addresses) */
+	K_DISKS,   /* array of at most 16 disk objects (disk_keys) */
+	K_VOLUMES, /* array of at most 32 volume objects (volume_keys): a per-volume clone */
 };
 
 struct key {
@@ -53,27 +54,38 @@ static const struct key migration_keys[] = {
 };
 
 static const struct key clone_keys[] = {
-    {"phase", K_STR},	     {"requestId", K_STR},	{"progress", K_PERCENT}, {"source", K_STR},
-    {"snapshotName", K_STR}, {"startedAt", K_TIME},	{"completedAt", K_TIME}, {"message", K_MSG},
-    {"consistency", K_STR},  {"etaSeconds", K_SECONDS}, {NULL, K_STR},
+    {"phase", K_STR},	     {"requestId", K_STR},
+    {"progress", K_PERCENT}, {"source", K_STR},
+    {"snapshotName", K_STR}, {"startedAt", K_TIME},
+    {"completedAt", K_TIME}, {"message", K_MSG},
+    {"consistency", K_STR},  {"etaSeconds", K_SECONDS},
+    {"method", K_STR},	     {"volumes", K_VOLUMES},
+    {NULL, K_STR},
 };
 
 /* Top-level status keys (ST_F_TOP), the provisioner's. */
 static const struct key top_keys[] = {
-    {"phase", K_PHASE},	 {"nodeName", K_STR}, {"vmName", K_STR},
+    {"phase", K_PHASE},	     {"nodeName", K_STR}, {"vmName", K_STR},
     {"ipAddresses", K_STRS}, {"disks", K_DISKS},  {NULL, K_STR},
 };
 
 static const struct key disk_keys[] = {
-    {"name", K_STR},  {"dataVolume", K_STR}, {"phase", K_STR},
-    {"progress", K_STR}, {"message", K_MSG},	 {NULL, K_STR},
+    {"name", K_STR},	 {"dataVolume", K_STR}, {"phase", K_STR},
+    {"progress", K_STR}, {"message", K_MSG},	{NULL, K_STR},
+};
+
+static const struct key volume_keys[] = {
+    {"name", K_STR},	   {"sourceClaim", K_STR}, {"volumeSnapshot", K_STR},
+    {"dataVolume", K_STR}, {"phase", K_STR},	   {NULL, K_STR},
 };
 
 static int check_value(const struct key *k, const cJSON *v, const char *path, char *errstr,
 		       size_t errstr_size);
 
-/* One element of status.disks: an object of disk_keys, no duplicates, no nulls. */
-static int check_disk(const cJSON *d, const char *path, char *errstr, size_t errstr_size)
+/* One element of status.disks (disk_keys) or cloneStatus.volumes (volume_keys): an object of
+ * those keys, no duplicates, no nulls. */
+static int check_disk(const cJSON *d, const struct key *keys, const char *path, char *errstr,
+		      size_t errstr_size)
 {
 	const cJSON *v;
 	char p[200];
@@ -84,7 +96,7 @@ static int check_disk(const cJSON *d, const char *path, char *errstr, size_t err
 	{
 		const struct key *k;
 
-		for (k = disk_keys; k->name && strcmp(k->name, v->string); k++)
+		for (k = keys; k->name && strcmp(k->name, v->string); k++)
 			;
 		snprintf(p, sizeof(p), "%.128s.%.32s", path, v->string);
 		if (!k->name)
@@ -182,19 +194,21 @@ static int check_value(const struct key *k, const cJSON *v, const char *path, ch
 			      path);
 	}
 	case K_STRS:
-	case K_DISKS: {
+	case K_DISKS:
+	case K_VOLUMES: {
 		const cJSON *e;
 		char p[128];
-		int i = 0;
+		int i = 0, max = k->type == K_VOLUMES ? 32 : 16;
 
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 16)
-			return wk_err(errstr, errstr_size, "%s: not an array of at most 16 items",
-				      path);
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > max)
+			return wk_err(errstr, errstr_size, "%s: not an array of at most %d items",
+				      path, max);
 		cJSON_ArrayForEach(e, v)
 		{
 			snprintf(p, sizeof(p), "%s[%d]", path, i++);
-			if (k->type == K_DISKS) {
-				if (check_disk(e, p, errstr, errstr_size) < 0)
+			if (k->type != K_STRS) {
+				if (check_disk(e, k->type == K_VOLUMES ? volume_keys : disk_keys, p,
+					       errstr, errstr_size) < 0)
 					return -1;
 			} else if (!cJSON_IsString(e) || strlen(e->valuestring) > 64) {
 				return wk_err(errstr, errstr_size,
@@ -473,8 +487,8 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
 			if (!v)
 				continue;
 			snprintf(fpath, sizeof(fpath), "status.%s", st_field_names[f]);
-			if (check_object(v, f == ST_F_MIGRATION ? migration_keys : clone_keys, fpath,
-					 errstr, errstr_size) < 0)
+			if (check_object(v, f == ST_F_MIGRATION ? migration_keys : clone_keys,
+					 fpath, errstr, errstr_size) < 0)
 				goto out;
 			u->fields[f] = cJSON_DetachItemViaPointer(st, v);
 		}
@@ -508,4 +522,31 @@ out:
 	if (rc < 0)
 		st_update_release(u);
 	return rc;
+}
+
+int st_update_check_origin(const struct st_update *u, const char *ce_source, int64_t now_us,
+			   int64_t max_ahead_us, const char **code, char *errstr,
+			   size_t errstr_size)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "/clusters/%s", u->cluster);
+	if (!ce_source || strcmp(ce_source, want)) {
+		*code = "wrong-source";
+		return wk_err(
+		    errstr, errstr_size,
+		    "ce_source '%.200s' is not '%s' (the producers of wukong.status write "
+		    "their cluster)",
+		    ce_source ? ce_source : "", want);
+	}
+	if (u->seq > now_us && u->seq - now_us > max_ahead_us) {
+		*code = "invalid-seq";
+		return wk_err(errstr, errstr_size,
+			      "seq %lld is %lld s ahead of this writer's clock (at most %lld s "
+			      "allowed, status.max-seq-ahead): not applied, it would freeze the "
+			      "field",
+			      (long long)u->seq, (long long)((u->seq - now_us) / 1000000),
+			      (long long)(max_ahead_us / 1000000));
+	}
+	return 0;
 }

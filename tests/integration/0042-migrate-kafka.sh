@@ -23,7 +23,8 @@ vms:
   - {name: slow-1, cpu: 2, memory: 16Gi, dirtyRate: 8Mi, disks: [{name: system, size: 10Gi, storageClass: shared-rwx}]}
 YAML
 mig_start
-mig_start_migrator -X migrator.tenants.team-a=team-a-*
+# ops may touch every namespace; a submission naming no tenant never bypasses the policy (issue 20)
+mig_start_migrator -X migrator.tenants.team-a=team-a-* -X migrator.tenants.ops=*
 
 for vm in web-1 web-2 slow-1; do
 	wait_for 30 bash -c "[ \"\$($K get vmi -n default $vm-vm -o jsonpath='{.status.phase}' 2>/dev/null)\" = Running ]" ||
@@ -38,7 +39,7 @@ T1=$(other "$SRC1")
 TGT_JSON=",\"targetNode\":\"$T1\""
 if [ "${SIM_KV#1.}" -lt 6 ]; then
 	submit migrate local/default/web-1-vm \
-		"{\"requestId\":\"req-tgt-1\",\"cluster\":\"local\",\"namespace\":\"default\",\"name\":\"web-1\"$TGT_JSON}"
+		"{\"requestId\":\"req-tgt-1\",\"cluster\":\"local\",\"tenant\":\"ops\",\"namespace\":\"default\",\"name\":\"web-1\"$TGT_JSON}"
 	if wait_phase 30 web-1 Rejected && [ "$(last_reason web-1)" = TargetedMigrationUnsupported ]; then
 		ok "(KubeVirt $SIM_KV) targeted submission refused: TargetedMigrationUnsupported"
 	else
@@ -47,7 +48,7 @@ if [ "${SIM_KV#1.}" -lt 6 ]; then
 	TGT_JSON=""
 fi
 submit migrate local/default/web-1-vm \
-	"{\"requestId\":\"req-ok-1\",\"cluster\":\"local\",\"namespace\":\"default\",\"name\":\"web-1\"$TGT_JSON,\"reason\":\"kernel update\"}"
+	"{\"requestId\":\"req-ok-1\",\"cluster\":\"local\",\"tenant\":\"ops\",\"namespace\":\"default\",\"name\":\"web-1\"$TGT_JSON,\"reason\":\"kernel update\"}"
 if wait_phase 60 web-1 Succeeded; then ok "submission req-ok-1 succeeded"; else not_ok "req-ok-1 succeeded ($(last_phase web-1))"; fi
 if [ -n "$TGT_JSON" ]; then
 	check "web-1-vm on $T1 (the requested target)" [ "$(vmi_node web-1-vm)" = "$T1" ]
@@ -68,9 +69,9 @@ printf '%s\n' '{"requestId":"x1","cluster":"local","namespace":"default","name":
 printf '%s\n' '{"requestId":7,"cluster":"local","namespace":"default","name":"web-2"}' | raw k3 "${CE[@]}" -H ce_id=h3
 printf '%s\n' '{"requestId":"x4","cluster":"local","namespace":"../../x","name":"web-2"}' | raw k4 "${CE[@]}" -H ce_id=h4
 printf '%s\n' '{"requestId":"x5","cluster":"local","namespace":"default","name":"../../x"}' | raw k5 "${CE[@]}" -H ce_id=h5
-printf '%s\n' '{"requestId":"x6","cluster":"local","namespace":"default","name":"ghost"}' | raw k6 "${CE[@]}" -H ce_id=h6
+printf '%s\n' '{"requestId":"x6","cluster":"local","tenant":"ops","namespace":"default","name":"ghost"}' | raw k6 "${CE[@]}" -H ce_id=h6
 submit migrate local/default/web-2-vm \
-	'{"requestId":"req-ok-2","cluster":"local","namespace":"default","name":"web-2"}'
+	'{"requestId":"req-ok-2","cluster":"local","tenant":"ops","namespace":"default","name":"web-2"}'
 printf '{"requestId":"x7","cluster":"local","namespace":"default","name":"web-2","reason":"%s"}\n' \
 	"$(head -c 70000 /dev/zero | tr '\0' a)" | raw k7 "${CE[@]}" -H ce_id=h7
 printf '%s\n' '{"requestId":"x8","cluster":"local","namespace":"default","name":"web-2","hack":true}' | raw k8 "${CE[@]}" -H ce_id=h8
@@ -78,27 +79,29 @@ printf '%s\n' '{"requestId":"x9","cluster":"other","namespace":"default","name":
 printf '%s\n' '{"requestId":"x10","cluster":"local","namespace":"default","name":"web-2","tenant":"team-a"}' | raw k10 "${CE[@]}" -H ce_id=h10
 printf '%s\n' '{"requestId":"x11","cluster":"local","namespace":"default","name":"web-2"}' |
 	raw k11 -H ce_specversion=1.0 -H ce_source=/x -H ce_type=dev.novasphere.wukong.request.explode.v1 -H ce_id=h11
+printf '%s\n' '{"requestId":"x13","cluster":"local","namespace":"default","name":"web-2"}' | raw k13 "${CE[@]}" -H ce_id=h13
 printf '%s\n' '{"requestId":"x12","cluster":"local","namespace":"default","name":"web-2","options":{"allowPostCopy":"yes"}}' | raw k12 "${CE[@]}" -H ce_id=h12
 
 if wait_phase 60 web-2 Succeeded; then ok "valid req-ok-2 in the middle of the batch succeeded"; else not_ok "req-ok-2 succeeded ($(last_phase web-2))"; fi
-wait_for 20 bash -c "[ \$(timeout 20 kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 12 ]"
+wait_for 20 bash -c "[ \$(timeout 20 kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 13 ]"
 timeout 20 kcat -b "$BOOTSTRAP" -C -t wukong.dlq -o beginning -e -q -f '%k %h\n' 2>/dev/null >"$T/dlq.txt"
 reason_of() { grep "^$1 " "$T/dlq.txt" | grep -o 'x-dlt-reason=[a-z-]*' | head -1 | cut -d= -f2; }
 for pair in k1:deserialize k2:deserialize k3:schema k4:invalid-name k5:invalid-name k6:not-found \
-	k7:oversized k8:schema k9:wrong-cluster k10:forbidden k11:unsupported-type k12:schema; do
+	k7:oversized k8:schema k9:wrong-cluster k10:forbidden k11:unsupported-type k12:schema \
+	k13:forbidden; do
 	k=${pair%%:*} want=${pair#*:}
 	check "dead-lettered $k with reason $want" [ "$(reason_of "$k")" = "$want" ]
 done
 check "nothing valid dead-lettered" bash -c "! grep -q '^local/default/web-2-vm ' $T/dlq.txt"
 topic wukong.audit >"$T/audit.jsonl"
-check "every refusal audited" [ "$(grep -c '"action":"migration.request-refused"' "$T/audit.jsonl")" -ge 12 ]
+check "every refusal audited" [ "$(grep -c '"action":"migration.request-refused"' "$T/audit.jsonl")" -ge 13 ]
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 check "migrator still running" kill -0 "$MIG_PID"
 
 # 3. The same request id again does nothing new.
 N_BEFORE=$(our_vmims | wc -l)
 submit migrate local/default/web-1-vm \
-	"{\"requestId\":\"req-ok-1\",\"cluster\":\"local\",\"namespace\":\"default\",\"name\":\"web-1\"$TGT_JSON}"
+	"{\"requestId\":\"req-ok-1\",\"cluster\":\"local\",\"tenant\":\"ops\",\"namespace\":\"default\",\"name\":\"web-1\"$TGT_JSON}"
 sleep 3
 check "duplicate request id: no new VMIM" [ "$(our_vmims | wc -l)" -eq "$N_BEFORE" ]
 
@@ -108,13 +111,13 @@ ST=$(other "$SSRC")
 STGT=",\"targetNode\":\"$ST\""
 [ "${SIM_KV#1.}" -ge 6 ] || STGT="" # no targets below 1.6
 submit migrate local/default/slow-1-vm \
-	"{\"requestId\":\"req-slow\",\"cluster\":\"local\",\"namespace\":\"default\",\"name\":\"slow-1\"$STGT}"
+	"{\"requestId\":\"req-slow\",\"cluster\":\"local\",\"tenant\":\"ops\",\"namespace\":\"default\",\"name\":\"slow-1\"$STGT}"
 wait_for 30 bash -c "statuses slow-1 | grep -q '^Migrating|Running|'" 2>/dev/null ||
 	wait_for 30 bash -c "[ \"\$($K get vmim -n default -l vm.novasphere.dev/request-id=req-slow -o jsonpath='{.items[0].status.phase}')\" = Running ]"
 check "slow migration running before the cancel" \
 	[ "$($K get vmim -n default -l vm.novasphere.dev/request-id=req-slow -o jsonpath='{.items[0].status.phase}')" = Running ]
 submit cancel local/default/slow-1-vm \
-	'{"requestId":"cancel-1","cluster":"local","namespace":"default","name":"slow-1","targetRequestId":"req-slow"}'
+	'{"requestId":"cancel-1","cluster":"local","tenant":"ops","namespace":"default","name":"slow-1","targetRequestId":"req-slow"}'
 if wait_phase 60 slow-1 Cancelled; then ok "req-slow Cancelled"; else not_ok "req-slow Cancelled ($(last_phase slow-1))"; fi
 check "status reports KubeVirt's abortStatus Succeeded" bash -c "statuses slow-1 | tail -1 | grep -q 'abortStatus Succeeded'"
 check "VM stayed on $SSRC" [ "$(vmi_node slow-1-vm)" = "$SSRC" ]

@@ -10,7 +10,7 @@ D="$ROOT/deploy"
 
 check "deploy/ is what deploy/generate.py writes" python3 "$D/generate.py" --check
 check "base CRD is deploy/crds/wukong.yaml" cmp -s "$D/crds/wukong.yaml" "$D/base/crd.yaml"
-"$BIN/wukong-kafka" --strimzi 2>/dev/null | sed 's#kafka.strimzi.io/v1beta2#kafka.strimzi.io/v1#' >"$T/topics.yaml"
+"$BIN/wukong-kafka" --strimzi 2>/dev/null >"$T/topics.yaml"
 check "strimzi overlay's KafkaTopics are wukong-kafka --strimzi's (apiVersion v1)" \
 	bash -c "diff <(grep -v '^#' '$T/topics.yaml') <(grep -v '^#' '$D/overlays/strimzi/kafka-topics.yaml')"
 for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overlays/monitoring; do
@@ -49,20 +49,28 @@ check "each KafkaUser reads only its inputs and writes only its outputs" python3
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 users = {d["metadata"]["name"]: d for d in docs if d["kind"] == "KafkaUser"}
-assert len(users) == 8, users.keys()
+tenants = {n: u for n, u in users.items() if n.startswith("wukong-tenant-")}
+assert len(users) - len(tenants) == 8 and tenants, users.keys()
 for n, u in users.items():
     assert u["spec"]["authentication"]["type"] == "scram-sha-512"
     for a in u["spec"]["authorization"]["acls"]:
         ops = set(a["operations"])
         assert ops in ({"Read", "Describe"}, {"Write", "Describe"}, {"Read"}), (n, a)
         assert a["resource"]["type"] in ("topic", "group"), (n, a)
-        # a prefix only for the router's writes to every wukong.requests.<cluster>
-        assert a["resource"]["patternType"] == "literal" or a["resource"]["type"] == "group" or (
-            n == "wukong-router" and a["resource"]["name"] == "wukong.requests." and ops == {"Write", "Describe"}), (n, a)
+        # a prefix only for groups, for the router's writes to every wukong.requests.<cluster>
+        # and for the executors reading every tenant's topic
+        assert (a["resource"]["patternType"] == "literal" or a["resource"]["type"] == "group" or
+                (n == "wukong-router" and a["resource"]["name"] == "wukong.requests." and ops == {"Write", "Describe"}) or
+                (a["resource"]["name"] == "wukong.requests.t." and ops == {"Read", "Describe"})), (n, a)
+# issue 20: a tenant writes its own request topic and nothing else
+for n, u in tenants.items():
+    acls = u["spec"]["authorization"]["acls"]
+    assert [(a["resource"]["name"], set(a["operations"])) for a in acls] == \
+        [("wukong.requests.t." + n[len("wukong-tenant-"):], {"Write", "Describe"})], (n, acls)
 w = {a["resource"]["name"] for a in users["wukong-status"]["spec"]["authorization"]["acls"] if "Write" in a["operations"]}
 assert w == {"wukong.dlq"}, w
 r = {a["resource"]["name"] for a in users["wukong-migrator"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
-assert r == {"wukong.events", "wukong.requests.local", "wukong-migrator-local"}, r  # the router reads wukong.requests
+assert r == {"wukong.events", "wukong.requests.local", "wukong.requests.t.", "wukong-migrator-local"}, r  # the router reads wukong.requests
 r = {a["resource"]["name"] for a in users["wukong-router"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
 assert r == {"wukong.requests", "wukong.clusters", "wukong.audit", "wukong-router", "wukong-cluster-registry-reader",
              "wukong-router-audit-reader"}, r
@@ -91,7 +99,8 @@ for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overl
 	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
 done
 check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
-check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 8 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
+# a KafkaUser per service and one per tenant (deploy/generate.py TENANTS: one example)
+check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 9 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
 cat >"$T/bad.yaml" <<'Y'
 apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor

@@ -46,6 +46,16 @@ ALLOWED_UNUSED = {
     ("wukong-cloner", "kubevirt.io", "virtualmachines", "delete"):
         "consumers/cloner/cl_actions.c cl_cleanup and the orphan relist delete a target VM the "
         "clone made when the clone fails after the target exists",
+    ("wukong-migrator", "cdi.kubevirt.io", "datavolumes", "delete"):
+        "consumers/migrator/ctx/mig_volumes.c mig_volumes_delete deletes an old disk's owning "
+        "DataVolume after a cold move copied it, or the copies of a failed cold move; 0086's old "
+        "disks are bare claims and its moves succeed",
+    ("wukong-migrator", "authorization.k8s.io", "subjectaccessreviews", "create"):
+        "core/wk_authz_io.c asks a SubjectAccessReview for each tenant submission; the suites "
+        "run here submit on trusted topics (tenants: 0126-authz-hostile-tenant.sh)",
+    ("wukong-cloner", "authorization.k8s.io", "subjectaccessreviews", "create"):
+        "core/wk_authz_io.c asks a SubjectAccessReview for each tenant clone submission; the "
+        "suites run here submit on trusted topics (tenants: 0126-authz-hostile-tenant.sh)",
     ("wukong-provisioner", "cdi.kubevirt.io", "datavolumes", "delete"):
         "consumers/provisioner/pv_service.c deletes the DataVolume of a disk removed from the "
         "Wukong's spec; 0091 removes none",

@@ -297,6 +297,28 @@ static void applicability(void **state)
 	strcpy(r.target_node, "node-b");
 	r.source = MIG_SRC_KAFKA;
 	assert_false(mig_cold_allowed(&r, w)); /* spec.migration.cold is for spec requests */
+	/* ... and the owner's consent to a submission that asks for a cold move (issue 20) */
+	r.opt.cold = MIG_TRUE;
+	assert_true(mig_cold_allowed(&r, w));
+	{
+		struct mig_check c;
+
+		memset(&c, 0, sizeof(c));
+		assert_false(mig_cold_consent_missing(&r, w, &c));
+		cJSON_Delete(w);
+		w = cJSON_Parse("{\"spec\":{\"migrationPolicy\":{\"enabled\":false,"
+				"\"allowColdMigration\":true}}}");
+		assert_false(mig_cold_allowed(&r, w)); /* asked, but the owner did not consent */
+		assert_true(mig_cold_consent_missing(&r, w, &c));
+		assert_string_equal(c.reason, MIG_COLD_NOT_ALLOWED);
+		assert_non_null(strstr(c.message, "spec.migrationPolicy.allowColdMigration: true"));
+		assert_non_null(strstr(c.message, "spec.migration.cold: true"));
+		r.source = MIG_SRC_SPEC; /* the owner's own spec request is its consent */
+		assert_false(mig_cold_consent_missing(&r, w, &c));
+		r.source = MIG_SRC_KAFKA;
+		r.opt.cold = MIG_UNSET;
+		assert_false(mig_cold_consent_missing(&r, w, &c)); /* not asked: not refused so */
+	}
 	cJSON_Delete(w);
 	w = cJSON_Parse("{\"spec\":{\"migrationPolicy\":{\"enabled\":true,\"allowColdMigration\":"
 			"true}}}");

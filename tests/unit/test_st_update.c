@@ -115,18 +115,20 @@ static void top_level(void **state)
 	struct wk_buf b;
 
 	(void)state;
-	assert_int_equal(parse("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Provisioning\","
-			       "\"vmName\":\"wk-1-vm\",\"nodeName\":null,\"ipAddresses\":[\"10.0.0.1\"],"
-			       "\"disks\":[{\"name\":\"system\",\"dataVolume\":\"wk-1-system\","
-			       "\"phase\":\"ImportInProgress\",\"progress\":\"45.00%\"}],"
-			       "\"migrationStatus\":{\"phase\":\"Queued\"}}}",
-			       &u, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    parse("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Provisioning\","
+		  "\"vmName\":\"wk-1-vm\",\"nodeName\":null,\"ipAddresses\":[\"10.0.0.1\"],"
+		  "\"disks\":[{\"name\":\"system\",\"dataVolume\":\"wk-1-system\","
+		  "\"phase\":\"ImportInProgress\",\"progress\":\"45.00%\"}],"
+		  "\"migrationStatus\":{\"phase\":\"Queued\"}}}",
+		  &u, err, sizeof(err)),
+	    0);
 	assert_non_null(u.fields[ST_F_TOP]);
 	assert_non_null(u.fields[ST_F_MIGRATION]);
 	assert_non_null(cJSON_GetObjectItem(u.fields[ST_F_TOP], "disks"));
 	st_update_release(&u);
-	bad_body("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Exploded\"}}", "status.phase: not one of");
+	bad_body("{" HEAD "\"seq\":1,\"status\":{\"phase\":\"Exploded\"}}",
+		 "status.phase: not one of");
 	bad_body("{" HEAD "\"seq\":1,\"status\":{\"phase\":3}}", "status.phase");
 	bad_body("{" HEAD "\"seq\":1,\"status\":{\"ipAddresses\":\"10.0.0.1\"}}", "not an array");
 	bad_body("{" HEAD "\"seq\":1,\"status\":{\"ipAddresses\":[1]}}", "ipAddresses[0]");
@@ -307,16 +309,53 @@ static void caps(void **state)
 	wk_buf_release(&b);
 }
 
+/* A forged or broken sender (issue 20): a seq far past the writer's clock, a foreign ce_source. */
+static void origin(void **state)
+{
+	struct st_update u;
+	char err[400];
+	const char *code = NULL;
+	int64_t now_us = INT64_C(1765000000) * 1000000, hour = INT64_C(3600) * 1000000;
+
+	(void)state;
+	assert_int_equal(parse("{" HEAD "\"seq\":9007199254740991,\"observedGeneration\":1}", &u,
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(
+	    st_update_check_origin(&u, "/clusters/c1", now_us, hour, &code, err, sizeof(err)), -1);
+	assert_string_equal(code, "invalid-seq");
+	assert_non_null(strstr(err, "status.max-seq-ahead"));
+	/* at the limit and one past it */
+	u.seq = now_us + hour;
+	assert_int_equal(
+	    st_update_check_origin(&u, "/clusters/c1", now_us, hour, &code, err, sizeof(err)), 0);
+	u.seq = now_us + hour + 1;
+	assert_int_equal(
+	    st_update_check_origin(&u, "/clusters/c1", now_us, hour, &code, err, sizeof(err)), -1);
+	/* old and small seqs are the table's business (stale), not a forgery */
+	u.seq = 1;
+	assert_int_equal(
+	    st_update_check_origin(&u, "/clusters/c1", now_us, hour, &code, err, sizeof(err)), 0);
+	/* ce_source */
+	assert_int_equal(
+	    st_update_check_origin(&u, "/clusters/c2", now_us, hour, &code, err, sizeof(err)), -1);
+	assert_string_equal(code, "wrong-source");
+	assert_int_equal(
+	    st_update_check_origin(&u, "/tenants/x", now_us, hour, &code, err, sizeof(err)), -1);
+	assert_int_equal(st_update_check_origin(&u, NULL, now_us, hour, &code, err, sizeof(err)),
+			 -1);
+	assert_int_equal(
+	    st_update_check_origin(&u, "/clusters/c1/", now_us, hour, &code, err, sizeof(err)), -1);
+	st_update_release(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(valid),
-	    cmocka_unit_test(downtime_seconds),
-	    cmocka_unit_test(top_level),
-	    cmocka_unit_test(empty_truncated_garbage),
-	    cmocka_unit_test(wrong_fields),
-	    cmocka_unit_test(hostile_names),
-	    cmocka_unit_test(caps),
+	    cmocka_unit_test(valid),	    cmocka_unit_test(downtime_seconds),
+	    cmocka_unit_test(top_level),    cmocka_unit_test(empty_truncated_garbage),
+	    cmocka_unit_test(wrong_fields), cmocka_unit_test(hostile_names),
+	    cmocka_unit_test(caps),	    cmocka_unit_test(origin),
 	};
 	return cmocka_run_group_tests_name("st_update", tests, NULL, NULL);
 }

@@ -74,9 +74,14 @@ static void checks(void **state)
 	assert_int_equal(wk_tenant_check("", "default", NULL, false, false, "svc.require-tenant",
 					 err, sizeof(err)),
 			 0);
+	/* tenants configured: naming none does not bypass the policy (issue 20) */
 	assert_int_equal(wk_tenant_check(NULL, "default", NULL, false, true, "svc.require-tenant",
 					 err, sizeof(err)),
-			 0);
+			 -1);
+	assert_string_equal(err, "no tenant given and a tenant policy is configured");
+	assert_int_equal(wk_tenant_check("", "default", NULL, false, true, "svc.require-tenant",
+					 err, sizeof(err)),
+			 -1);
 	assert_int_equal(wk_tenant_check("t", "default", NULL, false, false, "svc.require-tenant",
 					 err, sizeof(err)),
 			 0);

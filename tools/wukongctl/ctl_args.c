@@ -9,7 +9,7 @@
 
 #define M(c) (1u << (c))
 #define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
-#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS))
+#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS) | M(CTL_CMD_REPORT))
 #define KUBE (OPS | M(CTL_CMD_GET) | M(CTL_CMD_WATCH) | M(CTL_CMD_STATUS))
 #define ALL 0xffffffffu
 
@@ -32,12 +32,12 @@ static const struct opt opts[] = {
     {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
     {"context", 0, O_STR, F(context), KUBE},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
-    {"cluster", 0, O_STR, F(cluster), OPS},
+    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_REPORT)},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
     {"output", 'o', O_STR, 0,
      OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT) | M(CTL_CMD_CLUSTERS)},
-    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
+    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN) | M(CTL_CMD_REPORT)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
@@ -49,7 +49,13 @@ static const struct opt opts[] = {
     {"timeout-per-gib", 0, O_INT, F(timeout_per_gib), M(CTL_CMD_MIGRATE)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_CANCEL)},
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
+    {"no-cordon", 0, O_FLAG, F(no_cordon), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
+    {"count", 0, O_INT, F(count), M(CTL_CMD_CLONE)},
+    {"parallelism", 0, O_INT, F(parallelism), M(CTL_CMD_CLONE)},
+    {"offline", 0, O_FLAG, F(offline), M(CTL_CMD_CLONE)},
+    {"start-source", 0, O_FLAG, F(start_source), M(CTL_CMD_CLONE)},
+    {"stopped", 0, O_FLAG, F(stopped), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
@@ -61,6 +67,7 @@ static const struct opt opts[] = {
     {"since", 0, O_STR, F(since), M(CTL_CMD_AUDIT)},
     {"until", 0, O_STR, F(until), M(CTL_CMD_AUDIT)},
     {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
+    {"svg", 0, O_STR, F(svg), M(CTL_CMD_REPORT)},
 };
 
 static const struct {
@@ -106,12 +113,17 @@ static const struct {
      "usage: wukongctl cancel NS/NAME [--request ID] [common options]\n"
      "Cancel the migration queued or running for NS/NAME (only request ID with --request).\n"},
     {"drain", CTL_CMD_DRAIN, 1, 1,
-     "usage: wukongctl drain NODE [--dry-run] [common options]\n"
-     "Submit a node drain (evacuate every VM from NODE).\n"},
+     "usage: wukongctl drain NODE [--dry-run] [--no-cordon] [common options]\n"
+     "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
+     "node drain (evacuate every VM from NODE); --dry-run prints the per-VM plan.\n"},
     {"clone", CTL_CMD_CLONE, 2, 2,
-     "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
-     "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"
-     "as the submission), optionally only some disks, and follow it.\n"},
+     "usage: wukongctl clone SRC DST [--disks a,b] [--count N] [--parallelism N]\n"
+     "                       [--offline | --start-source] [--stopped] [common options]\n"
+     "Clone the Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME; another namespace than\n"
+     "SRC's is cloned per volume), optionally only some disks, and follow it. --count N: a\n"
+     "batch DST-1..DST-N, at most --parallelism at a time. A stopped source is copied as it\n"
+     "is (never started) unless --start-source; --offline refuses a running source;\n"
+     "--stopped leaves the clones stopped.\n"},
     {"get", CTL_CMD_GET, 0, 0,
      "usage: wukongctl get [-A|--all] [-o json|yaml]\n"
      "Operations in flight (with --all: every Wukong with a migration or clone status).\n"},
@@ -123,6 +135,12 @@ static const struct {
      "                             [--limit N] [-o json|text]\n"
      "       wukongctl audit verify\n"
      "The audit log in DIR/audit (core/wk_auditlog.h, as wukong-auditlog). T is RFC 3339.\n"},
+    {"report", CTL_CMD_REPORT, 2, 2,
+     "usage: wukongctl report drain|migrate ID [--svg FILE] [--timeout DUR]\n"
+     "The picture of a drain (per VM: the planner's bar against what happened) or of a\n"
+     "migration (data remaining over time against transfer and dirty rate), read back from\n"
+     "wukong.audit, wukong.progress and wukong.status: as text on stdout, or with --svg as\n"
+     "an SVG file any browser opens. ID is the request id (the drain's, or the migration's).\n"},
     {"help", CTL_CMD_HELP, 0, 1, NULL},
     {"version", CTL_CMD_VERSION, 0, 0, "usage: wukongctl version\n"},
 };
@@ -454,6 +472,22 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 			return wk_err(errstr, errstr_size,
 				      "unknown audit command '%s' (query, verify)", shown);
 		}
+	}
+	if (a->cmd == CTL_CMD_REPORT) {
+		a->report_kind = a->pos[0];
+		a->report_id = a->pos[1];
+		if (strcmp(a->report_kind, "drain") && strcmp(a->report_kind, "migrate")) {
+			ctl_safe(a->report_kind, shown, sizeof(shown), 40);
+			return wk_err(errstr, errstr_size, "unknown report '%s' (drain, migrate)",
+				      shown);
+		}
+		if (!wk_name_is_dns1123_label(a->report_id)) {
+			ctl_safe(a->report_id, shown, sizeof(shown), 64);
+			return wk_err(errstr, errstr_size, "report: '%s' is not a request id",
+				      shown);
+		}
+		if (a->svg && (!*a->svg || strlen(a->svg) >= 4096))
+			return wk_err(errstr, errstr_size, "--svg: give a file name");
 	}
 	if (a->cluster && !wk_name_is_dns1123_label(a->cluster)) {
 		ctl_safe(a->cluster, shown, sizeof(shown), 64);

@@ -31,6 +31,7 @@ enum ctl_cmd {
 	CTL_CMD_VERSION,
 	CTL_CMD_RESTART,
 	CTL_CMD_CLUSTERS,
+	CTL_CMD_REPORT, /* addition (issue 24): report drain|migrate ID [--svg FILE] */
 };
 
 enum ctl_output { CTL_OUT_TEXT = 0, CTL_OUT_JSON, CTL_OUT_YAML };
@@ -46,14 +47,20 @@ struct ctl_args {
 	long long expire_after_ms; /* --expire-after; 0 = 10 minutes (the executors' default) */
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
-	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
-	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
-	const char *fanout; /* operations: --clusters a,b (a fan-out through the router) */
+	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once, no_cordon;
+	bool rbac;		/* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	const char *fanout;	/* operations: --clusters a,b (a fan-out through the router) */
 	const char *to_cluster; /* migrate: --to-cluster (live migration between clusters) */
 	long long clusters; /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
+	/* clone */
+	long long count;       /* --count: a batch of DST-1..DST-N; 0 = one target, DST */
+	long long parallelism; /* --parallelism; 0 = the cloner's default (2) */
+	bool offline, start_source, stopped;
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;
+	/* report */
+	const char *report_kind, *report_id, *svg;
 	long long limit;
 	const char *pos[CTL_MAX_POS];
 	int npos;

@@ -5,6 +5,7 @@
  */
 #include "ctl_args.h"
 #include "ctl_ops.h"
+#include "ctl_report.h"
 #include "ctl_stack.h"
 #include "ctl_table.h"
 
@@ -27,12 +28,13 @@ static const char usage_text[] =
     "Operations (a Kafka submission, then a live progress bar until it ends):\n"
     "  migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy] [--timeout-per-gib N]\n"
     "  cancel NS/NAME [--request ID]\n"
-    "  drain NODE [--dry-run]\n"
+    "  drain NODE [--dry-run] [--no-cordon]\n"
     "  clone SRC DST [--disks a,b]\n"
     "Views:\n"
     "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
     "  audit query|verify   the audit log (DIR/audit)\n"
     "  clusters    the cluster registry (wukong.clusters): versions, gates, room, state\n"
+    "  report drain|migrate ID [--svg FILE]   a drain's timeline, a migration's convergence\n"
     "\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
     "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
@@ -219,6 +221,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_AUDIT:
 		rc = audit(&e);
+		break;
+	case CTL_CMD_REPORT:
+		rc = ctl_report(&e);
 		break;
 	default:
 		fputs(usage_text, stderr);

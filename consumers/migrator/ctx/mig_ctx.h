@@ -10,6 +10,7 @@
 #include "decide/mig_queue.h"
 #include "decide/mig_request.h"
 
+#include "wk_authz.h"
 #include "wk_k8s.h"
 #include "wk_kubevirt.h"
 #include "wk_kafka.h"
@@ -132,7 +133,7 @@ struct mig_state {
 	 * starting (it waits, up to spec_wait_ms, instead of being rejected) */
 	struct wk_map spec_wait;
 	long long spec_wait_ms;
-	struct wk_map done;	 /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
+	struct wk_map done; /* "<ns>/<name>/<id>" -> phase, recent terminal requests */
 	char **done_ring;
 	size_t done_cap, done_next;
 	int64_t last_seq;
@@ -142,6 +143,15 @@ struct mig_state {
 	bool shared_requests, require_tenant, any_tenants, k8s_events;
 	long long queue_timeout_ms, poll_ms, resync_ms, kv_refresh_ms, queue_max;
 	long long migration_deadline_ms; /* 0 = computed per migration (mig_live_deadline_ms) */
+	/* who may ask (core/wk_authz.h; ctx/mig_tenancy.c): identities, reviews, limits, and the
+	 * submitter of each recent request id (a ring of MIG_OWNERS_MAX) */
+	struct wk_authz authz;
+	struct wk_map owners; /* request id -> "tenant:<t>" / "trusted" */
+	/* the submission being handled (mig_service.c on_request), for its refusal's audit record;
+	 * NULL outside it */
+	const struct wk_authz_identity *requester;
+	char **owner_ring;
+	size_t owner_next;
 	/* each flow's memory (no file-level globals) */
 	struct mig_cold_ctx cold;
 	struct mig_evac_ctx evac;

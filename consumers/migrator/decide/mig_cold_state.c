@@ -52,6 +52,25 @@ char *mig_cold_state_json(const struct mig_cold_state *s)
 		cJSON_AddRawToObject(o, "finishedMs", n);
 		cJSON_AddStringToObject(o, "onNode", s->on_node);
 	}
+	if (s->source[0])
+		cJSON_AddStringToObject(o, "source", s->source);
+	if (s->ncopies) {
+		cJSON *a = cJSON_AddArrayToObject(o, "copies");
+
+		for (size_t i = 0; i < s->ncopies && i < MIG_COPY_MAX; i++) {
+			const struct mig_copy *c = &s->copies[i];
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "volume", c->volume);
+			cJSON_AddStringToObject(x, "from", c->from);
+			cJSON_AddStringToObject(x, "fromDataVolume", c->from_dv);
+			cJSON_AddStringToObject(x, "fromNode", c->from_node);
+			cJSON_AddStringToObject(x, "to", c->to);
+			cJSON_AddBoolToObject(x, "refDataVolume", c->ref_dv);
+			cJSON_AddItemToArray(a, x);
+		}
+		cJSON_AddBoolToObject(o, "keepSource", s->keep_source);
+	}
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!out)
@@ -124,6 +143,32 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
 	    get_ms(o, "downSinceMs", &out->down_since_ms) < 0 ||
 	    get_ms(o, "finishedMs", &out->finished_ms) < 0)
 		goto bad;
+	if (copy_str(o, "source", out->source, sizeof(out->source), 0) < 0)
+		goto bad;
+	t = wk_json_path(o, "copies");
+	if (t && (!cJSON_IsArray(t) || cJSON_GetArraySize(t) > MIG_COPY_MAX))
+		goto bad;
+	{
+		const cJSON *x;
+
+		cJSON_ArrayForEach(x, t)
+		{
+			struct mig_copy *c = &out->copies[out->ncopies];
+
+			if (!cJSON_IsObject(x) ||
+			    copy_str(x, "volume", c->volume, sizeof(c->volume), 1) ||
+			    copy_str(x, "from", c->from, sizeof(c->from), 1) ||
+			    copy_str(x, "to", c->to, sizeof(c->to), 1) ||
+			    copy_str(x, "fromDataVolume", c->from_dv, sizeof(c->from_dv), 0) ||
+			    copy_str(x, "fromNode", c->from_node, sizeof(c->from_node), 0) ||
+			    !c->volume[0] || !c->from[0] || !c->to[0])
+				goto bad;
+			c->ref_dv =
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "refDataVolume"));
+			out->ncopies++;
+		}
+	}
+	out->keep_source = cJSON_IsTrue(wk_json_path(o, "keepSource"));
 	ns = wk_json_path(o, "nodeSelector");
 	if (cJSON_IsObject(ns))
 		out->node_selector = cJSON_Duplicate(ns, true);
@@ -204,20 +249,43 @@ double mig_cold_downtime(const struct mig_cold_state *s, int64_t up_since_ms, in
 	return -1;
 }
 
-bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
+bool mig_cold_owner_consents(const cJSON *wukong)
 {
 	const cJSON *spec = wk_json_path(wukong, "spec");
 	const cJSON *pol = wk_json_path(spec, "migrationPolicy");
 
+	return cJSON_IsTrue(wk_json_path(spec, "migration.cold")) ||
+	       (cJSON_IsTrue(wk_json_path(pol, "enabled")) &&
+		cJSON_IsTrue(wk_json_path(pol, "allowColdMigration")));
+}
+
+bool mig_cold_allowed(const struct mig_request *r, const cJSON *wukong)
+{
 	if (!r->target_node[0])
 		return false; /* a cold move needs a node to pin the VM to */
-	if (r->opt.cold == MIG_TRUE)
-		return true; /* the request itself allows it (spec.migration.cold or a submission)
-			      */
-	if (r->source == MIG_SRC_SPEC && cJSON_IsTrue(wk_json_path(spec, "migration.cold")))
-		return true;
-	return cJSON_IsTrue(wk_json_path(pol, "enabled")) &&
-	       cJSON_IsTrue(wk_json_path(pol, "allowColdMigration"));
+	if (r->source == MIG_SRC_SPEC &&
+	    (r->opt.cold == MIG_TRUE || cJSON_IsTrue(wk_json_path(wukong, "spec.migration.cold"))))
+		return true; /* spec.migration.cold: the owner wrote it */
+	if (cJSON_IsTrue(wk_json_path(wukong, "spec.migrationPolicy.enabled")) &&
+	    cJSON_IsTrue(wk_json_path(wukong, "spec.migrationPolicy.allowColdMigration")))
+		return true; /* the owner allows it for any request (evacuations too) */
+	/* a submission that asks for it (options.cold), with the owner's spec.migration.cold */
+	return r->opt.cold == MIG_TRUE && mig_cold_owner_consents(wukong);
+}
+
+bool mig_cold_consent_missing(const struct mig_request *r, const cJSON *wukong, struct mig_check *c)
+{
+	if (r->source == MIG_SRC_SPEC || r->opt.cold != MIG_TRUE || !r->target_node[0] ||
+	    mig_cold_allowed(r, wukong))
+		return false;
+	mig_check_fail(c, MIG_COLD_NOT_ALLOWED,
+		       "cold migration refused: the submission asks for one (options.cold) but the "
+		       "owner of Wukong '%s/%s' has not allowed it; set "
+		       "spec.migrationPolicy.allowColdMigration: true (with "
+		       "spec.migrationPolicy.enabled: true) or spec.migration.cold: true on the "
+		       "Wukong; the VM keeps running",
+		       r->ns, r->name);
+	return true;
 }
 
 /* "k=v,k2=v2" of a nodeSelector, for a message (cut at n). */

@@ -9,6 +9,7 @@
 #include "decide/mig_preflight.h"
 #include "decide/mig_output.h"
 #include "decide/mig_request.h"
+#include "decide/mig_storage.h"
 
 struct cJSON;
 struct wk_selector;
@@ -31,6 +32,11 @@ struct mig_cold_state {
 	double downtime_s; /* with result Succeeded; < 0 = unknown */
 	int64_t finished_ms;
 	char on_node[MIG_NAME_MAX]; /* with result Failed: where the VMI was ("" = nowhere) */
+	char source[MIG_NAME_MAX];  /* the node the VM ran on when the move began ("" = unknown) */
+	/* Node-local disks copied to the target (flows/mig_copy.c), decided before the stop. */
+	struct mig_copy copies[MIG_COPY_MAX];
+	size_t ncopies;
+	bool keep_source; /* the old volumes stay after a successful move (owner's request) */
 };
 void mig_cold_state_release(struct mig_cold_state *s);
 /* The annotation value and back. -1 when it is not ours / malformed. */
@@ -43,8 +49,18 @@ char *mig_cold_selector_patch(const struct mig_cold_state *s, bool pin);
  * annotation and, when run_strategy is not NULL, spec.runStrategy (caller frees). */
 char *mig_cold_vm_patch(const struct mig_cold_state *s, bool pin, const char *run_strategy);
 /* Does the owner allow it: spec.migration.cold (a spec request) or an enabled migrationPolicy
- * with allowColdMigration; and is there a target node to pin to? */
+ * with allowColdMigration; and is there a target node to pin to? A submission's options.cold
+ * is only the submitter's wish: it counts when the owner consents as well
+ * (mig_cold_owner_consents), so a submitter cannot stop a VM its owner keeps running. */
 bool mig_cold_allowed(const struct mig_request *r, const struct cJSON *wukong);
+/* The owner's consent on the Wukong: spec.migration.cold, or migrationPolicy.allowColdMigration
+ * with migrationPolicy.enabled (docs/evacuation.md, docs/security.md). */
+bool mig_cold_owner_consents(const struct cJSON *wukong);
+/* A submission asked for a cold move the owner did not allow: fill c (reason
+ * MIG_COLD_NOT_ALLOWED, the message names the Wukong fields to set) and return true. */
+#define MIG_COLD_NOT_ALLOWED "ColdMigrationNotAllowed"
+bool mig_cold_consent_missing(const struct mig_request *r, const struct cJSON *wukong,
+			      struct mig_check *c);
 /* Does a pre-flight failure mean "cannot live-migrate, but could move cold"? */
 bool mig_cold_applicable(const char *preflight_reason);
 /* lastTransitionTime (epoch ms) of obj's status.conditions entry with this type and status;

@@ -111,7 +111,7 @@ void mig_audit_id(const char *cluster, const char *ns, const char *name, const c
 	snprintf(buf, sizeof(buf), "%s/%s/%s/%s/%s/%s", cluster ? cluster : "", ns ? ns : "",
 		 name ? name : "", request_id ? request_id : "", action ? action : "",
 		 disc ? disc : "");
-	mig_sha256_hex(buf, strlen(buf), 40, h);
+	wk_emit_keyed_hex(buf, strlen(buf), 40, h); /* keyed: not pre-burnable */
 	snprintf(out, out_size, "mig-%s", h);
 }
 

@@ -2,6 +2,7 @@
  * queue under KubeVirt's limits, creation of the per-VM MigrationPolicy and the VMIM, tracking to a
  * final phase, cancel, and the rebuild after a restart. */
 #include "flows/mig_cold.h"
+#include "ctx/mig_tenancy.h"
 #include "flows/mig_live.h"
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
@@ -414,7 +415,7 @@ void mig_pump(struct mig_state *st)
 		i++;
 	}
 	for (;;) {
-		long idx = mig_queue_pick(&st->queue, &st->limits, &st->load);
+		long idx = mig_tenancy_pick(st); /* fair across tenants, within their caps */
 		struct mig_active *a;
 		int64_t ts;
 
@@ -669,7 +670,12 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		free(a);
 		return WK_MSG_DONE;
 	}
-	if (chk.reason[0] && mig_cold_applicable(chk.reason) && mig_cold_allowed(r, wukong)) {
+	if (chk.reason[0] && mig_cold_applicable(chk.reason) &&
+	    mig_cold_consent_missing(r, wukong, &chk)) {
+		/* The submitter asked to stop the VM; its owner did not allow it: refused with
+		 * the fields to set (chk now says so), nothing is patched. */
+	} else if (chk.reason[0] && mig_cold_applicable(chk.reason) &&
+		   mig_cold_allowed(r, wukong)) {
 		/* Cannot live-migrate, the owner allows stop-and-start (mig_cold.c). */
 		remember_spec(st, r);
 		mig_remember_done(st, r, MIG_PH_MIGRATING);
@@ -692,7 +698,8 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 		mig_send_req_audit(st, r, "migration.preflight", "success", NULL, msg, "ok", ack);
 	}
 	a->queued_mono_ms = wk_time_mono_ms();
-	if (st->queue.n == 0 && mig_load_admits(&st->load, &st->limits, a->source_node)) {
+	if (mig_tenancy_may_start(st, r->tenant) &&
+	    mig_load_admits(&st->load, &st->limits, a->source_node)) {
 		if (execute(st, a, &fb, ack) == 0) {
 			mig_facts_release(&fb);
 			return WK_MSG_DONE;
