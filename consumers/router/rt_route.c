@@ -149,6 +149,10 @@ static void hold_or_refuse(struct rt_decision *d, const cJSON *req, int64_t now,
 	const char *exp = wk_json_str(req, "expiresAt");
 	int64_t until;
 
+	if (exp && wk_time_parse_ms(exp, &until) == 0 && until <= now) {
+		refuse(d, code, "%s; its expiresAt %s has passed: the deadline passed", why, exp);
+		return;
+	}
 	if (exp && wk_time_parse_ms(exp, &until) == 0 && until > now) {
 		for (size_t i = 0; i < d->n; i++)
 			free(d->targets[i].body);

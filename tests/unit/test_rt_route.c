@@ -75,6 +75,12 @@ static void routes_by_cluster(void **s)
 	assert_int_equal(d.verdict, RT_HOLD);
 	assert_true(d.hold_until_ms > NOW);
 	rt_decision_release(&d);
+	/* an expiresAt already past: refused, saying so */
+	decide(&r, "{\"requestId\":\"r1\",\"cluster\":\"c\",\"expiresAt\":\"2020-12-01T00:00:00Z\"}",
+	       &d);
+	assert_int_equal(d.verdict, RT_REFUSE);
+	assert_non_null(strstr(d.message, "deadline passed"));
+	rt_decision_release(&d);
 	rt_registry_release(&r);
 }
 
