@@ -159,7 +159,9 @@ SERVICES = {
     "router": dict(
         kind="Deployment", replicas=2, lease=False,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        consumes=["requests"], group="wukong-router",
+        # group-less readers: the registry, and the audit log for fan-out results
+        reads=[("clusters", "wukong-cluster-registry-reader"), ("audit", "wukong-router-audit-reader")],
         produces=["requests.", "audit", "progress", "dlq"],
         rules=[],
         egress_extra=[], no_apiserver=True),
@@ -430,10 +432,10 @@ def strimzi_files():
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
             acls.append(acl("group", s["rebuild_group"], ["Read"], "prefix"))
-        for t in s.get("reads", []):
-            # group-less readers (assign() from the beginning, nothing committed)
+        for t, g in s.get("reads", []):
+            # group-less readers (assign() only, nothing committed)
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
-            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
+            acls.append(acl("group", g, ["Read"]))
         for t in s["produces"]:
             # "requests.": every wukong.requests.<cluster> (a prefix ACL)
             acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],

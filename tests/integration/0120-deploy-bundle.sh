@@ -72,7 +72,8 @@ assert w == {"wukong.dlq"}, w
 r = {a["resource"]["name"] for a in users["wukong-migrator"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
 assert r == {"wukong.events", "wukong.requests.local", "wukong.requests.t.", "wukong-migrator-local"}, r  # the router reads wukong.requests
 r = {a["resource"]["name"] for a in users["wukong-router"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
-assert r == {"wukong.requests", "wukong.clusters", "wukong-router", "wukong-cluster-registry-reader"}, r
+assert r == {"wukong.requests", "wukong.clusters", "wukong.audit", "wukong-router", "wukong-cluster-registry-reader",
+             "wukong-router-audit-reader"}, r
 cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "wukong-migrator"][0]
 c = yaml.safe_load(cm["data"]["config.yaml"])
 assert c["kafka.sasl.mechanism"] == "SCRAM-SHA-512" and c["kafka.security.protocol"] == "SASL_SSL"
