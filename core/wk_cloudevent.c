@@ -138,11 +138,19 @@ static bool json_content_type(const char *ct)
 
 /* Copy header `name` into out (cap out_size incl. NUL); required headers must be non-empty.
  * Returns 1 if copied, 0 if absent (optional), -1 on error. */
-static int take(const rd_kafka_message_t *m, const char *name, bool required, char *out,
+static int take(const rd_kafka_headers_t *hdrs, const char *name, bool required, char *out,
 		size_t out_size, char *errstr, size_t errstr_size)
 {
-	size_t len;
-	const char *v = wk_kafka_header(m, name, &len);
+	size_t len = 0;
+	const void *hv = NULL;
+	const char *v = NULL;
+
+	/* as wk_kafka_header: the last one; a null-valued header is present but empty */
+	if (rd_kafka_header_get_last(hdrs, name, &hv, &len) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		v = hv ? (const char *)hv : "";
+		if (!hv)
+			len = 0;
+	}
 
 	out[0] = '\0';
 	if (!v) {
@@ -168,11 +176,22 @@ int wk_cloudevent_decode(const rd_kafka_message_t *m, struct wk_cloudevent *ev, 
 			 size_t errstr_size)
 {
 	rd_kafka_headers_t *hdrs;
+
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		memset(ev, 0, sizeof(*ev));
+		return wk_err(errstr, errstr_size, "no headers: not a binary-mode cloudevent");
+	}
+	return wk_cloudevent_decode_parts(hdrs, m->payload, m->len, ev, errstr, errstr_size);
+}
+
+int wk_cloudevent_decode_parts(const rd_kafka_headers_t *hdrs, const void *payload, size_t len,
+			       struct wk_cloudevent *ev, char *errstr, size_t errstr_size)
+{
 	char specversion[8];
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
-	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (!hdrs)
 		return wk_err(errstr, errstr_size, "no headers: not a binary-mode cloudevent");
 	for (size_t i = 0; i < WK_ARRAY_SIZE(known_headers); i++) {
 		const void *v;
@@ -183,7 +202,7 @@ int wk_cloudevent_decode(const rd_kafka_message_t *m, struct wk_cloudevent *ev, 
 			return wk_err(errstr, errstr_size, "duplicate header '%s'",
 				      known_headers[i]);
 	}
-	if (take(m, "content-type", false, ev->content_type, sizeof(ev->content_type), errstr,
+	if (take(hdrs, "content-type", false, ev->content_type, sizeof(ev->content_type), errstr,
 		 errstr_size) < 0)
 		return -1;
 	if (!strncasecmp(ev->content_type, "application/cloudevents", 23))
@@ -195,30 +214,32 @@ int wk_cloudevent_decode(const rd_kafka_message_t *m, struct wk_cloudevent *ev, 
 	else if (!json_content_type(ev->content_type))
 		return wk_err(errstr, errstr_size, "content-type '%s' is not JSON",
 			      ev->content_type);
-	if (take(m, "ce_specversion", true, specversion, sizeof(specversion), errstr, errstr_size) <
-	    0)
+	if (take(hdrs, "ce_specversion", true, specversion, sizeof(specversion), errstr,
+		 errstr_size) < 0)
 		return -1;
 	if (strcmp(specversion, "1.0"))
 		return wk_err(errstr, errstr_size, "ce_specversion '%s' is not '1.0'", specversion);
-	if (take(m, "ce_id", true, ev->id, sizeof(ev->id), errstr, errstr_size) < 0 ||
-	    take(m, "ce_source", true, ev->source, sizeof(ev->source), errstr, errstr_size) < 0 ||
-	    take(m, "ce_type", true, ev->type, sizeof(ev->type), errstr, errstr_size) < 0 ||
-	    take(m, "ce_subject", false, ev->subject, sizeof(ev->subject), errstr, errstr_size) < 0)
+	if (take(hdrs, "ce_id", true, ev->id, sizeof(ev->id), errstr, errstr_size) < 0 ||
+	    take(hdrs, "ce_source", true, ev->source, sizeof(ev->source), errstr, errstr_size) <
+		0 ||
+	    take(hdrs, "ce_type", true, ev->type, sizeof(ev->type), errstr, errstr_size) < 0 ||
+	    take(hdrs, "ce_subject", false, ev->subject, sizeof(ev->subject), errstr, errstr_size) <
+		0)
 		return -1;
 	if (!valid_uri_reference(ev->source, strlen(ev->source)))
 		return wk_err(errstr, errstr_size, "ce_source '%s' is not a URI reference",
 			      ev->source);
-	rc = take(m, "ce_time", false, ev->time, sizeof(ev->time), errstr, errstr_size);
+	rc = take(hdrs, "ce_time", false, ev->time, sizeof(ev->time), errstr, errstr_size);
 	if (rc < 0)
 		return -1;
 	if (rc > 0 && !valid_time(ev->time))
 		return wk_err(errstr, errstr_size, "ce_time '%s' is not an RFC 3339 timestamp",
 			      ev->time);
-	if (m->len > WK_KAFKA_MAX_MESSAGE)
-		return wk_err(errstr, errstr_size, "data is %zu bytes, over the %d byte cap",
-			      m->len, WK_KAFKA_MAX_MESSAGE);
-	ev->data = m->payload;
-	ev->data_len = m->payload ? m->len : 0;
+	if (len > WK_KAFKA_MAX_MESSAGE)
+		return wk_err(errstr, errstr_size, "data is %zu bytes, over the %d byte cap", len,
+			      WK_KAFKA_MAX_MESSAGE);
+	ev->data = payload;
+	ev->data_len = payload ? len : 0;
 	return 0;
 }
 

@@ -45,6 +45,10 @@ struct wk_cloudevent {
  * time (if present) RFC 3339; content-type (if present) JSON. -1 with the reason otherwise. */
 int wk_cloudevent_decode(const rd_kafka_message_t *m, struct wk_cloudevent *ev, char *errstr,
 			 size_t errstr_size);
+/* The same from a message's parts: its headers (NULL = none) and value (data points into it).
+ * What wk_cloudevent_decode does after reading the headers; tests/fuzz/fuzz_cloudevent.c. */
+int wk_cloudevent_decode_parts(const rd_kafka_headers_t *hdrs, const void *payload, size_t len,
+			       struct wk_cloudevent *ev, char *errstr, size_t errstr_size);
 /* Whether the len bytes at s are CloudEvents String text: UTF-8 without control characters (what
  * wk_cloudevent_decode requires of every ce_* header it reads, and wk_cloudevent_ext_add of a
  * value). For producers that check an attribute before they build the event. */

@@ -3,6 +3,7 @@
 #include "wk_emit.h"
 
 #include "wk_cloudevent.h"
+#include "wk_json.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_time.h"
@@ -173,6 +174,103 @@ char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms)
 		}
 	}
 	return print(o);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int wk_emit_status_key(const char *body, size_t len, char *out, size_t out_size)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len);
+	const cJSON *st, *conds, *x;
+	const char *parts[40], *id[4];
+	char shape[WK_EMIT_SHAPE_MAX + 1], h[41];
+	char *names[32];
+	size_t np = 0, nn = 0, n = 0, i;
+	bool top = false;
+
+	if (!o)
+		return -1;
+	id[0] = wk_json_str(o, "cluster");
+	id[1] = wk_json_str(o, "namespace");
+	id[2] = wk_json_str(o, "name");
+	id[3] = wk_json_str(o, "source");
+	for (i = 0; i < 4; i++)
+		if (!id[i] || !*id[i]) {
+			cJSON_Delete(o);
+			return -1;
+		}
+	/* The seq keys of consumers/status/st_table.h, without the source (it is in the key). */
+	st = cJSON_GetObjectItemCaseSensitive(o, "status");
+	if (!cJSON_IsObject(st))
+		st = NULL;
+	cJSON_ArrayForEach(x, st)
+	{
+		if (!x->string)
+			continue;
+		if (!strcmp(x->string, "migrationStatus") || !strcmp(x->string, "cloneStatus")) {
+			if (np < WK_ARRAY_SIZE(parts))
+				parts[np++] = x->string;
+		} else {
+			top = true;
+		}
+	}
+	if (top)
+		parts[np++] = "status";
+	if (cJSON_GetObjectItemCaseSensitive(o, "observedGeneration"))
+		parts[np++] = "observedGeneration";
+	conds = cJSON_GetObjectItemCaseSensitive(o, "conditions");
+	if (!cJSON_IsArray(conds))
+		conds = NULL;
+	cJSON_ArrayForEach(x, conds)
+	{
+		const char *t = wk_json_str(x, "type");
+		size_t l;
+
+		if (!t || nn >= WK_ARRAY_SIZE(names) || np >= WK_ARRAY_SIZE(parts))
+			continue;
+		l = strlen("conditions/") + strlen(t) + 1;
+		names[nn] = wk_xmalloc(l);
+		snprintf(names[nn], l, "conditions/%s", t);
+		parts[np++] = names[nn++];
+	}
+	qsort(parts, np, sizeof(parts[0]), cmp_str);
+	shape[0] = 0;
+	for (i = 0; i < np; i++) {
+		if (i && !strcmp(parts[i], parts[i - 1]))
+			continue;
+		n += strlen(parts[i]) + (i ? 1 : 0);
+		if (n <= WK_EMIT_SHAPE_MAX) {
+			if (i)
+				strcat(shape, ",");
+			strcat(shape, parts[i]);
+		}
+	}
+	if (n > WK_EMIT_SHAPE_MAX) {
+		/* Hash of the whole list: the same shape still gives the same key. */
+		char *all = wk_xmalloc(n + 1);
+
+		all[0] = 0;
+		for (i = 0; i < np; i++) {
+			if (i && !strcmp(parts[i], parts[i - 1]))
+				continue;
+			if (*all)
+				strcat(all, ",");
+			strcat(all, parts[i]);
+		}
+		wk_emit_sha256_hex(all, strlen(all), 40, h);
+		free(all);
+		snprintf(shape, sizeof(shape), "h-%s", h);
+	}
+	if (!np)
+		snprintf(shape, sizeof(shape), "-");
+	snprintf(out, out_size, "%s/%s/%s/%s/%s", id[0], id[1], id[2], id[3], shape);
+	for (i = 0; i < nn; i++)
+		free(names[i]);
+	cJSON_Delete(o);
+	return 0;
 }
 
 char *wk_emit_audit_json(const struct wk_emit_audit *a)

@@ -57,6 +57,16 @@ struct wk_emit_status {
 };
 char *wk_emit_status_json(const struct wk_emit_status *s, int64_t now_ms);
 
+/* The Kafka key of a status update body (issue 22, fault 10: wukong.status is compacted):
+ * "<cluster>/<ns>/<name>/<source>/<shape>", where shape names the status writer's seq keys the
+ * update carries, sorted ("conditions/Migrating,migrationStatus"; a SHA-256 when longer than
+ * WK_EMIT_SHAPE_MAX). Compaction keeps the newest message of each key, and each message carries
+ * its sender's full value for every seq key in it, so the newest value of every seq key of every
+ * Wukong survives compaction (docs/reliability.md "wukong.status and compaction"). 0, or -1 when
+ * body is not a status update (no cluster, namespace, name or source). */
+#define WK_EMIT_SHAPE_MAX 160
+int wk_emit_status_key(const char *body, size_t len, char *out, size_t out_size);
+
 /* One audit event. source_type: spec, policy, kafka, manual, system; topic NULL = no Kafka
  * origin. details is copied (may be NULL). */
 struct wk_emit_audit {

@@ -47,3 +47,12 @@ const char *wk_json_meta(const cJSON *o, const char *map, const char *key)
 		: NULL;
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+int64_t wk_json_int(const cJSON *v, int64_t def)
+{
+	/* 2^63 is exact as a double; anything below it converts */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > -9223372036854775808.0) ||
+	    !(v->valuedouble < 9223372036854775808.0))
+		return def;
+	return (int64_t)v->valuedouble;
+}

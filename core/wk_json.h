@@ -15,6 +15,9 @@ const struct cJSON *wk_json_path(const struct cJSON *o, const char *path);
 const char *wk_json_str(const struct cJSON *o, const char *path);
 /* The number at path, or def when missing or not a number. */
 double wk_json_num(const struct cJSON *o, const char *path, double def);
+/* A number item (not a path) as an integer: def when v is not a number or outside int64_t (the
+ * conversion of a double out of range is undefined: issue 22, found by tests/fuzz). */
+int64_t wk_json_int(const struct cJSON *v, int64_t def);
 /* The string member named key of o, the key taken whole (dots and slashes are part of it:
  * "app.kubernetes.io/managed-by"), or NULL. */
 const char *wk_json_key_str(const struct cJSON *o, const char *key);

@@ -887,6 +887,26 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 	return 0;
 }
 
+int wk_kafka_headers_copy_str(const rd_kafka_headers_t *hdrs, const char *name, char *out,
+			      size_t out_size)
+{
+	const void *v = NULL;
+	size_t sz = 0;
+
+	if (out_size)
+		out[0] = '\0';
+	if (!hdrs || rd_kafka_header_get_last(hdrs, name, &v, &sz) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	if (!v)
+		sz = 0;
+	if (sz >= out_size)
+		return -1;
+	if (sz)
+		memcpy(out, v, sz);
+	out[sz] = '\0';
+	return 0;
+}
+
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size)
 {
 	const char *prefix = cfg ? wk_config_get(cfg, "topics.prefix", "wukong") : "wukong";
@@ -904,17 +924,37 @@ int wk_dlq_send(struct wk_producer *p, const char *dlq_topic, const rd_kafka_mes
 		size_t errstr_size)
 {
 	rd_kafka_headers_t *hdrs = NULL;
+	struct wk_dlq_orig o;
+
+	if (rd_kafka_message_headers(orig, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		hdrs = NULL;
+	o.topic = orig->rkt ? rd_kafka_topic_name(orig->rkt) : "";
+	o.partition = orig->partition;
+	o.offset = orig->offset;
+	o.key = orig->key;
+	o.key_len = orig->key_len;
+	o.value = orig->payload;
+	o.value_len = orig->len;
+	o.headers = hdrs;
+	return wk_dlq_send_orig(p, dlq_topic, &o, service, reason, detail, errstr, errstr_size);
+}
+
+int wk_dlq_send_orig(struct wk_producer *p, const char *dlq_topic, const struct wk_dlq_orig *orig,
+		     const char *service, const char *reason, const char *detail, char *errstr,
+		     size_t errstr_size)
+{
+	const rd_kafka_headers_t *hdrs = orig->headers;
 	struct wk_kafka_header *h;
 	struct wk_kafka_msg msg = {0};
 	struct dlq_wait *w;
 	char part[16], off[24], ts[40], size[24];
-	const char *otopic = orig->rkt ? rd_kafka_topic_name(orig->rkt) : "";
+	const char *otopic = orig->topic ? orig->topic : "";
 	size_t n = 0, norig = 0;
-	bool drop_value = orig->payload && orig->len > WK_KAFKA_MAX_MESSAGE;
+	bool drop_value = orig->value && orig->value_len > WK_KAFKA_MAX_MESSAGE;
 	int64_t deadline;
 	int rc;
 
-	if (rd_kafka_message_headers(orig, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (hdrs)
 		norig = rd_kafka_header_cnt(hdrs);
 	h = wk_xcalloc(norig + DLQ_EXTRA_HEADERS, sizeof(*h));
 	for (size_t i = 0; i < norig; i++) {
@@ -941,14 +981,14 @@ int wk_dlq_send(struct wk_producer *p, const char *dlq_topic, const rd_kafka_mes
 	h[n++] = (struct wk_kafka_header){"x-dlt-time", ts, -1};
 	if (drop_value) {
 		/* Over the cap it can't be produced again; the original stays in its topic. */
-		snprintf(size, sizeof(size), "%zu", orig->len);
+		snprintf(size, sizeof(size), "%zu", orig->value_len);
 		h[n++] = (struct wk_kafka_header){"x-dlt-original-size", size, -1};
 	}
 	msg.topic = dlq_topic;
 	msg.key = orig->key;
 	msg.key_len = orig->key_len;
-	msg.value = drop_value ? NULL : orig->payload;
-	msg.value_len = drop_value ? 0 : orig->len;
+	msg.value = drop_value ? NULL : orig->value;
+	msg.value_len = drop_value ? 0 : orig->value_len;
 	msg.headers = h;
 	msg.nheaders = n;
 

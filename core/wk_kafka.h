@@ -108,6 +108,10 @@ const char *wk_kafka_header(const rd_kafka_message_t *m, const char *name, size_
 /* Same, copied NUL-terminated into out; -1 if absent or too long. */
 int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *out, size_t out_size);
 
+/* wk_kafka_header_copy for a header list kept apart from its message (rd_kafka_headers_copy). */
+int wk_kafka_headers_copy_str(const rd_kafka_headers_t *hdrs, const char *name, char *out,
+			      size_t out_size);
+
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
 
@@ -142,5 +146,20 @@ int wk_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errstr_size);
 int wk_dlq_send(struct wk_producer *p, const char *dlq_topic, const rd_kafka_message_t *orig,
 		const char *service, const char *reason, const char *detail, char *errstr,
 		size_t errstr_size);
+/* The same for a message the caller kept a copy of after its rd_kafka_message_t was gone (the
+ * router's held submissions): where it came from, its key, value and headers (borrowed). */
+struct wk_dlq_orig {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const void *key;
+	size_t key_len;
+	const void *value;
+	size_t value_len;
+	const rd_kafka_headers_t *headers; /* NULL = none */
+};
+int wk_dlq_send_orig(struct wk_producer *p, const char *dlq_topic, const struct wk_dlq_orig *orig,
+		     const char *service, const char *reason, const char *detail, char *errstr,
+		     size_t errstr_size);
 
 #endif

@@ -11,6 +11,8 @@
 #include "wk_authz.h"
 #include "wk_config.h"
 #include "wk_httpd.h"
+#include "wk_k8s.h"
+#include "wk_lease.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_version.h"
@@ -69,7 +71,16 @@ struct wk_service_ctx {
 	const rd_kafka_message_t *current;
 	bool current_acked;
 	struct wk_metric *m_messages, *m_dlq, *m_loops, *m_tick, *m_handle, *m_pending, *m_ready,
-	    *m_retry_paused, *m_start;
+	    *m_retry_paused, *m_start, *m_leader;
+	/* consumer, created after the lease is held (svc->lease) */
+	char topic_names[TOPICS_MAX][TOPIC_MAX];
+	size_t ntopics;
+	/* svc->lease */
+	bool lease_on;
+	struct wk_lease lease;
+	struct wk_k8s *lease_k8s;
+	int64_t next_lease_ms;
+	bool init_called; /* term is called only when init was */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -627,7 +638,25 @@ static int topic_name(const struct wk_config *cfg, const char *spec, char *out, 
 	shortname = expand_cluster(spec, cluster_or_local(cfg));
 	if (q)
 		shortname[strcspn(shortname, "?")] = '\0';
-	wk_kafka_topic(cfg, shortname, out, out_size);
+	if (shortname[0] == '^') {
+		/* a regex subscription ("^requests\\.t\\..+"): the prefix goes in escaped */
+		const char *prefix = wk_config_get(cfg, "topics.prefix", "wukong");
+		size_t n = 0;
+
+		out[n++] = '^';
+		for (const char *c = prefix; *c && n + 4 < out_size; c++) {
+			if (*c == '.' || *c == '-' || *c == '+')
+				out[n++] = '\\';
+			out[n++] = *c;
+		}
+		if (*prefix && n + 3 < out_size) {
+			out[n++] = '\\';
+			out[n++] = '.';
+		}
+		snprintf(out + n, out_size - n, "%s", shortname + 1);
+	} else {
+		wk_kafka_topic(cfg, shortname, out, out_size);
+	}
 	if (strlen(out) + 1 >= out_size)
 		rc = wk_err(err, err_size, "topic name for '%s' longer than %zu bytes", shortname,
 			    out_size - 2);
@@ -638,7 +667,6 @@ static int topic_name(const struct wk_config *cfg, const char *spec, char *out, 
 struct tenant_topics {
 	const struct wk_config *cfg;
 	char (*names)[TOPIC_MAX];
-	const char **ptrs;
 	size_t *n;
 };
 
@@ -654,7 +682,6 @@ static void tenant_topic(const char *tenant, void *opaque)
 	snprintf(shortname, sizeof(shortname), "%s%s",
 		 wk_config_get(tt->cfg, "authz.tenant-topic-prefix", "requests.t."), tenant);
 	wk_kafka_topic(tt->cfg, shortname, tt->names[*tt->n], TOPIC_MAX);
-	tt->ptrs[*tt->n] = tt->names[*tt->n];
 	(*tt->n)++;
 }
 
@@ -724,15 +751,12 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 		return -1;
 	}
 	if (ctx->svc->topics) {
-		char names[TOPICS_MAX][TOPIC_MAX];
-		const char *ptrs[TOPICS_MAX];
-
 		for (i = 0; ctx->svc->topics[i]; i++) {
 			int r;
 
 			if (!strcmp(ctx->svc->topics[i], "{tenants}")) {
 				/* one request topic per configured tenant (wk_authz.h) */
-				struct tenant_topics tt = {cfg, names, ptrs, &ntopics};
+				struct tenant_topics tt = {cfg, ctx->topic_names, &ntopics};
 
 				wk_authz_tenant_names(cfg, tenant_topic, &tt);
 				continue;
@@ -740,28 +764,173 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 			if (ntopics >= TOPICS_MAX)
 				WK_BUG("service '%s' subscribes to more than %d topics",
 				       ctx->svc->name, TOPICS_MAX);
-			r = topic_name(cfg, ctx->svc->topics[i], names[ntopics],
-				       sizeof(names[ntopics]), err, sizeof(err));
+			r = topic_name(cfg, ctx->svc->topics[i], ctx->topic_names[ntopics],
+				       sizeof(ctx->topic_names[ntopics]), err, sizeof(err));
 			if (r < 0) {
 				wk_error("%s", err);
 				return -1;
 			}
-			if (r > 0) {
-				ptrs[ntopics] = names[ntopics];
+			if (r > 0)
 				ntopics++;
-			}
 		}
 		if (!ctx->svc->on_message)
 			WK_BUG("service '%s' has topics but no on_message", ctx->svc->name);
-		ctx->consumer =
-		    wk_consumer_new(cfg, wk_config_get(cfg, "consumer.group", ctx->svc->name), ptrs,
-				    ntopics, err, sizeof(err));
-		if (!ctx->consumer) {
-			wk_error("%s", err);
-			return -1;
-		}
+		ctx->ntopics = ntopics;
 	}
 	return 0;
+}
+
+/* Join the consumer group (after the lease, when there is one: a standby is no member). */
+static int start_consumer(struct wk_service_ctx *ctx)
+{
+	const char *ptrs[TOPICS_MAX];
+	char err[1024];
+	size_t i;
+
+	if (!ctx->svc->topics)
+		return 0;
+	for (i = 0; i < ctx->ntopics; i++)
+		ptrs[i] = ctx->topic_names[i];
+	ctx->consumer =
+	    wk_consumer_new(ctx->cfg, wk_config_get(ctx->cfg, "consumer.group", ctx->svc->name),
+			    ptrs, ctx->ntopics, err, sizeof(err));
+	if (!ctx->consumer) {
+		wk_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* "<prefix>.lease.<key>" */
+static const char *lease_key(const struct wk_service_ctx *ctx, const char *key, char *out,
+			     size_t out_size)
+{
+	snprintf(out, out_size, "%s.lease.%s", ctx->svc->lease, key);
+	return out;
+}
+
+static int lease_setup(struct wk_service_ctx *ctx)
+{
+	const struct wk_config *cfg = ctx->cfg;
+	struct wk_k8s_options o = {0};
+	char err[1024], k[128], ident[256], name[254], ua[128];
+	long long dur, renew, retry;
+	bool on = false;
+
+	if (!ctx->svc->lease)
+		return 0;
+	if (wk_config_get_bool(cfg, lease_key(ctx, "enabled", k, sizeof(k)), false, &on, err,
+			       sizeof(err)) < 0) {
+		wk_error("%s", err);
+		return -1;
+	}
+	if (!on)
+		return 0;
+	if (wk_config_get_duration_ms(cfg, lease_key(ctx, "duration", k, sizeof(k)), 15000, &dur,
+				      err, sizeof(err)) < 0 ||
+	    wk_config_get_duration_ms(cfg, lease_key(ctx, "renew-deadline", k, sizeof(k)), 10000,
+				      &renew, err, sizeof(err)) < 0 ||
+	    wk_config_get_duration_ms(cfg, lease_key(ctx, "retry-period", k, sizeof(k)), 2000,
+				      &retry, err, sizeof(err)) < 0) {
+		wk_error("%s", err);
+		return -1;
+	}
+	/* Short: a slow API must not hold the loop past the renew deadline. */
+	o.request_timeout_ms = renew / 2 > 5000 ? 5000 : renew / 2 < 500 ? 500 : renew / 2;
+	o.max_retries = 0;
+	o.retry_after_max_s = 1;
+	snprintf(ua, sizeof(ua), "%s/%s (lease)", ctx->svc->name, WK_VERSION);
+	o.user_agent = ua;
+	ctx->lease_k8s = wk_k8s_new_from_config(cfg, &o, err, sizeof(err));
+	if (!ctx->lease_k8s) {
+		wk_error("lease: %s", err);
+		return -1;
+	}
+	wk_lease_identity(ident, sizeof(ident));
+	snprintf(name, sizeof(name), "wukong-%s-%.63s", ctx->svc->lease,
+		 wk_config_get(cfg, "cluster.id", "local"));
+	wk_lease_init(&ctx->lease,
+		      wk_config_get(cfg, lease_key(ctx, "identity", k, sizeof(k)), ident),
+		      wk_config_get(cfg, lease_key(ctx, "namespace", k, sizeof(k)),
+				    wk_k8s_namespace(ctx->lease_k8s)),
+		      wk_config_get(cfg, lease_key(ctx, "name", k, sizeof(k)), name));
+	ctx->lease.duration_s = (long)((dur + 999) / 1000);
+	ctx->lease.renew_deadline_ms = (long)renew;
+	ctx->lease.retry_ms = (long)retry;
+	if (wk_lease_check(&ctx->lease, err, sizeof(err)) < 0) {
+		wk_error("%s: %s", lease_key(ctx, "*", k, sizeof(k)), err);
+		return -1;
+	}
+	ctx->lease_on = true;
+	{
+		char n[128];
+
+		snprintf(n, sizeof(n), "%s_leader", ctx->metric_prefix);
+		ctx->m_leader =
+		    wk_metric_gauge(n, "1 while this instance holds the Lease and acts", NULL);
+	}
+	return 0;
+}
+
+/* Standby: try the lease every retry period until it is ours (0) or a signal comes (-1). */
+static int lease_wait(struct wk_service_ctx *ctx)
+{
+	char err[512];
+	int64_t since = wk_time_mono_ms(), last_try = 0, gap_max = 0;
+
+	wk_info("standby: waiting for lease '%s/%s' as '%s'", ctx->lease.ns, ctx->lease.name,
+		ctx->lease.identity);
+	wk_service_set_ready(ctx, false);
+	while (!got_signal) {
+		int64_t t = wk_time_mono_ms(), next = t + ctx->lease.retry_ms;
+
+		/* the longest time between two tries, load included: what a takeover waits past
+		 * the lease's expiry at most (0 when the first try won) */
+		if (last_try && t - last_try > gap_max)
+			gap_max = t - last_try;
+		last_try = t;
+		if (wk_lease_step(&ctx->lease, ctx->lease_k8s, err, sizeof(err)) == 0 &&
+		    wk_lease_valid(&ctx->lease, wk_time_mono_ms())) {
+			wk_info("lease '%s/%s' acquired after %lld ms (a try every <= %lld ms): "
+				"active",
+				ctx->lease.ns, ctx->lease.name,
+				(long long)(wk_time_mono_ms() - since), (long long)gap_max);
+			wk_metric_set(ctx->m_leader, NULL, 1);
+			wk_service_set_ready(ctx, true); /* init may say otherwise */
+			ctx->next_lease_ms = wk_time_mono_ms() + ctx->lease.retry_ms;
+			return 0;
+		}
+		wk_debug("lease: %s", err);
+		while (!got_signal && wk_time_mono_ms() < next) {
+			if (ctx->httpd)
+				wk_httpd_heartbeat(ctx->httpd);
+			wk_producer_poll(ctx->producer, POLL_MS);
+		}
+	}
+	return -1;
+}
+
+/* Active: renew every retry period; past the renew deadline without one, stop acting at once
+ * (client-go's OnStoppedLeading: exit, come back as a standby). */
+static void lease_tick(struct wk_service_ctx *ctx, int64_t now)
+{
+	char err[512];
+
+	if (!ctx->lease_on)
+		return;
+	if (now >= ctx->next_lease_ms) {
+		ctx->next_lease_ms = now + ctx->lease.retry_ms;
+		if (wk_lease_step(&ctx->lease, ctx->lease_k8s, err, sizeof(err)) < 0)
+			wk_warn("lease renew: %s", err);
+		now = wk_time_mono_ms();
+	}
+	if (!wk_lease_valid(&ctx->lease, now) && !ctx->stop) {
+		wk_error("lease '%s/%s' lost (no renew within %ld ms): stopping", ctx->lease.ns,
+			 ctx->lease.name, ctx->lease.renew_deadline_ms);
+		wk_metric_set(ctx->m_leader, NULL, 0);
+		wk_service_set_ready(ctx, false);
+		wk_service_stop(ctx, EXIT_RUNTIME);
+	}
 }
 
 static void install_signals(void)
@@ -790,6 +959,9 @@ static void run(struct wk_service_ctx *ctx)
 
 		if (ctx->httpd)
 			wk_httpd_heartbeat(ctx->httpd);
+		lease_tick(ctx, now);
+		if (ctx->stop)
+			break;
 		wk_metric_inc(ctx->m_loops, NULL, 1);
 		wk_metric_set(ctx->m_tick, NULL, (double)wk_time_now_ms() / 1000.0);
 		if (wk_producer_poll(ctx->producer, 0) < 0) {
@@ -832,7 +1004,7 @@ static void shutdown_all(struct wk_service_ctx *ctx)
 
 	if (got_signal)
 		wk_info("signal %d: draining", (int)got_signal);
-	if (ctx->svc->term)
+	if (ctx->svc->term && ctx->init_called)
 		ctx->svc->term(ctx);
 	/* Every step is bounded (flush 5 s, commit 3 s, group leave 3-5 s) so that SIGTERM ends
 	 * the process even when the broker is gone. A flush of term's own that timed out with
@@ -851,6 +1023,17 @@ static void shutdown_all(struct wk_service_ctx *ctx)
 	}
 	wk_producer_destroy(ctx->producer);
 	ctx->producer = NULL;
+	if (ctx->lease_on && wk_lease_valid(&ctx->lease, wk_time_mono_ms())) {
+		char err[512];
+
+		/* after the commit: the successor starts where this instance stopped */
+		if (wk_lease_release(&ctx->lease, ctx->lease_k8s, err, sizeof(err)) < 0)
+			wk_warn("lease release: %s", err);
+		else
+			wk_info("lease '%s/%s' released", ctx->lease.ns, ctx->lease.name);
+	}
+	wk_k8s_destroy(ctx->lease_k8s);
+	ctx->lease_k8s = NULL;
 	wk_httpd_destroy(ctx->httpd);
 	ctx->httpd = NULL;
 	for (i = 0; i < ctx->nparts; i++) {
@@ -888,6 +1071,17 @@ int wk_service_main(const struct wk_service *svc, int argc, char **argv)
 	if (start(&ctx, &code) < 0)
 		goto drain;
 	wk_info("%s %s started", svc->name, wk_build_version());
+	if (lease_setup(&ctx) < 0) {
+		code = EXIT_CONFIG;
+		goto drain;
+	}
+	if (ctx.lease_on && lease_wait(&ctx) < 0)
+		goto drain; /* a signal while standby: a clean exit */
+	if (start_consumer(&ctx) < 0) {
+		code = EXIT_CONFIG;
+		goto drain;
+	}
+	ctx.init_called = true;
 	if (svc->init && svc->init(&ctx, err, sizeof(err)) < 0) {
 		wk_error("init: %s", err);
 		code = EXIT_CONFIG;

@@ -62,6 +62,18 @@ struct wk_service {
 	 * reported. NULL = the service does not look at delivery reports. */
 	void (*on_delivery)(struct wk_service_ctx *ctx, void *msg_opaque, rd_kafka_resp_err_t err,
 			    int32_t partition, int64_t offset);
+	/* Addition (issue 22): active/standby on a coordination.k8s.io Lease (core/wk_lease.h),
+	 * for an executor of which one instance per cluster may act. Its config prefix
+	 * ("migrator"): when "<lease>.lease.enabled" is true the core holds Lease
+	 * "<lease>.lease.name" (default "wukong-<lease>-<cluster>") in "<lease>.lease.namespace"
+	 * (default the client's) before it joins the consumer group and calls init; a standby only
+	 * waits (/readyz 503). The loop renews it every "<lease>.lease.retry-period" (2 s) and
+	 * stops with exit 1 once a renew deadline (10 s) passes without a renew, before another
+	 * instance can take the lease
+	 * ("<lease>.lease.duration", 15 s, counted by the others from when they saw it change).
+	 * The lease is released after the final commit, so a successor starts at once. NULL = none.
+	 */
+	const char *lease;
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);

@@ -24,9 +24,13 @@
 #define WK_CE_PROGRESS_CLONE WK_CE_PREFIX "progress.clone.v1"
 #define WK_CE_PROGRESS_EVACUATION WK_CE_PREFIX "progress.evacuation.v1"
 #define WK_CE_PROGRESS_CLUSTER WK_CE_PREFIX "progress.cluster.v1"
+/* The router's record of where a fan-out's parts or a placed request went (docs/multicluster.md). */
+#define WK_CE_PROGRESS_ROUTE WK_CE_PREFIX "progress.route.v1"
 
 /* wukong.events: the watcher's; the per-kind ones are composed (see above) */
 #define WK_CE_CLUSTER_HEARTBEAT WK_CE_PREFIX "cluster.heartbeat"
+/* The cluster registry record on wukong.clusters (core/wk_cluster.h). */
+#define WK_CE_CLUSTER_REGISTRY WK_CE_PREFIX "cluster.registry.v1"
 #define WK_CE_SUFFIX_SYNCED "synced"
 
 /* The Wukong custom resource's apiVersion (wk_res_wukongs is its descriptor) */
@@ -41,6 +45,11 @@
 #define WK_ANN_MIGRATION_REQUEST WK_K8S_KEY_PREFIX "migration-request"
 #define WK_LABEL_COLD_MIGRATION_REQUEST WK_K8S_KEY_PREFIX "cold-migration-request"
 #define WK_ANN_COLD_MIGRATION WK_K8S_KEY_PREFIX "cold-migration"
+/* On a Wukong: "true" keeps the old copies of node-local disks after a cold move copied them. */
+/* On a Node: when `wukongctl drain` cordoned it (RFC 3339): the drain evacuates it, so the
+ * migrator's nodeMaintenance trigger leaves that cordon alone for a while. */
+#define WK_ANN_CORDONED_FOR_DRAIN WK_K8S_KEY_PREFIX "cordoned-for-drain"
+#define WK_ANN_KEEP_SOURCE_VOLUMES WK_K8S_KEY_PREFIX "keep-source-volumes"
 #define WK_LABEL_FAILURE_RECOVERY WK_K8S_KEY_PREFIX "failure-recovery"
 #define WK_ANN_FAILURE_RECOVERY WK_K8S_KEY_PREFIX "failure-recovery"
 #define WK_ANN_RECOVERED_FROM_VMI WK_K8S_KEY_PREFIX "recovered-from-vmi"

@@ -20,6 +20,8 @@ PREFIX = "wukong"        # topics.prefix
 CLUSTER = "local"        # cluster.id; set per cluster in the ConfigMaps (overlay patch)
 KAFKA_CLUSTER = "wukong"  # strimzi.io/cluster of the KafkaTopics/KafkaUsers
 BOOTSTRAP = "wukong-kafka-bootstrap.kafka.svc:9092"
+AUDIT_KEY_SECRET = "wukong-audit-key"  # key "key": 32-256 random bytes (docs/audit.md "Keys")
+AUDIT_KEY_DIR = "/etc/wukong/audit-key"
 
 # Tenants (docs/security.md "Onboarding a tenant"): each submits on its own topic
 # wukong.requests.t.<tenant>, which only its KafkaUser wukong-tenant-<tenant> may write, and is
@@ -43,9 +45,11 @@ SERVICES = {
         kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=[], group=None, rebuild_group="wukong-watcher-rebuild-",
-        produces=["events"],
+        produces=["events", "clusters"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["list", "watch"]),
+            # the registry heartbeat: KubeVirt's version and gates (docs/multicluster.md)
+            (KV, ["kubevirts"], ["list"]),
             (KV, ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations"], ["list", "watch"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["list", "watch"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["list", "watch"]),
@@ -66,9 +70,10 @@ SERVICES = {
         ],
         egress_extra=[]),
     "migrator": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="384Mi", cpu_lim="1", mem_lim="768Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
+        # the router reads wukong.requests (migrator.shared-requests: false below)
+        consumes=["events", "requests." + CLUSTER], group="wukong-migrator-" + CLUSTER,
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list"]),
@@ -79,17 +84,23 @@ SERVICES = {
             ("migrations.kubevirt.io", ["migrationpolicies"], ["list", "create", "delete"]),
             ("", ["nodes"], ["get", "list"]),
             ("", ["namespaces"], ["get"]),
-            ("", ["persistentvolumeclaims"], ["get"]),
+            ("", ["persistentvolumeclaims"], ["get", "delete"]),
             ("", ["persistentvolumes"], ["get"]),
+            ("storage.k8s.io", ["storageclasses"], ["get"]),
+            # a cold move copies node-local disks: CDI clone DataVolumes (CDI authorizes a
+            # clone by create on datavolumes/source in the source namespace)
+            ("cdi.kubevirt.io", ["datavolumes"], ["get", "list", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("", ["events"], ["create"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             # who may ask: a SubjectAccessReview per tenant submission (core/wk_authz_io.c)
             ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
         ],
         egress_extra=[], authz=True),
     "cloner": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["events", "requests", "requests." + CLUSTER], group="wukong-cloner",
+        consumes=["events", "requests." + CLUSTER], group="wukong-cloner",
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list", "create"]),
@@ -101,11 +112,12 @@ SERVICES = {
             ("clone.kubevirt.io", ["virtualmachineclones"], ["get", "list", "create", "delete"]),
             ("", ["persistentvolumeclaims"], ["list", "delete"]),
             ("", ["events"], ["create"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
         ],
         egress_extra=[], authz=True),
     "progress": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="100m", mem="320Mi", cpu_lim="1", mem_lim="640Mi",
         consumes=["events", "progress"], group="wukong-progress", produces=["progress", "status", "dlq"],
         rules=[
@@ -116,11 +128,12 @@ SERVICES = {
             # KubeVirt's metrics endpoints (kubevirt-prometheus-metrics, namespace kubevirt); a
             # Role there would be narrower: left as a ClusterRole rule for now (docs/deploy.md)
             ("discovery.k8s.io", ["endpointslices"], ["list"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=["virt-handler"]),
     # Merged after the footprint measurement: its figures are the cloner's, an estimate (docs).
     "provisioner": dict(
-        kind="Deployment", replicas=1, lease=False,
+        kind="Deployment", replicas=2, lease=True,
         cpu="50m", mem="96Mi", cpu_lim="1", mem_lim="256Mi",
         consumes=["events"], group="wukong-provisioner", produces=["status", "dlq"],
         rules=[
@@ -131,12 +144,25 @@ SERVICES = {
             ("cdi.kubevirt.io", ["datavolumes"], ["get", "delete"]),
             ("storage.k8s.io", ["storageclasses"], ["list"]),
             ("", ["events"], ["create"]),
+            ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
         ],
         egress_extra=[]),
+    # The multi-cluster router (docs/multicluster.md): Kafka only, no API server. Two replicas in
+    # one consumer group: Kafka gives each partition to one of them, no Lease needed.
+    "router": dict(
+        kind="Deployment", replicas=2, lease=False,
+        cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
+        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        produces=["requests.", "audit", "progress", "dlq"],
+        rules=[],
+        egress_extra=[], no_apiserver=True),
+    # Two full copies, not a Lease: each replica is its own consumer group (its pod name,
+    # wukong-audit-0/1) and writes the whole log on its own volume, so losing one loses nothing
+    # (docs/reliability.md). The key Secret wukong-audit-key is created by the operator (docs/deploy.md).
     "audit": dict(
-        kind="StatefulSet", replicas=1, lease=False,
+        kind="StatefulSet", replicas=2, lease=False,
         cpu="50m", mem="32Mi", cpu_lim="1", mem_lim="128Mi",
-        consumes=["audit", "dlq"], group="wukong-audit", produces=["dlq"],
+        consumes=["audit", "dlq"], group=None, group_prefix="wukong-audit-", produces=["dlq"],
         rules=[],
         egress_extra=[], no_apiserver=True),
 }
@@ -170,6 +196,9 @@ def config_yaml(svc, s):
         c[svc + ".lease.namespace"] = NS
     if svc == "audit":
         c["audit.dir"] = "/var/lib/wukong/audit"
+        c["audit.key-file"] = AUDIT_KEY_DIR + "/key"
+    if svc in ("migrator", "cloner"):
+        c[svc + ".shared-requests"] = False  # the router routes wukong.requests
     if s.get("authz"):
         # tenants submit on their own topics; the shared ones are not trusted
         c["authz.trusted-topics"] = False
@@ -194,6 +223,11 @@ def container(svc, s):
               {"name": "tmp", "mountPath": "/tmp"}]
     if svc == "audit":
         mounts.append({"name": "data", "mountPath": "/var/lib/wukong/audit"})
+        mounts.append({"name": "audit-key", "mountPath": AUDIT_KEY_DIR, "readOnly": True})
+    if s.get("group_prefix"):
+        # one consumer group per replica: its pod name (StatefulSet: stable across restarts)
+        env.append({"name": "WUKONG_CONSUMER_GROUP",
+                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
     if s.get("authz"):
         mounts.append({"name": "id-key", "mountPath": "/etc/wukong/id-key", "readOnly": True})
     probe = lambda path, delay, period, fail: {
@@ -244,6 +278,11 @@ def pod_spec(svc, s):
                     {"name": "secret", "secret": {"secretName": name(svc), "optional": True}},
                     {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
     }
+    if svc == "audit":
+        # not optional: without the key the chain would be unkeyed (forgeable); the pod waits
+        # in ContainerCreating until the operator creates the Secret (docs/deploy.md)
+        spec["volumes"].append({"name": "audit-key", "secret": {
+            "secretName": AUDIT_KEY_SECRET, "defaultMode": 0o440}})
     if s.get("authz"):
         # created at install time, never in git (docs/deploy.md): the pod waits for it
         spec["volumes"].append({"name": "id-key", "secret": {"secretName": ID_KEY_SECRET}})
@@ -255,7 +294,7 @@ def workload(svc, s):
     meta = {"name": name(svc), "namespace": NS, "labels": labels(svc)}
     if s["kind"] == "StatefulSet":
         return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta, "spec": {
-            "serviceName": name(svc), "replicas": 1, "selector": {"matchLabels": sel(svc)},
+            "serviceName": name(svc), "replicas": s["replicas"], "selector": {"matchLabels": sel(svc)},
             "podManagementPolicy": "OrderedReady",
             "updateStrategy": {"type": "RollingUpdate"},
             "template": tmpl,
@@ -378,12 +417,20 @@ def strimzi_files():
             acls.append(acl("topic", PREFIX + "." + TENANT_TOPIC, ["Read", "Describe"], "prefix"))
         if s["group"]:
             acls.append(acl("group", s["group"], ["Read"]))
+        if s.get("group_prefix"):
+            acls.append(acl("group", s["group_prefix"], ["Read"], "prefix"))
         if s.get("rebuild_group"):
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
             acls.append(acl("group", s["rebuild_group"], ["Read"], "prefix"))
+        for t in s.get("reads", []):
+            # group-less readers (assign() from the beginning, nothing committed)
+            acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
+            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
         for t in s["produces"]:
-            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"]))
+            # "requests.": every wukong.requests.<cluster> (a prefix ACL)
+            acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],
+                            "prefix" if t.endswith(".") else "literal"))
         for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
             lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
                         "metadata": {"name": name(svc), "namespace": NS,
@@ -463,8 +510,9 @@ ALERTS = [
      "10m", "warning", "No replica of a Wukong service has answered 200 on /readyz for 10 minutes."),
     ("WukongLoopStalled", 'time() - {__name__=~"wukong_.*_last_tick_timestamp_seconds", namespace="%s"} > 120' % NS,
      "2m", "critical", "A Wukong service's main loop has not turned for 2 minutes."),
-    ("WukongNoLeader", 'sum by (namespace) (wukong_watcher_leader) < 1 or sum by (namespace) (wukong_status_leader) < 1',
-     "5m", "critical", "No watcher or no status writer replica holds its Lease."),
+    ("WukongNoLeader", " or ".join("sum by (namespace) (wukong_%s_leader) < 1" % s for s in
+                                   ("watcher", "status", "migrator", "cloner", "progress", "provisioner")),
+     "5m", "critical", "A Lease-elected Wukong service has no replica holding its Lease."),
     ("WukongDeadLetters", 'sum by (pod, reason) (increase({__name__=~"wukong_.*_dead_letters_total", namespace="%s"}[15m])) > 0' % NS,
      "0m", "warning", "Messages were dead-lettered in the last 15 minutes."),
     ("WukongMigrationsFailing", 'sum(increase(wukong_migrations_total{outcome="failed"}[30m])) > 3',

@@ -15,6 +15,11 @@
 #   no unprefixed global name (not starting with a module prefix) defined in both (nm on the
 #           built objects under $B/obj). Unprefixed globals defined in only one of them are
 #           listed as "# note" lines: a style issue, not a clash.
+# The stacks the benchmarks start (tests/bench/*.sh):
+#   a benchmark that runs the simulator with a product service (wukong-watcher, -migrator,
+#           -status, ...) also runs wukong-provisioner, as `make run` and the integration tests
+#           do (start_provisioner, wukongctl up, or the binary itself); the simulator models
+#           KubeVirt and CDI only, so without it a Wukong created in the run gets no VM.
 #
 # --self-test copies the migrator into a temporary tree, injects violations and checks that the
 # checker fails on each of them.
@@ -23,7 +28,7 @@ cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
 ROOT=${LAYERS_ROOT:-.}
 MIG=$ROOT/consumers/migrator
-PREFIXES='wk_|mig_|sim_|cl_|wt_|st_|pg_|aud_|ctl_|kt_|WK_|MIG_|SIM_'
+PREFIXES='wk_|mig_|sim_|cl_|wt_|st_|pg_|aud_|ctl_|kt_|pv_|rt_|WK_|MIG_|SIM_|PV_'
 
 n=0
 fails=0
@@ -86,6 +91,14 @@ self_test() {
 	rm -r "$tmp/tools/x"
 	if [ $rc -ne 0 ]; then ok "self-test: fails on tools/ including a service's file"; else
 		nok "self-test: does not fail on tools/ including a service's file"; fi
+	# A benchmark running the simulator and the migrator without the provisioner.
+	mkdir -p "$tmp/tests/bench"
+	printf '%s\n' '"$BIN/wukong-sim" --dir x &' '"$BIN/wukong-migrator" -X a=b &' >"$tmp/tests/bench/x-bench.sh"
+	out=$(LAYERS_ROOT=$tmp B=/nonexistent bash "$0" 2>&1)
+	rc=$?
+	rm -r "$tmp/tests/bench"
+	if [ $rc -ne 0 ]; then ok "self-test: fails on a benchmark without the provisioner"; else
+		nok "self-test: does not fail on a benchmark without the provisioner"; fi
 	# A circle of migrator objects: a.c calls b.c, b.c calls a.c.
 	mkdir -p "$tmp/c/obj/consumers/migrator/flows"
 	echo 'int mig_b(int); int mig_a(int); int mig_a(int x) { return x ? mig_b(x - 1) : 0; }' >"$tmp/a.c"
@@ -226,6 +239,16 @@ fi
 bad=$( (includes $(files "$ROOT/tools") | grep -E ':(.*/)?(consumers|producers)/'
 	includes $(files "$ROOT/consumers") $(files "$ROOT/producers") | grep -E ':(.*/)?tools/') 2>/dev/null)
 check "tools/ and consumers|producers share no include" "$bad"
+
+# ---- the stacks the benchmarks start ----
+bad=""
+for f in "$ROOT"/tests/bench/*.sh; do
+	[ -f "$f" ] || continue
+	grep -qE 'wukong-sim|start_sim' "$f" || continue
+	grep -qE 'wukong-(watcher|migrator|status|cloner|progress|audit)\b' "$f" || continue
+	grep -qE 'wukong-provisioner|start_provisioner|wukongctl"? up' "$f" || bad+="$f"$'\n'
+done
+check "every benchmark running the simulator with a service runs wukong-provisioner" "${bad%$'\n'}"
 
 if [ -d "$B/obj" ]; then
 	syms() { # syms DIR...: "name object" for every global defined by the non-main objects

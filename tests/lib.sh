@@ -50,6 +50,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# long_run: true under `make test-long` (WUKONG_TEST_LONG=1). A suite with a long variant (more
+# requests, a bigger scenario, a longer soak) runs it then and its short variant in `make test`,
+# which must stay within the CI budget (.ci/run under 45 minutes on 2 cores).
+long_run() { [ "${WUKONG_TEST_LONG:-}" = 1 ]; }
+
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
 not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
 diag() { echo "# $*"; }

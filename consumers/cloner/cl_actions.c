@@ -184,7 +184,17 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	s.conditions = conds;
 	s.nconditions = nc;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	out_send(st, st->t_status, j, WK_CE_STATUS, NULL, body);
+	{
+		/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+		char skey[600], subj[400], err[256];
+
+		if (wk_emit_status_key(body, strlen(body), skey, sizeof(skey)) < 0)
+			job_key(j, skey, sizeof(skey));
+		snprintf(subj, sizeof(subj), "Wukong/%s/%s", j->spec.ns, j->spec.name);
+		if (wk_emit_send(st->prod, st->t_status, skey, st->cluster, WK_CE_STATUS, NULL,
+				 subj, body, NULL, err, sizeof(err)) < 0)
+			wk_logk(WK_LOG_ERROR, key, "send to '%s' failed: %s", st->t_status, err);
+	}
 	free(body);
 	{
 		/* The same step as a report for the progress aggregator (wukong.progress). */

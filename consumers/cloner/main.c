@@ -18,6 +18,7 @@ int main(int argc, char **argv)
 	    .on_message = cl_on_message,
 	    .on_tick = cl_on_tick,
 	    .term = cl_term,
+	    .lease = "cloner", /* active/standby when cloner.lease.enabled */
 	    .defaults = defaults,
 	};
 

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 	    .on_message = mig_on_message,
 	    .on_tick = mig_on_tick,
 	    .term = mig_term,
+	    .lease = "migrator", /* active/standby when migrator.lease.enabled */
 	    .defaults = defaults,
 	};
 

@@ -13,6 +13,7 @@ static const struct wk_service progress_service = {
     .on_message = pg_on_message,
     .on_tick = pg_on_tick,
     .term = pg_term,
+    .lease = "progress", /* active/standby when progress.lease.enabled */
 };
 
 int main(int argc, char **argv)

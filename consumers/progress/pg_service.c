@@ -6,6 +6,7 @@
 #include "wk_buf.h"
 #include "wk_cloudevent.h"
 #include "wk_config.h"
+#include "wk_emit.h"
 #include "wk_k8s.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
@@ -249,9 +250,8 @@ int pg_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      "Status updates sent to wukong.status (final: end states)", "kind");
 	p->m_node_vms = wk_metric_gauge("wukong_progress_node_remaining_vms",
 					"VMs still on a node being evacuated", "node");
-	p->m_node_bytes =
-	    wk_metric_gauge("wukong_progress_node_remaining_bytes",
-			    "Bytes still to move off a node being evacuated", "node");
+	p->m_node_bytes = wk_metric_gauge("wukong_progress_node_remaining_bytes",
+					  "Bytes still to move off a node being evacuated", "node");
 	p->m_node_eta = wk_metric_gauge("wukong_progress_node_eta_seconds",
 					"Estimated seconds until a node is evacuated (absent while "
 					"unknown)",
@@ -390,7 +390,7 @@ static void emit(struct pg_svc *p, int64_t now)
 {
 	for (struct pg_op *op = pg_state_next_op(p->st, NULL); op;
 	     op = pg_state_next_op(p->st, op)) {
-		char key[600], subject[400];
+		char key[600], skey[600], subject[400];
 		char *body;
 		struct sent *s;
 
@@ -415,7 +415,11 @@ static void emit(struct pg_svc *p, int64_t now)
 			wk_strlcpy(s->mapkey, op->mapkey, sizeof(s->mapkey));
 			s->final = op->final;
 			body = pg_op_status_json(p->st, op, next_seq(p));
-			if (pg_send(p, p->t_status, WK_CE_STATUS, subject, key, body, s) < 0) {
+			/* its own key per (Wukong, shape): wukong.status is compacted (wk_emit.h)
+			 */
+			if (wk_emit_status_key(body, strlen(body), skey, sizeof(skey)) < 0)
+				wk_strlcpy(skey, key, sizeof(skey));
+			if (pg_send(p, p->t_status, WK_CE_STATUS, subject, skey, body, s) < 0) {
 				free(s);
 				free(body);
 				continue; /* stays dirty: the latest goes out on a later tick */

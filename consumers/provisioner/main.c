@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 	    .on_message = pv_on_message,
 	    .on_tick = pv_on_tick,
 	    .term = pv_term,
+	    .lease = "provisioner", /* active/standby when provisioner.lease.enabled */
 	};
 
 	return wk_service_main(&svc, argc, argv);

@@ -279,8 +279,7 @@ static void build_compute(const cJSON *wk, cJSON *dom)
 {
 	const cJSON *spec = get(wk, "spec");
 	const cJSON *cpu = get(spec, "cpu"), *mem = get(spec, "memory");
-	int64_t cores =
-	    cJSON_IsNumber(cpu) && cpu->valuedouble >= 1 ? (int64_t)cpu->valuedouble : 1;
+	int64_t cores = wk_json_int(cpu, 1) >= 1 ? wk_json_int(cpu, 1) : 1;
 	int64_t bytes = qty(mem);
 	cJSON *c, *res;
 	char q[32];
@@ -330,7 +329,7 @@ int pv_build_vm(const cJSON *wk, const struct pv_cluster *cl, cJSON **vm_out, st
 	cJSON_AddStringToObject(labels, PV_LABEL_PROVISIONER, PV_SVC);
 	copy_strings(labels, wk_json_path(wk, "metadata.labels"), false);
 	ann = cJSON_AddObjectToObject(meta, "annotations");
-	snprintf(g, sizeof(g), "%lld", cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 1LL);
+	snprintf(g, sizeof(g), "%lld", (long long)wk_json_int(gen, 1));
 	cJSON_AddStringToObject(ann, PV_ANN_GENERATION, g);
 	copy_strings(ann, wk_json_path(wk, "metadata.annotations"), true);
 	cJSON_AddItemToObject(meta, "ownerReferences", owner_refs(wk));
@@ -432,8 +431,8 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 
 	/* spec.running starts and stops: judged by running or not, so a VM on the deprecated
 	 * spec.running, or on runStrategy Manual / RerunOnFailure, is not rewritten for its form */
-	bool cur_halted = cur_rs ? !strcmp(cur_rs, "Halted")
-				 : !cJSON_IsTrue(wk_json_path(vm, "spec.running"));
+	bool cur_halted =
+	    cur_rs ? !strcmp(cur_rs, "Halted") : !cJSON_IsTrue(wk_json_path(vm, "spec.running"));
 	bool want_halted = !strcmp(wk_json_str(want, "spec.runStrategy"), "Halted");
 
 	if (cur_halted != want_halted) {
@@ -451,8 +450,8 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 		int64_t wm = qty(wk_json_path(want, "spec.template.spec.domain.memory.guest"));
 		int64_t hm = qty(wk_json_path(vm, "spec.template.spec.domain.memory.guest"));
 
-		if (!cJSON_IsNumber(hc) || !cJSON_IsNumber(wc) || hc->valuedouble != wc->valuedouble ||
-		    wm != hm) {
+		if (!cJSON_IsNumber(hc) || !cJSON_IsNumber(wc) ||
+		    hc->valuedouble != wc->valuedouble || wm != hm) {
 			static const char *const compute[] = {"cpu", "memory", "resources"};
 
 			for (size_t i = 0; i < WK_ARRAY_SIZE(compute); i++) {
@@ -548,7 +547,7 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 		}
 	}
 	cJSON_Delete(want);
-	snprintf(g, sizeof(g), "%lld", cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 1LL);
+	snprintf(g, sizeof(g), "%lld", (long long)wk_json_int(gen, 1));
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations"),
 	    PV_ANN_GENERATION, g);
@@ -583,7 +582,7 @@ void pv_build_clone_update(const cJSON *wk, const cJSON *vm, cJSON **patch_out)
 
 		cJSON_AddNumberToObject(cJSON_AddObjectToObject(dom, "cpu"), "cores",
 					cpu->valuedouble);
-		snprintf(q, sizeof(q), "%lld", (long long)cpu->valuedouble);
+		snprintf(q, sizeof(q), "%lld", (long long)wk_json_int(cpu, 1));
 		cJSON_AddStringToObject(req, "cpu", q);
 	}
 	if (want > 0 && want != have) {
@@ -595,7 +594,7 @@ void pv_build_clone_update(const cJSON *wk, const cJSON *vm, cJSON **patch_out)
 		cJSON_AddItemToObject(cJSON_AddObjectToObject(dom, "resources"), "requests", req);
 	else
 		cJSON_Delete(req);
-	snprintf(g, sizeof(g), "%lld", cJSON_IsNumber(gen) ? (long long)gen->valuedouble : 1LL);
+	snprintf(g, sizeof(g), "%lld", (long long)wk_json_int(gen, 1));
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "metadata"), "annotations"),
 	    PV_ANN_GENERATION, g);

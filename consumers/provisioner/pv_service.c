@@ -45,6 +45,7 @@ struct pv_state {
 	cJSON *classes_body; /* the StorageClass list the names point into */
 	struct pv_cluster cl;
 	struct wk_metric *m_actions;
+	struct wk_metric *m_pending; /* Wukongs marked and not reconciled yet (st->dirty) */
 };
 
 /* ---- what the cluster has ---- */
@@ -114,7 +115,7 @@ static void post_event(struct pv_state *st, const cJSON *wk, const char *type, c
 	if (!st->k8s_events || !ev.ns || !ev.name)
 		return;
 	snprintf(seed, sizeof(seed), "%s/%s/%s/%lld/%s/%s", ev.ns, ev.name, ev.uid ? ev.uid : "",
-		 cJSON_IsNumber(g) ? (long long)g->valuedouble : 0LL, what, reason);
+		 (long long)wk_json_int(g, 0), what, reason);
 	if (wk_emit_post_event(st->k8s, &ev, err, sizeof(err)) < 0)
 		wk_warn("event on wukong '%s/%s': %s", ev.ns, ev.name, err);
 }
@@ -165,8 +166,9 @@ static void send_status(struct pv_state *st, const cJSON *wk, const char *ns, co
 	s.conditions = conds;
 	s.nconditions = ps->ncond;
 	body = wk_emit_status_json(&s, wk_time_now_ms());
-	snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, ns,
-		 wk_json_str(ps->status, "vmName") ? wk_json_str(ps->status, "vmName") : name);
+	/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+	if (wk_emit_status_key(body, strlen(body), key, sizeof(key)) < 0)
+		snprintf(key, sizeof(key), "%s/%s/%s", st->cluster, ns, name);
 	snprintf(subj, sizeof(subj), "Wukong/%s/%s", ns, name);
 	if (wk_emit_send(st->prod, st->t_status, key, st->cluster, WK_CE_STATUS, NULL, subj, body,
 			 NULL, err, sizeof(err)) < 0) {
@@ -329,7 +331,7 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 	} else if (vm && pv_vm_is_ours(vm) && !wk_json_path(wk, "spec.cloneSource")) {
 		cJSON *patch = NULL, *del = NULL;
 		const cJSON *g = wk_json_path(wk, "metadata.generation");
-		int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 1;
+		int64_t gen = wk_json_int(g, 1);
 
 		/* The decision is made every time (a refusal stays on the status); the VM is
 		 * written only for a generation it has not seen, so a run-strategy change made by
@@ -360,7 +362,7 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 		/* The clone is done: its VM takes the cpu and memory its own Wukong asks for (once
 		 * per generation; a running VM then shows RestartRequired). */
 		const cJSON *g = wk_json_path(wk, "metadata.generation");
-		int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 1;
+		int64_t gen = wk_json_int(g, 1);
 
 		if (pv_vm_built_generation(vm) < gen) {
 			cJSON *patch = NULL;
@@ -463,6 +465,7 @@ static void resync(struct pv_state *st)
 	}
 	wk_k8s_result_release(&r);
 	st->next_resync = wk_time_mono_ms() + st->resync_ms;
+	wk_metric_set(st->m_pending, NULL, (double)wk_map_count(&st->dirty));
 }
 
 /* ---- Kafka ---- */
@@ -558,6 +561,9 @@ int pv_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      "Changes made on the cluster, by action (create, update, delete, "
 			      "delete-datavolume, refuse)",
 			      "action");
+	st->m_pending =
+	    wk_metric_gauge("wukong_provisioner_pending_wukongs",
+			    "Wukongs waiting for their next reconcile (0: caught up)", NULL);
 	st->prod = wk_service_producer(ctx);
 	st->k8s = wk_k8s_new_from_config(cfg, NULL, errstr, errstr_size);
 	if (!st->k8s)
@@ -602,6 +608,7 @@ void pv_on_tick(struct wk_service_ctx *ctx)
 			break; /* the API is unhappy: the next tick tries again */
 		n++;
 	}
+	wk_metric_set(st->m_pending, NULL, (double)wk_map_count(&st->dirty));
 }
 
 void pv_term(struct wk_service_ctx *ctx)

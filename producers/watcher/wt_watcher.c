@@ -2,9 +2,12 @@
 #include "wt_watcher.h"
 
 #include "wk_cloudevent.h"
+#include "wk_cluster.h"
 #include "wk_config.h"
 #include "wk_kafka.h"
 #include "wk_k8s.h"
+#include "wk_kubevirt.h"
+#include "wk_resource.h"
 #include "wk_log.h"
 #include "wk_metrics.h"
 #include "wk_name.h"
@@ -639,6 +642,68 @@ static void heartbeat(struct wt *w)
 	wt_event_release(&ev);
 }
 
+/* ---- cluster registry (wukong.clusters, docs/multicluster.md) ---- */
+
+/* Summarise the cluster (Nodes, VMIs, the KubeVirt CR) and produce its registry record when it
+ * changed or watcher.registry-interval passed since the last one. A failed list skips this round
+ * (the record ages, and the router calls the cluster Unavailable if that lasts). */
+static void registry_step(struct wt *w, int64_t now)
+{
+	struct wk_k8s_result rn, rv;
+	struct wk_kubevirt_info kv;
+	struct wk_cluster_info ci;
+	struct wk_cloudevent ce;
+	cJSON *labels = cJSON_CreateObject();
+	char err[512], *fp, *body;
+
+	wk_k8s_result_init(&rn);
+	wk_k8s_result_init(&rv);
+	if (wk_k8s_list_all(w->k8s, &wk_res_nodes, NULL, NULL, &rn, err, sizeof(err)) < 0 ||
+	    wk_k8s_list_all(w->k8s, &wk_res_virtualmachineinstances, NULL, NULL, &rv, err,
+			    sizeof(err)) < 0) {
+		wk_warn("cluster registry: list: %s (no heartbeat this round)", err);
+		goto out;
+	}
+	if (wk_kubevirt_fetch(w->k8s, &kv, err, sizeof(err)) < 0) {
+		wk_warn("cluster registry: KubeVirt CR: %s (no heartbeat this round)", err);
+		goto out;
+	}
+	wk_config_foreach(w->cfg, "cluster.labels.", add_label, labels);
+	wk_cluster_info_init(&ci);
+	wk_cluster_summarize(&ci, w->cluster, labels, w->server_version, rn.body, rv.body, &kv,
+			     wk_time_now_ms());
+	fp = wk_cluster_fingerprint(&ci);
+	if (w->reg_fp && !strcmp(fp, w->reg_fp) && now - w->last_reg_pub_ms < w->registry_ms) {
+		free(fp);
+		wk_cluster_info_release(&ci);
+		goto out;
+	}
+	body = wk_cluster_json(&ci);
+	memset(&ce, 0, sizeof(ce));
+	snprintf(ce.id, sizeof(ce.id), "%s.cluster.%lld", w->cluster, (long long)ci.time_ms);
+	wk_strlcpy(ce.source, w->source, sizeof(ce.source));
+	wk_strlcpy(ce.type, WK_CE_CLUSTER_REGISTRY, sizeof(ce.type));
+	snprintf(ce.subject, sizeof(ce.subject), "Cluster/%s", w->cluster);
+	wk_time_format_micro(ci.time_ms * 1000, ce.time, sizeof(ce.time));
+	wk_strlcpy(ce.content_type, "application/json", sizeof(ce.content_type));
+	/* key = the cluster id: the compacted topic keeps the latest record per cluster */
+	if (wk_cloudevent_send(w->prod, w->reg_topic, w->cluster, &ce, body, strlen(body), NULL,
+			       err, sizeof(err)) < 0) {
+		wk_warn("cluster registry: produce to '%s': %s", w->reg_topic, err);
+		free(fp);
+	} else {
+		free(w->reg_fp);
+		w->reg_fp = fp;
+		w->last_reg_pub_ms = now;
+	}
+	free(body);
+	wk_cluster_info_release(&ci);
+out:
+	cJSON_Delete(labels);
+	wk_k8s_result_release(&rn);
+	wk_k8s_result_release(&rv);
+}
+
 /* ---- settings and lifecycle ---- */
 
 static int get_dur(const struct wk_config *cfg, const char *key, long long def, long long *out,
@@ -688,8 +753,13 @@ int wt_init(struct wt *w, const struct wk_config *cfg, const char *cluster, char
 	snprintf(w->source, sizeof(w->source), "/clusters/%s", cluster);
 	wk_kafka_topic(cfg, "events", w->topic, sizeof(w->topic));
 	wt_metrics_init();
+	wk_kafka_topic(cfg, "clusters", w->reg_topic, sizeof(w->reg_topic));
 	if (get_dur(cfg, "watcher.heartbeat-interval", 10000, &w->heartbeat_ms, errstr,
 		    errstr_size) < 0 ||
+	    get_dur(cfg, "watcher.registry-interval", 5000, &w->registry_ms, errstr, errstr_size) <
+		0 ||
+	    get_dur(cfg, "watcher.registry-poll", 2000, &w->registry_poll_ms, errstr, errstr_size) <
+		0 ||
 	    get_dur(cfg, "watcher.nodemetrics-interval", 15000, &w->nodemetrics_ms, errstr,
 		    errstr_size) < 0 ||
 	    get_dur(cfg, "watcher.stall-relist", 30000, &w->stall_relist_ms, errstr, errstr_size) <
@@ -993,6 +1063,7 @@ bool wt_step(struct wt *w, bool *done)
 		watches_start(w);
 		w->active = true;
 		w->next_hb_ms = now;
+		w->next_reg_ms = now;
 		w->next_start_ms = 0;
 	}
 	/* relists asked for by failed deliveries */
@@ -1053,6 +1124,11 @@ bool wt_step(struct wt *w, bool *done)
 		heartbeat(w);
 		w->next_hb_ms = now + w->heartbeat_ms;
 	}
+	if (w->registry_ms > 0 && now >= w->next_reg_ms && w->inflight < w->queue_max) {
+		registry_step(w, now);
+		w->next_reg_ms = wk_time_mono_ms() +
+				 (w->registry_poll_ms > 0 ? w->registry_poll_ms : w->registry_ms);
+	}
 	wk_producer_poll(w->prod, 0);
 	update_gauges(w);
 	return all_synced(w);
@@ -1084,6 +1160,7 @@ void wt_release(struct wt *w)
 	wk_k8s_destroy(w->k8s);
 	wk_k8s_destroy(w->lease_k8s);
 	wt_fpset_destroy(w->fps);
+	free(w->reg_fp);
 	wk_k8s_lines_release(&w->lines);
 	if (w->replay)
 		fclose(w->replay);

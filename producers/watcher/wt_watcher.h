@@ -58,6 +58,8 @@ struct wt {
 	long long queue_max;
 	long long stall_relist_ms;
 	long long heartbeat_ms;
+	long long registry_ms;	    /* watcher.registry-interval: heartbeat to wukong.clusters */
+	long long registry_poll_ms; /* watcher.registry-poll: summary recomputed, sent on change */
 	long long nodemetrics_ms;
 	long long rebuild_timeout_ms;
 	long long tick_wait_ms;
@@ -82,6 +84,10 @@ struct wt {
 	int64_t next_lease_ms;
 	int64_t next_start_ms; /* retry of a failed start (rebuild) */
 	int64_t next_hb_ms;
+	int64_t next_reg_ms;	 /* next registry summary */
+	int64_t last_reg_pub_ms; /* last registry record produced */
+	char *reg_fp;		 /* the last record's content without its time */
+	char reg_topic[256];
 	int64_t full_since_ms; /* queue full since (0 = not full) */
 	bool full_logged;
 	long long inflight; /* produced, no delivery report yet */

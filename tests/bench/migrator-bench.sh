@@ -3,8 +3,9 @@
 # (a merge PATCH accepted by the API server) to the creation of its VMIM (seen on a watch), through
 # the whole pipeline (simulator -> watcher -> wukong.events -> migrator -> pre-flight look-ups ->
 # VMIM POST). Measured with 10,000 VMs (tools/sim/scenarios/scale-10k.yaml) and, in the same run,
-# with 100 VMs, plus the raw API round trip of the PATCH itself. Prints p50/p99 and the ratios;
-# asserts nothing about time (machines differ). Knob: MIG_BENCH_N (samples per size, default 40).
+# with 100 VMs, plus the raw API round trip of the PATCH itself. The stack is the one `make run` and
+# the integration tests start, wukong-provisioner included (the VM behind every Wukong). Prints
+# p50/p99 and the ratios; asserts nothing about time (machines differ). Knob: MIG_BENCH_N (samples per size, default 40).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 ROOT=$(pwd)
@@ -22,7 +23,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-for b in wukong-kafka wukong-sim wukong-watcher wukong-migrator; do
+for b in wukong-kafka wukong-sim wukong-watcher wukong-migrator wukong-provisioner; do
 	[ -x "$BIN/$b" ] || { echo "build first: $BIN/$b is missing" >&2; exit 2; }
 done
 
@@ -59,7 +60,11 @@ run() {
 		-X http.addr-file="$d/migrator.addr" -X migrator.kubernetes-events=false \
 		-X log.level=warn >"$d/migrator.log" 2>&1 &
 	PIDS+=($!)
-	for i in $(seq 600); do [ -s "$d/migrator.addr" ] && break; sleep 0.1; done
+	"$BIN/wukong-provisioner" -X kafka.bootstrap.servers="$bs" -X kube.config="$kc" \
+		-X http.addr-file="$d/provisioner.addr" -X provisioner.kubernetes-events=false \
+		-X log.level=warn >"$d/provisioner.log" 2>&1 &
+	PIDS+=($!)
+	for i in $(seq 600); do [ -s "$d/migrator.addr" ] && [ -s "$d/provisioner.addr" ] && break; sleep 0.1; done
 	# Caught up: the migrator's message counter stops moving for 3 s.
 	local prev=-1 cur
 	for i in $(seq 600); do
@@ -67,6 +72,12 @@ run() {
 		[ "$cur" = "$prev" ] && [ "$cur" != 0 ] && break
 		prev=$cur
 		sleep 3
+	done
+	# and wukong-provisioner's first pass over every Wukong is over
+	for i in $(seq 1800); do
+		[ "$(curl -s "http://$(cat "$d/provisioner.addr")/metrics" |
+			awk '$1 == "wukong_provisioner_pending_wukongs" {print $2}')" = 0 ] && break
+		sleep 0.5
 	done
 	echo "# $name: migrator consumed $cur messages before measuring" >&2
 	# VMIM creations, timestamped as the watch delivers them.

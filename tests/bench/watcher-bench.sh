@@ -11,7 +11,10 @@
 # Each is timed from start until the broker holds one message per VM (high watermarks). Then the
 # watcher runs with every kind against the whole scenario (Wukongs, VMs, VMIs, nodes, ...) and its
 # resident set, thread count and librdkafka client handles are read once it is in sync. Prints
-# results and ratios; asserts nothing about time.
+# results and ratios; asserts nothing about time. wukong-provisioner runs beside them, as in `make
+# run` and the integration tests; the measurements start once its first pass over every Wukong is
+# over (wukong_provisioner_pending_wukongs 0), so its reads share the API server but its start-up
+# is not timed.
 # Knobs: WATCHER_BENCH_SCENARIO (default tools/sim/scenarios/scale-10k.yaml: 10,000 VMs).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -80,7 +83,7 @@ anon_kb() { awk '/^RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 threads() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
 rdk_handles() { cat /proc/"$1"/task/*/comm 2>/dev/null | grep -c '^rdk:main'; }
 
-for x in "$BIN/wukong-kafka" "$BIN/wukong-sim" "$BIN/wukong-watcher"; do
+for x in "$BIN/wukong-kafka" "$BIN/wukong-sim" "$BIN/wukong-watcher" "$BIN/wukong-provisioner"; do
 	[ -x "$x" ] || die "'$x' is not built"
 done
 echo "# watcher benchmark: scenario $SCEN (scratch $T)"
@@ -107,6 +110,17 @@ for _ in $(seq 300); do
 	sleep 0.2
 done
 [ "${N:-0}" -gt 0 ] || die "no VirtualMachines in the simulator"
+bg provisioner "$BIN/wukong-provisioner" -X kafka.bootstrap.servers="$BS" -X kube.config="$KC" \
+	-X cluster.id=bench -X http.listen=127.0.0.1:0 -X http.addr-file="$T/provisioner.addr" \
+	-X provisioner.kubernetes-events=false -X log.level=warn
+for _ in $(seq 600); do [ -s "$T/provisioner.addr" ] && break; sleep 0.1; done
+pv_pending() {
+	curl -sf "http://$(cat "$T/provisioner.addr")/metrics" |
+		awk '$1 == "wukong_provisioner_pending_wukongs" {print $2; f = 1} END {if (!f) print -1}'
+}
+sleep 1
+for _ in $(seq 1800); do [ "$(pv_pending)" = 0 ] && break; sleep 0.5; done
+[ "$(pv_pending)" = 0 ] || die "wukong-provisioner did not get through the scenario's Wukongs (see $T/provisioner.log)"
 # wait until seeding is over: the VirtualMachines' list resourceVersion stays put for 3 s
 vm_rv() {
 	curl -sf --cacert "$T/sim/ca.crt" -H "Authorization: Bearer $TOKEN" \

@@ -22,7 +22,7 @@ check "workloads carry the promised pod and container settings" python3 - "$T/ba
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 wl = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
-assert len(wl) == 7, len(wl)
+assert len(wl) == 8, len(wl)
 for d in wl:
     ps = d["spec"]["template"]["spec"]
     n = d["metadata"]["name"]
@@ -43,22 +43,24 @@ kinds = {d["kind"] for d in docs}
 assert {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ConfigMap", "Secret", "ClusterRole",
         "ClusterRoleBinding", "Role", "RoleBinding", "NetworkPolicy", "StatefulSet", "Deployment",
         "PriorityClass", "Service"} <= kinds, kinds
-assert sum(1 for d in docs if d["kind"] == "NetworkPolicy") == 7
+assert sum(1 for d in docs if d["kind"] == "NetworkPolicy") == 8
 PY
 check "each KafkaUser reads only its inputs and writes only its outputs" python3 - "$T/strimzi-scram.yaml" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 users = {d["metadata"]["name"]: d for d in docs if d["kind"] == "KafkaUser"}
 tenants = {n: u for n, u in users.items() if n.startswith("wukong-tenant-")}
-assert len(users) - len(tenants) == 7 and tenants, users.keys()
+assert len(users) - len(tenants) == 8 and tenants, users.keys()
 for n, u in users.items():
     assert u["spec"]["authentication"]["type"] == "scram-sha-512"
     for a in u["spec"]["authorization"]["acls"]:
         ops = set(a["operations"])
         assert ops in ({"Read", "Describe"}, {"Write", "Describe"}, {"Read"}), (n, a)
         assert a["resource"]["type"] in ("topic", "group"), (n, a)
-        # a prefix only for groups and for the executors reading every tenant's topic
+        # a prefix only for groups, for the router's writes to every wukong.requests.<cluster>
+        # and for the executors reading every tenant's topic
         assert (a["resource"]["patternType"] == "literal" or a["resource"]["type"] == "group" or
+                (n == "wukong-router" and a["resource"]["name"] == "wukong.requests." and ops == {"Write", "Describe"}) or
                 (a["resource"]["name"] == "wukong.requests.t." and ops == {"Read", "Describe"})), (n, a)
 # issue 20: a tenant writes its own request topic and nothing else
 for n, u in tenants.items():
@@ -68,8 +70,9 @@ for n, u in tenants.items():
 w = {a["resource"]["name"] for a in users["wukong-status"]["spec"]["authorization"]["acls"] if "Write" in a["operations"]}
 assert w == {"wukong.dlq"}, w
 r = {a["resource"]["name"] for a in users["wukong-migrator"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
-assert r == {"wukong.events", "wukong.requests", "wukong.requests.local", "wukong.requests.t.",
-             "wukong-migrator-local"}, r
+assert r == {"wukong.events", "wukong.requests.local", "wukong.requests.t.", "wukong-migrator-local"}, r  # the router reads wukong.requests
+r = {a["resource"]["name"] for a in users["wukong-router"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
+assert r == {"wukong.requests", "wukong.clusters", "wukong-router", "wukong-cluster-registry-reader"}, r
 cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "wukong-migrator"][0]
 c = yaml.safe_load(cm["data"]["config.yaml"])
 assert c["kafka.sasl.mechanism"] == "SCRAM-SHA-512" and c["kafka.security.protocol"] == "SASL_SSL"
@@ -95,7 +98,7 @@ for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overl
 	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
 done
 check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
-check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 7 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 7 ]"
+check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 8 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
 cat >"$T/bad.yaml" <<'Y'
 apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor

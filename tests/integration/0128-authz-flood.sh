@@ -6,12 +6,12 @@
 # first), and B's wait from submission to its migration's start is compared with one migration
 # slot measured in the same run (the figure is printed; B's delay is its wait minus the latency of a
 # request that finds a slot free, A's first, also measured here). A's rate limit holds back only A's
-# partitions, so B's request is read promptly. Set FLOOD to vary the flood (make test-long: 2000).
+# partitions, so B's request is read promptly. FLOOD sets the flood (500; make test-long: 2000).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 . "$(dirname "$0")/authz-env.sh"
 
-FLOOD=${FLOOD:-500}
+FLOOD=${FLOOD:-$(long_run && echo 2000 || echo 500)}
 cat >"$T/scenario.yaml" <<'YAML'
 seed: 8
 linkBandwidth: 1Gi

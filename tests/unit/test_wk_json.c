@@ -66,6 +66,25 @@ static void numbers(void **state)
 	cJSON_Delete(o);
 }
 
+/* Out-of-range numbers give the default instead of an undefined conversion (run under
+ * SANITIZE=address,undefined, which adds float-cast-overflow). */
+static void integers(void **state)
+{
+	cJSON *o = cJSON_Parse("[3, -7, 1e300, -1e300, 9223372036854775808, 4.9, \"5\", null]");
+
+	(void)state;
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 0), 1), 3);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 1), 1), -7);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 2), 1), 1);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 3), 1), 1);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 4), 1), 1);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 5), 1), 4);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 6), 1), 1);
+	assert_int_equal(wk_json_int(cJSON_GetArrayItem(o, 7), 1), 1);
+	assert_int_equal(wk_json_int(NULL, 2), 2);
+	cJSON_Delete(o);
+}
+
 static void whole_keys(void **state)
 {
 	cJSON *o = cJSON_Parse("{\"app.kubernetes.io/managed-by\":\"wukong\",\"a\":{\"b\":\"c\"},"
@@ -104,8 +123,8 @@ static void hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(paths),	  cmocka_unit_test(meta),    cmocka_unit_test(numbers),
-	    cmocka_unit_test(whole_keys), cmocka_unit_test(hostile),
+	    cmocka_unit_test(paths),	  cmocka_unit_test(meta),     cmocka_unit_test(numbers),
+	    cmocka_unit_test(whole_keys), cmocka_unit_test(integers), cmocka_unit_test(hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

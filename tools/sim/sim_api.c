@@ -1,6 +1,7 @@
 /* sim_api.c - the simulator's Kubernetes REST API over sim_store (routing, auth, discovery,
  * OpenAPI stubs, CRUD, patch, list, watch), shaped after kube-apiserver 1.32. */
 #include "sim_api.h"
+#include "wk_json.h"
 #include "sim_kv.h"
 
 #include "sim_patch.h"
@@ -1628,6 +1629,48 @@ static bool admission_denied(struct sim_api *api, const struct target *t, const 
 	return true;
 }
 
+/* CDI's clone authorization (containerized-data-importer, doc/clone-datavolume.md; the DataVolume
+ * webhook, pkg/apiserver/webhooks/datavolume-validate.go): a DataVolume cloning a PVC
+ * (spec.source.pvc) is admitted only when its creator may create datavolumes/source in the source
+ * namespace, or pods there; otherwise the webhook denies it (403: "User U has insufficient
+ * permissions in clone source namespace NS"). Checked (and recorded) only for RBAC tokens. */
+static bool clone_denied(struct sim_api *api, const struct token *tok, const struct sim_req *req,
+			 const struct target *t, struct sim_resp *resp)
+{
+	const struct sim_resource *pods = sim_resource_find("", "v1", "pods");
+	cJSON *obj;
+	const char *src_ns;
+	char ns[300], msg[800];
+	bool denied = false;
+
+	if (!tok || !tok->rbac || strcmp(t->res->plural, "datavolumes") || !req->body)
+		return false;
+	obj = cJSON_ParseWithLength(req->body, req->body_len);
+	if (!obj) {
+		char err[200];
+
+		obj = sim_yaml_parse("body", req->body, req->body_len, err, sizeof(err));
+	}
+	if (!cJSON_IsObject(wk_json_path(obj, "spec.source.pvc"))) {
+		cJSON_Delete(obj);
+		return false;
+	}
+	src_ns = wk_json_str(obj, "spec.source.pvc.namespace");
+	wk_strlcpy(ns, src_ns && *src_ns ? src_ns : t->ns ? t->ns : "", sizeof(ns));
+	cJSON_Delete(obj);
+	if (!authorized(api, tok, "create", t->res, ns, NULL, "source") &&
+	    (!pods || !authorized(api, tok, "create", pods, ns, NULL, NULL))) {
+		snprintf(msg, sizeof(msg),
+			 "admission webhook \"datavolume-validate.cdi.kubevirt.io\" denied the "
+			 "request: User %.300s has insufficient permissions in clone source "
+			 "namespace %.253s",
+			 tok->principal ? tok->principal->user : "", ns);
+		sim_api_status(resp, 403, "Forbidden", msg);
+		denied = true;
+	}
+	return denied;
+}
+
 static void do_create(struct sim_api *api, const struct sim_req *req, const struct target *t,
 		      struct sim_resp *resp)
 {
@@ -2019,6 +2062,8 @@ static const char *fault_reason(int code)
 		return "NotFound";
 	case 409:
 		return "Conflict";
+	case 410:
+		return "Expired"; /* apimachinery errors.NewResourceExpired (StatusReasonExpired) */
 	case 429:
 		return "TooManyRequests";
 	case 503:
@@ -2137,6 +2182,8 @@ static void resource_request(struct sim_api *api, const struct sim_req *req,
 	} else if (!strcmp(verb, "watch")) {
 		watch_start(api, req, &t, table ? &topt : NULL, resp);
 	} else if (!strcmp(verb, "create")) {
+		if (clone_denied(api, tok, req, &t, resp))
+			return;
 		do_create(api, req, &t, resp);
 	} else if (!strcmp(verb, "update")) {
 		do_write(api, req, &t, resp, PATCH_NONE);

@@ -9,7 +9,7 @@
 
 #define M(c) (1u << (c))
 #define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
-#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS))
+#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS))
 #define KUBE (OPS | M(CTL_CMD_GET) | M(CTL_CMD_WATCH) | M(CTL_CMD_STATUS))
 #define ALL 0xffffffffu
 
@@ -35,7 +35,8 @@ static const struct opt opts[] = {
     {"cluster", 0, O_STR, F(cluster), OPS},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
-    {"output", 'o', O_STR, 0, OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT)},
+    {"output", 'o', O_STR, 0,
+     OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT) | M(CTL_CMD_CLUSTERS)},
     {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
@@ -47,9 +48,11 @@ static const struct opt opts[] = {
     {"timeout-per-gib", 0, O_INT, F(timeout_per_gib), M(CTL_CMD_MIGRATE)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_CANCEL)},
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
+    {"no-cordon", 0, O_FLAG, F(no_cordon), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
+    {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
     {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
@@ -66,12 +69,20 @@ static const struct {
 	const char *usage;
 } cmds[] = {
     {"up", CTL_CMD_UP, 0, 0,
-     "usage: wukongctl up [--dir DIR] [--scenario FILE] [--timeout DUR] [--rbac]\n"
+     "usage: wukongctl up [--dir DIR] [--scenario FILE[,FILE...]] [--timeout DUR] [--rbac]\n"
+     "                    [--clusters N]\n"
      "Start the embedded stack in the background: wukong-kafka, wukong-sim (with the demo\n"
      "scenario unless --scenario) and every service binary next to wukongctl. Writes\n"
      "DIR/kubeconfig, DIR/bootstrap, DIR/pids/, DIR/logs/ and links bin/kubectl-wukong.\n"
      "--rbac (or WUKONG_RBAC=1): apply deploy/base to the simulator and run each service\n"
-     "under its own ServiceAccount token (DIR/kubeconfig.<svc>), as deployed.\n"},
+     "under its own ServiceAccount token (DIR/kubeconfig.<svc>), as deployed.\n"
+     "--clusters N (2..8): N simulators, clusters a, b, c ... (DIR/clusters/<id>/kubeconfig,\n"
+     "the Nth scenario of the list, else the last), each cluster's services, one broker, one\n"
+     "router and one audit logger; DIR/kubeconfig is cluster a's (docs/multicluster.md).\n"},
+    {"clusters", CTL_CMD_CLUSTERS, 0, 0,
+     "usage: wukongctl clusters [--dir DIR] [--bootstrap B] [-o json]\n"
+     "The cluster registry (wukong.clusters): each cluster's versions, feature gates, nodes,\n"
+     "room, age of its last heartbeat and whether the router counts it Available.\n"},
     {"down", CTL_CMD_DOWN, 0, 0,
      "usage: wukongctl down [--dir DIR] [--timeout DUR]\n"
      "Stop every process 'up' started (SIGTERM, wait, SIGKILL): none is left behind.\n"},
@@ -93,8 +104,9 @@ static const struct {
      "usage: wukongctl cancel NS/NAME [--request ID] [common options]\n"
      "Cancel the migration queued or running for NS/NAME (only request ID with --request).\n"},
     {"drain", CTL_CMD_DRAIN, 1, 1,
-     "usage: wukongctl drain NODE [--dry-run] [common options]\n"
-     "Submit a node drain (evacuate every VM from NODE).\n"},
+     "usage: wukongctl drain NODE [--dry-run] [--no-cordon] [common options]\n"
+     "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
+     "node drain (evacuate every VM from NODE); --dry-run prints the per-VM plan.\n"},
     {"clone", CTL_CMD_CLONE, 2, 2,
      "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
      "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"

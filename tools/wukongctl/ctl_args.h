@@ -29,6 +29,7 @@ enum ctl_cmd {
 	CTL_CMD_HELP,
 	CTL_CMD_VERSION,
 	CTL_CMD_RESTART,
+	CTL_CMD_CLUSTERS,
 };
 
 enum ctl_output { CTL_OUT_TEXT = 0, CTL_OUT_JSON, CTL_OUT_YAML };
@@ -44,8 +45,9 @@ struct ctl_args {
 	long long expire_after_ms; /* --expire-after; 0 = 10 minutes (the executors' default) */
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
-	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once;
+	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once, no_cordon;
 	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	long long clusters; /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;

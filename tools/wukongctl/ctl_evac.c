@@ -1,5 +1,6 @@
 /* ctl_evac.c - an evacuation's progress for `wukongctl drain` (ctl_evac.h). */
 #include "ctl_evac.h"
+#include "ctl_args.h"
 #include "ctl_bar.h"
 #include "wk_json.h"
 
@@ -168,4 +169,88 @@ void ctl_evac_plain(const struct ctl_evac *e, char *out, size_t out_size)
 		ctl_fmt_eta(e->predicted_s, a, sizeof(a));
 		snprintf(out + k, out_size - k, " predicted=%s", a);
 	}
+}
+
+static void plan_line(char *out, size_t n, size_t *k, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (*k >= n || (*k + len + 1 >= n && *k + 5 < n)) {
+		if (*k + 5 < n) {
+			snprintf(out + *k, n - *k, "...\n");
+			*k = n; /* nothing more */
+		}
+		return;
+	}
+	snprintf(out + *k, n - *k, "%s\n", line);
+	*k += len + 1;
+}
+
+static const char *jstr_or(const cJSON *o, const char *k)
+{
+	const char *v = wk_json_str(o, k);
+
+	return v && *v ? v : "-";
+}
+
+static void stays(const cJSON *list, char *out, size_t n, size_t *k)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, list)
+	{
+		char a[80], b[260], r[80], m[300], line[900];
+
+		ctl_safe(jstr_or(x, "namespace"), a, sizeof(a), 63);
+		ctl_safe(jstr_or(x, "name"), b, sizeof(b), 253);
+		ctl_safe(jstr_or(x, "reason"), r, sizeof(r), 63);
+		ctl_safe(wk_json_str(x, "message") ? wk_json_str(x, "message") : "", m, sizeof(m),
+			 280);
+		snprintf(line, sizeof(line), "  stays: %s/%s (%s%s%s)", a, b, r, m[0] ? ": " : "",
+			 m);
+		plan_line(out, n, k, line);
+	}
+}
+
+void ctl_evac_plan_text(const cJSON *details, char *out, size_t out_size)
+{
+	const cJSON *steps = wk_json_path(details, "plan.steps"), *x;
+	size_t k = 0;
+
+	if (!out_size)
+		return;
+	out[0] = 0;
+	if (cJSON_GetArraySize(steps) > 0) {
+		char line[700];
+
+		snprintf(line, sizeof(line), "  %-40s %-20s %-5s %7s %7s", "VM", "TARGET", "MODE",
+			 "START", "END");
+		plan_line(out, out_size, &k, line);
+		cJSON_ArrayForEach(x, steps)
+		{
+			char vm[360], ns[80], nm[260], tg[260], mode[16], st[24], en[24];
+			double s = wk_json_num(x, "startSeconds", -1),
+			       e = wk_json_num(x, "endSeconds", -1);
+
+			ctl_safe(jstr_or(x, "namespace"), ns, sizeof(ns), 63);
+			ctl_safe(jstr_or(x, "name"), nm, sizeof(nm), 253);
+			snprintf(vm, sizeof(vm), "%s/%s", ns, nm);
+			ctl_safe(jstr_or(x, "target"), tg, sizeof(tg), 253);
+			ctl_safe(jstr_or(x, "mode"), mode, sizeof(mode), 8);
+			if (s >= 0 && s < CTL_EVAC_SECONDS_MAX)
+				snprintf(st, sizeof(st), "%.1fs", s);
+			else
+				snprintf(st, sizeof(st), "-");
+			if (e >= 0 && e < CTL_EVAC_SECONDS_MAX)
+				snprintf(en, sizeof(en), "%.1fs", e);
+			else
+				snprintf(en, sizeof(en), "-");
+			snprintf(line, sizeof(line), "  %-40s %-20s %-5s %7s %7s", vm, tg, mode, st,
+				 en);
+			plan_line(out, out_size, &k, line);
+		}
+	}
+	stays(wk_json_path(details, "skipped"), out, out_size, &k);
+	if (!cJSON_GetArraySize(steps))
+		stays(wk_json_path(details, "stayed"), out, out_size, &k);
 }

@@ -38,5 +38,12 @@ void ctl_evac_line(const struct ctl_evac *e, int cols, unsigned tick, char *out,
 /* For a pipe: "phase=Running moved=17/40 running=2 failed=1 waiting=20 progress=42% eta=1:35
  * predicted=3:30" (eta and predicted left out when unknown). */
 void ctl_evac_plain(const struct ctl_evac *e, char *out, size_t out_size);
+/* The per-VM plan of a drain's audit details (drain.planned / drain.started: details.plan.steps,
+ * details.skipped) as text lines: "VM TARGET MODE START END" per step, then one "stays: VM
+ * (reason: message)" line per VM left on the node; and details.stayed of a completion the same
+ * way. Fields that are missing or of the wrong type print as "-"; names are made safe for a
+ * terminal (ctl_safe); at most out_size bytes, cut at a line ("...") when longer. "" when there
+ * is nothing to show. */
+void ctl_evac_plan_text(const struct cJSON *details, char *out, size_t out_size);
 
 #endif

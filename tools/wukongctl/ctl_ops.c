@@ -15,6 +15,8 @@
 #include "wk_kafka.h"
 #include "wk_log.h"
 #include "wk_time.h"
+#include "wk_types.h"
+#include "wk_resource.h"
 #include "wk_uuid.h"
 
 #include <cjson/cJSON.h>
@@ -310,6 +312,14 @@ bool ctl_follow_audit(struct ctl_follow *f, const cJSON *body)
 		       wk_json_str(body, "message"));
 		return true;
 	}
+	/* A drain's plan (dry run: the whole answer) and the VMs that stayed. */
+	if (f->req->verb == CTL_VERB_DRAIN) {
+		const char *act = wk_json_str(body, "action");
+
+		if (act && (!strcmp(act, "drain.planned") || !strcmp(act, "drain.completed")))
+			ctl_evac_plan_text(cJSON_GetObjectItemCaseSensitive(body, "details"),
+					   f->plan, sizeof(f->plan));
+	}
 	/* Operations without a status of their own end with their audit record. */
 	if (f->req->verb == CTL_VERB_CANCEL || f->req->verb == CTL_VERB_DRAIN) {
 		if (out && (!strcmp(out, "rejected") || !strcmp(out, "failure"))) {
@@ -478,6 +488,43 @@ static const char *what(const struct ctl_request *r, char *buf, size_t n)
 
 /* ---- the command ---- */
 
+/* kubectl drain's first step: the node takes no new pods (spec.unschedulable), marked with the
+ * time so the migrator's nodeMaintenance trigger leaves this cordon to the drain. */
+static int cordon(const struct ctl_env *e, const char *node, char *err, size_t errn)
+{
+	struct wk_k8s *k8s;
+	struct wk_k8s_result res;
+	char now[40], *patch, path[4096];
+	cJSON *p;
+	int rc;
+
+	/* Without any kubeconfig wukongctl works through Kafka alone: the drain goes on, said. */
+	if (ctl_env_kubeconfig(e, path, sizeof(path), err, errn) < 0) {
+		fprintf(stderr,
+			"wukongctl: note: node '%s' not cordoned: no kubeconfig (%s); draining "
+			"without cordoning\n",
+			node, err);
+		return 0;
+	}
+	k8s = ctl_env_k8s(e, err, errn);
+	if (!k8s)
+		return -1;
+	wk_time_format(wk_time_now_ms(), now, sizeof(now));
+	p = cJSON_CreateObject();
+	cJSON_AddBoolToObject(cJSON_AddObjectToObject(p, "spec"), "unschedulable", true);
+	cJSON_AddStringToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(p, "metadata"), "annotations"),
+	    WK_ANN_CORDONED_FOR_DRAIN, now);
+	patch = cJSON_PrintUnformatted(p);
+	cJSON_Delete(p);
+	rc = wk_k8s_patch(k8s, &wk_res_nodes, NULL, node, NULL, WK_K8S_PATCH_MERGE, patch, &res,
+			  err, errn);
+	wk_k8s_result_release(&res);
+	free(patch);
+	wk_k8s_destroy(k8s);
+	return rc;
+}
+
 int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 {
 	const struct ctl_args *a = e->args;
@@ -564,6 +611,15 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			ctl_follow_baseline(&f,
 					    cJSON_GetObjectItemCaseSensitive(res.body, "status"));
 		wk_k8s_result_release(&res);
+	}
+	if (verb == CTL_VERB_DRAIN && !r.dry_run && !a->no_cordon &&
+	    cordon(e, r.node, err, sizeof(err)) < 0) {
+		fprintf(stderr,
+			"wukongctl: cannot cordon node '%s': %s (--no-cordon drains without "
+			"cordoning)\n",
+			r.node, err);
+		code = CTL_EXIT_ENV;
+		goto out;
 	}
 	body = ctl_request_json(&r);
 	memset(&ce, 0, sizeof(ce));
@@ -779,6 +835,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 				f.reason[0] ? " (" : "", f.reason, f.reason[0] ? ")" : "");
 		if (code != CTL_EXIT_OK && sanitized[0])
 			fprintf(stderr, "  reason: %s\n", sanitized);
+		if (f.plan[0])
+			fputs(f.plan, stdout);
 	} else {
 		cJSON *o = cJSON_CreateObject();
 

@@ -39,6 +39,9 @@ struct ctl_follow {
 	size_t nhistory;
 	char mode[32];
 	struct ctl_evac evac; /* drain: the migrator's evacuation report */
+	/* drain: the per-VM plan (dry run) or the VMs that stayed (completion), as text lines
+	 * (ctl_evac_plan_text) */
+	char plan[8192];
 	/* cancel: the migration request that was queued or running when the cancel was sent ("" =
 	 * none seen). A Cancelled status counts only for that one, or when its message names the
 	 * cancel's own id: an earlier migration's Cancelled status is not this cancel's outcome. */

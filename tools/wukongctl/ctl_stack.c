@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_PROCS 32
+#define MAX_PROCS 96
 #define FILE_CAP 4096 /* runtime files we read back (pid, bootstrap, addresses) */
 
 /* snprintf through a function: paths are cut at their buffer (PATH_MAX) like everywhere else,
@@ -146,15 +146,13 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 	return -1;
 }
 
-struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size)
+static struct wk_k8s *k8s_for(const struct ctl_env *e, const char *path, char *errstr,
+			      size_t errstr_size)
 {
-	char path[PATH_MAX];
 	struct wk_kubeconfig kc;
 	struct wk_k8s_options o;
 	struct wk_k8s *c;
 
-	if (ctl_env_kubeconfig(e, path, sizeof(path), errstr, errstr_size) < 0)
-		return NULL;
 	wk_kubeconfig_init(&kc);
 	if (wk_kubeconfig_load(&kc, path, e->args->context, errstr, errstr_size) < 0)
 		return NULL;
@@ -166,6 +164,43 @@ struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_
 	c = wk_k8s_new(&kc, &o, errstr, errstr_size);
 	wk_kubeconfig_release(&kc);
 	return c;
+}
+
+struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size)
+{
+	char path[PATH_MAX];
+
+	if (ctl_env_kubeconfig(e, path, sizeof(path), errstr, errstr_size) < 0)
+		return NULL;
+	return k8s_for(e, path, errstr, errstr_size);
+}
+
+int ctl_env_clusters(const struct ctl_env *e, struct wk_k8s **k8s, char ids[][16], int max,
+		     char *errstr, size_t errstr_size)
+{
+	char path[PATH_MAX + 64];
+	int n = 0;
+
+	if (!e->args->kubeconfig && !getenv("KUBECONFIG")) {
+		for (int c = 0; c < 8 && n < max; c++) {
+			fmt(path, sizeof(path), "%s/clusters/%c/kubeconfig", e->dir, 'a' + c);
+			if (access(path, R_OK) < 0)
+				break;
+			k8s[n] = k8s_for(e, path, errstr, errstr_size);
+			if (!k8s[n]) {
+				while (n > 0)
+					wk_k8s_destroy(k8s[--n]);
+				return -1;
+			}
+			fmt(ids[n], 16, "%c", 'a' + c);
+			n++;
+		}
+	}
+	if (n)
+		return n;
+	k8s[0] = ctl_env_k8s(e, errstr, errstr_size);
+	ids[0][0] = '\0';
+	return k8s[0] ? 1 : -1;
 }
 
 struct wk_config *ctl_env_kafka_config(const struct ctl_env *e, char *errstr, size_t errstr_size)
@@ -497,14 +532,15 @@ static void remove_runtime(const struct ctl_env *e, const struct proc *ps, size_
 	}
 }
 
+static int stop_rank(const char *name);
+
 static void order_for_stop(struct proc *ps, size_t n)
 {
 	/* Services first (they flush into Kafka and read the API server), then the simulator,
 	 * the broker last. */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++) {
-			int ri = !strcmp(ps[i].name, "kafka") ? 2 : !strcmp(ps[i].name, "sim");
-			int rj = !strcmp(ps[j].name, "kafka") ? 2 : !strcmp(ps[j].name, "sim");
+			int ri = stop_rank(ps[i].name), rj = stop_rank(ps[j].name);
 
 			if (rj < ri) {
 				struct proc t = ps[i];
@@ -533,10 +569,9 @@ int ctl_down(const struct ctl_env *e)
 	/* Stop in three waves so each wave's consumers are gone before what they talk to. */
 	while (k < (size_t)n) {
 		size_t j = k;
-		int rank = !strcmp(ps[k].name, "kafka") ? 2 : !strcmp(ps[k].name, "sim");
+		int rank = stop_rank(ps[k].name);
 
-		while (j < (size_t)n &&
-		       (!strcmp(ps[j].name, "kafka") ? 2 : !strcmp(ps[j].name, "sim")) == rank)
+		while (j < (size_t)n && stop_rank(ps[j].name) == rank)
 			j++;
 		stop_procs(ps + k, j - k, t, false);
 		k = j;
@@ -604,6 +639,185 @@ static void link_plugin(const struct ctl_env *e)
 		fprintf(stderr, "wukongctl: note: cannot create '%s': %s\n", link, strerror(errno));
 }
 
+/* 0 a service, 1 a simulator ("sim", "sim-<id>"), 2 the broker: the order of stopping. */
+static int stop_rank(const char *name)
+{
+	if (!strcmp(name, "kafka"))
+		return 2;
+	return !strncmp(name, "sim", 3) && (!name[3] || name[3] == '-');
+}
+
+/* The scenario of cluster number c: the c-th of --scenario's comma list (else its last), else
+ * the demo. */
+static void pick_scenario(const struct ctl_env *e, int c, char *scen, size_t scen_size)
+{
+	char list[PATH_MAX * 2], *save = NULL, *tok, *last = NULL;
+	int i = 0;
+
+	scen[0] = '\0';
+	if (!e->args->scenario) {
+		find_demo(e, scen, scen_size);
+		return;
+	}
+	wk_strlcpy(list, e->args->scenario, sizeof(list));
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save), i++) {
+		last = tok;
+		if (i == c)
+			break;
+	}
+	if (last && !realpath(last, scen))
+		scen[0] = '\0';
+}
+
+/* One cluster: its simulator (in cdir), then its services; the shared ones (audit, router) with
+ * the first cluster only. */
+static int up_cluster(const struct ctl_env *e, struct proc *ps, int *np, const char *id,
+		      const char *cdir, const char *simname, const char *boot, bool rbac,
+		      char names[][64], int ns, bool first, long long deadline, char *scen,
+		      size_t scen_size)
+{
+	char bin[PATH_MAX + 64], file[PATH_MAX + 64], errb[512], admin_kc[PATH_MAX + 64];
+	bool multi = strcmp(simname, "sim") != 0;
+	char murl[FILE_CAP] = "", a_murl[PATH_MAX + FILE_CAP + 32];
+	int simi;
+
+	pick_scenario(e, first ? 0 : id[0] - 'a', scen, scen_size);
+	if (e->args->scenario && !scen[0]) {
+		fprintf(stderr, "wukongctl: --scenario: cannot read a scenario for cluster '%s'\n",
+			id);
+		return -1;
+	}
+	fmt(bin, sizeof(bin), "%s/wukong-sim", e->bindir);
+	fmt(file, sizeof(file), "%s/kubeconfig", cdir);
+	if (access(bin, X_OK) < 0) {
+		fprintf(stderr, "wukongctl: '%s' is not built: run 'make'\n", bin);
+		return -1;
+	}
+	unlink(file); /* a previous run's: wait for this simulator's own */
+	{
+		const char *argv[] = {bin, "--dir", cdir, "--scenario", scen, NULL};
+
+		if (!scen[0])
+			argv[3] = NULL;
+		if (start_proc(e, simname, argv, &ps[*np], false) < 0)
+			return -1;
+		simi = (*np)++;
+	}
+	if (wait_file(file, &ps[simi], deadline) < 0) {
+		fprintf(stderr, "wukongctl: wukong-sim did not start; see %s/logs/%s.log\n",
+			e->shown, simname);
+		return -1;
+	}
+
+	/* The simulator's KubeVirt metrics: what the progress aggregator scrapes for percent,
+	 * bytes, rate and ETA. As on a cluster, virt-handler's endpoints come from the
+	 * kubevirt-prometheus-metrics Service's EndpointSlices, over HTTPS verified against
+	 * KubeVirt's CA, which the simulator writes to DIR/kubevirt-ca.crt; an older simulator
+	 * wrote a plain metrics URL instead (progress.metrics-urls). */
+	fmt(file, sizeof(file), "%s/kubevirt-ca.crt", cdir);
+	if (access(file, R_OK) == 0) {
+		fmt(a_murl, sizeof(a_murl), "progress.metrics-ca-file=%s", file);
+	} else {
+		fmt(file, sizeof(file), "%s/metrics-url", cdir);
+		read_small(file, murl, sizeof(murl));
+		fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
+	}
+
+	/* --rbac: the install bundle's RBAC on the simulator, a token per service (ctl_rbac.h) */
+	fmt(admin_kc, sizeof(admin_kc), "%s/kubeconfig", cdir);
+	if (rbac && ctl_rbac_apply(e, admin_kc, errb, sizeof(errb)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", errb);
+		return -1;
+	}
+
+	/* every service binary next to us */
+	for (int i = 0; i < ns && *np < MAX_PROCS; i++) {
+		const char *svc = names[i] + 7;
+		bool shared = !strcmp(svc, "audit") || !strcmp(svc, "router");
+		char a_boot[FILE_CAP + 32], a_kc[PATH_MAX + 32], a_addr[PATH_MAX + 128],
+		    a_audit[PATH_MAX + 32], a_id[64], a_group[128], a_region[64], name[64];
+
+		if (shared && !first)
+			continue;
+		if (multi && !shared)
+			fmt(name, sizeof(name), "%s-%s", svc, id);
+		else
+			wk_strlcpy(name, svc, sizeof(name));
+		fmt(bin, sizeof(bin), "%s/%s", e->bindir, names[i]);
+		fmt(a_boot, sizeof(a_boot), "kafka.bootstrap.servers=%s", boot);
+		fmt(a_kc, sizeof(a_kc), "kube.config=%s/kubeconfig", cdir);
+		if (rbac && strcmp(svc, "audit") && strcmp(svc, "router")) {
+			char skc[PATH_MAX + 32];
+
+			if (ctl_rbac_kubeconfig(e, admin_kc, svc, skc, sizeof(skc), errb,
+						sizeof(errb)) < 0) {
+				fprintf(stderr, "wukongctl: %s\n", errb);
+				return -1;
+			}
+			fmt(a_kc, sizeof(a_kc), "kube.config=%s", skc);
+		}
+		fmt(a_addr, sizeof(a_addr), "http.addr-file=%s/run/%s.addr", e->dir, name);
+		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
+		fmt(a_id, sizeof(a_id), "cluster.id=%s", id);
+		/* each cluster's services in their own groups: one group per service would split
+		 * the shared topics' partitions between the clusters */
+		if (multi && !shared)
+			fmt(a_group, sizeof(a_group), "consumer.group=wukong-%s-%s", svc, id);
+		else
+			fmt(a_group, sizeof(a_group), "log.level=info");
+		fmt(a_region, sizeof(a_region), "cluster.labels.region=%s",
+		    multi ? ((id[0] - 'a') % 2 ? "west" : "east") : "local");
+		/* One replica of each: no Lease to wait for. Keys a service does not read are
+		 * ignored by it (docs/configuration.md). The router runs: the executors read
+		 * their own wukong.requests.<cluster> only. */
+		const char *argv[] = {bin,
+				      "-X",
+				      a_boot,
+				      "-X",
+				      a_id,
+				      "-X",
+				      a_kc,
+				      "-X",
+				      a_addr,
+				      "-X",
+				      a_audit,
+				      "-X",
+				      a_group,
+				      "-X",
+				      a_region,
+				      "-X",
+				      "migrator.shared-requests=false",
+				      "-X",
+				      "cloner.shared-requests=false",
+				      "-X",
+				      "watcher.lease.enabled=false",
+				      "-X",
+				      "status.lease.enabled=false",
+				      "-X",
+				      "kafka.session.timeout.ms=6000",
+				      "-X",
+				      /* as deployed: the Leases where deploy/base's Roles grant them */
+				      "watcher.lease.namespace=wukong",
+				      "-X",
+				      "status.lease.namespace=wukong",
+				      "-X",
+				      /* the embedded broker does not wake parked fetches */
+				      "kafka.consumer.fetch.wait.max.ms=10",
+				      "-X",
+				      "progress.scrape-interval=1s",
+				      "-X",
+				      a_murl,
+				      NULL};
+
+		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, name);
+		unlink(file);
+		if (start_proc(e, name, argv, &ps[*np], true) < 0)
+			return -1;
+		(*np)++;
+	}
+	return 0;
+}
+
 int ctl_up(const struct ctl_env *e)
 {
 	struct proc ps[MAX_PROCS];
@@ -644,8 +858,22 @@ int ctl_up(const struct ctl_env *e)
 		return 3;
 	}
 	{
-		const char *argv[] = {bin, "--brokers", "1", "--bootstrap-file", file, NULL};
+		char ctlf[PATH_MAX];
+		/* the fault-injection FIFO (`echo 'down 1' >DIR/run/kafka.control`): the chaos
+		 * run's broker outage (tests/chaos/chaos.sh) */
+		const char *argv[8 + 2 + 2 * 8] = {bin,	 "--brokers", "1", "--bootstrap-file",
+						   file, "--control", ctlf};
+		static const char *const ids[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+		int na = 7;
 
+		fmt(ctlf, sizeof(ctlf), "%s/run/kafka.control", e->dir);
+
+		/* the per-cluster topics (wukong.requests.<id>) of every cluster */
+		for (long long c = 0; e->args->clusters > 1 && c < e->args->clusters && c < 8; c++) {
+			argv[na++] = "--cluster";
+			argv[na++] = ids[c];
+		}
+		argv[na] = NULL;
 		if (start_proc(e, "kafka", argv, &ps[np], false) < 0)
 			goto fail;
 		np++;
@@ -657,72 +885,25 @@ int ctl_up(const struct ctl_env *e)
 		goto fail;
 	}
 
-	/* 2. the cluster simulator */
-	fmt(bin, sizeof(bin), "%s/wukong-sim", e->bindir);
-	fmt(file, sizeof(file), "%s/kubeconfig", e->dir);
-	if (e->args->scenario) {
-		if (!realpath(e->args->scenario, scen)) {
-			fprintf(stderr, "wukongctl: --scenario: cannot read '%s'\n",
-				e->args->scenario);
-			goto fail;
-		}
-	} else {
-		find_demo(e, scen, sizeof(scen));
-	}
-	if (access(bin, X_OK) < 0) {
-		fprintf(stderr, "wukongctl: '%s' is not built: run 'make'\n", bin);
-		goto fail;
-	}
-	{
-		const char *argv[] = {bin, "--dir", e->dir, "--scenario", scen, NULL};
-
-		if (!scen[0])
-			argv[3] = NULL;
-		if (start_proc(e, "sim", argv, &ps[np], false) < 0)
-			goto fail;
-		np++;
-	}
-	if (wait_file(file, &ps[1], deadline) < 0) {
-		fprintf(stderr, "wukongctl: wukong-sim did not start; see %s/logs/sim.log\n",
-			e->shown);
-		goto fail;
-	}
-
-	/* The simulator's KubeVirt metrics: what the progress aggregator scrapes for percent,
-	 * bytes, rate and ETA. As on a cluster, virt-handler's endpoints come from the
-	 * kubevirt-prometheus-metrics Service's EndpointSlices, over HTTPS verified against
-	 * KubeVirt's CA, which the simulator writes to DIR/kubevirt-ca.crt; an older simulator
-	 * wrote a plain metrics URL instead (progress.metrics-urls). */
-	char murl[FILE_CAP] = "", a_murl[PATH_MAX + FILE_CAP + 32];
-
-	fmt(file, sizeof(file), "%s/kubevirt-ca.crt", e->dir);
-	if (access(file, R_OK) == 0) {
-		fmt(a_murl, sizeof(a_murl), "progress.metrics-ca-file=%s", file);
-	} else {
-		fmt(file, sizeof(file), "%s/metrics-url", e->dir);
-		read_small(file, murl, sizeof(murl));
-		fmt(a_murl, sizeof(a_murl), "progress.metrics-urls=%s", murl);
-	}
-
-	/* --rbac: the install bundle's RBAC on the simulator, a token per service (ctl_rbac.h) */
+	/* 2. each cluster: its simulator, then its services (docs/multicluster.md) */
 	const char *rbac_env = getenv("WUKONG_RBAC");
 	bool rbac = e->args->rbac || (rbac_env && !strcmp(rbac_env, "1"));
-	char admin_kc[PATH_MAX + 64], errb[512];
-
-	fmt(admin_kc, sizeof(admin_kc), "%s/kubeconfig", e->dir);
-	if (rbac && ctl_rbac_apply(e, admin_kc, errb, sizeof(errb)) < 0) {
-		fprintf(stderr, "wukongctl: %s\n", errb);
-		goto fail;
-	}
-
-	/* 3. every service binary next to us */
-	d = opendir(e->bindir);
-	if (!d)
-		goto fail;
+	int ncl = e->args->clusters > 1 ? (int)e->args->clusters : 1;
 	char names[MAX_PROCS][64];
 	int ns = 0;
 
-	while ((de = readdir(d)) && ns < MAX_PROCS - 2) {
+	if (e->args->clusters > 8) {
+		fprintf(stderr, "wukongctl: --clusters: at most 8\n");
+		goto fail;
+	}
+	if (ncl > 1 && rbac) {
+		fprintf(stderr, "wukongctl: --rbac works with one cluster only\n");
+		goto fail;
+	}
+	d = opendir(e->bindir);
+	if (!d)
+		goto fail;
+	while ((de = readdir(d)) && ns < MAX_PROCS) {
 		if (!ctl_is_service_binary(de->d_name) || strlen(de->d_name) >= 64)
 			continue;
 		fmt(bin, sizeof(bin), "%s/%s", e->bindir, de->d_name);
@@ -731,66 +912,36 @@ int ctl_up(const struct ctl_env *e)
 	}
 	closedir(d);
 	qsort(names, (size_t)ns, sizeof(names[0]), (int (*)(const void *, const void *))strcmp);
-	for (int i = 0; i < ns; i++) {
-		const char *svc = names[i] + 7;
-		char a_boot[FILE_CAP + 32], a_kc[PATH_MAX + 32], a_addr[PATH_MAX + 64],
-		    a_audit[PATH_MAX + 32];
+	for (int c = 0; c < ncl; c++) {
+		char id[16], cdir[PATH_MAX + 32], simname[32];
 
-		fmt(bin, sizeof(bin), "%s/%s", e->bindir, names[i]);
-		fmt(a_boot, sizeof(a_boot), "kafka.bootstrap.servers=%s", boot);
-		fmt(a_kc, sizeof(a_kc), "kube.config=%s/kubeconfig", e->dir);
-		if (rbac && strcmp(svc, "audit")) {
-			char skc[PATH_MAX + 32];
-
-			if (ctl_rbac_kubeconfig(e, admin_kc, svc, skc, sizeof(skc), errb,
-						sizeof(errb)) < 0) {
-				fprintf(stderr, "wukongctl: %s\n", errb);
-				goto fail;
-			}
-			fmt(a_kc, sizeof(a_kc), "kube.config=%s", skc);
+		fmt(id, sizeof(id), ncl > 1 ? "%c" : "local", 'a' + c);
+		if (ncl > 1) {
+			fmt(cdir, sizeof(cdir), "%s/clusters", e->dir);
+			mkdir(cdir, 0700);
+			fmt(cdir, sizeof(cdir), "%s/clusters/%s", e->dir, id);
+			mkdir(cdir, 0700);
+			fmt(simname, sizeof(simname), "sim-%s", id);
+		} else {
+			wk_strlcpy(cdir, e->dir, sizeof(cdir));
+			wk_strlcpy(simname, "sim", sizeof(simname));
 		}
-		fmt(a_addr, sizeof(a_addr), "http.addr-file=%s/run/%s.addr", e->dir, svc);
-		fmt(a_audit, sizeof(a_audit), "audit.dir=%s/audit", e->dir);
-		/* One replica of each: no Lease to wait for. Keys a service does not read are
-		 * ignored by it (docs/configuration.md). */
-		const char *argv[] = {bin,
-				      "-X",
-				      a_boot,
-				      "-X",
-				      "cluster.id=local",
-				      "-X",
-				      a_kc,
-				      "-X",
-				      a_addr,
-				      "-X",
-				      a_audit,
-				      "-X",
-				      "watcher.lease.enabled=false",
-				      "-X",
-				      "status.lease.enabled=false",
-				      "-X",
-				      "kafka.session.timeout.ms=6000",
-				      "-X",
-				      /* as deployed: the Leases where deploy/base's Roles grant them */
-				      "watcher.lease.namespace=wukong",
-				      "-X",
-				      "status.lease.namespace=wukong",
-				      "-X",
-				      /* the embedded broker does not wake parked fetches */
-				      "kafka.consumer.fetch.wait.max.ms=10",
-				      "-X",
-				      "progress.scrape-interval=1s",
-				      "-X",
-				      a_murl,
-				      NULL};
-
-		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, svc);
-		unlink(file);
-		if (start_proc(e, svc, argv, &ps[np], true) < 0)
+		if (up_cluster(e, ps, &np, id, cdir, simname, boot, rbac, names, ns, c == 0,
+			       deadline, scen, sizeof(scen)) < 0)
 			goto fail;
-		np++;
 	}
-	for (int i = 2; i < np; i++) {
+	if (ncl > 1) {
+		char link[PATH_MAX + 32];
+
+		fmt(link, sizeof(link), "%s/kubeconfig", e->dir);
+		unlink(link);
+		if (symlink("clusters/a/kubeconfig", link) < 0)
+			fprintf(stderr, "wukongctl: note: cannot link '%s': %s\n", link,
+				strerror(errno));
+	}
+	for (int i = 1; i < np; i++) {
+		if (stop_rank(ps[i].name) != 0)
+			continue; /* the broker and the simulators have no addr file */
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, ps[i].name);
 		if (wait_file(file, &ps[i], deadline) < 0) {
 			fprintf(
@@ -800,10 +951,14 @@ int ctl_up(const struct ctl_env *e)
 			failed++;
 		}
 	}
-	printf("stack up in '%s': %d processes (kafka, sim", e->shown, np);
-	for (int i = 2; i < np; i++)
+	printf("stack up in '%s': %d processes (kafka", e->shown, np);
+	for (int i = 1; i < np; i++)
 		printf(", %s", ps[i].name);
 	printf(")\n  kafka bootstrap  %s   (%s/bootstrap)\n", boot, e->shown);
+	if (ncl > 1)
+		printf("  clusters         %d: a..%c, kubeconfigs %s/clusters/<id>/kubeconfig "
+		       "(%s/kubeconfig is a's); 'wukongctl clusters' lists the registry\n",
+		       ncl, 'a' + ncl - 1, e->shown, e->shown);
 	printf("  kubeconfig       %s/kubeconfig\n", e->shown);
 	printf("  scenario         %s\n", scen[0] ? scen : "(wukong-sim's default)");
 	printf("  next:            wukongctl status | wukongctl watch | "
@@ -874,16 +1029,20 @@ static long http_get_code(const char *url)
 }
 
 /* GET /healthz of the API server in DIR/kubeconfig; addr gets its host:port. */
-static const char *sim_api_health(const struct ctl_env *e, char *addr, size_t addr_size)
+static const char *sim_api_health(const struct ctl_env *e, const char *sim, char *addr,
+				  size_t addr_size)
 {
 	struct wk_kubeconfig kc;
 	struct wk_k8s_options o;
 	struct wk_k8s_result r;
 	struct wk_k8s *c;
-	char path[PATH_MAX + 16], err[256];
+	char path[PATH_MAX + 48], err[256];
 	const char *h = "unreachable";
 
-	fmt(path, sizeof(path), "%s/kubeconfig", e->dir);
+	if (!strncmp(sim, "sim-", 4))
+		fmt(path, sizeof(path), "%s/clusters/%.8s/kubeconfig", e->dir, sim + 4);
+	else
+		fmt(path, sizeof(path), "%s/kubeconfig", e->dir);
 	wk_kubeconfig_init(&kc);
 	if (wk_kubeconfig_load(&kc, path, NULL, err, sizeof(err)) < 0)
 		return "starting";
@@ -964,7 +1123,7 @@ int ctl_status(const struct ctl_env *e)
 			if (alive)
 				health = addr[0] && tcp_ok(addr) ? "ok" : "unreachable";
 		} else {
-			if (!strcmp(ps[i].name, "sim")) {
+			if (stop_rank(ps[i].name) == 1) {
 				fmt(file, sizeof(file), "%s/metrics-url", e->dir);
 				if (read_small(file, addr, sizeof(addr)) == 0 &&
 				    strstr(addr, "/metrics"))
@@ -974,7 +1133,8 @@ int ctl_status(const struct ctl_env *e)
 				if (!addr[0] && alive) {
 					/* no metrics URL: the simulator's own API server's
 					 * /healthz, with the stack's kubeconfig */
-					health = sim_api_health(e, addr, sizeof(addr));
+					health = sim_api_health(e, ps[i].name, addr,
+								sizeof(addr));
 					goto report;
 				}
 			} else {

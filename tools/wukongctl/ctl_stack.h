@@ -33,6 +33,11 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 /* A client for that kubeconfig (short timeouts: an interactive tool). NULL with errstr. */
 struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size);
 /* A configuration for wk_producer_new: kafka.bootstrap.servers and quick-failing defaults. */
+/* The stack's clusters: with `up --clusters N` (DIR/clusters/<id>/kubeconfig, no --kubeconfig or
+ * $KUBECONFIG) one client per cluster with its id, else the one ctl_env_k8s gives with id "".
+ * The count (at least 1), or -1 with errstr. The caller destroys the clients. */
+int ctl_env_clusters(const struct ctl_env *e, struct wk_k8s **k8s, char ids[][16], int max,
+		     char *errstr, size_t errstr_size);
 struct wk_config *ctl_env_kafka_config(const struct ctl_env *e, char *errstr, size_t errstr_size);
 
 int ctl_up(const struct ctl_env *e);

@@ -3,7 +3,11 @@
 #include "ctl_table.h"
 
 #include "ctl_ops.h"
+#include "wk_cluster.h"
+#include "wk_config.h"
 #include "wk_k8s.h"
+#include "wk_kafka.h"
+#include "wk_quantity.h"
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
@@ -105,8 +109,16 @@ size_t ctl_rows_from_wukong(const cJSON *wk, bool all, struct ctl_row *rows, siz
 
 void ctl_row_header(int cols, char *out, size_t out_size)
 {
-	snprintf(out, out_size, "%-28s %-9s %-10s %-27s %-25s %s", "VM", "KIND", "PHASE",
+	snprintf(out, out_size, "%s%-28s %-9s %-10s %-27s %-25s %s", cols < 0 ? "CLUSTER  " : "", "VM", "KIND", "PHASE",
 		 "PROGRESS", "SOURCE -> TARGET", "ETA");
+	if (cols > 0 && strlen(out) > (size_t)cols)
+		out[cols] = '\0';
+}
+
+/* With a cluster column: the header for -cols. */
+static void row_header_cl(bool multi, int cols, char *out, size_t out_size)
+{
+	ctl_row_header(multi ? -1 : cols, out, out_size);
 	if (cols > 0 && strlen(out) > (size_t)cols)
 		out[cols] = '\0';
 }
@@ -122,7 +134,13 @@ void ctl_row_format(const struct ctl_row *r, bool plain, int cols, unsigned tick
 	else
 		snprintf(pct, sizeof(pct), "  ?%%");
 	if (plain) {
-		snprintf(out, out_size,
+		size_t c0 = 0;
+
+		if (r->cluster[0])
+			c0 = (size_t)snprintf(out, out_size, "cluster=%s ", r->cluster);
+		if (c0 >= out_size)
+			return;
+		snprintf(out + c0, out_size - c0,
 			 "vm=%s kind=%s phase=%s progress=%s source=%s target=%s eta=%s request=%s",
 			 r->vm, r->kind, r->phase, r->percent >= 0 ? pct + strspn(pct, " ") : "?",
 			 r->source[0] ? r->source : "-", r->target[0] ? r->target : "-", eta,
@@ -137,8 +155,14 @@ void ctl_row_format(const struct ctl_row *r, bool plain, int cols, unsigned tick
 	ctl_bar_render(bar, sizeof(bar), 20, r->percent, tick);
 	snprintf(st, sizeof(st), "%s -> %s", r->source[0] ? r->source : "?",
 		 r->target[0] ? r->target : "?");
-	snprintf(out, out_size, "%-28.28s %-9s %-10.10s %s %s %-25.25s %s", r->vm, r->kind,
-		 r->phase, bar, pct, st, eta);
+	{
+		char cl[24] = "";
+
+		if (r->cluster[0])
+			snprintf(cl, sizeof(cl), "%-8.8s ", r->cluster);
+		snprintf(out, out_size, "%s%-28.28s %-9s %-10.10s %s %s %-25.25s %s", cl, r->vm,
+			 r->kind, r->phase, bar, pct, st, eta);
+	}
 	if (cols > 0 && strlen(out) > (size_t)cols)
 		out[cols] = '\0';
 }
@@ -146,29 +170,47 @@ void ctl_row_format(const struct ctl_row *r, bool plain, int cols, unsigned tick
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct ctl_row *x = a, *y = b;
-	int c = strcmp(x->vm, y->vm);
+	int c = strcmp(x->cluster, y->cluster);
+
+	if (!c)
+		c = strcmp(x->vm, y->vm);
 
 	return c ? c : strcmp(x->kind, y->kind);
 }
 
-static int fetch(struct wk_k8s *k8s, bool all, struct ctl_row *rows, size_t *n, char *err,
-		 size_t errn)
+/* Every cluster's Wukongs; a cluster that does not answer fails the round (its rows would
+ * vanish from the view otherwise). */
+static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, bool all, struct ctl_row *rows,
+		 size_t *n, char *err, size_t errn)
 {
-	struct wk_k8s_result res;
-	const cJSON *it;
-
 	*n = 0;
-	if (wk_k8s_list_all(k8s, &wk_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+	for (int c = 0; c < ncl; c++) {
+		struct wk_k8s_result res;
+		const cJSON *it;
+
+		if (wk_k8s_list_all(k8s[c], &wk_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+			wk_k8s_result_release(&res);
+			if (ids[c][0]) {
+				char e2[600];
+
+				snprintf(e2, sizeof(e2), "cluster '%.15s': %.512s", ids[c], err);
+				wk_strlcpy(err, e2, errn);
+			}
+			return -1;
+		}
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res.body, "items"))
+		{
+			size_t k, before = *n;
+
+			if (*n >= MAX_ROWS)
+				break;
+			k = ctl_rows_from_wukong(it, all, rows + *n, MAX_ROWS - *n);
+			*n += k;
+			for (size_t i = before; i < *n; i++)
+				wk_strlcpy(rows[i].cluster, ids[c], sizeof(rows[i].cluster));
+		}
 		wk_k8s_result_release(&res);
-		return -1;
 	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res.body, "items"))
-	{
-		if (*n >= MAX_ROWS)
-			break;
-		*n += ctl_rows_from_wukong(it, all, rows + *n, MAX_ROWS - *n);
-	}
-	wk_k8s_result_release(&res);
 	qsort(rows, *n, sizeof(*rows), cmp_rows);
 	return 0;
 }
@@ -181,6 +223,8 @@ static void print_json(const struct ctl_env *e, const struct ctl_row *rows, size
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
+		if (rows[i].cluster[0])
+			cJSON_AddStringToObject(o, "cluster", rows[i].cluster);
 		cJSON_AddStringToObject(o, "vm", rows[i].vm);
 		cJSON_AddStringToObject(o, "kind", rows[i].kind);
 		cJSON_AddStringToObject(o, "phase", rows[i].phase);
@@ -231,10 +275,12 @@ int ctl_get(const struct ctl_env *e, bool watch)
 	size_t n = 0;
 	unsigned tick = 0;
 	int code = 0, fails = 0;
-	struct wk_k8s *k8s = ctl_env_k8s(e, err, sizeof(err));
+	struct wk_k8s *k8s[8];
+	char ids[8][16];
+	int ncl = ctl_env_clusters(e, k8s, ids, 8, err, sizeof(err));
 	char *prev = NULL;
 
-	if (!k8s) {
+	if (ncl < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
 		free(rows);
 		return CTL_EXIT_ENV;
@@ -255,7 +301,7 @@ int ctl_get(const struct ctl_env *e, bool watch)
 
 		if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 			cols = ws.ws_col;
-		if (fetch(k8s, e->args->all, rows, &n, err, sizeof(err)) < 0) {
+		if (fetch(k8s, ids, ncl, e->args->all, rows, &n, err, sizeof(err)) < 0) {
 			if (!watch || ++fails >= 5) {
 				fprintf(stderr,
 					"wukongctl: cannot list wukongs: %s (is the stack up? "
@@ -284,7 +330,7 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		}
 		if (tty || (!watch && !tty)) {
 			if (tty) {
-				ctl_row_header(cols - 1, line, sizeof(line));
+				row_header_cl(ncl > 1, cols - 1, line, sizeof(line));
 				printf("%s\n", line);
 			}
 			for (size_t i = 0; i < n; i++) {
@@ -317,6 +363,140 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		printf("\033[?25h");
 	free(prev);
 	free(rows);
-	wk_k8s_destroy(k8s);
+	for (int c = 0; c < ncl; c++)
+		wk_k8s_destroy(k8s[c]);
 	return code;
+}
+
+/* ---- clusters ---- */
+
+struct cl_list {
+	struct wk_cluster_info v[64];
+	size_t n;
+};
+
+static void cl_record(const char *key, const char *body, size_t len, void *opaque)
+{
+	struct cl_list *l = opaque;
+	struct wk_cluster_info ci;
+	char err[256];
+	size_t i;
+
+	(void)key;
+	if (!body || wk_cluster_parse(body, len, &ci, err, sizeof(err)) < 0)
+		return;
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].id, ci.id))
+			break;
+	if (i == l->n && l->n == WK_ARRAY_SIZE(l->v)) {
+		wk_cluster_info_release(&ci);
+		return;
+	}
+	if (i < l->n) {
+		if (l->v[i].time_ms > ci.time_ms) {
+			wk_cluster_info_release(&ci);
+			return;
+		}
+		wk_cluster_info_release(&l->v[i]);
+	} else {
+		l->n++;
+	}
+	l->v[i] = ci;
+}
+
+static int cmp_cl(const void *a, const void *b)
+{
+	return strcmp(((const struct wk_cluster_info *)a)->id,
+		      ((const struct wk_cluster_info *)b)->id);
+}
+
+int ctl_clusters(const struct ctl_env *e)
+{
+	struct wk_config *cfg;
+	struct wk_cluster_reader *r;
+	struct cl_list *l = wk_xcalloc(1, sizeof(*l));
+	char err[512], topic[256];
+	int64_t deadline = wk_time_mono_ms() + 10000, now, max_age = 15000;
+
+	cfg = ctl_env_kafka_config(e, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		free(l);
+		return CTL_EXIT_ENV;
+	}
+	wk_kafka_topic(cfg, "clusters", topic, sizeof(topic));
+	r = wk_cluster_reader_new(cfg, topic, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "wukongctl: %s (is the stack up? 'wukongctl status')\n", err);
+		wk_config_destroy(cfg);
+		free(l);
+		return CTL_EXIT_ENV;
+	}
+	while (wk_cluster_reader_poll(r, 200, cl_record, l) != 1 && wk_time_mono_ms() < deadline)
+		;
+	wk_cluster_reader_destroy(r);
+	wk_config_destroy(cfg);
+	qsort(l->v, l->n, sizeof(l->v[0]), cmp_cl);
+	now = wk_time_now_ms();
+	if (e->args->output == CTL_OUT_JSON) {
+		cJSON *arr = cJSON_CreateArray();
+		char *s;
+
+		for (size_t i = 0; i < l->n; i++) {
+			char *j = wk_cluster_json(&l->v[i]);
+			cJSON *o = cJSON_Parse(j);
+
+			free(j);
+			if (!o)
+				continue;
+			cJSON_AddBoolToObject(o, "available",
+					      wk_cluster_available(&l->v[i], now, max_age));
+			cJSON_AddNumberToObject(o, "ageSeconds",
+						(double)((now - l->v[i].time_ms) / 1000));
+			cJSON_AddItemToArray(arr, o);
+		}
+		s = cJSON_PrintUnformatted(arr);
+		printf("%s\n", s ? s : "[]");
+		free(s);
+		cJSON_Delete(arr);
+	} else {
+		printf("%-10s %-12s %-9s %-6s %-6s %-16s %-16s %-5s %s\n", "CLUSTER", "STATE",
+		       "KUBEVIRT", "NODES", "VMIS", "CPU FREE/ALLOC", "MEM FREE/ALLOC", "AGE",
+		       "GATES");
+		for (size_t i = 0; i < l->n; i++) {
+			const struct wk_cluster_info *c = &l->v[i];
+			char cf[16], ca[16], mf[16], ma[16], cpu[40], mem[40], gates[400] = "",
+								       id[64], kv[64];
+			size_t gl = 0;
+
+			wk_quantity_format_milli(c->cpu_alloc_milli - c->cpu_used_milli, cf,
+						 sizeof(cf));
+			wk_quantity_format_milli(c->cpu_alloc_milli, ca, sizeof(ca));
+			wk_quantity_format_bytes(c->mem_alloc - c->mem_used, mf, sizeof(mf));
+			wk_quantity_format_bytes(c->mem_alloc, ma, sizeof(ma));
+			snprintf(cpu, sizeof(cpu), "%s/%s", cf, ca);
+			snprintf(mem, sizeof(mem), "%s/%s", mf, ma);
+			for (size_t g = 0; g < c->n_gates && gl + 1 < sizeof(gates); g++)
+				gl += (size_t)snprintf(gates + gl, sizeof(gates) - gl, "%s%s",
+						       g ? "," : "", c->gates[g]);
+			ctl_safe(c->id, id, sizeof(id), 40);
+			ctl_safe(c->kubevirt_version, kv, sizeof(kv), 20);
+			ctl_safe(gates, gates, sizeof(gates), 200);
+			char age[24];
+
+			snprintf(age, sizeof(age), "%llds", (long long)((now - c->time_ms) / 1000));
+			printf("%-10s %-12s %-9s %-6lld %-6lld %-16s %-16s %-5s %s\n", id,
+			       wk_cluster_available(c, now, max_age) ? "Available" : "Unavailable",
+			       kv[0] ? kv : "-", (long long)c->nodes, (long long)c->vmis, cpu, mem,
+			       age, gates);
+		}
+		if (!l->n)
+			printf("(no cluster in the registry yet: each cluster's wukong-watcher "
+			       "heartbeats to %s)\n",
+			       topic);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		wk_cluster_info_release(&l->v[i]);
+	free(l);
+	return 0;
 }

@@ -10,6 +10,7 @@
 struct cJSON;
 
 struct ctl_row {
+	char cluster[16]; /* "" with one cluster (no CLUSTER column) */
 	char vm[CTL_NS_MAX + CTL_NAME_MAX]; /* ns/name of the Wukong */
 	char kind[16];			    /* migration, clone */
 	char phase[32];
@@ -29,5 +30,7 @@ void ctl_row_format(const struct ctl_row *r, bool plain, int cols, unsigned tick
 void ctl_row_header(int cols, char *out, size_t out_size);
 
 int ctl_get(const struct ctl_env *e, bool watch);
+/* `wukongctl clusters`: the registry (wukong.clusters) as a table or JSON. */
+int ctl_clusters(const struct ctl_env *e);
 
 #endif

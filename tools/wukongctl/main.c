@@ -23,14 +23,16 @@ static const char usage_text[] =
     "Stack (embedded broker, cluster simulator, every service; files under --dir):\n"
     "  up          start it in the background            status   health of each part\n"
     "  down        stop it, leaving no process behind\n"
+    "  up --clusters N   N simulated clusters a, b, c ... and the router\n"
     "Operations (a Kafka submission, then a live progress bar until it ends):\n"
     "  migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy] [--timeout-per-gib N]\n"
     "  cancel NS/NAME [--request ID]\n"
-    "  drain NODE [--dry-run]\n"
+    "  drain NODE [--dry-run] [--no-cordon]\n"
     "  clone SRC DST [--disks a,b]\n"
     "Views:\n"
     "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
     "  audit query|verify   the audit log (DIR/audit)\n"
+    "  clusters    the cluster registry (wukong.clusters): versions, gates, room, state\n"
     "\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
     "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
@@ -190,6 +192,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_STATUS:
 		rc = ctl_status(&e);
+		break;
+	case CTL_CMD_CLUSTERS:
+		rc = ctl_clusters(&e);
 		break;
 	case CTL_CMD_RESTART:
 		rc = ctl_restart(&e, a.pos[0]);

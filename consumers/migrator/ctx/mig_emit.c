@@ -68,7 +68,9 @@ void mig_send_status(struct mig_state *st, struct mig_active *a, const struct mi
 	char *body = mig_status_json(s, wk_time_now_ms());
 
 	(void)a;
-	out_key(st, s->req->ns, s->req->vm, key, sizeof(key));
+	/* One key per (Wukong, sender, shape): wukong.status is compacted (wk_emit.h). */
+	if (wk_emit_status_key(body, strlen(body), key, sizeof(key)) < 0)
+		out_key(st, s->req->ns, s->req->vm, key, sizeof(key));
 	snprintf(subj, sizeof(subj), "Wukong/%s/%s", s->req->ns, s->req->name);
 	send_ce(st, st->t_status, key, WK_CE_STATUS, NULL, subj, body, ack);
 	free(body);

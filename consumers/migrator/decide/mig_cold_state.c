@@ -52,6 +52,25 @@ char *mig_cold_state_json(const struct mig_cold_state *s)
 		cJSON_AddRawToObject(o, "finishedMs", n);
 		cJSON_AddStringToObject(o, "onNode", s->on_node);
 	}
+	if (s->source[0])
+		cJSON_AddStringToObject(o, "source", s->source);
+	if (s->ncopies) {
+		cJSON *a = cJSON_AddArrayToObject(o, "copies");
+
+		for (size_t i = 0; i < s->ncopies && i < MIG_COPY_MAX; i++) {
+			const struct mig_copy *c = &s->copies[i];
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "volume", c->volume);
+			cJSON_AddStringToObject(x, "from", c->from);
+			cJSON_AddStringToObject(x, "fromDataVolume", c->from_dv);
+			cJSON_AddStringToObject(x, "fromNode", c->from_node);
+			cJSON_AddStringToObject(x, "to", c->to);
+			cJSON_AddBoolToObject(x, "refDataVolume", c->ref_dv);
+			cJSON_AddItemToArray(a, x);
+		}
+		cJSON_AddBoolToObject(o, "keepSource", s->keep_source);
+	}
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!out)
@@ -124,6 +143,32 @@ int mig_cold_state_parse(const char *json, struct mig_cold_state *out)
 	    get_ms(o, "downSinceMs", &out->down_since_ms) < 0 ||
 	    get_ms(o, "finishedMs", &out->finished_ms) < 0)
 		goto bad;
+	if (copy_str(o, "source", out->source, sizeof(out->source), 0) < 0)
+		goto bad;
+	t = wk_json_path(o, "copies");
+	if (t && (!cJSON_IsArray(t) || cJSON_GetArraySize(t) > MIG_COPY_MAX))
+		goto bad;
+	{
+		const cJSON *x;
+
+		cJSON_ArrayForEach(x, t)
+		{
+			struct mig_copy *c = &out->copies[out->ncopies];
+
+			if (!cJSON_IsObject(x) ||
+			    copy_str(x, "volume", c->volume, sizeof(c->volume), 1) ||
+			    copy_str(x, "from", c->from, sizeof(c->from), 1) ||
+			    copy_str(x, "to", c->to, sizeof(c->to), 1) ||
+			    copy_str(x, "fromDataVolume", c->from_dv, sizeof(c->from_dv), 0) ||
+			    copy_str(x, "fromNode", c->from_node, sizeof(c->from_node), 0) ||
+			    !c->volume[0] || !c->from[0] || !c->to[0])
+				goto bad;
+			c->ref_dv =
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "refDataVolume"));
+			out->ncopies++;
+		}
+	}
+	out->keep_source = cJSON_IsTrue(wk_json_path(o, "keepSource"));
 	ns = wk_json_path(o, "nodeSelector");
 	if (cJSON_IsObject(ns))
 		out->node_selector = cJSON_Duplicate(ns, true);

@@ -9,6 +9,7 @@
 #include "decide/mig_preflight.h"
 #include "decide/mig_output.h"
 #include "decide/mig_request.h"
+#include "decide/mig_storage.h"
 
 struct cJSON;
 struct wk_selector;
@@ -31,6 +32,11 @@ struct mig_cold_state {
 	double downtime_s; /* with result Succeeded; < 0 = unknown */
 	int64_t finished_ms;
 	char on_node[MIG_NAME_MAX]; /* with result Failed: where the VMI was ("" = nowhere) */
+	char source[MIG_NAME_MAX];  /* the node the VM ran on when the move began ("" = unknown) */
+	/* Node-local disks copied to the target (flows/mig_copy.c), decided before the stop. */
+	struct mig_copy copies[MIG_COPY_MAX];
+	size_t ncopies;
+	bool keep_source; /* the old volumes stay after a successful move (owner's request) */
 };
 void mig_cold_state_release(struct mig_cold_state *s);
 /* The annotation value and back. -1 when it is not ours / malformed. */

@@ -6,6 +6,8 @@
 #include "wk_json.h"
 #include "wk_name.h"
 #include "wk_selector.h"
+#include "wk_time.h"
+#include "wk_types.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -42,7 +44,7 @@ static int str_field(const cJSON *root, const char *k, bool required, char kind,
 
 int mig_parse_drain(const char *data, size_t len, struct mig_drain_req *out, struct mig_verdict *v)
 {
-	static const char *const allowed[] = {"requestId", "cluster", "node", "dryRun",
+	static const char *const allowed[] = {"requestId", "cluster", "node",	   "dryRun",
 					      "tenant",	   "reason",  "expiresAt", NULL};
 	cJSON *root = NULL;
 	const cJSON *f;
@@ -201,6 +203,20 @@ bool mig_node_in_maintenance(const cJSON *node, const char *drain_taints, char *
 		}
 	}
 	return false;
+}
+
+bool mig_node_drain_cordon(const cJSON *node, int64_t now_ms, int64_t window_ms)
+{
+	const cJSON *ann = wk_json_path(node, "annotations"), *v;
+	int64_t at;
+
+	if (!cJSON_IsObject(ann))
+		ann = wk_json_path(node, "metadata.annotations");
+	v = cJSON_GetObjectItemCaseSensitive(ann, WK_ANN_CORDONED_FOR_DRAIN);
+	if (!cJSON_IsString(v) || wk_time_parse_ms(v->valuestring, &at) < 0)
+		return false;
+	/* a clock a few seconds ahead of ours still counts */
+	return at <= now_ms + 60000 && now_ms - at < window_ms;
 }
 
 bool mig_node_eligible(const cJSON *node, const char *source, const struct wk_selector *target,

@@ -51,6 +51,11 @@ bool mig_node_in_maintenance(const struct cJSON *node, const char *drain_taints,
 /* May `node` take this VM: not the source, Ready, schedulable, labels match the policy's
  * targetNodeSelector (NULL = any) and the VM's own nodeSelector (an object, may be NULL)? *why
  * names the first reason it may not (a pre-flight reason code). */
+/* Was the node cordoned by `wukongctl drain` (annotation WK_ANN_CORDONED_FOR_DRAIN, a time)
+ * less than window_ms before now_ms? The drain that follows evacuates it: the nodeMaintenance
+ * trigger must not race it. node: the Node event's body (top-level "annotations") or a Node
+ * object (metadata.annotations). A missing or unparsable time is false. */
+bool mig_node_drain_cordon(const struct cJSON *node, int64_t now_ms, int64_t window_ms);
 bool mig_node_eligible(const struct cJSON *node, const char *source,
 		       const struct wk_selector *target, const struct cJSON *vm_node_selector,
 		       char *why, size_t why_size);

@@ -48,13 +48,15 @@ struct xf {
 	int state;	/* 0 running, 1 completed, 2 failed */
 };
 
-static void xf_init(struct xf *x, double mem, const struct mig_plan_params *p)
+static void xf_init(struct xf *x, double mem, double disk, const struct mig_plan_params *p)
 {
 	memset(x, 0, sizeof(*x));
 	x->mem = mem;
-	x->round_left = mem;
-	x->watermark = mem;
-	x->budget = p->completion_per_gib > 0 ? (double)p->completion_per_gib * mem / GIB : 0;
+	/* disks first (the storage migration's mirror), then memory: one first pass */
+	x->round_left = mem + disk;
+	x->watermark = mem + disk;
+	x->budget =
+	    p->completion_per_gib > 0 ? (double)p->completion_per_gib * (mem + disk) / GIB : 0;
 }
 
 static double xf_dirty(const struct xf *x, double d)
@@ -197,6 +199,18 @@ static long choose_target(struct ctx *c, size_t v, long fixed)
 	return best;
 }
 
+/* Bytes of RAM the VM's migration sends. */
+static double vm_ram(const struct mig_plan_vm *m)
+{
+	return (double)(m->guest_memory > 0 ? m->guest_memory : m->memory);
+}
+
+/* The VM's transfer settings. */
+static const struct mig_plan_params *vp(const struct ctx *c, size_t v)
+{
+	return c->vms[v].cfg ? c->vms[v].cfg : c->prm;
+}
+
 static double vm_bw(const struct ctx *c, size_t v)
 {
 	size_t s = c->src[v];
@@ -212,8 +226,8 @@ static double vm_bw(const struct ctx *c, size_t v)
 		double b = c->nodes[t].link / (users > 0 ? users : 1);
 		bw = fmin(a, b);
 	}
-	if (c->prm->bw_cap > 0 && c->prm->bw_cap < bw)
-		bw = c->prm->bw_cap;
+	if (vp(c, v)->bw_cap > 0 && vp(c, v)->bw_cap < bw)
+		bw = vp(c, v)->bw_cap;
 	return bw > 0 ? bw : 0;
 }
 
@@ -238,10 +252,11 @@ static void blocking(struct ctx *c, size_t na, double t)
 		if (c->state[v] == 1) {
 			/* Still setting up: the rest of the set-up, then memory at a lone rate. */
 			double bw = c->vms[v].src_link;
-			if (c->prm->bw_cap > 0)
-				bw = fmin(bw, c->prm->bw_cap);
+			if (vp(c, v)->bw_cap > 0)
+				bw = fmin(bw, vp(c, v)->bw_cap);
 			double net = bw - c->vms[v].dirty_rate;
-			left = c->ready[v] - t + (net > 0.05 * bw ? x->mem / net : INFINITY);
+			left = c->ready[v] - t +
+			       (net > 0.05 * bw ? (x->round_left + x->dirtied) / net : INFINITY);
 		} else {
 			double rem = fmin(x->round_left + x->dirtied, x->mem);
 			/* What remains plus what the guest dirties meanwhile (the pre-copy series).
@@ -302,7 +317,8 @@ static double run(struct ctx *c, const size_t *order, int conc, const long *fixe
 			c->outbound[c->src[v]]++;
 			c->blk[c->src[v]]++;
 			c->admitted[na++] = v;
-			xf_init(&c->x[v], (double)c->vms[v].memory, p);
+			xf_init(&c->x[v], vm_ram(&c->vms[v]), (double)c->vms[v].disk_bytes,
+				vp(c, v));
 			active++;
 		}
 		if (active == 0)
@@ -338,9 +354,9 @@ static double run(struct ctx *c, const size_t *order, int conc, const long *fixe
 				continue;
 			double bw = vm_bw(c, v);
 			c->x[v].bw = bw;
-			xf_advance(&c->x[v], dt, bw, c->vms[v].dirty_rate, p);
+			xf_advance(&c->x[v], dt, bw, c->vms[v].dirty_rate, vp(c, v));
 			if (c->x[v].state == 0)
-				xf_check(&c->x[v], p);
+				xf_check(&c->x[v], vp(c, v));
 			if (c->x[v].state == 0)
 				continue;
 			long tg = c->target[v];
@@ -411,10 +427,10 @@ static void fill(struct ctx *c, size_t na, int conc, struct mig_plan *out)
 		double bytes = 0, link = 0;
 		for (size_t v = 0; v < n; v++)
 			if (c->src[v] == s) {
-				bytes += (double)c->vms[v].memory;
+				bytes += vm_ram(&c->vms[v]) + (double)c->vms[v].disk_bytes;
 				link = c->vms[v].src_link;
-				if (c->prm->bw_cap > 0 && c->prm->per_node > 0)
-					link = fmin(link, c->prm->bw_cap * c->prm->per_node);
+				if (vp(c, v)->bw_cap > 0 && c->prm->per_node > 0)
+					link = fmin(link, vp(c, v)->bw_cap * c->prm->per_node);
 			}
 		if (link > 0 && bytes / link > out->lower_bound_s)
 			out->lower_bound_s = bytes / link;
@@ -451,6 +467,13 @@ static int validate(const struct mig_plan_vm *vms, size_t nvms, const struct mig
 			return wk_err(errstr, errstr_size, "vm \"%s\": bad dirty rate", nm);
 		if (!(v->src_link > 0 && v->src_link < 1e15))
 			return wk_err(errstr, errstr_size, "vm \"%s\": bad source link", nm);
+		if (v->guest_memory < 0 || v->guest_memory > (int64_t)1 << 50)
+			return wk_err(errstr, errstr_size, "vm \"%s\": bad guest memory", nm);
+		if (v->disk_bytes < 0 || v->disk_bytes > (int64_t)1 << 56)
+			return wk_err(errstr, errstr_size, "vm \"%s\": bad disk bytes", nm);
+		if (v->cfg && (!(v->cfg->bw_cap >= 0 && v->cfg->bw_cap < 1e15) ||
+			       v->cfg->completion_per_gib < 0 || v->cfg->progress_timeout < 0))
+			return wk_err(errstr, errstr_size, "vm \"%s\": bad transfer settings", nm);
 	}
 	for (size_t j = 0; j < nnodes; j++)
 		if (!(nodes[j].link > 0 && nodes[j].link < 1e15))
@@ -563,11 +586,11 @@ static double key_cost(size_t v)
 {
 	const struct mig_plan_vm *m = &g_sort_ctx->vms[v];
 	double b = m->src_link;
-	if (g_sort_ctx->prm->bw_cap > 0)
-		b = fmin(b, g_sort_ctx->prm->bw_cap);
+	if (vp(g_sort_ctx, v)->bw_cap > 0)
+		b = fmin(b, vp(g_sort_ctx, v)->bw_cap);
 	double f = 1.0 - m->dirty_rate / b;
 	/* Bytes a lone transfer sends: memory / (1 - dirty/bandwidth) (the pre-copy series). */
-	return (double)m->memory / (f > 0.05 ? f : 0.05);
+	return (vm_ram(m) + (double)m->disk_bytes) / (f > 0.05 ? f : 0.05);
 }
 static int cmp_cost_desc(const void *a, const void *b)
 {

@@ -21,11 +21,21 @@ struct mig_plan_vm {
 	const char *ns;
 	const char *name;
 	const char *source; /* the node it runs on */
-	int64_t memory;	    /* guest memory, bytes (> 0) */
+	int64_t memory;	    /* what it takes on a target (the launcher pod's memory), bytes (> 0) */
 	int64_t cpu_milli;
 	double dirty_rate; /* bytes/s */
 	double src_link;   /* the source node's NIC, bytes/s */
 	const bool *eligible;
+	/* Bytes of disk copied with the memory (a live storage migration of node-local disks:
+	 * sent in the first pass, counted in the completion budget); 0 = none. */
+	int64_t disk_bytes;
+	/* Bytes of RAM a migration sends (the guest's memory, without the launcher pod's
+	 * overhead); 0 = memory. */
+	int64_t guest_memory;
+	/* The VM's own transfer settings (the KubeVirt CR with the MigrationPolicy that selects
+	 * it on top: bw_cap, completion_per_gib, progress_timeout, allow_auto_converge,
+	 * allow_post_copy are read from it); NULL = the plan's. */
+	const struct mig_plan_params *cfg;
 };
 
 /* A node that may receive VMs: what is free on it now, and its NIC. */

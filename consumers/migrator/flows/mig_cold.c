@@ -2,6 +2,7 @@
 #include "flows/mig_cold.h"
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
+#include "ctx/mig_volumes.h"
 #include "decide/mig_failure_pick.h"
 
 #include "decide/mig_drain.h"
@@ -14,8 +15,19 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
-/* A VM that does not run on its target this long after starting again has failed. */
+/* A VM that does not run on its target this long after starting again has failed; with disks
+ * to copy, the copy's deadline (migrator.cold-copy-timeout-seconds) is added. */
 #define COLD_TIMEOUT_MS (5 * 60 * 1000)
+#define COPY_TIMEOUT_S_DEFAULT 3600
+
+static int64_t cold_timeout_ms(struct mig_state *st, const struct mig_cold_state *s)
+{
+	if (!s->ncopies)
+		return COLD_TIMEOUT_MS;
+	return COLD_TIMEOUT_MS + (int64_t)(mig_cfg_num(st, "migrator.cold-copy-timeout-seconds",
+						       COPY_TIMEOUT_S_DEFAULT, false) *
+					   1000);
+}
 
 static void cold_status(struct mig_state *st, const char *ns, const struct mig_cold_state *s,
 			enum mig_phase ph, const char *reason, const char *msg)
@@ -99,44 +111,79 @@ static int patch_vm(struct mig_state *st, const char *ns, const char *vm, const 
 	return rc;
 }
 
-/* The scheduler's VolumeBinding for the VM's claims: a bound claim's PersistentVolume with a node
- * affinity (local storage) must allow the target (mig_pv_check). A claim or volume that cannot
- * be read is not checked (KubeVirt decides). 0, or -1 with the failure in chk. */
-static int volumes_check(struct mig_state *st, const char *ns, const cJSON *vm, const cJSON *node,
-			 const char *node_name, struct mig_check *chk)
+/* The VM's disks against the target (seed 001: local data must travel with the VM): a disk whose
+ * PersistentVolume the target cannot reach (node-local) is copied by a CDI clone when its class
+ * can place the copy there (mig_copy_possible) and CDI is served; otherwise the move is refused
+ * before the stop, naming what would be needed. Disks that cannot be read are left to KubeVirt.
+ * 0 with s->copies filled, -1 with the refusal in chk. */
+static int volumes_plan(struct mig_state *st, const char *ns, const cJSON *vm, const cJSON *wukong,
+			const cJSON *node, const char *node_name, struct mig_cold_state *s,
+			struct mig_check *chk)
 {
-	const cJSON *v;
+	struct mig_disk *d = wk_xcalloc(MIG_COPY_MAX * 2, sizeof(*d));
+	size_t n = 0;
+	char err[512], why[600];
 	int rc = 0;
 
-	cJSON_ArrayForEach(v, wk_json_path(vm, "spec.template.spec.volumes"))
-	{
-		const char *claim = wk_json_str(v, "persistentVolumeClaim.claimName");
-		struct wk_k8s_result pr;
-		char err[512];
-		const char *pvname;
-
-		if (!claim)
-			claim = wk_json_str(v, "dataVolume.name"); /* CDI names the PVC after it */
-		if (!claim || rc < 0)
-			continue;
-		if (wk_k8s_get(st->k8s, &wk_res_persistentvolumeclaims, ns, claim, &pr, err,
-			       sizeof(err)) < 0) {
-			wk_k8s_result_release(&pr);
-			continue;
-		}
-		pvname = wk_json_str(pr.body, "spec.volumeName");
-		if (pvname && *pvname) {
-			struct wk_k8s_result vr;
-			char pvn[MIG_NAME_MAX];
-
-			wk_strlcpy(pvn, pvname, sizeof(pvn));
-			if (wk_k8s_get(st->k8s, &wk_res_persistentvolumes, NULL, pvn, &vr, err,
-				       sizeof(err)) == 0)
-				rc = mig_pv_check(vr.body, claim, node, node_name, chk);
-			wk_k8s_result_release(&vr);
-		}
-		wk_k8s_result_release(&pr);
+	memset(chk, 0, sizeof(*chk));
+	s->ncopies = 0;
+	if (mig_volumes_read(st, ns, vm, node, node_name, d, MIG_COPY_MAX * 2, &n, err,
+			     sizeof(err)) < 0) {
+		wk_logk(WK_LOG_WARN, s->wukong, "cold migration: volumes not read: %s", err);
+		rc = mig_check_fail(
+		    chk, n >= MIG_COPY_MAX * 2 ? "TooManyVolumes" : "VolumesUnreadable",
+		    "the VM's volumes could not be read (%s); retry the request", err);
+		goto out;
 	}
+	for (size_t i = 0; i < n; i++) {
+		if (d[i].kind == MIG_DISK_UNKNOWN)
+			wk_logk(WK_LOG_INFO, s->wukong, "cold migration: volume '%s': %s",
+				d[i].volume, d[i].why);
+		if (d[i].kind != MIG_DISK_LOCAL)
+			continue;
+		if (mig_copy_possible(&d[i], node_name, why, sizeof(why)) < 0) {
+			rc = mig_check_fail(chk, "TargetNodeVolumeAffinityMismatch",
+					    "the VM's volume '%s' is node-local: %s; %s",
+					    d[i].volume, d[i].why, why);
+			goto out;
+		}
+		if (s->ncopies == MIG_COPY_MAX) {
+			rc =
+			    mig_check_fail(chk, "TooManyVolumes",
+					   "more than %d node-local volumes to copy", MIG_COPY_MAX);
+			goto out;
+		}
+		struct mig_copy *c = &s->copies[s->ncopies++];
+
+		wk_strlcpy(c->volume, d[i].volume, sizeof(c->volume));
+		wk_strlcpy(c->from, d[i].claim, sizeof(c->from));
+		wk_strlcpy(c->from_dv, d[i].owner_dv, sizeof(c->from_dv));
+		wk_strlcpy(c->from_node, d[i].node, sizeof(c->from_node));
+		c->ref_dv = d[i].ref_dv;
+		mig_copy_name(d[i].claim, s->request, d[i].volume, c->to, sizeof(c->to));
+	}
+	if (s->ncopies) {
+		int cdi = mig_volumes_cdi(st, ns, err, sizeof(err));
+
+		if (cdi < 0) {
+			rc =
+			    mig_check_fail(chk, "VolumesUnreadable",
+					   "node-local volumes must be copied but CDI could not be "
+					   "asked (%s); retry the request",
+					   err);
+		} else if (cdi == 0) {
+			rc =
+			    mig_check_fail(chk, "TargetNodeVolumeAffinityMismatch",
+					   "the VM's volume '%s' is node-local (%s) and copying it "
+					   "needs CDI (cdi.kubevirt.io DataVolumes), which this "
+					   "cluster does not serve",
+					   s->copies[0].volume, d[0].why);
+		}
+		const char *keep = wk_json_meta(wukong, "annotations", WK_ANN_KEEP_SOURCE_VOLUMES);
+		s->keep_source = keep && !strcmp(keep, "true");
+	}
+out:
+	free(d);
 	return rc;
 }
 
@@ -222,13 +269,18 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 		return;
 	}
 	mig_policy_release(&pol);
-	if (volumes_check(st, r->ns, res.body, f->target_node, r->target_node, &chk) < 0) {
+	if (volumes_plan(st, r->ns, res.body, wukong, f->target_node, r->target_node, &s, &chk) <
+	    0) {
 		snprintf(msg, sizeof(msg), "cold migration refused (%s): %s; the VM keeps running",
 			 chk.reason, chk.message);
 		cold_status(st, r->ns, &s, MIG_PH_REJECTED, "ColdMigrationTargetUnusable", msg);
 		wk_k8s_result_release(&res);
 		return;
 	}
+	wk_strlcpy(s.source,
+		   wk_json_str(f->vmi, "status.nodeName") ? wk_json_str(f->vmi, "status.nodeName")
+							  : "",
+		   sizeof(s.source));
 	{
 		const char *rs = wk_json_str(res.body, "spec.runStrategy");
 		const cJSON *ns = wk_json_path(res.body, "spec.template.spec.nodeSelector");
@@ -294,35 +346,76 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 /* The final status and audit record of a decided cold migration, then our marks off the VM. The
  * outcome is on the VM before this runs, so a migrator killed anywhere in here says it again
  * (the audit record's id is deterministic: the audit log keeps one) and unmarks afterwards. */
+/* "; data copied: volume 'data' from claim 'x' on node 'a' (deleted) to DataVolume 'y'" */
+static void copies_note(const struct mig_cold_state *s, char *out, size_t n)
+{
+	size_t k = strlen(out);
+
+	for (size_t i = 0; i < s->ncopies && k < n; i++) {
+		const struct mig_copy *c = &s->copies[i];
+
+		if (s->result == MIG_PH_SUCCEEDED)
+			snprintf(
+			    out + k, n - k,
+			    "%s volume '%s' from claim '%s' on node '%s' (%s) to DataVolume '%s' "
+			    "on node '%s'",
+			    i ? "," : "; data copied:", c->volume, c->from,
+			    c->from_node[0] ? c->from_node : "?",
+			    s->keep_source ? "kept" : "deleted", c->to, s->target);
+		else
+			snprintf(out + k, n - k,
+				 "%s volume '%s' back on claim '%s' (copy '%s' deleted)",
+				 i ? "," : "; the VM keeps its data:", c->volume, c->from, c->to);
+		k = strlen(out);
+	}
+}
+
 static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 			const struct mig_cold_state *s)
 {
-	char msg[900], down[48], note[300];
+	char msg[1400], down[48], note[900];
 
 	mig_rollout_note(&st->kv, note, sizeof(note));
+	if (s->ncopies) {
+		/* The old copies go only once the VM runs on the new ones (never Succeeded with
+		 * its data left behind); a failed move drops the new ones and keeps the old. */
+		char err[512];
+		bool ok = s->result == MIG_PH_SUCCEEDED;
+
+		if ((!ok || !s->keep_source) &&
+		    mig_volumes_delete(st, ns, s->copies, s->ncopies, ok, err, sizeof(err)) < 0) {
+			wk_logk(WK_LOG_WARN, name,
+				"cold migration: %s volumes not deleted yet (%s); retrying",
+				ok ? "old" : "new", err);
+			return;
+		}
+		copies_note(s, note, sizeof(note));
+	}
 	if (s->result == MIG_PH_SUCCEEDED) {
 		if (s->downtime_s >= 0)
 			snprintf(down, sizeof(down), "down for %.0f s", s->downtime_s);
 		else
 			snprintf(down, sizeof(down), "downtime unknown");
 		snprintf(msg, sizeof(msg),
-			 "cold migration to node '%s' done: the VM was stopped and restarted (%s, "
-			 "from the VMI stopping to it running there); its own placement rules are "
-			 "restored%s",
+			 "cold migration %s%s%sto node '%s' done: the VM was stopped and restarted "
+			 "(%s, from the VMI stopping to it running there); its own placement rules "
+			 "are restored%s",
+			 s->source[0] ? "from node '" : "", s->source, s->source[0] ? "' " : "",
 			 s->target, down, note);
 		cold_status(st, ns, s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
 	} else if (!s->stopped_ms) {
 		snprintf(msg, sizeof(msg),
 			 "cold migration: VMI '%s' did not stop within %d s (still on node '%s': a "
 			 "finalizer or virt-handler not acting on it); its run strategy and "
-			 "placement rules are restored, it keeps running there",
-			 name, COLD_TIMEOUT_MS / 1000, s->on_node[0] ? s->on_node : "none");
+			 "placement rules are restored, it keeps running there%s",
+			 name, COLD_TIMEOUT_MS / 1000, s->on_node[0] ? s->on_node : "none", note);
 		cold_status(st, ns, s, MIG_PH_FAILED, "ColdMigrationStopTimeout", msg);
 	} else {
 		snprintf(msg, sizeof(msg),
-			 "cold migration: the VM did not run on node '%s' within %d s after it "
-			 "stopped (it is on '%s'); placement rules restored",
-			 s->target, COLD_TIMEOUT_MS / 1000, s->on_node[0] ? s->on_node : "none");
+			 "cold migration: the VM did not run on node '%s' within %lld s after it "
+			 "stopped (it is on '%s'); placement rules restored%s",
+			 s->target, (long long)(cold_timeout_ms(st, s) / 1000),
+			 s->on_node[0] ? s->on_node : "none", note);
 		cold_status(st, ns, s, MIG_PH_FAILED, "ColdMigrationTimeout", msg);
 	}
 	/* Unmark only once the final status is in Kafka: after that nothing else says it. */
@@ -361,6 +454,7 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	const char *phase = vrc == 0 ? wk_json_str(res.body, "status.phase") : NULL;
 	bool running_there = node && phase && !strcmp(phase, "Running") && !strcmp(node, s.target);
 	bool migrating = vrc == 0 && mig_vmi_migrating(res.body);
+	bool uses_copies = vrc == 0 && mig_copy_in_use(res.body, s.copies, s.ncopies);
 	char *node_copy = node ? wk_xstrdup(node) : NULL;
 
 	if (running_there)
@@ -383,15 +477,46 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 		}
 		if (!gone)
 			goto out; /* still stopping */
-		/* Stopped: pin it to the target and start it again, in one patch. */
+		if (s.ncopies && mig_volumes_clone(st, ns, s.request, s.copies, s.ncopies, err,
+						   sizeof(err)) < 0) {
+			/* The VM stays stopped while the copies cannot be made, within the move's
+			 * deadline; then it gets its own volumes, placement and run strategy back.
+			 */
+			wk_logk(WK_LOG_WARN, name, "cold migration: copies not created: %s", err);
+			if (now - s.started_ms <= cold_timeout_ms(st, &s))
+				goto out;
+			s.stopped_ms = now;
+			s.result = MIG_PH_FAILED;
+			s.downtime_s = -1;
+			s.finished_ms = now;
+			patch = mig_cold_vm_patch(&s, false, s.run_strategy);
+			if (patch_vm(st, ns, name, patch) == 0)
+				cold_finish(st, ns, name, &s);
+			free(patch);
+			goto out;
+		}
+		/* Stopped: pin it to the target (on its copied volumes) and start it again, in one
+		 * patch. */
 		s.stopped_ms = now;
 		s.down_since_ms = mig_cold_cond_time(vm, "Ready", "False");
-		patch = mig_cold_vm_patch(&s, true, s.run_strategy);
+		{
+			char *p0 = mig_cold_vm_patch(&s, true, s.run_strategy);
+
+			patch = mig_copy_vm_patch(p0, vm, s.copies, s.ncopies, true);
+			free(p0);
+		}
 		/* Said (and delivered) before the patch: a migrator killed right after it would
 		 * never say it (the next one finds the VM pinned). If the patch fails, the next
 		 * tick says it again with the same audit id, which the audit log keeps once. */
-		snprintf(msg, sizeof(msg), "cold migration: stopped; starting it on node '%s'",
-			 s.target);
+		if (s.ncopies)
+			snprintf(
+			    msg, sizeof(msg),
+			    "cold migration: stopped; copying %zu node-local volume(s) to node "
+			    "'%s' (CDI clones, e.g. '%s' from '%s') and starting it there",
+			    s.ncopies, s.target, s.copies[0].to, s.copies[0].from);
+		else
+			snprintf(msg, sizeof(msg),
+				 "cold migration: stopped; starting it on node '%s'", s.target);
 		cold_status(st, ns, &s, MIG_PH_MIGRATING, "ColdMigrationStarting", msg);
 		if (wk_producer_flush(st->prod, 5000) == 0)
 			patch_vm(st, ns, name, patch);
@@ -401,14 +526,18 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 		free(patch);
 		goto out;
 	}
-	bool timed_out = now - s.stopped_ms > COLD_TIMEOUT_MS;
+	/* With copies, running there means on the copies (a VMI on the old volumes could not
+	 * start there: their volumes' node affinity). */
+	if (running_there && s.ncopies && !uses_copies)
+		running_there = false;
+	bool timed_out = now - s.stopped_ms > cold_timeout_ms(st, &s);
 	if (!running_there && !timed_out)
 		goto out;
 	/* Under vmRolloutStrategy LiveUpdate the restore is carried onto the running VMI, which
 	 * KubeVirt refuses while it migrates (someone else's move right after the start): wait
 	 * for the migration to end, within the cold move's deadline. */
 	if (running_there && migrating && st->kv.rollout == WK_KV_ROLLOUT_LIVE_UPDATE &&
-	    now - s.stopped_ms <= 2 * COLD_TIMEOUT_MS)
+	    now - s.stopped_ms <= 2 * cold_timeout_ms(st, &s))
 		goto out;
 	/* Verified (or given up): restore the VM's own placement rules and record the outcome on
 	 * the VM in one patch; the marks come off once the final status is out (cold_finish). */
@@ -416,7 +545,15 @@ static void cold_step(struct mig_state *st, const cJSON *vm)
 	s.downtime_s = running_there ? mig_cold_downtime(&s, up_since, now) : -1;
 	s.finished_ms = now;
 	wk_strlcpy(s.on_node, node_copy ? node_copy : "", sizeof(s.on_node));
-	patch = mig_cold_vm_patch(&s, false, NULL);
+	{
+		/* A failed move with copies gives the VM its old volumes back (its data). */
+		char *p0 = mig_cold_vm_patch(&s, false, NULL);
+
+		patch = s.result == MIG_PH_FAILED
+			    ? mig_copy_vm_patch(p0, vm, s.copies, s.ncopies, false)
+			    : wk_xstrdup(p0);
+		free(p0);
+	}
 	if (patch_vm(st, ns, name, patch) == 0)
 		cold_finish(st, ns, name, &s);
 	free(patch);

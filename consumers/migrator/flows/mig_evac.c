@@ -15,6 +15,9 @@
 #include "decide/mig_pressure_pick.h"
 
 #include "decide/mig_plan.h"
+#include "decide/mig_plan_cfg.h"
+#include "ctx/mig_volumes.h"
+#include "wk_resource.h"
 
 #include "wk_cloudevent.h"
 #include "wk_emit.h"
@@ -43,6 +46,7 @@ struct child {
 	char target[MIG_NAME_MAX];
 	double dur_s; /* predicted: VMIM created -> VM on its target */
 	int state;    /* 0 waiting, 1 submitted, 2 final */
+	bool cold;    /* planned as a cold move (no migration slot; final once unmarked) */
 	int64_t sub_mono;
 };
 
@@ -68,6 +72,8 @@ struct mig_evac {
 	char topic[256];
 	int32_t partition;
 	int64_t offset;
+	cJSON *skipped;		/* the plan's VMs that stay, with their reasons (owned) */
+	int64_t next_cold_mono; /* cold children's VMs looked at again then */
 	struct mig_evac *next_ev;
 };
 
@@ -173,8 +179,14 @@ struct cand {
 	cJSON *wukong;	  /* owned */
 	char ns[64], name[MIG_NAME_MAX], vm[MIG_NAME_MAX], id[MIG_ID_MAX];
 	int64_t mem, cpu;
+	int64_t guest; /* the guest's RAM: what a migration sends */
 	double dirty;
 	struct mig_policy pol;
+	bool cold;		   /* cannot move live, the owner allows a cold move */
+	int64_t disk_bytes;	   /* cold: node-local disks it copies */
+	long cold_target;	   /* cold: the node index chosen */
+	double cold_s;		   /* cold: predicted seconds */
+	char policy[MIG_NAME_MAX]; /* the MigrationPolicy that selects it ("" = none) */
 };
 
 struct gathered {
@@ -188,6 +200,11 @@ struct gathered {
 	struct mig_plan_vm *pv;
 	bool *elig;
 	struct mig_plan plan;
+	size_t nlive;		     /* g->c[0..nlive) are planned live, the rest cold */
+	struct mig_plan_params prm;  /* the cluster's transfer settings */
+	struct mig_plan_params *cfg; /* per VM: the cluster's with its MigrationPolicy on top */
+	cJSON *policies;	     /* the MigrationPolicy list (owned; NULL = none read) */
+	cJSON *ns_labels;	     /* namespace -> its labels (owned) */
 };
 
 static void gathered_release(struct gathered *g)
@@ -201,6 +218,9 @@ static void gathered_release(struct gathered *g)
 	free(g->pn);
 	free(g->pv);
 	free(g->elig);
+	free(g->cfg);
+	cJSON_Delete(g->policies);
+	cJSON_Delete(g->ns_labels);
 	cJSON_Delete(g->nodes);
 	cJSON_Delete(g->vmis);
 	cJSON_Delete(g->wukongs);
@@ -228,6 +248,153 @@ static const char *vmi_node(const cJSON *vmi)
 	return n ? n : wk_json_str(vmi, "status.nodeName");
 }
 
+/* KubeVirt's LiveMigratable=False condition on the VMI: its reason and message. */
+static bool vmi_not_migratable(const cJSON *vmi, const char **reason, const char **message)
+{
+	const cJSON *cond;
+
+	cJSON_ArrayForEach(cond, wk_json_path(vmi, "status.conditions"))
+	{
+		const char *t = wk_json_str(cond, "type"), *s = wk_json_str(cond, "status");
+
+		if (t && s && !strcmp(t, "LiveMigratable") && !strcmp(s, "False")) {
+			*reason = wk_json_str(cond, "reason") ? wk_json_str(cond, "reason")
+							      : "NotMigratable";
+			*message = wk_json_str(cond, "message") ? wk_json_str(cond, "message") : "";
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Bytes of the VMI's node-local disks a cold move would copy (their claims' sizes); 0 when none
+ * or unreadable (the prediction then counts no copy). */
+static int64_t local_disk_bytes(struct mig_state *st, const char *ns, const cJSON *vmi)
+{
+	cJSON *vm = cJSON_CreateObject();
+	struct mig_disk d[32];
+	size_t n = 0;
+	int64_t sum = 0;
+	char err[256];
+
+	cJSON_AddItemToObject(
+	    cJSON_AddObjectToObject(
+		cJSON_AddObjectToObject(cJSON_AddObjectToObject(vm, "spec"), "template"), "spec"),
+	    "volumes", cJSON_Duplicate(wk_json_path(vmi, "spec.volumes"), true));
+	/* no target node: every volume with a node affinity counts as one to copy */
+	if (mig_volumes_read(st, ns, vm, NULL, "", d, 32, &n, err, sizeof(err)) == 0)
+		for (size_t i = 0; i < n; i++) {
+			int64_t q;
+
+			if (d[i].kind == MIG_DISK_LOCAL &&
+			    wk_quantity_parse(d[i].size, &q, err, sizeof(err)) == 0 && q > 0)
+				sum += q;
+		}
+	cJSON_Delete(vm);
+	return sum;
+}
+
+/* A namespace's labels (for MigrationPolicy selection), looked up once per plan. */
+static const cJSON *ns_labels(struct mig_state *st, struct gathered *g, const char *ns)
+{
+	const cJSON *have = cJSON_GetObjectItemCaseSensitive(g->ns_labels, ns);
+	struct wk_k8s_result res;
+	char err[256];
+
+	if (have)
+		return have;
+	if (wk_k8s_get(st->k8s, &wk_res_namespaces, NULL, ns, &res, err, sizeof(err)) == 0 &&
+	    cJSON_IsObject(wk_json_path(res.body, "metadata.labels")))
+		have = cJSON_AddItemToObject(
+			   g->ns_labels, ns,
+			   cJSON_Duplicate(wk_json_path(res.body, "metadata.labels"), true))
+			   ? cJSON_GetObjectItemCaseSensitive(g->ns_labels, ns)
+			   : NULL;
+	else
+		have = cJSON_AddObjectToObject(g->ns_labels, ns);
+	wk_k8s_result_release(&res);
+	return have;
+}
+
+/* The cluster's transfer settings with the MigrationPolicy that selects c's VMI on top. */
+static void vm_settings(struct mig_state *st, struct gathered *g, struct cand *c,
+			struct mig_plan_params *out)
+{
+	const cJSON *items = wk_json_path(g->policies, "items"), *p;
+	const char *win;
+
+	*out = g->prm;
+	c->policy[0] = 0;
+	if (!cJSON_GetArraySize(items))
+		return;
+	win = mig_policy_winner(items, wk_json_path(c->vmi, "metadata.labels"),
+				ns_labels(st, g, c->ns));
+	if (!win)
+		return;
+	cJSON_ArrayForEach(p, items)
+	{
+		const char *nm = wk_json_str(p, "metadata.name");
+
+		if (nm && !strcmp(nm, win)) {
+			mig_plan_cfg_policy(p, out);
+			wk_strlcpy(c->policy, win, sizeof(c->policy));
+			return;
+		}
+	}
+}
+
+/* A target for each cold move: an eligible node with room after the plan's live moves (and
+ * the cold moves placed before it), the most free memory first; and its predicted duration. */
+static void cold_targets(struct mig_state *st, struct gathered *g)
+{
+	int64_t *mem = wk_xcalloc(g->nnodes + 1, sizeof(*mem)),
+		*cpu = wk_xcalloc(g->nnodes + 1, sizeof(*cpu));
+	double base = mig_cfg_num(st, "migrator.plan-cold-seconds", 20, false),
+	       rate = mig_cfg_num(st, "migrator.plan-copy-rate", 100.0 * 1024 * 1024, true);
+
+	for (size_t j = 0; j < g->nnodes; j++) {
+		mem[j] = g->pn[j].free_mem;
+		cpu[j] = g->pn[j].free_cpu_milli;
+	}
+	for (size_t i = 0; i < g->plan.n; i++) {
+		const struct mig_plan_step *s = &g->plan.steps[i];
+
+		if (s->target >= 0) {
+			mem[s->target] -= g->c[s->vm].mem;
+			cpu[s->target] -= g->c[s->vm].cpu;
+		}
+	}
+	for (size_t i = g->nlive; i < g->n; i++) {
+		struct cand *c = &g->c[i];
+		const bool *e = g->elig + i * (g->nnodes + 1);
+		long best = -1;
+
+		for (size_t j = 0; j < g->nnodes; j++)
+			if (e[j] && mem[j] >= c->mem && cpu[j] >= c->cpu &&
+			    (best < 0 || mem[j] > mem[best]))
+				best = (long)j;
+		c->cold_target = best;
+		c->cold_s = mig_plan_cold_seconds(base, c->disk_bytes, rate);
+		if (best >= 0) {
+			mem[best] -= c->mem;
+			cpu[best] -= c->cpu;
+		}
+	}
+	free(mem);
+	free(cpu);
+}
+
+/* The whole evacuation's prediction: the live plan's end or the longest cold move. */
+static double predicted_total(const struct gathered *g)
+{
+	double t = g->plan.predicted_s;
+
+	for (size_t i = g->nlive; i < g->n; i++)
+		if (g->c[i].cold_target >= 0 && g->c[i].cold_s > t)
+			t = g->c[i].cold_s;
+	return t;
+}
+
 /* maint: only VMs whose policy enables nodeMaintenance. 0, or -1 (retry) with err. */
 
 static int gather(struct mig_state *st, const char *node, bool maint,
@@ -241,7 +408,24 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 
 	memset(g, 0, sizeof(*g));
 	g->skipped = cJSON_CreateArray();
+	g->ns_labels = cJSON_CreateObject();
 	mig_plan_init(&g->plan);
+	/* The KubeVirt CR's migration settings, read fresh for the prediction (a failed read keeps
+	 * the last), and the MigrationPolicies that may override them per VM. */
+	mig_refresh_limits(st);
+	mig_plan_params_default(&g->prm);
+	mig_plan_cfg_kv(&st->kv.migrations, &g->prm);
+	g->prm.per_cluster = st->limits.per_cluster > 0 ? st->limits.per_cluster : 5;
+	g->prm.per_node = st->limits.per_node > 0 ? st->limits.per_node : 2;
+	g->prm.setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
+	g->prm.max_evals = (int)mig_cfg_num(st, "migrator.plan-evaluations", 600, false);
+	if (wk_k8s_list_all(st->k8s, &wk_res_migrationpolicies, NULL, NULL, &res, err, errn) == 0)
+		g->policies = wk_k8s_result_take(&res);
+	else
+		wk_logk(WK_LOG_WARN, node,
+			"MigrationPolicies not read (%s): planning with the cluster's settings",
+			err);
+	wk_k8s_result_release(&res);
 	if (wk_k8s_list_all(st->k8s, &wk_res_nodes, NULL, NULL, &res, err, errn) < 0) {
 		wk_k8s_result_release(&res);
 		return -1;
@@ -386,6 +570,11 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 		wk_strlcpy(c->name, wk, sizeof(c->name));
 		wk_strlcpy(c->vm, vm, sizeof(c->vm));
 		mig_vmi_resources(it, &st->kv, &c->mem, &c->cpu);
+		{
+			int64_t gc;
+
+			mig_vmi_guest(it, &c->guest, &gc);
+		}
 		if (ps) {
 			/* A pressure move weighs what the VM may use on its target (the guest's
 			 * size: the level is about use) as well as what the scheduler counts. */
@@ -418,8 +607,51 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 				       ? (double)q
 				       : 0;
 		}
+		{
+			/* KubeVirt says it cannot move live: a cold move when its owner allows
+			 * one (with a copy of its node-local disks), else it stays, saying why. */
+			const char *lr, *lm;
+
+			if (vmi_not_migratable(it, &lr, &lm)) {
+				if (c->pol.enabled && c->pol.allow_cold) {
+					c->cold = true;
+					c->disk_bytes = local_disk_bytes(st, ns, it);
+				} else {
+					char m2[800];
+
+					snprintf(m2, sizeof(m2),
+						 "%s: %.500s; it stays on the node "
+						 "(spec.migrationPolicy.allowColdMigration would "
+						 "move it cold)",
+						 lr, lm);
+					skip(g, ns, wk, "NotLiveMigratable", m2);
+					cJSON_Delete(c->wukong);
+					mig_policy_release(&c->pol);
+					memset(c, 0, sizeof(*c));
+					continue;
+				}
+			}
+		}
 		g->n++;
 	}
+	{
+		/* The planner's VMs (live) first, the cold moves after them. */
+		struct cand *t = wk_xcalloc(g->n + 1, sizeof(*t));
+		size_t m = 0;
+
+		for (size_t i = 0; i < g->n; i++)
+			if (!g->c[i].cold)
+				t[m++] = g->c[i];
+		g->nlive = m;
+		for (size_t i = 0; i < g->n; i++)
+			if (g->c[i].cold)
+				t[m++] = g->c[i];
+		free(g->c);
+		g->c = t;
+	}
+	g->cfg = wk_xcalloc(g->n + 1, sizeof(*g->cfg));
+	for (size_t i = 0; i < g->n; i++)
+		vm_settings(st, g, &g->c[i], &g->cfg[i]);
 	if (g->n > MIG_PLAN_MAX_VMS)
 		return wk_err(err, errn, "too many VMs on node '%s' to plan (%zu)", node, g->n);
 	g->pv = wk_xcalloc(g->n + 1, sizeof(*g->pv));
@@ -440,19 +672,13 @@ static int gather(struct mig_state *st, const char *node, bool maint,
 						.cpu_milli = c->cpu,
 						.dirty_rate = c->dirty,
 						.src_link = link,
-						.eligible = e};
+						.eligible = e,
+						.cfg = &g->cfg[i],
+						.guest_memory = c->guest > 0 ? c->guest : 0};
 	}
-	{
-		struct mig_plan_params prm;
-
-		mig_plan_params_default(&prm);
-		prm.per_cluster = st->limits.per_cluster > 0 ? st->limits.per_cluster : 5;
-		prm.per_node = st->limits.per_node > 0 ? st->limits.per_node : 2;
-		prm.setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
-		prm.max_evals = (int)mig_cfg_num(st, "migrator.plan-evaluations", 600, false);
-		if (mig_plan_build(g->pv, g->n, g->pn, g->nnodes, &prm, &g->plan, err, errn) < 0)
-			return -1;
-	}
+	if (mig_plan_build(g->pv, g->nlive, g->pn, g->nnodes, &g->prm, &g->plan, err, errn) < 0)
+		return -1;
+	cold_targets(st, g);
 	return 0;
 }
 
@@ -460,9 +686,54 @@ static cJSON *plan_details(const struct gathered *g, const char *node, bool dry_
 {
 	cJSON *d = cJSON_CreateObject();
 
+	cJSON *plan = mig_plan_to_json(&g->plan, g->pv, g->pn), *steps, *it;
+	char text[200];
+	int order;
+
 	cJSON_AddStringToObject(d, "node", node);
 	cJSON_AddBoolToObject(d, "dryRun", dry_run);
-	cJSON_AddItemToObject(d, "plan", mig_plan_to_json(&g->plan, g->pv, g->pn));
+	steps = cJSON_GetObjectItemCaseSensitive(plan, "steps");
+	order = cJSON_GetArraySize(steps);
+	cJSON_ArrayForEach(it, steps)
+	{
+		const char *ns = wk_json_str(it, "namespace"), *nm = wk_json_str(it, "name");
+
+		cJSON_AddStringToObject(it, "mode", "live");
+		for (size_t i = 0; i < g->nlive && ns && nm; i++)
+			if (g->c[i].policy[0] && !strcmp(g->c[i].ns, ns) &&
+			    !strcmp(g->c[i].name, nm)) {
+				mig_plan_cfg_text(&g->cfg[i], text, sizeof(text));
+				cJSON_AddStringToObject(it, "migrationPolicy", g->c[i].policy);
+				cJSON_AddStringToObject(it, "settings", text);
+			}
+	}
+	for (size_t i = g->nlive; i < g->n; i++) {
+		const struct cand *c = &g->c[i];
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(x, "order", ++order);
+		cJSON_AddStringToObject(x, "namespace", c->ns);
+		cJSON_AddStringToObject(x, "name", c->name);
+		cJSON_AddStringToObject(x, "source", node);
+		if (c->cold_target >= 0)
+			cJSON_AddStringToObject(x, "target", g->pn[c->cold_target].name);
+		else
+			cJSON_AddNullToObject(x, "target");
+		cJSON_AddNumberToObject(x, "startSeconds", 0);
+		cJSON_AddNumberToObject(x, "endSeconds", round(c->cold_s * 10) / 10);
+		cJSON_AddNumberToObject(x, "memoryBytes", (double)c->mem);
+		cJSON_AddNumberToObject(x, "diskBytes", (double)c->disk_bytes);
+		cJSON_AddBoolToObject(x, "converges", c->cold_target >= 0);
+		cJSON_AddStringToObject(x, "reason",
+					c->cold_target >= 0 ? "" : "NoTargetWithCapacity");
+		cJSON_AddStringToObject(x, "mode", "cold");
+		cJSON_AddItemToArray(steps, x);
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    plan, "predictedSeconds", cJSON_CreateNumber(round(predicted_total(g) * 10) / 10));
+	mig_plan_cfg_text(&g->prm, text, sizeof(text));
+	cJSON_AddStringToObject(plan, "settings", text);
+	cJSON_AddItemToObject(d, "plan", plan);
 	cJSON_AddItemReferenceToObject(d, "skipped", g->skipped);
 	return d;
 }
@@ -497,6 +768,7 @@ static void evac_free(struct mig_state *st, struct mig_evac *ev)
 	if (ev->hold && st)
 		mig_ack_unref(st, ev->hold);
 	mig_evrep_destroy(ev->rep);
+	cJSON_Delete(ev->skipped);
 	free(ev->c);
 	free(ev);
 }
@@ -623,13 +895,65 @@ static void evac_earlier(struct mig_state *st, struct mig_evac *ev)
 	}
 }
 
+/* A planned VM still on the node: why, from its Wukong's migration status (the outcome of its
+ * request), else "unknown". */
+static void stayed_add(struct mig_state *st, cJSON *stayed, const struct child *c)
+{
+	struct wk_k8s_result res;
+	char err[256];
+	cJSON *x = cJSON_CreateObject();
+	const char *reason = NULL, *message = NULL;
+
+	cJSON_AddStringToObject(x, "namespace", c->ns);
+	cJSON_AddStringToObject(x, "name", c->name);
+	if (wk_k8s_get(st->k8s, &wk_res_wukongs, c->ns, c->name, &res, err, sizeof(err)) == 0) {
+		const char *rid = wk_json_str(res.body, "status.migrationStatus.requestId");
+
+		if (rid && !strcmp(rid, c->id)) {
+			const cJSON *cond =
+			    cJSON_GetArrayItem(wk_json_path(res.body, "status.conditions"), 0);
+
+			reason = wk_json_str(cond, "reason");
+			message = wk_json_str(res.body, "status.migrationStatus.message");
+		}
+	}
+	cJSON_AddStringToObject(x, "reason", reason ? reason : "Unknown");
+	cJSON_AddStringToObject(x, "message",
+				message ? message : "its migration's outcome was not read");
+	wk_k8s_result_release(&res);
+	cJSON_AddItemToArray(stayed, x);
+}
+
+/* "ns/a (DisksNotLiveMigratable), ns/b (NotAWukong)" */
+static void stayed_text(const cJSON *stayed, char *out, size_t n)
+{
+	const cJSON *x;
+	size_t k = 0;
+
+	out[0] = 0;
+	cJSON_ArrayForEach(x, stayed)
+	{
+		if (k + 80 >= n) {
+			snprintf(out + k, n - k, ", ...");
+			return;
+		}
+		snprintf(out + k, n - k, "%s%.63s/%.100s (%.60s)", k ? ", " : "",
+			 wk_json_str(x, "namespace") ? wk_json_str(x, "namespace") : "",
+			 wk_json_str(x, "name") ? wk_json_str(x, "name") : "",
+			 wk_json_str(x, "reason") ? wk_json_str(x, "reason") : "");
+		k = strlen(out);
+	}
+}
+
 static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 {
 	struct wk_k8s_result res;
 	struct wk_k8s_list_opts lo;
-	char sel[400], err[512], msg[600];
-	cJSON *d = cJSON_CreateObject(), *left = cJSON_AddArrayToObject(d, "remaining");
+	char sel[400], err[512], msg[1800];
+	cJSON *d = cJSON_CreateObject(), *left = cJSON_AddArrayToObject(d, "remaining"),
+	      *stayed = cJSON_AddArrayToObject(d, "stayed");
 	const cJSON *it;
+	char why[1200];
 	size_t nleft = 0;
 	double took = (double)(wk_time_mono_ms() - ev->started_mono) / 1000.0;
 
@@ -652,10 +976,23 @@ static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 			if (!strcmp(ev->c[i].ns, ns) && !strcmp(ev->c[i].vm, nm)) {
 				cJSON_AddItemToArray(left, cJSON_CreateString(ev->c[i].name));
 				mig_evrep_remaining(ev->rep, i);
+				stayed_add(st, stayed, &ev->c[i]);
 				nleft++;
 			}
 	}
 	wk_k8s_result_release(&res);
+	{
+		/* The plan's own: VMs it never moved (not live-migratable, not ours, ...). */
+		const cJSON *x;
+
+		cJSON_ArrayForEach(x, ev->skipped)
+		{
+			if (cJSON_GetArraySize(stayed) >= 64)
+				break; /* the audit record's details are capped */
+			cJSON_AddItemToArray(stayed, cJSON_Duplicate(x, true));
+		}
+	}
+	stayed_text(stayed, why, sizeof(why));
 	took += ev->earlier_s;
 	cJSON_AddNumberToObject(d, "vms", (double)(ev->n + ev->earlier));
 	if (ev->earlier)
@@ -664,13 +1001,13 @@ static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 	cJSON_AddNumberToObject(d, "predictedSeconds", round(ev->predicted_s * 10) / 10);
 	if (nleft)
 		snprintf(msg, sizeof(msg),
-			 "%zu of %zu planned VMs are still on node '%s' after %.0f s (their "
-			 "migrations' statuses say why)",
-			 nleft, ev->n + ev->earlier, ev->node, took);
+			 "%zu of %zu planned VMs are still on node '%s' after %.0f s; stayed: %s",
+			 nleft, ev->n + ev->earlier, ev->node, took, why);
 	else
 		snprintf(msg, sizeof(msg),
-			 "%zu VMs evacuated from node '%s' in %.0f s (predicted %.0f s)",
-			 ev->n + ev->earlier, ev->node, took, ev->predicted_s + ev->earlier_s);
+			 "%zu VMs evacuated from node '%s' in %.0f s (predicted %.0f s)%s%s",
+			 ev->n + ev->earlier, ev->node, took, ev->predicted_s + ev->earlier_s,
+			 why[0] ? "; stayed: " : "", why);
 	wk_logk(WK_LOG_INFO, ev->node, "evacuation '%s': %s", ev->id, msg);
 	mig_evrep_final(st, ev->rep, ev->hold);
 	evac_audit(st, ev, ev->id, ev->node, ev->maint,
@@ -696,19 +1033,45 @@ static void evac_complete(struct mig_state *st, struct mig_evac *ev)
 	evac_free(st, ev);
 }
 
+/* Is the cold move of c's VM (started by its request) still under way: the VM carries the
+ * cold-migration label with c's request id? An unreadable VM counts as under way (asked again a
+ * second later); a deleted one as done. */
+static bool cold_under_way(struct mig_state *st, const struct child *c)
+{
+	struct wk_k8s_result res;
+	char err[256];
+	bool busy;
+
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachines, c->ns, c->vm, &res, err, sizeof(err)) <
+	    0) {
+		busy = res.err != WK_K8S_ENOTFOUND;
+	} else {
+		const char *id = wk_json_meta(res.body, "labels", WK_LABEL_COLD_MIGRATION_REQUEST);
+
+		busy = id && !strcmp(id, c->id);
+	}
+	wk_k8s_result_release(&res);
+	return busy;
+}
+
 static void evac_step(struct mig_state *st, struct mig_evac *ev)
 {
 	int64_t now = wk_time_mono_ms();
 	int blocking = 0;
 	bool all_final = true;
 
+	bool look_cold = now >= ev->next_cold_mono;
+
+	if (look_cold)
+		ev->next_cold_mono = now + 1000;
 	for (size_t i = 0; i < ev->next; i++) {
 		struct child *c = &ev->c[i];
 
-		if (c->state == 1 && !mig_active_by_id(st, c->id))
+		if (c->state == 1 && !mig_active_by_id(st, c->id) &&
+		    (!c->cold || (look_cold && !cold_under_way(st, c))))
 			c->state = 2;
-		if (c->state != 1)
-			continue;
+		if (c->state != 1 || c->cold)
+			continue; /* a cold move holds no migration slot */
 		/* Pipelined: a migration predicted to be within a set-up of its end no longer
 		 * holds the next one back (its target pod gets ready meanwhile). */
 		double hold_s = ev->pipelined ? c->dur_s - ev->setup_s : INFINITY;
@@ -718,7 +1081,7 @@ static void evac_step(struct mig_state *st, struct mig_evac *ev)
 	while (ev->next < ev->n && blocking < ev->conc) {
 		if (submit(st, ev, ev->next) < 0)
 			break;
-		if (ev->c[ev->next].state == 1)
+		if (ev->c[ev->next].state == 1 && !ev->c[ev->next].cold)
 			blocking++;
 		ev->next++;
 	}
@@ -752,6 +1115,7 @@ void mig_evac_shutdown(struct mig_state *st)
 			mig_ack_unref(st, ev->hold);
 		}
 		mig_evrep_destroy(ev->rep);
+		cJSON_Delete(ev->skipped);
 		free(ev->c);
 		free(ev);
 	}
@@ -775,17 +1139,29 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 		gathered_release(&g);
 		return WK_MSG_DONE;
 	}
-	size_t placed = 0;
+	size_t placed = 0, ncold = 0, nstay = (size_t)cJSON_GetArraySize(g.skipped);
 	for (size_t i = 0; i < g.plan.n; i++)
 		placed += g.plan.steps[i].target >= 0;
-	snprintf(
-	    msg, sizeof(msg),
-	    "%s%s%s%zu VMs %s node '%s' in about %.0f s (first-come-first-served: %.0f s, transfer "
-	    "bound %.0f s)%s",
-	    dry_run ? "dry run: " : "", ps && ps->why[0] ? ps->why : "",
-	    ps && ps->why[0] ? ": " : "", placed, dry_run ? "would leave" : "leave", node,
-	    g.plan.predicted_s, g.plan.fifo_s, g.plan.lower_bound_s,
-	    placed < g.plan.n ? "; some VMs have no target (see the plan)" : "");
+	for (size_t i = g.nlive; i < g.n; i++)
+		ncold += g.c[i].cold_target >= 0;
+	{
+		char cold[64] = "", stay[64] = "", cfgtext[200];
+
+		if (ncold)
+			snprintf(cold, sizeof(cold), " (%zu cold)", ncold);
+		if (nstay)
+			snprintf(stay, sizeof(stay), "; %zu stay (see skipped)", nstay);
+		mig_plan_cfg_text(&g.prm, cfgtext, sizeof(cfgtext));
+		snprintf(msg, sizeof(msg),
+			 "%s%s%s%zu VMs%s %s node '%s' in about %.0f s (first-come-first-served: "
+			 "%.0f s, transfer bound %.0f s; %s)%s%s",
+			 dry_run ? "dry run: " : "", ps && ps->why[0] ? ps->why : "",
+			 ps && ps->why[0] ? ": " : "", placed + ncold, cold,
+			 dry_run ? "would leave" : "leave", node, predicted_total(&g),
+			 g.plan.fifo_s, g.plan.lower_bound_s, cfgtext,
+			 placed + ncold < g.n ? "; some VMs have no target (see the plan)" : "",
+			 stay);
+	}
 	cJSON *d = plan_details(&g, node, dry_run);
 	if (dry_run) {
 		evac_audit(st, NULL, id, node, maint, "drain.planned", "success", "DryRun", msg, d,
@@ -804,30 +1180,36 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 	ev->conc = g.plan.concurrency > 0 ? g.plan.concurrency : 1;
 	ev->pipelined = g.plan.pipelined;
 	ev->setup_s = mig_cfg_num(st, "migrator.plan-setup-seconds", 4.0, false);
-	ev->predicted_s = g.plan.predicted_s;
+	ev->predicted_s = predicted_total(&g);
+	ev->skipped = cJSON_Duplicate(g.skipped, true);
 	ev->started_mono = wk_time_mono_ms();
 	wk_strlcpy(ev->topic, topic ? topic : "", sizeof(ev->topic));
 	ev->partition = partition;
 	ev->offset = offset;
-	ev->c = wk_xcalloc(g.plan.n + 1, sizeof(*ev->c));
+	ev->c = wk_xcalloc(g.n + 1, sizeof(*ev->c));
 	ev->rep = mig_evrep_new(id, st->cluster, node,
 				ps	? "resourcePressure"
 				: maint ? "nodeMaintenance"
 					: "drain",
-				g.plan.predicted_s, ev->started_mono);
-	for (size_t i = 0; i < g.plan.n; i++) {
-		const struct mig_plan_step *s = &g.plan.steps[i];
-		const struct cand *c = &g.c[s->vm];
+				ev->predicted_s, ev->started_mono);
+	/* Cold moves first: they take no migration slot, so they start at once. */
+	for (size_t k = 0; k < g.n + g.plan.n; k++) {
+		bool cold = k < g.n;
+		const struct mig_plan_step *s = cold ? NULL : &g.plan.steps[k - g.n];
+		size_t vi = cold ? k : s->vm;
+		const struct cand *c = &g.c[vi];
+		long tg = cold ? c->cold_target : s->target;
 		struct child *ch;
 
-		if (s->target < 0)
+		if ((cold && (vi < g.nlive || tg < 0)) || (!cold && tg < 0))
 			continue;
 		ch = &ev->c[ev->n++];
 		wk_strlcpy(ch->ns, c->ns, sizeof(ch->ns));
 		wk_strlcpy(ch->name, c->name, sizeof(ch->name));
 		wk_strlcpy(ch->vm, c->vm, sizeof(ch->vm));
-		wk_strlcpy(ch->target, g.pn[s->target].name, sizeof(ch->target));
-		ch->dur_s = s->end - s->start;
+		wk_strlcpy(ch->target, g.pn[tg].name, sizeof(ch->target));
+		ch->dur_s = cold ? c->cold_s : s->end - s->start;
+		ch->cold = cold;
 		if (maint) {
 			mig_maint_child_id(
 			    node, c->ns, c->name, wk_json_str(c->vmi, "metadata.uid"),
@@ -837,7 +1219,8 @@ enum wk_msg_result mig_evac_start(struct mig_state *st, const char *id, const ch
 				ch->id[0] = 'p', ch->id[1] = 'r';
 		} else
 			mig_drain_child_id(id, c->ns, c->name, ch->id, sizeof(ch->id));
-		mig_evrep_add(ev->rep, ch->ns, ch->name, ch->target, ch->id, s->end);
+		mig_evrep_add(ev->rep, ch->ns, ch->name, ch->target, ch->id,
+			      cold ? c->cold_s : s->end);
 	}
 	evac_earlier(st, ev);
 	ev->hold = mig_ack_ref(ack);
@@ -902,6 +1285,11 @@ enum wk_msg_result mig_evac_node_event(struct mig_state *st, const cJSON *body, 
 		return WK_MSG_DONE;
 	if (mig_evac_busy(st, node))
 		return WK_MSG_DONE;
+	if (mig_node_drain_cordon(body, wk_time_now_ms(), 120000)) {
+		wk_logk(WK_LOG_DEBUG, node,
+			"node cordoned by a drain (" WK_ANN_CORDONED_FOR_DRAIN "): left to it");
+		return WK_MSG_DONE;
+	}
 	{
 		/* One id per triggering event (a replay has the same timestamp): the audit log
 		 * keeps each evacuation's records apart and dedupes a replay's. */
