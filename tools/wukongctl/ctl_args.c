@@ -50,6 +50,11 @@ static const struct opt opts[] = {
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
     {"no-cordon", 0, O_FLAG, F(no_cordon), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
+    {"count", 0, O_INT, F(count), M(CTL_CMD_CLONE)},
+    {"parallelism", 0, O_INT, F(parallelism), M(CTL_CMD_CLONE)},
+    {"offline", 0, O_FLAG, F(offline), M(CTL_CMD_CLONE)},
+    {"start-source", 0, O_FLAG, F(start_source), M(CTL_CMD_CLONE)},
+    {"stopped", 0, O_FLAG, F(stopped), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
@@ -109,9 +114,13 @@ static const struct {
      "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
      "node drain (evacuate every VM from NODE); --dry-run prints the per-VM plan.\n"},
     {"clone", CTL_CMD_CLONE, 2, 2,
-     "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
-     "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"
-     "as the submission), optionally only some disks, and follow it.\n"},
+     "usage: wukongctl clone SRC DST [--disks a,b] [--count N] [--parallelism N]\n"
+     "                       [--offline | --start-source] [--stopped] [common options]\n"
+     "Clone the Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME; another namespace than\n"
+     "SRC's is cloned per volume), optionally only some disks, and follow it. --count N: a\n"
+     "batch DST-1..DST-N, at most --parallelism at a time. A stopped source is copied as it\n"
+     "is (never started) unless --start-source; --offline refuses a running source;\n"
+     "--stopped leaves the clones stopped.\n"},
     {"get", CTL_CMD_GET, 0, 0,
      "usage: wukongctl get [-A|--all] [-o json|yaml]\n"
      "Operations in flight (with --all: every Wukong with a migration or clone status).\n"},

@@ -50,6 +50,10 @@ struct ctl_args {
 	bool rbac;	    /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long clusters; /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
+	/* clone */
+	long long count;       /* --count: a batch of DST-1..DST-N; 0 = one target, DST */
+	long long parallelism; /* --parallelism; 0 = the cloner's default (2) */
+	bool offline, start_source, stopped;
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;
 	/* report */

@@ -492,13 +492,127 @@ static const char *what(const struct ctl_request *r, char *buf, size_t n)
 		snprintf(buf, n, "drain node %s%s", r->node, r->dry_run ? " (dry run)" : "");
 		break;
 	case CTL_VERB_CLONE:
-		snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns, r->name);
+		if (r->count > 1)
+			snprintf(buf, n, "clone %s/%s -> %s/%s-1..%d", r->src_ns, r->src_name,
+				 r->ns, r->name, r->count);
+		else
+			snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns,
+				 r->name);
 		break;
 	}
 	return buf;
 }
 
 /* ---- the command ---- */
+
+/* A clone batch (--count): each target Wukong read through the API server every half second
+ * until every one is final (cloneStatus of this request Succeeded or Failed, or the name taken by
+ * another request), one line per change. Exit 0 when all succeeded, 1 when one failed, 4 on the
+ * deadline. */
+static int follow_batch(const struct ctl_env *e, const struct ctl_request *r, struct wk_k8s *k8s,
+			long long end_by)
+{
+	int n = r->count, nfinal = 0, nfailed = 0;
+	char(*names)[CTL_NAME_MAX + 8] = wk_xcalloc((size_t)n, sizeof(*names));
+	char(*last)[64] = wk_xcalloc((size_t)n, sizeof(*last));
+	bool *final = wk_xcalloc((size_t)n, sizeof(*final)),
+	     *failed = wk_xcalloc((size_t)n, sizeof(*failed));
+	bool text = e->args->output == CTL_OUT_TEXT;
+	int code;
+
+	for (int i = 0; i < n; i++)
+		ctl_clone_target(r, i, names[i], sizeof(names[i]));
+	while (nfinal < n && !interrupted && wk_time_mono_ms() < end_by) {
+		for (int i = 0; i < n; i++) {
+			struct wk_k8s_result res;
+			char err[512], line[64], msg[600];
+			const cJSON *cs;
+			const char *rid, *ph, *lab;
+
+			if (final[i])
+				continue;
+			if (wk_k8s_get(k8s, &wk_res_wukongs, r->ns, names[i], &res, err,
+				       sizeof(err)) < 0) {
+				wk_k8s_result_release(&res);
+				continue; /* not created yet, or a passing error */
+			}
+			cs = wk_json_path(res.body, "status.cloneStatus");
+			rid = wk_json_str(cs, "requestId");
+			ph = wk_json_str(cs, "phase");
+			lab = wk_json_meta(res.body, "labels", WK_LABEL_REQUEST_ID);
+			if (lab && strcmp(lab, r->id)) {
+				/* the cloner skips a name another request holds (TargetNameTaken)
+				 */
+				final[i] = failed[i] = true;
+				nfinal++;
+				nfailed++;
+				if (text)
+					printf("%s/%s: Skipped: the name belongs to request '%s'\n",
+					       r->ns, names[i], lab);
+				wk_k8s_result_release(&res);
+				continue;
+			}
+			if (!rid || strcmp(rid, r->id) || !ph) {
+				wk_k8s_result_release(&res);
+				continue;
+			}
+			snprintf(line, sizeof(line), "%s %d", ph,
+				 (int)wk_json_num(cs, "progress", 0));
+			if (strcmp(line, last[i])) {
+				wk_strlcpy(last[i], line, sizeof(last[i]));
+				ctl_safe(wk_json_str(cs, "message") ? wk_json_str(cs, "message")
+								    : "",
+					 msg, sizeof(msg), 300);
+				if (text)
+					printf("%s/%s: %s %s%%%s%s\n", r->ns, names[i], ph,
+					       line + strlen(ph) + 1, msg[0] ? ": " : "", msg);
+				fflush(stdout);
+			}
+			if (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")) {
+				final[i] = true;
+				failed[i] = !strcmp(ph, "Failed");
+				nfinal++;
+				nfailed += failed[i];
+			}
+			wk_k8s_result_release(&res);
+		}
+		if (nfinal < n)
+			usleep(500 * 1000);
+	}
+	code = interrupted  ? CTL_EXIT_INTERRUPT
+	       : nfinal < n ? CTL_EXIT_TIMEOUT
+	       : nfailed    ? CTL_EXIT_FAILED
+			    : CTL_EXIT_OK;
+	if (text) {
+		printf("clone batch %s: %d of %d succeeded, %d failed, %d not finished\n", r->id,
+		       nfinal - nfailed, n, nfailed, n - nfinal);
+	} else {
+		cJSON *o = cJSON_CreateObject(), *t = cJSON_AddArrayToObject(o, "targets");
+
+		cJSON_AddStringToObject(o, "requestId", r->id);
+		cJSON_AddStringToObject(o, "operation", "clone");
+		cJSON_AddStringToObject(o, "namespace", r->ns);
+		for (int i = 0; i < n; i++) {
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "name", names[i]);
+			cJSON_AddStringToObject(x, "phase",
+						!final[i]   ? "NotFinished"
+						: failed[i] ? "Failed"
+							    : "Succeeded");
+			cJSON_AddItemToArray(t, x);
+		}
+		cJSON_AddBoolToObject(o, "succeeded", code == CTL_EXIT_OK);
+		cJSON_AddNumberToObject(o, "exitCode", code);
+		print_obj(e, o);
+		cJSON_Delete(o);
+	}
+	free(names);
+	free(last);
+	free(final);
+	free(failed);
+	return code;
+}
 
 /* kubectl drain's first step: the node takes no new pods (spec.unschedulable), marked with the
  * time so the migrator's nodeMaintenance trigger leaves this cordon to the drain. */
@@ -683,6 +797,25 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	fflush(stdout);
 
 	start = wk_time_mono_ms();
+	if (verb == CTL_VERB_CLONE && r.count > 1) {
+		struct sigaction sa;
+
+		if (!k8s) {
+			fprintf(
+			    stderr,
+			    "wukongctl: a clone batch is followed through the API server, which "
+			    "is not reachable: follow request '%s' with 'wukongctl get -A'\n",
+			    r.id);
+			code = CTL_EXIT_ENV;
+			goto out;
+		}
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		code = follow_batch(e, &r, k8s, start + (a->timeout_ms ? a->timeout_ms : 600000));
+		goto out;
+	}
 	end_by = start + (a->timeout_ms					       ? a->timeout_ms
 			  : verb == CTL_VERB_MIGRATE || verb == CTL_VERB_CLONE ? 600000
 									       : 60000);
