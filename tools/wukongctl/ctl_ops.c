@@ -997,21 +997,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		char sanitized[sizeof(f.message)];
 
 		ctl_safe(f.message, sanitized, sizeof(sanitized), sizeof(sanitized) - 8);
-		if (f.evac.have) {
-			char sum[256];
-
-			ctl_evac_summary(&f.evac, sum, sizeof(sum));
-			printf("%s: %s\n", desc, sum);
-		}
-		if (code == CTL_EXIT_OK)
-			printf("%s: %s%s%s\n", desc, f.phase, sanitized[0] ? ": " : "", sanitized);
-		else
-			fprintf(stderr, "wukongctl: %s: %s%s%s%s\n", desc, f.phase,
-				f.reason[0] ? " (" : "", f.reason, f.reason[0] ? ")" : "");
-		if (code != CTL_EXIT_OK && sanitized[0])
-			fprintf(stderr, "  reason: %s\n", sanitized);
-		if (f.plan[0])
-			fputs(f.plan, stdout);
+		/* Before the summary and the final status line: the output still ends on them. */
 		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
 			struct wk_buf tb;
 
@@ -1028,6 +1014,21 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			}
 			wk_buf_release(&tb);
 		}
+		if (f.evac.have) {
+			char sum[256];
+
+			ctl_evac_summary(&f.evac, sum, sizeof(sum));
+			printf("%s: %s\n", desc, sum);
+		}
+		if (code == CTL_EXIT_OK)
+			printf("%s: %s%s%s\n", desc, f.phase, sanitized[0] ? ": " : "", sanitized);
+		else
+			fprintf(stderr, "wukongctl: %s: %s%s%s%s\n", desc, f.phase,
+				f.reason[0] ? " (" : "", f.reason, f.reason[0] ? ")" : "");
+		if (code != CTL_EXIT_OK && sanitized[0])
+			fprintf(stderr, "  reason: %s\n", sanitized);
+		if (f.plan[0])
+			fputs(f.plan, stdout);
 	} else {
 		cJSON *o = cJSON_CreateObject();
 
