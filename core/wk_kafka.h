@@ -72,7 +72,7 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 				    size_t errstr_size);
 /* A message, or NULL on timeout. Errors that are not messages (partition EOF, transient broker
  * errors) are logged and swallowed; a message with m->err set is never returned. A value over
- * WK_KAFKA_MAX_MESSAGE is returned as is (logged): the caller dead-letters it as "oversized"
+ * WK_KAFKA_MAX_MESSAGE is returned as is (logged): the caller dead-letters it as "RequestTooLarge"
  * (wk_cloudevent_decode refuses it). */
 rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms);
 /* Input gaps are not skipped silently: with a callback, a message whose offset is past the next
@@ -138,7 +138,7 @@ int wk_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errstr_size);
 
 /* Dead letter: republish `orig` (same key, value and headers) to the dlq topic, adding
  * x-dlt-original-topic / -partition / -offset, x-dlt-reason (a machine-readable code such as
- * "schema", "invalid-name", "forbidden", "not-found", "oversized", "deserialize", "handler"),
+ * "SchemaViolation", "InvalidName", "Forbidden", "NotFound", "RequestTooLarge", "MalformedRequest", "HandlerError"),
  * x-dlt-error (human text), x-dlt-service and x-dlt-time. A value over WK_KAFKA_MAX_MESSAGE is
  * left out (header x-dlt-original-size says how big it was). Waits (up to 30 s, serving delivery
  * reports) until the broker has the dead letter, so the caller may store the original's offset
