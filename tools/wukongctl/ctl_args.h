@@ -71,6 +71,7 @@ struct ctl_args {
 	const char *audit_sub, *vm, *since, *until;
 	long long limit; /* the newest N (oldest first unless --reverse) */
 	bool reverse;	 /* newest first */
+	bool no_index;	 /* full scan */
 	const char *pos[CTL_MAX_POS];
 	int npos;
 };

@@ -140,11 +140,24 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 		    int cols, unsigned tick, bool header, struct wk_buf *out)
 {
 	/* every column there is; which are shown depends on -A, -o wide and the clusters */
-	enum { C_CLUSTER, C_NS, C_NAME, C_OP, C_PHASE, C_PROG, C_SRC, C_TGT, C_ETA, C_REQ, C_MODE,
-	       C_DT, C_N };
-	static const char *const head[C_N] = {"CLUSTER", "NAMESPACE", "NAME",	  "OPERATION",
+	enum {
+		C_CLUSTER,
+		C_NS,
+		C_NAME,
+		C_OP,
+		C_PHASE,
+		C_PROG,
+		C_SRC,
+		C_TGT,
+		C_ETA,
+		C_REQ,
+		C_MODE,
+		C_DT,
+		C_N
+	};
+	static const char *const head[C_N] = {"CLUSTER", "NAMESPACE", "NAME",	"OPERATION",
 					      "PHASE",	 "PROGRESS",  "SOURCE", "TARGET",
-					      "ETA",	 "REQUEST",   "MODE",	  "DOWNTIME"};
+					      "ETA",	 "REQUEST",   "MODE",	"DOWNTIME"};
 	bool show[C_N], multi = false;
 	const char *h[C_N];
 	size_t nc = 0;
@@ -162,8 +175,8 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 	/* names may be cut in the middle to fit a terminal; phase, progress and ETA never */
 	for (int c = 0; c < C_N; c++)
 		if (show[c])
-			t.shrink[nc++] = c == C_NS || c == C_NAME || c == C_SRC || c == C_TGT ||
-					 c == C_REQ;
+			t.shrink[nc++] =
+			    c == C_NS || c == C_NAME || c == C_SRC || c == C_TGT || c == C_REQ;
 	for (size_t i = 0; i < n; i++) {
 		const struct ctl_row *r = &rows[i];
 		char pct[CTL_BAR_MAX + 16], eta[16], dt[32];
@@ -580,7 +593,7 @@ int ctl_clusters(const struct ctl_env *e)
 		for (size_t i = 0; i < l->n; i++) {
 			const struct wk_cluster_info *c = &l->v[i];
 			char cf[16], ca[16], mf[16], ma[16], cpu[40], mem[40], gates[400] = "",
-								       id[64], kv[64];
+									       id[64], kv[64];
 			size_t gl = 0;
 
 			wk_quantity_format_milli(c->cpu_alloc_milli - c->cpu_used_milli, cf,
