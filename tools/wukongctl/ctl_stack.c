@@ -977,9 +977,14 @@ int ctl_up(const struct ctl_env *e)
 		       ncl, 'a' + ncl - 1, e->shown, e->shown);
 	printf("  kubeconfig       %s/kubeconfig\n", e->shown);
 	printf("  scenario         %s\n", scen[0] ? scen : "(wukong-sim's default)");
-	printf("  next:            wukongctl status | wukongctl watch | "
-	       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
-	       e->shown);
+	{
+		/* the hints work as typed: the same --dir (a $WUKONG_DIR is inherited anyway) */
+		const char *dd = e->args->dir ? " --dir " : "", *dv = e->args->dir ? e->shown : "";
+
+		printf("  next:            wukongctl%s%s status | wukongctl%s%s watch -A | "
+		       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
+		       dd, dv, dd, dv, e->shown);
+	}
 	return failed ? 1 : 0;
 fail:
 	stop_procs(ps, (size_t)np, 5000, true);
