@@ -136,8 +136,8 @@ static void pct_cell(const struct ctl_row *r, bool tty, unsigned tick, char *out
 		snprintf(out, n, "%s   ?%%", bar);
 }
 
-void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty,
-		    int cols, unsigned tick, bool header, struct wk_buf *out)
+static void rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool bars,
+		       bool colour, int cols, unsigned tick, bool header, struct wk_buf *out)
 {
 	/* every column there is; which are shown depends on -A, -o wide and the clusters */
 	enum {
@@ -183,7 +183,7 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 		const char *all[C_N], *cells[C_N];
 		size_t k, m = 0;
 
-		pct_cell(r, tty, tick, pct, sizeof(pct));
+		pct_cell(r, bars, tick, pct, sizeof(pct));
 		if (r->final)
 			snprintf(eta, sizeof(eta), "-");
 		else
@@ -215,8 +215,43 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 		else if (!strcmp(r->phase, "Cancelled"))
 			t.color[k] = 33;
 	}
-	ctl_tab_render(&t, cols, tty, header, out);
+	ctl_tab_render(&t, cols, colour, header, out);
 	ctl_tab_release(&t);
+}
+
+void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty,
+		    int cols, unsigned tick, bool header, struct wk_buf *out)
+{
+	struct wk_buf b;
+	bool fits = true;
+
+	wk_buf_init(&b, 0);
+	rows_table(rows, n, all_ns, wide, tty, tty, cols, tick, header, &b);
+	if (tty && cols > 0) {
+		/* a terminal too narrow for the bars: the percentage alone (the names are cut
+		 * in the middle before that, down to 8 columns) */
+		const char *s = wk_buf_str(&b) ? wk_buf_str(&b) : "";
+
+		for (const char *nl; fits && (nl = strchr(s, '\n')); s = nl + 1) {
+			size_t vis = 0;
+
+			for (const char *p = s; p < nl; p++) {
+				if (*p == '\033') {
+					while (p < nl && *p != 'm')
+						p++;
+					continue;
+				}
+				vis++;
+			}
+			fits = vis <= (size_t)cols;
+		}
+	}
+	if (fits) {
+		(void)!wk_buf_adds(out, wk_buf_str(&b) ? wk_buf_str(&b) : "");
+	} else {
+		rows_table(rows, n, all_ns, wide, false, true, cols, tick, header, out);
+	}
+	wk_buf_release(&b);
 }
 
 /* Fields of a status that are bookkeeping, not facts for a reader. */
