@@ -728,7 +728,7 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 		ctx->backoff_max_ms = ctx->backoff_ms;
 	metrics_init(ctx);
 	if (*listen) {
-		ctx->httpd = wk_httpd_new(listen, err, sizeof(err));
+		ctx->httpd = wk_httpd_new_flags(listen, ctx->svc->http_flags, err, sizeof(err));
 		if (!ctx->httpd) {
 			wk_error("http.listen: %s", err);
 			return -1;

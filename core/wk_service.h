@@ -74,6 +74,9 @@ struct wk_service {
 	 * The lease is released after the final commit, so a successor starts at once. NULL = none.
 	 */
 	const char *lease;
+	/* Addition (issue 24): flags for the HTTP endpoint (wk_httpd_new_flags: WK_HTTPD_THREADED
+	 * for a service that streams, e.g. the console's Server-Sent Events). 0 = the default. */
+	unsigned http_flags;
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);

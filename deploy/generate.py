@@ -104,13 +104,20 @@ SERVICES = {
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list", "create"]),
-            (KV, ["virtualmachines"], ["get", "update", "patch", "delete"]),
+            (KV, ["virtualmachines"], ["get", "create", "update", "patch", "delete"]),
             (KV, ["virtualmachineinstances"], ["get"]),
             (KV, ["kubevirts"], ["list"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["get", "list", "create", "delete"]),
+            # the per-volume route (a disk selection, another namespace): a VolumeSnapshot of
+            # each kept claim, a DataVolume cloned from it; CDI's webhook checks create on
+            # datavolumes/source in the source namespace for a cross-namespace clone
+            # (docs/cloner.md: narrow it with RoleBindings per source namespace)
+            ("snapshot.storage.k8s.io", ["volumesnapshots"], ["get", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes"], ["get", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshotcontents"], ["get"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["get", "list", "create", "delete"]),
-            ("", ["persistentvolumeclaims"], ["list", "delete"]),
+            ("", ["persistentvolumeclaims"], ["get", "list", "delete"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
@@ -647,7 +654,7 @@ def main():
         "resources": ["../../base", "kafka-topics.yaml", "tenant-topics.yaml"]}, sort_keys=False)
     # One request topic per tenant, configured as the shared request topic (deploy/topics.yaml).
     out[os.path.join("overlays", "strimzi", "tenant-topics.yaml")] = dump_all([
-        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+        {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
          "metadata": {"name": PREFIX + "." + TENANT_TOPIC + t, "namespace": NS,
                       "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
          "spec": {"topicName": PREFIX + "." + TENANT_TOPIC + t, "partitions": 3, "replicas": 3,

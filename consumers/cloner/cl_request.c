@@ -126,20 +126,24 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	if (ct && (!strcmp(ct, "full") || !strcmp(ct, "linked"))) {
 		/* The seed names them and the CRD accepts them; KubeVirt has no such clone (a
 		 * VirtualMachineClone always copies), so say so instead of ignoring the Wukong. */
-		invalid(out, "CloneTypeNotSupported",
-			"cloneType '%s' is not supported: KubeVirt's VirtualMachineClone makes full "
-			"copies of a snapshot; use cloneType running (online) or offline",
+		invalid(
+		    out, "CloneTypeNotSupported",
+		    "cloneType '%s' is not supported: KubeVirt's VirtualMachineClone makes full "
+		    "copies of a snapshot; use cloneType running (online) or offline",
+		    ct);
+		return 1;
+	}
+	if (ct && strcmp(ct, "running") && strcmp(ct, "offline")) {
+		invalid(out, "CloneTypeNotSupported", "cloneType '%.32s' is not running or offline",
 			ct);
 		return 1;
 	}
-	if (ct && strcmp(ct, "running")) {
-		/* Not ours: an offline clone (or another kind) is another component's job. */
-		invalid(out, "NotARunningClone",
-			"cloneType '%s' is not handled by the running-clone "
-			"executor",
-			ct ? ct : "");
-		return 0;
-	}
+	out->offline = ct && !strcmp(ct, "offline");
+	out->start_source = cJSON_IsTrue(wk_json_path(cs, "startSource"));
+	if (out->offline && out->start_source)
+		invalid(out, "InvalidCloneSource",
+			"cloneType offline copies a stopped VM as it is: startSource asks for the "
+			"opposite");
 	if (t && !strcmp(t, "vmi")) {
 		out->type = CL_SRC_VMI;
 		wk_strlcpy(out->source_name,
@@ -166,15 +170,16 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	wk_strlcpy(out->source_ns, sns && *sns ? sns : ns, sizeof(out->source_ns));
 	if (parse_disks(wk_json_path(cs, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0)
 		invalid(out, "InvalidCloneSource", "spec.cloneSource.%s", why);
-	if (strcmp(out->source_ns, out->ns))
-		invalid(
-		    out, "CrossNamespaceNotSupported",
-		    "source namespace '%s' differs from the wukong's namespace '%s': KubeVirt's "
-		    "VirtualMachineSnapshot and VirtualMachineClone reference their source and "
-		    "target by TypedLocalObjectReference (same namespace only); create the "
-		    "Wukong in '%s' and move it, or use a CDI cross-namespace DataVolume clone "
-		    "(offline)",
-		    out->source_ns, out->ns, out->source_ns);
+	/* KubeVirt's snapshot, restore and clone name their source and target with a
+	 * TypedLocalObjectReference (one namespace), and a VirtualMachineSnapshot takes every disk:
+	 * another namespace or a disk selection goes per volume (CDI clones a VolumeSnapshot into
+	 * any namespace the cloner may read from, datavolumes/source). */
+	out->per_volume = strcmp(out->source_ns, out->ns) != 0 || out->ndisks > 0;
+	if (out->per_volume && out->start_source)
+		invalid(out, "InvalidCloneSource",
+			"startSource applies to a whole-VM clone in the same namespace; a copy per "
+			"volume (a disk selection or another namespace) is taken from the VM as it "
+			"is, running (crash-consistent) or stopped");
 	if (out->type == CL_SRC_VM && !strcmp(out->source_name, out->target_vm) &&
 	    !strcmp(out->source_ns, out->ns))
 		invalid(out, "InvalidCloneSource", "the source VM is the target VM '%s'",
@@ -215,7 +220,8 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 {
 	static const char *const known[] = {"requestId",   "cluster", "namespace", "tenant",
 					    "source",	   "targets", "disks",	   "keepSnapshot",
-					    "parallelism", "reason",  "expiresAt", NULL};
+					    "parallelism", "reason",  "expiresAt", "cloneType",
+					    "startSource", NULL};
 	static const char *const known_src[] = {"type", "name", "namespace", NULL};
 	static const char *const known_tgt[] = {"name", "running", NULL};
 	cJSON *root;
@@ -339,6 +345,23 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		goto out;
 	}
 	out->keep_snapshot = cJSON_IsTrue(p);
+	p = wk_json_path(root, "startSource");
+	if (p && !cJSON_IsBool(p)) {
+		verdict(v, "SchemaViolation", "field 'startSource' is not a boolean");
+		goto out;
+	}
+	out->start_source = cJSON_IsTrue(p);
+	p = wk_json_path(root, "cloneType");
+	if (p && (!cJSON_IsString(p) ||
+		  (strcmp(p->valuestring, "running") && strcmp(p->valuestring, "offline")))) {
+		verdict(v, "SchemaViolation", "field 'cloneType' must be 'running' or 'offline'");
+		goto out;
+	}
+	out->offline = p && !strcmp(p->valuestring, "offline");
+	if (out->offline && out->start_source) {
+		verdict(v, "SchemaViolation", "'startSource' cannot be combined with cloneType 'offline'");
+		goto out;
+	}
 	p = wk_json_path(root, "parallelism");
 	out->parallelism = 2;
 	if (p) {
@@ -432,7 +455,9 @@ cJSON *cl_wukong_for_target(const struct cl_submission *s, size_t i, const cJSON
 	cJSON_AddStringToObject(cs, "type", s->type == CL_SRC_VMI ? "vmi" : "vm");
 	cJSON_AddStringToObject(cs, s->type == CL_SRC_VMI ? "vmiName" : "vmName", s->source_name);
 	cJSON_AddStringToObject(cs, "namespace", s->source_ns);
-	cJSON_AddStringToObject(cs, "cloneType", "running");
+	cJSON_AddStringToObject(cs, "cloneType", s->offline ? "offline" : "running");
+	if (s->start_source)
+		cJSON_AddBoolToObject(cs, "startSource", true);
 	if (s->ndisks) {
 		cJSON *a = cJSON_AddArrayToObject(cs, "disks");
 
@@ -457,6 +482,14 @@ void cl_object_name(const struct cl_job_spec *j, char *out, size_t out_size)
 	while (n && (j->name[n - 1] == '-' || j->name[n - 1] == '.'))
 		n--;
 	snprintf(out, out_size, "%.*s-clone-%.10s", (int)n, j->name, id + 2);
+}
+
+void cl_volume_object_name(const struct cl_job_spec *j, const char *vol, char *out, size_t out_size)
+{
+	char base[80];
+
+	cl_object_name(j, base, sizeof(base));
+	snprintf(out, out_size, "%s-%.63s", base, vol);
 }
 
 void cl_started_key(const struct cl_job_spec *j, char *out, size_t out_size)

@@ -10,7 +10,7 @@ D="$ROOT/deploy"
 
 check "deploy/ is what deploy/generate.py writes" python3 "$D/generate.py" --check
 check "base CRD is deploy/crds/wukong.yaml" cmp -s "$D/crds/wukong.yaml" "$D/base/crd.yaml"
-"$BIN/wukong-kafka" --strimzi 2>/dev/null | sed 's#kafka.strimzi.io/v1beta2#kafka.strimzi.io/v1#' >"$T/topics.yaml"
+"$BIN/wukong-kafka" --strimzi 2>/dev/null >"$T/topics.yaml"
 check "strimzi overlay's KafkaTopics are wukong-kafka --strimzi's (apiVersion v1)" \
 	bash -c "diff <(grep -v '^#' '$T/topics.yaml') <(grep -v '^#' '$D/overlays/strimzi/kafka-topics.yaml')"
 for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overlays/monitoring; do
@@ -98,7 +98,8 @@ for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overl
 	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
 done
 check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
-check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 8 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
+# a KafkaUser per service and one per tenant (deploy/generate.py TENANTS: one example)
+check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 9 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
 cat >"$T/bad.yaml" <<'Y'
 apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor

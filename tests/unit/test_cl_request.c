@@ -305,11 +305,36 @@ static void jobs_from_wukongs(void **state)
 	/* no cloneSource, an offline clone, garbage metadata */
 	assert_int_equal(
 	    job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{}}", &j), 0);
+	/* an offline clone is the cloner's too: never started, copied as it is */
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"cloneType\":"
 				"\"offline\"}}}",
 				&j),
-			 0);
+			 1);
+	assert_true(j.offline && !j.start_source && !j.per_volume);
+	assert_string_equal(j.invalid, "");
+	/* offline and startSource contradict each other */
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"cloneType\":"
+				"\"offline\",\"startSource\":true}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "InvalidCloneSource");
+	/* another namespace, or a disk selection: the per-volume route */
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\","
+				"\"namespace\":\"golden\"}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "");
+	assert_true(j.per_volume);
+	assert_string_equal(j.source_ns, "golden");
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\","
+				"\"namespace\":\"golden\",\"startSource\":true}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "InvalidCloneSource");
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\"}}}",
 				&j),
@@ -337,14 +362,14 @@ static void jobs_from_wukongs(void **state)
 	assert_true(j.from_kafka);
 	assert_int_equal(j.parallelism, 2);
 	assert_false(j.want_running);
-	/* cross namespace: accepted as a job that fails with its reason */
+	/* cross namespace: a per-volume job (VolumeSnapshots + CDI DataVolume clones) */
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"namespace\":"
 				"\"other\",\"cloneType\":\"running\"}}}",
 				&j),
 			 1);
-	assert_string_equal(j.invalid, "CrossNamespaceNotSupported");
-	assert_non_null(strstr(j.invalid_msg, "TypedLocalObjectReference"));
+	assert_string_equal(j.invalid, "");
+	assert_true(j.per_volume);
 	/* hostile values become invalid jobs, never paths */
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"../../secrets\","

@@ -9,7 +9,7 @@
 
 #define M(c) (1u << (c))
 #define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
-#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS))
+#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS) | M(CTL_CMD_REPORT))
 #define ALL 0xffffffffu
 
 enum opt_kind { O_FLAG, O_STR, O_DUR, O_INT };
@@ -31,7 +31,7 @@ static const struct opt opts[] = {
     {"kubeconfig", 0, O_STR, F(kubeconfig), ALL},
     {"context", 0, O_STR, F(context), ALL},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
-    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_AUDIT)},
+    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_AUDIT) | M(CTL_CMD_REPORT)},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
     {"output", 'o', O_STR, 0,
@@ -40,7 +40,7 @@ static const struct opt opts[] = {
      * them, as kubectl's do) */
     {"namespace", 'n', O_STR, F(namespace), ALL},
     {"all-namespaces", 'A', O_FLAG, F(all_namespaces), ALL},
-    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
+    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN) | M(CTL_CMD_REPORT)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
@@ -53,6 +53,11 @@ static const struct opt opts[] = {
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
     {"no-cordon", 0, O_FLAG, F(no_cordon), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
+    {"count", 0, O_INT, F(count), M(CTL_CMD_CLONE)},
+    {"parallelism", 0, O_INT, F(parallelism), M(CTL_CMD_CLONE)},
+    {"offline", 0, O_FLAG, F(offline), M(CTL_CMD_CLONE)},
+    {"start-source", 0, O_FLAG, F(start_source), M(CTL_CMD_CLONE)},
+    {"stopped", 0, O_FLAG, F(stopped), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
@@ -64,6 +69,7 @@ static const struct opt opts[] = {
     {"since", 0, O_STR, F(since), M(CTL_CMD_AUDIT)},
     {"until", 0, O_STR, F(until), M(CTL_CMD_AUDIT)},
     {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
+    {"svg", 0, O_STR, F(svg), M(CTL_CMD_REPORT)},
     {"reverse", 0, O_FLAG, F(reverse), M(CTL_CMD_AUDIT)},
     {"no-index", 0, O_FLAG, F(no_index), M(CTL_CMD_AUDIT)},
 };
@@ -116,9 +122,13 @@ static const struct {
      "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
      "node drain (evacuate every VM from NODE); --dry-run prints the per-VM plan.\n"},
     {"clone", CTL_CMD_CLONE, 2, 2,
-     "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
-     "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"
-     "as the submission), optionally only some disks, and follow it.\n"},
+     "usage: wukongctl clone SRC DST [--disks a,b] [--count N] [--parallelism N]\n"
+     "                       [--offline | --start-source] [--stopped] [common options]\n"
+     "Clone the Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME; another namespace than\n"
+     "SRC's is cloned per volume), optionally only some disks, and follow it. --count N: a\n"
+     "batch DST-1..DST-N, at most --parallelism at a time. A stopped source is copied as it\n"
+     "is (never started) unless --start-source; --offline refuses a running source;\n"
+     "--stopped leaves the clones stopped.\n"},
     {"get", CTL_CMD_GET, 0, 1,
      "usage: wukongctl get [NAME|NS/NAME] [-n NS|-A] [--include-finished] [-w]\n"
      "                     [-o wide|json|yaml|name|jsonpath=TEMPLATE]\n"
@@ -137,6 +147,12 @@ static const struct {
      "The audit log in DIR/audit, with wukong-auditlog's flags and formats\n"
      "(core/wk_auditlog_cli.h). T is RFC 3339 or a duration back from now (90s, 2h, 7d).\n"
      "--limit N: the newest N, oldest first (--reverse: newest first).\n"},
+    {"report", CTL_CMD_REPORT, 2, 2,
+     "usage: wukongctl report drain|migrate ID [--svg FILE] [--timeout DUR]\n"
+     "The picture of a drain (per VM: the planner's bar against what happened) or of a\n"
+     "migration (data remaining over time against transfer and dirty rate), read back from\n"
+     "wukong.audit, wukong.progress and wukong.status: as text on stdout, or with --svg as\n"
+     "an SVG file any browser opens. ID is the request id (the drain's, or the migration's).\n"},
     {"help", CTL_CMD_HELP, 0, 1, NULL},
     {"version", CTL_CMD_VERSION, 0, 0, "usage: wukongctl version\n"},
 };
@@ -504,6 +520,22 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 			return wk_err(errstr, errstr_size,
 				      "unknown audit command '%s' (query, verify)", shown);
 		}
+	}
+	if (a->cmd == CTL_CMD_REPORT) {
+		a->report_kind = a->pos[0];
+		a->report_id = a->pos[1];
+		if (strcmp(a->report_kind, "drain") && strcmp(a->report_kind, "migrate")) {
+			ctl_safe(a->report_kind, shown, sizeof(shown), 40);
+			return wk_err(errstr, errstr_size, "unknown report '%s' (drain, migrate)",
+				      shown);
+		}
+		if (!wk_name_is_dns1123_label(a->report_id)) {
+			ctl_safe(a->report_id, shown, sizeof(shown), 64);
+			return wk_err(errstr, errstr_size, "report: '%s' is not a request id",
+				      shown);
+		}
+		if (a->svg && (!*a->svg || strlen(a->svg) >= 4096))
+			return wk_err(errstr, errstr_size, "--svg: give a file name");
 	}
 	if (a->namespace && !wk_name_is_dns1123_label(a->namespace)) {
 		ctl_safe(a->namespace, shown, sizeof(shown), 64);

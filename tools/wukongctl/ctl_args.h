@@ -30,6 +30,7 @@ enum ctl_cmd {
 	CTL_CMD_VERSION,
 	CTL_CMD_RESTART,
 	CTL_CMD_CLUSTERS,
+	CTL_CMD_REPORT, /* addition (issue 24): report drain|migrate ID [--svg FILE] */
 };
 
 /* -o: text (the default table / progress lines), wide (text with more columns), json, yaml,
@@ -67,8 +68,14 @@ struct ctl_args {
 	bool rbac;	       /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long clusters;    /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
 	long long timeout_per_gib; /* 0 = unset */
+	/* clone */
+	long long count;       /* --count: a batch of DST-1..DST-N; 0 = one target, DST */
+	long long parallelism; /* --parallelism; 0 = the cloner's default (2) */
+	bool offline, start_source, stopped;
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;
+	/* report */
+	const char *report_kind, *report_id, *svg;
 	long long limit; /* the newest N (oldest first unless --reverse) */
 	bool reverse;	 /* newest first */
 	bool no_index;	 /* full scan */

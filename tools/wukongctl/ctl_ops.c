@@ -7,6 +7,7 @@
  * where the status writer puts what the executors and the progress aggregator report.
  */
 #include "ctl_ops.h"
+#include "ctl_report.h"
 #include "ctl_out.h"
 
 #include "wk_cloudevent.h"
@@ -351,6 +352,17 @@ bool ctl_follow_dead_letter(struct ctl_follow *f, const cJSON *value, const char
 
 /* ---- Kafka: the tail consumer ---- */
 
+/* When a message happened: its ce_time, else the broker's timestamp, else now. */
+static int64_t msg_time(const rd_kafka_message_t *m)
+{
+	char tb[64];
+	int64_t t = 0;
+
+	if (wk_kafka_header_copy(m, "ce_time", tb, sizeof(tb)) < 0 || wk_time_parse_ms(tb, &t) < 0)
+		t = rd_kafka_message_timestamp(m, NULL);
+	return t > 0 ? t : wk_time_now_ms();
+}
+
 static rd_kafka_t *tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
 			    char *errstr, size_t errstr_size)
 {
@@ -468,13 +480,127 @@ static const char *what(const struct ctl_request *r, char *buf, size_t n)
 		snprintf(buf, n, "drain node %s%s", r->node, r->dry_run ? " (dry run)" : "");
 		break;
 	case CTL_VERB_CLONE:
-		snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns, r->name);
+		if (r->count > 1)
+			snprintf(buf, n, "clone %s/%s -> %s/%s-1..%d", r->src_ns, r->src_name,
+				 r->ns, r->name, r->count);
+		else
+			snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns,
+				 r->name);
 		break;
 	}
 	return buf;
 }
 
 /* ---- the command ---- */
+
+/* A clone batch (--count): each target Wukong read through the API server every half second
+ * until every one is final (cloneStatus of this request Succeeded or Failed, or the name taken by
+ * another request), one line per change. Exit 0 when all succeeded, 1 when one failed, 4 on the
+ * deadline. */
+static int follow_batch(const struct ctl_env *e, const struct ctl_request *r, struct wk_k8s *k8s,
+			long long end_by)
+{
+	int n = r->count, nfinal = 0, nfailed = 0;
+	char(*names)[CTL_NAME_MAX + 8] = wk_xcalloc((size_t)n, sizeof(*names));
+	char(*last)[64] = wk_xcalloc((size_t)n, sizeof(*last));
+	bool *final = wk_xcalloc((size_t)n, sizeof(*final)),
+	     *failed = wk_xcalloc((size_t)n, sizeof(*failed));
+	bool text = e->args->output == CTL_OUT_TEXT;
+	int code;
+
+	for (int i = 0; i < n; i++)
+		ctl_clone_target(r, i, names[i], sizeof(names[i]));
+	while (nfinal < n && !interrupted && wk_time_mono_ms() < end_by) {
+		for (int i = 0; i < n; i++) {
+			struct wk_k8s_result res;
+			char err[512], line[64], msg[600];
+			const cJSON *cs;
+			const char *rid, *ph, *lab;
+
+			if (final[i])
+				continue;
+			if (wk_k8s_get(k8s, &wk_res_wukongs, r->ns, names[i], &res, err,
+				       sizeof(err)) < 0) {
+				wk_k8s_result_release(&res);
+				continue; /* not created yet, or a passing error */
+			}
+			cs = wk_json_path(res.body, "status.cloneStatus");
+			rid = wk_json_str(cs, "requestId");
+			ph = wk_json_str(cs, "phase");
+			lab = wk_json_meta(res.body, "labels", WK_LABEL_REQUEST_ID);
+			if (lab && strcmp(lab, r->id)) {
+				/* the cloner skips a name another request holds (TargetNameTaken)
+				 */
+				final[i] = failed[i] = true;
+				nfinal++;
+				nfailed++;
+				if (text)
+					printf("%s/%s: Skipped: the name belongs to request '%s'\n",
+					       r->ns, names[i], lab);
+				wk_k8s_result_release(&res);
+				continue;
+			}
+			if (!rid || strcmp(rid, r->id) || !ph) {
+				wk_k8s_result_release(&res);
+				continue;
+			}
+			snprintf(line, sizeof(line), "%s %d", ph,
+				 (int)wk_json_num(cs, "progress", 0));
+			if (strcmp(line, last[i])) {
+				wk_strlcpy(last[i], line, sizeof(last[i]));
+				ctl_safe(wk_json_str(cs, "message") ? wk_json_str(cs, "message")
+								    : "",
+					 msg, sizeof(msg), 300);
+				if (text)
+					printf("%s/%s: %s %s%%%s%s\n", r->ns, names[i], ph,
+					       line + strlen(ph) + 1, msg[0] ? ": " : "", msg);
+				fflush(stdout);
+			}
+			if (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")) {
+				final[i] = true;
+				failed[i] = !strcmp(ph, "Failed");
+				nfinal++;
+				nfailed += failed[i];
+			}
+			wk_k8s_result_release(&res);
+		}
+		if (nfinal < n)
+			usleep(500 * 1000);
+	}
+	code = interrupted  ? CTL_EXIT_INTERRUPT
+	       : nfinal < n ? CTL_EXIT_TIMEOUT
+	       : nfailed    ? CTL_EXIT_FAILED
+			    : CTL_EXIT_OK;
+	if (text) {
+		printf("clone batch %s: %d of %d succeeded, %d failed, %d not finished\n", r->id,
+		       nfinal - nfailed, n, nfailed, n - nfinal);
+	} else {
+		cJSON *o = cJSON_CreateObject(), *t = cJSON_AddArrayToObject(o, "targets");
+
+		cJSON_AddStringToObject(o, "requestId", r->id);
+		cJSON_AddStringToObject(o, "operation", "clone");
+		cJSON_AddStringToObject(o, "namespace", r->ns);
+		for (int i = 0; i < n; i++) {
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "name", names[i]);
+			cJSON_AddStringToObject(x, "phase",
+						!final[i]   ? "NotFinished"
+						: failed[i] ? "Failed"
+							    : "Succeeded");
+			cJSON_AddItemToArray(t, x);
+		}
+		cJSON_AddBoolToObject(o, "succeeded", code == CTL_EXIT_OK);
+		cJSON_AddNumberToObject(o, "exitCode", code);
+		print_obj(e, r, o);
+		cJSON_Delete(o);
+	}
+	free(names);
+	free(last);
+	free(final);
+	free(failed);
+	return code;
+}
 
 /* kubectl drain's first step: the node takes no new pods (spec.unschedulable), marked with the
  * time so the migrator's nodeMaintenance trigger leaves this cordon to the drain. */
@@ -533,6 +659,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	unsigned tick = 0;
 	int code = CTL_EXIT_OK;
 	char lastline[512] = "";
+	/* Addition (issue 24): the drain's timeline (plan against reports) and the migration's
+	 * convergence, fed from the same messages the follow reads. */
+	struct ctl_report rep;
+	bool stalled = false;
 
 	if (ctl_request_from_args(a, verb, &r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
@@ -545,6 +675,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			rnd = (uint32_t)getpid() ^ (uint32_t)wk_time_mono_ms();
 		ctl_request_new_id(verb, wk_time_now_ms(), rnd, r.id, sizeof(r.id));
 	}
+	ctl_report_init(&rep, verb == CTL_VERB_DRAIN, r.id);
 	/* No executor starts the request after this (core/wk_request.h): a request left in
 	 * Kafka while nothing ran must not run long after this command gave up on it. */
 	expires_ms = wk_time_now_ms() + (a->expire_after_ms > 0 ? a->expire_after_ms : 600000);
@@ -552,6 +683,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	cfg = ctl_env_kafka_config(e, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "wukongctl: %s\n", err);
+		ctl_report_release(&rep);
 		return CTL_EXIT_ENV;
 	}
 	{
@@ -654,6 +786,25 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	fflush(stdout);
 
 	start = wk_time_mono_ms();
+	if (verb == CTL_VERB_CLONE && r.count > 1) {
+		struct sigaction sa;
+
+		if (!k8s) {
+			fprintf(
+			    stderr,
+			    "wukongctl: a clone batch is followed through the API server, which "
+			    "is not reachable: follow request '%s' with 'wukongctl get -A'\n",
+			    r.id);
+			code = CTL_EXIT_ENV;
+			goto out;
+		}
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		code = follow_batch(e, &r, k8s, start + (a->timeout_ms ? a->timeout_ms : 600000));
+		goto out;
+	}
 	end_by = start + (a->timeout_ms					       ? a->timeout_ms
 			  : verb == CTL_VERB_MIGRATE || verb == CTL_VERB_CLONE ? 600000
 									       : 60000);
@@ -686,8 +837,10 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			} else if (v && !strcmp(tn, t_status)) {
 				changed = ctl_follow_status_msg(&f, v);
 			} else if (v && !strcmp(tn, t_audit)) {
+				ctl_report_feed(&rep, 'a', v, msg_time(m));
 				changed = ctl_follow_audit(&f, v);
 			} else if (v && !strcmp(tn, t_prog)) {
+				ctl_report_feed(&rep, 'p', v, msg_time(m));
 				changed = ctl_follow_progress(&f, v);
 			}
 			cJSON_Delete(v);
@@ -741,11 +894,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			char line[512];
 
 			next_draw = now + 200;
-			if (f.evac.have)
+			if (f.evac.have) {
 				ctl_evac_line(&f.evac, term_cols() - 1, tick++, line, sizeof(line));
-			else
+			} else if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) &&
+				   term_cols() > 60) {
+				/* A pre-copy that stopped converging: the remaining bytes' shape.
+				 */
+				char spark[128];
+
+				ctl_progress_line(&f.prog, term_cols() - 32, tick++, line,
+						  sizeof(line) - 160);
+				wk_conv_sparkline(&rep.conv, 12, true, spark, sizeof(spark));
+				snprintf(line + strlen(line), 160, "  not converging %s", spark);
+			} else {
 				ctl_progress_line(&f.prog, term_cols() - 1, tick++, line,
 						  sizeof(line));
+			}
 			/* A new phase keeps the previous line on screen: the history stays. */
 			if (changed && lastline[0] && strcmp(f.phase, lastline))
 				printf("\n");
@@ -754,6 +918,17 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fflush(stdout);
 		} else if (!tty && changed) {
 			char line[512];
+
+			if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) != stalled) {
+				char spark[64];
+
+				stalled = !stalled;
+				wk_conv_sparkline(&rep.conv, 12, false, spark, sizeof(spark));
+				if (stalled)
+					printf("not converging: remaining [%s] over the last %zu "
+					       "samples\n",
+					       spark, rep.conv.n < 12 ? rep.conv.n : (size_t)12);
+			}
 
 			if (f.evac.have)
 				ctl_evac_plain(&f.evac, line, sizeof(line));
@@ -830,6 +1005,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fprintf(stderr, "  reason: %s\n", sanitized);
 		if (f.plan[0])
 			fputs(f.plan, stdout);
+		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
+			struct wk_buf tb;
+
+			wk_buf_init(&tb, 4 * 1024 * 1024);
+			if (r.dry_run) {
+				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
+						     &tb) == 0)
+					printf("the plan, per VM (seconds from the start):\n%s",
+					       wk_buf_str(&tb));
+			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
+				printf("planned against actual (seconds from the start; 'wukongctl "
+				       "report drain %s --svg FILE' draws it):\n%s",
+				       r.id, wk_buf_str(&tb));
+			}
+			wk_buf_release(&tb);
+		}
 	} else {
 		cJSON *o = cJSON_CreateObject();
 
@@ -878,6 +1069,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		cJSON_Delete(o);
 	}
 out:
+	ctl_report_release(&rep);
 	free(body);
 	wk_producer_destroy(prod);
 	if (tail) {

@@ -86,6 +86,23 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 				return -1;
 			r->ndisks = (size_t)n;
 		}
+		if (a->count < 0 || a->count > CTL_MAX_BATCH)
+			return wk_err(errstr, errstr_size, "--count must be in 1..%d",
+				      CTL_MAX_BATCH);
+		if (a->count > 1 && strlen(r->name) > 246)
+			return wk_err(errstr, errstr_size,
+				      "DST name is too long for a batch ('<DST>-<n>-vm')");
+		if (a->parallelism < 0 || a->parallelism > 32)
+			return wk_err(errstr, errstr_size, "--parallelism must be in 1..32");
+		if (a->offline && a->start_source)
+			return wk_err(errstr, errstr_size,
+				      "--offline copies a stopped source as it is: not with "
+				      "--start-source");
+		r->count = a->count > 1 ? (int)a->count : 0;
+		r->parallelism = (int)a->parallelism;
+		r->offline = a->offline;
+		r->start_source = a->start_source;
+		r->stopped = a->stopped;
 		return 0;
 	}
 	}
@@ -140,9 +157,22 @@ char *ctl_request_json(const struct ctl_request *r)
 		cJSON_AddStringToObject(src, "name", vm);
 		cJSON_AddStringToObject(src, "namespace", r->src_ns);
 		tg = cJSON_AddArrayToObject(o, "targets");
-		t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "name", r->name);
-		cJSON_AddItemToArray(tg, t);
+		for (int i = 0; i < (r->count > 1 ? r->count : 1); i++) {
+			char tn[CTL_NAME_MAX + 8];
+
+			ctl_clone_target(r, i, tn, sizeof(tn));
+			t = cJSON_CreateObject();
+			cJSON_AddStringToObject(t, "name", tn);
+			if (r->stopped)
+				cJSON_AddFalseToObject(t, "running");
+			cJSON_AddItemToArray(tg, t);
+		}
+		if (r->parallelism > 0)
+			cJSON_AddNumberToObject(o, "parallelism", r->parallelism);
+		if (r->offline)
+			cJSON_AddStringToObject(o, "cloneType", "offline");
+		if (r->start_source)
+			cJSON_AddTrueToObject(o, "startSource");
 		if (r->ndisks) {
 			cJSON *d = cJSON_AddArrayToObject(o, "disks");
 
@@ -159,6 +189,14 @@ char *ctl_request_json(const struct ctl_request *r)
 	if (!s)
 		abort();
 	return s;
+}
+
+void ctl_clone_target(const struct ctl_request *r, int i, char *out, size_t out_size)
+{
+	if (r->count > 1)
+		snprintf(out, out_size, "%.246s-%d", r->name, (i + 1) % 1000);
+	else
+		snprintf(out, out_size, "%s", r->name);
 }
 
 void ctl_request_key(const struct ctl_request *r, char *out, size_t out_size)

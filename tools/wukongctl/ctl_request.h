@@ -25,7 +25,14 @@ struct ctl_request {
 	long long timeout_per_gib;
 	size_t ndisks;
 	char disks[CTL_MAX_DISKS][64];
+	/* clone: a batch of count targets "<name>-1".."<name>-<count>" (0: one, <name>) */
+	int count, parallelism;
+	bool offline, start_source, stopped;
 };
+#define CTL_MAX_BATCH 100 /* request-clone.v1.json: targets maxItems */
+
+/* The i-th target of a clone (0-based): "<name>" alone, or "<name>-<i+1>" in a batch. */
+void ctl_clone_target(const struct ctl_request *r, int i, char *out, size_t out_size);
 
 /* Fill r from parsed arguments (positional NS/NAME, --to, ...). -1 with a message for anything
  * invalid (including --cold, which no submission schema can carry yet). */

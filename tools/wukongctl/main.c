@@ -6,6 +6,7 @@
 #include "ctl_args.h"
 #include "ctl_out.h"
 #include "ctl_ops.h"
+#include "ctl_report.h"
 #include "ctl_stack.h"
 #include "ctl_table.h"
 
@@ -36,6 +37,7 @@ static const char usage_text[] =
     "  watch [NAME] [-n NS|-A] [--include-finished]      the same, live\n"
     "  audit query|verify   the audit log (DIR/audit)\n"
     "  clusters    the cluster registry (wukong.clusters): versions, gates, room, state\n"
+    "  report drain|migrate ID [--svg FILE]   a drain's timeline, a migration's convergence\n"
     "\n"
     "kubectl's flags: -n/--namespace NS (default: the kubeconfig context's), -A/--all-namespaces,\n"
     "--kubeconfig FILE, --context NAME, -o json|yaml|wide|name|jsonpath=TEMPLATE. NAME alone\n"
@@ -228,6 +230,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_AUDIT:
 		rc = audit(&e);
+		break;
+	case CTL_CMD_REPORT:
+		rc = ctl_report(&e);
 		break;
 	default:
 		fputs(usage_text, stderr);
