@@ -12,6 +12,7 @@
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define MAX_ROWS 2000
+#define ST_LIVE_BODY_MAX (64 * 1024) /* a wukong.status body's documented cap */
 
 static volatile sig_atomic_t stop;
 
@@ -352,6 +354,73 @@ static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, const char *ns, c
 	return 0;
 }
 
+bool ctl_live_take(struct ctl_live *lv, size_t *n, const cJSON *body)
+{
+	static const char *const fields[] = {"migrationStatus", "cloneStatus"};
+	static const char *const kinds[] = {"migration", "clone"};
+	const char *ns = js(body, "namespace"), *name = js(body, "name");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "status");
+	bool took = false;
+
+	if (!ns || !name || strlen(ns) >= CTL_NS_MAX || strlen(name) >= CTL_NAME_MAX)
+		return false;
+	for (size_t k = 0; k < 2; k++) {
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(st, fields[k]);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "progress");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "etaSeconds");
+		const char *rq = js(o, "requestId");
+		char key[sizeof(lv->key)];
+		size_t i;
+
+		if (!cJSON_IsNumber(p) || !isfinite(p->valuedouble) || p->valuedouble < 0 ||
+		    p->valuedouble > 100)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", ns, name, kinds[k]);
+		for (i = 0; i < *n && strcmp(lv[i].key, key); i++)
+			;
+		if (i == *n) {
+			if (*n == CTL_LIVE_MAX) {
+				memmove(lv, lv + 1, (CTL_LIVE_MAX - 1) * sizeof(*lv));
+				i = CTL_LIVE_MAX - 1;
+			} else {
+				(*n)++;
+			}
+			memset(&lv[i], 0, sizeof(lv[i]));
+			wk_strlcpy(lv[i].key, key, sizeof(lv[i].key));
+		}
+		if (rq && strlen(rq) < CTL_ID_MAX)
+			wk_strlcpy(lv[i].request, rq, sizeof(lv[i].request));
+		lv[i].percent = (int)p->valuedouble;
+		lv[i].eta_s = cJSON_IsNumber(e) && isfinite(e->valuedouble) &&
+				      e->valuedouble >= 0 && e->valuedouble < 1e7
+				  ? e->valuedouble
+				  : -1;
+		took = true;
+	}
+	return took;
+}
+
+void ctl_live_apply(const struct ctl_live *lv, size_t n, struct ctl_row *rows, size_t nrows)
+{
+	for (size_t r = 0; r < nrows; r++) {
+		char key[sizeof(lv->key)];
+
+		if (rows[r].final)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", rows[r].ns, rows[r].name, rows[r].kind);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(lv[i].key, key) ||
+			    (lv[i].request[0] && strcmp(lv[i].request, rows[r].request)))
+				continue;
+			if (lv[i].percent > rows[r].percent) {
+				rows[r].percent = lv[i].percent;
+				if (lv[i].eta_s >= 0)
+					rows[r].eta_s = lv[i].eta_s;
+			}
+		}
+	}
+}
+
 /* Is line one of the lines of text (whole lines only)? */
 static bool has_line(const char *text, const char *line)
 {
@@ -388,6 +457,9 @@ int ctl_get(const struct ctl_env *e, bool watch)
 	int ncl;
 	cJSON *lists[MAX_CLUSTERS] = {NULL};
 	char *prev = NULL;
+	rd_kafka_t *tail = NULL;
+	struct ctl_live *live = NULL;
+	size_t nlive = 0;
 
 	if (a->npos) {
 		if (ctl_ref_ns(a, a->pos[0], ns, name, err, sizeof(err)) < 0) {
@@ -411,6 +483,20 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		fprintf(stderr, "wukongctl: %s\n", err);
 		free(rows);
 		return CTL_EXIT_ENV;
+	}
+	if (watch) {
+		/* the live source `migrate` reads: wukong.status from now on (without Kafka, e.g.
+		 * only a kubeconfig to a cluster, the API server's copy alone) */
+		char e2[512], topic[256];
+		struct wk_config *cfg = ctl_env_kafka_config(e, e2, sizeof(e2));
+		const char *topics[1] = {topic};
+
+		if (cfg) {
+			wk_kafka_topic(cfg, "status", topic, sizeof(topic));
+			tail = ctl_tail_new(cfg, topics, 1, e2, sizeof(e2));
+			wk_config_destroy(cfg);
+		}
+		live = wk_xcalloc(CTL_LIVE_MAX, sizeof(*live));
 	}
 	if (watch) {
 		struct sigaction sa;
@@ -438,6 +524,18 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		} else {
 			fails = 0;
 		}
+		for (rd_kafka_message_t *m; tail && (m = rd_kafka_consumer_poll(tail, 0));) {
+			cJSON *v = !m->err && m->payload && m->len <= ST_LIVE_BODY_MAX
+				       ? cJSON_ParseWithLength(m->payload, m->len)
+				       : NULL;
+
+			if (v)
+				ctl_live_take(live, &nlive, v);
+			cJSON_Delete(v);
+			rd_kafka_message_destroy(m);
+		}
+		if (live)
+			ctl_live_apply(live, nlive, rows, n);
 		if (!watch && want_name && !found) {
 			fprintf(
 			    stderr,
@@ -527,6 +625,11 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		cJSON_Delete(lists[c]);
 		wk_k8s_destroy(k8s[c]);
 	}
+	if (tail) {
+		rd_kafka_consumer_close(tail);
+		rd_kafka_destroy(tail);
+	}
+	free(live);
 	return code;
 }
 
