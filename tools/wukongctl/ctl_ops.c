@@ -363,8 +363,8 @@ static int64_t msg_time(const rd_kafka_message_t *m)
 	return t > 0 ? t : wk_time_now_ms();
 }
 
-static rd_kafka_t *tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
-			    char *errstr, size_t errstr_size)
+rd_kafka_t *ctl_tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
+			 char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *tp;
@@ -824,7 +824,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	topics[2] = t_audit;
 	topics[3] = t_prog;
 	if (!a->no_wait) {
-		tail = tail_new(cfg, topics, 4, err, sizeof(err));
+		tail = ctl_tail_new(cfg, topics, 4, err, sizeof(err));
 		if (!tail) {
 			fprintf(stderr, "wukongctl: %s; is the stack up? ('wukongctl status')\n",
 				err);
