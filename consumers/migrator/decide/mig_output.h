@@ -47,8 +47,9 @@ struct mig_status {
 	/* When set, the update touches only the condition (a request rejected because another
 	 * is in flight must not overwrite that one's migrationStatus). */
 	bool condition_only;
-	const char *condition_type;   /* default "Migrating" */
-	const char *condition_status; /* condition-only: "True" (default) or "False" */
+	const char *condition_type; /* default "Migrating" */
+	/* condition_only: its status, default "True" (a wait that ends is "False") */
+	const char *condition_status;
 };
 /* The body as a JSON string (caller frees). */
 char *mig_status_json(const struct mig_status *s, int64_t now_ms);
