@@ -81,6 +81,7 @@ struct ctl_args {
 	const char *report_kind, *report_id, *svg;
 	long long limit; /* the newest N (oldest first unless --reverse) */
 	bool reverse;	 /* newest first */
+	bool no_index;	 /* full scan */
 	const char *pos[CTL_MAX_POS];
 	int npos;
 };
