@@ -35,7 +35,7 @@ size_t wk_authz_checks(enum wk_authz_action act, const char *ns, const char *nam
 		/* the cold move patches the VM (stop, pin, start): what `virtctl stop` and a
 		 * nodeSelector edit need */
 		check_set(&out[n++], "patch", KV, "virtualmachines", ns, name);
-		/* fall through */
+		WK_FALLTHROUGH;
 	case WK_AUTHZ_MIGRATE:
 		check_set(&out[n++], "create", KV, "virtualmachineinstancemigrations", ns, NULL);
 		break;

@@ -16,6 +16,9 @@
 #define WK_UNUSED __attribute__((unused))
 #define WK_NORETURN __attribute__((noreturn))
 #define WK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* A switch case that falls through on purpose (gcc and clang -Wimplicit-fallthrough; clang does not
+ * read a comment as the annotation). */
+#define WK_FALLTHROUGH __attribute__((fallthrough))
 
 /* Allocation failure aborts: a daemon that Kubernetes restarts is better dead than half-alive. */
 void *wk_xmalloc(size_t n);

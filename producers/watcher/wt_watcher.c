@@ -351,7 +351,7 @@ static void observe(struct wt *w, const struct wt_kind *k, const cJSON *obj, boo
 		break;
 	case WT_ACT_REPLACE:
 		publish_gone(w, k, cur);
-		/* fall through */
+		WK_FALLTHROUGH;
 	case WT_ACT_ADD:
 	case WT_ACT_MODIFY:
 		wt_event_set_change(&ev, act == WT_ACT_MODIFY ? WT_MODIFIED : WT_ADDED);
