@@ -40,7 +40,7 @@ struct wk_service {
 	/* Called after config, logging, Kafka and the HTTP endpoint are up. -1 aborts with exit 3.
 	 */
 	int (*init)(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size);
-	/* One message. For WK_MSG_REJECT fill reason_code ("schema", "invalid-name", ...) and
+	/* One message. For WK_MSG_REJECT fill reason_code ("SchemaViolation", "InvalidName", ...) and
 	 * detail; the core dead-letters the message and stores its offset. */
 	enum wk_msg_result (*on_message)(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
 					 char *reason_code, size_t reason_size, char *detail,

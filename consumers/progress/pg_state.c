@@ -771,14 +771,18 @@ char *pg_op_status_json(const struct pg_state *s, const struct pg_op *op, int64_
 		conds = cJSON_AddArrayToObject(o, "conditions");
 		c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "type", "MigrationConverging");
-		cJSON_AddStringToObject(c, "status", op->x.not_converging ? "False" : "True");
+		/* a condition says what is true now: once the migration ended it is not
+		 * converging any more (False, Completed), whatever it did before */
+		cJSON_AddStringToObject(c, "status",
+					op->final || op->x.not_converging ? "False" : "True");
 		cJSON_AddStringToObject(c, "reason",
 					op->final	       ? "Completed"
 					: op->x.not_converging ? "NotConverging"
 							       : "Converging");
 		cJSON_AddStringToObject(
 		    c, "message",
-		    op->x.not_converging
+		    op->final ? "the migration ended"
+		    : op->x.not_converging
 			? "guest memory is dirtied faster than it is transferred; remaining data "
 			  "is not shrinking"
 			: "");

@@ -291,18 +291,18 @@ static void fan_list(const struct rt_registry *r, const struct rt_input *in, con
 
 	d->fanout = true;
 	if (!cJSON_IsArray(list) || !cJSON_GetArraySize(list))
-		return refuse(d, "schema", "'clusters' must be a non-empty array of cluster ids");
+		return refuse(d, "SchemaViolation", "'clusters' must be a non-empty array of cluster ids");
 	if (cJSON_GetArraySize(list) > RT_MAX_TARGETS)
-		return refuse(d, "schema", "'clusters': more than %d clusters", RT_MAX_TARGETS);
+		return refuse(d, "SchemaViolation", "'clusters': more than %d clusters", RT_MAX_TARGETS);
 	cJSON_ArrayForEach(it, list)
 	{
 		if (!cJSON_IsString(it))
-			return refuse(d, "schema", "'clusters': an entry that is not a string");
+			return refuse(d, "SchemaViolation", "'clusters': an entry that is not a string");
 		if (wk_name_check_label(it->valuestring, err, sizeof(err)) < 0)
-			return refuse(d, "invalid-name", "'clusters': %s", err);
+			return refuse(d, "InvalidName", "'clusters': %s", err);
 		for (const cJSON *p = list->child; p != it; p = p->next)
 			if (!strcmp(p->valuestring, it->valuestring))
-				return refuse(d, "schema", "'clusters': '%s' listed twice",
+				return refuse(d, "SchemaViolation", "'clusters': '%s' listed twice",
 					      it->valuestring);
 	}
 	cJSON_ArrayForEach(it, list)
@@ -333,7 +333,7 @@ static void fan_selector(const struct rt_registry *r, const struct rt_input *in,
 			continue;
 		}
 		if (d->n >= RT_MAX_TARGETS)
-			return refuse(d, "schema",
+			return refuse(d, "SchemaViolation",
 				      "'clusterSelector' selects more than %d available clusters",
 				      RT_MAX_TARGETS);
 		add_target(d, req, all[i]->id, true);
@@ -418,26 +418,26 @@ void rt_decide(const struct rt_registry *r, const struct rt_input *in, struct rt
 
 	memset(d, 0, sizeof(*d));
 	if (!in->body || !in->len)
-		return refuse(d, "deserialize", "empty body");
+		return refuse(d, "MalformedRequest", "empty body");
 	if (in->len > RT_BODY_MAX)
-		return refuse(d, "oversized", "body of %zu bytes over the %d-byte cap", in->len,
+		return refuse(d, "RequestTooLarge", "body of %zu bytes over the %d-byte cap", in->len,
 			      RT_BODY_MAX);
 	if (memchr(in->body, '\0', in->len))
-		return refuse(d, "schema", "a NUL byte in the body");
+		return refuse(d, "SchemaViolation", "a NUL byte in the body");
 	req = cJSON_ParseWithLength(in->body, in->len);
 	if (!req)
-		return refuse(d, "deserialize", "not JSON");
+		return refuse(d, "MalformedRequest", "not JSON");
 	if (!cJSON_IsObject(req)) {
-		refuse(d, "schema", "not a JSON object");
+		refuse(d, "SchemaViolation", "not a JSON object");
 		goto out;
 	}
 	rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
 	if (!cJSON_IsString(rid)) {
-		refuse(d, "schema", "'requestId': missing or not a string");
+		refuse(d, "SchemaViolation", "'requestId': missing or not a string");
 		goto out;
 	}
 	if (wk_name_check_label(rid->valuestring, err, sizeof(err)) < 0) {
-		refuse(d, "invalid-name", "'requestId': %s", err);
+		refuse(d, "InvalidName", "'requestId': %s", err);
 		goto out;
 	}
 	wk_strlcpy(d->request_id, rid->valuestring, sizeof(d->request_id));
@@ -457,17 +457,17 @@ void rt_decide(const struct rt_registry *r, const struct rt_input *in, struct rt
 		goto out;
 	}
 	if (cl && !cJSON_IsString(cl)) {
-		refuse(d, "schema", "'cluster': not a string");
+		refuse(d, "SchemaViolation", "'cluster': not a string");
 		goto out;
 	}
 	if (list && (cl || selj)) {
-		refuse(d, "schema", "'clusters' excludes 'cluster' and 'clusterSelector'");
+		refuse(d, "SchemaViolation", "'clusters' excludes 'cluster' and 'clusterSelector'");
 		goto out;
 	}
 	if (selj) {
 		sel = selector(selj, err, sizeof(err));
 		if (!sel) {
-			refuse(d, "schema", "'clusterSelector': %s", err);
+			refuse(d, "SchemaViolation", "'clusterSelector': %s", err);
 			goto out;
 		}
 	}
@@ -476,17 +476,17 @@ void rt_decide(const struct rt_registry *r, const struct rt_input *in, struct rt
 	} else if (cl && !strcmp(cl->valuestring, "auto")) {
 		place(r, in, req, sel, d);
 	} else if (cl && sel) {
-		refuse(d, "schema",
+		refuse(d, "SchemaViolation",
 		       "'clusterSelector' goes with 'cluster: auto' (placement) or without "
 		       "'cluster' (fan-out), not with a cluster id");
 	} else if (sel) {
 		fan_selector(r, in, req, sel, d);
 	} else if (!cl) {
-		refuse(d, "schema",
+		refuse(d, "SchemaViolation",
 		       "no destination: give 'cluster' (an id or auto), 'clusters' or "
 		       "'clusterSelector'");
 	} else if (wk_name_check_label(cl->valuestring, err, sizeof(err)) < 0) {
-		refuse(d, "invalid-name", "'cluster': %s", err);
+		refuse(d, "InvalidName", "'cluster': %s", err);
 	} else if (check_named(r, in, req, cl->valuestring, d)) {
 		add_target(d, req, cl->valuestring, false);
 		d->verdict = RT_ROUTE;

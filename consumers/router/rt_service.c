@@ -482,7 +482,7 @@ static void decide(struct rt_state *st, const struct rt_origin *o, const struct 
 	if (strncmp(ce->type, WK_CE_REQUEST_PREFIX, strlen(WK_CE_REQUEST_PREFIX))) {
 		memset(d, 0, sizeof(*d));
 		d->verdict = RT_REFUSE;
-		wk_strlcpy(d->reason, "unsupported-type", sizeof(d->reason));
+		wk_strlcpy(d->reason, "UnsupportedType", sizeof(d->reason));
 		snprintf(d->message, sizeof(d->message), "ce_type '%s' is not a request", ce->type);
 		return;
 	}
@@ -515,7 +515,7 @@ enum wk_msg_result rt_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0) {
 		memset(&d, 0, sizeof(d));
 		d.verdict = RT_REFUSE;
-		wk_strlcpy(d.reason, "deserialize", sizeof(d.reason));
+		wk_strlcpy(d.reason, "MalformedRequest", sizeof(d.reason));
 		wk_strlcpy(d.message, err, sizeof(d.message));
 	} else {
 		decide(st, &o, &ce, &d);

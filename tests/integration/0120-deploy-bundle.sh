@@ -99,8 +99,8 @@ for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overl
 	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
 done
 check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
-# a KafkaUser per service and one per tenant (deploy/generate.py TENANTS: one example)
-check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq 9 ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
+NUSERS=$(grep -c '^kind: KafkaUser$' "$D/overlays/strimzi-scram/kafkausers.yaml") # services' and tenants'
+check "the KafkaUsers ($NUSERS) and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq $NUSERS ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
 cat >"$T/bad.yaml" <<'Y'
 apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor

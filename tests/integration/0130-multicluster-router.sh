@@ -202,8 +202,8 @@ check "... nothing created on b (no receiving VM or VMIM)" \
 
 # ---- fleet view ----
 diag "t=${SECONDS}s: fleet view"
-"$W" get -A >"$T/get.txt" 2>&1
-check "get -A: cluster= on every line across clusters" bash -c "grep -q '^cluster=b ' '$T/get.txt' && ! grep -qv '^cluster=' '$T/get.txt'"
+"$W" get -A --include-finished >"$T/get.txt" 2>&1
+check "get -A --include-finished: a CLUSTER column, rows of cluster b" bash -c "head -1 '$T/get.txt' | grep -qE '^CLUSTER +NAMESPACE +NAME ' && grep -qE '^b +[a-z0-9-]+ +[a-z0-9-]+ +(migration|clone) ' '$T/get.txt'"
 "$W" down >/dev/null 2>&1
 check "down: no process left" bash -c "! ls '$WUKONG_DIR'/pids/*.pid 2>/dev/null | grep -q ."
 finish

@@ -216,7 +216,7 @@ static void hostile(void **s)
 	big[sizeof(big) - 2] = '}';
 	big[sizeof(big) - 1] = 0;
 	decide(&r, big, &d);
-	assert_string_equal(d.reason, "oversized");
+	assert_string_equal(d.reason, "RequestTooLarge");
 	rt_decision_release(&d);
 	{
 		char err[256];

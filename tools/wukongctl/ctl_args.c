@@ -10,7 +10,6 @@
 #define M(c) (1u << (c))
 #define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
 #define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS) | M(CTL_CMD_REPORT))
-#define KUBE (OPS | M(CTL_CMD_GET) | M(CTL_CMD_WATCH) | M(CTL_CMD_STATUS))
 #define ALL 0xffffffffu
 
 enum opt_kind { O_FLAG, O_STR, O_DUR, O_INT };
@@ -29,14 +28,18 @@ static const struct opt opts[] = {
     {"help", 'h', O_FLAG, F(help), ALL},
     {"verbose", 'v', O_FLAG, F(verbose), ALL},
     {"dir", 0, O_STR, F(dir), ALL},
-    {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
-    {"context", 0, O_STR, F(context), KUBE},
+    {"kubeconfig", 0, O_STR, F(kubeconfig), ALL},
+    {"context", 0, O_STR, F(context), ALL},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
     {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_REPORT)},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
     {"output", 'o', O_STR, 0,
      OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT) | M(CTL_CMD_CLUSTERS)},
+    /* kubectl's global flags: accepted by every command (a command without namespaces ignores
+     * them, as kubectl's do) */
+    {"namespace", 'n', O_STR, F(namespace), ALL},
+    {"all-namespaces", 'A', O_FLAG, F(all_namespaces), ALL},
     {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN) | M(CTL_CMD_REPORT)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
@@ -60,7 +63,8 @@ static const struct opt opts[] = {
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
     {"clusters", 0, O_STR, F(fanout), M(CTL_CMD_MIGRATE) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE)},
-    {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
+    {"include-finished", 0, O_FLAG, F(include_finished), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
+    {"watch", 'w', O_FLAG, F(watch), M(CTL_CMD_GET)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_AUDIT)},
@@ -68,6 +72,7 @@ static const struct opt opts[] = {
     {"until", 0, O_STR, F(until), M(CTL_CMD_AUDIT)},
     {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
     {"svg", 0, O_STR, F(svg), M(CTL_CMD_REPORT)},
+    {"reverse", 0, O_FLAG, F(reverse), M(CTL_CMD_AUDIT)},
 };
 
 static const struct {
@@ -111,7 +116,9 @@ static const struct {
      "wukong.requests.<cluster> and follow it with a progress bar until it ends.\n"},
     {"cancel", CTL_CMD_CANCEL, 1, 1,
      "usage: wukongctl cancel NS/NAME [--request ID] [common options]\n"
+     "       (also: migrate-cancel, virtctl's name)\n"
      "Cancel the migration queued or running for NS/NAME (only request ID with --request).\n"},
+    {"migrate-cancel", CTL_CMD_CANCEL, 1, 1, NULL},
     {"drain", CTL_CMD_DRAIN, 1, 1,
      "usage: wukongctl drain NODE [--dry-run] [--no-cordon] [common options]\n"
      "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
@@ -124,15 +131,19 @@ static const struct {
      "batch DST-1..DST-N, at most --parallelism at a time. A stopped source is copied as it\n"
      "is (never started) unless --start-source; --offline refuses a running source;\n"
      "--stopped leaves the clones stopped.\n"},
-    {"get", CTL_CMD_GET, 0, 0,
-     "usage: wukongctl get [-A|--all] [-o json|yaml]\n"
-     "Operations in flight (with --all: every Wukong with a migration or clone status).\n"},
-    {"watch", CTL_CMD_WATCH, 0, 0,
-     "usage: wukongctl watch [-A|--all] [--once]\n"
-     "Like get, refreshed in place on a terminal; plain lines when stdout is not one.\n"},
+    {"get", CTL_CMD_GET, 0, 1,
+     "usage: wukongctl get [NAME|NS/NAME] [-n NS|-A] [--include-finished] [-w]\n"
+     "                     [-o wide|json|yaml|name|jsonpath=TEMPLATE]\n"
+     "Operations in flight in the namespace (-n, else the kubeconfig context's; -A: all\n"
+     "namespaces), as kubectl prints a table. --include-finished: finished ones too; NAME:\n"
+     "that Wukong's current operation, finished or not. -w: as 'watch'.\n"},
+    {"watch", CTL_CMD_WATCH, 0, 1,
+     "usage: wukongctl watch [NAME|NS/NAME] [-n NS|-A] [--include-finished] [--once]\n"
+     "                       [-o wide]\n"
+     "Like get, redrawn in place on a terminal; into a pipe a table row per change.\n"},
     {"audit", CTL_CMD_AUDIT, 1, 1,
      "usage: wukongctl audit query [--vm NS/NAME] [--request ID] [--since T] [--until T]\n"
-     "                             [--limit N] [-o json|text]\n"
+     "                             [--limit N] [--reverse] [-o json|yaml|wide|jsonpath=T]\n"
      "       wukongctl audit verify\n"
      "The audit log in DIR/audit (core/wk_auditlog.h, as wukong-auditlog). T is RFC 3339.\n"},
     {"report", CTL_CMD_REPORT, 2, 2,
@@ -156,9 +167,30 @@ enum ctl_cmd ctl_cmd_from_name(const char *s)
 const char *ctl_cmd_usage(enum ctl_cmd c)
 {
 	for (size_t i = 0; i < WK_ARRAY_SIZE(cmds); i++)
-		if (cmds[i].cmd == c)
+		if (cmds[i].cmd == c && cmds[i].usage)
 			return cmds[i].usage;
 	return NULL;
+}
+
+const char *ctl_args_ns(const struct ctl_args *a)
+{
+	return a->namespace ? a->namespace : a->default_ns ? a->default_ns : "default";
+}
+
+int ctl_ref_ns(const struct ctl_args *a, const char *s, char ns[CTL_NS_MAX],
+	       char name[CTL_NAME_MAX], char *errstr, size_t errstr_size)
+{
+	char shown[80];
+
+	if (ctl_parse_ref(s, ctl_args_ns(a), ns, name, errstr, errstr_size) < 0)
+		return -1;
+	if (a->namespace && strchr(s, '/') && strcmp(ns, a->namespace)) {
+		ctl_safe(s, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size,
+			      "'%s' names namespace '%s' but -n says '%s': give one of them", shown,
+			      ns, a->namespace);
+	}
+	return 0;
 }
 
 void ctl_safe(const char *s, char *out, size_t out_size, size_t max)
@@ -316,11 +348,19 @@ static int set_opt(struct ctl_args *a, const struct opt *o, const char *val, con
 				a->output = CTL_OUT_JSON;
 			else if (!strcmp(val, "yaml"))
 				a->output = CTL_OUT_YAML;
-			else if (!strcmp(val, "text") || !strcmp(val, "wide"))
+			else if (!strcmp(val, "text"))
 				a->output = CTL_OUT_TEXT;
-			else
+			else if (!strcmp(val, "wide"))
+				a->output = CTL_OUT_WIDE;
+			else if (!strcmp(val, "name"))
+				a->output = CTL_OUT_NAME;
+			else if (!strncmp(val, "jsonpath=", 9) && val[9]) {
+				a->output = CTL_OUT_JSONPATH;
+				a->jsonpath = val + 9;
+			} else
 				return wk_err(errstr, errstr_size,
-					      "%s: unknown output format '%s' (json, yaml, text)",
+					      "%s: unknown output format '%s' (json, yaml, wide, "
+					      "name, jsonpath=TEMPLATE, text)",
 					      shown, sv);
 			return 0;
 		}
@@ -430,12 +470,19 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 				}
 			if (eq)
 				val = eq + 1;
-		} else if (!s[2]) {
+		} else {
 			for (size_t k = 0; k < WK_ARRAY_SIZE(opts); k++)
 				if (opts[k].shortname == s[1] && (opts[k].cmds & M(a->cmd))) {
 					o = &opts[k];
 					break;
 				}
+			/* kubectl's "-ojson", "-nprod": a short option's value attached */
+			if (o && s[2]) {
+				if (o->kind == O_FLAG)
+					o = NULL;
+				else
+					val = s + 2;
+			}
 		}
 		if (!o)
 			return wk_err(errstr, errstr_size,
@@ -489,6 +536,14 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 		if (a->svg && (!*a->svg || strlen(a->svg) >= 4096))
 			return wk_err(errstr, errstr_size, "--svg: give a file name");
 	}
+	if (a->namespace && !wk_name_is_dns1123_label(a->namespace)) {
+		ctl_safe(a->namespace, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size, "-n: '%s' is not a namespace (DNS-1123 label)",
+			      shown);
+	}
+	if (a->namespace && a->all_namespaces && (a->cmd == CTL_CMD_GET || a->cmd == CTL_CMD_WATCH))
+		return wk_err(errstr, errstr_size,
+			      "-n and -A (--all-namespaces) exclude each other");
 	if (a->cluster && !wk_name_is_dns1123_label(a->cluster)) {
 		ctl_safe(a->cluster, shown, sizeof(shown), 64);
 		return wk_err(errstr, errstr_size, "--cluster: '%s' is not a DNS-1123 label",

@@ -8,6 +8,7 @@
  */
 #include "ctl_ops.h"
 #include "ctl_report.h"
+#include "ctl_out.h"
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"
@@ -443,30 +444,17 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
 	d->offset = offset;
 }
 
-static void print_yaml(const cJSON *o)
+/* -o json|yaml|name|jsonpath of the result object; name: the object acted on, as kubectl names
+ * it. */
+static int print_obj(const struct ctl_env *e, const struct ctl_request *r, cJSON *o)
 {
-	const cJSON *it;
+	char nm[CTL_NAME_MAX + 64];
 
-	cJSON_ArrayForEach(it, o)
-	{
-		char *v = cJSON_PrintUnformatted(it);
-
-		/* JSON scalars are YAML flow scalars; strings stay double-quoted. */
-		printf("%s: %s\n", it->string, v ? v : "null");
-		free(v);
-	}
-}
-
-static void print_obj(const struct ctl_env *e, cJSON *o)
-{
-	if (e->args->output == CTL_OUT_YAML) {
-		print_yaml(o);
-	} else {
-		char *s = cJSON_PrintUnformatted(o);
-
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	}
+	if (r->verb == CTL_VERB_DRAIN)
+		snprintf(nm, sizeof(nm), "node/%s", r->node);
+	else
+		snprintf(nm, sizeof(nm), "wukong.wukong.novasphere.dev/%s", r->name);
+	return ctl_out_value(e->args, o, nm, stdout);
 }
 
 static int term_cols(void)
@@ -617,7 +605,7 @@ static int follow_fanout(const struct ctl_env *e, rd_kafka_t *tail, const char *
 		if (message[0])
 			cJSON_AddStringToObject(o, "message", message);
 		cJSON_AddNumberToObject(o, "exitCode", code);
-		print_obj(e, o);
+		print_obj(e, r, o);
 		cJSON_Delete(o);
 	}
 	cJSON_Delete(last);
@@ -723,7 +711,7 @@ static int follow_batch(const struct ctl_env *e, const struct ctl_request *r, st
 		}
 		cJSON_AddBoolToObject(o, "succeeded", code == CTL_EXIT_OK);
 		cJSON_AddNumberToObject(o, "exitCode", code);
-		print_obj(e, o);
+		print_obj(e, r, o);
 		cJSON_Delete(o);
 	}
 	free(names);
@@ -784,8 +772,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	char err[512], topic[256], t_dlq[256], t_status[256], t_audit[256], t_prog[256], key[600];
 	char desc[700], *body = NULL;
 	const char *topics[4];
-	bool tty = isatty(STDOUT_FILENO) && a->output == CTL_OUT_TEXT;
-	bool text = a->output == CTL_OUT_TEXT;
+	bool text = a->output == CTL_OUT_TEXT || a->output == CTL_OUT_WIDE;
+	bool tty = isatty(STDOUT_FILENO) && text;
 	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0, expires_ms;
 	unsigned tick = 0;
 	int code = CTL_EXIT_OK;
@@ -911,7 +899,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			cJSON_AddNumberToObject(o, "partition", dlv.partition);
 			cJSON_AddNumberToObject(o, "offset", (double)dlv.offset);
 			cJSON_AddStringToObject(o, "key", key);
-			print_obj(e, o);
+			if (print_obj(e, &r, o))
+				code = CTL_EXIT_USAGE;
 			cJSON_Delete(o);
 		}
 		goto out;
@@ -1149,9 +1138,13 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			ctl_evac_summary(&f.evac, sum, sizeof(sum));
 			printf("%s: %s\n", desc, sum);
 		}
-		if (code == CTL_EXIT_OK)
-			printf("%s: %s%s%s\n", desc, f.phase, sanitized[0] ? ": " : "", sanitized);
-		else
+		if (code == CTL_EXIT_OK) {
+			char took[96];
+
+			ctl_took(wk_time_mono_ms() - start, &f.prog, took, sizeof(took));
+			printf("%s: %s%s%s (%s)\n", desc, f.phase, sanitized[0] ? ": " : "",
+			       sanitized, took);
+		} else
 			fprintf(stderr, "wukongctl: %s: %s%s%s%s\n", desc, f.phase,
 				f.reason[0] ? " (" : "", f.reason, f.reason[0] ? ")" : "");
 		if (code != CTL_EXIT_OK && sanitized[0])
@@ -1213,9 +1206,12 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 				cJSON_AddNumberToObject(ev, "elapsedSeconds", f.evac.elapsed_s);
 		}
 		cJSON_AddNumberToObject(o, "exitCode", code);
+		if (f.prog.done_bytes >= 0)
+			cJSON_AddNumberToObject(o, "bytesTransferred", (double)f.prog.done_bytes);
 		cJSON_AddNumberToObject(o, "elapsedSeconds",
 					(double)(wk_time_mono_ms() - start) / 1000.0);
-		print_obj(e, o);
+		if (print_obj(e, &r, o))
+			code = CTL_EXIT_USAGE;
 		cJSON_Delete(o);
 	}
 out:

@@ -95,7 +95,7 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 			    errstr, errstr_size,
 			    "--cold needs --to NODE: a cold migration pins the VM to a node");
 		r->cold = a->cold;
-		if (ctl_parse_ref(a->pos[0], NULL, r->ns, r->name, errstr, errstr_size) < 0)
+		if (ctl_ref_ns(a, a->pos[0], r->ns, r->name, errstr, errstr_size) < 0)
 			return -1;
 		if (a->to &&
 		    ctl_parse_node(a->to, r->node, sizeof(r->node), errstr, errstr_size) < 0)
@@ -107,16 +107,15 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 	case CTL_VERB_CANCEL:
 		if (a->target_request)
 			wk_strlcpy(r->target_request, a->target_request, sizeof(r->target_request));
-		return ctl_parse_ref(a->pos[0], NULL, r->ns, r->name, errstr, errstr_size);
+		return ctl_ref_ns(a, a->pos[0], r->ns, r->name, errstr, errstr_size);
 	case CTL_VERB_DRAIN:
 		r->dry_run = a->dry_run;
 		return ctl_parse_node(a->pos[0], r->node, sizeof(r->node), errstr, errstr_size);
 	case CTL_VERB_CLONE: {
 		int n;
 
-		if (ctl_parse_ref(a->pos[0], NULL, r->src_ns, r->src_name, errstr, errstr_size) <
-			0 ||
-		    ctl_parse_ref(a->pos[1], NULL, r->ns, r->name, errstr, errstr_size) < 0)
+		if (ctl_ref_ns(a, a->pos[0], r->src_ns, r->src_name, errstr, errstr_size) < 0 ||
+		    ctl_ref_ns(a, a->pos[1], r->ns, r->name, errstr, errstr_size) < 0)
 			return -1;
 		/* The target Wukong's VM is "<name>-vm": keep that a valid name too. */
 		if (strlen(r->name) > 250)

@@ -146,6 +146,22 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 	return -1;
 }
 
+void ctl_env_context_ns(const struct ctl_env *e, char *out, size_t out_size)
+{
+	char path[PATH_MAX], err[512];
+	struct wk_kubeconfig kc;
+
+	wk_strlcpy(out, "default", out_size);
+	if (ctl_env_kubeconfig(e, path, sizeof(path), err, sizeof(err)) < 0)
+		return;
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_load(&kc, path, e->args->context, err, sizeof(err)) < 0)
+		return;
+	if (kc.namespace && *kc.namespace)
+		wk_strlcpy(out, kc.namespace, out_size);
+	wk_kubeconfig_release(&kc);
+}
+
 static struct wk_k8s *k8s_for(const struct ctl_env *e, const char *path, char *errstr,
 			      size_t errstr_size)
 {

@@ -27,21 +27,25 @@ static const char usage_text[] =
     "  up --clusters N   N simulated clusters a, b, c ... and the router\n"
     "Operations (a Kafka submission, then a live progress bar until it ends):\n"
     "  migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy] [--timeout-per-gib N]\n"
-    "  cancel NS/NAME [--request ID]\n"
+    "  cancel NS/NAME [--request ID]        (also: migrate-cancel, as virtctl)\n"
     "  drain NODE [--dry-run] [--no-cordon]\n"
     "  clone SRC DST [--disks a,b]\n"
     "Views:\n"
-    "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
+    "  get [NAME] [-n NS|-A] [--include-finished] [-w]   operations in flight, a table\n"
+    "  watch [NAME] [-n NS|-A] [--include-finished]      the same, live\n"
     "  audit query|verify   the audit log (DIR/audit)\n"
     "  clusters    the cluster registry (wukong.clusters): versions, gates, room, state\n"
     "  report drain|migrate ID [--svg FILE]   a drain's timeline, a migration's convergence\n"
     "\n"
+    "kubectl's flags: -n/--namespace NS (default: the kubeconfig context's), -A/--all-namespaces,\n"
+    "--kubeconfig FILE, --context NAME, -o json|yaml|wide|name|jsonpath=TEMPLATE. NAME alone\n"
+    "is in that namespace; NS/NAME names another.\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
     "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
     "--bootstrap HOST:PORT|FILE (default\n"
     "$WUKONG_KAFKA_BOOTSTRAP_SERVERS or DIR/bootstrap), --cluster ID (default local),\n"
     "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, --expire-after DUR,\n"
-    "-o json|yaml.\n"
+    "-v.\n"
     "'wukongctl COMMAND --help' describes each command. Exit status: 0 done, 1 failed or\n"
     "rejected, 2 usage, 3 no stack / unreachable, 4 nothing processed it in time.\n";
 
@@ -113,7 +117,7 @@ static int audit(const struct ctl_env *e)
 
 		wk_auditlog_query_init(&q);
 		if (a->vm) {
-			if (ctl_parse_ref(a->vm, NULL, ns, name, err, sizeof(err)) < 0) {
+			if (ctl_ref_ns(a, a->vm, ns, name, err, sizeof(err)) < 0) {
 				fprintf(stderr, "wukongctl: --vm: %s\n", err);
 				return 2;
 			}
@@ -146,7 +150,7 @@ int main(int argc, char **argv)
 {
 	struct ctl_args a;
 	struct ctl_env e;
-	char err[512];
+	char err[512], ctx_ns[CTL_NS_MAX];
 	int rc;
 
 	/* The libraries' own log lines are for daemons; the CLI speaks plain sentences. */
@@ -174,7 +178,8 @@ int main(int argc, char **argv)
 			fputs("Common options: --cluster ID, --tenant T, --request-id ID, --reason "
 			      "TEXT,\n--no-wait, --timeout DUR, --expire-after DUR (no executor "
 			      "starts "
-			      "the\nrequest after that; default 10m), -o json|yaml, --dir DIR, "
+			      "the\nrequest after that; default 10m), -o "
+			      "json|yaml|name|jsonpath=T, -n NS, --dir DIR, "
 			      "--kubeconfig FILE, --context NAME, --bootstrap B.\n",
 			      stdout);
 		return 0;
@@ -185,6 +190,11 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ctl_env_init(&e, &a, argv[0]);
+	/* NAME without -n: the kubeconfig context's namespace, as kubectl */
+	if (!a.namespace && a.cmd >= CTL_CMD_MIGRATE && a.cmd <= CTL_CMD_AUDIT) {
+		ctl_env_context_ns(&e, ctx_ns, sizeof(ctx_ns));
+		a.default_ns = ctx_ns;
+	}
 	switch (a.cmd) {
 	case CTL_CMD_UP:
 		rc = ctl_up(&e);
