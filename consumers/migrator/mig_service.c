@@ -591,7 +591,9 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 				     struct mig_ack *ack)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
-	bool shared = !strcmp(topic, st->t_req);
+	/* the shared topic and the tenants' carry every cluster's requests: another cluster's are
+	 * skipped, not refused */
+	bool shared = !strcmp(topic, st->t_req) || wk_authz_is_tenant_topic(&st->authz, topic);
 	struct wk_authz_identity idbuf, *id = &idbuf;
 	struct wk_cloudevent ce;
 	struct mig_verdict v;
@@ -612,8 +614,14 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
 	{
 		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+		char wktopic[256];
+		const char *entry;
 
-		if (wk_authz_identify(&st->authz, topic, shared_topics, id, err, sizeof(err)) < 0) {
+		if (wk_kafka_header_copy(m, "ce_wktopic", wktopic, sizeof(wktopic)) < 0)
+			wktopic[0] = '\0';
+		entry = wk_authz_entry_topic(&st->authz, topic, st->t_req_cluster, wktopic);
+
+		if (wk_authz_identify(&st->authz, entry, shared_topics, id, err, sizeof(err)) < 0) {
 			st->requester = id;
 			return refuse(st, m, NULL, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
 				      detail, ds, ack);
