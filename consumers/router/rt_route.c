@@ -362,16 +362,16 @@ static void fan_selector(const struct rt_registry *r, const struct rt_input *in,
 /* A live migration to another cluster (`toCluster`): KubeVirt's decentralized live migration
  * (1.6+, feature gate DecentralizedLiveMigration) on both sides, checked here from the registry,
  * before anything is created. The executor side is not built yet: a request both clusters could
- * carry out is refused as Unsupported, saying so (docs/multicluster.md). */
+ * carry out is refused as CrossClusterUnsupported, saying so (docs/multicluster.md). */
 static void cross_cluster(const struct rt_registry *r, const struct rt_input *in, const cJSON *req,
 			  const char *from, const char *to, struct rt_decision *d)
 {
 	const char *ids[2] = {from, to};
 
 	if (!in->ce_type || strcmp(in->ce_type, WK_CE_REQUEST_MIGRATE))
-		return refuse(d, "schema", "'toCluster' belongs to a migrate request only");
+		return refuse(d, "SchemaViolation", "'toCluster' belongs to a migrate request only");
 	if (!strcmp(from, to))
-		return refuse(d, "schema", "'toCluster' is the request's own cluster '%s'", from);
+		return refuse(d, "SchemaViolation", "'toCluster' is the request's own cluster '%s'", from);
 	for (int i = 0; i < 2; i++)
 		if (!check_named(r, in, req, ids[i], d))
 			return;
@@ -447,11 +447,11 @@ void rt_decide(const struct rt_registry *r, const struct rt_input *in, struct rt
 	to = cJSON_GetObjectItemCaseSensitive(req, "toCluster");
 	if (to) {
 		if (!cJSON_IsString(to) || !cJSON_IsString(cl) || list || selj)
-			refuse(d, "schema",
+			refuse(d, "SchemaViolation",
 			       "'toCluster' must be a string and goes with one 'cluster' (the source)");
 		else if (wk_name_check_label(to->valuestring, err, sizeof(err)) < 0 ||
 			 wk_name_check_label(cl->valuestring, err, sizeof(err)) < 0)
-			refuse(d, "invalid-name", "'cluster'/'toCluster': %s", err);
+			refuse(d, "InvalidName", "'cluster'/'toCluster': %s", err);
 		else
 			cross_cluster(r, in, req, cl->valuestring, to->valuestring, d);
 		goto out;

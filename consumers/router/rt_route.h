@@ -22,7 +22,7 @@
 #define RT_REASON_NO_MATCH "NoClusterMatches"
 #define RT_REASON_NO_FIT "NoClusterFits"
 #define RT_REASON_GATE "FeatureGateDisabled"
-#define RT_REASON_UNSUPPORTED "Unsupported"
+#define RT_REASON_UNSUPPORTED "CrossClusterUnsupported"
 
 struct rt_registry {
 	struct wk_map clusters; /* id -> struct wk_cluster_info * (owned) */

@@ -124,13 +124,13 @@ static void cross_cluster_gate(void **s)
 	assert_non_null(strstr(d.message, "1.6 or later"));
 	rt_decision_release(&d);
 	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"a\"}", &d);
-	assert_string_equal(d.reason, "schema");
+	assert_string_equal(d.reason, "SchemaViolation");
 	rt_decision_release(&d);
 	decide(&r, "{\"requestId\":\"x\",\"cluster\":\"a\",\"toCluster\":\"../b\"}", &d);
-	assert_string_equal(d.reason, "invalid-name");
+	assert_string_equal(d.reason, "InvalidName");
 	rt_decision_release(&d);
 	decide(&r, "{\"requestId\":\"x\",\"clusters\":[\"a\"],\"toCluster\":\"b\"}", &d);
-	assert_string_equal(d.reason, "schema");
+	assert_string_equal(d.reason, "SchemaViolation");
 	rt_decision_release(&d);
 	rt_registry_release(&r);
 }

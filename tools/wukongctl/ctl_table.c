@@ -681,7 +681,8 @@ int ctl_clusters(const struct ctl_env *e)
 	struct wk_cluster_reader *r;
 	struct cl_list *l = wk_xcalloc(1, sizeof(*l));
 	char err[512], topic[256];
-	int64_t deadline = wk_time_mono_ms() + 10000, now, max_age = 15000;
+	int64_t deadline = wk_time_mono_ms() + 10000, now;
+	long long max_age = 15000;
 
 	cfg = ctl_env_kafka_config(e, err, sizeof(err));
 	if (!cfg) {
@@ -690,6 +691,14 @@ int ctl_clusters(const struct ctl_env *e)
 		return CTL_EXIT_ENV;
 	}
 	wk_kafka_topic(cfg, "clusters", topic, sizeof(topic));
+	/* Available as the router judges it: its limit (WUKONG_ROUTER_CLUSTER__MAX__AGE) */
+	if (wk_config_get_duration_ms(cfg, "router.cluster-max-age", 15000, &max_age, err,
+				      sizeof(err)) < 0) {
+		fprintf(stderr, "wukongctl: %s\n", err);
+		wk_config_destroy(cfg);
+		free(l);
+		return CTL_EXIT_USAGE;
+	}
 	r = wk_cluster_reader_new(cfg, topic, err, sizeof(err));
 	if (!r) {
 		fprintf(stderr, "wukongctl: %s (is the stack up? 'wukongctl status')\n", err);
