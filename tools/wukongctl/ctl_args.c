@@ -45,6 +45,7 @@ static const struct opt opts[] = {
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
     {"to", 0, O_STR, F(to), M(CTL_CMD_MIGRATE)},
+    {"to-cluster", 0, O_STR, F(to_cluster), M(CTL_CMD_MIGRATE)},
     {"cold", 0, O_FLAG, F(cold), M(CTL_CMD_MIGRATE)},
     {"auto-converge", 0, O_FLAG, F(auto_converge), M(CTL_CMD_MIGRATE)},
     {"post-copy", 0, O_FLAG, F(post_copy), M(CTL_CMD_MIGRATE)},
@@ -63,6 +64,7 @@ static const struct opt opts[] = {
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
     {"include-finished", 0, O_FLAG, F(include_finished), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
     {"watch", 'w', O_FLAG, F(watch), M(CTL_CMD_GET)},
+    {"clusters", 0, O_STR, F(fanout), M(CTL_CMD_MIGRATE) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_AUDIT)},
@@ -108,7 +110,8 @@ static const struct {
      "on their own are restarted by 'up''s supervisor after a backoff (1 s doubling to\n"
      "60 s); 'status' counts the restarts.\n"},
     {"migrate", CTL_CMD_MIGRATE, 1, 1,
-     "usage: wukongctl migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy]\n"
+     "usage: wukongctl migrate NS/NAME [--to NODE] [--to-cluster ID] [--auto-converge]\n"
+     "                         [--post-copy]\n"
      "                         [--timeout-per-gib N] [--cold] [common options]\n"
      "Submit a live migration of the Wukong NS/NAME (NAME alone: namespace 'default') to\n"
      "wukong.requests.<cluster> and follow it with a progress bar until it ends.\n"},
