@@ -1132,6 +1132,23 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		char sanitized[sizeof(f.message)];
 
 		ctl_safe(f.message, sanitized, sizeof(sanitized), sizeof(sanitized) - 8);
+		/* Before the summary and the final status line: the output still ends on them. */
+		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
+			struct wk_buf tb;
+
+			wk_buf_init(&tb, 4 * 1024 * 1024);
+			if (r.dry_run) {
+				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
+						     &tb) == 0)
+					printf("the plan, per VM (seconds from the start):\n%s",
+					       wk_buf_str(&tb));
+			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
+				printf("planned against actual (seconds from the start; 'wukongctl "
+				       "report drain %s --svg FILE' draws it):\n%s",
+				       r.id, wk_buf_str(&tb));
+			}
+			wk_buf_release(&tb);
+		}
 		if (f.evac.have) {
 			char sum[256];
 
@@ -1151,22 +1168,6 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fprintf(stderr, "  reason: %s\n", sanitized);
 		if (f.plan[0])
 			fputs(f.plan, stdout);
-		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
-			struct wk_buf tb;
-
-			wk_buf_init(&tb, 4 * 1024 * 1024);
-			if (r.dry_run) {
-				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
-						     &tb) == 0)
-					printf("the plan, per VM (seconds from the start):\n%s",
-					       wk_buf_str(&tb));
-			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
-				printf("planned against actual (seconds from the start; 'wukongctl "
-				       "report drain %s --svg FILE' draws it):\n%s",
-				       r.id, wk_buf_str(&tb));
-			}
-			wk_buf_release(&tb);
-		}
 	} else {
 		cJSON *o = cJSON_CreateObject();
 
