@@ -135,7 +135,7 @@ cat <<TXT
 
 Where to look next (the stack in $WUKONG_DIR runs $keep):
   ${CONSOLE:-(no console: wukong-console is not built)}   the web console: fleet, operations, drain timeline, convergence, audit
-  $CTL watch                            operations in flight, live
+  $CTL watch -A                         operations in flight, live
   $CTL report drain ID --svg drain.svg   an evacuation's planned against actual bars (ID from the audit trail)
   $CTL migrate default/web-3 --to node-4   another migration
   $CTL status                           health of every component

@@ -111,6 +111,22 @@ timeout 3 "$W" get -w -A --include-finished >"$T/gw.out" 2>&1
 check "get -w into a pipe: the header once, then the rows (as kubectl get -w)" bash -c \
 	"[ \"\$(grep -c '^NAMESPACE ' '$T/gw.out')\" -eq 1 ] && grep -qE '^default +tiny-1 +migration' '$T/gw.out'"
 
+# ---- make test-long: a clone through the plugin, its row and fields; watch -n during a migration ----
+if long_run; then
+	PLUGIN clone web-2 web-2-copy72 -n default -o json --timeout 150s >"$T/clone.json" 2>"$T/clone.err"
+	check "long: kubectl wukong clone -n -o json: Succeeded" /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["operation"] == "clone" and d["phase"] == "Succeeded" else 1)' "$T/clone.json"
+	"$W" get web-2-copy72 -o jsonpath='{.items[0].operation} {.items[0].phase} {.items[0].source}' >"$T/clone.jp"
+	check "long: get NAME of the clone: operation clone, Succeeded, its source" grep -qE '^clone Succeeded .*web-2' "$T/clone.jp"
+	"$W" migrate api-1 -n default --no-wait >/dev/null
+	wait_for 30 bash -c "'$W' get api-1 -o jsonpath='{.items[0].phase}' | grep -qE 'Migrating|Succeeded'"
+	"$W" get -n default -o wide >"$T/inflight.txt" 2>&1
+	check "long: a migration in flight shows in get -n default -o wide (or has just ended)" bash -c \
+		"grep -qE '^api-1 +migration ' '$T/inflight.txt' || '$W' get api-1 | grep -q Succeeded"
+fi
+
 # ---- on a terminal: bars and colours, widths that fit ----
 if command -v tmux >/dev/null; then
 	$TM new-session -d -s wide -x 160 -y 20 "env WUKONG_DIR='$WUKONG_DIR' PATH='$BIN':\$PATH kubectl wukong get -A --include-finished; sleep 30"

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "wk_auditlog.h"
+#include "wk_auditlog_cli.h"
 #include "wk_log.h"
 
 #include <dirent.h>
@@ -1014,9 +1015,9 @@ static void attacker_rewrite(const char *dir, int target, bool strip_kid)
 	path = wk_xasprintf("%s/HEAD", dir);
 	{
 		char head[400];
-		int hn = snprintf(head, sizeof(head),
-				  "{\"seq\":%d,\"hash\":\"%s\",\"segment\":\"audit-00000001.log\"}\n",
-				  n, prev);
+		int hn = snprintf(
+		    head, sizeof(head),
+		    "{\"seq\":%d,\"hash\":\"%s\",\"segment\":\"audit-00000001.log\"}\n", n, prev);
 
 		spit(path, head, (size_t)hn);
 	}
@@ -1177,10 +1178,118 @@ static void keyed_rewrite_detected(void **state)
 	free(dir2);
 }
 
+/* The shared `audit query` command line (wk_auditlog_cli.h): hostile option values refused,
+ * --limit N the newest N (oldest first; --reverse newest first), formats, an unreadable
+ * directory printing nothing. */
+static char *query_out(const char *dir, const struct wk_auditlog_cli *c, int *rc)
+{
+	char err[512], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	*rc = wk_auditlog_cli_query(dir, c, f, NULL, NULL, err, sizeof(err));
+	fclose(f);
+	return buf;
+}
+
+static void cli_query(void **state)
+{
+	char *dir = mkdtemp_dir(), *out, err[256], big[300];
+	struct wk_auditlog_cli c;
+	int rc;
+	static const struct {
+		const char *name, *val;
+	} bad[] = {
+	    {"vm", "noslash"},
+	    {"vm", "/x"},
+	    {"vm", "a/"},
+	    {"vm", "a/b/c"},
+	    {"vm", "UPPER/x"},
+	    {"vm", "a/\x1b[2J"},
+	    {"limit", "0"},
+	    {"limit", "-1"},
+	    {"limit", "1e3"},
+	    {"limit", "100001"},
+	    {"limit", ""},
+	    {"since", "yesterday"},
+	    {"since", "-5m"},
+	    {"until", "5w"},
+	    {"output", "xml"},
+	    {"output", ""},
+	    {"since", "99999999999d"},
+	};
+
+	(void)state;
+	wk_auditlog_cli_init(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(wk_auditlog_cli_set(&c, bad[i].name, bad[i].val, err, sizeof(err)),
+				 -1);
+		assert_null(strchr(err, '\x1b'));
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[5] = '/';
+	assert_int_equal(wk_auditlog_cli_set(&c, "vm", big, err, sizeof(err)), -1);
+	assert_int_equal(wk_auditlog_cli_set(&c, "nosuch", "x", err, sizeof(err)), 0);
+	assert_int_equal(wk_auditlog_cli_set(&c, "since", "2m", err, sizeof(err)), 1);
+	assert_int_equal(wk_auditlog_cli_set(&c, "until", "2026-01-02T03:04:05Z", err, sizeof(err)),
+			 1);
+	assert_false(wk_auditlog_cli_takes_value("reverse"));
+	assert_true(wk_auditlog_cli_takes_value("limit"));
+
+	fill(dir, 0, 12, 0);
+	/* --limit 3: the newest three, oldest first */
+	wk_auditlog_cli_init(&c);
+	c.out = WK_AUDIT_OUT_JSON;
+	assert_int_equal(wk_auditlog_cli_set(&c, "limit", "3", err, sizeof(err)), 1);
+	out = query_out(dir, &c, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"id-9\""));
+	assert_true(strstr(out, "\"id-9\"") < strstr(out, "\"id-11\""));
+	assert_null(strstr(out, "\"id-8\""));
+	free(out);
+	/* --reverse: newest first */
+	c.reverse = true;
+	out = query_out(dir, &c, &rc);
+	assert_true(strstr(out, "\"id-11\"") < strstr(out, "\"id-9\""));
+	free(out);
+	/* a filter with --reverse and no limit: all of vm-1, newest first */
+	wk_auditlog_cli_init(&c);
+	c.out = WK_AUDIT_OUT_JSON;
+	c.reverse = true;
+	assert_int_equal(wk_auditlog_cli_set(&c, "vm", "default/vm-1", err, sizeof(err)), 1);
+	out = query_out(dir, &c, &rc);
+	assert_true(strstr(out, "\"id-10\"") < strstr(out, "\"id-1\""));
+	assert_null(strstr(out, "\"id-2\""));
+	free(out);
+	/* the table: header, an object as ns/name */
+	wk_auditlog_cli_init(&c);
+	assert_int_equal(wk_auditlog_cli_set(&c, "limit", "1", err, sizeof(err)), 1);
+	out = query_out(dir, &c, &rc);
+	assert_int_equal(strncmp(out, "TIME ", 5), 0);
+	assert_non_null(strstr(out, "default/vm-2"));
+	free(out);
+	assert_int_equal(wk_auditlog_cli_set(&c, "output", "yaml", err, sizeof(err)), 1);
+	out = query_out(dir, &c, &rc);
+	assert_int_equal(strncmp(out, "---\n", 4), 0);
+	assert_non_null(strstr(out, "\naction: migration.create\n"));
+	free(out);
+	/* an unreadable directory: an error, nothing printed (no header) */
+	wk_auditlog_cli_init(&c);
+	out = query_out("/nonexistent/wukong-audit", &c, &rc);
+	assert_int_equal(rc, -1);
+	assert_true(!out || !*out);
+	free(out);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(append_reopen_chain),
+	    cmocka_unit_test(cli_query),
 	    cmocka_unit_test(second_writer_refused),
 	    cmocka_unit_test(rotation_by_size),
 	    cmocka_unit_test(rotation_by_age),

@@ -395,7 +395,7 @@ size_t ctl_tab_add(struct ctl_tab *t, const char *const *cells)
 	return t->nrows++;
 }
 
-static void tab_line(const struct ctl_tab *t, const char *const *cells, const size_t *w,
+static void tab_line(const struct ctl_tab *t, const char *const *cells, const size_t *w, int gap,
 		     struct wk_buf *out)
 {
 	char cut[CTL_TAB_MAX_CELL];
@@ -403,7 +403,7 @@ static void tab_line(const struct ctl_tab *t, const char *const *cells, const si
 	for (size_t i = 0; i < t->ncols; i++) {
 		ctl_trunc_mid(cells[i], w[i], cut, sizeof(cut));
 		if (i + 1 < t->ncols)
-			(void)!wk_buf_addf(out, "%-*s   ", (int)w[i], cut);
+			(void)!wk_buf_addf(out, "%-*s%*s", (int)w[i], cut, gap, "");
 		else
 			(void)!wk_buf_adds(out, cut);
 	}
@@ -412,6 +412,7 @@ static void tab_line(const struct ctl_tab *t, const char *const *cells, const si
 void ctl_tab_render(const struct ctl_tab *t, int cols, bool colour, bool header, struct wk_buf *out)
 {
 	size_t w[CTL_TAB_MAX_COLS], total = 0;
+	int gap = 3;
 
 	for (size_t i = 0; i < t->ncols; i++) {
 		w[i] = strlen(t->head[i]);
@@ -438,8 +439,13 @@ void ctl_tab_render(const struct ctl_tab *t, int cols, bool colour, bool header,
 		w[best] -= cut;
 		total -= cut;
 	}
+	/* still too wide with every name at 8: tighter gaps (kubectl's 3, then 2, then 1) */
+	while (cols > 0 && total > (size_t)cols && gap > 1 && t->ncols > 1) {
+		gap--;
+		total -= t->ncols - 1;
+	}
 	if (header) {
-		tab_line(t, t->head, w, out);
+		tab_line(t, t->head, w, gap, out);
 		(void)!wk_buf_adds(out, "\n");
 	}
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -449,7 +455,7 @@ void ctl_tab_render(const struct ctl_tab *t, int cols, bool colour, bool header,
 			cells[i] = t->cells[r][i];
 		if (colour && t->color[r])
 			(void)!wk_buf_addf(out, "\033[%dm", t->color[r]);
-		tab_line(t, cells, w, out);
+		tab_line(t, cells, w, gap, out);
 		if (colour && t->color[r])
 			(void)!wk_buf_adds(out, "\033[0m");
 		(void)!wk_buf_adds(out, "\n");
