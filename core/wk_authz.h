@@ -37,7 +37,7 @@ struct wk_config;
 #define WK_AUTHZ_TENANT_LEN 41 /* a tenant name: a DNS-1123 label of at most 40 bytes */
 #define WK_AUTHZ_CACHE_MAX 4096
 #define WK_AUTHZ_CHECKS_MAX 4
-#define WK_AUTHZ_FORBIDDEN "forbidden" /* the dead letter's x-dlt-reason */
+#define WK_AUTHZ_FORBIDDEN "Forbidden" /* the dead letter's x-dlt-reason */
 
 /* Who sent a submission, as the transport says. */
 struct wk_authz_identity {
@@ -119,7 +119,7 @@ const char *wk_authz_entry_topic(const struct wk_authz *a, const char *topic,
 
 /* The identity of a submission that arrived on topic. shared_topics: the shared and per-cluster
  * request topics (NULL-terminated full names). 0, or -1 with the reason (dead letter
- * "forbidden"): a tenant topic of an unconfigured tenant, a shared topic that is not trusted,
+ * "Forbidden"): a tenant topic of an unconfigured tenant, a shared topic that is not trusted,
  * any other topic. */
 int wk_authz_identify(const struct wk_authz *a, const char *topic, const char *const *shared_topics,
 		      struct wk_authz_identity *id, char *errstr, size_t errstr_size);

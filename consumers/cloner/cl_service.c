@@ -295,10 +295,10 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	if (m->len > CL_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, CL_SUBMISSION_MAX);
-		return refuse(st, m, NULL, NULL, "oversized", err, reason, rs, detail, ds);
+		return refuse(st, m, NULL, NULL, "RequestTooLarge", err, reason, rs, detail, ds);
 	}
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
-		return refuse(st, m, NULL, NULL, "deserialize", err, reason, rs, detail, ds);
+		return refuse(st, m, NULL, NULL, "MalformedRequest", err, reason, rs, detail, ds);
 	if (strcmp(ce.type, WK_CE_REQUEST_CLONE))
 		return WK_MSG_DONE; /* migrate, cancel, drain: other executors' */
 	s = wk_xmalloc(sizeof(*s));
@@ -311,7 +311,7 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 			goto done; /* another cluster's cloner */
 		snprintf(err, sizeof(err), "request for cluster '%s' on this cluster's topic",
 			 s->cluster);
-		out = refuse(st, m, s->ns, s->id, "wrong-cluster", err, reason, rs, detail, ds);
+		out = refuse(st, m, s->ns, s->id, "WrongCluster", err, reason, rs, detail, ds);
 		goto done;
 	}
 	/* The tenant is the topic's; a body naming another one is refused (it would only mislead
@@ -371,7 +371,7 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 
 		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, st->request_max_age_ms,
 					    wk_time_now_ms(), &x, err, sizeof(err)) < 0) {
-			out = refuse(st, m, s->ns, s->id, "schema", err, reason, rs, detail, ds);
+			out = refuse(st, m, s->ns, s->id, "SchemaViolation", err, reason, rs, detail, ds);
 			goto done;
 		}
 		if (x.expired) {
