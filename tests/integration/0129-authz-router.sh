@@ -4,7 +4,7 @@
 # them (router.tenant-topics) and forwards to wukong.requests.local naming the entry topic in
 # ce_wktopic; the migrator (authz.router, not reading the tenant topics itself) takes the identity
 # from it. A's request in its own namespace runs; A's request for B's namespace is refused
-# "forbidden", audited with A's identity; a body claiming "tenant: team-b" changes nothing.
+# "Forbidden", audited with A's identity; a body claiming "tenant: team-b" changes nothing.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 . "$(dirname "$0")/authz-env.sh"
@@ -45,13 +45,13 @@ tsubmit $TA migrate local/team-b/b-1-vm '{"requestId":"rh-1","cluster":"local","
 tsubmit $TA migrate local/team-b/b-1-vm '{"requestId":"rh-2","cluster":"local","tenant":"team-b","namespace":"team-b","name":"b-1"}'
 tsubmit $TA migrate local/team-a/a-1-vm '{"requestId":"ra-1","cluster":"local","namespace":"team-a","name":"a-1"}'
 if wait_phase 40 a-1 Succeeded; then ok "A's own request, routed, succeeded"; else not_ok "A's routed request ($(last_phase a-1))"; fi
-wait_for 30 bash -c "[ \"\$(dlq_reason rh-1 live)\" = forbidden ] && [ \"\$(dlq_reason rh-2 live)\" = forbidden ]" ||
+wait_for 30 bash -c "[ \"\$(dlq_reason rh-1 live)\" = Forbidden ] && [ \"\$(dlq_reason rh-2 live)\" = Forbidden ]" ||
 	not_ok "the hostile requests dead-lettered"
 az_snap
-check "rh-1 (B's namespace) forbidden" [ "$(dlq_reason rh-1)" = forbidden ]
-check "rh-2 (claims tenant team-b) forbidden" [ "$(dlq_reason rh-2)" = forbidden ]
+check "rh-1 (B's namespace) Forbidden" [ "$(dlq_reason rh-1)" = Forbidden ]
+check "rh-2 (claims tenant team-b) Forbidden" [ "$(dlq_reason rh-2)" = Forbidden ]
 for id in rh-1 rh-2; do
-	check "$id audited with A's identity" [ "$(refusal_audit $id)" = "team-a system:serviceaccount:team-a:ci forbidden" ]
+	check "$id audited with A's identity" [ "$(refusal_audit $id)" = "team-a system:serviceaccount:team-a:ci Forbidden" ]
 done
 check "... and the entry topic the router named" bash -c \
 	"grep '\"requestId\":\"rh-1\"' '$T/audit.snap' | grep 'request-refused' | grep -q '\"topic\":\"wukong.requests.t.team-a\"'"
