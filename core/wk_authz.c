@@ -33,9 +33,10 @@ size_t wk_authz_checks(enum wk_authz_action act, const char *ns, const char *nam
 	switch (act) {
 	case WK_AUTHZ_MIGRATE_COLD:
 		/* the cold move patches the VM (stop, pin, start): what `virtctl stop` and a
-		 * nodeSelector edit need */
+		 * nodeSelector edit need; and the migration itself */
 		check_set(&out[n++], "patch", KV, "virtualmachines", ns, name);
-		WK_FALLTHROUGH;
+		check_set(&out[n++], "create", KV, "virtualmachineinstancemigrations", ns, NULL);
+		break;
 	case WK_AUTHZ_MIGRATE:
 		check_set(&out[n++], "create", KV, "virtualmachineinstancemigrations", ns, NULL);
 		break;

@@ -638,12 +638,12 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (m->len > MIG_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, MIG_SUBMISSION_MAX);
-		return refuse(st, m, NULL, NULL, NULL, "RequestTooLarge", err, reason, rs, detail, ds,
-			      ack);
+		return refuse(st, m, NULL, NULL, NULL, "RequestTooLarge", err, reason, rs, detail,
+			      ds, ack);
 	}
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
-		return refuse(st, m, NULL, NULL, NULL, "MalformedRequest", err, reason, rs, detail, ds,
-			      ack);
+		return refuse(st, m, NULL, NULL, NULL, "MalformedRequest", err, reason, rs, detail,
+			      ds, ack);
 	/* A request older than its maximum age (or past its own expiresAt) is not carried out
 	 * (core/wk_request.h); the clone submissions are the cloner's to judge. */
 	if (strcmp(ce.type, WK_CE_REQUEST_CLONE)) {
@@ -656,8 +656,8 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
 		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
 					    err, sizeof(err)) < 0)
-			return refuse(st, m, NULL, NULL, NULL, "SchemaViolation", err, reason, rs, detail,
-				      ds, ack);
+			return refuse(st, m, NULL, NULL, NULL, "SchemaViolation", err, reason, rs,
+				      detail, ds, ack);
 		/* another cluster's request on the shared topic is not ours to judge */
 		if (x.expired && (!shared || !x.cluster[0] || !strcmp(x.cluster, st->cluster)))
 			return refuse(st, m, x.ns[0] ? x.ns : NULL, x.name[0] ? x.name : NULL,
@@ -732,8 +732,8 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 		wk_k8s_result_release(&res);
 		if (e == WK_K8S_ENOTFOUND) {
 			snprintf(err, sizeof(err), "wukong '%s/%s' does not exist", ns, name);
-			return refuse(st, m, ns, name, rid, "NotFound", err, reason, rs, detail,
-				      ds, ack);
+			return refuse(st, m, ns, name, rid, "NotFound", err, reason, rs, detail, ds,
+				      ack);
 		}
 		wk_logk(WK_LOG_WARN, key, "cannot read the wukong: %s; retrying", err);
 		return WK_MSG_RETRY;
@@ -747,6 +747,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 			wk_strlcpy(r.uid, uid->valuestring, sizeof(r.uid));
 	}
 	wk_strlcpy(r.cluster, st->cluster, sizeof(r.cluster));
+	r.trusted = id->trusted;
 	r.received_ms = ts > 0 ? ts : wk_time_now_ms();
 	out = mig_handle_request(st, &r, res.body, ack);
 	wk_k8s_result_release(&res);

@@ -532,7 +532,7 @@ int st_update_check_origin(const struct st_update *u, const char *ce_source, int
 
 	snprintf(want, sizeof(want), "/clusters/%s", u->cluster);
 	if (!ce_source || strcmp(ce_source, want)) {
-		*code = "wrong-source";
+		*code = "WrongSource";
 		return wk_err(
 		    errstr, errstr_size,
 		    "ce_source '%.200s' is not '%s' (the producers of wukong.status write "
@@ -540,7 +540,7 @@ int st_update_check_origin(const struct st_update *u, const char *ce_source, int
 		    ce_source ? ce_source : "", want);
 	}
 	if (u->seq > now_us && u->seq - now_us > max_ahead_us) {
-		*code = "invalid-seq";
+		*code = "SeqTooFarAhead";
 		return wk_err(errstr, errstr_size,
 			      "seq %lld is %lld s ahead of this writer's clock (at most %lld s "
 			      "allowed, status.max-seq-ahead): not applied, it would freeze the "

@@ -39,7 +39,7 @@ int st_update_parse(struct st_update *u, const char *body, size_t len, char *err
  * "/clusters/<u->cluster>" (what every producer writes), and seq, which senders take from the wall
  * clock in microseconds, is at most max_ahead_us past now_us: a forged seq near 2^53 would
  * otherwise freeze the field for good (every later real update would be "stale"). 0, or -1 with
- * *code ("wrong-source", "invalid-seq", the dead letter's reason) and the reason. */
+ * *code ("WrongSource", "SeqTooFarAhead", the dead letter's reason) and the reason. */
 #define ST_MAX_SEQ_AHEAD_DEFAULT_MS (3600LL * 1000) /* status.max-seq-ahead */
 int st_update_check_origin(const struct st_update *u, const char *ce_source, int64_t now_us,
 			   int64_t max_ahead_us, const char **code, char *errstr,

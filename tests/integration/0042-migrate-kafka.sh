@@ -96,6 +96,8 @@ check "nothing valid dead-lettered" bash -c "! grep -q '^local/default/web-2-vm 
 topic wukong.audit >"$T/audit.jsonl"
 check "every refusal audited" [ "$(grep -c '"action":"migration.request-refused"' "$T/audit.jsonl")" -ge 13 ]
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
+check "the accepted submissions' audit records say the topic was trusted (no review; docs/security.md)" \
+	bash -c "grep '\"requestId\":\"req-ok-2\"' '$T/audit.jsonl' | grep -q '\"trustedTopic\":true'"
 check "migrator still running" kill -0 "$MIG_PID"
 
 # 3. The same request id again does nothing new.

@@ -89,6 +89,11 @@ check "the replay denial names B as the first submitter" grep -q "submitted by t
 check "team-b holds only B's own VMIM" bash -c "[ \$($K get vmim -n team-b -o name | wc -l) = 1 ] && [ \$($K get vmim -n team-b -l vm.novasphere.dev/request-id=req-b-1 -o name | wc -l) = 1 ]"
 check "no clone or snapshot in team-b, no Wukong 'stolen'" bash -c \
 	"[ -z \"\$($K get vmclone,vmsnapshot -n team-b -o name 2>/dev/null)\" ] && ! $K get wukong -n team-b stolen >/dev/null 2>&1"
+# kubectl's own view of the same RBAC (a SelfSubjectAccessReview as A, through impersonation)
+# agrees with the executors' SubjectAccessReviews.
+check "kubectl auth can-i as A: create VMIMs in team-a yes, in team-b no" bash -c \
+	"[ \"\$($K auth can-i create virtualmachineinstancemigrations.kubevirt.io -n team-a --as=system:serviceaccount:team-a:ci)\" = yes ] &&
+	 [ \"\$($K auth can-i create virtualmachineinstancemigrations.kubevirt.io -n team-b --as=system:serviceaccount:team-a:ci 2>/dev/null)\" = no ]"
 check "node-a not cordoned" bash -c "[ -z \"\$($K get node node-a -o jsonpath='{.spec.unschedulable}')\" ]"
 check "b-1 runs where B moved it" [ "$(node_of team-b b-1)" = "$B1_TGT" ]
 

@@ -323,7 +323,7 @@ static void origin(void **state)
 			 0);
 	assert_int_equal(
 	    st_update_check_origin(&u, "/clusters/c1", now_us, hour, &code, err, sizeof(err)), -1);
-	assert_string_equal(code, "invalid-seq");
+	assert_string_equal(code, "SeqTooFarAhead");
 	assert_non_null(strstr(err, "status.max-seq-ahead"));
 	/* at the limit and one past it */
 	u.seq = now_us + hour;
@@ -339,7 +339,7 @@ static void origin(void **state)
 	/* ce_source */
 	assert_int_equal(
 	    st_update_check_origin(&u, "/clusters/c2", now_us, hour, &code, err, sizeof(err)), -1);
-	assert_string_equal(code, "wrong-source");
+	assert_string_equal(code, "WrongSource");
 	assert_int_equal(
 	    st_update_check_origin(&u, "/tenants/x", now_us, hour, &code, err, sizeof(err)), -1);
 	assert_int_equal(st_update_check_origin(&u, NULL, now_us, hour, &code, err, sizeof(err)),

@@ -149,6 +149,9 @@ char *mig_audit_json(const struct mig_audit *a)
 			cJSON_AddStringToObject(d, "targetNode", r->target_node);
 		if (r->tenant[0] && !cJSON_GetObjectItemCaseSensitive(d, "tenant"))
 			cJSON_AddStringToObject(d, "tenant", r->tenant);
+		/* a trusted shared topic: no review was made (docs/security.md) */
+		if (r->trusted && !cJSON_GetObjectItemCaseSensitive(d, "trustedTopic"))
+			cJSON_AddTrueToObject(d, "trustedTopic");
 		e.details = d;
 	}
 	out = wk_emit_audit_json(&e);

@@ -51,7 +51,8 @@ struct mig_request {
 	char uid[64];		 /* the Wukong's uid when known */
 	int64_t generation;	 /* spec source: the generation the request was taken from */
 	char spec_hash[17];	 /* spec source: hash of spec.migration (16 hex) */
-	char tenant[64];
+	char tenant[64]; /* the transport's identity (wk_authz.h); the body's on a trusted topic */
+	bool trusted;	 /* submitted on a trusted shared topic: its audit records say so */
 	char target_node[MIG_NAME_MAX]; /* "" = the scheduler picks */
 	char note[MIG_NOTE_MAX];
 	struct mig_options opt;
@@ -79,7 +80,8 @@ struct mig_cancel {
 /* Validation outcome of a submission: a machine-readable reason code (the DLQ's x-dlt-reason)
  * and a human message. */
 struct mig_verdict {
-	char code[32];	   /* "MalformedRequest", "SchemaViolation", "InvalidName", "RequestTooLarge", "Forbidden" */
+	char code[32]; /* "MalformedRequest", "SchemaViolation", "InvalidName", "RequestTooLarge",
+			  "Forbidden" */
 	char message[512]; /* "field 'namespace': invalid name '../../x': ..." */
 };
 
