@@ -49,6 +49,8 @@ URL=$(sed -n 's/^  console *\(http:[^ ]*\).*/\1/p' "$T/up.out")
 check "up prints the console's URL" bash -c "echo '$URL' | grep -qE '^http://127\.0\.0\.1:[0-9]+/$'"
 [ -n "$URL" ] || { cat "$T/up.out"; finish; exit; }
 K="kubectl --kubeconfig $WUKONG_DIR/kubeconfig --request-timeout=10s"
+# up waits for the address file, written before the console's init registers the page.
+wait_for 30 curl -sf -o /dev/null "${URL}readyz" || not_ok "wukong-console ready"
 wait_for 40 bash -c "[ \$($K get vmi -A --no-headers 2>/dev/null | grep -c ' Running ') -eq 6 ]" ||
 	not_ok "the six VMs run"
 ON_A=$($K get vmi -n default --no-headers 2>/dev/null | awk '$5 == "node-a" {print $1}' | sort)
