@@ -159,7 +159,9 @@ SERVICES = {
     "router": dict(
         kind="Deployment", replicas=2, lease=False,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        consumes=["requests"], group="wukong-router",
+        # group-less readers: the registry, and the audit log for fan-out results
+        reads=[("clusters", "wukong-cluster-registry-reader"), ("audit", "wukong-router-audit-reader")],
         produces=["requests.", "audit", "progress", "dlq"],
         rules=[],
         egress_extra=[], no_apiserver=True),
@@ -217,8 +219,14 @@ def config_yaml(svc, s):
         c["audit.key-file"] = AUDIT_KEY_DIR + "/key"
     if svc in ("migrator", "cloner"):
         c[svc + ".shared-requests"] = False  # the router routes wukong.requests
+    if svc == "router" and TENANTS:
+        c["router.tenant-topics"] = True  # the router reads every wukong.requests.t.<tenant>
     if s.get("authz"):
-        # tenants submit on their own topics; the shared ones are not trusted
+        # Tenants submit on their own topics; the router forwards them to
+        # wukong.requests.<cluster> (which only it may write) naming the entry topic in
+        # ce_wktopic, the identity the executors take (docs/security.md). The shared topics are
+        # not trusted.
+        c["authz.router"] = True
         c["authz.trusted-topics"] = False
         c["authz.tenant-topic-prefix"] = TENANT_TOPIC
         for t, spec in TENANTS.items():
@@ -442,7 +450,8 @@ def strimzi_files():
         acls = []
         for t in s["consumes"]:
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
-        if s.get("authz"):
+        if svc == "router" and TENANTS:
+            # every tenant's request topic (router.tenant-topics)
             acls.append(acl("topic", PREFIX + "." + TENANT_TOPIC, ["Read", "Describe"], "prefix"))
         if s["group"]:
             acls.append(acl("group", s["group"], ["Read"]))
@@ -457,14 +466,20 @@ def strimzi_files():
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
         if s.get("view_group"):
             acls.append(acl("group", s["view_group"], ["Read"]))
-        for t in s.get("reads", []):
-            # group-less readers (assign() from the beginning, nothing committed)
+        for t, g in s.get("reads", []):
+            # group-less readers (assign() only, nothing committed)
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
-            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
+            acls.append(acl("group", g, ["Read"]))
         for t in s["produces"]:
             # "requests.": every wukong.requests.<cluster> (a prefix ACL)
             acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],
                             "prefix" if t.endswith(".") else "literal"))
+            if t.endswith(".") and TENANT_TOPIC.startswith(t):
+                # the prefix also covers the tenants' topics: a deny (Kafka checks denies
+                # first) keeps the router from writing as a tenant (docs/security.md)
+                d = acl("topic", PREFIX + "." + TENANT_TOPIC, ["Write"], "prefix")
+                d["type"] = "deny"
+                acls.append(d)
         for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
             lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
                         "metadata": {"name": name(svc), "namespace": NS,
@@ -487,7 +502,7 @@ def strimzi_files():
         for u in lst:
             n = u["metadata"]["name"]
             writes = {a["resource"]["name"] for a in u["spec"]["authorization"]["acls"]
-                      if "Write" in a["operations"]}
+                      if "Write" in a["operations"] and a.get("type") != "deny"}
             if n.startswith("wukong-tenant-"):
                 allowed = {PREFIX + "." + TENANT_TOPIC + n[len("wukong-tenant-"):]}
             else:
