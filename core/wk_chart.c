@@ -605,14 +605,17 @@ int wk_conv_add_json(struct wk_conv *c, const cJSON *o, int64_t t_ms)
 
 bool wk_conv_stalled(const struct wk_conv *c, size_t window)
 {
+	double first, last;
+
 	if (window < 2)
 		window = 2;
 	if (c->n < window)
 		return false;
-	for (size_t i = c->n - window + 1; i < c->n; i++)
-		if (c->p[i].remaining < c->p[i - 1].remaining)
-			return false;
-	return c->p[c->n - 1].remaining > 0;
+	/* Not shrinking: less than 5 % less remaining than `window` samples ago (a pre-copy whose
+	 * dirty rate matches its transfer rate wobbles around a level instead of falling). */
+	first = c->p[c->n - window].remaining;
+	last = c->p[c->n - 1].remaining;
+	return last > 0 && last >= first * 0.95;
 }
 
 void wk_conv_sparkline(const struct wk_conv *c, size_t cells, bool utf8, char *out, size_t out_size)
