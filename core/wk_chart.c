@@ -530,7 +530,8 @@ int wk_timeline_compare(const struct wk_timeline *tl, struct wk_buf *b)
 		double a, e;
 
 		act_span(tl, s, 0, &a, &e);
-		if (!s->act_end_ms || a < 0)
+		/* A VM still shown running when the evacuation ended ends with it. */
+		if (a < 0 || (!s->act_end_ms && !tl->end_ms))
 			continue;
 		if (s->plan_start >= 0) {
 			if (wk_buf_addf(b,
