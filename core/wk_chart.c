@@ -530,7 +530,8 @@ int wk_timeline_compare(const struct wk_timeline *tl, struct wk_buf *b)
 		double a, e;
 
 		act_span(tl, s, 0, &a, &e);
-		if (!s->act_end_ms || a < 0)
+		/* A VM still shown running when the evacuation ended ends with it. */
+		if (a < 0 || (!s->act_end_ms && !tl->end_ms))
 			continue;
 		if (s->plan_start >= 0) {
 			if (wk_buf_addf(b,
@@ -605,14 +606,17 @@ int wk_conv_add_json(struct wk_conv *c, const cJSON *o, int64_t t_ms)
 
 bool wk_conv_stalled(const struct wk_conv *c, size_t window)
 {
+	double first, last;
+
 	if (window < 2)
 		window = 2;
 	if (c->n < window)
 		return false;
-	for (size_t i = c->n - window + 1; i < c->n; i++)
-		if (c->p[i].remaining < c->p[i - 1].remaining)
-			return false;
-	return c->p[c->n - 1].remaining > 0;
+	/* Not shrinking: less than 5 % less remaining than `window` samples ago (a pre-copy whose
+	 * dirty rate matches its transfer rate wobbles around a level instead of falling). */
+	first = c->p[c->n - window].remaining;
+	last = c->p[c->n - 1].remaining;
+	return last > 0 && last >= first * 0.95;
 }
 
 void wk_conv_sparkline(const struct wk_conv *c, size_t cells, bool utf8, char *out, size_t out_size)

@@ -101,7 +101,8 @@ void wk_conv_release(struct wk_conv *c);
  * carries no remaining bytes or repeats the last point's time. */
 int wk_conv_add_json(struct wk_conv *c, const struct cJSON *o, int64_t t_ms);
 void wk_conv_add(struct wk_conv *c, const struct wk_conv_pt *pt);
-/* Whether the last `window` points (>= 2) show the remaining bytes not shrinking. */
+/* Whether the last `window` points (>= 2) show the remaining bytes not shrinking: the last is at
+ * least 95 % of the first of them (and not 0). */
 bool wk_conv_stalled(const struct wk_conv *c, size_t window);
 /* The remaining bytes of the last `cells` points as a sparkline (UTF-8 block characters, or
  * " .:-=+*#%@" when utf8 is false) into out (NUL-terminated, cut to out_size). */

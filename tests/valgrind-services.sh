@@ -2,7 +2,7 @@
 # tests/valgrind-services.sh [SERVICE...] - the long-running services under valgrind
 # (--leak-check=full, definite and indirect leaks and invalid reads/writes are errors) against the
 # embedded broker and the simulator: wukong-watcher, -status, -audit, -progress, -migrator and
-# -cloner run side by side while a migration (kubectl patch spec.migration), a Kafka migrate
+# -cloner (and -console, with an event stream open) run side by side while a migration (kubectl patch spec.migration), a Kafka migrate
 # request and a node drain flow through them, then each gets SIGTERM. TAP output like the integration tests; one
 # valgrind log per service is kept in the scratch dir on failure. Not part of `make test` (slow);
 # run by hand: B=build-x tests/valgrind-services.sh [watcher status ...].
@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SERVICES=("$@")
-[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(watcher status audit progress migrator cloner)
+[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(watcher status audit progress migrator cloner console)
 SUPP="$ROOT/tests/valgrind.supp"
 VG=(valgrind --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=40
@@ -49,6 +49,7 @@ for s in "${SERVICES[@]}"; do
 		-X progress.scrape-interval=500ms -X progress.status-interval=500ms) ;;
 	migrator) extra=(-X migrator.poll-interval=500ms -X migrator.resync-interval=2s) ;;
 	cloner) extra=(-X cloner.poll-interval=500ms -X cloner.resync-interval=2s) ;;
+	console) extra=(-X console.from-beginning=true) ;;
 	esac
 	start_bg "$s" "${VG[@]}" --log-file="$T/vg-$s.txt" "$BIN/wukong-$s" "${COMMON[@]}" \
 		-X consumer.group="$G-$s" -X http.addr-file="$T/$s.addr" "${extra[@]}"
@@ -67,6 +68,14 @@ req() { # req TYPE KEY JSON
 		2>>"$T/kcat.log"
 }
 wait_for 30 bash -c "[ \"\$($K get vmi web-1-vm -o jsonpath='{.status.phase}' 2>/dev/null)\" = Running ]"
+if [[ " ${SERVICES[*]} " == *" console "* ]]; then
+	# A browser's event stream open through the traffic, and the page's queries.
+	CA=$(cat "$T/console.addr")
+	wait_for 60 curl -sf -o /dev/null "http://$CA/readyz"
+	start_bg console-stream curl -sN --max-time 600 "http://$CA/api/events"
+	check "the console serves its page and a search under valgrind" bash -c \
+		"curl -sf 'http://$CA/' | grep -q app.js && curl -sf 'http://$CA/api/audit?request=vg-4' | grep -q records"
+fi
 src=$($K get vmi web-1-vm -o jsonpath='{.status.nodeName}')
 tgt=node-a
 [ "$src" = node-a ] && tgt=node-b

@@ -15,7 +15,8 @@
 #include <pthread.h>
 #include <time.h>
 
-#define HUB_RING 64	   /* deltas a slow browser may be behind before it gets a snapshot */
+#define HUB_RING 64 /* deltas a slow browser may be behind before it gets a snapshot */
+#define HUB_BYTES_MAX (32 * 1024 * 1024) /* and at most this much held in them */
 #define KEEPALIVE_MS 5000  /* an SSE comment this often (the endpoint closes idle ones at 10 s) */
 #define WAIT_SLICE_MS 1000 /* a stream waits at most this long per read (stop is never held) */
 #define POLL_BUDGET_MS 40  /* Kafka reading per tick, so the loop stays responsive */
@@ -36,6 +37,8 @@ struct con_web {
 	struct con_model *model;
 	char *ring[HUB_RING]; /* deltas, ring[seq % HUB_RING] holds seq */
 	uint64_t seq;	      /* the newest delta's seq */
+	uint64_t oldest;      /* the oldest delta still held (older ones: a snapshot instead) */
+	size_t ring_bytes;
 	int clients, max_clients;
 };
 
@@ -222,7 +225,8 @@ static char *next_frame(struct con_stream *s)
 	struct con_web *w = s->w;
 	char *snap, *f;
 
-	if (!s->snapshot_sent || (w->seq > s->seq && w->seq - s->seq > HUB_RING)) {
+	if (!s->snapshot_sent ||
+	    (w->seq > s->seq && (s->seq + 1 < w->oldest || !w->ring[(s->seq + 1) % HUB_RING]))) {
 		snap = con_model_snapshot(w->model, wk_time_now_ms());
 		f = sse_frame("snapshot", snap);
 		free(snap);
@@ -232,8 +236,7 @@ static char *next_frame(struct con_stream *s)
 	}
 	if (w->seq > s->seq) {
 		s->seq++;
-		if (w->ring[s->seq % HUB_RING])
-			return sse_frame("delta", w->ring[s->seq % HUB_RING]);
+		return sse_frame("delta", w->ring[s->seq % HUB_RING]);
 	}
 	return NULL;
 }
@@ -462,10 +465,29 @@ static void push(struct con_state *st)
 	d = con_model_delta(w->model, wk_time_now_ms());
 	if (d) {
 		uint64_t seq = con_model_seq(w->model);
+		char **slot = &w->ring[seq % HUB_RING];
 
-		free(w->ring[seq % HUB_RING]);
-		w->ring[seq % HUB_RING] = d;
+		if (*slot) {
+			w->ring_bytes -= strlen(*slot);
+			free(*slot);
+		}
+		*slot = d;
+		w->ring_bytes += strlen(d);
 		w->seq = seq;
+		if (!w->oldest || seq - w->oldest >= HUB_RING)
+			w->oldest = seq - (seq > HUB_RING - 1 ? HUB_RING - 1 : seq - 1);
+		/* A byte budget too: the oldest deltas go, a browser that needed them gets a
+		 * snapshot (next_frame). */
+		while (w->ring_bytes > HUB_BYTES_MAX && w->oldest < seq) {
+			char **old = &w->ring[w->oldest % HUB_RING];
+
+			if (*old) {
+				w->ring_bytes -= strlen(*old);
+				free(*old);
+				*old = NULL;
+			}
+			w->oldest++;
+		}
 		pthread_cond_broadcast(&w->cond);
 	}
 	con_model_stats(w->model, &s);

@@ -8,6 +8,7 @@
 # draws the plan per VM, the real drain ends with planned against actual, and `wukongctl report
 # drain ID --svg FILE` opens in Chromium with a planned and an actual bar per VM. The page's API
 # answers hostile queries with 400/404. (The 1,000-operations page test is 0231.)
+# WUKONG_TEST_LONG=1 (make test-long): 14 VMs instead of 5, so the drain is longer and wider.
 . "$(dirname "$0")/../lib.sh"
 
 W="$BIN/wukongctl"
@@ -40,17 +41,22 @@ nodes:
   - {name: node-c, cpu: 32, memory: 64Gi, unschedulable: true}
   - {name: node-d, cpu: 32, memory: 64Gi}
 vms:
-  - {name: d, count: 5, cpu: 1, memory: 4Gi, dirtyRate: 24Mi, disks: [{name: system, size: 4Gi, storageClass: shared-rwx}]}
+  - {name: d, count: NVMS, cpu: 1, memory: 4Gi, dirtyRate: 24Mi, disks: [{name: system, size: 4Gi, storageClass: shared-rwx}]}
   - {name: src, cpu: 1, memory: 1Gi, dirtyRate: 1Mi, disks: [{name: system, size: 4Gi, storageClass: shared-rwx}]}
 YAML
+NVMS=5
+[ "${WUKONG_TEST_LONG:-}" = 1 ] && NVMS=14
+sed -i "s/count: NVMS/count: $NVMS/" "$T/scenario.yaml"
 "$W" up --scenario "$T/scenario.yaml" >"$T/up.out" 2>&1
 check "up exits 0" [ $? -eq 0 ]
 URL=$(sed -n 's/^  console *\(http:[^ ]*\).*/\1/p' "$T/up.out")
 check "up prints the console's URL" bash -c "echo '$URL' | grep -qE '^http://127\.0\.0\.1:[0-9]+/$'"
 [ -n "$URL" ] || { cat "$T/up.out"; finish; exit; }
 K="kubectl --kubeconfig $WUKONG_DIR/kubeconfig --request-timeout=10s"
-wait_for 40 bash -c "[ \$($K get vmi -A --no-headers 2>/dev/null | grep -c ' Running ') -eq 6 ]" ||
-	not_ok "the six VMs run"
+# up waits for the address file, written before the console's init registers the page.
+wait_for 30 curl -sf -o /dev/null "${URL}readyz" || not_ok "wukong-console ready"
+wait_for 60 bash -c "[ \$($K get vmi -A --no-headers 2>/dev/null | grep -c ' Running ') -eq $((NVMS + 1)) ]" ||
+	not_ok "the $((NVMS + 1)) VMs run"
 ON_A=$($K get vmi -n default --no-headers 2>/dev/null | awk '$5 == "node-a" {print $1}' | sort)
 NA=$(echo "$ON_A" | grep -c .)
 SRC=$($K get vmi -n default --no-headers 2>/dev/null | awk '$5 != "node-a" {print $1}' | head -1)
@@ -83,7 +89,7 @@ $PY "$ROOT/tests/helpers/console_browser.py" live "$URL" --drain dr-0230 --vms "
 BROWSER=$!
 wait_for 30 grep -q 'the console loads' "$T/browser.out" || diag "browser: $(tail -3 "$T/browser.out")"
 sleep 1
-"$W" drain node-a --request-id dr-0230 --timeout 120s >"$T/drain.out" 2>&1 &
+"$W" drain node-a --request-id dr-0230 --timeout 300s >"$T/drain.out" 2>&1 &
 DRAIN=$!
 "$W" clone "default/$SRC" default/src-copy --request-id cl-0230 --no-wait >"$T/clone.out" 2>&1
 check "clone submitted" [ $? -eq 0 ]

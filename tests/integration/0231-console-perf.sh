@@ -25,6 +25,8 @@ start_bg console "$BIN/wukong-console" -X kafka.bootstrap.servers="$BOOTSTRAP" \
 	-X console.from-beginning=true -X http.addr-file="$T/console.addr"
 wait_for 20 test -s "$T/console.addr" || { not_ok "wukong-console started"; tail "$T/console.log"; finish; exit; }
 URL="http://$(cat "$T/console.addr")/"
+# The address is written before the service's init registers the page: wait for /readyz.
+wait_for 30 curl -sf -o /dev/null "${URL}readyz" || not_ok "wukong-console ready"
 $PY "$ROOT/tests/helpers/console_browser.py" perf "$URL" --bootstrap "$BOOTSTRAP" --ops 1000 \
 	--rounds $ROUNDS --out "$OUT" >"$T/perf.out" 2>&1
 rc=$?

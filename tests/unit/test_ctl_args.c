@@ -313,8 +313,8 @@ static void report_args(void **state)
 	char err[256], big[5000];
 
 	(void)state;
-	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "dr-1", "--svg", "x.svg"),
-			 0);
+	assert_int_equal(
+	    parse(&a, err, sizeof(err), 5, "report", "drain", "dr-1", "--svg", "x.svg"), 0);
 	assert_int_equal(a.cmd, CTL_CMD_REPORT);
 	assert_string_equal(a.report_kind, "drain");
 	assert_string_equal(a.report_id, "dr-1");

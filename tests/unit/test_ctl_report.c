@@ -26,22 +26,24 @@ static void drain(void **state)
 
 	(void)state;
 	ctl_report_init(&r, true, "dr-1");
-	assert_true(feed(&r, 'a',
-			 "{\"requestId\":\"dr-1\",\"cluster\":\"c1\",\"object\":{\"kind\":\"Node\","
-			 "\"name\":\"n1\"},\"actor\":\"m\",\"action\":\"drain.started\",\"outcome\":"
-			 "\"info\",\"details\":{\"plan\":{\"predictedSeconds\":10,\"steps\":[{"
-			 "\"namespace\":\"default\",\"name\":\"a\",\"target\":\"n2\",\"mode\":\"live\","
-			 "\"startSeconds\":0,\"endSeconds\":10}]}}}",
-			 10000));
+	assert_true(
+	    feed(&r, 'a',
+		 "{\"requestId\":\"dr-1\",\"cluster\":\"c1\",\"object\":{\"kind\":\"Node\","
+		 "\"name\":\"n1\"},\"actor\":\"m\",\"action\":\"drain.started\",\"outcome\":"
+		 "\"info\",\"details\":{\"plan\":{\"predictedSeconds\":10,\"steps\":[{"
+		 "\"namespace\":\"default\",\"name\":\"a\",\"target\":\"n2\",\"mode\":\"live\","
+		 "\"startSeconds\":0,\"endSeconds\":10}]}}}",
+		 10000));
 	assert_false(feed(&r, 'a', "{\"requestId\":\"dr-2\",\"action\":\"drain.started\"}", 1));
 	assert_false(feed(&r, 'a', "[]", 1));
 	assert_false(feed(&r, 'p', "not json", 1));
-	assert_true(feed(&r, 'p',
-			 "{\"type\":\"evacuation\",\"evacuationId\":\"dr-1\",\"requestId\":\"dr-1\","
-			 "\"node\":\"n1\",\"phase\":\"Completed\",\"total\":1,\"succeeded\":1,"
-			 "\"failed\":0,\"running\":0,\"waiting\":0,\"vms\":[{\"namespace\":\"default\","
-			 "\"name\":\"a\",\"state\":\"Succeeded\"}]}",
-			 22000));
+	assert_true(
+	    feed(&r, 'p',
+		 "{\"type\":\"evacuation\",\"evacuationId\":\"dr-1\",\"requestId\":\"dr-1\","
+		 "\"node\":\"n1\",\"phase\":\"Completed\",\"total\":1,\"succeeded\":1,"
+		 "\"failed\":0,\"running\":0,\"waiting\":0,\"vms\":[{\"namespace\":\"default\","
+		 "\"name\":\"a\",\"state\":\"Succeeded\"}]}",
+		 22000));
 	assert_true(r.seen);
 	wk_buf_init(&b, 1 << 20);
 	assert_int_equal(ctl_report_text(&r, 30000, 100, false, &b), 0);
@@ -64,12 +66,13 @@ static void migrate(void **state)
 	ctl_report_init(&r, false, "m-1");
 	for (int i = 0; i < 6; i++) {
 		/* It stops converging: the remaining bytes grow after the third sample. */
-		snprintf(j, sizeof(j),
-			 "{\"type\":\"migration\",\"requestId\":\"m-1\",\"namespace\":\"default\","
-			 "\"name\":\"web\",\"sourceNode\":\"n1\",\"targetNode\":\"n2\",\"phase\":"
-			 "\"Migrating\",\"dataRemainingBytes\":%d,\"transferRateBytesPerSecond\":100,"
-			 "\"dirtyRateBytesPerSecond\":%d}",
-			 i < 3 ? 1000 - i * 100 : 800 + i * 100, i < 3 ? 10 : 300);
+		snprintf(
+		    j, sizeof(j),
+		    "{\"type\":\"migration\",\"requestId\":\"m-1\",\"namespace\":\"default\","
+		    "\"name\":\"web\",\"sourceNode\":\"n1\",\"targetNode\":\"n2\",\"phase\":"
+		    "\"Migrating\",\"dataRemainingBytes\":%d,\"transferRateBytesPerSecond\":100,"
+		    "\"dirtyRateBytesPerSecond\":%d}",
+		    i < 3 ? 1000 - i * 100 : 800 + i * 100, i < 3 ? 10 : 300);
 		assert_true(feed(&r, 'p', j, 1000 + i * 1000));
 	}
 	/* Another request's, a clone's, a hostile name: not taken (the name stays as it was). */

@@ -310,6 +310,31 @@ static void convergence(void **state)
 	assert_int_equal(cJSON_GetArraySize(o), 5);
 	cJSON_Delete(o);
 	wk_conv_release(&c);
+	/* A pre-copy that wobbles around a level (dirty rate = transfer rate) is not converging,
+	 * one that falls by more than 5 % over the window is. */
+	wk_conv_init(&c, 10);
+	{
+		const double wobble[] = {2000, 1990, 2010, 1995};
+
+		for (int i = 0; i < 4; i++) {
+			struct wk_conv_pt pt = {.t_ms = i * 1000,
+						.remaining = wobble[i],
+						.transfer = 10,
+						.dirty = 10,
+						.processed = -1};
+
+			wk_conv_add(&c, &pt);
+		}
+	}
+	assert_true(wk_conv_stalled(&c, 4));
+	{
+		struct wk_conv_pt pt = {
+		    .t_ms = 9000, .remaining = 1800, .transfer = 10, .dirty = 1, .processed = -1};
+
+		wk_conv_add(&c, &pt);
+	}
+	assert_false(wk_conv_stalled(&c, 4));
+	wk_conv_release(&c);
 	/* Empty series: an SVG without points, an empty sparkline. */
 	wk_conv_init(&c, 10);
 	wk_buf_init(&b, 1 << 20);

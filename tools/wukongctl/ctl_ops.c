@@ -1101,6 +1101,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			cJSON *v = cJSON_ParseWithLength(m->payload, m->len);
 			char line[512];
 
+			ctl_report_feed(&rep, 'p', v, msg_time(m));
 			if (ctl_evac_take(&f.evac, v, r.id, r.node) && text) {
 				if (tty)
 					ctl_evac_line(&f.evac, term_cols() - 1, tick++, line,
