@@ -110,7 +110,7 @@ SERVICES = {
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["get", "list", "create", "delete"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshotcontents"], ["get"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["get", "list", "create", "delete"]),
-            ("", ["persistentvolumeclaims"], ["list", "delete"]),
+            ("", ["persistentvolumeclaims"], ["get", "list", "delete"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
