@@ -529,6 +529,41 @@ static const cJSON *by_name(const cJSON *arr, const char *path, const char *name
 	return NULL;
 }
 
+/* Do the VM's networks and interfaces say what the Wukong asks for? By name: the network's
+ * source (pod, multus networkName) and the interface's binding; other fields (a MAC address a
+ * VM was given) do not count. */
+static bool nets_same(const cJSON *wn, const cJSON *wi, const cJSON *hn, const cJSON *hi)
+{
+	static const char *const bindings[] = {"masquerade", "bridge", "sriov", "passt", "binding"};
+	const cJSON *e;
+
+	if (cJSON_GetArraySize(wn) != cJSON_GetArraySize(hn) ||
+	    cJSON_GetArraySize(wi) != cJSON_GetArraySize(hi))
+		return false;
+	cJSON_ArrayForEach(e, wn)
+	{
+		const cJSON *h = by_name(hn, "name", wk_json_str(e, "name"));
+
+		const cJSON *em = h ? wk_json_path(e, "multus.networkName") : NULL,
+			    *hm = h ? wk_json_path(h, "multus.networkName") : NULL;
+
+		if (!h || !get(e, "pod") != !get(h, "pod") || !em != !hm ||
+		    (em && !cJSON_Compare(em, hm, true)))
+			return false;
+	}
+	cJSON_ArrayForEach(e, wi)
+	{
+		const cJSON *h = by_name(hi, "name", wk_json_str(e, "name"));
+
+		if (!h)
+			return false;
+		for (size_t i = 0; i < WK_ARRAY_SIZE(bindings); i++)
+			if (!get(e, bindings[i]) != !get(h, bindings[i]))
+				return false;
+	}
+	return true;
+}
+
 int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *cl,
 		    cJSON **patch_out, cJSON **delete_dvs, struct pv_verdict *refused)
 {
@@ -682,15 +717,28 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 			   *hb = wk_json_meta(wk_json_path(vm, "spec.template"), "annotations",
 					      PV_ANN_BRIDGE_MIGRATION);
 
-		if (!cJSON_Compare(wn, wk_json_path(vm, "spec.template.spec.networks"), true) ||
-		    !cJSON_Compare(wi,
-				   wk_json_path(vm, "spec.template.spec.domain.devices.interfaces"),
-				   true)) {
-			cJSON *devs = cJSON_GetObjectItemCaseSensitive(pdom, "devices");
+		const cJSON *hn = wk_json_path(vm, "spec.template.spec.networks"),
+			    *hi = wk_json_path(vm, "spec.template.spec.domain.devices.interfaces");
+
+		if (!nets_same(wn, wi, hn, hi)) {
+			cJSON *devs = cJSON_GetObjectItemCaseSensitive(pdom, "devices"), *ifs;
 
 			if (!devs)
 				devs = cJSON_AddObjectToObject(pdom, "devices");
-			cJSON_AddItemToObject(devs, "interfaces", cJSON_Duplicate(wi, true));
+			ifs = cJSON_AddArrayToObject(devs, "interfaces");
+			cJSON_ArrayForEach(e, wi)
+			{
+				cJSON *x = cJSON_Duplicate(e, true);
+				const cJSON *had = by_name(hi, "name", wk_json_str(e, "name"));
+
+				/* an interface that stays keeps its MAC address (the guest's NIC)
+				 */
+				if (cJSON_IsString(get(had, "macAddress")) && !get(x, "macAddress"))
+					cJSON_AddItemToObject(
+					    x, "macAddress",
+					    cJSON_Duplicate(get(had, "macAddress"), true));
+				cJSON_AddItemToArray(ifs, x);
+			}
 			cJSON_AddItemToObject(ptspec, "networks", cJSON_Duplicate(wn, true));
 			changed = true;
 		}

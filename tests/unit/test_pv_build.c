@@ -260,6 +260,13 @@ static void template_updates(void **state)
 	/* the VM as built: nothing to do */
 	pv_build_meta_update(wk, vm, &patch);
 	assert_null(patch);
+	/* a VM whose interfaces carry MAC addresses (seeded, or given by someone) is not
+	 * rewritten for them when another field changes (a spec.migration generation) */
+	cJSON_AddStringToObject(
+	    cJSON_GetArrayItem(at(vm, "spec.template.spec.domain.devices.interfaces"), 0),
+	    "macAddress", "02:00:00:00:00:01");
+	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
+	assert_null(patch);
 	/* networks: the multus one gone, the pod one no longer migratable; nodeSelector changed */
 	cJSON_ReplaceItemInObject(spec, "networks",
 				  js("[{\"name\":\"default\",\"type\":\"pod\",\"binding\":"
@@ -273,6 +280,12 @@ static void template_updates(void **state)
 	assert_non_null(at(patch, "spec.template.spec.domain.devices.interfaces"));
 	assert_true(cJSON_IsNull(at(patch, "spec.template.metadata.annotations")->child));
 	assert_string_equal(at(patch, "spec.template.spec.nodeSelector.zone")->valuestring, "b");
+	/* the interface that stays keeps its MAC address */
+	assert_string_equal(
+	    at(cJSON_GetArrayItem(at(patch, "spec.template.spec.domain.devices.interfaces"), 0),
+	       "macAddress")
+		->valuestring,
+	    "02:00:00:00:00:01");
 	assert_null(at(patch, "spec.template.spec.domain.cpu")); /* cpu unchanged */
 	cJSON_Delete(patch);
 	/* nodeSelector removed: null; but not while node-failure recovery pins the VM */
