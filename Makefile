@@ -10,6 +10,8 @@
 #   make bench           benchmarks (ratios against a baseline measured in the same run)
 #   make format          clang-format every C file
 #   make fuzz            libFuzzer harnesses (tests/fuzz/), each FUZZ_SECONDS (default 60)
+#   make chaos           the 30-minute chaos run (tests/chaos/chaos.sh, CHAOS_SECONDS): kills,
+#                        a broker outage and API faults under load, then the invariant table
 #
 # Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined (use with B=build-asan),
 #        B=<dir> (build directory, default build).
@@ -65,7 +67,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 .SECONDARY:
-.PHONY: FORCE all deps test test-long unit-test integration-test run bench format clean
+.PHONY: FORCE all deps test test-long unit-test integration-test run bench format clean fuzz chaos
 all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
 
 $(B)/obj/%.o: %.c
@@ -98,6 +100,9 @@ $(B)/bin/$(call binname,$(1)): $(B)/obj/$(1)/main.o $(B)/obj/$(1)/lib.a $(CORE_L
 endef
 $(foreach d,$(SVC_DIRS),$(eval $(call SERVICE_RULE,$(d))))
 
+# The console's page is assembled into its object (.incbin), so the object depends on the files.
+$(B)/obj/consumers/console/con_assets.o: $(wildcard consumers/console/assets/*)
+
 # The migrator's files include by layer ("decide/mig_plan.h", "ctx/mig_ctx.h", "flows/mig_cold.h"),
 # from every layer and from the tests that use them.
 $(B)/obj/consumers/migrator/%.o $(B)/obj/tests/%.o: CPPFLAGS += -Iconsumers/migrator
@@ -126,6 +131,9 @@ test: deps
 
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+chaos: all
+	B=$(B) nice -n 10 tests/chaos/chaos.sh
 
 test-long: deps
 	$(MAKE) all

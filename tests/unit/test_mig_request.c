@@ -81,68 +81,68 @@ static void expect(const char *body, const char *code)
 static void migrate_bad(void **state)
 {
 	(void)state;
-	expect("", "deserialize");
-	expect(NULL, "deserialize");
-	expect("{\"requestId\":\"a\",\"clus", "deserialize"); /* truncated */
-	expect("\x01\xff garbage", "deserialize");	      /* garbage */
-	expect("[1,2]", "schema");			      /* not an object */
-	expect("\"str\"", "schema");
-	expect("{}", "schema"); /* missing fields */
-	expect("{\"requestId\":1,\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}", "schema");
-	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":[],\"name\":\"x\"}", "schema");
+	expect("", "MalformedRequest");
+	expect(NULL, "MalformedRequest");
+	expect("{\"requestId\":\"a\",\"clus", "MalformedRequest"); /* truncated */
+	expect("\x01\xff garbage", "MalformedRequest");	      /* garbage */
+	expect("[1,2]", "SchemaViolation");			      /* not an object */
+	expect("\"str\"", "SchemaViolation");
+	expect("{}", "SchemaViolation"); /* missing fields */
+	expect("{\"requestId\":1,\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}", "SchemaViolation");
+	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":[],\"name\":\"x\"}", "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"extra\":1}",
-	       "schema"); /* unknown field */
+	       "SchemaViolation"); /* unknown field */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"allowPostCopy\":\"yes\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"cold\":\"yes\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":1.5}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":1e300}}",
-	       "schema"); /* huge number */
+	       "SchemaViolation"); /* huge number */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":-5}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"bandwidthPerMigration\":\"-1Mi\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"bandwidthPerMigration\":\"fast\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"postCopy\":true}}",
-	       "schema"); /* unknown option */
+	       "SchemaViolation"); /* unknown option */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":7}",
-	       "schema");
+	       "SchemaViolation");
 }
 
 static void migrate_hostile_names(void **state)
 {
 	(void)state;
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"../../x\",\"name\":\"x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"../../x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"targetNode\":\"node/../../api\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"A B\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x%2F\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"Default\",\"name\":\"x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"tenant\":\"t\\u0000x\"}",
-	       "schema");
+	       "SchemaViolation");
 }
 
 static char *padded(size_t total)
@@ -171,7 +171,7 @@ static void migrate_caps(void **state)
 	(void)state;
 	assert_int_equal(mig_parse_migrate(at, strlen(at), &r, &v), 0);
 	assert_int_equal(mig_parse_migrate(over, strlen(over), &r, &v), -1);
-	assert_string_equal(v.code, "oversized");
+	assert_string_equal(v.code, "RequestTooLarge");
 	free(at);
 	free(over);
 	/* Deep nesting in a field: rejected as a wrong type, not a crash. */
@@ -201,7 +201,7 @@ static void migrate_caps(void **state)
 		    "{\"requestId\":\"%s\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}",
 		    id);
 		assert_int_equal(parse(body, &r, &v), -1);
-		assert_string_equal(v.code, "invalid-name");
+		assert_string_equal(v.code, "InvalidName");
 	}
 }
 
@@ -218,11 +218,11 @@ static void cancel_parse(void **state)
 	assert_int_equal(mig_parse_cancel(ok, strlen(ok), &c, &v), 0);
 	assert_string_equal(c.target_request, "req-1");
 	assert_int_equal(mig_parse_cancel(bad, strlen(bad), &c, &v), -1);
-	assert_string_equal(v.code, "invalid-name");
+	assert_string_equal(v.code, "InvalidName");
 	assert_int_equal(mig_parse_cancel("{\"requestId\":\"c\"}", 17, &c, &v), -1);
-	assert_string_equal(v.code, "schema");
+	assert_string_equal(v.code, "SchemaViolation");
 	assert_int_equal(mig_parse_cancel("nope", 4, &c, &v), -1);
-	assert_string_equal(v.code, "deserialize");
+	assert_string_equal(v.code, "MalformedRequest");
 }
 
 static void verbs(void **state)
@@ -256,10 +256,10 @@ static void tenants(void **state)
 	assert_int_equal(mig_tenant_check("t", "default", NULL, false, false, &v), 0);
 	/* Tenants configured: an unknown tenant is forbidden, a known one only in its list. */
 	assert_int_equal(mig_tenant_check("t", "default", NULL, false, true, &v), -1);
-	assert_string_equal(v.code, "forbidden");
+	assert_string_equal(v.code, "Forbidden");
 	assert_int_equal(mig_tenant_check("a", "team-a-1", "team-a-*", false, true, &v), 0);
 	assert_int_equal(mig_tenant_check("a", "kube-system", "team-a-*", false, true, &v), -1);
-	assert_string_equal(v.code, "forbidden");
+	assert_string_equal(v.code, "Forbidden");
 	assert_int_equal(mig_tenant_check("", "default", NULL, true, true, &v), -1);
 }
 
@@ -333,7 +333,7 @@ static void spec_requests(void **state)
 		cJSON *bad = wukong("1", 1, "{\"targetNode\":\"../../x\"}", NULL);
 
 		assert_int_equal(mig_request_from_spec(bad, "local", &r, &vd), -1);
-		assert_string_equal(vd.code, "invalid-name");
+		assert_string_equal(vd.code, "InvalidName");
 		cJSON_Delete(bad);
 	}
 	cJSON_Delete(w1);

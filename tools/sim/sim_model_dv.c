@@ -1,12 +1,15 @@
 /* sim_model_dv.c - CDI's DataVolume controller and KubeVirt's side of it: a VM's
  * dataVolumeTemplates become DataVolumes (owned by the VM), each DataVolume a PVC of its storage
  * class, populated by an import (http or registry source, progress in status.progress as
- * "45.00%"), a blank image or a clone of another PVC; an unreachable source keeps the import
+ * "45.00%"), a blank image, a clone of another PVC or of a VolumeSnapshot (any namespace; the
+ * population waits for the snapshot to be readyToUse); an unreachable source keeps the import
  * failing the way CDI's importer pod does. A VM starts only when its DataVolumes are Succeeded,
  * WaitForFirstConsumer or PendingPopulation. The PVC is bound by Kubernetes' PersistentVolume
  * controller (sim_model_storage.c: Immediate at once, WaitForFirstConsumer when the VMI is
- * scheduled), and the DataVolume follows its claim; the VMI runs once its disks are populated.
- * docs/simulator.md cites the upstream sources. Calls sim_model_util.c and sim_pvc_create. */
+ * scheduled, or when CDI's own pod is, for a DataVolume asking for immediate binding), and the
+ * DataVolume follows its claim; the VMI runs once its disks are populated. docs/simulator.md
+ * cites the upstream sources. Calls sim_model_util.c, sim_pvc_create, sim_claims_bind and
+ * sim_vs_ready (sim_model_vsnap.c). */
 #include "sim_model_int.h"
 
 #include "wk_quantity.h"
@@ -27,6 +30,8 @@ struct dvjob {
 	char *ns, *name, *key;
 	enum dv_phase phase;
 	bool clone;
+	char *snap_ns, *snap; /* source.snapshot: population waits for it to be readyToUse */
+	bool snap_waiting;    /* the wait was reported (one Event) */
 	char url[1100];
 	int64_t total, done, rate;
 	double next_at;
@@ -71,6 +76,8 @@ static void job_free(struct sim_model *m, struct dvjob *j)
 	free(j->ns);
 	free(j->name);
 	free(j->key);
+	free(j->snap);
+	free(j->snap_ns);
 	free(j);
 }
 
@@ -288,6 +295,23 @@ void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	else if (wk_json_str(dv, "spec.source.registry.url"))
 		wk_strlcpy(j->url, wk_json_str(dv, "spec.source.registry.url"), sizeof(j->url));
 	j->clone = wk_json_path(dv, "spec.source.pvc") != NULL;
+	if (wk_json_str(dv, "spec.source.snapshot.name")) {
+		/* CDI's snapshot clone (pkg/controller/datavolume/snapshot-clone-controller.go):
+		 * a namespace left out means the DataVolume's own */
+		const char *sns = wk_json_str(dv, "spec.source.snapshot.namespace");
+		int64_t rs = -1;
+
+		j->clone = true;
+		j->snap = wk_xstrdup(wk_json_str(dv, "spec.source.snapshot.name"));
+		j->snap_ns = wk_xstrdup(sns && *sns ? sns : ns);
+		/* spec.storage without a size takes the snapshot's restoreSize (CDI's
+		 * renderPvcSpec for a snapshot source) */
+		if (!wk_json_path(storage, "resources.requests.storage")) {
+			(void)sim_vs_ready(m, j->snap_ns, j->snap, &rs, NULL);
+			if (rs > 0)
+				size = rs;
+		}
+	}
 	j->total = wk_json_path(dv, "spec.source.blank") ? INT64_C(64) << 20
 		   : size < IMPORT_BYTES_MAX		 ? size
 							 : IMPORT_BYTES_MAX;
@@ -317,6 +341,19 @@ void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	/* Kubernetes binds it (sim_model_storage.c), not CDI: the DataVolume follows. */
 	j->phase = DV_PENDING;
 	sim_pvc_create(m, ns, pvc);
+	if (c && m->nnodes &&
+	    wk_json_meta(dv, "annotations", "cdi.kubevirt.io/storage.bind.immediate.requested")) {
+		/* AnnImmediateBinding (pkg/controller/common/util.go, any value): CDI's importer
+		 * pod is the claim's first consumer, so a WaitForFirstConsumer claim binds where it
+		 * is scheduled - the model puts it on the first node. */
+		cJSON *vs = cJSON_CreateObject(), *v = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "persistentVolumeClaim"),
+					"claimName", name);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(vs, "volumes"), v);
+		sim_claims_bind(m, ns, vs, 0);
+		cJSON_Delete(vs);
+	}
 	dv_claim_sync(m, j);
 	cJSON_Delete(dv);
 }
@@ -328,6 +365,25 @@ void sim_dvs_tick(struct sim_model *m)
 			dv_claim_sync(m, j); /* bound meanwhile (a class created, a consumer) */
 		if (j->phase < DV_SCHEDULED || j->phase == DV_SUCCEEDED || m->now < j->next_at)
 			continue;
+		if (j->phase == DV_SCHEDULED && j->snap) {
+			bool exists = false;
+
+			if (!sim_vs_ready(m, j->snap_ns, j->snap, NULL, &exists)) {
+				/* CDI waits for the source snapshot
+				 * (SnapshotForSmartCloneInProgress / CloneScheduled), checking
+				 * again on its next change */
+				if (!j->snap_waiting)
+					sim_event(m, m->r_dv, j->ns, j->name, NULL, "Normal",
+						  exists ? "CloneScheduled" : "CloneSourceNotFound",
+						  "%s VolumeSnapshot %s/%s",
+						  exists ? "waiting for the source"
+							 : "cannot find the source",
+						  j->snap_ns, j->snap);
+				j->snap_waiting = true;
+				j->next_at = m->now + 1;
+				continue;
+			}
+		}
 		if (j->phase == DV_SCHEDULED) {
 			j->phase = DV_RUNNING;
 			j->next_at = m->now + 1;

@@ -210,9 +210,9 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 		if (!strcmp(r, "DisksNotLiveMigratable"))
 			return mig_check_fail(
 			    c, r,
-			    "VMI '%s/%s' is not live-migratable: %s; live migration needs "
-			    "every PVC to be ReadWriteMany (shared storage); use a cold "
-			    "migration instead",
+			    "VMI '%s/%s' is not live-migratable: %s; move it stopped instead: "
+			    "'--cold --to NODE' on wukongctl migrate (spec.migration.cold: true "
+			    "with targetNode)",
 			    f->ns, f->vm, m ? m : r);
 		return mig_check_fail(c, r, "VMI '%s/%s' is not live-migratable: %s", f->ns, f->vm,
 				      m ? m : r);

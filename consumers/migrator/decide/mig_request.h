@@ -79,7 +79,7 @@ struct mig_cancel {
 /* Validation outcome of a submission: a machine-readable reason code (the DLQ's x-dlt-reason)
  * and a human message. */
 struct mig_verdict {
-	char code[32];	   /* "deserialize", "schema", "invalid-name", "oversized", "forbidden" */
+	char code[32];	   /* "MalformedRequest", "SchemaViolation", "InvalidName", "RequestTooLarge", "Forbidden" */
 	char message[512]; /* "field 'namespace': invalid name '../../x': ..." */
 };
 
@@ -97,7 +97,7 @@ bool mig_options_any(const struct mig_options *o);
 void mig_options_init(struct mig_options *o);
 
 /* Tenant policy: "migrator.tenants.<tenant>" = comma list of namespaces (core/wk_tenant.h), the
- * refusal as a "forbidden" verdict. require_tenant: a submission without a tenant is refused.
+ * refusal as a "Forbidden" verdict. require_tenant: a submission without a tenant is refused.
  * tenants_list is the configured namespace list of the submission's tenant (NULL = tenant not
  * configured). */
 int mig_tenant_check(const char *tenant, const char *ns, const char *tenants_list,

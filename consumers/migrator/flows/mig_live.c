@@ -4,6 +4,8 @@
 #include "flows/mig_cold.h"
 #include "ctx/mig_tenancy.h"
 #include "flows/mig_live.h"
+#include "ctx/mig_checks.h"
+#include "decide/mig_verify.h"
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
 #include "ctx/mig_ctx.h"
@@ -313,6 +315,21 @@ static int execute(struct mig_state *st, struct mig_active *a, struct mig_facts_
 		}
 	}
 	vmim = mig_vmim_json(&a->req, a->obj_name, a->req.target_node[0] ? a->hostname : NULL);
+	{
+		/* What the VMI looks like now, kept on the VMIM for the checks after the move (a
+		 * restarted migrator finds it there). */
+		cJSON *b = mig_verify_before(fb->vmi),
+		      *meta = cJSON_GetObjectItem(vmim, "metadata"),
+		      *ann = cJSON_GetObjectItem(meta, "annotations");
+		char *bs = cJSON_PrintUnformatted(b);
+
+		if (!ann)
+			ann = cJSON_AddObjectToObject(meta, "annotations");
+		if (bs && ann)
+			cJSON_AddStringToObject(ann, WK_ANN_PRE_MOVE, bs);
+		free(bs);
+		cJSON_Delete(b);
+	}
 	rc = wk_k8s_create(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, vmim, &res,
 			   err, sizeof(err));
 	cJSON_Delete(vmim);
@@ -1051,6 +1068,14 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 	if (mig_options_any(&a->req.opt))
 		delete_policy(st, a);
 	if (out.phase == MIG_PH_SUCCEEDED) {
+		/* The checks after the move, on the status as a condition of their own. */
+		cJSON *before = cJSON_Parse(wk_json_meta(vmim, "annotations", WK_ANN_PRE_MOVE)
+						? wk_json_meta(vmim, "annotations", WK_ANN_PRE_MOVE)
+						: "null");
+		/* Said before the final status, which stays the last word on the request. */
+		mig_send_verified(st, &a->req, before, vmi,
+				  a->req.target_node[0] ? a->req.target_node : out.target);
+		cJSON_Delete(before);
 		finish(st, a, MIG_PH_SUCCEEDED, "migration.succeeded", "success", "Succeeded",
 		       out.message, ack);
 	} else if (out.phase == MIG_PH_CANCELLED) {
