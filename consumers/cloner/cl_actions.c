@@ -401,6 +401,27 @@ static cJSON *get_obj(struct cl_state *st, const struct wk_k8s_resource *r, cons
 	return o;
 }
 
+/* The target Wukong's disk sizes against the source's claims (cl_check_sizes): true, with why,
+ * when one asks for less than the source has. A claim that cannot be read is not judged. */
+static bool size_refusal(struct cl_state *st, const struct cl_job *j, const cJSON *vm, char *why,
+			 size_t why_size, bool *ok)
+{
+	cJSON *claims = cJSON_CreateArray();
+	size_t i;
+	bool refused;
+
+	for (i = 0; i < j->spec.nsizes; i++) {
+		cJSON *c = get_obj(st, &wk_res_persistentvolumeclaims, j->spec.source_ns,
+				   cl_disk_claim(vm, j->spec.size_disk[i]), ok);
+
+		if (c)
+			cJSON_AddItemToArray(claims, c);
+	}
+	refused = cl_check_sizes(&j->spec, vm, claims, why, why_size) < 0;
+	cJSON_Delete(claims);
+	return refused;
+}
+
 static int create_obj(struct cl_state *st, const struct wk_k8s_resource *r, const char *ns,
 		      cJSON *obj, char *err, size_t n)
 {
@@ -1028,6 +1049,8 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 		if (vm && cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm,
 					 o->refuse_why, sizeof(o->refuse_why)) < 0)
 			wk_strlcpy(o->refuse_code, "InvalidDiskSelection", sizeof(o->refuse_code));
+		else if (vm && size_refusal(st, j, vm, o->refuse_why, sizeof(o->refuse_why), &ok))
+			wk_strlcpy(o->refuse_code, "DiskSmallerThanSource", sizeof(o->refuse_code));
 		else if (j->spec.ndisks)
 			cl_cluster_refusal(st, true, o->refuse_code, sizeof(o->refuse_code),
 					   o->refuse_why, sizeof(o->refuse_why));

@@ -1,5 +1,6 @@
 /* cl_machine.c - the running-clone state machine and the observers feeding it. */
 #include "cl_machine.h"
+#include "wk_quantity.h"
 
 #include "wk_json.h"
 #include "wk_kubevirt.h"
@@ -741,6 +742,72 @@ int cl_check_disks(const char (*disks)[64], size_t ndisks, const cJSON *vm, char
 			 "the selection drops the boot disk '%s': the clone would not boot (list "
 			 "it in disks)",
 			 boot);
+		return -1;
+	}
+	return 0;
+}
+
+const char *cl_disk_claim(const cJSON *vm, const char *disk)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, wk_json_path(vm, "spec.template.spec.volumes"))
+	{
+		const char *n = wk_json_str(v, "name");
+
+		if (!n || strcmp(n, disk))
+			continue;
+		if (wk_json_str(v, "persistentVolumeClaim.claimName"))
+			return wk_json_str(v, "persistentVolumeClaim.claimName");
+		return wk_json_str(v, "dataVolume.name");
+	}
+	return NULL;
+}
+
+static int64_t claim_bytes(const cJSON *claims, const char *name)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, claims)
+	{
+		const char *n = wk_json_str(c, "metadata.name"),
+			   *q = wk_json_str(c, "status.capacity.storage");
+		int64_t b;
+		char err[64];
+
+		if (!n || strcmp(n, name))
+			continue;
+		if (!q)
+			q = wk_json_str(c, "spec.resources.requests.storage");
+		return q && wk_quantity_parse(q, &b, err, sizeof(err)) == 0 ? b : -1;
+	}
+	return -1;
+}
+
+int cl_check_sizes(const struct cl_job_spec *j, const cJSON *vm, const cJSON *claims, char *why,
+		   size_t why_size)
+{
+	size_t i, k;
+
+	why[0] = 0;
+	for (i = 0; i < j->nsizes; i++) {
+		const char *claim = cl_disk_claim(vm, j->size_disk[i]);
+		int64_t have = claim ? claim_bytes(claims, claim) : -1;
+		bool listed = !j->ndisks;
+		char a[32], b[32];
+
+		for (k = 0; k < j->ndisks; k++)
+			listed |= !strcmp(j->disks[k], j->size_disk[i]);
+		/* a disk the source does not have, or does not copy, is not the clone's to size */
+		if (!listed || have <= 0 || j->size_bytes[i] >= have)
+			continue;
+		wk_quantity_format_bytes(j->size_bytes[i], a, sizeof(a));
+		wk_quantity_format_bytes(have, b, sizeof(b));
+		snprintf(
+		    why, why_size,
+		    "disk '%s' asks for %s, smaller than the source's %s (claim '%s'): a clone "
+		    "copies the whole disk and a volume cannot shrink; ask for %s or more",
+		    j->size_disk[i], a, b, claim, b);
 		return -1;
 	}
 	return 0;

@@ -148,6 +148,16 @@ int cl_check_cluster(const struct wk_kubevirt_info *kv, bool kv_read, bool clone
 int cl_check_disks(const char (*disks)[64], size_t ndisks, const struct cJSON *vm, char *why,
 		   size_t why_size);
 
+/* Whether the target Wukong's disk sizes can be honoured: a clone copies each disk whole, so a
+ * disk the target asks smaller than the source's claim cannot be. claims: array of the source's
+ * PersistentVolumeClaims as read (status.capacity.storage, else spec.resources.requests.storage);
+ * the source VM maps disk names to claims (volumes[].persistentVolumeClaim.claimName or
+ * dataVolume.name). 0, or -1 with the sentence why (reason DiskSmallerThanSource). */
+int cl_check_sizes(const struct cl_job_spec *j, const struct cJSON *vm, const struct cJSON *claims,
+		   char *why, size_t why_size);
+/* The claim name behind the source VM's disk (NULL if it has no claim). */
+const char *cl_disk_claim(const struct cJSON *vm, const char *disk);
+
 /* Consistency from the snapshot's indications: "filesystem-consistent", "crash-consistent" or
  * NULL (not known yet); reason is the condition reason (GuestAgent, NoGuestAgent,
  * QuiesceFailed, QuiesceTimeout, Offline). */

@@ -5,6 +5,7 @@
 #include "wk_emit.h"
 #include "wk_json.h"
 #include "wk_name.h"
+#include "wk_quantity.h"
 #include "wk_tenant.h"
 
 #include <cjson/cJSON.h>
@@ -114,6 +115,22 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 		cl_spec_request_id(uid, out->id, sizeof(out->id));
 	}
 	out->want_running = !cJSON_IsFalse(wk_json_path(spec, "running"));
+	{
+		const cJSON *d;
+
+		cJSON_ArrayForEach(d, wk_json_path(spec, "disks"))
+		{
+			const char *dn = wk_json_str(d, "name"), *sz = wk_json_str(d, "size");
+			int64_t b;
+			char err[64];
+
+			if (out->nsizes >= CL_MAX_DISKS || !dn || !*dn || strlen(dn) >= 64 || !sz ||
+			    wk_quantity_parse(sz, &b, err, sizeof(err)) < 0 || b <= 0)
+				continue;
+			wk_strlcpy(out->size_disk[out->nsizes], dn, sizeof(out->size_disk[0]));
+			out->size_bytes[out->nsizes++] = b;
+		}
+	}
 	if (!cJSON_IsObject(cs)) {
 		invalid(out, "InvalidCloneSource", "spec.cloneSource is not an object");
 		return 1;

@@ -49,6 +49,11 @@ struct cl_job_spec {
 	bool per_volume;
 	size_t ndisks; /* 0 = every disk */
 	char disks[CL_MAX_DISKS][64];
+	/* The target Wukong's own disk sizes (spec.disks[].name/size; sizes it leaves unset are
+	 * not listed): a disk smaller than the source's is refused (cl_check_sizes). */
+	size_t nsizes;
+	char size_disk[CL_MAX_DISKS][64];
+	int64_t size_bytes[CL_MAX_DISKS];
 	int parallelism;  /* batch limit; 0 = none */
 	bool from_kafka;  /* the Wukong was created for a submission */
 	char invalid[32]; /* a reason code when the request cannot be done as asked */

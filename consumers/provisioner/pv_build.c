@@ -93,6 +93,127 @@ static void set_str(cJSON *o, const char *k, const char *v)
 	cJSON_AddStringToObject(o, k, v);
 }
 
+/* The comma-separated, sorted keys of the Wukong's labels (annotations: carried ones) -> out. */
+static void carried_keys(const cJSON *wk, bool annotations, char *out, size_t n)
+{
+	const cJSON *src =
+	    wk_json_path(wk, annotations ? "metadata.annotations" : "metadata.labels");
+	const cJSON *e;
+	const char *last = "";
+	size_t off = 0;
+
+	out[0] = 0;
+	/* selection by repeated minimum: a handful of keys, no allocation */
+	for (;;) {
+		const char *next = NULL;
+
+		cJSON_ArrayForEach(e, src)
+		{
+			if (!cJSON_IsString(e) || (annotations && !carried_annotation(e->string)))
+				continue;
+			if (strcmp(e->string, last) > 0 && (!next || strcmp(e->string, next) < 0))
+				next = e->string;
+		}
+		if (!next || off + strlen(next) + 2 >= n)
+			break;
+		off += (size_t)snprintf(out + off, n - off, "%s%s", off ? "," : "", next);
+		last = next;
+	}
+}
+
+static void add_carried(cJSON *ann, const cJSON *wk)
+{
+	char keys[4096];
+
+	carried_keys(wk, false, keys, sizeof(keys));
+	set_str(ann, PV_ANN_CARRIED_LABELS, keys);
+	carried_keys(wk, true, keys, sizeof(keys));
+	set_str(ann, PV_ANN_CARRIED_ANNOTATIONS, keys);
+}
+
+/* One map (labels or annotations) of the VM at path toward want: into patch_map, the keys to set
+ * and, for keys of the old carried list the Wukong no longer has, null. True when any. */
+static bool meta_diff(const cJSON *have, const cJSON *want, const char *old_list, bool annotations,
+		      cJSON *patch_map)
+{
+	const cJSON *e;
+	bool any = false;
+
+	cJSON_ArrayForEach(e, want)
+	{
+		const cJSON *h;
+
+		if (!cJSON_IsString(e) || (annotations && !carried_annotation(e->string)))
+			continue;
+		h = get(have, e->string);
+		if (cJSON_IsString(h) && !strcmp(h->valuestring, e->valuestring))
+			continue;
+		cJSON_AddStringToObject(patch_map, e->string, e->valuestring);
+		any = true;
+	}
+	for (const char *p = old_list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		char key[320];
+
+		if (len && len < sizeof(key)) {
+			memcpy(key, p, len);
+			key[len] = 0;
+			/* a key of the pipeline's own (the provisioner's label, a migrator mark)
+			 * is never the Wukong's to remove */
+			if (!cJSON_IsString(get(want, key)) && get(have, key) &&
+			    strncmp(key, WK_K8S_KEY_PREFIX, sizeof(WK_K8S_KEY_PREFIX) - 1) &&
+			    strncmp(key, "kubevirt.io/", 12)) {
+				cJSON_AddNullToObject(patch_map, key);
+				any = true;
+			}
+		}
+		p = c ? c + 1 : NULL;
+	}
+	return any;
+}
+
+void pv_build_meta_update(const cJSON *wk, const cJSON *vm, cJSON **patch_out)
+{
+	const cJSON *wl = wk_json_path(wk, "metadata.labels"),
+		    *wa = wk_json_path(wk, "metadata.annotations");
+	const char *old_l = wk_json_meta(vm, "annotations", PV_ANN_CARRIED_LABELS),
+		   *old_a = wk_json_meta(vm, "annotations", PV_ANN_CARRIED_ANNOTATIONS);
+	cJSON *patch = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(patch, "metadata");
+	cJSON *tmeta = cJSON_AddObjectToObject(
+	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"),
+	    "metadata");
+	cJSON *ml = cJSON_AddObjectToObject(meta, "labels"),
+	      *ma = cJSON_AddObjectToObject(meta, "annotations"),
+	      *tl = cJSON_AddObjectToObject(tmeta, "labels"),
+	      *ta = cJSON_AddObjectToObject(tmeta, "annotations");
+	char keys[4096];
+	bool any = false;
+
+	any |= meta_diff(wk_json_path(vm, "metadata.labels"), wl, old_l, false, ml);
+	any |= meta_diff(wk_json_path(vm, "metadata.annotations"), wa, old_a, true, ma);
+	any |= meta_diff(wk_json_path(vm, "spec.template.metadata.labels"), wl, old_l, false, tl);
+	any |=
+	    meta_diff(wk_json_path(vm, "spec.template.metadata.annotations"), wa, old_a, true, ta);
+	carried_keys(wk, false, keys, sizeof(keys));
+	/* The lists are written with a change, or when they are out of date; a VM made before
+	 * them (or seeded) that already matches is not written for them alone. */
+	if ((any && (!old_l || strcmp(old_l, keys))) || (old_l && strcmp(old_l, keys))) {
+		cJSON_AddStringToObject(ma, PV_ANN_CARRIED_LABELS, keys);
+		any = true;
+	}
+	carried_keys(wk, true, keys, sizeof(keys));
+	if ((any && (!old_a || strcmp(old_a, keys))) || (old_a && strcmp(old_a, keys))) {
+		cJSON_AddStringToObject(ma, PV_ANN_CARRIED_ANNOTATIONS, keys);
+		any = true;
+	}
+	if (!any) {
+		cJSON_Delete(patch);
+		patch = NULL;
+	}
+	*patch_out = patch;
+}
+
 /* image -> CDI DataVolume source: http(s) URL, or a registry image (docker://, or a bare
  * reference such as quay.io/org/img:tag, which CDI spells docker://...). */
 static cJSON *dv_source(const char *image, struct pv_verdict *v, const char *disk)
@@ -332,6 +453,7 @@ int pv_build_vm(const cJSON *wk, const struct pv_cluster *cl, cJSON **vm_out, st
 	snprintf(g, sizeof(g), "%lld", (long long)wk_json_int(gen, 1));
 	cJSON_AddStringToObject(ann, PV_ANN_GENERATION, g);
 	copy_strings(ann, wk_json_path(wk, "metadata.annotations"), true);
+	add_carried(ann, wk);
 	cJSON_AddItemToObject(meta, "ownerReferences", owner_refs(wk));
 
 	spec = cJSON_AddObjectToObject(vm, "spec");
@@ -405,6 +527,41 @@ static const cJSON *by_name(const cJSON *arr, const char *path, const char *name
 			return e;
 	}
 	return NULL;
+}
+
+/* Do the VM's networks and interfaces say what the Wukong asks for? By name: the network's
+ * source (pod, multus networkName) and the interface's binding; other fields (a MAC address a
+ * VM was given) do not count. */
+static bool nets_same(const cJSON *wn, const cJSON *wi, const cJSON *hn, const cJSON *hi)
+{
+	static const char *const bindings[] = {"masquerade", "bridge", "sriov", "passt", "binding"};
+	const cJSON *e;
+
+	if (cJSON_GetArraySize(wn) != cJSON_GetArraySize(hn) ||
+	    cJSON_GetArraySize(wi) != cJSON_GetArraySize(hi))
+		return false;
+	cJSON_ArrayForEach(e, wn)
+	{
+		const cJSON *h = by_name(hn, "name", wk_json_str(e, "name"));
+
+		const cJSON *em = h ? wk_json_path(e, "multus.networkName") : NULL,
+			    *hm = h ? wk_json_path(h, "multus.networkName") : NULL;
+
+		if (!h || !get(e, "pod") != !get(h, "pod") || !em != !hm ||
+		    (em && !cJSON_Compare(em, hm, true)))
+			return false;
+	}
+	cJSON_ArrayForEach(e, wi)
+	{
+		const cJSON *h = by_name(hi, "name", wk_json_str(e, "name"));
+
+		if (!h)
+			return false;
+		for (size_t i = 0; i < WK_ARRAY_SIZE(bindings); i++)
+			if (!get(e, bindings[i]) != !get(h, bindings[i]))
+				return false;
+	}
+	return true;
 }
 
 int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *cl,
@@ -538,12 +695,81 @@ int pv_build_update(const cJSON *wk, const cJSON *vm, const struct pv_cluster *c
 			cJSON_AddItemToObject(pspec, "dataVolumeTemplates", dvts);
 			cJSON_AddItemToObject(ptspec, "volumes", vols);
 			cJSON_AddItemToObject(cJSON_AddObjectToObject(pdom, "devices"), "disks",
-					      ddisks);
+					      ddisks); /* before the interfaces below */
 			changed = true;
 		} else {
 			cJSON_Delete(dvts);
 			cJSON_Delete(vols);
 			cJSON_Delete(ddisks);
+		}
+	}
+	/* Networks and their interfaces, as a whole (KubeVirt matches them by name; the order is
+	 * the guest's NIC order): a running VM takes them on its next start unless KubeVirt
+	 * hot-plugs them (LiveUpdate: a bridge interface on a Multus network), which the status's
+	 * RestartRequired tells from the VMI. The template annotation that lets a bridge on the pod
+	 * network migrate follows them. */
+	{
+		const cJSON *wn = wk_json_path(want, "spec.template.spec.networks"),
+			    *wi =
+				wk_json_path(want, "spec.template.spec.domain.devices.interfaces");
+		const char *wb = wk_json_meta(wk_json_path(want, "spec.template"), "annotations",
+					      PV_ANN_BRIDGE_MIGRATION),
+			   *hb = wk_json_meta(wk_json_path(vm, "spec.template"), "annotations",
+					      PV_ANN_BRIDGE_MIGRATION);
+
+		const cJSON *hn = wk_json_path(vm, "spec.template.spec.networks"),
+			    *hi = wk_json_path(vm, "spec.template.spec.domain.devices.interfaces");
+
+		if (!nets_same(wn, wi, hn, hi)) {
+			cJSON *devs = cJSON_GetObjectItemCaseSensitive(pdom, "devices"), *ifs;
+
+			if (!devs)
+				devs = cJSON_AddObjectToObject(pdom, "devices");
+			ifs = cJSON_AddArrayToObject(devs, "interfaces");
+			cJSON_ArrayForEach(e, wi)
+			{
+				cJSON *x = cJSON_Duplicate(e, true);
+				const cJSON *had = by_name(hi, "name", wk_json_str(e, "name"));
+
+				/* an interface that stays keeps its MAC address (the guest's NIC)
+				 */
+				if (cJSON_IsString(get(had, "macAddress")) && !get(x, "macAddress"))
+					cJSON_AddItemToObject(
+					    x, "macAddress",
+					    cJSON_Duplicate(get(had, "macAddress"), true));
+				cJSON_AddItemToArray(ifs, x);
+			}
+			cJSON_AddItemToObject(ptspec, "networks", cJSON_Duplicate(wn, true));
+			changed = true;
+		}
+		if (!wb != !hb) {
+			cJSON *tann = cJSON_AddObjectToObject(
+			    cJSON_AddObjectToObject(
+				cJSON_GetObjectItemCaseSensitive(pspec, "template"), "metadata"),
+			    "annotations");
+
+			if (wb)
+				cJSON_AddStringToObject(tann, PV_ANN_BRIDGE_MIGRATION, wb);
+			else
+				cJSON_AddNullToObject(tann, PV_ANN_BRIDGE_MIGRATION);
+			changed = true;
+		}
+	}
+	/* nodeSelector: KubeVirt patches it onto the running VMI under LiveUpdate, else on the
+	 * next start (RestartRequired). Not while node-failure recovery pins the VM (its label):
+	 * that pin is the migrator's until it restores the VM's own. */
+	{
+		const cJSON *ws = wk_json_path(want, "spec.template.spec.nodeSelector"),
+			    *hs = wk_json_path(vm, "spec.template.spec.nodeSelector");
+
+		if (!wk_json_meta(vm, "labels", WK_LABEL_FAILURE_RECOVERY) &&
+		    !cJSON_Compare(ws ? ws : NULL, hs, true) && (ws || (hs && hs->child))) {
+			if (ws)
+				cJSON_AddItemToObject(ptspec, "nodeSelector",
+						      cJSON_Duplicate(ws, true));
+			else
+				cJSON_AddNullToObject(ptspec, "nodeSelector");
+			changed = true;
 		}
 	}
 	cJSON_Delete(want);
@@ -639,6 +865,70 @@ static bool dv_ready(const char *phase)
 	/* WaitForFirstConsumer: the VMI is the consumer, so the VM starts. */
 	return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "WaitForFirstConsumer") ||
 			 !strcmp(phase, "PendingPopulation"));
+}
+
+/* What of the template (besides cpu, memory and disks) the running VMI does not have yet:
+ * networks (KubeVirt hot-plugs some interfaces under LiveUpdate; what it did shows on the VMI),
+ * nodeSelector (patched onto the VMI under LiveUpdate), the Wukong's labels and annotations
+ * (a VMI keeps the metadata it was created with). "" when none. */
+static void template_drift(const cJSON *wk, const cJSON *vm, const cJSON *vmi,
+			   const struct pv_cluster *cl, char *why, size_t n)
+{
+	const cJSON *tn = wk_json_path(vm, "spec.template.spec.networks"),
+		    *in = wk_json_path(vmi, "spec.networks"), *e;
+	const cJSON *ts = wk_json_path(vm, "spec.template.spec.nodeSelector"),
+		    *is = wk_json_path(vmi, "spec.nodeSelector");
+	bool nets_differ = cJSON_GetArraySize(tn) != cJSON_GetArraySize(in);
+
+	cJSON_ArrayForEach(e, tn)
+	{
+		const char *nm = wk_json_str(e, "name");
+
+		if (!nm || !cJSON_Compare(e, by_name(in, "name", nm), true))
+			nets_differ = true;
+	}
+	if (nets_differ) {
+		snprintf(why, n,
+			 "networks changed: the running VMI has its interfaces from its start "
+			 "(KubeVirt hot-plugs only bridge interfaces on Multus networks, under "
+			 "vmRolloutStrategy LiveUpdate)");
+		return;
+	}
+	if (!cJSON_Compare(ts, is, true) && ((ts && ts->child) || (is && is->child))) {
+		snprintf(why, n, "nodeSelector changed: %s",
+			 cl->live_update ? "KubeVirt has not applied it to the running VMI yet"
+					 : "the cluster's KubeVirt spec.configuration."
+					   "vmRolloutStrategy is not LiveUpdate");
+		return;
+	}
+	if (!pv_vm_is_ours(vm))
+		return; /* another operator's or the cloner's VM: its metadata is theirs */
+	cJSON_ArrayForEach(e, wk_json_path(wk, "metadata.labels"))
+	{
+		const cJSON *v = get(wk_json_path(vmi, "metadata.labels"), e->string);
+
+		if (cJSON_IsString(e) &&
+		    (!cJSON_IsString(v) || strcmp(v->valuestring, e->valuestring))) {
+			snprintf(
+			    why, n,
+			    "label '%s' changed: a running VMI keeps the labels it started with",
+			    e->string);
+			return;
+		}
+	}
+	cJSON_ArrayForEach(e, wk_json_path(wk, "metadata.annotations"))
+	{
+		const cJSON *v = get(wk_json_path(vmi, "metadata.annotations"), e->string);
+
+		if (cJSON_IsString(e) && carried_annotation(e->string) &&
+		    (!cJSON_IsString(v) || strcmp(v->valuestring, e->valuestring))) {
+			snprintf(why, n,
+				 "annotation '%s' changed: a running VMI keeps the annotations it "
+				 "started with",
+				 e->string);
+			return;
+		}
+	}
 }
 
 void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const cJSON *dvs,
@@ -834,6 +1124,8 @@ void pv_build_status(const cJSON *wk, const cJSON *vm, const cJSON *vmi, const c
 			    "disks changed: the cluster's KubeVirt "
 			    "spec.configuration.vmRolloutStrategy is not LiveUpdate, so they are "
 			    "attached on the next start");
+		if (!why[0])
+			template_drift(wk, vm, vmi, cl, why, sizeof(why));
 		if (!why[0] && kv && wk_json_str(kv, "status") &&
 		    !strcmp(wk_json_str(kv, "status"), "True"))
 			snprintf(why, sizeof(why), "%s",

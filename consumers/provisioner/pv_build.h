@@ -22,6 +22,11 @@ struct cJSON;
  * (staging/src/kubevirt.io/api/core/v1/types.go AllowPodBridgeNetworkLiveMigrationAnnotation). */
 #define PV_ANN_BRIDGE_MIGRATION "kubevirt.io/allow-pod-bridge-network-live-migration"
 
+/* On the VM: the keys of the Wukong's labels / annotations it carries over (comma-separated,
+ * sorted), so a key the Wukong drops later is dropped from the VM too, and only such a key. */
+#define PV_ANN_CARRIED_LABELS "vm.novasphere.dev/carried-labels"
+#define PV_ANN_CARRIED_ANNOTATIONS "vm.novasphere.dev/carried-annotations"
+
 #define PV_CLASSES_MAX 64
 
 /* What the cluster offers, as far as a Wukong's disks care. */
@@ -52,6 +57,12 @@ int pv_build_vm(const struct cJSON *wk, const struct pv_cluster *cl, struct cJSO
 int pv_build_update(const struct cJSON *wk, const struct cJSON *vm, const struct pv_cluster *cl,
 		    struct cJSON **patch_out, struct cJSON **delete_dvs,
 		    struct pv_verdict *refused);
+
+/* The Wukong's labels and annotations on a VM the provisioner made: a change of them bumps no
+ * generation, so it is judged every time against the VM (the VM's metadata and its template's).
+ * *patch_out: a merge patch (NULL = the VM already carries them): keys set or changed, keys the
+ * Wukong dropped since (PV_ANN_CARRIED_*) removed, the carried lists updated. */
+void pv_build_meta_update(const struct cJSON *wk, const struct cJSON *vm, struct cJSON **patch_out);
 
 /* A clone target whose clone Succeeded: the cloner's VM (a copy of the source) takes the cpu
  * and memory its own Wukong asks for, when it sets them. *patch_out: a merge patch for the VM

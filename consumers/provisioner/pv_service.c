@@ -355,6 +355,18 @@ static int reconcile(struct pv_state *st, const char *ns, const char *name)
 		}
 		cJSON_Delete(patch);
 		cJSON_Delete(del);
+		/* Labels and annotations bump no generation: judged against the VM each time. */
+		pv_build_meta_update(wk, vm, &patch);
+		if (patch) {
+			if (apply_update(st, ns, vmname, patch, NULL) < 0) {
+				cJSON_Delete(patch);
+				goto out;
+			}
+			cJSON_Delete(patch);
+			cJSON_Delete(vm);
+			if (get_opt(st, &wk_res_virtualmachines, ns, vmname, &vm) < 0)
+				goto out;
+		}
 	}
 	if (vm && wk_json_path(wk, "spec.cloneSource") && !pv_vm_is_ours(vm) &&
 	    wk_json_str(wk, "status.cloneStatus.phase") &&

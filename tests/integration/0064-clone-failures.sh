@@ -5,7 +5,8 @@
 # storage without snapshot
 # support (StorageCannotSnapshot), a taken target name (TargetNameTaken), a clone that fails
 # (CloneFailed), a cross-namespace source that does not exist (SourceNotFound, naming the
-# namespace: cross-namespace clones go per volume, 0067) and, with a short
+# namespace: cross-namespace clones go per volume, 0067), a target disk smaller than the source's
+# (DiskSmallerThanSource, before anything is created) and, with a short
 # failureDeadline, a snapshot past its deadline (SnapshotDeadlineExceeded).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/clone-env.sh"
@@ -57,6 +58,7 @@ wukong_clone unstartable vm huge-vm "    startSource: true"
 wukong_clone nosnap vm local-vm
 wukong_clone taken vm ok-vm
 wukong_clone crossns vm ok-vm "    namespace: other"
+CL_DISK_SIZE=1Gi wukong_clone small vm ok-vm
 expect ghost SourceNotFound
 expect notrun SourceNotRunning
 expect nosnap StorageCannotSnapshot
@@ -65,12 +67,16 @@ expect taken TargetNameTaken
 check "taken-vm untouched (still ours? no: never labelled)" bash -c "! $K get vm taken-vm -o json | grep -q wukong-cloner"
 expect crossns SourceNotFound
 check "cross-namespace message names the source namespace" bash -c "topic wukong.status | grep '\"crossns\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q \"'other/ok-vm' does not exist\""
+expect small DiskSmallerThanSource
+check "small: the reason names both sizes" bash -c "topic wukong.status | grep '\"small\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q \"asks for 1Gi, smaller than the source's 2Gi\""
+check "small: nothing created (no snapshot, clone or VM, ok-vm untouched)" bash -c \
+	"[ -z \"\$($K get vmsnapshot,vmclone -l vm.novasphere.dev/wukong=small -o name)\" ] && ! $K get vm small-vm >/dev/null 2>&1 && ! $K get vm ok-vm -o json | grep -q started-by.clone"
 expect unstartable SourceNotStartable
 check "unstartable source put back to Halted, annotation gone" bash -c \
 	"[ \"\$($K get vm huge-vm -o jsonpath='{.spec.runStrategy}')\" = Halted ] && ! $K get vm huge-vm -o json | grep -q started-by.clone"
 
 # A clone that fails: its snapshot is deleted (by someone else) while the volumes are restored.
-wukong_clone broken vm big-vm
+CL_DISK_SIZE=24Gi wukong_clone broken vm big-vm
 wait_for 40 bash -c "last_clone() { :; }; topic wukong.status | grep '\"broken\"' | grep -q RestoreInProgress" ||
 	diag "broken: RestoreInProgress not seen"
 $K delete vmsnapshot -l vm.novasphere.dev/wukong=broken --wait=false >/dev/null 2>&1
@@ -79,12 +85,12 @@ expect broken CloneFailed
 check "no snapshot of ours left" [ -z "$(our_snaps)" ]
 check "no clone of ours left" [ -z "$(our_clones)" ]
 check "no target VM for any failed Wukong" bash -c \
-	"for n in ghost notrun unstartable nosnap crossns broken; do $K get vm \$n-vm >/dev/null 2>&1 && exit 1; done; exit 0"
+	"for n in ghost notrun unstartable nosnap crossns small broken; do $K get vm \$n-vm >/dev/null 2>&1 && exit 1; done; exit 0"
 
 # A short failure deadline: the snapshot of a 400Gi disk cannot finish in time.
 kill "$CL_PID"; wait "$CL_PID" 2>/dev/null
 cl_start_cloner -X cloner.snapshot-failure-deadline=2s -X cloner.deadline-grace=60s
-wukong_clone late vm slow-vm
+CL_DISK_SIZE=400Gi wukong_clone late vm slow-vm
 wait_for 20 bash -c "[ -n \"\$($K get vmsnapshot -o name)\" ]"
 check "snapshot created with failureDeadline 2s" [ "$($K get vmsnapshot -o jsonpath='{.items[0].spec.failureDeadline}')" = 2s ]
 # KubeVirt puts "snapshot deadline exceeded" in the Failure condition's reason, not its message
@@ -95,7 +101,7 @@ check "late: Failed SnapshotDeadlineExceeded (the deadline is in the Failure con
 wait_for 10 bash -c "[ -z \"\$($K get vmsnapshot -o name)\" ]"
 check "deadline: snapshot removed" [ -z "$($K get vmsnapshot -o name)" ]
 check "audit has clone.failed for every case" bash -c \
-	"[ \$(topic wukong.audit | grep clone.failed | grep -o '\"name\":\"[a-z]*\"' | sort -u | wc -l) -ge 8 ]"
+	"[ \$(topic wukong.audit | grep clone.failed | grep -o '\"name\":\"[a-z]*\"' | sort -u | wc -l) -ge 9 ]"
 check "source VMs still running (ok-vm, big-vm)" bash -c \
 	"[ \"\$($K get vmi ok-vm -o jsonpath='{.status.phase}')\" = Running ] && [ \"\$($K get vmi big-vm -o jsonpath='{.status.phase}')\" = Running ]"
 finish

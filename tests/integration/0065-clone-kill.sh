@@ -24,6 +24,7 @@ wait_for 30 bash -c "[ \"\$($K get vmi -n default src-vm -o jsonpath='{.status.p
 	{ not_ok "source running"; finish; exit 1; }
 kill9() { kill -KILL "$CL_PID" 2>/dev/null; wait "$CL_PID" 2>/dev/null; diag "cloner killed ($1)"; }
 
+export CL_DISK_SIZE=8Gi # the source's
 wukong_clone k1 vm src-vm
 wukong_clone k2 vmi src-vm
 wukong_clone k3 vm src-vm

@@ -3,8 +3,10 @@
 # with an `image` disk shows per-disk import progress on its status and reaches Running; an
 # unknown storage class gives StorageClassNotFound; two boot disks are refused with a reason; an
 # unreachable image gives ImportFailed with the importer's message; kill -9 during provisioning
-# leaves one VM and one DataVolume per disk and the Wukong still reaches Running; spec.running
-# stops the VM; a VM made by someone else is followed, not rewritten; seeded Wukongs are Running.
+# leaves one VM and one DataVolume per disk and the Wukong still reaches Running; later changes of
+# labels, annotations, networks and nodeSelector reach the VM (RestartRequired while the running
+# VMI lacks them); spec.running stops the VM; a VM made by someone else is followed, not
+# rewritten; seeded Wukongs are Running.
 . "$(dirname "$0")/../lib.sh"
 
 GROUP="pv-$$-$RANDOM"
@@ -130,6 +132,30 @@ check "cpu change on a running VM: RestartRequired=True saying why" \
 k patch wk img --type=merge -p '{"spec":{"running":false}}' >/dev/null
 check "spec.running false: runStrategy Halted, phase Stopped" \
 	wait_for 30 bash -c '[ "$(kubectl get vm img-vm -o jsonpath={.spec.runStrategy})" = Halted ] && [ "$(kubectl get wk img -o jsonpath={.status.phase})" = Stopped ]'
+
+# later changes of labels, annotations, networks and nodeSelector reach the VM (a Wukong of its
+# own: crash's cpu change made while the provisioner was down may still ask for a restart)
+k apply -f - >/dev/null <<'EOF'
+apiVersion: vm.novasphere.dev/v1alpha1
+kind: Wukong
+metadata: {name: meta}
+spec: {cpu: 1, memory: 512Mi}
+EOF
+wait_for 30 bash -c '[ "$(kubectl get wk meta -o jsonpath={.status.phase})" = Running ]' || diag "meta not Running"
+k label wk meta tier=front >/dev/null
+k annotate wk meta owner=ops >/dev/null
+check "a label and an annotation added to the Wukong reach the VM and its template" \
+	wait_for 20 bash -c '[ "$(kubectl get vm meta-vm -o jsonpath="{.metadata.labels.tier} {.spec.template.metadata.labels.tier} {.metadata.annotations.owner}")" = "front front ops" ]'
+check "... the running VMI keeps its own: RestartRequired names the label" \
+	wait_for 20 bash -c 'kubectl get wk meta -o jsonpath="{.status.conditions[?(@.type==\"RestartRequired\")].status} {.status.conditions[?(@.type==\"RestartRequired\")].message}" | grep -q "^True label .tier. changed"'
+k label wk meta tier- >/dev/null
+check "a label removed from the Wukong is removed from the VM (others' labels stay)" \
+	wait_for 20 bash -c '[ -z "$(kubectl get vm meta-vm -o jsonpath="{.metadata.labels.tier}{.spec.template.metadata.labels.tier}")" ] && [ -n "$(kubectl get vm meta-vm -o jsonpath="{.metadata.labels.vm\.novasphere\.dev/provisioner}")" ]'
+k patch wk meta --type=merge -p '{"spec":{"nodeSelector":{"kubernetes.io/os":"linux"},"networks":[{"name":"default","type":"pod"},{"name":"storage","type":"multus","networkName":"storage-net"}]}}' >/dev/null
+check "networks and nodeSelector changed: the VM's template has them" \
+	wait_for 20 bash -c '[ "$(kubectl get vm meta-vm -o jsonpath="{.spec.template.spec.nodeSelector.kubernetes\.io/os} {.spec.template.spec.networks[1].multus.networkName} {.spec.template.spec.domain.devices.interfaces[1].name}")" = "linux storage-net storage" ]'
+check "... RestartRequired says the networks changed" \
+	wait_for 20 bash -c 'kubectl get wk meta -o jsonpath="{.status.conditions[?(@.type==\"RestartRequired\")].message}" | grep -q "networks changed"'
 
 # adoption: a VM someone else made is followed, not rewritten
 k apply -f - >/dev/null <<'EOF'

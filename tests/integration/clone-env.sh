@@ -92,6 +92,8 @@ our_snaps() { $K get vmsnapshot -n "${1:-default}" -l app.kubernetes.io/managed-
 our_clones() { $K get vmclone -n "${1:-default}" -l app.kubernetes.io/managed-by=wukong-cloner -o name 2>/dev/null; }
 
 # wukong_clone NAME SOURCE-TYPE SOURCE [EXTRA-CLONESOURCE-YAML]: kubectl apply a cloning Wukong.
+# Its disk 'system' asks for $CL_DISK_SIZE (default 2Gi): at least the source's, or the cloner
+# refuses it (DiskSmallerThanSource).
 wukong_clone() {
 	local name=$1 type=$2 src=$3 extra=${4:-}
 	local key=vmName
@@ -103,7 +105,7 @@ metadata: {name: $name, namespace: default}
 spec:
   cpu: 1
   memory: 1Gi
-  disks: [{name: system, size: 2Gi, storageClassName: shared-rwx}]
+  disks: [{name: system, size: ${CL_DISK_SIZE:-2Gi}, storageClassName: shared-rwx}]
   cloneSource:
     type: $type
     $key: $src

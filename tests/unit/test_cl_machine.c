@@ -615,6 +615,81 @@ static void disk_selection(void **state)
 	cJSON_Delete(vm2);
 }
 
+/* A target disk smaller than the source's claim is refused before anything is created; equal or
+ * larger is fine; a disk the source lacks, one not selected, or an unreadable claim is not judged.
+ */
+static void disk_sizes(void **state)
+{
+	cJSON *vm =
+	    parse("{\"spec\":{\"template\":{\"spec\":{\"volumes\":["
+		  "{\"name\":\"rootdisk\",\"dataVolume\":{\"name\":\"src-rootdisk\"}},"
+		  "{\"name\":\"data\",\"persistentVolumeClaim\":{\"claimName\":\"src-data\"}},"
+		  "{\"name\":\"cidata\",\"cloudInitNoCloud\":{}}]}}}}");
+	cJSON *claims = parse(
+	    "[{\"metadata\":{\"name\":\"src-rootdisk\"},\"status\":{\"capacity\":{\"storage\":"
+	    "\"20Gi\"}}},{\"metadata\":{\"name\":\"src-data\"},\"spec\":{\"resources\":{"
+	    "\"requests\":{\"storage\":\"5Gi\"}}}}]");
+	struct cl_job_spec j;
+	char why[512];
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	assert_string_equal(cl_disk_claim(vm, "rootdisk"), "src-rootdisk");
+	assert_string_equal(cl_disk_claim(vm, "data"), "src-data");
+	assert_null(cl_disk_claim(vm, "cidata"));
+	assert_null(cl_disk_claim(vm, "nosuch"));
+	assert_int_equal(cl_check_sizes(&j, vm, claims, why, sizeof(why)), 0);
+	j.nsizes = 2;
+	strcpy(j.size_disk[0], "rootdisk");
+	j.size_bytes[0] = INT64_C(20) << 30; /* equal: fine */
+	strcpy(j.size_disk[1], "data");
+	j.size_bytes[1] = INT64_C(8) << 30; /* larger: fine (grown after the clone) */
+	assert_int_equal(cl_check_sizes(&j, vm, claims, why, sizeof(why)), 0);
+	j.size_bytes[0] = INT64_C(8) << 30;
+	assert_int_equal(cl_check_sizes(&j, vm, claims, why, sizeof(why)), -1);
+	assert_non_null(
+	    strstr(why, "disk 'rootdisk' asks for 8Gi, smaller than the source's 20Gi"));
+	assert_non_null(strstr(why, "20Gi or more"));
+	/* not selected: not copied, not judged */
+	j.ndisks = 1;
+	strcpy(j.disks[0], "data");
+	assert_int_equal(cl_check_sizes(&j, vm, claims, why, sizeof(why)), 0);
+	j.ndisks = 0;
+	/* spec.resources when there is no status.capacity */
+	j.size_bytes[0] = INT64_C(20) << 30;
+	j.size_bytes[1] = INT64_C(4) << 30;
+	assert_int_equal(cl_check_sizes(&j, vm, claims, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "'data'"));
+	/* claims unreadable or garbage: not judged */
+	assert_int_equal(cl_check_sizes(&j, vm, NULL, why, sizeof(why)), 0);
+	cJSON_Delete(claims);
+	claims = parse("[{\"metadata\":{\"name\":\"src-data\"},\"status\":{\"capacity\":{"
+		       "\"storage\":\"lots\"}}}, 7, null]");
+	assert_int_equal(cl_check_sizes(&j, vm, claims, why, sizeof(why)), 0);
+	cJSON_Delete(claims);
+	cJSON_Delete(vm);
+}
+
+/* The target Wukong's spec.disks sizes become the job's (malformed ones are skipped). */
+static void job_sizes(void **state)
+{
+	cJSON *wk =
+	    parse("{\"metadata\":{\"name\":\"t\",\"namespace\":\"default\",\"uid\":\"u1\"},"
+		  "\"spec\":{\"disks\":[{\"name\":\"rootdisk\",\"size\":\"20Gi\"},{\"name\":\"x\"},"
+		  "{\"name\":\"y\",\"size\":\"big\"},{\"size\":\"1Gi\"},7,{\"name\":\"data\","
+		  "\"size\":\"512Mi\"}],\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"src-vm\"}}}");
+	struct cl_job_spec j;
+
+	(void)state;
+	assert_int_equal(cl_job_from_wukong(wk, "local", &j), 1);
+	assert_int_equal(j.nsizes, 2);
+	assert_string_equal(j.size_disk[0], "rootdisk");
+	assert_true(j.size_bytes[0] == INT64_C(20) << 30);
+	assert_string_equal(j.size_disk[1], "data");
+	assert_true(j.size_bytes[1] == INT64_C(512) << 20);
+	cJSON_Delete(wk);
+}
+
 static void refused_and_deadlines(void **state)
 {
 	struct cl_job_spec j;
@@ -712,6 +787,8 @@ int main(void)
 	    cmocka_unit_test(observe_clone_vm_target),
 	    cmocka_unit_test(cluster_refusals),
 	    cmocka_unit_test(disk_selection),
+	    cmocka_unit_test(disk_sizes),
+	    cmocka_unit_test(job_sizes),
 	    cmocka_unit_test(refused_and_deadlines),
 	    cmocka_unit_test(durations),
 	    cmocka_unit_test(names),

@@ -244,6 +244,107 @@ static void updates(void **state)
 	cJSON_Delete(wk);
 }
 
+/* Later changes of networks and nodeSelector reach the VM (once per generation); labels and
+ * annotations (no generation) are judged against the VM each time, dropped keys removed. */
+static void template_updates(void **state)
+{
+	struct pv_cluster cl = cluster();
+	struct pv_verdict v;
+	cJSON *wk = load(FX "wukong-web.json"), *vm = NULL, *patch, *del;
+	cJSON *spec, *meta;
+
+	(void)state;
+	assert_int_equal(pv_build_vm(wk, &cl, &vm, &v), 0);
+	spec = cJSON_GetObjectItem(wk, "spec");
+	meta = cJSON_GetObjectItem(wk, "metadata");
+	/* the VM as built: nothing to do */
+	pv_build_meta_update(wk, vm, &patch);
+	assert_null(patch);
+	/* a VM whose interfaces carry MAC addresses (seeded, or given by someone) is not
+	 * rewritten for them when another field changes (a spec.migration generation) */
+	cJSON_AddStringToObject(
+	    cJSON_GetArrayItem(at(vm, "spec.template.spec.domain.devices.interfaces"), 0),
+	    "macAddress", "02:00:00:00:00:01");
+	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
+	assert_null(patch);
+	/* networks: the multus one gone, the pod one no longer migratable; nodeSelector changed */
+	cJSON_ReplaceItemInObject(spec, "networks",
+				  js("[{\"name\":\"default\",\"type\":\"pod\",\"binding\":"
+				     "\"bridge\"}]"));
+	cJSON_ReplaceItemInObject(spec, "nodeSelector", js("{\"zone\":\"b\"}"));
+	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
+	assert_non_null(patch);
+	assert_int_equal(cJSON_GetArraySize(at(patch, "spec.template.spec.networks")), 1);
+	assert_int_equal(
+	    cJSON_GetArraySize(at(patch, "spec.template.spec.domain.devices.interfaces")), 1);
+	assert_non_null(at(patch, "spec.template.spec.domain.devices.interfaces"));
+	assert_true(cJSON_IsNull(at(patch, "spec.template.metadata.annotations")->child));
+	assert_string_equal(at(patch, "spec.template.spec.nodeSelector.zone")->valuestring, "b");
+	/* the interface that stays keeps its MAC address */
+	assert_string_equal(
+	    at(cJSON_GetArrayItem(at(patch, "spec.template.spec.domain.devices.interfaces"), 0),
+	       "macAddress")
+		->valuestring,
+	    "02:00:00:00:00:01");
+	assert_null(at(patch, "spec.template.spec.domain.cpu")); /* cpu unchanged */
+	cJSON_Delete(patch);
+	/* nodeSelector removed: null; but not while node-failure recovery pins the VM */
+	cJSON_DeleteItemFromObject(spec, "nodeSelector");
+	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
+	assert_true(cJSON_IsNull(at(patch, "spec.template.spec.nodeSelector")));
+	cJSON_Delete(patch);
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "metadata"), "labels"),
+				"vm.novasphere.dev/failure-recovery", "node-1");
+	assert_int_equal(pv_build_update(wk, vm, &cl, &patch, &del, &v), 0);
+	assert_null(at(patch, "spec.template.spec.nodeSelector"));
+	cJSON_Delete(patch);
+	/* labels and annotations: one changed, one added, one dropped; the VM's and the
+	 * template's; the pipeline's own keys and others' keys stay */
+	cJSON_ReplaceItemInObject(meta, "labels", js("{\"app\":\"web2\",\"tier\":\"front\"}"));
+	cJSON_ReplaceItemInObject(meta, "annotations",
+				  js("{\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\","
+				     "\"owner\":\"ops\"}"));
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "metadata"), "labels"),
+				"someone-elses", "x");
+	pv_build_meta_update(wk, vm, &patch);
+	assert_non_null(patch);
+	assert_string_equal(at(patch, "metadata.labels.app")->valuestring, "web2");
+	assert_string_equal(at(patch, "metadata.labels.tier")->valuestring, "front");
+	assert_string_equal(at(patch, "spec.template.metadata.labels.tier")->valuestring, "front");
+	assert_null(at(patch, "metadata.labels.someone-elses"));
+	assert_null(at(patch, "metadata.labels.vm.novasphere.dev/failure-recovery"));
+	assert_true(cJSON_IsNull(at(patch, "metadata.annotations.team")));
+	assert_true(cJSON_IsNull(at(patch, "spec.template.metadata.annotations.team")));
+	assert_string_equal(at(patch, "metadata.annotations.owner")->valuestring, "ops");
+	assert_null(cJSON_GetObjectItem(at(patch, "metadata.annotations"),
+					"kubectl.kubernetes.io/last-applied-configuration"));
+	assert_string_equal(cJSON_GetObjectItem(at(patch, "metadata.annotations"),
+						"vm.novasphere.dev/carried-labels")
+				->valuestring,
+			    "app,tier");
+	assert_string_equal(cJSON_GetObjectItem(at(patch, "metadata.annotations"),
+						"vm.novasphere.dev/carried-annotations")
+				->valuestring,
+			    "owner");
+	cJSON_Delete(patch);
+	/* a VM made before the carried lists (or seeded) that matches is not written for them */
+	{
+		cJSON *w2 = load(FX "wukong-web.json"), *vm2 = NULL;
+
+		assert_int_equal(pv_build_vm(w2, &cl, &vm2, &v), 0);
+		cJSON_DeleteItemFromObject((cJSON *)at(vm2, "metadata.annotations"),
+					   "vm.novasphere.dev/carried-labels");
+		cJSON_DeleteItemFromObject((cJSON *)at(vm2, "metadata.annotations"),
+					   "vm.novasphere.dev/carried-annotations");
+		pv_build_meta_update(w2, vm2, &patch);
+		assert_null(patch);
+		cJSON_Delete(vm2);
+		cJSON_Delete(w2);
+	}
+	cJSON_Delete(vm);
+	cJSON_Delete(wk);
+}
+
 static const struct pv_cond *cond(const struct pv_status *s, const char *type)
 {
 	static const struct pv_cond missing = {"", "", "", ""};
@@ -329,6 +430,13 @@ static void status(void **state)
 	       "\"volumes\":[{},{},{}]},\"status\":{\"phase\":\"Running\",\"nodeName\":\"node-2\","
 	       "\"interfaces\":[{\"ipAddress\":\"10.244.0.7\",\"ipAddresses\":[\"10.244.0.7\","
 	       "\"fd00::7\"]}]}}");
+	/* the VMI KubeVirt made from the template: its networks, nodeSelector and metadata */
+	cJSON_AddItemToObject(cJSON_GetObjectItem(vmi, "spec"), "networks",
+			      cJSON_Duplicate(at(vm, "spec.template.spec.networks"), true));
+	cJSON_AddItemToObject(cJSON_GetObjectItem(vmi, "spec"), "nodeSelector",
+			      cJSON_Duplicate(at(vm, "spec.template.spec.nodeSelector"), true));
+	cJSON_AddItemToObject(vmi, "metadata",
+			      cJSON_Duplicate(at(vm, "spec.template.metadata"), true));
 	pv_build_status(wk, vm, vmi, dvs, &cl, &none, &s);
 	assert_string_equal(at(s.status, "phase")->valuestring, "Running");
 	assert_string_equal(at(s.status, "nodeName")->valuestring, "node-2");
@@ -337,6 +445,35 @@ static void status(void **state)
 	assert_string_equal(cond(&s, "Ready")->status, "True");
 	assert_string_equal(cond(&s, "RestartRequired")->status, "False");
 	pv_status_release(&s);
+	/* the template moved on, the running VMI did not: RestartRequired says what */
+	{
+		cJSON *v2 = cJSON_Duplicate(vmi, true);
+
+		cJSON_DeleteItemFromArray((cJSON *)at(v2, "spec.networks"), 1);
+		pv_build_status(wk, vm, v2, dvs, &cl, &none, &s);
+		assert_string_equal(cond(&s, "RestartRequired")->status, "True");
+		assert_non_null(strstr(cond(&s, "RestartRequired")->message, "networks changed"));
+		pv_status_release(&s);
+		cJSON_Delete(v2);
+		v2 = cJSON_Duplicate(vmi, true);
+		cJSON_ReplaceItemInObject(cJSON_GetObjectItem(v2, "spec"), "nodeSelector",
+					  js("{\"zone\":\"c\"}"));
+		pv_build_status(wk, vm, v2, dvs, &cl, &none, &s);
+		assert_non_null(
+		    strstr(cond(&s, "RestartRequired")->message, "nodeSelector changed"));
+		assert_non_null(strstr(cond(&s, "RestartRequired")->message, "not LiveUpdate"));
+		pv_status_release(&s);
+		cJSON_Delete(v2);
+		v2 = cJSON_Duplicate(vmi, true);
+		cJSON_ReplaceItemInObject((cJSON *)at(v2, "metadata.labels"), "app",
+					  cJSON_CreateString("old"));
+		pv_build_status(wk, vm, v2, dvs, &cl, &none, &s);
+		assert_non_null(
+		    strstr(cond(&s, "RestartRequired")->message, "label 'app' changed"));
+		assert_non_null(strstr(cond(&s, "RestartRequired")->message, "restart the VM"));
+		pv_status_release(&s);
+		cJSON_Delete(v2);
+	}
 	cJSON_AddItemToObject(cJSON_GetObjectItem(vmi, "status"), "migrationState",
 			      js("{\"startTimestamp\":\"2026-12-07T21:00:00Z\"}"));
 	pv_build_status(wk, vm, vmi, dvs, &cl, &none, &s);
@@ -424,7 +561,7 @@ int main(void)
 	    cmocka_unit_test(fixture_vm),   cmocka_unit_test(refusals),
 	    cmocka_unit_test(adoption),	    cmocka_unit_test(updates),
 	    cmocka_unit_test(status),	    cmocka_unit_test(emitted_body),
-	    cmocka_unit_test(clone_update),
+	    cmocka_unit_test(clone_update), cmocka_unit_test(template_updates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

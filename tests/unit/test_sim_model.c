@@ -274,6 +274,21 @@ static void datavolumes_and_run_strategy(void **state)
 	cJSON_Delete(v);
 	v = sim_store_get(f->st, R("", "v1", "persistentvolumeclaims"), "default", "new-1-system");
 	assert_string_equal(str_at(v, "status", "phase", NULL), "Bound");
+	/* bound by the PersistentVolume controller (sim_model_storage.c), not by CDI: a
+	 * provisioned PersistentVolume pvc-<uid> with its claimRef, the controller's annotations */
+	assert_string_equal(str_at(v, "metadata", "annotations", "pv.kubernetes.io/bind-completed"),
+			    "yes");
+	{
+		char pvn[80];
+		cJSON *pv;
+
+		snprintf(pvn, sizeof(pvn), "pvc-%s", str_at(v, "metadata", "uid", NULL));
+		assert_string_equal(str_at(v, "spec", "volumeName", NULL), pvn);
+		pv = sim_store_get(f->st, R("", "v1", "persistentvolumes"), NULL, pvn);
+		assert_non_null(pv);
+		assert_string_equal(str_at(pv, "spec", "claimRef", "name"), "new-1-system");
+		cJSON_Delete(pv);
+	}
 	cJSON_Delete(v);
 	assert_null(sim_store_get(f->st, VM, "default", "lonely-vm"));
 	/* Stopping through the VM's run strategy (as cold migration does) removes the VMI. */
@@ -313,6 +328,12 @@ static void datavolumes_and_run_strategy(void **state)
 	       "\"storage\":{\"storageClassName\":\"gold\",\"resources\":{\"requests\":{"
 	       "\"storage\":\"1Gi\"}}}}}");
 	cJSON_Delete(wait_status(f, DV, "default", "nocls", "phase", "Pending", 20));
+	/* the class created later: the controller's resync binds the claim, the import runs */
+	create(f, R("storage.k8s.io", "v1", "storageclasses"), NULL,
+	       "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{"
+	       "\"name\":\"gold\"},\"provisioner\":\"sim.csi.novasphere.dev\","
+	       "\"volumeBindingMode\":\"Immediate\"}");
+	cJSON_Delete(wait_status(f, DV, "default", "nocls", "phase", "Succeeded", 60));
 
 	/* Placement: a VM larger than any node's free memory stays Pending and says why. */
 	create(f, VM, "default",

@@ -4,14 +4,16 @@
  * "45.00%"), a blank image, a clone of another PVC or of a VolumeSnapshot (any namespace; the
  * population waits for the snapshot to be readyToUse); an unreachable source keeps the import
  * failing the way CDI's importer pod does. A VM starts only when its DataVolumes are Succeeded,
- * WaitForFirstConsumer or PendingPopulation; a WaitForFirstConsumer PVC binds when the VMI is
- * scheduled, and the VMI runs once its disks are populated. docs/simulator.md cites the upstream
- * sources. Calls sim_model_util.c and sim_vs_ready (sim_model_vsnap.c). */
+ * WaitForFirstConsumer or PendingPopulation. The PVC is bound by Kubernetes' PersistentVolume
+ * controller (sim_model_storage.c: Immediate at once, WaitForFirstConsumer when the VMI is
+ * scheduled, or when CDI's own pod is, for a DataVolume asking for immediate binding), and the
+ * DataVolume follows its claim; the VMI runs once its disks are populated. docs/simulator.md
+ * cites the upstream sources. Calls sim_model_util.c, sim_pvc_create, sim_claims_bind and
+ * sim_vs_ready (sim_model_vsnap.c). */
 #include "sim_model_int.h"
 
 #include "wk_quantity.h"
 
-#define ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
 #define IMPORT_BYTES_MAX (INT64_C(2) << 30) /* an image is at most this big, whatever the disk */
 #define IMPORT_RATE_DEFAULT (INT64_C(256) << 20)
 
@@ -34,6 +36,7 @@ struct dvjob {
 	int64_t total, done, rate;
 	double next_at;
 	int restarts;
+	bool waiting_said; /* the Pending / WaitForFirstConsumer status is written */
 	struct dvjob *next;
 };
 
@@ -186,51 +189,6 @@ static void dv_write(struct sim_model *m, struct dvjob *j, const char *msg)
 
 /* ---- the PVC ---- */
 
-static bool class_wffc(struct sim_model *m, const char *cls)
-{
-	cJSON *sc = sim_store_get(m->st, m->r_sc, NULL, cls);
-	const char *mode = wk_json_str(sc, "volumeBindingMode");
-	bool w = mode && !strcmp(mode, "WaitForFirstConsumer");
-
-	cJSON_Delete(sc);
-	return w;
-}
-
-struct pvcbind {
-	const char *node;
-};
-
-static int pvc_bind_fn(cJSON *obj, void *opaque, struct sim_err *err)
-{
-	struct pvcbind *b = opaque;
-	cJSON *st = sim_jobj(obj, "status");
-	const cJSON *am = wk_json_path(obj, "spec.accessModes");
-	const cJSON *sz = wk_json_path(obj, "spec.resources.requests.storage");
-	char vn[64];
-
-	(void)err;
-	if (b->node)
-		sim_jset_str(sim_jobj(sim_jobj(obj, "metadata"), "annotations"), ANN_SELECTED_NODE,
-			     b->node);
-	snprintf(vn, sizeof(vn), "pvc-%s",
-		 wk_json_str(obj, "metadata.uid") ? wk_json_str(obj, "metadata.uid") : "x");
-	sim_jset_str(sim_jobj(obj, "spec"), "volumeName", vn);
-	sim_jset_str(st, "phase", "Bound");
-	if (am)
-		sim_jset(st, "accessModes", cJSON_Duplicate(am, 1));
-	if (sz)
-		sim_jset(sim_jobj(st, "capacity"), "storage", cJSON_Duplicate(sz, 1));
-	return 0;
-}
-
-static void pvc_bind(struct sim_model *m, const char *ns, const char *name, const char *node)
-{
-	struct pvcbind b = {node};
-	struct sim_err err;
-
-	sim_store_mutate(m->st, m->r_pvc, ns, name, pvc_bind_fn, &b, NULL, &err);
-}
-
 /* ---- DataVolume -> PVC -> population ---- */
 
 static void start_population(struct sim_model *m, struct dvjob *j)
@@ -238,6 +196,52 @@ static void start_population(struct sim_model *m, struct dvjob *j)
 	j->phase = DV_SCHEDULED;
 	j->next_at = m->now + 1 + sim_rand(m);
 	dv_write(m, j, NULL);
+}
+
+/* The DataVolume follows its claim, which Kubernetes binds (sim_model_storage.c: Immediate at
+ * once, WaitForFirstConsumer when the consumer is scheduled, an unknown class never until it
+ * exists): Bound -> population starts; Pending -> WaitForFirstConsumer or Pending. CDI's
+ * datavolume controller-base.go (the PVC's phase drives the DataVolume's). */
+static void dv_claim_sync(struct sim_model *m, struct dvjob *j)
+{
+	cJSON *pvc = sim_store_get(m->st, m->r_pvc, j->ns, j->name), *sc;
+	const char *ph = wk_json_str(pvc, "status.phase"),
+		   *cls = wk_json_str(pvc, "spec.storageClassName");
+	const char *mode;
+	enum dv_phase was = j->phase;
+
+	if (!pvc)
+		return;
+	if (ph && !strcmp(ph, "Bound")) {
+		sim_event(m, m->r_dv, j->ns, j->name, NULL, "Normal", "Bound", "PVC %s Bound",
+			  j->name);
+		start_population(m, j);
+		cJSON_Delete(pvc);
+		return;
+	}
+	sc = sim_store_get(m->st, m->r_sc, NULL, cls && *cls ? cls : m->sc->default_class);
+	mode = wk_json_str(sc, "volumeBindingMode");
+	if (!sc) {
+		char msg[400];
+
+		j->phase = DV_PENDING;
+		if (was != DV_PENDING || !j->waiting_said) {
+			snprintf(msg, sizeof(msg), "storageclass.storage.k8s.io \"%s\" not found",
+				 cls ? cls : "");
+			sim_event(m, m->r_dv, j->ns, j->name, NULL, "Normal", "Pending",
+				  "PVC %s Pending", j->name);
+			dv_write(m, j, msg);
+			j->waiting_said = true;
+		}
+	} else if (mode && !strcmp(mode, "WaitForFirstConsumer")) {
+		j->phase = DV_WFFC;
+		if (was != DV_WFFC || !j->waiting_said) {
+			dv_write(m, j, "PVC Pending");
+			j->waiting_said = true;
+		}
+	}
+	cJSON_Delete(sc);
+	cJSON_Delete(pvc);
 }
 
 /* A new DataVolume (created through the API or by the VM controller): its PVC, bound now or at
@@ -334,38 +338,31 @@ void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	    "storage", q);
 	cJSON_AddStringToObject(spec, "storageClassName", cls ? cls : "");
 	cJSON_AddStringToObject(spec, "volumeMode", "Block");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(pvc, "status"), "phase", "Pending");
-	sim_create(m, m->r_pvc, ns, pvc);
-	if (!c) {
-		/* No such class: the PVC stays Pending (the PV controller's event), the
-		 * DataVolume Pending with Bound=False. */
-		char msg[400];
+	/* Kubernetes binds it (sim_model_storage.c), not CDI: the DataVolume follows. */
+	j->phase = DV_PENDING;
+	sim_pvc_create(m, ns, pvc);
+	if (c && m->nnodes &&
+	    wk_json_meta(dv, "annotations", "cdi.kubevirt.io/storage.bind.immediate.requested")) {
+		/* AnnImmediateBinding (pkg/controller/common/util.go, any value): CDI's importer
+		 * pod is the claim's first consumer, so a WaitForFirstConsumer claim binds where it
+		 * is scheduled - the model puts it on the first node. */
+		cJSON *vs = cJSON_CreateObject(), *v = cJSON_CreateObject();
 
-		snprintf(msg, sizeof(msg), "storageclass.storage.k8s.io \"%s\" not found",
-			 cls ? cls : "");
-		sim_event(m, m->r_pvc, ns, name, NULL, "Warning", "ProvisioningFailed", "%s", msg);
-		sim_event(m, m->r_dv, ns, name, NULL, "Normal", "Pending", "PVC %s Pending", name);
-		j->phase = DV_PENDING;
-		dv_write(m, j, msg);
-	} else if (class_wffc(m, cls) &&
-		   !wk_json_meta(dv, "annotations",
-				 "cdi.kubevirt.io/storage.bind.immediate.requested")) {
-		/* (AnnImmediateBinding, pkg/controller/common/util.go: any value binds now) */
-		sim_event(m, m->r_pvc, ns, name, NULL, "Normal", "WaitForFirstConsumer",
-			  "waiting for first consumer to be created before binding");
-		j->phase = DV_WFFC;
-		dv_write(m, j, "PVC Pending");
-	} else {
-		pvc_bind(m, ns, name, NULL);
-		sim_event(m, m->r_dv, ns, name, NULL, "Normal", "Bound", "PVC %s Bound", name);
-		start_population(m, j);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "persistentVolumeClaim"),
+					"claimName", name);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(vs, "volumes"), v);
+		sim_claims_bind(m, ns, vs, 0);
+		cJSON_Delete(vs);
 	}
+	dv_claim_sync(m, j);
 	cJSON_Delete(dv);
 }
 
 void sim_dvs_tick(struct sim_model *m)
 {
 	for (struct dvjob *j = m->dvjobs; j; j = j->next) {
+		if (j->phase < DV_SCHEDULED)
+			dv_claim_sync(m, j); /* bound meanwhile (a class created, a consumer) */
 		if (j->phase < DV_SCHEDULED || j->phase == DV_SUCCEEDED || m->now < j->next_at)
 			continue;
 		if (j->phase == DV_SCHEDULED && j->snap) {
@@ -563,24 +560,22 @@ static int not_populated(struct sim_model *m, struct dvjob *j, void *opaque)
 	return j && j->phase != DV_SUCCEEDED;
 }
 
-static int bind_wffc(struct sim_model *m, struct dvjob *j, void *opaque)
+static int claim_bound(struct sim_model *m, struct dvjob *j, void *opaque)
 {
-	if (j && j->phase == DV_WFFC) {
-		pvc_bind(m, j->ns, j->name, opaque);
-		sim_event(m, m->r_dv, j->ns, j->name, NULL, "Normal", "Bound", "PVC %s Bound",
-			  j->name);
-		start_population(m, j);
-	}
+	(void)opaque;
+	if (j && j->phase == DV_WFFC)
+		dv_claim_sync(m, j);
 	return 0;
 }
 
-/* The VMI of vm was scheduled to node: its WaitForFirstConsumer PVCs bind there and their
- * population starts. */
+/* The VMI of vm was scheduled: the scheduler had its WaitForFirstConsumer claims bound there
+ * (sim_claims_bind), so their population starts. */
 void sim_dv_vmi_scheduled(struct sim_model *m, const char *ns, const char *vmname, const char *node)
 {
 	cJSON *vmi = sim_store_get(m->st, m->r_vmi, ns, vmname);
 
-	each_dv(m, wk_json_path(vmi, "spec.volumes"), ns, bind_wffc, (void *)node);
+	(void)node;
+	each_dv(m, wk_json_path(vmi, "spec.volumes"), ns, claim_bound, NULL);
 	cJSON_Delete(vmi);
 }
 
