@@ -10,6 +10,8 @@
 #   make bench           benchmarks (ratios against a baseline measured in the same run)
 #   make format          clang-format every C file
 #   make fuzz            libFuzzer harnesses (tests/fuzz/), each FUZZ_SECONDS (default 60)
+#   make chaos           the 30-minute chaos run (tests/chaos/chaos.sh, CHAOS_SECONDS): kills,
+#                        a broker outage and API faults under load, then the invariant table
 #
 # Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined (use with B=build-asan),
 #        B=<dir> (build directory, default build).
@@ -65,7 +67,7 @@ HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 .SECONDARY:
-.PHONY: FORCE all deps test test-long unit-test integration-test run bench format clean
+.PHONY: FORCE all deps test test-long unit-test integration-test run bench format clean fuzz chaos
 all: $(CORE_LIB) $(BINS) $(UNIT_BINS) $(HELPER_BINS)
 
 $(B)/obj/%.o: %.c
@@ -129,6 +131,9 @@ test: deps
 
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+chaos: all
+	B=$(B) nice -n 10 tests/chaos/chaos.sh
 
 test-long: deps
 	$(MAKE) all

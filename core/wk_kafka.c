@@ -128,8 +128,8 @@ void wk_kafka_conf_set_logging(rd_kafka_conf_t *conf)
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 }
 
-static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg,
-		      enum wk_kafka_role role, const char *key, const char *value, char *errstr, size_t errstr_size)
+static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg, enum wk_kafka_role role,
+		      const char *key, const char *value, char *errstr, size_t errstr_size)
 {
 	char err[256];
 	const char *user;
@@ -143,9 +143,8 @@ static int conf_force(rd_kafka_conf_t *conf, const struct wk_config *cfg,
 	return 0;
 }
 
-static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg,
-			enum wk_kafka_role role, const char *key, const char *value, char *errstr,
-			size_t errstr_size)
+static int conf_default(rd_kafka_conf_t *conf, const struct wk_config *cfg, enum wk_kafka_role role,
+			const char *key, const char *value, char *errstr, size_t errstr_size)
 {
 	if (wk_kafka_conf_user(cfg, role, key))
 		return 0;
@@ -228,6 +227,26 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		p->cb(m->_private, m->err, m->partition, m->offset, p->opaque);
 }
 
+size_t wk_kafka_partition_key_len(const void *key, size_t len)
+{
+	const char *k = key;
+	int slashes = 0;
+
+	for (size_t i = 0; k && i < len; i++)
+		if (k[i] == '/' && ++slashes == 3)
+			return i;
+	return len;
+}
+
+/* murmur2_random (Java's default) over the key's partition part (wk_kafka_partition_key_len). */
+static int32_t partition_cb(const rd_kafka_topic_t *rkt, const void *key, size_t keylen,
+			    int32_t partition_cnt, void *rkt_opaque, void *msg_opaque)
+{
+	return rd_kafka_msg_partitioner_murmur2_random(rkt, key,
+						       wk_kafka_partition_key_len(key, keylen),
+						       partition_cnt, rkt_opaque, msg_opaque);
+}
+
 struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb *cb, void *opaque,
 				    char *errstr, size_t errstr_size)
 {
@@ -255,6 +274,15 @@ struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb 
 		return NULL;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	{
+		rd_kafka_topic_conf_t *tc = rd_kafka_conf_get_default_topic_conf(conf);
+
+		if (!tc) {
+			tc = rd_kafka_topic_conf_new();
+			rd_kafka_conf_set_default_topic_conf(conf, tc);
+		}
+		rd_kafka_topic_conf_set_partitioner_cb(tc, partition_cb);
+	}
 	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!p->rk) {
 		rd_kafka_conf_destroy(conf);

@@ -45,6 +45,14 @@ struct wk_kafka_msg {
 typedef void wk_delivery_cb(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
 			    int64_t offset, void *opaque);
 
+/* The part of a message key the producer partitions by: up to its third '/' ("c/ns/w" of
+ * "c/ns/w/source/shape"), the whole key when it has fewer. Keys of three segments or fewer
+ * (every topic's but wukong.status's) land where murmur2 over the whole key puts them, as Java
+ * clients and kcat agree; a wukong.status key ("<cluster>/<ns>/<wukong>/<source>/<shape>",
+ * wk_emit_status_key) lands on its Wukong's partition, so every update of a Wukong stays in send
+ * order while compaction keeps one message per (Wukong, sender, shape). */
+size_t wk_kafka_partition_key_len(const void *key, size_t len);
+
 struct wk_producer *wk_producer_new(const struct wk_config *cfg, wk_delivery_cb *cb, void *opaque,
 				    char *errstr, size_t errstr_size);
 /* Copies everything; when the local queue is full it serves delivery reports and retries for up to
@@ -112,6 +120,18 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 int wk_kafka_headers_copy_str(const rd_kafka_headers_t *hdrs, const char *name, char *out,
 			      size_t out_size);
 
+/* A group-less reader of every partition of a topic (wk_kafka_tail.c): from the first message at
+ * or after since_ms (epoch ms; 0 = the beginning), under `group` (never joined, nothing committed:
+ * only the name an ACL grants). wk_tail_poll hands over the next message (the caller destroys it)
+ * or NULL; wk_tail_caught_up says every partition has been read to its end once. Heap-owned
+ * (wk_tail_destroy; NULL is a no-op). */
+struct wk_tail;
+struct wk_tail *wk_tail_new(const struct wk_config *cfg, const char *topic, int64_t since_ms,
+			    const char *group, char *errstr, size_t errstr_size);
+rd_kafka_message_t *wk_tail_poll(struct wk_tail *t, int timeout_ms);
+bool wk_tail_caught_up(const struct wk_tail *t);
+void wk_tail_destroy(struct wk_tail *t);
+
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
 
@@ -122,8 +142,8 @@ char wk_kafka_property_scope(const char *key);
 /* Set every "kafka.KEY" valid for `role` and every "kafka.<role>.KEY" on conf (role-specific keys
  * last, so they override); a role-specific key of the other role's scope is an error. Secret
  * values are registered with wk_log. 0, or -1 with the reason (naming the config key). */
-int wk_kafka_conf_apply(rd_kafka_conf_t *conf, const struct wk_config *cfg,
-			enum wk_kafka_role role, char *errstr, size_t errstr_size);
+int wk_kafka_conf_apply(rd_kafka_conf_t *conf, const struct wk_config *cfg, enum wk_kafka_role role,
+			char *errstr, size_t errstr_size);
 /* The value the config gives KEY for `role` ("kafka.<role>.KEY", else "kafka.KEY"), or NULL. */
 const char *wk_kafka_conf_user(const struct wk_config *cfg, enum wk_kafka_role role,
 			       const char *key);

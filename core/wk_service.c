@@ -758,7 +758,16 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 				/* one request topic per configured tenant (wk_authz.h) */
 				struct tenant_topics tt = {cfg, ctx->topic_names, &ntopics};
 
-				wk_authz_tenant_names(cfg, tenant_topic, &tt);
+				bool via_router = false;
+
+				/* not when the router reads them (authz.router) */
+				if (wk_config_get_bool(cfg, "authz.router", false, &via_router, err,
+						       sizeof(err)) < 0) {
+					wk_error("%s", err);
+					return -1;
+				}
+				if (!via_router)
+					wk_authz_tenant_names(cfg, tenant_topic, &tt);
 				continue;
 			}
 			if (ntopics >= TOPICS_MAX)

@@ -12,7 +12,8 @@
  * unset counts as false, so give KEY a value in `defaults`). Both are expanded after the
  * configuration is loaded, so a service's main.c stays a plain descriptor. The name "{tenants}"
  * stands for one request topic per tenant configured under authz.tenants (wk_authz.h:
- * "<topics.prefix>.<authz.tenant-topic-prefix><tenant>"); none when no tenant is configured.
+ * "<topics.prefix>.<authz.tenant-topic-prefix><tenant>"); none when no tenant is configured or
+ * when authz.router is true (the router reads them).
  *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.
  */

@@ -347,19 +347,19 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	out->keep_snapshot = cJSON_IsTrue(p);
 	p = wk_json_path(root, "startSource");
 	if (p && !cJSON_IsBool(p)) {
-		verdict(v, "schema", "field 'startSource' is not a boolean");
+		verdict(v, "SchemaViolation", "field 'startSource' is not a boolean");
 		goto out;
 	}
 	out->start_source = cJSON_IsTrue(p);
 	p = wk_json_path(root, "cloneType");
 	if (p && (!cJSON_IsString(p) ||
 		  (strcmp(p->valuestring, "running") && strcmp(p->valuestring, "offline")))) {
-		verdict(v, "schema", "field 'cloneType' must be 'running' or 'offline'");
+		verdict(v, "SchemaViolation", "field 'cloneType' must be 'running' or 'offline'");
 		goto out;
 	}
 	out->offline = p && !strcmp(p->valuestring, "offline");
 	if (out->offline && out->start_source) {
-		verdict(v, "schema", "'startSource' cannot be combined with cloneType 'offline'");
+		verdict(v, "SchemaViolation", "'startSource' cannot be combined with cloneType 'offline'");
 		goto out;
 	}
 	p = wk_json_path(root, "parallelism");

@@ -264,7 +264,8 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	struct cl_submission *s;
 	struct cl_verdict v;
 	char err[1400];
-	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
+	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req) ||
+		      wk_authz_is_tenant_topic(&st->authz, rd_kafka_topic_name(m->rkt));
 	enum wk_msg_result out = WK_MSG_DONE;
 	struct wk_authz_identity idbuf, *id = &idbuf;
 
@@ -275,10 +276,16 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
 	{
 		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+		char wktopic[256];
+		const char *entry;
+
+		if (wk_kafka_header_copy(m, "ce_wktopic", wktopic, sizeof(wktopic)) < 0)
+			wktopic[0] = '\0';
+		entry = wk_authz_entry_topic(&st->authz, rd_kafka_topic_name(m->rkt),
+					     st->t_req_cluster, wktopic);
 
 		st->requester = id;
-		if (wk_authz_identify(&st->authz, rd_kafka_topic_name(m->rkt), shared_topics, id,
-				      err, sizeof(err)) < 0)
+		if (wk_authz_identify(&st->authz, entry, shared_topics, id, err, sizeof(err)) < 0)
 			return refuse(st, m, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
 				      detail, ds);
 		/* over its rate, the tenant's partition waits (RETRY); nothing is dropped */

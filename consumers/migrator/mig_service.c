@@ -226,6 +226,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	}
 	if (now >= st->next_poll_ms) {
 		mig_poll(st);
+		mig_spec_wait_retry(st);
 		st->next_poll_ms = now + st->poll_ms;
 	}
 	mig_pump(st);
@@ -257,13 +258,14 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 		return WK_MSG_DONE;
 	}
 	obj = wk_event_object(body);
-	if (mig_spec_view(obj, &view) < 0 || !view.present)
+	if (mig_spec_view(obj, &view) < 0)
 		goto out;
+	mig_spec_presence(st, obj, &view, ack);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	last = (const char *)wk_map_get(&st->last_spec, key);
 	/* New only if neither what we remember nor what the status says was handled last is
-	 * this spec.migration (or a newer one). */
-	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
+	 * this spec.migration (or a newer one), a removal of spec.migration in between aside. */
+	if (!mig_spec_due(&view, last))
 		goto out;
 	/* The event says that the Wukong changed; the API says what (docs/security.md): a forged
 	 * event on wukong.events starts nothing that the Wukong itself does not ask for. */
@@ -589,7 +591,9 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 				     struct mig_ack *ack)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
-	bool shared = !strcmp(topic, st->t_req);
+	/* the shared topic and the tenants' carry every cluster's requests: another cluster's are
+	 * skipped, not refused */
+	bool shared = !strcmp(topic, st->t_req) || wk_authz_is_tenant_topic(&st->authz, topic);
 	struct wk_authz_identity idbuf, *id = &idbuf;
 	struct wk_cloudevent ce;
 	struct mig_verdict v;
@@ -610,8 +614,14 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
 	{
 		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+		char wktopic[256];
+		const char *entry;
 
-		if (wk_authz_identify(&st->authz, topic, shared_topics, id, err, sizeof(err)) < 0) {
+		if (wk_kafka_header_copy(m, "ce_wktopic", wktopic, sizeof(wktopic)) < 0)
+			wktopic[0] = '\0';
+		entry = wk_authz_entry_topic(&st->authz, topic, st->t_req_cluster, wktopic);
+
+		if (wk_authz_identify(&st->authz, entry, shared_topics, id, err, sizeof(err)) < 0) {
 			st->requester = id;
 			return refuse(st, m, NULL, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
 				      detail, ds, ack);

@@ -409,10 +409,11 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 	struct pg_op *op;
 	bool is_final;
 
-	/* Evacuation reports (the migrator's plan view, key <cluster>/node/<node>) and aggregates
-	 * are not per-VM: nothing to fold in, and not republished (one writer each, progress.md).
-	 */
-	if (type && (!strcmp(type, "evacuation") || !strcmp(type, "cluster")))
+	/* Evacuation reports (the migrator's plan view, key <cluster>/node/<node>), aggregates and
+	 * the router's fan-out/placement records are not per-VM: nothing to fold in, and not
+	 * republished (one writer each, progress.md, multicluster.md). */
+	if (type && (!strcmp(type, "evacuation") || !strcmp(type, "cluster") ||
+		     !strcmp(type, "route")))
 		return 0;
 	if (!type || !ns || !name || !wk_name_is_dns1123_label(ns) ||
 	    !wk_name_is_dns1123_subdomain(name))

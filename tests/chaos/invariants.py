@@ -8,14 +8,14 @@ import collections, glob, json, os, statistics, sys
 
 D, AUD = sys.argv[1], sys.argv[2]
 FINAL_PHASES = {"Succeeded", "Failed", "Cancelled", "Rejected"}
-FINAL_OUTCOMES = {"success", "failure", "rejected", "cancelled"}
 rows, failed = [], False
 
 
 def row(name, value, due, ok):
+    """ok None: not measured (n/a), neither a pass nor a failure"""
     global failed
-    rows.append((name, str(value), due, "ok" if ok else "FAIL"))
-    failed |= not ok
+    rows.append((name, str(value), due, "n/a" if ok is None else "ok" if ok else "FAIL"))
+    failed |= ok is False
 
 
 def jsonl(path):
@@ -48,9 +48,21 @@ for seg in sorted(glob.glob(os.path.join(AUD, "audit-*.log"))):
 events = [r for r in records if r.get("kind") == "event"]
 
 # ---- every request: exactly one final outcome in the audit log and on its status ----
+# A request's final record: the executor's last word on it (steps before are info, pending or
+# the success of a step: migration.preflight, migration.vmim-created).
+FINAL_ACTIONS = (".succeeded", ".failed", ".cancelled", ".request-refused", ".superseded",
+                 ".queue-timeout", ".deadline")
+
+
+def final_record(r):
+    a = r.get("action") or ""
+    return (a.startswith(("migration.", "clone.")) and
+            (a.endswith(FINAL_ACTIONS) or r.get("outcome") in ("rejected", "cancelled")))
+
+
 final_audit = collections.defaultdict(list)
 for r in events:
-    if r.get("outcome") in FINAL_OUTCOMES and (r.get("request") or {}).get("id"):
+    if final_record(r) and (r.get("request") or {}).get("id"):
         final_audit[r["request"]["id"]].append((r.get("actor"), r.get("action"), r.get("outcome")))
 mig_phases = collections.defaultdict(list)
 clone_phases, clone_req = collections.defaultdict(list), {}
@@ -183,7 +195,7 @@ for s in sorted(samples):
     first = [r for t, r in samples[s] if t <= tmax / 4]
     last = [r for t, r in samples[s] if t >= tmax * 3 / 4]
     if not first or not last:
-        row("RSS %s first/last quarter" % s, "too few warm samples", "+-10%", True)
+        row("RSS %s first/last quarter" % s, "too few warm samples", "+-10%", None)
         continue
     a, b = statistics.median(first), statistics.median(last)
     ratio = b / a if a else 1.0

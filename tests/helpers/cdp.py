@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -31,7 +32,11 @@ class CDPError(Exception):
 
 
 class Browser:
-    def __init__(self, profile_dir, width=1400, height=1000, log=None):
+    def __init__(self, profile_dir=None, width=1400, height=1000, log=None):
+        # A throw-away profile (removed by close) unless the caller names one.
+        self.own_profile = profile_dir is None
+        if profile_dir is None:
+            profile_dir = tempfile.mkdtemp(prefix="wk-chromium-")
         self.profile = profile_dir
         os.makedirs(profile_dir, exist_ok=True)
         exe = chromium_path()
@@ -158,8 +163,13 @@ class Browser:
             self.pump(interval)
         raise CDPError("waited %d s for %s (last value %r)" % (timeout, what, last))
 
-    def screenshot(self, path):
-        r = self.send("Page.captureScreenshot", {"format": "png"})
+    def screenshot(self, path, height=None):
+        """A PNG of the page; with height, only its top that many CSS pixels."""
+        params = {"format": "png"}
+        if height:
+            w = self.eval("document.documentElement.clientWidth")
+            params["clip"] = {"x": 0, "y": 0, "width": w, "height": int(height), "scale": 1}
+        r = self.send("Page.captureScreenshot", params)
         with open(path, "wb") as f:
             f.write(base64.b64decode(r["data"]))
         return path
@@ -181,3 +191,5 @@ class Browser:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(5)
         self.log.close()
+        if self.own_profile:
+            shutil.rmtree(self.profile, ignore_errors=True)

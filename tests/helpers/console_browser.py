@@ -45,6 +45,11 @@ def tab(b, name):
     b.pump(0.3)
 
 
+def GANTT_H(b):
+    """The Gantt page down to its legend, for a screenshot without the empty rest."""
+    return b.eval("Math.ceil(document.querySelector('#tab-drains').getBoundingClientRect().bottom + 16)")
+
+
 GANTT = """(() => {
   const rows = Array.from(document.querySelectorAll('#gantt g.row'));
   return rows.map((g) => {
@@ -55,7 +60,7 @@ GANTT = """(() => {
 
 
 def live(a):
-    b = Browser(os.path.join(a.out, "chrome-live"))
+    b = Browser(log=os.path.join(a.out, "chromium-live.log"))
     try:
         b.navigate(a.url + "#drains")
         b.wait("document.getElementById('conn').textContent === 'live'", "the event stream to open", 20)
@@ -75,7 +80,7 @@ def live(a):
             rows = b.eval(GANTT)
             check(False, "the Gantt chart shows one row per VM of the drain (%d)" % a.vms, "%s; rows %s" % (e, rows))
         first = b.eval(GANTT)
-        b.screenshot(os.path.join(a.out, "console-gantt-running.png"))
+        b.screenshot(os.path.join(a.out, "console-gantt-running.png"), height=GANTT_H(b))
         # Bars move: the running VMs' actual bars grow with time and new ones start.
         moved = None
         deadline = time.time() + 12
@@ -123,7 +128,7 @@ def live(a):
         b.screenshot(os.path.join(a.out, "console-audit.png"))
         tab(b, "drains")
         b.pump(1.0)
-        b.screenshot(os.path.join(a.out, "console-gantt.png"))
+        b.screenshot(os.path.join(a.out, "console-gantt.png"), height=GANTT_H(b))
         b.pump(0.5)
         check(not b.errors, "no console errors, exceptions or failed loads", "\n".join(b.errors[:10]))
     finally:
@@ -160,7 +165,7 @@ def perf(a):
                         "-H", "ce_time=" + t, "-H", "content-type=application/json"],
                        input="\n".join(lines) + "\n", text=True, check=True, timeout=60)
 
-    b = Browser(os.path.join(a.out, "chrome-perf"))
+    b = Browser(log=os.path.join(a.out, "chromium-perf.log"))
     try:
         b.navigate(a.url + "#ops")
         b.wait("document.getElementById('conn').textContent === 'live'", "the event stream to open", 20)
@@ -207,7 +212,7 @@ def perf(a):
 
 
 def svg(a):
-    b = Browser(os.path.join(a.out, "chrome-svg"), width=1000, height=400)
+    b = Browser(width=1000, height=400, log=os.path.join(a.out, "chromium-svg.log"))
     try:
         b.navigate("file://" + os.path.abspath(a.file))
         plan = b.eval("document.querySelectorAll('rect.plan').length")

@@ -103,15 +103,20 @@ diag "$(cat "$T/rej.err")"
 from=$($K get vmi -n default db-local-vm -o jsonpath='{.status.nodeName}')
 to=node-1
 [ "$from" = node-1 ] && to=node-3
+# The owner allows cold moves (a submission's options.cold needs its consent).
+$K patch wukong -n default db-local --type merge \
+	-p '{"spec":{"migrationPolicy":{"enabled":true,"allowColdMigration":true,"triggerConditions":[{"type":"nodeMaintenance"}]}}}' >/dev/null
 "$W" migrate default/db-local --cold --to "$to" --timeout 60s >"$T/cold.out" 2>&1
 rc=$?
 # db-local's data disk is node-local (local-rwo: a PersistentVolume pinned to its node), so
-# its VMI cannot start anywhere else ("volume node affinity conflict"): the cold move is refused
-# before the VM is stopped, naming the volume (the scheduler's VolumeBinding; issue 16 item 6).
+# its VMI cannot start anywhere else ("volume node affinity conflict"), and its class has no
+# dynamic provisioner (kubernetes.io/no-provisioner), so no copy can be made on the target: the
+# cold move is refused before the VM is stopped, naming the volume and what a copy would need
+# (issue 16 item 6, issue 18).
 check "migrate --cold of db-local to $to refused up front: exit 1, Rejected" \
 	bash -c "[ $rc -eq 1 ] && grep -q Rejected '$T/cold.out'"
 check "... the reason names the PersistentVolume's node affinity" \
-	bash -c "grep -q 'TargetNodeVolumeAffinityMismatch' '$T/cold.out' && grep -q 'PersistentVolume' '$T/cold.out'"
+	bash -c "grep -q 'TargetNodeVolumeAffinityMismatch' '$T/cold.out' && grep -q 'PersistentVolume' '$T/cold.out' && grep -q 'dynamic provisioner' '$T/cold.out'"
 check "... db-local keeps running on $from" \
 	test "$($K get vmi -n default db-local-vm -o jsonpath='{.status.phase}/{.status.nodeName}')" = "Running/$from"
 diag "$(tail -c 400 "$T/cold.out")"

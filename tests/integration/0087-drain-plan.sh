@@ -63,6 +63,12 @@ done
 check "br moved cold (Succeeded, mode Cold)" bash -c "statuses br | tail -1 | grep -q '^Succeeded|ColdMigrationSucceeded'"
 check "br2 stayed on node-a" [ "$(vmi_node br2-vm)" = node-a ]
 check "the completion names br2 and why" bash -c "grep -q 'stays: default/br2 (NotLiveMigratable' '$T/real.out'"
+topic wukong.status | grep '"source":"wukong-migrator"' | grep '"type":"MigrationVerified"' >"$T/verified.jsonl"
+for vm in v-1 v-2 v-3 v-4; do
+	check "$vm verified after its live move (on the target, volumes attached, IPs and guest agent kept)" bash -c \
+		"grep '\"name\":\"$vm\"' '$T/verified.jsonl' | grep -q '\"status\":\"True\".*IP address(es) unchanged, guest agent connected'"
+done
+check "br verified after its cold move" bash -c "grep '\"name\":\"br\"' '$T/verified.jsonl' | grep -q '\"status\":\"True\"'"
 check "exactly one VMIM per live VM, none for the cold one" [ "$(our_vmims | wc -l)" -eq 4 ]
 topic wukong.audit >"$T/audit.jsonl"
 check "the cordon started no nodeMaintenance evacuation" bash -c "! grep -q '\"action\":\"evacuation.started\"' '$T/audit.jsonl'"

@@ -306,6 +306,36 @@ static void nodes_disks_durations(void **state)
 	assert_int_equal(ctl_parse_duration("", &ms), -1);
 }
 
+/* Addition (issue 24): report drain|migrate ID [--svg FILE]. */
+static void report_args(void **state)
+{
+	struct ctl_args a;
+	char err[256], big[5000];
+
+	(void)state;
+	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "dr-1", "--svg", "x.svg"),
+			 0);
+	assert_int_equal(a.cmd, CTL_CMD_REPORT);
+	assert_string_equal(a.report_kind, "drain");
+	assert_string_equal(a.report_id, "dr-1");
+	assert_string_equal(a.svg, "x.svg");
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "migrate", "m-1"), 0);
+	assert_null(a.svg);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "clone", "c-1"), -1);
+	assert_non_null(strstr(err, "unknown report 'clone' (drain, migrate)"));
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "drain", "../../etc"), -1);
+	assert_non_null(strstr(err, "is not a request id"));
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "drain", "a\033]0;x"), -1);
+	assert_null(strchr(err, '\033'));
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "report", "drain"), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "d", "--svg", ""), -1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "d", "--svg", big), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 4, "report", "drain", "d", "--to"), -1);
+	assert_non_null(ctl_cmd_usage(CTL_CMD_REPORT));
+}
+
 static void safe_copy(void **state)
 {
 	char out[32];
@@ -332,6 +362,7 @@ int main(void)
 	    cmocka_unit_test(refs),
 	    cmocka_unit_test(nodes_disks_durations),
 	    cmocka_unit_test(safe_copy),
+	    cmocka_unit_test(report_args),
 	};
 
 	return cmocka_run_group_tests_name("ctl_args", tests, NULL, NULL);

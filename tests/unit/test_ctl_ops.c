@@ -354,13 +354,77 @@ static void table_rows(void **state)
 	cJSON_Delete(wk);
 }
 
+/* watch's live overlay from wukong.status: ahead of the API server's copy, never backwards,
+ * only for the same request, hostile values ignored, bounded. */
+static void live_overlay(void **state)
+{
+	struct ctl_live *lv = calloc(CTL_LIVE_MAX, sizeof(*lv));
+	struct ctl_row rows[2];
+	size_t n = 0;
+	cJSON *wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\"},"
+				"\"status\":{\"migrationStatus\":{\"phase\":\"Migrating\","
+				"\"requestId\":\"r1\",\"progress\":10,\"etaSeconds\":30}}}");
+	cJSON *b;
+	static const char *const bad[] = {
+	    "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{\"migrationStatus\":"
+	    "{\"progress\":1e300}}}",
+	    "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{\"migrationStatus\":"
+	    "{\"progress\":\"90\"}}}",
+	    "{\"name\":\"web-1\",\"status\":{\"migrationStatus\":{\"progress\":90}}}", "[]", "{}"};
+
+	(void)state;
+	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 2), 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = cJSON_Parse(bad[i]);
+		assert_false(ctl_live_take(lv, &n, b));
+		cJSON_Delete(b);
+	}
+	/* the aggregator's numbers (no requestId) are ahead: taken */
+	b = cJSON_Parse("{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{"
+			"\"migrationStatus\":{\"progress\":60,\"etaSeconds\":8}}}");
+	assert_true(ctl_live_take(lv, &n, b));
+	cJSON_Delete(b);
+	ctl_live_apply(lv, n, rows, 1);
+	assert_int_equal(rows[0].percent, 60);
+	assert_true(rows[0].eta_s == 8);
+	/* another request's numbers are not ours */
+	b = cJSON_Parse("{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{"
+			"\"migrationStatus\":{\"requestId\":\"r0\",\"progress\":100}}}");
+	assert_true(ctl_live_take(lv, &n, b));
+	cJSON_Delete(b);
+	ctl_live_apply(lv, n, rows, 1);
+	assert_int_equal(rows[0].percent, 60);
+	/* never backwards */
+	b = cJSON_Parse("{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{"
+			"\"migrationStatus\":{\"requestId\":\"r1\",\"progress\":40}}}");
+	assert_true(ctl_live_take(lv, &n, b));
+	cJSON_Delete(b);
+	ctl_live_apply(lv, n, rows, 1);
+	assert_int_equal(rows[0].percent, 60);
+	assert_int_equal(n, 1);
+	/* bounded: many Wukongs keep at most CTL_LIVE_MAX entries */
+	for (int i = 0; i < CTL_LIVE_MAX + 10; i++) {
+		char js[200];
+
+		snprintf(js, sizeof(js),
+			 "{\"namespace\":\"d\",\"name\":\"w-%d\",\"status\":{\"cloneStatus\":{"
+			 "\"progress\":5}}}",
+			 i);
+		b = cJSON_Parse(js);
+		assert_true(ctl_live_take(lv, &n, b));
+		cJSON_Delete(b);
+	}
+	assert_int_equal(n, CTL_LIVE_MAX);
+	cJSON_Delete(wk);
+	free(lv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(migration_success),
-	    cmocka_unit_test(rejections),
-	    cmocka_unit_test(cancel_and_drain),
-	    cmocka_unit_test(table_rows),
+	    cmocka_unit_test(migration_success), cmocka_unit_test(rejections),
+	    cmocka_unit_test(cancel_and_drain),	 cmocka_unit_test(table_rows),
+	    cmocka_unit_test(live_overlay),
 	};
 
 	return cmocka_run_group_tests_name("ctl_ops", tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../tools/wukongctl/ctl_out.h"
+#include "wk_yaml.h"
 
 #include <cjson/cJSON.h>
 #include <yaml.h>
@@ -160,7 +161,7 @@ static void yaml_roundtrip(void **state)
 
 		assert_non_null(v);
 		wk_buf_init(&b, 0);
-		ctl_yaml(v, &b);
+		wk_yaml_write(v, &b);
 		y = wk_buf_str(&b);
 		assert_true(yaml_parser_initialize(&p));
 		yaml_parser_set_input_string(&p, (const unsigned char *)y, strlen(y));
@@ -253,10 +254,8 @@ static void tables(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(jsonpath),
-	    cmocka_unit_test(yaml_roundtrip),
-	    cmocka_unit_test(json_layout),
-	    cmocka_unit_test(trunc_mid),
+	    cmocka_unit_test(jsonpath),	   cmocka_unit_test(yaml_roundtrip),
+	    cmocka_unit_test(json_layout), cmocka_unit_test(trunc_mid),
 	    cmocka_unit_test(tables),
 	};
 

@@ -428,8 +428,8 @@ static void close_with_prefetched_messages(void **state)
 {
 	struct wk_config *cfg = mock_kafka_config(&mk);
 	struct wk_producer *p = wk_producer_new(cfg, NULL, NULL, NULL, 0);
-	struct wk_kafka_msg m = {.topic = "src", .key = "k", .key_len = 1, .value = "{}",
-				 .value_len = 2};
+	struct wk_kafka_msg m = {
+	    .topic = "src", .key = "k", .key_len = 1, .value = "{}", .value_len = 2};
 	const char *const topics[] = {"src"};
 	struct wk_consumer *c;
 	rd_kafka_message_t *msg = NULL;
@@ -479,8 +479,8 @@ static void input_gap_reported(void **state)
 	struct wk_producer *p;
 	struct wk_consumer *c;
 	static char big[100 * 1024];
-	struct wk_kafka_msg m = {.topic = "gap", .key = "k", .key_len = 1, .value = big,
-				 .value_len = sizeof(big)};
+	struct wk_kafka_msg m = {
+	    .topic = "gap", .key = "k", .key_len = 1, .value = big, .value_len = sizeof(big)};
 	const char *const topics[] = {"gap"};
 	struct gap_log g = {0};
 	rd_kafka_message_t *msg;
@@ -515,9 +515,8 @@ static void input_gap_reported(void **state)
 	for (int i = 0; i < 80; i++)
 		assert_int_equal(wk_producer_send(p, &m, NULL, err, sizeof(err)), 0);
 	assert_int_equal(wk_producer_flush(p, 20000), 0);
-	assert_int_equal(rd_kafka_query_watermark_offsets(wk_producer_handle(p), "gap", 0, &lo,
-							  &hi, 5000),
-			 0);
+	assert_int_equal(
+	    rd_kafka_query_watermark_offsets(wk_producer_handle(p), "gap", 0, &lo, &hi, 5000), 0);
 	assert_true(lo > 1);
 	c = wk_consumer_new(cfg, group, topics, 1, err, sizeof(err));
 	assert_non_null(c);
@@ -912,9 +911,23 @@ static void dead_letter_of_oversized(void **state)
 	wk_config_destroy(cfg);
 }
 
+/* wukong.status keys partition by their Wukong (issue 22 fault 10); shorter keys whole. */
+static void partition_key(void **state)
+{
+	(void)state;
+	assert_int_equal(wk_kafka_partition_key_len("c/ns/w/src/shape", 16), 6);
+	assert_int_equal(wk_kafka_partition_key_len("c/ns/w/src", 10), 6);
+	assert_int_equal(wk_kafka_partition_key_len("c/ns/w", 6), 6);
+	assert_int_equal(wk_kafka_partition_key_len("c/node/n", 8), 8);
+	assert_int_equal(wk_kafka_partition_key_len("abc", 3), 3);
+	assert_int_equal(wk_kafka_partition_key_len("a/b/c/d", 5), 5); /* the length counts */
+	assert_int_equal(wk_kafka_partition_key_len(NULL, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(partition_key),
 	    cmocka_unit_test_teardown(topic_naming, test_teardown),
 	    cmocka_unit_test_teardown(config_errors, test_teardown),
 	    cmocka_unit_test_teardown(enforced_settings, test_teardown),

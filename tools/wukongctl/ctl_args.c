@@ -31,7 +31,7 @@ static const struct opt opts[] = {
     {"kubeconfig", 0, O_STR, F(kubeconfig), ALL},
     {"context", 0, O_STR, F(context), ALL},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
-    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_REPORT)},
+    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_AUDIT) | M(CTL_CMD_REPORT)},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
     {"output", 'o', O_STR, 0,
@@ -45,6 +45,7 @@ static const struct opt opts[] = {
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
     {"to", 0, O_STR, F(to), M(CTL_CMD_MIGRATE)},
+    {"to-cluster", 0, O_STR, F(to_cluster), M(CTL_CMD_MIGRATE)},
     {"cold", 0, O_FLAG, F(cold), M(CTL_CMD_MIGRATE)},
     {"auto-converge", 0, O_FLAG, F(auto_converge), M(CTL_CMD_MIGRATE)},
     {"post-copy", 0, O_FLAG, F(post_copy), M(CTL_CMD_MIGRATE)},
@@ -63,6 +64,7 @@ static const struct opt opts[] = {
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
     {"include-finished", 0, O_FLAG, F(include_finished), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
     {"watch", 'w', O_FLAG, F(watch), M(CTL_CMD_GET)},
+    {"clusters", 0, O_STR, F(fanout), M(CTL_CMD_MIGRATE) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_AUDIT)},
@@ -71,6 +73,7 @@ static const struct opt opts[] = {
     {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
     {"svg", 0, O_STR, F(svg), M(CTL_CMD_REPORT)},
     {"reverse", 0, O_FLAG, F(reverse), M(CTL_CMD_AUDIT)},
+    {"no-index", 0, O_FLAG, F(no_index), M(CTL_CMD_AUDIT)},
 };
 
 static const struct {
@@ -107,7 +110,8 @@ static const struct {
      "on their own are restarted by 'up''s supervisor after a backoff (1 s doubling to\n"
      "60 s); 'status' counts the restarts.\n"},
     {"migrate", CTL_CMD_MIGRATE, 1, 1,
-     "usage: wukongctl migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy]\n"
+     "usage: wukongctl migrate NS/NAME [--to NODE] [--to-cluster ID] [--auto-converge]\n"
+     "                         [--post-copy]\n"
      "                         [--timeout-per-gib N] [--cold] [common options]\n"
      "Submit a live migration of the Wukong NS/NAME (NAME alone: namespace 'default') to\n"
      "wukong.requests.<cluster> and follow it with a progress bar until it ends.\n"},
@@ -139,10 +143,13 @@ static const struct {
      "                       [-o wide]\n"
      "Like get, redrawn in place on a terminal; into a pipe a table row per change.\n"},
     {"audit", CTL_CMD_AUDIT, 1, 1,
-     "usage: wukongctl audit query [--vm NS/NAME] [--request ID] [--since T] [--until T]\n"
-     "                             [--limit N] [--reverse] [-o json|yaml|wide|jsonpath=T]\n"
+     "usage: wukongctl audit query [--vm NS/NAME] [--cluster C] [--request ID] [--since T]\n"
+     "                             [--until T] [--limit N] [--reverse] [--no-index]\n"
+     "                             [-o table|wide|json|yaml|name|jsonpath=T]\n"
      "       wukongctl audit verify\n"
-     "The audit log in DIR/audit (core/wk_auditlog.h, as wukong-auditlog). T is RFC 3339.\n"},
+     "The audit log in DIR/audit, with wukong-auditlog's flags and formats\n"
+     "(core/wk_auditlog_cli.h). T is RFC 3339 or a duration back from now (90s, 2h, 7d).\n"
+     "--limit N: the newest N, oldest first (--reverse: newest first).\n"},
     {"report", CTL_CMD_REPORT, 2, 2,
      "usage: wukongctl report drain|migrate ID [--svg FILE] [--timeout DUR]\n"
      "The picture of a drain (per VM: the planner's bar against what happened) or of a\n"

@@ -13,6 +13,7 @@
 #define CTL_MAX_DISKS 32 /* --disks entries */
 #define CTL_MAX_POS 4	 /* positional arguments */
 #define CTL_ID_MAX 64	 /* request ids: DNS-1123 labels */
+#define CTL_MAX_CLUSTERS 64 /* --clusters entries (the router's cap) */
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -67,6 +68,8 @@ struct ctl_args {
 	bool watch;	       /* get -w: the same as `watch` */
 	bool rbac;	       /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
 	long long clusters;    /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
+	const char *fanout;	/* operations: --clusters a,b (a fan-out through the router) */
+	const char *to_cluster; /* migrate: --to-cluster (live migration between clusters) */
 	long long timeout_per_gib; /* 0 = unset */
 	/* clone */
 	long long count;       /* --count: a batch of DST-1..DST-N; 0 = one target, DST */
@@ -78,6 +81,7 @@ struct ctl_args {
 	const char *report_kind, *report_id, *svg;
 	long long limit; /* the newest N (oldest first unless --reverse) */
 	bool reverse;	 /* newest first */
+	bool no_index;	 /* full scan */
 	const char *pos[CTL_MAX_POS];
 	int npos;
 };

@@ -363,8 +363,8 @@ static int64_t msg_time(const rd_kafka_message_t *m)
 	return t > 0 ? t : wk_time_now_ms();
 }
 
-static rd_kafka_t *tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
-			    char *errstr, size_t errstr_size)
+rd_kafka_t *ctl_tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
+			 char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *tp;
@@ -492,6 +492,125 @@ static const char *what(const struct ctl_request *r, char *buf, size_t n)
 }
 
 /* ---- the command ---- */
+
+/* A dead letter of a submission (not of some report that carries the same request id). */
+static bool from_request_topic(const rd_kafka_message_t *m)
+{
+	char t[256];
+
+	return wk_kafka_header_copy(m, "x-dlt-original-topic", t, sizeof(t)) == 0 &&
+	       strstr(t, "requests") != NULL;
+}
+
+/* A fan-out (--clusters): the router's reports on wukong.progress (docs/multicluster.md,
+ * "Aggregate status"), one line per part as it ends, then the overall result; a dead letter of the
+ * request itself (the router refused it) ends it at once. */
+static int follow_fanout(const struct ctl_env *e, rd_kafka_t *tail, const char *t_dlq,
+			 const char *t_prog, const struct ctl_request *r, const char *desc,
+			 long long end_by)
+{
+	bool text = e->args->output == CTL_OUT_TEXT;
+	char seen[CTL_MAX_CLUSTERS][32], overall[32] = "Submitted", reason[64] = "",
+					     message[600] = "";
+	cJSON *last = NULL;
+	int code = CTL_EXIT_TIMEOUT;
+
+	memset(seen, 0, sizeof(seen));
+	while (!interrupted && wk_time_mono_ms() < end_by) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(tail, 100);
+		const char *tn;
+		cJSON *v;
+
+		if (!m)
+			continue;
+		if (m->err || !m->payload || m->len > WK_KAFKA_MAX_MESSAGE) {
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		tn = rd_kafka_topic_name(m->rkt);
+		v = cJSON_ParseWithLength(m->payload, m->len);
+		if (v && !strcmp(tn, t_dlq) && wk_json_str(v, "requestId") &&
+		    !strcmp(wk_json_str(v, "requestId"), r->id) && from_request_topic(m)) {
+			wk_kafka_header_copy(m, "x-dlt-reason", reason, sizeof(reason));
+			wk_kafka_header_copy(m, "x-dlt-error", message, sizeof(message));
+			wk_strlcpy(overall, "Rejected", sizeof(overall));
+			code = CTL_EXIT_FAILED;
+			cJSON_Delete(v);
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (v && !strcmp(tn, t_prog) && wk_json_str(v, "overall") &&
+		    wk_json_str(v, "requestId") && !strcmp(wk_json_str(v, "requestId"), r->id)) {
+			const cJSON *p;
+			size_t i = 0;
+
+			cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(v, "parts"))
+			{
+				const char *st = wk_json_str(p, "state");
+				char c[80], id[80], a[80], msg[300];
+
+				if (i >= CTL_MAX_CLUSTERS || !st)
+					break;
+				if (strcmp(seen[i], st) && strcmp(st, "Pending") && text) {
+					ctl_safe(wk_json_str(p, "cluster"), c, sizeof(c), 63);
+					ctl_safe(wk_json_str(p, "requestId"), id, sizeof(id), 63);
+					ctl_safe(wk_json_str(p, "action"), a, sizeof(a), 63);
+					ctl_safe(wk_json_str(p, "message"), msg, sizeof(msg), 200);
+					printf("cluster=%s request=%s state=%s action=%s%s%s\n", c, id,
+					       st, a[0] ? a : "-", msg[0] ? " message=" : "", msg);
+					fflush(stdout);
+				}
+				wk_strlcpy(seen[i++], st, sizeof(seen[0]));
+			}
+			ctl_safe(wk_json_str(v, "overall"), overall, sizeof(overall), 30);
+			cJSON_Delete(last);
+			last = v;
+			v = NULL;
+			if (strcmp(overall, "Running")) {
+				code = strcmp(overall, "Succeeded") ? CTL_EXIT_FAILED : CTL_EXIT_OK;
+				rd_kafka_message_destroy(m);
+				break;
+			}
+		}
+		cJSON_Delete(v);
+		rd_kafka_message_destroy(m);
+	}
+	if (interrupted && code == CTL_EXIT_TIMEOUT)
+		code = CTL_EXIT_INTERRUPT;
+	if (text) {
+		char sm[sizeof(message)];
+
+		ctl_safe(message, sm, sizeof(sm), sizeof(sm) - 8);
+		if (code == CTL_EXIT_OK || (last && code == CTL_EXIT_FAILED))
+			printf("%s: overall %s (%d succeeded, %d failed)\n", desc, overall,
+			       (int)wk_json_num(last, "succeeded", 0),
+			       (int)wk_json_num(last, "failed", 0));
+		else if (code == CTL_EXIT_FAILED)
+			fprintf(stderr, "wukongctl: %s: %s (%s)\n  reason: %s\n", desc, overall,
+				reason, sm);
+		else
+			fprintf(stderr,
+				"wukongctl: %s: no overall result in time (last: %s); the parts go "
+				"on: 'wukongctl get -A'\n",
+				desc, overall);
+	} else {
+		cJSON *o = last ? cJSON_Duplicate(last, 1) : cJSON_CreateObject();
+
+		if (!last) {
+			cJSON_AddStringToObject(o, "requestId", r->id);
+			cJSON_AddStringToObject(o, "overall", overall);
+		}
+		if (reason[0])
+			cJSON_AddStringToObject(o, "reason", reason);
+		if (message[0])
+			cJSON_AddStringToObject(o, "message", message);
+		cJSON_AddNumberToObject(o, "exitCode", code);
+		print_obj(e, r, o);
+		cJSON_Delete(o);
+	}
+	cJSON_Delete(last);
+	return code;
+}
 
 /* A clone batch (--count): each target Wukong read through the API server every half second
  * until every one is final (cloneStatus of this request Succeeded or Failed, or the name taken by
@@ -689,7 +808,11 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	{
 		char shortname[96];
 
-		snprintf(shortname, sizeof(shortname), "requests.%s", r.cluster);
+		/* a fan-out or cluster auto goes through the router (docs/multicluster.md) */
+		if (ctl_request_routed(&r))
+			wk_strlcpy(shortname, "requests", sizeof(shortname));
+		else
+			snprintf(shortname, sizeof(shortname), "requests.%s", r.cluster);
 		wk_kafka_topic(cfg, shortname, topic, sizeof(topic));
 		wk_kafka_topic(cfg, "dlq", t_dlq, sizeof(t_dlq));
 		wk_kafka_topic(cfg, "status", t_status, sizeof(t_status));
@@ -701,15 +824,16 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	topics[2] = t_audit;
 	topics[3] = t_prog;
 	if (!a->no_wait) {
-		tail = tail_new(cfg, topics, 4, err, sizeof(err));
+		tail = ctl_tail_new(cfg, topics, 4, err, sizeof(err));
 		if (!tail) {
 			fprintf(stderr, "wukongctl: %s; is the stack up? ('wukongctl status')\n",
 				err);
 			code = CTL_EXIT_ENV;
 			goto out;
 		}
-		/* Without the API server, follow through Kafka alone. */
-		if (verb != CTL_VERB_DRAIN) {
+		/* Without the API server, follow through Kafka alone (also when the router picks
+		 * the cluster: which API server is not known here). */
+		if (verb != CTL_VERB_DRAIN && !ctl_request_routed(&r)) {
 			k8s = ctl_env_k8s(e, err, sizeof(err));
 			if (!k8s && a->verbose)
 				fprintf(stderr,
@@ -784,6 +908,17 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	if (text)
 		printf("%s: request %s sent to %s\n", desc, r.id, topic);
 	fflush(stdout);
+	if (r.nclusters) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		code = follow_fanout(e, tail, t_dlq, t_prog, &r, desc,
+				     wk_time_mono_ms() + (a->timeout_ms ? a->timeout_ms : 600000));
+		goto out;
+	}
 
 	start = wk_time_mono_ms();
 	if (verb == CTL_VERB_CLONE && r.count > 1) {
@@ -840,6 +975,17 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 				ctl_report_feed(&rep, 'a', v, msg_time(m));
 				changed = ctl_follow_audit(&f, v);
 			} else if (v && !strcmp(tn, t_prog)) {
+				const char *ty = wk_json_str(v, "type"),
+					   *rid = wk_json_str(v, "requestId");
+
+				/* cluster auto: where the router placed it, and why */
+				if (ty && !strcmp(ty, "route") && rid && !strcmp(rid, r.id) &&
+				    text) {
+					char msg[800];
+
+					ctl_safe(wk_json_str(v, "message"), msg, sizeof(msg), 700);
+					printf("%s%s\n", tty ? "\r\033[K" : "", msg);
+				}
 				ctl_report_feed(&rep, 'p', v, msg_time(m));
 				changed = ctl_follow_progress(&f, v);
 			}
@@ -986,6 +1132,23 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		char sanitized[sizeof(f.message)];
 
 		ctl_safe(f.message, sanitized, sizeof(sanitized), sizeof(sanitized) - 8);
+		/* Before the summary and the final status line: the output still ends on them. */
+		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
+			struct wk_buf tb;
+
+			wk_buf_init(&tb, 4 * 1024 * 1024);
+			if (r.dry_run) {
+				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
+						     &tb) == 0)
+					printf("the plan, per VM (seconds from the start):\n%s",
+					       wk_buf_str(&tb));
+			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
+				printf("planned against actual (seconds from the start; 'wukongctl "
+				       "report drain %s --svg FILE' draws it):\n%s",
+				       r.id, wk_buf_str(&tb));
+			}
+			wk_buf_release(&tb);
+		}
 		if (f.evac.have) {
 			char sum[256];
 
@@ -1005,22 +1168,6 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fprintf(stderr, "  reason: %s\n", sanitized);
 		if (f.plan[0])
 			fputs(f.plan, stdout);
-		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
-			struct wk_buf tb;
-
-			wk_buf_init(&tb, 4 * 1024 * 1024);
-			if (r.dry_run) {
-				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
-						     &tb) == 0)
-					printf("the plan, per VM (seconds from the start):\n%s",
-					       wk_buf_str(&tb));
-			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
-				printf("planned against actual (seconds from the start; 'wukongctl "
-				       "report drain %s --svg FILE' draws it):\n%s",
-				       r.id, wk_buf_str(&tb));
-			}
-			wk_buf_release(&tb);
-		}
 	} else {
 		cJSON *o = cJSON_CreateObject();
 

@@ -1,6 +1,8 @@
 /* ctl_out.c - output formats for every wukongctl command (ctl_out.h): JSONPath, YAML, tables. */
 #include "ctl_out.h"
 
+#include "wk_yaml.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 
@@ -286,97 +288,6 @@ int ctl_jsonpath(const char *tmpl, const cJSON *v, struct wk_buf *out, char *err
 	return jp_run(&t, v, v, 0, false, out, errstr, errstr_size);
 }
 
-/* ---- YAML ---- */
-
-static bool yaml_plain(const char *s)
-{
-	static const char *const words[] = {"true", "false", "yes", "no", "on",
-					    "off",  "null",  "y",   "n",  "~"};
-
-	if (!*s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '/'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("_./-", *p)))
-			return false;
-	for (size_t i = 0; i < WK_ARRAY_SIZE(words); i++)
-		if (!strcasecmp(s, words[i]))
-			return false;
-	return true;
-}
-
-static void yaml_scalar(const cJSON *v, struct wk_buf *out)
-{
-	if (cJSON_IsString(v) && yaml_plain(v->valuestring)) {
-		(void)!wk_buf_adds(out, v->valuestring);
-	} else if (cJSON_IsNumber(v)) {
-		jp_print(v, out);
-	} else {
-		/* JSON's string, true/false/null and escapes are YAML flow scalars. */
-		char *s = cJSON_PrintUnformatted(v);
-
-		(void)!wk_buf_adds(out, s ? s : "null");
-		free(s);
-	}
-}
-
-static void yaml_emit(const cJSON *v, int indent, struct wk_buf *out)
-{
-	const cJSON *c;
-
-	if (cJSON_IsObject(v) && v->child) {
-		cJSON_ArrayForEach(c, v)
-		{
-			cJSON key;
-
-			memset(&key, 0, sizeof(key));
-			key.type = cJSON_String;
-			key.valuestring = c->string ? c->string : (char *)"";
-			(void)!wk_buf_addf(out, "%*s", indent, "");
-			yaml_scalar(&key, out);
-			(void)!wk_buf_adds(out, ":");
-			if (cJSON_IsObject(c) && c->child) {
-				(void)!wk_buf_adds(out, "\n");
-				yaml_emit(c, indent + 2, out);
-			} else if (cJSON_IsArray(c) && c->child) {
-				(void)!wk_buf_adds(out, "\n");
-				yaml_emit(c, indent, out);
-			} else {
-				(void)!wk_buf_adds(out, " ");
-				yaml_emit(c, 0, out);
-			}
-		}
-	} else if (cJSON_IsArray(v) && v->child) {
-		cJSON_ArrayForEach(c, v)
-		{
-			struct wk_buf tmp;
-			const char *s;
-
-			wk_buf_init(&tmp, 0);
-			yaml_emit(
-			    c, (cJSON_IsObject(c) || cJSON_IsArray(c)) && c->child ? indent + 2 : 0,
-			    &tmp);
-			s = wk_buf_str(&tmp);
-			if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && c->child)
-				s += indent + 2;
-			(void)!wk_buf_addf(out, "%*s- %s", indent, "", s);
-			wk_buf_release(&tmp);
-		}
-	} else if (cJSON_IsObject(v)) {
-		(void)!wk_buf_adds(out, "{}\n");
-	} else if (cJSON_IsArray(v)) {
-		(void)!wk_buf_adds(out, "[]\n");
-	} else {
-		yaml_scalar(v, out);
-		(void)!wk_buf_adds(out, "\n");
-	}
-}
-
-void ctl_yaml(const cJSON *v, struct wk_buf *out)
-{
-	yaml_emit(v, 0, out);
-}
-
 void ctl_json(const cJSON *v, struct wk_buf *out)
 {
 	char *s = cJSON_Print(v);
@@ -403,7 +314,7 @@ int ctl_out_value(const struct ctl_args *a, const cJSON *v, const char *name_of,
 	wk_buf_init(&b, 0);
 	switch (a->output) {
 	case CTL_OUT_YAML:
-		ctl_yaml(v, &b);
+		wk_yaml_write(v, &b);
 		break;
 	case CTL_OUT_JSONPATH:
 		if (ctl_jsonpath(a->jsonpath, v, &b, err, sizeof(err)) < 0) {

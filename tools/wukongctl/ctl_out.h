@@ -28,9 +28,6 @@ int ctl_jsonpath(const char *tmpl, const struct cJSON *v, struct wk_buf *out, ch
 /* Indented JSON as kubectl prints it (four spaces, `"key": value`), with a final newline. */
 void ctl_json(const struct cJSON *v, struct wk_buf *out);
 
-/* Block YAML of any JSON value (strings quoted when YAML would read them otherwise). */
-void ctl_yaml(const struct cJSON *v, struct wk_buf *out);
-
 /* Print v as a->output asks: json (indented), yaml, jsonpath; name prints `name_of` (one line,
  * NULL = nothing). Returns 0, or 2 (usage) on a bad template, with the error on stderr. */
 int ctl_out_value(const struct ctl_args *a, const struct cJSON *v, const char *name_of, FILE *f);

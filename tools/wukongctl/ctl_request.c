@@ -1,6 +1,7 @@
 /* ctl_request.c - submission bodies with exactly the field names of schemas/request-*.v1.json. */
 #include "ctl_request.h"
 
+#include "wk_name.h"
 #include "wk_time.h"
 #include "wk_types.h"
 
@@ -39,6 +40,48 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 	memset(r, 0, sizeof(*r));
 	r->verb = verb;
 	wk_strlcpy(r->cluster, a->cluster ? a->cluster : "local", sizeof(r->cluster));
+	if (a->to_cluster) {
+		char shown[80];
+
+		ctl_safe(a->to_cluster, shown, sizeof(shown), 64);
+		if (!wk_name_is_dns1123_label(a->to_cluster))
+			return wk_err(errstr, errstr_size,
+				      "--to-cluster: '%s' is not a cluster id (DNS-1123 label)", shown);
+		wk_strlcpy(r->to_cluster, a->to_cluster, sizeof(r->to_cluster));
+	}
+	if (a->fanout) {
+		const char *p = a->fanout, *comma;
+		char one[256], shown[80];
+
+		if (a->cluster)
+			return wk_err(errstr, errstr_size, "--clusters excludes --cluster");
+		for (;;) {
+			size_t len;
+
+			comma = strchr(p, ',');
+			len = comma ? (size_t)(comma - p) : strlen(p);
+			if (len >= sizeof(one))
+				len = sizeof(one) - 1;
+			memcpy(one, p, len);
+			one[len] = '\0';
+			ctl_safe(one, shown, sizeof(shown), 64);
+			if (!wk_name_is_dns1123_label(one))
+				return wk_err(errstr, errstr_size,
+					      "--clusters: '%s' is not a cluster id (DNS-1123 label)",
+					      shown);
+			for (size_t i = 0; i < r->nclusters; i++)
+				if (!strcmp(r->clusters[i], one))
+					return wk_err(errstr, errstr_size,
+						      "--clusters: '%s' listed twice", shown);
+			if (r->nclusters == CTL_MAX_CLUSTERS)
+				return wk_err(errstr, errstr_size, "--clusters: more than %d",
+					      CTL_MAX_CLUSTERS);
+			wk_strlcpy(r->clusters[r->nclusters++], one, CTL_NS_MAX);
+			if (!comma)
+				break;
+			p = comma + 1;
+		}
+	}
 	if (a->tenant)
 		wk_strlcpy(r->tenant, a->tenant, sizeof(r->tenant));
 	if (a->request_id)
@@ -109,13 +152,27 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 	return wk_err(errstr, errstr_size, "unknown request verb");
 }
 
+bool ctl_request_routed(const struct ctl_request *r)
+{
+	return r->nclusters > 0 || !strcmp(r->cluster, "auto") || r->to_cluster[0];
+}
+
 char *ctl_request_json(const struct ctl_request *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *s;
 
 	cJSON_AddStringToObject(o, "requestId", r->id);
-	cJSON_AddStringToObject(o, "cluster", r->cluster);
+	if (r->nclusters) {
+		cJSON *l = cJSON_AddArrayToObject(o, "clusters");
+
+		for (size_t i = 0; i < r->nclusters; i++)
+			cJSON_AddItemToArray(l, cJSON_CreateString(r->clusters[i]));
+	} else {
+		cJSON_AddStringToObject(o, "cluster", r->cluster);
+	}
+	if (r->to_cluster[0])
+		cJSON_AddStringToObject(o, "toCluster", r->to_cluster);
 	if (r->verb == CTL_VERB_DRAIN) {
 		cJSON_AddStringToObject(o, "node", r->node);
 		if (r->dry_run)
@@ -201,12 +258,15 @@ void ctl_clone_target(const struct ctl_request *r, int i, char *out, size_t out_
 
 void ctl_request_key(const struct ctl_request *r, char *out, size_t out_size)
 {
+	/* a fan-out's key starts with "*": the router puts each part's cluster there */
+	const char *cl = r->nclusters ? "*" : r->cluster;
+
 	if (r->verb == CTL_VERB_DRAIN)
-		snprintf(out, out_size, "%s/node/%s", r->cluster, r->node);
+		snprintf(out, out_size, "%s/node/%s", cl, r->node);
 	else if (r->verb == CTL_VERB_CLONE) /* request-clone.v1.json: the source VM's key */
-		snprintf(out, out_size, "%s/%s/%s-vm", r->cluster, r->src_ns, r->src_name);
+		snprintf(out, out_size, "%s/%s/%s-vm", cl, r->src_ns, r->src_name);
 	else
-		snprintf(out, out_size, "%s/%s/%s-vm", r->cluster, r->ns, r->name);
+		snprintf(out, out_size, "%s/%s/%s-vm", cl, r->ns, r->name);
 }
 
 void ctl_request_subject(const struct ctl_request *r, char *out, size_t out_size)

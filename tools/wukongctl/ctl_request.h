@@ -11,7 +11,10 @@ enum ctl_verb { CTL_VERB_MIGRATE = 0, CTL_VERB_CANCEL, CTL_VERB_DRAIN, CTL_VERB_
 struct ctl_request {
 	enum ctl_verb verb;
 	char id[CTL_ID_MAX];
-	char cluster[CTL_NS_MAX];
+	char cluster[CTL_NS_MAX]; /* "auto": placed by the router */
+	size_t nclusters;	  /* > 0: a fan-out to these clusters through the router */
+	char to_cluster[CTL_NS_MAX]; /* migrate: to another cluster ("" = none) */
+	char clusters[CTL_MAX_CLUSTERS][CTL_NS_MAX];
 	char tenant[CTL_NS_MAX]; /* "" = none */
 	char ns[CTL_NS_MAX];	 /* the Wukong (clone: the targets' namespace) */
 	char name[CTL_NAME_MAX]; /* the Wukong (clone: the target) */
@@ -42,6 +45,10 @@ int ctl_request_from_args(const struct ctl_args *a, enum ctl_verb verb, struct c
 /* A fresh request id: "<verb>-<yyyymmdd-hhmmss>-<6 hex>" (a DNS-1123 label). */
 void ctl_request_new_id(enum ctl_verb verb, int64_t now_ms, uint32_t rnd, char *out,
 			size_t out_size);
+
+/* Through the router (wukong.requests): a fan-out, cluster "auto" or a migration to another
+ * cluster. */
+bool ctl_request_routed(const struct ctl_request *r);
 
 /* The JSON body (caller frees). */
 char *ctl_request_json(const struct ctl_request *r);

@@ -960,9 +960,14 @@ int ctl_up(const struct ctl_env *e)
 		    read_small(file, caddr, sizeof(caddr)) == 0 && caddr[0])
 			printf("  %-16s http://%s/   (read-only web console)\n", ps[i].name, caddr);
 	}
-	printf("  next:            wukongctl status | wukongctl watch | "
-	       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
-	       e->shown);
+	{
+		/* the hints work as typed: the same --dir (a $WUKONG_DIR is inherited anyway) */
+		const char *dd = e->args->dir ? " --dir " : "", *dv = e->args->dir ? e->shown : "";
+
+		printf("  next:            wukongctl%s%s status | wukongctl%s%s watch -A | "
+		       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
+		       dd, dv, dd, dv, e->shown);
+	}
 	return failed ? 1 : 0;
 fail:
 	stop_procs(ps, (size_t)np, 5000, true);

@@ -12,6 +12,7 @@
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define MAX_ROWS 2000
+#define ST_LIVE_BODY_MAX (64 * 1024) /* a wukong.status body's documented cap */
 
 static volatile sig_atomic_t stop;
 
@@ -136,15 +138,28 @@ static void pct_cell(const struct ctl_row *r, bool tty, unsigned tick, char *out
 		snprintf(out, n, "%s   ?%%", bar);
 }
 
-void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty,
-		    int cols, unsigned tick, bool header, struct wk_buf *out)
+static void rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool bars,
+		       bool colour, int cols, unsigned tick, bool header, struct wk_buf *out)
 {
 	/* every column there is; which are shown depends on -A, -o wide and the clusters */
-	enum { C_CLUSTER, C_NS, C_NAME, C_OP, C_PHASE, C_PROG, C_SRC, C_TGT, C_ETA, C_REQ, C_MODE,
-	       C_DT, C_N };
-	static const char *const head[C_N] = {"CLUSTER", "NAMESPACE", "NAME",	  "OPERATION",
+	enum {
+		C_CLUSTER,
+		C_NS,
+		C_NAME,
+		C_OP,
+		C_PHASE,
+		C_PROG,
+		C_SRC,
+		C_TGT,
+		C_ETA,
+		C_REQ,
+		C_MODE,
+		C_DT,
+		C_N
+	};
+	static const char *const head[C_N] = {"CLUSTER", "NAMESPACE", "NAME",	"OPERATION",
 					      "PHASE",	 "PROGRESS",  "SOURCE", "TARGET",
-					      "ETA",	 "REQUEST",   "MODE",	  "DOWNTIME"};
+					      "ETA",	 "REQUEST",   "MODE",	"DOWNTIME"};
 	bool show[C_N], multi = false;
 	const char *h[C_N];
 	size_t nc = 0;
@@ -162,15 +177,15 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 	/* names may be cut in the middle to fit a terminal; phase, progress and ETA never */
 	for (int c = 0; c < C_N; c++)
 		if (show[c])
-			t.shrink[nc++] = c == C_NS || c == C_NAME || c == C_SRC || c == C_TGT ||
-					 c == C_REQ;
+			t.shrink[nc++] =
+			    c == C_NS || c == C_NAME || c == C_SRC || c == C_TGT || c == C_REQ;
 	for (size_t i = 0; i < n; i++) {
 		const struct ctl_row *r = &rows[i];
 		char pct[CTL_BAR_MAX + 16], eta[16], dt[32];
 		const char *all[C_N], *cells[C_N];
 		size_t k, m = 0;
 
-		pct_cell(r, tty, tick, pct, sizeof(pct));
+		pct_cell(r, bars, tick, pct, sizeof(pct));
 		if (r->final)
 			snprintf(eta, sizeof(eta), "-");
 		else
@@ -202,8 +217,43 @@ void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide
 		else if (!strcmp(r->phase, "Cancelled"))
 			t.color[k] = 33;
 	}
-	ctl_tab_render(&t, cols, tty, header, out);
+	ctl_tab_render(&t, cols, colour, header, out);
 	ctl_tab_release(&t);
+}
+
+void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty,
+		    int cols, unsigned tick, bool header, struct wk_buf *out)
+{
+	struct wk_buf b;
+	bool fits = true;
+
+	wk_buf_init(&b, 0);
+	rows_table(rows, n, all_ns, wide, tty, tty, cols, tick, header, &b);
+	if (tty && cols > 0) {
+		/* a terminal too narrow for the bars: the percentage alone (the names are cut
+		 * in the middle before that, down to 8 columns) */
+		const char *s = wk_buf_str(&b) ? wk_buf_str(&b) : "";
+
+		for (const char *nl; fits && (nl = strchr(s, '\n')); s = nl + 1) {
+			size_t vis = 0;
+
+			for (const char *p = s; p < nl; p++) {
+				if (*p == '\033') {
+					while (p < nl && *p != 'm')
+						p++;
+					continue;
+				}
+				vis++;
+			}
+			fits = vis <= (size_t)cols;
+		}
+	}
+	if (fits) {
+		(void)!wk_buf_adds(out, wk_buf_str(&b) ? wk_buf_str(&b) : "");
+	} else {
+		rows_table(rows, n, all_ns, wide, false, true, cols, tick, header, out);
+	}
+	wk_buf_release(&b);
 }
 
 /* Fields of a status that are bookkeeping, not facts for a reader. */
@@ -304,6 +354,73 @@ static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, const char *ns, c
 	return 0;
 }
 
+bool ctl_live_take(struct ctl_live *lv, size_t *n, const cJSON *body)
+{
+	static const char *const fields[] = {"migrationStatus", "cloneStatus"};
+	static const char *const kinds[] = {"migration", "clone"};
+	const char *ns = js(body, "namespace"), *name = js(body, "name");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "status");
+	bool took = false;
+
+	if (!ns || !name || strlen(ns) >= CTL_NS_MAX || strlen(name) >= CTL_NAME_MAX)
+		return false;
+	for (size_t k = 0; k < 2; k++) {
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(st, fields[k]);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "progress");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "etaSeconds");
+		const char *rq = js(o, "requestId");
+		char key[sizeof(lv->key)];
+		size_t i;
+
+		if (!cJSON_IsNumber(p) || !isfinite(p->valuedouble) || p->valuedouble < 0 ||
+		    p->valuedouble > 100)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", ns, name, kinds[k]);
+		for (i = 0; i < *n && strcmp(lv[i].key, key); i++)
+			;
+		if (i == *n) {
+			if (*n == CTL_LIVE_MAX) {
+				memmove(lv, lv + 1, (CTL_LIVE_MAX - 1) * sizeof(*lv));
+				i = CTL_LIVE_MAX - 1;
+			} else {
+				(*n)++;
+			}
+			memset(&lv[i], 0, sizeof(lv[i]));
+			wk_strlcpy(lv[i].key, key, sizeof(lv[i].key));
+		}
+		if (rq && strlen(rq) < CTL_ID_MAX)
+			wk_strlcpy(lv[i].request, rq, sizeof(lv[i].request));
+		lv[i].percent = (int)p->valuedouble;
+		lv[i].eta_s = cJSON_IsNumber(e) && isfinite(e->valuedouble) &&
+				      e->valuedouble >= 0 && e->valuedouble < 1e7
+				  ? e->valuedouble
+				  : -1;
+		took = true;
+	}
+	return took;
+}
+
+void ctl_live_apply(const struct ctl_live *lv, size_t n, struct ctl_row *rows, size_t nrows)
+{
+	for (size_t r = 0; r < nrows; r++) {
+		char key[sizeof(lv->key)];
+
+		if (rows[r].final)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", rows[r].ns, rows[r].name, rows[r].kind);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(lv[i].key, key) ||
+			    (lv[i].request[0] && strcmp(lv[i].request, rows[r].request)))
+				continue;
+			if (lv[i].percent > rows[r].percent) {
+				rows[r].percent = lv[i].percent;
+				if (lv[i].eta_s >= 0)
+					rows[r].eta_s = lv[i].eta_s;
+			}
+		}
+	}
+}
+
 /* Is line one of the lines of text (whole lines only)? */
 static bool has_line(const char *text, const char *line)
 {
@@ -340,6 +457,9 @@ int ctl_get(const struct ctl_env *e, bool watch)
 	int ncl;
 	cJSON *lists[MAX_CLUSTERS] = {NULL};
 	char *prev = NULL;
+	rd_kafka_t *tail = NULL;
+	struct ctl_live *live = NULL;
+	size_t nlive = 0;
 
 	if (a->npos) {
 		if (ctl_ref_ns(a, a->pos[0], ns, name, err, sizeof(err)) < 0) {
@@ -363,6 +483,20 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		fprintf(stderr, "wukongctl: %s\n", err);
 		free(rows);
 		return CTL_EXIT_ENV;
+	}
+	if (watch) {
+		/* the live source `migrate` reads: wukong.status from now on (without Kafka, e.g.
+		 * only a kubeconfig to a cluster, the API server's copy alone) */
+		char e2[512], topic[256];
+		struct wk_config *cfg = ctl_env_kafka_config(e, e2, sizeof(e2));
+		const char *topics[1] = {topic};
+
+		if (cfg) {
+			wk_kafka_topic(cfg, "status", topic, sizeof(topic));
+			tail = ctl_tail_new(cfg, topics, 1, e2, sizeof(e2));
+			wk_config_destroy(cfg);
+		}
+		live = wk_xcalloc(CTL_LIVE_MAX, sizeof(*live));
 	}
 	if (watch) {
 		struct sigaction sa;
@@ -390,6 +524,18 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		} else {
 			fails = 0;
 		}
+		for (rd_kafka_message_t *m; tail && (m = rd_kafka_consumer_poll(tail, 0));) {
+			cJSON *v = !m->err && m->payload && m->len <= ST_LIVE_BODY_MAX
+				       ? cJSON_ParseWithLength(m->payload, m->len)
+				       : NULL;
+
+			if (v)
+				ctl_live_take(live, &nlive, v);
+			cJSON_Delete(v);
+			rd_kafka_message_destroy(m);
+		}
+		if (live)
+			ctl_live_apply(live, nlive, rows, n);
 		if (!watch && want_name && !found) {
 			fprintf(
 			    stderr,
@@ -479,6 +625,11 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		cJSON_Delete(lists[c]);
 		wk_k8s_destroy(k8s[c]);
 	}
+	if (tail) {
+		rd_kafka_consumer_close(tail);
+		rd_kafka_destroy(tail);
+	}
+	free(live);
 	return code;
 }
 
@@ -580,7 +731,7 @@ int ctl_clusters(const struct ctl_env *e)
 		for (size_t i = 0; i < l->n; i++) {
 			const struct wk_cluster_info *c = &l->v[i];
 			char cf[16], ca[16], mf[16], ma[16], cpu[40], mem[40], gates[400] = "",
-								       id[64], kv[64];
+									       id[64], kv[64];
 			size_t gl = 0;
 
 			wk_quantity_format_milli(c->cpu_alloc_milli - c->cpu_used_milli, cf,

@@ -486,6 +486,14 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		return mig_check_fail(c, "VMINotRunning",
 				      "VMI '%s/%s' is in phase '%s', not Running", f->ns, f->vm,
 				      phase && *phase ? phase : "(none)");
+	/* Before whether it could move: a VM already where it is asked to be need not move (a
+	 * spec.migration then ends AlreadyOnTarget, mig_live.c). */
+	src = wk_json_str(f->vmi, "status.nodeName");
+	if (f->target_name && *f->target_name && src && !strcmp(src, f->target_name) &&
+	    !f->inflight_vmim)
+		return mig_check_fail(c, "TargetIsSourceNode",
+				      "VMI '%s/%s' already runs on node '%s'; pick another target",
+				      f->ns, f->vm, f->target_name);
 	if (check_migratable(f, c) < 0)
 		return -1;
 	if (f->inflight_vmim)
@@ -504,11 +512,6 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		    "(this version prunes it and the scheduler picks any node); ask without a "
 		    "target node, or upgrade KubeVirt",
 		    wk_kubevirt_version_str(f->kv));
-	src = wk_json_str(f->vmi, "status.nodeName");
-	if (src && !strcmp(src, f->target_name))
-		return mig_check_fail(c, "TargetIsSourceNode",
-				      "VMI '%s/%s' already runs on node '%s'; pick another target",
-				      f->ns, f->vm, f->target_name);
 	if (!f->target_node)
 		return mig_check_fail(c, "TargetNodeNotFound", "target node '%s' does not exist",
 				      f->target_name);

@@ -7,6 +7,7 @@
 #include "wk_name.h"
 #include "wk_quantity.h"
 #include "wk_tenant.h"
+#include "wk_time.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -219,9 +220,9 @@ static int only_fields(const cJSON *root, const char *const *allowed, struct mig
 
 int mig_parse_migrate(const char *data, size_t len, struct mig_request *r, struct mig_verdict *v)
 {
-	static const char *const allowed[] = {"requestId", "cluster", "namespace",
-					      "name",	   "tenant",  "targetNode",
-					      "options",   "reason",  "expiresAt", NULL};
+	static const char *const allowed[] = {"requestId", "cluster",	 "namespace", "name",
+					      "tenant",	   "targetNode", "options",   "reason",
+					      "expiresAt", NULL};
 	cJSON *root = parse_body(data, len, v);
 	int rc = -1;
 
@@ -250,9 +251,9 @@ out:
 
 int mig_parse_cancel(const char *data, size_t len, struct mig_cancel *c, struct mig_verdict *v)
 {
-	static const char *const allowed[] = {"requestId", "cluster",	      "namespace", "name",
-					      "tenant",	   "targetRequestId", "reason",	   "expiresAt",
-					      NULL};
+	static const char *const allowed[] = {"requestId", "cluster",	"namespace",
+					      "name",	   "tenant",	"targetRequestId",
+					      "reason",	   "expiresAt", NULL};
 	cJSON *root = parse_body(data, len, v);
 	char note[MIG_NOTE_MAX];
 	int rc = -1;
@@ -373,6 +374,21 @@ const cJSON *mig_wukong_of_vm(const cJSON *wukongs, const char *ns, const char *
 	return NULL;
 }
 
+/* status.conditions[] of that type, or NULL */
+static const cJSON *wukong_condition(const cJSON *wk, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, wk_json_path(wk, "status.conditions"))
+	{
+		const char *t = wk_json_str(c, "type");
+
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
 int mig_spec_view(const cJSON *wk, struct mig_spec_view *out)
 {
 	const cJSON *mig = wk_json_path(wk, "spec.migration");
@@ -394,6 +410,18 @@ int mig_spec_view(const cJSON *wk, struct mig_spec_view *out)
 		wk_strlcpy(out->status_request, rid->valuestring, sizeof(out->status_request));
 	if (cJSON_IsString(ph))
 		wk_strlcpy(out->status_phase, ph->valuestring, sizeof(out->status_phase));
+	{
+		const cJSON *c = wukong_condition(wk, MIG_COND_REQUESTED);
+		const cJSON *og = cJSON_GetObjectItemCaseSensitive(c, "observedGeneration");
+		const char *cs = wk_json_str(c, "status"), *cr = wk_json_str(c, "reason");
+
+		if (cs && !strcmp(cs, "False") && cr && !strcmp(cr, MIG_REASON_REMOVED) &&
+		    cJSON_IsNumber(og) && og->valuedouble > 0 && og->valuedouble < 9e15)
+			out->removed_generation = (int64_t)og->valuedouble;
+		c = wukong_condition(wk, MIG_COND_WAITING);
+		cs = wk_json_str(c, "status");
+		out->waiting_shown = cs && !strcmp(cs, "True");
+	}
 	if (cJSON_IsObject(mig) && mig->child) {
 		char *s = mig_canonical_json(mig);
 
@@ -463,6 +491,73 @@ bool mig_spec_is_new(const struct mig_spec_view *view, const char *last_id)
 		return false; /* same spec.migration as the last request: already handled */
 	/* An event older than the last request (a replay) must not start a new one. */
 	return view->generation > g;
+}
+
+void mig_spec_removed_marker(int64_t generation, char *out, size_t out_size)
+{
+	snprintf(out, out_size, "removed-g%lld", (long long)generation);
+}
+
+int64_t mig_spec_removed_parse(const char *s)
+{
+	char *end;
+	long long g;
+
+	if (!s || strncmp(s, "removed-g", 9) || s[9] < '0' || s[9] > '9')
+		return 0;
+	g = strtoll(s + 9, &end, 10);
+	return *end || g < 0 ? 0 : (int64_t)g;
+}
+
+/* Does last_id count as the last spec request handled, given a removal at generation rg? */
+static bool counts(const struct mig_spec_view *view, const char *last_id, int64_t rg)
+{
+	char u8[9], h8[9], mine[9] = {0};
+	size_t i, j = 0;
+	int64_t g;
+
+	if (!last_id || mig_spec_request_parse(last_id, u8, &g, h8) < 0)
+		return false;
+	for (i = 0; view->uid[i] && j < 8; i++)
+		if ((view->uid[i] >= '0' && view->uid[i] <= '9') ||
+		    (view->uid[i] >= 'a' && view->uid[i] <= 'z'))
+			mine[j++] = view->uid[i];
+	/* a request of an earlier Wukong of the same name is judged by mig_spec_is_new (new) */
+	return g >= rg || strcmp(mine, u8) != 0;
+}
+
+bool mig_spec_due(const struct mig_spec_view *view, const char *mem)
+{
+	int64_t rg = view->removed_generation, mg = mig_spec_removed_parse(mem);
+
+	if (!view->present)
+		return false;
+	if (mg > rg)
+		rg = mg;
+	/* an event from before the removal (a replay) asks for nothing */
+	if (rg > 0 && view->generation <= rg)
+		return false;
+	if (counts(view, mem, rg) && !mig_spec_is_new(view, mem))
+		return false;
+	if (counts(view, view->status_request, rg) && !mig_spec_is_new(view, view->status_request))
+		return false;
+	return true;
+}
+
+int64_t mig_spec_wait_since(const cJSON *wk, const char *id)
+{
+	const cJSON *c = wukong_condition(wk, MIG_COND_WAITING);
+	const char *cs = wk_json_str(c, "status"), *m = wk_json_str(c, "message"),
+		   *t = wk_json_str(c, "lastTransitionTime");
+	char quoted[MIG_ID_MAX + 3];
+	int64_t ms;
+
+	if (!cs || strcmp(cs, "True") || !m || !t || !id || !*id)
+		return 0;
+	snprintf(quoted, sizeof(quoted), "'%s'", id);
+	if (!strstr(m, quoted) || wk_time_parse_ms(t, &ms) < 0 || ms <= 0)
+		return 0;
+	return ms;
 }
 
 int mig_request_from_spec(const cJSON *wk, const char *cluster, struct mig_request *r,
