@@ -77,6 +77,17 @@ check "one DataVolume per disk ever (one uid each)" bash -c \
 check "web2-vm is on its two DataVolumes" bash -c \
 	"[ \"\$($K get vm web2-vm -o jsonpath='{.spec.template.spec.volumes[*].dataVolume.name}' | wc -w)\" -eq 2 ]"
 
+# The Wukong deleted while the cloner is down, its VolumeSnapshots cut: the restarted cloner's
+# relist removes them from golden.
+check "Wukong 'web3' applied" wukong_clone web3 vm tmpl-vm "    namespace: golden"
+wait_for 20 bash -c "$K get volumesnapshot -n golden -o name | grep -q web3"
+kill -9 "$CL_PID" 2>/dev/null
+wait "$CL_PID" 2>/dev/null
+$K delete wukong web3 --wait=false >/dev/null
+cl_start_cloner
+wait_for 20 bash -c "! $K get volumesnapshot -n golden -o name | grep -q web3"
+check "orphaned VolumeSnapshots of a deleted Wukong removed by the relist" bash -c "! $K get volumesnapshot -n golden -o name | grep -q web3"
+
 # CDI's clone authorization (datavolume-mutate webhook).
 $K apply -f - >/dev/null <<'YAML'
 apiVersion: rbac.authorization.k8s.io/v1
