@@ -1332,12 +1332,7 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 		out = WK_MSG_REJECT;
 		goto done;
 	}
-	/* a selection on a KubeVirt without clone patches (1.5) */
-	if (s->ndisks && cl_cluster_refusal(st, true, v->code, sizeof(v->code), v->message,
-					    sizeof(v->message)) < 0) {
-		out = WK_MSG_REJECT;
-		goto done;
-	}
+	/* (a selection goes per volume: no VirtualMachineClone patches needed, any version) */
 	{
 		const char *wkn = wk_json_meta(src_vm, "labels", WK_LABEL_WUKONG);
 
