@@ -65,6 +65,9 @@ check "sustained pressure on node-b: the recently moved VM does not move back" [
 # ... and says so (issue 18): an Event on its Wukong and the AutoMigrationHeld condition, each
 # with the time the cooldown ends.
 MWK=${MOVED%-vm}
+heldev() { $K get events -n default -o jsonpath='{range .items[*]}{.reason}|{.involvedObject.name}|{.message}{"\n"}{end}' | grep "^AutoMoveCooldown|$MWK|"; }
+# (announced once the node has been hot for the sustain: give a loaded machine time)
+wait_for 20 bash -c "$(declare -f heldev); MWK=$MWK K='$K' heldev | grep -q ."
 check "held: Event AutoMoveCooldown on Wukong $MWK naming the cooldown's end" bash -c \
 	"$K get events -n default -o jsonpath='{range .items[*]}{.reason}|{.involvedObject.name}|{.message}{\"\\n\"}{end}' | grep '^AutoMoveCooldown|$MWK|' | grep -q 'cooldown (migrator.pressure-cooldown) ends at 20'"
 check "held: status condition AutoMigrationHeld=True CooldownActive" bash -c \
