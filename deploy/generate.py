@@ -87,10 +87,10 @@ SERVICES = {
             ("", ["persistentvolumeclaims"], ["get", "delete"]),
             ("", ["persistentvolumes"], ["get"]),
             ("storage.k8s.io", ["storageclasses"], ["get"]),
-            # a cold move copies node-local disks: CDI clone DataVolumes (CDI authorizes a
-            # clone by create on datavolumes/source in the source namespace)
+            # a cold move copies node-local disks: CDI clone DataVolumes in the VM's own
+            # namespace (a same-namespace clone needs no datavolumes/source grant:
+            # authorize_utils.go CanUserClonePVC)
             ("cdi.kubevirt.io", ["datavolumes"], ["get", "list", "create", "delete"]),
-            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             # who may ask: a SubjectAccessReview per tenant submission (core/wk_authz_io.c)

@@ -45,6 +45,10 @@ pv_node() { # CLAIM: the node its PersistentVolume is pinned to
 OLD_PV=$($K get pvc -n default db-1-data -o jsonpath='{.spec.volumeName}')
 check "db-1's data is node-local on node-a" [ "$(pv_node db-1-data)" = node-a ]
 
+# db-3 keeps its old volume on request; its move runs beside the others (and their kills).
+$K annotate wukong -n default db-3 vm.novasphere.dev/keep-source-volumes=true >/dev/null
+$K patch wukong -n default db-3 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
+
 # --- db-2: no way to copy ------------------------------------------------------------------
 $K patch wukong -n default db-2 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_phase 30 db-2 Rejected; then ok "db-2 (static local volume): Rejected"; else not_ok "db-2 Rejected ($(last_phase db-2))"; fi
@@ -139,8 +143,6 @@ awk '{print $2}' "$T/vmi-watch.txt" | sort -u >"$T/uids.txt"
 check "two VMIs in all: stopped once, started once" [ "$(wc -l <"$T/uids.txt")" -eq 2 ]
 
 # --- db-3: the old volume kept on request -----------------------------------------------------
-$K annotate wukong -n default db-3 vm.novasphere.dev/keep-source-volumes=true >/dev/null
-$K patch wukong -n default db-3 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_phase 60 db-3 Succeeded; then ok "db-3 moved with its copy"; else not_ok "db-3 Succeeded ($(last_phase db-3))"; fi
 check "... old claim kept (on node-a)" [ "$(pv_node db-3-data)" = node-a ]
 check "... the status says kept" bash -c "statuses db-3 | tail -1 | grep -q '(kept)'"

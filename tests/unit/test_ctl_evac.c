@@ -111,6 +111,13 @@ static void final_report(void **state)
 			     "\"dr-1\",\"node\":\"node-3\",\"total\":0,\"succeeded\":0,\"failed\":"
 			     "0,\"running\":0,\"waiting\":0,\"phase\":\"Running\"}"));
 	assert_int_equal(e.percent, 0);
+	/* ended with VMs left: the bar shows what moved, never full (issue 18) */
+	assert_true(take_str(&e,
+			     "{\"type\":\"evacuation\",\"evacuationId\":\"dr-1\",\"requestId\":"
+			     "\"dr-1\",\"node\":\"node-3\",\"total\":4,\"succeeded\":3,\"failed\":"
+			     "1,\"running\":0,\"waiting\":0,\"phase\":\"Failed\"}"));
+	assert_int_equal(e.percent, 75);
+	assert_true(e.eta_s == 0);
 }
 
 static void not_ours(void **state)
