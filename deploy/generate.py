@@ -112,7 +112,7 @@ SERVICES = {
             # each kept claim, a DataVolume cloned from it; CDI's webhook checks create on
             # datavolumes/source in the source namespace for a cross-namespace clone
             # (docs/cloner.md: narrow it with RoleBindings per source namespace)
-            ("snapshot.storage.k8s.io", ["volumesnapshots"], ["get", "create", "delete"]),
+            ("snapshot.storage.k8s.io", ["volumesnapshots"], ["get", "list", "create", "delete"]),
             ("cdi.kubevirt.io", ["datavolumes"], ["get", "create", "delete"]),
             ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshotcontents"], ["get"]),

@@ -1242,6 +1242,50 @@ void cl_relist(struct cl_state *st)
 		}
 	}
 	wk_k8s_result_release(&res);
+	/* Our VolumeSnapshots (the per-volume route; in the source's namespace, the Wukong's is
+	 * annotated): deleted when the Wukong is gone, or its job is final and did not keep them.
+	 */
+	if (wk_k8s_list_all(st->k8s, &wk_res_volumesnapshots, NULL, &lo, &res, err, sizeof(err)) <
+	    0) {
+		wk_warn("relist volume snapshots: %s", err);
+	} else {
+		cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
+		{
+			const char *ns = wk_json_str(it, "metadata.namespace");
+			const char *name = wk_json_str(it, "metadata.name");
+			const char *wkn = wk_json_meta(it, "annotations", WK_ANN_WUKONG_NAME);
+			const char *wkns = wk_json_meta(it, "annotations", CL_ANN_WUKONG_NAMESPACE);
+			bool ok = true, keep = false;
+			cJSON *wk;
+
+			if (!ns || !name || !wkn)
+				continue;
+			if (!wkns)
+				wkns = ns;
+			if (cl_job_find(st, wkns, wkn))
+				continue; /* its job is live: it removes them itself */
+			wk = get_obj(st, &wk_res_wukongs, wkns, wkn, &ok);
+			if (!ok) {
+				cJSON_Delete(wk);
+				continue;
+			}
+			if (wk) {
+				const char *ph = wk_json_str(wk, "status.cloneStatus.phase");
+
+				keep = !ph || (strcmp(ph, "Succeeded") && strcmp(ph, "Failed")) ||
+				       (cJSON_IsTrue(
+					    wk_json_path(wk, "spec.cloneSource.keepSnapshot")) &&
+					!strcmp(ph, "Succeeded"));
+			}
+			cJSON_Delete(wk);
+			if (!keep) {
+				wk_info("deleting orphaned VolumeSnapshot '%s/%s' (wukong '%s/%s')",
+					ns, name, wkns, wkn);
+				delete_obj(st, &wk_res_volumesnapshots, ns, name);
+			}
+		}
+	}
+	wk_k8s_result_release(&res);
 	/* Clones whose Wukong is gone (deleted while we were down): the clone and the VM it
 	 * made go too. A clone of a live Wukong stays: it records the success. */
 	if (wk_k8s_list_all(st->k8s, &wk_res_virtualmachineclones, NULL, &lo, &res, err,
@@ -1311,12 +1355,7 @@ enum wk_msg_result cl_submit(struct cl_state *st, const struct cl_submission *s,
 		out = WK_MSG_REJECT;
 		goto done;
 	}
-	/* a selection on a KubeVirt without clone patches (1.5) */
-	if (s->ndisks && cl_cluster_refusal(st, true, v->code, sizeof(v->code), v->message,
-					    sizeof(v->message)) < 0) {
-		out = WK_MSG_REJECT;
-		goto done;
-	}
+	/* (a selection goes per volume: no VirtualMachineClone patches needed, any version) */
 	{
 		const char *wkn = wk_json_meta(src_vm, "labels", WK_LABEL_WUKONG);
 

@@ -25,6 +25,9 @@ struct cJSON;
 /* On a source VM the cloner started: one key per job, so a batch of clones of one stopped VM
  * stops it only after the last snapshot. */
 #define CL_ANN_STARTED_PREFIX "started-by.clone.vm.novasphere.dev/"
+/* On the per-volume route's objects: the Wukong's namespace (a VolumeSnapshot lives in the
+ * source's), for the relist's orphan removal. */
+#define CL_ANN_WUKONG_NAMESPACE "clone.vm.novasphere.dev/wukong-namespace"
 
 enum cl_source_type { CL_SRC_VM = 0, CL_SRC_VMI };
 

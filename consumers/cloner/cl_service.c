@@ -380,9 +380,12 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 			goto done;
 		}
 	}
-	/* What KubeVirt cannot do is refused before anything is created: dead letter + audit. */
-	if (cl_cluster_refusal(st, false, v.code, sizeof(v.code), v.message, sizeof(v.message)) <
-	    0) {
+	/* What KubeVirt cannot do is refused before anything is created: dead letter + audit. A
+	 * disk selection or another namespace goes per volume (VolumeSnapshots and DataVolumes):
+	 * the Snapshot gate and VirtualMachineClone do not matter to it. */
+	if (!s->ndisks && !strcmp(s->source_ns, s->ns) &&
+	    cl_cluster_refusal(st, false, v.code, sizeof(v.code), v.message, sizeof(v.message)) <
+		0) {
 		out = refuse(st, m, s->ns, s->id, v.code, v.message, reason, rs, detail, ds);
 		goto done;
 	}

@@ -350,6 +350,7 @@ static void our_meta(cJSON *meta, const struct cl_job_spec *j, const char *name,
 		cJSON_AddStringToObject(l, WK_LABEL_WUKONG, j->name);
 	a = cJSON_AddObjectToObject(meta, "annotations");
 	cJSON_AddStringToObject(a, WK_ANN_WUKONG_NAME, j->name);
+	cJSON_AddStringToObject(a, CL_ANN_WUKONG_NAMESPACE, j->ns);
 	cJSON_AddStringToObject(a, WK_ANN_CLONE_TARGET, j->target_vm);
 }
 

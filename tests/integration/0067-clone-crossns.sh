@@ -52,6 +52,42 @@ check "the golden VM was never started (no VMI seen, runStrategy unchanged)" bas
 check "target has a new SMBIOS serial, the source's MACs are not copied" bash -c \
 	"[ -n \"\$($K get vm web1-vm -o jsonpath='{.spec.template.spec.domain.firmware.serial}')\" ] && ! $K get vm web1-vm -o json | grep -q macAddress"
 
+# kill -9 of the cloner once the VolumeSnapshots exist and again once the DataVolumes do: the
+# restarted cloner finds what was made (deterministic names) and creates nothing twice.
+$K get volumesnapshot -n golden -w -o jsonpath='{.metadata.name} {.metadata.uid}{"\n"}' >"$T/vs-seen" 2>/dev/null &
+VPID=$!
+$K get dv -n default -w -o jsonpath='{.metadata.name} {.metadata.uid}{"\n"}' >"$T/dv-seen" 2>/dev/null &
+DPID=$!
+check "Wukong 'web2' applied (cloneSource.namespace: golden)" wukong_clone web2 vm tmpl-vm \
+	"    namespace: golden"
+wait_for 20 bash -c "$K get volumesnapshot -n golden -o name | grep -q web2"
+kill -9 "$CL_PID" 2>/dev/null
+wait "$CL_PID" 2>/dev/null
+cl_start_cloner
+wait_for 20 bash -c "$K get dv -n default -o name | grep -q web2"
+kill -9 "$CL_PID" 2>/dev/null
+wait "$CL_PID" 2>/dev/null
+cl_start_cloner
+if wait_clone 60 web2 Succeeded; then ok "web2 Succeeded across two kill -9"; else not_ok "web2 Succeeded (last: $(last_clone web2))"; tail -5 "$CL_LOG"; fi
+kill "$VPID" "$DPID" 2>/dev/null
+check "one VolumeSnapshot per disk ever (one uid each)" bash -c \
+	"[ \"\$(grep web2 '$T/vs-seen' | sort -u | wc -l)\" -eq 2 ] && [ \"\$(grep web2 '$T/vs-seen' | awk '{print \$1}' | sort -u | wc -l)\" -eq 2 ]"
+check "one DataVolume per disk ever (one uid each)" bash -c \
+	"[ \"\$(grep web2 '$T/dv-seen' | sort -u | wc -l)\" -eq 2 ]"
+check "web2-vm is on its two DataVolumes" bash -c \
+	"[ \"\$($K get vm web2-vm -o jsonpath='{.spec.template.spec.volumes[*].dataVolume.name}' | wc -w)\" -eq 2 ]"
+
+# The Wukong deleted while the cloner is down, its VolumeSnapshots cut: the restarted cloner's
+# relist removes them from golden.
+check "Wukong 'web3' applied" wukong_clone web3 vm tmpl-vm "    namespace: golden"
+wait_for 20 bash -c "$K get volumesnapshot -n golden -o name | grep -q web3"
+kill -9 "$CL_PID" 2>/dev/null
+wait "$CL_PID" 2>/dev/null
+$K delete wukong web3 --wait=false >/dev/null
+cl_start_cloner
+wait_for 20 bash -c "! $K get volumesnapshot -n golden -o name | grep -q web3"
+check "orphaned VolumeSnapshots of a deleted Wukong removed by the relist" bash -c "! $K get volumesnapshot -n golden -o name | grep -q web3"
+
 # CDI's clone authorization (datavolume-mutate webhook).
 $K apply -f - >/dev/null <<'YAML'
 apiVersion: rbac.authorization.k8s.io/v1

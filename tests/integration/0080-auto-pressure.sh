@@ -39,6 +39,7 @@ simctl /sim/nodes/node-a/pressure '{"memoryPercent": -1}' >/dev/null
 onb() { $K get vmi -A -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeName}{"\n"}{end}' | grep -c ' node-b$'; }
 export -f onb
 export K
+export -f topic 2>/dev/null
 if wait_for 60 bash -c '[ "$(onb)" -ge 1 ]'; then ok "pressure moved a VM off node-a"; else not_ok "a VM moved off node-a"; fi
 sleep 5
 check "just enough: exactly one VM moved" [ "$(onb)" -eq 1 ]
@@ -61,6 +62,18 @@ check "$MOVED stayed on node-b" [ "$(vmi_node "$MOVED")" = node-b ]
 simctl /sim/nodes/node-b/pressure '{"memoryPercent": 95}' >/dev/null
 sleep 6
 check "sustained pressure on node-b: the recently moved VM does not move back" [ "$(vmi_node "$MOVED")" = node-b ]
+# ... and says so (issue 18): an Event on its Wukong and the AutoMigrationHeld condition, each
+# with the time the cooldown ends.
+MWK=${MOVED%-vm}
+heldev() { $K get events -n default -o jsonpath='{range .items[*]}{.reason}|{.involvedObject.name}|{.message}{"\n"}{end}' | grep "^AutoMoveCooldown|$MWK|"; }
+# (announced once the node has been hot for the sustain: give a loaded machine time)
+wait_for 20 bash -c "$(declare -f heldev); MWK=$MWK K='$K' heldev | grep -q ."
+check "held: Event AutoMoveCooldown on Wukong $MWK naming the cooldown's end" bash -c \
+	"$K get events -n default -o jsonpath='{range .items[*]}{.reason}|{.involvedObject.name}|{.message}{\"\\n\"}{end}' | grep '^AutoMoveCooldown|$MWK|' | grep -q 'cooldown (migrator.pressure-cooldown) ends at 20'"
+check "held: status condition AutoMigrationHeld=True CooldownActive" bash -c \
+	"topic wukong.status | grep '\"name\":\"$MWK\"' | grep '\"AutoMigrationHeld\"' | grep -q CooldownActive"
+check "held: announced once for this cooldown (not every sample)" bash -c \
+	"[ \"\$(topic wukong.status | grep '\"name\":\"$MWK\"' | grep -c AutoMigrationHeld)\" -eq 1 ]"
 simctl /sim/nodes/node-b/pressure '{"memoryPercent": -1}' >/dev/null
 topic wukong.audit >"$T/audit.jsonl"
 check "pressure.completed success audited" bash -c "grep '\"action\":\"pressure.completed\"' '$T/audit.jsonl' | grep -q '\"outcome\":\"success\"'"

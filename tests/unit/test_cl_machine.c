@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "wk_json.h"
 #include "wk_kubevirt.h"
 
 static const struct cl_timeouts TO = {
@@ -774,6 +775,212 @@ static void names(void **state)
 	assert_true(cl_phase_final(CL_PH_FAILED));
 }
 
+/* ---- the per-volume route (cl_volumes.c) ---- */
+
+static const char SRC_VM[] =
+    "{\"metadata\":{\"name\":\"src-vm\",\"namespace\":\"golden\",\"labels\":{\"app\":\"web\","
+    "\"vm.novasphere.dev/wukong\":\"src\",\"kubevirt.io/x\":\"y\"}},\"spec\":{\"runStrategy\":"
+    "\"Always\",\"dataVolumeTemplates\":[{\"metadata\":{\"name\":\"src-system\"}}],\"template\":"
+    "{\"spec\":{\"domain\":{\"devices\":{\"disks\":[{\"name\":\"system\"},{\"name\":\"data\"},"
+    "{\"name\":\"scratch\"},{\"name\":\"cloudinit\"}],\"interfaces\":[{\"name\":\"default\","
+    "\"macAddress\":\"02:00:00:00:00:01\"}]},\"firmware\":{\"uuid\":\"u-1\",\"serial\":\"old\"}},"
+    "\"volumes\":[{\"name\":\"system\",\"dataVolume\":{\"name\":\"src-system\"}},{\"name\":"
+    "\"data\",\"persistentVolumeClaim\":{\"claimName\":\"src-data\"}},{\"name\":\"scratch\","
+    "\"persistentVolumeClaim\":{\"claimName\":\"src-scratch\"}},{\"name\":\"cloudinit\","
+    "\"cloudInitNoCloud\":{\"userData\":\"x\"}}]}}},\"status\":{\"volumeSnapshotStatuses\":[{"
+    "\"name\":\"system\",\"enabled\":true},{\"name\":\"data\",\"enabled\":true},{\"name\":"
+    "\"scratch\",\"enabled\":false,\"reason\":\"No VolumeSnapshotClass: Volume snapshots are "
+    "not configured for this StorageClass [plain] [scratch]\"}]}}";
+
+static void vjob(struct cl_job_spec *j)
+{
+	job(j, CL_SRC_VM);
+	strcpy(j->source_ns, "golden");
+	strcpy(j->uid, "1111-2222");
+	j->per_volume = true;
+	j->ndisks = 2;
+	strcpy(j->disks[0], "system");
+	strcpy(j->disks[1], "cloudinit");
+}
+
+static void per_volume_route(void **state)
+{
+	struct cl_job_spec j;
+	struct cl_observed o;
+	struct cl_decision d;
+	cJSON *vm = cJSON_Parse(SRC_VM);
+	const char *r;
+
+	(void)state;
+	vjob(&j);
+	running_source(&o);
+	cl_observe_vols(vm, &j, false, &o);
+	/* only the listed disk with a claim: system (cloudinit has no claim) */
+	assert_int_equal(o.nvols, 1);
+	assert_string_equal(o.vols[0].name, "system");
+	assert_string_equal(o.vols[0].claim, "src-system");
+	assert_true(o.vols[0].snapshottable);
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_CREATE_VOLUME_SNAPSHOTS);
+	assert_int_equal(d.phase, CL_PH_SNAPSHOTTING);
+	assert_non_null(strstr(d.message, "crash-consistent"));
+	o.vols[0].vs = CL_IN_PROGRESS;
+	o.vols[0].vs_source_running = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_WAIT);
+	assert_string_equal(cl_volumes_consistency(&o, &r), "crash-consistent");
+	assert_string_equal(r, "NoFreeze");
+	/* past the snapshot timeout */
+	o.now_ms = o.phase_since_ms + TO.snapshot_ms;
+	decide(&j, &o, &d);
+	assert_string_equal(d.reason, "SnapshotDeadlineExceeded");
+	o.now_ms = o.phase_since_ms;
+	o.vols[0].vs = CL_READY;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_CREATE_TARGET);
+	o.target_exists = o.target_ours = true;
+	o.target_needs_fixup = true; /* halted, running wanted */
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_CREATE_DATAVOLUMES);
+	o.vols[0].dv = CL_IN_PROGRESS;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_WAIT);
+	assert_int_equal(d.phase, CL_PH_CLONING);
+	o.vols[0].dv = CL_FAILED;
+	strcpy(o.vols[0].dv_msg, "clone failed");
+	decide(&j, &o, &d);
+	assert_string_equal(d.reason, "CloneFailed");
+	o.vols[0].dv = CL_READY;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_FIXUP_TARGET);
+	o.target_needs_fixup = false;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_DELETE_SNAPSHOT);
+	/* a restart after the snapshots were deleted: no new snapshot, the DataVolume is there */
+	o.vols[0].vs = CL_ABSENT;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_WAIT);
+	assert_string_equal(d.reason, "TargetStarting");
+	o.target_running = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_SUCCEED);
+	assert_non_null(strstr(d.message, "the others were not snapshotted"));
+	cJSON_Delete(vm);
+}
+
+static void per_volume_refusals(void **state)
+{
+	struct cl_job_spec j;
+	struct cl_observed o;
+	cJSON *vm = cJSON_Parse(SRC_VM);
+
+	(void)state;
+	/* a kept disk that cannot be snapshotted: refused naming it, nothing created */
+	vjob(&j);
+	strcpy(j.disks[1], "scratch");
+	running_source(&o);
+	cl_observe_vols(vm, &j, false, &o);
+	assert_int_equal(o.nvols, 2);
+	expect_fail(&j, &o, "StorageCannotSnapshot");
+	/* left out: fine */
+	vjob(&j);
+	cl_observe_vols(vm, &j, false, &o);
+	assert_int_equal(o.nvols, 1);
+	/* offline and running */
+	j.offline = true;
+	expect_fail(&j, &o, "SourceRunning");
+	/* the source is gone, nothing created */
+	vjob(&j);
+	running_source(&o);
+	o.vm_exists = o.vmi_exists = o.vmi_running = false;
+	expect_fail(&j, &o, "SourceNotFound");
+	/* a failed VolumeSnapshot */
+	running_source(&o);
+	cl_observe_vols(vm, &j, false, &o);
+	o.vols[0].vs = CL_FAILED;
+	strcpy(o.vols[0].vs_msg, "cannot find default snapshot class");
+	expect_fail(&j, &o, "SnapshotFailed");
+	/* a target name somebody else has */
+	running_source(&o);
+	o.target_exists = true;
+	expect_fail(&j, &o, "TargetNameTaken");
+	cJSON_Delete(vm);
+}
+
+static void per_volume_objects(void **state)
+{
+	struct cl_job_spec j;
+	struct cl_observed o;
+	cJSON *vm = cJSON_Parse(SRC_VM), *t, *dv, *vs;
+	char *txt;
+
+	(void)state;
+	vjob(&j);
+	memset(&o, 0, sizeof(o));
+	cl_observe_vols(vm, &j, false, &o);
+	strcpy(o.vols[0].size, "2Gi");
+	strcpy(o.vols[0].sclass, "shared-rwx");
+	t = cl_target_vm_obj(&j, vm, "serial-1");
+	txt = cJSON_PrintUnformatted(t);
+	/* the disks left out are gone with their volumes; the kept claim is on our DataVolume */
+	assert_null(strstr(txt, "\"data\""));
+	assert_null(strstr(txt, "scratch"));
+	assert_non_null(strstr(txt, "cloudInitNoCloud"));
+	assert_null(strstr(txt, "src-system"));
+	assert_null(strstr(txt, "macAddress"));
+	assert_null(strstr(txt, "dataVolumeTemplates"));
+	assert_null(strstr(txt, "u-1"));
+	assert_non_null(strstr(txt, "\"serial\":\"serial-1\""));
+	assert_non_null(strstr(txt, "\"runStrategy\":\"Halted\""));
+	assert_non_null(strstr(txt, "\"app\":\"web\""));
+	assert_null(strstr(txt, "kubevirt.io/x"));
+	assert_string_equal(wk_json_str(t, "metadata.namespace"), "default");
+	assert_string_equal(
+	    wk_json_str(cJSON_GetArrayItem(wk_json_path(t, "metadata.ownerReferences"), 0), "uid"),
+	    "1111-2222");
+	free(txt);
+	dv = cl_datavolume_obj(&j, &o.vols[0], "vm-uid");
+	assert_string_equal(wk_json_str(dv, "spec.source.snapshot.namespace"), "golden");
+	assert_string_equal(wk_json_str(dv, "spec.source.snapshot.name"),
+			    wk_json_str(dv, "metadata.name"));
+	assert_string_equal(wk_json_str(dv, "spec.storage.resources.requests.storage"), "2Gi");
+	assert_string_equal(wk_json_str(dv, "metadata.namespace"), "default");
+	vs = cl_volume_snapshot_obj(&j, &o.vols[0], true);
+	assert_string_equal(wk_json_str(vs, "metadata.namespace"), "golden");
+	assert_string_equal(wk_json_str(vs, "spec.source.persistentVolumeClaimName"), "src-system");
+	/* the observers */
+	cl_observe_volume_snapshot(vs, &o.vols[0]);
+	assert_int_equal(o.vols[0].vs, CL_IN_PROGRESS);
+	assert_true(o.vols[0].vs_source_running);
+	cJSON_AddItemToObject(
+	    vs, "status", cJSON_Parse("{\"readyToUse\":false,\"error\":{\"message\":\"boom\"}}"));
+	cl_observe_volume_snapshot(vs, &o.vols[0]);
+	assert_int_equal(o.vols[0].vs, CL_FAILED);
+	assert_string_equal(o.vols[0].vs_msg, "boom");
+	cl_observe_volume_snapshot(NULL, &o.vols[0]);
+	assert_int_equal(o.vols[0].vs, CL_ABSENT);
+	cJSON_AddItemToObject(
+	    dv, "status",
+	    cJSON_Parse("{\"phase\":\"CloneInProgress\",\"conditions\":[{\"type\":"
+			"\"Running\",\"status\":\"False\",\"message\":\"slow\"}]}"));
+	cl_observe_datavolume(dv, &o.vols[0]);
+	assert_int_equal(o.vols[0].dv, CL_IN_PROGRESS);
+	assert_string_equal(o.vols[0].dv_msg, "slow");
+	cl_observe_datavolume(NULL, &o.vols[0]);
+	assert_int_equal(o.vols[0].dv, CL_ABSENT);
+	/* the target we made, the source gone: the volumes come from it */
+	cl_observe_vols(t, &j, true, &o);
+	assert_int_equal(o.nvols, 1);
+	assert_string_equal(o.vols[0].name, "system");
+	/* garbage */
+	cl_observe_vols(NULL, &j, false, &o);
+	assert_int_equal(o.nvols, 0);
+	cJSON_Delete(t);
+	cJSON_Delete(dv);
+	cJSON_Delete(vs);
+	cJSON_Delete(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +999,9 @@ int main(void)
 	    cmocka_unit_test(refused_and_deadlines),
 	    cmocka_unit_test(durations),
 	    cmocka_unit_test(names),
+	    cmocka_unit_test(per_volume_route),
+	    cmocka_unit_test(per_volume_refusals),
+	    cmocka_unit_test(per_volume_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

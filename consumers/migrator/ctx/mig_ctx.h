@@ -75,6 +75,10 @@ struct mig_pressure_ctx {
 	/* Per VM ("<ns>/<vm>"): when a pressure move of it was last started (mono ms). */
 	struct wk_map cooldown;
 	bool cooldown_init;
+	/* Per VM: the end of the cooldown last announced (Event + AutoMigrationHeld condition), so
+	 * a hot node sampled every second announces each held VM once per cooldown. */
+	struct wk_map announced;
+	bool announced_init;
 	/* The Wukong list cache and whether any Wukong asks for pressure relief at all. */
 	struct cJSON *wk_cache;
 	int64_t wk_cache_until;

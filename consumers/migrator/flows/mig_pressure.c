@@ -72,6 +72,67 @@ void mig_pressure_tick(struct mig_state *st)
 	}
 }
 
+/* A VM a hot node would have moved, held by its cooldown. */
+struct held {
+	char key[400];	 /* "<ns>/<vm>" */
+	int64_t end_ms;	 /* wall-clock ms when the cooldown ends */
+	const cJSON *wk; /* its Wukong (the cache's) */
+};
+
+/* Say why a hot node leaves a VM where it is: a Kubernetes Event on its Wukong (reason
+ * AutoMoveCooldown) and the status condition AutoMigrationHeld=True (reason CooldownActive), both
+ * with the time the cooldown ends; once per VM and cooldown (the Event's name comes from both, so
+ * a restart repeating it gets 409). */
+static void announce_held(struct mig_state *st, const char *node, const char *why,
+			  const struct held *h)
+{
+	struct mig_request r;
+	struct mig_status s;
+	char end[40], msg[900], hex[17], *in;
+	const char *slash = strchr(h->key, '/');
+	const char *name = wk_json_str(h->wk, "metadata.name");
+	const char *uid = wk_json_str(h->wk, "metadata.uid");
+	const char *seen;
+
+	if (!slash || !name)
+		return;
+	if (!st->pressure.announced_init) {
+		wk_map_init(&st->pressure.announced, free);
+		st->pressure.announced_init = true;
+	}
+	wk_time_format(h->end_ms - h->end_ms % 1000, end, sizeof(end));
+	seen = wk_map_get(&st->pressure.announced, h->key);
+	if (seen && !strcmp(seen, end))
+		return;
+	wk_map_put(&st->pressure.announced, h->key, wk_xstrdup(end));
+	memset(&r, 0, sizeof(r));
+	in = wk_xasprintf("%s/%s", h->key, end);
+	mig_sha256_hex(in, strlen(in), 16, hex);
+	free(in);
+	snprintf(r.id, sizeof(r.id), "cooldown-%s", hex);
+	r.source = MIG_SRC_SPEC;
+	wk_strlcpy(r.cluster, st->cluster, sizeof(r.cluster));
+	snprintf(r.ns, sizeof(r.ns), "%.*s", (int)(slash - h->key), h->key);
+	wk_strlcpy(r.name, name, sizeof(r.name));
+	wk_strlcpy(r.vm, slash + 1, sizeof(r.vm));
+	wk_strlcpy(r.uid, uid ? uid : "", sizeof(r.uid));
+	snprintf(msg, sizeof(msg),
+		 "resourcePressure on node %s (%s): VM %s was moved or migrated recently and is "
+		 "not moved again before its cooldown (migrator.pressure-cooldown) ends at %s",
+		 node, why, h->key, end);
+	memset(&s, 0, sizeof(s));
+	s.req = &r;
+	s.phase = MIG_PH_PENDING;
+	s.seq = mig_next_seq(st);
+	s.reason = "CooldownActive";
+	s.message = msg;
+	s.condition_only = true;
+	s.condition_type = "AutoMigrationHeld";
+	mig_send_status(st, NULL, &s, NULL);
+	mig_post_event(st, &r, r.uid, "Normal", "AutoMoveCooldown", msg, "auto-move.held");
+	wk_logk(WK_LOG_INFO, node, "%s", msg);
+}
+
 /* Hot: memory or CPU used at or above the lowest threshold of the policy-enabled VMs on the node
  * for migrator.pressure-sustain; then just enough of them (not cooling down) move so that each
  * hot dimension falls to the threshold minus migrator.pressure-hysteresis points, onto nodes that
@@ -125,6 +186,8 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 	size_t nc = 0, cap = (size_t)cJSON_GetArraySize(wk_json_path(vmis, "items")) + 1;
 	struct mig_pressure_vm *cand = wk_xcalloc(cap, sizeof(*cand));
 	char(*keys)[400] = wk_xcalloc(cap, sizeof(*keys));
+	struct held *held = wk_xcalloc(cap, sizeof(*held));
+	size_t nheld = 0;
 	int threshold = 101;
 	const cJSON *it, *w;
 	if (!st->pressure.cooldown_init) {
@@ -157,15 +220,25 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 		/* Cooling down: moved by us recently, or migrated recently (survives a restart). */
 		snprintf(key, sizeof(key), "%s/%s", ns, vm);
 		const char *last = (const char *)wk_map_get(&st->pressure.cooldown, key);
-		if (last && (double)(now - strtoll(last, NULL, 10)) < cooldown_ms)
+		if (last && (double)(now - strtoll(last, NULL, 10)) < cooldown_ms) {
+			wk_strlcpy(held[nheld].key, key, sizeof(held[nheld].key));
+			held[nheld].end_ms =
+			    wk_time_now_ms() +
+			    (int64_t)(cooldown_ms - (double)(now - strtoll(last, NULL, 10)));
+			held[nheld++].wk = w;
 			continue;
+		}
 		end = wk_json_str(it, "status.migrationState.endTimestamp");
 		if (end) {
 			int64_t e;
 
 			if (wk_time_parse_ms(end, &e) == 0 &&
-			    (double)(wk_time_now_ms() - e) < cooldown_ms)
+			    (double)(wk_time_now_ms() - e) < cooldown_ms) {
+				wk_strlcpy(held[nheld].key, key, sizeof(held[nheld].key));
+				held[nheld].end_ms = e + (int64_t)cooldown_ms;
+				held[nheld++].wk = w;
 				continue;
+			}
 		}
 		mig_vmi_guest(it, &cand[nc].mem, &cand[nc].cpu_milli);
 		wk_strlcpy(keys[nc], key, sizeof(keys[nc]));
@@ -178,8 +251,18 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 		goto done;
 	}
 	int level = threshold - hyst > 1 ? threshold - hyst : 1;
-	if (!mig_pressure_step(&u, threshold, level, now, (int64_t)sustain_ms, &p->hot_since) ||
-	    nc == 0)
+	if (!mig_pressure_step(&u, threshold, level, now, (int64_t)sustain_ms, &p->hot_since))
+		goto done;
+	if (nheld) {
+		/* hot, and some VMs stay only for their cooldown: say so, with when it ends */
+		char why[300];
+
+		mig_pressure_describe(&u, mig_pressure_over(&u, threshold), threshold, why,
+				      sizeof(why));
+		for (size_t i = 0; i < nheld; i++)
+			announce_held(st, node, why, &held[i]);
+	}
+	if (nc == 0)
 		goto done;
 	{
 		unsigned hot = mig_pressure_over(&u, threshold);
@@ -222,6 +305,7 @@ static enum wk_msg_result evaluate(struct mig_state *st, struct mig_pnode *p, in
 done:
 	free(cand);
 	free(keys);
+	free(held);
 	return out;
 }
 
@@ -230,6 +314,9 @@ void mig_pressure_forget(struct mig_state *st)
 	if (st->pressure.cooldown_init)
 		wk_map_release(&st->pressure.cooldown);
 	st->pressure.cooldown_init = false;
+	if (st->pressure.announced_init)
+		wk_map_release(&st->pressure.announced);
+	st->pressure.announced_init = false;
 	free(st->pressure.pn);
 	st->pressure.pn = NULL;
 	st->pressure.npn = 0;
