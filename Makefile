@@ -100,6 +100,9 @@ $(B)/bin/$(call binname,$(1)): $(B)/obj/$(1)/main.o $(B)/obj/$(1)/lib.a $(CORE_L
 endef
 $(foreach d,$(SVC_DIRS),$(eval $(call SERVICE_RULE,$(d))))
 
+# The console's page is assembled into its object (.incbin), so the object depends on the files.
+$(B)/obj/consumers/console/con_assets.o: $(wildcard consumers/console/assets/*)
+
 # The migrator's files include by layer ("decide/mig_plan.h", "ctx/mig_ctx.h", "flows/mig_cold.h"),
 # from every layer and from the tests that use them.
 $(B)/obj/consumers/migrator/%.o $(B)/obj/tests/%.o: CPPFLAGS += -Iconsumers/migrator

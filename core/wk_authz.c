@@ -189,6 +189,8 @@ int wk_authz_init(struct wk_authz *a, const struct wk_config *cfg, int64_t now_m
 	a->enabled = s->n > 0;
 	if (wk_config_get_bool(cfg, "authz.trusted-topics", !a->enabled, &a->trusted_topics, errstr,
 			       errstr_size) < 0 ||
+	    wk_config_get_bool(cfg, "authz.router", false, &a->via_router, errstr, errstr_size) <
+		0 ||
 	    wk_config_get_duration_ms(cfg, "authz.cache-ttl", 10000, &a->cache_ttl_ms, errstr,
 				      errstr_size) < 0 ||
 	    wk_config_get_int(cfg, "authz.rate", 20, &rate, errstr, errstr_size) < 0 ||
@@ -284,6 +286,22 @@ struct wk_authz_tenant *wk_authz_tenant(struct wk_authz *a, const char *tenant)
 }
 
 /* ---- identity ---- */
+
+bool wk_authz_is_tenant_topic(const struct wk_authz *a, const char *topic)
+{
+	size_t pl = strlen(a->topic_prefix);
+
+	return topic && !strncmp(topic, a->topic_prefix, pl) && topic[pl];
+}
+
+const char *wk_authz_entry_topic(const struct wk_authz *a, const char *topic,
+				 const char *cluster_topic, const char *wktopic)
+{
+	if (a->via_router && topic && cluster_topic && !strcmp(topic, cluster_topic) && wktopic &&
+	    *wktopic)
+		return wktopic;
+	return topic;
+}
 
 int wk_authz_identify(const struct wk_authz *a, const char *topic, const char *const *shared_topics,
 		      struct wk_authz_identity *id, char *errstr, size_t errstr_size)

@@ -17,6 +17,8 @@
  *   authz.tenant-topic-prefix         short-name prefix of the tenant topics ("requests.t.")
  *   authz.trusted-topics              take submissions on wukong.requests[.<cluster>] as trusted;
  *                                     default true when no tenant is configured, else false
+ *   authz.router                      the router forwards the tenant topics (wk_authz_entry_topic);
+ *                                     the executors do not read them themselves (false)
  *   authz.cache-ttl                   lifetime of a cached decision (10s; 0 = no cache)
  * Caps: WK_AUTHZ_TENANTS_MAX tenants (more is a configuration error), WK_AUTHZ_CACHE_MAX cached
  * decisions (past it the expired ones are dropped, then the whole cache: a miss only costs a
@@ -35,7 +37,7 @@ struct wk_config;
 #define WK_AUTHZ_TENANT_LEN 41 /* a tenant name: a DNS-1123 label of at most 40 bytes */
 #define WK_AUTHZ_CACHE_MAX 4096
 #define WK_AUTHZ_CHECKS_MAX 4
-#define WK_AUTHZ_FORBIDDEN "forbidden" /* the dead letter's x-dlt-reason */
+#define WK_AUTHZ_FORBIDDEN "Forbidden" /* the dead letter's x-dlt-reason */
 
 /* Who sent a submission, as the transport says. */
 struct wk_authz_identity {
@@ -82,6 +84,7 @@ struct wk_authz_tenant {
 struct wk_authz {
 	bool enabled;		/* at least one tenant configured */
 	bool trusted_topics;	/* submissions on the shared / cluster topics are trusted */
+	bool via_router;	/* authz.router: the cluster topic's ce_wktopic names the entry */
 	long long cache_ttl_ms; /* 0 = no cache */
 	char topic_prefix[256]; /* full name prefix of the tenant topics ("wukong.requests.t.") */
 	struct wk_authz_tenant *tenants;
@@ -102,9 +105,21 @@ void wk_authz_release(struct wk_authz *a);
 size_t wk_authz_tenant_names(const struct wk_config *cfg,
 			     void (*cb)(const char *tenant, void *opaque), void *opaque);
 
+/* Is topic a tenant's request topic (authz.tenant-topic-prefix + a name)? Such a topic carries
+ * every cluster's requests of that tenant, like the shared one: an executor skips (does not
+ * dead-letter) another cluster's. */
+bool wk_authz_is_tenant_topic(const struct wk_authz *a, const char *topic);
+
+/* The topic a submission entered on. With authz.router (the multi-cluster router forwards the
+ * tenants' topics to wukong.requests.<cluster>, which only it may write: deploy/'s ACLs), a
+ * message on the cluster topic names it in its ce_wktopic header (wktopic, NULL when absent);
+ * otherwise, and for any other topic, it is the topic itself. */
+const char *wk_authz_entry_topic(const struct wk_authz *a, const char *topic,
+				 const char *cluster_topic, const char *wktopic);
+
 /* The identity of a submission that arrived on topic. shared_topics: the shared and per-cluster
  * request topics (NULL-terminated full names). 0, or -1 with the reason (dead letter
- * "forbidden"): a tenant topic of an unconfigured tenant, a shared topic that is not trusted,
+ * "Forbidden"): a tenant topic of an unconfigured tenant, a shared topic that is not trusted,
  * any other topic. */
 int wk_authz_identify(const struct wk_authz *a, const char *topic, const char *const *shared_topics,
 		      struct wk_authz_identity *id, char *errstr, size_t errstr_size);

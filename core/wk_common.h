@@ -33,7 +33,7 @@ int wk_err(char *errstr, size_t errstr_size, const char *fmt, ...) WK_PRINTF(3, 
 
 /* Fill a (code, message) pair such as a validation verdict: code copied, message formatted, both
  * cut to their sizes; returns -1: `return wk_code_msg(v->code, sizeof(v->code), v->message,
- * sizeof(v->message), "schema", "...")`. */
+ * sizeof(v->message), "SchemaViolation", "...")`. */
 int wk_code_msg(char *code, size_t code_size, char *msg, size_t msg_size, const char *c,
 		const char *fmt, ...) WK_PRINTF(6, 7);
 int wk_vcode_msg(char *code, size_t code_size, char *msg, size_t msg_size, const char *c,

@@ -23,6 +23,7 @@ struct handler {
 	size_t len;
 	wk_httpd_handler *fn;
 	void *opaque;
+	void (*release)(void *opaque);
 };
 
 struct wk_httpd {
@@ -35,6 +36,7 @@ struct wk_httpd {
 	atomic_bool ready;
 	atomic_llong last_beat_ms;
 	atomic_llong liveness_ms;
+	bool threaded;
 };
 
 const char *wk_httpd_req_arg(const struct wk_httpd_req *req, const char *name)
@@ -95,21 +97,57 @@ static bool find_handler(struct wk_httpd *h, const char *path, struct handler *o
 	return found;
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct wk_httpd_stream *s = cls;
+	long n;
+
+	(void)pos;
+	n = s->read(s->opaque, buf, max);
+	if (n <= 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return (ssize_t)(n > (long)max ? (long)max : n);
+}
+
+static void stream_free(void *cls)
+{
+	struct wk_httpd_stream *s = cls;
+
+	if (s->free)
+		s->free(s->opaque);
+	free(s);
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, struct wk_httpd_resp *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	size_t len = 0;
-	char *body = wk_buf_take(&resp->body, &len);
+	char *body;
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
+	if (resp->stream.read) {
+		struct wk_httpd_stream *s = wk_xmalloc(sizeof(*s));
+
+		*s = resp->stream;
+		memset(&resp->stream, 0, sizeof(resp->stream));
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s,
+						      stream_free);
+		if (!r) {
+			stream_free(s);
+			return MHD_NO;
+		}
+	} else {
+		body = wk_buf_take(&resp->body, &len);
+		r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (!r) {
+			free(body);
+			return MHD_NO;
+		}
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				resp->content_type ? resp->content_type : DEFAULT_TYPE);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+				resp->cache_control ? resp->cache_control : "no-store");
 	if (resp->status == 405)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	ret = MHD_queue_response(conn, (unsigned)resp->status, r);
@@ -151,8 +189,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		hd.fn(&req, &resp, hd.opaque);
 	else
 		text(&resp, 404, "not found\n");
-	if (resp.status < 100 || resp.status > 599)
+	if (resp.stream.read && (!h->threaded || resp.status != 200)) {
+		if (resp.stream.free)
+			resp.stream.free(resp.stream.opaque);
+		memset(&resp.stream, 0, sizeof(resp.stream));
+		text(&resp, 500, "streamed answer needs a threaded endpoint\n");
+	}
+	if (resp.status < 100 || resp.status > 599) {
+		if (resp.stream.read && resp.stream.free)
+			resp.stream.free(resp.stream.opaque);
+		memset(&resp.stream, 0, sizeof(resp.stream));
 		text(&resp, 500, "handler returned an invalid status\n");
+	}
 	ret = respond(conn, &resp);
 	wk_buf_release(&resp.body);
 	return ret;
@@ -205,6 +253,12 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 
 struct wk_httpd *wk_httpd_new(const char *listen, char *errstr, size_t errstr_size)
 {
+	return wk_httpd_new_flags(listen, 0, errstr, errstr_size);
+}
+
+struct wk_httpd *wk_httpd_new_flags(const char *listen, unsigned wflags, char *errstr,
+				    size_t errstr_size)
+{
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	bool v6 = false;
@@ -220,6 +274,10 @@ struct wk_httpd *wk_httpd_new(const char *listen, char *errstr, size_t errstr_si
 	atomic_store(&h->last_beat_ms, wk_time_mono_ms());
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	if (wflags & WK_HTTPD_THREADED) {
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+		h->threaded = true;
+	}
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)CONN_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT,
@@ -251,8 +309,11 @@ void wk_httpd_destroy(struct wk_httpd *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
-	for (i = 0; i < h->nhandlers; i++)
+	for (i = 0; i < h->nhandlers; i++) {
+		if (h->handlers[i].release)
+			h->handlers[i].release(h->handlers[i].opaque);
 		free(h->handlers[i].prefix);
+	}
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -269,6 +330,12 @@ const char *wk_httpd_addr(const struct wk_httpd *h)
 
 int wk_httpd_handle(struct wk_httpd *h, const char *prefix, wk_httpd_handler *fn, void *opaque)
 {
+	return wk_httpd_handle_owned(h, prefix, fn, opaque, NULL);
+}
+
+int wk_httpd_handle_owned(struct wk_httpd *h, const char *prefix, wk_httpd_handler *fn,
+			  void *opaque, void (*release)(void *opaque))
+{
 	int rc = -1;
 
 	if (!prefix || prefix[0] != '/' || !fn)
@@ -281,6 +348,7 @@ int wk_httpd_handle(struct wk_httpd *h, const char *prefix, wk_httpd_handler *fn
 		x->len = strlen(prefix);
 		x->fn = fn;
 		x->opaque = opaque;
+		x->release = release;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&h->lock);

@@ -32,10 +32,25 @@ struct wk_httpd_req {
 const char *wk_httpd_req_arg(const struct wk_httpd_req *req, const char *name);
 const char *wk_httpd_req_header(const struct wk_httpd_req *req, const char *name);
 
+/* Addition (issue 24): a streamed body (Server-Sent Events). read fills buf with 1..max bytes
+ * and returns how many, or -1 to end the stream; it runs on the connection's own thread and may
+ * wait, but only for a bounded time (the endpoint's stop waits for it). free is called once when
+ * the connection is done with the stream (also when read was never called). */
+struct wk_httpd_stream {
+	long (*read)(void *opaque, char *buf, size_t max);
+	void (*free)(void *opaque);
+	void *opaque;
+};
+
 struct wk_httpd_resp {
 	int status;		  /* 200 unless the handler sets another */
 	const char *content_type; /* static string; "text/plain; charset=utf-8" by default */
 	struct wk_buf body;	  /* capped at WK_HTTPD_BODY_MAX */
+	/* Addition (issue 24): set read (status 200) to stream instead of sending body; only on
+	 * an endpoint made with WK_HTTPD_THREADED (else the answer is 500). */
+	struct wk_httpd_stream stream;
+	/* Addition (issue 24): extra Cache-Control value; NULL = "no-store". */
+	const char *cache_control;
 };
 
 typedef void wk_httpd_handler(const struct wk_httpd_req *req, struct wk_httpd_resp *resp,
@@ -44,6 +59,12 @@ typedef void wk_httpd_handler(const struct wk_httpd_req *req, struct wk_httpd_re
 /* Listen on "host:port" ("127.0.0.1:0" = an ephemeral port, "[::1]:8080", "0.0.0.0:9090") and
  * start serving. NULL with errstr when the address is malformed or cannot be bound. */
 struct wk_httpd *wk_httpd_new(const char *listen, char *errstr, size_t errstr_size);
+/* Addition (issue 24): WK_HTTPD_THREADED serves each connection on its own thread (at most the
+ * 64 connections), so that handlers may run at the same time and a streamed body may wait for
+ * data; handlers must then be thread-safe with each other too. */
+#define WK_HTTPD_THREADED 1u
+struct wk_httpd *wk_httpd_new_flags(const char *listen, unsigned flags, char *errstr,
+				    size_t errstr_size);
 /* Stops serving (waits for the handler in progress) and frees; NULL is a no-op. */
 void wk_httpd_destroy(struct wk_httpd *h);
 /* The bound port (the real one when 0 was asked for) and "host:port" with it. */
@@ -53,6 +74,10 @@ const char *wk_httpd_addr(const struct wk_httpd *h);
 /* Serve GET requests whose path starts with prefix (the longest registered prefix wins; the three
  * built-in paths win over any prefix). Up to 32 handlers; -1 when full or prefix is not "/...". */
 int wk_httpd_handle(struct wk_httpd *h, const char *prefix, wk_httpd_handler *fn, void *opaque);
+/* Addition (issue 24): as wk_httpd_handle, and release(opaque) is called by wk_httpd_destroy once
+ * no handler or stream can run any more: the endpoint holds a reference on opaque until then. */
+int wk_httpd_handle_owned(struct wk_httpd *h, const char *prefix, wk_httpd_handler *fn,
+			  void *opaque, void (*release)(void *opaque));
 
 void wk_httpd_set_ready(struct wk_httpd *h, bool ready);
 /* The owner's loop is alive now. */

@@ -1003,7 +1003,7 @@ int wk_dlq_send_orig(struct wk_producer *p, const char *dlq_topic, const struct 
 	h[n++] = (struct wk_kafka_header){"x-dlt-original-topic", otopic, -1};
 	h[n++] = (struct wk_kafka_header){"x-dlt-original-partition", part, -1};
 	h[n++] = (struct wk_kafka_header){"x-dlt-original-offset", off, -1};
-	h[n++] = (struct wk_kafka_header){"x-dlt-reason", reason ? reason : "handler", -1};
+	h[n++] = (struct wk_kafka_header){"x-dlt-reason", reason ? reason : "HandlerError", -1};
 	h[n++] = (struct wk_kafka_header){"x-dlt-error", detail ? detail : "", -1};
 	h[n++] = (struct wk_kafka_header){"x-dlt-service", service ? service : "", -1};
 	h[n++] = (struct wk_kafka_header){"x-dlt-time", ts, -1};
@@ -1049,6 +1049,6 @@ int wk_dlq_send_orig(struct wk_producer *p, const char *dlq_topic, const struct 
 	free(w);
 	if (!rc)
 		wk_info("dead-lettered '%s' [%s] offset %s to '%s': %s: %s", otopic, part, off,
-			dlq_topic, reason ? reason : "handler", detail ? detail : "");
+			dlq_topic, reason ? reason : "HandlerError", detail ? detail : "");
 	return rc;
 }

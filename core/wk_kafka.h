@@ -80,7 +80,7 @@ struct wk_consumer *wk_consumer_new(const struct wk_config *cfg, const char *gro
 				    size_t errstr_size);
 /* A message, or NULL on timeout. Errors that are not messages (partition EOF, transient broker
  * errors) are logged and swallowed; a message with m->err set is never returned. A value over
- * WK_KAFKA_MAX_MESSAGE is returned as is (logged): the caller dead-letters it as "oversized"
+ * WK_KAFKA_MAX_MESSAGE is returned as is (logged): the caller dead-letters it as "RequestTooLarge"
  * (wk_cloudevent_decode refuses it). */
 rd_kafka_message_t *wk_consumer_poll(struct wk_consumer *c, int timeout_ms);
 /* Input gaps are not skipped silently: with a callback, a message whose offset is past the next
@@ -120,6 +120,18 @@ int wk_kafka_header_copy(const rd_kafka_message_t *m, const char *name, char *ou
 int wk_kafka_headers_copy_str(const rd_kafka_headers_t *hdrs, const char *name, char *out,
 			      size_t out_size);
 
+/* A group-less reader of every partition of a topic (wk_kafka_tail.c): from the first message at
+ * or after since_ms (epoch ms; 0 = the beginning), under `group` (never joined, nothing committed:
+ * only the name an ACL grants). wk_tail_poll hands over the next message (the caller destroys it)
+ * or NULL; wk_tail_caught_up says every partition has been read to its end once. Heap-owned
+ * (wk_tail_destroy; NULL is a no-op). */
+struct wk_tail;
+struct wk_tail *wk_tail_new(const struct wk_config *cfg, const char *topic, int64_t since_ms,
+			    const char *group, char *errstr, size_t errstr_size);
+rd_kafka_message_t *wk_tail_poll(struct wk_tail *t, int timeout_ms);
+bool wk_tail_caught_up(const struct wk_tail *t);
+void wk_tail_destroy(struct wk_tail *t);
+
 /* Topic name for a short name: "<topics.prefix>.<short>" ("wukong.events" by default). */
 void wk_kafka_topic(const struct wk_config *cfg, const char *shortname, char *out, size_t out_size);
 
@@ -146,7 +158,7 @@ int wk_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errstr_size);
 
 /* Dead letter: republish `orig` (same key, value and headers) to the dlq topic, adding
  * x-dlt-original-topic / -partition / -offset, x-dlt-reason (a machine-readable code such as
- * "schema", "invalid-name", "forbidden", "not-found", "oversized", "deserialize", "handler"),
+ * "SchemaViolation", "InvalidName", "Forbidden", "NotFound", "RequestTooLarge", "MalformedRequest", "HandlerError"),
  * x-dlt-error (human text), x-dlt-service and x-dlt-time. A value over WK_KAFKA_MAX_MESSAGE is
  * left out (header x-dlt-original-size says how big it was). Waits (up to 30 s, serving delivery
  * reports) until the broker has the dead letter, so the caller may store the original's offset

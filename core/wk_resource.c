@@ -27,6 +27,7 @@ const struct wk_k8s_resource wk_res_virtualmachinerestores = WK_RES_VIRTUALMACHI
 const struct wk_k8s_resource wk_res_virtualmachineclones = WK_RES_VIRTUALMACHINECLONES_INIT;
 const struct wk_k8s_resource wk_res_wukongs = WK_RES_WUKONGS_INIT;
 const struct wk_k8s_resource wk_res_datavolumes = WK_RES_DATAVOLUMES_INIT;
+const struct wk_k8s_resource wk_res_volumesnapshots = WK_RES_VOLUMESNAPSHOTS_INIT;
 
 static const struct wk_k8s_resource *const table[] = {
     &wk_res_namespaces,
@@ -52,6 +53,7 @@ static const struct wk_k8s_resource *const table[] = {
     &wk_res_virtualmachineclones,
     &wk_res_wukongs,
     &wk_res_datavolumes,
+    &wk_res_volumesnapshots,
 };
 
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind)

@@ -68,6 +68,8 @@ struct wk_k8s_resource {
 #define WK_RES_WUKONGS_INIT {WK_RES_WUKONGS_FIELDS}
 #define WK_RES_DATAVOLUMES_FIELDS "cdi.kubevirt.io", "v1beta1", "datavolumes", true, "DataVolume"
 #define WK_RES_DATAVOLUMES_INIT {WK_RES_DATAVOLUMES_FIELDS}
+#define WK_RES_VOLUMESNAPSHOTS_FIELDS "snapshot.storage.k8s.io", "v1", "volumesnapshots", true, "VolumeSnapshot"
+#define WK_RES_VOLUMESNAPSHOTS_INIT {WK_RES_VOLUMESNAPSHOTS_FIELDS}
 /* clang-format on */
 
 extern const struct wk_k8s_resource wk_res_namespaces;
@@ -92,7 +94,8 @@ extern const struct wk_k8s_resource wk_res_virtualmachinesnapshotcontents;
 extern const struct wk_k8s_resource wk_res_virtualmachinerestores;
 extern const struct wk_k8s_resource wk_res_virtualmachineclones;
 extern const struct wk_k8s_resource wk_res_wukongs;
-extern const struct wk_k8s_resource wk_res_datavolumes; /* CDI */
+extern const struct wk_k8s_resource wk_res_datavolumes;	    /* CDI */
+extern const struct wk_k8s_resource wk_res_volumesnapshots; /* CSI external-snapshotter */
 
 /* By kind ("VirtualMachine"), exact case. NULL if unknown or kind is NULL. */
 const struct wk_k8s_resource *wk_resource_by_kind(const char *kind);

@@ -349,7 +349,7 @@ static void handle(struct wk_service_ctx *ctx, rd_kafka_message_t *m)
 	snprintf(key, sizeof(key), "%s/%d/%lld", topic, (int)m->partition, (long long)m->offset);
 	if (m->len > WK_KAFKA_MAX_MESSAGE) {
 		r = WK_MSG_REJECT;
-		wk_strlcpy(reason, "oversized", sizeof(reason));
+		wk_strlcpy(reason, "RequestTooLarge", sizeof(reason));
 		snprintf(detail, sizeof(detail), "message of %zu bytes exceeds the %d byte cap",
 			 m->len, WK_KAFKA_MAX_MESSAGE);
 	} else {
@@ -390,7 +390,7 @@ static void handle(struct wk_service_ctx *ctx, rd_kafka_message_t *m)
 		p = part_get(ctx, topic, m->partition, true);
 		if (ctx->max_retries > 0 && p->attempts >= ctx->max_retries &&
 		    p->retry_offset == m->offset) {
-			wk_strlcpy(reason, "retries-exhausted", sizeof(reason));
+			wk_strlcpy(reason, "RetriesExhausted", sizeof(reason));
 			snprintf(detail, sizeof(detail), "still failing after %d attempts",
 				 p->attempts + 1);
 			goto reject;
@@ -404,7 +404,7 @@ static void handle(struct wk_service_ctx *ctx, rd_kafka_message_t *m)
 	return;
 reject:
 	if (!reason[0])
-		wk_strlcpy(reason, "handler", sizeof(reason));
+		wk_strlcpy(reason, "HandlerError", sizeof(reason));
 	wk_logk(WK_LOG_WARN, key, "dead-lettering message: %s: %s", reason, detail);
 	if (wk_dlq_send(ctx->producer, ctx->dlq_topic, m, ctx->svc->name, reason, detail, err,
 			sizeof(err)) < 0) {
@@ -728,7 +728,7 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 		ctx->backoff_max_ms = ctx->backoff_ms;
 	metrics_init(ctx);
 	if (*listen) {
-		ctx->httpd = wk_httpd_new(listen, err, sizeof(err));
+		ctx->httpd = wk_httpd_new_flags(listen, ctx->svc->http_flags, err, sizeof(err));
 		if (!ctx->httpd) {
 			wk_error("http.listen: %s", err);
 			return -1;
@@ -758,7 +758,16 @@ static int start(struct wk_service_ctx *ctx, int *exit_code)
 				/* one request topic per configured tenant (wk_authz.h) */
 				struct tenant_topics tt = {cfg, ctx->topic_names, &ntopics};
 
-				wk_authz_tenant_names(cfg, tenant_topic, &tt);
+				bool via_router = false;
+
+				/* not when the router reads them (authz.router) */
+				if (wk_config_get_bool(cfg, "authz.router", false, &via_router, err,
+						       sizeof(err)) < 0) {
+					wk_error("%s", err);
+					return -1;
+				}
+				if (!via_router)
+					wk_authz_tenant_names(cfg, tenant_topic, &tt);
 				continue;
 			}
 			if (ntopics >= TOPICS_MAX)

@@ -12,7 +12,8 @@
  * unset counts as false, so give KEY a value in `defaults`). Both are expanded after the
  * configuration is loaded, so a service's main.c stays a plain descriptor. The name "{tenants}"
  * stands for one request topic per tenant configured under authz.tenants (wk_authz.h:
- * "<topics.prefix>.<authz.tenant-topic-prefix><tenant>"); none when no tenant is configured.
+ * "<topics.prefix>.<authz.tenant-topic-prefix><tenant>"); none when no tenant is configured or
+ * when authz.router is true (the router reads them).
  *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage, 3 configuration error.
  */
@@ -40,7 +41,7 @@ struct wk_service {
 	/* Called after config, logging, Kafka and the HTTP endpoint are up. -1 aborts with exit 3.
 	 */
 	int (*init)(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size);
-	/* One message. For WK_MSG_REJECT fill reason_code ("schema", "invalid-name", ...) and
+	/* One message. For WK_MSG_REJECT fill reason_code ("SchemaViolation", "InvalidName", ...) and
 	 * detail; the core dead-letters the message and stores its offset. */
 	enum wk_msg_result (*on_message)(struct wk_service_ctx *ctx, const rd_kafka_message_t *m,
 					 char *reason_code, size_t reason_size, char *detail,
@@ -74,6 +75,9 @@ struct wk_service {
 	 * The lease is released after the final commit, so a successor starts at once. NULL = none.
 	 */
 	const char *lease;
+	/* Addition (issue 24): flags for the HTTP endpoint (wk_httpd_new_flags: WK_HTTPD_THREADED
+	 * for a service that streams, e.g. the console's Server-Sent Events). 0 = the default. */
+	unsigned http_flags;
 };
 
 int wk_service_main(const struct wk_service *svc, int argc, char **argv);

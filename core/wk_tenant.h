@@ -22,7 +22,7 @@ bool wk_tenant_ns_in_list(const char *ns, const char *list);
  * tenant is the identity the transport established (wk_authz.h) when there is one, the body's
  * field only on a trusted topic. This is the coarse first gate; Kubernetes RBAC decides next.
  * require_key names the require-tenant key in the message ("migrator.require-tenant"). 0 when
- * allowed, -1 with the reason in errstr (the caller's dead-letter code is "forbidden"). */
+ * allowed, -1 with the reason in errstr (the caller's dead-letter code is "Forbidden"). */
 int wk_tenant_check(const char *tenant, const char *ns, const char *tenants_list,
 		    bool require_tenant, bool any_tenants, const char *require_key, char *errstr,
 		    size_t errstr_size);

@@ -49,6 +49,9 @@
 /* On a Node: when `wukongctl drain` cordoned it (RFC 3339): the drain evacuates it, so the
  * migrator's nodeMaintenance trigger leaves that cordon alone for a while. */
 #define WK_ANN_CORDONED_FOR_DRAIN WK_K8S_KEY_PREFIX "cordoned-for-drain"
+/* On a VMIM the migrator creates: the VMI as it was before the move (mig_verify_before), for the
+ * checks after it. */
+#define WK_ANN_PRE_MOVE WK_K8S_KEY_PREFIX "pre-move"
 #define WK_ANN_KEEP_SOURCE_VOLUMES WK_K8S_KEY_PREFIX "keep-source-volumes"
 #define WK_LABEL_FAILURE_RECOVERY WK_K8S_KEY_PREFIX "failure-recovery"
 #define WK_ANN_FAILURE_RECOVERY WK_K8S_KEY_PREFIX "failure-recovery"

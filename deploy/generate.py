@@ -87,10 +87,10 @@ SERVICES = {
             ("", ["persistentvolumeclaims"], ["get", "delete"]),
             ("", ["persistentvolumes"], ["get"]),
             ("storage.k8s.io", ["storageclasses"], ["get"]),
-            # a cold move copies node-local disks: CDI clone DataVolumes (CDI authorizes a
-            # clone by create on datavolumes/source in the source namespace)
+            # a cold move copies node-local disks: CDI clone DataVolumes in the VM's own
+            # namespace (a same-namespace clone needs no datavolumes/source grant:
+            # authorize_utils.go CanUserClonePVC)
             ("cdi.kubevirt.io", ["datavolumes"], ["get", "list", "create", "delete"]),
-            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             # who may ask: a SubjectAccessReview per tenant submission (core/wk_authz_io.c)
@@ -104,13 +104,20 @@ SERVICES = {
         produces=["status", "audit", "progress", "dlq"],
         rules=[
             ("vm.novasphere.dev", ["wukongs"], ["get", "list", "create"]),
-            (KV, ["virtualmachines"], ["get", "update", "patch", "delete"]),
+            (KV, ["virtualmachines"], ["get", "create", "update", "patch", "delete"]),
             (KV, ["virtualmachineinstances"], ["get"]),
             (KV, ["kubevirts"], ["list"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshots"], ["get", "list", "create", "delete"]),
+            # the per-volume route (a disk selection, another namespace): a VolumeSnapshot of
+            # each kept claim, a DataVolume cloned from it; CDI's webhook checks create on
+            # datavolumes/source in the source namespace for a cross-namespace clone
+            # (docs/cloner.md: narrow it with RoleBindings per source namespace)
+            ("snapshot.storage.k8s.io", ["volumesnapshots"], ["get", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes"], ["get", "create", "delete"]),
+            ("cdi.kubevirt.io", ["datavolumes/source"], ["create"]),
             ("snapshot.kubevirt.io", ["virtualmachinesnapshotcontents"], ["get"]),
             ("clone.kubevirt.io", ["virtualmachineclones"], ["get", "list", "create", "delete"]),
-            ("", ["persistentvolumeclaims"], ["list", "delete"]),
+            ("", ["persistentvolumeclaims"], ["get", "list", "delete"]),
             ("", ["events"], ["create"]),
             ("coordination.k8s.io", ["leases"], ["get", "create", "update"], "ns"),
             ("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
@@ -152,10 +159,23 @@ SERVICES = {
     "router": dict(
         kind="Deployment", replicas=2, lease=False,
         cpu="50m", mem="64Mi", cpu_lim="1", mem_lim="256Mi",
-        consumes=["requests"], group="wukong-router", reads=["clusters"],
+        consumes=["requests"], group="wukong-router",
+        # group-less readers: the registry, and the audit log for fan-out results
+        reads=[("clusters", "wukong-cluster-registry-reader"), ("audit", "wukong-router-audit-reader")],
         produces=["requests.", "audit", "progress", "dlq"],
         rules=[],
         egress_extra=[], no_apiserver=True),
+    # The read-only web console (docs/console.md): no API server, no consumer group. Each replica
+    # reads the four topics itself (assign(), nothing committed), so both hold the whole view and
+    # the Service may send a browser to either; its HTTP port serves the page and /metrics.
+    "console": dict(
+        kind="Deployment", replicas=2, lease=False,
+        cpu="50m", mem="128Mi", cpu_lim="1", mem_lim="512Mi",
+        consumes=[], group=None, views=["events", "status", "progress", "audit"],
+        view_group="wukong-console-tail",
+        produces=[],
+        rules=[],
+        egress_extra=[], no_apiserver=True, service=True),
     # Two full copies, not a Lease: each replica is its own consumer group (its pod name,
     # wukong-audit-0/1) and writes the whole log on its own volume, so losing one loses nothing
     # (docs/reliability.md). The key Secret wukong-audit-key is created by the operator (docs/deploy.md).
@@ -199,8 +219,14 @@ def config_yaml(svc, s):
         c["audit.key-file"] = AUDIT_KEY_DIR + "/key"
     if svc in ("migrator", "cloner"):
         c[svc + ".shared-requests"] = False  # the router routes wukong.requests
+    if svc == "router" and TENANTS:
+        c["router.tenant-topics"] = True  # the router reads every wukong.requests.t.<tenant>
     if s.get("authz"):
-        # tenants submit on their own topics; the shared ones are not trusted
+        # Tenants submit on their own topics; the router forwards them to
+        # wukong.requests.<cluster> (which only it may write) naming the entry topic in
+        # ce_wktopic, the identity the executors take (docs/security.md). The shared topics are
+        # not trusted.
+        c["authz.router"] = True
         c["authz.trusted-topics"] = False
         c["authz.tenant-topic-prefix"] = TENANT_TOPIC
         for t, spec in TENANTS.items():
@@ -208,6 +234,8 @@ def config_yaml(svc, s):
             if spec.get("groups"):
                 c["authz.tenants.%s.groups" % t] = spec["groups"]
         c["security.id-key-file"] = "/etc/wukong/id-key/key"
+    if svc == "console":
+        c["console.lookback"] = "24h"
     if svc == "progress":
         c["progress.metrics-urls"] = ""  # fill with each virt-handler's https://<pod-ip>:8443/metrics (docs/deploy.md)
     return yaml.safe_dump(c, sort_keys=True)
@@ -351,11 +379,15 @@ def netpol(svc, s):
         egress.append({"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kubevirt"}},
                                "podSelector": {"matchLabels": {"kubevirt.io": "virt-handler"}}}],
                        "ports": [{"protocol": "TCP", "port": 8443}]})
+    sources = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    if s.get("service"):
+        # the console's browsers arrive through whatever namespace carries this label (an
+        # ingress controller's, an operator's jump pod); kubectl port-forward needs none
+        sources.append({"namespaceSelector": {"matchLabels": {"wukong.novasphere.dev/console-access": "true"}}})
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": name(svc), "namespace": NS, "labels": labels(svc)},
             "spec": {"podSelector": {"matchLabels": sel(svc)}, "policyTypes": ["Ingress", "Egress"],
-                     "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
-                         "kubernetes.io/metadata.name": "monitoring"}}}],
+                     "ingress": [{"from": sources,
                          "ports": [{"protocol": "TCP", "port": PORT}]}],
                      "egress": egress}}
 
@@ -389,6 +421,11 @@ def base_files():
                  "stringData": {}}]
         docs += rbac(svc, s)
         docs.append(netpol(svc, s))
+        if s.get("service"):
+            docs.append({"apiVersion": "v1", "kind": "Service",
+                         "metadata": {"name": name(svc), "namespace": NS, "labels": labels(svc)},
+                         "spec": {"type": "ClusterIP", "selector": sel(svc),
+                                  "ports": [{"name": "http", "port": 80, "targetPort": "metrics"}]}})
         if s["kind"] == "StatefulSet":
             docs.append({"apiVersion": "v1", "kind": "Service",
                          "metadata": {"name": name(svc), "namespace": NS, "labels": labels(svc)},
@@ -413,7 +450,8 @@ def strimzi_files():
         acls = []
         for t in s["consumes"]:
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
-        if s.get("authz"):
+        if svc == "router" and TENANTS:
+            # every tenant's request topic (router.tenant-topics)
             acls.append(acl("topic", PREFIX + "." + TENANT_TOPIC, ["Read", "Describe"], "prefix"))
         if s["group"]:
             acls.append(acl("group", s["group"], ["Read"]))
@@ -423,14 +461,25 @@ def strimzi_files():
             # the watcher's read-back of wukong.events: assign() only, no commits
             acls.append(acl("topic", PREFIX + ".events", ["Read", "Describe"]))
             acls.append(acl("group", s["rebuild_group"], ["Read"], "prefix"))
-        for t in s.get("reads", []):
-            # group-less readers (assign() from the beginning, nothing committed)
+        for t in s.get("views", []):
+            # the console's group-less reads (assign() at the lookback window, nothing committed)
             acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
-            acls.append(acl("group", "wukong-cluster-registry-reader", ["Read"]))
+        if s.get("view_group"):
+            acls.append(acl("group", s["view_group"], ["Read"]))
+        for t, g in s.get("reads", []):
+            # group-less readers (assign() only, nothing committed)
+            acls.append(acl("topic", PREFIX + "." + t, ["Read", "Describe"]))
+            acls.append(acl("group", g, ["Read"]))
         for t in s["produces"]:
             # "requests.": every wukong.requests.<cluster> (a prefix ACL)
             acls.append(acl("topic", PREFIX + "." + t, ["Write", "Describe"],
                             "prefix" if t.endswith(".") else "literal"))
+            if t.endswith(".") and TENANT_TOPIC.startswith(t):
+                # the prefix also covers the tenants' topics: a deny (Kafka checks denies
+                # first) keeps the router from writing as a tenant (docs/security.md)
+                d = acl("topic", PREFIX + "." + TENANT_TOPIC, ["Write"], "prefix")
+                d["type"] = "deny"
+                acls.append(d)
         for variant, lst in (("tls", users_tls), ("scram-sha-512", users_scram)):
             lst.append({"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
                         "metadata": {"name": name(svc), "namespace": NS,
@@ -453,7 +502,7 @@ def strimzi_files():
         for u in lst:
             n = u["metadata"]["name"]
             writes = {a["resource"]["name"] for a in u["spec"]["authorization"]["acls"]
-                      if "Write" in a["operations"]}
+                      if "Write" in a["operations"] and a.get("type") != "deny"}
             if n.startswith("wukong-tenant-"):
                 allowed = {PREFIX + "." + TENANT_TOPIC + n[len("wukong-tenant-"):]}
             else:

@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
 ROOT=${LAYERS_ROOT:-.}
 MIG=$ROOT/consumers/migrator
-PREFIXES='wk_|mig_|sim_|cl_|wt_|st_|pg_|aud_|ctl_|kt_|pv_|rt_|WK_|MIG_|SIM_|PV_'
+PREFIXES='wk_|mig_|sim_|cl_|wt_|st_|pg_|aud_|con_|ctl_|kt_|pv_|rt_|WK_|MIG_|SIM_|PV_'
 
 n=0
 fails=0

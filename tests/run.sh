@@ -49,6 +49,15 @@ if [ "$mode" != "--integration" ]; then
 		B="$B" timeout 300 bash tests/layers.sh $args >"$log" 2>&1
 		count "$n" "$log" $? $((SECONDS - start))
 	done
+	# Every reason the code emits is in docs/reasons.md (tests/reasons.sh), and its self-test.
+	for args in "" "--self-test"; do
+		n=reasons${args:+-self-test}
+		[ -n "$filter" ] && [[ "$n" != *"$filter"* ]] && continue
+		log="$logdir/$n.log"
+		start=$SECONDS
+		timeout 120 bash tests/reasons.sh $args >"$log" 2>&1
+		count "$n" "$log" $? $((SECONDS - start))
+	done
 	for t in "$B"/tests/test_*; do
 		[ -x "$t" ] || continue
 		n=$(basename "$t")

@@ -32,6 +32,9 @@ tmux
 valgrind
 clang
 libclang-rt-14-dev
+chromium
+chromium-driver
+python3-websocket
 "
 
 missing=""

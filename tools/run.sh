@@ -129,10 +129,14 @@ elif [ -t 0 ] && [ -t 1 ]; then
 else
 	keep="no longer: not a terminal, so it stops now ('wukongctl up' starts it again)"
 fi
+CONSOLE=""
+[ -s "$WUKONG_DIR/run/console.addr" ] && CONSOLE="http://$(cat "$WUKONG_DIR/run/console.addr")/"
 cat <<TXT
 
 Where to look next (the stack in $WUKONG_DIR runs $keep):
+  ${CONSOLE:-(no console: wukong-console is not built)}   the web console: fleet, operations, drain timeline, convergence, audit
   $CTL watch                            operations in flight, live
+  $CTL report drain ID --svg drain.svg   an evacuation's planned against actual bars (ID from the audit trail)
   $CTL migrate default/web-3 --to node-4   another migration
   $CTL status                           health of every component
   $CTL audit query --vm default/api-1   the audit log ($WUKONG_DIR/audit)

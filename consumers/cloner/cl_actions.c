@@ -111,14 +111,17 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	struct wk_emit_audit au;
 	cJSON *cs = cJSON_CreateObject(), *details;
 	char src[400], t[40], key[600], id[64], seed[800], action[64], disc[96];
-	const char *cons_reason = NULL, *cons = cl_consistency(o, &cons_reason);
+	const char *cons_reason = NULL, *cons = j->spec.per_volume
+						    ? cl_volumes_consistency(o, &cons_reason)
+						    : cl_consistency(o, &cons_reason);
+	bool snaps = j->spec.per_volume ? cons != NULL : o->snap != CL_ABSENT;
 	size_t nc = 0;
 	char *body;
 	bool final = cl_phase_final(d->phase);
 	bool warn = d->phase == CL_PH_FAILED;
 
 	/* The snapshot is gone at the end: its indications were remembered on the way. */
-	if (cons && o->snap != CL_ABSENT) {
+	if (cons && snaps) {
 		j->cons = cons;
 		j->cons_reason = cons_reason;
 	} else {
@@ -136,10 +139,31 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 	cJSON_AddNumberToObject(cs, "progress", d->progress);
 	cJSON_AddStringToObject(cs, "source", src);
 	/* The snapshot's name while it exists (or is kept); null once it is gone. */
-	if (o->snap != CL_ABSENT || (d->phase == CL_PH_SUCCEEDED && j->spec.keep_snapshot))
+	if (snaps || (d->phase == CL_PH_SUCCEEDED && j->spec.keep_snapshot))
 		cJSON_AddStringToObject(cs, "snapshotName", j->base);
 	else
 		cJSON_AddNullToObject(cs, "snapshotName");
+	cJSON_AddStringToObject(cs, "method",
+				j->spec.per_volume ? "VolumeSnapshots" : "VirtualMachineClone");
+	if (j->spec.per_volume && o->nvols) {
+		/* which disks were copied, from which claim, through which objects */
+		cJSON *vols = cJSON_AddArrayToObject(cs, "volumes");
+		char n[200];
+
+		for (size_t i = 0; i < o->nvols; i++) {
+			cJSON *v = cJSON_CreateObject();
+
+			cl_volume_object_name(&j->spec, o->vols[i].name, n, sizeof(n));
+			cJSON_AddStringToObject(v, "name", o->vols[i].name);
+			if (o->vols[i].claim[0])
+				cJSON_AddStringToObject(v, "sourceClaim", o->vols[i].claim);
+			cJSON_AddStringToObject(v, "volumeSnapshot", n);
+			cJSON_AddStringToObject(v, "dataVolume", n);
+			if (o->vols[i].dv_phase[0])
+				cJSON_AddStringToObject(v, "phase", o->vols[i].dv_phase);
+			cJSON_AddItemToArray(vols, v);
+		}
+	}
 	if (j->started_ms) {
 		wk_time_format(j->started_ms, t, sizeof(t));
 		cJSON_AddStringToObject(cs, "startedAt", t);
@@ -169,6 +193,9 @@ void cl_report(struct cl_state *st, struct cl_job *j, const struct cl_decision *
 			    ? (strcmp(cons_reason, "Offline")
 				   ? "the guest agent froze the filesystems for the snapshot"
 				   : "the source was not running when the snapshot was taken")
+			: !strcmp(cons_reason, "NoFreeze")
+			    ? "each disk was snapshotted on its own while the VM ran, without a "
+			      "filesystem freeze: the clone is crash-consistent"
 			    : "no filesystem freeze (no guest agent or quiesce timeout): the "
 			      "clone is crash-consistent",
 		};
@@ -779,10 +806,96 @@ static int act_fixup_target(struct cl_state *st, struct cl_job *j)
 	return rc;
 }
 
+/* ---- the per-volume route ---- */
+
+static int refused(struct cl_job *j, int rc, const char *reason, const char *what, const char *err)
+{
+	if (rc == -2) {
+		wk_strlcpy(j->refused, reason, sizeof(j->refused));
+		snprintf(j->refused_msg, sizeof(j->refused_msg), "creating %s was refused: %s",
+			 what, err);
+	}
+	if (rc < 0)
+		wk_warn("create %s: %s", what, err);
+	return rc;
+}
+
+static int act_create_volume_snapshots(struct cl_state *st, struct cl_job *j,
+				       const struct cl_observed *o)
+{
+	char err[512];
+
+	for (size_t i = 0; i < o->nvols; i++) {
+		const struct cl_vol *v = &o->vols[i];
+		int rc;
+
+		if (v->vs != CL_ABSENT || v->dv != CL_ABSENT)
+			continue;
+		rc = create_obj(st, &wk_res_volumesnapshots, j->spec.source_ns,
+				cl_volume_snapshot_obj(&j->spec, v, o->vmi_running), err,
+				sizeof(err));
+		if (rc < 0)
+			return refused(j, rc, "SnapshotRefused", "a VolumeSnapshot", err);
+	}
+	return 0;
+}
+
+static int act_create_target(struct cl_state *st, struct cl_job *j, const cJSON *src_vm)
+{
+	char serial[64], err[512];
+
+	if (!src_vm)
+		return -1; /* the source is gone between the snapshots and now: next pass */
+	cl_smbios_serial(&j->spec, serial, sizeof(serial));
+	return refused(j,
+		       create_obj(st, &wk_res_virtualmachines, j->spec.ns,
+				  cl_target_vm_obj(&j->spec, src_vm, serial), err, sizeof(err)),
+		       "CloneRefused", "the target VirtualMachine", err);
+}
+
+static int act_create_datavolumes(struct cl_state *st, struct cl_job *j,
+				  const struct cl_observed *o)
+{
+	char err[512];
+
+	for (size_t i = 0; i < o->nvols; i++) {
+		int rc;
+
+		if (o->vols[i].dv != CL_ABSENT)
+			continue;
+		/* CDI's webhook checks create on datavolumes/source in the source namespace
+		 * for the creator, the cloner (403 otherwise: refused for good) */
+		rc = create_obj(st, &wk_res_datavolumes, j->spec.ns,
+				cl_datavolume_obj(&j->spec, &o->vols[i], o->target_uid), err,
+				sizeof(err));
+		if (rc < 0)
+			return refused(j, rc, "CloneRefused", "a DataVolume", err);
+	}
+	return 0;
+}
+
+static void delete_volume_snapshots(struct cl_state *st, struct cl_job *j,
+				    const struct cl_observed *o)
+{
+	char name[200];
+
+	for (size_t i = 0; i < o->nvols; i++)
+		if (o->vols[i].vs != CL_ABSENT) {
+			cl_volume_object_name(&j->spec, o->vols[i].name, name, sizeof(name));
+			delete_obj(st, &wk_res_volumesnapshots, j->spec.source_ns, name);
+		}
+}
+
 int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct cl_observed *o,
 	   const cJSON *src_vm)
 {
 	switch (a) {
+	case CL_ACT_CREATE_VOLUME_SNAPSHOTS:
+		return act_create_volume_snapshots(st, j, o);
+	case CL_ACT_CREATE_TARGET:
+		return act_create_target(st, j, src_vm);
+	case CL_ACT_CREATE_DATAVOLUMES:
+		return act_create_datavolumes(st, j, o);
 	case CL_ACT_START_SOURCE:
 		return act_start_source(st, j, o);
 	case CL_ACT_CREATE_SNAPSHOT:
@@ -794,6 +907,10 @@ int cl_act(struct cl_state *st, struct cl_job *j, enum cl_action a, const struct
 	case CL_ACT_FIXUP_TARGET:
 		return act_fixup_target(st, j);
 	case CL_ACT_DELETE_SNAPSHOT:
+		if (j->spec.per_volume) {
+			delete_volume_snapshots(st, j, o);
+			return 0;
+		}
 		return delete_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base);
 	case CL_ACT_WAIT:
 	case CL_ACT_SUCCEED:
@@ -811,6 +928,17 @@ void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed 
 		delete_obj(st, &wk_res_virtualmachineclones, j->spec.ns, j->base);
 	if (o->snap != CL_ABSENT)
 		delete_obj(st, &wk_res_virtualmachinesnapshots, j->spec.ns, j->base);
+	if (j->spec.per_volume) {
+		char name[200];
+
+		delete_volume_snapshots(st, j, o);
+		for (size_t i = 0; i < o->nvols; i++)
+			if (o->vols[i].dv != CL_ABSENT && delete_target) {
+				cl_volume_object_name(&j->spec, o->vols[i].name, name,
+						      sizeof(name));
+				delete_obj(st, &wk_res_datavolumes, j->spec.ns, name);
+			}
+	}
 	if (delete_target && o->target_exists && o->target_ours)
 		delete_obj(st, &wk_res_virtualmachines, j->spec.ns, j->spec.target_vm);
 	if (o->we_started && source_vm_name(j, o)[0])
@@ -818,6 +946,41 @@ void cl_cleanup(struct cl_state *st, struct cl_job *j, const struct cl_observed 
 }
 
 /* ---- observing one job ---- */
+
+/* Per-volume route: the kept volumes (from the source VM, else from our target VM), each one's
+ * VolumeSnapshot and DataVolume, and (while its DataVolume is still to be made) the source
+ * claim's size and class. */
+static void observe_vols(struct cl_state *st, struct cl_job *j, struct cl_observed *o,
+			 const cJSON *vm, const cJSON *tvm, bool *ok)
+{
+	char name[200];
+
+	cl_observe_vols(vm ? vm : tvm, &j->spec, !vm, o);
+	for (size_t i = 0; i < o->nvols; i++) {
+		struct cl_vol *v = &o->vols[i];
+		cJSON *x;
+
+		cl_volume_object_name(&j->spec, v->name, name, sizeof(name));
+		x = get_obj(st, &wk_res_volumesnapshots, j->spec.source_ns, name, ok);
+		cl_observe_volume_snapshot(x, v);
+		cJSON_Delete(x);
+		x = get_obj(st, &wk_res_datavolumes, j->spec.ns, name, ok);
+		cl_observe_datavolume(x, v);
+		cJSON_Delete(x);
+		if (v->dv == CL_ABSENT && v->claim[0]) {
+			x = get_obj(st, &wk_res_persistentvolumeclaims, j->spec.source_ns, v->claim,
+				    ok);
+			if (wk_json_str(x, "spec.resources.requests.storage"))
+				wk_strlcpy(v->size,
+					   wk_json_str(x, "spec.resources.requests.storage"),
+					   sizeof(v->size));
+			if (wk_json_str(x, "spec.storageClassName"))
+				wk_strlcpy(v->sclass, wk_json_str(x, "spec.storageClassName"),
+					   sizeof(v->sclass));
+			cJSON_Delete(x);
+		}
+	}
+}
 
 bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJSON **src_vm)
 {
@@ -852,8 +1015,14 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 	}
 	o->clone_phase_since_ms = j->clone_phase_since_ms;
 	/* Before anything of ours exists: can KubeVirt clone at all, does the selection fit the
-	 * source (a user error on any version), can this version do a selection? */
-	if (!j->spec.invalid[0] && o->snap == CL_ABSENT && o->clone == CL_ABSENT &&
+	 * source (a user error on any version), can this version do a selection? (The
+	 * per-volume route needs neither the Snapshot gate nor VirtualMachineClone.) */
+	if (j->spec.per_volume && !j->spec.invalid[0] && vm &&
+	    cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm, o->refuse_why,
+			   sizeof(o->refuse_why)) < 0)
+		wk_strlcpy(o->refuse_code, "InvalidDiskSelection", sizeof(o->refuse_code));
+	if (!j->spec.per_volume && !j->spec.invalid[0] && o->snap == CL_ABSENT &&
+	    o->clone == CL_ABSENT &&
 	    cl_cluster_refusal(st, false, o->refuse_code, sizeof(o->refuse_code), o->refuse_why,
 			       sizeof(o->refuse_why)) == 0) {
 		if (vm && cl_check_disks((const char(*)[64])j->spec.disks, j->spec.ndisks, vm,
@@ -872,7 +1041,15 @@ bool cl_observe(struct cl_state *st, struct cl_job *j, struct cl_observed *o, cJ
 		bool made = clone && (o->clone != CL_IN_PROGRESS || (tn && o->clone_phase[0]));
 
 		cl_observe_target(tvm, tvmi, &j->spec, made, o);
+		wk_strlcpy(o->target_uid,
+			   wk_json_str(tvm, "metadata.uid") ? wk_json_str(tvm, "metadata.uid") : "",
+			   sizeof(o->target_uid));
 	}
+	if (j->spec.per_volume && !j->spec.invalid[0])
+		observe_vols(st, j, o, vm, o->target_ours ? tvm : NULL, &ok);
+	/* what the copy was taken from, once the snapshot that said so is gone */
+	o->online_known = j->cons != NULL;
+	o->was_online = j->cons_reason && strcmp(j->cons_reason, "Offline");
 	cJSON_Delete(vmi);
 	cJSON_Delete(snap);
 	cJSON_Delete(clone);

@@ -23,9 +23,9 @@ bool cl_phase_final(enum cl_phase p)
 const char *cl_action_name(enum cl_action a)
 {
 	static const char *const n[] = {
-	    "wait",	    "start-source", "create-snapshot", "release-source",
-	    "create-clone", "fixup-target", "delete-snapshot", "succeed",
-	    "fail"};
+	    "wait",	     "start-source",	   "create-snapshot", "release-source",
+	    "create-clone",  "fixup-target",	   "delete-snapshot", "create-volume-snapshots",
+	    "create-target", "create-datavolumes", "succeed",	      "fail"};
 	return (size_t)a < WK_ARRAY_SIZE(n) ? n[a] : "unknown";
 }
 
@@ -87,6 +87,10 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 	memset(d, 0, sizeof(*d));
 	if (j->invalid[0]) {
 		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, j->invalid, "%s", j->invalid_msg);
+		return;
+	}
+	if (j->per_volume) {
+		cl_decide_volumes(j, o, t, d);
 		return;
 	}
 	/* The clone exists: follow it to the end. */
@@ -191,8 +195,13 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			return;
 		}
 		set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
-		    "'%s' cloned from %s '%s/%s' without stopping it%s", j->target_vm,
+		    "'%s' cloned from %s '%s/%s'%s%s", j->target_vm,
 		    j->type == CL_SRC_VMI ? "VMI" : "VM", j->source_ns, src,
+		    o->ind_online || (o->online_known && o->was_online)
+			? " while it ran (an online snapshot, the VM was not stopped)"
+		    : o->online_known || o->snap == CL_READY
+			? " while it was stopped (it was not started)"
+			: "",
 		    j->keep_snapshot	   ? " (snapshot kept)"
 		    : o->snap != CL_ABSENT ? " (the temporary snapshot is still being deleted)"
 					   : "");
@@ -290,7 +299,17 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			    "VirtualMachine '%s/%s' does not exist", j->source_ns, src);
 			return;
 		}
-		if (!o->vmi_running) {
+		if (j->offline && (o->vmi_running || o->vmi_exists)) {
+			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceRunning",
+			    "cloneType offline copies a stopped VM, and VirtualMachine '%s/%s' is "
+			    "running: stop it first, or use cloneType running for an online copy",
+			    j->source_ns, src);
+			return;
+		}
+		if (!o->vmi_running && !j->start_source && !o->we_started) {
+			/* A stopped VM is snapshotted as it is (an offline snapshot, consistent at
+			 * rest) and never started unless asked (startSource). */
+		} else if (!o->vmi_running) {
 			if (o->vm_unstartable) {
 				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
 				    "VirtualMachine '%s/%s' cannot start: %s", j->source_ns, src,
@@ -334,7 +353,8 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		return;
 	}
 	set(d, CL_ACT_CREATE_SNAPSHOT, CL_PH_SNAPSHOTTING, 10, "SnapshotStarted",
-	    "taking an online snapshot of VM '%s'", vm);
+	    "taking %s snapshot of VM '%s'",
+	    o->vmi_running ? "an online" : "an offline (the VM is stopped and stays so)", vm);
 }
 
 /* ---- observers ---- */

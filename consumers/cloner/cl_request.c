@@ -126,20 +126,24 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	if (ct && (!strcmp(ct, "full") || !strcmp(ct, "linked"))) {
 		/* The seed names them and the CRD accepts them; KubeVirt has no such clone (a
 		 * VirtualMachineClone always copies), so say so instead of ignoring the Wukong. */
-		invalid(out, "CloneTypeNotSupported",
-			"cloneType '%s' is not supported: KubeVirt's VirtualMachineClone makes full "
-			"copies of a snapshot; use cloneType running (online) or offline",
+		invalid(
+		    out, "CloneTypeNotSupported",
+		    "cloneType '%s' is not supported: KubeVirt's VirtualMachineClone makes full "
+		    "copies of a snapshot; use cloneType running (online) or offline",
+		    ct);
+		return 1;
+	}
+	if (ct && strcmp(ct, "running") && strcmp(ct, "offline")) {
+		invalid(out, "CloneTypeNotSupported", "cloneType '%.32s' is not running or offline",
 			ct);
 		return 1;
 	}
-	if (ct && strcmp(ct, "running")) {
-		/* Not ours: an offline clone (or another kind) is another component's job. */
-		invalid(out, "NotARunningClone",
-			"cloneType '%s' is not handled by the running-clone "
-			"executor",
-			ct ? ct : "");
-		return 0;
-	}
+	out->offline = ct && !strcmp(ct, "offline");
+	out->start_source = cJSON_IsTrue(wk_json_path(cs, "startSource"));
+	if (out->offline && out->start_source)
+		invalid(out, "InvalidCloneSource",
+			"cloneType offline copies a stopped VM as it is: startSource asks for the "
+			"opposite");
 	if (t && !strcmp(t, "vmi")) {
 		out->type = CL_SRC_VMI;
 		wk_strlcpy(out->source_name,
@@ -166,15 +170,16 @@ int cl_job_from_wukong(const cJSON *wk, const char *cluster, struct cl_job_spec 
 	wk_strlcpy(out->source_ns, sns && *sns ? sns : ns, sizeof(out->source_ns));
 	if (parse_disks(wk_json_path(cs, "disks"), out->disks, &out->ndisks, why, sizeof(why)) < 0)
 		invalid(out, "InvalidCloneSource", "spec.cloneSource.%s", why);
-	if (strcmp(out->source_ns, out->ns))
-		invalid(
-		    out, "CrossNamespaceNotSupported",
-		    "source namespace '%s' differs from the wukong's namespace '%s': KubeVirt's "
-		    "VirtualMachineSnapshot and VirtualMachineClone reference their source and "
-		    "target by TypedLocalObjectReference (same namespace only); create the "
-		    "Wukong in '%s' and move it, or use a CDI cross-namespace DataVolume clone "
-		    "(offline)",
-		    out->source_ns, out->ns, out->source_ns);
+	/* KubeVirt's snapshot, restore and clone name their source and target with a
+	 * TypedLocalObjectReference (one namespace), and a VirtualMachineSnapshot takes every disk:
+	 * another namespace or a disk selection goes per volume (CDI clones a VolumeSnapshot into
+	 * any namespace the cloner may read from, datavolumes/source). */
+	out->per_volume = strcmp(out->source_ns, out->ns) != 0 || out->ndisks > 0;
+	if (out->per_volume && out->start_source)
+		invalid(out, "InvalidCloneSource",
+			"startSource applies to a whole-VM clone in the same namespace; a copy per "
+			"volume (a disk selection or another namespace) is taken from the VM as it "
+			"is, running (crash-consistent) or stopped");
 	if (out->type == CL_SRC_VM && !strcmp(out->source_name, out->target_vm) &&
 	    !strcmp(out->source_ns, out->ns))
 		invalid(out, "InvalidCloneSource", "the source VM is the target VM '%s'",
@@ -197,14 +202,14 @@ static int get_label(const cJSON *o, const char *k, bool required, char *out, si
 
 	if (!s || cJSON_IsNull(s)) {
 		if (required)
-			return verdict(v, "schema", "field '%s' is required", k);
+			return verdict(v, "SchemaViolation", "field '%s' is required", k);
 		out[0] = 0;
 		return 0;
 	}
 	if (!cJSON_IsString(s))
-		return verdict(v, "schema", "field '%s' is not a string", k);
+		return verdict(v, "SchemaViolation", "field '%s' is not a string", k);
 	if (!wk_name_is_dns1123_label(s->valuestring))
-		return verdict(v, "invalid-name", "field '%s': invalid name '%.64s'", k,
+		return verdict(v, "InvalidName", "field '%s': invalid name '%.64s'", k,
 			       s->valuestring);
 	wk_strlcpy(out, s->valuestring, n);
 	return 0;
@@ -215,7 +220,8 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 {
 	static const char *const known[] = {"requestId",   "cluster", "namespace", "tenant",
 					    "source",	   "targets", "disks",	   "keepSnapshot",
-					    "parallelism", "reason",  "expiresAt", NULL};
+					    "parallelism", "reason",  "expiresAt", "cloneType",
+					    "startSource", NULL};
 	static const char *const known_src[] = {"type", "name", "namespace", NULL};
 	static const char *const known_tgt[] = {"name", "running", NULL};
 	cJSON *root;
@@ -227,22 +233,22 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	memset(out, 0, sizeof(*out));
 	memset(v, 0, sizeof(*v));
 	if (!data || !len)
-		return verdict(v, "deserialize", "empty submission");
+		return verdict(v, "MalformedRequest", "empty submission");
 	if (len > CL_SUBMISSION_MAX)
-		return verdict(v, "oversized", "submission of %zu bytes exceeds the %d-byte cap",
+		return verdict(v, "RequestTooLarge", "submission of %zu bytes exceeds the %d-byte cap",
 			       len, CL_SUBMISSION_MAX);
 	if (memchr(data, 0, len))
-		return verdict(v, "deserialize", "submission contains a NUL byte");
+		return verdict(v, "MalformedRequest", "submission contains a NUL byte");
 	root = cJSON_ParseWithLength(data, len);
 	if (!root)
-		return verdict(v, "deserialize", "submission is not valid JSON");
+		return verdict(v, "MalformedRequest", "submission is not valid JSON");
 	if (!cJSON_IsObject(root)) {
-		verdict(v, "schema", "submission is not a JSON object");
+		verdict(v, "SchemaViolation", "submission is not a JSON object");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, root) if (!field_known(it->string, known))
 	{
-		verdict(v, "schema", "unknown field '%.64s'", it->string);
+		verdict(v, "SchemaViolation", "unknown field '%.64s'", it->string);
 		goto out;
 	}
 	if (get_label(root, "requestId", true, out->id, sizeof(out->id), v) < 0 ||
@@ -252,28 +258,28 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		goto out;
 	src = wk_json_path(root, "source");
 	if (!cJSON_IsObject(src)) {
-		verdict(v, "schema", "field 'source' is required and must be an object");
+		verdict(v, "SchemaViolation", "field 'source' is required and must be an object");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, src) if (!field_known(it->string, known_src))
 	{
-		verdict(v, "schema", "unknown field 'source.%.64s'", it->string);
+		verdict(v, "SchemaViolation", "unknown field 'source.%.64s'", it->string);
 		goto out;
 	}
 	{
 		const char *t = wk_json_str(src, "type"), *n = wk_json_str(src, "name");
 
 		if (!t || (strcmp(t, "vm") && strcmp(t, "vmi"))) {
-			verdict(v, "schema", "field 'source.type' must be 'vm' or 'vmi'");
+			verdict(v, "SchemaViolation", "field 'source.type' must be 'vm' or 'vmi'");
 			goto out;
 		}
 		out->type = !strcmp(t, "vmi") ? CL_SRC_VMI : CL_SRC_VM;
 		if (!n) {
-			verdict(v, "schema", "field 'source.name' is required");
+			verdict(v, "SchemaViolation", "field 'source.name' is required");
 			goto out;
 		}
 		if (!wk_name_is_dns1123_subdomain(n)) {
-			verdict(v, "invalid-name", "field 'source.name': invalid name '%.64s'", n);
+			verdict(v, "InvalidName", "field 'source.name': invalid name '%.64s'", n);
 			goto out;
 		}
 		wk_strlcpy(out->source_name, n, sizeof(out->source_name));
@@ -285,11 +291,11 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	}
 	tg = wk_json_path(root, "targets");
 	if (!cJSON_IsArray(tg) || cJSON_GetArraySize(tg) < 1) {
-		verdict(v, "schema", "field 'targets' must be a non-empty list");
+		verdict(v, "SchemaViolation", "field 'targets' must be a non-empty list");
 		goto out;
 	}
 	if (cJSON_GetArraySize(tg) > CL_MAX_TARGETS) {
-		verdict(v, "schema", "field 'targets' has more than %d entries", CL_MAX_TARGETS);
+		verdict(v, "SchemaViolation", "field 'targets' has more than %d entries", CL_MAX_TARGETS);
 		goto out;
 	}
 	cJSON_ArrayForEach(it, tg)
@@ -299,30 +305,30 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		const char *n = wk_json_str(it, "name");
 
 		if (!cJSON_IsObject(it)) {
-			verdict(v, "schema", "every target must be an object");
+			verdict(v, "SchemaViolation", "every target must be an object");
 			goto out;
 		}
 		cJSON_ArrayForEach(f, it) if (!field_known(f->string, known_tgt))
 		{
-			verdict(v, "schema", "unknown field 'targets[].%.64s'", f->string);
+			verdict(v, "SchemaViolation", "unknown field 'targets[].%.64s'", f->string);
 			goto out;
 		}
 		/* The VM is "<name>-vm" and must stay a valid name. */
 		if (!n || !wk_name_is_dns1123_subdomain(n) || strlen(n) > 250) {
-			verdict(v, n ? "invalid-name" : "schema",
+			verdict(v, n ? "InvalidName" : "SchemaViolation",
 				"field 'targets[%zu].name': invalid name '%.64s'", out->ntargets,
 				n ? n : "");
 			goto out;
 		}
 		for (i = 0; i < out->ntargets; i++)
 			if (!strcmp(out->targets[i].name, n)) {
-				verdict(v, "schema", "target '%s' listed twice", n);
+				verdict(v, "SchemaViolation", "target '%s' listed twice", n);
 				goto out;
 			}
 		wk_strlcpy(t->name, n, sizeof(t->name));
 		r = wk_json_path(it, "running");
 		if (r && !cJSON_IsBool(r) && !cJSON_IsNull(r)) {
-			verdict(v, "schema", "field 'targets[].running' is not a boolean");
+			verdict(v, "SchemaViolation", "field 'targets[].running' is not a boolean");
 			goto out;
 		}
 		t->running = cJSON_IsBool(r) ? cJSON_IsTrue(r) : -1;
@@ -330,15 +336,32 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	}
 	if (parse_disks(wk_json_path(root, "disks"), out->disks, &out->ndisks, why, sizeof(why)) <
 	    0) {
-		verdict(v, "schema", "%s", why);
+		verdict(v, "SchemaViolation", "%s", why);
 		goto out;
 	}
 	p = wk_json_path(root, "keepSnapshot");
 	if (p && !cJSON_IsBool(p)) {
-		verdict(v, "schema", "field 'keepSnapshot' is not a boolean");
+		verdict(v, "SchemaViolation", "field 'keepSnapshot' is not a boolean");
 		goto out;
 	}
 	out->keep_snapshot = cJSON_IsTrue(p);
+	p = wk_json_path(root, "startSource");
+	if (p && !cJSON_IsBool(p)) {
+		verdict(v, "SchemaViolation", "field 'startSource' is not a boolean");
+		goto out;
+	}
+	out->start_source = cJSON_IsTrue(p);
+	p = wk_json_path(root, "cloneType");
+	if (p && (!cJSON_IsString(p) ||
+		  (strcmp(p->valuestring, "running") && strcmp(p->valuestring, "offline")))) {
+		verdict(v, "SchemaViolation", "field 'cloneType' must be 'running' or 'offline'");
+		goto out;
+	}
+	out->offline = p && !strcmp(p->valuestring, "offline");
+	if (out->offline && out->start_source) {
+		verdict(v, "SchemaViolation", "'startSource' cannot be combined with cloneType 'offline'");
+		goto out;
+	}
 	p = wk_json_path(root, "parallelism");
 	out->parallelism = 2;
 	if (p) {
@@ -347,7 +370,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 		if (!cJSON_IsNumber(p) || !(p->valuedouble >= 1) ||
 		    !(p->valuedouble <= CL_MAX_PARALLELISM) ||
 		    p->valuedouble != (double)(int)p->valuedouble) {
-			verdict(v, "schema", "field 'parallelism' must be an integer in 1..%d",
+			verdict(v, "SchemaViolation", "field 'parallelism' must be an integer in 1..%d",
 				CL_MAX_PARALLELISM);
 			goto out;
 		}
@@ -356,7 +379,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 	p = wk_json_path(root, "reason");
 	if (p) {
 		if (!cJSON_IsString(p) || strlen(p->valuestring) >= CL_NOTE_MAX) {
-			verdict(v, "schema", "field 'reason' must be a string under %d bytes",
+			verdict(v, "SchemaViolation", "field 'reason' must be a string under %d bytes",
 				CL_NOTE_MAX);
 			goto out;
 		}
@@ -368,7 +391,7 @@ int cl_parse_submission(const char *data, size_t len, struct cl_submission *out,
 
 			snprintf(vm, sizeof(vm), "%s-vm", out->targets[i].name);
 			if (!strcmp(vm, out->source_name)) {
-				verdict(v, "schema", "target '%s' would overwrite the source VM",
+				verdict(v, "SchemaViolation", "target '%s' would overwrite the source VM",
 					out->targets[i].name);
 				goto out;
 			}
@@ -386,7 +409,7 @@ int cl_tenant_check(const char *tenant, const char *ns, const char *list, bool r
 
 	if (wk_tenant_check(tenant, ns, list, require_tenant, any_tenants, "cloner.require-tenant",
 			    err, sizeof(err)) < 0)
-		return verdict(v, "forbidden", "%s", err);
+		return verdict(v, "Forbidden", "%s", err);
 	return 0;
 }
 
@@ -432,7 +455,9 @@ cJSON *cl_wukong_for_target(const struct cl_submission *s, size_t i, const cJSON
 	cJSON_AddStringToObject(cs, "type", s->type == CL_SRC_VMI ? "vmi" : "vm");
 	cJSON_AddStringToObject(cs, s->type == CL_SRC_VMI ? "vmiName" : "vmName", s->source_name);
 	cJSON_AddStringToObject(cs, "namespace", s->source_ns);
-	cJSON_AddStringToObject(cs, "cloneType", "running");
+	cJSON_AddStringToObject(cs, "cloneType", s->offline ? "offline" : "running");
+	if (s->start_source)
+		cJSON_AddBoolToObject(cs, "startSource", true);
 	if (s->ndisks) {
 		cJSON *a = cJSON_AddArrayToObject(cs, "disks");
 
@@ -457,6 +482,14 @@ void cl_object_name(const struct cl_job_spec *j, char *out, size_t out_size)
 	while (n && (j->name[n - 1] == '-' || j->name[n - 1] == '.'))
 		n--;
 	snprintf(out, out_size, "%.*s-clone-%.10s", (int)n, j->name, id + 2);
+}
+
+void cl_volume_object_name(const struct cl_job_spec *j, const char *vol, char *out, size_t out_size)
+{
+	char base[80];
+
+	cl_object_name(j, base, sizeof(base));
+	snprintf(out, out_size, "%s-%.63s", base, vol);
 }
 
 void cl_started_key(const struct cl_job_spec *j, char *out, size_t out_size)

@@ -41,6 +41,12 @@ struct cl_job_spec {
 	char source_ns[64];
 	bool keep_snapshot;
 	bool want_running;
+	bool offline;	   /* cloneType offline: the source must be stopped and stays so */
+	bool start_source; /* cloneSource.startSource: start a stopped source for an online copy */
+	/* The route: a VirtualMachineSnapshot + VirtualMachineClone (same namespace, every disk),
+	 * or per volume a VolumeSnapshot + a DataVolume cloned from it into the target namespace (a
+	 * disk selection, or another namespace): see docs/cloner.md. */
+	bool per_volume;
 	size_t ndisks; /* 0 = every disk */
 	char disks[CL_MAX_DISKS][64];
 	int parallelism;  /* batch limit; 0 = none */
@@ -57,8 +63,8 @@ struct cl_verdict {
 
 /* Read a Wukong (a Kubernetes object or the watcher's event turned into one). Returns 1 when it
  * asks for a clone (spec.cloneSource present), 0 when it does not, -1 when it is not a usable
- * Wukong. A clone it asks for that cannot be done (cloneType offline, missing vmName, cross
- * namespace, ...) comes back with out->invalid set: the job fails with that reason. */
+ * Wukong. A clone it asks for that cannot be done (cloneType full/linked, missing vmName, ...)
+ * comes back with out->invalid set: the job fails with that reason. */
 int cl_job_from_wukong(const struct cJSON *wk, const char *cluster, struct cl_job_spec *out);
 
 /* The Kafka `clone` submission (schemas/request-clone.v1.json). */
@@ -78,7 +84,9 @@ struct cl_submission {
 	size_t ndisks;
 	char disks[CL_MAX_DISKS][64];
 	bool keep_snapshot;
-	int parallelism; /* default 2 */
+	bool offline;	   /* cloneType offline */
+	bool start_source; /* startSource */
+	int parallelism;   /* default 2 */
 	char note[CL_NOTE_MAX];
 };
 /* Parse and validate (unknown fields refused). 0, or -1 with the verdict. */
@@ -106,5 +114,9 @@ void cl_spec_request_id(const char *uid, char *out, size_t out_size);
 /* A deterministic SMBIOS serial (UUID-shaped) for the clone of this job. */
 void cl_smbios_serial(const struct cl_job_spec *j, char *out, size_t out_size);
 bool cl_job_wants_disk(const struct cl_job_spec *j, const char *disk);
+/* The per-volume route's objects for volume vol: "<cl_object_name>-<vol>", the VolumeSnapshot in
+ * the source namespace and the DataVolume (and so its claim) in the target namespace. */
+void cl_volume_object_name(const struct cl_job_spec *j, const char *vol, char *out,
+			   size_t out_size);
 
 #endif

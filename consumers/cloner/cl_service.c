@@ -264,7 +264,8 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	struct cl_submission *s;
 	struct cl_verdict v;
 	char err[1400];
-	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req);
+	bool shared = !strcmp(rd_kafka_topic_name(m->rkt), st->t_req) ||
+		      wk_authz_is_tenant_topic(&st->authz, rd_kafka_topic_name(m->rkt));
 	enum wk_msg_result out = WK_MSG_DONE;
 	struct wk_authz_identity idbuf, *id = &idbuf;
 
@@ -275,10 +276,16 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
 	{
 		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+		char wktopic[256];
+		const char *entry;
+
+		if (wk_kafka_header_copy(m, "ce_wktopic", wktopic, sizeof(wktopic)) < 0)
+			wktopic[0] = '\0';
+		entry = wk_authz_entry_topic(&st->authz, rd_kafka_topic_name(m->rkt),
+					     st->t_req_cluster, wktopic);
 
 		st->requester = id;
-		if (wk_authz_identify(&st->authz, rd_kafka_topic_name(m->rkt), shared_topics, id,
-				      err, sizeof(err)) < 0)
+		if (wk_authz_identify(&st->authz, entry, shared_topics, id, err, sizeof(err)) < 0)
 			return refuse(st, m, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
 				      detail, ds);
 		/* over its rate, the tenant's partition waits (RETRY); nothing is dropped */
@@ -288,10 +295,10 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 	if (m->len > CL_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, CL_SUBMISSION_MAX);
-		return refuse(st, m, NULL, NULL, "oversized", err, reason, rs, detail, ds);
+		return refuse(st, m, NULL, NULL, "RequestTooLarge", err, reason, rs, detail, ds);
 	}
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
-		return refuse(st, m, NULL, NULL, "deserialize", err, reason, rs, detail, ds);
+		return refuse(st, m, NULL, NULL, "MalformedRequest", err, reason, rs, detail, ds);
 	if (strcmp(ce.type, WK_CE_REQUEST_CLONE))
 		return WK_MSG_DONE; /* migrate, cancel, drain: other executors' */
 	s = wk_xmalloc(sizeof(*s));
@@ -304,7 +311,7 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 			goto done; /* another cluster's cloner */
 		snprintf(err, sizeof(err), "request for cluster '%s' on this cluster's topic",
 			 s->cluster);
-		out = refuse(st, m, s->ns, s->id, "wrong-cluster", err, reason, rs, detail, ds);
+		out = refuse(st, m, s->ns, s->id, "WrongCluster", err, reason, rs, detail, ds);
 		goto done;
 	}
 	/* The tenant is the topic's; a body naming another one is refused (it would only mislead
@@ -364,7 +371,7 @@ static enum wk_msg_result on_submission(struct cl_state *st, const rd_kafka_mess
 
 		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, st->request_max_age_ms,
 					    wk_time_now_ms(), &x, err, sizeof(err)) < 0) {
-			out = refuse(st, m, s->ns, s->id, "schema", err, reason, rs, detail, ds);
+			out = refuse(st, m, s->ns, s->id, "SchemaViolation", err, reason, rs, detail, ds);
 			goto done;
 		}
 		if (x.expired) {

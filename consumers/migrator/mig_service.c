@@ -226,6 +226,7 @@ void mig_on_tick(struct wk_service_ctx *ctx)
 	}
 	if (now >= st->next_poll_ms) {
 		mig_poll(st);
+		mig_spec_wait_retry(st);
 		st->next_poll_ms = now + st->poll_ms;
 	}
 	mig_pump(st);
@@ -257,13 +258,14 @@ static enum wk_msg_result on_wukong(struct mig_state *st, const cJSON *body, con
 		return WK_MSG_DONE;
 	}
 	obj = wk_event_object(body);
-	if (mig_spec_view(obj, &view) < 0 || !view.present)
+	if (mig_spec_view(obj, &view) < 0)
 		goto out;
+	mig_spec_presence(st, obj, &view, ack);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	last = (const char *)wk_map_get(&st->last_spec, key);
 	/* New only if neither what we remember nor what the status says was handled last is
-	 * this spec.migration (or a newer one). */
-	if (!mig_spec_is_new(&view, last) || !mig_spec_is_new(&view, view.status_request))
+	 * this spec.migration (or a newer one), a removal of spec.migration in between aside. */
+	if (!mig_spec_due(&view, last))
 		goto out;
 	/* The event says that the Wukong changed; the API says what (docs/security.md): a forged
 	 * event on wukong.events starts nothing that the Wukong itself does not ask for. */
@@ -546,7 +548,7 @@ static enum wk_msg_result on_drain(struct mig_state *st, const rd_kafka_message_
 			return WK_MSG_DONE;
 		snprintf(err, sizeof(err), "request for cluster '%s' on this cluster's topic",
 			 d.cluster);
-		return refuse(st, m, NULL, NULL, d.id, "wrong-cluster", err, reason, rs, detail, ds,
+		return refuse(st, m, NULL, NULL, d.id, "WrongCluster", err, reason, rs, detail, ds,
 			      ack);
 	}
 	if (who_check(st, m, d.tenant, err, sizeof(err)) < 0)
@@ -562,7 +564,7 @@ static enum wk_msg_result on_drain(struct mig_state *st, const rd_kafka_message_
 			snprintf(err, sizeof(err),
 				 "tenant '%s' may not drain a node (needs the namespace list '*')",
 				 d.tenant);
-			return refuse(st, m, NULL, NULL, d.id, "forbidden", err, reason, rs, detail,
+			return refuse(st, m, NULL, NULL, d.id, "Forbidden", err, reason, rs, detail,
 				      ds, ack);
 		}
 	}
@@ -589,7 +591,9 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 				     struct mig_ack *ack)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
-	bool shared = !strcmp(topic, st->t_req);
+	/* the shared topic and the tenants' carry every cluster's requests: another cluster's are
+	 * skipped, not refused */
+	bool shared = !strcmp(topic, st->t_req) || wk_authz_is_tenant_topic(&st->authz, topic);
 	struct wk_authz_identity idbuf, *id = &idbuf;
 	struct wk_cloudevent ce;
 	struct mig_verdict v;
@@ -610,8 +614,14 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	/* Who sent it: the topic says (core/wk_authz.h), never the body. */
 	{
 		const char *shared_topics[] = {st->t_req, st->t_req_cluster, NULL};
+		char wktopic[256];
+		const char *entry;
 
-		if (wk_authz_identify(&st->authz, topic, shared_topics, id, err, sizeof(err)) < 0) {
+		if (wk_kafka_header_copy(m, "ce_wktopic", wktopic, sizeof(wktopic)) < 0)
+			wktopic[0] = '\0';
+		entry = wk_authz_entry_topic(&st->authz, topic, st->t_req_cluster, wktopic);
+
+		if (wk_authz_identify(&st->authz, entry, shared_topics, id, err, sizeof(err)) < 0) {
 			st->requester = id;
 			return refuse(st, m, NULL, NULL, NULL, WK_AUTHZ_FORBIDDEN, err, reason, rs,
 				      detail, ds, ack);
@@ -628,11 +638,11 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 	if (m->len > MIG_SUBMISSION_MAX) {
 		snprintf(err, sizeof(err), "submission of %zu bytes exceeds the %d-byte cap",
 			 m->len, MIG_SUBMISSION_MAX);
-		return refuse(st, m, NULL, NULL, NULL, "oversized", err, reason, rs, detail, ds,
+		return refuse(st, m, NULL, NULL, NULL, "RequestTooLarge", err, reason, rs, detail, ds,
 			      ack);
 	}
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0)
-		return refuse(st, m, NULL, NULL, NULL, "deserialize", err, reason, rs, detail, ds,
+		return refuse(st, m, NULL, NULL, NULL, "MalformedRequest", err, reason, rs, detail, ds,
 			      ack);
 	/* A request older than its maximum age (or past its own expiresAt) is not carried out
 	 * (core/wk_request.h); the clone submissions are the cloner's to judge. */
@@ -646,7 +656,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 			age = WK_REQUEST_MAX_AGE_DEFAULT_MS;
 		if (wk_request_check_expiry(m, &ce, ce.data, ce.data_len, age, wk_time_now_ms(), &x,
 					    err, sizeof(err)) < 0)
-			return refuse(st, m, NULL, NULL, NULL, "schema", err, reason, rs, detail,
+			return refuse(st, m, NULL, NULL, NULL, "SchemaViolation", err, reason, rs, detail,
 				      ds, ack);
 		/* another cluster's request on the shared topic is not ours to judge */
 		if (x.expired && (!shared || !x.cluster[0] || !strcmp(x.cluster, st->cluster)))
@@ -661,7 +671,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 		return WK_MSG_DONE; /* drain / clone: another executor's */
 	if (verb == MIG_VERB_UNKNOWN) {
 		snprintf(err, sizeof(err), "unsupported ce_type '%.200s'", ce.type);
-		return refuse(st, m, NULL, NULL, NULL, "unsupported-type", err, reason, rs, detail,
+		return refuse(st, m, NULL, NULL, NULL, "UnsupportedType", err, reason, rs, detail,
 			      ds, ack);
 	}
 	if (verb == MIG_VERB_MIGRATE) {
@@ -680,7 +690,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 			return WK_MSG_DONE; /* another cluster's migrator handles it */
 		snprintf(err, sizeof(err), "request for cluster '%s' on this cluster's topic",
 			 cluster);
-		return refuse(st, m, ns, name, rid, "wrong-cluster", err, reason, rs, detail, ds,
+		return refuse(st, m, ns, name, rid, "WrongCluster", err, reason, rs, detail, ds,
 			      ack);
 	}
 	if (who_check(st, m, verb == MIG_VERB_MIGRATE ? r.tenant : c.tenant, err, sizeof(err)) < 0)
@@ -722,7 +732,7 @@ static enum wk_msg_result on_request(struct mig_state *st, const rd_kafka_messag
 		wk_k8s_result_release(&res);
 		if (e == WK_K8S_ENOTFOUND) {
 			snprintf(err, sizeof(err), "wukong '%s/%s' does not exist", ns, name);
-			return refuse(st, m, ns, name, rid, "not-found", err, reason, rs, detail,
+			return refuse(st, m, ns, name, rid, "NotFound", err, reason, rs, detail,
 				      ds, ack);
 		}
 		wk_logk(WK_LOG_WARN, key, "cannot read the wukong: %s; retrying", err);

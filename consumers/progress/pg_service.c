@@ -300,7 +300,7 @@ enum wk_msg_result pg_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	int rc;
 
 	if (wk_cloudevent_decode(m, &ev, detail, detail_size) < 0) {
-		snprintf(reason, reason_size, "deserialize");
+		snprintf(reason, reason_size, "MalformedRequest");
 		return WK_MSG_REJECT;
 	}
 	if (strncmp(ev.type, WK_CE_PREFIX, strlen(WK_CE_PREFIX)))
@@ -327,7 +327,7 @@ enum wk_msg_result pg_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	body = cJSON_ParseWithLength(ev.data, ev.data_len);
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
-		snprintf(reason, reason_size, "schema");
+		snprintf(reason, reason_size, "SchemaViolation");
 		snprintf(detail, detail_size, "body is not a JSON object");
 		return WK_MSG_REJECT;
 	}
@@ -347,7 +347,7 @@ enum wk_msg_result pg_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	}
 	cJSON_Delete(body);
 	if (rc < 0) {
-		snprintf(reason, reason_size, "schema");
+		snprintf(reason, reason_size, "SchemaViolation");
 		return WK_MSG_REJECT;
 	}
 	/* the effect is in memory; a restart rebuilds it by relisting the cluster */

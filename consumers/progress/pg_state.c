@@ -409,10 +409,11 @@ int pg_state_report(struct pg_state *s, const cJSON *b, int64_t now_ms, char *er
 	struct pg_op *op;
 	bool is_final;
 
-	/* Evacuation reports (the migrator's plan view, key <cluster>/node/<node>) and aggregates
-	 * are not per-VM: nothing to fold in, and not republished (one writer each, progress.md).
-	 */
-	if (type && (!strcmp(type, "evacuation") || !strcmp(type, "cluster")))
+	/* Evacuation reports (the migrator's plan view, key <cluster>/node/<node>), aggregates and
+	 * the router's fan-out/placement records are not per-VM: nothing to fold in, and not
+	 * republished (one writer each, progress.md, multicluster.md). */
+	if (type && (!strcmp(type, "evacuation") || !strcmp(type, "cluster") ||
+		     !strcmp(type, "route")))
 		return 0;
 	if (!type || !ns || !name || !wk_name_is_dns1123_label(ns) ||
 	    !wk_name_is_dns1123_subdomain(name))
@@ -770,14 +771,18 @@ char *pg_op_status_json(const struct pg_state *s, const struct pg_op *op, int64_
 		conds = cJSON_AddArrayToObject(o, "conditions");
 		c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "type", "MigrationConverging");
-		cJSON_AddStringToObject(c, "status", op->x.not_converging ? "False" : "True");
+		/* a condition says what is true now: once the migration ended it is not
+		 * converging any more (False, Completed), whatever it did before */
+		cJSON_AddStringToObject(c, "status",
+					op->final || op->x.not_converging ? "False" : "True");
 		cJSON_AddStringToObject(c, "reason",
 					op->final	       ? "Completed"
 					: op->x.not_converging ? "NotConverging"
 							       : "Converging");
 		cJSON_AddStringToObject(
 		    c, "message",
-		    op->x.not_converging
+		    op->final ? "the migration ended"
+		    : op->x.not_converging
 			? "guest memory is dirtied faster than it is transferred; remaining data "
 			  "is not shrinking"
 			: "");

@@ -98,6 +98,8 @@ void rt_route_key(const char *key, const char *from, const char *to, char *out, 
 
 	if (!key || !*key)
 		snprintf(out, out_size, "%s", to);
+	else if (key[0] == '*' && key[1] == '/') /* a fan-out's placeholder */
+		snprintf(out, out_size, "%s%s", to, key + 1);
 	else if (fl && !strncmp(key, from, fl) && key[fl] == '/')
 		snprintf(out, out_size, "%s%s", to, key + fl);
 	else
@@ -147,6 +149,10 @@ static void hold_or_refuse(struct rt_decision *d, const cJSON *req, int64_t now,
 	const char *exp = wk_json_str(req, "expiresAt");
 	int64_t until;
 
+	if (exp && wk_time_parse_ms(exp, &until) == 0 && until <= now) {
+		refuse(d, code, "%s; its expiresAt %s has passed: the deadline passed", why, exp);
+		return;
+	}
 	if (exp && wk_time_parse_ms(exp, &until) == 0 && until > now) {
 		for (size_t i = 0; i < d->n; i++)
 			free(d->targets[i].body);
@@ -285,18 +291,18 @@ static void fan_list(const struct rt_registry *r, const struct rt_input *in, con
 
 	d->fanout = true;
 	if (!cJSON_IsArray(list) || !cJSON_GetArraySize(list))
-		return refuse(d, "schema", "'clusters' must be a non-empty array of cluster ids");
+		return refuse(d, "SchemaViolation", "'clusters' must be a non-empty array of cluster ids");
 	if (cJSON_GetArraySize(list) > RT_MAX_TARGETS)
-		return refuse(d, "schema", "'clusters': more than %d clusters", RT_MAX_TARGETS);
+		return refuse(d, "SchemaViolation", "'clusters': more than %d clusters", RT_MAX_TARGETS);
 	cJSON_ArrayForEach(it, list)
 	{
 		if (!cJSON_IsString(it))
-			return refuse(d, "schema", "'clusters': an entry that is not a string");
+			return refuse(d, "SchemaViolation", "'clusters': an entry that is not a string");
 		if (wk_name_check_label(it->valuestring, err, sizeof(err)) < 0)
-			return refuse(d, "invalid-name", "'clusters': %s", err);
+			return refuse(d, "InvalidName", "'clusters': %s", err);
 		for (const cJSON *p = list->child; p != it; p = p->next)
 			if (!strcmp(p->valuestring, it->valuestring))
-				return refuse(d, "schema", "'clusters': '%s' listed twice",
+				return refuse(d, "SchemaViolation", "'clusters': '%s' listed twice",
 					      it->valuestring);
 	}
 	cJSON_ArrayForEach(it, list)
@@ -327,7 +333,7 @@ static void fan_selector(const struct rt_registry *r, const struct rt_input *in,
 			continue;
 		}
 		if (d->n >= RT_MAX_TARGETS)
-			return refuse(d, "schema",
+			return refuse(d, "SchemaViolation",
 				      "'clusterSelector' selects more than %d available clusters",
 				      RT_MAX_TARGETS);
 		add_target(d, req, all[i]->id, true);
@@ -353,6 +359,46 @@ static void fan_selector(const struct rt_registry *r, const struct rt_input *in,
 		 d->n, d->n_skipped);
 }
 
+/* A live migration to another cluster (`toCluster`): KubeVirt's decentralized live migration
+ * (1.6+, feature gate DecentralizedLiveMigration) on both sides, checked here from the registry,
+ * before anything is created. The executor side is not built yet: a request both clusters could
+ * carry out is refused as Unsupported, saying so (docs/multicluster.md). */
+static void cross_cluster(const struct rt_registry *r, const struct rt_input *in, const cJSON *req,
+			  const char *from, const char *to, struct rt_decision *d)
+{
+	const char *ids[2] = {from, to};
+
+	if (!in->ce_type || strcmp(in->ce_type, WK_CE_REQUEST_MIGRATE))
+		return refuse(d, "schema", "'toCluster' belongs to a migrate request only");
+	if (!strcmp(from, to))
+		return refuse(d, "schema", "'toCluster' is the request's own cluster '%s'", from);
+	for (int i = 0; i < 2; i++)
+		if (!check_named(r, in, req, ids[i], d))
+			return;
+	for (int i = 0; i < 2; i++) {
+		const struct wk_cluster_info *ci = rt_registry_get(r, ids[i]);
+
+		if (!wk_cluster_kubevirt_at_least(ci, 1, 6))
+			return refuse(d, RT_REASON_GATE,
+				      "cluster '%s' runs KubeVirt %s: live migration between clusters "
+				      "needs KubeVirt 1.6 or later with the feature gate \"%s\"",
+				      ids[i], ci->kubevirt_version[0] ? ci->kubevirt_version : "(none)",
+				      WK_KV_GATE_DECENTRALIZED);
+		if (!wk_cluster_has_gate(ci, WK_KV_GATE_DECENTRALIZED))
+			return refuse(d, RT_REASON_GATE,
+				      "cluster '%s' (KubeVirt %s): feature gate \"%s\" is not enabled "
+				      "(list it in spec.configuration.developerConfiguration."
+				      "featureGates of the KubeVirt CR); live migration between "
+				      "clusters needs it on both clusters",
+				      ids[i], ci->kubevirt_version, WK_KV_GATE_DECENTRALIZED);
+	}
+	refuse(d, RT_REASON_UNSUPPORTED,
+	       "clusters '%s' and '%s' both allow decentralized live migration, but this version "
+	       "of Wukong does not carry out live migration between clusters yet "
+	       "(docs/multicluster.md)",
+	       from, to);
+}
+
 static struct wk_selector *selector(const cJSON *s, char *err, size_t err_size)
 {
 	if (cJSON_IsString(s))
@@ -365,51 +411,63 @@ static struct wk_selector *selector(const cJSON *s, char *err, size_t err_size)
 
 void rt_decide(const struct rt_registry *r, const struct rt_input *in, struct rt_decision *d)
 {
-	const cJSON *rid, *cl, *list, *selj;
+	const cJSON *rid, *cl, *list, *selj, *to;
 	struct wk_selector *sel = NULL;
 	char err[256];
 	cJSON *req;
 
 	memset(d, 0, sizeof(*d));
 	if (!in->body || !in->len)
-		return refuse(d, "deserialize", "empty body");
+		return refuse(d, "MalformedRequest", "empty body");
 	if (in->len > RT_BODY_MAX)
-		return refuse(d, "oversized", "body of %zu bytes over the %d-byte cap", in->len,
+		return refuse(d, "RequestTooLarge", "body of %zu bytes over the %d-byte cap", in->len,
 			      RT_BODY_MAX);
 	if (memchr(in->body, '\0', in->len))
-		return refuse(d, "schema", "a NUL byte in the body");
+		return refuse(d, "SchemaViolation", "a NUL byte in the body");
 	req = cJSON_ParseWithLength(in->body, in->len);
 	if (!req)
-		return refuse(d, "deserialize", "not JSON");
+		return refuse(d, "MalformedRequest", "not JSON");
 	if (!cJSON_IsObject(req)) {
-		refuse(d, "schema", "not a JSON object");
+		refuse(d, "SchemaViolation", "not a JSON object");
 		goto out;
 	}
 	rid = cJSON_GetObjectItemCaseSensitive(req, "requestId");
 	if (!cJSON_IsString(rid)) {
-		refuse(d, "schema", "'requestId': missing or not a string");
+		refuse(d, "SchemaViolation", "'requestId': missing or not a string");
 		goto out;
 	}
 	if (wk_name_check_label(rid->valuestring, err, sizeof(err)) < 0) {
-		refuse(d, "invalid-name", "'requestId': %s", err);
+		refuse(d, "InvalidName", "'requestId': %s", err);
 		goto out;
 	}
 	wk_strlcpy(d->request_id, rid->valuestring, sizeof(d->request_id));
 	cl = cJSON_GetObjectItemCaseSensitive(req, "cluster");
 	list = cJSON_GetObjectItemCaseSensitive(req, "clusters");
 	selj = cJSON_GetObjectItemCaseSensitive(req, "clusterSelector");
+	to = cJSON_GetObjectItemCaseSensitive(req, "toCluster");
+	if (to) {
+		if (!cJSON_IsString(to) || !cJSON_IsString(cl) || list || selj)
+			refuse(d, "schema",
+			       "'toCluster' must be a string and goes with one 'cluster' (the source)");
+		else if (wk_name_check_label(to->valuestring, err, sizeof(err)) < 0 ||
+			 wk_name_check_label(cl->valuestring, err, sizeof(err)) < 0)
+			refuse(d, "invalid-name", "'cluster'/'toCluster': %s", err);
+		else
+			cross_cluster(r, in, req, cl->valuestring, to->valuestring, d);
+		goto out;
+	}
 	if (cl && !cJSON_IsString(cl)) {
-		refuse(d, "schema", "'cluster': not a string");
+		refuse(d, "SchemaViolation", "'cluster': not a string");
 		goto out;
 	}
 	if (list && (cl || selj)) {
-		refuse(d, "schema", "'clusters' excludes 'cluster' and 'clusterSelector'");
+		refuse(d, "SchemaViolation", "'clusters' excludes 'cluster' and 'clusterSelector'");
 		goto out;
 	}
 	if (selj) {
 		sel = selector(selj, err, sizeof(err));
 		if (!sel) {
-			refuse(d, "schema", "'clusterSelector': %s", err);
+			refuse(d, "SchemaViolation", "'clusterSelector': %s", err);
 			goto out;
 		}
 	}
@@ -418,17 +476,17 @@ void rt_decide(const struct rt_registry *r, const struct rt_input *in, struct rt
 	} else if (cl && !strcmp(cl->valuestring, "auto")) {
 		place(r, in, req, sel, d);
 	} else if (cl && sel) {
-		refuse(d, "schema",
+		refuse(d, "SchemaViolation",
 		       "'clusterSelector' goes with 'cluster: auto' (placement) or without "
 		       "'cluster' (fan-out), not with a cluster id");
 	} else if (sel) {
 		fan_selector(r, in, req, sel, d);
 	} else if (!cl) {
-		refuse(d, "schema",
+		refuse(d, "SchemaViolation",
 		       "no destination: give 'cluster' (an id or auto), 'clusters' or "
 		       "'clusterSelector'");
 	} else if (wk_name_check_label(cl->valuestring, err, sizeof(err)) < 0) {
-		refuse(d, "invalid-name", "'cluster': %s", err);
+		refuse(d, "InvalidName", "'cluster': %s", err);
 	} else if (check_named(r, in, req, cl->valuestring, d)) {
 		add_target(d, req, cl->valuestring, false);
 		d->verdict = RT_ROUTE;

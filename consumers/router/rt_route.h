@@ -21,6 +21,8 @@
 #define RT_REASON_UNAVAILABLE "ClusterUnavailable"
 #define RT_REASON_NO_MATCH "NoClusterMatches"
 #define RT_REASON_NO_FIT "NoClusterFits"
+#define RT_REASON_GATE "FeatureGateDisabled"
+#define RT_REASON_UNSUPPORTED "Unsupported"
 
 struct rt_registry {
 	struct wk_map clusters; /* id -> struct wk_cluster_info * (owned) */
@@ -78,7 +80,8 @@ void rt_decision_release(struct rt_decision *d);
 /* The derived id of a fan-out's part: "<requestId, at most 32>-<cluster, at most 20>-<8 hex of
  * sha256(requestId/cluster)>", a DNS-1123 label; the same inputs give the same id. */
 void rt_derived_id(const char *request_id, const char *cluster, char *out, size_t out_size);
-/* The routed message's key: key with its leading "<from>/" replaced by "<to>/", or "<to>/key". */
+/* The routed message's key: key with its first segment replaced by "<to>" when that segment is
+ * "<from>" or "*" (a fan-out's placeholder), else "<to>/key". */
 void rt_route_key(const char *key, const char *from, const char *to, char *out, size_t out_size);
 
 #endif

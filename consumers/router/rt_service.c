@@ -1,6 +1,7 @@
 /* rt_service.c - wukong-router's I/O: registry in, submissions in, decisions carried out. */
 #include "rt_service.h"
 
+#include "rt_fanout.h"
 #include "rt_route.h"
 #include "wk_cloudevent.h"
 #include "wk_cluster.h"
@@ -55,7 +56,13 @@ struct rt_state {
 	char t_clusters[256], t_audit[256], t_progress[256], t_dlq[256];
 	struct rt_held *held;
 	long long n_held;
-	struct wk_metric *m_routed, *m_refused, *m_held, *m_clusters;
+	/* aggregate status of fan-outs, from wukong.audit read back over router.fanout-window */
+	struct rt_fanouts fanouts;
+	struct wk_tail *audit_tail;
+	bool audit_caught_up;
+	long long fanout_window_ms;
+	int64_t next_audit_tail_ms;
+	struct wk_metric *m_routed, *m_refused, *m_held, *m_clusters, *m_fanouts;
 };
 
 /* Where an input message came from and what it carried (borrowed). */
@@ -253,6 +260,7 @@ static int plan_record(struct rt_state *st, const struct rt_decision *d, struct 
 	char id[96], subj[128], *body;
 	int rc;
 
+	cJSON_AddStringToObject(o, "type", "route");
 	cJSON_AddStringToObject(o, "requestId", d->request_id);
 	cJSON_AddStringToObject(o, "mode", d->fanout ? "fanout" : "placement");
 	cJSON_AddStringToObject(o, "message", d->message);
@@ -365,6 +373,86 @@ static void held_add(struct rt_state *st, const rd_kafka_message_t *m)
 	wk_metric_set(st->m_held, NULL, (double)st->n_held);
 }
 
+/* ---- aggregate status of fan-outs ---- */
+
+/* The report of one fan-out on wukong.progress (deterministic id: the same state gives the same
+ * id, so a replay after a restart is deduplicated); a final one ends the following. */
+static void fanout_report(struct rt_state *st, const char *request_id)
+{
+	const struct rt_fanout *fo = rt_fanouts_get(&st->fanouts, request_id);
+	struct wk_cloudevent ce;
+	char id[96], subj[128], rid[RT_ID_MAX], *body;
+	const char *parts[2];
+	bool final;
+
+	if (!fo)
+		return;
+	wk_strlcpy(rid, request_id, sizeof(rid));
+	body = rt_fanout_report_json(fo);
+	parts[0] = rid;
+	parts[1] = body;
+	wk_emit_id("rt-agg", parts, 2, id, sizeof(id));
+	snprintf(subj, sizeof(subj), "Request/%s", rid);
+	ce_init(&ce, WK_CE_PROGRESS_ROUTE, id, subj);
+	final = strcmp(rt_fanout_overall(fo), "Running") != 0;
+	if (out_send(st, st->t_progress, rid, &ce, body, NULL) == 0 && final) {
+		wk_logk(WK_LOG_INFO, rid, "fan-out %s: %s", rt_fanout_overall(fo), body);
+		rt_fanouts_forget(&st->fanouts, rid);
+	}
+	free(body);
+}
+
+static void fanout_step(struct rt_state *st)
+{
+	rd_kafka_message_t *m;
+	char err[512];
+	int n = 0;
+
+	if (!st->audit_tail) {
+		if (wk_time_mono_ms() < st->next_audit_tail_ms)
+			return;
+		st->audit_tail =
+		    wk_tail_new(st->cfg, st->t_audit, wk_time_now_ms() - st->fanout_window_ms,
+				"wukong-router-audit-reader", err, sizeof(err));
+		if (!st->audit_tail) {
+			wk_warn("cannot follow '%s' for fan-out results: %s (retrying in 5 s)",
+				st->t_audit, err);
+			st->next_audit_tail_ms = wk_time_mono_ms() + 5000;
+			return;
+		}
+	}
+	while (n++ < 1000 && (m = wk_tail_poll(st->audit_tail, 0))) {
+		const char *parent = NULL;
+
+		if (m->payload && m->len <= RT_BODY_MAX)
+			parent = rt_fanouts_apply(&st->fanouts, m->payload, m->len);
+		/* while reading the window back, the state is rebuilt silently */
+		if (parent && st->audit_caught_up)
+			fanout_report(st, parent);
+		rd_kafka_message_destroy(m);
+	}
+	if (!st->audit_caught_up && wk_tail_caught_up(st->audit_tail)) {
+		size_t cnt = rt_fanouts_count(&st->fanouts), k = 0;
+		char(*ids)[RT_ID_MAX] = wk_xcalloc(cnt ? cnt : 1, RT_ID_MAX);
+
+		st->audit_caught_up = true;
+		wk_info("'%s' read back over the last %lld s: %zu fan-out(s) followed", st->t_audit,
+			st->fanout_window_ms / 1000, cnt);
+		/* the current state of each, once (a report lost in a crash goes out now) */
+		WK_MAP_EACH(it, &st->fanouts.by_parent)
+		{
+			const struct rt_fanout *fo = it.val;
+
+			if (k < cnt)
+				wk_strlcpy(ids[k++], fo->request_id, RT_ID_MAX);
+		}
+		for (size_t i = 0; i < k; i++)
+			fanout_report(st, ids[i]);
+		free(ids);
+	}
+	wk_metric_set(st->m_fanouts, NULL, (double)rt_fanouts_count(&st->fanouts));
+}
+
 /* ---- deciding ---- */
 
 static const char *from_cluster_of(const char *body, size_t len, char *out, size_t out_size)
@@ -394,7 +482,7 @@ static void decide(struct rt_state *st, const struct rt_origin *o, const struct 
 	if (strncmp(ce->type, WK_CE_REQUEST_PREFIX, strlen(WK_CE_REQUEST_PREFIX))) {
 		memset(d, 0, sizeof(*d));
 		d->verdict = RT_REFUSE;
-		wk_strlcpy(d->reason, "unsupported-type", sizeof(d->reason));
+		wk_strlcpy(d->reason, "UnsupportedType", sizeof(d->reason));
 		snprintf(d->message, sizeof(d->message), "ce_type '%s' is not a request", ce->type);
 		return;
 	}
@@ -427,7 +515,7 @@ enum wk_msg_result rt_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	if (wk_cloudevent_decode(m, &ce, err, sizeof(err)) < 0) {
 		memset(&d, 0, sizeof(d));
 		d.verdict = RT_REFUSE;
-		wk_strlcpy(d.reason, "deserialize", sizeof(d.reason));
+		wk_strlcpy(d.reason, "MalformedRequest", sizeof(d.reason));
 		wk_strlcpy(d.message, err, sizeof(d.message));
 	} else {
 		decide(st, &o, &ce, &d);
@@ -534,6 +622,7 @@ void rt_on_tick(struct wk_service_ctx *ctx)
 	struct rt_held **pp = &st->held;
 
 	registry_poll(st, 0);
+	fanout_step(st);
 	wk_metric_set(st->m_clusters, NULL, (double)wk_map_count(&st->reg.clusters));
 	while (*pp) {
 		struct rt_held *h = *pp;
@@ -568,7 +657,9 @@ int rt_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 	    wk_config_get_duration_ms(cfg, "router.unknown-grace", 10000, &st->grace_ms, errstr,
 				      errstr_size) < 0 ||
 	    wk_config_get_int(cfg, "router.max-held", 10000, &st->max_held, errstr, errstr_size) <
-		0)
+		0 ||
+	    wk_config_get_duration_ms(cfg, "router.fanout-window", 3600000, &st->fanout_window_ms,
+				      errstr, errstr_size) < 0)
 		return -1;
 	if (st->max_age_ms < 1000)
 		return wk_err(errstr, errstr_size,
@@ -576,6 +667,7 @@ int rt_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 			      "every few seconds)",
 			      wk_config_origin(cfg, "router.cluster-max-age"));
 	rt_registry_init(&st->reg, st->max_age_ms);
+	rt_fanouts_init(&st->fanouts);
 	wk_kafka_topic(cfg, "clusters", st->t_clusters, sizeof(st->t_clusters));
 	wk_kafka_topic(cfg, "audit", st->t_audit, sizeof(st->t_audit));
 	wk_kafka_topic(cfg, "progress", st->t_progress, sizeof(st->t_progress));
@@ -590,6 +682,8 @@ int rt_init(struct wk_service_ctx *ctx, char *errstr, size_t errstr_size)
 				     "Submissions held for an Unavailable cluster", NULL);
 	st->m_clusters =
 	    wk_metric_gauge("wukong_router_clusters", "Clusters in the registry", NULL);
+	st->m_fanouts = wk_metric_gauge("wukong_router_fanouts",
+					"Fan-outs whose parts are followed to their end", NULL);
 	wk_service_set_ready(ctx, false);
 	registry_poll(st, 100);
 	return 0;
@@ -609,6 +703,8 @@ void rt_term(struct wk_service_ctx *ctx)
 		held_free(h);
 	}
 	wk_cluster_reader_destroy(st->reader);
+	wk_tail_destroy(st->audit_tail);
+	rt_fanouts_release(&st->fanouts);
 	rt_registry_release(&st->reg);
 	free(st);
 	wk_service_set_state(ctx, NULL);

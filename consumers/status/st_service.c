@@ -438,19 +438,19 @@ enum wk_msg_result st_on_message(struct wk_service_ctx *ctx, const rd_kafka_mess
 	if (!s->leader)
 		return WK_MSG_RETRY; /* not ours to write (only after losing the lease) */
 	if (wk_cloudevent_decode(m, &ev, detail, detail_size) < 0) {
-		snprintf(reason, reason_size, "deserialize");
+		snprintf(reason, reason_size, "MalformedRequest");
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}
 	if (strcmp(ev.type, WK_CE_STATUS)) {
-		snprintf(reason, reason_size, "schema");
+		snprintf(reason, reason_size, "SchemaViolation");
 		snprintf(detail, detail_size, "ce_type '%.200s' is not '%s'", ev.type,
 			 WK_CE_STATUS);
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}
 	if (st_update_parse(&u, ev.data, ev.data_len, detail, detail_size) < 0) {
-		snprintf(reason, reason_size, "schema");
+		snprintf(reason, reason_size, "SchemaViolation");
 		count(s->m_updates, "invalid", 1);
 		return WK_MSG_REJECT;
 	}

@@ -279,6 +279,70 @@ static size_t new_keys(struct st_wk *w, const struct st_update *u)
 	return n;
 }
 
+const char *const st_last_names[ST_F_TOP] = {"lastMigrationStatus", "lastCloneStatus"};
+
+/* Does patch name a request (requestId) other than the one cur holds? A patch without a
+ * requestId (the progress aggregator's numbers) belongs to whatever request is current. */
+static bool other_request(const cJSON *cur, const cJSON *patch)
+{
+	const char *a = wk_json_str(cur, "requestId"), *b = wk_json_str(patch, "requestId");
+
+	return a && b && strcmp(a, b);
+}
+
+/* RFC 7386 apply (null removes) of patch onto target, in place. */
+static void merge_apply(cJSON *target, const cJSON *patch)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, patch)
+	{
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(target, v->string);
+
+		if (cJSON_IsNull(v)) {
+			if (cur)
+				cJSON_DeleteItemFromObjectCaseSensitive(target, v->string);
+		} else if (cJSON_IsObject(v) && cJSON_IsObject(cur)) {
+			merge_apply(cur, v);
+		} else {
+			cJSON *n = cJSON_Duplicate(v, true);
+
+			if (cJSON_IsObject(n)) {
+				/* an object replacing a scalar: apply onto {} (drops its nulls) */
+				cJSON *clean = cJSON_CreateObject();
+
+				merge_apply(clean, n);
+				cJSON_Delete(n);
+				n = clean;
+			}
+			if (cur)
+				cJSON_ReplaceItemViaPointer(target, cur, n);
+			else
+				cJSON_AddItemToObject(target, v->string, n);
+		}
+	}
+}
+
+/* A merge patch turning `from` into exactly `to` at the top level: every key of from that to
+ * lacks becomes null, every key of to is set. */
+static cJSON *replace_patch(const cJSON *from, const cJSON *to)
+{
+	cJSON *p = cJSON_CreateObject();
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, from)
+	{
+		if (v->string && !cJSON_GetObjectItemCaseSensitive(to, v->string))
+			cJSON_AddNullToObject(p, v->string);
+	}
+	cJSON_ArrayForEach(v, to)
+	{
+		if (v->string)
+			cJSON_AddItemToObject(p, v->string, cJSON_Duplicate(v, true));
+	}
+	return p;
+}
+
 int st_table_add(struct st_table *t, const struct st_update *u, int32_t partition, int64_t offset,
 		 int64_t now_ms, size_t *stale)
 {
@@ -304,6 +368,11 @@ int st_table_add(struct st_table *t, const struct st_update *u, int32_t partitio
 			p = pend_add(w, key);
 			p->kind = ST_K_FIELD;
 			p->field = f;
+			p->value = cJSON_Duplicate(u->fields[f], true);
+		} else if (f < ST_F_TOP && other_request(p->value, u->fields[f])) {
+			/* another request: its fields replace the pending ones of the previous
+			 * request (the patch built from them removes what the object holds) */
+			cJSON_Delete(p->value);
 			p->value = cJSON_Duplicate(u->fields[f], true);
 		} else {
 			st_merge_compose(p->value, u->fields[f]);
@@ -380,6 +449,11 @@ void st_wk_forget_state(struct st_wk *w)
 	 * stays true (the next read merges them with the object's) */
 	cJSON_Delete(w->conditions);
 	w->conditions = NULL;
+	for (int f = 0; f < ST_F_TOP; f++) {
+		cJSON_Delete(w->cur[f]);
+		cJSON_Delete(w->last[f]);
+		w->cur[f] = w->last[f] = NULL;
+	}
 	w->rv[0] = '\0';
 	w->generation = -1;
 	w->have_state = false;
@@ -424,6 +498,12 @@ void st_wk_load(struct st_wk *w, const cJSON *obj)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(st, "observedGeneration");
 	w->generation = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+	for (int f = 0; f < ST_F_TOP; f++) {
+		v = cJSON_GetObjectItemCaseSensitive(st, st_field_names[f]);
+		w->cur[f] = cJSON_IsObject(v) ? cJSON_Duplicate(v, true) : NULL;
+		v = cJSON_GetObjectItemCaseSensitive(st, st_last_names[f]);
+		w->last[f] = cJSON_IsObject(v) ? cJSON_Duplicate(v, true) : NULL;
+	}
 	w->have_state = true;
 }
 
@@ -471,6 +551,9 @@ char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_bu
 	size_t nlive = 0;
 	cJSON *patch, *status, *seqs, *conds = NULL;
 	cJSON *fields[ST_F_NFIELDS] = {NULL, NULL, NULL};
+	/* migrationStatus / cloneStatus as they stand after each pending update (eff), and the
+	 * previous request's when a new one replaces it (prev) */
+	cJSON *eff[ST_F_TOP], *prev[ST_F_TOP] = {NULL, NULL};
 	int64_t gen = -1;
 	char *out;
 
@@ -486,6 +569,8 @@ char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_bu
 		live[nlive++] = &w->pend[i];
 	}
 	qsort(live, nlive, sizeof(*live), cmp_order);
+	for (int f = 0; f < ST_F_TOP; f++)
+		eff[f] = w->cur[f] ? cJSON_Duplicate(w->cur[f], true) : cJSON_CreateObject();
 	patch = cJSON_CreateObject();
 	status = cJSON_CreateObject();
 	seqs = cJSON_CreateObject();
@@ -497,7 +582,21 @@ char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_bu
 		case ST_K_FIELD:
 			if (!fields[p->field])
 				fields[p->field] = cJSON_CreateObject();
+			if (p->field < ST_F_TOP && other_request(eff[p->field], p->value)) {
+				/* a new request: nothing of the previous one stays current */
+				cJSON *empty = cJSON_CreateObject();
+
+				cJSON_Delete(prev[p->field]);
+				prev[p->field] = eff[p->field];
+				cJSON_Delete(fields[p->field]);
+				fields[p->field] =
+				    replace_patch(w->cur[p->field] ? w->cur[p->field] : empty,
+						  empty);
+				eff[p->field] = empty;
+			}
 			st_merge_compose(fields[p->field], p->value);
+			if (p->field < ST_F_TOP)
+				merge_apply(eff[p->field], p->value);
 			used = true;
 			break;
 		case ST_K_COND:
@@ -519,6 +618,17 @@ char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_bu
 		}
 	}
 	free(live);
+	for (int f = 0; f < ST_F_TOP; f++) {
+		if (prev[f]) {
+			cJSON *empty = cJSON_CreateObject();
+
+			cJSON_AddItemToObject(status, st_last_names[f],
+					      replace_patch(w->last[f] ? w->last[f] : empty, prev[f]));
+			cJSON_Delete(empty);
+			cJSON_Delete(prev[f]);
+		}
+		cJSON_Delete(eff[f]);
+	}
 	if (!stats->applied) {
 		cJSON_Delete(patch);
 		cJSON_Delete(status);

@@ -48,6 +48,10 @@ struct st_wk {
 	char rv[64];
 	struct cJSON *conditions; /* status.conditions (array, owned) */
 	struct cJSON *applied;	  /* status.appliedSeq (object, owned) */
+	/* status.migrationStatus / cloneStatus and lastMigrationStatus / lastCloneStatus as read
+	 * (owned, NULL = absent): a new request's status replaces the current one instead of
+	 * merging into it, and the previous request moves to the last... field */
+	struct cJSON *cur[ST_F_TOP], *last[ST_F_TOP];
 	int64_t generation;	  /* status.observedGeneration, -1 none */
 	/* pending */
 	struct st_pend *pend;
@@ -93,7 +97,10 @@ struct st_build_stats {
 	size_t conditions; /* conditions that changed */
 };
 /* The merge patch (caller frees) for the pending updates against the loaded state, or NULL when
- * nothing is left to write (everything stale or already so). now_wall_ms stamps conditions whose
+ * nothing is left to write (everything stale or already so). An update of migrationStatus or
+ * cloneStatus whose requestId differs from the one the status holds starts afresh: every field
+ * of the previous request is removed (null in the patch) and the previous request's fields go,
+ * whole, to status.lastMigrationStatus / lastCloneStatus (st_last_names). now_wall_ms stamps conditions whose
  * status changes without a lastTransitionTime. Requires w->have_state. */
 char *st_wk_build_patch(const struct st_wk *w, int64_t now_wall_ms, struct st_build_stats *stats);
 /* After a successful write: remember the seqs the patch recorded (status.appliedSeq), also when
@@ -106,6 +113,8 @@ void st_wk_clear_offsets(struct st_wk *w);
 /* Forget the server state (after a 409: read again); the applied seqs are kept and merged with
  * the object's on the next load (they only grow). */
 void st_wk_forget_state(struct st_wk *w);
+
+extern const char *const st_last_names[ST_F_TOP]; /* "lastMigrationStatus", "lastCloneStatus" */
 
 /* ---- pieces, exposed for tests ---- */
 

@@ -20,9 +20,10 @@ enum kt {
 	K_SECONDS,
 	K_BOOL,
 	K_QUEUE,
-	K_PHASE, /* the CRD's status.phase enum */
-	K_STRS,	 /* array of at most 16 strings of at most 64 bytes (IP addresses) */
-	K_DISKS, /* array of at most 16 disk objects (disk_keys) */
+	K_PHASE,   /* the CRD's status.phase enum */
+	K_STRS,	   /* array of at most 16 strings of at most 64 bytes (IP addresses) */
+	K_DISKS,   /* array of at most 16 disk objects (disk_keys) */
+	K_VOLUMES, /* array of at most 32 volume objects (volume_keys): a per-volume clone */
 };
 
 struct key {
@@ -53,9 +54,13 @@ static const struct key migration_keys[] = {
 };
 
 static const struct key clone_keys[] = {
-    {"phase", K_STR},	     {"requestId", K_STR},	{"progress", K_PERCENT}, {"source", K_STR},
-    {"snapshotName", K_STR}, {"startedAt", K_TIME},	{"completedAt", K_TIME}, {"message", K_MSG},
-    {"consistency", K_STR},  {"etaSeconds", K_SECONDS}, {NULL, K_STR},
+    {"phase", K_STR},	     {"requestId", K_STR},
+    {"progress", K_PERCENT}, {"source", K_STR},
+    {"snapshotName", K_STR}, {"startedAt", K_TIME},
+    {"completedAt", K_TIME}, {"message", K_MSG},
+    {"consistency", K_STR},  {"etaSeconds", K_SECONDS},
+    {"method", K_STR},	     {"volumes", K_VOLUMES},
+    {NULL, K_STR},
 };
 
 /* Top-level status keys (ST_F_TOP), the provisioner's. */
@@ -69,11 +74,18 @@ static const struct key disk_keys[] = {
     {"progress", K_STR}, {"message", K_MSG},	{NULL, K_STR},
 };
 
+static const struct key volume_keys[] = {
+    {"name", K_STR},	   {"sourceClaim", K_STR}, {"volumeSnapshot", K_STR},
+    {"dataVolume", K_STR}, {"phase", K_STR},	   {NULL, K_STR},
+};
+
 static int check_value(const struct key *k, const cJSON *v, const char *path, char *errstr,
 		       size_t errstr_size);
 
-/* One element of status.disks: an object of disk_keys, no duplicates, no nulls. */
-static int check_disk(const cJSON *d, const char *path, char *errstr, size_t errstr_size)
+/* One element of status.disks (disk_keys) or cloneStatus.volumes (volume_keys): an object of
+ * those keys, no duplicates, no nulls. */
+static int check_disk(const cJSON *d, const struct key *keys, const char *path, char *errstr,
+		      size_t errstr_size)
 {
 	const cJSON *v;
 	char p[200];
@@ -84,7 +96,7 @@ static int check_disk(const cJSON *d, const char *path, char *errstr, size_t err
 	{
 		const struct key *k;
 
-		for (k = disk_keys; k->name && strcmp(k->name, v->string); k++)
+		for (k = keys; k->name && strcmp(k->name, v->string); k++)
 			;
 		snprintf(p, sizeof(p), "%.128s.%.32s", path, v->string);
 		if (!k->name)
@@ -182,19 +194,21 @@ static int check_value(const struct key *k, const cJSON *v, const char *path, ch
 			      path);
 	}
 	case K_STRS:
-	case K_DISKS: {
+	case K_DISKS:
+	case K_VOLUMES: {
 		const cJSON *e;
 		char p[128];
-		int i = 0;
+		int i = 0, max = k->type == K_VOLUMES ? 32 : 16;
 
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 16)
-			return wk_err(errstr, errstr_size, "%s: not an array of at most 16 items",
-				      path);
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > max)
+			return wk_err(errstr, errstr_size, "%s: not an array of at most %d items",
+				      path, max);
 		cJSON_ArrayForEach(e, v)
 		{
 			snprintf(p, sizeof(p), "%s[%d]", path, i++);
-			if (k->type == K_DISKS) {
-				if (check_disk(e, p, errstr, errstr_size) < 0)
+			if (k->type != K_STRS) {
+				if (check_disk(e, k->type == K_VOLUMES ? volume_keys : disk_keys, p,
+					       errstr, errstr_size) < 0)
 					return -1;
 			} else if (!cJSON_IsString(e) || strlen(e->valuestring) > 64) {
 				return wk_err(errstr, errstr_size,

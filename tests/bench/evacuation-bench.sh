@@ -12,7 +12,7 @@ B=${B:-build}
 bin="$B/tests/evac_bench"
 [ -x "$bin" ] || { echo "build first: $bin is missing" >&2; exit 2; }
 for args in "--mix typical --seed 42" "--mix hot --seed 42" "--mix typical --seed 7" \
-	"--mix hot --seed 9"; do
+	"--mix hot --seed 9" "--mix local --seed 42" "--mix local --seed 7"; do
 	echo "-- $args"
 	# shellcheck disable=SC2086
 	"$bin" $args || exit 1

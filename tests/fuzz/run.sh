@@ -14,7 +14,7 @@ CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (apt-get install clang)"; exit 1; }
 LIBS="$FUZZ_B/obj/consumers/migrator/lib.a $FUZZ_B/obj/consumers/cloner/lib.a \
 $FUZZ_B/obj/consumers/provisioner/lib.a $FUZZ_B/obj/consumers/progress/lib.a \
-$FUZZ_B/obj/consumers/status/lib.a $FUZZ_B/obj/consumers/audit/lib.a $FUZZ_B/obj/tools/sim/lib.a \
+$FUZZ_B/obj/consumers/status/lib.a $FUZZ_B/obj/consumers/audit/lib.a $FUZZ_B/obj/consumers/router/lib.a $FUZZ_B/obj/consumers/console/lib.a $FUZZ_B/obj/tools/sim/lib.a \
 $FUZZ_B/libwkcore.a"
 make -s -j2 B="$FUZZ_B" CC="$CLANG" SANITIZE=fuzzer-no-link,address,undefined $LIBS >"/tmp/wk-fuzz-build.$$" 2>&1 ||
 	{ tail -20 "/tmp/wk-fuzz-build.$$"; rm -f "/tmp/wk-fuzz-build.$$"; echo "fuzz: build failed"; exit 1; }

@@ -1,6 +1,6 @@
 /* echo_service.c - a minimal service on wk_service_main() for tests/integration/0005: appends each
  * message value from "<prefix>.echo" to the file named by config key "echo.out" and answers DONE;
- * "bad" is rejected (reason "schema"), "flaky" asks for one retry, "pending" is answered PENDING
+ * "bad" is rejected (reason "SchemaViolation"), "flaky" asks for one retry, "pending" is answered PENDING
  * and acknowledged on the next tick, "ackinline" is acknowledged from inside on_message, "stop"
  * makes the service stop with exit code 4. */
 #include "wk_common.h"
@@ -52,7 +52,7 @@ static enum wk_msg_result echo_message(struct wk_service_ctx *ctx, const rd_kafk
 	size_t i;
 
 	if (value_is(m, "bad")) {
-		snprintf(reason, reason_size, "schema");
+		snprintf(reason, reason_size, "SchemaViolation");
 		snprintf(detail, detail_size, "value 'bad' is not accepted");
 		return WK_MSG_REJECT;
 	}

@@ -12,7 +12,10 @@
  *   bound  the transfer lower bound: total guest memory / the source's link bandwidth.
  * A migration that fails (KubeVirt's progress or completion timeout) is retried at the end of
  * the queue, as kubectl drain keeps retrying the eviction (at most 3 tries).
- * Usage: evac_bench [--cap BYTES_PER_S] [--seed N] [--vms N] [--mix typical|hot].
+ * Usage: evac_bench [--cap BYTES_PER_S] [--seed N] [--vms N] [--mix typical|hot|local].
+ * local: the typical dirty rates, and every fourth VM with 8-32 GiB of node-local disks that move
+ * with it (a storage live migration: disk bytes sent in the first pass, counted in KubeVirt's
+ * completion budget, as sim_xfer's `extra`).
  * Prints key=value lines.
  */
 #include "wk_common.h"
@@ -116,6 +119,7 @@ static struct result truth(const struct mig_plan_vm *vms, size_t n,
 			state[v] = 1;
 			ready[v] = t + 1 + rnd() + 1 + 1 + 0.5;
 			struct sim_xfer_params p = {.memory = vms[v].memory,
+						    .extra = vms[v].disk_bytes,
 						    .dirty_rate = vms[v].dirty_rate,
 						    .max_downtime_s = 0.9,
 						    .completion_per_gib = 150,
@@ -171,14 +175,16 @@ int main(int argc, char **argv)
 	double cap = 0;
 	uint64_t seed = 42;
 	size_t n = 40;
-	bool hot = false;
+	bool hot = false, local = false;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--cap"))
 			cap = strtod(argv[i + 1], NULL);
 		else if (!strcmp(argv[i], "--seed"))
 			seed = strtoull(argv[i + 1], NULL, 10);
-		else if (!strcmp(argv[i], "--mix"))
+		else if (!strcmp(argv[i], "--mix")) {
 			hot = !strcmp(argv[i + 1], "hot");
+			local = !strcmp(argv[i + 1], "local");
+		}
 		else if (!strcmp(argv[i], "--vms"))
 			n = strtoul(argv[i + 1], NULL, 10);
 	}
@@ -209,7 +215,11 @@ int main(int argc, char **argv)
 					      .cpu_milli = 2000,
 					      .dirty_rate = dirty[b] * MI,
 					      .src_link = link};
-		total += (double)vms[i].memory;
+		/* local: a quarter of the VMs keep 8-32 GiB on node-local disks, moved live with
+		 * their memory (KubeVirt's volume migration: the disks are mirrored first) */
+		if (local && i % 4 == 3)
+			vms[i].disk_bytes = (int64_t)((8 << (size_t)(rnd() * 3)) * GI);
+		total += (double)vms[i].memory + (double)vms[i].disk_bytes;
 	}
 	for (size_t j = 0; j < NT; j++) {
 		snprintf(nn[j], sizeof(nn[j]), "node-%zu", j + 1);
@@ -247,6 +257,7 @@ int main(int argc, char **argv)
 	double lone = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct sim_xfer_params p = {.memory = vms[i].memory,
+					    .extra = vms[i].disk_bytes,
 					    .dirty_rate = vms[i].dirty_rate,
 					    .max_downtime_s = 0.9};
 		struct sim_xfer xx;
@@ -257,7 +268,7 @@ int main(int argc, char **argv)
 		lone += xx.elapsed * (cap > 0 ? fmin(1.0, cap * prm.per_node / link) : 1.0);
 	}
 	printf("mix=%s vms=%zu total_gib=%.1f link_mb_s=%.0f cap_mib_s=%.0f\n",
-	       hot ? "hot" : "typical", n, total / GI, link / 1e6, cap / MI);
+	       hot ? "hot" : local ? "local" : "typical", n, total / GI, link / 1e6, cap / MI);
 	printf("plan_seconds=%.1f plan_failures=%d plan_concurrency=%d\n", rp.makespan, rp.failures,
 	       plan.concurrency);
 	printf("fifo_seconds=%.1f fifo_failures=%d fifo_gave_up=%d\n", rf.makespan, rf.failures,

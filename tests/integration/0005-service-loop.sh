@@ -50,11 +50,11 @@ check "messages handled in order; flaky redelivered after its retry; bad and ove
 check "the retry happened exactly once" test "$(grep -c 'flaky message at offset' "$T/echo1.log")" -eq 1
 
 kcat -b "$BOOTSTRAP" -C -t wukong.dlq -o beginning -e -q -f '%k|%S|%h\n' >"$T/dlq" 2>>"$T/kcat.log"
-check "rejected message is on the dlq with x-dlt-reason=schema" \
-	grep -q '^k|3|.*x-dlt-reason=schema' "$T/dlq"
+check "rejected message is on the dlq with x-dlt-reason=SchemaViolation" \
+	grep -q '^k|3|.*x-dlt-reason=SchemaViolation' "$T/dlq"
 check "dead letter names its origin" grep -q 'x-dlt-original-topic=wukong.echo' "$T/dlq"
 check "oversized message is dead-lettered as oversized without reaching on_message" \
-	grep -q 'x-dlt-reason=oversized' "$T/dlq"
+	grep -q 'x-dlt-reason=RequestTooLarge' "$T/dlq"
 check "exactly two dead letters" test "$(wc -l <"$T/dlq")" -eq 2
 
 curl -sf "http://$ADDR/metrics" >"$T/metrics"
@@ -63,7 +63,7 @@ check "/metrics counts the retry" \
 check "/metrics counts done messages (an inline-acked PENDING counts as done)" \
 	grep -qx 'wukong_echo_messages_total{topic="wukong.echo",result="done"} 6' "$T/metrics"
 check "/metrics counts dead letters by reason" \
-	grep -qx 'wukong_echo_dead_letters_total{reason="schema"} 1' "$T/metrics"
+	grep -qx 'wukong_echo_dead_letters_total{reason="SchemaViolation"} 1' "$T/metrics"
 check "/metrics has HELP and TYPE lines" grep -qx '# TYPE wukong_echo_loop_iterations_total counter' "$T/metrics"
 check "no message left pending" grep -qx 'wukong_echo_pending_messages 0' "$T/metrics"
 

@@ -76,9 +76,20 @@ check "query --vm default/vm-1 finds its 4 records (invalid events name no objec
 	test "$(Q query -d "$LOG" --vm default/vm-1 | wc -l)" -eq 4
 check "query --vm prod/vm-2 finds the 6 failures with their reason" \
 	test "$(Q query -d "$LOG" --vm prod/vm-2 | jq -r .reason | grep -c TargetNodeNotReady)" -eq 6
-Q query -d "$LOG" --vm prod/vm-2 -o table >"$T/table"
-check "table output has a header and one row per record" \
+Q query -d "$LOG" --vm prod/vm-2 -o wide >"$T/table"
+check "wide table output has a header and one row per record" \
 	test "$(head -1 "$T/table" | awk '{print $1, $2, $3}')" = "SEQ TIME KIND" -a "$(wc -l <"$T/table")" -eq 7
+Q query -d "$LOG" --vm prod/vm-2 -o table >"$T/table2"
+check "table output: TIME OBJECT ACTION OUTCOME REASON MESSAGE, one row per record" \
+	test "$(head -1 "$T/table2" | awk '{print $1, $2, $3, $4, $5, $6}')" = "TIME OBJECT ACTION OUTCOME REASON MESSAGE" -a "$(wc -l <"$T/table2")" -eq 7
+check "--limit 2 gives the newest two, oldest first; --reverse newest first" bash -c "
+	all=\$('$BIN/wukong-auditlog' query -d '$LOG' | jq -r .seq | tail -2 | tr '\n' ' ')
+	lim=\$('$BIN/wukong-auditlog' query -d '$LOG' --limit 2 | jq -r .seq | tr '\n' ' ')
+	rev=\$('$BIN/wukong-auditlog' query -d '$LOG' --limit 2 --reverse | jq -r .seq | tac | tr '\n' ' ')
+	[ \"\$all\" = \"\$lim\" ] && [ \"\$lim\" = \"\$rev\" ] && [ -n \"\$lim\" ]"
+check "-o yaml: one document per record" test "$(Q query -d "$LOG" --vm prod/vm-2 -o yaml | grep -c '^---$')" -eq 6
+Q query -d "$T/no-such-dir" -o table >"$T/nodir.out" 2>"$T/nodir.err"
+check "a missing directory: an error and no table header" bash -c "[ -s '$T/nodir.err' ] && [ ! -s '$T/nodir.out' ]"
 
 Q query -d "$LOG" --request req-bad-1 >"$T/bad.jsonl"
 check "the dead-lettered submission is a rejected-submission record" \
@@ -86,7 +97,7 @@ check "the dead-lettered submission is a rejected-submission record" \
 	"rejected-submission invalid-name wukong-migrator wukong.requests 2 17 ../../x"
 check "a real dead letter (wk_dlq_send via the core loop) is recorded with its origin" \
 	test "$(jq -r 'select(.actor=="wukong-echo") | [.kind,.reason,.request.topic,.request.id,.object.name,.raw] | join(" ")' "$T/all.jsonl")" = \
-	"rejected-submission schema wukong.echo echo-sub-1 vm-3 bad"
+	"rejected-submission SchemaViolation wukong.echo echo-sub-1 vm-3 bad"
 check "invalid audit events are recorded with the reason" \
 	test "$(jq -r 'select(.kind=="invalid-event") | .reason' "$T/all.jsonl" | tr '\n' '|')" = \
 	"value is not valid JSON|header 'ce_specversion' must be \"1.0\"|field 'name' must be a string|"

@@ -71,12 +71,12 @@ check "every step is recorded once" \
 Q query -d "$LOG" --request bad-1 >"$T/bad.jsonl"
 check "the dead letter is a rejected submission naming its origin and reason" \
 	test "$(jq -r 'select(.kind=="rejected-submission") | [.actor, .request.topic, .reason, .object.name] | join(" ")' "$T/bad.jsonl")" = \
-	"wukong-migrator wukong.requests.local invalid-name ../../x"
+	"wukong-migrator wukong.requests.local InvalidName ../../x"
 # The migrator's own audit event about the refusal points at the same submission.
 WHERE=$(jq -r '[.request.topic, .request.partition, .request.offset] | join("/")' "$T/bad.jsonl")
 check "the migrator's refusal event names the same submission ($WHERE)" \
 	test "$(refusal | jq -r '[.request.topic, .request.partition, .request.offset, .outcome, .reason] | join("/")')" = \
-	"$WHERE/rejected/invalid-name"
+	"$WHERE/rejected/InvalidName"
 Q query -d "$LOG" >"$T/all.jsonl"
 check "every record validates against schemas/audit-record.v1.json" \
 	"$ROOT/tests/schema-validate" "$ROOT/schemas/audit-record.v1.json" "$T/all.jsonl"

@@ -3,7 +3,8 @@
 # the status and in the audit log, and creates no KubeVirt object: VMI missing (VM stopped), VMI
 # not Running, RWO disk (DisksNotLiveMigratable), bridge on the pod network without the Kube-OVN
 # annotation (InterfaceNotLiveMigratable), unknown / NotReady / cordoned / full / wrong-zone
-# target, target = source, and a migration already in flight.
+# target, and a migration already in flight; target = source is no refusal for spec.migration
+# (declarative): Succeeded with AlreadyOnTarget, nothing created.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/mig-env.sh"
 
@@ -68,10 +69,23 @@ if [ -n "$($K get vmi -n default nowhere-vm -o name 2>/dev/null)" ]; then
 else
 	expect nowhere node-b VMINotFound
 fi
-expect rwo node-b DisksNotLiveMigratable "ReadWriteMany"
-expect bridge node-b InterfaceNotLiveMigratable "kubevirt.io/allow-pod-bridge-network-live-migration"
+# (a target other than where each runs: one already there would be AlreadyOnTarget)
+away() { [ "$(vmi_node "$1-vm")" = node-a ] && echo node-c || echo node-a; }
+expect rwo "$(away rwo)" DisksNotLiveMigratable "ReadWriteMany"
+expect bridge "$(away bridge)" InterfaceNotLiveMigratable "kubevirt.io/allow-pod-bridge-network-live-migration"
 expect ok node-zz TargetNodeNotFound "node-zz"
-expect ok "$OK_SRC" TargetIsSourceNode "already runs"
+# target = source: for spec.migration (declarative) not a refusal but done: AlreadyOnTarget
+N=$((N + 1))
+$K patch wukong ok --type=merge -o name \
+	-p "{\"spec\":{\"migration\":{\"targetNode\":\"$OK_SRC\",\"completionTimeoutPerGiB\":$((100 + N))}}}" >/dev/null
+if wait_phase 20 ok Succeeded && [ "$(last_reason ok)" = AlreadyOnTarget ]; then
+	ok "ok -> $OK_SRC (where it runs): Succeeded, AlreadyOnTarget"
+else
+	not_ok "ok -> $OK_SRC (where it runs): Succeeded, AlreadyOnTarget (got: $(statuses ok | tail -1))"
+fi
+check "  message says it already runs there" bash -c "statuses ok | tail -1 | grep -q 'already runs'"
+check "  no VMIM or MigrationPolicy for ok" \
+	bash -c "[ -z \"\$($K get vmim -n default -l vm.novasphere.dev/wukong=ok -o name)\" ] && [ -z \"\$($K get migrationpolicies -l vm.novasphere.dev/wukong=ok -o name)\" ]"
 expect ok node-small TargetNodeInsufficientMemory "free memory"
 check "cordon $T1" $K cordon "$T1"
 expect ok "$T1" TargetNodeUnschedulable "cordoned"
@@ -105,7 +119,7 @@ fi
 
 # And the audit log has every refusal with its reason.
 topic wukong.audit >"$T/audit.jsonl"
-for r in VMINotFound DisksNotLiveMigratable InterfaceNotLiveMigratable TargetNodeNotFound TargetIsSourceNode \
+for r in VMINotFound DisksNotLiveMigratable InterfaceNotLiveMigratable TargetNodeNotFound \
 	TargetNodeInsufficientMemory TargetNodeUnschedulable TargetNodeNotReady TargetNodeSelectorMismatch MigrationInFlight; do
 	if [ "$r" = MigrationInFlight ] && [ "${SIM_KV#1.}" -lt 6 ]; then
 		skip "audit: migration.preflight rejected $r (KubeVirt $SIM_KV: not set up)"
@@ -113,6 +127,7 @@ for r in VMINotFound DisksNotLiveMigratable InterfaceNotLiveMigratable TargetNod
 	fi
 	check "audit: migration.preflight rejected $r" grep -q "\"action\":\"migration.preflight\",\"outcome\":\"rejected\",\"reason\":\"$r\"" "$T/audit.jsonl"
 done
+check "audit: migration.already-on-target success AlreadyOnTarget" grep -q '"action":"migration.already-on-target","outcome":"success","reason":"AlreadyOnTarget"' "$T/audit.jsonl"
 check "audit events valid" "$ROOT/tests/schema-validate" "$ROOT/schemas/audit-event.v1.json" "$T/audit.jsonl"
 # After all that, a good request still works.
 $K patch wukong ok --type=merge -o name -p "{\"spec\":{\"migration\":{\"targetNode\":\"$T1\"}}}" >/dev/null

@@ -85,10 +85,10 @@ printf '%s\n' '{"requestId":"x12","cluster":"local","namespace":"default","name"
 if wait_phase 60 web-2 Succeeded; then ok "valid req-ok-2 in the middle of the batch succeeded"; else not_ok "req-ok-2 succeeded ($(last_phase web-2))"; fi
 wait_for 20 bash -c "[ \$(timeout 20 kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 13 ]"
 timeout 20 kcat -b "$BOOTSTRAP" -C -t wukong.dlq -o beginning -e -q -f '%k %h\n' 2>/dev/null >"$T/dlq.txt"
-reason_of() { grep "^$1 " "$T/dlq.txt" | grep -o 'x-dlt-reason=[a-z-]*' | head -1 | cut -d= -f2; }
-for pair in k1:deserialize k2:deserialize k3:schema k4:invalid-name k5:invalid-name k6:not-found \
-	k7:oversized k8:schema k9:wrong-cluster k10:forbidden k11:unsupported-type k12:schema \
-	k13:forbidden; do
+reason_of() { grep "^$1 " "$T/dlq.txt" | grep -o 'x-dlt-reason=[A-Za-z-]*' | head -1 | cut -d= -f2; }
+for pair in k1:MalformedRequest k2:MalformedRequest k3:SchemaViolation k4:InvalidName k5:InvalidName k6:NotFound \
+	k7:RequestTooLarge k8:SchemaViolation k9:WrongCluster k10:Forbidden k11:UnsupportedType k12:SchemaViolation \
+	k13:Forbidden; do
 	k=${pair%%:*} want=${pair#*:}
 	check "dead-lettered $k with reason $want" [ "$(reason_of "$k")" = "$want" ]
 done

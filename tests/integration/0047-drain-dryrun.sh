@@ -111,8 +111,8 @@ printf '%s\n' '{"requestId":"dx2","cluster":"local","node":"node-b","dryRun":"ye
 		-H ce_source=/t -H ce_type=dev.novasphere.wukong.request.drain.v1
 wait_for 20 bash -c "[ \$(timeout 20 kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 2 ]"
 timeout 20 kcat -b "$BOOTSTRAP" -C -t wukong.dlq -o beginning -e -q -f '%h\n' 2>/dev/null >"$T/dlq.txt"
-check "bad node name dead-lettered (invalid-name)" grep -q 'x-dlt-reason=invalid-name' "$T/dlq.txt"
-check "bad dryRun dead-lettered (schema)" grep -q 'x-dlt-reason=schema' "$T/dlq.txt"
+check "bad node name dead-lettered (InvalidName)" grep -q 'x-dlt-reason=InvalidName' "$T/dlq.txt"
+check "bad dryRun dead-lettered (SchemaViolation)" grep -q 'x-dlt-reason=SchemaViolation' "$T/dlq.txt"
 sleep 2
 check "still exactly one VMIM per VM" [ "$(our_vmims | wc -l)" -eq 8 ]
 check "migrator still running" kill -0 "$MIG_PID"

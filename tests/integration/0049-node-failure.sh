@@ -82,6 +82,18 @@ if wait_for 10 bash -c "conds shared-1 | grep -q '^AutomaticRecovery|RecoveredOn
 else
 	not_ok "shared-1 RecoveredOnHealthyNode ($(conds shared-1 | tail -1))"
 fi
+# Downtime on the cluster's clock: from node-a's Ready condition leaving True (the node
+# controller) to the new VMI's Ready=True, not from the fencing: it covers the wait for the taint.
+NR=$($K get node node-a -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastTransitionTime}')
+VR=$($K get vmi -n default shared-1-vm -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastTransitionTime}')
+DOWN=$(conds shared-1 | grep RecoveredOnHealthyNode | tail -1 | sed -n 's/.*down for about \([0-9]*\) s.*/\1/p')
+diag "node-a NotReady at $NR, shared-1 Ready at $VR, reported down for ${DOWN}s"
+check "the downtime is counted from node-a's Ready transition to the VMI running" /usr/bin/python3 -c '
+import sys, datetime
+p = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+want = (p(sys.argv[2]) - p(sys.argv[1])).total_seconds()
+sys.exit(0 if abs(float(sys.argv[3]) - want) <= 1 else 1)' "$NR" "$VR" "$DOWN"
+check "... and says so" bash -c "conds shared-1 | grep RecoveredOnHealthyNode | tail -1 | grep -q \"from the node's Ready condition leaving True\""
 check "one VMI for shared-1 (never two copies)" [ "$($K get vmi -A --no-headers | grep -c '^default *shared-1-vm ')" -eq 1 ]
 check "still no VMIM" [ -z "$(our_vmims)" ]
 topic wukong.audit >"$T/audit.jsonl"

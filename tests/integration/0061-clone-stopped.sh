@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# 0061-clone-stopped.sh - `type: vm` naming a stopped VM with cloneType running: the cloner starts
-# the source first (runStrategy Always plus a started-by annotation), snapshots it once it runs,
-# puts it back to stopped after the snapshot (as it was found), and the clone completes.
+# 0061-clone-stopped.sh - `type: vm` naming a stopped VM with cloneType running and startSource:
+# true (asked for an online copy): the cloner starts the source first (runStrategy Always plus a
+# started-by annotation), snapshots it once it runs, puts it back to stopped after the snapshot
+# (as it was found), and the clone completes. Without startSource a stopped VM is never started
+# (0068-clone-offline.sh).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/clone-env.sh"
 
@@ -19,7 +21,8 @@ cl_start_cloner
 
 wait_for 20 $K get vm cold-vm || { not_ok "source cold-vm exists"; finish; exit 1; }
 check "source cold-vm is stopped (no VMI)" bash -c "! $K get vmi cold-vm >/dev/null 2>&1"
-check "Wukong 'warm' applied (type vm, stopped source)" wukong_clone warm vm cold-vm
+check "Wukong 'warm' applied (type vm, stopped source, startSource)" wukong_clone warm vm cold-vm \
+	"    startSource: true"
 if wait_clone 60 warm Succeeded; then ok "status Succeeded"; else not_ok "status Succeeded (last: $(last_clone warm))"; tail -5 "$CL_LOG"; fi
 clone_statuses warm >"$T/statuses"
 diag "$(cut -d'|' -f1-3 "$T/statuses" | tr '\n' ' ')"
@@ -39,7 +42,7 @@ check "temporary snapshot gone" [ -z "$($K get vmsnapshot -o name)" ]
 
 # Two clones of the stopped VM at once (a Kafka batch, parallelism 2): each holds the source
 # running until its own snapshot is taken; the last one stops it.
-submit_clone local/default/cold-vm '{"requestId":"two-cold","cluster":"local","namespace":"default","source":{"type":"vm","name":"cold-vm"},"targets":[{"name":"c1"},{"name":"c2"}],"parallelism":2}'
+submit_clone local/default/cold-vm '{"requestId":"two-cold","cluster":"local","namespace":"default","source":{"type":"vm","name":"cold-vm"},"targets":[{"name":"c1"},{"name":"c2"}],"parallelism":2,"startSource":true}'
 for n in c1 c2; do
 	if wait_clone 60 $n Succeeded; then ok "$n Succeeded"; else not_ok "$n Succeeded (last: $(last_clone $n))"; fi
 done

@@ -72,7 +72,7 @@ submit_clone x 'not json'
 wait_for 20 bash -c "[ \$(kcat -b $BOOTSTRAP -C -t wukong.dlq -o beginning -e -q -f '%h\n' 2>/dev/null | grep -c wukong-cloner) -ge 3 ]"
 kcat -b "$BOOTSTRAP" -C -t wukong.dlq -o beginning -e -q -f '%h\n' 2>/dev/null | grep wukong-cloner >"$T/dlq"
 check "dead letters: invalid-name, schema, deserialize" bash -c \
-	"grep -q 'x-dlt-reason=invalid-name' '$T/dlq' && grep -q 'x-dlt-reason=schema' '$T/dlq' && grep -q 'x-dlt-reason=deserialize' '$T/dlq'"
+	"grep -q 'x-dlt-reason=InvalidName' '$T/dlq' && grep -q 'x-dlt-reason=SchemaViolation' '$T/dlq' && grep -q 'x-dlt-reason=MalformedRequest' '$T/dlq'"
 check "refusals audited (clone.request-refused)" bash -c "[ \$(topic wukong.audit | grep -c clone.request-refused) -ge 3 ]"
 check "no Wukong made for refused submissions" bash -c "! $K get wukong e1 >/dev/null 2>&1"
 finish

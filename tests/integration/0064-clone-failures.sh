@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # 0064-clone-failures.sh - every failure case ends Failed with its reason and leaves nothing of
 # ours behind: source missing (SourceNotFound), a VMI that is not running (SourceNotRunning), a
-# stopped VM that cannot start (SourceNotStartable; put back to Halted), storage without snapshot
+# stopped VM asked to start (startSource) that cannot (SourceNotStartable; put back to Halted),
+# storage without snapshot
 # support (StorageCannotSnapshot), a taken target name (TargetNameTaken), a clone that fails
-# (CloneFailed), a cross-namespace source (CrossNamespaceNotSupported) and, with a short
+# (CloneFailed), a cross-namespace source that does not exist (SourceNotFound, naming the
+# namespace: cross-namespace clones go per volume, 0067) and, with a short
 # failureDeadline, a snapshot past its deadline (SnapshotDeadlineExceeded).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/clone-env.sh"
@@ -51,7 +53,7 @@ expect() {
 
 wukong_clone ghost vm nothing-here
 wukong_clone notrun vmi off-vm
-wukong_clone unstartable vm huge-vm
+wukong_clone unstartable vm huge-vm "    startSource: true"
 wukong_clone nosnap vm local-vm
 wukong_clone taken vm ok-vm
 wukong_clone crossns vm ok-vm "    namespace: other"
@@ -61,8 +63,8 @@ expect nosnap StorageCannotSnapshot
 check "storage reason names KubeVirt's message" bash -c "last_clone() { :; }; topic wukong.status | grep '\"nosnap\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q VolumeSnapshotClass"
 expect taken TargetNameTaken
 check "taken-vm untouched (still ours? no: never labelled)" bash -c "! $K get vm taken-vm -o json | grep -q wukong-cloner"
-expect crossns CrossNamespaceNotSupported
-check "cross-namespace message says why (TypedLocalObjectReference)" bash -c "topic wukong.status | grep '\"crossns\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q TypedLocalObjectReference"
+expect crossns SourceNotFound
+check "cross-namespace message names the source namespace" bash -c "topic wukong.status | grep '\"crossns\"' | grep '\"source\":\"wukong-cloner\"' | tail -1 | grep -q \"'other/ok-vm' does not exist\""
 expect unstartable SourceNotStartable
 check "unstartable source put back to Halted, annotation gone" bash -c \
 	"[ \"\$($K get vm huge-vm -o jsonpath='{.spec.runStrategy}')\" = Halted ] && ! $K get vm huge-vm -o json | grep -q started-by.clone"

@@ -23,21 +23,21 @@ for n in node-1 node-2 node-3 node-4; do [ "$n" != "$SRC" ] && TGT=$n && break; 
 
 # A terminal of a known size running watch.
 $TM new-session -d -s watch -x 150 -y 30 "env WUKONG_DIR='$WUKONG_DIR' '$W' watch; echo WATCH-EXIT=\$?; sleep 30"
-check "watch shows its header on the terminal" wait_for 15 bash -c "$TM capture-pane -p -t watch | grep -q 'SOURCE -> TARGET'"
-check "... and no operations yet" bash -c "$TM capture-pane -p -t watch | grep -q 'no operations in flight'"
+check "watch on the terminal: no operations yet, as kubectl says it" wait_for 15 bash -c "$TM capture-pane -p -t watch | grep -q 'No resources found in default namespace.'"
 
 # Two operations in flight: a big migration (submitted without waiting) and one followed live.
 "$W" migrate default/db-1 --no-wait >/dev/null
 $TM new-session -d -s mig -x 150 -y 10 "env WUKONG_DIR='$WUKONG_DIR' '$W' migrate default/api-1 --to $TGT --timeout 90s; echo MIG-EXIT=\$?; sleep 30"
 
+check "watch shows the table's header" wait_for 30 bash -c "$TM capture-pane -p -t watch | grep -qE '^NAME +OPERATION +PHASE +PROGRESS +SOURCE +TARGET +ETA'"
 check "watch: a progress bar row for db-1" wait_for 30 bash -c \
-	"$TM capture-pane -p -t watch | grep -E 'default/db-1 +migration +[A-Za-z]+ +\[([#-]{20}|[ <=>]{20})\] +([0-9]+|\?)%'"
-check "watch: a row for api-1 with source -> target" wait_for 30 bash -c \
-	"$TM capture-pane -p -t watch | grep -E 'default/api-1 .*\] +([0-9]+|\?)% +[a-z0-9-]+ -> $TGT'"
+	"$TM capture-pane -p -t watch | grep -E '^db-1 +migration +[A-Za-z]+ +\[([#-]{20}|[ <=>]{20})\] +([0-9]+|\?)%'"
+check "watch: a row for api-1 with source and target" wait_for 30 bash -c \
+	"$TM capture-pane -p -t watch | grep -E '^api-1 .*\] +([0-9]+|\?)% +[a-z0-9-]+ +$TGT '"
 screen watch >"$T/watch-screen.txt"
 diag "watch screen:"
 while IFS= read -r l; do [ -n "$l" ] && diag "  $l"; done <"$T/watch-screen.txt"
-check "the table is redrawn in place (one header on screen)" [ "$(grep -c 'SOURCE -> TARGET' "$T/watch-screen.txt")" -eq 1 ]
+check "the table is redrawn in place (one header on screen)" [ "$(grep -c 'OPERATION' "$T/watch-screen.txt")" -eq 1 ]
 
 # The followed migration: a live bar (percent, ETA, phase) on one line, then the result.
 check "migrate on a terminal draws a bar with percent, ETA and phase" wait_for 30 bash -c \
@@ -52,7 +52,7 @@ check "... progress redrawn in place (at most one bar line per phase)" \
 # When everything ends, the table empties; Ctrl-C ends watch with status 0.
 "$W" cancel default/db-1 --timeout 30s >/dev/null 2>&1
 check "watch: the table empties when nothing is in flight" wait_for 30 bash -c \
-	"$TM capture-pane -p -t watch | grep -q 'no operations in flight'"
+	"$TM capture-pane -p -t watch | grep -q 'No resources found in default namespace.'"
 $TM send-keys -t watch C-c
 check "Ctrl-C ends watch with status 0" wait_for 10 bash -c "$TM capture-pane -p -t watch | grep -q 'WATCH-EXIT=0'"
 finish

@@ -6,7 +6,7 @@
 # and starts it; the clone binds on node-b (the VM is its first consumer) and copies; the VM runs
 # there on the copy; only then the old claim (and its volume on node-a) is deleted, and the
 # status names both. The migrator is killed with SIGKILL inside each step (the clone's create,
-# the switch/pin patch, the old claim's delete; the simulator delays each request 3 s): in the end
+# the switch/pin patch, the old claim's delete; the simulator delays each request 2 s): in the end
 # one copy, no second one, the VM stopped once and started once on node-b. db-2's data disk is on
 # statically provisioned local volumes (kubernetes.io/no-provisioner): no copy can be placed, the
 # move is refused before the stop with a reason saying what would be needed. db-3 keeps its old
@@ -45,6 +45,10 @@ pv_node() { # CLAIM: the node its PersistentVolume is pinned to
 OLD_PV=$($K get pvc -n default db-1-data -o jsonpath='{.spec.volumeName}')
 check "db-1's data is node-local on node-a" [ "$(pv_node db-1-data)" = node-a ]
 
+# db-3 keeps its old volume on request; its move runs beside the others (and their kills).
+$K annotate wukong -n default db-3 vm.novasphere.dev/keep-source-volumes=true >/dev/null
+$K patch wukong -n default db-3 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
+
 # --- db-2: no way to copy ------------------------------------------------------------------
 $K patch wukong -n default db-2 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_phase 30 db-2 Rejected; then ok "db-2 (static local volume): Rejected"; else not_ok "db-2 Rejected ($(last_phase db-2))"; fi
@@ -54,9 +58,13 @@ check "... db-2 keeps running on node-a" [ "$($K get vmi -n default db-2-vm -o j
 diag "$(statuses db-2 | tail -1)"
 
 # --- db-1 under three kills -----------------------------------------------------------------
-$K get vmi -n default db-1-vm -w --output-watch-events \
-	-o jsonpath='{.type} {.object.metadata.uid} {.object.status.phase} {.object.status.nodeName}{"\n"}' \
-	>"$T/vmi-watch.txt" 2>/dev/null &
+# Every VMI uid seen from now on (the watch is restarted when the API server ends it: a restart
+# lists the VMI again, which adds no uid).
+(while :; do
+	kubectl --kubeconfig "$KC" --request-timeout=30s get vmi -n default db-1-vm -w --output-watch-events \
+		-o jsonpath='{.type} {.object.metadata.uid} {.object.status.phase} {.object.status.nodeName}{"\n"}' 2>/dev/null
+	sleep 0.2
+done) >"$T/vmi-watch.txt" &
 _pids+=("$!")
 WATCH_PID=$!
 wait_for 10 test -s "$T/vmi-watch.txt" || not_ok "vmi watch started"
@@ -71,10 +79,10 @@ vmi_gone() { ! $K get vmi -n default db-1-vm >/dev/null 2>&1; }
 export -f cold_field copies vmi_gone
 export K
 
-simctl POST /sim/faults '{"verb":"create","resource":"datavolumes","latencyMs":3000}' >/dev/null || not_ok "fault injected"
+simctl POST /sim/faults '{"verb":"create","resource":"datavolumes","latencyMs":2000}' >/dev/null || not_ok "fault injected"
 $K patch wukong -n default db-1 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_for 40 vmi_gone; then
-	sleep 1.5 # the next cold tick is inside its 3 s create of the clone
+	sleep 1 # the next cold tick is inside its 2 s create of the clone
 	kill -9 "$MIG_PID"
 	ok "kill -9 while creating the clone"
 else
@@ -82,10 +90,10 @@ else
 fi
 check "... not switched yet" [ "$(cold_field stoppedMs)" = 0 ]
 simctl DELETE /sim/faults >/dev/null
-simctl POST /sim/faults '{"verb":"patch","resource":"virtualmachines","latencyMs":3000}' >/dev/null || not_ok "fault injected"
+simctl POST /sim/faults '{"verb":"patch","resource":"virtualmachines","latencyMs":2000}' >/dev/null || not_ok "fault injected"
 mig_start_migrator
 if wait_for 30 bash -c '[ "$(copies)" -ge 1 ]'; then
-	sleep 2 # inside the 3 s switch/pin patch
+	sleep 1 # inside the 2 s switch/pin patch
 	kill -9 "$MIG_PID"
 	ok "kill -9 inside the switch/pin patch"
 else
@@ -93,10 +101,10 @@ else
 fi
 check "... one clone" [ "$(copies)" -eq 1 ]
 simctl DELETE /sim/faults >/dev/null
-simctl POST /sim/faults '{"verb":"delete","resource":"persistentvolumeclaims","latencyMs":3000}' >/dev/null || not_ok "fault injected"
+simctl POST /sim/faults '{"verb":"delete","resource":"persistentvolumeclaims","latencyMs":2000}' >/dev/null || not_ok "fault injected"
 mig_start_migrator
 if wait_for 60 bash -c '[ "$(cold_field result)" = Succeeded ]'; then
-	sleep 1.5 # inside the 3 s delete of the old claim
+	sleep 1 # inside the 2 s delete of the old claim
 	kill -9 "$MIG_PID"
 	ok "kill -9 while deleting the old claim"
 else
@@ -121,17 +129,20 @@ LAST=$(statuses db-1 | tail -1)
 diag "$LAST"
 check "the status names the source node, the old claim (deleted) and the copy" bash -c \
 	"grep -q \"from node 'node-a'\" <<<\"\$0\" && grep -q \"claim 'db-1-data' on node 'node-a' (deleted) to DataVolume '$NEW' on node 'node-b'\" <<<\"\$0\"" "$LAST"
+check "db-1 verified on node-b (condition MigrationVerified True, volumes attached)" bash -c \
+	"topic wukong.status | grep '\"name\":\"db-1\"' | grep '\"type\":\"MigrationVerified\"' | grep -q '\"status\":\"True\".*2 volume(s) attached'"
 check "never Succeeded before the old claim was gone (one Succeeded, the last)" \
 	[ "$(statuses db-1 | grep -c '^Succeeded')" -ge 1 ]
+check "the final status records the source node" bash -c \
+	"topic wukong.status | grep '\"name\":\"db-1\"' | grep 'ColdMigrationSucceeded' | tail -1 | grep -q '\"sourceNode\":\"node-a\"'"
 check "never Rejected or Failed on the way" bash -c "! statuses db-1 | grep -qE '^(Rejected|Failed)'"
 sleep 2
+pkill -P "$WATCH_PID" 2>/dev/null # its kubectl (by parent id), then the loop
 kill "$WATCH_PID" 2>/dev/null
 awk '{print $2}' "$T/vmi-watch.txt" | sort -u >"$T/uids.txt"
 check "two VMIs in all: stopped once, started once" [ "$(wc -l <"$T/uids.txt")" -eq 2 ]
 
 # --- db-3: the old volume kept on request -----------------------------------------------------
-$K annotate wukong -n default db-3 vm.novasphere.dev/keep-source-volumes=true >/dev/null
-$K patch wukong -n default db-3 --type merge -p '{"spec":{"migration":{"targetNode":"node-b","cold":true}}}' >/dev/null
 if wait_phase 60 db-3 Succeeded; then ok "db-3 moved with its copy"; else not_ok "db-3 Succeeded ($(last_phase db-3))"; fi
 check "... old claim kept (on node-a)" [ "$(pv_node db-3-data)" = node-a ]
 check "... the status says kept" bash -c "statuses db-3 | tail -1 | grep -q '(kept)'"

@@ -10,7 +10,7 @@ D="$ROOT/deploy"
 
 check "deploy/ is what deploy/generate.py writes" python3 "$D/generate.py" --check
 check "base CRD is deploy/crds/wukong.yaml" cmp -s "$D/crds/wukong.yaml" "$D/base/crd.yaml"
-"$BIN/wukong-kafka" --strimzi 2>/dev/null | sed 's#kafka.strimzi.io/v1beta2#kafka.strimzi.io/v1#' >"$T/topics.yaml"
+"$BIN/wukong-kafka" --strimzi 2>/dev/null >"$T/topics.yaml"
 check "strimzi overlay's KafkaTopics are wukong-kafka --strimzi's (apiVersion v1)" \
 	bash -c "diff <(grep -v '^#' '$T/topics.yaml') <(grep -v '^#' '$D/overlays/strimzi/kafka-topics.yaml')"
 for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overlays/monitoring; do
@@ -22,7 +22,7 @@ check "workloads carry the promised pod and container settings" python3 - "$T/ba
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 wl = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
-assert len(wl) == 8, len(wl)
+assert len(wl) == 9, len(wl)
 for d in wl:
     ps = d["spec"]["template"]["spec"]
     n = d["metadata"]["name"]
@@ -43,25 +43,30 @@ kinds = {d["kind"] for d in docs}
 assert {"Namespace", "CustomResourceDefinition", "ServiceAccount", "ConfigMap", "Secret", "ClusterRole",
         "ClusterRoleBinding", "Role", "RoleBinding", "NetworkPolicy", "StatefulSet", "Deployment",
         "PriorityClass", "Service"} <= kinds, kinds
-assert sum(1 for d in docs if d["kind"] == "NetworkPolicy") == 8
+assert sum(1 for d in docs if d["kind"] == "NetworkPolicy") == 9
 PY
 check "each KafkaUser reads only its inputs and writes only its outputs" python3 - "$T/strimzi-scram.yaml" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 users = {d["metadata"]["name"]: d for d in docs if d["kind"] == "KafkaUser"}
 tenants = {n: u for n, u in users.items() if n.startswith("wukong-tenant-")}
-assert len(users) - len(tenants) == 8 and tenants, users.keys()
+assert len(users) - len(tenants) == 9 and tenants, users.keys()
 for n, u in users.items():
     assert u["spec"]["authentication"]["type"] == "scram-sha-512"
     for a in u["spec"]["authorization"]["acls"]:
         ops = set(a["operations"])
+        if a.get("type") == "deny":
+            # issue 20: the router's prefix write does not reach the tenants' topics
+            assert n == "wukong-router" and ops == {"Write"} and a["resource"] == {
+                "type": "topic", "name": "wukong.requests.t.", "patternType": "prefix"}, (n, a)
+            continue
         assert ops in ({"Read", "Describe"}, {"Write", "Describe"}, {"Read"}), (n, a)
         assert a["resource"]["type"] in ("topic", "group"), (n, a)
         # a prefix only for groups, for the router's writes to every wukong.requests.<cluster>
-        # and for the executors reading every tenant's topic
+        # and for the router reading every tenant's topic
         assert (a["resource"]["patternType"] == "literal" or a["resource"]["type"] == "group" or
                 (n == "wukong-router" and a["resource"]["name"] == "wukong.requests." and ops == {"Write", "Describe"}) or
-                (a["resource"]["name"] == "wukong.requests.t." and ops == {"Read", "Describe"})), (n, a)
+                (n == "wukong-router" and a["resource"]["name"] == "wukong.requests.t." and ops == {"Read", "Describe"})), (n, a)
 # issue 20: a tenant writes its own request topic and nothing else
 for n, u in tenants.items():
     acls = u["spec"]["authorization"]["acls"]
@@ -70,9 +75,10 @@ for n, u in tenants.items():
 w = {a["resource"]["name"] for a in users["wukong-status"]["spec"]["authorization"]["acls"] if "Write" in a["operations"]}
 assert w == {"wukong.dlq"}, w
 r = {a["resource"]["name"] for a in users["wukong-migrator"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
-assert r == {"wukong.events", "wukong.requests.local", "wukong.requests.t.", "wukong-migrator-local"}, r  # the router reads wukong.requests
+assert r == {"wukong.events", "wukong.requests.local", "wukong-migrator-local"}, r  # the router reads wukong.requests and the tenants' topics
 r = {a["resource"]["name"] for a in users["wukong-router"]["spec"]["authorization"]["acls"] if "Read" in a["operations"]}
-assert r == {"wukong.requests", "wukong.clusters", "wukong-router", "wukong-cluster-registry-reader"}, r
+assert r == {"wukong.requests", "wukong.requests.t.", "wukong.clusters", "wukong.audit", "wukong-router",
+             "wukong-cluster-registry-reader", "wukong-router-audit-reader"}, r
 cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "wukong-migrator"][0]
 c = yaml.safe_load(cm["data"]["config.yaml"])
 assert c["kafka.sasl.mechanism"] == "SCRAM-SHA-512" and c["kafka.security.protocol"] == "SASL_SSL"
@@ -80,7 +86,7 @@ PY
 
 # Every binary: --version names itself, the build's version and the six libraries.
 bad=""
-for b in wukong-watcher wukong-migrator wukong-cloner wukong-progress wukong-status wukong-audit \
+for b in wukong-watcher wukong-migrator wukong-cloner wukong-progress wukong-status wukong-audit wukong-console \
 	wukong-kafka wukong-sim wukong-auditlog wukongctl; do
 	out=$("$BIN/$b" --version 2>&1)
 	for lib in librdkafka libcurl cJSON libyaml OpenSSL libmicrohttpd; do
@@ -98,8 +104,10 @@ for o in base overlays/strimzi overlays/strimzi-scram overlays/strimzi-tls overl
 	check "kubectl apply -k $o succeeds against the simulator" bash -c "$K apply -k '$D/$o' >'$T/apply.log' 2>&1"
 done
 check "the published CRDs are registered" bash -c "$K get crd -o name | grep -q kafkausers.kafka.strimzi.io && $K get crd -o name | grep -q podmonitors.monitoring.coreos.com"
-NUSERS=$(grep -c '^kind: KafkaUser$' "$D/overlays/strimzi-scram/kafkausers.yaml") # services' and tenants'
-check "the KafkaUsers ($NUSERS) and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq $NUSERS ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 8 ]"
+# 9 services (with the console) + the tenants of deploy/generate.py's TENANTS (issue 20)
+NTEN=$(python3 -B -c "import sys; sys.path.insert(0, '$D'); import generate; print(len(generate.TENANTS))")
+check "the KafkaUsers and PodMonitors are stored" bash -c "[ \$($K get kafkausers -n wukong -o name | wc -l) -eq $((9 + NTEN)) ] && [ \$($K get podmonitors -n wukong -o name | wc -l) -eq 9 ]"
+check "the tenants' KafkaTopics are stored" bash -c "[ \$($K get kafkatopics -n wukong -o name | grep -c 'wukong.requests.t.') -eq $NTEN ]"
 cat >"$T/bad.yaml" <<'Y'
 apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor

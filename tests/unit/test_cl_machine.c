@@ -147,6 +147,22 @@ static void stopped_source_started_first(void **state)
 	running_source(&o);
 	o.vmi_exists = o.vmi_running = false;
 	o.vm_start_requested = false;
+	/* Not asked to start it: an offline snapshot of the VM as it is. */
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_CREATE_SNAPSHOT);
+	assert_non_null(strstr(d.message, "offline"));
+	/* cloneType offline: the same; a running source is refused */
+	j.offline = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_CREATE_SNAPSHOT);
+	o.vmi_exists = o.vmi_running = true;
+	decide(&j, &o, &d);
+	assert_int_equal(d.action, CL_ACT_FAIL);
+	assert_string_equal(d.reason, "SourceRunning");
+	o.vmi_exists = o.vmi_running = false;
+	j.offline = false;
+	/* startSource: started first */
+	j.start_source = true;
 	decide(&j, &o, &d);
 	assert_int_equal(d.action, CL_ACT_START_SOURCE);
 	assert_int_equal(d.phase, CL_PH_STARTING_SOURCE);
@@ -224,6 +240,7 @@ static void failures_classified(void **state)
 	/* not startable: a status that says so, or not running by the timeout */
 	job(&j, CL_SRC_VM);
 	running_source(&o);
+	j.start_source = true;
 	o.vmi_exists = o.vmi_running = false;
 	o.vm_unstartable = true;
 	strcpy(o.vm_status, "ErrorUnschedulable");

@@ -67,60 +67,60 @@ static void submission_valid(void **state)
 static void submission_bad_input(void **state)
 {
 	(void)state;
-	refused("", "deserialize");
+	refused("", "MalformedRequest");
 	assert_int_equal(cl_parse_submission(NULL, 0, &sub, &v), -1);
-	refused("{\"requestId\":\"r\",\"cluster\"", "deserialize"); /* truncated */
-	refused("\x01\xff garbage", "deserialize");
-	refused("[1,2]", "schema");
-	refused("\"str\"", "schema");
-	refused("{}", "schema");
+	refused("{\"requestId\":\"r\",\"cluster\"", "MalformedRequest"); /* truncated */
+	refused("\x01\xff garbage", "MalformedRequest");
+	refused("[1,2]", "SchemaViolation");
+	refused("\"str\"", "SchemaViolation");
+	refused("{}", "SchemaViolation");
 	{
 		char nul[] = "{\"requestId\":\"r\"}\0xx";
 
 		assert_int_equal(cl_parse_submission(nul, sizeof(nul) - 1, &sub, &v), -1);
-		assert_string_equal(v.code, "deserialize");
+		assert_string_equal(v.code, "MalformedRequest");
 	}
 	/* unknown fields anywhere */
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\",\"extra\":1,"
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\",\"uid\":\"x\"},\"targets\":[{\"name\":"
 		"\"t\"}]}",
-		"schema");
+		"SchemaViolation");
 	refused(
 	    "{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 	    "\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\",\"x\":1}]}",
-	    "schema");
+	    "SchemaViolation");
 	/* wrong types and values */
 	refused("{\"requestId\":5,\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"pod\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[\"t\"]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"},"
 		"{\"name\":\"t\"}]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\","
 		"\"running\":\"yes\"}]}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"keepSnapshot\":1}",
-		"schema");
+		"SchemaViolation");
 	/* a target whose VM would be the source */
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s-vm\"},\"targets\":[{\"name\":\"s\"}]}",
-		"schema");
+		"SchemaViolation");
 }
 
 static void submission_hostile(void **state)
@@ -128,43 +128,43 @@ static void submission_hostile(void **state)
 	(void)state;
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"../kube-system\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}]}",
-		"invalid-name");
+		"InvalidName");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"../../api/v1/secrets\"},\"targets\":[{"
 		"\"name\":\"t\"}]}",
-		"invalid-name");
+		"InvalidName");
 	refused(
 	    "{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 	    "\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"T?watch=1\"}]}",
-	    "invalid-name");
+	    "InvalidName");
 	refused("{\"requestId\":\"R_1\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}]}",
-		"invalid-name");
+		"InvalidName");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"disks\":[\"../etc\"]}",
-		"schema");
+		"SchemaViolation");
 	/* huge and fractional numbers are refused, not truncated */
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":1e300}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":-1e300}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":2.5}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":0}",
-		"schema");
+		"SchemaViolation");
 	refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\","
 		"\"source\":{\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],"
 		"\"parallelism\":-3}",
-		"schema");
+		"SchemaViolation");
 	/* deep nesting in a field we do not know: refused as a schema error, no crash */
 	{
 		char *deep = malloc(20000);
@@ -212,14 +212,14 @@ static void submission_caps(void **state)
 	assert_int_equal(sub.ntargets, CL_MAX_TARGETS);
 	free(s);
 	s = make_targets(CL_MAX_TARGETS + 1, 0);
-	refused(s, "schema");
+	refused(s, "SchemaViolation");
 	free(s);
 	/* reason: 1023 bytes accepted, 1024 refused */
 	s = make_targets(1, CL_NOTE_MAX - 1);
 	assert_int_equal(parse(s), 0);
 	free(s);
 	s = make_targets(1, CL_NOTE_MAX);
-	refused(s, "schema");
+	refused(s, "SchemaViolation");
 	free(s);
 	/* the whole value: at the cap it is read (and refused for its content), past it not */
 	s = malloc(CL_SUBMISSION_MAX + 2);
@@ -228,7 +228,7 @@ static void submission_caps(void **state)
 	len = CL_SUBMISSION_MAX;
 	assert_int_equal(cl_parse_submission(s, len, &sub, &v), 0);
 	assert_int_equal(cl_parse_submission(s, len + 1, &sub, &v), -1);
-	assert_string_equal(v.code, "oversized");
+	assert_string_equal(v.code, "RequestTooLarge");
 	free(s);
 	/* disks: 32 accepted, 33 refused; duplicates refused */
 	{
@@ -246,11 +246,11 @@ static void submission_caps(void **state)
 		assert_int_equal(parse(buf), 0);
 		assert_int_equal(sub.ndisks, CL_MAX_DISKS);
 		snprintf(buf + n, sizeof(buf) - n, ",\"dx\"]}");
-		refused(buf, "schema");
+		refused(buf, "SchemaViolation");
 		refused("{\"requestId\":\"r\",\"cluster\":\"c\",\"namespace\":\"n\",\"source\":{"
 			"\"type\":\"vm\",\"name\":\"s\"},\"targets\":[{\"name\":\"t\"}],\"disks\":["
 			"\"a\",\"a\"]}",
-			"schema");
+			"SchemaViolation");
 	}
 }
 
@@ -259,7 +259,7 @@ static void tenants(void **state)
 	(void)state;
 	assert_int_equal(cl_tenant_check("", "default", NULL, false, false, &v), 0);
 	assert_int_equal(cl_tenant_check("", "default", NULL, true, false, &v), -1);
-	assert_string_equal(v.code, "forbidden");
+	assert_string_equal(v.code, "Forbidden");
 	assert_int_equal(cl_tenant_check("a", "default", NULL, false, false, &v), 0);
 	assert_int_equal(cl_tenant_check("a", "default", NULL, false, true, &v), -1);
 	assert_int_equal(cl_tenant_check("a", "team-a-dev", "team-a-*, other", false, true, &v), 0);
@@ -305,11 +305,36 @@ static void jobs_from_wukongs(void **state)
 	/* no cloneSource, an offline clone, garbage metadata */
 	assert_int_equal(
 	    job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{}}", &j), 0);
+	/* an offline clone is the cloner's too: never started, copied as it is */
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"cloneType\":"
 				"\"offline\"}}}",
 				&j),
-			 0);
+			 1);
+	assert_true(j.offline && !j.start_source && !j.per_volume);
+	assert_string_equal(j.invalid, "");
+	/* offline and startSource contradict each other */
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"cloneType\":"
+				"\"offline\",\"startSource\":true}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "InvalidCloneSource");
+	/* another namespace, or a disk selection: the per-volume route */
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\","
+				"\"namespace\":\"golden\"}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "");
+	assert_true(j.per_volume);
+	assert_string_equal(j.source_ns, "golden");
+	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
+				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\","
+				"\"namespace\":\"golden\",\"startSource\":true}}}",
+				&j),
+			 1);
+	assert_string_equal(j.invalid, "InvalidCloneSource");
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\"}}}",
 				&j),
@@ -337,14 +362,14 @@ static void jobs_from_wukongs(void **state)
 	assert_true(j.from_kafka);
 	assert_int_equal(j.parallelism, 2);
 	assert_false(j.want_running);
-	/* cross namespace: accepted as a job that fails with its reason */
+	/* cross namespace: a per-volume job (VolumeSnapshots + CDI DataVolume clones) */
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"s\",\"namespace\":"
 				"\"other\",\"cloneType\":\"running\"}}}",
 				&j),
 			 1);
-	assert_string_equal(j.invalid, "CrossNamespaceNotSupported");
-	assert_non_null(strstr(j.invalid_msg, "TypedLocalObjectReference"));
+	assert_string_equal(j.invalid, "");
+	assert_true(j.per_volume);
 	/* hostile values become invalid jobs, never paths */
 	assert_int_equal(job_of("{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{"
 				"\"cloneSource\":{\"type\":\"vm\",\"vmName\":\"../../secrets\","

@@ -67,6 +67,74 @@ static void commands(void **state)
 	assert_string_equal(a.pos[0], "-x");
 }
 
+/* kubectl's habits (issue 25): -n, -A, -o wide|name|jsonpath=, -w, NAME or NS/NAME, the
+ * kubectl plugin's "kubectl wukong -n default get", virtctl's migrate-cancel. */
+static void kubectl_flags(void **state)
+{
+	struct ctl_args a;
+	char err[256], ns[CTL_NS_MAX], name[CTL_NAME_MAX];
+
+	(void)state;
+	assert_int_equal(parse(&a, err, sizeof(err), 4, "migrate", "web-3", "-n", "prod"), 0);
+	assert_string_equal(a.namespace, "prod");
+	assert_int_equal(ctl_ref_ns(&a, a.pos[0], ns, name, err, sizeof(err)), 0);
+	assert_string_equal(ns, "prod");
+	assert_string_equal(name, "web-3");
+	/* NS/NAME agreeing with -n is fine; a different NS is refused */
+	assert_int_equal(ctl_ref_ns(&a, "prod/web-3", ns, name, err, sizeof(err)), 0);
+	assert_int_equal(ctl_ref_ns(&a, "dev/web-3", ns, name, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "-n says 'prod'"));
+	/* without -n: the kubeconfig context's namespace, else default */
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "migrate", "web-3"), 0);
+	assert_string_equal(ctl_args_ns(&a), "default");
+	a.default_ns = "team-a";
+	assert_int_equal(ctl_ref_ns(&a, "web-3", ns, name, err, sizeof(err)), 0);
+	assert_string_equal(ns, "team-a");
+	assert_int_equal(ctl_ref_ns(&a, "other/web-3", ns, name, err, sizeof(err)), 0);
+	assert_string_equal(ns, "other");
+	/* global flags before the command (kubectl wukong -n default get) */
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "-n", "default", "get"), 0);
+	assert_int_equal(a.cmd, CTL_CMD_GET);
+	assert_string_equal(a.namespace, "default");
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "--namespace=x", "get"), 0);
+	assert_string_equal(a.namespace, "x");
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "get", "--all-namespaces"), 0);
+	assert_true(a.all_namespaces);
+	assert_false(a.include_finished);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-A", "--include-finished"), 0);
+	assert_true(a.all_namespaces && a.include_finished);
+	assert_int_equal(parse(&a, err, sizeof(err), 4, "get", "-A", "-n", "x"), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-n", "Bad_NS"), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "get", "default/db-1"), 0);
+	assert_string_equal(a.pos[0], "default/db-1");
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "a", "b"), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "get", "-w"), 0);
+	assert_true(a.watch);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "migrate", "x", "-w"), -1);
+	/* -o */
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-o", "wide"), 0);
+	assert_int_equal(a.output, CTL_OUT_WIDE);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-o", "name"), 0);
+	assert_int_equal(a.output, CTL_OUT_NAME);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-o", "jsonpath={.items[*].name}"),
+			 0);
+	assert_int_equal(a.output, CTL_OUT_JSONPATH);
+	assert_string_equal(a.jsonpath, "{.items[*].name}");
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "get", "-ojsonpath="), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-o", "jsonpath="), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "get", "-o", "xml"), -1);
+	assert_non_null(strstr(err, "jsonpath=TEMPLATE"));
+	/* virtctl's verb */
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "migrate-cancel", "web-1"), 0);
+	assert_int_equal(a.cmd, CTL_CMD_CANCEL);
+	assert_non_null(ctl_cmd_usage(CTL_CMD_CANCEL));
+	/* audit: newest N, --reverse */
+	assert_int_equal(
+	    parse(&a, err, sizeof(err), 5, "audit", "query", "--limit", "5", "--reverse"), 0);
+	assert_true(a.reverse);
+	assert_int_equal(a.limit, 5);
+}
+
 static void help(void **state)
 {
 	struct ctl_args a;
@@ -238,6 +306,36 @@ static void nodes_disks_durations(void **state)
 	assert_int_equal(ctl_parse_duration("", &ms), -1);
 }
 
+/* Addition (issue 24): report drain|migrate ID [--svg FILE]. */
+static void report_args(void **state)
+{
+	struct ctl_args a;
+	char err[256], big[5000];
+
+	(void)state;
+	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "dr-1", "--svg", "x.svg"),
+			 0);
+	assert_int_equal(a.cmd, CTL_CMD_REPORT);
+	assert_string_equal(a.report_kind, "drain");
+	assert_string_equal(a.report_id, "dr-1");
+	assert_string_equal(a.svg, "x.svg");
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "migrate", "m-1"), 0);
+	assert_null(a.svg);
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "clone", "c-1"), -1);
+	assert_non_null(strstr(err, "unknown report 'clone' (drain, migrate)"));
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "drain", "../../etc"), -1);
+	assert_non_null(strstr(err, "is not a request id"));
+	assert_int_equal(parse(&a, err, sizeof(err), 3, "report", "drain", "a\033]0;x"), -1);
+	assert_null(strchr(err, '\033'));
+	assert_int_equal(parse(&a, err, sizeof(err), 2, "report", "drain"), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "d", "--svg", ""), -1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(parse(&a, err, sizeof(err), 5, "report", "drain", "d", "--svg", big), -1);
+	assert_int_equal(parse(&a, err, sizeof(err), 4, "report", "drain", "d", "--to"), -1);
+	assert_non_null(ctl_cmd_usage(CTL_CMD_REPORT));
+}
+
 static void safe_copy(void **state)
 {
 	char out[32];
@@ -256,10 +354,15 @@ static void safe_copy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(commands),	 cmocka_unit_test(help),
-	    cmocka_unit_test(bad_usage), cmocka_unit_test(hostile_args),
-	    cmocka_unit_test(refs),	 cmocka_unit_test(nodes_disks_durations),
+	    cmocka_unit_test(commands),
+	    cmocka_unit_test(kubectl_flags),
+	    cmocka_unit_test(help),
+	    cmocka_unit_test(bad_usage),
+	    cmocka_unit_test(hostile_args),
+	    cmocka_unit_test(refs),
+	    cmocka_unit_test(nodes_disks_durations),
 	    cmocka_unit_test(safe_copy),
+	    cmocka_unit_test(report_args),
 	};
 
 	return cmocka_run_group_tests_name("ctl_args", tests, NULL, NULL);

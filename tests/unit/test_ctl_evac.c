@@ -111,6 +111,13 @@ static void final_report(void **state)
 			     "\"dr-1\",\"node\":\"node-3\",\"total\":0,\"succeeded\":0,\"failed\":"
 			     "0,\"running\":0,\"waiting\":0,\"phase\":\"Running\"}"));
 	assert_int_equal(e.percent, 0);
+	/* ended with VMs left: the bar shows what moved, never full (issue 18) */
+	assert_true(take_str(&e,
+			     "{\"type\":\"evacuation\",\"evacuationId\":\"dr-1\",\"requestId\":"
+			     "\"dr-1\",\"node\":\"node-3\",\"total\":4,\"succeeded\":3,\"failed\":"
+			     "1,\"running\":0,\"waiting\":0,\"phase\":\"Failed\"}"));
+	assert_int_equal(e.percent, 75);
+	assert_true(e.eta_s == 0);
 }
 
 static void not_ours(void **state)
@@ -320,6 +327,43 @@ static void follow_drain(void **state)
 	assert_false(f.evac.have);
 }
 
+static void plan_text(void **state)
+{
+	char out[4096], small[120];
+	cJSON *d = cJSON_Parse(
+	    "{\"plan\":{\"steps\":[{\"namespace\":\"default\",\"name\":\"v-1\",\"target\":"
+	    "\"node-b\",\"mode\":\"live\",\"startSeconds\":0,\"endSeconds\":10.04},"
+	    "{\"namespace\":\"default\",\"name\":\"br\",\"target\":null,\"mode\":\"cold\","
+	    "\"startSeconds\":\"x\",\"endSeconds\":1e300},{\"name\":\"\\u001b[2Jevil\"}]},"
+	    "\"skipped\":[{\"namespace\":\"default\",\"name\":\"br2\",\"reason\":"
+	    "\"NotLiveMigratable\",\"message\":\"bridge\"}]}");
+
+	(void)state;
+	ctl_evac_plan_text(d, out, sizeof(out));
+	assert_non_null(strstr(out, "  VM "));
+	assert_non_null(strstr(out, "default/v-1"));
+	assert_non_null(strstr(out, "live     0.0s   10.0s"));
+	/* missing or wrong-typed fields print as "-" */
+	assert_non_null(strstr(out, "default/br "));
+	assert_non_null(strstr(out, " cold        -       -"));
+	assert_non_null(strstr(out, "stays: default/br2 (NotLiveMigratable: bridge)"));
+	/* no escape sequence reaches the terminal */
+	assert_null(strchr(out, '\033'));
+	/* cut at a line, never overrun */
+	ctl_evac_plan_text(d, small, sizeof(small));
+	assert_true(strlen(small) < sizeof(small));
+	assert_non_null(strstr(small, "..."));
+	/* nothing to show, garbage */
+	ctl_evac_plan_text(NULL, out, sizeof(out));
+	assert_string_equal(out, "");
+	cJSON_Delete(d);
+	d = cJSON_Parse("{\"plan\":{\"steps\":7},\"skipped\":\"x\",\"stayed\":[{\"name\":\"a\"}]}");
+	ctl_evac_plan_text(d, out, sizeof(out));
+	assert_string_equal(out, "  stays: -/a (-)\n");
+	ctl_evac_plan_text(d, out, 0);
+	cJSON_Delete(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +371,7 @@ int main(void)
 	    cmocka_unit_test(not_ours),	   cmocka_unit_test(malformed),
 	    cmocka_unit_test(caps),	   cmocka_unit_test(hostile),
 	    cmocka_unit_test(line_widths), cmocka_unit_test(follow_drain),
+	    cmocka_unit_test(plan_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

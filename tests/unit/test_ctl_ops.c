@@ -9,6 +9,7 @@
 
 #include "../../tools/wukongctl/ctl_ops.h"
 #include "../../tools/wukongctl/ctl_table.h"
+#include "wk_buf.h"
 
 #include <cjson/cJSON.h>
 
@@ -228,82 +229,202 @@ static void cancel_and_drain(void **state)
 	assert_false(f.done);
 }
 
+static char *table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty, int cols)
+{
+	struct wk_buf b;
+
+	wk_buf_init(&b, 0);
+	ctl_rows_table(rows, n, all_ns, wide, tty, cols, 0, true, &b);
+	return wk_buf_take(&b, NULL);
+}
+
 static void table_rows(void **state)
 {
 	struct ctl_row rows[4];
-	char line[512];
+	char *out, *js;
+	cJSON *l;
 	cJSON *wk = cJSON_Parse(
 	    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\"},\"status\":{"
 	    "\"migrationStatus\":{\"phase\":\"Migrating\",\"requestId\":\"r1\",\"sourceNode\":"
-	    "\"node-1\",\"targetNode\":\"node-2\",\"progress\":40,\"etaSeconds\":12},"
+	    "\"node-1\",\"targetNode\":\"node-2\",\"progress\":40,\"etaSeconds\":12,"
+	    "\"appliedSeq\":{\"x\":1}},"
 	    "\"cloneStatus\":{\"phase\":\"Succeeded\",\"requestId\":\"c1\",\"source\":\"vm/x\"}}}");
 
 	(void)state;
 	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 4), 1);
 	assert_string_equal(rows[0].vm, "default/web-1");
+	assert_string_equal(rows[0].ns, "default");
+	assert_string_equal(rows[0].name, "web-1");
 	assert_string_equal(rows[0].kind, "migration");
 	assert_int_equal(rows[0].percent, 40);
-	ctl_row_format(&rows[0], false, 120, 0, line, sizeof(line));
-	assert_non_null(strstr(line, "[########------------]  40%"));
-	assert_non_null(strstr(line, "node-1 -> node-2"));
-	assert_non_null(strstr(line, "0:12"));
-	ctl_row_format(&rows[0], true, 0, 0, line, sizeof(line));
-	assert_string_equal(line, "vm=default/web-1 kind=migration phase=Migrating progress=40% "
-				  "source=node-1 target=node-2 eta=0:12 request=r1");
-	ctl_row_format(&rows[0], false, 30, 0, line, sizeof(line));
-	assert_true(strlen(line) <= 30);
+	/* a terminal: the bar */
+	out = table(rows, 1, false, false, true, 200);
+	assert_non_null(strstr(out, "[########------------]  40%"));
+	assert_non_null(strstr(out, "node-1   node-2"));
+	assert_non_null(strstr(out, "0:12"));
+	assert_true(!strncmp(out, "NAME ", 5));
+	free(out);
+	/* a pipe: the same table without the bar, with NAMESPACE under -A */
+	out = table(rows, 1, true, false, false, 0);
+	assert_true(!strncmp(out, "NAMESPACE   NAME    OPERATION   PHASE       PROGRESS", 52));
+	assert_non_null(strstr(out, "\ndefault     web-1   migration   Migrating   40%"));
+	assert_null(strchr(out, '['));
+	assert_null(strchr(out, '\x1b'));
+	free(out);
+	/* wide: the request id */
+	out = table(rows, 1, false, true, false, 0);
+	assert_non_null(strstr(out, "REQUEST"));
+	assert_non_null(strstr(out, "   r1   "));
+	free(out);
+	/* -o json: the status's own field names, bookkeeping left out */
+	l = ctl_rows_list(rows, 1);
+	js = cJSON_PrintUnformatted(l);
+	assert_non_null(strstr(js, "\"items\":[{\"namespace\":\"default\",\"name\":\"web-1\","
+				   "\"operation\":\"migration\",\"phase\":\"Migrating\""));
+	assert_non_null(strstr(js, "\"sourceNode\":\"node-1\""));
+	assert_null(strstr(js, "appliedSeq"));
+	free(js);
+	cJSON_Delete(l);
 	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 2);
 	assert_string_equal(rows[1].kind, "clone");
 	assert_int_equal(rows[1].percent, 100);
 	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 1), 1);
+	cJSON_Delete(wk);
+	/* a narrow terminal: names cut in the middle (the end kept), phase whole */
+	wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"default\",\"name\":"
+			 "\"a-very-long-wukong-name-for-a-database-7\"},\"status\":{"
+			 "\"migrationStatus\":{\"phase\":\"Snapshotting\",\"sourceNode\":"
+			 "\"worker-node-with-a-long-name-1\",\"targetNode\":"
+			 "\"worker-node-with-a-long-name-2\"}}}");
+	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 4), 1);
+	out = table(rows, 1, false, false, true, 120);
+	for (char *p = out, *nl; (nl = strchr(p, '\n')); p = nl + 1)
+		assert_true(nl - p <= 120);
+	assert_non_null(strstr(out, "Snapshotting"));
+	if (!strstr(out, "database-7"))
+		fprintf(stderr, "%s", out);
+	assert_non_null(strstr(out, "database-7"));
+	assert_non_null(strstr(out, ".."));
+	assert_non_null(strstr(out, "name-2"));
+	free(out);
 	cJSON_Delete(wk);
 	/* hostile strings in a status cannot drive the terminal */
 	wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"d\",\"name\":\"n\"},\"status\":{"
 			 "\"migrationStatus\":{\"phase\":\"\\u001b[2J\",\"progress\":1e300}}}");
 	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 4), 1);
 	assert_int_equal(rows[0].percent, -1);
-	ctl_row_format(&rows[0], false, 120, 0, line, sizeof(line));
-	assert_null(strchr(line, '\x1b'));
+	out = table(rows, 1, false, false, true, 120);
+	assert_null(strchr(out, '\x1b'));
+	free(out);
 	cJSON_Delete(wk);
-	/* a finished cold move: its downtime in the plain line; hostile values are dropped */
+	/* a finished cold move: its downtime in the wide table; a Rejected row has no bar */
 	wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"d\",\"name\":\"db\"},\"status\":{"
 			 "\"migrationStatus\":{\"phase\":\"Succeeded\",\"requestId\":\"r2\","
 			 "\"targetNode\":\"node-b\",\"mode\":\"Cold\",\"downtimeSeconds\":6.4}}}");
 	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 1);
 	assert_true(rows[0].downtime_s == 6.4);
-	ctl_row_format(&rows[0], true, 0, 0, line, sizeof(line));
-	assert_non_null(strstr(line, " request=r2 downtime=6s"));
+	out = table(rows, 1, false, true, false, 0);
+	assert_non_null(strstr(out, "   Cold   6s"));
+	free(out);
+	cJSON_Delete(wk);
+	wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"d\",\"name\":\"db\"},\"status\":{"
+			 "\"migrationStatus\":{\"phase\":\"Rejected\",\"requestId\":\"r3\"}}}");
+	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 1);
+	out = table(rows, 1, false, false, true, 120);
+	assert_null(strstr(out, "<=>"));
+	assert_non_null(strstr(out, "Rejected   -"));
+	free(out);
 	cJSON_Delete(wk);
 	static const char *const bad_dt[] = {"-1", "1e400", "\"6\"", "true", "null", "1e10"};
 	for (size_t i = 0; i < sizeof(bad_dt) / sizeof(bad_dt[0]); i++) {
-		char js[300];
+		char jsn[300];
 
-		snprintf(js, sizeof(js),
+		snprintf(jsn, sizeof(jsn),
 			 "{\"metadata\":{\"name\":\"db\"},\"status\":{\"migrationStatus\":{"
 			 "\"phase\":\"Succeeded\",\"downtimeSeconds\":%s}}}",
 			 bad_dt[i]);
-		wk = cJSON_Parse(js);
+		wk = cJSON_Parse(jsn);
 		assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 1);
 		assert_true(rows[0].downtime_s < 0);
-		ctl_row_format(&rows[0], true, 0, 0, line, sizeof(line));
-		assert_null(strstr(line, "downtime"));
 		cJSON_Delete(wk);
 	}
 	/* no status at all */
 	wk = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
 	assert_int_equal(ctl_rows_from_wukong(wk, true, rows, 4), 0);
 	cJSON_Delete(wk);
-	ctl_row_header(200, line, sizeof(line));
-	assert_non_null(strstr(line, "PROGRESS"));
+}
+
+/* watch's live overlay from wukong.status: ahead of the API server's copy, never backwards,
+ * only for the same request, hostile values ignored, bounded. */
+static void live_overlay(void **state)
+{
+	struct ctl_live *lv = calloc(CTL_LIVE_MAX, sizeof(*lv));
+	struct ctl_row rows[2];
+	size_t n = 0;
+	cJSON *wk = cJSON_Parse("{\"metadata\":{\"namespace\":\"default\",\"name\":\"web-1\"},"
+				"\"status\":{\"migrationStatus\":{\"phase\":\"Migrating\","
+				"\"requestId\":\"r1\",\"progress\":10,\"etaSeconds\":30}}}");
+	cJSON *b;
+	static const char *const bad[] = {
+	    "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{\"migrationStatus\":"
+	    "{\"progress\":1e300}}}",
+	    "{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{\"migrationStatus\":"
+	    "{\"progress\":\"90\"}}}",
+	    "{\"name\":\"web-1\",\"status\":{\"migrationStatus\":{\"progress\":90}}}", "[]", "{}"};
+
+	(void)state;
+	assert_int_equal(ctl_rows_from_wukong(wk, false, rows, 2), 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = cJSON_Parse(bad[i]);
+		assert_false(ctl_live_take(lv, &n, b));
+		cJSON_Delete(b);
+	}
+	/* the aggregator's numbers (no requestId) are ahead: taken */
+	b = cJSON_Parse("{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{"
+			"\"migrationStatus\":{\"progress\":60,\"etaSeconds\":8}}}");
+	assert_true(ctl_live_take(lv, &n, b));
+	cJSON_Delete(b);
+	ctl_live_apply(lv, n, rows, 1);
+	assert_int_equal(rows[0].percent, 60);
+	assert_true(rows[0].eta_s == 8);
+	/* another request's numbers are not ours */
+	b = cJSON_Parse("{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{"
+			"\"migrationStatus\":{\"requestId\":\"r0\",\"progress\":100}}}");
+	assert_true(ctl_live_take(lv, &n, b));
+	cJSON_Delete(b);
+	ctl_live_apply(lv, n, rows, 1);
+	assert_int_equal(rows[0].percent, 60);
+	/* never backwards */
+	b = cJSON_Parse("{\"namespace\":\"default\",\"name\":\"web-1\",\"status\":{"
+			"\"migrationStatus\":{\"requestId\":\"r1\",\"progress\":40}}}");
+	assert_true(ctl_live_take(lv, &n, b));
+	cJSON_Delete(b);
+	ctl_live_apply(lv, n, rows, 1);
+	assert_int_equal(rows[0].percent, 60);
+	assert_int_equal(n, 1);
+	/* bounded: many Wukongs keep at most CTL_LIVE_MAX entries */
+	for (int i = 0; i < CTL_LIVE_MAX + 10; i++) {
+		char js[200];
+
+		snprintf(js, sizeof(js),
+			 "{\"namespace\":\"d\",\"name\":\"w-%d\",\"status\":{\"cloneStatus\":{"
+			 "\"progress\":5}}}",
+			 i);
+		b = cJSON_Parse(js);
+		assert_true(ctl_live_take(lv, &n, b));
+		cJSON_Delete(b);
+	}
+	assert_int_equal(n, CTL_LIVE_MAX);
+	cJSON_Delete(wk);
+	free(lv);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(migration_success),
-	    cmocka_unit_test(rejections),
-	    cmocka_unit_test(cancel_and_drain),
-	    cmocka_unit_test(table_rows),
+	    cmocka_unit_test(migration_success), cmocka_unit_test(rejections),
+	    cmocka_unit_test(cancel_and_drain),	 cmocka_unit_test(table_rows),
+	    cmocka_unit_test(live_overlay),
 	};
 
 	return cmocka_run_group_tests_name("ctl_ops", tests, NULL, NULL);

@@ -44,13 +44,13 @@ static void drain_bad(void **state)
 
 	(void)state;
 	assert_int_equal(mig_parse_drain("", 0, &d, &v), -1);
-	assert_string_equal(v.code, "deserialize");
+	assert_string_equal(v.code, "MalformedRequest");
 	assert_int_equal(parse("{\"requestId\":\"d1\",\"cluster\":\"c1\",\"node\":\"n\"", &d, &v),
 			 -1); /* truncated */
-	assert_string_equal(v.code, "deserialize");
+	assert_string_equal(v.code, "MalformedRequest");
 	assert_int_equal(parse("\x01\x02garbage", &d, &v), -1);
 	assert_int_equal(parse("[1,2]", &d, &v), -1);
-	assert_string_equal(v.code, "schema");
+	assert_string_equal(v.code, "SchemaViolation");
 	assert_int_equal(parse("{\"requestId\":\"d1\",\"cluster\":\"c1\"}", &d, &v), -1);
 	assert_non_null(strstr(v.message, "'node'"));
 	assert_int_equal(
@@ -62,7 +62,7 @@ static void drain_bad(void **state)
 	    -1);
 	assert_int_equal(
 	    parse("{\"requestId\":\"d1\",\"cluster\":\"c1\",\"node\":\"../../etc\"}", &d, &v), -1);
-	assert_string_equal(v.code, "invalid-name");
+	assert_string_equal(v.code, "InvalidName");
 	assert_int_equal(parse("{\"requestId\":\"D_1\",\"cluster\":\"c1\",\"node\":\"n\"}", &d, &v),
 			 -1);
 	assert_int_equal(parse("{\"requestId\":1e999,\"cluster\":\"c1\",\"node\":\"n\"}", &d, &v),
@@ -111,10 +111,10 @@ static void drain_caps(void **state)
 	memset(big + h, 'x', MIG_SUBMISSION_MAX - h - 2);
 	memcpy(big + MIG_SUBMISSION_MAX - 2, "\"}", 2);
 	assert_int_equal(mig_parse_drain(big, MIG_SUBMISSION_MAX, &d, &v), -1);
-	assert_string_equal(v.code, "oversized");
+	assert_string_equal(v.code, "RequestTooLarge");
 	assert_non_null(strstr(v.message, "'reason'"));
 	assert_int_equal(mig_parse_drain(big, MIG_SUBMISSION_MAX + 1, &d, &v), -1);
-	assert_string_equal(v.code, "oversized");
+	assert_string_equal(v.code, "RequestTooLarge");
 	assert_non_null(strstr(v.message, "cap"));
 	free(big);
 }

@@ -125,7 +125,18 @@ static void not_migratable_disks(void **state)
 	expect_reason(&x->f, "DisksNotLiveMigratable");
 	mig_preflight(&x->f, &c);
 	assert_non_null(strstr(c.message, "db-local-data"));
-	assert_non_null(strstr(c.message, "ReadWriteMany"));
+	/* the hint names the flag and the field, and does not repeat KubeVirt's sentence */
+	assert_non_null(strstr(c.message, "--cold --to NODE"));
+	assert_non_null(strstr(c.message, "spec.migration.cold"));
+	assert_null(strstr(c.message, "ReadWriteMany"));
+	/* A VM already on the target need not move, migratable or not (AlreadyOnTarget for a
+	 * spec.migration): that is said first. */
+	x->f.target_name = "node-1";
+	expect_reason(&x->f, "TargetIsSourceNode");
+	/* ... unless a migration of it is in flight */
+	x->f.inflight_vmim = "other";
+	expect_reason(&x->f, "DisksNotLiveMigratable");
+	x->f.inflight_vmim = NULL;
 }
 
 static void not_migratable_bridge(void **state)

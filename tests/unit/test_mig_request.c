@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "decide/mig_request.h"
+#include "wk_common.h"
 #include "wk_tenant.h"
 
 #include <cjson/cJSON.h>
@@ -80,68 +81,68 @@ static void expect(const char *body, const char *code)
 static void migrate_bad(void **state)
 {
 	(void)state;
-	expect("", "deserialize");
-	expect(NULL, "deserialize");
-	expect("{\"requestId\":\"a\",\"clus", "deserialize"); /* truncated */
-	expect("\x01\xff garbage", "deserialize");	      /* garbage */
-	expect("[1,2]", "schema");			      /* not an object */
-	expect("\"str\"", "schema");
-	expect("{}", "schema"); /* missing fields */
-	expect("{\"requestId\":1,\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}", "schema");
-	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":[],\"name\":\"x\"}", "schema");
+	expect("", "MalformedRequest");
+	expect(NULL, "MalformedRequest");
+	expect("{\"requestId\":\"a\",\"clus", "MalformedRequest"); /* truncated */
+	expect("\x01\xff garbage", "MalformedRequest");	      /* garbage */
+	expect("[1,2]", "SchemaViolation");			      /* not an object */
+	expect("\"str\"", "SchemaViolation");
+	expect("{}", "SchemaViolation"); /* missing fields */
+	expect("{\"requestId\":1,\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}", "SchemaViolation");
+	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":[],\"name\":\"x\"}", "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"extra\":1}",
-	       "schema"); /* unknown field */
+	       "SchemaViolation"); /* unknown field */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"allowPostCopy\":\"yes\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"cold\":\"yes\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":1.5}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":1e300}}",
-	       "schema"); /* huge number */
+	       "SchemaViolation"); /* huge number */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"completionTimeoutPerGiB\":-5}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"bandwidthPerMigration\":\"-1Mi\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"bandwidthPerMigration\":\"fast\"}}",
-	       "schema");
+	       "SchemaViolation");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":{\"postCopy\":true}}",
-	       "schema"); /* unknown option */
+	       "SchemaViolation"); /* unknown option */
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"options\":7}",
-	       "schema");
+	       "SchemaViolation");
 }
 
 static void migrate_hostile_names(void **state)
 {
 	(void)state;
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"../../x\",\"name\":\"x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"../../x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"targetNode\":\"node/../../api\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"A B\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x%2F\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"Default\",\"name\":\"x\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"\"}",
-	       "invalid-name");
+	       "InvalidName");
 	expect("{\"requestId\":\"a\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\","
 	       "\"tenant\":\"t\\u0000x\"}",
-	       "schema");
+	       "SchemaViolation");
 }
 
 static char *padded(size_t total)
@@ -170,7 +171,7 @@ static void migrate_caps(void **state)
 	(void)state;
 	assert_int_equal(mig_parse_migrate(at, strlen(at), &r, &v), 0);
 	assert_int_equal(mig_parse_migrate(over, strlen(over), &r, &v), -1);
-	assert_string_equal(v.code, "oversized");
+	assert_string_equal(v.code, "RequestTooLarge");
 	free(at);
 	free(over);
 	/* Deep nesting in a field: rejected as a wrong type, not a crash. */
@@ -200,7 +201,7 @@ static void migrate_caps(void **state)
 		    "{\"requestId\":\"%s\",\"cluster\":\"c\",\"namespace\":\"n\",\"name\":\"x\"}",
 		    id);
 		assert_int_equal(parse(body, &r, &v), -1);
-		assert_string_equal(v.code, "invalid-name");
+		assert_string_equal(v.code, "InvalidName");
 	}
 }
 
@@ -217,11 +218,11 @@ static void cancel_parse(void **state)
 	assert_int_equal(mig_parse_cancel(ok, strlen(ok), &c, &v), 0);
 	assert_string_equal(c.target_request, "req-1");
 	assert_int_equal(mig_parse_cancel(bad, strlen(bad), &c, &v), -1);
-	assert_string_equal(v.code, "invalid-name");
+	assert_string_equal(v.code, "InvalidName");
 	assert_int_equal(mig_parse_cancel("{\"requestId\":\"c\"}", 17, &c, &v), -1);
-	assert_string_equal(v.code, "schema");
+	assert_string_equal(v.code, "SchemaViolation");
 	assert_int_equal(mig_parse_cancel("nope", 4, &c, &v), -1);
-	assert_string_equal(v.code, "deserialize");
+	assert_string_equal(v.code, "MalformedRequest");
 }
 
 static void verbs(void **state)
@@ -255,10 +256,10 @@ static void tenants(void **state)
 	assert_int_equal(mig_tenant_check("t", "default", NULL, false, false, &v), 0);
 	/* Tenants configured: an unknown tenant is forbidden, a known one only in its list. */
 	assert_int_equal(mig_tenant_check("t", "default", NULL, false, true, &v), -1);
-	assert_string_equal(v.code, "forbidden");
+	assert_string_equal(v.code, "Forbidden");
 	assert_int_equal(mig_tenant_check("a", "team-a-1", "team-a-*", false, true, &v), 0);
 	assert_int_equal(mig_tenant_check("a", "kube-system", "team-a-*", false, true, &v), -1);
-	assert_string_equal(v.code, "forbidden");
+	assert_string_equal(v.code, "Forbidden");
 	assert_int_equal(mig_tenant_check("", "default", NULL, true, true, &v), -1);
 }
 
@@ -332,13 +333,135 @@ static void spec_requests(void **state)
 		cJSON *bad = wukong("1", 1, "{\"targetNode\":\"../../x\"}", NULL);
 
 		assert_int_equal(mig_request_from_spec(bad, "local", &r, &vd), -1);
-		assert_string_equal(vd.code, "invalid-name");
+		assert_string_equal(vd.code, "InvalidName");
 		cJSON_Delete(bad);
 	}
 	cJSON_Delete(w1);
 	cJSON_Delete(w1b);
 	cJSON_Delete(w2);
 	cJSON_Delete(none);
+}
+
+/* A Wukong with spec.migration (or none), a status request and conditions (JSON array text). */
+static cJSON *wukong_c(int gen, const char *migration, const char *status_req, const char *conds)
+{
+	cJSON *w = wukong("1234abcd-0000", gen, migration, status_req);
+
+	if (conds)
+		cJSON_AddItemToObject(cJSON_GetObjectItem(w, "status"), "conditions",
+				      cJSON_Parse(conds));
+	return w;
+}
+
+#define REMOVED_AT(g)                                                                              \
+	"[{\"type\":\"MigrationRequested\",\"status\":\"False\",\"reason\":"                       \
+	"\"SpecMigrationRemoved\",\"observedGeneration\":" #g "}]"
+
+/* Declarative spec.migration: removing it and setting the same one again is a new request; a
+ * replay from before the removal is not; a cpu change is not. */
+static void spec_due_after_removal(void **state)
+{
+	const char *m = "{\"targetNode\":\"node-2\"}";
+	cJSON *w3 = wukong_c(3, m, NULL, NULL);
+	struct mig_spec_view v;
+	struct mig_request r;
+	struct mig_verdict vd;
+	char marker[32], last[64];
+	cJSON *w;
+
+	(void)state;
+	assert_int_equal(mig_request_from_spec(w3, "local", &r, &vd), 0);
+	wk_strlcpy(last, r.id, sizeof(last));
+	/* handled at generation 3; a cpu change at 4 with the same spec: not due */
+	w = wukong_c(4, m, last, NULL);
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_false(mig_spec_due(&v, last));
+	assert_false(mig_spec_due(&v, NULL));
+	cJSON_Delete(w);
+	/* removed at 5 (remembered), the same spec again at 6: due */
+	mig_spec_removed_marker(5, marker, sizeof(marker));
+	assert_string_equal(marker, "removed-g5");
+	assert_int_equal(mig_spec_removed_parse(marker), 5);
+	w = wukong_c(6, m, last, NULL);
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_true(mig_spec_due(&v, marker));
+	/* without the migrator's memory (a restart): the status's condition says the same */
+	assert_false(mig_spec_due(&v, NULL));
+	cJSON_Delete(w);
+	w = wukong_c(6, m, last, REMOVED_AT(5));
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_int_equal(v.removed_generation, 5);
+	assert_true(mig_spec_due(&v, NULL));
+	/* ... and a request handled after the removal counts again */
+	{
+		char id6[64];
+
+		mig_spec_request_id(v.uid, 6, v.hash, id6, sizeof(id6));
+		assert_false(mig_spec_due(&v, id6));
+	}
+	cJSON_Delete(w);
+	/* a replay of generation 3's event after the removal asks for nothing */
+	w = wukong_c(3, m, NULL, REMOVED_AT(5));
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_false(mig_spec_due(&v, NULL));
+	assert_false(mig_spec_due(&v, marker));
+	cJSON_Delete(w);
+	/* a removal marker of another generation; garbage markers and conditions count for
+	 * nothing */
+	assert_int_equal(mig_spec_removed_parse("removed-g"), 0);
+	assert_int_equal(mig_spec_removed_parse("removed-g5x"), 0);
+	assert_int_equal(mig_spec_removed_parse("removed-g-5"), 0);
+	assert_int_equal(mig_spec_removed_parse(NULL), 0);
+	assert_int_equal(mig_spec_removed_parse(last), 0);
+	w = wukong_c(6, m, last,
+		     "[{\"type\":\"MigrationRequested\",\"status\":\"True\",\"reason\":"
+		     "\"SpecMigrationRemoved\",\"observedGeneration\":5},"
+		     "{\"type\":\"MigrationRequested\",\"status\":\"False\",\"reason\":\"X\","
+		     "\"observedGeneration\":\"5\"}, 7, null]");
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_int_equal(v.removed_generation, 0);
+	assert_false(mig_spec_due(&v, NULL));
+	cJSON_Delete(w);
+	/* no spec.migration: never due */
+	w = wukong_c(7, NULL, last, REMOVED_AT(5));
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_false(mig_spec_due(&v, NULL));
+	cJSON_Delete(w);
+	cJSON_Delete(w3);
+}
+
+/* The spec wait's clock from the status: MigrationRequestWaiting=True naming the request. */
+static void spec_wait_clock(void **state)
+{
+	cJSON *w =
+	    wukong_c(2, "{\"targetNode\":\"node-2\"}", NULL,
+		     "[{\"type\":\"MigrationRequestWaiting\",\"status\":\"True\",\"reason\":"
+		     "\"WaitingForVMI\",\"message\":\"request 'spec-1234abcd-g2-aaaaaaaa' waits\","
+		     "\"lastTransitionTime\":\"2026-12-08T01:00:00Z\"}]");
+	struct mig_spec_view v;
+	cJSON *c;
+
+	(void)state;
+	assert_int_equal(mig_spec_wait_since(w, "spec-1234abcd-g2-aaaaaaaa"), 1796691600000LL);
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_true(v.waiting_shown);
+	/* another request, a prefix of the id, nothing: 0 */
+	assert_int_equal(mig_spec_wait_since(w, "spec-1234abcd-g3-aaaaaaaa"), 0);
+	assert_int_equal(mig_spec_wait_since(w, "spec-1234abcd-g2-aaaa"), 0);
+	assert_int_equal(mig_spec_wait_since(w, ""), 0);
+	assert_int_equal(mig_spec_wait_since(w, NULL), 0);
+	c = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "status"), "conditions"),
+			       0);
+	/* a bad time, then a wait that ended */
+	cJSON_ReplaceItemInObject(c, "lastTransitionTime", cJSON_CreateString("yesterday"));
+	assert_int_equal(mig_spec_wait_since(w, "spec-1234abcd-g2-aaaaaaaa"), 0);
+	cJSON_ReplaceItemInObject(c, "lastTransitionTime",
+				  cJSON_CreateString("2026-12-08T01:00:00Z"));
+	cJSON_ReplaceItemInObject(c, "status", cJSON_CreateString("False"));
+	assert_int_equal(mig_spec_wait_since(w, "spec-1234abcd-g2-aaaaaaaa"), 0);
+	assert_int_equal(mig_spec_view(w, &v), 0);
+	assert_false(v.waiting_shown);
+	cJSON_Delete(w);
 }
 
 static void names(void **state)
@@ -410,6 +533,8 @@ int main(void)
 	    cmocka_unit_test(verbs),
 	    cmocka_unit_test(tenants),
 	    cmocka_unit_test(spec_requests),
+	    cmocka_unit_test(spec_due_after_removal),
+	    cmocka_unit_test(spec_wait_clock),
 	    cmocka_unit_test(names),
 	    cmocka_unit_test(request_json_roundtrip),
 	};

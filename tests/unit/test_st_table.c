@@ -501,6 +501,117 @@ static void no_state_no_patch(void **state)
 	st_table_destroy(t);
 }
 
+/* RFC 7386 apply, as the API server does with the patch. */
+static void apply(cJSON *target, const cJSON *patch)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, patch)
+	{
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(target, v->string);
+
+		if (cJSON_IsNull(v)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, v->string);
+		} else if (cJSON_IsObject(v)) {
+			if (!cJSON_IsObject(cur)) {
+				cJSON_DeleteItemFromObjectCaseSensitive(target, v->string);
+				cur = cJSON_AddObjectToObject(target, v->string);
+			}
+			apply(cur, v);
+		} else if (cur) {
+			cJSON_ReplaceItemViaPointer(target, cur, cJSON_Duplicate(v, true));
+		} else {
+			cJSON_AddItemToObject(target, v->string, cJSON_Duplicate(v, true));
+		}
+	}
+}
+
+static void same_json(const cJSON *got, const char *want)
+{
+	cJSON *w = cJSON_Parse(want);
+
+	assert_non_null(w);
+	if (!cJSON_Compare(got, w, true)) {
+		char *g = cJSON_PrintUnformatted(got);
+
+		fprintf(stderr, "got  %s\nwant %s\n", g, want);
+		free(g);
+		fail();
+	}
+	cJSON_Delete(w);
+}
+
+/* Status hygiene (issue 25): a Wukong migrated, then given a request that is rejected, shows
+ * only the rejected request's fields as current (no completedAt, bytes or 100 % of the previous
+ * migration) and the previous migration whole under lastMigrationStatus; numbers without a
+ * requestId (the progress aggregator's) still merge into the current request. */
+static void new_request_replaces_previous(void **state)
+{
+	static const char done[] =
+	    "{\"requestId\":\"r1\",\"phase\":\"Succeeded\",\"progress\":100,\"sourceNode\":\"n1\","
+	    "\"targetNode\":\"n2\",\"completedAt\":\"2026-12-08T00:00:00Z\","
+	    "\"dataProcessedBytes\":4096,\"transferRateBytesPerSecond\":1024,\"mode\":\"PreCopy\"}";
+	char obj[1024];
+	struct st_table *t = st_table_new();
+	struct st_build_stats bs;
+	struct st_wk *w;
+	cJSON *o, *p;
+
+	(void)state;
+	snprintf(obj, sizeof(obj),
+		 "{\"metadata\":{\"resourceVersion\":\"7\"},\"status\":{\"migrationStatus\":%s,"
+		 "\"lastMigrationStatus\":{\"requestId\":\"r0\",\"phase\":\"Failed\","
+		 "\"message\":\"old\"}}}",
+		 done);
+	o = cJSON_Parse(obj);
+	w = loaded(t, "wk-h", obj);
+	add(t, "wk-h", "wukong-migrator", 200,
+	    "{\"migrationStatus\":{\"requestId\":\"r2\",\"phase\":\"Rejected\","
+	    "\"message\":\"not live-migratable\"}}",
+	    NULL, -1, 1, 0);
+	p = build(w, &bs);
+	assert_non_null(p);
+	apply(o, p);
+	same_json(path(o, "status", "migrationStatus", NULL),
+		  "{\"requestId\":\"r2\",\"phase\":\"Rejected\",\"message\":\"not live-migratable\"}");
+	same_json(path(o, "status", "lastMigrationStatus", NULL), done);
+	cJSON_Delete(p);
+	st_wk_clear_pending(w);
+	st_wk_note_applied(w, "{}");
+	/* the same request goes on: merged, last untouched */
+	st_wk_load(w, o);
+	add(t, "wk-h", "wukong-progress", 5, "{\"migrationStatus\":{\"etaSeconds\":3}}", NULL, -1, 2,
+	    0);
+	add(t, "wk-h", "wukong-migrator", 201,
+	    "{\"migrationStatus\":{\"requestId\":\"r2\",\"message\":\"still\"}}", NULL, -1, 3, 0);
+	p = build(w, &bs);
+	assert_null(path(p, "status", "lastMigrationStatus", NULL));
+	apply(o, p);
+	same_json(path(o, "status", "migrationStatus", NULL),
+		  "{\"requestId\":\"r2\",\"phase\":\"Rejected\",\"message\":\"still\","
+		  "\"etaSeconds\":3}");
+	cJSON_Delete(p);
+	st_wk_clear_pending(w);
+	/* within one batch, r3 then r4 from the migrator: r3 is replaced before it was ever
+	 * written, so the object's previous request (r2) becomes last and nothing of r3 or r2 is
+	 * current */
+	st_wk_load(w, o);
+	add(t, "wk-h", "wukong-migrator", 300,
+	    "{\"migrationStatus\":{\"requestId\":\"r3\",\"phase\":\"Migrating\",\"progress\":40}}",
+	    NULL, -1, 4, 0);
+	add(t, "wk-h", "wukong-migrator", 301,
+	    "{\"migrationStatus\":{\"requestId\":\"r4\",\"phase\":\"Pending\"}}", NULL, -1, 6, 0);
+	p = build(w, &bs);
+	apply(o, p);
+	same_json(path(o, "status", "migrationStatus", NULL),
+		  "{\"requestId\":\"r4\",\"phase\":\"Pending\"}");
+	assert_string_equal(path(o, "status", "lastMigrationStatus", "requestId")->valuestring, "r2");
+	assert_null(path(o, "status", "lastMigrationStatus", "completedAt"));
+	cJSON_Delete(p);
+	cJSON_Delete(o);
+	st_table_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +629,7 @@ int main(void)
 	    cmocka_unit_test(pending_cap_and_queue),
 	    cmocka_unit_test(applied_seqs_survive_a_pruning_api),
 	    cmocka_unit_test(no_state_no_patch),
+	    cmocka_unit_test(new_request_replaces_previous),
 	};
 	return cmocka_run_group_tests_name("st_table", tests, NULL, NULL);
 }

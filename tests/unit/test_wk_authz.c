@@ -172,6 +172,41 @@ static void identify(void **state)
 	wk_config_destroy(c);
 }
 
+/* The topic a request entered on: its own, or with authz.router the router's ce_wktopic on the
+ * cluster topic (and only there). */
+static void entry_topics(void **state)
+{
+	struct wk_config *c = two_tenants();
+	struct wk_authz a;
+	const char *cl = "wukong.requests.local";
+
+	(void)state;
+	assert_int_equal(wk_authz_init(&a, c, 0, err, sizeof(err)), 0);
+	assert_true(wk_authz_is_tenant_topic(&a, "wukong.requests.t.team-a"));
+	assert_true(wk_authz_is_tenant_topic(&a, "wukong.requests.t.other"));
+	assert_false(wk_authz_is_tenant_topic(&a, "wukong.requests.t."));
+	assert_false(wk_authz_is_tenant_topic(&a, "wukong.requests.local"));
+	assert_false(wk_authz_is_tenant_topic(&a, NULL));
+	/* without the router the header is ignored: a writer of the cluster topic cannot claim */
+	assert_string_equal(wk_authz_entry_topic(&a, cl, cl, "wukong.requests.t.team-a"), cl);
+	wk_authz_release(&a);
+	wk_config_set(c, "authz.router", "true");
+	assert_int_equal(wk_authz_init(&a, c, 0, err, sizeof(err)), 0);
+	assert_string_equal(wk_authz_entry_topic(&a, cl, cl, "wukong.requests.t.team-a"),
+			    "wukong.requests.t.team-a");
+	assert_string_equal(wk_authz_entry_topic(&a, cl, cl, ""), cl);
+	assert_string_equal(wk_authz_entry_topic(&a, cl, cl, NULL), cl);
+	/* on any other topic the header counts for nothing */
+	assert_string_equal(
+	    wk_authz_entry_topic(&a, "wukong.requests.t.team-b", cl, "wukong.requests.t.team-a"),
+	    "wukong.requests.t.team-b");
+	wk_authz_release(&a);
+	wk_config_set(c, "authz.router", "maybe");
+	assert_int_equal(wk_authz_init(&a, c, 0, err, sizeof(err)), -1);
+	wk_authz_release(&a);
+	wk_config_destroy(c);
+}
+
 static void checks(void **state)
 {
 	struct wk_authz_check c[WK_AUTHZ_CHECKS_MAX];
@@ -391,9 +426,11 @@ static void keyed_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config), cmocka_unit_test(config_hostile), cmocka_unit_test(identify),
-	    cmocka_unit_test(checks), cmocka_unit_test(review),		cmocka_unit_test(cache),
-	    cmocka_unit_test(limits), cmocka_unit_test(keyed_ids),
+	    cmocka_unit_test(config),	 cmocka_unit_test(config_hostile),
+	    cmocka_unit_test(identify),	 cmocka_unit_test(entry_topics),
+	    cmocka_unit_test(checks),	 cmocka_unit_test(review),
+	    cmocka_unit_test(cache),	 cmocka_unit_test(limits),
+	    cmocka_unit_test(keyed_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

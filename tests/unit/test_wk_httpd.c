@@ -263,12 +263,89 @@ static void listen_addresses(void **state)
 	}
 }
 
+/* Addition (issue 24): streamed answers on a threaded endpoint, refused on the default one; the
+ * owner's release runs once, after the endpoint stopped. */
+struct counter {
+	int chunks; /* chunks still to send */
+	int *freed; /* set when the stream is freed */
+};
+
+static long count_read(void *opaque, char *buf, size_t max)
+{
+	struct counter *c = opaque;
+
+	if (c->chunks == 0)
+		return -1;
+	c->chunks--;
+	return (long)snprintf(buf, max, "data: %d\n\n", c->chunks);
+}
+
+static void count_free(void *opaque)
+{
+	struct counter *c = opaque;
+
+	(*c->freed)++;
+	free(c);
+}
+
+static int stream_freed;
+
+static void streamer(const struct wk_httpd_req *req, struct wk_httpd_resp *resp, void *opaque)
+{
+	struct counter *c = malloc(sizeof(*c));
+
+	(void)req;
+	(void)opaque;
+	c->chunks = 3;
+	c->freed = &stream_freed;
+	resp->content_type = "text/event-stream";
+	resp->stream.read = count_read;
+	resp->stream.free = count_free;
+	resp->stream.opaque = c;
+}
+
+static int released;
+
+static void release(void *opaque)
+{
+	assert_ptr_equal(opaque, &released);
+	released++;
+}
+
+static void streams(void **state)
+{
+	char err[256];
+	struct wk_httpd *h = wk_httpd_new_flags("127.0.0.1:0", WK_HTTPD_THREADED, err, sizeof(err));
+	struct wk_httpd *plain = start();
+	struct wk_buf body;
+
+	(void)state;
+	assert_non_null(h);
+	stream_freed = released = 0;
+	assert_int_equal(wk_httpd_handle_owned(h, "/s", streamer, &released, release), 0);
+	assert_int_equal(fetch(h, "GET", "/s", NULL, NULL, &body), 200);
+	assert_string_equal(wk_buf_str(&body), "data: 2\n\ndata: 1\n\ndata: 0\n\n");
+	wk_buf_release(&body);
+	assert_int_equal(fetch(h, "GET", "/metrics", NULL, NULL, &body), 200);
+	wk_buf_release(&body);
+	/* The default endpoint (one thread for all) cannot wait on a stream: 500, and the stream
+	 * handed over is still freed. */
+	assert_int_equal(wk_httpd_handle(plain, "/s", streamer, NULL), 0);
+	assert_int_equal(fetch(plain, "GET", "/s", NULL, NULL, &body), 500);
+	wk_buf_release(&body);
+	assert_int_equal(released, 0);
+	wk_httpd_destroy(h);
+	wk_httpd_destroy(plain);
+	assert_int_equal(stream_freed, 2);
+	assert_int_equal(released, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(builtins),		cmocka_unit_test(liveness),
 	    cmocka_unit_test(prefix_handlers),	cmocka_unit_test(hostile_requests),
-	    cmocka_unit_test(listen_addresses),
+	    cmocka_unit_test(listen_addresses), cmocka_unit_test(streams),
 	};
 	int rc;
 

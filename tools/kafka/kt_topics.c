@@ -402,7 +402,7 @@ static int strimzi_one(const char *full, const struct kt_topic *t, void *opaque)
 	wk_strlcpy(meta, full, sizeof(meta));
 	for (char *c = meta; *c; c++)
 		*c = *c == '_' ? '-' : (char)tolower((unsigned char)*c);
-	fprintf(s->f, "---\napiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaTopic\n");
+	fprintf(s->f, "---\napiVersion: kafka.strimzi.io/v1\nkind: KafkaTopic\n");
 	fprintf(s->f, "metadata:\n  name: %s\n  labels:\n    strimzi.io/cluster: %s\n", meta,
 		s->kafka_cluster);
 	fprintf(s->f, "spec:\n");

@@ -9,6 +9,7 @@
 #include "sim_crds.h"
 #include "sim_proto.h"
 #include "sim_rbac.h"
+#include "wk_json.h"
 #include "sim_sa.h"
 
 #include "sim_store.h"
@@ -1630,14 +1631,23 @@ static bool admission_denied(struct sim_api *api, const struct target *t, const 
 }
 
 /* CDI's clone authorization (containerized-data-importer, doc/clone-datavolume.md; the DataVolume
- * webhook, pkg/apiserver/webhooks/datavolume-validate.go): a DataVolume cloning a PVC
- * (spec.source.pvc) is admitted only when its creator may create datavolumes/source in the source
- * namespace, or pods there; otherwise the webhook denies it (403: "User U has insufficient
- * permissions in clone source namespace NS"). Checked (and recorded) only for RBAC tokens. */
+ * webhook, pkg/apiserver/webhooks/datavolume-validate.go; the checks are
+ * containerized-data-importer-api pkg/apis/core/v1beta1/authorize_utils.go): a DataVolume cloning
+ * a PVC (spec.source.pvc) is admitted only when its creator may create datavolumes/source in the
+ * source namespace, or pods there; one cloning a VolumeSnapshot (spec.source.snapshot) when it
+ * may create datavolumes/source there, or both pods and "pvcs" (sic) there; otherwise the webhook
+ * denies it (403: "User U has insufficient permissions in clone source namespace NS"). Checked
+ * (and recorded) only for RBAC tokens. */
 static bool clone_denied(struct sim_api *api, const struct token *tok, const struct sim_req *req,
 			 const struct target *t, struct sim_resp *resp)
 {
 	const struct sim_resource *pods = sim_resource_find("", "v1", "pods");
+	/* the implicit snapshot check names the resource "pvcs", not persistentvolumeclaims (an
+	 * upstream quirk): a descriptor of that name, for the RBAC evaluation only */
+	static const struct sim_resource pvcs_res = {"", "v1", "pvcs", "", "", NULL, NULL,
+						     true, false, false};
+	const struct sim_resource *pvcs = &pvcs_res;
+	bool snap;
 	cJSON *obj;
 	const char *src_ns;
 	char ns[300], msg[800];
@@ -1651,15 +1661,21 @@ static bool clone_denied(struct sim_api *api, const struct token *tok, const str
 
 		obj = sim_yaml_parse("body", req->body, req->body_len, err, sizeof(err));
 	}
-	if (!cJSON_IsObject(wk_json_path(obj, "spec.source.pvc"))) {
+	snap = cJSON_IsObject(wk_json_path(obj, "spec.source.snapshot"));
+	if (!snap && !cJSON_IsObject(wk_json_path(obj, "spec.source.pvc"))) {
 		cJSON_Delete(obj);
 		return false;
 	}
-	src_ns = wk_json_str(obj, "spec.source.pvc.namespace");
+	src_ns = wk_json_str(obj, snap ? "spec.source.snapshot.namespace"
+				       : "spec.source.pvc.namespace");
 	wk_strlcpy(ns, src_ns && *src_ns ? src_ns : t->ns ? t->ns : "", sizeof(ns));
 	cJSON_Delete(obj);
+	/* the same namespace needs nothing more (CanUserClonePVC / CanUserCloneSnapshot) */
+	if (t->ns && !strcmp(ns, t->ns))
+		return false;
 	if (!authorized(api, tok, "create", t->res, ns, NULL, "source") &&
-	    (!pods || !authorized(api, tok, "create", pods, ns, NULL, NULL))) {
+	    (!pods || !authorized(api, tok, "create", pods, ns, NULL, NULL) ||
+	     (snap && (!pvcs || !authorized(api, tok, "create", pvcs, ns, NULL, NULL))))) {
 		snprintf(msg, sizeof(msg),
 			 "admission webhook \"datavolume-validate.cdi.kubevirt.io\" denied the "
 			 "request: User %.300s has insufficient permissions in clone source "

@@ -33,7 +33,7 @@ static void observe(void *opaque, const struct sim_resource *res, const char *ty
 		return;
 	if (res != m->r_vm && res != m->r_vmi && res != m->r_vmim && res != m->r_node &&
 	    res != m->r_kv && res != m->r_mp && res != m->r_snap && res != m->r_clone &&
-	    res != m->r_restore && res != m->r_pvc && res != m->r_dv)
+	    res != m->r_restore && res != m->r_pvc && res != m->r_dv && res != m->r_vs)
 		return;
 	q = wk_xcalloc(1, sizeof(*q));
 	q->res = res;
@@ -88,6 +88,8 @@ static void dispatch(struct sim_model *m, struct qitem *q)
 		sim_pvc_reconcile(m, q->ns, q->name, del);
 	else if (q->res == m->r_dv)
 		sim_dv_reconcile(m, q->ns, q->name, del);
+	else if (q->res == m->r_vs)
+		sim_vs_reconcile(m, q->ns, q->name, del);
 }
 
 static void drain_queue(struct sim_model *m)
@@ -136,6 +138,7 @@ static void tick(struct sim_model *m, double dt)
 	sim_migs_tick(m, dt);
 	sim_snaps_tick(m);
 	sim_storage_tick(m);
+	sim_vss_tick(m);
 	sim_dvs_tick(m);
 	sim_node_write_metrics(m);
 }
@@ -235,6 +238,7 @@ struct sim_model *sim_model_new(struct sim_store *st, const struct sim_model_opt
 	m->r_pv = res_of("", "v1", "persistentvolumes");
 	m->r_vsc = res_of("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses");
 	m->r_dv = res_of("cdi.kubevirt.io", "v1beta1", "datavolumes");
+	m->r_vs = res_of("snapshot.storage.k8s.io", "v1", "volumesnapshots");
 	m->policies = cJSON_CreateArray();
 	m->node_failed = sim_mig_node_failed;
 	m->node_vmis_lost = sim_vmi_fail_on_node;
@@ -383,6 +387,7 @@ void sim_model_destroy(struct sim_model *m)
 	sim_mig_destroy(e.val);
 	sim_snaps_release(m);
 	sim_dvs_release(m);
+	sim_vss_release(m);
 	sim_migs_release(m);
 	wk_map_release(&m->vms);
 	wk_map_release(&m->migs);

@@ -1,11 +1,12 @@
 /* sim_model_dv.c - CDI's DataVolume controller and KubeVirt's side of it: a VM's
  * dataVolumeTemplates become DataVolumes (owned by the VM), each DataVolume a PVC of its storage
  * class, populated by an import (http or registry source, progress in status.progress as
- * "45.00%"), a blank image or a clone of another PVC; an unreachable source keeps the import
+ * "45.00%"), a blank image, a clone of another PVC or of a VolumeSnapshot (any namespace; the
+ * population waits for the snapshot to be readyToUse); an unreachable source keeps the import
  * failing the way CDI's importer pod does. A VM starts only when its DataVolumes are Succeeded,
  * WaitForFirstConsumer or PendingPopulation; a WaitForFirstConsumer PVC binds when the VMI is
  * scheduled, and the VMI runs once its disks are populated. docs/simulator.md cites the upstream
- * sources. Calls only sim_model_util.c. */
+ * sources. Calls sim_model_util.c and sim_vs_ready (sim_model_vsnap.c). */
 #include "sim_model_int.h"
 
 #include "wk_quantity.h"
@@ -27,6 +28,8 @@ struct dvjob {
 	char *ns, *name, *key;
 	enum dv_phase phase;
 	bool clone;
+	char *snap_ns, *snap; /* source.snapshot: population waits for it to be readyToUse */
+	bool snap_waiting;    /* the wait was reported (one Event) */
 	char url[1100];
 	int64_t total, done, rate;
 	double next_at;
@@ -70,6 +73,8 @@ static void job_free(struct sim_model *m, struct dvjob *j)
 	free(j->ns);
 	free(j->name);
 	free(j->key);
+	free(j->snap);
+	free(j->snap_ns);
 	free(j);
 }
 
@@ -286,6 +291,23 @@ void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 	else if (wk_json_str(dv, "spec.source.registry.url"))
 		wk_strlcpy(j->url, wk_json_str(dv, "spec.source.registry.url"), sizeof(j->url));
 	j->clone = wk_json_path(dv, "spec.source.pvc") != NULL;
+	if (wk_json_str(dv, "spec.source.snapshot.name")) {
+		/* CDI's snapshot clone (pkg/controller/datavolume/snapshot-clone-controller.go):
+		 * a namespace left out means the DataVolume's own */
+		const char *sns = wk_json_str(dv, "spec.source.snapshot.namespace");
+		int64_t rs = -1;
+
+		j->clone = true;
+		j->snap = wk_xstrdup(wk_json_str(dv, "spec.source.snapshot.name"));
+		j->snap_ns = wk_xstrdup(sns && *sns ? sns : ns);
+		/* spec.storage without a size takes the snapshot's restoreSize (CDI's
+		 * renderPvcSpec for a snapshot source) */
+		if (!wk_json_path(storage, "resources.requests.storage")) {
+			(void)sim_vs_ready(m, j->snap_ns, j->snap, &rs, NULL);
+			if (rs > 0)
+				size = rs;
+		}
+	}
 	j->total = wk_json_path(dv, "spec.source.blank") ? INT64_C(64) << 20
 		   : size < IMPORT_BYTES_MAX		 ? size
 							 : IMPORT_BYTES_MAX;
@@ -325,7 +347,10 @@ void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, boo
 		sim_event(m, m->r_dv, ns, name, NULL, "Normal", "Pending", "PVC %s Pending", name);
 		j->phase = DV_PENDING;
 		dv_write(m, j, msg);
-	} else if (class_wffc(m, cls)) {
+	} else if (class_wffc(m, cls) &&
+		   !wk_json_meta(dv, "annotations",
+				 "cdi.kubevirt.io/storage.bind.immediate.requested")) {
+		/* (AnnImmediateBinding, pkg/controller/common/util.go: any value binds now) */
 		sim_event(m, m->r_pvc, ns, name, NULL, "Normal", "WaitForFirstConsumer",
 			  "waiting for first consumer to be created before binding");
 		j->phase = DV_WFFC;
@@ -343,6 +368,25 @@ void sim_dvs_tick(struct sim_model *m)
 	for (struct dvjob *j = m->dvjobs; j; j = j->next) {
 		if (j->phase < DV_SCHEDULED || j->phase == DV_SUCCEEDED || m->now < j->next_at)
 			continue;
+		if (j->phase == DV_SCHEDULED && j->snap) {
+			bool exists = false;
+
+			if (!sim_vs_ready(m, j->snap_ns, j->snap, NULL, &exists)) {
+				/* CDI waits for the source snapshot
+				 * (SnapshotForSmartCloneInProgress / CloneScheduled), checking
+				 * again on its next change */
+				if (!j->snap_waiting)
+					sim_event(m, m->r_dv, j->ns, j->name, NULL, "Normal",
+						  exists ? "CloneScheduled" : "CloneSourceNotFound",
+						  "%s VolumeSnapshot %s/%s",
+						  exists ? "waiting for the source"
+							 : "cannot find the source",
+						  j->snap_ns, j->snap);
+				j->snap_waiting = true;
+				j->next_at = m->now + 1;
+				continue;
+			}
+		}
 		if (j->phase == DV_SCHEDULED) {
 			j->phase = DV_RUNNING;
 			j->next_at = m->now + 1;

@@ -186,6 +186,7 @@ struct sim_model {
 	bool policies_dirty, kv_dirty;
 	struct snapjob *snaps; /* snapshots, restores and clones in progress */
 	struct dvjob *dvjobs;  /* DataVolumes being populated (sim_model_dv.c) */
+	struct vsjob *vsjobs;  /* VolumeSnapshots being cut (sim_model_vsnap.c) */
 
 	/* observer queue */
 	pthread_mutex_t qlock;
@@ -201,7 +202,7 @@ struct sim_model {
 
 	const struct sim_resource *r_ns, *r_node, *r_pvc, *r_event, *r_nm, *r_vm, *r_vmi, *r_vmim,
 	    *r_kv, *r_mp, *r_snap, *r_snapc, *r_restore, *r_clone, *r_wk, *r_sc, *r_pv, *r_vsc,
-	    *r_dv;
+	    *r_dv, *r_vs;
 	double pvc_resync_at; /* next retry of Pending claims */
 	uint64_t event_seq;
 	char *events[SIM_MODEL_EVENTS]; /* ring of "ns/name" of the Events the model wrote */
@@ -321,7 +322,18 @@ void sim_restore_reconcile(struct sim_model *m, const char *ns, const char *name
 void sim_snaps_tick(struct sim_model *m);
 void sim_snaps_release(struct sim_model *m);
 
-/* sim_model_dv.c (CDI; calls only sim_model_util.c) */
+/* sim_model_vsnap.c (the CSI snapshot controller; calls sim_model_util.c and
+ * sim_class_snapshottable) */
+struct vsjob;
+void sim_vs_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
+void sim_vss_tick(struct sim_model *m);
+void sim_vss_release(struct sim_model *m);
+/* Is the VolumeSnapshot ns/name readyToUse? *exists whether it is stored, *size its restoreSize
+ * in bytes (-1 unknown). */
+bool sim_vs_ready(struct sim_model *m, const char *ns, const char *name, int64_t *size,
+		  bool *exists);
+
+/* sim_model_dv.c (CDI; calls sim_model_util.c and sim_vs_ready) */
 struct dvjob;
 void sim_dv_reconcile(struct sim_model *m, const char *ns, const char *name, bool deleted);
 void sim_dvs_tick(struct sim_model *m);

@@ -52,6 +52,7 @@ const struct sim_resource sim_resources[] = {
 	SIM_RES(WK_RES_DATAVOLUMES_FIELDS, "datavolume", "dv,dvs", "all", true, false),
 	SIM_RES(WK_RES_STORAGECLASSES_FIELDS, "storageclass", "sc", NULL, false, false),
 	SIM_RES(WK_RES_PERSISTENTVOLUMES_FIELDS, "persistentvolume", "pv", NULL, true, false),
+	SIM_RES(WK_RES_VOLUMESNAPSHOTS_FIELDS, "volumesnapshot", "vs", NULL, true, false),
 	{"snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", "volumesnapshotclass", "VolumeSnapshotClass", "vsclass,vsclasses", NULL, false, false, false},
 	SIM_RES(WK_RES_CUSTOMRESOURCEDEFINITIONS_FIELDS, "customresourcedefinition", "crd,crds", NULL, true, false),
 	/* The install bundle's kinds (issue 19, deploy/): stored and served, no controller acts on

@@ -9,8 +9,7 @@
 
 #define M(c) (1u << (c))
 #define OPS (M(CTL_CMD_MIGRATE) | M(CTL_CMD_CANCEL) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE))
-#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS))
-#define KUBE (OPS | M(CTL_CMD_GET) | M(CTL_CMD_WATCH) | M(CTL_CMD_STATUS))
+#define KAFKA (OPS | M(CTL_CMD_UP) | M(CTL_CMD_STATUS) | M(CTL_CMD_CLUSTERS) | M(CTL_CMD_REPORT))
 #define ALL 0xffffffffu
 
 enum opt_kind { O_FLAG, O_STR, O_DUR, O_INT };
@@ -29,19 +28,24 @@ static const struct opt opts[] = {
     {"help", 'h', O_FLAG, F(help), ALL},
     {"verbose", 'v', O_FLAG, F(verbose), ALL},
     {"dir", 0, O_STR, F(dir), ALL},
-    {"kubeconfig", 0, O_STR, F(kubeconfig), KUBE | M(CTL_CMD_AUDIT)},
-    {"context", 0, O_STR, F(context), KUBE},
+    {"kubeconfig", 0, O_STR, F(kubeconfig), ALL},
+    {"context", 0, O_STR, F(context), ALL},
     {"bootstrap", 0, O_STR, F(bootstrap), KAFKA},
-    {"cluster", 0, O_STR, F(cluster), OPS},
+    {"cluster", 0, O_STR, F(cluster), OPS | M(CTL_CMD_AUDIT) | M(CTL_CMD_REPORT)},
     {"tenant", 0, O_STR, F(tenant), OPS},
     {"request-id", 0, O_STR, F(request_id), OPS},
     {"output", 'o', O_STR, 0,
      OPS | M(CTL_CMD_GET) | M(CTL_CMD_STATUS) | M(CTL_CMD_AUDIT) | M(CTL_CMD_CLUSTERS)},
-    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN)},
+    /* kubectl's global flags: accepted by every command (a command without namespaces ignores
+     * them, as kubectl's do) */
+    {"namespace", 'n', O_STR, F(namespace), ALL},
+    {"all-namespaces", 'A', O_FLAG, F(all_namespaces), ALL},
+    {"timeout", 0, O_DUR, F(timeout_ms), OPS | M(CTL_CMD_UP) | M(CTL_CMD_DOWN) | M(CTL_CMD_REPORT)},
     {"no-wait", 0, O_FLAG, F(no_wait), OPS},
     {"expire-after", 0, O_DUR, F(expire_after_ms), OPS},
     {"reason", 0, O_STR, F(reason), OPS},
     {"to", 0, O_STR, F(to), M(CTL_CMD_MIGRATE)},
+    {"to-cluster", 0, O_STR, F(to_cluster), M(CTL_CMD_MIGRATE)},
     {"cold", 0, O_FLAG, F(cold), M(CTL_CMD_MIGRATE)},
     {"auto-converge", 0, O_FLAG, F(auto_converge), M(CTL_CMD_MIGRATE)},
     {"post-copy", 0, O_FLAG, F(post_copy), M(CTL_CMD_MIGRATE)},
@@ -50,16 +54,26 @@ static const struct opt opts[] = {
     {"dry-run", 0, O_FLAG, F(dry_run), M(CTL_CMD_DRAIN)},
     {"no-cordon", 0, O_FLAG, F(no_cordon), M(CTL_CMD_DRAIN)},
     {"disks", 0, O_STR, F(disks), M(CTL_CMD_CLONE)},
+    {"count", 0, O_INT, F(count), M(CTL_CMD_CLONE)},
+    {"parallelism", 0, O_INT, F(parallelism), M(CTL_CMD_CLONE)},
+    {"offline", 0, O_FLAG, F(offline), M(CTL_CMD_CLONE)},
+    {"start-source", 0, O_FLAG, F(start_source), M(CTL_CMD_CLONE)},
+    {"stopped", 0, O_FLAG, F(stopped), M(CTL_CMD_CLONE)},
     {"scenario", 0, O_STR, F(scenario), M(CTL_CMD_UP)},
     {"rbac", 0, O_FLAG, F(rbac), M(CTL_CMD_UP)},
     {"clusters", 0, O_INT, F(clusters), M(CTL_CMD_UP)},
-    {"all", 'A', O_FLAG, F(all), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
+    {"include-finished", 0, O_FLAG, F(include_finished), M(CTL_CMD_GET) | M(CTL_CMD_WATCH)},
+    {"watch", 'w', O_FLAG, F(watch), M(CTL_CMD_GET)},
+    {"clusters", 0, O_STR, F(fanout), M(CTL_CMD_MIGRATE) | M(CTL_CMD_DRAIN) | M(CTL_CMD_CLONE)},
     {"once", 0, O_FLAG, F(once), M(CTL_CMD_WATCH)},
     {"vm", 0, O_STR, F(vm), M(CTL_CMD_AUDIT)},
     {"request", 0, O_STR, F(target_request), M(CTL_CMD_AUDIT)},
     {"since", 0, O_STR, F(since), M(CTL_CMD_AUDIT)},
     {"until", 0, O_STR, F(until), M(CTL_CMD_AUDIT)},
     {"limit", 0, O_INT, F(limit), M(CTL_CMD_AUDIT)},
+    {"svg", 0, O_STR, F(svg), M(CTL_CMD_REPORT)},
+    {"reverse", 0, O_FLAG, F(reverse), M(CTL_CMD_AUDIT)},
+    {"no-index", 0, O_FLAG, F(no_index), M(CTL_CMD_AUDIT)},
 };
 
 static const struct {
@@ -96,32 +110,52 @@ static const struct {
      "on their own are restarted by 'up''s supervisor after a backoff (1 s doubling to\n"
      "60 s); 'status' counts the restarts.\n"},
     {"migrate", CTL_CMD_MIGRATE, 1, 1,
-     "usage: wukongctl migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy]\n"
+     "usage: wukongctl migrate NS/NAME [--to NODE] [--to-cluster ID] [--auto-converge]\n"
+     "                         [--post-copy]\n"
      "                         [--timeout-per-gib N] [--cold] [common options]\n"
      "Submit a live migration of the Wukong NS/NAME (NAME alone: namespace 'default') to\n"
      "wukong.requests.<cluster> and follow it with a progress bar until it ends.\n"},
     {"cancel", CTL_CMD_CANCEL, 1, 1,
      "usage: wukongctl cancel NS/NAME [--request ID] [common options]\n"
+     "       (also: migrate-cancel, virtctl's name)\n"
      "Cancel the migration queued or running for NS/NAME (only request ID with --request).\n"},
+    {"migrate-cancel", CTL_CMD_CANCEL, 1, 1, NULL},
     {"drain", CTL_CMD_DRAIN, 1, 1,
      "usage: wukongctl drain NODE [--dry-run] [--no-cordon] [common options]\n"
      "Cordon NODE (as kubectl drain does; not with --dry-run or --no-cordon), then submit a\n"
      "node drain (evacuate every VM from NODE); --dry-run prints the per-VM plan.\n"},
     {"clone", CTL_CMD_CLONE, 2, 2,
-     "usage: wukongctl clone SRC DST [--disks a,b] [common options]\n"
-     "Clone the running Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME, same namespace\n"
-     "as the submission), optionally only some disks, and follow it.\n"},
-    {"get", CTL_CMD_GET, 0, 0,
-     "usage: wukongctl get [-A|--all] [-o json|yaml]\n"
-     "Operations in flight (with --all: every Wukong with a migration or clone status).\n"},
-    {"watch", CTL_CMD_WATCH, 0, 0,
-     "usage: wukongctl watch [-A|--all] [--once]\n"
-     "Like get, refreshed in place on a terminal; plain lines when stdout is not one.\n"},
+     "usage: wukongctl clone SRC DST [--disks a,b] [--count N] [--parallelism N]\n"
+     "                       [--offline | --start-source] [--stopped] [common options]\n"
+     "Clone the Wukong SRC (NS/NAME) into a new Wukong DST (NS/NAME; another namespace than\n"
+     "SRC's is cloned per volume), optionally only some disks, and follow it. --count N: a\n"
+     "batch DST-1..DST-N, at most --parallelism at a time. A stopped source is copied as it\n"
+     "is (never started) unless --start-source; --offline refuses a running source;\n"
+     "--stopped leaves the clones stopped.\n"},
+    {"get", CTL_CMD_GET, 0, 1,
+     "usage: wukongctl get [NAME|NS/NAME] [-n NS|-A] [--include-finished] [-w]\n"
+     "                     [-o wide|json|yaml|name|jsonpath=TEMPLATE]\n"
+     "Operations in flight in the namespace (-n, else the kubeconfig context's; -A: all\n"
+     "namespaces), as kubectl prints a table. --include-finished: finished ones too; NAME:\n"
+     "that Wukong's current operation, finished or not. -w: as 'watch'.\n"},
+    {"watch", CTL_CMD_WATCH, 0, 1,
+     "usage: wukongctl watch [NAME|NS/NAME] [-n NS|-A] [--include-finished] [--once]\n"
+     "                       [-o wide]\n"
+     "Like get, redrawn in place on a terminal; into a pipe a table row per change.\n"},
     {"audit", CTL_CMD_AUDIT, 1, 1,
-     "usage: wukongctl audit query [--vm NS/NAME] [--request ID] [--since T] [--until T]\n"
-     "                             [--limit N] [-o json|text]\n"
+     "usage: wukongctl audit query [--vm NS/NAME] [--cluster C] [--request ID] [--since T]\n"
+     "                             [--until T] [--limit N] [--reverse] [--no-index]\n"
+     "                             [-o table|wide|json|yaml|name|jsonpath=T]\n"
      "       wukongctl audit verify\n"
-     "The audit log in DIR/audit (core/wk_auditlog.h, as wukong-auditlog). T is RFC 3339.\n"},
+     "The audit log in DIR/audit, with wukong-auditlog's flags and formats\n"
+     "(core/wk_auditlog_cli.h). T is RFC 3339 or a duration back from now (90s, 2h, 7d).\n"
+     "--limit N: the newest N, oldest first (--reverse: newest first).\n"},
+    {"report", CTL_CMD_REPORT, 2, 2,
+     "usage: wukongctl report drain|migrate ID [--svg FILE] [--timeout DUR]\n"
+     "The picture of a drain (per VM: the planner's bar against what happened) or of a\n"
+     "migration (data remaining over time against transfer and dirty rate), read back from\n"
+     "wukong.audit, wukong.progress and wukong.status: as text on stdout, or with --svg as\n"
+     "an SVG file any browser opens. ID is the request id (the drain's, or the migration's).\n"},
     {"help", CTL_CMD_HELP, 0, 1, NULL},
     {"version", CTL_CMD_VERSION, 0, 0, "usage: wukongctl version\n"},
 };
@@ -137,9 +171,30 @@ enum ctl_cmd ctl_cmd_from_name(const char *s)
 const char *ctl_cmd_usage(enum ctl_cmd c)
 {
 	for (size_t i = 0; i < WK_ARRAY_SIZE(cmds); i++)
-		if (cmds[i].cmd == c)
+		if (cmds[i].cmd == c && cmds[i].usage)
 			return cmds[i].usage;
 	return NULL;
+}
+
+const char *ctl_args_ns(const struct ctl_args *a)
+{
+	return a->namespace ? a->namespace : a->default_ns ? a->default_ns : "default";
+}
+
+int ctl_ref_ns(const struct ctl_args *a, const char *s, char ns[CTL_NS_MAX],
+	       char name[CTL_NAME_MAX], char *errstr, size_t errstr_size)
+{
+	char shown[80];
+
+	if (ctl_parse_ref(s, ctl_args_ns(a), ns, name, errstr, errstr_size) < 0)
+		return -1;
+	if (a->namespace && strchr(s, '/') && strcmp(ns, a->namespace)) {
+		ctl_safe(s, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size,
+			      "'%s' names namespace '%s' but -n says '%s': give one of them", shown,
+			      ns, a->namespace);
+	}
+	return 0;
 }
 
 void ctl_safe(const char *s, char *out, size_t out_size, size_t max)
@@ -297,11 +352,19 @@ static int set_opt(struct ctl_args *a, const struct opt *o, const char *val, con
 				a->output = CTL_OUT_JSON;
 			else if (!strcmp(val, "yaml"))
 				a->output = CTL_OUT_YAML;
-			else if (!strcmp(val, "text") || !strcmp(val, "wide"))
+			else if (!strcmp(val, "text"))
 				a->output = CTL_OUT_TEXT;
-			else
+			else if (!strcmp(val, "wide"))
+				a->output = CTL_OUT_WIDE;
+			else if (!strcmp(val, "name"))
+				a->output = CTL_OUT_NAME;
+			else if (!strncmp(val, "jsonpath=", 9) && val[9]) {
+				a->output = CTL_OUT_JSONPATH;
+				a->jsonpath = val + 9;
+			} else
 				return wk_err(errstr, errstr_size,
-					      "%s: unknown output format '%s' (json, yaml, text)",
+					      "%s: unknown output format '%s' (json, yaml, wide, "
+					      "name, jsonpath=TEMPLATE, text)",
 					      shown, sv);
 			return 0;
 		}
@@ -411,12 +474,19 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 				}
 			if (eq)
 				val = eq + 1;
-		} else if (!s[2]) {
+		} else {
 			for (size_t k = 0; k < WK_ARRAY_SIZE(opts); k++)
 				if (opts[k].shortname == s[1] && (opts[k].cmds & M(a->cmd))) {
 					o = &opts[k];
 					break;
 				}
+			/* kubectl's "-ojson", "-nprod": a short option's value attached */
+			if (o && s[2]) {
+				if (o->kind == O_FLAG)
+					o = NULL;
+				else
+					val = s + 2;
+			}
 		}
 		if (!o)
 			return wk_err(errstr, errstr_size,
@@ -454,6 +524,30 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size
 				      "unknown audit command '%s' (query, verify)", shown);
 		}
 	}
+	if (a->cmd == CTL_CMD_REPORT) {
+		a->report_kind = a->pos[0];
+		a->report_id = a->pos[1];
+		if (strcmp(a->report_kind, "drain") && strcmp(a->report_kind, "migrate")) {
+			ctl_safe(a->report_kind, shown, sizeof(shown), 40);
+			return wk_err(errstr, errstr_size, "unknown report '%s' (drain, migrate)",
+				      shown);
+		}
+		if (!wk_name_is_dns1123_label(a->report_id)) {
+			ctl_safe(a->report_id, shown, sizeof(shown), 64);
+			return wk_err(errstr, errstr_size, "report: '%s' is not a request id",
+				      shown);
+		}
+		if (a->svg && (!*a->svg || strlen(a->svg) >= 4096))
+			return wk_err(errstr, errstr_size, "--svg: give a file name");
+	}
+	if (a->namespace && !wk_name_is_dns1123_label(a->namespace)) {
+		ctl_safe(a->namespace, shown, sizeof(shown), 64);
+		return wk_err(errstr, errstr_size, "-n: '%s' is not a namespace (DNS-1123 label)",
+			      shown);
+	}
+	if (a->namespace && a->all_namespaces && (a->cmd == CTL_CMD_GET || a->cmd == CTL_CMD_WATCH))
+		return wk_err(errstr, errstr_size,
+			      "-n and -A (--all-namespaces) exclude each other");
 	if (a->cluster && !wk_name_is_dns1123_label(a->cluster)) {
 		ctl_safe(a->cluster, shown, sizeof(shown), 64);
 		return wk_err(errstr, errstr_size, "--cluster: '%s' is not a DNS-1123 label",

@@ -13,6 +13,7 @@
 #define CTL_MAX_DISKS 32 /* --disks entries */
 #define CTL_MAX_POS 4	 /* positional arguments */
 #define CTL_ID_MAX 64	 /* request ids: DNS-1123 labels */
+#define CTL_MAX_CLUSTERS 64 /* --clusters entries (the router's cap) */
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -30,28 +31,57 @@ enum ctl_cmd {
 	CTL_CMD_VERSION,
 	CTL_CMD_RESTART,
 	CTL_CMD_CLUSTERS,
+	CTL_CMD_REPORT, /* addition (issue 24): report drain|migrate ID [--svg FILE] */
 };
 
-enum ctl_output { CTL_OUT_TEXT = 0, CTL_OUT_JSON, CTL_OUT_YAML };
+/* -o: text (the default table / progress lines), wide (text with more columns), json, yaml,
+ * name (kind/name per line), jsonpath=TEMPLATE (ctl_out.h). */
+enum ctl_output {
+	CTL_OUT_TEXT = 0,
+	CTL_OUT_JSON,
+	CTL_OUT_YAML,
+	CTL_OUT_WIDE,
+	CTL_OUT_NAME,
+	CTL_OUT_JSONPATH,
+};
 
 struct ctl_args {
 	enum ctl_cmd cmd;
 	const char *cmd_name;
 	/* global */
 	const char *dir, *kubeconfig, *context, *bootstrap, *cluster, *tenant, *request_id;
+	/* kubectl's: -n/--namespace (NULL: the kubeconfig context's, see ctl_env_namespace),
+	 * -A/--all-namespaces */
+	const char *namespace;
+	const char *default_ns; /* not an option: main's kubeconfig context namespace, or NULL */
+	bool all_namespaces;
 	enum ctl_output output;
+	const char *jsonpath; /* -o jsonpath=TEMPLATE: the template */
 	bool help, verbose;
 	long long timeout_ms;	   /* --timeout; 0 = the command's default */
 	long long expire_after_ms; /* --expire-after; 0 = 10 minutes (the executors' default) */
 	/* operations */
 	const char *to, *disks, *reason, *target_request, *scenario;
-	bool cold, auto_converge, post_copy, no_wait, dry_run, all, once, no_cordon;
-	bool rbac; /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
-	long long clusters; /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
+	bool cold, auto_converge, post_copy, no_wait, dry_run, once, no_cordon;
+	bool include_finished; /* get/watch: finished operations too (was -A before -A meant
+				* all namespaces) */
+	bool watch;	       /* get -w: the same as `watch` */
+	bool rbac;	       /* up: services under their ServiceAccount tokens (ctl_rbac.h) */
+	long long clusters;    /* up: simulated clusters (0 = one, "local"; 2..8: a, b, c ...) */
+	const char *fanout;	/* operations: --clusters a,b (a fan-out through the router) */
+	const char *to_cluster; /* migrate: --to-cluster (live migration between clusters) */
 	long long timeout_per_gib; /* 0 = unset */
+	/* clone */
+	long long count;       /* --count: a batch of DST-1..DST-N; 0 = one target, DST */
+	long long parallelism; /* --parallelism; 0 = the cloner's default (2) */
+	bool offline, start_source, stopped;
 	/* audit */
 	const char *audit_sub, *vm, *since, *until;
-	long long limit;
+	/* report */
+	const char *report_kind, *report_id, *svg;
+	long long limit; /* the newest N (oldest first unless --reverse) */
+	bool reverse;	 /* newest first */
+	bool no_index;	 /* full scan */
 	const char *pos[CTL_MAX_POS];
 	int npos;
 };
@@ -60,7 +90,8 @@ struct ctl_args {
  * to do ("unknown option '--x' for 'migrate'; see 'wukongctl migrate --help'"). */
 int ctl_args_parse(int argc, char **argv, struct ctl_args *a, char *errstr, size_t errstr_size);
 
-/* "NS/NAME" or "NAME" (namespace def_ns): both DNS-1123 (namespace a label, name a subdomain). */
+/* "NS/NAME" or "NAME" (namespace def_ns, "default" when NULL): both DNS-1123 (namespace a label,
+ * name a subdomain). */
 int ctl_parse_ref(const char *s, const char *def_ns, char ns[CTL_NS_MAX], char name[CTL_NAME_MAX],
 		  char *errstr, size_t errstr_size);
 /* A node name (DNS-1123 subdomain). */
@@ -73,6 +104,13 @@ int ctl_parse_duration(const char *s, long long *ms);
 /* Copy at most max bytes of s for an error message, control and non-ASCII bytes as '?', "..."
  * when cut: outside input never drives the terminal. */
 void ctl_safe(const char *s, char *out, size_t out_size, size_t max);
+
+/* ctl_parse_ref with -n: NAME takes -n, else a->default_ns, else "default"; NS/NAME whose NS
+ * differs from an explicit -n is an error (kubectl refuses such a mismatch too). */
+int ctl_ref_ns(const struct ctl_args *a, const char *s, char ns[CTL_NS_MAX],
+	       char name[CTL_NAME_MAX], char *errstr, size_t errstr_size);
+/* The namespace -n or the context gives ("default" when neither). */
+const char *ctl_args_ns(const struct ctl_args *a);
 
 const char *ctl_cmd_usage(enum ctl_cmd c);
 enum ctl_cmd ctl_cmd_from_name(const char *s);

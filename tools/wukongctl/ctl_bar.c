@@ -145,3 +145,16 @@ void ctl_progress_plain(const struct ctl_progress *p, char *out, size_t out_size
 		snprintf(out + n, out_size - n, " eta=%s", a);
 	}
 }
+
+void ctl_took(long long elapsed_ms, const struct ctl_progress *p, char *out, size_t out_size)
+{
+	char t[16], b[32];
+
+	ctl_fmt_eta(elapsed_ms >= 0 ? (double)elapsed_ms / 1000.0 : -1, t, sizeof(t));
+	if (p && p->done_bytes >= 0) {
+		ctl_fmt_bytes(p->done_bytes, b, sizeof(b));
+		snprintf(out, out_size, "took %s, %s moved", t, b);
+	} else {
+		snprintf(out, out_size, "took %s", t);
+	}
+}

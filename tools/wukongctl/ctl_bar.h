@@ -39,4 +39,7 @@ void ctl_progress_line(const struct ctl_progress *p, int cols, unsigned tick, ch
  * rate=128MiB/s eta=0:12", unknown fields left out; no bar, no escape sequences. */
 void ctl_progress_plain(const struct ctl_progress *p, char *out, size_t out_size);
 
+/* The final line's facts: "took 42s, 1.6GiB moved" (bytes left out when unknown). */
+void ctl_took(long long elapsed_ms, const struct ctl_progress *p, char *out, size_t out_size);
+
 #endif

@@ -74,8 +74,12 @@ bool ctl_evac_take(struct ctl_evac *e, const cJSON *body, const char *request_id
 	v.predicted_s = seconds(body, "predictedSeconds");
 	v.elapsed_s = seconds(body, "elapsedSeconds");
 	v.eta_s = seconds(body, "etaSeconds");
-	/* The percentage is ours, from the counts: a report cannot make the bar lie. */
-	if (strcmp(phase, "Running")) {
+	/* The percentage is ours, from the counts: a report cannot make the bar lie. A drain
+	 * that ended with VMs left (Failed) fills the bar only as far as the VMs that moved. */
+	if (!strcmp(phase, "Failed")) {
+		v.percent = v.total ? (int)(100 * v.succeeded / v.total) : 0;
+		v.eta_s = 0;
+	} else if (strcmp(phase, "Running")) {
 		v.percent = 100;
 		v.eta_s = 0;
 	} else {

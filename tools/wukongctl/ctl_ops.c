@@ -7,6 +7,8 @@
  * where the status writer puts what the executors and the progress aggregator report.
  */
 #include "ctl_ops.h"
+#include "ctl_report.h"
+#include "ctl_out.h"
 
 #include "wk_cloudevent.h"
 #include "wk_config.h"
@@ -350,8 +352,19 @@ bool ctl_follow_dead_letter(struct ctl_follow *f, const cJSON *value, const char
 
 /* ---- Kafka: the tail consumer ---- */
 
-static rd_kafka_t *tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
-			    char *errstr, size_t errstr_size)
+/* When a message happened: its ce_time, else the broker's timestamp, else now. */
+static int64_t msg_time(const rd_kafka_message_t *m)
+{
+	char tb[64];
+	int64_t t = 0;
+
+	if (wk_kafka_header_copy(m, "ce_time", tb, sizeof(tb)) < 0 || wk_time_parse_ms(tb, &t) < 0)
+		t = rd_kafka_message_timestamp(m, NULL);
+	return t > 0 ? t : wk_time_now_ms();
+}
+
+rd_kafka_t *ctl_tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
+			 char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *tp;
@@ -431,30 +444,17 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
 	d->offset = offset;
 }
 
-static void print_yaml(const cJSON *o)
+/* -o json|yaml|name|jsonpath of the result object; name: the object acted on, as kubectl names
+ * it. */
+static int print_obj(const struct ctl_env *e, const struct ctl_request *r, cJSON *o)
 {
-	const cJSON *it;
+	char nm[CTL_NAME_MAX + 64];
 
-	cJSON_ArrayForEach(it, o)
-	{
-		char *v = cJSON_PrintUnformatted(it);
-
-		/* JSON scalars are YAML flow scalars; strings stay double-quoted. */
-		printf("%s: %s\n", it->string, v ? v : "null");
-		free(v);
-	}
-}
-
-static void print_obj(const struct ctl_env *e, cJSON *o)
-{
-	if (e->args->output == CTL_OUT_YAML) {
-		print_yaml(o);
-	} else {
-		char *s = cJSON_PrintUnformatted(o);
-
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	}
+	if (r->verb == CTL_VERB_DRAIN)
+		snprintf(nm, sizeof(nm), "node/%s", r->node);
+	else
+		snprintf(nm, sizeof(nm), "wukong.wukong.novasphere.dev/%s", r->name);
+	return ctl_out_value(e->args, o, nm, stdout);
 }
 
 static int term_cols(void)
@@ -480,13 +480,246 @@ static const char *what(const struct ctl_request *r, char *buf, size_t n)
 		snprintf(buf, n, "drain node %s%s", r->node, r->dry_run ? " (dry run)" : "");
 		break;
 	case CTL_VERB_CLONE:
-		snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns, r->name);
+		if (r->count > 1)
+			snprintf(buf, n, "clone %s/%s -> %s/%s-1..%d", r->src_ns, r->src_name,
+				 r->ns, r->name, r->count);
+		else
+			snprintf(buf, n, "clone %s/%s -> %s/%s", r->src_ns, r->src_name, r->ns,
+				 r->name);
 		break;
 	}
 	return buf;
 }
 
 /* ---- the command ---- */
+
+/* A dead letter of a submission (not of some report that carries the same request id). */
+static bool from_request_topic(const rd_kafka_message_t *m)
+{
+	char t[256];
+
+	return wk_kafka_header_copy(m, "x-dlt-original-topic", t, sizeof(t)) == 0 &&
+	       strstr(t, "requests") != NULL;
+}
+
+/* A fan-out (--clusters): the router's reports on wukong.progress (docs/multicluster.md,
+ * "Aggregate status"), one line per part as it ends, then the overall result; a dead letter of the
+ * request itself (the router refused it) ends it at once. */
+static int follow_fanout(const struct ctl_env *e, rd_kafka_t *tail, const char *t_dlq,
+			 const char *t_prog, const struct ctl_request *r, const char *desc,
+			 long long end_by)
+{
+	bool text = e->args->output == CTL_OUT_TEXT;
+	char seen[CTL_MAX_CLUSTERS][32], overall[32] = "Submitted", reason[64] = "",
+					     message[600] = "";
+	cJSON *last = NULL;
+	int code = CTL_EXIT_TIMEOUT;
+
+	memset(seen, 0, sizeof(seen));
+	while (!interrupted && wk_time_mono_ms() < end_by) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(tail, 100);
+		const char *tn;
+		cJSON *v;
+
+		if (!m)
+			continue;
+		if (m->err || !m->payload || m->len > WK_KAFKA_MAX_MESSAGE) {
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		tn = rd_kafka_topic_name(m->rkt);
+		v = cJSON_ParseWithLength(m->payload, m->len);
+		if (v && !strcmp(tn, t_dlq) && wk_json_str(v, "requestId") &&
+		    !strcmp(wk_json_str(v, "requestId"), r->id) && from_request_topic(m)) {
+			wk_kafka_header_copy(m, "x-dlt-reason", reason, sizeof(reason));
+			wk_kafka_header_copy(m, "x-dlt-error", message, sizeof(message));
+			wk_strlcpy(overall, "Rejected", sizeof(overall));
+			code = CTL_EXIT_FAILED;
+			cJSON_Delete(v);
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (v && !strcmp(tn, t_prog) && wk_json_str(v, "overall") &&
+		    wk_json_str(v, "requestId") && !strcmp(wk_json_str(v, "requestId"), r->id)) {
+			const cJSON *p;
+			size_t i = 0;
+
+			cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(v, "parts"))
+			{
+				const char *st = wk_json_str(p, "state");
+				char c[80], id[80], a[80], msg[300];
+
+				if (i >= CTL_MAX_CLUSTERS || !st)
+					break;
+				if (strcmp(seen[i], st) && strcmp(st, "Pending") && text) {
+					ctl_safe(wk_json_str(p, "cluster"), c, sizeof(c), 63);
+					ctl_safe(wk_json_str(p, "requestId"), id, sizeof(id), 63);
+					ctl_safe(wk_json_str(p, "action"), a, sizeof(a), 63);
+					ctl_safe(wk_json_str(p, "message"), msg, sizeof(msg), 200);
+					printf("cluster=%s request=%s state=%s action=%s%s%s\n", c, id,
+					       st, a[0] ? a : "-", msg[0] ? " message=" : "", msg);
+					fflush(stdout);
+				}
+				wk_strlcpy(seen[i++], st, sizeof(seen[0]));
+			}
+			ctl_safe(wk_json_str(v, "overall"), overall, sizeof(overall), 30);
+			cJSON_Delete(last);
+			last = v;
+			v = NULL;
+			if (strcmp(overall, "Running")) {
+				code = strcmp(overall, "Succeeded") ? CTL_EXIT_FAILED : CTL_EXIT_OK;
+				rd_kafka_message_destroy(m);
+				break;
+			}
+		}
+		cJSON_Delete(v);
+		rd_kafka_message_destroy(m);
+	}
+	if (interrupted && code == CTL_EXIT_TIMEOUT)
+		code = CTL_EXIT_INTERRUPT;
+	if (text) {
+		char sm[sizeof(message)];
+
+		ctl_safe(message, sm, sizeof(sm), sizeof(sm) - 8);
+		if (code == CTL_EXIT_OK || (last && code == CTL_EXIT_FAILED))
+			printf("%s: overall %s (%d succeeded, %d failed)\n", desc, overall,
+			       (int)wk_json_num(last, "succeeded", 0),
+			       (int)wk_json_num(last, "failed", 0));
+		else if (code == CTL_EXIT_FAILED)
+			fprintf(stderr, "wukongctl: %s: %s (%s)\n  reason: %s\n", desc, overall,
+				reason, sm);
+		else
+			fprintf(stderr,
+				"wukongctl: %s: no overall result in time (last: %s); the parts go "
+				"on: 'wukongctl get -A'\n",
+				desc, overall);
+	} else {
+		cJSON *o = last ? cJSON_Duplicate(last, 1) : cJSON_CreateObject();
+
+		if (!last) {
+			cJSON_AddStringToObject(o, "requestId", r->id);
+			cJSON_AddStringToObject(o, "overall", overall);
+		}
+		if (reason[0])
+			cJSON_AddStringToObject(o, "reason", reason);
+		if (message[0])
+			cJSON_AddStringToObject(o, "message", message);
+		cJSON_AddNumberToObject(o, "exitCode", code);
+		print_obj(e, r, o);
+		cJSON_Delete(o);
+	}
+	cJSON_Delete(last);
+	return code;
+}
+
+/* A clone batch (--count): each target Wukong read through the API server every half second
+ * until every one is final (cloneStatus of this request Succeeded or Failed, or the name taken by
+ * another request), one line per change. Exit 0 when all succeeded, 1 when one failed, 4 on the
+ * deadline. */
+static int follow_batch(const struct ctl_env *e, const struct ctl_request *r, struct wk_k8s *k8s,
+			long long end_by)
+{
+	int n = r->count, nfinal = 0, nfailed = 0;
+	char(*names)[CTL_NAME_MAX + 8] = wk_xcalloc((size_t)n, sizeof(*names));
+	char(*last)[64] = wk_xcalloc((size_t)n, sizeof(*last));
+	bool *final = wk_xcalloc((size_t)n, sizeof(*final)),
+	     *failed = wk_xcalloc((size_t)n, sizeof(*failed));
+	bool text = e->args->output == CTL_OUT_TEXT;
+	int code;
+
+	for (int i = 0; i < n; i++)
+		ctl_clone_target(r, i, names[i], sizeof(names[i]));
+	while (nfinal < n && !interrupted && wk_time_mono_ms() < end_by) {
+		for (int i = 0; i < n; i++) {
+			struct wk_k8s_result res;
+			char err[512], line[64], msg[600];
+			const cJSON *cs;
+			const char *rid, *ph, *lab;
+
+			if (final[i])
+				continue;
+			if (wk_k8s_get(k8s, &wk_res_wukongs, r->ns, names[i], &res, err,
+				       sizeof(err)) < 0) {
+				wk_k8s_result_release(&res);
+				continue; /* not created yet, or a passing error */
+			}
+			cs = wk_json_path(res.body, "status.cloneStatus");
+			rid = wk_json_str(cs, "requestId");
+			ph = wk_json_str(cs, "phase");
+			lab = wk_json_meta(res.body, "labels", WK_LABEL_REQUEST_ID);
+			if (lab && strcmp(lab, r->id)) {
+				/* the cloner skips a name another request holds (TargetNameTaken)
+				 */
+				final[i] = failed[i] = true;
+				nfinal++;
+				nfailed++;
+				if (text)
+					printf("%s/%s: Skipped: the name belongs to request '%s'\n",
+					       r->ns, names[i], lab);
+				wk_k8s_result_release(&res);
+				continue;
+			}
+			if (!rid || strcmp(rid, r->id) || !ph) {
+				wk_k8s_result_release(&res);
+				continue;
+			}
+			snprintf(line, sizeof(line), "%s %d", ph,
+				 (int)wk_json_num(cs, "progress", 0));
+			if (strcmp(line, last[i])) {
+				wk_strlcpy(last[i], line, sizeof(last[i]));
+				ctl_safe(wk_json_str(cs, "message") ? wk_json_str(cs, "message")
+								    : "",
+					 msg, sizeof(msg), 300);
+				if (text)
+					printf("%s/%s: %s %s%%%s%s\n", r->ns, names[i], ph,
+					       line + strlen(ph) + 1, msg[0] ? ": " : "", msg);
+				fflush(stdout);
+			}
+			if (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")) {
+				final[i] = true;
+				failed[i] = !strcmp(ph, "Failed");
+				nfinal++;
+				nfailed += failed[i];
+			}
+			wk_k8s_result_release(&res);
+		}
+		if (nfinal < n)
+			usleep(500 * 1000);
+	}
+	code = interrupted  ? CTL_EXIT_INTERRUPT
+	       : nfinal < n ? CTL_EXIT_TIMEOUT
+	       : nfailed    ? CTL_EXIT_FAILED
+			    : CTL_EXIT_OK;
+	if (text) {
+		printf("clone batch %s: %d of %d succeeded, %d failed, %d not finished\n", r->id,
+		       nfinal - nfailed, n, nfailed, n - nfinal);
+	} else {
+		cJSON *o = cJSON_CreateObject(), *t = cJSON_AddArrayToObject(o, "targets");
+
+		cJSON_AddStringToObject(o, "requestId", r->id);
+		cJSON_AddStringToObject(o, "operation", "clone");
+		cJSON_AddStringToObject(o, "namespace", r->ns);
+		for (int i = 0; i < n; i++) {
+			cJSON *x = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(x, "name", names[i]);
+			cJSON_AddStringToObject(x, "phase",
+						!final[i]   ? "NotFinished"
+						: failed[i] ? "Failed"
+							    : "Succeeded");
+			cJSON_AddItemToArray(t, x);
+		}
+		cJSON_AddBoolToObject(o, "succeeded", code == CTL_EXIT_OK);
+		cJSON_AddNumberToObject(o, "exitCode", code);
+		print_obj(e, r, o);
+		cJSON_Delete(o);
+	}
+	free(names);
+	free(last);
+	free(final);
+	free(failed);
+	return code;
+}
 
 /* kubectl drain's first step: the node takes no new pods (spec.unschedulable), marked with the
  * time so the migrator's nodeMaintenance trigger leaves this cordon to the drain. */
@@ -539,12 +772,16 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	char err[512], topic[256], t_dlq[256], t_status[256], t_audit[256], t_prog[256], key[600];
 	char desc[700], *body = NULL;
 	const char *topics[4];
-	bool tty = isatty(STDOUT_FILENO) && a->output == CTL_OUT_TEXT;
-	bool text = a->output == CTL_OUT_TEXT;
+	bool text = a->output == CTL_OUT_TEXT || a->output == CTL_OUT_WIDE;
+	bool tty = isatty(STDOUT_FILENO) && text;
 	long long now, start, accept_by, end_by, next_get = 0, next_draw = 0, expires_ms;
 	unsigned tick = 0;
 	int code = CTL_EXIT_OK;
 	char lastline[512] = "";
+	/* Addition (issue 24): the drain's timeline (plan against reports) and the migration's
+	 * convergence, fed from the same messages the follow reads. */
+	struct ctl_report rep;
+	bool stalled = false;
 
 	if (ctl_request_from_args(a, verb, &r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
@@ -557,6 +794,7 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			rnd = (uint32_t)getpid() ^ (uint32_t)wk_time_mono_ms();
 		ctl_request_new_id(verb, wk_time_now_ms(), rnd, r.id, sizeof(r.id));
 	}
+	ctl_report_init(&rep, verb == CTL_VERB_DRAIN, r.id);
 	/* No executor starts the request after this (core/wk_request.h): a request left in
 	 * Kafka while nothing ran must not run long after this command gave up on it. */
 	expires_ms = wk_time_now_ms() + (a->expire_after_ms > 0 ? a->expire_after_ms : 600000);
@@ -564,12 +802,17 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	cfg = ctl_env_kafka_config(e, err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "wukongctl: %s\n", err);
+		ctl_report_release(&rep);
 		return CTL_EXIT_ENV;
 	}
 	{
 		char shortname[96];
 
-		snprintf(shortname, sizeof(shortname), "requests.%s", r.cluster);
+		/* a fan-out or cluster auto goes through the router (docs/multicluster.md) */
+		if (ctl_request_routed(&r))
+			wk_strlcpy(shortname, "requests", sizeof(shortname));
+		else
+			snprintf(shortname, sizeof(shortname), "requests.%s", r.cluster);
 		wk_kafka_topic(cfg, shortname, topic, sizeof(topic));
 		wk_kafka_topic(cfg, "dlq", t_dlq, sizeof(t_dlq));
 		wk_kafka_topic(cfg, "status", t_status, sizeof(t_status));
@@ -581,15 +824,16 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	topics[2] = t_audit;
 	topics[3] = t_prog;
 	if (!a->no_wait) {
-		tail = tail_new(cfg, topics, 4, err, sizeof(err));
+		tail = ctl_tail_new(cfg, topics, 4, err, sizeof(err));
 		if (!tail) {
 			fprintf(stderr, "wukongctl: %s; is the stack up? ('wukongctl status')\n",
 				err);
 			code = CTL_EXIT_ENV;
 			goto out;
 		}
-		/* Without the API server, follow through Kafka alone. */
-		if (verb != CTL_VERB_DRAIN) {
+		/* Without the API server, follow through Kafka alone (also when the router picks
+		 * the cluster: which API server is not known here). */
+		if (verb != CTL_VERB_DRAIN && !ctl_request_routed(&r)) {
 			k8s = ctl_env_k8s(e, err, sizeof(err));
 			if (!k8s && a->verbose)
 				fprintf(stderr,
@@ -655,7 +899,8 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			cJSON_AddNumberToObject(o, "partition", dlv.partition);
 			cJSON_AddNumberToObject(o, "offset", (double)dlv.offset);
 			cJSON_AddStringToObject(o, "key", key);
-			print_obj(e, o);
+			if (print_obj(e, &r, o))
+				code = CTL_EXIT_USAGE;
 			cJSON_Delete(o);
 		}
 		goto out;
@@ -663,8 +908,38 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 	if (text)
 		printf("%s: request %s sent to %s\n", desc, r.id, topic);
 	fflush(stdout);
+	if (r.nclusters) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		code = follow_fanout(e, tail, t_dlq, t_prog, &r, desc,
+				     wk_time_mono_ms() + (a->timeout_ms ? a->timeout_ms : 600000));
+		goto out;
+	}
 
 	start = wk_time_mono_ms();
+	if (verb == CTL_VERB_CLONE && r.count > 1) {
+		struct sigaction sa;
+
+		if (!k8s) {
+			fprintf(
+			    stderr,
+			    "wukongctl: a clone batch is followed through the API server, which "
+			    "is not reachable: follow request '%s' with 'wukongctl get -A'\n",
+			    r.id);
+			code = CTL_EXIT_ENV;
+			goto out;
+		}
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigint;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		code = follow_batch(e, &r, k8s, start + (a->timeout_ms ? a->timeout_ms : 600000));
+		goto out;
+	}
 	end_by = start + (a->timeout_ms					       ? a->timeout_ms
 			  : verb == CTL_VERB_MIGRATE || verb == CTL_VERB_CLONE ? 600000
 									       : 60000);
@@ -697,8 +972,21 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			} else if (v && !strcmp(tn, t_status)) {
 				changed = ctl_follow_status_msg(&f, v);
 			} else if (v && !strcmp(tn, t_audit)) {
+				ctl_report_feed(&rep, 'a', v, msg_time(m));
 				changed = ctl_follow_audit(&f, v);
 			} else if (v && !strcmp(tn, t_prog)) {
+				const char *ty = wk_json_str(v, "type"),
+					   *rid = wk_json_str(v, "requestId");
+
+				/* cluster auto: where the router placed it, and why */
+				if (ty && !strcmp(ty, "route") && rid && !strcmp(rid, r.id) &&
+				    text) {
+					char msg[800];
+
+					ctl_safe(wk_json_str(v, "message"), msg, sizeof(msg), 700);
+					printf("%s%s\n", tty ? "\r\033[K" : "", msg);
+				}
+				ctl_report_feed(&rep, 'p', v, msg_time(m));
 				changed = ctl_follow_progress(&f, v);
 			}
 			cJSON_Delete(v);
@@ -752,11 +1040,22 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			char line[512];
 
 			next_draw = now + 200;
-			if (f.evac.have)
+			if (f.evac.have) {
 				ctl_evac_line(&f.evac, term_cols() - 1, tick++, line, sizeof(line));
-			else
+			} else if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) &&
+				   term_cols() > 60) {
+				/* A pre-copy that stopped converging: the remaining bytes' shape.
+				 */
+				char spark[128];
+
+				ctl_progress_line(&f.prog, term_cols() - 32, tick++, line,
+						  sizeof(line) - 160);
+				wk_conv_sparkline(&rep.conv, 12, true, spark, sizeof(spark));
+				snprintf(line + strlen(line), 160, "  not converging %s", spark);
+			} else {
 				ctl_progress_line(&f.prog, term_cols() - 1, tick++, line,
 						  sizeof(line));
+			}
 			/* A new phase keeps the previous line on screen: the history stays. */
 			if (changed && lastline[0] && strcmp(f.phase, lastline))
 				printf("\n");
@@ -765,6 +1064,17 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 			fflush(stdout);
 		} else if (!tty && changed) {
 			char line[512];
+
+			if (verb == CTL_VERB_MIGRATE && wk_conv_stalled(&rep.conv, 4) != stalled) {
+				char spark[64];
+
+				stalled = !stalled;
+				wk_conv_sparkline(&rep.conv, 12, false, spark, sizeof(spark));
+				if (stalled)
+					printf("not converging: remaining [%s] over the last %zu "
+					       "samples\n",
+					       spark, rep.conv.n < 12 ? rep.conv.n : (size_t)12);
+			}
 
 			if (f.evac.have)
 				ctl_evac_plain(&f.evac, line, sizeof(line));
@@ -822,15 +1132,36 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 		char sanitized[sizeof(f.message)];
 
 		ctl_safe(f.message, sanitized, sizeof(sanitized), sizeof(sanitized) - 8);
+		/* Before the summary and the final status line: the output still ends on them. */
+		if (verb == CTL_VERB_DRAIN && rep.tl.n) {
+			struct wk_buf tb;
+
+			wk_buf_init(&tb, 4 * 1024 * 1024);
+			if (r.dry_run) {
+				if (wk_timeline_text(&rep.tl, wk_time_now_ms(), term_cols(), tty,
+						     &tb) == 0)
+					printf("the plan, per VM (seconds from the start):\n%s",
+					       wk_buf_str(&tb));
+			} else if (wk_timeline_compare(&rep.tl, &tb) == 0 && wk_buf_str(&tb)[0]) {
+				printf("planned against actual (seconds from the start; 'wukongctl "
+				       "report drain %s --svg FILE' draws it):\n%s",
+				       r.id, wk_buf_str(&tb));
+			}
+			wk_buf_release(&tb);
+		}
 		if (f.evac.have) {
 			char sum[256];
 
 			ctl_evac_summary(&f.evac, sum, sizeof(sum));
 			printf("%s: %s\n", desc, sum);
 		}
-		if (code == CTL_EXIT_OK)
-			printf("%s: %s%s%s\n", desc, f.phase, sanitized[0] ? ": " : "", sanitized);
-		else
+		if (code == CTL_EXIT_OK) {
+			char took[96];
+
+			ctl_took(wk_time_mono_ms() - start, &f.prog, took, sizeof(took));
+			printf("%s: %s%s%s (%s)\n", desc, f.phase, sanitized[0] ? ": " : "",
+			       sanitized, took);
+		} else
 			fprintf(stderr, "wukongctl: %s: %s%s%s%s\n", desc, f.phase,
 				f.reason[0] ? " (" : "", f.reason, f.reason[0] ? ")" : "");
 		if (code != CTL_EXIT_OK && sanitized[0])
@@ -876,12 +1207,16 @@ int ctl_operation(const struct ctl_env *e, enum ctl_verb verb)
 				cJSON_AddNumberToObject(ev, "elapsedSeconds", f.evac.elapsed_s);
 		}
 		cJSON_AddNumberToObject(o, "exitCode", code);
+		if (f.prog.done_bytes >= 0)
+			cJSON_AddNumberToObject(o, "bytesTransferred", (double)f.prog.done_bytes);
 		cJSON_AddNumberToObject(o, "elapsedSeconds",
 					(double)(wk_time_mono_ms() - start) / 1000.0);
-		print_obj(e, o);
+		if (print_obj(e, &r, o))
+			code = CTL_EXIT_USAGE;
 		cJSON_Delete(o);
 	}
 out:
+	ctl_report_release(&rep);
 	free(body);
 	wk_producer_destroy(prod);
 	if (tail) {

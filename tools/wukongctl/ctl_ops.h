@@ -69,4 +69,11 @@ bool ctl_follow_dead_letter(struct ctl_follow *f, const struct cJSON *value, con
 /* The command. */
 int ctl_operation(const struct ctl_env *e, enum ctl_verb verb);
 
+/* A group-less consumer assigned to the current end (high watermark) of every partition of
+ * topics: what is said from now on. NULL with errstr. The caller closes and destroys it. */
+struct rd_kafka_s;
+struct wk_config;
+struct rd_kafka_s *ctl_tail_new(const struct wk_config *cfg, const char *const *topics, size_t n,
+				char *errstr, size_t errstr_size);
+
 #endif

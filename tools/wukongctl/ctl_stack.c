@@ -146,6 +146,22 @@ int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char
 	return -1;
 }
 
+void ctl_env_context_ns(const struct ctl_env *e, char *out, size_t out_size)
+{
+	char path[PATH_MAX], err[512];
+	struct wk_kubeconfig kc;
+
+	wk_strlcpy(out, "default", out_size);
+	if (ctl_env_kubeconfig(e, path, sizeof(path), err, sizeof(err)) < 0)
+		return;
+	wk_kubeconfig_init(&kc);
+	if (wk_kubeconfig_load(&kc, path, e->args->context, err, sizeof(err)) < 0)
+		return;
+	if (kc.namespace && *kc.namespace)
+		wk_strlcpy(out, kc.namespace, out_size);
+	wk_kubeconfig_release(&kc);
+}
+
 static struct wk_k8s *k8s_for(const struct ctl_env *e, const char *path, char *errstr,
 			      size_t errstr_size)
 {
@@ -398,15 +414,15 @@ static void WK_NORETURN supervise(const char *dir, const char *name, const char 
 		if (sup_restart) {
 			sup_restart = 0;
 			backoff = 1000;
-			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u", name,
-				how, ran, restarts);
+			wk_info("wukong-%s restarted on request (%s after %lld ms); restart #%u",
+				name, how, ran, restarts);
 			sup_record(dir, name, restarts, "requested");
 			continue;
 		}
 		if (ran >= 60000)
 			backoff = 1000;
-		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how, ran,
-			 restarts, backoff);
+		wk_error("wukong-%s ended (%s) after %lld ms: restart #%u in %lld ms", name, how,
+			 ran, restarts, backoff);
 		sup_record(dir, name, restarts, how);
 		{
 			struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
@@ -770,44 +786,18 @@ static int up_cluster(const struct ctl_env *e, struct proc *ps, int *np, const c
 		/* One replica of each: no Lease to wait for. Keys a service does not read are
 		 * ignored by it (docs/configuration.md). The router runs: the executors read
 		 * their own wukong.requests.<cluster> only. */
-		const char *argv[] = {bin,
-				      "-X",
-				      a_boot,
-				      "-X",
-				      a_id,
-				      "-X",
-				      a_kc,
-				      "-X",
-				      a_addr,
-				      "-X",
-				      a_audit,
-				      "-X",
-				      a_group,
-				      "-X",
-				      a_region,
-				      "-X",
-				      "migrator.shared-requests=false",
-				      "-X",
-				      "cloner.shared-requests=false",
-				      "-X",
-				      "watcher.lease.enabled=false",
-				      "-X",
-				      "status.lease.enabled=false",
-				      "-X",
-				      "kafka.session.timeout.ms=6000",
-				      "-X",
-				      /* as deployed: the Leases where deploy/base's Roles grant them */
-				      "watcher.lease.namespace=wukong",
-				      "-X",
-				      "status.lease.namespace=wukong",
-				      "-X",
-				      /* the embedded broker does not wake parked fetches */
-				      "kafka.consumer.fetch.wait.max.ms=10",
-				      "-X",
-				      "progress.scrape-interval=1s",
-				      "-X",
-				      a_murl,
-				      NULL};
+		const char *argv[] = {
+		    bin, "-X", a_boot, "-X", a_id, "-X", a_kc, "-X", a_addr, "-X", a_audit, "-X",
+		    a_group, "-X", a_region, "-X", "migrator.shared-requests=false", "-X",
+		    "cloner.shared-requests=false", "-X", "watcher.lease.enabled=false", "-X",
+		    "status.lease.enabled=false", "-X", "kafka.session.timeout.ms=6000", "-X",
+		    /* as deployed: the Leases where deploy/base's Roles grant them */
+		    "watcher.lease.namespace=wukong", "-X", "status.lease.namespace=wukong", "-X",
+		    /* the embedded broker does not wake parked fetches */
+		    "kafka.consumer.fetch.wait.max.ms=10", "-X", "progress.scrape-interval=1s",
+		    "-X",
+		    /* the embedded broker answers no timestamp look-up */
+		    "console.from-beginning=true", "-X", a_murl, NULL};
 
 		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, name);
 		unlink(file);
@@ -869,7 +859,8 @@ int ctl_up(const struct ctl_env *e)
 		fmt(ctlf, sizeof(ctlf), "%s/run/kafka.control", e->dir);
 
 		/* the per-cluster topics (wukong.requests.<id>) of every cluster */
-		for (long long c = 0; e->args->clusters > 1 && c < e->args->clusters && c < 8; c++) {
+		for (long long c = 0; e->args->clusters > 1 && c < e->args->clusters && c < 8;
+		     c++) {
 			argv[na++] = "--cluster";
 			argv[na++] = ids[c];
 		}
@@ -961,9 +952,22 @@ int ctl_up(const struct ctl_env *e)
 		       ncl, 'a' + ncl - 1, e->shown, e->shown);
 	printf("  kubeconfig       %s/kubeconfig\n", e->shown);
 	printf("  scenario         %s\n", scen[0] ? scen : "(wukong-sim's default)");
-	printf("  next:            wukongctl status | wukongctl watch | "
-	       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
-	       e->shown);
+	for (int i = 1; i < np; i++) {
+		char caddr[FILE_CAP] = "";
+
+		fmt(file, sizeof(file), "%s/run/%s.addr", e->dir, ps[i].name);
+		if (!strncmp(ps[i].name, "console", 7) &&
+		    read_small(file, caddr, sizeof(caddr)) == 0 && caddr[0])
+			printf("  %-16s http://%s/   (read-only web console)\n", ps[i].name, caddr);
+	}
+	{
+		/* the hints work as typed: the same --dir (a $WUKONG_DIR is inherited anyway) */
+		const char *dd = e->args->dir ? " --dir " : "", *dv = e->args->dir ? e->shown : "";
+
+		printf("  next:            wukongctl%s%s status | wukongctl%s%s watch -A | "
+		       "kubectl --kubeconfig %s/kubeconfig get wukongs -A\n",
+		       dd, dv, dd, dv, e->shown);
+	}
 	return failed ? 1 : 0;
 fail:
 	stop_procs(ps, (size_t)np, 5000, true);
@@ -984,8 +988,9 @@ int ctl_restart(const struct ctl_env *e, const char *name)
 		if (strcmp(ps[i].name, name))
 			continue;
 		if (!strcmp(name, "kafka") || !strcmp(name, "sim")) {
-			fprintf(stderr, "wukongctl: '%s' is not supervised: 'wukongctl down' and "
-					"'up' restart the whole stack\n",
+			fprintf(stderr,
+				"wukongctl: '%s' is not supervised: 'wukongctl down' and "
+				"'up' restart the whole stack\n",
 				name);
 			return 2;
 		}
@@ -1133,8 +1138,7 @@ int ctl_status(const struct ctl_env *e)
 				if (!addr[0] && alive) {
 					/* no metrics URL: the simulator's own API server's
 					 * /healthz, with the stack's kubeconfig */
-					health = sim_api_health(e, ps[i].name, addr,
-								sizeof(addr));
+					health = sim_api_health(e, ps[i].name, addr, sizeof(addr));
 					goto report;
 				}
 			} else {

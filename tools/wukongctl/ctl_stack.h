@@ -30,6 +30,9 @@ int ctl_env_bootstrap(const struct ctl_env *e, char *out, size_t out_size, char 
  * next when none exists. */
 int ctl_env_kubeconfig(const struct ctl_env *e, char *out, size_t out_size, char *errstr,
 		       size_t errstr_size);
+/* The kubeconfig context's namespace into out ("default" when it names none or there is no
+ * kubeconfig): what NAME means without -n, as for kubectl. */
+void ctl_env_context_ns(const struct ctl_env *e, char *out, size_t out_size);
 /* A client for that kubeconfig (short timeouts: an interactive tool). NULL with errstr. */
 struct wk_k8s *ctl_env_k8s(const struct ctl_env *e, char *errstr, size_t errstr_size);
 /* A configuration for wk_producer_new: kafka.bootstrap.servers and quick-failing defaults. */

@@ -3,6 +3,7 @@
 #include "ctl_table.h"
 
 #include "ctl_ops.h"
+#include "ctl_out.h"
 #include "wk_cluster.h"
 #include "wk_config.h"
 #include "wk_k8s.h"
@@ -11,6 +12,7 @@
 #include "wk_time.h"
 
 #include <cjson/cJSON.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #define MAX_ROWS 2000
+#define ST_LIVE_BODY_MAX (64 * 1024) /* a wukong.status body's documented cap */
 
 static volatile sig_atomic_t stop;
 
@@ -78,6 +81,10 @@ size_t ctl_rows_from_wukong(const cJSON *wk, bool all, struct ctl_row *rows, siz
 			 js(wk, "metadata.namespace") ? js(wk, "metadata.namespace") : "",
 			 js(wk, "metadata.name") ? js(wk, "metadata.name") : "");
 		ctl_safe(r->vm, r->vm, sizeof(r->vm), sizeof(r->vm) - 5);
+		cp(r->ns, sizeof(r->ns), js(wk, "metadata.namespace"));
+		cp(r->name, sizeof(r->name), js(wk, "metadata.name"));
+		cp(r->mode, sizeof(r->mode), js(s, "mode"));
+		r->status = s;
 		wk_strlcpy(r->kind, k ? "clone" : "migration", sizeof(r->kind));
 		cp(r->phase, sizeof(r->phase), ph);
 		cp(r->request, sizeof(r->request), js(s, "requestId"));
@@ -107,64 +114,183 @@ size_t ctl_rows_from_wukong(const cJSON *wk, bool all, struct ctl_row *rows, siz
 	return n;
 }
 
-void ctl_row_header(int cols, char *out, size_t out_size)
+static void pct_cell(const struct ctl_row *r, bool tty, unsigned tick, char *out, size_t n)
 {
-	snprintf(out, out_size, "%s%-28s %-9s %-10s %-27s %-25s %s", cols < 0 ? "CLUSTER  " : "", "VM", "KIND", "PHASE",
-		 "PROGRESS", "SOURCE -> TARGET", "ETA");
-	if (cols > 0 && strlen(out) > (size_t)cols)
-		out[cols] = '\0';
-}
+	char bar[CTL_BAR_MAX + 3];
 
-/* With a cluster column: the header for -cols. */
-static void row_header_cl(bool multi, int cols, char *out, size_t out_size)
-{
-	ctl_row_header(multi ? -1 : cols, out, out_size);
-	if (cols > 0 && strlen(out) > (size_t)cols)
-		out[cols] = '\0';
-}
-
-void ctl_row_format(const struct ctl_row *r, bool plain, int cols, unsigned tick, char *out,
-		    size_t out_size)
-{
-	char bar[CTL_BAR_MAX + 3], pct[16], eta[16], st[2 * CTL_NAME_MAX + 8];
-
-	ctl_fmt_eta(r->eta_s, eta, sizeof(eta));
-	if (r->percent >= 0)
-		snprintf(pct, sizeof(pct), "%3d%%", r->percent);
-	else
-		snprintf(pct, sizeof(pct), "  ?%%");
-	if (plain) {
-		size_t c0 = 0;
-
-		if (r->cluster[0])
-			c0 = (size_t)snprintf(out, out_size, "cluster=%s ", r->cluster);
-		if (c0 >= out_size)
-			return;
-		snprintf(out + c0, out_size - c0,
-			 "vm=%s kind=%s phase=%s progress=%s source=%s target=%s eta=%s request=%s",
-			 r->vm, r->kind, r->phase, r->percent >= 0 ? pct + strspn(pct, " ") : "?",
-			 r->source[0] ? r->source : "-", r->target[0] ? r->target : "-", eta,
-			 r->request[0] ? r->request : "-");
-		if (r->downtime_s >= 0) {
-			size_t n = strlen(out);
-
-			snprintf(out + n, out_size - n, " downtime=%.0fs", r->downtime_s);
-		}
+	/* A finished operation without a percentage (Rejected, Failed before any copy) has no
+	 * progress to draw: "-", not an indeterminate bar. */
+	if (r->percent < 0 && r->final) {
+		snprintf(out, n, "-");
+		return;
+	}
+	if (!tty) {
+		if (r->percent >= 0)
+			snprintf(out, n, "%d%%", r->percent);
+		else
+			snprintf(out, n, "?");
 		return;
 	}
 	ctl_bar_render(bar, sizeof(bar), 20, r->percent, tick);
-	snprintf(st, sizeof(st), "%s -> %s", r->source[0] ? r->source : "?",
-		 r->target[0] ? r->target : "?");
-	{
-		char cl[24] = "";
+	if (r->percent >= 0)
+		snprintf(out, n, "%s %3d%%", bar, r->percent);
+	else
+		snprintf(out, n, "%s   ?%%", bar);
+}
 
-		if (r->cluster[0])
-			snprintf(cl, sizeof(cl), "%-8.8s ", r->cluster);
-		snprintf(out, out_size, "%s%-28.28s %-9s %-10.10s %s %s %-25.25s %s", cl, r->vm,
-			 r->kind, r->phase, bar, pct, st, eta);
+static void rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool bars,
+		       bool colour, int cols, unsigned tick, bool header, struct wk_buf *out)
+{
+	/* every column there is; which are shown depends on -A, -o wide and the clusters */
+	enum {
+		C_CLUSTER,
+		C_NS,
+		C_NAME,
+		C_OP,
+		C_PHASE,
+		C_PROG,
+		C_SRC,
+		C_TGT,
+		C_ETA,
+		C_REQ,
+		C_MODE,
+		C_DT,
+		C_N
+	};
+	static const char *const head[C_N] = {"CLUSTER", "NAMESPACE", "NAME",	"OPERATION",
+					      "PHASE",	 "PROGRESS",  "SOURCE", "TARGET",
+					      "ETA",	 "REQUEST",   "MODE",	"DOWNTIME"};
+	bool show[C_N], multi = false;
+	const char *h[C_N];
+	size_t nc = 0;
+	struct ctl_tab t;
+
+	for (size_t i = 0; i < n && !multi; i++)
+		multi = rows[i].cluster[0] != '\0';
+	for (int c = 0; c < C_N; c++)
+		show[c] = c == C_CLUSTER ? multi : c == C_NS ? all_ns : c >= C_REQ ? wide : true;
+	for (int c = 0; c < C_N; c++)
+		if (show[c])
+			h[nc++] = head[c];
+	ctl_tab_init(&t, nc, h);
+	nc = 0;
+	/* names may be cut in the middle to fit a terminal; phase, progress and ETA never */
+	for (int c = 0; c < C_N; c++)
+		if (show[c])
+			t.shrink[nc++] =
+			    c == C_NS || c == C_NAME || c == C_SRC || c == C_TGT || c == C_REQ;
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_row *r = &rows[i];
+		char pct[CTL_BAR_MAX + 16], eta[16], dt[32];
+		const char *all[C_N], *cells[C_N];
+		size_t k, m = 0;
+
+		pct_cell(r, bars, tick, pct, sizeof(pct));
+		if (r->final)
+			snprintf(eta, sizeof(eta), "-");
+		else
+			ctl_fmt_eta(r->eta_s, eta, sizeof(eta));
+		if (r->downtime_s >= 0)
+			snprintf(dt, sizeof(dt), "%.0fs", r->downtime_s);
+		else
+			snprintf(dt, sizeof(dt), "-");
+		all[C_CLUSTER] = r->cluster;
+		all[C_NS] = r->ns;
+		all[C_NAME] = r->name;
+		all[C_OP] = r->kind;
+		all[C_PHASE] = r->phase;
+		all[C_PROG] = pct;
+		all[C_SRC] = r->source[0] ? r->source : "-";
+		all[C_TGT] = r->target[0] ? r->target : "-";
+		all[C_ETA] = eta;
+		all[C_REQ] = r->request[0] ? r->request : "-";
+		all[C_MODE] = r->mode[0] ? r->mode : "-";
+		all[C_DT] = dt;
+		for (int c = 0; c < C_N; c++)
+			if (show[c])
+				cells[m++] = all[c];
+		k = ctl_tab_add(&t, cells);
+		if (!strcmp(r->phase, "Succeeded"))
+			t.color[k] = 32;
+		else if (!strcmp(r->phase, "Failed") || !strcmp(r->phase, "Rejected"))
+			t.color[k] = 31;
+		else if (!strcmp(r->phase, "Cancelled"))
+			t.color[k] = 33;
 	}
-	if (cols > 0 && strlen(out) > (size_t)cols)
-		out[cols] = '\0';
+	ctl_tab_render(&t, cols, colour, header, out);
+	ctl_tab_release(&t);
+}
+
+void ctl_rows_table(const struct ctl_row *rows, size_t n, bool all_ns, bool wide, bool tty,
+		    int cols, unsigned tick, bool header, struct wk_buf *out)
+{
+	struct wk_buf b;
+	bool fits = true;
+
+	wk_buf_init(&b, 0);
+	rows_table(rows, n, all_ns, wide, tty, tty, cols, tick, header, &b);
+	if (tty && cols > 0) {
+		/* a terminal too narrow for the bars: the percentage alone (the names are cut
+		 * in the middle before that, down to 8 columns) */
+		const char *s = wk_buf_str(&b) ? wk_buf_str(&b) : "";
+
+		for (const char *nl; fits && (nl = strchr(s, '\n')); s = nl + 1) {
+			size_t vis = 0;
+
+			for (const char *p = s; p < nl; p++) {
+				if (*p == '\033') {
+					while (p < nl && *p != 'm')
+						p++;
+					continue;
+				}
+				vis++;
+			}
+			fits = vis <= (size_t)cols;
+		}
+	}
+	if (fits) {
+		(void)!wk_buf_adds(out, wk_buf_str(&b) ? wk_buf_str(&b) : "");
+	} else {
+		rows_table(rows, n, all_ns, wide, false, true, cols, tick, header, out);
+	}
+	wk_buf_release(&b);
+}
+
+/* Fields of a status that are bookkeeping, not facts for a reader. */
+static bool bookkeeping(const char *k)
+{
+	return !strcmp(k, "appliedSeq");
+}
+
+cJSON *ctl_rows_list(const struct ctl_row *rows, size_t n)
+{
+	cJSON *list = cJSON_CreateObject(), *items = cJSON_CreateArray();
+
+	cJSON_AddStringToObject(list, "apiVersion", "v1");
+	cJSON_AddStringToObject(list, "kind", "List");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		const cJSON *f;
+
+		if (rows[i].cluster[0])
+			cJSON_AddStringToObject(o, "cluster", rows[i].cluster);
+		cJSON_AddStringToObject(o, "namespace", rows[i].ns);
+		cJSON_AddStringToObject(o, "name", rows[i].name);
+		cJSON_AddStringToObject(o, "operation", rows[i].kind);
+		cJSON_ArrayForEach(f, rows[i].status)
+		{
+			if (f->string && !bookkeeping(f->string) &&
+			    !cJSON_GetObjectItemCaseSensitive(o, f->string))
+				cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, true));
+		}
+		if (!rows[i].status) {
+			cJSON_AddStringToObject(o, "phase", rows[i].phase);
+			cJSON_AddStringToObject(o, "requestId", rows[i].request);
+		}
+		cJSON_AddItemToArray(items, o);
+	}
+	cJSON_AddItemToObject(list, "items", items);
+	return list;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -174,21 +300,25 @@ static int cmp_rows(const void *a, const void *b)
 
 	if (!c)
 		c = strcmp(x->vm, y->vm);
-
 	return c ? c : strcmp(x->kind, y->kind);
 }
 
-/* Every cluster's Wukongs; a cluster that does not answer fails the round (its rows would
- * vanish from the view otherwise). */
-static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, bool all, struct ctl_row *rows,
-		 size_t *n, char *err, size_t errn)
+#define MAX_CLUSTERS 8
+
+/* List the Wukongs of every cluster (ns NULL: every namespace) into lists[c] (caller frees;
+ * the rows borrow from them) and the rows. A cluster that does not answer fails the round (its
+ * rows would vanish from the view otherwise). */
+static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, const char *ns, const char *name,
+		 bool finished, cJSON **lists, struct ctl_row *rows, size_t *n, bool *found,
+		 char *err, size_t errn)
 {
 	*n = 0;
+	*found = false;
 	for (int c = 0; c < ncl; c++) {
 		struct wk_k8s_result res;
 		const cJSON *it;
 
-		if (wk_k8s_list_all(k8s[c], &wk_res_wukongs, NULL, NULL, &res, err, errn) < 0) {
+		if (wk_k8s_list_all(k8s[c], &wk_res_wukongs, ns, NULL, &res, err, errn) < 0) {
 			wk_k8s_result_release(&res);
 			if (ids[c][0]) {
 				char e2[600];
@@ -198,92 +328,175 @@ static int fetch(struct wk_k8s **k8s, char ids[][16], int ncl, bool all, struct 
 			}
 			return -1;
 		}
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res.body, "items"))
+		cJSON_Delete(lists[c]);
+		lists[c] = wk_k8s_result_take(&res);
+		wk_k8s_result_release(&res);
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(lists[c], "items"))
 		{
-			size_t k, before = *n;
+			size_t before = *n;
 
 			if (*n >= MAX_ROWS)
 				break;
-			k = ctl_rows_from_wukong(it, all, rows + *n, MAX_ROWS - *n);
-			*n += k;
+			if (name) {
+				const char *nm = js(it, "metadata.name");
+
+				if (!nm || strcmp(nm, name))
+					continue;
+				*found = true;
+			}
+			/* a named Wukong shows its current operation whatever its phase */
+			*n += ctl_rows_from_wukong(it, finished || name, rows + *n, MAX_ROWS - *n);
 			for (size_t i = before; i < *n; i++)
 				wk_strlcpy(rows[i].cluster, ids[c], sizeof(rows[i].cluster));
 		}
-		wk_k8s_result_release(&res);
 	}
 	qsort(rows, *n, sizeof(*rows), cmp_rows);
 	return 0;
 }
 
-static void print_json(const struct ctl_env *e, const struct ctl_row *rows, size_t n)
+bool ctl_live_take(struct ctl_live *lv, size_t *n, const cJSON *body)
 {
-	cJSON *arr = cJSON_CreateArray();
-	char *s;
+	static const char *const fields[] = {"migrationStatus", "cloneStatus"};
+	static const char *const kinds[] = {"migration", "clone"};
+	const char *ns = js(body, "namespace"), *name = js(body, "name");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "status");
+	bool took = false;
 
-	for (size_t i = 0; i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
+	if (!ns || !name || strlen(ns) >= CTL_NS_MAX || strlen(name) >= CTL_NAME_MAX)
+		return false;
+	for (size_t k = 0; k < 2; k++) {
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(st, fields[k]);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "progress");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "etaSeconds");
+		const char *rq = js(o, "requestId");
+		char key[sizeof(lv->key)];
+		size_t i;
 
-		if (rows[i].cluster[0])
-			cJSON_AddStringToObject(o, "cluster", rows[i].cluster);
-		cJSON_AddStringToObject(o, "vm", rows[i].vm);
-		cJSON_AddStringToObject(o, "kind", rows[i].kind);
-		cJSON_AddStringToObject(o, "phase", rows[i].phase);
-		cJSON_AddStringToObject(o, "requestId", rows[i].request);
-		cJSON_AddStringToObject(o, "source", rows[i].source);
-		cJSON_AddStringToObject(o, "target", rows[i].target);
-		if (rows[i].percent >= 0)
-			cJSON_AddNumberToObject(o, "progress", rows[i].percent);
-		else
-			cJSON_AddNullToObject(o, "progress");
-		if (rows[i].eta_s >= 0)
-			cJSON_AddNumberToObject(o, "etaSeconds", rows[i].eta_s);
-		if (rows[i].downtime_s >= 0)
-			cJSON_AddNumberToObject(o, "downtimeSeconds", rows[i].downtime_s);
-		cJSON_AddItemToArray(arr, o);
+		if (!cJSON_IsNumber(p) || !isfinite(p->valuedouble) || p->valuedouble < 0 ||
+		    p->valuedouble > 100)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", ns, name, kinds[k]);
+		for (i = 0; i < *n && strcmp(lv[i].key, key); i++)
+			;
+		if (i == *n) {
+			if (*n == CTL_LIVE_MAX) {
+				memmove(lv, lv + 1, (CTL_LIVE_MAX - 1) * sizeof(*lv));
+				i = CTL_LIVE_MAX - 1;
+			} else {
+				(*n)++;
+			}
+			memset(&lv[i], 0, sizeof(lv[i]));
+			wk_strlcpy(lv[i].key, key, sizeof(lv[i].key));
+		}
+		if (rq && strlen(rq) < CTL_ID_MAX)
+			wk_strlcpy(lv[i].request, rq, sizeof(lv[i].request));
+		lv[i].percent = (int)p->valuedouble;
+		lv[i].eta_s = cJSON_IsNumber(e) && isfinite(e->valuedouble) &&
+				      e->valuedouble >= 0 && e->valuedouble < 1e7
+				  ? e->valuedouble
+				  : -1;
+		took = true;
 	}
-	if (e->args->output == CTL_OUT_YAML) {
-		const cJSON *o, *f;
+	return took;
+}
 
-		if (!n)
-			printf("[]\n");
-		cJSON_ArrayForEach(o, arr)
-		{
-			bool first = true;
+void ctl_live_apply(const struct ctl_live *lv, size_t n, struct ctl_row *rows, size_t nrows)
+{
+	for (size_t r = 0; r < nrows; r++) {
+		char key[sizeof(lv->key)];
 
-			cJSON_ArrayForEach(f, o)
-			{
-				char *v = cJSON_PrintUnformatted(f);
-
-				printf("%s %s: %s\n", first ? "-" : " ", f->string, v ? v : "null");
-				free(v);
-				first = false;
+		if (rows[r].final)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s", rows[r].ns, rows[r].name, rows[r].kind);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(lv[i].key, key) ||
+			    (lv[i].request[0] && strcmp(lv[i].request, rows[r].request)))
+				continue;
+			if (lv[i].percent > rows[r].percent) {
+				rows[r].percent = lv[i].percent;
+				if (lv[i].eta_s >= 0)
+					rows[r].eta_s = lv[i].eta_s;
 			}
 		}
-	} else {
-		s = cJSON_PrintUnformatted(arr);
-		printf("%s\n", s ? s : "[]");
-		free(s);
 	}
-	cJSON_Delete(arr);
+}
+
+/* Is line one of the lines of text (whole lines only)? */
+static bool has_line(const char *text, const char *line)
+{
+	size_t ln = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p += ln)
+		if ((p == text || p[-1] == '\n') && (p[ln] == '\n' || !p[ln]))
+			return true;
+	return false;
+}
+
+static int term_cols(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
 }
 
 int ctl_get(const struct ctl_env *e, bool watch)
 {
+	const struct ctl_args *a = e->args;
 	struct ctl_row *rows = wk_xcalloc(MAX_ROWS, sizeof(*rows));
-	char err[512], line[1024];
-	bool tty = isatty(STDOUT_FILENO) && e->args->output == CTL_OUT_TEXT;
+	char err[512], ns[CTL_NS_MAX], name[CTL_NAME_MAX];
+	bool tty = isatty(STDOUT_FILENO), found = false, wide = a->output == CTL_OUT_WIDE;
+	bool data = a->output != CTL_OUT_TEXT && a->output != CTL_OUT_WIDE;
+	const char *want_ns = NULL, *want_name = NULL;
 	size_t n = 0;
 	unsigned tick = 0;
 	int code = 0, fails = 0;
-	struct wk_k8s *k8s[8];
-	char ids[8][16];
-	int ncl = ctl_env_clusters(e, k8s, ids, 8, err, sizeof(err));
+	struct wk_k8s *k8s[MAX_CLUSTERS];
+	char ids[MAX_CLUSTERS][16];
+	int ncl;
+	cJSON *lists[MAX_CLUSTERS] = {NULL};
 	char *prev = NULL;
+	rd_kafka_t *tail = NULL;
+	struct ctl_live *live = NULL;
+	size_t nlive = 0;
 
+	if (a->npos) {
+		if (ctl_ref_ns(a, a->pos[0], ns, name, err, sizeof(err)) < 0) {
+			fprintf(stderr, "wukongctl: %s\n", err);
+			free(rows);
+			return CTL_EXIT_USAGE;
+		}
+		want_name = name;
+	} else {
+		wk_strlcpy(ns, ctl_args_ns(a), sizeof(ns));
+	}
+	if (!a->all_namespaces || want_name)
+		want_ns = ns;
+	if (watch && data) {
+		fprintf(stderr, "wukongctl: watch prints tables: -o wide or none\n");
+		free(rows);
+		return CTL_EXIT_USAGE;
+	}
+	ncl = ctl_env_clusters(e, k8s, ids, MAX_CLUSTERS, err, sizeof(err));
 	if (ncl < 0) {
 		fprintf(stderr, "wukongctl: %s\n", err);
 		free(rows);
 		return CTL_EXIT_ENV;
+	}
+	if (watch) {
+		/* the live source `migrate` reads: wukong.status from now on (without Kafka, e.g.
+		 * only a kubeconfig to a cluster, the API server's copy alone) */
+		char e2[512], topic[256];
+		struct wk_config *cfg = ctl_env_kafka_config(e, e2, sizeof(e2));
+		const char *topics[1] = {topic};
+
+		if (cfg) {
+			wk_kafka_topic(cfg, "status", topic, sizeof(topic));
+			tail = ctl_tail_new(cfg, topics, 1, e2, sizeof(e2));
+			wk_config_destroy(cfg);
+		}
+		live = wk_xcalloc(CTL_LIVE_MAX, sizeof(*live));
 	}
 	if (watch) {
 		struct sigaction sa;
@@ -296,12 +509,10 @@ int ctl_get(const struct ctl_env *e, bool watch)
 			printf("\033[?25l"); /* hide the cursor while redrawing */
 	}
 	do {
-		struct winsize ws;
-		int cols = 120;
+		struct wk_buf b;
 
-		if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-			cols = ws.ws_col;
-		if (fetch(k8s, ids, ncl, e->args->all, rows, &n, err, sizeof(err)) < 0) {
+		if (fetch(k8s, ids, ncl, want_ns, want_name, a->include_finished, lists, rows, &n,
+			  &found, err, sizeof(err)) < 0) {
 			if (!watch || ++fails >= 5) {
 				fprintf(stderr,
 					"wukongctl: cannot list wukongs: %s (is the stack up? "
@@ -313,10 +524,44 @@ int ctl_get(const struct ctl_env *e, bool watch)
 		} else {
 			fails = 0;
 		}
-		if (!watch && e->args->output != CTL_OUT_TEXT) {
-			print_json(e, rows, n);
+		for (rd_kafka_message_t *m; tail && (m = rd_kafka_consumer_poll(tail, 0));) {
+			cJSON *v = !m->err && m->payload && m->len <= ST_LIVE_BODY_MAX
+				       ? cJSON_ParseWithLength(m->payload, m->len)
+				       : NULL;
+
+			if (v)
+				ctl_live_take(live, &nlive, v);
+			cJSON_Delete(v);
+			rd_kafka_message_destroy(m);
+		}
+		if (live)
+			ctl_live_apply(live, nlive, rows, n);
+		if (!watch && want_name && !found) {
+			fprintf(
+			    stderr,
+			    "Error from server (NotFound): wukongs.wukong.novasphere.dev \"%s\" "
+			    "not found\n",
+			    want_name);
+			code = CTL_EXIT_FAILED;
 			break;
 		}
+		if (!watch && data) {
+			cJSON *l = ctl_rows_list(rows, n);
+
+			if (a->output == CTL_OUT_NAME) {
+				for (size_t i = 0; i < n; i++)
+					if (!i || strcmp(rows[i].vm, rows[i - 1].vm))
+						printf("wukong.wukong.novasphere.dev/%s\n",
+						       rows[i].name);
+			} else {
+				code = ctl_out_value(a, l, NULL, stdout);
+			}
+			cJSON_Delete(l);
+			if (!n && a->output == CTL_OUT_NAME)
+				ctl_no_resources(a->all_namespaces ? NULL : ns, stderr);
+			break;
+		}
+		wk_buf_init(&b, 0);
 		if (tty && watch) {
 			char ts[32];
 			time_t now = time(NULL);
@@ -325,46 +570,66 @@ int ctl_get(const struct ctl_env *e, bool watch)
 			localtime_r(&now, &tm);
 			strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
 			printf("\033[H\033[2J");
-			printf("wukong operations in flight%s  %s  (Ctrl-C to quit)\n",
-			       e->args->all ? " and finished" : "", ts);
+			printf("wukong operations %s%s  %s  (Ctrl-C to quit)\n",
+			       a->include_finished ? "(with finished ones) " : "in flight ",
+			       a->all_namespaces ? "in all namespaces" : "", ts);
 		}
-		if (tty || (!watch && !tty)) {
-			if (tty) {
-				row_header_cl(ncl > 1, cols - 1, line, sizeof(line));
-				printf("%s\n", line);
+		if (tty || !watch) {
+			if (n)
+				ctl_rows_table(rows, n, a->all_namespaces, wide, tty,
+					       tty ? term_cols() - 1 : 0, tick, true, &b);
+			fputs(wk_buf_str(&b) ? wk_buf_str(&b) : "", stdout);
+			if (!n) {
+				if (want_name)
+					printf("(Wukong %s/%s: no migration or clone status)\n", ns,
+					       want_name);
+				else if (!watch || !tty)
+					ctl_no_resources(a->all_namespaces ? NULL : ns, stderr);
+				else
+					printf("No resources found%s%s%s\n",
+					       a->all_namespaces ? "" : " in ",
+					       a->all_namespaces ? "" : ns,
+					       a->all_namespaces ? "" : " namespace.");
 			}
-			for (size_t i = 0; i < n; i++) {
-				ctl_row_format(&rows[i], !tty, cols - 1, tick, line, sizeof(line));
-				printf("%s\n", line);
-			}
-			if (!n && tty)
-				printf("(no operations in flight%s)\n",
-				       e->args->all ? "" : "; -A shows finished ones");
 		} else {
-			/* watch into a pipe: a line for each row that changed */
-			struct wk_buf b;
+			/* watch into a pipe, as kubectl get -w: the header once, then a row each
+			 * time one changes */
+			char *cur, *save = NULL, *line;
 
+			ctl_rows_table(rows, n, a->all_namespaces, wide, false, 0, 0, !prev, &b);
+			cur = wk_buf_take(&b, NULL);
 			wk_buf_init(&b, 0);
-			for (size_t i = 0; i < n; i++) {
-				ctl_row_format(&rows[i], true, 0, 0, line, sizeof(line));
-				if (!prev || !strstr(prev, line))
+			for (line = cur ? strtok_r(cur, "\n", &save) : NULL; line;
+			     line = strtok_r(NULL, "\n", &save)) {
+				if (!prev || !has_line(prev, line))
 					printf("%s\n", line);
 				(void)!wk_buf_addf(&b, "%s\n", line);
 			}
+			free(cur);
 			free(prev);
 			prev = wk_buf_take(&b, NULL);
+			if (!prev)
+				prev = wk_xstrdup("");
 		}
+		wk_buf_release(&b);
 		fflush(stdout);
 		tick++;
-		for (int i = 0; watch && !stop && !e->args->once && i < 10; i++)
+		for (int i = 0; watch && !stop && !a->once && i < 10; i++)
 			usleep(100000);
-	} while (watch && !stop && !e->args->once);
+	} while (watch && !stop && !a->once);
 	if (watch && tty)
 		printf("\033[?25h");
 	free(prev);
 	free(rows);
-	for (int c = 0; c < ncl; c++)
+	for (int c = 0; c < ncl; c++) {
+		cJSON_Delete(lists[c]);
 		wk_k8s_destroy(k8s[c]);
+	}
+	if (tail) {
+		rd_kafka_consumer_close(tail);
+		rd_kafka_destroy(tail);
+	}
+	free(live);
 	return code;
 }
 
@@ -466,7 +731,7 @@ int ctl_clusters(const struct ctl_env *e)
 		for (size_t i = 0; i < l->n; i++) {
 			const struct wk_cluster_info *c = &l->v[i];
 			char cf[16], ca[16], mf[16], ma[16], cpu[40], mem[40], gates[400] = "",
-								       id[64], kv[64];
+									       id[64], kv[64];
 			size_t gl = 0;
 
 			wk_quantity_format_milli(c->cpu_alloc_milli - c->cpu_used_milli, cf,

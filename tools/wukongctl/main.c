@@ -4,12 +4,15 @@
  * kubectl-wukong link). docs/wukongctl.md describes it; the parts are in ctl_*.c.
  */
 #include "ctl_args.h"
+#include "ctl_out.h"
 #include "ctl_ops.h"
+#include "ctl_report.h"
 #include "ctl_stack.h"
 #include "ctl_table.h"
 
 #include "wk_version.h"
 #include "wk_auditlog.h"
+#include "wk_auditlog_cli.h"
 #include "wk_log.h"
 #include "wk_time.h"
 
@@ -26,58 +29,43 @@ static const char usage_text[] =
     "  up --clusters N   N simulated clusters a, b, c ... and the router\n"
     "Operations (a Kafka submission, then a live progress bar until it ends):\n"
     "  migrate NS/NAME [--to NODE] [--auto-converge] [--post-copy] [--timeout-per-gib N]\n"
-    "  cancel NS/NAME [--request ID]\n"
+    "  cancel NS/NAME [--request ID]        (also: migrate-cancel, as virtctl)\n"
     "  drain NODE [--dry-run] [--no-cordon]\n"
     "  clone SRC DST [--disks a,b]\n"
     "Views:\n"
-    "  get [-A]    operations in flight                  watch [-A]  the same, live\n"
+    "  get [NAME] [-n NS|-A] [--include-finished] [-w]   operations in flight, a table\n"
+    "  watch [NAME] [-n NS|-A] [--include-finished]      the same, live\n"
     "  audit query|verify   the audit log (DIR/audit)\n"
     "  clusters    the cluster registry (wukong.clusters): versions, gates, room, state\n"
+    "  report drain|migrate ID [--svg FILE]   a drain's timeline, a migration's convergence\n"
     "\n"
+    "kubectl's flags: -n/--namespace NS (default: the kubeconfig context's), -A/--all-namespaces,\n"
+    "--kubeconfig FILE, --context NAME, -o json|yaml|wide|name|jsonpath=TEMPLATE. NAME alone\n"
+    "is in that namespace; NS/NAME names another.\n"
     "Common options: --dir DIR (default $WUKONG_DIR or .wukong), --kubeconfig FILE\n"
     "(default $KUBECONFIG, DIR/kubeconfig, else ~/.kube/config), --context NAME,\n"
     "--bootstrap HOST:PORT|FILE (default\n"
     "$WUKONG_KAFKA_BOOTSTRAP_SERVERS or DIR/bootstrap), --cluster ID (default local),\n"
     "--tenant T, --request-id ID, --reason TEXT, --no-wait, --timeout DUR, --expire-after DUR,\n"
-    "-o json|yaml.\n"
+    "-v.\n"
     "'wukongctl COMMAND --help' describes each command. Exit status: 0 done, 1 failed or\n"
     "rejected, 2 usage, 3 no stack / unreachable, 4 nothing processed it in time.\n";
 
-/* ---- audit: the same library as wukong-auditlog ---- */
+/* ---- audit: the same library, flags and formats as wukong-auditlog (wk_auditlog_cli.h) ---- */
 
-struct audit_out {
-	bool json;
-	size_t n;
-};
-
-static const char *rs(const cJSON *o, const char *a, const char *b)
+/* -o jsonpath= / name: per record. */
+static void audit_print(const char *line, size_t len, const cJSON *rec, void *opaque)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+	const struct ctl_args *a = opaque;
+	char seq[32];
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(rec, "seq");
 
-	if (b)
-		v = cJSON_GetObjectItemCaseSensitive(v, b);
-	return cJSON_IsString(v) ? v->valuestring : "-";
-}
-
-static int audit_line(const char *line, size_t len, const cJSON *rec, void *opaque)
-{
-	struct audit_out *o = opaque;
-	char a[80], b[120], c[80], d[80], m[200];
-
-	o->n++;
-	if (o->json) {
-		fwrite(line, 1, len, stdout);
+	(void)line;
+	(void)len;
+	snprintf(seq, sizeof(seq), "record/%.0f", cJSON_IsNumber(s) ? s->valuedouble : 0.0);
+	(void)ctl_out_value(a, rec, seq, stdout);
+	if (a->output == CTL_OUT_JSONPATH)
 		putchar('\n');
-		return 0;
-	}
-	ctl_safe(rs(rec, "time", NULL), a, sizeof(a), 32);
-	snprintf(m, sizeof(m), "%s/%s", rs(rec, "object", "namespace"), rs(rec, "object", "name"));
-	ctl_safe(m, b, sizeof(b), 60);
-	ctl_safe(rs(rec, "action", NULL), c, sizeof(c), 40);
-	ctl_safe(rs(rec, "outcome", NULL), d, sizeof(d), 12);
-	ctl_safe(rs(rec, "message", NULL), m, sizeof(m), 100);
-	printf("%-27s %-30s %-28s %-9s %s\n", a, b, c, d, m);
-	return 0;
 }
 
 static int audit(const struct ctl_env *e)
@@ -106,36 +94,53 @@ static int audit(const struct ctl_env *e)
 		return 1;
 	}
 	{
-		struct wk_auditlog_query q;
-		struct audit_out o = {a->output == CTL_OUT_JSON, 0};
+		struct wk_auditlog_cli q;
+		static const char *const outs[] = {"table", "json", "yaml", "wide"};
+		char lim[24];
+		int bad = 0;
 
-		wk_auditlog_query_init(&q);
+		wk_auditlog_cli_init(&q);
 		if (a->vm) {
-			if (ctl_parse_ref(a->vm, NULL, ns, name, err, sizeof(err)) < 0) {
+			/* NAME alone: the namespace -n or the context gives */
+			if (ctl_ref_ns(a, a->vm, ns, name, err, sizeof(err)) < 0) {
 				fprintf(stderr, "wukongctl: --vm: %s\n", err);
 				return 2;
 			}
-			q.ns = ns;
-			q.name = name;
+			{
+				char vm[CTL_NS_MAX + CTL_NAME_MAX + 2];
+
+				snprintf(vm, sizeof(vm), "%s/%s", ns, name);
+				bad |= wk_auditlog_cli_set(&q, "vm", vm, err, sizeof(err)) < 0;
+			}
 		}
-		q.request_id = a->target_request;
-		if ((a->since && wk_time_parse_us(a->since, &q.since_us)) ||
-		    (a->until && wk_time_parse_us(a->until, &q.until_us))) {
-			fprintf(stderr, "wukongctl: --since/--until: not RFC 3339 "
-					"(2026-01-02T03:04:05Z)\n");
+		snprintf(lim, sizeof(lim), "%lld", a->limit);
+		if ((a->cluster &&
+		     wk_auditlog_cli_set(&q, "cluster", a->cluster, err, sizeof(err)) < 0) ||
+		    (a->target_request &&
+		     wk_auditlog_cli_set(&q, "request", a->target_request, err, sizeof(err)) < 0) ||
+		    (a->since &&
+		     wk_auditlog_cli_set(&q, "since", a->since, err, sizeof(err)) < 0) ||
+		    (a->until &&
+		     wk_auditlog_cli_set(&q, "until", a->until, err, sizeof(err)) < 0) ||
+		    (a->limit && wk_auditlog_cli_set(&q, "limit", lim, err, sizeof(err)) < 0) ||
+		    (a->output <= CTL_OUT_WIDE &&
+		     wk_auditlog_cli_set(&q, "output", outs[a->output], err, sizeof(err)) < 0))
+			bad = 1;
+		if (bad) {
+			fprintf(stderr, "wukongctl: %s\n", err);
 			return 2;
 		}
-		q.limit = (size_t)a->limit;
-		if (!o.json)
-			printf("%-27s %-30s %-28s %-9s %s\n", "TIME", "OBJECT", "ACTION", "OUTCOME",
-			       "MESSAGE");
-		if (wk_auditlog_query_run(dir, &q, audit_line, &o, err, sizeof(err)) < 0) {
+		q.reverse = a->reverse;
+		q.no_index = a->no_index;
+		if (wk_auditlog_cli_query(dir, &q, stdout,
+					  a->output == CTL_OUT_JSONPATH || a->output == CTL_OUT_NAME
+					      ? audit_print
+					      : NULL,
+					  (void *)a, err, sizeof(err)) < 0) {
 			fprintf(stderr, "wukongctl: %s (is there an audit log in '%s/audit'?)\n",
 				err, e->shown);
 			return 3;
 		}
-		if (!o.json)
-			printf("(%zu records)\n", o.n);
 	}
 	return 0;
 }
@@ -144,7 +149,7 @@ int main(int argc, char **argv)
 {
 	struct ctl_args a;
 	struct ctl_env e;
-	char err[512];
+	char err[512], ctx_ns[CTL_NS_MAX];
 	int rc;
 
 	/* The libraries' own log lines are for daemons; the CLI speaks plain sentences. */
@@ -172,7 +177,8 @@ int main(int argc, char **argv)
 			fputs("Common options: --cluster ID, --tenant T, --request-id ID, --reason "
 			      "TEXT,\n--no-wait, --timeout DUR, --expire-after DUR (no executor "
 			      "starts "
-			      "the\nrequest after that; default 10m), -o json|yaml, --dir DIR, "
+			      "the\nrequest after that; default 10m), -o "
+			      "json|yaml|name|jsonpath=T, -n NS, --dir DIR, "
 			      "--kubeconfig FILE, --context NAME, --bootstrap B.\n",
 			      stdout);
 		return 0;
@@ -183,6 +189,11 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ctl_env_init(&e, &a, argv[0]);
+	/* NAME without -n: the kubeconfig context's namespace, as kubectl */
+	if (!a.namespace && a.cmd >= CTL_CMD_MIGRATE && a.cmd <= CTL_CMD_AUDIT) {
+		ctl_env_context_ns(&e, ctx_ns, sizeof(ctx_ns));
+		a.default_ns = ctx_ns;
+	}
 	switch (a.cmd) {
 	case CTL_CMD_UP:
 		rc = ctl_up(&e);
@@ -219,6 +230,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_AUDIT:
 		rc = audit(&e);
+		break;
+	case CTL_CMD_REPORT:
+		rc = ctl_report(&e);
 		break;
 	default:
 		fputs(usage_text, stderr);

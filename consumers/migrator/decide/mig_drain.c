@@ -26,17 +26,17 @@ static int str_field(const cJSON *root, const char *k, bool required, char kind,
 	out[0] = '\0';
 	if (!f) {
 		if (required)
-			return verdict(v, "schema", "field '%s' is required", k);
+			return verdict(v, "SchemaViolation", "field '%s' is required", k);
 		return 0;
 	}
 	if (!cJSON_IsString(f))
-		return verdict(v, "schema", "field '%s' must be a string", k);
+		return verdict(v, "SchemaViolation", "field '%s' must be a string", k);
 	if (strlen(f->valuestring) >= out_size)
-		return verdict(v, kind == 't' ? "oversized" : "invalid-name",
+		return verdict(v, kind == 't' ? "RequestTooLarge" : "InvalidName",
 			       "field '%s' is longer than %zu characters", k, out_size - 1);
 	if ((kind == 'l' && !wk_name_is_dns1123_label(f->valuestring)) ||
 	    (kind == 's' && !wk_name_is_dns1123_subdomain(f->valuestring)))
-		return verdict(v, "invalid-name", "field '%s': invalid name '%.100s'", k,
+		return verdict(v, "InvalidName", "field '%s': invalid name '%.100s'", k,
 			       f->valuestring);
 	wk_strlcpy(out, f->valuestring, out_size);
 	return 0;
@@ -53,17 +53,17 @@ int mig_parse_drain(const char *data, size_t len, struct mig_drain_req *out, str
 	memset(out, 0, sizeof(*out));
 	memset(v, 0, sizeof(*v));
 	if (!data || len == 0)
-		return verdict(v, "deserialize", "empty submission");
+		return verdict(v, "MalformedRequest", "empty submission");
 	if (len > MIG_SUBMISSION_MAX)
-		return verdict(v, "oversized", "submission of %zu bytes exceeds the %d-byte cap",
+		return verdict(v, "RequestTooLarge", "submission of %zu bytes exceeds the %d-byte cap",
 			       len, MIG_SUBMISSION_MAX);
 	if (memchr(data, '\0', len))
-		return verdict(v, "deserialize", "submission contains a NUL byte");
+		return verdict(v, "MalformedRequest", "submission contains a NUL byte");
 	root = cJSON_ParseWithLength(data, len);
 	if (!root)
-		return verdict(v, "deserialize", "submission is not valid JSON");
+		return verdict(v, "MalformedRequest", "submission is not valid JSON");
 	if (!cJSON_IsObject(root)) {
-		verdict(v, "schema", "submission must be a JSON object");
+		verdict(v, "SchemaViolation", "submission must be a JSON object");
 		goto out;
 	}
 	cJSON_ArrayForEach(f, root)
@@ -74,7 +74,7 @@ int mig_parse_drain(const char *data, size_t len, struct mig_drain_req *out, str
 			if (f->string && !strcmp(f->string, allowed[i]))
 				break;
 		if (!allowed[i]) {
-			verdict(v, "schema", "unknown field '%.100s'", f->string ? f->string : "");
+			verdict(v, "SchemaViolation", "unknown field '%.100s'", f->string ? f->string : "");
 			goto out;
 		}
 	}
@@ -86,7 +86,7 @@ int mig_parse_drain(const char *data, size_t len, struct mig_drain_req *out, str
 		goto out;
 	f = cJSON_GetObjectItemCaseSensitive(root, "dryRun");
 	if (f && !cJSON_IsBool(f)) {
-		verdict(v, "schema", "field 'dryRun' must be a boolean");
+		verdict(v, "SchemaViolation", "field 'dryRun' must be a boolean");
 		goto out;
 	}
 	out->dry_run = cJSON_IsTrue(f);

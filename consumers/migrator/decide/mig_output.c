@@ -52,7 +52,8 @@ char *mig_status_json(const struct mig_status *s, int64_t now_ms)
 	cJSON *ms = NULL;
 	struct wk_emit_condition c = {
 	    .type = s->condition_type ? s->condition_type : "Migrating",
-	    .status = s->condition_only ? "True" : mig_condition_status(s->phase),
+	    .status = s->condition_only ? (s->condition_status ? s->condition_status : "True")
+					: mig_condition_status(s->phase),
 	    .reason = s->reason && *s->reason ? s->reason : mig_phase_name(s->phase),
 	    .message = s->message,
 	    .observed_generation = r->source == MIG_SRC_SPEC ? r->generation : 0,

@@ -48,6 +48,8 @@ struct mig_status {
 	 * is in flight must not overwrite that one's migrationStatus). */
 	bool condition_only;
 	const char *condition_type; /* default "Migrating" */
+	/* condition_only: its status, default "True" (a wait that ends is "False") */
+	const char *condition_status;
 };
 /* The body as a JSON string (caller frees). */
 char *mig_status_json(const struct mig_status *s, int64_t now_ms);

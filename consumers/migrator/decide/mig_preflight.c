@@ -210,9 +210,9 @@ static int check_migratable(const struct mig_facts *f, struct mig_check *c)
 		if (!strcmp(r, "DisksNotLiveMigratable"))
 			return mig_check_fail(
 			    c, r,
-			    "VMI '%s/%s' is not live-migratable: %s; live migration needs "
-			    "every PVC to be ReadWriteMany (shared storage); use a cold "
-			    "migration instead",
+			    "VMI '%s/%s' is not live-migratable: %s; move it stopped instead: "
+			    "'--cold --to NODE' on wukongctl migrate (spec.migration.cold: true "
+			    "with targetNode)",
 			    f->ns, f->vm, m ? m : r);
 		return mig_check_fail(c, r, "VMI '%s/%s' is not live-migratable: %s", f->ns, f->vm,
 				      m ? m : r);
@@ -486,6 +486,14 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		return mig_check_fail(c, "VMINotRunning",
 				      "VMI '%s/%s' is in phase '%s', not Running", f->ns, f->vm,
 				      phase && *phase ? phase : "(none)");
+	/* Before whether it could move: a VM already where it is asked to be need not move (a
+	 * spec.migration then ends AlreadyOnTarget, mig_live.c). */
+	src = wk_json_str(f->vmi, "status.nodeName");
+	if (f->target_name && *f->target_name && src && !strcmp(src, f->target_name) &&
+	    !f->inflight_vmim)
+		return mig_check_fail(c, "TargetIsSourceNode",
+				      "VMI '%s/%s' already runs on node '%s'; pick another target",
+				      f->ns, f->vm, f->target_name);
 	if (check_migratable(f, c) < 0)
 		return -1;
 	if (f->inflight_vmim)
@@ -504,11 +512,6 @@ int mig_preflight(const struct mig_facts *f, struct mig_check *c)
 		    "(this version prunes it and the scheduler picks any node); ask without a "
 		    "target node, or upgrade KubeVirt",
 		    wk_kubevirt_version_str(f->kv));
-	src = wk_json_str(f->vmi, "status.nodeName");
-	if (src && !strcmp(src, f->target_name))
-		return mig_check_fail(c, "TargetIsSourceNode",
-				      "VMI '%s/%s' already runs on node '%s'; pick another target",
-				      f->ns, f->vm, f->target_name);
 	if (!f->target_node)
 		return mig_check_fail(c, "TargetNodeNotFound", "target node '%s' does not exist",
 				      f->target_name);

@@ -7,6 +7,7 @@
 #include "wk_name.h"
 #include "wk_quantity.h"
 #include "wk_tenant.h"
+#include "wk_time.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -70,7 +71,7 @@ static bool json_int(const cJSON *n, int64_t lo, int64_t hi, int64_t *out)
 static int tri(const cJSON *item, const char *field, enum mig_tristate *out, struct mig_verdict *v)
 {
 	if (!cJSON_IsBool(item))
-		return verdict(v, "schema", "field '%s': expected a boolean", field);
+		return verdict(v, "SchemaViolation", "field '%s': expected a boolean", field);
 	*out = cJSON_IsTrue(item) ? MIG_TRUE : MIG_FALSE;
 	return 0;
 }
@@ -83,7 +84,7 @@ int mig_options_parse(const cJSON *obj, bool strict, struct mig_options *o, stru
 	if (!obj || cJSON_IsNull(obj))
 		return 0;
 	if (!cJSON_IsObject(obj))
-		return verdict(v, "schema", "field 'options': expected an object");
+		return verdict(v, "SchemaViolation", "field 'options': expected an object");
 	cJSON_ArrayForEach(it, obj)
 	{
 		const char *k = it->string;
@@ -103,7 +104,7 @@ int mig_options_parse(const cJSON *obj, bool strict, struct mig_options *o, stru
 		} else if (!strcmp(k, "completionTimeoutPerGiB")) {
 			if (!json_int(it, 1, COMPLETION_TIMEOUT_MAX,
 				      &o->completion_timeout_per_gib))
-				return verdict(v, "schema",
+				return verdict(v, "SchemaViolation",
 					       "field 'completionTimeoutPerGiB': expected an "
 					       "integer from 1 to %d",
 					       COMPLETION_TIMEOUT_MAX);
@@ -113,7 +114,7 @@ int mig_options_parse(const cJSON *obj, bool strict, struct mig_options *o, stru
 
 			if (cJSON_IsNumber(it)) {
 				if (!json_int(it, 0, INT64_C(1) << 50, &b))
-					return verdict(v, "schema",
+					return verdict(v, "SchemaViolation",
 						       "field 'bandwidthPerMigration': expected a "
 						       "non-negative quantity");
 				snprintf(o->bandwidth_text, sizeof(o->bandwidth_text), "%lld",
@@ -121,7 +122,7 @@ int mig_options_parse(const cJSON *obj, bool strict, struct mig_options *o, stru
 			} else if (cJSON_IsString(it)) {
 				if (wk_quantity_parse(it->valuestring, &b, err, sizeof(err)) < 0 ||
 				    b < 0 || strlen(it->valuestring) >= sizeof(o->bandwidth_text))
-					return verdict(v, "schema",
+					return verdict(v, "SchemaViolation",
 						       "field 'bandwidthPerMigration': '%.40s' is "
 						       "not a non-negative quantity",
 						       it->valuestring);
@@ -129,12 +130,12 @@ int mig_options_parse(const cJSON *obj, bool strict, struct mig_options *o, stru
 					   sizeof(o->bandwidth_text));
 			} else {
 				return verdict(
-				    v, "schema",
+				    v, "SchemaViolation",
 				    "field 'bandwidthPerMigration': expected a quantity");
 			}
 			o->bandwidth = b;
 		} else if (strict) {
-			return verdict(v, "schema", "field 'options.%.64s': unknown field", k);
+			return verdict(v, "SchemaViolation", "field 'options.%.64s': unknown field", k);
 		}
 	}
 	return 0;
@@ -151,20 +152,20 @@ static int str_field(const cJSON *root, const char *field, bool required, char k
 	out[0] = '\0';
 	if (!it || cJSON_IsNull(it)) {
 		if (required)
-			return verdict(v, "schema", "field '%s': required", field);
+			return verdict(v, "SchemaViolation", "field '%s': required", field);
 		return 0;
 	}
 	if (!cJSON_IsString(it))
-		return verdict(v, "schema", "field '%s': expected a string", field);
+		return verdict(v, "SchemaViolation", "field '%s': expected a string", field);
 	if (kind == 'l' && wk_name_check_label(it->valuestring, err, sizeof(err)) < 0)
-		return verdict(v, "invalid-name", "field '%s': %s", field, err);
+		return verdict(v, "InvalidName", "field '%s': %s", field, err);
 	if (kind == 's' && wk_name_check_subdomain(it->valuestring, err, sizeof(err)) < 0)
-		return verdict(v, "invalid-name", "field '%s': %s", field, err);
+		return verdict(v, "InvalidName", "field '%s': %s", field, err);
 	if (strlen(it->valuestring) >= out_size)
-		return verdict(v, kind == 't' ? "schema" : "invalid-name",
+		return verdict(v, kind == 't' ? "SchemaViolation" : "InvalidName",
 			       "field '%s': longer than %zu bytes", field, out_size - 1);
 	if (kind == 't' && !*it->valuestring && required)
-		return verdict(v, "schema", "field '%s': empty", field);
+		return verdict(v, "SchemaViolation", "field '%s': empty", field);
 	wk_strlcpy(out, it->valuestring, out_size);
 	return 0;
 }
@@ -174,27 +175,27 @@ static cJSON *parse_body(const char *data, size_t len, struct mig_verdict *v)
 	cJSON *root;
 
 	if (len > MIG_SUBMISSION_MAX) {
-		verdict(v, "oversized", "submission of %zu bytes exceeds the %d-byte cap", len,
+		verdict(v, "RequestTooLarge", "submission of %zu bytes exceeds the %d-byte cap", len,
 			MIG_SUBMISSION_MAX);
 		return NULL;
 	}
 	if (!data || !len) {
-		verdict(v, "deserialize", "empty submission");
+		verdict(v, "MalformedRequest", "empty submission");
 		return NULL;
 	}
 	/* cJSON ends a string at an escaped NUL, so "t\u0000x" would silently read as "t". */
 	if (memmem(data, len, "\\u0000", 6) || memchr(data, '\0', len)) {
-		verdict(v, "schema", "submission contains a NUL character");
+		verdict(v, "SchemaViolation", "submission contains a NUL character");
 		return NULL;
 	}
 	root = cJSON_ParseWithLength(data, len);
 	if (!root) {
-		verdict(v, "deserialize", "submission is not valid JSON");
+		verdict(v, "MalformedRequest", "submission is not valid JSON");
 		return NULL;
 	}
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		verdict(v, "schema", "submission is not a JSON object");
+		verdict(v, "SchemaViolation", "submission is not a JSON object");
 		return NULL;
 	}
 	return root;
@@ -212,16 +213,16 @@ static int only_fields(const cJSON *root, const char *const *allowed, struct mig
 		for (i = 0; allowed[i]; i++)
 			ok = ok || !strcmp(it->string, allowed[i]);
 		if (!ok)
-			return verdict(v, "schema", "field '%.64s': unknown field", it->string);
+			return verdict(v, "SchemaViolation", "field '%.64s': unknown field", it->string);
 	}
 	return 0;
 }
 
 int mig_parse_migrate(const char *data, size_t len, struct mig_request *r, struct mig_verdict *v)
 {
-	static const char *const allowed[] = {"requestId", "cluster", "namespace",
-					      "name",	   "tenant",  "targetNode",
-					      "options",   "reason",  "expiresAt", NULL};
+	static const char *const allowed[] = {"requestId", "cluster",	 "namespace", "name",
+					      "tenant",	   "targetNode", "options",   "reason",
+					      "expiresAt", NULL};
 	cJSON *root = parse_body(data, len, v);
 	int rc = -1;
 
@@ -250,9 +251,9 @@ out:
 
 int mig_parse_cancel(const char *data, size_t len, struct mig_cancel *c, struct mig_verdict *v)
 {
-	static const char *const allowed[] = {"requestId", "cluster",	      "namespace", "name",
-					      "tenant",	   "targetRequestId", "reason",	   "expiresAt",
-					      NULL};
+	static const char *const allowed[] = {"requestId", "cluster",	"namespace",
+					      "name",	   "tenant",	"targetRequestId",
+					      "reason",	   "expiresAt", NULL};
 	cJSON *root = parse_body(data, len, v);
 	char note[MIG_NOTE_MAX];
 	int rc = -1;
@@ -283,7 +284,7 @@ int mig_tenant_check(const char *tenant, const char *ns, const char *list, bool 
 
 	if (wk_tenant_check(tenant, ns, list, require_tenant, any_tenants,
 			    "migrator.require-tenant", err, sizeof(err)) < 0)
-		return verdict(v, "forbidden", "%s", err);
+		return verdict(v, "Forbidden", "%s", err);
 	return 0;
 }
 
@@ -373,6 +374,21 @@ const cJSON *mig_wukong_of_vm(const cJSON *wukongs, const char *ns, const char *
 	return NULL;
 }
 
+/* status.conditions[] of that type, or NULL */
+static const cJSON *wukong_condition(const cJSON *wk, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, wk_json_path(wk, "status.conditions"))
+	{
+		const char *t = wk_json_str(c, "type");
+
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
 int mig_spec_view(const cJSON *wk, struct mig_spec_view *out)
 {
 	const cJSON *mig = wk_json_path(wk, "spec.migration");
@@ -394,6 +410,18 @@ int mig_spec_view(const cJSON *wk, struct mig_spec_view *out)
 		wk_strlcpy(out->status_request, rid->valuestring, sizeof(out->status_request));
 	if (cJSON_IsString(ph))
 		wk_strlcpy(out->status_phase, ph->valuestring, sizeof(out->status_phase));
+	{
+		const cJSON *c = wukong_condition(wk, MIG_COND_REQUESTED);
+		const cJSON *og = cJSON_GetObjectItemCaseSensitive(c, "observedGeneration");
+		const char *cs = wk_json_str(c, "status"), *cr = wk_json_str(c, "reason");
+
+		if (cs && !strcmp(cs, "False") && cr && !strcmp(cr, MIG_REASON_REMOVED) &&
+		    cJSON_IsNumber(og) && og->valuedouble > 0 && og->valuedouble < 9e15)
+			out->removed_generation = (int64_t)og->valuedouble;
+		c = wukong_condition(wk, MIG_COND_WAITING);
+		cs = wk_json_str(c, "status");
+		out->waiting_shown = cs && !strcmp(cs, "True");
+	}
 	if (cJSON_IsObject(mig) && mig->child) {
 		char *s = mig_canonical_json(mig);
 
@@ -465,6 +493,73 @@ bool mig_spec_is_new(const struct mig_spec_view *view, const char *last_id)
 	return view->generation > g;
 }
 
+void mig_spec_removed_marker(int64_t generation, char *out, size_t out_size)
+{
+	snprintf(out, out_size, "removed-g%lld", (long long)generation);
+}
+
+int64_t mig_spec_removed_parse(const char *s)
+{
+	char *end;
+	long long g;
+
+	if (!s || strncmp(s, "removed-g", 9) || s[9] < '0' || s[9] > '9')
+		return 0;
+	g = strtoll(s + 9, &end, 10);
+	return *end || g < 0 ? 0 : (int64_t)g;
+}
+
+/* Does last_id count as the last spec request handled, given a removal at generation rg? */
+static bool counts(const struct mig_spec_view *view, const char *last_id, int64_t rg)
+{
+	char u8[9], h8[9], mine[9] = {0};
+	size_t i, j = 0;
+	int64_t g;
+
+	if (!last_id || mig_spec_request_parse(last_id, u8, &g, h8) < 0)
+		return false;
+	for (i = 0; view->uid[i] && j < 8; i++)
+		if ((view->uid[i] >= '0' && view->uid[i] <= '9') ||
+		    (view->uid[i] >= 'a' && view->uid[i] <= 'z'))
+			mine[j++] = view->uid[i];
+	/* a request of an earlier Wukong of the same name is judged by mig_spec_is_new (new) */
+	return g >= rg || strcmp(mine, u8) != 0;
+}
+
+bool mig_spec_due(const struct mig_spec_view *view, const char *mem)
+{
+	int64_t rg = view->removed_generation, mg = mig_spec_removed_parse(mem);
+
+	if (!view->present)
+		return false;
+	if (mg > rg)
+		rg = mg;
+	/* an event from before the removal (a replay) asks for nothing */
+	if (rg > 0 && view->generation <= rg)
+		return false;
+	if (counts(view, mem, rg) && !mig_spec_is_new(view, mem))
+		return false;
+	if (counts(view, view->status_request, rg) && !mig_spec_is_new(view, view->status_request))
+		return false;
+	return true;
+}
+
+int64_t mig_spec_wait_since(const cJSON *wk, const char *id)
+{
+	const cJSON *c = wukong_condition(wk, MIG_COND_WAITING);
+	const char *cs = wk_json_str(c, "status"), *m = wk_json_str(c, "message"),
+		   *t = wk_json_str(c, "lastTransitionTime");
+	char quoted[MIG_ID_MAX + 3];
+	int64_t ms;
+
+	if (!cs || strcmp(cs, "True") || !m || !t || !id || !*id)
+		return 0;
+	snprintf(quoted, sizeof(quoted), "'%s'", id);
+	if (!strstr(m, quoted) || wk_time_parse_ms(t, &ms) < 0 || ms <= 0)
+		return 0;
+	return ms;
+}
+
 int mig_request_from_spec(const cJSON *wk, const char *cluster, struct mig_request *r,
 			  struct mig_verdict *v)
 {
@@ -477,12 +572,12 @@ int mig_request_from_spec(const cJSON *wk, const char *cluster, struct mig_reque
 	mig_options_init(&r->opt);
 	r->source = MIG_SRC_SPEC;
 	if (mig_spec_view(wk, &view) < 0 || !cJSON_IsString(ns) || !cJSON_IsString(name))
-		return verdict(v, "schema", "wukong without metadata.uid/namespace/name");
+		return verdict(v, "SchemaViolation", "wukong without metadata.uid/namespace/name");
 	if (!view.present)
-		return verdict(v, "schema", "wukong has no spec.migration");
+		return verdict(v, "SchemaViolation", "wukong has no spec.migration");
 	if (!wk_name_is_dns1123_label(ns->valuestring) ||
 	    !wk_name_is_dns1123_subdomain(name->valuestring))
-		return verdict(v, "invalid-name", "wukong '%.64s/%.64s' has an invalid name",
+		return verdict(v, "InvalidName", "wukong '%.64s/%.64s' has an invalid name",
 			       ns->valuestring, name->valuestring);
 	wk_strlcpy(r->cluster, cluster, sizeof(r->cluster));
 	wk_strlcpy(r->ns, ns->valuestring, sizeof(r->ns));

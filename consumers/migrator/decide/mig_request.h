@@ -79,7 +79,7 @@ struct mig_cancel {
 /* Validation outcome of a submission: a machine-readable reason code (the DLQ's x-dlt-reason)
  * and a human message. */
 struct mig_verdict {
-	char code[32];	   /* "deserialize", "schema", "invalid-name", "oversized", "forbidden" */
+	char code[32];	   /* "MalformedRequest", "SchemaViolation", "InvalidName", "RequestTooLarge", "Forbidden" */
 	char message[512]; /* "field 'namespace': invalid name '../../x': ..." */
 };
 
@@ -97,7 +97,7 @@ bool mig_options_any(const struct mig_options *o);
 void mig_options_init(struct mig_options *o);
 
 /* Tenant policy: "migrator.tenants.<tenant>" = comma list of namespaces (core/wk_tenant.h), the
- * refusal as a "forbidden" verdict. require_tenant: a submission without a tenant is refused.
+ * refusal as a "Forbidden" verdict. require_tenant: a submission without a tenant is refused.
  * tenants_list is the configured namespace list of the submission's tenant (NULL = tenant not
  * configured). */
 int mig_tenant_check(const char *tenant, const char *ns, const char *tenants_list,
@@ -113,6 +113,12 @@ struct mig_spec_view {
 	char uid[64];
 	char status_request[MIG_ID_MAX]; /* status.migrationStatus.requestId ("" if none) */
 	char status_phase[32];
+	/* The generation at which the migrator saw spec.migration removed, from the Wukong's
+	 * condition MigrationRequested=False (reason SpecMigrationRemoved, observedGeneration);
+	 * 0 if none. A spec request older than it no longer counts as "handled last". */
+	int64_t removed_generation;
+	/* condition MigrationRequestWaiting is True */
+	bool waiting_shown;
 };
 /* -1 when the object is not a usable Wukong (missing metadata). */
 int mig_spec_view(const struct cJSON *wukong, struct mig_spec_view *out);
@@ -131,6 +137,24 @@ int mig_spec_request_parse(const char *id, char uid8[9], int64_t *generation, ch
  * this Wukong (id, "" if none): returns true when spec.migration is present and its hash differs
  * from the last one's (or the last one is unknown) and the event is not older than it. */
 bool mig_spec_is_new(const struct mig_spec_view *view, const char *last_id);
+
+/* The conditions the migrator keeps about spec.migration (docs/migrator.md). */
+#define MIG_COND_REQUESTED "MigrationRequested"
+#define MIG_COND_WAITING "MigrationRequestWaiting"
+#define MIG_REASON_REMOVED "SpecMigrationRemoved"
+/* The migrator's memory of a removal: "removed-g<generation>" (mig_spec_removed_marker). */
+void mig_spec_removed_marker(int64_t generation, char *out, size_t out_size);
+/* Its generation, 0 if s is not such a marker. */
+int64_t mig_spec_removed_parse(const char *s);
+/* Is a new spec-sourced request due? Declarative: spec.migration present, and neither what the
+ * migrator remembers (mem: a request id, a removal marker, or NULL) nor the status's request is
+ * this spec.migration, where a request older than a removal of spec.migration (remembered or
+ * on the status) does not count, and the event is newer than that removal. */
+bool mig_spec_due(const struct mig_spec_view *view, const char *mem);
+/* Since when (wall-clock ms) request id has been waiting for its VM, as the Wukong's status
+ * says: the lastTransitionTime of MigrationRequestWaiting=True when its message names the
+ * request ('<id>'); 0 if the status says nothing of it. Survives a restart of the migrator. */
+int64_t mig_spec_wait_since(const struct cJSON *wukong, const char *id);
 
 /* ---- derived names ---- */
 

@@ -3,6 +3,7 @@
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
 #include "ctx/mig_volumes.h"
+#include "ctx/mig_checks.h"
 #include "decide/mig_failure_pick.h"
 
 #include "decide/mig_drain.h"
@@ -50,6 +51,7 @@ static void cold_status(struct mig_state *st, const char *ns, const struct mig_c
 	u.phase = ph;
 	u.seq = mig_next_seq(st);
 	u.target_node = s->target;
+	u.source_node = s->source[0] ? s->source : NULL; /* where the VM ran when it began */
 	u.started_ms = s->started_ms;
 	u.completed_ms = !mig_phase_final(ph) ? 0
 			 : s->finished_ms     ? s->finished_ms
@@ -346,6 +348,29 @@ void mig_cold_start(struct mig_state *st, const struct mig_request *r, const cJS
 /* The final status and audit record of a decided cold migration, then our marks off the VM. The
  * outcome is on the VM before this runs, so a migrator killed anywhere in here says it again
  * (the audit record's id is deterministic: the audit log keeps one) and unmarks afterwards. */
+/* The checks after the move (ctx/mig_checks.c): placement and volumes attached. Interface
+ * addresses and the guest agent are not compared: the guest restarted in a new pod. */
+static void cold_verify(struct mig_state *st, const char *ns, const char *vm,
+			const struct mig_cold_state *s)
+{
+	struct wk_k8s_result res;
+	struct mig_request r;
+	char err[256];
+
+	memset(&r, 0, sizeof(r));
+	wk_strlcpy(r.id, s->request, sizeof(r.id));
+	r.source = MIG_SRC_SPEC;
+	wk_strlcpy(r.cluster, st->cluster, sizeof(r.cluster));
+	wk_strlcpy(r.ns, ns, sizeof(r.ns));
+	wk_strlcpy(r.name, s->wukong, sizeof(r.name));
+	wk_strlcpy(r.vm, vm, sizeof(r.vm));
+	wk_strlcpy(r.target_node, s->target, sizeof(r.target_node));
+	if (wk_k8s_get(st->k8s, &wk_res_virtualmachineinstances, ns, vm, &res, err, sizeof(err)) ==
+	    0)
+		mig_send_verified(st, &r, NULL, res.body, s->target);
+	wk_k8s_result_release(&res);
+}
+
 /* "; data copied: volume 'data' from claim 'x' on node 'a' (deleted) to DataVolume 'y'" */
 static void copies_note(const struct mig_cold_state *s, char *out, size_t n)
 {
@@ -402,6 +427,7 @@ static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 			 "are restored%s",
 			 s->source[0] ? "from node '" : "", s->source, s->source[0] ? "' " : "",
 			 s->target, down, note);
+		cold_verify(st, ns, name, s); /* before the final status, the last word */
 		cold_status(st, ns, s, MIG_PH_SUCCEEDED, "ColdMigrationSucceeded", msg);
 	} else if (!s->stopped_ms) {
 		snprintf(msg, sizeof(msg),

@@ -809,8 +809,9 @@ static int submit(struct mig_state *st, struct mig_evac *ev, size_t i)
 	 * pruned): the plan's order and room still hold, the scheduler picks the node - unless
 	 * the owner's migrationPolicy says where its VMs may go (targetNodeSelector), which the
 	 * scheduler would not know: then the target stays and the pre-flight refuses it
-	 * (TargetedMigrationUnsupported, naming the version) rather than break the owner's rule. */
-	if (mig_kv_can_target(&st->kv) ||
+	 * (TargetedMigrationUnsupported, naming the version) rather than break the owner's rule.
+	 * A cold move always has its target: it pins the template, on every version. */
+	if (c->cold || mig_kv_can_target(&st->kv) ||
 	    cJSON_IsObject(wk_json_path(res.body, "spec.migrationPolicy.targetNodeSelector")))
 		wk_strlcpy(r.target_node, c->target, sizeof(r.target_node));
 	snprintf(r.note, sizeof(r.note), "%s of node '%s' (%s), step %zu of %zu",

@@ -747,7 +747,7 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 	struct mig_policy pol;
 	struct wk_k8s_result wr, vr, nr, tr;
 	char err[512], msg[1300], perr[128], fwhy[256] = "", note[300];
-	bool have_vmi, wants, fenced = false;
+	bool have_vmi, wants, fenced = false, node_clock = false;
 	enum mig_failure_action act;
 	double down;
 
@@ -808,6 +808,20 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 		v.move_phase = wk_json_str(wr.body, "status.migrationStatus.phase");
 	act = mig_failure_decide(&s, &v);
 	down = (double)(v.now_ms - s.pin.stopped_ms) / 1000.0;
+	{
+		/* On the cluster's clock when it tells: from the node's Ready condition leaving
+		 * True (the node controller's transition) to the new VMI's Ready=True. */
+		int64_t nd = mig_cold_cond_time(nr.body, "Ready", "Unknown"), up;
+
+		if (!nd)
+			nd = mig_cold_cond_time(nr.body, "Ready", "False");
+		up = have_vmi ? mig_cold_cond_time(vr.body, "Ready", "True") : 0;
+		if (nd > 0 && up >= nd && up - nd <= (int64_t)MIG_DOWNTIME_MAX_S * 1000 &&
+		    !v.node_ready) {
+			down = (double)(up - nd) / 1000.0;
+			node_clock = true;
+		}
+	}
 	/* The restore of the template's nodeSelector reaches a running VMI under vmRolloutStrategy
 	 * LiveUpdate, which KubeVirt refuses while it migrates: wait for the migration's end. */
 	if ((act == MIG_FA_RECOVERED || act == MIG_FA_MOVE_FAILED) && have_vmi &&
@@ -866,8 +880,12 @@ static void failure_step(struct mig_state *st, const cJSON *vmobj)
 		else
 			snprintf(msg, sizeof(msg),
 				 "recovered on node '%s' after node '%s' failed, down for about "
-				 "%.0f s%s",
-				 v.vmi_node, s.node, down, note);
+				 "%.0f s (%s)%s",
+				 v.vmi_node, s.node, down,
+				 node_clock ? "from the node's Ready condition leaving True to the "
+					      "VMI running there"
+					    : "from when the migrator saw it down",
+				 note);
 		/* Report first: a crash before the marks go repeats the report (same ids), not
 		 * the recovery. */
 		failure_report(st, ns, s.pin.wukong, vm, s.node, s.vmi_uid,

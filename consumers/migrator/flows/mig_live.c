@@ -4,6 +4,8 @@
 #include "flows/mig_cold.h"
 #include "ctx/mig_tenancy.h"
 #include "flows/mig_live.h"
+#include "ctx/mig_checks.h"
+#include "decide/mig_verify.h"
 #include "ctx/mig_cluster.h"
 #include "ctx/mig_emit.h"
 #include "ctx/mig_ctx.h"
@@ -313,6 +315,21 @@ static int execute(struct mig_state *st, struct mig_active *a, struct mig_facts_
 		}
 	}
 	vmim = mig_vmim_json(&a->req, a->obj_name, a->req.target_node[0] ? a->hostname : NULL);
+	{
+		/* What the VMI looks like now, kept on the VMIM for the checks after the move (a
+		 * restarted migrator finds it there). */
+		cJSON *b = mig_verify_before(fb->vmi),
+		      *meta = cJSON_GetObjectItem(vmim, "metadata"),
+		      *ann = cJSON_GetObjectItem(meta, "annotations");
+		char *bs = cJSON_PrintUnformatted(b);
+
+		if (!ann)
+			ann = cJSON_AddObjectToObject(meta, "annotations");
+		if (bs && ann)
+			cJSON_AddStringToObject(ann, WK_ANN_PRE_MOVE, bs);
+		free(bs);
+		cJSON_Delete(b);
+	}
 	rc = wk_k8s_create(st->k8s, &wk_res_virtualmachineinstancemigrations, a->req.ns, vmim, &res,
 			   err, sizeof(err));
 	cJSON_Delete(vmim);
@@ -470,20 +487,48 @@ static void reject_inflight(struct mig_state *st, struct mig_request *r,
 		      1);
 }
 
-/* spec.migration is declarative: a Wukong created with it (or given it just after) finds its VM
- * still starting. Such a request is not rejected: it waits, with a condition saying so, and is
- * looked at again on the Wukong's next change (its status follows the VM: wukong-provisioner),
- * until the VMI runs or migrator.spec-wait-timeout has passed since it first waited. A VM that is
- * stopped (spec.running false) or cannot be scheduled is refused at once. True when it waits. */
-static bool spec_waits(struct mig_state *st, struct mig_request *r, const cJSON *wukong,
-		       const struct mig_facts_buf *fb, struct mig_check *chk, struct mig_ack *ack)
+/* A condition-only status about spec request r (MigrationRequestWaiting, MigrationRequested). */
+static void spec_condition(struct mig_state *st, const struct mig_request *r, const char *type,
+			   const char *status, const char *reason, const char *msg,
+			   struct mig_ack *ack)
 {
-	const cJSON *c;
-	int64_t now = wk_time_mono_ms(), *since;
-	char key[600], msg[900];
 	struct mig_status s;
 	struct mig_active tmp;
 
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.req = *r;
+	tmp.phase = MIG_PH_PENDING;
+	memset(&s, 0, sizeof(s));
+	s.req = r;
+	s.phase = MIG_PH_PENDING;
+	s.seq = mig_next_seq(st);
+	s.reason = reason;
+	s.message = msg;
+	/* condition only: a migrationStatus.requestId would mark the request handled */
+	s.condition_only = true;
+	s.condition_type = type;
+	s.condition_status = status;
+	mig_send_status(st, &tmp, &s, ack);
+}
+
+/* spec.migration is declarative: a Wukong created with it (or given it just after) finds its VM
+ * still starting. Such a request is not rejected: it waits, with a condition saying so, and is
+ * looked at again on the Wukong's next change (its status follows the VM: wukong-provisioner) and
+ * on every poll (mig_spec_wait_retry), until the VMI runs or migrator.spec-wait-timeout has passed
+ * since it first waited. The wait's start is the condition's lastTransitionTime when the Wukong
+ * already shows it for this request (a restarted migrator keeps the clock), else now. A VM that
+ * is stopped (spec.running false) or cannot be scheduled is refused at once. True when it waits;
+ * *expired when it waited and the time is up. */
+static bool spec_waits(struct mig_state *st, struct mig_request *r, const cJSON *wukong,
+		       const struct mig_facts_buf *fb, struct mig_check *chk, bool *expired,
+		       struct mig_ack *ack)
+{
+	const cJSON *c;
+	int64_t now = wk_time_now_ms(), *since, shown;
+	char key[600], msg[900];
+	bool fresh = false;
+
+	*expired = false;
 	if (r->source != MIG_SRC_SPEC ||
 	    (strcmp(chk->reason, "VMINotRunning") && strcmp(chk->reason, "VMINotFound")) ||
 	    cJSON_IsFalse(wk_json_path(wukong, "spec.running")) ||
@@ -498,40 +543,215 @@ static bool spec_waits(struct mig_state *st, struct mig_request *r, const cJSON 
 	}
 	snprintf(key, sizeof(key), "%s/%s/%s", r->ns, r->name, r->id);
 	since = wk_map_get(&st->spec_wait, key);
+	shown = mig_spec_wait_since(wukong, r->id);
 	if (!since) {
 		if (wk_map_count(&st->spec_wait) >= 100000)
 			return false;
 		since = wk_xmalloc(sizeof(*since));
-		*since = now;
+		*since = shown > 0 && shown <= now ? shown : now;
 		wk_map_put(&st->spec_wait, key, since);
-	} else if (now - *since >= st->spec_wait_ms) {
+		fresh = true;
+	}
+	if (now - *since >= st->spec_wait_ms) {
 		size_t n = strlen(chk->message);
 
 		snprintf(chk->message + n, sizeof(chk->message) - n,
 			 " (waited %llds for it to start: migrator.spec-wait-timeout)",
-			 (long long)(st->spec_wait_ms / 1000));
+			 (long long)((now - *since) / 1000));
 		wk_map_del(&st->spec_wait, key);
+		*expired = true;
 		return false;
 	}
-	snprintf(msg, sizeof(msg),
-		 "request '%s' waits for its VM to start: %s; retried on the Wukong's next change "
-		 "for up to %llds",
-		 r->id, chk->message, (long long)(st->spec_wait_ms / 1000));
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.req = *r;
-	tmp.phase = MIG_PH_PENDING;
-	memset(&s, 0, sizeof(s));
-	s.req = r;
-	s.phase = MIG_PH_PENDING;
-	s.seq = mig_next_seq(st);
-	s.reason = "WaitingForVMI";
-	s.message = msg;
-	/* condition only: a migrationStatus.requestId would mark the request handled */
-	s.condition_only = true;
-	s.condition_type = "MigrationRequestWaiting";
-	mig_send_status(st, &tmp, &s, ack);
+	if (!fresh || shown > 0)
+		return true; /* said already (in this process, or on the status before a restart) */
+	snprintf(
+	    msg, sizeof(msg),
+	    "request '%s' waits for its VM to start: %s; retried until it runs, for up to %llds",
+	    r->id, chk->message, (long long)(st->spec_wait_ms / 1000));
+	spec_condition(st, r, MIG_COND_WAITING, "True", "WaitingForVMI", msg, ack);
 	wk_logk(WK_LOG_INFO, key, "%s", msg);
 	return true;
+}
+
+/* A spec request that waited (in this process, or as the Wukong's status shows) no longer does:
+ * MigrationRequestWaiting goes False, with why. */
+static void spec_wait_end(struct mig_state *st, const struct mig_request *r, const cJSON *wukong,
+			  bool expired, const char *outcome, struct mig_ack *ack)
+{
+	struct mig_spec_view view;
+	char key[600], msg[900];
+	bool mem;
+
+	if (r->source != MIG_SRC_SPEC)
+		return;
+	snprintf(key, sizeof(key), "%s/%s/%s", r->ns, r->name, r->id);
+	mem = wk_map_get(&st->spec_wait, key) != NULL;
+	wk_map_del(&st->spec_wait, key);
+	if (!mem && !expired && (mig_spec_view(wukong, &view) < 0 || !view.waiting_shown))
+		return;
+	snprintf(msg, sizeof(msg), "request '%s' no longer waits: %s", r->id, outcome);
+	spec_condition(st, r, MIG_COND_WAITING, "False", expired ? "WaitTimedOut" : "WaitEnded",
+		       msg, ack);
+}
+
+/* A request for the conditions about a Wukong's spec.migration, at the event's generation. */
+static void spec_cond_request(struct mig_state *st, const cJSON *wukong,
+			      const struct mig_spec_view *view, const char *id,
+			      struct mig_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->source = MIG_SRC_SPEC;
+	wk_strlcpy(r->cluster, st->cluster, sizeof(r->cluster));
+	wk_strlcpy(r->ns, wk_json_str(wukong, "metadata.namespace"), sizeof(r->ns));
+	wk_strlcpy(r->name, wk_json_str(wukong, "metadata.name"), sizeof(r->name));
+	wk_strlcpy(r->uid, view->uid, sizeof(r->uid));
+	mig_vm_name(wukong, r->vm, sizeof(r->vm));
+	r->generation = view->generation;
+	wk_strlcpy(r->id, id ? id : "", sizeof(r->id));
+}
+
+void mig_spec_presence(struct mig_state *st, const cJSON *wukong, const struct mig_spec_view *view,
+		       struct mig_ack *ack)
+{
+	struct mig_request r;
+	struct wk_map_iter it;
+	char key[400], pfx[420], marker[64], msg[600], u8[9], h8[9];
+	const char *ns = wk_json_str(wukong, "metadata.namespace"),
+		   *name = wk_json_str(wukong, "metadata.name"), *mem, *last = NULL;
+	int64_t g = 0;
+
+	if (!ns || !name)
+		return;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	mem = (const char *)wk_map_get(&st->last_spec, key);
+	if (view->present) {
+		/* Set again after a removal: the status no longer says it is removed. */
+		if (view->removed_generation > 0 && view->generation > view->removed_generation) {
+			spec_cond_request(st, wukong, view, NULL, &r);
+			snprintf(msg, sizeof(msg), "spec.migration set at generation %lld",
+				 (long long)view->generation);
+			spec_condition(st, &r, MIG_COND_REQUESTED, "True", "SpecMigrationSet", msg,
+				       ack);
+		}
+		return;
+	}
+	/* Removed. A wait ends; the last request handled stops counting, so that setting the
+	 * same spec.migration again is a new request (declarative: it moves the VM again if it is
+	 * elsewhere by then). */
+	snprintf(pfx, sizeof(pfx), "%s/", key);
+	wk_map_iter_init(&it, &st->spec_wait);
+	while (wk_map_iter_next(&it))
+		if (!strncmp(it.key, pfx, strlen(pfx)) && !strchr(it.key + strlen(pfx), '/'))
+			wk_map_del(&st->spec_wait, it.key);
+	if (view->waiting_shown) {
+		spec_cond_request(st, wukong, view, NULL, &r);
+		spec_condition(st, &r, MIG_COND_WAITING, "False", "WaitEnded",
+			       "spec.migration was removed: nothing waits", ack);
+	}
+	if (mig_spec_removed_parse(mem) > 0)
+		return; /* seen already */
+	if (mem && mig_spec_request_parse(mem, u8, &g, h8) == 0)
+		last = mem;
+	else if (mig_spec_request_parse(view->status_request, u8, &g, h8) == 0 &&
+		 g >= view->removed_generation)
+		last = view->status_request;
+	if (!last || g >= view->generation)
+		return;
+	mig_spec_removed_marker(view->generation, marker, sizeof(marker));
+	mig_last_spec_put(st, key, marker);
+	spec_cond_request(st, wukong, view, last, &r);
+	snprintf(msg, sizeof(msg),
+		 "spec.migration was removed at generation %lld (last request '%s'): setting it "
+		 "again asks for a new migration, to the same target too",
+		 (long long)view->generation, last);
+	spec_condition(st, &r, MIG_COND_REQUESTED, "False", MIG_REASON_REMOVED, msg, ack);
+	wk_logk(WK_LOG_INFO, key, "%s", msg);
+}
+
+void mig_spec_wait_retry(struct mig_state *st)
+{
+	struct wk_map_iter it;
+	char(*keys)[600];
+	size_t n = 0, i, cap = wk_map_count(&st->spec_wait);
+
+	if (!cap)
+		return;
+	if (cap > 64)
+		cap = 64; /* a pass's share; the rest on the next polls */
+	keys = wk_xcalloc(cap, sizeof(*keys));
+	wk_map_iter_init(&it, &st->spec_wait);
+	while (n < cap && wk_map_iter_next(&it))
+		wk_strlcpy(keys[n++], it.key, sizeof(keys[0]));
+	for (i = 0; i < n; i++) {
+		struct wk_k8s_result res;
+		struct mig_request r;
+		struct mig_verdict v;
+		char err[512], *name, *id;
+		char *ns = keys[i];
+
+		name = strchr(ns, '/');
+		id = name ? strchr(name + 1, '/') : NULL;
+		if (!id) {
+			wk_map_del(&st->spec_wait, keys[i]);
+			continue;
+		}
+		*name++ = '\0';
+		*id++ = '\0';
+		if (wk_k8s_get(st->k8s, &wk_res_wukongs, ns, name, &res, err, sizeof(err)) < 0) {
+			enum wk_k8s_err e = res.err;
+
+			wk_k8s_result_release(&res);
+			name[-1] = id[-1] = '/';
+			if (!transient(e))
+				wk_map_del(&st->spec_wait, keys[i]);
+			continue;
+		}
+		if (mig_request_from_spec(res.body, st->cluster, &r, &v) < 0 || strcmp(r.id, id)) {
+			/* removed or changed: that event is handled on its own */
+			name[-1] = id[-1] = '/';
+			wk_map_del(&st->spec_wait, keys[i]);
+		} else {
+			r.received_ms = wk_time_now_ms();
+			mig_handle_request(st, &r, res.body, NULL);
+		}
+		wk_k8s_result_release(&res);
+	}
+	free(keys);
+}
+
+/* After a restart: the requests the Wukongs' status shows waiting wait on, from that clock. */
+static void spec_wait_recover(struct mig_state *st)
+{
+	struct wk_k8s_result res;
+	char err[512];
+	const cJSON *it;
+
+	if (wk_k8s_list_all(st->k8s, &wk_res_wukongs, NULL, NULL, &res, err, sizeof(err)) < 0) {
+		wk_warn("cannot list Wukongs for waiting spec.migration requests: %s (each is "
+			"looked at again on its Wukong's next change)",
+			err);
+		wk_k8s_result_release(&res);
+		return;
+	}
+	cJSON_ArrayForEach(it, wk_json_path(res.body, "items"))
+	{
+		struct mig_request r;
+		struct mig_verdict v;
+		char key[600];
+		int64_t since, *p;
+
+		if (mig_request_from_spec(it, st->cluster, &r, &v) < 0)
+			continue;
+		since = mig_spec_wait_since(it, r.id);
+		snprintf(key, sizeof(key), "%s/%s/%s", r.ns, r.name, r.id);
+		if (since <= 0 || wk_map_get(&st->spec_wait, key) ||
+		    wk_map_count(&st->spec_wait) >= 100000)
+			continue;
+		p = wk_xmalloc(sizeof(*p));
+		*p = since;
+		wk_map_put(&st->spec_wait, key, p);
+	}
+	wk_k8s_result_release(&res);
 }
 
 /* The newest spec request of ours recorded on a VMIM of this Wukong ("" if none). */
@@ -580,7 +800,8 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 	struct wk_k8s_result res;
 	struct mig_facts_buf fb;
 	struct mig_check chk;
-	char err[512], key[400], msg[700];
+	char err[512], key[400], msg[1200];
+	bool expired = false;
 	const char *sreq = wk_json_str(wukong, "status.migrationStatus.requestId");
 	const char *sph = wk_json_str(wukong, "status.migrationStatus.phase");
 
@@ -600,12 +821,15 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 
 		if (newest_spec_vmim(st, r, last, sizeof(last)) < 0)
 			return WK_MSG_RETRY;
-		memset(&view, 0, sizeof(view));
+		if (mig_spec_view(wukong, &view) < 0)
+			memset(&view, 0, sizeof(view));
 		view.present = true;
 		wk_strlcpy(view.hash, r->spec_hash, sizeof(view.hash));
 		view.generation = r->generation;
 		wk_strlcpy(view.uid, r->uid, sizeof(view.uid));
-		if (last[0] && !mig_spec_is_new(&view, last)) {
+		view.status_request[0] = '\0'; /* judged by the caller; here only the VMIM counts */
+		/* a VMIM of a request from before a removal of spec.migration does not count */
+		if (last[0] && !mig_spec_due(&view, last)) {
 			mig_last_spec_put(st, key, last);
 			return WK_MSG_DONE;
 		}
@@ -665,11 +889,31 @@ enum wk_msg_result mig_handle_request(struct mig_state *st, struct mig_request *
 			return WK_MSG_DONE;
 		}
 	}
-	if (chk.reason[0] && spec_waits(st, r, wukong, &fb, &chk, ack)) {
+	if (chk.reason[0] && r->source == MIG_SRC_SPEC &&
+	    !strcmp(chk.reason, "TargetIsSourceNode")) {
+		/* Declarative: the VM is where spec.migration asks for it. Nothing is created. */
+		snprintf(msg, sizeof(msg),
+			 "VMI '%s/%s' already runs on node '%s', the target of spec.migration: "
+			 "nothing to move",
+			 r->ns, r->vm, r->target_node);
+		spec_wait_end(st, r, wukong, false, "the VM already runs on the target", ack);
+		remember_spec(st, r);
+		active_link(st, a);
+		finish(st, a, MIG_PH_SUCCEEDED, "migration.already-on-target", "success",
+		       "AlreadyOnTarget", msg, ack);
+		mig_facts_release(&fb);
+		return WK_MSG_DONE;
+	}
+	if (chk.reason[0] && spec_waits(st, r, wukong, &fb, &chk, &expired, ack)) {
 		mig_facts_release(&fb);
 		free(a);
 		return WK_MSG_DONE;
 	}
+	if (chk.reason[0])
+		snprintf(msg, sizeof(msg), "%s: %s", chk.reason, chk.message);
+	else
+		snprintf(msg, sizeof(msg), "its VM runs: the migration goes ahead");
+	spec_wait_end(st, r, wukong, expired, msg, ack);
 	if (chk.reason[0] && mig_cold_applicable(chk.reason) &&
 	    mig_cold_consent_missing(r, wukong, &chk)) {
 		/* The submitter asked to stop the VM; its owner did not allow it: refused with
@@ -824,6 +1068,14 @@ static void finalize(struct mig_state *st, struct mig_active *a, const cJSON *vm
 	if (mig_options_any(&a->req.opt))
 		delete_policy(st, a);
 	if (out.phase == MIG_PH_SUCCEEDED) {
+		/* The checks after the move, on the status as a condition of their own. */
+		cJSON *before = cJSON_Parse(wk_json_meta(vmim, "annotations", WK_ANN_PRE_MOVE)
+						? wk_json_meta(vmim, "annotations", WK_ANN_PRE_MOVE)
+						: "null");
+		/* Said before the final status, which stays the last word on the request. */
+		mig_send_verified(st, &a->req, before, vmi,
+				  a->req.target_node[0] ? a->req.target_node : out.target);
+		cJSON_Delete(before);
 		finish(st, a, MIG_PH_SUCCEEDED, "migration.succeeded", "success", "Succeeded",
 		       out.message, ack);
 	} else if (out.phase == MIG_PH_CANCELLED) {
@@ -1335,5 +1587,6 @@ int mig_rebuild(struct mig_state *st, char *errstr, size_t errstr_size)
 	 * reported again (idempotent), and the queue comes back from the replay of the
 	 * unacknowledged requests. */
 	mig_resync(st);
+	spec_wait_recover(st);
 	return 0;
 }

@@ -21,6 +21,14 @@ void mig_vmi_changed(struct mig_state *st, const struct cJSON *vmi_status, const
 		     const char *vm, struct mig_ack *ack);
 void mig_wukong_deleted(struct mig_state *st, const char *ns, const char *name,
 			struct mig_ack *ack);
+/* spec.migration's presence on a Wukong event (view: mig_spec_view of it): removed -> a wait ends
+ * and condition MigrationRequested=False (SpecMigrationRemoved) makes the same spec new again;
+ * set again after that -> MigrationRequested=True. */
+struct mig_spec_view;
+void mig_spec_presence(struct mig_state *st, const struct cJSON *wukong,
+		       const struct mig_spec_view *view, struct mig_ack *ack);
+/* Look again at the spec requests waiting for their VM (each poll). */
+void mig_spec_wait_retry(struct mig_state *st);
 /* The tick's work: limits, queue admission, timeouts, polling, resync. */
 void mig_pump(struct mig_state *st);
 void mig_poll(struct mig_state *st);
