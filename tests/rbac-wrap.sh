@@ -43,9 +43,13 @@ case $svc in
 wukong-watcher) exec "$real" "$@" -X kube.config="$skc" -X watcher.lease.namespace=wukong ;;
 wukong-status) exec "$real" "$@" -X kube.config="$skc" -X status.lease.namespace=wukong ;;
 # As deployed, the executors are active/standby on their Lease (core/wk_service.c): one instance
-# acquires it at once, so a suite runs as before and the Lease Role's verbs are exercised.
+# acquires it at once, so a suite runs as before and the Lease Role's verbs are exercised. The
+# identity is stable, as a pod name is for a container restarted in its pod: an instance started
+# after a kill -9 renews the Lease at once instead of waiting out the dead one's 15 s. (Two
+# instances of one executor for one cluster would share it: no suite run under RBAC does that.)
 wukong-migrator | wukong-cloner | wukong-progress | wukong-provisioner)
 	l=${svc#wukong-}
-	exec "$real" "$@" -X kube.config="$skc" -X "$l.lease.enabled=true" -X "$l.lease.namespace=wukong" ;;
+	exec "$real" "$@" -X kube.config="$skc" -X "$l.lease.enabled=true" -X "$l.lease.namespace=wukong" \
+		-X "$l.lease.identity=$svc-rbac" ;;
 esac
 exec "$real" "$@" -X kube.config="$skc"

@@ -97,6 +97,23 @@ row("migrations: last status final, one final phase", "%d of %d with a migration
     "(not final %d, two finals %d)" % (len(seen) - len(notfinal) - len(conflict), len(seen),
                                         len(notfinal), len(conflict)),
     "all", not notfinal and not conflict)
+# The Wukong shows its latest request: the last migrationStatus the migrator sent for a Wukong names
+# the request that appeared last (a restart must not re-report an older one over it).
+first_seen, last_named = {}, {}
+for d in status:
+    ms = (d.get("status") or {}).get("migrationStatus")
+    if d.get("source") == "wukong-migrator" and ms and ms.get("requestId"):
+        first_seen.setdefault((d.get("name"), ms["requestId"]), len(first_seen))
+        last_named[d.get("name")] = ms["requestId"]
+stale = []
+for name, rid in last_named.items():
+    latest = max((k for k in first_seen if k[0] == name), key=lambda k: first_seen[k])[1]
+    if rid != latest:
+        stale.append((name, rid, latest))
+row("Wukongs whose last migrationStatus names their latest request",
+    "%d of %d" % (len(last_named) - len(stale), len(last_named)), "all", not stale)
+for x in stale[:5]:
+    print("#   %s shows %s, latest %s" % x)
 kinds = collections.Counter(r[3] for r in migs)
 outc = collections.Counter(final_audit[r[1]][-1][2] for r in migs if final_audit.get(r[1]))
 print("# migrations: %s; outcomes %s" % (dict(kinds), dict(outc)))

@@ -264,6 +264,38 @@ static void live_deadline(void **state)
 	assert_true(mig_live_deadline_ms(-5, -5, 0) > 0);
 }
 
+/* A final VMIM found again after a restart: a later request shown on the Wukong means this one's
+ * outcome is history (the chaos run saw old requests re-reported over the newest one). */
+static void superseded_by_a_later_request(void **state)
+{
+	cJSON *vmim =
+	    cJSON_Parse("{\"metadata\":{\"creationTimestamp\":\"2026-01-01T10:00:00Z\"}}");
+	cJSON *later = cJSON_Parse("{\"status\":{\"migrationStatus\":{\"requestId\":\"r2\","
+				   "\"startedAt\":\"2026-01-01T10:05:00Z\"}}}");
+	cJSON *rejected =
+	    cJSON_Parse("{\"status\":{\"migrationStatus\":{\"requestId\":\"r2\","
+			"\"startedAt\":null,\"completedAt\":\"2026-01-01T10:05:00Z\"}}}");
+	cJSON *earlier = cJSON_Parse("{\"status\":{\"migrationStatus\":{\"requestId\":\"r0\","
+				     "\"startedAt\":\"2026-01-01T09:59:00Z\","
+				     "\"completedAt\":\"2026-01-01T10:00:00.500Z\"}}}");
+	cJSON *pending = cJSON_Parse("{\"status\":{\"migrationStatus\":{\"requestId\":\"r2\"}}}");
+
+	(void)state;
+	assert_true(mig_outcome_superseded(later, "r1", vmim));
+	assert_true(mig_outcome_superseded(rejected, "r1", vmim));
+	/* the request before it, shown because the status writer lags: report this one */
+	assert_false(mig_outcome_superseded(earlier, "r1", vmim));
+	assert_false(mig_outcome_superseded(pending, "r1", vmim)); /* times do not tell */
+	assert_false(mig_outcome_superseded(later, "r2", vmim));   /* it is this request */
+	assert_false(mig_outcome_superseded(NULL, "r1", vmim));
+	assert_false(mig_outcome_superseded(later, "r1", NULL));
+	cJSON_Delete(vmim);
+	cJSON_Delete(later);
+	cJSON_Delete(rejected);
+	cJSON_Delete(earlier);
+	cJSON_Delete(pending);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +303,7 @@ int main(void)
 	    cmocka_unit_test(state_with_matching_uid),
 	    cmocka_unit_test(succeeded_only_on_requested_node),
 	    cmocka_unit_test(two_step_final_write),
+	    cmocka_unit_test(superseded_by_a_later_request),
 	    cmocka_unit_test(quota_and_late_failure),
 	    cmocka_unit_test(targeted_refused_below_1_6),
 	    cmocka_unit_test(rollout_and_migrating),

@@ -187,7 +187,13 @@ void mig_report(struct mig_state *st, struct mig_active *a, const char *action, 
 		au.partition = a->partition;
 		au.offset = a->offset;
 	}
-	snprintf(disc, sizeof(disc), "%s/%zu/%s", mig_phase_name(a->phase), pos, a->vmim_phase);
+	/* A request ends once: its final record has one id however often it is reported (a
+	 * restart re-reporting it from its VMIM), so the audit log keeps it once (chaos run). */
+	if (mig_phase_final(a->phase))
+		snprintf(disc, sizeof(disc), "%s", mig_phase_name(a->phase));
+	else
+		snprintf(disc, sizeof(disc), "%s/%zu/%s", mig_phase_name(a->phase), pos,
+			 a->vmim_phase);
 	mig_send_audit(st, &au, disc, ack);
 	/* Events: one per step a person cares about (not every queue shuffle). */
 	if (strcmp(action, "migration.queue-position")) {

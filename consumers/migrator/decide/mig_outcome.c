@@ -296,3 +296,21 @@ int64_t mig_live_deadline_ms(int64_t mem, int64_t per_gib, int64_t configured_ms
 		gib = 1 << 20;
 	return (900 + 2 * per_gib * gib + 300) * 1000;
 }
+
+bool mig_outcome_superseded(const cJSON *wukong, const char *request_id, const cJSON *vmim)
+{
+	const char *id = wk_json_str(wukong, "status.migrationStatus.requestId");
+	const char *created = wk_json_str(vmim, "metadata.creationTimestamp");
+	const char *t[2] = {wk_json_str(wukong, "status.migrationStatus.startedAt"),
+			    wk_json_str(wukong, "status.migrationStatus.completedAt")};
+	int64_t c, x;
+
+	if (!id || !request_id || !strcmp(id, request_id) || !created ||
+	    wk_time_parse_ms(created, &c) < 0)
+		return false;
+	/* creationTimestamp has whole seconds: a second of margin */
+	for (int i = 0; i < 2; i++)
+		if (t[i] && wk_time_parse_ms(t[i], &x) == 0 && x >= c + 1000)
+			return true;
+	return false;
+}

@@ -60,6 +60,13 @@ void mig_outcome_explain(const struct cJSON *vmim, const struct cJSON *events, c
  * catch-all for a pending target pod (900 s, migration.go defaultCatchAllPendingTimeoutSeconds)
  * + twice its completion timeout (per_gib_s, completionTimeoutPerGiB, x the memory in GiB,
  * at least 1) + 300 s. configured_ms > 0 replaces it. Milliseconds. */
+/* A final VMIM of request `request_id` found again (after a restart: VMIMs stay in the cluster)
+ * while its Wukong shows another request that started or ended at least a second after the
+ * VMIM was created: that request came later, so this one's outcome is history and must not be
+ * reported again (it would overwrite the newer request's status; found by the chaos run, issue
+ * 22). False when the Wukong names this request, names none, or the times do not tell. */
+bool mig_outcome_superseded(const struct cJSON *wukong, const char *request_id,
+			    const struct cJSON *vmim);
 int64_t mig_live_deadline_ms(int64_t mem_bytes, int64_t per_gib_s, int64_t configured_ms);
 
 #endif

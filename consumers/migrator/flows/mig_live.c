@@ -1185,7 +1185,7 @@ static void adopt_fill(struct mig_state *st, struct mig_active *a, const cJSON *
 		wk_strlcpy(a->hostname, a->req.target_node, sizeof(a->hostname));
 }
 
-static bool wukong_shows_final(struct mig_state *st, const struct mig_request *r,
+static bool wukong_shows_final(struct mig_state *st, const struct mig_request *r, const cJSON *vmim,
 			       bool *transient_err)
 {
 	struct wk_k8s_result res;
@@ -1200,6 +1200,8 @@ static bool wukong_shows_final(struct mig_state *st, const struct mig_request *r
 		fin = id && !strcmp(id, r->id) && ph &&
 		      (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed") ||
 		       !strcmp(ph, "Cancelled") || !strcmp(ph, "Rejected"));
+		/* or a later request of the same Wukong is shown: this one is history */
+		fin = fin || mig_outcome_superseded(res.body, r->id, vmim);
 	} else if (res.err == WK_K8S_ENOTFOUND) {
 		fin = true; /* nobody left to tell */
 	} else {
@@ -1293,7 +1295,7 @@ enum wk_msg_result mig_vmim_changed(struct mig_state *st, const char *ns, const 
 			return WK_MSG_DONE;
 		}
 		if (mig_vmim_phase_final(wk_json_str(res.body, "status.phase"))) {
-			if (mig_is_done(st, &r) || wukong_shows_final(st, &r, &terr)) {
+			if (mig_is_done(st, &r) || wukong_shows_final(st, &r, res.body, &terr)) {
 				if (!terr)
 					mig_remember_done(st, &r, MIG_PH_SUCCEEDED);
 				else {
