@@ -749,7 +749,7 @@ static int apply_audit(struct con_model *m, const cJSON *b, const char *ce_subje
 
 			if (d && wk_timeline_audit(&d->tl, b, t) > 0) {
 				if (!d->tl.node[0] && node)
-					snprintf(d->tl.node, sizeof(d->tl.node), "%s", node);
+					snprintf(d->tl.node, sizeof(d->tl.node), "%.*s", (int)sizeof(d->tl.node) - 1, node);
 				d->dirty = true;
 			}
 		}

@@ -249,7 +249,7 @@ static long stream_read(void *opaque, char *buf, size_t max)
 	size_t n;
 
 	while (s->off == s->len) {
-		char *f;
+		char *f = NULL;
 
 		free(s->pending);
 		s->pending = NULL;

@@ -398,7 +398,7 @@ static void copies_note(const struct mig_cold_state *s, char *out, size_t n)
 static void cold_finish(struct mig_state *st, const char *ns, const char *name,
 			const struct mig_cold_state *s)
 {
-	char msg[1400], down[48], note[900];
+	char msg[2600], down[48], note[900]; /* msg: the text, three names and the note */
 
 	mig_rollout_note(&st->kv, note, sizeof(note));
 	if (s->ncopies) {
