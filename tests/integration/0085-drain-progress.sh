@@ -125,11 +125,10 @@ check "drain --output json: exit 0" [ $rc -eq 0 ]
 diag "$(head -c 600 "$T/drain2.json")"
 check "... one JSON object with the evacuation counts ($n_b VMs)" /usr/bin/python3 -c '
 import json, sys
-lines = [l for l in open(sys.argv[1]) if l.strip()]
-d = json.loads(lines[-1])
+d = json.load(open(sys.argv[1]))  # the whole output is one JSON document (kubectl layout)
 e = d["evacuation"]
 n = int(sys.argv[2])
-sys.exit(0 if len(lines) == 1 and d["succeeded"] and e["phase"] == "Completed" and e["total"] == n
+sys.exit(0 if isinstance(d, dict) and d["succeeded"] and e["phase"] == "Completed" and e["total"] == n
          and e["succeeded"] == n and e["percent"] == 100 else 1)' "$T/drain2.json" "$n_b"
 if command -v script >/dev/null; then
 	# the node that now holds the most VMs

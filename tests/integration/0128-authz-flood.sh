@@ -101,7 +101,10 @@ fig=$(cat "$T/figure")
 diag "flood of $FLOOD from team-a, one from team-b: $fig"
 val() { sed -n "s/.*\b$1=\(-\?[0-9A-Za-z]*\).*/\1/p" "$T/figure"; }
 check "the figure was measured ($fig)" test -n "$(val b_wait_ms)"
-check "no A migration started between B being queued and B starting (fair order)" [ "$(val a_started_past_b)" = 0 ]
+# The times are those of the status messages, not of the decisions: an A admitted just before B
+# was queued can report Migrating just after B's Queued (seen with two suites running at once), so
+# one such A is allowed; first-come-first-served order lets 7 or more pass (the issue's own figure).
+check "at most one A migration started between B being queued and B starting (fair order)" [ "$(val a_started_past_b)" -le 1 ]
 # B's delay: its wait beyond what a request with a free slot takes (A's first, same run).
 check "B was delayed by less than one migration slot of the same run ($(val b_delay_ms) ms <= $(val slot_max_ms) ms)" \
 	[ "$(val b_delay_ms)" -le "$(val slot_max_ms)" ]

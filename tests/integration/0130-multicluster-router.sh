@@ -117,6 +117,7 @@ for l in open(sys.argv[1]):
 }
 all_in() { # everything the checks below need has arrived
 	grep -q '"mc-b1"' "$T/t.requests.b" && grep '"mc-zz"' "$T/t.dlq" | grep -q UnknownCluster &&
+		grep '"mc-zz"' "$T/t.audit" | grep -q 'router.request-refused' &&
 		[ "$(grep -c 'x-dlt-service=wukong-router' "$T/t.dlq")" -ge 6 ] &&
 		grep -q '"mc-auto"' "$T/t.requests.b" &&
 		[ "$(cat "$T/t.requests.a" "$T/t.requests.c" | grep -c '"mc-k')" -ge $((2 * NK)) ] &&

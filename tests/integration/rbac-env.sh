@@ -30,7 +30,9 @@ rbac_run_suites() {
 rbac_check_grants() {
 	kubectl kustomize "$ROOT/deploy/base" >"$T/base.yaml"
 	check "the record names $1" bash -c "for s in $1; do grep -q \"^system:serviceaccount:wukong:wukong-\$s	\" '$2' || { echo \"no record for \$s\"; exit 1; }; done"
-	check "no request of $1 was refused" bash -c "! grep -P '\tdenied$' '$2'"
+	# only the services' own identities: a suite may show a test user being refused (0067: CDI's
+	# datavolumes/source check)
+	check "no request of $1 was refused" bash -c "! grep -P '^system:serviceaccount:wukong:wukong-($(echo $1 | tr ' ' '|'))\t.*\tdenied$' '$2'"
 	check "every rule the bundle grants $1 was used (no unused grant)" python3 - "$T/base.yaml" "$2" "$1" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
@@ -56,6 +58,18 @@ ALLOWED_UNUSED = {
     ("wukong-cloner", "authorization.k8s.io", "subjectaccessreviews", "create"):
         "core/wk_authz_io.c asks a SubjectAccessReview for each tenant clone submission; the "
         "suites run here submit on trusted topics (tenants: 0126-authz-hostile-tenant.sh)",
+    ("wukong-cloner", "cdi.kubevirt.io", "datavolumes", "delete"):
+        "consumers/cloner/cl_actions.c cl_cleanup deletes a per-volume clone's DataVolumes when the "
+        "clone fails or is cancelled after they exist; 0067/0068 clones succeed",
+    ("wukong-cloner", "", "persistentvolumeclaims", "delete"):
+        "consumers/cloner/cl_actions.c drop_unused_restored_claims / the target fix-up: a whole-VM "
+        "clone with a disk selection, a route selections no longer take (they go per volume, "
+        "cl_volumes.c); kept until that code is removed (session note)",
+    ("wukong-cloner", "", "persistentvolumeclaims", "list"):
+        "consumers/cloner/cl_actions.c drop_unused_restored_claims (as above)",
+    ("wukong-cloner", "snapshot.kubevirt.io", "virtualmachinesnapshotcontents", "get"):
+        "consumers/cloner/cl_actions.c snapshot_vm_copy: the patches of a whole-VM clone with a disk "
+        "selection (as above)",
     ("wukong-provisioner", "cdi.kubevirt.io", "datavolumes", "delete"):
         "consumers/provisioner/pv_service.c deletes the DataVolume of a disk removed from the "
         "Wukong's spec; 0091 removes none",
