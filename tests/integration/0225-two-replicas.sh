@@ -106,7 +106,7 @@ metadata: {name: $n, namespace: default}
 spec:
   cpu: 1
   memory: 1Gi
-  disks: [{name: system, size: 2Gi, storageClassName: shared-rwx}]
+  disks: [{name: system, size: 4Gi, storageClassName: shared-rwx}]
   cloneSource: {type: vm, vmName: src-vm, cloneType: running}
 YAML
 done
@@ -130,6 +130,8 @@ for _ in $(seq 1 900); do
 	DONE=$(final_count Succeeded)
 	CDONE=$(final_count Succeeded wukong-cloner cloneStatus)
 	[ "$DONE" -eq "$NVM" ] && [ "$CDONE" -eq 3 ] && break
+	# a request that failed will not succeed: stop waiting (the checks below say which)
+	[ "$(final_count Failed)" -gt 0 ] || [ "$(final_count Failed wukong-cloner cloneStatus)" -gt 0 ] && break
 	if [ -z "$MKILL" ] && [ "${all:-0}" -ge 2 ] && [ "$(final_count Queued)" -ge 1 ]; then
 		MKILL=$(now_ms)
 		kill -9 "$PID_m1"
