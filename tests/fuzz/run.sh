@@ -9,6 +9,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 FUZZ_B=${FUZZ_B:-build-fuzz}
+case $FUZZ_B in /*) FUZZ_ABS=$FUZZ_B ;; *) FUZZ_ABS=$ROOT/$FUZZ_B ;; esac
 SECS=${FUZZ_SECONDS:-60}
 CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (apt-get install clang)"; exit 1; }
@@ -36,7 +37,7 @@ for n in "${names[@]}"; do
 	mkdir -p "$work"
 	seeds="tests/fuzz/corpus/$n"
 	start=$(date +%s)
-	if FUZZ_AUDIT_DIR="$ROOT/$FUZZ_B/fuzz-work/audit-log" "$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	if FUZZ_AUDIT_DIR="$FUZZ_ABS/fuzz-work/audit-log" "$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$FUZZ_B/fuzz-crashes/$n-" "$work" "$seeds" >"$FUZZ_B/fuzz/$n.log" 2>&1; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$FUZZ_B/fuzz/$n.log")
 		echo "ok - fuzz_$n: ${runs:-?} runs in $(($(date +%s) - start)) s, no crash"
