@@ -30,10 +30,8 @@ const char *cl_action_name(enum cl_action a)
 	return (size_t)a < WK_ARRAY_SIZE(n) ? n[a] : "unknown";
 }
 
-static void set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
-		const char *reason, const char *fmt, ...) WK_PRINTF(6, 7);
-static void set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
-		const char *reason, const char *fmt, ...)
+void cl_decision_set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
+		     const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -87,7 +85,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 
 	memset(d, 0, sizeof(*d));
 	if (j->invalid[0]) {
-		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, j->invalid, "%s", j->invalid_msg);
+		cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, j->invalid, "%s", j->invalid_msg);
 		return;
 	}
 	if (j->per_volume) {
@@ -97,13 +95,13 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 	/* The clone exists: follow it to the end. */
 	if (o->clone != CL_ABSENT) {
 		if (o->we_started && o->snap != CL_IN_PROGRESS) {
-			set(d, CL_ACT_RELEASE_SOURCE, CL_PH_CLONING, 50, "SourceReleased",
+			cl_decision_set(d, CL_ACT_RELEASE_SOURCE, CL_PH_CLONING, 50, "SourceReleased",
 			    "snapshot taken: the source VM '%s' goes back to its stopped state",
 			    vm);
 			return;
 		}
 		if (o->clone == CL_FAILED) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneFailed",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneFailed",
 			    "VirtualMachineClone failed: %s",
 			    o->clone_msg[0] ? o->clone_msg : "no reason given");
 			return;
@@ -115,7 +113,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			if (!strcmp(o->clone_phase, "RestoreInProgress") && t->restore_ms > 0 &&
 			    o->clone_phase_since_ms > 0 &&
 			    o->now_ms - o->clone_phase_since_ms >= t->restore_ms) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "RestoreTimeout",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "RestoreTimeout",
 				    "VirtualMachineClone into '%s' stayed in RestoreInProgress for "
 				    "%llds%s%s",
 				    j->target_vm, (long long)(t->restore_ms / 1000),
@@ -123,7 +121,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 				return;
 			}
 			if (t->clone_ms > 0 && o->now_ms - o->phase_since_ms >= t->clone_ms) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneTimeout",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneTimeout",
 				    "VirtualMachineClone into '%s' not done within %llds (phase "
 				    "%s)%s%s",
 				    j->target_vm, (long long)(t->clone_ms / 1000),
@@ -133,30 +131,30 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			}
 			if (o->clone_pending) {
 				if (o->now_ms - o->phase_since_ms >= t->clone_pending_ms) {
-					set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "ClonePending",
+					cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "ClonePending",
 					    "VirtualMachineClone stays pending: %s",
 					    o->clone_msg[0] ? o->clone_msg : "no progress");
 					return;
 				}
-				set(d, CL_ACT_WAIT, CL_PH_CLONING, 55, "ClonePending",
+				cl_decision_set(d, CL_ACT_WAIT, CL_PH_CLONING, 55, "ClonePending",
 				    "VirtualMachineClone pending: %s", o->clone_msg);
 				return;
 			}
 			if (!strcmp(o->clone_phase, "CreatingTargetVM"))
-				set(d, CL_ACT_WAIT, CL_PH_CLONING, 85, "CreatingTargetVM",
+				cl_decision_set(d, CL_ACT_WAIT, CL_PH_CLONING, 85, "CreatingTargetVM",
 				    "creating the target VM '%s'", j->target_vm);
 			else if (!strcmp(o->clone_phase, "RestoreInProgress"))
-				set(d, CL_ACT_WAIT, CL_PH_CLONING, 70, "RestoreInProgress",
+				cl_decision_set(d, CL_ACT_WAIT, CL_PH_CLONING, 70, "RestoreInProgress",
 				    "restoring the snapshot's volumes for '%s'", j->target_vm);
 			else
-				set(d, CL_ACT_WAIT, CL_PH_CLONING, 60, "CloneInProgress",
+				cl_decision_set(d, CL_ACT_WAIT, CL_PH_CLONING, 60, "CloneInProgress",
 				    "VirtualMachineClone into '%s' %s", j->target_vm,
 				    o->clone_phase[0] ? o->clone_phase : "started");
 			return;
 		}
 		/* Succeeded. */
 		if (!o->target_exists) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetMissing",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetMissing",
 			    "the clone succeeded but the target VM '%s' is gone", j->target_vm);
 			return;
 		}
@@ -164,7 +162,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		    t->finalize_ms > 0 && o->now_ms - o->phase_since_ms >= t->finalize_ms;
 
 		if (o->target_needs_fixup && fin_late) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "FinalizeTimeout",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "FinalizeTimeout",
 			    "target VM '%s' could not be fixed up (labels, run state, disks) "
 			    "within "
 			    "%llds",
@@ -172,7 +170,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			return;
 		}
 		if (o->target_needs_fixup) {
-			set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
+			cl_decision_set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
 			    "target VM '%s' created; applying labels, run state%s", j->target_vm,
 			    j->ndisks ? " and the disk selection" : "");
 			return;
@@ -180,22 +178,22 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		/* a snapshot whose deletion hangs (finalizers) does not hold the clone back
 		 * forever: past the deadline it is left to KubeVirt's garbage collection */
 		if (o->snap != CL_ABSENT && !j->keep_snapshot && !fin_late) {
-			set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
+			cl_decision_set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
 			    "deleting the temporary snapshot");
 			return;
 		}
 		if (j->want_running && !o->target_running) {
 			if (o->now_ms - o->phase_since_ms >= t->target_start_ms) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNotRunning",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNotRunning",
 				    "target VM '%s' did not start within %llds", j->target_vm,
 				    (long long)(t->target_start_ms / 1000));
 				return;
 			}
-			set(d, CL_ACT_WAIT, CL_PH_FINALIZING, 97, "TargetStarting",
+			cl_decision_set(d, CL_ACT_WAIT, CL_PH_FINALIZING, 97, "TargetStarting",
 			    "waiting for the target VM '%s' to run", j->target_vm);
 			return;
 		}
-		set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
+		cl_decision_set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
 		    "'%s' cloned from %s '%s/%s'%s%s", j->target_vm,
 		    j->type == CL_SRC_VMI ? "VMI" : "VM", j->source_ns, src,
 		    o->ind_online || (o->online_known && o->was_online)
@@ -210,7 +208,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 	}
 	/* No clone yet. The target name must be free before anything is created. */
 	if (o->target_exists && !o->target_ours) {
-		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNameTaken",
+		cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNameTaken",
 		    "a VirtualMachine named '%s' already exists in '%s' and is not this clone's",
 		    j->target_vm, j->ns);
 		return;
@@ -218,77 +216,77 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 	/* Nothing of ours exists yet and KubeVirt cannot do it (gate, API, version) or the disk
 	 * selection does not fit the source: say so before creating anything. */
 	if (o->refuse_code[0] && o->snap == CL_ABSENT && !o->we_started) {
-		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, o->refuse_code, "%s", o->refuse_why);
+		cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, o->refuse_code, "%s", o->refuse_why);
 		return;
 	}
 	if (o->snap == CL_FAILED) {
 		/* upstream's Failure reason is the phrase "snapshot deadline exceeded" */
 		if (contains(o->snap_msg, "deadline exceeded"))
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
 			    "VirtualMachineSnapshot of '%s' failed: %s", vm, o->snap_msg);
 		else
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotFailed",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotFailed",
 			    "VirtualMachineSnapshot of '%s' failed: %s", vm,
 			    o->snap_msg[0] ? o->snap_msg : "no reason given");
 		return;
 	}
 	if (o->snap == CL_IN_PROGRESS) {
 		if (o->snap_unsupported) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
 			    "the source's storage cannot be snapshotted: %s", o->snap_msg);
 			return;
 		}
 		if (o->snap_deadline_ms > 0 &&
 		    o->now_ms > o->snap_deadline_ms + t->deadline_grace_ms) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
 			    "VirtualMachineSnapshot of '%s' not ready by its failure deadline", vm);
 			return;
 		}
 		if (o->snap_deadline_ms == 0 && t->snapshot_ms > 0 &&
 		    o->now_ms - o->phase_since_ms >= t->snapshot_ms) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
 			    "VirtualMachineSnapshot of '%s' not ready within %llds", vm,
 			    (long long)(t->snapshot_ms / 1000));
 			return;
 		}
-		set(d, CL_ACT_WAIT, CL_PH_SNAPSHOTTING, 25, "SnapshotInProgress",
+		cl_decision_set(d, CL_ACT_WAIT, CL_PH_SNAPSHOTTING, 25, "SnapshotInProgress",
 		    "online snapshot of VM '%s' in progress", vm);
 		return;
 	}
 	if (o->snap == CL_READY) {
 		if (o->we_started) {
-			set(d, CL_ACT_RELEASE_SOURCE, CL_PH_SNAPSHOTTING, 45, "SourceReleased",
+			cl_decision_set(d, CL_ACT_RELEASE_SOURCE, CL_PH_SNAPSHOTTING, 45, "SourceReleased",
 			    "snapshot taken: the source VM '%s' goes back to its stopped state",
 			    vm);
 			return;
 		}
-		set(d, CL_ACT_CREATE_CLONE, CL_PH_CLONING, 50, "SnapshotReady",
+		cl_decision_set(d, CL_ACT_CREATE_CLONE, CL_PH_CLONING, 50, "SnapshotReady",
 		    "snapshot ready; cloning into '%s'", j->target_vm);
 		return;
 	}
 	/* Nothing created yet: check the source. */
 	if (j->type == CL_SRC_VMI) {
 		if (!o->vmi_exists && o->vm_exists) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotRunning",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotRunning",
 			    "VirtualMachineInstance '%s/%s' does not exist: its VirtualMachine is "
 			    "stopped (name the VM with type: vm to have it started first)",
 			    j->source_ns, src);
 			return;
 		}
 		if (!o->vmi_exists) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
 			    "VirtualMachineInstance '%s/%s' does not exist", j->source_ns, src);
 			return;
 		}
 		if (!o->vmi_running) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotRunning",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotRunning",
 			    "VirtualMachineInstance '%s/%s' is not running: a running clone of a "
 			    "VMI needs it running (name its VM with type: vm to have it started)",
 			    j->source_ns, src);
 			return;
 		}
 		if (!o->vmi_owner[0] || !o->vm_exists) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
 			    "VirtualMachineInstance '%s/%s' has no VirtualMachine: KubeVirt "
 			    "snapshots only VirtualMachines",
 			    j->source_ns, src);
@@ -296,12 +294,12 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		}
 	} else {
 		if (!o->vm_exists) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
 			    "VirtualMachine '%s/%s' does not exist", j->source_ns, src);
 			return;
 		}
 		if (j->offline && (o->vmi_running || o->vmi_exists)) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceRunning",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceRunning",
 			    "cloneType offline copies a stopped VM, and VirtualMachine '%s/%s' is "
 			    "running: stop it first, or use cloneType running for an online copy",
 			    j->source_ns, src);
@@ -312,26 +310,26 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 			 * rest) and never started unless asked (startSource). */
 		} else if (!o->vmi_running) {
 			if (o->vm_unstartable) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
 				    "VirtualMachine '%s/%s' cannot start: %s", j->source_ns, src,
 				    o->vm_status);
 				return;
 			}
 			if (!o->we_started) {
-				set(d, CL_ACT_START_SOURCE, CL_PH_STARTING_SOURCE, 5,
+				cl_decision_set(d, CL_ACT_START_SOURCE, CL_PH_STARTING_SOURCE, 5,
 				    "StartingSource",
 				    "VirtualMachine '%s/%s' is stopped: starting it first",
 				    j->source_ns, src);
 				return;
 			}
 			if (o->now_ms - o->phase_since_ms >= t->source_start_ms) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotStartable",
 				    "VirtualMachine '%s/%s' did not start within %llds (%s)",
 				    j->source_ns, src, (long long)(t->source_start_ms / 1000),
 				    o->vm_status[0] ? o->vm_status : "no status");
 				return;
 			}
-			set(d, CL_ACT_WAIT, CL_PH_STARTING_SOURCE, 5, "StartingSource",
+			cl_decision_set(d, CL_ACT_WAIT, CL_PH_STARTING_SOURCE, 5, "StartingSource",
 			    "waiting for VirtualMachine '%s/%s' to run (%s)", j->source_ns, src,
 			    o->vm_status[0] ? o->vm_status : "starting");
 			return;
@@ -339,7 +337,7 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		/* Running only because another clone started it: hold it too, or that clone
 		 * stops it under our snapshot when its own is done. */
 		if (o->others_started > 0 && !o->we_started) {
-			set(d, CL_ACT_START_SOURCE, CL_PH_STARTING_SOURCE, 5, "StartingSource",
+			cl_decision_set(d, CL_ACT_START_SOURCE, CL_PH_STARTING_SOURCE, 5, "StartingSource",
 			    "VirtualMachine '%s/%s' runs for another clone: holding it running "
 			    "until this snapshot is taken",
 			    j->source_ns, src);
@@ -347,13 +345,13 @@ void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,
 		}
 	}
 	if (!o->storage_ok) {
-		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
+		cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
 		    "the source's storage cannot be snapshotted (a VirtualMachineClone would stay "
 		    "pending): %s",
 		    o->storage_why);
 		return;
 	}
-	set(d, CL_ACT_CREATE_SNAPSHOT, CL_PH_SNAPSHOTTING, 10, "SnapshotStarted",
+	cl_decision_set(d, CL_ACT_CREATE_SNAPSHOT, CL_PH_SNAPSHOTTING, 10, "SnapshotStarted",
 	    "taking %s snapshot of VM '%s'",
 	    o->vmi_running ? "an online" : "an offline (the VM is stopped and stays so)", vm);
 }

@@ -127,6 +127,11 @@ struct cl_decision {
 	char reason[48];
 	char message[768];
 };
+/* Fill a decision: action, phase, progress, reason and a formatted message (the state machine
+ * and the per-volume route, cl_volumes.c). */
+void cl_decision_set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
+		     const char *reason, const char *fmt, ...) WK_PRINTF(6, 7);
+
 
 /* The next step for job j given what was observed (j->per_volume: cl_decide_volumes). */
 void cl_decide(const struct cl_job_spec *j, const struct cl_observed *o,

@@ -21,22 +21,6 @@
 #define CDI_ANN_IMMEDIATE "cdi.kubevirt.io/storage.bind.immediate.requested"
 #define CDI_ANN_DELETE_AFTER "cdi.kubevirt.io/storage.deleteAfterCompletion"
 
-static void set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
-		const char *reason, const char *fmt, ...) WK_PRINTF(6, 7);
-static void set(struct cl_decision *d, enum cl_action a, enum cl_phase p, int progress,
-		const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	d->action = a;
-	d->phase = p;
-	d->progress = progress;
-	wk_strlcpy(d->reason, reason, sizeof(d->reason));
-	va_start(ap, fmt);
-	vsnprintf(d->message, sizeof(d->message), fmt, ap);
-	va_end(ap);
-}
-
 const char *cl_volumes_consistency(const struct cl_observed *o, const char **reason)
 {
 	bool any = false, running = false;
@@ -77,7 +61,7 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 
 	memset(d, 0, sizeof(*d));
 	if (o->target_exists && !o->target_ours) {
-		set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNameTaken",
+		cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNameTaken",
 		    "a VirtualMachine named '%s' already exists in '%s' and is not this clone's",
 		    j->target_vm, j->ns);
 		return;
@@ -85,24 +69,24 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 	if (!created) {
 		/* Nothing of ours exists: check everything before the first create. */
 		if (o->refuse_code[0]) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, o->refuse_code, "%s", o->refuse_why);
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, o->refuse_code, "%s", o->refuse_why);
 			return;
 		}
 		if (j->type == CL_SRC_VMI && (!o->vmi_exists || !o->vmi_running)) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0,
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0,
 			    o->vmi_exists || o->vm_exists ? "SourceNotRunning" : "SourceNotFound",
 			    "VirtualMachineInstance '%s/%s' %s", j->source_ns, src,
 			    o->vmi_exists ? "is not running" : "does not exist");
 			return;
 		}
 		if (!o->vm_exists || !vm[0]) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceNotFound",
 			    "VirtualMachine '%s/%s' does not exist", j->source_ns,
 			    vm[0] ? vm : src);
 			return;
 		}
 		if (j->offline && o->vmi_exists) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceRunning",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SourceRunning",
 			    "cloneType offline copies a stopped VM, and VirtualMachine '%s/%s' is "
 			    "running: stop it first, or use cloneType running",
 			    j->source_ns, vm);
@@ -110,7 +94,7 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 		}
 		for (i = 0; i < n; i++)
 			if (!o->vols[i].snapshottable) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "StorageCannotSnapshot",
 				    "disk '%s' (claim '%s') cannot be snapshotted: %s%s",
 				    o->vols[i].name, o->vols[i].claim, o->vols[i].why,
 				    j->ndisks ? "; leave it out of disks, or give its class a "
@@ -124,7 +108,7 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 		const struct cl_vol *v = &o->vols[i];
 
 		if (v->dv == CL_ABSENT && v->vs == CL_FAILED) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotFailed",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotFailed",
 			    "VolumeSnapshot of claim '%s/%s' (disk '%s') failed: %s", j->source_ns,
 			    v->claim, v->name, v->vs_msg[0] ? v->vs_msg : "no reason given");
 			return;
@@ -132,7 +116,7 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 	}
 	for (i = 0; i < n; i++)
 		if (o->vols[i].dv == CL_ABSENT && o->vols[i].vs == CL_ABSENT) {
-			set(d, CL_ACT_CREATE_VOLUME_SNAPSHOTS, CL_PH_SNAPSHOTTING, 10,
+			cl_decision_set(d, CL_ACT_CREATE_VOLUME_SNAPSHOTS, CL_PH_SNAPSHOTTING, 10,
 			    "SnapshotStarted",
 			    "taking a VolumeSnapshot of %zu disk%s of VM '%s/%s' (%s)", n,
 			    n == 1 ? "" : "s", j->source_ns, vm[0] ? vm : src,
@@ -143,26 +127,26 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 	for (i = 0; i < n; i++)
 		if (o->vols[i].dv == CL_ABSENT && o->vols[i].vs == CL_IN_PROGRESS) {
 			if (t->snapshot_ms > 0 && o->now_ms - o->phase_since_ms >= t->snapshot_ms) {
-				set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
+				cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "SnapshotDeadlineExceeded",
 				    "VolumeSnapshot of claim '%s' not ready within %llds%s%s",
 				    o->vols[i].claim, (long long)(t->snapshot_ms / 1000),
 				    o->vols[i].vs_msg[0] ? ": " : "", o->vols[i].vs_msg);
 				return;
 			}
-			set(d, CL_ACT_WAIT, CL_PH_SNAPSHOTTING, 25, "SnapshotInProgress",
+			cl_decision_set(d, CL_ACT_WAIT, CL_PH_SNAPSHOTTING, 25, "SnapshotInProgress",
 			    "%zu of %zu VolumeSnapshots ready", count(o, false, CL_READY), n);
 			return;
 		}
 	/* Every disk is cut: the target VM, then its DataVolumes (owned by it). */
 	if (!o->target_exists) {
-		set(d, CL_ACT_CREATE_TARGET, CL_PH_CLONING, 50, "SnapshotReady",
+		cl_decision_set(d, CL_ACT_CREATE_TARGET, CL_PH_CLONING, 50, "SnapshotReady",
 		    "VolumeSnapshots ready; creating the target VM '%s/%s' (halted until its disks "
 		    "are copied)",
 		    j->ns, j->target_vm);
 		return;
 	}
 	if (count(o, true, CL_ABSENT)) {
-		set(d, CL_ACT_CREATE_DATAVOLUMES, CL_PH_CLONING, 55, "CloneInProgress",
+		cl_decision_set(d, CL_ACT_CREATE_DATAVOLUMES, CL_PH_CLONING, 55, "CloneInProgress",
 		    "cloning %zu DataVolume%s into '%s' from the VolumeSnapshots in '%s'",
 		    count(o, true, CL_ABSENT), count(o, true, CL_ABSENT) == 1 ? "" : "s", j->ns,
 		    j->source_ns);
@@ -170,7 +154,7 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 	}
 	for (i = 0; i < n; i++)
 		if (o->vols[i].dv == CL_FAILED) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneFailed",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneFailed",
 			    "DataVolume for disk '%s' failed: %s", o->vols[i].name,
 			    o->vols[i].dv_msg[0] ? o->vols[i].dv_msg : "no reason given");
 			return;
@@ -179,14 +163,14 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 		if (t->clone_ms > 0 && o->now_ms - o->phase_since_ms >= t->clone_ms) {
 			for (i = 0; i < n && o->vols[i].dv != CL_IN_PROGRESS; i++)
 				;
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneTimeout",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "CloneTimeout",
 			    "DataVolume for disk '%s' not done within %llds (%s%s%s)",
 			    o->vols[i].name, (long long)(t->clone_ms / 1000),
 			    o->vols[i].dv_phase[0] ? o->vols[i].dv_phase : "no phase",
 			    o->vols[i].dv_msg[0] ? ": " : "", o->vols[i].dv_msg);
 			return;
 		}
-		set(d, CL_ACT_WAIT, CL_PH_CLONING, 70, "CloneInProgress",
+		cl_decision_set(d, CL_ACT_WAIT, CL_PH_CLONING, 70, "CloneInProgress",
 		    "%zu of %zu DataVolumes copied", count(o, true, CL_READY), n);
 		return;
 	}
@@ -194,32 +178,32 @@ void cl_decide_volumes(const struct cl_job_spec *j, const struct cl_observed *o,
 	fin_late = t->finalize_ms > 0 && o->now_ms - o->phase_since_ms >= t->finalize_ms;
 	if (o->target_needs_fixup) {
 		if (fin_late) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "FinalizeTimeout",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "FinalizeTimeout",
 			    "target VM '%s' could not be fixed up within %llds", j->target_vm,
 			    (long long)(t->finalize_ms / 1000));
 			return;
 		}
-		set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
+		cl_decision_set(d, CL_ACT_FIXUP_TARGET, CL_PH_FINALIZING, 90, "TargetCreated",
 		    "disks copied; setting the run state of '%s'", j->target_vm);
 		return;
 	}
 	if (!j->keep_snapshot && count(o, false, CL_ABSENT) < n && !fin_late) {
-		set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
+		cl_decision_set(d, CL_ACT_DELETE_SNAPSHOT, CL_PH_FINALIZING, 95, "SnapshotCleanup",
 		    "deleting the temporary VolumeSnapshots");
 		return;
 	}
 	if (j->want_running && !o->target_running) {
 		if (o->now_ms - o->phase_since_ms >= t->target_start_ms) {
-			set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNotRunning",
+			cl_decision_set(d, CL_ACT_FAIL, CL_PH_FAILED, 0, "TargetNotRunning",
 			    "target VM '%s' did not start within %llds", j->target_vm,
 			    (long long)(t->target_start_ms / 1000));
 			return;
 		}
-		set(d, CL_ACT_WAIT, CL_PH_FINALIZING, 97, "TargetStarting",
+		cl_decision_set(d, CL_ACT_WAIT, CL_PH_FINALIZING, 97, "TargetStarting",
 		    "waiting for the target VM '%s' to run", j->target_vm);
 		return;
 	}
-	set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
+	cl_decision_set(d, CL_ACT_SUCCEED, CL_PH_SUCCEEDED, 100, "Succeeded",
 	    "'%s/%s' cloned from VM '%s/%s': %zu disk%s copied through VolumeSnapshots and CDI "
 	    "DataVolumes%s%s",
 	    j->ns, j->target_vm, j->source_ns, vm[0] ? vm : src, n, n == 1 ? "" : "s",
